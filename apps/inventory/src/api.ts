@@ -1,0 +1,203 @@
+import { buildIntent, explain, IntentValidationError, type Issue, parseIntent, type Seal } from "@noema/core";
+import { world } from "@noema/cloudflare";
+import { Hono, type Context } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { z } from "zod";
+import type { Env } from "./env.js";
+import { Id, inventory } from "./vocabulary.js";
+
+/** Largest request body accepted; an Intent may not exceed the core's 64 KiB either. */
+export const MAX_BODY_BYTES = 64 * 1024;
+
+type App = { Bindings: Env };
+type Ctx = Context<App>;
+
+function error(c: Ctx, status: ContentfulStatusCode, code: string, message: string, extra: { issues?: Issue[]; seal?: Seal } = {}) {
+  const { seal, issues } = extra;
+  return c.json({ error: { code, message, ...(issues ? { issues } : {}) }, ...(seal ? { seal } : {}) }, status);
+}
+
+function invalid(c: Ctx, issues: Issue[]) {
+  const first = issues[0];
+  const message = first ? `${first.path || "body"}: ${first.message}` : "invalid input";
+  return error(c, 400, "invalid_input", message, { issues });
+}
+
+function zodIssues(e: z.ZodError, prefix = ""): Issue[] {
+  return e.issues.map((i) => ({ path: [prefix, ...i.path.map(String)].filter(Boolean).join("."), message: i.message }));
+}
+
+class BadInput extends Error {
+  constructor(readonly issues: Issue[]) {
+    super("invalid input");
+  }
+}
+
+async function jsonBody(c: Ctx): Promise<unknown> {
+  const text = await c.req.text();
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw new BadInput([{ path: "", message: "body must be valid JSON" }]);
+  }
+}
+
+function check<S extends z.ZodType>(schema: S, value: unknown, prefix = ""): z.output<S> {
+  const r = schema.safeParse(value);
+  if (!r.success) throw new BadInput(zodIssues(r.error, prefix));
+  return r.data;
+}
+
+const productParam = z.object({ productId: Id });
+const ops = inventory.operations;
+
+/** A Seal as an HTTP response: success with `ok`, refusals as 404 or 409 carrying the Seal. */
+function sealed(c: Ctx, seal: Seal, ok: (seal: Extract<Seal, { success: true }>) => Response) {
+  if (seal.success) return ok(seal);
+  const { reason } = seal;
+  if (reason.kind === "not_found") return error(c, 404, "not_found", reason.message, { seal });
+  if (reason.kind === "validation") return error(c, 400, "invalid_input", reason.message, { seal, ...(reason.issues ? { issues: reason.issues } : {}) });
+  return error(c, 409, "refused", reason.message, { seal });
+}
+
+function product(c: Ctx) {
+  const { productId } = check(productParam, { productId: c.req.param("productId") }, "productId");
+  return world(c.env.INVENTORY_ATTRACTOR, productId);
+}
+
+async function tokenMatches(given: string, expected: string): Promise<boolean> {
+  const enc = new TextEncoder();
+  const [a, b] = await Promise.all([
+    crypto.subtle.digest("SHA-256", enc.encode(given)),
+    crypto.subtle.digest("SHA-256", enc.encode(expected)),
+  ]);
+  return crypto.subtle.timingSafeEqual(a, b);
+}
+
+export const app = new Hono<App>();
+
+app.get("/health", (c) => c.json({ ok: true }));
+
+app.use("/api/*", async (c, next) => {
+  const expected = c.env.NOEMA_API_TOKEN;
+  if (!expected) return error(c, 503, "not_configured", "NOEMA_API_TOKEN is not set on this Worker");
+  const header = c.req.header("Authorization") ?? "";
+  const match = /^Bearer (.+)$/.exec(header);
+  if (!match || !(await tokenMatches(match[1]!, expected))) {
+    return error(c, 401, "unauthorized", "send Authorization: Bearer <NOEMA_API_TOKEN>");
+  }
+  await next();
+});
+
+app.use(
+  "/api/*",
+  bodyLimit({
+    maxSize: MAX_BODY_BYTES,
+    onError: (c) => error(c as Ctx, 413, "payload_too_large", `request body exceeds ${MAX_BODY_BYTES} bytes`),
+  }),
+);
+
+app.put("/api/products/:productId/stock/:locationId", async (c) => {
+  const w = product(c);
+  const locationId = check(Id, c.req.param("locationId"), "locationId");
+  const body = check(ops.setStock.args.pick({ quantity: true }).strict(), await jsonBody(c));
+  const intent = buildIntent(inventory, (s) => void s.setStock({ locationId, quantity: body.quantity }));
+  return sealed(c, await w.sediment(intent), (seal) => c.json({ seal, stock: seal.outputs[0] }));
+});
+
+app.post("/api/products/:productId/adjustments", async (c) => {
+  const w = product(c);
+  const body = check(ops.adjust.args.strict(), await jsonBody(c));
+  const intent = buildIntent(inventory, (s) => void s.adjust(body));
+  return sealed(c, await w.sediment(intent), (seal) => c.json({ seal, stock: seal.outputs[0] }));
+});
+
+app.post("/api/products/:productId/reservations", async (c) => {
+  const w = product(c);
+  const body = check(ops.reserve.args.strict(), await jsonBody(c));
+  const intent = buildIntent(inventory, (s) => void s.reserve(body));
+  return sealed(c, await w.sediment(intent), (seal) => {
+    const r = seal.outputs[0] as { reservationId: string; locationId: string; quantity: number; expiresAt: number; orderId: string | null };
+    const reservation = {
+      id: r.reservationId,
+      locationId: r.locationId,
+      quantity: r.quantity,
+      expiresAt: r.expiresAt,
+      ...(r.orderId === null ? {} : { orderId: r.orderId }),
+    };
+    return c.json({ reservation, seal }, 201);
+  });
+});
+
+app.delete("/api/products/:productId/reservations/:reservationId", async (c) => {
+  const w = product(c);
+  const reservationId = check(Id, c.req.param("reservationId"), "reservationId");
+  const intent = buildIntent(inventory, (s) => void s.release({ reservationId }));
+  return sealed(c, await w.sediment(intent), (seal) => c.json({ seal, stock: seal.outputs[0] }));
+});
+
+app.post("/api/products/:productId/reservations/:reservationId/commit", async (c) => {
+  const w = product(c);
+  const reservationId = check(Id, c.req.param("reservationId"), "reservationId");
+  const intent = buildIntent(inventory, (s) => void s.commit({ reservationId }));
+  return sealed(c, await w.sediment(intent), (seal) => c.json({ seal, stock: seal.outputs[0] }));
+});
+
+app.get("/api/products/:productId", async (c) => {
+  const w = product(c);
+  const snapshot = await w.rpc.snapshot();
+  if (!snapshot) return error(c, 404, "not_found", `product ${w.name} was never stocked`);
+  return c.json({ productId: w.name, ...snapshot });
+});
+
+const pageQuery = z.strictObject({
+  after: z.coerce.number().int().min(0).default(0),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+});
+
+app.get("/api/products/:productId/sediments", async (c) => {
+  const w = product(c);
+  const q = check(pageQuery, c.req.query());
+  return c.json(await w.rpc.sediments(q.after, q.limit));
+});
+
+app.get("/api/products/:productId/verify", async (c) => {
+  const w = product(c);
+  const v = await w.rpc.verify();
+  return c.json(v.ok ? { ok: true, length: v.length, head: v.head } : { ok: false, brokenAt: v.brokenAt });
+});
+
+const precedentQuery = pageQuery.extend({
+  kind: z.enum(["validation", "expectation", "not_found", "constraint", "invariant", "nomos", "idempotency"]).optional(),
+  nomosVersion: z.coerce.number().int().min(1).optional(),
+});
+
+app.get("/api/products/:productId/precedents", async (c) => {
+  const w = product(c);
+  const q = check(precedentQuery, c.req.query());
+  return c.json({ precedents: await w.rpc.precedents(q) });
+});
+
+app.post("/api/products/:productId/intents", async (c) => {
+  const w = product(c);
+  const parsed = parseIntent(inventory, await jsonBody(c));
+  if (!parsed.ok) return invalid(c, parsed.issues);
+  return sealed(c, await w.sediment(parsed.value), (seal) => c.json(seal));
+});
+
+app.post("/api/explain", async (c) => {
+  const parsed = parseIntent(inventory, await jsonBody(c));
+  if (!parsed.ok) return invalid(c, parsed.issues);
+  // Outside an Attractor the sedimentId is not known yet: 0 stands for "assigned at sedimentation".
+  return c.json(explain(inventory, parsed.value, { now: Date.now(), sedimentId: 0 }));
+});
+
+app.notFound((c) => error(c, 404, "not_found", `no route for ${c.req.method} ${new URL(c.req.url).pathname}`));
+
+app.onError((err, c) => {
+  if (err instanceof BadInput) return invalid(c, err.issues);
+  if (err instanceof IntentValidationError) return invalid(c, err.issues);
+  console.error(err);
+  return error(c, 500, "internal", "internal error");
+});

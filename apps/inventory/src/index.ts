@@ -1,0 +1,4 @@
+import { app } from "./api.js";
+
+export { InventoryAttractor } from "./attractor.js";
+export default app;

@@ -1,0 +1,67 @@
+import { defineNomos, integer, text, type RowOf } from "@noema/core";
+
+/** The law of one product's stock: declared once, DDL and hashes derived from it. */
+export const inventoryNomos = defineNomos({
+  name: "inventory",
+  version: 1,
+  tables: {
+    stock: {
+      columns: {
+        location_id: text().primaryKey(),
+        quantity: integer().notNull().check("quantity >= 0", "stock quantity cannot go below zero"),
+        reserved: integer().notNull().default(0).check("reserved >= 0", "reserved stock cannot go below zero"),
+        updated_at: integer().notNull(),
+      },
+      checks: {
+        stock_reserved_within_quantity: {
+          sql: "reserved <= quantity",
+          message: "quantity cannot drop below what is reserved; release or commit reservations first",
+        },
+      },
+    },
+    reservations: {
+      columns: {
+        id: text().primaryKey(),
+        location_id: text().notNull(),
+        quantity: integer().notNull().check("quantity > 0", "a reservation holds at least one unit"),
+        status: text()
+          .notNull()
+          .$type<"active" | "released" | "committed">()
+          .check("status IN ('active', 'released', 'committed')", "status must be active, released or committed"),
+        order_id: text(),
+        created_at: integer().notNull(),
+        expires_at: integer().notNull(),
+        closed_at: integer(),
+      },
+      indexes: { reservations_by_location_status: { columns: ["location_id", "status"] } },
+    },
+    movements: {
+      columns: {
+        id: integer().primaryKey(),
+        location_id: text().notNull(),
+        delta: integer().notNull(),
+        reason: text()
+          .notNull()
+          .$type<"sale" | "purchase" | "adjust" | "return" | "transfer">()
+          .check(
+            "reason IN ('sale', 'purchase', 'adjust', 'return', 'transfer')",
+            "reason must be sale, purchase, adjust, return or transfer",
+          ),
+        reference_id: text(),
+        at: integer().notNull(),
+      },
+    },
+  },
+  invariants: {
+    reserved_matches_active_reservations: {
+      violations: `SELECT location_id, reserved, active FROM (
+        SELECT s.location_id, s.reserved,
+          (SELECT COALESCE(SUM(r.quantity), 0) FROM reservations r WHERE r.location_id = s.location_id AND r.status = 'active') AS active
+        FROM stock s) WHERE reserved != active`,
+      message: "reserved stock must equal the sum of the location's active reservations",
+    },
+  },
+});
+
+export type StockRow = RowOf<typeof inventoryNomos.tables.stock>;
+export type ReservationRow = RowOf<typeof inventoryNomos.tables.reservations>;

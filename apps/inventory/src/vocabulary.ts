@@ -1,0 +1,149 @@
+import { defineVocabulary, operation, type Row } from "@noema/core";
+import { z } from "zod";
+import { inventoryNomos } from "./nomos.js";
+
+/** Ids in paths and bodies: no SQL, no unicode surprises, bounded. */
+export const Id = z.string().regex(/^[A-Za-z0-9._:-]{1,128}$/, "must be 1–128 characters of A–Z, a–z, 0–9, '.', '_', ':' or '-'");
+const Quantity = z.number().int("must be a whole number").min(0).max(1_000_000_000);
+export const MovementReason = z.enum(["sale", "purchase", "adjust", "return", "transfer"]);
+
+const stockOutput = z.object({
+  locationId: z.string(),
+  quantity: z.number(),
+  reserved: z.number(),
+  available: z.number(),
+});
+export type Stock = z.infer<typeof stockOutput>;
+
+function stock(row: Row | undefined): Stock {
+  if (!row) throw new Error("stock statement returned no row");
+  const quantity = Number(row.quantity);
+  const reserved = Number(row.reserved);
+  return { locationId: String(row.location_id), quantity, reserved, available: quantity - reserved };
+}
+
+const STOCK_RETURNING = "RETURNING location_id, quantity, reserved";
+
+/** Upsert as update-then-insert: an ON CONFLICT upsert would trip the CHECK before the conflict for negative deltas. */
+const insertStockIfMissing = "INSERT INTO stock (location_id, quantity, reserved, updated_at) SELECT ?, ?, 0, ? WHERE NOT EXISTS (SELECT 1 FROM stock WHERE location_id = ?)";
+
+const closeReservation = (status: "released" | "committed") => ({
+  sql: `UPDATE reservations SET status = '${status}', closed_at = ? WHERE id = ? AND status = 'active' RETURNING id`,
+  params: (a: { reservationId: string }, ctx: { now: number }) => [ctx.now, a.reservationId],
+  expect: { rows: 1, refusal: (a: { reservationId: string }) => `reservation ${a.reservationId} is not active (already released or committed)` },
+});
+
+const reservationExists = {
+  sql: "SELECT id FROM reservations WHERE id = ?",
+  params: (a: { reservationId: string }) => [a.reservationId],
+  expect: { rows: 1, kind: "not_found" as const, refusal: (a: { reservationId: string }) => `reservation ${a.reservationId} does not exist` },
+};
+
+const reservationArgs = z.object({ reservationId: Id });
+
+export const inventory = defineVocabulary(inventoryNomos, {
+  setStock: operation({
+    description: "Sets the counted quantity at a location, creating the location if needed.",
+    args: z.object({ locationId: Id, quantity: Quantity }),
+    output: stockOutput,
+    statements: [
+      { sql: "UPDATE stock SET quantity = ?, updated_at = ? WHERE location_id = ?", params: (a, c) => [a.quantity, c.now, a.locationId] },
+      { sql: insertStockIfMissing, params: (a, c) => [a.locationId, a.quantity, c.now, a.locationId] },
+      { sql: "SELECT location_id, quantity, reserved FROM stock WHERE location_id = ?", params: (a) => [a.locationId] },
+    ],
+    result: (rows) => stock(rows[2]![0]),
+  }),
+
+  adjust: operation({
+    description: "Adds a signed delta to a location's quantity, recording why.",
+    args: z.object({
+      locationId: Id,
+      delta: z.number().int("must be a whole number").min(-1_000_000_000).max(1_000_000_000).refine((d) => d !== 0, "must not be zero"),
+      reason: MovementReason,
+      referenceId: Id.optional(),
+    }),
+    output: stockOutput,
+    statements: [
+      { sql: "UPDATE stock SET quantity = quantity + ?, updated_at = ? WHERE location_id = ?", params: (a, c) => [a.delta, c.now, a.locationId] },
+      { sql: insertStockIfMissing, params: (a, c) => [a.locationId, a.delta, c.now, a.locationId] },
+      {
+        sql: "INSERT INTO movements (location_id, delta, reason, reference_id, at) VALUES (?, ?, ?, ?, ?)",
+        params: (a, c) => [a.locationId, a.delta, a.reason, a.referenceId ?? null, c.now],
+      },
+      { sql: "SELECT location_id, quantity, reserved FROM stock WHERE location_id = ?", params: (a) => [a.locationId] },
+    ],
+    result: (rows) => stock(rows[3]![0]),
+  }),
+
+  reserve: operation({
+    description: "Holds units at a location until expiry, commit or release.",
+    args: z.object({
+      locationId: Id,
+      quantity: Quantity.min(1),
+      ttlSeconds: z.number().int("must be a whole number").min(1).max(86_400).default(900),
+      orderId: Id.optional(),
+    }),
+    output: z.object({
+      reservationId: z.string(),
+      locationId: z.string(),
+      quantity: z.number(),
+      expiresAt: z.number(),
+      orderId: z.string().nullable(),
+    }),
+    statements: [
+      {
+        sql: `UPDATE stock SET reserved = reserved + ?, updated_at = ? WHERE location_id = ? AND quantity - reserved >= ? ${STOCK_RETURNING}`,
+        params: (a, c) => [a.quantity, c.now, a.locationId, a.quantity],
+        expect: { rows: 1, refusal: (a) => `not enough available stock at ${a.locationId} to reserve ${a.quantity}` },
+      },
+      {
+        sql: "INSERT INTO reservations (id, location_id, quantity, status, order_id, created_at, expires_at) VALUES (?, ?, ?, 'active', ?, ?, ?) RETURNING id, expires_at",
+        // Deterministic: sedimentIds never repeat within an Attractor, so neither do these.
+        params: (a, c) => [`r-${c.sedimentId}-${c.step}`, a.locationId, a.quantity, a.orderId ?? null, c.now, c.now + a.ttlSeconds * 1000],
+      },
+    ],
+    result: (rows, a) => ({
+      reservationId: String(rows[1]![0]!.id),
+      locationId: a.locationId,
+      quantity: a.quantity,
+      expiresAt: Number(rows[1]![0]!.expires_at),
+      orderId: a.orderId ?? null,
+    }),
+  }),
+
+  release: operation({
+    description: "Gives a reservation's units back to available stock.",
+    args: reservationArgs,
+    output: stockOutput,
+    statements: [
+      reservationExists,
+      closeReservation("released"),
+      {
+        sql: `UPDATE stock SET reserved = reserved - (SELECT quantity FROM reservations WHERE id = ?), updated_at = ? WHERE location_id = (SELECT location_id FROM reservations WHERE id = ?) ${STOCK_RETURNING}`,
+        params: (a, c) => [a.reservationId, c.now, a.reservationId],
+      },
+    ],
+    result: (rows) => stock(rows[2]![0]),
+  }),
+
+  commit: operation({
+    description: "Turns a reservation into a sale: the units leave stock.",
+    args: reservationArgs,
+    output: stockOutput,
+    statements: [
+      reservationExists,
+      closeReservation("committed"),
+      {
+        sql: `UPDATE stock SET quantity = quantity - (SELECT quantity FROM reservations WHERE id = ?), reserved = reserved - (SELECT quantity FROM reservations WHERE id = ?), updated_at = ? WHERE location_id = (SELECT location_id FROM reservations WHERE id = ?) ${STOCK_RETURNING}`,
+        params: (a, c) => [a.reservationId, a.reservationId, c.now, a.reservationId],
+      },
+      {
+        sql: "INSERT INTO movements (location_id, delta, reason, reference_id, at) SELECT location_id, -quantity, 'sale', id, ? FROM reservations WHERE id = ?",
+        params: (a, c) => [c.now, a.reservationId],
+      },
+    ],
+    result: (rows) => stock(rows[2]![0]),
+  }),
+});
+
+export type InventoryVocabulary = typeof inventory;

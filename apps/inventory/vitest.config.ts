@@ -1,0 +1,14 @@
+import { cloudflareTest } from "@cloudflare/vitest-plugin";
+import { defineConfig } from "vitest/config";
+
+export const TEST_TOKEN = "test-token";
+
+export default defineConfig({
+  plugins: [
+    cloudflareTest({
+      wrangler: { configPath: "./wrangler.jsonc" },
+      miniflare: { bindings: { NOEMA_API_TOKEN: TEST_TOKEN } },
+    }),
+  ],
+  test: { name: "inventory", include: ["test/**/*.test.ts"], testTimeout: 60_000 },
+});

@@ -1,0 +1,2 @@
+export * from "./attractor.js";
+export * from "./world.js";

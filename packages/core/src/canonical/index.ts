@@ -1,0 +1,61 @@
+import { sha256 } from "@noble/hashes/sha2.js";
+import { bytesToHex, utf8ToBytes } from "@noble/hashes/utils.js";
+
+/** A JSON value: what may cross the wire or go into storage. */
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+
+/**
+ * JSON with object keys sorted at every depth, so equal values hash equally
+ * whatever order their keys were written in.
+ */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(sortKeys(value));
+}
+
+function sortKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortKeys);
+  if (value !== null && typeof value === "object") {
+    const out: Record<string, unknown> = {};
+    for (const key of Object.keys(value).sort()) {
+      const v = (value as Record<string, unknown>)[key];
+      if (v !== undefined) out[key] = sortKeys(v);
+    }
+    return out;
+  }
+  return value;
+}
+
+export function sha256Hex(text: string): string {
+  return bytesToHex(sha256(utf8ToBytes(text)));
+}
+
+/** SHA-256 of the canonical JSON of a value. */
+export function contentHash(value: unknown): string {
+  return sha256Hex(canonicalJson(value));
+}
+
+/**
+ * Collapses runs of whitespace in a SQL fragment outside string literals, so that
+ * reformatting a CHECK or an invariant does not change its hash.
+ */
+export function normalizeSql(sql: string): string {
+  let out = "";
+  let inString = false;
+  let pendingSpace = false;
+  for (const ch of sql.trim()) {
+    if (inString) {
+      out += ch;
+      if (ch === "'") inString = false;
+      continue;
+    }
+    if (/\s/.test(ch)) {
+      pendingSpace = true;
+      continue;
+    }
+    if (pendingSpace && out.length > 0) out += " ";
+    pendingSpace = false;
+    out += ch;
+    if (ch === "'") inString = true;
+  }
+  return out;
+}

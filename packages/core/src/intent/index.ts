@@ -1,0 +1,3 @@
+export * from "./builder.js";
+export * from "./vocabulary.js";
+export * from "./wire.js";

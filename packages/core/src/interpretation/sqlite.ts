@@ -1,0 +1,109 @@
+import type { Json } from "../canonical/index.js";
+import {
+  type ArgValue,
+  formatPath,
+  type Intent,
+  isRef,
+  type InterpretationContext,
+  type Row,
+  type SqlValue,
+  type Vocabulary,
+  countPlaceholders,
+} from "../intent/index.js";
+import { Refusal, type Reason } from "../seal/types.js";
+
+/** The one thing the SQLite Interpretation needs from its host: run a statement, get its rows. */
+export interface SqlExecutor {
+  exec(sql: string, params: readonly SqlValue[]): Row[];
+}
+
+const CONSTRAINT = /(CHECK|UNIQUE|NOT NULL|PRIMARY KEY|FOREIGN KEY) constraint failed: ([A-Za-z0-9_."]+)/;
+
+/** Maps a SQLite constraint error to a Reason, or returns null for errors that are bugs, not refusals. */
+export function constraintReason(vocabulary: Vocabulary, error: unknown, step: number, op: string): Reason | null {
+  const message = error instanceof Error ? error.message : String(error);
+  const m = CONSTRAINT.exec(message);
+  if (m) {
+    const [, kind, name] = m as unknown as [string, string, string];
+    const human = kind === "CHECK" ? vocabulary.nomos.checkMessages[name] : undefined;
+    const text =
+      human ??
+      (kind === "UNIQUE" || kind === "PRIMARY KEY"
+        ? `${name} must be unique`
+        : kind === "NOT NULL"
+          ? `${name} must not be null`
+          : `${kind} constraint ${name} failed`);
+    return { kind: "constraint", message: text, rule: name, step, op };
+  }
+  if (/cannot store .* value in .* column/.test(message)) {
+    return { kind: "constraint", message: message.replace(/: SQLITE_\w+$/, ""), step, op };
+  }
+  return null;
+}
+
+function resolve(args: Record<string, ArgValue>, outputs: readonly Json[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(args)) {
+    out[key] = isRef(value) ? (outputs[value.$ref.step] as Record<string, Json> | undefined)?.[value.$ref.output] : value;
+  }
+  return out;
+}
+
+/**
+ * The SQLite Interpretation: runs every step, then every invariant. It must run
+ * inside the host's transaction; a Refusal thrown here rolls all of it back.
+ */
+export function interpret(
+  vocabulary: Vocabulary,
+  intent: Intent,
+  db: SqlExecutor,
+  context: Omit<InterpretationContext, "step">,
+): Json[] {
+  const outputs: Json[] = [];
+  intent.steps.forEach((step, index) => {
+    const op = vocabulary.operations[step.op];
+    if (!op) throw new Refusal({ kind: "validation", message: `unknown operation "${step.op}"`, step: index });
+    const parsed = op.args.strict().safeParse(resolve(step.args, outputs));
+    if (!parsed.success) {
+      throw new Refusal({
+        kind: "validation",
+        message: `step ${index} (${step.op}) has invalid arguments`,
+        step: index,
+        op: step.op,
+        issues: parsed.error.issues.map((i) => ({ path: formatPath(["steps", index, "args", ...i.path]), message: i.message })),
+      });
+    }
+    const ctx = { ...context, step: index };
+    const rows = op.statements.map((statement) => {
+      const params = statement.params(parsed.data, ctx);
+      if (params.length !== countPlaceholders(statement.sql)) {
+        throw new Error(`operation "${step.op}" passes ${params.length} parameters to a statement with ${countPlaceholders(statement.sql)} placeholders`);
+      }
+      let result: Row[];
+      try {
+        result = db.exec(statement.sql, params);
+      } catch (error) {
+        const reason = constraintReason(vocabulary, error, index, step.op);
+        if (reason) throw new Refusal(reason);
+        throw error;
+      }
+      if (statement.expect && result.length !== statement.expect.rows) {
+        const { kind = "expectation", refusal } = statement.expect;
+        throw new Refusal({ kind, message: refusal(parsed.data), step: index, op: step.op });
+      }
+      return result;
+    });
+    outputs.push(op.result(rows, parsed.data, ctx) as Json);
+  });
+  for (const [name, invariant] of Object.entries(vocabulary.nomos.invariants)) {
+    const violations = db.exec(invariant.violations, []);
+    if (violations.length > 0) {
+      throw new Refusal({
+        kind: "invariant",
+        message: `${invariant.message} (violated by ${JSON.stringify(violations[0])})`,
+        rule: name,
+      });
+    }
+  }
+  return outputs;
+}

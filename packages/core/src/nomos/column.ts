@@ -1,0 +1,68 @@
+/** SQLite storage classes a Nomos column may declare. */
+export type ColumnType = "TEXT" | "INTEGER" | "REAL" | "BLOB";
+
+type TsOf<T extends ColumnType> = T extends "TEXT"
+  ? string
+  : T extends "INTEGER" | "REAL"
+    ? number
+    : Uint8Array;
+
+/** A named CHECK: the message is what a refused Intent reports when it fails. */
+export interface CheckSpec {
+  sql: string;
+  message: string;
+}
+
+export interface ColumnSpec {
+  type: ColumnType;
+  notNull: boolean;
+  primaryKey: boolean;
+  unique: boolean;
+  default?: string | number | null;
+  check?: CheckSpec;
+}
+
+/**
+ * A column under construction. The type parameters carry what Drizzle-style
+ * inference needs: the TypeScript type and whether NULL is possible.
+ */
+export class Column<T extends ColumnType = ColumnType, TValue = TsOf<T>, TNullable extends boolean = true> {
+  declare readonly _value: TValue;
+  declare readonly _nullable: TNullable;
+  constructor(readonly spec: ColumnSpec) {}
+
+  notNull(): Column<T, TValue, false> {
+    return new Column({ ...this.spec, notNull: true });
+  }
+  /** A single-column primary key; implies NOT NULL. */
+  primaryKey(): Column<T, TValue, false> {
+    return new Column({ ...this.spec, primaryKey: true, notNull: true });
+  }
+  unique(): Column<T, TValue, TNullable> {
+    return new Column({ ...this.spec, unique: true });
+  }
+  default(value: TValue & (string | number)): Column<T, TValue, TNullable> {
+    return new Column({ ...this.spec, default: value });
+  }
+  check(sql: string, message: string): Column<T, TValue, TNullable> {
+    return new Column({ ...this.spec, check: { sql, message } });
+  }
+  /** Narrows the TypeScript type (for example to a string union) without changing storage. */
+  $type<U extends TValue>(): Column<T, U, TNullable> {
+    return new Column(this.spec);
+  }
+}
+
+const base = { notNull: false, primaryKey: false, unique: false } as const;
+export const text = () => new Column<"TEXT">({ type: "TEXT", ...base });
+export const integer = () => new Column<"INTEGER">({ type: "INTEGER", ...base });
+export const real = () => new Column<"REAL">({ type: "REAL", ...base });
+export const blob = () => new Column<"BLOB">({ type: "BLOB", ...base });
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- variance: any column shape
+export type AnyColumn = Column<ColumnType, any, boolean>;
+
+/** The row type of a column map, as Drizzle infers it. */
+export type InferRow<C extends Record<string, AnyColumn>> = {
+  [K in keyof C]: C[K]["_nullable"] extends true ? C[K]["_value"] | null : C[K]["_value"];
+};

@@ -1,0 +1,167 @@
+import { contentHash, normalizeSql } from "../canonical/index.js";
+import type { AnyColumn, CheckSpec, ColumnSpec, InferRow } from "./column.js";
+
+export interface IndexSpec {
+  columns: readonly string[];
+  unique?: boolean;
+}
+
+export interface TableSpec<C extends Record<string, AnyColumn> = Record<string, AnyColumn>> {
+  columns: C;
+  /** A composite primary key; column order matters to SQLite, so it is kept. */
+  primaryKey?: readonly string[];
+  checks?: Record<string, CheckSpec>;
+  indexes?: Record<string, IndexSpec>;
+}
+
+/**
+ * A cross-row assertion checked at the end of every sedimentation, before commit.
+ * `violations` is a SELECT that returns one row per violation; none means it holds.
+ */
+export interface InvariantSpec {
+  violations: string;
+  message: string;
+}
+
+export interface NomosSpec<T extends Record<string, TableSpec>> {
+  name: string;
+  version: number;
+  tables: T;
+  invariants?: Record<string, InvariantSpec>;
+}
+
+/** A canonical schema element: what the hash of a table, column or invariant covers. */
+export type ElementKey = `table:${string}` | `column:${string}.${string}` | `invariant:${string}`;
+
+export interface Nomos<T extends Record<string, TableSpec> = Record<string, TableSpec>> {
+  readonly name: string;
+  readonly version: number;
+  /** SHA-256 of the canonical form: stable under key order, whitespace and declaration order. */
+  readonly hash: string;
+  readonly tables: T;
+  readonly invariants: Readonly<Record<string, InvariantSpec>>;
+  /** One content hash per table, column and invariant: the alphabet a Sieve is written in. */
+  readonly elements: Readonly<Record<ElementKey, string>>;
+  /** CREATE statements, in an order SQLite accepts. */
+  readonly ddl: readonly string[];
+  /** Human messages for named CHECKs, keyed by constraint name. */
+  readonly checkMessages: Readonly<Record<string, string>>;
+}
+
+export type RowOf<T extends TableSpec> = InferRow<T["columns"]>;
+
+const IDENT = /^[a-z][a-z0-9_]{0,62}$/;
+
+export class NomosDefinitionError extends Error {
+  override name = "NomosDefinitionError";
+}
+
+function ident(kind: string, name: string): string {
+  if (!IDENT.test(name)) {
+    throw new NomosDefinitionError(`${kind} name "${name}" must match ${IDENT} (lower case, starting with a letter)`);
+  }
+  return name;
+}
+
+function canonicalColumn(spec: ColumnSpec) {
+  return {
+    type: spec.type,
+    notNull: spec.notNull,
+    primaryKey: spec.primaryKey,
+    unique: spec.unique,
+    default: spec.default ?? null,
+    check: spec.check ? normalizeSql(spec.check.sql) : null,
+  };
+}
+
+function canonicalTable(spec: TableSpec) {
+  const sortedEntries = <V>(rec: Record<string, V> | undefined) =>
+    Object.fromEntries(Object.entries(rec ?? {}).sort(([a], [b]) => (a < b ? -1 : 1)));
+  return {
+    primaryKey: spec.primaryKey ?? null,
+    checks: Object.fromEntries(Object.entries(spec.checks ?? {}).map(([k, c]) => [k, normalizeSql(c.sql)])),
+    indexes: sortedEntries(spec.indexes),
+    columns: Object.fromEntries(Object.entries(spec.columns).map(([k, c]) => [k, canonicalColumn(c.spec)])),
+  };
+}
+
+function sqlLiteral(value: string | number | null): string {
+  if (value === null) return "NULL";
+  if (typeof value === "number") return String(value);
+  return `'${value.replaceAll("'", "''")}'`;
+}
+
+function tableDdl(name: string, spec: TableSpec): string[] {
+  const defs: string[] = [];
+  for (const [col, { spec: c }] of Object.entries(spec.columns)) {
+    let d = `"${col}" ${c.type}`;
+    if (c.primaryKey) d += " PRIMARY KEY";
+    if (c.notNull && !c.primaryKey) d += " NOT NULL";
+    if (c.unique) d += " UNIQUE";
+    if (c.default !== undefined) d += ` DEFAULT ${sqlLiteral(c.default)}`;
+    if (c.check) d += ` CONSTRAINT "${name}_${col}_check" CHECK (${c.check.sql})`;
+    defs.push(d);
+  }
+  if (spec.primaryKey) defs.push(`PRIMARY KEY (${spec.primaryKey.map((c) => `"${c}"`).join(", ")})`);
+  for (const [check, c] of Object.entries(spec.checks ?? {})) defs.push(`CONSTRAINT "${check}" CHECK (${c.sql})`);
+  const out = [`CREATE TABLE "${name}" (${defs.join(", ")}) STRICT`];
+  for (const [index, i] of Object.entries(spec.indexes ?? {})) {
+    out.push(
+      `CREATE ${i.unique ? "UNIQUE " : ""}INDEX "${index}" ON "${name}" (${i.columns.map((c) => `"${c}"`).join(", ")})`,
+    );
+  }
+  return out;
+}
+
+/** Declares a Nomos once; everything else (DDL, hashes, messages) is derived from it. */
+export function defineNomos<const T extends Record<string, TableSpec>>(spec: NomosSpec<T>): Nomos<T> {
+  if (!Number.isInteger(spec.version) || spec.version < 1) {
+    throw new NomosDefinitionError(`version must be a positive integer, got ${spec.version}`);
+  }
+  const elements: Record<string, string> = {};
+  const checkMessages: Record<string, string> = {};
+  const ddl: string[] = [];
+  const canonicalTables: Record<string, unknown> = {};
+  for (const [table, t] of Object.entries(spec.tables)) {
+    ident("table", table);
+    const columns = Object.keys(t.columns);
+    if (columns.length === 0) throw new NomosDefinitionError(`table "${table}" has no columns`);
+    for (const col of columns) ident(`column of "${table}"`, col);
+    for (const col of t.primaryKey ?? []) {
+      if (!columns.includes(col)) throw new NomosDefinitionError(`primary key of "${table}" names unknown column "${col}"`);
+    }
+    for (const [index, i] of Object.entries(t.indexes ?? {})) {
+      ident("index", index);
+      for (const col of i.columns) {
+        if (!columns.includes(col)) throw new NomosDefinitionError(`index "${index}" names unknown column "${table}.${col}"`);
+      }
+    }
+    for (const [check, c] of Object.entries(t.checks ?? {})) checkMessages[ident("check", check)] = c.message;
+    for (const [col, c] of Object.entries(t.columns)) {
+      if (c.spec.check) checkMessages[`${table}_${col}_check`] = c.spec.check.message;
+      elements[`column:${table}.${col}`] = contentHash(canonicalColumn(c.spec));
+    }
+    const canonical = canonicalTable(t);
+    canonicalTables[table] = canonical;
+    elements[`table:${table}`] = contentHash(canonical);
+    ddl.push(...tableDdl(table, t));
+  }
+  const invariants = spec.invariants ?? {};
+  const canonicalInvariants: Record<string, unknown> = {};
+  for (const [name, inv] of Object.entries(invariants)) {
+    ident("invariant", name);
+    canonicalInvariants[name] = normalizeSql(inv.violations);
+    elements[`invariant:${name}`] = contentHash(canonicalInvariants[name]);
+  }
+  const hash = contentHash({ name: spec.name, tables: canonicalTables, invariants: canonicalInvariants });
+  return Object.freeze({
+    name: spec.name,
+    version: spec.version,
+    hash,
+    tables: spec.tables,
+    invariants,
+    elements: Object.freeze(elements) as Record<ElementKey, string>,
+    ddl: Object.freeze(ddl),
+    checkMessages: Object.freeze(checkMessages),
+  });
+}

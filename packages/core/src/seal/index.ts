@@ -1,0 +1,4 @@
+export * from "./chain.js";
+export * from "./sedimenter.js";
+export * from "./store.js";
+export * from "./types.js";

@@ -1,0 +1,158 @@
+import { canonicalJson, type Json } from "../canonical/index.js";
+import type { SqlExecutor } from "../interpretation/index.js";
+import type { Intent, NomosStamp } from "../intent/index.js";
+import type { Nomos } from "../nomos/index.js";
+import { GENESIS_HASH, sedimentHash } from "./chain.js";
+import type { Precedent, Reason, ReasonKind, Sediment, Verification, World } from "./types.js";
+
+/** Internal tables; the `_noema_` prefix is reserved and no Nomos may declare it. */
+const INTERNAL_DDL = [
+  `CREATE TABLE IF NOT EXISTS _noema_nomos (version INTEGER PRIMARY KEY, name TEXT NOT NULL, hash TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT`,
+  `CREATE TABLE IF NOT EXISTS _noema_sediment (sediment_id INTEGER PRIMARY KEY, hash TEXT NOT NULL, prev_hash TEXT NOT NULL, timestamp INTEGER NOT NULL, intent TEXT NOT NULL, outputs TEXT NOT NULL, world TEXT NOT NULL, idempotency_key TEXT UNIQUE) STRICT`,
+  `CREATE TABLE IF NOT EXISTS _noema_precedent (precedent_id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, intent TEXT NOT NULL, reason TEXT NOT NULL, nomos_version INTEGER NOT NULL, nomos_hash TEXT NOT NULL, timestamp INTEGER NOT NULL) STRICT`,
+];
+
+export class NomosMismatchError extends Error {
+  override name = "NomosMismatchError";
+}
+
+export interface AppliedNomos extends NomosStamp {
+  appliedAt: number;
+}
+
+/**
+ * Creates the internal tables and, on a fresh Attractor, the Nomos's tables, recording
+ * version and hash. Must run inside one transaction. Idempotent for the same Nomos.
+ */
+export function applyNomos(db: SqlExecutor, nomos: Nomos, now: number): AppliedNomos {
+  for (const ddl of INTERNAL_DDL) db.exec(ddl, []);
+  const current = db.exec(`SELECT version, name, hash, applied_at FROM _noema_nomos ORDER BY version DESC LIMIT 1`, [])[0];
+  if (!current) {
+    for (const ddl of nomos.ddl) db.exec(ddl, []);
+    db.exec(`INSERT INTO _noema_nomos (version, name, hash, applied_at) VALUES (?, ?, ?, ?)`, [nomos.version, nomos.name, nomos.hash, now]);
+    return { name: nomos.name, version: nomos.version, hash: nomos.hash, appliedAt: now };
+  }
+  if (current.hash !== nomos.hash || current.version !== nomos.version) {
+    throw new NomosMismatchError(
+      `this Attractor holds ${String(current.name)} v${String(current.version)} (${String(current.hash)}), but the code declares ${nomos.name} v${nomos.version} (${nomos.hash}); a migration is needed`,
+    );
+  }
+  return { name: nomos.name, version: nomos.version, hash: nomos.hash, appliedAt: Number(current.applied_at) };
+}
+
+export function nomosHistory(db: SqlExecutor): AppliedNomos[] {
+  return db
+    .exec(`SELECT version, name, hash, applied_at FROM _noema_nomos ORDER BY version`, [])
+    .map((r) => ({ version: Number(r.version), name: String(r.name), hash: String(r.hash), appliedAt: Number(r.applied_at) }));
+}
+
+function toSediment(row: Record<string, unknown>): Sediment {
+  return {
+    sedimentId: Number(row.sediment_id),
+    hash: String(row.hash),
+    prevHash: String(row.prev_hash),
+    timestamp: Number(row.timestamp),
+    intent: JSON.parse(String(row.intent)) as Intent,
+    outputs: JSON.parse(String(row.outputs)) as Json[],
+    world: JSON.parse(String(row.world)) as World,
+  };
+}
+
+const SEDIMENT_COLUMNS = "sediment_id, hash, prev_hash, timestamp, intent, outputs, world";
+
+/** The append-only, hash-chained log of committed Intents, and the record of refused ones. */
+export class SedimentLog {
+  constructor(private readonly db: SqlExecutor) {}
+
+  head(): { sedimentId: number; hash: string } {
+    const row = this.db.exec(`SELECT sediment_id, hash FROM _noema_sediment ORDER BY sediment_id DESC LIMIT 1`, [])[0];
+    return row ? { sedimentId: Number(row.sediment_id), hash: String(row.hash) } : { sedimentId: 0, hash: GENESIS_HASH };
+  }
+
+  /** Appends inside the caller's transaction; the caller supplies the next id and the previous hash. */
+  append(entry: Sediment): void {
+    this.db.exec(
+      `INSERT INTO _noema_sediment (${SEDIMENT_COLUMNS}, idempotency_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      [
+        entry.sedimentId,
+        entry.hash,
+        entry.prevHash,
+        entry.timestamp,
+        canonicalJson(entry.intent),
+        canonicalJson(entry.outputs),
+        canonicalJson(entry.world),
+        entry.intent.idempotencyKey ?? null,
+      ],
+    );
+  }
+
+  byIdempotencyKey(key: string): Sediment | undefined {
+    const row = this.db.exec(`SELECT ${SEDIMENT_COLUMNS} FROM _noema_sediment WHERE idempotency_key = ?`, [key])[0];
+    return row ? toSediment(row) : undefined;
+  }
+
+  /** A page of the log after `after`; `next` is set when more follow. */
+  page(after: number, limit: number): { sediments: Sediment[]; next?: number } {
+    const rows = this.db.exec(
+      `SELECT ${SEDIMENT_COLUMNS} FROM _noema_sediment WHERE sediment_id > ? ORDER BY sediment_id LIMIT ?`,
+      [after, limit + 1],
+    );
+    const sediments = rows.slice(0, limit).map(toSediment);
+    return rows.length > limit ? { sediments, next: sediments[sediments.length - 1]!.sedimentId } : { sediments };
+  }
+
+  /** Recomputes every hash and link; reports the first entry that does not match. */
+  verify(): Verification {
+    let prevHash = GENESIS_HASH;
+    let expectedId = 1;
+    let length = 0;
+    for (let after = 0; ; ) {
+      const { sediments, next } = this.page(after, 500);
+      for (const s of sediments) {
+        const ok =
+          s.sedimentId === expectedId &&
+          s.prevHash === prevHash &&
+          sedimentHash({ sedimentId: s.sedimentId, prevHash: s.prevHash, timestamp: s.timestamp, intent: s.intent, outputs: s.outputs, world: s.world }) === s.hash;
+        if (!ok) return { ok: false, brokenAt: s.sedimentId, length };
+        prevHash = s.hash;
+        expectedId++;
+        length++;
+      }
+      if (next === undefined) break;
+      after = next;
+    }
+    return { ok: true, length, head: prevHash };
+  }
+
+  recordPrecedent(input: unknown, reason: Reason, nomos: NomosStamp, timestamp: number): number {
+    let intent: string;
+    try {
+      intent = canonicalJson(input ?? null);
+    } catch {
+      intent = JSON.stringify(String(input));
+    }
+    const row = this.db.exec(
+      `INSERT INTO _noema_precedent (kind, intent, reason, nomos_version, nomos_hash, timestamp) VALUES (?, ?, ?, ?, ?, ?) RETURNING precedent_id`,
+      [reason.kind, intent, canonicalJson(reason), nomos.version, nomos.hash, timestamp],
+    )[0]!;
+    return Number(row.precedent_id);
+  }
+
+  precedents(filter: { kind?: ReasonKind; nomosVersion?: number; after?: number; limit: number }): Precedent[] {
+    return this.db
+      .exec(
+        `SELECT precedent_id, intent, reason, nomos_version, nomos_hash, timestamp FROM _noema_precedent
+         WHERE precedent_id > ? AND (? IS NULL OR kind = ?) AND (? IS NULL OR nomos_version = ?)
+         ORDER BY precedent_id LIMIT ?`,
+        [filter.after ?? 0, filter.kind ?? null, filter.kind ?? null, filter.nomosVersion ?? null, filter.nomosVersion ?? null, filter.limit],
+      )
+      .map((r) => ({
+        precedentId: Number(r.precedent_id),
+        intent: JSON.parse(String(r.intent)) as Json,
+        reason: JSON.parse(String(r.reason)) as Reason,
+        nomosVersion: Number(r.nomos_version),
+        nomosHash: String(r.nomos_hash),
+        timestamp: Number(r.timestamp),
+      }));
+  }
+}

@@ -1,0 +1,26 @@
+// `npm start`: runs the inventory app under `wrangler dev` with real SQLite-backed
+// Durable Objects persisted in .wrangler/. Makes sure an API token exists first.
+import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const appDir = join(dirname(fileURLToPath(import.meta.url)), "..");
+const devVars = join(appDir, ".dev.vars");
+const current = existsSync(devVars) ? readFileSync(devVars, "utf8") : "";
+const found = /^NOEMA_API_TOKEN\s*=\s*"?([^"\n]+)"?\s*$/m.exec(current);
+let token = found?.[1];
+if (!token) {
+  token = randomBytes(24).toString("base64url");
+  const sep = current === "" || current.endsWith("\n") ? "" : "\n";
+  writeFileSync(devVars, `${current}${sep}NOEMA_API_TOKEN="${token}"\n`, { mode: 0o600 });
+  console.log(`Wrote a new NOEMA_API_TOKEN to ${devVars}`);
+}
+console.log(`API token: ${token}\nTry: curl -H "Authorization: Bearer ${token}" http://localhost:<port>/api/products/demo\n`);
+
+// npm puts node_modules/.bin (with Node 22 and wrangler) first on PATH.
+const env = { WRANGLER_SEND_METRICS: "false", ...process.env };
+const child = spawn("wrangler", ["dev", ...process.argv.slice(2)], { cwd: appDir, stdio: "inherit", env });
+for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => child.kill(signal));
+child.on("exit", (code, signal) => process.exit(code ?? (signal ? 1 : 0)));

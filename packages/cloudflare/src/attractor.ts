@@ -40,12 +40,14 @@ export abstract class Attractor<Env = unknown, V extends Vocabulary = Vocabulary
   /** Runs SQL for subclass reads; writes belong in the vocabulary. */
   protected readonly query: (sql: string, ...params: SqlValue[]) => Row[];
   private readonly host: SedimentHost;
+  private readonly limits: IntentLimits;
   private sedimenter!: Sedimenter;
   private applied!: AppliedNomos;
 
   constructor(ctx: DurableObjectState, env: Env, vocabulary: V, options: AttractorOptions = {}) {
     super(ctx, env);
     this.vocabulary = vocabulary;
+    this.limits = options.limits ?? DEFAULT_LIMITS;
     const { nomos } = vocabulary;
     this.world = {
       attractor: new.target.name,
@@ -64,7 +66,7 @@ export abstract class Attractor<Env = unknown, V extends Vocabulary = Vocabulary
     // No request is delivered before the Nomos is in place (first wake applies it atomically).
     void ctx.blockConcurrencyWhile(async () => {
       this.applied = ctx.storage.transactionSync(() => applyNomos(host.db, nomos, Date.now()));
-      this.sedimenter = new Sedimenter(vocabulary, host, this.world, options.limits ?? DEFAULT_LIMITS);
+      this.sedimenter = new Sedimenter(vocabulary, host, this.world, this.limits);
     });
   }
 
@@ -75,7 +77,8 @@ export abstract class Attractor<Env = unknown, V extends Vocabulary = Vocabulary
 
   /** The `sql.exec()` sequence the Intent would run here next, nothing run. */
   explain(intent: unknown): ExplainResult {
-    const parsed = parseIntent(this.vocabulary, intent);
+    // The same limits as sedimentation, so explain accepts exactly what would be run.
+    const parsed = parseIntent(this.vocabulary, intent, this.limits);
     if (!parsed.ok) return parsed;
     const next = this.sedimenter.log.head().sedimentId + 1;
     return { ok: true, explanation: explain(this.vocabulary, parsed.value, { now: Date.now(), sedimentId: next }) };

@@ -1,0 +1,8 @@
+import { cloudflareTest } from "@cloudflare/vitest-plugin";
+import { defineConfig } from "vitest/config";
+
+// A second Attractor (a ledger) built from the public API alone, tested inside workerd.
+export default defineConfig({
+  plugins: [cloudflareTest({ wrangler: { configPath: "./test/wrangler.jsonc" } })],
+  test: { name: "cloudflare", include: ["test/**/*.test.ts"], testTimeout: 60_000 },
+});

@@ -35,17 +35,17 @@ export function contentHash(value: unknown): string {
 }
 
 /**
- * Collapses runs of whitespace in a SQL fragment outside string literals, so that
- * reformatting a CHECK or an invariant does not change its hash.
+ * Collapses runs of whitespace in a SQL fragment outside string literals and quoted
+ * identifiers, so that reformatting a CHECK or an invariant does not change its hash.
  */
 export function normalizeSql(sql: string): string {
   let out = "";
-  let inString = false;
+  let quote: string | null = null;
   let pendingSpace = false;
   for (const ch of sql.trim()) {
-    if (inString) {
+    if (quote) {
       out += ch;
-      if (ch === "'") inString = false;
+      if (ch === quote) quote = null;
       continue;
     }
     if (/\s/.test(ch)) {
@@ -55,7 +55,7 @@ export function normalizeSql(sql: string): string {
     if (pendingSpace && out.length > 0) out += " ";
     pendingSpace = false;
     out += ch;
-    if (ch === "'") inString = true;
+    if (ch === "'" || ch === '"') quote = ch;
   }
   return out;
 }

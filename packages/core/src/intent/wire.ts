@@ -61,13 +61,19 @@ const refSchema = z.strictObject({
   $ref: z.strictObject({ step: z.number().int().min(0), output: z.string().min(1).max(64) }),
 });
 
+// Not z.record: it silently drops a "__proto__" key, which must be refused as an unknown argument instead.
+const argsSchema = z.custom<Record<string, unknown>>(
+  (v) => typeof v === "object" && v !== null && !Array.isArray(v),
+  "step arguments must be an object",
+);
+
 const envelope = z.strictObject({
   v: z.literal(1, { error: "wire format version must be 1" }),
   nomos: z
     .strictObject({ name: z.string().min(1).max(64), version: z.number().int().min(1), hash: z.string().regex(/^[0-9a-f]{64}$/) })
     .optional(),
   idempotencyKey: z.string().min(1).max(128).optional(),
-  steps: z.array(z.strictObject({ op: z.string().min(1).max(64), args: z.record(z.string(), z.unknown()) })).min(1, "an Intent needs at least one step"),
+  steps: z.array(z.strictObject({ op: z.string().min(1).max(64), args: argsSchema })).min(1, "an Intent needs at least one step"),
 });
 
 export function formatPath(path: readonly PropertyKey[]): string {
@@ -75,7 +81,12 @@ export function formatPath(path: readonly PropertyKey[]): string {
 }
 
 function zodIssues(error: z.ZodError, prefix: readonly PropertyKey[] = []): Issue[] {
-  return error.issues.map((i) => ({ path: formatPath([...prefix, ...i.path]), message: i.message }));
+  return error.issues.flatMap((i) =>
+    // One issue per unknown key, at the key's own path, so a client sees exactly which field to drop.
+    i.code === "unrecognized_keys"
+      ? i.keys.map((key) => ({ path: formatPath([...prefix, ...i.path, key]), message: `unknown field "${key}"` }))
+      : [{ path: formatPath([...prefix, ...i.path]), message: i.message }],
+  );
 }
 
 function longStrings(value: unknown, max: number, path: PropertyKey[], out: Issue[]): void {
@@ -97,42 +108,52 @@ export function checkStepArgs(
   index: number,
 ): ParseResult<Record<string, ArgValue>> {
   const step = steps[index]!;
-  const op = vocabulary.operations[step.op];
+  // Own properties only: an op named "constructor" must be unknown, not Object's constructor.
+  const op = Object.hasOwn(vocabulary.operations, step.op) ? vocabulary.operations[step.op] : undefined;
   const at = ["steps", index];
   if (!op) {
     const known = Object.keys(vocabulary.operations).join(", ");
     return { ok: false, issues: [{ path: formatPath([...at, "op"]), message: `unknown operation "${step.op}"; known: ${known}` }] };
   }
   const issues: Issue[] = [];
-  const refKeys: Record<string, true> = {};
+  // Every field that looks like a Ref is checked here and kept away from the argument schema.
+  const refKeys = new Set<string>();
   for (const [key, value] of Object.entries(step.args)) {
-    if (!isRef(value) && !(value !== null && typeof value === "object" && "$ref" in value)) continue;
+    if (!(value !== null && typeof value === "object" && "$ref" in value)) continue;
+    refKeys.add(key);
     const path = formatPath([...at, "args", key]);
+    if (!Object.hasOwn(op.args.shape, key)) {
+      issues.push({ path, message: `operation "${step.op}" has no argument "${key}"` });
+      continue;
+    }
     const parsed = refSchema.safeParse(value);
     if (!parsed.success) {
       issues.push(...zodIssues(parsed.error, [...at, "args", key]));
       continue;
     }
-    refKeys[key] = true;
     const { step: target, output } = parsed.data.$ref;
     if (target >= index) {
-      issues.push({ path, message: `refers to step ${target}, but a step may only use outputs of earlier steps (0..${index - 1})` });
+      const allowed = index === 0 ? "the first step has none before it" : `only outputs of steps 0..${index - 1} may be used`;
+      issues.push({ path, message: `refers to step ${target}, but a step may only use outputs of earlier steps; ${allowed}` });
       continue;
     }
-    const targetOp = vocabulary.operations[steps[target]!.op];
-    if (targetOp && !(output in targetOp.output.shape)) {
+    const targetName = steps[target]!.op;
+    // An unknown target op is reported at its own step.
+    const targetOp = Object.hasOwn(vocabulary.operations, targetName) ? vocabulary.operations[targetName] : undefined;
+    if (targetOp && !Object.hasOwn(targetOp.output.shape, output)) {
       const declared = Object.keys(targetOp.output.shape).join(", ") || "nothing";
-      issues.push({ path, message: `step ${target} (${steps[target]!.op}) has no output "${output}"; it declares ${declared}` });
+      issues.push({ path, message: `step ${target} (${targetName}) has no output "${output}"; it declares ${declared}` });
     }
-    if (!(key in op.args.shape)) issues.push({ path, message: `operation "${step.op}" has no argument "${key}"` });
   }
-  const schema: ObjectSchema = Object.keys(refKeys).length ? op.args.omit(refKeys) : op.args;
-  const rest = Object.fromEntries(Object.entries(step.args).filter(([k]) => !refKeys[k]));
+  const declaredRefs = Object.fromEntries([...refKeys].filter((k) => Object.hasOwn(op.args.shape, k)).map((k) => [k, true as const]));
+  const schema: ObjectSchema = Object.keys(declaredRefs).length ? op.args.omit(declaredRefs) : op.args;
+  const rest = Object.fromEntries(Object.entries(step.args).filter(([k]) => !refKeys.has(k)));
   const parsed = schema.strict().safeParse(rest);
   if (!parsed.success) issues.push(...zodIssues(parsed.error, [...at, "args"]));
   if (issues.length) return { ok: false, issues };
-  const args: Record<string, ArgValue> = { ...(parsed.data as Record<string, Json>) };
-  for (const key of Object.keys(refKeys)) args[key] = step.args[key] as Ref;
+  // An optional argument given as undefined is absent, as it will be after any JSON round trip.
+  const args: Record<string, ArgValue> = Object.fromEntries(Object.entries(parsed.data as Record<string, Json>).filter(([, v]) => v !== undefined));
+  for (const key of refKeys) args[key] = step.args[key] as Ref;
   return { ok: true, value: args };
 }
 

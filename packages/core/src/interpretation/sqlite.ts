@@ -17,7 +17,8 @@ export interface SqlExecutor {
   exec(sql: string, params: readonly SqlValue[]): Row[];
 }
 
-const CONSTRAINT = /(CHECK|UNIQUE|NOT NULL|PRIMARY KEY|FOREIGN KEY) constraint failed: ([A-Za-z0-9_."]+)/;
+// A composite key fails with every column listed: "UNIQUE constraint failed: t.a, t.b".
+const CONSTRAINT = /(CHECK|UNIQUE|NOT NULL|PRIMARY KEY|FOREIGN KEY) constraint failed: ([A-Za-z0-9_."]+(?:, [A-Za-z0-9_."]+)*)/;
 
 /** Maps a SQLite constraint error to a Reason, or returns null for errors that are bugs, not refusals. */
 export function constraintReason(vocabulary: Vocabulary, error: unknown, step: number, op: string): Reason | null {

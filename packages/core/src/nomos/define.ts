@@ -75,12 +75,13 @@ function canonicalColumn(spec: ColumnSpec) {
 }
 
 function canonicalTable(spec: TableSpec) {
-  const sortedEntries = <V>(rec: Record<string, V> | undefined) =>
-    Object.fromEntries(Object.entries(rec ?? {}).sort(([a], [b]) => (a < b ? -1 : 1)));
   return {
     primaryKey: spec.primaryKey ?? null,
     checks: Object.fromEntries(Object.entries(spec.checks ?? {}).map(([k, c]) => [k, normalizeSql(c.sql)])),
-    indexes: sortedEntries(spec.indexes),
+    // `unique: false` and no `unique` are the same index, so they hash the same (as the latter always did).
+    indexes: Object.fromEntries(
+      Object.entries(spec.indexes ?? {}).map(([k, i]) => [k, i.unique ? { columns: i.columns, unique: true } : { columns: i.columns }]),
+    ),
     columns: Object.fromEntries(Object.entries(spec.columns).map(([k, c]) => [k, canonicalColumn(c.spec)])),
   };
 }
@@ -118,10 +119,15 @@ export function defineNomos<const T extends Record<string, TableSpec>>(spec: Nom
   if (!Number.isInteger(spec.version) || spec.version < 1) {
     throw new NomosDefinitionError(`version must be a positive integer, got ${spec.version}`);
   }
+  // Intents carry the name on the wire, where it may be 1–64 characters.
+  if (typeof spec.name !== "string" || spec.name.length < 1 || spec.name.length > 64) {
+    throw new NomosDefinitionError(`Nomos name must be 1–64 characters, got "${spec.name}"`);
+  }
   const elements: Record<string, string> = {};
   const checkMessages: Record<string, string> = {};
   const ddl: string[] = [];
   const canonicalTables: Record<string, unknown> = {};
+  const schemaNames = new Set<string>();
   for (const [table, t] of Object.entries(spec.tables)) {
     ident("table", table);
     const columns = Object.keys(t.columns);
@@ -130,15 +136,31 @@ export function defineNomos<const T extends Record<string, TableSpec>>(spec: Nom
     for (const col of t.primaryKey ?? []) {
       if (!columns.includes(col)) throw new NomosDefinitionError(`primary key of "${table}" names unknown column "${col}"`);
     }
+    // SQLite refuses a second primary key only when the DDL runs, on the Attractor's first wake: refuse it here.
+    const keyColumns = columns.filter((col) => t.columns[col]!.spec.primaryKey);
+    if (t.primaryKey && t.primaryKey.length === 0) throw new NomosDefinitionError(`primary key of "${table}" names no columns`);
+    if (keyColumns.length + (t.primaryKey ? 1 : 0) > 1) {
+      throw new NomosDefinitionError(`table "${table}" declares more than one primary key; use primaryKey: [...] for a composite key`);
+    }
     for (const [index, i] of Object.entries(t.indexes ?? {})) {
       ident("index", index);
+      // Tables and indexes share one namespace in SQLite.
+      if (schemaNames.has(index) || Object.hasOwn(spec.tables, index)) {
+        throw new NomosDefinitionError(`index name "${index}" is already used by another index or table`);
+      }
+      schemaNames.add(index);
       for (const col of i.columns) {
         if (!columns.includes(col)) throw new NomosDefinitionError(`index "${index}" names unknown column "${table}.${col}"`);
       }
     }
-    for (const [check, c] of Object.entries(t.checks ?? {})) checkMessages[ident("check", check)] = c.message;
+    // Constraint names key the refusal messages, so each must be unique across the Nomos.
+    const addCheck = (name: string, message: string) => {
+      if (Object.hasOwn(checkMessages, name)) throw new NomosDefinitionError(`check name "${name}" is used twice`);
+      checkMessages[name] = message;
+    };
+    for (const [check, c] of Object.entries(t.checks ?? {})) addCheck(ident("check", check), c.message);
     for (const [col, c] of Object.entries(t.columns)) {
-      if (c.spec.check) checkMessages[`${table}_${col}_check`] = c.spec.check.message;
+      if (c.spec.check) addCheck(`${table}_${col}_check`, c.spec.check.message);
       elements[`column:${table}.${col}`] = contentHash(canonicalColumn(c.spec));
     }
     const canonical = canonicalTable(t);

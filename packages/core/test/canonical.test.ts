@@ -1,0 +1,113 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { canonicalJson, contentHash, normalizeSql, sha256Hex } from "../src/index.js";
+
+/** Rebuilds a JSON value with every object's keys in a random order. */
+function shuffleKeys(value: unknown, rand: () => number): unknown {
+  if (Array.isArray(value)) return value.map((v) => shuffleKeys(v, rand));
+  if (value !== null && typeof value === "object") {
+    const entries = Object.entries(value).map(([k, v]) => [k, shuffleKeys(v, rand)] as const);
+    entries.sort(() => rand() - 0.5);
+    return Object.fromEntries(entries);
+  }
+  return value;
+}
+
+// -0 is excluded: JSON has no negative zero, so it cannot come back from a round trip.
+const jsonValue = fc.jsonValue().filter((v) => !Object.is(v, -0));
+
+describe("canonicalJson", () => {
+  it("sorts keys at every depth and keeps array order", () => {
+    expect(canonicalJson({ b: 1, a: { d: [3, { z: 1, y: 2 }], c: null } })).toBe('{"a":{"c":null,"d":[3,{"y":2,"z":1}]},"b":1}');
+  });
+
+  it("drops undefined fields, as JSON does", () => {
+    expect(canonicalJson({ a: undefined, b: 1 })).toBe('{"b":1}');
+  });
+
+  it("is the same text whatever order the keys were written in", () => {
+    fc.assert(
+      fc.property(jsonValue, fc.integer(), (value, seed) => {
+        let state = seed;
+        const rand = () => ((state = (state * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+        expect(canonicalJson(shuffleKeys(value, rand))).toBe(canonicalJson(value));
+      }),
+    );
+  });
+
+  it("survives a JSON round trip unchanged", () => {
+    fc.assert(
+      fc.property(jsonValue, (value) => {
+        const text = canonicalJson(value);
+        expect(canonicalJson(JSON.parse(text))).toBe(text);
+      }),
+    );
+  });
+
+  it("distinguishes values that differ", () => {
+    expect(canonicalJson({ a: [1, 2] })).not.toBe(canonicalJson({ a: [2, 1] }));
+    expect(canonicalJson({ a: "1" })).not.toBe(canonicalJson({ a: 1 }));
+  });
+});
+
+describe("sha256Hex and contentHash", () => {
+  it("is SHA-256 in lower-case hex", () => {
+    // FIPS 180-2 test vectors.
+    expect(sha256Hex("abc")).toBe("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    expect(sha256Hex("")).toBe("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  });
+
+  it("hashes UTF-8 bytes", () => {
+    // "é" is the two UTF-8 bytes c3 a9 (the single Latin-1 byte e9 would give de2e33…).
+    expect(sha256Hex("é")).toBe("4a99557e4033c3539de2eb65472017cad5f9557f7a0625a09f1c3f6e2ba69c4c");
+  });
+
+  it("contentHash is the hash of the canonical JSON, so key order does not matter", () => {
+    expect(contentHash({ b: 2, a: 1 })).toBe(sha256Hex('{"a":1,"b":2}'));
+    expect(contentHash({ b: 2, a: 1 })).toBe(contentHash({ a: 1, b: 2 }));
+    expect(contentHash({ a: 1, b: 2 })).not.toBe(contentHash({ a: 1, b: 3 }));
+  });
+});
+
+describe("normalizeSql", () => {
+  it("collapses whitespace runs to one space and trims", () => {
+    expect(normalizeSql("  balance\n\t >=   0 \n")).toBe("balance >= 0");
+  });
+
+  it("keeps string literals exactly, including their whitespace and escaped quotes", () => {
+    expect(normalizeSql("status  IN ('a  b',\n 'it''s   here')")).toBe("status IN ('a  b', 'it''s   here')");
+    expect(normalizeSql("x = ' '")).not.toBe(normalizeSql("x = '  '"));
+  });
+
+  it("keeps quoted identifiers exactly", () => {
+    expect(normalizeSql('"odd  name"   >  0')).toBe('"odd  name" > 0');
+  });
+
+  it("does not add or remove whitespace between tokens that had none", () => {
+    expect(normalizeSql("a>=0")).toBe("a>=0");
+    expect(normalizeSql("a>=0")).not.toBe(normalizeSql("a >= 0"));
+  });
+
+  const token = fc.constantFrom("balance", ">=", "0", "AND", "status", "IN", "('a  b', 'c')", "x<>y", "'it''s'", '"q  id"');
+  const gap = fc.stringMatching(/^[ \t\n\r]{1,4}$/);
+
+  it("gives the same text for any whitespace between the same tokens", () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(token, gap, gap), { minLength: 1, maxLength: 8 }), gap, (parts, lead) => {
+        const spaced = lead + parts.map(([t, g]) => t + g).join("");
+        const otherwise = parts.map(([t, , g]) => g + t).join("") + lead;
+        const single = parts.map(([t]) => t).join(" ");
+        expect(normalizeSql(spaced)).toBe(single);
+        expect(normalizeSql(otherwise)).toBe(single);
+      }),
+    );
+  });
+
+  it("is idempotent", () => {
+    fc.assert(
+      fc.property(fc.string({ unit: fc.constantFrom("a", " ", "\n", "'", '"', "?", "(", ")") }), (sql) => {
+        expect(normalizeSql(normalizeSql(sql))).toBe(normalizeSql(sql));
+      }),
+    );
+  });
+});

@@ -1,0 +1,147 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { z } from "zod";
+import { buildIntent, constraintReason, countPlaceholders, defineVocabulary, explain, isRef, operation, parseIntent } from "../src/index.js";
+import { ledger, ledgerNomos } from "./ledger.js";
+
+const ctx = { now: 1_700_000_000_000, sedimentId: 7 };
+const ref = (step: number, output: string) => ({ $ref: { step, output } });
+
+const payRent = buildIntent(ledger, (s) => {
+  const alice = s.openAccount({ accountId: "alice", owner: "Alice" });
+  const bob = s.openAccount({ accountId: "bob", owner: "Bob", currency: "USD" });
+  s.deposit({ accountId: alice.accountId, amount: 100 });
+  s.transfer({ from: alice.accountId, to: bob.accountId, amount: 30, memo: "rent" });
+});
+
+describe("explain", () => {
+  it("lists the exact sql.exec() sequence with its parameters, Refs standing for earlier outputs", () => {
+    expect(explain(ledger, payRent, ctx)).toStrictEqual({
+      steps: [
+        {
+          op: "openAccount",
+          statements: [{ sql: "INSERT INTO accounts (id, owner, balance, currency) VALUES (?, ?, 0, ?) RETURNING id", params: ["alice", "Alice", "EUR"] }],
+        },
+        {
+          op: "openAccount",
+          statements: [{ sql: "INSERT INTO accounts (id, owner, balance, currency) VALUES (?, ?, 0, ?) RETURNING id", params: ["bob", "Bob", "USD"] }],
+        },
+        {
+          op: "deposit",
+          statements: [{ sql: "UPDATE accounts SET balance = balance + ? WHERE id = ? RETURNING balance", params: [100, ref(0, "accountId")] }],
+        },
+        {
+          op: "transfer",
+          statements: [
+            { sql: "UPDATE accounts SET balance = balance - ? WHERE id = ? RETURNING balance", params: [30, ref(0, "accountId")] },
+            { sql: "UPDATE accounts SET balance = balance + ? WHERE id = ?", params: [30, ref(1, "accountId")] },
+            {
+              sql: "INSERT INTO transfers (from_account, to_account, amount, memo, at) VALUES (?, ?, ?, ?, ?) RETURNING id",
+              params: [ref(0, "accountId"), ref(1, "accountId"), 30, "rent", ctx.now],
+            },
+          ],
+        },
+      ],
+      invariants: [{ name: "transfers_between_known_accounts", sql: ledgerNomos.invariants.transfers_between_known_accounts!.violations }],
+      context: ctx,
+    });
+  });
+
+  it("binds absent optional arguments as NULL", () => {
+    const intent = buildIntent(ledger, (s) => void s.transfer({ from: "a", to: "b", amount: 1 }));
+    expect(explain(ledger, intent, ctx).steps[0]!.statements[2]!.params).toStrictEqual(["a", "b", 1, null, ctx.now]);
+  });
+
+  it("passes the time, sedimentId and step index each statement would see", () => {
+    const clock = defineVocabulary(ledgerNomos, {
+      stamp: operation({
+        description: "Records when and where it ran.",
+        args: z.object({}),
+        output: z.object({}),
+        statements: [{ sql: "SELECT ?, ?, ?", params: (_a, c) => [c.now, c.sedimentId, c.step] }],
+        result: () => ({}),
+      }),
+    });
+    const intent = buildIntent(clock, (s) => {
+      s.stamp({});
+      s.stamp({});
+    });
+    expect(explain(clock, intent, ctx).steps.map((s) => s.statements[0]!.params)).toEqual([
+      [ctx.now, ctx.sedimentId, 0],
+      [ctx.now, ctx.sedimentId, 1],
+    ]);
+  });
+
+  it("runs nothing and leaves the Intent as it was", () => {
+    const before = JSON.stringify(payRent);
+    explain(ledger, payRent, ctx);
+    expect(JSON.stringify(payRent)).toBe(before);
+    expect(explain(ledger, payRent, ctx)).toStrictEqual(explain(ledger, payRent, ctx));
+  });
+
+  it("binds as many values as each statement has placeholders, all of them values or Refs", () => {
+    const step = fc.oneof(
+      fc.record({ op: fc.constant("deposit"), args: fc.record({ accountId: fc.constant("a"), amount: fc.integer({ min: 1 }) }) }),
+      fc.record({
+        op: fc.constant("transfer"),
+        args: fc.record({ from: fc.constant("a"), to: fc.constant("b"), amount: fc.integer({ min: 1 }), memo: fc.string({ maxLength: 140 }) }, { requiredKeys: ["from", "to", "amount"] }),
+      }),
+    );
+    fc.assert(
+      fc.property(fc.array(step, { minLength: 1, maxLength: 10 }), (steps) => {
+        const parsed = parseIntent(ledger, { v: 1, steps: [{ op: "openAccount", args: { accountId: "a", owner: "A" } }, ...steps] });
+        if (!parsed.ok) throw new Error(JSON.stringify(parsed.issues));
+        for (const { statements } of explain(ledger, parsed.value, ctx).steps) {
+          for (const { sql, params } of statements) {
+            expect(params).toHaveLength(countPlaceholders(sql));
+            for (const p of params) expect(p === null || ["string", "number"].includes(typeof p) || isRef(p)).toBe(true);
+          }
+        }
+      }),
+    );
+  });
+});
+
+describe("constraintReason", () => {
+  // The messages workerd's SQLite raises inside a Durable Object.
+  it("turns a named CHECK failure into the Nomos's message", () => {
+    expect(constraintReason(ledger, new Error("CHECK constraint failed: accounts_balance_check: SQLITE_CONSTRAINT"), 3, "transfer")).toStrictEqual({
+      kind: "constraint",
+      message: "an account cannot be overdrawn",
+      rule: "accounts_balance_check",
+      step: 3,
+      op: "transfer",
+    });
+    expect(constraintReason(ledger, new Error("CHECK constraint failed: transfers_distinct_accounts"), 0, "transfer")?.message).toBe("an account cannot pay itself");
+  });
+
+  it("names the column of UNIQUE, PRIMARY KEY and NOT NULL failures", () => {
+    const reason = (message: string) => constraintReason(ledger, new Error(message), 1, "openAccount");
+    expect(reason("UNIQUE constraint failed: accounts.id: SQLITE_CONSTRAINT")).toMatchObject({ kind: "constraint", message: "accounts.id must be unique", rule: "accounts.id" });
+    expect(reason("PRIMARY KEY constraint failed: accounts.id")).toMatchObject({ message: "accounts.id must be unique" });
+    expect(reason("NOT NULL constraint failed: accounts.owner: SQLITE_CONSTRAINT")).toMatchObject({ message: "accounts.owner must not be null", rule: "accounts.owner" });
+    expect(reason("UNIQUE constraint failed: holdings.account, holdings.asset: SQLITE_CONSTRAINT")).toMatchObject({
+      message: "holdings.account, holdings.asset must be unique",
+      rule: "holdings.account, holdings.asset",
+    });
+  });
+
+  it("falls back to the constraint's name when the Nomos has no message for it", () => {
+    expect(constraintReason(ledger, new Error("CHECK constraint failed: other_rule"), 0, "deposit")?.message).toBe("CHECK constraint other_rule failed");
+  });
+
+  it("reports a STRICT type mismatch as a constraint, without SQLite's error code", () => {
+    expect(constraintReason(ledger, new Error("cannot store TEXT value in INTEGER column accounts.balance: SQLITE_CONSTRAINT_DATATYPE"), 2, "deposit")).toStrictEqual({
+      kind: "constraint",
+      message: "cannot store TEXT value in INTEGER column accounts.balance",
+      step: 2,
+      op: "deposit",
+    });
+  });
+
+  it("returns null for errors that are bugs, not refusals", () => {
+    expect(constraintReason(ledger, new Error('near "SELEC": syntax error: SQLITE_ERROR'), 0, "deposit")).toBeNull();
+    expect(constraintReason(ledger, new Error("no such table: acounts"), 0, "deposit")).toBeNull();
+    expect(constraintReason(ledger, "not an Error at all", 0, "deposit")).toBeNull();
+  });
+});

@@ -1,0 +1,422 @@
+import fc from "fast-check";
+import { describe, expect, expectTypeOf, it } from "vitest";
+import { z } from "zod";
+import {
+  buildIntent,
+  canonicalJson,
+  countPlaceholders,
+  DEFAULT_LIMITS,
+  defineVocabulary,
+  explain,
+  type Intent,
+  type IntentLimits,
+  IntentValidationError,
+  type Issue,
+  MAX_BOUND_PARAMETERS,
+  type OutputRef,
+  type OutputRefs,
+  parseIntent,
+  type StepBuilder,
+  VocabularyDefinitionError,
+} from "../src/index.js";
+import { ledger, ledgerNomos } from "./ledger.js";
+
+const stamp = { name: ledgerNomos.name, version: ledgerNomos.version, hash: ledgerNomos.hash };
+const ref = (step: number, output: string) => ({ $ref: { step, output } });
+const open = (accountId = "alice", owner = "Alice") => ({ op: "openAccount", args: { accountId, owner } });
+const deposit = (accountId: unknown, amount: unknown = 10) => ({ op: "deposit", args: { accountId, amount } });
+const wire = (...steps: unknown[]) => ({ v: 1, nomos: stamp, steps });
+
+/** The issues of an Intent that must be refused. */
+function refusal(input: unknown, limits?: IntentLimits): Issue[] {
+  const result = parseIntent(ledger, input, limits);
+  if (result.ok) throw new Error(`expected a refusal, got ${JSON.stringify(result.value)}`);
+  return result.issues;
+}
+
+/** The IntentValidationError a build must throw. */
+function buildError(build: () => unknown): IntentValidationError {
+  try {
+    build();
+  } catch (error) {
+    if (error instanceof IntentValidationError) return error;
+    throw error;
+  }
+  throw new Error("expected an IntentValidationError");
+}
+
+const noop = { sql: "SELECT 1", params: () => [] };
+const noArgs = { description: "", args: z.object({}), output: z.object({}), statements: [noop], result: () => ({}) };
+
+describe("defineVocabulary", () => {
+  it("counts ? placeholders outside string literals and quoted identifiers", () => {
+    expect(countPlaceholders("UPDATE t SET a = ? WHERE b = ? AND c = ?")).toBe(3);
+    expect(countPlaceholders("SELECT '?', \"?\", ? FROM t WHERE x = 'it''s ?'")).toBe(1);
+    expect(countPlaceholders("SELECT 1")).toBe(0);
+  });
+
+  it("counts exactly the placeholders of the unquoted parts", () => {
+    const plain = fc.string({ unit: fc.constantFrom("a", " ", "?", ",", "(") });
+    const quoted = fc.tuple(fc.constantFrom("'", '"'), fc.string({ unit: fc.constantFrom("a", "?", " ") })).map(([q, s]) => q + s + q);
+    fc.assert(
+      fc.property(fc.array(fc.tuple(plain, quoted)), (parts) => {
+        const sql = parts.map(([p, q]) => p + q).join("");
+        const expected = parts.reduce((n, [p]) => n + [...p].filter((c) => c === "?").length, 0);
+        expect(countPlaceholders(sql)).toBe(expected);
+      }),
+    );
+  });
+
+  it(`accepts ${MAX_BOUND_PARAMETERS} placeholders and rejects more at definition`, () => {
+    const withPlaceholders = (n: number) => ({
+      ...noArgs,
+      statements: [noop, { sql: `SELECT ${Array(n).fill("?").join(", ")}`, params: () => Array<number>(n).fill(0) }],
+    });
+    expect(() => defineVocabulary(ledgerNomos, { wide: withPlaceholders(100) })).not.toThrow();
+    expect(() => defineVocabulary(ledgerNomos, { wide: withPlaceholders(101) })).toThrow(VocabularyDefinitionError);
+    expect(() => defineVocabulary(ledgerNomos, { wide: withPlaceholders(101) })).toThrow(
+      'operation "wide" statement 1 has 101 placeholders; SQLite in Durable Objects binds at most 100',
+    );
+    // A question mark inside a literal binds nothing.
+    const quoted = { ...noArgs, statements: [{ sql: `SELECT '${"?".repeat(200)}'`, params: () => [] }] };
+    expect(() => defineVocabulary(ledgerNomos, { quoted })).not.toThrow();
+  });
+
+  it.each(["Deposit", "make-transfer", "1st", "", "has space", "snake_case", `a${"b".repeat(64)}`])("rejects the operation name %j", (name) => {
+    expect(() => defineVocabulary(ledgerNomos, { [name]: noArgs })).toThrow(`operation name "${name}" must be camelCase letters and digits`);
+  });
+
+  it("accepts camelCase names up to 64 characters", () => {
+    expect(() => defineVocabulary(ledgerNomos, { a: noArgs, openAccount2: noArgs, [`a${"b".repeat(63)}`]: noArgs })).not.toThrow();
+  });
+
+  it("rejects an operation without statements", () => {
+    expect(() => defineVocabulary(ledgerNomos, { empty: { ...noArgs, statements: [] } })).toThrow('operation "empty" has no statements');
+  });
+});
+
+describe("buildIntent", () => {
+  it("produces plain wire data stamped with the Nomos, defaults applied", () => {
+    const intent = buildIntent(
+      ledger,
+      (s) => {
+        const alice = s.openAccount({ accountId: "alice", owner: "Alice" });
+        const bob = s.openAccount({ accountId: "bob", owner: "Bob", currency: "USD" });
+        s.deposit({ accountId: alice.accountId, amount: 100 });
+        s.transfer({ from: alice.accountId, to: bob.accountId, amount: 30, memo: "rent" });
+      },
+      { idempotencyKey: "k-1" },
+    );
+    expect(intent).toStrictEqual({
+      v: 1,
+      nomos: stamp,
+      idempotencyKey: "k-1",
+      steps: [
+        { op: "openAccount", args: { accountId: "alice", owner: "Alice", currency: "EUR" } },
+        { op: "openAccount", args: { accountId: "bob", owner: "Bob", currency: "USD" } },
+        { op: "deposit", args: { accountId: ref(0, "accountId"), amount: 100 } },
+        { op: "transfer", args: { from: ref(0, "accountId"), to: ref(1, "accountId"), amount: 30, memo: "rent" } },
+      ],
+    });
+  });
+
+  it("returns one Ref per declared output, naming the step", () => {
+    buildIntent(ledger, (s) => {
+      s.openAccount({ accountId: "a", owner: "A" });
+      const t = s.transfer({ from: "a", to: "b", amount: 1 });
+      expect(t).toStrictEqual({ transferId: ref(1, "transferId"), fromBalance: ref(1, "fromBalance") });
+    });
+  });
+
+  it("leaves an optional argument given as undefined out, as JSON would", () => {
+    const intent = buildIntent(ledger, (s) => void s.transfer({ from: "a", to: "b", amount: 1, memo: undefined }));
+    expect(intent.steps[0]!.args).toStrictEqual({ from: "a", to: "b", amount: 1 });
+  });
+
+  it("infers argument and output types from the vocabulary", () => {
+    const typeOnly = (s: StepBuilder<typeof ledger.operations>) => {
+      const opened = s.openAccount({ accountId: "a", owner: "A" });
+      expectTypeOf(opened).toEqualTypeOf<OutputRefs<{ accountId: string }>>();
+      const { transferId } = s.transfer({ from: opened.accountId, to: "b", amount: 1 });
+      expectTypeOf(transferId).toEqualTypeOf<OutputRef<number>>();
+      // @ts-expect-error amount is a number
+      s.deposit({ accountId: "a", amount: "5" });
+      // @ts-expect-error owner is required
+      s.openAccount({ accountId: "a" });
+      // @ts-expect-error currency is EUR or USD
+      s.openAccount({ accountId: "a", owner: "A", currency: "GBP" });
+      // @ts-expect-error the vocabulary has no such operation
+      s.withdraw({ accountId: "a", amount: 1 });
+      // @ts-expect-error a number output cannot feed a string argument
+      s.deposit({ accountId: transferId, amount: 1 });
+    };
+    expect(typeOnly).toBeTypeOf("function");
+  });
+
+  it("validates each step when it is added, with the argument's path", () => {
+    let reachedAfterBadStep = false;
+    const error = buildError(() =>
+      buildIntent(ledger, (s) => {
+        s.openAccount({ accountId: "alice", owner: "Alice" });
+        s.deposit({ accountId: "alice", amount: 0 });
+        reachedAfterBadStep = true;
+      }),
+    );
+    expect(reachedAfterBadStep).toBe(false);
+    expect(error.name).toBe("IntentValidationError");
+    expect(error.issues.map((i) => i.path)).toEqual(["steps.1.args.amount"]);
+    expect(error.message).toMatch(/^steps\.1\.args\.amount: /);
+  });
+
+  it("reports every bad argument of a step", () => {
+    const error = buildError(() => buildIntent(ledger, (s) => void s.transfer({ from: "Not Valid", to: "b", amount: 1.5, memo: "x".repeat(141) })));
+    expect(error.issues.map((i) => i.path).sort()).toEqual(["steps.0.args.amount", "steps.0.args.from", "steps.0.args.memo"]);
+    expect(error.issues.find((i) => i.path === "steps.0.args.amount")!.message).toBe("must be a whole number");
+  });
+
+  it("refuses arguments the operation does not declare", () => {
+    const error = buildError(() =>
+      buildIntent(ledger, (s) => void s.deposit({ accountId: "a", amount: 1, bonus: 5 } as Parameters<typeof s.deposit>[0])),
+    );
+    expect(error.issues).toEqual([{ path: "steps.0.args.bonus", message: 'unknown field "bonus"' }]);
+  });
+
+  it("refuses a hand-made Ref to the same or a later step", () => {
+    const error = buildError(() => buildIntent(ledger, (s) => void s.deposit({ accountId: ref(0, "accountId"), amount: 1 })));
+    expect(error.issues).toEqual([
+      { path: "steps.0.args.accountId", message: "refers to step 0, but a step may only use outputs of earlier steps; the first step has none before it" },
+    ]);
+  });
+
+  it("enforces the step limit", () => {
+    const steps = (n: number, limits?: IntentLimits) =>
+      buildIntent(
+        ledger,
+        (s) => {
+          for (let i = 0; i < n; i++) s.deposit({ accountId: "a", amount: 1 });
+        },
+        limits ? { limits } : {},
+      );
+    expect(steps(DEFAULT_LIMITS.maxSteps).steps).toHaveLength(64);
+    expect(buildError(() => steps(65)).issues).toEqual([{ path: "steps", message: "Intent has 65 steps; at most 64 are allowed" }]);
+    expect(buildError(() => steps(3, { ...DEFAULT_LIMITS, maxSteps: 2 })).issues).toEqual([
+      { path: "steps", message: "Intent has 3 steps; at most 2 are allowed" },
+    ]);
+  });
+
+  it("enforces the string length limit on arguments the schema leaves unbounded", () => {
+    expect(buildIntent(ledger, (s) => void s.openAccount({ accountId: "a", owner: "x".repeat(4096) })).steps).toHaveLength(1);
+    const error = buildError(() => buildIntent(ledger, (s) => void s.openAccount({ accountId: "a", owner: "x".repeat(4097) })));
+    expect(error.issues).toEqual([{ path: "steps.0.args.owner", message: "string is 4097 characters; at most 4096 are allowed" }]);
+  });
+
+  it("enforces the byte limit", () => {
+    const error = buildError(() =>
+      buildIntent(ledger, (s) => {
+        for (let i = 0; i < 17; i++) s.openAccount({ accountId: `a${i}`, owner: "x".repeat(4000) });
+      }),
+    );
+    expect(error.issues).toHaveLength(1);
+    expect(error.issues[0]!.path).toBe("");
+    expect(error.issues[0]!.message).toMatch(/^Intent is \d+ bytes; at most 65536 are allowed$/);
+  });
+
+  it("refuses a bad idempotency key", () => {
+    expect(buildError(() => buildIntent(ledger, (s) => void s.deposit({ accountId: "a", amount: 1 }), { idempotencyKey: "" })).issues[0]!.path).toBe("idempotencyKey");
+  });
+});
+
+describe("parseIntent", () => {
+  it("accepts a hand-written Intent, applies defaults and keeps Refs", () => {
+    const result = parseIntent(ledger, wire(open(), deposit(ref(0, "accountId"))));
+    expect(result).toStrictEqual({
+      ok: true,
+      value: {
+        v: 1,
+        nomos: stamp,
+        steps: [
+          { op: "openAccount", args: { accountId: "alice", owner: "Alice", currency: "EUR" } },
+          { op: "deposit", args: { accountId: ref(0, "accountId"), amount: 10 } },
+        ],
+      },
+    });
+  });
+
+  it("accepts an Intent without a Nomos stamp", () => {
+    expect(parseIntent(ledger, { v: 1, steps: [open()] }).ok).toBe(true);
+  });
+
+  const tooLongKey = "k".repeat(129);
+  const cases: [string, unknown, string, string?][] = [
+    // envelope
+    ["null", null, ""],
+    ["a string", "intent", ""],
+    ["an array", [open()], ""],
+    ["a missing version", { nomos: stamp, steps: [open()] }, "v", "wire format version must be 1"],
+    ["version 2", { ...wire(open()), v: 2 }, "v", "wire format version must be 1"],
+    ["version as a string", { ...wire(open()), v: "1" }, "v", "wire format version must be 1"],
+    ["an unknown top-level field", { ...wire(open()), when: "now" }, "when", 'unknown field "when"'],
+    ["a Nomos of another name", { ...wire(open()), nomos: { ...stamp, name: "inventory" } }, "nomos.name", 'Intent was built for Nomos "inventory", this vocabulary is for "ledger"'],
+    ["a malformed Nomos hash", { ...wire(open()), nomos: { ...stamp, hash: "abc" } }, "nomos.hash"],
+    ["Nomos version 0", { ...wire(open()), nomos: { ...stamp, version: 0 } }, "nomos.version"],
+    ["an empty idempotency key", { ...wire(open()), idempotencyKey: "" }, "idempotencyKey"],
+    ["a 129-character idempotency key", { ...wire(open()), idempotencyKey: tooLongKey }, "idempotencyKey"],
+    ["no steps field", { v: 1 }, "steps"],
+    ["no steps", wire(), "steps", "an Intent needs at least one step"],
+    // steps
+    ["an unknown operation", wire({ op: "withdraw", args: {} }), "steps.0.op", 'unknown operation "withdraw"; known: openAccount, deposit, transfer'],
+    ["an inherited property as operation", wire(open(), { op: "constructor", args: {} }), "steps.1.op", 'unknown operation "constructor"; known: openAccount, deposit, transfer'],
+    ["__proto__ as operation", wire({ op: "__proto__", args: {} }), "steps.0.op", 'unknown operation "__proto__"; known: openAccount, deposit, transfer'],
+    ["an empty operation name", wire({ op: "", args: {} }), "steps.0.op"],
+    ["an unknown field on a step", wire({ ...open(), when: 1 }), "steps.0.when", 'unknown field "when"'],
+    ["arguments that are an array", wire({ op: "openAccount", args: ["alice"] }), "steps.0.args", "step arguments must be an object"],
+    ["arguments that are null", wire({ op: "openAccount", args: null }), "steps.0.args", "step arguments must be an object"],
+    // arguments
+    ["a missing argument", wire({ op: "deposit", args: { accountId: "alice" } }), "steps.0.args.amount"],
+    ["a string for a number", wire(deposit("alice", "5")), "steps.0.args.amount"],
+    ["a fraction for a whole number", wire(deposit("alice", 1.5)), "steps.0.args.amount", "must be a whole number"],
+    ["an integer beyond 2^53", wire(deposit("alice", 2 ** 53)), "steps.0.args.amount"],
+    ["an id that fails its pattern", wire(deposit("'; DROP TABLE accounts; --")), "steps.0.args.accountId", "must be 1–32 characters of a–z, 0–9 or '-'"],
+    ["a value outside an enum", wire({ op: "openAccount", args: { accountId: "a", owner: "A", currency: "GBP" } }), "steps.0.args.currency"],
+    ["a __proto__ argument", JSON.parse(`{"v":1,"steps":[{"op":"deposit","args":{"accountId":"a","amount":1,"__proto__":{"amount":2}}}]}`), "steps.0.args.__proto__", 'unknown field "__proto__"'],
+    ["an unknown argument", wire({ op: "openAccount", args: { accountId: "a", owner: "A", admin: true } }), "steps.0.args.admin", 'unknown field "admin"'],
+    // data references
+    ["a Ref to its own step", wire(open(), deposit(ref(1, "accountId"))), "steps.1.args.accountId", "refers to step 1, but a step may only use outputs of earlier steps; only outputs of steps 0..0 may be used"],
+    ["a Ref to a later step", wire(deposit(ref(1, "accountId")), open()), "steps.0.args.accountId", "refers to step 1, but a step may only use outputs of earlier steps; the first step has none before it"],
+    ["a Ref far past the end", wire(open(), deposit(ref(99, "accountId"))), "steps.1.args.accountId"],
+    ["a Ref to an undeclared output", wire(open(), deposit(ref(0, "balance"))), "steps.1.args.accountId", 'step 0 (openAccount) has no output "balance"; it declares accountId'],
+    ["a Ref to an inherited property", wire(open(), deposit(ref(0, "toString"))), "steps.1.args.accountId", 'step 0 (openAccount) has no output "toString"; it declares accountId'],
+    ["a Ref for an undeclared argument", wire(open(), { op: "deposit", args: { accountId: "a", amount: 1, bonus: ref(0, "accountId") } }), "steps.1.args.bonus", 'operation "deposit" has no argument "bonus"'],
+    ["a Ref with a negative step", wire(open(), deposit(ref(-1, "accountId"))), "steps.1.args.accountId.$ref.step"],
+    ["a Ref with a fractional step", wire(open(), deposit(ref(0.5, "accountId"))), "steps.1.args.accountId.$ref.step"],
+    ["a Ref without an output", wire(open(), deposit({ $ref: { step: 0 } })), "steps.1.args.accountId.$ref.output"],
+    ["a Ref with an empty output", wire(open(), deposit(ref(0, ""))), "steps.1.args.accountId.$ref.output"],
+    ["a Ref with an extra inner field", wire(open(), deposit({ $ref: { step: 0, output: "accountId", when: 1 } })), "steps.1.args.accountId.$ref.when", 'unknown field "when"'],
+    ["a Ref with a sibling field", wire(open(), deposit({ ...ref(0, "accountId"), fallback: "bob" })), "steps.1.args.accountId.fallback", 'unknown field "fallback"'],
+    ["a Ref given as a string", wire(open(), deposit({ $ref: "0.accountId" })), "steps.1.args.accountId.$ref"],
+    // limits
+    ["65 steps", wire(...Array.from({ length: 65 }, () => deposit("alice"))), "steps", "Intent has 65 steps; at most 64 are allowed"],
+    ["a string over 4096 characters", wire(open("alice", "x".repeat(4097))), "steps.0.args.owner", "string is 4097 characters; at most 4096 are allowed"],
+    ["a long string in an unknown argument", wire({ op: "deposit", args: { accountId: "a", amount: 1, note: "x".repeat(5000) } }), "steps.0.args.note", "string is 5000 characters; at most 4096 are allowed"],
+  ];
+
+  it.each(cases)("refuses %s at its path", (_what, input, path, message) => {
+    const issues = refusal(input);
+    expect(issues.map((i) => i.path)).toContain(path);
+    if (message) expect(issues).toContainEqual({ path, message });
+  });
+
+  it("reports an issue once, at the most precise path", () => {
+    expect(refusal(wire(open(), deposit(ref(0, "balance"))))).toHaveLength(1);
+    expect(refusal(wire(open(), { op: "deposit", args: { accountId: "a", amount: 1, bonus: ref(0, "accountId") } }))).toHaveLength(1);
+    expect(refusal(wire(open(), deposit({ ...ref(0, "accountId"), fallback: "bob" })))).toHaveLength(1);
+  });
+
+  it("reports the issues of every step together", () => {
+    const issues = refusal(wire(open("Alice"), deposit("alice", -1), { op: "withdraw", args: {} }));
+    expect(issues.map((i) => i.path)).toEqual(["steps.0.args.accountId", "steps.1.args.amount", "steps.2.op"]);
+  });
+
+  it.each([
+    ["undefined", undefined],
+    ["a BigInt", { v: 1, steps: [deposit("alice", 10n)] }],
+  ])("refuses %s as not plain JSON", (_what, input) => {
+    expect(refusal(input)).toEqual([{ path: "", message: "an Intent must be plain JSON data" }]);
+  });
+
+  it("counts the byte limit in UTF-8 bytes of the canonical JSON", () => {
+    const owner = "é".repeat(100); // 100 characters, 200 bytes
+    const input = wire(open("alice", owner));
+    const bytes = canonicalJson(input).length + 100;
+    const limits = (maxBytes: number) => ({ ...DEFAULT_LIMITS, maxBytes });
+    expect(parseIntent(ledger, input, limits(bytes)).ok).toBe(true);
+    expect(refusal(input, limits(bytes - 1))).toEqual([{ path: "", message: `Intent is ${bytes} bytes; at most ${bytes - 1} are allowed` }]);
+  });
+
+  it("refuses an oversized Intent before looking at anything else", () => {
+    const huge = { v: 2, steps: Array.from({ length: 20 }, () => ({ op: "nope", args: { owner: "x".repeat(4000) } })) };
+    expect(refusal(huge)).toEqual([{ path: "", message: expect.stringMatching(/^Intent is \d+ bytes; at most 65536 are allowed$/) as string }]);
+  });
+
+  it("accepts exactly the limits", () => {
+    expect(parseIntent(ledger, wire(...Array.from({ length: 64 }, () => deposit("alice")))).ok).toBe(true);
+    expect(parseIntent(ledger, wire(open("alice", "x".repeat(4096)))).ok).toBe(true);
+    expect(parseIntent(ledger, { ...wire(open()), idempotencyKey: "k".repeat(128) }).ok).toBe(true);
+  });
+});
+
+// ---------------------------------------------------------------------------
+// The wire format round trip, over random valid Intents.
+// ---------------------------------------------------------------------------
+
+/** An account argument: a literal id, or the output of an earlier openAccount (chosen by index). */
+type Account = { id: string } | { opened: number };
+type Recipe =
+  | { op: "openAccount"; accountId: string; owner: string; currency: "EUR" | "USD" | undefined }
+  | { op: "deposit"; account: Account; amount: number }
+  | { op: "transfer"; from: Account; to: Account; amount: number; memo: string | undefined };
+
+const accountId = fc.stringMatching(/^[a-z0-9-]{1,32}$/);
+const account: fc.Arbitrary<Account> = fc.oneof(accountId.map((id) => ({ id })), fc.nat().map((opened) => ({ opened })));
+const amount = fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER });
+const recipe: fc.Arbitrary<Recipe> = fc.oneof(
+  fc.record({
+    op: fc.constant("openAccount" as const),
+    accountId,
+    owner: fc.string({ unit: "binary", minLength: 1, maxLength: 40 }),
+    currency: fc.constantFrom("EUR" as const, "USD" as const, undefined),
+  }),
+  fc.record({ op: fc.constant("deposit" as const), account, amount }),
+  fc.record({
+    op: fc.constant("transfer" as const),
+    from: account,
+    to: account,
+    amount,
+    memo: fc.option(fc.string({ unit: "binary", maxLength: 70 }), { nil: undefined }),
+  }),
+);
+
+function build(recipes: Recipe[], idempotencyKey: string | undefined): Intent {
+  return buildIntent(
+    ledger,
+    (s) => {
+      const opened: OutputRef<string>[] = [];
+      const pick = (a: Account) => ("id" in a ? a.id : (opened[a.opened % Math.max(opened.length, 1)] ?? "fallback"));
+      for (const r of recipes) {
+        if (r.op === "openAccount") opened.push(s.openAccount({ accountId: r.accountId, owner: r.owner, currency: r.currency }).accountId);
+        else if (r.op === "deposit") s.deposit({ accountId: pick(r.account), amount: r.amount });
+        else s.transfer({ from: pick(r.from), to: pick(r.to), amount: r.amount, memo: r.memo });
+      }
+    },
+    idempotencyKey === undefined ? {} : { idempotencyKey },
+  );
+}
+
+const builtIntent = fc
+  .tuple(fc.array(recipe, { minLength: 1, maxLength: 20 }), fc.option(fc.string({ minLength: 1, maxLength: 128 }), { nil: undefined }))
+  .map(([recipes, key]) => build(recipes, key));
+
+describe("wire format round trip", () => {
+  it("a built Intent survives JSON unchanged and parses back to itself", () => {
+    fc.assert(
+      fc.property(builtIntent, (intent) => {
+        const received: unknown = JSON.parse(JSON.stringify(intent));
+        expect(received).toStrictEqual(intent);
+        expect(parseIntent(ledger, received)).toStrictEqual({ ok: true, value: intent });
+        // Canonical storage form too: what the sediment log stores and hashes.
+        expect(parseIntent(ledger, JSON.parse(canonicalJson(intent)))).toStrictEqual({ ok: true, value: intent });
+      }),
+    );
+  });
+
+  it("explains a received Intent exactly as the one that was built", () => {
+    fc.assert(
+      fc.property(builtIntent, (intent) => {
+        const received = parseIntent(ledger, JSON.parse(JSON.stringify(intent)));
+        if (!received.ok) throw new Error("a built Intent must parse");
+        const ctx = { now: 1_700_000_000_000, sedimentId: 3 };
+        expect(explain(ledger, received.value, ctx)).toStrictEqual(explain(ledger, intent, ctx));
+      }),
+    );
+  });
+});

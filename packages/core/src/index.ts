@@ -3,3 +3,5 @@ export * from "./intent/index.js";
 export * from "./interpretation/index.js";
 export * from "./nomos/index.js";
 export * from "./seal/index.js";
+// One Zod for vocabularies and the core that parses them: authors import `z` from here.
+export { z } from "zod";

@@ -145,3 +145,37 @@ describe("constraintReason", () => {
     expect(constraintReason(ledger, "not an Error at all", 0, "deposit")).toBeNull();
   });
 });
+
+describe("explain with data references", () => {
+  const vocab = defineVocabulary(ledgerNomos, {
+    scaled: operation({
+      description: "binds one Ref as is, one computed from a Ref, and a constant",
+      args: z.object({ accountId: z.string(), amount: z.number(), label: z.string() }),
+      output: z.object({ ok: z.boolean() }),
+      statements: [
+        {
+          sql: "UPDATE accounts SET balance = balance + ? WHERE id = ? AND owner = ?",
+          params: (a) => [a.amount * 100, a.accountId, `owner:${a.label}`],
+        },
+      ],
+      result: () => ({ ok: true }),
+    }),
+    source: operation({
+      description: "provides outputs",
+      args: z.object({}),
+      output: z.object({ id: z.string(), n: z.number() }),
+      statements: [{ sql: "SELECT 1", params: () => [] }],
+      result: () => ({ id: "x", n: 1 }),
+    }),
+  });
+
+  it("shows a Ref bound as is, marks values computed from Refs, and keeps constants", () => {
+    const intent = buildIntent(vocab, (s) => {
+      const src = s.source({});
+      s.scaled({ accountId: src.id, amount: src.n, label: "fixed" });
+    });
+    const params = explain(vocab, intent, ctx).steps[1]!.statements[0]!.params;
+    const refs = [ref(0, "id"), ref(0, "n")];
+    expect(params).toStrictEqual([{ $computedFrom: refs }, ref(0, "id"), "owner:fixed"]);
+  });
+});

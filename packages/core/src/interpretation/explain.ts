@@ -1,9 +1,24 @@
-import type { Intent, InterpretationContext, Ref, SqlValue, Vocabulary } from "../intent/index.js";
+import {
+  type ArgValue,
+  countPlaceholders,
+  type Intent,
+  type InterpretationContext,
+  isRef,
+  type Ref,
+  type SqlValue,
+  type StatementSpec,
+  type Vocabulary,
+} from "../intent/index.js";
+
+/** A bound value that the operation computes from data references: known only at run time. */
+export interface ComputedParam {
+  $computedFrom: Ref[];
+}
 
 export interface ExplainedStatement {
   sql: string;
-  /** Bound values; a Ref stands where the value comes from an earlier step at run time. */
-  params: (SqlValue | Ref)[];
+  /** Bound values; a Ref stands where an earlier step's output is bound as is. */
+  params: (SqlValue | Ref | ComputedParam)[];
 }
 
 export interface Explanation {
@@ -11,6 +26,36 @@ export interface Explanation {
   /** Read-only checks run after the last step, before commit. */
   invariants: { name: string; sql: string }[];
   context: Omit<InterpretationContext, "step">;
+}
+
+// Two runs with different stand-ins tell apart params bound from a Ref as is, params computed from one, and constants.
+const standIn = (run: 0 | 1, k: number) => Number.MIN_SAFE_INTEGER + 2 * k + run;
+
+function explainParams(
+  statement: StatementSpec<never>,
+  args: Record<string, ArgValue>,
+  ctx: InterpretationContext,
+): ExplainedStatement["params"] {
+  const refs = Object.entries(args).filter((e): e is [string, Ref] => isRef(e[1]));
+  if (refs.length === 0) return [...statement.params(args as never, ctx)];
+  const computed: ComputedParam = { $computedFrom: refs.map(([, r]) => r) };
+  const run = (which: 0 | 1) => {
+    const substituted: Record<string, unknown> = { ...args };
+    refs.forEach(([key], k) => (substituted[key] = standIn(which, k)));
+    return statement.params(substituted as never, ctx);
+  };
+  let a: readonly SqlValue[];
+  let b: readonly SqlValue[];
+  try {
+    [a, b] = [run(0), run(1)];
+  } catch {
+    return Array.from({ length: countPlaceholders(statement.sql) }, () => computed);
+  }
+  return a.map((value, i) => {
+    const k = refs.findIndex((_, k) => value === standIn(0, k) && b[i] === standIn(1, k));
+    if (k >= 0) return refs[k]![1];
+    return Object.is(value, b[i]) ? value : computed;
+  });
 }
 
 /**
@@ -21,13 +66,12 @@ export function explain(vocabulary: Vocabulary, intent: Intent, context: Omit<In
   return {
     steps: intent.steps.map((step, index) => {
       const op = vocabulary.operations[step.op]!;
-      // A parsed Intent already carries schema defaults; Ref fields pass through as Refs.
-      const args = step.args as never;
+      // A parsed Intent already carries schema defaults.
       return {
         op: step.op,
         statements: op.statements.map((s) => ({
           sql: s.sql,
-          params: [...s.params(args, { ...context, step: index })] as (SqlValue | Ref)[],
+          params: explainParams(s as StatementSpec<never>, step.args, { ...context, step: index }),
         })),
       };
     }),

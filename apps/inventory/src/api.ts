@@ -25,7 +25,13 @@ function invalid(c: Ctx, issues: Issue[]) {
 }
 
 function zodIssues(e: z.ZodError, prefix = ""): Issue[] {
-  return e.issues.map((i) => ({ path: [prefix, ...i.path.map(String)].filter(Boolean).join("."), message: i.message }));
+  const path = (...parts: PropertyKey[]) => [prefix, ...parts.map(String)].filter(Boolean).join(".");
+  // One issue per unknown field, at the field's own path, as the core reports them for Intents.
+  return e.issues.flatMap((i) =>
+    i.code === "unrecognized_keys"
+      ? i.keys.map((key) => ({ path: path(...i.path, key), message: `unknown field "${key}"` }))
+      : [{ path: path(...i.path), message: i.message }],
+  );
 }
 
 class BadInput extends Error {
@@ -49,7 +55,6 @@ function check<S extends z.ZodType>(schema: S, value: unknown, prefix = ""): z.o
   return r.data;
 }
 
-const productParam = z.object({ productId: Id });
 const ops = inventory.operations;
 
 /** A Seal as an HTTP response: success with `ok`, refusals as 404 or 409 carrying the Seal. */
@@ -62,7 +67,7 @@ function sealed(c: Ctx, seal: Seal, ok: (seal: Extract<Seal, { success: true }>)
 }
 
 function product(c: Ctx) {
-  const { productId } = check(productParam, { productId: c.req.param("productId") }, "productId");
+  const productId = check(Id, c.req.param("productId"), "productId");
   return world(c.env.INVENTORY_ATTRACTOR, productId);
 }
 

@@ -64,6 +64,12 @@ export const inventory = defineVocabulary(inventoryNomos, {
     }),
     output: stockOutput,
     statements: [
+      {
+        // Without this the insert below would trip the quantity CHECK with a message that does not name the location.
+        sql: "SELECT 1 AS ok WHERE ? > 0 OR EXISTS (SELECT 1 FROM stock WHERE location_id = ?)",
+        params: (a) => [a.delta, a.locationId],
+        expect: { rows: 1, refusal: (a) => `location ${a.locationId} has no stock to take ${-a.delta} from; set or add stock there first` },
+      },
       { sql: "UPDATE stock SET quantity = quantity + ?, updated_at = ? WHERE location_id = ?", params: (a, c) => [a.delta, c.now, a.locationId] },
       { sql: insertStockIfMissing, params: (a, c) => [a.locationId, a.delta, c.now, a.locationId] },
       {
@@ -72,7 +78,7 @@ export const inventory = defineVocabulary(inventoryNomos, {
       },
       { sql: "SELECT location_id, quantity, reserved FROM stock WHERE location_id = ?", params: (a) => [a.locationId] },
     ],
-    result: (rows) => stock(rows[3]![0]),
+    result: (rows) => stock(rows[4]![0]),
   }),
 
   reserve: operation({
@@ -97,9 +103,10 @@ export const inventory = defineVocabulary(inventoryNomos, {
         expect: { rows: 1, refusal: (a) => `not enough available stock at ${a.locationId} to reserve ${a.quantity}` },
       },
       {
-        sql: "INSERT INTO reservations (id, location_id, quantity, status, order_id, created_at, expires_at) VALUES (?, ?, ?, 'active', ?, ?, ?) RETURNING id, expires_at",
+        // expires_at is computed in SQL so that explain shows a ttlSeconds taken from an earlier step as its Ref.
+        sql: "INSERT INTO reservations (id, location_id, quantity, status, order_id, created_at, expires_at) VALUES (?, ?, ?, 'active', ?, ?, ? + ? * 1000) RETURNING id, expires_at",
         // Deterministic: sedimentIds never repeat within an Attractor, so neither do these.
-        params: (a, c) => [`r-${c.sedimentId}-${c.step}`, a.locationId, a.quantity, a.orderId ?? null, c.now, c.now + a.ttlSeconds * 1000],
+        params: (a, c) => [`r-${c.sedimentId}-${c.step}`, a.locationId, a.quantity, a.orderId ?? null, c.now, c.now, a.ttlSeconds],
       },
     ],
     result: (rows, a) => ({

@@ -1,11 +1,22 @@
-import { SELF } from "cloudflare:test";
+import { env, SELF } from "cloudflare:test";
+import { expect } from "vitest";
+import type { Precedent, Sediment, Verification } from "@noema/core";
+import type { AttractorRpc } from "@noema/cloudflare";
+import type { InventoryAttractor, ProductSnapshot } from "../src/attractor.js";
 
 export const TOKEN = "test-token";
 let counter = 0;
 /** A product id no other test uses, so tests never share an Attractor. */
 export const freshProduct = (label = "p") => `${label}-${Date.now().toString(36)}-${(counter++).toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
 
-export async function api(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
+export interface ApiResponse {
+  status: number;
+  headers: Headers;
+  body: any;
+}
+
+/** Calls the Worker through SELF.fetch, authorized unless `headers` overrides Authorization. */
+export async function api(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<ApiResponse> {
   const init: RequestInit = { method, headers: { Authorization: `Bearer ${TOKEN}`, ...headers } };
   if (body !== undefined) {
     init.body = typeof body === "string" ? body : JSON.stringify(body);
@@ -19,5 +30,47 @@ export async function api(method: string, path: string, body?: unknown, headers:
   } catch {
     json = text;
   }
-  return { status: res.status, body: json };
+  return { status: res.status, headers: res.headers, body: json };
+}
+
+/** The product's Durable Object stub, for `runInDurableObject`. */
+export const durableObject = (productId: string) => env.INVENTORY_ATTRACTOR.getByName(productId);
+
+/**
+ * The same stub typed as plain RPC: `DurableObjectStub`'s mapped types recurse too deeply on the
+ * JSON in Sediments (TS2589), which is why `@noema/cloudflare` offers `AttractorRpc`.
+ */
+export const attractor = (productId: string) => durableObject(productId) as unknown as AttractorRpc<InventoryAttractor>;
+
+export interface Observation {
+  snapshot: ProductSnapshot | null;
+  sediments: Sediment[];
+  precedents: Precedent[];
+  verify: Verification;
+}
+
+/** Everything a request could change, read over RPC: compare before and after to prove nothing moved. */
+export async function observe(productId: string): Promise<Observation> {
+  const rpc = attractor(productId);
+  const sediments: Sediment[] = [];
+  for (let after = 0; ; ) {
+    const page = await rpc.sediments(after, 1000);
+    sediments.push(...page.sediments);
+    if (page.next === undefined) break;
+    after = page.next;
+  }
+  const [snapshot, precedents, verify] = await Promise.all([rpc.snapshot(), rpc.precedents({ limit: 1000 }), rpc.verify()]);
+  return { snapshot, sediments, precedents, verify };
+}
+
+/** The body every error response carries: `{error: {code, message, issues?: [{path, message}]}}`. */
+export function expectError(res: ApiResponse, status: number, code: string): void {
+  expect(res.status, JSON.stringify(res.body)).toBe(status);
+  expect(res.headers.get("content-type")).toMatch(/^application\/json/);
+  expect(res.body.error).toMatchObject({ code, message: expect.stringMatching(/\S/) });
+  const { issues } = res.body.error;
+  if (issues !== undefined) {
+    expect(issues.length).toBeGreaterThan(0);
+    for (const issue of issues) expect(issue).toEqual({ path: expect.any(String), message: expect.stringMatching(/\S/) });
+  }
 }

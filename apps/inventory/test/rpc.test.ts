@@ -176,6 +176,16 @@ describe("sedimentation over RPC", () => {
     expect(created.outputs).toEqual([{ locationId: "b", quantity: 3, reserved: 0, available: 3 }]);
   });
 
+  it("keeps an oversized refused input as size and hash only, so the refusal itself never fails", async () => {
+    const p = freshProduct();
+    const stub = attractor(p);
+    const huge = { v: 1, steps: [{ op: "setStock", args: { locationId: "x".repeat(3_000_000), quantity: 1 } }] };
+    const seal = refusal(await stub.sedimentation(huge));
+    expect(seal.reason.kind).toBe("validation");
+    const [precedent] = await stub.precedents({});
+    expect(precedent?.intent).toEqual({ $omitted: { bytes: canonicalJson(huge).length, sha256: expect.stringMatching(/^[0-9a-f]{64}$/) } });
+  });
+
   it("applies an idempotent Intent once and returns the original Seal on resubmission", async () => {
     const p = freshProduct();
     const stub = attractor(p);

@@ -88,7 +88,7 @@ export class Sedimenter {
   private refuse(input: unknown, timestamp: number, reason: Reason): Seal {
     const { nomos } = this.vocabulary;
     const precedentId = this.host.transaction(() =>
-      this.log.recordPrecedent(input, reason, { name: nomos.name, version: nomos.version, hash: nomos.hash }, timestamp),
+      this.log.recordPrecedent(input, reason, { name: nomos.name, version: nomos.version, hash: nomos.hash }, timestamp, this.limits.maxBytes),
     );
     return { success: false, reason, precedentId, timestamp, world: this.world };
   }

@@ -1,4 +1,5 @@
-import { canonicalJson, type Json } from "../canonical/index.js";
+import { utf8ToBytes } from "@noble/hashes/utils.js";
+import { canonicalJson, type Json, sha256Hex } from "../canonical/index.js";
 import type { SqlExecutor } from "../interpretation/index.js";
 import type { Intent, NomosStamp } from "../intent/index.js";
 import type { Nomos } from "../nomos/index.js";
@@ -124,13 +125,16 @@ export class SedimentLog {
     return { ok: true, length, head: prevHash };
   }
 
-  recordPrecedent(input: unknown, reason: Reason, nomos: NomosStamp, timestamp: number): number {
+  /** Inputs larger than `maxBytes` are kept as size and hash only: a refusal must never fail on SQLite's row limit. */
+  recordPrecedent(input: unknown, reason: Reason, nomos: NomosStamp, timestamp: number, maxBytes: number): number {
     let intent: string;
     try {
       intent = canonicalJson(input ?? null);
     } catch {
       intent = JSON.stringify(String(input));
     }
+    const bytes = utf8ToBytes(intent).length;
+    if (bytes > maxBytes) intent = canonicalJson({ $omitted: { bytes, sha256: sha256Hex(intent) } });
     const row = this.db.exec(
       `INSERT INTO _noema_precedent (kind, intent, reason, nomos_version, nomos_hash, timestamp) VALUES (?, ?, ?, ?, ?, ?) RETURNING precedent_id`,
       [reason.kind, intent, canonicalJson(reason), nomos.version, nomos.hash, timestamp],

@@ -1,0 +1,442 @@
+// `npm run bench`: a hand-written reservation Durable Object (no framework) against Noema's
+// InventoryAttractor, measured in the same run and interleaved so that drift hits both sides.
+//
+// What it measures, once per wrangler observability setting (on, then off):
+//   1. in-DO transactions/s: `loop(n)` runs n reservations inside one request (each its own
+//      transactionSync, all sharing one output-gate commit). Each batch uses a fresh DO so every
+//      target starts from empty tables: the inventory invariant sums all active reservations, so
+//      its cost grows with every reservation held, on both sides alike.
+//   2. Worker -> DO RPC calls/s with 1 and 32 in flight (each call pays its own commit).
+//   3. HTTP req/s through `wrangler dev` with autocannon, one reservation per request.
+// Targets: hand-plain (plain log row), hand-chain (SHA-256 chained log row), noema (the real
+// InventoryAttractor; over RPC/HTTP the Worker builds the Intent like the inventory API does),
+// noema-app (HTTP only: the inventory Hono app itself, with bearer auth), noema-prebuilt (RPC
+// only, diagnostic: one Intent built per measurement, so its gap to noema is the Worker-side build).
+//
+// Sizes (environment variables):
+//   BENCH_SECONDS=5              autocannon duration per HTTP cell, seconds
+//   BENCH_CONNECTIONS=1,16,64    autocannon connections, one cell each
+//   BENCH_HTTP_TARGETS=hand-chain,noema,noema-app
+//   BENCH_OBSERVABILITY=on,off   one `wrangler dev` run per setting
+//   BENCH_LOOP_N=500             reservations per in-DO batch (one fresh DO per batch)
+//   BENCH_LOOP_SECONDS=6         in-DO phase budget per wrangler run (batches rotate targets)
+//   BENCH_RPC_CALLS=500          RPC calls per measurement (one fresh DO per measurement)
+//   BENCH_RPC_CONCURRENCY=1,32   calls in flight
+//   BENCH_RPC_ROUNDS=3           interleaved rounds per concurrency
+//   BENCH_PROFILE_N=500          iterations per part of the Noema breakdown (0: skip); first run only
+//   BENCH_PROFILE_REPS=5         rounds of the breakdown (fresh DOs each); the fastest round counts
+//   BENCH_OUT=bench/results/latest.json
+// Defaults take about 3 minutes. Smoke run: BENCH_SECONDS=1 BENCH_LOOP_SECONDS=1 BENCH_RPC_ROUNDS=1.
+import { spawn } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { cpus, tmpdir } from "node:os";
+import { dirname, join, relative, resolve } from "node:path";
+import { performance } from "node:perf_hooks";
+import { setTimeout as sleep } from "node:timers/promises";
+import { fileURLToPath, URLSearchParams } from "node:url";
+import autocannon from "autocannon";
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const env = process.env;
+
+function num(name, fallback) {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return fallback;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n < 0) throw new Error(`${name} must be a non-negative number, got "${raw}"`);
+  return n;
+}
+function list(name, fallback, allowed) {
+  const items = (env[name] ?? fallback).split(",").map((s) => s.trim()).filter(Boolean);
+  for (const item of items) {
+    if (allowed && !allowed.includes(item)) throw new Error(`${name}: "${item}" is not one of ${allowed.join(", ")}`);
+  }
+  return items;
+}
+
+const config = {
+  seconds: num("BENCH_SECONDS", 5),
+  connections: list("BENCH_CONNECTIONS", "1,16,64").map(Number),
+  httpTargets: list("BENCH_HTTP_TARGETS", "hand-chain,noema,noema-app", ["hand-plain", "hand-chain", "noema", "noema-app"]),
+  observability: list("BENCH_OBSERVABILITY", "on,off", ["on", "off"]),
+  loopN: num("BENCH_LOOP_N", 500),
+  loopSeconds: num("BENCH_LOOP_SECONDS", 6),
+  rpcCalls: num("BENCH_RPC_CALLS", 500),
+  rpcConcurrency: list("BENCH_RPC_CONCURRENCY", "1,32").map(Number),
+  rpcRounds: num("BENCH_RPC_ROUNDS", 3),
+  profileN: num("BENCH_PROFILE_N", 500),
+  profileReps: num("BENCH_PROFILE_REPS", 5),
+  out: resolve(root, env.BENCH_OUT ?? "bench/results/latest.json"),
+};
+
+const DO_TARGETS = ["hand-plain", "hand-chain", "noema"];
+// Diagnostic: the Intent built once per measurement, so the difference to `noema` is the Worker-side build.
+const RPC_TARGETS = [...DO_TARGETS, "noema-prebuilt"];
+const TOKEN = "bench-token"; // the `vars` value in bench/worker/wrangler.jsonc
+const RESERVE_BODY = JSON.stringify({ locationId: "main", quantity: 1 });
+
+// ---------------------------------------------------------------------------------------
+// Processes: everything this script starts is killed on exit, error or signal.
+// ---------------------------------------------------------------------------------------
+
+const tmp = mkdtempSync(join(tmpdir(), "noema-bench-"));
+const children = new Set();
+
+function killGroup(child, signal) {
+  try {
+    // detached: the child leads its own process group, so workerd goes down with wrangler.
+    process.kill(-child.pid, signal);
+  } catch {
+    // already gone
+  }
+}
+
+function cleanup() {
+  for (const child of children) killGroup(child, "SIGKILL");
+  children.clear();
+  rmSync(tmp, { recursive: true, force: true });
+}
+process.on("exit", cleanup);
+for (const signal of ["SIGINT", "SIGTERM"]) {
+  process.on(signal, () => {
+    console.error(`\n${signal}: stopping wrangler`);
+    process.exit(130);
+  });
+}
+
+// npm scripts put Node 22 first on PATH; wrangler refuses Node 20, so run its entry with that node explicitly.
+const localNode = join(root, "node_modules", ".bin", "node");
+const nodeBin = existsSync(localNode) ? localNode : process.execPath;
+const wranglerJs = join(root, "node_modules", "wrangler", "bin", "wrangler.js");
+const childEnv = { ...env, WRANGLER_SEND_METRICS: "false" };
+
+function run(args, logFile) {
+  const log = openSync(logFile, "a");
+  const child = spawn(nodeBin, [wranglerJs, ...args], { cwd: root, detached: true, stdio: ["ignore", log, log], env: childEnv });
+  children.add(child);
+  child.on("exit", () => children.delete(child));
+  return child;
+}
+
+function tail(file, lines = 30) {
+  return existsSync(file) ? readFileSync(file, "utf8").split("\n").slice(-lines).join("\n") : "(no log)";
+}
+
+async function freePort() {
+  return new Promise((ok, fail) => {
+    const server = createServer();
+    server.once("error", fail);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address();
+      server.close(() => ok(port));
+    });
+  });
+}
+
+/** The bench config with overrides, written to the temp folder so wrangler's own files land there too. */
+function writeConfig(file, overrides) {
+  const source = readFileSync(join(root, "bench/worker/wrangler.jsonc"), "utf8");
+  // The file has only whole-line comments.
+  const { $schema: _schema, ...base } = JSON.parse(source.replace(/^\s*\/\/.*$/gm, ""));
+  const path = join(tmp, file);
+  writeFileSync(path, JSON.stringify({ ...base, ...overrides }, null, 2));
+  return path;
+}
+
+/**
+ * Bundles once with wrangler, then serves the frozen bundle: `wrangler dev` on the sources
+ * would reload whenever anyone edits them, in the middle of a measurement.
+ */
+async function bundle() {
+  const logFile = join(tmp, "bundle.log");
+  const config = writeConfig("wrangler.bundle.json", { main: join(root, "bench/worker/index.ts") });
+  const child = run(["deploy", "--dry-run", "--outdir", join(tmp, "dist"), "--config", config], logFile);
+  const code = await new Promise((ok) => child.on("exit", ok));
+  if (code !== 0) throw new Error(`bundling the bench worker failed:\n${tail(logFile)}`);
+}
+
+async function startWrangler(observability) {
+  const port = await freePort();
+  const tag = observability ? "on" : "off";
+  const logFile = join(tmp, `wrangler-${tag}.log`);
+  const persist = join(tmp, `persist-${tag}`);
+  const config = writeConfig(`wrangler.observability-${tag}.json`, {
+    main: join(tmp, "dist", "index.js"),
+    no_bundle: true,
+    observability: { enabled: observability },
+  });
+  const args = ["dev", "--config", config, "--port", String(port), "--ip", "127.0.0.1", "--persist-to", persist];
+  const child = run(args, logFile);
+  const base = `http://127.0.0.1:${port}`;
+  const deadline = performance.now() + 90_000;
+  while (performance.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`wrangler dev exited (${child.exitCode}):\n${tail(logFile)}`);
+    try {
+      const res = await fetch(`${base}/health`);
+      if (res.ok) return { child, base, logFile };
+    } catch {
+      // not listening yet
+    }
+    await sleep(250);
+  }
+  throw new Error(`wrangler dev did not answer on ${base} within 90 s:\n${tail(logFile)}`);
+}
+
+async function stopWrangler(child) {
+  if (child.exitCode !== null) return;
+  const exited = new Promise((ok) => child.once("exit", ok));
+  killGroup(child, "SIGTERM");
+  const timer = sleep(5000).then(() => killGroup(child, "SIGKILL"));
+  await Promise.race([exited, timer]);
+  await exited;
+}
+
+// ---------------------------------------------------------------------------------------
+// Measurements
+// ---------------------------------------------------------------------------------------
+
+let seq = 0;
+const fresh = (prefix) => `${prefix}-${Date.now().toString(36)}-${++seq}`;
+
+async function post(base, path, params) {
+  const res = await fetch(`${base}${path}?${new URLSearchParams(params)}`, { method: "POST" });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`POST ${path} ${JSON.stringify(params)} -> ${res.status}: ${text}`);
+  return JSON.parse(text);
+}
+
+async function setup(base, target, name) {
+  const r = await post(base, "/setup", { target: target === "noema-app" ? "noema" : target, name });
+  if (r.schemaMatches === false) throw new Error("hand-written DDL/invariant differ from the inventory Nomos: update bench/worker/index.ts");
+}
+
+/** Rotates the order each round so no target always runs first or last. */
+const rotate = (items, round) => items.map((_, i) => items[(i + round) % items.length]);
+const rate = (count, ms) => (ms > 0 ? (count * 1000) / ms : 0);
+
+async function inDo(base) {
+  const acc = Object.fromEntries(DO_TARGETS.map((t) => [t, { reservations: 0, insideMs: 0, outsideMs: 0, batches: 0, bestMs: Infinity }]));
+  // Warm-up: JIT and first-wake costs out of the figures.
+  for (const t of DO_TARGETS) {
+    const name = fresh(`warm-${t}`);
+    await setup(base, t, name);
+    await post(base, "/loop", { target: t, name, n: config.loopN });
+  }
+  const deadline = performance.now() + config.loopSeconds * 1000;
+  for (let round = 0; round === 0 || performance.now() < deadline; round++) {
+    for (const t of rotate(DO_TARGETS, round)) {
+      const name = fresh(`loop-${t}`);
+      await setup(base, t, name);
+      const r = await post(base, "/loop", { target: t, name, n: config.loopN });
+      const a = acc[t];
+      a.reservations += r.n;
+      a.insideMs += r.insideMs;
+      a.outsideMs += r.outsideMs;
+      a.batches++;
+      a.bestMs = Math.min(a.bestMs, r.insideMs);
+    }
+  }
+  return Object.fromEntries(
+    Object.entries(acc).map(([t, a]) => [
+      t,
+      {
+        ...a,
+        perSecond: rate(a.reservations, a.insideMs),
+        perSecondWithCommit: rate(a.reservations, a.outsideMs),
+        // The least disturbed batch: a steadier figure on a shared machine.
+        bestBatchPerSecond: rate(config.loopN, a.bestMs),
+      },
+    ]),
+  );
+}
+
+async function rpc(base) {
+  const out = {};
+  for (const c of config.rpcConcurrency) {
+    out[c] = Object.fromEntries(RPC_TARGETS.map((t) => [t, { calls: 0, ms: 0 }]));
+    // Warm-up each path at this concurrency.
+    for (const t of RPC_TARGETS) {
+      const name = fresh(`rpcw-${t}`);
+      await setup(base, t, name);
+      await post(base, "/rpc", { target: t, name, k: Math.min(100, config.rpcCalls), c });
+    }
+  }
+  for (let round = 0; round < config.rpcRounds; round++) {
+    for (const c of config.rpcConcurrency) {
+      for (const t of rotate(RPC_TARGETS, round)) {
+        const name = fresh(`rpc-${t}`);
+        await setup(base, t, name);
+        const r = await post(base, "/rpc", { target: t, name, k: config.rpcCalls, c });
+        out[c][t].calls += r.k;
+        out[c][t].ms += r.ms;
+      }
+    }
+  }
+  for (const byTarget of Object.values(out)) for (const v of Object.values(byTarget)) v.perSecond = rate(v.calls, v.ms);
+  return out;
+}
+
+function httpRequest(base, target, name) {
+  if (target === "noema-app") {
+    return {
+      url: `${base}/api/products/${name}/reservations`,
+      headers: { "content-type": "application/json", authorization: `Bearer ${TOKEN}` },
+    };
+  }
+  return { url: `${base}/http/${target}/${name}`, headers: { "content-type": "application/json" } };
+}
+
+async function cannon(base, target, name, opts) {
+  const { url, headers } = httpRequest(base, target, name);
+  const result = await autocannon({ url, method: "POST", headers, body: RESERVE_BODY, ...opts });
+  return {
+    perSecond: result.duration > 0 ? result["2xx"] / result.duration : 0,
+    ok: result["2xx"],
+    non2xx: result.non2xx,
+    errors: result.errors,
+    timeouts: result.timeouts,
+    latencyMs: { p50: result.latency.p50, p99: result.latency.p99 },
+  };
+}
+
+async function http(base) {
+  for (const t of config.httpTargets) {
+    const name = fresh(`httpw-${t}`);
+    await setup(base, t, name);
+    const w = await cannon(base, t, name, { connections: 4, amount: 200 });
+    if (w.ok !== 200) throw new Error(`HTTP warm-up for ${t} failed: ${JSON.stringify(w)}`);
+  }
+  const out = {};
+  for (const [i, c] of config.connections.entries()) {
+    out[c] = {};
+    for (const t of rotate(config.httpTargets, i)) {
+      const name = fresh(`http-${t}`);
+      await setup(base, t, name);
+      out[c][t] = await cannon(base, t, name, { connections: c, duration: config.seconds });
+    }
+  }
+  return out;
+}
+
+async function profile(base) {
+  return post(base, "/profile", { name: fresh("profile"), n: config.profileN, reps: config.profileReps });
+}
+
+// ---------------------------------------------------------------------------------------
+// Report
+// ---------------------------------------------------------------------------------------
+
+const fmt = (n) => (n >= 100 ? Math.round(n).toLocaleString("en-US") : n.toFixed(1));
+const ratio = (a, b) => (b > 0 ? a / b : null);
+const fmtRatio = (r) => (r === null ? "-" : `${r.toFixed(2)}x`);
+const pad = (s, n) => String(s).padEnd(n);
+const lpad = (s, n) => String(s).padStart(n);
+
+function ratios(run) {
+  const d = run.inDo;
+  const r = {
+    inDo: {
+      vsChain: ratio(d.noema.perSecond, d["hand-chain"].perSecond),
+      vsPlain: ratio(d.noema.perSecond, d["hand-plain"].perSecond),
+      bestBatchVsChain: ratio(d.noema.bestBatchPerSecond, d["hand-chain"].bestBatchPerSecond),
+    },
+    rpc: {},
+    http: {},
+  };
+  for (const [c, v] of Object.entries(run.rpc)) {
+    r.rpc[c] = { vsChain: ratio(v.noema.perSecond, v["hand-chain"].perSecond), vsPlain: ratio(v.noema.perSecond, v["hand-plain"].perSecond) };
+  }
+  for (const [c, v] of Object.entries(run.http)) {
+    const ref = v["hand-chain"]?.perSecond;
+    r.http[c] = {};
+    for (const t of ["noema", "noema-app"]) if (v[t] && ref) r.http[c][t] = ratio(v[t].perSecond, ref);
+  }
+  return r;
+}
+
+function print(run) {
+  const lines = [];
+  const d = run.inDo;
+  lines.push(`\n== wrangler dev, observability ${run.observability ? "on" : "off"} ==`);
+  lines.push(`In-DO reservations/s (n=${config.loopN} per batch, fresh DO per batch, time inside the DO)`);
+  lines.push(`  ${pad("target", 12)}${lpad("tx/s", 10)}${lpad("incl. commit", 14)}${lpad("best batch", 12)}${lpad("batches", 9)}`);
+  for (const t of DO_TARGETS) {
+    lines.push(`  ${pad(t, 12)}${lpad(fmt(d[t].perSecond), 10)}${lpad(fmt(d[t].perSecondWithCommit), 14)}${lpad(fmt(d[t].bestBatchPerSecond), 12)}${lpad(d[t].batches, 9)}`);
+  }
+  const r = run.ratios.inDo;
+  lines.push(`  noema / hand-chain ${fmtRatio(r.vsChain)} (best batch ${fmtRatio(r.bestBatchVsChain)}; target >= 0.80x), noema / hand-plain ${fmtRatio(r.vsPlain)}`);
+
+  const cs = Object.keys(run.rpc);
+  lines.push(`RPC calls/s (Worker -> DO, ${config.rpcCalls} calls x ${config.rpcRounds} rounds)`);
+  lines.push(`  ${pad("target", 20)}${cs.map((c) => lpad(`c=${c}`, 10)).join("")}`);
+  for (const t of RPC_TARGETS) lines.push(`  ${pad(t, 20)}${cs.map((c) => lpad(fmt(run.rpc[c][t].perSecond), 10)).join("")}`);
+  lines.push(`  ${pad("noema / hand-chain", 20)}${cs.map((c) => lpad(fmtRatio(run.ratios.rpc[c].vsChain), 10)).join("")}  (target >= 0.95x)`);
+  lines.push(`  ${pad("noema / hand-plain", 20)}${cs.map((c) => lpad(fmtRatio(run.ratios.rpc[c].vsPlain), 10)).join("")}`);
+
+  const hs = config.httpTargets.length ? Object.keys(run.http) : [];
+  if (hs.length) lines.push(`HTTP req/s (autocannon, ${config.seconds} s per cell, one reservation per request)`);
+  if (hs.length) lines.push(`  ${pad("target", 24)}${hs.map((c) => lpad(`c=${c}`, 10)).join("")}${lpad("p99 ms @c=max", 15)}`);
+  const last = hs[hs.length - 1];
+  for (const t of hs.length ? config.httpTargets : []) {
+    lines.push(`  ${pad(t, 24)}${hs.map((c) => lpad(fmt(run.http[c][t].perSecond), 10)).join("")}${lpad(run.http[last][t].latencyMs.p99, 15)}`);
+  }
+  for (const t of ["noema", "noema-app"]) {
+    if (!hs.length || !config.httpTargets.includes(t) || !config.httpTargets.includes("hand-chain")) continue;
+    lines.push(`  ${pad(`${t} / hand-chain`, 24)}${hs.map((c) => lpad(fmtRatio(run.ratios.http[c][t] ?? null), 10)).join("")}  (target >= 0.95x)`);
+  }
+  const failed = hs.flatMap((c) => config.httpTargets.filter((t) => run.http[c][t].non2xx || run.http[c][t].errors).map((t) => `${t}@c=${c}`));
+  if (failed.length) lines.push(`  WARNING: non-2xx responses or errors in ${failed.join(", ")} (see JSON)`);
+
+  if (run.profile) {
+    lines.push(`Breakdown inside the DO (µs per op, best of ${config.profileReps} rounds of ${config.profileN}; sedimentation = Noema's whole path)`);
+    for (const [part, p] of Object.entries(run.profile)) lines.push(`  ${pad(part, 22)}${lpad(p.microsPerOp.toFixed(1), 8)}`);
+  }
+  console.log(lines.join("\n"));
+}
+
+async function main() {
+  const started = performance.now();
+  console.log(`noema bench: ${JSON.stringify({ ...config, out: relative(root, config.out) })}`);
+  await bundle();
+  const runs = [];
+  for (const [i, setting] of config.observability.entries()) {
+    const observability = setting === "on";
+    const t0 = performance.now();
+    const { child, base, logFile } = await startWrangler(observability);
+    try {
+      console.log(`wrangler dev (observability ${setting}) ready on ${base} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+      const run = { observability };
+      run.inDo = await inDo(base);
+      run.rpc = await rpc(base);
+      run.http = await http(base);
+      if (i === 0 && config.profileN > 0) run.profile = await profile(base);
+      run.ratios = ratios(run);
+      print(run);
+      runs.push(run);
+    } catch (e) {
+      console.error(`wrangler log tail:\n${tail(logFile)}`);
+      throw e;
+    } finally {
+      await stopWrangler(child);
+    }
+  }
+  const result = {
+    date: new Date().toISOString(),
+    machine: { cpus: cpus().length, cpu: cpus()[0]?.model, node: process.version },
+    wrangler: JSON.parse(readFileSync(join(root, "node_modules/wrangler/package.json"), "utf8")).version,
+    config: { ...config, out: relative(root, config.out) },
+    reference: { note: "hand-written DO measured earlier on this machine", inDoPlain: 36000, inDoChain: 28000, rpc: 2500, http: 1000 },
+    targets: { inDoVsChain: 0.8, rpc: 0.95, http: 0.95 },
+    runs,
+    seconds: (performance.now() - started) / 1000,
+  };
+  mkdirSync(dirname(config.out), { recursive: true });
+  writeFileSync(config.out, `${JSON.stringify(result, null, 2)}\n`);
+  console.log(`\nwrote ${relative(root, config.out)} (${result.seconds.toFixed(0)} s)`);
+}
+
+main().catch((e) => {
+  console.error(e instanceof Error ? e.message : e);
+  process.exitCode = 1;
+});

@@ -1,0 +1,499 @@
+// Bench Worker for `npm run bench`: a hand-written reservation DO (no framework) next to
+// the real InventoryAttractor, plus endpoints that drive both in the same ways.
+import { DurableObject } from "cloudflare:workers";
+import { sha256 } from "@noble/hashes/sha2.js";
+import { bytesToHex, utf8ToBytes } from "@noble/hashes/utils.js";
+import {
+  buildIntent,
+  canonicalJson,
+  countPlaceholders,
+  DEFAULT_LIMITS,
+  type Intent,
+  interpret,
+  parseIntent,
+  type Seal,
+  sedimentHash,
+  sha256Hex,
+} from "@noema/core";
+import { type AttractorRpc, world } from "@noema/cloudflare";
+import { app } from "../../apps/inventory/src/api.js";
+import { InventoryAttractor } from "../../apps/inventory/src/attractor.js";
+import { inventoryNomos } from "../../apps/inventory/src/nomos.js";
+import { inventory } from "../../apps/inventory/src/vocabulary.js";
+
+export interface Env {
+  HAND: DurableObjectNamespace<HandWrittenReservations>;
+  /** The name the inventory Hono app expects, so `/api/*` runs the real app unchanged. */
+  INVENTORY_ATTRACTOR: DurableObjectNamespace<NoemaReservations>;
+  NOEMA_API_TOKEN: string;
+}
+
+export interface ReserveArgs {
+  locationId: string;
+  quantity: number;
+  ttlSeconds?: number;
+  orderId?: string;
+}
+
+export interface Reservation {
+  reservationId: string;
+  locationId: string;
+  quantity: number;
+  expiresAt: number;
+  orderId: string | null;
+}
+
+export type LogMode = "plain" | "chain";
+
+// ---------------------------------------------------------------------------------------
+// Hand-written: the inventory `reserve` SQL, the invariant query and one log row, nothing else.
+// ---------------------------------------------------------------------------------------
+
+/** The DDL and invariant `inventoryNomos` derives, written out by hand (compared with it in `schemaMatches`). */
+const INVENTORY_DDL = [
+  `CREATE TABLE "stock" ("location_id" TEXT PRIMARY KEY, "quantity" INTEGER NOT NULL CONSTRAINT "stock_quantity_check" CHECK (quantity >= 0), "reserved" INTEGER NOT NULL DEFAULT 0 CONSTRAINT "stock_reserved_check" CHECK (reserved >= 0), "updated_at" INTEGER NOT NULL, CONSTRAINT "stock_reserved_within_quantity" CHECK (reserved <= quantity)) STRICT`,
+  `CREATE TABLE "reservations" ("id" TEXT PRIMARY KEY, "location_id" TEXT NOT NULL, "quantity" INTEGER NOT NULL CONSTRAINT "reservations_quantity_check" CHECK (quantity > 0), "status" TEXT NOT NULL CONSTRAINT "reservations_status_check" CHECK (status IN ('active', 'released', 'committed')), "order_id" TEXT, "created_at" INTEGER NOT NULL, "expires_at" INTEGER NOT NULL, "closed_at" INTEGER) STRICT`,
+  `CREATE INDEX "reservations_by_location_status" ON "reservations" ("location_id", "status")`,
+  `CREATE TABLE "movements" ("id" INTEGER PRIMARY KEY, "location_id" TEXT NOT NULL, "delta" INTEGER NOT NULL, "reason" TEXT NOT NULL CONSTRAINT "movements_reason_check" CHECK (reason IN ('sale', 'purchase', 'adjust', 'return', 'transfer')), "reference_id" TEXT, "at" INTEGER NOT NULL) STRICT`,
+];
+const LOG_DDL = [
+  `CREATE TABLE log_plain (id INTEGER PRIMARY KEY, at INTEGER NOT NULL, payload TEXT NOT NULL) STRICT`,
+  `CREATE TABLE log_chain (id INTEGER PRIMARY KEY, prev_hash TEXT NOT NULL, hash TEXT NOT NULL, at INTEGER NOT NULL, payload TEXT NOT NULL) STRICT`,
+];
+const GENESIS = "0".repeat(64);
+
+const RESERVE_STOCK = `UPDATE stock SET reserved = reserved + ?, updated_at = ? WHERE location_id = ? AND quantity - reserved >= ? RETURNING location_id, quantity, reserved`;
+const INSERT_RESERVATION = `INSERT INTO reservations (id, location_id, quantity, status, order_id, created_at, expires_at) VALUES (?, ?, ?, 'active', ?, ?, ?) RETURNING id, expires_at`;
+const INVARIANT = `SELECT location_id, reserved, active FROM (
+        SELECT s.location_id, s.reserved,
+          (SELECT COALESCE(SUM(r.quantity), 0) FROM reservations r WHERE r.location_id = s.location_id AND r.status = 'active') AS active
+        FROM stock s) WHERE reserved != active`;
+
+const ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** What a careful hand-written DO checks without a schema library. */
+function checkReserveArgs(a: ReserveArgs): string | null {
+  if (typeof a !== "object" || a === null) return "body must be an object";
+  if (typeof a.locationId !== "string" || !ID.test(a.locationId)) return "locationId is invalid";
+  if (!Number.isInteger(a.quantity) || a.quantity < 1 || a.quantity > 1_000_000_000) return "quantity is invalid";
+  if (a.ttlSeconds !== undefined && (!Number.isInteger(a.ttlSeconds) || a.ttlSeconds < 1 || a.ttlSeconds > 86_400)) return "ttlSeconds is invalid";
+  if (a.orderId !== undefined && (typeof a.orderId !== "string" || !ID.test(a.orderId))) return "orderId is invalid";
+  return null;
+}
+
+export class HandWrittenReservations extends DurableObject<Env> {
+  private readonly sql: SqlStorage;
+  private seq: number;
+  private head: string;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.sql = ctx.storage.sql;
+    const sql = this.sql;
+    const fresh = sql.exec("SELECT 1 FROM sqlite_master WHERE name = 'stock'").toArray().length === 0;
+    if (fresh) ctx.storage.transactionSync(() => [...INVENTORY_DDL, ...LOG_DDL].forEach((d) => sql.exec(d)));
+    const last = sql.exec<{ id: number | null }>("SELECT MAX(id) AS id FROM (SELECT id FROM log_plain UNION ALL SELECT id FROM log_chain)").one();
+    this.seq = last.id ?? 0;
+    const chainHead = sql.exec<{ hash: string }>("SELECT hash FROM log_chain ORDER BY id DESC LIMIT 1").toArray()[0];
+    this.head = chainHead?.hash ?? GENESIS;
+  }
+
+  setStock(locationId: string, quantity: number): void {
+    const now = Date.now();
+    this.ctx.storage.transactionSync(() => {
+      this.sql.exec("UPDATE stock SET quantity = ?, updated_at = ? WHERE location_id = ?", quantity, now, locationId);
+      this.sql.exec(
+        "INSERT INTO stock (location_id, quantity, reserved, updated_at) SELECT ?, ?, 0, ? WHERE NOT EXISTS (SELECT 1 FROM stock WHERE location_id = ?)",
+        locationId,
+        quantity,
+        now,
+        locationId,
+      );
+    });
+  }
+
+  /** One reservation: the same statements as the inventory `reserve` op, the invariant, one log row, one transaction. */
+  reserve(a: ReserveArgs, log: LogMode = "chain"): Reservation {
+    const problem = checkReserveArgs(a);
+    if (problem) throw new Error(problem);
+    const now = Date.now();
+    const id = this.seq + 1;
+    const ttl = a.ttlSeconds ?? 900;
+    const orderId = a.orderId ?? null;
+    let hash = "";
+    const output = this.ctx.storage.transactionSync((): Reservation => {
+      const sql = this.sql;
+      const stock = sql.exec(RESERVE_STOCK, a.quantity, now, a.locationId, a.quantity).toArray();
+      if (stock.length !== 1) throw new Error(`not enough available stock at ${a.locationId} to reserve ${a.quantity}`);
+      const row = sql.exec<{ id: string; expires_at: number }>(INSERT_RESERVATION, `r-${id}-0`, a.locationId, a.quantity, orderId, now, now + ttl * 1000).toArray()[0]!;
+      if (sql.exec(INVARIANT).toArray().length > 0) throw new Error("reserved stock must equal the sum of active reservations");
+      const out: Reservation = { reservationId: row.id, locationId: a.locationId, quantity: a.quantity, expiresAt: row.expires_at, orderId };
+      const payload = JSON.stringify({ id, at: now, op: "reserve", args: a, output: out });
+      if (log === "plain") {
+        sql.exec("INSERT INTO log_plain (id, at, payload) VALUES (?, ?, ?)", id, now, payload);
+      } else {
+        hash = bytesToHex(sha256(utf8ToBytes(JSON.stringify({ prevHash: this.head, payload }))));
+        sql.exec("INSERT INTO log_chain (id, prev_hash, hash, at, payload) VALUES (?, ?, ?, ?, ?)", id, this.head, hash, now, payload);
+      }
+      return out;
+    });
+    // Advance the in-memory head only after the transaction succeeded.
+    this.seq = id;
+    if (log === "chain") this.head = hash;
+    return output;
+  }
+
+  /** n reservations, each its own transaction, all inside this one request (one output-gate commit). */
+  loop(n: number, log: LogMode): number {
+    const args: ReserveArgs = { locationId: "main", quantity: 1 };
+    const start = performance.now();
+    for (let i = 0; i < n; i++) this.reserve(args, log);
+    return performance.now() - start;
+  }
+
+  /** True when the hand-written DDL and invariant are exactly the Nomos's: both sides run the same SQL. */
+  schemaMatches(): boolean {
+    const invariant = inventoryNomos.invariants.reserved_matches_active_reservations?.violations;
+    return JSON.stringify(INVENTORY_DDL) === JSON.stringify(inventoryNomos.ddl) && INVARIANT === invariant;
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Noema: the real InventoryAttractor; this subclass only adds bench entry points.
+// ---------------------------------------------------------------------------------------
+
+const reserveIntent = (a: ReserveArgs): Intent => buildIntent(inventory, (s) => void s.reserve(a));
+
+/**
+ * Pieces of the sedimentation path, each run n times in `NoemaReservations.profile`. The
+ * `sql*` and `interpret*` parts run inside a transaction that is rolled back, so subtract
+ * `txRollback` from them.
+ */
+export const PROFILE_PARTS = [
+  "buildIntent", // client side: what the Worker pays per Intent
+  "parseIntent", // the Attractor's first check
+  "argsStrictParse", // interpret's re-parse: `op.args.strict()` builds a new schema each call
+  "argsCachedParse", // the same parse with the strict schema built once
+  "countPlaceholders", // interpret checks every statement's placeholder count, twice
+  "canonicalJsonIntent",
+  "sedimentHash", // canonicalJson of the whole entry + SHA-256
+  "sha256Entry", // SHA-256 alone over the same canonical entry
+  "appendJson", // the three canonicalJson calls of SedimentLog.append
+  "txRollback", // an empty transactionSync that throws: the floor of the rolled-back parts
+  "sqlReserve", // the reserve statements + invariant, raw, as the hand-written DO runs them
+  "sqlSedimentRow", // the above + the _noema_sediment INSERT with this Intent's sizes
+  "invariantQuery",
+  "interpretInTx", // interpret(): parse, statements, invariant
+  "sedimentation", // the whole path, committed (last: it adds reservations)
+] as const;
+export type ProfilePart = (typeof PROFILE_PARTS)[number];
+
+/** Parts that touch no storage run 10x as often: the DO clock only ticks in milliseconds. */
+const PURE_PARTS: Partial<Record<ProfilePart, true>> = {
+  buildIntent: true,
+  parseIntent: true,
+  argsStrictParse: true,
+  argsCachedParse: true,
+  countPlaceholders: true,
+  canonicalJsonIntent: true,
+  sedimentHash: true,
+  sha256Entry: true,
+  appendJson: true,
+};
+const iterations = (part: ProfilePart, n: number) => (PURE_PARTS[part] ? n * 10 : n);
+
+const reserveArgsStrict = inventory.operations.reserve.args.strict();
+const reserveStatements = inventory.operations.reserve.statements;
+
+export class NoemaReservations extends InventoryAttractor {
+  setup(locationId: string, quantity: number): Seal {
+    return this.sedimentation(buildIntent(inventory, (s) => void s.setStock({ locationId, quantity })));
+  }
+
+  /** The framework path for one reservation, Intent built here as a client would. */
+  reserve(a: ReserveArgs): Seal {
+    return this.sedimentation(reserveIntent(a));
+  }
+
+  /** n sealed reservations, each its own transaction, all inside this one request. */
+  loop(n: number): number {
+    // Built once, like the hand-written loop reuses its args: the client-side build is not DO work.
+    const intent = reserveIntent({ locationId: "main", quantity: 1 });
+    const start = performance.now();
+    for (let i = 0; i < n; i++) {
+      const seal = this.sedimentation(intent);
+      if (!seal.success) throw new Error(`bench reservation refused: ${seal.reason.message}`);
+    }
+    return performance.now() - start;
+  }
+
+  /** Runs one piece of the sedimentation path n times, for a rough breakdown of where time goes. */
+  profile(part: ProfilePart, n: number): { ms: number; sink: number } {
+    const intent = reserveIntent({ locationId: "main", quantity: 1 });
+    const args = intent.steps[0]!.args;
+    const sql = this.ctx.storage.sql;
+    const exec = (text: string, params: readonly (string | number | null)[]) => sql.exec<Record<string, string | number | null>>(text, ...params).toArray();
+    const now = Date.now();
+    const output = { reservationId: "r-1-0", locationId: "main", quantity: 1, expiresAt: now + 900_000, orderId: null };
+    const entry = { sedimentId: 1, prevHash: "0".repeat(64), timestamp: now, intent, outputs: [output], world: this.world };
+    const canonicalEntry = canonicalJson(entry);
+    const sedimentRow = [canonicalJson(intent), canonicalJson(entry.outputs), canonicalJson(this.world)] as const;
+    const rolledBack = (fn: (i: number) => void, i: number) => {
+      try {
+        this.ctx.storage.transactionSync(() => {
+          fn(i);
+          throw new RollBack();
+        });
+      } catch (e) {
+        if (!(e instanceof RollBack)) throw e;
+      }
+    };
+    const rawReserve = (i: number) => {
+      exec(RESERVE_STOCK, [1, now, "main", 1]);
+      exec(INSERT_RESERVATION, [`p-${i}`, "main", 1, null, now, now + 900_000]);
+      exec(INVARIANT, []);
+    };
+    // Results that are otherwise unused go here, so no piece can be optimized away.
+    let sink = 0;
+    const start = performance.now();
+    for (let i = 0; i < n; i++) {
+      switch (part) {
+        case "buildIntent":
+          reserveIntent({ locationId: "main", quantity: 1 });
+          break;
+        case "parseIntent":
+          parseIntent(inventory, intent, DEFAULT_LIMITS);
+          break;
+        case "argsStrictParse":
+          inventory.operations.reserve.args.strict().safeParse(args);
+          break;
+        case "argsCachedParse":
+          reserveArgsStrict.safeParse(args);
+          break;
+        case "countPlaceholders":
+          for (const st of reserveStatements) sink += countPlaceholders(st.sql) + countPlaceholders(st.sql);
+          break;
+        case "canonicalJsonIntent":
+          sink += canonicalJson(intent).length;
+          break;
+        case "sedimentHash":
+          sink += sedimentHash(entry).length;
+          break;
+        case "sha256Entry":
+          sink += sha256Hex(canonicalEntry).length;
+          break;
+        case "appendJson":
+          sink += (canonicalJson(entry.intent) + canonicalJson(entry.outputs) + canonicalJson(entry.world)).length;
+          break;
+        case "txRollback":
+          rolledBack(() => {}, i);
+          break;
+        case "sqlReserve":
+          rolledBack(rawReserve, i);
+          break;
+        case "sqlSedimentRow":
+          rolledBack((j) => {
+            rawReserve(j);
+            exec(
+              "INSERT INTO _noema_sediment (sediment_id, hash, prev_hash, timestamp, intent, outputs, world, idempotency_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+              [1_000_000_000 + j, "f".repeat(64), "0".repeat(64), now, ...sedimentRow, null],
+            );
+          }, i);
+          break;
+        case "invariantQuery":
+          exec(INVARIANT, []);
+          break;
+        case "interpretInTx":
+          rolledBack((j) => interpret(inventory, intent, { exec }, { now, sedimentId: 1_000_000_000 + j }), i);
+          break;
+        case "sedimentation":
+          this.sedimentation(intent);
+          break;
+      }
+    }
+    return { ms: performance.now() - start, sink };
+  }
+}
+
+class RollBack extends Error {}
+
+// ---------------------------------------------------------------------------------------
+// Worker: endpoints the runner drives.
+// ---------------------------------------------------------------------------------------
+
+/** `noema-prebuilt` (RPC only, diagnostic): one Intent built per measurement, so the Worker-side build is left out. */
+export type Target = "hand-plain" | "hand-chain" | "noema" | "noema-prebuilt";
+const TARGETS: readonly Target[] = ["hand-plain", "hand-chain", "noema", "noema-prebuilt"];
+const LOCATION = "main";
+
+const hand = (env: Env, name: string) => env.HAND.get(env.HAND.idFromName(name));
+// Typed like `WorldRef.rpc`: the stub's own mapped types recurse too deeply on Seal's JSON outputs.
+const noema = (env: Env, name: string) =>
+  env.INVENTORY_ATTRACTOR.get(env.INVENTORY_ATTRACTOR.idFromName(name)) as unknown as AttractorRpc<NoemaReservations>;
+const isNoema = (t: Target) => t === "noema" || t === "noema-prebuilt";
+const modeOf = (t: Target): LogMode => (t === "hand-plain" ? "plain" : "chain");
+
+/** Runs `k` calls of `fn` with at most `c` in flight. */
+async function pool(k: number, c: number, fn: () => Promise<void>): Promise<void> {
+  let started = 0;
+  const lane = async () => {
+    while (started < k) {
+      started++;
+      await fn();
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(c, k)) }, lane));
+}
+
+/** One RPC reservation as each side's client makes it. */
+function rpcReserver(env: Env, target: Target, name: string): () => Promise<void> {
+  const args: ReserveArgs = { locationId: LOCATION, quantity: 1 };
+  if (isNoema(target)) {
+    // As the inventory API does: build (validate) on the Worker, sediment over RPC.
+    const w = world(env.INVENTORY_ATTRACTOR, name);
+    const prebuilt = target === "noema-prebuilt" ? reserveIntent(args) : null;
+    return async () => {
+      const seal = await w.sediment(prebuilt ?? reserveIntent(args));
+      if (!seal.success) throw new Error(seal.reason.message);
+    };
+  }
+  const stub = hand(env, name);
+  const mode = modeOf(target);
+  return async () => {
+    await stub.reserve(args, mode);
+  };
+}
+
+const json = (body: unknown, status = 200) => Response.json(body, { status });
+
+function target(value: string | null | undefined): Target {
+  if (!TARGETS.includes(value as Target)) throw new BadRequest(`target must be one of ${TARGETS.join(", ")}`);
+  return value as Target;
+}
+
+function int(url: URL, key: string, fallback?: number): number {
+  const raw = url.searchParams.get(key);
+  const n = raw === null ? fallback : Number(raw);
+  if (n === undefined || !Number.isInteger(n) || n < 0) throw new BadRequest(`${key} must be a non-negative integer`);
+  return n;
+}
+
+function nameOf(url: URL): string {
+  const name = url.searchParams.get("name") ?? "";
+  if (!ID.test(name)) throw new BadRequest("name must be a valid id");
+  return name;
+}
+
+class BadRequest extends Error {}
+
+/** One reservation per HTTP request: JSON in, JSON out, as small as a hand-written Worker gets. */
+async function httpReserve(request: Request, env: Env, t: Target, name: string): Promise<Response> {
+  let body: ReserveArgs;
+  try {
+    body = (await request.json()) as ReserveArgs;
+  } catch {
+    return json({ error: { code: "invalid_input", message: "body must be valid JSON" } }, 400);
+  }
+  if (isNoema(t)) {
+    let intent: Intent;
+    try {
+      intent = reserveIntent(body);
+    } catch (e) {
+      return json({ error: { code: "invalid_input", message: String(e) } }, 400);
+    }
+    const seal = await world(env.INVENTORY_ATTRACTOR, name).sediment(intent);
+    if (!seal.success) return json({ error: { code: "refused", message: seal.reason.message }, seal }, 409);
+    return json({ reservation: seal.outputs[0], seal }, 201);
+  }
+  const problem = checkReserveArgs(body);
+  if (problem) return json({ error: { code: "invalid_input", message: problem } }, 400);
+  try {
+    return json({ reservation: await hand(env, name).reserve(body, modeOf(t)) }, 201);
+  } catch (e) {
+    return json({ error: { code: "refused", message: String(e) } }, 409);
+  }
+}
+
+async function route(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
+  const url = new URL(request.url);
+  const path = url.pathname;
+  if (path === "/health") return json({ ok: true });
+  if (path.startsWith("/api/")) return app.fetch(request, env, ctx);
+  const http = /^\/http\/([a-z-]+)\/([A-Za-z0-9._:-]{1,128})$/.exec(path);
+  if (http && request.method === "POST") return httpReserve(request, env, target(http[1]), http[2]!);
+  if (request.method !== "POST") return json({ error: { code: "not_found", message: `no route for ${request.method} ${path}` } }, 404);
+
+  switch (path) {
+    case "/setup": {
+      // Enough stock for any run: every reservation holds one unit.
+      const t = target(url.searchParams.get("target"));
+      const name = nameOf(url);
+      const quantity = int(url, "quantity", 1_000_000_000);
+      if (isNoema(t)) {
+        const seal = await noema(env, name).setup(LOCATION, quantity);
+        if (!seal.success) throw new Error(seal.reason.message);
+        return json({ ok: true });
+      }
+      const stub = hand(env, name);
+      await stub.setStock(LOCATION, quantity);
+      return json({ ok: true, schemaMatches: await stub.schemaMatches() });
+    }
+    case "/loop": {
+      const t = target(url.searchParams.get("target"));
+      const name = nameOf(url);
+      const n = int(url, "n");
+      const start = Date.now();
+      const insideMs = isNoema(t) ? await noema(env, name).loop(n) : await hand(env, name).loop(n, modeOf(t));
+      // Outside time includes one RPC round trip and the output-gate commit shared by all n.
+      return json({ n, insideMs, outsideMs: Date.now() - start });
+    }
+    case "/rpc": {
+      const t = target(url.searchParams.get("target"));
+      const reserve = rpcReserver(env, t, nameOf(url));
+      const k = int(url, "k");
+      const c = int(url, "c", 1);
+      const start = Date.now();
+      await pool(k, c, reserve);
+      return json({ k, c, ms: Date.now() - start });
+    }
+    case "/profile": {
+      // `reps` rounds, each on fresh DOs, every part in turn; the fastest round per part is kept,
+      // which is the figure least disturbed by whatever else runs on the machine.
+      const n = int(url, "n");
+      const reps = int(url, "reps", 3);
+      const name = nameOf(url);
+      const best: Record<string, number> = {};
+      const keep = (part: string, ms: number) => {
+        best[part] = Math.min(best[part] ?? Infinity, ms);
+      };
+      for (let r = 0; r < reps; r++) {
+        for (const mode of ["plain", "chain"] as const) {
+          const stub = hand(env, `${name}-${r}-${mode}`);
+          await stub.setStock(LOCATION, 1_000_000_000);
+          keep(`hand-${mode} reserve`, await stub.loop(n, mode));
+        }
+        const stub = noema(env, `${name}-${r}`);
+        const seal = await stub.setup(LOCATION, 1_000_000_000);
+        if (!seal.success) throw new Error(seal.reason.message);
+        for (const part of PROFILE_PARTS) keep(part, (await stub.profile(part, iterations(part, n))).ms);
+      }
+      const parts = Object.entries(best).map(([part, ms]) => {
+        const count = part in PURE_PARTS ? iterations(part as ProfilePart, n) : n;
+        return [part, { n: count, ms, microsPerOp: count > 0 ? (ms * 1000) / count : 0 }];
+      });
+      return json(Object.fromEntries(parts));
+    }
+  }
+  return json({ error: { code: "not_found", message: `no route for POST ${path}` } }, 404);
+}
+
+export default {
+  async fetch(request, env, ctx): Promise<Response> {
+    try {
+      return await route(request, env, ctx);
+    } catch (e) {
+      if (e instanceof BadRequest) return json({ error: { code: "invalid_input", message: e.message } }, 400);
+      return json({ error: { code: "internal", message: e instanceof Error ? e.message : String(e) } }, 500);
+    }
+  },
+} satisfies ExportedHandler<Env>;

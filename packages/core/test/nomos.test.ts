@@ -154,7 +154,7 @@ function changesOf(d: Desc): Change[] {
   for (const [t, table] of Object.entries(d.tables)) {
     const cols = Object.keys(table.columns);
     for (const c of cols) {
-      const at = [`table:${t}`, `column:${t}.${c}`];
+      const at = [`column:${t}.${c}`];
       const col = (x: Desc) => x.tables[t]!.columns[c]!;
       out.push({ what: `type of ${t}.${c}`, apply: (x) => void (col(x).type = other(col(x).type)), changes: at });
       out.push({ what: `NOT NULL of ${t}.${c}`, apply: (x) => void (col(x).notNull = !col(x).notNull), changes: at });
@@ -172,6 +172,8 @@ function changesOf(d: Desc): Change[] {
     }
     if (cols.length > 1) {
       const c = cols[0]!;
+      // Dropping a column that a key or index names changes the table's own constraints too.
+      const constrained = (table.primaryKey ?? []).includes(c) || Object.values(table.indexes).some((i) => i.columns.includes(c));
       out.push({
         what: `removing ${t}.${c}`,
         apply: (x) => {
@@ -185,13 +187,13 @@ function changesOf(d: Desc): Change[] {
             if (i.columns.length === 0) delete tb.indexes[n];
           }
         },
-        changes: [`table:${t}`, `column:${t}.${c}`],
+        changes: [`column:${t}.${c}`, `shape:${t}`, ...(constrained ? [`table:${t}`] : [])],
       });
     }
     out.push({
       what: `adding a column to ${t}`,
       apply: (x) => void (x.tables[t]!.columns["added_col"] = { type: "TEXT", notNull: false, unique: false, default: undefined, check: undefined }),
-      changes: [`table:${t}`, `column:${t}.added_col`],
+      changes: [`column:${t}.added_col`, `shape:${t}`],
     });
     out.push({
       what: `the primary key of ${t}`,
@@ -215,7 +217,7 @@ function changesOf(d: Desc): Change[] {
   out.push({
     what: "adding a table",
     apply: (x) => void (x.tables["added_table"] = { columns: { id: { type: "INTEGER", notNull: true, unique: false, default: undefined, check: undefined } }, primaryKey: undefined, checks: {}, indexes: {} }),
-    changes: ["table:added_table", "column:added_table.id"],
+    changes: ["column:added_table.id", "shape:added_table", "table:added_table"],
   });
   for (const [n, inv] of Object.entries(d.invariants)) {
     out.push({ what: `invariant ${n}`, apply: (x) => void (x.invariants[n] = { ...inv, violations: [...inv.violations, "LIMIT", "1"] }), changes: [`invariant:${n}`] });
@@ -293,7 +295,7 @@ describe("Nomos content hash", () => {
 
 
 describe("Nomos elements", () => {
-  it("has one hash per table, column and invariant", () => {
+  it("has one hash per table, table shape, column and invariant", () => {
     expect(Object.keys(ledgerNomos.elements).sort()).toEqual([
       "column:accounts.balance",
       "column:accounts.currency",
@@ -306,6 +308,8 @@ describe("Nomos elements", () => {
       "column:transfers.memo",
       "column:transfers.to_account",
       "invariant:transfers_between_known_accounts",
+      "shape:accounts",
+      "shape:transfers",
       "table:accounts",
       "table:transfers",
     ]);
@@ -316,7 +320,8 @@ describe("Nomos elements", () => {
     // A column hash covers the column alone, so a Sieve can recognise the same column wherever it moves.
     const n = defineNomos({ name: "n", version: 1, tables: { a: { columns: { x: text().notNull() } }, b: { columns: { x: text().notNull(), y: integer() } } } });
     expect(n.elements["column:a.x"]).toBe(n.elements["column:b.x"]);
-    expect(n.elements["table:a"]).not.toBe(n.elements["table:b"]);
+    // The shape (the set of column names) is what an INSERT depends on.
+    expect(n.elements["shape:a"]).not.toBe(n.elements["shape:b"]);
   });
 });
 

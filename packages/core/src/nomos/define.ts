@@ -31,7 +31,11 @@ export interface NomosSpec<T extends Record<string, TableSpec>> {
 }
 
 /** A canonical schema element: what the hash of a table, column or invariant covers. */
-export type ElementKey = `table:${string}` | `column:${string}.${string}` | `invariant:${string}`;
+/**
+ * A schema element a Sieve can name: a table's own constraints (`table:`), its set of
+ * columns (`shape:`, what an INSERT depends on), one column, or one invariant.
+ */
+export type ElementKey = `table:${string}` | `shape:${string}` | `column:${string}.${string}` | `invariant:${string}`;
 
 export interface Nomos<T extends Record<string, TableSpec> = Record<string, TableSpec>> {
   readonly name: string;
@@ -74,7 +78,8 @@ function canonicalColumn(spec: ColumnSpec) {
   };
 }
 
-function canonicalTable(spec: TableSpec) {
+/** The table's own constraints, without its columns: those are elements of their own. */
+function canonicalTableLevel(spec: TableSpec) {
   return {
     primaryKey: spec.primaryKey ?? null,
     checks: Object.fromEntries(Object.entries(spec.checks ?? {}).map(([k, c]) => [k, normalizeSql(c.sql)])),
@@ -82,7 +87,6 @@ function canonicalTable(spec: TableSpec) {
     indexes: Object.fromEntries(
       Object.entries(spec.indexes ?? {}).map(([k, i]) => [k, i.unique ? { columns: i.columns, unique: true } : { columns: i.columns }]),
     ),
-    columns: Object.fromEntries(Object.entries(spec.columns).map(([k, c]) => [k, canonicalColumn(c.spec)])),
   };
 }
 
@@ -92,7 +96,17 @@ function sqlLiteral(value: string | number | null): string {
   return `'${value.replaceAll("'", "''")}'`;
 }
 
-function tableDdl(name: string, spec: TableSpec): string[] {
+/**
+ * CREATE statements for one table of a Nomos, optionally under another name: a
+ * migration that rebuilds a table creates the new shape beside the old one.
+ */
+export function createTableSql(nomos: Nomos, table: string, as: string = table): string[] {
+  const spec = nomos.tables[table];
+  if (!spec) throw new NomosDefinitionError(`Nomos ${nomos.name} v${nomos.version} has no table "${table}"`);
+  return tableDdl(as, spec, table);
+}
+
+function tableDdl(name: string, spec: TableSpec, constraintPrefix: string = name): string[] {
   const defs: string[] = [];
   for (const [col, { spec: c }] of Object.entries(spec.columns)) {
     let d = `"${col}" ${c.type}`;
@@ -100,7 +114,7 @@ function tableDdl(name: string, spec: TableSpec): string[] {
     if (c.notNull && !c.primaryKey) d += " NOT NULL";
     if (c.unique) d += " UNIQUE";
     if (c.default !== undefined) d += ` DEFAULT ${sqlLiteral(c.default)}`;
-    if (c.check) d += ` CONSTRAINT "${name}_${col}_check" CHECK (${c.check.sql})`;
+    if (c.check) d += ` CONSTRAINT "${constraintPrefix}_${col}_check" CHECK (${c.check.sql})`;
     defs.push(d);
   }
   if (spec.primaryKey) defs.push(`PRIMARY KEY (${spec.primaryKey.map((c) => `"${c}"`).join(", ")})`);
@@ -163,9 +177,13 @@ export function defineNomos<const T extends Record<string, TableSpec>>(spec: Nom
       if (c.spec.check) addCheck(`${table}_${col}_check`, c.spec.check.message);
       elements[`column:${table}.${col}`] = contentHash(canonicalColumn(c.spec));
     }
-    const canonical = canonicalTable(t);
-    canonicalTables[table] = canonical;
-    elements[`table:${table}`] = contentHash(canonical);
+    const tableLevel = canonicalTableLevel(t);
+    canonicalTables[table] = {
+      ...tableLevel,
+      columns: Object.fromEntries(Object.entries(t.columns).map(([k, c]) => [k, canonicalColumn(c.spec)])),
+    };
+    elements[`table:${table}`] = contentHash(tableLevel);
+    elements[`shape:${table}`] = contentHash([...columns].sort());
     ddl.push(...tableDdl(table, t));
   }
   const invariants = spec.invariants ?? {};

@@ -53,7 +53,7 @@ export type LogMode = "plain" | "chain";
 const INVENTORY_DDL = [
   `CREATE TABLE "stock" ("location_id" TEXT PRIMARY KEY, "quantity" INTEGER NOT NULL CONSTRAINT "stock_quantity_check" CHECK (quantity >= 0), "reserved" INTEGER NOT NULL DEFAULT 0 CONSTRAINT "stock_reserved_check" CHECK (reserved >= 0), "updated_at" INTEGER NOT NULL, CONSTRAINT "stock_reserved_within_quantity" CHECK (reserved <= quantity)) STRICT`,
   `CREATE TABLE "reservations" ("id" TEXT PRIMARY KEY, "location_id" TEXT NOT NULL, "quantity" INTEGER NOT NULL CONSTRAINT "reservations_quantity_check" CHECK (quantity > 0), "status" TEXT NOT NULL CONSTRAINT "reservations_status_check" CHECK (status IN ('active', 'released', 'committed')), "order_id" TEXT, "created_at" INTEGER NOT NULL, "expires_at" INTEGER NOT NULL, "closed_at" INTEGER) STRICT`,
-  `CREATE INDEX "reservations_by_location_status" ON "reservations" ("location_id", "status")`,
+  `CREATE INDEX "reservations_by_location_status" ON "reservations" ("location_id", "status", "quantity")`,
   `CREATE TABLE "movements" ("id" INTEGER PRIMARY KEY, "location_id" TEXT NOT NULL, "delta" INTEGER NOT NULL, "reason" TEXT NOT NULL CONSTRAINT "movements_reason_check" CHECK (reason IN ('sale', 'purchase', 'adjust', 'return', 'transfer')), "reference_id" TEXT, "at" INTEGER NOT NULL) STRICT`,
 ];
 const LOG_DDL = [
@@ -237,7 +237,7 @@ export class NoemaReservations extends InventoryAttractor {
     const output = { reservationId: "r-1-0", locationId: "main", quantity: 1, expiresAt: now + 900_000, orderId: null };
     const entry = { sedimentId: 1, prevHash: "0".repeat(64), timestamp: now, intent, outputs: [output], world: this.world };
     const canonicalEntry = canonicalJson(entry);
-    const sedimentRow = [canonicalJson(intent), canonicalJson(entry.outputs), canonicalJson(this.world)] as const;
+    const sedimentRow = [canonicalJson(intent), canonicalJson(entry.outputs), sha256Hex(canonicalJson(this.world))] as const;
     const rolledBack = (fn: (i: number) => void, i: number) => {
       try {
         this.ctx.storage.transactionSync(() => {
@@ -283,7 +283,7 @@ export class NoemaReservations extends InventoryAttractor {
           sink += sha256Hex(canonicalEntry).length;
           break;
         case "appendJson":
-          sink += (canonicalJson(entry.intent) + canonicalJson(entry.outputs) + canonicalJson(entry.world)).length;
+          sink += (canonicalJson(entry.intent) + canonicalJson(entry.outputs)).length;
           break;
         case "txRollback":
           rolledBack(() => {}, i);
@@ -295,7 +295,7 @@ export class NoemaReservations extends InventoryAttractor {
           rolledBack((j) => {
             rawReserve(j);
             exec(
-              "INSERT INTO _noema_sediment (sediment_id, hash, prev_hash, timestamp, intent, outputs, world, idempotency_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+              "INSERT INTO _noema_sediment (sediment_id, hash, prev_hash, timestamp, intent, outputs, world_hash, idempotency_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
               [1_000_000_000 + j, "f".repeat(64), "0".repeat(64), now, ...sedimentRow, null],
             );
           }, i);

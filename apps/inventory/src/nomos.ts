@@ -33,7 +33,8 @@ export const inventoryNomos = defineNomos({
         expires_at: integer().notNull(),
         closed_at: integer(),
       },
-      indexes: { reservations_by_location_status: { columns: ["location_id", "status"] } },
+      // Covers the invariant's per-location sum, so it reads the index alone.
+      indexes: { reservations_by_location_status: { columns: ["location_id", "status", "quantity"] } },
     },
     movements: {
       columns: {

@@ -302,7 +302,8 @@ describe("verify", () => {
     { what: "outputs", sql: `UPDATE _noema_sediment SET outputs = replace(outputs, '"quantity":1', '"quantity":2') WHERE sediment_id = 2`, brokenAt: 2, length: 1 },
     { what: "intent", sql: `UPDATE _noema_sediment SET intent = replace(intent, '"quantity":5', '"quantity":500') WHERE sediment_id = 1`, brokenAt: 1, length: 0 },
     { what: "timestamp", sql: `UPDATE _noema_sediment SET timestamp = timestamp + 1 WHERE sediment_id = 3`, brokenAt: 3, length: 2 },
-    { what: "world", sql: `UPDATE _noema_sediment SET world = replace(world, 'InventoryAttractor', 'OtherAttractor') WHERE sediment_id = 2`, brokenAt: 2, length: 1 },
+    { what: "the World an entry names", sql: `UPDATE _noema_sediment SET world_hash = '${"b".repeat(64)}' WHERE sediment_id = 2`, brokenAt: 2, length: 1 },
+    { what: "the stored World", sql: `UPDATE _noema_world SET world = replace(world, 'InventoryAttractor', 'OtherAttractor')`, brokenAt: 1, length: 0 },
     { what: "hash", sql: `UPDATE _noema_sediment SET hash = '${"a".repeat(64)}' WHERE sediment_id = 2`, brokenAt: 2, length: 1 },
     { what: "a deleted row", sql: `DELETE FROM _noema_sediment WHERE sediment_id = 2`, brokenAt: 3, length: 1 },
   ];

@@ -24,8 +24,8 @@ describe("sedimentHash", () => {
     expect(GENESIS_HASH).toBe("0".repeat(64));
   });
 
-  it("is the content hash of the entry, so stored JSON with any key order verifies", () => {
-    expect(sedimentHash(entry)).toBe(contentHash(entry));
+  it("is the content hash of the entry with the World by its hash, so stored JSON with any key order verifies", () => {
+    expect(sedimentHash(entry)).toBe(contentHash({ ...entry, world: contentHash(entry.world) }));
     const reordered = JSON.parse(JSON.stringify({ world: entry.world, outputs: entry.outputs, intent: entry.intent, timestamp: entry.timestamp, prevHash: entry.prevHash, sedimentId: entry.sedimentId })) as Entry;
     expect(sedimentHash(reordered)).toBe(sedimentHash(entry));
   });

@@ -3,7 +3,7 @@ import type { OperationSpec, Vocabulary } from "./vocabulary.js";
 import {
   checkStepArgs,
   DEFAULT_LIMITS,
-  parseIntent,
+  limitIssues,
   type Intent,
   type IntentLimits,
   type IntentStep,
@@ -63,8 +63,8 @@ export function buildIntent<Ops extends Record<string, OperationSpec>>(
   const { nomos } = vocabulary;
   const intent: Intent = { v: 1, nomos: { name: nomos.name, version: nomos.version, hash: nomos.hash }, steps };
   if (options.idempotencyKey !== undefined) intent.idempotencyKey = options.idempotencyKey;
-  // The same checks the Attractor runs (size, step count, string lengths), so a built Intent is never refused for its shape.
-  const checked = parseIntent(vocabulary, intent, options.limits ?? DEFAULT_LIMITS);
-  if (!checked.ok) throw new IntentValidationError(checked.issues);
-  return checked.value;
+  // Steps were checked as they were added; the limits the Attractor also applies remain.
+  const issues = limitIssues(intent, options.limits ?? DEFAULT_LIMITS);
+  if (issues.length) throw new IntentValidationError(issues);
+  return intent;
 }

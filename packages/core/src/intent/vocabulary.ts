@@ -63,6 +63,24 @@ export function countPlaceholders(sql: string): number {
   return count;
 }
 
+// Built once per schema or statement: rebuilding a strict Zod schema per call costs more than the parse itself.
+const strictSchemas = new WeakMap<ObjectSchema, ObjectSchema>();
+const placeholderCounts = new WeakMap<object, number>();
+
+/** The operation's argument schema with unknown keys refused. */
+export function strictArgs(op: OperationSpec): ObjectSchema {
+  let strict = strictSchemas.get(op.args);
+  if (!strict) strictSchemas.set(op.args, (strict = op.args.strict()));
+  return strict;
+}
+
+/** `countPlaceholders` of a statement's SQL, counted once. */
+export function placeholdersOf(statement: StatementSpec<never>): number {
+  let n = placeholderCounts.get(statement);
+  if (n === undefined) placeholderCounts.set(statement, (n = countPlaceholders(statement.sql)));
+  return n;
+}
+
 /** Typed helper so `args` in statements and `result` are inferred from the schemas. */
 export function operation<A extends ObjectSchema, O extends ObjectSchema>(spec: OperationSpec<A, O>): OperationSpec<A, O> {
   return spec;

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { utf8ToBytes } from "@noble/hashes/utils.js";
-import { canonicalJson, type Json } from "../canonical/index.js";
-import type { ObjectSchema, Vocabulary } from "./vocabulary.js";
+import type { Json } from "../canonical/index.js";
+import { strictArgs, type Vocabulary } from "./vocabulary.js";
 
 /** A data reference: "the `output` field of step `step`". Only earlier steps may be named. */
 export interface Ref {
@@ -67,12 +67,14 @@ const argsSchema = z.custom<Record<string, unknown>>(
   "step arguments must be an object",
 );
 
+const idempotencyKey = z.string().min(1, "must not be empty").max(128);
+
 const envelope = z.strictObject({
   v: z.literal(1, { error: "wire format version must be 1" }),
   nomos: z
     .strictObject({ name: z.string().min(1).max(64), version: z.number().int().min(1), hash: z.string().regex(/^[0-9a-f]{64}$/) })
     .optional(),
-  idempotencyKey: z.string().min(1).max(128).optional(),
+  idempotencyKey: idempotencyKey.optional(),
   steps: z.array(z.strictObject({ op: z.string().min(1).max(64), args: argsSchema })).min(1, "an Intent needs at least one step"),
 });
 
@@ -145,16 +147,55 @@ export function checkStepArgs(
       issues.push({ path, message: `step ${target} (${targetName}) has no output "${output}"; it declares ${declared}` });
     }
   }
-  const declaredRefs = Object.fromEntries([...refKeys].filter((k) => Object.hasOwn(op.args.shape, k)).map((k) => [k, true as const]));
-  const schema: ObjectSchema = Object.keys(declaredRefs).length ? op.args.omit(declaredRefs) : op.args;
-  const rest = Object.fromEntries(Object.entries(step.args).filter(([k]) => !refKeys.has(k)));
-  const parsed = schema.strict().safeParse(rest);
+  let parsed;
+  if (refKeys.size === 0) parsed = strictArgs(op).safeParse(step.args);
+  else {
+    const declaredRefs = Object.fromEntries([...refKeys].filter((k) => Object.hasOwn(op.args.shape, k)).map((k) => [k, true as const]));
+    const rest = Object.fromEntries(Object.entries(step.args).filter(([k]) => !refKeys.has(k)));
+    parsed = op.args.omit(declaredRefs).strict().safeParse(rest);
+  }
   if (!parsed.success) issues.push(...zodIssues(parsed.error, [...at, "args"]));
-  if (issues.length) return { ok: false, issues };
+  if (!parsed.success || issues.length) return { ok: false, issues };
   // An optional argument given as undefined is absent, as it will be after any JSON round trip.
-  const args: Record<string, ArgValue> = Object.fromEntries(Object.entries(parsed.data as Record<string, Json>).filter(([, v]) => v !== undefined));
+  const args: Record<string, ArgValue> = {};
+  for (const [key, value] of Object.entries(parsed.data as Record<string, Json>)) if (value !== undefined) args[key] = value;
   for (const key of refKeys) args[key] = step.args[key] as Ref;
   return { ok: true, value: args };
+}
+
+/** Step count and string lengths; a step count over the limit is reported alone. */
+function stepLimitIssues(steps: readonly { args: unknown }[], limits: IntentLimits): Issue[] {
+  if (steps.length > limits.maxSteps) {
+    return [{ path: "steps", message: `Intent has ${steps.length} steps; at most ${limits.maxSteps} are allowed` }];
+  }
+  const issues: Issue[] = [];
+  longStrings(steps, limits.maxStringLength, ["steps"], issues);
+  return issues;
+}
+
+/** The envelope and the limits, for an Intent whose steps were already checked one by one (the builder). */
+export function limitIssues(intent: Intent, limits: IntentLimits): Issue[] {
+  if (intent.idempotencyKey !== undefined) {
+    const key = idempotencyKey.safeParse(intent.idempotencyKey);
+    if (!key.success) return zodIssues(key.error, ["idempotencyKey"]);
+  }
+  const tooLarge = sizeIssue(intent, limits.maxBytes);
+  return tooLarge ? [tooLarge] : stepLimitIssues(intent.steps, limits);
+}
+
+/** Refuses input that is not JSON data or whose JSON exceeds `maxBytes` (key order does not change the size). */
+function sizeIssue(input: unknown, maxBytes: number): Issue | undefined {
+  let json: string | undefined;
+  try {
+    json = JSON.stringify(input);
+  } catch {
+    json = undefined;
+  }
+  if (json === undefined) return { path: "", message: "an Intent must be plain JSON data" };
+  // A UTF-8 byte count is only needed near the limit: each UTF-16 unit takes 1 to 3 bytes.
+  if (json.length * 3 <= maxBytes) return undefined;
+  const bytes = utf8ToBytes(json).length;
+  return bytes > maxBytes ? { path: "", message: `Intent is ${bytes} bytes; at most ${maxBytes} are allowed` } : undefined;
 }
 
 /** Parses untrusted input into an Intent of this vocabulary, or says exactly what is wrong. */
@@ -163,23 +204,13 @@ export function parseIntent(
   input: unknown,
   limits: IntentLimits = DEFAULT_LIMITS,
 ): ParseResult<Intent> {
-  let bytes: number;
-  try {
-    bytes = utf8ToBytes(canonicalJson(input)).length;
-  } catch {
-    return { ok: false, issues: [{ path: "", message: "an Intent must be plain JSON data" }] };
-  }
-  if (bytes > limits.maxBytes) {
-    return { ok: false, issues: [{ path: "", message: `Intent is ${bytes} bytes; at most ${limits.maxBytes} are allowed` }] };
-  }
+  const tooLarge = sizeIssue(input, limits.maxBytes);
+  if (tooLarge) return { ok: false, issues: [tooLarge] };
   const parsed = envelope.safeParse(input);
   if (!parsed.success) return { ok: false, issues: zodIssues(parsed.error) };
   const raw = parsed.data;
-  if (raw.steps.length > limits.maxSteps) {
-    return { ok: false, issues: [{ path: "steps", message: `Intent has ${raw.steps.length} steps; at most ${limits.maxSteps} are allowed` }] };
-  }
-  const issues: Issue[] = [];
-  longStrings(raw.steps, limits.maxStringLength, ["steps"], issues);
+  const issues = stepLimitIssues(raw.steps, limits);
+  if (issues.length && issues[0]!.path === "steps") return { ok: false, issues };
   if (raw.nomos && raw.nomos.name !== vocabulary.nomos.name) {
     issues.push({ path: "nomos.name", message: `Intent was built for Nomos "${raw.nomos.name}", this vocabulary is for "${vocabulary.nomos.name}"` });
   }

@@ -8,7 +8,9 @@ import {
   type Row,
   type SqlValue,
   type Vocabulary,
-  countPlaceholders,
+  placeholdersOf,
+  type StatementSpec,
+  strictArgs,
 } from "../intent/index.js";
 import { Refusal, type Reason } from "../seal/types.js";
 
@@ -64,7 +66,10 @@ export function interpret(
   intent.steps.forEach((step, index) => {
     const op = vocabulary.operations[step.op];
     if (!op) throw new Refusal({ kind: "validation", message: `unknown operation "${step.op}"`, step: index });
-    const parsed = op.args.strict().safeParse(resolve(step.args, outputs));
+    // Only a step with Refs needs validating again: the rest was parsed already, and values from Refs were not.
+    const parsed = Object.values(step.args).some(isRef)
+      ? strictArgs(op).safeParse(resolve(step.args, outputs))
+      : { success: true as const, data: step.args as Record<string, unknown>, error: undefined };
     if (!parsed.success) {
       throw new Refusal({
         kind: "validation",
@@ -77,8 +82,9 @@ export function interpret(
     const ctx = { ...context, step: index };
     const rows = op.statements.map((statement) => {
       const params = statement.params(parsed.data, ctx);
-      if (params.length !== countPlaceholders(statement.sql)) {
-        throw new Error(`operation "${step.op}" passes ${params.length} parameters to a statement with ${countPlaceholders(statement.sql)} placeholders`);
+      const expected = placeholdersOf(statement as StatementSpec<never>);
+      if (params.length !== expected) {
+        throw new Error(`operation "${step.op}" passes ${params.length} parameters to a statement with ${expected} placeholders`);
       }
       let result: Row[];
       try {

@@ -1,10 +1,36 @@
-import { contentHash, type Json } from "../canonical/index.js";
+import { canonicalJson, type Json, sha256Hex } from "../canonical/index.js";
 import type { Intent } from "../intent/index.js";
 import type { World } from "./types.js";
 
 export const GENESIS_HASH = "0".repeat(64);
 
-/** The hash of a sediment covers its place, its predecessor, the Intent, the outputs and the World. */
+/** A sediment with its Intent, outputs and World already in canonical JSON, as the log stores them. */
+export interface CanonicalSediment {
+  sedimentId: number;
+  prevHash: string;
+  timestamp: number;
+  intent: string;
+  outputs: string;
+  /** SHA-256 of the World's canonical JSON: the World repeats in every entry, so it is hashed once. */
+  worldHash: string;
+}
+
+/**
+ * SHA-256 of the canonical JSON of `{intent, outputs, prevHash, sedimentId, timestamp, world}`,
+ * where `world` is the World's hash. Written out by hand (keys in canonical order) so the
+ * already-canonical parts are not serialized twice on the hot path.
+ */
+export function hashCanonicalSediment(c: CanonicalSediment): string {
+  return sha256Hex(
+    `{"intent":${c.intent},"outputs":${c.outputs},"prevHash":${JSON.stringify(c.prevHash)},"sedimentId":${c.sedimentId},"timestamp":${c.timestamp},"world":${JSON.stringify(c.worldHash)}}`,
+  );
+}
+
+export function worldHash(world: World): string {
+  return sha256Hex(canonicalJson(world));
+}
+
+/** The hash of a sediment: it covers its place, its predecessor, the Intent, the outputs and the World. */
 export function sedimentHash(entry: {
   sedimentId: number;
   prevHash: string;
@@ -13,6 +39,12 @@ export function sedimentHash(entry: {
   outputs: Json[];
   world: World;
 }): string {
-  return contentHash(entry);
+  return hashCanonicalSediment({
+    sedimentId: entry.sedimentId,
+    prevHash: entry.prevHash,
+    timestamp: entry.timestamp,
+    intent: canonicalJson(entry.intent),
+    outputs: canonicalJson(entry.outputs),
+    worldHash: worldHash(entry.world),
+  });
 }
-

@@ -1,7 +1,7 @@
-import { canonicalJson, type Json } from "../canonical/index.js";
+import { canonicalJson, type Json, sha256Hex } from "../canonical/index.js";
 import { DEFAULT_LIMITS, type Intent, type IntentLimits, parseIntent, type Vocabulary } from "../intent/index.js";
 import { interpret, type SqlExecutor } from "../interpretation/index.js";
-import { sedimentHash } from "./chain.js";
+import { hashCanonicalSediment } from "./chain.js";
 import { SedimentLog } from "./store.js";
 import { Refusal, type Reason, type Seal, type Sediment, type World } from "./types.js";
 
@@ -24,6 +24,7 @@ function sealOf(s: Sediment): Seal {
 export class Sedimenter {
   readonly log: SedimentLog;
   private head: { sedimentId: number; hash: string };
+  private readonly worldHash: string;
 
   constructor(
     private readonly vocabulary: Vocabulary,
@@ -34,6 +35,9 @@ export class Sedimenter {
     this.log = new SedimentLog(host.db);
     // Kept in memory: only a committed transaction advances it, so it never runs ahead of storage.
     this.head = this.log.head();
+    const worldJson = canonicalJson(world);
+    this.worldHash = sha256Hex(worldJson);
+    this.log.registerWorld(worldJson, this.worldHash);
   }
 
   sediment(input: unknown): Seal {
@@ -78,11 +82,12 @@ export class Sedimenter {
 
   private commit(intent: Intent, timestamp: number): Sediment {
     const sedimentId = this.head.sedimentId + 1;
+    const prevHash = this.head.hash;
     const outputs: Json[] = interpret(this.vocabulary, intent, this.host.db, { now: timestamp, sedimentId });
-    const entry = { sedimentId, prevHash: this.head.hash, timestamp, intent, outputs, world: this.world };
-    const sediment: Sediment = { ...entry, hash: sedimentHash(entry) };
-    this.log.append(sediment);
-    return sediment;
+    const canonical = { sedimentId, prevHash, timestamp, intent: canonicalJson(intent), outputs: canonicalJson(outputs), worldHash: this.worldHash };
+    const hash = hashCanonicalSediment(canonical);
+    this.log.append({ ...canonical, hash, idempotencyKey: intent.idempotencyKey ?? null });
+    return { sedimentId, hash, prevHash, timestamp, intent, outputs, world: this.world };
   }
 
   private refuse(input: unknown, timestamp: number, reason: Reason): Seal {

@@ -3,13 +3,17 @@ import { canonicalJson, type Json, sha256Hex } from "../canonical/index.js";
 import type { SqlExecutor } from "../interpretation/index.js";
 import type { Intent, NomosStamp } from "../intent/index.js";
 import type { Nomos } from "../nomos/index.js";
-import { GENESIS_HASH, sedimentHash } from "./chain.js";
+import { GENESIS_HASH, hashCanonicalSediment } from "./chain.js";
 import type { Precedent, Reason, ReasonKind, Sediment, Verification, World } from "./types.js";
 
 /** Internal tables; the `_noema_` prefix is reserved and no Nomos may declare it. */
 const INTERNAL_DDL = [
   `CREATE TABLE IF NOT EXISTS _noema_nomos (version INTEGER PRIMARY KEY, name TEXT NOT NULL, hash TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT`,
-  `CREATE TABLE IF NOT EXISTS _noema_sediment (sediment_id INTEGER PRIMARY KEY, hash TEXT NOT NULL, prev_hash TEXT NOT NULL, timestamp INTEGER NOT NULL, intent TEXT NOT NULL, outputs TEXT NOT NULL, world TEXT NOT NULL, idempotency_key TEXT UNIQUE) STRICT`,
+  // The World repeats in every entry, so entries name it by hash and it is stored once.
+  `CREATE TABLE IF NOT EXISTS _noema_world (world_hash TEXT PRIMARY KEY, world TEXT NOT NULL) STRICT`,
+  `CREATE TABLE IF NOT EXISTS _noema_sediment (sediment_id INTEGER PRIMARY KEY, hash TEXT NOT NULL, prev_hash TEXT NOT NULL, timestamp INTEGER NOT NULL, intent TEXT NOT NULL, outputs TEXT NOT NULL, world_hash TEXT NOT NULL, idempotency_key TEXT) STRICT`,
+  // Partial: most Intents carry no key, and they should not pay for an index entry.
+  `CREATE UNIQUE INDEX IF NOT EXISTS _noema_sediment_idempotency ON _noema_sediment (idempotency_key) WHERE idempotency_key IS NOT NULL`,
   `CREATE TABLE IF NOT EXISTS _noema_precedent (precedent_id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, intent TEXT NOT NULL, reason TEXT NOT NULL, nomos_version INTEGER NOT NULL, nomos_hash TEXT NOT NULL, timestamp INTEGER NOT NULL) STRICT`,
 ];
 
@@ -59,7 +63,8 @@ function toSediment(row: Record<string, unknown>): Sediment {
   };
 }
 
-const SEDIMENT_COLUMNS = "sediment_id, hash, prev_hash, timestamp, intent, outputs, world";
+const SEDIMENT_SELECT = `SELECT s.sediment_id, s.hash, s.prev_hash, s.timestamp, s.intent, s.outputs, s.world_hash, w.world
+  FROM _noema_sediment s LEFT JOIN _noema_world w ON w.world_hash = s.world_hash`;
 
 /** The append-only, hash-chained log of committed Intents, and the record of refused ones. */
 export class SedimentLog {
@@ -70,57 +75,80 @@ export class SedimentLog {
     return row ? { sedimentId: Number(row.sediment_id), hash: String(row.hash) } : { sedimentId: 0, hash: GENESIS_HASH };
   }
 
-  /** Appends inside the caller's transaction; the caller supplies the next id and the previous hash. */
-  append(entry: Sediment): void {
+  /**
+   * Appends inside the caller's transaction; the caller supplies the next id, the previous
+   * hash and the canonical JSON it hashed, so nothing is serialized twice.
+   */
+  append(entry: { sedimentId: number; hash: string; prevHash: string; timestamp: number; intent: string; outputs: string; worldHash: string; idempotencyKey: string | null }): void {
     this.db.exec(
-      `INSERT INTO _noema_sediment (${SEDIMENT_COLUMNS}, idempotency_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO _noema_sediment (sediment_id, hash, prev_hash, timestamp, intent, outputs, world_hash, idempotency_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
       [
-        entry.sedimentId,
-        entry.hash,
-        entry.prevHash,
-        entry.timestamp,
-        canonicalJson(entry.intent),
-        canonicalJson(entry.outputs),
-        canonicalJson(entry.world),
-        entry.intent.idempotencyKey ?? null,
+      entry.sedimentId,
+      entry.hash,
+      entry.prevHash,
+      entry.timestamp,
+      entry.intent,
+      entry.outputs,
+      entry.worldHash,
+      entry.idempotencyKey,
       ],
     );
   }
 
+  /** Records a World under its hash; entries name it by that hash. */
+  registerWorld(worldJson: string, worldHash: string): void {
+    this.db.exec(`INSERT OR IGNORE INTO _noema_world (world_hash, world) VALUES (?, ?)`, [worldHash, worldJson]);
+  }
+
   byIdempotencyKey(key: string): Sediment | undefined {
-    const row = this.db.exec(`SELECT ${SEDIMENT_COLUMNS} FROM _noema_sediment WHERE idempotency_key = ?`, [key])[0];
+    const row = this.db.exec(`${SEDIMENT_SELECT} WHERE s.idempotency_key = ?`, [key])[0];
     return row ? toSediment(row) : undefined;
   }
 
   /** A page of the log after `after`; `next` is set when more follow. */
   page(after: number, limit: number): { sediments: Sediment[]; next?: number } {
     const rows = this.db.exec(
-      `SELECT ${SEDIMENT_COLUMNS} FROM _noema_sediment WHERE sediment_id > ? ORDER BY sediment_id LIMIT ?`,
+      `${SEDIMENT_SELECT} WHERE s.sediment_id > ? ORDER BY s.sediment_id LIMIT ?`,
       [after, limit + 1],
     );
     const sediments = rows.slice(0, limit).map(toSediment);
     return rows.length > limit ? { sediments, next: sediments[sediments.length - 1]!.sedimentId } : { sediments };
   }
 
-  /** Recomputes every hash and link; reports the first entry that does not match. */
+  /**
+   * Recomputes every hash and link from the stored text; reports the first entry that does
+   * not match. Rows removed from the end cannot be seen here: compare `length` and `head`
+   * with a Seal you hold.
+   */
   verify(): Verification {
     let prevHash = GENESIS_HASH;
     let expectedId = 1;
     let length = 0;
+    const worldHashes = new Map<string, string>();
     for (let after = 0; ; ) {
-      const { sediments, next } = this.page(after, 500);
-      for (const s of sediments) {
-        const ok =
-          s.sedimentId === expectedId &&
-          s.prevHash === prevHash &&
-          sedimentHash({ sedimentId: s.sedimentId, prevHash: s.prevHash, timestamp: s.timestamp, intent: s.intent, outputs: s.outputs, world: s.world }) === s.hash;
-        if (!ok) return { ok: false, brokenAt: s.sedimentId, length };
-        prevHash = s.hash;
+      const rows = this.db.exec(`${SEDIMENT_SELECT} WHERE s.sediment_id > ? ORDER BY s.sediment_id LIMIT 500`, [after]);
+      for (const r of rows) {
+        const sedimentId = Number(r.sediment_id);
+        // A World row that no longer matches its hash breaks every entry that names it.
+        const world = r.world === null ? "" : String(r.world);
+        let wh = worldHashes.get(world);
+        if (wh === undefined) worldHashes.set(world, (wh = sha256Hex(world)));
+        if (wh !== r.world_hash) return { ok: false, brokenAt: sedimentId, length };
+        const hash = hashCanonicalSediment({
+          sedimentId,
+          prevHash: String(r.prev_hash),
+          timestamp: Number(r.timestamp),
+          intent: String(r.intent),
+          outputs: String(r.outputs),
+          worldHash: wh,
+        });
+        if (sedimentId !== expectedId || r.prev_hash !== prevHash || hash !== r.hash) return { ok: false, brokenAt: sedimentId, length };
+        prevHash = hash;
         expectedId++;
         length++;
+        after = sedimentId;
       }
-      if (next === undefined) break;
-      after = next;
+      if (rows.length < 500) break;
     }
     return { ok: true, length, head: prevHash };
   }

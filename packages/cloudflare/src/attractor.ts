@@ -1,12 +1,14 @@
 import { DurableObject } from "cloudflare:workers";
 import {
   type AppliedNomos,
-  applyNomos,
+  applyLineage,
   DEFAULT_LIMITS,
   explain,
   type Explanation,
   type IntentLimits,
   type Issue,
+  Lineage,
+  type MigrationState,
   nomosHistory,
   parseIntent,
   type Precedent,
@@ -28,34 +30,40 @@ export interface AttractorOptions {
 
 export type ExplainResult = { ok: true; explanation: Explanation } | { ok: false; issues: Issue[] };
 
+export interface NomosReport {
+  /** The law this Attractor holds. */
+  current: AppliedNomos;
+  /** The law its code declares; differs from `current` only while a migration fails. */
+  target: { name: string; version: number; hash: string };
+  history: AppliedNomos[];
+  /** The last failed migration, retried on the next wake. */
+  migrationError?: MigrationState["error"];
+}
+
 export const MAX_PAGE = 1000;
 
 /**
- * A Durable Object that owns one partition of state under one Nomos. Every change
- * arrives as an Intent through `sedimentation`; reads are plain RPC methods.
+ * A Durable Object that owns one partition of state under one Nomos (or a lineage of
+ * them). Every change arrives as an Intent through `sedimentation`; reads are plain RPC
+ * methods. On wake it brings its storage to the current law, lazily, inside
+ * `blockConcurrencyWhile`: requests arriving meanwhile wait, none is lost.
  */
 export abstract class Attractor<Env = unknown, V extends Vocabulary = Vocabulary> extends DurableObject<Env> {
-  protected readonly vocabulary: V;
-  protected readonly world: World;
+  protected readonly lineage: Lineage;
+  /** The vocabulary of the law held once the Attractor has woken. */
+  protected vocabulary!: V;
+  protected world!: World;
   /** Runs SQL for subclass reads; writes belong in the vocabulary. */
   protected readonly query: (sql: string, ...params: SqlValue[]) => Row[];
   private readonly host: SedimentHost;
   private readonly limits: IntentLimits;
   private sedimenter!: Sedimenter;
-  private applied!: AppliedNomos;
+  private migration!: MigrationState;
 
-  constructor(ctx: DurableObjectState, env: Env, vocabulary: V, options: AttractorOptions = {}) {
+  constructor(ctx: DurableObjectState, env: Env, law: V | Lineage, options: AttractorOptions = {}) {
     super(ctx, env);
-    this.vocabulary = vocabulary;
+    this.lineage = this.lawFor(law instanceof Lineage ? law : Lineage.of(law));
     this.limits = options.limits ?? DEFAULT_LIMITS;
-    const { nomos } = vocabulary;
-    this.world = {
-      attractor: new.target.name,
-      // Set for ids made by idFromName/getByName; a random id is named by its hex form.
-      name: ctx.id.name ?? ctx.id.toString(),
-      nomosVersion: nomos.version,
-      nomosHash: nomos.hash,
-    };
     const sql = ctx.storage.sql;
     this.query = (text, ...params) => sql.exec<Row>(text, ...params).toArray();
     const host: SedimentHost = (this.host = {
@@ -63,11 +71,35 @@ export abstract class Attractor<Env = unknown, V extends Vocabulary = Vocabulary
       transaction: (fn) => ctx.storage.transactionSync(fn),
       now: () => Date.now(),
     });
-    // No request is delivered before the Nomos is in place (first wake applies it atomically).
+    const attractor = new.target.name;
     void ctx.blockConcurrencyWhile(async () => {
-      this.applied = ctx.storage.transactionSync(() => applyNomos(host.db, nomos, Date.now()));
-      this.sedimenter = new Sedimenter(vocabulary, host, this.world, this.limits);
+      const state = (this.migration = applyLineage(host, this.lineage, Date.now()));
+      if (state.error) console.error(`noema: ${attractor} ${state.target.name} v${state.error.version}: ${state.error.message}`);
+      const held = this.lineage.at(state.held.version);
+      this.vocabulary = (held ?? this.lineage.current) as V;
+      this.world = {
+        attractor,
+        // Set for ids made by idFromName/getByName; a random id is named by its hex form.
+        name: ctx.id.name ?? ctx.id.toString(),
+        nomosVersion: state.held.version,
+        nomosHash: state.held.hash,
+      };
+      const failure = state.error ? `migration to v${state.error.version} failed: ${state.error.message}` : undefined;
+      this.sedimenter = new Sedimenter(this.lineage, host, this.world, {
+        held: state.held.version,
+        limits: this.limits,
+        ...(failure && (!held || held.nomos.hash !== state.held.hash) ? { unavailable: failure } : {}),
+        ...(failure ? { pending: failure } : {}),
+      });
     });
+  }
+
+  /**
+   * The lineage this instance runs. Override to pin an older version (for example in tests
+   * that start an Attractor on v1 and wake it later on v2).
+   */
+  protected lawFor(lineage: Lineage): Lineage {
+    return lineage;
   }
 
   /** Applies one Intent atomically and seals the result. Trusts nothing: the input is parsed again here. */
@@ -75,7 +107,7 @@ export abstract class Attractor<Env = unknown, V extends Vocabulary = Vocabulary
     return this.sedimenter.sediment(intent);
   }
 
-  /** The `sql.exec()` sequence the Intent would run here next, nothing run. */
+  /** The `sql.exec()` sequence the Intent would run here next, and its Sieve; nothing runs. */
   explain(intent: unknown): ExplainResult {
     // The same limits as sedimentation, so explain accepts exactly what would be run.
     const parsed = parseIntent(this.vocabulary, intent, this.limits);
@@ -96,7 +128,8 @@ export abstract class Attractor<Env = unknown, V extends Vocabulary = Vocabulary
     return this.sedimenter.log.precedents({ ...filter, limit: Math.min(Math.max(filter.limit ?? 100, 1), MAX_PAGE) });
   }
 
-  nomos(): { current: AppliedNomos; history: AppliedNomos[] } {
-    return { current: this.applied, history: nomosHistory(this.host.db) };
+  nomos(): NomosReport {
+    const { held, target, error } = this.migration;
+    return { current: held, target, history: nomosHistory(this.host.db), ...(error ? { migrationError: error } : {}) };
   }
 }

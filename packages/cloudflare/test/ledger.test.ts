@@ -176,7 +176,7 @@ describe("a ledger built from the public API", () => {
     expect(second.prevHash).toBe(first.hash);
     expect(await stub.verify()).toEqual({ ok: true, length: 3, head: third.hash });
     // Waking again does not apply the Nomos again.
-    expect(await stub.nomos()).toEqual({ current: applied, history: [applied] });
+    expect(await stub.nomos()).toEqual({ current: applied, target: { name: "ledger", version: 1, hash: ledgerNomos.hash }, history: [applied] });
   });
 
   it("explains over RPC the SQL an Intent would run next, with the next sedimentId, running nothing", async () => {

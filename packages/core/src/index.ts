@@ -1,7 +1,10 @@
 export * from "./canonical/index.js";
+export * from "./connection/index.js";
+export * from "./connection/lineage.js";
 export * from "./intent/index.js";
 export * from "./interpretation/index.js";
 export * from "./nomos/index.js";
 export * from "./seal/index.js";
+export * from "./sieve/index.js";
 // One Zod for vocabularies and the core that parses them: authors import `z` from here.
 export { z } from "zod";

@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { buildIntent, constraintReason, countPlaceholders, defineVocabulary, explain, isRef, operation, parseIntent } from "../src/index.js";
+import { buildIntent, constraintReason, countPlaceholders, defineVocabulary, explain, intentSieve, isRef, operation, parseIntent } from "../src/index.js";
 import { ledger, ledgerNomos } from "./ledger.js";
 
 const ctx = { now: 1_700_000_000_000, sedimentId: 7 };
@@ -43,6 +43,7 @@ describe("explain", () => {
         },
       ],
       invariants: [{ name: "transfers_between_known_accounts", sql: ledgerNomos.invariants.transfers_between_known_accounts!.violations }],
+      sieve: intentSieve(ledger, payRent),
       context: ctx,
     });
   });

@@ -9,6 +9,7 @@ import {
   type StatementSpec,
   type Vocabulary,
 } from "../intent/index.js";
+import { intentSieve, type Sieve } from "../sieve/index.js";
 
 /** A bound value that the operation computes from data references: known only at run time. */
 export interface ComputedParam {
@@ -25,6 +26,8 @@ export interface Explanation {
   steps: { op: string; statements: ExplainedStatement[] }[];
   /** Read-only checks run after the last step, before commit. */
   invariants: { name: string; sql: string }[];
+  /** The schema elements the Intent depends on, derived from its SQL. */
+  sieve: Sieve;
   context: Omit<InterpretationContext, "step">;
 }
 
@@ -76,6 +79,7 @@ export function explain(vocabulary: Vocabulary, intent: Intent, context: Omit<In
       };
     }),
     invariants: Object.entries(vocabulary.nomos.invariants).map(([name, i]) => ({ name, sql: i.violations })),
+    sieve: intentSieve(vocabulary, intent),
     context,
   };
 }

@@ -1,6 +1,6 @@
 import { canonicalJson, type Json, sha256Hex } from "../canonical/index.js";
 import type { Intent } from "../intent/index.js";
-import type { World } from "./types.js";
+import type { Origin, World } from "./types.js";
 
 export const GENESIS_HASH = "0".repeat(64);
 
@@ -11,6 +11,8 @@ export interface CanonicalSediment {
   timestamp: number;
   intent: string;
   outputs: string;
+  /** Canonical JSON of the Origin, for an Intent carried from an earlier law. */
+  origin?: string | null;
   /** SHA-256 of the World's canonical JSON: the World repeats in every entry, so it is hashed once. */
   worldHash: string;
 }
@@ -21,8 +23,9 @@ export interface CanonicalSediment {
  * already-canonical parts are not serialized twice on the hot path.
  */
 export function hashCanonicalSediment(c: CanonicalSediment): string {
+  const origin = c.origin ? `"origin":${c.origin},` : "";
   return sha256Hex(
-    `{"intent":${c.intent},"outputs":${c.outputs},"prevHash":${JSON.stringify(c.prevHash)},"sedimentId":${c.sedimentId},"timestamp":${c.timestamp},"world":${JSON.stringify(c.worldHash)}}`,
+    `{"intent":${c.intent},${origin}"outputs":${c.outputs},"prevHash":${JSON.stringify(c.prevHash)},"sedimentId":${c.sedimentId},"timestamp":${c.timestamp},"world":${JSON.stringify(c.worldHash)}}`,
   );
 }
 
@@ -30,7 +33,7 @@ export function worldHash(world: World): string {
   return sha256Hex(canonicalJson(world));
 }
 
-/** The hash of a sediment: it covers its place, its predecessor, the Intent, the outputs and the World. */
+/** The hash of a sediment: it covers its place, its predecessor, the Intent (and its origin), the outputs and the World. */
 export function sedimentHash(entry: {
   sedimentId: number;
   prevHash: string;
@@ -38,6 +41,7 @@ export function sedimentHash(entry: {
   intent: Intent;
   outputs: Json[];
   world: World;
+  origin?: Origin;
 }): string {
   return hashCanonicalSediment({
     sedimentId: entry.sedimentId,
@@ -45,6 +49,7 @@ export function sedimentHash(entry: {
     timestamp: entry.timestamp,
     intent: canonicalJson(entry.intent),
     outputs: canonicalJson(entry.outputs),
+    origin: entry.origin ? canonicalJson(entry.origin) : null,
     worldHash: worldHash(entry.world),
   });
 }

@@ -1,9 +1,10 @@
 import { canonicalJson, type Json, sha256Hex } from "../canonical/index.js";
+import { Lineage } from "../connection/lineage.js";
 import { DEFAULT_LIMITS, type Intent, type IntentLimits, parseIntent, type Vocabulary } from "../intent/index.js";
 import { interpret, type SqlExecutor } from "../interpretation/index.js";
 import { hashCanonicalSediment } from "./chain.js";
 import { SedimentLog } from "./store.js";
-import { Refusal, type Reason, type Seal, type Sediment, type World } from "./types.js";
+import { type Origin, Refusal, type Reason, type Seal, type Sediment, type World } from "./types.js";
 
 /** What sedimentation needs from its runtime: SQL, a synchronous transaction and a clock. */
 export interface SedimentHost {
@@ -13,25 +14,58 @@ export interface SedimentHost {
   now(): number;
 }
 
+export interface SedimenterOptions {
+  /** The law this Attractor holds; defaults to the lineage's current one. */
+  held?: number;
+  limits?: IntentLimits;
+  /** Why this Attractor refuses every Intent (its stored law is unknown to the code). */
+  unavailable?: string;
+  /** Why Intents of a law newer than the held one cannot run yet (a failed migration). */
+  pending?: string;
+}
+
 function sealOf(s: Sediment): Seal {
-  return { success: true, sedimentId: s.sedimentId, hash: s.hash, prevHash: s.prevHash, timestamp: s.timestamp, world: s.world, outputs: s.outputs };
+  return {
+    success: true,
+    sedimentId: s.sedimentId,
+    hash: s.hash,
+    prevHash: s.prevHash,
+    timestamp: s.timestamp,
+    world: s.world,
+    outputs: s.outputs,
+    ...(s.origin ? { origin: s.origin } : {}),
+  };
+}
+
+/** The `nomos.version` an input claims, without trusting its shape. */
+function claimedVersion(input: unknown): number | undefined {
+  const nomos = (input as { nomos?: { version?: unknown } } | null)?.nomos;
+  return typeof nomos?.version === "number" && Number.isInteger(nomos.version) ? nomos.version : undefined;
 }
 
 /**
- * Runtime-agnostic sedimentation: validate, interpret, check invariants and append
- * to the chain in one transaction; on refusal roll back and record a Precedent.
+ * Runtime-agnostic sedimentation: validate, carry Intents of earlier laws forward through
+ * the Connection, interpret, check invariants and append to the chain in one transaction;
+ * on refusal roll back and record a Precedent.
  */
 export class Sedimenter {
   readonly log: SedimentLog;
+  readonly lineage: Lineage;
+  /** The vocabulary of the law this Attractor holds. */
+  readonly vocabulary: Vocabulary;
   private head: { sedimentId: number; hash: string };
   private readonly worldHash: string;
+  private readonly limits: IntentLimits;
 
   constructor(
-    private readonly vocabulary: Vocabulary,
+    law: Vocabulary | Lineage,
     private readonly host: SedimentHost,
     private readonly world: World,
-    private readonly limits: IntentLimits = DEFAULT_LIMITS,
+    private readonly options: SedimenterOptions = {},
   ) {
+    this.lineage = law instanceof Lineage ? law : Lineage.of(law);
+    this.vocabulary = this.lineage.at(options.held ?? this.lineage.current.nomos.version) ?? this.lineage.current;
+    this.limits = options.limits ?? DEFAULT_LIMITS;
     this.log = new SedimentLog(host.db);
     // Kept in memory: only a committed transaction advances it, so it never runs ahead of storage.
     this.head = this.log.head();
@@ -42,7 +76,19 @@ export class Sedimenter {
 
   sediment(input: unknown): Seal {
     const timestamp = this.host.now();
-    const parsed = parseIntent(this.vocabulary, input, this.limits);
+    const { nomos } = this.vocabulary;
+    if (this.options.unavailable) return this.refuse(input, timestamp, { kind: "nomos", message: this.options.unavailable });
+    // The Intent is parsed with the vocabulary of the law it claims, when this code knows it.
+    const claimed = claimedVersion(input) ?? nomos.version;
+    const vocabulary = claimed <= nomos.version ? this.lineage.at(claimed) : undefined;
+    if (!vocabulary) {
+      const why = claimed > nomos.version && this.options.pending ? ` (${this.options.pending})` : "";
+      return this.refuse(input, timestamp, {
+        kind: "nomos",
+        message: `Intent was built against ${nomos.name} v${claimed}, but this Attractor holds v${nomos.version}${why}`,
+      });
+    }
+    const parsed = parseIntent(vocabulary, input, this.limits);
     if (!parsed.ok) {
       const first = parsed.issues[0]!;
       return this.refuse(input, timestamp, {
@@ -51,43 +97,58 @@ export class Sedimenter {
         issues: parsed.issues,
       });
     }
-    const intent = parsed.value;
-    const stamp = intent.nomos;
-    const { nomos } = this.vocabulary;
-    if (stamp && (stamp.version !== nomos.version || stamp.hash !== nomos.hash)) {
-      return this.refuse(intent, timestamp, {
+    const sent = parsed.value;
+    const stamp = sent.nomos;
+    if (stamp && stamp.hash !== vocabulary.nomos.hash) {
+      return this.refuse(sent, timestamp, {
         kind: "nomos",
-        message: `Intent was built against ${stamp.name} v${stamp.version} (${stamp.hash.slice(0, 12)}…), this Attractor runs v${nomos.version} (${nomos.hash.slice(0, 12)}…)`,
+        message: `Intent was built against a ${stamp.name} v${stamp.version} with hash ${stamp.hash.slice(0, 12)}…, but v${stamp.version} here is ${vocabulary.nomos.hash.slice(0, 12)}…`,
       });
     }
-    if (intent.idempotencyKey !== undefined) {
-      const earlier = this.log.byIdempotencyKey(intent.idempotencyKey);
+    if (sent.idempotencyKey !== undefined) {
+      const earlier = this.log.byIdempotencyKey(sent.idempotencyKey);
       if (earlier) {
-        if (canonicalJson(earlier.intent) === canonicalJson(intent)) return sealOf(earlier);
-        return this.refuse(intent, timestamp, {
+        if (canonicalJson(earlier.origin?.intent ?? earlier.intent) === canonicalJson(sent)) return sealOf(earlier);
+        return this.refuse(sent, timestamp, {
           kind: "idempotency",
-          message: `idempotency key "${intent.idempotencyKey}" was already used by sediment ${earlier.sedimentId} for a different Intent`,
+          message: `idempotency key "${sent.idempotencyKey}" was already used by sediment ${earlier.sedimentId} for a different Intent`,
         });
       }
     }
+    let intent = sent;
+    let origin: Origin | undefined;
+    if (vocabulary !== this.vocabulary) {
+      const carried = this.lineage.carry(sent, claimed, nomos.version, timestamp);
+      if (!carried.ok) return this.refuse(sent, timestamp, { kind: "connection", message: carried.message, connection: carried.connection });
+      intent = sent.idempotencyKey === undefined ? carried.intent : { ...carried.intent, idempotencyKey: sent.idempotencyKey };
+      origin = { nomos: stamp!, intent: sent, reforged: carried.reforged, steps: carried.steps };
+    }
     try {
-      const sediment = this.host.transaction(() => this.commit(intent, timestamp));
+      const sediment = this.host.transaction(() => this.commit(intent, timestamp, origin));
       this.head = { sedimentId: sediment.sedimentId, hash: sediment.hash };
       return sealOf(sediment);
     } catch (error) {
-      if (error instanceof Refusal) return this.refuse(intent, timestamp, error.reason);
+      if (error instanceof Refusal) return this.refuse(sent, timestamp, error.reason);
       throw error;
     }
   }
 
-  private commit(intent: Intent, timestamp: number): Sediment {
+  private commit(intent: Intent, timestamp: number, origin: Origin | undefined): Sediment {
     const sedimentId = this.head.sedimentId + 1;
     const prevHash = this.head.hash;
     const outputs: Json[] = interpret(this.vocabulary, intent, this.host.db, { now: timestamp, sedimentId });
-    const canonical = { sedimentId, prevHash, timestamp, intent: canonicalJson(intent), outputs: canonicalJson(outputs), worldHash: this.worldHash };
+    const canonical = {
+      sedimentId,
+      prevHash,
+      timestamp,
+      intent: canonicalJson(intent),
+      outputs: canonicalJson(outputs),
+      origin: origin ? canonicalJson(origin) : null,
+      worldHash: this.worldHash,
+    };
     const hash = hashCanonicalSediment(canonical);
     this.log.append({ ...canonical, hash, idempotencyKey: intent.idempotencyKey ?? null });
-    return { sedimentId, hash, prevHash, timestamp, intent, outputs, world: this.world };
+    return { sedimentId, hash, prevHash, timestamp, intent, outputs, world: this.world, ...(origin ? { origin } : {}) };
   }
 
   private refuse(input: unknown, timestamp: number, reason: Reason): Seal {

@@ -3,46 +3,37 @@ import { canonicalJson, type Json, sha256Hex } from "../canonical/index.js";
 import type { SqlExecutor } from "../interpretation/index.js";
 import type { Intent, NomosStamp } from "../intent/index.js";
 import type { Nomos } from "../nomos/index.js";
-import { GENESIS_HASH, hashCanonicalSediment } from "./chain.js";
-import type { Precedent, Reason, ReasonKind, Sediment, Verification, World } from "./types.js";
+import { type CanonicalSediment, GENESIS_HASH, hashCanonicalSediment } from "./chain.js";
+import type { Origin, Precedent, Reason, ReasonKind, Sediment, Verification, World } from "./types.js";
 
 /** Internal tables; the `_noema_` prefix is reserved and no Nomos may declare it. */
 const INTERNAL_DDL = [
   `CREATE TABLE IF NOT EXISTS _noema_nomos (version INTEGER PRIMARY KEY, name TEXT NOT NULL, hash TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT`,
   // The World repeats in every entry, so entries name it by hash and it is stored once.
   `CREATE TABLE IF NOT EXISTS _noema_world (world_hash TEXT PRIMARY KEY, world TEXT NOT NULL) STRICT`,
-  `CREATE TABLE IF NOT EXISTS _noema_sediment (sediment_id INTEGER PRIMARY KEY, hash TEXT NOT NULL, prev_hash TEXT NOT NULL, timestamp INTEGER NOT NULL, intent TEXT NOT NULL, outputs TEXT NOT NULL, world_hash TEXT NOT NULL, idempotency_key TEXT) STRICT`,
+  `CREATE TABLE IF NOT EXISTS _noema_sediment (sediment_id INTEGER PRIMARY KEY, hash TEXT NOT NULL, prev_hash TEXT NOT NULL, timestamp INTEGER NOT NULL, intent TEXT NOT NULL, outputs TEXT NOT NULL, world_hash TEXT NOT NULL, origin TEXT, idempotency_key TEXT) STRICT`,
   // Partial: most Intents carry no key, and they should not pay for an index entry.
   `CREATE UNIQUE INDEX IF NOT EXISTS _noema_sediment_idempotency ON _noema_sediment (idempotency_key) WHERE idempotency_key IS NOT NULL`,
   `CREATE TABLE IF NOT EXISTS _noema_precedent (precedent_id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, intent TEXT NOT NULL, reason TEXT NOT NULL, nomos_version INTEGER NOT NULL, nomos_hash TEXT NOT NULL, timestamp INTEGER NOT NULL) STRICT`,
 ];
 
-export class NomosMismatchError extends Error {
-  override name = "NomosMismatchError";
-}
-
 export interface AppliedNomos extends NomosStamp {
   appliedAt: number;
 }
 
-/**
- * Creates the internal tables and, on a fresh Attractor, the Nomos's tables, recording
- * version and hash. Must run inside one transaction. Idempotent for the same Nomos.
- */
-export function applyNomos(db: SqlExecutor, nomos: Nomos, now: number): AppliedNomos {
+/** Creates the internal tables; safe to run on every wake. */
+export function createInternalTables(db: SqlExecutor): void {
   for (const ddl of INTERNAL_DDL) db.exec(ddl, []);
-  const current = db.exec(`SELECT version, name, hash, applied_at FROM _noema_nomos ORDER BY version DESC LIMIT 1`, [])[0];
-  if (!current) {
-    for (const ddl of nomos.ddl) db.exec(ddl, []);
-    db.exec(`INSERT INTO _noema_nomos (version, name, hash, applied_at) VALUES (?, ?, ?, ?)`, [nomos.version, nomos.name, nomos.hash, now]);
-    return { name: nomos.name, version: nomos.version, hash: nomos.hash, appliedAt: now };
-  }
-  if (current.hash !== nomos.hash || current.version !== nomos.version) {
-    throw new NomosMismatchError(
-      `this Attractor holds ${String(current.name)} v${String(current.version)} (${String(current.hash)}), but the code declares ${nomos.name} v${nomos.version} (${nomos.hash}); a migration is needed`,
-    );
-  }
-  return { name: nomos.name, version: nomos.version, hash: nomos.hash, appliedAt: Number(current.applied_at) };
+}
+
+export function latestApplied(db: SqlExecutor): AppliedNomos | undefined {
+  const r = db.exec(`SELECT version, name, hash, applied_at FROM _noema_nomos ORDER BY version DESC LIMIT 1`, [])[0];
+  return r && { version: Number(r.version), name: String(r.name), hash: String(r.hash), appliedAt: Number(r.applied_at) };
+}
+
+export function recordApplied(db: SqlExecutor, nomos: Nomos, now: number): AppliedNomos {
+  db.exec(`INSERT INTO _noema_nomos (version, name, hash, applied_at) VALUES (?, ?, ?, ?)`, [nomos.version, nomos.name, nomos.hash, now]);
+  return { name: nomos.name, version: nomos.version, hash: nomos.hash, appliedAt: now };
 }
 
 export function nomosHistory(db: SqlExecutor): AppliedNomos[] {
@@ -60,10 +51,11 @@ function toSediment(row: Record<string, unknown>): Sediment {
     intent: JSON.parse(String(row.intent)) as Intent,
     outputs: JSON.parse(String(row.outputs)) as Json[],
     world: JSON.parse(String(row.world)) as World,
+    ...(row.origin === null || row.origin === undefined ? {} : { origin: JSON.parse(String(row.origin)) as Origin }),
   };
 }
 
-const SEDIMENT_SELECT = `SELECT s.sediment_id, s.hash, s.prev_hash, s.timestamp, s.intent, s.outputs, s.world_hash, w.world
+const SEDIMENT_SELECT = `SELECT s.sediment_id, s.hash, s.prev_hash, s.timestamp, s.intent, s.outputs, s.origin, s.world_hash, w.world
   FROM _noema_sediment s LEFT JOIN _noema_world w ON w.world_hash = s.world_hash`;
 
 /** The append-only, hash-chained log of committed Intents, and the record of refused ones. */
@@ -79,9 +71,9 @@ export class SedimentLog {
    * Appends inside the caller's transaction; the caller supplies the next id, the previous
    * hash and the canonical JSON it hashed, so nothing is serialized twice.
    */
-  append(entry: { sedimentId: number; hash: string; prevHash: string; timestamp: number; intent: string; outputs: string; worldHash: string; idempotencyKey: string | null }): void {
+  append(entry: CanonicalSediment & { hash: string; idempotencyKey: string | null }): void {
     this.db.exec(
-      `INSERT INTO _noema_sediment (sediment_id, hash, prev_hash, timestamp, intent, outputs, world_hash, idempotency_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO _noema_sediment (sediment_id, hash, prev_hash, timestamp, intent, outputs, world_hash, origin, idempotency_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       [
       entry.sedimentId,
       entry.hash,
@@ -90,6 +82,7 @@ export class SedimentLog {
       entry.intent,
       entry.outputs,
       entry.worldHash,
+      entry.origin ?? null,
       entry.idempotencyKey,
       ],
     );
@@ -140,6 +133,7 @@ export class SedimentLog {
           timestamp: Number(r.timestamp),
           intent: String(r.intent),
           outputs: String(r.outputs),
+          origin: r.origin === null ? null : String(r.origin),
           worldHash: wh,
         });
         if (sedimentId !== expectedId || r.prev_hash !== prevHash || hash !== r.hash) return { ok: false, brokenAt: sedimentId, length };

@@ -1,5 +1,7 @@
 import type { Json } from "../canonical/index.js";
-import type { Intent, Issue } from "../intent/index.js";
+import type { Connection } from "../connection/index.js";
+import type { CarryStep } from "../connection/lineage.js";
+import type { Intent, Issue, NomosStamp } from "../intent/index.js";
 
 /** Where an Intent landed: recorded in every Seal. */
 export interface World {
@@ -17,7 +19,8 @@ export type ReasonKind =
   | "not_found" // an operation's target does not exist
   | "constraint" // a NOT NULL / CHECK / UNIQUE / type constraint of the Nomos
   | "invariant" // a cross-row invariant of the Nomos
-  | "nomos" // built against another law
+  | "nomos" // built against a law this Attractor does not hold
+  | "connection" // from an earlier law, and the Connection to this one does not let it run
   | "idempotency"; // the key was used before for a different Intent
 
 /** Why an Intent was refused, in words a person can act on. */
@@ -30,6 +33,18 @@ export interface Reason {
   /** The constraint or invariant name, when one failed. */
   rule?: string;
   issues?: Issue[];
+  /** For `connection`: the classified diff that decided it. */
+  connection?: Connection;
+}
+
+/** How an Intent built under an earlier law came to run under this one. */
+export interface Origin {
+  /** The law the Intent was built against. */
+  nomos: NomosStamp;
+  /** The Intent as it was sent, before it was carried forward. */
+  intent: Intent;
+  reforged: boolean;
+  steps: CarryStep[];
 }
 
 interface SealBase {
@@ -43,6 +58,8 @@ export interface SuccessSeal extends SealBase {
   hash: string;
   prevHash: string;
   outputs: Json[];
+  /** Present when the Intent was built under an earlier law: resumed as is, or reforged. */
+  origin?: Origin;
 }
 
 export interface RefusalSeal extends SealBase {
@@ -64,6 +81,7 @@ export interface Sediment {
   intent: Intent;
   outputs: Json[];
   world: World;
+  origin?: Origin;
 }
 
 /** A refused Intent on record. */

@@ -1,0 +1,190 @@
+import { type Intent, type NomosStamp, parseIntent, type Vocabulary } from "../intent/index.js";
+import { intentSieve } from "../sieve/index.js";
+import { type Connection, connection } from "./index.js";
+import type { EvolutionHints } from "./diff.js";
+
+/**
+ * What happens to Intents of the previous law in each phase:
+ * - `reforge`: Flat ones run as they are, Curved ones are reforged, then run;
+ * - `refuse-curved`: Flat ones run, Curved ones are refused;
+ * - `refuse-all`: every Intent of the previous law is refused.
+ */
+export type Policy = "reforge" | "refuse-curved" | "refuse-all";
+
+/**
+ * Supplementary provisions (transitional measures) of a new law for Intents of the previous one.
+ * Phases, by the Attractor's clock `t`:
+ * - before:  t < effectiveFrom                             → always `reforge`
+ * - grace:   effectiveFrom ≤ t < effectiveFrom + gracePeriod → `duringGrace` (default `reforge`)
+ * - after:   t ≥ effectiveFrom + gracePeriod                 → `afterGrace` (default `refuse-curved`)
+ * Defaults: effectiveFrom 0 (in force from deployment), gracePeriod unlimited.
+ */
+export interface Provisions {
+  effectiveFrom?: number;
+  gracePeriod?: number;
+  duringGrace?: Policy;
+  afterGrace?: Policy;
+}
+
+export type Phase = "before" | "grace" | "after";
+
+export function phaseAt(provisions: Provisions | undefined, now: number): { phase: Phase; policy: Policy } {
+  const from = provisions?.effectiveFrom ?? 0;
+  const grace = provisions?.gracePeriod ?? Number.POSITIVE_INFINITY;
+  if (now < from) return { phase: "before", policy: "reforge" };
+  if (now - from < grace) return { phase: "grace", policy: provisions?.duringGrace ?? "reforge" };
+  return { phase: "after", policy: provisions?.afterGrace ?? "refuse-curved" };
+}
+
+export interface ReforgeContext {
+  from: Vocabulary;
+  to: Vocabulary;
+  connection: Connection;
+}
+
+export interface Evolution extends EvolutionHints {
+  /** SQL run in order inside one transaction on the Attractor's first wake under the new law. */
+  migration: readonly string[];
+  /** Rewrites an Intent of the previous law into one of the new law: data in, data out. Throw to refuse. */
+  reforge?: (intent: Intent, context: ReforgeContext) => Intent;
+  provisions?: Provisions;
+}
+
+export interface CarryStep {
+  from: NomosStamp;
+  to: NomosStamp;
+  connection: Connection["type"];
+  phase: Phase;
+  reforged: boolean;
+}
+
+export type CarryResult =
+  | { ok: true; intent: Intent; reforged: boolean; steps: CarryStep[] }
+  | { ok: false; message: string; connection: Connection; steps: CarryStep[] };
+
+export class LineageDefinitionError extends Error {
+  override name = "LineageDefinitionError";
+}
+
+const stampOf = (v: Vocabulary): NomosStamp => ({ name: v.nomos.name, version: v.nomos.version, hash: v.nomos.hash });
+
+/** A Nomos's version chain v1 → v2 → …, each step with its migration, reforge and provisions. */
+export class Lineage {
+  private readonly connections = new Map<string, Connection>();
+
+  private constructor(
+    readonly versions: readonly Vocabulary[],
+    readonly evolutions: readonly Evolution[],
+  ) {}
+
+  static of(first: Vocabulary): Lineage {
+    return new Lineage([first], []);
+  }
+
+  get current(): Vocabulary {
+    return this.versions[this.versions.length - 1]!;
+  }
+
+  get name(): string {
+    return this.versions[0]!.nomos.name;
+  }
+
+  /** The next version of the law. Versions must follow one another (v1, v2, …) under one name. */
+  evolve(next: Vocabulary, evolution: Evolution): Lineage {
+    const { nomos } = this.current;
+    if (next.nomos.name !== nomos.name) throw new LineageDefinitionError(`${next.nomos.name} cannot follow ${nomos.name}: a lineage has one name`);
+    if (next.nomos.version !== nomos.version + 1) {
+      throw new LineageDefinitionError(`${nomos.name} v${next.nomos.version} cannot follow v${nomos.version}: versions go up by one`);
+    }
+    return new Lineage([...this.versions, next], [...this.evolutions, evolution]);
+  }
+
+  /** The same lineage ending at `version`: what an older deployment of this code knew. */
+  upTo(version: number): Lineage {
+    if (version < 1 || version > this.versions.length) throw new LineageDefinitionError(`${this.name} has no v${version}`);
+    return new Lineage(this.versions.slice(0, version), this.evolutions.slice(0, version - 1));
+  }
+
+  /** The vocabulary of a version, or undefined when this code does not know it. */
+  at(version: number): Vocabulary | undefined {
+    return this.versions[version - 1];
+  }
+
+  /** The evolution that leads from `version` to `version + 1`. */
+  evolutionFrom(version: number): Evolution | undefined {
+    return this.evolutions[version - 1];
+  }
+
+  /** Connection across one evolution step for the given operations, cached per (step, operations). */
+  private stepConnection(version: number, intent: Intent): Connection {
+    const ops = [...new Set(intent.steps.map((s) => s.op))].sort().join(",");
+    const key = `${version}|${ops}`;
+    let c = this.connections.get(key);
+    if (!c) {
+      const from = this.at(version)!;
+      c = connection(from, this.at(version + 1)!, { sieve: intentSieve(from, intent), hints: this.evolutionFrom(version) });
+      this.connections.set(key, c);
+    }
+    return c;
+  }
+
+  /** Connection between any two known versions (whole schema, or under a Sieve). */
+  connect(fromVersion: number, toVersion: number, sieveOf?: Intent): Connection[] {
+    const out: Connection[] = [];
+    for (let v = fromVersion; v < toVersion; v++) {
+      const from = this.at(v)!;
+      const to = this.at(v + 1)!;
+      const sieve = sieveOf ? intentSieve(from, sieveOf) : undefined;
+      out.push(connection(from, to, { ...(sieve ? { sieve } : {}), hints: this.evolutionFrom(v) }));
+    }
+    return out;
+  }
+
+  /**
+   * Carries a parsed Intent of law `intent.nomos.version` forward to `target`, step by step:
+   * Flat → as is, Curved → reforged, Critical → refused, all within each step's provisions.
+   */
+  carry(intent: Intent, fromVersion: number, target: number, now: number): CarryResult {
+    const steps: CarryStep[] = [];
+    let reforged = false;
+    let current = intent;
+    for (let v = fromVersion; v < target; v++) {
+      const from = this.at(v)!;
+      const to = this.at(v + 1)!;
+      const evolution = this.evolutionFrom(v)!;
+      const conn = this.stepConnection(v, current);
+      const { phase, policy } = phaseAt(evolution.provisions, now);
+      const step: CarryStep = { from: stampOf(from), to: stampOf(to), connection: conn.type, phase, reforged: false };
+      steps.push(step);
+      const refuse = (message: string): CarryResult => ({ ok: false, message, connection: conn, steps });
+      const law = `${to.nomos.name} v${to.nomos.version}`;
+      if (conn.type === "Critical") {
+        const reason = conn.changes.find((c) => c.effect === "Critical")?.detail ?? "marked critical";
+        return refuse(`${law} stops Intents of v${v} at once: ${reason}`);
+      }
+      if (policy === "refuse-all") return refuse(`${law} no longer accepts Intents of v${v} (${phase} its grace period)`);
+      if (conn.type === "Curved") {
+        if (policy === "refuse-curved") return refuse(`${law} changed what this Intent touches and no longer reforges Intents of v${v} (${phase} its grace period)`);
+        if (!evolution.reforge) return refuse(`${law} changed what this Intent touches and registers no reforge for v${v}`);
+        try {
+          current = evolution.reforge(current, { from, to, connection: conn });
+        } catch (error) {
+          return refuse(`reforging for ${law} failed: ${error instanceof Error ? error.message : String(error)}`);
+        }
+        step.reforged = reforged = true;
+      }
+      const { nomos: _old, ...rest } = current;
+      const parsed = parseIntent(to, { ...rest, nomos: stampOf(to) });
+      if (!parsed.ok) {
+        const first = parsed.issues[0]!;
+        return refuse(`${conn.type === "Curved" ? "the reforged Intent" : "the Intent"} is not valid under ${law}: ${first.path ? `${first.path}: ` : ""}${first.message}`);
+      }
+      current = parsed.value;
+    }
+    return { ok: true, intent: current, reforged, steps };
+  }
+}
+
+export function lineage(first: Vocabulary): Lineage {
+  return Lineage.of(first);
+}

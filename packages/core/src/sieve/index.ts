@@ -1,0 +1,97 @@
+import { contentHash, normalizeSql } from "../canonical/index.js";
+import type { Intent, OperationSpec, Vocabulary } from "../intent/index.js";
+import { z } from "zod";
+import { emptyFootprint, type Footprint, mergeFootprints, statementFootprint } from "./footprint.js";
+
+export { type Footprint, SieveDerivationError, statementFootprint } from "./footprint.js";
+
+/**
+ * What an Intent depends on: element key → its hash under the Nomos the Intent was built for.
+ * Keys: `table:T`, `column:T.c`, `shape:T` (T is inserted into, so its whole set of columns
+ * matters), `write:T` (T is written, so its table constraints and invariants apply),
+ * `invariant:N` (checked after the Intent, over a table it writes) and `op:name` (the
+ * vocabulary operation's own definition).
+ */
+export type Sieve = Readonly<Record<string, string>>;
+
+const footprints = new WeakMap<Vocabulary, Map<string, Footprint>>();
+const opHashes = new WeakMap<OperationSpec, string>();
+const invariantTables = new WeakMap<Vocabulary["nomos"], Map<string, Set<string>>>();
+
+/** The union of an operation's statements' footprints, derived once per vocabulary. */
+export function operationFootprint(vocabulary: Vocabulary, op: string): Footprint {
+  let byOp = footprints.get(vocabulary);
+  if (!byOp) footprints.set(vocabulary, (byOp = new Map()));
+  let fp = byOp.get(op);
+  if (!fp) {
+    const spec = vocabulary.operations[op];
+    if (!spec) throw new Error(`unknown operation "${op}"`);
+    fp = emptyFootprint();
+    for (const s of spec.statements) mergeFootprints(fp, statementFootprint(vocabulary.nomos, s.sql));
+    byOp.set(op, fp);
+  }
+  return fp;
+}
+
+/** The tables each invariant reads. */
+export function tablesOfInvariants(nomos: Vocabulary["nomos"]): Map<string, Set<string>> {
+  let out = invariantTables.get(nomos);
+  if (!out) {
+    out = new Map(Object.entries(nomos.invariants).map(([name, inv]) => [name, statementFootprint(nomos, inv.violations).tables]));
+    invariantTables.set(nomos, out);
+  }
+  return out;
+}
+
+const code = (fn: unknown) => normalizeSql(String(fn));
+
+/**
+ * The hash of an operation's definition: argument and output schemas, SQL, expectations and
+ * the code that binds parameters and builds the output. A change to any of them changes
+ * what an Intent naming the operation means.
+ */
+export function operationHash(op: OperationSpec): string {
+  let hash = opHashes.get(op);
+  if (!hash) {
+    const schema = (s: z.ZodType) => z.toJSONSchema(s, { unrepresentable: "any" });
+    hash = contentHash({
+      args: schema(op.args),
+      output: schema(op.output),
+      statements: op.statements.map((s) => ({
+        sql: normalizeSql(s.sql),
+        params: code(s.params),
+        expect: s.expect ? { rows: s.expect.rows, kind: s.expect.kind ?? "expectation" } : null,
+      })),
+      result: code(op.result),
+    });
+    opHashes.set(op, hash);
+  }
+  return hash;
+}
+
+/** The Sieve of a set of operations under their vocabulary. */
+export function sieveOf(vocabulary: Vocabulary, ops: Iterable<string>): Sieve {
+  const { elements } = vocabulary.nomos as { elements: Record<string, string> };
+  const out: Record<string, string> = {};
+  const fp = emptyFootprint();
+  for (const op of new Set(ops)) {
+    mergeFootprints(fp, operationFootprint(vocabulary, op));
+    out[`op:${op}`] = operationHash(vocabulary.operations[op]!);
+  }
+  for (const t of fp.tables) out[`table:${t}`] = elements[`table:${t}`]!;
+  for (const c of fp.columns) out[`column:${c}`] = elements[`column:${c}`]!;
+  for (const t of fp.inserts) out[`shape:${t}`] = elements[`shape:${t}`]!;
+  for (const t of fp.writes) out[`write:${t}`] = elements[`table:${t}`]!;
+  for (const [name, tables] of tablesOfInvariants(vocabulary.nomos)) {
+    if ([...tables].some((t) => fp.writes.has(t))) out[`invariant:${name}`] = elements[`invariant:${name}`]!;
+  }
+  return Object.fromEntries(Object.entries(out).sort(([a], [b]) => (a < b ? -1 : 1)));
+}
+
+/** Computed from the Intent's static structure: which operations it names. Never listed by hand. */
+export function intentSieve(vocabulary: Vocabulary, intent: Intent): Sieve {
+  return sieveOf(
+    vocabulary,
+    intent.steps.map((s) => s.op),
+  );
+}

@@ -1,10 +1,11 @@
-import { buildIntent, explain, IntentValidationError, type Issue, parseIntent, type Seal } from "@noema/core";
+import { buildIntent, type Connection, explain, IntentValidationError, type Issue, operationHash, type Seal } from "@noema/core";
 import { world } from "@noema/cloudflare";
 import { Hono, type Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { z } from "zod";
 import type { Env } from "./env.js";
+import { inventoryLaw } from "./law.js";
 import { Id, inventory } from "./vocabulary.js";
 
 /** Largest request body accepted; an Intent may not exceed the core's 64 KiB either. */
@@ -123,13 +124,14 @@ app.post("/api/products/:productId/reservations", async (c) => {
   const body = check(ops.reserve.args.strict(), await jsonBody(c));
   const intent = buildIntent(inventory, (s) => void s.reserve(body));
   return sealed(c, await w.sediment(intent), (seal) => {
-    const r = seal.outputs[0] as { reservationId: string; locationId: string; quantity: number; expiresAt: number; orderId: string | null };
+    const r = seal.outputs[0] as { reservationId: string; locationId: string; quantity: number; expiresAt: number; orderId: string | null; channel: string };
     const reservation = {
       id: r.reservationId,
       locationId: r.locationId,
       quantity: r.quantity,
       expiresAt: r.expiresAt,
       ...(r.orderId === null ? {} : { orderId: r.orderId }),
+      channel: r.channel,
     };
     return c.json({ reservation, seal }, 201);
   });
@@ -174,7 +176,7 @@ app.get("/api/products/:productId/verify", async (c) => {
 });
 
 const precedentQuery = pageQuery.extend({
-  kind: z.enum(["validation", "expectation", "not_found", "constraint", "invariant", "nomos", "idempotency"]).optional(),
+  kind: z.enum(["validation", "expectation", "not_found", "constraint", "invariant", "nomos", "connection", "idempotency"]).optional(),
   nomosVersion: z.coerce.number().int().min(1).optional(),
 });
 
@@ -186,16 +188,73 @@ app.get("/api/products/:productId/precedents", async (c) => {
 
 app.post("/api/products/:productId/intents", async (c) => {
   const w = product(c);
-  const parsed = parseIntent(inventory, await jsonBody(c));
+  // Checked here with the vocabulary of the law it claims; the Attractor decides whether that law may still run it.
+  const parsed = inventoryLaw.parse(await jsonBody(c));
   if (!parsed.ok) return invalid(c, parsed.issues);
   return sealed(c, await w.sediment(parsed.value), (seal) => c.json(seal));
 });
 
+app.get("/api/products/:productId/nomos", async (c) => {
+  const w = product(c);
+  return c.json(await w.rpc.nomos());
+});
+
 app.post("/api/explain", async (c) => {
-  const parsed = parseIntent(inventory, await jsonBody(c));
+  const parsed = inventoryLaw.parse(await jsonBody(c));
   if (!parsed.ok) return invalid(c, parsed.issues);
+  let intent = parsed.value;
+  const claimed = intent.nomos?.version ?? inventory.nomos.version;
+  let carried: { from: number; reforged: boolean } | undefined;
+  if (claimed < inventory.nomos.version) {
+    // As a freshly upgraded Attractor would carry it: inside its grace period.
+    const now = Date.now();
+    const r = inventoryLaw.carry(intent, claimed, inventory.nomos.version, now, () => now);
+    if (!r.ok) return c.json({ error: { code: "refused", message: r.message }, connection: r.connection }, 409);
+    intent = r.intent;
+    carried = { from: claimed, reforged: r.reforged };
+  }
   // Outside an Attractor the sedimentId is not known yet: 0 stands for "assigned at sedimentation".
-  return c.json(explain(inventory, parsed.value, { now: Date.now(), sedimentId: 0 }));
+  return c.json({ ...explain(inventory, intent, { now: Date.now(), sedimentId: 0 }), ...(carried ? { carried } : {}) });
+});
+
+app.get("/api/nomos", (c) => {
+  const { nomos } = inventory;
+  return c.json({
+    name: nomos.name,
+    version: nomos.version,
+    hash: nomos.hash,
+    elements: nomos.elements,
+    operations: Object.fromEntries(Object.entries(inventory.operations).map(([name, op]) => [name, operationHash(op)])),
+    versions: inventoryLaw.versions.map((v, i) => {
+      const evolution = i === 0 ? undefined : inventoryLaw.evolutionFrom(i);
+      return {
+        version: v.nomos.version,
+        hash: v.nomos.hash,
+        ...(evolution
+          ? { migration: evolution.migration, reforge: evolution.reforge !== undefined, provisions: evolution.provisions ?? {}, ...(evolution.critical ? { critical: evolution.critical } : {}) }
+          : {}),
+      };
+    }),
+  });
+});
+
+const version = z.number().int().min(1).max(inventory.nomos.version);
+const connectionBody = z.strictObject({ from: version, to: version.default(inventory.nomos.version), intent: z.record(z.string(), z.unknown()).optional() });
+
+app.post("/api/connection", async (c) => {
+  const body = check(connectionBody, await jsonBody(c));
+  if (body.from > body.to) throw new BadInput([{ path: "to", message: `must not be before from (v${body.from}); a Connection runs forward` }]);
+  let intent;
+  if (body.intent !== undefined) {
+    const parsed = inventoryLaw.at(body.from)!;
+    const r = inventoryLaw.parse({ ...body.intent, nomos: { name: parsed.nomos.name, version: body.from, hash: parsed.nomos.hash } });
+    if (!r.ok) return invalid(c, r.issues.map((i) => ({ ...i, path: `intent.${i.path}` })));
+    intent = r.value;
+  }
+  const steps: Connection[] = inventoryLaw.connect(body.from, body.to, intent);
+  const rank = { Flat: 0, Curved: 1, Critical: 2 } as const;
+  const type = steps.reduce<Connection["type"]>((t, s) => (rank[s.type] > rank[t] ? s.type : t), "Flat");
+  return c.json({ type, from: body.from, to: body.to, steps });
 });
 
 app.notFound((c) => error(c, 404, "not_found", `no route for ${c.req.method} ${new URL(c.req.url).pathname}`));

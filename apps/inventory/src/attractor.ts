@@ -1,6 +1,7 @@
 import { Attractor } from "@noema/cloudflare";
 import type { Env } from "./env.js";
-import { inventory, type InventoryVocabulary, type Stock } from "./vocabulary.js";
+import { inventoryLaw } from "./law.js";
+import type { InventoryVocabulary, Stock } from "./vocabulary.js";
 
 export interface ActiveReservation {
   id: string;
@@ -8,6 +9,7 @@ export interface ActiveReservation {
   quantity: number;
   expiresAt: number;
   orderId?: string;
+  channel?: string;
 }
 
 export interface ProductSnapshot {
@@ -19,7 +21,7 @@ export interface ProductSnapshot {
 /** One product's stock across locations: one Attractor per product id. */
 export class InventoryAttractor extends Attractor<Env, InventoryVocabulary> {
   constructor(ctx: DurableObjectState, env: Env) {
-    super(ctx, env, inventory);
+    super(ctx, env, inventoryLaw);
   }
 
   /** The product's current state, or null when it was never stocked. */
@@ -31,14 +33,17 @@ export class InventoryAttractor extends Attractor<Env, InventoryVocabulary> {
       available: Number(r.quantity) - Number(r.reserved),
     }));
     if (locations.length === 0) return null;
+    // Under v1 (an Attractor not yet upgraded) reservations have no channel.
+    const channel = this.world.nomosVersion >= 2 ? "channel" : "NULL AS channel";
     const reservations = this.query(
-      "SELECT id, location_id, quantity, expires_at, order_id FROM reservations WHERE status = 'active' ORDER BY created_at, id",
+      `SELECT id, location_id, quantity, expires_at, order_id, ${channel} FROM reservations WHERE status = 'active' ORDER BY created_at, id`,
     ).map((r) => ({
       id: String(r.id),
       locationId: String(r.location_id),
       quantity: Number(r.quantity),
       expiresAt: Number(r.expires_at),
       ...(r.order_id === null ? {} : { orderId: String(r.order_id) }),
+      ...(r.channel === null ? {} : { channel: String(r.channel) }),
     }));
     return { locations, reservations, nomos: { version: this.world.nomosVersion, hash: this.world.nomosHash } };
   }

@@ -1,7 +1,7 @@
 import { defineNomos, integer, text, type RowOf } from "@noema/core";
 
 /** The law of one product's stock: declared once, DDL and hashes derived from it. */
-export const inventoryNomos = defineNomos({
+export const inventoryNomosV1 = defineNomos({
   name: "inventory",
   version: 1,
   tables: {
@@ -64,5 +64,39 @@ export const inventoryNomos = defineNomos({
   },
 });
 
-export type StockRow = RowOf<typeof inventoryNomos.tables.stock>;
-export type ReservationRow = RowOf<typeof inventoryNomos.tables.reservations>;
+export const CHANNELS = ["direct", "web", "marketplace", "store"] as const;
+export type Channel = (typeof CHANNELS)[number];
+const channelCheck = `channel IN (${CHANNELS.map((c) => `'${c}'`).join(", ")})`;
+
+const v1 = inventoryNomosV1.tables;
+
+/**
+ * v2: sales channels. Every reservation now names the channel it came through (a new
+ * required column: Curved for reserve Intents), and each channel's sync position is
+ * tracked in a new table (Flat: no v1 Intent touches it).
+ */
+export const inventoryNomosV2 = defineNomos({
+  name: "inventory",
+  version: 2,
+  tables: {
+    ...v1,
+    reservations: {
+      ...v1.reservations,
+      columns: {
+        ...v1.reservations.columns,
+        channel: text().notNull().$type<Channel>().check(channelCheck, `channel must be one of ${CHANNELS.join(", ")}`),
+      },
+    },
+    channel_sync: {
+      columns: {
+        channel: text().primaryKey().$type<Channel>().check(channelCheck, `channel must be one of ${CHANNELS.join(", ")}`),
+        last_sediment_id: integer().notNull().check("last_sediment_id >= 0", "a sync position cannot be negative"),
+        synced_at: integer().notNull(),
+      },
+    },
+  },
+  invariants: inventoryNomosV1.invariants,
+});
+
+export type StockRow = RowOf<typeof inventoryNomosV2.tables.stock>;
+export type ReservationRow = RowOf<typeof inventoryNomosV2.tables.reservations>;

@@ -1,6 +1,6 @@
 import { defineVocabulary, operation, type Row } from "@noema/core";
 import { z } from "zod";
-import { inventoryNomos } from "./nomos.js";
+import { CHANNELS, inventoryNomosV1, inventoryNomosV2 } from "./nomos.js";
 
 /** Ids in paths and bodies: no SQL, no unicode surprises, bounded. */
 export const Id = z.string().regex(/^[A-Za-z0-9._:-]{1,128}$/, "must be 1–128 characters of A–Z, a–z, 0–9, '.', '_', ':' or '-'");
@@ -41,7 +41,7 @@ const reservationExists = {
 
 const reservationArgs = z.object({ reservationId: Id });
 
-export const inventory = defineVocabulary(inventoryNomos, {
+const v1Operations = {
   setStock: operation({
     description: "Sets the counted quantity at a location, creating the location if needed.",
     args: z.object({ locationId: Id, quantity: Quantity }),
@@ -151,6 +151,44 @@ export const inventory = defineVocabulary(inventoryNomos, {
     ],
     result: (rows) => stock(rows[2]![0]),
   }),
+};
+
+export const inventoryV1 = defineVocabulary(inventoryNomosV1, v1Operations);
+
+export const Channel = z.enum(CHANNELS);
+
+const reserveV1 = v1Operations.reserve;
+
+export const inventoryV2 = defineVocabulary(inventoryNomosV2, {
+  ...v1Operations,
+  reserve: operation({
+    description: "Holds units at a location for a sales channel until expiry, commit or release.",
+    args: reserveV1.args.extend({ channel: Channel.default("direct") }),
+    output: reserveV1.output.extend({ channel: Channel }),
+    statements: [
+      reserveV1.statements[0]!,
+      {
+        sql: "INSERT INTO reservations (id, location_id, quantity, status, order_id, created_at, expires_at, channel) VALUES (?, ?, ?, 'active', ?, ?, ? + ? * 1000, ?) RETURNING id, expires_at",
+        params: (a, c) => [`r-${c.sedimentId}-${c.step}`, a.locationId, a.quantity, a.orderId ?? null, c.now, c.now, a.ttlSeconds, a.channel],
+      },
+    ],
+    result: (rows, a, c) => ({ ...reserveV1.result(rows, a, c), channel: a.channel }),
+  }),
+
+  recordChannelSync: operation({
+    description: "Records how far a sales channel has synced this product's log.",
+    args: z.object({ channel: Channel, lastSedimentId: z.number().int().min(0) }),
+    output: z.object({ channel: Channel, lastSedimentId: z.number() }),
+    statements: [
+      {
+        sql: "INSERT INTO channel_sync (channel, last_sediment_id, synced_at) VALUES (?, ?, ?) ON CONFLICT (channel) DO UPDATE SET last_sediment_id = excluded.last_sediment_id, synced_at = excluded.synced_at",
+        params: (a, c) => [a.channel, a.lastSedimentId, c.now],
+      },
+    ],
+    result: (_rows, a) => ({ channel: a.channel, lastSedimentId: a.lastSedimentId }),
+  }),
 });
 
+/** The vocabulary of the current law: what new Intents are built with. */
+export const inventory = inventoryV2;
 export type InventoryVocabulary = typeof inventory;

@@ -85,8 +85,10 @@ export abstract class Attractor<Env = unknown, V extends Vocabulary = Vocabulary
         nomosHash: state.held.hash,
       };
       const failure = state.error ? `migration to v${state.error.version} failed: ${state.error.message}` : undefined;
+      const appliedAt = new Map(nomosHistory(host.db).map((h) => [h.version, h.appliedAt]));
       this.sedimenter = new Sedimenter(this.lineage, host, this.world, {
         held: state.held.version,
+        appliedAt: (version) => appliedAt.get(version),
         limits: this.limits,
         ...(failure && (!held || held.nomos.hash !== state.held.hash) ? { unavailable: failure } : {}),
         ...(failure ? { pending: failure } : {}),

@@ -1,4 +1,12 @@
-import { type Intent, type NomosStamp, parseIntent, type Vocabulary } from "../intent/index.js";
+import {
+  DEFAULT_LIMITS,
+  type Intent,
+  type IntentLimits,
+  type NomosStamp,
+  type ParseResult,
+  parseIntent,
+  type Vocabulary,
+} from "../intent/index.js";
 import { intentSieve } from "../sieve/index.js";
 import { type Connection, connection } from "./index.js";
 import type { EvolutionHints } from "./diff.js";
@@ -13,11 +21,12 @@ export type Policy = "reforge" | "refuse-curved" | "refuse-all";
 
 /**
  * Supplementary provisions (transitional measures) of a new law for Intents of the previous one.
- * Phases, by the Attractor's clock `t`:
- * - before:  t < effectiveFrom                             → always `reforge`
+ * Phases, by the Attractor's clock `t` (milliseconds since the epoch):
+ * - before:  t < effectiveFrom                               → always `reforge`
  * - grace:   effectiveFrom ≤ t < effectiveFrom + gracePeriod → `duringGrace` (default `reforge`)
  * - after:   t ≥ effectiveFrom + gracePeriod                 → `afterGrace` (default `refuse-curved`)
- * Defaults: effectiveFrom 0 (in force from deployment), gracePeriod unlimited.
+ * `effectiveFrom` defaults to the moment this Attractor applied the new law, so a grace
+ * period counts from each Attractor's own upgrade; `gracePeriod` defaults to unlimited.
  */
 export interface Provisions {
   effectiveFrom?: number;
@@ -28,8 +37,8 @@ export interface Provisions {
 
 export type Phase = "before" | "grace" | "after";
 
-export function phaseAt(provisions: Provisions | undefined, now: number): { phase: Phase; policy: Policy } {
-  const from = provisions?.effectiveFrom ?? 0;
+export function phaseAt(provisions: Provisions | undefined, now: number, appliedAt = 0): { phase: Phase; policy: Policy } {
+  const from = provisions?.effectiveFrom ?? appliedAt;
   const grace = provisions?.gracePeriod ?? Number.POSITIVE_INFINITY;
   if (now < from) return { phase: "before", policy: "reforge" };
   if (now - from < grace) return { phase: "grace", policy: provisions?.duringGrace ?? "reforge" };
@@ -105,6 +114,17 @@ export class Lineage {
     return new Lineage(this.versions.slice(0, version), this.evolutions.slice(0, version - 1));
   }
 
+  /** Parses an Intent with the vocabulary of the law it claims (the current one when it claims none). */
+  parse(input: unknown, limits: IntentLimits = DEFAULT_LIMITS): ParseResult<Intent> {
+    const nomos = (input as { nomos?: { version?: unknown } } | null)?.nomos;
+    const claimed = typeof nomos?.version === "number" ? nomos.version : this.current.nomos.version;
+    const vocabulary = Number.isInteger(claimed) ? this.at(claimed) : undefined;
+    if (!vocabulary) {
+      return { ok: false, issues: [{ path: "nomos.version", message: `${this.name} has no v${claimed}; this code knows v1 to v${this.current.nomos.version}` }] };
+    }
+    return parseIntent(vocabulary, input, limits);
+  }
+
   /** The vocabulary of a version, or undefined when this code does not know it. */
   at(version: number): Vocabulary | undefined {
     return this.versions[version - 1];
@@ -144,7 +164,7 @@ export class Lineage {
    * Carries a parsed Intent of law `intent.nomos.version` forward to `target`, step by step:
    * Flat → as is, Curved → reforged, Critical → refused, all within each step's provisions.
    */
-  carry(intent: Intent, fromVersion: number, target: number, now: number): CarryResult {
+  carry(intent: Intent, fromVersion: number, target: number, now: number, appliedAt: (version: number) => number | undefined = () => undefined): CarryResult {
     const steps: CarryStep[] = [];
     let reforged = false;
     let current = intent;
@@ -153,7 +173,7 @@ export class Lineage {
       const to = this.at(v + 1)!;
       const evolution = this.evolutionFrom(v)!;
       const conn = this.stepConnection(v, current);
-      const { phase, policy } = phaseAt(evolution.provisions, now);
+      const { phase, policy } = phaseAt(evolution.provisions, now, appliedAt(v + 1));
       const step: CarryStep = { from: stampOf(from), to: stampOf(to), connection: conn.type, phase, reforged: false };
       steps.push(step);
       const refuse = (message: string): CarryResult => ({ ok: false, message, connection: conn, steps });

@@ -106,6 +106,28 @@ export function createTableSql(nomos: Nomos, table: string, as: string = table):
   return tableDdl(as, spec, table);
 }
 
+/**
+ * The statements that rebuild a table into its shape under `to` (SQLite cannot add a
+ * NOT NULL column without a default, nor change a constraint, in place): create the new
+ * table beside the old one, copy every row, drop the old, rename, recreate the indexes.
+ * `fill` gives an SQL expression over the old row for columns that are new or change.
+ */
+export function rebuildTableSql(to: Nomos, table: string, fill: Record<string, string> = {}): string[] {
+  const spec = to.tables[table];
+  if (!spec) throw new NomosDefinitionError(`Nomos ${to.name} v${to.version} has no table "${table}"`);
+  const next = `${table}__next`;
+  const [create, ...indexes] = tableDdl(next, spec, table);
+  const columns = Object.keys(spec.columns);
+  const values = columns.map((c) => fill[c] ?? `"${c}"`);
+  return [
+    create!,
+    `INSERT INTO "${next}" (${columns.map((c) => `"${c}"`).join(", ")}) SELECT ${values.join(", ")} FROM "${table}"`,
+    `DROP TABLE "${table}"`,
+    `ALTER TABLE "${next}" RENAME TO "${table}"`,
+    ...indexes.map((i) => i.replace(` ON "${next}" `, ` ON "${table}" `)),
+  ];
+}
+
 function tableDdl(name: string, spec: TableSpec, constraintPrefix: string = name): string[] {
   const defs: string[] = [];
   for (const [col, { spec: c }] of Object.entries(spec.columns)) {

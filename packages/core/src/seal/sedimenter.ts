@@ -22,6 +22,8 @@ export interface SedimenterOptions {
   unavailable?: string;
   /** Why Intents of a law newer than the held one cannot run yet (a failed migration). */
   pending?: string;
+  /** When this Attractor applied each version: where grace periods start by default. */
+  appliedAt?: (version: number) => number | undefined;
 }
 
 function sealOf(s: Sediment): Seal {
@@ -118,7 +120,7 @@ export class Sedimenter {
     let intent = sent;
     let origin: Origin | undefined;
     if (vocabulary !== this.vocabulary) {
-      const carried = this.lineage.carry(sent, claimed, nomos.version, timestamp);
+      const carried = this.lineage.carry(sent, claimed, nomos.version, timestamp, this.options.appliedAt);
       if (!carried.ok) return this.refuse(sent, timestamp, { kind: "connection", message: carried.message, connection: carried.connection });
       intent = sent.idempotencyKey === undefined ? carried.intent : { ...carried.intent, idempotencyKey: sent.idempotencyKey };
       origin = { nomos: stamp!, intent: sent, reforged: carried.reforged, steps: carried.steps };

@@ -391,6 +391,14 @@ function print(run) {
   if (run.profile) {
     lines.push(`Breakdown inside the DO (µs per op, best of ${config.profileReps} rounds of ${config.profileN}; sedimentation = Noema's whole path)`);
     for (const [part, p] of Object.entries(run.profile)) lines.push(`  ${pad(part, 22)}${lpad(p.microsPerOp.toFixed(1), 8)}`);
+    const { setStockV1Flat, setStockV2, connectionUncached, diff100Tables } = run.profile;
+    if (setStockV1Flat && setStockV2) {
+      const extra = setStockV1Flat.microsPerOp / setStockV2.microsPerOp - 1;
+      lines.push(
+        `Connection check: a v1 Intent carried Flat to v2 costs ${(extra * 100).toFixed(1)}% more than the same v2 Intent (target < 5%); uncached it would be ${connectionUncached.microsPerOp.toFixed(0)} µs`,
+      );
+    }
+    if (diff100Tables) lines.push(`Diff of two 100-table Nomos versions: ${(diff100Tables.microsPerOp / 1000).toFixed(2)} ms`);
   }
   console.log(lines.join("\n"));
 }

@@ -6,6 +6,13 @@ import { bytesToHex, utf8ToBytes } from "@noble/hashes/utils.js";
 import {
   buildIntent,
   canonicalJson,
+  connection,
+  defineNomos,
+  diffNomos,
+  integer,
+  intentSieve,
+  type TableSpec,
+  text,
   countPlaceholders,
   DEFAULT_LIMITS,
   type Intent,
@@ -18,8 +25,9 @@ import {
 import { type AttractorRpc, world } from "@noema/cloudflare";
 import { app } from "../../apps/inventory/src/api.js";
 import { InventoryAttractor } from "../../apps/inventory/src/attractor.js";
-import { inventoryNomos } from "../../apps/inventory/src/nomos.js";
-import { inventory } from "../../apps/inventory/src/vocabulary.js";
+import { inventoryNomosV2 as inventoryNomos } from "../../apps/inventory/src/nomos.js";
+import { inventory, inventoryV1 } from "../../apps/inventory/src/vocabulary.js";
+import { inventoryLaw } from "../../apps/inventory/src/law.js";
 
 export interface Env {
   HAND: DurableObjectNamespace<HandWrittenReservations>;
@@ -52,9 +60,10 @@ export type LogMode = "plain" | "chain";
 /** The DDL and invariant `inventoryNomos` derives, written out by hand (compared with it in `schemaMatches`). */
 const INVENTORY_DDL = [
   `CREATE TABLE "stock" ("location_id" TEXT PRIMARY KEY, "quantity" INTEGER NOT NULL CONSTRAINT "stock_quantity_check" CHECK (quantity >= 0), "reserved" INTEGER NOT NULL DEFAULT 0 CONSTRAINT "stock_reserved_check" CHECK (reserved >= 0), "updated_at" INTEGER NOT NULL, CONSTRAINT "stock_reserved_within_quantity" CHECK (reserved <= quantity)) STRICT`,
-  `CREATE TABLE "reservations" ("id" TEXT PRIMARY KEY, "location_id" TEXT NOT NULL, "quantity" INTEGER NOT NULL CONSTRAINT "reservations_quantity_check" CHECK (quantity > 0), "status" TEXT NOT NULL CONSTRAINT "reservations_status_check" CHECK (status IN ('active', 'released', 'committed')), "order_id" TEXT, "created_at" INTEGER NOT NULL, "expires_at" INTEGER NOT NULL, "closed_at" INTEGER) STRICT`,
+  `CREATE TABLE "reservations" ("id" TEXT PRIMARY KEY, "location_id" TEXT NOT NULL, "quantity" INTEGER NOT NULL CONSTRAINT "reservations_quantity_check" CHECK (quantity > 0), "status" TEXT NOT NULL CONSTRAINT "reservations_status_check" CHECK (status IN ('active', 'released', 'committed')), "order_id" TEXT, "created_at" INTEGER NOT NULL, "expires_at" INTEGER NOT NULL, "closed_at" INTEGER, "channel" TEXT NOT NULL CONSTRAINT "reservations_channel_check" CHECK (channel IN ('direct', 'web', 'marketplace', 'store'))) STRICT`,
   `CREATE INDEX "reservations_by_location_status" ON "reservations" ("location_id", "status", "quantity")`,
   `CREATE TABLE "movements" ("id" INTEGER PRIMARY KEY, "location_id" TEXT NOT NULL, "delta" INTEGER NOT NULL, "reason" TEXT NOT NULL CONSTRAINT "movements_reason_check" CHECK (reason IN ('sale', 'purchase', 'adjust', 'return', 'transfer')), "reference_id" TEXT, "at" INTEGER NOT NULL) STRICT`,
+  `CREATE TABLE "channel_sync" ("channel" TEXT PRIMARY KEY CONSTRAINT "channel_sync_channel_check" CHECK (channel IN ('direct', 'web', 'marketplace', 'store')), "last_sediment_id" INTEGER NOT NULL CONSTRAINT "channel_sync_last_sediment_id_check" CHECK (last_sediment_id >= 0), "synced_at" INTEGER NOT NULL) STRICT`,
 ];
 const LOG_DDL = [
   `CREATE TABLE log_plain (id INTEGER PRIMARY KEY, at INTEGER NOT NULL, payload TEXT NOT NULL) STRICT`,
@@ -63,7 +72,7 @@ const LOG_DDL = [
 const GENESIS = "0".repeat(64);
 
 const RESERVE_STOCK = `UPDATE stock SET reserved = reserved + ?, updated_at = ? WHERE location_id = ? AND quantity - reserved >= ? RETURNING location_id, quantity, reserved`;
-const INSERT_RESERVATION = `INSERT INTO reservations (id, location_id, quantity, status, order_id, created_at, expires_at) VALUES (?, ?, ?, 'active', ?, ?, ?) RETURNING id, expires_at`;
+const INSERT_RESERVATION = `INSERT INTO reservations (id, location_id, quantity, status, order_id, created_at, expires_at, channel) VALUES (?, ?, ?, 'active', ?, ?, ? + ? * 1000, ?) RETURNING id, expires_at`;
 const INVARIANT = `SELECT location_id, reserved, active FROM (
         SELECT s.location_id, s.reserved,
           (SELECT COALESCE(SUM(r.quantity), 0) FROM reservations r WHERE r.location_id = s.location_id AND r.status = 'active') AS active
@@ -125,7 +134,7 @@ export class HandWrittenReservations extends DurableObject<Env> {
       const sql = this.sql;
       const stock = sql.exec(RESERVE_STOCK, a.quantity, now, a.locationId, a.quantity).toArray();
       if (stock.length !== 1) throw new Error(`not enough available stock at ${a.locationId} to reserve ${a.quantity}`);
-      const row = sql.exec<{ id: string; expires_at: number }>(INSERT_RESERVATION, `r-${id}-0`, a.locationId, a.quantity, orderId, now, now + ttl * 1000).toArray()[0]!;
+      const row = sql.exec<{ id: string; expires_at: number }>(INSERT_RESERVATION, `r-${id}-0`, a.locationId, a.quantity, orderId, now, now, ttl, "direct").toArray()[0]!;
       if (sql.exec(INVARIANT).toArray().length > 0) throw new Error("reserved stock must equal the sum of active reservations");
       const out: Reservation = { reservationId: row.id, locationId: a.locationId, quantity: a.quantity, expiresAt: row.expires_at, orderId };
       const payload = JSON.stringify({ id, at: now, op: "reserve", args: a, output: out });
@@ -185,6 +194,10 @@ export const PROFILE_PARTS = [
   "invariantQuery",
   "interpretInTx", // interpret(): parse, statements, invariant
   "sedimentation", // the whole path, committed (last: it adds reservations)
+  "setStockV2", // a current-law Intent: no Connection check
+  "setStockV1Flat", // the same change as a v1 Intent: parse under v1, cached Connection (Flat), re-stamp, parse under v2
+  "connectionUncached", // the Connection v1 → v2 under one Intent's Sieve, computed afresh (what the cache saves)
+  "diff100Tables", // diffNomos between two 100-table laws that differ in 10 places
 ] as const;
 export type ProfilePart = (typeof PROFILE_PARTS)[number];
 
@@ -201,6 +214,27 @@ const PURE_PARTS: Partial<Record<ProfilePart, true>> = {
   appendJson: true,
 };
 const iterations = (part: ProfilePart, n: number) => (PURE_PARTS[part] ? n * 10 : n);
+
+const setStockV2 = buildIntent(inventory, (s) => void s.setStock({ locationId: "main", quantity: 1_000_000 }));
+const setStockV1 = buildIntent(inventoryV1, (s) => void s.setStock({ locationId: "main", quantity: 1_000_000 }));
+
+/** Two laws of 100 tables × 8 columns, 10 of whose tables differ (a column added, retyped, a CHECK changed…). */
+function hundredTables(version: number, changed: boolean) {
+  const tables: Record<string, TableSpec> = {};
+  for (let t = 0; t < 100; t++) {
+    const columns: TableSpec["columns"] = { id: text().primaryKey() };
+    for (let c = 0; c < 7; c++) columns[`c${c}`] = integer().notNull().default(0).check(`c${c} >= 0`, "non-negative");
+    if (changed && t % 10 === 0) {
+      columns.c1 = text();
+      columns.c2 = integer().notNull().default(0).check("c2 >= 1", "positive");
+      columns.extra = integer().notNull();
+    }
+    tables[`t${t}`] = { columns, indexes: { [`t${t}_by_c0`]: { columns: ["c0"] } } };
+  }
+  return defineNomos({ name: "hundred", version, tables });
+}
+const hundredTablesA = hundredTables(1, false);
+const hundredTablesB = hundredTables(2, true);
 
 const reserveArgsStrict = inventory.operations.reserve.args.strict();
 const reserveStatements = inventory.operations.reserve.statements;
@@ -250,7 +284,7 @@ export class NoemaReservations extends InventoryAttractor {
     };
     const rawReserve = (i: number) => {
       exec(RESERVE_STOCK, [1, now, "main", 1]);
-      exec(INSERT_RESERVATION, [`p-${i}`, "main", 1, null, now, now + 900_000]);
+      exec(INSERT_RESERVATION, [`p-${i}`, "main", 1, null, now, now, 900, "direct"]);
       exec(INVARIANT, []);
     };
     // Results that are otherwise unused go here, so no piece can be optimized away.
@@ -308,6 +342,18 @@ export class NoemaReservations extends InventoryAttractor {
           break;
         case "sedimentation":
           this.sedimentation(intent);
+          break;
+        case "setStockV2":
+          this.sedimentation(setStockV2);
+          break;
+        case "setStockV1Flat":
+          this.sedimentation(setStockV1);
+          break;
+        case "connectionUncached":
+          sink += connection(inventoryV1, inventory, { sieve: intentSieve(inventoryV1, setStockV1), hints: inventoryLaw.evolutionFrom(1) }).changes.length;
+          break;
+        case "diff100Tables":
+          sink += diffNomos(hundredTablesA, hundredTablesB).length;
           break;
       }
     }

@@ -39,6 +39,12 @@ function sealOf(s: Sediment): Seal {
   };
 }
 
+/** The Intent as it was sent: stored as is, or carried forward from an earlier law. */
+function sentOf(s: Sediment): Intent {
+  if (!s.origin) return s.intent;
+  return s.origin.intent ?? { ...s.intent, nomos: s.origin.nomos };
+}
+
 /** The `nomos.version` an input claims, without trusting its shape. */
 function claimedVersion(input: unknown): number | undefined {
   const nomos = (input as { nomos?: { version?: unknown } } | null)?.nomos;
@@ -110,7 +116,7 @@ export class Sedimenter {
     if (sent.idempotencyKey !== undefined) {
       const earlier = this.log.byIdempotencyKey(sent.idempotencyKey);
       if (earlier) {
-        if (canonicalJson(earlier.origin?.intent ?? earlier.intent) === canonicalJson(sent)) return sealOf(earlier);
+        if (canonicalJson(sentOf(earlier)) === canonicalJson(sent)) return sealOf(earlier);
         return this.refuse(sent, timestamp, {
           kind: "idempotency",
           message: `idempotency key "${sent.idempotencyKey}" was already used by sediment ${earlier.sedimentId} for a different Intent`,
@@ -123,7 +129,7 @@ export class Sedimenter {
       const carried = this.lineage.carry(sent, claimed, nomos.version, timestamp, this.options.appliedAt);
       if (!carried.ok) return this.refuse(sent, timestamp, { kind: "connection", message: carried.message, connection: carried.connection });
       intent = sent.idempotencyKey === undefined ? carried.intent : { ...carried.intent, idempotencyKey: sent.idempotencyKey };
-      origin = { nomos: stamp!, intent: sent, reforged: carried.reforged, steps: carried.steps };
+      origin = { nomos: stamp!, reforged: carried.reforged, steps: carried.steps, ...(carried.reforged ? { intent: sent } : {}) };
     }
     try {
       const sediment = this.host.transaction(() => this.commit(intent, timestamp, origin));

@@ -41,9 +41,9 @@ export interface Reason {
 export interface Origin {
   /** The law the Intent was built against. */
   nomos: NomosStamp;
-  /** The Intent as it was sent, before it was carried forward. */
-  intent: Intent;
   reforged: boolean;
+  /** The Intent as it was sent, kept when reforging changed it; a Flat one differs only in its `nomos`. */
+  intent?: Intent;
   steps: CarryStep[];
 }
 

@@ -5,6 +5,8 @@ import {
   DEFAULT_LIMITS,
   explain,
   type Explanation,
+  type FreezeResult,
+  type Intent,
   type IntentLimits,
   type Issue,
   Lineage,
@@ -26,6 +28,20 @@ import {
 
 export interface AttractorOptions {
   limits?: IntentLimits;
+  /** Frozen Intents woken per alarm run; the alarm is re-armed for the rest. */
+  wakeBatch?: number;
+}
+
+/** A pending frozen Intent as listed: when it wakes, how often it failed and why. */
+export interface FrozenSummary {
+  cryoId: number;
+  wakeAt: number;
+  key: string | null;
+  attempts: number;
+  lastError: string | null;
+  frozenAt: number;
+  nomosVersion: number;
+  intent: Intent;
 }
 
 export type ExplainResult = { ok: true; explanation: Explanation } | { ok: false; issues: Issue[] };
@@ -59,6 +75,7 @@ export abstract class Attractor<Env = unknown, V extends Vocabulary = Vocabulary
   private readonly limits: IntentLimits;
   private sedimenter!: Sedimenter;
   private migration!: MigrationState;
+  private readonly wakeBatch: number;
 
   constructor(ctx: DurableObjectState, env: Env, law: V | Lineage, options: AttractorOptions = {}) {
     super(ctx, env);
@@ -66,10 +83,12 @@ export abstract class Attractor<Env = unknown, V extends Vocabulary = Vocabulary
     this.limits = options.limits ?? DEFAULT_LIMITS;
     const sql = ctx.storage.sql;
     this.query = (text, ...params) => sql.exec<Row>(text, ...params).toArray();
+    this.wakeBatch = options.wakeBatch ?? 500;
     const host: SedimentHost = (this.host = {
       db: { exec: (text, params) => sql.exec<Row>(text, ...params).toArray() },
       transaction: (fn) => ctx.storage.transactionSync(fn),
       now: () => Date.now(),
+      onCryostasisChanged: () => this.rearm(),
     });
     const attractor = new.target.name;
     void ctx.blockConcurrencyWhile(async () => {
@@ -93,7 +112,51 @@ export abstract class Attractor<Env = unknown, V extends Vocabulary = Vocabulary
         ...(failure && (!held || held.nomos.hash !== state.held.hash) ? { unavailable: failure } : {}),
         ...(failure ? { pending: failure } : {}),
       });
+      // A restart, an eviction or a code update may have lost the alarm: point it at the earliest entry again.
+      this.rearm();
     });
+  }
+
+  /** Points the one Durable Object alarm at the earliest frozen Intent, or clears it. */
+  private rearm(): void {
+    const next = this.sedimenter.cryostasis.earliest();
+    if (next === undefined) void this.ctx.storage.deleteAlarm();
+    else void this.ctx.storage.setAlarm(next);
+  }
+
+  /**
+   * Wakes due frozen Intents in wake-time order, in bounded batches. Each one is applied
+   * (resumed, or reforged across a law change) and removed in one transaction, so a repeated
+   * alarm delivery applies nothing twice; a refusal is final; an unexpected error is retried
+   * with backoff on that entry alone.
+   */
+  override async alarm(): Promise<void> {
+    this.sedimenter.wakeDue(this.wakeBatch);
+  }
+
+  /** Freezes an Intent from code, to wake at `at` (ms since the epoch) or after `delaySeconds`. */
+  freeze(intent: unknown, when: { at?: number; delaySeconds?: number; key?: string }): FreezeResult {
+    return this.sedimenter.freeze(intent, when);
+  }
+
+  /** Cancels a frozen Intent by id. */
+  cancelFrozen(cryoId: number): boolean {
+    return this.sedimenter.cancel(cryoId);
+  }
+
+  /** Pending frozen Intents in wake order. */
+  frozen(options: { limit?: number; after?: { wakeAt: number; cryoId: number } } = {}): FrozenSummary[] {
+    const limit = Math.min(Math.max(options.limit ?? 100, 1), MAX_PAGE);
+    return this.sedimenter.cryostasis.list(limit, options.after).map((e) => ({
+      cryoId: e.cryoId,
+      wakeAt: e.wakeAt,
+      key: e.key,
+      attempts: e.attempts,
+      lastError: e.lastError,
+      frozenAt: e.frozenAt,
+      nomosVersion: e.nomos.version,
+      intent: e.intent,
+    }));
   }
 
   /**

@@ -1,6 +1,7 @@
 export * from "./canonical/index.js";
 export * from "./connection/index.js";
 export * from "./connection/lineage.js";
+export * from "./cryostasis/index.js";
 export * from "./intent/index.js";
 export * from "./interpretation/index.js";
 export * from "./nomos/index.js";

@@ -1,5 +1,5 @@
 import { normalizeSql } from "../canonical/index.js";
-import type { ColumnSpec, Nomos, TableSpec } from "../nomos/index.js";
+import type { ColumnSpec, IndexSpec, Nomos, TableSpec } from "../nomos/index.js";
 import type { Vocabulary } from "../intent/index.js";
 import { operationHash, tablesOfInvariants } from "../sieve/index.js";
 
@@ -93,18 +93,18 @@ function diffTableLevel(table: string, a: TableSpec, b: TableSpec, columnMap: (c
   }
   const idxA = a.indexes ?? {};
   const idxB = b.indexes ?? {};
+  const key = (i: IndexSpec | undefined, map: (c: string) => string) => (i ? `${i.unique ? "UNIQUE " : ""}(${i.columns.map(map).join(",")})` : "");
   for (const name of new Set([...Object.keys(idxA), ...Object.keys(idxB)])) {
-    const ia = idxA[name];
-    const ib = idxB[name];
-    const key = (i: typeof ia, map: (c: string) => string) => (i ? `${i.unique ? "UNIQUE " : ""}(${i.columns.map(map).join(",")})` : "");
-    if (key(ia, columnMap) === key(ib, (c) => c)) continue;
-    if (ib?.unique && !(ia?.unique && key(ia, columnMap) === key(ib, (c) => c))) {
-      out.push({ element: el, kind: "constraint_tightened", detail: `UNIQUE index ${name} ${key(ib, (c) => c)}`, effect: "Curved", affects: [`write:${table}`] });
-    } else if (!ib) {
-      out.push({ element: el, kind: ia?.unique ? "constraint_loosened" : "index_dropped", detail: `index ${name} dropped`, effect: "Flat", affects: [] });
-    } else {
-      out.push({ element: el, kind: "index_added", detail: `index ${name} ${key(ib, (c) => c)}`, effect: "Flat", affects: [] });
-    }
+    const [ia, ib] = [idxA[name], idxB[name]];
+    const [before, after] = [key(ia, columnMap), key(ib, (c) => c)];
+    if (before === after) continue;
+    const push = (kind: ChangeKind, detail: string, effect: ConnectionType) =>
+      out.push({ element: el, kind, detail, effect, affects: effect === "Flat" ? [] : [`write:${table}`] });
+    // A new or changed UNIQUE index can refuse a write the old law accepted; any other index change cannot.
+    if (ib?.unique) push("constraint_tightened", `UNIQUE index ${name} ${after}`, "Curved");
+    else if (ia?.unique) push("constraint_loosened", ib ? `index ${name} ${before} → ${after}` : `UNIQUE index ${name} dropped`, "Flat");
+    else if (!ib) push("index_dropped", `index ${name} dropped`, "Flat");
+    else push("index_added", ia ? `index ${name} ${before} → ${after}` : `index ${name} ${after}`, "Flat");
   }
   return out;
 }

@@ -75,6 +75,24 @@ export class LineageDefinitionError extends Error {
   override name = "LineageDefinitionError";
 }
 
+const POLICIES: readonly Policy[] = ["reforge", "refuse-curved", "refuse-all"];
+
+/** A NaN time or an unknown policy would silently fall into some phase or policy: refuse it when the law is declared. */
+function checkProvisions(law: string, p: Provisions | undefined): void {
+  if (!p) return;
+  if (p.effectiveFrom !== undefined && !Number.isFinite(p.effectiveFrom)) {
+    throw new LineageDefinitionError(`${law}: provisions.effectiveFrom must be a time in milliseconds since the epoch, got ${p.effectiveFrom}`);
+  }
+  if (p.gracePeriod !== undefined && !(p.gracePeriod >= 0)) {
+    throw new LineageDefinitionError(`${law}: provisions.gracePeriod must be zero or more milliseconds, got ${p.gracePeriod}`);
+  }
+  for (const key of ["duringGrace", "afterGrace"] as const) {
+    if (p[key] !== undefined && !POLICIES.includes(p[key])) {
+      throw new LineageDefinitionError(`${law}: provisions.${key} must be one of ${POLICIES.join(", ")}, got ${String(p[key])}`);
+    }
+  }
+}
+
 const stampOf = (v: Vocabulary): NomosStamp => ({ name: v.nomos.name, version: v.nomos.version, hash: v.nomos.hash });
 
 /** A Nomos's version chain v1 → v2 → …, each step with its migration, reforge and provisions. */
@@ -105,6 +123,7 @@ export class Lineage {
     if (next.nomos.version !== nomos.version + 1) {
       throw new LineageDefinitionError(`${nomos.name} v${next.nomos.version} cannot follow v${nomos.version}: versions go up by one`);
     }
+    checkProvisions(`${nomos.name} v${next.nomos.version}`, evolution.provisions);
     return new Lineage([...this.versions, next], [...this.evolutions, evolution]);
   }
 

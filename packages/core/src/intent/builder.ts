@@ -1,7 +1,9 @@
 import type { z } from "zod";
 import type { OperationSpec, Vocabulary } from "./vocabulary.js";
 import {
+  CANCEL,
   checkStepArgs,
+  FREEZE,
   DEFAULT_LIMITS,
   limitIssues,
   type Intent,
@@ -20,8 +22,25 @@ export interface OutputRef<T> extends Ref {
 export type ArgsWithRefs<A> = { [K in keyof A]: A[K] | OutputRef<NonNullable<A[K]>> };
 export type OutputRefs<O> = { readonly [K in keyof O]-?: OutputRef<O[K]> };
 
+/** Steps of a frozen Intent: their outputs exist only when it wakes, so they give no Refs. */
+export type FrozenStepBuilder<Ops extends Record<string, OperationSpec>> = {
+  [K in keyof Ops]: (args: ArgsWithRefs<z.input<Ops[K]["args"]>>) => void;
+};
+
 export type StepBuilder<Ops extends Record<string, OperationSpec>> = {
   [K in keyof Ops]: (args: ArgsWithRefs<z.input<Ops[K]["args"]>>) => OutputRefs<z.output<Ops[K]["output"]>>;
+} & {
+  /**
+   * Freezes the Intent built by `body` (its arguments may use this Intent's earlier outputs)
+   * to wake `at` a time or after `delaySeconds`, atomically with the rest of this Intent.
+   * A `key` makes a second freeze with the same key a no-op and lets `$cancel` find it.
+   */
+  $freeze(
+    when: { at?: number | OutputRef<number>; delaySeconds?: number | OutputRef<number>; key?: string | OutputRef<string> },
+    body: (step: FrozenStepBuilder<Ops>) => void,
+  ): OutputRefs<{ cryoId: number; wakeAt: number }>;
+  /** Cancels the frozen Intent with this key, if any, atomically with the rest of this Intent. */
+  $cancel(args: { key: string | OutputRef<string> }): OutputRefs<{ cancelled: boolean }>;
 };
 
 /** Thrown on the client when an Intent would be refused for its shape; nothing was sent. */
@@ -48,18 +67,40 @@ export function buildIntent<Ops extends Record<string, OperationSpec>>(
   options: BuildOptions = {},
 ): Intent {
   const steps: IntentStep[] = [];
-  const builder = {} as Record<string, (args: Record<string, unknown>) => Record<string, Ref>>;
+  const refs = (index: number, outputs: readonly string[]) =>
+    Object.fromEntries(outputs.map((output) => [output, { $ref: { step: index, output } }]));
+  /** Appends a step and checks it where it stands, so an error names the call that made it. */
+  const add = (op: string, args: Record<string, unknown>) => {
+    const index = steps.length;
+    steps.push({ op, args: args as IntentStep["args"] });
+    const checked = checkStepArgs(vocabulary, steps, index);
+    if (!checked.ok) throw new IntentValidationError(checked.issues);
+    steps[index] = { op, args: checked.value };
+    return index;
+  };
+  let frozen: IntentStep[] | null = null;
+  const builder: Record<string, (...args: never[]) => unknown> = {};
   for (const [name, op] of Object.entries(vocabulary.operations)) {
-    builder[name] = (args) => {
-      const index = steps.length;
-      steps.push({ op: name, args: args as IntentStep["args"] });
-      const checked = checkStepArgs(vocabulary, steps, index);
-      if (!checked.ok) throw new IntentValidationError(checked.issues);
-      steps[index] = { op: name, args: checked.value };
-      return Object.fromEntries(Object.keys(op.output.shape).map((output) => [output, { $ref: { step: index, output } }]));
-    };
+    builder[name] = ((args: Record<string, unknown>) => {
+      if (frozen) return void frozen.push({ op: name, args: args as IntentStep["args"] });
+      return refs(add(name, args), Object.keys(op.output.shape));
+    }) as never;
   }
-  body(builder as StepBuilder<Ops>);
+  builder[FREEZE] = ((when: Record<string, unknown>, nested: (step: unknown) => void) => {
+    if (frozen) throw new IntentValidationError([{ path: "steps", message: "a frozen Intent cannot itself freeze" }]);
+    const inner: IntentStep[] = (frozen = []);
+    try {
+      nested(builder);
+    } finally {
+      frozen = null;
+    }
+    return refs(add(FREEZE, { ...when, intent: { steps: inner } }), ["cryoId", "wakeAt"]);
+  }) as never;
+  builder[CANCEL] = ((args: Record<string, unknown>) => {
+    if (frozen) throw new IntentValidationError([{ path: "steps", message: "a frozen Intent cannot cancel" }]);
+    return refs(add(CANCEL, args), ["cancelled"]);
+  }) as never;
+  body(builder as unknown as StepBuilder<Ops>);
   const { nomos } = vocabulary;
   const intent: Intent = { v: 1, nomos: { name: nomos.name, version: nomos.version, hash: nomos.hash }, steps };
   if (options.idempotencyKey !== undefined) intent.idempotencyKey = options.idempotencyKey;

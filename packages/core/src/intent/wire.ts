@@ -100,58 +100,99 @@ function longStrings(value: unknown, max: number, path: PropertyKey[], out: Issu
   }
 }
 
+/** Built-in steps, handled by the runtime rather than a vocabulary: freezing an Intent and cancelling one. */
+export const FREEZE = "$freeze";
+export const CANCEL = "$cancel";
+const BUILTIN_OUTPUTS: Record<string, readonly string[]> = { [FREEZE]: ["cryoId", "wakeAt"], [CANCEL]: ["cancelled"] };
+
+/** The furthest ahead an Intent may be frozen. */
+export const MAX_FREEZE_MS = 366 * 24 * 60 * 60 * 1000;
+
+/** Arguments of a `$freeze` step: when, an optional key, and the Intent to freeze (its Refs name the outer steps). */
+export interface FreezeArgs {
+  at?: number | Ref;
+  delaySeconds?: number | Ref;
+  key?: string | Ref;
+  intent: { steps: IntentStep[] };
+}
+
+const builtinRef = <T extends z.ZodType>(schema: T) => z.union([schema, refSchema]);
+const freezeArgs = z
+  .strictObject({
+    at: builtinRef(z.number().int("must be whole milliseconds since the epoch").min(0)).optional(),
+    delaySeconds: builtinRef(z.number().int("must be a whole number").min(1).max(MAX_FREEZE_MS / 1000)).optional(),
+    key: builtinRef(z.string().min(1, "must not be empty").max(128)).optional(),
+    intent: z.strictObject({
+      steps: z.array(z.strictObject({ op: z.string().min(1).max(64), args: argsSchema })).min(1, "a frozen Intent needs at least one step"),
+    }),
+  })
+  .refine((a) => (a.at === undefined) !== (a.delaySeconds === undefined), { message: "give exactly one of at or delaySeconds" });
+const cancelArgs = z.strictObject({ key: builtinRef(z.string().min(1, "must not be empty").max(128)) });
+
+const hasOp = (vocabulary: Vocabulary, name: string) => Object.hasOwn(vocabulary.operations, name);
+
+/** The outputs a step declares, or undefined for an unknown operation (reported at its own step). */
+function outputsOf(vocabulary: Vocabulary, op: string): readonly string[] | undefined {
+  if (Object.hasOwn(BUILTIN_OUTPUTS, op)) return BUILTIN_OUTPUTS[op];
+  return hasOp(vocabulary, op) ? Object.keys(vocabulary.operations[op]!.output.shape) : undefined;
+}
+
+/** Checks one Ref: well formed, naming an earlier step (`index` is where it stands), and a declared output. */
+function refIssues(vocabulary: Vocabulary, steps: readonly IntentStep[], index: number, value: unknown, at: PropertyKey[]): Issue[] {
+  const parsed = refSchema.safeParse(value);
+  if (!parsed.success) return zodIssues(parsed.error, at);
+  const path = formatPath(at);
+  const { step: target, output } = parsed.data.$ref;
+  if (target >= index) {
+    const allowed = index === 0 ? "the first step has none before it" : `only outputs of steps 0..${index - 1} may be used`;
+    return [{ path, message: `refers to step ${target}, but a step may only use outputs of earlier steps; ${allowed}` }];
+  }
+  const targetName = steps[target]!.op;
+  const declared = outputsOf(vocabulary, targetName);
+  if (declared && !declared.includes(output)) {
+    return [{ path, message: `step ${target} (${targetName}) has no output "${output}"; it declares ${declared.join(", ") || "nothing"}` }];
+  }
+  return [];
+}
+
+const looksLikeRef = (value: unknown) => value !== null && typeof value === "object" && "$ref" in value;
+
 /**
- * Validates the arguments of one step. Fields given as Refs are checked only for
- * pointing at an earlier step's declared output; their values are validated when resolved.
+ * Validates the arguments of one vocabulary operation. Fields given as Refs are checked only
+ * for pointing at an earlier step's declared output (before `index` in `steps`); their values
+ * are validated when resolved.
  */
-export function checkStepArgs(
+function checkOpArgs(
   vocabulary: Vocabulary,
+  opName: string,
+  given: Record<string, unknown>,
   steps: readonly IntentStep[],
   index: number,
+  at: PropertyKey[],
 ): ParseResult<Record<string, ArgValue>> {
-  const step = steps[index]!;
   // Own properties only: an op named "constructor" must be unknown, not Object's constructor.
-  const op = Object.hasOwn(vocabulary.operations, step.op) ? vocabulary.operations[step.op] : undefined;
-  const at = ["steps", index];
+  const op = hasOp(vocabulary, opName) ? vocabulary.operations[opName] : undefined;
   if (!op) {
     const known = Object.keys(vocabulary.operations).join(", ");
-    return { ok: false, issues: [{ path: formatPath([...at, "op"]), message: `unknown operation "${step.op}"; known: ${known}` }] };
+    return { ok: false, issues: [{ path: formatPath([...at, "op"]), message: `unknown operation "${opName}"; known: ${known}` }] };
   }
   const issues: Issue[] = [];
   // Every field that looks like a Ref is checked here and kept away from the argument schema.
   const refKeys = new Set<string>();
-  for (const [key, value] of Object.entries(step.args)) {
-    if (!(value !== null && typeof value === "object" && "$ref" in value)) continue;
+  for (const [key, value] of Object.entries(given)) {
+    if (!looksLikeRef(value)) continue;
     refKeys.add(key);
-    const path = formatPath([...at, "args", key]);
     if (!Object.hasOwn(op.args.shape, key)) {
-      issues.push({ path, message: `operation "${step.op}" has no argument "${key}"` });
+      issues.push({ path: formatPath([...at, "args", key]), message: `operation "${opName}" has no argument "${key}"` });
       continue;
     }
-    const parsed = refSchema.safeParse(value);
-    if (!parsed.success) {
-      issues.push(...zodIssues(parsed.error, [...at, "args", key]));
-      continue;
-    }
-    const { step: target, output } = parsed.data.$ref;
-    if (target >= index) {
-      const allowed = index === 0 ? "the first step has none before it" : `only outputs of steps 0..${index - 1} may be used`;
-      issues.push({ path, message: `refers to step ${target}, but a step may only use outputs of earlier steps; ${allowed}` });
-      continue;
-    }
-    const targetName = steps[target]!.op;
-    // An unknown target op is reported at its own step.
-    const targetOp = Object.hasOwn(vocabulary.operations, targetName) ? vocabulary.operations[targetName] : undefined;
-    if (targetOp && !Object.hasOwn(targetOp.output.shape, output)) {
-      const declared = Object.keys(targetOp.output.shape).join(", ") || "nothing";
-      issues.push({ path, message: `step ${target} (${targetName}) has no output "${output}"; it declares ${declared}` });
-    }
+    issues.push(...refIssues(vocabulary, steps, index, value, [...at, "args", key]));
   }
   let parsed;
-  if (refKeys.size === 0) parsed = strictArgs(op).safeParse(step.args);
+  if (refKeys.size === 0) parsed = strictArgs(op).safeParse(given);
   else {
     const declaredRefs = Object.fromEntries([...refKeys].filter((k) => Object.hasOwn(op.args.shape, k)).map((k) => [k, true as const]));
-    const rest = Object.fromEntries(Object.entries(step.args).filter(([k]) => !refKeys.has(k)));
+    const rest = Object.fromEntries(Object.entries(given).filter(([k]) => !refKeys.has(k)));
     parsed = op.args.omit(declaredRefs).strict().safeParse(rest);
   }
   if (!parsed.success) issues.push(...zodIssues(parsed.error, [...at, "args"]));
@@ -159,8 +200,65 @@ export function checkStepArgs(
   // An optional argument given as undefined is absent, as it will be after any JSON round trip.
   const args: Record<string, ArgValue> = {};
   for (const [key, value] of Object.entries(parsed.data as Record<string, Json>)) if (value !== undefined) args[key] = value;
-  for (const key of refKeys) args[key] = step.args[key] as Ref;
+  for (const key of refKeys) args[key] = given[key] as Ref;
   return { ok: true, value: args };
+}
+
+function checkFreeze(vocabulary: Vocabulary, steps: readonly IntentStep[], index: number, at: PropertyKey[]): ParseResult<Record<string, ArgValue>> {
+  const given = steps[index]!.args;
+  const parsed = freezeArgs.safeParse(given);
+  if (!parsed.success) return { ok: false, issues: zodIssues(parsed.error, [...at, "args"]) };
+  const issues: Issue[] = [];
+  const out: Record<string, ArgValue> = {};
+  for (const key of ["at", "delaySeconds", "key"] as const) {
+    const value = parsed.data[key];
+    if (value === undefined) continue;
+    if (isRef(value)) issues.push(...refIssues(vocabulary, steps, index, value, [...at, "args", key]));
+    out[key] = value;
+  }
+  const nested: IntentStep[] = [];
+  parsed.data.intent.steps.forEach((step, j) => {
+    const path = [...at, "args", "intent", "steps", j];
+    if (Object.hasOwn(BUILTIN_OUTPUTS, step.op)) {
+      issues.push({ path: formatPath([...path, "op"]), message: `a frozen Intent cannot itself ${step.op === FREEZE ? "freeze" : "cancel"}` });
+      return;
+    }
+    // A frozen step's Refs name the outer Intent's earlier steps: they are resolved when it is frozen.
+    const r = checkOpArgs(vocabulary, step.op, step.args, steps, index, path);
+    if (r.ok) nested.push({ op: step.op, args: r.value });
+    else issues.push(...r.issues);
+  });
+  if (issues.length) return { ok: false, issues };
+  out.intent = { steps: nested } as unknown as Json;
+  return { ok: true, value: out };
+}
+
+function checkCancel(vocabulary: Vocabulary, steps: readonly IntentStep[], index: number, at: PropertyKey[]): ParseResult<Record<string, ArgValue>> {
+  const parsed = cancelArgs.safeParse(steps[index]!.args);
+  if (!parsed.success) return { ok: false, issues: zodIssues(parsed.error, [...at, "args"]) };
+  const { key } = parsed.data;
+  const issues = isRef(key) ? refIssues(vocabulary, steps, index, key, [...at, "args", "key"]) : [];
+  return issues.length ? { ok: false, issues } : { ok: true, value: { key } };
+}
+
+/** Validates the arguments of step `index`: a vocabulary operation, or a built-in `$freeze` / `$cancel`. */
+export function checkStepArgs(
+  vocabulary: Vocabulary,
+  steps: readonly IntentStep[],
+  index: number,
+): ParseResult<Record<string, ArgValue>> {
+  const step = steps[index]!;
+  const at = ["steps", index];
+  if (step.op === FREEZE) return checkFreeze(vocabulary, steps, index, at);
+  if (step.op === CANCEL) return checkCancel(vocabulary, steps, index, at);
+  return checkOpArgs(vocabulary, step.op, step.args, steps, index, at);
+}
+
+/** Every vocabulary operation an Intent names, those it would freeze included. */
+export function operationsOf(intent: Intent): string[] {
+  return intent.steps.flatMap((s) =>
+    s.op === FREEZE ? ((s.args as unknown as FreezeArgs).intent.steps.map((n) => n.op)) : s.op === CANCEL ? [] : [s.op],
+  );
 }
 
 /** Step count and string lengths; a step count over the limit is reported alone. */

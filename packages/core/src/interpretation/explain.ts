@@ -1,4 +1,8 @@
+import { canonicalJson } from "../canonical/index.js";
 import {
+  CANCEL,
+  FREEZE,
+  type FreezeArgs,
   type ArgValue,
   countPlaceholders,
   type Intent,
@@ -62,12 +66,28 @@ function explainParams(
 }
 
 /**
+ * Built-in steps write the Attractor's own Cryostasis table. The frozen Intent is shown as
+ * JSON; its Refs are resolved to this Intent's outputs when it is frozen.
+ */
+function builtinStatement(op: string, args: Record<string, ArgValue>): ExplainedStatement {
+  const value = (v: ArgValue | undefined): SqlValue | Ref => (v === undefined ? null : isRef(v) ? v : (v as SqlValue));
+  if (op === CANCEL) return { sql: "DELETE FROM _noema_cryostasis WHERE freeze_key = ?", params: [value(args.key)] };
+  const a = args as unknown as FreezeArgs;
+  const when = a.at !== undefined ? value(a.at) : isRef(a.delaySeconds) ? { $computedFrom: [a.delaySeconds] } : `now + ${String(a.delaySeconds)} s`;
+  return {
+    sql: "INSERT INTO _noema_cryostasis (wake_at, freeze_key, intent, sieve, nomos_version, nomos_hash, world, frozen_at) VALUES (?, ?, ?, …)",
+    params: [when, value(a.key), canonicalJson(a.intent)],
+  };
+}
+
+/**
  * The explain Interpretation: the exact `sql.exec()` sequence an Intent would run,
  * with parameters, without running anything. The Intent must already be parsed.
  */
 export function explain(vocabulary: Vocabulary, intent: Intent, context: Omit<InterpretationContext, "step">): Explanation {
   return {
     steps: intent.steps.map((step, index) => {
+      if (step.op === FREEZE || step.op === CANCEL) return { op: step.op, statements: [builtinStatement(step.op, step.args)] };
       const op = vocabulary.operations[step.op]!;
       // A parsed Intent already carries schema defaults.
       return {

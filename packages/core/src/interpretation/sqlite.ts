@@ -1,5 +1,10 @@
 import type { Json } from "../canonical/index.js";
 import {
+  CANCEL,
+  FREEZE,
+  type FreezeArgs,
+  MAX_FREEZE_MS,
+  parseIntent,
   type ArgValue,
   formatPath,
   type Intent,
@@ -52,6 +57,61 @@ function resolve(args: Record<string, ArgValue>, outputs: readonly Json[]): Reco
   return out;
 }
 
+/** Where `$freeze` and `$cancel` steps go: the host's Cryostasis, inside the same transaction. */
+export interface Freezer {
+  freeze(request: { wakeAt: number; key?: string | undefined; intent: Intent }): { cryoId: number; wakeAt: number };
+  cancel(key: string): boolean;
+}
+
+const invalid = (index: number, op: string, path: PropertyKey[], message: string) =>
+  new Refusal({ kind: "validation", message: `step ${index} (${op}): ${message}`, step: index, op, issues: [{ path: formatPath(["steps", index, "args", ...path]), message }] });
+
+function resolveValue(value: ArgValue | undefined, outputs: readonly Json[]): unknown {
+  return isRef(value) ? (outputs[value.$ref.step] as Record<string, Json> | undefined)?.[value.$ref.output] : value;
+}
+
+/** A `$freeze` step: resolves the outer Refs, checks the wake time and the frozen Intent, and stores it. */
+function freezeStep(
+  vocabulary: Vocabulary,
+  intent: Intent,
+  args: FreezeArgs,
+  outputs: readonly Json[],
+  ctx: InterpretationContext,
+  freezer: Freezer,
+): Json {
+  const op = FREEZE;
+  const at = resolveValue(args.at, outputs);
+  const delay = resolveValue(args.delaySeconds, outputs);
+  const key = resolveValue(args.key, outputs);
+  const wakeAt = args.at !== undefined ? at : typeof delay === "number" ? ctx.now + delay * 1000 : delay;
+  const field = args.at !== undefined ? "at" : "delaySeconds";
+  if (typeof wakeAt !== "number" || !Number.isInteger(wakeAt)) throw invalid(ctx.step, op, [field], "must resolve to whole milliseconds");
+  if (wakeAt <= ctx.now) throw invalid(ctx.step, op, [field], `wake time ${new Date(wakeAt).toISOString()} is not in the future`);
+  if (wakeAt > ctx.now + MAX_FREEZE_MS) throw invalid(ctx.step, op, [field], `wake time is more than ${MAX_FREEZE_MS / 86_400_000} days ahead`);
+  if (key !== undefined && (typeof key !== "string" || key.length < 1 || key.length > 128)) {
+    throw invalid(ctx.step, op, ["key"], "must resolve to a string of 1–128 characters");
+  }
+  const { nomos } = vocabulary;
+  const frozen: Intent = {
+    v: 1,
+    nomos: intent.nomos ?? { name: nomos.name, version: nomos.version, hash: nomos.hash },
+    steps: args.intent.steps.map((s) => ({ op: s.op, args: resolve(s.args, outputs) as Record<string, ArgValue> })),
+  };
+  const parsed = parseIntent(vocabulary, frozen);
+  if (!parsed.ok) {
+    const first = parsed.issues[0]!;
+    throw new Refusal({
+      kind: "validation",
+      message: `step ${ctx.step} ($freeze): the frozen Intent is invalid: ${first.path}: ${first.message}`,
+      step: ctx.step,
+      op,
+      issues: parsed.issues.map((i) => ({ ...i, path: formatPath(["steps", ctx.step, "args", "intent", i.path]) })),
+    });
+  }
+  const { cryoId } = freezer.freeze({ wakeAt, key: key as string | undefined, intent: parsed.value });
+  return { cryoId, wakeAt };
+}
+
 /**
  * The SQLite Interpretation: runs every step, then every invariant. It must run
  * inside the host's transaction; a Refusal thrown here rolls all of it back.
@@ -61,9 +121,21 @@ export function interpret(
   intent: Intent,
   db: SqlExecutor,
   context: Omit<InterpretationContext, "step">,
+  freezer?: Freezer,
 ): Json[] {
   const outputs: Json[] = [];
   intent.steps.forEach((step, index) => {
+    if (step.op === FREEZE || step.op === CANCEL) {
+      if (!freezer) throw new Refusal({ kind: "validation", message: `step ${index}: ${step.op} needs an Attractor with Cryostasis`, step: index, op: step.op });
+      const ctx = { ...context, step: index };
+      if (step.op === FREEZE) outputs.push(freezeStep(vocabulary, intent, step.args as unknown as FreezeArgs, outputs, ctx, freezer));
+      else {
+        const key = resolveValue(step.args.key, outputs);
+        if (typeof key !== "string" || key.length < 1 || key.length > 128) throw invalid(index, CANCEL, ["key"], "must resolve to a string of 1–128 characters");
+        outputs.push({ cancelled: freezer.cancel(key) });
+      }
+      return;
+    }
     const op = vocabulary.operations[step.op];
     if (!op) throw new Refusal({ kind: "validation", message: `unknown operation "${step.op}"`, step: index });
     // Only a step with Refs needs validating again: the rest was parsed already, and values from Refs were not.

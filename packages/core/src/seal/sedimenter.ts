@@ -1,7 +1,18 @@
 import { canonicalJson, type Json, sha256Hex } from "../canonical/index.js";
 import { Lineage } from "../connection/lineage.js";
-import { DEFAULT_LIMITS, type Intent, type IntentLimits, parseIntent, type Vocabulary } from "../intent/index.js";
-import { interpret, type SqlExecutor } from "../interpretation/index.js";
+import { backoffMs, CryostasisStore, type FrozenEntry, MAX_WAKE_ATTEMPTS } from "../cryostasis/store.js";
+import {
+  DEFAULT_LIMITS,
+  type Intent,
+  type IntentLimits,
+  type Issue,
+  MAX_FREEZE_MS,
+  type NomosStamp,
+  parseIntent,
+  type Vocabulary,
+} from "../intent/index.js";
+import { type Freezer, interpret, type SqlExecutor } from "../interpretation/index.js";
+import { intentSieve } from "../sieve/index.js";
 import { hashCanonicalSediment } from "./chain.js";
 import { SedimentLog } from "./store.js";
 import { type Origin, Refusal, type Reason, type Seal, type Sediment, type World } from "./types.js";
@@ -12,6 +23,8 @@ export interface SedimentHost {
   /** Runs `fn` atomically: if it throws, nothing it wrote survives. */
   transaction<T>(fn: () => T): T;
   now(): number;
+  /** Called after frozen Intents were added, cancelled or woken: the host points its alarm at the earliest. */
+  onCryostasisChanged?(): void;
 }
 
 export interface SedimenterOptions {
@@ -25,6 +38,15 @@ export interface SedimenterOptions {
   /** When this Attractor applied each version: where grace periods start by default. */
   appliedAt?: (version: number) => number | undefined;
 }
+
+export type FreezeResult = { ok: true; cryoId: number; wakeAt: number; existing: boolean } | { ok: false; issues: Issue[] };
+
+/** What became of one frozen Intent when it woke. */
+export type WakeOutcome =
+  | { cryoId: number; outcome: "sealed"; seal: Seal }
+  | { cryoId: number; outcome: "refused"; seal: Seal }
+  | { cryoId: number; outcome: "retry"; attempts: number; error: string; wakeAt: number }
+  | { cryoId: number; outcome: "gone" };
 
 function sealOf(s: Sediment): Seal {
   return {
@@ -41,7 +63,7 @@ function sealOf(s: Sediment): Seal {
 
 /** The Intent as it was sent: stored as is, or carried forward from an earlier law. */
 function sentOf(s: Sediment): Intent {
-  if (!s.origin) return s.intent;
+  if (!s.origin || s.origin.nomos.version === s.world.nomosVersion) return s.origin?.intent ?? s.intent;
   return s.origin.intent ?? { ...s.intent, nomos: s.origin.nomos };
 }
 
@@ -51,19 +73,28 @@ function claimedVersion(input: unknown): number | undefined {
   return typeof nomos?.version === "number" && Number.isInteger(nomos.version) ? nomos.version : undefined;
 }
 
+const stampOf = (v: Vocabulary): NomosStamp => ({ name: v.nomos.name, version: v.nomos.version, hash: v.nomos.hash });
+
+/** Thrown inside a wake transaction when the entry is already gone: nothing may be applied twice. */
+class AlreadyWoken extends Error {}
+
 /**
  * Runtime-agnostic sedimentation: validate, carry Intents of earlier laws forward through
  * the Connection, interpret, check invariants and append to the chain in one transaction;
- * on refusal roll back and record a Precedent.
+ * on refusal roll back and record a Precedent. Also freezes Intents and wakes them.
  */
 export class Sedimenter {
   readonly log: SedimentLog;
+  readonly cryostasis: CryostasisStore;
   readonly lineage: Lineage;
   /** The vocabulary of the law this Attractor holds. */
   readonly vocabulary: Vocabulary;
   private head: { sedimentId: number; hash: string };
+  private readonly worldJson: string;
   private readonly worldHash: string;
   private readonly limits: IntentLimits;
+  private readonly freezer: Freezer;
+  private cryostasisChanged = false;
 
   constructor(
     law: Vocabulary | Lineage,
@@ -75,68 +106,200 @@ export class Sedimenter {
     this.vocabulary = this.lineage.at(options.held ?? this.lineage.current.nomos.version) ?? this.lineage.current;
     this.limits = options.limits ?? DEFAULT_LIMITS;
     this.log = new SedimentLog(host.db);
+    this.cryostasis = new CryostasisStore(host.db, this.lineage.name);
     // Kept in memory: only a committed transaction advances it, so it never runs ahead of storage.
     this.head = this.log.head();
-    const worldJson = canonicalJson(world);
-    this.worldHash = sha256Hex(worldJson);
-    this.log.registerWorld(worldJson, this.worldHash);
+    this.worldJson = canonicalJson(world);
+    this.worldHash = sha256Hex(this.worldJson);
+    this.log.registerWorld(this.worldJson, this.worldHash);
+    const held = stampOf(this.vocabulary);
+    this.freezer = {
+      freeze: (r) => {
+        this.cryostasisChanged = true;
+        const { cryoId, wakeAt } = this.cryostasis.freeze({
+          ...r,
+          sieve: intentSieve(this.vocabulary, r.intent),
+          nomos: held,
+          world: this.worldJson,
+          now: this.host.now(),
+        });
+        return { cryoId, wakeAt };
+      },
+      cancel: (key) => {
+        const cancelled = this.cryostasis.cancelKey(key);
+        if (cancelled) this.cryostasisChanged = true;
+        return cancelled;
+      },
+    };
   }
 
   sediment(input: unknown): Seal {
-    const timestamp = this.host.now();
+    return this.run(input, this.host.now());
+  }
+
+  /**
+   * Freezes an Intent from code: stored with its Sieve, law and World, to wake at `at` or
+   * after `delaySeconds`. With a `key` already frozen it stores nothing and returns that entry.
+   */
+  freeze(input: unknown, when: { at?: number; delaySeconds?: number; key?: string }): FreezeResult {
+    const now = this.host.now();
+    const bad = (path: string, message: string): FreezeResult => ({ ok: false, issues: [{ path, message }] });
+    if ((when.at === undefined) === (when.delaySeconds === undefined)) return bad("", "give exactly one of at or delaySeconds");
+    const wakeAt = when.at ?? now + (when.delaySeconds ?? 0) * 1000;
+    const field = when.at !== undefined ? "at" : "delaySeconds";
+    if (!Number.isInteger(wakeAt)) return bad(field, "must be whole milliseconds");
+    if (wakeAt <= now) return bad(field, `wake time ${new Date(wakeAt).toISOString()} is not in the future`);
+    if (wakeAt > now + MAX_FREEZE_MS) return bad(field, `wake time is more than ${MAX_FREEZE_MS / 86_400_000} days ahead`);
+    if (when.key !== undefined && (typeof when.key !== "string" || when.key.length < 1 || when.key.length > 128)) {
+      return bad("key", "must be a string of 1–128 characters");
+    }
+    const claimed = claimedVersion(input) ?? this.vocabulary.nomos.version;
+    const vocabulary = claimed <= this.vocabulary.nomos.version ? this.lineage.at(claimed) : undefined;
+    if (!vocabulary) return bad("intent.nomos.version", `this Attractor holds v${this.vocabulary.nomos.version}; it cannot freeze an Intent of v${claimed}`);
+    const parsed = parseIntent(vocabulary, input, this.limits);
+    if (!parsed.ok) return { ok: false, issues: parsed.issues.map((i) => ({ ...i, path: i.path ? `intent.${i.path}` : "intent" })) };
+    const intent: Intent = parsed.value.nomos ? parsed.value : { ...parsed.value, nomos: stampOf(vocabulary) };
+    if (intent.steps.some((s) => s.op.startsWith("$"))) return bad("intent.steps", "a frozen Intent cannot itself freeze or cancel");
+    const stored = this.host.transaction(() =>
+      this.cryostasis.freeze({
+        wakeAt,
+        key: when.key,
+        intent,
+        sieve: intentSieve(vocabulary, intent),
+        nomos: stampOf(vocabulary),
+        world: this.worldJson,
+        now,
+      }),
+    );
+    if (!stored.existing) this.host.onCryostasisChanged?.();
+    return { ok: true, ...stored };
+  }
+
+  /** Cancels a frozen Intent by id; false when there was none. */
+  cancel(cryoId: number): boolean {
+    const removed = this.host.transaction(() => this.cryostasis.remove(cryoId));
+    if (removed) this.host.onCryostasisChanged?.();
+    return removed;
+  }
+
+  /**
+   * Wakes due entries in wake-time order, at most `limit` of them, each in its own
+   * transaction that also removes it. Returns what became of each; the host re-arms.
+   */
+  wakeDue(limit: number): WakeOutcome[] {
+    const now = this.host.now();
+    const outcomes = this.cryostasis.due(now, limit).map((entry) => this.wake(entry, now));
+    this.host.onCryostasisChanged?.();
+    return outcomes;
+  }
+
+  private wake(entry: FrozenEntry, now: number): WakeOutcome {
+    const { cryoId } = entry;
+    try {
+      const seal = this.run(entry.intent, now, entry);
+      return seal.success ? { cryoId, outcome: "sealed", seal } : { cryoId, outcome: "refused", seal };
+    } catch (error) {
+      if (error instanceof AlreadyWoken) return { cryoId, outcome: "gone" };
+      // Unexpected: nothing was applied. Retry with backoff, then give up on record.
+      const message = error instanceof Error ? error.message : String(error);
+      const attempts = entry.attempts + 1;
+      if (attempts >= MAX_WAKE_ATTEMPTS) {
+        const seal = this.refuse(entry.intent, now, { kind: "cryostasis", message: `gave up after ${attempts} attempts: ${message}` }, cryoId);
+        return { cryoId, outcome: "refused", seal };
+      }
+      const wakeAt = now + backoffMs(attempts);
+      this.host.transaction(() => this.cryostasis.postpone(cryoId, attempts, message, wakeAt));
+      return { cryoId, outcome: "retry", attempts, error: message, wakeAt };
+    }
+  }
+
+  private run(input: unknown, timestamp: number, frozen?: FrozenEntry): Seal {
+    const cryoId = frozen?.cryoId;
     const { nomos } = this.vocabulary;
-    if (this.options.unavailable) return this.refuse(input, timestamp, { kind: "nomos", message: this.options.unavailable });
+    if (this.options.unavailable) return this.refuse(input, timestamp, { kind: "nomos", message: this.options.unavailable }, cryoId);
     // The Intent is parsed with the vocabulary of the law it claims, when this code knows it.
     const claimed = claimedVersion(input) ?? nomos.version;
     const vocabulary = claimed <= nomos.version ? this.lineage.at(claimed) : undefined;
     if (!vocabulary) {
       const why = claimed > nomos.version && this.options.pending ? ` (${this.options.pending})` : "";
-      return this.refuse(input, timestamp, {
-        kind: "nomos",
-        message: `Intent was built against ${nomos.name} v${claimed}, but this Attractor holds v${nomos.version}${why}`,
-      });
+      return this.refuse(
+        input,
+        timestamp,
+        { kind: "nomos", message: `Intent was built against ${nomos.name} v${claimed}, but this Attractor holds v${nomos.version}${why}` },
+        cryoId,
+      );
     }
     const parsed = parseIntent(vocabulary, input, this.limits);
     if (!parsed.ok) {
       const first = parsed.issues[0]!;
-      return this.refuse(input, timestamp, {
-        kind: "validation",
-        message: `invalid Intent: ${first.path ? `${first.path}: ` : ""}${first.message}`,
-        issues: parsed.issues,
-      });
+      return this.refuse(
+        input,
+        timestamp,
+        { kind: "validation", message: `invalid Intent: ${first.path ? `${first.path}: ` : ""}${first.message}`, issues: parsed.issues },
+        cryoId,
+      );
     }
     const sent = parsed.value;
     const stamp = sent.nomos;
     if (stamp && stamp.hash !== vocabulary.nomos.hash) {
-      return this.refuse(sent, timestamp, {
-        kind: "nomos",
-        message: `Intent was built against a ${stamp.name} v${stamp.version} with hash ${stamp.hash.slice(0, 12)}…, but v${stamp.version} here is ${vocabulary.nomos.hash.slice(0, 12)}…`,
-      });
+      return this.refuse(
+        sent,
+        timestamp,
+        {
+          kind: "nomos",
+          message: `Intent was built against a ${stamp.name} v${stamp.version} with hash ${stamp.hash.slice(0, 12)}…, but v${stamp.version} here is ${vocabulary.nomos.hash.slice(0, 12)}…`,
+        },
+        cryoId,
+      );
     }
     if (sent.idempotencyKey !== undefined) {
       const earlier = this.log.byIdempotencyKey(sent.idempotencyKey);
       if (earlier) {
-        if (canonicalJson(sentOf(earlier)) === canonicalJson(sent)) return sealOf(earlier);
-        return this.refuse(sent, timestamp, {
-          kind: "idempotency",
-          message: `idempotency key "${sent.idempotencyKey}" was already used by sediment ${earlier.sedimentId} for a different Intent`,
-        });
+        if (canonicalJson(sentOf(earlier)) === canonicalJson(sent)) {
+          // Already applied: a woken duplicate is done with, and applies nothing.
+          if (cryoId !== undefined && this.host.transaction(() => this.cryostasis.remove(cryoId))) this.cryostasisChanged = true;
+          return sealOf(earlier);
+        }
+        return this.refuse(
+          sent,
+          timestamp,
+          {
+            kind: "idempotency",
+            message: `idempotency key "${sent.idempotencyKey}" was already used by sediment ${earlier.sedimentId} for a different Intent`,
+          },
+          cryoId,
+        );
       }
     }
     let intent = sent;
     let origin: Origin | undefined;
     if (vocabulary !== this.vocabulary) {
       const carried = this.lineage.carry(sent, claimed, nomos.version, timestamp, this.options.appliedAt);
-      if (!carried.ok) return this.refuse(sent, timestamp, { kind: "connection", message: carried.message, connection: carried.connection });
+      if (!carried.ok) {
+        return this.refuse(sent, timestamp, { kind: "connection", message: carried.message, connection: carried.connection }, cryoId);
+      }
       intent = sent.idempotencyKey === undefined ? carried.intent : { ...carried.intent, idempotencyKey: sent.idempotencyKey };
       origin = { nomos: stamp!, reforged: carried.reforged, steps: carried.steps, ...(carried.reforged ? { intent: sent } : {}) };
     }
+    if (frozen) {
+      const reforged = origin?.reforged ?? false;
+      origin = {
+        ...(origin ?? { nomos: frozen.nomos, reforged: false, steps: [] }),
+        cryostasis: { cryoId: frozen.cryoId, frozenAt: frozen.frozenAt, wakeAt: frozen.wakeAt, wokeAt: timestamp, mode: reforged ? "reforged" : "resumed" },
+      };
+    }
+    this.cryostasisChanged = false;
     try {
-      const sediment = this.host.transaction(() => this.commit(intent, timestamp, origin));
+      const sediment = this.host.transaction(() => {
+        // Removed in the same transaction that applies it: a second delivery finds nothing to apply.
+        if (cryoId !== undefined && !this.cryostasis.remove(cryoId)) throw new AlreadyWoken();
+        return this.commit(intent, timestamp, origin);
+      });
       this.head = { sedimentId: sediment.sedimentId, hash: sediment.hash };
+      if (this.cryostasisChanged && cryoId === undefined) this.host.onCryostasisChanged?.();
       return sealOf(sediment);
     } catch (error) {
-      if (error instanceof Refusal) return this.refuse(sent, timestamp, error.reason);
+      if (error instanceof Refusal) return this.refuse(sent, timestamp, error.reason, cryoId);
       throw error;
     }
   }
@@ -144,7 +307,7 @@ export class Sedimenter {
   private commit(intent: Intent, timestamp: number, origin: Origin | undefined): Sediment {
     const sedimentId = this.head.sedimentId + 1;
     const prevHash = this.head.hash;
-    const outputs: Json[] = interpret(this.vocabulary, intent, this.host.db, { now: timestamp, sedimentId });
+    const outputs: Json[] = interpret(this.vocabulary, intent, this.host.db, { now: timestamp, sedimentId }, this.freezer);
     const canonical = {
       sedimentId,
       prevHash,
@@ -159,11 +322,12 @@ export class Sedimenter {
     return { sedimentId, hash, prevHash, timestamp, intent, outputs, world: this.world, ...(origin ? { origin } : {}) };
   }
 
-  private refuse(input: unknown, timestamp: number, reason: Reason): Seal {
-    const { nomos } = this.vocabulary;
-    const precedentId = this.host.transaction(() =>
-      this.log.recordPrecedent(input, reason, { name: nomos.name, version: nomos.version, hash: nomos.hash }, timestamp, this.limits.maxBytes),
-    );
+  /** Records the refusal; a woken entry is removed in the same transaction, since a refusal is final. */
+  private refuse(input: unknown, timestamp: number, reason: Reason, cryoId?: number): Seal {
+    const precedentId = this.host.transaction(() => {
+      if (cryoId !== undefined) this.cryostasis.remove(cryoId);
+      return this.log.recordPrecedent(input, reason, stampOf(this.vocabulary), timestamp, this.limits.maxBytes);
+    });
     return { success: false, reason, precedentId, timestamp, world: this.world };
   }
 }

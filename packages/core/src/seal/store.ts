@@ -3,6 +3,7 @@ import { canonicalJson, type Json, sha256Hex } from "../canonical/index.js";
 import type { SqlExecutor } from "../interpretation/index.js";
 import type { Intent, NomosStamp } from "../intent/index.js";
 import type { Nomos } from "../nomos/index.js";
+import { CRYOSTASIS_DDL } from "../cryostasis/store.js";
 import { type CanonicalSediment, GENESIS_HASH, hashCanonicalSediment } from "./chain.js";
 import type { Origin, Precedent, Reason, ReasonKind, Sediment, Verification, World } from "./types.js";
 
@@ -23,7 +24,7 @@ export interface AppliedNomos extends NomosStamp {
 
 /** Creates the internal tables; safe to run on every wake. */
 export function createInternalTables(db: SqlExecutor): void {
-  for (const ddl of INTERNAL_DDL) db.exec(ddl, []);
+  for (const ddl of [...INTERNAL_DDL, ...CRYOSTASIS_DDL]) db.exec(ddl, []);
 }
 
 export function latestApplied(db: SqlExecutor): AppliedNomos | undefined {

@@ -21,6 +21,7 @@ export type ReasonKind =
   | "invariant" // a cross-row invariant of the Nomos
   | "nomos" // built against a law this Attractor does not hold
   | "connection" // from an earlier law, and the Connection to this one does not let it run
+  | "cryostasis" // a frozen Intent that kept failing unexpectedly when woken
   | "idempotency"; // the key was used before for a different Intent
 
 /** Why an Intent was refused, in words a person can act on. */
@@ -37,11 +38,14 @@ export interface Reason {
   connection?: Connection;
 }
 
-/** How an Intent built under an earlier law came to run under this one. */
+/** How an Intent came to run when it did not arrive straight from a client under this law. */
 export interface Origin {
   /** The law the Intent was built against. */
   nomos: NomosStamp;
+  /** Whether a reforge function rewrote it on the way from its law to this one. */
   reforged: boolean;
+  /** Present when it was frozen and woken by the alarm: resumed as it was, or reforged. */
+  cryostasis?: { cryoId: number; frozenAt: number; wakeAt: number; wokeAt: number; mode: "resumed" | "reforged" };
   /** The Intent as it was sent, kept when reforging changed it; a Flat one differs only in its `nomos`. */
   intent?: Intent;
   steps: CarryStep[];

@@ -6,7 +6,8 @@ export const TEST_TOKEN = "test-token";
 export default defineConfig({
   plugins: [
     cloudflareTest({
-      wrangler: { configPath: "./wrangler.jsonc" },
+      // The app's Worker plus test-only Attractor classes (older or failing laws); see test/worker.ts.
+      wrangler: { configPath: "./test/wrangler.test.jsonc" },
       miniflare: { bindings: { NOEMA_API_TOKEN: TEST_TOKEN } },
     }),
   ],

@@ -204,6 +204,12 @@ app.post("/api/explain", async (c) => {
   if (!parsed.ok) return invalid(c, parsed.issues);
   let intent = parsed.value;
   const claimed = intent.nomos?.version ?? inventory.nomos.version;
+  const declared = inventoryLaw.at(claimed)!.nomos;
+  // As the Attractor would: a stamp whose hash is not the declared law's is refused, not explained.
+  if (intent.nomos && intent.nomos.hash !== declared.hash) {
+    const message = `Intent was built against a ${declared.name} v${claimed} with hash ${intent.nomos.hash.slice(0, 12)}…, but v${claimed} here is ${declared.hash.slice(0, 12)}…`;
+    return error(c, 409, "refused", message);
+  }
   let carried: { from: number; reforged: boolean } | undefined;
   if (claimed < inventory.nomos.version) {
     // As a freshly upgraded Attractor would carry it: inside its grace period.
@@ -246,9 +252,15 @@ app.post("/api/connection", async (c) => {
   if (body.from > body.to) throw new BadInput([{ path: "to", message: `must not be before from (v${body.from}); a Connection runs forward` }]);
   let intent;
   if (body.intent !== undefined) {
-    const parsed = inventoryLaw.at(body.from)!;
-    const r = inventoryLaw.parse({ ...body.intent, nomos: { name: parsed.nomos.name, version: body.from, hash: parsed.nomos.hash } });
-    if (!r.ok) return invalid(c, r.issues.map((i) => ({ ...i, path: `intent.${i.path}` })));
+    const { nomos } = inventoryLaw.at(body.from)!;
+    // An Intent without a stamp is read as one of `from`; one with a stamp must be of `from`.
+    const r = inventoryLaw.parse({ nomos: { name: nomos.name, version: body.from, hash: nomos.hash }, ...body.intent });
+    if (!r.ok) return invalid(c, r.issues.map((i) => ({ ...i, path: i.path ? `intent.${i.path}` : "intent" })));
+    const stamp = r.value.nomos!;
+    if (stamp.version !== body.from || stamp.hash !== nomos.hash) {
+      const message = `the Intent was built against ${stamp.name} v${stamp.version} (${stamp.hash.slice(0, 12)}…), not the v${body.from} this code declares (${nomos.hash.slice(0, 12)}…)`;
+      throw new BadInput([{ path: "intent.nomos", message }]);
+    }
     intent = r.value;
   }
   const steps: Connection[] = inventoryLaw.connect(body.from, body.to, intent);

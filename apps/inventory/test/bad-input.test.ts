@@ -33,6 +33,7 @@ const stock = (body: unknown, location = "main"): Pick<Case, "method" | "path" |
 const adjust = (body: unknown): Pick<Case, "method" | "path" | "body"> => ({ method: "POST", path: "/api/products/P/adjustments", body });
 const reserve = (body: unknown): Pick<Case, "method" | "path" | "body"> => ({ method: "POST", path: "/api/products/P/reservations", body });
 const post = (body: unknown): Pick<Case, "method" | "path" | "body"> => ({ method: "POST", path: "/api/products/P/intents", body });
+const connect = (body: unknown): Pick<Case, "method" | "path" | "body"> => ({ method: "POST", path: "/api/connection", body });
 const okAdjust = { locationId: "main", delta: -1, reason: "sale" };
 const okReserve = { locationId: "main", quantity: 1 };
 
@@ -74,6 +75,9 @@ const cases: Case[] = [
   { name: "a ttl over a day", ...reserve({ ...okReserve, ttlSeconds: 86_401 }), status: 400, paths: ["ttlSeconds"] },
   { name: "a zero ttl", ...reserve({ ...okReserve, ttlSeconds: 0 }), status: 400, paths: ["ttlSeconds"] },
   { name: "a fractional ttl", ...reserve({ ...okReserve, ttlSeconds: 0.5 }), status: 400, paths: ["ttlSeconds"] },
+  { name: "an unknown channel", ...reserve({ ...okReserve, channel: "fax" }), status: 400, paths: ["channel"] },
+  { name: "a channel in the wrong case", ...reserve({ ...okReserve, channel: "Web" }), status: 400, paths: ["channel"] },
+  { name: "channel null", ...reserve({ ...okReserve, channel: null }), status: 400, paths: ["channel"] },
   // Ids: SQL-looking, unicode, too long, with separators.
   { name: "a SQL-looking locationId", ...stock({ quantity: 1 }, enc(SQL)), status: 400, paths: ["locationId"] },
   { name: "a unicode locationId", ...stock({ quantity: 1 }, enc("café")), status: 400, paths: ["locationId"] },
@@ -119,6 +123,10 @@ const cases: Case[] = [
   { name: "an empty idempotency key", ...post(intent({ idempotencyKey: "" })), status: 400, paths: ["idempotencyKey"] },
   { name: "an idempotency key of 129 characters", ...post(intent({ idempotencyKey: LONG })), status: 400, paths: ["idempotencyKey"] },
   { name: "a 5000-character string argument", ...post(steps({ op: "reserve", args: { ...okReserve, orderId: "o".repeat(5000) } })), status: 400, paths: ["steps.0.args.orderId"] },
+  { name: "a Nomos version this code does not know", ...post(intent({ nomos: { ...valid.nomos!, version: 3 } })), status: 400, paths: ["nomos.version"] },
+  { name: "a fractional Nomos version", ...post(intent({ nomos: { ...valid.nomos!, version: 1.5 } })), status: 400, paths: ["nomos.version"] },
+  { name: "a v2-only operation in a v1 Intent", ...post({ v: 1, nomos: { ...valid.nomos!, version: 1 }, steps: [{ op: "recordChannelSync", args: { channel: "web", lastSedimentId: 1 } }] }), status: 400, paths: ["steps.0.op"] },
+  { name: "a v1 reserve naming a channel", ...post({ v: 1, nomos: { ...valid.nomos!, version: 1 }, steps: [{ op: "reserve", args: { ...okReserve, channel: "web" } }] }), status: 400, paths: ["steps.0.args.channel"] },
   { name: "an explained Intent that is not JSON", method: "POST", path: "/api/explain", body: "{v:1}", status: 400, paths: [""] },
   { name: "an explained Intent with a reference to a later step", method: "POST", path: "/api/explain", body: steps(commitRef({ $ref: { step: 1, output: "reservationId" } }), reserveStep), status: 400, paths: ["steps.0.args.reservationId"] },
   // Oversized bodies.
@@ -128,6 +136,27 @@ const cases: Case[] = [
   // Query strings.
   { name: "a page over 1000", method: "GET", path: "/api/products/P/sediments?limit=1001", status: 400, paths: ["limit"] },
   { name: "an unknown precedent kind", method: "GET", path: "/api/products/P/precedents?kind=anything", status: 400, paths: ["kind"] },
+  { name: "a precedent Nomos version of 0", method: "GET", path: "/api/products/P/precedents?nomosVersion=0", status: 400, paths: ["nomosVersion"] },
+  // Connection requests.
+  { name: "a Connection that runs backwards", ...connect({ from: 2, to: 1 }), status: 400, paths: ["to"] },
+  { name: "a Connection from an unknown version", ...connect({ from: 3 }), status: 400, paths: ["from"] },
+  { name: "a Connection to an unknown version", ...connect({ from: 1, to: 3 }), status: 400, paths: ["to"] },
+  { name: "a Connection from version 0", ...connect({ from: 0, to: 2 }), status: 400, paths: ["from"] },
+  { name: "a Connection version as a string", ...connect({ from: "1" }), status: 400, paths: ["from"] },
+  { name: "a Connection without from", ...connect({ to: 2 }), status: 400, paths: ["from"] },
+  { name: "a Connection with an extra field", ...connect({ from: 1, sieve: {} }), status: 400, paths: ["sieve"] },
+  { name: "a Connection with an Intent that is an array", ...connect({ from: 1, intent: [] }), status: 400, paths: ["intent"] },
+  { name: "a Connection with an unknown operation", ...connect({ from: 1, intent: { v: 1, steps: [{ op: "teleport", args: {} }] } }), status: 400, paths: ["intent.steps.0.op"] },
+  {
+    name: "a Connection with an operation its from-version lacks",
+    ...connect({ from: 1, intent: { v: 1, steps: [{ op: "recordChannelSync", args: { channel: "web", lastSedimentId: 1 } }] } }),
+    status: 400,
+    paths: ["intent.steps.0.op"],
+  },
+  { name: "a Connection with an invalid argument", ...connect({ from: 1, intent: { v: 1, steps: [{ op: "release", args: { reservationId: "r 1" } }] } }), status: 400, paths: ["intent.steps.0.args.reservationId"] },
+  { name: "a Connection that is not JSON", ...connect("{from:1}"), status: 400, paths: [""] },
+  { name: "a Connection with an Intent of another version than from", ...connect({ from: 1, intent: valid }), status: 400, paths: ["intent.nomos"] },
+  { name: "a Connection with an Intent of another hash", ...connect({ from: 2, intent: intent({ nomos: { ...valid.nomos!, hash: "0".repeat(64) } }) }), status: 400, paths: ["intent.nomos"] },
 ];
 
 /** A product with stock, an active reservation and a Precedent: something for a bad request to disturb. */
@@ -175,6 +204,7 @@ describe("arbitrary input", () => {
     (p) => ["POST", `/api/products/${p}/reservations`],
     (p) => ["POST", `/api/products/${p}/intents`],
     () => ["POST", "/api/explain"],
+    () => ["POST", "/api/connection"],
   ];
   const codes: Record<number, string> = { 400: "invalid_input", 404: "not_found", 409: "refused", 413: "payload_too_large" };
   const step = fc.record({

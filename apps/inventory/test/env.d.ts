@@ -1,7 +1,20 @@
 import type { Env as AppEnv } from "../src/env.js";
+import type * as TestWorker from "./worker.js";
+
+/** The test Worker's bindings: the app's, plus one namespace per test-only Attractor class. */
+interface TestEnv extends AppEnv {
+  PINNED_ATTRACTOR: DurableObjectNamespace<TestWorker.PinnedInventoryAttractor>;
+  CRITICAL_ATTRACTOR: DurableObjectNamespace<TestWorker.CriticalAttractor>;
+  NO_REFORGE_ATTRACTOR: DurableObjectNamespace<TestWorker.NoReforgeAttractor>;
+  BEFORE_GRACE_ATTRACTOR: DurableObjectNamespace<TestWorker.BeforeGraceAttractor>;
+  DURING_GRACE_ATTRACTOR: DurableObjectNamespace<TestWorker.DuringGraceAttractor>;
+  AFTER_GRACE_ATTRACTOR: DurableObjectNamespace<TestWorker.AfterGraceAttractor>;
+  REFUSE_ALL_ATTRACTOR: DurableObjectNamespace<TestWorker.RefuseAllAttractor>;
+  CAPACITY_ATTRACTOR: DurableObjectNamespace<TestWorker.CapacityAttractor>;
+}
 
 declare global {
   namespace Cloudflare {
-    interface Env extends AppEnv {}
+    interface Env extends TestEnv {}
   }
 }

@@ -33,14 +33,18 @@ export async function api(method: string, path: string, body?: unknown, headers:
   return { status: res.status, headers: res.headers, body: json };
 }
 
+/** Every namespace of the test Worker holds InventoryAttractors: the app's class or a test subclass of it. */
+export type InventoryNamespace = DurableObjectNamespace<InventoryAttractor>;
+
 /** The product's Durable Object stub, for `runInDurableObject`. */
-export const durableObject = (productId: string) => env.INVENTORY_ATTRACTOR.getByName(productId);
+export const durableObject = (productId: string, namespace: InventoryNamespace = env.INVENTORY_ATTRACTOR) => namespace.getByName(productId);
 
 /**
  * The same stub typed as plain RPC: `DurableObjectStub`'s mapped types recurse too deeply on the
  * JSON in Sediments (TS2589), which is why `@noema/cloudflare` offers `AttractorRpc`.
  */
-export const attractor = (productId: string) => durableObject(productId) as unknown as AttractorRpc<InventoryAttractor>;
+export const attractor = (productId: string, namespace?: InventoryNamespace) =>
+  durableObject(productId, namespace) as unknown as AttractorRpc<InventoryAttractor>;
 
 export interface Observation {
   snapshot: ProductSnapshot | null;
@@ -50,8 +54,8 @@ export interface Observation {
 }
 
 /** Everything a request could change, read over RPC: compare before and after to prove nothing moved. */
-export async function observe(productId: string): Promise<Observation> {
-  const rpc = attractor(productId);
+export async function observe(productId: string, namespace?: InventoryNamespace): Promise<Observation> {
+  const rpc = attractor(productId, namespace);
   const sediments: Sediment[] = [];
   for (let after = 0; ; ) {
     const page = await rpc.sediments(after, 1000);

@@ -11,7 +11,7 @@ const sealShape = (p: string) => ({
   hash: expect.stringMatching(/^[0-9a-f]{64}$/),
   prevHash: expect.stringMatching(/^[0-9a-f]{64}$/),
   timestamp: expect.any(Number),
-  world: { attractor: "InventoryAttractor", name: p, nomosVersion: 1, nomosHash: inventory.nomos.hash },
+  world: { attractor: "InventoryAttractor", name: p, nomosVersion: 2, nomosHash: inventory.nomos.hash },
   outputs: expect.any(Array),
 });
 
@@ -25,7 +25,7 @@ async function stocked(quantity = 10, locationId = "main") {
 async function reserveOne(p: string, body: Record<string, unknown>) {
   const res = await api("POST", `/api/products/${p}/reservations`, body);
   expect(res.status, JSON.stringify(res.body)).toBe(201);
-  return res.body.reservation as { id: string; locationId: string; quantity: number; expiresAt: number; orderId?: string };
+  return res.body.reservation as { id: string; locationId: string; quantity: number; expiresAt: number; orderId?: string; channel: string };
 }
 
 describe("health", () => {
@@ -96,17 +96,20 @@ describe("stock", () => {
 describe("reservations", () => {
   it("POST reserves: 201 with the reservation and its seal", async () => {
     const p = await stocked(10);
-    const res = await api("POST", `/api/products/${p}/reservations`, { locationId: "main", quantity: 3, ttlSeconds: 60, orderId: "o-1" });
+    const res = await api("POST", `/api/products/${p}/reservations`, { locationId: "main", quantity: 3, ttlSeconds: 60, orderId: "o-1", channel: "web" });
     expect(res.status).toBe(201);
     expect(res.body).toEqual({
-      reservation: { id: expect.any(String), locationId: "main", quantity: 3, expiresAt: res.body.seal.timestamp + 60_000, orderId: "o-1" },
+      reservation: { id: expect.any(String), locationId: "main", quantity: 3, expiresAt: res.body.seal.timestamp + 60_000, orderId: "o-1", channel: "web" },
       seal: sealShape(p),
     });
+    // Without a channel the reservation is a direct one.
     const plain = await api("POST", `/api/products/${p}/reservations`, { locationId: "main", quantity: 1 });
     expect(plain.status).toBe(201);
     expect(plain.body.reservation).not.toHaveProperty("orderId");
+    expect(plain.body.reservation.channel).toBe("direct");
     expect(plain.body.reservation.expiresAt).toBe(plain.body.seal.timestamp + 900_000);
     expect(plain.body.reservation.id).not.toBe(res.body.reservation.id);
+    expect(plain.body.seal.outputs[0].channel).toBe("direct");
 
     const product = await api("GET", `/api/products/${p}`);
     expect(product.body.locations).toEqual([stockShape("main", 10, 4)]);
@@ -167,7 +170,7 @@ describe("product", () => {
       productId: p,
       locations: [stockShape("a", 8, 2), stockShape("b", 3, 0)],
       reservations: [r],
-      nomos: { version: 1, hash: inventory.nomos.hash },
+      nomos: { version: 2, hash: inventory.nomos.hash },
     });
   });
 
@@ -247,7 +250,7 @@ describe("sediments, verify and precedents", () => {
           precedentId: over.body.seal.precedentId,
           intent: buildIntent(inventory, (s) => void s.reserve({ locationId: "main", quantity: 2 })),
           reason: over.body.seal.reason,
-          nomosVersion: 1,
+          nomosVersion: 2,
           nomosHash: inventory.nomos.hash,
           timestamp: over.body.seal.timestamp,
         },
@@ -258,7 +261,9 @@ describe("sediments, verify and precedents", () => {
     expect(notFound.body.precedents.map((x: { precedentId: number }) => x.precedentId)).toEqual([missing.body.seal.precedentId]);
     const paged = await api("GET", `/api/products/${p}/precedents?after=${over.body.seal.precedentId}&limit=1`);
     expect(paged.body.precedents.map((x: { precedentId: number }) => x.precedentId)).toEqual([missing.body.seal.precedentId]);
-    expect((await api("GET", `/api/products/${p}/precedents?nomosVersion=2`)).body).toEqual({ precedents: [] });
+    expect((await api("GET", `/api/products/${p}/precedents?nomosVersion=2`)).body).toEqual(res.body);
+    expect((await api("GET", `/api/products/${p}/precedents?nomosVersion=1`)).body).toEqual({ precedents: [] });
+    expect((await api("GET", `/api/products/${p}/precedents?kind=connection`)).body).toEqual({ precedents: [] });
     expectError(await api("GET", `/api/products/${p}/precedents?kind=bogus`), 400, "invalid_input");
   });
 });
@@ -295,13 +300,23 @@ describe("intents", () => {
     expect(after.precedents).toHaveLength(before.precedents.length + 1);
   });
 
-  it("POST an Intent built against another Nomos: 409 naming both versions", async () => {
+  it("POST an Intent built against another Nomos of the same version: 409 naming both hashes", async () => {
     const p = await stocked(5);
     const intent = { ...buildIntent(inventory, (s) => void s.setStock({ locationId: "main", quantity: 1 })), nomos: { name: "inventory", version: 2, hash: "0".repeat(64) } };
     const res = await api("POST", `/api/products/${p}/intents`, intent);
     expectError(res, 409, "refused");
     expect(res.body.seal.reason.kind).toBe("nomos");
-    expect(res.body.error.message).toMatch(/v2.*v1/);
+    expect(res.body.error.message).toBe(`Intent was built against a inventory v2 with hash ${"0".repeat(12)}…, but v2 here is ${inventory.nomos.hash.slice(0, 12)}…`);
+  });
+
+  it("POST an Intent of a law this code does not know: 400 at nomos.version, nothing recorded", async () => {
+    const p = await stocked(5);
+    const before = await observe(p);
+    const intent = { ...buildIntent(inventory, (s) => void s.setStock({ locationId: "main", quantity: 1 })), nomos: { name: "inventory", version: 3, hash: "0".repeat(64) } };
+    const res = await api("POST", `/api/products/${p}/intents`, intent);
+    expectError(res, 400, "invalid_input");
+    expect(res.body.error.issues).toEqual([{ path: "nomos.version", message: "inventory has no v3; this code knows v1 to v2" }]);
+    expect(await observe(p)).toEqual(before);
   });
 
   it("POST with an idempotency key: the same Intent returns the original Seal, another Intent is 409", async () => {
@@ -340,7 +355,7 @@ describe("intents", () => {
     expect(after.sediments).toEqual(before.sediments);
     // The Attractor refused it, so it is a Precedent: the Intent as the Attractor received it, defaults applied.
     const received = structuredClone(intent);
-    Object.assign(received.steps[1]!.args, { ttlSeconds: 900 });
+    Object.assign(received.steps[1]!.args, { ttlSeconds: 900, channel: "direct" });
     expect(after.precedents.at(-1)?.intent).toEqual(received);
   });
 });
@@ -357,7 +372,7 @@ describe("explain", () => {
     expect(res.body).toEqual(explain(inventory, intent, { now, sedimentId: 0 }));
     expect(res.body.steps[0].statements).toEqual([
       { sql: inventory.operations.reserve.statements[0]!.sql, params: [2, now, "main", 2] },
-      { sql: inventory.operations.reserve.statements[1]!.sql, params: ["r-0-0", "main", 2, null, now, now, 30] },
+      { sql: inventory.operations.reserve.statements[1]!.sql, params: ["r-0-0", "main", 2, null, now, now, 30, "direct"] },
     ]);
     expect(res.body.steps[1].statements[0].params).toEqual([{ $ref: { step: 0, output: "reservationId" } }]);
   });
@@ -368,7 +383,15 @@ describe("explain", () => {
       s.reserve({ locationId: "main", quantity: 1, ttlSeconds: stock.quantity });
     });
     const res = await api("POST", "/api/explain", intent);
-    expect(res.body.steps[1].statements[1].params.at(-1)).toEqual({ $ref: { step: 0, output: "quantity" } });
+    // Parameters: id, locationId, quantity, orderId, created_at, now, ttlSeconds, channel.
+    expect(res.body.steps[1].statements[1].params.slice(-2)).toEqual([{ $ref: { step: 0, output: "quantity" } }, "direct"]);
+  });
+
+  it("POST an Intent stamped with another hash of its version is 409 refused, as the Attractor would refuse it", async () => {
+    const intent = { ...buildIntent(inventory, (s) => void s.setStock({ locationId: "main", quantity: 1 })), nomos: { name: "inventory", version: 2, hash: "0".repeat(64) } };
+    const res = await api("POST", "/api/explain", intent);
+    expectError(res, 409, "refused");
+    expect(res.body.error.message).toBe(`Intent was built against a inventory v2 with hash ${"0".repeat(12)}…, but v2 here is ${inventory.nomos.hash.slice(0, 12)}…`);
   });
 
   it("POST an invalid Intent is 400 with issues", async () => {
@@ -391,6 +414,9 @@ describe("auth and routing", () => {
     ["GET", "/api/products/P/precedents"],
     ["POST", "/api/products/P/intents", { v: 1, steps: [{ op: "setStock", args: { locationId: "main", quantity: 1 } }] }],
     ["POST", "/api/explain", { v: 1, steps: [{ op: "setStock", args: { locationId: "main", quantity: 1 } }] }],
+    ["GET", "/api/products/P/nomos"],
+    ["GET", "/api/nomos"],
+    ["POST", "/api/connection", { from: 1, to: 2 }],
     ["GET", "/api/no-such-route"],
   ];
   const badAuth: [string, Record<string, string>][] = [

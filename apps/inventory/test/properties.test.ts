@@ -3,6 +3,7 @@ import { buildIntent, GENESIS_HASH, type Intent, type Ref, type Seal } from "@no
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { ProductSnapshot } from "../src/attractor.js";
+import { type Channel, CHANNELS } from "../src/nomos.js";
 import { inventory } from "../src/vocabulary.js";
 import { attractor, durableObject, freshProduct, observe } from "./helpers.js";
 
@@ -13,7 +14,8 @@ type Target = { from: "known"; index: number } | { from: "bogus" } | { from: "re
 type Step =
   | { op: "setStock"; locationId: string; quantity: number }
   | { op: "adjust"; locationId: string; delta: number; reason: "sale" | "purchase" | "adjust" | "return" | "transfer" }
-  | { op: "reserve"; locationId: string; quantity: number; ttlSeconds: number }
+  /** Without a channel the reservation is a direct one. */
+  | { op: "reserve"; locationId: string; quantity: number; ttlSeconds: number; channel?: Channel }
   | { op: "release" | "commit"; target: Target }
   /** A step whose arguments the Attractor must reject, whatever the state. */
   | { op: "malformed"; wire: { op: string; args: Record<string, unknown> } };
@@ -37,7 +39,16 @@ const step: fc.Arbitrary<Step> = fc.oneof(
   },
   {
     weight: 4,
-    arbitrary: fc.record({ op: fc.constant("reserve" as const), locationId: location, quantity: fc.integer({ min: 1, max: 5 }), ttlSeconds: fc.constantFrom(1, 900, 86_400) }),
+    arbitrary: fc.record(
+      {
+        op: fc.constant("reserve" as const),
+        locationId: location,
+        quantity: fc.integer({ min: 1, max: 5 }),
+        ttlSeconds: fc.constantFrom(1, 900, 86_400),
+        channel: fc.constantFrom(...CHANNELS),
+      },
+      { requiredKeys: ["op", "locationId", "quantity", "ttlSeconds"] },
+    ),
   },
   { weight: 2, arbitrary: fc.record({ op: fc.constant("release" as const), target }) },
   { weight: 2, arbitrary: fc.record({ op: fc.constant("commit" as const), target }) },
@@ -49,6 +60,7 @@ const step: fc.Arbitrary<Step> = fc.oneof(
         { op: "setStock", args: { locationId: "a", quantity: -1 } },
         { op: "adjust", args: { locationId: "a", delta: 0, reason: "sale" } },
         { op: "reserve", args: { locationId: "a", quantity: 1.5 } },
+        { op: "reserve", args: { locationId: "a", quantity: 1, channel: "fax" } },
         { op: "release", args: { reservationId: "r 1" } },
         { op: "commit", args: {} },
       ),
@@ -73,7 +85,7 @@ const intents = fc
 
 interface Model {
   locations: Map<string, { quantity: number; reserved: number }>;
-  reservations: Map<string, { locationId: string; quantity: number; expiresAt: number; status: "active" | "released" | "committed" }>;
+  reservations: Map<string, { locationId: string; quantity: number; expiresAt: number; channel: Channel; status: "active" | "released" | "committed" }>;
   /** Every reservation id ever created, in order: release and commit targets are drawn from it. */
   created: string[];
   movements: { location_id: string; delta: number; reason: string; reference_id: string | null }[];
@@ -134,9 +146,10 @@ function predict(m: Model, steps: readonly Step[], sedimentId: number, now: numb
         cur.reserved += s.quantity;
         const id = `r-${sedimentId}-${i}`;
         const expiresAt = now + s.ttlSeconds * 1000;
-        n.reservations.set(id, { locationId: s.locationId, quantity: s.quantity, expiresAt, status: "active" });
+        const channel = s.channel ?? "direct";
+        n.reservations.set(id, { locationId: s.locationId, quantity: s.quantity, expiresAt, channel, status: "active" });
         n.created.push(id);
-        outputs.push({ reservationId: id, locationId: s.locationId, quantity: s.quantity, expiresAt, orderId: null });
+        outputs.push({ reservationId: id, locationId: s.locationId, quantity: s.quantity, expiresAt, orderId: null, channel });
         break;
       }
       case "release":
@@ -167,7 +180,7 @@ function expectedSnapshot(m: Model): Pick<ProductSnapshot, "locations" | "reserv
     locations: [...m.locations.keys()].sort().map((k) => stockOf(m, k)),
     reservations: [...m.reservations]
       .filter(([, r]) => r.status === "active")
-      .map(([id, r]) => ({ id, locationId: r.locationId, quantity: r.quantity, expiresAt: r.expiresAt }))
+      .map(([id, r]) => ({ id, locationId: r.locationId, quantity: r.quantity, expiresAt: r.expiresAt, channel: r.channel }))
       .sort((x, y) => x.id.localeCompare(y.id)),
   };
 }
@@ -193,7 +206,7 @@ function toIntent(m: Model, steps: readonly Step[], sedimentId: number): unknown
           refs.push(b.adjust({ locationId: s.locationId, delta: s.delta, reason: s.reason }));
           break;
         case "reserve":
-          refs.push(b.reserve({ locationId: s.locationId, quantity: s.quantity, ttlSeconds: s.ttlSeconds }));
+          refs.push(b.reserve({ locationId: s.locationId, quantity: s.quantity, ttlSeconds: s.ttlSeconds, ...(s.channel ? { channel: s.channel } : {}) }));
           break;
         case "release":
         case "commit": {
@@ -214,7 +227,7 @@ function plainArgs(m: Model, steps: readonly Step[], s: Exclude<Step, { op: "mal
     case "adjust":
       return { locationId: s.locationId, delta: s.delta, reason: s.reason };
     case "reserve":
-      return { locationId: s.locationId, quantity: s.quantity, ttlSeconds: s.ttlSeconds };
+      return { locationId: s.locationId, quantity: s.quantity, ttlSeconds: s.ttlSeconds, ...(s.channel ? { channel: s.channel } : {}) };
     default:
       return { reservationId: targetId(m, steps, steps.indexOf(s), s.target, sedimentId) };
   }
@@ -278,10 +291,12 @@ describe("random sequences of Intents", () => {
 
         // Rows the snapshot does not show: closed reservations and the movement history.
         const rows = await runInDurableObject(durableObject(p), (_, state) => ({
-          reservations: state.storage.sql.exec("SELECT id, status FROM reservations ORDER BY id").toArray(),
+          reservations: state.storage.sql.exec("SELECT id, status, channel FROM reservations ORDER BY id").toArray(),
           movements: state.storage.sql.exec("SELECT location_id, delta, reason, reference_id FROM movements ORDER BY id").toArray(),
         }));
-        expect(rows.reservations).toEqual([...model.reservations].map(([id, r]) => ({ id, status: r.status })).sort((x, y) => x.id.localeCompare(y.id)));
+        expect(rows.reservations).toEqual(
+          [...model.reservations].map(([id, r]) => ({ id, status: r.status, channel: r.channel })).sort((x, y) => x.id.localeCompare(y.id)),
+        );
         expect(rows.movements).toEqual(model.movements);
       }),
       { numRuns: 25 },

@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { inventory } from "../src/vocabulary.js";
 import { api, attractor, durableObject, freshProduct, observe } from "./helpers.js";
 
-const world = (name: string) => ({ attractor: "InventoryAttractor", name, nomosVersion: 1, nomosHash: inventory.nomos.hash });
+const world = (name: string) => ({ attractor: "InventoryAttractor", name, nomosVersion: 2, nomosHash: inventory.nomos.hash });
 
 const setStock = (locationId: string, quantity: number) => buildIntent(inventory, (s) => void s.setStock({ locationId, quantity }));
 const reserve = (locationId: string, quantity: number) => buildIntent(inventory, (s) => void s.reserve({ locationId, quantity }));
@@ -40,6 +40,7 @@ describe("sedimentation over RPC", () => {
       quantity: 3,
       expiresAt: seal.timestamp + 900 * 1000,
       orderId: "order-1",
+      channel: "direct",
     });
     expect(committed).toEqual({ locationId: "shelf", quantity: 7, reserved: 0, available: 7 });
 
@@ -81,7 +82,7 @@ describe("sedimentation over RPC", () => {
 
     expect(successes.map((s) => s.outputs)).toEqual([
       [{ locationId: "a", quantity: 5, reserved: 0, available: 5 }],
-      [{ reservationId: expect.any(String), locationId: "a", quantity: 2, expiresAt: successes[1]!.timestamp + 900_000, orderId: null }],
+      [{ reservationId: expect.any(String), locationId: "a", quantity: 2, expiresAt: successes[1]!.timestamp + 900_000, orderId: null, channel: "direct" }],
       [{ locationId: "b", quantity: 4, reserved: 0, available: 4 }],
       [{ locationId: "a", quantity: 2, reserved: 2, available: 0 }],
     ]);
@@ -102,7 +103,9 @@ describe("sedimentation over RPC", () => {
     const reservationId = (held.outputs[0] as { reservationId: string }).reservationId;
     success(await stub.sedimentation(buildIntent(inventory, (s) => void s.release({ reservationId }))));
 
+    // A v2 stamp whose hash is not the v2 this code declares, and a law this code does not know yet.
     const otherLaw = { ...setStock("a", 1), nomos: { name: "inventory", version: 2, hash: "f".repeat(64) } };
+    const laterLaw = { ...setStock("a", 1), nomos: { name: "inventory", version: 3, hash: "e".repeat(64) } };
     const cases: { intent: unknown; kind: string; message: RegExp }[] = [
       { intent: reserve("a", 6), kind: "expectation", message: /not enough available stock at a to reserve 6/ },
       { intent: reserve("nowhere", 1), kind: "expectation", message: /nowhere/ },
@@ -110,7 +113,8 @@ describe("sedimentation over RPC", () => {
       { intent: buildIntent(inventory, (s) => void s.release({ reservationId })), kind: "expectation", message: /not active/ },
       { intent: buildIntent(inventory, (s) => void s.commit({ reservationId: "r-999-0" })), kind: "not_found", message: /r-999-0 does not exist/ },
       { intent: { v: 1, steps: [{ op: "setStock", args: { locationId: "a", quantity: -1 } }] }, kind: "validation", message: /quantity/ },
-      { intent: otherLaw, kind: "nomos", message: /v2/ },
+      { intent: otherLaw, kind: "nomos", message: /inventory v2 with hash ffffffffffff…, but v2 here is / },
+      { intent: laterLaw, kind: "nomos", message: /built against inventory v3, but this Attractor holds v2/ },
       // Step 0 alone would commit; step 1 fails, so step 0 must leave nothing behind either.
       {
         intent: buildIntent(inventory, (s) => {
@@ -140,7 +144,7 @@ describe("sedimentation over RPC", () => {
         precedentId: seal.precedentId,
         intent,
         reason: seal.reason,
-        nomosVersion: 1,
+        nomosVersion: 2,
         nomosHash: inventory.nomos.hash,
         timestamp: seal.timestamp,
       });
@@ -266,7 +270,7 @@ describe("sedimentation over RPC", () => {
     expect(explanation.context.sedimentId).toBe(2);
     expect(explanation.steps.map((s) => s.op)).toEqual(["reserve", "commit"]);
     expect(explanation.steps[0]!.statements.map((s) => s.sql)).toEqual(inventory.operations.reserve.statements.map((s) => s.sql));
-    expect(explanation.steps[0]!.statements[1]!.params).toEqual(["r-2-0", "a", 2, null, now, now, 60]);
+    expect(explanation.steps[0]!.statements[1]!.params).toEqual(["r-2-0", "a", 2, null, now, now, 60, "direct"]);
     const ref = { $ref: { step: 0, output: "reservationId" } };
     expect(explanation.steps[1]!.statements[0]!.params).toEqual([ref]);
     expect(explanation.invariants.map((i) => i.name)).toEqual(["reserved_matches_active_reservations"]);
@@ -280,11 +284,11 @@ describe("sedimentation over RPC", () => {
     expect(invalid).toEqual({ ok: false, issues: [{ path: "steps.0.op", message: expect.stringContaining('unknown operation "teleport"') }] });
   });
 
-  it("reports the Nomos applied on first wake", async () => {
+  it("reports the Nomos applied on first wake: the current law directly, no migration", async () => {
     const stub = attractor(freshProduct());
-    const { current, history } = await stub.nomos();
-    expect(current).toMatchObject({ name: "inventory", version: 1, hash: inventory.nomos.hash });
-    expect(history).toEqual([current]);
+    const report = await stub.nomos();
+    const stamp = { name: "inventory", version: 2, hash: inventory.nomos.hash };
+    expect(report).toEqual({ current: { ...stamp, appliedAt: expect.any(Number) }, target: stamp, history: [report.current] });
   });
 });
 

@@ -1,0 +1,69 @@
+import { defineNomos, defineVocabulary, type Intent, integer, type Lineage, type Provisions, rebuildTableSql } from "@noema/core";
+import { inventoryLaw } from "../src/law.js";
+import { inventoryNomosV2 } from "../src/nomos.js";
+import { inventoryV2 } from "../src/vocabulary.js";
+
+/**
+ * Lineages that only tests run: the shipped v1 → v2 evolution with other provisions, a
+ * critical mark or no reforge, and a v3 whose migration can fail on real data.
+ */
+
+export const DAY = 24 * 60 * 60 * 1000;
+
+const v1 = inventoryLaw.upTo(1);
+const shipped = inventoryLaw.evolutionFrom(1)!;
+
+export const CRITICAL_REASON = "reservations without a channel bypassed the marketplace's fraud checks";
+
+/** v2 as shipped, marked critical: no Intent of v1 may run any more, whatever it touches. */
+export const criticalLaw = v1.evolve(inventoryV2, { ...shipped, critical: { reason: CRITICAL_REASON } });
+
+/** v2 with the shipped migration but no reforge: Curved Intents of v1 cannot be carried. */
+export const noReforgeLaw = v1.evolve(inventoryV2, { migration: shipped.migration });
+
+/**
+ * The clock the grace-period lineages are placed around, fixed on first use. It is read inside
+ * a request (at global scope a Worker's clock does not run), and every margin is a day wide,
+ * so no test depends on how long anything takes.
+ */
+let anchor: number | undefined;
+export const anchorTime = (): number => (anchor ??= Date.now());
+
+const withProvisions = (provisions: Provisions): Lineage => v1.evolve(inventoryV2, { ...shipped, provisions });
+
+/** Grace periods around the anchor: not yet in force, in its grace period, past it (two policies). */
+export const graceLaws = {
+  before: () => withProvisions({ effectiveFrom: anchorTime() + DAY, gracePeriod: DAY, afterGrace: "refuse-curved" }),
+  during: () => withProvisions({ effectiveFrom: anchorTime() - DAY, gracePeriod: 2 * DAY, afterGrace: "refuse-curved" }),
+  after: () => withProvisions({ effectiveFrom: anchorTime() - 2 * DAY, gracePeriod: DAY, afterGrace: "refuse-curved" }),
+  afterRefuseAll: () => withProvisions({ effectiveFrom: anchorTime() - 2 * DAY, gracePeriod: DAY, afterGrace: "refuse-all" }),
+};
+
+export const CAPACITY = 1000;
+
+/** v3: a location holds at most 1000 units. Stock above that makes the migration fail. */
+export const inventoryNomosV3 = defineNomos({
+  name: "inventory",
+  version: 3,
+  tables: {
+    ...inventoryNomosV2.tables,
+    stock: {
+      ...inventoryNomosV2.tables.stock,
+      columns: {
+        ...inventoryNomosV2.tables.stock.columns,
+        quantity: integer()
+          .notNull()
+          .check(`quantity >= 0 AND quantity <= ${CAPACITY}`, `a location holds between 0 and ${CAPACITY} units`),
+      },
+    },
+  },
+  invariants: inventoryNomosV2.invariants,
+});
+
+export const inventoryV3 = defineVocabulary(inventoryNomosV3, inventoryV2.operations);
+
+/** The shipped lineage plus v3; v2 Intents are carried as they are and the new CHECK judges them. */
+export const capacityLaw = inventoryLaw.evolve(inventoryV3, {
+  migration: rebuildTableSql(inventoryNomosV3, "stock"),
+  reforge: (intent: Intent) => intent,
+});

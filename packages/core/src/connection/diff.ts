@@ -145,14 +145,16 @@ export function diffNomos(from: Nomos, to: Nomos, hints: EvolutionHints = {}): C
     }
     for (const [col, cb] of Object.entries(b.columns)) {
       if (seenCols.has(col)) continue;
-      const required = cb.spec.notNull && cb.spec.default === undefined;
+      // An old INSERT does not name the new column: it fails if the column requires a value, or
+      // (UNIQUE with a default) from its second row on, when every such row gets the same value.
+      const { notNull, unique, default: fill } = cb.spec;
+      const why = notNull && fill === undefined ? "NOT NULL without a default" : unique && fill !== undefined && fill !== null ? "UNIQUE with a default" : undefined;
       changes.push({
         element: `column:${target}.${col}`,
         kind: "column_added",
-        detail: required ? `column ${target}.${col} added, NOT NULL without a default` : `column ${target}.${col} added`,
-        // An old INSERT does not name the new column: it fails if the column requires a value.
-        effect: required ? "Curved" : "Flat",
-        affects: required ? [`shape:${table}`] : [],
+        detail: why ? `column ${target}.${col} added, ${why}` : `column ${target}.${col} added`,
+        effect: why ? "Curved" : "Flat",
+        affects: why ? [`shape:${table}`] : [],
       });
     }
     changes.push(...diffTableLevel(table, a, b, newColumnName));

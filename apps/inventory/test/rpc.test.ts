@@ -281,7 +281,8 @@ describe("sedimentation over RPC", () => {
     expect((seal.outputs[0] as { reservationId: string }).reservationId).toBe("r-2-0");
 
     const invalid = await stub.explain({ v: 1, steps: [{ op: "teleport", args: {} }] });
-    expect(invalid).toEqual({ ok: false, issues: [{ path: "steps.0.op", message: expect.stringContaining('unknown operation "teleport"') }] });
+    const issues = [{ path: "steps.0.op", message: expect.stringContaining('unknown operation "teleport"') }];
+    expect(invalid).toEqual({ ok: false, issues, reason: { kind: "validation", message: expect.stringContaining("invalid Intent"), issues } });
   });
 
   it("reports the Nomos applied on first wake: the current law directly, no migration", async () => {

@@ -8,11 +8,12 @@ import {
   type FreezeResult,
   type Intent,
   type IntentLimits,
+  type Origin,
+  type Reason,
   type Issue,
   Lineage,
   type MigrationState,
   nomosHistory,
-  parseIntent,
   type Precedent,
   type ReasonKind,
   type Row,
@@ -44,7 +45,9 @@ export interface FrozenSummary {
   intent: Intent;
 }
 
-export type ExplainResult = { ok: true; explanation: Explanation } | { ok: false; issues: Issue[] };
+export type ExplainResult =
+  | { ok: true; explanation: Explanation; origin?: Origin }
+  | { ok: false; issues: Issue[]; reason: Reason };
 
 export interface NomosReport {
   /** The law this Attractor holds. */
@@ -105,9 +108,11 @@ export abstract class Attractor<Env = unknown, V extends Vocabulary = Vocabulary
       };
       const failure = state.error ? `migration to v${state.error.version} failed: ${state.error.message}` : undefined;
       const appliedAt = new Map(nomosHistory(host.db).map((h) => [h.version, h.appliedAt]));
+      // A version this Attractor never held (it was created later) counts from its creation.
+      const created = Math.min(...appliedAt.values());
       this.sedimenter = new Sedimenter(this.lineage, host, this.world, {
         held: state.held.version,
-        appliedAt: (version) => appliedAt.get(version),
+        appliedAt: (version) => appliedAt.get(version) ?? created,
         limits: this.limits,
         ...(failure && (!held || held.nomos.hash !== state.held.hash) ? { unavailable: failure } : {}),
         ...(failure ? { pending: failure } : {}),
@@ -172,13 +177,20 @@ export abstract class Attractor<Env = unknown, V extends Vocabulary = Vocabulary
     return this.sedimenter.sediment(intent);
   }
 
-  /** The `sql.exec()` sequence the Intent would run here next, and its Sieve; nothing runs. */
+  /**
+   * The `sql.exec()` sequence the Intent would run here next, and its Sieve; nothing runs.
+   * It goes through the same checks as sedimentation (law, validation, Connection), so it
+   * accepts exactly what would run, and explains an older Intent as carried to this law.
+   */
   explain(intent: unknown): ExplainResult {
-    // The same limits as sedimentation, so explain accepts exactly what would be run.
-    const parsed = parseIntent(this.vocabulary, intent, this.limits);
-    if (!parsed.ok) return parsed;
+    const prepared = this.sedimenter.prepare(intent);
+    if (!prepared.ok) {
+      const { reason } = prepared;
+      return { ok: false, reason, issues: reason.issues ?? [{ path: "", message: reason.message }] };
+    }
     const next = this.sedimenter.log.head().sedimentId + 1;
-    return { ok: true, explanation: explain(this.vocabulary, parsed.value, { now: Date.now(), sedimentId: next }) };
+    const explanation = explain(this.vocabulary, prepared.intent, { now: Date.now(), sedimentId: next });
+    return { ok: true, explanation, ...(prepared.origin ? { origin: prepared.origin } : {}) };
   }
 
   sediments(after = 0, limit = 100): { sediments: Sediment[]; next?: number } {

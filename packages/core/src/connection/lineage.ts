@@ -3,6 +3,7 @@ import {
   type Intent,
   type IntentLimits,
   type NomosStamp,
+  operationsOf,
   type ParseResult,
   parseIntent,
   type Vocabulary,
@@ -156,7 +157,7 @@ export class Lineage {
 
   /** Connection across one evolution step for the given operations, cached per (step, operations). */
   private stepConnection(version: number, intent: Intent): Connection {
-    const ops = [...new Set(intent.steps.map((s) => s.op))].sort().join(",");
+    const ops = [...new Set(operationsOf(intent))].sort().join(",");
     const key = `${version}|${ops}`;
     let c = this.connections.get(key);
     if (!c) {
@@ -211,6 +212,11 @@ export class Lineage {
           return refuse(`reforging for ${law} failed: ${error instanceof Error ? error.message : String(error)}`);
         }
         step.reforged = reforged = true;
+      }
+      if (conn.type === "Flat") {
+        // Flat: every operation it names is unchanged (same hash), so its arguments parse the same; only the stamp moves.
+        current = { ...current, nomos: stampOf(to) };
+        continue;
       }
       const { nomos: _old, ...rest } = current;
       const parsed = parseIntent(to, { ...rest, nomos: stampOf(to) });

@@ -41,6 +41,11 @@ export interface SedimenterOptions {
 
 export type FreezeResult = { ok: true; cryoId: number; wakeAt: number; existing: boolean } | { ok: false; issues: Issue[] };
 
+/** An input made ready to run under the held law, or the reason it cannot be. */
+export type Prepared =
+  | { ok: true; sent: Intent; intent: Intent; origin?: Origin }
+  | { ok: false; reason: Reason; input: unknown };
+
 /** What became of one frozen Intent when it woke. */
 export type WakeOutcome =
   | { cryoId: number; outcome: "sealed"; seal: Seal }
@@ -213,45 +218,50 @@ export class Sedimenter {
     }
   }
 
-  private run(input: unknown, timestamp: number, frozen?: FrozenEntry): Seal {
-    const cryoId = frozen?.cryoId;
+  /**
+   * Everything before the transaction: which law the input claims, its validation under
+   * that law, and carrying it forward to the law held here. Explain uses it too, so it
+   * accepts exactly what sedimentation would run.
+   */
+  prepare(input: unknown, timestamp: number = this.host.now()): Prepared {
     const { nomos } = this.vocabulary;
-    if (this.options.unavailable) return this.refuse(input, timestamp, { kind: "nomos", message: this.options.unavailable }, cryoId);
+    const refused = (reason: Reason, at: unknown = input): Prepared => ({ ok: false, reason, input: at });
+    if (this.options.unavailable) return refused({ kind: "nomos", message: this.options.unavailable });
     // The Intent is parsed with the vocabulary of the law it claims, when this code knows it.
     const claimed = claimedVersion(input) ?? nomos.version;
     const vocabulary = claimed <= nomos.version ? this.lineage.at(claimed) : undefined;
     if (!vocabulary) {
       const why = claimed > nomos.version && this.options.pending ? ` (${this.options.pending})` : "";
-      return this.refuse(
-        input,
-        timestamp,
-        { kind: "nomos", message: `Intent was built against ${nomos.name} v${claimed}, but this Attractor holds v${nomos.version}${why}` },
-        cryoId,
-      );
+      return refused({ kind: "nomos", message: `Intent was built against ${nomos.name} v${claimed}, but this Attractor holds v${nomos.version}${why}` });
     }
     const parsed = parseIntent(vocabulary, input, this.limits);
     if (!parsed.ok) {
       const first = parsed.issues[0]!;
-      return this.refuse(
-        input,
-        timestamp,
-        { kind: "validation", message: `invalid Intent: ${first.path ? `${first.path}: ` : ""}${first.message}`, issues: parsed.issues },
-        cryoId,
-      );
+      return refused({ kind: "validation", message: `invalid Intent: ${first.path ? `${first.path}: ` : ""}${first.message}`, issues: parsed.issues });
     }
     const sent = parsed.value;
     const stamp = sent.nomos;
     if (stamp && stamp.hash !== vocabulary.nomos.hash) {
-      return this.refuse(
-        sent,
-        timestamp,
+      return refused(
         {
           kind: "nomos",
           message: `Intent was built against a ${stamp.name} v${stamp.version} with hash ${stamp.hash.slice(0, 12)}…, but v${stamp.version} here is ${vocabulary.nomos.hash.slice(0, 12)}…`,
         },
-        cryoId,
+        sent,
       );
     }
+    if (vocabulary === this.vocabulary) return { ok: true, sent, intent: sent };
+    const carried = this.lineage.carry(sent, claimed, nomos.version, timestamp, this.options.appliedAt);
+    if (!carried.ok) return refused({ kind: "connection", message: carried.message, connection: carried.connection }, sent);
+    const intent = sent.idempotencyKey === undefined ? carried.intent : { ...carried.intent, idempotencyKey: sent.idempotencyKey };
+    return { ok: true, sent, intent, origin: { nomos: stamp!, reforged: carried.reforged, steps: carried.steps, ...(carried.reforged ? { intent: sent } : {}) } };
+  }
+
+  private run(input: unknown, timestamp: number, frozen?: FrozenEntry): Seal {
+    const cryoId = frozen?.cryoId;
+    const prepared = this.prepare(input, timestamp);
+    if (!prepared.ok) return this.refuse(prepared.input, timestamp, prepared.reason, cryoId);
+    const { sent } = prepared;
     if (sent.idempotencyKey !== undefined) {
       const earlier = this.log.byIdempotencyKey(sent.idempotencyKey);
       if (earlier) {
@@ -271,16 +281,8 @@ export class Sedimenter {
         );
       }
     }
-    let intent = sent;
-    let origin: Origin | undefined;
-    if (vocabulary !== this.vocabulary) {
-      const carried = this.lineage.carry(sent, claimed, nomos.version, timestamp, this.options.appliedAt);
-      if (!carried.ok) {
-        return this.refuse(sent, timestamp, { kind: "connection", message: carried.message, connection: carried.connection }, cryoId);
-      }
-      intent = sent.idempotencyKey === undefined ? carried.intent : { ...carried.intent, idempotencyKey: sent.idempotencyKey };
-      origin = { nomos: stamp!, reforged: carried.reforged, steps: carried.steps, ...(carried.reforged ? { intent: sent } : {}) };
-    }
+    const { intent } = prepared;
+    let origin = prepared.origin;
     if (frozen) {
       const reforged = origin?.reforged ?? false;
       origin = {

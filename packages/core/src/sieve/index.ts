@@ -1,5 +1,5 @@
 import { contentHash, normalizeSql } from "../canonical/index.js";
-import type { Intent, OperationSpec, Vocabulary } from "../intent/index.js";
+import { type Intent, type OperationSpec, operationsOf, type Vocabulary } from "../intent/index.js";
 import { z } from "zod";
 import { emptyFootprint, type Footprint, mergeFootprints, statementFootprint } from "./footprint.js";
 
@@ -90,8 +90,6 @@ export function sieveOf(vocabulary: Vocabulary, ops: Iterable<string>): Sieve {
 
 /** Computed from the Intent's static structure: which operations it names. Never listed by hand. */
 export function intentSieve(vocabulary: Vocabulary, intent: Intent): Sieve {
-  return sieveOf(
-    vocabulary,
-    intent.steps.map((s) => s.op),
-  );
+  // An Intent that freezes another depends on the frozen Intent's operations too.
+  return sieveOf(vocabulary, operationsOf(intent));
 }

@@ -122,7 +122,11 @@ app.post("/api/products/:productId/adjustments", async (c) => {
 app.post("/api/products/:productId/reservations", async (c) => {
   const w = product(c);
   const body = check(ops.reserve.args.strict(), await jsonBody(c));
-  const intent = buildIntent(inventory, (s) => void s.reserve(body));
+  // One atomic Intent: the reservation and its own release, frozen until it expires.
+  const intent = buildIntent(inventory, (s) => {
+    const r = s.reserve(body);
+    s.$freeze({ at: r.expiresAt, key: r.reservationId }, (frozen) => frozen.release({ reservationId: r.reservationId }));
+  });
   return sealed(c, await w.sediment(intent), (seal) => {
     const r = seal.outputs[0] as { reservationId: string; locationId: string; quantity: number; expiresAt: number; orderId: string | null; channel: string };
     const reservation = {
@@ -140,14 +144,20 @@ app.post("/api/products/:productId/reservations", async (c) => {
 app.delete("/api/products/:productId/reservations/:reservationId", async (c) => {
   const w = product(c);
   const reservationId = check(Id, c.req.param("reservationId"), "reservationId");
-  const intent = buildIntent(inventory, (s) => void s.release({ reservationId }));
+  const intent = buildIntent(inventory, (s) => {
+    s.release({ reservationId });
+    s.$cancel({ key: reservationId });
+  });
   return sealed(c, await w.sediment(intent), (seal) => c.json({ seal, stock: seal.outputs[0] }));
 });
 
 app.post("/api/products/:productId/reservations/:reservationId/commit", async (c) => {
   const w = product(c);
   const reservationId = check(Id, c.req.param("reservationId"), "reservationId");
-  const intent = buildIntent(inventory, (s) => void s.commit({ reservationId }));
+  const intent = buildIntent(inventory, (s) => {
+    s.commit({ reservationId });
+    s.$cancel({ key: reservationId });
+  });
   return sealed(c, await w.sediment(intent), (seal) => c.json({ seal, stock: seal.outputs[0] }));
 });
 
@@ -192,6 +202,14 @@ app.post("/api/products/:productId/intents", async (c) => {
   const parsed = inventoryLaw.parse(await jsonBody(c));
   if (!parsed.ok) return invalid(c, parsed.issues);
   return sealed(c, await w.sediment(parsed.value), (seal) => c.json(seal));
+});
+
+const cryostasisQuery = z.strictObject({ limit: z.coerce.number().int().min(1).max(1000).default(100) });
+
+app.get("/api/products/:productId/cryostasis", async (c) => {
+  const w = product(c);
+  const q = check(cryostasisQuery, c.req.query());
+  return c.json({ pending: await w.rpc.frozen({ limit: q.limit }) });
 });
 
 app.get("/api/products/:productId/nomos", async (c) => {

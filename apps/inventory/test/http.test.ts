@@ -248,7 +248,11 @@ describe("sediments, verify and precedents", () => {
       precedents: [
         {
           precedentId: over.body.seal.precedentId,
-          intent: buildIntent(inventory, (s) => void s.reserve({ locationId: "main", quantity: 2 })),
+          // The route reserves and freezes the reservation's own release in one Intent.
+          intent: buildIntent(inventory, (s) => {
+            const r = s.reserve({ locationId: "main", quantity: 2 });
+            s.$freeze({ at: r.expiresAt, key: r.reservationId }, (f) => f.release({ reservationId: r.reservationId }));
+          }),
           reason: over.body.seal.reason,
           nomosVersion: 2,
           nomosHash: inventory.nomos.hash,

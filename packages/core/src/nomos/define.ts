@@ -96,14 +96,11 @@ function sqlLiteral(value: string | number | null): string {
   return `'${value.replaceAll("'", "''")}'`;
 }
 
-/**
- * CREATE statements for one table of a Nomos, optionally under another name: a
- * migration that rebuilds a table creates the new shape beside the old one.
- */
-export function createTableSql(nomos: Nomos, table: string, as: string = table): string[] {
+/** CREATE statements for one table of a Nomos and its indexes: a migration that adds a table. */
+export function createTableSql(nomos: Nomos, table: string): string[] {
   const spec = nomos.tables[table];
   if (!spec) throw new NomosDefinitionError(`Nomos ${nomos.name} v${nomos.version} has no table "${table}"`);
-  return tableDdl(as, spec, table);
+  return tableDdl(table, spec);
 }
 
 /**

@@ -1,6 +1,5 @@
-import { canonicalJson, type Json, sha256Hex } from "../canonical/index.js";
-import type { Intent } from "../intent/index.js";
-import type { Origin, World } from "./types.js";
+import { canonicalJson, sha256Hex } from "../canonical/index.js";
+import type { Sediment, World } from "./types.js";
 
 export const GENESIS_HASH = "0".repeat(64);
 
@@ -34,15 +33,7 @@ export function worldHash(world: World): string {
 }
 
 /** The hash of a sediment: it covers its place, its predecessor, the Intent (and its origin), the outputs and the World. */
-export function sedimentHash(entry: {
-  sedimentId: number;
-  prevHash: string;
-  timestamp: number;
-  intent: Intent;
-  outputs: Json[];
-  world: World;
-  origin?: Origin;
-}): string {
+export function sedimentHash(entry: Omit<Sediment, "hash">): string {
   return hashCanonicalSediment({
     sedimentId: entry.sedimentId,
     prevHash: entry.prevHash,

@@ -8,6 +8,11 @@
 //      its cost grows with every reservation held, on both sides alike.
 //   2. Worker -> DO RPC calls/s with 1 and 32 in flight (each call pays its own commit).
 //   3. HTTP req/s through `wrangler dev` with autocannon, one reservation per request.
+//   4. (first run only) a breakdown of Noema's path, and Cryostasis: the cost of freezing (a
+//      reservation Intent with and without a `$freeze` of its release, in-DO; `freeze()` from code
+//      against sedimentation over RPC), wake throughput (due entries woken by calling the
+//      Attractor's alarm() inside the DO until none is due), and what 100,000 pending entries cost
+//      (freezing one more with them vs without, and storage per entry).
 // Targets: hand-plain (plain log row), hand-chain (SHA-256 chained log row), noema (the real
 // InventoryAttractor; over RPC/HTTP the Worker builds the Intent like the inventory API does),
 // noema-app (HTTP only: the inventory Hono app itself, with bearer auth), noema-prebuilt (RPC
@@ -25,8 +30,17 @@
 //   BENCH_RPC_ROUNDS=3           interleaved rounds per concurrency
 //   BENCH_PROFILE_N=500          iterations per part of the Noema breakdown (0: skip); first run only
 //   BENCH_PROFILE_REPS=5         rounds of the breakdown (fresh DOs each); the fastest round counts
+//   BENCH_WAKE_N=10000           Cryostasis: entries frozen due and woken in one fresh DO (0: skip); first run only
+//   BENCH_WAKE_PLAIN_N=2000      plain sedimentations of the same Intent after the wake, for comparison
+//   BENCH_PENDING_N=100000       Cryostasis: entries kept pending in one fresh DO (0: skip); first run only
+//   BENCH_PENDING_PROBE=500      freezes timed per probe, with N and with ~0 entries pending
+//   BENCH_PENDING_ROUNDS=3       probe rounds, alternating the two DOs; the fastest counts
 //   BENCH_OUT=bench/results/latest.json
-// Defaults take about 3 minutes. Smoke run: BENCH_SECONDS=1 BENCH_LOOP_SECONDS=1 BENCH_RPC_ROUNDS=1.
+// Cryostasis (first run only): the freezing cost is part of the breakdown (BENCH_PROFILE_N, _REPS) and
+// of RPC (freeze() from code vs sedimentation of the same Intent, BENCH_RPC_CALLS x BENCH_RPC_ROUNDS at
+// each BENCH_RPC_CONCURRENCY); wake throughput and the cost of pending entries have their own sizes.
+// Defaults take about 4 minutes. Smoke run: BENCH_SECONDS=1 BENCH_LOOP_SECONDS=1 BENCH_RPC_ROUNDS=1
+// BENCH_WAKE_N=500 BENCH_PENDING_N=2000 BENCH_PENDING_PROBE=100.
 import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
@@ -67,8 +81,15 @@ const config = {
   rpcRounds: num("BENCH_RPC_ROUNDS", 3),
   profileN: num("BENCH_PROFILE_N", 500),
   profileReps: num("BENCH_PROFILE_REPS", 5),
+  wakeN: num("BENCH_WAKE_N", 10_000),
+  wakePlainN: num("BENCH_WAKE_PLAIN_N", 2000),
+  pendingN: num("BENCH_PENDING_N", 100_000),
+  pendingProbe: num("BENCH_PENDING_PROBE", 500),
+  pendingRounds: num("BENCH_PENDING_ROUNDS", 3),
   out: resolve(root, env.BENCH_OUT ?? "bench/results/latest.json"),
 };
+/** Freezing (an Intent plus a `$freeze` step, or `freeze()` from code) should cost less than this times a plain sedimentation. */
+const FREEZE_TARGET = 1.5;
 
 const DO_TARGETS = ["hand-plain", "hand-chain", "noema"];
 // Diagnostic: the Intent built once per measurement, so the difference to `noema` is the Worker-side build.
@@ -323,6 +344,57 @@ async function profile(base) {
   return post(base, "/profile", { name: fresh("profile"), n: config.profileN, reps: config.profileReps });
 }
 
+/** Cryostasis: freeze() over RPC against sedimentation of the same Intent, wake throughput, pending entries. */
+async function cryostasis(base) {
+  const out = { rpc: {} };
+  const modes = ["sediment", "freeze"];
+  for (const c of config.rpcConcurrency) {
+    out.rpc[c] = Object.fromEntries(modes.map((m) => [m, { calls: 0, ms: 0 }]));
+    for (const mode of modes) await post(base, "/rpc-freeze", { name: fresh(`cryow-${mode}`), mode, k: Math.min(100, config.rpcCalls), c });
+  }
+  for (let round = 0; round < config.rpcRounds; round++) {
+    for (const c of config.rpcConcurrency) {
+      for (const mode of rotate(modes, round)) {
+        const r = await post(base, "/rpc-freeze", { name: fresh(`cryo-${mode}`), mode, k: config.rpcCalls, c });
+        out.rpc[c][mode].calls += r.k;
+        out.rpc[c][mode].ms += r.ms;
+      }
+    }
+  }
+  for (const v of Object.values(out.rpc)) {
+    for (const m of modes) v[m].perSecond = rate(v[m].calls, v[m].ms);
+    // Time per call, freezing over sedimenting: the figure the target is about.
+    v.freezeVsSediment = ratio(v.sediment.perSecond, v.freeze.perSecond);
+  }
+  if (config.wakeN > 0) {
+    const w = await post(base, "/wake", { name: fresh("wake"), n: config.wakeN, plain: config.wakePlainN });
+    if (w.sealed !== w.n || w.left !== 0) throw new Error(`wake bench: ${w.sealed} of ${w.n} woke sealed, ${w.refused} refused, ${w.left} left`);
+    out.wake = {
+      ...w,
+      freezePerSecond: rate(w.n, w.freezeMs),
+      perSecond: rate(w.n, w.wakeMs),
+      plainPerSecond: rate(w.plainN, w.plainMs),
+    };
+    out.wake.wakeVsPlain = ratio(out.wake.plainPerSecond, out.wake.perSecond);
+  }
+  if (config.pendingN > 0) {
+    const p = await post(base, "/pending", { name: fresh("pending"), n: config.pendingN, probe: config.pendingProbe, rounds: config.pendingRounds });
+    if (p.after.pending !== p.n) throw new Error(`pending bench: ${p.after.pending} of ${p.n} entries pending`);
+    const us = (ms) => (ms * 1000) / p.probe;
+    out.pending = {
+      ...p,
+      fillPerSecond: rate(p.n, p.fillMs),
+      bytesPerEntry: (p.after.databaseSize - p.before.databaseSize) / p.n,
+      rowBytesPerEntry: p.after.rowBytes / p.n,
+      freezeMicros: { empty: us(p.best.empty.freezeMs), full: us(p.best.full.freezeMs) },
+      stepMicros: { empty: us(p.best.empty.stepMs), full: us(p.best.full.stepMs) },
+    };
+    out.pending.freezeFullVsEmpty = ratio(out.pending.freezeMicros.full, out.pending.freezeMicros.empty);
+    out.pending.stepFullVsEmpty = ratio(out.pending.stepMicros.full, out.pending.stepMicros.empty);
+  }
+  return out;
+}
+
 // ---------------------------------------------------------------------------------------
 // Report
 // ---------------------------------------------------------------------------------------
@@ -346,6 +418,12 @@ function ratios(run) {
   };
   for (const [c, v] of Object.entries(run.rpc)) {
     r.rpc[c] = { vsChain: ratio(v.noema.perSecond, v["hand-chain"].perSecond), vsPlain: ratio(v.noema.perSecond, v["hand-plain"].perSecond) };
+  }
+  if (run.profile?.reserveOnly && run.profile.reserveAndFreeze) {
+    r.freezeVsSedimentation = ratio(run.profile.reserveAndFreeze.microsPerOp, run.profile.reserveOnly.microsPerOp);
+  }
+  if (run.cryostasis) {
+    r.rpcFreezeVsSedimentation = Object.fromEntries(Object.entries(run.cryostasis.rpc).map(([c, v]) => [c, v.freezeVsSediment]));
   }
   for (const [c, v] of Object.entries(run.http)) {
     const ref = v["hand-chain"]?.perSecond;
@@ -399,8 +477,39 @@ function print(run) {
       );
     }
     if (diff100Tables) lines.push(`Diff of two 100-table Nomos versions: ${(diff100Tables.microsPerOp / 1000).toFixed(2)} ms`);
+    const { reserveOnly, reserveAndFreeze } = run.profile;
+    if (reserveOnly && reserveAndFreeze) {
+      lines.push(
+        `Freezing in-DO: reserve + $freeze of its release ${reserveAndFreeze.microsPerOp.toFixed(1)} µs vs reserve alone ${reserveOnly.microsPerOp.toFixed(1)} µs (fresh DO each) = ${fmtRatio(run.ratios.freezeVsSedimentation)} (target < ${FREEZE_TARGET.toFixed(2)}x)`,
+      );
+    }
   }
+  if (run.cryostasis) lines.push(...printCryostasis(run.cryostasis));
   console.log(lines.join("\n"));
+}
+
+function printCryostasis(c) {
+  const lines = [];
+  const cs = Object.keys(c.rpc);
+  lines.push(`Cryostasis over RPC: freeze() from code vs sedimentation of the same reservation Intent (calls/s, ${config.rpcCalls} calls x ${config.rpcRounds} rounds)`);
+  lines.push(`  ${pad("", 22)}${cs.map((n) => lpad(`c=${n}`, 10)).join("")}`);
+  for (const m of ["sediment", "freeze"]) lines.push(`  ${pad(m === "freeze" ? "freeze()" : "sedimentation", 22)}${cs.map((n) => lpad(fmt(c.rpc[n][m].perSecond), 10)).join("")}`);
+  lines.push(`  ${pad("time freeze / sediment", 22)}${cs.map((n) => lpad(fmtRatio(c.rpc[n].freezeVsSediment), 10)).join("")}  (target < ${FREEZE_TARGET.toFixed(2)}x)`);
+  if (c.wake) {
+    const w = c.wake;
+    lines.push(
+      `Cryostasis wake: ${fmt(w.perSecond)} entries/s (${w.n} due setStock Intents, ${w.batches} alarm batches, ${(w.wakeMs / 1000).toFixed(2)} s); plain sedimentation of the same Intent ${fmt(w.plainPerSecond)}/s, a wake costs ${fmtRatio(w.wakeVsPlain)}; freezing them from code ${fmt(w.freezePerSecond)}/s`,
+    );
+  }
+  if (c.pending) {
+    const p = c.pending;
+    lines.push(`Cryostasis with ${p.n.toLocaleString("en-US")} pending (release Intents with keys, wake times over 30 days; filled at ${fmt(p.fillPerSecond)} freezes/s):`);
+    lines.push(
+      `  freeze() one more: ${p.freezeMicros.full.toFixed(1)} µs vs ${p.freezeMicros.empty.toFixed(1)} µs with at most ${p.emptyPending.toLocaleString("en-US")} pending = ${fmtRatio(p.freezeFullVsEmpty)}; reserve + $freeze: ${p.stepMicros.full.toFixed(1)} µs vs ${p.stepMicros.empty.toFixed(1)} µs = ${fmtRatio(p.stepFullVsEmpty)}`,
+    );
+    lines.push(`  storage: ${fmt(p.bytesPerEntry)} bytes per entry on disk (SQLite databaseSize), ${fmt(p.rowBytesPerEntry)} bytes of column data`);
+  }
+  return lines;
 }
 
 async function main() {
@@ -419,6 +528,7 @@ async function main() {
       run.rpc = await rpc(base);
       run.http = await http(base);
       if (i === 0 && config.profileN > 0) run.profile = await profile(base);
+      if (i === 0) run.cryostasis = await cryostasis(base);
       run.ratios = ratios(run);
       print(run);
       runs.push(run);
@@ -435,7 +545,7 @@ async function main() {
     wrangler: JSON.parse(readFileSync(join(root, "node_modules/wrangler/package.json"), "utf8")).version,
     config: { ...config, out: relative(root, config.out) },
     reference: { note: "hand-written DO measured earlier on this machine", inDoPlain: 36000, inDoChain: 28000, rpc: 2500, http: 1000 },
-    targets: { inDoVsChain: 0.8, rpc: 0.95, http: 0.95 },
+    targets: { inDoVsChain: 0.8, rpc: 0.95, http: 0.95, freezeVsSedimentation: FREEZE_TARGET },
     runs,
     seconds: (performance.now() - started) / 1000,
   };

@@ -198,8 +198,14 @@ export const PROFILE_PARTS = [
   "setStockV1Flat", // the same change as a v1 Intent: parse under v1, cached Connection (Flat), re-stamp, parse under v2
   "connectionUncached", // the Connection v1 → v2 under one Intent's Sieve, computed afresh (what the cache saves)
   "diff100Tables", // diffNomos between two 100-table laws that differ in 10 places
+  "parseReserveAndFreeze", // parseIntent of the inventory API's reservation: reserve + $freeze of its release
 ] as const;
-export type ProfilePart = (typeof PROFILE_PARTS)[number];
+/**
+ * Freezing cost: the same reservation Intent without and with a `$freeze` of its release (as the
+ * inventory API sends it), each on its own fresh DO per round so both start from empty tables.
+ */
+export const FREEZE_PARTS = ["reserveOnly", "reserveAndFreeze"] as const;
+export type ProfilePart = (typeof PROFILE_PARTS)[number] | (typeof FREEZE_PARTS)[number];
 
 /** Parts that touch no storage run 10x as often: the DO clock only ticks in milliseconds. */
 const PURE_PARTS: Partial<Record<ProfilePart, true>> = {
@@ -212,6 +218,7 @@ const PURE_PARTS: Partial<Record<ProfilePart, true>> = {
   sedimentHash: true,
   sha256Entry: true,
   appendJson: true,
+  parseReserveAndFreeze: true,
 };
 const iterations = (part: ProfilePart, n: number) => (PURE_PARTS[part] ? n * 10 : n);
 
@@ -235,6 +242,17 @@ function hundredTables(version: number, changed: boolean) {
 }
 const hundredTablesA = hundredTables(1, false);
 const hundredTablesB = hundredTables(2, true);
+
+/** The inventory API's reservation: the reserve and its release frozen until expiry, in one Intent. */
+const reserveAndFreeze = buildIntent(inventory, (s) => {
+  const r = s.reserve({ locationId: "main", quantity: 1 });
+  s.$freeze({ at: r.expiresAt, key: r.reservationId }, (f) => f.release({ reservationId: r.reservationId }));
+});
+/** What the Cryostasis benches freeze from code: a release to keep pending, a setStock to wake (it needs no reservation). */
+const releaseIntent = (reservationId: string) => buildIntent(inventory, (s) => void s.release({ reservationId }));
+const HOUR = 3_600_000;
+/** A wake time spread over 1 h … 30 days ahead, fixed per i, so pending entries are not inserted in wake order. */
+const spreadWakeAt = (now: number, i: number) => now + HOUR + ((i * 2_654_435_761) % (30 * 24 * HOUR));
 
 const reserveArgsStrict = inventory.operations.reserve.args.strict();
 const reserveStatements = inventory.operations.reserve.statements;
@@ -355,10 +373,124 @@ export class NoemaReservations extends InventoryAttractor {
         case "diff100Tables":
           sink += diffNomos(hundredTablesA, hundredTablesB).length;
           break;
+        case "parseReserveAndFreeze":
+          parseIntent(inventory, reserveAndFreeze, DEFAULT_LIMITS);
+          break;
+        case "reserveOnly":
+        case "reserveAndFreeze": {
+          // A refusal would be cheap and look like a fast freeze: every one must seal.
+          const seal = this.sedimentation(part === "reserveOnly" ? intent : reserveAndFreeze);
+          if (!seal.success) throw new Error(`bench ${part} refused: ${seal.reason.message}`);
+          break;
+        }
       }
     }
     return { ms: performance.now() - start, sink };
   }
+
+  /**
+   * Wake throughput: n setStock Intents frozen from code, due right away, then woken the way the
+   * alarm does (`alarm()` called until nothing is due; each call wakes one batch). All of it runs in
+   * this one call, so the real alarm cannot take entries in between. `plainN` plain sedimentations
+   * of the same Intent follow, for comparison.
+   */
+  async wakeBench(n: number, plainN: number): Promise<WakeBench> {
+    const count = (table: string) => Number(this.query(`SELECT COUNT(*) AS n FROM ${table}`)[0]!.n);
+    // A wake time must lie ahead when it is frozen; 50 ms ahead is past once the loop is done.
+    let last = 0;
+    const frozenStart = performance.now();
+    for (let i = 0; i < n; i++) {
+      const r = this.freeze(setStockV2, { at: Date.now() + 50 });
+      if (!r.ok) throw new Error(`bench freeze refused: ${JSON.stringify(r.issues)}`);
+      last = r.wakeAt;
+    }
+    const freezeMs = performance.now() - frozenStart;
+    while (Date.now() <= last) {
+      // Spin, not await: the real alarm must not take entries before they are timed.
+    }
+    const [sediments, precedents] = [count("_noema_sediment"), count("_noema_precedent")];
+    const due = () => {
+      const next = this.frozen({ limit: 1 })[0];
+      return next !== undefined && next.wakeAt <= Date.now();
+    };
+    let batches = 0;
+    const wakeStart = performance.now();
+    // Bounded: an entry that failed is postponed, so it is not due again within this loop.
+    while (due() && batches <= n) {
+      await this.alarm();
+      batches++;
+    }
+    const wakeMs = performance.now() - wakeStart;
+    const result = {
+      n,
+      freezeMs,
+      wakeMs,
+      batches,
+      sealed: count("_noema_sediment") - sediments,
+      refused: count("_noema_precedent") - precedents,
+      left: count("_noema_cryostasis"),
+    };
+    const plainStart = performance.now();
+    for (let i = 0; i < plainN; i++) {
+      const seal = this.sedimentation(setStockV2);
+      if (!seal.success) throw new Error(`bench setStock refused: ${seal.reason.message}`);
+    }
+    return { ...result, plainN, plainMs: performance.now() - plainStart };
+  }
+
+  /** Freezes releases of reservations `${prefix}-${from}` … to keep pending, each with its key, wake times spread over 30 days. */
+  fillPending(prefix: string, from: number, count: number): number {
+    const now = Date.now();
+    const start = performance.now();
+    for (let i = from; i < from + count; i++) {
+      const key = `${prefix}-${i}`;
+      const r = this.freeze(releaseIntent(key), { at: spreadWakeAt(now, i), key });
+      if (!r.ok || r.existing) throw new Error(`bench pending freeze ${key} failed: ${JSON.stringify(r)}`);
+    }
+    return performance.now() - start;
+  }
+
+  /**
+   * The cost of freezing one more at the current number of pending entries: k freezes from code
+   * (Intents built beforehand) and k reservations with a `$freeze` step, each timed as a batch.
+   */
+  probeFreeze(prefix: string, k: number): { freezeMs: number; stepMs: number } {
+    const now = Date.now();
+    const intents = Array.from({ length: k }, (_, i) => releaseIntent(`${prefix}-${i}`));
+    const freezeStart = performance.now();
+    intents.forEach((intent, i) => {
+      const r = this.freeze(intent, { at: spreadWakeAt(now, i), key: `${prefix}-${i}` });
+      if (!r.ok || r.existing) throw new Error(`bench probe freeze failed: ${JSON.stringify(r)}`);
+    });
+    const freezeMs = performance.now() - freezeStart;
+    const stepStart = performance.now();
+    for (let i = 0; i < k; i++) {
+      const seal = this.sedimentation(reserveAndFreeze);
+      if (!seal.success) throw new Error(`bench reserve + $freeze refused: ${seal.reason.message}`);
+    }
+    return { freezeMs, stepMs: performance.now() - stepStart };
+  }
+
+  /** Storage as SQLite counts it, pending entries, and the bytes of their stored columns (five integers at 8 bytes each). */
+  storage(): { databaseSize: number; pending: number; rowBytes: number } {
+    const r = this.query(
+      `SELECT COUNT(*) AS n, COALESCE(SUM(length(intent) + length(sieve) + length(nomos_hash) + length(world) + COALESCE(length(freeze_key), 0) + 8 * 5), 0) AS bytes FROM _noema_cryostasis`,
+    )[0]!;
+    return { databaseSize: this.ctx.storage.sql.databaseSize, pending: Number(r.n), rowBytes: Number(r.bytes) };
+  }
+}
+
+export interface WakeBench {
+  n: number;
+  /** Time to freeze the n entries from code, one transaction each. */
+  freezeMs: number;
+  wakeMs: number;
+  batches: number;
+  sealed: number;
+  refused: number;
+  left: number;
+  plainN: number;
+  plainMs: number;
 }
 
 class RollBack extends Error {}
@@ -376,6 +508,13 @@ const hand = (env: Env, name: string) => env.HAND.get(env.HAND.idFromName(name))
 // Typed like `WorldRef.rpc`: the stub's own mapped types recurse too deeply on Seal's JSON outputs.
 const noema = (env: Env, name: string) =>
   env.INVENTORY_ATTRACTOR.get(env.INVENTORY_ATTRACTOR.idFromName(name)) as unknown as AttractorRpc<NoemaReservations>;
+/** A Noema DO with stock to reserve from, as `/setup` leaves it. */
+async function freshNoema(env: Env, name: string): Promise<AttractorRpc<NoemaReservations>> {
+  const stub = noema(env, name);
+  const seal = await stub.setup(LOCATION, 1_000_000_000);
+  if (!seal.success) throw new Error(seal.reason.message);
+  return stub;
+}
 const isNoema = (t: Target) => t === "noema" || t === "noema-prebuilt";
 const modeOf = (t: Target): LogMode => (t === "hand-plain" ? "plain" : "chain");
 
@@ -522,12 +661,62 @@ async function route(request: Request, env: Env, ctx: ExecutionContext): Promise
         const seal = await stub.setup(LOCATION, 1_000_000_000);
         if (!seal.success) throw new Error(seal.reason.message);
         for (const part of PROFILE_PARTS) keep(part, (await stub.profile(part, iterations(part, n))).ms);
+        for (const part of r % 2 ? [...FREEZE_PARTS].reverse() : FREEZE_PARTS) {
+          const own = await freshNoema(env, `${name}-${r}-${part}`);
+          keep(part, (await own.profile(part, n)).ms);
+        }
       }
       const parts = Object.entries(best).map(([part, ms]) => {
         const count = part in PURE_PARTS ? iterations(part as ProfilePart, n) : n;
         return [part, { n: count, ms, microsPerOp: count > 0 ? (ms * 1000) / count : 0 }];
       });
       return json(Object.fromEntries(parts));
+    }
+    case "/rpc-freeze": {
+      // One reservation Intent, built once: frozen from code for an hour, or sedimented, k times.
+      const mode = url.searchParams.get("mode");
+      if (mode !== "freeze" && mode !== "sediment") throw new BadRequest("mode must be freeze or sediment");
+      const stub = await freshNoema(env, nameOf(url));
+      const intent = reserveIntent({ locationId: LOCATION, quantity: 1 });
+      const k = int(url, "k");
+      const c = int(url, "c", 1);
+      const start = Date.now();
+      await pool(k, c, async () => {
+        if (mode === "freeze") {
+          const r = await stub.freeze(intent, { delaySeconds: 3600 });
+          if (!r.ok) throw new Error(`freeze refused: ${JSON.stringify(r.issues)}`);
+        } else {
+          const seal = await stub.sedimentation(intent);
+          if (!seal.success) throw new Error(seal.reason.message);
+        }
+      });
+      return json({ mode, k, c, ms: Date.now() - start });
+    }
+    case "/wake": {
+      const stub = await freshNoema(env, nameOf(url));
+      return json(await stub.wakeBench(int(url, "n"), int(url, "plain", 0)));
+    }
+    case "/pending": {
+      // `empty` keeps (almost) nothing pending, `full` keeps n; both get the same probes, alternating.
+      const name = nameOf(url);
+      const n = int(url, "n");
+      const k = int(url, "probe", 500);
+      const rounds = Math.max(1, int(url, "rounds", 3));
+      const chunk = 10_000;
+      const [empty, full] = [await freshNoema(env, `${name}-empty`), await freshNoema(env, `${name}-full`)];
+      const before = await full.storage();
+      let fillMs = 0;
+      for (let from = 0; from < n; from += chunk) fillMs += await full.fillPending("pending", from, Math.min(chunk, n - from));
+      const after = await full.storage();
+      const best = { empty: { freezeMs: Infinity, stepMs: Infinity }, full: { freezeMs: Infinity, stepMs: Infinity } };
+      for (let r = 0; r < rounds; r++) {
+        const order = [["empty", empty], ["full", full]] as const;
+        for (const [which, stub] of r % 2 ? [...order].reverse() : order) {
+          const p = await stub.probeFreeze(`probe-${r}`, k);
+          best[which] = { freezeMs: Math.min(best[which].freezeMs, p.freezeMs), stepMs: Math.min(best[which].stepMs, p.stepMs) };
+        }
+      }
+      return json({ n, probe: k, rounds, fillMs, before, after, best, emptyPending: (await empty.storage()).pending });
     }
   }
   return json({ error: { code: "not_found", message: `no route for POST ${path}` } }, 404);

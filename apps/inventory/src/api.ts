@@ -1,4 +1,4 @@
-import { buildIntent, type Connection, explain, IntentValidationError, type Issue, operationHash, type Seal } from "@noema/core";
+import { buildIntent, type Connection, explain, IntentValidationError, type Issue, operationHash, type ReasonKind, type Seal } from "@noema/core";
 import { world } from "@noema/cloudflare";
 import { Hono, type Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
@@ -185,8 +185,21 @@ app.get("/api/products/:productId/verify", async (c) => {
   return c.json(v.ok ? { ok: true, length: v.length, head: v.head } : { ok: false, brokenAt: v.brokenAt });
 });
 
+// A record rather than a list, so the compiler says when the core adds a kind this filter lacks.
+const reasonKinds: Record<ReasonKind, true> = {
+  validation: true,
+  expectation: true,
+  not_found: true,
+  constraint: true,
+  invariant: true,
+  nomos: true,
+  connection: true,
+  cryostasis: true,
+  idempotency: true,
+};
+
 const precedentQuery = pageQuery.extend({
-  kind: z.enum(["validation", "expectation", "not_found", "constraint", "invariant", "nomos", "connection", "idempotency"]).optional(),
+  kind: z.enum(Object.keys(reasonKinds) as [ReasonKind, ...ReasonKind[]]).optional(),
   nomosVersion: z.coerce.number().int().min(1).optional(),
 });
 

@@ -11,6 +11,7 @@ interface TestEnv extends AppEnv {
   AFTER_GRACE_ATTRACTOR: DurableObjectNamespace<TestWorker.AfterGraceAttractor>;
   REFUSE_ALL_ATTRACTOR: DurableObjectNamespace<TestWorker.RefuseAllAttractor>;
   CAPACITY_ATTRACTOR: DurableObjectNamespace<TestWorker.CapacityAttractor>;
+  FLAKY_ATTRACTOR: DurableObjectNamespace<TestWorker.FlakyAttractor>;
 }
 
 declare global {

@@ -1,7 +1,8 @@
-import { defineNomos, defineVocabulary, type Intent, integer, type Lineage, type Provisions, rebuildTableSql } from "@noema/core";
+import { defineNomos, defineVocabulary, type Intent, integer, type Lineage, operation, type Provisions, rebuildTableSql } from "@noema/core";
+import { z } from "zod";
 import { inventoryLaw } from "../src/law.js";
 import { inventoryNomosV2 } from "../src/nomos.js";
-import { inventoryV2 } from "../src/vocabulary.js";
+import { Id, inventoryV2 } from "../src/vocabulary.js";
 
 /**
  * Lineages that only tests run: the shipped v1 → v2 evolution with other provisions, a
@@ -67,3 +68,34 @@ export const capacityLaw = inventoryLaw.evolve(inventoryV3, {
   migration: rebuildTableSql(inventoryNomosV3, "stock"),
   reforge: (intent: Intent) => intent,
 });
+
+/** The location whose sensor is down: `restock` there fails with an unexpected error, not a refusal. */
+export const OFFLINE = "offline";
+export const OFFLINE_ERROR = `scale at ${OFFLINE} did not answer`;
+
+/**
+ * v2 plus `restock`, which adds one unit at a location. Computing its parameters throws for
+ * the offline location: a bug or an outage, which Cryostasis retries, unlike a Nomos refusal.
+ */
+export const flakyV2 = defineVocabulary(inventoryNomosV2, {
+  ...inventoryV2.operations,
+  restock: operation({
+    description: "Adds one unit counted by the location's scale.",
+    args: z.object({ locationId: Id }),
+    output: z.object({ locationId: z.string(), quantity: z.number() }),
+    statements: [
+      {
+        sql: "UPDATE stock SET quantity = quantity + 1, updated_at = ? WHERE location_id = ? RETURNING location_id, quantity",
+        params: (a, c) => {
+          if (a.locationId === OFFLINE) throw new Error(OFFLINE_ERROR);
+          return [c.now, a.locationId];
+        },
+        expect: { rows: 1, refusal: (a) => `location ${a.locationId} has no stock` },
+      },
+    ],
+    result: (rows) => ({ locationId: String(rows[0]![0]!.location_id), quantity: Number(rows[0]![0]!.quantity) }),
+  }),
+});
+
+/** The shipped lineage with `restock` added to v2. */
+export const flakyLaw = v1.evolve(flakyV2, shipped);

@@ -1,7 +1,7 @@
 import type { Lineage } from "@noema/core";
 import { InventoryAttractor } from "../src/attractor.js";
 import { inventoryLaw } from "../src/law.js";
-import { capacityLaw, criticalLaw, graceLaws, noReforgeLaw } from "./laws.js";
+import { capacityLaw, criticalLaw, flakyLaw, graceLaws, noReforgeLaw } from "./laws.js";
 
 export * from "../src/index.js";
 export { default } from "../src/index.js";
@@ -33,3 +33,10 @@ export class AfterGraceAttractor extends pinnedTo(graceLaws.after, 1) {}
 export class RefuseAllAttractor extends pinnedTo(graceLaws.afterRefuseAll, 1) {}
 /** Starts on v2; pinning v3 runs a migration that stock above capacity makes fail. */
 export class CapacityAttractor extends pinnedTo(() => capacityLaw, 2) {}
+
+/** Runs v2 plus `restock`, whose parameters cannot be computed for one location (see laws.ts). */
+export class FlakyAttractor extends InventoryAttractor {
+  protected override lawFor(): Lineage {
+    return flakyLaw;
+  }
+}

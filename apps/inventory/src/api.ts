@@ -263,7 +263,7 @@ app.get("/api/nomos", (c) => {
     elements: nomos.elements,
     operations: Object.fromEntries(Object.entries(inventory.operations).map(([name, op]) => [name, operationHash(op)])),
     versions: inventoryLaw.versions.map((v, i) => {
-      const evolution = i === 0 ? undefined : inventoryLaw.evolutionFrom(i);
+      const evolution = i === 0 ? undefined : inventoryLaw.evolutionFrom(v.nomos.version - 1);
       return {
         version: v.nomos.version,
         hash: v.nomos.hash,

@@ -16,6 +16,7 @@ import { PIN_KEY } from "./worker.js";
  */
 
 const HOUR = 60 * 60 * 1000;
+const HASH = expect.stringMatching(/^[0-9a-f]{64}$/);
 
 const stamp = (v: Vocabulary): NomosStamp => ({ name: v.nomos.name, version: v.nomos.version, hash: v.nomos.hash });
 const V1 = stamp(inventoryV1);
@@ -94,7 +95,7 @@ describe("reservation expiry", () => {
     expect(listed.status).toBe(200);
     expect(listed.body).toEqual({
       pending: [
-        { cryoId, wakeAt: reservation.expiresAt, key: reservation.id, attempts: 0, lastError: null, frozenAt: expect.any(Number), nomosVersion: 2, intent: release(reservation.id) },
+        { cryoId, wakeAt: reservation.expiresAt, key: reservation.id, attempts: 0, lastError: null, frozenAt: expect.any(Number), nomosVersion: 2, sieveHash: HASH, intent: release(reservation.id) },
       ],
     });
     const { frozenAt } = listed.body.pending[0];
@@ -354,7 +355,7 @@ describe("failures while waking", () => {
     expect(afterFirst.snapshot?.locations).toEqual([stock("main", 16, 0)]);
     expect(afterFirst.precedents).toEqual([]);
     expect(first.frozen).toEqual([
-      { cryoId: bad.cryoId, wakeAt: expect.any(Number), key: null, attempts: 1, lastError: OFFLINE_ERROR, frozenAt: expect.any(Number), nomosVersion: 2, intent: restock(OFFLINE) },
+      { cryoId: bad.cryoId, wakeAt: expect.any(Number), key: null, attempts: 1, lastError: OFFLINE_ERROR, frozenAt: expect.any(Number), nomosVersion: 2, sieveHash: HASH, intent: restock(OFFLINE) },
     ]);
     // Postponed by the first backoff step from the time it failed, and the alarm follows it.
     const retryAt = first.frozen[0]!.wakeAt;
@@ -702,9 +703,8 @@ describe("freezing with bad input", () => {
 });
 
 describe("what a $freeze step records", () => {
-  // Fails (whenever the clock moves during the sedimentation) until packages/core/src/seal/sedimenter.ts:129
-  // records the Intent's own timestamp (the Interpretation's ctx.now) instead of host.now().
-  it("its entry is frozen at the Seal's timestamp, so wakeAt - frozenAt is the delay asked for [core fix pending]", async () => {
+  // The clock may move during a sedimentation: the entry must still carry the Intent's own time.
+  it("its entry is frozen at the Seal's timestamp, so wakeAt - frozenAt is the delay asked for", async () => {
     const p = await stocked(5);
     const seal = success(
       await attractor(p).sedimentation(buildIntent(inventory, (s) => void s.$freeze({ delaySeconds: 90 }, (f) => f.adjust({ locationId: "main", delta: 1, reason: "purchase" })))),
@@ -713,8 +713,7 @@ describe("what a $freeze step records", () => {
     expect(await pending(p)).toEqual([expect.objectContaining({ wakeAt: seal.timestamp + 90_000, frozenAt: seal.timestamp })]);
   });
 
-  // Fails until packages/core/src/interpretation/sqlite.ts:111-112 outputs the stored entry's wakeAt, not the one asked for.
-  it("with a key already frozen, its outputs name the existing entry: its id and its wake time [core fix pending]", async () => {
+  it("with a key already frozen, its outputs name the existing entry: its id and its wake time", async () => {
     const p = await stocked(5);
     const stub = attractor(p);
     const at = Date.now() + HOUR;
@@ -739,7 +738,7 @@ describe("HTTP", () => {
       [later.id, later.expiresAt],
     ]);
     for (const entry of all.body.pending) {
-      expect(Object.keys(entry).sort()).toEqual(["attempts", "cryoId", "frozenAt", "intent", "key", "lastError", "nomosVersion", "wakeAt"]);
+      expect(Object.keys(entry).sort()).toEqual(["attempts", "cryoId", "frozenAt", "intent", "key", "lastError", "nomosVersion", "sieveHash", "wakeAt"]);
     }
     expect((await api("GET", `/api/products/${p}/cryostasis?limit=1`)).body.pending).toEqual([all.body.pending[0]]);
     expect((await api("GET", `/api/products/${p}/cryostasis?limit=1000`)).body).toEqual(all.body);

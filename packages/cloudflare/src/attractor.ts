@@ -42,6 +42,7 @@ export interface FrozenSummary {
   lastError: string | null;
   frozenAt: number;
   nomosVersion: number;
+  sieveHash: string;
   intent: Intent;
 }
 
@@ -122,7 +123,11 @@ export abstract class Attractor<Env = unknown, V extends Vocabulary = Vocabulary
     });
   }
 
-  /** Points the one Durable Object alarm at the earliest frozen Intent, or clears it. */
+  /**
+   * Points the one Durable Object alarm at the earliest frozen Intent, or clears it. It reads
+   * storage rather than trusting memory, so an alarm moved or lost by anything else is
+   * corrected at the next change.
+   */
   private rearm(): void {
     const next = this.sedimenter.cryostasis.earliest();
     if (next === undefined) void this.ctx.storage.deleteAlarm();
@@ -160,6 +165,7 @@ export abstract class Attractor<Env = unknown, V extends Vocabulary = Vocabulary
       lastError: e.lastError,
       frozenAt: e.frozenAt,
       nomosVersion: e.nomos.version,
+      sieveHash: e.sieveHash,
       intent: e.intent,
     }));
   }

@@ -130,8 +130,14 @@ export class Lineage {
 
   /** The same lineage ending at `version`: what an older deployment of this code knew. */
   upTo(version: number): Lineage {
-    if (version < 1 || version > this.versions.length) throw new LineageDefinitionError(`${this.name} has no v${version}`);
-    return new Lineage(this.versions.slice(0, version), this.evolutions.slice(0, version - 1));
+    const n = version - this.first + 1;
+    if (n < 1 || n > this.versions.length) throw new LineageDefinitionError(`${this.name} has no v${version}`);
+    return new Lineage(this.versions.slice(0, n), this.evolutions.slice(0, n - 1));
+  }
+
+  /** The first version this lineage declares: usually 1, higher for a law whose history was not kept. */
+  get first(): number {
+    return this.versions[0]!.nomos.version;
   }
 
   /** Parses an Intent with the vocabulary of the law it claims (the current one when it claims none). */
@@ -147,12 +153,12 @@ export class Lineage {
 
   /** The vocabulary of a version, or undefined when this code does not know it. */
   at(version: number): Vocabulary | undefined {
-    return this.versions[version - 1];
+    return version >= this.first ? this.versions[version - this.first] : undefined;
   }
 
   /** The evolution that leads from `version` to `version + 1`. */
   evolutionFrom(version: number): Evolution | undefined {
-    return this.evolutions[version - 1];
+    return version >= this.first ? this.evolutions[version - this.first] : undefined;
   }
 
   /** Connection across one evolution step for the given operations, cached per (step, operations). */

@@ -1,10 +1,12 @@
-import { canonicalJson } from "../canonical/index.js";
+import { canonicalJson, contentHash } from "../canonical/index.js";
 import type { Intent, NomosStamp } from "../intent/index.js";
 import type { SqlExecutor } from "../interpretation/sqlite.js";
 import type { Sieve } from "../sieve/index.js";
 
 export const CRYOSTASIS_DDL = [
-  `CREATE TABLE IF NOT EXISTS _noema_cryostasis (cryo_id INTEGER PRIMARY KEY AUTOINCREMENT, wake_at INTEGER NOT NULL, intent TEXT NOT NULL, sieve TEXT NOT NULL, nomos_version INTEGER NOT NULL, nomos_hash TEXT NOT NULL, world TEXT NOT NULL, freeze_key TEXT, attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT, frozen_at INTEGER NOT NULL) STRICT`,
+  // Laws, Worlds and Sieves repeat across entries: each is stored once and named by version or hash.
+  `CREATE TABLE IF NOT EXISTS _noema_sieve (sieve_hash TEXT PRIMARY KEY, sieve TEXT NOT NULL) STRICT`,
+  `CREATE TABLE IF NOT EXISTS _noema_cryostasis (cryo_id INTEGER PRIMARY KEY AUTOINCREMENT, wake_at INTEGER NOT NULL, intent TEXT NOT NULL, sieve_hash TEXT NOT NULL, nomos_version INTEGER NOT NULL, world_hash TEXT NOT NULL, freeze_key TEXT, attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT, frozen_at INTEGER NOT NULL) STRICT`,
   // Due entries are taken in wake-time order, ties by freezing order.
   `CREATE INDEX IF NOT EXISTS _noema_cryostasis_due ON _noema_cryostasis (wake_at, cryo_id)`,
   `CREATE UNIQUE INDEX IF NOT EXISTS _noema_cryostasis_key ON _noema_cryostasis (freeze_key) WHERE freeze_key IS NOT NULL`,
@@ -23,12 +25,12 @@ export interface FrozenEntry {
   cryoId: number;
   wakeAt: number;
   intent: Intent;
-  /** The schema elements it depends on, with their hashes when it was frozen. */
-  sieve: Sieve;
+  /** Names the Sieve it depended on when frozen (`sieve(hash)` reads it). */
+  sieveHash: string;
   /** The law it was frozen under. */
   nomos: NomosStamp;
-  /** The World it was frozen in (canonical JSON). */
-  world: string;
+  /** The World it was frozen in, by hash (stored in `_noema_world`). */
+  worldHash: string;
   key: string | null;
   attempts: number;
   lastError: string | null;
@@ -41,20 +43,21 @@ export interface FreezeRequest {
   intent: Intent;
   sieve: Sieve;
   nomos: NomosStamp;
-  world: string;
+  worldHash: string;
   now: number;
 }
 
-const COLUMNS = "cryo_id, wake_at, intent, sieve, nomos_version, nomos_hash, world, freeze_key, attempts, last_error, frozen_at";
+const SELECT = `SELECT c.cryo_id, c.wake_at, c.intent, c.sieve_hash, c.nomos_version, n.name, n.hash, c.world_hash, c.freeze_key, c.attempts, c.last_error, c.frozen_at
+  FROM _noema_cryostasis c LEFT JOIN _noema_nomos n ON n.version = c.nomos_version`;
 
-function entryOf(r: Record<string, unknown>, name: string): FrozenEntry {
+function entryOf(r: Record<string, unknown>): FrozenEntry {
   return {
     cryoId: Number(r.cryo_id),
     wakeAt: Number(r.wake_at),
     intent: JSON.parse(String(r.intent)) as Intent,
-    sieve: JSON.parse(String(r.sieve)) as Sieve,
-    nomos: { name, version: Number(r.nomos_version), hash: String(r.nomos_hash) },
-    world: String(r.world),
+    sieveHash: String(r.sieve_hash),
+    nomos: { name: String(r.name), version: Number(r.nomos_version), hash: String(r.hash) },
+    worldHash: String(r.world_hash),
     key: r.freeze_key === null ? null : String(r.freeze_key),
     attempts: Number(r.attempts),
     lastError: r.last_error === null ? null : String(r.last_error),
@@ -64,22 +67,33 @@ function entryOf(r: Record<string, unknown>, name: string): FrozenEntry {
 
 /** Frozen Intents of one Attractor, in an internal table; every method runs inside the caller's transaction. */
 export class CryostasisStore {
-  constructor(
-    private readonly db: SqlExecutor,
-    private readonly nomosName: string,
-  ) {}
+  // Sieves already stored: most Intents share a few shapes, so most freezes skip the insert.
+  private readonly knownSieves = new Set<string>();
 
-  /** Stores a frozen Intent; with a key already frozen, stores nothing and returns the existing entry. */
+  constructor(private readonly db: SqlExecutor) {}
+
+  /** Stores a frozen Intent; with a key already pending, stores nothing and returns that entry. */
   freeze(r: FreezeRequest): { cryoId: number; wakeAt: number; existing: boolean } {
-    if (r.key !== undefined) {
-      const found = this.db.exec(`SELECT cryo_id, wake_at FROM _noema_cryostasis WHERE freeze_key = ?`, [r.key])[0];
-      if (found) return { cryoId: Number(found.cryo_id), wakeAt: Number(found.wake_at), existing: true };
+    const sieveJson = canonicalJson(r.sieve);
+    const sieveHash = contentHash(r.sieve);
+    if (!this.knownSieves.has(sieveHash)) {
+      this.db.exec(`INSERT OR IGNORE INTO _noema_sieve (sieve_hash, sieve) VALUES (?, ?)`, [sieveHash, sieveJson]);
+      this.knownSieves.add(sieveHash);
     }
-    const row = this.db.exec(
-      `INSERT INTO _noema_cryostasis (wake_at, intent, sieve, nomos_version, nomos_hash, world, freeze_key, frozen_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING cryo_id`,
-      [r.wakeAt, canonicalJson(r.intent), canonicalJson(r.sieve), r.nomos.version, r.nomos.hash, r.world, r.key ?? null, r.now],
-    )[0]!;
-    return { cryoId: Number(row.cryo_id), wakeAt: r.wakeAt, existing: false };
+    const inserted = this.db.exec(
+      `INSERT INTO _noema_cryostasis (wake_at, intent, sieve_hash, nomos_version, world_hash, freeze_key, frozen_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (freeze_key) WHERE freeze_key IS NOT NULL DO NOTHING RETURNING cryo_id`,
+      [r.wakeAt, canonicalJson(r.intent), sieveHash, r.nomos.version, r.worldHash, r.key ?? null, r.now],
+    )[0];
+    if (inserted) return { cryoId: Number(inserted.cryo_id), wakeAt: r.wakeAt, existing: false };
+    const found = this.db.exec(`SELECT cryo_id, wake_at FROM _noema_cryostasis WHERE freeze_key = ?`, [r.key ?? null])[0]!;
+    return { cryoId: Number(found.cryo_id), wakeAt: Number(found.wake_at), existing: true };
+  }
+
+  /** The Sieve stored under a hash. */
+  sieve(hash: string): Sieve | undefined {
+    const r = this.db.exec(`SELECT sieve FROM _noema_sieve WHERE sieve_hash = ?`, [hash])[0];
+    return r && (JSON.parse(String(r.sieve)) as Sieve);
   }
 
   cancelKey(key: string): boolean {
@@ -97,24 +111,19 @@ export class CryostasisStore {
   }
 
   due(now: number, limit: number): FrozenEntry[] {
-    return this.db
-      .exec(`SELECT ${COLUMNS} FROM _noema_cryostasis WHERE wake_at <= ? ORDER BY wake_at, cryo_id LIMIT ?`, [now, limit])
-      .map((r) => entryOf(r, this.nomosName));
+    return this.db.exec(`${SELECT} WHERE c.wake_at <= ? ORDER BY c.wake_at, c.cryo_id LIMIT ?`, [now, limit]).map(entryOf);
   }
 
   get(cryoId: number): FrozenEntry | undefined {
-    const r = this.db.exec(`SELECT ${COLUMNS} FROM _noema_cryostasis WHERE cryo_id = ?`, [cryoId])[0];
-    return r && entryOf(r, this.nomosName);
+    const r = this.db.exec(`${SELECT} WHERE c.cryo_id = ?`, [cryoId])[0];
+    return r && entryOf(r);
   }
 
   /** Pending entries in wake order, paged by (wakeAt, cryoId). */
   list(limit: number, after?: { wakeAt: number; cryoId: number }): FrozenEntry[] {
     return this.db
-      .exec(
-        `SELECT ${COLUMNS} FROM _noema_cryostasis WHERE (wake_at, cryo_id) > (?, ?) ORDER BY wake_at, cryo_id LIMIT ?`,
-        [after?.wakeAt ?? -1, after?.cryoId ?? -1, limit],
-      )
-      .map((r) => entryOf(r, this.nomosName));
+      .exec(`${SELECT} WHERE (c.wake_at, c.cryo_id) > (?, ?) ORDER BY c.wake_at, c.cryo_id LIMIT ?`, [after?.wakeAt ?? -1, after?.cryoId ?? -1, limit])
+      .map(entryOf);
   }
 
   count(): number {

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { utf8ToBytes } from "@noble/hashes/utils.js";
 import type { Json } from "../canonical/index.js";
-import { strictArgs, type Vocabulary } from "./vocabulary.js";
+import { type ObjectSchema, type OperationSpec, strictArgs, type Vocabulary } from "./vocabulary.js";
 
 /** A data reference: "the `output` field of step `step`". Only earlier steps may be named. */
 export interface Ref {
@@ -116,18 +116,17 @@ export interface FreezeArgs {
   intent: { steps: IntentStep[] };
 }
 
-const builtinRef = <T extends z.ZodType>(schema: T) => z.union([schema, refSchema]);
-const freezeArgs = z
-  .strictObject({
-    at: builtinRef(z.number().int("must be whole milliseconds since the epoch").min(0)).optional(),
-    delaySeconds: builtinRef(z.number().int("must be a whole number").min(1).max(MAX_FREEZE_MS / 1000)).optional(),
-    key: builtinRef(z.string().min(1, "must not be empty").max(128)).optional(),
-    intent: z.strictObject({
-      steps: z.array(z.strictObject({ op: z.string().min(1).max(64), args: argsSchema })).min(1, "a frozen Intent needs at least one step"),
-    }),
-  })
-  .refine((a) => (a.at === undefined) !== (a.delaySeconds === undefined), { message: "give exactly one of at or delaySeconds" });
-const cancelArgs = z.strictObject({ key: builtinRef(z.string().min(1, "must not be empty").max(128)) });
+const freezeKey = z.string().min(1, "must not be empty").max(128);
+// Ref-valued fields are taken out before these run and checked as Refs, so each message stays specific.
+const freezeArgs = z.strictObject({
+  at: z.number().int("must be whole milliseconds since the epoch").min(0).optional(),
+  delaySeconds: z.number().int("must be a whole number").min(1).max(MAX_FREEZE_MS / 1000).optional(),
+  key: freezeKey.optional(),
+  intent: z.strictObject({
+    steps: z.array(z.strictObject({ op: z.string().min(1).max(64), args: argsSchema })).min(1, "a frozen Intent needs at least one step"),
+  }),
+});
+const cancelArgs = z.strictObject({ key: freezeKey.optional() });
 
 const hasOp = (vocabulary: Vocabulary, name: string) => Object.hasOwn(vocabulary.operations, name);
 
@@ -153,6 +152,17 @@ function refIssues(vocabulary: Vocabulary, steps: readonly IntentStep[], index: 
     return [{ path, message: `step ${target} (${targetName}) has no output "${output}"; it declares ${declared.join(", ") || "nothing"}` }];
   }
   return [];
+}
+
+// Argument schemas without the Ref-valued fields, built once per operation and set of such fields.
+const withoutCache = new WeakMap<OperationSpec, Map<string, ObjectSchema>>();
+function argsWithout(op: OperationSpec, keys: string[]): ObjectSchema {
+  let byKeys = withoutCache.get(op);
+  if (!byKeys) withoutCache.set(op, (byKeys = new Map()));
+  const id = keys.sort().join(",");
+  let schema = byKeys.get(id);
+  if (!schema) byKeys.set(id, (schema = op.args.omit(Object.fromEntries(keys.map((k) => [k, true as const]))).strict()));
+  return schema;
 }
 
 const looksLikeRef = (value: unknown) => value !== null && typeof value === "object" && "$ref" in value;
@@ -191,9 +201,8 @@ function checkOpArgs(
   let parsed;
   if (refKeys.size === 0) parsed = strictArgs(op).safeParse(given);
   else {
-    const declaredRefs = Object.fromEntries([...refKeys].filter((k) => Object.hasOwn(op.args.shape, k)).map((k) => [k, true as const]));
     const rest = Object.fromEntries(Object.entries(given).filter(([k]) => !refKeys.has(k)));
-    parsed = op.args.omit(declaredRefs).strict().safeParse(rest);
+    parsed = argsWithout(op, [...refKeys].filter((k) => Object.hasOwn(op.args.shape, k))).safeParse(rest);
   }
   if (!parsed.success) issues.push(...zodIssues(parsed.error, [...at, "args"]));
   if (!parsed.success || issues.length) return { ok: false, issues };
@@ -204,17 +213,38 @@ function checkOpArgs(
   return { ok: true, value: args };
 }
 
+/** Splits Ref-valued fields off a built-in's arguments and checks them as Refs. */
+function builtinRefs(
+  vocabulary: Vocabulary,
+  steps: readonly IntentStep[],
+  index: number,
+  at: PropertyKey[],
+  fields: readonly string[],
+): { rest: Record<string, unknown>; refs: Record<string, Ref>; issues: Issue[] } {
+  const rest: Record<string, unknown> = { ...steps[index]!.args };
+  const refs: Record<string, Ref> = {};
+  const issues: Issue[] = [];
+  for (const key of fields) {
+    if (!looksLikeRef(rest[key])) continue;
+    issues.push(...refIssues(vocabulary, steps, index, rest[key], [...at, "args", key]));
+    refs[key] = rest[key] as Ref;
+    delete rest[key];
+  }
+  return { rest, refs, issues };
+}
+
 function checkFreeze(vocabulary: Vocabulary, steps: readonly IntentStep[], index: number, at: PropertyKey[]): ParseResult<Record<string, ArgValue>> {
   const given = steps[index]!.args;
-  const parsed = freezeArgs.safeParse(given);
-  if (!parsed.success) return { ok: false, issues: zodIssues(parsed.error, [...at, "args"]) };
-  const issues: Issue[] = [];
+  const { rest, refs, issues } = builtinRefs(vocabulary, steps, index, at, ["at", "delaySeconds", "key"]);
+  if ((given.at === undefined) === (given.delaySeconds === undefined)) {
+    issues.push({ path: formatPath([...at, "args"]), message: "give exactly one of at or delaySeconds" });
+  }
+  const parsed = freezeArgs.safeParse(rest);
+  if (!parsed.success) return { ok: false, issues: [...issues, ...zodIssues(parsed.error, [...at, "args"])] };
   const out: Record<string, ArgValue> = {};
   for (const key of ["at", "delaySeconds", "key"] as const) {
-    const value = parsed.data[key];
-    if (value === undefined) continue;
-    if (isRef(value)) issues.push(...refIssues(vocabulary, steps, index, value, [...at, "args", key]));
-    out[key] = value;
+    const value = refs[key] ?? parsed.data[key];
+    if (value !== undefined) out[key] = value;
   }
   const nested: IntentStep[] = [];
   parsed.data.intent.steps.forEach((step, j) => {
@@ -234,11 +264,12 @@ function checkFreeze(vocabulary: Vocabulary, steps: readonly IntentStep[], index
 }
 
 function checkCancel(vocabulary: Vocabulary, steps: readonly IntentStep[], index: number, at: PropertyKey[]): ParseResult<Record<string, ArgValue>> {
-  const parsed = cancelArgs.safeParse(steps[index]!.args);
-  if (!parsed.success) return { ok: false, issues: zodIssues(parsed.error, [...at, "args"]) };
-  const { key } = parsed.data;
-  const issues = isRef(key) ? refIssues(vocabulary, steps, index, key, [...at, "args", "key"]) : [];
-  return issues.length ? { ok: false, issues } : { ok: true, value: { key } };
+  const { rest, refs, issues } = builtinRefs(vocabulary, steps, index, at, ["key"]);
+  const parsed = cancelArgs.safeParse(rest);
+  if (!parsed.success) issues.push(...zodIssues(parsed.error, [...at, "args"]));
+  const key = refs.key ?? (parsed.success ? parsed.data.key : undefined);
+  if (key === undefined && parsed.success) issues.push({ path: formatPath([...at, "args", "key"]), message: "is required" });
+  return issues.length ? { ok: false, issues } : { ok: true, value: { key: key! } };
 }
 
 /** Validates the arguments of step `index`: a vocabulary operation, or a built-in `$freeze` / `$cancel`. */
@@ -261,10 +292,16 @@ export function operationsOf(intent: Intent): string[] {
   );
 }
 
-/** Step count and string lengths; a step count over the limit is reported alone. */
-function stepLimitIssues(steps: readonly { args: unknown }[], limits: IntentLimits): Issue[] {
-  if (steps.length > limits.maxSteps) {
-    return [{ path: "steps", message: `Intent has ${steps.length} steps; at most ${limits.maxSteps} are allowed` }];
+/** Step count (frozen steps included) and string lengths; a step count over the limit is reported alone. */
+function stepLimitIssues(steps: readonly { op: string; args: unknown }[], limits: IntentLimits): Issue[] {
+  const frozen = (s: { op: string; args: unknown }) => {
+    const nested = s.op === FREEZE ? (s.args as { intent?: { steps?: unknown } }).intent?.steps : undefined;
+    return Array.isArray(nested) ? nested.length : 0;
+  };
+  const total = steps.reduce((n, s) => n + 1 + frozen(s), 0);
+  if (total > limits.maxSteps) {
+    const which = total === steps.length ? "" : ` (${total - steps.length} of them frozen)`;
+    return [{ path: "steps", message: `Intent has ${total} steps${which}; at most ${limits.maxSteps} are allowed` }];
   }
   const issues: Issue[] = [];
   longStrings(steps, limits.maxStringLength, ["steps"], issues);

@@ -4,7 +4,6 @@ import {
   FREEZE,
   type FreezeArgs,
   MAX_FREEZE_MS,
-  parseIntent,
   type ArgValue,
   formatPath,
   type Intent,
@@ -59,7 +58,8 @@ function resolve(args: Record<string, ArgValue>, outputs: readonly Json[]): Reco
 
 /** Where `$freeze` and `$cancel` steps go: the host's Cryostasis, inside the same transaction. */
 export interface Freezer {
-  freeze(request: { wakeAt: number; key?: string | undefined; intent: Intent }): { cryoId: number; wakeAt: number };
+  /** Stores the frozen Intent (`now` is the freezing Intent's time); with a pending key, returns that entry instead. */
+  freeze(request: { wakeAt: number; key?: string | undefined; intent: Intent; now: number }): { cryoId: number; wakeAt: number };
   cancel(key: string): boolean;
 }
 
@@ -92,24 +92,26 @@ function freezeStep(
     throw invalid(ctx.step, op, ["key"], "must resolve to a string of 1–128 characters");
   }
   const { nomos } = vocabulary;
-  const frozen: Intent = {
-    v: 1,
-    nomos: intent.nomos ?? { name: nomos.name, version: nomos.version, hash: nomos.hash },
-    steps: args.intent.steps.map((s) => ({ op: s.op, args: resolve(s.args, outputs) as Record<string, ArgValue> })),
-  };
-  const parsed = parseIntent(vocabulary, frozen);
-  if (!parsed.ok) {
-    const first = parsed.issues[0]!;
-    throw new Refusal({
-      kind: "validation",
-      message: `step ${ctx.step} ($freeze): the frozen Intent is invalid: ${first.path}: ${first.message}`,
-      step: ctx.step,
-      op,
-      issues: parsed.issues.map((i) => ({ ...i, path: formatPath(["steps", ctx.step, "args", "intent", i.path]) })),
-    });
-  }
-  const { cryoId } = freezer.freeze({ wakeAt, key: key as string | undefined, intent: parsed.value });
-  return { cryoId, wakeAt };
+  // The frozen steps were checked when the Intent was parsed; only values that came from Refs are new.
+  const steps = args.intent.steps.map((step, j) => {
+    if (!Object.values(step.args).some(isRef)) return step;
+    const parsed = strictArgs(vocabulary.operations[step.op]!).safeParse(resolve(step.args, outputs));
+    if (!parsed.success) {
+      throw new Refusal({
+        kind: "validation",
+        message: `step ${ctx.step} ($freeze): frozen step ${j} (${step.op}) has invalid arguments`,
+        step: ctx.step,
+        op,
+        issues: parsed.error.issues.map((i) => ({ path: formatPath(["steps", ctx.step, "args", "intent", "steps", j, "args", ...i.path]), message: i.message })),
+      });
+    }
+    const resolved: Record<string, ArgValue> = {};
+    for (const [k, v] of Object.entries(parsed.data as Record<string, ArgValue>)) if (v !== undefined) resolved[k] = v;
+    return { op: step.op, args: resolved };
+  });
+  const frozen: Intent = { v: 1, nomos: intent.nomos ?? { name: nomos.name, version: nomos.version, hash: nomos.hash }, steps };
+  const stored = freezer.freeze({ wakeAt, key: key as string | undefined, intent: frozen, now: ctx.now });
+  return { cryoId: stored.cryoId, wakeAt: stored.wakeAt };
 }
 
 /**

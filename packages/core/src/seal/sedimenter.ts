@@ -23,8 +23,16 @@ export interface SedimentHost {
   /** Runs `fn` atomically: if it throws, nothing it wrote survives. */
   transaction<T>(fn: () => T): T;
   now(): number;
-  /** Called after frozen Intents were added, cancelled or woken: the host points its alarm at the earliest. */
-  onCryostasisChanged?(): void;
+  /**
+   * Called after frozen Intents were added, cancelled or woken: the host points its alarm at
+   * the earliest. `earliest` is the earliest wake time added; `removed` says whether any left.
+   */
+  onCryostasisChanged?(change: CryostasisChange): void;
+}
+
+export interface CryostasisChange {
+  earliest?: number;
+  removed: boolean;
 }
 
 export interface SedimenterOptions {
@@ -95,11 +103,11 @@ export class Sedimenter {
   /** The vocabulary of the law this Attractor holds. */
   readonly vocabulary: Vocabulary;
   private head: { sedimentId: number; hash: string };
-  private readonly worldJson: string;
   private readonly worldHash: string;
   private readonly limits: IntentLimits;
   private readonly freezer: Freezer;
-  private cryostasisChanged = false;
+  /** What the current transaction did to Cryostasis, reported to the host once it commits. */
+  private change: CryostasisChange = { removed: false };
 
   constructor(
     law: Vocabulary | Lineage,
@@ -111,31 +119,36 @@ export class Sedimenter {
     this.vocabulary = this.lineage.at(options.held ?? this.lineage.current.nomos.version) ?? this.lineage.current;
     this.limits = options.limits ?? DEFAULT_LIMITS;
     this.log = new SedimentLog(host.db);
-    this.cryostasis = new CryostasisStore(host.db, this.lineage.name);
+    this.cryostasis = new CryostasisStore(host.db);
     // Kept in memory: only a committed transaction advances it, so it never runs ahead of storage.
     this.head = this.log.head();
-    this.worldJson = canonicalJson(world);
-    this.worldHash = sha256Hex(this.worldJson);
-    this.log.registerWorld(this.worldJson, this.worldHash);
+    const worldJson = canonicalJson(world);
+    this.worldHash = sha256Hex(worldJson);
+    this.log.registerWorld(worldJson, this.worldHash);
     const held = stampOf(this.vocabulary);
     this.freezer = {
       freeze: (r) => {
-        this.cryostasisChanged = true;
-        const { cryoId, wakeAt } = this.cryostasis.freeze({
-          ...r,
-          sieve: intentSieve(this.vocabulary, r.intent),
-          nomos: held,
-          world: this.worldJson,
-          now: this.host.now(),
-        });
-        return { cryoId, wakeAt };
+        const stored = this.cryostasis.freeze({ ...r, sieve: intentSieve(this.vocabulary, r.intent), nomos: held, worldHash: this.worldHash });
+        if (!stored.existing) this.noteFrozen(stored.wakeAt);
+        return stored;
       },
       cancel: (key) => {
         const cancelled = this.cryostasis.cancelKey(key);
-        if (cancelled) this.cryostasisChanged = true;
+        if (cancelled) this.change.removed = true;
         return cancelled;
       },
     };
+  }
+
+  private noteFrozen(wakeAt: number): void {
+    this.change.earliest = Math.min(this.change.earliest ?? wakeAt, wakeAt);
+  }
+
+  /** Reports and resets what changed, if anything did. */
+  private flushChange(): void {
+    const change = this.change;
+    this.change = { removed: false };
+    if (change.removed || change.earliest !== undefined) this.host.onCryostasisChanged?.(change);
   }
 
   sediment(input: unknown): Seal {
@@ -172,18 +185,18 @@ export class Sedimenter {
         intent,
         sieve: intentSieve(vocabulary, intent),
         nomos: stampOf(vocabulary),
-        world: this.worldJson,
+        worldHash: this.worldHash,
         now,
       }),
     );
-    if (!stored.existing) this.host.onCryostasisChanged?.();
+    if (!stored.existing) this.host.onCryostasisChanged?.({ earliest: stored.wakeAt, removed: false });
     return { ok: true, ...stored };
   }
 
   /** Cancels a frozen Intent by id; false when there was none. */
   cancel(cryoId: number): boolean {
     const removed = this.host.transaction(() => this.cryostasis.remove(cryoId));
-    if (removed) this.host.onCryostasisChanged?.();
+    if (removed) this.host.onCryostasisChanged?.({ removed: true });
     return removed;
   }
 
@@ -194,7 +207,8 @@ export class Sedimenter {
   wakeDue(limit: number): WakeOutcome[] {
     const now = this.host.now();
     const outcomes = this.cryostasis.due(now, limit).map((entry) => this.wake(entry, now));
-    this.host.onCryostasisChanged?.();
+    this.change = { removed: false };
+    this.host.onCryostasisChanged?.({ removed: true });
     return outcomes;
   }
 
@@ -267,7 +281,7 @@ export class Sedimenter {
       if (earlier) {
         if (canonicalJson(sentOf(earlier)) === canonicalJson(sent)) {
           // Already applied: a woken duplicate is done with, and applies nothing.
-          if (cryoId !== undefined && this.host.transaction(() => this.cryostasis.remove(cryoId))) this.cryostasisChanged = true;
+          if (cryoId !== undefined) this.host.transaction(() => this.cryostasis.remove(cryoId));
           return sealOf(earlier);
         }
         return this.refuse(
@@ -290,7 +304,7 @@ export class Sedimenter {
         cryostasis: { cryoId: frozen.cryoId, frozenAt: frozen.frozenAt, wakeAt: frozen.wakeAt, wokeAt: timestamp, mode: reforged ? "reforged" : "resumed" },
       };
     }
-    this.cryostasisChanged = false;
+    this.change = { removed: false };
     try {
       const sediment = this.host.transaction(() => {
         // Removed in the same transaction that applies it: a second delivery finds nothing to apply.
@@ -298,9 +312,12 @@ export class Sedimenter {
         return this.commit(intent, timestamp, origin);
       });
       this.head = { sedimentId: sediment.sedimentId, hash: sediment.hash };
-      if (this.cryostasisChanged && cryoId === undefined) this.host.onCryostasisChanged?.();
+      // A wake reports once for its whole batch.
+      if (cryoId === undefined) this.flushChange();
       return sealOf(sediment);
     } catch (error) {
+      // Rolled back: nothing it froze or cancelled happened.
+      this.change = { removed: false };
       if (error instanceof Refusal) return this.refuse(sent, timestamp, error.reason, cryoId);
       throw error;
     }

@@ -69,8 +69,20 @@ export function operationHash(op: OperationSpec): string {
   return hash;
 }
 
-/** The Sieve of a set of operations under their vocabulary. */
+const sieves = new WeakMap<Vocabulary, Map<string, Sieve>>();
+
+/** The Sieve of a set of operations under their vocabulary, derived once per set. */
 export function sieveOf(vocabulary: Vocabulary, ops: Iterable<string>): Sieve {
+  const names = [...new Set(ops)].sort();
+  const key = names.join(",");
+  let byOps = sieves.get(vocabulary);
+  if (!byOps) sieves.set(vocabulary, (byOps = new Map()));
+  let sieve = byOps.get(key);
+  if (!sieve) byOps.set(key, (sieve = Object.freeze(deriveSieve(vocabulary, names))));
+  return sieve;
+}
+
+function deriveSieve(vocabulary: Vocabulary, ops: readonly string[]): Sieve {
   const { elements } = vocabulary.nomos as { elements: Record<string, string> };
   const out: Record<string, string> = {};
   const fp = emptyFootprint();

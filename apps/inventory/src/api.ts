@@ -217,12 +217,26 @@ app.post("/api/products/:productId/intents", async (c) => {
   return sealed(c, await w.sediment(parsed.value), (seal) => c.json(seal));
 });
 
-const cryostasisQuery = z.strictObject({ limit: z.coerce.number().int().min(1).max(1000).default(100) });
+const cryostasisQuery = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  // Entries are ordered by (wakeAt, cryoId): the cursor names the last one seen, as `next` returns it.
+  after: z
+    .string()
+    .regex(/^\d{1,16}-\d{1,16}$/, "must be <wakeAt>-<cryoId>, as returned in next")
+    .transform((v) => {
+      const [wakeAt, cryoId] = v.split("-").map(Number) as [number, number];
+      return { wakeAt, cryoId };
+    })
+    .optional(),
+});
 
 app.get("/api/products/:productId/cryostasis", async (c) => {
   const w = product(c);
   const q = check(cryostasisQuery, c.req.query());
-  return c.json({ pending: await w.rpc.frozen({ limit: q.limit }) });
+  const pending = await w.rpc.frozen({ limit: q.limit, ...(q.after ? { after: q.after } : {}) });
+  // A full page may have more behind it; the next one may also come back empty.
+  const last = pending.length === q.limit ? pending[pending.length - 1] : undefined;
+  return c.json({ pending, ...(last ? { next: `${last.wakeAt}-${last.cryoId}` } : {}) });
 });
 
 app.get("/api/products/:productId/nomos", async (c) => {

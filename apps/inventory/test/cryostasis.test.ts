@@ -740,9 +740,14 @@ describe("HTTP", () => {
     for (const entry of all.body.pending) {
       expect(Object.keys(entry).sort()).toEqual(["attempts", "cryoId", "frozenAt", "intent", "key", "lastError", "nomosVersion", "sieveHash", "wakeAt"]);
     }
-    expect((await api("GET", `/api/products/${p}/cryostasis?limit=1`)).body.pending).toEqual([all.body.pending[0]]);
+    // Paging: a full page carries the cursor of its last entry; following it reaches every entry once.
+    const first = (await api("GET", `/api/products/${p}/cryostasis?limit=1`)).body;
+    expect(first).toEqual({ pending: [all.body.pending[0]], next: `${sooner.expiresAt}-${all.body.pending[0].cryoId}` });
+    const second = (await api("GET", `/api/products/${p}/cryostasis?limit=1&after=${first.next}`)).body;
+    expect(second.pending).toEqual([all.body.pending[1]]);
+    expect((await api("GET", `/api/products/${p}/cryostasis?limit=1&after=${second.next}`)).body).toEqual({ pending: [] });
     expect((await api("GET", `/api/products/${p}/cryostasis?limit=1000`)).body).toEqual(all.body);
-    for (const [query, path] of [["limit=0", "limit"], ["limit=1001", "limit"], ["limit=abc", "limit"], ["limit=1.5", "limit"], ["after=3", "after"]]) {
+    for (const [query, path] of [["limit=0", "limit"], ["limit=1001", "limit"], ["limit=abc", "limit"], ["limit=1.5", "limit"], ["after=3", "after"], ["after=1-x", "after"]]) {
       const res = await api("GET", `/api/products/${p}/cryostasis?${query}`);
       expectError(res, 400, "invalid_input");
       expect(res.body.error.issues.map((i: { path: string }) => i.path), query).toContain(path);

@@ -3,7 +3,10 @@ import { describe, expect, expectTypeOf, it } from "vitest";
 import {
   backoffMs,
   buildIntent,
+  CANCEL_SQL,
   canonicalJson,
+  contentHash,
+  FREEZE_SQL,
   explain,
   type Intent,
   IntentValidationError,
@@ -287,7 +290,10 @@ describe("buildIntent: $freeze and $cancel", () => {
     const inside = (call: (f: Loose) => void) =>
       buildError(() => buildIntent(ledger, (s) => void s.$freeze({ at: AT }, (f) => call(f as unknown as Loose))));
     expect(inside((f) => f.$freeze({ at: AT }, () => {})).message).toMatch(/cannot itself freeze/);
-    expect(inside((f) => f.$cancel({ key: "k" })).message).toMatch(/cannot cancel/);
+    const cancelInside = inside((f) => f.$cancel({ key: "k" }));
+    expect(cancelInside.message).toMatch(/cannot itself cancel/);
+    // The same path parsing reports for a cancel inside a frozen Intent.
+    expect(cancelInside.issues[0]!.path).toBe("steps.0.args.intent.steps.0.op");
     // The failed frozen body left no state behind: after a throw inside it, steps go to the outer Intent again.
     const intent = buildIntent(ledger, (s) => {
       expect(() => s.$freeze({ at: AT }, () => {
@@ -413,15 +419,24 @@ describe("explain: built-in steps", () => {
     const [, frozen, cancelled] = explain(ledger, intent, ctx).steps;
     expect(frozen!.op).toBe("$freeze");
     expect(frozen!.statements).toHaveLength(1);
-    expect(frozen!.statements[0]!.sql).toMatch(/^INSERT INTO _noema_cryostasis /);
-    expect(frozen!.statements[0]!.params).toStrictEqual([AT, ref(0, "accountId"), canonicalJson({ steps: [deposit(ref(0, "accountId"), 5)] })]);
-    expect(cancelled).toStrictEqual({ op: "$cancel", statements: [{ sql: "DELETE FROM _noema_cryostasis WHERE freeze_key = ?", params: ["k"] }] });
+    // The statement the Cryostasis store runs, with the values it binds.
+    expect(frozen!.statements[0]!.sql).toBe(FREEZE_SQL);
+    expect(frozen!.statements[0]!.params).toStrictEqual([
+      AT,
+      canonicalJson({ v: 1, steps: [deposit(ref(0, "accountId"), 5)] }),
+      contentHash(sieveOf(ledger, ["deposit"])),
+      ledger.nomos.version,
+      "(this Attractor's World hash)",
+      ref(0, "accountId"),
+      ctx.now,
+    ]);
+    expect(cancelled).toStrictEqual({ op: "$cancel", statements: [{ sql: CANCEL_SQL, params: ["k"] }] });
   });
 
   it("binds an absent key as NULL and marks a wake time computed from a Ref", () => {
     const intent = parsed(wire(deposit("a"), freeze({ at: ref(0, "balance") }, deposit("a")), freeze({ delaySeconds: ref(0, "balance") }, deposit("a"))));
     const [, at, delay] = explain(ledger, intent, ctx).steps;
-    expect(at!.statements[0]!.params.slice(0, 2)).toStrictEqual([ref(0, "balance"), null]);
+    expect([at!.statements[0]!.params[0], at!.statements[0]!.params[5]]).toStrictEqual([ref(0, "balance"), null]);
     expect(delay!.statements[0]!.params[0]).toStrictEqual({ $computedFrom: [ref(0, "balance")] });
   });
 

@@ -12,6 +12,11 @@ export const CRYOSTASIS_DDL = [
   `CREATE UNIQUE INDEX IF NOT EXISTS _noema_cryostasis_key ON _noema_cryostasis (freeze_key) WHERE freeze_key IS NOT NULL`,
 ];
 
+/** The statements built-in steps run: explain shows them as they are. */
+export const FREEZE_SQL = `INSERT INTO _noema_cryostasis (wake_at, intent, sieve_hash, nomos_version, world_hash, freeze_key, frozen_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (freeze_key) WHERE freeze_key IS NOT NULL DO NOTHING RETURNING cryo_id`;
+export const CANCEL_SQL = `DELETE FROM _noema_cryostasis WHERE freeze_key = ? RETURNING cryo_id`;
+
 /** Unexpected failures are retried this many times in all, then given up as a Precedent. */
 export const MAX_WAKE_ATTEMPTS = 5;
 
@@ -81,8 +86,7 @@ export class CryostasisStore {
       this.knownSieves.add(sieveHash);
     }
     const inserted = this.db.exec(
-      `INSERT INTO _noema_cryostasis (wake_at, intent, sieve_hash, nomos_version, world_hash, freeze_key, frozen_at) VALUES (?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (freeze_key) WHERE freeze_key IS NOT NULL DO NOTHING RETURNING cryo_id`,
+      FREEZE_SQL,
       [r.wakeAt, canonicalJson(r.intent), sieveHash, r.nomos.version, r.worldHash, r.key ?? null, r.now],
     )[0];
     if (inserted) return { cryoId: Number(inserted.cryo_id), wakeAt: r.wakeAt, existing: false };
@@ -97,7 +101,7 @@ export class CryostasisStore {
   }
 
   cancelKey(key: string): boolean {
-    return this.db.exec(`DELETE FROM _noema_cryostasis WHERE freeze_key = ? RETURNING cryo_id`, [key]).length > 0;
+    return this.db.exec(CANCEL_SQL, [key]).length > 0;
   }
 
   /** Removes an entry; false when it is already gone (woken or cancelled before). */

@@ -87,7 +87,7 @@ export function buildIntent<Ops extends Record<string, OperationSpec>>(
     }) as never;
   }
   builder[FREEZE] = ((when: Record<string, unknown>, nested: (step: unknown) => void) => {
-    if (frozen) throw new IntentValidationError([{ path: "steps", message: "a frozen Intent cannot itself freeze" }]);
+    if (frozen) throw new IntentValidationError([{ path: `steps.${steps.length}.args.intent.steps.${frozen.length}.op`, message: "a frozen Intent cannot itself freeze" }]);
     const inner: IntentStep[] = (frozen = []);
     try {
       nested(builder);
@@ -97,7 +97,7 @@ export function buildIntent<Ops extends Record<string, OperationSpec>>(
     return refs(add(FREEZE, { ...when, intent: { steps: inner } }), ["cryoId", "wakeAt"]);
   }) as never;
   builder[CANCEL] = ((args: Record<string, unknown>) => {
-    if (frozen) throw new IntentValidationError([{ path: "steps", message: "a frozen Intent cannot cancel" }]);
+    if (frozen) throw new IntentValidationError([{ path: `steps.${steps.length}.args.intent.steps.${frozen.length}.op`, message: "a frozen Intent cannot itself cancel" }]);
     return refs(add(CANCEL, args), ["cancelled"]);
   }) as never;
   body(builder as unknown as StepBuilder<Ops>);

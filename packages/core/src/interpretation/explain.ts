@@ -1,4 +1,5 @@
-import { canonicalJson } from "../canonical/index.js";
+import { canonicalJson, contentHash } from "../canonical/index.js";
+import { CANCEL_SQL, FREEZE_SQL } from "../cryostasis/store.js";
 import {
   CANCEL,
   FREEZE,
@@ -13,7 +14,7 @@ import {
   type StatementSpec,
   type Vocabulary,
 } from "../intent/index.js";
-import { intentSieve, type Sieve } from "../sieve/index.js";
+import { intentSieve, type Sieve, sieveOf } from "../sieve/index.js";
 
 /** A bound value that the operation computes from data references: known only at run time. */
 export interface ComputedParam {
@@ -67,16 +68,19 @@ function explainParams(
 
 /**
  * Built-in steps write the Attractor's own Cryostasis table. The frozen Intent is shown as
- * JSON; its Refs are resolved to this Intent's outputs when it is frozen.
+ * JSON with its Refs, which are resolved to this Intent's outputs when it is frozen; the
+ * World hash is the Attractor's, known only there.
  */
-function builtinStatement(op: string, args: Record<string, ArgValue>): ExplainedStatement {
+function builtinStatement(vocabulary: Vocabulary, op: string, args: Record<string, ArgValue>, context: Omit<InterpretationContext, "step">): ExplainedStatement {
   const value = (v: ArgValue | undefined): SqlValue | Ref => (v === undefined ? null : isRef(v) ? v : (v as SqlValue));
-  if (op === CANCEL) return { sql: "DELETE FROM _noema_cryostasis WHERE freeze_key = ?", params: [value(args.key)] };
+  if (op === CANCEL) return { sql: CANCEL_SQL, params: [value(args.key)] };
   const a = args as unknown as FreezeArgs;
-  const when = a.at !== undefined ? value(a.at) : isRef(a.delaySeconds) ? { $computedFrom: [a.delaySeconds] } : `now + ${String(a.delaySeconds)} s`;
+  const wakeAt =
+    a.at !== undefined ? value(a.at) : isRef(a.delaySeconds) ? { $computedFrom: [a.delaySeconds] } : context.now + (a.delaySeconds as number) * 1000;
+  const sieveHash = contentHash(sieveOf(vocabulary, a.intent.steps.map((s) => s.op)));
   return {
-    sql: "INSERT INTO _noema_cryostasis (wake_at, freeze_key, intent, sieve, nomos_version, nomos_hash, world, frozen_at) VALUES (?, ?, ?, …)",
-    params: [when, value(a.key), canonicalJson(a.intent)],
+    sql: FREEZE_SQL,
+    params: [wakeAt, canonicalJson({ v: 1, steps: a.intent.steps }), sieveHash, vocabulary.nomos.version, "(this Attractor's World hash)", value(a.key), context.now],
   };
 }
 
@@ -87,7 +91,7 @@ function builtinStatement(op: string, args: Record<string, ArgValue>): Explained
 export function explain(vocabulary: Vocabulary, intent: Intent, context: Omit<InterpretationContext, "step">): Explanation {
   return {
     steps: intent.steps.map((step, index) => {
-      if (step.op === FREEZE || step.op === CANCEL) return { op: step.op, statements: [builtinStatement(step.op, step.args)] };
+      if (step.op === FREEZE || step.op === CANCEL) return { op: step.op, statements: [builtinStatement(vocabulary, step.op, step.args, context)] };
       const op = vocabulary.operations[step.op]!;
       // A parsed Intent already carries schema defaults.
       return {

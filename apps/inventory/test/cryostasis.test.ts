@@ -542,7 +542,7 @@ describe("across a Nomos upgrade", () => {
     const [resumed, reforged, ...rest] = sediments.slice(before.sediments.length);
     expect(rest).toEqual([]);
     const world = { attractor: "PinnedInventoryAttractor", name: p, nomosVersion: 2, nomosHash: V2.hash };
-    const step = { from: V1, to: V2, phase: "grace" };
+    const step = { from: 1, to: 2, phase: "grace" };
 
     expect(resumed!.world).toEqual(world);
     expect(resumed!.intent).toEqual({ ...v1.release(held), nomos: V2 });
@@ -604,7 +604,7 @@ describe("across a Nomos upgrade", () => {
     const shipped = await frozenOnV1(env.PINNED_ATTRACTOR, "explain-shipped");
     const carried = await attractor(shipped.p, env.PINNED_ATTRACTOR).explain(v1.reserve("a", 1));
     if (!carried.ok) throw new Error(`expected an explanation, got ${JSON.stringify(carried.reason)}`);
-    expect(carried.origin).toEqual({ nomos: V1, intent: v1.reserve("a", 1), reforged: true, steps: [{ from: V1, to: V2, phase: "grace", connection: "Curved", reforged: true }] });
+    expect(carried.origin).toEqual({ nomos: V1, intent: v1.reserve("a", 1), reforged: true, steps: [{ from: 1, to: 2, phase: "grace", connection: "Curved", reforged: true }] });
     // The explanation is of the reforged Intent: the reservation insert carries the channel.
     expect(carried.explanation.steps[0]!.statements[1]!.params.at(-1)).toBe("direct");
     const flat = await attractor(shipped.p, env.PINNED_ATTRACTOR).explain(v1.release(shipped.held));

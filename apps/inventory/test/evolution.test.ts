@@ -117,7 +117,7 @@ describe("waking a v1 Attractor under v2", () => {
 
     // ---- v1 Intents after the upgrade ----
     const worldV2 = { attractor: "PinnedInventoryAttractor", name: p, nomosVersion: 2, nomosHash: V2.hash };
-    const flatStep = { from: V1, to: V2, connection: "Flat", phase: "grace", reforged: false };
+    const flatStep = { from: 1, to: 2, connection: "Flat", phase: "grace", reforged: false };
     for (const [op, intent] of [["release", frozen.release], ["commit", frozen.commit], ["setStock", frozen.setStock]] as const) {
       const seal = success(await stub().sedimentation(intent));
       expect(seal.world, op).toEqual(worldV2);
@@ -272,7 +272,7 @@ describe("supplementary provisions: v1 Intents before, during and after the grac
           expect(ran.origin).toEqual({
             nomos: V1,
             reforged,
-            steps: [{ from: V1, to: V2, connection, phase: c.phase, reforged }],
+            steps: [{ from: 1, to: 2, connection, phase: c.phase, reforged }],
             ...(reforged ? { intent } : {}),
           });
           return ran;
@@ -381,7 +381,7 @@ describe("a failing migration", () => {
     expect(over.reason).toMatchObject({ kind: "constraint", message: `a location holds between 0 and ${CAPACITY} units` });
     expect(success(await stub().sedimentation(v3SetStock(20))).world.nomosVersion).toBe(3);
     const carried = success(await stub().sedimentation(v2.setStock("b", 30)));
-    expect(carried.origin).toMatchObject({ nomos: V2, steps: [{ from: V2, to: V3, connection: "Curved" }] });
+    expect(carried.origin).toMatchObject({ nomos: V2, steps: [{ from: 2, to: 3, connection: "Curved" }] });
     expect((await observe(p, ns)).verify).toMatchObject({ ok: true, length: 6 });
 
     // The migration never runs twice.
@@ -491,7 +491,7 @@ describe("HTTP: the law and its evolution", () => {
     const res = await api("POST", `/api/products/${p}/intents`, intent);
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ success: true, world: { nomosVersion: 2 }, outputs: [{ quantity: 2, orderId: "o-9", channel: "direct" }] });
-    expect(res.body.origin).toEqual({ nomos: V1, intent, reforged: true, steps: [{ from: V1, to: V2, connection: "Curved", phase: "grace", reforged: true }] });
+    expect(res.body.origin).toEqual({ nomos: V1, intent, reforged: true, steps: [{ from: 1, to: 2, connection: "Curved", phase: "grace", reforged: true }] });
     expect((await api("GET", `/api/products/${p}`)).body.reservations).toEqual([expect.objectContaining({ orderId: "o-9", channel: "direct" })]);
 
     const explained = await api("POST", "/api/explain", intent);

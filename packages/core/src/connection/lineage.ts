@@ -60,9 +60,10 @@ export interface Evolution extends EvolutionHints {
   provisions?: Provisions;
 }
 
+/** One step of the way from an Intent's law to the held one. Versions only: the hashes are in the Seal's origin and World. */
 export interface CarryStep {
-  from: NomosStamp;
-  to: NomosStamp;
+  from: number;
+  to: number;
   connection: Connection["type"];
   phase: Phase;
   reforged: boolean;
@@ -200,7 +201,7 @@ export class Lineage {
       const evolution = this.evolutionFrom(v)!;
       const conn = this.stepConnection(v, current);
       const { phase, policy } = phaseAt(evolution.provisions, now, appliedAt(v + 1));
-      const step: CarryStep = { from: stampOf(from), to: stampOf(to), connection: conn.type, phase, reforged: false };
+      const step: CarryStep = { from: v, to: v + 1, connection: conn.type, phase, reforged: false };
       steps.push(step);
       const refuse = (message: string): CarryResult => ({ ok: false, message, connection: conn, steps });
       const law = `${to.nomos.name} v${to.nomos.version}`;

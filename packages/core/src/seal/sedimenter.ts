@@ -23,16 +23,8 @@ export interface SedimentHost {
   /** Runs `fn` atomically: if it throws, nothing it wrote survives. */
   transaction<T>(fn: () => T): T;
   now(): number;
-  /**
-   * Called after frozen Intents were added, cancelled or woken: the host points its alarm at
-   * the earliest. `earliest` is the earliest wake time added; `removed` says whether any left.
-   */
-  onCryostasisChanged?(change: CryostasisChange): void;
-}
-
-export interface CryostasisChange {
-  earliest?: number;
-  removed: boolean;
+  /** Called after frozen Intents were added, cancelled or woken: the host points its alarm at the earliest. */
+  onCryostasisChanged?(): void;
 }
 
 export interface SedimenterOptions {
@@ -106,8 +98,8 @@ export class Sedimenter {
   private readonly worldHash: string;
   private readonly limits: IntentLimits;
   private readonly freezer: Freezer;
-  /** What the current transaction did to Cryostasis, reported to the host once it commits. */
-  private change: CryostasisChange = { removed: false };
+  /** Whether the current transaction froze or cancelled anything: the host hears of it once it commits. */
+  private changed = false;
 
   constructor(
     law: Vocabulary | Lineage,
@@ -129,26 +121,15 @@ export class Sedimenter {
     this.freezer = {
       freeze: (r) => {
         const stored = this.cryostasis.freeze({ ...r, sieve: intentSieve(this.vocabulary, r.intent), nomos: held, worldHash: this.worldHash });
-        if (!stored.existing) this.noteFrozen(stored.wakeAt);
+        if (!stored.existing) this.changed = true;
         return stored;
       },
       cancel: (key) => {
         const cancelled = this.cryostasis.cancelKey(key);
-        if (cancelled) this.change.removed = true;
+        if (cancelled) this.changed = true;
         return cancelled;
       },
     };
-  }
-
-  private noteFrozen(wakeAt: number): void {
-    this.change.earliest = Math.min(this.change.earliest ?? wakeAt, wakeAt);
-  }
-
-  /** Reports and resets what changed, if anything did. */
-  private flushChange(): void {
-    const change = this.change;
-    this.change = { removed: false };
-    if (change.removed || change.earliest !== undefined) this.host.onCryostasisChanged?.(change);
   }
 
   sediment(input: unknown): Seal {
@@ -189,14 +170,14 @@ export class Sedimenter {
         now,
       }),
     );
-    if (!stored.existing) this.host.onCryostasisChanged?.({ earliest: stored.wakeAt, removed: false });
+    if (!stored.existing) this.host.onCryostasisChanged?.();
     return { ok: true, ...stored };
   }
 
   /** Cancels a frozen Intent by id; false when there was none. */
   cancel(cryoId: number): boolean {
     const removed = this.host.transaction(() => this.cryostasis.remove(cryoId));
-    if (removed) this.host.onCryostasisChanged?.({ removed: true });
+    if (removed) this.host.onCryostasisChanged?.();
     return removed;
   }
 
@@ -207,8 +188,8 @@ export class Sedimenter {
   wakeDue(limit: number): WakeOutcome[] {
     const now = this.host.now();
     const outcomes = this.cryostasis.due(now, limit).map((entry) => this.wake(entry, now));
-    this.change = { removed: false };
-    this.host.onCryostasisChanged?.({ removed: true });
+    this.changed = false;
+    this.host.onCryostasisChanged?.();
     return outcomes;
   }
 
@@ -304,7 +285,7 @@ export class Sedimenter {
         cryostasis: { cryoId: frozen.cryoId, frozenAt: frozen.frozenAt, wakeAt: frozen.wakeAt, wokeAt: timestamp, mode: reforged ? "reforged" : "resumed" },
       };
     }
-    this.change = { removed: false };
+    this.changed = false;
     try {
       const sediment = this.host.transaction(() => {
         // Removed in the same transaction that applies it: a second delivery finds nothing to apply.
@@ -313,11 +294,11 @@ export class Sedimenter {
       });
       this.head = { sedimentId: sediment.sedimentId, hash: sediment.hash };
       // A wake reports once for its whole batch.
-      if (cryoId === undefined) this.flushChange();
+      if (cryoId === undefined && this.changed) this.host.onCryostasisChanged?.();
       return sealOf(sediment);
     } catch (error) {
       // Rolled back: nothing it froze or cancelled happened.
-      this.change = { removed: false };
+      this.changed = false;
       if (error instanceof Refusal) return this.refuse(sent, timestamp, error.reason, cryoId);
       throw error;
     }

@@ -1,7 +1,7 @@
-import { canonicalJson, contentHash } from "../canonical/index.js";
+import { canonicalJson } from "../canonical/index.js";
 import type { Intent, NomosStamp } from "../intent/index.js";
 import type { SqlExecutor } from "../interpretation/sqlite.js";
-import type { Sieve } from "../sieve/index.js";
+import { type Sieve, sieveHash } from "../sieve/index.js";
 
 export const CRYOSTASIS_DDL = [
   // Laws, Worlds and Sieves repeat across entries: each is stored once and named by version or hash.
@@ -79,15 +79,14 @@ export class CryostasisStore {
 
   /** Stores a frozen Intent; with a key already pending, stores nothing and returns that entry. */
   freeze(r: FreezeRequest): { cryoId: number; wakeAt: number; existing: boolean } {
-    const sieveJson = canonicalJson(r.sieve);
-    const sieveHash = contentHash(r.sieve);
-    if (!this.knownSieves.has(sieveHash)) {
-      this.db.exec(`INSERT OR IGNORE INTO _noema_sieve (sieve_hash, sieve) VALUES (?, ?)`, [sieveHash, sieveJson]);
-      this.knownSieves.add(sieveHash);
+    const hash = sieveHash(r.sieve);
+    if (!this.knownSieves.has(hash)) {
+      this.db.exec(`INSERT OR IGNORE INTO _noema_sieve (sieve_hash, sieve) VALUES (?, ?)`, [hash, canonicalJson(r.sieve)]);
+      this.knownSieves.add(hash);
     }
     const inserted = this.db.exec(
       FREEZE_SQL,
-      [r.wakeAt, canonicalJson(r.intent), sieveHash, r.nomos.version, r.worldHash, r.key ?? null, r.now],
+      [r.wakeAt, canonicalJson(r.intent), hash, r.nomos.version, r.worldHash, r.key ?? null, r.now],
     )[0];
     if (inserted) return { cryoId: Number(inserted.cryo_id), wakeAt: r.wakeAt, existing: false };
     const found = this.db.exec(`SELECT cryo_id, wake_at FROM _noema_cryostasis WHERE freeze_key = ?`, [r.key ?? null])[0]!;

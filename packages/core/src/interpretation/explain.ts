@@ -1,4 +1,4 @@
-import { canonicalJson, contentHash } from "../canonical/index.js";
+import { canonicalJson } from "../canonical/index.js";
 import { CANCEL_SQL, FREEZE_SQL } from "../cryostasis/store.js";
 import {
   CANCEL,
@@ -14,7 +14,7 @@ import {
   type StatementSpec,
   type Vocabulary,
 } from "../intent/index.js";
-import { intentSieve, type Sieve, sieveOf } from "../sieve/index.js";
+import { intentSieve, type Sieve, sieveHash, sieveOf } from "../sieve/index.js";
 
 /** A bound value that the operation computes from data references: known only at run time. */
 export interface ComputedParam {
@@ -77,10 +77,9 @@ function builtinStatement(vocabulary: Vocabulary, op: string, args: Record<strin
   const a = args as unknown as FreezeArgs;
   const wakeAt =
     a.at !== undefined ? value(a.at) : isRef(a.delaySeconds) ? { $computedFrom: [a.delaySeconds] } : context.now + (a.delaySeconds as number) * 1000;
-  const sieveHash = contentHash(sieveOf(vocabulary, a.intent.steps.map((s) => s.op)));
   return {
     sql: FREEZE_SQL,
-    params: [wakeAt, canonicalJson({ v: 1, steps: a.intent.steps }), sieveHash, vocabulary.nomos.version, "(this Attractor's World hash)", value(a.key), context.now],
+    params: [wakeAt, canonicalJson({ v: 1, steps: a.intent.steps }), sieveHash(sieveOf(vocabulary, a.intent.steps.map((s) => s.op))), vocabulary.nomos.version, "(this Attractor's World hash)", value(a.key), context.now],
   };
 }
 

@@ -70,6 +70,14 @@ export function operationHash(op: OperationSpec): string {
 }
 
 const sieves = new WeakMap<Vocabulary, Map<string, Sieve>>();
+const sieveHashes = new WeakMap<Sieve, string>();
+
+/** The content hash of a Sieve, computed once per Sieve object (Sieves from `sieveOf` are shared). */
+export function sieveHash(sieve: Sieve): string {
+  let hash = sieveHashes.get(sieve);
+  if (!hash) sieveHashes.set(sieve, (hash = contentHash(sieve)));
+  return hash;
+}
 
 /** The Sieve of a set of operations under their vocabulary, derived once per set. */
 export function sieveOf(vocabulary: Vocabulary, ops: Iterable<string>): Sieve {

@@ -27,11 +27,20 @@ const STOCK_RETURNING = "RETURNING location_id, quantity, reserved";
 /** Upsert as update-then-insert: an ON CONFLICT upsert would trip the CHECK before the conflict for negative deltas. */
 const insertStockIfMissing = "INSERT INTO stock (location_id, quantity, reserved, updated_at) SELECT ?, ?, 0, ? WHERE NOT EXISTS (SELECT 1 FROM stock WHERE location_id = ?)";
 
-const closeReservation = (status: "released" | "committed") => ({
-  sql: `UPDATE reservations SET status = '${status}', closed_at = ? WHERE id = ? AND status = 'active' RETURNING id`,
-  params: (a: { reservationId: string }, ctx: { now: number }) => [ctx.now, a.reservationId],
-  expect: { rows: 1, refusal: (a: { reservationId: string }) => `reservation ${a.reservationId} is not active (already released or committed)` },
-});
+type ReservationArgs = { reservationId: string };
+
+const releaseReservation = {
+  sql: "UPDATE reservations SET status = 'released', closed_at = ? WHERE id = ? AND status = 'active' RETURNING id",
+  params: (a: ReservationArgs, ctx: { now: number }) => [ctx.now, a.reservationId],
+  expect: { rows: 1, refusal: (a: ReservationArgs) => `reservation ${a.reservationId} is not active (already released or committed)` },
+};
+
+// An expired reservation cannot become a sale, even while its frozen release has not run yet (a late or retried alarm).
+const commitReservation = {
+  sql: "UPDATE reservations SET status = 'committed', closed_at = ? WHERE id = ? AND status = 'active' AND expires_at > ? RETURNING id",
+  params: (a: ReservationArgs, ctx: { now: number }) => [ctx.now, a.reservationId, ctx.now],
+  expect: { rows: 1, refusal: (a: ReservationArgs) => `reservation ${a.reservationId} is not active (already released or committed) or has expired` },
+};
 
 const reservationExists = {
   sql: "SELECT id FROM reservations WHERE id = ?",
@@ -124,7 +133,7 @@ const v1Operations = {
     output: stockOutput,
     statements: [
       reservationExists,
-      closeReservation("released"),
+      releaseReservation,
       {
         sql: `UPDATE stock SET reserved = reserved - (SELECT quantity FROM reservations WHERE id = ?), updated_at = ? WHERE location_id = (SELECT location_id FROM reservations WHERE id = ?) ${STOCK_RETURNING}`,
         params: (a, c) => [a.reservationId, c.now, a.reservationId],
@@ -139,7 +148,7 @@ const v1Operations = {
     output: stockOutput,
     statements: [
       reservationExists,
-      closeReservation("committed"),
+      commitReservation,
       {
         sql: `UPDATE stock SET quantity = quantity - (SELECT quantity FROM reservations WHERE id = ?), reserved = reserved - (SELECT quantity FROM reservations WHERE id = ?), updated_at = ? WHERE location_id = (SELECT location_id FROM reservations WHERE id = ?) ${STOCK_RETURNING}`,
         params: (a, c) => [a.reservationId, a.reservationId, c.now, a.reservationId],

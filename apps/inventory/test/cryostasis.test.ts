@@ -387,7 +387,7 @@ describe("failures while waking", () => {
         expect(run.alarm).toBeNull();
       }
     }
-    expect(attempts).toEqual([1, 2, 3, 4]);
+    expect(attempts).toEqual(Array.from({ length: MAX_WAKE_ATTEMPTS - 1 }, (_, i) => i + 1));
     expect(backoffMs(2)).toBe(2 * backoffMs(1));
 
     const { snapshot, sediments, precedents, verify } = await observe(p, ns);
@@ -530,6 +530,27 @@ describe("across a Nomos upgrade", () => {
     return { p, held, release: (reserved.outputs[1] as { cryoId: number }).cryoId, reserve: curved.cryoId };
   }
 
+  it("after a rollback to code that does not know the stored law, frozen entries wait untouched instead of being refused", async () => {
+    const ns = env.PINNED_ATTRACTOR;
+    const { p } = await frozenOnV1(ns, "cryo-rollback");
+    const listed = await attractor(p, ns).frozen();
+    // Roll the code back to v1 while storage holds v2: the Attractor cannot run its law.
+    await runInDurableObject(durableObject(p, ns), (_, state) => state.storage.kv.put(PIN_KEY, 1));
+    await evictDurableObject(durableObject(p, ns));
+    expect((await attractor(p, ns).nomos()).migrationError).toBeDefined();
+    await makeDue(p, ns);
+    await runInDurableObject(durableObject(p, ns), (instance) => instance.alarm());
+    const after = await observe(p, ns);
+    expect(after.precedents).toEqual([]);
+    expect((await attractor(p, ns).frozen()).map((e) => e.cryoId)).toEqual(listed.map((e) => e.cryoId));
+    // Forward again: they wake as usual.
+    await runInDurableObject(durableObject(p, ns), (_, state) => state.storage.kv.put(PIN_KEY, 2));
+    await evictDurableObject(durableObject(p, ns));
+    await wakeAll(p, ns);
+    expect(await attractor(p, ns).frozen()).toEqual([]);
+    expect(wokenOf((await observe(p, ns)).sediments)).toHaveLength(listed.length);
+  });
+
   it("v1 entries woken under v2: the Flat release resumes, the Curved reserve is reforged", async () => {
     const ns = env.PINNED_ATTRACTOR;
     const { p, held, release: releaseId, reserve: reserveId } = await frozenOnV1(ns, "cryo-upgrade");
@@ -624,7 +645,8 @@ describe("freezing with bad input", () => {
     const nested = buildIntent(inventory, (s) => void s.$freeze({ delaySeconds: 60 }, (f) => f.adjust({ locationId: "main", delta: 1, reason: "purchase" })));
     const cases: [string, unknown, { at?: number; delaySeconds?: number; key?: string }, { path: string; message: string | RegExp }][] = [
       ["in the past", ok, { at: now - 1000 }, { path: "at", message: /^wake time .* is not in the future$/ }],
-      ["now-ish", ok, { delaySeconds: 0 }, { path: "delaySeconds", message: /is not in the future/ }],
+      ["now-ish", ok, { delaySeconds: 0 }, { path: "delaySeconds", message: /at least 1/ }],
+      ["a fraction of a second", ok, { delaySeconds: 1.5 }, { path: "delaySeconds", message: /whole number/ }],
       ["over a year ahead", ok, { at: now + 367 * DAY }, { path: "at", message: "wake time is more than 366 days ahead" }],
       ["over a year of delay", ok, { delaySeconds: (367 * DAY) / 1000 }, { path: "delaySeconds", message: "wake time is more than 366 days ahead" }],
       ["both times", ok, { at: now + HOUR, delaySeconds: 60 }, { path: "", message: "give exactly one of at or delaySeconds" }],
@@ -634,7 +656,7 @@ describe("freezing with bad input", () => {
       ["an unknown op", { v: 1, steps: [{ op: "teleport", args: {} }] }, { at: now + HOUR }, { path: "intent.steps.0.op", message: /^unknown operation "teleport"/ }],
       ["bad arguments", { v: 1, steps: [{ op: "adjust", args: { locationId: "main", delta: 0, reason: "purchase" } }] }, { at: now + HOUR }, { path: "intent.steps.0.args.delta", message: "must not be zero" }],
       ["a nested $freeze", nested, { at: now + HOUR }, { path: "intent.steps", message: "a frozen Intent cannot itself freeze or cancel" }],
-      ["a future law", { ...ok, nomos: { ...V2, version: 3 } }, { at: now + HOUR }, { path: "intent.nomos.version", message: "this Attractor holds v2; it cannot freeze an Intent of v3" }],
+      ["a future law", { ...ok, nomos: { ...V2, version: 3 } }, { at: now + HOUR }, { path: "intent", message: "Intent was built against inventory v3, but this Attractor holds v2" }],
     ];
     for (const [label, intent, when, issue] of cases) {
       const result = await stub.freeze(intent, when);
@@ -683,19 +705,30 @@ describe("freezing with bad input", () => {
     expect(await alarmAt(p)).toBeNull();
   });
 
-  it("a second freeze with the same key returns the existing entry and stores nothing", async () => {
+  it("a second freeze of the same Intent with the same key returns the existing entry; another Intent under that key is refused", async () => {
     const p = await stocked(5);
     const stub = attractor(p);
     const at = Date.now() + HOUR;
     const first = frozenOk(await stub.freeze(adjust("main", 1), { at, key: "restock-1" }));
     expect(first.existing).toBe(false);
-    const again = await stub.freeze(adjust("main", 2), { at: at + HOUR, key: "restock-1" });
+    const again = await stub.freeze(adjust("main", 1), { at: at + HOUR, key: "restock-1" });
     expect(again).toEqual({ ok: true, cryoId: first.cryoId, wakeAt: at, existing: true });
-    // As a step of an Intent, the same id (its wake time: see "what a $freeze step records").
+    // A key names one frozen Intent: a different one under it is a conflict, not a silent no-op.
+    const other = await stub.freeze(adjust("main", 2), { at: at + HOUR, key: "restock-1" });
+    expect(other).toEqual({ ok: false, issues: [{ path: "key", message: expect.stringContaining(`already names pending entry ${first.cryoId}`) }] });
+    // As a step of an Intent: the same Intent gives the same id; another one refuses the whole Intent.
     const viaStep = success(
-      await stub.sedimentation(buildIntent(inventory, (s) => void s.$freeze({ delaySeconds: 60, key: "restock-1" }, (f) => f.adjust({ locationId: "main", delta: 3, reason: "purchase" })))),
+      await stub.sedimentation(buildIntent(inventory, (s) => void s.$freeze({ delaySeconds: 60, key: "restock-1" }, (f) => f.adjust({ locationId: "main", delta: 1, reason: "purchase" })))),
     );
     expect(viaStep.outputs).toEqual([expect.objectContaining({ cryoId: first.cryoId })]);
+    const conflicting = await stub.sedimentation(
+      buildIntent(inventory, (s) => {
+        s.adjust({ locationId: "main", delta: 7, reason: "purchase" });
+        s.$freeze({ delaySeconds: 60, key: "restock-1" }, (f) => f.adjust({ locationId: "main", delta: 3, reason: "purchase" }));
+      }),
+    );
+    expect(conflicting).toMatchObject({ success: false, reason: { kind: "idempotency", message: expect.stringContaining("restock-1") } });
+    expect((await api("GET", `/api/products/${p}`)).body.locations).toEqual([stock("main", 5, 0)]);
     const listed = await pending(p);
     expect(listed).toEqual([expect.objectContaining({ cryoId: first.cryoId, wakeAt: at, key: "restock-1", intent: adjust("main", 1) })]);
     expect(await alarmAt(p)).toBe(at);
@@ -719,7 +752,7 @@ describe("what a $freeze step records", () => {
     const at = Date.now() + HOUR;
     const first = frozenOk(await stub.freeze(adjust("main", 1), { at, key: "restock-1" }));
     const viaStep = success(
-      await stub.sedimentation(buildIntent(inventory, (s) => void s.$freeze({ delaySeconds: 60, key: "restock-1" }, (f) => f.adjust({ locationId: "main", delta: 3, reason: "purchase" })))),
+      await stub.sedimentation(buildIntent(inventory, (s) => void s.$freeze({ delaySeconds: 60, key: "restock-1" }, (f) => f.adjust({ locationId: "main", delta: 1, reason: "purchase" })))),
     );
     expect(viaStep.outputs).toEqual([{ cryoId: first.cryoId, wakeAt: at }]);
     expect(await pending(p)).toEqual([expect.objectContaining({ cryoId: first.cryoId, wakeAt: at, intent: adjust("main", 1) })]);

@@ -190,6 +190,21 @@ describe("sedimentation over RPC", () => {
     expect(precedent?.intent).toEqual({ $omitted: { bytes: canonicalJson(huge).length, sha256: expect.stringMatching(/^[0-9a-f]{64}$/) } });
   });
 
+  it("refuses to commit a reservation that has expired, even before its frozen release has run", async () => {
+    const p = freshProduct();
+    const stub = attractor(p);
+    success(await stub.sedimentation(setStock("shelf", 5)));
+    const reserved = success(await stub.sedimentation(reserve("shelf", 2)));
+    const { reservationId } = reserved.outputs[0] as { reservationId: string };
+    // Expire it in storage, as the clock would.
+    await runInDurableObject(durableObject(p), (_, state) => void state.storage.sql.exec("UPDATE reservations SET expires_at = 1"));
+    const seal = refusal(await stub.sedimentation(buildIntent(inventory, (s) => void s.commit({ reservationId }))));
+    expect(seal.reason).toMatchObject({ kind: "expectation", message: `reservation ${reservationId} is not active (already released or committed) or has expired` });
+    // Release stays possible: it gives the stock back.
+    success(await stub.sedimentation(buildIntent(inventory, (s) => void s.release({ reservationId }))));
+    expect((await stub.snapshot())?.locations).toEqual([{ locationId: "shelf", quantity: 5, reserved: 0, available: 5 }]);
+  });
+
   it("applies an idempotent Intent once and returns the original Seal on resubmission", async () => {
     const p = freshProduct();
     const stub = attractor(p);

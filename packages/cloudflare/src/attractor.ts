@@ -62,6 +62,9 @@ export interface NomosReport {
 
 export const MAX_PAGE = 1000;
 
+/** A page size from an RPC caller: a whole number clamped to 1..MAX_PAGE, 100 when missing or not a number. */
+const pageSize = (limit: number | undefined) => (Number.isInteger(limit) ? Math.min(Math.max(limit!, 1), MAX_PAGE) : 100);
+
 /**
  * A Durable Object that owns one partition of state under one Nomos (or a lineage of
  * them). Every change arrives as an Intent through `sedimentation`; reads are plain RPC
@@ -129,6 +132,8 @@ export abstract class Attractor<Env = unknown, V extends Vocabulary = Vocabulary
    * corrected at the next change.
    */
   private rearm(): void {
+    // An Attractor that cannot run its stored law leaves its frozen Intents, and their alarm, alone.
+    if (!this.sedimenter.available) return;
     const next = this.sedimenter.cryostasis.earliest();
     if (next === undefined) void this.ctx.storage.deleteAlarm();
     else void this.ctx.storage.setAlarm(next);
@@ -156,7 +161,7 @@ export abstract class Attractor<Env = unknown, V extends Vocabulary = Vocabulary
 
   /** Pending frozen Intents in wake order. */
   frozen(options: { limit?: number; after?: { wakeAt: number; cryoId: number } } = {}): FrozenSummary[] {
-    const limit = Math.min(Math.max(options.limit ?? 100, 1), MAX_PAGE);
+    const limit = pageSize(options.limit);
     return this.sedimenter.cryostasis.list(limit, options.after).map((e) => ({
       cryoId: e.cryoId,
       wakeAt: e.wakeAt,
@@ -200,7 +205,7 @@ export abstract class Attractor<Env = unknown, V extends Vocabulary = Vocabulary
   }
 
   sediments(after = 0, limit = 100): { sediments: Sediment[]; next?: number } {
-    return this.sedimenter.log.page(after, Math.min(Math.max(limit, 1), MAX_PAGE));
+    return this.sedimenter.log.page(Number.isInteger(after) ? after : 0, pageSize(limit));
   }
 
   verify(): Verification {
@@ -208,7 +213,7 @@ export abstract class Attractor<Env = unknown, V extends Vocabulary = Vocabulary
   }
 
   precedents(filter: { kind?: ReasonKind; nomosVersion?: number; after?: number; limit?: number } = {}): Precedent[] {
-    return this.sedimenter.log.precedents({ ...filter, limit: Math.min(Math.max(filter.limit ?? 100, 1), MAX_PAGE) });
+    return this.sedimenter.log.precedents({ ...filter, limit: pageSize(filter.limit) });
   }
 
   nomos(): NomosReport {

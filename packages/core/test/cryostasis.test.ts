@@ -423,7 +423,7 @@ describe("explain: built-in steps", () => {
     expect(frozen!.statements[0]!.sql).toBe(FREEZE_SQL);
     expect(frozen!.statements[0]!.params).toStrictEqual([
       AT,
-      canonicalJson({ v: 1, steps: [deposit(ref(0, "accountId"), 5)] }),
+      canonicalJson({ v: 1, nomos: { name: ledgerNomos.name, version: ledgerNomos.version, hash: ledgerNomos.hash }, steps: [deposit(ref(0, "accountId"), 5)] }),
       contentHash(sieveOf(ledger, ["deposit"])),
       ledger.nomos.version,
       "(this Attractor's World hash)",

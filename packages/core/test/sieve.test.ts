@@ -79,7 +79,8 @@ const inventoryV1Expected: Record<string, Expected> = {
   // `id` there is reservations.id and movements.id stays out.
   commit: expected({
     tables: ["reservations", "stock", "movements"],
-    columns: [...cols("reservations", "id", "status", "closed_at", "quantity", "location_id"), ...STOCK_ALL, ...MOVEMENT_INSERT],
+    // expires_at: an expired reservation cannot be committed.
+    columns: [...cols("reservations", "id", "status", "closed_at", "quantity", "location_id", "expires_at"), ...STOCK_ALL, ...MOVEMENT_INSERT],
     writes: ["reservations", "stock", "movements"],
     inserts: ["movements"],
   }),

@@ -17,8 +17,8 @@ export const FREEZE_SQL = `INSERT INTO _noema_cryostasis (wake_at, intent, sieve
        ON CONFLICT (freeze_key) WHERE freeze_key IS NOT NULL DO NOTHING RETURNING cryo_id`;
 export const CANCEL_SQL = `DELETE FROM _noema_cryostasis WHERE freeze_key = ? RETURNING cryo_id`;
 
-/** Unexpected failures are retried this many times in all, then given up as a Precedent. */
-export const MAX_WAKE_ATTEMPTS = 5;
+/** Unexpected failures are tried this many times in all (about 18 minutes of backoff), then given up as a Precedent. */
+export const MAX_WAKE_ATTEMPTS = 12;
 
 /** Capped exponential backoff after the n-th failed attempt (1 s, 2 s, 4 s, … at most 5 min). */
 export function backoffMs(attempts: number): number {
@@ -70,6 +70,17 @@ function entryOf(r: Record<string, unknown>): FrozenEntry {
   };
 }
 
+/** A key already names a pending frozen Intent that is not this one. */
+export class FreezeKeyConflict extends Error {
+  override name = "FreezeKeyConflict";
+  constructor(
+    readonly key: string,
+    readonly cryoId: number,
+  ) {
+    super(`freeze key "${key}" already names pending entry ${cryoId}, a different Intent`);
+  }
+}
+
 /** Frozen Intents of one Attractor, in an internal table; every method runs inside the caller's transaction. */
 export class CryostasisStore {
   // Sieves already stored: most Intents share a few shapes, so most freezes skip the insert.
@@ -89,7 +100,9 @@ export class CryostasisStore {
       [r.wakeAt, canonicalJson(r.intent), hash, r.nomos.version, r.worldHash, r.key ?? null, r.now],
     )[0];
     if (inserted) return { cryoId: Number(inserted.cryo_id), wakeAt: r.wakeAt, existing: false };
-    const found = this.db.exec(`SELECT cryo_id, wake_at FROM _noema_cryostasis WHERE freeze_key = ?`, [r.key ?? null])[0]!;
+    const found = this.db.exec(`SELECT cryo_id, wake_at, intent FROM _noema_cryostasis WHERE freeze_key = ?`, [r.key ?? null])[0]!;
+    // A key names one frozen Intent: the same one again is a no-op, another one is a conflict.
+    if (found.intent !== canonicalJson(r.intent)) throw new FreezeKeyConflict(r.key!, Number(found.cryo_id));
     return { cryoId: Number(found.cryo_id), wakeAt: Number(found.wake_at), existing: true };
   }
 
@@ -117,20 +130,11 @@ export class CryostasisStore {
     return this.db.exec(`${SELECT} WHERE c.wake_at <= ? ORDER BY c.wake_at, c.cryo_id LIMIT ?`, [now, limit]).map(entryOf);
   }
 
-  get(cryoId: number): FrozenEntry | undefined {
-    const r = this.db.exec(`${SELECT} WHERE c.cryo_id = ?`, [cryoId])[0];
-    return r && entryOf(r);
-  }
-
   /** Pending entries in wake order, paged by (wakeAt, cryoId). */
   list(limit: number, after?: { wakeAt: number; cryoId: number }): FrozenEntry[] {
     return this.db
       .exec(`${SELECT} WHERE (c.wake_at, c.cryo_id) > (?, ?) ORDER BY c.wake_at, c.cryo_id LIMIT ?`, [after?.wakeAt ?? -1, after?.cryoId ?? -1, limit])
       .map(entryOf);
-  }
-
-  count(): number {
-    return Number(this.db.exec(`SELECT COUNT(*) AS n FROM _noema_cryostasis`, [])[0]!.n);
   }
 
   /** Records an unexpected failure and moves the entry's wake time back. */

@@ -66,12 +66,20 @@ function explainParams(
   });
 }
 
+const stamp = (v: Vocabulary) => ({ name: v.nomos.name, version: v.nomos.version, hash: v.nomos.hash });
+
 /**
  * Built-in steps write the Attractor's own Cryostasis table. The frozen Intent is shown as
  * JSON with its Refs, which are resolved to this Intent's outputs when it is frozen; the
  * World hash is the Attractor's, known only there.
  */
-function builtinStatement(vocabulary: Vocabulary, op: string, args: Record<string, ArgValue>, context: Omit<InterpretationContext, "step">): ExplainedStatement {
+function builtinStatement(
+  vocabulary: Vocabulary,
+  intent: Intent,
+  op: string,
+  args: Record<string, ArgValue>,
+  context: Omit<InterpretationContext, "step">,
+): ExplainedStatement {
   const value = (v: ArgValue | undefined): SqlValue | Ref => (v === undefined ? null : isRef(v) ? v : (v as SqlValue));
   if (op === CANCEL) return { sql: CANCEL_SQL, params: [value(args.key)] };
   const a = args as unknown as FreezeArgs;
@@ -79,7 +87,7 @@ function builtinStatement(vocabulary: Vocabulary, op: string, args: Record<strin
     a.at !== undefined ? value(a.at) : isRef(a.delaySeconds) ? { $computedFrom: [a.delaySeconds] } : context.now + (a.delaySeconds as number) * 1000;
   return {
     sql: FREEZE_SQL,
-    params: [wakeAt, canonicalJson({ v: 1, steps: a.intent.steps }), sieveHash(sieveOf(vocabulary, a.intent.steps.map((s) => s.op))), vocabulary.nomos.version, "(this Attractor's World hash)", value(a.key), context.now],
+    params: [wakeAt, canonicalJson({ v: 1, nomos: intent.nomos ?? stamp(vocabulary), steps: a.intent.steps }), sieveHash(sieveOf(vocabulary, a.intent.steps.map((s) => s.op))), vocabulary.nomos.version, "(this Attractor's World hash)", value(a.key), context.now],
   };
 }
 
@@ -90,7 +98,7 @@ function builtinStatement(vocabulary: Vocabulary, op: string, args: Record<strin
 export function explain(vocabulary: Vocabulary, intent: Intent, context: Omit<InterpretationContext, "step">): Explanation {
   return {
     steps: intent.steps.map((step, index) => {
-      if (step.op === FREEZE || step.op === CANCEL) return { op: step.op, statements: [builtinStatement(vocabulary, step.op, step.args, context)] };
+      if (step.op === FREEZE || step.op === CANCEL) return { op: step.op, statements: [builtinStatement(vocabulary, intent, step.op, step.args, context)] };
       const op = vocabulary.operations[step.op]!;
       // A parsed Intent already carries schema defaults.
       return {

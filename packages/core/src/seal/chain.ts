@@ -17,8 +17,8 @@ export interface CanonicalSediment {
 }
 
 /**
- * SHA-256 of the canonical JSON of `{intent, outputs, prevHash, sedimentId, timestamp, world}`,
- * where `world` is the World's hash. Written out by hand (keys in canonical order) so the
+ * SHA-256 of the canonical JSON of `{intent, origin?, outputs, prevHash, sedimentId, timestamp, world}`,
+ * where `world` is the World's hash and `origin` appears only when the entry has one. Written out by hand (keys in canonical order) so the
  * already-canonical parts are not serialized twice on the hot path.
  */
 export function hashCanonicalSediment(c: CanonicalSediment): string {

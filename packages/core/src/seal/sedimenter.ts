@@ -1,8 +1,9 @@
 import { canonicalJson, type Json, sha256Hex } from "../canonical/index.js";
 import { Lineage } from "../connection/lineage.js";
-import { backoffMs, CryostasisStore, type FrozenEntry, MAX_WAKE_ATTEMPTS } from "../cryostasis/store.js";
+import { backoffMs, CryostasisStore, FreezeKeyConflict, type FrozenEntry, MAX_WAKE_ATTEMPTS } from "../cryostasis/store.js";
 import {
   DEFAULT_LIMITS,
+  FREEZE,
   type Intent,
   type IntentLimits,
   type Issue,
@@ -120,9 +121,14 @@ export class Sedimenter {
     const held = stampOf(this.vocabulary);
     this.freezer = {
       freeze: (r) => {
-        const stored = this.cryostasis.freeze({ ...r, sieve: intentSieve(this.vocabulary, r.intent), nomos: held, worldHash: this.worldHash });
-        if (!stored.existing) this.changed = true;
-        return stored;
+        try {
+          const stored = this.cryostasis.freeze({ ...r, sieve: intentSieve(this.vocabulary, r.intent), nomos: held, worldHash: this.worldHash });
+          if (!stored.existing) this.changed = true;
+          return stored;
+        } catch (error) {
+          if (error instanceof FreezeKeyConflict) throw new Refusal({ kind: "idempotency", message: error.message, op: FREEZE });
+          throw error;
+        }
       },
       cancel: (key) => {
         const cancelled = this.cryostasis.cancelKey(key);
@@ -144,6 +150,9 @@ export class Sedimenter {
     const now = this.host.now();
     const bad = (path: string, message: string): FreezeResult => ({ ok: false, issues: [{ path, message }] });
     if ((when.at === undefined) === (when.delaySeconds === undefined)) return bad("", "give exactly one of at or delaySeconds");
+    if (when.delaySeconds !== undefined && (!Number.isInteger(when.delaySeconds) || when.delaySeconds < 1)) {
+      return bad("delaySeconds", "must be a whole number of seconds, at least 1");
+    }
     const wakeAt = when.at ?? now + (when.delaySeconds ?? 0) * 1000;
     const field = when.at !== undefined ? "at" : "delaySeconds";
     if (!Number.isInteger(wakeAt)) return bad(field, "must be whole milliseconds");
@@ -152,26 +161,32 @@ export class Sedimenter {
     if (when.key !== undefined && (typeof when.key !== "string" || when.key.length < 1 || when.key.length > 128)) {
       return bad("key", "must be a string of 1–128 characters");
     }
-    const claimed = claimedVersion(input) ?? this.vocabulary.nomos.version;
-    const vocabulary = claimed <= this.vocabulary.nomos.version ? this.lineage.at(claimed) : undefined;
-    if (!vocabulary) return bad("intent.nomos.version", `this Attractor holds v${this.vocabulary.nomos.version}; it cannot freeze an Intent of v${claimed}`);
-    const parsed = parseIntent(vocabulary, input, this.limits);
-    if (!parsed.ok) return { ok: false, issues: parsed.issues.map((i) => ({ ...i, path: i.path ? `intent.${i.path}` : "intent" })) };
-    const intent: Intent = parsed.value.nomos ? parsed.value : { ...parsed.value, nomos: stampOf(vocabulary) };
-    if (intent.steps.some((s) => s.op.startsWith("$"))) return bad("intent.steps", "a frozen Intent cannot itself freeze or cancel");
-    const stored = this.host.transaction(() =>
-      this.cryostasis.freeze({
-        wakeAt,
-        key: when.key,
-        intent,
-        sieve: intentSieve(vocabulary, intent),
-        nomos: stampOf(vocabulary),
-        worldHash: this.worldHash,
-        now,
-      }),
-    );
+    // The same checks as sedimentation (law, hash, validation, Connection): what could only be refused is not stored.
+    const prepared = this.prepare(input, now);
+    if (!prepared.ok) {
+      const { reason } = prepared;
+      return { ok: false, issues: (reason.issues ?? [{ path: "", message: reason.message }]).map((i) => ({ ...i, path: i.path ? `intent.${i.path}` : "intent" })) };
+    }
+    const { sent } = prepared;
+    if (sent.steps.some((s) => s.op.startsWith("$"))) return bad("intent.steps", "a frozen Intent cannot itself freeze or cancel");
+    const vocabulary = this.lineage.at(sent.nomos?.version ?? this.vocabulary.nomos.version)!;
+    const intent: Intent = sent.nomos ? sent : { ...sent, nomos: stampOf(vocabulary) };
+    let stored;
+    try {
+      stored = this.host.transaction(() =>
+        this.cryostasis.freeze({ wakeAt, key: when.key, intent, sieve: intentSieve(vocabulary, intent), nomos: stampOf(vocabulary), worldHash: this.worldHash, now }),
+      );
+    } catch (error) {
+      if (error instanceof FreezeKeyConflict) return bad("key", error.message);
+      throw error;
+    }
     if (!stored.existing) this.host.onCryostasisChanged?.();
     return { ok: true, ...stored };
+  }
+
+  /** False while this Attractor cannot run the law it holds: frozen Intents then wait, untouched. */
+  get available(): boolean {
+    return this.options.unavailable === undefined;
   }
 
   /** Cancels a frozen Intent by id; false when there was none. */
@@ -186,6 +201,8 @@ export class Sedimenter {
    * transaction that also removes it. Returns what became of each; the host re-arms.
    */
   wakeDue(limit: number): WakeOutcome[] {
+    // Refusing them now would be final for what is only a deployment problem: leave them for a wake that can run them.
+    if (!this.available) return [];
     const now = this.host.now();
     const outcomes = this.cryostasis.due(now, limit).map((entry) => this.wake(entry, now));
     this.changed = false;

@@ -141,25 +141,19 @@ app.post("/api/products/:productId/reservations", async (c) => {
   });
 });
 
-app.delete("/api/products/:productId/reservations/:reservationId", async (c) => {
+/** Releases or commits a reservation and cancels its frozen release, in one Intent. */
+const closeReservation = (op: "release" | "commit") => async (c: Ctx) => {
   const w = product(c);
   const reservationId = check(Id, c.req.param("reservationId"), "reservationId");
   const intent = buildIntent(inventory, (s) => {
-    s.release({ reservationId });
+    s[op]({ reservationId });
     s.$cancel({ key: reservationId });
   });
   return sealed(c, await w.sediment(intent), (seal) => c.json({ seal, stock: seal.outputs[0] }));
-});
+};
 
-app.post("/api/products/:productId/reservations/:reservationId/commit", async (c) => {
-  const w = product(c);
-  const reservationId = check(Id, c.req.param("reservationId"), "reservationId");
-  const intent = buildIntent(inventory, (s) => {
-    s.commit({ reservationId });
-    s.$cancel({ key: reservationId });
-  });
-  return sealed(c, await w.sediment(intent), (seal) => c.json({ seal, stock: seal.outputs[0] }));
-});
+app.delete("/api/products/:productId/reservations/:reservationId", closeReservation("release"));
+app.post("/api/products/:productId/reservations/:reservationId/commit", closeReservation("commit"));
 
 app.get("/api/products/:productId", async (c) => {
   const w = product(c);

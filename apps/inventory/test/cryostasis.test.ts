@@ -2,7 +2,7 @@ import { abortAllDurableObjects, env, evictDurableObject, runDurableObjectAlarm,
 import { backoffMs, buildIntent, type FreezeResult, MAX_WAKE_ATTEMPTS, type NomosStamp, type Seal, type Sediment, type Vocabulary } from "@noema/core";
 import { describe, expect, it } from "vitest";
 import { inventory, inventoryV1, inventoryV2 } from "../src/vocabulary.js";
-import { api, attractor, durableObject, expectError, freshProduct, type InventoryNamespace, observe } from "./helpers.js";
+import { api, attractor, durableObject, expectError, freshProduct, type InventoryNamespace, observe, refusal, success } from "./helpers.js";
 import { CRITICAL_REASON, DAY, flakyV2, OFFLINE, OFFLINE_ERROR } from "./laws.js";
 import { PIN_KEY } from "./worker.js";
 
@@ -30,15 +30,6 @@ const release = (reservationId: string) => buildIntent(inventory, (s) => void s.
 const commit = (reservationId: string) => buildIntent(inventory, (s) => void s.commit({ reservationId }));
 const restock = (locationId: string) => buildIntent(flakyV2, (s) => void s.restock({ locationId }));
 
-function success(seal: Seal): Extract<Seal, { success: true }> {
-  if (!seal.success) throw new Error(`expected success, got ${JSON.stringify(seal.reason)}`);
-  return seal;
-}
-
-function refusal(seal: Seal): Extract<Seal, { success: false }> {
-  if (seal.success) throw new Error(`expected a refusal, got sediment ${seal.sedimentId}`);
-  return seal;
-}
 
 function frozenOk(result: FreezeResult): Extract<FreezeResult, { ok: true }> {
   if (!result.ok) throw new Error(`expected a freeze, got ${JSON.stringify(result.issues)}`);

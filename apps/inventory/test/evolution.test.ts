@@ -2,7 +2,7 @@ import { env, evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { buildIntent, type Intent, type NomosStamp, type Seal, sedimentHash, type Vocabulary } from "@noema/core";
 import { describe, expect, it } from "vitest";
 import { inventoryV1, inventoryV2 } from "../src/vocabulary.js";
-import { api, attractor, durableObject, expectError, freshProduct, type InventoryNamespace, observe } from "./helpers.js";
+import { api, attractor, durableObject, expectError, freshProduct, type InventoryNamespace, observe, refusal, success } from "./helpers.js";
 import { CAPACITY, CRITICAL_REASON, DAY, inventoryV3 } from "./laws.js";
 import { PIN_KEY } from "./worker.js";
 
@@ -28,15 +28,6 @@ const v2 = {
   release: (reservationId: string) => buildIntent(inventoryV2, (s) => void s.release({ reservationId })),
 };
 
-function success(seal: Seal): Extract<Seal, { success: true }> {
-  if (!seal.success) throw new Error(`expected success, got ${JSON.stringify(seal.reason)}`);
-  return seal;
-}
-
-function refusal(seal: Seal): Extract<Seal, { success: false }> {
-  if (seal.success) throw new Error(`expected a refusal, got sediment ${seal.sedimentId}`);
-  return seal;
-}
 
 const reservationIdOf = (seal: Seal) => (success(seal).outputs[0] as { reservationId: string }).reservationId;
 

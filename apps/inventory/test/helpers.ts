@@ -1,6 +1,6 @@
 import { env, SELF } from "cloudflare:test";
 import { expect } from "vitest";
-import type { Precedent, Sediment, Verification } from "@noema/core";
+import type { Precedent, Seal, Sediment, Verification } from "@noema/core";
 import type { AttractorRpc } from "@noema/cloudflare";
 import type { InventoryAttractor, ProductSnapshot } from "../src/attractor.js";
 
@@ -77,4 +77,16 @@ export function expectError(res: ApiResponse, status: number, code: string): voi
     expect(issues.length).toBeGreaterThan(0);
     for (const issue of issues) expect(issue).toEqual({ path: expect.any(String), message: expect.stringMatching(/\S/) });
   }
+}
+
+/** The Seal of a sedimentation that must have committed. */
+export function success(seal: Seal): Extract<Seal, { success: true }> {
+  if (!seal.success) throw new Error(`expected success, got ${JSON.stringify(seal.reason)}`);
+  return seal;
+}
+
+/** The Seal of a sedimentation that must have been refused. */
+export function refusal(seal: Seal): Extract<Seal, { success: false }> {
+  if (seal.success) throw new Error(`expected a refusal, got sediment ${seal.sedimentId}`);
+  return seal;
 }

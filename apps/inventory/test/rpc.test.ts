@@ -2,22 +2,13 @@ import { runInDurableObject } from "cloudflare:test";
 import { buildIntent, canonicalJson, GENESIS_HASH, type Intent, type Seal, sedimentHash } from "@noema/core";
 import { describe, expect, it } from "vitest";
 import { inventory } from "../src/vocabulary.js";
-import { api, attractor, durableObject, freshProduct, observe } from "./helpers.js";
+import { api, attractor, durableObject, freshProduct, observe, refusal, success } from "./helpers.js";
 
 const world = (name: string) => ({ attractor: "InventoryAttractor", name, nomosVersion: 2, nomosHash: inventory.nomos.hash });
 
 const setStock = (locationId: string, quantity: number) => buildIntent(inventory, (s) => void s.setStock({ locationId, quantity }));
 const reserve = (locationId: string, quantity: number) => buildIntent(inventory, (s) => void s.reserve({ locationId, quantity }));
 
-function success(seal: Seal): Extract<Seal, { success: true }> {
-  if (!seal.success) throw new Error(`expected success, got ${JSON.stringify(seal.reason)}`);
-  return seal;
-}
-
-function refusal(seal: Seal): Extract<Seal, { success: false }> {
-  if (seal.success) throw new Error(`expected a refusal, got sediment ${seal.sedimentId}`);
-  return seal;
-}
 
 describe("sedimentation over RPC", () => {
   it("reserves and commits the reservation it just created in one Intent, through a data reference", async () => {

@@ -9,7 +9,6 @@ import {
   FREEZE_SQL,
   explain,
   type Intent,
-  IntentValidationError,
   type Issue,
   MAX_FREEZE_MS,
   operationsOf,
@@ -20,6 +19,7 @@ import {
   sieveOf,
   type StepBuilder,
 } from "../src/index.js";
+import { buildError } from "./support.js";
 import { ledger, ledgerNomos } from "./ledger.js";
 
 const stamp = { name: ledgerNomos.name, version: ledgerNomos.version, hash: ledgerNomos.hash };
@@ -44,15 +44,6 @@ function parsed(input: unknown): Intent {
   return result.value;
 }
 
-function buildError(build: () => unknown): IntentValidationError {
-  try {
-    build();
-  } catch (error) {
-    if (error instanceof IntentValidationError) return error;
-    throw error;
-  }
-  throw new Error("expected an IntentValidationError");
-}
 
 describe("parseIntent: $freeze", () => {
   it("accepts a wake time, applies the frozen steps' defaults and keeps the key", () => {

@@ -10,7 +10,6 @@ import {
   explain,
   type Intent,
   type IntentLimits,
-  IntentValidationError,
   type Issue,
   MAX_BOUND_PARAMETERS,
   type OutputRef,
@@ -19,6 +18,7 @@ import {
   type StepBuilder,
   VocabularyDefinitionError,
 } from "../src/index.js";
+import { buildError } from "./support.js";
 import { ledger, ledgerNomos } from "./ledger.js";
 
 const stamp = { name: ledgerNomos.name, version: ledgerNomos.version, hash: ledgerNomos.hash };
@@ -34,16 +34,6 @@ function refusal(input: unknown, limits?: IntentLimits): Issue[] {
   return result.issues;
 }
 
-/** The IntentValidationError a build must throw. */
-function buildError(build: () => unknown): IntentValidationError {
-  try {
-    build();
-  } catch (error) {
-    if (error instanceof IntentValidationError) return error;
-    throw error;
-  }
-  throw new Error("expected an IntentValidationError");
-}
 
 const noop = { sql: "SELECT 1", params: () => [] };
 const noArgs = { description: "", args: z.object({}), output: z.object({}), statements: [noop], result: () => ({}) };

@@ -474,7 +474,7 @@ export class NoemaReservations extends InventoryAttractor {
   /** Storage as SQLite counts it, pending entries, and the bytes of their stored columns (five integers at 8 bytes each). */
   storage(): { databaseSize: number; pending: number; rowBytes: number } {
     const r = this.query(
-      `SELECT COUNT(*) AS n, COALESCE(SUM(length(intent) + length(sieve) + length(nomos_hash) + length(world) + COALESCE(length(freeze_key), 0) + 8 * 5), 0) AS bytes FROM _noema_cryostasis`,
+      `SELECT COUNT(*) AS n, COALESCE(SUM(length(intent) + length(sieve_hash) + length(world_hash) + COALESCE(length(freeze_key), 0) + COALESCE(length(last_error), 0) + 8 * 5), 0) AS bytes FROM _noema_cryostasis`,
     )[0]!;
     return { databaseSize: this.ctx.storage.sql.databaseSize, pending: Number(r.n), rowBytes: Number(r.bytes) };
   }

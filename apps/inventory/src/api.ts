@@ -1,4 +1,4 @@
-import { buildIntent, type Connection, explain, IntentValidationError, type Issue, operationHash, type ReasonKind, type Seal } from "@noema/core";
+import { buildIntent, type Connection, explain, IntentValidationError, type Issue, operationHash, type ReasonKind, type Seal, zodIssues } from "@noema/core";
 import { world } from "@noema/cloudflare";
 import { Hono, type Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
@@ -25,16 +25,6 @@ function invalid(c: Ctx, issues: Issue[]) {
   return error(c, 400, "invalid_input", message, { issues });
 }
 
-function zodIssues(e: z.ZodError, prefix = ""): Issue[] {
-  const path = (...parts: PropertyKey[]) => [prefix, ...parts.map(String)].filter(Boolean).join(".");
-  // One issue per unknown field, at the field's own path, as the core reports them for Intents.
-  return e.issues.flatMap((i) =>
-    i.code === "unrecognized_keys"
-      ? i.keys.map((key) => ({ path: path(...i.path, key), message: `unknown field "${key}"` }))
-      : [{ path: path(...i.path), message: i.message }],
-  );
-}
-
 class BadInput extends Error {
   constructor(readonly issues: Issue[]) {
     super("invalid input");
@@ -52,7 +42,7 @@ async function jsonBody(c: Ctx): Promise<unknown> {
 
 function check<S extends z.ZodType>(schema: S, value: unknown, prefix = ""): z.output<S> {
   const r = schema.safeParse(value);
-  if (!r.success) throw new BadInput(zodIssues(r.error, prefix));
+  if (!r.success) throw new BadInput(zodIssues(r.error, prefix ? [prefix] : []));
   return r.data;
 }
 

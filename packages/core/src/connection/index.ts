@@ -1,4 +1,4 @@
-import type { NomosStamp, Vocabulary } from "../intent/index.js";
+import { type NomosStamp, nomosStamp, type Vocabulary } from "../intent/index.js";
 import type { Nomos } from "../nomos/index.js";
 import type { Sieve } from "../sieve/index.js";
 import { type Change, type ConnectionType, diffNomos, diffVocabulary, type EvolutionHints } from "./diff.js";
@@ -14,7 +14,6 @@ export interface Connection {
 }
 
 const RANK: Record<ConnectionType, number> = { Flat: 0, Curved: 1, Critical: 2 };
-const stamp = (n: Nomos): NomosStamp => ({ name: n.name, version: n.version, hash: n.hash });
 const isVocabulary = (x: Nomos | Vocabulary): x is Vocabulary => "operations" in x;
 
 /**
@@ -38,5 +37,5 @@ export function connection(
     if (relevant && RANK[c.effect] > RANK[type]) type = c.effect;
     return { ...c, relevant };
   });
-  return { type, from: stamp(fromNomos), to: stamp(toNomos), changes };
+  return { type, from: nomosStamp(fromNomos), to: nomosStamp(toNomos), changes };
 }

@@ -3,6 +3,7 @@ import {
   type Intent,
   type IntentLimits,
   type NomosStamp,
+  nomosStamp,
   operationsOf,
   type ParseResult,
   parseIntent,
@@ -95,7 +96,7 @@ function checkProvisions(law: string, p: Provisions | undefined): void {
   }
 }
 
-const stampOf = (v: Vocabulary): NomosStamp => ({ name: v.nomos.name, version: v.nomos.version, hash: v.nomos.hash });
+const stampOf = (v: Vocabulary): NomosStamp => nomosStamp(v.nomos);
 
 /** A Nomos's version chain v1 → v2 → …, each step with its migration, reforge and provisions. */
 export class Lineage {

@@ -106,12 +106,6 @@ export class CryostasisStore {
     return { cryoId: Number(found.cryo_id), wakeAt: Number(found.wake_at), existing: true };
   }
 
-  /** The Sieve stored under a hash. */
-  sieve(hash: string): Sieve | undefined {
-    const r = this.db.exec(`SELECT sieve FROM _noema_sieve WHERE sieve_hash = ?`, [hash])[0];
-    return r && (JSON.parse(String(r.sieve)) as Sieve);
-  }
-
   cancelKey(key: string): boolean {
     return this.db.exec(CANCEL_SQL, [key]).length > 0;
   }

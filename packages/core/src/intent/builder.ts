@@ -6,6 +6,7 @@ import {
   FREEZE,
   DEFAULT_LIMITS,
   limitIssues,
+  nomosStamp,
   type Intent,
   type IntentLimits,
   type IntentStep,
@@ -102,7 +103,7 @@ export function buildIntent<Ops extends Record<string, OperationSpec>>(
   }) as never;
   body(builder as unknown as StepBuilder<Ops>);
   const { nomos } = vocabulary;
-  const intent: Intent = { v: 1, nomos: { name: nomos.name, version: nomos.version, hash: nomos.hash }, steps };
+  const intent: Intent = { v: 1, nomos: nomosStamp(nomos), steps };
   if (options.idempotencyKey !== undefined) intent.idempotencyKey = options.idempotencyKey;
   // Steps were checked as they were added; the limits the Attractor also applies remain.
   const issues = limitIssues(intent, options.limits ?? DEFAULT_LIMITS);

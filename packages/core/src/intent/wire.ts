@@ -22,6 +22,11 @@ export interface NomosStamp {
   hash: string;
 }
 
+/** The stamp an Intent carries for the law it is built against. */
+export function nomosStamp(nomos: Pick<NomosStamp, "name" | "version" | "hash">): NomosStamp {
+  return { name: nomos.name, version: nomos.version, hash: nomos.hash };
+}
+
 /** Wire format version 1. Plain data: it crosses RPC and is stored as JSON unchanged. */
 export interface Intent {
   v: 1;
@@ -82,7 +87,8 @@ export function formatPath(path: readonly PropertyKey[]): string {
   return path.map(String).join(".");
 }
 
-function zodIssues(error: z.ZodError, prefix: readonly PropertyKey[] = []): Issue[] {
+/** Zod issues as Noema reports them: a dotted path each, and one issue per unknown field. */
+export function zodIssues(error: z.ZodError, prefix: readonly PropertyKey[] = []): Issue[] {
   return error.issues.flatMap((i) =>
     // One issue per unknown key, at the key's own path, so a client sees exactly which field to drop.
     i.code === "unrecognized_keys"

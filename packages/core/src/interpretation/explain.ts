@@ -13,6 +13,7 @@ import {
   type SqlValue,
   type StatementSpec,
   type Vocabulary,
+  nomosStamp,
 } from "../intent/index.js";
 import { intentSieve, type Sieve, sieveHash, sieveOf } from "../sieve/index.js";
 
@@ -66,8 +67,6 @@ function explainParams(
   });
 }
 
-const stamp = (v: Vocabulary) => ({ name: v.nomos.name, version: v.nomos.version, hash: v.nomos.hash });
-
 /**
  * Built-in steps write the Attractor's own Cryostasis table. The frozen Intent is shown as
  * JSON with its Refs, which are resolved to this Intent's outputs when it is frozen; the
@@ -87,7 +86,7 @@ function builtinStatement(
     a.at !== undefined ? value(a.at) : isRef(a.delaySeconds) ? { $computedFrom: [a.delaySeconds] } : context.now + (a.delaySeconds as number) * 1000;
   return {
     sql: FREEZE_SQL,
-    params: [wakeAt, canonicalJson({ v: 1, nomos: intent.nomos ?? stamp(vocabulary), steps: a.intent.steps }), sieveHash(sieveOf(vocabulary, a.intent.steps.map((s) => s.op))), vocabulary.nomos.version, "(this Attractor's World hash)", value(a.key), context.now],
+    params: [wakeAt, canonicalJson({ v: 1, nomos: intent.nomos ?? nomosStamp(vocabulary.nomos), steps: a.intent.steps }), sieveHash(sieveOf(vocabulary, a.intent.steps.map((s) => s.op))), vocabulary.nomos.version, "(this Attractor's World hash)", value(a.key), context.now],
   };
 }
 

@@ -15,6 +15,7 @@ import {
   placeholdersOf,
   type StatementSpec,
   strictArgs,
+  nomosStamp,
 } from "../intent/index.js";
 import { Refusal, type Reason } from "../seal/types.js";
 
@@ -50,9 +51,7 @@ export function constraintReason(vocabulary: Vocabulary, error: unknown, step: n
 
 function resolve(args: Record<string, ArgValue>, outputs: readonly Json[]): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(args)) {
-    out[key] = isRef(value) ? (outputs[value.$ref.step] as Record<string, Json> | undefined)?.[value.$ref.output] : value;
-  }
+  for (const [key, value] of Object.entries(args)) out[key] = resolveValue(value, outputs);
   return out;
 }
 
@@ -91,7 +90,6 @@ function freezeStep(
   if (key !== undefined && (typeof key !== "string" || key.length < 1 || key.length > 128)) {
     throw invalid(ctx.step, op, ["key"], "must resolve to a string of 1–128 characters");
   }
-  const { nomos } = vocabulary;
   // The frozen steps were checked when the Intent was parsed; only values that came from Refs are new.
   const steps = args.intent.steps.map((step, j) => {
     if (!Object.values(step.args).some(isRef)) return step;
@@ -109,7 +107,7 @@ function freezeStep(
     for (const [k, v] of Object.entries(parsed.data as Record<string, ArgValue>)) if (v !== undefined) resolved[k] = v;
     return { op: step.op, args: resolved };
   });
-  const frozen: Intent = { v: 1, nomos: intent.nomos ?? { name: nomos.name, version: nomos.version, hash: nomos.hash }, steps };
+  const frozen: Intent = { v: 1, nomos: intent.nomos ?? nomosStamp(vocabulary.nomos), steps };
   const stored = freezer.freeze({ wakeAt, key: key as string | undefined, intent: frozen, now: ctx.now });
   return { cryoId: stored.cryoId, wakeAt: stored.wakeAt };
 }

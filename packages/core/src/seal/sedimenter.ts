@@ -9,6 +9,7 @@ import {
   type Issue,
   MAX_FREEZE_MS,
   type NomosStamp,
+  nomosStamp,
   parseIntent,
   type Vocabulary,
 } from "../intent/index.js";
@@ -79,7 +80,7 @@ function claimedVersion(input: unknown): number | undefined {
   return typeof nomos?.version === "number" && Number.isInteger(nomos.version) ? nomos.version : undefined;
 }
 
-const stampOf = (v: Vocabulary): NomosStamp => ({ name: v.nomos.name, version: v.nomos.version, hash: v.nomos.hash });
+const stampOf = (v: Vocabulary): NomosStamp => nomosStamp(v.nomos);
 
 /** Thrown inside a wake transaction when the entry is already gone: nothing may be applied twice. */
 class AlreadyWoken extends Error {}

@@ -1,15 +1,5 @@
-import {
-  DEFAULT_LIMITS,
-  type Intent,
-  type IntentLimits,
-  type NomosStamp,
-  nomosStamp,
-  operationsOf,
-  type ParseResult,
-  parseIntent,
-  type Vocabulary,
-} from "../intent/index.js";
-import { intentSieve } from "../sieve/index.js";
+import { type Intent, operationsOf, type Vocabulary } from "../intent/index.js";
+import { intentSieve, type Sieve, sieveHash } from "../sieve/index.js";
 import { type Connection, connection } from "./index.js";
 import type { EvolutionHints } from "./diff.js";
 
@@ -61,19 +51,6 @@ export interface Evolution extends EvolutionHints {
   provisions?: Provisions;
 }
 
-/** One step of the way from an Intent's law to the held one. Versions only: the hashes are in the Seal's origin and World. */
-export interface CarryStep {
-  from: number;
-  to: number;
-  connection: Connection["type"];
-  phase: Phase;
-  reforged: boolean;
-}
-
-export type CarryResult =
-  | { ok: true; intent: Intent; reforged: boolean; steps: CarryStep[] }
-  | { ok: false; message: string; connection: Connection; steps: CarryStep[] };
-
 export class LineageDefinitionError extends Error {
   override name = "LineageDefinitionError";
 }
@@ -96,8 +73,6 @@ function checkProvisions(law: string, p: Provisions | undefined): void {
   }
 }
 
-const stampOf = (v: Vocabulary): NomosStamp => nomosStamp(v.nomos);
-
 /** A Nomos's version chain v1 → v2 → …, each step with its migration, reforge and provisions. */
 export class Lineage {
   private readonly connections = new Map<string, Connection>();
@@ -111,7 +86,8 @@ export class Lineage {
     return new Lineage([first], []);
   }
 
-  get current(): Vocabulary {
+  /** The newest law this code declares. */
+  get latest(): Vocabulary {
     return this.versions[this.versions.length - 1]!;
   }
 
@@ -121,7 +97,7 @@ export class Lineage {
 
   /** The next version of the law. Versions must follow one another (v1, v2, …) under one name. */
   evolve(next: Vocabulary, evolution: Evolution): Lineage {
-    const { nomos } = this.current;
+    const { nomos } = this.latest;
     if (next.nomos.name !== nomos.name) throw new LineageDefinitionError(`${next.nomos.name} cannot follow ${nomos.name}: a lineage has one name`);
     if (next.nomos.version !== nomos.version + 1) {
       throw new LineageDefinitionError(`${nomos.name} v${next.nomos.version} cannot follow v${nomos.version}: versions go up by one`);
@@ -142,17 +118,6 @@ export class Lineage {
     return this.versions[0]!.nomos.version;
   }
 
-  /** Parses an Intent with the vocabulary of the law it claims (the current one when it claims none). */
-  parse(input: unknown, limits: IntentLimits = DEFAULT_LIMITS): ParseResult<Intent> {
-    const nomos = (input as { nomos?: { version?: unknown } } | null)?.nomos;
-    const claimed = typeof nomos?.version === "number" ? nomos.version : this.current.nomos.version;
-    const vocabulary = Number.isInteger(claimed) ? this.at(claimed) : undefined;
-    if (!vocabulary) {
-      return { ok: false, issues: [{ path: "nomos.version", message: `${this.name} has no v${claimed}; this code knows v1 to v${this.current.nomos.version}` }] };
-    }
-    return parseIntent(vocabulary, input, limits);
-  }
-
   /** The vocabulary of a version, or undefined when this code does not know it. */
   at(version: number): Vocabulary | undefined {
     return version >= this.first ? this.versions[version - this.first] : undefined;
@@ -163,14 +128,17 @@ export class Lineage {
     return version >= this.first ? this.evolutions[version - this.first] : undefined;
   }
 
-  /** Connection across one evolution step for the given operations, cached per (step, operations). */
-  private stepConnection(version: number, intent: Intent): Connection {
-    const ops = [...new Set(operationsOf(intent))].sort().join(",");
-    const key = `${version}|${ops}`;
+  /**
+   * The Connection across the evolution from `version` for an Intent of that law, under its
+   * Sieve: the one stored with it when given (a frozen Intent), else derived from its operations.
+   * Cached per step and Sieve.
+   */
+  stepConnection(version: number, intent: Intent, sieve?: Sieve): Connection {
+    const key = `${version}|${sieve ? sieveHash(sieve) : [...new Set(operationsOf(intent))].sort().join(",")}`;
     let c = this.connections.get(key);
     if (!c) {
       const from = this.at(version)!;
-      c = connection(from, this.at(version + 1)!, { sieve: intentSieve(from, intent), hints: this.evolutionFrom(version) });
+      c = connection(from, this.at(version + 1)!, { sieve: sieve ?? intentSieve(from, intent), hints: this.evolutionFrom(version) });
       this.connections.set(key, c);
     }
     return c;
@@ -186,55 +154,6 @@ export class Lineage {
       out.push(connection(from, to, { ...(sieve ? { sieve } : {}), hints: this.evolutionFrom(v) }));
     }
     return out;
-  }
-
-  /**
-   * Carries a parsed Intent of law `intent.nomos.version` forward to `target`, step by step:
-   * Flat → as is, Curved → reforged, Critical → refused, all within each step's provisions.
-   */
-  carry(intent: Intent, fromVersion: number, target: number, now: number, appliedAt: (version: number) => number | undefined = () => undefined): CarryResult {
-    const steps: CarryStep[] = [];
-    let reforged = false;
-    let current = intent;
-    for (let v = fromVersion; v < target; v++) {
-      const from = this.at(v)!;
-      const to = this.at(v + 1)!;
-      const evolution = this.evolutionFrom(v)!;
-      const conn = this.stepConnection(v, current);
-      const { phase, policy } = phaseAt(evolution.provisions, now, appliedAt(v + 1));
-      const step: CarryStep = { from: v, to: v + 1, connection: conn.type, phase, reforged: false };
-      steps.push(step);
-      const refuse = (message: string): CarryResult => ({ ok: false, message, connection: conn, steps });
-      const law = `${to.nomos.name} v${to.nomos.version}`;
-      if (conn.type === "Critical") {
-        const reason = conn.changes.find((c) => c.effect === "Critical")?.detail ?? "marked critical";
-        return refuse(`${law} stops Intents of v${v} at once: ${reason}`);
-      }
-      if (policy === "refuse-all") return refuse(`${law} no longer accepts Intents of v${v} (${phase} its grace period)`);
-      if (conn.type === "Curved") {
-        if (policy === "refuse-curved") return refuse(`${law} changed what this Intent touches and no longer reforges Intents of v${v} (${phase} its grace period)`);
-        if (!evolution.reforge) return refuse(`${law} changed what this Intent touches and registers no reforge for v${v}`);
-        try {
-          current = evolution.reforge(current, { from, to, connection: conn });
-        } catch (error) {
-          return refuse(`reforging for ${law} failed: ${error instanceof Error ? error.message : String(error)}`);
-        }
-        step.reforged = reforged = true;
-      }
-      if (conn.type === "Flat") {
-        // Flat: every operation it names is unchanged (same hash), so its arguments parse the same; only the stamp moves.
-        current = { ...current, nomos: stampOf(to) };
-        continue;
-      }
-      const { nomos: _old, ...rest } = current;
-      const parsed = parseIntent(to, { ...rest, nomos: stampOf(to) });
-      if (!parsed.ok) {
-        const first = parsed.issues[0]!;
-        return refuse(`${conn.type === "Curved" ? "the reforged Intent" : "the Intent"} is not valid under ${law}: ${first.path ? `${first.path}: ` : ""}${first.message}`);
-      }
-      current = parsed.value;
-    }
-    return { ok: true, intent: current, reforged, steps };
   }
 }
 

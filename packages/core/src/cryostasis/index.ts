@@ -1,1 +1,2 @@
+export * from "./builtins.js";
 export * from "./store.js";

@@ -1,6 +1,6 @@
 import { canonicalJson } from "../canonical/index.js";
+import type { SqlExecutor } from "../host/index.js";
 import type { Intent, NomosStamp } from "../intent/index.js";
-import type { SqlExecutor } from "../interpretation/sqlite.js";
 import { type Sieve, sieveHash } from "../sieve/index.js";
 
 export const CRYOSTASIS_DDL = [
@@ -16,6 +16,9 @@ export const CRYOSTASIS_DDL = [
 export const FREEZE_SQL = `INSERT INTO _noema_cryostasis (wake_at, intent, sieve_hash, nomos_version, world_hash, freeze_key, frozen_at) VALUES (?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (freeze_key) WHERE freeze_key IS NOT NULL DO NOTHING RETURNING cryo_id`;
 export const CANCEL_SQL = `DELETE FROM _noema_cryostasis WHERE freeze_key = ? RETURNING cryo_id`;
+
+/** Frozen Intents woken per alarm run by default; the alarm is re-armed for the rest. */
+export const WAKE_BATCH = 500;
 
 /** Unexpected failures are tried this many times in all (about 18 minutes of backoff), then given up as a Precedent. */
 export const MAX_WAKE_ATTEMPTS = 12;
@@ -104,6 +107,12 @@ export class CryostasisStore {
     // A key names one frozen Intent: the same one again is a no-op, another one is a conflict.
     if (found.intent !== canonicalJson(r.intent)) throw new FreezeKeyConflict(r.key!, Number(found.cryo_id));
     return { cryoId: Number(found.cryo_id), wakeAt: Number(found.wake_at), existing: true };
+  }
+
+  /** The Sieve stored under this hash: what a frozen Intent depended on when it was frozen. */
+  sieve(hash: string): Sieve | undefined {
+    const row = this.db.exec(`SELECT sieve FROM _noema_sieve WHERE sieve_hash = ?`, [hash])[0];
+    return row ? (JSON.parse(String(row.sieve)) as Sieve) : undefined;
   }
 
   cancelKey(key: string): boolean {

@@ -1,3 +1,2 @@
-export * from "./builder.js";
 export * from "./vocabulary.js";
 export * from "./wire.js";

@@ -1,9 +1,8 @@
 import type { z } from "zod";
+import type { Row, SqlValue } from "../host/index.js";
 import type { Nomos } from "../nomos/index.js";
 
-/** What a bound parameter may be: values only, never SQL text. */
-export type SqlValue = string | number | null;
-export type Row = Record<string, SqlValue>;
+export type { Row, SqlValue } from "../host/index.js";
 
 /** What an Interpretation knows beyond the Intent: used for time and for deterministic ids. */
 export interface InterpretationContext {

@@ -1,9 +1,5 @@
-import { canonicalJson } from "../canonical/index.js";
-import { CANCEL_SQL, FREEZE_SQL } from "../cryostasis/store.js";
+import { builtinStep } from "../cryostasis/index.js";
 import {
-  CANCEL,
-  FREEZE,
-  type FreezeArgs,
   type ArgValue,
   countPlaceholders,
   type Intent,
@@ -13,9 +9,8 @@ import {
   type SqlValue,
   type StatementSpec,
   type Vocabulary,
-  nomosStamp,
 } from "../intent/index.js";
-import { intentSieve, type Sieve, sieveHash, sieveOf } from "../sieve/index.js";
+import { intentSieve, type Sieve } from "../sieve/index.js";
 
 /** A bound value that the operation computes from data references: known only at run time. */
 export interface ComputedParam {
@@ -68,36 +63,15 @@ function explainParams(
 }
 
 /**
- * Built-in steps write the Attractor's own Cryostasis table. The frozen Intent is shown as
- * JSON with its Refs, which are resolved to this Intent's outputs when it is frozen; the
- * World hash is the Attractor's, known only there.
- */
-function builtinStatement(
-  vocabulary: Vocabulary,
-  intent: Intent,
-  op: string,
-  args: Record<string, ArgValue>,
-  context: Omit<InterpretationContext, "step">,
-): ExplainedStatement {
-  const value = (v: ArgValue | undefined): SqlValue | Ref => (v === undefined ? null : isRef(v) ? v : (v as SqlValue));
-  if (op === CANCEL) return { sql: CANCEL_SQL, params: [value(args.key)] };
-  const a = args as unknown as FreezeArgs;
-  const wakeAt =
-    a.at !== undefined ? value(a.at) : isRef(a.delaySeconds) ? { $computedFrom: [a.delaySeconds] } : context.now + (a.delaySeconds as number) * 1000;
-  return {
-    sql: FREEZE_SQL,
-    params: [wakeAt, canonicalJson({ v: 1, nomos: intent.nomos ?? nomosStamp(vocabulary.nomos), steps: a.intent.steps }), sieveHash(sieveOf(vocabulary, a.intent.steps.map((s) => s.op))), vocabulary.nomos.version, "(this Attractor's World hash)", value(a.key), context.now],
-  };
-}
-
-/**
  * The explain Interpretation: the exact `sql.exec()` sequence an Intent would run,
  * with parameters, without running anything. The Intent must already be parsed.
  */
 export function explain(vocabulary: Vocabulary, intent: Intent, context: Omit<InterpretationContext, "step">): Explanation {
   return {
     steps: intent.steps.map((step, index) => {
-      if (step.op === FREEZE || step.op === CANCEL) return { op: step.op, statements: [builtinStatement(vocabulary, intent, step.op, step.args, context)] };
+      // Built-in steps write the Attractor's own Cryostasis table.
+      const builtin = builtinStep(step.op);
+      if (builtin) return { op: step.op, statements: [builtin.explain(vocabulary, intent, step.args, context)] };
       const op = vocabulary.operations[step.op]!;
       // A parsed Intent already carries schema defaults.
       return {

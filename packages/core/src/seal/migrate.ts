@@ -1,8 +1,7 @@
 import type { Lineage } from "../connection/lineage.js";
+import type { SedimentHost, SqlExecutor } from "../host/index.js";
 import type { NomosStamp } from "../intent/index.js";
-import type { SqlExecutor } from "../interpretation/index.js";
 import type { Nomos } from "../nomos/index.js";
-import type { SedimentHost } from "./sedimenter.js";
 import { type AppliedNomos, createInternalTables, latestApplied, recordApplied } from "./store.js";
 
 export class MigrationError extends Error {
@@ -12,8 +11,9 @@ export class MigrationError extends Error {
 /** Where an Attractor stands after waking: the law it holds, the law its code declares, and why they differ. */
 export interface MigrationState {
   held: AppliedNomos;
-  target: NomosStamp;
-  /** Set when the Attractor could not reach the target; it keeps serving the law it holds, if it knows it. */
+  /** The newest law the code declares: what the Attractor migrates to. */
+  latest: NomosStamp;
+  /** Set when the Attractor could not reach the latest law; it keeps serving the law it holds, if it knows it. */
   error?: { version: number; message: string; at: number };
 }
 
@@ -52,22 +52,22 @@ export function verifySchema(db: SqlExecutor, nomos: Nomos): void {
  */
 export function applyLineage(host: SedimentHost, lineage: Lineage, now: number): MigrationState {
   const { db } = host;
-  const target = lineage.current.nomos;
-  const stamp: NomosStamp = { name: target.name, version: target.version, hash: target.hash };
+  const latest = lineage.latest.nomos;
+  const stamp: NomosStamp = { name: latest.name, version: latest.version, hash: latest.hash };
   let held = host.transaction(() => {
     createInternalTables(db);
-    const latest = latestApplied(db);
-    if (latest) return latest;
-    for (const ddl of target.ddl) db.exec(ddl, []);
-    return recordApplied(db, target, now);
+    const applied = latestApplied(db);
+    if (applied) return applied;
+    for (const ddl of latest.ddl) db.exec(ddl, []);
+    return recordApplied(db, latest, now);
   });
-  const fail = (version: number, message: string): MigrationState => ({ held, target: stamp, error: { version, message, at: now } });
+  const fail = (version: number, message: string): MigrationState => ({ held, latest: stamp, error: { version, message, at: now } });
   const declared = lineage.at(held.version);
-  if (!declared) return fail(target.version, `this Attractor holds v${held.version}, which this code does not declare (it knows up to v${target.version})`);
+  if (!declared) return fail(latest.version, `this Attractor holds v${held.version}, which this code does not declare (it knows up to v${latest.version})`);
   if (declared.nomos.hash !== held.hash) {
     return fail(held.version, `v${held.version} was applied with hash ${held.hash}, but this code declares it as ${declared.nomos.hash}: a released law was edited`);
   }
-  while (held.version < target.version) {
+  while (held.version < latest.version) {
     const next = lineage.at(held.version + 1)!.nomos;
     const evolution = lineage.evolutionFrom(held.version)!;
     try {
@@ -80,5 +80,5 @@ export function applyLineage(host: SedimentHost, lineage: Lineage, now: number):
       return fail(next.version, error instanceof Error ? error.message : String(error));
     }
   }
-  return { held, target: stamp };
+  return { held, latest: stamp };
 }

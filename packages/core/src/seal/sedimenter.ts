@@ -1,36 +1,32 @@
+import { type Admission, admissionIssues, admit, type ExplainResult, type Origin } from "../admission/index.js";
 import { canonicalJson, type Json, sha256Hex } from "../canonical/index.js";
 import { Lineage } from "../connection/lineage.js";
-import { backoffMs, CryostasisStore, FreezeKeyConflict, type FrozenEntry, MAX_WAKE_ATTEMPTS } from "../cryostasis/store.js";
 import {
-  DEFAULT_LIMITS,
+  backoffMs,
+  builtinStep,
+  CryostasisStore,
   FREEZE,
-  type Intent,
-  type IntentLimits,
-  type Issue,
-  MAX_FREEZE_MS,
-  type NomosStamp,
-  nomosStamp,
-  parseIntent,
-  type Vocabulary,
-} from "../intent/index.js";
-import { type Freezer, interpret, type SqlExecutor } from "../interpretation/index.js";
-import { intentSieve } from "../sieve/index.js";
+  FreezeKeyConflict,
+  type Freezer,
+  type FrozenEntry,
+  keyIssue,
+  MAX_WAKE_ATTEMPTS,
+  wakeTime,
+} from "../cryostasis/index.js";
+import type { SedimentHost } from "../host/index.js";
+import { DEFAULT_LIMITS, type Intent, type IntentLimits, type NomosStamp, nomosStamp, type Vocabulary } from "../intent/index.js";
+import { explain, interpret } from "../interpretation/index.js";
+import { type Issue, issue, prefixIssues } from "../issue/index.js";
+import { Refusal, type Reason } from "../refusal/index.js";
+import { intentSieve, type Sieve } from "../sieve/index.js";
 import { hashCanonicalSediment } from "./chain.js";
 import { SedimentLog } from "./store.js";
-import { type Origin, Refusal, type Reason, type Seal, type Sediment, type World } from "./types.js";
+import type { Seal, Sediment, World } from "./types.js";
 
-/** What sedimentation needs from its runtime: SQL, a synchronous transaction and a clock. */
-export interface SedimentHost {
-  db: SqlExecutor;
-  /** Runs `fn` atomically: if it throws, nothing it wrote survives. */
-  transaction<T>(fn: () => T): T;
-  now(): number;
-  /** Called after frozen Intents were added, cancelled or woken: the host points its alarm at the earliest. */
-  onCryostasisChanged?(): void;
-}
+export type { SedimentHost } from "../host/index.js";
 
 export interface SedimenterOptions {
-  /** The law this Attractor holds; defaults to the lineage's current one. */
+  /** The law this Attractor holds; defaults to the lineage's latest. */
   held?: number;
   limits?: IntentLimits;
   /** Why this Attractor refuses every Intent (its stored law is unknown to the code). */
@@ -42,11 +38,6 @@ export interface SedimenterOptions {
 }
 
 export type FreezeResult = { ok: true; cryoId: number; wakeAt: number; existing: boolean } | { ok: false; issues: Issue[] };
-
-/** An input made ready to run under the held law, or the reason it cannot be. */
-export type Prepared =
-  | { ok: true; sent: Intent; intent: Intent; origin?: Origin }
-  | { ok: false; reason: Reason; input: unknown };
 
 /** What became of one frozen Intent when it woke. */
 export type WakeOutcome =
@@ -74,21 +65,21 @@ function sentOf(s: Sediment): Intent {
   return s.origin.intent ?? { ...s.intent, nomos: s.origin.nomos };
 }
 
-/** The `nomos.version` an input claims, without trusting its shape. */
-function claimedVersion(input: unknown): number | undefined {
-  const nomos = (input as { nomos?: { version?: unknown } } | null)?.nomos;
-  return typeof nomos?.version === "number" && Number.isInteger(nomos.version) ? nomos.version : undefined;
-}
-
 const stampOf = (v: Vocabulary): NomosStamp => nomosStamp(v.nomos);
 
 /** Thrown inside a wake transaction when the entry is already gone: nothing may be applied twice. */
 class AlreadyWoken extends Error {}
 
+/** What one committed transaction did: its sediment, and whether it froze or cancelled anything. */
+interface Committed {
+  sediment: Sediment;
+  cryostasisChanged: boolean;
+}
+
 /**
- * Runtime-agnostic sedimentation: validate, carry Intents of earlier laws forward through
- * the Connection, interpret, check invariants and append to the chain in one transaction;
- * on refusal roll back and record a Precedent. Also freezes Intents and wakes them.
+ * Runtime-agnostic sedimentation: admit, interpret, check invariants and append to the chain
+ * in one transaction; on refusal roll back and record a Precedent. Also freezes Intents and
+ * wakes them.
  */
 export class Sedimenter {
   readonly log: SedimentLog;
@@ -99,9 +90,6 @@ export class Sedimenter {
   private head: { sedimentId: number; hash: string };
   private readonly worldHash: string;
   private readonly limits: IntentLimits;
-  private readonly freezer: Freezer;
-  /** Whether the current transaction froze or cancelled anything: the host hears of it once it commits. */
-  private changed = false;
 
   constructor(
     law: Vocabulary | Lineage,
@@ -110,7 +98,7 @@ export class Sedimenter {
     private readonly options: SedimenterOptions = {},
   ) {
     this.lineage = law instanceof Lineage ? law : Lineage.of(law);
-    this.vocabulary = this.lineage.at(options.held ?? this.lineage.current.nomos.version) ?? this.lineage.current;
+    this.vocabulary = this.lineage.at(options.held ?? this.lineage.latest.nomos.version) ?? this.lineage.latest;
     this.limits = options.limits ?? DEFAULT_LIMITS;
     this.log = new SedimentLog(host.db);
     this.cryostasis = new CryostasisStore(host.db);
@@ -119,28 +107,47 @@ export class Sedimenter {
     const worldJson = canonicalJson(world);
     this.worldHash = sha256Hex(worldJson);
     this.log.registerWorld(worldJson, this.worldHash);
-    const held = stampOf(this.vocabulary);
-    this.freezer = {
-      freeze: (r) => {
-        try {
-          const stored = this.cryostasis.freeze({ ...r, sieve: intentSieve(this.vocabulary, r.intent), nomos: held, worldHash: this.worldHash });
-          if (!stored.existing) this.changed = true;
-          return stored;
-        } catch (error) {
-          if (error instanceof FreezeKeyConflict) throw new Refusal({ kind: "idempotency", message: error.message, op: FREEZE });
-          throw error;
-        }
-      },
-      cancel: (key) => {
-        const cancelled = this.cryostasis.cancelKey(key);
-        if (cancelled) this.changed = true;
-        return cancelled;
-      },
-    };
   }
 
+  /** False while this Attractor cannot run the law it holds: frozen Intents then wait, untouched. */
+  get available(): boolean {
+    return this.options.unavailable === undefined;
+  }
+
+  /** Admits an input under the held law (see `admit`), as sedimentation would at `now`. */
+  admit(input: unknown, now: number = this.host.now(), sieve?: Sieve): Admission {
+    const { held: _held, ...options } = this.options;
+    return admit(this.lineage, input, { ...options, held: this.vocabulary.nomos.version, now, limits: this.limits, ...(sieve ? { sieve } : {}) });
+  }
+
+  /**
+   * The `sql.exec()` sequence the input would run here next, and its Sieve; nothing runs.
+   * Admitted as sedimentation admits it, so it accepts exactly what would run.
+   */
+  explain(input: unknown): ExplainResult {
+    const now = this.host.now();
+    const admitted = this.admit(input, now);
+    if (!admitted.ok) return { ok: false, reason: admitted.reason, issues: admissionIssues(admitted.reason) };
+    const explanation = explain(this.vocabulary, admitted.intent, { now, sedimentId: this.head.sedimentId + 1 });
+    return { ok: true, explanation, ...(admitted.origin ? { origin: admitted.origin } : {}) };
+  }
+
+  /** Sediments a client's Intent: admitted, applied atomically and sealed, or refused on record. */
   sediment(input: unknown): Seal {
-    return this.run(input, this.host.now());
+    const now = this.host.now();
+    const admitted = this.admit(input, now);
+    if (!admitted.ok) return this.refuse(admitted.input, now, admitted.reason);
+    const { sent, intent, origin } = admitted;
+    const earlier = this.earlier(sent);
+    if (earlier) return "seal" in earlier ? earlier.seal : this.refuse(sent, now, earlier.reason);
+    try {
+      const { sediment, cryostasisChanged } = this.apply(intent, now, origin);
+      if (cryostasisChanged) this.host.onCryostasisChanged?.();
+      return sealOf(sediment);
+    } catch (error) {
+      if (error instanceof Refusal) return this.refuse(sent, now, error.reason);
+      throw error;
+    }
   }
 
   /**
@@ -149,45 +156,29 @@ export class Sedimenter {
    */
   freeze(input: unknown, when: { at?: number; delaySeconds?: number; key?: string }): FreezeResult {
     const now = this.host.now();
-    const bad = (path: string, message: string): FreezeResult => ({ ok: false, issues: [{ path, message }] });
-    if ((when.at === undefined) === (when.delaySeconds === undefined)) return bad("", "give exactly one of at or delaySeconds");
-    if (when.delaySeconds !== undefined && (!Number.isInteger(when.delaySeconds) || when.delaySeconds < 1)) {
-      return bad("delaySeconds", "must be a whole number of seconds, at least 1");
-    }
-    const wakeAt = when.at ?? now + (when.delaySeconds ?? 0) * 1000;
-    const field = when.at !== undefined ? "at" : "delaySeconds";
-    if (!Number.isInteger(wakeAt)) return bad(field, "must be whole milliseconds");
-    if (wakeAt <= now) return bad(field, `wake time ${new Date(wakeAt).toISOString()} is not in the future`);
-    if (wakeAt > now + MAX_FREEZE_MS) return bad(field, `wake time is more than ${MAX_FREEZE_MS / 86_400_000} days ahead`);
-    if (when.key !== undefined && (typeof when.key !== "string" || when.key.length < 1 || when.key.length > 128)) {
-      return bad("key", "must be a string of 1–128 characters");
-    }
-    // The same checks as sedimentation (law, hash, validation, Connection): what could only be refused is not stored.
-    const prepared = this.prepare(input, now);
-    if (!prepared.ok) {
-      const { reason } = prepared;
-      return { ok: false, issues: (reason.issues ?? [{ path: "", message: reason.message }]).map((i) => ({ ...i, path: i.path ? `intent.${i.path}` : "intent" })) };
-    }
-    const { sent } = prepared;
-    if (sent.steps.some((s) => s.op.startsWith("$"))) return bad("intent.steps", "a frozen Intent cannot itself freeze or cancel");
+    const bad = (found: Issue): FreezeResult => ({ ok: false, issues: [found] });
+    const time = wakeTime(when, now);
+    if (!time.ok) return bad(time.issue);
+    const badKey = when.key === undefined ? undefined : keyIssue(when.key);
+    if (badKey) return bad(badKey);
+    // Admitted as sedimentation admits it (law, hash, validation, Connection): what could only be refused is not stored.
+    const admitted = this.admit(input, now);
+    if (!admitted.ok) return { ok: false, issues: prefixIssues(admissionIssues(admitted.reason), ["intent"]) };
+    const { sent } = admitted;
+    if (sent.steps.some((s) => builtinStep(s.op))) return bad(issue("not_allowed", ["intent", "steps"], "a frozen Intent cannot itself freeze or cancel"));
     const vocabulary = this.lineage.at(sent.nomos?.version ?? this.vocabulary.nomos.version)!;
     const intent: Intent = sent.nomos ? sent : { ...sent, nomos: stampOf(vocabulary) };
     let stored;
     try {
       stored = this.host.transaction(() =>
-        this.cryostasis.freeze({ wakeAt, key: when.key, intent, sieve: intentSieve(vocabulary, intent), nomos: stampOf(vocabulary), worldHash: this.worldHash, now }),
+        this.cryostasis.freeze({ wakeAt: time.wakeAt!, key: when.key, intent, sieve: intentSieve(vocabulary, intent), nomos: stampOf(vocabulary), worldHash: this.worldHash, now }),
       );
     } catch (error) {
-      if (error instanceof FreezeKeyConflict) return bad("key", error.message);
+      if (error instanceof FreezeKeyConflict) return bad(issue("invalid_value", ["key"], error.message));
       throw error;
     }
     if (!stored.existing) this.host.onCryostasisChanged?.();
     return { ok: true, ...stored };
-  }
-
-  /** False while this Attractor cannot run the law it holds: frozen Intents then wait, untouched. */
-  get available(): boolean {
-    return this.options.unavailable === undefined;
   }
 
   /** Cancels a frozen Intent by id; false when there was none. */
@@ -199,14 +190,13 @@ export class Sedimenter {
 
   /**
    * Wakes due entries in wake-time order, at most `limit` of them, each in its own
-   * transaction that also removes it. Returns what became of each; the host re-arms.
+   * transaction that also removes it. Returns what became of each; the host re-arms once.
    */
   wakeDue(limit: number): WakeOutcome[] {
     // Refusing them now would be final for what is only a deployment problem: leave them for a wake that can run them.
     if (!this.available) return [];
     const now = this.host.now();
     const outcomes = this.cryostasis.due(now, limit).map((entry) => this.wake(entry, now));
-    this.changed = false;
     this.host.onCryostasisChanged?.();
     return outcomes;
   }
@@ -214,7 +204,7 @@ export class Sedimenter {
   private wake(entry: FrozenEntry, now: number): WakeOutcome {
     const { cryoId } = entry;
     try {
-      const seal = this.run(entry.intent, now, entry);
+      const seal = this.resume(entry, now);
       return seal.success ? { cryoId, outcome: "sealed", seal } : { cryoId, outcome: "refused", seal };
     } catch (error) {
       if (error instanceof AlreadyWoken) return { cryoId, outcome: "gone" };
@@ -231,101 +221,79 @@ export class Sedimenter {
     }
   }
 
-  /**
-   * Everything before the transaction: which law the input claims, its validation under
-   * that law, and carrying it forward to the law held here. Explain uses it too, so it
-   * accepts exactly what sedimentation would run.
-   */
-  prepare(input: unknown, timestamp: number = this.host.now()): Prepared {
-    const { nomos } = this.vocabulary;
-    const refused = (reason: Reason, at: unknown = input): Prepared => ({ ok: false, reason, input: at });
-    if (this.options.unavailable) return refused({ kind: "nomos", message: this.options.unavailable });
-    // The Intent is parsed with the vocabulary of the law it claims, when this code knows it.
-    const claimed = claimedVersion(input) ?? nomos.version;
-    const vocabulary = claimed <= nomos.version ? this.lineage.at(claimed) : undefined;
-    if (!vocabulary) {
-      const why = claimed > nomos.version && this.options.pending ? ` (${this.options.pending})` : "";
-      return refused({ kind: "nomos", message: `Intent was built against ${nomos.name} v${claimed}, but this Attractor holds v${nomos.version}${why}` });
+  /** Runs a woken entry: admitted under its stored Sieve, applied and removed in one transaction. */
+  private resume(entry: FrozenEntry, now: number): Seal {
+    const { cryoId } = entry;
+    const admitted = this.admit(entry.intent, now, this.cryostasis.sieve(entry.sieveHash));
+    if (!admitted.ok) return this.refuse(admitted.input, now, admitted.reason, cryoId);
+    const { sent, intent } = admitted;
+    const earlier = this.earlier(sent);
+    if (earlier) {
+      if (!("seal" in earlier)) return this.refuse(sent, now, earlier.reason, cryoId);
+      // Already applied: a woken duplicate is done with, and applies nothing.
+      this.host.transaction(() => this.cryostasis.remove(cryoId));
+      return earlier.seal;
     }
-    const parsed = parseIntent(vocabulary, input, this.limits);
-    if (!parsed.ok) {
-      const first = parsed.issues[0]!;
-      return refused({ kind: "validation", message: `invalid Intent: ${first.path ? `${first.path}: ` : ""}${first.message}`, issues: parsed.issues });
-    }
-    const sent = parsed.value;
-    const stamp = sent.nomos;
-    if (stamp && stamp.hash !== vocabulary.nomos.hash) {
-      return refused(
-        {
-          kind: "nomos",
-          message: `Intent was built against a ${stamp.name} v${stamp.version} with hash ${stamp.hash.slice(0, 12)}…, but v${stamp.version} here is ${vocabulary.nomos.hash.slice(0, 12)}…`,
-        },
-        sent,
-      );
-    }
-    if (vocabulary === this.vocabulary) return { ok: true, sent, intent: sent };
-    const carried = this.lineage.carry(sent, claimed, nomos.version, timestamp, this.options.appliedAt);
-    if (!carried.ok) return refused({ kind: "connection", message: carried.message, connection: carried.connection }, sent);
-    const intent = sent.idempotencyKey === undefined ? carried.intent : { ...carried.intent, idempotencyKey: sent.idempotencyKey };
-    return { ok: true, sent, intent, origin: { nomos: stamp!, reforged: carried.reforged, steps: carried.steps, ...(carried.reforged ? { intent: sent } : {}) } };
-  }
-
-  private run(input: unknown, timestamp: number, frozen?: FrozenEntry): Seal {
-    const cryoId = frozen?.cryoId;
-    const prepared = this.prepare(input, timestamp);
-    if (!prepared.ok) return this.refuse(prepared.input, timestamp, prepared.reason, cryoId);
-    const { sent } = prepared;
-    if (sent.idempotencyKey !== undefined) {
-      const earlier = this.log.byIdempotencyKey(sent.idempotencyKey);
-      if (earlier) {
-        if (canonicalJson(sentOf(earlier)) === canonicalJson(sent)) {
-          // Already applied: a woken duplicate is done with, and applies nothing.
-          if (cryoId !== undefined) this.host.transaction(() => this.cryostasis.remove(cryoId));
-          return sealOf(earlier);
-        }
-        return this.refuse(
-          sent,
-          timestamp,
-          {
-            kind: "idempotency",
-            message: `idempotency key "${sent.idempotencyKey}" was already used by sediment ${earlier.sedimentId} for a different Intent`,
-          },
-          cryoId,
-        );
-      }
-    }
-    const { intent } = prepared;
-    let origin = prepared.origin;
-    if (frozen) {
-      const reforged = origin?.reforged ?? false;
-      origin = {
-        ...(origin ?? { nomos: frozen.nomos, reforged: false, steps: [] }),
-        cryostasis: { cryoId: frozen.cryoId, frozenAt: frozen.frozenAt, wakeAt: frozen.wakeAt, wokeAt: timestamp, mode: reforged ? "reforged" : "resumed" },
-      };
-    }
-    this.changed = false;
+    const mode = admitted.origin?.reforged ? "reforged" : "resumed";
+    const origin: Origin = {
+      ...(admitted.origin ?? { nomos: entry.nomos, reforged: false, steps: [] }),
+      cryostasis: { cryoId, frozenAt: entry.frozenAt, wakeAt: entry.wakeAt, wokeAt: now, mode },
+    };
     try {
-      const sediment = this.host.transaction(() => {
-        // Removed in the same transaction that applies it: a second delivery finds nothing to apply.
-        if (cryoId !== undefined && !this.cryostasis.remove(cryoId)) throw new AlreadyWoken();
-        return this.commit(intent, timestamp, origin);
-      });
-      this.head = { sedimentId: sediment.sedimentId, hash: sediment.hash };
-      // A wake reports once for its whole batch.
-      if (cryoId === undefined && this.changed) this.host.onCryostasisChanged?.();
-      return sealOf(sediment);
+      // Removed in the same transaction that applies it: a second delivery finds nothing to apply. The batch re-arms once.
+      return sealOf(this.apply(intent, now, origin, () => {
+        if (!this.cryostasis.remove(cryoId)) throw new AlreadyWoken();
+      }).sediment);
     } catch (error) {
-      // Rolled back: nothing it froze or cancelled happened.
-      this.changed = false;
-      if (error instanceof Refusal) return this.refuse(sent, timestamp, error.reason, cryoId);
+      if (error instanceof Refusal) return this.refuse(sent, now, error.reason, cryoId);
       throw error;
     }
   }
 
-  private commit(intent: Intent, timestamp: number, origin: Origin | undefined): Sediment {
+  /** An earlier sediment under the same idempotency key: its Seal when it is the same Intent, else the refusal. */
+  private earlier(sent: Intent): { seal: Seal } | { reason: Reason } | undefined {
+    if (sent.idempotencyKey === undefined) return undefined;
+    const earlier = this.log.byIdempotencyKey(sent.idempotencyKey);
+    if (!earlier) return undefined;
+    if (canonicalJson(sentOf(earlier)) === canonicalJson(sent)) return { seal: sealOf(earlier) };
+    return {
+      reason: { kind: "idempotency", message: `idempotency key "${sent.idempotencyKey}" was already used by sediment ${earlier.sedimentId} for a different Intent` },
+    };
+  }
+
+  /** One transaction: `first` (if any), the Interpretation, the chain entry; returns what it changed. */
+  private apply(intent: Intent, timestamp: number, origin: Origin | undefined, first?: () => void): Committed {
+    const committed = this.host.transaction((): Committed => {
+      first?.();
+      let cryostasisChanged = false;
+      const held = stampOf(this.vocabulary);
+      const freezer: Freezer = {
+        freeze: (r) => {
+          try {
+            const stored = this.cryostasis.freeze({ ...r, sieve: intentSieve(this.vocabulary, r.intent), nomos: held, worldHash: this.worldHash });
+            cryostasisChanged ||= !stored.existing;
+            return stored;
+          } catch (error) {
+            if (error instanceof FreezeKeyConflict) throw new Refusal({ kind: "idempotency", message: error.message, op: FREEZE });
+            throw error;
+          }
+        },
+        cancel: (key) => {
+          const cancelled = this.cryostasis.cancelKey(key);
+          cryostasisChanged ||= cancelled;
+          return cancelled;
+        },
+      };
+      return { sediment: this.commit(intent, timestamp, origin, freezer), cryostasisChanged };
+    });
+    this.head = { sedimentId: committed.sediment.sedimentId, hash: committed.sediment.hash };
+    return committed;
+  }
+
+  private commit(intent: Intent, timestamp: number, origin: Origin | undefined, freezer: Freezer): Sediment {
     const sedimentId = this.head.sedimentId + 1;
     const prevHash = this.head.hash;
-    const outputs: Json[] = interpret(this.vocabulary, intent, this.host.db, { now: timestamp, sedimentId }, this.freezer);
+    const outputs: Json[] = interpret(this.vocabulary, intent, this.host.db, { now: timestamp, sedimentId }, freezer);
     const canonical = {
       sedimentId,
       prevHash,

@@ -1,11 +1,18 @@
 import { utf8ToBytes } from "@noble/hashes/utils.js";
 import { canonicalJson, type Json, sha256Hex } from "../canonical/index.js";
-import type { SqlExecutor } from "../interpretation/index.js";
+import type { SqlExecutor } from "../host/index.js";
 import type { Intent, NomosStamp } from "../intent/index.js";
 import type { Nomos } from "../nomos/index.js";
 import { CRYOSTASIS_DDL } from "../cryostasis/store.js";
 import { type CanonicalSediment, GENESIS_HASH, hashCanonicalSediment } from "./chain.js";
-import type { Origin, Precedent, Reason, ReasonKind, Sediment, Verification, World } from "./types.js";
+import type { Origin } from "../admission/index.js";
+import type { Reason, ReasonKind } from "../refusal/index.js";
+import type { Precedent, Sediment, Verification, World } from "./types.js";
+
+/** Largest page of sediments, precedents or frozen Intents one read returns. */
+export const MAX_PAGE = 1000;
+/** Rows read per batch while verifying the chain. */
+const VERIFY_BATCH = 500;
 
 /** Internal tables; the `_noema_` prefix is reserved and no Nomos may declare it. */
 const INTERNAL_DDL = [
@@ -120,7 +127,7 @@ export class SedimentLog {
     let length = 0;
     const worldHashes = new Map<string, string>();
     for (let after = 0; ; ) {
-      const rows = this.db.exec(`${SEDIMENT_SELECT} WHERE s.sediment_id > ? ORDER BY s.sediment_id LIMIT 500`, [after]);
+      const rows = this.db.exec(`${SEDIMENT_SELECT} WHERE s.sediment_id > ? ORDER BY s.sediment_id LIMIT ?`, [after, VERIFY_BATCH]);
       for (const r of rows) {
         const sedimentId = Number(r.sediment_id);
         // A World row that no longer matches its hash breaks every entry that names it.
@@ -143,7 +150,7 @@ export class SedimentLog {
         length++;
         after = sedimentId;
       }
-      if (rows.length < 500) break;
+      if (rows.length < VERIFY_BATCH) break;
     }
     return { ok: true, length, head: prevHash };
   }

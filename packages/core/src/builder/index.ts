@@ -1,18 +1,21 @@
 import type { z } from "zod";
-import type { OperationSpec, Vocabulary } from "./vocabulary.js";
+import type { Json } from "../canonical/index.js";
+import { BUILTIN_STEPS, checkStepArgs } from "../cryostasis/index.js";
 import {
-  CANCEL,
-  checkStepArgs,
-  FREEZE,
   DEFAULT_LIMITS,
-  limitIssues,
-  nomosStamp,
   type Intent,
   type IntentLimits,
   type IntentStep,
-  type Issue,
+  isRef,
+  limitIssues,
+  nomosStamp,
+  type OperationSpec,
   type Ref,
-} from "./wire.js";
+  resolveValue,
+  type Vocabulary,
+} from "../intent/index.js";
+import { formatIssues, type Issue, issue } from "../issue/index.js";
+import type { SuccessSeal } from "../seal/types.js";
 
 /** A typed handle on an earlier step's output field. */
 export interface OutputRef<T> extends Ref {
@@ -48,7 +51,7 @@ export type StepBuilder<Ops extends Record<string, OperationSpec>> = {
 export class IntentValidationError extends Error {
   override name = "IntentValidationError";
   constructor(readonly issues: Issue[]) {
-    super(issues.map((i) => `${i.path || "(intent)"}: ${i.message}`).join("; "));
+    super(formatIssues(issues));
   }
 }
 
@@ -57,16 +60,29 @@ export interface BuildOptions {
   limits?: IntentLimits;
 }
 
+declare const resultType: unique symbol;
+
+/** An Intent as `buildIntent` returns it: plain wire data, typed with what its body returned. */
+export type BuiltIntent<R = void> = Intent & { readonly [resultType]?: R };
+
+/** What a body's return value becomes once the Intent is sealed: each Ref replaced by the output it names. */
+export type ResultOf<R> =
+  R extends OutputRef<infer T> ? T : R extends readonly unknown[] ? { [K in keyof R]: ResultOf<R[K]> } : R extends object ? { [K in keyof R]: ResultOf<R[K]> } : R;
+
+// What each body returned, kept beside the Intent: the Intent itself stays plain wire data.
+const results = new WeakMap<Intent, unknown>();
+
 /**
  * Builds an Intent by calling operations in order. The body may pass one step's
  * outputs to later steps but cannot inspect them: outputs are Refs, not values,
- * so no branch can depend on them (the Arrow rule).
+ * so no branch can depend on them (the Arrow rule). What the body returns (Refs, or
+ * objects and arrays of them) is read back from the Seal with `resultOf`.
  */
-export function buildIntent<Ops extends Record<string, OperationSpec>>(
+export function buildIntent<Ops extends Record<string, OperationSpec>, R = void>(
   vocabulary: Vocabulary<Vocabulary["nomos"], Ops>,
-  body: (step: StepBuilder<Ops>) => void,
+  body: (step: StepBuilder<Ops>) => R,
   options: BuildOptions = {},
-): Intent {
+): BuiltIntent<R> {
   const steps: IntentStep[] = [];
   const refs = (index: number, outputs: readonly string[]) =>
     Object.fromEntries(outputs.map((output) => [output, { $ref: { step: index, output } }]));
@@ -87,26 +103,57 @@ export function buildIntent<Ops extends Record<string, OperationSpec>>(
       return refs(add(name, args), Object.keys(op.output.shape));
     }) as never;
   }
-  builder[FREEZE] = ((when: Record<string, unknown>, nested: (step: unknown) => void) => {
-    if (frozen) throw new IntentValidationError([{ path: `steps.${steps.length}.args.intent.steps.${frozen.length}.op`, message: "a frozen Intent cannot itself freeze" }]);
-    const inner: IntentStep[] = (frozen = []);
-    try {
-      nested(builder);
-    } finally {
-      frozen = null;
-    }
-    return refs(add(FREEZE, { ...when, intent: { steps: inner } }), ["cryoId", "wakeAt"]);
-  }) as never;
-  builder[CANCEL] = ((args: Record<string, unknown>) => {
-    if (frozen) throw new IntentValidationError([{ path: `steps.${steps.length}.args.intent.steps.${frozen.length}.op`, message: "a frozen Intent cannot itself cancel" }]);
-    return refs(add(CANCEL, args), ["cancelled"]);
-  }) as never;
-  body(builder as unknown as StepBuilder<Ops>);
+  for (const builtin of Object.values(BUILTIN_STEPS)) {
+    builder[builtin.op] = ((args: Record<string, unknown>, nested?: (step: unknown) => void) => {
+      if (frozen) throw new IntentValidationError([issue("not_allowed", ["steps", steps.length, "args", "intent", "steps", frozen.length, "op"], `a frozen Intent cannot itself ${builtin.op.slice(1)}`)]);
+      if (!builtin.carries) return refs(add(builtin.op, args), builtin.outputs);
+      const inner: IntentStep[] = (frozen = []);
+      try {
+        nested?.(builder);
+      } finally {
+        frozen = null;
+      }
+      return refs(add(builtin.op, { ...args, intent: { steps: inner } }), builtin.outputs);
+    }) as never;
+  }
+  const result = body(builder as unknown as StepBuilder<Ops>);
   const { nomos } = vocabulary;
   const intent: Intent = { v: 1, nomos: nomosStamp(nomos), steps };
   if (options.idempotencyKey !== undefined) intent.idempotencyKey = options.idempotencyKey;
   // Steps were checked as they were added; the limits the Attractor also applies remain.
   const issues = limitIssues(intent, options.limits ?? DEFAULT_LIMITS);
   if (issues.length) throw new IntentValidationError(issues);
-  return intent;
+  if (result !== undefined) results.set(intent, result);
+  return intent as BuiltIntent<R>;
 }
+
+/** `buildIntent` that returns the issues instead of throwing them. */
+export function safeBuildIntent<Ops extends Record<string, OperationSpec>, R = void>(
+  vocabulary: Vocabulary<Vocabulary["nomos"], Ops>,
+  body: (step: StepBuilder<Ops>) => R,
+  options: BuildOptions = {},
+): { ok: true; intent: BuiltIntent<R> } | { ok: false; issues: Issue[] } {
+  try {
+    return { ok: true, intent: buildIntent(vocabulary, body, options) };
+  } catch (error) {
+    if (error instanceof IntentValidationError) return { ok: false, issues: error.issues };
+    throw error;
+  }
+}
+
+function resolveResult(value: unknown, outputs: readonly Json[]): unknown {
+  if (isRef(value)) return resolveValue(value, outputs);
+  if (Array.isArray(value)) return value.map((v) => resolveResult(v, outputs));
+  if (value !== null && typeof value === "object") return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, resolveResult(v, outputs)]));
+  return value;
+}
+
+/**
+ * The typed result of a sealed Intent: what its body returned, with each Ref replaced by
+ * the output it names in the Seal. Works on a Seal from any source, a native RPC stub
+ * included, given the Intent `buildIntent` returned.
+ */
+export function resultOf<R>(intent: BuiltIntent<R>, seal: Pick<SuccessSeal, "outputs">): ResultOf<R> {
+  return resolveResult(results.get(intent), seal.outputs) as ResultOf<R>;
+}
+

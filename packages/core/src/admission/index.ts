@@ -1,0 +1,3 @@
+export * from "./admit.js";
+export * from "./outside.js";
+export * from "./parse.js";

@@ -1,0 +1,40 @@
+import { checkStepArgs } from "../cryostasis/index.js";
+import type { Lineage } from "../connection/lineage.js";
+import { DEFAULT_LIMITS, type Intent, type IntentLimits, type IntentStep, parseEnvelope, type Vocabulary } from "../intent/index.js";
+import { issue, type ParseResult } from "../issue/index.js";
+
+/** Parses untrusted input into an Intent of this vocabulary, or says exactly what is wrong. */
+export function parseIntent(vocabulary: Vocabulary, input: unknown, limits: IntentLimits = DEFAULT_LIMITS): ParseResult<Intent> {
+  const envelope = parseEnvelope(vocabulary, input, limits);
+  if (!envelope.ok) return envelope;
+  const { value: raw, issues } = envelope;
+  const steps = raw.steps as IntentStep[];
+  const out: IntentStep[] = [];
+  steps.forEach((step, i) => {
+    const r = checkStepArgs(vocabulary, steps, i);
+    if (r.ok) out.push({ op: step.op, args: r.value });
+    else issues.push(...r.issues);
+  });
+  if (issues.length) return { ok: false, issues };
+  const intent: Intent = { v: 1, steps: out };
+  if (raw.nomos) intent.nomos = raw.nomos;
+  if (raw.idempotencyKey !== undefined) intent.idempotencyKey = raw.idempotencyKey;
+  return { ok: true, value: intent };
+}
+
+/** The `nomos.version` an input claims, without trusting its shape; undefined when it claims none. */
+export function claimedVersion(input: unknown): number | undefined {
+  const nomos = (input as { nomos?: { version?: unknown } } | null)?.nomos;
+  return typeof nomos?.version === "number" && Number.isInteger(nomos.version) ? nomos.version : undefined;
+}
+
+/** Parses an Intent with the vocabulary of the law it claims (the latest when it claims none). */
+export function parseClaimed(lineage: Lineage, input: unknown, limits: IntentLimits = DEFAULT_LIMITS): ParseResult<Intent> {
+  const nomos = (input as { nomos?: { version?: unknown } } | null)?.nomos;
+  const claimed = typeof nomos?.version === "number" ? nomos.version : lineage.latest.nomos.version;
+  const vocabulary = Number.isInteger(claimed) ? lineage.at(claimed) : undefined;
+  if (!vocabulary) {
+    return { ok: false, issues: [issue("nomos", ["nomos", "version"], `${lineage.name} has no v${claimed}; this code knows v${lineage.first} to v${lineage.latest.nomos.version}`)] };
+  }
+  return parseIntent(vocabulary, input, limits);
+}

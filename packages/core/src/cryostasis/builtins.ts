@@ -1,0 +1,282 @@
+import { z } from "zod";
+import { canonicalJson, type Json } from "../canonical/index.js";
+import type { SqlValue } from "../host/index.js";
+import {
+  type ArgValue,
+  checkOpArgs,
+  definedArgs,
+  type Intent,
+  type InterpretationContext,
+  type IntentStep,
+  isRef,
+  looksLikeRef,
+  MAX_KEY_LENGTH,
+  nomosStamp,
+  operationOutputs,
+  type Ref,
+  refIssues,
+  resolveArgs,
+  resolveValue,
+  type StepScope,
+  stepSchema,
+  strictArgs,
+  type Vocabulary,
+} from "../intent/index.js";
+import { type Issue, issue, type ParseResult, zodIssues } from "../issue/index.js";
+import { Refusal } from "../refusal/index.js";
+import { sieveHash, sieveOf } from "../sieve/index.js";
+import { CANCEL_SQL, FREEZE_SQL } from "./store.js";
+
+/** The furthest ahead an Intent may be frozen. */
+export const MAX_FREEZE_MS = 366 * 24 * 60 * 60 * 1000;
+const MS_PER_DAY = 86_400_000;
+
+/** Where built-in steps go: the host's Cryostasis, inside the same transaction. */
+export interface Freezer {
+  /** Stores the frozen Intent (`now` is the freezing Intent's time); with a pending key, returns that entry instead. */
+  freeze(request: { wakeAt: number; key?: string | undefined; intent: Intent; now: number }): { cryoId: number; wakeAt: number };
+  cancel(key: string): boolean;
+}
+
+/** When to wake, as a `$freeze` step or `freeze()` gives it: exactly one of the two. */
+export interface WakeWhen {
+  at?: unknown;
+  delaySeconds?: unknown;
+}
+
+/**
+ * The wake-time rule: exactly one of `at` (whole milliseconds) or `delaySeconds` (whole
+ * seconds, at least 1), in the future and at most MAX_FREEZE_MS ahead. Without `now` (an
+ * Intent being parsed) only what does not depend on the clock is checked. `verb` says
+ * whether the value was given ("be") or came from a Ref ("resolve to").
+ */
+export function wakeTime(when: WakeWhen, now: number | undefined, verb: "be" | "resolve to" = "be"): { ok: true; wakeAt: number | undefined } | { ok: false; issue: Issue } {
+  const fail = (path: string[], message: string) => ({ ok: false as const, issue: issue("invalid_value", path, message) });
+  if ((when.at === undefined) === (when.delaySeconds === undefined)) return fail([], "give exactly one of at or delaySeconds");
+  const whole = (v: unknown): v is number => typeof v === "number" && Number.isInteger(v);
+  if (when.at !== undefined && (!whole(when.at) || when.at < 0)) return fail(["at"], `must ${verb} whole milliseconds`);
+  if (when.delaySeconds !== undefined && (!whole(when.delaySeconds) || when.delaySeconds < 1)) {
+    return fail(["delaySeconds"], `must ${verb} a whole number of seconds, at least 1`);
+  }
+  const field = when.at !== undefined ? "at" : "delaySeconds";
+  const tooFar = `wake time is more than ${MAX_FREEZE_MS / MS_PER_DAY} days ahead`;
+  if (now === undefined) return when.at === undefined && (when.delaySeconds as number) * 1000 > MAX_FREEZE_MS ? fail([field], tooFar) : { ok: true, wakeAt: undefined };
+  const wakeAt = (when.at as number | undefined) ?? now + (when.delaySeconds as number) * 1000;
+  if (wakeAt <= now) return fail([field], `wake time ${new Date(wakeAt).toISOString()} is not in the future`);
+  if (wakeAt > now + MAX_FREEZE_MS) return fail([field], tooFar);
+  return { ok: true, wakeAt };
+}
+
+/** The key rule: a freeze key is a string of 1 to MAX_KEY_LENGTH characters. */
+export function keyIssue(key: unknown, verb: "be" | "resolve to" = "be"): Issue | undefined {
+  if (typeof key === "string" && key.length >= 1 && key.length <= MAX_KEY_LENGTH) return undefined;
+  return issue("invalid_value", ["key"], `must ${verb} a string of 1–${MAX_KEY_LENGTH} characters`);
+}
+
+/** A statement a built-in step runs, as explain shows it. */
+export interface BuiltinStatement {
+  sql: string;
+  params: (SqlValue | Ref | { $computedFrom: Ref[] })[];
+}
+
+/** What a built-in step is given when it runs inside the Interpretation. */
+export interface BuiltinRun {
+  vocabulary: Vocabulary;
+  intent: Intent;
+  args: Record<string, ArgValue>;
+  outputs: readonly Json[];
+  ctx: InterpretationContext;
+  freezer: Freezer;
+}
+
+/** One built-in step: its arguments and outputs, and how it is checked, run and explained. */
+export interface BuiltinStep {
+  readonly op: `$${string}`;
+  readonly description: string;
+  /** Fields that may be Refs to earlier outputs. */
+  readonly refFields: readonly string[];
+  readonly outputs: readonly string[];
+  /** Whether it carries an Intent to run later (the builder then takes a body for it). */
+  readonly carries: boolean;
+  check(scope: StepScope, args: Record<string, unknown>, at: PropertyKey[]): ParseResult<Record<string, ArgValue>>;
+  interpret(run: BuiltinRun): Json;
+  explain(vocabulary: Vocabulary, intent: Intent, args: Record<string, ArgValue>, context: Omit<InterpretationContext, "step">): BuiltinStatement;
+}
+
+export const FREEZE = "$freeze";
+export const CANCEL = "$cancel";
+
+/** Arguments of a `$freeze` step: when, an optional key, and the Intent to freeze (its Refs name the outer steps). */
+export interface FreezeArgs {
+  at?: number | Ref;
+  delaySeconds?: number | Ref;
+  key?: string | Ref;
+  intent: { steps: IntentStep[] };
+}
+
+// Time and key are checked by their rules above; the schema covers the shape.
+const freezeArgs = z.strictObject({
+  at: z.unknown().optional(),
+  delaySeconds: z.unknown().optional(),
+  key: z.unknown().optional(),
+  intent: z.strictObject({ steps: z.array(stepSchema).min(1, "a frozen Intent needs at least one step") }),
+});
+const cancelArgs = z.strictObject({ key: z.unknown().optional() });
+
+/** Splits Ref-valued fields off a built-in's arguments and checks them as Refs. */
+function splitRefs(scope: StepScope, given: Record<string, unknown>, fields: readonly string[], at: PropertyKey[]) {
+  const rest: Record<string, unknown> = { ...given };
+  const refs: Record<string, Ref> = {};
+  const issues: Issue[] = [];
+  for (const key of fields) {
+    if (!looksLikeRef(rest[key])) continue;
+    issues.push(...refIssues(scope, rest[key], [...at, "args", key]));
+    refs[key] = rest[key] as Ref;
+    delete rest[key];
+  }
+  return { rest, refs, issues };
+}
+
+const prefixed = (i: Issue, at: PropertyKey[]): Issue => ({ ...i, path: [...at.map((k) => (typeof k === "number" ? k : String(k))), ...i.path] });
+
+/** `step N (op): message`, at the step's argument `path`. */
+function invalid(index: number, op: string, found: Issue): Refusal {
+  return new Refusal({ kind: "validation", message: `step ${index} (${op}): ${found.message}`, step: index, op, issues: [prefixed(found, ["steps", index, "args"])] });
+}
+
+const freezeStep: BuiltinStep = {
+  op: FREEZE,
+  description: "Freezes an Intent to wake at a time or after a delay, atomically with the rest of this Intent.",
+  refFields: ["at", "delaySeconds", "key"],
+  outputs: ["cryoId", "wakeAt"],
+  carries: true,
+  check(scope, given, at) {
+    const { rest, refs, issues } = splitRefs(scope, given, this.refFields, at);
+    const argsAt = [...at, "args"];
+    // Given values follow the rules now; values from Refs when they are resolved.
+    const when = wakeTime({ at: refs.at ?? given.at, delaySeconds: refs.delaySeconds ?? given.delaySeconds }, undefined);
+    const timeFromRef = refs.at !== undefined || refs.delaySeconds !== undefined;
+    if (!when.ok && (!timeFromRef || when.issue.path.length === 0)) issues.push(prefixed(when.issue, argsAt));
+    if (rest.key !== undefined) {
+      const bad = keyIssue(rest.key);
+      if (bad) issues.push(prefixed(bad, argsAt));
+    }
+    const parsed = freezeArgs.safeParse(rest);
+    if (!parsed.success) return { ok: false, issues: [...issues, ...zodIssues(parsed.error, argsAt)] };
+    const out: Record<string, ArgValue> = {};
+    for (const key of ["at", "delaySeconds", "key"] as const) {
+      const value = refs[key] ?? (parsed.data[key] as ArgValue | undefined);
+      if (value !== undefined) out[key] = value;
+    }
+    const nested: IntentStep[] = [];
+    parsed.data.intent.steps.forEach((step, j) => {
+      const path = [...argsAt, "intent", "steps", j];
+      const builtin = builtinStep(step.op);
+      if (builtin) {
+        issues.push(issue("not_allowed", [...path, "op"], `a frozen Intent cannot itself ${builtin.op.slice(1)}`));
+        return;
+      }
+      // A frozen step's Refs name the outer Intent's earlier steps: they are resolved when it is frozen.
+      const r = checkOpArgs(scope, step.op, step.args, path);
+      if (r.ok) nested.push({ op: step.op, args: r.value });
+      else issues.push(...r.issues);
+    });
+    if (issues.length) return { ok: false, issues };
+    out.intent = { steps: nested } as unknown as Json;
+    return { ok: true, value: out };
+  },
+  interpret({ vocabulary, intent, args, outputs, ctx, freezer }) {
+    const a = args as unknown as FreezeArgs;
+    const verb = isRef(a.at) || isRef(a.delaySeconds) ? "resolve to" : "be";
+    const when = wakeTime({ at: resolveValue(a.at, outputs), delaySeconds: resolveValue(a.delaySeconds, outputs) }, ctx.now, verb);
+    if (!when.ok) throw invalid(ctx.step, FREEZE, when.issue);
+    const key = resolveValue(a.key, outputs);
+    const badKey = key === undefined ? undefined : keyIssue(key, "resolve to");
+    if (badKey) throw invalid(ctx.step, FREEZE, badKey);
+    // The frozen steps were checked when the Intent was parsed; only values that came from Refs are new.
+    const steps = a.intent.steps.map((step, j) => {
+      if (!Object.values(step.args).some(isRef)) return step;
+      const parsed = strictArgs(vocabulary.operations[step.op]!).safeParse(resolveArgs(step.args, outputs));
+      if (!parsed.success) {
+        throw new Refusal({
+          kind: "validation",
+          message: `step ${ctx.step} ($freeze): frozen step ${j} (${step.op}) has invalid arguments`,
+          step: ctx.step,
+          op: FREEZE,
+          issues: zodIssues(parsed.error, ["steps", ctx.step, "args", "intent", "steps", j, "args"]),
+        });
+      }
+      return { op: step.op, args: definedArgs(parsed.data as Record<string, ArgValue>) };
+    });
+    const frozen: Intent = { v: 1, nomos: intent.nomos ?? nomosStamp(vocabulary.nomos), steps };
+    const stored = freezer.freeze({ wakeAt: when.wakeAt!, key: key as string | undefined, intent: frozen, now: ctx.now });
+    return { cryoId: stored.cryoId, wakeAt: stored.wakeAt };
+  },
+  // The frozen Intent is shown with its Refs, resolved when it is frozen; the World hash is the Attractor's, known only there.
+  explain(vocabulary, intent, args, context) {
+    const a = args as unknown as FreezeArgs;
+    const wakeAt = a.at !== undefined ? explainedValue(a.at) : isRef(a.delaySeconds) ? { $computedFrom: [a.delaySeconds] } : context.now + (a.delaySeconds as number) * 1000;
+    const frozen = canonicalJson({ v: 1, nomos: intent.nomos ?? nomosStamp(vocabulary.nomos), steps: a.intent.steps });
+    const sieve = sieveHash(sieveOf(vocabulary, a.intent.steps.map((s) => s.op)));
+    return { sql: FREEZE_SQL, params: [wakeAt, frozen, sieve, vocabulary.nomos.version, "(this Attractor's World hash)", explainedValue(a.key), context.now] };
+  },
+};
+
+const cancelStep: BuiltinStep = {
+  op: CANCEL,
+  description: "Cancels the frozen Intent with this key, if any, atomically with the rest of this Intent.",
+  refFields: ["key"],
+  outputs: ["cancelled"],
+  carries: false,
+  check(scope, given, at) {
+    const { rest, refs, issues } = splitRefs(scope, given, this.refFields, at);
+    const parsed = cancelArgs.safeParse(rest);
+    if (!parsed.success) issues.push(...zodIssues(parsed.error, [...at, "args"]));
+    const key = refs.key ?? (parsed.success ? parsed.data.key : undefined);
+    if (key === undefined && parsed.success) issues.push(issue("invalid_type", [...at, "args", "key"], "is required"));
+    else if (!refs.key && parsed.success) {
+      const bad = keyIssue(key);
+      if (bad) issues.push(prefixed(bad, [...at, "args"]));
+    }
+    return issues.length ? { ok: false, issues } : { ok: true, value: { key: key as ArgValue } };
+  },
+  interpret({ args, outputs, ctx, freezer }) {
+    const key = resolveValue(args.key, outputs);
+    const bad = keyIssue(key, "resolve to");
+    if (bad) throw invalid(ctx.step, CANCEL, bad);
+    return { cancelled: freezer.cancel(key as string) };
+  },
+  explain(_vocabulary, _intent, args) {
+    return { sql: CANCEL_SQL, params: [explainedValue(args.key)] };
+  },
+};
+
+const explainedValue = (v: ArgValue | undefined): SqlValue | Ref => (v === undefined ? null : isRef(v) ? v : (v as SqlValue));
+
+/** The built-in steps, by name: every layer that meets a `$` step looks it up here. */
+export const BUILTIN_STEPS: Readonly<Record<string, BuiltinStep>> = Object.freeze({ [FREEZE]: freezeStep, [CANCEL]: cancelStep });
+
+/** The built-in step of this name, or undefined (own properties only). */
+export function builtinStep(op: string): BuiltinStep | undefined {
+  return Object.hasOwn(BUILTIN_STEPS, op) ? BUILTIN_STEPS[op] : undefined;
+}
+
+/** The outputs a step declares: a built-in's, a vocabulary operation's, or undefined when unknown. */
+export function outputsOf(vocabulary: Vocabulary, op: string): readonly string[] | undefined {
+  return builtinStep(op)?.outputs ?? operationOutputs(vocabulary, op);
+}
+
+/** The scope step `index` of `steps` is checked in. */
+export function stepScope(vocabulary: Vocabulary, steps: readonly IntentStep[], index: number): StepScope {
+  return { vocabulary, steps, index, outputsOf: (op) => outputsOf(vocabulary, op) };
+}
+
+/** Validates the arguments of step `index`: a vocabulary operation or a built-in step. */
+export function checkStepArgs(vocabulary: Vocabulary, steps: readonly IntentStep[], index: number): ParseResult<Record<string, ArgValue>> {
+  const step = steps[index]!;
+  const at = ["steps", index];
+  const scope = stepScope(vocabulary, steps, index);
+  const builtin = builtinStep(step.op);
+  if (builtin) return builtin.check(scope, step.args, at);
+  return checkOpArgs(scope, step.op, step.args, at);
+}

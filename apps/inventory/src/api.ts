@@ -1,4 +1,4 @@
-import { buildIntent, type Connection, explain, IntentValidationError, type Issue, operationHash, type ReasonKind, type Seal, zodIssues } from "@noema/core";
+import { buildIntent, connectionFor, explainOutside, formatIssues, formatPath, IntentValidationError, issue, type Issue, operationHash, parseClaimed, type ReasonKind, resultOf, type Seal, zodIssues } from "@noema/core";
 import { world } from "@noema/cloudflare";
 import { Hono, type Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
@@ -14,14 +14,17 @@ export const MAX_BODY_BYTES = 64 * 1024;
 type App = { Bindings: Env };
 type Ctx = Context<App>;
 
+/** Issues as HTTP carries them: the path as one dotted string. */
+const dottedIssues = (issues: readonly Issue[]) => issues.map((i) => ({ path: formatPath(i.path), message: i.message }));
+
 function error(c: Ctx, status: ContentfulStatusCode, code: string, message: string, extra: { issues?: Issue[]; seal?: Seal } = {}) {
   const { seal, issues } = extra;
-  return c.json({ error: { code, message, ...(issues ? { issues } : {}) }, ...(seal ? { seal } : {}) }, status);
+  return c.json({ error: { code, message, ...(issues ? { issues: dottedIssues(issues) } : {}) }, ...(seal ? { seal } : {}) }, status);
 }
 
 function invalid(c: Ctx, issues: Issue[]) {
   const first = issues[0];
-  const message = first ? `${first.path || "body"}: ${first.message}` : "invalid input";
+  const message = first ? `${first.path.length ? "" : "body: "}${formatIssues([first])}` : "invalid input";
   return error(c, 400, "invalid_input", message, { issues });
 }
 
@@ -36,7 +39,7 @@ async function jsonBody(c: Ctx): Promise<unknown> {
   try {
     return JSON.parse(text) as unknown;
   } catch {
-    throw new BadInput([{ path: "", message: "body must be valid JSON" }]);
+    throw new BadInput([issue("invalid_json", [], "body must be valid JSON")]);
   }
 }
 
@@ -116,9 +119,10 @@ app.post("/api/products/:productId/reservations", async (c) => {
   const intent = buildIntent(inventory, (s) => {
     const r = s.reserve(body);
     s.$freeze({ at: r.expiresAt, key: r.reservationId }, (frozen) => frozen.release({ reservationId: r.reservationId }));
+    return r;
   });
   return sealed(c, await w.sediment(intent), (seal) => {
-    const r = seal.outputs[0] as { reservationId: string; locationId: string; quantity: number; expiresAt: number; orderId: string | null; channel: string };
+    const r = resultOf(intent, seal);
     const reservation = {
       id: r.reservationId,
       locationId: r.locationId,
@@ -196,7 +200,7 @@ app.get("/api/products/:productId/precedents", async (c) => {
 app.post("/api/products/:productId/intents", async (c) => {
   const w = product(c);
   // Checked here with the vocabulary of the law it claims; the Attractor decides whether that law may still run it.
-  const parsed = inventoryLaw.parse(await jsonBody(c));
+  const parsed = parseClaimed(inventoryLaw, await jsonBody(c));
   if (!parsed.ok) return invalid(c, parsed.issues);
   return sealed(c, await w.sediment(parsed.value), (seal) => c.json(seal));
 });
@@ -229,27 +233,15 @@ app.get("/api/products/:productId/nomos", async (c) => {
 });
 
 app.post("/api/explain", async (c) => {
-  const parsed = inventoryLaw.parse(await jsonBody(c));
-  if (!parsed.ok) return invalid(c, parsed.issues);
-  let intent = parsed.value;
-  const claimed = intent.nomos?.version ?? inventory.nomos.version;
-  const declared = inventoryLaw.at(claimed)!.nomos;
-  // As the Attractor would: a stamp whose hash is not the declared law's is refused, not explained.
-  if (intent.nomos && intent.nomos.hash !== declared.hash) {
-    const message = `Intent was built against a ${declared.name} v${claimed} with hash ${intent.nomos.hash.slice(0, 12)}…, but v${claimed} here is ${declared.hash.slice(0, 12)}…`;
-    return error(c, 409, "refused", message);
+  // As a freshly upgraded Attractor would admit it: an older Intent is carried inside its grace period.
+  const result = explainOutside(inventoryLaw, await jsonBody(c), { now: Date.now() });
+  if (!result.ok) {
+    const { reason } = result;
+    if (reason.kind === "validation") return invalid(c, result.issues);
+    return c.json({ error: { code: "refused", message: reason.message }, ...(reason.connection ? { connection: reason.connection } : {}) }, 409);
   }
-  let carried: { from: number; reforged: boolean } | undefined;
-  if (claimed < inventory.nomos.version) {
-    // As a freshly upgraded Attractor would carry it: inside its grace period.
-    const now = Date.now();
-    const r = inventoryLaw.carry(intent, claimed, inventory.nomos.version, now, () => now);
-    if (!r.ok) return c.json({ error: { code: "refused", message: r.message }, connection: r.connection }, 409);
-    intent = r.intent;
-    carried = { from: claimed, reforged: r.reforged };
-  }
-  // Outside an Attractor the sedimentId is not known yet: 0 stands for "assigned at sedimentation".
-  return c.json({ ...explain(inventory, intent, { now: Date.now(), sedimentId: 0 }), ...(carried ? { carried } : {}) });
+  const { origin } = result;
+  return c.json({ ...result.explanation, ...(origin ? { carried: { from: origin.nomos.version, reforged: origin.reforged } } : {}) });
 });
 
 app.get("/api/nomos", (c) => {
@@ -278,24 +270,9 @@ const connectionBody = z.strictObject({ from: version, to: version.default(inven
 
 app.post("/api/connection", async (c) => {
   const body = check(connectionBody, await jsonBody(c));
-  if (body.from > body.to) throw new BadInput([{ path: "to", message: `must not be before from (v${body.from}); a Connection runs forward` }]);
-  let intent;
-  if (body.intent !== undefined) {
-    const { nomos } = inventoryLaw.at(body.from)!;
-    // An Intent without a stamp is read as one of `from`; one with a stamp must be of `from`.
-    const r = inventoryLaw.parse({ nomos: { name: nomos.name, version: body.from, hash: nomos.hash }, ...body.intent });
-    if (!r.ok) return invalid(c, r.issues.map((i) => ({ ...i, path: i.path ? `intent.${i.path}` : "intent" })));
-    const stamp = r.value.nomos!;
-    if (stamp.version !== body.from || stamp.hash !== nomos.hash) {
-      const message = `the Intent was built against ${stamp.name} v${stamp.version} (${stamp.hash.slice(0, 12)}…), not the v${body.from} this code declares (${nomos.hash.slice(0, 12)}…)`;
-      throw new BadInput([{ path: "intent.nomos", message }]);
-    }
-    intent = r.value;
-  }
-  const steps: Connection[] = inventoryLaw.connect(body.from, body.to, intent);
-  const rank = { Flat: 0, Curved: 1, Critical: 2 } as const;
-  const type = steps.reduce<Connection["type"]>((t, s) => (rank[s.type] > rank[t] ? s.type : t), "Flat");
-  return c.json({ type, from: body.from, to: body.to, steps });
+  const result = connectionFor(inventoryLaw, body);
+  if (!result.ok) throw new BadInput(result.issues);
+  return c.json(result.report);
 });
 
 app.notFound((c) => error(c, 404, "not_found", `no route for ${c.req.method} ${new URL(c.req.url).pathname}`));

@@ -514,7 +514,7 @@ describe("across a Nomos upgrade", () => {
     ]);
     await runInDurableObject(durableObject(p, ns), (_, state) => state.storage.kv.put(PIN_KEY, 2));
     await evictDurableObject(durableObject(p, ns));
-    expect((await stub.nomos()).current).toMatchObject(V2);
+    expect((await stub.nomos()).held).toMatchObject(V2);
     // The upgrade keeps them as they were frozen, and the alarm still points at the earliest.
     expect(await stub.frozen()).toEqual(listed);
     expect(await alarmAt(p, ns)).toBe(listed[0]!.wakeAt);

@@ -53,7 +53,7 @@ async function seededOnV1(namespace: InventoryNamespace, label: string) {
   success(await stub.sedimentation(v1.setStock("a", 10)));
   const held = reservationIdOf(await stub.sedimentation(v1.reserve("a", 3, { orderId: "o-1" })));
   const other = reservationIdOf(await stub.sedimentation(v1.reserve("a", 2)));
-  expect((await stub.nomos()).current).toMatchObject(V1);
+  expect((await stub.nomos()).held).toMatchObject(V1);
   return { p, held, other };
 }
 
@@ -74,7 +74,7 @@ describe("waking a v1 Attractor under v2", () => {
     expect(early.reason).toMatchObject({ kind: "nomos", message: "Intent was built against inventory v2, but this Attractor holds v1" });
 
     const onV1 = await stub().nomos();
-    expect(onV1).toEqual({ current: { ...V1, appliedAt: expect.any(Number) }, target: V1, history: [onV1.current] });
+    expect(onV1).toEqual({ held: { ...V1, appliedAt: expect.any(Number) }, latest: V1, history: [onV1.held] });
     expect((await sql(ns, p, "PRAGMA table_info(reservations)")).map((c) => c.name)).not.toContain("channel");
     const before = await observe(p, ns);
     expect(before.sediments.map((s) => s.world)).toEqual(Array(4).fill({ attractor: "PinnedInventoryAttractor", name: p, nomosVersion: 1, nomosHash: V1.hash }));
@@ -85,8 +85,8 @@ describe("waking a v1 Attractor under v2", () => {
     // ---- The deployment that ships v2 ----
     await wakeOn(ns, p, 2);
     const onV2 = await stub().nomos();
-    expect(onV2).toEqual({ current: { ...V2, appliedAt: expect.any(Number) }, target: V2, history: [onV1.current, onV2.current] });
-    expect(onV2.current.appliedAt).toBeGreaterThanOrEqual(onV1.current.appliedAt);
+    expect(onV2).toEqual({ held: { ...V2, appliedAt: expect.any(Number) }, latest: V2, history: [onV1.held, onV2.held] });
+    expect(onV2.held.appliedAt).toBeGreaterThanOrEqual(onV1.held.appliedAt);
 
     // Existing reservations were filled in as direct; the new table is there, empty.
     expect(await sql(ns, p, "SELECT id, quantity, status, order_id, channel FROM reservations ORDER BY created_at, id")).toEqual([
@@ -171,7 +171,7 @@ describe("a Critical evolution", () => {
     const frozen = [v1.setStock("a", 4), v1.release(held), v1.reserve("a", 1)];
     await wakeOn(ns, p, 2);
     const stub = attractor(p, ns);
-    expect((await stub.nomos()).current).toMatchObject(V2);
+    expect((await stub.nomos()).held).toMatchObject(V2);
     const before = await observe(p, ns);
 
     const seals: Extract<Seal, { success: false }>[] = [];
@@ -330,7 +330,7 @@ describe("a failing migration", () => {
     success(await stub().sedimentation(v2.setStock("b", 10)));
     const held = reservationIdOf(await stub().sedimentation(v2.reserve("b", 2)));
     const onV2 = await stub().nomos();
-    expect(onV2).toEqual({ current: { ...V2, appliedAt: expect.any(Number) }, target: V2, history: [onV2.current] });
+    expect(onV2).toEqual({ held: { ...V2, appliedAt: expect.any(Number) }, latest: V2, history: [onV2.held] });
     const schema = () => sql(ns, p, "SELECT name, sql FROM sqlite_master WHERE name NOT LIKE '\\_%' ESCAPE '\\' ORDER BY name");
     const schemaV2 = await schema();
     const before = await observe(p, ns);
@@ -338,8 +338,8 @@ describe("a failing migration", () => {
     await wakeOn(ns, p, 3);
     const failed = await stub().nomos();
     expect(failed).toEqual({
-      current: onV2.current,
-      target: V3,
+      held: onV2.held,
+      latest: V3,
       history: onV2.history,
       migrationError: { version: 3, message: expect.stringMatching(/CHECK constraint failed/), at: expect.any(Number) },
     });
@@ -358,13 +358,13 @@ describe("a failing migration", () => {
 
     // Another wake without a fix fails the same way and changes nothing.
     await evict(ns, p);
-    expect(await stub().nomos()).toMatchObject({ current: onV2.current, history: onV2.history, migrationError: { version: 3 } });
+    expect(await stub().nomos()).toMatchObject({ held: onV2.held, history: onV2.history, migrationError: { version: 3 } });
 
     // The operator brings the data within the new law; the next wake migrates.
     await runInDurableObject(durableObject(p, ns), (_, state) => state.storage.sql.exec(`UPDATE stock SET quantity = ${CAPACITY} WHERE location_id = 'a'`));
     await evict(ns, p);
     const onV3 = await stub().nomos();
-    expect(onV3).toEqual({ current: { ...V3, appliedAt: expect.any(Number) }, target: V3, history: [onV2.current, onV3.current] });
+    expect(onV3).toEqual({ held: { ...V3, appliedAt: expect.any(Number) }, latest: V3, history: [onV2.held, onV3.held] });
     expect((await schema()).find((t) => t.name === "stock")?.sql).toContain(`quantity <= ${CAPACITY}`);
 
     // v3 Intents run and the new CHECK holds; v2 Intents are carried.
@@ -405,7 +405,7 @@ describe("upgrade under load", () => {
 
     const report = await attractor(p, ns).nomos();
     expect(report.history.map((h) => h.version)).toEqual([1, 2]);
-    expect(report.history[0]).toEqual(onV1.current);
+    expect(report.history[0]).toEqual(onV1.held);
     const { snapshot, sediments, precedents, verify } = await observe(p, ns);
     expect(precedents).toEqual([]);
     expect(verify).toEqual({ ok: true, length: 51, head: sediments[50]!.hash });
@@ -472,7 +472,7 @@ describe("HTTP: the law and its evolution", () => {
     expect((await api("PUT", `/api/products/${p}/stock/main`, { quantity: 1 })).status).toBe(200);
     const res = await api("GET", `/api/products/${p}/nomos`);
     expect(res.status).toBe(200);
-    expect(res.body).toEqual({ current: { ...V2, appliedAt: expect.any(Number) }, target: V2, history: [res.body.current] });
+    expect(res.body).toEqual({ held: { ...V2, appliedAt: expect.any(Number) }, latest: V2, history: [res.body.held] });
   });
 
   it("POST /intents with a v1 Intent: 200 with the Seal's origin; POST /api/explain shows it carried", async () => {

@@ -295,7 +295,7 @@ describe("sedimentation over RPC", () => {
     const stub = attractor(freshProduct());
     const report = await stub.nomos();
     const stamp = { name: "inventory", version: 2, hash: inventory.nomos.hash };
-    expect(report).toEqual({ current: { ...stamp, appliedAt: expect.any(Number) }, target: stamp, history: [report.current] });
+    expect(report).toEqual({ held: { ...stamp, appliedAt: expect.any(Number) }, latest: stamp, history: [report.held] });
   });
 });
 

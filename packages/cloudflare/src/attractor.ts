@@ -3,14 +3,10 @@ import {
   type AppliedNomos,
   applyLineage,
   DEFAULT_LIMITS,
-  explain,
-  type Explanation,
+  type ExplainResult,
   type FreezeResult,
   type Intent,
   type IntentLimits,
-  type Origin,
-  type Reason,
-  type Issue,
   Lineage,
   type MigrationState,
   nomosHistory,
@@ -24,7 +20,9 @@ import {
   type SqlValue,
   type Verification,
   type Vocabulary,
+  WAKE_BATCH,
   type World,
+  MAX_PAGE,
 } from "@noema/core";
 
 export interface AttractorOptions {
@@ -46,21 +44,19 @@ export interface FrozenSummary {
   intent: Intent;
 }
 
-export type ExplainResult =
-  | { ok: true; explanation: Explanation; origin?: Origin }
-  | { ok: false; issues: Issue[]; reason: Reason };
+export type { ExplainResult } from "@noema/core";
 
 export interface NomosReport {
   /** The law this Attractor holds. */
-  current: AppliedNomos;
-  /** The law its code declares; differs from `current` only while a migration fails. */
-  target: { name: string; version: number; hash: string };
+  held: AppliedNomos;
+  /** The newest law its code declares; differs from `held` only while a migration fails. */
+  latest: { name: string; version: number; hash: string };
   history: AppliedNomos[];
   /** The last failed migration, retried on the next wake. */
   migrationError?: MigrationState["error"];
 }
 
-export const MAX_PAGE = 1000;
+export { MAX_PAGE } from "@noema/core";
 
 /** A page size from an RPC caller: a whole number clamped to 1..MAX_PAGE, 100 when missing or not a number. */
 const pageSize = (limit: number | undefined) => (Number.isInteger(limit) ? Math.min(Math.max(limit!, 1), MAX_PAGE) : 100);
@@ -90,7 +86,7 @@ export abstract class Attractor<Env = unknown, V extends Vocabulary = Vocabulary
     this.limits = options.limits ?? DEFAULT_LIMITS;
     const sql = ctx.storage.sql;
     this.query = (text, ...params) => sql.exec<Row>(text, ...params).toArray();
-    this.wakeBatch = options.wakeBatch ?? 500;
+    this.wakeBatch = options.wakeBatch ?? WAKE_BATCH;
     const host: SedimentHost = (this.host = {
       db: { exec: (text, params) => sql.exec<Row>(text, ...params).toArray() },
       transaction: (fn) => ctx.storage.transactionSync(fn),
@@ -100,9 +96,9 @@ export abstract class Attractor<Env = unknown, V extends Vocabulary = Vocabulary
     const attractor = new.target.name;
     void ctx.blockConcurrencyWhile(async () => {
       const state = (this.migration = applyLineage(host, this.lineage, Date.now()));
-      if (state.error) console.error(`noema: ${attractor} ${state.target.name} v${state.error.version}: ${state.error.message}`);
+      if (state.error) console.error(`noema: ${attractor} ${state.latest.name} v${state.error.version}: ${state.error.message}`);
       const held = this.lineage.at(state.held.version);
-      this.vocabulary = (held ?? this.lineage.current) as V;
+      this.vocabulary = (held ?? this.lineage.latest) as V;
       this.world = {
         attractor,
         // Set for ids made by idFromName/getByName; a random id is named by its hex form.
@@ -194,14 +190,7 @@ export abstract class Attractor<Env = unknown, V extends Vocabulary = Vocabulary
    * accepts exactly what would run, and explains an older Intent as carried to this law.
    */
   explain(intent: unknown): ExplainResult {
-    const prepared = this.sedimenter.prepare(intent);
-    if (!prepared.ok) {
-      const { reason } = prepared;
-      return { ok: false, reason, issues: reason.issues ?? [{ path: "", message: reason.message }] };
-    }
-    const next = this.sedimenter.log.head().sedimentId + 1;
-    const explanation = explain(this.vocabulary, prepared.intent, { now: Date.now(), sedimentId: next });
-    return { ok: true, explanation, ...(prepared.origin ? { origin: prepared.origin } : {}) };
+    return this.sedimenter.explain(intent);
   }
 
   sediments(after = 0, limit = 100): { sediments: Sediment[]; next?: number } {
@@ -217,7 +206,7 @@ export abstract class Attractor<Env = unknown, V extends Vocabulary = Vocabulary
   }
 
   nomos(): NomosReport {
-    const { held, target, error } = this.migration;
-    return { current: held, target, history: nomosHistory(this.host.db), ...(error ? { migrationError: error } : {}) };
+    const { held, latest, error } = this.migration;
+    return { held, latest, history: nomosHistory(this.host.db), ...(error ? { migrationError: error } : {}) };
   }
 }

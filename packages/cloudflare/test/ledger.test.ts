@@ -136,9 +136,9 @@ describe("a ledger built from the public API", () => {
 
   it("applies the Nomos on first wake and records its version and hash", async () => {
     const stub = env.LEDGER_ATTRACTOR.getByName(freshName());
-    const { current, history } = await stub.nomos();
-    expect(current).toMatchObject({ name: "ledger", version: 1, hash: ledgerNomos.hash });
-    expect(history).toEqual([current]);
+    const { held, history } = await stub.nomos();
+    expect(held).toMatchObject({ name: "ledger", version: 1, hash: ledgerNomos.hash });
+    expect(history).toEqual([held]);
 
     const tables = await runInDurableObject(stub, (_instance, state) =>
       Object.fromEntries(state.storage.sql.exec<{ name: string; sql: string }>("SELECT name, sql FROM sqlite_master WHERE type = 'table'").toArray().map((r) => [r.name, r.sql])),
@@ -163,7 +163,7 @@ describe("a ledger built from the public API", () => {
   it("continues the chain from the stored head after the Attractor is evicted", async () => {
     const { w, stub, ids, seal: first } = await ledgerWith(10);
     const second = committed(await w.sediment(buildIntent(ledger, (s) => void s.deposit({ accountId: ids[0]!, amount: 5 }))));
-    const applied = (await stub.nomos()).current;
+    const applied = (await stub.nomos()).held;
     await runInDurableObject(stub, (instance) => void Object.assign(instance, { beforeEviction: true }));
 
     await evictDurableObject(stub);

@@ -9,7 +9,6 @@ import {
   FREEZE_SQL,
   explain,
   type Intent,
-  type Issue,
   MAX_FREEZE_MS,
   operationsOf,
   type OutputRef,
@@ -19,7 +18,7 @@ import {
   sieveOf,
   type StepBuilder,
 } from "../src/index.js";
-import { buildError } from "./support.js";
+import { buildError, dotted } from "./support.js";
 import { ledger, ledgerNomos } from "./ledger.js";
 
 const stamp = { name: ledgerNomos.name, version: ledgerNomos.version, hash: ledgerNomos.hash };
@@ -32,10 +31,10 @@ const wire = (...steps: unknown[]) => ({ v: 1, nomos: stamp, steps });
 const AT = 1_800_000_000_000;
 const KNOWN = "known: openAccount, deposit, transfer";
 
-function refusal(input: unknown): Issue[] {
+function refusal(input: unknown): ReturnType<typeof dotted> {
   const result = parseIntent(ledger, input);
   if (result.ok) throw new Error(`expected a refusal, got ${JSON.stringify(result.value)}`);
-  return result.issues;
+  return dotted(result.issues);
 }
 
 function parsed(input: unknown): Intent {
@@ -86,7 +85,7 @@ describe("parseIntent: $freeze", () => {
     ["a fractional delay", wire(freeze({ delaySeconds: 1.5 }, deposit("a"))), "steps.0.args.delaySeconds"],
     ["a delay beyond the freezing limit", wire(freeze({ delaySeconds: MAX_FREEZE_MS / 1000 + 1 }, deposit("a"))), "steps.0.args.delaySeconds"],
     // key
-    ["an empty key", wire(freeze({ at: AT, key: "" }, deposit("a"))), "steps.0.args.key", "must not be empty"],
+    ["an empty key", wire(freeze({ at: AT, key: "" }, deposit("a"))), "steps.0.args.key", "must be a string of 1–128 characters"],
     ["a 129-character key", wire(freeze({ at: AT, key: "k".repeat(129) }, deposit("a"))), "steps.0.args.key"],
     ["a key as a number", wire(freeze({ at: AT, key: 7 }, deposit("a"))), "steps.0.args.key"],
     // shape
@@ -142,7 +141,7 @@ describe("parseIntent: $cancel", () => {
 
   const cases: [string, unknown, string, string?][] = [
     ["no key", wire({ op: "$cancel", args: {} }), "steps.0.args.key"],
-    ["an empty key", wire(cancel("")), "steps.0.args.key", "must not be empty"],
+    ["an empty key", wire(cancel("")), "steps.0.args.key", "must be a string of 1–128 characters"],
     ["a 129-character key", wire(cancel("k".repeat(129))), "steps.0.args.key"],
     ["a key as a number", wire(cancel(42)), "steps.0.args.key"],
     ["a cryoId instead of a key", wire({ op: "$cancel", args: { key: "k", cryoId: 1 } }), "steps.0.args.cryoId", 'unknown field "cryoId"'],
@@ -253,7 +252,7 @@ describe("buildIntent: $freeze and $cancel", () => {
   it.each([
     ["neither at nor delaySeconds", {}, "steps.1.args", "give exactly one of at or delaySeconds"],
     ["both at and delaySeconds", { at: AT, delaySeconds: 5 }, "steps.1.args", "give exactly one of at or delaySeconds"],
-    ["an empty key", { at: AT, key: "" }, "steps.1.args.key", "must not be empty"],
+    ["an empty key", { at: AT, key: "" }, "steps.1.args.key", "must be a string of 1–128 characters"],
     ["a delay of zero", { delaySeconds: 0 }, "steps.1.args.delaySeconds", undefined],
   ])("refuses %s at the $freeze step", (_what, when, path, message) => {
     const error = buildError(() =>
@@ -273,7 +272,7 @@ describe("buildIntent: $freeze and $cancel", () => {
   });
 
   it("refuses a $cancel with an empty key at its step", () => {
-    expect(buildError(() => buildIntent(ledger, (s) => void s.$cancel({ key: "" }))).issues).toEqual([{ path: "steps.0.args.key", message: "must not be empty" }]);
+    expect(buildError(() => buildIntent(ledger, (s) => void s.$cancel({ key: "" }))).issues).toEqual([{ path: "steps.0.args.key", message: "must be a string of 1–128 characters" }]);
   });
 
   it("refuses built-ins inside a frozen body, and the builder is usable afterwards", () => {

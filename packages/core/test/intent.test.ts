@@ -10,7 +10,6 @@ import {
   explain,
   type Intent,
   type IntentLimits,
-  type Issue,
   MAX_BOUND_PARAMETERS,
   type OutputRef,
   type OutputRefs,
@@ -18,7 +17,7 @@ import {
   type StepBuilder,
   VocabularyDefinitionError,
 } from "../src/index.js";
-import { buildError } from "./support.js";
+import { buildError, dotted } from "./support.js";
 import { ledger, ledgerNomos } from "./ledger.js";
 
 const stamp = { name: ledgerNomos.name, version: ledgerNomos.version, hash: ledgerNomos.hash };
@@ -28,10 +27,10 @@ const deposit = (accountId: unknown, amount: unknown = 10) => ({ op: "deposit", 
 const wire = (...steps: unknown[]) => ({ v: 1, nomos: stamp, steps });
 
 /** The issues of an Intent that must be refused. */
-function refusal(input: unknown, limits?: IntentLimits): Issue[] {
+function refusal(input: unknown, limits?: IntentLimits): ReturnType<typeof dotted> {
   const result = parseIntent(ledger, input, limits);
   if (result.ok) throw new Error(`expected a refusal, got ${JSON.stringify(result.value)}`);
-  return result.issues;
+  return dotted(result.issues);
 }
 
 
@@ -153,7 +152,7 @@ describe("buildIntent", () => {
       }),
     );
     expect(reachedAfterBadStep).toBe(false);
-    expect(error.name).toBe("IntentValidationError");
+    expect(error.error.name).toBe("IntentValidationError");
     expect(error.issues.map((i) => i.path)).toEqual(["steps.1.args.amount"]);
     expect(error.message).toMatch(/^steps\.1\.args\.amount: /);
   });

@@ -3,6 +3,7 @@ import { inventoryLaw } from "../../../apps/inventory/src/law.js";
 import { inventoryV1, inventoryV2 } from "../../../apps/inventory/src/vocabulary.js";
 import {
   buildIntent,
+  carry,
   type CarryResult,
   type Connection,
   createTableSql,
@@ -13,6 +14,7 @@ import {
   lineage,
   LineageDefinitionError,
   NomosDefinitionError,
+  parseClaimed,
   type Phase,
   phaseAt,
   type Policy,
@@ -72,7 +74,7 @@ describe("Lineage definition", () => {
     const second = first.evolve(inventoryV2, { migration: [] });
     expect(first.versions).toStrictEqual([inventoryV1]);
     expect(second.versions).toStrictEqual([inventoryV1, inventoryV2]);
-    expect(second.current).toBe(inventoryV2);
+    expect(second.latest).toBe(inventoryV2);
     expect(second.name).toBe("inventory");
   });
 
@@ -105,7 +107,7 @@ describe("Lineage definition", () => {
     expect(inventoryLaw.evolutionFrom(1)?.reforge).toBeTypeOf("function");
     expect(inventoryLaw.evolutionFrom(2)).toBeUndefined();
     const older = inventoryLaw.upTo(1);
-    expect(older.current).toBe(inventoryV1);
+    expect(older.latest).toBe(inventoryV1);
     expect(older.evolutions).toStrictEqual([]);
     expect(inventoryLaw.upTo(2).versions).toStrictEqual(inventoryLaw.versions);
     expect(() => inventoryLaw.upTo(0)).toThrow(/has no v0/);
@@ -117,22 +119,22 @@ describe("Lineage.parse: by the version an Intent claims", () => {
   const steps = [{ op: "reserve", args: { locationId: "a", quantity: 2 } }];
 
   it("parses with the claimed law's vocabulary", () => {
-    const v1 = inventoryLaw.parse({ v: 1, nomos: stamp(inventoryV1), steps });
+    const v1 = parseClaimed(inventoryLaw, { v: 1, nomos: stamp(inventoryV1), steps });
     expect(v1).toStrictEqual({ ok: true, value: { v: 1, nomos: stamp(inventoryV1), steps: [{ op: "reserve", args: { locationId: "a", quantity: 2, ttlSeconds: 900 } }] } });
-    const v2 = inventoryLaw.parse({ v: 1, nomos: stamp(inventoryV2), steps });
+    const v2 = parseClaimed(inventoryLaw, { v: 1, nomos: stamp(inventoryV2), steps });
     expect(v2.ok && v2.value.steps[0]!.args).toStrictEqual({ locationId: "a", quantity: 2, ttlSeconds: 900, channel: "direct" });
   });
 
   it("parses an Intent that claims no law with the current one", () => {
-    expect(inventoryLaw.parse({ v: 1, steps: [{ op: "recordChannelSync", args: { channel: "web", lastSedimentId: 3 } }] }).ok).toBe(true);
-    const old = inventoryLaw.parse({ v: 1, nomos: stamp(inventoryV1), steps: [{ op: "recordChannelSync", args: { channel: "web", lastSedimentId: 3 } }] });
-    expect(old.ok ? [] : old.issues.map((i) => i.path)).toStrictEqual(["steps.0.op"]);
+    expect(parseClaimed(inventoryLaw, { v: 1, steps: [{ op: "recordChannelSync", args: { channel: "web", lastSedimentId: 3 } }] }).ok).toBe(true);
+    const old = parseClaimed(inventoryLaw, { v: 1, nomos: stamp(inventoryV1), steps: [{ op: "recordChannelSync", args: { channel: "web", lastSedimentId: 3 } }] });
+    expect(old.ok ? [] : old.issues.map((i) => i.path)).toStrictEqual([["steps", 0, "op"]]);
   });
 
   it("reports a version this code does not know at nomos.version", () => {
     for (const version of [3, 0, 1.5]) {
-      const result = inventoryLaw.parse({ v: 1, nomos: { ...stamp(inventoryV2), version }, steps });
-      expect(result).toStrictEqual({ ok: false, issues: [{ path: "nomos.version", message: `inventory has no v${version}; this code knows v1 to v2` }] });
+      const result = parseClaimed(inventoryLaw, { v: 1, nomos: { ...stamp(inventoryV2), version }, steps });
+      expect(result).toStrictEqual({ ok: false, issues: [{ code: "nomos", path: ["nomos", "version"], message: `inventory has no v${version}; this code knows v1 to v2` }] });
     }
   });
 });
@@ -141,14 +143,14 @@ describe("Lineage.carry", () => {
   const now = T0 + DAY;
 
   it("Flat: runs as it is, restamped with the new law", () => {
-    const result = ok(inventoryLaw.carry(setStock, 1, 2, now, appliedAt));
+    const result = ok(carry(inventoryLaw, setStock, 1, 2, now, appliedAt));
     expect(result.intent).toStrictEqual({ ...setStock, nomos: stamp(inventoryV2) });
     expect(result.reforged).toBe(false);
     expect(result.steps).toStrictEqual([{ from: 1, to: 2, connection: "Flat", phase: "grace", reforged: false }]);
   });
 
   it("Curved: reforged (the inventory reforge says channel direct), Refs and idempotency key kept", () => {
-    const result = ok(inventoryLaw.carry(reserve, 1, 2, now, appliedAt));
+    const result = ok(carry(inventoryLaw, reserve, 1, 2, now, appliedAt));
     expect(result.intent).toStrictEqual({
       v: 1,
       nomos: stamp(inventoryV2),
@@ -163,7 +165,7 @@ describe("Lineage.carry", () => {
   });
 
   it("Curved with no reforge registered: refused with the Connection", () => {
-    const result = refused(v1ToV2({ reforge: undefined }).carry(reserve, 1, 2, now, appliedAt));
+    const result = refused(carry(v1ToV2({ reforge: undefined }), reserve, 1, 2, now, appliedAt));
     expect(result.message).toBe("inventory v2 changed what this Intent touches and registers no reforge for v1");
     expect(result.connection.type).toBe("Curved");
     expect(result.steps).toStrictEqual([expect.objectContaining({ connection: "Curved", reforged: false })]);
@@ -175,19 +177,19 @@ describe("Lineage.carry", () => {
         throw new Error("no channel is known for this order");
       },
     });
-    expect(refused(law.carry(reserve, 1, 2, now, appliedAt)).message).toBe("reforging for inventory v2 failed: no channel is known for this order");
+    expect(refused(carry(law, reserve, 1, 2, now, appliedAt)).message).toBe("reforging for inventory v2 failed: no channel is known for this order");
   });
 
   it("a reforge that produces an invalid Intent: refused, naming the invalid field", () => {
     const law = v1ToV2({ reforge: (intent) => ({ ...intent, steps: intent.steps.map((s) => ({ ...s, args: { ...s.args, channel: "pigeon" } })) }) });
-    const result = refused(law.carry(reserve, 1, 2, now, appliedAt));
+    const result = refused(carry(law, reserve, 1, 2, now, appliedAt));
     expect(result.message).toMatch(/^the reforged Intent is not valid under inventory v2: steps\.0\.args\.channel: /);
   });
 
   it("Critical: refused whatever the operations, the phase or the policy", () => {
     const law = v1ToV2({ critical: { reason: "reservations leaked customer data" }, provisions: { effectiveFrom: T0 + 10 * DAY } });
     for (const intent of [setStock, reserve]) {
-      const result = refused(law.carry(intent, 1, 2, T0, appliedAt));
+      const result = refused(carry(law, intent, 1, 2, T0, appliedAt));
       expect(result.message).toBe("inventory v2 stops Intents of v1 at once: reservations leaked customer data");
       expect(result.connection.type).toBe("Critical");
       expect(result.steps).toStrictEqual([expect.objectContaining({ connection: "Critical", phase: "before" })]);
@@ -195,7 +197,7 @@ describe("Lineage.carry", () => {
   });
 
   it("carries across several versions, step by step", () => {
-    const result = ok(inventoryLaw.evolve(inventoryV3, { migration: [] }).carry(reserve, 1, 3, now, appliedAt));
+    const result = ok(carry(inventoryLaw.evolve(inventoryV3, { migration: [] }), reserve, 1, 3, now, appliedAt));
     expect(result.intent.nomos).toStrictEqual(stamp(inventoryV3));
     expect(result.intent.steps[0]!.args.channel).toBe("direct");
     expect(result.reforged).toBe(true);
@@ -220,7 +222,7 @@ describe("Lineage.carry", () => {
       });
     const countFirst = reserveAt("b", true);
     const reserveFirst: Intent = { ...countFirst, steps: [...countFirst.steps].reverse() };
-    for (const intent of [reserveAt("a", false), reserveAt("b", false), countFirst, reserveFirst]) ok(law.carry(intent, 1, 2, now, appliedAt));
+    for (const intent of [reserveAt("a", false), reserveAt("b", false), countFirst, reserveFirst]) ok(carry(law, intent, 1, 2, now, appliedAt));
     expect(seen[1]).toBe(seen[0]);
     expect(seen[3]).toBe(seen[2]);
     expect(seen[2]).not.toBe(seen[0]);
@@ -271,8 +273,8 @@ describe("provisions", () => {
           // The policy under test applies in both grace and after; before always reforges.
           const law = v1ToV2({ provisions: { effectiveFrom: T0, gracePeriod: DAY, duringGrace: policy, afterGrace: policy } });
           const want = phase === "before" ? expected.reforge : expected[policy];
-          const flat = law.carry(setStock, 1, 2, t);
-          const curved = law.carry(reserve, 1, 2, t);
+          const flat = carry(law, setStock, 1, 2, t);
+          const curved = carry(law, reserve, 1, 2, t);
           expect({ Flat: outcome(flat), Curved: outcome(curved) }).toStrictEqual(want);
           for (const result of [flat, curved]) expect(result.steps[0]!.phase).toBe(phase);
         });
@@ -280,16 +282,16 @@ describe("provisions", () => {
     }
     it("names the phase in a refusal", () => {
       const law = v1ToV2({ provisions: { effectiveFrom: T0, gracePeriod: DAY, afterGrace: "refuse-all" } });
-      expect(refused(law.carry(setStock, 1, 2, T0 + DAY)).message).toBe("inventory v2 no longer accepts Intents of v1 (after its grace period)");
-      expect(refused(law.carry(reserve, 1, 2, T0 + DAY)).message).toBe("inventory v2 no longer accepts Intents of v1 (after its grace period)");
+      expect(refused(carry(law, setStock, 1, 2, T0 + DAY)).message).toBe("inventory v2 no longer accepts Intents of v1 (after its grace period)");
+      expect(refused(carry(law, reserve, 1, 2, T0 + DAY)).message).toBe("inventory v2 no longer accepts Intents of v1 (after its grace period)");
     });
   });
 
   it("the inventory law: v1 reserve Intents are reforged for 30 days from each Attractor's upgrade, then refused; v1 setStock keeps running", () => {
-    const at = (t: number) => [outcome(inventoryLaw.carry(setStock, 1, 2, t, appliedAt)), outcome(inventoryLaw.carry(reserve, 1, 2, t, appliedAt))];
+    const at = (t: number) => [outcome(carry(inventoryLaw, setStock, 1, 2, t, appliedAt)), outcome(carry(inventoryLaw, reserve, 1, 2, t, appliedAt))];
     expect(at(T0 + 30 * DAY - 1)).toStrictEqual(["runs", "reforged"]);
     expect(at(T0 + 30 * DAY)).toStrictEqual(["runs", "refused"]);
-    expect(refused(inventoryLaw.carry(reserve, 1, 2, T0 + 30 * DAY, appliedAt)).message).toBe(
+    expect(refused(carry(inventoryLaw, reserve, 1, 2, T0 + 30 * DAY, appliedAt)).message).toBe(
       "inventory v2 changed what this Intent touches and no longer reforges Intents of v1 (after its grace period)",
     );
   });

@@ -255,7 +255,7 @@ const HOUR = 3_600_000;
 const spreadWakeAt = (now: number, i: number) => now + HOUR + ((i * 2_654_435_761) % (30 * 24 * HOUR));
 
 const reserveArgsStrict = inventory.operations.reserve.args.strict();
-const reserveStatements = inventory.operations.reserve.statements;
+const reserveStatements = Object.values(inventory.operations.reserve.statements);
 
 export class NoemaReservations extends InventoryAttractor {
   setup(locationId: string, quantity: number): Seal {

@@ -1,4 +1,4 @@
-import { defineVocabulary, operation, type Row } from "@noema/core";
+import { defineVocabulary, type Hole, operation, type Row, sql, type StatementTools } from "@noema/core";
 import { z } from "zod";
 import { CHANNELS, inventoryNomosV1, inventoryNomosV2 } from "./nomos.js";
 
@@ -22,31 +22,52 @@ function stock(row: Row | undefined): Stock {
   return { locationId: String(row.location_id), quantity, reserved, available: quantity - reserved };
 }
 
-const STOCK_RETURNING = "RETURNING location_id, quantity, reserved";
+const STOCK_RETURNING = sql`RETURNING location_id, quantity, reserved`;
 
-/** Upsert as update-then-insert: an ON CONFLICT upsert would trip the CHECK before the conflict for negative deltas. */
-const insertStockIfMissing = "INSERT INTO stock (location_id, quantity, reserved, updated_at) SELECT ?, ?, 0, ? WHERE NOT EXISTS (SELECT 1 FROM stock WHERE location_id = ?)";
-
+type LocationArgs = { locationId: string };
 type ReservationArgs = { reservationId: string };
 
-const releaseReservation = {
-  sql: "UPDATE reservations SET status = 'released', closed_at = ? WHERE id = ? AND status = 'active' RETURNING id",
-  params: (a: ReservationArgs, ctx: { now: number }) => [ctx.now, a.reservationId],
-  expect: { rows: 1, refusal: (a: ReservationArgs) => `reservation ${a.reservationId} is not active (already released or committed)` },
-};
+const stockAt = ({ arg }: StatementTools<LocationArgs>) => sql`SELECT location_id, quantity, reserved FROM stock WHERE location_id = ${arg.locationId}`;
+
+/** Upsert as update-then-insert: an ON CONFLICT upsert would trip the CHECK before the conflict for negative deltas. */
+const insertStockIfMissing = ({ arg, ctx }: StatementTools<LocationArgs>, quantity: Hole<never>) =>
+  sql`INSERT INTO stock (location_id, quantity, reserved, updated_at) SELECT ${arg.locationId}, ${quantity}, 0, ${ctx.now} WHERE NOT EXISTS (SELECT 1 FROM stock WHERE location_id = ${arg.locationId})`;
+
+const reservationExists = ({ arg }: StatementTools<ReservationArgs>) =>
+  sql`SELECT id FROM reservations WHERE id = ${arg.reservationId}`.expect({ rows: 1, kind: "not_found", refusal: (a) => `reservation ${a.reservationId} does not exist` });
+
+const releaseReservation = ({ arg, ctx }: StatementTools<ReservationArgs>) =>
+  sql`UPDATE reservations SET status = 'released', closed_at = ${ctx.now} WHERE id = ${arg.reservationId} AND status = 'active' RETURNING id`.expect({
+    rows: 1,
+    refusal: (a) => `reservation ${a.reservationId} is not active (already released or committed)`,
+  });
 
 // An expired reservation cannot become a sale, even while its frozen release has not run yet (a late or retried alarm).
-const commitReservation = {
-  sql: "UPDATE reservations SET status = 'committed', closed_at = ? WHERE id = ? AND status = 'active' AND expires_at > ? RETURNING id",
-  params: (a: ReservationArgs, ctx: { now: number }) => [ctx.now, a.reservationId, ctx.now],
-  expect: { rows: 1, refusal: (a: ReservationArgs) => `reservation ${a.reservationId} is not active (already released or committed) or has expired` },
-};
+const commitReservation = ({ arg, ctx }: StatementTools<ReservationArgs>) =>
+  sql`UPDATE reservations SET status = 'committed', closed_at = ${ctx.now} WHERE id = ${arg.reservationId} AND status = 'active' AND expires_at > ${ctx.now} RETURNING id`.expect({
+    rows: 1,
+    refusal: (a) => `reservation ${a.reservationId} is not active (already released or committed) or has expired`,
+  });
 
-const reservationExists = {
-  sql: "SELECT id FROM reservations WHERE id = ?",
-  params: (a: { reservationId: string }) => [a.reservationId],
-  expect: { rows: 1, kind: "not_found" as const, refusal: (a: { reservationId: string }) => `reservation ${a.reservationId} does not exist` },
-};
+/** Before the stock update: no stock row there (or none at all: a product never stocked) is not "not enough stock". */
+const locatedAt = ({ arg }: StatementTools<LocationArgs>) =>
+  sql`SELECT location_id FROM stock WHERE location_id = ${arg.locationId}`.expect({
+    rows: 1,
+    kind: "not_found",
+    refusal: (a) => `location ${a.locationId} has no stock of this product; set or add stock there first`,
+  });
+
+/** reserve's stock checks and update, shared by v1 and v2. */
+const holdStock = (tools: StatementTools<{ locationId: string; quantity: number }>) => ({
+  located: locatedAt(tools),
+  stock: sql`UPDATE stock SET reserved = reserved + ${tools.arg.quantity}, updated_at = ${tools.ctx.now} WHERE location_id = ${tools.arg.locationId} AND quantity - reserved >= ${tools.arg.quantity} ${STOCK_RETURNING}`.expect({
+    rows: 1,
+    refusal: (a) => `not enough available stock at ${a.locationId} to reserve ${a.quantity}`,
+  }),
+});
+
+/** `r-<sedimentId>-<step>`: unique within the Attractor, and the same whenever the Intent is explained or replayed. */
+const reservationId = ({ computed }: StatementTools<unknown>) => computed((_a, c) => `r-${c.sedimentId}-${c.step}`);
 
 const reservationArgs = z.object({ reservationId: Id });
 
@@ -55,12 +76,12 @@ const v1Operations = {
     description: "Sets the counted quantity at a location, creating the location if needed.",
     args: z.object({ locationId: Id, quantity: Quantity }),
     output: stockOutput,
-    statements: [
-      { sql: "UPDATE stock SET quantity = ?, updated_at = ? WHERE location_id = ?", params: (a, c) => [a.quantity, c.now, a.locationId] },
-      { sql: insertStockIfMissing, params: (a, c) => [a.locationId, a.quantity, c.now, a.locationId] },
-      { sql: "SELECT location_id, quantity, reserved FROM stock WHERE location_id = ?", params: (a) => [a.locationId] },
-    ],
-    result: (rows) => stock(rows[2]![0]),
+    statements: (t) => ({
+      update: sql`UPDATE stock SET quantity = ${t.arg.quantity}, updated_at = ${t.ctx.now} WHERE location_id = ${t.arg.locationId}`,
+      insert: insertStockIfMissing(t, t.arg.quantity),
+      stock: stockAt(t),
+    }),
+    result: (rows) => stock(rows.stock[0]),
   }),
 
   adjust: operation({
@@ -72,22 +93,18 @@ const v1Operations = {
       referenceId: Id.optional(),
     }),
     output: stockOutput,
-    statements: [
-      {
-        // Without this the insert below would trip the quantity CHECK with a message that does not name the location.
-        sql: "SELECT 1 AS ok WHERE ? > 0 OR EXISTS (SELECT 1 FROM stock WHERE location_id = ?)",
-        params: (a) => [a.delta, a.locationId],
-        expect: { rows: 1, refusal: (a) => `location ${a.locationId} has no stock to take ${-a.delta} from; set or add stock there first` },
-      },
-      { sql: "UPDATE stock SET quantity = quantity + ?, updated_at = ? WHERE location_id = ?", params: (a, c) => [a.delta, c.now, a.locationId] },
-      { sql: insertStockIfMissing, params: (a, c) => [a.locationId, a.delta, c.now, a.locationId] },
-      {
-        sql: "INSERT INTO movements (location_id, delta, reason, reference_id, at) VALUES (?, ?, ?, ?, ?)",
-        params: (a, c) => [a.locationId, a.delta, a.reason, a.referenceId ?? null, c.now],
-      },
-      { sql: "SELECT location_id, quantity, reserved FROM stock WHERE location_id = ?", params: (a) => [a.locationId] },
-    ],
-    result: (rows) => stock(rows[4]![0]),
+    statements: (t) => ({
+      // Without this the insert below would trip the quantity CHECK with a message that does not name the location.
+      guard: sql`SELECT 1 AS ok WHERE ${t.arg.delta} > 0 OR EXISTS (SELECT 1 FROM stock WHERE location_id = ${t.arg.locationId})`.expect({
+        rows: 1,
+        refusal: (a) => `location ${a.locationId} has no stock to take ${-a.delta} from; set or add stock there first`,
+      }),
+      update: sql`UPDATE stock SET quantity = quantity + ${t.arg.delta}, updated_at = ${t.ctx.now} WHERE location_id = ${t.arg.locationId}`,
+      insert: insertStockIfMissing(t, t.arg.delta),
+      movement: sql`INSERT INTO movements (location_id, delta, reason, reference_id, at) VALUES (${t.arg.locationId}, ${t.arg.delta}, ${t.arg.reason}, ${t.arg.referenceId}, ${t.ctx.now})`,
+      stock: stockAt(t),
+    }),
+    result: (rows) => stock(rows.stock[0]),
   }),
 
   reserve: operation({
@@ -105,60 +122,42 @@ const v1Operations = {
       expiresAt: z.number(),
       orderId: z.string().nullable(),
     }),
-    statements: [
-      {
-        sql: `UPDATE stock SET reserved = reserved + ?, updated_at = ? WHERE location_id = ? AND quantity - reserved >= ? ${STOCK_RETURNING}`,
-        params: (a, c) => [a.quantity, c.now, a.locationId, a.quantity],
-        expect: { rows: 1, refusal: (a) => `not enough available stock at ${a.locationId} to reserve ${a.quantity}` },
-      },
-      {
-        // expires_at is computed in SQL so that explain shows a ttlSeconds taken from an earlier step as its Ref.
-        sql: "INSERT INTO reservations (id, location_id, quantity, status, order_id, created_at, expires_at) VALUES (?, ?, ?, 'active', ?, ?, ? + ? * 1000) RETURNING id, expires_at",
-        // Deterministic: sedimentIds never repeat within an Attractor, so neither do these.
-        params: (a, c) => [`r-${c.sedimentId}-${c.step}`, a.locationId, a.quantity, a.orderId ?? null, c.now, c.now, a.ttlSeconds],
-      },
-    ],
-    result: (rows, a) => ({
-      reservationId: String(rows[1]![0]!.id),
-      locationId: a.locationId,
-      quantity: a.quantity,
-      expiresAt: Number(rows[1]![0]!.expires_at),
-      orderId: a.orderId ?? null,
+    statements: (t) => ({
+      ...holdStock(t),
+      // expires_at is computed in SQL so that explain shows a ttlSeconds taken from an earlier step as its Ref.
+      // The id is deterministic: sedimentIds never repeat within an Attractor, so neither do these.
+      reservation: sql`INSERT INTO reservations (id, location_id, quantity, status, order_id, created_at, expires_at) VALUES (${reservationId(t)}, ${t.arg.locationId}, ${t.arg.quantity}, 'active', ${t.arg.orderId}, ${t.ctx.now}, ${t.ctx.now} + ${t.arg.ttlSeconds} * 1000) RETURNING id, expires_at`,
     }),
+    result: (rows, a) => {
+      const row = rows.reservation[0];
+      if (!row) throw new Error("reservation insert returned no row");
+      return { reservationId: String(row.id), locationId: a.locationId, quantity: a.quantity, expiresAt: Number(row.expires_at), orderId: a.orderId ?? null };
+    },
   }),
 
   release: operation({
     description: "Gives a reservation's units back to available stock.",
     args: reservationArgs,
     output: stockOutput,
-    statements: [
-      reservationExists,
-      releaseReservation,
-      {
-        sql: `UPDATE stock SET reserved = reserved - (SELECT quantity FROM reservations WHERE id = ?), updated_at = ? WHERE location_id = (SELECT location_id FROM reservations WHERE id = ?) ${STOCK_RETURNING}`,
-        params: (a, c) => [a.reservationId, c.now, a.reservationId],
-      },
-    ],
-    result: (rows) => stock(rows[2]![0]),
+    statements: (t) => ({
+      exists: reservationExists(t),
+      release: releaseReservation(t),
+      stock: sql`UPDATE stock SET reserved = reserved - (SELECT quantity FROM reservations WHERE id = ${t.arg.reservationId}), updated_at = ${t.ctx.now} WHERE location_id = (SELECT location_id FROM reservations WHERE id = ${t.arg.reservationId}) ${STOCK_RETURNING}`,
+    }),
+    result: (rows) => stock(rows.stock[0]),
   }),
 
   commit: operation({
     description: "Turns a reservation into a sale: the units leave stock.",
     args: reservationArgs,
     output: stockOutput,
-    statements: [
-      reservationExists,
-      commitReservation,
-      {
-        sql: `UPDATE stock SET quantity = quantity - (SELECT quantity FROM reservations WHERE id = ?), reserved = reserved - (SELECT quantity FROM reservations WHERE id = ?), updated_at = ? WHERE location_id = (SELECT location_id FROM reservations WHERE id = ?) ${STOCK_RETURNING}`,
-        params: (a, c) => [a.reservationId, a.reservationId, c.now, a.reservationId],
-      },
-      {
-        sql: "INSERT INTO movements (location_id, delta, reason, reference_id, at) SELECT location_id, -quantity, 'sale', id, ? FROM reservations WHERE id = ?",
-        params: (a, c) => [c.now, a.reservationId],
-      },
-    ],
-    result: (rows) => stock(rows[2]![0]),
+    statements: (t) => ({
+      exists: reservationExists(t),
+      commit: commitReservation(t),
+      stock: sql`UPDATE stock SET quantity = quantity - (SELECT quantity FROM reservations WHERE id = ${t.arg.reservationId}), reserved = reserved - (SELECT quantity FROM reservations WHERE id = ${t.arg.reservationId}), updated_at = ${t.ctx.now} WHERE location_id = (SELECT location_id FROM reservations WHERE id = ${t.arg.reservationId}) ${STOCK_RETURNING}`,
+      movement: sql`INSERT INTO movements (location_id, delta, reason, reference_id, at) SELECT location_id, -quantity, 'sale', id, ${t.ctx.now} FROM reservations WHERE id = ${t.arg.reservationId}`,
+    }),
+    result: (rows) => stock(rows.stock[0]),
   }),
 };
 
@@ -174,13 +173,10 @@ export const inventoryV2 = defineVocabulary(inventoryNomosV2, {
     description: "Holds units at a location for a sales channel until expiry, commit or release.",
     args: reserveV1.args.extend({ channel: Channel.default("direct") }),
     output: reserveV1.output.extend({ channel: Channel }),
-    statements: [
-      reserveV1.statements[0]!,
-      {
-        sql: "INSERT INTO reservations (id, location_id, quantity, status, order_id, created_at, expires_at, channel) VALUES (?, ?, ?, 'active', ?, ?, ? + ? * 1000, ?) RETURNING id, expires_at",
-        params: (a, c) => [`r-${c.sedimentId}-${c.step}`, a.locationId, a.quantity, a.orderId ?? null, c.now, c.now, a.ttlSeconds, a.channel],
-      },
-    ],
+    statements: (t) => ({
+      ...holdStock(t),
+      reservation: sql`INSERT INTO reservations (id, location_id, quantity, status, order_id, created_at, expires_at, channel) VALUES (${reservationId(t)}, ${t.arg.locationId}, ${t.arg.quantity}, 'active', ${t.arg.orderId}, ${t.ctx.now}, ${t.ctx.now} + ${t.arg.ttlSeconds} * 1000, ${t.arg.channel}) RETURNING id, expires_at`,
+    }),
     result: (rows, a, c) => ({ ...reserveV1.result(rows, a, c), channel: a.channel }),
   }),
 
@@ -188,12 +184,9 @@ export const inventoryV2 = defineVocabulary(inventoryNomosV2, {
     description: "Records how far a sales channel has synced this product's log.",
     args: z.object({ channel: Channel, lastSedimentId: z.number().int().min(0) }),
     output: z.object({ channel: Channel, lastSedimentId: z.number() }),
-    statements: [
-      {
-        sql: "INSERT INTO channel_sync (channel, last_sediment_id, synced_at) VALUES (?, ?, ?) ON CONFLICT (channel) DO UPDATE SET last_sediment_id = excluded.last_sediment_id, synced_at = excluded.synced_at",
-        params: (a, c) => [a.channel, a.lastSedimentId, c.now],
-      },
-    ],
+    statements: ({ arg, ctx }) => ({
+      sync: sql`INSERT INTO channel_sync (channel, last_sediment_id, synced_at) VALUES (${arg.channel}, ${arg.lastSedimentId}, ${ctx.now}) ON CONFLICT (channel) DO UPDATE SET last_sediment_id = excluded.last_sediment_id, synced_at = excluded.synced_at`,
+    }),
     result: (_rows, a) => ({ channel: a.channel, lastSedimentId: a.lastSedimentId }),
   }),
 });

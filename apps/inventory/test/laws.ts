@@ -1,4 +1,4 @@
-import { defineNomos, defineVocabulary, type Intent, integer, type Lineage, operation, type Provisions, rebuildTableSql } from "@noema/core";
+import { defineNomos, defineVocabulary, type Intent, integer, type Lineage, operation, type Provisions, rebuildTableSql, sql } from "@noema/core";
 import { z } from "zod";
 import { inventoryLaw } from "../src/law.js";
 import { inventoryNomosV2 } from "../src/nomos.js";
@@ -83,17 +83,13 @@ export const flakyV2 = defineVocabulary(inventoryNomosV2, {
     description: "Adds one unit counted by the location's scale.",
     args: z.object({ locationId: Id }),
     output: z.object({ locationId: z.string(), quantity: z.number() }),
-    statements: [
-      {
-        sql: "UPDATE stock SET quantity = quantity + 1, updated_at = ? WHERE location_id = ? RETURNING location_id, quantity",
-        params: (a, c) => {
-          if (a.locationId === OFFLINE) throw new Error(OFFLINE_ERROR);
-          return [c.now, a.locationId];
-        },
-        expect: { rows: 1, refusal: (a) => `location ${a.locationId} has no stock` },
-      },
-    ],
-    result: (rows) => ({ locationId: String(rows[0]![0]!.location_id), quantity: Number(rows[0]![0]!.quantity) }),
+    statements: ({ ctx, computed }) => ({
+      count: sql`UPDATE stock SET quantity = quantity + 1, updated_at = ${ctx.now} WHERE location_id = ${computed((a) => {
+        if (a.locationId === OFFLINE) throw new Error(OFFLINE_ERROR);
+        return a.locationId;
+      })} RETURNING location_id, quantity`.expect({ rows: 1, refusal: (a) => `location ${a.locationId} has no stock` }),
+    }),
+    result: ({ count: [row] }) => ({ locationId: String(row?.location_id), quantity: Number(row?.quantity) }),
   }),
 });
 

@@ -16,6 +16,7 @@ import {
   operation,
   real,
   sieveOf,
+  sql,
   type TableSpec,
   text,
   type Vocabulary,
@@ -278,10 +279,10 @@ describe("diffVocabulary", () => {
     description: "Renames an item.",
     args: z.object({ id: z.string(), name: z.string() }),
     output: z.object({}),
-    statements: [{ sql: "UPDATE items SET name = ? WHERE id = ?", params: (a) => [a.name, a.id] }],
+    statements: ({ arg }) => ({ rename: sql`UPDATE items SET name = ${arg.name} WHERE id = ${arg.id}` }),
     result: () => ({}),
   });
-  const annotate = operation({ ...rename, statements: [{ sql: "UPDATE items SET note = ? WHERE id = ?", params: (a: { id: string; name: string }) => [a.name, a.id] }] });
+  const annotate = operation({ ...rename, statements: ({ arg }) => ({ rename: sql`UPDATE items SET note = ${arg.name} WHERE id = ${arg.id}` }) });
   const v1 = defineVocabulary(shop, { rename });
 
   it("operation added: Flat", () => {

@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { buildIntent, constraintReason, countPlaceholders, defineVocabulary, explain, intentSieve, isRef, operation, parseIntent } from "../src/index.js";
+import { buildIntent, constraintReason, countPlaceholders, defineVocabulary, explain, intentSieve, isRef, operation, parseIntent, sql } from "../src/index.js";
 import { ledger, ledgerNomos } from "./ledger.js";
 
 const ctx = { now: 1_700_000_000_000, sedimentId: 7 };
@@ -59,7 +59,7 @@ describe("explain", () => {
         description: "Records when and where it ran.",
         args: z.object({}),
         output: z.object({}),
-        statements: [{ sql: "SELECT ?, ?, ?", params: (_a, c) => [c.now, c.sedimentId, c.step] }],
+        statements: ({ ctx }) => ({ stamp: sql`SELECT ${ctx.now}, ${ctx.sedimentId}, ${ctx.step}` }),
         result: () => ({}),
       }),
     });
@@ -153,30 +153,47 @@ describe("explain with data references", () => {
       description: "binds one Ref as is, one computed from a Ref, and a constant",
       args: z.object({ accountId: z.string(), amount: z.number(), label: z.string() }),
       output: z.object({ ok: z.boolean() }),
-      statements: [
-        {
-          sql: "UPDATE accounts SET balance = balance + ? WHERE id = ? AND owner = ?",
-          params: (a) => [a.amount * 100, a.accountId, `owner:${a.label}`],
-        },
-      ],
+      statements: ({ arg, computed }) => ({
+        credit: sql`UPDATE accounts SET balance = balance + ${computed((a) => a.amount * 100)} WHERE id = ${arg.accountId} AND owner = ${computed((a) => `owner:${a.label}`)}`,
+      }),
       result: () => ({ ok: true }),
     }),
     source: operation({
       description: "provides outputs",
       args: z.object({}),
       output: z.object({ id: z.string(), n: z.number() }),
-      statements: [{ sql: "SELECT 1", params: () => [] }],
+      statements: { one: sql`SELECT 1` },
       result: () => ({ id: "x", n: 1 }),
     }),
   });
 
-  it("shows a Ref bound as is, marks values computed from Refs, and keeps constants", () => {
+  it("shows a Ref bound as is, marks values computed from Refs with exactly the Refs they read, and keeps constants", () => {
     const intent = buildIntent(vocab, (s) => {
       const src = s.source({});
       s.scaled({ accountId: src.id, amount: src.n, label: "fixed" });
     });
     const params = explain(vocab, intent, ctx).steps[1]!.statements[0]!.params;
-    const refs = [ref(0, "id"), ref(0, "n")];
-    expect(params).toStrictEqual([{ $computedFrom: refs }, ref(0, "id"), "owner:fixed"]);
+    expect(params).toStrictEqual([{ $computedFrom: [ref(0, "n")] }, ref(0, "id"), "owner:fixed"]);
+  });
+
+  it("marks a computed value that fails on a Ref's stand-in as computed from it, and lets other failures through", () => {
+    const failing = defineVocabulary(ledgerNomos, {
+      ...vocab.operations,
+      strict: operation({
+        description: "computes from a number, failing on anything else",
+        args: z.object({ n: z.number() }),
+        output: z.object({}),
+        statements: ({ computed }) => ({
+          check: sql`SELECT ${computed((a) => {
+            if (typeof a.n !== "number" || a.n < 0) throw new Error("n must be a non-negative number");
+            return a.n.toFixed(0);
+          })}`,
+        }),
+        result: () => ({}),
+      }),
+    });
+    const fromRef = buildIntent(failing, (s) => void s.strict({ n: s.source({}).n }));
+    expect(explain(failing, fromRef, ctx).steps[1]!.statements[0]!.params).toStrictEqual([{ $computedFrom: [ref(0, "n")] }]);
+    expect(() => explain(failing, buildIntent(failing, (s) => void s.strict({ n: -1 })), ctx)).toThrow("n must be a non-negative number");
   });
 });

@@ -14,6 +14,11 @@ import {
   type OutputRef,
   type OutputRefs,
   parseIntent,
+  bindParams,
+  operation,
+  type Row,
+  sql,
+  type Statement,
   type StepBuilder,
   VocabularyDefinitionError,
 } from "../src/index.js";
@@ -34,8 +39,8 @@ function refusal(input: unknown, limits?: IntentLimits): ReturnType<typeof dotte
 }
 
 
-const noop = { sql: "SELECT 1", params: () => [] };
-const noArgs = { description: "", args: z.object({}), output: z.object({}), statements: [noop], result: () => ({}) };
+const noop = sql`SELECT 1`;
+const noArgs = { description: "", args: z.object({}), output: z.object({}), statements: { noop }, result: () => ({}) };
 
 describe("defineVocabulary", () => {
   it("counts ? placeholders outside string literals and quoted identifiers", () => {
@@ -57,17 +62,22 @@ describe("defineVocabulary", () => {
   });
 
   it(`accepts ${MAX_BOUND_PARAMETERS} placeholders and rejects more at definition`, () => {
-    const withPlaceholders = (n: number) => ({
-      ...noArgs,
-      statements: [noop, { sql: `SELECT ${Array(n).fill("?").join(", ")}`, params: () => Array<number>(n).fill(0) }],
-    });
+    const withPlaceholders = (n: number) =>
+      operation({
+        ...noArgs,
+        args: z.object({ x: z.number() }),
+        statements: ({ arg }) => {
+          const strings = Object.assign(["SELECT ", ...Array<string>(n - 1).fill(", "), ""], { raw: [] });
+          return { noop, wide: sql(strings, ...Array(n).fill(arg.x)) };
+        },
+      });
     expect(() => defineVocabulary(ledgerNomos, { wide: withPlaceholders(100) })).not.toThrow();
     expect(() => defineVocabulary(ledgerNomos, { wide: withPlaceholders(101) })).toThrow(VocabularyDefinitionError);
     expect(() => defineVocabulary(ledgerNomos, { wide: withPlaceholders(101) })).toThrow(
-      'operation "wide" statement 1 has 101 placeholders; SQLite in Durable Objects binds at most 100',
+      'operation "wide" statement "wide" has 101 placeholders; SQLite in Durable Objects binds at most 100',
     );
     // A question mark inside a literal binds nothing.
-    const quoted = { ...noArgs, statements: [{ sql: `SELECT '${"?".repeat(200)}'`, params: () => [] }] };
+    const quoted = { ...noArgs, statements: { quoted: sql`SELECT '${sql([`${"?".repeat(200)}`] as unknown as TemplateStringsArray)}'` } };
     expect(() => defineVocabulary(ledgerNomos, { quoted })).not.toThrow();
   });
 
@@ -80,7 +90,75 @@ describe("defineVocabulary", () => {
   });
 
   it("rejects an operation without statements", () => {
-    expect(() => defineVocabulary(ledgerNomos, { empty: { ...noArgs, statements: [] } })).toThrow('operation "empty" has no statements');
+    expect(() => defineVocabulary(ledgerNomos, { empty: { ...noArgs, statements: {} } })).toThrow('operation "empty" has no statements');
+  });
+
+  it("rejects a statement not written with sql`…`", () => {
+    const raw = { sql: "SELECT 1", holes: [] } as unknown as Statement;
+    expect(() => defineVocabulary(ledgerNomos, { raw: { ...noArgs, statements: { raw } } })).toThrow('operation "raw" statement "raw" is not written with sql`…`');
+  });
+});
+
+describe("sql", () => {
+  const base = {
+    description: "binds in place",
+    args: z.object({ id: z.string(), n: z.number(), note: z.string().optional(), flag: z.boolean() }),
+    output: z.object({}),
+  };
+  const op = operation({
+    ...base,
+    statements: ({ arg, ctx, computed }) => ({
+      spliced: sql`UPDATE accounts
+        SET balance = balance + ${arg.n}   WHERE id = ${arg.id} ${sql`AND owner = ${computed((a) => `o-${a.id}`)}`}
+        AND 'a  ?  b' <> ${ctx.now}`,
+    }),
+    result: () => ({}),
+  });
+
+  it("keeps the static text with one ? per hole, whitespace collapsed outside literals, a spliced statement in place", () => {
+    const { spliced } = op.statements;
+    expect(spliced.sql).toBe("UPDATE accounts SET balance = balance + ? WHERE id = ? AND owner = ? AND 'a  ?  b' <> ?");
+    expect(spliced.holes.map((h) => (h.kind === "computed" ? "computed" : `${h.kind}.${h.name}`))).toStrictEqual(["arg.n", "arg.id", "computed", "ctx.now"]);
+  });
+
+  it("binds each hole's value, an absent optional argument as NULL", () => {
+    const s = operation({ ...base, statements: ({ arg }) => ({ s: sql`SELECT ${arg.note}, ${arg.id}` }), result: () => ({}) }).statements.s;
+    expect(bindParams(s, { id: "a" }, { now: 1, sedimentId: 2, step: 3 })).toStrictEqual([null, "a"]);
+    expect(bindParams(op.statements.spliced, { id: "a", n: 5 }, { now: 1, sedimentId: 2, step: 3 })).toStrictEqual([5, "a", "o-a", 1]);
+  });
+
+  it("refuses a ? written in the text, a value that is not a hole, and splicing a statement with an expectation", () => {
+    expect(() => sql`SELECT ?`).toThrow(VocabularyDefinitionError);
+    expect(() => sql`SELECT ?`).toThrow("write each value as a hole, not as ?: SELECT ?");
+    // @ts-expect-error a plain value is not a hole: it would be bound without the Sieve or explain knowing where from
+    expect(() => sql`SELECT ${"x"}`).toThrow(/a sql hole must be arg.x, ctx.x, computed\(…\) or a statement/);
+    const expecting = sql`SELECT 1`.expect({ rows: 1, refusal: () => "none" });
+    expect(() => sql`SELECT ${expecting}`).toThrow("a statement with an expectation cannot be spliced into another");
+  });
+
+  it("types holes and results by the operation's arguments and statement names", () => {
+    operation({
+      ...base,
+      // @ts-expect-error there is no argument `nope`
+      statements: ({ arg }) => ({ s: sql`SELECT ${arg.nope}` }),
+      result: () => ({}),
+    });
+    operation({
+      ...base,
+      // @ts-expect-error a boolean argument cannot be bound
+      statements: ({ arg }) => ({ s: sql`SELECT ${arg.flag}` }),
+      result: () => ({}),
+    });
+    operation({
+      ...base,
+      statements: ({ arg }) => ({ s: sql`SELECT ${arg.id}`.expect({ rows: 1, refusal: (a) => a.id }) }),
+      result: (rows) => {
+        expectTypeOf(rows.s).toEqualTypeOf<Row[]>();
+        // @ts-expect-error there is no statement `t`
+        void rows.t;
+        return {};
+      },
+    });
   });
 });
 

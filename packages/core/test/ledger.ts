@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { defineNomos, defineVocabulary, integer, operation, text } from "../src/index.js";
+import { defineNomos, defineVocabulary, integer, operation, sql, text } from "../src/index.js";
 
 /**
  * A tiny ledger, written from the public API alone: the core must know nothing
@@ -49,48 +49,39 @@ export const ledger = defineVocabulary(ledgerNomos, {
     // `owner` is deliberately unbounded here, so the Intent-wide string limit is what stops a long one.
     args: z.object({ accountId: AccountId, owner: z.string().min(1), currency: z.enum(["EUR", "USD"]).default("EUR") }),
     output: z.object({ accountId: z.string() }),
-    statements: [
-      {
-        sql: "INSERT INTO accounts (id, owner, balance, currency) VALUES (?, ?, 0, ?) RETURNING id",
-        params: (a) => [a.accountId, a.owner, a.currency],
-      },
-    ],
-    result: (rows) => ({ accountId: String(rows[0]![0]!.id) }),
+    statements: ({ arg }) => ({
+      account: sql`INSERT INTO accounts (id, owner, balance, currency) VALUES (${arg.accountId}, ${arg.owner}, 0, ${arg.currency}) RETURNING id`,
+    }),
+    result: (rows) => ({ accountId: String(rows.account[0]?.id) }),
   }),
 
   deposit: operation({
     description: "Adds money to an account.",
     args: z.object({ accountId: AccountId, amount: Amount }),
     output: z.object({ balance: z.number() }),
-    statements: [
-      {
-        sql: "UPDATE accounts SET balance = balance + ? WHERE id = ? RETURNING balance",
-        params: (a) => [a.amount, a.accountId],
-        expect: { rows: 1, kind: "not_found", refusal: (a) => `account ${a.accountId} does not exist` },
-      },
-    ],
-    result: (rows) => ({ balance: Number(rows[0]![0]!.balance) }),
+    statements: ({ arg }) => ({
+      credit: sql`UPDATE accounts SET balance = balance + ${arg.amount} WHERE id = ${arg.accountId} RETURNING balance`.expect({
+        rows: 1,
+        kind: "not_found",
+        refusal: (a) => `account ${a.accountId} does not exist`,
+      }),
+    }),
+    result: (rows) => ({ balance: Number(rows.credit[0]?.balance) }),
   }),
 
   transfer: operation({
     description: "Moves money between two accounts and records the transfer.",
     args: z.object({ from: AccountId, to: AccountId, amount: Amount, memo: z.string().max(140).optional() }),
     output: z.object({ transferId: z.number(), fromBalance: z.number() }),
-    statements: [
-      {
-        sql: "UPDATE accounts SET balance = balance - ? WHERE id = ? RETURNING balance",
-        params: (a) => [a.amount, a.from],
-        expect: { rows: 1, kind: "not_found", refusal: (a) => `account ${a.from} does not exist` },
-      },
-      {
-        sql: "UPDATE accounts SET balance = balance + ? WHERE id = ?",
-        params: (a) => [a.amount, a.to],
-      },
-      {
-        sql: "INSERT INTO transfers (from_account, to_account, amount, memo, at) VALUES (?, ?, ?, ?, ?) RETURNING id",
-        params: (a, ctx) => [a.from, a.to, a.amount, a.memo ?? null, ctx.now],
-      },
-    ],
-    result: (rows) => ({ transferId: Number(rows[2]![0]!.id), fromBalance: Number(rows[0]![0]!.balance) }),
+    statements: ({ arg, ctx }) => ({
+      debit: sql`UPDATE accounts SET balance = balance - ${arg.amount} WHERE id = ${arg.from} RETURNING balance`.expect({
+        rows: 1,
+        kind: "not_found",
+        refusal: (a) => `account ${a.from} does not exist`,
+      }),
+      credit: sql`UPDATE accounts SET balance = balance + ${arg.amount} WHERE id = ${arg.to}`,
+      transfer: sql`INSERT INTO transfers (from_account, to_account, amount, memo, at) VALUES (${arg.from}, ${arg.to}, ${arg.amount}, ${arg.memo}, ${ctx.now}) RETURNING id`,
+    }),
+    result: (rows) => ({ transferId: Number(rows.transfer[0]?.id), fromBalance: Number(rows.debit[0]?.balance) }),
   }),
 });

@@ -12,6 +12,7 @@ import {
   operationHash,
   SieveDerivationError,
   sieveOf,
+  sql,
   statementFootprint,
   tablesOfInvariants,
   type Vocabulary,
@@ -309,8 +310,8 @@ describe("Sieve", () => {
         description: "Reads a balance.",
         args: z.object({ accountId: z.string() }),
         output: z.object({ balance: z.number() }),
-        statements: [{ sql: "SELECT balance FROM accounts WHERE id = ?", params: (a) => [a.accountId] }],
-        result: (rows) => ({ balance: Number(rows[0]![0]!.balance) }),
+        statements: ({ arg }) => ({ balance: sql`SELECT balance FROM accounts WHERE id = ${arg.accountId}` }),
+        result: (rows) => ({ balance: Number(rows.balance[0]?.balance) }),
       }),
     });
     expect(Object.keys(intentSieve(withRead, intentOf("balance")))).toStrictEqual(["column:accounts.balance", "column:accounts.id", "op:balance", "table:accounts"]);

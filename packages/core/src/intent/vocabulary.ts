@@ -1,4 +1,5 @@
-import type { z } from "zod";
+import { z } from "zod";
+import { normalizeSql } from "../canonical/index.js";
 import type { Row, SqlValue } from "../host/index.js";
 import type { Nomos } from "../nomos/index.js";
 
@@ -14,24 +15,153 @@ export interface InterpretationContext {
   step: number;
 }
 
-export interface StatementSpec<A> {
-  /** Static SQL with `?` placeholders: the Sieve is derived from this text, so it never varies per call. */
-  sql: string;
-  params: (args: A, ctx: InterpretationContext) => readonly SqlValue[];
-  /** Refuse the whole Intent unless the statement returns exactly `rows` rows (use RETURNING). */
-  expect?: { rows: number; refusal: (args: A) => string; kind?: "expectation" | "not_found" };
+/** `${arg.name}`: the argument bound where it stands; an absent optional argument binds NULL. */
+export interface ArgHole<K extends string = string, V = unknown> {
+  readonly kind: "arg";
+  readonly name: K;
+  /** Type only: the argument's value type, so that expectations see it. */
+  readonly value?: V;
 }
+
+/** `${ctx.now}`, `${ctx.sedimentId}`, `${ctx.step}`: a value of the Interpretation context. */
+export interface ContextHole {
+  readonly kind: "ctx";
+  readonly name: keyof InterpretationContext;
+}
+
+/** `${computed((a, c) => …)}`: a value computed from the arguments and context; its source is part of the operation's hash. */
+export interface ComputedHole<A> {
+  readonly kind: "computed";
+  // Method syntax: a hole computed from fewer arguments serves an operation with more.
+  compute(args: A, ctx: InterpretationContext): SqlValue;
+}
+
+/** Stands where an argument that is not a string, number or null is named: it cannot be bound. */
+export interface NotBindable<K extends string> {
+  readonly notBindable: `argument "${K}" is not a string, number or null`;
+}
+
+/** What a statement binds, one `?` each, in order. */
+export type BoundHole = ArgHole | ContextHole | ComputedHole<never>;
+
+/** What may stand in a `sql` template: a value accessor, or another statement's text and holes spliced in. */
+export type Hole<A = never> = ArgHole | ContextHole | ComputedHole<A> | Statement<A>;
+
+/** Refuse the whole Intent unless the statement returns exactly `rows` rows (use RETURNING). */
+export interface Expectation<A> {
+  rows: number;
+  refusal: (args: A) => string;
+  /** `not_found` when no row means the thing named does not exist; `expectation` otherwise. */
+  kind?: "expectation" | "not_found";
+}
+
+/** A statement written with its values in place. `A` is what it needs of the operation's arguments. */
+export interface Statement<A = unknown> {
+  readonly kind: "statement";
+  /** Static SQL with one `?` per hole, whitespace collapsed: the Sieve, the operation hash and explain read it. */
+  readonly sql: string;
+  readonly holes: readonly BoundHole[];
+  readonly expectation?: Expectation<A> | undefined;
+  /**
+   * The same statement, refusing the Intent unless it returns `rows` rows. The refusal sees
+   * the arguments the statement binds; name a wider type (`(a: MyArgs) => …`) to see more.
+   */
+  expect<B extends A = A>(expectation: Expectation<B>): Statement<B>;
+}
+
+type UnionToIntersection<U> = (U extends unknown ? (u: U) => void : never) extends (i: infer I) => void ? I : never;
+// What needs nothing (a context hole, a fragment without arguments) is `never` here, so that it drops out of the union.
+type NeedOf<H> = H extends ArgHole<infer K, infer V>
+  ? undefined extends V
+    ? { [P in K]?: V }
+    : { [P in K]: V }
+  : H extends ComputedHole<infer A> | Statement<infer A>
+    ? unknown extends A
+      ? never
+      : A
+    : never;
+/** The arguments a template's holes need, as one object type. */
+export type NeedsOf<H> = [NeedOf<H>] extends [never] ? unknown : UnionToIntersection<NeedOf<H>>;
+
+class SqlStatement<A> implements Statement<A> {
+  readonly kind = "statement";
+  constructor(
+    readonly sql: string,
+    readonly holes: readonly BoundHole[],
+    readonly expectation?: Expectation<A>,
+  ) {
+    Object.freeze(this);
+  }
+
+  expect<B extends A = A>(expectation: Expectation<B>): Statement<B> {
+    return new SqlStatement<B>(this.sql, this.holes, expectation);
+  }
+}
+
+const isStatement = (h: unknown): h is Statement<never> => h instanceof SqlStatement;
+const HOLE_KINDS = new Set(["arg", "ctx", "computed"]);
+
+/**
+ * Writes a statement with its values in place, as Drizzle's `sql` does: each hole becomes a
+ * `?` bound to that value, so no value is ever SQL text. Holes are `arg.x`, `ctx.now` and
+ * `computed(…)` from the operation's `statements` function, or another statement spliced in.
+ *
+ * @example sql`UPDATE stock SET reserved = reserved + ${arg.quantity} WHERE location_id = ${arg.locationId}`
+ */
+export function sql<const H extends readonly Hole<never>[]>(strings: TemplateStringsArray, ...holes: H): Statement<NeedsOf<H[number]>> {
+  let text = strings[0]!;
+  const bound: BoundHole[] = [];
+  holes.forEach((hole: unknown, i) => {
+    if (isStatement(hole)) {
+      if (hole.expectation) throw new VocabularyDefinitionError(`a statement with an expectation cannot be spliced into another: ${hole.sql}`);
+      text += hole.sql;
+      bound.push(...hole.holes);
+    } else if (typeof hole === "object" && hole !== null && HOLE_KINDS.has((hole as BoundHole).kind)) {
+      text += "?";
+      bound.push(hole as BoundHole);
+    } else {
+      throw new VocabularyDefinitionError(`a sql hole must be arg.x, ctx.x, computed(…) or a statement, not ${JSON.stringify(hole)}: ${strings.join("?")}`);
+    }
+    text += strings[i + 1]!;
+  });
+  const normalized = normalizeSql(text);
+  // A `?` written in the text would bind nothing the template knows of.
+  if (countPlaceholders(normalized) !== bound.length) {
+    throw new VocabularyDefinitionError(`write each value as a hole, not as ?: ${normalized}`);
+  }
+  return new SqlStatement(normalized, Object.freeze(bound));
+}
+
+/** `arg.x` for each argument of the operation; naming one it does not have is a type error. */
+export type Args<A> = {
+  readonly [K in keyof A & string]: A[K] extends SqlValue | undefined ? ArgHole<K, A[K]> : NotBindable<K>;
+};
+
+/** What an operation's `statements` function receives: the accessors a `sql` template binds. */
+export interface StatementTools<A> {
+  /** Each argument of the operation, bound where it stands. */
+  readonly arg: Args<A>;
+  /** The Interpretation context: the Intent's time, its sedimentId and the step's index. */
+  readonly ctx: { readonly [K in keyof InterpretationContext]: ContextHole };
+  /** A value computed from the arguments and context, bound where it stands (explain shows it as `{$computedFrom}` when it reads a Ref). */
+  computed(compute: (args: A, ctx: InterpretationContext) => SqlValue): ComputedHole<A>;
+}
+
+/** An operation's statements, by name, run in declaration order. */
+export type Statements<A = never> = Readonly<Record<string, Statement<A>>>;
+/** The rows each named statement returned. */
+export type RowsOf<S> = { readonly [K in keyof S]: Row[] };
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- variance: any object schema
 export type ObjectSchema = z.ZodObject<any>;
 
-export interface OperationSpec<A extends ObjectSchema = ObjectSchema, O extends ObjectSchema = ObjectSchema> {
+export interface OperationSpec<A extends ObjectSchema = ObjectSchema, O extends ObjectSchema = ObjectSchema, S extends Statements = Statements> {
   description: string;
   args: A;
   output: O;
-  statements: readonly StatementSpec<z.output<A>>[];
-  /** Builds the declared output from the rows each statement returned. */
-  result: (rows: readonly Row[][], args: z.output<A>, ctx: InterpretationContext) => z.output<O>;
+  statements: S;
+  /** Builds the declared output from the rows each statement returned, by statement name. */
+  result(rows: RowsOf<S>, args: z.output<A>, ctx: InterpretationContext): z.output<O>;
 }
 
 export interface Vocabulary<
@@ -62,9 +192,9 @@ export function countPlaceholders(sql: string): number {
   return count;
 }
 
-// Built once per schema or statement: rebuilding a strict Zod schema per call costs more than the parse itself.
+// Built once per schema or operation: rebuilding a strict Zod schema per call costs more than the parse itself.
 const strictSchemas = new WeakMap<ObjectSchema, ObjectSchema>();
-const placeholderCounts = new WeakMap<object, number>();
+const statementLists = new WeakMap<OperationSpec, readonly (readonly [string, Statement<never>])[]>();
 
 /** The operation's argument schema with unknown keys refused. */
 export function strictArgs(op: OperationSpec): ObjectSchema {
@@ -73,16 +203,78 @@ export function strictArgs(op: OperationSpec): ObjectSchema {
   return strict;
 }
 
-/** `countPlaceholders` of a statement's SQL, counted once. */
-export function placeholdersOf(statement: StatementSpec<never>): number {
-  let n = placeholderCounts.get(statement);
-  if (n === undefined) placeholderCounts.set(statement, (n = countPlaceholders(statement.sql)));
-  return n;
+/** An operation's statements as `[name, statement]` in run order, listed once. */
+export function statementsOf(op: OperationSpec): readonly (readonly [string, Statement<never>])[] {
+  let list = statementLists.get(op);
+  if (!list) statementLists.set(op, (list = Object.freeze(Object.entries(op.statements))));
+  return list;
 }
 
-/** Typed helper so `args` in statements and `result` are inferred from the schemas. */
-export function operation<A extends ObjectSchema, O extends ObjectSchema>(spec: OperationSpec<A, O>): OperationSpec<A, O> {
-  return spec;
+/** The values a statement binds, in order, for parsed arguments (no Refs left). */
+export function bindParams(statement: Statement<never>, args: Record<string, unknown>, ctx: InterpretationContext): SqlValue[] {
+  return statement.holes.map((h) =>
+    h.kind === "arg" ? ((args[h.name] ?? null) as SqlValue) : h.kind === "ctx" ? ctx[h.name] : h.compute(args as never, ctx),
+  );
+}
+
+/** A hole as the operation hash sees it: which value it binds, and the source of a computed one. */
+export function holeStructure(h: BoundHole): Record<string, string> {
+  return h.kind === "computed" ? { computed: normalizeSql(String(h.compute)) } : { [h.kind]: h.name };
+}
+
+type JsonSchema = z.core.ZodStandardJSONSchemaPayload<ObjectSchema>;
+const schemaCache = new WeakMap<OperationSpec, { args: JsonSchema; output: JsonSchema }>();
+
+/** The JSON Schemas of an operation's arguments (as sent, defaults optional) and output, computed once. */
+export function operationSchemas(op: OperationSpec): { args: JsonSchema; output: JsonSchema } {
+  let schemas = schemaCache.get(op);
+  if (!schemas) {
+    schemas = {
+      args: z.toJSONSchema(op.args, { unrepresentable: "any", io: "input" }),
+      output: z.toJSONSchema(op.output, { unrepresentable: "any" }),
+    };
+    schemaCache.set(op, schemas);
+  }
+  return schemas;
+}
+
+/** What a client needs to know of one operation to build a step of it. */
+export interface OperationDescription {
+  description: string;
+  /** JSON Schema of the arguments a step sends: defaulted ones are optional. */
+  args: JsonSchema;
+  /** JSON Schema of the output the step's Seal carries, which later steps can reference. */
+  output: JsonSchema;
+}
+
+/** Each operation of a vocabulary with its description and the JSON Schemas of its arguments and output. */
+export function describeVocabulary(vocabulary: Vocabulary): Record<string, OperationDescription> {
+  return Object.fromEntries(
+    Object.entries(vocabulary.operations).map(([name, op]) => [name, { description: op.description, ...operationSchemas(op) }]),
+  );
+}
+
+/**
+ * Declares an operation. `statements` receives the accessors its `sql` templates bind and
+ * returns the statements by name; `result` reads their rows by the same names.
+ */
+export function operation<A extends ObjectSchema, O extends ObjectSchema, S extends Statements<z.output<A>>>(spec: {
+  description: string;
+  args: A;
+  output: O;
+  /** The statements by name, or a function of the accessors their holes bind that returns them. */
+  statements: S | ((tools: StatementTools<z.output<A>>) => S);
+  result: (rows: RowsOf<S>, args: z.output<A>, ctx: InterpretationContext) => z.output<O>;
+}): OperationSpec<A, O, S> {
+  const arg = Object.fromEntries(Object.keys(spec.args.shape).map((name) => [name, Object.freeze({ kind: "arg", name })]));
+  const ctx = { now: { kind: "ctx", name: "now" }, sedimentId: { kind: "ctx", name: "sedimentId" }, step: { kind: "ctx", name: "step" } } as const;
+  const tools: StatementTools<z.output<A>> = {
+    arg: arg as unknown as Args<z.output<A>>,
+    ctx,
+    computed: (compute) => Object.freeze({ kind: "computed", compute }),
+  };
+  // `result` is kept as written: its source is part of the operation's hash.
+  return { description: spec.description, args: spec.args, output: spec.output, statements: Object.freeze(typeof spec.statements === "function" ? spec.statements(tools) : spec.statements), result: spec.result };
 }
 
 export function defineVocabulary<N extends Nomos, const Ops extends Record<string, OperationSpec>>(
@@ -93,15 +285,16 @@ export function defineVocabulary<N extends Nomos, const Ops extends Record<strin
     if (!/^[a-z][A-Za-z0-9]{0,63}$/.test(name)) {
       throw new VocabularyDefinitionError(`operation name "${name}" must be camelCase letters and digits`);
     }
-    if (op.statements.length === 0) throw new VocabularyDefinitionError(`operation "${name}" has no statements`);
-    op.statements.forEach((s, i) => {
-      const n = countPlaceholders(s.sql);
-      if (n > MAX_BOUND_PARAMETERS) {
+    const statements = statementsOf(op);
+    if (statements.length === 0) throw new VocabularyDefinitionError(`operation "${name}" has no statements`);
+    for (const [key, s] of statements) {
+      if (!isStatement(s)) throw new VocabularyDefinitionError(`operation "${name}" statement "${key}" is not written with sql\`…\``);
+      if (s.holes.length > MAX_BOUND_PARAMETERS) {
         throw new VocabularyDefinitionError(
-          `operation "${name}" statement ${i} has ${n} placeholders; SQLite in Durable Objects binds at most ${MAX_BOUND_PARAMETERS}`,
+          `operation "${name}" statement "${key}" has ${s.holes.length} placeholders; SQLite in Durable Objects binds at most ${MAX_BOUND_PARAMETERS}`,
         );
       }
-    });
+    }
   }
   return Object.freeze({ nomos, operations });
 }

@@ -1,13 +1,13 @@
 import { builtinStep } from "../cryostasis/index.js";
 import {
   type ArgValue,
-  countPlaceholders,
   type Intent,
   type InterpretationContext,
   isRef,
   type Ref,
   type SqlValue,
-  type StatementSpec,
+  type Statement,
+  statementsOf,
   type Vocabulary,
 } from "../intent/index.js";
 import { intentSieve, type Sieve } from "../sieve/index.js";
@@ -32,33 +32,34 @@ export interface Explanation {
   context: Omit<InterpretationContext, "step">;
 }
 
-// Two runs with different stand-ins tell apart params bound from a Ref as is, params computed from one, and constants.
-const standIn = (run: 0 | 1, k: number) => Number.MIN_SAFE_INTEGER + 2 * k + run;
-
-function explainParams(
-  statement: StatementSpec<never>,
-  args: Record<string, ArgValue>,
-  ctx: InterpretationContext,
-): ExplainedStatement["params"] {
-  const refs = Object.entries(args).filter((e): e is [string, Ref] => isRef(e[1]));
-  if (refs.length === 0) return [...statement.params(args as never, ctx)];
-  const computed: ComputedParam = { $computedFrom: refs.map(([, r]) => r) };
-  const run = (which: 0 | 1) => {
-    const substituted: Record<string, unknown> = { ...args };
-    refs.forEach(([key], k) => (substituted[key] = standIn(which, k)));
-    return statement.params(substituted as never, ctx);
-  };
-  let a: readonly SqlValue[];
-  let b: readonly SqlValue[];
+/** A computed value with the Refs it read: shown as `{$computedFrom}` when it read any, else as its value. */
+function explainComputed(compute: (args: never, ctx: InterpretationContext) => SqlValue, args: Record<string, ArgValue>, ctx: InterpretationContext): SqlValue | ComputedParam {
+  const read: Ref[] = [];
+  // A Ref's value is known only at run time: the computation sees undefined there, and its result is not shown.
+  const traced = new Proxy(args, {
+    get(target, key) {
+      const value = Reflect.get(target, key) as unknown;
+      if (!isRef(value)) return value;
+      if (!read.includes(value)) read.push(value);
+      return undefined;
+    },
+  });
   try {
-    [a, b] = [run(0), run(1)];
-  } catch {
-    return Array.from({ length: countPlaceholders(statement.sql) }, () => computed);
+    const value = compute(traced as never, ctx);
+    return read.length > 0 ? { $computedFrom: read } : value;
+  } catch (error) {
+    if (read.length > 0) return { $computedFrom: read };
+    throw error;
   }
-  return a.map((value, i) => {
-    const k = refs.findIndex((_, k) => value === standIn(0, k) && b[i] === standIn(1, k));
-    if (k >= 0) return refs[k]![1];
-    return Object.is(value, b[i]) ? value : computed;
+}
+
+/** The values a statement binds: an argument that is a Ref shows as that Ref, a value computed from Refs as `{$computedFrom}`. */
+function explainParams(statement: Statement<never>, args: Record<string, ArgValue>, ctx: InterpretationContext): ExplainedStatement["params"] {
+  return statement.holes.map((h) => {
+    if (h.kind === "ctx") return ctx[h.name];
+    if (h.kind === "computed") return explainComputed(h.compute, args, ctx);
+    const value = args[h.name];
+    return value === undefined ? null : isRef(value) ? value : (value as SqlValue);
   });
 }
 
@@ -76,10 +77,7 @@ export function explain(vocabulary: Vocabulary, intent: Intent, context: Omit<In
       // A parsed Intent already carries schema defaults.
       return {
         op: step.op,
-        statements: op.statements.map((s) => ({
-          sql: s.sql,
-          params: explainParams(s as StatementSpec<never>, step.args, { ...context, step: index }),
-        })),
+        statements: statementsOf(op).map(([, s]) => ({ sql: s.sql, params: explainParams(s, step.args, { ...context, step: index }) })),
       };
     }),
     invariants: Object.entries(vocabulary.nomos.invariants).map(([name, i]) => ({ name, sql: i.violations })),

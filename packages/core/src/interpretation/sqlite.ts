@@ -6,9 +6,9 @@ import {
   isRef,
   type InterpretationContext,
   type Vocabulary,
-  placeholdersOf,
   resolveArgs,
-  type StatementSpec,
+  bindParams,
+  statementsOf,
   strictArgs,
 } from "../intent/index.js";
 import { zodIssues } from "../issue/index.js";
@@ -74,12 +74,9 @@ export function interpret(
       });
     }
     const ctx = { ...context, step: index };
-    const rows = op.statements.map((statement) => {
-      const params = statement.params(parsed.data, ctx);
-      const expected = placeholdersOf(statement as StatementSpec<never>);
-      if (params.length !== expected) {
-        throw new Error(`operation "${step.op}" passes ${params.length} parameters to a statement with ${expected} placeholders`);
-      }
+    const rows: Record<string, Row[]> = {};
+    for (const [name, statement] of statementsOf(op)) {
+      const params = bindParams(statement, parsed.data, ctx);
       let result: Row[];
       try {
         result = db.exec(statement.sql, params);
@@ -88,12 +85,12 @@ export function interpret(
         if (reason) throw new Refusal(reason);
         throw error;
       }
-      if (statement.expect && result.length !== statement.expect.rows) {
-        const { kind = "expectation", refusal } = statement.expect;
-        throw new Refusal({ kind, message: refusal(parsed.data), step: index, op: step.op });
+      if (statement.expectation && result.length !== statement.expectation.rows) {
+        const { kind = "expectation", refusal } = statement.expectation;
+        throw new Refusal({ kind, message: refusal(parsed.data as never), step: index, op: step.op });
       }
-      return result;
-    });
+      rows[name] = result;
+    }
     outputs.push(op.result(rows, parsed.data, ctx) as Json);
   });
   for (const [name, invariant] of Object.entries(vocabulary.nomos.invariants)) {

@@ -4,8 +4,15 @@ import type { Nomos } from "../nomos/index.js";
 type ParserClass = typeof sqliteBuild.Parser;
 // The build is CommonJS: bundlers expose it as named exports, Node's ESM loader as `default`.
 const build = sqliteBuild as unknown as { Parser?: ParserClass; default?: { Parser: ParserClass } };
-const Parser: ParserClass = build.Parser ?? build.default!.Parser;
-const parser = new Parser();
+let parser: InstanceType<ParserClass> | undefined;
+
+/** The SQL parser, built on the first Sieve derivation: building it costs startup time that code only building Intents never needs. */
+function sqlParser(): InstanceType<ParserClass> {
+  return (parser ??= new (build.Parser ?? build.default!.Parser)());
+}
+
+/** Whether a Sieve derivation has built the SQL parser yet (for tests of lazy loading). */
+export const sqlParserBuilt = (): boolean => parser !== undefined;
 const OPTIONS = { database: "sqlite" } as const;
 
 /** What one SQL statement touches, in the vocabulary of a Nomos. */
@@ -107,7 +114,7 @@ function splitUpsert(sql: string): { main: string; upserts: UpsertClause[] } {
 export function statementFootprint(nomos: Nomos, sql: string): Footprint {
   const parse = (text: string): Node => {
     try {
-      return parser.astify(text, OPTIONS) as unknown as Node;
+      return sqlParser().astify(text, OPTIONS) as unknown as Node;
     } catch (error) {
       throw new SieveDerivationError(`cannot parse SQL to derive its Sieve: ${(error as Error).message.split("\n")[0]}\n  in: ${sql}`);
     }

@@ -1,6 +1,5 @@
 import { contentHash, normalizeSql } from "../canonical/index.js";
-import { type Intent, type OperationSpec, operationsOf, type Vocabulary } from "../intent/index.js";
-import { z } from "zod";
+import { holeStructure, type Intent, type OperationSpec, operationSchemas, operationsOf, statementsOf, type Vocabulary } from "../intent/index.js";
 import { emptyFootprint, type Footprint, mergeFootprints, statementFootprint } from "./footprint.js";
 
 export { type Footprint, SieveDerivationError, statementFootprint } from "./footprint.js";
@@ -27,7 +26,7 @@ export function operationFootprint(vocabulary: Vocabulary, op: string): Footprin
     const spec = vocabulary.operations[op];
     if (!spec) throw new Error(`unknown operation "${op}"`);
     fp = emptyFootprint();
-    for (const s of spec.statements) mergeFootprints(fp, statementFootprint(vocabulary.nomos, s.sql));
+    for (const [, s] of statementsOf(spec)) mergeFootprints(fp, statementFootprint(vocabulary.nomos, s.sql));
     byOp.set(op, fp);
   }
   return fp;
@@ -46,21 +45,21 @@ export function tablesOfInvariants(nomos: Vocabulary["nomos"]): Map<string, Set<
 const code = (fn: unknown) => normalizeSql(String(fn));
 
 /**
- * The hash of an operation's definition: argument and output schemas, SQL, expectations and
- * the code that binds parameters and builds the output. A change to any of them changes
- * what an Intent naming the operation means.
+ * The hash of an operation's definition: argument and output schemas, each statement's name,
+ * SQL, what each hole binds (with the source of computed values), its expectation, and the
+ * code that builds the output. A change to any of them changes what an Intent naming the
+ * operation means.
  */
 export function operationHash(op: OperationSpec): string {
   let hash = opHashes.get(op);
   if (!hash) {
-    const schema = (s: z.ZodType) => z.toJSONSchema(s, { unrepresentable: "any" });
     hash = contentHash({
-      args: schema(op.args),
-      output: schema(op.output),
-      statements: op.statements.map((s) => ({
+      ...operationSchemas(op),
+      statements: statementsOf(op).map(([name, s]) => ({
+        name,
         sql: normalizeSql(s.sql),
-        params: code(s.params),
-        expect: s.expect ? { rows: s.expect.rows, kind: s.expect.kind ?? "expectation" } : null,
+        holes: s.holes.map(holeStructure),
+        expect: s.expectation ? { rows: s.expectation.rows, kind: s.expectation.kind ?? "expectation" } : null,
       })),
       result: code(op.result),
     });

@@ -30,7 +30,7 @@ type ReservationArgs = { reservationId: string };
 const stockAt = ({ arg }: StatementTools<LocationArgs>) => sql`SELECT location_id, quantity, reserved FROM stock WHERE location_id = ${arg.locationId}`;
 
 /** Upsert as update-then-insert: an ON CONFLICT upsert would trip the CHECK before the conflict for negative deltas. */
-const insertStockIfMissing = ({ arg, ctx }: StatementTools<LocationArgs>, quantity: Hole<never>) =>
+const insertStockIfMissing = <Q extends Hole<never>>({ arg, ctx }: StatementTools<LocationArgs>, quantity: Q) =>
   sql`INSERT INTO stock (location_id, quantity, reserved, updated_at) SELECT ${arg.locationId}, ${quantity}, 0, ${ctx.now} WHERE NOT EXISTS (SELECT 1 FROM stock WHERE location_id = ${arg.locationId})`;
 
 const reservationExists = ({ arg }: StatementTools<ReservationArgs>) =>

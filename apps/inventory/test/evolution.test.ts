@@ -290,8 +290,8 @@ describe("supplementary provisions: v1 Intents before, during and after the grac
     const p = freshProduct("month");
     // Nothing stocked yet: reforged, then refused by the operation itself.
     const unstocked = await api("POST", `/api/products/${p}/intents`, v1.reserve("main", 1));
-    expectError(unstocked, 409, "refused");
-    expect(unstocked.body.seal.reason.kind).toBe("expectation");
+    expectError(unstocked, 404, "not_found");
+    expect(unstocked.body.seal.reason.kind).toBe("not_found");
     expect((await api("PUT", `/api/products/${p}/stock/main`, { quantity: 5 })).status).toBe(200);
     const inGrace = await api("POST", `/api/products/${p}/intents`, v1.reserve("main", 1));
     expect(inGrace.status).toBe(200);
@@ -315,8 +315,8 @@ describe("supplementary provisions: v1 Intents before, during and after the grac
     ]);
     expect((await api("GET", `/api/products/${p}/precedents?kind=connection&nomosVersion=1`)).body).toEqual({ precedents: [] });
     const all = (await api("GET", `/api/products/${p}/precedents`)).body.precedents;
-    expect(all.map((x: { reason: { kind: string } }) => x.reason.kind)).toEqual(["expectation", "connection"]);
-    expect((await api("GET", `/api/products/${p}/precedents?kind=expectation`)).body.precedents).toEqual([all[0]]);
+    expect(all.map((x: { reason: { kind: string } }) => x.reason.kind)).toEqual(["not_found", "connection"]);
+    expect((await api("GET", `/api/products/${p}/precedents?kind=not_found`)).body.precedents).toEqual([all[0]]);
   });
 });
 

@@ -177,7 +177,7 @@ describe("product", () => {
   it("GET is 404 for a product never stocked, even after refused Intents", async () => {
     const p = freshProduct();
     expectError(await api("GET", `/api/products/${p}`), 404, "not_found");
-    expectError(await api("POST", `/api/products/${p}/reservations`, { locationId: "main", quantity: 1 }), 409, "refused");
+    expectError(await api("POST", `/api/products/${p}/reservations`, { locationId: "main", quantity: 1 }), 404, "not_found");
     expectError(await api("DELETE", `/api/products/${p}/reservations/r-1-0`), 404, "not_found");
     const res = await api("GET", `/api/products/${p}`);
     expectError(res, 404, "not_found");

@@ -142,7 +142,8 @@ function predict(m: Model, steps: readonly Step[], sedimentId: number, now: numb
       }
       case "reserve": {
         const cur = n.locations.get(s.locationId);
-        if (!cur || cur.quantity - cur.reserved < s.quantity) return refuse("expectation");
+        if (!cur) return refuse("not_found");
+        if (cur.quantity - cur.reserved < s.quantity) return refuse("expectation");
         cur.reserved += s.quantity;
         const id = `r-${sedimentId}-${i}`;
         const expiresAt = now + s.ttlSeconds * 1000;

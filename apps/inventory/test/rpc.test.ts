@@ -99,7 +99,7 @@ describe("sedimentation over RPC", () => {
     const laterLaw = { ...setStock("a", 1), nomos: { name: "inventory", version: 3, hash: "e".repeat(64) } };
     const cases: { intent: unknown; kind: string; message: RegExp }[] = [
       { intent: reserve("a", 6), kind: "expectation", message: /not enough available stock at a to reserve 6/ },
-      { intent: reserve("nowhere", 1), kind: "expectation", message: /nowhere/ },
+      { intent: reserve("nowhere", 1), kind: "not_found", message: /^location nowhere has no stock of this product; set or add stock there first$/ },
       { intent: buildIntent(inventory, (s) => void s.adjust({ locationId: "a", delta: -6, reason: "sale" })), kind: "constraint", message: /below zero/ },
       { intent: buildIntent(inventory, (s) => void s.release({ reservationId })), kind: "expectation", message: /not active/ },
       { intent: buildIntent(inventory, (s) => void s.commit({ reservationId: "r-999-0" })), kind: "not_found", message: /r-999-0 does not exist/ },
@@ -142,7 +142,10 @@ describe("sedimentation over RPC", () => {
     }
     const precedents = await stub.precedents();
     expect(precedents.map((x) => x.precedentId)).toEqual(cases.map((_, i) => i + 1));
-    expect((await stub.precedents({ kind: "not_found" })).map((x) => x.reason.kind)).toEqual(["not_found"]);
+    expect((await stub.precedents({ kind: "not_found" })).map((x) => x.reason.message)).toEqual([
+      "location nowhere has no stock of this product; set or add stock there first",
+      "reservation r-999-0 does not exist",
+    ]);
     // The multi-step refusal left no movement from its successful first step.
     const movements = await runInDurableObject(durableObject(p), (_, state) => state.storage.sql.exec("SELECT count(*) AS n FROM movements").one());
     expect(movements.n).toBe(0);

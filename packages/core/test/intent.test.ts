@@ -7,6 +7,7 @@ import {
   countPlaceholders,
   DEFAULT_LIMITS,
   defineVocabulary,
+  describeVocabulary,
   explain,
   type Intent,
   type IntentLimits,
@@ -77,7 +78,8 @@ describe("defineVocabulary", () => {
       'operation "wide" statement "wide" has 101 placeholders; SQLite in Durable Objects binds at most 100',
     );
     // A question mark inside a literal binds nothing.
-    const quoted = { ...noArgs, statements: { quoted: sql`SELECT '${sql([`${"?".repeat(200)}`] as unknown as TemplateStringsArray)}'` } };
+    const text = `SELECT '${"?".repeat(200)}'`;
+    const quoted = { ...noArgs, statements: { quoted: sql(Object.assign([text], { raw: [text] })) } };
     expect(() => defineVocabulary(ledgerNomos, { quoted })).not.toThrow();
   });
 
@@ -96,6 +98,36 @@ describe("defineVocabulary", () => {
   it("rejects a statement not written with sql`…`", () => {
     const raw = { sql: "SELECT 1", holes: [] } as unknown as Statement;
     expect(() => defineVocabulary(ledgerNomos, { raw: { ...noArgs, statements: { raw } } })).toThrow('operation "raw" statement "raw" is not written with sql`…`');
+  });
+});
+
+describe("describeVocabulary", () => {
+  it("gives each operation's description and the JSON Schemas of its arguments, as sent, and output", () => {
+    const described = describeVocabulary(ledger);
+    expect(Object.keys(described)).toStrictEqual(["openAccount", "deposit", "transfer"]);
+    expect(described.openAccount).toStrictEqual({
+      description: "Opens an empty account.",
+      args: {
+        $schema: "https://json-schema.org/draft/2020-12/schema",
+        type: "object",
+        properties: {
+          accountId: { type: "string", pattern: "^[a-z0-9-]{1,32}$" },
+          owner: { type: "string", minLength: 1 },
+          currency: { type: "string", enum: ["EUR", "USD"], default: "EUR" },
+        },
+        // A defaulted argument may be left out.
+        required: ["accountId", "owner"],
+      },
+      output: {
+        $schema: "https://json-schema.org/draft/2020-12/schema",
+        type: "object",
+        properties: { accountId: { type: "string" } },
+        required: ["accountId"],
+        additionalProperties: false,
+      },
+    });
+    // Computed once: the operation hash reads the same schemas.
+    expect(describeVocabulary(ledger).deposit!.args).toBe(described.deposit!.args);
   });
 });
 
@@ -137,12 +169,14 @@ describe("sql", () => {
   });
 
   it("types holes and results by the operation's arguments and statement names", () => {
-    operation({
-      ...base,
-      // @ts-expect-error there is no argument `nope`
-      statements: ({ arg }) => ({ s: sql`SELECT ${arg.nope}` }),
-      result: () => ({}),
-    });
+    expect(() =>
+      operation({
+        ...base,
+        // @ts-expect-error there is no argument `nope`
+        statements: ({ arg }) => ({ s: sql`SELECT ${arg.nope}` }),
+        result: () => ({}),
+      }),
+    ).toThrow("a sql hole must be arg.x, ctx.x, computed(…) or a statement, not undefined: SELECT ?");
     operation({
       ...base,
       // @ts-expect-error a boolean argument cannot be bound

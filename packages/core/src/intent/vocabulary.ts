@@ -160,7 +160,10 @@ export interface OperationSpec<A extends ObjectSchema = ObjectSchema, O extends 
   args: A;
   output: O;
   statements: S;
-  /** Builds the declared output from the rows each statement returned, by statement name. */
+  /**
+   * Builds the declared output from the rows each statement returned, by statement name.
+   * Method syntax, so that any operation fits `Record<string, OperationSpec>`.
+   */
   result(rows: RowsOf<S>, args: z.output<A>, ctx: InterpretationContext): z.output<O>;
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, expectTypeOf, it } from "vitest";
-import { buildIntent, formatIssues, type Json, formatPath, IntentValidationError, type Issue, resultOf, safeBuildIntent, zodIssues } from "../src/index.js";
+import { buildIntent, DEFAULT_LIMITS, defineVocabulary, formatIssues, type Json, parseIntent, formatPath, IntentValidationError, type Issue, resultOf, safeBuildIntent, zodIssues } from "../src/index.js";
 import { z } from "zod";
 import { ledger } from "./ledger.js";
 
@@ -65,5 +65,26 @@ describe("Issues", () => {
     expect(formatPath([])).toBe("");
     expect(formatIssues(issues)).toBe("steps.0.args.amount: expected number; an Intent must be plain JSON data");
     expect(new IntentValidationError(issues).message).toBe(formatIssues(issues));
+  });
+});
+
+describe("validated once", () => {
+  const built = buildIntent(ledger, (s) => void s.deposit({ accountId: "a", amount: 1 }));
+
+  it("a built Intent is frozen, and parsing it in the same isolate returns it without checking it again", () => {
+    expect(Object.isFrozen(built) && Object.isFrozen(built.steps[0]!.args)).toBe(true);
+    const parsed = parseIntent(ledger, built);
+    expect(parsed.ok && parsed.value).toBe(built);
+  });
+
+  it("a copy, another vocabulary or stricter limits are parsed in full", () => {
+    const copy = JSON.parse(JSON.stringify(built)) as unknown;
+    const parsed = parseIntent(ledger, copy);
+    expect(parsed.ok && parsed.value).not.toBe(copy);
+    expect(parsed).toStrictEqual({ ok: true, value: built });
+    const other = defineVocabulary(ledger.nomos, ledger.operations);
+    expect(parseIntent(other, built)).toMatchObject({ ok: true });
+    expect(parseIntent(other, built).ok && (parseIntent(other, built) as { value: unknown }).value).not.toBe(built);
+    expect(parseIntent(ledger, built, { ...DEFAULT_LIMITS, maxBytes: 10 })).toMatchObject({ ok: false, issues: [{ code: "too_big", path: [] }] });
   });
 });

@@ -1,4 +1,4 @@
-import { buildIntent, connectionFor, explainOutside, formatIssues, formatPath, IntentValidationError, issue, type Issue, operationHash, parseClaimed, type ReasonKind, resultOf, type Seal, zodIssues } from "@noema/core";
+import { buildIntent, connectionFor, explainOutside, formatIssues, formatPath, IntentValidationError, issue, type Issue, MAX_PAGE, operationHash, parseClaimed, type ReasonKind, resultOf, type Seal, zodIssues } from "@noema/core";
 import { world } from "@noema/cloudflare";
 import { Hono, type Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
@@ -158,7 +158,7 @@ app.get("/api/products/:productId", async (c) => {
 
 const pageQuery = z.strictObject({
   after: z.coerce.number().int().min(0).default(0),
-  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  limit: z.coerce.number().int().min(1).max(MAX_PAGE).default(100),
 });
 
 app.get("/api/products/:productId/sediments", async (c) => {
@@ -206,7 +206,7 @@ app.post("/api/products/:productId/intents", async (c) => {
 });
 
 const cryostasisQuery = z.strictObject({
-  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  limit: z.coerce.number().int().min(1).max(MAX_PAGE).default(100),
   // Entries are ordered by (wakeAt, cryoId): the cursor names the last one seen, as `next` returns it.
   after: z
     .string()

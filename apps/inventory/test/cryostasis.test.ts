@@ -1,5 +1,5 @@
 import { abortAllDurableObjects, env, evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
-import { backoffMs, buildIntent, type FreezeResult, MAX_WAKE_ATTEMPTS, type NomosStamp, type Seal, type Sediment, type Vocabulary } from "@noema/core";
+import { backoffMs, buildIntent, formatPath, type FreezeResult, MAX_WAKE_ATTEMPTS, type NomosStamp, type Seal, type Sediment, type Vocabulary } from "@noema/core";
 import { describe, expect, it } from "vitest";
 import { inventory, inventoryV1, inventoryV2 } from "../src/vocabulary.js";
 import { api, attractor, durableObject, expectError, freshProduct, type InventoryNamespace, observe, refusal, success } from "./helpers.js";
@@ -610,7 +610,7 @@ describe("across a Nomos upgrade", () => {
     expect(refused).toEqual({
       ok: false,
       reason: expect.objectContaining({ kind: "connection", message: `inventory v2 stops Intents of v1 at once: ${CRITICAL_REASON}` }),
-      issues: [{ path: "", message: `inventory v2 stops Intents of v1 at once: ${CRITICAL_REASON}` }],
+      issues: [{ code: "connection", path: [], message: `inventory v2 stops Intents of v1 at once: ${CRITICAL_REASON}` }],
     });
 
     const shipped = await frozenOnV1(env.PINNED_ATTRACTOR, "explain-shipped");
@@ -653,7 +653,7 @@ describe("freezing with bad input", () => {
       const result = await stub.freeze(intent, when);
       expect(result.ok, label).toBe(false);
       if (result.ok) continue;
-      expect(result.issues, label).toContainEqual({ path: issue.path, message: typeof issue.message === "string" ? issue.message : expect.stringMatching(issue.message) });
+      expect(result.issues.map((i) => ({ path: formatPath(i.path), message: i.message })), label).toContainEqual({ path: issue.path, message: typeof issue.message === "string" ? issue.message : expect.stringMatching(issue.message) });
     }
     expect(await pending(p)).toEqual([]);
     expect(await alarmAt(p)).toBeNull();
@@ -674,7 +674,7 @@ describe("freezing with bad input", () => {
       message: "step 1 ($freeze): wake time 1970-01-01T00:00:00.001Z is not in the future",
       step: 1,
       op: "$freeze",
-      issues: [{ path: "steps.1.args.at", message: "wake time 1970-01-01T00:00:00.001Z is not in the future" }],
+      issues: [{ code: "invalid_value", path: ["steps", 1, "args", "at"], message: "wake time 1970-01-01T00:00:00.001Z is not in the future" }],
     });
     // A Ref to an output that is not a time is refused the same way, when it resolves.
     const notATime = refusal(
@@ -686,7 +686,7 @@ describe("freezing with bad input", () => {
         ],
       }),
     );
-    expect(notATime.reason).toMatchObject({ kind: "validation", step: 1, issues: [{ path: "steps.1.args.at", message: "must resolve to whole milliseconds" }] });
+    expect(notATime.reason).toMatchObject({ kind: "validation", step: 1, issues: [{ code: "invalid_value", path: ["steps", 1, "args", "at"], message: "must resolve to whole milliseconds" }] });
 
     const after = await observe(p);
     expect(after.snapshot).toEqual(before.snapshot);
@@ -706,7 +706,7 @@ describe("freezing with bad input", () => {
     expect(again).toEqual({ ok: true, cryoId: first.cryoId, wakeAt: at, existing: true });
     // A key names one frozen Intent: a different one under it is a conflict, not a silent no-op.
     const other = await stub.freeze(adjust("main", 2), { at: at + HOUR, key: "restock-1" });
-    expect(other).toEqual({ ok: false, issues: [{ path: "key", message: expect.stringContaining(`already names pending entry ${first.cryoId}`) }] });
+    expect(other).toEqual({ ok: false, issues: [{ code: "invalid_value", path: ["key"], message: expect.stringContaining(`already names pending entry ${first.cryoId}`) }] });
     // As a step of an Intent: the same Intent gives the same id; another one refuses the whole Intent.
     const viaStep = success(
       await stub.sedimentation(buildIntent(inventory, (s) => void s.$freeze({ delaySeconds: 60, key: "restock-1" }, (f) => f.adjust({ locationId: "main", delta: 1, reason: "purchase" })))),

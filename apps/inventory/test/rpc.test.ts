@@ -290,7 +290,7 @@ describe("sedimentation over RPC", () => {
     expect((seal.outputs[0] as { reservationId: string }).reservationId).toBe("r-2-0");
 
     const invalid = await stub.explain({ v: 1, steps: [{ op: "teleport", args: {} }] });
-    const issues = [{ path: "steps.0.op", message: expect.stringContaining('unknown operation "teleport"') }];
+    const issues = [{ code: "unknown_operation", path: ["steps", 0, "op"], message: expect.stringContaining('unknown operation "teleport"') }];
     expect(invalid).toEqual({ ok: false, issues, reason: { kind: "validation", message: expect.stringContaining("invalid Intent"), issues } });
   });
 

@@ -176,7 +176,7 @@ describe("a ledger built from the public API", () => {
     expect(second.prevHash).toBe(first.hash);
     expect(await stub.verify()).toEqual({ ok: true, length: 3, head: third.hash });
     // Waking again does not apply the Nomos again.
-    expect(await stub.nomos()).toEqual({ current: applied, target: { name: "ledger", version: 1, hash: ledgerNomos.hash }, history: [applied] });
+    expect(await stub.nomos()).toEqual({ held: applied, latest: { name: "ledger", version: 1, hash: ledgerNomos.hash }, history: [applied] });
   });
 
   it("explains over RPC the SQL an Intent would run next, with the next sedimentId, running nothing", async () => {
@@ -220,7 +220,7 @@ describe("a ledger built from the public API", () => {
     expect(await stub.verify()).toMatchObject({ ok: true, length: 1 });
     expect(await balances(stub)).toEqual({ [ids[0]!]: 100 });
     // explain accepts exactly what sedimentation would.
-    expect(await w.rpc.explain(malformed.at(-1))).toMatchObject({ ok: false, issues: [{ path: "steps" }] });
+    expect(await w.rpc.explain(malformed.at(-1))).toMatchObject({ ok: false, issues: [{ code: "too_big", path: ["steps"] }] });
   });
 
   it("serves Intents over HTTP from the example Worker entry", async () => {

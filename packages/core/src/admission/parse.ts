@@ -1,10 +1,13 @@
 import { checkStepArgs } from "../cryostasis/index.js";
 import type { Lineage } from "../connection/lineage.js";
+import { wasChecked } from "../intent/checked.js";
 import { DEFAULT_LIMITS, type Intent, type IntentLimits, type IntentStep, parseEnvelope, type Vocabulary } from "../intent/index.js";
 import { issue, type ParseResult } from "../issue/index.js";
 
 /** Parses untrusted input into an Intent of this vocabulary, or says exactly what is wrong. */
 export function parseIntent(vocabulary: Vocabulary, input: unknown, limits: IntentLimits = DEFAULT_LIMITS): ParseResult<Intent> {
+  // Built and checked by buildIntent in this isolate, against this vocabulary, and frozen since: validated once.
+  if (wasChecked(input, vocabulary, limits)) return { ok: true, value: input };
   const envelope = parseEnvelope(vocabulary, input, limits);
   if (!envelope.ok) return envelope;
   const { value: raw, issues } = envelope;

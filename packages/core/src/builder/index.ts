@@ -14,6 +14,7 @@ import {
   resolveValue,
   type Vocabulary,
 } from "../intent/index.js";
+import { recordChecked } from "../intent/checked.js";
 import { formatIssues, type Issue, issue } from "../issue/index.js";
 import type { SuccessSeal } from "../seal/types.js";
 
@@ -121,8 +122,10 @@ export function buildIntent<Ops extends Record<string, OperationSpec>, R = void>
   const intent: Intent = { v: 1, nomos: nomosStamp(nomos), steps };
   if (options.idempotencyKey !== undefined) intent.idempotencyKey = options.idempotencyKey;
   // Steps were checked as they were added; the limits the Attractor also applies remain.
-  const issues = limitIssues(intent, options.limits ?? DEFAULT_LIMITS);
+  const limits = options.limits ?? DEFAULT_LIMITS;
+  const issues = limitIssues(intent, limits);
   if (issues.length) throw new IntentValidationError(issues);
+  recordChecked(intent, vocabulary, limits);
   if (result !== undefined) results.set(intent, result);
   return intent as BuiltIntent<R>;
 }

@@ -2,6 +2,7 @@ import { z } from "zod";
 import { utf8ToBytes } from "@noble/hashes/utils.js";
 import type { Json } from "../canonical/index.js";
 import { type Issue, issue, type ParseResult, zodIssues } from "../issue/index.js";
+import { MAX_NAME_LENGTH } from "../nomos/index.js";
 import { type ObjectSchema, type OperationSpec, strictArgs, type Vocabulary } from "./vocabulary.js";
 
 /** A data reference: "the `output` field of step `step`". Only earlier steps may be named. */
@@ -50,8 +51,6 @@ export const MAX_STEPS = 64;
 export const MAX_INTENT_BYTES = 64 * 1024;
 /** Characters of any string inside step arguments. */
 export const MAX_STRING_LENGTH = 4096;
-/** Characters of a Nomos, operation or output name on the wire. */
-export const MAX_NAME_LENGTH = 64;
 /** Characters of an idempotency key or a freeze key. */
 export const MAX_KEY_LENGTH = 128;
 

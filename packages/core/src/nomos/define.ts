@@ -54,6 +54,9 @@ export interface Nomos<T extends Record<string, TableSpec> = Record<string, Tabl
 
 export type RowOf<T extends TableSpec> = InferRow<T["columns"]>;
 
+/** Characters of a Nomos, operation or output name on the wire. */
+export const MAX_NAME_LENGTH = 64;
+
 const IDENT = /^[a-z][a-z0-9_]{0,62}$/;
 
 export class NomosDefinitionError extends Error {
@@ -152,9 +155,9 @@ export function defineNomos<const T extends Record<string, TableSpec>>(spec: Nom
   if (!Number.isInteger(spec.version) || spec.version < 1) {
     throw new NomosDefinitionError(`version must be a positive integer, got ${spec.version}`);
   }
-  // Intents carry the name on the wire, where it may be 1–64 characters.
-  if (typeof spec.name !== "string" || spec.name.length < 1 || spec.name.length > 64) {
-    throw new NomosDefinitionError(`Nomos name must be 1–64 characters, got "${spec.name}"`);
+  // Intents carry the name on the wire, where it may be 1–MAX_NAME_LENGTH characters.
+  if (typeof spec.name !== "string" || spec.name.length < 1 || spec.name.length > MAX_NAME_LENGTH) {
+    throw new NomosDefinitionError(`Nomos name must be 1–${MAX_NAME_LENGTH} characters, got "${spec.name}"`);
   }
   const elements: Record<string, string> = {};
   const checkMessages: Record<string, string> = {};

@@ -23,7 +23,6 @@ import { hashCanonicalSediment } from "./chain.js";
 import { SedimentLog } from "./store.js";
 import type { Seal, Sediment, World } from "./types.js";
 
-export type { SedimentHost } from "../host/index.js";
 
 export interface SedimenterOptions {
   /** The law this Attractor holds; defaults to the lineage's latest. */

@@ -1,2 +1,10 @@
-export * from "./attractor.js";
-export * from "./world.js";
+export {
+  ALARM_RETRY_MS,
+  type AlarmOwnedByAttractor,
+  Attractor,
+  AttractorDefinitionError,
+  type ExplainResult,
+  type FrozenSummary,
+  MAX_PAGE,
+  type NomosReport,
+} from "./attractor.js";

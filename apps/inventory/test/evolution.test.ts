@@ -1,5 +1,5 @@
 import { env, evictDurableObject, runInDurableObject } from "cloudflare:test";
-import { buildIntent, type Intent, type NomosStamp, type Seal, sedimentHash, type Vocabulary } from "@noema/core";
+import { buildIntent, type Intent, type NomosStamp, operationHash, type Seal, sedimentHash, type Vocabulary } from "@noema/core";
 import { describe, expect, it } from "vitest";
 import { inventoryV1, inventoryV2 } from "../src/vocabulary.js";
 import { api, attractor, expectError, freshProduct, type InventoryNamespace, observe, refusal, success } from "./helpers.js";
@@ -432,6 +432,17 @@ describe("HTTP: the law and its evolution", () => {
     expect(res.body.elements["column:stock.quantity"]).toBe(inventoryV1.nomos.elements["column:stock.quantity"]);
     expect(res.body.elements["shape:reservations"]).not.toBe(inventoryV1.nomos.elements["shape:reservations"]);
     expect(Object.keys(res.body.operations)).toEqual(Object.keys(inventoryV2.operations));
+    // Each operation says what it does and what it takes and gives, as JSON Schema.
+    for (const [name, op] of Object.entries(inventoryV2.operations)) {
+      expect(res.body.operations[name], name).toEqual({ description: op.description, hash: operationHash(op), args: expect.any(Object), output: expect.any(Object) });
+    }
+    const { reserve } = res.body.operations;
+    expect(reserve.description).toBe("Holds units at a location for a sales channel until expiry, commit or release.");
+    expect(reserve.args).toMatchObject({ type: "object", properties: { locationId: { type: "string" }, quantity: { type: "integer" }, ttlSeconds: { default: 900, maximum: 86_400 } } });
+    // As a client sends them: defaulted arguments may be left out.
+    expect([...reserve.args.required].sort()).toEqual(["locationId", "quantity"]);
+    expect(reserve.args.properties.channel.enum).toEqual(["direct", "web", "marketplace", "store"]);
+    expect(reserve.output).toMatchObject({ type: "object", properties: { reservationId: { type: "string" }, expiresAt: { type: "number" } } });
     expect(res.body.versions).toEqual([
       { version: 1, hash: V1.hash },
       { version: 2, hash: V2.hash, migration: expect.arrayContaining([expect.stringContaining("channel_sync")]), reforge: true, provisions: { gracePeriod: 30 * DAY, afterGrace: "refuse-curved" } },

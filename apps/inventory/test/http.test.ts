@@ -1,6 +1,7 @@
 import { SELF } from "cloudflare:test";
 import { buildIntent, explain } from "@noema/core";
 import { describe, expect, it } from "vitest";
+import { DEFAULT_PORT, EXAMPLE_REQUESTS, exampleCommands, portOf } from "../scripts/example.mjs";
 import { inventory } from "../src/vocabulary.js";
 import { api, expectError, freshProduct, observe, TOKEN } from "./helpers.js";
 
@@ -536,5 +537,28 @@ describe("auth and routing", () => {
     expect(res.status).toBe(413);
     expect(await res.json()).toMatchObject({ error: { code: "payload_too_large" } });
     expect(await observe(p)).toEqual(before);
+  });
+});
+
+describe("npm start", () => {
+  it("prints its example against the port wrangler dev will use: --port if given, else 8787", () => {
+    expect(portOf([])).toBe(DEFAULT_PORT);
+    expect(DEFAULT_PORT).toBe(8787);
+    expect(portOf(["--port", "9000"])).toBe(9000);
+    expect(portOf(["--ip", "0.0.0.0", "--port=9001"])).toBe(9001);
+    const commands = exampleCommands(9000, "tok");
+    expect(commands).toHaveLength(EXAMPLE_REQUESTS.length);
+    EXAMPLE_REQUESTS.forEach((r, i) => {
+      expect(commands[i]).toContain(`http://localhost:9000${r.path}`);
+      if (r.path.startsWith("/api/")) expect(commands[i]).toContain('-H "Authorization: Bearer tok"');
+      if (r.body !== undefined) expect(commands[i]).toContain(`-X ${r.method} `);
+    });
+  });
+
+  it("prints requests that each answer 200 on a fresh app, in order", async () => {
+    for (const { method, path, body } of EXAMPLE_REQUESTS) {
+      const res = await api(method, path, body);
+      expect(res.status, `${method} ${path}: ${JSON.stringify(res.body)}`).toBe(200);
+    }
   });
 });

@@ -1,9 +1,9 @@
 import type { MiddlewareHandler } from "hono";
 import { ApiError } from "./errors.js";
 
-export interface BearerAuthOptions<K extends string> {
+export interface BearerAuthOptions {
   /** The binding that holds the expected token: a Worker secret (`wrangler secret put`), `.dev.vars` locally. */
-  secret: K;
+  secret: string;
 }
 
 /** `Authorization: <scheme> <credentials>`; the scheme is case-insensitive (RFC 9110 §11.1). */
@@ -14,10 +14,12 @@ const AUTHORIZATION = /^([A-Za-z][A-Za-z0-9!#$%&'*+.^_`|~-]*) +(\S.*)$/;
  * neither the content nor the length leaks). 401 `unauthorized` otherwise, 503
  * `not_configured` when the Worker has no token.
  */
-export function bearerAuth<K extends string>(options: BearerAuthOptions<K>): MiddlewareHandler<{ Bindings: { [P in K]?: string } }> {
+export function bearerAuth(options: BearerAuthOptions): MiddlewareHandler {
   const name = options.secret;
+  // Any app's bindings, as Hono's own middleware takes them.
   return async (c, next) => {
-    const expected = c.env[name];
+    const binding: unknown = (c.env as Record<string, unknown> | undefined)?.[name];
+    const expected = typeof binding === "string" ? binding : undefined;
     if (!expected) throw new ApiError(503, "not_configured", `${name} is not set on this Worker`);
     const match = AUTHORIZATION.exec(c.req.header("Authorization") ?? "");
     if (!match || match[1]!.toLowerCase() !== "bearer" || !(await tokensEqual(match[2]!.trim(), expected))) {

@@ -48,13 +48,19 @@ declare const alarmOwned: unique symbol;
  */
 export type AlarmOwnedByAttractor = void & { readonly [alarmOwned]: "override onAlarm() instead of alarm()" };
 
-/** The static side of an Attractor subclass: its law and options, read once per instance. */
-interface AttractorStatics {
+/** The static side of an Attractor subclass: its law and options, read when each instance starts. */
+export interface AttractorStatics {
   readonly name: string;
+  /** The law of every instance: a Vocabulary, or a Lineage of them. Required. */
   law?: Vocabulary | Lineage;
+  /** Limits on incoming Intents, over `DEFAULT_LIMITS`. */
   limits?: Partial<IntentLimits>;
+  /** Frozen Intents woken per alarm run (default 500); the alarm is re-armed for the rest. */
   wakeBatch?: number;
 }
+
+const isVocabulary = (law: unknown): law is Vocabulary =>
+  typeof law === "object" && law !== null && "nomos" in law && "operations" in law;
 
 /** A pending frozen Intent as listed: when it wakes, how often it failed and why. */
 export interface FrozenSummary {
@@ -102,13 +108,8 @@ const pageSize = (limit: number | undefined) => (Number.isInteger(limit) ? Math.
  *     }
  */
 export abstract class Attractor<Env = unknown, V extends Vocabulary = Vocabulary> extends DurableObject<Env> {
-  /** The law of every instance: a Vocabulary, or a Lineage of them. Required. */
-  static law?: Vocabulary | Lineage;
-  /** Limits on incoming Intents, over `DEFAULT_LIMITS`. */
-  static limits?: Partial<IntentLimits>;
-  /** Frozen Intents woken per alarm run; the alarm is re-armed for the rest. */
-  static wakeBatch?: number;
-
+  // The statics (see AttractorStatics) are not declared here, so a subclass writes `static law = …`
+  // without `override` under noImplicitOverride; the constructor checks them instead.
   protected readonly lineage: Lineage;
   /** The vocabulary of the law held once the Attractor has woken. */
   protected vocabulary!: V;
@@ -128,7 +129,9 @@ export abstract class Attractor<Env = unknown, V extends Vocabulary = Vocabulary
     const statics = new.target as unknown as AttractorStatics;
     assertAlarmNotOverridden(new.target.prototype as object, statics.name);
     const { law } = statics;
-    if (!law) throw new AttractorDefinitionError(`${statics.name} declares no law: add \`static law = myVocabulary\` (or a lineage)`);
+    if (!(law instanceof Lineage || isVocabulary(law))) {
+      throw new AttractorDefinitionError(`${statics.name} declares no law: add \`static law = myVocabulary\` (or a lineage)`);
+    }
     this.lineage = this.lawFor(law instanceof Lineage ? law : Lineage.of(law));
     this.limits = { ...DEFAULT_LIMITS, ...statics.limits };
     this.wakeBatch = statics.wakeBatch ?? DEFAULT_WAKE_BATCH;

@@ -3,6 +3,7 @@ export {
   type AlarmOwnedByAttractor,
   Attractor,
   AttractorDefinitionError,
+  type AttractorStatics,
   type ExplainResult,
   type FrozenSummary,
   MAX_PAGE,

@@ -17,7 +17,7 @@ export const REPEAT_MS = 20;
 
 /** A ledger that also has alarm work of its own: it schedules it, and records its wakes. */
 export class ChoreAttractor extends Attractor<unknown, typeof ledger> {
-  static override law = ledger;
+  static law = ledger;
 
   /** Runs onAlarm() at `at`, then `times - 1` more times, REPEAT_MS apart; `null` cancels. */
   remind(at: number | null, times = 1, options: { fail?: boolean } = {}): void {
@@ -55,7 +55,7 @@ export class ChoreAttractor extends Attractor<unknown, typeof ledger> {
 
 /** Overrides alarm(): refused when it starts, since it would stop every frozen Intent. */
 export class RogueAlarmAttractor extends Attractor<unknown, typeof ledger> {
-  static override law = ledger;
+  static law = ledger;
   // @ts-expect-error the alarm belongs to the Attractor: override onAlarm() instead
   override async alarm() {}
 }

@@ -11,9 +11,9 @@ export const MAX_STEPS = 16;
 
 /** One ledger: every change arrives as an Intent through `sedimentation`; reads are plain RPC methods. */
 export class LedgerAttractor extends Attractor<unknown, LedgerVocabulary> {
-  static override law = ledger;
+  static law = ledger;
   // A ledger Intent is a handful of postings; anything longer is refused before it runs.
-  static override limits = { maxSteps: MAX_STEPS };
+  static limits = { maxSteps: MAX_STEPS };
 
   accounts(): Account[] {
     return this.query("SELECT id, holder, balance FROM accounts ORDER BY id").map((r) => ({

@@ -38,7 +38,8 @@ const USER_ALARM_KEY = "noema:alarm";
 const DEFAULT_WAKE_BATCH = 500;
 /** How long after a failed `onAlarm()` it runs again. */
 export const ALARM_RETRY_MS = 30_000;
-const DEFAULT_PAGE = 100;
+/** Page size when an RPC caller or a query string gives none. */
+export const DEFAULT_PAGE = 100;
 
 declare const alarmOwned: unique symbol;
 /**
@@ -178,6 +179,8 @@ export abstract class Attractor<Env = unknown, V extends Vocabulary = Vocabulary
    * so an alarm moved or lost by anything else is corrected at the next change.
    */
   private rearm(): void {
+    // Called before the wake finished (a schedule() in a subclass constructor): the wake re-arms.
+    if (!this.sedimenter) return;
     const user = this.ctx.storage.kv.get<number>(USER_ALARM_KEY);
     const times = user === undefined || user === this.runningAlarm ? [] : [user];
     if (this.sedimenter.available) {

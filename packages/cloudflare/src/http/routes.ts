@@ -2,14 +2,13 @@ import { type Connection, explain, Lineage, operationHash, type ReasonKind, type
 import { type Context, type Env as HonoEnv, Hono, type MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { z } from "zod";
-import { type Attractor, MAX_PAGE } from "../attractor.js";
+import { type Attractor, DEFAULT_PAGE, MAX_PAGE } from "../attractor.js";
 import { ApiError, errorResponse, httpIssue, invalidInput, onError } from "./errors.js";
 import { parseInput, queryInt, readJson } from "./input.js";
 import { sealResponse } from "./seal.js";
 
 /** Largest request body accepted; an Intent may not exceed the core's 64 KiB either. */
 export const MAX_BODY_BYTES = 64 * 1024;
-const DEFAULT_PAGE = 100;
 /** Any non-empty name up to 128 characters, when the app gives no schema of its own. */
 const DEFAULT_NAME = z.string().min(1).max(128);
 

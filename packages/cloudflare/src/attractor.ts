@@ -319,10 +319,16 @@ export abstract class Attractor<Env = unknown, V extends Vocabulary = Vocabulary
   }
 
   /** Precedents after `after` (a precedentId), oldest first; `next` is the cursor of the next page when there is one. */
-  precedents(filter: { kind?: ReasonKind; nomosVersion?: number; after?: number; limit?: number } = {}): { precedents: Precedent[]; next?: number } {
+  precedents(filter: { kind?: ReasonKind | undefined; nomosVersion?: number | undefined; after?: number | undefined; limit?: number | undefined } = {}): { precedents: Precedent[]; next?: number } {
+    const { kind, nomosVersion, after } = filter;
     const limit = pageSize(filter.limit);
     // One more than asked: a full page says whether anything is behind it.
-    const rows = this.sedimenter.log.precedents({ ...filter, limit: limit + 1 });
+    const rows = this.sedimenter.log.precedents({
+      ...(kind === undefined ? {} : { kind }),
+      ...(nomosVersion === undefined ? {} : { nomosVersion }),
+      ...(after === undefined ? {} : { after }),
+      limit: limit + 1,
+    });
     const precedents = rows.slice(0, limit);
     return rows.length > limit ? { precedents, next: precedents[precedents.length - 1]!.precedentId } : { precedents };
   }

@@ -22,7 +22,6 @@ import {
   sedimentHash,
   sha256Hex,
 } from "@noema/core";
-import { type AttractorRpc, world } from "@noema/cloudflare";
 import { app } from "../../apps/inventory/src/api.js";
 import { InventoryAttractor } from "../../apps/inventory/src/attractor.js";
 import { inventoryNomosV2 as inventoryNomos } from "../../apps/inventory/src/nomos.js";
@@ -505,11 +504,9 @@ const TARGETS: readonly Target[] = ["hand-plain", "hand-chain", "noema", "noema-
 const LOCATION = "main";
 
 const hand = (env: Env, name: string) => env.HAND.get(env.HAND.idFromName(name));
-// Typed like `WorldRef.rpc`: the stub's own mapped types recurse too deeply on Seal's JSON outputs.
-const noema = (env: Env, name: string) =>
-  env.INVENTORY_ATTRACTOR.get(env.INVENTORY_ATTRACTOR.idFromName(name)) as unknown as AttractorRpc<NoemaReservations>;
+const noema = (env: Env, name: string) => env.INVENTORY_ATTRACTOR.getByName(name);
 /** A Noema DO with stock to reserve from, as `/setup` leaves it. */
-async function freshNoema(env: Env, name: string): Promise<AttractorRpc<NoemaReservations>> {
+async function freshNoema(env: Env, name: string): Promise<DurableObjectStub<NoemaReservations>> {
   const stub = noema(env, name);
   const seal = await stub.setup(LOCATION, 1_000_000_000);
   if (!seal.success) throw new Error(seal.reason.message);
@@ -535,10 +532,10 @@ function rpcReserver(env: Env, target: Target, name: string): () => Promise<void
   const args: ReserveArgs = { locationId: LOCATION, quantity: 1 };
   if (isNoema(target)) {
     // As the inventory API does: build (validate) on the Worker, sediment over RPC.
-    const w = world(env.INVENTORY_ATTRACTOR, name);
+    const w = noema(env, name);
     const prebuilt = target === "noema-prebuilt" ? reserveIntent(args) : null;
     return async () => {
-      const seal = await w.sediment(prebuilt ?? reserveIntent(args));
+      const seal = await w.sedimentation(prebuilt ?? reserveIntent(args));
       if (!seal.success) throw new Error(seal.reason.message);
     };
   }
@@ -586,7 +583,7 @@ async function httpReserve(request: Request, env: Env, t: Target, name: string):
     } catch (e) {
       return json({ error: { code: "invalid_input", message: String(e) } }, 400);
     }
-    const seal = await world(env.INVENTORY_ATTRACTOR, name).sediment(intent);
+    const seal = await noema(env, name).sedimentation(intent);
     if (!seal.success) return json({ error: { code: "refused", message: seal.reason.message }, seal }, 409);
     return json({ reservation: seal.outputs[0], seal }, 201);
   }

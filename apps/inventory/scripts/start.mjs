@@ -5,6 +5,7 @@ import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { exampleCommands, portOf } from "./example.mjs";
 
 const appDir = join(dirname(fileURLToPath(import.meta.url)), "..");
 const devVars = join(appDir, ".dev.vars");
@@ -17,10 +18,11 @@ if (!token) {
   writeFileSync(devVars, `${current}${sep}NOEMA_API_TOKEN="${token}"\n`, { mode: 0o600 });
   console.log(`Wrote a new NOEMA_API_TOKEN to ${devVars}`);
 }
-console.log(`API token: ${token}\nTry: curl -H "Authorization: Bearer ${token}" http://localhost:<port>/api/products/demo\n`);
+const args = process.argv.slice(2);
+console.log(`API token: ${token}\nOnce wrangler says it is ready, try:\n${exampleCommands(portOf(args), token).map((c) => `  ${c}`).join("\n")}\n`);
 
 // npm puts node_modules/.bin (with Node 22 and wrangler) first on PATH.
 const env = { WRANGLER_SEND_METRICS: "false", ...process.env };
-const child = spawn("wrangler", ["dev", ...process.argv.slice(2)], { cwd: appDir, stdio: "inherit", env });
+const child = spawn("wrangler", ["dev", ...args], { cwd: appDir, stdio: "inherit", env });
 for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => child.kill(signal));
 child.on("exit", (code, signal) => process.exit(code ?? (signal ? 1 : 0)));

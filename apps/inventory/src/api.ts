@@ -1,127 +1,59 @@
-import { buildIntent, connectionFor, explainOutside, formatIssues, formatPath, IntentValidationError, issue, type Issue, MAX_PAGE, operationHash, parseClaimed, type ReasonKind, resultOf, type Seal, zodIssues } from "@noema/core";
-import { world } from "@noema/cloudflare";
-import { Hono, type Context } from "hono";
-import { bodyLimit } from "hono/body-limit";
-import type { ContentfulStatusCode } from "hono/utils/http-status";
-import { z } from "zod";
+import { buildIntent, resultOf } from "@noema/core";
+import { ApiError, attractorRoutes, bearerAuth, handleErrors, limitBody, parseInput, readJson, sealResponse } from "@noema/cloudflare/http";
+import { type Context, Hono } from "hono";
 import type { Env } from "./env.js";
 import { inventoryLaw } from "./law.js";
 import { Id, inventory } from "./vocabulary.js";
 
-/** Largest request body accepted; an Intent may not exceed the core's 64 KiB either. */
-export const MAX_BODY_BYTES = 64 * 1024;
-
 type App = { Bindings: Env };
 type Ctx = Context<App>;
 
-/** Issues as HTTP carries them: the path as one dotted string. */
-const dottedIssues = (issues: readonly Issue[]) => issues.map((i) => ({ path: formatPath(i.path), message: i.message }));
-
-function error(c: Ctx, status: ContentfulStatusCode, code: string, message: string, extra: { issues?: Issue[]; seal?: Seal } = {}) {
-  const { seal, issues } = extra;
-  return c.json({ error: { code, message, ...(issues ? { issues: dottedIssues(issues) } : {}) }, ...(seal ? { seal } : {}) }, status);
-}
-
-function invalid(c: Ctx, issues: Issue[]) {
-  const first = issues[0];
-  const message = first ? `${first.path.length ? "" : "body: "}${formatIssues([first])}` : "invalid input";
-  return error(c, 400, "invalid_input", message, { issues });
-}
-
-class BadInput extends Error {
-  constructor(readonly issues: Issue[]) {
-    super("invalid input");
-  }
-}
-
-async function jsonBody(c: Ctx): Promise<unknown> {
-  const text = await c.req.text();
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    throw new BadInput([issue("invalid_json", [], "body must be valid JSON")]);
-  }
-}
-
-function check<S extends z.ZodType>(schema: S, value: unknown, prefix = ""): z.output<S> {
-  const r = schema.safeParse(value);
-  if (!r.success) throw new BadInput(zodIssues(r.error, prefix ? [prefix] : []));
-  return r.data;
-}
-
 const ops = inventory.operations;
+const PRODUCT = "/products/:productId";
 
-/** A Seal as an HTTP response: success with `ok`, refusals as 404 or 409 carrying the Seal. */
-function sealed(c: Ctx, seal: Seal, ok: (seal: Extract<Seal, { success: true }>) => Response) {
-  if (seal.success) return ok(seal);
-  const { reason } = seal;
-  if (reason.kind === "not_found") return error(c, 404, "not_found", reason.message, { seal });
-  if (reason.kind === "validation") return error(c, 400, "invalid_input", reason.message, { seal, ...(reason.issues ? { issues: reason.issues } : {}) });
-  return error(c, 409, "refused", reason.message, { seal });
-}
-
+/** The product's Attractor, its id checked first. */
 function product(c: Ctx) {
-  const productId = check(Id, c.req.param("productId"), "productId");
-  return world(c.env.INVENTORY_ATTRACTOR, productId);
-}
-
-async function tokenMatches(given: string, expected: string): Promise<boolean> {
-  const enc = new TextEncoder();
-  const [a, b] = await Promise.all([
-    crypto.subtle.digest("SHA-256", enc.encode(given)),
-    crypto.subtle.digest("SHA-256", enc.encode(expected)),
-  ]);
-  return crypto.subtle.timingSafeEqual(a, b);
+  const productId = parseInput(Id, c.req.param("productId"), ["productId"]);
+  return { productId, stub: c.env.INVENTORY_ATTRACTOR.getByName(productId) };
 }
 
 export const app = new Hono<App>();
 
 app.get("/health", (c) => c.json({ ok: true }));
 
-app.use("/api/*", async (c, next) => {
-  const expected = c.env.NOEMA_API_TOKEN;
-  if (!expected) return error(c, 503, "not_configured", "NOEMA_API_TOKEN is not set on this Worker");
-  const header = c.req.header("Authorization") ?? "";
-  const match = /^Bearer (.+)$/.exec(header);
-  if (!match || !(await tokenMatches(match[1]!, expected))) {
-    return error(c, 401, "unauthorized", "send Authorization: Bearer <NOEMA_API_TOKEN>");
-  }
-  await next();
-});
+app.use("/api/*", bearerAuth({ secret: "NOEMA_API_TOKEN" }));
 
-app.use(
-  "/api/*",
-  bodyLimit({
-    maxSize: MAX_BODY_BYTES,
-    onError: (c) => error(c as Ctx, 413, "payload_too_large", `request body exceeds ${MAX_BODY_BYTES} bytes`),
-  }),
-);
+// The generic routes of the Attractor: intents, sediments, verify, precedents, cryostasis, nomos, explain, connection.
+app.route("/api", attractorRoutes<App>({ namespace: (env) => env.INVENTORY_ATTRACTOR, law: inventoryLaw, path: PRODUCT, name: Id }));
 
-app.put("/api/products/:productId/stock/:locationId", async (c) => {
-  const w = product(c);
-  const locationId = check(Id, c.req.param("locationId"), "locationId");
-  const body = check(ops.setStock.args.pick({ quantity: true }).strict(), await jsonBody(c));
+// What is about inventory: stock, adjustments, reservations and the product snapshot.
+const products = new Hono<App>();
+products.use("*", limitBody());
+
+products.put("/stock/:locationId", async (c) => {
+  const { stub } = product(c);
+  const locationId = parseInput(Id, c.req.param("locationId"), ["locationId"]);
+  const body = parseInput(ops.setStock.args.pick({ quantity: true }).strict(), await readJson(c));
   const intent = buildIntent(inventory, (s) => void s.setStock({ locationId, quantity: body.quantity }));
-  return sealed(c, await w.sediment(intent), (seal) => c.json({ seal, stock: seal.outputs[0] }));
+  return sealResponse(c, await stub.sedimentation(intent), (seal) => c.json({ seal, stock: seal.outputs[0] }));
 });
 
-app.post("/api/products/:productId/adjustments", async (c) => {
-  const w = product(c);
-  const body = check(ops.adjust.args.strict(), await jsonBody(c));
+products.post("/adjustments", async (c) => {
+  const { stub } = product(c);
+  const body = parseInput(ops.adjust.args.strict(), await readJson(c));
   const intent = buildIntent(inventory, (s) => void s.adjust(body));
-  return sealed(c, await w.sediment(intent), (seal) => c.json({ seal, stock: seal.outputs[0] }));
+  return sealResponse(c, await stub.sedimentation(intent), (seal) => c.json({ seal, stock: seal.outputs[0] }));
 });
 
-app.post("/api/products/:productId/reservations", async (c) => {
-  const w = product(c);
-  const body = check(ops.reserve.args.strict(), await jsonBody(c));
+products.post("/reservations", async (c) => {
+  const { stub } = product(c);
+  const body = parseInput(ops.reserve.args.strict(), await readJson(c));
   // One atomic Intent: the reservation and its own release, frozen until it expires.
   const intent = buildIntent(inventory, (s) => {
     const r = s.reserve(body);
     s.$freeze({ at: r.expiresAt, key: r.reservationId }, (frozen) => frozen.release({ reservationId: r.reservationId }));
-    return r;
   });
-  return sealed(c, await w.sediment(intent), (seal) => {
+  return sealResponse(c, await stub.sedimentation(intent), (seal) => {
     const r = resultOf(intent, seal);
     const reservation = {
       id: r.reservationId,
@@ -137,149 +69,25 @@ app.post("/api/products/:productId/reservations", async (c) => {
 
 /** Releases or commits a reservation and cancels its frozen release, in one Intent. */
 const closeReservation = (op: "release" | "commit") => async (c: Ctx) => {
-  const w = product(c);
-  const reservationId = check(Id, c.req.param("reservationId"), "reservationId");
+  const { stub } = product(c);
+  const reservationId = parseInput(Id, c.req.param("reservationId"), ["reservationId"]);
   const intent = buildIntent(inventory, (s) => {
     s[op]({ reservationId });
     s.$cancel({ key: reservationId });
   });
-  return sealed(c, await w.sediment(intent), (seal) => c.json({ seal, stock: seal.outputs[0] }));
+  return sealResponse(c, await stub.sedimentation(intent), (seal) => c.json({ seal, stock: seal.outputs[0] }));
 };
 
-app.delete("/api/products/:productId/reservations/:reservationId", closeReservation("release"));
-app.post("/api/products/:productId/reservations/:reservationId/commit", closeReservation("commit"));
+products.delete("/reservations/:reservationId", closeReservation("release"));
+products.post("/reservations/:reservationId/commit", closeReservation("commit"));
 
-app.get("/api/products/:productId", async (c) => {
-  const w = product(c);
-  const snapshot = await w.rpc.snapshot();
-  if (!snapshot) return error(c, 404, "not_found", `product ${w.name} was never stocked`);
-  return c.json({ productId: w.name, ...snapshot });
+products.get("/", async (c) => {
+  const { productId, stub } = product(c);
+  const snapshot = await stub.snapshot();
+  if (!snapshot) throw new ApiError(404, "not_found", `product ${productId} was never stocked`);
+  return c.json({ productId, ...snapshot });
 });
 
-const pageQuery = z.strictObject({
-  after: z.coerce.number().int().min(0).default(0),
-  limit: z.coerce.number().int().min(1).max(MAX_PAGE).default(100),
-});
+app.route(`/api${PRODUCT}`, products);
 
-app.get("/api/products/:productId/sediments", async (c) => {
-  const w = product(c);
-  const q = check(pageQuery, c.req.query());
-  return c.json(await w.rpc.sediments(q.after, q.limit));
-});
-
-app.get("/api/products/:productId/verify", async (c) => {
-  const w = product(c);
-  const v = await w.rpc.verify();
-  return c.json(v.ok ? { ok: true, length: v.length, head: v.head } : { ok: false, brokenAt: v.brokenAt });
-});
-
-// A record rather than a list, so the compiler says when the core adds a kind this filter lacks.
-const reasonKinds: Record<ReasonKind, true> = {
-  validation: true,
-  expectation: true,
-  not_found: true,
-  constraint: true,
-  invariant: true,
-  nomos: true,
-  connection: true,
-  cryostasis: true,
-  idempotency: true,
-};
-
-const precedentQuery = pageQuery.extend({
-  kind: z.enum(Object.keys(reasonKinds) as [ReasonKind, ...ReasonKind[]]).optional(),
-  nomosVersion: z.coerce.number().int().min(1).optional(),
-});
-
-app.get("/api/products/:productId/precedents", async (c) => {
-  const w = product(c);
-  const q = check(precedentQuery, c.req.query());
-  return c.json({ precedents: await w.rpc.precedents(q) });
-});
-
-app.post("/api/products/:productId/intents", async (c) => {
-  const w = product(c);
-  // Checked here with the vocabulary of the law it claims; the Attractor decides whether that law may still run it.
-  const parsed = parseClaimed(inventoryLaw, await jsonBody(c));
-  if (!parsed.ok) return invalid(c, parsed.issues);
-  return sealed(c, await w.sediment(parsed.value), (seal) => c.json(seal));
-});
-
-const cryostasisQuery = z.strictObject({
-  limit: z.coerce.number().int().min(1).max(MAX_PAGE).default(100),
-  // Entries are ordered by (wakeAt, cryoId): the cursor names the last one seen, as `next` returns it.
-  after: z
-    .string()
-    .regex(/^\d{1,16}-\d{1,16}$/, "must be <wakeAt>-<cryoId>, as returned in next")
-    .transform((v) => {
-      const [wakeAt, cryoId] = v.split("-").map(Number) as [number, number];
-      return { wakeAt, cryoId };
-    })
-    .optional(),
-});
-
-app.get("/api/products/:productId/cryostasis", async (c) => {
-  const w = product(c);
-  const q = check(cryostasisQuery, c.req.query());
-  const pending = await w.rpc.frozen({ limit: q.limit, ...(q.after ? { after: q.after } : {}) });
-  // A full page may have more behind it; the next one may also come back empty.
-  const last = pending.length === q.limit ? pending[pending.length - 1] : undefined;
-  return c.json({ pending, ...(last ? { next: `${last.wakeAt}-${last.cryoId}` } : {}) });
-});
-
-app.get("/api/products/:productId/nomos", async (c) => {
-  const w = product(c);
-  return c.json(await w.rpc.nomos());
-});
-
-app.post("/api/explain", async (c) => {
-  // As a freshly upgraded Attractor would admit it: an older Intent is carried inside its grace period.
-  const result = explainOutside(inventoryLaw, await jsonBody(c), { now: Date.now() });
-  if (!result.ok) {
-    const { reason } = result;
-    if (reason.kind === "validation") return invalid(c, result.issues);
-    return c.json({ error: { code: "refused", message: reason.message }, ...(reason.connection ? { connection: reason.connection } : {}) }, 409);
-  }
-  const { origin } = result;
-  return c.json({ ...result.explanation, ...(origin ? { carried: { from: origin.nomos.version, reforged: origin.reforged } } : {}) });
-});
-
-app.get("/api/nomos", (c) => {
-  const { nomos } = inventory;
-  return c.json({
-    name: nomos.name,
-    version: nomos.version,
-    hash: nomos.hash,
-    elements: nomos.elements,
-    operations: Object.fromEntries(Object.entries(inventory.operations).map(([name, op]) => [name, operationHash(op)])),
-    versions: inventoryLaw.versions.map((v, i) => {
-      const evolution = i === 0 ? undefined : inventoryLaw.evolutionFrom(v.nomos.version - 1);
-      return {
-        version: v.nomos.version,
-        hash: v.nomos.hash,
-        ...(evolution
-          ? { migration: evolution.migration, reforge: evolution.reforge !== undefined, provisions: evolution.provisions ?? {}, ...(evolution.critical ? { critical: evolution.critical } : {}) }
-          : {}),
-      };
-    }),
-  });
-});
-
-const version = z.number().int().min(1).max(inventory.nomos.version);
-const connectionBody = z.strictObject({ from: version, to: version.default(inventory.nomos.version), intent: z.record(z.string(), z.unknown()).optional() });
-
-app.post("/api/connection", async (c) => {
-  const body = check(connectionBody, await jsonBody(c));
-  const result = connectionFor(inventoryLaw, body);
-  if (!result.ok) throw new BadInput(result.issues);
-  return c.json(result.report);
-});
-
-app.notFound((c) => error(c, 404, "not_found", `no route for ${c.req.method} ${new URL(c.req.url).pathname}`));
-
-app.onError((err, c) => {
-  if (err instanceof BadInput) return invalid(c, err.issues);
-  if (err instanceof IntentValidationError) return invalid(c, err.issues);
-  console.error(err);
-  return error(c, 500, "internal", "internal error");
-});
+handleErrors(app);

@@ -20,9 +20,7 @@ export interface ProductSnapshot {
 
 /** One product's stock across locations: one Attractor per product id. */
 export class InventoryAttractor extends Attractor<Env, InventoryVocabulary> {
-  constructor(ctx: DurableObjectState, env: Env) {
-    super(ctx, env, inventoryLaw);
-  }
+  static law = inventoryLaw;
 
   /** The product's current state, or null when it was never stocked. */
   snapshot(): ProductSnapshot | null {

@@ -58,6 +58,8 @@ const cases: Case[] = [
   { name: "quantity true", ...stock({ quantity: true }), status: 400, paths: ["quantity"] },
   { name: "a missing quantity", ...stock({}), status: 400, paths: ["quantity"] },
   { name: "an extra field", ...stock({ quantity: 1, note: "x" }), status: 400, paths: ["note"] },
+  { name: "a misspelt field", ...stock({ quantiy: 1 }), status: 400, paths: ["quantiy", "quantity"] },
+  { name: "a page size that is not a number", method: "GET", path: "/api/products/P/precedents?limit=abc", status: 400, paths: ["limit"] },
   { name: "a __proto__ field", ...stock('{"quantity": 1, "__proto__": {"quantity": 2}}'), status: 400, paths: ["__proto__"] },
   { name: "a data reference where a route takes a value", ...stock({ quantity: { $ref: { step: 0, output: "quantity" } } }), status: 400, paths: ["quantity"] },
   { name: "a zero delta", ...adjust({ ...okAdjust, delta: 0 }), status: 400, paths: ["delta"] },
@@ -195,6 +197,44 @@ describe("bad input", () => {
       expect(await observe(p)).toEqual(before);
     });
   }
+});
+
+describe("messages a person can act on", () => {
+  it("an unknown field comes first, with the nearest known name", async () => {
+    const p = await stockedProduct();
+    const res = await api("PUT", `/api/products/${p}/stock/main`, { quantiy: 5 });
+    expectError(res, 400, "invalid_input");
+    expect(res.body.error.issues[0]).toEqual({ path: "quantiy", message: 'unknown field "quantiy"; did you mean "quantity"?' });
+    expect(res.body.error.issues.map((i: { path: string }) => i.path)).toEqual(["quantiy", "quantity"]);
+    expect(res.body.error.message).toBe('quantiy: unknown field "quantiy"; did you mean "quantity"?');
+
+    const reservation = await api("POST", `/api/products/${p}/reservations`, { locationId: "main", quantity: 1, ttlSecond: 60 });
+    expect(reservation.body.error.issues).toEqual([{ path: "ttlSecond", message: 'unknown field "ttlSecond"; did you mean "ttlSeconds"?' }]);
+    // Nothing near enough: no guess.
+    const far = await api("POST", `/api/products/${p}/adjustments`, { locationId: "main", delta: 1, reason: "sale", colour: "red" });
+    expect(far.body.error.issues).toEqual([{ path: "colour", message: 'unknown field "colour"' }]);
+    const query = await api("GET", `/api/products/${p}/sediments?limt=5`);
+    expect(query.body.error.issues).toEqual([{ path: "limt", message: 'unknown field "limt"; did you mean "limit"?' }]);
+  });
+
+  it("a query number that is not one says it must be a whole number", async () => {
+    const p = await stockedProduct();
+    for (const [route, key, value] of [
+      ["sediments", "limit", "abc"],
+      ["sediments", "after", "NaN"],
+      ["precedents", "limit", "1.5"],
+      ["precedents", "nomosVersion", "two"],
+      ["cryostasis", "limit", "-3"],
+    ] as const) {
+      const res = await api("GET", `/api/products/${p}/${route}?${key}=${value}`);
+      expectError(res, 400, "invalid_input");
+      const [issue] = res.body.error.issues;
+      expect(issue.path, `${route}?${key}=${value}`).toBe(key);
+      expect(issue.message).toMatch(/^must be a whole number/);
+      expect(issue.message).not.toMatch(/NaN/);
+    }
+    expect((await api("GET", `/api/products/${p}/sediments?limit=0`)).body.error.issues).toEqual([{ path: "limit", message: "must be a whole number, 1 to 1000" }]);
+  });
 });
 
 describe("arbitrary input", () => {

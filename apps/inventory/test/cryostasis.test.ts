@@ -2,7 +2,7 @@ import { abortAllDurableObjects, env, evictDurableObject, runDurableObjectAlarm,
 import { backoffMs, buildIntent, formatPath, type FreezeResult, MAX_WAKE_ATTEMPTS, type NomosStamp, type Seal, type Sediment, type Vocabulary } from "@noema/core";
 import { describe, expect, it } from "vitest";
 import { inventory, inventoryV1, inventoryV2 } from "../src/vocabulary.js";
-import { api, attractor, durableObject, expectError, freshProduct, type InventoryNamespace, observe, refusal, success } from "./helpers.js";
+import { api, attractor, expectError, freshProduct, type InventoryNamespace, observe, refusal, success } from "./helpers.js";
 import { CRITICAL_REASON, DAY, flakyV2, OFFLINE, OFFLINE_ERROR } from "./laws.js";
 import { PIN_KEY } from "./worker.js";
 
@@ -49,12 +49,12 @@ async function stocked(quantity: number, ns: InventoryNamespace = inventoryNs(),
 
 /** Moves pending entries (all, or those given) a day back, keeping their order: due now. */
 const makeDue = (p: string, ns: InventoryNamespace = inventoryNs(), cryoIds?: number[]) =>
-  runInDurableObject(durableObject(p, ns), (_, state) => {
+  runInDurableObject(attractor(p, ns), (_, state) => {
     const where = cryoIds ? `WHERE cryo_id IN (${cryoIds.map((id) => Math.trunc(id)).join(", ")})` : "";
     state.storage.sql.exec(`UPDATE _noema_cryostasis SET wake_at = wake_at - ${DAY} ${where}`);
   });
 
-const alarmAt = (p: string, ns: InventoryNamespace = inventoryNs()) => runInDurableObject(durableObject(p, ns), (_, state) => state.storage.getAlarm());
+const alarmAt = (p: string, ns: InventoryNamespace = inventoryNs()) => runInDurableObject(attractor(p, ns), (_, state) => state.storage.getAlarm());
 
 const pending = (p: string, ns?: InventoryNamespace) => attractor(p, ns).frozen({ limit: 1000 });
 
@@ -62,7 +62,7 @@ const pending = (p: string, ns?: InventoryNamespace) => attractor(p, ns).frozen(
 async function wakeAll(p: string, ns: InventoryNamespace = inventoryNs()): Promise<void> {
   for (let run = 0; run < 100; run++) {
     if ((await attractor(p, ns).frozen({ limit: 1 })).length === 0) return;
-    await runDurableObjectAlarm(durableObject(p, ns));
+    await runDurableObjectAlarm(attractor(p, ns));
   }
   throw new Error("frozen Intents still pending after 100 alarms");
 }
@@ -94,7 +94,7 @@ describe("reservation expiry", () => {
     expect((await api("GET", `/api/products/${p}`)).body.locations).toEqual([stock("main", 5, 2)]);
 
     await makeDue(p);
-    expect(await runDurableObjectAlarm(durableObject(p))).toBe(true);
+    expect(await runDurableObjectAlarm(attractor(p))).toBe(true);
 
     const product = (await api("GET", `/api/products/${p}`)).body;
     expect(product.locations).toEqual([stock("main", 5, 0)]);
@@ -132,7 +132,7 @@ describe("reservation expiry", () => {
       await new Promise((resolve) => setTimeout(resolve, 25));
     }
     // The runtime may have delivered the alarm already; if not, this delivers it.
-    await runDurableObjectAlarm(durableObject(p));
+    await runDurableObjectAlarm(attractor(p));
 
     const { snapshot, sediments } = await observe(p);
     expect(snapshot?.locations).toEqual([stock("main", 3, 0)]);
@@ -159,7 +159,7 @@ describe("reservation expiry", () => {
 
     // Everything pending is due: only b's release wakes.
     await makeDue(p);
-    expect(await runDurableObjectAlarm(durableObject(p))).toBe(true);
+    expect(await runDurableObjectAlarm(attractor(p))).toBe(true);
     const after = await observe(p);
     expect(after.snapshot?.locations).toEqual([stock("main", 3, 0)]);
     expect(after.snapshot?.reservations).toEqual([]);
@@ -168,8 +168,8 @@ describe("reservation expiry", () => {
     expect(await alarmAt(p)).toBeNull();
 
     // No alarm is armed; a stray delivery anyway finds nothing to apply.
-    expect(await runDurableObjectAlarm(durableObject(p))).toBe(false);
-    await runInDurableObject(durableObject(p), (instance) => instance.alarm());
+    expect(await runDurableObjectAlarm(attractor(p))).toBe(false);
+    await runInDurableObject(attractor(p), (instance) => instance.alarm());
     expect(await observe(p)).toEqual(after);
   });
 
@@ -183,7 +183,7 @@ describe("reservation expiry", () => {
     expect(await alarmAt(p)).toBeNull();
 
     const before = await observe(p);
-    await runInDurableObject(durableObject(p), (instance) => instance.alarm());
+    await runInDurableObject(attractor(p), (instance) => instance.alarm());
     expect(await observe(p)).toEqual(before);
     expect(before.precedents).toEqual([]);
   });
@@ -223,7 +223,7 @@ describe("the alarm", () => {
     expect(await alarmAt(p)).toBe(t0 + 2 * HOUR);
 
     await makeDue(p, inventoryNs(), [middle.cryoId]);
-    expect(await runDurableObjectAlarm(durableObject(p))).toBe(true);
+    expect(await runDurableObjectAlarm(attractor(p))).toBe(true);
     expect(await alarmAt(p)).toBe(t0 + 3 * HOUR);
     expect((await pending(p)).map((e) => e.cryoId)).toEqual([late.cryoId]);
 
@@ -243,13 +243,13 @@ describe("the alarm", () => {
     expect(await alarmAt(p)).toBe(t0 + HOUR);
 
     // The alarm is lost (as a reset by a code update may lose it), then the object is evicted.
-    await runInDurableObject(durableObject(p), (_, state) => state.storage.deleteAlarm());
+    await runInDurableObject(attractor(p), (_, state) => state.storage.deleteAlarm());
     expect(await alarmAt(p)).toBeNull();
-    await evictDurableObject(durableObject(p));
+    await evictDurableObject(attractor(p));
     expect(await alarmAt(p)).toBe(t0 + HOUR);
 
     // Lost again, and this time every object is aborted.
-    await runInDurableObject(durableObject(p), (_, state) => state.storage.deleteAlarm());
+    await runInDurableObject(attractor(p), (_, state) => state.storage.deleteAlarm());
     await abortAllDurableObjects();
     expect(await alarmAt(p)).toBe(t0 + HOUR);
     expect((await pending(p)).map((e) => e.cryoId).sort((a, b) => a - b)).toEqual([...ids].sort((a, b) => a - b));
@@ -271,16 +271,16 @@ describe("the alarm", () => {
     const t0 = Date.now();
     for (let i = 1; i <= 3; i++) frozenOk(await stub.freeze(adjust("main", i, `first-${i}`), { at: t0 + i * HOUR }));
     await makeDue(p);
-    expect(await runDurableObjectAlarm(durableObject(p))).toBe(true);
+    expect(await runDurableObjectAlarm(attractor(p))).toBe(true);
     // The first run left nothing armed; delivering the handler again anyway applies nothing.
-    expect(await runDurableObjectAlarm(durableObject(p))).toBe(false);
-    await runInDurableObject(durableObject(p), (instance) => instance.alarm());
+    expect(await runDurableObjectAlarm(attractor(p))).toBe(false);
+    await runInDurableObject(attractor(p), (instance) => instance.alarm());
 
     for (let i = 1; i <= 3; i++) frozenOk(await stub.freeze(adjust("main", 10 * i, `second-${i}`), { at: t0 + i * HOUR }));
     await makeDue(p);
     // Two deliveries at once, as an at-least-once runtime may make.
-    await runInDurableObject(durableObject(p), (instance) => Promise.all([instance.alarm(), instance.alarm()]));
-    await runInDurableObject(durableObject(p), (instance) => instance.alarm());
+    await runInDurableObject(attractor(p), (instance) => Promise.all([instance.alarm(), instance.alarm()]));
+    await runInDurableObject(attractor(p), (instance) => instance.alarm());
 
     const { snapshot, sediments, precedents, verify } = await observe(p);
     const woken = wokenOf(sediments);
@@ -301,7 +301,7 @@ describe("the alarm", () => {
     // The client did not wait for the frozen copy.
     const direct = success(await stub.sedimentation(intent));
     await makeDue(p);
-    expect(await runDurableObjectAlarm(durableObject(p))).toBe(true);
+    expect(await runDurableObjectAlarm(attractor(p))).toBe(true);
 
     const { snapshot, sediments, precedents } = await observe(p);
     expect(sediments.map((s) => s.sedimentId)).toEqual([1, direct.sedimentId]);
@@ -320,7 +320,7 @@ describe("failures while waking", () => {
    * a day later, so that only the test delivers and each delivery is exactly one attempt.
    */
   const deliver = (p: string, ns: InventoryNamespace) =>
-    runInDurableObject(durableObject(p, ns), async (instance, state) => {
+    runInDurableObject(attractor(p, ns), async (instance, state) => {
       state.storage.sql.exec(`UPDATE _noema_cryostasis SET wake_at = wake_at - ${DAY}`);
       const before = Date.now();
       await state.storage.deleteAlarm();
@@ -355,7 +355,7 @@ describe("failures while waking", () => {
     expect(first.alarm).toBe(retryAt);
 
     // A good entry frozen while the bad one waits for its retry is not held up by it.
-    const later = await runInDurableObject(durableObject(p, ns), async (instance, state) => {
+    const later = await runInDurableObject(attractor(p, ns), async (instance, state) => {
       const frozen = frozenOk(instance.freeze(adjust("main", 100), { at: Date.now() + HOUR }));
       // The freeze re-armed the alarm at the pending retry: held back again, as in deliver.
       expect(await state.storage.getAlarm()).toBe(retryAt);
@@ -392,7 +392,7 @@ describe("failures while waking", () => {
         timestamp: expect.any(Number),
       },
     ]);
-    expect(await stub.precedents({ kind: "cryostasis" })).toEqual(precedents);
+    expect(await stub.precedents({ kind: "cryostasis" })).toEqual({ precedents });
     expect(wokenOf(sediments).map((s) => s.origin!.cryostasis!.cryoId)).toEqual([...good.map((g) => g.cryoId), later.cryoId]);
     expect(snapshot?.locations).toEqual([stock("main", 116, 0)]);
     expect(verify).toMatchObject({ ok: true, length: 4 });
@@ -403,7 +403,7 @@ describe("failures while waking", () => {
     const stub = attractor(p);
     const entry = frozenOk(await stub.freeze(adjust("main", 2, "late-delivery"), { at: Date.now() + HOUR }));
     // An outage of the movements table: not a refusal by the law, an error nobody planned for.
-    const sql = (query: string) => runInDurableObject(durableObject(p), (_, state) => void state.storage.sql.exec(query));
+    const sql = (query: string) => runInDurableObject(attractor(p), (_, state) => void state.storage.sql.exec(query));
     await sql("ALTER TABLE movements RENAME TO movements_away");
     const failed = await deliver(p, inventoryNs());
     expect(failed.frozen).toEqual([expect.objectContaining({ cryoId: entry.cryoId, attempts: 1, lastError: expect.stringContaining("no such table: movements") })]);
@@ -430,7 +430,7 @@ describe("failures while waking", () => {
     const before = await observe(p);
 
     await makeDue(p);
-    expect(await runDurableObjectAlarm(durableObject(p))).toBe(true);
+    expect(await runDurableObjectAlarm(attractor(p))).toBe(true);
     const after = await observe(p);
     expect(after.sediments).toEqual(before.sediments);
     expect(after.snapshot).toEqual(before.snapshot);
@@ -463,7 +463,7 @@ describe("scale", () => {
       [order[i], order[j]] = [order[j]!, order[i]!];
     }
     const entries = order.map((rank) => ({ at: t0 + HOUR + rank * 10, intent: adjust("main", 1, `w-${rank}`) }));
-    const frozen = await runInDurableObject(durableObject(p), (instance) => entries.map((e) => instance.freeze(e.intent, { at: e.at }).ok));
+    const frozen = await runInDurableObject(attractor(p), (instance) => entries.map((e) => instance.freeze(e.intent, { at: e.at }).ok));
     expect(frozen.filter(Boolean)).toHaveLength(N);
     expect(await alarmAt(p)).toBe(t0 + HOUR);
 
@@ -512,8 +512,8 @@ describe("across a Nomos upgrade", () => {
       [1, v1.release(held)],
       [1, v1.reserve("a", 4)],
     ]);
-    await runInDurableObject(durableObject(p, ns), (_, state) => state.storage.kv.put(PIN_KEY, 2));
-    await evictDurableObject(durableObject(p, ns));
+    await runInDurableObject(attractor(p, ns), (_, state) => state.storage.kv.put(PIN_KEY, 2));
+    await evictDurableObject(attractor(p, ns));
     expect((await stub.nomos()).held).toMatchObject(V2);
     // The upgrade keeps them as they were frozen, and the alarm still points at the earliest.
     expect(await stub.frozen()).toEqual(listed);
@@ -526,17 +526,17 @@ describe("across a Nomos upgrade", () => {
     const { p } = await frozenOnV1(ns, "cryo-rollback");
     const listed = await attractor(p, ns).frozen();
     // Roll the code back to v1 while storage holds v2: the Attractor cannot run its law.
-    await runInDurableObject(durableObject(p, ns), (_, state) => state.storage.kv.put(PIN_KEY, 1));
-    await evictDurableObject(durableObject(p, ns));
+    await runInDurableObject(attractor(p, ns), (_, state) => state.storage.kv.put(PIN_KEY, 1));
+    await evictDurableObject(attractor(p, ns));
     expect((await attractor(p, ns).nomos()).migrationError).toBeDefined();
     await makeDue(p, ns);
-    await runInDurableObject(durableObject(p, ns), (instance) => instance.alarm());
+    await runInDurableObject(attractor(p, ns), (instance) => instance.alarm());
     const after = await observe(p, ns);
     expect(after.precedents).toEqual([]);
     expect((await attractor(p, ns).frozen()).map((e) => e.cryoId)).toEqual(listed.map((e) => e.cryoId));
     // Forward again: they wake as usual.
-    await runInDurableObject(durableObject(p, ns), (_, state) => state.storage.kv.put(PIN_KEY, 2));
-    await evictDurableObject(durableObject(p, ns));
+    await runInDurableObject(attractor(p, ns), (_, state) => state.storage.kv.put(PIN_KEY, 2));
+    await evictDurableObject(attractor(p, ns));
     await wakeAll(p, ns);
     expect(await attractor(p, ns).frozen()).toEqual([]);
     expect(wokenOf((await observe(p, ns)).sediments)).toHaveLength(listed.length);
@@ -547,7 +547,7 @@ describe("across a Nomos upgrade", () => {
     const { p, held, release: releaseId, reserve: reserveId } = await frozenOnV1(ns, "cryo-upgrade");
     const before = await observe(p, ns);
     await makeDue(p, ns);
-    expect(await runDurableObjectAlarm(durableObject(p, ns))).toBe(true);
+    expect(await runDurableObjectAlarm(attractor(p, ns))).toBe(true);
 
     const { snapshot, sediments, precedents, verify } = await observe(p, ns);
     expect(precedents).toEqual([]);
@@ -585,7 +585,7 @@ describe("across a Nomos upgrade", () => {
     const { p, held } = await frozenOnV1(ns, "cryo-critical");
     const before = await observe(p, ns);
     await makeDue(p, ns);
-    expect(await runDurableObjectAlarm(durableObject(p, ns))).toBe(true);
+    expect(await runDurableObjectAlarm(attractor(p, ns))).toBe(true);
 
     const after = await observe(p, ns);
     expect(after.sediments).toEqual(before.sediments);
@@ -803,11 +803,11 @@ describe("HTTP", () => {
     const p = await stocked(1);
     frozenOk(await attractor(p).freeze(adjust("main", 2), { at: Date.now() + HOUR }));
     // The movements table is gone for good: every attempt fails unexpectedly.
-    await runInDurableObject(durableObject(p), (_, state) => void state.storage.sql.exec("ALTER TABLE movements RENAME TO movements_away"));
+    await runInDurableObject(attractor(p), (_, state) => void state.storage.sql.exec("ALTER TABLE movements RENAME TO movements_away"));
     for (let run = 0; (await pending(p)).length > 0; run++) {
       if (run > 2 * MAX_WAKE_ATTEMPTS) throw new Error("the entry was never given up");
       await makeDue(p);
-      await runDurableObjectAlarm(durableObject(p));
+      await runDurableObjectAlarm(attractor(p));
     }
     const res = await api("GET", `/api/products/${p}/precedents?kind=cryostasis`);
     expect(res.status).toBe(200);

@@ -1,8 +1,8 @@
 import { env, evictDurableObject, runInDurableObject } from "cloudflare:test";
-import { buildIntent, type Intent, type NomosStamp, type Seal, sedimentHash, type Vocabulary } from "@noema/core";
+import { buildIntent, type Intent, type NomosStamp, operationHash, type Seal, sedimentHash, type Vocabulary } from "@noema/core";
 import { describe, expect, it } from "vitest";
 import { inventoryV1, inventoryV2 } from "../src/vocabulary.js";
-import { api, attractor, durableObject, expectError, freshProduct, type InventoryNamespace, observe, refusal, success } from "./helpers.js";
+import { api, attractor, expectError, freshProduct, type InventoryNamespace, observe, refusal, success } from "./helpers.js";
 import { CAPACITY, CRITICAL_REASON, DAY, inventoryV3 } from "./laws.js";
 import { PIN_KEY } from "./worker.js";
 
@@ -36,15 +36,15 @@ const reservationIdOf = (seal: Seal) => (success(seal).outputs[0] as { reservati
  * instance, as the first request after a deployment would, and it migrates on that wake.
  */
 async function wakeOn(namespace: InventoryNamespace, productId: string, version: number): Promise<void> {
-  await runInDurableObject(durableObject(productId, namespace), (_, state) => state.storage.kv.put(PIN_KEY, version));
-  await evictDurableObject(durableObject(productId, namespace));
+  await runInDurableObject(attractor(productId, namespace), (_, state) => state.storage.kv.put(PIN_KEY, version));
+  await evictDurableObject(attractor(productId, namespace));
 }
 
 /** Sends the next request after an eviction, so the Attractor wakes again without a new pin. */
-const evict = (namespace: InventoryNamespace, productId: string) => evictDurableObject(durableObject(productId, namespace));
+const evict = (namespace: InventoryNamespace, productId: string) => evictDurableObject(attractor(productId, namespace));
 
 const sql = (namespace: InventoryNamespace, productId: string, query: string) =>
-  runInDurableObject(durableObject(productId, namespace), (_, state) => state.storage.sql.exec(query).toArray());
+  runInDurableObject(attractor(productId, namespace), (_, state) => state.storage.sql.exec(query).toArray());
 
 /** A product on v1 with stock at "a" and two active reservations, one of them with an order. */
 async function seededOnV1(namespace: InventoryNamespace, label: string) {
@@ -188,12 +188,12 @@ describe("a Critical evolution", () => {
     expect(after.snapshot).toEqual(before.snapshot);
     expect(after.sediments).toEqual(before.sediments);
 
-    const recorded = await stub.precedents({ kind: "connection", nomosVersion: 2 });
+    const { precedents: recorded } = await stub.precedents({ kind: "connection", nomosVersion: 2 });
     expect(recorded).toEqual(
       frozen.map((intent, i) => ({ precedentId: seals[i]!.precedentId, intent, reason: seals[i]!.reason, nomosVersion: 2, nomosHash: V2.hash, timestamp: seals[i]!.timestamp })),
     );
-    expect(await stub.precedents({ kind: "connection", nomosVersion: 1 })).toEqual([]);
-    expect(await stub.precedents({ kind: "nomos" })).toEqual([]);
+    expect(await stub.precedents({ kind: "connection", nomosVersion: 1 })).toEqual({ precedents: [] });
+    expect(await stub.precedents({ kind: "nomos" })).toEqual({ precedents: [] });
 
     // Intents of the new law run.
     expect(success(await stub.sedimentation(v2.release(held))).outputs).toEqual([{ locationId: "a", quantity: 10, reserved: 2, available: 8 }]);
@@ -219,7 +219,7 @@ describe("an evolution without a reforge", () => {
     const after = await observe(p, ns);
     expect(after.snapshot).toEqual(before.snapshot);
     expect(after.sediments).toEqual(before.sediments);
-    expect(await stub.precedents({ kind: "connection", nomosVersion: 2 })).toEqual([expect.objectContaining({ precedentId: refused.precedentId, intent: reserve, reason: refused.reason })]);
+    expect((await stub.precedents({ kind: "connection", nomosVersion: 2 })).precedents).toEqual([expect.objectContaining({ precedentId: refused.precedentId, intent: reserve, reason: refused.reason })]);
 
     const released = success(await stub.sedimentation(v1.release(held)));
     expect(released.origin).toMatchObject({ nomos: V1, reforged: false, steps: [{ connection: "Flat" }] });
@@ -298,7 +298,7 @@ describe("supplementary provisions: v1 Intents before, during and after the grac
     expect(inGrace.body.origin).toMatchObject({ reforged: true, steps: [{ phase: "grace" }] });
 
     // This Attractor took v2 on 31 days ago (each Attractor's grace period counts from its own upgrade).
-    await runInDurableObject(durableObject(p), (_, state) => state.storage.sql.exec(`UPDATE _noema_nomos SET applied_at = applied_at - ${31 * DAY}`));
+    await runInDurableObject(attractor(p), (_, state) => state.storage.sql.exec(`UPDATE _noema_nomos SET applied_at = applied_at - ${31 * DAY}`));
     await evict(env.INVENTORY_ATTRACTOR, p);
     const late = await api("POST", `/api/products/${p}/intents`, v1.reserve("main", 1));
     expectError(late, 409, "refused");
@@ -361,7 +361,7 @@ describe("a failing migration", () => {
     expect(await stub().nomos()).toMatchObject({ held: onV2.held, history: onV2.history, migrationError: { version: 3 } });
 
     // The operator brings the data within the new law; the next wake migrates.
-    await runInDurableObject(durableObject(p, ns), (_, state) => state.storage.sql.exec(`UPDATE stock SET quantity = ${CAPACITY} WHERE location_id = 'a'`));
+    await runInDurableObject(attractor(p, ns), (_, state) => state.storage.sql.exec(`UPDATE stock SET quantity = ${CAPACITY} WHERE location_id = 'a'`));
     await evict(ns, p);
     const onV3 = await stub().nomos();
     expect(onV3).toEqual({ held: { ...V3, appliedAt: expect.any(Number) }, latest: V3, history: [onV2.held, onV3.held] });
@@ -432,6 +432,17 @@ describe("HTTP: the law and its evolution", () => {
     expect(res.body.elements["column:stock.quantity"]).toBe(inventoryV1.nomos.elements["column:stock.quantity"]);
     expect(res.body.elements["shape:reservations"]).not.toBe(inventoryV1.nomos.elements["shape:reservations"]);
     expect(Object.keys(res.body.operations)).toEqual(Object.keys(inventoryV2.operations));
+    // Each operation says what it does and what it takes and gives, as JSON Schema.
+    for (const [name, op] of Object.entries(inventoryV2.operations)) {
+      expect(res.body.operations[name], name).toEqual({ description: op.description, hash: operationHash(op), args: expect.any(Object), output: expect.any(Object) });
+    }
+    const { reserve } = res.body.operations;
+    expect(reserve.description).toBe("Holds units at a location for a sales channel until expiry, commit or release.");
+    expect(reserve.args).toMatchObject({ type: "object", properties: { locationId: { type: "string" }, quantity: { type: "integer" }, ttlSeconds: { default: 900, maximum: 86_400 } } });
+    // As a client sends them: defaulted arguments may be left out.
+    expect([...reserve.args.required].sort()).toEqual(["locationId", "quantity"]);
+    expect(reserve.args.properties.channel.enum).toEqual(["direct", "web", "marketplace", "store"]);
+    expect(reserve.output).toMatchObject({ type: "object", properties: { reservationId: { type: "string" }, expiresAt: { type: "number" } } });
     expect(res.body.versions).toEqual([
       { version: 1, hash: V1.hash },
       { version: 2, hash: V2.hash, migration: expect.arrayContaining([expect.stringContaining("channel_sync")]), reforge: true, provisions: { gracePeriod: 30 * DAY, afterGrace: "refuse-curved" } },

@@ -1,7 +1,6 @@
 import { env, SELF } from "cloudflare:test";
 import { expect } from "vitest";
 import type { Precedent, Seal, Sediment, Verification } from "@noema/core";
-import type { AttractorRpc } from "@noema/cloudflare";
 import type { InventoryAttractor, ProductSnapshot } from "../src/attractor.js";
 
 export const TOKEN = "test-token";
@@ -36,15 +35,8 @@ export async function api(method: string, path: string, body?: unknown, headers:
 /** Every namespace of the test Worker holds InventoryAttractors: the app's class or a test subclass of it. */
 export type InventoryNamespace = DurableObjectNamespace<InventoryAttractor>;
 
-/** The product's Durable Object stub, for `runInDurableObject`. */
-export const durableObject = (productId: string, namespace: InventoryNamespace = env.INVENTORY_ATTRACTOR) => namespace.getByName(productId);
-
-/**
- * The same stub typed as plain RPC: `DurableObjectStub`'s mapped types recurse too deeply on the
- * JSON in Sediments (TS2589), which is why `@noema/cloudflare` offers `AttractorRpc`.
- */
-export const attractor = (productId: string, namespace?: InventoryNamespace) =>
-  durableObject(productId, namespace) as unknown as AttractorRpc<InventoryAttractor>;
+/** The product's Attractor: the native Durable Object stub, for RPC and `runInDurableObject`. */
+export const attractor = (productId: string, namespace: InventoryNamespace = env.INVENTORY_ATTRACTOR) => namespace.getByName(productId);
 
 export interface Observation {
   snapshot: ProductSnapshot | null;
@@ -63,7 +55,7 @@ export async function observe(productId: string, namespace?: InventoryNamespace)
     if (page.next === undefined) break;
     after = page.next;
   }
-  const [snapshot, precedents, verify] = await Promise.all([rpc.snapshot(), rpc.precedents({ limit: 1000 }), rpc.verify()]);
+  const [snapshot, precedents, verify] = await Promise.all([rpc.snapshot(), rpc.precedents({ limit: 1000 }).then((page) => page.precedents), rpc.verify()]);
   return { snapshot, sediments, precedents, verify };
 }
 

@@ -1,8 +1,9 @@
 import { SELF } from "cloudflare:test";
 import { buildIntent, explain } from "@noema/core";
 import { describe, expect, it } from "vitest";
+import { DEFAULT_PORT, EXAMPLE_REQUESTS, exampleCommands, portOf } from "../scripts/example.mjs";
 import { inventory } from "../src/vocabulary.js";
-import { api, expectError, freshProduct, observe } from "./helpers.js";
+import { api, expectError, freshProduct, observe, TOKEN } from "./helpers.js";
 
 const stockShape = (locationId: string, quantity: number, reserved: number) => ({ locationId, quantity, reserved, available: quantity - reserved });
 const sealShape = (p: string) => ({
@@ -270,6 +271,23 @@ describe("sediments, verify and precedents", () => {
     expect((await api("GET", `/api/products/${p}/precedents?kind=connection`)).body).toEqual({ precedents: [] });
     expectError(await api("GET", `/api/products/${p}/precedents?kind=bogus`), 400, "invalid_input");
   });
+
+  it("GET precedents pages with after, limit and next, as sediments do", async () => {
+    const p = await stocked(1);
+    for (let i = 0; i < 3; i++) expect((await api("POST", `/api/products/${p}/reservations`, { locationId: "main", quantity: 5 })).status).toBe(409);
+    const all = (await api("GET", `/api/products/${p}/precedents`)).body;
+    expect(Object.keys(all)).toEqual(["precedents"]);
+    const ids = all.precedents.map((x: { precedentId: number }) => x.precedentId);
+    expect(ids).toHaveLength(3);
+
+    const page1 = await api("GET", `/api/products/${p}/precedents?limit=2`);
+    expect(page1.body).toEqual({ precedents: all.precedents.slice(0, 2), next: ids[1] });
+    const page2 = await api("GET", `/api/products/${p}/precedents?after=${page1.body.next}&limit=2`);
+    expect(page2.body).toEqual({ precedents: all.precedents.slice(2) });
+    // A page that exactly fits has nothing behind it, so no next.
+    expect((await api("GET", `/api/products/${p}/precedents?limit=3`)).body).toEqual(all);
+    expect((await api("GET", `/api/products/${p}/precedents?kind=expectation&limit=1`)).body.next).toBe(ids[0]);
+  });
 });
 
 describe("intents", () => {
@@ -445,22 +463,52 @@ describe("auth and routing", () => {
     expect(await observe(p)).toEqual(before);
   });
 
-  it("unknown routes and methods are 404 not_found", async () => {
+  it("unknown routes are 404 not_found", async () => {
     const p = await stocked(1);
     const cases: [string, string][] = [
       ["GET", "/api/no-such-route"],
       ["GET", "/nowhere"],
-      ["PATCH", `/api/products/${p}`],
-      ["POST", `/api/products/${p}`],
-      ["GET", `/api/products/${p}/stock/main`],
-      ["PUT", `/api/products/${p}/reservations/r-1-0`],
       ["GET", `/api/products`],
+      ["POST", `/api/products/${p}/nothing-here`],
     ];
     for (const [method, path] of cases) {
       const res = await api(method, path);
       expectError(res, 404, "not_found");
       expect(res.body.error.message, `${method} ${path}`).toContain(method);
     }
+  });
+
+  it("a wrong method on a known route is 405 with Allow naming the methods it takes, and nothing changes", async () => {
+    const p = await stocked(1);
+    const before = await observe(p);
+    const cases: [string, string, string][] = [
+      ["PATCH", `/api/products/${p}`, "GET"],
+      ["POST", `/api/products/${p}`, "GET"],
+      ["GET", `/api/products/${p}/stock/main`, "PUT"],
+      ["PUT", `/api/products/${p}/reservations/r-1-0`, "DELETE"],
+      ["GET", `/api/products/${p}/intents`, "POST"],
+      ["DELETE", `/api/products/${p}/sediments`, "GET"],
+      ["GET", "/api/explain", "POST"],
+      ["POST", "/api/nomos", "GET"],
+      ["POST", "/health", "GET"],
+    ];
+    for (const [method, path, allow] of cases) {
+      const res = await api(method, path);
+      expectError(res, 405, "method_not_allowed");
+      expect(res.headers.get("Allow"), `${method} ${path}`).toBe(allow);
+      expect(res.body.error.message).toContain(method);
+    }
+    expect(await observe(p)).toEqual(before);
+  });
+
+  it("the Bearer scheme is case-insensitive; the token is not", async () => {
+    const p = await stocked(2);
+    for (const scheme of ["bearer", "BEARER", "Bearer", "bEaReR"]) {
+      const res = await api("GET", `/api/products/${p}`, undefined, { Authorization: `${scheme} ${TOKEN}` });
+      expect(res.status, scheme).toBe(200);
+    }
+    expectError(await api("GET", `/api/products/${p}`, undefined, { Authorization: `bearer ${TOKEN.toUpperCase()}` }), 401, "unauthorized");
+    expectError(await api("GET", `/api/products/${p}`, undefined, { Authorization: `Bearer${TOKEN}` }), 401, "unauthorized");
   });
 
   it("a body over 64 KiB is 413 payload_too_large, with or without a Content-Length", async () => {
@@ -490,5 +538,28 @@ describe("auth and routing", () => {
     expect(res.status).toBe(413);
     expect(await res.json()).toMatchObject({ error: { code: "payload_too_large" } });
     expect(await observe(p)).toEqual(before);
+  });
+});
+
+describe("npm start", () => {
+  it("prints its example against the port wrangler dev will use: --port if given, else 8787", () => {
+    expect(portOf([])).toBe(DEFAULT_PORT);
+    expect(DEFAULT_PORT).toBe(8787);
+    expect(portOf(["--port", "9000"])).toBe(9000);
+    expect(portOf(["--ip", "0.0.0.0", "--port=9001"])).toBe(9001);
+    const commands = exampleCommands(9000, "tok");
+    expect(commands).toHaveLength(EXAMPLE_REQUESTS.length);
+    EXAMPLE_REQUESTS.forEach((r, i) => {
+      expect(commands[i]).toContain(`http://localhost:9000${r.path}`);
+      if (r.path.startsWith("/api/")) expect(commands[i]).toContain('-H "Authorization: Bearer tok"');
+      if (r.body !== undefined) expect(commands[i]).toContain(`-X ${r.method} `);
+    });
+  });
+
+  it("prints requests that each answer 200 on a fresh app, in order", async () => {
+    for (const { method, path, body } of EXAMPLE_REQUESTS) {
+      const res = await api(method, path, body);
+      expect(res.status, `${method} ${path}: ${JSON.stringify(res.body)}`).toBe(200);
+    }
   });
 });

@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import type { ProductSnapshot } from "../src/attractor.js";
 import { type Channel, CHANNELS } from "../src/nomos.js";
 import { inventory } from "../src/vocabulary.js";
-import { attractor, durableObject, freshProduct, observe } from "./helpers.js";
+import { attractor, freshProduct, observe } from "./helpers.js";
 
 // ---- Commands: what a client might send, valid or not ----
 
@@ -291,7 +291,7 @@ describe("random sequences of Intents", () => {
         expect(verify).toEqual({ ok: true, length: successes, head });
 
         // Rows the snapshot does not show: closed reservations and the movement history.
-        const rows = await runInDurableObject(durableObject(p), (_, state) => ({
+        const rows = await runInDurableObject(attractor(p), (_, state) => ({
           reservations: state.storage.sql.exec("SELECT id, status, channel FROM reservations ORDER BY id").toArray(),
           movements: state.storage.sql.exec("SELECT location_id, delta, reason, reference_id FROM movements ORDER BY id").toArray(),
         }));

@@ -2,7 +2,7 @@ import { runInDurableObject } from "cloudflare:test";
 import { buildIntent, canonicalJson, GENESIS_HASH, type Intent, type Seal, sedimentHash } from "@noema/core";
 import { describe, expect, it } from "vitest";
 import { inventory } from "../src/vocabulary.js";
-import { api, attractor, durableObject, freshProduct, observe, refusal, success } from "./helpers.js";
+import { api, attractor, freshProduct, observe, refusal, success } from "./helpers.js";
 
 const world = (name: string) => ({ attractor: "InventoryAttractor", name, nomosVersion: 2, nomosHash: inventory.nomos.hash });
 
@@ -39,7 +39,7 @@ describe("sedimentation over RPC", () => {
     expect(snapshot?.locations).toEqual([{ locationId: "shelf", quantity: 7, reserved: 0, available: 7 }]);
     expect(snapshot?.reservations).toEqual([]);
     // The commit recorded the sale against the reservation the first step created.
-    const movements = await runInDurableObject(durableObject(p), (_, state) =>
+    const movements = await runInDurableObject(attractor(p), (_, state) =>
       state.storage.sql.exec("SELECT location_id, delta, reason, reference_id FROM movements ORDER BY id").toArray(),
     );
     expect(movements).toEqual([{ location_id: "shelf", delta: -3, reason: "sale", reference_id: reserved.reservationId }]);
@@ -140,14 +140,14 @@ describe("sedimentation over RPC", () => {
         timestamp: seal.timestamp,
       });
     }
-    const precedents = await stub.precedents();
+    const { precedents } = await stub.precedents();
     expect(precedents.map((x) => x.precedentId)).toEqual(cases.map((_, i) => i + 1));
-    expect((await stub.precedents({ kind: "not_found" })).map((x) => x.reason.message)).toEqual([
+    expect((await stub.precedents({ kind: "not_found" })).precedents.map((x) => x.reason.message)).toEqual([
       "location nowhere has no stock of this product; set or add stock there first",
       "reservation r-999-0 does not exist",
     ]);
     // The multi-step refusal left no movement from its successful first step.
-    const movements = await runInDurableObject(durableObject(p), (_, state) => state.storage.sql.exec("SELECT count(*) AS n FROM movements").one());
+    const movements = await runInDurableObject(attractor(p), (_, state) => state.storage.sql.exec("SELECT count(*) AS n FROM movements").one());
     expect(movements.n).toBe(0);
   });
 
@@ -180,7 +180,7 @@ describe("sedimentation over RPC", () => {
     const huge = { v: 1, steps: [{ op: "setStock", args: { locationId: "x".repeat(3_000_000), quantity: 1 } }] };
     const seal = refusal(await stub.sedimentation(huge));
     expect(seal.reason.kind).toBe("validation");
-    const [precedent] = await stub.precedents({});
+    const [precedent] = (await stub.precedents({})).precedents;
     expect(precedent?.intent).toEqual({ $omitted: { bytes: canonicalJson(huge).length, sha256: expect.stringMatching(/^[0-9a-f]{64}$/) } });
   });
 
@@ -191,7 +191,7 @@ describe("sedimentation over RPC", () => {
     const reserved = success(await stub.sedimentation(reserve("shelf", 2)));
     const { reservationId } = reserved.outputs[0] as { reservationId: string };
     // Expire it in storage, as the clock would.
-    await runInDurableObject(durableObject(p), (_, state) => void state.storage.sql.exec("UPDATE reservations SET expires_at = 1"));
+    await runInDurableObject(attractor(p), (_, state) => void state.storage.sql.exec("UPDATE reservations SET expires_at = 1"));
     const seal = refusal(await stub.sedimentation(buildIntent(inventory, (s) => void s.commit({ reservationId }))));
     expect(seal.reason).toMatchObject({ kind: "expectation", message: `reservation ${reservationId} is not active (already released or committed) or has expired` });
     // Release stays possible: it gives the stock back.
@@ -325,7 +325,7 @@ describe("verify", () => {
   for (const { what, sql, brokenAt, length } of tampering) {
     it(`finds the first broken link when ${what} is tampered with`, async () => {
       const { p, stub } = await threeSediments();
-      const changed = await runInDurableObject(durableObject(p), (_, state) => state.storage.sql.exec(sql).rowsWritten);
+      const changed = await runInDurableObject(attractor(p), (_, state) => state.storage.sql.exec(sql).rowsWritten);
       expect(changed).toBe(1);
       expect(await stub.verify()).toEqual({ ok: false, brokenAt, length });
       const http = await api("GET", `/api/products/${p}/verify`);

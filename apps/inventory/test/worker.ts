@@ -36,7 +36,5 @@ export class CapacityAttractor extends pinnedTo(() => capacityLaw, 2) {}
 
 /** Runs v2 plus `restock`, whose parameters cannot be computed for one location (see laws.ts). */
 export class FlakyAttractor extends InventoryAttractor {
-  protected override lawFor(): Lineage {
-    return flakyLaw;
-  }
+  static override law = flakyLaw;
 }

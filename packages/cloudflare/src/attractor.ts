@@ -19,17 +19,45 @@ import {
   type SedimentHost,
   type SqlValue,
   type Verification,
+  type WakeOutcome,
   type Vocabulary,
   WAKE_BATCH,
   type World,
   MAX_PAGE,
+  DEFAULT_PAGE,
 } from "@noema/core";
 
-export interface AttractorOptions {
-  limits?: IntentLimits;
-  /** Frozen Intents woken per alarm run; the alarm is re-armed for the rest. */
+/** Why an Attractor subclass cannot start: a missing law or an overridden `alarm()`. */
+export class AttractorDefinitionError extends Error {
+  override name = "AttractorDefinitionError";
+}
+
+/** Where the user's own alarm time is kept: the synchronous KV of a SQLite-backed object (`_cf_KV`). */
+const USER_ALARM_KEY = "noema:alarm";
+/** How long after a failed `onAlarm()` it runs again. */
+export const ALARM_RETRY_MS = 30_000;
+
+declare const alarmOwned: unique symbol;
+/**
+ * What `Attractor.alarm()` returns. An override that does not return `super.alarm()` fails to
+ * type-check (TS2416), and any override throws when the object starts: the alarm wakes frozen
+ * Intents, so it belongs to the base class. Put your own alarm work in `onAlarm()`.
+ */
+export type AlarmOwnedByAttractor = void & { readonly [alarmOwned]: "override onAlarm() instead of alarm()" };
+
+/** The static side of an Attractor subclass: its law and options, read when each instance starts. */
+export interface AttractorStatics {
+  readonly name: string;
+  /** The law of every instance: a Vocabulary, or a Lineage of them. Required. */
+  law?: Vocabulary | Lineage;
+  /** Limits on incoming Intents, over `DEFAULT_LIMITS`. */
+  limits?: Partial<IntentLimits>;
+  /** Frozen Intents woken per alarm run (default WAKE_BATCH, 500); the alarm is re-armed for the rest. */
   wakeBatch?: number;
 }
+
+const isVocabulary = (law: unknown): law is Vocabulary =>
+  typeof law === "object" && law !== null && "nomos" in law && "operations" in law;
 
 /** A pending frozen Intent as listed: when it wakes, how often it failed and why. */
 export interface FrozenSummary {
@@ -56,18 +84,27 @@ export interface NomosReport {
   migrationError?: MigrationState["error"];
 }
 
-export { MAX_PAGE } from "@noema/core";
+export { DEFAULT_PAGE, MAX_PAGE } from "@noema/core";
 
-/** A page size from an RPC caller: a whole number clamped to 1..MAX_PAGE, 100 when missing or not a number. */
-const pageSize = (limit: number | undefined) => (Number.isInteger(limit) ? Math.min(Math.max(limit!, 1), MAX_PAGE) : 100);
+/** A page size from an RPC caller: a whole number clamped to 1..MAX_PAGE, DEFAULT_PAGE when missing or not a number. */
+const pageSize = (limit: number | undefined) => (Number.isInteger(limit) ? Math.min(Math.max(limit!, 1), MAX_PAGE) : DEFAULT_PAGE);
 
 /**
  * A Durable Object that owns one partition of state under one Nomos (or a lineage of
  * them). Every change arrives as an Intent through `sedimentation`; reads are plain RPC
  * methods. On wake it brings its storage to the current law, lazily, inside
  * `blockConcurrencyWhile`: requests arriving meanwhile wait, none is lost.
+ *
+ * A subclass declares its law, and options, as static fields; no constructor needed:
+ *
+ *     export class LedgerAttractor extends Attractor<Env, typeof ledger> {
+ *       static law = ledger; // a Vocabulary or a Lineage
+ *       static limits = { maxSteps: 16 }; // over DEFAULT_LIMITS
+ *     }
  */
 export abstract class Attractor<Env = unknown, V extends Vocabulary = Vocabulary> extends DurableObject<Env> {
+  // The statics (see AttractorStatics) are not declared here, so a subclass writes `static law = …`
+  // without `override` under noImplicitOverride; the constructor checks them instead.
   protected readonly lineage: Lineage;
   /** The vocabulary of the law held once the Attractor has woken. */
   protected vocabulary!: V;
@@ -79,21 +116,29 @@ export abstract class Attractor<Env = unknown, V extends Vocabulary = Vocabulary
   private sedimenter!: Sedimenter;
   private migration!: MigrationState;
   private readonly wakeBatch: number;
+  /** The user alarm time `onAlarm()` is running for: not re-armed while it runs. */
+  private runningAlarm: number | undefined;
 
-  constructor(ctx: DurableObjectState, env: Env, law: V | Lineage, options: AttractorOptions = {}) {
+  constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
+    const statics = new.target as unknown as AttractorStatics;
+    assertAlarmNotOverridden(new.target.prototype as object, statics.name);
+    const { law } = statics;
+    if (!(law instanceof Lineage || isVocabulary(law))) {
+      throw new AttractorDefinitionError(`${statics.name} declares no law: add \`static law = myVocabulary\` (or a lineage)`);
+    }
     this.lineage = this.lawFor(law instanceof Lineage ? law : Lineage.of(law));
-    this.limits = options.limits ?? DEFAULT_LIMITS;
+    this.limits = { ...DEFAULT_LIMITS, ...statics.limits };
+    this.wakeBatch = statics.wakeBatch ?? WAKE_BATCH;
     const sql = ctx.storage.sql;
     this.query = (text, ...params) => sql.exec<Row>(text, ...params).toArray();
-    this.wakeBatch = options.wakeBatch ?? WAKE_BATCH;
     const host: SedimentHost = (this.host = {
       db: { exec: (text, params) => sql.exec<Row>(text, ...params).toArray() },
       transaction: (fn) => ctx.storage.transactionSync(fn),
       now: () => Date.now(),
       onCryostasisChanged: () => this.rearm(),
     });
-    const attractor = new.target.name;
+    const attractor = statics.name;
     void ctx.blockConcurrencyWhile(async () => {
       const state = (this.migration = applyLineage(host, this.lineage, Date.now()));
       if (state.error) console.error(`noema: ${attractor} ${state.latest.name} v${state.error.version}: ${state.error.message}`);
@@ -123,27 +168,84 @@ export abstract class Attractor<Env = unknown, V extends Vocabulary = Vocabulary
   }
 
   /**
-   * Points the one Durable Object alarm at the earliest frozen Intent, or clears it. It reads
-   * storage rather than trusting memory, so an alarm moved or lost by anything else is
-   * corrected at the next change.
+   * Points the one Durable Object alarm at the earliest of the next frozen Intent and the
+   * time given to `schedule()`, or clears it. It reads storage rather than trusting memory,
+   * so an alarm moved or lost by anything else is corrected at the next change.
    */
   private rearm(): void {
-    // An Attractor that cannot run its stored law leaves its frozen Intents, and their alarm, alone.
-    if (!this.sedimenter.available) return;
-    const next = this.sedimenter.cryostasis.earliest();
-    if (next === undefined) void this.ctx.storage.deleteAlarm();
-    else void this.ctx.storage.setAlarm(next);
+    // Called before the wake finished (a schedule() in a subclass constructor): the wake re-arms.
+    if (!this.sedimenter) return;
+    const user = this.ctx.storage.kv.get<number>(USER_ALARM_KEY);
+    const times = user === undefined || user === this.runningAlarm ? [] : [user];
+    if (this.sedimenter.available) {
+      const frozen = this.sedimenter.cryostasis.earliest();
+      if (frozen !== undefined) times.push(frozen);
+    } else if (times.length === 0) {
+      // An Attractor that cannot run its stored law leaves its frozen Intents, and their alarm, alone.
+      return;
+    }
+    if (times.length === 0) void this.ctx.storage.deleteAlarm();
+    else void this.ctx.storage.setAlarm(Math.min(...times));
   }
 
   /**
-   * Wakes due frozen Intents in wake-time order, in bounded batches. Each one is applied
-   * (resumed, or reforged across a law change) and removed in one transaction, so a repeated
-   * alarm delivery applies nothing twice; a refusal is final; an unexpected error is retried
-   * with backoff on that entry alone.
+   * Owned by the Attractor; override `onAlarm()` and `onWake()` instead. Wakes due frozen
+   * Intents in wake-time order, in bounded batches. Each one is applied (resumed, or reforged
+   * across a law change) and removed in one transaction, so a repeated alarm delivery applies
+   * nothing twice; a refusal is final; an unexpected error is retried with backoff on that
+   * entry alone. Then runs `onAlarm()` when the time given to `schedule()` has come.
    */
-  override async alarm(): Promise<void> {
-    this.sedimenter.wakeDue(this.wakeBatch);
+  override async alarm(): Promise<AlarmOwnedByAttractor> {
+    const outcomes = this.sedimenter.wakeDue(this.wakeBatch);
+    if (outcomes.length > 0) await this.onWake(outcomes);
+    const kv = this.ctx.storage.kv;
+    const due = kv.get<number>(USER_ALARM_KEY);
+    if (due !== undefined && due <= Date.now()) {
+      this.runningAlarm = due;
+      let next: number | undefined;
+      try {
+        await this.onAlarm();
+      } catch (error) {
+        // Logged and run again later rather than rethrown: the same alarm also serves frozen Intents.
+        console.error(`noema: ${this.world.attractor} onAlarm() failed, retrying in ${ALARM_RETRY_MS} ms:`, error);
+        next = Date.now() + ALARM_RETRY_MS;
+      } finally {
+        this.runningAlarm = undefined;
+      }
+      // Unless onAlarm() called schedule(), this time has been served (or is retried).
+      if (kv.get<number>(USER_ALARM_KEY) === due) {
+        if (next === undefined) kv.delete(USER_ALARM_KEY);
+        else kv.put(USER_ALARM_KEY, next);
+      }
+      this.rearm();
+    }
+    return undefined as AlarmOwnedByAttractor;
   }
+
+  /**
+   * Asks for `onAlarm()` to run at `at` (ms since the epoch, or a Date), replacing any time
+   * asked before; `null` cancels it. Frozen Intents keep their own times: the one Durable
+   * Object alarm is pointed at whichever comes first.
+   */
+  protected schedule(at: number | Date | null): void {
+    if (at === null) this.ctx.storage.kv.delete(USER_ALARM_KEY);
+    else this.ctx.storage.kv.put(USER_ALARM_KEY, typeof at === "number" ? at : at.getTime());
+    this.rearm();
+  }
+
+  /** The time given to `schedule()` that has not run yet. */
+  protected scheduled(): number | undefined {
+    return this.ctx.storage.kv.get<number>(USER_ALARM_KEY);
+  }
+
+  /**
+   * Your own alarm work, run once the time given to `schedule()` has come. Call `schedule()`
+   * again to repeat; if it throws, it runs again `ALARM_RETRY_MS` later.
+   */
+  protected onAlarm(): void | Promise<void> {}
+
+  /** Called after an alarm woke frozen Intents, with what became of each (sealed, refused, retried or gone). */
+  protected onWake(_outcomes: WakeOutcome[]): void | Promise<void> {}
 
   /** Freezes an Intent from code, to wake at `at` (ms since the epoch) or after `delaySeconds`. */
   freeze(intent: unknown, when: { at?: number; delaySeconds?: number; key?: string }): FreezeResult {
@@ -172,8 +274,9 @@ export abstract class Attractor<Env = unknown, V extends Vocabulary = Vocabulary
   }
 
   /**
-   * The lineage this instance runs. Override to pin an older version (for example in tests
-   * that start an Attractor on v1 and wake it later on v2).
+   * The lineage this instance runs, from `static law`. Override to pin an older version (for
+   * example in tests that start an Attractor on v1 and wake it later on v2); it runs in the
+   * constructor, where `this.ctx` is already set.
    */
   protected lawFor(lineage: Lineage): Lineage {
     return lineage;
@@ -193,7 +296,8 @@ export abstract class Attractor<Env = unknown, V extends Vocabulary = Vocabulary
     return this.sedimenter.explain(intent);
   }
 
-  sediments(after = 0, limit = 100): { sediments: Sediment[]; next?: number } {
+  /** Sediments after `after`, oldest first; `next` is the cursor of the next page when there is one. */
+  sediments(after = 0, limit = DEFAULT_PAGE): { sediments: Sediment[]; next?: number } {
     return this.sedimenter.log.page(Number.isInteger(after) ? after : 0, pageSize(limit));
   }
 
@@ -201,12 +305,34 @@ export abstract class Attractor<Env = unknown, V extends Vocabulary = Vocabulary
     return this.sedimenter.log.verify();
   }
 
-  precedents(filter: { kind?: ReasonKind; nomosVersion?: number; after?: number; limit?: number } = {}): Precedent[] {
-    return this.sedimenter.log.precedents({ ...filter, limit: pageSize(filter.limit) });
+  /** Precedents after `after` (a precedentId), oldest first; `next` is the cursor of the next page when there is one. */
+  precedents(filter: { kind?: ReasonKind | undefined; nomosVersion?: number | undefined; after?: number | undefined; limit?: number | undefined } = {}): { precedents: Precedent[]; next?: number } {
+    const { kind, nomosVersion, after } = filter;
+    const limit = pageSize(filter.limit);
+    // One more than asked: a full page says whether anything is behind it.
+    const rows = this.sedimenter.log.precedents({
+      ...(kind === undefined ? {} : { kind }),
+      ...(nomosVersion === undefined ? {} : { nomosVersion }),
+      ...(after === undefined ? {} : { after }),
+      limit: limit + 1,
+    });
+    const precedents = rows.slice(0, limit);
+    return rows.length > limit ? { precedents, next: precedents[precedents.length - 1]!.precedentId } : { precedents };
   }
 
   nomos(): NomosReport {
     const { held, latest, error } = this.migration;
     return { held, latest, history: nomosHistory(this.host.db), ...(error ? { migrationError: error } : {}) };
+  }
+}
+
+/** Refuses a subclass that overrides `alarm()`: it would stop every frozen Intent unless it called `super.alarm()`. */
+function assertAlarmNotOverridden(prototype: object, className: string): void {
+  for (let p: object | null = prototype; p && p !== Attractor.prototype; p = Object.getPrototypeOf(p) as object | null) {
+    if (Object.prototype.hasOwnProperty.call(p, "alarm")) {
+      throw new AttractorDefinitionError(
+        `${className} overrides alarm(), which wakes frozen Intents: override onAlarm() for your own alarm work (schedule() sets its time) and onWake() for wake outcomes`,
+      );
+    }
   }
 }

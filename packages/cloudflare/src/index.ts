@@ -1,2 +1,11 @@
-export * from "./attractor.js";
-export * from "./world.js";
+export {
+  ALARM_RETRY_MS,
+  type AlarmOwnedByAttractor,
+  Attractor,
+  AttractorDefinitionError,
+  type AttractorStatics,
+  type ExplainResult,
+  type FrozenSummary,
+  MAX_PAGE,
+  type NomosReport,
+} from "./attractor.js";

@@ -1,9 +1,11 @@
+import type { ChoreAttractor } from "./alarm/attractors.js";
 import type { LedgerAttractor } from "./ledger/attractor.js";
 
 declare global {
   namespace Cloudflare {
     interface Env {
       LEDGER_ATTRACTOR: DurableObjectNamespace<LedgerAttractor>;
+      CHORE_ATTRACTOR: DurableObjectNamespace<ChoreAttractor>;
     }
   }
 }

@@ -1,6 +1,5 @@
 import { env, evictDurableObject, runInDurableObject, SELF } from "cloudflare:test";
 import { buildIntent, type Intent, type RefusalSeal, type Seal, type SuccessSeal } from "@noema/core";
-import { world } from "@noema/cloudflare";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { type LedgerAttractor, MAX_STEPS } from "./ledger/attractor.js";
@@ -23,9 +22,9 @@ function refused(seal: Seal): RefusalSeal {
 /** A fresh ledger with one account per opening balance, opened and funded in one Intent. */
 async function ledgerWith(...openingBalances: number[]) {
   const name = freshName();
-  const w = world(env.LEDGER_ATTRACTOR, name);
+  const stub = env.LEDGER_ATTRACTOR.getByName(name);
   const seal = committed(
-    await w.sediment(
+    await stub.sedimentation(
       buildIntent(ledger, (s) => {
         const accounts = openingBalances.map((_, i) => s.open({ holder: `holder ${i}` }));
         openingBalances.forEach((amount, i) => {
@@ -35,20 +34,20 @@ async function ledgerWith(...openingBalances: number[]) {
     ),
   );
   const ids = seal.outputs.slice(0, openingBalances.length).map((o) => (o as { accountId: string }).accountId);
-  return { name, w, stub: env.LEDGER_ATTRACTOR.getByName(name), ids, seal };
+  return { name, stub, ids, seal };
 }
 
 const balances = async (stub: DurableObjectStub<LedgerAttractor>) => Object.fromEntries((await stub.accounts()).map((a) => [a.accountId, a.balance]));
 
 describe("a ledger built from the public API", () => {
-  it("opens, deposits and transfers through a World; each Seal names the LedgerAttractor and the name used", async () => {
+  it("opens, deposits and transfers through a native stub; each Seal names the LedgerAttractor and the name used", async () => {
     const name = freshName();
-    const w = world(env.LEDGER_ATTRACTOR, name);
-    const opened = committed(await w.sediment(buildIntent(ledger, (s) => void [s.open({ holder: "alice" }), s.open({ holder: "bob" })])));
+    const stub = env.LEDGER_ATTRACTOR.getByName(name);
+    const opened = committed(await stub.sedimentation(buildIntent(ledger, (s) => void [s.open({ holder: "alice" }), s.open({ holder: "bob" })])));
     expect(opened.outputs).toEqual([{ accountId: "acct-1-0" }, { accountId: "acct-1-1" }]);
 
-    const deposited = committed(await w.sediment(buildIntent(ledger, (s) => void s.deposit({ accountId: "acct-1-0", amount: 100 }))));
-    const moved = committed(await w.sediment(buildIntent(ledger, (s) => void s.transfer({ from: "acct-1-0", to: "acct-1-1", amount: 30 }))));
+    const deposited = committed(await stub.sedimentation(buildIntent(ledger, (s) => void s.deposit({ accountId: "acct-1-0", amount: 100 }))));
+    const moved = committed(await stub.sedimentation(buildIntent(ledger, (s) => void s.transfer({ from: "acct-1-0", to: "acct-1-1", amount: 30 }))));
 
     expect(deposited.outputs).toEqual([{ accountId: "acct-1-0", balance: 100 }]);
     expect(moved.outputs).toEqual([{ transferId: "t-3-0", fromBalance: 70, toBalance: 30 }]);
@@ -65,7 +64,7 @@ describe("a ledger built from the public API", () => {
   });
 
   it("lets a later step use an earlier step's output, and stores the Intent exactly as sent", async () => {
-    const { w, ids } = await ledgerWith(100);
+    const { stub, ids } = await ledgerWith(100);
     const intent = buildIntent(ledger, (s) => {
       const carol = s.open({ holder: "carol" });
       s.deposit({ accountId: carol.accountId, amount: 70 });
@@ -73,27 +72,27 @@ describe("a ledger built from the public API", () => {
     });
     expect(intent.steps[1]!.args.accountId).toEqual({ $ref: { step: 0, output: "accountId" } });
 
-    const seal = committed(await w.sediment(intent));
+    const seal = committed(await stub.sedimentation(intent));
     expect(seal.outputs).toEqual([
       { accountId: "acct-2-0" },
       { accountId: "acct-2-0", balance: 70 },
       { transferId: "t-2-2", fromBalance: 50, toBalance: 120 },
     ]);
-    const { sediments } = await w.rpc.sediments(1);
+    const { sediments } = await stub.sediments(1);
     expect(sediments).toHaveLength(1);
     expect(sediments[0]!.intent).toEqual(intent);
     expect(sediments[0]!.outputs).toEqual(seal.outputs);
   });
 
   it("refuses an overdraft atomically: the earlier deposit in the same Intent does not survive, and the refusal is a Precedent", async () => {
-    const { name, w, stub, ids } = await ledgerWith(100, 0);
+    const { name, stub, ids } = await ledgerWith(100, 0);
     const [alice, bob] = ids as [string, string];
     const intent = buildIntent(ledger, (s) => {
       s.deposit({ accountId: alice, amount: 50 });
       s.transfer({ from: alice, to: bob, amount: 1000 });
     });
 
-    const seal = refused(await w.sediment(intent));
+    const seal = refused(await stub.sedimentation(intent));
     expect(seal.reason).toEqual({
       kind: "constraint",
       message: "an account's balance cannot go below zero",
@@ -105,32 +104,33 @@ describe("a ledger built from the public API", () => {
     expect(await balances(stub)).toEqual({ [alice]: 100, [bob]: 0 });
     expect(await stub.verify()).toMatchObject({ ok: true, length: 1 });
 
-    const precedents = await w.rpc.precedents({ kind: "constraint" });
+    const { precedents, next: more } = await stub.precedents({ kind: "constraint" });
+    expect(more).toBeUndefined();
     expect(precedents).toEqual([
       { precedentId: seal.precedentId, intent, reason: seal.reason, nomosVersion: 1, nomosHash: ledgerNomos.hash, timestamp: seal.timestamp },
     ]);
     // A refusal takes no place in the chain: the next commit follows the last one without a gap.
-    const next = committed(await w.sediment(buildIntent(ledger, (s) => void s.transfer({ from: alice, to: bob, amount: 100 }))));
+    const next = committed(await stub.sedimentation(buildIntent(ledger, (s) => void s.transfer({ from: alice, to: bob, amount: 100 }))));
     expect(next.sedimentId).toBe(2);
     expect(await balances(stub)).toEqual({ [alice]: 0, [bob]: 100 });
   });
 
   it("refuses, by invariant, a commit every CHECK allows: an unbalanced hand-written transfer", async () => {
-    const { w, stub, ids } = await ledgerWith(100, 0);
+    const { stub, ids } = await ledgerWith(100, 0);
     const [alice, bob] = ids as [string, string];
 
-    const oneLeg = refused(await w.sediment(buildIntent(ledger, (s) => void s.post({ transferId: "fee-1", accountId: alice, amount: -5 }))));
+    const oneLeg = refused(await stub.sedimentation(buildIntent(ledger, (s) => void s.post({ transferId: "fee-1", accountId: alice, amount: -5 }))));
     expect(oneLeg.reason).toMatchObject({ kind: "invariant", rule: "transfers_net_zero" });
     expect(oneLeg.reason.message).toMatch(/^the legs of a transfer must net to zero/);
     expect(await balances(stub)).toEqual({ [alice]: 100, [bob]: 0 });
-    expect(await w.rpc.precedents({ kind: "invariant" })).toHaveLength(1);
+    expect((await stub.precedents({ kind: "invariant" })).precedents).toHaveLength(1);
 
     // Between the two legs the invariant does not hold; it is checked once, before commit.
     const split = buildIntent(ledger, (s) => {
       s.post({ transferId: "split-1", accountId: alice, amount: -30 });
       s.post({ transferId: "split-1", accountId: bob, amount: 30 });
     });
-    committed(await w.sediment(split));
+    committed(await stub.sedimentation(split));
     expect(await balances(stub)).toEqual({ [alice]: 70, [bob]: 30 });
   });
 
@@ -149,9 +149,9 @@ describe("a ledger built from the public API", () => {
   });
 
   it("verifies the chain and reports the first broken link", async () => {
-    const { w, stub, ids } = await ledgerWith(10, 0);
-    committed(await w.sediment(buildIntent(ledger, (s) => void s.transfer({ from: ids[0]!, to: ids[1]!, amount: 4 }))));
-    const last = committed(await w.sediment(buildIntent(ledger, (s) => void s.deposit({ accountId: ids[1]!, amount: 1 }))));
+    const { stub, ids } = await ledgerWith(10, 0);
+    committed(await stub.sedimentation(buildIntent(ledger, (s) => void s.transfer({ from: ids[0]!, to: ids[1]!, amount: 4 }))));
+    const last = committed(await stub.sedimentation(buildIntent(ledger, (s) => void s.deposit({ accountId: ids[1]!, amount: 1 }))));
     expect(await stub.verify()).toEqual({ ok: true, length: 3, head: last.hash });
 
     await runInDurableObject(stub, (_instance, state) => {
@@ -161,8 +161,8 @@ describe("a ledger built from the public API", () => {
   });
 
   it("continues the chain from the stored head after the Attractor is evicted", async () => {
-    const { w, stub, ids, seal: first } = await ledgerWith(10);
-    const second = committed(await w.sediment(buildIntent(ledger, (s) => void s.deposit({ accountId: ids[0]!, amount: 5 }))));
+    const { stub, ids, seal: first } = await ledgerWith(10);
+    const second = committed(await stub.sedimentation(buildIntent(ledger, (s) => void s.deposit({ accountId: ids[0]!, amount: 5 }))));
     const applied = (await stub.nomos()).held;
     await runInDurableObject(stub, (instance) => void Object.assign(instance, { beforeEviction: true }));
 
@@ -170,7 +170,7 @@ describe("a ledger built from the public API", () => {
 
     // A new instance, not the old one: the in-memory head is gone and must be read back from storage.
     expect(await runInDurableObject(stub, (instance) => "beforeEviction" in instance)).toBe(false);
-    const third = committed(await w.sediment(buildIntent(ledger, (s) => void s.deposit({ accountId: ids[0]!, amount: 1 }))));
+    const third = committed(await stub.sedimentation(buildIntent(ledger, (s) => void s.deposit({ accountId: ids[0]!, amount: 1 }))));
     expect(third.sedimentId).toBe(second.sedimentId + 1);
     expect(third.prevHash).toBe(second.hash);
     expect(second.prevHash).toBe(first.hash);
@@ -180,13 +180,13 @@ describe("a ledger built from the public API", () => {
   });
 
   it("explains over RPC the SQL an Intent would run next, with the next sedimentId, running nothing", async () => {
-    const { w, stub, ids } = await ledgerWith(100);
+    const { stub, ids } = await ledgerWith(100);
     const intent = buildIntent(ledger, (s) => {
       const dave = s.open({ holder: "dave" });
       s.transfer({ from: ids[0]!, to: dave.accountId, amount: 25 });
     });
 
-    const result = await w.rpc.explain(intent);
+    const result = await stub.explain(intent);
     if (!result.ok) throw new Error(JSON.stringify(result.issues));
     const { explanation } = result;
     expect(explanation.context.sedimentId).toBe(2);
@@ -200,11 +200,11 @@ describe("a ledger built from the public API", () => {
 
     expect(await stub.verify()).toMatchObject({ ok: true, length: 1 });
     expect(await balances(stub)).toEqual({ [ids[0]!]: 100 });
-    expect(committed(await w.sediment(intent)).sedimentId).toBe(explanation.context.sedimentId);
+    expect(committed(await stub.sedimentation(intent)).sedimentId).toBe(explanation.context.sedimentId);
   });
 
   it("trusts nothing sent straight to the Attractor: malformed Intents are refused as validation Precedents", async () => {
-    const { w, stub, ids } = await ledgerWith(100);
+    const { stub, ids } = await ledgerWith(100);
     const malformed: unknown[] = [
       { v: 1, steps: [{ op: "withdraw", args: { accountId: ids[0], amount: 5 } }] },
       { v: 1, steps: [{ op: "deposit", args: { accountId: ids[0], amount: -5 } }] },
@@ -214,13 +214,13 @@ describe("a ledger built from the public API", () => {
       buildIntent(ledger, (s) => Array.from({ length: MAX_STEPS + 1 }, () => s.deposit({ accountId: ids[0]!, amount: 1 }))),
     ];
     for (const input of malformed) {
-      expect(refused(await w.rpc.sedimentation(input)).reason.kind).toBe("validation");
+      expect(refused(await stub.sedimentation(input)).reason.kind).toBe("validation");
     }
-    expect(await w.rpc.precedents({ kind: "validation" })).toHaveLength(malformed.length);
+    expect((await stub.precedents({ kind: "validation" })).precedents).toHaveLength(malformed.length);
     expect(await stub.verify()).toMatchObject({ ok: true, length: 1 });
     expect(await balances(stub)).toEqual({ [ids[0]!]: 100 });
     // explain accepts exactly what sedimentation would.
-    expect(await w.rpc.explain(malformed.at(-1))).toMatchObject({ ok: false, issues: [{ code: "too_big", path: ["steps"] }] });
+    expect(await stub.explain(malformed.at(-1))).toMatchObject({ ok: false, issues: [{ code: "too_big", path: ["steps"] }] });
   });
 
   it("serves Intents over HTTP from the example Worker entry", async () => {
@@ -261,7 +261,7 @@ describe("ledger properties", () => {
     );
     await fc.assert(
       fc.asyncProperty(fc.array(fc.array(op, { minLength: 1, maxLength: 3 }), { minLength: 1, maxLength: 12 }), async (intents) => {
-        const { w, stub, ids } = await ledgerWith(...Array<number>(ACCOUNTS).fill(0));
+        const { stub, ids } = await ledgerWith(...Array<number>(ACCOUNTS).fill(0));
         const model = Array<number>(ACCOUNTS).fill(0);
         let deposited = 0;
         let commits = 1;
@@ -269,7 +269,7 @@ describe("ledger properties", () => {
           // The model applies the Intent to a copy and keeps it only if no step overdraws.
           const next = [...model];
           const ok = steps.every((s) => applyToModel(next, s));
-          const seal = await w.sediment(
+          const seal = await stub.sedimentation(
             buildIntent(ledger, (b) => {
               for (const s of steps) {
                 if (s.op === "deposit") b.deposit({ accountId: ids[s.account]!, amount: s.amount });

@@ -1,4 +1,3 @@
-import { DEFAULT_LIMITS } from "@noema/core";
 import { Attractor } from "@noema/cloudflare";
 import { ledger, type LedgerVocabulary } from "./vocabulary.js";
 
@@ -12,10 +11,9 @@ export const MAX_STEPS = 16;
 
 /** One ledger: every change arrives as an Intent through `sedimentation`; reads are plain RPC methods. */
 export class LedgerAttractor extends Attractor<unknown, LedgerVocabulary> {
-  constructor(ctx: DurableObjectState, env: unknown) {
-    // A ledger Intent is a handful of postings; anything longer is refused before it runs.
-    super(ctx, env, ledger, { limits: { ...DEFAULT_LIMITS, maxSteps: MAX_STEPS } });
-  }
+  static law = ledger;
+  // A ledger Intent is a handful of postings; anything longer is refused before it runs.
+  static limits = { maxSteps: MAX_STEPS };
 
   accounts(): Account[] {
     return this.query("SELECT id, holder, balance FROM accounts ORDER BY id").map((r) => ({

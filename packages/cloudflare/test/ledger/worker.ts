@@ -1,5 +1,4 @@
 import { parseIntent } from "@noema/core";
-import { world } from "@noema/cloudflare";
 import type { LedgerAttractor } from "./attractor.js";
 import { ledger } from "./vocabulary.js";
 
@@ -16,7 +15,7 @@ export default {
     if (request.method !== "POST" || !name) return new Response("POST /<ledger> with an Intent\n", { status: 404 });
     const parsed = parseIntent(ledger, await request.json().catch(() => null));
     if (!parsed.ok) return Response.json({ issues: parsed.issues }, { status: 400 });
-    const seal = await world(env.LEDGER_ATTRACTOR, name).sediment(parsed.value);
+    const seal = await env.LEDGER_ATTRACTOR.getByName(name).sedimentation(parsed.value);
     return Response.json(seal, { status: seal.success ? 200 : 409 });
   },
 } satisfies ExportedHandler<Env>;

@@ -1,8 +1,17 @@
 import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex, utf8ToBytes } from "@noble/hashes/utils.js";
 
-/** A JSON value: what may cross the wire or go into storage. */
-export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+/**
+ * A JSON value: what may cross the wire or go into storage. The array and object cases are
+ * interfaces, not inline `Json[]` / `{ [key: string]: Json }`: Cloudflare's RPC stub types
+ * (`Rpc.Serializable`, `Rpc.Stubify`) expand an inline recursive alias until TS2589
+ * ("excessively deep"), while a named interface is compared by reference and stays finite.
+ */
+export type Json = null | boolean | number | string | JsonArray | JsonObject;
+export interface JsonArray extends Array<Json> {}
+export interface JsonObject {
+  [key: string]: Json;
+}
 
 /**
  * JSON with object keys sorted at every depth, so equal values hash equally

@@ -11,6 +11,8 @@ import type { Precedent, Sediment, Verification, World } from "./types.js";
 
 /** Largest page of sediments, precedents or frozen Intents one read returns. */
 export const MAX_PAGE = 1000;
+/** Page size when a caller gives none. */
+export const DEFAULT_PAGE = 100;
 /** Rows read per batch while verifying the chain. */
 const VERIFY_BATCH = 500;
 

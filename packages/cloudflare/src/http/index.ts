@@ -1,0 +1,5 @@
+export { bearerAuth, type BearerAuthOptions, tokensEqual } from "./auth.js";
+export { ApiError, type ErrorBody, errorResponse, handleErrors, type HttpIssue, httpIssue, invalidInput, notFound, onError } from "./errors.js";
+export { parseInput, queryInt, readJson } from "./input.js";
+export { attractorRoutes, type AttractorRoutesOptions, limitBody, MAX_BODY_BYTES } from "./routes.js";
+export { refusalError, sealResponse } from "./seal.js";

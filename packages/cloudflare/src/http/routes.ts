@@ -1,0 +1,185 @@
+import { connectionFor, describeVocabulary, explainOutside, Lineage, operationHash, parseClaimed, type ReasonKind, type Vocabulary } from "@noema/core";
+import { type Context, type Env as HonoEnv, Hono, type MiddlewareHandler } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { z } from "zod";
+import { type Attractor, DEFAULT_PAGE, MAX_PAGE } from "../attractor.js";
+import { ApiError, errorResponse, httpIssue, invalidInput, onError } from "./errors.js";
+import { parseInput, queryInt, readJson } from "./input.js";
+import { sealResponse } from "./seal.js";
+
+/** Largest request body accepted; an Intent may not exceed the core's 64 KiB either. */
+export const MAX_BODY_BYTES = 64 * 1024;
+/** Any non-empty name up to 128 characters, when the app gives no schema of its own. */
+const DEFAULT_NAME = z.string().min(1).max(128);
+
+export interface AttractorRoutesOptions<E extends HonoEnv> {
+  /** The Attractor's namespace binding, for example `(env) => env.LEDGER_ATTRACTOR`. */
+  namespace: (env: E["Bindings"]) => DurableObjectNamespace<Attractor>;
+  /** The law its code declares (`static law`): Intents are parsed, explained and described with it at the edge. */
+  law: Vocabulary | Lineage;
+  /** Where one Attractor's routes live, with one parameter naming it; default `/:name`. */
+  path?: string;
+  /** Checks the name in the path; default any string of 1 to 128 characters. */
+  name?: z.ZodType<string>;
+  /** Runs before every route here, for example `bearerAuth(...)`. */
+  auth?: MiddlewareHandler<E>;
+  /** Default `MAX_BODY_BYTES`. */
+  maxBodyBytes?: number;
+}
+
+// A record rather than a list, so the compiler says when the core adds a kind this filter lacks.
+const reasonKinds: Record<ReasonKind, true> = {
+  validation: true,
+  expectation: true,
+  not_found: true,
+  constraint: true,
+  invariant: true,
+  nomos: true,
+  connection: true,
+  cryostasis: true,
+  idempotency: true,
+};
+
+const page = z.strictObject({
+  after: queryInt({ min: 0 }).default(0),
+  limit: queryInt({ min: 1, max: MAX_PAGE }).default(DEFAULT_PAGE),
+});
+const precedentQuery = page.extend({
+  kind: z.enum(Object.keys(reasonKinds) as [ReasonKind, ...ReasonKind[]]).optional(),
+  nomosVersion: queryInt({ min: 1 }).optional(),
+});
+const cryostasisQuery = z.strictObject({
+  limit: queryInt({ min: 1, max: MAX_PAGE }).default(DEFAULT_PAGE),
+  // Entries are ordered by (wakeAt, cryoId): the cursor names the last one seen, as `next` returns it.
+  after: z
+    .string()
+    .regex(/^\d{1,16}-\d{1,16}$/, "must be <wakeAt>-<cryoId>, as returned in next")
+    .transform((v) => {
+      const [wakeAt, cryoId] = v.split("-").map(Number) as [number, number];
+      return { wakeAt, cryoId };
+    })
+    .optional(),
+});
+
+/** 413 `payload_too_large` for a body over `maxSize` bytes, whether or not it sent a Content-Length. */
+export function limitBody(maxSize = MAX_BODY_BYTES): MiddlewareHandler {
+  return bodyLimit({ maxSize, onError: (c) => errorResponse(c, new ApiError(413, "payload_too_large", `request body exceeds ${maxSize} bytes`)) });
+}
+
+/**
+ * The generic routes of any Attractor namespace, to mount with `app.route(prefix, ...)`:
+ *
+ * - under `path` (default `/:name`), one Attractor: `POST /intents`, `GET /sediments`, `/verify`,
+ *   `/precedents`, `/cryostasis`, `/nomos`;
+ * - the law its code declares: `POST /explain`, `GET /nomos`, `POST /connection`.
+ *
+ * Refusals and bad input answer with the error envelope; give the top-level app
+ * `handleErrors(app)` for the same envelope on 404, 405 and errors of your own routes.
+ */
+export function attractorRoutes<E extends HonoEnv>(options: AttractorRoutesOptions<E>): Hono<E> {
+  const lineage = options.law instanceof Lineage ? options.law : Lineage.of(options.law);
+  const latest = lineage.latest;
+  const path = options.path ?? "/:name";
+  const param = /:([A-Za-z_]\w*)/.exec(path)?.[1];
+  if (!param) throw new TypeError(`attractorRoutes: path ${path} names no parameter, as in /ledgers/:name`);
+  const nameSchema = options.name ?? DEFAULT_NAME;
+
+  const router = new Hono<E>();
+  router.onError(onError);
+  // On its own paths only: mounted, "*" would also cover the app's other routes under the prefix.
+  for (const own of [`${path}/*`, "/explain", "/nomos", "/connection"]) {
+    if (options.auth) router.use(own, options.auth);
+    router.use(own, limitBody(options.maxBodyBytes));
+  }
+
+  const attractor = (c: Context<E>) => options.namespace(c.env).getByName(parseInput(nameSchema, c.req.param(param), [param]));
+
+  router.post(`${path}/intents`, async (c) => {
+    const stub = attractor(c);
+    // Checked here with the vocabulary of the law it claims; the Attractor decides whether that law may still run it.
+    const parsed = parseClaimed(lineage, await readJson(c));
+    if (!parsed.ok) throw invalidInput(parsed.issues.map(httpIssue));
+    return sealResponse(c, await stub.sedimentation(parsed.value), (seal) => c.json(seal));
+  });
+
+  router.get(`${path}/sediments`, async (c) => {
+    const stub = attractor(c);
+    const q = parseInput(page, c.req.query());
+    return c.json(await stub.sediments(q.after, q.limit));
+  });
+
+  router.get(`${path}/verify`, async (c) => {
+    const v = await attractor(c).verify();
+    return c.json(v.ok ? { ok: true, length: v.length, head: v.head } : { ok: false, brokenAt: v.brokenAt });
+  });
+
+  router.get(`${path}/precedents`, async (c) => {
+    const stub = attractor(c);
+    return c.json(await stub.precedents(parseInput(precedentQuery, c.req.query())));
+  });
+
+  router.get(`${path}/cryostasis`, async (c) => {
+    const stub = attractor(c);
+    const q = parseInput(cryostasisQuery, c.req.query());
+    const pending = await stub.frozen({ limit: q.limit, ...(q.after ? { after: q.after } : {}) });
+    // A full page may have more behind it; the next one may also come back empty.
+    const last = pending.length === q.limit ? pending[pending.length - 1] : undefined;
+    return c.json({ pending, ...(last ? { next: `${last.wakeAt}-${last.cryoId}` } : {}) });
+  });
+
+  router.get(`${path}/nomos`, async (c) => c.json(await attractor(c).nomos()));
+
+  router.post("/explain", async (c) => {
+    // As a freshly upgraded Attractor would admit it: an older Intent is carried inside its grace period.
+    const result = explainOutside(lineage, await readJson(c), { now: Date.now() });
+    if (!result.ok) {
+      const { reason } = result;
+      if (reason.kind === "validation") throw invalidInput(result.issues.map(httpIssue));
+      return c.json({ error: { code: "refused", message: reason.message }, ...(reason.connection ? { connection: reason.connection } : {}) }, 409);
+    }
+    const { origin } = result;
+    return c.json({ ...result.explanation, ...(origin ? { carried: { from: origin.nomos.version, reforged: origin.reforged } } : {}) });
+  });
+
+  let described: unknown;
+  router.get("/nomos", (c) => c.json((described ??= describe(lineage))));
+
+  const version = z.number().int().min(lineage.first).max(latest.nomos.version);
+  const connectionBody = z.strictObject({ from: version, to: version.default(latest.nomos.version), intent: z.record(z.string(), z.unknown()).optional() });
+
+  router.post("/connection", async (c) => {
+    const result = connectionFor(lineage, parseInput(connectionBody, await readJson(c)));
+    if (!result.ok) throw invalidInput(result.issues.map(httpIssue));
+    return c.json(result.report);
+  });
+
+  return router;
+}
+
+/**
+ * The law as `GET /nomos` shows it: the latest version, its hashes, each operation with its
+ * description and the JSON Schema of its arguments (as sent) and outputs, and every version.
+ */
+function describe(lineage: Lineage) {
+  const latest = lineage.latest;
+  const { nomos, operations } = latest;
+  return {
+    name: nomos.name,
+    version: nomos.version,
+    hash: nomos.hash,
+    elements: nomos.elements,
+    operations: Object.fromEntries(
+      Object.entries(describeVocabulary(latest)).map(([name, d]) => [name, { ...d, hash: operationHash(operations[name]!) }]),
+    ),
+    versions: lineage.versions.map((v, i) => {
+      const evolution = i === 0 ? undefined : lineage.evolutionFrom(v.nomos.version - 1);
+      return {
+        version: v.nomos.version,
+        hash: v.nomos.hash,
+        ...(evolution
+          ? { migration: evolution.migration, reforge: evolution.reforge !== undefined, provisions: evolution.provisions ?? {}, ...(evolution.critical ? { critical: evolution.critical } : {}) }
+          : {}),
+      };
+    }),
+  };
+}

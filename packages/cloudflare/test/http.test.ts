@@ -1,0 +1,97 @@
+import { SELF } from "cloudflare:test";
+import { buildIntent, explain, operationHash } from "@noema/core";
+import { describe, expect, it } from "vitest";
+import { ledgerNomos } from "./ledger/nomos.js";
+import { ledger } from "./ledger/vocabulary.js";
+
+// The generic routes of @noema/cloudflare/http serving a second Attractor, the ledger (see worker.ts).
+const TOKEN = "ledger-token";
+const freshName = () => `ledger-${crypto.randomUUID()}`;
+
+async function call(method: string, path: string, body?: unknown, authorization = `Bearer ${TOKEN}`) {
+  const res = await SELF.fetch(`https://ledger.test${path}`, {
+    method,
+    headers: { Authorization: authorization },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  return { status: res.status, headers: res.headers, body: (await res.json()) as any };
+}
+
+const open = (holder: string) => buildIntent(ledger, (s) => void s.open({ holder }));
+
+describe("attractorRoutes for any Attractor", () => {
+  it("POST intents answers with the Seal; a refusal is the error envelope with its Seal", async () => {
+    const name = freshName();
+    const ok = await call("POST", `/api/ledgers/${name}/intents`, open("alice"));
+    expect(ok.status).toBe(200);
+    expect(ok.body).toMatchObject({ success: true, sedimentId: 1, outputs: [{ accountId: "acct-1-0" }], world: { attractor: "LedgerAttractor", name } });
+
+    const missing = await call("POST", `/api/ledgers/${name}/intents`, buildIntent(ledger, (s) => void s.deposit({ accountId: "nobody", amount: 1 })));
+    expect(missing.status).toBe(404);
+    expect(missing.body).toMatchObject({ error: { code: "not_found", message: "account nobody does not exist" }, seal: { success: false, reason: { kind: "not_found" } } });
+
+    const overdraft = await call("POST", `/api/ledgers/${name}/intents`, buildIntent(ledger, (s) => void s.transfer({ from: "acct-1-0", to: "acct-1-0", amount: 5 })));
+    expect(overdraft.status).toBe(409);
+    expect(overdraft.body.error.code).toBe("refused");
+    expect(overdraft.body.seal.precedentId).toEqual(expect.any(Number));
+
+    const bad = await call("POST", `/api/ledgers/${name}/intents`, { v: 1, steps: [{ op: "open", args: { holder: "" } }] });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error).toMatchObject({ code: "invalid_input", issues: [{ path: "steps.0.args.holder", message: expect.any(String) }] });
+    expect(bad.body).not.toHaveProperty("seal");
+  });
+
+  it("serves the log, its verification, Precedents, Cryostasis and the law held", async () => {
+    const name = freshName();
+    for (const holder of ["a", "b", "c"]) expect((await call("POST", `/api/ledgers/${name}/intents`, open(holder))).status).toBe(200);
+    const page = await call("GET", `/api/ledgers/${name}/sediments?limit=2`);
+    expect(page.body.sediments.map((s: { sedimentId: number }) => s.sedimentId)).toEqual([1, 2]);
+    expect(page.body.next).toBe(2);
+    const verified = await call("GET", `/api/ledgers/${name}/verify`);
+    expect(verified.body).toEqual({ ok: true, length: 3, head: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    expect((await call("GET", `/api/ledgers/${name}/precedents`)).body).toEqual({ precedents: [] });
+    expect((await call("GET", `/api/ledgers/${name}/cryostasis`)).body).toEqual({ pending: [] });
+    expect((await call("GET", `/api/ledgers/${name}/nomos`)).body).toMatchObject({ current: { name: "ledger", version: 1, hash: ledgerNomos.hash } });
+  });
+
+  it("explains, describes and connects the law its code declares", async () => {
+    const intent = open("dave");
+    const explained = await call("POST", "/api/explain", intent);
+    expect(explained.body).toEqual(explain(ledger, intent, { now: explained.body.context.now, sedimentId: 0 }));
+
+    const nomos = await call("GET", "/api/nomos");
+    expect(nomos.body).toMatchObject({ name: "ledger", version: 1, hash: ledgerNomos.hash, versions: [{ version: 1, hash: ledgerNomos.hash }] });
+    expect(Object.keys(nomos.body.operations)).toEqual(Object.keys(ledger.operations));
+    expect(nomos.body.operations.open).toEqual({
+      description: "Opens an empty account for a holder.",
+      hash: operationHash(ledger.operations.open),
+      args: expect.objectContaining({ type: "object", properties: { holder: { type: "string", minLength: 1, maxLength: 128 } }, required: ["holder"] }),
+      output: expect.objectContaining({ type: "object", properties: { accountId: { type: "string" } } }),
+    });
+    expect((await call("POST", "/api/connection", { from: 1 })).body).toEqual({ type: "Flat", from: 1, to: 1, steps: [] });
+  });
+
+  it("checks the name with the default schema, and answers 405 with Allow for another method", async () => {
+    const long = "n".repeat(129);
+    const res = await call("GET", `/api/ledgers/${long}/verify`);
+    expect(res.status).toBe(400);
+    expect(res.body.error.issues).toEqual([{ path: "name", message: expect.any(String) }]);
+    const wrong = await call("DELETE", `/api/ledgers/${freshName()}/intents`);
+    expect(wrong.status).toBe(405);
+    expect(wrong.headers.get("Allow")).toBe("POST");
+    expect(wrong.body.error.code).toBe("method_not_allowed");
+  });
+
+  it("runs its auth middleware: 401 without the token, in any scheme case with it; 503 when the Worker has none", async () => {
+    const name = freshName();
+    for (const authorization of ["", "Bearer wrong", `Basic ${TOKEN}`, `Bearer ${TOKEN}x`]) {
+      const res = await call("GET", `/api/ledgers/${name}/verify`, undefined, authorization);
+      expect(res.status, authorization).toBe(401);
+      expect(res.body).toEqual({ error: { code: "unauthorized", message: "send Authorization: Bearer <LEDGER_TOKEN>" } });
+    }
+    expect((await call("GET", `/api/ledgers/${name}/verify`, undefined, `bearer ${TOKEN}`)).status).toBe(200);
+    const unset = await call("GET", `/unset/${name}/verify`);
+    expect(unset.status).toBe(503);
+    expect(unset.body).toEqual({ error: { code: "not_configured", message: "UNSET_TOKEN is not set on this Worker" } });
+  });
+});

@@ -1,0 +1,43 @@
+// Type-level test, checked by `npm run typecheck` (not run): every Attractor RPC method called on
+// the plain native stub of a `DurableObjectNamespace<LedgerAttractor>`, as `wrangler types`
+// declares it, type-checks and returns the method's own result type.
+import { env } from "cloudflare:test";
+import type { Intent, Precedent, Reason, Seal, Sediment, Verification } from "@noema/core";
+import type { ExplainResult, FrozenSummary, NomosReport } from "@noema/cloudflare";
+import type { Account } from "./ledger/attractor.js";
+
+/** True when each of A and B is assignable to the other. */
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+/** An RPC result without the `Disposable` the stub adds to object results. */
+type Plain<T> = T extends unknown ? (T extends object ? Omit<T, keyof Disposable> : T) : never;
+type Result<F extends (...args: never[]) => unknown> = Plain<Awaited<ReturnType<F>>>;
+const same = <_ extends true>() => undefined;
+
+const stub = env.LEDGER_ATTRACTOR.getByName("types");
+type Stub = typeof stub;
+declare const intent: Intent;
+
+export async function calls() {
+  same<Same<Result<Stub["sedimentation"]>, Seal>>();
+  same<Same<Result<Stub["explain"]>, ExplainResult>>();
+  same<Same<Result<Stub["sediments"]>, { sediments: Sediment[]; next?: number }>>();
+  same<Same<Result<Stub["precedents"]>, { precedents: Precedent[]; next?: number }>>();
+  same<Same<Result<Stub["verify"]>, Verification>>();
+  same<Same<Result<Stub["nomos"]>, NomosReport>>();
+  same<Same<Result<Stub["frozen"]>, FrozenSummary[]>>();
+  same<Same<Result<Stub["cancelFrozen"]>, boolean>>();
+  same<Same<Result<Stub["accounts"]>, Account[]>>();
+
+  // Results narrow as they do in the Attractor itself.
+  const seal = await stub.sedimentation(intent);
+  if (seal.success) same<Same<typeof seal.sedimentId, number>>();
+  else same<Same<typeof seal.reason, Reason>>();
+  await stub.freeze(intent, { delaySeconds: 60, key: "k" });
+  await stub.precedents({ kind: "constraint", limit: 10 });
+  // @ts-expect-error not a reason kind
+  await stub.precedents({ kind: "bogus" });
+  // @ts-expect-error protected: not part of the RPC surface
+  await stub.query("SELECT 1");
+}
+
+// That overriding alarm() does not type-check is shown in alarm/attractors.ts.

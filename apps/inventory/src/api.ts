@@ -52,6 +52,7 @@ products.post("/reservations", async (c) => {
   const intent = buildIntent(inventory, (s) => {
     const r = s.reserve(body);
     s.$freeze({ at: r.expiresAt, key: r.reservationId }, (frozen) => frozen.release({ reservationId: r.reservationId }));
+    return r;
   });
   return sealResponse(c, await stub.sedimentation(intent), (seal) => {
     const r = resultOf(intent, seal);

@@ -51,7 +51,7 @@ describe("attractorRoutes for any Attractor", () => {
     expect(verified.body).toEqual({ ok: true, length: 3, head: expect.stringMatching(/^[0-9a-f]{64}$/) });
     expect((await call("GET", `/api/ledgers/${name}/precedents`)).body).toEqual({ precedents: [] });
     expect((await call("GET", `/api/ledgers/${name}/cryostasis`)).body).toEqual({ pending: [] });
-    expect((await call("GET", `/api/ledgers/${name}/nomos`)).body).toMatchObject({ current: { name: "ledger", version: 1, hash: ledgerNomos.hash } });
+    expect((await call("GET", `/api/ledgers/${name}/nomos`)).body).toMatchObject({ held: { name: "ledger", version: 1, hash: ledgerNomos.hash } });
   });
 
   it("explains, describes and connects the law its code declares", async () => {

@@ -50,6 +50,7 @@ import { performance } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath, URLSearchParams } from "node:url";
 import autocannon from "autocannon";
+import { configOf, startup, upload, whatIf } from "./startup/measure.mjs";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const env = process.env;
@@ -67,6 +68,16 @@ function list(name, fallback, allowed) {
     if (allowed && !allowed.includes(item)) throw new Error(`${name}: "${item}" is not one of ${allowed.join(", ")}`);
   }
   return items;
+}
+
+function json(name, fallback) {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return fallback;
+  try {
+    return JSON.parse(raw);
+  } catch {
+    throw new Error(`${name} must be JSON, got "${raw}"`);
+  }
 }
 
 const config = {
@@ -87,6 +98,14 @@ const config = {
   pendingProbe: num("BENCH_PENDING_PROBE", 500),
   pendingRounds: num("BENCH_PENDING_ROUNDS", 3),
   out: resolve(root, env.BENCH_OUT ?? "bench/results/latest.json"),
+  wranglerRuns: num("BENCH_WRANGLER", 1) > 0,
+  upload: num("BENCH_UPLOAD", 1) > 0,
+  startupSamples: num("BENCH_STARTUP_SAMPLES", 9),
+  startupNoema: resolve(root, env.BENCH_STARTUP_NOEMA ?? "bench/startup/noema"),
+  startupHand: resolve(root, env.BENCH_STARTUP_HAND ?? "bench/startup/hand"),
+  startupNoemaRequest: json("BENCH_STARTUP_NOEMA_REQUEST", { method: "POST", path: "/counters/bench/c1" }),
+  startupNoemaSecond: json("BENCH_STARTUP_NOEMA_SECOND", { method: "POST", path: "/counters/bench/c1/add", body: { amount: 1 } }),
+  startupVars: json("BENCH_STARTUP_VARS", {}),
 };
 /** Freezing (an Intent plus a `$freeze` step, or `freeze()` from code) should cost less than this times a plain sedimentation. */
 const FREEZE_TARGET = 1.5;
@@ -512,12 +531,103 @@ function printCryostasis(c) {
   return lines;
 }
 
+// ---------------------------------------------------------------------------------------
+// Worker figures: upload size and cold start (bench/startup/measure.mjs)
+// ---------------------------------------------------------------------------------------
+
+/** Where the bundle gzip should stay for the create-noema template. */
+const UPLOAD_TARGET_GZIP_KIB = 150;
+const workerdBin = join(root, "node_modules", "workerd", "bin", "workerd");
+const track = (child) => {
+  children.add(child);
+  child.on("exit", () => children.delete(child));
+};
+
+async function workerFigures() {
+  const dirs = { noema: config.startupNoema, hand: config.startupHand, empty: join(root, "bench/startup/empty") };
+  const bundles = {};
+  for (const [label, dir] of Object.entries(dirs)) {
+    if (label === "empty" && config.startupSamples === 0) continue;
+    bundles[label] = await upload({ label, dir, tmp, run, tail });
+  }
+  const out = {};
+  if (config.upload) {
+    const { file, config: noemaConfig } = configOf(config.startupNoema);
+    const pick = ({ dir, totalKiB, gzipKiB, packages, importedBy }) => ({ dir: relative(root, dir), totalKiB, gzipKiB, packages, importedBy });
+    out.upload = {
+      targetGzipKiB: UPLOAD_TARGET_GZIP_KIB,
+      noema: { ...pick(bundles.noema), whatIf: await whatIf(resolve(dirname(file), noemaConfig.main)) },
+      hand: pick(bundles.hand),
+    };
+  }
+  if (config.startupSamples > 0) {
+    const target = (label, request, second) => ({ label, config: configOf(dirs[label]).config, outdir: bundles[label].outdir, request, second, vars: config.startupVars });
+    const s = await startup({
+      targets: [
+        target("empty", { method: "GET", path: "/" }),
+        target("hand", { method: "POST", path: "/counters/bench/c1" }, { method: "POST", path: "/counters/bench/c1/add", body: { amount: 1 } }),
+        target("noema", config.startupNoemaRequest, config.startupNoemaSecond),
+      ],
+      samples: config.startupSamples,
+      tmp,
+      workerd: workerdBin,
+      freePort,
+      track,
+    });
+    const above = (t, k) => s[t][k] - s.empty[k];
+    out.startup = {
+      ...s,
+      ratios: {
+        totalVsHand: ratio(s.noema.totalMs, s.hand.totalMs),
+        aboveFloorVsHand: ratio(above("noema", "totalMs"), above("hand", "totalMs")),
+        firstRequestVsHand: ratio(s.noema.firstMs, s.hand.firstMs),
+      },
+      moduleEvalExtraMs: s.noema.listenMs - s.hand.listenMs,
+    };
+  }
+  return out;
+}
+
+function printWorkerFigures(f) {
+  const lines = [];
+  const kib = (n) => `${n.toFixed(1)} KiB`;
+  if (f.upload) {
+    const { noema, hand } = f.upload;
+    lines.push(`\n== Worker bundles (wrangler deploy --dry-run) ==`);
+    lines.push(`  noema  ${relative(root, config.startupNoema)}: ${kib(noema.totalKiB)} / gzip ${kib(noema.gzipKiB)} (target <= ${UPLOAD_TARGET_GZIP_KIB} KiB gzip)`);
+    lines.push(`  hand   ${relative(root, config.startupHand)}: ${kib(hand.totalKiB)} / gzip ${kib(hand.gzipKiB)}`);
+    lines.push(`  noema bundle by package: ${noema.packages.slice(0, 8).map((p) => `${p.name} ${kib(p.kib)}`).join(", ")}`);
+    for (const [edge, from] of Object.entries(noema.importedBy)) {
+      if (/^(zod|node-sql-parser) /.test(edge)) lines.push(`  ${edge} imported by ${from.join(", ")}`);
+    }
+    const w = noema.whatIf;
+    const g = (v) => `${kib(v.totalKiB)} / gzip ${kib(v.gzipKiB)}`;
+    lines.push(`  what-if (esbuild, wrangler's options): as is ${g(w.asIs)}; \`import * as z\` instead of \`import { z }\` ${g(w.zodNamespaceImport)}`);
+    lines.push(`    without node-sql-parser ${g(w.withoutSqlParser)}; both ${g(w.both)}; both minified ${g(w.bothMinified)}; z fix minified ${g(w.zodNamespaceImportMinified)}; only minified ${g(w.minified)}`);
+  }
+  if (f.startup) {
+    const s = f.startup;
+    lines.push(`\n== Cold start (fresh workerd + empty SQLite store per sample, median of ${config.startupSamples}, ms) ==`);
+    lines.push(`  ${pad("worker", 8)}${lpad("listen", 9)}${lpad("1st req", 9)}${lpad("total", 9)}${lpad("2nd req", 9)}`);
+    for (const t of ["empty", "hand", "noema"]) {
+      lines.push(`  ${pad(t, 8)}${["listenMs", "firstMs", "totalMs", "secondMs"].map((k) => lpad(s[t][k].toFixed(1), 9)).join("")}`);
+    }
+    lines.push(
+      `  noema / hand: total ${fmtRatio(s.ratios.totalVsHand)}, above the empty Worker ${fmtRatio(s.ratios.aboveFloorVsHand)}, first request ${fmtRatio(s.ratios.firstRequestVsHand)}; module evaluation +${s.moduleEvalExtraMs.toFixed(1)} ms (listen)`,
+    );
+  }
+  console.log(lines.join("\n"));
+}
+
 async function main() {
   const started = performance.now();
   console.log(`noema bench: ${JSON.stringify({ ...config, out: relative(root, config.out) })}`);
-  await bundle();
+  // First, on a quiet machine: nothing else of the bench runs yet.
+  const workers = config.upload || config.startupSamples > 0 ? await workerFigures() : {};
+  if (workers.upload || workers.startup) printWorkerFigures(workers);
+  if (config.wranglerRuns) await bundle();
   const runs = [];
-  for (const [i, setting] of config.observability.entries()) {
+  for (const [i, setting] of config.wranglerRuns ? config.observability.entries() : []) {
     const observability = setting === "on";
     const t0 = performance.now();
     const { child, base, logFile } = await startWrangler(observability);
@@ -545,8 +655,9 @@ async function main() {
     wrangler: JSON.parse(readFileSync(join(root, "node_modules/wrangler/package.json"), "utf8")).version,
     config: { ...config, out: relative(root, config.out) },
     reference: { note: "hand-written DO measured earlier on this machine", inDoPlain: 36000, inDoChain: 28000, rpc: 2500, http: 1000 },
-    targets: { inDoVsChain: 0.8, rpc: 0.95, http: 0.95, freezeVsSedimentation: FREEZE_TARGET },
+    targets: { inDoVsChain: 0.8, rpc: 0.95, http: 0.95, freezeVsSedimentation: FREEZE_TARGET, uploadGzipKiB: UPLOAD_TARGET_GZIP_KIB },
     runs,
+    ...workers,
     seconds: (performance.now() - started) / 1000,
   };
   mkdirSync(dirname(config.out), { recursive: true });

@@ -5,9 +5,11 @@
 // "Total Upload: … / gzip: …" line is the figure, the esbuild metafile says which packages fill it.
 // Startup: workerd's clocks read 0 during module evaluation, so it cannot be timed from inside the
 // isolate. Instead each sample starts a fresh `workerd serve` (the wrangler bundle, an empty SQLite
-// store) and times, from Node: spawn -> socket accepts (workerd compiles and evaluates the modules
-// before it listens), then the first request (the Worker, the DO's constructor, one sealed Intent),
-// then a second one (warm). An empty Worker, measured in the same rounds, is workerd's own floor.
+// store) and times from Node: spawn -> socket accepts (workerd boot; it listens before it loads the
+// Worker), then the first request, which pays module compilation and evaluation, the Worker, the DO's
+// constructor and one sealed Intent with its commit, then a second request (warm). A second start per
+// sample sends a request no route answers (any status below 500): that one pays module evaluation and
+// nothing else, so the difference is the first Intent. An empty Worker is workerd's own floor.
 import { spawn } from "node:child_process";
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
@@ -87,7 +89,7 @@ export async function upload({ label, dir, tmp, run, tail }) {
  * What-if sizes of the same entry with esbuild in-process (the options wrangler uses; "as is" must
  * match wrangler's figure): zod imported as a namespace, node-sql-parser left out, minified.
  */
-export async function whatIf(entry) {
+export async function whatIf(entry, outRoot) {
   const { build } = await import("esbuild");
   const variants = {
     asIs: {},
@@ -133,7 +135,10 @@ export async function whatIf(entry) {
       logLevel: "error",
     });
     const code = r.outputFiles[0].contents;
-    out[name] = { totalKiB: code.length / 1024, gzipKiB: gzipSync(code).length / 1024 };
+    const outdir = join(outRoot, `whatif-${name}`);
+    mkdirSync(outdir, { recursive: true });
+    writeFileSync(join(outdir, "index.js"), code);
+    out[name] = { totalKiB: code.length / 1024, gzipKiB: gzipSync(code).length / 1024, outdir };
   }
   return out;
 }
@@ -191,8 +196,8 @@ async function send(base, request) {
     ...(request.body === undefined ? {} : { body: JSON.stringify(request.body) }),
   });
   const text = await res.text();
-  const expect = request.status ?? [200, 201];
-  if (!expect.includes(res.status)) throw new Error(`${request.method ?? "POST"} ${request.path} -> ${res.status}: ${text.slice(0, 500)}`);
+  const ok = request.anyAnswer ? res.status < 500 : (request.status ?? [200, 201]).includes(res.status);
+  if (!ok) throw new Error(`${request.method ?? "POST"} ${request.path} -> ${res.status}: ${text.slice(0, 500)}`);
 }
 
 /** One cold start: fresh workerd, fresh store. Times in ms from spawn. */
@@ -239,11 +244,17 @@ const median = (xs) => {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
 
+/** Answered by no route: module evaluation and a trivial response, nothing else. */
+const UNROUTED = { method: "GET", path: "/__noema_bench_unrouted", anyAnswer: true };
+
 /**
- * `targets`: [{label, config, outdir, request, second?, vars?}], the first the floor (empty Worker).
- * Samples are interleaved, the order rotated per sample; one warm-up start each is discarded.
+ * `targets`: [{label, config, outdir, request, second?, vars?}], the first the floor (empty Worker);
+ * every other target also gets a `<label>:eval` start with an unrouted request (`evalOnly`: only that).
+ * Samples are interleaved, the order rotated per sample; one warm-up round is discarded.
  */
-export async function startup({ targets, samples, tmp, workerd, freePort, track }) {
+export async function startup({ targets: given, samples, tmp, workerd, freePort, track }) {
+  const probe = (t) => ({ ...t, label: `${t.label}:eval`, request: UNROUTED, second: UNROUTED });
+  const targets = [given[0], ...given.slice(1).flatMap((t) => (t.evalOnly ? [probe(t)] : [t, probe(t)]))];
   const raw = Object.fromEntries(targets.map((t) => [t.label, []]));
   for (let sample = -1; sample < samples; sample++) {
     const order = targets.map((_, i) => targets[(i + Math.max(0, sample)) % targets.length]);
@@ -255,6 +266,7 @@ export async function startup({ targets, samples, tmp, workerd, freePort, track 
   const out = {};
   for (const [label, rs] of Object.entries(raw)) {
     out[label] = Object.fromEntries(["listenMs", "firstMs", "totalMs", "secondMs"].map((k) => [k, median(rs.map((r) => r[k]))]));
+    out[label].minFirstMs = Math.min(...rs.map((r) => r.firstMs));
     out[label].samples = rs;
   }
   return out;

@@ -70,6 +70,8 @@ function list(name, fallback, allowed) {
   return items;
 }
 
+const TOKEN = "bench-token"; // the `vars` value in bench/worker/wrangler.jsonc
+
 function json(name, fallback) {
   const raw = env[name];
   if (raw === undefined || raw === "") return fallback;
@@ -103,9 +105,9 @@ const config = {
   startupSamples: num("BENCH_STARTUP_SAMPLES", 9),
   startupNoema: resolve(root, env.BENCH_STARTUP_NOEMA ?? "bench/startup/noema"),
   startupHand: resolve(root, env.BENCH_STARTUP_HAND ?? "bench/startup/hand"),
-  startupNoemaRequest: json("BENCH_STARTUP_NOEMA_REQUEST", { method: "POST", path: "/counters/bench/c1" }),
-  startupNoemaSecond: json("BENCH_STARTUP_NOEMA_SECOND", { method: "POST", path: "/counters/bench/c1/add", body: { amount: 1 } }),
-  startupVars: json("BENCH_STARTUP_VARS", {}),
+  startupRequest: json("BENCH_STARTUP_REQUEST", { method: "POST", path: "/counters/c1/add", body: { amount: 2 } }),
+  startupSecond: json("BENCH_STARTUP_SECOND", { method: "POST", path: "/counters/c1/take", body: { amount: 1 } }),
+  startupVars: json("BENCH_STARTUP_VARS", { NOEMA_API_TOKEN: TOKEN }),
 };
 /** Freezing (an Intent plus a `$freeze` step, or `freeze()` from code) should cost less than this times a plain sedimentation. */
 const FREEZE_TARGET = 1.5;
@@ -113,7 +115,6 @@ const FREEZE_TARGET = 1.5;
 const DO_TARGETS = ["hand-plain", "hand-chain", "noema"];
 // Diagnostic: the Intent built once per measurement, so the difference to `noema` is the Worker-side build.
 const RPC_TARGETS = [...DO_TARGETS, "noema-prebuilt"];
-const TOKEN = "bench-token"; // the `vars` value in bench/worker/wrangler.jsonc
 const RESERVE_BODY = JSON.stringify({ locationId: "main", quantity: 1 });
 
 // ---------------------------------------------------------------------------------------
@@ -567,8 +568,8 @@ async function workerFigures() {
     const s = await startup({
       targets: [
         target("empty", { method: "GET", path: "/" }),
-        target("hand", { method: "POST", path: "/counters/bench/c1" }, { method: "POST", path: "/counters/bench/c1/add", body: { amount: 1 } }),
-        target("noema", config.startupNoemaRequest, config.startupNoemaSecond),
+        target("hand", config.startupRequest, config.startupSecond),
+        target("noema", config.startupRequest, config.startupSecond),
         // Module evaluation of the what-if bundles: what each cut would save at startup.
         ...Object.entries(out.upload?.noema.whatIf ?? {})
           .filter(([name]) => name !== "asIs")

@@ -77,7 +77,8 @@ export async function upload({ label, dir, tmp, run, tail }) {
   const outdir = join(tmp, `upload-${label}`);
   const metafile = join(tmp, `upload-${label}.meta.json`);
   const logFile = join(tmp, `upload-${label}.log`);
-  const child = run(["deploy", "--dry-run", "--outdir", outdir, "--metafile", metafile, "--config", file], logFile);
+  // --name: a template's wrangler.jsonc may still hold a placeholder name.
+  const child = run(["deploy", "--dry-run", "--outdir", outdir, "--metafile", metafile, "--config", file, "--name", `noema-bench-${label}`], logFile);
   const code = await new Promise((ok) => child.on("exit", ok));
   const log = readFileSync(logFile, "utf8");
   const m = KIB.exec(log);

@@ -1,4 +1,5 @@
-// Startup bench, hand-written side: the same two operations and HTTP routes as ../noema, as a
+// Startup bench, hand-written side: the same two operations and HTTP routes as ../noema (the
+// create-noema counter), as a
 // careful developer writes them without a framework: DDL in the constructor, checks by hand,
 // the same SQL, and a SHA-256 chained log row per change (what Noema's Sediment log gives).
 import { sha256 } from "@noble/hashes/sha2.js";
@@ -7,12 +8,17 @@ import { DurableObject } from "cloudflare:workers";
 import { Hono } from "hono";
 
 const DDL = [
-  `CREATE TABLE "counters" ("id" TEXT PRIMARY KEY, "value" INTEGER NOT NULL DEFAULT 0 CONSTRAINT "counters_value_check" CHECK (value >= 0), "updated_at" INTEGER NOT NULL) STRICT`,
+  `CREATE TABLE "counters" ("id" TEXT PRIMARY KEY, "value" INTEGER NOT NULL DEFAULT 0 CONSTRAINT "counters_value_check" CHECK (value >= 0)) STRICT`,
   `CREATE TABLE log (id INTEGER PRIMARY KEY, prev_hash TEXT NOT NULL, hash TEXT NOT NULL, at INTEGER NOT NULL, payload TEXT NOT NULL) STRICT`,
 ];
 const GENESIS = "0".repeat(64);
-const ID = /^[A-Za-z0-9._:-]{1,64}$/;
+const ID = /^[a-z0-9-]{1,32}$/;
 const MAX_AMOUNT = 1_000_000;
+
+function check(id: string, amount: number): void {
+  if (typeof id !== "string" || !ID.test(id)) throw new Error("id must be 1–32 characters of a–z, 0–9 or '-'");
+  if (!Number.isInteger(amount) || amount < 1 || amount > MAX_AMOUNT) throw new Error("amount must be a whole number from 1 to 1000000");
+}
 
 export interface Counter {
   id: string;
@@ -35,19 +41,30 @@ export class HandCounter extends DurableObject<Env> {
     this.head = last?.hash ?? GENESIS;
   }
 
-  create(id: string): Counter {
-    if (typeof id !== "string" || !ID.test(id)) throw new Error("id is invalid");
-    return this.change("create", { id }, () => this.sql.exec<{ id: string; value: number }>("INSERT INTO counters (id, value, updated_at) VALUES (?, 0, ?) RETURNING id, value", id, Date.now()).one());
+  add(id: string, amount: number): Counter {
+    check(id, amount);
+    return this.change("add", { id, amount }, () =>
+      this.sql
+        .exec<{ id: string; value: number }>(
+          "INSERT INTO counters (id, value) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET value = value + excluded.value RETURNING id, value",
+          id,
+          amount,
+        )
+        .one(),
+    );
   }
 
-  add(id: string, amount: number): Counter | null {
-    if (typeof id !== "string" || !ID.test(id)) throw new Error("id is invalid");
-    if (!Number.isInteger(amount) || Math.abs(amount) > MAX_AMOUNT) throw new Error("amount is invalid");
-    return this.change("add", { id, amount }, () => {
-      const rows = this.sql.exec<{ id: string; value: number }>("UPDATE counters SET value = value + ?, updated_at = ? WHERE id = ? RETURNING id, value", amount, Date.now(), id).toArray();
-      if (rows.length !== 1) throw new Error(`counter ${id} does not exist`);
+  take(id: string, amount: number): Counter {
+    check(id, amount);
+    return this.change("take", { id, amount }, () => {
+      const rows = this.sql.exec<{ id: string; value: number }>("UPDATE counters SET value = value - ? WHERE id = ? RETURNING id, value", amount, id).toArray();
+      if (rows.length !== 1) throw new Error(`there is no counter ${id}`);
       return rows[0]!;
     });
+  }
+
+  value(id: string): number {
+    return this.sql.exec<{ value: number }>("SELECT value FROM counters WHERE id = ?", id).toArray()[0]?.value ?? 0;
   }
 
   /** Runs one change and its chained log row in one transaction. */
@@ -73,22 +90,22 @@ interface Env {
   HAND_COUNTER: DurableObjectNamespace<HandCounter>;
 }
 
-const counter = (env: Env, name: string) => env.HAND_COUNTER.get(env.HAND_COUNTER.idFromName(name));
+const counter = (env: Env, id: string) => env.HAND_COUNTER.get(env.HAND_COUNTER.idFromName(id));
 const app = new Hono<{ Bindings: Env }>();
-app.post("/counters/:name/:id", async (c) => {
-  try {
-    return c.json({ counter: await counter(c.env, c.req.param("name")).create(c.req.param("id")) }, 201);
-  } catch (e) {
-    return c.json({ error: { code: "refused", message: String(e) } }, 409);
-  }
+app.get("/counters/:id", async (c) => {
+  const id = c.req.param("id");
+  return c.json({ id, value: await counter(c.env, id).value(id) });
 });
-app.post("/counters/:name/:id/add", async (c) => {
-  const body = await c.req.json<{ amount: number }>();
-  try {
-    return c.json({ counter: await counter(c.env, c.req.param("name")).add(c.req.param("id"), body.amount) });
-  } catch (e) {
-    return c.json({ error: { code: "refused", message: String(e) } }, 409);
-  }
-});
+for (const op of ["add", "take"] as const) {
+  app.post(`/counters/:id/${op}`, async (c) => {
+    const id = c.req.param("id");
+    const { amount } = await c.req.json<{ amount: number }>();
+    try {
+      return c.json(await counter(c.env, id)[op](id, amount));
+    } catch (e) {
+      return c.json({ error: { code: "refused", message: e instanceof Error ? e.message : String(e) } }, 409);
+    }
+  });
+}
 
 export default app;

@@ -453,6 +453,29 @@ function ratios(run) {
   return r;
 }
 
+/**
+ * Noema's reservation and the hand-written one split into the parts the profile times, in µs.
+ * Every term is a committed or pure part; the SQL ones ran on a fresh DO each, as both wholes did.
+ */
+function breakdown(profile) {
+  const us = (part) => profile[part]?.microsPerOp;
+  const need = ["reserveOnly", "hand-chain reserve", "parseIntent", "sqlReserveCommitted", "sqlSedimentRowCommitted", "interpretCommitted", "hashCanonical", "handChainHash"];
+  if (need.some((p) => us(p) === undefined)) return undefined;
+  const b = {
+    noema: us("reserveOnly"),
+    hand: us("hand-chain reserve"),
+    validation: us("parseIntent"),
+    sql: us("sqlReserveCommitted"),
+    interpretOverhead: us("interpretCommitted") - us("sqlReserveCommitted"),
+    hashing: us("hashCanonical"),
+    sedimentInsert: us("sqlSedimentRowCommitted") - us("sqlReserveCommitted"),
+    handHashing: us("handChainHash"),
+  };
+  b.rest = b.noema - (b.validation + b.sql + b.interpretOverhead + b.hashing + b.sedimentInsert);
+  b.handRest = b.hand - (b.sql + b.handHashing);
+  return b;
+}
+
 function print(run) {
   const lines = [];
   const d = run.inDo;
@@ -495,6 +518,14 @@ function print(run) {
       lines.push(
         `Connection check: a v1 Intent carried Flat to v2 costs ${(extra * 100).toFixed(1)}% more than the same v2 Intent (target < 5%); uncached it would be ${connectionUncached.microsPerOp.toFixed(0)} µs`,
       );
+    }
+    if (run.breakdown) {
+      const b = run.breakdown;
+      const f = (k) => `${k} ${b[k].toFixed(1)}`;
+      lines.push(`Where the time goes per reservation (µs, fresh DO each; sql = the reserve statements + invariant committed, as the hand-written DO runs them):`);
+      lines.push(`  noema (reserveOnly) ${b.noema.toFixed(1)} = ${["validation", "sql", "interpretOverhead", "hashing", "sedimentInsert", "rest"].map(f).join(" + ")}`);
+      lines.push(`  hand-chain ${b.hand.toFixed(1)} = ${["sql", "handHashing", "handRest"].map(f).join(" + ")} (handRest: its log insert and checks)`);
+      lines.push(`  gap ${(b.noema - b.hand).toFixed(1)} µs (noema / hand-chain ${fmtRatio(ratio(b.hand, b.noema))} in ops/s; target >= 0.80x)`);
     }
     if (diff100Tables) lines.push(`Diff of two 100-table Nomos versions: ${(diff100Tables.microsPerOp / 1000).toFixed(2)} ms`);
     const { reserveOnly, reserveAndFreeze } = run.profile;
@@ -653,7 +684,10 @@ async function main() {
       run.inDo = await inDo(base);
       run.rpc = await rpc(base);
       run.http = await http(base);
-      if (i === 0 && config.profileN > 0) run.profile = await profile(base);
+      if (i === 0 && config.profileN > 0) {
+        run.profile = await profile(base);
+        run.breakdown = breakdown(run.profile);
+      }
       if (i === 0) run.cryostasis = await cryostasis(base);
       run.ratios = ratios(run);
       print(run);

@@ -13,6 +13,16 @@
 //      against sedimentation over RPC), wake throughput (due entries woken by calling the
 //      Attractor's alarm() inside the DO until none is due), and what 100,000 pending entries cost
 //      (freezing one more with them vs without, and storage per entry).
+//   5. (before the wrangler runs, on a quiet machine) Worker figures, bench/startup/measure.mjs:
+//      - upload size: `wrangler deploy --dry-run --outdir --metafile` of a Noema Worker (default
+//        bench/startup/noema, the create-noema counter on today's API) and of a hand-written one doing
+//        the same SQL with a SHA-256 chained log (bench/startup/hand); wrangler's "Total Upload / gzip"
+//        line, the bundle by package (esbuild metafile) with who imports zod and node-sql-parser, and
+//        what-if sizes (esbuild with wrangler's options: `import * as z`, no node-sql-parser, minified);
+//      - cold start: per sample a fresh `workerd serve` of each bundle on an empty SQLite store; the
+//        first request pays module evaluation + DO constructor + one sealed Intent; a second start with
+//        an unrouted request isolates module evaluation; an empty Worker is workerd's floor. Medians.
+//        (workerd's clocks read 0 while modules evaluate, so this is timed from Node.)
 // Targets: hand-plain (plain log row), hand-chain (SHA-256 chained log row), noema (the real
 // InventoryAttractor; over RPC/HTTP the Worker builds the Intent like the inventory API does),
 // noema-app (HTTP only: the inventory Hono app itself, with bearer auth), noema-prebuilt (RPC
@@ -36,11 +46,24 @@
 //   BENCH_PENDING_PROBE=500      freezes timed per probe, with N and with ~0 entries pending
 //   BENCH_PENDING_ROUNDS=3       probe rounds, alternating the two DOs; the fastest counts
 //   BENCH_OUT=bench/results/latest.json
+//   BENCH_WRANGLER=1             0: skip parts 1-4 (the `wrangler dev` runs), e.g. for the Worker figures alone
+//   BENCH_UPLOAD=1               0: skip the upload sizes (and the what-if bundles)
+//   BENCH_STARTUP_SAMPLES=9      cold starts per Worker, interleaved, after one discarded round (0: skip)
+//   BENCH_STARTUP_NOEMA=bench/startup/noema   folder with the Noema Worker's wrangler.jsonc, e.g. a project
+//                                scaffolded by create-noema (npm installed) to measure the template itself
+//   BENCH_STARTUP_HAND=bench/startup/hand     the hand-written Worker
+//   BENCH_STARTUP_REQUEST='{"method":"POST","path":"/counters/c1/add","body":{"amount":2}}'  first request (JSON)
+//   BENCH_STARTUP_SECOND='{"method":"POST","path":"/counters/c1/take","body":{"amount":1}}'  warm second request
+//   BENCH_STARTUP_VARS='{"NOEMA_API_TOKEN":"bench-token"}'  text bindings given to both Workers
 // Cryostasis (first run only): the freezing cost is part of the breakdown (BENCH_PROFILE_N, _REPS) and
 // of RPC (freeze() from code vs sedimentation of the same Intent, BENCH_RPC_CALLS x BENCH_RPC_ROUNDS at
 // each BENCH_RPC_CONCURRENCY); wake throughput and the cost of pending entries have their own sizes.
-// Defaults take about 4 minutes. Smoke run: BENCH_SECONDS=1 BENCH_LOOP_SECONDS=1 BENCH_RPC_ROUNDS=1
-// BENCH_WAKE_N=500 BENCH_PENDING_N=2000 BENCH_PENDING_PROBE=100.
+// Defaults take about 5 minutes on 2 cores. Smoke run: BENCH_SECONDS=1 BENCH_LOOP_SECONDS=1 BENCH_RPC_ROUNDS=1
+// BENCH_WAKE_N=500 BENCH_PENDING_N=2000 BENCH_PENDING_PROBE=100 BENCH_STARTUP_SAMPLES=3.
+// Worker figures only (~40 s): BENCH_WRANGLER=0.
+// Results: bench/results/latest.json; new keys `upload` and `startup` next to `runs`, and per run
+// `breakdown` (µs per part of a reservation). bench/results/baseline-main-smoke.json: the smoke run
+// on main before issue 7's changes, for comparison.
 import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";

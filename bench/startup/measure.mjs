@@ -108,12 +108,17 @@ export async function whatIf(entry, outRoot) {
       setup(b) {
         if (v.zodNamespace) {
           // `import { z } from "zod"` (zod's `export * as z`) keeps every export and all locales under esbuild.
-          b.onLoad({ filter: /\.[cm]?ts$/ }, (a) => ({
-            loader: "ts",
-            contents: readFileSync(a.path, "utf8")
-              .replace(/import \{ z \} from "zod";/g, 'import * as z from "zod";')
-              .replace(/export \{ z \} from "zod";/g, ""),
-          }));
+          // Every module but zod's own: the Worker's, and the Noema packages' sources or built dist/.
+          b.onLoad({ filter: /\.m?[jt]s$/ }, (a) =>
+            a.path.includes("/node_modules/")
+              ? undefined
+              : {
+                  loader: a.path.endsWith("ts") ? "ts" : "js",
+                  contents: readFileSync(a.path, "utf8")
+                    .replace(/import \{ z \} from "zod";/g, 'import * as z from "zod";')
+                    .replace(/export \{ z \} from "zod";/g, ""),
+                },
+          );
         }
         if (v.noParser) {
           b.onResolve({ filter: /^node-sql-parser/ }, () => ({ path: "node-sql-parser", namespace: "stub" }));

@@ -48,7 +48,7 @@
 //   BENCH_OUT=bench/results/latest.json
 //   BENCH_WRANGLER=1             0: skip parts 1-4 (the `wrangler dev` runs), e.g. for the Worker figures alone
 //   BENCH_UPLOAD=1               0: skip the upload sizes (and the what-if bundles)
-//   BENCH_STARTUP_SAMPLES=9      cold starts per Worker, interleaved, after one discarded round (0: skip)
+//   BENCH_STARTUP_SAMPLES=7      cold starts per Worker, interleaved, after one discarded round (0: skip)
 //   BENCH_STARTUP_NOEMA=bench/startup/noema   folder with the Noema Worker's wrangler.jsonc, e.g. a project
 //                                scaffolded by create-noema (npm installed) to measure the template itself
 //   BENCH_STARTUP_HAND=bench/startup/hand     the hand-written Worker
@@ -58,7 +58,7 @@
 // Cryostasis (first run only): the freezing cost is part of the breakdown (BENCH_PROFILE_N, _REPS) and
 // of RPC (freeze() from code vs sedimentation of the same Intent, BENCH_RPC_CALLS x BENCH_RPC_ROUNDS at
 // each BENCH_RPC_CONCURRENCY); wake throughput and the cost of pending entries have their own sizes.
-// Defaults take about 5 minutes on 2 cores. Smoke run: BENCH_SECONDS=1 BENCH_LOOP_SECONDS=1 BENCH_RPC_ROUNDS=1
+// Defaults take about 5 minutes on 2 cores (6.5 under a load of 8). Smoke run: BENCH_SECONDS=1 BENCH_LOOP_SECONDS=1 BENCH_RPC_ROUNDS=1
 // BENCH_WAKE_N=500 BENCH_PENDING_N=2000 BENCH_PENDING_PROBE=100 BENCH_STARTUP_SAMPLES=3.
 // Worker figures only (~40 s): BENCH_WRANGLER=0.
 // Results: bench/results/latest.json; new keys `upload` and `startup` next to `runs`, and per run
@@ -125,7 +125,7 @@ const config = {
   out: resolve(root, env.BENCH_OUT ?? "bench/results/latest.json"),
   wranglerRuns: num("BENCH_WRANGLER", 1) > 0,
   upload: num("BENCH_UPLOAD", 1) > 0,
-  startupSamples: num("BENCH_STARTUP_SAMPLES", 9),
+  startupSamples: num("BENCH_STARTUP_SAMPLES", 7),
   startupNoema: resolve(root, env.BENCH_STARTUP_NOEMA ?? "bench/startup/noema"),
   startupHand: resolve(root, env.BENCH_STARTUP_HAND ?? "bench/startup/hand"),
   startupRequest: json("BENCH_STARTUP_REQUEST", { method: "POST", path: "/counters/c1/add", body: { amount: 2 } }),
@@ -592,6 +592,8 @@ function printCryostasis(c) {
 
 /** Where the bundle gzip should stay for the create-noema template. */
 const UPLOAD_TARGET_GZIP_KIB = 150;
+/** What-if bundles whose module evaluation is timed too (each costs a cold start per sample). */
+const WHATIF_EVALUATED = ["zodNamespaceImport", "withoutSqlParser", "both"];
 /** Placeholder request of an eval-only start (measure.mjs replaces it with an unrouted one). */
 const UNROUTED_NOTE = { method: "GET", path: "/" };
 const workerdBin = join(root, "node_modules", "workerd", "bin", "workerd");
@@ -626,7 +628,7 @@ async function workerFigures() {
         target("noema", config.startupRequest, config.startupSecond),
         // Module evaluation of the what-if bundles: what each cut would save at startup.
         ...Object.entries(out.upload?.noema.whatIf ?? {})
-          .filter(([name]) => name !== "asIs")
+          .filter(([name]) => WHATIF_EVALUATED.includes(name))
           .map(([name, w]) => ({ ...target("noema", UNROUTED_NOTE), label: `noema[${name}]`, outdir: w.outdir, evalOnly: true })),
       ],
       samples: config.startupSamples,

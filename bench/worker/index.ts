@@ -266,6 +266,13 @@ const HOUR = 3_600_000;
 /** A wake time spread over 1 h … 30 days ahead, fixed per i, so pending entries are not inserted in wake order. */
 const spreadWakeAt = (now: number, i: number) => now + HOUR + ((i * 2_654_435_761) % (30 * 24 * HOUR));
 
+/**
+ * Intents as they reach a DO over RPC: structured clones, never the objects buildIntent returned in
+ * this isolate (a core may trust those and skip parsing, which no client's Intent gets). Made before
+ * the timed loop: one per sedimentation, as every RPC delivers a fresh object.
+ */
+const sent = (intent: Intent, n: number): Intent[] => Array.from({ length: n }, () => structuredClone(intent));
+
 const reserveArgsStrict = inventory.operations.reserve.args.strict();
 const reserveStatements = inventory.operations.reserve.statements;
 
@@ -282,10 +289,10 @@ export class NoemaReservations extends InventoryAttractor {
   /** n sealed reservations, each its own transaction, all inside this one request. */
   loop(n: number): number {
     // Built once, like the hand-written loop reuses its args: the client-side build is not DO work.
-    const intent = reserveIntent({ locationId: "main", quantity: 1 });
+    const intents = sent(reserveIntent({ locationId: "main", quantity: 1 }), n);
     const start = performance.now();
     for (let i = 0; i < n; i++) {
-      const seal = this.sedimentation(intent);
+      const seal = this.sedimentation(intents[i]!);
       if (!seal.success) throw new Error(`bench reservation refused: ${seal.reason.message}`);
     }
     return performance.now() - start;
@@ -317,6 +324,16 @@ export class NoemaReservations extends InventoryAttractor {
       exec(INSERT_RESERVATION, [`p-${i}`, "main", 1, null, now, now, 900, "direct"]);
       exec(INVARIANT, []);
     };
+    const arriving: Partial<Record<ProfilePart, Intent>> = {
+      parseIntent: intent,
+      sedimentation: intent,
+      reserveOnly: intent,
+      setStockV2,
+      setStockV1Flat: setStockV1,
+      parseReserveAndFreeze: reserveAndFreeze,
+      reserveAndFreeze,
+    };
+    const wire = arriving[part] ? sent(arriving[part], n) : [];
     // Results that are otherwise unused go here, so no piece can be optimized away.
     let sink = 0;
     const start = performance.now();
@@ -326,7 +343,7 @@ export class NoemaReservations extends InventoryAttractor {
           reserveIntent({ locationId: "main", quantity: 1 });
           break;
         case "parseIntent":
-          parseIntent(inventory, intent, DEFAULT_LIMITS);
+          parseIntent(inventory, wire[i], DEFAULT_LIMITS);
           break;
         case "argsStrictParse":
           inventory.operations.reserve.args.strict().safeParse(args);
@@ -404,13 +421,9 @@ export class NoemaReservations extends InventoryAttractor {
           rolledBack((j) => interpret(inventory, intent, { exec }, { now, sedimentId: 1_000_000_000 + j }), i);
           break;
         case "sedimentation":
-          this.sedimentation(intent);
-          break;
         case "setStockV2":
-          this.sedimentation(setStockV2);
-          break;
         case "setStockV1Flat":
-          this.sedimentation(setStockV1);
+          this.sedimentation(wire[i]);
           break;
         case "connectionUncached":
           sink += connection(inventoryV1, inventory, { sieve: intentSieve(inventoryV1, setStockV1), hints: inventoryLaw.evolutionFrom(1) }).changes.length;
@@ -419,12 +432,12 @@ export class NoemaReservations extends InventoryAttractor {
           sink += diffNomos(hundredTablesA, hundredTablesB).length;
           break;
         case "parseReserveAndFreeze":
-          parseIntent(inventory, reserveAndFreeze, DEFAULT_LIMITS);
+          parseIntent(inventory, wire[i], DEFAULT_LIMITS);
           break;
         case "reserveOnly":
         case "reserveAndFreeze": {
           // A refusal would be cheap and look like a fast freeze: every one must seal.
-          const seal = this.sedimentation(part === "reserveOnly" ? intent : reserveAndFreeze);
+          const seal = this.sedimentation(wire[i]);
           if (!seal.success) throw new Error(`bench ${part} refused: ${seal.reason.message}`);
           break;
         }
@@ -508,9 +521,10 @@ export class NoemaReservations extends InventoryAttractor {
       if (!r.ok || r.existing) throw new Error(`bench probe freeze failed: ${JSON.stringify(r)}`);
     });
     const freezeMs = performance.now() - freezeStart;
+    const steps = sent(reserveAndFreeze, k);
     const stepStart = performance.now();
     for (let i = 0; i < k; i++) {
-      const seal = this.sedimentation(reserveAndFreeze);
+      const seal = this.sedimentation(steps[i]!);
       if (!seal.success) throw new Error(`bench reserve + $freeze refused: ${seal.reason.message}`);
     }
     return { freezeMs, stepMs: performance.now() - stepStart };

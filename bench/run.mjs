@@ -13,6 +13,16 @@
 //      against sedimentation over RPC), wake throughput (due entries woken by calling the
 //      Attractor's alarm() inside the DO until none is due), and what 100,000 pending entries cost
 //      (freezing one more with them vs without, and storage per entry).
+//   5. (before the wrangler runs, on a quiet machine) Worker figures, bench/startup/measure.mjs:
+//      - upload size: `wrangler deploy --dry-run --outdir --metafile` of a Noema Worker (default
+//        bench/startup/noema, the create-noema counter on today's API) and of a hand-written one doing
+//        the same SQL with a SHA-256 chained log (bench/startup/hand); wrangler's "Total Upload / gzip"
+//        line, the bundle by package (esbuild metafile) with who imports zod and node-sql-parser, and
+//        what-if sizes (esbuild with wrangler's options: `import * as z`, no node-sql-parser, minified);
+//      - cold start: per sample a fresh `workerd serve` of each bundle on an empty SQLite store; the
+//        first request pays module evaluation + DO constructor + one sealed Intent; a second start with
+//        an unrouted request isolates module evaluation; an empty Worker is workerd's floor. Medians.
+//        (workerd's clocks read 0 while modules evaluate, so this is timed from Node.)
 // Targets: hand-plain (plain log row), hand-chain (SHA-256 chained log row), noema (the real
 // InventoryAttractor; over RPC/HTTP the Worker builds the Intent like the inventory API does),
 // noema-app (HTTP only: the inventory Hono app itself, with bearer auth), noema-prebuilt (RPC
@@ -36,11 +46,24 @@
 //   BENCH_PENDING_PROBE=500      freezes timed per probe, with N and with ~0 entries pending
 //   BENCH_PENDING_ROUNDS=3       probe rounds, alternating the two DOs; the fastest counts
 //   BENCH_OUT=bench/results/latest.json
+//   BENCH_WRANGLER=1             0: skip parts 1-4 (the `wrangler dev` runs), e.g. for the Worker figures alone
+//   BENCH_UPLOAD=1               0: skip the upload sizes (and the what-if bundles)
+//   BENCH_STARTUP_SAMPLES=7      cold starts per Worker, interleaved, after one discarded round (0: skip)
+//   BENCH_STARTUP_NOEMA=bench/startup/noema   folder with the Noema Worker's wrangler.jsonc, e.g. a project
+//                                scaffolded by create-noema (npm installed) to measure the template itself
+//   BENCH_STARTUP_HAND=bench/startup/hand     the hand-written Worker
+//   BENCH_STARTUP_REQUEST='{"method":"POST","path":"/counters/c1/add","body":{"amount":2}}'  first request (JSON)
+//   BENCH_STARTUP_SECOND='{"method":"POST","path":"/counters/c1/take","body":{"amount":1}}'  warm second request
+//   BENCH_STARTUP_VARS='{"NOEMA_API_TOKEN":"bench-token"}'  text bindings given to both Workers
 // Cryostasis (first run only): the freezing cost is part of the breakdown (BENCH_PROFILE_N, _REPS) and
 // of RPC (freeze() from code vs sedimentation of the same Intent, BENCH_RPC_CALLS x BENCH_RPC_ROUNDS at
 // each BENCH_RPC_CONCURRENCY); wake throughput and the cost of pending entries have their own sizes.
-// Defaults take about 4 minutes. Smoke run: BENCH_SECONDS=1 BENCH_LOOP_SECONDS=1 BENCH_RPC_ROUNDS=1
-// BENCH_WAKE_N=500 BENCH_PENDING_N=2000 BENCH_PENDING_PROBE=100.
+// Defaults take about 5 minutes on 2 cores (6.5 under a load of 8). Smoke run: BENCH_SECONDS=1 BENCH_LOOP_SECONDS=1 BENCH_RPC_ROUNDS=1
+// BENCH_WAKE_N=500 BENCH_PENDING_N=2000 BENCH_PENDING_PROBE=100 BENCH_STARTUP_SAMPLES=3.
+// Worker figures only (~40 s): BENCH_WRANGLER=0.
+// Results: bench/results/latest.json; new keys `upload` and `startup` next to `runs`, and per run
+// `breakdown` (µs per part of a reservation). bench/results/baseline-main-smoke.json: the smoke run
+// on main before issue 7's changes, for comparison.
 import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
@@ -50,6 +73,7 @@ import { performance } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath, URLSearchParams } from "node:url";
 import autocannon from "autocannon";
+import { configOf, startup, upload, whatIf } from "./startup/measure.mjs";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const env = process.env;
@@ -67,6 +91,18 @@ function list(name, fallback, allowed) {
     if (allowed && !allowed.includes(item)) throw new Error(`${name}: "${item}" is not one of ${allowed.join(", ")}`);
   }
   return items;
+}
+
+const TOKEN = "bench-token"; // the `vars` value in bench/worker/wrangler.jsonc
+
+function json(name, fallback) {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return fallback;
+  try {
+    return JSON.parse(raw);
+  } catch {
+    throw new Error(`${name} must be JSON, got "${raw}"`);
+  }
 }
 
 const config = {
@@ -87,6 +123,14 @@ const config = {
   pendingProbe: num("BENCH_PENDING_PROBE", 500),
   pendingRounds: num("BENCH_PENDING_ROUNDS", 3),
   out: resolve(root, env.BENCH_OUT ?? "bench/results/latest.json"),
+  wranglerRuns: num("BENCH_WRANGLER", 1) > 0,
+  upload: num("BENCH_UPLOAD", 1) > 0,
+  startupSamples: num("BENCH_STARTUP_SAMPLES", 7),
+  startupNoema: resolve(root, env.BENCH_STARTUP_NOEMA ?? "bench/startup/noema"),
+  startupHand: resolve(root, env.BENCH_STARTUP_HAND ?? "bench/startup/hand"),
+  startupRequest: json("BENCH_STARTUP_REQUEST", { method: "POST", path: "/counters/c1/add", body: { amount: 2 } }),
+  startupSecond: json("BENCH_STARTUP_SECOND", { method: "POST", path: "/counters/c1/take", body: { amount: 1 } }),
+  startupVars: json("BENCH_STARTUP_VARS", { NOEMA_API_TOKEN: TOKEN }),
 };
 /** Freezing (an Intent plus a `$freeze` step, or `freeze()` from code) should cost less than this times a plain sedimentation. */
 const FREEZE_TARGET = 1.5;
@@ -94,7 +138,6 @@ const FREEZE_TARGET = 1.5;
 const DO_TARGETS = ["hand-plain", "hand-chain", "noema"];
 // Diagnostic: the Intent built once per measurement, so the difference to `noema` is the Worker-side build.
 const RPC_TARGETS = [...DO_TARGETS, "noema-prebuilt"];
-const TOKEN = "bench-token"; // the `vars` value in bench/worker/wrangler.jsonc
 const RESERVE_BODY = JSON.stringify({ locationId: "main", quantity: 1 });
 
 // ---------------------------------------------------------------------------------------
@@ -433,6 +476,29 @@ function ratios(run) {
   return r;
 }
 
+/**
+ * Noema's reservation and the hand-written one split into the parts the profile times, in µs.
+ * Every term is a committed or pure part; the SQL ones ran on a fresh DO each, as both wholes did.
+ */
+function breakdown(profile) {
+  const us = (part) => profile[part]?.microsPerOp;
+  const need = ["reserveOnly", "hand-chain reserve", "parseIntent", "sqlReserveCommitted", "sqlSedimentRowCommitted", "interpretCommitted", "hashCanonical", "handChainHash"];
+  if (need.some((p) => us(p) === undefined)) return undefined;
+  const b = {
+    noema: us("reserveOnly"),
+    hand: us("hand-chain reserve"),
+    validation: us("parseIntent"),
+    sql: us("sqlReserveCommitted"),
+    interpretOverhead: us("interpretCommitted") - us("sqlReserveCommitted"),
+    hashing: us("hashCanonical"),
+    sedimentInsert: us("sqlSedimentRowCommitted") - us("sqlReserveCommitted"),
+    handHashing: us("handChainHash"),
+  };
+  b.rest = b.noema - (b.validation + b.sql + b.interpretOverhead + b.hashing + b.sedimentInsert);
+  b.handRest = b.hand - (b.sql + b.handHashing);
+  return b;
+}
+
 function print(run) {
   const lines = [];
   const d = run.inDo;
@@ -476,6 +542,14 @@ function print(run) {
         `Connection check: a v1 Intent carried Flat to v2 costs ${(extra * 100).toFixed(1)}% more than the same v2 Intent (target < 5%); uncached it would be ${connectionUncached.microsPerOp.toFixed(0)} µs`,
       );
     }
+    if (run.breakdown) {
+      const b = run.breakdown;
+      const f = (k) => `${k} ${b[k].toFixed(1)}`;
+      lines.push(`Where the time goes per reservation (µs, fresh DO each; sql = the reserve statements + invariant committed, as the hand-written DO runs them):`);
+      lines.push(`  noema (reserveOnly) ${b.noema.toFixed(1)} = ${["validation", "sql", "interpretOverhead", "hashing", "sedimentInsert", "rest"].map(f).join(" + ")}`);
+      lines.push(`  hand-chain ${b.hand.toFixed(1)} = ${["sql", "handHashing", "handRest"].map(f).join(" + ")} (handRest: its log insert and checks)`);
+      lines.push(`  gap ${(b.noema - b.hand).toFixed(1)} µs (noema / hand-chain ${fmtRatio(ratio(b.hand, b.noema))} in ops/s; target >= 0.80x)`);
+    }
     if (diff100Tables) lines.push(`Diff of two 100-table Nomos versions: ${(diff100Tables.microsPerOp / 1000).toFixed(2)} ms`);
     const { reserveOnly, reserveAndFreeze } = run.profile;
     if (reserveOnly && reserveAndFreeze) {
@@ -512,12 +586,120 @@ function printCryostasis(c) {
   return lines;
 }
 
+// ---------------------------------------------------------------------------------------
+// Worker figures: upload size and cold start (bench/startup/measure.mjs)
+// ---------------------------------------------------------------------------------------
+
+/** Where the bundle gzip should stay for the create-noema template. */
+const UPLOAD_TARGET_GZIP_KIB = 150;
+/** What-if bundles whose module evaluation is timed too (each costs a cold start per sample). */
+const WHATIF_EVALUATED = ["zodNamespaceImport", "withoutSqlParser", "both"];
+/** Placeholder request of an eval-only start (measure.mjs replaces it with an unrouted one). */
+const UNROUTED_NOTE = { method: "GET", path: "/" };
+const workerdBin = join(root, "node_modules", "workerd", "bin", "workerd");
+const track = (child) => {
+  children.add(child);
+  child.on("exit", () => children.delete(child));
+};
+
+async function workerFigures() {
+  const dirs = { noema: config.startupNoema, hand: config.startupHand, empty: join(root, "bench/startup/empty") };
+  const bundles = {};
+  for (const [label, dir] of Object.entries(dirs)) {
+    if (label === "empty" && config.startupSamples === 0) continue;
+    bundles[label] = await upload({ label, dir, tmp, run, tail });
+  }
+  const out = {};
+  if (config.upload) {
+    const { file, config: noemaConfig } = configOf(config.startupNoema);
+    const pick = ({ dir, totalKiB, gzipKiB, packages, importedBy }) => ({ dir: relative(root, dir), totalKiB, gzipKiB, packages, importedBy });
+    out.upload = {
+      targetGzipKiB: UPLOAD_TARGET_GZIP_KIB,
+      noema: { ...pick(bundles.noema), whatIf: await whatIf(resolve(dirname(file), noemaConfig.main), tmp) },
+      hand: pick(bundles.hand),
+    };
+  }
+  if (config.startupSamples > 0) {
+    const target = (label, request, second) => ({ label, config: configOf(dirs[label]).config, outdir: bundles[label].outdir, request, second, vars: config.startupVars });
+    const s = await startup({
+      targets: [
+        target("empty", { method: "GET", path: "/" }),
+        target("hand", config.startupRequest, config.startupSecond),
+        target("noema", config.startupRequest, config.startupSecond),
+        // Module evaluation of the what-if bundles: what each cut would save at startup.
+        ...Object.entries(out.upload?.noema.whatIf ?? {})
+          .filter(([name]) => WHATIF_EVALUATED.includes(name))
+          .map(([name, w]) => ({ ...target("noema", UNROUTED_NOTE), label: `noema[${name}]`, outdir: w.outdir, evalOnly: true })),
+      ],
+      samples: config.startupSamples,
+      tmp,
+      workerd: workerdBin,
+      freePort,
+      track,
+    });
+    // First request = module evaluation (the unrouted start, above the empty Worker) + the first Intent.
+    const evalMs = (t) => s[`${t}:eval`].firstMs - s.empty.firstMs;
+    const intentMs = (t) => s[t].firstMs - s[`${t}:eval`].firstMs;
+    const whatIfEval = Object.fromEntries(Object.keys(s).filter((k) => k.startsWith("noema[")).map((k) => [k.slice(6, k.indexOf("]")), s[k].firstMs - s.empty.firstMs]));
+    out.startup = {
+      ...s,
+      moduleEvalMs: { hand: evalMs("hand"), noema: evalMs("noema"), whatIf: whatIfEval },
+      firstIntentMs: { hand: intentMs("hand"), noema: intentMs("noema") },
+      ratios: {
+        firstRequestVsHand: ratio(s.noema.firstMs, s.hand.firstMs),
+        aboveEmptyVsHand: ratio(s.noema.firstMs - s.empty.firstMs, s.hand.firstMs - s.empty.firstMs),
+        totalVsHand: ratio(s.noema.totalMs, s.hand.totalMs),
+      },
+    };
+  }
+  return out;
+}
+
+function printWorkerFigures(f) {
+  const lines = [];
+  const kib = (n) => `${n.toFixed(1)} KiB`;
+  if (f.upload) {
+    const { noema, hand } = f.upload;
+    lines.push(`\n== Worker bundles (wrangler deploy --dry-run) ==`);
+    lines.push(`  noema  ${relative(root, config.startupNoema)}: ${kib(noema.totalKiB)} / gzip ${kib(noema.gzipKiB)} (target <= ${UPLOAD_TARGET_GZIP_KIB} KiB gzip)`);
+    lines.push(`  hand   ${relative(root, config.startupHand)}: ${kib(hand.totalKiB)} / gzip ${kib(hand.gzipKiB)}`);
+    lines.push(`  noema bundle by package: ${noema.packages.slice(0, 8).map((p) => `${p.name} ${kib(p.kib)}`).join(", ")}`);
+    for (const [edge, from] of Object.entries(noema.importedBy)) {
+      if (/^(zod|node-sql-parser) /.test(edge)) lines.push(`  ${edge} imported by ${from.join(", ")}`);
+    }
+    const w = noema.whatIf;
+    const g = (v) => `${kib(v.totalKiB)} / gzip ${kib(v.gzipKiB)}`;
+    lines.push(`  what-if (esbuild, wrangler's options): as is ${g(w.asIs)}; \`import * as z\` instead of \`import { z }\` ${g(w.zodNamespaceImport)}`);
+    lines.push(`    without node-sql-parser ${g(w.withoutSqlParser)}; both ${g(w.both)}; both minified ${g(w.bothMinified)}; z fix minified ${g(w.zodNamespaceImportMinified)}; only minified ${g(w.minified)}`);
+  }
+  if (f.startup) {
+    const s = f.startup;
+    lines.push(`\n== Cold start (fresh workerd + empty SQLite store per start, median of ${config.startupSamples}, ms) ==`);
+    lines.push(`  ${pad("worker", 12)}${lpad("listen", 9)}${lpad("1st req", 9)}${lpad("total", 9)}${lpad("2nd req", 9)}   (1st req: modules evaluated + DO + first Intent)`);
+    for (const t of ["empty", "hand", "hand:eval", "noema", "noema:eval"]) {
+      lines.push(`  ${pad(t, 12)}${["listenMs", "firstMs", "totalMs", "secondMs"].map((k) => lpad(s[t][k].toFixed(1), 9)).join("")}`);
+    }
+    const ms = (n) => `${n.toFixed(1)} ms`;
+    lines.push(`  module evaluation (unrouted 1st req over the empty Worker's): noema ${ms(s.moduleEvalMs.noema)}, hand ${ms(s.moduleEvalMs.hand)}`);
+    const wi = Object.entries(s.moduleEvalMs.whatIf);
+    if (wi.length) lines.push(`  module evaluation of the what-if bundles: ${wi.map(([k, v]) => `${k} ${ms(v)}`).join(", ")}`);
+    lines.push(`  first Intent (1st req over the unrouted one): noema ${ms(s.firstIntentMs.noema)}, hand ${ms(s.firstIntentMs.hand)}`);
+    lines.push(
+      `  noema / hand: first request ${fmtRatio(s.ratios.firstRequestVsHand)}, above the empty Worker ${fmtRatio(s.ratios.aboveEmptyVsHand)}, spawn to first answer ${fmtRatio(s.ratios.totalVsHand)}`,
+    );
+  }
+  console.log(lines.join("\n"));
+}
+
 async function main() {
   const started = performance.now();
   console.log(`noema bench: ${JSON.stringify({ ...config, out: relative(root, config.out) })}`);
-  await bundle();
+  // First, on a quiet machine: nothing else of the bench runs yet.
+  const workers = config.upload || config.startupSamples > 0 ? await workerFigures() : {};
+  if (workers.upload || workers.startup) printWorkerFigures(workers);
+  if (config.wranglerRuns) await bundle();
   const runs = [];
-  for (const [i, setting] of config.observability.entries()) {
+  for (const [i, setting] of config.wranglerRuns ? config.observability.entries() : []) {
     const observability = setting === "on";
     const t0 = performance.now();
     const { child, base, logFile } = await startWrangler(observability);
@@ -527,7 +709,10 @@ async function main() {
       run.inDo = await inDo(base);
       run.rpc = await rpc(base);
       run.http = await http(base);
-      if (i === 0 && config.profileN > 0) run.profile = await profile(base);
+      if (i === 0 && config.profileN > 0) {
+        run.profile = await profile(base);
+        run.breakdown = breakdown(run.profile);
+      }
       if (i === 0) run.cryostasis = await cryostasis(base);
       run.ratios = ratios(run);
       print(run);
@@ -545,8 +730,9 @@ async function main() {
     wrangler: JSON.parse(readFileSync(join(root, "node_modules/wrangler/package.json"), "utf8")).version,
     config: { ...config, out: relative(root, config.out) },
     reference: { note: "hand-written DO measured earlier on this machine", inDoPlain: 36000, inDoChain: 28000, rpc: 2500, http: 1000 },
-    targets: { inDoVsChain: 0.8, rpc: 0.95, http: 0.95, freezeVsSedimentation: FREEZE_TARGET },
+    targets: { inDoVsChain: 0.8, rpc: 0.95, http: 0.95, freezeVsSedimentation: FREEZE_TARGET, uploadGzipKiB: UPLOAD_TARGET_GZIP_KIB },
     runs,
+    ...workers,
     seconds: (performance.now() - started) / 1000,
   };
   mkdirSync(dirname(config.out), { recursive: true });

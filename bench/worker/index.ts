@@ -15,6 +15,7 @@ import {
   text,
   countPlaceholders,
   DEFAULT_LIMITS,
+  hashCanonicalSediment,
   type Intent,
   interpret,
   parseIntent,
@@ -180,14 +181,17 @@ const reserveIntent = (a: ReserveArgs): Intent => buildIntent(inventory, (s) => 
 export const PROFILE_PARTS = [
   "buildIntent", // client side: what the Worker pays per Intent
   "parseIntent", // the Attractor's first check
-  "argsStrictParse", // interpret's re-parse: `op.args.strict()` builds a new schema each call
-  "argsCachedParse", // the same parse with the strict schema built once
-  "countPlaceholders", // interpret checks every statement's placeholder count, twice
+  "argsStrictParse", // off the path now: `op.args.strict()` built afresh per parse (the core caches it)
+  "argsCachedParse", // the args parse with the cached strict schema: interpret repeats it only for steps with Refs
+  "countPlaceholders", // off the path now (the core caches the counts): two counts per statement
   "canonicalJsonIntent",
   "sedimentHash", // canonicalJson of the whole entry + SHA-256
   "sha256Entry", // SHA-256 alone over the same canonical entry
-  "appendJson", // the three canonicalJson calls of SedimentLog.append
+  "appendJson", // canonicalJson of the Intent and the outputs, as the Sedimenter's commit does
+  "hashCanonical", // the commit's hashing as it runs: those two canonicalJson + hashCanonicalSediment
+  "handChainHash", // the hand-written DO's chaining: JSON.stringify of its payload + SHA-256
   "txRollback", // an empty transactionSync that throws: the floor of the rolled-back parts
+  "txCommit", // an empty transactionSync that commits: the floor of a committed one
   "sqlReserve", // the reserve statements + invariant, raw, as the hand-written DO runs them
   "sqlSedimentRow", // the above + the _noema_sediment INSERT with this Intent's sizes
   "invariantQuery",
@@ -204,7 +208,13 @@ export const PROFILE_PARTS = [
  * inventory API sends it), each on its own fresh DO per round so both start from empty tables.
  */
 export const FREEZE_PARTS = ["reserveOnly", "reserveAndFreeze"] as const;
-export type ProfilePart = (typeof PROFILE_PARTS)[number] | (typeof FREEZE_PARTS)[number];
+/**
+ * Committed pieces of a reservation, each on its own fresh DO like `reserveOnly` and the
+ * hand-written loops: tables grow alike (the invariant sums every active reservation), and no
+ * part pays the throw and rollback that the rolled-back parts above do.
+ */
+export const COMMITTED_PARTS = ["sqlReserveCommitted", "sqlSedimentRowCommitted", "interpretCommitted"] as const;
+export type ProfilePart = (typeof PROFILE_PARTS)[number] | (typeof FREEZE_PARTS)[number] | (typeof COMMITTED_PARTS)[number];
 
 /** Parts that touch no storage run 10x as often: the DO clock only ticks in milliseconds. */
 const PURE_PARTS: Partial<Record<ProfilePart, true>> = {
@@ -217,6 +227,8 @@ const PURE_PARTS: Partial<Record<ProfilePart, true>> = {
   sedimentHash: true,
   sha256Entry: true,
   appendJson: true,
+  hashCanonical: true,
+  handChainHash: true,
   parseReserveAndFreeze: true,
 };
 const iterations = (part: ProfilePart, n: number) => (PURE_PARTS[part] ? n * 10 : n);
@@ -253,6 +265,13 @@ const HOUR = 3_600_000;
 /** A wake time spread over 1 h … 30 days ahead, fixed per i, so pending entries are not inserted in wake order. */
 const spreadWakeAt = (now: number, i: number) => now + HOUR + ((i * 2_654_435_761) % (30 * 24 * HOUR));
 
+/**
+ * Intents as they reach a DO over RPC: structured clones, never the objects buildIntent returned in
+ * this isolate (a core may trust those and skip parsing, which no client's Intent gets). Made before
+ * the timed loop: one per sedimentation, as every RPC delivers a fresh object.
+ */
+const sent = (intent: Intent, n: number): Intent[] => Array.from({ length: n }, () => structuredClone(intent));
+
 const reserveArgsStrict = inventory.operations.reserve.args.strict();
 const reserveStatements = Object.values(inventory.operations.reserve.statements);
 
@@ -269,10 +288,10 @@ export class NoemaReservations extends InventoryAttractor {
   /** n sealed reservations, each its own transaction, all inside this one request. */
   loop(n: number): number {
     // Built once, like the hand-written loop reuses its args: the client-side build is not DO work.
-    const intent = reserveIntent({ locationId: "main", quantity: 1 });
+    const intents = sent(reserveIntent({ locationId: "main", quantity: 1 }), n);
     const start = performance.now();
     for (let i = 0; i < n; i++) {
-      const seal = this.sedimentation(intent);
+      const seal = this.sedimentation(intents[i]!);
       if (!seal.success) throw new Error(`bench reservation refused: ${seal.reason.message}`);
     }
     return performance.now() - start;
@@ -304,6 +323,16 @@ export class NoemaReservations extends InventoryAttractor {
       exec(INSERT_RESERVATION, [`p-${i}`, "main", 1, null, now, now, 900, "direct"]);
       exec(INVARIANT, []);
     };
+    const arriving: Partial<Record<ProfilePart, Intent>> = {
+      parseIntent: intent,
+      sedimentation: intent,
+      reserveOnly: intent,
+      setStockV2,
+      setStockV1Flat: setStockV1,
+      parseReserveAndFreeze: reserveAndFreeze,
+      reserveAndFreeze,
+    };
+    const wire = arriving[part] ? sent(arriving[part], n) : [];
     // Results that are otherwise unused go here, so no piece can be optimized away.
     let sink = 0;
     const start = performance.now();
@@ -313,7 +342,7 @@ export class NoemaReservations extends InventoryAttractor {
           reserveIntent({ locationId: "main", quantity: 1 });
           break;
         case "parseIntent":
-          parseIntent(inventory, intent, DEFAULT_LIMITS);
+          parseIntent(inventory, wire[i], DEFAULT_LIMITS);
           break;
         case "argsStrictParse":
           inventory.operations.reserve.args.strict().safeParse(args);
@@ -336,8 +365,26 @@ export class NoemaReservations extends InventoryAttractor {
         case "appendJson":
           sink += (canonicalJson(entry.intent) + canonicalJson(entry.outputs)).length;
           break;
+        case "hashCanonical":
+          sink += hashCanonicalSediment({
+            sedimentId: 1,
+            prevHash: entry.prevHash,
+            timestamp: now,
+            intent: canonicalJson(intent),
+            outputs: canonicalJson(entry.outputs),
+            worldHash: sedimentRow[2],
+          }).length;
+          break;
+        case "handChainHash": {
+          const payload = JSON.stringify({ id: 1, at: now, op: "reserve", args, output });
+          sink += bytesToHex(sha256(utf8ToBytes(JSON.stringify({ prevHash: entry.prevHash, payload })))).length;
+          break;
+        }
         case "txRollback":
           rolledBack(() => {}, i);
+          break;
+        case "txCommit":
+          this.ctx.storage.transactionSync(() => {});
           break;
         case "sqlReserve":
           rolledBack(rawReserve, i);
@@ -354,17 +401,28 @@ export class NoemaReservations extends InventoryAttractor {
         case "invariantQuery":
           exec(INVARIANT, []);
           break;
+        case "sqlReserveCommitted":
+          this.ctx.storage.transactionSync(() => rawReserve(i));
+          break;
+        case "sqlSedimentRowCommitted":
+          this.ctx.storage.transactionSync(() => {
+            rawReserve(i);
+            exec(
+              "INSERT INTO _noema_sediment (sediment_id, hash, prev_hash, timestamp, intent, outputs, world_hash, origin, idempotency_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+              [1_000_000_000 + i, "f".repeat(64), "0".repeat(64), now, ...sedimentRow, null, null],
+            );
+          });
+          break;
+        case "interpretCommitted":
+          this.ctx.storage.transactionSync(() => interpret(inventory, intent, { exec }, { now, sedimentId: 1_000_000_000 + i }));
+          break;
         case "interpretInTx":
           rolledBack((j) => interpret(inventory, intent, { exec }, { now, sedimentId: 1_000_000_000 + j }), i);
           break;
         case "sedimentation":
-          this.sedimentation(intent);
-          break;
         case "setStockV2":
-          this.sedimentation(setStockV2);
-          break;
         case "setStockV1Flat":
-          this.sedimentation(setStockV1);
+          this.sedimentation(wire[i]);
           break;
         case "connectionUncached":
           sink += connection(inventoryV1, inventory, { sieve: intentSieve(inventoryV1, setStockV1), hints: inventoryLaw.evolutionFrom(1) }).changes.length;
@@ -373,12 +431,12 @@ export class NoemaReservations extends InventoryAttractor {
           sink += diffNomos(hundredTablesA, hundredTablesB).length;
           break;
         case "parseReserveAndFreeze":
-          parseIntent(inventory, reserveAndFreeze, DEFAULT_LIMITS);
+          parseIntent(inventory, wire[i], DEFAULT_LIMITS);
           break;
         case "reserveOnly":
         case "reserveAndFreeze": {
           // A refusal would be cheap and look like a fast freeze: every one must seal.
-          const seal = this.sedimentation(part === "reserveOnly" ? intent : reserveAndFreeze);
+          const seal = this.sedimentation(wire[i]);
           if (!seal.success) throw new Error(`bench ${part} refused: ${seal.reason.message}`);
           break;
         }
@@ -462,9 +520,10 @@ export class NoemaReservations extends InventoryAttractor {
       if (!r.ok || r.existing) throw new Error(`bench probe freeze failed: ${JSON.stringify(r)}`);
     });
     const freezeMs = performance.now() - freezeStart;
+    const steps = sent(reserveAndFreeze, k);
     const stepStart = performance.now();
     for (let i = 0; i < k; i++) {
-      const seal = this.sedimentation(reserveAndFreeze);
+      const seal = this.sedimentation(steps[i]!);
       if (!seal.success) throw new Error(`bench reserve + $freeze refused: ${seal.reason.message}`);
     }
     return { freezeMs, stepMs: performance.now() - stepStart };
@@ -658,7 +717,8 @@ async function route(request: Request, env: Env, ctx: ExecutionContext): Promise
         const seal = await stub.setup(LOCATION, 1_000_000_000);
         if (!seal.success) throw new Error(seal.reason.message);
         for (const part of PROFILE_PARTS) keep(part, (await stub.profile(part, iterations(part, n))).ms);
-        for (const part of r % 2 ? [...FREEZE_PARTS].reverse() : FREEZE_PARTS) {
+        const fresh = [...FREEZE_PARTS, ...COMMITTED_PARTS];
+        for (const part of r % 2 ? fresh.reverse() : fresh) {
           const own = await freshNoema(env, `${name}-${r}-${part}`);
           keep(part, (await own.profile(part, n)).ms);
         }

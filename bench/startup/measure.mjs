@@ -1,0 +1,281 @@
+// Upload size and cold start of a Noema Worker against a hand-written one (`npm run bench`, see
+// the header of bench/run.mjs for the sizes). Each Worker is a folder with a wrangler.jsonc.
+//
+// Upload: `wrangler deploy --dry-run --outdir --metafile` per Worker; wrangler's own
+// "Total Upload: … / gzip: …" line is the figure, the esbuild metafile says which packages fill it.
+// Startup: workerd's clocks read 0 during module evaluation, so it cannot be timed from inside the
+// isolate. Instead each sample starts a fresh `workerd serve` (the wrangler bundle, an empty SQLite
+// store) and times from Node: spawn -> socket accepts (workerd boot; it listens before it loads the
+// Worker), then the first request, which pays module compilation and evaluation, the Worker, the DO's
+// constructor and one sealed Intent with its commit, then a second request (warm). A second start per
+// sample sends a request no route answers (any status below 500): that one pays module evaluation and
+// nothing else, so the difference is the first Intent. An empty Worker is workerd's own floor.
+import { spawn } from "node:child_process";
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { connect } from "node:net";
+import { join, relative, resolve } from "node:path";
+import { performance } from "node:perf_hooks";
+import { setTimeout as sleep } from "node:timers/promises";
+import { gzipSync } from "node:zlib";
+
+/** Reads a wrangler.jsonc: comments (outside strings) and trailing commas removed. */
+export function readJsonc(file) {
+  const text = readFileSync(file, "utf8")
+    .replace(/("(?:\\.|[^"\\])*")|\/\/[^\n]*|\/\*[\s\S]*?\*\//g, (m, str) => str ?? "")
+    .replace(/,(\s*[}\]])/g, "$1");
+  return JSON.parse(text);
+}
+
+export function configOf(dir) {
+  for (const name of ["wrangler.jsonc", "wrangler.json"]) {
+    try {
+      return { file: join(dir, name), config: readJsonc(join(dir, name)) };
+    } catch (e) {
+      if (e.code !== "ENOENT") throw e;
+    }
+  }
+  throw new Error(`${dir}: no wrangler.jsonc or wrangler.json`);
+}
+
+const KIB = /Total Upload:\s*([\d.]+)\s*KiB\s*\/\s*gzip:\s*([\d.]+)\s*KiB/;
+
+/** Package (or repository folder) an esbuild input path belongs to. */
+function owner(path) {
+  const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)\/(?!.*node_modules\/)/.exec(path);
+  if (pkg) return pkg[1];
+  const local = /(?:^|\/)((?:packages|apps)\/[^/]+)\//.exec(path);
+  return local ? local[1] : "(the Worker's own files)";
+}
+
+/** Bytes per package in the bundle, largest first, and who in the Worker's own code imports the heavy ones. */
+function breakdown(meta) {
+  const [, out] = Object.entries(meta.outputs).find(([file]) => file.endsWith(".js"));
+  const bytes = {};
+  for (const [path, input] of Object.entries(out.inputs)) bytes[owner(path)] = (bytes[owner(path)] ?? 0) + input.bytesInOutput;
+  const packages = Object.entries(bytes)
+    .sort((a, b) => b[1] - a[1])
+    .map(([name, n]) => ({ name, kib: n / 1024 }));
+  // Direct importers of each third-party package, from outside that package.
+  const importedBy = {};
+  for (const [path, input] of Object.entries(meta.inputs)) {
+    for (const imp of input.imports) {
+      const target = owner(imp.path);
+      if (target === owner(path) || !/node_modules/.test(imp.path)) continue;
+      const key = `${target} <- ${imp.original ?? imp.path}`;
+      (importedBy[key] ??= new Set()).add(path.replace(/^(\.\.\/)+/, ""));
+    }
+  }
+  return { packages, importedBy: Object.fromEntries(Object.entries(importedBy).map(([k, v]) => [k, [...v].sort()])) };
+}
+
+/**
+ * Bundles a Worker folder as `wrangler deploy --dry-run` does and reads its upload size.
+ * `run(args, logFile)` spawns wrangler (bench/run.mjs owns processes); returns the bundle folder too.
+ */
+export async function upload({ label, dir, tmp, run, tail }) {
+  const { file } = configOf(dir);
+  const outdir = join(tmp, `upload-${label}`);
+  const metafile = join(tmp, `upload-${label}.meta.json`);
+  const logFile = join(tmp, `upload-${label}.log`);
+  // --name: a template's wrangler.jsonc may still hold a placeholder name.
+  const child = run(["deploy", "--dry-run", "--outdir", outdir, "--metafile", metafile, "--config", file, "--name", `noema-bench-${label}`], logFile);
+  const code = await new Promise((ok) => child.on("exit", ok));
+  const log = readFileSync(logFile, "utf8");
+  const m = KIB.exec(log);
+  if (code !== 0 || !m) throw new Error(`wrangler deploy --dry-run of ${dir} failed (${code}):\n${tail(logFile)}`);
+  return { dir, outdir, totalKiB: Number(m[1]), gzipKiB: Number(m[2]), ...breakdown(JSON.parse(readFileSync(metafile, "utf8"))) };
+}
+
+/**
+ * What-if sizes of the same entry with esbuild in-process (the options wrangler uses; "as is" must
+ * match wrangler's figure): zod imported as a namespace, node-sql-parser left out, minified.
+ */
+export async function whatIf(entry, outRoot) {
+  const { build } = await import("esbuild");
+  const variants = {
+    asIs: {},
+    zodNamespaceImport: { zodNamespace: true },
+    withoutSqlParser: { noParser: true },
+    both: { zodNamespace: true, noParser: true },
+    bothMinified: { zodNamespace: true, noParser: true, minify: true },
+    zodNamespaceImportMinified: { zodNamespace: true, minify: true },
+    minified: { minify: true },
+  };
+  const out = {};
+  for (const [name, v] of Object.entries(variants)) {
+    const plugin = {
+      name: "what-if",
+      setup(b) {
+        if (v.zodNamespace) {
+          // `import { z } from "zod"` (zod's `export * as z`) keeps every export and all locales under esbuild.
+          // Every module but zod's own: the Worker's, and the Noema packages' sources or built dist/.
+          b.onLoad({ filter: /\.m?[jt]s$/ }, (a) =>
+            a.path.includes("/node_modules/")
+              ? undefined
+              : {
+                  loader: a.path.endsWith("ts") ? "ts" : "js",
+                  contents: readFileSync(a.path, "utf8")
+                    .replace(/import \{ z \} from "zod";/g, 'import * as z from "zod";')
+                    .replace(/export \{ z \} from "zod";/g, ""),
+                },
+          );
+        }
+        if (v.noParser) {
+          b.onResolve({ filter: /^node-sql-parser/ }, () => ({ path: "node-sql-parser", namespace: "stub" }));
+          b.onLoad({ filter: /.*/, namespace: "stub" }, () => ({ contents: "export class Parser {}", loader: "js" }));
+        }
+      },
+    };
+    const r = await build({
+      entryPoints: [entry],
+      bundle: true,
+      write: false,
+      format: "esm",
+      platform: "browser",
+      conditions: ["workerd", "worker", "browser"],
+      target: "es2024",
+      external: ["cloudflare:*", "node:*"],
+      keepNames: true,
+      minify: Boolean(v.minify),
+      plugins: [plugin],
+      logLevel: "error",
+    });
+    const code = r.outputFiles[0].contents;
+    const outdir = join(outRoot, `whatif-${name}`);
+    mkdirSync(outdir, { recursive: true });
+    writeFileSync(join(outdir, "index.js"), code);
+    out[name] = { totalKiB: code.length / 1024, gzipKiB: gzipSync(code).length / 1024, outdir };
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------
+// Cold start under workerd
+// ---------------------------------------------------------------------------------------
+
+const capnpString = (s) => JSON.stringify(String(s));
+
+/** A workerd config serving the bundle in `outdir` with the Worker's DO namespaces on a SQLite disk store. */
+function workerdConfig({ config, outdir, port, store, vars, from }) {
+  const modules = readdirSync(outdir, { recursive: true })
+    .map(String)
+    .filter((f) => /\.(m?js)$/.test(f))
+    .sort((a, b) => (a === "index.js" ? -1 : b === "index.js" ? 1 : a.localeCompare(b)));
+  if (modules.length === 0) throw new Error(`${outdir}: no bundled module`);
+  const dos = config.durable_objects?.bindings ?? [];
+  const bindings = [
+    ...dos.map((d) => `(name = ${capnpString(d.name)}, durableObjectNamespace = ${capnpString(d.class_name)})`),
+    ...Object.entries({ ...config.vars, ...vars }).map(([k, v]) => `(name = ${capnpString(k)}, text = ${capnpString(typeof v === "string" ? v : JSON.stringify(v))})`),
+  ];
+  const flags = (config.compatibility_flags ?? []).map(capnpString);
+  return `using Workerd = import "/workerd/workerd.capnp";
+const config :Workerd.Config = (
+  services = [ (name = "main", worker = .w), (name = "disk", disk = (path = ${capnpString(store)}, writable = true)) ],
+  sockets = [ (name = "http", address = "127.0.0.1:${port}", http = (), service = "main") ],
+);
+const w :Workerd.Worker = (
+  modules = [ ${modules.map((m) => `(name = ${capnpString(m)}, esModule = embed ${capnpString(relative(from, join(outdir, m)))})`).join(", ")} ],
+  compatibilityDate = ${capnpString(config.compatibility_date ?? "2026-11-01")},
+  compatibilityFlags = [ ${flags.join(", ")} ],
+  bindings = [ ${bindings.join(", ")} ],
+  durableObjectNamespaces = [ ${dos.map((d) => `(className = ${capnpString(d.class_name)}, uniqueKey = ${capnpString(d.class_name)}, enableSql = true)`).join(", ")} ],
+  durableObjectStorage = (localDisk = "disk"),
+);
+`;
+}
+
+function accepts(port) {
+  return new Promise((ok) => {
+    const socket = connect({ port, host: "127.0.0.1" });
+    socket.once("connect", () => {
+      socket.destroy();
+      ok(true);
+    });
+    socket.once("error", () => ok(false));
+  });
+}
+
+async function send(base, request) {
+  const res = await fetch(`${base}${request.path}`, {
+    method: request.method ?? "POST",
+    headers: { "content-type": "application/json", ...request.headers },
+    ...(request.body === undefined ? {} : { body: JSON.stringify(request.body) }),
+  });
+  const text = await res.text();
+  const ok = request.anyAnswer ? res.status < 500 : (request.status ?? [200, 201]).includes(res.status);
+  if (!ok) throw new Error(`${request.method ?? "POST"} ${request.path} -> ${res.status}: ${text.slice(0, 500)}`);
+}
+
+/** One cold start: fresh workerd, fresh store. Times in ms from spawn. */
+async function coldStart({ target, tmp, sample, workerd, freePort, track }) {
+  const port = await freePort();
+  const store = join(tmp, `startup-store-${target.label}-${sample}`);
+  mkdirSync(store, { recursive: true });
+  const configFile = join(tmp, `startup-${target.label}.capnp`);
+  // capnp's `embed` takes a path relative to the config file.
+  writeFileSync(configFile, workerdConfig({ config: target.config, outdir: target.outdir, port, store, vars: target.vars, from: tmp }));
+  const base = `http://127.0.0.1:${port}`;
+  const t0 = performance.now();
+  const child = spawn(workerd, ["serve", configFile], { detached: true, stdio: ["ignore", "ignore", "pipe"] });
+  let stderr = "";
+  child.stderr.on("data", (d) => (stderr += d));
+  track(child);
+  try {
+    const deadline = t0 + 30_000;
+    while (!(await accepts(port))) {
+      if (child.exitCode !== null) throw new Error(`workerd exited (${child.exitCode}) for ${target.label}:\n${stderr}`);
+      if (performance.now() > deadline) throw new Error(`workerd for ${target.label} did not listen within 30 s:\n${stderr}`);
+      await sleep(1);
+    }
+    const listenMs = performance.now() - t0;
+    await send(base, target.request);
+    const firstMs = performance.now() - t0 - listenMs;
+    const t2 = performance.now();
+    await send(base, target.second ?? target.request);
+    return { listenMs, firstMs, totalMs: listenMs + firstMs, secondMs: performance.now() - t2 };
+  } finally {
+    const exited = new Promise((ok) => (child.exitCode !== null ? ok() : child.once("exit", ok)));
+    try {
+      process.kill(-child.pid, "SIGKILL");
+    } catch {
+      // already gone
+    }
+    await exited;
+  }
+}
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+
+/** Answered by no route: module evaluation and a trivial response, nothing else. */
+const UNROUTED = { method: "GET", path: "/__noema_bench_unrouted", anyAnswer: true };
+
+/**
+ * `targets`: [{label, config, outdir, request, second?, vars?}], the first the floor (empty Worker);
+ * every other target also gets a `<label>:eval` start with an unrouted request (`evalOnly`: only that).
+ * Samples are interleaved, the order rotated per sample; one warm-up round is discarded.
+ */
+export async function startup({ targets: given, samples, tmp, workerd, freePort, track }) {
+  const probe = (t) => ({ ...t, label: `${t.label}:eval`, request: UNROUTED, second: UNROUTED });
+  const targets = [given[0], ...given.slice(1).flatMap((t) => (t.evalOnly ? [probe(t)] : [t, probe(t)]))];
+  const raw = Object.fromEntries(targets.map((t) => [t.label, []]));
+  for (let sample = -1; sample < samples; sample++) {
+    const order = targets.map((_, i) => targets[(i + Math.max(0, sample)) % targets.length]);
+    for (const target of order) {
+      const r = await coldStart({ target, tmp, sample: sample + 1, workerd, freePort, track });
+      if (sample >= 0) raw[target.label].push(r);
+    }
+  }
+  const out = {};
+  for (const [label, rs] of Object.entries(raw)) {
+    out[label] = Object.fromEntries(["listenMs", "firstMs", "totalMs", "secondMs"].map((k) => [k, median(rs.map((r) => r[k]))]));
+    out[label].minFirstMs = Math.min(...rs.map((r) => r.firstMs));
+    out[label].samples = rs;
+  }
+  return out;
+}
+
+export const relativeTo = (root, p) => relative(root, resolve(p));

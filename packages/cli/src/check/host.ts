@@ -27,7 +27,12 @@ export function openSqliteHost(): CheckDatabase & { close(): void } {
     db: {
       exec(sql: string, params: readonly SqlValue[]): Row[] {
         let statement = statements.get(sql);
-        if (!statement) statements.set(sql, (statement = handle.prepare(sql)));
+        if (!statement) {
+          statement = handle.prepare(sql);
+          // Read as BigInt, then made numbers: without it node:sqlite throws on integers beyond 2^53, where Workers rounds.
+          statement.setReadBigInts(true);
+          statements.set(sql, statement);
+        }
         const rows = statement.all(...(params as SQLInputValue[]));
         return rows.map((r) => {
           const row: Row = {};

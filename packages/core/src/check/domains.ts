@@ -4,8 +4,11 @@ import type { SqlExecutor } from "../host/index.js";
 import type { ObjectSchema } from "../intent/index.js";
 import type { ActionArgs, Domain, DomainValue, Domains } from "./types.js";
 
-/** The default id pool: two ids are the fewest that tell "same" from "different". */
-export const DEFAULT_IDS: readonly string[] = ["A", "B"];
+/**
+ * Default id pools, tried in order until the schema accepts one (ids are often patterned).
+ * Two ids are the fewest that tell "same" from "different".
+ */
+export const DEFAULT_ID_POOLS: readonly (readonly string[])[] = [["a", "b"], ["A", "B"], ["1", "2"], ["id-1", "id-2"]];
 /** More concrete actions than this per action kind means a domain needs narrowing by hand. */
 export const MAX_ACTIONS_PER_KIND = 256;
 /** Integers seen in the state that are added to an integer domain, smallest first. */
@@ -43,7 +46,7 @@ function unwrap(schema: z.ZodType): { core: z.ZodType; extra: DomainValue[] } {
  * strings. Each candidate is kept only when the schema accepts it, so refinements count.
  * Undefined when nothing can be derived: the field needs a domain.
  */
-export function deriveDomain(schema: z.ZodType, ids: readonly string[], seen: readonly number[] = []): DomainValue[] | undefined {
+export function deriveDomain(schema: z.ZodType, ids?: readonly string[], seen: readonly number[] = []): DomainValue[] | undefined {
   const { core, extra } = unwrap(schema);
   const s = core as unknown as ZodInternals;
   let candidates: Json[];
@@ -64,7 +67,7 @@ export function deriveDomain(schema: z.ZodType, ids: readonly string[], seen: re
       break;
     }
     case "string":
-      candidates = [...ids];
+      candidates = [...(ids ?? DEFAULT_ID_POOLS.find((pool) => pool.every((id) => core.safeParse(id).success)) ?? [])];
       break;
     default:
       return undefined;
@@ -113,7 +116,7 @@ export function argumentCombinations(
   schema: ObjectSchema,
   given: Domains,
   db: SqlExecutor,
-  ids: readonly string[],
+  ids: readonly string[] | undefined,
   seen: readonly number[],
 ): ActionArgs[] {
   const shape = schema.shape as Record<string, z.ZodType>;

@@ -4,13 +4,13 @@ import { canonicalJson } from "../canonical/index.js";
 import { Lineage } from "../connection/lineage.js";
 import { type FrozenEntry } from "../cryostasis/index.js";
 import type { SedimentHost } from "../host/index.js";
-import type { Intent, OperationSpec, Vocabulary } from "../intent/index.js";
+import { carriedSteps, type Intent, type OperationSpec, type Vocabulary } from "../intent/index.js";
 import type { Reason, ReasonKind } from "../refusal/index.js";
 import { applyLineage, Sedimenter, type WakeOutcome } from "../seal/index.js";
 import { SedimentLog } from "../seal/store.js";
 import type { Seal, World } from "../seal/types.js";
-import { argumentCombinations, CheckSetupError, DEFAULT_IDS, seenIntegers } from "./domains.js";
-import { capture, changes, isTimeColumn, restore, rowsOf, type Snapshot, stateHash } from "./state.js";
+import { argumentCombinations, CheckSetupError, seenIntegers } from "./domains.js";
+import { capture, changes, isTimeColumn, restore, rowsOf, type Snapshot, stateHash, tableList } from "./state.js";
 import type {
   ActionSpec,
   CheckDatabase,
@@ -111,6 +111,8 @@ class Version {
   readonly version: number;
   readonly world: World;
   readonly tables: string[];
+  /** Intents built per action and arguments (null: the builder refuses them); the same ones recur in every state. */
+  readonly built = new Map<string, BuiltIntent | null>();
   constructor(
     readonly law: Lineage,
     readonly start: number,
@@ -163,29 +165,37 @@ class Version {
   }
 }
 
+/** An Intent's steps by name, those it carries in brackets: `reserve + $freeze[release]`. */
+const stepNames = (intent: Intent): string =>
+  intent.steps.map((s) => (carriedSteps(s).length ? `${s.op}[${carriedSteps(s).map((c) => c.op).join(" + ")}]` : s.op)).join(" + ");
+
 const applies = (p: { versions?: readonly number[] }, version: number) => !p.versions || p.versions.includes(version);
 
 /** The concrete moves from the machine's current state. */
 function moves(spec: CheckDefinition, v: Version, machine: Machine, actions: [string, ActionSpec][]): Step[] {
   const { db } = machine.host;
-  const ids = spec.ids ?? DEFAULT_IDS;
+  const { ids } = spec;
   const seen = spec.seenValues ? seenIntegers(db, v.tables) : [];
   const out: Step[] = [];
   for (const [name, action] of actions) {
     const op = v.vocabulary.operations[action.op]!;
     for (const args of argumentCombinations(name, op.args, action.args ?? spec.domains ?? {}, db, ids, seen)) {
-      let intent: BuiltIntent;
-      try {
-        intent = buildIntent(v.vocabulary, (s: StepBuilder<Record<string, OperationSpec>>) => {
-          if (action.build) action.build(s, args);
-          else s[action.op]!(args);
-        });
-      } catch (error) {
-        // A combination the builder refuses is not an Intent a client can send.
-        if (error instanceof IntentValidationError) continue;
-        throw error;
+      const label = `${name} ${canonicalJson(args)}`;
+      let intent = v.built.get(label);
+      if (intent === undefined) {
+        try {
+          intent = buildIntent(v.vocabulary, (s: StepBuilder<Record<string, OperationSpec>>) => {
+            if (action.build) action.build(s, args);
+            else s[action.op]!(args);
+          });
+        } catch (error) {
+          // A combination the builder refuses is not an Intent a client can send.
+          if (!(error instanceof IntentValidationError)) throw error;
+          intent = null;
+        }
+        v.built.set(label, intent);
       }
-      out.push({ action: `${name} ${canonicalJson(args)}`, intent });
+      if (intent) out.push({ action: label, intent });
     }
   }
   if (v.sedimenter(machine).cryostasis.earliest() !== undefined) out.push({ action: "tick", tick: true });
@@ -285,7 +295,7 @@ function explore(
         if (!seal.success) return `sediment ${row.sediment_id} is ${reasonText(seal.reason)} when its log is replayed`;
         if (canonicalJson(seal.outputs) !== row.outputs) return `sediment ${row.sediment_id} gives ${canonicalJson(seal.outputs)} on replay, ${String(row.outputs)} in the log`;
       }
-      const rebuilt = capture(replayMachine!.host.db);
+      const rebuilt = capture(replayMachine!.host.db, schema);
       for (const table of v.tables) {
         const a = rowsOf(snapshot, table).map((r) => canonicalJson(r)).sort();
         const b = rowsOf(rebuilt, table).map((r) => canonicalJson(r)).sort();
@@ -326,7 +336,7 @@ function explore(
     for (const entry of frozen) {
       const outcome = outcomes.find((o) => o.cryoId === entry.cryoId);
       const conn = next.law.stepConnection(v.version, entry.intent, s.cryostasis.sieve(entry.sieveHash)).type;
-      const what = `frozen ${entry.cryoId} (${conn}, ${canonicalJson(entry.intent.steps)})`;
+      const what = `frozen ${entry.cryoId} (${stepNames(entry.intent)}, ${conn})`;
       if (!outcome) return failed(`${what} was lost: it never woke under v${next.version}`);
       if (outcome.outcome === "retry" || outcome.outcome === "gone") return failed(`${what} ${wakeText(outcome)} under v${next.version}`);
       const { seal } = outcome;
@@ -367,8 +377,9 @@ function explore(
     if (nextVersion && (wanted("migration") || wanted("cryostasis")) && !(failures.has("migration") && failures.has("cryostasis"))) migrates(node);
   };
 
+  const schema = tableList(machine.host.db);
   const root: StateNode = { hash: "", now: v.start, depth: 0 };
-  root.snapshot = capture(machine.host.db);
+  root.snapshot = capture(machine.host.db, schema);
   root.hash = stateHash(root.snapshot, v.tables, root.now, timeColumn);
   const seen = new Set<string>([root.hash]);
   inspect(root, root.snapshot);
@@ -400,7 +411,7 @@ function explore(
             const key = RULE_KINDS.has(seal.reason.kind) ? `${seal.reason.kind} ${seal.reason.rule ?? ""}`.trim() : seal.reason.kind;
             if (!byKind.has(key)) byKind.set(key, { node, step, failure: `${step.action} was ${reasonText(seal.reason)}` });
           }
-          const snapshot = capture(machine.host.db);
+          const snapshot = capture(machine.host.db, schema);
           const hash = stateHash(snapshot, v.tables, machine.now, timeColumn);
           if (seen.has(hash)) return;
           seen.add(hash);
@@ -470,7 +481,7 @@ function explore(
 function reforgeFailure(v: Version, next: Version, intent: Intent): string | undefined {
   const conn = next.law.stepConnection(v.version, intent).type;
   const admitted = admit(next.law, intent, { now: v.start, held: next.version, appliedAt: () => v.start });
-  const label = `${canonicalJson(intent.steps)} (${conn})`;
+  const label = `${stepNames(intent)} (${conn})`;
   if (!admitted.ok) {
     if (conn === "Critical" && admitted.reason.kind === "connection") return undefined;
     return `${label} is ${reasonText(admitted.reason)} under v${next.version}`;

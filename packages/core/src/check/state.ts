@@ -21,15 +21,25 @@ const SEQUENCE = "sqlite_sequence";
 /** Time columns by default: `at`, or a name ending in `_at` (created_at, expires_at, …). */
 export const isTimeColumn = (_table: string, column: string): boolean => column === "at" || column.endsWith("_at");
 
-function tableList(db: SqlExecutor): { name: string; withRowid: boolean }[] {
+export interface TableInfo {
+  name: string;
+  withRowid: boolean;
+}
+
+/**
+ * The tables a snapshot holds: all but the Precedents, which decide nothing later and which
+ * every explored move rolls back anyway. The schema only changes inside rolled-back migrations,
+ * so exploration reads this list once.
+ */
+export function tableList(db: SqlExecutor): TableInfo[] {
   return db
-    .exec(`SELECT name, sql FROM sqlite_master WHERE type = 'table' AND name != 'sqlite_schema' ORDER BY name`, [])
+    .exec(`SELECT name, sql FROM sqlite_master WHERE type = 'table' AND name NOT IN ('sqlite_schema', '_noema_precedent') ORDER BY name`, [])
     .map((r) => ({ name: String(r.name), withRowid: !/WITHOUT\s+ROWID/i.test(String(r.sql ?? "")) }));
 }
 
-export function capture(db: SqlExecutor): Snapshot {
+export function capture(db: SqlExecutor, tables: readonly TableInfo[] = tableList(db)): Snapshot {
   return {
-    tables: tableList(db).map(({ name, withRowid }) => ({
+    tables: tables.map(({ name, withRowid }) => ({
       name,
       withRowid,
       rows: db.exec(`SELECT ${withRowid ? `rowid AS ${ROWID}, ` : ""}* FROM "${name}"${withRowid ? " ORDER BY rowid" : ""}`, []),

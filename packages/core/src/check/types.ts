@@ -61,7 +61,7 @@ export interface CheckDefinition<Ops extends Record<string, OperationSpec> = Rec
   actions?: Readonly<Record<string, ActionSpec<Ops>>>;
   /** Domains for derived actions by argument name (e.g. `{ delta: [1, -1] }`). */
   domains?: Domains;
-  /** The id pool for string arguments without a domain. */
+  /** The id pool for string arguments without a domain (default: the first of DEFAULT_ID_POOLS the schema accepts). */
   ids?: readonly string[];
   /** Adds the values seen in integer columns of the state to the domains of integer arguments. */
   seenValues?: boolean;

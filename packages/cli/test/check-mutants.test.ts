@@ -1,4 +1,4 @@
-import { check, type CheckDefinition, type CheckReport, type CheckResult, createTableSql, defineVocabulary, type Intent, rebuildTableSql, type StepBuilder } from "@noema/core";
+import { type ActionArgs, check, type CheckDefinition, type CheckReport, type CheckResult, createTableSql, defineVocabulary, type Intent, operation, type OperationSpec, rebuildTableSql, type StepBuilder } from "@noema/core";
 import { describe, expect, test } from "vitest";
 import { check as inventoryCheck, inventoryActions } from "../../../apps/inventory/src/check.js";
 import { inventoryLaw } from "../../../apps/inventory/src/law.js";
@@ -16,7 +16,7 @@ const ops = inventoryV2.operations;
 const v1 = inventoryLaw.upTo(1);
 const shipped = inventoryLaw.evolutionFrom(1)!;
 
-const run = (definition: CheckDefinition, only?: string[]): CheckReport =>
+const run = <Ops extends Record<string, OperationSpec>>(definition: CheckDefinition<Ops>, only?: string[]): CheckReport =>
   check(definition, { openDatabase: openSqliteHost, depth: CI_DEPTH, ...(only ? { only } : {}) });
 
 function failed(report: CheckReport, name: string): CheckResult {
@@ -34,7 +34,7 @@ const reserveAv1 = 'reserve {"locationId":"A","quantity":1,"ttlSeconds":60}';
 
 describe("mutant laws: the checker finds each within the CI depth", () => {
   test("a commit that forgets its movement row: quantity is no longer the sum of movements", () => {
-    const law = defineVocabulary(inventoryNomosV2, { ...ops, commit: { ...ops.commit, statements: ops.commit.statements.slice(0, 3) } });
+    const law = defineVocabulary(inventoryNomosV2, { ...ops, commit: operation({ ...ops.commit, statements: ops.commit.statements.slice(0, 3) }) });
     const report = run({ ...inventoryCheck, law });
     const r = failed(report, "safety:quantity_is_sum_of_movements");
     // setStock's location is exempt from the property (a count is not a movement), so the path stocks by adjust.
@@ -58,7 +58,7 @@ describe("mutant laws: the checker finds each within the CI depth", () => {
   test("a release that leaves reserved unchanged: every release is refused and reservations never resolve", () => {
     const [exists, close, restock] = ops.release.statements;
     const keepReserved = { ...restock!, sql: restock!.sql.replace("reserved = reserved - (", "reserved = reserved - 0 * (") };
-    const law = defineVocabulary(inventoryNomosV2, { ...ops, release: { ...ops.release, statements: [exists!, close!, keepReserved] } });
+    const law = defineVocabulary(inventoryNomosV2, { ...ops, release: operation({ ...ops.release, statements: [exists!, close!, keepReserved] }) });
     const report = run({ ...inventoryCheck, law });
     const r = failed(report, "liveness:reservations_resolve");
     expect(actionsOf(r)).toEqual([stockA, reserveA, "advance the clock past every wake time"]);
@@ -92,7 +92,7 @@ describe("mutant laws: the checker finds each within the CI depth", () => {
   });
 
   test("a commit that does not cancel its frozen release", () => {
-    const commitOnly = (s: StepBuilder<InventoryVocabulary["operations"]>, a: { reservationId?: unknown }) => void s.commit({ reservationId: String(a.reservationId) });
+    const commitOnly = (s: StepBuilder<InventoryVocabulary["operations"]>, a: ActionArgs) => void s.commit({ reservationId: String(a.reservationId) });
     const r = failed(run({ ...inventoryCheck, actions: { ...inventoryActions, commit: { ...inventoryActions.commit, build: commitOnly } } }), "safety:closed_reservation_has_no_frozen_release");
     expect(r.version).toBe(1);
     expect(actionsOf(r)).toEqual([stockA, reserveAv1, 'commit {"reservationId":"r-2-0"}']);
@@ -102,7 +102,7 @@ describe("mutant laws: the checker finds each within the CI depth", () => {
   test("frozen releases that the next law can no longer run are caught, and named", () => {
     // v2 changes release (so a frozen release is Curved) and its reforge gives up on releases.
     const [exists, ...rest] = ops.release.statements;
-    const changedRelease = defineVocabulary(inventoryNomosV2, { ...ops, release: { ...ops.release, statements: [{ ...exists!, sql: `${exists!.sql} LIMIT 1` }, ...rest] } });
+    const changedRelease = defineVocabulary(inventoryNomosV2, { ...ops, release: operation({ ...ops.release, statements: [{ ...exists!, sql: `${exists!.sql} LIMIT 1` }, ...rest] }) });
     const curved = v1.evolve(changedRelease, {
       ...shipped,
       reforge: (intent, context) => {

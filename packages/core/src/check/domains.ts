@@ -82,7 +82,9 @@ function dedupe(values: readonly Json[]): Json[] {
   const keys = new Set<string>();
   for (const v of values) {
     const key = JSON.stringify(v);
-    if (!keys.has(key)) keys.add(key), out.push(v);
+    if (keys.has(key)) continue;
+    keys.add(key);
+    out.push(v);
   }
   return out;
 }

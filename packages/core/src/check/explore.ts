@@ -503,7 +503,12 @@ function counterexample(v: Version, next: Version | undefined, f: Failure, optio
     const record = (action: string, run: () => string, intent?: Intent) => {
       const before = capture(machine.host.db);
       const now = machine.now;
-      const outcome = run();
+      let outcome: string;
+      try {
+        outcome = run();
+      } catch (error) {
+        outcome = `throws: ${error instanceof Error ? error.message : String(error)}`;
+      }
       steps.push({ action, ...(intent ? { intent } : {}), now, outcome, changes: changes(before, capture(machine.host.db), tables) });
     };
     const moveList = pathOf(f.node).flatMap((n) => (n.via ? [n.via] : []));

@@ -1,0 +1,134 @@
+import { check, CheckSetupError, defineVocabulary, deriveDomain, formatReport, operation } from "@noema/core";
+import { describe, expect, test } from "vitest";
+import { z } from "zod";
+import { check as inventoryCheck } from "../../../apps/inventory/src/check.js";
+import { inventoryLaw } from "../../../apps/inventory/src/law.js";
+import { ledger, ledgerNomos } from "../../core/test/ledger.js";
+import { openSqliteHost } from "../src/check/host.js";
+
+/** Depth of the full inventory run in CI: every version and the migration, well within 60 s on 2 cores. */
+const INVENTORY_DEPTH = 4;
+
+describe("check on the inventory law", () => {
+  test(`every version and the v1 → v2 migration hold at depth ${INVENTORY_DEPTH}`, () => {
+    const report = check(inventoryCheck, { openDatabase: openSqliteHost, depth: INVENTORY_DEPTH });
+    const failures = report.results.filter((r) => r.status === "failed");
+    expect(failures.map((f) => `${f.name}: ${f.detail}`)).toEqual([]);
+    expect(report.ok).toBe(true);
+    expect(report.versions.map(({ version, states, transitions, depth, complete }) => ({ version, states, transitions, depth, complete }))).toEqual([
+      { version: 1, states: 537, transitions: 1064, depth: 4, complete: true },
+      { version: 2, states: 537, transitions: 1064, depth: 4, complete: true },
+    ]);
+    const names = (version: number) => report.results.filter((r) => r.version === version).map((r) => `${r.name} ${r.status}`);
+    const common = [
+      "safety:quantity_is_sum_of_movements ok",
+      "safety:active_reservation_has_frozen_release ok",
+      "safety:closed_reservation_has_no_frozen_release ok",
+      "safety:committed_reservation_never_released ok",
+      "liveness:reservations_resolve ok",
+      "guards:setStock info",
+      "guards:adjust info",
+      "guards:reserve ok",
+      "guards:release info",
+      "guards:commit info",
+      "replay ok",
+    ];
+    expect(names(1)).toEqual([...common, "migration ok", "reforge ok", "cryostasis ok"]);
+    expect(names(2)).toEqual(common);
+    // What the guards found: adjust may hit the quantity CHECK, the close routes only their own expectations.
+    const guard = (name: string) => report.results.find((r) => r.name === `guards:${name}` && r.version === 2)!.detail;
+    expect(guard("adjust")).toBe("refused by expectation, constraint stock_quantity_check, constraint stock_reserved_within_quantity: also by a rule of the Nomos, not only by its own checks");
+    expect(guard("setStock")).toBe("refused by constraint stock_reserved_within_quantity: also by a rule of the Nomos, not only by its own checks");
+    expect(guard("release")).toBe("refused only by its own checks (not_found, expectation)");
+  }, 60_000);
+
+  test("--property narrows the run to the named checks", () => {
+    const report = check(inventoryCheck, { openDatabase: openSqliteHost, depth: 2, only: ["replay", "quantity_is_sum_of_movements"] });
+    expect(report.results.map((r) => `v${r.version} ${r.name}`)).toEqual(["v1 safety:quantity_is_sum_of_movements", "v1 replay", "v2 safety:quantity_is_sum_of_movements", "v2 replay"]);
+  });
+
+  test("bad input is a CheckSetupError: a depth outside 1..20, an unknown property, a domain too big", () => {
+    const setup = (run: () => unknown) => expect(run).toThrow(CheckSetupError);
+    setup(() => check(inventoryCheck, { openDatabase: openSqliteHost, depth: 0 }));
+    setup(() => check(inventoryCheck, { openDatabase: openSqliteHost, depth: 21 }));
+    setup(() => check(inventoryCheck, { openDatabase: openSqliteHost, only: ["no_such_property"] }));
+    // Derived domains (ids × bounds × enums × optional fields) are too many to explore blindly.
+    expect(() => check({ law: inventoryLaw }, { openDatabase: openSqliteHost, depth: 1 })).toThrow(/^action \w+: more than 256 argument combinations; narrow its domains/);
+  });
+});
+
+describe("check with derived actions", () => {
+  test("a law without declared actions is explored with domains derived from its schemas", () => {
+    const report = check(
+      {
+        law: ledger,
+        domains: { owner: ["ann"], memo: [undefined], currency: ["EUR"] },
+        properties: [{ name: "no_money", sql: "SELECT id, balance FROM accounts WHERE balance > 0" }],
+      },
+      { openDatabase: openSqliteHost, depth: 3 },
+    );
+    const r = report.results.find((x) => x.name === "safety:no_money")!;
+    expect(r.status).toBe("failed");
+    // Ids come from the first pool the schema accepts (lowercase here), amounts from the bounds.
+    expect(r.counterexample!.steps.map((s) => s.action)).toEqual(['openAccount {"accountId":"a","currency":"EUR","owner":"ann"}', 'deposit {"accountId":"a","amount":1}']);
+    expect(r.counterexample!.steps[1]!.changes).toEqual([
+      { table: "accounts", change: "-", row: { id: "a", owner: "ann", balance: 0, currency: "EUR" } },
+      { table: "accounts", change: "+", row: { id: "a", owner: "ann", balance: 1, currency: "EUR" } },
+    ]);
+    expect(report.results.find((x) => x.name === "replay")!.status).toBe("ok");
+    const text = formatReport(report, "ledger");
+    expect(text).toContain("FAILED safety:no_money");
+    expect(text).toContain('   + accounts {"balance":1,"currency":"EUR","id":"a","owner":"ann"}');
+  });
+
+  test("replay catches an Interpretation that is not a function of its log", () => {
+    // random() makes the same Intent land differently twice: the log no longer rebuilds the state.
+    const [open] = ledger.operations.openAccount.statements;
+    const noisy = defineVocabulary(ledgerNomos, {
+      ...ledger.operations,
+      openAccount: operation({ ...ledger.operations.openAccount, statements: [{ ...open!, sql: open!.sql.replace("VALUES (?, ?, 0, ?)", "VALUES (?, ?, abs(random()) % 1000 + 1, ?)") }] }),
+    });
+    const report = check({ law: noisy, domains: { owner: ["ann"], currency: ["EUR"], memo: [undefined] } }, { openDatabase: openSqliteHost, depth: 1, only: ["replay"] });
+    const r = report.results.find((x) => x.name === "replay")!;
+    expect(r.status).toBe("failed");
+    expect(r.counterexample!.steps.map((s) => s.action)).toEqual(['openAccount {"accountId":"a","currency":"EUR","owner":"ann"}']);
+    expect(r.counterexample!.failure).toMatch(/^table accounts rebuilt from the log is .*, but the state has /);
+  });
+
+  test("an operation that throws instead of refusing is a crash, with the move that made it", () => {
+    const broken = defineVocabulary(ledgerNomos, {
+      ...ledger.operations,
+      deposit: operation({
+        ...ledger.operations.deposit,
+        result: () => {
+          throw new Error("result reads a row that is not there");
+        },
+      }),
+    });
+    const report = check({ law: broken, domains: { owner: ["ann"], currency: ["EUR"], memo: [undefined] } }, { openDatabase: openSqliteHost, depth: 2, only: ["guards"] });
+    const crash = report.results.find((x) => x.name === "crash")!;
+    expect(crash.status).toBe("failed");
+    expect(crash.detail).toBe('deposit {"accountId":"a","amount":1} throws: result reads a row that is not there');
+    expect(crash.counterexample!.steps.map((s) => `${s.action} → ${s.outcome}`)).toEqual([
+      'openAccount {"accountId":"a","currency":"EUR","owner":"ann"} → sealed #1',
+      'deposit {"accountId":"a","amount":1} → throws: result reads a row that is not there',
+    ]);
+  });
+});
+
+describe("derived domains", () => {
+  test("enums, literals, booleans, bounded integers, ids, optional and default fields", () => {
+    expect(deriveDomain(z.enum(["x", "y"]))).toEqual(["x", "y"]);
+    expect(deriveDomain(z.literal("only"))).toEqual(["only"]);
+    expect(deriveDomain(z.boolean())).toEqual([false, true]);
+    expect(deriveDomain(z.number().int().min(1).max(86_400))).toEqual([1, 2, 86_399, 86_400]);
+    // Refinements count: zero is not a delta.
+    expect(deriveDomain(z.number().int().min(-5).max(5).refine((d) => d !== 0))).toEqual([-5, -4, 1, 4, 5]);
+    expect(deriveDomain(z.number().int().min(0).max(10), undefined, [3, 7])).toEqual([0, 1, 3, 7, 9, 10]);
+    expect(deriveDomain(z.string().regex(/^[A-Z]+$/))).toEqual(["A", "B"]);
+    expect(deriveDomain(z.string(), ["p", "q"])).toEqual(["p", "q"]);
+    expect(deriveDomain(z.enum(["x"]).optional())).toEqual(["x", undefined]);
+    expect(deriveDomain(z.number().int().min(1).max(3).default(2))).toEqual([1, 2, 3, undefined]);
+    expect(deriveDomain(z.object({ a: z.string() }))).toBeUndefined();
+  });
+});

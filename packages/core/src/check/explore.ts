@@ -65,7 +65,8 @@ interface Failure {
   failure: string;
 }
 
-class Rollback extends Error {}
+/** Thrown to undo a tentative move; not an Error, since a stack trace per explored move is measurable. */
+const ROLLBACK = Symbol("rollback");
 
 /** The ways a refusal can come: the operation's own expectations, or a rule of the Nomos around it. */
 const RULE_KINDS: ReadonlySet<ReasonKind> = new Set(["constraint", "invariant"]);
@@ -94,10 +95,10 @@ class Machine {
     try {
       this.database.transaction(() => {
         result = { value: fn() };
-        throw new Rollback();
+        throw ROLLBACK;
       });
     } catch (error) {
-      if (!(error instanceof Rollback)) throw error;
+      if (error !== ROLLBACK) throw error;
     } finally {
       this.now = clock;
     }

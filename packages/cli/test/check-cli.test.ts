@@ -44,7 +44,7 @@ describe("noema check", () => {
     expect(JSON.parse(lines[at + 3]!)).toMatchObject({ v: 1, nomos: { name: "inventory", version: 2 }, steps: [{ op: "adjust", args: { locationId: "A", delta: 2, reason: "purchase" } }] });
     expect(lines[at + 4]).toBe("       → sealed #1");
     expect(lines).toContain('       + movements {"at":1767225600000,"delta":2,"id":1,"location_id":"A","reason":"purchase","reference_id":null}');
-    expect(lines).toContain('       + frozen {"cryo_id":1,"key":"r-2-0","steps":"[{\\"args\\":{\\"reservationId\\":\\"r-2-0\\"},\\"op\\":\\"release\\"}]","wake_at":1767225660000}');
+    expect(lines).toContain('       + frozen {"cryo_id":1,"key":"r-2-0","steps":[{"args":{"reservationId":"r-2-0"},"op":"release"}],"wake_at":1767225660000}');
     expect(lines).toContain("    fails: quantity_is_sum_of_movements is violated by {\"location_id\":\"A\",\"movements\":2,\"quantity\":1}");
     expect(out).toMatch(/\n1 check failed\n$/);
   });

@@ -451,7 +451,7 @@ function explore(
     );
   };
   for (const p of properties) line(`safety:${p.name}`, "safety", `holds in ${scope}`);
-  for (const p of liveness) line(`liveness:${p.name}`, "liveness", `reachable from ${scope}`);
+  for (const p of liveness) line(`liveness:${p.name}`, "liveness", `holds once the clock passes every wake time, from each of ${scope}`);
   if (wanted("guards")) {
     for (const [name, action] of actions) {
       const byKind = refusals.get(name) ?? new Map<string, Failure>();

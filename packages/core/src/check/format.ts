@@ -1,4 +1,4 @@
-import { canonicalJson } from "../canonical/index.js";
+import { canonicalJson, type Json } from "../canonical/index.js";
 import type { CheckReport, CheckResult, Counterexample, RowChange } from "./types.js";
 
 const STATUS = { ok: "ok     ", failed: "FAILED ", info: "info   " } as const;
@@ -6,8 +6,8 @@ const STATUS = { ok: "ok     ", failed: "FAILED ", info: "info   " } as const;
 /** A changed row as a reader wants it: a frozen Intent by its key, wake time and steps, not its hashes. */
 function rowText(c: RowChange): string {
   if (c.table !== "_noema_cryostasis") return canonicalJson(c.row);
-  const intent = JSON.parse(String(c.row.intent)) as { steps: unknown };
-  return canonicalJson({ cryo_id: c.row.cryo_id ?? null, key: c.row.freeze_key ?? null, wake_at: c.row.wake_at ?? null, steps: canonicalJson(intent.steps) });
+  const intent = JSON.parse(String(c.row.intent)) as { steps: Json };
+  return canonicalJson({ cryo_id: c.row.cryo_id ?? null, key: c.row.freeze_key ?? null, wake_at: c.row.wake_at ?? null, steps: intent.steps });
 }
 
 export function formatCounterexample(cx: Counterexample, indent = "    "): string[] {

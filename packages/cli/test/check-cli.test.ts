@@ -49,6 +49,15 @@ describe("noema check", () => {
     expect(out).toMatch(/\n1 check failed\n$/);
   });
 
+  test("--walks finds past the depth what breadth-first does not reach", async () => {
+    const shallow = await cli("--law", MUTANT, "--depth", "1", "--property", "quantity_is_sum_of_movements");
+    expect(shallow.code).toBe(EXIT_OK);
+    const walked = await cli("--law", MUTANT, "--depth", "1", "--property", "quantity_is_sum_of_movements", "--walks", "200", "--walk-length", "8", "--seed", "7");
+    expect(walked.code).toBe(EXIT_FAILED);
+    expect(walked.out).toContain("(random walk ");
+    expect(walked.out).toContain("counterexample, 3 steps from the empty state:");
+  });
+
   test("--json prints the report", async () => {
     const { code, out } = await cli("--law", MUTANT, "--depth", "3", "--property", "quantity_is_sum_of_movements", "--json");
     expect(code).toBe(EXIT_FAILED);
@@ -65,6 +74,7 @@ describe("noema check", () => {
     [["--law", INVENTORY, "--depth", "0"], 'noema check: --depth must be a whole number from 1 to 20, got "0"\n'],
     [["--law", INVENTORY, "--depth", "21"], 'noema check: --depth must be a whole number from 1 to 20, got "21"\n'],
     [["--law", INVENTORY, "--depth", "two"], 'noema check: --depth must be a whole number from 1 to 20, got "two"\n'],
+    [["--law", INVENTORY, "--walks", "many"], 'noema check: --walks must be a whole number from 0 to 1000000, got "many"\n'],
     [["--law", INVENTORY, "--frobnicate"], /^noema check: Unknown option '--frobnicate'/],
   ])("bad input %j exits 2 with one line", async (argv, message) => {
     const { code, out, err } = await cli(...argv);
@@ -78,6 +88,6 @@ describe("noema check", () => {
   test("--help documents the options and exit codes", async () => {
     const { code, out } = await cli("--help");
     expect(code).toBe(EXIT_OK);
-    for (const option of ["--law", "--depth", "--property", "--json", "--max-states", "Exit codes: 0"]) expect(out).toContain(option);
+    for (const option of ["--law", "--depth", "--property", "--json", "--max-states", "--walks", "--walk-length", "--seed", "Exit codes: 0"]) expect(out).toContain(option);
   });
 });

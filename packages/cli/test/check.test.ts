@@ -116,6 +116,28 @@ describe("check with derived actions", () => {
   });
 });
 
+describe("random walks past the depth", () => {
+  test("find what breadth-first misses at a shallow depth, shrunk to a short counterexample", async () => {
+    const { check: mutant } = await import("./fixtures/commit-without-movement.js");
+    const only = ["quantity_is_sum_of_movements"];
+    const shallow = check(mutant, { openDatabase: openSqliteHost, depth: 1, only });
+    expect(shallow.ok).toBe(true);
+    const walked = check(mutant, { openDatabase: openSqliteHost, depth: 1, only, walks: 200, walkLength: 8, seed: 7 });
+    const r = walked.results.find((x) => x.name === "safety:quantity_is_sum_of_movements")!;
+    expect(r.status).toBe("failed");
+    expect(r.detail).toMatch(/^quantity_is_sum_of_movements is violated by \{"location_id":"B","movements":2,"quantity":1\} \(random walk \d+ of 200, shrunk to 3 steps\)$/);
+    // Shrinking leaves what the failure needs: stock at a location, a reservation there, its commit.
+    expect(r.counterexample!.steps.map((s) => `${s.action} → ${s.outcome}`)).toEqual([
+      'adjust {"delta":2,"locationId":"B","reason":"purchase"} → sealed #1',
+      'reserve {"channel":"web","locationId":"B","quantity":1,"ttlSeconds":60} → sealed #2',
+      'commit {"reservationId":"r-2-0"} → sealed #3',
+    ]);
+    // The same seed walks the same paths.
+    const again = check(mutant, { openDatabase: openSqliteHost, depth: 1, only, walks: 200, walkLength: 8, seed: 7 });
+    expect(again.results[0]!.counterexample).toEqual(r.counterexample);
+  });
+});
+
 describe("derived domains", () => {
   test("enums, literals, booleans, bounded integers, ids, optional and default fields", () => {
     expect(deriveDomain(z.enum(["x", "y"]))).toEqual(["x", "y"]);

@@ -9,10 +9,12 @@ export const EXIT_FAILED = 1;
 export const EXIT_USAGE = 2;
 
 const DEFAULT_MODULE = "src/check.ts";
+const MAX_WALKS = 1_000_000;
+const MAX_WALK_LENGTH = 1000;
 
 export const CHECK_HELP = `noema check: explore every sequence of Intents up to a depth and check the law's properties
 
-Usage: noema check [--law <module>] [--depth k] [--property name]... [--json]
+Usage: noema check [--law <module>] [--depth k] [--property name]... [--walks n] [--json]
 
   --law <module>     a module exporting a check definition ({ law, actions, properties, liveness })
                      as "check" or default, or just a law (Lineage or Vocabulary) (default: ${DEFAULT_MODULE})
@@ -21,6 +23,10 @@ Usage: noema check [--law <module>] [--depth k] [--property name]... [--json]
   --property <name>  only this check (repeatable): a property's name, or replay, migration,
                      reforge, cryostasis, guards
   --max-states <n>   stop each version's exploration after n distinct states
+  --walks <n>        then n random walks from the empty state, checking the safety properties
+                     past the depth (unexhaustive; a failure is shrunk by dropping steps)
+  --walk-length <n>  moves per walk (default: 3 × depth)
+  --seed <n>         seed of the walks (default: 1); the same seed walks the same paths
   --json             print the report as JSON
 
 Exit codes: 0 every check holds, 1 a check failed (counterexamples printed), 2 bad input.
@@ -88,6 +94,9 @@ export async function runCheck(argv: readonly string[], io: Partial<CheckIo> = {
           depth: { type: "string" },
           property: { type: "string", multiple: true },
           "max-states": { type: "string" },
+          walks: { type: "string" },
+          "walk-length": { type: "string" },
+          seed: { type: "string" },
           json: { type: "boolean", default: false },
           help: { type: "boolean", short: "h", default: false },
         },
@@ -102,6 +111,9 @@ export async function runCheck(argv: readonly string[], io: Partial<CheckIo> = {
     }
     const depth = whole("depth", values.depth, 1, MAX_DEPTH) ?? DEFAULT_DEPTH;
     const maxStates = whole("max-states", values["max-states"], 1, Number.MAX_SAFE_INTEGER);
+    const walks = whole("walks", values.walks, 0, MAX_WALKS);
+    const walkLength = whole("walk-length", values["walk-length"], 1, MAX_WALK_LENGTH);
+    const seed = whole("seed", values.seed, 0, 2 ** 32 - 1);
     let exports: Record<string, unknown>;
     try {
       exports = await load(values.law);
@@ -116,6 +128,9 @@ export async function runCheck(argv: readonly string[], io: Partial<CheckIo> = {
       depth,
       ...(values.property ? { only: values.property } : {}),
       ...(maxStates !== undefined ? { maxStates } : {}),
+      ...(walks !== undefined ? { walks } : {}),
+      ...(walkLength !== undefined ? { walkLength } : {}),
+      ...(seed !== undefined ? { seed } : {}),
       // Quiet on quick runs: progress only once a run has taken a while.
       onProgress: (p) => {
         if (Date.now() - began > 2000) err(`v${p.version} depth ${p.depth}: ${p.states} states, ${p.transitions} transitions, ${(p.ms / 1000).toFixed(1)} s\n`);

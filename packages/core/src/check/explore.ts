@@ -32,6 +32,8 @@ export const DEFAULT_MAX_STATES = 100_000;
 export const DEFAULT_START = Date.UTC(2026, 0, 1);
 /** Rounds of "advance to the next wake time" while settling; more means frozen Intents keep freezing others. */
 const MAX_SETTLE_ROUNDS = 64;
+/** Random walks are this many times the breadth-first depth long, unless told. */
+const WALK_FACTOR = 3;
 /** Frozen Intents woken per clock step: all that are due, as repeated alarm runs would. */
 const WAKE_ALL = 100_000;
 
@@ -380,7 +382,8 @@ function explore(
 
   const schema = tableList(machine.host.db);
   const root: StateNode = { hash: "", now: v.start, depth: 0 };
-  root.snapshot = capture(machine.host.db, schema);
+  const empty = capture(machine.host.db, schema);
+  root.snapshot = empty;
   root.hash = stateHash(root.snapshot, v.tables, root.now, timeColumn);
   const seen = new Set<string>([root.hash]);
   inspect(root, root.snapshot);
@@ -429,6 +432,9 @@ function explore(
     frontier = found;
     options.onProgress?.({ version: v.version, depth: level, states: seen.size, transitions, ms: Date.now() - began });
   }
+  const walked = walks(spec, v, machine, actions, empty, properties, violation, options, depth);
+  if (walked) fail(walked.name, walked.failure);
+
   if (nextVersion && wanted("reforge")) {
     for (const { node, step } of sent.values()) {
       const why = reforgeFailure(v, nextVersion, step.intent!);
@@ -441,7 +447,8 @@ function explore(
 
   const results: CheckResult[] = [];
   const stats: VersionStats = { version: v.version, states: seen.size, transitions, depth: reached, complete, ms: Date.now() - began };
-  const scope = `${stats.states} states, depth ${reached}`;
+  const walkCount = options.walks ?? 0;
+  const scope = `${stats.states} states, depth ${reached}${walkCount ? ` and ${walkCount} random walks of ${options.walkLength ?? WALK_FACTOR * depth}` : ""}`;
   const line = (name: string, kind: CheckKind, okDetail: string, version = v.version) => {
     const f = failures.get(name);
     results.push(
@@ -490,6 +497,86 @@ function reforgeFailure(v: Version, next: Version, intent: Intent): string | und
   if (conn === "Critical") return `${label} is admitted under v${next.version} although its Connection is Critical`;
   if (conn === "Flat" && canonicalJson(admitted.intent.steps) !== canonicalJson(intent.steps)) {
     return `${label} is Flat but changed on its way to v${next.version}: ${canonicalJson(admitted.intent.steps)}`;
+  }
+  return undefined;
+}
+
+/** A small seeded generator (mulberry32): the same seed walks the same paths. */
+function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Random walks past the breadth-first depth: unexhaustive, for deeper bugs. A failure is shrunk by dropping steps. */
+function walks(
+  spec: CheckDefinition,
+  v: Version,
+  machine: Machine,
+  actions: [string, ActionSpec][],
+  empty: Snapshot,
+  properties: SafetyProperty[],
+  violation: (m: Machine, p: SafetyProperty) => string | undefined,
+  options: CheckOptions,
+  depth: number,
+): { name: string; failure: Failure } | undefined {
+  const runs = options.walks ?? 0;
+  if (runs <= 0) return undefined;
+  const length = options.walkLength ?? WALK_FACTOR * depth;
+  const random = seeded(options.seed ?? 1);
+  // `rank`: the move's place among the moves of its kind then, to find it again when ids have shifted.
+  type Taken = { step: Step; now: number; rank: number };
+  type Walk = { taken: Taken[]; failed?: { name: string; why: string; step?: Taken } };
+  const kind = (step: Step) => step.action.split(" ")[0]!;
+  /** One walk from the empty state; `next` picks each move (undefined: skip this position). */
+  const walk = (positions: number, next: (moves: Step[], i: number) => Step | undefined): Walk =>
+    machine.tentatively(() => {
+      restore(machine.host.db, empty);
+      machine.now = v.start;
+      const taken: Walk["taken"] = [];
+      for (let i = 0; i < positions; i++) {
+        const offered = moves(spec, v, machine, actions);
+        const step = next(offered, i);
+        if (!step) continue;
+        const rank = offered.filter((x) => kind(x) === kind(step)).indexOf(step);
+        try {
+          v.perform(machine, step);
+        } catch (error) {
+          return { taken, failed: { name: "crash", step: { step, now: machine.now, rank }, why: `${step.action} throws: ${error instanceof Error ? error.message : String(error)}` } };
+        }
+        taken.push({ step, now: machine.now, rank });
+        for (const p of properties) {
+          const why = violation(machine, p);
+          if (why) return { taken, failed: { name: `safety:${p.name}`, why } };
+        }
+      }
+      return { taken };
+    });
+  for (let run = 0; run < runs; run++) {
+    let found = walk(length, (m) => (m.length ? m[Math.floor(random() * m.length)] : undefined));
+    if (!found.failed) continue;
+    // Shrink: drop one step at a time while the same check still fails; a step no longer offered is skipped.
+    // The same move again, or the one of its kind at the same place (a reservation id shifts when an earlier sediment is dropped).
+    const replay = (steps: Taken[]) =>
+      walk(steps.length, (m, i) => {
+        const { step, rank } = steps[i]!;
+        return m.find((x) => x.action === step.action) ?? m.filter((x) => kind(x) === kind(step))[rank];
+      });
+    const stepsOf = (w: Walk): Taken[] => [...w.taken, ...(w.failed?.step ? [w.failed.step] : [])];
+    for (let i = stepsOf(found).length - 1; i >= 0; i--) {
+      const fewer = stepsOf(found).filter((_, j) => j !== i);
+      const again = replay(fewer);
+      if (again.failed?.name === found.failed!.name) found = again;
+    }
+    let node: StateNode = { hash: "", now: v.start, depth: 0 };
+    for (const t of found.taken) node = { hash: "", now: t.now, depth: node.depth + 1, parent: node, via: t.step };
+    const { name, why, step } = found.failed!;
+    return { name, failure: { node, ...(step ? { step: step.step } : {}), failure: `${why} (random walk ${run + 1} of ${runs}, shrunk to ${stepsOf(found).length} steps)` } };
   }
   return undefined;
 }

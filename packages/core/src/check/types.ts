@@ -82,6 +82,12 @@ export interface CheckOptions {
   only?: readonly string[];
   /** Stop a version's exploration after this many distinct states. */
   maxStates?: number;
+  /** Random walks from the empty state after the breadth-first run, checking safety properties (unexhaustive). */
+  walks?: number;
+  /** Moves per random walk; three times the depth by default. */
+  walkLength?: number;
+  /** Seed of the random walks: the same seed walks the same paths. */
+  seed?: number;
   /** The clock at the empty state, in ms since the epoch. */
   start?: number;
   /** Called after each depth level. */

@@ -116,6 +116,24 @@ describe("check with derived actions", () => {
   });
 });
 
+describe("values seen in the state", () => {
+  test("integer arguments also take the values stored so far, when seenValues is on", () => {
+    // setStock's quantity is derived (0, 1 and the bounds); 7 only exists once adjust stored it.
+    const definition = {
+      law: inventoryLaw.upTo(1),
+      actions: {
+        adjust: { op: "adjust", args: { locationId: ["A"], delta: [7], reason: ["purchase"], referenceId: [undefined] } },
+        setStock: { op: "setStock", args: { locationId: ["B"] } },
+      },
+      properties: [{ name: "no_seven_at_b", sql: "SELECT location_id FROM stock WHERE location_id = 'B' AND quantity = 7" }],
+    };
+    const run = (seenValues: boolean) => check({ ...definition, seenValues }, { openDatabase: openSqliteHost, depth: 2, only: ["no_seven_at_b"] });
+    expect(run(false).ok).toBe(true);
+    const seen = run(true).results.find((r) => r.name === "safety:no_seven_at_b" && r.version === 1)!;
+    expect(seen.counterexample!.steps.map((s) => s.action)).toEqual(['adjust {"delta":7,"locationId":"A","reason":"purchase"}', 'setStock {"locationId":"B","quantity":7}']);
+  });
+});
+
 describe("random walks past the depth", () => {
   test("find what breadth-first misses at a shallow depth, shrunk to a short counterexample", async () => {
     const { check: mutant } = await import("./fixtures/commit-without-movement.js");

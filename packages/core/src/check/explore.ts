@@ -415,6 +415,8 @@ function explore(
             const key = RULE_KINDS.has(seal.reason.kind) ? `${seal.reason.kind} ${seal.reason.rule ?? ""}`.trim() : seal.reason.kind;
             if (!byKind.has(key)) byKind.set(key, { node, step, failure: `${step.action} was ${reasonText(seal.reason)}` });
           }
+          // A refused Intent leaves only its Precedent behind, which no state includes: the state is the one it came from.
+          if (seal && !seal.success) return;
           const snapshot = capture(machine.host.db, schema);
           const hash = stateHash(snapshot, v.tables, machine.now, timeColumn);
           if (seen.has(hash)) return;

@@ -14,6 +14,10 @@ const outfile = `${here}check/.bundle-${process.pid}.mjs`;
 const maxStates = Number(process.env.BENCH_CHECK_MAX_STATES ?? 20_000);
 const depth = Number(process.env.BENCH_CHECK_DEPTH ?? 4);
 
+if (Number(process.versions.node.split(".")[0]) < 22) {
+  console.error(`bench/check.mjs needs Node 22 (node:sqlite); this is ${process.version}: run it with node_modules/.bin on PATH`);
+  process.exit(2);
+}
 process.removeAllListeners("warning"); // node:sqlite's "experimental" notice
 await build({ entryPoints: [`${here}check/entry.ts`], outfile, bundle: true, platform: "node", format: "esm", target: "node22", logLevel: "warning", external: ["node:*"] });
 let bench;

@@ -1,7 +1,7 @@
-import { check, CheckSetupError, defineVocabulary, deriveDomain, formatReport, operation } from "@noema/core";
+import { check, CheckSetupError, DEFAULT_START, defineVocabulary, deriveDomain, formatReport, operation } from "@noema/core";
 import { describe, expect, test } from "vitest";
 import { z } from "zod";
-import { check as inventoryCheck } from "../../../apps/inventory/src/check.js";
+import { check as inventoryCheck, inventoryActions } from "../../../apps/inventory/src/check.js";
 import { inventoryLaw } from "../../../apps/inventory/src/law.js";
 import { ledger, ledgerNomos } from "../../core/test/ledger.js";
 import { openSqliteHost } from "../src/check/host.js";
@@ -113,6 +113,32 @@ describe("check with derived actions", () => {
       'openAccount {"accountId":"a","currency":"EUR","owner":"ann"} → sealed #1',
       'deposit {"accountId":"a","amount":1} → throws: result reads a row that is not there',
     ]);
+  });
+});
+
+describe("the clock as an action", () => {
+  test("tick advances to the next wake time and wakes what is due; waits add fixed steps", () => {
+    // Without the release route: only the clock can release a reservation.
+    const { release: _release, ...actions } = inventoryActions;
+    const definition = {
+      ...inventoryCheck,
+      actions,
+      properties: [{ name: "nothing_released", sql: "SELECT id FROM reservations WHERE status = 'released'" }],
+      liveness: [],
+    };
+    const only = ["nothing_released"];
+    const plain = check(definition, { openDatabase: openSqliteHost, depth: 3, only });
+    const r = plain.results.find((x) => x.name === "safety:nothing_released" && x.version === 1)!;
+    expect(r.counterexample!.steps.map((s) => `${s.action} @ ${s.now - DEFAULT_START} → ${s.outcome}`)).toEqual([
+      'setStock {"locationId":"A","quantity":2} @ 0 → sealed #1',
+      'reserve {"locationId":"A","quantity":1,"ttlSeconds":60} @ 0 → sealed #2',
+      // The release frozen at expiry, woken by the clock: the tick runs at the entry's wake time.
+      "tick @ 60000 → frozen 1 sealed #3",
+    ]);
+    const waiting = check({ ...definition, waits: [30_000] }, { openDatabase: openSqliteHost, depth: 3, only });
+    // One more move from every state; half a TTL later the times relative to the clock differ, so there are more states too.
+    expect(waiting.versions[0]!.transitions).toBeGreaterThan(plain.versions[0]!.transitions);
+    expect(waiting.versions[0]!.states).toBeGreaterThan(plain.versions[0]!.states);
   });
 });
 

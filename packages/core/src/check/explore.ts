@@ -592,14 +592,14 @@ function counterexample(v: Version, next: Version | undefined, f: Failure, optio
     const tables = [...new Set([...v.tables, ...(next?.tables ?? [])])];
     const record = (action: string, run: () => string, intent?: Intent) => {
       const before = capture(machine.host.db);
-      const now = machine.now;
       let outcome: string;
       try {
         outcome = run();
       } catch (error) {
         outcome = `throws: ${error instanceof Error ? error.message : String(error)}`;
       }
-      steps.push({ action, ...(intent ? { intent } : {}), now, outcome, changes: changes(before, capture(machine.host.db), tables) });
+      // Read after the step: an Intent runs at the clock it finds, a clock step at the time it advanced to.
+      steps.push({ action, ...(intent ? { intent } : {}), now: machine.now, outcome, changes: changes(before, capture(machine.host.db), tables) });
     };
     const moveList = pathOf(f.node).flatMap((n) => (n.via ? [n.via] : []));
     if (f.step) moveList.push(f.step);

@@ -116,7 +116,7 @@ export interface CounterexampleStep {
   action: string;
   /** The Intent as sent (wire format); absent for a clock step. */
   intent?: Intent;
-  /** The clock when it ran. */
+  /** The clock when it ran (for a clock step, the time it advanced to). */
   now: number;
   /** What happened: `sealed #3`, `refused (expectation): …`, `woke 1: sealed #4`. */
   outcome: string;

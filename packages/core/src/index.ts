@@ -14,3 +14,4 @@ export * from "./seal/index.js";
 export * from "./sieve/index.js";
 // One Zod for vocabularies and the core that parses them: authors import `z` from here.
 export { z } from "zod";
+export * from "./check/index.js";

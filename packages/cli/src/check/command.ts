@@ -1,0 +1,163 @@
+// `noema check`: explores a law's reachable states on an in-memory SQLite and reports each check.
+import { resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { parseArgs } from "node:util";
+import { check, type CheckDefinition, CheckSetupError, DEFAULT_DEPTH, formatReport, MAX_DEPTH } from "@noema/core";
+
+export const EXIT_OK = 0;
+export const EXIT_FAILED = 1;
+export const EXIT_USAGE = 2;
+
+const DEFAULT_MODULE = "src/check.ts";
+const MAX_WALKS = 1_000_000;
+const MAX_WALK_LENGTH = 1000;
+
+export const CHECK_HELP = `noema check: explore every sequence of Intents up to a depth and check the law's properties
+
+Usage: noema check [--law <module>] [--depth k] [--property name]... [--walks n] [--json]
+
+  --law <module>     a module exporting a check definition ({ law, actions, properties, liveness })
+                     as "check" or default, or just a law (Lineage or Vocabulary) (default: ${DEFAULT_MODULE})
+  --export <name>    which export, when the module exports several
+  --depth <k>        actions from the empty state, 1..${MAX_DEPTH} (default: ${DEFAULT_DEPTH})
+  --property <name>  only this check (repeatable): a property's name, or replay, migration,
+                     reforge, cryostasis, guards
+  --max-states <n>   stop each version's exploration after n distinct states
+  --walks <n>        then n random walks from the empty state, checking the safety properties
+                     past the depth (unexhaustive; a failure is shrunk by dropping steps)
+  --walk-length <n>  moves per walk (default: 3 × depth)
+  --seed <n>         seed of the walks (default: 1); the same seed walks the same paths
+  --json             print the report as JSON
+
+Exit codes: 0 every check holds, 1 a check failed (counterexamples printed), 2 bad input.
+`;
+
+/** Loads a law module; the CLI's own loader (TypeScript through esbuild) replaces the default dynamic import. */
+export type ModuleLoader = (path: string) => Promise<Record<string, unknown>>;
+
+export interface CheckIo {
+  out: (text: string) => void;
+  err: (text: string) => void;
+  load: ModuleLoader;
+}
+
+const defaultIo: CheckIo = {
+  out: (text) => void process.stdout.write(text),
+  err: (text) => void process.stderr.write(text),
+  load: async (path) => (await import(pathToFileURL(resolve(path)).href)) as Record<string, unknown>,
+};
+
+class UsageError extends Error {}
+
+const isLaw = (x: unknown): boolean =>
+  typeof x === "object" && x !== null && (("operations" in x && "nomos" in x) || ("versions" in x && "evolutions" in x));
+const isDefinition = (x: unknown): x is CheckDefinition => typeof x === "object" && x !== null && "law" in x && isLaw((x as CheckDefinition).law);
+
+/** The check definition a module exports: `check`, `default`, the only definition, or else its law with derived actions. */
+function definitionOf(exports: Record<string, unknown>, module: string, name: string | undefined): CheckDefinition {
+  if (name !== undefined) {
+    const value = exports[name];
+    if (isDefinition(value)) return value;
+    if (isLaw(value)) return { law: value as CheckDefinition["law"] };
+    throw new UsageError(`${module} has no export "${name}" that is a check definition or a law`);
+  }
+  const definitions = Object.entries(exports).filter(([, v]) => isDefinition(v));
+  const preferred = definitions.find(([k]) => k === "check" || k === "default") ?? (definitions.length === 1 ? definitions[0] : undefined);
+  if (preferred) return preferred[1] as CheckDefinition;
+  if (definitions.length > 1) throw new UsageError(`${module} exports several check definitions (${definitions.map(([k]) => k).join(", ")}): pick one with --export`);
+  const laws = Object.entries(exports).filter(([, v]) => isLaw(v));
+  const lineages = laws.filter(([, v]) => typeof v === "object" && v !== null && "versions" in v);
+  const candidates = lineages.length ? lineages : laws;
+  const law = candidates.find(([k]) => k === "law" || k === "default") ?? (candidates.length === 1 ? candidates[0] : undefined);
+  if (law) return { law: law[1] as CheckDefinition["law"] };
+  if (candidates.length === 0) throw new UsageError(`${module} exports no law and no check definition`);
+  throw new UsageError(`${module} exports several laws (${candidates.map(([k]) => k).join(", ")}): pick one with --export`);
+}
+
+function whole(name: string, value: string | undefined, min: number, max: number): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) throw new UsageError(`--${name} must be a whole number from ${min} to ${max}, got "${value}"`);
+  return Number(value);
+}
+
+/** Runs `noema check` with the arguments after `check`; returns the exit code. */
+export async function runCheck(argv: readonly string[], io: Partial<CheckIo> = {}): Promise<number> {
+  const { out, err, load } = { ...defaultIo, ...io };
+  try {
+    let parsed;
+    try {
+      parsed = parseArgs({
+        args: [...argv],
+        options: {
+          law: { type: "string", default: DEFAULT_MODULE },
+          export: { type: "string" },
+          depth: { type: "string" },
+          property: { type: "string", multiple: true },
+          "max-states": { type: "string" },
+          walks: { type: "string" },
+          "walk-length": { type: "string" },
+          seed: { type: "string" },
+          json: { type: "boolean", default: false },
+          help: { type: "boolean", short: "h", default: false },
+        },
+      });
+    } catch (error) {
+      throw new UsageError(error instanceof Error ? error.message : String(error));
+    }
+    const { values } = parsed;
+    if (values.help) {
+      out(CHECK_HELP);
+      return EXIT_OK;
+    }
+    const depth = whole("depth", values.depth, 1, MAX_DEPTH) ?? DEFAULT_DEPTH;
+    const maxStates = whole("max-states", values["max-states"], 1, Number.MAX_SAFE_INTEGER);
+    const walks = whole("walks", values.walks, 0, MAX_WALKS);
+    const walkLength = whole("walk-length", values["walk-length"], 1, MAX_WALK_LENGTH);
+    const seed = whole("seed", values.seed, 0, 2 ** 32 - 1);
+    let exports: Record<string, unknown>;
+    try {
+      exports = await load(values.law);
+    } catch (error) {
+      throw new UsageError(`cannot load ${values.law}: ${(error instanceof Error ? error.message : String(error)).split("\n")[0]}`);
+    }
+    const definition = definitionOf(exports, values.law, values.export);
+    const { openSqliteHost } = await quietly(() => import("./host.js"));
+    const began = Date.now();
+    const report = check(definition, {
+      openDatabase: openSqliteHost,
+      depth,
+      ...(values.property ? { only: values.property } : {}),
+      ...(maxStates !== undefined ? { maxStates } : {}),
+      ...(walks !== undefined ? { walks } : {}),
+      ...(walkLength !== undefined ? { walkLength } : {}),
+      ...(seed !== undefined ? { seed } : {}),
+      // Quiet on quick runs: progress only once a run has taken a while.
+      onProgress: (p) => {
+        if (Date.now() - began > 2000) err(`v${p.version} depth ${p.depth}: ${p.states} states, ${p.transitions} transitions, ${(p.ms / 1000).toFixed(1)} s\n`);
+      },
+    });
+    out(values.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatReport(report, values.law)}\n`);
+    return report.ok ? EXIT_OK : EXIT_FAILED;
+  } catch (error) {
+    if (error instanceof UsageError || error instanceof CheckSetupError) {
+      err(`noema check: ${error.message}\n`);
+      return EXIT_USAGE;
+    }
+    throw error;
+  }
+}
+
+/** node:sqlite warns that it is experimental when first loaded; that warning is not the user's business. */
+async function quietly<T>(load: () => Promise<T>): Promise<T> {
+  const emit = process.emitWarning;
+  process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
+    const text = typeof warning === "string" ? warning : warning.message;
+    if (/SQLite is an experimental feature/.test(text)) return;
+    (emit as (...a: unknown[]) => void).call(process, warning, ...rest);
+  }) as typeof process.emitWarning;
+  try {
+    return await load();
+  } finally {
+    process.emitWarning = emit;
+  }
+}

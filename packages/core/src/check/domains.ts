@@ -1,0 +1,142 @@
+import type { z } from "zod";
+import type { Json } from "../canonical/index.js";
+import type { SqlExecutor } from "../host/index.js";
+import type { ObjectSchema } from "../intent/index.js";
+import type { ActionArgs, Domain, DomainValue, Domains } from "./types.js";
+
+/**
+ * Default id pools, tried in order until the schema accepts one (ids are often patterned).
+ * Two ids are the fewest that tell "same" from "different".
+ */
+export const DEFAULT_ID_POOLS: readonly (readonly string[])[] = [["a", "b"], ["A", "B"], ["1", "2"], ["id-1", "id-2"]];
+/** More concrete actions than this per action kind means a domain needs narrowing by hand. */
+export const MAX_ACTIONS_PER_KIND = 256;
+/** Integers seen in the state that are added to an integer domain, smallest first. */
+const MAX_SEEN_VALUES = 4;
+
+export class CheckSetupError extends Error {
+  override name = "CheckSetupError";
+}
+
+interface ZodInternals {
+  _zod: { def: { type: string; innerType?: z.ZodType; values?: readonly Json[] } };
+  minValue?: number | null;
+  maxValue?: number | null;
+  isInt?: boolean;
+  options?: readonly Json[];
+}
+
+/** A field's schema without its optional, default and nullable wrappers, and the extra values those allow. */
+function unwrap(schema: z.ZodType): { core: z.ZodType; extra: DomainValue[] } {
+  const extra: DomainValue[] = [];
+  let s = schema as unknown as ZodInternals;
+  for (;;) {
+    const { type, innerType } = s._zod.def;
+    if ((type === "optional" || type === "default") && innerType) extra.push(undefined);
+    else if (type === "nullable" && innerType) extra.push(null);
+    else break;
+    s = innerType as unknown as ZodInternals;
+  }
+  return { core: s as unknown as z.ZodType, extra };
+}
+
+/**
+ * Values derived from a field's schema: every enum member or literal, both booleans,
+ * integers at and next to the bounds (and 0 and 1 when allowed), ids from the pool for
+ * strings. Each candidate is kept only when the schema accepts it, so refinements count.
+ * Undefined when nothing can be derived: the field needs a domain.
+ */
+export function deriveDomain(schema: z.ZodType, ids?: readonly string[], seen: readonly number[] = []): DomainValue[] | undefined {
+  const { core, extra } = unwrap(schema);
+  const s = core as unknown as ZodInternals;
+  let candidates: Json[];
+  switch (s._zod.def.type) {
+    case "enum":
+      candidates = [...(s.options ?? [])];
+      break;
+    case "literal":
+      candidates = [...(s._zod.def.values ?? [])];
+      break;
+    case "boolean":
+      candidates = [false, true];
+      break;
+    case "number": {
+      const lo = Number.isFinite(s.minValue) ? s.minValue! : -1;
+      const hi = Number.isFinite(s.maxValue) ? s.maxValue! : 1;
+      candidates = [lo, lo + 1, 0, 1, ...seen, hi - 1, hi];
+      break;
+    }
+    case "string":
+      candidates = [...(ids ?? DEFAULT_ID_POOLS.find((pool) => pool.every((id) => core.safeParse(id).success)) ?? [])];
+      break;
+    default:
+      return undefined;
+  }
+  const values = dedupe(candidates).filter((v) => core.safeParse(v).success);
+  if (values.length === 0) return undefined;
+  return [...values, ...extra.filter((v) => schema.safeParse(v).success)];
+}
+
+function dedupe(values: readonly Json[]): Json[] {
+  const out: Json[] = [];
+  const keys = new Set<string>();
+  for (const v of values) {
+    const key = JSON.stringify(v);
+    if (keys.has(key)) continue;
+    keys.add(key);
+    out.push(v);
+  }
+  return out;
+}
+
+/** A domain's values in the current state: a list as is, a query's first column plus `also`. */
+export function domainValues(domain: Domain, db: SqlExecutor): DomainValue[] {
+  if (Array.isArray(domain)) return [...(domain as readonly DomainValue[])];
+  const { sql, also = [] } = domain as { sql: string; also?: readonly DomainValue[] };
+  const rows = db.exec(sql, []);
+  return [...rows.map((r) => Object.values(r)[0] ?? null), ...also];
+}
+
+/** Small integers already stored in the state's integer columns: values an argument may meet again. */
+export function seenIntegers(db: SqlExecutor, tables: readonly string[]): number[] {
+  const seen = new Set<number>();
+  for (const table of tables) {
+    for (const row of db.exec(`SELECT * FROM "${table}"`, [])) {
+      for (const v of Object.values(row)) if (typeof v === "number" && Number.isInteger(v) && Math.abs(v) < 1e6) seen.add(v);
+    }
+  }
+  return [...seen].sort((a, b) => a - b).slice(0, MAX_SEEN_VALUES);
+}
+
+/**
+ * Every combination of argument values for an action: `given` domains first, the rest
+ * derived from the operation's schema. Fields the operation does not have are dropped, so
+ * one action spec serves versions whose arguments differ.
+ */
+export function argumentCombinations(
+  label: string,
+  schema: ObjectSchema,
+  given: Domains,
+  db: SqlExecutor,
+  ids: readonly string[] | undefined,
+  seen: readonly number[],
+): ActionArgs[] {
+  const shape = schema.shape as Record<string, z.ZodType>;
+  const fields: [string, DomainValue[]][] = [];
+  for (const [name, field] of Object.entries(shape)) {
+    const domain = given[name];
+    const values = domain !== undefined ? domainValues(domain, db) : deriveDomain(field, ids, seen);
+    if (!values) throw new CheckSetupError(`action ${label}: cannot derive values for argument "${name}"; give it a domain`);
+    fields.push([name, values]);
+  }
+  let combos: Record<string, Json>[] = [{}];
+  for (const [name, values] of fields) {
+    const next: Record<string, Json>[] = [];
+    for (const combo of combos) for (const v of values) next.push(v === undefined ? combo : { ...combo, [name]: v });
+    combos = next;
+    if (combos.length > MAX_ACTIONS_PER_KIND) {
+      throw new CheckSetupError(`action ${label}: more than ${MAX_ACTIONS_PER_KIND} argument combinations; narrow its domains (e.g. args: { ${name}: [...] })`);
+    }
+  }
+  return combos;
+}

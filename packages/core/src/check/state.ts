@@ -1,0 +1,105 @@
+import { canonicalJson, sha256Hex } from "../canonical/index.js";
+import type { Row, SqlExecutor, SqlValue } from "../host/index.js";
+import type { RowChange } from "./types.js";
+
+/** A table's rows with their rowids, enough to put the table back exactly. */
+interface TableRows {
+  name: string;
+  withRowid: boolean;
+  rows: Row[];
+}
+
+/** Every table of a database, the internal ones and `sqlite_sequence` included: a state to return to. */
+export interface Snapshot {
+  tables: TableRows[];
+}
+
+const ROWID = "__noema_rowid";
+const CRYOSTASIS = "_noema_cryostasis";
+const SEQUENCE = "sqlite_sequence";
+
+/** Time columns by default: `at`, or a name ending in `_at` (created_at, expires_at, …). */
+export const isTimeColumn = (_table: string, column: string): boolean => column === "at" || column.endsWith("_at");
+
+export interface TableInfo {
+  name: string;
+  withRowid: boolean;
+}
+
+/**
+ * The tables a snapshot holds: all but the Precedents, which decide nothing later and which
+ * every explored move rolls back anyway. The schema only changes inside rolled-back migrations,
+ * so exploration reads this list once.
+ */
+export function tableList(db: SqlExecutor): TableInfo[] {
+  return db
+    .exec(`SELECT name, sql FROM sqlite_master WHERE type = 'table' AND name NOT IN ('sqlite_schema', '_noema_precedent') ORDER BY name`, [])
+    .map((r) => ({ name: String(r.name), withRowid: !/WITHOUT\s+ROWID/i.test(String(r.sql ?? "")) }));
+}
+
+export function capture(db: SqlExecutor, tables: readonly TableInfo[] = tableList(db)): Snapshot {
+  return {
+    tables: tables.map(({ name, withRowid }) => ({
+      name,
+      withRowid,
+      rows: db.exec(`SELECT ${withRowid ? `rowid AS ${ROWID}, ` : ""}* FROM "${name}"${withRowid ? " ORDER BY rowid" : ""}`, []),
+    })),
+  };
+}
+
+/** Puts every table back as the snapshot has it (the schema must be the snapshot's). */
+export function restore(db: SqlExecutor, snapshot: Snapshot): void {
+  for (const { name } of snapshot.tables) db.exec(`DELETE FROM "${name}"`, []);
+  // Inserting into AUTOINCREMENT tables writes sqlite_sequence: it is put back last, over what they wrote.
+  const ordered = [...snapshot.tables.filter((t) => t.name !== SEQUENCE), ...snapshot.tables.filter((t) => t.name === SEQUENCE)];
+  for (const { name, rows } of ordered) {
+    if (name === SEQUENCE) db.exec(`DELETE FROM ${SEQUENCE}`, []);
+    for (const row of rows) {
+      const columns = Object.keys(row);
+      const names = columns.map((c) => (c === ROWID ? "rowid" : `"${c}"`));
+      db.exec(`INSERT INTO "${name}" (${names.join(", ")}) VALUES (${columns.map(() => "?").join(", ")})`, columns.map((c) => row[c] ?? null));
+    }
+  }
+}
+
+/** A table's rows as the law sees them: without rowids. */
+export function rowsOf(snapshot: Snapshot, table: string): Row[] {
+  const found = snapshot.tables.find((t) => t.name === table);
+  return (found?.rows ?? []).map((r) => {
+    const { [ROWID]: _rowid, ...rest } = r;
+    return rest;
+  });
+}
+
+/**
+ * The state as exploration tells states apart: every Nomos table and the pending frozen
+ * Intents, with times relative to the clock; the sediment log, Precedents and entry ids are
+ * left out, so two paths to the same tables are one state.
+ */
+export function stateHash(snapshot: Snapshot, nomosTables: readonly string[], now: number, timeColumn: (table: string, column: string) => boolean): string {
+  const relative = (table: string, row: Row): Row => {
+    const out: Row = {};
+    for (const [k, v] of Object.entries(row)) out[k] = typeof v === "number" && timeColumn(table, k) ? v - now : v;
+    return out;
+  };
+  const tables: Record<string, string[]> = {};
+  for (const table of nomosTables) tables[table] = rowsOf(snapshot, table).map((r) => canonicalJson(relative(table, r))).sort();
+  tables[CRYOSTASIS] = rowsOf(snapshot, CRYOSTASIS)
+    .map((r) =>
+      canonicalJson({ wakeIn: Number(r.wake_at) - now, intent: r.intent ?? null, version: r.nomos_version ?? null, key: r.freeze_key ?? null, attempts: r.attempts ?? null } as Record<string, SqlValue>),
+    )
+    .sort();
+  return sha256Hex(canonicalJson(tables));
+}
+
+/** Rows gained and lost per table between two snapshots (Nomos tables and frozen Intents). */
+export function changes(before: Snapshot, after: Snapshot, tables: readonly string[]): RowChange[] {
+  const out: RowChange[] = [];
+  for (const table of [...tables, CRYOSTASIS]) {
+    const was = new Map(rowsOf(before, table).map((r) => [canonicalJson(r), r]));
+    const now = new Map(rowsOf(after, table).map((r) => [canonicalJson(r), r]));
+    for (const [k, row] of was) if (!now.has(k)) out.push({ table, change: "-", row });
+    for (const [k, row] of now) if (!was.has(k)) out.push({ table, change: "+", row });
+  }
+  return out;
+}

@@ -5,23 +5,25 @@ import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex, utf8ToBytes } from "@noble/hashes/utils.js";
 import {
   buildIntent,
-  canonicalJson,
   connection,
   defineNomos,
-  diffNomos,
   integer,
-  intentSieve,
   type TableSpec,
   text,
-  countPlaceholders,
   DEFAULT_LIMITS,
   type Intent,
-  interpret,
   parseIntent,
   type Seal,
+} from "@noema/core";
+import {
+  canonicalJson,
+  diffNomos,
+  intentSieve,
+  countPlaceholders,
+  interpret,
   sedimentHash,
   sha256Hex,
-} from "@noema/core";
+} from "@noema/core/runtime";
 import { type AttractorRpc, world } from "@noema/cloudflare";
 import { app } from "../../apps/inventory/src/api.js";
 import { InventoryAttractor } from "../../apps/inventory/src/attractor.js";

@@ -1,4 +1,5 @@
-import { buildIntent, type Connection, explain, IntentValidationError, type Issue, operationHash, type ReasonKind, type Seal, zodIssues } from "@noema/core";
+import { buildIntent, type Connection, explain, IntentValidationError, type Issue, type ReasonKind, type Seal } from "@noema/core";
+import { operationHash, zodIssues } from "@noema/core/runtime";
 import { world } from "@noema/cloudflare";
 import { Hono, type Context } from "hono";
 import { bodyLimit } from "hono/body-limit";

@@ -1,7 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
 import {
-  type AppliedNomos,
-  applyLineage,
   DEFAULT_LIMITS,
   explain,
   type Explanation,
@@ -12,20 +10,24 @@ import {
   type Reason,
   type Issue,
   Lineage,
-  type MigrationState,
-  nomosHistory,
   type Precedent,
   type ReasonKind,
   type Row,
   type Seal,
   type Sediment,
-  Sedimenter,
-  type SedimentHost,
   type SqlValue,
   type Verification,
   type Vocabulary,
   type World,
 } from "@noema/core";
+import {
+  type AppliedNomos,
+  applyLineage,
+  type MigrationState,
+  nomosHistory,
+  Sedimenter,
+  type SedimentHost,
+} from "@noema/core/runtime";
 
 export interface AttractorOptions {
   limits?: IntentLimits;

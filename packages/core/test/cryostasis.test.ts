@@ -1,24 +1,26 @@
 import fc from "fast-check";
 import { describe, expect, expectTypeOf, it } from "vitest";
 import {
-  backoffMs,
   buildIntent,
-  CANCEL_SQL,
-  canonicalJson,
-  contentHash,
-  FREEZE_SQL,
   explain,
   type Intent,
   type Issue,
   MAX_FREEZE_MS,
-  operationsOf,
   type OutputRef,
   type OutputRefs,
   parseIntent,
-  intentSieve,
-  sieveOf,
   type StepBuilder,
 } from "../src/index.js";
+import {
+  backoffMs,
+  CANCEL_SQL,
+  canonicalJson,
+  contentHash,
+  FREEZE_SQL,
+  operationsOf,
+  intentSieve,
+  sieveOf,
+} from "../src/runtime.js";
 import { buildError } from "./support.js";
 import { ledger, ledgerNomos } from "./ledger.js";
 

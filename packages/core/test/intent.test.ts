@@ -3,21 +3,19 @@ import { describe, expect, expectTypeOf, it } from "vitest";
 import { z } from "zod";
 import {
   buildIntent,
-  canonicalJson,
-  countPlaceholders,
   DEFAULT_LIMITS,
   defineVocabulary,
   explain,
   type Intent,
   type IntentLimits,
   type Issue,
-  MAX_BOUND_PARAMETERS,
   type OutputRef,
   type OutputRefs,
   parseIntent,
   type StepBuilder,
   VocabularyDefinitionError,
 } from "../src/index.js";
+import { canonicalJson, countPlaceholders, MAX_BOUND_PARAMETERS } from "../src/runtime.js";
 import { buildError } from "./support.js";
 import { ledger, ledgerNomos } from "./ledger.js";
 

@@ -14,13 +14,13 @@ import {
   LineageDefinitionError,
   NomosDefinitionError,
   type Phase,
-  phaseAt,
   type Policy,
   type Provisions,
   rebuildTableSql,
   text,
   type Vocabulary,
 } from "../src/index.js";
+import { phaseAt } from "../src/runtime.js";
 import { ledger } from "./ledger.js";
 
 const DAY = 24 * 60 * 60 * 1000;

@@ -4,18 +4,20 @@ import { z } from "zod";
 import { inventoryV1, inventoryV2 } from "../../../apps/inventory/src/vocabulary.js";
 import {
   defineVocabulary,
-  type Footprint,
   type Intent,
-  intentSieve,
   operation,
+  SieveDerivationError,
+  type Vocabulary,
+} from "../src/index.js";
+import {
+  type Footprint,
+  intentSieve,
   operationFootprint,
   operationHash,
-  SieveDerivationError,
   sieveOf,
   statementFootprint,
   tablesOfInvariants,
-  type Vocabulary,
-} from "../src/index.js";
+} from "../src/runtime.js";
 import { ledger, ledgerNomos } from "./ledger.js";
 
 /** A footprint as plain sorted arrays, so that a mismatch shows exactly which name is missing or extra. */

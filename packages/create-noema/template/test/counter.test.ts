@@ -1,6 +1,9 @@
 import { SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 
+/** The token vitest.config.mts gives the test Worker. */
+const TEST_TOKEN = "test-token";
+
 // Through the Worker's HTTP routes, into a real SQLite-backed Durable Object in workerd.
 const post = (path: string, body: unknown) =>
   SELF.fetch(`https://example.com${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
@@ -17,7 +20,7 @@ describe("counter", () => {
 
     const refused = await post(`/counters/${id}/take`, { amount: 4 });
     expect(refused.status).toBe(409);
-    expect(await refused.json()).toMatchObject({ success: false });
+    expect(await refused.json()).toMatchObject({ error: { code: "refused" }, seal: { success: false } });
 
     const read = await SELF.fetch(`https://example.com/counters/${id}`);
     expect(await read.json()).toStrictEqual({ id, value: 3 });
@@ -26,5 +29,12 @@ describe("counter", () => {
   it("answers 400 for arguments the law does not accept", async () => {
     const res = await post("/counters/x/add", { amount: -1 });
     expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ error: { code: "invalid_input" } });
+  });
+
+  it("serves Noema's generic routes behind the token", async () => {
+    expect((await SELF.fetch("https://example.com/api/nomos")).status).toBe(401);
+    const res = await SELF.fetch("https://example.com/api/nomos", { headers: { authorization: `Bearer ${TEST_TOKEN}` } });
+    expect(res.status).toBe(200);
   });
 });

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // `npm create noema@latest <dir>`: writes a Cloudflare Worker project with one Noema Attractor.
-import { cpSync, existsSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, readdirSync, readFileSync, realpathSync, renameSync, writeFileSync } from "node:fs";
 import { basename, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
@@ -92,6 +92,8 @@ export function scaffold(dir: string, options: { name?: string; packs?: string }
     },
     dependencies: pin(DEPENDENCIES),
     devDependencies: pin(DEV_DEPENDENCIES),
+    // npm 11 runs a dependency's install script only when allowed: wrangler needs these two.
+    allowScripts: { esbuild: true, workerd: true },
   };
   writeFileSync(join(target, "package.json"), `${JSON.stringify(pkg, null, 2)}\n`);
   return { dir: target, name };
@@ -118,12 +120,14 @@ function main(argv: string[]): void {
   process.stdout.write(`Wrote ${name} to ${target}\n\n  cd ${cd}\n  npm install\n  npm start\n  npm test\n`);
 }
 
-// Run as a bin, not when imported by a test.
-if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+// Run as a bin (npm links it, so compare real paths), not when imported by a test.
+if (process.argv[1] && realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url))) {
   try {
     main(process.argv.slice(2));
   } catch (error) {
-    if (!(error instanceof UsageError) && !(error instanceof TypeError)) throw error;
+    // parseArgs reports an unknown option as a TypeError with a code.
+    const usage = error instanceof UsageError || (error instanceof TypeError && "code" in error && String(error.code).startsWith("ERR_PARSE_ARGS"));
+    if (!usage) throw error;
     process.stderr.write(`create-noema: ${error.message}\n`);
     process.exitCode = EXIT_USAGE;
   }

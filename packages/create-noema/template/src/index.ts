@@ -7,7 +7,8 @@ import { counterLaw } from "./law.js";
 // Durable Object classes must be exported from the Worker's main module.
 export { CounterAttractor } from "./attractor.js";
 
-const app = new Hono<{ Bindings: Env }>();
+type App = { Bindings: Env };
+const app = new Hono<App>();
 
 app.get("/", (c) => c.text('POST /counters/<id>/add or /take with {"amount": n}; GET /counters/<id>\n'));
 
@@ -34,11 +35,7 @@ for (const op of ["add", "take"] as const) {
 // nomos, cryostasis), behind a bearer token: `wrangler secret put NOEMA_API_TOKEN`, .dev.vars locally.
 app.route(
   "/api",
-  attractorRoutes({
-    namespace: (env) => env.COUNTER,
-    law: counterLaw,
-    auth: bearerAuth({ token: (c) => c.env.NOEMA_API_TOKEN, tokenName: "NOEMA_API_TOKEN" }),
-  }),
+  attractorRoutes<App>({ namespace: (env) => env.COUNTER, law: counterLaw, auth: bearerAuth({ secret: "NOEMA_API_TOKEN" }) }),
 );
 
 export default handleErrors(app);

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // `npm create noema@latest <dir>`: writes a Cloudflare Worker project with one Noema Attractor.
+import { randomBytes } from "node:crypto";
 import { cpSync, existsSync, readdirSync, readFileSync, realpathSync, renameSync, writeFileSync } from "node:fs";
 import { basename, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -62,7 +63,7 @@ function packSpecifiers(packs: string, projectDir: string): Record<string, strin
   return out;
 }
 
-export function scaffold(dir: string, options: { name?: string; packs?: string } = {}): { dir: string; name: string } {
+export function scaffold(dir: string, options: { name?: string; packs?: string } = {}): { dir: string; name: string; token: string } {
   const target = resolve(dir);
   if (existsSync(target) && readdirSync(target).length > 0) throw new UsageError(`${dir} exists and is not empty`);
   const name = workerName(options.name ?? basename(target));
@@ -96,7 +97,10 @@ export function scaffold(dir: string, options: { name?: string; packs?: string }
     allowScripts: { esbuild: true, workerd: true },
   };
   writeFileSync(join(target, "package.json"), `${JSON.stringify(pkg, null, 2)}\n`);
-  return { dir: target, name };
+  // The /api routes' token for `wrangler dev` (gitignored); production's is `wrangler secret put NOEMA_API_TOKEN`.
+  const token = randomBytes(24).toString("base64url");
+  writeFileSync(join(target, ".dev.vars"), `NOEMA_API_TOKEN="${token}"\n`, { mode: 0o600 });
+  return { dir: target, name, token };
 }
 
 function main(argv: string[]): void {
@@ -112,12 +116,12 @@ function main(argv: string[]): void {
   const [dir, ...extra] = positionals;
   if (dir === undefined) throw new UsageError("name the folder to create: npm create noema@latest my-app");
   if (extra.length > 0) throw new UsageError(`one folder, got ${positionals.length}`);
-  const { dir: target, name } = scaffold(dir, {
+  const { dir: target, name, token } = scaffold(dir, {
     ...(values.name !== undefined ? { name: values.name } : {}),
     ...(values.packs !== undefined ? { packs: values.packs } : {}),
   });
   const cd = relative(process.cwd(), target) || ".";
-  process.stdout.write(`Wrote ${name} to ${target}\n\n  cd ${cd}\n  npm install\n  npm start\n  npm test\n`);
+  process.stdout.write(`Wrote ${name} to ${target} (API token for wrangler dev in .dev.vars: ${token})\n\n  cd ${cd}\n  npm install\n  npm start\n  npm test\n`);
 }
 
 // Run as a bin (npm links it, so compare real paths), not when imported by a test.

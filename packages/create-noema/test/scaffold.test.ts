@@ -29,6 +29,7 @@ describe("create-noema", () => {
     expect(r.stdout).toContain("cd My App");
     const dir = join(cwd, "My App");
     expect(files(dir)).toStrictEqual([
+      ".dev.vars",
       ".gitignore",
       ".nvmrc",
       "README.md",
@@ -44,6 +45,8 @@ describe("create-noema", () => {
     ]);
     expect(read(dir, ".nvmrc").trim()).toBe("22");
     expect(read(dir, ".gitignore")).toContain("worker-configuration.d.ts");
+    expect(read(dir, ".gitignore")).toContain(".dev.vars");
+    expect(read(dir, ".dev.vars")).toMatch(/^NOEMA_API_TOKEN="[\w-]{32}"\n$/);
     expect(read(dir, "wrangler.jsonc")).toContain('"name": "my-app"');
     expect(read(dir, "wrangler.jsonc")).toMatch(/"new_sqlite_classes": \["CounterAttractor"\]/);
     expect(read(dir, "README.md").split("\n")[0]).toBe("# my-app");

@@ -2,7 +2,7 @@ import eslint from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["**/node_modules/**", "**/.wrangler/**", "bench/results/**"] },
+  { ignores: ["**/node_modules/**", "**/.wrangler/**", "**/dist/**", "packs/**", "bench/results/**"] },
   eslint.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -1,5 +1,5 @@
 // Bundled by bench/check.mjs: the core is TypeScript source here, so plain Node runs it through esbuild.
-import { check, type CheckReport, type Progress } from "@noema/core";
+import { check, type CheckReport, type Progress } from "@noema/core/check";
 import { check as inventoryCheck, inventoryActions, inventoryLiveness, inventoryProperties } from "../../apps/inventory/src/check.js";
 import { inventoryV2 } from "../../apps/inventory/src/vocabulary.js";
 import { openSqliteHost } from "../../packages/cli/src/check/host.js";

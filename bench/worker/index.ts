@@ -3,26 +3,9 @@
 import { DurableObject } from "cloudflare:workers";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex, utf8ToBytes } from "@noble/hashes/utils.js";
-import {
-  buildIntent,
-  canonicalJson,
-  connection,
-  defineNomos,
-  diffNomos,
-  integer,
-  intentSieve,
-  type TableSpec,
-  text,
-  countPlaceholders,
-  DEFAULT_LIMITS,
-  hashCanonicalSediment,
-  type Intent,
-  interpret,
-  parseIntent,
-  type Seal,
-  sedimentHash,
-  sha256Hex,
-} from "@noema/core";
+import { buildIntent, connection, defineNomos, integer, type TableSpec, text, DEFAULT_LIMITS, type Intent, parseIntent, type Seal } from "@noema/core";
+import { hashCanonicalSediment } from "@noema/core/runtime";
+import { canonicalJson, diffNomos, intentSieve, countPlaceholders, interpret, sedimentHash, sha256Hex } from "@noema/core/runtime";
 import { app } from "../../apps/inventory/src/api.js";
 import { InventoryAttractor } from "../../apps/inventory/src/attractor.js";
 import { inventoryNomosV2 as inventoryNomos } from "../../apps/inventory/src/nomos.js";

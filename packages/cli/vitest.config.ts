@@ -1,6 +1,7 @@
 import { defineConfig } from "vitest/config";
 
-// The CLI runs in plain Node 22: its check tests use node:sqlite, so no workerd here.
+// Plain Node 22: the CLI is spawned from its build (dist/, from `npm test`'s build step) on real
+// law modules, and the checker's tests run the core on node:sqlite.
 export default defineConfig({
   test: {
     name: "cli",

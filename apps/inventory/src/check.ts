@@ -1,4 +1,5 @@
-import type { ActionArgs, ActionSpec, CheckDefinition, LivenessProperty, SafetyProperty, StepBuilder } from "@noema/core";
+import type { StepBuilder } from "@noema/core";
+import type { ActionArgs, ActionSpec, CheckDefinition, LivenessProperty, SafetyProperty } from "@noema/core/check";
 import { inventoryLaw } from "./law.js";
 import type { InventoryVocabulary } from "./vocabulary.js";
 

@@ -1,5 +1,5 @@
 import { defineVocabulary, type Hole, operation, type Row, sql, type StatementTools } from "@noema/core";
-import { z } from "zod";
+import * as z from "zod";
 import { CHANNELS, inventoryNomosV1, inventoryNomosV2 } from "./nomos.js";
 
 /** Ids in paths and bodies: no SQL, no unicode surprises, bounded. */

@@ -1,5 +1,6 @@
 import { abortAllDurableObjects, env, evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
-import { backoffMs, buildIntent, formatPath, type FreezeResult, MAX_WAKE_ATTEMPTS, type NomosStamp, type Seal, type Sediment, type Vocabulary } from "@noema/core";
+import { buildIntent, formatPath, type FreezeResult, type NomosStamp, type Seal, type Sediment, type Vocabulary } from "@noema/core";
+import { backoffMs, MAX_WAKE_ATTEMPTS } from "@noema/core/runtime";
 import { describe, expect, it } from "vitest";
 import { inventory, inventoryV1, inventoryV2 } from "../src/vocabulary.js";
 import { api, attractor, expectError, freshProduct, type InventoryNamespace, observe, refusal, success } from "./helpers.js";

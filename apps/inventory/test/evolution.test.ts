@@ -1,5 +1,6 @@
 import { env, evictDurableObject, runInDurableObject } from "cloudflare:test";
-import { buildIntent, type Intent, type NomosStamp, operationHash, type Seal, sedimentHash, type Vocabulary } from "@noema/core";
+import { buildIntent, type Intent, type NomosStamp, type Seal, type Vocabulary } from "@noema/core";
+import { operationHash, sedimentHash } from "@noema/core/runtime";
 import { describe, expect, it } from "vitest";
 import { inventoryV1, inventoryV2 } from "../src/vocabulary.js";
 import { api, attractor, expectError, freshProduct, type InventoryNamespace, observe, refusal, success } from "./helpers.js";

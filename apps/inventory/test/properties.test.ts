@@ -1,5 +1,6 @@
 import { runInDurableObject } from "cloudflare:test";
-import { buildIntent, GENESIS_HASH, type Intent, type Ref, type Seal } from "@noema/core";
+import { buildIntent, type Intent, type Ref, type Seal } from "@noema/core";
+import { GENESIS_HASH } from "@noema/core/runtime";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { ProductSnapshot } from "../src/attractor.js";

@@ -1,5 +1,6 @@
 import { runInDurableObject } from "cloudflare:test";
-import { buildIntent, canonicalJson, GENESIS_HASH, type Intent, type Seal, sedimentHash } from "@noema/core";
+import { buildIntent, type Intent, type Seal } from "@noema/core";
+import { canonicalJson, GENESIS_HASH, sedimentHash } from "@noema/core/runtime";
 import { describe, expect, it } from "vitest";
 import { inventory } from "../src/vocabulary.js";
 import { api, attractor, freshProduct, observe, refusal, success } from "./helpers.js";

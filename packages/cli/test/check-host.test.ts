@@ -1,4 +1,4 @@
-import { constraintReason } from "@noema/core";
+import { constraintReason } from "@noema/core/runtime";
 import { afterEach, describe, expect, test } from "vitest";
 import { inventoryV2 } from "../../../apps/inventory/src/vocabulary.js";
 import { openSqliteHost } from "../src/check/host.js";

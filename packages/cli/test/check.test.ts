@@ -1,4 +1,5 @@
-import { check, CheckSetupError, DEFAULT_START, defineVocabulary, deriveDomain, formatReport, operation } from "@noema/core";
+import { defineVocabulary, operation, sql } from "@noema/core";
+import { check, CheckSetupError, DEFAULT_START, deriveDomain, formatReport } from "@noema/core/check";
 import { describe, expect, test } from "vitest";
 import { z } from "zod";
 import { check as inventoryCheck, inventoryActions } from "../../../apps/inventory/src/check.js";
@@ -83,10 +84,12 @@ describe("check with derived actions", () => {
 
   test("replay catches an Interpretation that is not a function of its log", () => {
     // random() makes the same Intent land differently twice: the log no longer rebuilds the state.
-    const [open] = ledger.operations.openAccount.statements;
     const noisy = defineVocabulary(ledgerNomos, {
       ...ledger.operations,
-      openAccount: operation({ ...ledger.operations.openAccount, statements: [{ ...open!, sql: open!.sql.replace("VALUES (?, ?, 0, ?)", "VALUES (?, ?, abs(random()) % 1000 + 1, ?)") }] }),
+      openAccount: operation({ ...ledger.operations.openAccount, statements: ({ arg }) => ({
+        account: sql`INSERT INTO accounts (id, owner, balance, currency) VALUES (${arg.accountId}, ${arg.owner}, abs(random()) % 1000 + 1, ${arg.currency}) RETURNING id`,
+      }),
+      result: (rows) => ({ accountId: String(rows.account[0]?.["id"]) }) }),
     });
     const report = check({ law: noisy, domains: { owner: ["ann"], currency: ["EUR"], memo: [undefined] } }, { openDatabase: openSqliteHost, depth: 1, only: ["replay"] });
     const r = report.results.find((x) => x.name === "replay")!;

@@ -1,31 +1,14 @@
 import { DurableObject } from "cloudflare:workers";
+import { DEFAULT_LIMITS, type ExplainResult, type FreezeResult, type Intent, type IntentLimits, Lineage, type Precedent, type ReasonKind, type Row, type Seal, type Sediment, type SqlValue, type Verification, type WakeOutcome, type Vocabulary, type World } from "@noema/core";
+import { WAKE_BATCH, MAX_PAGE, DEFAULT_PAGE } from "@noema/core/runtime";
 import {
   type AppliedNomos,
   applyLineage,
-  DEFAULT_LIMITS,
-  type ExplainResult,
-  type FreezeResult,
-  type Intent,
-  type IntentLimits,
-  Lineage,
   type MigrationState,
   nomosHistory,
-  type Precedent,
-  type ReasonKind,
-  type Row,
-  type Seal,
-  type Sediment,
   Sedimenter,
   type SedimentHost,
-  type SqlValue,
-  type Verification,
-  type WakeOutcome,
-  type Vocabulary,
-  WAKE_BATCH,
-  type World,
-  MAX_PAGE,
-  DEFAULT_PAGE,
-} from "@noema/core";
+} from "@noema/core/runtime";
 
 /** Why an Attractor subclass cannot start: a missing law or an overridden `alarm()`. */
 export class AttractorDefinitionError extends Error {
@@ -84,7 +67,7 @@ export interface NomosReport {
   migrationError?: MigrationState["error"];
 }
 
-export { DEFAULT_PAGE, MAX_PAGE } from "@noema/core";
+export { DEFAULT_PAGE, MAX_PAGE } from "@noema/core/runtime";
 
 /** A page size from an RPC caller: a whole number clamped to 1..MAX_PAGE, DEFAULT_PAGE when missing or not a number. */
 const pageSize = (limit: number | undefined) => (Number.isInteger(limit) ? Math.min(Math.max(limit!, 1), MAX_PAGE) : DEFAULT_PAGE);

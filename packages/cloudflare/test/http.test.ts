@@ -1,5 +1,6 @@
 import { SELF } from "cloudflare:test";
-import { buildIntent, explain, operationHash } from "@noema/core";
+import { buildIntent, explain } from "@noema/core";
+import { operationHash } from "@noema/core/runtime";
 import { describe, expect, it } from "vitest";
 import { ledgerNomos } from "./ledger/nomos.js";
 import { ledger } from "./ledger/vocabulary.js";

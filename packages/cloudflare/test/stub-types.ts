@@ -8,8 +8,8 @@ import type { Account } from "./ledger/attractor.js";
 
 /** True when each of A and B is assignable to the other. */
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
-/** An RPC result without the `Disposable` the stub adds to object results. */
-type Plain<T> = T extends unknown ? (T extends object ? Omit<T, keyof Disposable> : T) : never;
+/** An RPC result without the `Disposable` the stub adds to object and array results. */
+type Plain<T> = T extends unknown ? (T extends readonly (infer E)[] ? E[] : T extends object ? Omit<T, keyof Disposable> : T) : never;
 type Result<F extends (...args: never[]) => unknown> = Plain<Awaited<ReturnType<F>>>;
 const same = <_ extends true>() => undefined;
 

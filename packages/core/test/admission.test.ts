@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { inventoryLaw } from "../../../apps/inventory/src/law.js";
 import { inventoryV1, inventoryV2 } from "../../../apps/inventory/src/vocabulary.js";
-import { admit, buildIntent, carry, connectionFor, explainOutside, sieveOf, type Vocabulary } from "../src/index.js";
+import { buildIntent, connectionFor, explainOutside, type Vocabulary } from "../src/index.js";
+import { admit, carry, sieveOf } from "../src/runtime.js";
 
 const stamp = (v: Vocabulary) => ({ name: v.nomos.name, version: v.nomos.version, hash: v.nomos.hash });
 const T0 = 1_800_000_000_000;

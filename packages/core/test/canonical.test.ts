@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { canonicalJson, contentHash, normalizeSql, sha256Hex } from "../src/index.js";
+import { canonicalJson, contentHash, normalizeSql, sha256Hex } from "../src/runtime.js";
 
 /** Rebuilds a JSON value with every object's keys in a random order. */
 function shuffleKeys(value: unknown, rand: () => number): unknown {

@@ -1,23 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, expectTypeOf, it } from "vitest";
-import {
-  backoffMs,
-  buildIntent,
-  CANCEL_SQL,
-  canonicalJson,
-  contentHash,
-  FREEZE_SQL,
-  explain,
-  type Intent,
-  MAX_FREEZE_MS,
-  operationsOf,
-  type OutputRef,
-  type OutputRefs,
-  parseIntent,
-  intentSieve,
-  sieveOf,
-  type StepBuilder,
-} from "../src/index.js";
+import { buildIntent, explain, type Intent, MAX_FREEZE_MS, type OutputRef, type OutputRefs, parseIntent, type StepBuilder } from "../src/index.js";
+import { backoffMs, CANCEL_SQL, canonicalJson, contentHash, FREEZE_SQL, intentSieve, operationsOf, sieveOf } from "../src/runtime.js";
 import { buildError, dotted } from "./support.js";
 import { ledger, ledgerNomos } from "./ledger.js";
 

@@ -1,7 +1,8 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { buildIntent, constraintReason, countPlaceholders, defineVocabulary, explain, intentSieve, isRef, operation, parseIntent, sql } from "../src/index.js";
+import { buildIntent, defineVocabulary, explain, operation, parseIntent, sql } from "../src/index.js";
+import { constraintReason, countPlaceholders, intentSieve, isRef } from "../src/runtime.js";
 import { ledger, ledgerNomos } from "./ledger.js";
 
 const ctx = { now: 1_700_000_000_000, sedimentId: 7 };

@@ -1,28 +1,8 @@
 import fc from "fast-check";
 import { describe, expect, expectTypeOf, it } from "vitest";
 import { z } from "zod";
-import {
-  buildIntent,
-  canonicalJson,
-  countPlaceholders,
-  DEFAULT_LIMITS,
-  defineVocabulary,
-  describeVocabulary,
-  explain,
-  type Intent,
-  type IntentLimits,
-  MAX_BOUND_PARAMETERS,
-  type OutputRef,
-  type OutputRefs,
-  parseIntent,
-  bindParams,
-  operation,
-  type Row,
-  sql,
-  type Statement,
-  type StepBuilder,
-  VocabularyDefinitionError,
-} from "../src/index.js";
+import { buildIntent, DEFAULT_LIMITS, defineVocabulary, describeVocabulary, explain, type Intent, type IntentLimits, MAX_BOUND_PARAMETERS, type OutputRef, type OutputRefs, parseIntent, operation, type Row, sql, type Statement, type StepBuilder, VocabularyDefinitionError } from "../src/index.js";
+import { bindParams, canonicalJson, countPlaceholders } from "../src/runtime.js";
 import { buildError, dotted } from "./support.js";
 import { ledger, ledgerNomos } from "./ledger.js";
 

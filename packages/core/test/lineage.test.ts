@@ -1,28 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { inventoryLaw } from "../../../apps/inventory/src/law.js";
 import { inventoryV1, inventoryV2 } from "../../../apps/inventory/src/vocabulary.js";
-import {
-  buildIntent,
-  carry,
-  type CarryResult,
-  type Connection,
-  createTableSql,
-  defineNomos,
-  defineVocabulary,
-  type Evolution,
-  type Intent,
-  lineage,
-  LineageDefinitionError,
-  NomosDefinitionError,
-  parseClaimed,
-  type Phase,
-  phaseAt,
-  type Policy,
-  type Provisions,
-  rebuildTableSql,
-  text,
-  type Vocabulary,
-} from "../src/index.js";
+import { buildIntent, type CarryResult, type Connection, createTableSql, defineNomos, defineVocabulary, type Evolution, type Intent, lineage, LineageDefinitionError, NomosDefinitionError, parseClaimed, type Phase, type Policy, type Provisions, rebuildTableSql, text, type Vocabulary } from "../src/index.js";
+import { carry } from "../src/runtime.js";
+import { phaseAt } from "../src/runtime.js";
 import { ledger } from "./ledger.js";
 
 const DAY = 24 * 60 * 60 * 1000;

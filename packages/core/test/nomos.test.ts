@@ -1,17 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import {
-  type AnyColumn,
-  blob,
-  type ColumnType,
-  defineNomos,
-  integer,
-  type Nomos,
-  NomosDefinitionError,
-  real,
-  type TableSpec,
-  text,
-} from "../src/index.js";
+import { type AnyColumn, blob, type ColumnType, defineNomos, integer, type Nomos, NomosDefinitionError, real, type TableSpec, text } from "../src/index.js";
 import { ledgerNomos } from "./ledger.js";
 
 // ---------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { buildIntent, contentHash, GENESIS_HASH, sedimentHash } from "../src/index.js";
+import { buildIntent } from "../src/index.js";
+import { contentHash, GENESIS_HASH, sedimentHash } from "../src/runtime.js";
 import { ledger, ledgerNomos } from "./ledger.js";
 
 const intent = buildIntent(ledger, (s) => {

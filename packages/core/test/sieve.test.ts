@@ -2,21 +2,16 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { inventoryV1, inventoryV2 } from "../../../apps/inventory/src/vocabulary.js";
+import { defineVocabulary, type Intent, operation, SieveDerivationError, sql, type Vocabulary } from "../src/index.js";
 import {
-  defineVocabulary,
   type Footprint,
-  type Intent,
   intentSieve,
-  operation,
   operationFootprint,
   operationHash,
-  SieveDerivationError,
   sieveOf,
-  sql,
   statementFootprint,
   tablesOfInvariants,
-  type Vocabulary,
-} from "../src/index.js";
+} from "../src/runtime.js";
 import { ledger, ledgerNomos } from "./ledger.js";
 
 /** A footprint as plain sorted arrays, so that a mismatch shows exactly which name is missing or extra. */

@@ -2,7 +2,7 @@
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
-import { check, type CheckDefinition, CheckSetupError, DEFAULT_DEPTH, formatReport, MAX_DEPTH } from "@noema/core";
+import { check, type CheckDefinition, CheckSetupError, DEFAULT_DEPTH, formatReport, MAX_DEPTH } from "@noema/core/check";
 
 export const EXIT_OK = 0;
 export const EXIT_FAILED = 1;

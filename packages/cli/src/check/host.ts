@@ -1,5 +1,6 @@
 import { DatabaseSync, type SQLInputValue } from "node:sqlite";
-import type { CheckDatabase, Row, SqlValue } from "@noema/core";
+import type { Row, SqlValue } from "@noema/core";
+import type { CheckDatabase } from "@noema/core/check";
 
 /** A SQLite value as the core sees it: numbers stay numbers (integers beyond 2^53 lose precision, as in JSON). */
 function toSqlValue(value: unknown): SqlValue {

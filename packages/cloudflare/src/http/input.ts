@@ -1,6 +1,6 @@
 import { formatPath } from "@noema/core";
 import type { Context } from "hono";
-import { z } from "zod";
+import * as z from "zod";
 import { type HttpIssue, invalidInput } from "./errors.js";
 
 /** The request body as JSON; anything else is 400 at the body's path `""`. */

@@ -1,7 +1,8 @@
-import { connectionFor, describeVocabulary, explainOutside, Lineage, operationHash, parseClaimed, type ReasonKind, type Vocabulary } from "@noema/core";
+import { connectionFor, describeVocabulary, explainOutside, Lineage, parseClaimed, type ReasonKind, type Vocabulary } from "@noema/core";
+import { operationHash } from "@noema/core/runtime";
 import { type Context, type Env as HonoEnv, Hono, type MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import { z } from "zod";
+import * as z from "zod";
 import { type Attractor, DEFAULT_PAGE, MAX_PAGE } from "../attractor.js";
 import { ApiError, errorResponse, httpIssue, invalidInput, onError } from "./errors.js";
 import { parseInput, queryInt, readJson } from "./input.js";

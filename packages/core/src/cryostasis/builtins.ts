@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { canonicalJson, type Json } from "../canonical/index.js";
 import type { SqlValue } from "../host/index.js";
 import {

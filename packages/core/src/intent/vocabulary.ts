@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { normalizeSql } from "../canonical/index.js";
 import type { Row, SqlValue } from "../host/index.js";
 import type { Nomos } from "../nomos/index.js";

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { utf8ToBytes } from "@noble/hashes/utils.js";
 import type { Json } from "../canonical/index.js";
 import { type Issue, issue, type ParseResult, zodIssues } from "../issue/index.js";

@@ -1,0 +1,123 @@
+#!/usr/bin/env node
+// `noema`: inspect a Noema law from the command line (DDL, hashes, explain, Connection).
+import { readFileSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { connectionReport, ddl, explainIntent, hash } from "./commands.js";
+import { CliError, EXIT_USAGE } from "./errors.js";
+import { loadLaw } from "./load.js";
+
+const DEFAULT_LAW = "src/law.ts";
+
+const HELP = `noema: inspect a Noema law
+
+Usage: noema <command> [options]
+
+Commands:
+  ddl                          print the law's CREATE statements (latest version)
+      --version <n>            of version n instead
+      --internal               also Noema's own tables (_noema_*), as an Attractor creates them
+  hash                         print name, version and hash of every version of the law
+  explain <intent.json>        parse an Intent as an Attractor would and print the SQL it runs,
+                               its parameters and its Sieve, without running anything
+      --now <ms>               the clock the Intent sees (default: now)
+  connection --from <n> --to <m> [--intent <intent.json>]
+                               print the classified diff (Flat, Curved, Critical) between two
+                               versions; with --intent, relative to that Intent's Sieve
+                               (changes that count for it are marked *)
+
+Options for every command:
+  --law <module>               the module exporting the law: a Lineage (lineage(...)) or a
+                               Vocabulary (defineVocabulary(...)); TypeScript is fine
+                               (default: ${DEFAULT_LAW})
+  --export <name>              which export, when the module exports several laws
+  --json                       print JSON instead of text
+  -h, --help                   print this help
+
+Exit codes: 0 done, 2 bad input (missing module, no law, invalid JSON or Intent, unknown version).
+`;
+
+function readJson(path: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch {
+    throw new CliError(`cannot read ${path}`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new CliError(`${path} is not valid JSON: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+function integer(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^-?\d+$/.test(value)) throw new CliError(`--${name} must be a whole number, got "${value}"`);
+  return Number(value);
+}
+
+async function main(argv: string[]): Promise<string> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        law: { type: "string", default: DEFAULT_LAW },
+        export: { type: "string" },
+        json: { type: "boolean", default: false },
+        help: { type: "boolean", short: "h", default: false },
+        version: { type: "string" },
+        internal: { type: "boolean", default: false },
+        now: { type: "string" },
+        from: { type: "string" },
+        to: { type: "string" },
+        intent: { type: "string" },
+      },
+    });
+  } catch (error) {
+    throw new CliError(error instanceof Error ? error.message : String(error));
+  }
+  const { values, positionals } = parsed;
+  const [command, ...rest] = positionals;
+  if (values.help || command === undefined || command === "help") return HELP;
+  const commands = ["ddl", "hash", "explain", "connection"];
+  if (!commands.includes(command)) throw new CliError(`unknown command "${command}" (try noema --help)`);
+  if (command !== "explain" && rest.length > 0) throw new CliError(`${command} takes no argument "${rest[0]}"`);
+  const { law } = await loadLaw(values.law, values.export);
+  const json = values.json;
+  switch (command) {
+    case "ddl": {
+      const version = integer("version", values.version);
+      return ddl(law, { ...(version !== undefined ? { version } : {}), internal: values.internal, json });
+    }
+    case "hash":
+      return hash(law, { json });
+    case "explain": {
+      const [file, ...extra] = rest;
+      if (file === undefined) throw new CliError("explain needs an Intent file: noema explain <intent.json>");
+      if (extra.length > 0) throw new CliError(`explain takes one Intent file, got ${rest.length}`);
+      const now = integer("now", values.now);
+      return explainIntent(law, readJson(file), { ...(now !== undefined ? { now } : {}), json });
+    }
+    default: {
+      const from = integer("from", values.from);
+      const to = integer("to", values.to);
+      if (from === undefined || to === undefined) throw new CliError("connection needs --from <n> and --to <m>");
+      return connectionReport(law, { from, to, ...(values.intent !== undefined ? { intent: readJson(values.intent) } : {}), json });
+    }
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (out) => process.stdout.write(out.endsWith("\n") ? out : `${out}\n`),
+  (error: unknown) => {
+    if (error instanceof CliError) {
+      process.stderr.write(`noema: ${error.message}\n`);
+      process.exitCode = EXIT_USAGE;
+    } else {
+      process.stderr.write(`noema: unexpected error\n${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+      process.exitCode = 1;
+    }
+  },
+);

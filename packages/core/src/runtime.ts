@@ -1,0 +1,69 @@
+// @noema/core/runtime: what runs a law inside a store. Used by @noema/cloudflare (and by any
+// other host); an application does not need it. Not covered by the authoring API's stability.
+
+export { canonicalJson, contentHash, normalizeSql, sha256Hex } from "./canonical/index.js";
+export type { SedimentHost, SqlExecutor } from "./host/index.js";
+export { prefixIssues, zodIssues } from "./issue/index.js";
+export { MAX_NAME_LENGTH } from "./nomos/define.js";
+export { bindParams, countPlaceholders, holeStructure, type NeedsOf, type NotBindable, operationSchemas, statementsOf, strictArgs } from "./intent/vocabulary.js";
+export {
+  argsSchema,
+  carriedSteps,
+  checkOpArgs,
+  definedArgs,
+  type Envelope,
+  isBuiltinOp,
+  isRef,
+  limitIssues,
+  looksLikeRef,
+  nomosStamp,
+  operationOutputs,
+  operationsOf,
+  parseEnvelope,
+  refIssues,
+  resolveArgs,
+  resolveValue,
+  sizeIssue,
+  stepLimitIssues,
+  stepSchema,
+  type StepScope,
+  unknownOperation,
+} from "./intent/wire.js";
+export { type Footprint, statementFootprint } from "./sieve/footprint.js";
+export { intentSieve, operationFootprint, operationHash, sieveHash, sieveOf, tablesOfInvariants } from "./sieve/index.js";
+export { diffNomos, diffVocabulary } from "./connection/diff.js";
+export { phaseAt } from "./connection/lineage.js";
+export { Refusal } from "./refusal/index.js";
+export {
+  BUILTIN_STEPS,
+  type BuiltinRun,
+  type BuiltinStatement,
+  type BuiltinStep,
+  builtinStep,
+  checkStepArgs,
+  type Freezer,
+  keyIssue,
+  outputsOf,
+  stepScope,
+  wakeTime,
+  type WakeWhen,
+} from "./cryostasis/builtins.js";
+export {
+  backoffMs,
+  CANCEL_SQL,
+  CRYOSTASIS_DDL,
+  CryostasisStore,
+  FREEZE_SQL,
+  FreezeKeyConflict,
+  type FreezeRequest,
+  type FrozenEntry,
+  MAX_WAKE_ATTEMPTS,
+  WAKE_BATCH,
+} from "./cryostasis/store.js";
+export { constraintReason, interpret } from "./interpretation/sqlite.js";
+export { type Admission, admissionIssues, type AdmissionOptions, admit, carry } from "./admission/admit.js";
+export { claimedVersion } from "./admission/parse.js";
+export { type CanonicalSediment, GENESIS_HASH, hashCanonicalSediment, sedimentHash, worldHash } from "./seal/chain.js";
+export { applyLineage, MigrationError, type MigrationState, verifySchema } from "./seal/migrate.js";
+export { Sedimenter, type SedimenterOptions } from "./seal/sedimenter.js";
+export { type AppliedNomos, createInternalTables, DEFAULT_PAGE, latestApplied, MAX_PAGE, nomosHistory, recordApplied, SedimentLog } from "./seal/store.js";

@@ -1,0 +1,45 @@
+import { defineNomos, defineVocabulary, integer, operation, sql, text } from "@noema/core";
+import * as z from "zod";
+
+/** The tables an Attractor holds: one row per counter. */
+export const counterNomos = defineNomos({
+  name: "counter",
+  version: 1,
+  tables: {
+    counters: {
+      columns: {
+        id: text().primaryKey(),
+        value: integer().notNull().default(0).check("value >= 0", "a counter cannot go below zero"),
+      },
+    },
+  },
+});
+
+const Id = z.string().regex(/^[a-z0-9-]{1,32}$/, "must be 1–32 characters of a–z, 0–9 or '-'");
+
+/** What clients may ask for: each operation is static SQL with its arguments in place. */
+export const counterLaw = defineVocabulary(counterNomos, {
+  add: operation({
+    description: "Adds an amount to a counter, creating it at zero first.",
+    args: z.object({ id: Id, amount: z.number().int().min(1).max(1_000_000) }),
+    output: z.object({ id: z.string(), value: z.number() }),
+    statements: ({ arg }) => ({
+      counter: sql`INSERT INTO counters (id, value) VALUES (${arg.id}, ${arg.amount})
+        ON CONFLICT (id) DO UPDATE SET value = value + excluded.value RETURNING id, value`,
+    }),
+    result: (rows) => ({ id: String(rows.counter[0]?.["id"]), value: Number(rows.counter[0]?.["value"]) }),
+  }),
+  take: operation({
+    description: "Takes an amount from a counter; refused when the counter would go below zero.",
+    args: z.object({ id: Id, amount: z.number().int().min(1).max(1_000_000) }),
+    output: z.object({ id: z.string(), value: z.number() }),
+    statements: ({ arg }) => ({
+      counter: sql`UPDATE counters SET value = value - ${arg.amount} WHERE id = ${arg.id} RETURNING id, value`.expect({
+        rows: 1,
+        kind: "not_found",
+        refusal: (a) => `there is no counter ${a.id}`,
+      }),
+    }),
+    result: (rows) => ({ id: String(rows.counter[0]?.["id"]), value: Number(rows.counter[0]?.["value"]) }),
+  }),
+});

@@ -1,0 +1,109 @@
+import { spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+
+const BIN = fileURLToPath(new URL("../dist/index.js", import.meta.url));
+const own = JSON.parse(readFileSync(fileURLToPath(new URL("../package.json", import.meta.url)), "utf8")) as { version: string };
+
+function createNoema(cwd: string, ...args: string[]) {
+  const r = spawnSync(process.execPath, [BIN, ...args], { cwd, encoding: "utf8" });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function files(dir: string, base = dir): string[] {
+  return readdirSync(dir, { withFileTypes: true })
+    .flatMap((e) => (e.isDirectory() ? files(join(dir, e.name), base) : [relative(base, join(dir, e.name))]))
+    .sort();
+}
+
+const read = (dir: string, file: string) => readFileSync(join(dir, file), "utf8");
+
+describe("create-noema", () => {
+  it("writes a complete Worker project named after its folder, depending on the registry", () => {
+    const cwd = mkdtempSync(join(tmpdir(), "create-noema-"));
+    const r = createNoema(cwd, "My App");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("cd My App");
+    const dir = join(cwd, "My App");
+    expect(files(dir)).toStrictEqual([
+      ".dev.vars",
+      ".gitignore",
+      ".nvmrc",
+      "README.md",
+      "package.json",
+      "src/attractor.ts",
+      "src/index.ts",
+      "src/law.ts",
+      "src/secrets.d.ts",
+      "test/counter.test.ts",
+      "tsconfig.json",
+      "vitest.config.mts",
+      "wrangler.jsonc",
+    ]);
+    expect(read(dir, ".nvmrc").trim()).toBe("22");
+    expect(read(dir, ".gitignore")).toContain("worker-configuration.d.ts");
+    expect(read(dir, ".gitignore")).toContain(".dev.vars");
+    expect(read(dir, ".dev.vars")).toMatch(/^NOEMA_API_TOKEN="[\w-]{32}"\n$/);
+    expect(read(dir, "wrangler.jsonc")).toContain('"name": "my-app"');
+    expect(read(dir, "wrangler.jsonc")).toMatch(/"new_sqlite_classes": \["CounterAttractor"\]/);
+    expect(read(dir, "README.md").split("\n")[0]).toBe("# my-app");
+    expect(read(dir, "src/attractor.ts")).toContain("static law = counterLaw;");
+    expect(read(dir, "vitest.config.mts")).toContain('cloudflareTest({ wrangler: { configPath: "./wrangler.jsonc" }');
+
+    const tsconfig = read(dir, "tsconfig.json");
+    for (const flag of ['"moduleResolution": "bundler"', '"strict": true', '"exactOptionalPropertyTypes": true', '"noUncheckedIndexedAccess": true', '"noPropertyAccessFromIndexSignature": true']) {
+      expect(tsconfig).toContain(flag);
+    }
+
+    const pkg = JSON.parse(read(dir, "package.json"));
+    expect(pkg.name).toBe("my-app");
+    expect(Object.keys(pkg.scripts)).toEqual(expect.arrayContaining(["start", "test", "typecheck", "deploy", "types", "postinstall"]));
+    expect(pkg.scripts.types).toBe("wrangler types");
+    const range = `^${own.version}`;
+    expect(pkg.dependencies).toStrictEqual({ "@noema/cloudflare": range, "@noema/core": range, hono: "^4.10.0", zod: "^4.1.0" });
+    expect(pkg.devDependencies).toMatchObject({ "@noema/cli": range, wrangler: "4.156.2", "@cloudflare/vitest-plugin": "1.5.0", vitest: "^5.1.1", typescript: "~6.0.3" });
+  });
+
+  it("depends on the tarballs of a folder with --packs, by relative file: paths", () => {
+    const cwd = mkdtempSync(join(tmpdir(), "create-noema-"));
+    const packs = join(cwd, "packs");
+    mkdirSync(packs);
+    for (const name of ["noema-core", "noema-cloudflare", "noema-cli", "create-noema"]) writeFileSync(join(packs, `${name}-${own.version}.tgz`), "");
+    const r = createNoema(cwd, "app", "--packs", packs, "--name", "ledger");
+    expect(r.code).toBe(0);
+    const dir = join(cwd, "app");
+    const pkg = JSON.parse(read(dir, "package.json"));
+    expect(pkg.name).toBe("ledger");
+    expect(read(dir, "wrangler.jsonc")).toContain('"name": "ledger"');
+    expect(pkg.dependencies["@noema/core"]).toBe(`file:../packs/noema-core-${own.version}.tgz`);
+    expect(pkg.dependencies["@noema/cloudflare"]).toBe(`file:../packs/noema-cloudflare-${own.version}.tgz`);
+    expect(pkg.devDependencies["@noema/cli"]).toBe(`file:../packs/noema-cli-${own.version}.tgz`);
+  });
+
+  it("refuses, with one line and exit 2, a folder in use, missing tarballs or no folder", () => {
+    const cwd = mkdtempSync(join(tmpdir(), "create-noema-"));
+    mkdirSync(join(cwd, "taken"));
+    writeFileSync(join(cwd, "taken", "x"), "");
+    for (const [args, message] of [
+      [["taken"], /taken exists and is not empty/],
+      [["app", "--packs", cwd], /no noema-core-<version>\.tgz in/],
+      [[], /name the folder to create/],
+      [["app", "--frob"], /--frob/],
+    ] as const) {
+      const r = createNoema(cwd, ...args);
+      expect(r.code).toBe(2);
+      expect(r.stderr.trimEnd().split("\n")).toHaveLength(1);
+      expect(r.stderr).toMatch(message);
+    }
+  });
+
+  it("documents its options with --help", () => {
+    const r = createNoema(tmpdir(), "--help");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("--packs <folder>");
+    expect(r.stdout).toContain("--name <name>");
+  });
+});

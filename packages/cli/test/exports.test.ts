@@ -25,50 +25,72 @@ function exportsOf(file: string): string[] {
 describe("entry points", () => {
   it("@noema/core exports the authoring API and nothing else", () => {
     expect(exportsOf(here("../../core/src/index.ts"))).toStrictEqual([
-    "type AnyColumn", "type ArgsWithRefs", "type ArgValue", "blob", "buildIntent", "type BuildOptions",
-    "CANCEL", "type CarryResult", "type CarryStep", "type Change", "type ChangeKind", "type CheckSpec",
-    "Column", "type ColumnSpec", "type ColumnType", "type ComputedParam", "connection", "type Connection",
-    "type ConnectionType", "createTableSql", "DEFAULT_LIMITS", "defineNomos", "defineVocabulary",
-    "type ElementKey", "type Evolution", "type EvolutionHints", "explain", "type ExplainedStatement",
-    "type Explanation", "formatPath", "FREEZE", "type FreezeArgs", "type FreezeResult",
-    "type FrozenStepBuilder", "type IndexSpec", "type InferRow", "integer", "type Intent",
-    "type IntentLimits", "type IntentStep", "IntentValidationError", "type InterpretationContext",
-    "type InvariantSpec", "type Issue", "type Json", "Lineage", "lineage", "LineageDefinitionError",
-    "MAX_FREEZE_MS", "type Nomos", "NomosDefinitionError", "type NomosSpec", "type NomosStamp",
-    "type ObjectSchema", "operation", "type OperationSpec", "type Origin", "type OutputRef",
-    "type OutputRefs", "parseIntent", "type ParseResult", "type Phase", "type Policy", "type Precedent",
-    "type Provisions", "real", "type Reason", "type ReasonKind", "rebuildTableSql", "type Ref",
-    "type ReforgeContext", "type RefusalSeal", "type Row", "type RowOf", "type Seal", "type Sediment",
-    "type Sieve", "SieveDerivationError", "type SqlValue", "type StatementSpec", "type StepBuilder",
-    "type SuccessSeal", "type TableSpec", "text", "type Verification", "type Vocabulary",
-    "VocabularyDefinitionError", "type WakeOutcome", "type World",
+    "type AnyColumn", "type ArgHole", "type Args", "type ArgsWithRefs", "type ArgValue", "blob",
+    "type BoundHole", "buildIntent", "type BuildOptions", "type BuiltIntent", "CANCEL", "type CarryResult",
+    "type CarryStep", "type Change", "type ChangeKind", "type CheckSpec", "Column", "type ColumnSpec",
+    "type ColumnType", "type ComputedHole", "type ComputedParam", "connection", "type Connection",
+    "connectionFor", "type ConnectionReport", "type ConnectionType", "type ContextHole", "createTableSql",
+    "DEFAULT_LIMITS", "defineNomos", "defineVocabulary", "describeVocabulary", "type ElementKey",
+    "type Evolution", "type EvolutionHints", "type Expectation", "explain", "type ExplainedStatement",
+    "explainOutside", "type ExplainResult", "type Explanation", "formatIssues", "formatPath", "FREEZE",
+    "type FreezeArgs", "type FreezeResult", "type FrozenStepBuilder", "type Hole", "type IndexSpec",
+    "type InferRow", "integer", "type Intent", "type IntentLimits", "type IntentStep",
+    "IntentValidationError", "type InterpretationContext", "type InvariantSpec", "issue", "type Issue",
+    "type IssuePath", "type Json", "type JsonArray", "type JsonObject", "Lineage", "lineage",
+    "LineageDefinitionError", "MAX_BOUND_PARAMETERS", "MAX_FREEZE_MS", "MAX_INTENT_BYTES", "MAX_KEY_LENGTH",
+    "MAX_STEPS", "MAX_STRING_LENGTH", "type Nomos", "NomosDefinitionError", "type NomosSpec",
+    "type NomosStamp", "type ObjectSchema", "operation", "type OperationDescription", "type OperationSpec",
+    "type Origin", "type OutputRef", "type OutputRefs", "parseClaimed", "parseIntent", "type ParseResult",
+    "type Phase", "type Policy", "type Precedent", "type Provisions", "real", "type Reason",
+    "type ReasonKind", "rebuildTableSql", "type Ref", "type ReforgeContext", "type RefusalSeal", "resultOf",
+    "type ResultOf", "type Row", "type RowOf", "type RowsOf", "safeBuildIntent", "type Seal", "type Sediment",
+    "type Sieve", "SieveDerivationError", "sql", "type SqlValue", "type Statement", "type Statements",
+    "type StatementTools", "type StepBuilder", "type SuccessSeal", "type TableSpec", "text",
+    "type Verification", "type Vocabulary", "VocabularyDefinitionError", "type WakeOutcome", "type World",
     ]);
   });
 
   it("@noema/core/runtime exports what a host needs to run a law", () => {
     expect(exportsOf(here("../../core/src/runtime.ts"))).toStrictEqual([
-    "type AppliedNomos", "applyLineage", "backoffMs", "CANCEL_SQL", "canonicalJson", "type CanonicalSediment",
-    "checkStepArgs", "constraintReason", "contentHash", "countPlaceholders", "createInternalTables",
-    "CRYOSTASIS_DDL", "CryostasisStore", "diffNomos", "diffVocabulary", "type Footprint", "FREEZE_SQL",
-    "FreezeKeyConflict", "type Freezer", "type FreezeRequest", "type FrozenEntry", "GENESIS_HASH",
-    "hashCanonicalSediment", "intentSieve", "interpret", "isRef", "latestApplied", "limitIssues",
-    "MAX_BOUND_PARAMETERS", "MAX_WAKE_ATTEMPTS", "MigrationError", "type MigrationState", "nomosHistory",
-    "nomosStamp", "normalizeSql", "operationFootprint", "operationHash", "operationsOf", "phaseAt",
-    "placeholdersOf", "type Prepared", "recordApplied", "Refusal", "Sedimenter", "type SedimenterOptions",
-    "sedimentHash", "type SedimentHost", "SedimentLog", "sha256Hex", "sieveHash", "sieveOf",
-    "type SqlExecutor", "statementFootprint", "strictArgs", "tablesOfInvariants", "verifySchema", "worldHash",
-    "zodIssues",
+    "type Admission", "admissionIssues", "type AdmissionOptions", "admit", "type AppliedNomos",
+    "applyLineage", "argsSchema", "backoffMs", "bindParams", "BUILTIN_STEPS", "type BuiltinRun",
+    "type BuiltinStatement", "builtinStep", "type BuiltinStep", "CANCEL_SQL", "canonicalJson",
+    "type CanonicalSediment", "carriedSteps", "carry", "checkOpArgs", "checkStepArgs", "claimedVersion",
+    "constraintReason", "contentHash", "countPlaceholders", "createInternalTables", "CRYOSTASIS_DDL",
+    "CryostasisStore", "DEFAULT_PAGE", "definedArgs", "diffNomos", "diffVocabulary", "type Envelope",
+    "type Footprint", "FREEZE_SQL", "FreezeKeyConflict", "type Freezer", "type FreezeRequest",
+    "type FrozenEntry", "GENESIS_HASH", "hashCanonicalSediment", "holeStructure", "intentSieve", "interpret",
+    "isBuiltinOp", "isRef", "keyIssue", "latestApplied", "limitIssues", "looksLikeRef", "MAX_NAME_LENGTH",
+    "MAX_PAGE", "MAX_WAKE_ATTEMPTS", "MigrationError", "type MigrationState", "type NeedsOf", "nomosHistory",
+    "nomosStamp", "normalizeSql", "type NotBindable", "operationFootprint", "operationHash",
+    "operationOutputs", "operationSchemas", "operationsOf", "outputsOf", "parseEnvelope", "phaseAt",
+    "prefixIssues", "recordApplied", "refIssues", "Refusal", "resolveArgs", "resolveValue", "Sedimenter",
+    "type SedimenterOptions", "sedimentHash", "type SedimentHost", "SedimentLog", "sha256Hex", "sieveHash",
+    "sieveOf", "sizeIssue", "type SqlExecutor", "statementFootprint", "statementsOf", "stepLimitIssues",
+    "stepSchema", "stepScope", "type StepScope", "strictArgs", "tablesOfInvariants", "unknownOperation",
+    "verifySchema", "WAKE_BATCH", "wakeTime", "type WakeWhen", "worldHash", "zodIssues",
+    ]);
+  });
+
+  it("@noema/core/check exports the model checker", () => {
+    expect(exportsOf(here("../../core/src/check.ts"))).toStrictEqual([
+    "type ActionArgs", "type ActionSpec", "BUILTIN_CHECKS", "check", "type CheckDatabase",
+    "type CheckDefinition", "type CheckKind", "type CheckOptions", "type CheckReport", "type CheckResult",
+    "CheckSetupError", "type Counterexample", "type CounterexampleStep", "DEFAULT_DEPTH", "DEFAULT_ID_POOLS",
+    "DEFAULT_START", "deriveDomain", "type Domain", "type Domains", "type DomainValue", "formatReport",
+    "type LivenessProperty", "MAX_DEPTH", "type Progress", "type RowChange", "type SafetyProperty",
+    "type VersionStats",
     ]);
   });
 
   it("the built package loads in plain Node 22 and builds an Intent", () => {
     // The workspace link resolves @noema/core as an installed package would: to dist/ (built by `npm test`).
     const script = `
-      import { buildIntent, defineNomos, defineVocabulary, integer, operation, text } from "@noema/core";
-      import { z } from "zod";
+      import { buildIntent, defineNomos, defineVocabulary, integer, operation, sql, text } from "@noema/core";
+      import * as z from "zod";
       const nomos = defineNomos({ name: "n", version: 1, tables: { t: { columns: { id: text().primaryKey(), v: integer().notNull() } } } });
       const law = defineVocabulary(nomos, { put: operation({ description: "puts", args: z.object({ id: z.string() }), output: z.object({}),
-        statements: [{ sql: "INSERT INTO t (id, v) VALUES (?, 1)", params: (a) => [a.id] }], result: () => ({}) }) });
+        statements: ({ arg }) => ({ put: sql\`INSERT INTO t (id, v) VALUES (\${arg.id}, 1)\` }), result: () => ({}) }) });
       console.log(JSON.stringify(buildIntent(law, (s) => void s.put({ id: "a" }))));`;
     const r = spawnSync(process.execPath, ["--input-type=module", "-e", script], { cwd: here(".."), encoding: "utf8" });
     expect(r.stderr).toBe("");

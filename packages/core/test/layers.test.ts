@@ -22,6 +22,7 @@ const LAYERS = [
   "admission",
   "seal",
   "builder",
+  "check",
 ] as const;
 
 /** Source text by path relative to src/, e.g. `seal/sedimenter.ts`. */

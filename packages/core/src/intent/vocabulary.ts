@@ -83,8 +83,13 @@ type NeedOf<H> = H extends ArgHole<infer K, infer V>
 /** The arguments a template's holes need, as one object type. */
 export type NeedsOf<H> = [NeedOf<H>] extends [never] ? unknown : UnionToIntersection<NeedOf<H>>;
 
+// A registered symbol, not `instanceof`: statements made by another copy of the core (its sources
+// and its build in one process, or two installed versions) are still recognised.
+const STATEMENT = Symbol.for("noema.statement");
+
 class SqlStatement<A> implements Statement<A> {
   readonly kind = "statement";
+  readonly [STATEMENT] = true;
   constructor(
     readonly sql: string,
     readonly holes: readonly BoundHole[],
@@ -98,7 +103,7 @@ class SqlStatement<A> implements Statement<A> {
   }
 }
 
-const isStatement = (h: unknown): h is Statement<never> => h instanceof SqlStatement;
+const isStatement = (h: unknown): h is Statement<never> => typeof h === "object" && h !== null && STATEMENT in h;
 const HOLE_KINDS = new Set(["arg", "ctx", "computed"]);
 
 /**

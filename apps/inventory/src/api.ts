@@ -34,15 +34,15 @@ products.put("/stock/:locationId", async (c) => {
   const { stub } = product(c);
   const locationId = parseInput(Id, c.req.param("locationId"), ["locationId"]);
   const body = parseInput(ops.setStock.args.pick({ quantity: true }).strict(), await readJson(c));
-  const intent = buildIntent(inventory, (s) => void s.setStock({ locationId, quantity: body.quantity }));
-  return sealResponse(c, await stub.sedimentation(intent), (seal) => c.json({ seal, stock: seal.outputs[0] }));
+  const intent = buildIntent(inventory, (s) => s.setStock({ locationId, quantity: body.quantity }));
+  return sealResponse(c, await stub.sedimentation(intent), (seal) => c.json({ seal, stock: resultOf(intent, seal) }));
 });
 
 products.post("/adjustments", async (c) => {
   const { stub } = product(c);
   const body = parseInput(ops.adjust.args.strict(), await readJson(c));
-  const intent = buildIntent(inventory, (s) => void s.adjust(body));
-  return sealResponse(c, await stub.sedimentation(intent), (seal) => c.json({ seal, stock: seal.outputs[0] }));
+  const intent = buildIntent(inventory, (s) => s.adjust(body));
+  return sealResponse(c, await stub.sedimentation(intent), (seal) => c.json({ seal, stock: resultOf(intent, seal) }));
 });
 
 products.post("/reservations", async (c) => {
@@ -73,10 +73,11 @@ const closeReservation = (op: "release" | "commit") => async (c: Ctx) => {
   const { stub } = product(c);
   const reservationId = parseInput(Id, c.req.param("reservationId"), ["reservationId"]);
   const intent = buildIntent(inventory, (s) => {
-    s[op]({ reservationId });
+    const stock = s[op]({ reservationId });
     s.$cancel({ key: reservationId });
+    return stock;
   });
-  return sealResponse(c, await stub.sedimentation(intent), (seal) => c.json({ seal, stock: seal.outputs[0] }));
+  return sealResponse(c, await stub.sedimentation(intent), (seal) => c.json({ seal, stock: resultOf(intent, seal) }));
 };
 
 products.delete("/reservations/:reservationId", closeReservation("release"));

@@ -43,16 +43,8 @@ Progress goes to stderr once a run takes more than ${PROGRESS_AFTER_MS / 1000} s
 Exit codes: 0 every check holds, 1 a check failed (counterexamples printed), 2 bad input.
 `;
 
-/** Where the report and the progress go: stdout and stderr, or a test's buffers. */
-export interface CheckIo {
-  out: (text: string) => void;
-  err: (text: string) => void;
-}
-
-const defaultIo: CheckIo = {
-  out: (text) => void process.stdout.write(text),
-  err: (text) => void process.stderr.write(text),
-};
+const out = (text: string) => void process.stdout.write(text);
+const err = (text: string) => void process.stderr.write(text);
 
 const isLaw = (x: unknown): boolean =>
   typeof x === "object" && x !== null && (("operations" in x && "nomos" in x) || ("versions" in x && "evolutions" in x));
@@ -86,8 +78,7 @@ function whole(name: string, value: string | undefined, min: number, max: number
 }
 
 /** Runs `noema check` with the arguments after `check`; returns the exit code. */
-export async function runCheck(argv: readonly string[], io: Partial<CheckIo> = {}): Promise<number> {
-  const { out, err } = { ...defaultIo, ...io };
+export async function runCheck(argv: readonly string[]): Promise<number> {
   try {
     let parsed;
     try {
@@ -142,7 +133,7 @@ export async function runCheck(argv: readonly string[], io: Partial<CheckIo> = {
       },
     });
     out(values.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatReport(report, values.law)}\n`);
-    if (emitTo !== undefined && binding !== undefined) emit(report, definition, { file: emitTo, module: values.law, binding }, err);
+    if (emitTo !== undefined && binding !== undefined) emit(report, definition, { file: emitTo, module: values.law, binding });
     return report.ok ? EXIT_OK : EXIT_FAILED;
   } catch (error) {
     if (error instanceof CliError || error instanceof CheckSetupError) {
@@ -154,7 +145,7 @@ export async function runCheck(argv: readonly string[], io: Partial<CheckIo> = {
 }
 
 /** Writes the test of the shortest replayable counterexample, or says on stderr why there is none. */
-function emit(report: CheckReport, definition: CheckDefinition, target: { file: string; module: string; binding: string }, err: CheckIo["err"]): void {
+function emit(report: CheckReport, definition: CheckDefinition, target: { file: string; module: string; binding: string }): void {
   const found = emittable(report.results, definition.properties ?? [], definition.liveness ?? []);
   if (!found) {
     const failed = report.results.some((r) => r.status === "failed");

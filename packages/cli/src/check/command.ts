@@ -118,7 +118,11 @@ export async function runCheck(argv: readonly string[]): Promise<number> {
     if (binding !== undefined && !BINDING_NAME.test(binding)) throw new CliError(`--binding must be an identifier (the binding's name in wrangler config), got "${binding}"`);
     const exports = await loadModule(values.law);
     const definition = definitionOf(exports, values.law, values.export);
-    const { openSqliteHost } = await quietly(() => import("./host.js"));
+    const { openSqliteHost } = await quietly(() => import("./host.js")).catch((error: unknown) => {
+      // node:sqlite came with Node 22.5; on an older Node say so instead of printing a stack.
+      if ((error as { code?: string }).code === "ERR_UNKNOWN_BUILTIN_MODULE") throw new CliError(`needs node:sqlite, which Node ${process.version} lacks: run it on Node 22.5 or later`);
+      throw error;
+    });
     const began = Date.now();
     const report = check(definition, {
       openDatabase: openSqliteHost,

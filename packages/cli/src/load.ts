@@ -27,20 +27,24 @@ function exists(path: string): boolean {
   }
 }
 
+let loads = 0;
+
 /**
- * Loads a law module written in TypeScript (or JavaScript): esbuild bundles the user's own files,
- * leaving packages (@noema/core, zod) to Node, so the law uses the project's installed core.
+ * Imports a module written in TypeScript (or JavaScript) and returns its exports: esbuild bundles
+ * the user's own files, leaving packages (@noema/core, zod) to Node, so the module uses the
+ * project's installed core. Every command loads through here: `noema check` reads a check
+ * definition from the exports, the others a law.
  */
-export async function loadLaw(modulePath: string, exportName?: string): Promise<{ law: Lineage; name: string }> {
+export async function loadModule(modulePath: string): Promise<Record<string, unknown>> {
   const file = resolve(modulePath);
   if (!exists(file)) throw new CliError(`no law module at ${modulePath} (pass --law <module>)`);
   const outDir = cacheDir(dirname(file));
   mkdirSync(outDir, { recursive: true });
-  const outfile = join(outDir, `law-${process.pid}-${Date.now()}.mjs`);
-  let exports: Record<string, unknown>;
+  // A fresh name per load: ES modules are cached by URL, and a process may load several modules (or one twice).
+  const outfile = join(outDir, `law-${process.pid}-${Date.now()}-${loads++}.mjs`);
   try {
     await build({ entryPoints: [file], outfile, bundle: true, packages: "external", platform: "node", format: "esm", target: "node22", logLevel: "silent" });
-    exports = (await import(pathToFileURL(outfile).href)) as Record<string, unknown>;
+    return (await import(pathToFileURL(outfile).href)) as Record<string, unknown>;
   } catch (error) {
     const first = (error as { errors?: { text: string; location?: { file: string; line: number } | null }[] }).errors?.[0];
     const detail = first ? `${first.location ? `${first.location.file}:${first.location.line}: ` : ""}${first.text}` : error instanceof Error ? error.message : String(error);
@@ -48,7 +52,11 @@ export async function loadLaw(modulePath: string, exportName?: string): Promise<
   } finally {
     rmSync(outfile, { force: true });
   }
-  return pick(exports, modulePath, exportName);
+}
+
+/** Loads the law a module exports (see loadModule): a Lineage, or a Vocabulary made a one-version Lineage. */
+export async function loadLaw(modulePath: string, exportName?: string): Promise<{ law: Lineage; name: string }> {
+  return pick(await loadModule(modulePath), modulePath, exportName);
 }
 
 function pick(exports: Record<string, unknown>, modulePath: string, exportName: string | undefined): { law: Lineage; name: string } {

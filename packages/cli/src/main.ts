@@ -1,14 +1,15 @@
 #!/usr/bin/env node
-// `noema`: inspect a Noema law from the command line (DDL, hashes, explain, Connection).
+// `noema`: inspect a Noema law from the command line (DDL, hashes, explain, Connection) and check it.
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
+import { CHECK_HELP, runCheck } from "./check/command.js";
 import { connectionReport, ddl, explainIntent, hash } from "./commands.js";
 import { CliError, EXIT_USAGE } from "./errors.js";
 import { loadLaw } from "./load.js";
 
 const DEFAULT_LAW = "src/law.ts";
 
-const HELP = `noema: inspect a Noema law
+const HELP = `noema: inspect and check a Noema law
 
 Usage: noema <command> [options]
 
@@ -24,8 +25,11 @@ Commands:
                                print the classified diff (Flat, Curved, Critical) between two
                                versions; with --intent, relative to that Intent's Sieve
                                (changes that count for it are marked *)
+  check [options]              explore every sequence of Intents up to a depth on an in-memory
+                               SQLite and check the law's properties (noema check --help);
+                               its options follow it, as below
 
-Options for every command:
+Options for every command but check:
   --law <module>               the module exporting the law: a Lineage (lineage(...)) or a
                                Vocabulary (defineVocabulary(...)); TypeScript is fine
                                (default: ${DEFAULT_LAW})
@@ -34,7 +38,8 @@ Options for every command:
   -h, --help                   print this help
 
 Exit codes: 0 done, 2 bad input (missing module, no law, invalid JSON or Intent, unknown version).
-`;
+
+${CHECK_HELP}`;
 
 function readJson(path: string): unknown {
   let text: string;
@@ -81,6 +86,8 @@ async function main(argv: string[]): Promise<string> {
   const { values, positionals } = parsed;
   const [command, ...rest] = positionals;
   if (values.help || command === undefined || command === "help") return HELP;
+  // check parses its own options (see the dispatch below): here it was preceded by one.
+  if (command === "check") throw new CliError("check's options go after it: noema check [options]");
   const commands = ["ddl", "hash", "explain", "connection"];
   if (!commands.includes(command)) throw new CliError(`unknown command "${command}" (try noema --help)`);
   if (command !== "explain" && rest.length > 0) throw new CliError(`${command} takes no argument "${rest[0]}"`);
@@ -109,15 +116,17 @@ async function main(argv: string[]): Promise<string> {
   }
 }
 
-main(process.argv.slice(2)).then(
-  (out) => process.stdout.write(out.endsWith("\n") ? out : `${out}\n`),
-  (error: unknown) => {
-    if (error instanceof CliError) {
-      process.stderr.write(`noema: ${error.message}\n`);
-      process.exitCode = EXIT_USAGE;
-    } else {
-      process.stderr.write(`noema: unexpected error\n${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-      process.exitCode = 1;
-    }
-  },
-);
+function fail(error: unknown): void {
+  if (error instanceof CliError) {
+    process.stderr.write(`noema: ${error.message}\n`);
+    process.exitCode = EXIT_USAGE;
+  } else {
+    process.stderr.write(`noema: unexpected error\n${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exitCode = 1;
+  }
+}
+
+const [first, ...afterFirst] = process.argv.slice(2);
+// check has options of its own and an exit code of its own (1: a check failed); it prints its report itself.
+if (first === "check") runCheck(afterFirst).then((code) => void (process.exitCode = code), fail);
+else main(process.argv.slice(2)).then((out) => process.stdout.write(out.endsWith("\n") ? out : `${out}\n`), fail);

@@ -1,28 +1,35 @@
-import { relative } from "node:path";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, test } from "vitest";
-import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, runCheck } from "../src/check/command.js";
+import { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from "../src/check/command.js";
 
-/** `noema check` as a user runs it: exit codes, report text, JSON and bad input. */
+/** `noema check` as a user runs it, the built CLI from the repository root: exit codes, report text, JSON, bad input, --emit-test. */
 
-// As a user would type them: relative to where the command runs (the repository root or this package).
-const path = (p: string) => relative(process.cwd(), fileURLToPath(new URL(p, import.meta.url)));
-const INVENTORY = path("../../../apps/inventory/src/check.ts");
-const MUTANT = path("fixtures/commit-without-movement.ts");
-const NO_LAW = path("fixtures/no-law.ts");
-const MISSING = path("fixtures/missing.ts");
+const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
+const BIN = "packages/cli/dist/main.js";
+// As a user would type them, relative to the repository root.
+const INVENTORY = "apps/inventory/src/check.ts";
+const MUTANT = "packages/cli/test/fixtures/commit-without-movement.ts";
+const KEEPS_RESERVED = "packages/cli/test/fixtures/release-keeps-reserved.ts";
+const NO_LAW = "packages/cli/test/fixtures/no-law.ts";
+const MISSING = "packages/cli/test/fixtures/missing.ts";
+/** The emitted test committed as a real test of the inventory app. */
+const EMITTED = "apps/inventory/test/check-reservations-resolve.test.ts";
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
 
-async function cli(...argv: string[]) {
-  let out = "";
-  let err = "";
-  const code = await runCheck(argv, { out: (t) => void (out += t), err: (t) => void (err += t) });
-  return { code, out, err };
+function cli(...argv: string[]) {
+  const r = spawnSync(process.execPath, [BIN, "check", ...argv], { cwd: ROOT, encoding: "utf8" });
+  return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
+const tmp = mkdtempSync(join(tmpdir(), "noema-check-"));
+
 describe("noema check", () => {
-  test("exits 0 when every check holds, with one line per check and version", async () => {
-    const { code, out, err } = await cli("--law", INVENTORY, "--depth", "2");
+  test("exits 0 when every check holds, with one line per check and version", () => {
+    const { code, out, err } = cli("--law", INVENTORY, "--depth", "2");
     expect(code).toBe(EXIT_OK);
     expect(err).toBe("");
     expect(out).toMatch(new RegExp(`^noema check ${escape(INVENTORY)}: depth 2\nv1: 19 states, 50 transitions, depth 2 reached, [\\d.]+ s\n`));
@@ -31,8 +38,8 @@ describe("noema check", () => {
     expect(out).toMatch(/every check holds \([\d.]+ s\)\n$/);
   });
 
-  test("exits 1 with the counterexample as wire-format Intents and the rows each step changed", async () => {
-    const { code, out } = await cli("--law", MUTANT, "--depth", "3", "--property", "quantity_is_sum_of_movements");
+  test("exits 1 with the counterexample as wire-format Intents and the rows each step changed", () => {
+    const { code, out } = cli("--law", MUTANT, "--depth", "3", "--property", "quantity_is_sum_of_movements");
     expect(code).toBe(EXIT_FAILED);
     const lines = out.split("\n");
     const at = lines.findIndex((l) => l.includes("FAILED safety:quantity_is_sum_of_movements"));
@@ -49,17 +56,17 @@ describe("noema check", () => {
     expect(out).toMatch(/\n1 check failed\n$/);
   });
 
-  test("--walks finds past the depth what breadth-first does not reach", async () => {
-    const shallow = await cli("--law", MUTANT, "--depth", "1", "--property", "quantity_is_sum_of_movements");
+  test("--walks finds past the depth what breadth-first does not reach", () => {
+    const shallow = cli("--law", MUTANT, "--depth", "1", "--property", "quantity_is_sum_of_movements");
     expect(shallow.code).toBe(EXIT_OK);
-    const walked = await cli("--law", MUTANT, "--depth", "1", "--property", "quantity_is_sum_of_movements", "--walks", "200", "--walk-length", "8", "--seed", "7");
+    const walked = cli("--law", MUTANT, "--depth", "1", "--property", "quantity_is_sum_of_movements", "--walks", "200", "--walk-length", "8", "--seed", "7");
     expect(walked.code).toBe(EXIT_FAILED);
     expect(walked.out).toContain("(random walk ");
     expect(walked.out).toContain("counterexample, 3 steps from the empty state:");
   });
 
-  test("--json prints the report", async () => {
-    const { code, out } = await cli("--law", MUTANT, "--depth", "3", "--property", "quantity_is_sum_of_movements", "--json");
+  test("--json prints the report", () => {
+    const { code, out } = cli("--law", MUTANT, "--depth", "3", "--property", "quantity_is_sum_of_movements", "--json");
     expect(code).toBe(EXIT_FAILED);
     const report = JSON.parse(out);
     expect(report.ok).toBe(false);
@@ -69,15 +76,17 @@ describe("noema check", () => {
 
   test.each([
     [["--law", NO_LAW], `noema check: ${NO_LAW} exports no law and no check definition\n`],
-    [["--law", MISSING], new RegExp(`^noema check: cannot load ${escape(MISSING)}: `)],
+    [["--law", MISSING], `noema check: no law module at ${MISSING} (pass --law <module>)\n`],
+    [["--law", MUTANT, "--emit-test", join(tmp, "x.test.ts")], "noema check: --emit-test <file> and --binding <name> go together\n"],
+    [["--law", MUTANT, "--emit-test", join(tmp, "x.test.ts"), "--binding", "env.X"], 'noema check: --binding must be an identifier (the binding\'s name in wrangler config), got "env.X"\n'],
     [["--law", INVENTORY, "--property", "nope"], /^noema check: unknown property "nope" \(known: replay, migration, reforge, cryostasis, guards, quantity_is_sum_of_movements, /],
     [["--law", INVENTORY, "--depth", "0"], 'noema check: --depth must be a whole number from 1 to 20, got "0"\n'],
     [["--law", INVENTORY, "--depth", "21"], 'noema check: --depth must be a whole number from 1 to 20, got "21"\n'],
     [["--law", INVENTORY, "--depth", "two"], 'noema check: --depth must be a whole number from 1 to 20, got "two"\n'],
     [["--law", INVENTORY, "--walks", "many"], 'noema check: --walks must be a whole number from 0 to 1000000, got "many"\n'],
     [["--law", INVENTORY, "--frobnicate"], /^noema check: Unknown option '--frobnicate'/],
-  ])("bad input %j exits 2 with one line", async (argv, message) => {
-    const { code, out, err } = await cli(...argv);
+  ])("bad input %j exits 2 with one line", (argv, message) => {
+    const { code, out, err } = cli(...argv);
     expect(code).toBe(EXIT_USAGE);
     expect(out).toBe("");
     if (typeof message === "string") expect(err).toBe(message);
@@ -85,9 +94,56 @@ describe("noema check", () => {
     expect(err.trim().split("\n")).toHaveLength(1);
   });
 
-  test("--help documents the options and exit codes", async () => {
-    const { code, out } = await cli("--help");
+  test("--help documents the options and exit codes, and noema --help includes it", () => {
+    const { code, out } = cli("--help");
     expect(code).toBe(EXIT_OK);
-    for (const option of ["--law", "--depth", "--property", "--json", "--max-states", "--walks", "--walk-length", "--seed", "Exit codes: 0"]) expect(out).toContain(option);
+    const options = ["--law", "--export", "--depth", "--property", "--json", "--max-states", "--walks", "--walk-length", "--seed", "--emit-test", "--binding", "Exit codes: 0"];
+    for (const option of options) expect(out).toContain(option);
+    const top = spawnSync(process.execPath, [BIN, "--help"], { cwd: ROOT, encoding: "utf8" });
+    expect(top.status).toBe(EXIT_OK);
+    expect(top.stdout).toContain("  check [options]");
+    expect(top.stdout).toContain(out);
+  });
+
+  test("options before check are bad input: check parses its own", () => {
+    const r = spawnSync(process.execPath, [BIN, "--law", INVENTORY, "check"], { cwd: ROOT, encoding: "utf8" });
+    expect(r.status).toBe(EXIT_USAGE);
+    expect(r.stderr).toBe("noema: check's options go after it: noema check [options]\n");
+  });
+});
+
+describe("noema check --emit-test", () => {
+  test("writes the committed workerd test of the release-keeps-reserved mutant, byte for byte", () => {
+    const file = join(tmp, "resolve.test.ts");
+    const { code, err } = cli("--law", KEEPS_RESERVED, "--depth", "3", "--property", "reservations_resolve", "--emit-test", file, "--binding", "INVENTORY_ATTRACTOR");
+    expect(code).toBe(EXIT_FAILED);
+    expect(err).toBe(`noema check: wrote ${file}: liveness:reservations_resolve (v2), 3 steps\n`);
+    expect(readFileSync(file, "utf8")).toBe(readFileSync(join(ROOT, EMITTED), "utf8"));
+  });
+
+  test("the test of a safety counterexample sends its Intents, as sealed, and asserts the property's query finds nothing", () => {
+    const file = join(tmp, "movement.test.ts");
+    const { code, out } = cli("--law", MUTANT, "--depth", "3", "--property", "quantity_is_sum_of_movements", "--emit-test", file, "--binding", "INVENTORY_ATTRACTOR", "--json");
+    expect(code).toBe(EXIT_FAILED);
+    const steps = (JSON.parse(out) as { results: { counterexample: { steps: { intent: unknown }[] } }[] }).results[0]!.counterexample.steps;
+    const text = readFileSync(file, "utf8");
+    expect(text).toContain("// safety:quantity_is_sum_of_movements (v2), replayed against the real Attractor in workerd.");
+    expect(text).toContain('// The checker found: quantity_is_sum_of_movements is violated by {"location_id":"A","movements":2,"quantity":1}');
+    expect(text).toContain("const stub = env.INVENTORY_ATTRACTOR.getByName(");
+    // Every Intent of the counterexample, in order, in the wire format the checker sent, each to be sealed.
+    const sent = [...text.matchAll(/^ {2}await send\((.*), (true|false)\);$/gm)].map((m) => [JSON.parse(m[1]!), m[2]]);
+    expect(sent).toEqual(steps.map((s) => [s.intent, "true"]));
+    expect(text).toContain("FROM stock s WHERE NOT EXISTS");
+    expect(text).toMatch(/\n {2}expect\(await sql\(PROPERTY\)\)\.toEqual\(\[\]\);\n\}\);\n$/);
+    // No clock step: no alarm helpers.
+    expect(text).not.toContain("runDurableObjectAlarm");
+  });
+
+  test("nothing to emit when every check holds: exit 0, no file, a line on stderr", () => {
+    const file = join(tmp, "none.test.ts");
+    const held = cli("--law", INVENTORY, "--depth", "1", "--property", "reservations_resolve", "--emit-test", file, "--binding", "INVENTORY_ATTRACTOR");
+    expect(held.code).toBe(EXIT_OK);
+    expect(held.err).toBe(`noema check: no test written to ${file}: every check holds\n`);
+    expect(() => readFileSync(file)).toThrow();
   });
 });

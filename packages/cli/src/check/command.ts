@@ -1,20 +1,25 @@
 // `noema check`: explores a law's reachable states on an in-memory SQLite and reports each check.
-import { resolve } from "node:path";
-import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
-import { check, type CheckDefinition, CheckSetupError, DEFAULT_DEPTH, formatReport, MAX_DEPTH } from "@noema/core/check";
+import { writeFileSync } from "node:fs";
+import { check, type CheckDefinition, type CheckReport, CheckSetupError, DEFAULT_DEPTH, DEFAULT_START, formatReport, MAX_DEPTH } from "@noema/core/check";
+import { CliError, EXIT_USAGE } from "../errors.js";
+import { loadModule } from "../load.js";
+import { BINDING_NAME, emittable, emitTest } from "./emit.js";
 
 export const EXIT_OK = 0;
 export const EXIT_FAILED = 1;
-export const EXIT_USAGE = 2;
+export { EXIT_USAGE };
 
 const DEFAULT_MODULE = "src/check.ts";
 const MAX_WALKS = 1_000_000;
 const MAX_WALK_LENGTH = 1000;
+/** Quick runs stay quiet: progress lines start once a run has taken this long. */
+const PROGRESS_AFTER_MS = 2000;
 
 export const CHECK_HELP = `noema check: explore every sequence of Intents up to a depth and check the law's properties
 
 Usage: noema check [--law <module>] [--depth k] [--property name]... [--walks n] [--json]
+                   [--emit-test <file> --binding <name>]
 
   --law <module>     a module exporting a check definition ({ law, actions, properties, liveness })
                      as "check" or default, or just a law (Lineage or Vocabulary) (default: ${DEFAULT_MODULE})
@@ -28,26 +33,18 @@ Usage: noema check [--law <module>] [--depth k] [--property name]... [--walks n]
   --walk-length <n>  moves per walk (default: 3 × depth)
   --seed <n>         seed of the walks (default: 1); the same seed walks the same paths
   --json             print the report as JSON
+  --emit-test <file> write the shortest failed safety or liveness counterexample as a vitest test
+                     that replays its Intents against the real Attractor in workerd (clock steps
+                     move pending wake times back and deliver the alarm) and asserts the
+                     property's query returns no rows: it fails while the law has the fault
+  --binding <name>   the Attractor's Durable Object binding in the test Worker (with --emit-test)
 
+Progress goes to stderr once a run takes more than ${PROGRESS_AFTER_MS / 1000} s.
 Exit codes: 0 every check holds, 1 a check failed (counterexamples printed), 2 bad input.
 `;
 
-/** Loads a law module; the CLI's own loader (TypeScript through esbuild) replaces the default dynamic import. */
-export type ModuleLoader = (path: string) => Promise<Record<string, unknown>>;
-
-export interface CheckIo {
-  out: (text: string) => void;
-  err: (text: string) => void;
-  load: ModuleLoader;
-}
-
-const defaultIo: CheckIo = {
-  out: (text) => void process.stdout.write(text),
-  err: (text) => void process.stderr.write(text),
-  load: async (path) => (await import(pathToFileURL(resolve(path)).href)) as Record<string, unknown>,
-};
-
-class UsageError extends Error {}
+const out = (text: string) => void process.stdout.write(text);
+const err = (text: string) => void process.stderr.write(text);
 
 const isLaw = (x: unknown): boolean =>
   typeof x === "object" && x !== null && (("operations" in x && "nomos" in x) || ("versions" in x && "evolutions" in x));
@@ -59,30 +56,29 @@ function definitionOf(exports: Record<string, unknown>, module: string, name: st
     const value = exports[name];
     if (isDefinition(value)) return value;
     if (isLaw(value)) return { law: value as CheckDefinition["law"] };
-    throw new UsageError(`${module} has no export "${name}" that is a check definition or a law`);
+    throw new CliError(`${module} has no export "${name}" that is a check definition or a law`);
   }
   const definitions = Object.entries(exports).filter(([, v]) => isDefinition(v));
   const preferred = definitions.find(([k]) => k === "check" || k === "default") ?? (definitions.length === 1 ? definitions[0] : undefined);
   if (preferred) return preferred[1] as CheckDefinition;
-  if (definitions.length > 1) throw new UsageError(`${module} exports several check definitions (${definitions.map(([k]) => k).join(", ")}): pick one with --export`);
+  if (definitions.length > 1) throw new CliError(`${module} exports several check definitions (${definitions.map(([k]) => k).join(", ")}): pick one with --export`);
   const laws = Object.entries(exports).filter(([, v]) => isLaw(v));
   const lineages = laws.filter(([, v]) => typeof v === "object" && v !== null && "versions" in v);
   const candidates = lineages.length ? lineages : laws;
   const law = candidates.find(([k]) => k === "law" || k === "default") ?? (candidates.length === 1 ? candidates[0] : undefined);
   if (law) return { law: law[1] as CheckDefinition["law"] };
-  if (candidates.length === 0) throw new UsageError(`${module} exports no law and no check definition`);
-  throw new UsageError(`${module} exports several laws (${candidates.map(([k]) => k).join(", ")}): pick one with --export`);
+  if (candidates.length === 0) throw new CliError(`${module} exports no law and no check definition`);
+  throw new CliError(`${module} exports several laws (${candidates.map(([k]) => k).join(", ")}): pick one with --export`);
 }
 
 function whole(name: string, value: string | undefined, min: number, max: number): number | undefined {
   if (value === undefined) return undefined;
-  if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) throw new UsageError(`--${name} must be a whole number from ${min} to ${max}, got "${value}"`);
+  if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) throw new CliError(`--${name} must be a whole number from ${min} to ${max}, got "${value}"`);
   return Number(value);
 }
 
 /** Runs `noema check` with the arguments after `check`; returns the exit code. */
-export async function runCheck(argv: readonly string[], io: Partial<CheckIo> = {}): Promise<number> {
-  const { out, err, load } = { ...defaultIo, ...io };
+export async function runCheck(argv: readonly string[]): Promise<number> {
   try {
     let parsed;
     try {
@@ -98,11 +94,13 @@ export async function runCheck(argv: readonly string[], io: Partial<CheckIo> = {
           "walk-length": { type: "string" },
           seed: { type: "string" },
           json: { type: "boolean", default: false },
+          "emit-test": { type: "string" },
+          binding: { type: "string" },
           help: { type: "boolean", short: "h", default: false },
         },
       });
     } catch (error) {
-      throw new UsageError(error instanceof Error ? error.message : String(error));
+      throw new CliError(error instanceof Error ? error.message : String(error));
     }
     const { values } = parsed;
     if (values.help) {
@@ -114,14 +112,17 @@ export async function runCheck(argv: readonly string[], io: Partial<CheckIo> = {
     const walks = whole("walks", values.walks, 0, MAX_WALKS);
     const walkLength = whole("walk-length", values["walk-length"], 1, MAX_WALK_LENGTH);
     const seed = whole("seed", values.seed, 0, 2 ** 32 - 1);
-    let exports: Record<string, unknown>;
-    try {
-      exports = await load(values.law);
-    } catch (error) {
-      throw new UsageError(`cannot load ${values.law}: ${(error instanceof Error ? error.message : String(error)).split("\n")[0]}`);
-    }
+    const emitTo = values["emit-test"];
+    const binding = values.binding;
+    if ((emitTo === undefined) !== (binding === undefined)) throw new CliError("--emit-test <file> and --binding <name> go together");
+    if (binding !== undefined && !BINDING_NAME.test(binding)) throw new CliError(`--binding must be an identifier (the binding's name in wrangler config), got "${binding}"`);
+    const exports = await loadModule(values.law);
     const definition = definitionOf(exports, values.law, values.export);
-    const { openSqliteHost } = await quietly(() => import("./host.js"));
+    const { openSqliteHost } = await quietly(() => import("./host.js")).catch((error: unknown) => {
+      // node:sqlite came with Node 22.5; on an older Node say so instead of printing a stack.
+      if ((error as { code?: string }).code === "ERR_UNKNOWN_BUILTIN_MODULE") throw new CliError(`needs node:sqlite, which Node ${process.version} lacks: run it on Node 22.5 or later`);
+      throw error;
+    });
     const began = Date.now();
     const report = check(definition, {
       openDatabase: openSqliteHost,
@@ -131,20 +132,38 @@ export async function runCheck(argv: readonly string[], io: Partial<CheckIo> = {
       ...(walks !== undefined ? { walks } : {}),
       ...(walkLength !== undefined ? { walkLength } : {}),
       ...(seed !== undefined ? { seed } : {}),
-      // Quiet on quick runs: progress only once a run has taken a while.
       onProgress: (p) => {
-        if (Date.now() - began > 2000) err(`v${p.version} depth ${p.depth}: ${p.states} states, ${p.transitions} transitions, ${(p.ms / 1000).toFixed(1)} s\n`);
+        if (Date.now() - began > PROGRESS_AFTER_MS) err(`v${p.version} depth ${p.depth}: ${p.states} states, ${p.transitions} transitions, ${(p.ms / 1000).toFixed(1)} s\n`);
       },
     });
     out(values.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatReport(report, values.law)}\n`);
+    if (emitTo !== undefined && binding !== undefined) emit(report, definition, { file: emitTo, module: values.law, binding });
     return report.ok ? EXIT_OK : EXIT_FAILED;
   } catch (error) {
-    if (error instanceof UsageError || error instanceof CheckSetupError) {
+    if (error instanceof CliError || error instanceof CheckSetupError) {
       err(`noema check: ${error.message}\n`);
       return EXIT_USAGE;
     }
     throw error;
   }
+}
+
+/** Writes the test of the shortest replayable counterexample, or says on stderr why there is none. */
+function emit(report: CheckReport, definition: CheckDefinition, target: { file: string; module: string; binding: string }): void {
+  const found = emittable(report.results, definition.properties ?? [], definition.liveness ?? []);
+  if (!found) {
+    const failed = report.results.some((r) => r.status === "failed");
+    err(`noema check: no test written to ${target.file}: ${failed ? "only safety and liveness counterexamples replay as a test" : "every check holds"}\n`);
+    return;
+  }
+  // The checker's empty state starts at DEFAULT_START: runCheck does not move it.
+  const text = emitTest(found, { module: target.module, binding: target.binding, start: DEFAULT_START });
+  try {
+    writeFileSync(target.file, text);
+  } catch (error) {
+    throw new CliError(`cannot write ${target.file}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  err(`noema check: wrote ${target.file}: ${found.result.name} (v${found.result.version}), ${found.result.counterexample.steps.length} steps\n`);
 }
 
 /** node:sqlite warns that it is experimental when first loaded; that warning is not the user's business. */

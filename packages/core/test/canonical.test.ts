@@ -1,4 +1,6 @@
 import fc from "fast-check";
+import { sha256 } from "@noble/hashes/sha2.js";
+import { bytesToHex, utf8ToBytes } from "@noble/hashes/utils.js";
 import { describe, expect, it } from "vitest";
 import { canonicalJson, contentHash, normalizeSql, sha256Hex } from "../src/runtime.js";
 
@@ -60,6 +62,19 @@ describe("sha256Hex and contentHash", () => {
   it("hashes UTF-8 bytes", () => {
     // "é" is the two UTF-8 bytes c3 a9 (the single Latin-1 byte e9 would give de2e33…).
     expect(sha256Hex("é")).toBe("4a99557e4033c3539de2eb65472017cad5f9557f7a0625a09f1c3f6e2ba69c4c");
+  });
+
+  it("hashes exactly what noble hashes of utf8ToBytes, short (the reused buffer) or long, after long ones too", () => {
+    const noble = (text: string) => bytesToHex(sha256(utf8ToBytes(text)));
+    // Around the reused buffer's size (16 KiB of UTF-8, 3 bytes per unit at most), multi-byte text and a lone surrogate.
+    const texts = ["", "abc", "é", "\ud83d", "😀".repeat(10), "x".repeat(5461), "x".repeat(5462), "é".repeat(6000), "abc"];
+    for (const text of texts) expect(sha256Hex(text)).toBe(noble(text));
+    fc.assert(
+      fc.property(fc.string({ unit: "binary", maxLength: 6000 }), (text) => {
+        expect(sha256Hex(text)).toBe(noble(text));
+      }),
+      { numRuns: 200 },
+    );
   });
 
   it("contentHash is the hash of the canonical JSON, so key order does not matter", () => {

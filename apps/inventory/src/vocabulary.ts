@@ -49,7 +49,7 @@ const commitReservation = ({ arg, ctx }: StatementTools<ReservationArgs>) =>
     refusal: (a) => `reservation ${a.reservationId} is not active (already released or committed) or has expired`,
   });
 
-/** Before the stock update: no stock row there (or none at all: a product never stocked) is not "not enough stock". */
+/** Why a stock update found no row: no stock row there (or none at all: a product never stocked) is not "not enough stock". */
 const locatedAt = ({ arg }: StatementTools<LocationArgs>) =>
   sql`SELECT location_id FROM stock WHERE location_id = ${arg.locationId}`.expect({
     rows: 1,
@@ -57,12 +57,15 @@ const locatedAt = ({ arg }: StatementTools<LocationArgs>) =>
     refusal: (a) => `location ${a.locationId} has no stock of this product; set or add stock there first`,
   });
 
-/** reserve's stock checks and update, shared by v1 and v2. */
+/**
+ * reserve's stock check and update, shared by v1 and v2. The location is looked up only when the
+ * update finds no row (its cause), so a reservation that succeeds runs no extra statement.
+ */
 const holdStock = (tools: StatementTools<{ locationId: string; quantity: number }>) => ({
-  located: locatedAt(tools),
   stock: sql`UPDATE stock SET reserved = reserved + ${tools.arg.quantity}, updated_at = ${tools.ctx.now} WHERE location_id = ${tools.arg.locationId} AND quantity - reserved >= ${tools.arg.quantity} ${STOCK_RETURNING}`.expect({
     rows: 1,
     refusal: (a) => `not enough available stock at ${a.locationId} to reserve ${a.quantity}`,
+    cause: locatedAt(tools),
   }),
 });
 

@@ -619,7 +619,7 @@ describe("across a Nomos upgrade", () => {
     if (!carried.ok) throw new Error(`expected an explanation, got ${JSON.stringify(carried.reason)}`);
     expect(carried.origin).toEqual({ nomos: V1, intent: v1.reserve("a", 1), reforged: true, steps: [{ from: 1, to: 2, phase: "grace", connection: "Curved", reforged: true }] });
     // The explanation is of the reforged Intent: the reservation insert carries the channel.
-    expect(carried.explanation.steps[0]!.statements[2]!.params.at(-1)).toBe("direct");
+    expect(carried.explanation.steps[0]!.statements[1]!.params.at(-1)).toBe("direct");
     const flat = await attractor(shipped.p, env.PINNED_ATTRACTOR).explain(v1.release(shipped.held));
     expect(flat).toMatchObject({ ok: true, origin: { nomos: V1, reforged: false } });
     // Nothing ran.

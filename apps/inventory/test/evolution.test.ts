@@ -500,7 +500,7 @@ describe("HTTP: the law and its evolution", () => {
     const explained = await api("POST", "/api/explain", intent);
     expect(explained.status).toBe(200);
     expect(explained.body.carried).toEqual({ from: 1, reforged: true });
-    expect(explained.body.steps[0].statements[2].params.at(-1)).toBe("direct");
+    expect(explained.body.steps[0].statements[1].params.at(-1)).toBe("direct");
     const flat = await api("POST", "/api/explain", v1.release("r-1-0"));
     expect(flat.body.carried).toEqual({ from: 1, reforged: false });
     expect((await api("POST", "/api/explain", v2.release("r-1-0"))).body).not.toHaveProperty("carried");

@@ -393,7 +393,6 @@ describe("explain", () => {
     const { now } = res.body.context;
     expect(res.body).toEqual(explain(inventory, intent, { now, sedimentId: 0 }));
     expect(res.body.steps[0].statements).toEqual([
-      { sql: inventory.operations.reserve.statements.located.sql, params: ["main"] },
       { sql: inventory.operations.reserve.statements.stock.sql, params: [2, now, "main", 2] },
       { sql: inventory.operations.reserve.statements.reservation.sql, params: ["r-0-0", "main", 2, null, now, now, 30, "direct"] },
     ]);
@@ -407,7 +406,7 @@ describe("explain", () => {
     });
     const res = await api("POST", "/api/explain", intent);
     // Parameters: id, locationId, quantity, orderId, created_at, now, ttlSeconds, channel.
-    expect(res.body.steps[1].statements[2].params.slice(-2)).toEqual([{ $ref: { step: 0, output: "quantity" } }, "direct"]);
+    expect(res.body.steps[1].statements[1].params.slice(-2)).toEqual([{ $ref: { step: 0, output: "quantity" } }, "direct"]);
   });
 
   it("POST an Intent stamped with another hash of its version is 409 refused, as the Attractor would refuse it", async () => {

@@ -280,7 +280,7 @@ describe("sedimentation over RPC", () => {
     expect(explanation.context.sedimentId).toBe(2);
     expect(explanation.steps.map((s) => s.op)).toEqual(["reserve", "commit"]);
     expect(explanation.steps[0]!.statements.map((s) => s.sql)).toEqual(Object.values(inventory.operations.reserve.statements).map((s) => s.sql));
-    expect(explanation.steps[0]!.statements[2]!.params).toEqual(["r-2-0", "a", 2, null, now, now, 60, "direct"]);
+    expect(explanation.steps[0]!.statements[1]!.params).toEqual(["r-2-0", "a", 2, null, now, now, 60, "direct"]);
     const ref = { $ref: { step: 0, output: "reservationId" } };
     expect(explanation.steps[1]!.statements[0]!.params).toEqual([ref]);
     expect(explanation.invariants.map((i) => i.name)).toEqual(["reserved_matches_active_reservations"]);

@@ -1,5 +1,6 @@
-import { sha256 } from "@noble/hashes/sha2.js";
-import { bytesToHex, utf8ToBytes } from "@noble/hashes/utils.js";
+import { sha256Hex } from "./sha256.js";
+
+export { sha256Hex } from "./sha256.js";
 
 /**
  * A JSON value: what may cross the wire or go into storage. The array and object cases are
@@ -34,9 +35,6 @@ function sortKeys(value: unknown): unknown {
   return value;
 }
 
-export function sha256Hex(text: string): string {
-  return bytesToHex(sha256(utf8ToBytes(text)));
-}
 
 /** SHA-256 of the canonical JSON of a value. */
 export function contentHash(value: unknown): string {

@@ -53,6 +53,12 @@ export interface Expectation<A> {
   refusal: (args: A) => string;
   /** `not_found` when no row means the thing named does not exist; `expectation` otherwise. */
   kind?: "expectation" | "not_found";
+  /**
+   * A read with its own expectation, run only when this one fails: if it fails too, its refusal
+   * is given instead. It tells failures apart (no such row, or not enough) without one more
+   * statement on every Intent that succeeds.
+   */
+  cause?: Statement<A>;
 }
 
 /** A statement written with its values in place. `A` is what it needs of the operation's arguments. */
@@ -297,6 +303,11 @@ export function defineVocabulary<N extends Nomos, const Ops extends Record<strin
     if (statements.length === 0) throw new VocabularyDefinitionError(`operation "${name}" has no statements`);
     for (const [key, s] of statements) {
       if (!isStatement(s)) throw new VocabularyDefinitionError(`operation "${name}" statement "${key}" is not written with sql\`…\``);
+      const cause = s.expectation?.cause;
+      // A cause runs only on refusal, so it must explain, never change: a read, itself expecting rows, one level deep.
+      if (cause && (!isStatement(cause) || !/^SELECT\b/i.test(cause.sql) || !cause.expectation || cause.expectation.cause)) {
+        throw new VocabularyDefinitionError(`operation "${name}" statement "${key}": an expectation's cause must be a SELECT with an expectation and no cause of its own`);
+      }
       if (s.holes.length > MAX_BOUND_PARAMETERS) {
         throw new VocabularyDefinitionError(
           `operation "${name}" statement "${key}" has ${s.holes.length} placeholders; SQLite in Durable Objects binds at most ${MAX_BOUND_PARAMETERS}`,

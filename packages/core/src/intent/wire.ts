@@ -213,7 +213,9 @@ export function checkOpArgs(scope: StepScope, opName: string, given: Record<stri
   }
   if (!parsed.success) issues.push(...zodIssues(parsed.error, [...at, "args"]));
   if (!parsed.success || issues.length) return { ok: false, issues };
-  return { ok: true, value: { ...definedArgs(parsed.data as Record<string, ArgValue>), ...Object.fromEntries([...refKeys].map((k) => [k, given[k] as Ref])) } };
+  const args = definedArgs(parsed.data as Record<string, ArgValue>);
+  for (const key of refKeys) args[key] = given[key] as Ref;
+  return { ok: true, value: args };
 }
 
 /** An optional argument given as undefined is absent, as it will be after any JSON round trip. */

@@ -85,9 +85,12 @@ export function interpret(
         if (reason) throw new Refusal(reason);
         throw error;
       }
-      if (statement.expectation && result.length !== statement.expectation.rows) {
-        const { kind = "expectation", refusal } = statement.expectation;
-        throw new Refusal({ kind, message: refusal(parsed.data as never), step: index, op: step.op });
+      const { expectation } = statement;
+      if (expectation && result.length !== expectation.rows) {
+        // The cause, if any, says more precisely why: it runs only now, not on the way to a Seal.
+        const cause = expectation.cause?.expectation;
+        const failed = cause && db.exec(expectation.cause!.sql, bindParams(expectation.cause!, parsed.data, ctx)).length !== cause.rows ? cause : expectation;
+        throw new Refusal({ kind: failed.kind ?? "expectation", message: failed.refusal(parsed.data as never), step: index, op: step.op });
       }
       rows[name] = result;
     }

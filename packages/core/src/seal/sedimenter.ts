@@ -1,4 +1,4 @@
-import { type Admission, admissionIssues, admit, type ExplainResult, type Origin } from "../admission/index.js";
+import { type Admission, admissionIssues, admit, type AdmissionOptions, type ExplainResult, type Origin } from "../admission/index.js";
 import { canonicalJson, type Json, sha256Hex } from "../canonical/index.js";
 import { Lineage } from "../connection/lineage.js";
 import {
@@ -89,6 +89,9 @@ export class Sedimenter {
   private head: { sedimentId: number; hash: string };
   private readonly worldHash: string;
   private readonly limits: IntentLimits;
+  /** The stamp of the held law, and the admission options but the clock: the same for every Intent, so made once. */
+  private readonly held: NomosStamp;
+  private readonly admission: Omit<AdmissionOptions, "now" | "sieve">;
 
   constructor(
     law: Vocabulary | Lineage,
@@ -99,6 +102,9 @@ export class Sedimenter {
     this.lineage = law instanceof Lineage ? law : Lineage.of(law);
     this.vocabulary = this.lineage.at(options.held ?? this.lineage.latest.nomos.version) ?? this.lineage.latest;
     this.limits = options.limits ?? DEFAULT_LIMITS;
+    this.held = stampOf(this.vocabulary);
+    const { held: _held, ...admission } = options;
+    this.admission = { ...admission, held: this.vocabulary.nomos.version, limits: this.limits };
     this.log = new SedimentLog(host.db);
     this.cryostasis = new CryostasisStore(host.db);
     // Kept in memory: only a committed transaction advances it, so it never runs ahead of storage.
@@ -115,8 +121,7 @@ export class Sedimenter {
 
   /** Admits an input under the held law (see `admit`), as sedimentation would at `now`. */
   admit(input: unknown, now: number = this.host.now(), sieve?: Sieve): Admission {
-    const { held: _held, ...options } = this.options;
-    return admit(this.lineage, input, { ...options, held: this.vocabulary.nomos.version, now, limits: this.limits, ...(sieve ? { sieve } : {}) });
+    return admit(this.lineage, input, { ...this.admission, now, ...(sieve ? { sieve } : {}) });
   }
 
   /**
@@ -265,7 +270,7 @@ export class Sedimenter {
     const committed = this.host.transaction((): Committed => {
       first?.();
       let cryostasisChanged = false;
-      const held = stampOf(this.vocabulary);
+      const { held } = this;
       const freezer: Freezer = {
         freeze: (r) => {
           try {
@@ -311,7 +316,7 @@ export class Sedimenter {
   private refuse(input: unknown, timestamp: number, reason: Reason, cryoId?: number): Seal {
     const precedentId = this.host.transaction(() => {
       if (cryoId !== undefined) this.cryostasis.remove(cryoId);
-      return this.log.recordPrecedent(input, reason, stampOf(this.vocabulary), timestamp, this.limits.maxBytes);
+      return this.log.recordPrecedent(input, reason, this.held, timestamp, this.limits.maxBytes);
     });
     return { success: false, reason, precedentId, timestamp, world: this.world };
   }

@@ -1,5 +1,5 @@
 import { contentHash, normalizeSql } from "../canonical/index.js";
-import { holeStructure, type Intent, type OperationSpec, operationSchemas, operationsOf, statementsOf, type Vocabulary } from "../intent/index.js";
+import { type Expectation, holeStructure, type Intent, type OperationSpec, operationSchemas, operationsOf, statementsOf, type Vocabulary } from "../intent/index.js";
 import { emptyFootprint, type Footprint, mergeFootprints, statementFootprint } from "./footprint.js";
 
 export { type Footprint, SieveDerivationError, statementFootprint } from "./footprint.js";
@@ -26,7 +26,12 @@ export function operationFootprint(vocabulary: Vocabulary, op: string): Footprin
     const spec = vocabulary.operations[op];
     if (!spec) throw new Error(`unknown operation "${op}"`);
     fp = emptyFootprint();
-    for (const [, s] of statementsOf(spec)) mergeFootprints(fp, statementFootprint(vocabulary.nomos, s.sql));
+    for (const [, s] of statementsOf(spec)) {
+      mergeFootprints(fp, statementFootprint(vocabulary.nomos, s.sql));
+      // What a refusal's cause reads is part of what the operation depends on.
+      const cause = s.expectation?.cause;
+      if (cause) mergeFootprints(fp, statementFootprint(vocabulary.nomos, cause.sql));
+    }
     byOp.set(op, fp);
   }
   return fp;
@@ -44,6 +49,14 @@ export function tablesOfInvariants(nomos: Vocabulary["nomos"]): Map<string, Set<
 
 const code = (fn: unknown) => normalizeSql(String(fn));
 
+/** An expectation as the operation hash sees it; a cause is listed only when there is one, so hashes without stay as they were. */
+function expectStructure(e: Expectation<never>): Record<string, unknown> {
+  const { cause } = e;
+  const own = { rows: e.rows, kind: e.kind ?? "expectation" };
+  if (!cause) return own;
+  return { ...own, cause: { sql: normalizeSql(cause.sql), holes: cause.holes.map(holeStructure), expect: cause.expectation ? expectStructure(cause.expectation) : null } };
+}
+
 /**
  * The hash of an operation's definition: argument and output schemas, each statement's name,
  * SQL, what each hole binds (with the source of computed values), its expectation, and the
@@ -59,7 +72,7 @@ export function operationHash(op: OperationSpec): string {
         name,
         sql: normalizeSql(s.sql),
         holes: s.holes.map(holeStructure),
-        expect: s.expectation ? { rows: s.expectation.rows, kind: s.expectation.kind ?? "expectation" } : null,
+        expect: s.expectation ? expectStructure(s.expectation) : null,
       })),
       result: code(op.result),
     });

@@ -64,19 +64,16 @@ describe("sha256Hex and contentHash", () => {
     expect(sha256Hex("é")).toBe("4a99557e4033c3539de2eb65472017cad5f9557f7a0625a09f1c3f6e2ba69c4c");
   });
 
-  it("hashes exactly what @noble/hashes hashes of the UTF-8 bytes: every length over a few blocks, long text, any string", () => {
+  it("hashes exactly what noble hashes of utf8ToBytes, short (the reused buffer) or long, after long ones too", () => {
     const noble = (text: string) => bytesToHex(sha256(utf8ToBytes(text)));
-    // Every padding case (the length field in the same block or the next), multi-byte and astral text, a lone surrogate.
-    for (let n = 0; n <= 300; n++) expect(sha256Hex("x".repeat(n))).toBe(noble("x".repeat(n)));
-    for (let n = 0; n <= 70; n++) expect(sha256Hex("é".repeat(n) + "😀")).toBe(noble("é".repeat(n) + "😀"));
-    // Around the reused buffer's size (16 KiB), and far past it; short text after long still hashes right.
-    const texts = ["\ud83d", "x".repeat(5437), "x".repeat(5438), "é".repeat(6000), "€".repeat(100_000), "abc"];
+    // Around the reused buffer's size (16 KiB of UTF-8, 3 bytes per unit at most), multi-byte text and a lone surrogate.
+    const texts = ["", "abc", "é", "\ud83d", "😀".repeat(10), "x".repeat(5461), "x".repeat(5462), "é".repeat(6000), "abc"];
     for (const text of texts) expect(sha256Hex(text)).toBe(noble(text));
     fc.assert(
-      fc.property(fc.string({ unit: "binary", maxLength: 3000 }), (text) => {
+      fc.property(fc.string({ unit: "binary", maxLength: 6000 }), (text) => {
         expect(sha256Hex(text)).toBe(noble(text));
       }),
-      { numRuns: 300 },
+      { numRuns: 200 },
     );
   });
 

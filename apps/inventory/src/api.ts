@@ -21,7 +21,9 @@ export const app = new Hono<App>();
 
 app.get("/health", (c) => c.json({ ok: true }));
 
-app.use("/api/*", bearerAuth({ secret: "NOEMA_API_TOKEN" }));
+// Full access for NOEMA_API_TOKEN (comma-separated, for rotation); NOEMA_READ_TOKENS may only read.
+const auth = { secret: "NOEMA_API_TOKEN", readSecret: "NOEMA_READ_TOKENS" };
+app.use("/api/*", bearerAuth(auth));
 
 // The generic routes of the Attractor: intents, sediments, verify, precedents, cryostasis, nomos, explain, connection.
 app.route("/api", attractorRoutes<App>({ namespace: (env) => env.INVENTORY_ATTRACTOR, law: inventoryLaw, path: PRODUCT, name: Id }));

@@ -1,5 +1,6 @@
 import { buildIntent, resultOf } from "@noema/core";
 import { ApiError, attractorRoutes, bearerAuth, handleErrors, limitBody, parseInput, readJson, sealResponse } from "@noema/cloudflare/http";
+import { inspector } from "@noema/cloudflare/inspector";
 import { type Context, Hono } from "hono";
 import type { Env } from "./env.js";
 import { inventoryLaw } from "./law.js";
@@ -93,5 +94,8 @@ products.get("/", async (c) => {
 });
 
 app.route(`/api${PRODUCT}`, products);
+
+// The inspector: each product's World (law, chain, log, frozen Intents, Precedents) and the law, signed in with the same tokens.
+app.route("/inspector", inspector<App>({ namespace: (env) => env.INVENTORY_ATTRACTOR, law: inventoryLaw, auth, name: Id, label: "Product id" }));
 
 handleErrors(app);

@@ -104,8 +104,9 @@ export function inspector<E extends HonoEnv>(options: InspectorOptions<E>): Hono
     const q = worldQuery.parse(c.req.query());
     const stub = world(c, name);
     const [nomos, verification] = await Promise.all([stub.nomos(), stub.verify()]);
-    // The newest page by default: what happened last comes first.
-    const after = q.after ?? Math.max(0, verification.length - LOG_PAGE);
+    // By default the newest page, what happened last; on a broken chain the page that holds the broken link.
+    const around = verification.ok ? verification.length : verification.brokenAt + LOG_PAGE / 2;
+    const after = q.after ?? Math.max(0, around - LOG_PAGE);
     const [log, frozen, precedents] = await Promise.all([
       stub.sediments(after, LOG_PAGE),
       stub.frozen({ limit: LIST_PAGE }),

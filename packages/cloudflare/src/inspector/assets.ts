@@ -27,6 +27,7 @@ pre { background: var(--bg); border: 1px solid var(--line); padding: .5rem; over
 .badge.origin { color: #3c4a8a; }
 ol.log { list-style: none; margin: 0; padding: 0; }
 ol.log > li { border-top: 1px solid var(--line); }
+ol.log > li.broken { border-left: 4px solid var(--bad); padding-left: .5rem; background: #fdecec; }
 ol.log summary { cursor: pointer; display: grid; grid-template-columns: 4.5rem 11rem 1fr 7rem 7rem; gap: .25rem .75rem; padding: .4rem 0; align-items: baseline; }
 ol.log summary > * { overflow-wrap: anywhere; min-width: 0; }
 @media (max-width: 720px) { ol.log summary { grid-template-columns: 4rem 1fr; } }

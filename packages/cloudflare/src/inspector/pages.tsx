@@ -124,7 +124,7 @@ export function World({ frame, view }: { frame: Frame; view: WorldView }) {
         <LawHeld nomos={nomos} />
         <Chain verification={verification} />
       </section>
-      <Log here={here} log={log} filter={view.filter} />
+      <Log here={here} log={log} filter={view.filter} brokenAt={verification.ok ? undefined : verification.brokenAt} />
       <Frozen frozen={view.frozen} />
       <Precedents here={here} view={view} />
     </Page>
@@ -171,7 +171,7 @@ function Chain({ verification: v }: { verification: Verification }) {
           </span>
         ) : (
           <span class="status bad" data-chain="broken" role="alert">
-            Broken at sediment #{v.brokenAt} of {v.length}
+            Broken at sediment #{v.brokenAt}: {v.length} verified before it
           </span>
         )}
       </dd>
@@ -186,7 +186,7 @@ function originOf(s: Sediment): string {
   return o.reforged ? `reforged from v${o.nomos.version}` : `carried from v${o.nomos.version}`;
 }
 
-function Log({ here, log, filter }: { here: string; log: WorldView["log"]; filter: WorldView["filter"] }) {
+function Log({ here, log, filter, brokenAt }: { here: string; log: WorldView["log"]; filter: WorldView["filter"]; brokenAt: number | undefined }) {
   const keep = (after: number) => {
     const q = new URLSearchParams({ after: String(after) });
     if (filter.kind) q.set("kind", filter.kind);
@@ -201,7 +201,7 @@ function Log({ here, log, filter }: { here: string; log: WorldView["log"]; filte
       {entries.length === 0 ? <p class="muted">No sediments on this page.</p> : null}
       <ol class="log">
         {entries.map((s) => (
-          <li data-sediment={String(s.sedimentId)}>
+          <li data-sediment={String(s.sedimentId)} class={s.sedimentId === brokenAt ? "broken" : undefined}>
             <details>
               <summary>
                 <span class="mono">#{s.sedimentId}</span>

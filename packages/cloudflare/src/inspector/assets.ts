@@ -13,6 +13,8 @@ header.top form { margin: 0; }
 main { max-width: 1200px; margin: 0 auto; padding: 1rem; }
 h1 { font-size: 1.4rem; margin: .2rem 0 .8rem; overflow-wrap: anywhere; }
 h2 { font-size: 1.1rem; margin: 1.4rem 0 .5rem; }
+section.card > h2:first-child { margin-top: .2rem; }
+h3 { font-size: 1rem; margin: .8rem 0 .3rem; }
 section.card { background: #fff; border: 1px solid var(--line); border-radius: 6px; padding: .8rem 1rem; margin-bottom: 1rem; }
 .grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(260px, 1fr)); gap: .6rem 1.5rem; }
 dl { margin: 0; } dt { color: var(--muted); font-size: .85rem; } dd { margin: 0 0 .4rem; overflow-wrap: anywhere; }
@@ -27,12 +29,16 @@ pre { background: var(--bg); border: 1px solid var(--line); padding: .5rem; over
 .badge.origin { color: #3c4a8a; }
 ol.log { list-style: none; margin: 0; padding: 0; }
 ol.log > li { border-top: 1px solid var(--line); }
-ol.log > li.broken { border-left: 4px solid var(--bad); padding-left: .5rem; background: #fdecec; }
-ol.log summary { cursor: pointer; display: grid; grid-template-columns: 4.5rem 11rem 1fr 7rem 7rem; gap: .25rem .75rem; padding: .4rem 0; align-items: baseline; }
+ol.log > li.broken { box-shadow: inset 4px 0 var(--bad); background: #fdecec; }
+ol.log summary { cursor: pointer; display: grid; grid-template-columns: 4.5rem 14rem 1fr 8rem 10rem; gap: .25rem .75rem; padding: .4rem .25rem; align-items: baseline; }
+ol.log summary:hover, ol.log details[open] > summary { background: var(--bg); }
 ol.log summary > * { overflow-wrap: anywhere; min-width: 0; }
-@media (max-width: 720px) { ol.log summary { grid-template-columns: 4rem 1fr; } }
+ol.log summary > .badge { justify-self: start; }
+/* A phone gets the same facts as wrapping lines: id and time, then what happened, then hash and origin. */
+@media (max-width: 720px) { ol.log summary { display: flex; flex-wrap: wrap; gap: .15rem .75rem; } ol.log summary > span:nth-child(3) { flex-basis: 100%; } }
+.scroll > table { min-width: 40rem; }
 table { border-collapse: collapse; width: 100%; }
-th, td { text-align: left; border-bottom: 1px solid var(--line); padding: .35rem .5rem; vertical-align: top; overflow-wrap: anywhere; }
+th, td { text-align: left; border-bottom: 1px solid var(--line); padding: .35rem .5rem; vertical-align: top; overflow-wrap: break-word; }
 th { font-size: .85rem; color: var(--muted); }
 .scroll { overflow-x: auto; }
 form.inline { display: flex; flex-wrap: wrap; gap: .5rem; align-items: end; margin: .4rem 0 .8rem; }

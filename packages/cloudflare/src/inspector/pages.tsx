@@ -179,11 +179,11 @@ function Chain({ verification: v }: { verification: Verification }) {
   );
 }
 
-function originOf(s: Sediment): string {
-  const o = s.origin;
-  if (!o) return "—";
-  if (o.cryostasis) return `woken (${o.cryostasis.mode})`;
-  return o.reforged ? `reforged from v${o.nomos.version}` : `carried from v${o.nomos.version}`;
+/** Where an Intent came from, when not sent as it is under the law it ran on. */
+function Origin({ sediment: { origin: o } }: { sediment: Sediment }) {
+  if (!o) return <span class="muted">—</span>;
+  const text = o.cryostasis ? `woken (${o.cryostasis.mode})` : o.reforged ? `reforged from v${o.nomos.version}` : `carried from v${o.nomos.version}`;
+  return <span class="badge origin">{text}</span>;
 }
 
 function Log({ here, log, filter, brokenAt }: { here: string; log: WorldView["log"]; filter: WorldView["filter"]; brokenAt: number | undefined }) {
@@ -211,7 +211,7 @@ function Log({ here, log, filter, brokenAt }: { here: string; log: WorldView["lo
                   {s.intent.idempotencyKey !== undefined ? <span class="muted"> key {s.intent.idempotencyKey}</span> : null}
                 </span>
                 <code title={s.hash}>{short(s.hash)}</code>
-                <span class="badge origin">{originOf(s)}</span>
+                <Origin sediment={s} />
               </summary>
               <h3>Intent</h3>
               <pre>{json(s.intent)}</pre>

@@ -93,4 +93,29 @@ describe("inspector", () => {
     expect(law).toContain("column:reservations.channel");
     expect(law).toMatch(/badge Curved/);
   });
+
+  it("composes an Intent from the JSON Schemas: explains it, sends it with full access, refuses to send with a read token", async () => {
+    const p = freshProduct();
+    const form = { locationId: "main", quantity: "4", $idempotencyKey: "", $action: "explain" };
+    const writer = await signIn(TOKEN);
+    const path = `/inspector/worlds/${p}/compose?op=setStock`;
+    const page = await (await get(path, writer)).text();
+    expect(page).toContain('name="quantity"');
+    const explained = await post(path, form, { Origin: ORIGIN, Cookie: writer });
+    expect(explained.status).toBe(200);
+    expect(await explained.text()).toContain("Explained: nothing ran");
+    expect((await api("GET", `/api/products/${p}/sediments`)).body.sediments).toHaveLength(0);
+    const sent = await post(path, { ...form, $action: "send" }, { Origin: ORIGIN, Cookie: writer });
+    expect(sent.status).toBe(200);
+    expect(await sent.text()).toContain("Sealed");
+    expect((await api("GET", `/api/products/${p}/sediments`)).body.sediments).toHaveLength(1);
+    expect((await post(path, { ...form, $action: "send" }, { Origin: "https://evil.test", Cookie: writer })).status).toBe(403);
+
+    const reader = await signIn(READ_TOKEN);
+    const readPage = await (await get(path, reader)).text();
+    expect(readPage).not.toContain('value="send"');
+    expect((await post(path, form, { Origin: ORIGIN, Cookie: reader })).status).toBe(200);
+    expect((await post(path, { ...form, $action: "send" }, { Origin: ORIGIN, Cookie: reader })).status).toBe(403);
+    expect((await api("GET", `/api/products/${p}/sediments`)).body.sediments).toHaveLength(1);
+  });
 });

@@ -156,6 +156,26 @@ describe("the inspector in a browser", () => {
     expect(await page.locator("[data-chain=ok]").count()).toBe(1);
   });
 
+  it("composes a reservation from its form: explain shows the SQL, send seals it", async () => {
+    const p = product("compose");
+    expect((await api("PUT", `/api/products/${p}/stock/main`, { quantity: 8 })).status).toBe(200);
+    await signIn();
+    await page.goto(`${baseURL}/inspector/worlds/${p}`);
+    await page.getByRole("link", { name: "Compose an Intent" }).click();
+    await page.getByLabel("Operation").selectOption("reserve");
+    await page.getByRole("button", { name: "Choose" }).click();
+    await page.getByLabel("locationId").fill("main");
+    await page.getByLabel("quantity", { exact: true }).fill("2");
+    await page.getByRole("button", { name: "Explain" }).click();
+    expect(await page.locator("#result h2").textContent()).toBe("Explained: nothing ran");
+    expect(await page.locator("#result pre[data-sql]").allTextContents()).toContainEqual(expect.stringMatching(/INSERT INTO reservations/));
+    await shoot("compose");
+    await page.getByRole("button", { name: "Send" }).click();
+    expect(await page.locator("#result h2").textContent()).toBe("Sealed");
+    const snapshot = (await api("GET", `/api/products/${p}`)).body;
+    expect(snapshot.locations[0]).toMatchObject({ locationId: "main", quantity: 8, reserved: 2 });
+  });
+
   it("turns the chain status red after a log row is tampered with on disk", async () => {
     const p = product("tamper");
     for (const quantity of [5, 6, 7]) expect((await api("PUT", `/api/products/${p}/stock/main`, { quantity })).status).toBe(200);

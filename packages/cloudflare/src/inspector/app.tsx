@@ -1,9 +1,10 @@
-import { connectionFor, Lineage, type ReasonKind, type Vocabulary } from "@noema/core";
+import { connectionFor, describeVocabulary, type Intent, Lineage, type ReasonKind, type Vocabulary } from "@noema/core";
 import { type Context, type Env as HonoEnv, Hono } from "hono";
 import * as z from "zod";
 import type { Attractor } from "../attractor.js";
 import { type BearerAuthOptions, type TokenScope, tokenScope } from "../http/auth.js";
 import { CLIENT_JS, STYLE_CSS } from "./assets.js";
+import { type ArgsSchema, Compose, type ComposeView, fieldKind, type Outcome } from "./compose.js";
 import { type Frame, Law, SignIn, World, Worlds } from "./pages.js";
 import { forgetToken, readToken, rememberToken, sameOrigin, securityHeaders } from "./security.js";
 
@@ -125,6 +126,50 @@ export function inspector<E extends HonoEnv>(options: InspectorOptions<E>): Hono
     const page = await world(c, parsed.data).sediments(after.data, LOG_PAGE);
     return c.json({ newer: page.sediments.length });
   });
+
+  // The compose form of each operation, from the same JSON Schemas `GET /nomos` shows.
+  const described = Object.entries(describeVocabulary(lineage.latest)).map(([name, d]) => ({ name, description: d.description, args: d.args as unknown as ArgsSchema }));
+  const stamp = { name: lineage.latest.nomos.name, version: lineage.latest.nomos.version, hash: lineage.latest.nomos.hash };
+
+  const compose = async (c: Context<E & Vars>) => {
+    const parsed = nameSchema.safeParse(c.req.param("name"));
+    if (!parsed.success) return c.html(<Worlds frame={frame(c, "Worlds")} label={label} error="Not a valid id." />, 404);
+    const name = parsed.data;
+    const chosen = described.find((d) => d.name === c.req.query("op")) ?? described[0]!;
+    const view: ComposeView = { name, operations: described, op: chosen.name, args: chosen.args, values: {}, idempotencyKey: "" };
+    if (c.req.method !== "POST") return c.html(<Compose frame={frame(c, `Compose · ${name}`)} view={view} />);
+    if (!sameOrigin(c)) return c.html(<Compose frame={frame(c, `Compose · ${name}`)} view={{ ...view, outcome: { error: "This form must be sent from the inspector itself." } }} />, 403);
+    const form = await c.req.parseBody();
+    const text = (key: string) => (typeof form[key] === "string" ? form[key] : "");
+    const args: Record<string, string | number | boolean> = {};
+    for (const [field, schema] of Object.entries(chosen.args.properties ?? {})) {
+      const raw = text(field);
+      view.values[field] = raw;
+      const kind = fieldKind(schema);
+      if (kind.kind === "boolean") args[field] = raw === "true";
+      // An empty field is left out, so the operation's default applies; a bad number goes on as text for the law to refuse.
+      else if (raw !== "") args[field] = kind.kind === "number" && raw.trim() !== "" && Number.isFinite(Number(raw)) ? Number(raw) : raw;
+    }
+    view.idempotencyKey = text("$idempotencyKey");
+    const intent: Intent = { v: 1, nomos: stamp, ...(view.idempotencyKey ? { idempotencyKey: view.idempotencyKey } : {}), steps: [{ op: chosen.name, args }] };
+    const stub = world(c, name);
+    let outcome: Outcome;
+    let status: 200 | 403 | 409;
+    if (text("$action") === "send") {
+      // Checked here too, not only by hiding the button: a read-only token never writes.
+      if (c.get("scope") !== "write") [outcome, status] = [{ error: "A read-only token can explain but not send." }, 403];
+      else {
+        const seal = await stub.sedimentation(intent);
+        [outcome, status] = seal.success ? [{ sealed: seal }, 200] : [{ error: `${seal.reason.kind}: ${seal.reason.message}` }, 409];
+      }
+    } else {
+      const explained = await stub.explain(intent);
+      [outcome, status] = explained.ok ? [{ explained: explained.explanation }, 200] : [{ error: `${explained.reason.kind}: ${explained.reason.message}` }, 409];
+    }
+    return c.html(<Compose frame={frame(c, `Compose · ${name}`)} view={{ ...view, outcome }} />, status);
+  };
+  app.get("/worlds/:name/compose", compose);
+  app.post("/worlds/:name/compose", compose);
 
   const versions = lineage.versions.map((v) => {
     const evolution = v.nomos.version === lineage.first ? undefined : lineage.evolutionFrom(v.nomos.version - 1);

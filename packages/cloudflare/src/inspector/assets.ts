@@ -48,6 +48,8 @@ button { cursor: pointer; background: #2b4fd8; border-color: #2b4fd8; color: #ff
 header.top button { background: transparent; border-color: #fff; }
 .signin { max-width: 24rem; margin: 4rem auto; }
 .signin form { display: flex; flex-direction: column; gap: .8rem; }
+form.compose { display: grid; gap: .6rem; max-width: 32rem; }
+form.compose .inline { display: flex; gap: .6rem; align-items: center; flex-wrap: wrap; }
 nav.pager { display: flex; gap: 1rem; margin-top: .6rem; }
 `;
 

@@ -117,6 +117,9 @@ export function World({ frame, view }: { frame: Frame; view: WorldView }) {
   return (
     <Page frame={frame}>
       <h1>{name}</h1>
+      <p>
+        <a href={`${here}/compose`}>Compose an Intent</a>
+      </p>
       <p class="live" data-live={`${here}/newer?after=${head}`} hidden>
         <span data-count>0</span> new sediment(s) since this page loaded. <a href={here}>Reload</a>
       </p>

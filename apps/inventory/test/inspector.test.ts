@@ -36,6 +36,15 @@ describe("inspector", () => {
     expect((await get("/inspector/worlds", "noema_inspector=wrong")).status).toBe(401);
   });
 
+  it("serves its script and stylesheet itself, with their types, the script within 50 KiB gzip", async () => {
+    const script = await get("/inspector/assets/client.js");
+    expect(script.status).toBe(200);
+    expect(script.headers.get("Content-Type")).toMatch(/^text\/javascript/);
+    const gzip = await new Response(script.body!.pipeThrough(new CompressionStream("gzip"))).arrayBuffer();
+    expect(gzip.byteLength).toBeLessThanOrEqual(50 * 1024);
+    expect((await get("/inspector/assets/style.css")).headers.get("Content-Type")).toMatch(/^text\/css/);
+  });
+
   it("refuses a wrong token and any POST from another origin or none", async () => {
     expect((await post("/inspector/sign-in", { token: "wrong" })).status).toBe(401);
     for (const headers of [{ Origin: "https://evil.test" }, {} as Record<string, string>]) {

@@ -115,6 +115,21 @@ describe("the inspector in a browser", () => {
     await shoot("world");
   });
 
+  it("offers new sediments without a reload", async () => {
+    const p = product("live");
+    expect((await api("PUT", `/api/products/${p}/stock/main`, { quantity: 4 })).status).toBe(200);
+    await signIn();
+    await page.goto(`${baseURL}/inspector/worlds/${p}`);
+    const live = page.locator("[data-live]");
+    expect(await live.isVisible()).toBe(false);
+    expect((await api("POST", `/api/products/${p}/reservations`, { locationId: "main", quantity: 1 })).status).toBe(201);
+    // The page polls every 3 s.
+    await live.waitFor({ state: "visible", timeout: 10_000 });
+    expect(await live.textContent()).toContain("1 new sediment(s)");
+    await live.getByRole("link", { name: "Reload" }).click();
+    await page.locator('[data-sediment="2"]').waitFor();
+  });
+
   it("shows an idempotency key holding markup as text and runs no script", async () => {
     const p = product("xss");
     expect((await api("PUT", `/api/products/${p}/stock/main`, { quantity: 1 })).status).toBe(200);

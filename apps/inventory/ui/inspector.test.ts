@@ -2,6 +2,7 @@ import { mkdirSync, readdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { fileURLToPath } from "node:url";
+import AxeBuilder from "@axe-core/playwright";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { READ_TOKEN, WRITE_TOKEN } from "./setup.js";
@@ -26,8 +27,11 @@ async function api(method: string, path: string, body?: unknown, token = WRITE_T
   return { status: res.status, body: (await res.json()) as any };
 }
 
-/** A screenshot of the page as it is, at desktop and phone width. */
+/** A screenshot of the page as it is, at desktop and phone width, after an accessibility check with no serious or critical violation. */
 async function shoot(name: string) {
+  const { violations } = await new AxeBuilder({ page }).analyze();
+  const serious = violations.filter((v) => v.impact === "serious" || v.impact === "critical").map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
+  expect(serious, name).toEqual([]);
   for (const [size, viewport] of Object.entries(VIEWPORTS)) {
     await page.setViewportSize(viewport);
     await page.screenshot({ path: join(artifacts, `${name}-${size}.png`), fullPage: true });

@@ -141,7 +141,7 @@ function Result({ outcome }: { outcome: Outcome }) {
     return (
       <section class="card" id="result">
         <h2>Sealed</h2>
-        <pre>{json(outcome.sealed)}</pre>
+        <pre tabindex={0}>{json(outcome.sealed)}</pre>
       </section>
     );
   }
@@ -155,16 +155,16 @@ function Result({ outcome }: { outcome: Outcome }) {
             Step {i}: {step.op}
           </h3>
           {step.statements.map((s) => (
-            <pre data-sql>{`${s.sql}\n-- params: ${JSON.stringify(s.params)}`}</pre>
+            <pre data-sql tabindex={0}>{`${s.sql}\n-- params: ${JSON.stringify(s.params)}`}</pre>
           ))}
         </>
       ))}
       <h3>Invariants checked before commit</h3>
       {e.invariants.map((inv) => (
-        <pre>{`-- ${inv.name}\n${inv.sql}`}</pre>
+        <pre tabindex={0}>{`-- ${inv.name}\n${inv.sql}`}</pre>
       ))}
       <h3>Sieve</h3>
-      <pre>{json(e.sieve)}</pre>
+      <pre tabindex={0}>{json(e.sieve)}</pre>
     </section>
   );
 }

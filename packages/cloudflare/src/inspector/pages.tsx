@@ -3,6 +3,7 @@ import type { Child } from "hono/jsx";
 import type { FrozenSummary, NomosReport } from "../attractor.js";
 import type { TokenScope } from "../http/auth.js";
 
+// Every <pre> may scroll, so it takes the keyboard focus (tabindex 0) to be scrolled without a mouse.
 // Every value below goes through Hono JSX, which escapes text and attributes: stored Intents,
 // keys and refusal inputs are attacker-controlled, and none of it is ever inserted raw.
 
@@ -217,11 +218,11 @@ function Log({ here, log, filter, brokenAt }: { here: string; log: WorldView["lo
                 <Origin sediment={s} />
               </summary>
               <h3>Intent</h3>
-              <pre>{json(s.intent)}</pre>
+              <pre tabindex={0}>{json(s.intent)}</pre>
               <h3>Outputs</h3>
-              <pre>{json(s.outputs)}</pre>
+              <pre tabindex={0}>{json(s.outputs)}</pre>
               <h3>Seal</h3>
-              <pre>{json({ sedimentId: s.sedimentId, hash: s.hash, prevHash: s.prevHash, timestamp: s.timestamp, world: s.world, ...(s.origin ? { origin: s.origin } : {}) })}</pre>
+              <pre tabindex={0}>{json({ sedimentId: s.sedimentId, hash: s.hash, prevHash: s.prevHash, timestamp: s.timestamp, world: s.world, ...(s.origin ? { origin: s.origin } : {}) })}</pre>
             </details>
           </li>
         ))}
@@ -262,7 +263,7 @@ function Frozen({ frozen }: { frozen: FrozenSummary[] }) {
                   <td>
                     <details>
                       <summary>{f.intent.steps.map((step) => step.op).join(", ")}</summary>
-                      <pre>{json(f.intent)}</pre>
+                      <pre tabindex={0}>{json(f.intent)}</pre>
                     </details>
                   </td>
                   <td>{f.attempts}</td>
@@ -320,9 +321,9 @@ function Precedents({ here, view }: { here: string; view: WorldView }) {
                   <span class="muted">v{p.nomosVersion}</span>
                 </summary>
                 <h3>Reason</h3>
-                <pre>{json(p.reason)}</pre>
+                <pre tabindex={0}>{json(p.reason)}</pre>
                 <h3>Input as received</h3>
-                <pre>{json(p.intent as Json)}</pre>
+                <pre tabindex={0}>{json(p.intent as Json)}</pre>
               </details>
             </li>
           ))}

@@ -1,5 +1,5 @@
 import { defineConfig } from "vitest/config";
 
 export default defineConfig({
-  test: { projects: ["packages/core", "packages/cli", "packages/create-noema", "packages/cloudflare", "apps/inventory"] },
+  test: { projects: ["packages/core", "packages/cli", "packages/create-noema", "packages/cloudflare", "apps/inventory", "apps/inventory/ui"] },
 });

@@ -19,7 +19,11 @@ if (!token) {
   console.log(`Wrote a new NOEMA_API_TOKEN to ${devVars}`);
 }
 const args = process.argv.slice(2);
-console.log(`API token: ${token}\nOnce wrangler says it is ready, try:\n${exampleCommands(portOf(args), token).map((c) => `  ${c}`).join("\n")}\n`);
+console.log(`API token: ${token}
+Scopes: NOEMA_API_TOKEN in ${devVars} has full access and may list several comma-separated tokens,
+for rotation; add NOEMA_READ_TOKENS="<token>,<token>" there for read-only tokens (403 on any write).
+Inspector: http://localhost:${portOf(args)}/inspector (sign in with either kind of token).
+Once wrangler says it is ready, try:\n${exampleCommands(portOf(args), token).map((c) => `  ${c}`).join("\n")}\n`);
 
 // npm puts node_modules/.bin (with Node 22 and wrangler) first on PATH.
 const env = { WRANGLER_SEND_METRICS: "false", ...process.env };

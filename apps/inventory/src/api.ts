@@ -1,5 +1,6 @@
 import { buildIntent, resultOf } from "@noema/core";
 import { ApiError, attractorRoutes, bearerAuth, handleErrors, limitBody, parseInput, readJson, sealResponse } from "@noema/cloudflare/http";
+import { inspector } from "@noema/cloudflare/inspector";
 import { type Context, Hono } from "hono";
 import type { Env } from "./env.js";
 import { inventoryLaw } from "./law.js";
@@ -21,7 +22,9 @@ export const app = new Hono<App>();
 
 app.get("/health", (c) => c.json({ ok: true }));
 
-app.use("/api/*", bearerAuth({ secret: "NOEMA_API_TOKEN" }));
+// Full access for NOEMA_API_TOKEN (comma-separated, for rotation); NOEMA_READ_TOKENS may only read.
+const auth = { secret: "NOEMA_API_TOKEN", readSecret: "NOEMA_READ_TOKENS" };
+app.use("/api/*", bearerAuth(auth));
 
 // The generic routes of the Attractor: intents, sediments, verify, precedents, cryostasis, nomos, explain, connection.
 app.route("/api", attractorRoutes<App>({ namespace: (env) => env.INVENTORY_ATTRACTOR, law: inventoryLaw, path: PRODUCT, name: Id }));
@@ -91,5 +94,8 @@ products.get("/", async (c) => {
 });
 
 app.route(`/api${PRODUCT}`, products);
+
+// The inspector: each product's World (law, chain, log, frozen Intents, Precedents) and the law, signed in with the same tokens.
+app.route("/inspector", inspector<App>({ namespace: (env) => env.INVENTORY_ATTRACTOR, law: inventoryLaw, auth, name: Id, label: "Product id" }));
 
 handleErrors(app);

@@ -2,6 +2,8 @@ import type { InventoryAttractor } from "./attractor.js";
 
 export interface Env {
   INVENTORY_ATTRACTOR: DurableObjectNamespace<InventoryAttractor>;
-  /** Bearer token every /api route requires (a wrangler secret in production, .dev.vars locally). */
+  /** Full-access bearer tokens, comma-separated for rotation (a wrangler secret in production, .dev.vars locally). */
   NOEMA_API_TOKEN?: string;
+  /** Read-only bearer tokens, comma-separated: every read route and the inspector, 403 on any write. */
+  NOEMA_READ_TOKENS?: string;
 }

@@ -4,6 +4,8 @@ import type { Precedent, Seal, Sediment, Verification } from "@noema/core";
 import type { InventoryAttractor, ProductSnapshot } from "../src/attractor.js";
 
 export const TOKEN = "test-token";
+/** A read-only token, as vitest.config.ts binds it to NOEMA_READ_TOKENS. */
+export const READ_TOKEN = "read-token";
 let counter = 0;
 /** A product id no other test uses, so tests never share an Attractor. */
 export const freshProduct = (label = "p") => `${label}-${Date.now().toString(36)}-${(counter++).toString(36)}-${Math.random().toString(36).slice(2, 8)}`;

@@ -95,4 +95,28 @@ describe("attractorRoutes for any Attractor", () => {
     expect(unset.status).toBe(503);
     expect(unset.body).toEqual({ error: { code: "not_configured", message: "UNSET_TOKEN is not set on this Worker" } });
   });
+
+  it("accepts every comma-separated token; read tokens read and explain but get 403 on a write", async () => {
+    const name = freshName();
+    // Rotation: the old and the new full-access token both write.
+    for (const token of ["ledger-token", "ledger-next"]) {
+      expect((await call("POST", `/api/ledgers/${name}/intents`, open(token), `Bearer ${token}`)).status, token).toBe(200);
+    }
+    for (const token of ["reader-1", "reader-2"]) {
+      const auth = `Bearer ${token}`;
+      const log = await call("GET", `/api/ledgers/${name}/sediments`, undefined, auth);
+      expect(log.status, token).toBe(200);
+      expect(log.body.sediments).toHaveLength(2);
+      expect((await call("POST", "/api/explain", open("carol"), auth)).status).toBe(200);
+      expect((await call("POST", "/api/connection", { from: 1 }, auth)).status).toBe(200);
+      const write = await call("POST", `/api/ledgers/${name}/intents`, open("mallory"), auth);
+      expect(write.status).toBe(403);
+      expect(write.body).toEqual({ error: { code: "forbidden", message: "a token of LEDGER_READ_TOKENS may only read; writes need LEDGER_TOKEN" } });
+    }
+    // A list's pieces are tokens, never the list itself or an empty piece.
+    for (const authorization of ["Bearer ledger-token, ledger-next", "Bearer reader-1,reader-2", "Bearer ,"]) {
+      expect((await call("GET", `/api/ledgers/${name}/verify`, undefined, authorization)).status, authorization).toBe(401);
+    }
+    expect((await call("GET", `/api/ledgers/${name}/sediments`)).body.sediments).toHaveLength(2);
+  });
 });

@@ -8,10 +8,10 @@ import { ledger } from "./ledger/vocabulary.js";
 export { LedgerAttractor } from "./ledger/worker.js";
 export { ChoreAttractor } from "./alarm/attractors.js";
 
-type App = { Bindings: LedgerEnv & { LEDGER_TOKEN?: string; UNSET_TOKEN?: string } };
+type App = { Bindings: LedgerEnv & { LEDGER_TOKEN?: string; LEDGER_READ_TOKENS?: string; UNSET_TOKEN?: string } };
 
 const app = new Hono<App>();
-app.route("/api", attractorRoutes<App>({ namespace: (env) => env.LEDGER_ATTRACTOR, law: ledger, path: "/ledgers/:name", auth: bearerAuth({ secret: "LEDGER_TOKEN" }) }));
+app.route("/api", attractorRoutes<App>({ namespace: (env) => env.LEDGER_ATTRACTOR, law: ledger, path: "/ledgers/:name", auth: bearerAuth({ secret: "LEDGER_TOKEN", readSecret: "LEDGER_READ_TOKENS" }) }));
 // A token binding the Worker does not have.
 app.route("/unset", attractorRoutes<App>({ namespace: (env) => env.LEDGER_ATTRACTOR, law: ledger, auth: bearerAuth({ secret: "UNSET_TOKEN" }) }));
 // Everything else is the plain example Worker.

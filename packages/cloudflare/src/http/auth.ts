@@ -1,30 +1,72 @@
-import type { MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import { ApiError } from "./errors.js";
 
 export interface BearerAuthOptions {
-  /** The binding that holds the expected token: a Worker secret (`wrangler secret put`), `.dev.vars` locally. */
+  /**
+   * The binding that holds the full-access token: a Worker secret (`wrangler secret put`),
+   * `.dev.vars` locally. Several comma-separated tokens are all accepted, so a token can be
+   * rotated without downtime.
+   */
   secret: string;
+  /** The binding with comma-separated read-only tokens: every read, 403 `forbidden` on any write. */
+  readSecret?: string;
+  /** Whether a request only reads; default `isReadRequest`. */
+  isRead?: (c: Context) => boolean;
 }
+
+/** What a token may do. */
+export type TokenScope = "write" | "read";
 
 /** `Authorization: <scheme> <credentials>`; the scheme is case-insensitive (RFC 9110 §11.1). */
 const AUTHORIZATION = /^([A-Za-z][A-Za-z0-9!#$%&'*+.^_`|~-]*) +(\S.*)$/;
+/** POST routes of `attractorRoutes` that compute an answer and change nothing. */
+const READ_POSTS = /\/(explain|connection)$/;
+
+/** GET and HEAD, and the POSTs of `attractorRoutes` that only compute (`/explain`, `/connection`). */
+export function isReadRequest(c: Context): boolean {
+  const method = c.req.method;
+  return method === "GET" || method === "HEAD" || (method === "POST" && READ_POSTS.test(new URL(c.req.url).pathname));
+}
+
+const tokensIn = (env: unknown, name: string | undefined): string[] => {
+  const binding: unknown = name === undefined ? undefined : (env as Record<string, unknown> | undefined)?.[name];
+  return typeof binding === "string" ? binding.split(",").map((t) => t.trim()).filter((t) => t !== "") : [];
+};
+
+/**
+ * The scope `token` has under these options' bindings, or undefined for none. Every configured
+ * token is compared, in constant time, so the answer's timing says nothing about which matched.
+ * Throws 503 `not_configured` when the full-access binding holds no token.
+ */
+export async function tokenScope(env: unknown, options: Pick<BearerAuthOptions, "secret" | "readSecret">, token: string): Promise<TokenScope | undefined> {
+  const write = tokensIn(env, options.secret);
+  if (write.length === 0) throw new ApiError(503, "not_configured", `${options.secret} is not set on this Worker`);
+  const read = tokensIn(env, options.readSecret);
+  const [w, r] = await Promise.all([anyEqual(token, write), anyEqual(token, read)]);
+  return w ? "write" : r ? "read" : undefined;
+}
+
+async function anyEqual(given: string, expected: string[]): Promise<boolean> {
+  const results = await Promise.all(expected.map((e) => tokensEqual(given, e)));
+  return results.includes(true);
+}
 
 /**
  * Requires `Authorization: Bearer <token>`, compared in constant time (both sides hashed, so
- * neither the content nor the length leaks). 401 `unauthorized` otherwise, 503
- * `not_configured` when the Worker has no token.
+ * neither the content nor the length leaks). 401 `unauthorized` otherwise, 403 `forbidden` for
+ * a read-only token on a write, 503 `not_configured` when the Worker has no token.
  */
 export function bearerAuth(options: BearerAuthOptions): MiddlewareHandler {
   const name = options.secret;
+  const isRead = options.isRead ?? isReadRequest;
   // Any app's bindings, as Hono's own middleware takes them.
   return async (c, next) => {
-    const binding: unknown = (c.env as Record<string, unknown> | undefined)?.[name];
-    const expected = typeof binding === "string" ? binding : undefined;
-    if (!expected) throw new ApiError(503, "not_configured", `${name} is not set on this Worker`);
     const match = AUTHORIZATION.exec(c.req.header("Authorization") ?? "");
-    if (!match || match[1]!.toLowerCase() !== "bearer" || !(await tokensEqual(match[2]!.trim(), expected))) {
-      throw new ApiError(401, "unauthorized", `send Authorization: Bearer <${name}>`);
-    }
+    const given = match && match[1]!.toLowerCase() === "bearer" ? match[2]!.trim() : "";
+    // Checked first, so an unconfigured Worker says so whatever was sent.
+    const scope = await tokenScope(c.env, options, given);
+    if (!scope) throw new ApiError(401, "unauthorized", `send Authorization: Bearer <${name}>`);
+    if (scope === "read" && !isRead(c)) throw new ApiError(403, "forbidden", `a token of ${options.readSecret} may only read; writes need ${name}`);
     await next();
   };
 }

@@ -55,7 +55,7 @@ export function errorResponse(c: Context, error: ApiError): Response {
   return c.json(envelope(error.code, error.message, error.extra), error.status as ContentfulStatusCode);
 }
 
-const HTTP_CODES: Partial<Record<number, string>> = { 401: "unauthorized", 404: "not_found", 405: "method_not_allowed", 413: "payload_too_large" };
+const HTTP_CODES: Partial<Record<number, string>> = { 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed", 413: "payload_too_large" };
 
 /** Every error becomes the envelope here: ApiError as given, invalid Intents as 400, anything unexpected as a bare 500. */
 export const onError: ErrorHandler = (err, c) => {

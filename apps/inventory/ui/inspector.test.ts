@@ -1,0 +1,239 @@
+import { mkdirSync, readdirSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
+import { fileURLToPath } from "node:url";
+import AxeBuilder from "@axe-core/playwright";
+import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { READ_TOKEN, WRITE_TOKEN } from "./setup.js";
+
+const baseURL = inject("baseURL");
+const persistDir = inject("persistDir");
+const artifacts = join(dirname(fileURLToPath(import.meta.url)), "artifacts");
+const XSS = "<img src=x onerror=alert(1)>";
+const VIEWPORTS = { desktop: { width: 1280, height: 800 }, phone: { width: 390, height: 844 } };
+
+let browser: Browser;
+let context: BrowserContext;
+let page: Page;
+const dialogs: string[] = [];
+
+async function api(method: string, path: string, body?: unknown, token = WRITE_TOKEN) {
+  const res = await fetch(`${baseURL}${path}`, {
+    method,
+    headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  return { status: res.status, body: (await res.json()) as any };
+}
+
+/** A screenshot of the page as it is, at desktop and phone width, after an accessibility check with no serious or critical violation. */
+async function shoot(name: string) {
+  const { violations } = await new AxeBuilder({ page }).analyze();
+  const serious = violations.filter((v) => v.impact === "serious" || v.impact === "critical").map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
+  expect(serious, name).toEqual([]);
+  for (const [size, viewport] of Object.entries(VIEWPORTS)) {
+    await page.setViewportSize(viewport);
+    await page.screenshot({ path: join(artifacts, `${name}-${size}.png`), fullPage: true });
+  }
+  await page.setViewportSize(VIEWPORTS.desktop);
+}
+
+async function signIn(token = WRITE_TOKEN) {
+  await page.goto(`${baseURL}/inspector/sign-in`);
+  await page.getByLabel("API token").fill(token);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.waitForURL(/\/inspector\/worlds$/);
+}
+
+const product = (tag: string) => `ui-${tag}-${Date.now()}`;
+
+beforeAll(async () => {
+  mkdirSync(artifacts, { recursive: true });
+  browser = await chromium.launch({
+    executablePath: "/usr/bin/chromium",
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+  });
+  context = await browser.newContext({ viewport: VIEWPORTS.desktop });
+  page = await context.newPage();
+  page.on("dialog", (d) => {
+    dialogs.push(d.message());
+    void d.dismiss();
+  });
+});
+
+afterAll(async () => {
+  await browser?.close();
+});
+
+describe("the inspector in a browser", () => {
+  it("shows no page without a token, only the sign-in form", async () => {
+    for (const path of ["/inspector", "/inspector/worlds", "/inspector/worlds/sku-1", "/inspector/law"]) {
+      const res = await page.goto(`${baseURL}${path}`);
+      expect(res?.status(), path).toBe(401);
+      await expect.poll(() => page.getByLabel("API token").getAttribute("type")).toBe("password");
+      expect(await page.locator("main h2, [data-chain]").count()).toBe(0);
+    }
+    await shoot("sign-in");
+  });
+
+  it("signs in and out; a wrong token stays out", async () => {
+    await page.goto(`${baseURL}/inspector/sign-in`);
+    await page.getByLabel("API token").fill("wrong");
+    await page.getByRole("button", { name: "Sign in" }).click();
+    expect(await page.getByRole("alert").textContent()).toContain("not valid");
+    await signIn();
+    expect(await page.content()).not.toContain(WRITE_TOKEN);
+    const [cookie] = await context.cookies();
+    expect(cookie).toMatchObject({ name: "noema_inspector", httpOnly: true, sameSite: "Strict" });
+    expect(await page.evaluate(() => document.cookie)).toBe("");
+    await shoot("worlds");
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await page.waitForURL(/sign-in$/);
+    expect(await context.cookies()).toEqual([]);
+    expect((await page.goto(`${baseURL}/inspector/worlds`))?.status()).toBe(401);
+  });
+
+  it("opens a product typed on the Worlds page; its numbers match the API", async () => {
+    const p = product("world");
+    expect((await api("PUT", `/api/products/${p}/stock/main`, { quantity: 10 })).status).toBe(200);
+    expect((await api("POST", `/api/products/${p}/reservations`, { locationId: "main", quantity: 3 })).status).toBe(201);
+    expect((await api("POST", `/api/products/${p}/adjustments`, { locationId: "main", delta: -50, reason: "sale" })).status).toBe(409);
+    await signIn();
+    await page.getByLabel("Product id").fill(p);
+    await page.getByRole("button", { name: "Open" }).click();
+    await page.waitForURL(new RegExp(`/inspector/worlds/${p}$`));
+    const verify = (await api("GET", `/api/products/${p}/verify`)).body;
+    const log = (await api("GET", `/api/products/${p}/sediments`)).body;
+    const frozen = (await api("GET", `/api/products/${p}/cryostasis`)).body;
+    const precedents = (await api("GET", `/api/products/${p}/precedents`)).body;
+    const nomos = (await api("GET", `/api/products/${p}/nomos`)).body;
+    expect(await page.locator("[data-chain=ok]").textContent()).toBe(`Verified: ${verify.length} sediment(s), head ${verify.head.slice(0, 12)}`);
+    expect(await page.locator("[data-sediment]").count()).toBe(log.sediments.length);
+    expect(await page.locator("[data-cryo]").count()).toBe(frozen.pending.length);
+    expect(await page.locator("[data-precedent]").count()).toBe(precedents.precedents.length);
+    expect(await page.locator("main").textContent()).toContain(`v${nomos.held.version} ${nomos.held.hash.slice(0, 12)}`);
+    // An entry opens to its Intent, outputs and Seal.
+    await page.locator(`[data-sediment="2"] summary`).click();
+    expect(await page.locator(`[data-sediment="2"] pre`).first().textContent()).toContain('"op": "reserve"');
+    await shoot("world");
+  });
+
+  it("offers new sediments without a reload", async () => {
+    const p = product("live");
+    expect((await api("PUT", `/api/products/${p}/stock/main`, { quantity: 4 })).status).toBe(200);
+    await signIn();
+    await page.goto(`${baseURL}/inspector/worlds/${p}`);
+    const live = page.locator("[data-live]");
+    expect(await live.isVisible()).toBe(false);
+    expect((await api("POST", `/api/products/${p}/reservations`, { locationId: "main", quantity: 1 })).status).toBe(201);
+    // The page polls every 3 s.
+    await live.waitFor({ state: "visible", timeout: 10_000 });
+    expect(await live.textContent()).toContain("1 new sediment(s)");
+    await live.getByRole("link", { name: "Reload" }).click();
+    await page.locator('[data-sediment="2"]').waitFor();
+  });
+
+  it("shows an idempotency key holding markup as text and runs no script", async () => {
+    const p = product("xss");
+    expect((await api("PUT", `/api/products/${p}/stock/main`, { quantity: 1 })).status).toBe(200);
+    const intent = { v: 1, idempotencyKey: XSS, steps: [{ op: "adjust", args: { locationId: "main", delta: 1, reason: "purchase" } }] };
+    expect((await api("POST", `/api/products/${p}/intents`, intent)).status).toBe(200);
+    await signIn();
+    await page.goto(`${baseURL}/inspector/worlds/${p}`);
+    await page.locator(`[data-sediment="2"] summary`).click();
+    expect(await page.locator(`[data-sediment="2"] summary`).textContent()).toContain(`key ${XSS}`);
+    expect(await page.locator("img").count()).toBe(0);
+    expect(dialogs).toEqual([]);
+  });
+
+  it("shows the Connection from v1 to v2 as a table of classified changes", async () => {
+    await signIn();
+    await page.goto(`${baseURL}/inspector/law`);
+    await page.getByLabel("From").selectOption("1");
+    await page.getByLabel("To").selectOption("2");
+    await page.getByRole("button", { name: "Compare" }).click();
+    const table = page.locator('table[data-connection="1-2"]');
+    const report = (await api("POST", "/api/connection", { from: 1, to: 2 })).body;
+    const changes = report.steps[0].changes as { element: string; effect: string }[];
+    expect(await table.locator("tbody tr").count()).toBe(changes.length);
+    for (const change of changes) expect(await table.locator("tr", { hasText: change.element }).first().locator(".badge").textContent()).toBe(change.effect);
+    expect(await page.locator("#connection > p .badge").textContent()).toBe(report.type);
+    await shoot("law");
+  });
+
+  it("lets a read-only token read everything and refuses its writes with 403", async () => {
+    const p = product("read");
+    expect((await api("PUT", `/api/products/${p}/stock/main`, { quantity: 2 })).status).toBe(200);
+    expect((await api("GET", `/api/products/${p}/sediments`, undefined, READ_TOKEN)).status).toBe(200);
+    const write = await api("PUT", `/api/products/${p}/stock/main`, { quantity: 3 }, READ_TOKEN);
+    expect(write.status).toBe(403);
+    expect(write.body.error.code).toBe("forbidden");
+    await signIn(READ_TOKEN);
+    await page.goto(`${baseURL}/inspector/worlds/${p}`);
+    expect(await page.locator("header.top .badge").textContent()).toBe("read only");
+    expect(await page.locator("[data-chain=ok]").count()).toBe(1);
+  });
+
+  it("composes a reservation from its form: explain shows the SQL, send seals it", async () => {
+    const p = product("compose");
+    expect((await api("PUT", `/api/products/${p}/stock/main`, { quantity: 8 })).status).toBe(200);
+    await signIn();
+    await page.goto(`${baseURL}/inspector/worlds/${p}`);
+    await page.getByRole("link", { name: "Compose an Intent" }).click();
+    await page.getByLabel("Operation").selectOption("reserve");
+    await page.getByRole("button", { name: "Choose" }).click();
+    await page.getByLabel("locationId").fill("main");
+    await page.getByLabel("quantity", { exact: true }).fill("2");
+    await page.getByRole("button", { name: "Explain" }).click();
+    expect(await page.locator("#result h2").textContent()).toBe("Explained: nothing ran");
+    expect(await page.locator("#result pre[data-sql]").allTextContents()).toContainEqual(expect.stringMatching(/INSERT INTO reservations/));
+    await shoot("compose");
+    await page.getByRole("button", { name: "Send" }).click();
+    expect(await page.locator("#result h2").textContent()).toBe("Sealed");
+    const snapshot = (await api("GET", `/api/products/${p}`)).body;
+    expect(snapshot.locations[0]).toMatchObject({ locationId: "main", quantity: 8, reserved: 2 });
+  });
+
+  it("turns the chain status red after a log row is tampered with on disk", async () => {
+    const p = product("tamper");
+    for (const quantity of [5, 6, 7]) expect((await api("PUT", `/api/products/${p}/stock/main`, { quantity })).status).toBe(200);
+    await signIn();
+    await page.goto(`${baseURL}/inspector/worlds/${p}`);
+    expect(await page.locator("[data-chain=ok]").count()).toBe(1);
+    const file = sqliteOf(p);
+    const db = new DatabaseSync(file);
+    try {
+      db.prepare("UPDATE _noema_sediment SET hash = ? WHERE sediment_id = 2").run("f".repeat(64));
+    } finally {
+      db.close();
+    }
+    await page.reload();
+    const broken = page.locator("[data-chain=broken]");
+    expect(await broken.textContent()).toBe("Broken at sediment #2: 1 verified before it");
+    expect(await broken.evaluate((el) => getComputedStyle(el).backgroundColor)).toBe("rgb(179, 20, 27)");
+    expect(await page.locator(`[data-sediment="2"]`).getAttribute("class")).toBe("broken");
+    await shoot("world-broken");
+  });
+});
+
+/** The SQLite file of the product's Durable Object under wrangler's persist directory. */
+function sqliteOf(productId: string): string {
+  const dir = join(persistDir, "v3", "do");
+  for (const ns of readdirSync(dir)) {
+    for (const f of readdirSync(join(dir, ns))) {
+      if (!f.endsWith(".sqlite")) continue;
+      const path = join(dir, ns, f);
+      const db = new DatabaseSync(path, { readOnly: true });
+      try {
+        const worlds = db.prepare("SELECT world FROM _noema_world").all() as { world: string }[];
+        if (worlds.some((w) => (JSON.parse(w.world) as { name: string }).name === productId)) return path;
+      } catch {
+        // Not an Attractor's file, or not one with a log yet.
+      } finally {
+        db.close();
+      }
+    }
+  }
+  throw new Error(`no SQLite file holds ${productId}`);
+}

@@ -1,0 +1,199 @@
+import { connectionFor, describeVocabulary, type Intent, Lineage, type ReasonKind, type Vocabulary } from "@noema/core";
+import { type Context, type Env as HonoEnv, Hono } from "hono";
+import * as z from "zod";
+import type { Attractor } from "../attractor.js";
+import { type BearerAuthOptions, type TokenScope, tokenScope } from "../http/auth.js";
+import { CLIENT_JS, STYLE_CSS } from "./assets.js";
+import { type ArgsSchema, Compose, type ComposeView, fieldKind, type Outcome } from "./compose.js";
+import { type Frame, Law, SignIn, World, Worlds } from "./pages.js";
+import { forgetToken, readToken, rememberToken, sameOrigin, securityHeaders } from "./security.js";
+
+export interface InspectorOptions<E extends HonoEnv> {
+  /** The Attractor namespace whose Worlds it shows, as for `attractorRoutes`. */
+  namespace: (env: E["Bindings"]) => DurableObjectNamespace<Attractor>;
+  /** The law its code declares, for the Law page and its Connections. */
+  law: Vocabulary | Lineage;
+  /** The bindings of the API's tokens: the same `bearerAuth` options, so the same tokens and scopes sign in. */
+  auth: Pick<BearerAuthOptions, "secret" | "readSecret">;
+  /** Where the app mounts it (`app.route(base, inspector(...))`), for links and the cookie's path; default `/inspector`. */
+  base?: string;
+  /** Checks a World's name; default any string of 1 to 128 characters. */
+  name?: z.ZodType<string>;
+  /** What a World is called on the Worlds page, for example "Product id"; default "World id". */
+  label?: string;
+}
+
+type Vars = { Variables: { scope: TokenScope } };
+
+/** Sediments per page of the log. */
+const LOG_PAGE = 50;
+/** Frozen Intents and Precedents shown at once. */
+const LIST_PAGE = 50;
+
+const KINDS: ReasonKind[] = ["validation", "expectation", "not_found", "constraint", "invariant", "nomos", "connection", "cryostasis", "idempotency"];
+const whole = z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+const worldQuery = z.object({
+  after: whole.optional().catch(undefined),
+  kind: z.enum(KINDS).optional().catch(undefined),
+  nomosVersion: whole.min(1).optional().catch(undefined),
+  precedentsAfter: whole.optional().catch(undefined),
+});
+
+/**
+ * The Noema inspector: server-rendered pages over an Attractor namespace's Worlds (law, chain,
+ * log, frozen Intents, Precedents) and the law's versions and Connections. Mount it with
+ * `app.route("/inspector", inspector({...}))`. Every page needs a token of `auth`, given once
+ * on its sign-in page; reads go through the Attractors' RPC methods.
+ */
+export function inspector<E extends HonoEnv>(options: InspectorOptions<E>): Hono<E & Vars> {
+  const base = options.base ?? "/inspector";
+  const lineage = options.law instanceof Lineage ? options.law : Lineage.of(options.law);
+  const nameSchema = options.name ?? z.string().min(1).max(128);
+  const label = options.label ?? "World id";
+  const app = new Hono<E & Vars>();
+  app.use("*", securityHeaders);
+
+  app.get("/assets/style.css", (c) => c.body(STYLE_CSS, 200, { "Content-Type": "text/css; charset=utf-8" }));
+  app.get("/assets/client.js", (c) => c.body(CLIENT_JS, 200, { "Content-Type": "text/javascript; charset=utf-8" }));
+
+  const signIn = (c: Context, status: 200 | 401 | 403, error?: string) => c.html(<SignIn base={base} {...(error ? { error } : {})} />, status);
+
+  app.get("/sign-in", (c) => signIn(c, 200));
+  app.post("/sign-in", async (c) => {
+    if (!sameOrigin(c)) return signIn(c, 403, "This form must be sent from the inspector itself.");
+    const form = await c.req.parseBody();
+    const token = typeof form.token === "string" ? form.token.trim() : "";
+    if (!token || !(await tokenScope(c.env, options.auth, token))) return signIn(c, 401, "That token is not valid here.");
+    rememberToken(c, token, base);
+    return c.redirect(`${base}/worlds`, 303);
+  });
+  app.post("/sign-out", (c) => {
+    if (!sameOrigin(c)) return signIn(c, 403, "This form must be sent from the inspector itself.");
+    forgetToken(c, base);
+    return c.redirect(`${base}/sign-in`, 303);
+  });
+
+  // Everything else needs a signed-in token: without one, the sign-in page itself (no redirect, so no URL carries anything).
+  app.use("*", async (c, next) => {
+    const token = readToken(c);
+    const scope = token ? await tokenScope(c.env, options.auth, token) : undefined;
+    if (!scope) {
+      if (token) forgetToken(c, base);
+      return signIn(c, 401, token ? "That token is no longer valid; sign in again." : undefined);
+    }
+    c.set("scope", scope);
+    await next();
+  });
+
+  const frame = (c: Context<E & Vars>, title: string): Frame => ({ base, title, scope: c.get("scope") });
+  const world = (c: Context<E & Vars>, name: string) => options.namespace(c.env).getByName(name);
+
+  app.get("/", (c) => c.redirect(`${base}/worlds`, 303));
+
+  app.get("/worlds", (c) => {
+    const id = c.req.query("id");
+    if (id === undefined) return c.html(<Worlds frame={frame(c, "Worlds")} label={label} />);
+    const parsed = nameSchema.safeParse(id.trim());
+    if (!parsed.success) return c.html(<Worlds frame={frame(c, "Worlds")} label={label} error={`Not a valid id: ${parsed.error.issues[0]?.message ?? "invalid"}`} />, 400);
+    return c.redirect(`${base}/worlds/${encodeURIComponent(parsed.data)}`, 303);
+  });
+
+  app.get("/worlds/:name", async (c) => {
+    const parsed = nameSchema.safeParse(c.req.param("name"));
+    if (!parsed.success) return c.html(<Worlds frame={frame(c, "Worlds")} label={label} error="Not a valid id." />, 404);
+    const name = parsed.data;
+    const q = worldQuery.parse(c.req.query());
+    const stub = world(c, name);
+    const [nomos, verification] = await Promise.all([stub.nomos(), stub.verify()]);
+    // By default the newest page, what happened last; on a broken chain the page that holds the broken link.
+    const around = verification.ok ? verification.length : verification.brokenAt + LOG_PAGE / 2;
+    const after = q.after ?? Math.max(0, around - LOG_PAGE);
+    const [log, frozen, precedents] = await Promise.all([
+      stub.sediments(after, LOG_PAGE),
+      stub.frozen({ limit: LIST_PAGE }),
+      stub.precedents({ kind: q.kind, nomosVersion: q.nomosVersion, after: q.precedentsAfter, limit: LIST_PAGE }),
+    ]);
+    const filter = { ...(q.kind ? { kind: q.kind } : {}), ...(q.nomosVersion !== undefined ? { nomosVersion: q.nomosVersion } : {}) };
+    const view = { name, nomos, verification, log: { ...log, after, limit: LOG_PAGE }, frozen, precedents, filter, kinds: KINDS };
+    return c.html(<World frame={frame(c, name)} view={view} />);
+  });
+
+  // How many sediments came after the page's newest: the client script polls it to offer a reload.
+  app.get("/worlds/:name/newer", async (c) => {
+    const parsed = nameSchema.safeParse(c.req.param("name"));
+    const after = whole.safeParse(c.req.query("after"));
+    if (!parsed.success || !after.success) return c.json({ error: "bad request" }, 400);
+    const page = await world(c, parsed.data).sediments(after.data, LOG_PAGE);
+    return c.json({ newer: page.sediments.length });
+  });
+
+  // The compose form of each operation, from the same JSON Schemas `GET /nomos` shows.
+  const described = Object.entries(describeVocabulary(lineage.latest)).map(([name, d]) => ({ name, description: d.description, args: d.args as unknown as ArgsSchema }));
+  const stamp = { name: lineage.latest.nomos.name, version: lineage.latest.nomos.version, hash: lineage.latest.nomos.hash };
+
+  const compose = async (c: Context<E & Vars>) => {
+    const parsed = nameSchema.safeParse(c.req.param("name"));
+    if (!parsed.success) return c.html(<Worlds frame={frame(c, "Worlds")} label={label} error="Not a valid id." />, 404);
+    const name = parsed.data;
+    const chosen = described.find((d) => d.name === c.req.query("op")) ?? described[0]!;
+    const view: ComposeView = { name, operations: described, op: chosen.name, args: chosen.args, values: {}, idempotencyKey: "" };
+    if (c.req.method !== "POST") return c.html(<Compose frame={frame(c, `Compose · ${name}`)} view={view} />);
+    if (!sameOrigin(c)) return c.html(<Compose frame={frame(c, `Compose · ${name}`)} view={{ ...view, outcome: { error: "This form must be sent from the inspector itself." } }} />, 403);
+    const form = await c.req.parseBody();
+    const text = (key: string) => (typeof form[key] === "string" ? form[key] : "");
+    const args: Record<string, string | number | boolean> = {};
+    for (const [field, schema] of Object.entries(chosen.args.properties ?? {})) {
+      const raw = text(field);
+      view.values[field] = raw;
+      const kind = fieldKind(schema);
+      if (kind.kind === "boolean") args[field] = raw === "true";
+      // An empty field is left out, so the operation's default applies; a bad number goes on as text for the law to refuse.
+      else if (raw !== "") args[field] = kind.kind === "number" && raw.trim() !== "" && Number.isFinite(Number(raw)) ? Number(raw) : raw;
+    }
+    view.idempotencyKey = text("$idempotencyKey");
+    const intent: Intent = { v: 1, nomos: stamp, ...(view.idempotencyKey ? { idempotencyKey: view.idempotencyKey } : {}), steps: [{ op: chosen.name, args }] };
+    const stub = world(c, name);
+    let outcome: Outcome;
+    let status: 200 | 403 | 409;
+    if (text("$action") === "send") {
+      // Checked here too, not only by hiding the button: a read-only token never writes.
+      if (c.get("scope") !== "write") [outcome, status] = [{ error: "A read-only token can explain but not send." }, 403];
+      else {
+        const seal = await stub.sedimentation(intent);
+        [outcome, status] = seal.success ? [{ sealed: seal }, 200] : [{ error: `${seal.reason.kind}: ${seal.reason.message}` }, 409];
+      }
+    } else {
+      const explained = await stub.explain(intent);
+      [outcome, status] = explained.ok ? [{ explained: explained.explanation }, 200] : [{ error: `${explained.reason.kind}: ${explained.reason.message}` }, 409];
+    }
+    return c.html(<Compose frame={frame(c, `Compose · ${name}`)} view={{ ...view, outcome }} />, status);
+  };
+  app.get("/worlds/:name/compose", compose);
+  app.post("/worlds/:name/compose", compose);
+
+  const versions = lineage.versions.map((v) => {
+    const evolution = v.nomos.version === lineage.first ? undefined : lineage.evolutionFrom(v.nomos.version - 1);
+    return {
+      version: v.nomos.version,
+      hash: v.nomos.hash,
+      elements: Object.keys(v.nomos.elements).length,
+      ...(evolution ? { migration: "yes", reforge: evolution.reforge !== undefined } : { reforge: false }),
+      ...(evolution?.critical ? { critical: evolution.critical.reason } : {}),
+    };
+  });
+
+  app.get("/law", (c) => {
+    const latest = lineage.latest.nomos.version;
+    const pick = (value: string | undefined, fallback: number) => {
+      const n = whole.safeParse(value);
+      return n.success ? n.data : fallback;
+    };
+    const from = pick(c.req.query("from"), Math.max(lineage.first, latest - 1));
+    const to = pick(c.req.query("to"), latest);
+    const result = connectionFor(lineage, { from, to });
+    const props = { frame: frame(c, "Law"), name: lineage.name, versions, from, to };
+    return result.ok ? c.html(<Law {...props} report={result.report} />) : c.html(<Law {...props} error={result.issues.map((i) => i.message).join("; ")} />, 400);
+  });
+
+  return app;
+}

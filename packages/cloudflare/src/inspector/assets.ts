@@ -1,0 +1,94 @@
+// The inspector's stylesheet and client script, served by the Worker from its own routes: no CDN,
+// so it works offline under `wrangler dev`, and the CSP can forbid every inline script and style.
+
+/** Readable at 1280 px and at phone width: one column, wrapping rows, monospace only for hashes and JSON. */
+export const STYLE_CSS = `
+:root { color-scheme: light; --fg: #1d2330; --muted: #5b6475; --line: #d8dde6; --bg: #f6f7f9; --ok: #17663a; --bad: #b3141b; --warn: #8a5a00; }
+* { box-sizing: border-box; }
+body { margin: 0; font: 15px/1.45 system-ui, sans-serif; color: var(--fg); background: var(--bg); }
+header.top { display: flex; flex-wrap: wrap; gap: .5rem 1.25rem; align-items: center; padding: .6rem 1rem; background: #1d2330; color: #fff; }
+header.top a { color: #fff; }
+header.top .brand { font-weight: 700; margin-right: auto; }
+header.top form { margin: 0; }
+main { max-width: 1200px; margin: 0 auto; padding: 1rem; }
+h1 { font-size: 1.4rem; margin: .2rem 0 .8rem; overflow-wrap: anywhere; }
+h2 { font-size: 1.1rem; margin: 1.4rem 0 .5rem; }
+section.card > h2:first-child { margin-top: .2rem; }
+h3 { font-size: 1rem; margin: .8rem 0 .3rem; }
+section.card { background: #fff; border: 1px solid var(--line); border-radius: 6px; padding: .8rem 1rem; margin-bottom: 1rem; }
+.grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(260px, 1fr)); gap: .6rem 1.5rem; }
+dl { margin: 0; } dt { color: var(--muted); font-size: .85rem; } dd { margin: 0 0 .4rem; overflow-wrap: anywhere; }
+code, pre, .mono { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: .85rem; }
+pre { background: var(--bg); border: 1px solid var(--line); padding: .5rem; overflow: auto; max-height: 24rem; white-space: pre-wrap; overflow-wrap: anywhere; }
+.status { font-weight: 700; padding: .4rem .6rem; border-radius: 4px; display: inline-block; }
+.status.ok { color: var(--ok); background: #e3f4e9; } .status.bad { color: #fff; background: var(--bad); }
+.error { color: var(--bad); font-weight: 600; }
+.muted { color: var(--muted); }
+.badge { display: inline-block; padding: 0 .45rem; border-radius: 999px; font-size: .8rem; font-weight: 600; border: 1px solid currentColor; white-space: nowrap; }
+.badge.Flat { color: var(--ok); } .badge.Curved { color: var(--warn); } .badge.Critical { color: var(--bad); }
+.badge.origin { color: #3c4a8a; }
+ol.log { list-style: none; margin: 0; padding: 0; }
+ol.log > li { border-top: 1px solid var(--line); }
+ol.log > li.broken { box-shadow: inset 4px 0 var(--bad); background: #fdecec; }
+ol.log summary { cursor: pointer; display: grid; grid-template-columns: 4.5rem 14rem 1fr 8rem 10rem; gap: .25rem .75rem; padding: .4rem .25rem; align-items: baseline; }
+ol.log summary:hover, ol.log details[open] > summary { background: var(--bg); }
+ol.log summary > * { overflow-wrap: anywhere; min-width: 0; }
+ol.log summary > .badge { justify-self: start; }
+/* A phone gets the same facts as wrapping lines: id and time, then what happened, then hash and origin. */
+@media (max-width: 720px) { ol.log summary { display: flex; flex-wrap: wrap; gap: .15rem .75rem; } ol.log summary > span:nth-child(3) { flex-basis: 100%; } }
+.scroll > table { min-width: 40rem; }
+table { border-collapse: collapse; width: 100%; }
+th, td { text-align: left; border-bottom: 1px solid var(--line); padding: .35rem .5rem; vertical-align: top; overflow-wrap: break-word; }
+th { font-size: .85rem; color: var(--muted); }
+.scroll { overflow-x: auto; }
+form.inline { display: flex; flex-wrap: wrap; gap: .5rem; align-items: end; margin: .4rem 0 .8rem; }
+label { display: flex; flex-direction: column; font-size: .85rem; color: var(--muted); gap: .2rem; }
+input, select, button { font: inherit; padding: .35rem .5rem; border: 1px solid #aab2c0; border-radius: 4px; background: #fff; color: var(--fg); }
+button { cursor: pointer; background: #2b4fd8; border-color: #2b4fd8; color: #fff; }
+header.top button { background: transparent; border-color: #fff; }
+.signin { max-width: 24rem; margin: 4rem auto; }
+.signin form { display: flex; flex-direction: column; gap: .8rem; }
+form.compose { display: grid; gap: .6rem; max-width: 32rem; }
+form.compose .inline { display: flex; gap: .6rem; align-items: center; flex-wrap: wrap; }
+nav.pager { display: flex; gap: 1rem; margin-top: .6rem; }
+`;
+
+/**
+ * Progressive enhancement only: every page reads fully without it. Shows times in the reader's
+ * own zone, counts down to wake times, and on a World page asks every few seconds whether the
+ * log grew (one small read of the log after its head, by the signed-in cookie), then offers a reload.
+ */
+export const CLIENT_JS = `"use strict";
+(function () {
+  function local(el) {
+    var t = Number(el.getAttribute("data-ms"));
+    if (t) el.textContent = new Date(t).toLocaleString();
+  }
+  function countdown(el) {
+    var t = Number(el.getAttribute("data-countdown"));
+    var s = Math.round((t - Date.now()) / 1000);
+    el.textContent = s <= 0 ? "due" : "in " + (s >= 3600 ? Math.floor(s / 3600) + "h " : "") + Math.floor((s % 3600) / 60) + "m " + (s % 60) + "s";
+  }
+  document.querySelectorAll("time[data-ms]").forEach(local);
+  var timers = document.querySelectorAll("[data-countdown]");
+  function tick() { timers.forEach(countdown); }
+  if (timers.length) { tick(); setInterval(tick, 1000); }
+  var live = document.querySelector("[data-live]");
+  if (live) {
+    var url = live.getAttribute("data-live");
+    var poll = setInterval(function () {
+      if (document.hidden) return;
+      fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (body) {
+          if (body && body.newer > 0) {
+            live.hidden = false;
+            live.querySelector("[data-count]").textContent = String(body.newer);
+            clearInterval(poll);
+          }
+        })
+        .catch(function () {});
+    }, 3000);
+  }
+})();
+`;

@@ -1,0 +1,1 @@
+export { inspector, type InspectorOptions } from "./app.js";

@@ -1,0 +1,456 @@
+import type { Connection, ConnectionReport, Json, Precedent, Sediment, Verification } from "@noema/core";
+import type { Child } from "hono/jsx";
+import type { FrozenSummary, NomosReport } from "../attractor.js";
+import type { TokenScope } from "../http/auth.js";
+
+// Every <pre> may scroll, so it takes the keyboard focus (tabindex 0) to be scrolled without a mouse.
+// Every value below goes through Hono JSX, which escapes text and attributes: stored Intents,
+// keys and refusal inputs are attacker-controlled, and none of it is ever inserted raw.
+
+/** What every signed-in page shows in its header. */
+export interface Frame {
+  base: string;
+  title: string;
+  scope: TokenScope;
+}
+
+const short = (hash: string) => hash.slice(0, 12);
+const json = (value: unknown) => JSON.stringify(value, null, 2);
+
+/** A UTC time the client script turns into the reader's own zone. */
+export const Time = ({ ms }: { ms: number }) => (
+  <time datetime={new Date(ms).toISOString()} data-ms={String(ms)}>
+    {new Date(ms).toISOString().replace("T", " ").slice(0, 19)} UTC
+  </time>
+);
+
+export function Document({ base, title, children }: { base: string; title: string; children: Child }) {
+  return (
+    <html lang="en">
+      <head>
+        <meta charset="utf-8" />
+        <meta name="viewport" content="width=device-width, initial-scale=1" />
+        <title>{title} · Noema inspector</title>
+        <link rel="stylesheet" href={`${base}/assets/style.css`} />
+        <script src={`${base}/assets/client.js`} defer></script>
+      </head>
+      <body>{children}</body>
+    </html>
+  );
+}
+
+export function Page({ frame, children }: { frame: Frame; children: Child }) {
+  const { base } = frame;
+  return (
+    <Document base={base} title={frame.title}>
+      <header class="top">
+        <span class="brand">Noema inspector</span>
+        <a href={`${base}/worlds`}>Worlds</a>
+        <a href={`${base}/law`}>Law</a>
+        <span class="badge">{frame.scope === "write" ? "full access" : "read only"}</span>
+        <form method="post" action={`${base}/sign-out`}>
+          <button type="submit">Sign out</button>
+        </form>
+      </header>
+      <main>{children}</main>
+    </Document>
+  );
+}
+
+export function SignIn({ base, error }: { base: string; error?: string }) {
+  return (
+    <Document base={base} title="Sign in">
+      <main class="signin">
+        <section class="card">
+          <h1>Noema inspector</h1>
+          <form method="post" action={`${base}/sign-in`}>
+            <label>
+              API token
+              <input type="password" name="token" autocomplete="current-password" required autofocus />
+            </label>
+            {error ? (
+              <p class="error" role="alert">
+                {error}
+              </p>
+            ) : null}
+            <button type="submit">Sign in</button>
+          </form>
+        </section>
+      </main>
+    </Document>
+  );
+}
+
+export function Worlds({ frame, label, error }: { frame: Frame; label: string; error?: string }) {
+  return (
+    <Page frame={frame}>
+      <h1>Worlds</h1>
+      <section class="card">
+        <p class="muted">No catalog of Worlds exists yet: type the id of one to open it.</p>
+        <form class="inline" method="get" action={`${frame.base}/worlds`}>
+          <label>
+            {label}
+            <input name="id" required maxlength={128} />
+          </label>
+          <button type="submit">Open</button>
+        </form>
+        {error ? <p class="error">{error}</p> : null}
+      </section>
+    </Page>
+  );
+}
+
+export interface WorldView {
+  name: string;
+  nomos: NomosReport;
+  verification: Verification;
+  log: { sediments: Sediment[]; after: number; limit: number; next?: number };
+  frozen: FrozenSummary[];
+  precedents: { precedents: Precedent[]; next?: number };
+  filter: { kind?: string; nomosVersion?: number; after?: number };
+  kinds: string[];
+}
+
+export function World({ frame, view }: { frame: Frame; view: WorldView }) {
+  const { name, nomos, verification, log } = view;
+  const here = `${frame.base}/worlds/${encodeURIComponent(name)}`;
+  const head = log.sediments[log.sediments.length - 1]?.sedimentId ?? log.after;
+  return (
+    <Page frame={frame}>
+      <h1>{name}</h1>
+      <p>
+        <a href={`${here}/compose`}>Compose an Intent</a>
+      </p>
+      <p class="live" data-live={`${here}/newer?after=${head}`} hidden>
+        <span data-count>0</span> new sediment(s) since this page loaded. <a href={here}>Reload</a>
+      </p>
+      <section class="card grid">
+        <LawHeld nomos={nomos} />
+        <Chain verification={verification} />
+      </section>
+      <Log here={here} log={log} filter={view.filter} brokenAt={verification.ok ? undefined : verification.brokenAt} />
+      <Frozen frozen={view.frozen} />
+      <Precedents here={here} view={view} />
+    </Page>
+  );
+}
+
+function LawHeld({ nomos }: { nomos: NomosReport }) {
+  const { held, latest, history, migrationError } = nomos;
+  return (
+    <dl>
+      <dt>Law held</dt>
+      <dd>
+        {held.name} v{held.version} <code title={held.hash}>{short(held.hash)}</code>
+        {latest.version !== held.version ? <span class="muted"> (code declares v{latest.version})</span> : null}
+      </dd>
+      <dt>Applied</dt>
+      <dd>
+        {history.map((h) => (
+          <div>
+            v{h.version} <code title={h.hash}>{short(h.hash)}</code> at <Time ms={h.appliedAt} />
+          </div>
+        ))}
+      </dd>
+      {migrationError ? (
+        <>
+          <dt>Migration error</dt>
+          <dd class="error">
+            v{migrationError.version}: {migrationError.message} (<Time ms={migrationError.at} />)
+          </dd>
+        </>
+      ) : null}
+    </dl>
+  );
+}
+
+function Chain({ verification: v }: { verification: Verification }) {
+  return (
+    <dl>
+      <dt>Chain</dt>
+      <dd>
+        {v.ok ? (
+          <span class="status ok" data-chain="ok">
+            Verified: {v.length} sediment(s), head <code title={v.head}>{short(v.head)}</code>
+          </span>
+        ) : (
+          <span class="status bad" data-chain="broken" role="alert">
+            Broken at sediment #{v.brokenAt}: {v.length} verified before it
+          </span>
+        )}
+      </dd>
+    </dl>
+  );
+}
+
+/** Where an Intent came from, when not sent as it is under the law it ran on. */
+function Origin({ sediment: { origin: o } }: { sediment: Sediment }) {
+  if (!o) return <span class="muted">—</span>;
+  const text = o.cryostasis ? `woken (${o.cryostasis.mode})` : o.reforged ? `reforged from v${o.nomos.version}` : `carried from v${o.nomos.version}`;
+  return <span class="badge origin">{text}</span>;
+}
+
+function Log({ here, log, filter, brokenAt }: { here: string; log: WorldView["log"]; filter: WorldView["filter"]; brokenAt: number | undefined }) {
+  const keep = (after: number) => {
+    const q = new URLSearchParams({ after: String(after) });
+    if (filter.kind) q.set("kind", filter.kind);
+    if (filter.nomosVersion !== undefined) q.set("nomosVersion", String(filter.nomosVersion));
+    return `${here}?${q}`;
+  };
+  // Newest first: what happened last is what someone on call looks for.
+  const entries = [...log.sediments].reverse();
+  return (
+    <section class="card" id="log">
+      <h2>Log</h2>
+      {entries.length === 0 ? <p class="muted">No sediments on this page.</p> : null}
+      <ol class="log">
+        {entries.map((s) => (
+          <li data-sediment={String(s.sedimentId)} class={s.sedimentId === brokenAt ? "broken" : undefined}>
+            <details>
+              <summary>
+                <span class="mono">#{s.sedimentId}</span>
+                <Time ms={s.timestamp} />
+                <span>
+                  {s.intent.steps.map((step) => step.op).join(", ")}
+                  {s.intent.idempotencyKey !== undefined ? <span class="muted"> key {s.intent.idempotencyKey}</span> : null}
+                </span>
+                <code title={s.hash}>{short(s.hash)}</code>
+                <Origin sediment={s} />
+              </summary>
+              <h3>Intent</h3>
+              <pre tabindex={0}>{json(s.intent)}</pre>
+              <h3>Outputs</h3>
+              <pre tabindex={0}>{json(s.outputs)}</pre>
+              <h3>Seal</h3>
+              <pre tabindex={0}>{json({ sedimentId: s.sedimentId, hash: s.hash, prevHash: s.prevHash, timestamp: s.timestamp, world: s.world, ...(s.origin ? { origin: s.origin } : {}) })}</pre>
+            </details>
+          </li>
+        ))}
+      </ol>
+      <nav class="pager">
+        {log.after > 0 ? <a href={`${keep(Math.max(0, log.after - log.limit))}#log`}>Older</a> : null}
+        {log.next !== undefined ? <a href={`${keep(log.next)}#log`}>Newer</a> : null}
+      </nav>
+    </section>
+  );
+}
+
+function Frozen({ frozen }: { frozen: FrozenSummary[] }) {
+  return (
+    <section class="card" id="frozen">
+      <h2>Frozen Intents</h2>
+      {frozen.length === 0 ? (
+        <p class="muted">None pending.</p>
+      ) : (
+        <div class="scroll">
+          <table>
+            <thead>
+              <tr>
+                <th>Wakes</th>
+                <th>Key</th>
+                <th>Operations</th>
+                <th>Attempts</th>
+                <th>Last error</th>
+              </tr>
+            </thead>
+            <tbody>
+              {frozen.map((f) => (
+                <tr data-cryo={String(f.cryoId)}>
+                  <td>
+                    <Time ms={f.wakeAt} /> <span class="muted" data-countdown={String(f.wakeAt)}></span>
+                  </td>
+                  <td class="mono">{f.key ?? "—"}</td>
+                  <td>
+                    <details>
+                      <summary>{f.intent.steps.map((step) => step.op).join(", ")}</summary>
+                      <pre tabindex={0}>{json(f.intent)}</pre>
+                    </details>
+                  </td>
+                  <td>{f.attempts}</td>
+                  <td class={f.lastError ? "error" : "muted"}>{f.lastError ?? "—"}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </section>
+  );
+}
+
+function Precedents({ here, view }: { here: string; view: WorldView }) {
+  const { precedents, next } = view.precedents;
+  const { kind, nomosVersion } = view.filter;
+  const more = new URLSearchParams();
+  if (kind) more.set("kind", kind);
+  if (nomosVersion !== undefined) more.set("nomosVersion", String(nomosVersion));
+  if (next !== undefined) more.set("precedentsAfter", String(next));
+  return (
+    <section class="card" id="precedents">
+      <h2>Precedents (refusals)</h2>
+      <form class="inline" method="get" action={`${here}#precedents`}>
+        <label>
+          Kind
+          <select name="kind">
+            <option value="">any</option>
+            {view.kinds.map((k) => (
+              <option value={k} selected={k === kind}>
+                {k}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Law version
+          <input name="nomosVersion" inputmode="numeric" size={4} value={nomosVersion === undefined ? "" : String(nomosVersion)} />
+        </label>
+        <button type="submit">Filter</button>
+      </form>
+      {precedents.length === 0 ? (
+        <p class="muted">No Precedents match.</p>
+      ) : (
+        <ol class="log">
+          {precedents.map((p) => (
+            <li data-precedent={String(p.precedentId)}>
+              <details>
+                <summary>
+                  <span class="mono">#{p.precedentId}</span>
+                  <Time ms={p.timestamp} />
+                  <span>{p.reason.message}</span>
+                  <span class="badge">{p.reason.kind}</span>
+                  <span class="muted">v{p.nomosVersion}</span>
+                </summary>
+                <h3>Reason</h3>
+                <pre tabindex={0}>{json(p.reason)}</pre>
+                <h3>Input as received</h3>
+                <pre tabindex={0}>{json(p.intent as Json)}</pre>
+              </details>
+            </li>
+          ))}
+        </ol>
+      )}
+      {next !== undefined ? (
+        <nav class="pager">
+          <a href={`${here}?${more}#precedents`}>More</a>
+        </nav>
+      ) : null}
+    </section>
+  );
+}
+
+export interface VersionRow {
+  version: number;
+  hash: string;
+  elements: number;
+  migration?: string;
+  reforge: boolean;
+  critical?: string;
+}
+
+export function Law({ frame, name, versions, from, to, report, error }: { frame: Frame; name: string; versions: VersionRow[]; from: number; to: number; report?: ConnectionReport; error?: string }) {
+  return (
+    <Page frame={frame}>
+      <h1>Law: {name}</h1>
+      <section class="card scroll">
+        <h2>Versions</h2>
+        <table>
+          <thead>
+            <tr>
+              <th>Version</th>
+              <th>Hash</th>
+              <th>Elements</th>
+              <th>From the previous</th>
+            </tr>
+          </thead>
+          <tbody>
+            {versions.map((v) => (
+              <tr>
+                <td>v{v.version}</td>
+                <td>
+                  <code title={v.hash}>{short(v.hash)}</code>
+                </td>
+                <td>{v.elements}</td>
+                <td>
+                  {v.migration === undefined ? "—" : v.reforge ? "migration, reforge" : "migration"}
+                  {v.critical ? <span class="badge Critical"> critical: {v.critical}</span> : null}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </section>
+      <section class="card" id="connection">
+        <h2>Connection</h2>
+        <form class="inline" method="get" action={`${frame.base}/law#connection`}>
+          <VersionPick label="From" name="from" value={from} versions={versions} />
+          <VersionPick label="To" name="to" value={to} versions={versions} />
+          <button type="submit">Compare</button>
+        </form>
+        {error ? <p class="error">{error}</p> : null}
+        {report ? (
+          <>
+            <p>
+              v{report.from} → v{report.to}: <span class={`badge ${report.type}`}>{report.type}</span>
+            </p>
+            {report.steps.map((step) => (
+              <ConnectionTable step={step} />
+            ))}
+          </>
+        ) : null}
+      </section>
+    </Page>
+  );
+}
+
+function VersionPick({ label, name, value, versions }: { label: string; name: string; value: number; versions: VersionRow[] }) {
+  return (
+    <label>
+      {label}
+      <select name={name}>
+        {versions.map((v) => (
+          <option value={String(v.version)} selected={v.version === value}>
+            v{v.version}
+          </option>
+        ))}
+      </select>
+    </label>
+  );
+}
+
+function ConnectionTable({ step }: { step: Connection }) {
+  return (
+    <div class="scroll">
+      <h3>
+        v{step.from.version} → v{step.to.version} <span class={`badge ${step.type}`}>{step.type}</span>
+      </h3>
+      {step.changes.length === 0 ? (
+        <p class="muted">No structural change.</p>
+      ) : (
+        <table data-connection={`${step.from.version}-${step.to.version}`}>
+          <thead>
+            <tr>
+              <th>Element</th>
+              <th>Change</th>
+              <th>Detail</th>
+              <th>Effect</th>
+              <th>Affects</th>
+            </tr>
+          </thead>
+          <tbody>
+            {step.changes.map((c) => (
+              <tr>
+                <td class="mono">{c.element}</td>
+                <td>{c.kind}</td>
+                <td>{c.detail}</td>
+                <td>
+                  <span class={`badge ${c.effect}`}>{c.effect}</span>
+                </td>
+                <td class="mono">{c.affects.length ? c.affects.join(", ") : "—"}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </div>
+  );
+}

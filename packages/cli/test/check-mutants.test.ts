@@ -6,6 +6,8 @@ import { inventoryLaw } from "../../../apps/inventory/src/law.js";
 import { inventoryNomosV2 } from "../../../apps/inventory/src/nomos.js";
 import { type InventoryVocabulary, inventoryV2 } from "../../../apps/inventory/src/vocabulary.js";
 import { openSqliteHost } from "../src/check/host.js";
+import { check as commitWithoutMovement } from "./fixtures/commit-without-movement.js";
+import { check as releaseKeepsReserved } from "./fixtures/release-keeps-reserved.js";
 
 /**
  * Mutant inventory laws, each with the exact counterexample the checker must find within
@@ -35,9 +37,8 @@ const reserveAv1 = 'reserve {"locationId":"A","quantity":1,"ttlSeconds":60}';
 
 describe("mutant laws: the checker finds each within the CI depth", () => {
   test("a commit that forgets its movement row: quantity is no longer the sum of movements", () => {
-    const { movement: _forgotten, ...withoutMovement } = ops.commit.statements;
-    const law = defineVocabulary(inventoryNomosV2, { ...ops, commit: { ...ops.commit, statements: withoutMovement } });
-    const report = run({ ...inventoryCheck, law });
+    const { law } = commitWithoutMovement;
+    const report = run(commitWithoutMovement);
     const r = failed(report, "safety:quantity_is_sum_of_movements");
     // setStock's location is exempt from the property (a count is not a movement), so the path stocks by adjust.
     expect(actionsOf(r)).toEqual(['adjust {"delta":2,"locationId":"A","reason":"purchase"}', reserveA, 'commit {"reservationId":"r-2-0"}']);
@@ -58,17 +59,7 @@ describe("mutant laws: the checker finds each within the CI depth", () => {
   });
 
   test("a release that leaves reserved unchanged: every release is refused and reservations never resolve", () => {
-    const law = defineVocabulary(inventoryNomosV2, {
-      ...ops,
-      release: operation({
-        ...ops.release,
-        statements: ({ arg, ctx }) => ({
-          ...ops.release.statements,
-          stock: sql`UPDATE stock SET reserved = reserved - 0 * (SELECT quantity FROM reservations WHERE id = ${arg.reservationId}), updated_at = ${ctx.now} WHERE location_id = (SELECT location_id FROM reservations WHERE id = ${arg.reservationId}) RETURNING location_id, quantity, reserved`,
-        }),
-      }),
-    });
-    const report = run({ ...inventoryCheck, law });
+    const report = run(releaseKeepsReserved);
     const r = failed(report, "liveness:reservations_resolve");
     expect(actionsOf(r)).toEqual([stockA, reserveA, "advance the clock past every wake time"]);
     expect(r.counterexample!.steps[2]!.outcome).toMatch(/^frozen 1 refused \(invariant reserved_matches_active_reservations\): reserved stock must equal/);

@@ -1,4 +1,4 @@
-import { type Connection, explain, formatIssues, type Intent, type Lineage, parseClaimed, type Vocabulary } from "@noema/core";
+import { connectionFor, explain, formatIssues, type Intent, type Lineage, parseClaimed, type Vocabulary } from "@noema/core";
 import { createInternalTables, type SqlExecutor } from "@noema/core/runtime";
 import { CliError } from "./errors.js";
 
@@ -58,19 +58,15 @@ export function connectionReport(law: Lineage, options: { from: number; to: numb
   versionOf(law, from);
   versionOf(law, to);
   if (from >= to) throw new CliError(`--from (${from}) must be below --to (${to})`);
-  let sieveOf: Intent | undefined;
-  if (options.intent !== undefined) {
-    const parsed = parseClaimed(law, options.intent);
-    if (!parsed.ok) throw new CliError(`invalid Intent: ${formatIssues(parsed.issues)}`);
-    const claimed = parsed.value.nomos?.version ?? law.latest.nomos.version;
-    if (claimed !== from) throw new CliError(`the Intent is of v${claimed}, not --from v${from}`);
-    sieveOf = parsed.value;
-  }
-  const steps: Connection[] = law.connect(from, to, sieveOf);
+  // The same admission as the HTTP route: an Intent without a stamp is read as one of --from.
+  const result = connectionFor(law, { from, to, ...(options.intent === undefined ? {} : { intent: options.intent }) });
+  if (!result.ok) throw new CliError(`invalid Intent: ${formatIssues(result.issues)}`);
+  const { steps } = result.report;
+  const underIntent = options.intent !== undefined;
   if (options.json) return json(steps);
   const lines: string[] = [];
   for (const c of steps) {
-    lines.push(`${c.from.name} v${c.from.version} → v${c.to.version}: ${c.type}${sieveOf ? " for this Intent" : ""}`);
+    lines.push(`${c.from.name} v${c.from.version} → v${c.to.version}: ${c.type}${underIntent ? " for this Intent" : ""}`);
     for (const change of c.changes) {
       lines.push(`  ${change.relevant ? "*" : " "} ${change.effect.padEnd(8)} ${change.kind} ${change.element}: ${change.detail}`);
     }

@@ -42,7 +42,7 @@ describe("entry points", () => {
     "type NomosStamp", "type ObjectSchema", "operation", "type OperationDescription", "type OperationSpec",
     "type Origin", "type OutputRef", "type OutputRefs", "parseClaimed", "parseIntent", "type ParseResult",
     "type Phase", "type Policy", "type Precedent", "type Provisions", "real", "type Reason",
-    "type ReasonKind", "rebuildTableSql", "type Ref", "type ReforgeContext", "type RefusalSeal", "resultOf",
+    "REASON_KINDS", "type ReasonKind", "rebuildTableSql", "type Ref", "type ReforgeContext", "type RefusalSeal", "resultOf",
     "type ResultOf", "type Row", "type RowOf", "type RowsOf", "safeBuildIntent", "type Seal", "type Sediment",
     "type Sieve", "SieveDerivationError", "sql", "type SqlValue", "type Statement", "type Statements",
     "type StatementTools", "type StepBuilder", "type SuccessSeal", "type TableSpec", "text",

@@ -1,4 +1,4 @@
-import { connectionFor, describeVocabulary, explainOutside, Lineage, parseClaimed, type ReasonKind, type Vocabulary } from "@noema/core";
+import { connectionFor, describeVocabulary, explainOutside, Lineage, parseClaimed, REASON_KINDS, type Vocabulary } from "@noema/core";
 import { operationHash } from "@noema/core/runtime";
 import { type Context, type Env as HonoEnv, Hono, type MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
@@ -28,25 +28,12 @@ export interface AttractorRoutesOptions<E extends HonoEnv> {
   maxBodyBytes?: number;
 }
 
-// A record rather than a list, so the compiler says when the core adds a kind this filter lacks.
-const reasonKinds: Record<ReasonKind, true> = {
-  validation: true,
-  expectation: true,
-  not_found: true,
-  constraint: true,
-  invariant: true,
-  nomos: true,
-  connection: true,
-  cryostasis: true,
-  idempotency: true,
-};
-
 const page = z.strictObject({
   after: queryInt({ min: 0 }).default(0),
   limit: queryInt({ min: 1, max: MAX_PAGE }).default(DEFAULT_PAGE),
 });
 const precedentQuery = page.extend({
-  kind: z.enum(Object.keys(reasonKinds) as [ReasonKind, ...ReasonKind[]]).optional(),
+  kind: z.enum(REASON_KINDS).optional(),
   nomosVersion: queryInt({ min: 1 }).optional(),
 });
 const cryostasisQuery = z.strictObject({

@@ -1,4 +1,4 @@
-import { connectionFor, describeVocabulary, type Intent, Lineage, type ReasonKind, type Vocabulary } from "@noema/core";
+import { connectionFor, describeVocabulary, type Intent, Lineage, REASON_KINDS, type Vocabulary } from "@noema/core";
 import { type Context, type Env as HonoEnv, Hono } from "hono";
 import * as z from "zod";
 import type { Attractor } from "../attractor.js";
@@ -30,11 +30,10 @@ const LOG_PAGE = 50;
 /** Frozen Intents and Precedents shown at once. */
 const LIST_PAGE = 50;
 
-const KINDS: ReasonKind[] = ["validation", "expectation", "not_found", "constraint", "invariant", "nomos", "connection", "cryostasis", "idempotency"];
 const whole = z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 const worldQuery = z.object({
   after: whole.optional().catch(undefined),
-  kind: z.enum(KINDS).optional().catch(undefined),
+  kind: z.enum(REASON_KINDS).optional().catch(undefined),
   nomosVersion: whole.min(1).optional().catch(undefined),
   precedentsAfter: whole.optional().catch(undefined),
 });
@@ -114,7 +113,7 @@ export function inspector<E extends HonoEnv>(options: InspectorOptions<E>): Hono
       stub.precedents({ kind: q.kind, nomosVersion: q.nomosVersion, after: q.precedentsAfter, limit: LIST_PAGE }),
     ]);
     const filter = { ...(q.kind ? { kind: q.kind } : {}), ...(q.nomosVersion !== undefined ? { nomosVersion: q.nomosVersion } : {}) };
-    const view = { name, nomos, verification, log: { ...log, after, limit: LOG_PAGE }, frozen, precedents, filter, kinds: KINDS };
+    const view = { name, nomos, verification, log: { ...log, after, limit: LOG_PAGE }, frozen, precedents, filter, kinds: REASON_KINDS };
     return c.html(<World frame={frame(c, name)} view={view} />);
   });
 

@@ -108,7 +108,7 @@ export interface WorldView {
   frozen: FrozenSummary[];
   precedents: { precedents: Precedent[]; next?: number };
   filter: { kind?: string; nomosVersion?: number; after?: number };
-  kinds: string[];
+  kinds: readonly string[];
 }
 
 export function World({ frame, view }: { frame: Frame; view: WorldView }) {

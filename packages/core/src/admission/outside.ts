@@ -1,4 +1,4 @@
-import type { Connection, ConnectionType } from "../connection/index.js";
+import { type Connection, type ConnectionType, moreSevere } from "../connection/index.js";
 import type { Lineage } from "../connection/lineage.js";
 import type { Intent, IntentLimits } from "../intent/index.js";
 import { type Issue, issue, prefixIssues } from "../issue/index.js";
@@ -21,8 +21,6 @@ export function explainOutside(lineage: Lineage, input: unknown, options: { now:
   const explanation = explain(lineage.latest, admitted.intent, { now, sedimentId: 0 });
   return { ok: true, explanation, ...(admitted.origin ? { origin: admitted.origin } : {}) };
 }
-
-const RANK: Record<ConnectionType, number> = { Flat: 0, Curved: 1, Critical: 2 };
 
 export interface ConnectionReport {
   /** The most severe step's type. */
@@ -62,6 +60,6 @@ export function connectionFor(
     intent = parsed.value;
   }
   const steps = lineage.connect(from, to, intent);
-  const type = steps.reduce<ConnectionType>((t, s) => (RANK[s.type] > RANK[t] ? s.type : t), "Flat");
+  const type = steps.reduce<ConnectionType>((t, s) => moreSevere(t, s.type), "Flat");
   return { ok: true, report: { type, from, to, steps } };
 }

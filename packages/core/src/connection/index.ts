@@ -14,6 +14,9 @@ export interface Connection {
 }
 
 const RANK: Record<ConnectionType, number> = { Flat: 0, Curved: 1, Critical: 2 };
+
+/** The more severe of two Connection types: Critical over Curved over Flat. */
+export const moreSevere = (a: ConnectionType, b: ConnectionType): ConnectionType => (RANK[b] > RANK[a] ? b : a);
 const isVocabulary = (x: Nomos | Vocabulary): x is Vocabulary => "operations" in x;
 
 /**
@@ -34,7 +37,7 @@ export function connection(
   let type: ConnectionType = "Flat";
   const changes = all.map((c) => {
     const relevant = c.effect === "Critical" || (c.effect !== "Flat" && (!sieve || c.affects.some((k) => Object.hasOwn(sieve, k))));
-    if (relevant && RANK[c.effect] > RANK[type]) type = c.effect;
+    if (relevant) type = moreSevere(type, c.effect);
     return { ...c, relevant };
   });
   return { type, from: nomosStamp(fromNomos), to: nomosStamp(toNomos), changes };

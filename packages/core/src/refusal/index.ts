@@ -12,6 +12,21 @@ export type ReasonKind =
   | "cryostasis" // a frozen Intent that kept failing unexpectedly when woken
   | "idempotency"; // the key was used before for a different Intent
 
+// A record rather than a list, so the compiler says when a kind is added here and not there.
+const KINDS: Record<ReasonKind, true> = {
+  validation: true,
+  expectation: true,
+  not_found: true,
+  constraint: true,
+  invariant: true,
+  nomos: true,
+  connection: true,
+  cryostasis: true,
+  idempotency: true,
+};
+/** Every reason kind, for filters and forms. */
+export const REASON_KINDS = Object.freeze(Object.keys(KINDS) as [ReasonKind, ...ReasonKind[]]);
+
 /** Why an Intent was refused, in words a person can act on. */
 export interface Reason {
   kind: ReasonKind;

@@ -52,7 +52,7 @@ describe("entry points", () => {
 
   it("@noema/core/runtime exports what a host needs to run a law", () => {
     expect(exportsOf(here("../../core/src/runtime.ts"))).toStrictEqual([
-    "type Admission", "admissionIssues", "type AdmissionOptions", "admit", "type AppliedNomos",
+    "type Admission", "admissionIssues", "type AdmissionOptions", "admit", "type AlarmChore", "type AppliedNomos",
     "applyLineage", "argsSchema", "backoffMs", "bindParams", "BUILTIN_STEPS", "type BuiltinRun",
     "type BuiltinStatement", "builtinStep", "type BuiltinStep", "CANCEL_SQL", "canonicalJson",
     "type CanonicalSediment", "carriedSteps", "carry", "checkOpArgs", "checkStepArgs", "claimedVersion",

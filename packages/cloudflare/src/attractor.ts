@@ -2,6 +2,7 @@ import { DurableObject } from "cloudflare:workers";
 import { DEFAULT_LIMITS, type ExplainResult, type FreezeResult, type Intent, type IntentLimits, Lineage, type Precedent, type ReasonKind, type Row, type Seal, type Sediment, type SqlValue, type Verification, type WakeOutcome, type Vocabulary, type World } from "@noema/core";
 import { WAKE_BATCH, MAX_PAGE, DEFAULT_PAGE } from "@noema/core/runtime";
 import {
+  type AlarmChore,
   type AppliedNomos,
   applyLineage,
   type MigrationState,
@@ -101,6 +102,10 @@ export abstract class Attractor<Env = unknown, V extends Vocabulary = Vocabulary
   private readonly wakeBatch: number;
   /** The user alarm time `onAlarm()` is running for: not re-armed while it runs. */
   private runningAlarm: number | undefined;
+  /** What the alarm serves besides `onAlarm()`, in the order each run serves it: Cryostasis first. */
+  private alarmWork: AlarmChore[] = [];
+  /** A chore that threw waits until this time (kept in memory: a restart simply tries it again). */
+  private readonly choreRetryAt = new Map<string, number>();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -145,13 +150,32 @@ export abstract class Attractor<Env = unknown, V extends Vocabulary = Vocabulary
         ...(failure && (!held || held.nomos.hash !== state.held.hash) ? { unavailable: failure } : {}),
         ...(failure ? { pending: failure } : {}),
       });
+      this.alarmWork = [this.cryostasisChore()];
       // A restart, an eviction or a code update may have lost the alarm: point it at the earliest entry again.
       this.rearm();
     });
   }
 
+  /** Wakes due frozen Intents, a batch per alarm run; an Attractor that cannot run its law leaves them alone. */
+  private cryostasisChore(): AlarmChore {
+    return {
+      name: "cryostasis",
+      next: () => (this.sedimenter.available ? this.sedimenter.cryostasis.earliest() : undefined),
+      run: async () => {
+        const outcomes = this.sedimenter.wakeDue(this.wakeBatch);
+        if (outcomes.length > 0) await this.onWake(outcomes);
+      },
+    };
+  }
+
+  /** When a chore next wants the alarm: its own time, but not before a failed run's retry time. */
+  private choreTime(chore: AlarmChore): number | undefined {
+    const next = chore.next();
+    return next === undefined ? undefined : Math.max(next, this.choreRetryAt.get(chore.name) ?? next);
+  }
+
   /**
-   * Points the one Durable Object alarm at the earliest of the next frozen Intent and the
+   * Points the one Durable Object alarm at the earliest of every chore's next time and the
    * time given to `schedule()`, or clears it. It reads storage rather than trusting memory,
    * so an alarm moved or lost by anything else is corrected at the next change.
    */
@@ -160,13 +184,12 @@ export abstract class Attractor<Env = unknown, V extends Vocabulary = Vocabulary
     if (!this.sedimenter) return;
     const user = this.ctx.storage.kv.get<number>(USER_ALARM_KEY);
     const times = user === undefined || user === this.runningAlarm ? [] : [user];
-    if (this.sedimenter.available) {
-      const frozen = this.sedimenter.cryostasis.earliest();
-      if (frozen !== undefined) times.push(frozen);
-    } else if (times.length === 0) {
-      // An Attractor that cannot run its stored law leaves its frozen Intents, and their alarm, alone.
-      return;
+    for (const chore of this.alarmWork) {
+      const at = this.choreTime(chore);
+      if (at !== undefined) times.push(at);
     }
+    // An Attractor that cannot run its stored law leaves its frozen Intents, and their alarm, alone.
+    if (times.length === 0 && !this.sedimenter.available) return;
     if (times.length === 0) void this.ctx.storage.deleteAlarm();
     else void this.ctx.storage.setAlarm(Math.min(...times));
   }
@@ -176,11 +199,24 @@ export abstract class Attractor<Env = unknown, V extends Vocabulary = Vocabulary
    * Intents in wake-time order, in bounded batches. Each one is applied (resumed, or reforged
    * across a law change) and removed in one transaction, so a repeated alarm delivery applies
    * nothing twice; a refusal is final; an unexpected error is retried with backoff on that
-   * entry alone. Then runs `onAlarm()` when the time given to `schedule()` has come.
+   * entry alone. Every other chore then gets one slice, and `onAlarm()` runs when the time
+   * given to `schedule()` has come. A chore that throws is logged and tried again
+   * `ALARM_RETRY_MS` later, without holding up the others.
    */
   override async alarm(): Promise<AlarmOwnedByAttractor> {
-    const outcomes = this.sedimenter.wakeDue(this.wakeBatch);
-    if (outcomes.length > 0) await this.onWake(outcomes);
+    const now = Date.now();
+    for (const chore of this.alarmWork) {
+      const at = this.choreTime(chore);
+      if (at === undefined || at > now) continue;
+      try {
+        await chore.run(now);
+        this.choreRetryAt.delete(chore.name);
+      } catch (error) {
+        console.error(`noema: ${this.world.attractor} ${chore.name} failed, retrying in ${ALARM_RETRY_MS} ms:`, error);
+        this.choreRetryAt.set(chore.name, Date.now() + ALARM_RETRY_MS);
+      }
+    }
+    this.rearm();
     const kv = this.ctx.storage.kv;
     const due = kv.get<number>(USER_ALARM_KEY);
     if (due !== undefined && due <= Date.now()) {

@@ -2,7 +2,7 @@
 // other host); an application does not need it. Not covered by the authoring API's stability.
 
 export { canonicalJson, contentHash, normalizeSql, sha256Hex } from "./canonical/index.js";
-export type { SedimentHost, SqlExecutor } from "./host/index.js";
+export type { AlarmChore, SedimentHost, SqlExecutor } from "./host/index.js";
 export { prefixIssues, zodIssues } from "./issue/index.js";
 export { MAX_NAME_LENGTH } from "./nomos/define.js";
 export { bindParams, countPlaceholders, holeStructure, type NeedsOf, type NotBindable, operationSchemas, statementsOf, strictArgs } from "./intent/vocabulary.js";

@@ -16,3 +16,17 @@ export interface SedimentHost {
   /** Called after frozen Intents were added, cancelled or woken: the host points its alarm at the earliest. */
   onCryostasisChanged?(): void;
 }
+
+/**
+ * Work that shares the one alarm with Cryostasis (delivering messages, verifying, archiving, ...).
+ * Each chore says when it next has work and does one bounded slice of it per alarm run, so no
+ * chore starves the others and no run holds the object for long.
+ */
+export interface AlarmChore {
+  /** Names the chore in logs. */
+  readonly name: string;
+  /** The earliest time this chore has work (ms since the epoch), read from storage; undefined when none. */
+  next(): number | undefined;
+  /** One bounded slice of the work due at `now`. What it leaves is found again through `next()`. */
+  run(now: number): void | Promise<void>;
+}

@@ -102,8 +102,8 @@ const v2 = inventoryNomosV2.tables;
 
 /**
  * v3: invariants checked where an Intent wrote, and reads that do not grow with history.
- * The invariant asserts what it did; its scope says it is about one location at a time, so
- * an Intent is checked only at the locations its statements wrote. A new index serves the
+ * The invariant asserts what it did; its scope says it is about one location at a time, a
+ * balance, so an Intent is checked only at the locations whose balance its statements moved. A new index serves the
  * active reservations in the order the snapshot pages them, so closed ones are never read.
  */
 export const inventoryNomosV3 = defineNomos({
@@ -123,7 +123,12 @@ export const inventoryNomosV3 = defineNomos({
   invariants: {
     reserved_matches_active_reservations: {
       ...inventoryNomosV2.invariants.reserved_matches_active_reservations!,
-      scope: { key: ["location_id"], tables: { stock: ["location_id"], reservations: ["location_id"] } },
+      scope: {
+        key: ["location_id"],
+        tables: { stock: ["location_id"], reservations: ["location_id"] },
+        // A balance: at a location with stock, what it says is reserved less what active reservations hold is 0.
+        balance: { over: "stock", sum: { stock: "reserved", reservations: "CASE WHEN status = 'active' THEN -quantity ELSE 0 END" } },
+      },
     },
   },
 });

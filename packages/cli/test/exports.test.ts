@@ -53,13 +53,13 @@ describe("entry points", () => {
   it("@noema/core/runtime exports what a host needs to run a law", () => {
     expect(exportsOf(here("../../core/src/runtime.ts"))).toStrictEqual([
     "type Admission", "admissionIssues", "type AdmissionOptions", "admit", "type AlarmChore", "type AppliedNomos",
-    "applyLineage", "argsSchema", "backoffMs", "bindParams", "BUILTIN_STEPS", "type BuiltinRun",
+    "applyLineage", "argsSchema", "audit", "AUDIT_PAGE", "type AuditFinding", "type AuditPage", "backoffMs", "bindParams", "BUILTIN_STEPS", "type BuiltinRun",
     "type BuiltinStatement", "builtinStep", "type BuiltinStep", "CANCEL_SQL", "canonicalJson",
     "type CanonicalSediment", "carriedSteps", "carry", "checkOpArgs", "checkStepArgs", "claimedVersion",
     "constraintReason", "contentHash", "countPlaceholders", "createInternalTables", "CRYOSTASIS_DDL",
     "CryostasisStore", "DEFAULT_PAGE", "definedArgs", "diffNomos", "diffVocabulary", "type Envelope",
     "type Footprint", "FREEZE_SQL", "FreezeKeyConflict", "type Freezer", "type FreezeRequest",
-    "type FrozenEntry", "GENESIS_HASH", "hashCanonicalSediment", "holeStructure", "intentSieve", "interpret",
+    "type FrozenEntry", "GENESIS_HASH", "hashCanonicalSediment", "holeStructure", "installScopes", "intentSieve", "interpret",
     "isBuiltinOp", "isRef", "keyIssue", "latestApplied", "limitIssues", "looksLikeRef", "MAX_NAME_LENGTH",
     "MAX_PAGE", "MAX_WAKE_ATTEMPTS", "MigrationError", "type MigrationState", "type NeedsOf", "nomosHistory",
     "nomosStamp", "normalizeSql", "type NotBindable", "operationFootprint", "operationHash",

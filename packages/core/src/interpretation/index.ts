@@ -1,2 +1,3 @@
 export * from "./explain.js";
 export * from "./sqlite.js";
+export * from "./scope.js";

@@ -13,6 +13,7 @@ import {
 } from "../intent/index.js";
 import { zodIssues } from "../issue/index.js";
 import { Refusal, type Reason } from "../refusal/index.js";
+import { checkInvariants, ensureScopes, firstViolation } from "./scope.js";
 
 // A composite key fails with every column listed: "UNIQUE constraint failed: t.a, t.b".
 const CONSTRAINT = /(CHECK|UNIQUE|NOT NULL|PRIMARY KEY|FOREIGN KEY) constraint failed: ([A-Za-z0-9_."]+(?:, [A-Za-z0-9_."]+)*)/;
@@ -40,8 +41,9 @@ export function constraintReason(vocabulary: Vocabulary, error: unknown, step: n
 }
 
 /**
- * The SQLite Interpretation: runs every step, then every invariant. It must run
- * inside the host's transaction; a Refusal thrown here rolls all of it back.
+ * The SQLite Interpretation: runs every step, then every invariant (a scoped one only where
+ * the steps wrote). It must run inside the host's transaction; a Refusal thrown here rolls
+ * all of it back.
  */
 export function interpret(
   vocabulary: Vocabulary,
@@ -51,6 +53,7 @@ export function interpret(
   freezer?: Freezer,
 ): Json[] {
   const outputs: Json[] = [];
+  ensureScopes(db, vocabulary.nomos);
   intent.steps.forEach((step, index) => {
     const builtin = builtinStep(step.op);
     if (builtin) {
@@ -96,15 +99,13 @@ export function interpret(
     }
     outputs.push(op.result(rows, parsed.data, ctx) as Json);
   });
-  for (const [name, invariant] of Object.entries(vocabulary.nomos.invariants)) {
-    const violations = db.exec(invariant.violations, []);
-    if (violations.length > 0) {
-      throw new Refusal({
-        kind: "invariant",
-        message: `${invariant.message} (violated by ${JSON.stringify(violations[0])})`,
-        rule: name,
-      });
-    }
+  const violation = checkInvariants(db, vocabulary.nomos);
+  if (violation) {
+    throw new Refusal({
+      kind: "invariant",
+      message: `${violation.invariant.message} (violated by ${JSON.stringify(firstViolation(violation.rows))})`,
+      rule: violation.name,
+    });
   }
   return outputs;
 }

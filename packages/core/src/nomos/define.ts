@@ -30,6 +30,20 @@ export interface InvariantScope<T extends Record<string, TableSpec> = Record<str
    * omits is refused when the Nomos is first interpreted.
    */
   tables: { readonly [K in keyof T]?: readonly ColumnOf<T[K]>[] };
+  /**
+   * Optional, for an invariant that is a balance per key: then only the keys whose balance an
+   * Intent moved (or whose `over` row it inserted, deleted or re-keyed) are checked, without
+   * reading the key's other rows: a hold at a location with 50k others costs what the first did.
+   */
+  balance?: {
+    /** The table the invariant is about, one row per key: at a key without one, it holds. */
+    over: keyof T & string;
+    /**
+     * Per table (each of `tables`), an SQL expression over one of its rows (columns by name).
+     * At a key with an `over` row, the invariant holds exactly when these sum to 0 over the key's rows.
+     */
+    sum: { readonly [K in keyof T]?: string };
+  };
 }
 
 /**
@@ -63,7 +77,7 @@ export interface Nomos<T extends Record<string, TableSpec> = Record<string, Tabl
   /** SHA-256 of the canonical form: stable under key order, whitespace and declaration order. */
   readonly hash: string;
   readonly tables: T;
-  readonly invariants: Readonly<Record<string, InvariantSpec>>;
+  readonly invariants: Readonly<Record<string, InvariantSpec<T>>>;
   /** One content hash per table, column and invariant: the alphabet a Sieve is written in. */
   readonly elements: Readonly<Record<ElementKey, string>>;
   /** CREATE statements, in an order SQLite accepts. */
@@ -194,7 +208,20 @@ function checkScope(invariant: string, scope: InvariantScope, tables: Record<str
       if (!Object.hasOwn(t.columns, c)) throw new NomosDefinitionError(`scope of invariant "${invariant}" names unknown column "${table}.${c}"`);
     }
   }
-  return { key, tables: Object.fromEntries(entries.sort(([a], [b]) => (a < b ? -1 : 1))) };
+  const byName = ([a]: [string, unknown], [b]: [string, unknown]) => (a < b ? -1 : 1);
+  const canonical = { key, tables: Object.fromEntries(entries.sort(byName)) };
+  const { balance } = scope;
+  if (!balance) return canonical;
+  if (!Object.hasOwn(scope.tables, balance.over)) throw new NomosDefinitionError(`balance of invariant "${invariant}" is over table "${balance.over}", which its tables do not list`);
+  const sum = Object.entries(balance.sum).filter((e): e is [string, string] => e[1] !== undefined);
+  // A table left out of the sum could move the invariant without moving the sum.
+  for (const [table] of entries) {
+    if (!sum.some(([t]) => t === table)) throw new NomosDefinitionError(`balance of invariant "${invariant}" gives no sum for table "${table}"`);
+  }
+  for (const [table] of sum) {
+    if (!Object.hasOwn(scope.tables, table)) throw new NomosDefinitionError(`balance of invariant "${invariant}" sums table "${table}", which its tables do not list`);
+  }
+  return { ...canonical, balance: { over: balance.over, sum: Object.fromEntries(sum.map(([t, e]): [string, string] => [t, normalizeSql(e)]).sort(byName)) } };
 }
 
 /** Declares a Nomos once; everything else (DDL, hashes, messages) is derived from it. */

@@ -1,6 +1,7 @@
 import type { Lineage } from "../connection/lineage.js";
 import type { SedimentHost, SqlExecutor } from "../host/index.js";
 import type { NomosStamp } from "../intent/index.js";
+import { installScopes } from "../interpretation/index.js";
 import type { Nomos } from "../nomos/index.js";
 import { type AppliedNomos, createInternalTables, latestApplied, recordApplied } from "./store.js";
 
@@ -67,6 +68,7 @@ export function applyLineage(host: SedimentHost, lineage: Lineage, now: number):
   if (declared.nomos.hash !== held.hash) {
     return fail(held.version, `v${held.version} was applied with hash ${held.hash}, but this code declares it as ${declared.nomos.hash}: a released law was edited`);
   }
+  const install = (nomos: Nomos) => installScopes(host, nomos);
   while (held.version < latest.version) {
     const next = lineage.at(held.version + 1)!.nomos;
     const evolution = lineage.evolutionFrom(held.version)!;
@@ -77,8 +79,10 @@ export function applyLineage(host: SedimentHost, lineage: Lineage, now: number):
         return recordApplied(db, next, now);
       });
     } catch (error) {
+      install(lineage.at(held.version)!.nomos);
       return fail(next.version, error instanceof Error ? error.message : String(error));
     }
   }
+  install(latest);
   return { held, latest: stamp };
 }

@@ -1,0 +1,220 @@
+import type { Row, SedimentHost, SqlExecutor } from "../host/index.js";
+import { type InvariantSpec, type Nomos, NomosDefinitionError } from "../nomos/index.js";
+import { tablesOfInvariants } from "../sieve/index.js";
+
+/**
+ * Scoped invariants: where an Intent wrote, collected from the writes themselves. Each scoped
+ * invariant has a key table (`_noema_scope_<invariant>`) that AFTER INSERT/UPDATE/DELETE
+ * triggers on its tables fill with the keys of every row written (an UPDATE gives both the old
+ * and the new key), whatever statement wrote it: a subquery, an upsert, a REPLACE (with
+ * recursive_triggers on, its deletes fire too). DO SQLite refuses TEMP tables and triggers, so
+ * they live in the main schema, named with Noema's prefix; the keys of an Intent are cleared
+ * once it is checked, and roll back with it when it is refused.
+ */
+
+const PREFIX = "_noema_scope_";
+
+interface ScopePlan {
+  name: string;
+  invariant: InvariantSpec;
+  table: string;
+  /** Statements that create the key table and its triggers. */
+  ddl: string[];
+  /** The keys to check: written, and with a `sum`, only those whose sum moved. */
+  candidates: string;
+  /** The invariant's violations at the candidate keys. */
+  scoped: string;
+  summed: boolean;
+  clear: string;
+}
+
+const q = (name: string) => `"${name.replaceAll('"', '""')}"`;
+const plans = new WeakMap<Nomos, ScopePlan[]>();
+const installed = new WeakMap<SqlExecutor, string>();
+
+function planOf(nomos: Nomos): ScopePlan[] {
+  let out = plans.get(nomos);
+  if (out) return out;
+  const reads = tablesOfInvariants(nomos);
+  out = [];
+  for (const [name, invariant] of Object.entries(nomos.invariants)) {
+    const { scope } = invariant;
+    if (!scope) continue;
+    // Keys are collected only from the listed tables: a write elsewhere would go unchecked.
+    for (const t of reads.get(name)!) {
+      if (!scope.tables[t]) {
+        throw new NomosDefinitionError(`invariant "${name}" reads table "${t}", which its scope does not list: a write there would not be checked`);
+      }
+    }
+    const table = `${PREFIX}${name}`;
+    const keys = scope.key.map((_, i) => `k${i}`);
+    // d: the row's signed part of the balance; e: 1 when a row of `over` appeared, went or changed key.
+    const ddl = [`CREATE TABLE ${q(table)} (${keys.join(", ")}, d INTEGER NOT NULL, e INTEGER NOT NULL)`];
+    const { balance } = scope;
+    for (const [t, columns] of Object.entries(scope.tables)) {
+      if (!columns) continue;
+      const all = Object.keys(nomos.tables[t]!.columns);
+      const sum = balance?.sum[t];
+      const anchor = balance?.over === t;
+      // The row's columns under their own names, so `sum` is written as over a plain row.
+      const row = (of: "NEW" | "OLD", sign: "" | "-", moved: string) =>
+        `SELECT ${columns.map((c) => q(c)).join(", ")}, ${sum === undefined ? "0" : `${sign}(${sum})`}, ${anchor ? moved : "0"} FROM (SELECT ${all.map((c) => `${of}.${q(c)} AS ${q(c)}`).join(", ")})`;
+      const rekeyed = `(${columns.map((c) => `OLD.${q(c)} IS NOT NEW.${q(c)}`).join(" OR ")})`;
+      const insert = (rows: string) => `INSERT INTO ${q(table)} (${keys.join(", ")}, d, e) ${rows};`;
+      const trigger = (event: string, suffix: string, body: string) =>
+        `CREATE TRIGGER ${q(`${table}__${t}_${suffix}`)} AFTER ${event} ON ${q(t)} BEGIN ${body} END`;
+      ddl.push(
+        trigger("INSERT", "i", insert(row("NEW", "", "1"))),
+        trigger("UPDATE", "u", insert(`${row("OLD", "-", rekeyed)} UNION ALL ${row("NEW", "", rekeyed)}`)),
+        trigger("DELETE", "d", insert(row("OLD", "-", "1"))),
+      );
+    }
+    const group = keys.join(", ");
+    const candidates = `SELECT ${group} FROM ${q(table)} GROUP BY ${group}${balance ? " HAVING SUM(d) != 0 OR MAX(e) = 1" : ""}`;
+    const on = scope.key.map((k, i) => `v.${q(k)} IS c.k${i}`).join(" AND ");
+    const scoped = `SELECT v.* FROM (${candidates}) AS c JOIN (${invariant.violations}) AS v ON ${on}`;
+    out.push({ name, invariant, table, ddl, candidates, scoped, summed: balance !== undefined, clear: `DELETE FROM ${q(table)}` });
+  }
+  plans.set(nomos, out);
+  return out;
+}
+
+/** True when the Nomos declares any scoped invariant. */
+export const hasScopes = (nomos: Nomos): boolean => planOf(nomos).length > 0;
+
+/** Drops every key table and trigger, then creates those of `nomos`. */
+function createScopes(db: SqlExecutor, nomos: Nomos): void {
+  const existing = db.exec(`SELECT type, name FROM sqlite_master WHERE name LIKE '\\_noema\\_scope\\_%' ESCAPE '\\' AND type IN ('trigger', 'table') ORDER BY type DESC`, []);
+  for (const r of existing) db.exec(`DROP ${r.type === "trigger" ? "TRIGGER" : "TABLE"} IF EXISTS ${q(String(r.name))}`, []);
+  const plan = planOf(nomos);
+  // A REPLACE deletes the rows it conflicts with; only with recursive_triggers do their DELETE triggers fire.
+  if (plan.length > 0) db.exec("PRAGMA recursive_triggers = ON", []);
+  for (const p of plan) for (const sql of p.ddl) db.exec(sql, []);
+}
+
+/**
+ * Makes the key tables and triggers match `nomos`, dropping those of another law (a migration
+ * may have rebuilt a table, dropping its triggers, or changed a scope). The Attractor runs it
+ * on wake, once its law is applied, in a transaction of its own.
+ */
+export function installScopes(host: SedimentHost, nomos: Nomos): void {
+  host.transaction(() => createScopes(host.db, nomos));
+  installed.set(host.db, nomos.hash);
+}
+
+/**
+ * Before an Intent's statements: a host that did not install the scopes on wake gets them now,
+ * inside the Intent (and again next time, since a refusal rolls them back with it).
+ */
+export function ensureScopes(db: SqlExecutor, nomos: Nomos): void {
+  if (installed.get(db) === nomos.hash || !hasScopes(nomos)) return;
+  createScopes(db, nomos);
+}
+
+/** The violation an Intent is refused for: the least row in canonical order, so every check that finds the same set names the same one. */
+export function firstViolation(rows: readonly Row[]): Row | undefined {
+  let first: Row | undefined;
+  let firstText = "";
+  for (const row of rows) {
+    const text = JSON.stringify(row);
+    if (first === undefined || text < firstText) [first, firstText] = [row, text];
+  }
+  return first;
+}
+
+export interface Violation {
+  name: string;
+  invariant: InvariantSpec;
+  rows: Row[];
+}
+
+/**
+ * Checks every invariant after an Intent: a scoped one at the keys its writes marked, an
+ * unscoped one in full. Returns the first invariant (in declaration order) that is violated.
+ * `ensureScopes` must have run before the Intent's statements.
+ */
+export function checkInvariants(db: SqlExecutor, nomos: Nomos): Violation | undefined {
+  const scoped = new Map(planOf(nomos).map((p) => [p.name, p]));
+  for (const [name, invariant] of Object.entries(nomos.invariants)) {
+    const plan = scoped.get(name);
+    let rows: Row[];
+    if (plan) {
+      // With a sum, the usual answer (no key moved) costs one read of this Intent's few keys.
+      rows = plan.summed && db.exec(plan.candidates, []).length === 0 ? [] : db.exec(plan.scoped, []);
+      db.exec(plan.clear, []);
+    } else {
+      rows = db.exec(invariant.violations, []);
+    }
+    if (rows.length > 0) return { name, invariant, rows };
+  }
+  return undefined;
+}
+
+/** Keys one audit page checks, by default and at most. */
+export const AUDIT_PAGE = { default: 100, max: 1000 } as const;
+
+export interface AuditFinding {
+  invariant: string;
+  message: string;
+  /** The rows that violate it, as its violations query returns them. */
+  rows: Row[];
+}
+
+export interface AuditPage {
+  findings: AuditFinding[];
+  /** What this page checked: an invariant in full, or a scoped one's keys in order. */
+  checked: { invariant: string; keys?: number };
+  /** Pass as `after` for the next page; absent once every invariant was checked. */
+  next?: string;
+}
+
+type Cursor = { i: number; k?: (string | number | null)[] };
+
+function readCursor(after: string | undefined, count: number): Cursor {
+  if (after === undefined) return { i: 0 };
+  let c: unknown;
+  try {
+    c = JSON.parse(after);
+  } catch {
+    c = undefined;
+  }
+  const ok = (x: unknown): x is Cursor =>
+    typeof x === "object" && x !== null && Number.isInteger((x as Cursor).i) && (x as Cursor).i >= 0 && (x as Cursor).i < count &&
+    ((x as Cursor).k === undefined || Array.isArray((x as Cursor).k));
+  if (!ok(c)) throw new RangeError("after is not a cursor an audit page returned");
+  return c;
+}
+
+/**
+ * The full check as an audit, in pages: each invariant in full, a scoped one key by key in
+ * key order (`limit` keys a page). Noema refuses every Intent that would break an invariant,
+ * so a finding means the data was changed outside it (a migration, a hand edit): it is
+ * reported with its rows, never repaired.
+ */
+export function audit(db: SqlExecutor, nomos: Nomos, page: { after?: string; limit?: number } = {}): AuditPage {
+  const names = Object.keys(nomos.invariants);
+  if (names.length === 0) return { findings: [], checked: { invariant: "" } };
+  const limit = Math.min(Math.max(1, Math.trunc(page.limit ?? AUDIT_PAGE.default)), AUDIT_PAGE.max);
+  const cursor = readCursor(page.after, names.length);
+  const name = names[cursor.i]!;
+  const invariant = nomos.invariants[name]!;
+  const following = cursor.i + 1 < names.length ? JSON.stringify({ i: cursor.i + 1 }) : undefined;
+  const found = (rows: Row[]): AuditFinding[] => (rows.length === 0 ? [] : [{ invariant: name, message: invariant.message, rows }]);
+  const { scope } = invariant;
+  if (!scope) return { findings: found(db.exec(invariant.violations, [])), checked: { invariant: name }, ...(following ? { next: following } : {}) };
+  const keys = scope.key.map((_, i) => `k${i}`);
+  const union = Object.entries(scope.tables)
+    .filter((e): e is [string, readonly string[]] => e[1] !== undefined)
+    .map(([t, cols]) => `SELECT ${cols.map((c, i) => `${q(c)} AS k${i}`).join(", ")} FROM ${q(t)}`)
+    .join(" UNION ");
+  const after = cursor.k && cursor.k.length === keys.length ? cursor.k : undefined;
+  const where = after ? ` WHERE (${keys.join(", ")}) > (${keys.map(() => "?").join(", ")})` : "";
+  const slice = `SELECT ${keys.join(", ")} FROM (${union})${where} ORDER BY ${keys.join(", ")} LIMIT ${limit}`;
+  const params = after ?? [];
+  const sliceKeys = db.exec(slice, params);
+  const on = scope.key.map((k, i) => `v.${q(k)} IS c.k${i}`).join(" AND ");
+  const rows = sliceKeys.length === 0 ? [] : db.exec(`SELECT v.* FROM (${slice}) AS c JOIN (${invariant.violations}) AS v ON ${on}`, params);
+  const last = sliceKeys.at(-1);
+  const next = sliceKeys.length === limit && last ? JSON.stringify({ i: cursor.i, k: keys.map((k) => last[k] ?? null) }) : following;
+  return { findings: found(rows), checked: { invariant: name, keys: sliceKeys.length }, ...(next ? { next } : {}) };
+}

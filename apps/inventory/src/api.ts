@@ -1,7 +1,9 @@
 import { buildIntent, resultOf } from "@noema/core";
-import { ApiError, attractorRoutes, bearerAuth, handleErrors, limitBody, parseInput, readJson, sealResponse } from "@noema/cloudflare/http";
+import { ApiError, attractorRoutes, bearerAuth, handleErrors, limitBody, parseInput, queryInt, readJson, sealResponse } from "@noema/cloudflare/http";
 import { inspector } from "@noema/cloudflare/inspector";
 import { type Context, Hono } from "hono";
+import * as z from "zod";
+import { RESERVATION_PAGE, ReservationCursor } from "./attractor.js";
 import type { Env } from "./env.js";
 import { inventoryLaw } from "./law.js";
 import { Id, inventory } from "./vocabulary.js";
@@ -86,9 +88,17 @@ const closeReservation = (op: "release" | "commit") => async (c: Ctx) => {
 products.delete("/reservations/:reservationId", closeReservation("release"));
 products.post("/reservations/:reservationId/commit", closeReservation("commit"));
 
+const snapshotQuery = z.strictObject({
+  after: ReservationCursor.optional(),
+  limit: queryInt({ min: 1, max: RESERVATION_PAGE.max }).default(RESERVATION_PAGE.default),
+});
+
 products.get("/", async (c) => {
   const { productId, stub } = product(c);
-  const snapshot = await stub.snapshot();
+  const q = parseInput(snapshotQuery, c.req.query());
+  // Checked here, passed on as sent: the Attractor reads the cursor itself.
+  const after = c.req.query("after");
+  const snapshot = await stub.snapshot({ limit: q.limit, ...(after === undefined ? {} : { after }) });
   if (!snapshot) throw new ApiError(404, "not_found", `product ${productId} was never stocked`);
   return c.json({ productId, ...snapshot });
 });

@@ -1,4 +1,5 @@
 import { Attractor } from "@noema/cloudflare";
+import * as z from "zod";
 import type { Env } from "./env.js";
 import { inventoryLaw } from "./law.js";
 import type { InventoryVocabulary, Stock } from "./vocabulary.js";
@@ -14,16 +15,34 @@ export interface ActiveReservation {
 
 export interface ProductSnapshot {
   locations: Stock[];
+  /** One page of the active reservations, oldest first. */
   reservations: ActiveReservation[];
+  /** The cursor of the next page (`after`), when there may be one. */
+  next?: string;
   nomos: { version: number; hash: string };
 }
+
+/** Active reservations per snapshot page unless asked otherwise, and at most. */
+export const RESERVATION_PAGE = { default: 100, max: 1000 } as const;
+
+/**
+ * A snapshot page's cursor: `<createdAt>:<reservationId>` of the last reservation seen, as
+ * `next` returns it. Reservations are ordered by (created_at, id), which the v3 index serves.
+ */
+export const ReservationCursor = z
+  .string()
+  .regex(/^\d{1,16}:[A-Za-z0-9._:-]{1,128}$/, "must be <createdAt>:<reservationId>, as returned in next")
+  .transform((v) => {
+    const at = v.indexOf(":");
+    return { createdAt: Number(v.slice(0, at)), id: v.slice(at + 1) };
+  });
 
 /** One product's stock across locations: one Attractor per product id. */
 export class InventoryAttractor extends Attractor<Env, InventoryVocabulary> {
   static law = inventoryLaw;
 
-  /** The product's current state, or null when it was never stocked. */
-  snapshot(): ProductSnapshot | null {
+  /** The product's current state with a page of its active reservations, or null when it was never stocked. */
+  snapshot(page: { after?: string | undefined; limit?: number | undefined } = {}): ProductSnapshot | null {
     const locations = this.query("SELECT location_id, quantity, reserved FROM stock ORDER BY location_id").map((r) => ({
       locationId: String(r.location_id),
       quantity: Number(r.quantity),
@@ -31,11 +50,17 @@ export class InventoryAttractor extends Attractor<Env, InventoryVocabulary> {
       available: Number(r.quantity) - Number(r.reserved),
     }));
     if (locations.length === 0) return null;
+    const after = page.after === undefined ? undefined : ReservationCursor.parse(page.after);
+    const limit = Math.min(Math.max(1, Math.trunc(page.limit ?? RESERVATION_PAGE.default)), RESERVATION_PAGE.max);
     // Under v1 (an Attractor not yet upgraded) reservations have no channel.
     const channel = this.world.nomosVersion >= 2 ? "channel" : "NULL AS channel";
-    const reservations = this.query(
-      `SELECT id, location_id, quantity, expires_at, order_id, ${channel} FROM reservations WHERE status = 'active' ORDER BY created_at, id`,
-    ).map((r) => ({
+    const rows = this.query(
+      `SELECT id, location_id, quantity, created_at, expires_at, order_id, ${channel} FROM reservations
+        WHERE status = 'active'${after ? " AND (created_at, id) > (?, ?)" : ""} ORDER BY created_at, id LIMIT ?`,
+      ...(after ? [after.createdAt, after.id] : []),
+      limit,
+    );
+    const reservations = rows.map((r) => ({
       id: String(r.id),
       locationId: String(r.location_id),
       quantity: Number(r.quantity),
@@ -43,6 +68,12 @@ export class InventoryAttractor extends Attractor<Env, InventoryVocabulary> {
       ...(r.order_id === null ? {} : { orderId: String(r.order_id) }),
       ...(r.channel === null ? {} : { channel: String(r.channel) }),
     }));
-    return { locations, reservations, nomos: { version: this.world.nomosVersion, hash: this.world.nomosHash } };
+    const last = rows.length === limit ? rows.at(-1) : undefined;
+    return {
+      locations,
+      reservations,
+      ...(last ? { next: `${Number(last.created_at)}:${String(last.id)}` } : {}),
+      nomos: { version: this.world.nomosVersion, hash: this.world.nomosHash },
+    };
   }
 }

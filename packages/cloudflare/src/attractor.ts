@@ -1,6 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
 import { DEFAULT_LIMITS, type ExplainResult, type FreezeResult, type Intent, type IntentLimits, Lineage, type Precedent, type ReasonKind, type Row, type Seal, type Sediment, type SqlValue, type Verification, type WakeOutcome, type Vocabulary, type World } from "@noema/core";
-import { WAKE_BATCH, MAX_PAGE, DEFAULT_PAGE } from "@noema/core/runtime";
+import { audit, type AuditPage, WAKE_BATCH, MAX_PAGE, DEFAULT_PAGE } from "@noema/core/runtime";
 import {
   type AlarmChore,
   type AppliedNomos,
@@ -337,6 +337,15 @@ export abstract class Attractor<Env = unknown, V extends Vocabulary = Vocabulary
     });
     const precedents = rows.slice(0, limit);
     return rows.length > limit ? { precedents, next: precedents[precedents.length - 1]!.precedentId } : { precedents };
+  }
+
+  /**
+   * The full check of the held law's invariants, a page at a time (`next` is the cursor; a
+   * scoped invariant is paged by its keys). Noema checks every Intent, so a finding means the
+   * data was changed outside it: reported with its rows, never repaired.
+   */
+  audit(page: { after?: string | undefined; limit?: number | undefined } = {}): AuditPage {
+    return audit(this.host.db, this.vocabulary.nomos, { ...(page.after === undefined ? {} : { after: page.after }), ...(page.limit === undefined ? {} : { limit: page.limit }) });
   }
 
   nomos(): NomosReport {

@@ -1,5 +1,5 @@
 import { connectionFor, describeVocabulary, explainOutside, Lineage, parseClaimed, REASON_KINDS, type Vocabulary } from "@noema/core";
-import { operationHash } from "@noema/core/runtime";
+import { AUDIT_PAGE, operationHash } from "@noema/core/runtime";
 import { type Context, type Env as HonoEnv, Hono, type MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import * as z from "zod";
@@ -47,6 +47,11 @@ const cryostasisQuery = z.strictObject({
       return { wakeAt, cryoId };
     })
     .optional(),
+});
+
+const auditQuery = z.strictObject({
+  after: z.string().min(1).max(1024).optional(),
+  limit: queryInt({ min: 1, max: AUDIT_PAGE.max }).default(AUDIT_PAGE.default),
 });
 
 /** 413 `payload_too_large` for a body over `maxSize` bytes, whether or not it sent a Content-Length. */
@@ -113,6 +118,17 @@ export function attractorRoutes<E extends HonoEnv>(options: AttractorRoutesOptio
     // A full page may have more behind it; the next one may also come back empty.
     const last = pending.length === q.limit ? pending[pending.length - 1] : undefined;
     return c.json({ pending, ...(last ? { next: `${last.wakeAt}-${last.cryoId}` } : {}) });
+  });
+
+  router.get(`${path}/audit`, async (c) => {
+    const q = parseInput(auditQuery, c.req.query());
+    try {
+      return c.json(await attractor(c).audit(q));
+    } catch (error) {
+      // The one input the Attractor judges: a cursor it did not hand out.
+      if (error instanceof Error && error.message.includes("not a cursor")) throw invalidInput([{ path: "after", message: error.message }]);
+      throw error;
+    }
   });
 
   router.get(`${path}/nomos`, async (c) => c.json(await attractor(c).nomos()));

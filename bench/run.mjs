@@ -45,6 +45,12 @@
 //   BENCH_PENDING_N=100000       Cryostasis: entries kept pending in one fresh DO (0: skip); first run only
 //   BENCH_PENDING_PROBE=500      freezes timed per probe, with N and with ~0 entries pending
 //   BENCH_PENDING_ROUNDS=3       probe rounds, alternating the two DOs; the fastest counts
+//   BENCH_GROWTH=0,1000,10000,50000  write cost by active reservations (first run only; "" skips): per n a fresh
+//                                Noema DO and a fresh hand-written one, filled in bulk with n active reservations
+//   BENCH_GROWTH_PROBE=500       writes timed per kind and n (reserve + $freeze / hand reserve, setStock)
+//   BENCH_GROWTH_ROUNDS=3        probe rounds per DO; the fastest counts
+//   BENCH_GROWTH_WAKE_N=10000    due releases woken among BENCH_GROWTH_WAKE_ACTIVE active reservations (0: skip),
+//   BENCH_GROWTH_WAKE_ACTIVE=50000  and the same n among no others, for the ratio
 //   BENCH_OUT=bench/results/latest.json
 //   BENCH_WRANGLER=1             0: skip parts 1-4 (the `wrangler dev` runs), e.g. for the Worker figures alone
 //   BENCH_UPLOAD=1               0: skip the upload sizes (and the what-if bundles)
@@ -122,6 +128,11 @@ const config = {
   pendingN: num("BENCH_PENDING_N", 100_000),
   pendingProbe: num("BENCH_PENDING_PROBE", 500),
   pendingRounds: num("BENCH_PENDING_ROUNDS", 3),
+  growth: list("BENCH_GROWTH", "0,1000,10000,50000").map(Number),
+  growthProbe: num("BENCH_GROWTH_PROBE", 500),
+  growthRounds: num("BENCH_GROWTH_ROUNDS", 3),
+  growthWakeN: num("BENCH_GROWTH_WAKE_N", 10_000),
+  growthWakeActive: num("BENCH_GROWTH_WAKE_ACTIVE", 50_000),
   out: resolve(root, env.BENCH_OUT ?? "bench/results/latest.json"),
   wranglerRuns: num("BENCH_WRANGLER", 1) > 0,
   upload: num("BENCH_UPLOAD", 1) > 0,
@@ -132,6 +143,8 @@ const config = {
   startupSecond: json("BENCH_STARTUP_SECOND", { method: "POST", path: "/counters/c1/take", body: { amount: 1 } }),
   startupVars: json("BENCH_STARTUP_VARS", { NOEMA_API_TOKEN: TOKEN }),
 };
+/** Issue 8: a reservation at the largest BENCH_GROWTH count may cost at most this times one at the smallest. */
+const GROWTH_TARGET = 1.3;
 /** Freezing (an Intent plus a `$freeze` step, or `freeze()` from code) should cost less than this times a plain sedimentation. */
 const FREEZE_TARGET = 1.5;
 
@@ -438,6 +451,61 @@ async function cryostasis(base) {
   return out;
 }
 
+/**
+ * Write cost by active reservations (issue 8 §1): µs per reservation (Noema: the API's reserve +
+ * $freeze; hand-written: its reserve with the same full invariant) and per setStock, at each n;
+ * then the wake rate of due releases among many active reservations.
+ */
+async function growth(base) {
+  const out = { byActive: {} };
+  // Discarded: the first fresh DOs of a run pay for compiling the path, which would flatter every later n.
+  if (config.growth.length > 0) await post(base, "/growth", { name: fresh("growth-warmup"), n: 0, k: config.growthProbe, rounds: 1 });
+  for (const n of config.growth) {
+    const g = await post(base, "/growth", { name: fresh(`growth-${n}`), n, k: config.growthProbe, rounds: config.growthRounds });
+    const us = (ms) => (ms * 1000) / g.noema.k;
+    out.byActive[n] = {
+      noema: { reserveMicros: us(g.noema.reserveMs), setStockMicros: us(g.noema.setStockMs) },
+      hand: { reserveMicros: us(g.hand.reserveMs), setStockMicros: us(g.hand.setStockMs) },
+    };
+  }
+  const ns = config.growth;
+  if (ns.length > 1) {
+    const [lo, hi] = [out.byActive[ns[0]], out.byActive[ns.at(-1)]];
+    out.reserveHighVsLow = { noema: ratio(hi.noema.reserveMicros, lo.noema.reserveMicros), hand: ratio(hi.hand.reserveMicros, lo.hand.reserveMicros) };
+    out.setStockHighVsLow = { noema: ratio(hi.noema.setStockMicros, lo.noema.setStockMicros), hand: ratio(hi.hand.setStockMicros, lo.hand.setStockMicros) };
+  }
+  if (config.growthWakeN > 0) {
+    const wake = async (others) => {
+      const w = await post(base, "/release-wake", { name: fresh(`relwake-${others}`), n: config.growthWakeN, others });
+      if (w.released !== w.n || w.active !== others) throw new Error(`release wake bench: ${w.released} of ${w.n} released, ${w.active} active (want ${others})`);
+      return { ...w, perSecond: rate(w.n, w.wakeMs) };
+    };
+    const others = Math.max(0, config.growthWakeActive - config.growthWakeN);
+    await wake(0); // discarded, as above
+    out.wake = { among: await wake(others), alone: await wake(0) };
+    out.wake.aloneVsAmong = ratio(out.wake.alone.perSecond, out.wake.among.perSecond);
+  }
+  return out;
+}
+
+function printGrowth(g) {
+  const ns = Object.keys(g.byActive);
+  const lines = [`Write cost by active reservations (µs per write, ${config.growthProbe} per kind, best of ${config.growthRounds}; target reserve@max / reserve@0 <= ${GROWTH_TARGET}x):`];
+  lines.push(`  ${pad("active reservations", 34)}${ns.map((n) => lpad(Number(n).toLocaleString("en-US"), 10)).join("")}${lpad("max/0", 10)}`);
+  const row = (label, side, key, r) => lines.push(`  ${pad(label, 34)}${ns.map((n) => lpad(g.byActive[n][side][key].toFixed(1), 10)).join("")}${lpad(fmtRatio(r ?? null), 10)}`);
+  row("noema reserve + $freeze", "noema", "reserveMicros", g.reserveHighVsLow?.noema);
+  row("hand-written reserve (full check)", "hand", "reserveMicros", g.reserveHighVsLow?.hand);
+  row("noema setStock", "noema", "setStockMicros", g.setStockHighVsLow?.noema);
+  row("hand-written setStock (full check)", "hand", "setStockMicros", g.setStockHighVsLow?.hand);
+  if (g.wake) {
+    const { among, alone } = g.wake;
+    lines.push(
+      `  wake: ${fmt(among.perSecond)} due releases/s among ${(among.others + among.n).toLocaleString("en-US")} active (${among.n} due, ${among.batches} alarm batches); ${fmt(alone.perSecond)}/s among ${alone.n.toLocaleString("en-US")} = ${fmtRatio(g.wake.aloneVsAmong)}`,
+    );
+  }
+  return lines;
+}
+
 // ---------------------------------------------------------------------------------------
 // Report
 // ---------------------------------------------------------------------------------------
@@ -559,6 +627,7 @@ function print(run) {
     }
   }
   if (run.cryostasis) lines.push(...printCryostasis(run.cryostasis));
+  if (run.growth) lines.push(...printGrowth(run.growth));
   console.log(lines.join("\n"));
 }
 
@@ -714,6 +783,7 @@ async function main() {
         run.breakdown = breakdown(run.profile);
       }
       if (i === 0) run.cryostasis = await cryostasis(base);
+      if (i === 0 && (config.growth.length > 0 || config.growthWakeN > 0)) run.growth = await growth(base);
       run.ratios = ratios(run);
       print(run);
       runs.push(run);
@@ -730,7 +800,7 @@ async function main() {
     wrangler: JSON.parse(readFileSync(join(root, "node_modules/wrangler/package.json"), "utf8")).version,
     config: { ...config, out: relative(root, config.out) },
     reference: { note: "hand-written DO measured earlier on this machine", inDoPlain: 36000, inDoChain: 28000, rpc: 2500, http: 1000 },
-    targets: { inDoVsChain: 0.8, rpc: 0.95, http: 0.95, freezeVsSedimentation: FREEZE_TARGET, uploadGzipKiB: UPLOAD_TARGET_GZIP_KIB },
+    targets: { inDoVsChain: 0.8, rpc: 0.95, http: 0.95, freezeVsSedimentation: FREEZE_TARGET, reserveGrowth: GROWTH_TARGET, uploadGzipKiB: UPLOAD_TARGET_GZIP_KIB },
     runs,
     ...workers,
     seconds: (performance.now() - started) / 1000,

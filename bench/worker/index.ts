@@ -73,6 +73,29 @@ function checkReserveArgs(a: ReserveArgs): string | null {
   return null;
 }
 
+// ---------------------------------------------------------------------------------------
+// Write cost by active reservations (issue 8 §1): state filled in bulk, as n reserve Intents
+// would leave it (rows and stock.reserved), without their log; the same SQL on both sides.
+// ---------------------------------------------------------------------------------------
+
+const FILL_ACTIVE = `WITH RECURSIVE c(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM c WHERE i + 1 < ?)
+  INSERT INTO reservations (id, location_id, quantity, status, order_id, created_at, expires_at, channel)
+  SELECT 'g-' || ? || '-' || i, 'main', 1, 'active', NULL, ?, ? + 86400000, 'direct' FROM c`;
+
+function fillActive(sql: SqlStorage, n: number, tag: string): void {
+  if (n === 0) return;
+  const now = Date.now();
+  sql.exec(FILL_ACTIVE, n, tag, now, now);
+  sql.exec("UPDATE stock SET reserved = reserved + ? WHERE location_id = 'main'", n);
+}
+
+export interface GrowthProbe {
+  /** k writes of each kind, timed as a batch; the fastest of `rounds`. */
+  k: number;
+  reserveMs: number;
+  setStockMs: number;
+}
+
 export class HandWrittenReservations extends DurableObject<Env> {
   private readonly sql: SqlStorage;
   private seq: number;
@@ -141,6 +164,31 @@ export class HandWrittenReservations extends DurableObject<Env> {
     const start = performance.now();
     for (let i = 0; i < n; i++) this.reserve(args, log);
     return performance.now() - start;
+  }
+
+  /** Adds n active reservations at "main" in one transaction (the state n reservations leave). */
+  fill(n: number): void {
+    this.ctx.storage.transactionSync(() => fillActive(this.sql, n, "h"));
+  }
+
+  /** k reservations and k setStock at the current number of active reservations, each its own transaction. */
+  growthProbe(k: number, rounds: number): GrowthProbe {
+    let [reserveMs, setStockMs] = [Infinity, Infinity];
+    for (let r = 0; r < rounds; r++) {
+      const t0 = performance.now();
+      for (let i = 0; i < k; i++) this.reserve({ locationId: "main", quantity: 1 });
+      const t1 = performance.now();
+      // What a hand-written setStock checks: the same invariant (it may not drop below what is reserved).
+      for (let i = 0; i < k; i++) {
+        this.ctx.storage.transactionSync(() => {
+          this.sql.exec("UPDATE stock SET quantity = quantity, updated_at = ? WHERE location_id = 'main'", Date.now());
+          if (this.sql.exec(INVARIANT).toArray().length > 0) throw new Error("invariant");
+        });
+      }
+      const t2 = performance.now();
+      [reserveMs, setStockMs] = [Math.min(reserveMs, t1 - t0), Math.min(setStockMs, t2 - t1)];
+    }
+    return { k, reserveMs, setStockMs };
   }
 
   /** True when the hand-written DDL and invariant are exactly the Nomos's: both sides run the same SQL. */
@@ -478,6 +526,66 @@ export class NoemaReservations extends InventoryAttractor {
     return { ...result, plainN, plainMs: performance.now() - plainStart };
   }
 
+  /** Adds n active reservations at "main" outside any Intent, as a migration would (the audit would see them). */
+  fill(n: number): void {
+    this.ctx.storage.transactionSync(() => {
+      fillActive(this.ctx.storage.sql, n, "n");
+      // The fill is not an Intent: drop the keys its rows marked, as the next Intent's check would.
+      this.ctx.storage.sql.exec("DELETE FROM _noema_scope_reserved_matches_active_reservations");
+    });
+  }
+
+  /** k reservations as the API sends them (reserve + $freeze of its release) and k setStock, each sealed. */
+  growthProbe(k: number, rounds: number): GrowthProbe {
+    let [reserveMs, setStockMs] = [Infinity, Infinity];
+    const stockAt = buildIntent(inventory, (s) => void s.setStock({ locationId: "main", quantity: 1_000_000_000 }));
+    for (let r = 0; r < rounds; r++) {
+      const [reserves, stocks] = [sent(reserveAndFreeze, k), sent(stockAt, k)];
+      const t0 = performance.now();
+      for (const intent of reserves) if (!this.sedimentation(intent).success) throw new Error("bench reserve refused");
+      const t1 = performance.now();
+      for (const intent of stocks) if (!this.sedimentation(intent).success) throw new Error("bench setStock refused");
+      const t2 = performance.now();
+      [reserveMs, setStockMs] = [Math.min(reserveMs, t1 - t0), Math.min(setStockMs, t2 - t1)];
+    }
+    return { k, reserveMs, setStockMs };
+  }
+
+  /**
+   * Wake rate of due releases among many active reservations: n reservations through the API's
+   * Intent (reserve + $freeze of its release, 1 s ahead) on top of `others` filled in bulk, then
+   * the alarm called until nothing is due (each call wakes one batch), all in this one call.
+   */
+  async releaseWakeBench(n: number, others: number): Promise<{ n: number; others: number; wakeMs: number; batches: number; released: number; active: number }> {
+    this.fill(others);
+    const hold = buildIntent(inventory, (s) => {
+      const r = s.reserve({ locationId: "main", quantity: 1, ttlSeconds: 1 });
+      s.$freeze({ at: r.expiresAt, key: r.reservationId }, (f) => f.release({ reservationId: r.reservationId }));
+    });
+    let last = 0;
+    for (const intent of sent(hold, n)) {
+      const seal = this.sedimentation(intent);
+      if (!seal.success) throw new Error(`bench hold refused: ${seal.reason.message}`);
+      last = (seal.outputs[0] as { expiresAt: number }).expiresAt;
+    }
+    while (Date.now() <= last) {
+      // Spin, not await: the real alarm must not take entries before they are timed.
+    }
+    const count = (where: string) => Number(this.query(`SELECT COUNT(*) AS n FROM reservations WHERE ${where}`)[0]!.n);
+    const due = () => {
+      const next = this.frozen({ limit: 1 })[0];
+      return next !== undefined && next.wakeAt <= Date.now();
+    };
+    let batches = 0;
+    const start = performance.now();
+    while (due() && batches <= n) {
+      await this.alarm();
+      batches++;
+    }
+    const wakeMs = performance.now() - start;
+    return { n, others, wakeMs, batches, released: count("status = 'released'"), active: count("status = 'active'") };
+  }
+
   /** Freezes releases of reservations `${prefix}-${from}` … to keep pending, each with its key, wake times spread over 30 days. */
   fillPending(prefix: string, from: number, count: number): number {
     const now = Date.now();
@@ -731,6 +839,23 @@ async function route(request: Request, env: Env, ctx: ExecutionContext): Promise
         }
       });
       return json({ mode, k, c, ms: Date.now() - start });
+    }
+    case "/growth": {
+      // Write cost at n active reservations: a fresh DO per side and n, filled in bulk, then probed.
+      const name = nameOf(url);
+      const n = int(url, "n");
+      const k = int(url, "k", 200);
+      const rounds = Math.max(1, int(url, "rounds", 3));
+      const mine = await freshNoema(env, `${name}-noema`);
+      await mine.fill(n);
+      const theirs = hand(env, `${name}-hand`);
+      await theirs.setStock(LOCATION, 1_000_000_000);
+      await theirs.fill(n);
+      return json({ n, noema: await mine.growthProbe(k, rounds), hand: await theirs.growthProbe(k, rounds) });
+    }
+    case "/release-wake": {
+      const stub = await freshNoema(env, nameOf(url));
+      return json(await stub.releaseWakeBench(int(url, "n"), int(url, "others", 0)));
     }
     case "/wake": {
       const stub = await freshNoema(env, nameOf(url));

@@ -61,14 +61,14 @@ describe("entry points", () => {
     "type Footprint", "FREEZE_SQL", "FreezeKeyConflict", "type Freezer", "type FreezeRequest",
     "type FrozenEntry", "GENESIS_HASH", "hashCanonicalSediment", "holeStructure", "intentSieve", "interpret",
     "isBuiltinOp", "isRef", "keyIssue", "latestApplied", "limitIssues", "looksLikeRef", "MAX_NAME_LENGTH",
-    "MAX_PAGE", "MAX_WAKE_ATTEMPTS", "MigrationError", "type MigrationState", "type NeedsOf", "nomosHistory",
+    "MAX_PAGE", "MAX_WAKE_ATTEMPTS", "MigrationError", "type MigrationState", "type NeedsOf", "nobleSha256Hex", "nomosHistory",
     "nomosStamp", "normalizeSql", "type NotBindable", "operationFootprint", "operationHash",
     "operationOutputs", "operationSchemas", "operationsOf", "outputsOf", "parseEnvelope", "phaseAt",
     "prefixIssues", "recordApplied", "refIssues", "Refusal", "resolveArgs", "resolveValue", "Sedimenter",
-    "type SedimenterOptions", "sedimentHash", "type SedimentHost", "SedimentLog", "sha256Hex", "sieveHash",
+    "type SedimenterOptions", "sedimentHash", "type SedimentHost", "SedimentLog", "sha256Hex", "type Sha256Hex", "sieveHash",
     "sieveOf", "sizeIssue", "type SqlExecutor", "statementFootprint", "statementsOf", "stepLimitIssues",
     "stepSchema", "stepScope", "type StepScope", "strictArgs", "tablesOfInvariants", "unknownOperation",
-    "verifySchema", "WAKE_BATCH", "wakeTime", "type WakeWhen", "worldHash", "zodIssues",
+    "useSha256", "verifySchema", "WAKE_BATCH", "wakeTime", "type WakeWhen", "worldHash", "zodIssues",
     ]);
   });
 

@@ -10,6 +10,7 @@ import {
   Sedimenter,
   type SedimentHost,
 } from "@noema/core/runtime";
+import { installFastHash } from "./hash.js";
 
 /** Why an Attractor subclass cannot start: a missing law or an overridden `alarm()`. */
 export class AttractorDefinitionError extends Error {
@@ -109,6 +110,7 @@ export abstract class Attractor<Env = unknown, V extends Vocabulary = Vocabulary
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
+    installFastHash();
     const statics = new.target as unknown as AttractorStatics;
     assertAlarmNotOverridden(new.target.prototype as object, statics.name);
     const { law } = statics;

@@ -287,16 +287,17 @@ function explore(
 
   const replays = (snapshot: Snapshot): string | undefined => {
     const verification = new SedimentLog(machine.host.db).verify();
-    const log = rowsOf(snapshot, "_noema_sediment").sort((a, b) => Number(a.sediment_id) - Number(b.sediment_id));
+    // Read through the log, which restores each Intent's stamp and key from their columns.
+    const log = new SedimentLog(machine.host.db).page(0, rowsOf(snapshot, "_noema_sediment").length).sediments;
     if (!verification.ok) return `the chain does not verify: broken at sediment ${verification.brokenAt}`;
     if (verification.length !== log.length) return `the chain verifies ${verification.length} of ${log.length} sediments`;
     return replayMachine!.tentatively(() => {
       const s = v.sedimenter(replayMachine!);
       for (const row of log) {
-        replayMachine!.now = Number(row.timestamp);
-        const seal = s.sediment(JSON.parse(String(row.intent)));
-        if (!seal.success) return `sediment ${row.sediment_id} is ${reasonText(seal.reason)} when its log is replayed`;
-        if (canonicalJson(seal.outputs) !== row.outputs) return `sediment ${row.sediment_id} gives ${canonicalJson(seal.outputs)} on replay, ${String(row.outputs)} in the log`;
+        replayMachine!.now = row.timestamp;
+        const seal = s.sediment(row.intent);
+        if (!seal.success) return `sediment ${row.sedimentId} is ${reasonText(seal.reason)} when its log is replayed`;
+        if (canonicalJson(seal.outputs) !== canonicalJson(row.outputs)) return `sediment ${row.sedimentId} gives ${canonicalJson(seal.outputs)} on replay, ${canonicalJson(row.outputs)} in the log`;
       }
       const rebuilt = capture(replayMachine!.host.db, schema);
       for (const table of v.tables) {

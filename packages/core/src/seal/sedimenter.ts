@@ -106,7 +106,7 @@ export class Sedimenter {
     const { held: _held, ...admission } = options;
     this.admission = { ...admission, held: this.vocabulary.nomos.version, limits: this.limits };
     this.log = new SedimentLog(host.db);
-    this.cryostasis = new CryostasisStore(host.db);
+    this.cryostasis = new CryostasisStore(host.db, (id) => this.log.source(id));
     // Kept in memory: only a committed transaction advances it, so it never runs ahead of storage.
     this.head = this.log.head();
     const worldJson = canonicalJson(world);

@@ -3,6 +3,8 @@ import { type Sha256Hex, useSha256 } from "@noema/core/runtime";
 /** The part of node:crypto the hash port uses. */
 interface NodeCrypto {
   createHash(algorithm: "sha256"): { update(text: string): { digest(encoding: "hex"): string } };
+  /** One-shot hash (Node 21.7+): no Hash object per call. */
+  hash?(algorithm: "sha256", text: string, encoding: "hex"): string;
 }
 
 /**
@@ -19,7 +21,8 @@ export function nodeSha256(): Sha256Hex | undefined {
     return undefined;
   }
   if (typeof crypto?.createHash !== "function") return undefined;
-  const { createHash } = crypto;
+  const { createHash, hash } = crypto;
+  if (typeof hash === "function") return (text) => hash("sha256", text, "hex");
   return (text) => createHash("sha256").update(text).digest("hex");
 }
 

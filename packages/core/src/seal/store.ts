@@ -326,24 +326,26 @@ export class SedimentLog {
    */
   verifySlice(from: ChainLink, through: number, maxRows: number): VerifySlice {
     let prev = from;
-    const worldHashes = new Map<string, string>();
     this.stamps.clear();
+    // The World rows, few, read once per slice: the hash an entry names when its World row still matches its hash, else none.
+    const worlds = new Map<number, string>();
+    for (const w of this.db.exec(`SELECT world_id, ${hexOut("world_hash")} AS world_hash, world FROM _noema_world`, [])) {
+      const wh = sha256Hex(String(w.world));
+      if (wh === w.world_hash) worlds.set(Number(w.world_id), wh);
+    }
     for (let left = maxRows; left > 0 && prev.sedimentId < through; ) {
-      const rows = this.db.exec(`SELECT ${SEDIMENT_COLUMNS} ${SEDIMENT_FROM} WHERE s.sediment_id > ? AND s.sediment_id <= ? ORDER BY s.sediment_id LIMIT ?`, [
-        prev.sedimentId,
-        through,
-        Math.min(left, VERIFY_BATCH),
-      ]);
+      const rows = this.db.exec(
+        `SELECT sediment_id, ${hexOut("hash")} AS hash, timestamp, intent, nomos_version, idempotency_key, outputs, origin, world_id FROM _noema_sediment WHERE sediment_id > ? AND sediment_id <= ? ORDER BY sediment_id LIMIT ?`,
+        [prev.sedimentId, through, Math.min(left, VERIFY_BATCH)],
+      );
       if (rows.length === 0) break;
       for (const r of rows) {
         const sedimentId = Number(r.sediment_id);
         const broken = { ok: false as const, brokenAt: sedimentId, length: prev.sedimentId };
         if (sedimentId !== prev.sedimentId + 1) return broken;
-        // A World row that no longer matches its hash breaks every entry that names it.
-        const world = r.world === null ? "" : String(r.world);
-        let wh = worldHashes.get(world);
-        if (wh === undefined) worldHashes.set(world, (wh = sha256Hex(world)));
-        if (wh !== r.world_hash) return broken;
+        // A World row that no longer matches its hash (or is gone) breaks every entry that names it.
+        const wh = worlds.get(Number(r.world_id));
+        if (wh === undefined) return broken;
         const hash = hashCanonicalSediment({
           sedimentId,
           prevHash: prev.hash,

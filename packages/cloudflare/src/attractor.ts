@@ -126,7 +126,7 @@ export abstract class Attractor<Env = unknown, V extends Vocabulary = Vocabulary
     const sql = ctx.storage.sql;
     this.query = (text, ...params) => sql.exec<Row>(text, ...params).toArray();
     const host: SedimentHost = (this.host = {
-      db: { exec: (text, params) => sql.exec<Row>(text, ...params).toArray() },
+      db: { exec: (text, params) => sql.exec<Row>(text, ...params).toArray(), raw: (text, params) => [...sql.exec(text, ...params).raw()] as SqlValue[][] },
       transaction: (fn) => ctx.storage.transactionSync(fn),
       now: () => Date.now(),
       onCryostasisChanged: () => this.rearm(),

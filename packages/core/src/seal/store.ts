@@ -183,6 +183,11 @@ export class SedimentLog {
     return row ? { sedimentId: Number(row.sediment_id), hash: String(row.hash) } : this.anchor();
   }
 
+  /** Rows as arrays in column order: the host's cheaper form when it has one. */
+  private rows(sql: string, params: readonly SqlValue[]): SqlValue[][] {
+    return this.db.raw ? this.db.raw(sql, params) : this.db.exec(sql, params).map((r) => Object.values(r));
+  }
+
   /** The stored hash of a live entry. */
   hashOf(sedimentId: number): string | undefined {
     const row = this.db.exec(`SELECT ${hexOut("hash")} AS hash FROM _noema_sediment WHERE sediment_id = ?`, [sedimentId])[0];
@@ -334,28 +339,28 @@ export class SedimentLog {
       if (wh === w.world_hash) worlds.set(Number(w.world_id), wh);
     }
     for (let left = maxRows; left > 0 && prev.sedimentId < through; ) {
-      const rows = this.db.exec(
-        `SELECT sediment_id, ${hexOut("hash")} AS hash, timestamp, intent, nomos_version, idempotency_key, outputs, origin, world_id FROM _noema_sediment WHERE sediment_id > ? AND sediment_id <= ? ORDER BY sediment_id LIMIT ?`,
+      const rows = this.rows(
+        `SELECT sediment_id, ${hexOut("hash")}, timestamp, intent, nomos_version, idempotency_key, outputs, origin, world_id FROM _noema_sediment WHERE sediment_id > ? AND sediment_id <= ? ORDER BY sediment_id LIMIT ?`,
         [prev.sedimentId, through, Math.min(left, VERIFY_BATCH)],
       );
       if (rows.length === 0) break;
-      for (const r of rows) {
-        const sedimentId = Number(r.sediment_id);
+      for (const [id, stored, timestamp, intent, nomosVersion, key, outputs, origin, worldId] of rows) {
+        const sedimentId = Number(id);
         const broken = { ok: false as const, brokenAt: sedimentId, length: prev.sedimentId };
         if (sedimentId !== prev.sedimentId + 1) return broken;
         // A World row that no longer matches its hash (or is gone) breaks every entry that names it.
-        const wh = worlds.get(Number(r.world_id));
+        const wh = worlds.get(Number(worldId));
         if (wh === undefined) return broken;
         const hash = hashCanonicalSediment({
           sedimentId,
           prevHash: prev.hash,
-          timestamp: Number(r.timestamp),
-          intent: this.canonicalIntent(String(r.intent), r.nomos_version, r.idempotency_key),
-          outputs: String(r.outputs),
-          origin: r.origin === null ? null : String(r.origin),
+          timestamp: Number(timestamp),
+          intent: this.canonicalIntent(String(intent), nomosVersion, key),
+          outputs: String(outputs),
+          origin: origin === null ? null : String(origin),
           worldHash: wh,
         });
-        if (hash !== r.hash) return broken;
+        if (hash !== stored) return broken;
         prev = { sedimentId, hash };
       }
       left -= rows.length;
@@ -404,8 +409,14 @@ export class SedimentLog {
   precedents(filter: { kind?: ReasonKind; nomosVersion?: number; after?: number; limit: number }): Precedent[] {
     const where = ["precedent_id > ?"];
     const params: SqlValue[] = [filter.after ?? 0];
-    if (filter.kind !== undefined) (where.push("kind = ?"), params.push(filter.kind));
-    if (filter.nomosVersion !== undefined) (where.push("nomos_version = ?"), params.push(filter.nomosVersion));
+    if (filter.kind !== undefined) {
+      where.push("kind = ?");
+      params.push(filter.kind);
+    }
+    if (filter.nomosVersion !== undefined) {
+      where.push("nomos_version = ?");
+      params.push(filter.nomosVersion);
+    }
     return this.db
       .exec(
         `SELECT precedent_id, intent, reason, nomos_version, nomos_hash, timestamp FROM _noema_precedent WHERE ${where.join(" AND ")} ORDER BY precedent_id LIMIT ?`,

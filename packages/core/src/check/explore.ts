@@ -136,7 +136,7 @@ class Version {
 
   // A new one per move: the Sedimenter keeps the chain head in memory, and moves are rolled back under it.
   sedimenter(machine: Machine): Sedimenter {
-    return new Sedimenter(this.law, machine.host, this.world, { held: this.version, appliedAt: () => this.start });
+    return new Sedimenter(this.law, machine.host, this.world, { held: this.version, appliedAt: () => this.start, frozenByReference: false });
   }
 
   /** Performs a move on the machine; returns what happened, in words. */
@@ -333,7 +333,7 @@ function explore(
 
   /** Frozen Intents of this law woken under the next: each resumes, is reforged or is refused as its Connection says, and none is lost. */
   const wakesAcross = (node: StateNode, next: Version, frozen: FrozenEntry[]) => {
-    const s = new Sedimenter(next.law, machine.host, next.world, { held: next.version, appliedAt: () => machine.now });
+    const s = new Sedimenter(next.law, machine.host, next.world, { held: next.version, appliedAt: () => machine.now, frozenByReference: false });
     const failed = (failure: string) => fail("cryostasis", { node, epilogue: "migrate-wake", failure });
     const outcomes = next.settle(machine, s);
     if (!outcomes) return failed(`frozen Intents keep waking others after ${MAX_SETTLE_ROUNDS} rounds under v${next.version}`);
@@ -616,7 +616,7 @@ function counterexample(v: Version, next: Version | undefined, f: Failure, optio
     }
     if (f.epilogue === "migrate-wake" && next) {
       record(`advance the clock past every wake time under v${next.version}`, () => {
-        const s = new Sedimenter(next.law, machine.host, next.world, { held: next.version, appliedAt: () => machine.now });
+        const s = new Sedimenter(next.law, machine.host, next.world, { held: next.version, appliedAt: () => machine.now, frozenByReference: false });
         return (next.settle(machine, s) ?? []).map(wakeText).join("; ") || "nothing frozen";
       });
     }

@@ -98,10 +98,11 @@ export class CryostasisStore {
   // Sieves already stored: most Intents share a few shapes, so most freezes skip the insert.
   private readonly knownSieves = new Set<string>();
 
-  /** `source` reads the sediments that entries stored by reference derive their Intent from. */
+  /** `source` reads the sediments that entries stored by reference derive their Intent from; `byReference` false stores every Intent whole. */
   constructor(
     private readonly db: SqlExecutor,
     private readonly source: SedimentSource,
+    private readonly byReference = true,
   ) {}
 
   /** Stores a frozen Intent; with a key already pending, stores nothing and returns that entry. */
@@ -112,11 +113,12 @@ export class CryostasisStore {
       this.knownSieves.add(hash);
     }
     const intent = canonicalJson(r.intent);
+    const source = this.byReference ? r.source : undefined;
     const inserted = this.db.exec(FREEZE_SQL, [
       r.wakeAt,
-      r.source ? null : intent,
-      r.source?.sedimentId ?? null,
-      r.source?.step ?? null,
+      source ? null : intent,
+      source?.sedimentId ?? null,
+      source?.step ?? null,
       hash,
       r.nomos.version,
       r.worldHash,

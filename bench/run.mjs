@@ -51,6 +51,9 @@
 //   BENCH_GROWTH_ROUNDS=3        probe rounds per DO; the fastest counts
 //   BENCH_GROWTH_WAKE_N=10000    due releases woken among BENCH_GROWTH_WAKE_ACTIVE active reservations (0: skip),
 //   BENCH_GROWTH_WAKE_ACTIVE=50000  and the same n among no others, for the ratio
+//   BENCH_VERIFY_N=300000        Verification: sediments in one fresh DO's log (bulk-built), verified while writes arrive (0: skip); first run only
+//   BENCH_VERIFY_EVERY=50        ms between those writes
+//   BENCH_BYTES_N=10000          Bytes on disk per sediment / reservation / active reservation, and per hand-written log row (0: skip); first run only
 //   BENCH_OUT=bench/results/latest.json
 //   BENCH_WRANGLER=1             0: skip parts 1-4 (the `wrangler dev` runs), e.g. for the Worker figures alone
 //   BENCH_UPLOAD=1               0: skip the upload sizes (and the what-if bundles)
@@ -133,6 +136,9 @@ const config = {
   growthRounds: num("BENCH_GROWTH_ROUNDS", 3),
   growthWakeN: num("BENCH_GROWTH_WAKE_N", 10_000),
   growthWakeActive: num("BENCH_GROWTH_WAKE_ACTIVE", 50_000),
+  verifyN: num("BENCH_VERIFY_N", 300_000),
+  verifyEvery: num("BENCH_VERIFY_EVERY", 50),
+  bytesN: num("BENCH_BYTES_N", 10_000),
   out: resolve(root, env.BENCH_OUT ?? "bench/results/latest.json"),
   wranglerRuns: num("BENCH_WRANGLER", 1) > 0,
   upload: num("BENCH_UPLOAD", 1) > 0,
@@ -507,6 +513,57 @@ function printGrowth(g) {
 }
 
 // ---------------------------------------------------------------------------------------
+// Verification and bytes (issue 8 §3, §4 row size)
+// ---------------------------------------------------------------------------------------
+
+/** Median and maximum of a list of milliseconds. */
+function spread(ms) {
+  const sorted = [...ms].sort((a, b) => a - b);
+  return { n: sorted.length, median: sorted.length ? sorted[Math.floor(sorted.length / 2)] : null, max: sorted.length ? sorted[sorted.length - 1] : null };
+}
+
+/**
+ * A log of BENCH_VERIFY_N sediments verified three ways while reservations arrive every
+ * BENCH_VERIFY_EVERY ms: `verify()` as it is now (sliced, native hash), the same blocking pass
+ * with the native hash, and the blocking pass with the pure-JS hash (verify() before issue 8).
+ */
+async function verification(base) {
+  const v = await post(base, "/verify", { name: fresh("verify"), n: config.verifyN, every: config.verifyEvery });
+  const side = (x) => ({ ms: x.ms, perSecond: rate(v.n, x.ms), writes: spread(x.writeMs) });
+  const out = { n: v.n, bytesPerSediment: v.bytesPerSediment, sliced: side(v.sliced), slicedAlone: side(v.slicedAlone), nativeBlocking: side(v.nativeBlocking), blocking: side(v.blocking) };
+  // The rate of verify() on its own, and while it shares the object with the writes.
+  out.rateVsBefore = ratio(out.slicedAlone.perSecond, out.blocking.perSecond);
+  out.rateWithWritesVsBefore = ratio(out.sliced.perSecond, out.blocking.perSecond);
+  return out;
+}
+
+async function bytes(base) {
+  const b = await post(base, "/bytes", { name: fresh("bytes"), n: config.bytesN });
+  return { ...b, sedimentVsHandLogRow: ratio(b.sediment, b.handLogRow), activeVsHandChain: ratio(b.activeReservation, b.handChainReservation) };
+}
+
+function printVerification(run) {
+  const lines = [];
+  const v = run.verification;
+  if (v) {
+    const w = (x) => (x.writes.n ? `a write during it: median ${x.writes.median} ms, max ${x.writes.max} ms (${x.writes.n} writes)` : "no write landed during it");
+    lines.push(`Verification of ${v.n.toLocaleString("en-US")} sediments (${fmt(v.bytesPerSediment)} bytes each on disk), writes every ${config.verifyEvery} ms:`);
+    lines.push(`  verify() sliced, native hash: ${(v.sliced.ms / 1000).toFixed(2)} s, ${fmt(v.sliced.perSecond)} entries/s; ${w(v.sliced)} (target max <= 50 ms)`);
+    lines.push(`  verify() sliced, native hash, no writes: ${(v.slicedAlone.ms / 1000).toFixed(2)} s, ${fmt(v.slicedAlone.perSecond)} entries/s`);
+    lines.push(`  one blocking pass, native hash: ${(v.nativeBlocking.ms / 1000).toFixed(2)} s, ${fmt(v.nativeBlocking.perSecond)} entries/s; ${w(v.nativeBlocking)}`);
+    lines.push(`  before (one blocking pass, pure-JS hash): ${(v.blocking.ms / 1000).toFixed(2)} s, ${fmt(v.blocking.perSecond)} entries/s; ${w(v.blocking)}`);
+    lines.push(`  rate now / before ${fmtRatio(v.rateVsBefore)} (target >= 1.00x); with the writes served in between ${fmtRatio(v.rateWithWritesVsBefore)}`);
+  }
+  const b = run.bytes;
+  if (b) {
+    lines.push(`Bytes on disk (SQLite databaseSize, ${b.n.toLocaleString("en-US")} each, fresh objects):`);
+    lines.push(`  per sediment ${fmt(b.sediment)} (target <= 350) vs a hand-written chained log row ${fmt(b.handLogRow)} = ${fmtRatio(b.sedimentVsHandLogRow)}`);
+    lines.push(`  per reservation ${fmt(b.reservation)}; per active reservation (reserve + $freeze of its release) ${fmt(b.activeReservation)} vs hand-chain ${fmt(b.handChainReservation)} = ${fmtRatio(b.activeVsHandChain)} (hand-plain ${fmt(b.handPlainReservation)})`);
+  }
+  if (lines.length) console.log(lines.join("\n"));
+}
+
+// ---------------------------------------------------------------------------------------
 // Report
 // ---------------------------------------------------------------------------------------
 
@@ -784,8 +841,11 @@ async function main() {
       }
       if (i === 0) run.cryostasis = await cryostasis(base);
       if (i === 0 && (config.growth.length > 0 || config.growthWakeN > 0)) run.growth = await growth(base);
+      if (i === 0 && config.verifyN > 0) run.verification = await verification(base);
+      if (i === 0 && config.bytesN > 0) run.bytes = await bytes(base);
       run.ratios = ratios(run);
       print(run);
+      printVerification(run);
       runs.push(run);
     } catch (e) {
       console.error(`wrangler log tail:\n${tail(logFile)}`);

@@ -3,8 +3,9 @@
 import { DurableObject } from "cloudflare:workers";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex, utf8ToBytes } from "@noble/hashes/utils.js";
-import { buildIntent, connection, defineNomos, integer, type TableSpec, text, DEFAULT_LIMITS, type Intent, parseIntent, type Seal } from "@noema/core";
-import { hashCanonicalSediment } from "@noema/core/runtime";
+import { buildIntent, connection, defineNomos, integer, type TableSpec, text, DEFAULT_LIMITS, type Intent, parseIntent, type Seal, type Verification } from "@noema/core";
+import { hashCanonicalSediment, SedimentLog, useSha256 } from "@noema/core/runtime";
+import { nodeSha256 } from "../../packages/cloudflare/src/hash.js";
 import { canonicalJson, diffNomos, intentSieve, countPlaceholders, interpret, sedimentHash, sha256Hex } from "@noema/core/runtime";
 import { app } from "../../apps/inventory/src/api.js";
 import { InventoryAttractor } from "../../apps/inventory/src/attractor.js";
@@ -189,6 +190,26 @@ export class HandWrittenReservations extends DurableObject<Env> {
       [reserveMs, setStockMs] = [Math.min(reserveMs, t1 - t0), Math.min(setStockMs, t2 - t1)];
     }
     return { k, reserveMs, setStockMs };
+  /** Bytes on disk (SQLite pages). */
+  size(): number {
+    return this.ctx.storage.sql.databaseSize;
+  }
+
+  /** n chained log rows alone, with the payload a reservation writes: the bytes one hand-written log row costs. */
+  logRows(n: number): number {
+    const before = this.size();
+    const now = Date.now();
+    this.ctx.storage.transactionSync(() => {
+      for (let i = 0; i < n; i++) {
+        const id = ++this.seq;
+        const out: Reservation = { reservationId: `r-${id}-0`, locationId: LOCATION, quantity: 1, expiresAt: now + 900_000, orderId: null };
+        const payload = JSON.stringify({ id, at: now, op: "reserve", args: { locationId: LOCATION, quantity: 1 }, output: out });
+        const hash = bytesToHex(sha256(utf8ToBytes(JSON.stringify({ prevHash: this.head, payload }))));
+        this.sql.exec("INSERT INTO log_chain (id, prev_hash, hash, at, payload) VALUES (?, ?, ?, ?, ?)", id, this.head, hash, now, payload);
+        this.head = hash;
+      }
+    });
+    return (this.size() - before) / n;
   }
 
   /** True when the hand-written DDL and invariant are exactly the Nomos's: both sides run the same SQL. */
@@ -338,7 +359,10 @@ export class NoemaReservations extends InventoryAttractor {
     const output = { reservationId: "r-1-0", locationId: "main", quantity: 1, expiresAt: now + 900_000, orderId: null };
     const entry = { sedimentId: 1, prevHash: "0".repeat(64), timestamp: now, intent, outputs: [output], world: this.world };
     const canonicalEntry = canonicalJson(entry);
-    const sedimentRow = [canonicalJson(intent), canonicalJson(entry.outputs), sha256Hex(canonicalJson(this.world))] as const;
+    // The row as the log stores it (format 2): the Intent without the held stamp, the World by id.
+    const log = new SedimentLog({ exec });
+    const stored = log.storedIntent(canonicalJson(intent), null);
+    const sedimentRow = [stored.text, stored.nomosVersion, canonicalJson(entry.outputs), log.worldId(sha256Hex(canonicalJson(this.world)))] as const;
     const rolledBack = (fn: (i: number) => void, i: number) => {
       try {
         this.ctx.storage.transactionSync(() => {
@@ -424,8 +448,8 @@ export class NoemaReservations extends InventoryAttractor {
           rolledBack((j) => {
             rawReserve(j);
             exec(
-              "INSERT INTO _noema_sediment (sediment_id, hash, prev_hash, timestamp, intent, outputs, world_hash, idempotency_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-              [1_000_000_000 + j, "f".repeat(64), "0".repeat(64), now, ...sedimentRow, null],
+              "INSERT INTO _noema_sediment (sediment_id, hash, timestamp, intent, nomos_version, outputs, world_id, idempotency_key) VALUES (?, unhex(?), ?, ?, ?, ?, ?, ?)",
+              [1_000_000_000 + j, "f".repeat(64), now, ...sedimentRow, null],
             );
           }, i);
           break;
@@ -439,8 +463,8 @@ export class NoemaReservations extends InventoryAttractor {
           this.ctx.storage.transactionSync(() => {
             rawReserve(i);
             exec(
-              "INSERT INTO _noema_sediment (sediment_id, hash, prev_hash, timestamp, intent, outputs, world_hash, origin, idempotency_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-              [1_000_000_000 + i, "f".repeat(64), "0".repeat(64), now, ...sedimentRow, null, null],
+              "INSERT INTO _noema_sediment (sediment_id, hash, timestamp, intent, nomos_version, outputs, world_id, origin, idempotency_key) VALUES (?, unhex(?), ?, ?, ?, ?, ?, ?, ?)",
+              [1_000_000_000 + i, "f".repeat(64), now, ...sedimentRow, null, null],
             );
           });
           break;
@@ -620,10 +644,84 @@ export class NoemaReservations extends InventoryAttractor {
     return { freezeMs, stepMs: performance.now() - stepStart };
   }
 
-  /** Storage as SQLite counts it, pending entries, and the bytes of their stored columns (five integers at 8 bytes each). */
+  // ---- Verification and bytes (issue 8 §3, §4 row size) ----
+
+  /** Bytes on disk (SQLite pages). */
+  size(): number {
+    return this.ctx.storage.sql.databaseSize;
+  }
+
+  /**
+   * Appends n copies of this Attractor's last sediment's Intent and outputs to the log, each
+   * chained and hashed as a commit does, through the log's own append in transactions of
+   * `batch`: a long log built in seconds. Restart the object afterwards (`restart()`) so it
+   * reads the new head. Returns the bytes on disk per appended entry.
+   */
+  bulkLog(n: number, batch = 10_000): number {
+    const log = new SedimentLog({ exec: (text, params) => this.query(text, ...params) });
+    let head = log.head();
+    const last = log.page(head.sedimentId - 1, 1).sediments[0]!;
+    const intent = canonicalJson(last.intent);
+    const outputs = canonicalJson(last.outputs);
+    const wh = sha256Hex(canonicalJson(last.world));
+    const before = this.size();
+    for (let done = 0; done < n; ) {
+      const k = Math.min(batch, n - done);
+      this.ctx.storage.transactionSync(() => {
+        for (let i = 0; i < k; i++) {
+          const entry = { sedimentId: head.sedimentId + 1, prevHash: head.hash, timestamp: Date.now(), intent, outputs, origin: null, worldHash: wh };
+          const hash = hashCanonicalSediment(entry);
+          log.append({ ...entry, hash, idempotencyKey: null });
+          head = { sedimentId: entry.sedimentId, hash };
+        }
+      });
+      done += k;
+    }
+    return (this.size() - before) / n;
+  }
+
+  /** Resets the object (this call throws): the next call wakes a new instance that reads the head from storage. */
+  restart(): void {
+    this.ctx.abort("bench: restart to read the bulk-built log");
+  }
+
+  /** The whole chain in one synchronous pass, as `verify()` ran before it was sliced; `noble` uses the pure-JS hash, as before. */
+  verifyBlocking(noble: boolean): { ms: number; length: number; ok: boolean } {
+    // Rows read as the Attractor reads them (arrays): only the hash and the slicing differ from verify().
+    const sql = this.ctx.storage.sql;
+    const log = new SedimentLog({ exec: (text, params) => this.query(text, ...params), raw: (text, params) => [...sql.exec(text, ...params).raw()] as (string | number | null)[][] });
+    if (noble) useSha256(undefined);
+    try {
+      const start = performance.now();
+      const v = log.verify();
+      return { ms: performance.now() - start, length: v.ok ? v.length : v.length, ok: v.ok };
+    } finally {
+      if (noble) useSha256(nodeSha256());
+    }
+  }
+
+  /** n reservations, each with a `$freeze` of its release (what the inventory API sends): bytes on disk per active reservation. */
+  activeReservations(n: number): number {
+    const intents = sent(reserveAndFreeze, n);
+    const before = this.size();
+    for (const intent of intents) {
+      const seal = this.sedimentation(intent);
+      if (!seal.success) throw new Error(`bench reserve + $freeze refused: ${seal.reason.message}`);
+    }
+    return (this.size() - before) / n;
+  }
+
+  /** n plain reservations: bytes on disk per reservation (its row and its sediment). */
+  reservations(n: number): number {
+    const before = this.size();
+    this.loop(n);
+    return (this.size() - before) / n;
+  }
+
+  /** Storage as SQLite counts it, pending entries, and the bytes of their stored columns (nine integers at 8 bytes each, the Sieve and World by id). */
   storage(): { databaseSize: number; pending: number; rowBytes: number } {
     const r = this.query(
-      `SELECT COUNT(*) AS n, COALESCE(SUM(length(intent) + length(sieve_hash) + length(world_hash) + COALESCE(length(freeze_key), 0) + COALESCE(length(last_error), 0) + 8 * 5), 0) AS bytes FROM _noema_cryostasis`,
+      `SELECT COUNT(*) AS n, COALESCE(SUM(COALESCE(length(intent), 0) + COALESCE(length(freeze_key), 0) + COALESCE(length(last_error), 0) + 8 * 9), 0) AS bytes FROM _noema_cryostasis`,
     )[0]!;
     return { databaseSize: this.ctx.storage.sql.databaseSize, pending: Number(r.n), rowBytes: Number(r.bytes) };
   }
@@ -882,6 +980,85 @@ async function route(request: Request, env: Env, ctx: ExecutionContext): Promise
         }
       }
       return json({ n, probe: k, rounds, fillMs, before, after, best, emptyPending: (await empty.storage()).pending });
+    }
+    case "/verify": {
+      // A log of n sediments; writes issued every `every` ms while it is verified, their latency
+      // timed from here; then the blocking pass as it was (pure-JS hash), with one write issued into it.
+      const name = nameOf(url);
+      const n = int(url, "n");
+      const every = int(url, "every", 50);
+      const builder = await freshNoema(env, name);
+      const one = await builder.reserve({ locationId: LOCATION, quantity: 1 });
+      if (!one.success) throw new Error(one.reason.message);
+      const chunk = 50_000;
+      let bytesPerSediment = 0;
+      for (let done = 2; done < n; done += chunk) bytesPerSediment = await builder.bulkLog(Math.min(chunk, n - done));
+      await builder.restart().catch(() => undefined);
+      // A stub whose object was reset stays broken: a new one reaches the new instance.
+      const stub = noema(env, name);
+      const writes = async (running: () => boolean) => {
+        const latencies: number[] = [];
+        // The first right behind the verification's call, the rest every `every` ms while it runs.
+        for (let i = 0; running(); i++) {
+          if (i > 0) await new Promise((r) => setTimeout(r, every));
+          if (!running()) break;
+          const t = Date.now();
+          const seal = await stub.reserve({ locationId: LOCATION, quantity: 1 });
+          if (!seal.success) throw new Error(seal.reason.message);
+          latencies.push(Date.now() - t);
+        }
+        return latencies;
+      };
+      const timed = async <T>(fn: () => Promise<T>, withWrites = true) => {
+        let done = false;
+        const t0 = Date.now();
+        const pending = fn();
+        const during = withWrites ? writes(() => !done) : Promise.resolve([]);
+        const result = await pending;
+        const ms = Date.now() - t0;
+        done = true;
+        return { result, ms, latencies: await during };
+      };
+      // Untimed first pass: the restart left SQLite's page cache cold, and every timed pass should find it warm.
+      await stub.verifyBlocking(false);
+      const sliced = await timed(async (): Promise<Verification> => (await stub.verify()) as Verification);
+      if (!sliced.result.ok) throw new Error(`bench log does not verify: broken at ${sliced.result.brokenAt}`);
+      const alone = await timed(async (): Promise<Verification> => (await stub.verify()) as Verification, false);
+      const native = await timed(() => stub.verifyBlocking(false));
+      const before = await timed(() => stub.verifyBlocking(true));
+      return json({
+        n: sliced.result.length,
+        bytesPerSediment,
+        sliced: { ms: sliced.ms, writeMs: sliced.latencies },
+        slicedAlone: { ms: alone.ms, writeMs: [] },
+        nativeBlocking: { ms: native.result.ms, writeMs: native.latencies },
+        blocking: { ms: before.result.ms, writeMs: before.latencies },
+      });
+    }
+    case "/bytes": {
+      // Bytes on disk per entry, each on its own fresh object: log rows alone, and whole reservations.
+      const name = nameOf(url);
+      const n = int(url, "n");
+      const logNoema = await freshNoema(env, `${name}-log`);
+      const first = await logNoema.reserve({ locationId: LOCATION, quantity: 1 });
+      if (!first.success) throw new Error(first.reason.message);
+      const hands = [`${name}-hand-log`, `${name}-hand-chain`, `${name}-hand-plain`].map((n) => hand(env, n));
+      for (const h of hands) await h.setStock(LOCATION, 1_000_000_000);
+      const [handLog, handChain, handPlain] = hands as [DurableObjectStub<HandWrittenReservations>, DurableObjectStub<HandWrittenReservations>, DurableObjectStub<HandWrittenReservations>];
+      const measure = async (h: DurableObjectStub<HandWrittenReservations>, mode: LogMode) => {
+        const before = await h.size();
+        await h.loop(n, mode);
+        return ((await h.size()) - before) / n;
+      };
+      return json({
+        n,
+        sediment: await logNoema.bulkLog(n),
+        handLogRow: await handLog.logRows(n),
+        reservation: await (await freshNoema(env, `${name}-reserve`)).reservations(n),
+        activeReservation: await (await freshNoema(env, `${name}-active`)).activeReservations(n),
+        handChainReservation: await measure(handChain, "chain"),
+        handPlainReservation: await measure(handPlain, "plain"),
+      });
     }
   }
   return json({ error: { code: "not_found", message: `no route for POST ${path}` } }, 404);

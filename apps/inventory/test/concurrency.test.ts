@@ -30,7 +30,7 @@ describe("concurrency", () => {
     expect(new Set(snapshot?.reservations.map((r) => r.orderId))).toEqual(new Set(won.map((r) => r.body.reservation.orderId)));
     expect(sediments).toHaveLength(51);
     expect(precedents).toHaveLength(150);
-    expect(verify).toEqual({ ok: true, length: 51, head: sediments[50]!.hash });
+    expect(verify).toEqual({ ok: true, length: 51, head: sediments[50]!.hash, verifiedThrough: 51, checkpoint: null });
   });
 
   it("the same idempotent Intent sent 100 times at once is applied once, and every caller gets its Seal", async () => {

@@ -119,7 +119,7 @@ describe("reservation expiry", () => {
     });
     expect(woken.timestamp).toBeGreaterThanOrEqual(reservation.expiresAt - DAY);
     expect(precedents).toEqual([]);
-    expect(verify).toEqual({ ok: true, length: 3, head: woken.hash });
+    expect(verify).toEqual({ ok: true, length: 3, head: woken.hash, verifiedThrough: 3, checkpoint: null });
     // The log says the same over HTTP.
     expect((await api("GET", `/api/products/${p}/sediments?after=2`)).body.sediments[0].origin.cryostasis).toMatchObject({ cryoId, mode: "resumed" });
   });

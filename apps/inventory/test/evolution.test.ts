@@ -153,7 +153,7 @@ describe("waking a v1 Attractor under v2", () => {
       expect(sedimentHash(entry)).toBe(hash);
       if (i > 0) expect(s.prevHash).toBe(after.sediments[i - 1]!.hash);
     });
-    expect(after.verify).toEqual({ ok: true, length: 11, head: native.hash });
+    expect(after.verify).toEqual({ ok: true, length: 11, head: native.hash, verifiedThrough: 11, checkpoint: null });
     expect(after.snapshot?.locations).toEqual([
       { locationId: "a", quantity: 8, reserved: 5, available: 3 },
       { locationId: "b", quantity: 6, reserved: 1, available: 5 },
@@ -412,7 +412,7 @@ describe("upgrade under load", () => {
     expect(report.history[0]).toEqual(onV1.held);
     const { snapshot, sediments, precedents, verify } = await observe(p, ns);
     expect(precedents).toEqual([]);
-    expect(verify).toEqual({ ok: true, length: 51, head: sediments[50]!.hash });
+    expect(verify).toEqual({ ok: true, length: 51, head: sediments[50]!.hash, verifiedThrough: 51, checkpoint: null });
     const adjusts = sent.filter((_, i) => i % 4 === 0).length;
     const reserves = sent.filter((_, i) => i % 4 === 1 || i % 4 === 2).length;
     expect(snapshot?.locations).toEqual([

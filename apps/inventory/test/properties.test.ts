@@ -289,7 +289,7 @@ describe("random sequences of Intents", () => {
         expect(sediments.map((s) => s.sedimentId)).toEqual(Array.from({ length: successes }, (_, i) => i + 1));
         expect(sediments.map((s) => s.intent)).toEqual(sent as Intent[]);
         expect(precedents).toHaveLength(refusals);
-        expect(verify).toEqual({ ok: true, length: successes, head });
+        expect(verify).toEqual({ ok: true, length: successes, head, verifiedThrough: successes, checkpoint: null });
 
         // Rows the snapshot does not show: closed reservations and the movement history.
         const rows = await runInDurableObject(attractor(p), (_, state) => ({

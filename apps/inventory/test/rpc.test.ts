@@ -84,7 +84,7 @@ describe("sedimentation over RPC", () => {
     expect(sediments.map(({ sedimentId, hash, prevHash, timestamp, outputs, world }) => ({ success: true, sedimentId, hash, prevHash, timestamp, outputs, world }))).toEqual(successes);
     expect(sediments.map((s) => s.intent)).toEqual(sent.filter((_, i) => seals[i]!.success));
     for (const { hash, ...entry } of sediments) expect(sedimentHash(entry)).toBe(hash);
-    expect(verify).toEqual({ ok: true, length: 4, head: successes[3]!.hash });
+    expect(verify).toEqual({ ok: true, length: 4, head: successes[3]!.hash, verifiedThrough: 4, checkpoint: null });
   });
 
   it("refuses without changing state, records the Precedent and says why", async () => {
@@ -317,9 +317,10 @@ describe("verify", () => {
     { what: "outputs", sql: `UPDATE _noema_sediment SET outputs = replace(outputs, '"quantity":1', '"quantity":2') WHERE sediment_id = 2`, brokenAt: 2, length: 1 },
     { what: "intent", sql: `UPDATE _noema_sediment SET intent = replace(intent, '"quantity":5', '"quantity":500') WHERE sediment_id = 1`, brokenAt: 1, length: 0 },
     { what: "timestamp", sql: `UPDATE _noema_sediment SET timestamp = timestamp + 1 WHERE sediment_id = 3`, brokenAt: 3, length: 2 },
-    { what: "the World an entry names", sql: `UPDATE _noema_sediment SET world_hash = '${"b".repeat(64)}' WHERE sediment_id = 2`, brokenAt: 2, length: 1 },
+    { what: "the World an entry names", sql: `UPDATE _noema_sediment SET world_id = world_id + 1 WHERE sediment_id = 2`, brokenAt: 2, length: 1 },
     { what: "the stored World", sql: `UPDATE _noema_world SET world = replace(world, 'InventoryAttractor', 'OtherAttractor')`, brokenAt: 1, length: 0 },
-    { what: "hash", sql: `UPDATE _noema_sediment SET hash = '${"a".repeat(64)}' WHERE sediment_id = 2`, brokenAt: 2, length: 1 },
+    { what: "hash", sql: `UPDATE _noema_sediment SET hash = unhex('${"a".repeat(64)}') WHERE sediment_id = 2`, brokenAt: 2, length: 1 },
+    { what: "the law an entry's stamp is stored by", sql: `UPDATE _noema_sediment SET nomos_version = NULL WHERE sediment_id = 3`, brokenAt: 3, length: 2 },
     { what: "a deleted row", sql: `DELETE FROM _noema_sediment WHERE sediment_id = 2`, brokenAt: 3, length: 1 },
   ];
 

@@ -204,7 +204,7 @@ describe("the inspector in a browser", () => {
     const file = sqliteOf(p);
     const db = new DatabaseSync(file);
     try {
-      db.prepare("UPDATE _noema_sediment SET hash = ? WHERE sediment_id = 2").run("f".repeat(64));
+      db.prepare("UPDATE _noema_sediment SET hash = ? WHERE sediment_id = 2").run(Buffer.from("f".repeat(64), "hex"));
     } finally {
       db.close();
     }

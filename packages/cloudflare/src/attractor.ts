@@ -7,9 +7,12 @@ import {
   applyLineage,
   type MigrationState,
   nomosHistory,
+  FULL_VERIFY_EVERY,
   Sedimenter,
   type SedimentHost,
+  Verifier,
 } from "@noema/core/runtime";
+import { installFastHash } from "./hash.js";
 
 /** Why an Attractor subclass cannot start: a missing law or an overridden `alarm()`. */
 export class AttractorDefinitionError extends Error {
@@ -98,6 +101,7 @@ export abstract class Attractor<Env = unknown, V extends Vocabulary = Vocabulary
   private readonly host: SedimentHost;
   private readonly limits: IntentLimits;
   private sedimenter!: Sedimenter;
+  private verifier!: Verifier;
   private migration!: MigrationState;
   private readonly wakeBatch: number;
   /** The user alarm time `onAlarm()` is running for: not re-armed while it runs. */
@@ -109,6 +113,7 @@ export abstract class Attractor<Env = unknown, V extends Vocabulary = Vocabulary
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
+    installFastHash();
     const statics = new.target as unknown as AttractorStatics;
     assertAlarmNotOverridden(new.target.prototype as object, statics.name);
     const { law } = statics;
@@ -121,7 +126,7 @@ export abstract class Attractor<Env = unknown, V extends Vocabulary = Vocabulary
     const sql = ctx.storage.sql;
     this.query = (text, ...params) => sql.exec<Row>(text, ...params).toArray();
     const host: SedimentHost = (this.host = {
-      db: { exec: (text, params) => sql.exec<Row>(text, ...params).toArray() },
+      db: { exec: (text, params) => sql.exec<Row>(text, ...params).toArray(), raw: (text, params) => [...sql.exec(text, ...params).raw()] as SqlValue[][] },
       transaction: (fn) => ctx.storage.transactionSync(fn),
       now: () => Date.now(),
       onCryostasisChanged: () => this.rearm(),
@@ -150,7 +155,8 @@ export abstract class Attractor<Env = unknown, V extends Vocabulary = Vocabulary
         ...(failure && (!held || held.nomos.hash !== state.held.hash) ? { unavailable: failure } : {}),
         ...(failure ? { pending: failure } : {}),
       });
-      this.alarmWork = [this.cryostasisChore()];
+      this.verifier = new Verifier(this.sedimenter.log, host.db);
+      this.alarmWork = [this.cryostasisChore(), this.verifier.chore()];
       // A restart, an eviction or a code update may have lost the alarm: point it at the earliest entry again.
       this.rearm();
     });
@@ -303,7 +309,10 @@ export abstract class Attractor<Env = unknown, V extends Vocabulary = Vocabulary
 
   /** Applies one Intent atomically and seals the result. Trusts nothing: the input is parsed again here. */
   sedimentation(intent: unknown): Seal {
-    return this.sedimenter.sediment(intent);
+    const seal = this.sedimenter.sediment(intent);
+    // The log has grown enough for a background re-verification: point the alarm at it.
+    if (seal.success && seal.sedimentId % FULL_VERIFY_EVERY === 0) this.rearm();
+    return seal;
   }
 
   /**
@@ -320,8 +329,19 @@ export abstract class Attractor<Env = unknown, V extends Vocabulary = Vocabulary
     return this.sedimenter.log.page(Number.isInteger(after) ? after : 0, pageSize(limit));
   }
 
-  verify(): Verification {
-    return this.sedimenter.log.verify();
+  /**
+   * Checks the chain after the last checkpoint (a head a background pass verified), up to the
+   * current head, in slices with a pause between them: requests arriving meanwhile are served
+   * in between. A break the background pass found is reported as well; the first one wins.
+   */
+  verify(): Promise<Verification> {
+    return this.verifier.verify(pause);
+  }
+
+  /** Starts a full re-verification from the anchor now, run a slice per alarm run; `verify()` then reports what it finds. */
+  reverify(): void {
+    this.verifier.startPass(Date.now());
+    this.rearm();
   }
 
   /** Precedents after `after` (a precedentId), oldest first; `next` is the cursor of the next page when there is one. */
@@ -353,6 +373,9 @@ export abstract class Attractor<Env = unknown, V extends Vocabulary = Vocabulary
     return { held, latest, history: nomosHistory(this.host.db), ...(error ? { migrationError: error } : {}) };
   }
 }
+
+/** Yields to the event loop, so that requests waiting for the object run between verification slices. */
+const pause = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 
 /** Refuses a subclass that overrides `alarm()`: it would stop every frozen Intent unless it called `super.alarm()`. */
 function assertAlarmNotOverridden(prototype: object, className: string): void {

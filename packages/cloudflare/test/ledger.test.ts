@@ -152,7 +152,7 @@ describe("a ledger built from the public API", () => {
     const { stub, ids } = await ledgerWith(10, 0);
     committed(await stub.sedimentation(buildIntent(ledger, (s) => void s.transfer({ from: ids[0]!, to: ids[1]!, amount: 4 }))));
     const last = committed(await stub.sedimentation(buildIntent(ledger, (s) => void s.deposit({ accountId: ids[1]!, amount: 1 }))));
-    expect(await stub.verify()).toEqual({ ok: true, length: 3, head: last.hash });
+    expect(await stub.verify()).toEqual({ ok: true, length: 3, head: last.hash, verifiedThrough: 3, checkpoint: null });
 
     await runInDurableObject(stub, (_instance, state) => {
       state.storage.sql.exec("UPDATE _noema_sediment SET outputs = ? WHERE sediment_id = 2", JSON.stringify([{ transferId: "t-2-0", fromBalance: 6, toBalance: 400 }]));
@@ -174,7 +174,7 @@ describe("a ledger built from the public API", () => {
     expect(third.sedimentId).toBe(second.sedimentId + 1);
     expect(third.prevHash).toBe(second.hash);
     expect(second.prevHash).toBe(first.hash);
-    expect(await stub.verify()).toEqual({ ok: true, length: 3, head: third.hash });
+    expect(await stub.verify()).toEqual({ ok: true, length: 3, head: third.hash, verifiedThrough: 3, checkpoint: null });
     // Waking again does not apply the Nomos again.
     expect(await stub.nomos()).toEqual({ held: applied, latest: { name: "ledger", version: 1, hash: ledgerNomos.hash }, history: [applied] });
   });

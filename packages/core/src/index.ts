@@ -95,5 +95,5 @@ export { type Sieve, SieveDerivationError } from "./sieve/index.js";
 
 // Seals, Sediments and Precedents: what an Attractor answers.
 export { type Reason, type ReasonKind, REASON_KINDS } from "./refusal/index.js";
-export type { Precedent, RefusalSeal, Seal, Sediment, SuccessSeal, Verification, World } from "./seal/types.js";
+export type { Checkpoint, Precedent, RefusalSeal, Seal, Sediment, SuccessSeal, Verification, World } from "./seal/types.js";
 export type { FreezeResult, WakeOutcome } from "./seal/sedimenter.js";

@@ -1,7 +1,7 @@
 // @noema/core/runtime: what runs a law inside a store. Used by @noema/cloudflare (and by any
 // other host); an application does not need it. Not covered by the authoring API's stability.
 
-export { canonicalJson, contentHash, normalizeSql, sha256Hex } from "./canonical/index.js";
+export { canonicalJson, contentHash, nobleSha256Hex, normalizeSql, type Sha256Hex, sha256Hex, useSha256 } from "./canonical/index.js";
 export type { AlarmChore, SedimentHost, SqlExecutor } from "./host/index.js";
 export { prefixIssues, zodIssues } from "./issue/index.js";
 export { MAX_NAME_LENGTH } from "./nomos/define.js";
@@ -55,9 +55,11 @@ export {
   CryostasisStore,
   FREEZE_SQL,
   FreezeKeyConflict,
+  frozenFromStep,
   type FreezeRequest,
   type FrozenEntry,
   MAX_WAKE_ATTEMPTS,
+  type SedimentSource,
   WAKE_BATCH,
 } from "./cryostasis/store.js";
 export { constraintReason, interpret } from "./interpretation/sqlite.js";
@@ -67,4 +69,17 @@ export { claimedVersion } from "./admission/parse.js";
 export { type CanonicalSediment, GENESIS_HASH, hashCanonicalSediment, sedimentHash, worldHash } from "./seal/chain.js";
 export { applyLineage, MigrationError, type MigrationState, verifySchema } from "./seal/migrate.js";
 export { Sedimenter, type SedimenterOptions } from "./seal/sedimenter.js";
-export { type AppliedNomos, createInternalTables, DEFAULT_PAGE, latestApplied, MAX_PAGE, nomosHistory, recordApplied, SedimentLog } from "./seal/store.js";
+export {
+  type AppliedNomos,
+  type ChainLink,
+  createInternalTables,
+  DEFAULT_PAGE,
+  FORMAT_VERSION,
+  latestApplied,
+  MAX_PAGE,
+  nomosHistory,
+  recordApplied,
+  SedimentLog,
+  type VerifySlice,
+} from "./seal/store.js";
+export { FULL_VERIFY_EVERY, VERIFY_DDL, VERIFY_SLICE, Verifier, type VerifyPass } from "./seal/verify.js";

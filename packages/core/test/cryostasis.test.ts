@@ -388,16 +388,20 @@ describe("Intents with built-in steps", () => {
 describe("explain: built-in steps", () => {
   const ctx = { now: 1_700_000_000_000, sedimentId: 9 };
 
-  it("shows a freeze as a row of the Cryostasis table: wake time, key and the frozen Intent with its Refs", () => {
+  it("shows a freeze as a row of the Cryostasis table: wake time, key and the frozen Intent, by reference to its step or with its Refs", () => {
     const intent = parsed(wire(open(), freeze({ at: AT, key: ref(0, "accountId") }, deposit(ref(0, "accountId"), 5)), cancel("k")));
     const [, frozen, cancelled] = explain(ledger, intent, ctx).steps;
     expect(frozen!.op).toBe("$freeze");
     expect(frozen!.statements).toHaveLength(1);
-    // The statement the Cryostasis store runs, with the values it binds.
+    // The statement the Cryostasis store runs, with the values it binds: a stamped Intent's frozen
+    // Intent is stored as a reference to this step of this sediment, which derives it.
     expect(frozen!.statements[0]!.sql).toBe(FREEZE_SQL);
+    expect(intent.nomos).toBeDefined();
     expect(frozen!.statements[0]!.params).toStrictEqual([
       AT,
-      canonicalJson({ v: 1, nomos: { name: ledgerNomos.name, version: ledgerNomos.version, hash: ledgerNomos.hash }, steps: [deposit(ref(0, "accountId"), 5)] }),
+      null,
+      ctx.sedimentId,
+      1,
       contentHash(sieveOf(ledger, ["deposit"])),
       ledger.nomos.version,
       "(this Attractor's World hash)",
@@ -410,7 +414,7 @@ describe("explain: built-in steps", () => {
   it("binds an absent key as NULL and marks a wake time computed from a Ref", () => {
     const intent = parsed(wire(deposit("a"), freeze({ at: ref(0, "balance") }, deposit("a")), freeze({ delaySeconds: ref(0, "balance") }, deposit("a"))));
     const [, at, delay] = explain(ledger, intent, ctx).steps;
-    expect([at!.statements[0]!.params[0], at!.statements[0]!.params[5]]).toStrictEqual([ref(0, "balance"), null]);
+    expect([at!.statements[0]!.params[0], at!.statements[0]!.params[7]]).toStrictEqual([ref(0, "balance"), null]);
     expect(delay!.statements[0]!.params[0]).toStrictEqual({ $computedFrom: [ref(0, "balance")] });
   });
 

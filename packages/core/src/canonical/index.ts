@@ -50,11 +50,31 @@ const SCRATCH_BYTES = 16 * 1024;
 const encoder = new TextEncoder();
 const scratch = new Uint8Array(SCRATCH_BYTES);
 
-export function sha256Hex(text: string): string {
+function nobleSha256Hex(text: string): string {
   if (text.length * UTF8_BYTES_PER_UNIT > SCRATCH_BYTES) return bytesToHex(sha256(utf8ToBytes(text)));
   const { written } = encoder.encodeInto(text, scratch);
   return bytesToHex(sha256(scratch.subarray(0, written)));
 }
+
+/**
+ * The hash port: SHA-256 of a text's UTF-8 bytes, in lower-case hex, computed synchronously
+ * (it runs inside transactions). A host installs a native one where its runtime has one
+ * (Workers: node:crypto); the pure-JS @noble/hashes one serves everywhere else.
+ */
+export type Sha256Hex = (text: string) => string;
+
+let sha256Impl: Sha256Hex = nobleSha256Hex;
+
+/** Installs a host's SHA-256 (it must give the same hashes as `nobleSha256Hex`); `undefined` restores the built-in one. */
+export function useSha256(impl: Sha256Hex | undefined): void {
+  sha256Impl = impl ?? nobleSha256Hex;
+}
+
+export function sha256Hex(text: string): string {
+  return sha256Impl(text);
+}
+
+export { nobleSha256Hex };
 
 /** SHA-256 of the canonical JSON of a value. */
 export function contentHash(value: unknown): string {

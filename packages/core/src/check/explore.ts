@@ -136,7 +136,7 @@ class Version {
 
   // A new one per move: the Sedimenter keeps the chain head in memory, and moves are rolled back under it.
   sedimenter(machine: Machine): Sedimenter {
-    return new Sedimenter(this.law, machine.host, this.world, { held: this.version, appliedAt: () => this.start });
+    return new Sedimenter(this.law, machine.host, this.world, { held: this.version, appliedAt: () => this.start, frozenByReference: false });
   }
 
   /** Performs a move on the machine; returns what happened, in words. */
@@ -287,16 +287,17 @@ function explore(
 
   const replays = (snapshot: Snapshot): string | undefined => {
     const verification = new SedimentLog(machine.host.db).verify();
-    const log = rowsOf(snapshot, "_noema_sediment").sort((a, b) => Number(a.sediment_id) - Number(b.sediment_id));
+    // Read through the log, which restores each Intent's stamp and key from their columns.
+    const log = new SedimentLog(machine.host.db).page(0, rowsOf(snapshot, "_noema_sediment").length).sediments;
     if (!verification.ok) return `the chain does not verify: broken at sediment ${verification.brokenAt}`;
     if (verification.length !== log.length) return `the chain verifies ${verification.length} of ${log.length} sediments`;
     return replayMachine!.tentatively(() => {
       const s = v.sedimenter(replayMachine!);
       for (const row of log) {
-        replayMachine!.now = Number(row.timestamp);
-        const seal = s.sediment(JSON.parse(String(row.intent)));
-        if (!seal.success) return `sediment ${row.sediment_id} is ${reasonText(seal.reason)} when its log is replayed`;
-        if (canonicalJson(seal.outputs) !== row.outputs) return `sediment ${row.sediment_id} gives ${canonicalJson(seal.outputs)} on replay, ${String(row.outputs)} in the log`;
+        replayMachine!.now = row.timestamp;
+        const seal = s.sediment(row.intent);
+        if (!seal.success) return `sediment ${row.sedimentId} is ${reasonText(seal.reason)} when its log is replayed`;
+        if (canonicalJson(seal.outputs) !== canonicalJson(row.outputs)) return `sediment ${row.sedimentId} gives ${canonicalJson(seal.outputs)} on replay, ${canonicalJson(row.outputs)} in the log`;
       }
       const rebuilt = capture(replayMachine!.host.db, schema);
       for (const table of v.tables) {
@@ -332,7 +333,7 @@ function explore(
 
   /** Frozen Intents of this law woken under the next: each resumes, is reforged or is refused as its Connection says, and none is lost. */
   const wakesAcross = (node: StateNode, next: Version, frozen: FrozenEntry[]) => {
-    const s = new Sedimenter(next.law, machine.host, next.world, { held: next.version, appliedAt: () => machine.now });
+    const s = new Sedimenter(next.law, machine.host, next.world, { held: next.version, appliedAt: () => machine.now, frozenByReference: false });
     const failed = (failure: string) => fail("cryostasis", { node, epilogue: "migrate-wake", failure });
     const outcomes = next.settle(machine, s);
     if (!outcomes) return failed(`frozen Intents keep waking others after ${MAX_SETTLE_ROUNDS} rounds under v${next.version}`);
@@ -615,7 +616,7 @@ function counterexample(v: Version, next: Version | undefined, f: Failure, optio
     }
     if (f.epilogue === "migrate-wake" && next) {
       record(`advance the clock past every wake time under v${next.version}`, () => {
-        const s = new Sedimenter(next.law, machine.host, next.world, { held: next.version, appliedAt: () => machine.now });
+        const s = new Sedimenter(next.law, machine.host, next.world, { held: next.version, appliedAt: () => machine.now, frozenByReference: false });
         return (next.settle(machine, s) ?? []).map(wakeText).join("; ") || "nothing frozen";
       });
     }

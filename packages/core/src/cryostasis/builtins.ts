@@ -25,7 +25,7 @@ import {
 import { type Issue, issue, type ParseResult, zodIssues } from "../issue/index.js";
 import { Refusal } from "../refusal/index.js";
 import { sieveHash, sieveOf } from "../sieve/index.js";
-import { CANCEL_SQL, FREEZE_SQL } from "./store.js";
+import { CANCEL_SQL, FREEZE_SQL, frozenFromStep } from "./store.js";
 
 /** The furthest ahead an Intent may be frozen. */
 export const MAX_FREEZE_MS = 366 * 24 * 60 * 60 * 1000;
@@ -34,7 +34,7 @@ const MS_PER_DAY = 86_400_000;
 /** Where built-in steps go: the host's Cryostasis, inside the same transaction. */
 export interface Freezer {
   /** Stores the frozen Intent (`now` is the freezing Intent's time); with a pending key, returns that entry instead. */
-  freeze(request: { wakeAt: number; key?: string | undefined; intent: Intent; now: number }): { cryoId: number; wakeAt: number };
+  freeze(request: { wakeAt: number; key?: string | undefined; intent: Intent; now: number; source?: { sedimentId: number; step: number } | undefined }): { cryoId: number; wakeAt: number };
   cancel(key: string): boolean;
 }
 
@@ -194,7 +194,7 @@ const freezeStep: BuiltinStep = {
     const badKey = key === undefined ? undefined : keyIssue(key, "resolve to");
     if (badKey) throw invalid(ctx.step, FREEZE, badKey);
     // The frozen steps were checked when the Intent was parsed; only values that came from Refs are new.
-    const steps = a.intent.steps.map((step, j) => {
+    const mapped = a.intent.steps.map((step, j) => {
       if (!Object.values(step.args).some(isRef)) return step;
       const parsed = strictArgs(vocabulary.operations[step.op]!).safeParse(resolveArgs(step.args, outputs));
       if (!parsed.success) {
@@ -208,17 +208,26 @@ const freezeStep: BuiltinStep = {
       }
       return { op: step.op, args: definedArgs(parsed.data as Record<string, ArgValue>) };
     });
+    const steps = mapped.every((step, j) => step === a.intent.steps[j]) ? a.intent.steps : mapped;
     const frozen: Intent = { v: 1, nomos: intent.nomos ?? nomosStamp(vocabulary.nomos), steps };
-    const stored = freezer.freeze({ wakeAt: when.wakeAt!, key: key as string | undefined, intent: frozen, now: ctx.now });
+    // Stored once: as a reference to this step when the sediment alone derives exactly this Intent.
+    const derived = frozenFromStep(intent, ctx.step, outputs);
+    const exact = derived !== undefined && (steps === a.intent.steps || canonicalJson(derived) === canonicalJson(frozen));
+    const source = exact ? { sedimentId: ctx.sedimentId, step: ctx.step } : undefined;
+    const stored = freezer.freeze({ wakeAt: when.wakeAt!, key: key as string | undefined, intent: frozen, now: ctx.now, source });
     return { cryoId: stored.cryoId, wakeAt: stored.wakeAt };
   },
-  // The frozen Intent is shown with its Refs, resolved when it is frozen; the World hash is the Attractor's, known only there.
+  // The frozen Intent is shown with its Refs, resolved when it is frozen. A stamped Intent's is
+  // stored as a reference to this step (intent NULL), which is what the sediment derives it from;
+  // the World hash is the Attractor's, known only there.
   explain(vocabulary, intent, args, context) {
     const a = args as unknown as FreezeArgs;
     const wakeAt = a.at !== undefined ? explainedValue(a.at) : isRef(a.delaySeconds) ? { $computedFrom: [a.delaySeconds] } : context.now + (a.delaySeconds as number) * 1000;
     const frozen = canonicalJson({ v: 1, nomos: intent.nomos ?? nomosStamp(vocabulary.nomos), steps: a.intent.steps });
     const sieve = sieveHash(sieveOf(vocabulary, a.intent.steps.map((s) => s.op)));
-    return { sql: FREEZE_SQL, params: [wakeAt, frozen, sieve, vocabulary.nomos.version, "(this Attractor's World hash)", explainedValue(a.key), context.now] };
+    const step = intent.steps.findIndex((s) => s.args === args);
+    const source = intent.nomos ? [null, context.sedimentId, step] : [frozen, null, null];
+    return { sql: FREEZE_SQL, params: [wakeAt, ...source, sieve, vocabulary.nomos.version, "(this Attractor's World hash)", explainedValue(a.key), context.now] };
   },
 };
 

@@ -1,19 +1,24 @@
-import { canonicalJson } from "../canonical/index.js";
-import type { SqlExecutor } from "../host/index.js";
-import type { Intent, NomosStamp } from "../intent/index.js";
+import { canonicalJson, type Json } from "../canonical/index.js";
+import type { Row, SqlExecutor } from "../host/index.js";
+import { definedArgs, type Intent, type IntentStep, isRef, type NomosStamp, resolveArgs } from "../intent/index.js";
 import { type Sieve, sieveHash } from "../sieve/index.js";
 
 export const CRYOSTASIS_DDL = [
-  // Laws, Worlds and Sieves repeat across entries: each is stored once and named by version or hash.
-  `CREATE TABLE IF NOT EXISTS _noema_sieve (sieve_hash TEXT PRIMARY KEY, sieve TEXT NOT NULL) STRICT`,
-  `CREATE TABLE IF NOT EXISTS _noema_cryostasis (cryo_id INTEGER PRIMARY KEY AUTOINCREMENT, wake_at INTEGER NOT NULL, intent TEXT NOT NULL, sieve_hash TEXT NOT NULL, nomos_version INTEGER NOT NULL, world_hash TEXT NOT NULL, freeze_key TEXT, attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT, frozen_at INTEGER NOT NULL) STRICT`,
+  // Laws, Worlds and Sieves repeat across entries: each is stored once and named by version or a small id.
+  `CREATE TABLE IF NOT EXISTS _noema_sieve (sieve_id INTEGER PRIMARY KEY, sieve_hash BLOB NOT NULL UNIQUE, sieve TEXT NOT NULL) STRICT`,
+  // A frozen Intent is stored once: as a reference (sediment_id, step) to the `$freeze` step that
+  // froze it, from which it is derived exactly, or whole in `intent` when it was frozen from code.
+  `CREATE TABLE IF NOT EXISTS _noema_cryostasis (cryo_id INTEGER PRIMARY KEY AUTOINCREMENT, wake_at INTEGER NOT NULL, intent TEXT, sediment_id INTEGER, step INTEGER, sieve_id INTEGER NOT NULL, nomos_version INTEGER NOT NULL, world_id INTEGER NOT NULL, freeze_key TEXT, attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT, frozen_at INTEGER NOT NULL) STRICT`,
   // Due entries are taken in wake-time order, ties by freezing order.
   `CREATE INDEX IF NOT EXISTS _noema_cryostasis_due ON _noema_cryostasis (wake_at, cryo_id)`,
   `CREATE UNIQUE INDEX IF NOT EXISTS _noema_cryostasis_key ON _noema_cryostasis (freeze_key) WHERE freeze_key IS NOT NULL`,
+  // Archiving sediments finds the entries that reference them.
+  `CREATE INDEX IF NOT EXISTS _noema_cryostasis_source ON _noema_cryostasis (sediment_id) WHERE sediment_id IS NOT NULL`,
 ];
 
 /** The statements built-in steps run: explain shows them as they are. */
-export const FREEZE_SQL = `INSERT INTO _noema_cryostasis (wake_at, intent, sieve_hash, nomos_version, world_hash, freeze_key, frozen_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+export const FREEZE_SQL = `INSERT INTO _noema_cryostasis (wake_at, intent, sediment_id, step, sieve_id, nomos_version, world_id, freeze_key, frozen_at)
+       VALUES (?, ?, ?, ?, (SELECT sieve_id FROM _noema_sieve WHERE sieve_hash = unhex(?)), ?, (SELECT world_id FROM _noema_world WHERE world_hash = unhex(?)), ?, ?)
        ON CONFLICT (freeze_key) WHERE freeze_key IS NOT NULL DO NOTHING RETURNING cryo_id`;
 export const CANCEL_SQL = `DELETE FROM _noema_cryostasis WHERE freeze_key = ? RETURNING cryo_id`;
 
@@ -49,29 +54,33 @@ export interface FreezeRequest {
   wakeAt: number;
   key?: string | undefined;
   intent: Intent;
+  /** The `$freeze` step that froze it, when `frozenFromStep` derives exactly this Intent from that sediment: stored as this reference. */
+  source?: { sedimentId: number; step: number } | undefined;
   sieve: Sieve;
   nomos: NomosStamp;
   worldHash: string;
   now: number;
 }
 
-const SELECT = `SELECT c.cryo_id, c.wake_at, c.intent, c.sieve_hash, c.nomos_version, n.name, n.hash, c.world_hash, c.freeze_key, c.attempts, c.last_error, c.frozen_at
-  FROM _noema_cryostasis c LEFT JOIN _noema_nomos n ON n.version = c.nomos_version`;
+const SELECT = `SELECT c.cryo_id, c.wake_at, c.intent, c.sediment_id, c.step, lower(hex(v.sieve_hash)) AS sieve_hash, c.nomos_version, n.name, n.hash, lower(hex(w.world_hash)) AS world_hash, c.freeze_key, c.attempts, c.last_error, c.frozen_at
+  FROM _noema_cryostasis c LEFT JOIN _noema_nomos n ON n.version = c.nomos_version LEFT JOIN _noema_sieve v ON v.sieve_id = c.sieve_id LEFT JOIN _noema_world w ON w.world_id = c.world_id`;
 
-function entryOf(r: Record<string, unknown>): FrozenEntry {
-  return {
-    cryoId: Number(r.cryo_id),
-    wakeAt: Number(r.wake_at),
-    intent: JSON.parse(String(r.intent)) as Intent,
-    sieveHash: String(r.sieve_hash),
-    nomos: { name: String(r.name), version: Number(r.nomos_version), hash: String(r.hash) },
-    worldHash: String(r.world_hash),
-    key: r.freeze_key === null ? null : String(r.freeze_key),
-    attempts: Number(r.attempts),
-    lastError: r.last_error === null ? null : String(r.last_error),
-    frozenAt: Number(r.frozen_at),
-  };
+/**
+ * The Intent a `$freeze` step (step `step` of `intent`) freezes, derived from the sediment alone:
+ * its steps with Refs resolved against the outputs of the steps before it, under the outer
+ * Intent's stamp. Undefined when the outer Intent has no stamp. The step checks that this is
+ * exactly what it froze before storing the reference, so deriving it later is exact.
+ */
+export function frozenFromStep(intent: Intent, step: number, outputs: readonly Json[]): Intent | undefined {
+  const frozen = intent.steps[step]?.args.intent as { steps?: IntentStep[] } | undefined;
+  if (!intent.nomos || !Array.isArray(frozen?.steps)) return undefined;
+  const earlier = outputs.slice(0, step);
+  const steps = frozen.steps.map((s) => (Object.values(s.args).some(isRef) ? { op: s.op, args: definedArgs(resolveArgs(s.args, earlier) as Record<string, Json>) } : s));
+  return { v: 1, nomos: intent.nomos, steps };
 }
+
+/** Where a frozen Intent stored by reference is read from: the Intent and outputs of a live sediment. */
+export type SedimentSource = (sedimentId: number) => { intent: Intent; outputs: Json[] } | undefined;
 
 /** A key already names a pending frozen Intent that is not this one. */
 export class FreezeKeyConflict extends Error {
@@ -89,29 +98,84 @@ export class CryostasisStore {
   // Sieves already stored: most Intents share a few shapes, so most freezes skip the insert.
   private readonly knownSieves = new Set<string>();
 
-  constructor(private readonly db: SqlExecutor) {}
+  /** `source` reads the sediments that entries stored by reference derive their Intent from; `byReference` false stores every Intent whole. */
+  constructor(
+    private readonly db: SqlExecutor,
+    private readonly source: SedimentSource,
+    private readonly byReference = true,
+  ) {}
 
   /** Stores a frozen Intent; with a key already pending, stores nothing and returns that entry. */
   freeze(r: FreezeRequest): { cryoId: number; wakeAt: number; existing: boolean } {
     const hash = sieveHash(r.sieve);
     if (!this.knownSieves.has(hash)) {
-      this.db.exec(`INSERT OR IGNORE INTO _noema_sieve (sieve_hash, sieve) VALUES (?, ?)`, [hash, canonicalJson(r.sieve)]);
+      this.db.exec(`INSERT OR IGNORE INTO _noema_sieve (sieve_hash, sieve) VALUES (unhex(?), ?)`, [hash, canonicalJson(r.sieve)]);
       this.knownSieves.add(hash);
     }
-    const inserted = this.db.exec(
-      FREEZE_SQL,
-      [r.wakeAt, canonicalJson(r.intent), hash, r.nomos.version, r.worldHash, r.key ?? null, r.now],
-    )[0];
+    const intent = canonicalJson(r.intent);
+    const source = this.byReference ? r.source : undefined;
+    const inserted = this.db.exec(FREEZE_SQL, [
+      r.wakeAt,
+      source ? null : intent,
+      source?.sedimentId ?? null,
+      source?.step ?? null,
+      hash,
+      r.nomos.version,
+      r.worldHash,
+      r.key ?? null,
+      r.now,
+    ])[0];
     if (inserted) return { cryoId: Number(inserted.cryo_id), wakeAt: r.wakeAt, existing: false };
-    const found = this.db.exec(`SELECT cryo_id, wake_at, intent FROM _noema_cryostasis WHERE freeze_key = ?`, [r.key ?? null])[0]!;
+    const found = this.db.exec(`SELECT cryo_id, wake_at, intent, sediment_id, step FROM _noema_cryostasis WHERE freeze_key = ?`, [r.key ?? null])[0]!;
     // A key names one frozen Intent: the same one again is a no-op, another one is a conflict.
-    if (found.intent !== canonicalJson(r.intent)) throw new FreezeKeyConflict(r.key!, Number(found.cryo_id));
+    if (this.intentText(found) !== intent) throw new FreezeKeyConflict(r.key!, Number(found.cryo_id));
     return { cryoId: Number(found.cryo_id), wakeAt: Number(found.wake_at), existing: true };
+  }
+
+  /** An entry's frozen Intent: stored whole, or derived from the `$freeze` step it references. */
+  private intentOf(r: Row): Intent {
+    if (r.sediment_id === null || r.sediment_id === undefined) return JSON.parse(String(r.intent)) as Intent;
+    const sedimentId = Number(r.sediment_id);
+    const from = this.source(sedimentId);
+    const intent = from && frozenFromStep(from.intent, Number(r.step), from.outputs);
+    // Only a hand edit can remove a live sediment that a pending entry references (archival copies the Intent in first).
+    if (!intent) throw new Error(`frozen Intent ${String(r.cryo_id)} references sediment ${sedimentId}, step ${String(r.step)}, which is not in the log`);
+    return intent;
+  }
+
+  /** The canonical JSON of an entry's frozen Intent, as a row of `_noema_cryostasis` holds it (whole or by reference). */
+  intentText(r: Row): string {
+    return r.sediment_id === null || r.sediment_id === undefined ? String(r.intent) : canonicalJson(this.intentOf(r));
+  }
+
+  /**
+   * Copies the Intent into every entry that references a sediment up to `sedimentId`, so
+   * those sediments can leave the live log (archival) without a pending entry losing its Intent.
+   */
+  detachThrough(sedimentId: number): number {
+    const rows = this.db.exec(`SELECT cryo_id, sediment_id, step FROM _noema_cryostasis WHERE sediment_id IS NOT NULL AND sediment_id <= ?`, [sedimentId]);
+    for (const r of rows) this.db.exec(`UPDATE _noema_cryostasis SET intent = ?, sediment_id = NULL, step = NULL WHERE cryo_id = ?`, [this.intentText(r), r.cryo_id!]);
+    return rows.length;
+  }
+
+  private entryOf(r: Row): FrozenEntry {
+    return {
+      cryoId: Number(r.cryo_id),
+      wakeAt: Number(r.wake_at),
+      intent: this.intentOf(r),
+      sieveHash: String(r.sieve_hash),
+      nomos: { name: String(r.name), version: Number(r.nomos_version), hash: String(r.hash) },
+      worldHash: String(r.world_hash),
+      key: r.freeze_key === null ? null : String(r.freeze_key),
+      attempts: Number(r.attempts),
+      lastError: r.last_error === null ? null : String(r.last_error),
+      frozenAt: Number(r.frozen_at),
+    };
   }
 
   /** The Sieve stored under this hash: what a frozen Intent depended on when it was frozen. */
   sieve(hash: string): Sieve | undefined {
-    const row = this.db.exec(`SELECT sieve FROM _noema_sieve WHERE sieve_hash = ?`, [hash])[0];
+    const row = this.db.exec(`SELECT sieve FROM _noema_sieve WHERE sieve_hash = unhex(?)`, [hash])[0];
     return row ? (JSON.parse(String(row.sieve)) as Sieve) : undefined;
   }
 
@@ -130,14 +194,14 @@ export class CryostasisStore {
   }
 
   due(now: number, limit: number): FrozenEntry[] {
-    return this.db.exec(`${SELECT} WHERE c.wake_at <= ? ORDER BY c.wake_at, c.cryo_id LIMIT ?`, [now, limit]).map(entryOf);
+    return this.db.exec(`${SELECT} WHERE c.wake_at <= ? ORDER BY c.wake_at, c.cryo_id LIMIT ?`, [now, limit]).map((r) => this.entryOf(r));
   }
 
   /** Pending entries in wake order, paged by (wakeAt, cryoId). */
   list(limit: number, after?: { wakeAt: number; cryoId: number }): FrozenEntry[] {
     return this.db
       .exec(`${SELECT} WHERE (c.wake_at, c.cryo_id) > (?, ?) ORDER BY c.wake_at, c.cryo_id LIMIT ?`, [after?.wakeAt ?? -1, after?.cryoId ?? -1, limit])
-      .map(entryOf);
+      .map((r) => this.entryOf(r));
   }
 
   /** Records an unexpected failure and moves the entry's wake time back. */

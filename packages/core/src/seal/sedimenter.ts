@@ -34,6 +34,11 @@ export interface SedimenterOptions {
   pending?: string;
   /** When this Attractor applied each version: where grace periods start by default. */
   appliedAt?: (version: number) => number | undefined;
+  /**
+   * Store a `$freeze` step's frozen Intent as a reference to that step (default true). The
+   * model checker turns it off, so that properties written in SQL read `_noema_cryostasis.intent` whole.
+   */
+  frozenByReference?: boolean;
 }
 
 export type FreezeResult = { ok: true; cryoId: number; wakeAt: number; existing: boolean } | { ok: false; issues: Issue[] };
@@ -103,10 +108,10 @@ export class Sedimenter {
     this.vocabulary = this.lineage.at(options.held ?? this.lineage.latest.nomos.version) ?? this.lineage.latest;
     this.limits = options.limits ?? DEFAULT_LIMITS;
     this.held = stampOf(this.vocabulary);
-    const { held: _held, ...admission } = options;
+    const { held: _held, frozenByReference: _byReference, ...admission } = options;
     this.admission = { ...admission, held: this.vocabulary.nomos.version, limits: this.limits };
     this.log = new SedimentLog(host.db);
-    this.cryostasis = new CryostasisStore(host.db);
+    this.cryostasis = new CryostasisStore(host.db, (id) => this.log.source(id), options.frozenByReference ?? true);
     // Kept in memory: only a committed transaction advances it, so it never runs ahead of storage.
     this.head = this.log.head();
     const worldJson = canonicalJson(world);

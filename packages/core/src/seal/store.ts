@@ -1,39 +1,142 @@
 import { utf8ToBytes } from "@noble/hashes/utils.js";
 import { canonicalJson, type Json, sha256Hex } from "../canonical/index.js";
-import type { SqlExecutor } from "../host/index.js";
+import type { Row, SqlExecutor, SqlValue } from "../host/index.js";
 import type { Intent, NomosStamp } from "../intent/index.js";
 import type { Nomos } from "../nomos/index.js";
-import { CRYOSTASIS_DDL } from "../cryostasis/store.js";
+import { CRYOSTASIS_DDL, CryostasisStore } from "../cryostasis/store.js";
 import { type CanonicalSediment, GENESIS_HASH, hashCanonicalSediment } from "./chain.js";
 import type { Origin } from "../admission/index.js";
 import type { Reason, ReasonKind } from "../refusal/index.js";
 import type { Precedent, Sediment, Verification, World } from "./types.js";
+import { VERIFY_DDL } from "./verify.js";
 
 /** Largest page of sediments, precedents or frozen Intents one read returns. */
 export const MAX_PAGE = 1000;
 /** Page size when a caller gives none. */
 export const DEFAULT_PAGE = 100;
-/** Rows read per batch while verifying the chain. */
+
+/**
+ * Version of the internal tables' layout, kept in `_noema_format`. 1 (no `_noema_format` row):
+ * hashes as hex TEXT, `prev_hash` stored, the World by hash, frozen Intents stored whole.
+ * 2: hashes as 32-byte BLOBs, `prev_hash` derived from the previous row (or the anchor), the
+ * World and Sieve by small integer ids, the held law's stamp and the idempotency key cut from
+ * the stored Intent text, and a frozen Intent that its sediment can re-derive kept as a reference.
+ */
+export const FORMAT_VERSION = 2;
+
+/** Rows read per statement while verifying the chain. */
 const VERIFY_BATCH = 500;
+
+/** Hashes are stored as 32-byte BLOBs and cross every API as lower-case hex: these convert in SQL. */
+const HEX_IN = "unhex(?)";
+const hexOut = (column: string) => `lower(hex(${column}))`;
 
 /** Internal tables; the `_noema_` prefix is reserved and no Nomos may declare it. */
 const INTERNAL_DDL = [
+  `CREATE TABLE IF NOT EXISTS _noema_format (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL) STRICT`,
   `CREATE TABLE IF NOT EXISTS _noema_nomos (version INTEGER PRIMARY KEY, name TEXT NOT NULL, hash TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT`,
-  // The World repeats in every entry, so entries name it by hash and it is stored once.
-  `CREATE TABLE IF NOT EXISTS _noema_world (world_hash TEXT PRIMARY KEY, world TEXT NOT NULL) STRICT`,
-  `CREATE TABLE IF NOT EXISTS _noema_sediment (sediment_id INTEGER PRIMARY KEY, hash TEXT NOT NULL, prev_hash TEXT NOT NULL, timestamp INTEGER NOT NULL, intent TEXT NOT NULL, outputs TEXT NOT NULL, world_hash TEXT NOT NULL, origin TEXT, idempotency_key TEXT) STRICT`,
+  // The World repeats in every entry, so entries name it by a small id and it is stored once.
+  `CREATE TABLE IF NOT EXISTS _noema_world (world_id INTEGER PRIMARY KEY, world_hash BLOB NOT NULL UNIQUE, world TEXT NOT NULL) STRICT`,
+  // prev_hash is not stored: it is the previous row's hash (the anchor's for the first live row).
+  // intent: canonical JSON, without the stamp of law nomos_version and the idempotency key when nomos_version is set (see storedIntent).
+  `CREATE TABLE IF NOT EXISTS _noema_sediment (sediment_id INTEGER PRIMARY KEY, hash BLOB NOT NULL, timestamp INTEGER NOT NULL, intent TEXT NOT NULL, nomos_version INTEGER, outputs TEXT NOT NULL, world_id INTEGER NOT NULL, origin TEXT, idempotency_key TEXT) STRICT`,
   // Partial: most Intents carry no key, and they should not pay for an index entry.
   `CREATE UNIQUE INDEX IF NOT EXISTS _noema_sediment_idempotency ON _noema_sediment (idempotency_key) WHERE idempotency_key IS NOT NULL`,
+  // The last sediment removed from the live log (archived): the first live row chains to its hash.
+  `CREATE TABLE IF NOT EXISTS _noema_anchor (id INTEGER PRIMARY KEY CHECK (id = 1), sediment_id INTEGER NOT NULL, hash BLOB NOT NULL) STRICT`,
   `CREATE TABLE IF NOT EXISTS _noema_precedent (precedent_id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, intent TEXT NOT NULL, reason TEXT NOT NULL, nomos_version INTEGER NOT NULL, nomos_hash TEXT NOT NULL, timestamp INTEGER NOT NULL) STRICT`,
+  // The Precedent filters, each in id order so a page is read off the index.
+  `CREATE INDEX IF NOT EXISTS _noema_precedent_kind ON _noema_precedent (kind, precedent_id)`,
+  `CREATE INDEX IF NOT EXISTS _noema_precedent_nomos ON _noema_precedent (nomos_version, precedent_id)`,
 ];
 
 export interface AppliedNomos extends NomosStamp {
   appliedAt: number;
 }
 
-/** Creates the internal tables; safe to run on every wake. */
+/** Creates the internal tables, upgrading an older layout first; safe to run on every wake, inside the wake's transaction. */
 export function createInternalTables(db: SqlExecutor): void {
+  const format = formatVersion(db);
+  if (format === FORMAT_VERSION) return;
+  if (format === 1) upgradeFromV1(db);
+  for (const ddl of [...INTERNAL_DDL, ...CRYOSTASIS_DDL, ...VERIFY_DDL]) db.exec(ddl, []);
+  db.exec(`INSERT OR REPLACE INTO _noema_format (id, version) VALUES (1, ?)`, [FORMAT_VERSION]);
+}
+
+const tableExists = (db: SqlExecutor, name: string) => db.exec(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?`, [name]).length > 0;
+
+/** The layout of the internal tables: undefined for a fresh object, 1 for tables made before `_noema_format` existed. */
+function formatVersion(db: SqlExecutor): number | undefined {
+  if (tableExists(db, "_noema_format")) {
+    const r = db.exec(`SELECT version FROM _noema_format WHERE id = 1`, [])[0];
+    if (r) {
+      const version = Number(r.version);
+      if (version > FORMAT_VERSION) throw new Error(`the internal tables are in format ${version}, newer than this code's ${FORMAT_VERSION}: deploy the newer code`);
+      return version;
+    }
+  }
+  return tableExists(db, "_noema_sediment") ? 1 : undefined;
+}
+
+/** Rows copied per statement batch while upgrading. */
+const UPGRADE_BATCH = 500;
+
+/**
+ * Format 1 → 2, in the wake's transaction (all or nothing): the old tables are renamed, the new
+ * ones created, every row copied through the same encoders new rows use, and the old tables
+ * dropped. Hashes are not recomputed: a row that did not verify before still does not.
+ */
+function upgradeFromV1(db: SqlExecutor): void {
+  const old = ["_noema_sediment", "_noema_world", "_noema_cryostasis", "_noema_sieve"].filter((t) => tableExists(db, t));
+  for (const index of ["_noema_sediment_idempotency", "_noema_cryostasis_due", "_noema_cryostasis_key"]) db.exec(`DROP INDEX IF EXISTS ${index}`, []);
+  for (const t of old) db.exec(`ALTER TABLE ${t} RENAME TO ${t}_v1`, []);
   for (const ddl of [...INTERNAL_DDL, ...CRYOSTASIS_DDL]) db.exec(ddl, []);
+  const log = new SedimentLog(db);
+  const worldIds = new Map<string, number>();
+  if (old.includes("_noema_world")) {
+    for (const w of db.exec(`SELECT world_hash, world FROM _noema_world_v1`, [])) worldIds.set(String(w.world_hash), log.registerWorld(String(w.world), String(w.world_hash)));
+  }
+  if (old.includes("_noema_sediment")) {
+    for (let after = 0; ; ) {
+      const rows = db.exec(`SELECT * FROM _noema_sediment_v1 WHERE sediment_id > ? ORDER BY sediment_id LIMIT ?`, [after, UPGRADE_BATCH]);
+      for (const r of rows) {
+        const key = r.idempotency_key === null ? null : String(r.idempotency_key);
+        const stored = log.storedIntent(String(r.intent), key);
+        // A World that is not stored (only by tampering) gets an id that names none: verify reports it.
+        const worldId = worldIds.get(String(r.world_hash)) ?? 0;
+        db.exec(
+          `INSERT INTO _noema_sediment (sediment_id, hash, timestamp, intent, nomos_version, outputs, world_id, origin, idempotency_key) VALUES (?, ${HEX_IN}, ?, ?, ?, ?, ?, ?, ?)`,
+          [r.sediment_id!, r.hash!, r.timestamp!, stored.text, stored.nomosVersion, r.outputs!, worldId, r.origin ?? null, key],
+        );
+        after = Number(r.sediment_id);
+      }
+      if (rows.length < UPGRADE_BATCH) break;
+    }
+  }
+  if (old.includes("_noema_cryostasis")) {
+    const sieveIds = new Map<string, number>();
+    if (old.includes("_noema_sieve")) {
+      for (const r of db.exec(`SELECT sieve_hash, sieve FROM _noema_sieve_v1`, [])) {
+        sieveIds.set(String(r.sieve_hash), Number(db.exec(`INSERT INTO _noema_sieve (sieve_hash, sieve) VALUES (${HEX_IN}, ?) RETURNING sieve_id`, [r.sieve_hash!, r.sieve!])[0]!.sieve_id));
+      }
+    }
+    // Kept whole (no sediment reference): the upgrade does not re-derive what it cannot check cheaply.
+    const rows = db.exec(`SELECT * FROM _noema_cryostasis_v1`, []);
+    for (const r of rows) {
+      db.exec(
+        `INSERT INTO _noema_cryostasis (cryo_id, wake_at, intent, sieve_id, nomos_version, world_id, freeze_key, attempts, last_error, frozen_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        [r.cryo_id!, r.wake_at!, r.intent!, sieveIds.get(String(r.sieve_hash)) ?? 0, r.nomos_version!, worldIds.get(String(r.world_hash)) ?? 0, r.freeze_key ?? null, r.attempts!, r.last_error ?? null, r.frozen_at!],
+      );
+    }
+    // Woken entries' ids are named by their sediments' origins: the new table must not hand them out again.
+    const seq = db.exec(`SELECT seq FROM sqlite_sequence WHERE name = '_noema_cryostasis_v1'`, [])[0];
+    const top = rows.reduce((m, r) => Math.max(m, Number(r.cryo_id)), 0);
+    if (seq && Number(seq.seq) > top) {
+      db.exec(`INSERT INTO _noema_cryostasis (cryo_id, wake_at, intent, sieve_id, nomos_version, world_id, frozen_at) VALUES (?, 0, '', 0, 0, 0, 0)`, [Number(seq.seq)]);
+      db.exec(`DELETE FROM _noema_cryostasis WHERE cryo_id = ?`, [Number(seq.seq)]);
+    }
+  }
+  for (const t of old) db.exec(`DROP TABLE ${t}_v1`, []);
 }
 
 export function latestApplied(db: SqlExecutor): AppliedNomos | undefined {
@@ -52,109 +155,237 @@ export function nomosHistory(db: SqlExecutor): AppliedNomos[] {
     .map((r) => ({ version: Number(r.version), name: String(r.name), hash: String(r.hash), appliedAt: Number(r.applied_at) }));
 }
 
-function toSediment(row: Record<string, unknown>): Sediment {
-  return {
-    sedimentId: Number(row.sediment_id),
-    hash: String(row.hash),
-    prevHash: String(row.prev_hash),
-    timestamp: Number(row.timestamp),
-    intent: JSON.parse(String(row.intent)) as Intent,
-    outputs: JSON.parse(String(row.outputs)) as Json[],
-    world: JSON.parse(String(row.world)) as World,
-    ...(row.origin === null || row.origin === undefined ? {} : { origin: JSON.parse(String(row.origin)) as Origin }),
-  };
+/** A cursor in the chain: an entry's id and hash (id 0 and GENESIS_HASH before the first). */
+export interface ChainLink {
+  sedimentId: number;
+  hash: string;
 }
 
-const SEDIMENT_SELECT = `SELECT s.sediment_id, s.hash, s.prev_hash, s.timestamp, s.intent, s.outputs, s.origin, s.world_hash, w.world
-  FROM _noema_sediment s LEFT JOIN _noema_world w ON w.world_hash = s.world_hash`;
+/** A slice of verification: where it got to, or the first broken link. */
+export type VerifySlice = { ok: true; through: ChainLink; done: boolean } | { ok: false; brokenAt: number; length: number };
+
+const SEDIMENT_COLUMNS = `s.sediment_id, ${hexOut("s.hash")} AS hash, s.timestamp, s.intent, s.nomos_version, s.idempotency_key, s.outputs, s.origin, ${hexOut("w.world_hash")} AS world_hash, w.world`;
+const SEDIMENT_FROM = `FROM _noema_sediment s LEFT JOIN _noema_world w ON w.world_id = s.world_id`;
+/** With the previous row's hash: what a read returns as `prevHash`. */
+const SEDIMENT_SELECT = `SELECT ${SEDIMENT_COLUMNS}, (SELECT ${hexOut("p.hash")} FROM _noema_sediment p WHERE p.sediment_id = s.sediment_id - 1) AS prev_hash ${SEDIMENT_FROM}`;
 
 /** The append-only, hash-chained log of committed Intents, and the record of refused ones. */
 export class SedimentLog {
+  /** World ids by hash, and the canonical stamp of each law version: both few and never changed once written. */
+  private readonly worldIds = new Map<string, number>();
+  private readonly stamps = new Map<number, string | null>();
+  private held: { version: number; stamp: string } | null | undefined;
+
   constructor(private readonly db: SqlExecutor) {}
 
-  head(): { sedimentId: number; hash: string } {
-    const row = this.db.exec(`SELECT sediment_id, hash FROM _noema_sediment ORDER BY sediment_id DESC LIMIT 1`, [])[0];
+  head(): ChainLink {
+    const row = this.db.exec(`SELECT sediment_id, ${hexOut("hash")} AS hash FROM _noema_sediment ORDER BY sediment_id DESC LIMIT 1`, [])[0];
+    return row ? { sedimentId: Number(row.sediment_id), hash: String(row.hash) } : this.anchor();
+  }
+
+  /** Rows as arrays in column order: the host's cheaper form when it has one. */
+  private rows(sql: string, params: readonly SqlValue[]): SqlValue[][] {
+    return this.db.raw ? this.db.raw(sql, params) : this.db.exec(sql, params).map((r) => Object.values(r));
+  }
+
+  /** The stored hash of a live entry. */
+  hashOf(sedimentId: number): string | undefined {
+    const row = this.db.exec(`SELECT ${hexOut("hash")} AS hash FROM _noema_sediment WHERE sediment_id = ?`, [sedimentId])[0];
+    return row ? String(row.hash) : undefined;
+  }
+
+  /** The last sediment removed from the live log, which the first live row chains to; genesis (id 0) when none was. */
+  anchor(): ChainLink {
+    const row = this.db.exec(`SELECT sediment_id, ${hexOut("hash")} AS hash FROM _noema_anchor WHERE id = 1`, [])[0];
     return row ? { sedimentId: Number(row.sediment_id), hash: String(row.hash) } : { sedimentId: 0, hash: GENESIS_HASH };
   }
 
   /**
+   * Removes the live rows up to `sedimentId` (already archived elsewhere) in the caller's
+   * transaction, and makes that row's hash the anchor. Frozen Intents that reference one of
+   * those rows get their Intent copied in first: a pending frozen Intent never depends on an
+   * archived row.
+   */
+  archiveThrough(sedimentId: number): ChainLink {
+    const row = this.db.exec(`SELECT ${hexOut("hash")} AS hash FROM _noema_sediment WHERE sediment_id = ?`, [sedimentId])[0];
+    if (!row) throw new Error(`sediment ${sedimentId} is not in the live log`);
+    new CryostasisStore(this.db, (id) => this.source(id)).detachThrough(sedimentId);
+    this.db.exec(`DELETE FROM _noema_sediment WHERE sediment_id <= ?`, [sedimentId]);
+    this.db.exec(`INSERT OR REPLACE INTO _noema_anchor (id, sediment_id, hash) VALUES (1, ?, ${HEX_IN})`, [sedimentId, row.hash!]);
+    return { sedimentId, hash: String(row.hash) };
+  }
+
+  /** The canonical stamp of law `version` as an Intent carries it, from `_noema_nomos`. */
+  private stamp(version: number): string | null {
+    let stamp = this.stamps.get(version);
+    if (stamp === undefined) {
+      const r = this.db.exec(`SELECT name, hash FROM _noema_nomos WHERE version = ?`, [version])[0];
+      stamp = r ? canonicalJson({ name: String(r.name), version, hash: String(r.hash) }) : null;
+      // An unknown version is not cached: it may be applied later.
+      if (stamp !== null) this.stamps.set(version, stamp);
+    }
+    return stamp;
+  }
+
+  /**
+   * How an Intent's canonical JSON is stored: without the held law's stamp and the idempotency
+   * key (kept in their own columns) when it begins with exactly them, else whole. Keys are
+   * sorted, so a stamped Intent begins `{"idempotencyKey":…,"nomos":…,` and the cut is exact.
+   */
+  storedIntent(canonical: string, key: string | null): { text: string; nomosVersion: number | null } {
+    if (this.held === undefined) {
+      const r = this.db.exec(`SELECT version FROM _noema_nomos ORDER BY version DESC LIMIT 1`, [])[0];
+      const version = r ? Number(r.version) : undefined;
+      const stamp = version === undefined ? null : this.stamp(version);
+      this.held = stamp === null ? null : { version: version!, stamp };
+    }
+    const tryVersion = (version: number): { text: string; nomosVersion: number } | undefined => {
+      const stamp = this.stamp(version);
+      const prefix = stamp === null ? undefined : intentPrefix(stamp, key);
+      return prefix && canonical.startsWith(prefix) ? { text: `{${canonical.slice(prefix.length)}`, nomosVersion: version } : undefined;
+    };
+    const held = this.held ? tryVersion(this.held.version) : undefined;
+    if (held) return held;
+    // Rows upgraded from format 1 carry older laws' stamps.
+    const claimed = /^\{(?:"idempotencyKey":"(?:[^"\\]|\\.)*",)?"nomos":\{"hash":"[0-9a-f]{64}","name":"(?:[^"\\]|\\.)*","version":(\d+)\},/.exec(canonical);
+    return (claimed && tryVersion(Number(claimed[1]))) || { text: canonical, nomosVersion: null };
+  }
+
+  /** The canonical JSON an Intent was hashed with, from its stored form (the inverse of `storedIntent`). */
+  private canonicalIntent(text: string, nomosVersion: unknown, key: unknown): string {
+    if (nomosVersion === null || nomosVersion === undefined) return text;
+    // A law row that is gone (only by tampering) leaves a stamp that hashes differently: verify reports it.
+    const stamp = this.stamp(Number(nomosVersion)) ?? "null";
+    return `${intentPrefix(stamp, key === null || key === undefined ? null : String(key))}${text.slice(1)}`;
+  }
+
+  private toSediment(row: Row): Sediment {
+    const sedimentId = Number(row.sediment_id);
+    const anchor = row.prev_hash === null ? this.anchor() : undefined;
+    return {
+      sedimentId,
+      hash: String(row.hash),
+      // No previous row: the anchor's hash when this is the first live row (a gap leaves the chain broken there).
+      prevHash: row.prev_hash !== null ? String(row.prev_hash) : anchor!.sedimentId === sedimentId - 1 ? anchor!.hash : GENESIS_HASH,
+      timestamp: Number(row.timestamp),
+      intent: JSON.parse(this.canonicalIntent(String(row.intent), row.nomos_version, row.idempotency_key)) as Intent,
+      outputs: JSON.parse(String(row.outputs)) as Json[],
+      world: JSON.parse(String(row.world)) as World,
+      ...(row.origin === null || row.origin === undefined ? {} : { origin: JSON.parse(String(row.origin)) as Origin }),
+    };
+  }
+
+  /** The Intent and outputs of a live sediment: where a frozen Intent stored by reference is derived from. */
+  source(sedimentId: number): { intent: Intent; outputs: Json[] } | undefined {
+    const r = this.db.exec(`SELECT intent, nomos_version, idempotency_key, outputs FROM _noema_sediment WHERE sediment_id = ?`, [sedimentId])[0];
+    return r && { intent: JSON.parse(this.canonicalIntent(String(r.intent), r.nomos_version, r.idempotency_key)) as Intent, outputs: JSON.parse(String(r.outputs)) as Json[] };
+  }
+
+  /**
    * Appends inside the caller's transaction; the caller supplies the next id, the previous
-   * hash and the canonical JSON it hashed, so nothing is serialized twice.
+   * hash and the canonical JSON it hashed, so nothing is serialized twice. The previous hash
+   * is not stored: it is the previous row's.
    */
   append(entry: CanonicalSediment & { hash: string; idempotencyKey: string | null }): void {
+    const stored = this.storedIntent(entry.intent, entry.idempotencyKey);
     this.db.exec(
-      `INSERT INTO _noema_sediment (sediment_id, hash, prev_hash, timestamp, intent, outputs, world_hash, origin, idempotency_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      [
-      entry.sedimentId,
-      entry.hash,
-      entry.prevHash,
-      entry.timestamp,
-      entry.intent,
-      entry.outputs,
-      entry.worldHash,
-      entry.origin ?? null,
-      entry.idempotencyKey,
-      ],
+      `INSERT INTO _noema_sediment (sediment_id, hash, timestamp, intent, nomos_version, outputs, world_id, origin, idempotency_key) VALUES (?, ${HEX_IN}, ?, ?, ?, ?, ?, ?, ?)`,
+      [entry.sedimentId, entry.hash, entry.timestamp, stored.text, stored.nomosVersion, entry.outputs, this.worldId(entry.worldHash), entry.origin ?? null, entry.idempotencyKey],
     );
   }
 
-  /** Records a World under its hash; entries name it by that hash. */
-  registerWorld(worldJson: string, worldHash: string): void {
-    this.db.exec(`INSERT OR IGNORE INTO _noema_world (world_hash, world) VALUES (?, ?)`, [worldHash, worldJson]);
+  /** Records a World under its hash and returns its id; entries name it by that id. */
+  registerWorld(worldJson: string, worldHash: string): number {
+    this.db.exec(`INSERT OR IGNORE INTO _noema_world (world_hash, world) VALUES (${HEX_IN}, ?)`, [worldHash, worldJson]);
+    return this.worldId(worldHash);
+  }
+
+  /** The id of a registered World (0, which names none, for one never registered). */
+  worldId(worldHash: string): number {
+    let id = this.worldIds.get(worldHash);
+    if (id === undefined) {
+      const r = this.db.exec(`SELECT world_id FROM _noema_world WHERE world_hash = ${HEX_IN}`, [worldHash])[0];
+      if (!r) return 0;
+      this.worldIds.set(worldHash, (id = Number(r.world_id)));
+    }
+    return id;
   }
 
   byIdempotencyKey(key: string): Sediment | undefined {
     const row = this.db.exec(`${SEDIMENT_SELECT} WHERE s.idempotency_key = ?`, [key])[0];
-    return row ? toSediment(row) : undefined;
+    return row ? this.toSediment(row) : undefined;
   }
 
   /** A page of the log after `after`; `next` is set when more follow. */
   page(after: number, limit: number): { sediments: Sediment[]; next?: number } {
-    const rows = this.db.exec(
-      `${SEDIMENT_SELECT} WHERE s.sediment_id > ? ORDER BY s.sediment_id LIMIT ?`,
-      [after, limit + 1],
-    );
-    const sediments = rows.slice(0, limit).map(toSediment);
+    const rows = this.db.exec(`${SEDIMENT_SELECT} WHERE s.sediment_id > ? ORDER BY s.sediment_id LIMIT ?`, [after, limit + 1]);
+    const sediments = rows.slice(0, limit).map((r) => this.toSediment(r));
     return rows.length > limit ? { sediments, next: sediments[sediments.length - 1]!.sedimentId } : { sediments };
   }
 
   /**
-   * Recomputes every hash and link from the stored text; reports the first entry that does
-   * not match. Rows removed from the end cannot be seen here: compare `length` and `head`
-   * with a Seal you hold.
+   * Verifies at most `maxRows` entries after `from` (a link already verified, or the anchor) and
+   * up to `through`: each one's id follows the last, its World row matches its hash, and its
+   * hash, recomputed from the stored text and the previous hash, is the stored one. Reports the
+   * first entry that does not match, with `length` the entries verified before it.
    */
-  verify(): Verification {
-    let prevHash = GENESIS_HASH;
-    let expectedId = 1;
-    let length = 0;
-    const worldHashes = new Map<string, string>();
-    for (let after = 0; ; ) {
-      const rows = this.db.exec(`${SEDIMENT_SELECT} WHERE s.sediment_id > ? ORDER BY s.sediment_id LIMIT ?`, [after, VERIFY_BATCH]);
-      for (const r of rows) {
-        const sedimentId = Number(r.sediment_id);
-        // A World row that no longer matches its hash breaks every entry that names it.
-        const world = r.world === null ? "" : String(r.world);
-        let wh = worldHashes.get(world);
-        if (wh === undefined) worldHashes.set(world, (wh = sha256Hex(world)));
-        if (wh !== r.world_hash) return { ok: false, brokenAt: sedimentId, length };
+  verifySlice(from: ChainLink, through: number, maxRows: number): VerifySlice {
+    let prev = from;
+    this.stamps.clear();
+    // The World rows, few, read once per slice: the hash an entry names when its World row still matches its hash, else none.
+    const worlds = new Map<number, string>();
+    for (const w of this.db.exec(`SELECT world_id, ${hexOut("world_hash")} AS world_hash, world FROM _noema_world`, [])) {
+      const wh = sha256Hex(String(w.world));
+      if (wh === w.world_hash) worlds.set(Number(w.world_id), wh);
+    }
+    for (let left = maxRows; left > 0 && prev.sedimentId < through; ) {
+      const rows = this.rows(
+        `SELECT sediment_id, ${hexOut("hash")}, timestamp, intent, nomos_version, idempotency_key, outputs, origin, world_id FROM _noema_sediment WHERE sediment_id > ? AND sediment_id <= ? ORDER BY sediment_id LIMIT ?`,
+        [prev.sedimentId, through, Math.min(left, VERIFY_BATCH)],
+      );
+      if (rows.length === 0) break;
+      for (const [id, stored, timestamp, intent, nomosVersion, key, outputs, origin, worldId] of rows) {
+        const sedimentId = Number(id);
+        const broken = { ok: false as const, brokenAt: sedimentId, length: prev.sedimentId };
+        if (sedimentId !== prev.sedimentId + 1) return broken;
+        // A World row that no longer matches its hash (or is gone) breaks every entry that names it.
+        const wh = worlds.get(Number(worldId));
+        if (wh === undefined) return broken;
         const hash = hashCanonicalSediment({
           sedimentId,
-          prevHash: String(r.prev_hash),
-          timestamp: Number(r.timestamp),
-          intent: String(r.intent),
-          outputs: String(r.outputs),
-          origin: r.origin === null ? null : String(r.origin),
+          prevHash: prev.hash,
+          timestamp: Number(timestamp),
+          intent: this.canonicalIntent(String(intent), nomosVersion, key),
+          outputs: String(outputs),
+          origin: origin === null ? null : String(origin),
           worldHash: wh,
         });
-        if (sedimentId !== expectedId || r.prev_hash !== prevHash || hash !== r.hash) return { ok: false, brokenAt: sedimentId, length };
-        prevHash = hash;
-        expectedId++;
-        length++;
-        after = sedimentId;
+        if (hash !== stored) return broken;
+        prev = { sedimentId, hash };
       }
-      if (rows.length < VERIFY_BATCH) break;
+      left -= rows.length;
     }
-    return { ok: true, length, head: prevHash };
+    // Rows missing before `through` (removed from the end, or a gap): the next entry is not there.
+    if (prev.sedimentId < through && maxRows > 0 && this.db.exec(`SELECT 1 FROM _noema_sediment WHERE sediment_id = ?`, [prev.sedimentId + 1]).length === 0) {
+      return { ok: false, brokenAt: prev.sedimentId + 1, length: prev.sedimentId };
+    }
+    return { ok: true, through: prev, done: prev.sedimentId >= through };
+  }
+
+  /**
+   * Recomputes every hash and link of the live log from the anchor, in one synchronous pass;
+   * reports the first entry that does not match. Rows removed from the end cannot be seen here:
+   * compare `length` and `head` with a Seal you hold. The Attractor verifies in slices instead.
+   */
+  verify(): Verification {
+    const head = this.head();
+    let from = this.anchor();
+    for (;;) {
+      const slice = this.verifySlice(from, head.sedimentId, VERIFY_BATCH * 4);
+      if (!slice.ok) return slice;
+      from = slice.through;
+      if (slice.done) return { ok: true, length: from.sedimentId, head: from.hash, verifiedThrough: from.sedimentId, checkpoint: null };
+    }
   }
 
   /** Inputs larger than `maxBytes` are kept as size and hash only: a refusal must never fail on SQLite's row limit. */
@@ -174,13 +405,22 @@ export class SedimentLog {
     return Number(row.precedent_id);
   }
 
+  /** A page of Precedents; each filter is a plain equality, so SQLite reads the page off that filter's index. */
   precedents(filter: { kind?: ReasonKind; nomosVersion?: number; after?: number; limit: number }): Precedent[] {
+    const where = ["precedent_id > ?"];
+    const params: SqlValue[] = [filter.after ?? 0];
+    if (filter.kind !== undefined) {
+      where.push("kind = ?");
+      params.push(filter.kind);
+    }
+    if (filter.nomosVersion !== undefined) {
+      where.push("nomos_version = ?");
+      params.push(filter.nomosVersion);
+    }
     return this.db
       .exec(
-        `SELECT precedent_id, intent, reason, nomos_version, nomos_hash, timestamp FROM _noema_precedent
-         WHERE precedent_id > ? AND (? IS NULL OR kind = ?) AND (? IS NULL OR nomos_version = ?)
-         ORDER BY precedent_id LIMIT ?`,
-        [filter.after ?? 0, filter.kind ?? null, filter.kind ?? null, filter.nomosVersion ?? null, filter.nomosVersion ?? null, filter.limit],
+        `SELECT precedent_id, intent, reason, nomos_version, nomos_hash, timestamp FROM _noema_precedent WHERE ${where.join(" AND ")} ORDER BY precedent_id LIMIT ?`,
+        [...params, filter.limit],
       )
       .map((r) => ({
         precedentId: Number(r.precedent_id),
@@ -192,3 +432,6 @@ export class SedimentLog {
       }));
   }
 }
+
+/** What precedes the rest of a stamped Intent's canonical JSON: its idempotency key, if any, and its stamp. */
+const intentPrefix = (stamp: string, key: string | null) => `{${key === null ? "" : `"idempotencyKey":${JSON.stringify(key)},`}"nomos":${stamp},`;

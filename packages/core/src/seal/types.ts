@@ -61,4 +61,18 @@ export interface Precedent {
   timestamp: number;
 }
 
-export type Verification = { ok: true; length: number; head: string } | { ok: false; brokenAt: number; length: number };
+/** A head verified by a full pass from the anchor: what later checks of the tail start from. */
+export interface Checkpoint {
+  sedimentId: number;
+  hash: string;
+  verifiedAt: number;
+}
+
+/**
+ * The chain checked: `length` entries (archived ones included) up to `head`, verified through
+ * `verifiedThrough` (the head the check started with), trusting `checkpoint` below it when one
+ * was used. On a break, the first entry that does not match and the entries verified before it.
+ */
+export type Verification =
+  | { ok: true; length: number; head: string; verifiedThrough: number; checkpoint: Checkpoint | null }
+  | { ok: false; brokenAt: number; length: number };

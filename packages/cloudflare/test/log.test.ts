@@ -1,0 +1,269 @@
+import { env, evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { buildIntent, type Intent, type Seal, type SuccessSeal } from "@noema/core";
+import { canonicalJson, CryostasisStore, FORMAT_VERSION, hashCanonicalSediment, SedimentLog, type SqlExecutor, VERIFY_SLICE, worldHash } from "@noema/core/runtime";
+import { describe, expect, it } from "vitest";
+import type { LedgerAttractor } from "./ledger/attractor.js";
+import { ledger } from "./ledger/vocabulary.js";
+
+type Stub = DurableObjectStub<LedgerAttractor>;
+
+function committed(seal: Seal): SuccessSeal {
+  if (!seal.success) throw new Error(`expected a commit, got a refusal: ${seal.reason.message}`);
+  return seal;
+}
+
+const executor = (state: DurableObjectState): SqlExecutor => ({ exec: (text, params) => state.storage.sql.exec(text, ...params).toArray() as ReturnType<SqlExecutor["exec"]> });
+
+const deposit = (accountId: string, amount: number): Intent => buildIntent(ledger, (s) => void s.deposit({ accountId, amount }));
+/** A deposit that freezes its own reversal-by-deposit an hour later, the frozen step naming the account through a Ref. */
+const depositAndFreeze = (holder: string): Intent =>
+  buildIntent(ledger, (s) => {
+    const account = s.open({ holder });
+    s.deposit({ accountId: account.accountId, amount: 10 });
+    s.$freeze({ at: Date.now() + 3_600_000, key: `later-${holder}` }, (f) => f.deposit({ accountId: account.accountId, amount: 1 }));
+  });
+
+async function ledgerWithAccount(): Promise<{ stub: Stub; account: string }> {
+  const stub = env.LEDGER_ATTRACTOR.getByName(`log-${crypto.randomUUID()}`);
+  const seal = committed(await stub.sedimentation(buildIntent(ledger, (s) => void s.open({ holder: "alice" }))));
+  return { stub, account: (seal.outputs[0] as { accountId: string }).accountId };
+}
+
+/**
+ * `n` deposits appended to the log directly, in one transaction, then the object restarted so
+ * it reads the new head: a long log built without paying the ledger's invariants n times.
+ */
+async function fill(stub: Stub, account: string, n: number): Promise<void> {
+  const [first] = (await stub.sediments(0, 1)).sediments;
+  const intent = canonicalJson(deposit(account, 1));
+  await runInDurableObject(stub, (_, state) => {
+    const log = new SedimentLog(executor(state));
+    let head = log.head();
+    state.storage.transactionSync(() => {
+      for (let i = 0; i < n; i++) {
+        const entry = { sedimentId: head.sedimentId + 1, prevHash: head.hash, timestamp: Date.now(), intent, outputs: "[]", origin: null, worldHash: worldHash(first!.world) };
+        const hash = hashCanonicalSediment(entry);
+        log.append({ ...entry, hash, idempotencyKey: null });
+        head = { sedimentId: entry.sedimentId, hash };
+      }
+    });
+  });
+  await evictDurableObject(stub);
+}
+
+describe("the log's stored form (format 2)", () => {
+  it("stores hashes as 32-byte BLOBs, no prev_hash, and a stamped Intent without its stamp, yet reads back the Intent as sent", async () => {
+    const { stub, account } = await ledgerWithAccount();
+    const keyed = { ...deposit(account, 5), idempotencyKey: "k-1" };
+    const seal = committed(await stub.sedimentation(keyed));
+    const row = await runInDurableObject(stub, (_, state) => state.storage.sql.exec("SELECT typeof(hash) AS t, length(hash) AS n, intent, nomos_version FROM _noema_sediment WHERE sediment_id = 2").one());
+    expect(row).toMatchObject({ t: "blob", n: 32, nomos_version: 1 });
+    expect(String(row.intent)).not.toContain("nomos");
+    expect(String(row.intent)).not.toContain("k-1");
+    const columns = await runInDurableObject(stub, (_, state) => state.storage.sql.exec("SELECT name FROM pragma_table_info('_noema_sediment')").toArray().map((c) => c.name));
+    expect(columns).not.toContain("prev_hash");
+    const { sediments } = await stub.sediments(1, 10);
+    expect(sediments[0]).toMatchObject({ sedimentId: 2, hash: seal.hash, prevHash: seal.prevHash, intent: keyed });
+    // The same key and Intent again is the same Seal: the key is found in its own column.
+    expect(await stub.sedimentation(keyed)).toEqual(seal);
+  });
+
+  it("stores a $freeze step's frozen Intent once, as a reference to that step, and derives it exactly", async () => {
+    const { stub } = await ledgerWithAccount();
+    const seal = committed(await stub.sedimentation(depositAndFreeze("bob")));
+    const row = await runInDurableObject(stub, (_, state) => state.storage.sql.exec("SELECT intent, sediment_id, step FROM _noema_cryostasis").one());
+    expect(row).toEqual({ intent: null, sediment_id: seal.sedimentId, step: 2 });
+    const [entry] = await stub.frozen();
+    const accountId = (seal.outputs[0] as { accountId: string }).accountId;
+    expect(entry!.intent).toEqual({ ...deposit(accountId, 1), nomos: depositAndFreeze("x").nomos });
+  });
+});
+
+describe("archival hooks", () => {
+  it("archiveThrough removes the live rows up to an id, records the anchor, and the chain still verifies from it", async () => {
+    const { stub, account } = await ledgerWithAccount();
+    const frozenBy = committed(await stub.sedimentation(depositAndFreeze("carol")));
+    const seals = [];
+    for (let i = 0; i < 3; i++) seals.push(committed(await stub.sedimentation(deposit(account, 1))));
+    const before = await stub.frozen();
+    const anchor = await runInDurableObject(stub, (_, state) => {
+      const log = new SedimentLog(executor(state));
+      expect(log.anchor()).toEqual({ sedimentId: 0, hash: "0".repeat(64) });
+      return state.storage.transactionSync(() => log.archiveThrough(frozenBy.sedimentId));
+    });
+    expect(anchor).toEqual({ sedimentId: frozenBy.sedimentId, hash: frozenBy.hash });
+    // The frozen Intent no longer depends on the archived sediment: it was copied in first.
+    const row = await runInDurableObject(stub, (_, state) => state.storage.sql.exec("SELECT sediment_id, intent IS NOT NULL AS whole FROM _noema_cryostasis").one());
+    expect(row).toEqual({ sediment_id: null, whole: 1 });
+    expect(await stub.frozen()).toEqual(before);
+    const { sediments } = await stub.sediments(0, 10);
+    expect(sediments.map((s) => s.sedimentId)).toEqual(seals.map((s) => s.sedimentId));
+    expect(sediments[0]!.prevHash).toBe(frozenBy.hash);
+    expect(await stub.verify()).toEqual({ ok: true, length: 5, head: seals[2]!.hash, verifiedThrough: 5, checkpoint: null });
+    // The chain goes on after a restart, from the head the live rows hold.
+    await evictDurableObject(stub);
+    const next = committed(await stub.sedimentation(deposit(account, 1)));
+    expect(next).toMatchObject({ sedimentId: 6, prevHash: seals[2]!.hash });
+    expect(await stub.verify()).toMatchObject({ ok: true, length: 6 });
+  });
+
+  it("archiving everything leaves the anchor as the head the next sediment chains to", async () => {
+    const { stub, account } = await ledgerWithAccount();
+    const last = committed(await stub.sedimentation(deposit(account, 1)));
+    await runInDurableObject(stub, (_, state) => state.storage.transactionSync(() => new SedimentLog(executor(state)).archiveThrough(2)));
+    await evictDurableObject(stub);
+    expect(await stub.verify()).toEqual({ ok: true, length: 2, head: last.hash, verifiedThrough: 2, checkpoint: null });
+    expect(committed(await stub.sedimentation(deposit(account, 1)))).toMatchObject({ sedimentId: 3, prevHash: last.hash });
+  });
+});
+
+describe("verification that never blocks", () => {
+  it("serves a write issued while a long log is being verified before the verification ends", async () => {
+    const { stub, account } = await ledgerWithAccount();
+    await fill(stub, account, 5 * VERIFY_SLICE);
+    const order: string[] = [];
+    const verifying = stub.verify().then((v) => (order.push("verify"), v));
+    const writing = stub.sedimentation(deposit(account, 1)).then((s) => (order.push("write"), s));
+    const [v, write] = await Promise.all([verifying, writing]);
+    expect(order).toEqual(["write", "verify"]);
+    // It verified the head it started with; the write came after.
+    expect(v).toMatchObject({ ok: true, length: 5 * VERIFY_SLICE + 1, verifiedThrough: 5 * VERIFY_SLICE + 1 });
+    expect(committed(write).sedimentId).toBe(5 * VERIFY_SLICE + 2);
+  });
+
+  /** Runs the background pass to its end, one slice per alarm run. */
+  async function backgroundPass(stub: Stub): Promise<number> {
+    await stub.reverify();
+    let runs = 0;
+    while (await runDurableObjectAlarm(stub)) runs++;
+    return runs;
+  }
+
+  it("a background pass verifies slice by slice from the alarm and records its head as the checkpoint the next verify starts from", async () => {
+    const { stub, account } = await ledgerWithAccount();
+    await fill(stub, account, 2 * VERIFY_SLICE + 10);
+    const head = (await stub.sediments(2 * VERIFY_SLICE + 10, 1)).sediments[0]!;
+    expect(await backgroundPass(stub)).toBe(3);
+    const after = committed(await stub.sedimentation(deposit(account, 1)));
+    const v = await stub.verify();
+    expect(v).toEqual({
+      ok: true,
+      length: after.sedimentId,
+      head: after.hash,
+      verifiedThrough: after.sedimentId,
+      checkpoint: { sedimentId: head.sedimentId, hash: head.hash, verifiedAt: expect.any(Number) },
+    });
+    // The pass is done: nothing keeps the alarm.
+    expect(await runInDurableObject(stub, (_, state) => state.storage.getAlarm())).toBeNull();
+  });
+
+  const tampering = [
+    { what: "a modified row", sql: "UPDATE _noema_sediment SET outputs = '[1]' WHERE sediment_id = 3", brokenAt: 3, length: 2 },
+    { what: "rows removed from the middle", sql: "DELETE FROM _noema_sediment WHERE sediment_id IN (3, 4)", brokenAt: 5, length: 2 },
+  ];
+  for (const { what, sql, brokenAt, length } of tampering) {
+    it(`the background pass catches ${what} below the checkpoint, and verify reports that first broken link`, async () => {
+      const { stub, account } = await ledgerWithAccount();
+      await fill(stub, account, 10);
+      await backgroundPass(stub);
+      expect(await stub.verify()).toMatchObject({ ok: true, checkpoint: { sedimentId: 11 } });
+      await runInDurableObject(stub, (_, state) => void state.storage.sql.exec(sql));
+      await backgroundPass(stub);
+      expect(await stub.verify()).toEqual({ ok: false, brokenAt, length });
+    });
+  }
+
+  it("verify catches the checkpoint's own row rewritten, without a background pass", async () => {
+    const { stub, account } = await ledgerWithAccount();
+    await fill(stub, account, 4);
+    await backgroundPass(stub);
+    await runInDurableObject(stub, (_, state) => void state.storage.sql.exec("UPDATE _noema_sediment SET hash = randomblob(32) WHERE sediment_id = 5"));
+    expect(await stub.verify()).toEqual({ ok: false, brokenAt: 5, length: 4 });
+  });
+});
+
+describe("reads that do not scan history", () => {
+  it("filtered Precedents, sediment pages, idempotency lookups and due or earliest frozen Intents are read off an index", async () => {
+    const { stub } = await ledgerWithAccount();
+    await stub.sedimentation(depositAndFreeze("dave"));
+    await stub.sedimentation(deposit("nobody", 1));
+    const plans = await runInDurableObject(stub, (_, state) => {
+      const real = executor(state);
+      const seen: { sql: string; params: readonly (string | number | null)[] }[] = [];
+      const db: SqlExecutor = { exec: (text, params) => (seen.push({ sql: text, params }), real.exec(text, params)) };
+      const log = new SedimentLog(db);
+      const cryostasis = new CryostasisStore(db, (id) => log.source(id));
+      log.precedents({ kind: "not_found", limit: 10 });
+      log.precedents({ nomosVersion: 1, limit: 10 });
+      log.precedents({ kind: "not_found", nomosVersion: 1, after: 1, limit: 10 });
+      log.page(1, 10);
+      log.byIdempotencyKey("k");
+      cryostasis.due(Date.now(), 10);
+      cryostasis.earliest();
+      cryostasis.list(10);
+      return seen.map(({ sql, params }) => ({ sql, plan: real.exec(`EXPLAIN QUERY PLAN ${sql}`, params).map((r) => String(r.detail)) }));
+    });
+    expect(plans.length).toBeGreaterThanOrEqual(8);
+    for (const { sql, plan } of plans) {
+      // A bare SCAN reads the whole table; a temporary B-tree sorts it.
+      const bad = plan.filter((d) => /^SCAN \S+$/.test(d) || d.includes("TEMP B-TREE"));
+      expect({ sql, bad }).toEqual({ sql, bad: [] });
+    }
+  });
+});
+
+/** The internal tables as format 1 created them (before `_noema_format`), written by hand from a log read through the API. */
+const V1_DDL = [
+  `CREATE TABLE _noema_world (world_hash TEXT PRIMARY KEY, world TEXT NOT NULL) STRICT`,
+  `CREATE TABLE _noema_sediment (sediment_id INTEGER PRIMARY KEY, hash TEXT NOT NULL, prev_hash TEXT NOT NULL, timestamp INTEGER NOT NULL, intent TEXT NOT NULL, outputs TEXT NOT NULL, world_hash TEXT NOT NULL, origin TEXT, idempotency_key TEXT) STRICT`,
+  `CREATE UNIQUE INDEX _noema_sediment_idempotency ON _noema_sediment (idempotency_key) WHERE idempotency_key IS NOT NULL`,
+  `CREATE TABLE _noema_sieve (sieve_hash TEXT PRIMARY KEY, sieve TEXT NOT NULL) STRICT`,
+  `CREATE TABLE _noema_cryostasis (cryo_id INTEGER PRIMARY KEY AUTOINCREMENT, wake_at INTEGER NOT NULL, intent TEXT NOT NULL, sieve_hash TEXT NOT NULL, nomos_version INTEGER NOT NULL, world_hash TEXT NOT NULL, freeze_key TEXT, attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT, frozen_at INTEGER NOT NULL) STRICT`,
+  `CREATE INDEX _noema_cryostasis_due ON _noema_cryostasis (wake_at, cryo_id)`,
+  `CREATE UNIQUE INDEX _noema_cryostasis_key ON _noema_cryostasis (freeze_key) WHERE freeze_key IS NOT NULL`,
+];
+const V2_ONLY = ["_noema_format", "_noema_anchor", "_noema_checkpoint", "_noema_verify_pass", "_noema_sediment", "_noema_world", "_noema_cryostasis", "_noema_sieve"];
+
+describe("upgrading the internal tables", () => {
+  it("an object holding format 1 is upgraded on wake: same log, same frozen Intents, the chain verifies and goes on", async () => {
+    const { stub, account } = await ledgerWithAccount();
+    await stub.sedimentation({ ...deposit(account, 3), idempotencyKey: "once" });
+    await stub.sedimentation(depositAndFreeze("erin"));
+    const fromCode = await stub.freeze(deposit(account, 2), { delaySeconds: 600 });
+    expect(fromCode.ok).toBe(true);
+    const log = (await stub.sediments(0, 100)).sediments;
+    const frozen = await stub.frozen();
+    const verified = await stub.verify();
+
+    await runInDurableObject(stub, (_, state) => {
+      const sql = state.storage.sql;
+      const sieves = sql.exec("SELECT lower(hex(sieve_hash)) AS h, sieve FROM _noema_sieve").toArray();
+      const world = canonicalJson(log[0]!.world);
+      for (const table of V2_ONLY) sql.exec(`DROP TABLE ${table}`);
+      for (const ddl of V1_DDL) sql.exec(ddl);
+      sql.exec("INSERT INTO _noema_world VALUES (?, ?)", worldHash(log[0]!.world), world);
+      for (const s of log) {
+        sql.exec(
+          "INSERT INTO _noema_sediment VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+          s.sedimentId, s.hash, s.prevHash, s.timestamp, canonicalJson(s.intent), canonicalJson(s.outputs), worldHash(s.world), s.origin ? canonicalJson(s.origin) : null, s.intent.idempotencyKey ?? null,
+        );
+      }
+      for (const v of sieves) sql.exec("INSERT INTO _noema_sieve VALUES (?, ?)", v.h, v.sieve);
+      for (const f of frozen) {
+        sql.exec("INSERT INTO _noema_cryostasis VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", f.cryoId, f.wakeAt, canonicalJson(f.intent), f.sieveHash, f.nomosVersion, worldHash(log[0]!.world), f.key, f.attempts, f.lastError, f.frozenAt);
+      }
+    });
+    await evictDurableObject(stub);
+
+    expect((await stub.sediments(0, 100)).sediments).toEqual(log);
+    expect(await stub.frozen()).toEqual(frozen);
+    expect(await stub.verify()).toEqual(verified);
+    const format = await runInDurableObject(stub, (_, state) => state.storage.sql.exec("SELECT version FROM _noema_format").one().version);
+    expect(format).toBe(FORMAT_VERSION);
+    const next = committed(await stub.sedimentation(deposit(account, 1)));
+    expect(next).toMatchObject({ sedimentId: log.length + 1, prevHash: log[log.length - 1]!.hash });
+    expect(await stub.verify()).toMatchObject({ ok: true, length: log.length + 1, head: next.hash });
+    // The idempotency key survived the upgrade.
+    expect(await stub.sedimentation({ ...deposit(account, 3), idempotencyKey: "once" })).toMatchObject({ sedimentId: 2 });
+  });
+});

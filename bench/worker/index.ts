@@ -190,6 +190,8 @@ export class HandWrittenReservations extends DurableObject<Env> {
       [reserveMs, setStockMs] = [Math.min(reserveMs, t1 - t0), Math.min(setStockMs, t2 - t1)];
     }
     return { k, reserveMs, setStockMs };
+  }
+
   /** Bytes on disk (SQLite pages). */
   size(): number {
     return this.ctx.storage.sql.databaseSize;

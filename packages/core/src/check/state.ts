@@ -1,6 +1,7 @@
 import { canonicalJson, sha256Hex } from "../canonical/index.js";
 import type { Row, SqlExecutor, SqlValue } from "../host/index.js";
 import { CryostasisStore } from "../cryostasis/store.js";
+import { SCOPE_TABLE_PREFIX } from "../interpretation/scope.js";
 import { SedimentLog } from "../seal/store.js";
 import type { RowChange } from "./types.js";
 
@@ -37,9 +38,12 @@ export interface TableInfo {
  * every explored move rolls back anyway. The schema only changes inside rolled-back migrations,
  * so exploration reads this list once.
  */
+/** Scoped invariants' key tables (see interpretation/scope.ts), `_` escaped for LIKE: not state, so never captured. */
+const SCOPE_TABLES = SCOPE_TABLE_PREFIX.replaceAll("_", "\\_");
+
 export function tableList(db: SqlExecutor): TableInfo[] {
   return db
-    .exec(`SELECT name, sql FROM sqlite_master WHERE type = 'table' AND name NOT IN ('sqlite_schema', '_noema_precedent') ORDER BY name`, [])
+    .exec(`SELECT name, sql FROM sqlite_master WHERE type = 'table' AND name NOT IN ('sqlite_schema', '_noema_precedent') AND name NOT LIKE '${SCOPE_TABLES}%' ESCAPE '\\' ORDER BY name`, [])
     .map((r) => {
       const name = String(r.name);
       const info = db.exec(`PRAGMA table_info("${name}")`, []);
@@ -76,6 +80,8 @@ export function restore(db: SqlExecutor, snapshot: Snapshot): void {
       db.exec(`INSERT INTO "${name}" (${names.join(", ")}) VALUES (${values.join(", ")})`, columns.map((c) => row[c] ?? null));
     }
   }
+  // Scoped invariants' key tables are empty between Intents; the inserts above fired their triggers.
+  for (const r of db.exec(`SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE '${SCOPE_TABLES}%' ESCAPE '\\'`, [])) db.exec(`DELETE FROM "${String(r.name)}"`, []);
 }
 
 /** A table's rows as the law sees them: without rowids. */

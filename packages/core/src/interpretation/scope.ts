@@ -12,7 +12,9 @@ import { tablesOfInvariants } from "../sieve/index.js";
  * once it is checked, and roll back with it when it is refused.
  */
 
-const PREFIX = "_noema_scope_";
+/** Names every scoped invariant's key table: `_noema_scope_<invariant>`. */
+export const SCOPE_TABLE_PREFIX = "_noema_scope_";
+const PREFIX = SCOPE_TABLE_PREFIX;
 
 interface ScopePlan {
   name: string;

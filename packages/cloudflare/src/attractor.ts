@@ -4,12 +4,17 @@ import { WAKE_BATCH, MAX_PAGE, DEFAULT_PAGE } from "@noema/core/runtime";
 import {
   type AlarmChore,
   type AppliedNomos,
+  type Archive,
+  type ArchivedSegment,
+  type ArchiveReport,
+  type ObjectStorePort,
   applyLineage,
   type MigrationState,
   nomosHistory,
   Sedimenter,
   type SedimentHost,
 } from "@noema/core/runtime";
+import { archiveBucket, archiveChore, type ArchiveSettings, openArchive, r2Store } from "./archive.js";
 
 /** Why an Attractor subclass cannot start: a missing law or an overridden `alarm()`. */
 export class AttractorDefinitionError extends Error {
@@ -38,6 +43,8 @@ export interface AttractorStatics {
   limits?: Partial<IntentLimits>;
   /** Frozen Intents woken per alarm run (default WAKE_BATCH, 500); the alarm is re-armed for the rest. */
   wakeBatch?: number;
+  /** Seal the log (and old precedents) into segments in an R2 bucket; see ArchiveSettings. */
+  archive?: ArchiveSettings;
 }
 
 const isVocabulary = (law: unknown): law is Vocabulary =>
@@ -106,6 +113,8 @@ export abstract class Attractor<Env = unknown, V extends Vocabulary = Vocabulary
   private alarmWork: AlarmChore[] = [];
   /** A chore that threw waits until this time (kept in memory: a restart simply tries it again). */
   private readonly choreRetryAt = new Map<string, number>();
+  /** Set when `static archive` is declared: where the log's older segments live. */
+  private archive: Archive | undefined;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -118,6 +127,8 @@ export abstract class Attractor<Env = unknown, V extends Vocabulary = Vocabulary
     this.lineage = this.lawFor(law instanceof Lineage ? law : Lineage.of(law));
     this.limits = { ...DEFAULT_LIMITS, ...statics.limits };
     this.wakeBatch = statics.wakeBatch ?? WAKE_BATCH;
+    const bucket = statics.archive && archiveBucket(statics.archive, env, statics.name);
+    if (typeof bucket === "string") throw new AttractorDefinitionError(bucket);
     const sql = ctx.storage.sql;
     this.query = (text, ...params) => sql.exec<Row>(text, ...params).toArray();
     const host: SedimentHost = (this.host = {
@@ -150,7 +161,8 @@ export abstract class Attractor<Env = unknown, V extends Vocabulary = Vocabulary
         ...(failure && (!held || held.nomos.hash !== state.held.hash) ? { unavailable: failure } : {}),
         ...(failure ? { pending: failure } : {}),
       });
-      this.alarmWork = [this.cryostasisChore()];
+      if (bucket) this.archive = openArchive(statics.archive!, this.archiveStore(bucket), host, this.sedimenter.log, this.world);
+      this.alarmWork = [this.cryostasisChore(), ...(this.archive ? [archiveChore(this.archive)] : [])];
       // A restart, an eviction or a code update may have lost the alarm: point it at the earliest entry again.
       this.rearm();
     });
@@ -303,7 +315,20 @@ export abstract class Attractor<Env = unknown, V extends Vocabulary = Vocabulary
 
   /** Applies one Intent atomically and seals the result. Trusts nothing: the input is parsed again here. */
   sedimentation(intent: unknown): Seal {
-    return this.sedimenter.sediment(intent);
+    const seal = this.sedimenter.sediment(intent);
+    // The log just began a segment or filled one: the archive's alarm time moved.
+    if (this.archive?.moved(seal)) this.rearm();
+    return seal;
+  }
+
+  /** Where archived segments are written: the R2 bucket of `static archive`. Override to wrap it (tests inject faults so). */
+  protected archiveStore(bucket: R2Bucket): ObjectStorePort {
+    return r2Store(bucket);
+  }
+
+  /** The archived segments in order: their range, manifest and object key. Empty without `static archive`. */
+  archiveSegments(): ArchivedSegment[] {
+    return this.archive?.segments() ?? [];
   }
 
   /**
@@ -316,18 +341,29 @@ export abstract class Attractor<Env = unknown, V extends Vocabulary = Vocabulary
   }
 
   /** Sediments after `after`, oldest first; `next` is the cursor of the next page when there is one. */
-  sediments(after = 0, limit = DEFAULT_PAGE): { sediments: Sediment[]; next?: number } {
-    return this.sedimenter.log.page(Number.isInteger(after) ? after : 0, pageSize(limit));
+  /** Sediments after `after`, oldest first, read from the archive where they have left SQLite. */
+  async sediments(after = 0, limit = DEFAULT_PAGE): Promise<{ sediments: Sediment[]; next?: number }> {
+    const from = Number.isInteger(after) ? after : 0;
+    return this.archive ? this.archive.sediments(from, pageSize(limit)) : this.sedimenter.log.page(from, pageSize(limit));
   }
 
-  verify(): Verification {
-    return this.sedimenter.log.verify();
+  /**
+   * Checks the chain. With `static archive`, also the segment index from genesis to the live log,
+   * each object's presence and manifest, and with `deep` every archived entry (see `archive`).
+   */
+  async verify(options: { deep?: boolean } = {}): Promise<Verification & { archive?: ArchiveReport }> {
+    const tail = this.sedimenter.log.verify();
+    return this.archive ? this.archive.verify(tail, options) : tail;
   }
 
   /** Precedents after `after` (a precedentId), oldest first; `next` is the cursor of the next page when there is one. */
-  precedents(filter: { kind?: ReasonKind | undefined; nomosVersion?: number | undefined; after?: number | undefined; limit?: number | undefined } = {}): { precedents: Precedent[]; next?: number } {
+  async precedents(filter: { kind?: ReasonKind | undefined; nomosVersion?: number | undefined; after?: number | undefined; limit?: number | undefined } = {}): Promise<{ precedents: Precedent[]; next?: number }> {
     const { kind, nomosVersion, after } = filter;
     const limit = pageSize(filter.limit);
+    if (this.archive) {
+      const query = { ...(kind === undefined ? {} : { kind }), ...(nomosVersion === undefined ? {} : { nomosVersion }), ...(after === undefined ? {} : { after }), limit };
+      return this.archive.precedents(query, (f) => this.sedimenter.log.precedents(f));
+    }
     // One more than asked: a full page says whether anything is behind it.
     const rows = this.sedimenter.log.precedents({
       ...(kind === undefined ? {} : { kind }),

@@ -67,3 +67,22 @@ export { type CanonicalSediment, GENESIS_HASH, hashCanonicalSediment, sedimentHa
 export { applyLineage, MigrationError, type MigrationState, verifySchema } from "./seal/migrate.js";
 export { Sedimenter, type SedimenterOptions } from "./seal/sedimenter.js";
 export { type AppliedNomos, createInternalTables, DEFAULT_PAGE, latestApplied, MAX_PAGE, nomosHistory, recordApplied, SedimentLog } from "./seal/store.js";
+export {
+  type ArchiveBreak,
+  type ArchivedSegment,
+  decodeSegment,
+  DEFAULT_PRECEDENT_RETENTION_MS,
+  DEFAULT_SEGMENT_AGE_MS,
+  DEFAULT_SEGMENT_ENTRIES,
+  encodeSegment,
+  manifestMetadata,
+  type ObjectStorePort,
+  type SegmentKind,
+  type SegmentManifest,
+  segmentContentHash,
+  segmentKey,
+  verifyManifestChain,
+  verifyMetadata,
+  verifySegmentText,
+} from "./seal/archive.js";
+export { Archive, ARCHIVE_DDL, ArchiveError, type ArchiveOptions, type ArchiveReport, type ArchivedVerification, PRECEDENT_SEGMENTS_PER_READ } from "./seal/archive-log.js";

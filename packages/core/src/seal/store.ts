@@ -25,6 +25,10 @@ const INTERNAL_DDL = [
   // Partial: most Intents carry no key, and they should not pay for an index entry.
   `CREATE UNIQUE INDEX IF NOT EXISTS _noema_sediment_idempotency ON _noema_sediment (idempotency_key) WHERE idempotency_key IS NOT NULL`,
   `CREATE TABLE IF NOT EXISTS _noema_precedent (precedent_id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, intent TEXT NOT NULL, reason TEXT NOT NULL, nomos_version INTEGER NOT NULL, nomos_hash TEXT NOT NULL, timestamp INTEGER NOT NULL) STRICT`,
+  // The last archived entry: the live log continues from it (one row at most).
+  `CREATE TABLE IF NOT EXISTS _noema_anchor (one INTEGER PRIMARY KEY CHECK (one = 1), sediment_id INTEGER NOT NULL, hash TEXT NOT NULL) STRICT`,
+  // Archived entries that carried an idempotency key: a retried Intent must still get its Seal instead of applying twice.
+  `CREATE TABLE IF NOT EXISTS _noema_archived_key (sediment_id INTEGER PRIMARY KEY, hash TEXT NOT NULL, prev_hash TEXT NOT NULL, timestamp INTEGER NOT NULL, intent TEXT NOT NULL, outputs TEXT NOT NULL, world_hash TEXT NOT NULL, origin TEXT, idempotency_key TEXT NOT NULL UNIQUE) STRICT`,
 ];
 
 export interface AppliedNomos extends NomosStamp {
@@ -74,7 +78,7 @@ export class SedimentLog {
 
   head(): { sedimentId: number; hash: string } {
     const row = this.db.exec(`SELECT sediment_id, hash FROM _noema_sediment ORDER BY sediment_id DESC LIMIT 1`, [])[0];
-    return row ? { sedimentId: Number(row.sediment_id), hash: String(row.hash) } : { sedimentId: 0, hash: GENESIS_HASH };
+    return row ? { sedimentId: Number(row.sediment_id), hash: String(row.hash) } : this.anchor();
   }
 
   /**
@@ -104,7 +108,9 @@ export class SedimentLog {
   }
 
   byIdempotencyKey(key: string): Sediment | undefined {
-    const row = this.db.exec(`${SEDIMENT_SELECT} WHERE s.idempotency_key = ?`, [key])[0];
+    const row =
+      this.db.exec(`${SEDIMENT_SELECT} WHERE s.idempotency_key = ?`, [key])[0] ??
+      this.db.exec(`${SEDIMENT_SELECT.replace("_noema_sediment s", "_noema_archived_key s")} WHERE s.idempotency_key = ?`, [key])[0];
     return row ? toSediment(row) : undefined;
   }
 
@@ -124,9 +130,11 @@ export class SedimentLog {
    * with a Seal you hold.
    */
   verify(): Verification {
-    let prevHash = GENESIS_HASH;
-    let expectedId = 1;
-    let length = 0;
+    // The live log continues from the last archived entry (genesis when nothing is archived).
+    const anchor = this.anchor();
+    let prevHash = anchor.hash;
+    let expectedId = anchor.sedimentId + 1;
+    let length = anchor.sedimentId;
     const worldHashes = new Map<string, string>();
     for (let after = 0; ; ) {
       const rows = this.db.exec(`${SEDIMENT_SELECT} WHERE s.sediment_id > ? ORDER BY s.sediment_id LIMIT ?`, [after, VERIFY_BATCH]);
@@ -190,5 +198,36 @@ export class SedimentLog {
         nomosHash: String(r.nomos_hash),
         timestamp: Number(r.timestamp),
       }));
+  }
+
+  /** The entry the live log continues from: the last archived one, or genesis when nothing is archived. */
+  anchor(): { sedimentId: number; hash: string } {
+    const row = this.db.exec(`SELECT sediment_id, hash FROM _noema_anchor`, [])[0];
+    return row ? { sedimentId: Number(row.sediment_id), hash: String(row.hash) } : { sedimentId: 0, hash: GENESIS_HASH };
+  }
+
+  /**
+   * Inside the caller's transaction, once the entries through `sedimentId` are safely archived:
+   * removes them from the live log (keeping those with an idempotency key answerable) and makes
+   * the last one the anchor the live log continues from.
+   */
+  archiveThrough(sedimentId: number): void {
+    const last = this.db.exec(`SELECT hash FROM _noema_sediment WHERE sediment_id = ?`, [sedimentId])[0];
+    if (!last) throw new Error(`sediment ${sedimentId} is not in the live log`);
+    this.db.exec(
+      `INSERT INTO _noema_archived_key SELECT sediment_id, hash, prev_hash, timestamp, intent, outputs, world_hash, origin, idempotency_key
+       FROM _noema_sediment WHERE sediment_id <= ? AND idempotency_key IS NOT NULL`,
+      [sedimentId],
+    );
+    this.db.exec(`DELETE FROM _noema_sediment WHERE sediment_id <= ?`, [sedimentId]);
+    this.db.exec(`INSERT INTO _noema_anchor (one, sediment_id, hash) VALUES (1, ?, ?) ON CONFLICT (one) DO UPDATE SET sediment_id = excluded.sediment_id, hash = excluded.hash`, [
+      sedimentId,
+      String(last.hash),
+    ]);
+  }
+
+  /** Inside the caller's transaction, once the precedents through `precedentId` are safely archived: removes them. */
+  archivePrecedentsThrough(precedentId: number): void {
+    this.db.exec(`DELETE FROM _noema_precedent WHERE precedent_id <= ?`, [precedentId]);
   }
 }

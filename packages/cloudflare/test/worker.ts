@@ -7,6 +7,7 @@ import { ledger } from "./ledger/vocabulary.js";
 
 export { LedgerAttractor } from "./ledger/worker.js";
 export { ChoreAttractor } from "./alarm/attractors.js";
+export { AgedArchiveAttractor, ArchiveAttractor } from "./archive/attractors.js";
 
 type App = { Bindings: LedgerEnv & { LEDGER_TOKEN?: string; LEDGER_READ_TOKENS?: string; UNSET_TOKEN?: string } };
 

@@ -45,6 +45,8 @@
 //   BENCH_PENDING_N=100000       Cryostasis: entries kept pending in one fresh DO (0: skip); first run only
 //   BENCH_PENDING_PROBE=500      freezes timed per probe, with N and with ~0 entries pending
 //   BENCH_PENDING_ROUNDS=3       probe rounds, alternating the two DOs; the fastest counts
+//   BENCH_ARCHIVE_N=20000        archival to R2: sediments filled then archived in one fresh DO (0: skip); first run only
+//   BENCH_ARCHIVE_SEGMENT=10000  entries per segment (the default, DEFAULT_SEGMENT_ENTRIES)
 //   BENCH_OUT=bench/results/latest.json
 //   BENCH_WRANGLER=1             0: skip parts 1-4 (the `wrangler dev` runs), e.g. for the Worker figures alone
 //   BENCH_UPLOAD=1               0: skip the upload sizes (and the what-if bundles)
@@ -122,6 +124,8 @@ const config = {
   pendingN: num("BENCH_PENDING_N", 100_000),
   pendingProbe: num("BENCH_PENDING_PROBE", 500),
   pendingRounds: num("BENCH_PENDING_ROUNDS", 3),
+  archiveN: num("BENCH_ARCHIVE_N", 20_000),
+  archiveSegment: num("BENCH_ARCHIVE_SEGMENT", 10_000),
   out: resolve(root, env.BENCH_OUT ?? "bench/results/latest.json"),
   wranglerRuns: num("BENCH_WRANGLER", 1) > 0,
   upload: num("BENCH_UPLOAD", 1) > 0,
@@ -383,6 +387,33 @@ async function http(base) {
   return out;
 }
 
+/**
+ * Archival to R2 (issue 8 §4): a fresh DO fills its log, then archives it one segment per run the
+ * way the alarm chore does (encode, put, read back and hash, one transaction to record and delete).
+ * Baselines in the same DO and run: one plain R2 put of each segment's text, and a put + get.
+ */
+async function archival(base) {
+  const a = await post(base, "/archive", { name: fresh("archive"), n: config.archiveN, segment: config.archiveSegment });
+  if (a.segments !== Math.floor(config.archiveN / config.archiveSegment)) throw new Error(`archive bench: ${a.segments} segments`);
+  const perSecond = rate(a.n, a.archiveMs);
+  return {
+    ...a,
+    perSecond,
+    bytesPerEntry: a.bytes / a.n,
+    putPerSecond: rate(a.n, a.putMs),
+    putGetPerSecond: rate(a.n, a.putGetMs),
+    vsPut: ratio(rate(a.n, a.putMs), perSecond),
+    vsPutGet: ratio(rate(a.n, a.putGetMs), perSecond),
+  };
+}
+
+function printArchival(a) {
+  return [
+    `Archival to R2 (local): ${fmt(a.perSecond)} entries/s (${a.n} sediments in ${a.segments} segments of ${a.segmentEntries}, ${fmt(a.bytesPerEntry)} bytes per entry, ${(a.archiveMs / 1000).toFixed(2)} s)`,
+    `  baseline, the same bytes: plain put ${fmt(a.putPerSecond)} entries/s (archival costs ${fmtRatio(a.vsPut)}), put + get ${fmt(a.putGetPerSecond)} entries/s (${fmtRatio(a.vsPutGet)})`,
+  ];
+}
+
 async function profile(base) {
   return post(base, "/profile", { name: fresh("profile"), n: config.profileN, reps: config.profileReps });
 }
@@ -559,6 +590,7 @@ function print(run) {
     }
   }
   if (run.cryostasis) lines.push(...printCryostasis(run.cryostasis));
+  if (run.archival) lines.push(...printArchival(run.archival));
   console.log(lines.join("\n"));
 }
 
@@ -714,6 +746,7 @@ async function main() {
         run.breakdown = breakdown(run.profile);
       }
       if (i === 0) run.cryostasis = await cryostasis(base);
+      if (i === 0 && config.archiveN > 0) run.archival = await archival(base);
       run.ratios = ratios(run);
       print(run);
       runs.push(run);

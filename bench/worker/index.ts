@@ -5,6 +5,9 @@ import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex, utf8ToBytes } from "@noble/hashes/utils.js";
 import { buildIntent, connection, defineNomos, integer, type TableSpec, text, DEFAULT_LIMITS, type Intent, parseIntent, type Seal } from "@noema/core";
 import { hashCanonicalSediment } from "@noema/core/runtime";
+import { Archive, DEFAULT_SEGMENT_ENTRIES, SedimentLog, type SedimentHost } from "@noema/core/runtime";
+import type { Row } from "@noema/core";
+import { r2Store } from "@noema/cloudflare";
 import { canonicalJson, diffNomos, intentSieve, countPlaceholders, interpret, sedimentHash, sha256Hex } from "@noema/core/runtime";
 import { app } from "../../apps/inventory/src/api.js";
 import { InventoryAttractor } from "../../apps/inventory/src/attractor.js";
@@ -17,6 +20,8 @@ export interface Env {
   /** The name the inventory Hono app expects, so `/api/*` runs the real app unchanged. */
   INVENTORY_ATTRACTOR: DurableObjectNamespace<NoemaReservations>;
   NOEMA_API_TOKEN: string;
+  ARCHIVE_BENCH: DurableObjectNamespace<ArchiveBench>;
+  NOEMA_ARCHIVE: R2Bucket;
 }
 
 export interface ReserveArgs {
@@ -537,6 +542,60 @@ export interface WakeBench {
 class RollBack extends Error {}
 
 // ---------------------------------------------------------------------------------------
+// Archival to R2 (issue 8 §4): entries/s sealed into segments, against plain R2 writes of the same bytes.
+// ---------------------------------------------------------------------------------------
+
+export interface ArchiveBenchResult {
+  n: number;
+  segmentEntries: number;
+  segments: number;
+  bytes: number;
+  /** Archival as the chore does it: read rows, encode, put, read back and hash, record and delete in one transaction. */
+  archiveMs: number;
+  /** Baseline: one plain put per segment of the same text. */
+  putMs: number;
+  /** Baseline: a put and a get of the same text, the least a confirmed write costs. */
+  putGetMs: number;
+}
+
+/** A Noema DO that fills its log and archives it with the same Archive the chore runs, timed in one call. */
+export class ArchiveBench extends NoemaReservations {
+  async archiveBench(n: number, segmentEntries: number): Promise<ArchiveBenchResult> {
+    for (let i = 0; i < n; i++) {
+      const seal = this.sedimentation(setStockV2);
+      if (!seal.success) throw new Error(`bench setStock refused: ${seal.reason.message}`);
+    }
+    const sql = this.ctx.storage.sql;
+    const host: SedimentHost = {
+      db: { exec: (text, params) => sql.exec<Row>(text, ...params).toArray() },
+      transaction: (fn) => this.ctx.storage.transactionSync(fn),
+      now: () => Date.now(),
+    };
+    // The bench Worker's own binding: the inventory Attractor it extends declares no archive.
+    const bucket = (this.env as unknown as Env).NOEMA_ARCHIVE;
+    const prefix = `bench/${crypto.randomUUID()}`;
+    const archive = new Archive(host, new SedimentLog(host.db), r2Store(bucket), { prefix, segmentEntries, segmentAgeMs: 30 * 24 * HOUR, precedentRetentionMs: 30 * 24 * HOUR });
+    const segments = Math.floor(n / segmentEntries);
+    const start = performance.now();
+    while (archive.segments().length < segments) await archive.run(Date.now());
+    const archiveMs = performance.now() - start;
+    const texts: string[] = [];
+    for (const s of archive.segments()) texts.push(await (await bucket.get(s.key))!.text());
+    const putStart = performance.now();
+    for (const [i, text] of texts.entries()) await bucket.put(`${prefix}/plain/${i}`, text);
+    const putMs = performance.now() - putStart;
+    const putGetStart = performance.now();
+    for (const [i, text] of texts.entries()) {
+      await bucket.put(`${prefix}/plain-get/${i}`, text);
+      await (await bucket.get(`${prefix}/plain-get/${i}`))!.text();
+    }
+    const putGetMs = performance.now() - putGetStart;
+    const bytes = archive.segments().reduce((sum, s) => sum + s.bytes, 0);
+    return { n: segments * segmentEntries, segmentEntries, segments, bytes, archiveMs, putMs, putGetMs };
+  }
+}
+
+// ---------------------------------------------------------------------------------------
 // Worker: endpoints the runner drives.
 // ---------------------------------------------------------------------------------------
 
@@ -735,6 +794,10 @@ async function route(request: Request, env: Env, ctx: ExecutionContext): Promise
     case "/wake": {
       const stub = await freshNoema(env, nameOf(url));
       return json(await stub.wakeBench(int(url, "n"), int(url, "plain", 0)));
+    }
+    case "/archive": {
+      const stub = env.ARCHIVE_BENCH.getByName(nameOf(url));
+      return json(await stub.archiveBench(int(url, "n"), int(url, "segment", DEFAULT_SEGMENT_ENTRIES)));
     }
     case "/pending": {
       // `empty` keeps (almost) nothing pending, `full` keeps n; both get the same probes, alternating.

@@ -70,19 +70,11 @@ export { type AppliedNomos, createInternalTables, DEFAULT_PAGE, latestApplied, M
 export {
   type ArchiveBreak,
   type ArchivedSegment,
-  decodeSegment,
   DEFAULT_PRECEDENT_RETENTION_MS,
   DEFAULT_SEGMENT_AGE_MS,
   DEFAULT_SEGMENT_ENTRIES,
-  encodeSegment,
-  manifestMetadata,
   type ObjectStorePort,
   type SegmentKind,
   type SegmentManifest,
-  segmentContentHash,
-  segmentKey,
-  verifyManifestChain,
-  verifyMetadata,
-  verifySegmentText,
 } from "./seal/archive.js";
-export { Archive, ARCHIVE_DDL, ArchiveError, type ArchiveOptions, type ArchiveReport, type ArchivedVerification, PRECEDENT_SEGMENTS_PER_READ } from "./seal/archive-log.js";
+export { Archive, type ArchiveOptions, type ArchiveReport, type ArchivedVerification } from "./seal/archive-log.js";

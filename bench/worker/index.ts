@@ -560,21 +560,39 @@ export interface ArchiveBenchResult {
 
 /** A Noema DO that fills its log and archives it with the same Archive the chore runs, timed in one call. */
 export class ArchiveBench extends NoemaReservations {
-  async archiveBench(n: number, segmentEntries: number): Promise<ArchiveBenchResult> {
-    for (let i = 0; i < n; i++) {
-      const seal = this.sedimentation(setStockV2);
-      if (!seal.success) throw new Error(`bench setStock refused: ${seal.reason.message}`);
-    }
+  // The bench Worker's own binding: the inventory Attractor it extends declares no archive.
+  private readonly bucket = (this.env as unknown as Env).NOEMA_ARCHIVE;
+
+  /** The Archive the chore would run, over this object's storage and the bench bucket. */
+  private archiveOf(segmentEntries: number, prefix: string): Archive {
     const sql = this.ctx.storage.sql;
     const host: SedimentHost = {
       db: { exec: (text, params) => sql.exec<Row>(text, ...params).toArray() },
       transaction: (fn) => this.ctx.storage.transactionSync(fn),
       now: () => Date.now(),
     };
-    // The bench Worker's own binding: the inventory Attractor it extends declares no archive.
-    const bucket = (this.env as unknown as Env).NOEMA_ARCHIVE;
+    return new Archive(host, new SedimentLog(host.db), r2Store(this.bucket), { prefix, segmentEntries, segmentAgeMs: 30 * 24 * HOUR, precedentRetentionMs: 30 * 24 * HOUR });
+  }
+
+  fill(n: number): void {
+    for (let i = 0; i < n; i++) {
+      const seal = this.sedimentation(setStockV2);
+      if (!seal.success) throw new Error(`bench setStock refused: ${seal.reason.message}`);
+    }
+  }
+
+  /** One archival slice (one full segment), as the alarm runs it. */
+  async archiveSegment(segmentEntries: number): Promise<number> {
+    const archive = this.archiveOf(segmentEntries, `bench/${this.ctx.id.toString()}`);
+    await archive.run(Date.now());
+    return archive.segments().length;
+  }
+
+  async archiveBench(n: number, segmentEntries: number): Promise<ArchiveBenchResult> {
+    this.fill(n);
+    const bucket = this.bucket;
     const prefix = `bench/${crypto.randomUUID()}`;
-    const archive = new Archive(host, new SedimentLog(host.db), r2Store(bucket), { prefix, segmentEntries, segmentAgeMs: 30 * 24 * HOUR, precedentRetentionMs: 30 * 24 * HOUR });
+    const archive = this.archiveOf(segmentEntries, prefix);
     const segments = Math.floor(n / segmentEntries);
     const start = performance.now();
     while (archive.segments().length < segments) await archive.run(Date.now());
@@ -798,6 +816,27 @@ async function route(request: Request, env: Env, ctx: ExecutionContext): Promise
     case "/archive": {
       const stub = env.ARCHIVE_BENCH.getByName(nameOf(url));
       return json(await stub.archiveBench(int(url, "n"), int(url, "segment", DEFAULT_SEGMENT_ENTRIES)));
+    }
+    case "/archive-stall": {
+      // Writes over RPC, one at a time: alone, then while one segment is being archived.
+      const segment = int(url, "segment", DEFAULT_SEGMENT_ENTRIES);
+      const stub = env.ARCHIVE_BENCH.getByName(nameOf(url));
+      await stub.fill(segment);
+      const write = async () => {
+        const t = Date.now();
+        const seal = await stub.sedimentation(setStockV2);
+        if (!seal.success) throw new Error(seal.reason.message);
+        return Date.now() - t;
+      };
+      const alone: number[] = [];
+      for (let i = 0; i < int(url, "k", 200); i++) alone.push(await write());
+      let done = false;
+      const start = Date.now();
+      const archived = stub.archiveSegment(segment).then((n) => ((done = true), n));
+      const during: number[] = [];
+      while (!done) during.push(await write());
+      const segments = await archived;
+      return json({ segment, segments, archiveMs: Date.now() - start, alone, during });
     }
     case "/pending": {
       // `empty` keeps (almost) nothing pending, `full` keeps n; both get the same probes, alternating.

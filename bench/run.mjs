@@ -402,7 +402,17 @@ async function archival(base) {
   const p50 = (xs) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
   return {
     ...a,
-    writeDuring: { writes: w.during.length, archiveMs: w.archiveMs, maxMs: max(w.during), p50Ms: p50(w.during), aloneMaxMs: max(w.alone), aloneP50Ms: p50(w.alone) },
+    writeDuring: {
+      writes: w.during.length,
+      archiveMs: w.archiveMs,
+      maxMs: max(w.during),
+      p50Ms: p50(w.during),
+      aloneMaxMs: max(w.alone),
+      aloneP50Ms: p50(w.alone),
+      // The slowest five of each: one outlier or a pattern.
+      slowest: [...w.during].sort((x, y) => y - x).slice(0, 5),
+      slowestAlone: [...w.alone].sort((x, y) => y - x).slice(0, 5),
+    },
     perSecond,
     bytesPerEntry: a.bytes / a.n,
     putPerSecond: rate(a.n, a.putMs),

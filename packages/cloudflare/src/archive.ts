@@ -74,8 +74,11 @@ export function openArchive(settings: ArchiveSettings, store: ObjectStorePort, h
     segmentEntries: settings.segmentEntries ?? DEFAULT_SEGMENT_ENTRIES,
     segmentAgeMs: settings.segmentAgeMs ?? DEFAULT_SEGMENT_AGE_MS,
     precedentRetentionMs: settings.precedentRetentionMs ?? DEFAULT_PRECEDENT_RETENTION_MS,
-  });
+  }, yieldToEvents);
 }
+
+/** A turn of the event loop: requests waiting on the object run before archival goes on. */
+const yieldToEvents = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 
 /** Archival's share of the alarm: one segment per run, retried by the alarm when R2 fails. */
 export function archiveChore(archive: Archive): AlarmChore {

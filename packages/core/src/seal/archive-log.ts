@@ -4,11 +4,14 @@ import {
   type ArchiveBreak,
   type ArchivedSegment,
   decodeSegment,
-  encodeSegment,
   manifestMetadata,
+  noPause,
   type ObjectStorePort,
+  type Pause,
   type SegmentKind,
   type SegmentManifest,
+  SegmentWriter,
+  SLICE_ENTRIES,
   segmentContentHash,
   segmentKey,
   verifyManifestChain,
@@ -79,7 +82,8 @@ const SEGMENT_SELECT = `SELECT segment, kind, first_id, last_id, count, first_pr
  * Seals the log into segments in an object store and reads them back. Archival is one segment
  * per `run()`: write the object, read it back and check its content hash, then in one
  * transaction record the segment and remove its rows. A failure anywhere before that
- * transaction leaves the rows where they were, to be archived by the next run.
+ * transaction leaves the rows where they were, to be archived by the next run. Long work awaits
+ * `pause` every SLICE_ENTRIES entries, so writes are served in between.
  */
 export class Archive {
   private readonly db: SqlExecutor;
@@ -94,6 +98,7 @@ export class Archive {
     private readonly log: SedimentLog,
     private readonly store: ObjectStorePort,
     readonly options: ArchiveOptions,
+    private readonly pause: Pause = noPause,
   ) {
     this.db = host.db;
     host.transaction(() => {
@@ -154,26 +159,40 @@ export class Archive {
 
   private async archiveSediments(): Promise<void> {
     const anchor = this.log.anchor();
-    const { sediments } = this.log.page(anchor.sedimentId, this.options.segmentEntries);
-    if (sediments.length === 0) return;
-    await this.write(encodeSegment(sediments, "sediment"), () => {
+    const writer = new SegmentWriter("sediment");
+    // A slice at a time; entries appended meanwhile simply continue the run.
+    for (let after = anchor.sedimentId; writer.count < this.options.segmentEntries; await this.pause()) {
+      const { sediments } = this.log.page(after, Math.min(SLICE_ENTRIES, this.options.segmentEntries - writer.count));
+      if (sediments.length === 0) break;
+      for (const sediment of sediments) writer.add(sediment);
+      after = sediments[sediments.length - 1]!.sedimentId;
+    }
+    if (writer.count === 0) return;
+    const segment = writer.finish();
+    await this.write(segment, () => {
       // Only the alarm archives, one run at a time; this keeps a second writer from recording a segment twice.
       if (this.log.anchor().sedimentId !== anchor.sedimentId) throw new Error("the archive moved while this segment was written");
-      this.log.archiveThrough(sediments[sediments.length - 1]!.sedimentId);
+      this.log.archiveThrough(segment.manifest.last);
     });
   }
 
   private async archivePrecedents(now: number): Promise<void> {
     const cutoff = now - this.options.precedentRetentionMs;
-    const page = this.log.precedents({ limit: this.options.segmentEntries });
+    const writer = new SegmentWriter("precedent");
     // In id order up to the first one still within the retention window.
-    const end = page.findIndex((p) => p.timestamp > cutoff);
-    const due = end === -1 ? page : page.slice(0, end);
-    if (due.length === 0) return;
-    const first = due[0]!.precedentId;
-    await this.write(encodeSegment(due, "precedent"), () => {
-      if (this.log.precedents({ limit: 1 })[0]?.precedentId !== first) throw new Error("the archive moved while this segment was written");
-      this.log.archivePrecedentsThrough(due[due.length - 1]!.precedentId);
+    for (let after = 0; writer.count < this.options.segmentEntries; await this.pause()) {
+      const page = this.log.precedents({ after, limit: Math.min(SLICE_ENTRIES, this.options.segmentEntries - writer.count) });
+      const end = page.findIndex((p) => p.timestamp > cutoff);
+      const due = end === -1 ? page : page.slice(0, end);
+      for (const precedent of due) writer.add(precedent);
+      if (due.length === 0 || due.length < page.length) break;
+      after = due[due.length - 1]!.precedentId;
+    }
+    if (writer.count === 0) return;
+    const segment = writer.finish();
+    await this.write(segment, () => {
+      if (this.log.precedents({ limit: 1 })[0]?.precedentId !== segment.manifest.first) throw new Error("the archive moved while this segment was written");
+      this.log.archivePrecedentsThrough(segment.manifest.last);
     });
   }
 
@@ -183,7 +202,7 @@ export class Archive {
     const key = segmentKey(this.options.prefix, manifest.kind, manifest.first);
     await this.store.put(key, text, manifestMetadata(manifest));
     const back = await this.store.get(key);
-    if (back === undefined || segmentContentHash(back) !== manifest.contentHash) {
+    if (back === undefined || (await segmentContentHash(back, this.pause)) !== manifest.contentHash) {
       throw new Error(`segment ${key} did not read back as written (${back === undefined ? "missing" : "content hash differs"})`);
     }
     this.host.transaction(() => {
@@ -202,10 +221,10 @@ export class Archive {
     if (this.cached?.segment === s.segment) return this.cached.entries as T[];
     const text = await this.store.get(s.key);
     if (text === undefined) throw new ArchiveError(verifyMetadata(s, undefined)!);
-    if (segmentContentHash(text) !== s.contentHash) {
-      throw new ArchiveError(verifySegmentText(s, text)!);
+    if ((await segmentContentHash(text, this.pause)) !== s.contentHash) {
+      throw new ArchiveError((await verifySegmentText(s, text, this.pause))!);
     }
-    const entries = decodeSegment<T>(text);
+    const entries = await decodeSegment<T>(text, this.pause);
     this.cached = { segment: s.segment, entries };
     return entries;
   }
@@ -281,7 +300,7 @@ export class Archive {
     if (chain) return fail(chain);
     const inOrder = [...segments.filter((s) => s.kind === "sediment"), ...segments.filter((s) => s.kind === "precedent")];
     for (const s of inOrder) {
-      const broken = deep ? verifySegmentText(s, await this.store.get(s.key)) : verifyMetadata(s, await this.store.head(s.key));
+      const broken = deep ? await verifySegmentText(s, await this.store.get(s.key), this.pause) : verifyMetadata(s, await this.store.head(s.key));
       if (broken) return fail(broken);
     }
     return { ...tail, archive: report };

@@ -1,5 +1,6 @@
-import { utf8ToBytes } from "@noble/hashes/utils.js";
-import { canonicalJson, sha256Hex } from "../canonical/index.js";
+import { sha256 } from "@noble/hashes/sha2.js";
+import { bytesToHex, utf8ToBytes } from "@noble/hashes/utils.js";
+import { canonicalJson } from "../canonical/index.js";
 import { GENESIS_HASH, sedimentHash } from "./chain.js";
 import type { Precedent, Sediment } from "./types.js";
 
@@ -53,44 +54,94 @@ export interface ObjectStorePort {
   delete(key: string): Promise<void>;
 }
 
-const byteLength = (text: string) => utf8ToBytes(text).length;
+/** Entries handled between two pauses while a segment is written, read or verified. */
+export const SLICE_ENTRIES = 1000;
 
-/** SHA-256 of a segment's text, as its manifest records it. */
-export const segmentContentHash = (text: string): string => sha256Hex(text);
+/**
+ * Lets other work in (an `await` of the runtime's event loop): archival, paging and deep
+ * verification pause every SLICE_ENTRIES entries, so none holds the object for a whole segment.
+ */
+export type Pause = () => Promise<void>;
+export const noPause: Pause = () => Promise.resolve();
+
+/** The lines of a segment's text, each with its "\n" (cut there, so UTF-8 never splits). */
+function* linesOf(text: string): Generator<string> {
+  for (let start = 0; start < text.length; ) {
+    const newline = text.indexOf("\n", start);
+    const end = newline === -1 ? text.length : newline + 1;
+    yield text.slice(start, end);
+    start = end;
+  }
+}
+
+/** SHA-256 (hex) of a segment's text, as its manifest records it; hashed a slice of lines at a time. */
+export async function segmentContentHash(text: string, pause: Pause = noPause): Promise<string> {
+  const hash = sha256.create();
+  let n = 0;
+  for (const line of linesOf(text)) {
+    hash.update(utf8ToBytes(line));
+    if (++n % SLICE_ENTRIES === 0) await pause();
+  }
+  return bytesToHex(hash.digest());
+}
 
 /** The object key of a segment: one per first id, so a retried write replaces its own earlier attempt. */
 export function segmentKey(prefix: string, kind: SegmentKind, first: number): string {
   return `${prefix}/${kind}s/${String(first).padStart(16, "0")}.ndjson`;
 }
 
-/** A segment's text: one entry per line in its wire form (canonical JSON, hex hashes), each line ending in "\n". */
-export function encodeSegment(entries: readonly Sediment[] | readonly Precedent[], kind: SegmentKind): { text: string; manifest: SegmentManifest } {
-  if (entries.length === 0) throw new Error("a segment holds at least one entry");
-  const text = entries.map((e) => `${canonicalJson(e)}\n`).join("");
-  const firstEntry = entries[0]!;
-  const lastEntry = entries[entries.length - 1]!;
-  const sediments = kind === "sediment" ? (entries as readonly Sediment[]) : undefined;
-  return {
-    text,
-    manifest: {
-      kind,
-      first: idOf(firstEntry),
-      last: idOf(lastEntry),
-      count: entries.length,
-      firstPrevHash: sediments ? sediments[0]!.prevHash : GENESIS_HASH,
-      headHash: sediments ? sediments[sediments.length - 1]!.hash : GENESIS_HASH,
-      contentHash: segmentContentHash(text),
-      bytes: byteLength(text),
-    },
-  };
-}
-
 const idOf = (e: Sediment | Precedent) => ("sedimentId" in e ? e.sedimentId : e.precedentId);
 
-/** The entries of a segment's text, in order. */
-export function decodeSegment<T extends Sediment | Precedent>(text: string): T[] {
+/** Builds a segment's text an entry at a time: one line per entry in its wire form (canonical JSON, hex hashes), hashed as it goes. */
+export class SegmentWriter {
+  private readonly lines: string[] = [];
+  private readonly hash = sha256.create();
+  private bytes = 0;
+  private first: Sediment | Precedent | undefined;
+  private last: Sediment | Precedent | undefined;
+
+  constructor(readonly kind: SegmentKind) {}
+
+  get count(): number {
+    return this.lines.length;
+  }
+
+  add(entry: Sediment | Precedent): void {
+    const line = `${canonicalJson(entry)}\n`;
+    const bytes = utf8ToBytes(line);
+    this.hash.update(bytes);
+    this.bytes += bytes.length;
+    this.lines.push(line);
+    this.first ??= entry;
+    this.last = entry;
+  }
+
+  finish(): { text: string; manifest: SegmentManifest } {
+    const { first, last, kind } = this;
+    if (!first || !last) throw new Error("a segment holds at least one entry");
+    return {
+      text: this.lines.join(""),
+      manifest: {
+        kind,
+        first: idOf(first),
+        last: idOf(last),
+        count: this.lines.length,
+        firstPrevHash: kind === "sediment" ? (first as Sediment).prevHash : GENESIS_HASH,
+        headHash: kind === "sediment" ? (last as Sediment).hash : GENESIS_HASH,
+        contentHash: bytesToHex(this.hash.digest()),
+        bytes: this.bytes,
+      },
+    };
+  }
+}
+
+/** The entries of a segment's text, in order, parsed a slice at a time. */
+export async function decodeSegment<T extends Sediment | Precedent>(text: string, pause: Pause = noPause): Promise<T[]> {
   const out: T[] = [];
-  for (const line of text.split("\n")) if (line !== "") out.push(JSON.parse(line) as T);
+  for (const line of linesOf(text)) {
+    if (line !== "\n") out.push(JSON.parse(line) as T);
+    if (out.length % SLICE_ENTRIES === 0) await pause();
+  }
   return out;
 }
 
@@ -170,11 +221,11 @@ export function verifyMetadata(s: ArchivedSegment, metadata: Record<string, stri
  * each sediment's hash recomputed and linked to the one before, the count and both ends as the
  * manifest says. Reports the first entry that does not hold.
  */
-export function verifySegmentText(s: ArchivedSegment, text: string | undefined): ArchiveBreak | undefined {
+export async function verifySegmentText(s: ArchivedSegment, text: string | undefined, pause: Pause = noPause): Promise<ArchiveBreak | undefined> {
   if (text === undefined) return broken(s, "missing", s.first, "the object is missing");
   let entries: (Sediment | Precedent)[];
   try {
-    entries = decodeSegment(text);
+    entries = await decodeSegment(text, pause);
   } catch (error) {
     return broken(s, "content", s.first, `does not parse: ${error instanceof Error ? error.message : String(error)}`);
   }
@@ -182,6 +233,7 @@ export function verifySegmentText(s: ArchivedSegment, text: string | undefined):
   let expected = s.first;
   let seen = 0;
   for (const e of entries) {
+    if (seen % SLICE_ENTRIES === SLICE_ENTRIES - 1) await pause();
     const id = idOf(e);
     if (s.kind === "sediment") {
       const sediment = e as Sediment;
@@ -198,6 +250,6 @@ export function verifySegmentText(s: ArchivedSegment, text: string | undefined):
   }
   if (seen !== s.count) return broken(s, "content", s.first, `holds ${seen} entries, the manifest says ${s.count}`);
   if (s.kind === "sediment" && prevHash !== s.headHash) return broken(s, "content", s.last, `ends at hash ${prevHash}, the manifest says ${s.headHash}`);
-  if (segmentContentHash(text) !== s.contentHash) return broken(s, "content", s.first, "its bytes do not match the manifest's content hash");
+  if ((await segmentContentHash(text, pause)) !== s.contentHash) return broken(s, "content", s.first, "its bytes do not match the manifest's content hash");
   return undefined;
 }

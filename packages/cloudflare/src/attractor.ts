@@ -344,7 +344,11 @@ export abstract class Attractor<Env = unknown, V extends Vocabulary = Vocabulary
   /** Sediments after `after`, oldest first, read from the archive where they have left SQLite. */
   async sediments(after = 0, limit = DEFAULT_PAGE): Promise<{ sediments: Sediment[]; next?: number }> {
     const from = Number.isInteger(after) ? after : 0;
-    return this.archive ? this.archive.sediments(from, pageSize(limit)) : this.sedimenter.log.page(from, pageSize(limit));
+    if (this.archive) return this.archive.sediments(from, pageSize(limit));
+    // Archived once, then `static archive` removed: say so rather than skip history.
+    const archived = this.sedimenter.log.anchor().sedimentId;
+    if (from < archived) throw new Error(`sediments 1..${archived} are archived in R2: declare \`static archive\` with its binding to read them`);
+    return this.sedimenter.log.page(from, pageSize(limit));
   }
 
   /**

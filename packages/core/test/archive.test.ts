@@ -10,7 +10,7 @@ const world = { attractor: "A", name: "a", nomosVersion: 1, nomosHash: "h" };
 function chain(amounts: number[], after = 0, prevHash = GENESIS_HASH): Sediment[] {
   const out: Sediment[] = [];
   for (const [i, amount] of amounts.entries()) {
-    const entry = { sedimentId: after + i + 1, prevHash, timestamp: 1000 + i, intent: { nomos: { name: "n", version: 1 }, steps: [{ op: "put", args: { amount, note: "ü😀\u2028" } }] }, outputs: [{ amount }], world };
+    const entry = { sedimentId: after + i + 1, prevHash, timestamp: 1000 + i, intent: { v: 1 as const, nomos: { name: "n", version: 1, hash: "h" }, steps: [{ op: "put", args: { amount, note: "ü😀\u2028" } }] }, outputs: [{ amount }], world };
     const hash = sedimentHash(entry);
     out.push({ ...entry, hash });
     prevHash = hash;

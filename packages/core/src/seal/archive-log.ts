@@ -130,17 +130,16 @@ export class Archive {
 
   /** When archival next has work: now when a segment is full, else when the oldest live entry comes of age. */
   next(): number | undefined {
-    const now = this.host.now();
-    const times = [this.sedimentsDue(now), this.precedentsDue()].filter((t): t is number => t !== undefined);
+    const times = [this.sedimentsDue(), this.precedentsDue()].filter((t): t is number => t !== undefined);
     return times.length ? Math.min(...times) : undefined;
   }
 
-  /** `now` when a segment is full: the time the caller compares with. */
-  private sedimentsDue(now: number): number | undefined {
+  /** When the first segment's worth of live entries is due: once full, since the entry that filled it (never in the future). */
+  private sedimentsDue(): number | undefined {
     const anchor = this.log.anchor();
     const live = this.log.head().sedimentId - anchor.sedimentId;
     if (live === 0) return undefined;
-    if (live >= this.options.segmentEntries) return now;
+    if (live >= this.options.segmentEntries) return this.log.page(anchor.sedimentId + this.options.segmentEntries - 1, 1).sediments[0]!.timestamp;
     return this.log.page(anchor.sedimentId, 1).sediments[0]!.timestamp + this.options.segmentAgeMs;
   }
 
@@ -151,7 +150,7 @@ export class Archive {
 
   /** One slice: archives one segment of whatever is due, sediments first. */
   async run(now: number): Promise<void> {
-    const sedimentsAt = this.sedimentsDue(now);
+    const sedimentsAt = this.sedimentsDue();
     if (sedimentsAt !== undefined && sedimentsAt <= now) return this.archiveSediments();
     const precedentsAt = this.precedentsDue();
     if (precedentsAt !== undefined && precedentsAt <= now) return this.archivePrecedents(now);

@@ -54,6 +54,8 @@
 //   BENCH_VERIFY_N=300000        Verification: sediments in one fresh DO's log (bulk-built), verified while writes arrive (0: skip); first run only
 //   BENCH_VERIFY_EVERY=50        ms between those writes
 //   BENCH_BYTES_N=10000          Bytes on disk per sediment / reservation / active reservation, and per hand-written log row (0: skip); first run only
+//   BENCH_ARCHIVE_N=20000        archival to R2: sediments filled then archived in one fresh DO (0: skip); first run only
+//   BENCH_ARCHIVE_SEGMENT=10000  entries per segment (the default, DEFAULT_SEGMENT_ENTRIES)
 //   BENCH_OUT=bench/results/latest.json
 //   BENCH_WRANGLER=1             0: skip parts 1-4 (the `wrangler dev` runs), e.g. for the Worker figures alone
 //   BENCH_UPLOAD=1               0: skip the upload sizes (and the what-if bundles)
@@ -139,6 +141,8 @@ const config = {
   verifyN: num("BENCH_VERIFY_N", 300_000),
   verifyEvery: num("BENCH_VERIFY_EVERY", 50),
   bytesN: num("BENCH_BYTES_N", 10_000),
+  archiveN: num("BENCH_ARCHIVE_N", 20_000),
+  archiveSegment: num("BENCH_ARCHIVE_SEGMENT", 10_000),
   out: resolve(root, env.BENCH_OUT ?? "bench/results/latest.json"),
   wranglerRuns: num("BENCH_WRANGLER", 1) > 0,
   upload: num("BENCH_UPLOAD", 1) > 0,
@@ -400,6 +404,49 @@ async function http(base) {
     }
   }
   return out;
+}
+
+/**
+ * Archival to R2 (issue 8 §4): a fresh DO fills its log, then archives it one segment per run the
+ * way the alarm chore does (encode, put, read back and hash, one transaction to record and delete).
+ * Baselines in the same DO and run: one plain R2 put of each segment's text, and a put + get.
+ */
+async function archival(base) {
+  const a = await post(base, "/archive", { name: fresh("archive"), n: config.archiveN, segment: config.archiveSegment });
+  if (a.segments !== Math.floor(config.archiveN / config.archiveSegment)) throw new Error(`archive bench: ${a.segments} segments`);
+  const perSecond = rate(a.n, a.archiveMs);
+  // Writes one at a time while one segment is archived, against the same writes alone.
+  const w = await post(base, "/archive-stall", { name: fresh("archive-stall"), segment: config.archiveSegment, k: 200 });
+  const max = (xs) => Math.max(...xs);
+  const p50 = (xs) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
+  return {
+    ...a,
+    writeDuring: {
+      writes: w.during.length,
+      archiveMs: w.archiveMs,
+      maxMs: max(w.during),
+      p50Ms: p50(w.during),
+      aloneMaxMs: max(w.alone),
+      aloneP50Ms: p50(w.alone),
+      // The slowest five of each: one outlier or a pattern.
+      slowest: [...w.during].sort((x, y) => y - x).slice(0, 5),
+      slowestAlone: [...w.alone].sort((x, y) => y - x).slice(0, 5),
+    },
+    perSecond,
+    bytesPerEntry: a.bytes / a.n,
+    putPerSecond: rate(a.n, a.putMs),
+    putGetPerSecond: rate(a.n, a.putGetMs),
+    vsPut: ratio(rate(a.n, a.putMs), perSecond),
+    vsPutGet: ratio(rate(a.n, a.putGetMs), perSecond),
+  };
+}
+
+function printArchival(a) {
+  return [
+    `Archival to R2 (local): ${fmt(a.perSecond)} entries/s (${a.n} sediments in ${a.segments} segments of ${a.segmentEntries}, ${fmt(a.bytesPerEntry)} bytes per entry, ${(a.archiveMs / 1000).toFixed(2)} s)`,
+    `  baseline, the same bytes: plain put ${fmt(a.putPerSecond)} entries/s (archival costs ${fmtRatio(a.vsPut)}), put + get ${fmt(a.putGetPerSecond)} entries/s (${fmtRatio(a.vsPutGet)})`,
+    `  a write over RPC while a segment of ${a.segmentEntries} is archived (${a.writeDuring.archiveMs} ms, ${a.writeDuring.writes} writes): max ${a.writeDuring.maxMs} ms, median ${a.writeDuring.p50Ms} ms; alone: max ${a.writeDuring.aloneMaxMs} ms, median ${a.writeDuring.aloneP50Ms} ms`,
+  ];
 }
 
 async function profile(base) {
@@ -685,6 +732,7 @@ function print(run) {
   }
   if (run.cryostasis) lines.push(...printCryostasis(run.cryostasis));
   if (run.growth) lines.push(...printGrowth(run.growth));
+  if (run.archival) lines.push(...printArchival(run.archival));
   console.log(lines.join("\n"));
 }
 
@@ -843,6 +891,7 @@ async function main() {
       if (i === 0 && (config.growth.length > 0 || config.growthWakeN > 0)) run.growth = await growth(base);
       if (i === 0 && config.verifyN > 0) run.verification = await verification(base);
       if (i === 0 && config.bytesN > 0) run.bytes = await bytes(base);
+      if (i === 0 && config.archiveN > 0) run.archival = await archival(base);
       run.ratios = ratios(run);
       print(run);
       printVerification(run);

@@ -4,6 +4,10 @@ import { audit, type AuditPage, WAKE_BATCH, MAX_PAGE, DEFAULT_PAGE } from "@noem
 import {
   type AlarmChore,
   type AppliedNomos,
+  type Archive,
+  type ArchivedSegment,
+  type ArchiveReport,
+  type ObjectStorePort,
   applyLineage,
   type MigrationState,
   nomosHistory,
@@ -13,6 +17,7 @@ import {
   Verifier,
 } from "@noema/core/runtime";
 import { installFastHash } from "./hash.js";
+import { archiveBucket, archiveChore, type ArchiveSettings, openArchive, r2Store } from "./archive.js";
 
 /** Why an Attractor subclass cannot start: a missing law or an overridden `alarm()`. */
 export class AttractorDefinitionError extends Error {
@@ -41,6 +46,8 @@ export interface AttractorStatics {
   limits?: Partial<IntentLimits>;
   /** Frozen Intents woken per alarm run (default WAKE_BATCH, 500); the alarm is re-armed for the rest. */
   wakeBatch?: number;
+  /** Seal the log (and old precedents) into segments in an R2 bucket; see ArchiveSettings. */
+  archive?: ArchiveSettings;
 }
 
 const isVocabulary = (law: unknown): law is Vocabulary =>
@@ -110,6 +117,8 @@ export abstract class Attractor<Env = unknown, V extends Vocabulary = Vocabulary
   private alarmWork: AlarmChore[] = [];
   /** A chore that threw waits until this time (kept in memory: a restart simply tries it again). */
   private readonly choreRetryAt = new Map<string, number>();
+  /** Set when `static archive` is declared: where the log's older segments live. */
+  private archive: Archive | undefined;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -123,6 +132,8 @@ export abstract class Attractor<Env = unknown, V extends Vocabulary = Vocabulary
     this.lineage = this.lawFor(law instanceof Lineage ? law : Lineage.of(law));
     this.limits = { ...DEFAULT_LIMITS, ...statics.limits };
     this.wakeBatch = statics.wakeBatch ?? WAKE_BATCH;
+    const bucket = statics.archive && archiveBucket(statics.archive, env, statics.name);
+    if (typeof bucket === "string") throw new AttractorDefinitionError(bucket);
     const sql = ctx.storage.sql;
     this.query = (text, ...params) => sql.exec<Row>(text, ...params).toArray();
     const host: SedimentHost = (this.host = {
@@ -156,7 +167,8 @@ export abstract class Attractor<Env = unknown, V extends Vocabulary = Vocabulary
         ...(failure ? { pending: failure } : {}),
       });
       this.verifier = new Verifier(this.sedimenter.log, host.db);
-      this.alarmWork = [this.cryostasisChore(), this.verifier.chore()];
+      if (bucket) this.archive = openArchive(statics.archive!, this.archiveStore(bucket), host, this.sedimenter.log, this.world);
+      this.alarmWork = [this.cryostasisChore(), this.verifier.chore(), ...(this.archive ? [archiveChore(this.archive)] : [])];
       // A restart, an eviction or a code update may have lost the alarm: point it at the earliest entry again.
       this.rearm();
     });
@@ -310,9 +322,19 @@ export abstract class Attractor<Env = unknown, V extends Vocabulary = Vocabulary
   /** Applies one Intent atomically and seals the result. Trusts nothing: the input is parsed again here. */
   sedimentation(intent: unknown): Seal {
     const seal = this.sedimenter.sediment(intent);
-    // The log has grown enough for a background re-verification: point the alarm at it.
-    if (seal.success && seal.sedimentId % FULL_VERIFY_EVERY === 0) this.rearm();
+    // The log grew enough for a background re-verification, or began or filled an archive segment: the alarm time moved.
+    if ((seal.success && seal.sedimentId % FULL_VERIFY_EVERY === 0) || this.archive?.moved(seal)) this.rearm();
     return seal;
+  }
+
+  /** Where archived segments are written: the R2 bucket of `static archive`. Override to wrap it (tests inject faults so). */
+  protected archiveStore(bucket: R2Bucket): ObjectStorePort {
+    return r2Store(bucket);
+  }
+
+  /** The archived segments in order: their range, manifest and object key. Empty without `static archive`. */
+  archiveSegments(): ArchivedSegment[] {
+    return this.archive?.segments() ?? [];
   }
 
   /**
@@ -325,17 +347,26 @@ export abstract class Attractor<Env = unknown, V extends Vocabulary = Vocabulary
   }
 
   /** Sediments after `after`, oldest first; `next` is the cursor of the next page when there is one. */
-  sediments(after = 0, limit = DEFAULT_PAGE): { sediments: Sediment[]; next?: number } {
-    return this.sedimenter.log.page(Number.isInteger(after) ? after : 0, pageSize(limit));
+  /** Sediments after `after`, oldest first, read from the archive where they have left SQLite. */
+  async sediments(after = 0, limit = DEFAULT_PAGE): Promise<{ sediments: Sediment[]; next?: number }> {
+    const from = Number.isInteger(after) ? after : 0;
+    if (this.archive) return this.archive.sediments(from, pageSize(limit));
+    // Archived once, then `static archive` removed: say so rather than skip history.
+    const archived = this.sedimenter.log.anchor().sedimentId;
+    if (from < archived) throw new Error(`sediments 1..${archived} are archived in R2: declare \`static archive\` with its binding to read them`);
+    return this.sedimenter.log.page(from, pageSize(limit));
   }
 
   /**
    * Checks the chain after the last checkpoint (a head a background pass verified), up to the
    * current head, in slices with a pause between them: requests arriving meanwhile are served
    * in between. A break the background pass found is reported as well; the first one wins.
+   * With `static archive`, also the segment index from genesis to the live log, each object's
+   * presence and manifest, and with `deep` every archived entry (see `archive`).
    */
-  verify(): Promise<Verification> {
-    return this.verifier.verify(pause);
+  async verify(options: { deep?: boolean } = {}): Promise<Verification & { archive?: ArchiveReport }> {
+    const tail = await this.verifier.verify(pause);
+    return this.archive ? this.archive.verify(tail, options) : tail;
   }
 
   /** Starts a full re-verification from the anchor now, run a slice per alarm run; `verify()` then reports what it finds. */
@@ -345,9 +376,13 @@ export abstract class Attractor<Env = unknown, V extends Vocabulary = Vocabulary
   }
 
   /** Precedents after `after` (a precedentId), oldest first; `next` is the cursor of the next page when there is one. */
-  precedents(filter: { kind?: ReasonKind | undefined; nomosVersion?: number | undefined; after?: number | undefined; limit?: number | undefined } = {}): { precedents: Precedent[]; next?: number } {
+  async precedents(filter: { kind?: ReasonKind | undefined; nomosVersion?: number | undefined; after?: number | undefined; limit?: number | undefined } = {}): Promise<{ precedents: Precedent[]; next?: number }> {
     const { kind, nomosVersion, after } = filter;
     const limit = pageSize(filter.limit);
+    if (this.archive) {
+      const query = { ...(kind === undefined ? {} : { kind }), ...(nomosVersion === undefined ? {} : { nomosVersion }), ...(after === undefined ? {} : { after }), limit };
+      return this.archive.precedents(query, (f) => this.sedimenter.log.precedents(f));
+    }
     // One more than asked: a full page says whether anything is behind it.
     const rows = this.sedimenter.log.precedents({
       ...(kind === undefined ? {} : { kind }),

@@ -9,3 +9,4 @@ export {
   MAX_PAGE,
   type NomosReport,
 } from "./attractor.js";
+export { type ArchiveSettings, r2Store } from "./archive.js";

@@ -1,4 +1,5 @@
 import type { ChoreAttractor } from "./alarm/attractors.js";
+import type { AgedArchiveAttractor, ArchiveAttractor } from "./archive/attractors.js";
 import type { LedgerAttractor } from "./ledger/attractor.js";
 
 declare global {
@@ -6,6 +7,9 @@ declare global {
     interface Env {
       LEDGER_ATTRACTOR: DurableObjectNamespace<LedgerAttractor>;
       CHORE_ATTRACTOR: DurableObjectNamespace<ChoreAttractor>;
+      ARCHIVE_ATTRACTOR: DurableObjectNamespace<ArchiveAttractor>;
+      AGED_ARCHIVE_ATTRACTOR: DurableObjectNamespace<AgedArchiveAttractor>;
+      NOEMA_ARCHIVE: R2Bucket;
     }
   }
 }

@@ -4,6 +4,7 @@
 import { env } from "cloudflare:test";
 import type { Intent, Precedent, Reason, Seal, Sediment, Verification } from "@noema/core";
 import type { ExplainResult, FrozenSummary, NomosReport } from "@noema/cloudflare";
+import type { ArchivedSegment, ArchiveReport } from "@noema/core/runtime";
 import type { Account } from "./ledger/attractor.js";
 
 /** True when each of A and B is assignable to the other. */
@@ -22,7 +23,8 @@ export async function calls() {
   same<Same<Result<Stub["explain"]>, ExplainResult>>();
   same<Same<Result<Stub["sediments"]>, { sediments: Sediment[]; next?: number }>>();
   same<Same<Result<Stub["precedents"]>, { precedents: Precedent[]; next?: number }>>();
-  same<Same<Result<Stub["verify"]>, Verification>>();
+  same<Same<Result<Stub["verify"]>, Verification & { archive?: ArchiveReport }>>();
+  same<Same<Result<Stub["archiveSegments"]>, ArchivedSegment[]>>();
   same<Same<Result<Stub["nomos"]>, NomosReport>>();
   same<Same<Result<Stub["frozen"]>, FrozenSummary[]>>();
   same<Same<Result<Stub["cancelFrozen"]>, boolean>>();

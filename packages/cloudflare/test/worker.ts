@@ -7,13 +7,21 @@ import { ledger } from "./ledger/vocabulary.js";
 
 export { LedgerAttractor } from "./ledger/worker.js";
 export { ChoreAttractor } from "./alarm/attractors.js";
+export { AgedArchiveAttractor, ArchiveAttractor } from "./archive/attractors.js";
+import type { ArchiveAttractor } from "./archive/attractors.js";
 
-type App = { Bindings: LedgerEnv & { LEDGER_TOKEN?: string; LEDGER_READ_TOKENS?: string; UNSET_TOKEN?: string } };
+type App = { Bindings: LedgerEnv & { ARCHIVE_ATTRACTOR: DurableObjectNamespace<ArchiveAttractor>; LEDGER_TOKEN?: string; LEDGER_READ_TOKENS?: string; UNSET_TOKEN?: string } };
 
 const app = new Hono<App>();
 app.route("/api", attractorRoutes<App>({ namespace: (env) => env.LEDGER_ATTRACTOR, law: ledger, path: "/ledgers/:name", auth: bearerAuth({ secret: "LEDGER_TOKEN", readSecret: "LEDGER_READ_TOKENS" }) }));
 // A token binding the Worker does not have.
 app.route("/unset", attractorRoutes<App>({ namespace: (env) => env.LEDGER_ATTRACTOR, law: ledger, auth: bearerAuth({ secret: "UNSET_TOKEN" }) }));
+// A ledger archived to R2 in segments of five (archive tests under `wrangler dev`, test-dev/), and what it has archived.
+app.route("/archived", attractorRoutes<App>({ namespace: (env) => env.ARCHIVE_ATTRACTOR, law: ledger, path: "/ledgers/:name", auth: bearerAuth({ secret: "LEDGER_TOKEN" }) }));
+app.get("/archived/ledgers/:name/archive", async (c) => {
+  const stub = c.env.ARCHIVE_ATTRACTOR.getByName(c.req.param("name"));
+  return c.json({ segments: await stub.archiveSegments(), liveRows: await stub.liveRows(), deep: await stub.verify({ deep: true }) });
+});
 // Everything else is the plain example Worker.
 app.post("/:name", (c) => ledgerWorker.fetch(c.req.raw as Parameters<typeof ledgerWorker.fetch>[0], c.env));
 

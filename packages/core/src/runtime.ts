@@ -83,3 +83,14 @@ export {
   type VerifySlice,
 } from "./seal/store.js";
 export { FULL_VERIFY_EVERY, VERIFY_DDL, VERIFY_SLICE, Verifier, type VerifyPass } from "./seal/verify.js";
+export {
+  type ArchiveBreak,
+  type ArchivedSegment,
+  DEFAULT_PRECEDENT_RETENTION_MS,
+  DEFAULT_SEGMENT_AGE_MS,
+  DEFAULT_SEGMENT_ENTRIES,
+  type ObjectStorePort,
+  type SegmentKind,
+  type SegmentManifest,
+} from "./seal/archive.js";
+export { Archive, type ArchiveOptions, type ArchiveReport, type ArchivedVerification } from "./seal/archive-log.js";

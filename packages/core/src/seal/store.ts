@@ -48,6 +48,8 @@ const INTERNAL_DDL = [
   // The Precedent filters, each in id order so a page is read off the index.
   `CREATE INDEX IF NOT EXISTS _noema_precedent_kind ON _noema_precedent (kind, precedent_id)`,
   `CREATE INDEX IF NOT EXISTS _noema_precedent_nomos ON _noema_precedent (nomos_version, precedent_id)`,
+  // Archived entries that carried an idempotency key, with their previous hash: a retried Intent still gets its Seal instead of applying twice.
+  `CREATE TABLE IF NOT EXISTS _noema_archived_key (sediment_id INTEGER PRIMARY KEY, hash BLOB NOT NULL, prev_hash BLOB NOT NULL, timestamp INTEGER NOT NULL, intent TEXT NOT NULL, nomos_version INTEGER, outputs TEXT NOT NULL, world_id INTEGER NOT NULL, origin TEXT, idempotency_key TEXT NOT NULL UNIQUE) STRICT`,
 ];
 
 export interface AppliedNomos extends NomosStamp {
@@ -169,6 +171,9 @@ const SEDIMENT_FROM = `FROM _noema_sediment s LEFT JOIN _noema_world w ON w.worl
 /** With the previous row's hash: what a read returns as `prevHash`. */
 const SEDIMENT_SELECT = `SELECT ${SEDIMENT_COLUMNS}, (SELECT ${hexOut("p.hash")} FROM _noema_sediment p WHERE p.sediment_id = s.sediment_id - 1) AS prev_hash ${SEDIMENT_FROM}`;
 
+/** An archived keyed entry, read as a live one (its previous hash stored). */
+const ARCHIVED_KEY_SELECT = `SELECT ${SEDIMENT_COLUMNS}, ${hexOut("s.prev_hash")} AS prev_hash FROM _noema_archived_key s LEFT JOIN _noema_world w ON w.world_id = s.world_id`;
+
 /** The append-only, hash-chained log of committed Intents, and the record of refused ones. */
 export class SedimentLog {
   /** World ids by hash, and the canonical stamp of each law version: both few and never changed once written. */
@@ -210,6 +215,14 @@ export class SedimentLog {
     const row = this.db.exec(`SELECT ${hexOut("hash")} AS hash FROM _noema_sediment WHERE sediment_id = ?`, [sedimentId])[0];
     if (!row) throw new Error(`sediment ${sedimentId} is not in the live log`);
     new CryostasisStore(this.db, (id) => this.source(id)).detachThrough(sedimentId);
+    // Keyed entries stay answerable, with the previous hash their row can no longer derive.
+    this.db.exec(
+      `INSERT INTO _noema_archived_key SELECT s.sediment_id, s.hash,
+         COALESCE((SELECT p.hash FROM _noema_sediment p WHERE p.sediment_id = s.sediment_id - 1), (SELECT a.hash FROM _noema_anchor a WHERE a.id = 1 AND a.sediment_id = s.sediment_id - 1), zeroblob(32)),
+         s.timestamp, s.intent, s.nomos_version, s.outputs, s.world_id, s.origin, s.idempotency_key
+       FROM _noema_sediment s WHERE s.sediment_id <= ? AND s.idempotency_key IS NOT NULL`,
+      [sedimentId],
+    );
     this.db.exec(`DELETE FROM _noema_sediment WHERE sediment_id <= ?`, [sedimentId]);
     this.db.exec(`INSERT OR REPLACE INTO _noema_anchor (id, sediment_id, hash) VALUES (1, ?, ${HEX_IN})`, [sedimentId, row.hash!]);
     return { sedimentId, hash: String(row.hash) };
@@ -312,7 +325,9 @@ export class SedimentLog {
   }
 
   byIdempotencyKey(key: string): Sediment | undefined {
-    const row = this.db.exec(`${SEDIMENT_SELECT} WHERE s.idempotency_key = ?`, [key])[0];
+    const row =
+      this.db.exec(`${SEDIMENT_SELECT} WHERE s.idempotency_key = ?`, [key])[0] ??
+      this.db.exec(`${ARCHIVED_KEY_SELECT} WHERE s.idempotency_key = ?`, [key])[0];
     return row ? this.toSediment(row) : undefined;
   }
 
@@ -430,6 +445,11 @@ export class SedimentLog {
         nomosHash: String(r.nomos_hash),
         timestamp: Number(r.timestamp),
       }));
+  }
+
+  /** Inside the caller's transaction, once the precedents through `precedentId` are safely archived: removes them. */
+  archivePrecedentsThrough(precedentId: number): void {
+    this.db.exec(`DELETE FROM _noema_precedent WHERE precedent_id <= ?`, [precedentId]);
   }
 }
 

@@ -1,6 +1,7 @@
 import { canonicalJson, sha256Hex } from "../canonical/index.js";
 import type { Row, SqlExecutor, SqlValue } from "../host/index.js";
 import type { RowChange } from "./types.js";
+import { SCOPE_PREFIX } from "../interpretation/scope.js";
 
 /** A table's rows with their rowids, enough to put the table back exactly. */
 interface TableRows {
@@ -28,12 +29,14 @@ export interface TableInfo {
 
 /**
  * The tables a snapshot holds: all but the Precedents, which decide nothing later and which
- * every explored move rolls back anyway. The schema only changes inside rolled-back migrations,
- * so exploration reads this list once.
+ * every explored move rolls back anyway, and the scoped invariants' key tables, which only
+ * hold the keys of the Intent being checked. The schema only changes inside rolled-back
+ * migrations, so exploration reads this list once.
  */
 export function tableList(db: SqlExecutor): TableInfo[] {
   return db
     .exec(`SELECT name, sql FROM sqlite_master WHERE type = 'table' AND name NOT IN ('sqlite_schema', '_noema_precedent') ORDER BY name`, [])
+    .filter((r) => !String(r.name).startsWith(SCOPE_PREFIX))
     .map((r) => ({ name: String(r.name), withRowid: !/WITHOUT\s+ROWID/i.test(String(r.sql ?? "")) }));
 }
 

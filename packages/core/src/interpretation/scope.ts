@@ -12,9 +12,8 @@ import { tablesOfInvariants } from "../sieve/index.js";
  * once it is checked, and roll back with it when it is refused.
  */
 
-/** Names every scoped invariant's key table: `_noema_scope_<invariant>`. */
-export const SCOPE_TABLE_PREFIX = "_noema_scope_";
-const PREFIX = SCOPE_TABLE_PREFIX;
+/** The key tables and triggers of scoped invariants: transient, empty between Intents, not state. */
+export const SCOPE_PREFIX = "_noema_scope_";
 
 interface ScopePlan {
   name: string;
@@ -48,7 +47,7 @@ function planOf(nomos: Nomos): ScopePlan[] {
         throw new NomosDefinitionError(`invariant "${name}" reads table "${t}", which its scope does not list: a write there would not be checked`);
       }
     }
-    const table = `${PREFIX}${name}`;
+    const table = `${SCOPE_PREFIX}${name}`;
     const keys = scope.key.map((_, i) => `k${i}`);
     // d: the row's signed part of the balance; e: 1 when a row of `over` appeared, went or changed key.
     const ddl = [`CREATE TABLE ${q(table)} (${keys.join(", ")}, d INTEGER NOT NULL, e INTEGER NOT NULL)`];

@@ -11,15 +11,23 @@ export interface DeliveryOptions {
   batch: number;
   /** Deliveries in flight at once (default MESSAGE_CONCURRENCY, 8). */
   concurrency: number;
+  /**
+   * How long a message taken for delivery is left alone (default DELIVERY_LEASE_MS): a run that
+   * dies mid-delivery (an eviction, a restart) leaves it to be taken again after this, neither
+   * lost nor busy-looped on. A delivery slower than this may be repeated, which the key makes harmless.
+   */
+  leaseMs: number;
 }
 
-export const DEFAULT_DELIVERY: DeliveryOptions = { attempts: MAX_MESSAGE_ATTEMPTS, firstBackoffMs: 1000, batch: MESSAGE_BATCH, concurrency: MESSAGE_CONCURRENCY };
-
-/**
- * How long a message taken for delivery is left alone: a run that dies mid-delivery (an
- * eviction, a restart) leaves it to be taken again after this, not lost and not busy-looped on.
- */
 export const DELIVERY_LEASE_MS = 60_000;
+
+export const DEFAULT_DELIVERY: DeliveryOptions = {
+  attempts: MAX_MESSAGE_ATTEMPTS,
+  firstBackoffMs: 1000,
+  batch: MESSAGE_BATCH,
+  concurrency: MESSAGE_CONCURRENCY,
+  leaseMs: DELIVERY_LEASE_MS,
+};
 
 /** The laws `static sends` declares, by binding; each binding must be a Durable Object namespace in `env`. */
 export function sendTargets(className: string, sends: Readonly<Record<string, Vocabulary | Lineage>> | undefined, env: unknown): Record<string, Lineage> | string {
@@ -78,7 +86,7 @@ export function messagesChore(sedimenter: Sedimenter, env: unknown, delivery: De
     name: "messages",
     next: () => sedimenter.outbox.earliest(),
     run: async (now) => {
-      const taken = sedimenter.takeDue(now, delivery.batch, now + DELIVERY_LEASE_MS);
+      const taken = sedimenter.takeDue(now, delivery.batch, now + delivery.leaseMs);
       await eachLimited(taken, delivery.concurrency, deliver);
     },
   };

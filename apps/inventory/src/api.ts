@@ -4,6 +4,7 @@ import { inspector } from "@noema/cloudflare/inspector";
 import { type Context, Hono } from "hono";
 import * as z from "zod";
 import { RESERVATION_PAGE, ReservationCursor } from "./attractor.js";
+import { catalogRoutes, firstStocking } from "./catalog/index.js";
 import type { Env } from "./env.js";
 import { inventoryLaw } from "./law.js";
 import { Id, inventory } from "./vocabulary.js";
@@ -36,17 +37,28 @@ const products = new Hono<App>();
 products.use("*", limitBody());
 
 products.put("/stock/:locationId", async (c) => {
-  const { stub } = product(c);
+  const { productId, stub } = product(c);
   const locationId = parseInput(Id, c.req.param("locationId"), ["locationId"]);
   const body = parseInput(ops.setStock.args.pick({ quantity: true }).strict(), await readJson(c));
-  const intent = buildIntent(inventory, (s) => s.setStock({ locationId, quantity: body.quantity }));
+  // The first stocking of a product also lists it in the catalog, in the same transaction.
+  const listing = firstStocking(productId, Date.now());
+  const intent = buildIntent(inventory, (s) => {
+    const stock = s.setStock({ locationId, quantity: body.quantity });
+    s.$send({ to: listing.to, key: listing.key }, listing.intent);
+    return stock;
+  });
   return sealResponse(c, await stub.sedimentation(intent), (seal) => c.json({ seal, stock: resultOf(intent, seal) }));
 });
 
 products.post("/adjustments", async (c) => {
-  const { stub } = product(c);
+  const { productId, stub } = product(c);
   const body = parseInput(ops.adjust.args.strict(), await readJson(c));
-  const intent = buildIntent(inventory, (s) => s.adjust(body));
+  const listing = firstStocking(productId, Date.now());
+  const intent = buildIntent(inventory, (s) => {
+    const stock = s.adjust(body);
+    s.$send({ to: listing.to, key: listing.key }, listing.intent);
+    return stock;
+  });
   return sealResponse(c, await stub.sedimentation(intent), (seal) => c.json({ seal, stock: resultOf(intent, seal) }));
 });
 
@@ -104,6 +116,9 @@ products.get("/", async (c) => {
 });
 
 app.route(`/api${PRODUCT}`, products);
+
+// The catalog: every product once stocked, in productId order.
+app.route("/api", catalogRoutes);
 
 // The inspector: each product's World (law, chain, log, frozen Intents, Precedents) and the law, signed in with the same tokens.
 app.route("/inspector", inspector<App>({ namespace: (env) => env.INVENTORY_ATTRACTOR, law: inventoryLaw, auth, name: Id, label: "Product id" }));

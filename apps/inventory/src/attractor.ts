@@ -1,6 +1,7 @@
 import { Attractor } from "@noema/cloudflare";
 import * as z from "zod";
 import type { Env } from "./env.js";
+import { catalog } from "./catalog/vocabulary.js";
 import { inventoryLaw } from "./law.js";
 import type { InventoryVocabulary, Stock } from "./vocabulary.js";
 
@@ -40,6 +41,8 @@ export const ReservationCursor = z
 /** One product's stock across locations: one Attractor per product id. */
 export class InventoryAttractor extends Attractor<Env, InventoryVocabulary> {
   static law = inventoryLaw;
+  /** A product's first stocking lists it in the catalog (see api.ts). */
+  static sends = { CATALOG_ATTRACTOR: catalog };
 
   /** The product's current state with a page of its active reservations, or null when it was never stocked. */
   snapshot(page: { after?: string | undefined; limit?: number | undefined } = {}): ProductSnapshot | null {

@@ -1,6 +1,7 @@
 import type { ChoreAttractor } from "./alarm/attractors.js";
 import type { AgedArchiveAttractor, ArchiveAttractor } from "./archive/attractors.js";
 import type { LedgerAttractor } from "./ledger/attractor.js";
+import type { SendingLedger } from "./messages/attractors.js";
 
 declare global {
   namespace Cloudflare {
@@ -10,6 +11,7 @@ declare global {
       ARCHIVE_ATTRACTOR: DurableObjectNamespace<ArchiveAttractor>;
       AGED_ARCHIVE_ATTRACTOR: DurableObjectNamespace<AgedArchiveAttractor>;
       NOEMA_ARCHIVE: R2Bucket;
+      SENDING_LEDGER: DurableObjectNamespace<SendingLedger>;
     }
   }
 }

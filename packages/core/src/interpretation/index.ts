@@ -1,3 +1,4 @@
+export * from "./builtins.js";
 export * from "./explain.js";
 export * from "./sqlite.js";
 export * from "./scope.js";

@@ -4,6 +4,7 @@ import type { Row, SqlExecutor, SqlValue } from "../host/index.js";
 import type { Intent, NomosStamp } from "../intent/index.js";
 import type { Nomos } from "../nomos/index.js";
 import { CRYOSTASIS_DDL, CryostasisStore } from "../cryostasis/store.js";
+import { MESSAGE_DDL } from "../message/store.js";
 import { type CanonicalSediment, GENESIS_HASH, hashCanonicalSediment } from "./chain.js";
 import type { Origin } from "../admission/index.js";
 import type { Reason, ReasonKind } from "../refusal/index.js";
@@ -61,7 +62,7 @@ export function createInternalTables(db: SqlExecutor): void {
   const format = formatVersion(db);
   if (format === FORMAT_VERSION) return;
   if (format === 1) upgradeFromV1(db);
-  for (const ddl of [...INTERNAL_DDL, ...CRYOSTASIS_DDL, ...VERIFY_DDL]) db.exec(ddl, []);
+  for (const ddl of [...INTERNAL_DDL, ...CRYOSTASIS_DDL, ...VERIFY_DDL, ...MESSAGE_DDL]) db.exec(ddl, []);
   db.exec(`INSERT OR REPLACE INTO _noema_format (id, version) VALUES (1, ?)`, [FORMAT_VERSION]);
 }
 

@@ -4,7 +4,7 @@ import { buildIntent, type Intent, type Seal } from "@noema/core";
 import { scaledBackoffMs } from "@noema/core/runtime";
 import { describe, expect, it } from "vitest";
 import { catalog } from "../src/catalog/vocabulary.js";
-import { inventory, inventoryV1 } from "../src/vocabulary.js";
+import { inventory, inventoryV1, inventoryV2 } from "../src/vocabulary.js";
 import { attractor, freshProduct, type InventoryNamespace, observe, refusal, success } from "./helpers.js";
 import { PIN_KEY } from "./worker.js";
 
@@ -175,7 +175,7 @@ describe("messages between Attractors", () => {
     await onV2(env.PINNED_ATTRACTOR, flat);
     await onV2(env.PINNED_ATTRACTOR, curved);
     await onV2(env.CRITICAL_ATTRACTOR, critical);
-    success(await attractor(curved, env.PINNED_ATTRACTOR).sedimentation(setStock("main", 5)));
+    success(await attractor(curved, env.PINNED_ATTRACTOR).sedimentation(buildIntent(inventoryV2, (s) => void s.setStock({ locationId: "main", quantity: 5 }))));
     success(
       await sender(s).sedimentation(
         sending([

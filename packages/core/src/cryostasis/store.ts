@@ -38,6 +38,25 @@ export function scaledBackoffMs(attempts: number, firstMs: number): number {
   return Math.min(firstMs * 2 ** Math.max(attempts - 1, 0), 5 * 60 * 1000);
 }
 
+/**
+ * Stores a Sieve once under its hash (`known`: hashes this caller already stored, so most writes
+ * skip the insert); returns the hash. Frozen Intents and messages both name their Sieve so.
+ */
+export function storeSieve(db: SqlExecutor, sieve: Sieve, known: Set<string>): string {
+  const hash = sieveHash(sieve);
+  if (!known.has(hash)) {
+    db.exec(`INSERT OR IGNORE INTO _noema_sieve (sieve_hash, sieve) VALUES (unhex(?), ?)`, [hash, canonicalJson(sieve)]);
+    known.add(hash);
+  }
+  return hash;
+}
+
+/** The Sieve stored under this hash. */
+export function storedSieve(db: SqlExecutor, hash: string): Sieve | undefined {
+  const row = db.exec(`SELECT sieve FROM _noema_sieve WHERE sieve_hash = unhex(?)`, [hash])[0];
+  return row ? (JSON.parse(String(row.sieve)) as Sieve) : undefined;
+}
+
 /** A frozen Intent: everything needed to decide, when it wakes, whether it may still run. */
 export interface FrozenEntry {
   cryoId: number;
@@ -112,11 +131,7 @@ export class CryostasisStore {
 
   /** Stores a frozen Intent; with a key already pending, stores nothing and returns that entry. */
   freeze(r: FreezeRequest): { cryoId: number; wakeAt: number; existing: boolean } {
-    const hash = sieveHash(r.sieve);
-    if (!this.knownSieves.has(hash)) {
-      this.db.exec(`INSERT OR IGNORE INTO _noema_sieve (sieve_hash, sieve) VALUES (unhex(?), ?)`, [hash, canonicalJson(r.sieve)]);
-      this.knownSieves.add(hash);
-    }
+    const hash = storeSieve(this.db, r.sieve, this.knownSieves);
     const intent = canonicalJson(r.intent);
     const source = this.byReference ? r.source : undefined;
     const inserted = this.db.exec(FREEZE_SQL, [
@@ -180,8 +195,7 @@ export class CryostasisStore {
 
   /** The Sieve stored under this hash: what a frozen Intent depended on when it was frozen. */
   sieve(hash: string): Sieve | undefined {
-    const row = this.db.exec(`SELECT sieve FROM _noema_sieve WHERE sieve_hash = unhex(?)`, [hash])[0];
-    return row ? (JSON.parse(String(row.sieve)) as Sieve) : undefined;
+    return storedSieve(this.db, hash);
   }
 
   cancelKey(key: string): boolean {

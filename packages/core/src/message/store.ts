@@ -2,7 +2,8 @@ import { canonicalJson, sha256Hex } from "../canonical/index.js";
 import type { MessageTarget } from "../builtin/index.js";
 import type { SqlExecutor, World } from "../host/index.js";
 import { type Intent, MAX_KEY_LENGTH } from "../intent/index.js";
-import { type Sieve, sieveHash } from "../sieve/index.js";
+import { storedSieve, storeSieve } from "../cryostasis/store.js";
+import type { Sieve } from "../sieve/index.js";
 
 export const MESSAGE_DDL = [
   // Pending messages; a message leaves the outbox in the transaction that records its receipt.
@@ -83,19 +84,17 @@ export class OutboxStore {
   send(r: SendRequest): { messageId: number; existing: boolean } {
     const settled = this.db.exec(`SELECT message_id FROM _noema_receipt WHERE msg_key = ?`, [r.key])[0];
     if (settled) return { messageId: Number(settled.message_id), existing: true };
-    const hash = sieveHash(r.sieve);
-    if (!this.knownSieves.has(hash)) {
-      // Shared with Cryostasis: a Sieve is stored once, whoever depends on it.
-      this.db.exec(`INSERT OR IGNORE INTO _noema_sieve (sieve_hash, sieve) VALUES (?, ?)`, [hash, canonicalJson(r.sieve)]);
-      this.knownSieves.add(hash);
-    }
+    // Shared with Cryostasis: a Sieve is stored once, whoever depends on it.
+    const hash = storeSieve(this.db, r.sieve, this.knownSieves);
     const inserted = this.db.exec(SEND_SQL, [r.key, r.to.attractor, r.to.name, canonicalJson(r.intent), hash, r.sedimentId, r.step, r.now, r.now])[0];
     if (inserted) return { messageId: Number(inserted.message_id), existing: false };
     return { messageId: Number(this.db.exec(`SELECT message_id FROM _noema_outbox WHERE msg_key = ?`, [r.key])[0]!.message_id), existing: true };
   }
 
   sieve(hash: string): Sieve {
-    return JSON.parse(String(this.db.exec(`SELECT sieve FROM _noema_sieve WHERE sieve_hash = ?`, [hash])[0]!.sieve)) as Sieve;
+    const sieve = storedSieve(this.db, hash);
+    if (!sieve) throw new Error(`Sieve ${hash} of a pending message is not stored`);
+    return sieve;
   }
 
   earliest(): number | undefined {

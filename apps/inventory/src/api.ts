@@ -4,6 +4,7 @@ import { inspector } from "@noema/cloudflare/inspector";
 import { type Context, Hono } from "hono";
 import type { Env } from "./env.js";
 import { inventoryLaw } from "./law.js";
+import { orderRoutes } from "./orders/routes.js";
 import { Id, inventory } from "./vocabulary.js";
 
 type App = { Bindings: Env };
@@ -94,6 +95,9 @@ products.get("/", async (c) => {
 });
 
 app.route(`/api${PRODUCT}`, products);
+
+// Orders across products, all or nothing (README: Orders across products).
+app.route("/api/orders", orderRoutes);
 
 // The inspector: each product's World (law, chain, log, frozen Intents, Precedents) and the law, signed in with the same tokens.
 app.route("/inspector", inspector<App>({ namespace: (env) => env.INVENTORY_ATTRACTOR, law: inventoryLaw, auth, name: Id, label: "Product id" }));

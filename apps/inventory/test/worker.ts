@@ -1,6 +1,8 @@
 import type { Lineage } from "@noema/core";
+import type { Seal } from "@noema/core";
 import { InventoryAttractor } from "../src/attractor.js";
 import { inventoryLaw } from "../src/law.js";
+import { OrderAttractor } from "../src/orders/attractor.js";
 import { capacityLaw, criticalLaw, flakyLaw, graceLaws, noReforgeLaw } from "./laws.js";
 
 export * from "../src/index.js";
@@ -37,4 +39,29 @@ export class CapacityAttractor extends pinnedTo(() => capacityLaw, 2) {}
 /** Runs v2 plus `restock`, whose parameters cannot be computed for one location (see laws.ts). */
 export class FlakyAttractor extends InventoryAttractor {
   static override law = flakyLaw;
+}
+
+/** Where a test sets how many of the next deliveries to a SwitchedInventoryAttractor fail. */
+export const FAILURES_KEY = "failures";
+
+/**
+ * The real InventoryAttractor with a failure switch: while the count in its storage is above
+ * zero, a delivered message fails before it reaches the Attractor (as a product object that is
+ * down or overloaded would) and the count goes down by one.
+ */
+export class SwitchedInventoryAttractor extends InventoryAttractor {
+  override receive(message: unknown): Seal {
+    const failures = this.ctx.storage.kv.get<number>(FAILURES_KEY) ?? 0;
+    if (failures > 0) {
+      this.ctx.storage.kv.put(FAILURES_KEY, failures - 1);
+      throw new Error(`product ${this.ctx.id.name ?? "?"} is unavailable (test switch)`);
+    }
+    return super.receive(message);
+  }
+}
+
+/** The real OrderAttractor, holding its lines in SwitchedInventoryAttractors. */
+export class SwitchedOrderAttractor extends OrderAttractor {
+  static override products = "SWITCHED_INVENTORY_ATTRACTOR";
+  static override sends = { SWITCHED_INVENTORY_ATTRACTOR: inventoryLaw };
 }

@@ -1,9 +1,10 @@
 import { Attractor } from "@noema/cloudflare";
-import { buildIntent, type Intent, type Seal, type WakeOutcome } from "@noema/core";
+import { buildIntent, DEFAULT_LIMITS, type Intent, type IntentLimits, type Lineage, type Receipt, type Seal, type WakeOutcome } from "@noema/core";
+import { inventoryLaw } from "../law.js";
 import type { Env } from "../env.js";
 import { lineMessage } from "./messages.js";
-import { type LineView, onCommit, onLineReceipt, onRelease, type LineStep, type OrderView, type Plan, parseMessageKey } from "./protocol.js";
-import { type LineStatus, mayHold, type OrderStatus } from "./status.js";
+import { type LineView, onCommit, onLineReceipt, onRelease, type LineStep, onReleasing, type OrderView, type Plan, parseMessageKey } from "./protocol.js";
+import type { LineStatus, OrderStatus } from "./status.js";
 import { COMMIT_MARGIN_SECONDS, lineReservationId, MAX_ORDER_LINES, type OrderLine, OrderTtl, orders, type OrderVocabulary } from "./vocabulary.js";
 
 /** The key of the order's own frozen expiry. */
@@ -30,6 +31,7 @@ export type OrderResult = { ok: true; order: OrderJson; created?: boolean } | { 
 /** The order as the coordinator reads it. */
 interface OrderState extends OrderView {
   id: string;
+  releasesSent: boolean;
   ttlSeconds: number;
   createdAt: number;
   problem?: string;
@@ -75,11 +77,12 @@ const sameLines = (a: readonly OrderLine[], b: readonly OrderLine[]) =>
  */
 export class OrderAttractor extends Attractor<Env, OrderVocabulary> {
   static law = orders;
-  /** A 50-line order is one Intent: the order, a `$send` per line, its expiry. */
-  static limits = { maxSteps: MAX_ORDER_LINES * 2 + 8, maxBytes: 512 * 1024 };
+  /** A 50-line order is one Intent: the order, its expiry, and a `$send` per line carrying a reserve and its frozen release. */
+  static limits = { maxSteps: MAX_ORDER_LINES * 4 + 8, maxBytes: 256 * 1024 };
   /** The binding of the product Attractors the lines are held in. */
   static products = "INVENTORY_ATTRACTOR";
-  static sends = [OrderAttractor.products];
+  /** Each binding `$send` may address, with its law: the carried Intents are checked against it. */
+  static sends: Readonly<Record<string, Lineage>> = { INVENTORY_ATTRACTOR: inventoryLaw };
 
   private get products(): string {
     return (this.constructor as typeof OrderAttractor).products;
@@ -130,7 +133,7 @@ export class OrderAttractor extends Attractor<Env, OrderVocabulary> {
   }
 
   /** Every receipt about a line: recorded with what it leads to, in one transaction. */
-  protected onReceipt(receipt: { key: string; outcome: "sealed" | "refused" | "undeliverable"; seal?: Seal; error?: string }): Intent | undefined {
+  protected override onReceipt(receipt: Receipt): Intent | undefined {
     const parsed = parseMessageKey(receipt.key);
     const order = this.read();
     if (!parsed || !order) return undefined;
@@ -152,15 +155,14 @@ export class OrderAttractor extends Attractor<Env, OrderVocabulary> {
   }
 
   /**
-   * An order `releasing` sends a release for every line that may still hold stock. The expiry
-   * moves it there from Cryostasis and the releases follow here; sent again they are the same
-   * messages (same keys), so catching up twice sends nothing twice.
+   * A `releasing` order sends a release for every line that may still hold stock. The expiry
+   * moves it there from Cryostasis and the releases follow from `onWake`; should the object stop
+   * between the two, the next call or alarm sends them (the order records that it did).
    */
   private catchUp(): void {
     const order = this.read();
-    if (order?.status !== "releasing") return;
-    const send = order.lines.filter((l) => mayHold(l.status)).map((l) => ({ kind: "cancelHold" as const, lineIndex: l.index }));
-    if (send.length > 0) this.expect(this.sedimentation(this.intentOf(order, { send })));
+    const plan = order && onReleasing(order);
+    if (plan) this.expect(this.sedimentation(this.intentOf(order, plan)));
   }
 
   private decide(decision: (order: OrderState) => ReturnType<typeof onCommit>): OrderResult {
@@ -177,9 +179,8 @@ export class OrderAttractor extends Attractor<Env, OrderVocabulary> {
     return this.query("SELECT 1 FROM order_history WHERE status = 'releasing' AND note = 'expired'").length > 0;
   }
 
-  private get intentLimits() {
-    const { limits } = this.constructor as typeof OrderAttractor;
-    return { maxSteps: limits.maxSteps, maxBytes: limits.maxBytes, maxStringLength: 4096 };
+  private get intentLimits(): IntentLimits {
+    return { ...DEFAULT_LIMITS, ...(this.constructor as typeof OrderAttractor).limits };
   }
 
   /** A plan as one Intent: the order's steps, then its messages. */
@@ -192,6 +193,7 @@ export class OrderAttractor extends Attractor<Env, OrderVocabulary> {
         if (line) (s[line.op] as (args: LineStep["args"]) => unknown)(line.args);
         if (plan.decideCommit) s.decideCommit({});
         if (plan.move) s.moveOrder(plan.move);
+        if (plan.releasesSent) s.releasesSent({});
         if (plan.problem) s.recordProblem({ problem: plan.problem.slice(0, 1000) });
         if (plan.cancelExpiry) s.$cancel({ key: EXPIRY_KEY });
         for (const m of plan.send) this.send(s, m.kind, order.id, order.lines[m.lineIndex]!, holdTtl);
@@ -210,7 +212,7 @@ export class OrderAttractor extends Attractor<Env, OrderVocabulary> {
   }
 
   private read(): OrderState | undefined {
-    const row = this.query("SELECT id, status, ttl_seconds, created_at, expires_at, problem FROM orders")[0];
+    const row = this.query("SELECT id, status, ttl_seconds, created_at, expires_at, problem, releases_sent_at FROM orders")[0];
     if (!row) return undefined;
     const lines = this.query("SELECT line_index, product_id, location_id, quantity, status, reservation_id, hold_expires_at, reason FROM order_lines ORDER BY line_index").map((l) => ({
       index: Number(l.line_index),
@@ -231,6 +233,7 @@ export class OrderAttractor extends Attractor<Env, OrderVocabulary> {
       id: String(row.id),
       status: row.status as OrderStatus,
       ttlSeconds: Number(row.ttl_seconds),
+      releasesSent: row.releases_sent_at !== null,
       createdAt: Number(row.created_at),
       expiresAt: Number(row.expires_at),
       ...(row.problem === null ? {} : { problem: String(row.problem) }),

@@ -18,6 +18,8 @@ export const orderNomos = defineNomos({
         expires_at: integer().notNull(),
         /** Set when something went outside the guarantee's assumptions (see the README): never silent. */
         problem: text(),
+        /** When the releases of a `releasing` order were sent: the expiry moves it there first, its releases follow. */
+        releases_sent_at: integer(),
         updated_at: integer().notNull(),
       },
     },

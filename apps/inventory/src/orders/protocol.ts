@@ -10,10 +10,7 @@ import { canMove, commitBlocker, type LineStatus, mayHold, type OrderStatus } fr
 export const MESSAGE_KINDS = ["reserve", "cancelHold", "commit"] as const;
 export type MessageKind = (typeof MESSAGE_KINDS)[number];
 
-/**
- * The key of the message about one line: the product applies it once under this key, however
- * often it is delivered, so a message sent again (after a give-up) is applied at most once.
- */
+/** The key of the message about one line: the product applies it once under this key, however often it is delivered. */
 export const messageKey = (kind: MessageKind, reservationId: string): string => `${kind}:${reservationId}`;
 
 /** The kind and reservation id a message key names, or undefined for a key this protocol did not make. */
@@ -64,12 +61,14 @@ export interface Plan {
   decideCommit?: true;
   move?: { to: OrderStatus; note?: string };
   problem?: string;
+  /** The releases of a `releasing` order are among the messages. */
+  releasesSent?: true;
   /** Cancel the order's frozen expiry (the order decided otherwise first). */
   cancelExpiry?: true;
   send: { kind: MessageKind; lineIndex: number }[];
 }
 
-const empty = (plan: Plan) => !plan.line && !plan.decideCommit && !plan.move && !plan.problem && !plan.cancelExpiry && plan.send.length === 0;
+const empty = (plan: Plan) => !plan.line && !plan.decideCommit && !plan.move && !plan.problem && !plan.releasesSent && !plan.cancelExpiry && plan.send.length === 0;
 
 /** Release messages for every line that may still hold stock (`except` one already decided). */
 const releases = (order: OrderView, except?: number) =>
@@ -112,9 +111,11 @@ export function onLineReceipt(order: OrderView, r: LineReceipt, now: number): Pl
     }
     case "cancelHold": {
       if (r.outcome === "undeliverable") {
-        // Sent again under the same key: the product applies it once, and the receipt tells the truth.
-        plan.line = { op: "noteLine", args: { lineIndex: line.index, reason: `release undeliverable so far (${why}); sent again` } };
-        plan.send = [{ kind: "cancelHold", lineIndex: line.index }];
+        // Its key is spent; the product's own frozen release is the safety net that remains.
+        if (!mayHold(line.status)) break;
+        plan.line = { op: "releaseLine", args: { lineIndex: line.index, reason: `release undeliverable (${why}); the product's hold, if any, releases itself at its own expiry` } };
+        plan.problem = `line ${line.index}: the release could not be delivered; the product releases the hold itself when it expires`;
+        if (order.status === "releasing" && after(order, plan.line).every((l) => !mayHold(l.status))) plan.move = { to: "released", note: "every hold is released or releases itself" };
         break;
       }
       if (r.outcome === "refused") {
@@ -130,8 +131,9 @@ export function onLineReceipt(order: OrderView, r: LineReceipt, now: number): Pl
     case "commit": {
       if (line.status !== "reserved") break;
       if (r.outcome === "undeliverable") {
-        plan.line = { op: "noteLine", args: { lineIndex: line.index, reason: `commit undeliverable so far (${why}); sent again` } };
-        plan.send = [{ kind: "commit", lineIndex: line.index }];
+        // The product's answer is unknown and the key is spent: recorded, never guessed (see README).
+        plan.line = { op: "noteLine", args: { lineIndex: line.index, reason: `commit undeliverable: ${why}` } };
+        plan.problem = `line ${line.index}: the commit could not be delivered; whether the product committed it is unknown until it is reachable (its hold releases itself at its expiry if not)`;
         break;
       }
       if (r.outcome === "sealed") plan.line = { op: "commitLine", args: { lineIndex: line.index } };
@@ -169,5 +171,11 @@ export function onCommit(order: OrderView, now: number, marginMs: number): Decis
 export function onRelease(order: OrderView, note: string): Decision {
   if (order.status === "committing" || order.status === "committed") return { ok: false, reason: `the order is ${order.status}; it can no longer be released` };
   if (!canMove(order.status, "releasing")) return { ok: true };
-  return { ok: true, plan: { move: { to: "releasing", note }, cancelExpiry: true, send: releases(order) } };
+  return { ok: true, plan: { move: { to: "releasing", note }, releasesSent: true, cancelExpiry: true, send: releases(order) } };
+}
+
+/** A `releasing` order whose releases are not sent yet (the expiry moved it there): send them now. */
+export function onReleasing(order: OrderView & { releasesSent: boolean }): Plan | undefined {
+  if (order.status !== "releasing" || order.releasesSent) return undefined;
+  return { releasesSent: true, send: releases(order) };
 }

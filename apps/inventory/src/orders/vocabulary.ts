@@ -158,6 +158,19 @@ export const orders = defineVocabulary(orderNomos, {
     result: () => ({ status: "committing" as const }),
   }),
 
+  releasesSent: operation({
+    description: "Records that the releases of a releasing order are sent (in the Intent that sends them).",
+    args: z.object({}),
+    output: z.object({ sentAt: z.number() }),
+    statements: ({ ctx }) => ({
+      order: sql`UPDATE orders SET releases_sent_at = ${ctx.now}, updated_at = ${ctx.now} WHERE status = 'releasing' AND releases_sent_at IS NULL RETURNING id`.expect({
+        rows: 1,
+        refusal: () => "the order is not releasing, or its releases were already sent",
+      }),
+    }),
+    result: (_rows, _a, c) => ({ sentAt: c.now }),
+  }),
+
   recordProblem: operation({
     description: "Records on the order what went outside the guarantee's assumptions (see the README): visible, never silent.",
     args: z.object({ problem: Note }),

@@ -70,13 +70,12 @@ describe("orders: all or nothing, and conservation, under random orders, commits
         await settle(orders, world);
         const settled = await expectConserved(orders, quantities, world);
         // Then each order still open is committed or cancelled, and everything settles for good.
-        let stream = commitOrCancel[Symbol.iterator]();
+        const commits = commitOrCancel[Symbol.iterator]();
         for (const o of settled.filter((o) => o.status === "reserved")) {
           const stub = world.orders.getByName(o.id);
-          if (stream.next().value) await stub.commit();
+          if (commits.next().value) await stub.commit();
           else await stub.cancel();
         }
-        stream = undefined as never;
         await settle(orders, world);
         for (const o of await expectConserved(orders, quantities, world)) expect(isFinal(o.status), JSON.stringify(o)).toBe(true);
         for (const id of [...orders.map((o) => world.orders.getByName(o)), ...products.map((p) => attractor(p, world.products))]) expect((await id.verify()).ok).toBe(true);

@@ -36,7 +36,7 @@ export class RefuseAllAttractor extends pinnedTo(graceLaws.afterRefuseAll, 1) {}
 /** Starts on v2; pinning v3 runs a migration that stock above capacity makes fail. */
 export class CapacityAttractor extends pinnedTo(() => capacityLaw, 2) {}
 
-/** Runs v2 plus `restock`, whose parameters cannot be computed for one location (see laws.ts). */
+/** Runs the shipped law plus `restock`, whose parameters cannot be computed for one location (see laws.ts). */
 export class FlakyAttractor extends InventoryAttractor {
   static override law = flakyLaw;
 }

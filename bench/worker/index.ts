@@ -8,6 +8,7 @@ import { hashCanonicalSediment } from "@noema/core/runtime";
 import { canonicalJson, diffNomos, intentSieve, countPlaceholders, interpret, sedimentHash, sha256Hex } from "@noema/core/runtime";
 import { app } from "../../apps/inventory/src/api.js";
 import { InventoryAttractor } from "../../apps/inventory/src/attractor.js";
+import type { CatalogAttractor } from "../../apps/inventory/src/catalog/attractor.js";
 import { inventoryNomosV2 as inventoryNomos } from "../../apps/inventory/src/nomos.js";
 import { inventory, inventoryV1 } from "../../apps/inventory/src/vocabulary.js";
 import { inventoryLaw } from "../../apps/inventory/src/law.js";
@@ -17,6 +18,8 @@ export interface Env {
   HAND: DurableObjectNamespace<HandWrittenReservations>;
   /** The name the inventory Hono app expects, so `/api/*` runs the real app unchanged. */
   INVENTORY_ATTRACTOR: DurableObjectNamespace<NoemaReservations>;
+  /** The inventory's first stockings list products there (InventoryAttractor's `static sends`). */
+  CATALOG_ATTRACTOR: DurableObjectNamespace<CatalogAttractor>;
   ORDER_ATTRACTOR: DurableObjectNamespace<OrderAttractor>;
   NOEMA_API_TOKEN: string;
 }
@@ -849,3 +852,5 @@ export default {
     }
   },
 } satisfies ExportedHandler<Env>;
+
+export { CatalogAttractor } from "../../apps/inventory/src/catalog/attractor.js";

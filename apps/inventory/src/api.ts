@@ -2,6 +2,7 @@ import { buildIntent, resultOf } from "@noema/core";
 import { ApiError, attractorRoutes, bearerAuth, handleErrors, limitBody, parseInput, readJson, sealResponse } from "@noema/cloudflare/http";
 import { inspector } from "@noema/cloudflare/inspector";
 import { type Context, Hono } from "hono";
+import { catalogRoutes, firstStocking } from "./catalog/index.js";
 import type { Env } from "./env.js";
 import { inventoryLaw } from "./law.js";
 import { orderRoutes } from "./orders/routes.js";
@@ -35,17 +36,28 @@ const products = new Hono<App>();
 products.use("*", limitBody());
 
 products.put("/stock/:locationId", async (c) => {
-  const { stub } = product(c);
+  const { productId, stub } = product(c);
   const locationId = parseInput(Id, c.req.param("locationId"), ["locationId"]);
   const body = parseInput(ops.setStock.args.pick({ quantity: true }).strict(), await readJson(c));
-  const intent = buildIntent(inventory, (s) => s.setStock({ locationId, quantity: body.quantity }));
+  // The first stocking of a product also lists it in the catalog, in the same transaction.
+  const listing = firstStocking(productId, Date.now());
+  const intent = buildIntent(inventory, (s) => {
+    const stock = s.setStock({ locationId, quantity: body.quantity });
+    s.$send({ to: listing.to, key: listing.key }, listing.intent);
+    return stock;
+  });
   return sealResponse(c, await stub.sedimentation(intent), (seal) => c.json({ seal, stock: resultOf(intent, seal) }));
 });
 
 products.post("/adjustments", async (c) => {
-  const { stub } = product(c);
+  const { productId, stub } = product(c);
   const body = parseInput(ops.adjust.args.strict(), await readJson(c));
-  const intent = buildIntent(inventory, (s) => s.adjust(body));
+  const listing = firstStocking(productId, Date.now());
+  const intent = buildIntent(inventory, (s) => {
+    const stock = s.adjust(body);
+    s.$send({ to: listing.to, key: listing.key }, listing.intent);
+    return stock;
+  });
   return sealResponse(c, await stub.sedimentation(intent), (seal) => c.json({ seal, stock: resultOf(intent, seal) }));
 });
 
@@ -95,6 +107,9 @@ products.get("/", async (c) => {
 });
 
 app.route(`/api${PRODUCT}`, products);
+
+// The catalog: every product once stocked, in productId order.
+app.route("/api", catalogRoutes);
 
 // Orders across products, all or nothing (README: Orders across products).
 app.route("/api/orders", orderRoutes);

@@ -9,3 +9,4 @@ export {
   MAX_PAGE,
   type NomosReport,
 } from "./attractor.js";
+export { DEFAULT_DELIVERY, DELIVERY_LEASE_MS, type DeliveryOptions, type OutboxMessage, type ReceiptEntry } from "./messages.js";

@@ -13,8 +13,7 @@ interface TestEnv extends AppEnv {
   CAPACITY_ATTRACTOR: DurableObjectNamespace<TestWorker.CapacityAttractor>;
   FLAKY_ATTRACTOR: DurableObjectNamespace<TestWorker.FlakyAttractor>;
   SENDER_ATTRACTOR: DurableObjectNamespace<TestWorker.SenderAttractor>;
-  SWITCHED_INVENTORY_ATTRACTOR: DurableObjectNamespace<TestWorker.SwitchedInventoryAttractor>;
-  SWITCHED_ORDER_ATTRACTOR: DurableObjectNamespace<TestWorker.SwitchedOrderAttractor>;
+  FAULTY_ORDER_ATTRACTOR: DurableObjectNamespace<TestWorker.FaultyOrderAttractor>;
 }
 
 declare global {

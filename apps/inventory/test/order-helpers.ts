@@ -17,7 +17,11 @@ export interface World {
 }
 
 export const appWorld = (): World => ({ orders: env.ORDER_ATTRACTOR, products: env.INVENTORY_ATTRACTOR });
-export const switchedWorld = (): World => ({ orders: env.SWITCHED_ORDER_ATTRACTOR, products: env.SWITCHED_INVENTORY_ATTRACTOR });
+/** Orders whose deliveries to the products can be made to fail (`FaultyOrderAttractor.failDeliveriesTo`), over the app's products. */
+export const faultyWorld = (): World => ({ orders: env.FAULTY_ORDER_ATTRACTOR, products: env.INVENTORY_ATTRACTOR });
+
+/** The next `times` deliveries to `productId`, from any faulty-world order, fail before they reach it. */
+export const failDeliveriesTo = (productId: string, times: number) => env.FAULTY_ORDER_ATTRACTOR.getByName("switch").failDeliveriesTo(productId, times);
 
 /** `count` fresh products with `quantity` units each at "main" (stocked over RPC, so no other message is sent). */
 export async function stockedProducts(count: number, quantity: number | number[], world: World = appWorld()): Promise<string[]> {
@@ -50,7 +54,7 @@ const makeMessagesDue = (stub: DurableObjectStub) =>
 /** Moves the order's own frozen expiry a day back: its TTL has passed. */
 export const expireOrder = (orderId: string, world: World = appWorld()) =>
   runInDurableObject(world.orders.getByName(orderId), (_, state) => {
-    state.storage.sql.exec("UPDATE _noema_cryostasis SET wake_at = wake_at - ? WHERE key = 'order-expiry'", DAY);
+    state.storage.sql.exec("UPDATE _noema_cryostasis SET wake_at = wake_at - ? WHERE freeze_key = 'order-expiry'", DAY);
   });
 
 /**

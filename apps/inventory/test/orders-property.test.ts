@@ -1,10 +1,9 @@
-import { abortAllDurableObjects, evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { abortAllDurableObjects, evictDurableObject, runDurableObjectAlarm } from "cloudflare:test";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { isFinal } from "../src/orders/status.js";
 import { attractor } from "./helpers.js";
-import { expectConserved, expireOrder, freshOrderId, settle, stockedProducts, switchedWorld } from "./order-helpers.js";
-import { FAILURES_KEY } from "./worker.js";
+import { expectConserved, expireOrder, failDeliveriesTo, faultyWorld, freshOrderId, settle, stockedProducts } from "./order-helpers.js";
 
 const PRODUCTS = 3;
 
@@ -33,7 +32,7 @@ describe("orders: all or nothing, and conservation, under random orders, commits
   it("after the system settles, every order is all or nothing and every product's stock adds up", async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(fc.integer({ min: 0, max: 8 }), { minLength: PRODUCTS, maxLength: PRODUCTS }), fc.array(action, { minLength: 1, maxLength: 12 }), fc.infiniteStream(fc.boolean()), async (initial, actions, commitOrCancel) => {
-        const world = switchedWorld();
+        const world = faultyWorld();
         const products = await stockedProducts(PRODUCTS, initial, world);
         const orders: string[] = [];
         const pick = (i: number) => orders[i % orders.length];
@@ -46,7 +45,7 @@ describe("orders: all or nothing, and conservation, under random orders, commits
             continue;
           }
           if (a.t === "fail") {
-            await runInDurableObject(attractor(products[a.product]!, world.products), (_, state) => state.storage.kv.put(FAILURES_KEY, a.count));
+            await failDeliveriesTo(products[a.product]!, a.count);
             continue;
           }
           const orderId = pick(a.order);

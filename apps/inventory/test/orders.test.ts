@@ -2,8 +2,7 @@ import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { OrderJson } from "../src/orders/attractor.js";
 import { api, attractor, observe } from "./helpers.js";
-import { appWorld, expectConserved, expireOrder, freshOrderId, ok, productState, settle, stockedProducts, switchedWorld, type World } from "./order-helpers.js";
-import { FAILURES_KEY } from "./worker.js";
+import { appWorld, expectConserved, expireOrder, failDeliveriesTo, faultyWorld, freshOrderId, ok, productState, settle, stockedProducts, type World } from "./order-helpers.js";
 
 const DAY = 24 * 60 * 60 * 1000;
 const lines = (products: string[], quantity = 2) => products.map((productId) => ({ productId, locationId: "main", quantity }));
@@ -119,10 +118,10 @@ describe("orders across products", () => {
   });
 
   it("cancel before any reserve arrived: a reserve that arrives after its cancelHold holds nothing", async () => {
-    const world = switchedWorld();
+    const world = faultyWorld();
     const products = await stockedProducts(2, 5, world);
     // The first delivery to the first product fails, so its reserve comes after the release.
-    await runInDurableObject(attractor(products[0]!, world.products), (_, state) => state.storage.kv.put(FAILURES_KEY, 1));
+    await failDeliveriesTo(products[0]!, 1);
     const orderId = freshOrderId();
     const stub = world.orders.getByName(orderId);
     ok(await stub.create({ orderId, lines: lines(products), ttlSeconds: 900 }));
@@ -152,17 +151,17 @@ describe("orders across products", () => {
   });
 
   it("commit with one product failing transiently: retried until it answers; committed once", async () => {
-    const world = switchedWorld();
+    const world = faultyWorld();
     const products = await stockedProducts(3, 4, world);
     const { orderId, stub } = await reservedOrder(products, world);
-    await runInDurableObject(attractor(products[1]!, world.products), (_, state) => state.storage.kv.put(FAILURES_KEY, 3));
+    await failDeliveriesTo(products[1]!, 3);
     expect(ok(await stub.commit()).status).toBe("committing");
     // One alarm run: two lines committed, the failing product's message backs off.
     await runDurableObjectAlarm(stub);
     const partway = (await stub.order())!;
     expect(partway.status).toBe("committing");
     expect(statuses(partway)).toEqual(["committed", "reserved", "committed"]);
-    expect((await stub.outbox()).messages).toEqual([expect.objectContaining({ key: `commit:${orderId}.1`, attempts: 1, lastError: expect.stringMatching(/unavailable/) })]);
+    expect((await stub.outbox()).messages).toEqual([expect.objectContaining({ key: `commit:${orderId}.1`, attempts: 1, lastError: expect.stringMatching(/receiver down/) })]);
     await settle([orderId], world);
     const order = (await stub.order())!;
     expect(order.status).toBe("committed");
@@ -209,7 +208,7 @@ describe("outside the guarantee: the coordinator unreachable for longer than the
     expect(order.status).toBe("released");
     expect(order.problem).toMatch(/could not be committed/);
     for (const line of order.lines) expect(line).toMatchObject({ status: "released", reason: expect.stringMatching(/^commit refused: /) });
-    expect(order.history.at(-1)).toMatchObject({ status: "released", note: expect.stringMatching(/no line could be committed/) });
+    expect(order.history).toContainEqual(expect.objectContaining({ status: "released", note: expect.stringMatching(/no line could be committed/) }));
     await expectConserved([orderId], { [products[0]!]: 5, [products[1]!]: 5 });
   });
 

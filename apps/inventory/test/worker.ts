@@ -1,4 +1,4 @@
-import { buildIntent, type Intent, type Lineage, type Receipt, type Seal } from "@noema/core";
+import { buildIntent, type Intent, type Lineage, type Receipt } from "@noema/core";
 import { Attractor } from "@noema/cloudflare";
 import { InventoryAttractor } from "../src/attractor.js";
 import { catalog } from "../src/catalog/vocabulary.js";
@@ -128,27 +128,17 @@ export class SenderAttractor extends Attractor<Env, typeof catalog> {
   }
 }
 
-/** Where a test sets how many of the next deliveries to a SwitchedInventoryAttractor fail. */
-export const FAILURES_KEY = "failures";
-
 /**
- * The real InventoryAttractor with a failure switch: while the count in its storage is above
- * zero, a delivered message fails before it reaches the Attractor (as a product object that is
- * down or overloaded would) and the count goes down by one.
+ * The real OrderAttractor, its deliveries to the products going through `withFaults`: a product
+ * whose deliveries are set to fail is, to the order, a product Durable Object that is down.
  */
-export class SwitchedInventoryAttractor extends InventoryAttractor {
-  override receive(message: unknown): Seal {
-    const failures = this.ctx.storage.kv.get<number>(FAILURES_KEY) ?? 0;
-    if (failures > 0) {
-      this.ctx.storage.kv.put(FAILURES_KEY, failures - 1);
-      throw new Error(`product ${this.ctx.id.name ?? "?"} is unavailable (test switch)`);
-    }
-    return super.receive(message);
+export class FaultyOrderAttractor extends OrderAttractor {
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, withFaults(env));
   }
-}
 
-/** The real OrderAttractor, holding its lines in SwitchedInventoryAttractors. */
-export class SwitchedOrderAttractor extends OrderAttractor {
-  static override products = "SWITCHED_INVENTORY_ATTRACTOR";
-  static override sends = { SWITCHED_INVENTORY_ATTRACTOR: inventoryLaw };
+  /** The next `times` deliveries to the product `productId`, from any order, fail before they are sent. */
+  failDeliveriesTo(productId: string, times: number): void {
+    faults.set(productId, times);
+  }
 }

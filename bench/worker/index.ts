@@ -779,15 +779,12 @@ async function route(request: Request, env: Env, ctx: ExecutionContext): Promise
 
 export { OrderAttractor } from "../../apps/inventory/src/orders/attractor.js";
 
-/** How often an order is read while waiting for its status: the latency figures' resolution. */
-const ORDER_POLL_MS = 2;
-
+/** Waits for the order's status without polling (`waitFor` answers once a receipt moves it there). */
 async function untilStatus(stub: DurableObjectStub<OrderAttractor>, status: "reserved" | "committed"): Promise<void> {
   for (;;) {
-    const order = await stub.order();
+    const order = await stub.waitFor([status], 30_000);
     if (order?.status === status) return;
     if (order && (order.status === "failed" || order.status === "released")) throw new Error(`bench order ${order.id} ${order.status}: ${JSON.stringify(order.lines)}`);
-    await scheduler.wait(ORDER_POLL_MS);
   }
 }
 

@@ -1,6 +1,9 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { DEFAULT_DELIVERY } from "@noema/cloudflare";
+import { backoffMs } from "@noema/core/runtime";
 import { describe, expect, it } from "vitest";
 import type { OrderJson } from "../src/orders/attractor.js";
+import { COMMIT_MARGIN_SECONDS } from "../src/orders/vocabulary.js";
 import { api, attractor, observe } from "./helpers.js";
 import { appWorld, expectConserved, expireOrder, failDeliveriesTo, faultyWorld, freshOrderId, ok, productState, settle, stockedProducts, type World } from "./order-helpers.js";
 
@@ -54,7 +57,7 @@ describe("orders across products", () => {
       // Each hold outlives the order's deadline by the margin, and freezes its own release.
       expect(state.reservations).toEqual([expect.objectContaining({ id: `${orderId}.${i}`, quantity: 2, orderId })]);
       expect(reserved.lines[i]!.holdExpiresAt).toBe(state.reservations[0]!.expiresAt);
-      expect(state.reservations[0]!.expiresAt).toBeGreaterThan(reserved.expiresAt);
+      expect(state.reservations[0]!.expiresAt).toBeGreaterThanOrEqual(reserved.expiresAt + COMMIT_MARGIN_SECONDS * 1000);
       expect(state.frozen.map((f) => [f.key, f.wakeAt])).toEqual([[`${orderId}.${i}`, state.reservations[0]!.expiresAt]]);
     }
     await expectConserved([orderId], Object.fromEntries(products.map((p) => [p, 10])));
@@ -193,6 +196,35 @@ describe("orders across products", () => {
     expect(await appWorld().orders.getByName(orderId).sediments()).toEqual(orderLog);
     await expectConserved([orderId], { [products[0]!]: 5, [products[1]!]: 5 });
     for (const p of products) expect((await productState(p)).reservations).toHaveLength(1);
+  });
+});
+
+describe("waiting for an order", () => {
+  it("waitFor answers once a receipt moves the order to the status asked for, without polling; a final status ends the wait too", async () => {
+    const products = await stockedProducts(2, 5);
+    const orderId = freshOrderId();
+    const stub = appWorld().orders.getByName(orderId);
+    ok(await stub.create({ orderId, lines: lines(products), ttlSeconds: 900 }));
+    const waiting = stub.waitFor(["reserved"], 20_000);
+    await settle([orderId]);
+    expect((await waiting)!.status).toBe("reserved");
+    // Still reserved when the time is up: answered as it is.
+    expect((await stub.waitFor(["committed"], 10))!.status).toBe("reserved");
+    await stub.cancel();
+    const released = stub.waitFor(["committed"], 20_000);
+    await settle([orderId]);
+    expect((await released)!.status).toBe("released");
+    expect(await appWorld().orders.getByName(freshOrderId()).waitFor(["reserved"], 10)).toBeUndefined();
+  });
+});
+
+describe("the commit margin", () => {
+  it("covers a message's whole delivery window: every retry with its backoff, before it is given up", () => {
+    const { attempts, firstBackoffMs } = DEFAULT_DELIVERY;
+    const cap = backoffMs(Number.MAX_SAFE_INTEGER);
+    let window = 0;
+    for (let n = 1; n < attempts; n++) window += Math.min(firstBackoffMs * 2 ** (n - 1), cap);
+    expect(COMMIT_MARGIN_SECONDS * 1000).toBeGreaterThan(window);
   });
 });
 

@@ -1,10 +1,10 @@
 import { Attractor } from "@noema/cloudflare";
-import { buildIntent, DEFAULT_LIMITS, type Intent, type IntentLimits, type Lineage, type Receipt, type Seal, type WakeOutcome } from "@noema/core";
+import { buildIntent, DEFAULT_LIMITS, type Intent, type IntentLimits, type Lineage, type Receipt, type WakeOutcome } from "@noema/core";
 import { inventoryLaw } from "../law.js";
 import type { Env } from "../env.js";
 import { lineMessage } from "./messages.js";
 import { type LineView, onCommit, onLineReceipt, onRelease, type LineStep, onReleasing, type OrderView, type Plan, parseMessageKey } from "./protocol.js";
-import type { LineStatus, OrderStatus } from "./status.js";
+import { isFinal, type LineStatus, type OrderStatus } from "./status.js";
 import { COMMIT_MARGIN_SECONDS, lineReservationId, MAX_ORDER_LINES, type OrderLine, OrderTtl, orders, type OrderVocabulary } from "./vocabulary.js";
 
 /** The key of the order's own frozen expiry. */
@@ -84,6 +84,9 @@ export class OrderAttractor extends Attractor<Env, OrderVocabulary> {
   /** Each binding `$send` may address, with its law: the carried Intents are checked against it. */
   static sends: Readonly<Record<string, Lineage>> = { INVENTORY_ATTRACTOR: inventoryLaw };
 
+  /** Callers of `waitFor`, woken after each receipt and decision. */
+  private readonly waiting = new Set<() => void>();
+
   private get products(): string {
     return (this.constructor as typeof OrderAttractor).products;
   }
@@ -107,7 +110,7 @@ export class OrderAttractor extends Attractor<Env, OrderVocabulary> {
       },
       { limits: this.intentLimits },
     );
-    this.expect(this.sedimentation(intent));
+    this.apply(intent);
     return { ok: true, created: true, order: present(this.read()!) };
   }
 
@@ -116,6 +119,27 @@ export class OrderAttractor extends Attractor<Env, OrderVocabulary> {
     this.catchUp();
     const order = this.read();
     return order && present(order);
+  }
+
+  /**
+   * The order once its status is one of `statuses` (or any final one), else as it is after
+   * `timeoutMs` (at most 30 s): a client waits for `reserved` or `committed` without polling.
+   */
+  async waitFor(statuses: readonly OrderStatus[], timeoutMs = 10_000): Promise<OrderJson | undefined> {
+    const deadline = Date.now() + Math.min(Math.max(timeoutMs, 0), 30_000);
+    for (;;) {
+      const order = this.order();
+      if (!order || statuses.includes(order.status) || isFinal(order.status) || Date.now() >= deadline) return order;
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          clearTimeout(timer);
+          this.waiting.delete(done);
+          resolve();
+        };
+        const timer = setTimeout(done, deadline - Date.now());
+        this.waiting.add(done);
+      });
+    }
   }
 
   /** Decides to commit (once every line is held) and sends the commits; repeating it changes nothing. */
@@ -146,7 +170,13 @@ export class OrderAttractor extends Attractor<Env, OrderVocabulary> {
       { kind: parsed.kind, lineIndex, outcome: receipt.outcome, ...(holdExpiresAt === undefined ? {} : { holdExpiresAt }), ...(reason === undefined ? {} : { reason }) },
       Date.now(),
     );
+    // Woken once this transaction has committed.
+    if (this.waiting.size > 0) queueMicrotask(() => this.wake());
     return plan && this.intentOf(order, plan);
+  }
+
+  private wake(): void {
+    for (const done of this.waiting) done();
   }
 
   /** The expiry woke: release every line (the frozen Intent moved the order to `releasing`). */
@@ -162,7 +192,7 @@ export class OrderAttractor extends Attractor<Env, OrderVocabulary> {
   private catchUp(): void {
     const order = this.read();
     const plan = order && onReleasing(order);
-    if (plan) this.expect(this.sedimentation(this.intentOf(order, plan)));
+    if (plan) this.apply(this.intentOf(order, plan));
   }
 
   private decide(decision: (order: OrderState) => ReturnType<typeof onCommit>): OrderResult {
@@ -171,7 +201,7 @@ export class OrderAttractor extends Attractor<Env, OrderVocabulary> {
     if (!order) return { ok: false, status: 404, code: "not_found", message: "no such order" };
     const d = decision(order);
     if (!d.ok) return { ok: false, status: 409, code: "conflict", message: d.reason };
-    if (d.plan) this.expect(this.sedimentation(this.intentOf(order, d.plan)));
+    if (d.plan) this.apply(this.intentOf(order, d.plan));
     return { ok: true, order: present(this.read()!) };
   }
 
@@ -206,9 +236,11 @@ export class OrderAttractor extends Attractor<Env, OrderVocabulary> {
     s.$send({ to: { attractor: this.products, name: line.productId }, key: `${kind}:${line.reservationId}` }, lineMessage(kind, orderId, line, holdTtl));
   }
 
-  /** The coordinator's own Intents are built from its state: a refusal is a bug, thrown with its reason. */
-  private expect(seal: Seal): void {
+  /** Sediments one of the coordinator's own Intents, built from its state: a refusal is a bug, thrown with its reason. */
+  private apply(intent: Intent): void {
+    const seal = this.sedimentation(intent);
     if (!seal.success) throw new Error(`order Intent refused: ${seal.reason.message}`);
+    this.wake();
   }
 
   private read(): OrderState | undefined {

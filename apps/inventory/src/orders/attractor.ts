@@ -5,7 +5,7 @@ import type { Env } from "../env.js";
 import { lineMessage } from "./messages.js";
 import { type LineView, onCommit, onLineReceipt, onRelease, type LineStep, onReleasing, type OrderView, type Plan, parseMessageKey } from "./protocol.js";
 import { isFinal, type LineStatus, type OrderStatus } from "./status.js";
-import { COMMIT_MARGIN_SECONDS, lineReservationId, MAX_ORDER_LINES, type OrderLine, OrderTtl, orders, type OrderVocabulary } from "./vocabulary.js";
+import { COMMIT_MARGIN_SECONDS, lineReservationId, MAX_NOTE, MAX_ORDER_LINES, type OrderLine, OrderTtl, orders, type OrderVocabulary } from "./vocabulary.js";
 
 /** The key of the order's own frozen expiry. */
 const EXPIRY_KEY = "order-expiry";
@@ -65,6 +65,9 @@ export interface CreateOrder {
   lines: OrderLine[];
   ttlSeconds: number;
 }
+
+/** A reason or note cut to what the order's law records. */
+const fit = (text: string) => (text.length > MAX_NOTE ? `${text.slice(0, MAX_NOTE - 1)}…` : text);
 
 const sameLines = (a: readonly OrderLine[], b: readonly OrderLine[]) =>
   a.length === b.length && a.every((l, i) => l.productId === b[i]!.productId && l.locationId === b[i]!.locationId && l.quantity === b[i]!.quantity);
@@ -220,11 +223,11 @@ export class OrderAttractor extends Attractor<Env, OrderVocabulary> {
       orders,
       (s) => {
         const line = plan.line;
-        if (line) (s[line.op] as (args: LineStep["args"]) => unknown)(line.args);
+        if (line) (s[line.op] as (args: LineStep["args"]) => unknown)("reason" in line.args && line.args.reason !== undefined ? { ...line.args, reason: fit(line.args.reason) } : line.args);
         if (plan.decideCommit) s.decideCommit({});
-        if (plan.move) s.moveOrder(plan.move);
+        if (plan.move) s.moveOrder(plan.move.note === undefined ? plan.move : { ...plan.move, note: fit(plan.move.note) });
         if (plan.releasesSent) s.releasesSent({});
-        if (plan.problem) s.recordProblem({ problem: plan.problem.slice(0, 1000) });
+        if (plan.problem) s.recordProblem({ problem: fit(plan.problem) });
         if (plan.cancelExpiry) s.$cancel({ key: EXPIRY_KEY });
         for (const m of plan.send) this.send(s, m.kind, order.id, order.lines[m.lineIndex]!, holdTtl);
       },

@@ -43,7 +43,9 @@ export const OrderLines = z
 export const lineReservationId = (orderId: string, lineIndex: number): string => `${orderId}.${lineIndex}`;
 
 const LineIndex = z.number().int().min(0).max(MAX_ORDER_LINES - 1);
-const Note = z.string().min(1).max(1000);
+/** Characters of a reason or note the order records; longer ones (a product's refusal, say) are cut to fit. */
+export const MAX_NOTE = 1000;
+const Note = z.string().min(1).max(MAX_NOTE);
 const OrderStatus = z.enum(ORDER_STATUSES);
 
 const lineArgs = z.object({ lineIndex: LineIndex });

@@ -4,7 +4,9 @@ import { backoffMs } from "@noema/core/runtime";
 import { describe, expect, it } from "vitest";
 import type { OrderJson } from "../src/orders/attractor.js";
 import { COMMIT_MARGIN_SECONDS } from "../src/orders/vocabulary.js";
-import { api, attractor, observe } from "./helpers.js";
+import { buildIntent } from "@noema/core";
+import { inventory } from "../src/vocabulary.js";
+import { api, attractor, observe, success } from "./helpers.js";
 import { appWorld, expectConserved, expireOrder, failDeliveriesTo, faultyWorld, freshOrderId, ok, productState, settle, stockedProducts, type World } from "./order-helpers.js";
 
 const DAY = 24 * 60 * 60 * 1000;
@@ -196,6 +198,27 @@ describe("orders across products", () => {
     expect(await appWorld().orders.getByName(orderId).sediments()).toEqual(orderLog);
     await expectConserved([orderId], { [products[0]!]: 5, [products[1]!]: 5 });
     for (const p of products) expect((await productState(p)).reservations).toHaveLength(1);
+  });
+});
+
+describe("the largest order", () => {
+  it("50 lines are one create Intent, one reserve each, and commit together", async () => {
+    const products = await stockedProducts(1, 0);
+    const p = products[0]!;
+    const locations = Array.from({ length: 50 }, (_, i) => `loc-${i}`);
+    success(await attractor(p).sedimentation(buildIntent(inventory, (s) => locations.forEach((locationId) => void s.setStock({ locationId, quantity: 3 })))));
+    const orderId = freshOrderId();
+    const stub = appWorld().orders.getByName(orderId);
+    ok(await stub.create({ orderId, lines: locations.map((locationId) => ({ productId: p, locationId, quantity: 2 })), ttlSeconds: 900 }));
+    await settle([orderId]);
+    expect((await stub.order())!.status).toBe("reserved");
+    ok(await stub.commit());
+    await settle([orderId]);
+    const order = (await stub.order())!;
+    expect(order.status).toBe("committed");
+    expect(new Set(statuses(order))).toEqual(new Set(["committed"]));
+    const sold = (await attractor(p).snapshot())!.locations.filter((l) => l.locationId !== "main");
+    expect(sold.map((l) => [l.locationId, l.quantity, l.reserved])).toEqual(locations.map((l) => [l, 1, 0]).sort());
   });
 });
 

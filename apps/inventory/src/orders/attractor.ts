@@ -3,7 +3,7 @@ import { buildIntent, DEFAULT_LIMITS, type Intent, type IntentLimits, type Linea
 import { inventoryLaw } from "../law.js";
 import type { Env } from "../env.js";
 import { lineMessage } from "./messages.js";
-import { type LineView, onCommit, onLineReceipt, onRelease, type LineStep, onReleasing, type OrderView, type Plan, parseMessageKey } from "./protocol.js";
+import { type Decision, type LineStep, type LineView, onCommit, onLineReceipt, onRelease, onReleasing, type OrderView, type Plan, parseMessageKey } from "./protocol.js";
 import { isFinal, type LineStatus, type OrderStatus } from "./status.js";
 import { COMMIT_MARGIN_SECONDS, lineReservationId, MAX_NOTE, MAX_ORDER_LINES, type OrderLine, OrderTtl, orders, type OrderVocabulary } from "./vocabulary.js";
 
@@ -99,7 +99,7 @@ export class OrderAttractor extends Attractor<Env, OrderVocabulary> {
     this.catchUp();
     const existing = this.read();
     if (existing) {
-      if (existing.id === input.orderId && sameLines(existing.lines, input.lines)) return { ok: true, created: false, order: present(existing) };
+      if (sameLines(existing.lines, input.lines)) return { ok: true, created: false, order: present(existing) };
       return { ok: false, status: 409, code: "conflict", message: `order ${input.orderId} exists with other lines` };
     }
     const holdTtl = Math.min(input.ttlSeconds + COMMIT_MARGIN_SECONDS, MAX_HOLD_SECONDS);
@@ -190,7 +190,7 @@ export class OrderAttractor extends Attractor<Env, OrderVocabulary> {
   /**
    * A `releasing` order sends a release for every line that may still hold stock. The expiry
    * moves it there from Cryostasis and the releases follow from `onWake`; should the object stop
-   * between the two, the next call or alarm sends them (the order records that it did).
+   * between the two, its next call or wake sends them (the order records that it did).
    */
   private catchUp(): void {
     const order = this.read();
@@ -198,10 +198,10 @@ export class OrderAttractor extends Attractor<Env, OrderVocabulary> {
     if (plan) this.apply(this.intentOf(order, plan));
   }
 
-  private decide(decision: (order: OrderState) => ReturnType<typeof onCommit>): OrderResult {
+  private decide(decision: (order: OrderState) => Decision): OrderResult {
     this.catchUp();
     const order = this.read();
-    if (!order) return { ok: false, status: 404, code: "not_found", message: "no such order" };
+    if (!order) return { ok: false, status: 404, code: "not_found", message: `order ${this.world.name} does not exist` };
     const d = decision(order);
     if (!d.ok) return { ok: false, status: 409, code: "conflict", message: d.reason };
     if (d.plan) this.apply(this.intentOf(order, d.plan));

@@ -1,4 +1,5 @@
 import { env, evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import fc from "fast-check";
 import { buildIntent, type Intent, type Seal } from "@noema/core";
 import { scaledBackoffMs } from "@noema/core/runtime";
 import { describe, expect, it } from "vitest";
@@ -211,5 +212,47 @@ describe("messages between Attractors", () => {
     expect(refusedReaction.intent.steps).toEqual([]);
     expect((await sender(s).precedents({ kind: "validation" })).precedents).toHaveLength(1);
     expect(await sender(s).verify()).toMatchObject({ ok: true });
+  });
+
+  it("property: whatever is sent, failed and redelivered, each message takes effect at most once and has exactly one receipt", async () => {
+    const command = fc.oneof(
+      fc.record({ kind: fc.constant("send" as const), key: fc.option(fc.constantFrom("a", "b", "c"), { nil: undefined }), to: fc.nat(1) }),
+      fc.record({ kind: fc.constant("fail" as const), to: fc.nat(1), times: fc.integer({ min: 1, max: 2 }) }),
+      fc.record({ kind: fc.constant("alarm" as const), twice: fc.boolean() }),
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.array(command, { minLength: 1, maxLength: 12 }), async (commands) => {
+        const s = freshProduct("sender");
+        const receivers = [freshProduct("r"), freshProduct("r")];
+        const add = buildIntent(inventory, (b) => void b.adjust({ locationId: "main", delta: 1, reason: "purchase" }));
+        const stored = new Set<number>();
+        for (const c of commands) {
+          if (c.kind === "send") {
+            const seal = success(await sender(s).sedimentation(sending([{ to: { attractor: "INVENTORY_ATTRACTOR", name: receivers[c.to]! }, ...(c.key ? { key: `${s}:${c.key}` } : {}), intent: add }])));
+            stored.add((seal.outputs[0] as { messageId: number }).messageId);
+          } else if (c.kind === "fail") await sender(s).failDeliveriesTo(receivers[c.to]!, c.times);
+          else {
+            await makeDue(s);
+            await runInDurableObject(sender(s), async (instance) => {
+              await Promise.all(c.twice ? [instance.alarm(), instance.alarm()] : [instance.alarm()]);
+            });
+          }
+        }
+        for (const r of receivers) await sender(s).failDeliveriesTo(r, 0);
+        await settle(s);
+        const receipts = await receiptsOf(s);
+        // One receipt per message stored, none for a key sent again.
+        expect(receipts.map((r) => r.messageId).sort((a, b) => a - b)).toEqual([...stored].sort((a, b) => a - b));
+        for (const name of receivers) {
+          const sealed = receipts.filter((r) => r.to.name === name && r.outcome === "sealed");
+          const applied = await delivered(name);
+          // Each sealed receipt names its own sediment, and nothing else arrived: the effect happened once per message.
+          expect(applied.map((x) => x.sedimentId).sort()).toEqual(sealed.map((r) => (r.seal as Extract<Seal, { success: true }>).sedimentId).sort());
+          const quantity = (await attractor(name).snapshot())?.locations[0]?.quantity ?? 0;
+          expect(quantity).toBe(sealed.length);
+        }
+      }),
+      { numRuns: 15 },
+    );
   });
 });

@@ -48,6 +48,13 @@ async function signIn(token = WRITE_TOKEN) {
 
 const product = (tag: string) => `ui-${tag}-${Date.now()}`;
 
+/** A product's first stocking also lists it in the catalog: stock it, then wait for that message's receipt (sediment 2) to be recorded. */
+async function stockFirst(p: string, quantity: number) {
+  expect((await api("PUT", `/api/products/${p}/stock/main`, { quantity })).status).toBe(200);
+  for (let i = 0; i < 100 && (await api("GET", `/api/products/${p}/outbox`)).body.messages.length > 0; i++) await new Promise((r) => setTimeout(r, 50));
+  expect((await api("GET", `/api/products/${p}/receipts`)).body.receipts).toHaveLength(1);
+}
+
 beforeAll(async () => {
   mkdirSync(artifacts, { recursive: true });
   browser = await chromium.launch({
@@ -96,7 +103,7 @@ describe("the inspector in a browser", () => {
 
   it("opens a product typed on the Worlds page; its numbers match the API", async () => {
     const p = product("world");
-    expect((await api("PUT", `/api/products/${p}/stock/main`, { quantity: 10 })).status).toBe(200);
+    await stockFirst(p, 10);
     expect((await api("POST", `/api/products/${p}/reservations`, { locationId: "main", quantity: 3 })).status).toBe(201);
     expect((await api("POST", `/api/products/${p}/adjustments`, { locationId: "main", delta: -50, reason: "sale" })).status).toBe(409);
     await signIn();
@@ -114,14 +121,14 @@ describe("the inspector in a browser", () => {
     expect(await page.locator("[data-precedent]").count()).toBe(precedents.precedents.length);
     expect(await page.locator("main").textContent()).toContain(`v${nomos.held.version} ${nomos.held.hash.slice(0, 12)}`);
     // An entry opens to its Intent, outputs and Seal.
-    await page.locator(`[data-sediment="2"] summary`).click();
-    expect(await page.locator(`[data-sediment="2"] pre`).first().textContent()).toContain('"op": "reserve"');
+    await page.locator(`[data-sediment="3"] summary`).click();
+    expect(await page.locator(`[data-sediment="3"] pre`).first().textContent()).toContain('"op": "reserve"');
     await shoot("world");
   });
 
   it("offers new sediments without a reload", async () => {
     const p = product("live");
-    expect((await api("PUT", `/api/products/${p}/stock/main`, { quantity: 4 })).status).toBe(200);
+    await stockFirst(p, 4);
     await signIn();
     await page.goto(`${baseURL}/inspector/worlds/${p}`);
     const live = page.locator("[data-live]");
@@ -131,18 +138,18 @@ describe("the inspector in a browser", () => {
     await live.waitFor({ state: "visible", timeout: 10_000 });
     expect(await live.textContent()).toContain("1 new sediment(s)");
     await live.getByRole("link", { name: "Reload" }).click();
-    await page.locator('[data-sediment="2"]').waitFor();
+    await page.locator('[data-sediment="3"]').waitFor();
   });
 
   it("shows an idempotency key holding markup as text and runs no script", async () => {
     const p = product("xss");
-    expect((await api("PUT", `/api/products/${p}/stock/main`, { quantity: 1 })).status).toBe(200);
+    await stockFirst(p, 1);
     const intent = { v: 1, idempotencyKey: XSS, steps: [{ op: "adjust", args: { locationId: "main", delta: 1, reason: "purchase" } }] };
     expect((await api("POST", `/api/products/${p}/intents`, intent)).status).toBe(200);
     await signIn();
     await page.goto(`${baseURL}/inspector/worlds/${p}`);
-    await page.locator(`[data-sediment="2"] summary`).click();
-    expect(await page.locator(`[data-sediment="2"] summary`).textContent()).toContain(`key ${XSS}`);
+    await page.locator(`[data-sediment="3"] summary`).click();
+    expect(await page.locator(`[data-sediment="3"] summary`).textContent()).toContain(`key ${XSS}`);
     expect(await page.locator("img").count()).toBe(0);
     expect(dialogs).toEqual([]);
   });

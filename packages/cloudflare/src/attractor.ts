@@ -127,7 +127,6 @@ export abstract class Attractor<Env = unknown, V extends Vocabulary = Vocabulary
     this.wakeBatch = statics.wakeBatch ?? WAKE_BATCH;
     const sends = sendTargets(statics.name, statics.sends, env);
     if (typeof sends === "string") {
-      console.error(`noema: ${sends}`);
       throw new AttractorDefinitionError(sends);
     }
     this.sends = sends;

@@ -109,9 +109,14 @@ export class OutboxStore {
 
   /** Takes due messages for delivery: each is left alone until `until` (a lease), unless settled or postponed first. */
   take(now: number, limit: number, until: number): OutboxEntry[] {
-    const taken = this.due(now, limit);
-    for (const e of taken) this.db.exec(`UPDATE _noema_outbox SET next_attempt_at = ? WHERE message_id = ?`, [until, e.messageId]);
-    return taken;
+    return this.db
+      .exec(
+        `UPDATE _noema_outbox SET next_attempt_at = ? WHERE message_id IN (SELECT message_id FROM _noema_outbox WHERE next_attempt_at <= ? ORDER BY next_attempt_at, message_id LIMIT ?)
+         RETURNING message_id, msg_key, target_attractor, target_name, intent, sieve_hash, sent_sediment, sent_step, attempts, last_error, next_attempt_at, created_at`,
+        [until, now, limit],
+      )
+      .map(entryOf)
+      .sort((a, b) => a.messageId - b.messageId);
   }
 
   /** Pending messages in the order they were sent, after `after` (a messageId). */

@@ -1,7 +1,7 @@
 import * as z from "zod";
 import { type Admission, admissionIssues, admit, type AdmissionOptions, type ExplainResult, type Origin } from "../admission/index.js";
 import { claimedVersion, parseIntent } from "../admission/parse.js";
-import type { BuiltinHost } from "../builtin/index.js";
+import { type BuiltinHost, keyIssue } from "../builtin/index.js";
 import { canonicalJson, type Json, sha256Hex } from "../canonical/index.js";
 import { type ConnectionType, moreSevere } from "../connection/index.js";
 import { Lineage } from "../connection/lineage.js";
@@ -15,7 +15,6 @@ import {
   scaledBackoffMs,
   wakeTime,
 } from "../cryostasis/index.js";
-import { keyIssue } from "../builtin/index.js";
 import type { SedimentHost } from "../host/index.js";
 import { DEFAULT_LIMITS, type Intent, MAX_KEY_LENGTH, type IntentLimits, type NomosStamp, nomosStamp, type Vocabulary } from "../intent/index.js";
 import { builtinStep, explain, interpret } from "../interpretation/index.js";
@@ -26,6 +25,7 @@ import { intentSieve, type Sieve } from "../sieve/index.js";
 import { hashCanonicalSediment } from "./chain.js";
 import { SedimentLog } from "./store.js";
 import type { Message, Receipt, Seal, SealOrigin, Sediment, World } from "./types.js";
+
 
 export interface SedimenterOptions {
   /** The law this Attractor holds; defaults to the lineage's latest. */
@@ -255,12 +255,9 @@ export class Sedimenter {
     };
     try {
       // Removed in the same transaction that applies it: a second delivery finds nothing to apply. The batch re-arms once.
-      const { sediment, alarmWorkChanged } = this.apply(intent, now, origin, () => {
+      return sealOf(this.apply(intent, now, origin, () => {
         if (!this.cryostasis.remove(cryoId)) throw new AlreadyWoken();
-      });
-      // A woken Intent may send messages: their alarm is not the batch's.
-      if (alarmWorkChanged) this.host.onAlarmWorkChanged?.();
-      return sealOf(sediment);
+      }).sediment);
     } catch (error) {
       if (error instanceof Refusal) return this.refuse(sent, now, error.reason, cryoId);
       throw error;
@@ -325,7 +322,8 @@ export class Sedimenter {
   private commit(intent: Intent, timestamp: number, origin: SealOrigin | undefined, host: BuiltinHost): Sediment {
     const sedimentId = this.head.sedimentId + 1;
     const prevHash = this.head.hash;
-    const outputs: Json[] = interpret(this.vocabulary, intent, this.host.db, { now: timestamp, sedimentId }, host);
+    // A receipt recorded alone has no steps: it writes no table of the Nomos, so no invariant can break.
+    const outputs: Json[] = intent.steps.length === 0 ? [] : interpret(this.vocabulary, intent, this.host.db, { now: timestamp, sedimentId }, host);
     const canonical = {
       sedimentId,
       prevHash,

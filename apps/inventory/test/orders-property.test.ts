@@ -79,7 +79,7 @@ describe("orders: all or nothing, and conservation, under random orders, commits
         for (const o of await expectConserved(orders, quantities, world)) expect(isFinal(o.status), JSON.stringify(o)).toBe(true);
         for (const id of [...orders.map((o) => world.orders.getByName(o)), ...products.map((p) => attractor(p, world.products))]) expect((await id.verify()).ok).toBe(true);
       }),
-      { numRuns: 6 },
+      { numRuns: 10 },
     );
   });
 });

@@ -3,10 +3,10 @@ import { DEFAULT_DELIVERY } from "@noema/cloudflare";
 import { backoffMs } from "@noema/core/runtime";
 import { describe, expect, it } from "vitest";
 import type { OrderJson } from "../src/orders/attractor.js";
-import { COMMIT_MARGIN_SECONDS } from "../src/orders/vocabulary.js";
 import { buildIntent } from "@noema/core";
 import { inventory } from "../src/vocabulary.js";
-import { api, attractor, observe, success } from "./helpers.js";
+import { COMMIT_MARGIN_SECONDS, orders } from "../src/orders/vocabulary.js";
+import { api, attractor, observe, refusal, success } from "./helpers.js";
 import { appWorld, expectConserved, expireOrder, failDeliveriesTo, faultyWorld, freshOrderId, ok, productState, settle, stockedProducts, type World } from "./order-helpers.js";
 
 const DAY = 24 * 60 * 60 * 1000;
@@ -248,6 +248,23 @@ describe("the commit margin", () => {
     let window = 0;
     for (let n = 1; n < attempts; n++) window += Math.min(firstBackoffMs * 2 ** (n - 1), cap);
     expect(COMMIT_MARGIN_SECONDS * 1000).toBeGreaterThan(window);
+  });
+});
+
+describe("the commit margin, enforced", () => {
+  it("no decision to commit once a hold would not outlive the margin: 409 from the route, and the law refuses the decision itself", async () => {
+    const products = await stockedProducts(2, 5);
+    const { orderId, stub } = await reservedOrder(products, appWorld());
+    // Time passes for the second hold: ten minutes left, less than the margin.
+    const soon = Date.now() + 10 * 60 * 1000;
+    await runInDurableObject(stub, (_, state) => state.storage.sql.exec("UPDATE order_lines SET hold_expires_at = ? WHERE line_index = 1", soon));
+    const res = await api("POST", `/api/orders/${orderId}/commit`);
+    expect(res.status).toBe(409);
+    expect(res.body.error.message).toBe("line 1's hold would not outlive the commit margin; the order can no longer commit");
+    // The same decision sent as an Intent, past the coordinator's own check: the order's law refuses it.
+    const decide = buildIntent(orders, (s) => void s.decideCommit({}));
+    expect(refusal(await stub.sedimentation(decide)).reason.message).toBe("the order may commit only while reserved, before it expires, and while every hold outlives the commit margin");
+    expect((await stub.order())!.status).toBe("reserved");
   });
 });
 

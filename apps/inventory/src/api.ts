@@ -7,6 +7,7 @@ import { RESERVATION_PAGE, ReservationCursor } from "./attractor.js";
 import { catalogRoutes, firstStocking } from "./catalog/index.js";
 import type { Env } from "./env.js";
 import { inventoryLaw } from "./law.js";
+import { orderRoutes } from "./orders/routes.js";
 import { Id, inventory } from "./vocabulary.js";
 
 type App = { Bindings: Env };
@@ -119,6 +120,9 @@ app.route(`/api${PRODUCT}`, products);
 
 // The catalog: every product once stocked, in productId order.
 app.route("/api", catalogRoutes);
+
+// Orders across products, all or nothing (README: Orders across products).
+app.route("/api/orders", orderRoutes);
 
 // The inspector: each product's World (law, chain, log, frozen Intents, Precedents) and the law, signed in with the same tokens.
 app.route("/inspector", inspector<App>({ namespace: (env) => env.INVENTORY_ATTRACTOR, law: inventoryLaw, auth, name: Id, label: "Product id" }));

@@ -1,12 +1,16 @@
 import { canonicalJson, sha256Hex } from "../canonical/index.js";
 import type { Row, SqlExecutor, SqlValue } from "../host/index.js";
-import type { RowChange } from "./types.js";
+import { CryostasisStore } from "../cryostasis/store.js";
 import { SCOPE_PREFIX } from "../interpretation/scope.js";
+import { SedimentLog } from "../seal/store.js";
+import type { RowChange } from "./types.js";
 
 /** A table's rows with their rowids, enough to put the table back exactly. */
 interface TableRows {
   name: string;
   withRowid: boolean;
+  /** BLOB columns (hashes), captured as hex text so that every host returns them alike. */
+  blobs: readonly string[];
   rows: Row[];
 }
 
@@ -25,28 +29,39 @@ export const isTimeColumn = (_table: string, column: string): boolean => column 
 export interface TableInfo {
   name: string;
   withRowid: boolean;
+  columns: readonly string[];
+  blobs: readonly string[];
 }
 
 /**
  * The tables a snapshot holds: all but the Precedents, which decide nothing later and which
- * every explored move rolls back anyway, and the scoped invariants' key tables, which only
- * hold the keys of the Intent being checked. The schema only changes inside rolled-back
- * migrations, so exploration reads this list once.
+ * every explored move rolls back anyway. The schema only changes inside rolled-back migrations,
+ * so exploration reads this list once.
  */
 export function tableList(db: SqlExecutor): TableInfo[] {
   return db
     .exec(`SELECT name, sql FROM sqlite_master WHERE type = 'table' AND name NOT IN ('sqlite_schema', '_noema_precedent') ORDER BY name`, [])
+    // The scoped invariants' key tables only hold the keys of the Intent being checked: not state.
     .filter((r) => !String(r.name).startsWith(SCOPE_PREFIX))
-    .map((r) => ({ name: String(r.name), withRowid: !/WITHOUT\s+ROWID/i.test(String(r.sql ?? "")) }));
+    .map((r) => {
+      const name = String(r.name);
+      const info = db.exec(`PRAGMA table_info("${name}")`, []);
+      const blobs = info.filter((c) => String(c.type).toUpperCase() === "BLOB").map((c) => String(c.name));
+      return { name, withRowid: !/WITHOUT\s+ROWID/i.test(String(r.sql ?? "")), columns: info.map((c) => String(c.name)), blobs };
+    });
 }
 
 export function capture(db: SqlExecutor, tables: readonly TableInfo[] = tableList(db)): Snapshot {
+  // A frozen Intent stored by reference is captured as its Intent, so states compare by what is frozen.
+  const log = new SedimentLog(db);
+  const frozen = new CryostasisStore(db, (id) => log.source(id));
   return {
-    tables: tables.map(({ name, withRowid }) => ({
-      name,
-      withRowid,
-      rows: db.exec(`SELECT ${withRowid ? `rowid AS ${ROWID}, ` : ""}* FROM "${name}"${withRowid ? " ORDER BY rowid" : ""}`, []),
-    })),
+    tables: tables.map(({ name, withRowid, columns, blobs }) => {
+      const list = columns.map((c) => (blobs.includes(c) ? `lower(hex("${c}")) AS "${c}"` : `"${c}"`)).join(", ");
+      const rows = db.exec(`SELECT ${withRowid ? `rowid AS ${ROWID}, ` : ""}${list} FROM "${name}"${withRowid ? " ORDER BY rowid" : ""}`, []);
+      if (name === CRYOSTASIS) for (const r of rows) r.intent = frozen.intentText(r);
+      return { name, withRowid, blobs, rows };
+    }),
   };
 }
 
@@ -55,12 +70,13 @@ export function restore(db: SqlExecutor, snapshot: Snapshot): void {
   for (const { name } of snapshot.tables) db.exec(`DELETE FROM "${name}"`, []);
   // Inserting into AUTOINCREMENT tables writes sqlite_sequence: it is put back last, over what they wrote.
   const ordered = [...snapshot.tables.filter((t) => t.name !== SEQUENCE), ...snapshot.tables.filter((t) => t.name === SEQUENCE)];
-  for (const { name, rows } of ordered) {
+  for (const { name, rows, blobs } of ordered) {
     if (name === SEQUENCE) db.exec(`DELETE FROM ${SEQUENCE}`, []);
     for (const row of rows) {
       const columns = Object.keys(row);
       const names = columns.map((c) => (c === ROWID ? "rowid" : `"${c}"`));
-      db.exec(`INSERT INTO "${name}" (${names.join(", ")}) VALUES (${columns.map(() => "?").join(", ")})`, columns.map((c) => row[c] ?? null));
+      const values = columns.map((c) => (blobs.includes(c) ? "unhex(?)" : "?"));
+      db.exec(`INSERT INTO "${name}" (${names.join(", ")}) VALUES (${values.join(", ")})`, columns.map((c) => row[c] ?? null));
     }
   }
 }

@@ -3,6 +3,7 @@ import { ApiError, attractorRoutes, bearerAuth, handleErrors, limitBody, parseIn
 import { inspector } from "@noema/cloudflare/inspector";
 import { type Context, Hono } from "hono";
 import type { Env } from "./env.js";
+import { stockChart } from "./inspector.js";
 import { inventoryLaw } from "./law.js";
 import { Id, inventory } from "./vocabulary.js";
 
@@ -95,7 +96,7 @@ products.get("/", async (c) => {
 
 app.route(`/api${PRODUCT}`, products);
 
-// The inspector: each product's World (law, chain, log, frozen Intents, Precedents) and the law, signed in with the same tokens.
-app.route("/inspector", inspector<App>({ namespace: (env) => env.INVENTORY_ATTRACTOR, law: inventoryLaw, auth, name: Id, label: "Product id" }));
+// The inspector: each product's World (law, chain, state and its stock chart, log, frozen Intents, Precedents) and the law, signed in with the same tokens.
+app.route("/inspector", inspector<App>({ namespace: (env) => env.INVENTORY_ATTRACTOR, law: inventoryLaw, auth, name: Id, label: "Product id", charts: [stockChart] }));
 
 handleErrors(app);

@@ -1,8 +1,10 @@
-import { SELF } from "cloudflare:test";
+import { runInDurableObject, SELF } from "cloudflare:test";
 import { buildIntent } from "@noema/core";
 import { describe, expect, it } from "vitest";
+import type { InventoryAttractor } from "../src/attractor.js";
+import { inventoryLaw } from "../src/law.js";
 import { inventory } from "../src/vocabulary.js";
-import { api, freshProduct, READ_TOKEN, TOKEN } from "./helpers.js";
+import { api, attractor, freshProduct, READ_TOKEN, TOKEN } from "./helpers.js";
 
 // The inspector as a browser meets it, without the browser: cookies, Origin and headers by hand.
 const ORIGIN = "https://noema.test";
@@ -77,7 +79,7 @@ describe("inspector", () => {
       const res = await get(`/inspector/worlds/${p}`, await signIn(token));
       expect(res.status).toBe(200);
       const html = await res.text();
-      expect(html).toContain("Verified: 2 sediment(s)");
+      expect(html).toContain("Newest verified: #1 to #2");
       expect(html).toContain("setStock");
       expect(html).not.toContain(xss);
       expect(html).toContain("&lt;img src=x onerror=alert(1)&gt;");
@@ -126,5 +128,84 @@ describe("inspector", () => {
     expect((await post(path, form, { Origin: ORIGIN, Cookie: reader })).status).toBe(200);
     expect((await post(path, { ...form, $action: "send" }, { Origin: ORIGIN, Cookie: reader })).status).toBe(403);
     expect((await api("GET", `/api/products/${p}/sediments`)).body.sediments).toHaveLength(1);
+  });
+
+  it("shows each table of the law held, paged, with the numbers the API gives, and a stock chart", async () => {
+    const p = freshProduct();
+    for (const loc of ["a", "b", "c"]) expect((await api("PUT", `/api/products/${p}/stock/${loc}`, { quantity: 10 })).status).toBe(200);
+    expect((await api("POST", `/api/products/${p}/reservations`, { locationId: "b", quantity: 4 })).status).toBe(201);
+    const cookie = await signIn(READ_TOKEN);
+    const html = await (await get(`/inspector/worlds/${p}?table=stock`, cookie)).text();
+    const snapshot = (await api("GET", `/api/products/${p}`)).body as { locations: { locationId: string; quantity: number; reserved: number }[] };
+    const b = snapshot.locations.find((l) => l.locationId === "b")!;
+    expect(html).toMatch(new RegExp(`data-column="location_id">b</td><td class="num" data-column="quantity">${b.quantity}</td><td class="num" data-column="reserved">${b.reserved}</td>`));
+    // The chart of b ends at what the API says: the reservation added to the stock before it.
+    expect(html).toMatch(/data-series="b"[^]*?data-line="reserved">reserved <span class="num">4</);
+    expect(html).toMatch(/data-series="b"[^]*?data-line="available">available <span class="num">6</);
+    // Paged by the table's own cursor; a table the law does not hold is named, not queried.
+    const first = await attractor(p).rows("stock", { limit: 2 });
+    expect(first.rows.map((r) => r[0])).toEqual(["a", "b"]);
+    expect((await attractor(p).rows("stock", { after: first.next!, limit: 2 })).rows.map((r) => r[0])).toEqual(["c"]);
+    await runInDurableObject(attractor(p), (o: InventoryAttractor) => expect(() => o.rows("sqlite_master")).toThrow(/has no table "sqlite_master"/));
+    const unknown = await (await get(`/inspector/worlds/${p}?table=sqlite_master`, cookie)).text();
+    expect(unknown).toContain("has no table sqlite_master");
+    expect(unknown).toContain('data-table="stock"');
+  });
+
+  it("opens each log entry to its explain, and a picked or pasted Intent to its Sieve and Connection", async () => {
+    const p = freshProduct();
+    expect((await api("PUT", `/api/products/${p}/stock/main`, { quantity: 3 })).status).toBe(200);
+    const cookie = await signIn(READ_TOKEN);
+    const html = await (await get(`/inspector/worlds/${p}`, cookie)).text();
+    expect(html).toMatch(/data-explain="0">-- step 0: setStock\nUPDATE stock SET quantity = \?/);
+    const picked = await (await get(`/inspector/law/intent?world=${p}&sediment=1`, cookie)).text();
+    expect(picked).toContain("The Intent of sediment #1");
+    expect(picked).toMatch(/data-connection-type="Flat"/);
+    expect(picked).toContain("column:stock.quantity");
+    const v1 = { v: 1, nomos: { name: "inventory", version: 1, hash: inventoryLaw.at(1)!.nomos.hash }, steps: [{ op: "reserve", args: { locationId: "main", quantity: 1 } }] };
+    const pasted = await post("/inspector/law/intent", { intent: JSON.stringify(v1) }, { Origin: ORIGIN, Cookie: cookie });
+    expect(pasted.status).toBe(200);
+    const text = await pasted.text();
+    expect(text).toMatch(/Built against v1: <span class="badge Curved"/);
+    expect(text).toMatch(/column:reservations.channel<\/td>[^]*?data-relevant="true"/);
+    const bad = await post("/inspector/law/intent", { intent: "{" }, { Origin: ORIGIN, Cookie: cookie });
+    expect(bad.status).toBe(400);
+    expect((await post("/inspector/law/intent", { intent: "{}" }, { Origin: "https://evil.test", Cookie: cookie })).status).toBe(403);
+  });
+
+  it("tells an open page each new head over the Attractor's WebSocket, behind the cookie and Origin check", async () => {
+    const p = freshProduct();
+    expect((await api("PUT", `/api/products/${p}/stock/main`, { quantity: 3 })).status).toBe(200);
+    const path = `/inspector/worlds/${p}/live`;
+    expect((await SELF.fetch(`${ORIGIN}${path}`, { headers: { Upgrade: "websocket", Origin: ORIGIN } })).status).toBe(401);
+    const cookie = await signIn(READ_TOKEN);
+    expect((await SELF.fetch(`${ORIGIN}${path}`, { headers: { Upgrade: "websocket", Origin: "https://evil.test", Cookie: cookie } })).status).toBe(403);
+    const res = await SELF.fetch(`${ORIGIN}${path}`, { headers: { Upgrade: "websocket", Origin: ORIGIN, Cookie: cookie } });
+    expect(res.status).toBe(101);
+    const ws = res.webSocket!;
+    const heads: number[] = [];
+    const got = (n: number) => new Promise<void>((resolve) => ws.addEventListener("message", function on(e) {
+      heads.push((JSON.parse(e.data as string) as { head: number }).head);
+      if (heads.length >= n) { ws.removeEventListener("message", on); resolve(); }
+    }));
+    const hello = got(1);
+    ws.accept();
+    await hello;
+    const next = got(2);
+    expect((await api("POST", `/api/products/${p}/reservations`, { locationId: "main", quantity: 1 })).status).toBe(201);
+    await next;
+    expect(heads).toEqual([1, 2]);
+    const entries = await (await get(`/inspector/worlds/${p}/entries?after=1`, cookie)).text();
+    expect(entries).toMatch(/^<ol class="log" data-log=""><li data-sediment="2">/);
+    ws.close();
+  });
+
+  it("checks the newest entries on every render and the whole chain only when asked", async () => {
+    const p = freshProduct();
+    for (const quantity of [1, 2, 3]) expect((await api("PUT", `/api/products/${p}/stock/main`, { quantity })).status).toBe(200);
+    expect(await attractor(p).verifyTail(2)).toMatchObject({ ok: true, from: 2, length: 3 });
+    const cookie = await signIn(READ_TOKEN);
+    const full = await (await get(`/inspector/worlds/${p}?verify=full`, cookie)).text();
+    expect(full).toContain("Verified: all 3 sediment(s)");
   });
 });

@@ -10,6 +10,7 @@ import {
   Sedimenter,
   type SedimentHost,
 } from "@noema/core/runtime";
+import { acceptLive, announce, closeLive, type RowsPage, rowsOf, sampleOf, type TableInfo, type TailCheck, tablesOf, tailCheck } from "./inspection.js";
 
 /** Why an Attractor subclass cannot start: a missing law or an overridden `alarm()`. */
 export class AttractorDefinitionError extends Error {
@@ -163,6 +164,7 @@ export abstract class Attractor<Env = unknown, V extends Vocabulary = Vocabulary
       next: () => (this.sedimenter.available ? this.sedimenter.cryostasis.earliest() : undefined),
       run: async () => {
         const outcomes = this.sedimenter.wakeDue(this.wakeBatch);
+        if (outcomes.some((o) => o.outcome === "sealed")) this.announce();
         if (outcomes.length > 0) await this.onWake(outcomes);
       },
     };
@@ -303,7 +305,9 @@ export abstract class Attractor<Env = unknown, V extends Vocabulary = Vocabulary
 
   /** Applies one Intent atomically and seals the result. Trusts nothing: the input is parsed again here. */
   sedimentation(intent: unknown): Seal {
-    return this.sedimenter.sediment(intent);
+    const seal = this.sedimenter.sediment(intent);
+    if (seal.success) this.announce();
+    return seal;
   }
 
   /**
@@ -337,6 +341,43 @@ export abstract class Attractor<Env = unknown, V extends Vocabulary = Vocabulary
     });
     const precedents = rows.slice(0, limit);
     return rows.length > limit ? { precedents, next: precedents[precedents.length - 1]!.precedentId } : { precedents };
+  }
+
+  // For the inspector (see inspection.ts): read-only and bounded.
+
+  /** The tables of the law held, as declared. */
+  tables(): TableInfo[] {
+    return tablesOf(this.vocabulary.nomos);
+  }
+
+  /** A page of one table of the law held (any other name throws); `after` is the `next` of the page before. */
+  rows(table: string, page: { after?: number; limit?: number } = {}): RowsPage {
+    return rowsOf(this.vocabulary.nomos, this.query, table, page);
+  }
+
+  /** Up to `count` sediments evenly spaced over the whole log, oldest first: what a chart of its history plots. */
+  sampleSediments(count: number): Sediment[] {
+    return sampleOf(this.sedimenter.log, count);
+  }
+
+  /** The newest sediments re-hashed and linked, without walking the whole chain as `verify()` does. */
+  verifyTail(count?: number): TailCheck {
+    return tailCheck(this.sedimenter.log, count);
+  }
+
+  /** A WebSocket upgrade subscribes to the log's head (hibernatable: an idle page keeps nothing awake); anything else is 404. */
+  override fetch(request: Request): Response {
+    if (request.headers.get("Upgrade") === null) return new Response("not found", { status: 404 });
+    return acceptLive(this.ctx, request, this.sedimenter.log.head().sedimentId);
+  }
+
+  override webSocketClose(ws: WebSocket): void {
+    closeLive(ws);
+  }
+
+  /** After a commit: open inspector pages learn the new head. */
+  private announce(): void {
+    announce(this.ctx, this.sedimenter.log.head().sedimentId);
   }
 
   nomos(): NomosReport {

@@ -9,3 +9,4 @@ export {
   MAX_PAGE,
   type NomosReport,
 } from "./attractor.js";
+export type { RowsPage, TableInfo, TailCheck } from "./inspection.js";

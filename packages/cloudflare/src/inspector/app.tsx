@@ -1,11 +1,14 @@
-import { connectionFor, describeVocabulary, type Intent, Lineage, REASON_KINDS, type Vocabulary } from "@noema/core";
+import { connectionFor, describeVocabulary, explain, type Intent, Lineage, parseClaimed, REASON_KINDS, type Sediment, type Vocabulary } from "@noema/core";
+import { intentSieve } from "@noema/core/runtime";
 import { type Context, type Env as HonoEnv, Hono } from "hono";
 import * as z from "zod";
 import type { Attractor } from "../attractor.js";
 import { type BearerAuthOptions, type TokenScope, tokenScope } from "../http/auth.js";
 import { CLIENT_JS, STYLE_CSS } from "./assets.js";
 import { type ArgsSchema, Compose, type ComposeView, fieldKind, type Outcome } from "./compose.js";
-import { type Frame, Law, SignIn, World, Worlds } from "./pages.js";
+import { IntentLaw, type IntentLawView } from "./intent.js";
+import { type Frame, Law, LogEntries, SignIn, World, Worlds } from "./pages.js";
+import type { ChartSpec, StateView } from "./state.js";
 import { forgetToken, readToken, rememberToken, sameOrigin, securityHeaders } from "./security.js";
 
 export interface InspectorOptions<E extends HonoEnv> {
@@ -21,6 +24,8 @@ export interface InspectorOptions<E extends HonoEnv> {
   name?: z.ZodType<string>;
   /** What a World is called on the Worlds page, for example "Product id"; default "World id". */
   label?: string;
+  /** Charts of each World's history on its page, drawn from a bounded sample of its log. */
+  charts?: readonly ChartSpec[];
 }
 
 type Vars = { Variables: { scope: TokenScope } };
@@ -29,10 +34,17 @@ type Vars = { Variables: { scope: TokenScope } };
 const LOG_PAGE = 50;
 /** Frozen Intents and Precedents shown at once. */
 const LIST_PAGE = 50;
+/** Rows of a table shown at once. */
+const ROWS_PAGE = 25;
+/** Sediments a chart is drawn from at most. */
+const CHART_SAMPLE = 200;
 
 const whole = z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 const worldQuery = z.object({
   after: whole.optional().catch(undefined),
+  table: z.string().max(128).optional().catch(undefined),
+  rowsAfter: whole.optional().catch(undefined),
+  verify: z.literal("full").optional().catch(undefined),
   kind: z.enum(REASON_KINDS).optional().catch(undefined),
   nomosVersion: whole.min(1).optional().catch(undefined),
   precedentsAfter: whole.optional().catch(undefined),
@@ -97,33 +109,87 @@ export function inspector<E extends HonoEnv>(options: InspectorOptions<E>): Hono
     return c.redirect(`${base}/worlds/${encodeURIComponent(parsed.data)}`, 303);
   });
 
+  // Each entry as it ran: its law's vocabulary, its time and sedimentId (a pure function of the stored Intent).
+  const explainSediment = (s: Sediment) => {
+    const vocabulary = lineage.at(s.world.nomosVersion);
+    if (!vocabulary || vocabulary.nomos.hash !== s.world.nomosHash) return undefined;
+    try {
+      return explain(vocabulary, s.intent, { now: s.timestamp, sedimentId: s.sedimentId });
+    } catch {
+      return undefined;
+    }
+  };
+  const charts = options.charts ?? [];
+
   app.get("/worlds/:name", async (c) => {
     const parsed = nameSchema.safeParse(c.req.param("name"));
     if (!parsed.success) return c.html(<Worlds frame={frame(c, "Worlds")} label={label} error="Not a valid id." />, 404);
     const name = parsed.data;
     const q = worldQuery.parse(c.req.query());
     const stub = world(c, name);
-    const [nomos, verification] = await Promise.all([stub.nomos(), stub.verify()]);
+    // Never the whole chain on a render: the newest entries re-hashed, the full walk only when asked for.
+    const [nomos, tail, tables, verification] = await Promise.all([stub.nomos(), stub.verifyTail(), stub.tables(), q.verify ? stub.verify() : undefined]);
+    const head = tail.length;
     // By default the newest page, what happened last; on a broken chain the page that holds the broken link.
-    const around = verification.ok ? verification.length : verification.brokenAt + LOG_PAGE / 2;
-    const after = q.after ?? Math.max(0, around - LOG_PAGE);
-    const [log, frozen, precedents] = await Promise.all([
+    const broken = verification && !verification.ok ? verification.brokenAt : !tail.ok ? tail.brokenAt : undefined;
+    const after = q.after ?? Math.max(0, (broken === undefined ? head : broken + LOG_PAGE / 2) - LOG_PAGE);
+    const table = tables.find((t) => t.name === q.table) ?? tables[0];
+    const [log, frozen, precedents, rows, sample] = await Promise.all([
       stub.sediments(after, LOG_PAGE),
       stub.frozen({ limit: LIST_PAGE }),
       stub.precedents({ kind: q.kind, nomosVersion: q.nomosVersion, after: q.precedentsAfter, limit: LIST_PAGE }),
+      table ? stub.rows(table.name, { after: q.rowsAfter ?? 0, limit: ROWS_PAGE }) : undefined,
+      charts.length > 0 ? stub.sampleSediments(CHART_SAMPLE) : [],
     ]);
+    const state: StateView = {
+      tables,
+      rowsAfter: rows ? (q.rowsAfter ?? 0) : 0,
+      ...(rows ? { rows } : {}),
+      ...(q.table !== undefined && table?.name !== q.table ? { error: `v${nomos.held.version} has no table ${q.table}.` } : {}),
+    };
     const filter = { ...(q.kind ? { kind: q.kind } : {}), ...(q.nomosVersion !== undefined ? { nomosVersion: q.nomosVersion } : {}) };
-    const view = { name, nomos, verification, log: { ...log, after, limit: LOG_PAGE }, frozen, precedents, filter, kinds: REASON_KINDS };
+    const view = {
+      name,
+      nomos,
+      tail,
+      ...(verification ? { verification } : {}),
+      state,
+      charts: charts.map((chart) => ({ chart, sample: sample as Sediment[] })),
+      log: { ...log, after, limit: LOG_PAGE },
+      explain: explainSediment,
+      frozen,
+      precedents,
+      filter,
+      kinds: REASON_KINDS,
+    };
     return c.html(<World frame={frame(c, name)} view={view} />);
   });
 
-  // How many sediments came after the page's newest: the client script polls it to offer a reload.
+  // How many sediments came after the page's newest: the client script polls it when it cannot open the WebSocket.
   app.get("/worlds/:name/newer", async (c) => {
     const parsed = nameSchema.safeParse(c.req.param("name"));
     const after = whole.safeParse(c.req.query("after"));
     if (!parsed.success || !after.success) return c.json({ error: "bad request" }, 400);
     const page = await world(c, parsed.data).sediments(after.data, LOG_PAGE);
     return c.json({ newer: page.sediments.length });
+  });
+
+  // The log entries after `after`, as the World page renders them: the live script inserts them.
+  app.get("/worlds/:name/entries", async (c) => {
+    const parsed = nameSchema.safeParse(c.req.param("name"));
+    const after = whole.safeParse(c.req.query("after"));
+    if (!parsed.success || !after.success) return c.text("bad request", 400);
+    const page = await world(c, parsed.data).sediments(after.data, LOG_PAGE);
+    return c.html(<LogEntries base={base} name={parsed.data} sediments={page.sediments} explain={explainSediment} />);
+  });
+
+  // The Attractor's hibernatable WebSocket, behind the same cookie; the Origin check keeps other sites' pages off it.
+  app.get("/worlds/:name/live", async (c) => {
+    const parsed = nameSchema.safeParse(c.req.param("name"));
+    if (!parsed.success) return c.text("bad request", 400);
+    if (c.req.header("Upgrade")?.toLowerCase() !== "websocket") return c.text("expected a WebSocket upgrade", 426);
+    if (!sameOrigin(c)) return c.text("forbidden", 403);
+    return world(c, parsed.data).fetch(c.req.raw);
   });
 
   // The compose form of each operation, from the same JSON Schemas `GET /nomos` shows.
@@ -193,6 +259,42 @@ export function inspector<E extends HonoEnv>(options: InspectorOptions<E>): Hono
     const props = { frame: frame(c, "Law"), name: lineage.name, versions, from, to };
     return result.ok ? c.html(<Law {...props} report={result.report} />) : c.html(<Law {...props} error={result.issues.map((i) => i.message).join("; ")} />, 400);
   });
+
+  const lawIntent = async (c: Context<E & Vars>) => {
+    const title = "Law · an Intent";
+    const view: IntentLawView = { text: "" };
+    if (c.req.method === "POST") {
+      if (!sameOrigin(c)) return c.html(<IntentLaw frame={frame(c, title)} view={{ ...view, outcome: { error: "This form must be sent from the inspector itself." } }} />, 403);
+      const form = await c.req.parseBody();
+      view.text = typeof form.intent === "string" ? form.intent : "";
+    } else {
+      const picked = nameSchema.safeParse(c.req.query("world"));
+      const id = whole.min(1).safeParse(c.req.query("sediment"));
+      if (picked.success && id.success) {
+        const s = (await world(c, picked.data).sediments(id.data - 1, 1)).sediments[0];
+        if (!s || s.sedimentId !== id.data) return c.html(<IntentLaw frame={frame(c, title)} view={{ ...view, outcome: { error: `${picked.data} has no sediment #${id.data}.` } }} />, 404);
+        view.picked = { world: picked.data, sedimentId: s.sedimentId };
+        view.text = JSON.stringify(s.intent, null, 2);
+      }
+    }
+    if (view.text.trim() === "") return c.html(<IntentLaw frame={frame(c, title)} view={view} />);
+    let input: unknown;
+    try {
+      input = JSON.parse(view.text);
+    } catch (error) {
+      return c.html(<IntentLaw frame={frame(c, title)} view={{ ...view, outcome: { error: `Not JSON: ${(error as Error).message}` } }} />, 400);
+    }
+    // As POST /connection reads it: parsed under the law its stamp names, the latest when it has none.
+    const parsedIntent = parseClaimed(lineage, input);
+    if (!parsedIntent.ok) return c.html(<IntentLaw frame={frame(c, title)} view={{ ...view, outcome: { error: parsedIntent.issues.map((i) => `${i.path.join(".") || "intent"}: ${i.message}`).join("; ") } }} />, 400);
+    const version = parsedIntent.value.nomos?.version ?? lineage.latest.nomos.version;
+    const result = connectionFor(lineage, { from: version, intent: parsedIntent.value });
+    if (!result.ok) return c.html(<IntentLaw frame={frame(c, title)} view={{ ...view, outcome: { error: result.issues.map((i) => i.message).join("; ") } }} />, 400);
+    const sieve = intentSieve(lineage.at(version)!, parsedIntent.value);
+    return c.html(<IntentLaw frame={frame(c, title)} view={{ ...view, outcome: { version, sieve, report: result.report } }} />);
+  };
+  app.get("/law/intent", lawIntent);
+  app.post("/law/intent", lawIntent);
 
   return app;
 }

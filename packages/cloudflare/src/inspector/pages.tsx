@@ -1,7 +1,9 @@
-import type { Connection, ConnectionReport, Json, Precedent, Sediment, Verification } from "@noema/core";
+import type { Connection, ConnectionReport, Explanation, Json, Precedent, Sediment, Verification } from "@noema/core";
 import type { Child } from "hono/jsx";
 import type { FrozenSummary, NomosReport } from "../attractor.js";
 import type { TokenScope } from "../http/auth.js";
+import type { TailCheck } from "../inspection.js";
+import { Chart, type ChartSpec, State, type StateView } from "./state.js";
 
 // Every <pre> may scroll, so it takes the keyboard focus (tabindex 0) to be scrolled without a mouse.
 // Every value below goes through Hono JSX, which escapes text and attributes: stored Intents,
@@ -103,8 +105,14 @@ export function Worlds({ frame, label, error }: { frame: Frame; label: string; e
 export interface WorldView {
   name: string;
   nomos: NomosReport;
-  verification: Verification;
+  /** The bounded check every render makes, and the full walk when asked for. */
+  tail: TailCheck;
+  verification?: Verification;
+  state: StateView;
+  charts: { chart: ChartSpec; sample: Sediment[] }[];
   log: { sediments: Sediment[]; after: number; limit: number; next?: number };
+  /** Each entry's explain, as it ran under its law; absent when its law is no longer in this code. */
+  explain: (s: Sediment) => Explanation | undefined;
   frozen: FrozenSummary[];
   precedents: { precedents: Precedent[]; next?: number };
   filter: { kind?: string; nomosVersion?: number; after?: number };
@@ -112,23 +120,35 @@ export interface WorldView {
 }
 
 export function World({ frame, view }: { frame: Frame; view: WorldView }) {
-  const { name, nomos, verification, log } = view;
+  const { name, nomos, tail, verification, log } = view;
   const here = `${frame.base}/worlds/${encodeURIComponent(name)}`;
   const head = log.sediments[log.sediments.length - 1]?.sedimentId ?? log.after;
+  const brokenAt = verification && !verification.ok ? verification.brokenAt : !tail.ok ? tail.brokenAt : undefined;
   return (
     <Page frame={frame}>
       <h1>{name}</h1>
-      <p>
+      <nav class="jump" aria-label="On this page">
         <a href={`${here}/compose`}>Compose an Intent</a>
-      </p>
-      <p class="live" data-live={`${here}/newer?after=${head}`} hidden>
-        <span data-count>0</span> new sediment(s) since this page loaded. <a href={here}>Reload</a>
-      </p>
+        <a href="#state">State</a>
+        <a href="#log">Log</a>
+        <a href="#frozen">Frozen</a>
+        <a href="#precedents">Precedents</a>
+      </nav>
+      {/* Live only on the newest page: the script subscribes over a WebSocket, or polls if it cannot. */}
+      {log.next === undefined ? (
+        <p class="live" data-live={`${here}/live`} data-poll={`${here}/newer`} data-entries={`${here}/entries`} data-head={String(head)} role="status" hidden>
+          <span data-count>0</span> new sediment(s) added to the log below since this page loaded; state and charts are as of loading. <a href={here}>Reload</a>
+        </p>
+      ) : null}
       <section class="card grid">
         <LawHeld nomos={nomos} />
-        <Chain verification={verification} />
+        <Chain here={here} tail={tail} {...(verification ? { verification } : {})} />
       </section>
-      <Log here={here} log={log} filter={view.filter} brokenAt={verification.ok ? undefined : verification.brokenAt} />
+      <State here={here} view={view.state} />
+      {view.charts.map((c) => (
+        <Chart chart={c.chart} sample={c.sample} head={tail.length} />
+      ))}
+      <Log here={here} base={frame.base} name={name} log={log} filter={view.filter} brokenAt={brokenAt} explain={view.explain} />
       <Frozen frozen={view.frozen} />
       <Precedents here={here} view={view} />
     </Page>
@@ -164,74 +184,158 @@ function LawHeld({ nomos }: { nomos: NomosReport }) {
   );
 }
 
-function Chain({ verification: v }: { verification: Verification }) {
+function Chain({ here, tail, verification: v }: { here: string; tail: TailCheck; verification?: Verification }) {
   return (
     <dl>
       <dt>Chain</dt>
       <dd>
-        {v.ok ? (
+        {v ? (
+          v.ok ? (
+            <span class="status ok" data-chain="ok">
+              Verified: all {v.length} sediment(s), head <code title={v.head}>{short(v.head)}</code>
+            </span>
+          ) : (
+            <span class="status bad" data-chain="broken" role="alert">
+              Broken at sediment #{v.brokenAt}: {v.length} verified before it
+            </span>
+          )
+        ) : tail.ok ? (
           <span class="status ok" data-chain="ok">
-            Verified: {v.length} sediment(s), head <code title={v.head}>{short(v.head)}</code>
+            {tail.length === 0 ? "Empty" : `Newest verified: #${tail.from} to #${tail.length}`}
+            {tail.length > 0 ? (
+              <>
+                , head <code title={tail.head}>{short(tail.head)}</code>
+              </>
+            ) : null}
           </span>
         ) : (
           <span class="status bad" data-chain="broken" role="alert">
-            Broken at sediment #{v.brokenAt}: {v.length} verified before it
+            Broken at sediment #{tail.brokenAt} (checked #{tail.from} to #{tail.length})
           </span>
         )}
       </dd>
+      {v ? null : (
+        <dd>
+          <a href={`${here}?verify=full`} data-verify-full>
+            {tail.from > 1 ? `Verify all ${tail.length} sediments` : "Verify again"}
+          </a>
+        </dd>
+      )}
     </dl>
   );
 }
 
-/** Where an Intent came from, when not sent as it is under the law it ran on. */
-function Origin({ sediment: { origin: o } }: { sediment: Sediment }) {
-  if (!o) return <span class="muted">—</span>;
-  const text = o.cryostasis ? `woken (${o.cryostasis.mode})` : o.reforged ? `reforged from v${o.nomos.version}` : `carried from v${o.nomos.version}`;
-  return <span class="badge origin">{text}</span>;
+/** Sent by another World (`origin.message`), as messages record it. */
+interface MessageOrigin {
+  from?: { attractor?: string; name?: string } | string;
+  sedimentId?: number;
+  step?: number;
+  messageId?: string;
 }
 
-function Log({ here, log, filter, brokenAt }: { here: string; log: WorldView["log"]; filter: WorldView["filter"]; brokenAt: number | undefined }) {
+/** Where an Intent came from, when not sent as it is under the law it ran on. */
+function Origin({ sediment: { origin: o } }: { sediment: Sediment }) {
+  const message = o && "message" in o ? (o as { message?: MessageOrigin }).message : undefined;
+  if (message) {
+    const from = typeof message.from === "string" ? message.from : [message.from?.attractor, message.from?.name].filter(Boolean).join(" ");
+    return (
+      <span class="badge origin" data-origin="message">
+        message from {from || "another World"}
+        {message.sedimentId !== undefined ? ` #${message.sedimentId}` : ""}
+      </span>
+    );
+  }
+  if (!o) return <span class="muted">sent</span>;
+  const text = o.cryostasis ? `woken (${o.cryostasis.mode})` : o.reforged ? `reforged from v${o.nomos.version}` : `carried from v${o.nomos.version}`;
+  return (
+    <span class="badge origin" data-origin={o.cryostasis ? "woken" : o.reforged ? "reforged" : "carried"}>
+      {text}
+    </span>
+  );
+}
+
+interface LogProps {
+  here: string;
+  base: string;
+  name: string;
+  log: WorldView["log"];
+  filter: WorldView["filter"];
+  brokenAt: number | undefined;
+  explain: WorldView["explain"];
+}
+
+function Log({ here, base, name, log, filter, brokenAt, explain }: LogProps) {
   const keep = (after: number) => {
     const q = new URLSearchParams({ after: String(after) });
     if (filter.kind) q.set("kind", filter.kind);
     if (filter.nomosVersion !== undefined) q.set("nomosVersion", String(filter.nomosVersion));
     return `${here}?${q}`;
   };
-  // Newest first: what happened last is what someone on call looks for.
-  const entries = [...log.sediments].reverse();
   return (
     <section class="card" id="log">
       <h2>Log</h2>
-      {entries.length === 0 ? <p class="muted">No sediments on this page.</p> : null}
-      <ol class="log">
-        {entries.map((s) => (
-          <li data-sediment={String(s.sedimentId)} class={s.sedimentId === brokenAt ? "broken" : undefined}>
-            <details>
-              <summary>
-                <span class="mono">#{s.sedimentId}</span>
-                <Time ms={s.timestamp} />
-                <span>
-                  {s.intent.steps.map((step) => step.op).join(", ")}
-                  {s.intent.idempotencyKey !== undefined ? <span class="muted"> key {s.intent.idempotencyKey}</span> : null}
-                </span>
-                <code title={s.hash}>{short(s.hash)}</code>
-                <Origin sediment={s} />
-              </summary>
-              <h3>Intent</h3>
-              <pre tabindex={0}>{json(s.intent)}</pre>
-              <h3>Outputs</h3>
-              <pre tabindex={0}>{json(s.outputs)}</pre>
-              <h3>Seal</h3>
-              <pre tabindex={0}>{json({ sedimentId: s.sedimentId, hash: s.hash, prevHash: s.prevHash, timestamp: s.timestamp, world: s.world, ...(s.origin ? { origin: s.origin } : {}) })}</pre>
-            </details>
-          </li>
-        ))}
-      </ol>
+      {log.sediments.length === 0 ? <p class="muted">No sediments on this page.</p> : null}
+      <LogEntries base={base} name={name} sediments={log.sediments} brokenAt={brokenAt} explain={explain} />
       <nav class="pager">
         {log.after > 0 ? <a href={`${keep(Math.max(0, log.after - log.limit))}#log`}>Older</a> : null}
         {log.next !== undefined ? <a href={`${keep(log.next)}#log`}>Newer</a> : null}
       </nav>
     </section>
+  );
+}
+
+/** Log entries newest first (what happened last is what someone on call looks for); also what the live script inserts. */
+export function LogEntries({ base, name, sediments, brokenAt, explain }: { base: string; name: string; sediments: Sediment[]; brokenAt?: number | undefined; explain: WorldView["explain"] }) {
+  return (
+    <ol class="log" data-log="">
+      {[...sediments].reverse().map((s) => (
+        <LogEntry base={base} name={name} s={s} broken={s.sedimentId === brokenAt} explained={explain(s)} />
+      ))}
+    </ol>
+  );
+}
+
+function LogEntry({ base, name, s, broken, explained }: { base: string; name: string; s: Sediment; broken: boolean; explained: Explanation | undefined }) {
+  const pick = `${base}/law/intent?${new URLSearchParams({ world: name, sediment: String(s.sedimentId) })}`;
+  return (
+    <li data-sediment={String(s.sedimentId)} class={broken ? "broken" : undefined}>
+      <details>
+        <summary>
+          <span class="mono">#{s.sedimentId}</span>
+          <Time ms={s.timestamp} />
+          <span>
+            {s.intent.steps.map((step) => step.op).join(", ")}
+            {s.intent.idempotencyKey !== undefined ? <span class="muted"> key {s.intent.idempotencyKey}</span> : null}
+          </span>
+          <code title={s.hash}>{short(s.hash)}</code>
+          <Origin sediment={s} />
+        </summary>
+        <div class="entry">
+          <h3>Intent</h3>
+          <pre tabindex={0}>{json(s.intent)}</pre>
+          <h3>Outputs</h3>
+          <pre tabindex={0}>{json(s.outputs)}</pre>
+          <h3>Seal</h3>
+          <pre tabindex={0}>{json({ sedimentId: s.sedimentId, hash: s.hash, prevHash: s.prevHash, timestamp: s.timestamp, world: s.world, ...(s.origin ? { origin: s.origin } : {}) })}</pre>
+          <h3>Explain: the SQL it ran, under v{s.world.nomosVersion}</h3>
+          {explained ? (
+            <>
+              {explained.steps.map((step, i) => (
+                <pre tabindex={0} data-explain={String(i)}>{`-- step ${i}: ${step.op}\n${step.statements.map((st) => `${st.sql}\n-- params: ${JSON.stringify(st.params)}`).join("\n")}`}</pre>
+              ))}
+              <p>
+                Sieve: <code>{Object.keys(explained.sieve).join(", ")}</code>
+              </p>
+            </>
+          ) : (
+            <p class="muted">Its law (v{s.world.nomosVersion}) is not in this code.</p>
+          )}
+          <p>
+            <a href={pick}>Its Sieve and Connection to the latest law</a>
+          </p>
+        </div>
+      </details>
+    </li>
   );
 }
 
@@ -379,6 +483,9 @@ export function Law({ frame, name, versions, from, to, report, error }: { frame:
           </tbody>
         </table>
       </section>
+      <p>
+        <a href={`${frame.base}/law/intent`}>The Sieve and Connection of an Intent</a>
+      </p>
       <section class="card" id="connection">
         <h2>Connection</h2>
         <form class="inline" method="get" action={`${frame.base}/law#connection`}>
@@ -417,7 +524,8 @@ function VersionPick({ label, name, value, versions }: { label: string; name: st
   );
 }
 
-function ConnectionTable({ step }: { step: Connection }) {
+/** The changes of one step; `forIntent` adds whether each touches that Intent's Sieve. */
+export function ConnectionTable({ step, forIntent = false }: { step: Connection; forIntent?: boolean }) {
   return (
     <div class="scroll">
       <h3>
@@ -434,6 +542,7 @@ function ConnectionTable({ step }: { step: Connection }) {
               <th>Detail</th>
               <th>Effect</th>
               <th>Affects</th>
+              {forIntent ? <th>This Intent</th> : null}
             </tr>
           </thead>
           <tbody>
@@ -446,6 +555,7 @@ function ConnectionTable({ step }: { step: Connection }) {
                   <span class={`badge ${c.effect}`}>{c.effect}</span>
                 </td>
                 <td class="mono">{c.affects.length ? c.affects.join(", ") : "—"}</td>
+                {forIntent ? <td data-relevant={String(c.relevant)}>{c.relevant ? "affected" : "not affected"}</td> : null}
               </tr>
             ))}
           </tbody>

@@ -108,30 +108,50 @@ describe("the inspector in a browser", () => {
     const frozen = (await api("GET", `/api/products/${p}/cryostasis`)).body;
     const precedents = (await api("GET", `/api/products/${p}/precedents`)).body;
     const nomos = (await api("GET", `/api/products/${p}/nomos`)).body;
-    expect(await page.locator("[data-chain=ok]").textContent()).toBe(`Verified: ${verify.length} sediment(s), head ${verify.head.slice(0, 12)}`);
+    expect(await page.locator("[data-chain=ok]").textContent()).toBe(`Newest verified: #1 to #${verify.length}, head ${verify.head.slice(0, 12)}`);
     expect(await page.locator("[data-sediment]").count()).toBe(log.sediments.length);
     expect(await page.locator("[data-cryo]").count()).toBe(frozen.pending.length);
     expect(await page.locator("[data-precedent]").count()).toBe(precedents.precedents.length);
     expect(await page.locator("main").textContent()).toContain(`v${nomos.held.version} ${nomos.held.hash.slice(0, 12)}`);
-    // An entry opens to its Intent, outputs and Seal.
+    // The state: the stock table and the chart's latest values are the snapshot's.
+    const snapshot = (await api("GET", `/api/products/${p}`)).body;
+    const row = page.locator('table[data-table="stock"] tbody tr').first();
+    for (const [column, key] of [["location_id", "locationId"], ["quantity", "quantity"], ["reserved", "reserved"]] as const) {
+      expect(await row.locator(`[data-column=${column}]`).textContent()).toBe(String(snapshot.locations[0][key]));
+    }
+    const chart = page.locator('figure[data-series="main"]');
+    for (const line of ["quantity", "reserved", "available"]) expect(await chart.locator(`[data-line=${line}] .num`).textContent()).toBe(String(snapshot.locations[0][line]));
+    expect(await chart.locator("svg path.line").count()).toBe(3);
+    // An entry opens to its Intent, outputs, Seal and explain.
     await page.locator(`[data-sediment="2"] summary`).click();
     expect(await page.locator(`[data-sediment="2"] pre`).first().textContent()).toContain('"op": "reserve"');
+    expect(await page.locator(`[data-sediment="2"] pre[data-explain="0"]`).textContent()).toMatch(/UPDATE stock SET reserved = reserved \+ \?/);
+    expect(await page.locator(`[data-sediment="2"] pre[data-explain="1"]`).textContent()).toContain("$freeze");
     await shoot("world");
   });
 
-  it("offers new sediments without a reload", async () => {
+  it("shows a new reservation live, without a reload, over the WebSocket", async () => {
     const p = product("live");
     expect((await api("PUT", `/api/products/${p}/stock/main`, { quantity: 4 })).status).toBe(200);
     await signIn();
+    const polls: string[] = [];
+    page.on("request", (r) => void (r.url().includes("/newer") && polls.push(r.url())));
+    const socket = page.waitForEvent("websocket");
     await page.goto(`${baseURL}/inspector/worlds/${p}`);
+    expect((await socket).url()).toBe(`${baseURL.replace("http", "ws")}/inspector/worlds/${p}/live`);
     const live = page.locator("[data-live]");
+    await expect.poll(() => live.getAttribute("data-live-state")).toBe("open");
     expect(await live.isVisible()).toBe(false);
+    // Anything set on this window is lost by a reload.
+    await page.evaluate(() => ((window as unknown as { marker: number }).marker = 1));
     expect((await api("POST", `/api/products/${p}/reservations`, { locationId: "main", quantity: 1 })).status).toBe(201);
-    // The page polls every 3 s.
-    await live.waitFor({ state: "visible", timeout: 10_000 });
+    await page.locator('[data-sediment="2"].new').waitFor({ timeout: 10_000 });
+    expect(await page.locator("[data-sediment]").count()).toBe(2);
+    expect(await page.locator('[data-sediment="2"] summary').textContent()).toContain("reserve, $freeze");
     expect(await live.textContent()).toContain("1 new sediment(s)");
-    await live.getByRole("link", { name: "Reload" }).click();
-    await page.locator('[data-sediment="2"]').waitFor();
+    expect(await page.evaluate(() => (window as unknown as { marker?: number }).marker)).toBe(1);
+    expect(polls).toEqual([]);
+    await shoot("world-live");
   });
 
   it("shows an idempotency key holding markup as text and runs no script", async () => {
@@ -160,6 +180,24 @@ describe("the inspector in a browser", () => {
     for (const change of changes) expect(await table.locator("tr", { hasText: change.element }).first().locator(".badge").textContent()).toBe(change.effect);
     expect(await page.locator("#connection > p .badge").textContent()).toBe(report.type);
     await shoot("law");
+  });
+
+  it("shows a pasted v1 Intent's Sieve and the Connection it would get, as the API computes it", async () => {
+    await signIn();
+    await page.goto(`${baseURL}/inspector/law`);
+    await page.getByRole("link", { name: "The Sieve and Connection of an Intent" }).click();
+    const v1 = (await api("GET", "/api/nomos")).body.versions[0];
+    const intent = { v: 1, nomos: { name: "inventory", version: 1, hash: v1.hash }, steps: [{ op: "reserve", args: { locationId: "main", quantity: 1 } }] };
+    await page.getByLabel("Intent (JSON)").fill(JSON.stringify(intent, null, 2));
+    await page.getByRole("button", { name: "Show Sieve and Connection" }).click();
+    const report = (await api("POST", "/api/connection", { from: 1, intent })).body;
+    expect(await page.locator("[data-connection-type]").textContent()).toBe(report.type);
+    const relevant = report.steps.flatMap((s: { changes: { element: string; relevant: boolean }[] }) => s.changes.filter((c) => c.relevant).map((c) => c.element));
+    expect(relevant.length).toBeGreaterThan(0);
+    const shown = await page.locator('td[data-relevant="true"]').evaluateAll((tds) => tds.map((td) => td.parentElement!.querySelector("td")!.textContent));
+    expect(shown).toEqual(relevant);
+    expect(JSON.parse((await page.locator("pre[data-sieve]").textContent())!)).toHaveProperty(["column:reservations.quantity"]);
+    await shoot("law-intent");
   });
 
   it("lets a read-only token read everything and refuses its writes with 403", async () => {
@@ -210,7 +248,7 @@ describe("the inspector in a browser", () => {
     }
     await page.reload();
     const broken = page.locator("[data-chain=broken]");
-    expect(await broken.textContent()).toBe("Broken at sediment #2: 1 verified before it");
+    expect(await broken.textContent()).toBe("Broken at sediment #2 (checked #1 to #3)");
     expect(await broken.evaluate((el) => getComputedStyle(el).backgroundColor)).toBe("rgb(179, 20, 27)");
     expect(await page.locator(`[data-sediment="2"]`).getAttribute("class")).toBe("broken");
     await shoot("world-broken");

@@ -56,14 +56,21 @@ export function rowsOf(nomos: Nomos, query: (sql: string, ...params: SqlValue[])
   return found.length > limit ? { ...result, next: Number(rows[rows.length - 1]!.$rowid) } : result;
 }
 
-/** Up to `count` sediments evenly spaced from the first to the newest (every one when the log is that short), oldest first. */
+/**
+ * Up to `count` sediments, oldest first: every one when the log is that short; otherwise a
+ * quarter of them the newest in a row (every recent change seen), the rest evenly spaced over
+ * the entries before those.
+ */
 export function sampleOf(log: SedimentLog, count: number): Sediment[] {
-  const n = Number.isInteger(count) ? Math.min(Math.max(count, 2), MAX_SAMPLE) : MAX_SAMPLE;
+  const n = Number.isInteger(count) ? Math.min(Math.max(count, 4), MAX_SAMPLE) : MAX_SAMPLE;
   const head = log.head().sedimentId;
   if (head <= n) return log.page(0, n).sediments;
+  const recent = Math.floor(n / 4);
+  const spread = n - recent;
+  const before = head - recent;
   const ids = new Set<number>();
-  for (let i = 0; i < n; i++) ids.add(1 + Math.round((i * (head - 1)) / (n - 1)));
-  return [...ids].flatMap((id) => log.page(id - 1, 1).sediments);
+  for (let i = 0; i < spread; i++) ids.add(1 + Math.round((i * (before - 1)) / (spread - 1)));
+  return [...[...ids].flatMap((id) => log.page(id - 1, 1).sediments), ...log.page(before, recent).sediments];
 }
 
 /** The newest sediments re-hashed and linked: `ok` says nothing about entries before `from`. */

@@ -60,11 +60,13 @@ p.live { position: sticky; top: 0; z-index: 1; background: #fff8e1; border: 1px 
 ol.log > li.new { box-shadow: inset 4px 0 #2b4fd8; }
 .entry { padding: 0 .25rem .6rem; }
 textarea { font: .85rem/1.4 ui-monospace, SFMono-Regular, Menlo, monospace; padding: .4rem; border: 1px solid #aab2c0; border-radius: 4px; color: var(--fg); width: 100%; }
-.charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(300px, 1fr)); gap: .8rem 1.2rem; }
+.charts { display: grid; grid-template-columns: repeat(auto-fill, minmax(min(100%, 300px), 540px)); gap: .8rem 1.5rem; }
+code { overflow-wrap: anywhere; }
+.pk { font-size: .7rem; font-weight: 600; border: 1px solid currentColor; border-radius: 3px; padding: 0 .2rem; margin-left: .3rem; }
 figure.chart { margin: 0; }
 figure.chart svg { width: 100%; height: auto; display: block; background: var(--bg); border: 1px solid var(--line); border-radius: 4px; }
 figure.chart .axis { stroke: #aab2c0; stroke-width: 1; }
-figure.chart .tick { fill: var(--muted); font-size: 12px; }
+figure.chart .tick { fill: var(--muted); font-size: 15px; }
 figure.chart .line { fill: none; stroke-width: 2.5; }
 figure.chart figcaption { display: flex; flex-wrap: wrap; gap: .2rem 1rem; font-size: .9rem; margin-top: .3rem; }
 .line.l0 { stroke: #2b4fd8; } .line.l1 { stroke: #b35c00; stroke-dasharray: 6 3; } .line.l2 { stroke: #17663a; } .line.l3 { stroke: #8a1c7c; stroke-dasharray: 2 3; }

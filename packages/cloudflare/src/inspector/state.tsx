@@ -57,7 +57,11 @@ export function State({ here, view }: { here: string; view: StateView }) {
                   {info.columns.map((c) => (
                     <th scope="col" title={`${c.type}${c.primaryKey ? ", primary key" : ""}${c.notNull ? ", not null" : ""}`}>
                       {c.name}
-                      {c.primaryKey ? " 🔑" : ""}
+                      {c.primaryKey ? (
+                        <span class="pk" title="primary key">
+                          key
+                        </span>
+                      ) : null}
                     </th>
                   ))}
                 </tr>
@@ -93,17 +97,17 @@ interface Series {
 
 export function seriesOf(chart: ChartSpec, sample: Sediment[]): Series[] {
   const bySeries = new Map<string, Series>();
+  // Series whose last values are exact: every sediment since they were recorded is in the sample.
+  const exact = new Set<string>();
   let previous = 0;
   for (const s of sample) {
-    const gapless = s.sedimentId === previous + 1;
+    if (s.sedimentId !== previous + 1) exact.clear();
     previous = s.sedimentId;
-    const before = (name: string) => {
-      const last = bySeries.get(name)?.points.at(-1);
-      return gapless && last ? last.values : undefined;
-    };
+    const before = (name: string) => (exact.has(name) ? bySeries.get(name)?.points.at(-1)?.values : undefined);
     for (const p of chart.points(s, before)) {
       let series = bySeries.get(p.series);
       if (!series) bySeries.set(p.series, (series = { name: p.series, points: [] }));
+      exact.add(p.series);
       // One point per sediment and series: the last one it recorded.
       const last = series.points[series.points.length - 1];
       if (last?.sedimentId === s.sedimentId) last.values = p.values;
@@ -128,8 +132,8 @@ export function Chart({ chart, sample, head }: { chart: ChartSpec; sample: Sedim
     <section class="card" id="chart">
       <h2>{chart.title}</h2>
       <p class="muted">
-        {sampled ? `From ${sample.length} sediments sampled evenly over all ${head}` : `Over all ${head} sediment(s)`}; each line steps at a sediment that
-        recorded it.{all.length > series.length ? ` The first ${series.length} of ${all.length} series.` : ""}
+        {sampled ? `From ${sample.length} of ${head} sediments: the newest in a row, the older ones sampled evenly` : `Over all ${head} sediment(s)`}; each line
+        steps at a sediment that recorded it.{all.length > series.length ? ` The first ${series.length} of ${all.length} series.` : ""}
       </p>
       {series.length === 0 ? <p class="muted">Nothing recorded yet.</p> : null}
       <div class="charts">

@@ -217,7 +217,7 @@ function Chain({ here, tail, verification: v }: { here: string; tail: TailCheck;
       {v ? null : (
         <dd>
           <a href={`${here}?verify=full`} data-verify-full>
-            {tail.from > 1 ? `Verify all ${tail.length} sediments` : "Verify again"}
+            Verify all {tail.length} sediments
           </a>
         </dd>
       )}

@@ -3,6 +3,9 @@
 // Fills one product's log to that many sediments (stock, reservations, adjustments, releases on
 // 8 locations), then times the World page's first render (time to first byte and to the last
 // byte, warm: the first requests are discarded) and gzips its client script.
+import { Buffer } from "node:buffer";
+import { performance } from "node:perf_hooks";
+import { URLSearchParams } from "node:url";
 import { gzipSync } from "node:zlib";
 
 const [base, token, wanted = "10000"] = process.argv.slice(2);

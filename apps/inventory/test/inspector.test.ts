@@ -1,5 +1,6 @@
 import { runInDurableObject, SELF } from "cloudflare:test";
 import { buildIntent } from "@noema/core";
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { InventoryAttractor } from "../src/attractor.js";
 import { inventoryLaw } from "../src/law.js";
@@ -207,5 +208,32 @@ describe("inspector", () => {
     const cookie = await signIn(READ_TOKEN);
     const full = await (await get(`/inspector/worlds/${p}?verify=full`, cookie)).text();
     expect(full).toContain("Verified: all 3 sediment(s)");
+  });
+
+  it("samples a long log boundedly: oldest first, no repeats, the newest quarter in a row; the tail check finds a tampered entry it covers", async () => {
+    const p = freshProduct();
+    const stub = attractor(p);
+    const setStock = (quantity: number) => buildIntent(inventory, (s) => void s.setStock({ locationId: "main", quantity }));
+    for (let q = 1; q <= 260; q++) expect((await stub.sedimentation(setStock(q))).success).toBe(true);
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 4, max: 300 }), async (count) => {
+        const ids = (await stub.sampleSediments(count)).map((s) => s.sedimentId);
+        const n = Math.min(count, 200);
+        expect(ids.length).toBeLessThanOrEqual(n);
+        expect(ids[0]).toBe(1);
+        expect(ids.at(-1)).toBe(260);
+        for (let i = 1; i < ids.length; i++) expect(ids[i]).toBeGreaterThan(ids[i - 1]!);
+        const recent = Math.floor(n / 4);
+        expect(ids.slice(-recent)).toEqual(Array.from({ length: recent }, (_, i) => 260 - recent + 1 + i));
+      }),
+      { numRuns: 15 },
+    );
+    expect(await stub.verifyTail(10)).toMatchObject({ ok: true, from: 251, length: 260 });
+    await runInDurableObject(stub, (o: InventoryAttractor, state) => {
+      state.storage.sql.exec(`UPDATE _noema_sediment SET outputs = replace(outputs, '"quantity":255', '"quantity":9999') WHERE sediment_id = 255`);
+      expect(o.verifyTail(10)).toEqual({ ok: false, from: 251, length: 260, brokenAt: 255 });
+      // Before the window it says nothing: that is what the full verify is for.
+      expect(o.verifyTail(5)).toMatchObject({ ok: true, from: 256 });
+    });
   });
 });

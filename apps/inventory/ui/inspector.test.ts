@@ -27,13 +27,15 @@ async function api(method: string, path: string, body?: unknown, token = WRITE_T
   return { status: res.status, body: (await res.json()) as any };
 }
 
-/** A screenshot of the page as it is, at desktop and phone width, after an accessibility check with no serious or critical violation. */
+/** A screenshot of the page as it is, at desktop and phone width (neither scrolling sideways), after an accessibility check with no serious or critical violation. */
 async function shoot(name: string) {
   const { violations } = await new AxeBuilder({ page }).analyze();
   const serious = violations.filter((v) => v.impact === "serious" || v.impact === "critical").map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
   expect(serious, name).toEqual([]);
   for (const [size, viewport] of Object.entries(VIEWPORTS)) {
     await page.setViewportSize(viewport);
+    // Nothing wider than the screen: wide tables scroll inside their own box.
+    expect(await page.evaluate(() => document.documentElement.scrollWidth), `${name} at ${size}`).toBeLessThanOrEqual(viewport.width);
     await page.screenshot({ path: join(artifacts, `${name}-${size}.png`), fullPage: true });
   }
   await page.setViewportSize(VIEWPORTS.desktop);
@@ -152,6 +154,22 @@ describe("the inspector in a browser", () => {
     expect(await page.evaluate(() => (window as unknown as { marker?: number }).marker)).toBe(1);
     expect(polls).toEqual([]);
     await shoot("world-live");
+  });
+
+  it("falls back to asking every few seconds when the WebSocket is refused", async () => {
+    const p = product("poll");
+    expect((await api("PUT", `/api/products/${p}/stock/main`, { quantity: 4 })).status).toBe(200);
+    await signIn();
+    await page.routeWebSocket(/\/live$/, (ws) => ws.close());
+    try {
+      await page.goto(`${baseURL}/inspector/worlds/${p}`);
+      await expect.poll(() => page.locator("[data-live]").getAttribute("data-live-state")).toBe("polling");
+      expect((await api("POST", `/api/products/${p}/reservations`, { locationId: "main", quantity: 1 })).status).toBe(201);
+      // The fallback asks every 5 s.
+      await page.locator('[data-sediment="2"].new').waitFor({ timeout: 12_000 });
+    } finally {
+      await page.unrouteAll();
+    }
   });
 
   it("shows an idempotency key holding markup as text and runs no script", async () => {

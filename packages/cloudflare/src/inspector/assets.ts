@@ -50,6 +50,7 @@ header.top button { background: transparent; border-color: #fff; }
 .signin form { display: flex; flex-direction: column; gap: .8rem; }
 form.compose { display: grid; gap: .6rem; max-width: 32rem; }
 form.compose .inline { display: flex; gap: .6rem; align-items: center; flex-wrap: wrap; }
+form.compose.wide { max-width: none; }
 nav.pager { display: flex; gap: 1rem; margin-top: .6rem; }
 nav.jump, nav.tabs { display: flex; flex-wrap: wrap; gap: .4rem 1rem; margin: 0 0 .8rem; }
 nav.tabs a { padding: .15rem .6rem; border: 1px solid var(--line); border-radius: 4px; text-decoration: none; }
@@ -66,7 +67,7 @@ code { overflow-wrap: anywhere; }
 figure.chart { margin: 0; }
 figure.chart svg { width: 100%; height: auto; display: block; background: var(--bg); border: 1px solid var(--line); border-radius: 4px; }
 figure.chart .axis { stroke: #aab2c0; stroke-width: 1; }
-figure.chart .tick { fill: var(--muted); font-size: 15px; }
+figure.chart .tick { fill: var(--muted); font-size: 17px; }
 figure.chart .line { fill: none; stroke-width: 2.5; }
 figure.chart figcaption { display: flex; flex-wrap: wrap; gap: .2rem 1rem; font-size: .9rem; margin-top: .3rem; }
 .line.l0 { stroke: #2b4fd8; } .line.l1 { stroke: #b35c00; stroke-dasharray: 6 3; } .line.l2 { stroke: #17663a; } .line.l3 { stroke: #8a1c7c; stroke-dasharray: 2 3; }

@@ -29,7 +29,7 @@ export function IntentLaw({ frame, view }: { frame: Frame; view: IntentLawView }
         ) : (
           <p class="muted">Paste an Intent as JSON (its nomos stamp names the law it was built against; without one it reads as the latest), or pick one from a World's log.</p>
         )}
-        <form method="post" action={action} class="compose">
+        <form method="post" action={action} class="compose wide">
           <label>
             Intent (JSON)
             <textarea name="intent" rows={10} required spellcheck={false}>

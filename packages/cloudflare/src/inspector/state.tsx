@@ -119,9 +119,10 @@ export function seriesOf(chart: ChartSpec, sample: Sediment[]): Series[] {
 
 /** Series drawn at most, so a World with thousands of them still renders fast. */
 const MAX_SERIES = 12;
-const W = 640;
-const H = 180;
-const PAD = { left: 44, right: 12, top: 10, bottom: 26 };
+// Narrow enough that the labels stay readable when a phone shrinks it.
+const W = 480;
+const H = 170;
+const PAD = { left: 48, right: 12, top: 12, bottom: 28 };
 
 /** Server-rendered SVG, one small chart per series with a step line per value: no script, no library. */
 export function Chart({ chart, sample, head }: { chart: ChartSpec; sample: Sediment[]; head: number }) {
@@ -161,7 +162,8 @@ function SeriesChart({ chart, series, head }: { chart: ChartSpec; series: Series
       const v = y(p.values[line] ?? 0).toFixed(1);
       d.push(i === 0 ? `M${x(p.sedimentId).toFixed(1)},${v}` : `H${x(p.sedimentId).toFixed(1)}V${v}`);
     });
-    d.push(`H${x(head).toFixed(1)}`);
+    // A single sediment still draws its values, across the whole width.
+    d.push(`H${(head > first ? x(head) : W - PAD.right).toFixed(1)}`);
     return d.join("");
   };
   const summary = chart.lines.map((l) => `${l} ${last.values[l] ?? 0}`).join(", ");

@@ -236,6 +236,14 @@ interface MessageOrigin {
 /** Where an Intent came from, when not sent as it is under the law it ran on. */
 function Origin({ sediment: { origin: o } }: { sediment: Sediment }) {
   const message = o && "message" in o ? (o as { message?: MessageOrigin }).message : undefined;
+  const receipt = o && "receipt" in o ? (o as { receipt?: { messageId?: number; outcome?: string } }).receipt : undefined;
+  if (receipt) {
+    return (
+      <span class="badge origin" data-origin="receipt">
+        receipt of message #{receipt.messageId}: {receipt.outcome}
+      </span>
+    );
+  }
   if (message) {
     const from = typeof message.from === "string" ? message.from : [message.from?.attractor, message.from?.name].filter(Boolean).join(" ");
     return (

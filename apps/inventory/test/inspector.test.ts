@@ -1,4 +1,4 @@
-import { runInDurableObject, SELF } from "cloudflare:test";
+import { runDurableObjectAlarm, runInDurableObject, SELF } from "cloudflare:test";
 import { buildIntent } from "@noema/core";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
@@ -174,7 +174,7 @@ describe("inspector", () => {
     expect((await post("/inspector/law/intent", { intent: "{}" }, { Origin: "https://evil.test", Cookie: cookie })).status).toBe(403);
   });
 
-  it("tells an open page each new head over the Attractor's WebSocket, behind the cookie and Origin check", async () => {
+  it("tells an open page each new head over the Attractor's WebSocket (a Seal, a wake), behind the cookie and Origin check", async () => {
     const p = freshProduct();
     expect((await api("PUT", `/api/products/${p}/stock/main`, { quantity: 3 })).status).toBe(200);
     const path = `/inspector/worlds/${p}/live`;
@@ -196,8 +196,14 @@ describe("inspector", () => {
     expect((await api("POST", `/api/products/${p}/reservations`, { locationId: "main", quantity: 1 })).status).toBe(201);
     await next;
     expect(heads).toEqual([1, 2]);
+    // The reservation's frozen release, made due and woken by the alarm: announced too.
+    await runInDurableObject(attractor(p), (_, state) => void state.storage.sql.exec("UPDATE _noema_cryostasis SET wake_at = 0"));
+    const woken = got(3);
+    expect(await runDurableObjectAlarm(attractor(p))).toBe(true);
+    await woken;
+    expect(heads).toEqual([1, 2, 3]);
     const entries = await (await get(`/inspector/worlds/${p}/entries?after=1`, cookie)).text();
-    expect(entries).toMatch(/^<ol class="log" data-log=""><li data-sediment="2">/);
+    expect(entries).toMatch(/^<ol class="log" data-log=""><li data-sediment="3">[^]*data-origin="woken"[^]*<li data-sediment="2">/);
     ws.close();
   });
 

@@ -164,7 +164,6 @@ export abstract class Attractor<Env = unknown, V extends Vocabulary = Vocabulary
       next: () => (this.sedimenter.available ? this.sedimenter.cryostasis.earliest() : undefined),
       run: async () => {
         const outcomes = this.sedimenter.wakeDue(this.wakeBatch);
-        if (outcomes.some((o) => o.outcome === "sealed")) this.announce();
         if (outcomes.length > 0) await this.onWake(outcomes);
       },
     };
@@ -207,6 +206,7 @@ export abstract class Attractor<Env = unknown, V extends Vocabulary = Vocabulary
    */
   override async alarm(): Promise<AlarmOwnedByAttractor> {
     const now = Date.now();
+    const head = this.sedimenter.log.head().sedimentId;
     for (const chore of this.alarmWork) {
       const at = this.choreTime(chore);
       if (at === undefined || at > now) continue;
@@ -218,6 +218,7 @@ export abstract class Attractor<Env = unknown, V extends Vocabulary = Vocabulary
         this.choreRetryAt.set(chore.name, Date.now() + ALARM_RETRY_MS);
       }
     }
+    if (this.sedimenter.log.head().sedimentId !== head) this.announce();
     this.rearm();
     const kv = this.ctx.storage.kv;
     const due = kv.get<number>(USER_ALARM_KEY);

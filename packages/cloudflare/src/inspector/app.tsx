@@ -26,6 +26,8 @@ export interface InspectorOptions<E extends HonoEnv> {
   label?: string;
   /** Charts of each World's history on its page, drawn from a bounded sample of its log. */
   charts?: readonly ChartSpec[];
+  /** The app's catalog of Worlds, listed on the Worlds page in id order: ids after `after`, `next` when more follow. */
+  catalog?: (env: E["Bindings"], page: { after?: string; limit: number }) => Promise<{ ids: string[]; next?: string }>;
 }
 
 type Vars = { Variables: { scope: TokenScope } };
@@ -36,6 +38,8 @@ const LOG_PAGE = 50;
 const LIST_PAGE = 50;
 /** Rows of a table shown at once. */
 const ROWS_PAGE = 25;
+/** Worlds listed at once from the catalog. */
+const CATALOG_PAGE = 50;
 /** Sediments a chart is drawn from at most. */
 const CHART_SAMPLE = 200;
 
@@ -101,9 +105,14 @@ export function inspector<E extends HonoEnv>(options: InspectorOptions<E>): Hono
 
   app.get("/", (c) => c.redirect(`${base}/worlds`, 303));
 
-  app.get("/worlds", (c) => {
+  app.get("/worlds", async (c) => {
     const id = c.req.query("id");
-    if (id === undefined) return c.html(<Worlds frame={frame(c, "Worlds")} label={label} />);
+    if (id === undefined) {
+      const from = c.req.query("from")?.trim() ?? "";
+      if (from && !nameSchema.safeParse(from).success) return c.html(<Worlds frame={frame(c, "Worlds")} label={label} error="Not a valid id to list after." />, 400);
+      const listed = options.catalog ? await options.catalog(c.env, { ...(from ? { after: from } : {}), limit: CATALOG_PAGE }) : undefined;
+      return c.html(<Worlds frame={frame(c, "Worlds")} label={label} {...(listed ? { catalog: { ...listed, from } } : {})} />);
+    }
     const parsed = nameSchema.safeParse(id.trim());
     if (!parsed.success) return c.html(<Worlds frame={frame(c, "Worlds")} label={label} error={`Not a valid id: ${parsed.error.issues[0]?.message ?? "invalid"}`} />, 400);
     return c.redirect(`${base}/worlds/${encodeURIComponent(parsed.data)}`, 303);

@@ -52,6 +52,8 @@ form.compose { display: grid; gap: .6rem; max-width: 32rem; }
 form.compose .inline { display: flex; gap: .6rem; align-items: center; flex-wrap: wrap; }
 form.compose.wide { max-width: none; }
 nav.pager { display: flex; gap: 1rem; margin-top: .6rem; }
+ul.catalog { list-style: none; padding: 0; margin: 0; display: grid; grid-template-columns: repeat(auto-fill, minmax(14rem, 1fr)); gap: .3rem 1rem; }
+ul.catalog a { overflow-wrap: anywhere; }
 nav.jump, nav.tabs { display: flex; flex-wrap: wrap; gap: .4rem 1rem; margin: 0 0 .8rem; }
 nav.tabs a { padding: .15rem .6rem; border: 1px solid var(--line); border-radius: 4px; text-decoration: none; }
 nav.tabs a[aria-current=page] { background: #1d2330; color: #fff; border-color: #1d2330; }

@@ -83,12 +83,21 @@ export function SignIn({ base, error }: { base: string; error?: string }) {
   );
 }
 
-export function Worlds({ frame, label, error }: { frame: Frame; label: string; error?: string }) {
+/** A page of the app's catalog of Worlds, when it has one. */
+export interface CatalogView {
+  ids: string[];
+  next?: string;
+  /** The id the page lists after ("" for the first page). */
+  from: string;
+}
+
+export function Worlds({ frame, label, error, catalog }: { frame: Frame; label: string; error?: string; catalog?: CatalogView }) {
+  const list = (from: string) => `${frame.base}/worlds?${new URLSearchParams(from ? { from } : {})}#catalog`;
   return (
     <Page frame={frame}>
       <h1>Worlds</h1>
       <section class="card">
-        <p class="muted">No catalog of Worlds exists yet: type the id of one to open it.</p>
+        <p class="muted">{catalog ? "Open a World by its id, even one the catalog does not list." : "No catalog of Worlds here: type the id of one to open it."}</p>
         <form class="inline" method="get" action={`${frame.base}/worlds`}>
           <label>
             {label}
@@ -98,6 +107,33 @@ export function Worlds({ frame, label, error }: { frame: Frame; label: string; e
         </form>
         {error ? <p class="error">{error}</p> : null}
       </section>
+      {catalog ? (
+        <section class="card" id="catalog">
+          <h2>Catalog</h2>
+          <form class="inline" method="get" action={`${frame.base}/worlds#catalog`}>
+            <label>
+              List ids after
+              <input name="from" maxlength={128} value={catalog.from} />
+            </label>
+            <button type="submit">List</button>
+          </form>
+          {catalog.ids.length === 0 ? (
+            <p class="muted">No more Worlds in the catalog{catalog.from ? ` after ${catalog.from}` : ""}.</p>
+          ) : (
+            <ul class="catalog" data-catalog="">
+              {catalog.ids.map((id) => (
+                <li>
+                  <a href={`${frame.base}/worlds/${encodeURIComponent(id)}`}>{id}</a>
+                </li>
+              ))}
+            </ul>
+          )}
+          <nav class="pager">
+            {catalog.from ? <a href={list("")}>First</a> : null}
+            {catalog.next !== undefined ? <a href={list(catalog.next)}>Next</a> : null}
+          </nav>
+        </section>
+      ) : null}
     </Page>
   );
 }

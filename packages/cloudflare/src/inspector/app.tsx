@@ -7,7 +7,7 @@ import { type BearerAuthOptions, type TokenScope, tokenScope } from "../http/aut
 import { CLIENT_JS, STYLE_CSS } from "./assets.js";
 import { type ArgsSchema, Compose, type ComposeView, fieldKind, type Outcome } from "./compose.js";
 import { IntentLaw, type IntentLawView } from "./intent.js";
-import { type Frame, Law, LogEntries, SignIn, World, Worlds } from "./pages.js";
+import { type Frame, Law, LogEntries, type PeerLink, SignIn, World, Worlds } from "./pages.js";
 import type { ChartSpec, StateView } from "./state.js";
 import { forgetToken, readToken, rememberToken, sameOrigin, securityHeaders } from "./security.js";
 
@@ -26,6 +26,11 @@ export interface InspectorOptions<E extends HonoEnv> {
   label?: string;
   /** Charts of each World's history on its page, drawn from a bounded sample of its log. */
   charts?: readonly ChartSpec[];
+  /**
+   * The inspectors of this app's Attractors, this one included, by binding and class name: a
+   * message's sender and a receipt's receiver then link to their sediment on the other side.
+   */
+  peers?: readonly { binding: string; attractor: string; base: string }[];
   /** The app's catalog of Worlds, listed on the Worlds page in id order: ids after `after`, `next` when more follow. */
   catalog?: (env: E["Bindings"], page: { after?: string; limit: number }) => Promise<{ ids: string[]; next?: string }>;
 }
@@ -129,6 +134,14 @@ export function inspector<E extends HonoEnv>(options: InspectorOptions<E>): Hono
     }
   };
   const charts = options.charts ?? [];
+  const peers = options.peers ?? [];
+  // Around the sediment, on the page that holds it, scrolled to it.
+  const peer: PeerLink = (attractor, name, sedimentId) => {
+    const p = peers.find((x) => x.binding === attractor || x.attractor === attractor);
+    if (!p) return undefined;
+    const world = `${p.base}/worlds/${encodeURIComponent(name)}`;
+    return sedimentId === undefined ? world : `${world}?after=${Math.max(0, sedimentId - LOG_PAGE / 2)}#s-${sedimentId}`;
+  };
 
   app.get("/worlds/:name", async (c) => {
     const parsed = nameSchema.safeParse(c.req.param("name"));
@@ -166,6 +179,7 @@ export function inspector<E extends HonoEnv>(options: InspectorOptions<E>): Hono
       charts: charts.map((chart) => ({ chart, sample: sample as Sediment[] })),
       log: { ...log, after, limit: LOG_PAGE },
       explain: explainSediment,
+      peer,
       frozen,
       precedents,
       filter,
@@ -189,7 +203,7 @@ export function inspector<E extends HonoEnv>(options: InspectorOptions<E>): Hono
     const after = whole.safeParse(c.req.query("after"));
     if (!parsed.success || !after.success) return c.text("bad request", 400);
     const page = await world(c, parsed.data).sediments(after.data, LOG_PAGE);
-    return c.html(<LogEntries base={base} name={parsed.data} sediments={page.sediments} explain={explainSediment} />);
+    return c.html(<LogEntries base={base} name={parsed.data} sediments={page.sediments} explain={explainSediment} peer={peer} />);
   });
 
   // The Attractor's hibernatable WebSocket, behind the same cookie; the Origin check keeps other sites' pages off it.

@@ -149,6 +149,8 @@ export interface WorldView {
   log: { sediments: Sediment[]; after: number; limit: number; next?: number };
   /** Each entry's explain, as it ran under its law; absent when its law is no longer in this code. */
   explain: (s: Sediment) => Explanation | undefined;
+  /** Where another World is shown (a message's sender, a receipt's receiver), when an inspector of this app shows it. */
+  peer: PeerLink;
   frozen: FrozenSummary[];
   precedents: { precedents: Precedent[]; next?: number };
   filter: { kind?: string; nomosVersion?: number; after?: number };
@@ -184,7 +186,7 @@ export function World({ frame, view }: { frame: Frame; view: WorldView }) {
       {view.charts.map((c) => (
         <Chart chart={c.chart} sample={c.sample} head={tail.length} />
       ))}
-      <Log here={here} base={frame.base} name={name} log={log} filter={view.filter} brokenAt={brokenAt} explain={view.explain} />
+      <Log here={here} base={frame.base} name={name} log={log} filter={view.filter} brokenAt={brokenAt} explain={view.explain} peer={view.peer} />
       <Frozen frozen={view.frozen} />
       <Precedents here={here} view={view} />
     </Page>
@@ -261,6 +263,9 @@ function Chain({ here, tail, verification: v }: { here: string; tail: TailCheck;
   );
 }
 
+/** A link to a World by its Attractor (binding or class name) and name, at one sediment when given. */
+export type PeerLink = (attractor: string, name: string, sedimentId?: number) => string | undefined;
+
 /** Sent by another World (`origin.message`), as messages record it. */
 interface MessageOrigin {
   from?: { attractor?: string; name?: string } | string;
@@ -270,7 +275,7 @@ interface MessageOrigin {
 }
 
 /** Where an Intent came from, when not sent as it is under the law it ran on. */
-function Origin({ sediment: { origin: o } }: { sediment: Sediment }) {
+function Origin({ sediment: { origin: o }, peer }: { sediment: Sediment; peer: PeerLink }) {
   const message = o && "message" in o ? (o as { message?: MessageOrigin }).message : undefined;
   const receipt = o && "receipt" in o ? (o as { receipt?: { messageId?: number; outcome?: string } }).receipt : undefined;
   if (receipt) {
@@ -282,10 +287,11 @@ function Origin({ sediment: { origin: o } }: { sediment: Sediment }) {
   }
   if (message) {
     const from = typeof message.from === "string" ? message.from : [message.from?.attractor, message.from?.name].filter(Boolean).join(" ");
+    const sender = typeof message.from === "object" && message.from.attractor && message.from.name ? peer(message.from.attractor, message.from.name, message.sedimentId) : undefined;
+    const text = `message from ${from || "another World"}${message.sedimentId !== undefined ? ` #${message.sedimentId}` : ""}`;
     return (
       <span class="badge origin" data-origin="message">
-        message from {from || "another World"}
-        {message.sedimentId !== undefined ? ` #${message.sedimentId}` : ""}
+        {sender ? <a href={sender}>{text}</a> : text}
       </span>
     );
   }
@@ -306,9 +312,10 @@ interface LogProps {
   filter: WorldView["filter"];
   brokenAt: number | undefined;
   explain: WorldView["explain"];
+  peer: PeerLink;
 }
 
-function Log({ here, base, name, log, filter, brokenAt, explain }: LogProps) {
+function Log({ here, base, name, log, filter, brokenAt, explain, peer }: LogProps) {
   const keep = (after: number) => {
     const q = new URLSearchParams({ after: String(after) });
     if (filter.kind) q.set("kind", filter.kind);
@@ -319,7 +326,7 @@ function Log({ here, base, name, log, filter, brokenAt, explain }: LogProps) {
     <section class="card" id="log">
       <h2>Log</h2>
       {log.sediments.length === 0 ? <p class="muted">No sediments on this page.</p> : null}
-      <LogEntries base={base} name={name} sediments={log.sediments} brokenAt={brokenAt} explain={explain} />
+      <LogEntries base={base} name={name} sediments={log.sediments} brokenAt={brokenAt} explain={explain} peer={peer} />
       <nav class="pager">
         {log.after > 0 ? <a href={`${keep(Math.max(0, log.after - log.limit))}#log`}>Older</a> : null}
         {log.next !== undefined ? <a href={`${keep(log.next)}#log`}>Newer</a> : null}
@@ -329,20 +336,20 @@ function Log({ here, base, name, log, filter, brokenAt, explain }: LogProps) {
 }
 
 /** Log entries newest first (what happened last is what someone on call looks for); also what the live script inserts. */
-export function LogEntries({ base, name, sediments, brokenAt, explain }: { base: string; name: string; sediments: Sediment[]; brokenAt?: number | undefined; explain: WorldView["explain"] }) {
+export function LogEntries({ base, name, sediments, brokenAt, explain, peer }: { base: string; name: string; sediments: Sediment[]; brokenAt?: number | undefined; explain: WorldView["explain"]; peer: PeerLink }) {
   return (
     <ol class="log" data-log="">
       {[...sediments].reverse().map((s) => (
-        <LogEntry base={base} name={name} s={s} broken={s.sedimentId === brokenAt} explained={explain(s)} />
+        <LogEntry base={base} name={name} s={s} broken={s.sedimentId === brokenAt} explained={explain(s)} peer={peer} />
       ))}
     </ol>
   );
 }
 
-function LogEntry({ base, name, s, broken, explained }: { base: string; name: string; s: Sediment; broken: boolean; explained: Explanation | undefined }) {
+function LogEntry({ base, name, s, broken, explained, peer }: { base: string; name: string; s: Sediment; broken: boolean; explained: Explanation | undefined; peer: PeerLink }) {
   const pick = `${base}/law/intent?${new URLSearchParams({ world: name, sediment: String(s.sedimentId) })}`;
   return (
-    <li data-sediment={String(s.sedimentId)} class={broken ? "broken" : undefined}>
+    <li data-sediment={String(s.sedimentId)} id={`s-${s.sedimentId}`} class={broken ? "broken" : undefined}>
       <details>
         <summary>
           <span class="mono">#{s.sedimentId}</span>
@@ -352,7 +359,7 @@ function LogEntry({ base, name, s, broken, explained }: { base: string; name: st
             {s.intent.idempotencyKey !== undefined ? <span class="muted"> key {s.intent.idempotencyKey}</span> : null}
           </span>
           <code title={s.hash}>{short(s.hash)}</code>
-          <Origin sediment={s} />
+          <Origin sediment={s} peer={peer} />
         </summary>
         <div class="entry">
           <h3>Intent</h3>

@@ -18,7 +18,7 @@ export interface InspectorOptions<E extends HonoEnv> {
   law: Vocabulary | Lineage;
   /** The bindings of the API's tokens: the same `bearerAuth` options, so the same tokens and scopes sign in. */
   auth: Pick<BearerAuthOptions, "secret" | "readSecret">;
-  /** Where the app mounts it (`app.route(base, inspector(...))`), for links and the cookie's path; default `/inspector`. */
+  /** Where the app mounts it (`app.route(base, inspector(...))`), for links (and the cookie's path, unless `cookiePath`); default `/inspector`. */
   base?: string;
   /** Checks a World's name; default any string of 1 to 128 characters. */
   name?: z.ZodType<string>;
@@ -30,7 +30,12 @@ export interface InspectorOptions<E extends HonoEnv> {
    * The inspectors of this app's Attractors, this one included, by binding and class name: a
    * message's sender and a receipt's receiver then link to their sediment on the other side.
    */
-  peers?: readonly { binding: string; attractor: string; base: string }[];
+  peers?: readonly { binding: string; attractor: string; base: string; /** Shown in the other inspectors' header. */ label?: string }[];
+  /**
+   * The cookie's path; default `base`. Give several inspectors of one app the path they share
+   * (for example `/inspector` for one at `/inspector/orders`): one sign-in, and one sign-out, for all.
+   */
+  cookiePath?: string;
   /** The app's catalog of Worlds, listed on the Worlds page in id order: ids after `after`, `next` when more follow. */
   catalog?: (env: E["Bindings"], page: { after?: string; limit: number }) => Promise<{ ids: string[]; next?: string }>;
 }
@@ -67,6 +72,7 @@ const worldQuery = z.object({
  */
 export function inspector<E extends HonoEnv>(options: InspectorOptions<E>): Hono<E & Vars> {
   const base = options.base ?? "/inspector";
+  const cookiePath = options.cookiePath ?? base;
   const lineage = options.law instanceof Lineage ? options.law : Lineage.of(options.law);
   const nameSchema = options.name ?? z.string().min(1).max(128);
   const label = options.label ?? "World id";
@@ -84,12 +90,12 @@ export function inspector<E extends HonoEnv>(options: InspectorOptions<E>): Hono
     const form = await c.req.parseBody();
     const token = typeof form.token === "string" ? form.token.trim() : "";
     if (!token || !(await tokenScope(c.env, options.auth, token))) return signIn(c, 401, "That token is not valid here.");
-    rememberToken(c, token, base);
+    rememberToken(c, token, cookiePath);
     return c.redirect(`${base}/worlds`, 303);
   });
   app.post("/sign-out", (c) => {
     if (!sameOrigin(c)) return signIn(c, 403, "This form must be sent from the inspector itself.");
-    forgetToken(c, base);
+    forgetToken(c, cookiePath);
     return c.redirect(`${base}/sign-in`, 303);
   });
 
@@ -98,14 +104,15 @@ export function inspector<E extends HonoEnv>(options: InspectorOptions<E>): Hono
     const token = readToken(c);
     const scope = token ? await tokenScope(c.env, options.auth, token) : undefined;
     if (!scope) {
-      if (token) forgetToken(c, base);
+      if (token) forgetToken(c, cookiePath);
       return signIn(c, 401, token ? "That token is no longer valid; sign in again." : undefined);
     }
     c.set("scope", scope);
     await next();
   });
 
-  const frame = (c: Context<E & Vars>, title: string): Frame => ({ base, title, scope: c.get("scope") });
+  const nav = (options.peers ?? []).filter((p) => p.label && p.base !== base).map((p) => ({ label: p.label!, href: `${p.base}/worlds` }));
+  const frame = (c: Context<E & Vars>, title: string): Frame => ({ base, title, scope: c.get("scope"), nav });
   const world = (c: Context<E & Vars>, name: string) => options.namespace(c.env).getByName(name);
 
   app.get("/", (c) => c.redirect(`${base}/worlds`, 303));

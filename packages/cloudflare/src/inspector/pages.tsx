@@ -12,6 +12,8 @@ import { Chart, type ChartSpec, State, type StateView } from "./state.js";
 /** What every signed-in page shows in its header. */
 export interface Frame {
   base: string;
+  /** The app's other inspectors. */
+  nav?: { label: string; href: string }[];
   title: string;
   scope: TokenScope;
 }
@@ -49,6 +51,9 @@ export function Page({ frame, children }: { frame: Frame; children: Child }) {
         <span class="brand">Noema inspector</span>
         <a href={`${base}/worlds`}>Worlds</a>
         <a href={`${base}/law`}>Law</a>
+        {(frame.nav ?? []).map((n) => (
+          <a href={n.href}>{n.label}</a>
+        ))}
         <span class="badge">{frame.scope === "write" ? "full access" : "read only"}</span>
         <form method="post" action={`${base}/sign-out`}>
           <button type="submit">Sign out</button>

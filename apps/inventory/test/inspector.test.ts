@@ -203,7 +203,7 @@ describe("inspector", () => {
     await woken;
     expect(heads).toEqual([1, 2, 3]);
     const entries = await (await get(`/inspector/worlds/${p}/entries?after=1`, cookie)).text();
-    expect(entries).toMatch(/^<ol class="log" data-log=""><li data-sediment="3">[^]*data-origin="woken"[^]*<li data-sediment="2">/);
+    expect(entries).toMatch(/^<ol class="log" data-log=""><li data-sediment="3" id="s-3">[^]*data-origin="woken"[^]*<li data-sediment="2"/);
     ws.close();
   });
 

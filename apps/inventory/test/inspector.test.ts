@@ -80,7 +80,8 @@ describe("inspector", () => {
       const res = await get(`/inspector/worlds/${p}`, await signIn(token));
       expect(res.status).toBe(200);
       const html = await res.text();
-      expect(html).toContain("Newest verified: #1 to #2");
+      // A receipt of the catalog message may have joined the log by now.
+      expect(html).toMatch(/Newest verified: #1 to #[23]/);
       expect(html).toContain("setStock");
       expect(html).not.toContain(xss);
       expect(html).toContain("&lt;img src=x onerror=alert(1)&gt;");
@@ -209,7 +210,8 @@ describe("inspector", () => {
 
   it("checks the newest entries on every render and the whole chain only when asked", async () => {
     const p = freshProduct();
-    for (const quantity of [1, 2, 3]) expect((await api("PUT", `/api/products/${p}/stock/main`, { quantity })).status).toBe(200);
+    const setStock = (quantity: number) => buildIntent(inventory, (s) => void s.setStock({ locationId: "main", quantity }));
+    for (const quantity of [1, 2, 3]) expect((await attractor(p).sedimentation(setStock(quantity))).success).toBe(true);
     expect(await attractor(p).verifyTail(2)).toMatchObject({ ok: true, from: 2, length: 3 });
     const cookie = await signIn(READ_TOKEN);
     const full = await (await get(`/inspector/worlds/${p}?verify=full`, cookie)).text();

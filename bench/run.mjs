@@ -45,6 +45,9 @@
 //   BENCH_PENDING_N=100000       Cryostasis: entries kept pending in one fresh DO (0: skip); first run only
 //   BENCH_PENDING_PROBE=500      freezes timed per probe, with N and with ~0 entries pending
 //   BENCH_PENDING_ROUNDS=3       probe rounds, alternating the two DOs; the fastest counts
+//   BENCH_MESSAGES_N=2000        messages: sent by one sender and delivered by its alarm, first run only (0: skip)
+//   BENCH_MESSAGES_RECEIVERS=50  distinct receivers they fan out to; the baseline makes the same calls as plain RPC
+//   BENCH_MESSAGES_ROUNDS=2      rounds (fresh sender and receivers each), alternating which side runs first
 //   BENCH_OUT=bench/results/latest.json
 //   BENCH_WRANGLER=1             0: skip parts 1-4 (the `wrangler dev` runs), e.g. for the Worker figures alone
 //   BENCH_UPLOAD=1               0: skip the upload sizes (and the what-if bundles)
@@ -122,6 +125,9 @@ const config = {
   pendingN: num("BENCH_PENDING_N", 100_000),
   pendingProbe: num("BENCH_PENDING_PROBE", 500),
   pendingRounds: num("BENCH_PENDING_ROUNDS", 3),
+  messagesN: num("BENCH_MESSAGES_N", 2000),
+  messagesReceivers: num("BENCH_MESSAGES_RECEIVERS", 50),
+  messagesRounds: num("BENCH_MESSAGES_ROUNDS", 2),
   out: resolve(root, env.BENCH_OUT ?? "bench/results/latest.json"),
   wranglerRuns: num("BENCH_WRANGLER", 1) > 0,
   upload: num("BENCH_UPLOAD", 1) > 0,
@@ -438,6 +444,35 @@ async function cryostasis(base) {
   return out;
 }
 
+/**
+ * Messages between Attractors: one sender's alarm delivering n messages to many receivers (each
+ * applied under its key, a receipt recorded per message), against the same Intents sent as plain
+ * DO-to-DO RPC with as many calls in flight. Both run inside the sender DO, fresh receivers each.
+ */
+async function messages(base) {
+  const out = { n: config.messagesN, receivers: config.messagesReceivers, rounds: [], messages: { n: 0, ms: 0 }, plain: { n: 0, ms: 0 } };
+  for (let round = 0; round < config.messagesRounds; round++) {
+    const r = await post(base, "/messages", { name: fresh("msg"), n: config.messagesN, receivers: config.messagesReceivers, first: round % 2 });
+    if (r.messages.sealed !== r.n) throw new Error(`messages bench: ${r.messages.sealed} of ${r.n} receipts sealed`);
+    out.rounds.push(r);
+    out.inFlight = r.inFlight;
+    out.messages.n += r.n;
+    out.messages.ms += r.messages.ms;
+    out.plain.n += r.n;
+    out.plain.ms += r.plain.ms;
+  }
+  out.messages.perSecond = rate(out.messages.n, out.messages.ms);
+  out.plain.perSecond = rate(out.plain.n, out.plain.ms);
+  out.messagesVsPlain = ratio(out.messages.perSecond, out.plain.perSecond);
+  return out;
+}
+
+function printMessages(m) {
+  return [
+    `Messages, one sender to ${m.receivers} receivers (${m.n} x ${m.rounds.length} rounds, ${m.inFlight} in flight): ${fmt(m.messages.perSecond)} delivered/s (outbox, RPC, receipt sediment each); plain DO-to-DO RPC of the same Intents ${fmt(m.plain.perSecond)}/s; messages / plain = ${fmtRatio(m.messagesVsPlain)}`,
+  ];
+}
+
 // ---------------------------------------------------------------------------------------
 // Report
 // ---------------------------------------------------------------------------------------
@@ -559,6 +594,7 @@ function print(run) {
     }
   }
   if (run.cryostasis) lines.push(...printCryostasis(run.cryostasis));
+  if (run.messages) lines.push(...printMessages(run.messages));
   console.log(lines.join("\n"));
 }
 
@@ -714,6 +750,7 @@ async function main() {
         run.breakdown = breakdown(run.profile);
       }
       if (i === 0) run.cryostasis = await cryostasis(base);
+      if (i === 0 && config.messagesN > 0) run.messages = await messages(base);
       run.ratios = ratios(run);
       print(run);
       runs.push(run);

@@ -2,6 +2,7 @@ import { buildIntent, resultOf } from "@noema/core";
 import { ApiError, attractorRoutes, bearerAuth, handleErrors, limitBody, parseInput, readJson, sealResponse } from "@noema/cloudflare/http";
 import { inspector } from "@noema/cloudflare/inspector";
 import { type Context, Hono } from "hono";
+import { CATALOG_NAME, catalogRoutes, firstStocking } from "./catalog/index.js";
 import type { Env } from "./env.js";
 import { stockChart } from "./inspector.js";
 import { inventoryLaw } from "./law.js";
@@ -35,17 +36,28 @@ const products = new Hono<App>();
 products.use("*", limitBody());
 
 products.put("/stock/:locationId", async (c) => {
-  const { stub } = product(c);
+  const { productId, stub } = product(c);
   const locationId = parseInput(Id, c.req.param("locationId"), ["locationId"]);
   const body = parseInput(ops.setStock.args.pick({ quantity: true }).strict(), await readJson(c));
-  const intent = buildIntent(inventory, (s) => s.setStock({ locationId, quantity: body.quantity }));
+  // The first stocking of a product also lists it in the catalog, in the same transaction.
+  const listing = firstStocking(productId, Date.now());
+  const intent = buildIntent(inventory, (s) => {
+    const stock = s.setStock({ locationId, quantity: body.quantity });
+    s.$send({ to: listing.to, key: listing.key }, listing.intent);
+    return stock;
+  });
   return sealResponse(c, await stub.sedimentation(intent), (seal) => c.json({ seal, stock: resultOf(intent, seal) }));
 });
 
 products.post("/adjustments", async (c) => {
-  const { stub } = product(c);
+  const { productId, stub } = product(c);
   const body = parseInput(ops.adjust.args.strict(), await readJson(c));
-  const intent = buildIntent(inventory, (s) => s.adjust(body));
+  const listing = firstStocking(productId, Date.now());
+  const intent = buildIntent(inventory, (s) => {
+    const stock = s.adjust(body);
+    s.$send({ to: listing.to, key: listing.key }, listing.intent);
+    return stock;
+  });
   return sealResponse(c, await stub.sedimentation(intent), (seal) => c.json({ seal, stock: resultOf(intent, seal) }));
 });
 
@@ -96,7 +108,19 @@ products.get("/", async (c) => {
 
 app.route(`/api${PRODUCT}`, products);
 
-// The inspector: each product's World (law, chain, state and its stock chart, log, frozen Intents, Precedents) and the law, signed in with the same tokens.
-app.route("/inspector", inspector<App>({ namespace: (env) => env.INVENTORY_ATTRACTOR, law: inventoryLaw, auth, name: Id, label: "Product id", charts: [stockChart] }));
+// The catalog: every product once stocked, in productId order.
+app.route("/api", catalogRoutes);
+
+/** The catalog as the inspector's Worlds page lists it. */
+async function listProducts(env: Env, page: { after?: string; limit: number }) {
+  const listed = await env.CATALOG_ATTRACTOR.getByName(CATALOG_NAME).products(page.after, page.limit);
+  return { ids: listed.products.map((p) => p.productId), ...(listed.next === undefined ? {} : { next: listed.next }) };
+}
+
+// The inspector: each product's World (law, chain, state and its stock chart, log, frozen Intents, messages, Precedents) and the law, signed in with the same tokens.
+app.route(
+  "/inspector",
+  inspector<App>({ namespace: (env) => env.INVENTORY_ATTRACTOR, law: inventoryLaw, auth, name: Id, label: "Product id", charts: [stockChart], catalog: listProducts }),
+);
 
 handleErrors(app);

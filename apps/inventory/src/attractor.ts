@@ -1,5 +1,6 @@
 import { Attractor } from "@noema/cloudflare";
 import type { Env } from "./env.js";
+import { catalog } from "./catalog/vocabulary.js";
 import { inventoryLaw } from "./law.js";
 import type { InventoryVocabulary, Stock } from "./vocabulary.js";
 
@@ -21,6 +22,8 @@ export interface ProductSnapshot {
 /** One product's stock across locations: one Attractor per product id. */
 export class InventoryAttractor extends Attractor<Env, InventoryVocabulary> {
   static law = inventoryLaw;
+  /** A product's first stocking lists it in the catalog (see api.ts). */
+  static sends = { CATALOG_ATTRACTOR: catalog };
 
   /** The product's current state, or null when it was never stocked. */
   snapshot(): ProductSnapshot | null {

@@ -1,7 +1,9 @@
 import type { InventoryAttractor } from "./attractor.js";
+import type { CatalogAttractor } from "./catalog/attractor.js";
 
 export interface Env {
   INVENTORY_ATTRACTOR: DurableObjectNamespace<InventoryAttractor>;
+  CATALOG_ATTRACTOR: DurableObjectNamespace<CatalogAttractor>;
   /** Full-access bearer tokens, comma-separated for rotation (a wrangler secret in production, .dev.vars locally). */
   NOEMA_API_TOKEN?: string;
   /** Read-only bearer tokens, comma-separated: every read route and the inspector, 403 on any write. */

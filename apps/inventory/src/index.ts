@@ -1,4 +1,5 @@
 import { app } from "./api.js";
 
 export { InventoryAttractor } from "./attractor.js";
+export { CatalogAttractor } from "./catalog/attractor.js";
 export default app;

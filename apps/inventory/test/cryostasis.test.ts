@@ -647,7 +647,7 @@ describe("freezing with bad input", () => {
       ["an empty key", ok, { at: now + HOUR, key: "" }, { path: "key", message: "must be a string of 1–128 characters" }],
       ["an unknown op", { v: 1, steps: [{ op: "teleport", args: {} }] }, { at: now + HOUR }, { path: "intent.steps.0.op", message: /^unknown operation "teleport"/ }],
       ["bad arguments", { v: 1, steps: [{ op: "adjust", args: { locationId: "main", delta: 0, reason: "purchase" } }] }, { at: now + HOUR }, { path: "intent.steps.0.args.delta", message: "must not be zero" }],
-      ["a nested $freeze", nested, { at: now + HOUR }, { path: "intent.steps", message: "a frozen Intent cannot itself freeze or cancel" }],
+      ["a nested $freeze", nested, { at: now + HOUR }, { path: "intent.steps", message: "a frozen Intent cannot itself freeze, cancel or send" }],
       ["a future law", { ...ok, nomos: { ...V2, version: 3 } }, { at: now + HOUR }, { path: "intent", message: "Intent was built against inventory v3, but this Attractor holds v2" }],
     ];
     for (const [label, intent, when, issue] of cases) {

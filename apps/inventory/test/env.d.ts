@@ -12,6 +12,7 @@ interface TestEnv extends AppEnv {
   REFUSE_ALL_ATTRACTOR: DurableObjectNamespace<TestWorker.RefuseAllAttractor>;
   CAPACITY_ATTRACTOR: DurableObjectNamespace<TestWorker.CapacityAttractor>;
   FLAKY_ATTRACTOR: DurableObjectNamespace<TestWorker.FlakyAttractor>;
+  SENDER_ATTRACTOR: DurableObjectNamespace<TestWorker.SenderAttractor>;
 }
 
 declare global {

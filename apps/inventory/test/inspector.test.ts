@@ -24,6 +24,12 @@ async function signIn(token: string) {
   return cookie.split(";")[0]!;
 }
 
+/** Runs the product's alarm until its outbox is empty: the first stocking's catalog message, delivered and its receipt recorded. */
+async function deliver(productId: string) {
+  for (let i = 0; i < 5 && (await attractor(productId).outbox()).messages.length > 0; i++) await runDurableObjectAlarm(attractor(productId));
+  expect((await attractor(productId).outbox()).messages).toEqual([]);
+}
+
 describe("inspector", () => {
   it("shows only the sign-in page without a token, with the security headers", async () => {
     for (const path of ["/inspector", "/inspector/worlds", "/inspector/worlds/sku-1", "/inspector/law", "/inspector/worlds/sku-1/newer?after=0"]) {
@@ -178,6 +184,8 @@ describe("inspector", () => {
   it("tells an open page each new head over the Attractor's WebSocket (a Seal, a wake), behind the cookie and Origin check", async () => {
     const p = freshProduct();
     expect((await api("PUT", `/api/products/${p}/stock/main`, { quantity: 3 })).status).toBe(200);
+    await deliver(p);
+    const start = (await attractor(p).sediments(0, 1000)).sediments.length;
     const path = `/inspector/worlds/${p}/live`;
     expect((await SELF.fetch(`${ORIGIN}${path}`, { headers: { Upgrade: "websocket", Origin: ORIGIN } })).status).toBe(401);
     const cookie = await signIn(READ_TOKEN);
@@ -196,15 +204,15 @@ describe("inspector", () => {
     const next = got(2);
     expect((await api("POST", `/api/products/${p}/reservations`, { locationId: "main", quantity: 1 })).status).toBe(201);
     await next;
-    expect(heads).toEqual([1, 2]);
+    expect(heads).toEqual([start, start + 1]);
     // The reservation's frozen release, made due and woken by the alarm: announced too.
     await runInDurableObject(attractor(p), (_, state) => void state.storage.sql.exec("UPDATE _noema_cryostasis SET wake_at = 0"));
     const woken = got(3);
     expect(await runDurableObjectAlarm(attractor(p))).toBe(true);
     await woken;
-    expect(heads).toEqual([1, 2, 3]);
-    const entries = await (await get(`/inspector/worlds/${p}/entries?after=1`, cookie)).text();
-    expect(entries).toMatch(/^<ol class="log" data-log=""><li data-sediment="3" id="s-3">[^]*data-origin="woken"[^]*<li data-sediment="2"/);
+    expect(heads).toEqual([start, start + 1, start + 2]);
+    const entries = await (await get(`/inspector/worlds/${p}/entries?after=${start}`, cookie)).text();
+    expect(entries).toMatch(new RegExp(`^<ol class="log" data-log=""><li data-sediment="${start + 2}" id="s-${start + 2}">[^]*data-origin="woken"[^]*<li data-sediment="${start + 1}"`));
     ws.close();
   });
 
@@ -243,5 +251,22 @@ describe("inspector", () => {
       // Before the window it says nothing: that is what the full verify is for.
       expect(o.verifyTail(5)).toMatchObject({ ok: true, from: 256 });
     });
+  });
+
+  it("shows a World's outbox, then the receipt once delivered, and the catalog on the Worlds page", async () => {
+    const p = freshProduct();
+    expect((await api("PUT", `/api/products/${p}/stock/main`, { quantity: 3 })).status).toBe(200);
+    const cookie = await signIn(READ_TOKEN);
+    const [message] = (await attractor(p).outbox()).messages;
+    const waiting = await (await get(`/inspector/worlds/${p}`, cookie)).text();
+    expect(waiting).toMatch(new RegExp(`data-message="${message!.messageId}">[^]*catalog:${p}[^]*CATALOG_ATTRACTOR`));
+    await deliver(p);
+    const [receipt] = (await attractor(p).receipts()).receipts;
+    const done = await (await get(`/inspector/worlds/${p}`, cookie)).text();
+    expect(done).toContain("Nothing waiting.");
+    expect(done).toMatch(new RegExp(`data-receipt="${receipt!.messageId}"[^]*data-outcome="sealed"`));
+    expect(done).toContain('data-origin="receipt"');
+    const worlds = await (await get(`/inspector/worlds?from=${p.slice(0, -1)}`, cookie)).text();
+    expect(worlds).toContain(`href="/inspector/worlds/${p}"`);
   });
 });

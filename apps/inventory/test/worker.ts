@@ -1,6 +1,10 @@
-import type { Lineage } from "@noema/core";
+import { buildIntent, type Intent, type Lineage, type Receipt } from "@noema/core";
+import { Attractor } from "@noema/cloudflare";
 import { InventoryAttractor } from "../src/attractor.js";
+import { catalog } from "../src/catalog/vocabulary.js";
+import type { Env } from "../src/env.js";
 import { inventoryLaw } from "../src/law.js";
+import { inventory } from "../src/vocabulary.js";
 import { capacityLaw, criticalLaw, flakyLaw, graceLaws, noReforgeLaw } from "./laws.js";
 
 export * from "../src/index.js";
@@ -37,4 +41,88 @@ export class CapacityAttractor extends pinnedTo(() => capacityLaw, 2) {}
 /** Runs v2 plus `restock`, whose parameters cannot be computed for one location (see laws.ts). */
 export class FlakyAttractor extends InventoryAttractor {
   static override law = flakyLaw;
+}
+
+/** Keys whose next receipt aborts the sender mid-transaction (set through `abortOnReceipt`). */
+const abortOn = new Set<string>();
+/** Deliveries still to fail, by target name (set through `failDeliveriesTo`). */
+const faults = new Map<string, number>();
+/** Deliveries attempted, by target name (read through `deliveriesTo`). */
+const attempted = new Map<string, number>();
+/** Milliseconds each delivery waits before it is sent, by target name (set through `slowDeliveriesTo`). */
+const delays = new Map<string, number>();
+
+/** A fault-injecting wrapper around the real bindings: a delivery to a name with faults left fails before it is sent. */
+function withFaults(env: Env): Env {
+  return new Proxy(env, {
+    get(target, binding, receiver) {
+      const real = Reflect.get(target, binding, receiver) as unknown;
+      if (typeof binding !== "string" || !binding.endsWith("_ATTRACTOR")) return real;
+      const namespace = real as DurableObjectNamespace<InventoryAttractor>;
+      return {
+        getByName: (name: string) => ({
+          receive: async (message: unknown) => {
+            attempted.set(name, (attempted.get(name) ?? 0) + 1);
+            const delay = delays.get(name);
+            if (delay) await new Promise((r) => setTimeout(r, delay));
+            const left = faults.get(name) ?? 0;
+            if (left > 0) {
+              faults.set(name, left - 1);
+              throw new Error("receiver down");
+            }
+            return namespace.getByName(name).receive(message);
+          },
+        }),
+      };
+    },
+  });
+}
+
+/**
+ * Sends messages for the message tests: its own law is the catalog's (any law would do), it may
+ * send to inventory Attractors on the current, a pinned or a critical law, and gives up after 3
+ * attempts. Deliveries go through `withFaults`.
+ */
+export class SenderAttractor extends Attractor<Env, typeof catalog> {
+  static law = catalog;
+  static sends = { INVENTORY_ATTRACTOR: inventoryLaw, PINNED_ATTRACTOR: inventoryLaw, CRITICAL_ATTRACTOR: criticalLaw };
+  static delivery = { attempts: 3 };
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, withFaults(env));
+  }
+
+  /** The next receipt for `key` aborts this object inside the transaction recording it: as if it died there. */
+  abortOnReceipt(key: string): void {
+    abortOn.add(key);
+  }
+
+  /** The next `times` deliveries to Attractors named `name` fail before they are sent. */
+  failDeliveriesTo(name: string, times: number): void {
+    faults.set(name, times);
+  }
+
+  /** Deliveries to Attractors named `name` wait `ms` before they are sent: long enough for a second alarm run to overtake them. */
+  slowDeliveriesTo(name: string, ms: number): void {
+    delays.set(name, ms);
+  }
+
+  /** How many deliveries to Attractors named `name` were attempted. */
+  deliveriesTo(name: string): number {
+    return attempted.get(name) ?? 0;
+  }
+
+  /**
+   * Reactions by key, for the tests: `…:then-stock` sends the receiver one more setStock;
+   * `…:bad-reaction` returns an Intent its law refuses.
+   */
+  protected override onReceipt(receipt: Receipt): Intent | undefined {
+    if (abortOn.delete(receipt.key)) this.ctx.abort("test: the sender dies before recording the receipt");
+    if (receipt.key.endsWith(":then-stock")) {
+      const next = buildIntent(inventory, (s) => void s.setStock({ locationId: "after-receipt", quantity: 1 }));
+      return buildIntent(catalog, (s) => void s.$send({ to: receipt.to, key: `${receipt.key}:next` }, next));
+    }
+    if (receipt.key.endsWith(":bad-reaction")) return { v: 1, steps: [{ op: "noSuchOperation", args: {} }] };
+    return undefined;
+  }
 }

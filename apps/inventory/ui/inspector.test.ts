@@ -50,6 +50,13 @@ async function signIn(token = WRITE_TOKEN) {
 
 const product = (tag: string) => `ui-${tag}-${Date.now()}`;
 
+/** A product's first stocking also lists it in the catalog: stock it, then wait for that message's receipt (sediment 2) to be recorded. */
+async function stockFirst(p: string, quantity: number) {
+  expect((await api("PUT", `/api/products/${p}/stock/main`, { quantity })).status).toBe(200);
+  for (let i = 0; i < 100 && (await api("GET", `/api/products/${p}/outbox`)).body.messages.length > 0; i++) await new Promise((r) => setTimeout(r, 50));
+  expect((await api("GET", `/api/products/${p}/receipts`)).body.receipts).toHaveLength(1);
+}
+
 beforeAll(async () => {
   mkdirSync(artifacts, { recursive: true });
   browser = await chromium.launch({
@@ -98,10 +105,12 @@ describe("the inspector in a browser", () => {
 
   it("opens a product typed on the Worlds page; its numbers match the API", async () => {
     const p = product("world");
-    expect((await api("PUT", `/api/products/${p}/stock/main`, { quantity: 10 })).status).toBe(200);
+    await stockFirst(p, 10);
     expect((await api("POST", `/api/products/${p}/reservations`, { locationId: "main", quantity: 3 })).status).toBe(201);
     expect((await api("POST", `/api/products/${p}/adjustments`, { locationId: "main", delta: -50, reason: "sale" })).status).toBe(409);
     await signIn();
+    // Listed in the catalog, which its first stocking fed by a message.
+    expect(await page.locator("[data-catalog] a", { hasText: p }).count()).toBe(1);
     await page.getByLabel("Product id").fill(p);
     await page.getByRole("button", { name: "Open" }).click();
     await page.waitForURL(new RegExp(`/inspector/worlds/${p}$`));
@@ -115,6 +124,12 @@ describe("the inspector in a browser", () => {
     expect(await page.locator("[data-cryo]").count()).toBe(frozen.pending.length);
     expect(await page.locator("[data-precedent]").count()).toBe(precedents.precedents.length);
     expect(await page.locator("main").textContent()).toContain(`v${nomos.held.version} ${nomos.held.hash.slice(0, 12)}`);
+    // Messages: nothing waiting, the catalog message's receipt as the API lists it.
+    const receipts = (await api("GET", `/api/products/${p}/receipts`)).body.receipts;
+    expect(await page.locator("[data-outbox] [data-message]").count()).toBe(0);
+    expect(await page.locator("[data-receipt]").count()).toBe(receipts.length);
+    expect(await page.locator(`[data-receipt="${receipts[0].messageId}"] [data-outcome]`).textContent()).toBe(receipts[0].outcome);
+    expect(await page.locator('[data-sediment="2"] [data-origin=receipt]').count()).toBe(1);
     // The state: the stock table and the chart's latest values are the snapshot's.
     const snapshot = (await api("GET", `/api/products/${p}`)).body;
     const row = page.locator('table[data-table="stock"] tbody tr').first();
@@ -125,16 +140,16 @@ describe("the inspector in a browser", () => {
     for (const line of ["quantity", "reserved", "available"]) expect(await chart.locator(`[data-line=${line}] .num`).textContent()).toBe(String(snapshot.locations[0][line]));
     expect(await chart.locator("svg path.line").count()).toBe(3);
     // An entry opens to its Intent, outputs, Seal and explain.
-    await page.locator(`[data-sediment="2"] summary`).click();
-    expect(await page.locator(`[data-sediment="2"] pre`).first().textContent()).toContain('"op": "reserve"');
-    expect(await page.locator(`[data-sediment="2"] pre[data-explain="0"]`).textContent()).toMatch(/UPDATE stock SET reserved = reserved \+ \?/);
-    expect(await page.locator(`[data-sediment="2"] pre[data-explain="1"]`).textContent()).toContain("$freeze");
+    await page.locator(`[data-sediment="3"] summary`).click();
+    expect(await page.locator(`[data-sediment="3"] pre`).first().textContent()).toContain('"op": "reserve"');
+    expect(await page.locator(`[data-sediment="3"] pre[data-explain="0"]`).textContent()).toMatch(/UPDATE stock SET reserved = reserved \+ \?/);
+    expect(await page.locator(`[data-sediment="3"] pre[data-explain="1"]`).textContent()).toContain("$freeze");
     await shoot("world");
   });
 
   it("shows a new reservation live, without a reload, over the WebSocket", async () => {
     const p = product("live");
-    expect((await api("PUT", `/api/products/${p}/stock/main`, { quantity: 4 })).status).toBe(200);
+    await stockFirst(p, 4);
     await signIn();
     const polls: string[] = [];
     page.on("request", (r) => void (r.url().includes("/newer") && polls.push(r.url())));
@@ -147,9 +162,9 @@ describe("the inspector in a browser", () => {
     // Anything set on this window is lost by a reload.
     await page.evaluate(() => ((window as unknown as { marker: number }).marker = 1));
     expect((await api("POST", `/api/products/${p}/reservations`, { locationId: "main", quantity: 1 })).status).toBe(201);
-    await page.locator('[data-sediment="2"].new').waitFor({ timeout: 10_000 });
-    expect(await page.locator("[data-sediment]").count()).toBe(2);
-    expect(await page.locator('[data-sediment="2"] summary').textContent()).toContain("reserve, $freeze");
+    await page.locator('[data-sediment="3"].new').waitFor({ timeout: 10_000 });
+    expect(await page.locator("[data-sediment]").count()).toBe(3);
+    expect(await page.locator('[data-sediment="3"] summary').textContent()).toContain("reserve, $freeze");
     expect(await live.textContent()).toContain("1 new sediment(s)");
     expect(await page.evaluate(() => (window as unknown as { marker?: number }).marker)).toBe(1);
     expect(polls).toEqual([]);
@@ -158,7 +173,7 @@ describe("the inspector in a browser", () => {
 
   it("falls back to asking every few seconds when the WebSocket is refused", async () => {
     const p = product("poll");
-    expect((await api("PUT", `/api/products/${p}/stock/main`, { quantity: 4 })).status).toBe(200);
+    await stockFirst(p, 4);
     await signIn();
     await page.routeWebSocket(/\/live$/, (ws) => ws.close());
     try {
@@ -166,7 +181,7 @@ describe("the inspector in a browser", () => {
       await expect.poll(() => page.locator("[data-live]").getAttribute("data-live-state")).toBe("polling");
       expect((await api("POST", `/api/products/${p}/reservations`, { locationId: "main", quantity: 1 })).status).toBe(201);
       // The fallback asks every 5 s.
-      await page.locator('[data-sediment="2"].new').waitFor({ timeout: 12_000 });
+      await page.locator('[data-sediment="3"].new').waitFor({ timeout: 12_000 });
     } finally {
       await page.unrouteAll();
     }
@@ -174,13 +189,13 @@ describe("the inspector in a browser", () => {
 
   it("shows an idempotency key holding markup as text and runs no script", async () => {
     const p = product("xss");
-    expect((await api("PUT", `/api/products/${p}/stock/main`, { quantity: 1 })).status).toBe(200);
+    await stockFirst(p, 1);
     const intent = { v: 1, idempotencyKey: XSS, steps: [{ op: "adjust", args: { locationId: "main", delta: 1, reason: "purchase" } }] };
     expect((await api("POST", `/api/products/${p}/intents`, intent)).status).toBe(200);
     await signIn();
     await page.goto(`${baseURL}/inspector/worlds/${p}`);
-    await page.locator(`[data-sediment="2"] summary`).click();
-    expect(await page.locator(`[data-sediment="2"] summary`).textContent()).toContain(`key ${XSS}`);
+    await page.locator(`[data-sediment="3"] summary`).click();
+    expect(await page.locator(`[data-sediment="3"] summary`).textContent()).toContain(`key ${XSS}`);
     expect(await page.locator("img").count()).toBe(0);
     expect(dialogs).toEqual([]);
   });
@@ -253,7 +268,8 @@ describe("the inspector in a browser", () => {
 
   it("turns the chain status red after a log row is tampered with on disk", async () => {
     const p = product("tamper");
-    for (const quantity of [5, 6, 7]) expect((await api("PUT", `/api/products/${p}/stock/main`, { quantity })).status).toBe(200);
+    await stockFirst(p, 5);
+    for (const quantity of [6, 7]) expect((await api("PUT", `/api/products/${p}/stock/main`, { quantity })).status).toBe(200);
     await signIn();
     await page.goto(`${baseURL}/inspector/worlds/${p}`);
     expect(await page.locator("[data-chain=ok]").count()).toBe(1);
@@ -266,7 +282,7 @@ describe("the inspector in a browser", () => {
     }
     await page.reload();
     const broken = page.locator("[data-chain=broken]");
-    expect(await broken.textContent()).toBe("Broken at sediment #2 (checked #1 to #3)");
+    expect(await broken.textContent()).toBe("Broken at sediment #2 (checked #1 to #4)");
     expect(await broken.evaluate((el) => getComputedStyle(el).backgroundColor)).toBe("rgb(179, 20, 27)");
     expect(await page.locator(`[data-sediment="2"]`).getAttribute("class")).toBe("broken");
     await shoot("world-broken");

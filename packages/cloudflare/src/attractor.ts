@@ -1,5 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
-import { DEFAULT_LIMITS, type ExplainResult, type FreezeResult, type Intent, type IntentLimits, Lineage, type Precedent, type ReasonKind, type Row, type Seal, type Sediment, type SqlValue, type Verification, type WakeOutcome, type Vocabulary, type World } from "@noema/core";
+import { DEFAULT_LIMITS, type ExplainResult, type FreezeResult, type Intent, type IntentLimits, Lineage, type Precedent, type ReasonKind, type Receipt, type Row, type Seal, type Sediment, type SqlValue, type Verification, type WakeOutcome, type Vocabulary, type World } from "@noema/core";
 import { WAKE_BATCH, MAX_PAGE, DEFAULT_PAGE } from "@noema/core/runtime";
 import {
   type AlarmChore,
@@ -11,6 +11,7 @@ import {
   type SedimentHost,
 } from "@noema/core/runtime";
 import { acceptLive, announce, closeLive, type RowsPage, rowsOf, sampleOf, type TableInfo, type TailCheck, tablesOf, tailCheck } from "./inspection.js";
+import { DEFAULT_DELIVERY, type DeliveryOptions, messagesChore, type OutboxMessage, outboxPage, type ReceiptEntry, receiptsPage, sendTargets } from "./messages.js";
 
 /** Why an Attractor subclass cannot start: a missing law or an overridden `alarm()`. */
 export class AttractorDefinitionError extends Error {
@@ -39,6 +40,10 @@ export interface AttractorStatics {
   limits?: Partial<IntentLimits>;
   /** Frozen Intents woken per alarm run (default WAKE_BATCH, 500); the alarm is re-armed for the rest. */
   wakeBatch?: number;
+  /** The Attractors `$send` may address: each Worker binding with its law (checked when the Attractor wakes). */
+  sends?: Readonly<Record<string, Vocabulary | Lineage>>;
+  /** How messages are delivered, over DEFAULT_DELIVERY. */
+  delivery?: Partial<DeliveryOptions>;
 }
 
 const isVocabulary = (law: unknown): law is Vocabulary =>
@@ -101,6 +106,8 @@ export abstract class Attractor<Env = unknown, V extends Vocabulary = Vocabulary
   private sedimenter!: Sedimenter;
   private migration!: MigrationState;
   private readonly wakeBatch: number;
+  private readonly sends: Record<string, Lineage>;
+  private readonly delivery: DeliveryOptions;
   /** The user alarm time `onAlarm()` is running for: not re-armed while it runs. */
   private runningAlarm: number | undefined;
   /** What the alarm serves besides `onAlarm()`, in the order each run serves it: Cryostasis first. */
@@ -119,13 +126,19 @@ export abstract class Attractor<Env = unknown, V extends Vocabulary = Vocabulary
     this.lineage = this.lawFor(law instanceof Lineage ? law : Lineage.of(law));
     this.limits = { ...DEFAULT_LIMITS, ...statics.limits };
     this.wakeBatch = statics.wakeBatch ?? WAKE_BATCH;
+    const sends = sendTargets(statics.name, statics.sends, env);
+    if (typeof sends === "string") {
+      throw new AttractorDefinitionError(sends);
+    }
+    this.sends = sends;
+    this.delivery = { ...DEFAULT_DELIVERY, ...statics.delivery };
     const sql = ctx.storage.sql;
     this.query = (text, ...params) => sql.exec<Row>(text, ...params).toArray();
     const host: SedimentHost = (this.host = {
       db: { exec: (text, params) => sql.exec<Row>(text, ...params).toArray() },
       transaction: (fn) => ctx.storage.transactionSync(fn),
       now: () => Date.now(),
-      onCryostasisChanged: () => this.rearm(),
+      onAlarmWorkChanged: () => this.rearm(),
     });
     const attractor = statics.name;
     void ctx.blockConcurrencyWhile(async () => {
@@ -148,10 +161,11 @@ export abstract class Attractor<Env = unknown, V extends Vocabulary = Vocabulary
         held: state.held.version,
         appliedAt: (version) => appliedAt.get(version) ?? created,
         limits: this.limits,
+        sends: this.sends,
         ...(failure && (!held || held.nomos.hash !== state.held.hash) ? { unavailable: failure } : {}),
         ...(failure ? { pending: failure } : {}),
       });
-      this.alarmWork = [this.cryostasisChore()];
+      this.alarmWork = [this.cryostasisChore(), messagesChore(this.sedimenter, env, this.delivery, (receipt) => this.onReceipt(receipt), attractor)];
       // A restart, an eviction or a code update may have lost the alarm: point it at the earliest entry again.
       this.rearm();
     });
@@ -268,6 +282,39 @@ export abstract class Attractor<Env = unknown, V extends Vocabulary = Vocabulary
 
   /** Called after an alarm woke frozen Intents, with what became of each (sealed, refused, retried or gone). */
   protected onWake(_outcomes: WakeOutcome[]): void | Promise<void> {}
+
+  /**
+   * Your reaction to a message's receipt (sealed, refused or undeliverable): return the next
+   * Intent, or nothing. It runs synchronously inside the transaction that records the receipt
+   * and removes the message, and what it returns is applied in that same sediment (it may
+   * `$send` further). Branch here, on the receipt, never inside an Intent. A refused reaction
+   * is a Precedent; the receipt is recorded all the same.
+   */
+  protected onReceipt(_receipt: Receipt): Intent | undefined {
+    return undefined;
+  }
+
+  /**
+   * Receives a message from another Attractor (its delivery chore calls this): sedimented
+   * under the message's key, so a redelivery applies nothing twice, with origin
+   * `{ message: { from, sedimentId, step, messageId } }`. An Intent of an older law is
+   * carried like any other (Flat, Curved and reforged, or Critical and refused).
+   */
+  receive(message: unknown): Seal {
+    const seal = this.sedimenter.receive(message);
+    if (seal.success) this.announce();
+    return seal;
+  }
+
+  /** Messages waiting for delivery, in the order they were sent; `next` is the cursor of the next page. */
+  outbox(options: { after?: number; limit?: number } = {}): { messages: OutboxMessage[]; next?: number } {
+    return outboxPage(this.sedimenter.outbox, options.after, pageSize(options.limit));
+  }
+
+  /** Receipts of settled messages, in the order they were sent; `next` is the cursor of the next page. */
+  receipts(options: { after?: number; limit?: number } = {}): { receipts: ReceiptEntry[]; next?: number } {
+    return receiptsPage(this.sedimenter.outbox, options.after, pageSize(options.limit));
+  }
 
   /** Freezes an Intent from code, to wake at `at` (ms since the epoch) or after `delaySeconds`. */
   freeze(intent: unknown, when: { at?: number; delaySeconds?: number; key?: string }): FreezeResult {

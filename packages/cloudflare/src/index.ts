@@ -10,3 +10,4 @@ export {
   type NomosReport,
 } from "./attractor.js";
 export type { RowsPage, TableInfo, TailCheck } from "./inspection.js";
+export { DEFAULT_DELIVERY, DELIVERY_LEASE_MS, type DeliveryOptions, type OutboxMessage, type ReceiptEntry } from "./messages.js";

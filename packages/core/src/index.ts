@@ -78,6 +78,7 @@ export {
   type StepBuilder,
 } from "./builder/index.js";
 export { CANCEL, FREEZE, type FreezeArgs, MAX_FREEZE_MS } from "./cryostasis/builtins.js";
+export { MAX_TARGET_NAME, SEND, type SendArgs } from "./message/builtin.js";
 export { parseClaimed, parseIntent } from "./admission/parse.js";
 export type { CarryResult, CarryStep, Origin } from "./admission/admit.js";
 export { type ConnectionReport, connectionFor, type ExplainResult, explainOutside } from "./admission/outside.js";
@@ -93,5 +94,5 @@ export { type Sieve, SieveDerivationError } from "./sieve/index.js";
 
 // Seals, Sediments and Precedents: what an Attractor answers.
 export { type Reason, type ReasonKind, REASON_KINDS } from "./refusal/index.js";
-export type { Precedent, RefusalSeal, Seal, Sediment, SuccessSeal, Verification, World } from "./seal/types.js";
+export type { Message, Precedent, Receipt, RefusalSeal, Seal, SealOrigin, Sediment, SuccessSeal, Verification, World } from "./seal/types.js";
 export type { FreezeResult, WakeOutcome } from "./seal/sedimenter.js";

@@ -35,21 +35,28 @@ export { diffNomos, diffVocabulary } from "./connection/diff.js";
 export { phaseAt } from "./connection/lineage.js";
 export { Refusal } from "./refusal/index.js";
 export {
-  BUILTIN_STEPS,
+  type BuiltinHost,
   type BuiltinRun,
   type BuiltinStatement,
   type BuiltinStep,
-  builtinStep,
-  checkStepArgs,
-  type Freezer,
   keyIssue,
-  outputsOf,
-  stepScope,
-  wakeTime,
-  type WakeWhen,
-} from "./cryostasis/builtins.js";
+  type MessageTarget,
+} from "./builtin/index.js";
+export { wakeTime, type WakeWhen } from "./cryostasis/builtins.js";
+export { BUILTIN_STEPS, builtinStep, checkStepArgs, outputsOf, stepScope } from "./interpretation/builtins.js";
+export {
+  derivedMessageKey,
+  MAX_MESSAGE_ATTEMPTS,
+  MESSAGE_BATCH,
+  MESSAGE_CONCURRENCY,
+  MESSAGE_DDL,
+  type OutboxEntry,
+  OutboxStore,
+  SEND_SQL,
+} from "./message/store.js";
 export {
   backoffMs,
+  scaledBackoffMs,
   CANCEL_SQL,
   CRYOSTASIS_DDL,
   CryostasisStore,
@@ -65,5 +72,5 @@ export { type Admission, admissionIssues, type AdmissionOptions, admit, carry } 
 export { claimedVersion } from "./admission/parse.js";
 export { type CanonicalSediment, GENESIS_HASH, hashCanonicalSediment, sedimentHash, worldHash } from "./seal/chain.js";
 export { applyLineage, MigrationError, type MigrationState, verifySchema } from "./seal/migrate.js";
-export { Sedimenter, type SedimenterOptions } from "./seal/sedimenter.js";
+export { type ReceiptRecord, Sedimenter, type SedimenterOptions } from "./seal/sedimenter.js";
 export { type AppliedNomos, createInternalTables, DEFAULT_PAGE, latestApplied, MAX_PAGE, nomosHistory, recordApplied, SedimentLog } from "./seal/store.js";

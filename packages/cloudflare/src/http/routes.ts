@@ -58,7 +58,7 @@ export function limitBody(maxSize = MAX_BODY_BYTES): MiddlewareHandler {
  * The generic routes of any Attractor namespace, to mount with `app.route(prefix, ...)`:
  *
  * - under `path` (default `/:name`), one Attractor: `POST /intents`, `GET /sediments`, `/verify`,
- *   `/precedents`, `/cryostasis`, `/nomos`;
+ *   `/precedents`, `/cryostasis`, `/outbox`, `/receipts`, `/nomos`;
  * - the law its code declares: `POST /explain`, `GET /nomos`, `POST /connection`.
  *
  * Refusals and bad input answer with the error envelope; give the top-level app
@@ -113,6 +113,16 @@ export function attractorRoutes<E extends HonoEnv>(options: AttractorRoutesOptio
     // A full page may have more behind it; the next one may also come back empty.
     const last = pending.length === q.limit ? pending[pending.length - 1] : undefined;
     return c.json({ pending, ...(last ? { next: `${last.wakeAt}-${last.cryoId}` } : {}) });
+  });
+
+  router.get(`${path}/outbox`, async (c) => {
+    const stub = attractor(c);
+    return c.json(await stub.outbox(parseInput(page, c.req.query())));
+  });
+
+  router.get(`${path}/receipts`, async (c) => {
+    const stub = attractor(c);
+    return c.json(await stub.receipts(parseInput(page, c.req.query())));
   });
 
   router.get(`${path}/nomos`, async (c) => c.json(await attractor(c).nomos()));

@@ -62,6 +62,7 @@ const worldQuery = z.object({
   kind: z.enum(REASON_KINDS).optional().catch(undefined),
   nomosVersion: whole.min(1).optional().catch(undefined),
   precedentsAfter: whole.optional().catch(undefined),
+  receiptsAfter: whole.optional().catch(undefined),
 });
 
 /**
@@ -163,12 +164,14 @@ export function inspector<E extends HonoEnv>(options: InspectorOptions<E>): Hono
     const broken = verification && !verification.ok ? verification.brokenAt : !tail.ok ? tail.brokenAt : undefined;
     const after = q.after ?? Math.max(0, (broken === undefined ? head : broken + LOG_PAGE / 2) - LOG_PAGE);
     const table = tables.find((t) => t.name === q.table) ?? tables[0];
-    const [log, frozen, precedents, rows, sample] = await Promise.all([
+    const [log, frozen, precedents, rows, sample, outbox, receipts] = await Promise.all([
       stub.sediments(after, LOG_PAGE),
       stub.frozen({ limit: LIST_PAGE }),
       stub.precedents({ kind: q.kind, nomosVersion: q.nomosVersion, after: q.precedentsAfter, limit: LIST_PAGE }),
       table ? stub.rows(table.name, { after: q.rowsAfter ?? 0, limit: ROWS_PAGE }) : undefined,
       charts.length > 0 ? stub.sampleSediments(CHART_SAMPLE) : [],
+      stub.outbox({ limit: LIST_PAGE }),
+      stub.receipts({ after: q.receiptsAfter ?? 0, limit: LIST_PAGE }),
     ]);
     const state: StateView = {
       tables,
@@ -187,6 +190,7 @@ export function inspector<E extends HonoEnv>(options: InspectorOptions<E>): Hono
       log: { ...log, after, limit: LOG_PAGE },
       explain: explainSediment,
       peer,
+      messages: { outbox, receipts, receiptsAfter: q.receiptsAfter ?? 0 },
       frozen,
       precedents,
       filter,

@@ -3,6 +3,7 @@ import type { Child } from "hono/jsx";
 import type { FrozenSummary, NomosReport } from "../attractor.js";
 import type { TokenScope } from "../http/auth.js";
 import type { TailCheck } from "../inspection.js";
+import { Messages, type MessagesView } from "./messages.js";
 import { Chart, type ChartSpec, State, type StateView } from "./state.js";
 
 // Every <pre> may scroll, so it takes the keyboard focus (tabindex 0) to be scrolled without a mouse.
@@ -156,6 +157,7 @@ export interface WorldView {
   explain: (s: Sediment) => Explanation | undefined;
   /** Where another World is shown (a message's sender, a receipt's receiver), when an inspector of this app shows it. */
   peer: PeerLink;
+  messages: MessagesView;
   frozen: FrozenSummary[];
   precedents: { precedents: Precedent[]; next?: number };
   filter: { kind?: string; nomosVersion?: number; after?: number };
@@ -175,6 +177,7 @@ export function World({ frame, view }: { frame: Frame; view: WorldView }) {
         <a href="#state">State</a>
         <a href="#log">Log</a>
         <a href="#frozen">Frozen</a>
+        <a href="#messages">Messages</a>
         <a href="#precedents">Precedents</a>
       </nav>
       {/* Live only on the newest page: the script subscribes over a WebSocket, or polls if it cannot. */}
@@ -193,6 +196,7 @@ export function World({ frame, view }: { frame: Frame; view: WorldView }) {
       ))}
       <Log here={here} base={frame.base} name={name} log={log} filter={view.filter} brokenAt={brokenAt} explain={view.explain} peer={view.peer} />
       <Frozen frozen={view.frozen} />
+      <Messages here={here} view={view.messages} peer={view.peer} />
       <Precedents here={here} view={view} />
     </Page>
   );

@@ -2,6 +2,7 @@ import { type Connection } from "../connection/index.js";
 import { type Lineage, phaseAt, type Phase } from "../connection/lineage.js";
 import { DEFAULT_LIMITS, type Intent, type IntentLimits, type NomosStamp, nomosStamp, type Vocabulary } from "../intent/index.js";
 import { formatIssues, type Issue, issue } from "../issue/index.js";
+import type { World } from "../host/index.js";
 import type { Reason } from "../refusal/index.js";
 import type { Sieve } from "../sieve/index.js";
 import { claimedVersion, parseIntent } from "./parse.js";
@@ -23,6 +24,8 @@ export interface Origin {
   reforged: boolean;
   /** Present when it was frozen and woken by the alarm: resumed as it was, or reforged. */
   cryostasis?: { cryoId: number; frozenAt: number; wakeAt: number; wokeAt: number; mode: "resumed" | "reforged" };
+  /** Present when it arrived as a message from another World (idempotent under the message key). */
+  message?: { from: World; sedimentId: number; step: number; messageId: number };
   /** The Intent as it was sent, kept when reforging changed it; a Flat one differs only in its `nomos`. */
   intent?: Intent;
   steps: CarryStep[];

@@ -1,4 +1,4 @@
-import { checkStepArgs } from "../cryostasis/index.js";
+import { checkStepArgs } from "../interpretation/index.js";
 import type { Lineage } from "../connection/lineage.js";
 import { wasChecked } from "../intent/checked.js";
 import { DEFAULT_LIMITS, type Intent, type IntentLimits, type IntentStep, parseEnvelope, type Vocabulary } from "../intent/index.js";

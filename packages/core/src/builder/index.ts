@@ -1,6 +1,6 @@
 import type { z } from "zod";
 import type { Json } from "../canonical/index.js";
-import { BUILTIN_STEPS, checkStepArgs } from "../cryostasis/index.js";
+import { BUILTIN_STEPS, checkStepArgs } from "../interpretation/index.js";
 import {
   DEFAULT_LIMITS,
   type Intent,
@@ -46,6 +46,13 @@ export type StepBuilder<Ops extends Record<string, OperationSpec>> = {
   ): OutputRefs<{ cryoId: number; wakeAt: number }>;
   /** Cancels the frozen Intent with this key, if any, atomically with the rest of this Intent. */
   $cancel(args: { key: string | OutputRef<string> }): OutputRefs<{ cancelled: boolean }>;
+  /**
+   * Sends `intent` (built with the target's vocabulary) to the Attractor of binding
+   * `to.attractor` named `to.name`, atomically with the rest of this Intent: stored in the
+   * outbox, delivered at least once, applied once under its key. Without a `key` one is
+   * derived from this World, the sediment and the step; a key already used sends nothing.
+   */
+  $send(args: { to: { attractor: string; name: string }; key?: string | OutputRef<string> }, intent: Intent): OutputRefs<{ messageId: number; key: string }>;
 };
 
 /** Thrown on the client when an Intent would be refused for its shape; nothing was sent. */
@@ -105,12 +112,14 @@ export function buildIntent<Ops extends Record<string, OperationSpec>, R = void>
     }) as never;
   }
   for (const builtin of Object.values(BUILTIN_STEPS)) {
-    builder[builtin.op] = ((args: Record<string, unknown>, nested?: (step: unknown) => void) => {
+    builder[builtin.op] = ((args: Record<string, unknown>, nested?: unknown) => {
       if (frozen) throw new IntentValidationError([issue("not_allowed", ["steps", steps.length, "args", "intent", "steps", frozen.length, "op"], `a frozen Intent cannot itself ${builtin.op.slice(1)}`)]);
       if (!builtin.carries) return refs(add(builtin.op, args), builtin.outputs);
+      // Another Attractor's Intent, built with its own vocabulary: carried as it is.
+      if (builtin.carries === "intent") return refs(add(builtin.op, { ...args, intent: nested }), builtin.outputs);
       const inner: IntentStep[] = (frozen = []);
       try {
-        nested?.(builder);
+        (nested as ((step: unknown) => void) | undefined)?.(builder);
       } finally {
         frozen = null;
       }

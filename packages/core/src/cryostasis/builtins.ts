@@ -1,28 +1,22 @@
 import * as z from "zod";
 import { canonicalJson, type Json } from "../canonical/index.js";
-import type { SqlValue } from "../host/index.js";
+import { type BuiltinStep, explainedValue, invalidStep, keyIssue, prefixed, splitRefs } from "../builtin/index.js";
 import {
   type ArgValue,
   checkOpArgs,
   definedArgs,
   type Intent,
-  type InterpretationContext,
   type IntentStep,
+  isBuiltinOp,
   isRef,
-  looksLikeRef,
-  MAX_KEY_LENGTH,
   nomosStamp,
-  operationOutputs,
   type Ref,
-  refIssues,
   resolveArgs,
   resolveValue,
-  type StepScope,
   stepSchema,
   strictArgs,
-  type Vocabulary,
 } from "../intent/index.js";
-import { type Issue, issue, type ParseResult, zodIssues } from "../issue/index.js";
+import { type Issue, issue, zodIssues } from "../issue/index.js";
 import { Refusal } from "../refusal/index.js";
 import { sieveHash, sieveOf } from "../sieve/index.js";
 import { CANCEL_SQL, FREEZE_SQL } from "./store.js";
@@ -30,13 +24,6 @@ import { CANCEL_SQL, FREEZE_SQL } from "./store.js";
 /** The furthest ahead an Intent may be frozen. */
 export const MAX_FREEZE_MS = 366 * 24 * 60 * 60 * 1000;
 const MS_PER_DAY = 86_400_000;
-
-/** Where built-in steps go: the host's Cryostasis, inside the same transaction. */
-export interface Freezer {
-  /** Stores the frozen Intent (`now` is the freezing Intent's time); with a pending key, returns that entry instead. */
-  freeze(request: { wakeAt: number; key?: string | undefined; intent: Intent; now: number }): { cryoId: number; wakeAt: number };
-  cancel(key: string): boolean;
-}
 
 /** When to wake, as a `$freeze` step or `freeze()` gives it: exactly one of the two. */
 export interface WakeWhen {
@@ -67,42 +54,7 @@ export function wakeTime(when: WakeWhen, now: number | undefined, verb: "be" | "
   return { ok: true, wakeAt };
 }
 
-/** The key rule: a freeze key is a string of 1 to MAX_KEY_LENGTH characters. */
-export function keyIssue(key: unknown, verb: "be" | "resolve to" = "be"): Issue | undefined {
-  if (typeof key === "string" && key.length >= 1 && key.length <= MAX_KEY_LENGTH) return undefined;
-  return issue("invalid_value", ["key"], `must ${verb} a string of 1–${MAX_KEY_LENGTH} characters`);
-}
-
-/** A statement a built-in step runs, as explain shows it. */
-export interface BuiltinStatement {
-  sql: string;
-  params: (SqlValue | Ref | { $computedFrom: Ref[] })[];
-}
-
-/** What a built-in step is given when it runs inside the Interpretation. */
-export interface BuiltinRun {
-  vocabulary: Vocabulary;
-  intent: Intent;
-  args: Record<string, ArgValue>;
-  outputs: readonly Json[];
-  ctx: InterpretationContext;
-  freezer: Freezer;
-}
-
-/** One built-in step: its arguments and outputs, and how it is checked, run and explained. */
-export interface BuiltinStep {
-  readonly op: `$${string}`;
-  readonly description: string;
-  /** Fields that may be Refs to earlier outputs. */
-  readonly refFields: readonly string[];
-  readonly outputs: readonly string[];
-  /** Whether it carries an Intent to run later (the builder then takes a body for it). */
-  readonly carries: boolean;
-  check(scope: StepScope, args: Record<string, unknown>, at: PropertyKey[]): ParseResult<Record<string, ArgValue>>;
-  interpret(run: BuiltinRun): Json;
-  explain(vocabulary: Vocabulary, intent: Intent, args: Record<string, ArgValue>, context: Omit<InterpretationContext, "step">): BuiltinStatement;
-}
-
+/** Built-in steps of Cryostasis: registered in BUILTIN_STEPS (interpretation/builtins.ts). */
 export const FREEZE = "$freeze";
 export const CANCEL = "$cancel";
 
@@ -123,33 +75,12 @@ const freezeArgs = z.strictObject({
 });
 const cancelArgs = z.strictObject({ key: z.unknown().optional() });
 
-/** Splits Ref-valued fields off a built-in's arguments and checks them as Refs. */
-function splitRefs(scope: StepScope, given: Record<string, unknown>, fields: readonly string[], at: PropertyKey[]) {
-  const rest: Record<string, unknown> = { ...given };
-  const refs: Record<string, Ref> = {};
-  const issues: Issue[] = [];
-  for (const key of fields) {
-    if (!looksLikeRef(rest[key])) continue;
-    issues.push(...refIssues(scope, rest[key], [...at, "args", key]));
-    refs[key] = rest[key] as Ref;
-    delete rest[key];
-  }
-  return { rest, refs, issues };
-}
-
-const prefixed = (i: Issue, at: PropertyKey[]): Issue => ({ ...i, path: [...at.map((k) => (typeof k === "number" ? k : String(k))), ...i.path] });
-
-/** `step N (op): message`, at the step's argument `path`. */
-function invalid(index: number, op: string, found: Issue): Refusal {
-  return new Refusal({ kind: "validation", message: `step ${index} (${op}): ${found.message}`, step: index, op, issues: [prefixed(found, ["steps", index, "args"])] });
-}
-
-const freezeStep: BuiltinStep = {
+export const freezeStep: BuiltinStep = {
   op: FREEZE,
   description: "Freezes an Intent to wake at a time or after a delay, atomically with the rest of this Intent.",
   refFields: ["at", "delaySeconds", "key"],
   outputs: ["cryoId", "wakeAt"],
-  carries: true,
+  carries: "steps",
   check(scope, given, at) {
     const { rest, refs, issues } = splitRefs(scope, given, this.refFields, at);
     const argsAt = [...at, "args"];
@@ -171,9 +102,8 @@ const freezeStep: BuiltinStep = {
     const nested: IntentStep[] = [];
     parsed.data.intent.steps.forEach((step, j) => {
       const path = [...argsAt, "intent", "steps", j];
-      const builtin = builtinStep(step.op);
-      if (builtin) {
-        issues.push(issue("not_allowed", [...path, "op"], `a frozen Intent cannot itself ${builtin.op.slice(1)}`));
+      if (isBuiltinOp(step.op)) {
+        issues.push(issue("not_allowed", [...path, "op"], `a frozen Intent cannot itself ${step.op.slice(1)}`));
         return;
       }
       // A frozen step's Refs name the outer Intent's earlier steps: they are resolved when it is frozen.
@@ -185,14 +115,14 @@ const freezeStep: BuiltinStep = {
     out.intent = { steps: nested } as unknown as Json;
     return { ok: true, value: out };
   },
-  interpret({ vocabulary, intent, args, outputs, ctx, freezer }) {
+  interpret({ vocabulary, intent, args, outputs, ctx, host }) {
     const a = args as unknown as FreezeArgs;
     const verb = isRef(a.at) || isRef(a.delaySeconds) ? "resolve to" : "be";
     const when = wakeTime({ at: resolveValue(a.at, outputs), delaySeconds: resolveValue(a.delaySeconds, outputs) }, ctx.now, verb);
-    if (!when.ok) throw invalid(ctx.step, FREEZE, when.issue);
+    if (!when.ok) throw invalidStep(ctx.step, FREEZE, when.issue);
     const key = resolveValue(a.key, outputs);
     const badKey = key === undefined ? undefined : keyIssue(key, "resolve to");
-    if (badKey) throw invalid(ctx.step, FREEZE, badKey);
+    if (badKey) throw invalidStep(ctx.step, FREEZE, badKey);
     // The frozen steps were checked when the Intent was parsed; only values that came from Refs are new.
     const steps = a.intent.steps.map((step, j) => {
       if (!Object.values(step.args).some(isRef)) return step;
@@ -209,7 +139,7 @@ const freezeStep: BuiltinStep = {
       return { op: step.op, args: definedArgs(parsed.data as Record<string, ArgValue>) };
     });
     const frozen: Intent = { v: 1, nomos: intent.nomos ?? nomosStamp(vocabulary.nomos), steps };
-    const stored = freezer.freeze({ wakeAt: when.wakeAt!, key: key as string | undefined, intent: frozen, now: ctx.now });
+    const stored = host.freeze({ wakeAt: when.wakeAt!, key: key as string | undefined, intent: frozen, now: ctx.now });
     return { cryoId: stored.cryoId, wakeAt: stored.wakeAt };
   },
   // The frozen Intent is shown with its Refs, resolved when it is frozen; the World hash is the Attractor's, known only there.
@@ -222,7 +152,7 @@ const freezeStep: BuiltinStep = {
   },
 };
 
-const cancelStep: BuiltinStep = {
+export const cancelStep: BuiltinStep = {
   op: CANCEL,
   description: "Cancels the frozen Intent with this key, if any, atomically with the rest of this Intent.",
   refFields: ["key"],
@@ -240,43 +170,14 @@ const cancelStep: BuiltinStep = {
     }
     return issues.length ? { ok: false, issues } : { ok: true, value: { key: key as ArgValue } };
   },
-  interpret({ args, outputs, ctx, freezer }) {
+  interpret({ args, outputs, ctx, host }) {
     const key = resolveValue(args.key, outputs);
     const bad = keyIssue(key, "resolve to");
-    if (bad) throw invalid(ctx.step, CANCEL, bad);
-    return { cancelled: freezer.cancel(key as string) };
+    if (bad) throw invalidStep(ctx.step, CANCEL, bad);
+    return { cancelled: host.cancel(key as string) };
   },
   explain(_vocabulary, _intent, args) {
     return { sql: CANCEL_SQL, params: [explainedValue(args.key)] };
   },
 };
 
-const explainedValue = (v: ArgValue | undefined): SqlValue | Ref => (v === undefined ? null : isRef(v) ? v : (v as SqlValue));
-
-/** The built-in steps, by name: every layer that meets a `$` step looks it up here. */
-export const BUILTIN_STEPS: Readonly<Record<string, BuiltinStep>> = Object.freeze({ [FREEZE]: freezeStep, [CANCEL]: cancelStep });
-
-/** The built-in step of this name, or undefined (own properties only). */
-export function builtinStep(op: string): BuiltinStep | undefined {
-  return Object.hasOwn(BUILTIN_STEPS, op) ? BUILTIN_STEPS[op] : undefined;
-}
-
-/** The outputs a step declares: a built-in's, a vocabulary operation's, or undefined when unknown. */
-export function outputsOf(vocabulary: Vocabulary, op: string): readonly string[] | undefined {
-  return builtinStep(op)?.outputs ?? operationOutputs(vocabulary, op);
-}
-
-/** The scope step `index` of `steps` is checked in. */
-export function stepScope(vocabulary: Vocabulary, steps: readonly IntentStep[], index: number): StepScope {
-  return { vocabulary, steps, index, outputsOf: (op) => outputsOf(vocabulary, op) };
-}
-
-/** Validates the arguments of step `index`: a vocabulary operation or a built-in step. */
-export function checkStepArgs(vocabulary: Vocabulary, steps: readonly IntentStep[], index: number): ParseResult<Record<string, ArgValue>> {
-  const step = steps[index]!;
-  const at = ["steps", index];
-  const scope = stepScope(vocabulary, steps, index);
-  const builtin = builtinStep(step.op);
-  if (builtin) return builtin.check(scope, step.args, at);
-  return checkOpArgs(scope, step.op, step.args, at);
-}

@@ -25,7 +25,12 @@ export const MAX_WAKE_ATTEMPTS = 12;
 
 /** Capped exponential backoff after the n-th failed attempt (1 s, 2 s, 4 s, … at most 5 min). */
 export function backoffMs(attempts: number): number {
-  return Math.min(1000 * 2 ** Math.max(attempts - 1, 0), 5 * 60 * 1000);
+  return scaledBackoffMs(attempts, 1000);
+}
+
+/** The same backoff starting at `firstMs` (messages let an Attractor choose it), capped at 5 min. */
+export function scaledBackoffMs(attempts: number, firstMs: number): number {
+  return Math.min(firstMs * 2 ** Math.max(attempts - 1, 0), 5 * 60 * 1000);
 }
 
 /** A frozen Intent: everything needed to decide, when it wakes, whether it may still run. */

@@ -1,3 +1,13 @@
+/** Where an Intent landed: recorded in every Seal. */
+export interface World {
+  /** The Attractor class name (the Durable Object class). */
+  attractor: string;
+  /** The name the Attractor was addressed by (`idFromName`). */
+  name: string;
+  nomosVersion: number;
+  nomosHash: string;
+}
+
 /** What a bound parameter may be: values only, never SQL text. */
 export type SqlValue = string | number | null;
 export type Row = Record<string, SqlValue>;
@@ -13,8 +23,8 @@ export interface SedimentHost {
   /** Runs `fn` atomically: if it throws, nothing it wrote survives. */
   transaction<T>(fn: () => T): T;
   now(): number;
-  /** Called after frozen Intents were added, cancelled or woken: the host points its alarm at the earliest. */
-  onCryostasisChanged?(): void;
+  /** Called after work the alarm serves changed (frozen Intents, messages): the host points its alarm at the earliest. */
+  onAlarmWorkChanged?(): void;
 }
 
 /**

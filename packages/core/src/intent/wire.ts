@@ -67,16 +67,22 @@ export function isRef(value: unknown): value is Ref {
 }
 
 /**
- * Built-in steps are named with a leading `$` (the registry is in `cryostasis/`); operation
- * names cannot start with one. A built-in may carry an Intent to run later at `args.intent`.
+ * Built-in steps are named with a leading `$` (the registry is in `interpretation/builtins.ts`);
+ * operation names cannot start with one. A built-in may carry steps of this law to run later at
+ * `args.intent` (`$freeze`), or a whole Intent of another Attractor's law (`$send`).
  */
 export const isBuiltinOp = (op: string): boolean => op.startsWith("$");
 
-/** The steps a built-in step carries at `args.intent.steps`, or none; unchecked input is read with care. */
+/**
+ * The steps of this law a built-in step carries at `args.intent.steps`, or none; unchecked
+ * input is read with care. A whole Intent (it has its own `v`, as a message does) is under its
+ * target's law, so none of its steps are this law's.
+ */
 export function carriedSteps(step: { op: string; args: unknown }): readonly IntentStep[] {
   if (!isBuiltinOp(step.op)) return [];
-  const nested = (step.args as { intent?: { steps?: unknown } } | null)?.intent?.steps;
-  return Array.isArray(nested) ? (nested as IntentStep[]) : [];
+  const carried = (step.args as { intent?: { v?: unknown; steps?: unknown } } | null)?.intent;
+  if (!carried || carried.v !== undefined) return [];
+  return Array.isArray(carried.steps) ? (carried.steps as IntentStep[]) : [];
 }
 
 /** Every vocabulary operation an Intent names, those of the Intents it carries included. */

@@ -1,4 +1,4 @@
-import { builtinStep } from "../cryostasis/index.js";
+import { builtinStep } from "./builtins.js";
 import {
   type ArgValue,
   type Intent,
@@ -70,7 +70,7 @@ function explainParams(statement: Statement<never>, args: Record<string, ArgValu
 export function explain(vocabulary: Vocabulary, intent: Intent, context: Omit<InterpretationContext, "step">): Explanation {
   return {
     steps: intent.steps.map((step, index) => {
-      // Built-in steps write the Attractor's own Cryostasis table.
+      // Built-in steps write the Attractor's own internal tables (Cryostasis, outbox).
       const builtin = builtinStep(step.op);
       if (builtin) return { op: step.op, statements: [builtin.explain(vocabulary, intent, step.args, context)] };
       const op = vocabulary.operations[step.op]!;

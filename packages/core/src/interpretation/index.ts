@@ -1,2 +1,3 @@
+export * from "./builtins.js";
 export * from "./explain.js";
 export * from "./sqlite.js";

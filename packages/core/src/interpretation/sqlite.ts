@@ -1,5 +1,6 @@
 import type { Json } from "../canonical/index.js";
-import { builtinStep, type Freezer } from "../cryostasis/index.js";
+import type { BuiltinHost } from "../builtin/index.js";
+import { builtinStep } from "./builtins.js";
 import type { Row, SqlExecutor } from "../host/index.js";
 import {
   type Intent,
@@ -48,14 +49,14 @@ export function interpret(
   intent: Intent,
   db: SqlExecutor,
   context: Omit<InterpretationContext, "step">,
-  freezer?: Freezer,
+  host?: BuiltinHost,
 ): Json[] {
   const outputs: Json[] = [];
   intent.steps.forEach((step, index) => {
     const builtin = builtinStep(step.op);
     if (builtin) {
-      if (!freezer) throw new Refusal({ kind: "validation", message: `step ${index}: ${step.op} needs an Attractor with Cryostasis`, step: index, op: step.op });
-      outputs.push(builtin.interpret({ vocabulary, intent, args: step.args, outputs, ctx: { ...context, step: index }, freezer }));
+      if (!host) throw new Refusal({ kind: "validation", message: `step ${index}: ${step.op} needs an Attractor to run in`, step: index, op: step.op });
+      outputs.push(builtin.interpret({ vocabulary, intent, args: step.args, outputs, ctx: { ...context, step: index }, host }));
       return;
     }
     const op = vocabulary.operations[step.op];

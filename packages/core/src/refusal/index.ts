@@ -10,6 +10,7 @@ export type ReasonKind =
   | "nomos" // built against a law this Attractor does not hold
   | "connection" // from an earlier law, and the Connection to this one does not let it run
   | "cryostasis" // a frozen Intent that kept failing unexpectedly when woken
+  | "message" // a message that could not be delivered after its last attempt
   | "idempotency"; // the key was used before for a different Intent
 
 // A record rather than a list, so the compiler says when a kind is added here and not there.
@@ -22,6 +23,7 @@ const KINDS: Record<ReasonKind, true> = {
   nomos: true,
   connection: true,
   cryostasis: true,
+  message: true,
   idempotency: true,
 };
 /** Every reason kind, for filters and forms. */

@@ -1,27 +1,30 @@
+import * as z from "zod";
 import { type Admission, admissionIssues, admit, type AdmissionOptions, type ExplainResult, type Origin } from "../admission/index.js";
+import { claimedVersion, parseIntent } from "../admission/parse.js";
+import { type BuiltinHost, keyIssue } from "../builtin/index.js";
 import { canonicalJson, type Json, sha256Hex } from "../canonical/index.js";
+import { type ConnectionType, moreSevere } from "../connection/index.js";
 import { Lineage } from "../connection/lineage.js";
 import {
   backoffMs,
-  builtinStep,
   CryostasisStore,
   FREEZE,
   FreezeKeyConflict,
-  type Freezer,
   type FrozenEntry,
-  keyIssue,
   MAX_WAKE_ATTEMPTS,
+  scaledBackoffMs,
   wakeTime,
 } from "../cryostasis/index.js";
 import type { SedimentHost } from "../host/index.js";
-import { DEFAULT_LIMITS, type Intent, type IntentLimits, type NomosStamp, nomosStamp, type Vocabulary } from "../intent/index.js";
-import { explain, interpret } from "../interpretation/index.js";
-import { type Issue, issue, prefixIssues } from "../issue/index.js";
+import { DEFAULT_LIMITS, type Intent, MAX_KEY_LENGTH, type IntentLimits, type NomosStamp, nomosStamp, type Vocabulary } from "../intent/index.js";
+import { builtinStep, explain, interpret } from "../interpretation/index.js";
+import { formatIssues, type Issue, issue, prefixIssues, zodIssues } from "../issue/index.js";
+import { derivedMessageKey, MAX_MESSAGE_ATTEMPTS, type OutboxEntry, OutboxStore, SEND } from "../message/index.js";
 import { Refusal, type Reason } from "../refusal/index.js";
 import { intentSieve, type Sieve } from "../sieve/index.js";
 import { hashCanonicalSediment } from "./chain.js";
 import { SedimentLog } from "./store.js";
-import type { Seal, Sediment, World } from "./types.js";
+import type { Message, Receipt, Seal, SealOrigin, Sediment, World } from "./types.js";
 
 
 export interface SedimenterOptions {
@@ -34,6 +37,8 @@ export interface SedimenterOptions {
   pending?: string;
   /** When this Attractor applied each version: where grace periods start by default. */
   appliedAt?: (version: number) => number | undefined;
+  /** The laws of the Attractors `$send` may address, by binding name: a message is checked against its target's law when sent. */
+  sends?: Readonly<Record<string, Lineage>>;
 }
 
 export type FreezeResult = { ok: true; cryoId: number; wakeAt: number; existing: boolean } | { ok: false; issues: Issue[] };
@@ -69,11 +74,14 @@ const stampOf = (v: Vocabulary): NomosStamp => nomosStamp(v.nomos);
 /** Thrown inside a wake transaction when the entry is already gone: nothing may be applied twice. */
 class AlreadyWoken extends Error {}
 
-/** What one committed transaction did: its sediment, and whether it froze or cancelled anything. */
+/** What one committed transaction did: its sediment, and whether it changed work the alarm serves (froze, cancelled, sent). */
 interface Committed {
   sediment: Sediment;
-  cryostasisChanged: boolean;
+  alarmWorkChanged: boolean;
 }
+
+/** What `recordReceipt` did: the receipt and the sediment recording it, or nothing when another delivery settled the message first. */
+export type ReceiptRecord = { receipt: Receipt; seal: Seal } | undefined;
 
 /**
  * Runtime-agnostic sedimentation: admit, interpret, check invariants and append to the chain
@@ -83,6 +91,7 @@ interface Committed {
 export class Sedimenter {
   readonly log: SedimentLog;
   readonly cryostasis: CryostasisStore;
+  readonly outbox: OutboxStore;
   readonly lineage: Lineage;
   /** The vocabulary of the law this Attractor holds. */
   readonly vocabulary: Vocabulary;
@@ -107,6 +116,7 @@ export class Sedimenter {
     this.admission = { ...admission, held: this.vocabulary.nomos.version, limits: this.limits };
     this.log = new SedimentLog(host.db);
     this.cryostasis = new CryostasisStore(host.db);
+    this.outbox = new OutboxStore(host.db);
     // Kept in memory: only a committed transaction advances it, so it never runs ahead of storage.
     this.head = this.log.head();
     const worldJson = canonicalJson(world);
@@ -145,8 +155,8 @@ export class Sedimenter {
     const earlier = this.earlier(sent);
     if (earlier) return "seal" in earlier ? earlier.seal : this.refuse(sent, now, earlier.reason);
     try {
-      const { sediment, cryostasisChanged } = this.apply(intent, now, origin);
-      if (cryostasisChanged) this.host.onCryostasisChanged?.();
+      const { sediment, alarmWorkChanged } = this.apply(intent, now, origin);
+      if (alarmWorkChanged) this.host.onAlarmWorkChanged?.();
       return sealOf(sediment);
     } catch (error) {
       if (error instanceof Refusal) return this.refuse(sent, now, error.reason);
@@ -169,7 +179,7 @@ export class Sedimenter {
     const admitted = this.admit(input, now);
     if (!admitted.ok) return { ok: false, issues: prefixIssues(admissionIssues(admitted.reason), ["intent"]) };
     const { sent } = admitted;
-    if (sent.steps.some((s) => builtinStep(s.op))) return bad(issue("not_allowed", ["intent", "steps"], "a frozen Intent cannot itself freeze or cancel"));
+    if (sent.steps.some((s) => builtinStep(s.op))) return bad(issue("not_allowed", ["intent", "steps"], "a frozen Intent cannot itself freeze, cancel or send"));
     const vocabulary = this.lineage.at(sent.nomos?.version ?? this.vocabulary.nomos.version)!;
     const intent: Intent = sent.nomos ? sent : { ...sent, nomos: stampOf(vocabulary) };
     let stored;
@@ -181,14 +191,14 @@ export class Sedimenter {
       if (error instanceof FreezeKeyConflict) return bad(issue("invalid_value", ["key"], error.message));
       throw error;
     }
-    if (!stored.existing) this.host.onCryostasisChanged?.();
+    if (!stored.existing) this.host.onAlarmWorkChanged?.();
     return { ok: true, ...stored };
   }
 
   /** Cancels a frozen Intent by id; false when there was none. */
   cancel(cryoId: number): boolean {
     const removed = this.host.transaction(() => this.cryostasis.remove(cryoId));
-    if (removed) this.host.onCryostasisChanged?.();
+    if (removed) this.host.onAlarmWorkChanged?.();
     return removed;
   }
 
@@ -201,7 +211,7 @@ export class Sedimenter {
     if (!this.available) return [];
     const now = this.host.now();
     const outcomes = this.cryostasis.due(now, limit).map((entry) => this.wake(entry, now));
-    this.host.onCryostasisChanged?.();
+    this.host.onAlarmWorkChanged?.();
     return outcomes;
   }
 
@@ -266,16 +276,24 @@ export class Sedimenter {
   }
 
   /** One transaction: `first` (if any), the Interpretation, the chain entry; returns what it changed. */
-  private apply(intent: Intent, timestamp: number, origin: Origin | undefined, first?: () => void): Committed {
-    const committed = this.host.transaction((): Committed => {
+  private apply(intent: Intent, timestamp: number, origin: SealOrigin | undefined, first?: () => void): Committed {
+    return this.applyPrepared(() => {
       first?.();
-      let cryostasisChanged = false;
+      return { intent, origin };
+    }, timestamp);
+  }
+
+  /** As `apply`, with the Intent and its origin decided inside the transaction by `prepare`. */
+  private applyPrepared(prepare: () => { intent: Intent; origin: SealOrigin | undefined }, timestamp: number): Committed {
+    const committed = this.host.transaction((): Committed => {
+      const { intent, origin } = prepare();
+      let alarmWorkChanged = false;
       const { held } = this;
-      const freezer: Freezer = {
+      const host: BuiltinHost = {
         freeze: (r) => {
           try {
             const stored = this.cryostasis.freeze({ ...r, sieve: intentSieve(this.vocabulary, r.intent), nomos: held, worldHash: this.worldHash });
-            cryostasisChanged ||= !stored.existing;
+            alarmWorkChanged ||= !stored.existing;
             return stored;
           } catch (error) {
             if (error instanceof FreezeKeyConflict) throw new Refusal({ kind: "idempotency", message: error.message, op: FREEZE });
@@ -284,20 +302,28 @@ export class Sedimenter {
         },
         cancel: (key) => {
           const cancelled = this.cryostasis.cancelKey(key);
-          cryostasisChanged ||= cancelled;
+          alarmWorkChanged ||= cancelled;
           return cancelled;
         },
+        send: (r) => {
+          const { intent: message, sieve } = this.checkMessage(r.to.attractor, r.intent, r.step);
+          const key = r.key ?? derivedMessageKey(this.world, r.sedimentId, r.step);
+          const stored = this.outbox.send({ key, to: r.to, intent: message, sieve, sedimentId: r.sedimentId, step: r.step, now: r.now });
+          alarmWorkChanged ||= !stored.existing;
+          return { messageId: stored.messageId, key };
+        },
       };
-      return { sediment: this.commit(intent, timestamp, origin, freezer), cryostasisChanged };
+      return { sediment: this.commit(intent, timestamp, origin, host), alarmWorkChanged };
     });
     this.head = { sedimentId: committed.sediment.sedimentId, hash: committed.sediment.hash };
     return committed;
   }
 
-  private commit(intent: Intent, timestamp: number, origin: Origin | undefined, freezer: Freezer): Sediment {
+  private commit(intent: Intent, timestamp: number, origin: SealOrigin | undefined, host: BuiltinHost): Sediment {
     const sedimentId = this.head.sedimentId + 1;
     const prevHash = this.head.hash;
-    const outputs: Json[] = interpret(this.vocabulary, intent, this.host.db, { now: timestamp, sedimentId }, freezer);
+    // A receipt recorded alone has no steps: it writes no table of the Nomos, so no invariant can break.
+    const outputs: Json[] = intent.steps.length === 0 ? [] : interpret(this.vocabulary, intent, this.host.db, { now: timestamp, sedimentId }, host);
     const canonical = {
       sedimentId,
       prevHash,
@@ -320,4 +346,154 @@ export class Sedimenter {
     });
     return { success: false, reason, precedentId, timestamp, world: this.world };
   }
+
+  /**
+   * Checks a `$send`'s Intent against its target's law, as the sender's code knows it: a
+   * message the target could only refuse for its shape or stamp is refused with the Intent
+   * that sends it, and nothing is sent.
+   */
+  private checkMessage(attractor: string, intent: Intent, step: number): { intent: Intent; sieve: Sieve } {
+    const fail = (message: string, issues?: Issue[]) =>
+      new Refusal({ kind: "validation", message: `step ${step} (${SEND}): ${message}`, step, op: SEND, ...(issues ? { issues } : {}) });
+    const sends = this.options.sends ?? {};
+    const target = Object.hasOwn(sends, attractor) ? sends[attractor] : undefined;
+    if (!target) throw fail(`this Attractor does not send to ${attractor}: declare it in its sends`);
+    const stamp = intent.nomos!;
+    const vocabulary = target.at(stamp.version);
+    if (!vocabulary || vocabulary.nomos.hash !== stamp.hash || vocabulary.nomos.name !== stamp.name) {
+      throw fail(`the message is built against ${stamp.name} v${stamp.version}, which is not a law of ${attractor} (${target.name} v${target.first}–v${target.latest.nomos.version})`);
+    }
+    const parsed = parseIntent(vocabulary, intent);
+    if (!parsed.ok) throw fail(`the message is not a valid ${stamp.name} Intent: ${formatIssues(parsed.issues.slice(0, 1))}`, prefixIssues(parsed.issues, ["steps", step, "args", "intent"]));
+    return { intent: parsed.value, sieve: intentSieve(vocabulary, parsed.value) };
+  }
+
+  /** Due messages, at most `limit`, taken for delivery until `leaseUntil` (see OutboxStore.take). */
+  takeDue(now: number, limit: number, leaseUntil: number): OutboxEntry[] {
+    return this.host.transaction(() => this.outbox.take(now, limit, leaseUntil));
+  }
+
+  /** The message as the receiver gets it. */
+  messageOf(entry: OutboxEntry): Message {
+    return { messageId: entry.messageId, key: entry.key, from: this.world, sentIn: entry.sentIn, intent: entry.intent, sieve: this.outbox.sieve(entry.sieveHash) };
+  }
+
+  /**
+   * Sediments a message from another World under its key, with its stored Sieve: carried
+   * across a law change like any Intent, and applied once however often it is delivered.
+   * A refusal is a Precedent, not kept under the key: a later delivery is admitted afresh.
+   */
+  receive(input: unknown): Seal {
+    const now = this.host.now();
+    const shape = messageSchema.safeParse(input);
+    if (!shape.success) return this.refuse(input, now, { kind: "validation", message: `invalid message: ${formatIssues(zodIssues(shape.error).slice(0, 1))}`, issues: zodIssues(shape.error) });
+    const message = shape.data as Message;
+    // A deployment problem, not an answer: thrown, so the sender tries again later instead of taking a refusal as final.
+    if (this.options.unavailable) throw new Error(`cannot receive messages: ${this.options.unavailable}`);
+    const claimed = claimedVersion(message.intent);
+    if (this.options.pending && claimed !== undefined && claimed > this.vocabulary.nomos.version) throw new Error(`cannot receive v${claimed} messages yet: ${this.options.pending}`);
+    const admitted = this.admit({ ...message.intent, idempotencyKey: message.key }, now, message.sieve);
+    if (!admitted.ok) return this.refuse(admitted.input, now, admitted.reason);
+    const { sent, intent } = admitted;
+    const earlier = this.earlier(sent);
+    if (earlier) return "seal" in earlier ? earlier.seal : this.refuse(sent, now, earlier.reason);
+    const origin: SealOrigin = {
+      ...(admitted.origin ?? { nomos: sent.nomos ?? this.held, reforged: false, steps: [] }),
+      message: { from: message.from, sedimentId: message.sentIn.sedimentId, step: message.sentIn.step, messageId: message.messageId },
+    };
+    try {
+      const { sediment, alarmWorkChanged } = this.apply(intent, now, origin);
+      if (alarmWorkChanged) this.host.onAlarmWorkChanged?.();
+      return sealOf(sediment);
+    } catch (error) {
+      if (error instanceof Refusal) return this.refuse(sent, now, error.reason);
+      throw error;
+    }
+  }
+
+  /**
+   * Records what became of a message, in one transaction: the message leaves the outbox, the
+   * receipt is sedimented (in its origin), an undeliverable one is also a Precedent of kind
+   * "message", and the Intent `react` returns (the Attractor's hook) is applied in the same
+   * sediment. A refused reaction is a Precedent; the receipt is recorded all the same.
+   * Undefined when another delivery recorded the receipt first.
+   */
+  recordReceipt(entry: OutboxEntry, answer: { seal: Seal } | { error: string }, react?: (receipt: Receipt) => unknown): ReceiptRecord {
+    const now = this.host.now();
+    const common = { messageId: entry.messageId, key: entry.key, to: entry.to, sentIn: entry.sentIn, attempts: entry.attempts + 1 };
+    let receipt: Receipt;
+    if ("seal" in answer) {
+      const carried = carriedOf(answer.seal);
+      receipt = { ...common, outcome: answer.seal.success ? "sealed" : "refused", seal: answer.seal, ...(carried ? { carried } : {}) };
+    } else receipt = { ...common, outcome: "undeliverable", error: answer.error };
+    const record: SealOrigin = { nomos: this.held, reforged: false, steps: [], receipt };
+    const alone = { intent: { v: 1, nomos: this.held, steps: [] } as Intent, origin: record };
+    const settle = () => {
+      if (!this.outbox.settle(entry, receipt.outcome, this.head.sedimentId + 1)) throw new AlreadyWoken();
+      if (receipt.outcome !== "undeliverable") return;
+      const message = `message ${entry.messageId} (key ${entry.key}) to ${entry.to.attractor} "${entry.to.name}" was not delivered after ${receipt.attempts} attempts: ${receipt.error}`;
+      this.log.recordPrecedent(this.messageOf(entry), { kind: "message", message }, this.held, now, this.limits.maxBytes);
+    };
+    let reaction: unknown;
+    let committed: Committed;
+    try {
+      committed = this.applyPrepared(() => {
+        settle();
+        reaction = react?.(receipt);
+        if (reaction === undefined) return alone;
+        const admitted = this.admit(reaction, now);
+        if (!admitted.ok) throw new Refusal(admitted.reason);
+        const earlier = this.earlier(admitted.sent);
+        if (earlier && "reason" in earlier) throw new Refusal(earlier.reason);
+        // Already applied under its key: the receipt is recorded alone.
+        if (earlier) return alone;
+        return { intent: admitted.intent, origin: { ...(admitted.origin ?? record), receipt } };
+      }, now);
+    } catch (error) {
+      if (error instanceof AlreadyWoken) return undefined;
+      if (!(error instanceof Refusal)) throw error;
+      const { reason } = error;
+      committed = this.applyPrepared(() => {
+        settle();
+        this.log.recordPrecedent(reaction, reason, this.held, now, this.limits.maxBytes);
+        return alone;
+      }, now);
+    }
+    if (committed.alarmWorkChanged) this.host.onAlarmWorkChanged?.();
+    return { receipt, seal: sealOf(committed.sediment) };
+  }
+
+  /**
+   * A delivery failed unexpectedly (nothing was answered): the message is tried again after a
+   * backoff, on its own; after `maxAttempts` in all it is undeliverable (see `recordReceipt`).
+   */
+  deliveryFailed(
+    entry: OutboxEntry,
+    error: string,
+    options: { maxAttempts?: number; firstBackoffMs?: number; react?: (receipt: Receipt) => unknown; counted?: boolean } = {},
+  ): { outcome: "retry"; attempts: number; nextAttemptAt: number } | { outcome: "undeliverable"; record: ReceiptRecord } {
+    // Not counted: the receiver answered, but recording it failed here; giving up would lose that answer.
+    const attempts = options.counted === false ? entry.attempts : entry.attempts + 1;
+    if (attempts >= (options.maxAttempts ?? MAX_MESSAGE_ATTEMPTS)) return { outcome: "undeliverable", record: this.recordReceipt(entry, { error }, options.react) };
+    const nextAttemptAt = this.host.now() + scaledBackoffMs(Math.max(attempts, 1), options.firstBackoffMs ?? 1000);
+    this.host.transaction(() => this.outbox.postpone(entry.messageId, attempts, error, nextAttemptAt));
+    return { outcome: "retry", attempts, nextAttemptAt };
+  }
 }
+
+/** How the receiver carried a message sent under an older law: the most severe Connection that decided it. */
+function carriedOf(seal: Seal): ConnectionType | undefined {
+  if (seal.success) return seal.origin?.steps.length ? seal.origin.steps.map((s) => s.connection).reduce(moreSevere) : undefined;
+  return seal.reason.kind === "connection" ? seal.reason.connection?.type : undefined;
+}
+
+// What `receive` trusts of a message before admitting its Intent: the origin it records is hashed into the chain.
+const whole = z.number().int().min(0);
+const messageSchema = z.strictObject({
+  messageId: whole,
+  key: z.string().min(1).max(MAX_KEY_LENGTH),
+  from: z.strictObject({ attractor: z.string().min(1), name: z.string().min(1), nomosVersion: whole, nomosHash: z.string() }),
+  sentIn: z.strictObject({ sedimentId: whole, step: whole }),
+  intent: z.unknown(),
+  sieve: z.custom<Sieve>((v) => typeof v === "object" && v !== null && !Array.isArray(v), "must be a Sieve"),
+});

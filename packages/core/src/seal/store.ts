@@ -4,6 +4,7 @@ import type { SqlExecutor } from "../host/index.js";
 import type { Intent, NomosStamp } from "../intent/index.js";
 import type { Nomos } from "../nomos/index.js";
 import { CRYOSTASIS_DDL } from "../cryostasis/store.js";
+import { MESSAGE_DDL } from "../message/store.js";
 import { type CanonicalSediment, GENESIS_HASH, hashCanonicalSediment } from "./chain.js";
 import type { Origin } from "../admission/index.js";
 import type { Reason, ReasonKind } from "../refusal/index.js";
@@ -33,7 +34,7 @@ export interface AppliedNomos extends NomosStamp {
 
 /** Creates the internal tables; safe to run on every wake. */
 export function createInternalTables(db: SqlExecutor): void {
-  for (const ddl of [...INTERNAL_DDL, ...CRYOSTASIS_DDL]) db.exec(ddl, []);
+  for (const ddl of [...INTERNAL_DDL, ...CRYOSTASIS_DDL, ...MESSAGE_DDL]) db.exec(ddl, []);
 }
 
 export function latestApplied(db: SqlExecutor): AppliedNomos | undefined {

@@ -1,17 +1,14 @@
 import type { Origin } from "../admission/index.js";
 import type { Json } from "../canonical/index.js";
 import type { Intent } from "../intent/index.js";
+import type { Sieve } from "../sieve/index.js";
+import type { MessageTarget } from "../builtin/index.js";
+import type { World } from "../host/index.js";
+import type { ConnectionType } from "../connection/index.js";
 import type { Reason } from "../refusal/index.js";
 
-/** Where an Intent landed: recorded in every Seal. */
-export interface World {
-  /** The Attractor class name (the Durable Object class). */
-  attractor: string;
-  /** The name the Attractor was addressed by (`idFromName`). */
-  name: string;
-  nomosVersion: number;
-  nomosHash: string;
-}
+// Defined with the host (a message's origin names its sender's World); re-exported here with the Seal.
+export type { World } from "../host/index.js";
 
 interface SealBase {
   timestamp: number;
@@ -24,8 +21,8 @@ export interface SuccessSeal extends SealBase {
   hash: string;
   prevHash: string;
   outputs: Json[];
-  /** Present when the Intent was built under an earlier law: resumed as is, or reforged. */
-  origin?: Origin;
+  /** Present when the Intent did not come straight from a client under this law: see Origin, and `receipt`. */
+  origin?: SealOrigin;
 }
 
 export interface RefusalSeal extends SealBase {
@@ -47,7 +44,7 @@ export interface Sediment {
   intent: Intent;
   outputs: Json[];
   world: World;
-  origin?: Origin;
+  origin?: SealOrigin;
 }
 
 /** A refused Intent on record. */
@@ -62,3 +59,36 @@ export interface Precedent {
 }
 
 export type Verification = { ok: true; length: number; head: string } | { ok: false; brokenAt: number; length: number };
+
+/** How a sediment came to be; a receipt's sediment also carries the receipt, so the answer is on the record. */
+export type SealOrigin = Origin & { receipt?: Receipt };
+
+/** A message as the receiver gets it: the Intent, its key, and where it was sent from. */
+export interface Message {
+  messageId: number;
+  /** The idempotency key the receiver sediments it under. */
+  key: string;
+  from: World;
+  sentIn: { sedimentId: number; step: number };
+  /** Stamped with the law it was built against. */
+  intent: Intent;
+  /** The Sieve it depended on when it was sent. */
+  sieve: Sieve;
+}
+
+/** What became of a message, recorded in the sender's log. */
+export interface Receipt {
+  messageId: number;
+  key: string;
+  to: MessageTarget;
+  sentIn: { sedimentId: number; step: number };
+  /** sealed or refused: the receiver's answer; undeliverable: no answer after the last attempt. */
+  outcome: "sealed" | "refused" | "undeliverable";
+  /** The receiver's Seal. */
+  seal?: Seal;
+  /** How the receiver carried it when it held a newer law (the most severe Connection on the way); absent when it held the sent law. */
+  carried?: ConnectionType;
+  attempts: number;
+  /** The last delivery error, when it was undeliverable. */
+  error?: string;
+}

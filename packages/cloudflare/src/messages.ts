@@ -1,0 +1,134 @@
+import { type Intent, Lineage, type Message, type Receipt, type Seal, type SealOrigin, type Vocabulary } from "@noema/core";
+import { type AlarmChore, MAX_MESSAGE_ATTEMPTS, MESSAGE_BATCH, MESSAGE_CONCURRENCY, type OutboxEntry, type OutboxStore, type Sedimenter } from "@noema/core/runtime";
+
+/** How an Attractor delivers its messages; `static delivery` overrides any of these. */
+export interface DeliveryOptions {
+  /** Attempts in all before a message is undeliverable (default MAX_MESSAGE_ATTEMPTS, 12). */
+  attempts: number;
+  /** The first backoff after a failed attempt, doubled after each (default 1 s, capped at 5 min). */
+  firstBackoffMs: number;
+  /** Messages taken per alarm run (default MESSAGE_BATCH, 64); the alarm is re-armed for the rest. */
+  batch: number;
+  /** Deliveries in flight at once (default MESSAGE_CONCURRENCY, 8). */
+  concurrency: number;
+  /**
+   * How long a message taken for delivery is left alone (default DELIVERY_LEASE_MS): a run that
+   * dies mid-delivery (an eviction, a restart) leaves it to be taken again after this, neither
+   * lost nor busy-looped on. A delivery slower than this may be repeated, which the key makes harmless.
+   */
+  leaseMs: number;
+}
+
+export const DELIVERY_LEASE_MS = 60_000;
+
+export const DEFAULT_DELIVERY: DeliveryOptions = {
+  attempts: MAX_MESSAGE_ATTEMPTS,
+  firstBackoffMs: 1000,
+  batch: MESSAGE_BATCH,
+  concurrency: MESSAGE_CONCURRENCY,
+  leaseMs: DELIVERY_LEASE_MS,
+};
+
+/** The laws `static sends` declares, by binding; each binding must be a Durable Object namespace in `env`. */
+export function sendTargets(className: string, sends: Readonly<Record<string, Vocabulary | Lineage>> | undefined, env: unknown): Record<string, Lineage> | string {
+  const targets: Record<string, Lineage> = {};
+  for (const [binding, law] of Object.entries(sends ?? {})) {
+    const namespace = (env as Record<string, unknown> | null | undefined)?.[binding];
+    if (typeof (namespace as { getByName?: unknown } | undefined)?.getByName !== "function") {
+      return `${className} sends to ${binding}, but the Worker has no Durable Object binding of that name: add it to wrangler.jsonc (durable_objects.bindings)`;
+    }
+    targets[binding] = law instanceof Lineage ? law : Lineage.of(law);
+  }
+  return targets;
+}
+
+/** What a message's target answers to: every Attractor's `receive`. */
+interface Receiver {
+  getByName(name: string): { receive(message: Message): Promise<Seal> };
+}
+
+const text = (error: unknown) => (error instanceof Error ? `${error.name}: ${error.message}` : String(error));
+
+/** Runs `fn` over `items`, at most `limit` at a time. */
+async function eachLimited<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await fn(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
+/**
+ * The "messages" chore: delivers due messages over RPC (`env[binding].getByName(name).receive`),
+ * a bounded batch per run with a few in flight at once. Each message has its own attempts and
+ * backoff, so a failing target holds up nothing else. An answer (sealed or refused) is recorded
+ * as a receipt with the hook's reaction; after the last attempt the message is undeliverable.
+ */
+export function messagesChore(sedimenter: Sedimenter, env: unknown, delivery: DeliveryOptions, react: (receipt: Receipt) => unknown, attractor: string): AlarmChore {
+  const deliver = async (entry: OutboxEntry) => {
+    let seal: Seal;
+    try {
+      const namespace = (env as Record<string, Receiver>)[entry.to.attractor]!;
+      seal = await namespace.getByName(entry.to.name).receive(sedimenter.messageOf(entry));
+    } catch (error) {
+      sedimenter.deliveryFailed(entry, text(error), { maxAttempts: delivery.attempts, firstBackoffMs: delivery.firstBackoffMs, react });
+      return;
+    }
+    try {
+      sedimenter.recordReceipt(entry, { seal }, react);
+    } catch (error) {
+      // The hook threw, so nothing was recorded: the receipt is asked for again later (the receiver answers the same).
+      console.error(`noema: ${attractor} onReceipt failed for message ${entry.messageId}; retrying:`, error);
+      sedimenter.deliveryFailed(entry, `onReceipt failed: ${text(error)}`, { firstBackoffMs: delivery.firstBackoffMs, counted: false });
+    }
+  };
+  return {
+    name: "messages",
+    next: () => sedimenter.outbox.earliest(),
+    run: async (now) => {
+      const taken = sedimenter.takeDue(now, delivery.batch, now + delivery.leaseMs);
+      await eachLimited(taken, delivery.concurrency, deliver);
+    },
+  };
+}
+
+/** A pending message as `outbox()` lists it. */
+export interface OutboxMessage {
+  messageId: number;
+  key: string;
+  to: { attractor: string; name: string };
+  intent: Intent;
+  attempts: number;
+  lastError: string | null;
+  nextAttemptAt: number;
+  createdAt: number;
+}
+
+/** A receipt as `receipts()` lists it, with the sediment that recorded it. */
+export type ReceiptEntry = Receipt & { sedimentId: number };
+
+/** A page of the outbox after `after` (a messageId). */
+export function outboxPage(outbox: OutboxStore, after: number | undefined, limit: number): { messages: OutboxMessage[]; next?: number } {
+  const rows = outbox.list(limit + 1, Number.isInteger(after) ? after : 0);
+  const messages = rows.slice(0, limit).map((e) => ({
+    messageId: e.messageId,
+    key: e.key,
+    to: e.to,
+    intent: e.intent,
+    attempts: e.attempts,
+    lastError: e.lastError,
+    nextAttemptAt: e.nextAttemptAt,
+    createdAt: e.createdAt,
+  }));
+  return rows.length > limit ? { messages, next: messages[messages.length - 1]!.messageId } : { messages };
+}
+
+/** A page of receipts after `after` (a messageId), read from the sediments that recorded them. */
+export function receiptsPage(outbox: OutboxStore, after: number | undefined, limit: number): { receipts: ReceiptEntry[]; next?: number } {
+  const rows = outbox.receipts(limit + 1, Number.isInteger(after) ? after : 0);
+  const receipts = rows.slice(0, limit).flatMap((r) => {
+    const receipt = r.origin === null ? undefined : (JSON.parse(r.origin) as SealOrigin).receipt;
+    return receipt ? [{ ...receipt, sedimentId: r.sedimentId }] : [];
+  });
+  return rows.length > limit ? { receipts, next: rows[limit - 1]!.messageId } : { receipts };
+}

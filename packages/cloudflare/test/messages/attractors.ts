@@ -1,0 +1,12 @@
+import { LedgerAttractor } from "../ledger/attractor.js";
+import { ledger } from "../ledger/vocabulary.js";
+
+/** A ledger that sends ledger Intents to other ledgers. */
+export class SendingLedger extends LedgerAttractor {
+  static sends = { LEDGER_ATTRACTOR: ledger };
+}
+
+/** Declares a binding the Worker does not have: it cannot start (constructed by hand in the test, not bound). */
+export class MisdeclaredLedger extends LedgerAttractor {
+  static sends = { NO_SUCH_ATTRACTOR: ledger };
+}

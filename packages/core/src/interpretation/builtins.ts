@@ -1,0 +1,41 @@
+import type { ArgValue, IntentStep, StepScope, Vocabulary } from "../intent/index.js";
+import { checkOpArgs, operationOutputs } from "../intent/index.js";
+import type { ParseResult } from "../issue/index.js";
+import type { BuiltinStep } from "../builtin/index.js";
+import { cancelStep, freezeStep } from "../cryostasis/index.js";
+import { sendStep } from "../message/index.js";
+
+/**
+ * The built-in steps, by name: every layer that meets a `$` step looks it up here. Each lives
+ * with its concept (Cryostasis, messages); the registry sits above them, where they are run.
+ */
+export const BUILTIN_STEPS: Readonly<Record<string, BuiltinStep>> = Object.freeze({
+  [freezeStep.op]: freezeStep,
+  [cancelStep.op]: cancelStep,
+  [sendStep.op]: sendStep,
+});
+
+/** The built-in step of this name, or undefined (own properties only). */
+export function builtinStep(op: string): BuiltinStep | undefined {
+  return Object.hasOwn(BUILTIN_STEPS, op) ? BUILTIN_STEPS[op] : undefined;
+}
+
+/** The outputs a step declares: a built-in's, a vocabulary operation's, or undefined when unknown. */
+export function outputsOf(vocabulary: Vocabulary, op: string): readonly string[] | undefined {
+  return builtinStep(op)?.outputs ?? operationOutputs(vocabulary, op);
+}
+
+/** The scope step `index` of `steps` is checked in. */
+export function stepScope(vocabulary: Vocabulary, steps: readonly IntentStep[], index: number): StepScope {
+  return { vocabulary, steps, index, outputsOf: (op) => outputsOf(vocabulary, op) };
+}
+
+/** Validates the arguments of step `index`: a vocabulary operation or a built-in step. */
+export function checkStepArgs(vocabulary: Vocabulary, steps: readonly IntentStep[], index: number): ParseResult<Record<string, ArgValue>> {
+  const step = steps[index]!;
+  const at = ["steps", index];
+  const scope = stepScope(vocabulary, steps, index);
+  const builtin = builtinStep(step.op);
+  if (builtin) return builtin.check(scope, step.args, at);
+  return checkOpArgs(scope, step.op, step.args, at);
+}

@@ -1,0 +1,2 @@
+export * from "./builtin.js";
+export * from "./store.js";

@@ -1,0 +1,145 @@
+import { canonicalJson, sha256Hex } from "../canonical/index.js";
+import type { MessageTarget } from "../builtin/index.js";
+import type { SqlExecutor, World } from "../host/index.js";
+import { type Intent, MAX_KEY_LENGTH } from "../intent/index.js";
+import { type Sieve, sieveHash } from "../sieve/index.js";
+
+export const MESSAGE_DDL = [
+  // Pending messages; a message leaves the outbox in the transaction that records its receipt.
+  `CREATE TABLE IF NOT EXISTS _noema_outbox (message_id INTEGER PRIMARY KEY AUTOINCREMENT, msg_key TEXT NOT NULL UNIQUE, target_attractor TEXT NOT NULL, target_name TEXT NOT NULL, intent TEXT NOT NULL, sieve_hash TEXT NOT NULL, sent_sediment INTEGER NOT NULL, sent_step INTEGER NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT, next_attempt_at INTEGER NOT NULL, created_at INTEGER NOT NULL) STRICT`,
+  `CREATE INDEX IF NOT EXISTS _noema_outbox_due ON _noema_outbox (next_attempt_at, message_id)`,
+  // One row per settled message: its key stays taken, and the receipt itself is in the sediment that recorded it.
+  `CREATE TABLE IF NOT EXISTS _noema_receipt (message_id INTEGER PRIMARY KEY, msg_key TEXT NOT NULL UNIQUE, outcome TEXT NOT NULL, sediment_id INTEGER NOT NULL) STRICT`,
+];
+
+/** The statement `$send` runs: explain shows it as it is. */
+export const SEND_SQL = `INSERT INTO _noema_outbox (msg_key, target_attractor, target_name, intent, sieve_hash, sent_sediment, sent_step, next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (msg_key) DO NOTHING RETURNING message_id`;
+
+/** Messages delivered per alarm run by default; the alarm is re-armed for the rest. */
+export const MESSAGE_BATCH = 64;
+/** Deliveries in flight at once within a run. */
+export const MESSAGE_CONCURRENCY = 8;
+/** Failed deliveries are tried this many times in all (about 18 minutes of backoff), then the message is undeliverable. */
+export const MAX_MESSAGE_ATTEMPTS = 12;
+
+/**
+ * The key a message is sent under when `$send` gives none: the sender's World, the sediment
+ * and the step, so a repeated delivery of the same send is recognised by the receiver.
+ */
+export function derivedMessageKey(from: World, sedimentId: number, step: number): string {
+  const key = `msg:${from.attractor}/${from.name}:${sedimentId}.${step}`;
+  return key.length <= MAX_KEY_LENGTH ? key : `msg:${sha256Hex(key)}`;
+}
+
+/** A pending message as the outbox holds it. */
+export interface OutboxEntry {
+  messageId: number;
+  key: string;
+  to: MessageTarget;
+  intent: Intent;
+  sieveHash: string;
+  sentIn: { sedimentId: number; step: number };
+  attempts: number;
+  lastError: string | null;
+  nextAttemptAt: number;
+  createdAt: number;
+}
+
+export interface SendRequest {
+  key: string;
+  to: MessageTarget;
+  intent: Intent;
+  sieve: Sieve;
+  sedimentId: number;
+  step: number;
+  now: number;
+}
+
+const SELECT = `SELECT message_id, msg_key, target_attractor, target_name, intent, sieve_hash, sent_sediment, sent_step, attempts, last_error, next_attempt_at, created_at FROM _noema_outbox`;
+
+function entryOf(r: Record<string, unknown>): OutboxEntry {
+  return {
+    messageId: Number(r.message_id),
+    key: String(r.msg_key),
+    to: { attractor: String(r.target_attractor), name: String(r.target_name) },
+    intent: JSON.parse(String(r.intent)) as Intent,
+    sieveHash: String(r.sieve_hash),
+    sentIn: { sedimentId: Number(r.sent_sediment), step: Number(r.sent_step) },
+    attempts: Number(r.attempts),
+    lastError: r.last_error === null ? null : String(r.last_error),
+    nextAttemptAt: Number(r.next_attempt_at),
+    createdAt: Number(r.created_at),
+  };
+}
+
+/** The outbox of one Attractor and the keys of its settled messages; every method runs inside the caller's transaction. */
+export class OutboxStore {
+  private readonly knownSieves = new Set<string>();
+
+  constructor(private readonly db: SqlExecutor) {}
+
+  /** Stores a message; a key already used (pending or settled) stores nothing and names that message. */
+  send(r: SendRequest): { messageId: number; existing: boolean } {
+    const settled = this.db.exec(`SELECT message_id FROM _noema_receipt WHERE msg_key = ?`, [r.key])[0];
+    if (settled) return { messageId: Number(settled.message_id), existing: true };
+    const hash = sieveHash(r.sieve);
+    if (!this.knownSieves.has(hash)) {
+      // Shared with Cryostasis: a Sieve is stored once, whoever depends on it.
+      this.db.exec(`INSERT OR IGNORE INTO _noema_sieve (sieve_hash, sieve) VALUES (?, ?)`, [hash, canonicalJson(r.sieve)]);
+      this.knownSieves.add(hash);
+    }
+    const inserted = this.db.exec(SEND_SQL, [r.key, r.to.attractor, r.to.name, canonicalJson(r.intent), hash, r.sedimentId, r.step, r.now, r.now])[0];
+    if (inserted) return { messageId: Number(inserted.message_id), existing: false };
+    return { messageId: Number(this.db.exec(`SELECT message_id FROM _noema_outbox WHERE msg_key = ?`, [r.key])[0]!.message_id), existing: true };
+  }
+
+  sieve(hash: string): Sieve {
+    return JSON.parse(String(this.db.exec(`SELECT sieve FROM _noema_sieve WHERE sieve_hash = ?`, [hash])[0]!.sieve)) as Sieve;
+  }
+
+  earliest(): number | undefined {
+    const r = this.db.exec(`SELECT next_attempt_at FROM _noema_outbox ORDER BY next_attempt_at, message_id LIMIT 1`, [])[0];
+    return r ? Number(r.next_attempt_at) : undefined;
+  }
+
+  due(now: number, limit: number): OutboxEntry[] {
+    return this.db.exec(`${SELECT} WHERE next_attempt_at <= ? ORDER BY next_attempt_at, message_id LIMIT ?`, [now, limit]).map(entryOf);
+  }
+
+  /** Takes due messages for delivery: each is left alone until `until` (a lease), unless settled or postponed first. */
+  take(now: number, limit: number, until: number): OutboxEntry[] {
+    return this.db
+      .exec(
+        `UPDATE _noema_outbox SET next_attempt_at = ? WHERE message_id IN (SELECT message_id FROM _noema_outbox WHERE next_attempt_at <= ? ORDER BY next_attempt_at, message_id LIMIT ?)
+         RETURNING message_id, msg_key, target_attractor, target_name, intent, sieve_hash, sent_sediment, sent_step, attempts, last_error, next_attempt_at, created_at`,
+        [until, now, limit],
+      )
+      .map(entryOf)
+      .sort((a, b) => a.messageId - b.messageId);
+  }
+
+  /** Pending messages in the order they were sent, after `after` (a messageId). */
+  list(limit: number, after = 0): OutboxEntry[] {
+    return this.db.exec(`${SELECT} WHERE message_id > ? ORDER BY message_id LIMIT ?`, [after, limit]).map(entryOf);
+  }
+
+  /** Records a failed attempt and when to try again. */
+  postpone(messageId: number, attempts: number, error: string, nextAttemptAt: number): void {
+    this.db.exec(`UPDATE _noema_outbox SET attempts = ?, last_error = ?, next_attempt_at = ? WHERE message_id = ?`, [attempts, error, nextAttemptAt, messageId]);
+  }
+
+  /** Takes the message out and keeps its key taken; false when another delivery settled it first. */
+  settle(entry: OutboxEntry, outcome: string, sedimentId: number): boolean {
+    if (this.db.exec(`DELETE FROM _noema_outbox WHERE message_id = ? RETURNING message_id`, [entry.messageId]).length === 0) return false;
+    this.db.exec(`INSERT INTO _noema_receipt (message_id, msg_key, outcome, sediment_id) VALUES (?, ?, ?, ?)`, [entry.messageId, entry.key, outcome, sedimentId]);
+    return true;
+  }
+
+  /** Settled messages after `after` (a messageId), with the sediment that recorded each receipt's origin. */
+  receipts(limit: number, after = 0): { messageId: number; sedimentId: number; origin: string | null }[] {
+    return this.db
+      .exec(`SELECT r.message_id, r.sediment_id, s.origin FROM _noema_receipt r LEFT JOIN _noema_sediment s ON s.sediment_id = r.sediment_id WHERE r.message_id > ? ORDER BY r.message_id LIMIT ?`, [after, limit])
+      .map((r) => ({ messageId: Number(r.message_id), sedimentId: Number(r.sediment_id), origin: r.origin === null ? null : String(r.origin) }));
+  }
+}

@@ -48,6 +48,9 @@
 //   BENCH_MESSAGES_N=2000        messages: sent by one sender and delivered by its alarm, first run only (0: skip)
 //   BENCH_MESSAGES_RECEIVERS=50  distinct receivers they fan out to; the baseline makes the same calls as plain RPC
 //   BENCH_MESSAGES_ROUNDS=2      rounds (fresh sender and receivers each), alternating which side runs first
+//   BENCH_ORDERS_N=200           orders of 3 lines per measurement, through an OrderAttractor or sent directly (0: skip); first run only
+//   BENCH_ORDERS_CONCURRENCY=1,16  orders in flight
+//   BENCH_ORDERS_ROUNDS=2        interleaved rounds per concurrency
 //   BENCH_OUT=bench/results/latest.json
 //   BENCH_WRANGLER=1             0: skip parts 1-4 (the `wrangler dev` runs), e.g. for the Worker figures alone
 //   BENCH_UPLOAD=1               0: skip the upload sizes (and the what-if bundles)
@@ -128,6 +131,9 @@ const config = {
   messagesN: num("BENCH_MESSAGES_N", 2000),
   messagesReceivers: num("BENCH_MESSAGES_RECEIVERS", 50),
   messagesRounds: num("BENCH_MESSAGES_ROUNDS", 2),
+  ordersN: num("BENCH_ORDERS_N", 200),
+  ordersConcurrency: list("BENCH_ORDERS_CONCURRENCY", "1,16").map(Number),
+  ordersRounds: num("BENCH_ORDERS_ROUNDS", 2),
   out: resolve(root, env.BENCH_OUT ?? "bench/results/latest.json"),
   wranglerRuns: num("BENCH_WRANGLER", 1) > 0,
   upload: num("BENCH_UPLOAD", 1) > 0,
@@ -473,6 +479,52 @@ function printMessages(m) {
   ];
 }
 
+/**
+ * Orders: n orders of 3 lines each (create, every line reserved, commit, every line committed)
+ * through an OrderAttractor and messages, against the same three reservations and commits sent
+ * directly from the Worker; and the latency from creation to `reserved`.
+ */
+async function orders(base) {
+  const modes = ["direct", "orders"];
+  const out = {};
+  for (const c of config.ordersConcurrency) {
+    out[c] = Object.fromEntries(modes.map((m) => [m, { orders: 0, ms: 0, p50: [], p95: [] }]));
+    for (const mode of modes) await post(base, "/orders", { mode, name: fresh(`ordw-${mode}`), n: Math.min(20, config.ordersN), c });
+  }
+  for (let round = 0; round < config.ordersRounds; round++) {
+    for (const c of config.ordersConcurrency) {
+      for (const mode of rotate(modes, round)) {
+        const r = await post(base, "/orders", { mode, name: fresh(`ord-${mode}`), n: config.ordersN, c });
+        const a = out[c][mode];
+        a.orders += r.n;
+        a.ms += r.ms;
+        a.p50.push(r.toReserved.p50);
+        a.p95.push(r.toReserved.p95);
+      }
+    }
+  }
+  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
+  for (const byMode of Object.values(out)) {
+    for (const m of modes) {
+      const a = byMode[m];
+      Object.assign(a, { perSecond: rate(a.orders, a.ms), toReservedP50: median(a.p50), toReservedP95: median(a.p95) });
+    }
+    byMode.ordersVsDirect = ratio(byMode.orders.perSecond, byMode.direct.perSecond);
+  }
+  return out;
+}
+
+function printOrders(o) {
+  const cs = Object.keys(o);
+  const lines = [`Orders of 3 lines settled per second (create, reserve, commit, committed; ${config.ordersN} orders x ${config.ordersRounds} rounds), and creation → reserved (ms, p50 / p95):`];
+  lines.push(`  ${pad("", 34)}${cs.map((n) => lpad(`c=${n}`, 22)).join("")}`);
+  const row = (label, m) => `  ${pad(label, 34)}${cs.map((n) => lpad(`${fmt(o[n][m].perSecond)}/s  ${o[n][m].toReservedP50.toFixed(0)} / ${o[n][m].toReservedP95.toFixed(0)}`, 22)).join("")}`;
+  lines.push(row("3 reservations sent directly", "direct"));
+  lines.push(row("OrderAttractor, by messages", "orders"));
+  lines.push(`  ${pad("orders / direct (settled per s)", 34)}${cs.map((n) => lpad(fmtRatio(o[n].ordersVsDirect), 22)).join("")}`);
+  return lines;
+}
+
 // ---------------------------------------------------------------------------------------
 // Report
 // ---------------------------------------------------------------------------------------
@@ -595,6 +647,7 @@ function print(run) {
   }
   if (run.cryostasis) lines.push(...printCryostasis(run.cryostasis));
   if (run.messages) lines.push(...printMessages(run.messages));
+  if (run.orders) lines.push(...printOrders(run.orders));
   console.log(lines.join("\n"));
 }
 
@@ -751,6 +804,7 @@ async function main() {
       }
       if (i === 0) run.cryostasis = await cryostasis(base);
       if (i === 0 && config.messagesN > 0) run.messages = await messages(base);
+      if (i === 0 && config.ordersN > 0) run.orders = await orders(base);
       run.ratios = ratios(run);
       print(run);
       runs.push(run);

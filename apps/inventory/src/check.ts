@@ -21,6 +21,17 @@ export function reserveWithRelease(s: Step, a: ActionArgs): void {
   s.$freeze({ at: r.expiresAt, key: r.reservationId }, (frozen) => frozen.release({ reservationId: r.reservationId }));
 }
 
+/** An order's line hold (v3): a reserve under the order's own reservation id, with its release frozen. */
+export function reserveForOrder(s: Step, a: ActionArgs): void {
+  reserveWithRelease(s, a);
+}
+
+/** An order's compensation (v3): cancelHold and the cancel of the hold's frozen release, in one Intent. */
+export function cancelHold(s: Step, a: ActionArgs): void {
+  s.cancelHold(a as { reservationId: string; locationId: string; quantity: number });
+  s.$cancel({ key: reservationId(a) });
+}
+
 /** The close routes: release or commit, and the cancel of the frozen release, in one Intent. */
 export const closeReservation =
   (op: "release" | "commit") =>
@@ -35,11 +46,19 @@ export const inventoryActions = {
   adjust: { op: "adjust", args: { locationId: LOCATIONS, delta: [2, -1], reason: ["purchase"], referenceId: [undefined] } },
   reserve: {
     op: "reserve",
-    args: { locationId: LOCATIONS, quantity: [1], ttlSeconds: [60], orderId: [undefined], channel: ["web"] },
+    args: { locationId: LOCATIONS, quantity: [1], ttlSeconds: [60], orderId: [undefined], channel: ["web"], reservationId: [undefined] },
     build: reserveWithRelease,
     // Only "not enough stock" may refuse a reservation: never a CHECK or an invariant.
     guarded: true,
   },
+  // An order's hold and its compensation, in either order (a late reserve after its cancelHold is refused).
+  reserveForOrder: {
+    op: "reserve",
+    args: { locationId: ["A"], quantity: [1], ttlSeconds: [60], orderId: ["o"], channel: ["web"], reservationId: ["o.0"] },
+    build: reserveForOrder,
+    versions: [3],
+  },
+  cancelHold: { op: "cancelHold", args: { reservationId: ["o.0"], locationId: ["A"], quantity: [1] }, build: cancelHold, versions: [3] },
   release: { op: "release", args: { reservationId: RESERVATIONS }, build: closeReservation("release") },
   commit: { op: "commit", args: { reservationId: RESERVATIONS }, build: closeReservation("commit") },
 } satisfies Record<string, ActionSpec<Ops>>;

@@ -98,5 +98,35 @@ export const inventoryNomosV2 = defineNomos({
   invariants: inventoryNomosV1.invariants,
 });
 
-export type StockRow = RowOf<typeof inventoryNomosV2.tables.stock>;
-export type ReservationRow = RowOf<typeof inventoryNomosV2.tables.reservations>;
+const v2 = inventoryNomosV2.tables;
+
+/**
+ * v3: invariants checked where an Intent wrote, and reads that do not grow with history.
+ * The invariant asserts what it did; its scope says it is about one location at a time, so
+ * an Intent is checked only at the locations its statements wrote. A new index serves the
+ * active reservations in the order the snapshot pages them, so closed ones are never read.
+ */
+export const inventoryNomosV3 = defineNomos({
+  name: "inventory",
+  version: 3,
+  tables: {
+    ...v2,
+    reservations: {
+      ...v2.reservations,
+      indexes: {
+        ...v2.reservations.indexes,
+        // status first: the active reservations are one range of it, in (created_at, id) order.
+        reservations_by_status_created: { columns: ["status", "created_at", "id"] },
+      },
+    },
+  },
+  invariants: {
+    reserved_matches_active_reservations: {
+      ...inventoryNomosV2.invariants.reserved_matches_active_reservations!,
+      scope: { key: ["location_id"], tables: { stock: ["location_id"], reservations: ["location_id"] } },
+    },
+  },
+});
+
+export type StockRow = RowOf<typeof inventoryNomosV3.tables.stock>;
+export type ReservationRow = RowOf<typeof inventoryNomosV3.tables.reservations>;

@@ -1,6 +1,6 @@
 import { defineVocabulary, type Hole, operation, type Row, sql, type StatementTools } from "@noema/core";
 import * as z from "zod";
-import { CHANNELS, inventoryNomosV1, inventoryNomosV2 } from "./nomos.js";
+import { CHANNELS, inventoryNomosV1, inventoryNomosV2, inventoryNomosV3 } from "./nomos.js";
 
 /** Ids in paths and bodies: no SQL, no unicode surprises, bounded. */
 export const Id = z.string().regex(/^[A-Za-z0-9._:-]{1,128}$/, "must be 1–128 characters of A–Z, a–z, 0–9, '.', '_', ':' or '-'");
@@ -194,6 +194,51 @@ export const inventoryV2 = defineVocabulary(inventoryNomosV2, {
   }),
 });
 
+const reserveV2 = inventoryV2.operations.reserve;
+
+/** `reservationId` when the caller names it (an order's line), else `r-<sedimentId>-<step>`. */
+const chosenReservationId = ({ computed }: StatementTools<{ reservationId?: string }>) =>
+  computed((a, c) => a.reservationId ?? `r-${c.sedimentId}-${c.step}`);
+
+type HoldArgs = { reservationId: string; locationId: string; quantity: number };
+
+/**
+ * v3: the same operations under scoped invariants, `reserve` may name its reservation, and
+ * `cancelHold` lets an order compensate a hold whether or not its reserve has arrived.
+ */
+export const inventoryV3 = defineVocabulary(inventoryNomosV3, {
+  ...inventoryV2.operations,
+  reserve: operation({
+    description: "Holds units at a location for a sales channel until expiry, commit or release; the caller may name the reservation.",
+    args: reserveV2.args.extend({ reservationId: Id.optional() }),
+    output: reserveV2.output,
+    statements: (t) => ({
+      ...holdStock(t),
+      // A reservationId used before (even by a cancelHold tombstone) fails the PRIMARY KEY: the Intent is refused.
+      reservation: sql`INSERT INTO reservations (id, location_id, quantity, status, order_id, created_at, expires_at, channel) VALUES (${chosenReservationId(t)}, ${t.arg.locationId}, ${t.arg.quantity}, 'active', ${t.arg.orderId}, ${t.ctx.now}, ${t.ctx.now} + ${t.arg.ttlSeconds} * 1000, ${t.arg.channel}) RETURNING id, expires_at`,
+    }),
+    result: reserveV2.result,
+  }),
+
+  cancelHold: operation({
+    description:
+      "Cancels a hold for order compensation: an active reservation is released; one that never arrived is recorded as released, so a late reserve with its id is refused; a released one is left as it is; a committed one is refused.",
+    args: z.object({ reservationId: Id, locationId: Id, quantity: Quantity.min(1) }),
+    output: z.object({ reservationId: z.string(), status: z.literal("released") }),
+    statements: ({ arg, ctx }: StatementTools<HoldArgs>) => ({
+      notCommitted: sql`SELECT 1 AS ok WHERE NOT EXISTS (SELECT 1 FROM reservations WHERE id = ${arg.reservationId} AND status = 'committed')`.expect({
+        rows: 1,
+        refusal: (a) => `reservation ${a.reservationId} is committed (a sale); it cannot be cancelled`,
+      }),
+      // Stock first: it reads the reservation while it is still active.
+      stock: sql`UPDATE stock SET reserved = reserved - (SELECT quantity FROM reservations WHERE id = ${arg.reservationId} AND status = 'active'), updated_at = ${ctx.now} WHERE location_id = (SELECT location_id FROM reservations WHERE id = ${arg.reservationId} AND status = 'active')`,
+      release: sql`UPDATE reservations SET status = 'released', closed_at = ${ctx.now} WHERE id = ${arg.reservationId} AND status = 'active'`,
+      tombstone: sql`INSERT INTO reservations (id, location_id, quantity, status, order_id, created_at, expires_at, closed_at, channel) SELECT ${arg.reservationId}, ${arg.locationId}, ${arg.quantity}, 'released', NULL, ${ctx.now}, ${ctx.now}, ${ctx.now}, 'direct' WHERE NOT EXISTS (SELECT 1 FROM reservations WHERE id = ${arg.reservationId})`,
+    }),
+    result: (_rows, a) => ({ reservationId: a.reservationId, status: "released" as const }),
+  }),
+});
+
 /** The vocabulary of the current law: what new Intents are built with. */
-export const inventory = inventoryV2;
+export const inventory = inventoryV3;
 export type InventoryVocabulary = typeof inventory;

@@ -4,7 +4,7 @@ import { backoffMs, MAX_WAKE_ATTEMPTS } from "@noema/core/runtime";
 import { describe, expect, it } from "vitest";
 import { inventory, inventoryV1, inventoryV2 } from "../src/vocabulary.js";
 import { api, attractor, expectError, freshProduct, type InventoryNamespace, observe, refusal, success } from "./helpers.js";
-import { CRITICAL_REASON, DAY, flakyV2, OFFLINE, OFFLINE_ERROR } from "./laws.js";
+import { CRITICAL_REASON, DAY, flakyV3, OFFLINE, OFFLINE_ERROR } from "./laws.js";
 import { PIN_KEY } from "./worker.js";
 
 /*
@@ -22,6 +22,8 @@ const HASH = expect.stringMatching(/^[0-9a-f]{64}$/);
 const stamp = (v: Vocabulary): NomosStamp => ({ name: v.nomos.name, version: v.nomos.version, hash: v.nomos.hash });
 const V1 = stamp(inventoryV1);
 const V2 = stamp(inventoryV2);
+/** The shipped law today. */
+const LATEST = stamp(inventory);
 
 const setStock = (locationId: string, quantity: number) => buildIntent(inventory, (s) => void s.setStock({ locationId, quantity }));
 const adjust = (locationId: string, delta: number, referenceId?: string) =>
@@ -29,7 +31,7 @@ const adjust = (locationId: string, delta: number, referenceId?: string) =>
 const reserve = (locationId: string, quantity: number) => buildIntent(inventory, (s) => void s.reserve({ locationId, quantity }));
 const release = (reservationId: string) => buildIntent(inventory, (s) => void s.release({ reservationId }));
 const commit = (reservationId: string) => buildIntent(inventory, (s) => void s.commit({ reservationId }));
-const restock = (locationId: string) => buildIntent(flakyV2, (s) => void s.restock({ locationId }));
+const restock = (locationId: string) => buildIntent(flakyV3, (s) => void s.restock({ locationId }));
 
 
 function frozenOk(result: FreezeResult): Extract<FreezeResult, { ok: true }> {
@@ -87,7 +89,7 @@ describe("reservation expiry", () => {
     expect(listed.status).toBe(200);
     expect(listed.body).toEqual({
       pending: [
-        { cryoId, wakeAt: reservation.expiresAt, key: reservation.id, attempts: 0, lastError: null, frozenAt: expect.any(Number), nomosVersion: 2, sieveHash: HASH, intent: release(reservation.id) },
+        { cryoId, wakeAt: reservation.expiresAt, key: reservation.id, attempts: 0, lastError: null, frozenAt: expect.any(Number), nomosVersion: LATEST.version, sieveHash: HASH, intent: release(reservation.id) },
       ],
     });
     const { frozenAt } = listed.body.pending[0];
@@ -108,9 +110,9 @@ describe("reservation expiry", () => {
     const woken = sediments[2]!;
     expect(woken.intent).toEqual(release(reservation.id));
     expect(woken.outputs).toEqual([stock("main", 5, 0)]);
-    expect(woken.world).toEqual({ attractor: "InventoryAttractor", name: p, nomosVersion: 2, nomosHash: V2.hash });
+    expect(woken.world).toEqual({ attractor: "InventoryAttractor", name: p, nomosVersion: LATEST.version, nomosHash: LATEST.hash });
     expect(woken.origin).toEqual({
-      nomos: V2,
+      nomos: LATEST,
       reforged: false,
       steps: [],
       cryostasis: { cryoId, frozenAt, wakeAt: reservation.expiresAt - DAY, wokeAt: woken.timestamp, mode: "resumed" },
@@ -347,7 +349,7 @@ describe("failures while waking", () => {
     expect(afterFirst.snapshot?.locations).toEqual([stock("main", 16, 0)]);
     expect(afterFirst.precedents).toEqual([]);
     expect(first.frozen).toEqual([
-      { cryoId: bad.cryoId, wakeAt: expect.any(Number), key: null, attempts: 1, lastError: OFFLINE_ERROR, frozenAt: expect.any(Number), nomosVersion: 2, sieveHash: HASH, intent: restock(OFFLINE) },
+      { cryoId: bad.cryoId, wakeAt: expect.any(Number), key: null, attempts: 1, lastError: OFFLINE_ERROR, frozenAt: expect.any(Number), nomosVersion: LATEST.version, sieveHash: HASH, intent: restock(OFFLINE) },
     ]);
     // Postponed by the first backoff step from the time it failed, and the alarm follows it.
     const retryAt = first.frozen[0]!.wakeAt;
@@ -388,8 +390,8 @@ describe("failures while waking", () => {
         precedentId: expect.any(Number),
         intent: restock(OFFLINE),
         reason: { kind: "cryostasis", message: `gave up after ${MAX_WAKE_ATTEMPTS} attempts: ${OFFLINE_ERROR}` },
-        nomosVersion: 2,
-        nomosHash: V2.hash,
+        nomosVersion: LATEST.version,
+        nomosHash: LATEST.hash,
         timestamp: expect.any(Number),
       },
     ]);
@@ -440,8 +442,8 @@ describe("failures while waking", () => {
         precedentId: expect.any(Number),
         intent: release(rid),
         reason: { kind: "expectation", message: `reservation ${rid} is not active (already released or committed)`, step: 0, op: "release" },
-        nomosVersion: 2,
-        nomosHash: V2.hash,
+        nomosVersion: LATEST.version,
+        nomosHash: LATEST.hash,
         timestamp: expect.any(Number),
       },
     ]);
@@ -648,7 +650,7 @@ describe("freezing with bad input", () => {
       ["an unknown op", { v: 1, steps: [{ op: "teleport", args: {} }] }, { at: now + HOUR }, { path: "intent.steps.0.op", message: /^unknown operation "teleport"/ }],
       ["bad arguments", { v: 1, steps: [{ op: "adjust", args: { locationId: "main", delta: 0, reason: "purchase" } }] }, { at: now + HOUR }, { path: "intent.steps.0.args.delta", message: "must not be zero" }],
       ["a nested $freeze", nested, { at: now + HOUR }, { path: "intent.steps", message: "a frozen Intent cannot itself freeze, cancel or send" }],
-      ["a future law", { ...ok, nomos: { ...V2, version: 3 } }, { at: now + HOUR }, { path: "intent", message: "Intent was built against inventory v3, but this Attractor holds v2" }],
+      ["a future law", { ...ok, nomos: { ...LATEST, version: LATEST.version + 1 } }, { at: now + HOUR }, { path: "intent", message: `Intent was built against inventory v${LATEST.version + 1}, but this Attractor holds v${LATEST.version}` }],
     ];
     for (const [label, intent, when, issue] of cases) {
       const result = await stub.freeze(intent, when);

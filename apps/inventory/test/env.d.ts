@@ -13,6 +13,7 @@ interface TestEnv extends AppEnv {
   CAPACITY_ATTRACTOR: DurableObjectNamespace<TestWorker.CapacityAttractor>;
   FLAKY_ATTRACTOR: DurableObjectNamespace<TestWorker.FlakyAttractor>;
   SENDER_ATTRACTOR: DurableObjectNamespace<TestWorker.SenderAttractor>;
+  FAULTY_ORDER_ATTRACTOR: DurableObjectNamespace<TestWorker.FaultyOrderAttractor>;
 }
 
 declare global {

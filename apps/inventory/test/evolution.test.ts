@@ -2,7 +2,7 @@ import { env, evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { buildIntent, type Intent, type NomosStamp, type Seal, type Vocabulary } from "@noema/core";
 import { operationHash, sedimentHash } from "@noema/core/runtime";
 import { describe, expect, it } from "vitest";
-import { inventoryV1, inventoryV2 } from "../src/vocabulary.js";
+import { inventory, inventoryV1, inventoryV2 } from "../src/vocabulary.js";
 import { api, attractor, expectError, freshProduct, type InventoryNamespace, observe, refusal, success } from "./helpers.js";
 import { CAPACITY, CRITICAL_REASON, DAY, inventoryV3 } from "./laws.js";
 import { PIN_KEY } from "./worker.js";
@@ -11,6 +11,8 @@ const stamp = (v: Vocabulary): NomosStamp => ({ name: v.nomos.name, version: v.n
 const V1 = stamp(inventoryV1);
 const V2 = stamp(inventoryV2);
 const V3 = stamp(inventoryV3);
+/** The shipped law today (v3); V3 above is the test-only capacity law of laws.ts. */
+const LATEST = stamp(inventory);
 
 /** Intents as a client built them against v1, the law before sales channels. */
 const v1 = {
@@ -296,7 +298,7 @@ describe("supplementary provisions: v1 Intents before, during and after the grac
     expect((await api("PUT", `/api/products/${p}/stock/main`, { quantity: 5 })).status).toBe(200);
     const inGrace = await api("POST", `/api/products/${p}/intents`, v1.reserve("main", 1));
     expect(inGrace.status).toBe(200);
-    expect(inGrace.body.origin).toMatchObject({ reforged: true, steps: [{ phase: "grace" }] });
+    expect(inGrace.body.origin).toMatchObject({ reforged: true, steps: [{ phase: "grace" }, { phase: "grace" }] });
 
     // This Attractor took v2 on 31 days ago (each Attractor's grace period counts from its own upgrade).
     await runInDurableObject(attractor(p), (_, state) => state.storage.sql.exec(`UPDATE _noema_nomos SET applied_at = applied_at - ${31 * DAY}`));
@@ -307,12 +309,13 @@ describe("supplementary provisions: v1 Intents before, during and after the grac
     expect(late.body.error.message).toBe("inventory v2 changed what this Intent touches and no longer reforges Intents of v1 (after its grace period)");
     const flat = await api("POST", `/api/products/${p}/intents`, v1.setStock("main", 6));
     expect(flat.status).toBe(200);
-    expect(flat.body.origin).toMatchObject({ reforged: false, steps: [{ connection: "Flat", phase: "after" }] });
+    // v3 sets no grace period: its step stays in grace.
+    expect(flat.body.origin).toMatchObject({ reforged: false, steps: [{ connection: "Flat", phase: "after" }, { connection: "Flat", phase: "grace" }] });
 
-    const connection = await api("GET", `/api/products/${p}/precedents?kind=connection&nomosVersion=2`);
+    const connection = await api("GET", `/api/products/${p}/precedents?kind=connection&nomosVersion=${LATEST.version}`);
     expect(connection.status).toBe(200);
     expect(connection.body.precedents).toEqual([
-      { precedentId: late.body.seal.precedentId, intent: v1.reserve("main", 1), reason: late.body.seal.reason, nomosVersion: 2, nomosHash: V2.hash, timestamp: late.body.seal.timestamp },
+      { precedentId: late.body.seal.precedentId, intent: v1.reserve("main", 1), reason: late.body.seal.reason, nomosVersion: LATEST.version, nomosHash: LATEST.hash, timestamp: late.body.seal.timestamp },
     ]);
     expect((await api("GET", `/api/products/${p}/precedents?kind=connection&nomosVersion=1`)).body).toEqual({ precedents: [] });
     const all = (await api("GET", `/api/products/${p}/precedents`)).body.precedents;
@@ -426,19 +429,22 @@ describe("HTTP: the law and its evolution", () => {
   it("GET /api/nomos: the current version, its hash, per-element and per-operation hashes, and every version", async () => {
     const res = await api("GET", "/api/nomos");
     expect(res.status).toBe(200);
-    expect(res.body).toMatchObject({ name: "inventory", version: 2, hash: V2.hash, elements: inventoryV2.nomos.elements });
+    expect(res.body).toMatchObject({ name: "inventory", version: LATEST.version, hash: LATEST.hash, elements: inventory.nomos.elements });
     expect(Object.keys(res.body.elements)).toEqual(expect.arrayContaining(["table:channel_sync", "column:reservations.channel", "invariant:reserved_matches_active_reservations"]));
     for (const hash of Object.values(res.body.elements)) expect(hash).toMatch(/^[0-9a-f]{64}$/);
     // What v2 left alone hashes as it did in v1; what it changed does not.
     expect(res.body.elements["column:stock.quantity"]).toBe(inventoryV1.nomos.elements["column:stock.quantity"]);
     expect(res.body.elements["shape:reservations"]).not.toBe(inventoryV1.nomos.elements["shape:reservations"]);
-    expect(Object.keys(res.body.operations)).toEqual(Object.keys(inventoryV2.operations));
+    // v3 scoped the invariant: what it asserts, its element, is the same; the law's hash is not.
+    expect(res.body.elements["invariant:reserved_matches_active_reservations"]).toBe(inventoryV2.nomos.elements["invariant:reserved_matches_active_reservations"]);
+    expect(res.body.hash).not.toBe(V2.hash);
+    expect(Object.keys(res.body.operations)).toEqual(Object.keys(inventory.operations));
     // Each operation says what it does and what it takes and gives, as JSON Schema.
-    for (const [name, op] of Object.entries(inventoryV2.operations)) {
+    for (const [name, op] of Object.entries(inventory.operations)) {
       expect(res.body.operations[name], name).toEqual({ description: op.description, hash: operationHash(op), args: expect.any(Object), output: expect.any(Object) });
     }
     const { reserve } = res.body.operations;
-    expect(reserve.description).toBe("Holds units at a location for a sales channel until expiry, commit or release.");
+    expect(reserve.description).toBe("Holds units at a location for a sales channel until expiry, commit or release; the caller may name the reservation.");
     expect(reserve.args).toMatchObject({ type: "object", properties: { locationId: { type: "string" }, quantity: { type: "integer" }, ttlSeconds: { default: 900, maximum: 86_400 } } });
     // As a client sends them: defaulted arguments may be left out.
     expect([...reserve.args.required].sort()).toEqual(["locationId", "quantity"]);
@@ -447,6 +453,7 @@ describe("HTTP: the law and its evolution", () => {
     expect(res.body.versions).toEqual([
       { version: 1, hash: V1.hash },
       { version: 2, hash: V2.hash, migration: expect.arrayContaining([expect.stringContaining("channel_sync")]), reforge: true, provisions: { gracePeriod: 30 * DAY, afterGrace: "refuse-curved" } },
+      { version: 3, hash: LATEST.hash, migration: [expect.stringContaining("reservations_by_status_created")], reforge: true, provisions: {} },
     ]);
   });
 
@@ -464,8 +471,19 @@ describe("HTTP: the law and its evolution", () => {
       ]),
     );
     // `to` defaults to the current version.
-    expect((await api("POST", "/api/connection", { from: 1 })).body).toEqual(whole.body);
+    const toLatest = await api("POST", "/api/connection", { from: 2 });
+    expect(toLatest.body).toEqual((await api("POST", "/api/connection", { from: 2, to: 3 })).body);
     expect((await api("POST", "/api/connection", { from: 2, to: 2 })).body).toEqual({ type: "Flat", from: 2, to: 2, steps: [] });
+    // v2 → v3: only reserve changed (an optional argument); the invariant's new scope and the index are Flat.
+    expect(toLatest.body).toMatchObject({ type: "Curved", from: 2, to: 3, steps: [{ type: "Curved", from: V2, to: LATEST }] });
+    expect(toLatest.body.steps[0].changes.map((c: { element: string; kind: string; effect: string }) => `${c.element} ${c.kind} ${c.effect}`).sort()).toEqual([
+      "invariant:reserved_matches_active_reservations invariant_scoped Flat",
+      "op:cancelHold operation_added Flat",
+      "op:reserve operation_changed Curved",
+      "table:reservations index_added Flat",
+    ]);
+    const v2Release = await api("POST", "/api/connection", { from: 2, intent: v2.release("r-1-0") });
+    expect(v2Release.body.type).toBe("Flat");
 
     const release = await api("POST", "/api/connection", { from: 1, intent: { v: 1, steps: [{ op: "release", args: { reservationId: "r-1-0" } }] } });
     expect(release.status).toBe(200);
@@ -484,7 +502,7 @@ describe("HTTP: the law and its evolution", () => {
     expect((await api("PUT", `/api/products/${p}/stock/main`, { quantity: 1 })).status).toBe(200);
     const res = await api("GET", `/api/products/${p}/nomos`);
     expect(res.status).toBe(200);
-    expect(res.body).toEqual({ held: { ...V2, appliedAt: expect.any(Number) }, latest: V2, history: [res.body.held] });
+    expect(res.body).toEqual({ held: { ...LATEST, appliedAt: expect.any(Number) }, latest: LATEST, history: [res.body.held] });
   });
 
   it("POST /intents with a v1 Intent: 200 with the Seal's origin; POST /api/explain shows it carried", async () => {
@@ -493,8 +511,16 @@ describe("HTTP: the law and its evolution", () => {
     const intent = v1.reserve("main", 2, { orderId: "o-9" });
     const res = await api("POST", `/api/products/${p}/intents`, intent);
     expect(res.status).toBe(200);
-    expect(res.body).toMatchObject({ success: true, world: { nomosVersion: 2 }, outputs: [{ quantity: 2, orderId: "o-9", channel: "direct" }] });
-    expect(res.body.origin).toEqual({ nomos: V1, intent, reforged: true, steps: [{ from: 1, to: 2, connection: "Curved", phase: "grace", reforged: true }] });
+    expect(res.body).toMatchObject({ success: true, world: { nomosVersion: LATEST.version }, outputs: [{ quantity: 2, orderId: "o-9", channel: "direct" }] });
+    expect(res.body.origin).toEqual({
+      nomos: V1,
+      intent,
+      reforged: true,
+      steps: [
+        { from: 1, to: 2, connection: "Curved", phase: "grace", reforged: true },
+        { from: 2, to: 3, connection: "Curved", phase: "grace", reforged: true },
+      ],
+    });
     expect((await api("GET", `/api/products/${p}`)).body.reservations).toEqual([expect.objectContaining({ orderId: "o-9", channel: "direct" })]);
 
     const explained = await api("POST", "/api/explain", intent);
@@ -503,6 +529,8 @@ describe("HTTP: the law and its evolution", () => {
     expect(explained.body.steps[0].statements[1].params.at(-1)).toBe("direct");
     const flat = await api("POST", "/api/explain", v1.release("r-1-0"));
     expect(flat.body.carried).toEqual({ from: 1, reforged: false });
-    expect((await api("POST", "/api/explain", v2.release("r-1-0"))).body).not.toHaveProperty("carried");
+    expect((await api("POST", "/api/explain", v2.release("r-1-0"))).body.carried).toEqual({ from: 2, reforged: false });
+    const current = buildIntent(inventory, (s) => void s.release({ reservationId: "r-1-0" }));
+    expect((await api("POST", "/api/explain", current)).body).not.toHaveProperty("carried");
   });
 });

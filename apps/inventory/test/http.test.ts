@@ -12,7 +12,7 @@ const sealShape = (p: string) => ({
   hash: expect.stringMatching(/^[0-9a-f]{64}$/),
   prevHash: expect.stringMatching(/^[0-9a-f]{64}$/),
   timestamp: expect.any(Number),
-  world: { attractor: "InventoryAttractor", name: p, nomosVersion: 2, nomosHash: inventory.nomos.hash },
+  world: { attractor: "InventoryAttractor", name: p, nomosVersion: inventory.nomos.version, nomosHash: inventory.nomos.hash },
   outputs: expect.any(Array),
 });
 
@@ -171,7 +171,7 @@ describe("product", () => {
       productId: p,
       locations: [stockShape("a", 8, 2), stockShape("b", 3, 0)],
       reservations: [r],
-      nomos: { version: 2, hash: inventory.nomos.hash },
+      nomos: { version: inventory.nomos.version, hash: inventory.nomos.hash },
     });
   });
 
@@ -255,7 +255,7 @@ describe("sediments, verify and precedents", () => {
             s.$freeze({ at: r.expiresAt, key: r.reservationId }, (f) => f.release({ reservationId: r.reservationId }));
           }),
           reason: over.body.seal.reason,
-          nomosVersion: 2,
+          nomosVersion: inventory.nomos.version,
           nomosHash: inventory.nomos.hash,
           timestamp: over.body.seal.timestamp,
         },
@@ -266,7 +266,7 @@ describe("sediments, verify and precedents", () => {
     expect(notFound.body.precedents.map((x: { precedentId: number }) => x.precedentId)).toEqual([missing.body.seal.precedentId]);
     const paged = await api("GET", `/api/products/${p}/precedents?after=${over.body.seal.precedentId}&limit=1`);
     expect(paged.body.precedents.map((x: { precedentId: number }) => x.precedentId)).toEqual([missing.body.seal.precedentId]);
-    expect((await api("GET", `/api/products/${p}/precedents?nomosVersion=2`)).body).toEqual(res.body);
+    expect((await api("GET", `/api/products/${p}/precedents?nomosVersion=${inventory.nomos.version}`)).body).toEqual(res.body);
     expect((await api("GET", `/api/products/${p}/precedents?nomosVersion=1`)).body).toEqual({ precedents: [] });
     expect((await api("GET", `/api/products/${p}/precedents?kind=connection`)).body).toEqual({ precedents: [] });
     expectError(await api("GET", `/api/products/${p}/precedents?kind=bogus`), 400, "invalid_input");
@@ -324,20 +324,20 @@ describe("intents", () => {
 
   it("POST an Intent built against another Nomos of the same version: 409 naming both hashes", async () => {
     const p = await stocked(5);
-    const intent = { ...buildIntent(inventory, (s) => void s.setStock({ locationId: "main", quantity: 1 })), nomos: { name: "inventory", version: 2, hash: "0".repeat(64) } };
+    const intent = { ...buildIntent(inventory, (s) => void s.setStock({ locationId: "main", quantity: 1 })), nomos: { name: "inventory", version: inventory.nomos.version, hash: "0".repeat(64) } };
     const res = await api("POST", `/api/products/${p}/intents`, intent);
     expectError(res, 409, "refused");
     expect(res.body.seal.reason.kind).toBe("nomos");
-    expect(res.body.error.message).toBe(`Intent was built against a inventory v2 with hash ${"0".repeat(12)}…, but v2 here is ${inventory.nomos.hash.slice(0, 12)}…`);
+    expect(res.body.error.message).toBe(`Intent was built against a inventory v${inventory.nomos.version} with hash ${"0".repeat(12)}…, but v${inventory.nomos.version} here is ${inventory.nomos.hash.slice(0, 12)}…`);
   });
 
   it("POST an Intent of a law this code does not know: 400 at nomos.version, nothing recorded", async () => {
     const p = await stocked(5);
     const before = await observe(p);
-    const intent = { ...buildIntent(inventory, (s) => void s.setStock({ locationId: "main", quantity: 1 })), nomos: { name: "inventory", version: 3, hash: "0".repeat(64) } };
+    const intent = { ...buildIntent(inventory, (s) => void s.setStock({ locationId: "main", quantity: 1 })), nomos: { name: "inventory", version: inventory.nomos.version + 1, hash: "0".repeat(64) } };
     const res = await api("POST", `/api/products/${p}/intents`, intent);
     expectError(res, 400, "invalid_input");
-    expect(res.body.error.issues).toEqual([{ path: "nomos.version", message: "inventory has no v3; this code knows v1 to v2" }]);
+    expect(res.body.error.issues).toEqual([{ path: "nomos.version", message: `inventory has no v${inventory.nomos.version + 1}; this code knows v1 to v${inventory.nomos.version}` }]);
     expect(await observe(p)).toEqual(before);
   });
 
@@ -410,10 +410,10 @@ describe("explain", () => {
   });
 
   it("POST an Intent stamped with another hash of its version is 409 refused, as the Attractor would refuse it", async () => {
-    const intent = { ...buildIntent(inventory, (s) => void s.setStock({ locationId: "main", quantity: 1 })), nomos: { name: "inventory", version: 2, hash: "0".repeat(64) } };
+    const intent = { ...buildIntent(inventory, (s) => void s.setStock({ locationId: "main", quantity: 1 })), nomos: { name: "inventory", version: inventory.nomos.version, hash: "0".repeat(64) } };
     const res = await api("POST", "/api/explain", intent);
     expectError(res, 409, "refused");
-    expect(res.body.error.message).toBe(`Intent was built against a inventory v2 with hash ${"0".repeat(12)}…, but v2 here is ${inventory.nomos.hash.slice(0, 12)}…`);
+    expect(res.body.error.message).toBe(`Intent was built against a inventory v${inventory.nomos.version} with hash ${"0".repeat(12)}…, but v${inventory.nomos.version} here is ${inventory.nomos.hash.slice(0, 12)}…`);
   });
 
   it("POST an invalid Intent is 400 with issues", async () => {

@@ -1,8 +1,8 @@
 import { defineNomos, defineVocabulary, type Intent, integer, type Lineage, operation, type Provisions, rebuildTableSql, sql } from "@noema/core";
 import { z } from "zod";
 import { inventoryLaw } from "../src/law.js";
-import { inventoryNomosV2 } from "../src/nomos.js";
-import { Id, inventoryV2 } from "../src/vocabulary.js";
+import { inventoryNomosV2, inventoryNomosV3 as shippedNomosV3 } from "../src/nomos.js";
+import { Id, inventoryV2, inventoryV3 as shippedV3 } from "../src/vocabulary.js";
 
 /**
  * Lineages that only tests run: the shipped v1 → v2 evolution with other provisions, a
@@ -63,8 +63,8 @@ export const inventoryNomosV3 = defineNomos({
 
 export const inventoryV3 = defineVocabulary(inventoryNomosV3, inventoryV2.operations);
 
-/** The shipped lineage plus v3; v2 Intents are carried as they are and the new CHECK judges them. */
-export const capacityLaw = inventoryLaw.evolve(inventoryV3, {
+/** The shipped lineage up to v2, plus a test-only v3; v2 Intents are carried as they are and the new CHECK judges them. */
+export const capacityLaw = inventoryLaw.upTo(2).evolve(inventoryV3, {
   migration: rebuildTableSql(inventoryNomosV3, "stock"),
   reforge: (intent: Intent) => intent,
 });
@@ -74,11 +74,11 @@ export const OFFLINE = "offline";
 export const OFFLINE_ERROR = `scale at ${OFFLINE} did not answer`;
 
 /**
- * v2 plus `restock`, which adds one unit at a location. Computing its parameters throws for
+ * The shipped law (v3) plus `restock`, which adds one unit at a location. Computing its parameters throws for
  * the offline location: a bug or an outage, which Cryostasis retries, unlike a Nomos refusal.
  */
-export const flakyV2 = defineVocabulary(inventoryNomosV2, {
-  ...inventoryV2.operations,
+export const flakyV3 = defineVocabulary(shippedNomosV3, {
+  ...shippedV3.operations,
   restock: operation({
     description: "Adds one unit counted by the location's scale.",
     args: z.object({ locationId: Id }),
@@ -93,5 +93,5 @@ export const flakyV2 = defineVocabulary(inventoryNomosV2, {
   }),
 });
 
-/** The shipped lineage with `restock` added to v2. */
-export const flakyLaw = v1.evolve(flakyV2, shipped);
+/** The shipped lineage with `restock` added to v3. */
+export const flakyLaw = inventoryLaw.upTo(2).evolve(flakyV3, inventoryLaw.evolutionFrom(2)!);

@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { inventory } from "../src/vocabulary.js";
 import { api, attractor, freshProduct, observe, refusal, success } from "./helpers.js";
 
-const world = (name: string) => ({ attractor: "InventoryAttractor", name, nomosVersion: 2, nomosHash: inventory.nomos.hash });
+const world = (name: string) => ({ attractor: "InventoryAttractor", name, nomosVersion: inventory.nomos.version, nomosHash: inventory.nomos.hash });
 
 const setStock = (locationId: string, quantity: number) => buildIntent(inventory, (s) => void s.setStock({ locationId, quantity }));
 const reserve = (locationId: string, quantity: number) => buildIntent(inventory, (s) => void s.reserve({ locationId, quantity }));
@@ -96,8 +96,8 @@ describe("sedimentation over RPC", () => {
     success(await stub.sedimentation(buildIntent(inventory, (s) => void s.release({ reservationId }))));
 
     // A v2 stamp whose hash is not the v2 this code declares, and a law this code does not know yet.
-    const otherLaw = { ...setStock("a", 1), nomos: { name: "inventory", version: 2, hash: "f".repeat(64) } };
-    const laterLaw = { ...setStock("a", 1), nomos: { name: "inventory", version: 3, hash: "e".repeat(64) } };
+    const otherLaw = { ...setStock("a", 1), nomos: { name: "inventory", version: inventory.nomos.version, hash: "f".repeat(64) } };
+    const laterLaw = { ...setStock("a", 1), nomos: { name: "inventory", version: inventory.nomos.version + 1, hash: "e".repeat(64) } };
     const cases: { intent: unknown; kind: string; message: RegExp }[] = [
       { intent: reserve("a", 6), kind: "expectation", message: /not enough available stock at a to reserve 6/ },
       { intent: reserve("nowhere", 1), kind: "not_found", message: /^location nowhere has no stock of this product; set or add stock there first$/ },
@@ -105,8 +105,8 @@ describe("sedimentation over RPC", () => {
       { intent: buildIntent(inventory, (s) => void s.release({ reservationId })), kind: "expectation", message: /not active/ },
       { intent: buildIntent(inventory, (s) => void s.commit({ reservationId: "r-999-0" })), kind: "not_found", message: /r-999-0 does not exist/ },
       { intent: { v: 1, steps: [{ op: "setStock", args: { locationId: "a", quantity: -1 } }] }, kind: "validation", message: /quantity/ },
-      { intent: otherLaw, kind: "nomos", message: /inventory v2 with hash ffffffffffff…, but v2 here is / },
-      { intent: laterLaw, kind: "nomos", message: /built against inventory v3, but this Attractor holds v2/ },
+      { intent: otherLaw, kind: "nomos", message: new RegExp(`inventory v${inventory.nomos.version} with hash ffffffffffff…, but v${inventory.nomos.version} here is `) },
+      { intent: laterLaw, kind: "nomos", message: new RegExp(`built against inventory v${inventory.nomos.version + 1}, but this Attractor holds v${inventory.nomos.version}`) },
       // Step 0 alone would commit; step 1 fails, so step 0 must leave nothing behind either.
       {
         intent: buildIntent(inventory, (s) => {
@@ -136,7 +136,7 @@ describe("sedimentation over RPC", () => {
         precedentId: seal.precedentId,
         intent,
         reason: seal.reason,
-        nomosVersion: 2,
+        nomosVersion: inventory.nomos.version,
         nomosHash: inventory.nomos.hash,
         timestamp: seal.timestamp,
       });
@@ -298,7 +298,7 @@ describe("sedimentation over RPC", () => {
   it("reports the Nomos applied on first wake: the current law directly, no migration", async () => {
     const stub = attractor(freshProduct());
     const report = await stub.nomos();
-    const stamp = { name: "inventory", version: 2, hash: inventory.nomos.hash };
+    const stamp = { name: "inventory", version: inventory.nomos.version, hash: inventory.nomos.hash };
     expect(report).toEqual({ held: { ...stamp, appliedAt: expect.any(Number) }, latest: stamp, history: [report.held] });
   });
 });

@@ -4,6 +4,7 @@ import { InventoryAttractor } from "../src/attractor.js";
 import { catalog } from "../src/catalog/vocabulary.js";
 import type { Env } from "../src/env.js";
 import { inventoryLaw } from "../src/law.js";
+import { OrderAttractor } from "../src/orders/attractor.js";
 import { inventory } from "../src/vocabulary.js";
 import { capacityLaw, criticalLaw, flakyLaw, graceLaws, noReforgeLaw } from "./laws.js";
 
@@ -38,7 +39,7 @@ export class RefuseAllAttractor extends pinnedTo(graceLaws.afterRefuseAll, 1) {}
 /** Starts on v2; pinning v3 runs a migration that stock above capacity makes fail. */
 export class CapacityAttractor extends pinnedTo(() => capacityLaw, 2) {}
 
-/** Runs v2 plus `restock`, whose parameters cannot be computed for one location (see laws.ts). */
+/** Runs the shipped law plus `restock`, whose parameters cannot be computed for one location (see laws.ts). */
 export class FlakyAttractor extends InventoryAttractor {
   static override law = flakyLaw;
 }
@@ -124,5 +125,20 @@ export class SenderAttractor extends Attractor<Env, typeof catalog> {
     }
     if (receipt.key.endsWith(":bad-reaction")) return { v: 1, steps: [{ op: "noSuchOperation", args: {} }] };
     return undefined;
+  }
+}
+
+/**
+ * The real OrderAttractor, its deliveries to the products going through `withFaults`: a product
+ * whose deliveries are set to fail is, to the order, a product Durable Object that is down.
+ */
+export class FaultyOrderAttractor extends OrderAttractor {
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, withFaults(env));
+  }
+
+  /** The next `times` deliveries to the product `productId`, from any order, fail before they are sent. */
+  failDeliveriesTo(productId: string, times: number): void {
+    faults.set(productId, times);
   }
 }

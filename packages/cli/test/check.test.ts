@@ -11,7 +11,7 @@ import { openSqliteHost } from "../src/check/host.js";
 const INVENTORY_DEPTH = 4;
 
 describe("check on the inventory law", () => {
-  test(`every version and the v1 → v2 migration hold at depth ${INVENTORY_DEPTH}`, () => {
+  test(`every version and its migration hold at depth ${INVENTORY_DEPTH}`, () => {
     const report = check(inventoryCheck, { openDatabase: openSqliteHost, depth: INVENTORY_DEPTH });
     const failures = report.results.filter((r) => r.status === "failed");
     expect(failures.map((f) => `${f.name}: ${f.detail}`)).toEqual([]);
@@ -19,6 +19,8 @@ describe("check on the inventory law", () => {
     expect(report.versions.map(({ version, states, transitions, depth, complete }) => ({ version, states, transitions, depth, complete }))).toEqual([
       { version: 1, states: 537, transitions: 1064, depth: 4, complete: true },
       { version: 2, states: 537, transitions: 1064, depth: 4, complete: true },
+      // v3 adds an order's hold (reserve under its own id) and its cancelHold.
+      { version: 3, states: 803, transitions: 1867, depth: 4, complete: true },
     ]);
     const names = (version: number) => report.results.filter((r) => r.version === version).map((r) => `${r.name} ${r.status}`);
     const common = [
@@ -35,7 +37,9 @@ describe("check on the inventory law", () => {
       "replay ok",
     ];
     expect(names(1)).toEqual([...common, "migration ok", "reforge ok", "cryostasis ok"]);
-    expect(names(2)).toEqual(common);
+    expect(names(2)).toEqual([...common, "migration ok", "reforge ok", "cryostasis ok"]);
+    const [beforeHolds, afterHolds] = [common.slice(0, 8), common.slice(8)];
+    expect(names(3)).toEqual([...beforeHolds, "guards:reserveForOrder info", "guards:cancelHold info", ...afterHolds]);
     // What the guards found: adjust may hit the quantity CHECK, the close routes only their own expectations.
     const guard = (name: string) => report.results.find((r) => r.name === `guards:${name}` && r.version === 2)!.detail;
     expect(guard("adjust")).toBe("refused by expectation, constraint stock_quantity_check, constraint stock_reserved_within_quantity: also by a rule of the Nomos, not only by its own checks");
@@ -45,7 +49,7 @@ describe("check on the inventory law", () => {
 
   test("--property narrows the run to the named checks", () => {
     const report = check(inventoryCheck, { openDatabase: openSqliteHost, depth: 2, only: ["replay", "quantity_is_sum_of_movements"] });
-    expect(report.results.map((r) => `v${r.version} ${r.name}`)).toEqual(["v1 safety:quantity_is_sum_of_movements", "v1 replay", "v2 safety:quantity_is_sum_of_movements", "v2 replay"]);
+    expect(report.results.map((r) => `v${r.version} ${r.name}`)).toEqual(["v1 safety:quantity_is_sum_of_movements", "v1 replay", "v2 safety:quantity_is_sum_of_movements", "v2 replay", "v3 safety:quantity_is_sum_of_movements", "v3 replay"]);
   });
 
   test("bad input is a CheckSetupError: a depth outside 1..20, an unknown property, a domain too big", () => {

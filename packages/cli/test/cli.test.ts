@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { buildIntent } from "@noema/core";
 import { describe, expect, it } from "vitest";
-import { inventoryNomosV1 as inventoryNomos, inventoryNomosV2 } from "../../../apps/inventory/src/nomos.js";
+import { inventoryNomosV1 as inventoryNomos, inventoryNomosV2, inventoryNomosV3 } from "../../../apps/inventory/src/nomos.js";
 import { inventoryV1 } from "../../../apps/inventory/src/vocabulary.js";
 
 const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
@@ -53,7 +53,7 @@ describe("noema hash", () => {
   it("prints name, version and hash of every version of a lineage", () => {
     const r = noema("hash", "--law", INVENTORY);
     expect(r.code).toBe(0);
-    expect(r.stdout).toBe(`inventory v1 ${inventoryNomos.hash}\ninventory v2 ${inventoryNomosV2.hash}\n`);
+    expect(r.stdout).toBe(`inventory v1 ${inventoryNomos.hash}\ninventory v2 ${inventoryNomosV2.hash}\ninventory v3 ${inventoryNomosV3.hash}\n`);
   });
 
   it("reads a module that exports a single vocabulary, as JSON", () => {
@@ -73,7 +73,7 @@ describe("noema ddl", () => {
   it("prints the latest version's CREATE statements, or an older version's", () => {
     const latest = noema("ddl", "--law", INVENTORY);
     expect(latest.code).toBe(0);
-    expect(latest.stdout).toBe(`${inventoryNomosV2.ddl.map((s) => `${s};`).join("\n")}\n`);
+    expect(latest.stdout).toBe(`${inventoryNomosV3.ddl.map((s) => `${s};`).join("\n")}\n`);
     const v1 = noema("ddl", "--law", INVENTORY, "--version", "1", "--json");
     expect(JSON.parse(v1.stdout)).toStrictEqual([...inventoryNomos.ddl]);
   });
@@ -81,7 +81,7 @@ describe("noema ddl", () => {
   it("adds Noema's own tables with --internal", () => {
     const r = noema("ddl", "--law", INVENTORY, "--internal", "--json");
     const statements = JSON.parse(r.stdout) as string[];
-    expect(statements.slice(0, inventoryNomosV2.ddl.length)).toStrictEqual([...inventoryNomosV2.ddl]);
+    expect(statements.slice(0, inventoryNomosV3.ddl.length)).toStrictEqual([...inventoryNomosV3.ddl]);
     expect(statements.some((s) => s.includes("_noema_sediment"))).toBe(true);
   });
 });
@@ -135,7 +135,7 @@ describe("bad input: one line, exit 2", () => {
     expectUsageError(noema("explain", jsonFile("unknown-op.json", { v: 1, steps: [{ op: "nope", args: {} }] }), "--law", INVENTORY), /invalid Intent: .*nope/));
   it("an unknown version", () => {
     expectUsageError(noema("ddl", "--version", "7", "--law", INVENTORY), /inventory has no v7/);
-    expectUsageError(noema("connection", "--from", "1", "--to", "3", "--law", INVENTORY), /inventory has no v3/);
+    expectUsageError(noema("connection", "--from", "1", "--to", "4", "--law", INVENTORY), /inventory has no v4/);
   });
   it("a version that is not a number", () => expectUsageError(noema("connection", "--from", "one", "--to", "2", "--law", INVENTORY), /--from must be a whole number/));
   it("connection without --from/--to", () => expectUsageError(noema("connection", "--law", INVENTORY), /needs --from <n> and --to <m>/));

@@ -10,10 +10,12 @@ export { formatIssues, formatPath, issue, type Issue, type IssuePath, type Parse
 // Nomos: tables, columns, invariants.
 export { type AnyColumn, blob, type CheckSpec, Column, type ColumnSpec, type ColumnType, type InferRow, integer, real, text } from "./nomos/column.js";
 export {
+  createIndexSql,
   createTableSql,
   defineNomos,
   type ElementKey,
   type IndexSpec,
+  type InvariantScope,
   type InvariantSpec,
   type Nomos,
   NomosDefinitionError,

@@ -1,5 +1,5 @@
 import { normalizeSql } from "../canonical/index.js";
-import type { ColumnSpec, IndexSpec, Nomos, TableSpec } from "../nomos/index.js";
+import type { ColumnSpec, IndexSpec, InvariantScope, Nomos, TableSpec } from "../nomos/index.js";
 import type { Vocabulary } from "../intent/index.js";
 import { operationHash, tablesOfInvariants } from "../sieve/index.js";
 
@@ -20,6 +20,7 @@ export type ChangeKind =
   | "index_dropped"
   | "invariant_added"
   | "invariant_changed"
+  | "invariant_scoped"
   | "invariant_dropped"
   | "operation_added"
   | "operation_changed"
@@ -109,6 +110,14 @@ function diffTableLevel(table: string, a: TableSpec, b: TableSpec, columnMap: (c
   return out;
 }
 
+const scopeText = (scope: InvariantScope | undefined) =>
+  scope
+    ? `per (${scope.key.join(", ")}) of ${Object.entries(scope.tables)
+        .map(([t, cols]) => `${t}(${(cols ?? []).join(", ")})`)
+        .sort()
+        .join(", ")}`
+    : "in full";
+
 /**
  * The structural diff between two laws, each change classified by what it does to an
  * Intent that depends on it. Renames come from hints; without them a rename is a drop
@@ -174,6 +183,10 @@ export function diffNomos(from: Nomos, to: Nomos, hints: EvolutionHints = {}): C
     if (!old) changes.push({ element: `invariant:${name}`, kind: "invariant_added", detail: inv.message, effect: "Curved", affects });
     else if (normalizeSql(old.violations) !== normalizeSql(inv.violations)) {
       changes.push({ element: `invariant:${name}`, kind: "invariant_changed", detail: inv.message, effect: "Curved", affects: [`invariant:${name}`, ...affects] });
+    } else if (scopeText(old.scope) !== scopeText(inv.scope)) {
+      // A scope says where the invariant is checked, not what it asserts: it refuses exactly the
+      // Intents it refused before (given it held before them), so no Intent is affected.
+      changes.push({ element: `invariant:${name}`, kind: "invariant_scoped", detail: `checked ${scopeText(old.scope)} → ${scopeText(inv.scope)}`, effect: "Flat", affects: [] });
     }
   }
   for (const name of Object.keys(from.invariants)) {

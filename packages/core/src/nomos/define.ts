@@ -14,20 +14,40 @@ export interface TableSpec<C extends Record<string, AnyColumn> = Record<string, 
   indexes?: Record<string, IndexSpec>;
 }
 
+type ColumnOf<T extends TableSpec> = keyof T["columns"] & string;
+
+/**
+ * What an invariant is about, key by key (e.g. per location): after an Intent, Noema checks it
+ * only for the keys whose rows the Intent's statements wrote (inserted, updated from or to,
+ * deleted), collected from the writes themselves. It holds for the other keys as it did before.
+ */
+export interface InvariantScope<T extends Record<string, TableSpec> = Record<string, TableSpec>> {
+  /** The columns of a violation row that name its key, e.g. `["location_id"]`. */
+  key: readonly string[];
+  /**
+   * Every table the violations query reads, with its columns that hold the key (in `key`'s
+   * order): a write to a row there marks that row's key. A table the query reads but this
+   * omits is refused when the Nomos is first interpreted.
+   */
+  tables: { readonly [K in keyof T]?: readonly ColumnOf<T[K]>[] };
+}
+
 /**
  * A cross-row assertion checked at the end of every sedimentation, before commit.
  * `violations` is a SELECT that returns one row per violation; none means it holds.
+ * With a `scope`, only the keys the Intent wrote are checked; without, all of it is.
  */
-export interface InvariantSpec {
+export interface InvariantSpec<T extends Record<string, TableSpec> = Record<string, TableSpec>> {
   violations: string;
   message: string;
+  scope?: InvariantScope<T>;
 }
 
 export interface NomosSpec<T extends Record<string, TableSpec>> {
   name: string;
   version: number;
   tables: T;
-  invariants?: Record<string, InvariantSpec>;
+  invariants?: Record<string, InvariantSpec<NoInfer<T>>>;
 }
 
 /** A canonical schema element: what the hash of a table, column or invariant covers. */
@@ -106,6 +126,13 @@ export function createTableSql(nomos: Nomos, table: string): string[] {
   return tableDdl(table, spec);
 }
 
+/** The CREATE INDEX statement of one declared index: a migration that adds an index. */
+export function createIndexSql(nomos: Nomos, table: string, index: string): string {
+  const i = nomos.tables[table]?.indexes?.[index];
+  if (!i) throw new NomosDefinitionError(`Nomos ${nomos.name} v${nomos.version} has no index "${index}" on "${table}"`);
+  return indexDdl(table, index, i);
+}
+
 /**
  * The statements that rebuild a table into its shape under `to` (SQLite cannot add a
  * NOT NULL column without a default, nor change a constraint, in place): create the new
@@ -142,12 +169,32 @@ function tableDdl(name: string, spec: TableSpec, constraintPrefix: string = name
   if (spec.primaryKey) defs.push(`PRIMARY KEY (${spec.primaryKey.map((c) => `"${c}"`).join(", ")})`);
   for (const [check, c] of Object.entries(spec.checks ?? {})) defs.push(`CONSTRAINT "${check}" CHECK (${c.sql})`);
   const out = [`CREATE TABLE "${name}" (${defs.join(", ")}) STRICT`];
-  for (const [index, i] of Object.entries(spec.indexes ?? {})) {
-    out.push(
-      `CREATE ${i.unique ? "UNIQUE " : ""}INDEX "${index}" ON "${name}" (${i.columns.map((c) => `"${c}"`).join(", ")})`,
-    );
-  }
+  for (const [index, i] of Object.entries(spec.indexes ?? {})) out.push(indexDdl(name, index, i));
   return out;
+}
+
+function indexDdl(table: string, index: string, i: IndexSpec): string {
+  return `CREATE ${i.unique ? "UNIQUE " : ""}INDEX "${index}" ON "${table}" (${i.columns.map((c) => `"${c}"`).join(", ")})`;
+}
+
+/** A scope's canonical form, once its keys and columns are known to exist. */
+function checkScope(invariant: string, scope: InvariantScope, tables: Record<string, TableSpec>) {
+  const { key } = scope;
+  if (key.length === 0) throw new NomosDefinitionError(`scope of invariant "${invariant}" names no key columns`);
+  for (const k of key) ident(`key column of invariant "${invariant}"`, k);
+  const entries = Object.entries(scope.tables).filter((e): e is [string, readonly string[]] => e[1] !== undefined);
+  if (entries.length === 0) throw new NomosDefinitionError(`scope of invariant "${invariant}" names no tables`);
+  for (const [table, columns] of entries) {
+    const t = tables[table];
+    if (!t) throw new NomosDefinitionError(`scope of invariant "${invariant}" names unknown table "${table}"`);
+    if (columns.length !== key.length) {
+      throw new NomosDefinitionError(`scope of invariant "${invariant}" gives ${columns.length} key columns for "${table}", its key has ${key.length}`);
+    }
+    for (const c of columns) {
+      if (!Object.hasOwn(t.columns, c)) throw new NomosDefinitionError(`scope of invariant "${invariant}" names unknown column "${table}.${c}"`);
+    }
+  }
+  return { key, tables: Object.fromEntries(entries.sort(([a], [b]) => (a < b ? -1 : 1))) };
 }
 
 /** Declares a Nomos once; everything else (DDL, hashes, messages) is derived from it. */
@@ -212,8 +259,11 @@ export function defineNomos<const T extends Record<string, TableSpec>>(spec: Nom
   const canonicalInvariants: Record<string, unknown> = {};
   for (const [name, inv] of Object.entries(invariants)) {
     ident("invariant", name);
-    canonicalInvariants[name] = normalizeSql(inv.violations);
-    elements[`invariant:${name}`] = contentHash(canonicalInvariants[name]);
+    const violations = normalizeSql(inv.violations);
+    // The element is what the invariant asserts (a Sieve names it); its scope is how it is checked,
+    // which the law's hash covers. Unscoped invariants hash as they always did.
+    elements[`invariant:${name}`] = contentHash(violations);
+    canonicalInvariants[name] = inv.scope ? { violations, scope: checkScope(name, inv.scope, spec.tables) } : violations;
   }
   const hash = contentHash({ name: spec.name, tables: canonicalTables, invariants: canonicalInvariants });
   return Object.freeze({

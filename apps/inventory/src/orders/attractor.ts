@@ -1,0 +1,280 @@
+import { Attractor } from "@noema/cloudflare";
+import { buildIntent, DEFAULT_LIMITS, type Intent, type IntentLimits, type Lineage, type Receipt, type WakeOutcome } from "@noema/core";
+import { inventoryLaw } from "../law.js";
+import type { Env } from "../env.js";
+import { lineMessage } from "./messages.js";
+import { type Decision, type LineStep, type LineView, onCommit, onLineReceipt, onRelease, onReleasing, type OrderView, type Plan, parseMessageKey } from "./protocol.js";
+import { isFinal, type LineStatus, type OrderStatus } from "./status.js";
+import { COMMIT_MARGIN_SECONDS, lineReservationId, MAX_NOTE, MAX_ORDER_LINES, type OrderLine, OrderTtl, orders, type OrderVocabulary } from "./vocabulary.js";
+
+/** The key of the order's own frozen expiry. */
+const EXPIRY_KEY = "order-expiry";
+const MARGIN_MS = COMMIT_MARGIN_SECONDS * 1000;
+/** The longest a reservation may be held (the reserve op's own bound). */
+const MAX_HOLD_SECONDS = OrderTtl.unwrap().maxValue ?? 86_400;
+
+/** An order as the API shows it. */
+export interface OrderJson {
+  id: string;
+  status: OrderStatus;
+  lines: { productId: string; locationId: string; quantity: number; status: LineStatus; reservationId: string; holdExpiresAt?: number; reason?: string }[];
+  createdAt: number;
+  expiresAt: number;
+  /** Set when something went outside the guarantee's assumptions: never silent. */
+  problem?: string;
+  history: { status: OrderStatus; at: number; note?: string }[];
+}
+
+/** What an order RPC answers: the order, or why not, as the HTTP status it maps to. */
+export type OrderResult = { ok: true; order: OrderJson; created?: boolean } | { ok: false; status: 404 | 409; code: string; message: string };
+
+/** The order as the coordinator reads it. */
+interface OrderState extends OrderView {
+  id: string;
+  releasesSent: boolean;
+  ttlSeconds: number;
+  createdAt: number;
+  problem?: string;
+  lines: (LineView & { reason?: string })[];
+  history: OrderJson["history"];
+}
+
+/** The order as the API shows it. */
+function present(o: OrderState): OrderJson {
+  return {
+    id: o.id,
+    status: o.status,
+    lines: o.lines.map((l) => ({
+      productId: l.productId,
+      locationId: l.locationId,
+      quantity: l.quantity,
+      status: l.status,
+      reservationId: l.reservationId,
+      ...(l.holdExpiresAt === null ? {} : { holdExpiresAt: l.holdExpiresAt }),
+      ...(l.reason === undefined ? {} : { reason: l.reason }),
+    })),
+    createdAt: o.createdAt,
+    expiresAt: o.expiresAt,
+    ...(o.problem === undefined ? {} : { problem: o.problem }),
+    history: o.history,
+  };
+}
+
+export interface CreateOrder {
+  orderId: string;
+  lines: OrderLine[];
+  ttlSeconds: number;
+}
+
+/** A reason or note cut to what the order's law records. */
+const fit = (text: string) => (text.length > MAX_NOTE ? `${text.slice(0, MAX_NOTE - 1)}…` : text);
+
+const sameLines = (a: readonly OrderLine[], b: readonly OrderLine[]) =>
+  a.length === b.length && a.every((l, i) => l.productId === b[i]!.productId && l.locationId === b[i]!.locationId && l.quantity === b[i]!.quantity);
+
+/**
+ * One order: coordinator of an all-or-nothing commitment over the product Attractors of its
+ * lines, by messages. Every decision is one Intent that records it and sends what follows from
+ * it; every receipt is reacted to in the transaction that records it (`onReceipt`). The
+ * protocol's branching is in protocol.ts.
+ */
+export class OrderAttractor extends Attractor<Env, OrderVocabulary> {
+  static law = orders;
+  /** A 50-line order is one Intent: the order, its expiry, and a `$send` per line carrying a reserve and its frozen release. */
+  static limits = { maxSteps: MAX_ORDER_LINES * 4 + 8, maxBytes: 256 * 1024 };
+  /** The binding of the product Attractors the lines are held in. */
+  static products = "INVENTORY_ATTRACTOR";
+  /** Each binding `$send` may address, with its law: the carried Intents are checked against it. */
+  static sends: Readonly<Record<string, Lineage>> = { INVENTORY_ATTRACTOR: inventoryLaw };
+
+  /** Callers of `waitFor`, woken after each receipt and decision. */
+  private readonly waiting = new Set<() => void>();
+
+  private get products(): string {
+    return (this.constructor as typeof OrderAttractor).products;
+  }
+
+  /** Creates the order (reserving every line), or returns it when it exists with the same lines. */
+  create(input: CreateOrder): OrderResult {
+    this.catchUp();
+    const existing = this.read();
+    if (existing) {
+      if (sameLines(existing.lines, input.lines)) return { ok: true, created: false, order: present(existing) };
+      return { ok: false, status: 409, code: "conflict", message: `order ${input.orderId} exists with other lines` };
+    }
+    const holdTtl = Math.min(input.ttlSeconds + COMMIT_MARGIN_SECONDS, MAX_HOLD_SECONDS);
+    const lines: LineView[] = input.lines.map((l, index) => ({ ...l, index, status: "pending", reservationId: lineReservationId(input.orderId, index), holdExpiresAt: null }));
+    const intent = buildIntent(
+      orders,
+      (s) => {
+        const order = s.createOrder(input);
+        s.$freeze({ at: order.expiresAt, key: EXPIRY_KEY }, (frozen) => frozen.moveOrder({ to: "releasing", note: "expired" }));
+        for (const line of lines) this.send(s, "reserve", input.orderId, line, holdTtl);
+      },
+      { limits: this.intentLimits },
+    );
+    this.apply(intent);
+    return { ok: true, created: true, order: present(this.read()!) };
+  }
+
+  /** The order, or undefined when none was created here. */
+  order(): OrderJson | undefined {
+    this.catchUp();
+    const order = this.read();
+    return order && present(order);
+  }
+
+  /**
+   * The order once its status is one of `statuses` (or any final one), else as it is after
+   * `timeoutMs` (at most 30 s): a client waits for `reserved` or `committed` without polling.
+   */
+  async waitFor(statuses: readonly OrderStatus[], timeoutMs = 10_000): Promise<OrderJson | undefined> {
+    const deadline = Date.now() + Math.min(Math.max(timeoutMs, 0), 30_000);
+    for (;;) {
+      const order = this.order();
+      if (!order || statuses.includes(order.status) || isFinal(order.status) || Date.now() >= deadline) return order;
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          clearTimeout(timer);
+          this.waiting.delete(done);
+          resolve();
+        };
+        const timer = setTimeout(done, deadline - Date.now());
+        this.waiting.add(done);
+      });
+    }
+  }
+
+  /** Decides to commit (once every line is held) and sends the commits; repeating it changes nothing. */
+  commit(): OrderResult {
+    return this.decide((order) => {
+      const decision = onCommit(order, Date.now(), MARGIN_MS);
+      if (!decision.ok && (order.status === "releasing" || order.status === "released") && this.expired()) return { ok: false, reason: "the order expired before it was committed" };
+      return decision;
+    });
+  }
+
+  /** Releases every hold (cancel); a committed order cannot be. */
+  cancel(): OrderResult {
+    return this.decide((order) => onRelease(order, "cancelled"));
+  }
+
+  /** Every receipt about a line: recorded with what it leads to, in one transaction. */
+  protected override onReceipt(receipt: Receipt): Intent | undefined {
+    const parsed = parseMessageKey(receipt.key);
+    const order = this.read();
+    if (!parsed || !order) return undefined;
+    const lineIndex = Number(parsed.reservationId.slice(parsed.reservationId.lastIndexOf(".") + 1));
+    const seal = receipt.seal;
+    const holdExpiresAt = seal?.success ? (seal.outputs[0] as { expiresAt?: number } | undefined)?.expiresAt : undefined;
+    const reason = seal && !seal.success ? seal.reason.message : receipt.error;
+    const plan = onLineReceipt(
+      order,
+      { kind: parsed.kind, lineIndex, outcome: receipt.outcome, ...(holdExpiresAt === undefined ? {} : { holdExpiresAt }), ...(reason === undefined ? {} : { reason }) },
+      Date.now(),
+    );
+    // Woken once this transaction has committed.
+    if (this.waiting.size > 0) queueMicrotask(() => this.wake());
+    return plan && this.intentOf(order, plan);
+  }
+
+  private wake(): void {
+    for (const done of this.waiting) done();
+  }
+
+  /** The expiry woke: release every line (the frozen Intent moved the order to `releasing`). */
+  protected override onWake(_outcomes: WakeOutcome[]): void {
+    this.catchUp();
+  }
+
+  /**
+   * A `releasing` order sends a release for every line that may still hold stock. The expiry
+   * moves it there from Cryostasis and the releases follow from `onWake`; should the object stop
+   * between the two, its next call or wake sends them (the order records that it did).
+   */
+  private catchUp(): void {
+    const order = this.read();
+    const plan = order && onReleasing(order);
+    if (plan) this.apply(this.intentOf(order, plan));
+  }
+
+  private decide(decision: (order: OrderState) => Decision): OrderResult {
+    this.catchUp();
+    const order = this.read();
+    if (!order) return { ok: false, status: 404, code: "not_found", message: `order ${this.world.name} does not exist` };
+    const d = decision(order);
+    if (!d.ok) return { ok: false, status: 409, code: "conflict", message: d.reason };
+    if (d.plan) this.apply(this.intentOf(order, d.plan));
+    return { ok: true, order: present(this.read()!) };
+  }
+
+  private expired(): boolean {
+    return this.query("SELECT 1 FROM order_history WHERE status = 'releasing' AND note = 'expired'").length > 0;
+  }
+
+  private get intentLimits(): IntentLimits {
+    return { ...DEFAULT_LIMITS, ...(this.constructor as typeof OrderAttractor).limits };
+  }
+
+  /** A plan as one Intent: the order's steps, then its messages. */
+  private intentOf(order: OrderState, plan: Plan): Intent {
+    const holdTtl = Math.min(order.ttlSeconds + COMMIT_MARGIN_SECONDS, MAX_HOLD_SECONDS);
+    return buildIntent(
+      orders,
+      (s) => {
+        const line = plan.line;
+        if (line) (s[line.op] as (args: LineStep["args"]) => unknown)("reason" in line.args && line.args.reason !== undefined ? { ...line.args, reason: fit(line.args.reason) } : line.args);
+        if (plan.decideCommit) s.decideCommit({});
+        if (plan.move) s.moveOrder(plan.move.note === undefined ? plan.move : { ...plan.move, note: fit(plan.move.note) });
+        if (plan.releasesSent) s.releasesSent({});
+        if (plan.problem) s.recordProblem({ problem: fit(plan.problem) });
+        if (plan.cancelExpiry) s.$cancel({ key: EXPIRY_KEY });
+        for (const m of plan.send) this.send(s, m.kind, order.id, order.lines[m.lineIndex]!, holdTtl);
+      },
+      { limits: this.intentLimits },
+    );
+  }
+
+  private send(s: Parameters<Parameters<typeof buildIntent<OrderVocabulary["operations"]>>[1]>[0], kind: Parameters<typeof lineMessage>[0], orderId: string, line: LineView, holdTtl: number): void {
+    s.$send({ to: { attractor: this.products, name: line.productId }, key: `${kind}:${line.reservationId}` }, lineMessage(kind, orderId, line, holdTtl));
+  }
+
+  /** Sediments one of the coordinator's own Intents, built from its state: a refusal is a bug, thrown with its reason. */
+  private apply(intent: Intent): void {
+    const seal = this.sedimentation(intent);
+    if (!seal.success) throw new Error(`order Intent refused: ${seal.reason.message}`);
+    this.wake();
+  }
+
+  private read(): OrderState | undefined {
+    const row = this.query("SELECT id, status, ttl_seconds, created_at, expires_at, problem, releases_sent_at FROM orders")[0];
+    if (!row) return undefined;
+    const lines = this.query("SELECT line_index, product_id, location_id, quantity, status, reservation_id, hold_expires_at, reason FROM order_lines ORDER BY line_index").map((l) => ({
+      index: Number(l.line_index),
+      productId: String(l.product_id),
+      locationId: String(l.location_id),
+      quantity: Number(l.quantity),
+      status: l.status as LineStatus,
+      reservationId: String(l.reservation_id),
+      holdExpiresAt: l.hold_expires_at === null ? null : Number(l.hold_expires_at),
+      ...(l.reason === null ? {} : { reason: String(l.reason) }),
+    }));
+    const history = this.query("SELECT status, note, at FROM order_history ORDER BY seq").map((h) => ({
+      status: h.status as OrderStatus,
+      at: Number(h.at),
+      ...(h.note === null ? {} : { note: String(h.note) }),
+    }));
+    return {
+      id: String(row.id),
+      status: row.status as OrderStatus,
+      ttlSeconds: Number(row.ttl_seconds),
+      releasesSent: row.releases_sent_at !== null,
+      createdAt: Number(row.created_at),
+      expiresAt: Number(row.expires_at),
+      ...(row.problem === null ? {} : { problem: String(row.problem) }),
+      lines,
+      history,
+    };
+  }
+}
+

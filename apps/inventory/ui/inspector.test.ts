@@ -187,6 +187,31 @@ describe("the inspector in a browser", () => {
     }
   });
 
+  it("follows an order across Worlds: its receipt links to the product's sediment, which links back", async () => {
+    const p = product("order");
+    await stockFirst(p, 5);
+    const orderId = `order-${Date.now()}`;
+    expect((await api("POST", "/api/orders", { orderId, lines: [{ productId: p, locationId: "main", quantity: 2 }] })).status).toBe(202);
+    // The line's message is delivered by the order's alarm under wrangler dev.
+    for (let i = 0; i < 200 && (await api("GET", `/api/orders/${orderId}`)).body.order.lines[0].status === "pending"; i++) await new Promise((r) => setTimeout(r, 50));
+    const order = (await api("GET", `/api/orders/${orderId}`)).body.order;
+    expect(order.lines[0].status).toBe("reserved");
+    await signIn();
+    await page.goto(`${baseURL}/inspector/orders/worlds/${orderId}`);
+    // Its state as the orders API shows it.
+    expect(await page.locator('table[data-table="orders"] td[data-column="status"]').first().textContent()).toBe(order.status);
+    const receipt = page.locator("[data-receipt] [data-outcome=sealed]");
+    expect(await receipt.count()).toBe(1);
+    await shoot("order");
+    await page.locator("[data-receipt] a[data-other-side]").click();
+    await page.waitForURL(new RegExp(`/inspector/worlds/${p}\\?after=\\d+#s-\\d+$`));
+    const id = new URL(page.url()).hash.slice(3);
+    const back = page.locator(`[data-sediment="${id}"] [data-origin=message] a`);
+    expect(await back.textContent()).toContain(`OrderAttractor ${orderId}`);
+    await back.click();
+    await page.waitForURL(new RegExp(`/inspector/orders/worlds/${orderId}\\?after=\\d+#s-\\d+$`));
+  });
+
   it("shows an idempotency key holding markup as text and runs no script", async () => {
     const p = product("xss");
     await stockFirst(p, 1);

@@ -30,10 +30,10 @@ pre { background: var(--bg); border: 1px solid var(--line); padding: .5rem; over
 ol.log { list-style: none; margin: 0; padding: 0; }
 ol.log > li { border-top: 1px solid var(--line); }
 ol.log > li.broken { box-shadow: inset 4px 0 var(--bad); background: #fdecec; }
-ol.log summary { cursor: pointer; display: grid; grid-template-columns: 4.5rem 14rem 1fr 8rem 10rem; gap: .25rem .75rem; padding: .4rem .25rem; align-items: baseline; }
+ol.log summary { cursor: pointer; display: grid; grid-template-columns: 4.5rem 14rem 1fr 8rem 12rem; gap: .25rem .75rem; padding: .4rem .25rem; align-items: baseline; }
 ol.log summary:hover, ol.log details[open] > summary { background: var(--bg); }
 ol.log summary > * { overflow-wrap: anywhere; min-width: 0; }
-ol.log summary > .badge { justify-self: start; }
+ol.log summary > .badge { justify-self: start; white-space: normal; max-width: 100%; }
 /* A phone gets the same facts as wrapping lines: id and time, then what happened, then hash and origin. */
 @media (max-width: 720px) { ol.log summary { display: flex; flex-wrap: wrap; gap: .15rem .75rem; } ol.log summary > span:nth-child(3) { flex-basis: 100%; } }
 .scroll > table { min-width: 40rem; }

@@ -6,6 +6,7 @@ import type { Attractor } from "../attractor.js";
 import { type BearerAuthOptions, type TokenScope, tokenScope } from "../http/auth.js";
 import { CLIENT_JS, STYLE_CSS } from "./assets.js";
 import { type ArgsSchema, Compose, type ComposeView, fieldKind, type Outcome } from "./compose.js";
+import { MAX_SAMPLE, ROWS_PAGE } from "../inspection.js";
 import { IntentLaw, type IntentLawView } from "./intent.js";
 import { type Frame, Law, LogEntries, type PeerLink, SignIn, World, Worlds } from "./pages.js";
 import type { ChartSpec, StateView } from "./state.js";
@@ -46,12 +47,8 @@ type Vars = { Variables: { scope: TokenScope } };
 const LOG_PAGE = 50;
 /** Frozen Intents and Precedents shown at once. */
 const LIST_PAGE = 50;
-/** Rows of a table shown at once. */
-const ROWS_PAGE = 25;
 /** Worlds listed at once from the catalog. */
 const CATALOG_PAGE = 50;
-/** Sediments a chart is drawn from at most. */
-const CHART_SAMPLE = 200;
 
 const whole = z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 const worldQuery = z.object({
@@ -169,7 +166,7 @@ export function inspector<E extends HonoEnv>(options: InspectorOptions<E>): Hono
       stub.frozen({ limit: LIST_PAGE }),
       stub.precedents({ kind: q.kind, nomosVersion: q.nomosVersion, after: q.precedentsAfter, limit: LIST_PAGE }),
       table ? stub.rows(table.name, { after: q.rowsAfter ?? 0, limit: ROWS_PAGE }) : undefined,
-      charts.length > 0 ? stub.sampleSediments(CHART_SAMPLE) : [],
+      charts.length > 0 ? stub.sampleSediments(MAX_SAMPLE) : [],
       stub.outbox({ limit: LIST_PAGE }),
       stub.receipts({ after: q.receiptsAfter ?? 0, limit: LIST_PAGE }),
     ]);

@@ -4,10 +4,12 @@ import { inspector } from "@noema/cloudflare/inspector";
 import { type Context, Hono } from "hono";
 import * as z from "zod";
 import { RESERVATION_PAGE, ReservationCursor } from "./attractor.js";
-import { catalogRoutes, firstStocking } from "./catalog/index.js";
+import { CATALOG_NAME, catalogRoutes, firstStocking } from "./catalog/index.js";
 import type { Env } from "./env.js";
+import { stockChart } from "./inspector.js";
 import { inventoryLaw } from "./law.js";
 import { orderRoutes } from "./orders/routes.js";
+import { OrderId, orders } from "./orders/vocabulary.js";
 import { Id, inventory } from "./vocabulary.js";
 
 type App = { Bindings: Env };
@@ -124,7 +126,25 @@ app.route("/api", catalogRoutes);
 // Orders across products, all or nothing (README: Orders across products).
 app.route("/api/orders", orderRoutes);
 
-// The inspector: each product's World (law, chain, log, frozen Intents, Precedents) and the law, signed in with the same tokens.
-app.route("/inspector", inspector<App>({ namespace: (env) => env.INVENTORY_ATTRACTOR, law: inventoryLaw, auth, name: Id, label: "Product id" }));
+/** The catalog as the inspector's Worlds page lists it. */
+async function listProducts(env: Env, page: { after?: string; limit: number }) {
+  const listed = await env.CATALOG_ATTRACTOR.getByName(CATALOG_NAME).products(page.after, page.limit);
+  return { ids: listed.products.map((p) => p.productId), ...(listed.next === undefined ? {} : { next: listed.next }) };
+}
+
+// The inspectors, signed in once with the same tokens: products (law, chain, state and its stock chart, log, frozen Intents,
+// messages, Precedents) and orders (their lines, and the trail of messages and receipts to each product's sediment).
+const peers = [
+  { binding: "INVENTORY_ATTRACTOR", attractor: "InventoryAttractor", base: "/inspector", label: "Products" },
+  { binding: "ORDER_ATTRACTOR", attractor: "OrderAttractor", base: "/inspector/orders", label: "Orders" },
+];
+app.route(
+  "/inspector/orders",
+  inspector<App>({ namespace: (env) => env.ORDER_ATTRACTOR, law: orders, auth, base: "/inspector/orders", cookiePath: "/inspector", name: OrderId, label: "Order id", peers }),
+);
+app.route(
+  "/inspector",
+  inspector<App>({ namespace: (env) => env.INVENTORY_ATTRACTOR, law: inventoryLaw, auth, name: Id, label: "Product id", charts: [stockChart], catalog: listProducts, peers }),
+);
 
 handleErrors(app);

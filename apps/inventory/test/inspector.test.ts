@@ -1,8 +1,11 @@
-import { SELF } from "cloudflare:test";
+import { runDurableObjectAlarm, runInDurableObject, SELF } from "cloudflare:test";
 import { buildIntent } from "@noema/core";
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import type { InventoryAttractor } from "../src/attractor.js";
+import { inventoryLaw } from "../src/law.js";
 import { inventory } from "../src/vocabulary.js";
-import { api, freshProduct, READ_TOKEN, TOKEN } from "./helpers.js";
+import { api, attractor, freshProduct, READ_TOKEN, TOKEN } from "./helpers.js";
 
 // The inspector as a browser meets it, without the browser: cookies, Origin and headers by hand.
 const ORIGIN = "https://noema.test";
@@ -19,6 +22,12 @@ async function signIn(token: string) {
   expect(cookie).toMatch(/Secure/);
   expect(cookie).toMatch(/Path=\/inspector/);
   return cookie.split(";")[0]!;
+}
+
+/** Runs the product's alarm until its outbox is empty: the first stocking's catalog message, delivered and its receipt recorded. */
+async function deliver(productId: string) {
+  for (let i = 0; i < 5 && (await attractor(productId).outbox()).messages.length > 0; i++) await runDurableObjectAlarm(attractor(productId));
+  expect((await attractor(productId).outbox()).messages).toEqual([]);
 }
 
 describe("inspector", () => {
@@ -77,7 +86,8 @@ describe("inspector", () => {
       const res = await get(`/inspector/worlds/${p}`, await signIn(token));
       expect(res.status).toBe(200);
       const html = await res.text();
-      expect(html).toContain("Verified: 2 sediment(s)");
+      // A receipt of the catalog message may have joined the log by now.
+      expect(html).toMatch(/Newest verified: #1 to #[23]/);
       expect(html).toContain("setStock");
       expect(html).not.toContain(xss);
       expect(html).toContain("&lt;img src=x onerror=alert(1)&gt;");
@@ -126,5 +136,137 @@ describe("inspector", () => {
     expect((await post(path, form, { Origin: ORIGIN, Cookie: reader })).status).toBe(200);
     expect((await post(path, { ...form, $action: "send" }, { Origin: ORIGIN, Cookie: reader })).status).toBe(403);
     expect((await api("GET", `/api/products/${p}/sediments`)).body.sediments).toHaveLength(1);
+  });
+
+  it("shows each table of the law held, paged, with the numbers the API gives, and a stock chart", async () => {
+    const p = freshProduct();
+    for (const loc of ["a", "b", "c"]) expect((await api("PUT", `/api/products/${p}/stock/${loc}`, { quantity: 10 })).status).toBe(200);
+    expect((await api("POST", `/api/products/${p}/reservations`, { locationId: "b", quantity: 4 })).status).toBe(201);
+    const cookie = await signIn(READ_TOKEN);
+    const html = await (await get(`/inspector/worlds/${p}?table=stock`, cookie)).text();
+    const snapshot = (await api("GET", `/api/products/${p}`)).body as { locations: { locationId: string; quantity: number; reserved: number }[] };
+    const b = snapshot.locations.find((l) => l.locationId === "b")!;
+    expect(html).toMatch(new RegExp(`data-column="location_id">b</td><td class="num" data-column="quantity">${b.quantity}</td><td class="num" data-column="reserved">${b.reserved}</td>`));
+    // The chart of b ends at what the API says: the reservation added to the stock before it.
+    expect(html).toMatch(/data-series="b"[^]*?data-line="reserved">reserved <span class="num">4</);
+    expect(html).toMatch(/data-series="b"[^]*?data-line="available">available <span class="num">6</);
+    // Paged by the table's own cursor; a table the law does not hold is named, not queried.
+    const first = await attractor(p).rows("stock", { limit: 2 });
+    expect(first.rows.map((r) => r[0])).toEqual(["a", "b"]);
+    expect((await attractor(p).rows("stock", { after: first.next!, limit: 2 })).rows.map((r) => r[0])).toEqual(["c"]);
+    await runInDurableObject(attractor(p), (o: InventoryAttractor) => expect(() => o.rows("sqlite_master")).toThrow(/has no table "sqlite_master"/));
+    const unknown = await (await get(`/inspector/worlds/${p}?table=sqlite_master`, cookie)).text();
+    expect(unknown).toContain("has no table sqlite_master");
+    expect(unknown).toContain('data-table="stock"');
+  });
+
+  it("opens each log entry to its explain, and a picked or pasted Intent to its Sieve and Connection", async () => {
+    const p = freshProduct();
+    expect((await api("PUT", `/api/products/${p}/stock/main`, { quantity: 3 })).status).toBe(200);
+    const cookie = await signIn(READ_TOKEN);
+    const html = await (await get(`/inspector/worlds/${p}`, cookie)).text();
+    expect(html).toMatch(/data-explain="0">-- step 0: setStock\nUPDATE stock SET quantity = \?/);
+    const picked = await (await get(`/inspector/law/intent?world=${p}&sediment=1`, cookie)).text();
+    expect(picked).toContain("The Intent of sediment #1");
+    expect(picked).toMatch(/data-connection-type="Flat"/);
+    expect(picked).toContain("column:stock.quantity");
+    const v1 = { v: 1, nomos: { name: "inventory", version: 1, hash: inventoryLaw.at(1)!.nomos.hash }, steps: [{ op: "reserve", args: { locationId: "main", quantity: 1 } }] };
+    const pasted = await post("/inspector/law/intent", { intent: JSON.stringify(v1) }, { Origin: ORIGIN, Cookie: cookie });
+    expect(pasted.status).toBe(200);
+    const text = await pasted.text();
+    expect(text).toMatch(/Built against v1: <span class="badge Curved"/);
+    expect(text).toMatch(/column:reservations.channel<\/td>[^]*?data-relevant="true"/);
+    const bad = await post("/inspector/law/intent", { intent: "{" }, { Origin: ORIGIN, Cookie: cookie });
+    expect(bad.status).toBe(400);
+    expect((await post("/inspector/law/intent", { intent: "{}" }, { Origin: "https://evil.test", Cookie: cookie })).status).toBe(403);
+  });
+
+  it("tells an open page each new head over the Attractor's WebSocket (a Seal, a wake), behind the cookie and Origin check", async () => {
+    const p = freshProduct();
+    expect((await api("PUT", `/api/products/${p}/stock/main`, { quantity: 3 })).status).toBe(200);
+    await deliver(p);
+    const start = (await attractor(p).sediments(0, 1000)).sediments.length;
+    const path = `/inspector/worlds/${p}/live`;
+    expect((await SELF.fetch(`${ORIGIN}${path}`, { headers: { Upgrade: "websocket", Origin: ORIGIN } })).status).toBe(401);
+    const cookie = await signIn(READ_TOKEN);
+    expect((await SELF.fetch(`${ORIGIN}${path}`, { headers: { Upgrade: "websocket", Origin: "https://evil.test", Cookie: cookie } })).status).toBe(403);
+    const res = await SELF.fetch(`${ORIGIN}${path}`, { headers: { Upgrade: "websocket", Origin: ORIGIN, Cookie: cookie } });
+    expect(res.status).toBe(101);
+    const ws = res.webSocket!;
+    const heads: number[] = [];
+    const got = (n: number) => new Promise<void>((resolve) => ws.addEventListener("message", function on(e) {
+      heads.push((JSON.parse(e.data as string) as { head: number }).head);
+      if (heads.length >= n) { ws.removeEventListener("message", on); resolve(); }
+    }));
+    const hello = got(1);
+    ws.accept();
+    await hello;
+    const next = got(2);
+    expect((await api("POST", `/api/products/${p}/reservations`, { locationId: "main", quantity: 1 })).status).toBe(201);
+    await next;
+    expect(heads).toEqual([start, start + 1]);
+    // The reservation's frozen release, made due and woken by the alarm: announced too.
+    await runInDurableObject(attractor(p), (_, state) => void state.storage.sql.exec("UPDATE _noema_cryostasis SET wake_at = 0"));
+    const woken = got(3);
+    expect(await runDurableObjectAlarm(attractor(p))).toBe(true);
+    await woken;
+    expect(heads).toEqual([start, start + 1, start + 2]);
+    const entries = await (await get(`/inspector/worlds/${p}/entries?after=${start}`, cookie)).text();
+    expect(entries).toMatch(new RegExp(`^<ol class="log" data-log=""><li data-sediment="${start + 2}" id="s-${start + 2}">[^]*data-origin="woken"[^]*<li data-sediment="${start + 1}"`));
+    ws.close();
+  });
+
+  it("checks the newest entries on every render and the whole chain only when asked", async () => {
+    const p = freshProduct();
+    const setStock = (quantity: number) => buildIntent(inventory, (s) => void s.setStock({ locationId: "main", quantity }));
+    for (const quantity of [1, 2, 3]) expect((await attractor(p).sedimentation(setStock(quantity))).success).toBe(true);
+    expect(await attractor(p).verifyTail(2)).toMatchObject({ ok: true, from: 2, length: 3 });
+    const cookie = await signIn(READ_TOKEN);
+    const full = await (await get(`/inspector/worlds/${p}?verify=full`, cookie)).text();
+    expect(full).toContain("Verified: all 3 sediment(s)");
+  });
+
+  it("samples a long log boundedly: oldest first, no repeats, the newest quarter in a row; the tail check finds a tampered entry it covers", async () => {
+    const p = freshProduct();
+    const stub = attractor(p);
+    const setStock = (quantity: number) => buildIntent(inventory, (s) => void s.setStock({ locationId: "main", quantity }));
+    for (let q = 1; q <= 260; q++) expect((await stub.sedimentation(setStock(q))).success).toBe(true);
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 4, max: 300 }), async (count) => {
+        const ids = (await stub.sampleSediments(count)).map((s) => s.sedimentId);
+        const n = Math.min(count, 200);
+        expect(ids.length).toBeLessThanOrEqual(n);
+        expect(ids[0]).toBe(1);
+        expect(ids.at(-1)).toBe(260);
+        for (let i = 1; i < ids.length; i++) expect(ids[i]).toBeGreaterThan(ids[i - 1]!);
+        const recent = Math.floor(n / 4);
+        expect(ids.slice(-recent)).toEqual(Array.from({ length: recent }, (_, i) => 260 - recent + 1 + i));
+      }),
+      { numRuns: 15 },
+    );
+    expect(await stub.verifyTail(10)).toMatchObject({ ok: true, from: 251, length: 260 });
+    await runInDurableObject(stub, (o: InventoryAttractor, state) => {
+      state.storage.sql.exec(`UPDATE _noema_sediment SET outputs = replace(outputs, '"quantity":255', '"quantity":9999') WHERE sediment_id = 255`);
+      expect(o.verifyTail(10)).toEqual({ ok: false, from: 251, length: 260, brokenAt: 255 });
+      // Before the window it says nothing: that is what the full verify is for.
+      expect(o.verifyTail(5)).toMatchObject({ ok: true, from: 256 });
+    });
+  });
+
+  it("shows a World's outbox, then the receipt once delivered, and the catalog on the Worlds page", async () => {
+    const p = freshProduct();
+    expect((await api("PUT", `/api/products/${p}/stock/main`, { quantity: 3 })).status).toBe(200);
+    const cookie = await signIn(READ_TOKEN);
+    const [message] = (await attractor(p).outbox()).messages;
+    const waiting = await (await get(`/inspector/worlds/${p}`, cookie)).text();
+    expect(waiting).toMatch(new RegExp(`data-message="${message!.messageId}">[^]*catalog:${p}[^]*CATALOG_ATTRACTOR`));
+    await deliver(p);
+    const [receipt] = (await attractor(p).receipts()).receipts;
+    const done = await (await get(`/inspector/worlds/${p}`, cookie)).text();
+    expect(done).toContain("Nothing waiting.");
+    expect(done).toMatch(new RegExp(`data-receipt="${receipt!.messageId}"[^]*data-outcome="sealed"`));
+    expect(done).toContain('data-origin="receipt"');
+    const worlds = await (await get(`/inspector/worlds?from=${p.slice(0, -1)}`, cookie)).text();
+    expect(worlds).toContain(`href="/inspector/worlds/${p}"`);
   });
 });

@@ -27,13 +27,15 @@ async function api(method: string, path: string, body?: unknown, token = WRITE_T
   return { status: res.status, body: (await res.json()) as any };
 }
 
-/** A screenshot of the page as it is, at desktop and phone width, after an accessibility check with no serious or critical violation. */
+/** A screenshot of the page as it is, at desktop and phone width (neither scrolling sideways), after an accessibility check with no serious or critical violation. */
 async function shoot(name: string) {
   const { violations } = await new AxeBuilder({ page }).analyze();
   const serious = violations.filter((v) => v.impact === "serious" || v.impact === "critical").map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
   expect(serious, name).toEqual([]);
   for (const [size, viewport] of Object.entries(VIEWPORTS)) {
     await page.setViewportSize(viewport);
+    // Nothing wider than the screen: wide tables scroll inside their own box.
+    expect(await page.evaluate(() => document.documentElement.scrollWidth), `${name} at ${size}`).toBeLessThanOrEqual(viewport.width);
     await page.screenshot({ path: join(artifacts, `${name}-${size}.png`), fullPage: true });
   }
   await page.setViewportSize(VIEWPORTS.desktop);
@@ -107,6 +109,8 @@ describe("the inspector in a browser", () => {
     expect((await api("POST", `/api/products/${p}/reservations`, { locationId: "main", quantity: 3 })).status).toBe(201);
     expect((await api("POST", `/api/products/${p}/adjustments`, { locationId: "main", delta: -50, reason: "sale" })).status).toBe(409);
     await signIn();
+    // Listed in the catalog, which its first stocking fed by a message.
+    expect(await page.locator("[data-catalog] a", { hasText: p }).count()).toBe(1);
     await page.getByLabel("Product id").fill(p);
     await page.getByRole("button", { name: "Open" }).click();
     await page.waitForURL(new RegExp(`/inspector/worlds/${p}$`));
@@ -115,30 +119,97 @@ describe("the inspector in a browser", () => {
     const frozen = (await api("GET", `/api/products/${p}/cryostasis`)).body;
     const precedents = (await api("GET", `/api/products/${p}/precedents`)).body;
     const nomos = (await api("GET", `/api/products/${p}/nomos`)).body;
-    expect(await page.locator("[data-chain=ok]").textContent()).toBe(`Verified: ${verify.length} sediment(s), head ${verify.head.slice(0, 12)}`);
+    expect(await page.locator("[data-chain=ok]").textContent()).toBe(`Newest verified: #1 to #${verify.length}, head ${verify.head.slice(0, 12)}`);
     expect(await page.locator("[data-sediment]").count()).toBe(log.sediments.length);
     expect(await page.locator("[data-cryo]").count()).toBe(frozen.pending.length);
     expect(await page.locator("[data-precedent]").count()).toBe(precedents.precedents.length);
     expect(await page.locator("main").textContent()).toContain(`v${nomos.held.version} ${nomos.held.hash.slice(0, 12)}`);
-    // An entry opens to its Intent, outputs and Seal.
+    // Messages: nothing waiting, the catalog message's receipt as the API lists it.
+    const receipts = (await api("GET", `/api/products/${p}/receipts`)).body.receipts;
+    expect(await page.locator("[data-outbox] [data-message]").count()).toBe(0);
+    expect(await page.locator("[data-receipt]").count()).toBe(receipts.length);
+    expect(await page.locator(`[data-receipt="${receipts[0].messageId}"] [data-outcome]`).textContent()).toBe(receipts[0].outcome);
+    expect(await page.locator('[data-sediment="2"] [data-origin=receipt]').count()).toBe(1);
+    // The state: the stock table and the chart's latest values are the snapshot's.
+    const snapshot = (await api("GET", `/api/products/${p}`)).body;
+    const row = page.locator('table[data-table="stock"] tbody tr').first();
+    for (const [column, key] of [["location_id", "locationId"], ["quantity", "quantity"], ["reserved", "reserved"]] as const) {
+      expect(await row.locator(`[data-column=${column}]`).textContent()).toBe(String(snapshot.locations[0][key]));
+    }
+    const chart = page.locator('figure[data-series="main"]');
+    for (const line of ["quantity", "reserved", "available"]) expect(await chart.locator(`[data-line=${line}] .num`).textContent()).toBe(String(snapshot.locations[0][line]));
+    expect(await chart.locator("svg path.line").count()).toBe(3);
+    // An entry opens to its Intent, outputs, Seal and explain.
     await page.locator(`[data-sediment="3"] summary`).click();
     expect(await page.locator(`[data-sediment="3"] pre`).first().textContent()).toContain('"op": "reserve"');
+    expect(await page.locator(`[data-sediment="3"] pre[data-explain="0"]`).textContent()).toMatch(/UPDATE stock SET reserved = reserved \+ \?/);
+    expect(await page.locator(`[data-sediment="3"] pre[data-explain="1"]`).textContent()).toContain("$freeze");
     await shoot("world");
   });
 
-  it("offers new sediments without a reload", async () => {
+  it("shows a new reservation live, without a reload, over the WebSocket", async () => {
     const p = product("live");
     await stockFirst(p, 4);
     await signIn();
+    const polls: string[] = [];
+    page.on("request", (r) => void (r.url().includes("/newer") && polls.push(r.url())));
+    const socket = page.waitForEvent("websocket");
     await page.goto(`${baseURL}/inspector/worlds/${p}`);
+    expect((await socket).url()).toBe(`${baseURL.replace("http", "ws")}/inspector/worlds/${p}/live`);
     const live = page.locator("[data-live]");
+    await expect.poll(() => live.getAttribute("data-live-state")).toBe("open");
     expect(await live.isVisible()).toBe(false);
+    // Anything set on this window is lost by a reload.
+    await page.evaluate(() => ((window as unknown as { marker: number }).marker = 1));
     expect((await api("POST", `/api/products/${p}/reservations`, { locationId: "main", quantity: 1 })).status).toBe(201);
-    // The page polls every 3 s.
-    await live.waitFor({ state: "visible", timeout: 10_000 });
+    await page.locator('[data-sediment="3"].new').waitFor({ timeout: 10_000 });
+    expect(await page.locator("[data-sediment]").count()).toBe(3);
+    expect(await page.locator('[data-sediment="3"] summary').textContent()).toContain("reserve, $freeze");
     expect(await live.textContent()).toContain("1 new sediment(s)");
-    await live.getByRole("link", { name: "Reload" }).click();
-    await page.locator('[data-sediment="3"]').waitFor();
+    expect(await page.evaluate(() => (window as unknown as { marker?: number }).marker)).toBe(1);
+    expect(polls).toEqual([]);
+    await shoot("world-live");
+  });
+
+  it("falls back to asking every few seconds when the WebSocket is refused", async () => {
+    const p = product("poll");
+    await stockFirst(p, 4);
+    await signIn();
+    await page.routeWebSocket(/\/live$/, (ws) => ws.close());
+    try {
+      await page.goto(`${baseURL}/inspector/worlds/${p}`);
+      await expect.poll(() => page.locator("[data-live]").getAttribute("data-live-state")).toBe("polling");
+      expect((await api("POST", `/api/products/${p}/reservations`, { locationId: "main", quantity: 1 })).status).toBe(201);
+      // The fallback asks every 5 s.
+      await page.locator('[data-sediment="3"].new').waitFor({ timeout: 12_000 });
+    } finally {
+      await page.unrouteAll();
+    }
+  });
+
+  it("follows an order across Worlds: its receipt links to the product's sediment, which links back", async () => {
+    const p = product("order");
+    await stockFirst(p, 5);
+    const orderId = `order-${Date.now()}`;
+    expect((await api("POST", "/api/orders", { orderId, lines: [{ productId: p, locationId: "main", quantity: 2 }] })).status).toBe(202);
+    // The line's message is delivered by the order's alarm under wrangler dev.
+    for (let i = 0; i < 200 && (await api("GET", `/api/orders/${orderId}`)).body.order.lines[0].status === "pending"; i++) await new Promise((r) => setTimeout(r, 50));
+    const order = (await api("GET", `/api/orders/${orderId}`)).body.order;
+    expect(order.lines[0].status).toBe("reserved");
+    await signIn();
+    await page.goto(`${baseURL}/inspector/orders/worlds/${orderId}`);
+    // Its state as the orders API shows it.
+    expect(await page.locator('table[data-table="orders"] td[data-column="status"]').first().textContent()).toBe(order.status);
+    const receipt = page.locator("[data-receipt] [data-outcome=sealed]");
+    expect(await receipt.count()).toBe(1);
+    await shoot("order");
+    await page.locator("[data-receipt] a[data-other-side]").click();
+    await page.waitForURL(new RegExp(`/inspector/worlds/${p}\\?after=\\d+#s-\\d+$`));
+    const id = new URL(page.url()).hash.slice(3);
+    const back = page.locator(`[data-sediment="${id}"] [data-origin=message] a`);
+    expect(await back.textContent()).toContain(`OrderAttractor ${orderId}`);
+    await back.click();
+    await page.waitForURL(new RegExp(`/inspector/orders/worlds/${orderId}\\?after=\\d+#s-\\d+$`));
   });
 
   it("shows an idempotency key holding markup as text and runs no script", async () => {
@@ -167,6 +238,24 @@ describe("the inspector in a browser", () => {
     for (const change of changes) expect(await table.locator("tr", { hasText: change.element }).first().locator(".badge").textContent()).toBe(change.effect);
     expect(await page.locator("#connection > p .badge").textContent()).toBe(report.type);
     await shoot("law");
+  });
+
+  it("shows a pasted v1 Intent's Sieve and the Connection it would get, as the API computes it", async () => {
+    await signIn();
+    await page.goto(`${baseURL}/inspector/law`);
+    await page.getByRole("link", { name: "The Sieve and Connection of an Intent" }).click();
+    const v1 = (await api("GET", "/api/nomos")).body.versions[0];
+    const intent = { v: 1, nomos: { name: "inventory", version: 1, hash: v1.hash }, steps: [{ op: "reserve", args: { locationId: "main", quantity: 1 } }] };
+    await page.getByLabel("Intent (JSON)").fill(JSON.stringify(intent, null, 2));
+    await page.getByRole("button", { name: "Show Sieve and Connection" }).click();
+    const report = (await api("POST", "/api/connection", { from: 1, intent })).body;
+    expect(await page.locator("[data-connection-type]").textContent()).toBe(report.type);
+    const relevant = report.steps.flatMap((s: { changes: { element: string; relevant: boolean }[] }) => s.changes.filter((c) => c.relevant).map((c) => c.element));
+    expect(relevant.length).toBeGreaterThan(0);
+    const shown = await page.locator('td[data-relevant="true"]').evaluateAll((tds) => tds.map((td) => td.parentElement!.querySelector("td")!.textContent));
+    expect(shown).toEqual(relevant);
+    expect(JSON.parse((await page.locator("pre[data-sieve]").textContent())!)).toHaveProperty(["column:reservations.quantity"]);
+    await shoot("law-intent");
   });
 
   it("lets a read-only token read everything and refuses its writes with 403", async () => {
@@ -204,7 +293,8 @@ describe("the inspector in a browser", () => {
 
   it("turns the chain status red after a log row is tampered with on disk", async () => {
     const p = product("tamper");
-    for (const quantity of [5, 6, 7]) expect((await api("PUT", `/api/products/${p}/stock/main`, { quantity })).status).toBe(200);
+    await stockFirst(p, 5);
+    for (const quantity of [6, 7]) expect((await api("PUT", `/api/products/${p}/stock/main`, { quantity })).status).toBe(200);
     await signIn();
     await page.goto(`${baseURL}/inspector/worlds/${p}`);
     expect(await page.locator("[data-chain=ok]").count()).toBe(1);
@@ -217,7 +307,7 @@ describe("the inspector in a browser", () => {
     }
     await page.reload();
     const broken = page.locator("[data-chain=broken]");
-    expect(await broken.textContent()).toBe("Broken at sediment #2: 1 verified before it");
+    expect(await broken.textContent()).toBe("Broken at sediment #2 (checked #1 to #4)");
     expect(await broken.evaluate((el) => getComputedStyle(el).backgroundColor)).toBe("rgb(179, 20, 27)");
     expect(await page.locator(`[data-sediment="2"]`).getAttribute("class")).toBe("broken");
     await shoot("world-broken");

@@ -18,6 +18,7 @@ import {
 } from "@noema/core/runtime";
 import { installFastHash } from "./hash.js";
 import { archiveBucket, archiveChore, type ArchiveSettings, openArchive, r2Store } from "./archive.js";
+import { acceptLive, announce, closeLive, type RowsPage, rowsOf, sampleOf, type TableInfo, type TailCheck, tablesOf, tailCheck } from "./inspection.js";
 import { DEFAULT_DELIVERY, type DeliveryOptions, messagesChore, type OutboxMessage, outboxPage, type ReceiptEntry, receiptsPage, sendTargets } from "./messages.js";
 
 /** Why an Attractor subclass cannot start: a missing law or an overridden `alarm()`. */
@@ -242,6 +243,7 @@ export abstract class Attractor<Env = unknown, V extends Vocabulary = Vocabulary
    */
   override async alarm(): Promise<AlarmOwnedByAttractor> {
     const now = Date.now();
+    const head = this.sedimenter.log.head().sedimentId;
     for (const chore of this.alarmWork) {
       const at = this.choreTime(chore);
       if (at === undefined || at > now) continue;
@@ -253,6 +255,7 @@ export abstract class Attractor<Env = unknown, V extends Vocabulary = Vocabulary
         this.choreRetryAt.set(chore.name, Date.now() + ALARM_RETRY_MS);
       }
     }
+    if (this.sedimenter.log.head().sedimentId !== head) this.announce();
     this.rearm();
     const kv = this.ctx.storage.kv;
     const due = kv.get<number>(USER_ALARM_KEY);
@@ -374,8 +377,9 @@ export abstract class Attractor<Env = unknown, V extends Vocabulary = Vocabulary
     return this.sealed(this.sedimenter.sediment(intent));
   }
 
-  /** After a Seal from a request: the log may have grown enough for a background re-verification, or begun or filled an archive segment, which moves the alarm. */
+  /** After a Seal from a request: open inspector pages learn the new head; the log may have grown enough for a background re-verification, or begun or filled an archive segment, which moves the alarm. */
   private sealed(seal: Seal): Seal {
+    if (seal.success) this.announce();
     if ((seal.success && seal.sedimentId % FULL_VERIFY_EVERY === 0) || this.archive?.moved(seal)) this.rearm();
     return seal;
   }
@@ -454,6 +458,43 @@ export abstract class Attractor<Env = unknown, V extends Vocabulary = Vocabulary
    */
   audit(page: { after?: string | undefined; limit?: number | undefined } = {}): AuditPage {
     return audit(this.host.db, this.vocabulary.nomos, { ...(page.after === undefined ? {} : { after: page.after }), ...(page.limit === undefined ? {} : { limit: page.limit }) });
+  }
+
+  // For the inspector (see inspection.ts): read-only and bounded.
+
+  /** The tables of the law held, as declared. */
+  tables(): TableInfo[] {
+    return tablesOf(this.vocabulary.nomos);
+  }
+
+  /** A page of one table of the law held (any other name throws); `after` is the `next` of the page before. */
+  rows(table: string, page: { after?: number; limit?: number } = {}): RowsPage {
+    return rowsOf(this.vocabulary.nomos, this.query, table, page);
+  }
+
+  /** Up to `count` sediments evenly spaced over the whole log, oldest first: what a chart of its history plots. */
+  sampleSediments(count: number): Sediment[] {
+    return sampleOf(this.sedimenter.log, count);
+  }
+
+  /** The newest sediments re-hashed and linked, without walking the whole chain as `verify()` does. */
+  verifyTail(count?: number): TailCheck {
+    return tailCheck(this.sedimenter.log, count);
+  }
+
+  /** A WebSocket upgrade subscribes to the log's head (hibernatable: an idle page keeps nothing awake); anything else is 404. */
+  override fetch(request: Request): Response {
+    if (request.headers.get("Upgrade") === null) return new Response("not found", { status: 404 });
+    return acceptLive(this.ctx, request, this.sedimenter.log.head().sedimentId);
+  }
+
+  override webSocketClose(ws: WebSocket): void {
+    closeLive(ws);
+  }
+
+  /** After a commit: open inspector pages learn the new head. */
+  private announce(): void {
+    announce(this.ctx, this.sedimenter.log.head().sedimentId);
   }
 
   nomos(): NomosReport {

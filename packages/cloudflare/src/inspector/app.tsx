@@ -1,11 +1,15 @@
-import { connectionFor, describeVocabulary, type Intent, Lineage, REASON_KINDS, type Vocabulary } from "@noema/core";
+import { connectionFor, describeVocabulary, explain, type Intent, Lineage, parseClaimed, REASON_KINDS, type Sediment, type Vocabulary } from "@noema/core";
+import { intentSieve } from "@noema/core/runtime";
 import { type Context, type Env as HonoEnv, Hono } from "hono";
 import * as z from "zod";
 import type { Attractor } from "../attractor.js";
 import { type BearerAuthOptions, type TokenScope, tokenScope } from "../http/auth.js";
 import { CLIENT_JS, STYLE_CSS } from "./assets.js";
 import { type ArgsSchema, Compose, type ComposeView, fieldKind, type Outcome } from "./compose.js";
-import { type Frame, Law, SignIn, World, Worlds } from "./pages.js";
+import { MAX_SAMPLE, ROWS_PAGE } from "../inspection.js";
+import { IntentLaw, type IntentLawView } from "./intent.js";
+import { type Frame, Law, LogEntries, type PeerLink, SignIn, World, Worlds } from "./pages.js";
+import type { ChartSpec, StateView } from "./state.js";
 import { forgetToken, readToken, rememberToken, sameOrigin, securityHeaders } from "./security.js";
 
 export interface InspectorOptions<E extends HonoEnv> {
@@ -15,12 +19,26 @@ export interface InspectorOptions<E extends HonoEnv> {
   law: Vocabulary | Lineage;
   /** The bindings of the API's tokens: the same `bearerAuth` options, so the same tokens and scopes sign in. */
   auth: Pick<BearerAuthOptions, "secret" | "readSecret">;
-  /** Where the app mounts it (`app.route(base, inspector(...))`), for links and the cookie's path; default `/inspector`. */
+  /** Where the app mounts it (`app.route(base, inspector(...))`), for links (and the cookie's path, unless `cookiePath`); default `/inspector`. */
   base?: string;
   /** Checks a World's name; default any string of 1 to 128 characters. */
   name?: z.ZodType<string>;
   /** What a World is called on the Worlds page, for example "Product id"; default "World id". */
   label?: string;
+  /** Charts of each World's history on its page, drawn from a bounded sample of its log. */
+  charts?: readonly ChartSpec[];
+  /**
+   * The inspectors of this app's Attractors, this one included, by binding and class name: a
+   * message's sender and a receipt's receiver then link to their sediment on the other side.
+   */
+  peers?: readonly { binding: string; attractor: string; base: string; /** Shown in the other inspectors' header. */ label?: string }[];
+  /**
+   * The cookie's path; default `base`. Give several inspectors of one app the path they share
+   * (for example `/inspector` for one at `/inspector/orders`): one sign-in, and one sign-out, for all.
+   */
+  cookiePath?: string;
+  /** The app's catalog of Worlds, listed on the Worlds page in id order: ids after `after`, `next` when more follow. */
+  catalog?: (env: E["Bindings"], page: { after?: string; limit: number }) => Promise<{ ids: string[]; next?: string }>;
 }
 
 type Vars = { Variables: { scope: TokenScope } };
@@ -29,13 +47,19 @@ type Vars = { Variables: { scope: TokenScope } };
 const LOG_PAGE = 50;
 /** Frozen Intents and Precedents shown at once. */
 const LIST_PAGE = 50;
+/** Worlds listed at once from the catalog. */
+const CATALOG_PAGE = 50;
 
 const whole = z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 const worldQuery = z.object({
   after: whole.optional().catch(undefined),
+  table: z.string().max(128).optional().catch(undefined),
+  rowsAfter: whole.optional().catch(undefined),
+  verify: z.literal("full").optional().catch(undefined),
   kind: z.enum(REASON_KINDS).optional().catch(undefined),
   nomosVersion: whole.min(1).optional().catch(undefined),
   precedentsAfter: whole.optional().catch(undefined),
+  receiptsAfter: whole.optional().catch(undefined),
 });
 
 /**
@@ -46,6 +70,7 @@ const worldQuery = z.object({
  */
 export function inspector<E extends HonoEnv>(options: InspectorOptions<E>): Hono<E & Vars> {
   const base = options.base ?? "/inspector";
+  const cookiePath = options.cookiePath ?? base;
   const lineage = options.law instanceof Lineage ? options.law : Lineage.of(options.law);
   const nameSchema = options.name ?? z.string().min(1).max(128);
   const label = options.label ?? "World id";
@@ -63,12 +88,12 @@ export function inspector<E extends HonoEnv>(options: InspectorOptions<E>): Hono
     const form = await c.req.parseBody();
     const token = typeof form.token === "string" ? form.token.trim() : "";
     if (!token || !(await tokenScope(c.env, options.auth, token))) return signIn(c, 401, "That token is not valid here.");
-    rememberToken(c, token, base);
+    rememberToken(c, token, cookiePath);
     return c.redirect(`${base}/worlds`, 303);
   });
   app.post("/sign-out", (c) => {
     if (!sameOrigin(c)) return signIn(c, 403, "This form must be sent from the inspector itself.");
-    forgetToken(c, base);
+    forgetToken(c, cookiePath);
     return c.redirect(`${base}/sign-in`, 303);
   });
 
@@ -77,25 +102,51 @@ export function inspector<E extends HonoEnv>(options: InspectorOptions<E>): Hono
     const token = readToken(c);
     const scope = token ? await tokenScope(c.env, options.auth, token) : undefined;
     if (!scope) {
-      if (token) forgetToken(c, base);
+      if (token) forgetToken(c, cookiePath);
       return signIn(c, 401, token ? "That token is no longer valid; sign in again." : undefined);
     }
     c.set("scope", scope);
     await next();
   });
 
-  const frame = (c: Context<E & Vars>, title: string): Frame => ({ base, title, scope: c.get("scope") });
+  const nav = (options.peers ?? []).filter((p) => p.label && p.base !== base).map((p) => ({ label: p.label!, href: `${p.base}/worlds` }));
+  const frame = (c: Context<E & Vars>, title: string): Frame => ({ base, title, scope: c.get("scope"), nav });
   const world = (c: Context<E & Vars>, name: string) => options.namespace(c.env).getByName(name);
 
   app.get("/", (c) => c.redirect(`${base}/worlds`, 303));
 
-  app.get("/worlds", (c) => {
+  app.get("/worlds", async (c) => {
     const id = c.req.query("id");
-    if (id === undefined) return c.html(<Worlds frame={frame(c, "Worlds")} label={label} />);
+    if (id === undefined) {
+      const from = c.req.query("from")?.trim() ?? "";
+      if (from && !nameSchema.safeParse(from).success) return c.html(<Worlds frame={frame(c, "Worlds")} label={label} error="Not a valid id to list after." />, 400);
+      const listed = options.catalog ? await options.catalog(c.env, { ...(from ? { after: from } : {}), limit: CATALOG_PAGE }) : undefined;
+      return c.html(<Worlds frame={frame(c, "Worlds")} label={label} {...(listed ? { catalog: { ...listed, from } } : {})} />);
+    }
     const parsed = nameSchema.safeParse(id.trim());
     if (!parsed.success) return c.html(<Worlds frame={frame(c, "Worlds")} label={label} error={`Not a valid id: ${parsed.error.issues[0]?.message ?? "invalid"}`} />, 400);
     return c.redirect(`${base}/worlds/${encodeURIComponent(parsed.data)}`, 303);
   });
+
+  // Each entry as it ran: its law's vocabulary, its time and sedimentId (a pure function of the stored Intent).
+  const explainSediment = (s: Sediment) => {
+    const vocabulary = lineage.at(s.world.nomosVersion);
+    if (!vocabulary || vocabulary.nomos.hash !== s.world.nomosHash) return undefined;
+    try {
+      return explain(vocabulary, s.intent, { now: s.timestamp, sedimentId: s.sedimentId });
+    } catch {
+      return undefined;
+    }
+  };
+  const charts = options.charts ?? [];
+  const peers = options.peers ?? [];
+  // Around the sediment, on the page that holds it, scrolled to it.
+  const peer: PeerLink = (attractor, name, sedimentId) => {
+    const p = peers.find((x) => x.binding === attractor || x.attractor === attractor);
+    if (!p) return undefined;
+    const world = `${p.base}/worlds/${encodeURIComponent(name)}`;
+    return sedimentId === undefined ? world : `${world}?after=${Math.max(0, sedimentId - LOG_PAGE / 2)}#s-${sedimentId}`;
+  };
 
   app.get("/worlds/:name", async (c) => {
     const parsed = nameSchema.safeParse(c.req.param("name"));
@@ -103,27 +154,73 @@ export function inspector<E extends HonoEnv>(options: InspectorOptions<E>): Hono
     const name = parsed.data;
     const q = worldQuery.parse(c.req.query());
     const stub = world(c, name);
-    const [nomos, verification] = await Promise.all([stub.nomos(), stub.verify()]);
+    // Never the whole chain on a render: the newest entries re-hashed, the full walk only when asked for.
+    const [nomos, tail, tables, verification] = await Promise.all([stub.nomos(), stub.verifyTail(), stub.tables(), q.verify ? stub.verify() : undefined]);
+    const head = tail.length;
     // By default the newest page, what happened last; on a broken chain the page that holds the broken link.
-    const around = verification.ok ? verification.length : verification.brokenAt + LOG_PAGE / 2;
-    const after = q.after ?? Math.max(0, around - LOG_PAGE);
-    const [log, frozen, precedents] = await Promise.all([
+    const broken = verification && !verification.ok ? verification.brokenAt : !tail.ok ? tail.brokenAt : undefined;
+    const after = q.after ?? Math.max(0, (broken === undefined ? head : broken + LOG_PAGE / 2) - LOG_PAGE);
+    const table = tables.find((t) => t.name === q.table) ?? tables[0];
+    const [log, frozen, precedents, rows, sample, outbox, receipts] = await Promise.all([
       stub.sediments(after, LOG_PAGE),
       stub.frozen({ limit: LIST_PAGE }),
       stub.precedents({ kind: q.kind, nomosVersion: q.nomosVersion, after: q.precedentsAfter, limit: LIST_PAGE }),
+      table ? stub.rows(table.name, { after: q.rowsAfter ?? 0, limit: ROWS_PAGE }) : undefined,
+      charts.length > 0 ? stub.sampleSediments(MAX_SAMPLE) : [],
+      stub.outbox({ limit: LIST_PAGE }),
+      stub.receipts({ after: q.receiptsAfter ?? 0, limit: LIST_PAGE }),
     ]);
+    const state: StateView = {
+      tables,
+      rowsAfter: rows ? (q.rowsAfter ?? 0) : 0,
+      ...(rows ? { rows } : {}),
+      ...(q.table !== undefined && table?.name !== q.table ? { error: `v${nomos.held.version} has no table ${q.table}.` } : {}),
+    };
     const filter = { ...(q.kind ? { kind: q.kind } : {}), ...(q.nomosVersion !== undefined ? { nomosVersion: q.nomosVersion } : {}) };
-    const view = { name, nomos, verification, log: { ...log, after, limit: LOG_PAGE }, frozen, precedents, filter, kinds: REASON_KINDS };
+    const view = {
+      name,
+      nomos,
+      tail,
+      ...(verification ? { verification } : {}),
+      state,
+      charts: charts.map((chart) => ({ chart, sample: sample as Sediment[] })),
+      log: { ...log, after, limit: LOG_PAGE },
+      explain: explainSediment,
+      peer,
+      messages: { outbox, receipts, receiptsAfter: q.receiptsAfter ?? 0 },
+      frozen,
+      precedents,
+      filter,
+      kinds: REASON_KINDS,
+    };
     return c.html(<World frame={frame(c, name)} view={view} />);
   });
 
-  // How many sediments came after the page's newest: the client script polls it to offer a reload.
+  // How many sediments came after the page's newest: the client script polls it when it cannot open the WebSocket.
   app.get("/worlds/:name/newer", async (c) => {
     const parsed = nameSchema.safeParse(c.req.param("name"));
     const after = whole.safeParse(c.req.query("after"));
     if (!parsed.success || !after.success) return c.json({ error: "bad request" }, 400);
     const page = await world(c, parsed.data).sediments(after.data, LOG_PAGE);
     return c.json({ newer: page.sediments.length });
+  });
+
+  // The log entries after `after`, as the World page renders them: the live script inserts them.
+  app.get("/worlds/:name/entries", async (c) => {
+    const parsed = nameSchema.safeParse(c.req.param("name"));
+    const after = whole.safeParse(c.req.query("after"));
+    if (!parsed.success || !after.success) return c.text("bad request", 400);
+    const page = await world(c, parsed.data).sediments(after.data, LOG_PAGE);
+    return c.html(<LogEntries base={base} name={parsed.data} sediments={page.sediments} explain={explainSediment} peer={peer} />);
+  });
+
+  // The Attractor's hibernatable WebSocket, behind the same cookie; the Origin check keeps other sites' pages off it.
+  app.get("/worlds/:name/live", async (c) => {
+    const parsed = nameSchema.safeParse(c.req.param("name"));
+    if (!parsed.success) return c.text("bad request", 400);
+    if (c.req.header("Upgrade")?.toLowerCase() !== "websocket") return c.text("expected a WebSocket upgrade", 426);
+    if (!sameOrigin(c)) return c.text("forbidden", 403);
+    return world(c, parsed.data).fetch(c.req.raw);
   });
 
   // The compose form of each operation, from the same JSON Schemas `GET /nomos` shows.
@@ -193,6 +290,42 @@ export function inspector<E extends HonoEnv>(options: InspectorOptions<E>): Hono
     const props = { frame: frame(c, "Law"), name: lineage.name, versions, from, to };
     return result.ok ? c.html(<Law {...props} report={result.report} />) : c.html(<Law {...props} error={result.issues.map((i) => i.message).join("; ")} />, 400);
   });
+
+  const lawIntent = async (c: Context<E & Vars>) => {
+    const title = "Law · an Intent";
+    const view: IntentLawView = { text: "" };
+    if (c.req.method === "POST") {
+      if (!sameOrigin(c)) return c.html(<IntentLaw frame={frame(c, title)} view={{ ...view, outcome: { error: "This form must be sent from the inspector itself." } }} />, 403);
+      const form = await c.req.parseBody();
+      view.text = typeof form.intent === "string" ? form.intent : "";
+    } else {
+      const picked = nameSchema.safeParse(c.req.query("world"));
+      const id = whole.min(1).safeParse(c.req.query("sediment"));
+      if (picked.success && id.success) {
+        const s = (await world(c, picked.data).sediments(id.data - 1, 1)).sediments[0];
+        if (!s || s.sedimentId !== id.data) return c.html(<IntentLaw frame={frame(c, title)} view={{ ...view, outcome: { error: `${picked.data} has no sediment #${id.data}.` } }} />, 404);
+        view.picked = { world: picked.data, sedimentId: s.sedimentId };
+        view.text = JSON.stringify(s.intent, null, 2);
+      }
+    }
+    if (view.text.trim() === "") return c.html(<IntentLaw frame={frame(c, title)} view={view} />);
+    let input: unknown;
+    try {
+      input = JSON.parse(view.text);
+    } catch (error) {
+      return c.html(<IntentLaw frame={frame(c, title)} view={{ ...view, outcome: { error: `Not JSON: ${(error as Error).message}` } }} />, 400);
+    }
+    // As POST /connection reads it: parsed under the law its stamp names, the latest when it has none.
+    const parsedIntent = parseClaimed(lineage, input);
+    if (!parsedIntent.ok) return c.html(<IntentLaw frame={frame(c, title)} view={{ ...view, outcome: { error: parsedIntent.issues.map((i) => `${i.path.join(".") || "intent"}: ${i.message}`).join("; ") } }} />, 400);
+    const version = parsedIntent.value.nomos?.version ?? lineage.latest.nomos.version;
+    const result = connectionFor(lineage, { from: version, intent: parsedIntent.value });
+    if (!result.ok) return c.html(<IntentLaw frame={frame(c, title)} view={{ ...view, outcome: { error: result.issues.map((i) => i.message).join("; ") } }} />, 400);
+    const sieve = intentSieve(lineage.at(version)!, parsedIntent.value);
+    return c.html(<IntentLaw frame={frame(c, title)} view={{ ...view, outcome: { version, sieve, report: result.report } }} />);
+  };
+  app.get("/law/intent", lawIntent);
+  app.post("/law/intent", lawIntent);
 
   return app;
 }

@@ -30,10 +30,10 @@ pre { background: var(--bg); border: 1px solid var(--line); padding: .5rem; over
 ol.log { list-style: none; margin: 0; padding: 0; }
 ol.log > li { border-top: 1px solid var(--line); }
 ol.log > li.broken { box-shadow: inset 4px 0 var(--bad); background: #fdecec; }
-ol.log summary { cursor: pointer; display: grid; grid-template-columns: 4.5rem 14rem 1fr 8rem 10rem; gap: .25rem .75rem; padding: .4rem .25rem; align-items: baseline; }
+ol.log summary { cursor: pointer; display: grid; grid-template-columns: 4.5rem 14rem 1fr 8rem 12rem; gap: .25rem .75rem; padding: .4rem .25rem; align-items: baseline; }
 ol.log summary:hover, ol.log details[open] > summary { background: var(--bg); }
 ol.log summary > * { overflow-wrap: anywhere; min-width: 0; }
-ol.log summary > .badge { justify-self: start; }
+ol.log summary > .badge { justify-self: start; white-space: normal; max-width: 100%; }
 /* A phone gets the same facts as wrapping lines: id and time, then what happened, then hash and origin. */
 @media (max-width: 720px) { ol.log summary { display: flex; flex-wrap: wrap; gap: .15rem .75rem; } ol.log summary > span:nth-child(3) { flex-basis: 100%; } }
 .scroll > table { min-width: 40rem; }
@@ -50,13 +50,39 @@ header.top button { background: transparent; border-color: #fff; }
 .signin form { display: flex; flex-direction: column; gap: .8rem; }
 form.compose { display: grid; gap: .6rem; max-width: 32rem; }
 form.compose .inline { display: flex; gap: .6rem; align-items: center; flex-wrap: wrap; }
+form.compose.wide { max-width: none; }
 nav.pager { display: flex; gap: 1rem; margin-top: .6rem; }
+ul.catalog { list-style: none; padding: 0; margin: 0; display: grid; grid-template-columns: repeat(auto-fill, minmax(14rem, 1fr)); gap: .3rem 1rem; }
+ul.catalog a { overflow-wrap: anywhere; }
+nav.jump, nav.tabs { display: flex; flex-wrap: wrap; gap: .4rem 1rem; margin: 0 0 .8rem; }
+nav.tabs a { padding: .15rem .6rem; border: 1px solid var(--line); border-radius: 4px; text-decoration: none; }
+nav.tabs a[aria-current=page] { background: #1d2330; color: #fff; border-color: #1d2330; }
+caption { text-align: left; padding: .2rem 0; }
+td.num, .num { font-variant-numeric: tabular-nums; }
+p.live { position: sticky; top: 0; z-index: 1; background: #fff8e1; border: 1px solid #e6c65c; border-radius: 6px; padding: .5rem .8rem; }
+ol.log > li.new { box-shadow: inset 4px 0 #2b4fd8; }
+.entry { padding: 0 .25rem .6rem; }
+textarea { font: .85rem/1.4 ui-monospace, SFMono-Regular, Menlo, monospace; padding: .4rem; border: 1px solid #aab2c0; border-radius: 4px; color: var(--fg); width: 100%; }
+.charts { display: grid; grid-template-columns: repeat(auto-fill, minmax(min(100%, 300px), 540px)); gap: .8rem 1.5rem; }
+code { overflow-wrap: anywhere; }
+.pk { font-size: .7rem; font-weight: 600; border: 1px solid currentColor; border-radius: 3px; padding: 0 .2rem; margin-left: .3rem; }
+figure.chart { margin: 0; }
+figure.chart svg { width: 100%; height: auto; display: block; background: var(--bg); border: 1px solid var(--line); border-radius: 4px; }
+figure.chart .axis { stroke: #aab2c0; stroke-width: 1; }
+figure.chart .tick { fill: var(--muted); font-size: 17px; }
+figure.chart .line { fill: none; stroke-width: 2.5; }
+figure.chart figcaption { display: flex; flex-wrap: wrap; gap: .2rem 1rem; font-size: .9rem; margin-top: .3rem; }
+.line.l0 { stroke: #2b4fd8; } .line.l1 { stroke: #b35c00; stroke-dasharray: 6 3; } .line.l2 { stroke: #17663a; } .line.l3 { stroke: #8a1c7c; stroke-dasharray: 2 3; }
+.key::before { content: ""; display: inline-block; width: 1.2em; height: 0; border-top: 3px solid; vertical-align: middle; margin-right: .3em; }
+.key.l0::before { border-color: #2b4fd8; } .key.l1::before { border-color: #b35c00; border-top-style: dashed; } .key.l2::before { border-color: #17663a; } .key.l3::before { border-color: #8a1c7c; border-top-style: dotted; }
 `;
 
 /**
  * Progressive enhancement only: every page reads fully without it. Shows times in the reader's
- * own zone, counts down to wake times, and on a World page asks every few seconds whether the
- * log grew (one small read of the log after its head, by the signed-in cookie), then offers a reload.
+ * own zone and counts down to wake times. On a World page's newest log page it subscribes to
+ * the Attractor's hibernatable WebSocket (through the inspector, by the signed-in cookie): at
+ * each new head it fetches the new entries, rendered by the server, and puts them on top of the
+ * log. Without a WebSocket it asks every few seconds whether the log grew, while visible.
  */
 export const CLIENT_JS = `"use strict";
 (function () {
@@ -74,21 +100,63 @@ export const CLIENT_JS = `"use strict";
   function tick() { timers.forEach(countdown); }
   if (timers.length) { tick(); setInterval(tick, 1000); }
   var live = document.querySelector("[data-live]");
-  if (live) {
-    var url = live.getAttribute("data-live");
-    var poll = setInterval(function () {
-      if (document.hidden) return;
-      fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
-        .then(function (r) { return r.ok ? r.json() : null; })
-        .then(function (body) {
-          if (body && body.newer > 0) {
-            live.hidden = false;
-            live.querySelector("[data-count]").textContent = String(body.newer);
-            clearInterval(poll);
-          }
-        })
-        .catch(function () {});
-    }, 3000);
+  var log = document.querySelector("[data-log]");
+  if (!live || !log) return;
+  var head = Number(live.getAttribute("data-head"));
+  var wanted = head, added = 0, busy = false, polling = 0;
+  function pull() {
+    if (busy || wanted <= head) return;
+    busy = true;
+    fetch(live.getAttribute("data-entries") + "?after=" + head, { credentials: "same-origin" })
+      .then(function (r) { return r.ok ? r.text() : ""; })
+      .then(function (html) {
+        busy = false;
+        var items = new DOMParser().parseFromString(html, "text/html").querySelectorAll("li[data-sediment]");
+        if (!items.length) return;
+        var top = log.firstChild;
+        items.forEach(function (li) {
+          var id = Number(li.getAttribute("data-sediment"));
+          if (id <= head || log.querySelector('[data-sediment="' + id + '"]')) return;
+          var node = document.importNode(li, true);
+          node.classList.add("new");
+          node.querySelectorAll("time[data-ms]").forEach(local);
+          log.insertBefore(node, top);
+          added++;
+        });
+        head = Math.max(head, Number(items[0].getAttribute("data-sediment")));
+        live.hidden = false;
+        live.querySelector("[data-count]").textContent = String(added);
+        pull();
+      })
+      .catch(function () { busy = false; });
   }
+  function poll() {
+    if (polling) return;
+    polling = setInterval(function () {
+      if (document.hidden) return;
+      fetch(live.getAttribute("data-poll") + "?after=" + head, { credentials: "same-origin", headers: { Accept: "application/json" } })
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (body) { if (body && body.newer > 0) { wanted = head + body.newer; pull(); } })
+        .catch(function () {});
+    }, 5000);
+  }
+  if (!window.WebSocket) return poll();
+  var ws = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + live.getAttribute("data-live"));
+  var ping = 0;
+  ws.onopen = function () {
+    live.setAttribute("data-live-state", "open");
+    // Answered by the runtime itself: it does not wake the Attractor.
+    ping = setInterval(function () { ws.send("ping"); }, 30000);
+  };
+  ws.onmessage = function (e) {
+    var msg = null;
+    try { msg = JSON.parse(e.data); } catch (_) {}
+    if (msg && typeof msg.head === "number") { wanted = Math.max(wanted, msg.head); pull(); }
+  };
+  ws.onclose = function () {
+    clearInterval(ping);
+    live.setAttribute("data-live-state", "polling");
+    poll();
+  };
 })();
 `;

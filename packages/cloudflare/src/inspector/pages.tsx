@@ -1,7 +1,10 @@
-import type { Connection, ConnectionReport, Json, Precedent, Sediment, Verification } from "@noema/core";
+import type { Connection, ConnectionReport, Explanation, Json, Precedent, Sediment, Verification } from "@noema/core";
 import type { Child } from "hono/jsx";
 import type { FrozenSummary, NomosReport } from "../attractor.js";
 import type { TokenScope } from "../http/auth.js";
+import type { TailCheck } from "../inspection.js";
+import { Messages, type MessagesView } from "./messages.js";
+import { Chart, type ChartSpec, State, type StateView } from "./state.js";
 
 // Every <pre> may scroll, so it takes the keyboard focus (tabindex 0) to be scrolled without a mouse.
 // Every value below goes through Hono JSX, which escapes text and attributes: stored Intents,
@@ -10,6 +13,8 @@ import type { TokenScope } from "../http/auth.js";
 /** What every signed-in page shows in its header. */
 export interface Frame {
   base: string;
+  /** The app's other inspectors. */
+  nav?: { label: string; href: string }[];
   title: string;
   scope: TokenScope;
 }
@@ -47,6 +52,9 @@ export function Page({ frame, children }: { frame: Frame; children: Child }) {
         <span class="brand">Noema inspector</span>
         <a href={`${base}/worlds`}>Worlds</a>
         <a href={`${base}/law`}>Law</a>
+        {(frame.nav ?? []).map((n) => (
+          <a href={n.href}>{n.label}</a>
+        ))}
         <span class="badge">{frame.scope === "write" ? "full access" : "read only"}</span>
         <form method="post" action={`${base}/sign-out`}>
           <button type="submit">Sign out</button>
@@ -81,12 +89,21 @@ export function SignIn({ base, error }: { base: string; error?: string }) {
   );
 }
 
-export function Worlds({ frame, label, error }: { frame: Frame; label: string; error?: string }) {
+/** A page of the app's catalog of Worlds, when it has one. */
+export interface CatalogView {
+  ids: string[];
+  next?: string;
+  /** The id the page lists after ("" for the first page). */
+  from: string;
+}
+
+export function Worlds({ frame, label, error, catalog }: { frame: Frame; label: string; error?: string; catalog?: CatalogView }) {
+  const list = (from: string) => `${frame.base}/worlds?${new URLSearchParams(from ? { from } : {})}#catalog`;
   return (
     <Page frame={frame}>
       <h1>Worlds</h1>
       <section class="card">
-        <p class="muted">No catalog of Worlds exists yet: type the id of one to open it.</p>
+        <p class="muted">{catalog ? "Open a World by its id, even one the catalog does not list." : "No catalog of Worlds here: type the id of one to open it."}</p>
         <form class="inline" method="get" action={`${frame.base}/worlds`}>
           <label>
             {label}
@@ -96,6 +113,33 @@ export function Worlds({ frame, label, error }: { frame: Frame; label: string; e
         </form>
         {error ? <p class="error">{error}</p> : null}
       </section>
+      {catalog ? (
+        <section class="card" id="catalog">
+          <h2>Catalog</h2>
+          <form class="inline" method="get" action={`${frame.base}/worlds#catalog`}>
+            <label>
+              List ids after
+              <input name="from" maxlength={128} value={catalog.from} />
+            </label>
+            <button type="submit">List</button>
+          </form>
+          {catalog.ids.length === 0 ? (
+            <p class="muted">No more Worlds in the catalog{catalog.from ? ` after ${catalog.from}` : ""}.</p>
+          ) : (
+            <ul class="catalog" data-catalog="">
+              {catalog.ids.map((id) => (
+                <li>
+                  <a href={`${frame.base}/worlds/${encodeURIComponent(id)}`}>{id}</a>
+                </li>
+              ))}
+            </ul>
+          )}
+          <nav class="pager">
+            {catalog.from ? <a href={list("")}>First</a> : null}
+            {catalog.next !== undefined ? <a href={list(catalog.next)}>Next</a> : null}
+          </nav>
+        </section>
+      ) : null}
     </Page>
   );
 }
@@ -103,8 +147,17 @@ export function Worlds({ frame, label, error }: { frame: Frame; label: string; e
 export interface WorldView {
   name: string;
   nomos: NomosReport;
-  verification: Verification;
+  /** The bounded check every render makes, and the full walk when asked for. */
+  tail: TailCheck;
+  verification?: Verification;
+  state: StateView;
+  charts: { chart: ChartSpec; sample: Sediment[] }[];
   log: { sediments: Sediment[]; after: number; limit: number; next?: number };
+  /** Each entry's explain, as it ran under its law; absent when its law is no longer in this code. */
+  explain: (s: Sediment) => Explanation | undefined;
+  /** Where another World is shown (a message's sender, a receipt's receiver), when an inspector of this app shows it. */
+  peer: PeerLink;
+  messages: MessagesView;
   frozen: FrozenSummary[];
   precedents: { precedents: Precedent[]; next?: number };
   filter: { kind?: string; nomosVersion?: number; after?: number };
@@ -112,24 +165,38 @@ export interface WorldView {
 }
 
 export function World({ frame, view }: { frame: Frame; view: WorldView }) {
-  const { name, nomos, verification, log } = view;
+  const { name, nomos, tail, verification, log } = view;
   const here = `${frame.base}/worlds/${encodeURIComponent(name)}`;
   const head = log.sediments[log.sediments.length - 1]?.sedimentId ?? log.after;
+  const brokenAt = verification && !verification.ok ? verification.brokenAt : !tail.ok ? tail.brokenAt : undefined;
   return (
     <Page frame={frame}>
       <h1>{name}</h1>
-      <p>
+      <nav class="jump" aria-label="On this page">
         <a href={`${here}/compose`}>Compose an Intent</a>
-      </p>
-      <p class="live" data-live={`${here}/newer?after=${head}`} hidden>
-        <span data-count>0</span> new sediment(s) since this page loaded. <a href={here}>Reload</a>
-      </p>
+        <a href="#state">State</a>
+        <a href="#log">Log</a>
+        <a href="#frozen">Frozen</a>
+        <a href="#messages">Messages</a>
+        <a href="#precedents">Precedents</a>
+      </nav>
+      {/* Live only on the newest page: the script subscribes over a WebSocket, or polls if it cannot. */}
+      {log.next === undefined ? (
+        <p class="live" data-live={`${here}/live`} data-poll={`${here}/newer`} data-entries={`${here}/entries`} data-head={String(head)} role="status" hidden>
+          <span data-count>0</span> new sediment(s) added to the log below since this page loaded; state and charts are as of loading. <a href={here}>Reload</a>
+        </p>
+      ) : null}
       <section class="card grid">
         <LawHeld nomos={nomos} />
-        <Chain verification={verification} />
+        <Chain here={here} tail={tail} {...(verification ? { verification } : {})} />
       </section>
-      <Log here={here} log={log} filter={view.filter} brokenAt={verification.ok ? undefined : verification.brokenAt} />
+      <State here={here} view={view.state} />
+      {view.charts.map((c) => (
+        <Chart chart={c.chart} sample={c.sample} head={tail.length} />
+      ))}
+      <Log here={here} base={frame.base} name={name} log={log} filter={view.filter} brokenAt={brokenAt} explain={view.explain} peer={view.peer} />
       <Frozen frozen={view.frozen} />
+      <Messages here={here} view={view.messages} peer={view.peer} />
       <Precedents here={here} view={view} />
     </Page>
   );
@@ -164,74 +231,171 @@ function LawHeld({ nomos }: { nomos: NomosReport }) {
   );
 }
 
-function Chain({ verification: v }: { verification: Verification }) {
+function Chain({ here, tail, verification: v }: { here: string; tail: TailCheck; verification?: Verification }) {
   return (
     <dl>
       <dt>Chain</dt>
       <dd>
-        {v.ok ? (
+        {v ? (
+          v.ok ? (
+            <span class="status ok" data-chain="ok">
+              Verified: all {v.length} sediment(s), head <code title={v.head}>{short(v.head)}</code>
+            </span>
+          ) : (
+            <span class="status bad" data-chain="broken" role="alert">
+              Broken at sediment #{v.brokenAt}: {v.length} verified before it
+            </span>
+          )
+        ) : tail.ok ? (
           <span class="status ok" data-chain="ok">
-            Verified: {v.length} sediment(s), head <code title={v.head}>{short(v.head)}</code>
+            {tail.length === 0 ? "Empty" : `Newest verified: #${tail.from} to #${tail.length}`}
+            {tail.length > 0 ? (
+              <>
+                , head <code title={tail.head}>{short(tail.head)}</code>
+              </>
+            ) : null}
           </span>
         ) : (
           <span class="status bad" data-chain="broken" role="alert">
-            Broken at sediment #{v.brokenAt}: {v.length} verified before it
+            Broken at sediment #{tail.brokenAt} (checked #{tail.from} to #{tail.length})
           </span>
         )}
       </dd>
+      {v ? null : (
+        <dd>
+          <a href={`${here}?verify=full`} data-verify-full>
+            Verify all {tail.length} sediments
+          </a>
+        </dd>
+      )}
     </dl>
   );
 }
 
-/** Where an Intent came from, when not sent as it is under the law it ran on. */
-function Origin({ sediment: { origin: o } }: { sediment: Sediment }) {
-  if (!o) return <span class="muted">—</span>;
-  const text = o.cryostasis ? `woken (${o.cryostasis.mode})` : o.reforged ? `reforged from v${o.nomos.version}` : `carried from v${o.nomos.version}`;
-  return <span class="badge origin">{text}</span>;
+/** A link to a World by its Attractor (binding or class name) and name, at one sediment when given. */
+export type PeerLink = (attractor: string, name: string, sedimentId?: number) => string | undefined;
+
+/** Sent by another World (`origin.message`), as messages record it. */
+interface MessageOrigin {
+  from?: { attractor?: string; name?: string } | string;
+  sedimentId?: number;
+  step?: number;
+  messageId?: string;
 }
 
-function Log({ here, log, filter, brokenAt }: { here: string; log: WorldView["log"]; filter: WorldView["filter"]; brokenAt: number | undefined }) {
+/** Where an Intent came from, when not sent as it is under the law it ran on. */
+function Origin({ sediment: { origin: o }, peer }: { sediment: Sediment; peer: PeerLink }) {
+  const message = o && "message" in o ? (o as { message?: MessageOrigin }).message : undefined;
+  const receipt = o && "receipt" in o ? (o as { receipt?: { messageId?: number; outcome?: string } }).receipt : undefined;
+  if (receipt) {
+    return (
+      <span class="badge origin" data-origin="receipt">
+        receipt of message #{receipt.messageId}: {receipt.outcome}
+      </span>
+    );
+  }
+  if (message) {
+    const from = typeof message.from === "string" ? message.from : [message.from?.attractor, message.from?.name].filter(Boolean).join(" ");
+    const sender = typeof message.from === "object" && message.from.attractor && message.from.name ? peer(message.from.attractor, message.from.name, message.sedimentId) : undefined;
+    const text = `message from ${from || "another World"}${message.sedimentId !== undefined ? ` #${message.sedimentId}` : ""}`;
+    return (
+      <span class="badge origin" data-origin="message">
+        {sender ? <a href={sender}>{text}</a> : text}
+      </span>
+    );
+  }
+  if (!o) return <span class="muted">sent</span>;
+  const text = o.cryostasis ? `woken (${o.cryostasis.mode})` : o.reforged ? `reforged from v${o.nomos.version}` : `carried from v${o.nomos.version}`;
+  return (
+    <span class="badge origin" data-origin={o.cryostasis ? "woken" : o.reforged ? "reforged" : "carried"}>
+      {text}
+    </span>
+  );
+}
+
+interface LogProps {
+  here: string;
+  base: string;
+  name: string;
+  log: WorldView["log"];
+  filter: WorldView["filter"];
+  brokenAt: number | undefined;
+  explain: WorldView["explain"];
+  peer: PeerLink;
+}
+
+function Log({ here, base, name, log, filter, brokenAt, explain, peer }: LogProps) {
   const keep = (after: number) => {
     const q = new URLSearchParams({ after: String(after) });
     if (filter.kind) q.set("kind", filter.kind);
     if (filter.nomosVersion !== undefined) q.set("nomosVersion", String(filter.nomosVersion));
     return `${here}?${q}`;
   };
-  // Newest first: what happened last is what someone on call looks for.
-  const entries = [...log.sediments].reverse();
   return (
     <section class="card" id="log">
       <h2>Log</h2>
-      {entries.length === 0 ? <p class="muted">No sediments on this page.</p> : null}
-      <ol class="log">
-        {entries.map((s) => (
-          <li data-sediment={String(s.sedimentId)} class={s.sedimentId === brokenAt ? "broken" : undefined}>
-            <details>
-              <summary>
-                <span class="mono">#{s.sedimentId}</span>
-                <Time ms={s.timestamp} />
-                <span>
-                  {s.intent.steps.map((step) => step.op).join(", ")}
-                  {s.intent.idempotencyKey !== undefined ? <span class="muted"> key {s.intent.idempotencyKey}</span> : null}
-                </span>
-                <code title={s.hash}>{short(s.hash)}</code>
-                <Origin sediment={s} />
-              </summary>
-              <h3>Intent</h3>
-              <pre tabindex={0}>{json(s.intent)}</pre>
-              <h3>Outputs</h3>
-              <pre tabindex={0}>{json(s.outputs)}</pre>
-              <h3>Seal</h3>
-              <pre tabindex={0}>{json({ sedimentId: s.sedimentId, hash: s.hash, prevHash: s.prevHash, timestamp: s.timestamp, world: s.world, ...(s.origin ? { origin: s.origin } : {}) })}</pre>
-            </details>
-          </li>
-        ))}
-      </ol>
+      {log.sediments.length === 0 ? <p class="muted">No sediments on this page.</p> : null}
+      <LogEntries base={base} name={name} sediments={log.sediments} brokenAt={brokenAt} explain={explain} peer={peer} />
       <nav class="pager">
         {log.after > 0 ? <a href={`${keep(Math.max(0, log.after - log.limit))}#log`}>Older</a> : null}
         {log.next !== undefined ? <a href={`${keep(log.next)}#log`}>Newer</a> : null}
       </nav>
     </section>
+  );
+}
+
+/** Log entries newest first (what happened last is what someone on call looks for); also what the live script inserts. */
+export function LogEntries({ base, name, sediments, brokenAt, explain, peer }: { base: string; name: string; sediments: Sediment[]; brokenAt?: number | undefined; explain: WorldView["explain"]; peer: PeerLink }) {
+  return (
+    <ol class="log" data-log="">
+      {[...sediments].reverse().map((s) => (
+        <LogEntry base={base} name={name} s={s} broken={s.sedimentId === brokenAt} explained={explain(s)} peer={peer} />
+      ))}
+    </ol>
+  );
+}
+
+function LogEntry({ base, name, s, broken, explained, peer }: { base: string; name: string; s: Sediment; broken: boolean; explained: Explanation | undefined; peer: PeerLink }) {
+  const pick = `${base}/law/intent?${new URLSearchParams({ world: name, sediment: String(s.sedimentId) })}`;
+  return (
+    <li data-sediment={String(s.sedimentId)} id={`s-${s.sedimentId}`} class={broken ? "broken" : undefined}>
+      <details>
+        <summary>
+          <span class="mono">#{s.sedimentId}</span>
+          <Time ms={s.timestamp} />
+          <span>
+            {s.intent.steps.map((step) => step.op).join(", ")}
+            {s.intent.idempotencyKey !== undefined ? <span class="muted"> key {s.intent.idempotencyKey}</span> : null}
+          </span>
+          <code title={s.hash}>{short(s.hash)}</code>
+          <Origin sediment={s} peer={peer} />
+        </summary>
+        <div class="entry">
+          <h3>Intent</h3>
+          <pre tabindex={0}>{json(s.intent)}</pre>
+          <h3>Outputs</h3>
+          <pre tabindex={0}>{json(s.outputs)}</pre>
+          <h3>Seal</h3>
+          <pre tabindex={0}>{json({ sedimentId: s.sedimentId, hash: s.hash, prevHash: s.prevHash, timestamp: s.timestamp, world: s.world, ...(s.origin ? { origin: s.origin } : {}) })}</pre>
+          <h3>Explain: the SQL it ran, under v{s.world.nomosVersion}</h3>
+          {explained ? (
+            <>
+              {explained.steps.map((step, i) => (
+                <pre tabindex={0} data-explain={String(i)}>{`-- step ${i}: ${step.op}\n${step.statements.map((st) => `${st.sql}\n-- params: ${JSON.stringify(st.params)}`).join("\n")}`}</pre>
+              ))}
+              <p>
+                Sieve: <code>{Object.keys(explained.sieve).join(", ")}</code>
+              </p>
+            </>
+          ) : (
+            <p class="muted">Its law (v{s.world.nomosVersion}) is not in this code.</p>
+          )}
+          <p>
+            <a href={pick}>Its Sieve and Connection to the latest law</a>
+          </p>
+        </div>
+      </details>
+    </li>
   );
 }
 
@@ -379,6 +543,9 @@ export function Law({ frame, name, versions, from, to, report, error }: { frame:
           </tbody>
         </table>
       </section>
+      <p>
+        <a href={`${frame.base}/law/intent`}>The Sieve and Connection of an Intent</a>
+      </p>
       <section class="card" id="connection">
         <h2>Connection</h2>
         <form class="inline" method="get" action={`${frame.base}/law#connection`}>
@@ -417,7 +584,8 @@ function VersionPick({ label, name, value, versions }: { label: string; name: st
   );
 }
 
-function ConnectionTable({ step }: { step: Connection }) {
+/** The changes of one step; `forIntent` adds whether each touches that Intent's Sieve. */
+export function ConnectionTable({ step, forIntent = false }: { step: Connection; forIntent?: boolean }) {
   return (
     <div class="scroll">
       <h3>
@@ -434,6 +602,7 @@ function ConnectionTable({ step }: { step: Connection }) {
               <th>Detail</th>
               <th>Effect</th>
               <th>Affects</th>
+              {forIntent ? <th>This Intent</th> : null}
             </tr>
           </thead>
           <tbody>
@@ -446,6 +615,7 @@ function ConnectionTable({ step }: { step: Connection }) {
                   <span class={`badge ${c.effect}`}>{c.effect}</span>
                 </td>
                 <td class="mono">{c.affects.length ? c.affects.join(", ") : "—"}</td>
+                {forIntent ? <td data-relevant={String(c.relevant)}>{c.relevant ? "affected" : "not affected"}</td> : null}
               </tr>
             ))}
           </tbody>

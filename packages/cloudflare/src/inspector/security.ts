@@ -24,6 +24,8 @@ const CSP = [
 /** On every inspector response, pages and errors alike. */
 export const securityHeaders: MiddlewareHandler = async (c, next) => {
   await next();
+  // A WebSocket handshake's response is the Attractor's own: rebuilding it to add headers would drop its socket.
+  if (c.res.status === 101) return;
   c.header("Content-Security-Policy", CSP);
   c.header("X-Content-Type-Options", "nosniff");
   c.header("X-Frame-Options", "DENY");

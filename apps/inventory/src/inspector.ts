@@ -1,0 +1,31 @@
+import type { Sediment } from "@noema/core";
+import type { ChartSpec } from "@noema/cloudflare/inspector";
+
+const LINES = ["quantity", "reserved", "available"] as const;
+type Values = Record<(typeof LINES)[number], number>;
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null;
+const isStock = (o: Record<string, unknown>) => typeof o.locationId === "string" && LINES.every((l) => typeof o[l] === "number");
+
+/**
+ * Quantity, reserved and available per location over the log: every stock operation outputs the
+ * location's stock after it; a reservation outputs only its own quantity, added to what is known
+ * just before it (a sample with gaps shows the stock outputs alone).
+ */
+export const stockChart: ChartSpec = {
+  title: "Stock per location",
+  lines: LINES,
+  points(sediment: Sediment, before) {
+    const points: { series: string; values: Values }[] = [];
+    sediment.intent.steps.forEach((step, i) => {
+      const out = sediment.outputs[i];
+      if (!isObject(out) || typeof out.locationId !== "string") return;
+      if (isStock(out)) points.push({ series: out.locationId, values: { quantity: Number(out.quantity), reserved: Number(out.reserved), available: Number(out.available) } });
+      else if (step.op === "reserve" && typeof out.quantity === "number") {
+        const last = points.findLast((p) => p.series === out.locationId)?.values ?? before(out.locationId);
+        if (last) points.push({ series: out.locationId, values: { quantity: last.quantity!, reserved: last.reserved! + out.quantity, available: last.available! - out.quantity } });
+      }
+    });
+    return points;
+  },
+};

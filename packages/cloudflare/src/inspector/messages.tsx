@@ -1,0 +1,180 @@
+import type { Intent, Seal } from "@noema/core";
+import { type PeerLink, Time } from "./pages.js";
+
+// Structural types of what `outbox()` and `receipts()` answer (see ../messages.ts): the section
+// renders any page of them, escaped like everything else (keys and Intents are the sender's text).
+
+interface Target {
+  attractor: string;
+  name: string;
+}
+
+export interface OutboxRow {
+  messageId: number;
+  key: string;
+  to: Target;
+  intent: Intent;
+  attempts: number;
+  lastError: string | null;
+  nextAttemptAt: number;
+  createdAt: number;
+}
+
+export interface ReceiptRow {
+  messageId: number;
+  key: string;
+  to: Target;
+  sentIn: { sedimentId: number; step: number };
+  outcome: "sealed" | "refused" | "undeliverable";
+  seal?: Seal;
+  carried?: string;
+  attempts: number;
+  error?: string;
+  /** The sediment of this World that recorded the receipt. */
+  sedimentId: number;
+}
+
+export interface MessagesView {
+  outbox: { messages: OutboxRow[]; next?: number };
+  receipts: { receipts: ReceiptRow[]; next?: number };
+  /** Where the shown receipts start, for the link back to the first. */
+  receiptsAfter: number;
+}
+
+const json = (value: unknown) => JSON.stringify(value, null, 2);
+const OUTCOME_BADGE = { sealed: "Flat", refused: "Curved", undeliverable: "Critical" } as const;
+
+/** The outbox (what is still to be delivered, with its attempts and last error) and the receipts of what was. */
+export function Messages({ here, view, peer }: { here: string; view: MessagesView; peer: PeerLink }) {
+  const { outbox, receipts } = view;
+  const logAt = (sedimentId: number) => `${here}?after=${Math.max(0, sedimentId - 25)}#s-${sedimentId}`;
+  const target = (to: Target) => {
+    const link = peer(to.attractor, to.name);
+    const text = `${to.attractor} ${to.name}`;
+    return link ? <a href={link}>{text}</a> : text;
+  };
+  const receiptsPage = (after: number) => `${here}?${new URLSearchParams(after > 0 ? { receiptsAfter: String(after) } : {})}#messages`;
+  return (
+    <section class="card" id="messages">
+      <h2>Messages</h2>
+      <h3>Outbox: waiting for delivery</h3>
+      {outbox.messages.length === 0 ? (
+        <p class="muted">Nothing waiting.</p>
+      ) : (
+        <div class="scroll" tabindex={0}>
+          <table data-outbox>
+            <thead>
+              <tr>
+                <th scope="col">Message</th>
+                <th scope="col">To</th>
+                <th scope="col">Operations</th>
+                <th scope="col">Attempts</th>
+                <th scope="col">Next attempt</th>
+                <th scope="col">Last error</th>
+              </tr>
+            </thead>
+            <tbody>
+              {outbox.messages.map((m) => (
+                <tr data-message={String(m.messageId)}>
+                  <td>
+                    #{m.messageId} <span class="muted mono">{m.key}</span>
+                    <br />
+                    <Time ms={m.createdAt} />
+                  </td>
+                  <td class="mono">{target(m.to)}</td>
+                  <td>
+                    <details>
+                      <summary>{m.intent.steps.map((s) => s.op).join(", ")}</summary>
+                      <pre tabindex={0}>{json(m.intent)}</pre>
+                    </details>
+                  </td>
+                  <td>{m.attempts}</td>
+                  <td>
+                    <Time ms={m.nextAttemptAt} /> <span class="muted" data-countdown={String(m.nextAttemptAt)}></span>
+                  </td>
+                  <td class={m.lastError ? "error" : "muted"}>{m.lastError ?? "—"}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      {outbox.next !== undefined ? <p class="muted">More are waiting than shown here.</p> : null}
+      <h3>Receipts: what became of messages sent</h3>
+      {receipts.receipts.length === 0 ? (
+        <p class="muted">No receipts{view.receiptsAfter > 0 ? " on this page" : " yet"}.</p>
+      ) : (
+        <div class="scroll" tabindex={0}>
+          <table data-receipts>
+            <thead>
+              <tr>
+                <th scope="col">Message</th>
+                <th scope="col">To</th>
+                <th scope="col">Outcome</th>
+                <th scope="col">Sent in</th>
+                <th scope="col">Recorded in</th>
+                <th scope="col">Attempts</th>
+                <th scope="col">The receiver's Seal</th>
+              </tr>
+            </thead>
+            <tbody>
+              {receipts.receipts.map((r) => (
+                <tr data-receipt={String(r.messageId)}>
+                  <td>
+                    #{r.messageId} <span class="muted mono">{r.key}</span>
+                  </td>
+                  <td class="mono">{target(r.to)}</td>
+                  <td>
+                    <span class={`badge ${OUTCOME_BADGE[r.outcome]}`} data-outcome={r.outcome}>
+                      {r.outcome}
+                    </span>
+                    {r.carried ? <span class="muted"> carried ({r.carried})</span> : null}
+                    {r.error ? <div class="error">{r.error}</div> : null}
+                  </td>
+                  <td>
+                    <a href={logAt(r.sentIn.sedimentId)}>#{r.sentIn.sedimentId}</a> step {r.sentIn.step}
+                  </td>
+                  <td>
+                    <a href={logAt(r.sedimentId)}>#{r.sedimentId}</a>
+                  </td>
+                  <td>{r.attempts}</td>
+                  <td>
+                    {r.seal ? (
+                      <>
+                        {r.seal.success ? (
+                          <OtherSide link={peer(r.to.attractor, r.to.name, r.seal.sedimentId)} text={`#${r.seal.sedimentId} there`} />
+                        ) : (
+                          <span class="error">refused: {r.seal.reason.kind}</span>
+                        )}
+                        <details>
+                          <summary>Seal</summary>
+                          <pre tabindex={0}>{json(r.seal)}</pre>
+                        </details>
+                      </>
+                    ) : (
+                      <span class="muted">—</span>
+                    )}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      <nav class="pager">
+        {view.receiptsAfter > 0 ? <a href={receiptsPage(0)}>First receipts</a> : null}
+        {receipts.next !== undefined ? <a href={receiptsPage(receipts.next)}>More receipts</a> : null}
+      </nav>
+    </section>
+  );
+}
+
+function OtherSide({ link, text }: { link: string | undefined; text: string }) {
+  return link ? (
+    <a href={link} data-other-side="">
+      {text}
+    </a>
+  ) : (
+    <span>{text}</span>
+  );
+}

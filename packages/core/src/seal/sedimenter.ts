@@ -129,6 +129,11 @@ export class Sedimenter {
     this.log.registerWorld(worldJson, this.worldHash);
   }
 
+  /** The id of the last committed sediment (0 for an empty log), from memory: no query. */
+  get lastSedimentId(): number {
+    return this.head.sedimentId;
+  }
+
   /** False while this Attractor cannot run the law it holds: frozen Intents then wait, untouched. */
   get available(): boolean {
     return this.options.unavailable === undefined;
@@ -156,7 +161,14 @@ export class Sedimenter {
     const now = this.host.now();
     const admitted = this.admit(input, now);
     if (!admitted.ok) return this.refuse(admitted.input, now, admitted.reason);
-    const { sent, intent, origin } = admitted;
+    return this.seal(admitted.sent, admitted.intent, now, admitted.origin);
+  }
+
+  /**
+   * An admitted Intent sealed: the earlier Seal under its idempotency key (or the refusal of a
+   * different Intent under it), else applied atomically, or refused on record.
+   */
+  private seal(sent: Intent, intent: Intent, now: number, origin: SealOrigin | undefined): Seal {
     const earlier = this.earlier(sent);
     if (earlier) return "seal" in earlier ? earlier.seal : this.refuse(sent, now, earlier.reason);
     try {
@@ -400,20 +412,11 @@ export class Sedimenter {
     const admitted = this.admit({ ...message.intent, idempotencyKey: message.key }, now, message.sieve);
     if (!admitted.ok) return this.refuse(admitted.input, now, admitted.reason);
     const { sent, intent } = admitted;
-    const earlier = this.earlier(sent);
-    if (earlier) return "seal" in earlier ? earlier.seal : this.refuse(sent, now, earlier.reason);
     const origin: SealOrigin = {
       ...(admitted.origin ?? { nomos: sent.nomos ?? this.held, reforged: false, steps: [] }),
       message: { from: message.from, sedimentId: message.sentIn.sedimentId, step: message.sentIn.step, messageId: message.messageId },
     };
-    try {
-      const { sediment, alarmWorkChanged } = this.apply(intent, now, origin);
-      if (alarmWorkChanged) this.host.onAlarmWorkChanged?.();
-      return sealOf(sediment);
-    } catch (error) {
-      if (error instanceof Refusal) return this.refuse(sent, now, error.reason);
-      throw error;
-    }
+    return this.seal(sent, intent, now, origin);
   }
 
   /**

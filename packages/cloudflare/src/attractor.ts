@@ -243,7 +243,7 @@ export abstract class Attractor<Env = unknown, V extends Vocabulary = Vocabulary
    */
   override async alarm(): Promise<AlarmOwnedByAttractor> {
     const now = Date.now();
-    const head = this.sedimenter.log.head().sedimentId;
+    const head = this.sedimenter.lastSedimentId;
     for (const chore of this.alarmWork) {
       const at = this.choreTime(chore);
       if (at === undefined || at > now) continue;
@@ -255,7 +255,7 @@ export abstract class Attractor<Env = unknown, V extends Vocabulary = Vocabulary
         this.choreRetryAt.set(chore.name, Date.now() + ALARM_RETRY_MS);
       }
     }
-    if (this.sedimenter.log.head().sedimentId !== head) this.announce();
+    if (this.sedimenter.lastSedimentId !== head) this.announce();
     this.rearm();
     const kv = this.ctx.storage.kv;
     const due = kv.get<number>(USER_ALARM_KEY);
@@ -485,7 +485,7 @@ export abstract class Attractor<Env = unknown, V extends Vocabulary = Vocabulary
   /** A WebSocket upgrade subscribes to the log's head (hibernatable: an idle page keeps nothing awake); anything else is 404. */
   override fetch(request: Request): Response {
     if (request.headers.get("Upgrade") === null) return new Response("not found", { status: 404 });
-    return acceptLive(this.ctx, request, this.sedimenter.log.head().sedimentId);
+    return acceptLive(this.ctx, request, this.sedimenter.lastSedimentId);
   }
 
   override webSocketClose(ws: WebSocket): void {
@@ -494,7 +494,7 @@ export abstract class Attractor<Env = unknown, V extends Vocabulary = Vocabulary
 
   /** After a commit: open inspector pages learn the new head. */
   private announce(): void {
-    announce(this.ctx, this.sedimenter.log.head().sedimentId);
+    announce(this.ctx, this.sedimenter.lastSedimentId);
   }
 
   nomos(): NomosReport {

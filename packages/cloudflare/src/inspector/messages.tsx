@@ -1,42 +1,13 @@
-import type { Intent, Seal } from "@noema/core";
+import type { OutboxMessage, ReceiptEntry } from "../messages.js";
 import { type PeerLink, Time } from "./pages.js";
 
-// Structural types of what `outbox()` and `receipts()` answer (see ../messages.ts): the section
-// renders any page of them, escaped like everything else (keys and Intents are the sender's text).
+// Everything shown is escaped like any text: keys and Intents are the sender's.
 
-interface Target {
-  attractor: string;
-  name: string;
-}
-
-export interface OutboxRow {
-  messageId: number;
-  key: string;
-  to: Target;
-  intent: Intent;
-  attempts: number;
-  lastError: string | null;
-  nextAttemptAt: number;
-  createdAt: number;
-}
-
-export interface ReceiptRow {
-  messageId: number;
-  key: string;
-  to: Target;
-  sentIn: { sedimentId: number; step: number };
-  outcome: "sealed" | "refused" | "undeliverable";
-  seal?: Seal;
-  carried?: string;
-  attempts: number;
-  error?: string;
-  /** The sediment of this World that recorded the receipt. */
-  sedimentId: number;
-}
+type Target = OutboxMessage["to"];
 
 export interface MessagesView {
-  outbox: { messages: OutboxRow[]; next?: number };
-  receipts: { receipts: ReceiptRow[]; next?: number };
+  outbox: { messages: OutboxMessage[]; next?: number };
+  receipts: { receipts: ReceiptEntry[]; next?: number };
   /** Where the shown receipts start, for the link back to the first. */
   receiptsAfter: number;
 }

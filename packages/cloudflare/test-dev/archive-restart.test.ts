@@ -1,13 +1,12 @@
 // `wrangler dev` restarts keep the archive: the R2 objects and the Attractor's SQLite both live
 // under the persist folder, so a second `wrangler dev` on it serves the same log.
-import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { buildIntent } from "@noema/core";
 import { afterAll, expect, it } from "vitest";
+import { startWranglerDev } from "../../../scripts/wrangler-dev.js";
 import { ledger } from "../test/ledger/vocabulary.js";
 
 const TOKEN = "dev-token";
@@ -16,52 +15,16 @@ const testDir = join(dirname(fileURLToPath(import.meta.url)), "../test");
 const persistDir = mkdtempSync(join(tmpdir(), "noema-archive-dev-"));
 afterAll(() => rmSync(persistDir, { recursive: true, force: true }));
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))));
-    });
-  });
-}
-
-/** Starts `wrangler dev` on the persist folder; resolves with its URL and a stop function once it answers. */
-async function wranglerDev(): Promise<{ base: string; stop: () => Promise<void> }> {
-  const [port, inspectorPort] = [await freePort(), await freePort()];
-  const args = ["dev", "--config", join(testDir, "wrangler.jsonc"), "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspectorPort),
-    "--persist-to", persistDir, "--show-interactive-dev-session=false", "--var", `LEDGER_TOKEN:${TOKEN}`];
-  // Its own process group, so stopping it also stops workerd.
-  const child: ChildProcess = spawn(join(testDir, "../../../node_modules/.bin/wrangler"), args, {
+/** Starts `wrangler dev` of the test Worker on the persist folder. */
+const wranglerDev = () =>
+  startWranglerDev({
     cwd: testDir,
-    detached: true,
-    stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "1" },
+    config: join(testDir, "wrangler.jsonc"),
+    persistDir,
+    vars: { LEDGER_TOKEN: TOKEN },
+    ready: { path: "/archived/ledgers/probe/nomos", headers: { Authorization: `Bearer ${TOKEN}` } },
+    readyMs: READY_MS,
   });
-  let output = "";
-  child.stdout?.on("data", (d: Buffer) => (output += d.toString()));
-  child.stderr?.on("data", (d: Buffer) => (output += d.toString()));
-  const stop = async () => {
-    if (child.exitCode !== null || child.pid === undefined) return;
-    const exited = new Promise((r) => child.once("exit", r));
-    process.kill(-child.pid, "SIGTERM");
-    await exited;
-  };
-  const base = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + READY_MS;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`wrangler dev exited with ${child.exitCode}:\n${output}`);
-    try {
-      if ((await fetch(`${base}/archived/ledgers/probe/nomos`, { headers: { Authorization: `Bearer ${TOKEN}` }, signal: AbortSignal.timeout(2_000) })).ok) return { base, stop };
-    } catch {
-      // Not listening yet.
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  await stop();
-  throw new Error(`wrangler dev was not ready within ${READY_MS} ms:\n${output}`);
-}
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON of several shapes, checked by the assertions
 async function call(base: string, path: string, body?: unknown): Promise<any> {

@@ -4,7 +4,7 @@ import { DurableObject } from "cloudflare:workers";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex, utf8ToBytes } from "@noble/hashes/utils.js";
 import { buildIntent, connection, defineNomos, integer, type TableSpec, text, DEFAULT_LIMITS, type Intent, parseIntent, type Seal, type Verification } from "@noema/core";
-import { hashCanonicalSediment, SedimentLog, useSha256 } from "@noema/core/runtime";
+import { hashCanonicalSediment, installScopes, type Sedimenter, SedimentLog, useSha256 } from "@noema/core/runtime";
 import { nodeSha256 } from "../../packages/cloudflare/src/hash.js";
 import { Archive, DEFAULT_SEGMENT_ENTRIES, type SedimentHost } from "@noema/core/runtime";
 import type { Row } from "@noema/core";
@@ -269,6 +269,8 @@ export const PROFILE_PARTS = [
   "connectionUncached", // the Connection v1 → v2 under one Intent's Sieve, computed afresh (what the cache saves)
   "diff100Tables", // diffNomos between two 100-table laws that differ in 10 places
   "parseReserveAndFreeze", // parseIntent of the inventory API's reservation: reserve + $freeze of its release
+  "admit", // the Sedimenter's admission of an arriving Intent: law claim, parse, Connection (none here)
+  "announce", // telling live inspectors of a new head, with none connected
 ] as const;
 /**
  * Freezing cost: the same reservation Intent without and with a `$freeze` of its release (as the
@@ -280,7 +282,7 @@ export const FREEZE_PARTS = ["reserveOnly", "reserveAndFreeze"] as const;
  * hand-written loops: tables grow alike (the invariant sums every active reservation), and no
  * part pays the throw and rollback that the rolled-back parts above do.
  */
-export const COMMITTED_PARTS = ["sqlReserveCommitted", "sqlSedimentRowCommitted", "interpretCommitted"] as const;
+export const COMMITTED_PARTS = ["sqlReserveCommitted", "sqlSedimentRowCommitted", "interpretCommitted", "sedimenterCommitted"] as const;
 export type ProfilePart = (typeof PROFILE_PARTS)[number] | (typeof FREEZE_PARTS)[number] | (typeof COMMITTED_PARTS)[number];
 
 /** Parts that touch no storage run 10x as often: the DO clock only ticks in milliseconds. */
@@ -297,6 +299,8 @@ const PURE_PARTS: Partial<Record<ProfilePart, true>> = {
   hashCanonical: true,
   handChainHash: true,
   parseReserveAndFreeze: true,
+  admit: true,
+  announce: true,
 };
 const iterations = (part: ProfilePart, n: number) => (PURE_PARTS[part] ? n * 10 : n);
 
@@ -342,7 +346,15 @@ const sent = (intent: Intent, n: number): Intent[] => Array.from({ length: n }, 
 const reserveArgsStrict = inventory.operations.reserve.args.strict();
 const reserveStatements = Object.values(inventory.operations.reserve.statements);
 
+/** The tag live inspector sockets are accepted under (packages/cloudflare/src/inspection.ts). */
+const LIVE_TAG = "noema-live";
+
 export class NoemaReservations extends InventoryAttractor {
+  /** The Attractor's Sedimenter, for the breakdown's parts below the Attractor. */
+  private get internals(): Sedimenter {
+    return (this as unknown as { sedimenter: Sedimenter }).sedimenter;
+  }
+
   setup(locationId: string, quantity: number): Seal {
     return this.sedimentation(buildIntent(inventory, (s) => void s.setStock({ locationId, quantity })));
   }
@@ -370,6 +382,9 @@ export class NoemaReservations extends InventoryAttractor {
     const args = intent.steps[0]!.args;
     const sql = this.ctx.storage.sql;
     const exec = (text: string, params: readonly (string | number | null)[]) => sql.exec<Record<string, string | number | null>>(text, ...params).toArray();
+    // One executor with the scopes installed, as the Attractor's is on wake: interpret() would otherwise create them in every Intent.
+    const db = { exec };
+    installScopes({ db, transaction: (fn) => this.ctx.storage.transactionSync(fn), now: Date.now }, inventory.nomos);
     const now = Date.now();
     const output = { reservationId: "r-1-0", locationId: "main", quantity: 1, expiresAt: now + 900_000, orderId: null };
     const entry = { sedimentId: 1, prevHash: "0".repeat(64), timestamp: now, intent, outputs: [output], world: this.world };
@@ -397,6 +412,8 @@ export class NoemaReservations extends InventoryAttractor {
       parseIntent: intent,
       sedimentation: intent,
       reserveOnly: intent,
+      sedimenterCommitted: intent,
+      admit: intent,
       setStockV2,
       setStockV1Flat: setStockV1,
       parseReserveAndFreeze: reserveAndFreeze,
@@ -484,10 +501,10 @@ export class NoemaReservations extends InventoryAttractor {
           });
           break;
         case "interpretCommitted":
-          this.ctx.storage.transactionSync(() => interpret(inventory, intent, { exec }, { now, sedimentId: 1_000_000_000 + i }));
+          this.ctx.storage.transactionSync(() => interpret(inventory, intent, db, { now, sedimentId: 1_000_000_000 + i }));
           break;
         case "interpretInTx":
-          rolledBack((j) => interpret(inventory, intent, { exec }, { now, sedimentId: 1_000_000_000 + j }), i);
+          rolledBack((j) => interpret(inventory, intent, db, { now, sedimentId: 1_000_000_000 + j }), i);
           break;
         case "sedimentation":
         case "setStockV2":
@@ -502,6 +519,15 @@ export class NoemaReservations extends InventoryAttractor {
           break;
         case "parseReserveAndFreeze":
           parseIntent(inventory, wire[i], DEFAULT_LIMITS);
+          break;
+        case "admit":
+          sink += Number(this.internals.admit(wire[i]).ok);
+          break;
+        case "announce":
+          sink += this.ctx.getWebSockets(LIVE_TAG).length;
+          break;
+        case "sedimenterCommitted":
+          if (!this.internals.sediment(wire[i]).success) throw new Error("bench sedimenterCommitted refused");
           break;
         case "reserveOnly":
         case "reserveAndFreeze": {

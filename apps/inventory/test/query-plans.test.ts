@@ -50,10 +50,9 @@ describe("query plans", () => {
           "r",
           100,
         ),
-        // The check itself, as scope.ts builds it: only the keys the Intent moved, then the key's rows by index.
-        "invariant, scoped": explain(
-          `SELECT v.* FROM (SELECT k0 FROM "${keys}" GROUP BY k0 HAVING SUM(d) != 0 OR MAX(e) = 1) AS c JOIN (${scoped.violations}) AS v ON v."location_id" IS c.k0`,
-        ),
+        // The check itself, as scope.ts builds it: the keys the Intent moved, bound as JSON, then each key's rows by index.
+        "invariant, scoped": explain(`SELECT v.* FROM (SELECT value ->> 0 AS k0 FROM json_each(?)) AS c JOIN (${scoped.violations}) AS v ON v."location_id" IS c.k0`, '[["A"],["B"]]'),
+        "invariant, keys taken": explain(`DELETE FROM "${keys}" RETURNING k0, d, e`),
         "stock by location": explain(`SELECT location_id, quantity, reserved FROM stock WHERE location_id = ?`, "A"),
         "reservation by id": explain(`SELECT id FROM reservations WHERE id = ?`, "r-1-0"),
         "release's stock update": explain(

@@ -164,7 +164,7 @@ describe("scoped invariants in a real Durable Object", () => {
             if (!byFull.ok && (byFull.reason as { kind: string }).kind === "invariant") refusedByInvariant++;
           });
           // Only Noema wrote here, so the audit finds nothing.
-          expect(audit(db, scoped.nomos, { limit: 2 }).findings).toEqual([]);
+          expect(audit(db, scoped.nomos, { limit: 2 })).toMatchObject({ ok: true, value: { findings: [] } });
         }),
         { numRuns: 200 },
       );

@@ -1,5 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
-import { DEFAULT_LIMITS, type ExplainResult, type FreezeResult, type Intent, type IntentLimits, Lineage, type Precedent, type ReasonKind, type Receipt, type Row, type Seal, type Sediment, type SqlValue, type Verification, type WakeOutcome, type Vocabulary, type World } from "@noema/core";
+import { DEFAULT_LIMITS, type ExplainResult, type FreezeResult, type Intent, type IntentLimits, Lineage, type ParseResult, type Precedent, type ReasonKind, type Receipt, type Row, type Seal, type Sediment, type SqlValue, type Verification, type WakeOutcome, type Vocabulary, type World } from "@noema/core";
 import { audit, type AuditPage, WAKE_BATCH, MAX_PAGE, DEFAULT_PAGE } from "@noema/core/runtime";
 import {
   type AlarmChore,
@@ -121,6 +121,8 @@ export abstract class Attractor<Env = unknown, V extends Vocabulary = Vocabulary
   private readonly delivery: DeliveryOptions;
   /** The user alarm time `onAlarm()` is running for: not re-armed while it runs. */
   private runningAlarm: number | undefined;
+  /** When the alarm this object last set rings (undefined: none set, or it rang). */
+  private armedAt: number | undefined;
   /** What the alarm serves besides `onAlarm()`, in the order each run serves it: Cryostasis first. */
   private alarmWork: AlarmChore[] = [];
   /** A chore that threw waits until this time (kept in memory: a restart simply tries it again). */
@@ -154,7 +156,7 @@ export abstract class Attractor<Env = unknown, V extends Vocabulary = Vocabulary
       db: { exec: (text, params) => sql.exec<Row>(text, ...params).toArray(), raw: (text, params) => [...sql.exec(text, ...params).raw()] as SqlValue[][] },
       transaction: (fn) => ctx.storage.transactionSync(fn),
       now: () => Date.now(),
-      onAlarmWorkChanged: () => this.rearm(),
+      onAlarmWorkChanged: (earliest) => this.alarmWorkChanged(earliest),
     });
     const attractor = statics.name;
     void ctx.blockConcurrencyWhile(async () => {
@@ -213,9 +215,19 @@ export abstract class Attractor<Env = unknown, V extends Vocabulary = Vocabulary
   }
 
   /**
+   * Work was added or removed. Work added no sooner than the alarm this object set rings is
+   * served by that run, which re-arms for the rest: one reservation freezing its release an
+   * hour ahead should not re-read every chore's queue and set the alarm again.
+   */
+  private alarmWorkChanged(earliest: number | undefined): void {
+    if (earliest !== undefined && this.armedAt !== undefined && earliest >= this.armedAt) return;
+    this.rearm();
+  }
+
+  /**
    * Points the one Durable Object alarm at the earliest of every chore's next time and the
-   * time given to `schedule()`, or clears it. It reads storage rather than trusting memory,
-   * so an alarm moved or lost by anything else is corrected at the next change.
+   * time given to `schedule()`, or clears it. It reads every queue from storage rather than
+   * trusting memory; only the time it set is remembered (see `alarmWorkChanged`).
    */
   private rearm(): void {
     // Called before the wake finished (a schedule() in a subclass constructor): the wake re-arms.
@@ -228,8 +240,9 @@ export abstract class Attractor<Env = unknown, V extends Vocabulary = Vocabulary
     }
     // An Attractor that cannot run its stored law leaves its frozen Intents, and their alarm, alone.
     if (times.length === 0 && !this.sedimenter.available) return;
-    if (times.length === 0) void this.ctx.storage.deleteAlarm();
-    else void this.ctx.storage.setAlarm(Math.min(...times));
+    this.armedAt = times.length === 0 ? undefined : Math.min(...times);
+    if (this.armedAt === undefined) void this.ctx.storage.deleteAlarm();
+    else void this.ctx.storage.setAlarm(this.armedAt);
   }
 
   /**
@@ -242,6 +255,8 @@ export abstract class Attractor<Env = unknown, V extends Vocabulary = Vocabulary
    * `ALARM_RETRY_MS` later, without holding up the others.
    */
   override async alarm(): Promise<AlarmOwnedByAttractor> {
+    // The alarm that rang is spent: work added while it runs must re-arm.
+    this.armedAt = undefined;
     const now = Date.now();
     const head = this.sedimenter.lastSedimentId;
     for (const chore of this.alarmWork) {
@@ -456,7 +471,7 @@ export abstract class Attractor<Env = unknown, V extends Vocabulary = Vocabulary
    * scoped invariant is paged by its keys). Noema checks every Intent, so a finding means the
    * data was changed outside it: reported with its rows, never repaired.
    */
-  audit(page: { after?: string | undefined; limit?: number | undefined } = {}): AuditPage {
+  audit(page: { after?: string | undefined; limit?: number | undefined } = {}): ParseResult<AuditPage> {
     return audit(this.host.db, this.vocabulary.nomos, { ...(page.after === undefined ? {} : { after: page.after }), ...(page.limit === undefined ? {} : { limit: page.limit }) });
   }
 

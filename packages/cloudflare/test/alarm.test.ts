@@ -67,6 +67,27 @@ describe("the alarm belongs to the Attractor", () => {
     expect(await stub.frozen()).toHaveLength(1);
   });
 
+  it("stays at the earliest frozen Intent: one frozen later leaves it, one frozen sooner moves it, cancelling moves it back", async () => {
+    const name = freshName();
+    const frozen = await withFrozenDeposit(name);
+    const stub = chores(name);
+    const deposit = buildIntent(ledger, (s) => void s.deposit({ accountId: "acct-1-0", amount: 1 }));
+    const freeze = async (at: number) => {
+      const r = await stub.freeze(deposit, { at });
+      if (!r.ok) throw new Error(JSON.stringify(r.issues));
+      return r;
+    };
+    await freeze(frozen.wakeAt + HOUR);
+    expect(await alarmAt(name)).toBe(frozen.wakeAt);
+    const sooner = await freeze(frozen.wakeAt - HOUR / 2);
+    expect(await alarmAt(name)).toBe(sooner.wakeAt);
+    // Again later than the alarm now rings: it stays.
+    await freeze(frozen.wakeAt + 2 * HOUR);
+    expect(await alarmAt(name)).toBe(sooner.wakeAt);
+    expect(await stub.cancelFrozen(sooner.cryoId)).toBe(true);
+    expect(await alarmAt(name)).toBe(frozen.wakeAt);
+  });
+
   it("onAlarm() runs when its time comes and can schedule itself again; frozen Intents keep their time", async () => {
     const name = freshName();
     const frozen = await withFrozenDeposit(name);

@@ -3,6 +3,7 @@ import { describe, expect, expectTypeOf, it } from "vitest";
 import { z } from "zod";
 import { buildIntent, DEFAULT_LIMITS, defineVocabulary, describeVocabulary, explain, type Intent, type IntentLimits, MAX_BOUND_PARAMETERS, type OutputRef, type OutputRefs, parseIntent, operation, type Row, sql, type Statement, type StepBuilder, VocabularyDefinitionError } from "../src/index.js";
 import { bindParams, canonicalJson, countPlaceholders } from "../src/runtime.js";
+import { envelope, wellFormedEnvelope } from "../src/intent/wire.js";
 import { buildError, dotted } from "./support.js";
 import { ledger, ledgerNomos } from "./ledger.js";
 
@@ -499,5 +500,45 @@ describe("wire format round trip", () => {
         expect(explain(ledger, received.value, ctx)).toStrictEqual(explain(ledger, intent, ctx));
       }),
     );
+  });
+});
+
+describe("the envelope's fast path", () => {
+  // Mostly valid values for each field, and nearly valid ones, so both sides of every check are reached.
+  const mostly = <T, U>(valid: fc.Arbitrary<T>, invalid: fc.Arbitrary<U>) => fc.oneof({ weight: 6, arbitrary: valid }, { weight: 1, arbitrary: invalid });
+  const name = mostly(fc.string({ minLength: 1, maxLength: 64 }), fc.constantFrom("", "x".repeat(65), 3));
+  const absent = <T>(a: fc.Arbitrary<T>) => fc.option(a, { nil: undefined, freq: 3 });
+  const nomos = mostly(
+    fc.record({
+      name,
+      version: mostly(fc.integer({ min: 1, max: 5 }), fc.constantFrom(0, -1, 1.5, Number.MAX_SAFE_INTEGER + 1, "1")),
+      hash: mostly(fc.constant("ab".repeat(32)), fc.constantFrom("AB".repeat(32), "ab", "")),
+      extra: fc.constantFrom(undefined, undefined, undefined, 1),
+    }),
+    fc.constantFrom(null, "law", []),
+  );
+  const key = mostly(fc.string({ minLength: 1, maxLength: 128 }), fc.constantFrom("", "k".repeat(129), null, 7));
+  const args = mostly(fc.dictionary(fc.string(), fc.jsonValue({ maxDepth: 2 }), { maxKeys: 3 }), fc.constantFrom(null, [], "a", undefined));
+  const step = mostly(fc.record({ op: name, args }), fc.oneof(fc.constantFrom(null, "step"), fc.record({ op: name, args, extra: fc.constant(1) })));
+  const steps = mostly(fc.array(step, { minLength: 1, maxLength: 3 }), fc.constantFrom([], {}, null));
+  // An absent field is left out, or sometimes given as undefined, which Zod takes for absent too.
+  const input = fc
+    .tuple(fc.record({ v: mostly(fc.constant(1), fc.constantFrom(2, "1")), nomos: absent(nomos), idempotencyKey: absent(key), steps, other: fc.constantFrom(undefined, undefined, undefined, true) }), fc.boolean())
+    .map(([x, keepUndefined]) => Object.fromEntries(Object.entries(x).filter(([k, v]) => v !== undefined || (keepUndefined && k !== "other"))));
+
+  it("takes only envelopes Zod accepts, with the same data", () => {
+    let taken = 0;
+    fc.assert(
+      fc.property(input, (x) => {
+        if (!wellFormedEnvelope(x)) return;
+        taken++;
+        const parsed = envelope.safeParse(x);
+        expect(parsed.success).toBe(true);
+        expect(parsed.data).toEqual(x);
+      }),
+      { numRuns: 3000 },
+    );
+    // The property says something only if the fast path takes a fair share.
+    expect(taken).toBeGreaterThan(30);
   });
 });

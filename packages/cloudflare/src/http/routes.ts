@@ -122,13 +122,10 @@ export function attractorRoutes<E extends HonoEnv>(options: AttractorRoutesOptio
 
   router.get(`${path}/audit`, async (c) => {
     const q = parseInput(auditQuery, c.req.query());
-    try {
-      return c.json(await attractor(c).audit(q));
-    } catch (error) {
-      // The one input the Attractor judges: a cursor it did not hand out.
-      if (error instanceof Error && error.message.includes("not a cursor")) throw invalidInput([{ path: "after", message: error.message }]);
-      throw error;
-    }
+    // The one input the Attractor judges: a cursor it did not hand out.
+    const page = await attractor(c).audit(q);
+    if (!page.ok) throw invalidInput(page.issues.map(httpIssue));
+    return c.json(page.value);
   });
 
   router.get(`${path}/outbox`, async (c) => {

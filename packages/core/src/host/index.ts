@@ -25,8 +25,12 @@ export interface SedimentHost {
   /** Runs `fn` atomically: if it throws, nothing it wrote survives. */
   transaction<T>(fn: () => T): T;
   now(): number;
-  /** Called after work the alarm serves changed (frozen Intents, messages): the host points its alarm at the earliest. */
-  onAlarmWorkChanged?(): void;
+  /**
+   * Called after work the alarm serves changed (frozen Intents, messages): the host points its
+   * alarm at the earliest. `earliest` is given when work was only added: when the first of it is
+   * due, so a host whose alarm already rings no later need not look again.
+   */
+  onAlarmWorkChanged?(earliest?: number): void;
 }
 
 /**

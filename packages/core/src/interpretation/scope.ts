@@ -1,5 +1,6 @@
 import type { Row, SedimentHost, SqlExecutor } from "../host/index.js";
 import { type InvariantSpec, type Nomos, NomosDefinitionError } from "../nomos/index.js";
+import { issue, type ParseResult } from "../issue/index.js";
 import { tablesOfInvariants } from "../sieve/index.js";
 
 /**
@@ -21,13 +22,17 @@ interface ScopePlan {
   table: string;
   /** Statements that create the key table and its triggers. */
   ddl: string[];
-  /** The keys to check: written, and with a `sum`, only those whose sum moved. */
-  candidates: string;
-  /** The invariant's violations at the candidate keys. */
+  /** Empties the key table and returns what the Intent's writes marked: one statement, not a read and a clear. */
+  take: string;
+  /** Key columns per key. */
+  width: number;
+  /** The invariant's violations at the keys bound as a JSON array of key arrays. */
   scoped: string;
   summed: boolean;
-  clear: string;
 }
+
+/** Keys bound per scoped violations query: one JSON parameter, kept well under statement limits. */
+const KEYS_PER_CHECK = 500;
 
 const q = (name: string) => `"${name.replaceAll('"', '""')}"`;
 const plans = new WeakMap<Nomos, ScopePlan[]>();
@@ -70,11 +75,11 @@ function planOf(nomos: Nomos): ScopePlan[] {
         trigger("DELETE", "d", insert(row("OLD", "-", "1"))),
       );
     }
-    const group = keys.join(", ");
-    const candidates = `SELECT ${group} FROM ${q(table)} GROUP BY ${group}${balance ? " HAVING SUM(d) != 0 OR MAX(e) = 1" : ""}`;
+    const take = `DELETE FROM ${q(table)} RETURNING ${keys.join(", ")}, d, e`;
+    const bound = `SELECT ${keys.map((k, i) => `value ->> ${i} AS ${k}`).join(", ")} FROM json_each(?)`;
     const on = scope.key.map((k, i) => `v.${q(k)} IS c.k${i}`).join(" AND ");
-    const scoped = `SELECT v.* FROM (${candidates}) AS c JOIN (${invariant.violations}) AS v ON ${on}`;
-    out.push({ name, invariant, table, ddl, candidates, scoped, summed: balance !== undefined, clear: `DELETE FROM ${q(table)}` });
+    const scoped = `SELECT v.* FROM (${bound}) AS c JOIN (${invariant.violations}) AS v ON ${on}`;
+    out.push({ name, invariant, table, ddl, take, width: keys.length, scoped, summed: balance !== undefined });
   }
   plans.set(nomos, out);
   return out;
@@ -138,17 +143,41 @@ export function checkInvariants(db: SqlExecutor, nomos: Nomos): Violation | unde
   const scoped = new Map(planOf(nomos).map((p) => [p.name, p]));
   for (const [name, invariant] of Object.entries(nomos.invariants)) {
     const plan = scoped.get(name);
-    let rows: Row[];
-    if (plan) {
-      // With a sum, the usual answer (no key moved) costs one read of this Intent's few keys.
-      rows = plan.summed && db.exec(plan.candidates, []).length === 0 ? [] : db.exec(plan.scoped, []);
-      db.exec(plan.clear, []);
-    } else {
-      rows = db.exec(invariant.violations, []);
-    }
+    const rows = plan ? violationsAt(db, plan, keysToCheck(db.exec(plan.take, []), plan)) : db.exec(invariant.violations, []);
     if (rows.length > 0) return { name, invariant, rows };
   }
   return undefined;
+}
+
+/**
+ * The keys an Intent's marks ask to check: every key written, or with a balance only those
+ * whose summed part moved or whose `over` row appeared, went or changed key. Grouped as
+ * SQLite's GROUP BY groups (1 and 1.0 together, "1" apart); a sum that is not whole is
+ * checked, since float addition in another order may not give SQLite's zero.
+ */
+function keysToCheck(marks: readonly Row[], plan: ScopePlan): (Row[string])[][] {
+  const groups = new Map<string, { key: Row[string][]; d: number; e: boolean }>();
+  for (const m of marks) {
+    const key: Row[string][] = [];
+    for (let i = 0; i < plan.width; i++) key.push(m[`k${i}`] ?? null);
+    const id = keyId(key);
+    const g = groups.get(id) ?? { key, d: 0, e: false };
+    g.d += Number(m.d);
+    g.e ||= Number(m.e) === 1;
+    groups.set(id, g);
+  }
+  const moved = (g: { d: number; e: boolean }) => !plan.summed || g.e || g.d !== 0 || !Number.isInteger(g.d);
+  return [...groups.values()].filter(moved).map((g) => g.key);
+}
+
+/** A key's identity as GROUP BY sees it: a string apart from the number it spells, 1 and 1.0 alike. */
+const keyId = (key: Row[string][]): string => (key.length === 1 ? (typeof key[0] === "string" ? `s${key[0]}` : String(key[0])) : JSON.stringify(key));
+
+/** The invariant's violations at these keys, a bounded batch of keys per query. */
+function violationsAt(db: SqlExecutor, plan: ScopePlan, keys: (Row[string])[][]): Row[] {
+  const rows: Row[] = [];
+  for (let i = 0; i < keys.length; i += KEYS_PER_CHECK) rows.push(...db.exec(plan.scoped, [JSON.stringify(keys.slice(i, i + KEYS_PER_CHECK))]));
+  return rows;
 }
 
 /** Keys one audit page checks, by default and at most. */
@@ -171,7 +200,8 @@ export interface AuditPage {
 
 type Cursor = { i: number; k?: (string | number | null)[] };
 
-function readCursor(after: string | undefined, count: number): Cursor {
+/** The cursor `after` names, or undefined when no audit page handed it out. */
+function readCursor(after: string | undefined, count: number): Cursor | undefined {
   if (after === undefined) return { i: 0 };
   let c: unknown;
   try {
@@ -182,21 +212,25 @@ function readCursor(after: string | undefined, count: number): Cursor {
   const ok = (x: unknown): x is Cursor =>
     typeof x === "object" && x !== null && Number.isInteger((x as Cursor).i) && (x as Cursor).i >= 0 && (x as Cursor).i < count &&
     ((x as Cursor).k === undefined || Array.isArray((x as Cursor).k));
-  if (!ok(c)) throw new RangeError("after is not a cursor an audit page returned");
-  return c;
+  return ok(c) ? c : undefined;
 }
 
 /**
  * The full check as an audit, in pages: each invariant in full, a scoped one key by key in
  * key order (`limit` keys a page). Noema refuses every Intent that would break an invariant,
  * so a finding means the data was changed outside it (a migration, a hand edit): it is
- * reported with its rows, never repaired.
+ * reported with its rows, never repaired. An `after` no page handed out is an issue, not a throw.
  */
-export function audit(db: SqlExecutor, nomos: Nomos, page: { after?: string; limit?: number } = {}): AuditPage {
+export function audit(db: SqlExecutor, nomos: Nomos, page: { after?: string; limit?: number } = {}): ParseResult<AuditPage> {
   const names = Object.keys(nomos.invariants);
+  const cursor = readCursor(page.after, Math.max(1, names.length));
+  if (!cursor) return { ok: false, issues: [issue("invalid_value", ["after"], "after is not a cursor an audit page returned")] };
+  return { ok: true, value: auditPage(db, nomos, names, cursor, page.limit) };
+}
+
+function auditPage(db: SqlExecutor, nomos: Nomos, names: string[], cursor: Cursor, pageLimit: number | undefined): AuditPage {
   if (names.length === 0) return { findings: [], checked: { invariant: "" } };
-  const limit = Math.min(Math.max(1, Math.trunc(page.limit ?? AUDIT_PAGE.default)), AUDIT_PAGE.max);
-  const cursor = readCursor(page.after, names.length);
+  const limit = Math.min(Math.max(1, Math.trunc(pageLimit ?? AUDIT_PAGE.default)), AUDIT_PAGE.max);
   const name = names[cursor.i]!;
   const invariant = nomos.invariants[name]!;
   const following = cursor.i + 1 < names.length ? JSON.stringify({ i: cursor.i + 1 }) : undefined;

@@ -79,10 +79,18 @@ const stampOf = (v: Vocabulary): NomosStamp => nomosStamp(v.nomos);
 /** Thrown inside a wake transaction when the entry is already gone: nothing may be applied twice. */
 class AlreadyWoken extends Error {}
 
-/** What one committed transaction did: its sediment, and whether it changed work the alarm serves (froze, cancelled, sent). */
+/**
+ * What one committed transaction did: its sediment, and how it changed work the alarm serves:
+ * absent when it did not, `earliest` when it only added work (froze, sent), none when it removed some (cancelled).
+ */
 interface Committed {
   sediment: Sediment;
-  alarmWorkChanged: boolean;
+  alarmWork?: { earliest?: number };
+}
+
+/** Tells the host what a transaction did to the alarm's work, if anything. */
+function tellAlarmWork(host: SedimentHost, committed: Committed): void {
+  if (committed.alarmWork) host.onAlarmWorkChanged?.(committed.alarmWork.earliest);
 }
 
 /** What `recordReceipt` did: the receipt and the sediment recording it, or nothing when another delivery settled the message first. */
@@ -172,9 +180,9 @@ export class Sedimenter {
     const earlier = this.earlier(sent);
     if (earlier) return "seal" in earlier ? earlier.seal : this.refuse(sent, now, earlier.reason);
     try {
-      const { sediment, alarmWorkChanged } = this.apply(intent, now, origin);
-      if (alarmWorkChanged) this.host.onAlarmWorkChanged?.();
-      return sealOf(sediment);
+      const committed = this.apply(intent, now, origin);
+      tellAlarmWork(this.host, committed);
+      return sealOf(committed.sediment);
     } catch (error) {
       if (error instanceof Refusal) return this.refuse(sent, now, error.reason);
       throw error;
@@ -208,7 +216,7 @@ export class Sedimenter {
       if (error instanceof FreezeKeyConflict) return bad(issue("invalid_value", ["key"], error.message));
       throw error;
     }
-    if (!stored.existing) this.host.onAlarmWorkChanged?.();
+    if (!stored.existing) this.host.onAlarmWorkChanged?.(stored.wakeAt);
     return { ok: true, ...stored };
   }
 
@@ -304,13 +312,17 @@ export class Sedimenter {
   private applyPrepared(prepare: () => { intent: Intent; origin: SealOrigin | undefined }, timestamp: number): Committed {
     const committed = this.host.transaction((): Committed => {
       const { intent, origin } = prepare();
-      let alarmWorkChanged = false;
+      let alarmWork: Committed["alarmWork"];
+      const added = (at: number) => {
+        if (!alarmWork) alarmWork = { earliest: at };
+        else if (alarmWork.earliest !== undefined) alarmWork.earliest = Math.min(alarmWork.earliest, at);
+      };
       const { held } = this;
       const host: BuiltinHost = {
         freeze: (r) => {
           try {
             const stored = this.cryostasis.freeze({ ...r, sieve: intentSieve(this.vocabulary, r.intent), nomos: held, worldHash: this.worldHash });
-            alarmWorkChanged ||= !stored.existing;
+            if (!stored.existing) added(stored.wakeAt);
             return stored;
           } catch (error) {
             if (error instanceof FreezeKeyConflict) throw new Refusal({ kind: "idempotency", message: error.message, op: FREEZE });
@@ -319,18 +331,20 @@ export class Sedimenter {
         },
         cancel: (key) => {
           const cancelled = this.cryostasis.cancelKey(key);
-          alarmWorkChanged ||= cancelled;
+          if (cancelled) alarmWork = {};
           return cancelled;
         },
         send: (r) => {
           const { intent: message, sieve } = this.checkMessage(r.to.attractor, r.intent, r.step);
           const key = r.key ?? derivedMessageKey(this.world, r.sedimentId, r.step);
           const stored = this.outbox.send({ key, to: r.to, intent: message, sieve, sedimentId: r.sedimentId, step: r.step, now: r.now });
-          alarmWorkChanged ||= !stored.existing;
+          // A message is due at once.
+          if (!stored.existing) added(r.now);
           return { messageId: stored.messageId, key };
         },
       };
-      return { sediment: this.commit(intent, timestamp, origin, host), alarmWorkChanged };
+      const sediment = this.commit(intent, timestamp, origin, host);
+      return alarmWork ? { sediment, alarmWork } : { sediment };
     });
     this.head = { sedimentId: committed.sediment.sedimentId, hash: committed.sediment.hash };
     return committed;
@@ -467,7 +481,7 @@ export class Sedimenter {
         return alone;
       }, now);
     }
-    if (committed.alarmWorkChanged) this.host.onAlarmWorkChanged?.();
+    tellAlarmWork(this.host, committed);
     return { receipt, seal: sealOf(committed.sediment) };
   }
 

@@ -1,8 +1,9 @@
 import { runDurableObjectAlarm, runInDurableObject, SELF } from "cloudflare:test";
-import { buildIntent } from "@noema/core";
+import { buildIntent, type Sediment } from "@noema/core";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { InventoryAttractor } from "../src/attractor.js";
+import { stockChart } from "../src/inspector.js";
 import { inventoryLaw } from "../src/law.js";
 import { inventory } from "../src/vocabulary.js";
 import { api, attractor, freshProduct, READ_TOKEN, TOKEN } from "./helpers.js";
@@ -248,6 +249,21 @@ describe("inspector", () => {
     expect(rest).toContain(">k-50<");
     expect(rest).toContain("First frozen Intents");
     expect(rest).not.toContain("More frozen Intents");
+  });
+
+  it("charts every operation that moves stock; after a cancelHold, which does not say what it released, the location waits for its next stock output", () => {
+    const sediment = (steps: [op: string, args: Record<string, unknown>, output: Record<string, unknown>][]) =>
+      ({ sedimentId: 2, timestamp: 2, intent: { v: 1, steps: steps.map(([op, args]) => ({ op, args })) }, outputs: steps.map(([, , output]) => output) }) as unknown as Sediment;
+    const stock = (quantity: number, reserved: number) => ({ locationId: "main", quantity, reserved, available: quantity - reserved });
+    const known = () => ({ quantity: 10, reserved: 3, available: 7 });
+    const reserve = ["reserve", { locationId: "main", quantity: 2 }, { reservationId: "r-2-0", locationId: "main", quantity: 2, expiresAt: 9, orderId: null, channel: "direct" }] as const;
+    const cancelHold = ["cancelHold", { reservationId: "o.0", locationId: "main", quantity: 3 }, { reservationId: "o.0", status: "released" }] as const;
+    for (const op of ["setStock", "adjust", "release", "commit"]) {
+      expect(stockChart.points(sediment([[op, {}, stock(8, 1)]]), () => undefined), op).toEqual([{ series: "main", values: { quantity: 8, reserved: 1, available: 7 } }]);
+    }
+    expect(stockChart.points(sediment([[...reserve]]), known)).toEqual([{ series: "main", values: { quantity: 10, reserved: 5, available: 5 } }]);
+    expect(stockChart.points(sediment([[...cancelHold], [...reserve]]), known)).toEqual([{ series: "main", values: null }]);
+    expect(stockChart.points(sediment([[...cancelHold], ["setStock", {}, stock(4, 0)], [...reserve]]), known).at(-1)).toEqual({ series: "main", values: { quantity: 4, reserved: 2, available: 2 } });
   });
 
   it("samples a long log boundedly: oldest first, no repeats, the newest quarter in a row; the tail check finds a tampered entry it covers", async () => {

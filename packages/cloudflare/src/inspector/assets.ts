@@ -74,8 +74,15 @@ ol.trail > li[data-event=refused], ol.trail > li[data-event=undeliverable] { box
 @media (max-width: 720px) { ol.trail > li { grid-template-columns: 1fr; } }
 dl.facts { display: flex; flex-wrap: wrap; gap: .3rem 2rem; margin-bottom: .4rem; }
 dl.facts dd { font-weight: 600; }
-/* An overview is what a phone opens the page for: its table wraps to the screen rather than scrolling. */
-.scroll > table[data-overview-table] { min-width: 0; } table[data-overview-table] td { overflow-wrap: anywhere; }
+/* An overview is what a phone opens the page for: there each row of its table is a card of labelled values, nothing to scroll. */
+@media (max-width: 720px) {
+  .scroll > table[data-overview-table] { min-width: 0; }
+  table[data-overview-table] thead { position: absolute; width: 1px; height: 1px; overflow: hidden; clip-path: inset(50%); }
+  table[data-overview-table], table[data-overview-table] tbody, table[data-overview-table] tr, table[data-overview-table] caption { display: block; }
+  table[data-overview-table] tr { border-bottom: 1px solid var(--line); padding: .3rem 0; }
+  table[data-overview-table] td { display: flex; align-items: baseline; gap: .75rem; border: 0; padding: .1rem .25rem; overflow-wrap: anywhere; }
+  table[data-overview-table] td::before { content: attr(data-column); flex: 0 0 6rem; color: var(--muted); font-size: .85rem; }
+}
 figure.chart { margin: 0; }
 figure.chart svg { width: 100%; height: auto; display: block; background: var(--bg); border: 1px solid var(--line); border-radius: 4px; }
 figure.chart .axis { stroke: #aab2c0; stroke-width: 1; }

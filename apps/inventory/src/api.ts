@@ -1,6 +1,6 @@
 import { buildIntent, resultOf } from "@noema/core";
 import { ApiError, attractorRoutes, bearerAuth, handleErrors, limitBody, parseInput, queryInt, readJson, sealResponse } from "@noema/cloudflare/http";
-import { inspector } from "@noema/cloudflare/inspector";
+import { inspector, type Overview, type OverviewContext } from "@noema/cloudflare/inspector";
 import { type Context, Hono } from "hono";
 import * as z from "zod";
 import { RESERVATION_PAGE, ReservationCursor } from "./attractor.js";
@@ -132,6 +132,26 @@ async function listProducts(env: Env, page: { after?: string; limit: number }) {
   return { ids: listed.products.map((p) => p.productId), ...(listed.next === undefined ? {} : { next: listed.next }) };
 }
 
+/** An order's page opens on its status and lines, as GET /api/orders/:orderId shows them, each product linked to its World. */
+async function orderOverview(env: Env, orderId: string, { link }: OverviewContext): Promise<Overview | undefined> {
+  const order = await env.ORDER_ATTRACTOR.getByName(orderId).order();
+  if (!order) return undefined;
+  return {
+    title: "Order",
+    facts: [
+      { label: "status", value: order.status },
+      { label: "created", value: { at: order.createdAt } },
+      { label: "expires", value: { at: order.expiresAt } },
+      ...(order.problem ? [{ label: "problem", value: order.problem }] : []),
+    ],
+    table: {
+      caption: `${order.lines.length} line(s)`,
+      columns: ["line", "product", "location", "quantity", "status", "reason"],
+      rows: order.lines.map((l, i) => [i, { text: l.productId, href: link("INVENTORY_ATTRACTOR", l.productId) }, l.locationId, l.quantity, l.status, l.reason ?? null]),
+    },
+  };
+}
+
 // The inspectors, signed in once with the same tokens: products (law, chain, state and its stock chart, log, frozen Intents,
 // messages, Precedents) and orders (their lines, and the trail of messages and receipts to each product's sediment).
 const peers = [
@@ -140,7 +160,7 @@ const peers = [
 ];
 app.route(
   "/inspector/orders",
-  inspector<App>({ namespace: (env) => env.ORDER_ATTRACTOR, law: orders, auth, base: "/inspector/orders", cookiePath: "/inspector", name: OrderId, label: "Order id", peers }),
+  inspector<App>({ namespace: (env) => env.ORDER_ATTRACTOR, law: orders, auth, base: "/inspector/orders", cookiePath: "/inspector", name: OrderId, label: "Order id", peers, overview: orderOverview }),
 );
 app.route(
   "/inspector",

@@ -1,8 +1,9 @@
 import { runDurableObjectAlarm, runInDurableObject, SELF } from "cloudflare:test";
-import { buildIntent } from "@noema/core";
+import { buildIntent, type Sediment } from "@noema/core";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { InventoryAttractor } from "../src/attractor.js";
+import { stockChart } from "../src/inspector.js";
 import { inventoryLaw } from "../src/law.js";
 import { inventory } from "../src/vocabulary.js";
 import { api, attractor, freshProduct, READ_TOKEN, TOKEN } from "./helpers.js";
@@ -224,6 +225,45 @@ describe("inspector", () => {
     const cookie = await signIn(READ_TOKEN);
     const full = await (await get(`/inspector/worlds/${p}?verify=full`, cookie)).text();
     expect(full).toContain("Verified: all 3 sediment(s)");
+    // The header also says what the background pass last verified, read without verifying anything.
+    expect(await (await get(`/inspector/worlds/${p}`, cookie)).text()).toContain('data-checkpoint="none"');
+    await attractor(p).reverify();
+    expect(await runDurableObjectAlarm(attractor(p))).toBe(true);
+    const { checkpoint } = await attractor(p).chainStatus();
+    expect(checkpoint).toMatchObject({ sedimentId: 3 });
+    expect(await (await get(`/inspector/worlds/${p}`, cookie)).text()).toContain(`Checkpoint: all through #3 <code title="${checkpoint!.hash}">${checkpoint!.hash.slice(0, 12)}</code>`);
+  });
+
+  it("pages the frozen Intents in wake order: 50 at once, then the rest after the last shown", async () => {
+    const p = freshProduct();
+    expect((await api("PUT", `/api/products/${p}/stock/main`, { quantity: 1 })).status).toBe(200);
+    const release = (i: number) => buildIntent(inventory, (s) => void s.release({ reservationId: `r-${i}` }));
+    const at = Date.now() + 3_600_000;
+    for (let i = 0; i < 51; i++) await attractor(p).freeze(release(i), { at: at + i, key: `k-${i}` });
+    const cookie = await signIn(READ_TOKEN);
+    const first = await (await get(`/inspector/worlds/${p}`, cookie)).text();
+    expect(first.match(/data-cryo=/g)).toHaveLength(50);
+    const more = first.match(/href="([^"]*frozenAfter=[^"]*)">More frozen Intents/)![1]!.replaceAll("&amp;", "&");
+    const rest = await (await get(more, cookie)).text();
+    expect(rest.match(/data-cryo=/g)).toHaveLength(1);
+    expect(rest).toContain(">k-50<");
+    expect(rest).toContain("First frozen Intents");
+    expect(rest).not.toContain("More frozen Intents");
+  });
+
+  it("charts every operation that moves stock; after a cancelHold, which does not say what it released, the location waits for its next stock output", () => {
+    const sediment = (steps: [op: string, args: Record<string, unknown>, output: Record<string, unknown>][]) =>
+      ({ sedimentId: 2, timestamp: 2, intent: { v: 1, steps: steps.map(([op, args]) => ({ op, args })) }, outputs: steps.map(([, , output]) => output) }) as unknown as Sediment;
+    const stock = (quantity: number, reserved: number) => ({ locationId: "main", quantity, reserved, available: quantity - reserved });
+    const known = () => ({ quantity: 10, reserved: 3, available: 7 });
+    const reserve = ["reserve", { locationId: "main", quantity: 2 }, { reservationId: "r-2-0", locationId: "main", quantity: 2, expiresAt: 9, orderId: null, channel: "direct" }] as const;
+    const cancelHold = ["cancelHold", { reservationId: "o.0", locationId: "main", quantity: 3 }, { reservationId: "o.0", status: "released" }] as const;
+    for (const op of ["setStock", "adjust", "release", "commit"]) {
+      expect(stockChart.points(sediment([[op, {}, stock(8, 1)]]), () => undefined), op).toEqual([{ series: "main", values: { quantity: 8, reserved: 1, available: 7 } }]);
+    }
+    expect(stockChart.points(sediment([[...reserve]]), known)).toEqual([{ series: "main", values: { quantity: 10, reserved: 5, available: 5 } }]);
+    expect(stockChart.points(sediment([[...cancelHold], [...reserve]]), known)).toEqual([{ series: "main", values: null }]);
+    expect(stockChart.points(sediment([[...cancelHold], ["setStock", {}, stock(4, 0)], [...reserve]]), known).at(-1)).toEqual({ series: "main", values: { quantity: 4, reserved: 2, available: 2 } });
   });
 
   it("samples a long log boundedly: oldest first, no repeats, the newest quarter in a row; the tail check finds a tampered entry it covers", async () => {
@@ -260,12 +300,17 @@ describe("inspector", () => {
     const [message] = (await attractor(p).outbox()).messages;
     const waiting = await (await get(`/inspector/worlds/${p}`, cookie)).text();
     expect(waiting).toMatch(new RegExp(`data-message="${message!.messageId}">[^]*catalog:${p}[^]*CATALOG_ATTRACTOR`));
+    // The trail: sent in sediment #1, still waiting for its first attempt.
+    const trail = (html: string) => [...html.matchAll(/data-event="(\w+)"/g)].map((m) => m[1]);
+    expect(trail(waiting)).toEqual(["sent", "waiting"]);
     await deliver(p);
     const [receipt] = (await attractor(p).receipts()).receipts;
     const done = await (await get(`/inspector/worlds/${p}`, cookie)).text();
     expect(done).toContain("Nothing waiting.");
     expect(done).toMatch(new RegExp(`data-receipt="${receipt!.messageId}"[^]*data-outcome="sealed"`));
     expect(done).toContain('data-origin="receipt"');
+    expect(trail(done)).toEqual(["sent", "sealed", "recorded"]);
+    expect(done).toContain(`was recorded as sediment <a href="/inspector/worlds/${p}?after=0#s-2">#2</a> <span class="muted">(no operations)</span>`);
     const worlds = await (await get(`/inspector/worlds?from=${p.slice(0, -1)}`, cookie)).text();
     expect(worlds).toContain(`href="/inspector/worlds/${p}"`);
   });

@@ -187,29 +187,50 @@ describe("the inspector in a browser", () => {
     }
   });
 
-  it("follows an order across Worlds: its receipt links to the product's sediment, which links back", async () => {
-    const p = product("order");
-    await stockFirst(p, 5);
+  it("follows an order across Worlds: its lines as the API shows them, and a trail in time order whose deliveries link to the product's sediment, which links back", async () => {
+    const [p1, p2] = [product("order-a"), product("order-b")];
+    await stockFirst(p1, 5);
+    await stockFirst(p2, 5);
+    expect((await api("PUT", `/api/products/${p1}/stock/side`, { quantity: 3 })).status).toBe(200);
     const orderId = `order-${Date.now()}`;
-    expect((await api("POST", "/api/orders", { orderId, lines: [{ productId: p, locationId: "main", quantity: 2 }] })).status).toBe(202);
-    // The line's message is delivered by the order's alarm under wrangler dev.
-    for (let i = 0; i < 200 && (await api("GET", `/api/orders/${orderId}`)).body.order.lines[0].status === "pending"; i++) await new Promise((r) => setTimeout(r, 50));
+    const lines = [
+      { productId: p1, locationId: "main", quantity: 2 },
+      { productId: p2, locationId: "main", quantity: 1 },
+      { productId: p1, locationId: "side", quantity: 1 },
+    ];
+    expect((await api("POST", "/api/orders", { orderId, lines })).status).toBe(202);
+    // The lines' messages are delivered by the order's alarm under wrangler dev.
+    const settled = async () => ((await api("GET", `/api/orders/${orderId}`)).body.order.lines as { status: string }[]).every((l) => l.status !== "pending");
+    for (let i = 0; i < 200 && !(await settled()); i++) await new Promise((r) => setTimeout(r, 50));
     const order = (await api("GET", `/api/orders/${orderId}`)).body.order;
-    expect(order.lines[0].status).toBe("reserved");
+    expect(order.lines.map((l: { status: string }) => l.status)).toEqual(["reserved", "reserved", "reserved"]);
     await signIn();
     await page.goto(`${baseURL}/inspector/orders/worlds/${orderId}`);
-    // Its state as the orders API shows it.
-    expect(await page.locator('table[data-table="orders"] td[data-column="status"]').first().textContent()).toBe(order.status);
-    const receipt = page.locator("[data-receipt] [data-outcome=sealed]");
-    expect(await receipt.count()).toBe(1);
+    // First on the page: the order's status and lines, as the orders API shows them, each product linked to its World.
+    expect(await page.locator('#overview [data-fact="status"]').textContent()).toBe(order.status);
+    const rows = page.locator("[data-overview-table] tbody tr");
+    expect(await rows.locator('[data-column="status"]').allTextContents()).toEqual(order.lines.map((l: { status: string }) => l.status));
+    expect(await rows.locator('[data-column="product"] a').allTextContents()).toEqual(lines.map((l) => l.productId));
+    expect(await rows.locator('[data-column="product"] a').first().getAttribute("href")).toBe(`/inspector/worlds/${p1}`);
+    // The trail: every message sent in sediment #1, sealed there, its receipt recorded here; in time order, cause before effect.
+    const events = await page.locator("[data-trail] > li").evaluateAll((lis) =>
+      lis.map((li) => ({ kind: li.getAttribute("data-event")!, at: Number(li.getAttribute("data-at")), message: li.getAttribute("data-trail-message")! })),
+    );
+    expect(events.map((e) => e.at)).toEqual([...events.map((e) => e.at)].sort((a, b) => a - b));
+    const messages = await page.locator("[data-receipts] [data-receipt]").evaluateAll((trs) => trs.map((tr) => tr.getAttribute("data-receipt")!));
+    expect(messages).toHaveLength(3);
+    for (const m of messages) expect(events.filter((e) => e.message === m).map((e) => e.kind), `message ${m}`).toEqual(["sent", "sealed", "recorded"]);
+    for (const sent of await page.locator('[data-trail] > li[data-event="sent"]').allTextContents()) expect(sent).toContain("Here, sediment #1 (createOrder");
     await shoot("order");
-    await page.locator("[data-receipt] a[data-other-side]").click();
-    await page.waitForURL(new RegExp(`/inspector/worlds/${p}\\?after=\\d+#s-\\d+$`));
-    const id = new URL(page.url()).hash.slice(3);
-    const back = page.locator(`[data-sediment="${id}"] [data-origin=message] a`);
-    expect(await back.textContent()).toContain(`OrderAttractor ${orderId}`);
+    // A delivery opens the product's World at the sediment that sealed it, which links back to the order's.
+    const delivery = page.locator(`[data-trail] > li[data-event="sealed"] a[data-other-side][href^="/inspector/worlds/${p2}?"]`);
+    const sealed = Number((await delivery.textContent())!.replace("sediment #", ""));
+    await delivery.click();
+    await page.waitForURL(new RegExp(`/inspector/worlds/${p2}\\?after=\\d+#s-${sealed}$`));
+    const back = page.locator(`[data-sediment="${sealed}"] [data-origin=message] a`);
+    expect(await back.textContent()).toContain(`OrderAttractor ${orderId} #1`);
     await back.click();
-    await page.waitForURL(new RegExp(`/inspector/orders/worlds/${orderId}\\?after=\\d+#s-\\d+$`));
+    await page.waitForURL(new RegExp(`/inspector/orders/worlds/${orderId}\\?after=\\d+#s-1$`));
   });
 
   it("shows an idempotency key holding markup as text and runs no script", async () => {

@@ -18,7 +18,7 @@ import {
 } from "@noema/core/runtime";
 import { installFastHash } from "./hash.js";
 import { archiveBucket, archiveChore, type ArchiveSettings, openArchive, r2Store } from "./archive.js";
-import { acceptLive, announce, closeLive, type RowsPage, rowsOf, sampleOf, type TableInfo, type TailCheck, tablesOf, tailCheck } from "./inspection.js";
+import { acceptLive, announce, type ChainStatus, closeLive, type RowsPage, rowsOf, sampleOf, type TableInfo, type TailCheck, tablesOf, tailCheck } from "./inspection.js";
 import { DEFAULT_DELIVERY, type DeliveryOptions, messagesChore, type OutboxMessage, outboxPage, type ReceiptEntry, receiptsPage, sendTargets } from "./messages.js";
 
 /** Why an Attractor subclass cannot start: a missing law or an overridden `alarm()`. */
@@ -495,6 +495,11 @@ export abstract class Attractor<Env = unknown, V extends Vocabulary = Vocabulary
   /** The newest sediments re-hashed and linked, without walking the whole chain as `verify()` does. */
   verifyTail(count?: number): TailCheck {
     return tailCheck(this.sedimenter.log, count);
+  }
+
+  /** The background verification's checkpoint and latest pass, read from storage: cheap, unlike `verify()`. */
+  chainStatus(): ChainStatus {
+    return { checkpoint: this.verifier.checkpoint(), pass: this.verifier.pass() };
   }
 
   /** A WebSocket upgrade subscribes to the log's head (hibernatable: an idle page keeps nothing awake); anything else is 404. */

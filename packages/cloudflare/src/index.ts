@@ -10,5 +10,5 @@ export {
   type NomosReport,
 } from "./attractor.js";
 export { type ArchiveSettings, r2Store } from "./archive.js";
-export type { RowsPage, TableInfo, TailCheck } from "./inspection.js";
+export type { ChainStatus, RowsPage, TableInfo, TailCheck } from "./inspection.js";
 export { DEFAULT_DELIVERY, DELIVERY_LEASE_MS, type DeliveryOptions, type OutboxMessage, type ReceiptEntry } from "./messages.js";

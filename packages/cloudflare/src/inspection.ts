@@ -1,8 +1,8 @@
 // What the Attractor answers the inspector besides its log: the tables of its law, row by row,
 // a bounded sample and a bounded tail check of its chain, and the hibernatable WebSocket that
 // tells open pages a Seal was committed. Read-only, and bounded: nothing here loads a whole log.
-import type { Nomos, Row, Sediment, SqlValue } from "@noema/core";
-import { GENESIS_HASH, MAX_PAGE, type SedimentLog, sedimentHash } from "@noema/core/runtime";
+import type { Checkpoint, Nomos, Row, Sediment, SqlValue } from "@noema/core";
+import { GENESIS_HASH, MAX_PAGE, type SedimentLog, sedimentHash, type VerifyPass } from "@noema/core/runtime";
 
 /** A table of the law held, as declared: its columns in declaration order. */
 export interface TableInfo {
@@ -94,6 +94,14 @@ export function tailCheck(log: SedimentLog, count = TAIL_CHECK): TailCheck {
   }
   if (expected !== head.sedimentId + 1) return { ok: false, from, length: head.sedimentId, brokenAt: expected };
   return { ok: true, from, length: head.sedimentId, head: head.hash };
+}
+
+/** What the background verification last established, as stored: reading it verifies nothing. */
+export interface ChainStatus {
+  /** The head the last complete background pass verified from the anchor. */
+  checkpoint: Checkpoint | null;
+  /** The latest background pass: running while `finishedAt` is null, and the first break it found. */
+  pass: VerifyPass | null;
 }
 
 /** The tag of the inspector's sockets among any others the Attractor may accept. */

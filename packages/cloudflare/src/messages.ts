@@ -98,6 +98,8 @@ export interface OutboxMessage {
   key: string;
   to: { attractor: string; name: string };
   intent: Intent;
+  /** The sediment and step of the `$send` that sent it. */
+  sentIn: { sedimentId: number; step: number };
   attempts: number;
   lastError: string | null;
   nextAttemptAt: number;
@@ -115,6 +117,7 @@ export function outboxPage(outbox: OutboxStore, after: number | undefined, limit
     key: e.key,
     to: e.to,
     intent: e.intent,
+    sentIn: e.sentIn,
     attempts: e.attempts,
     lastError: e.lastError,
     nextAttemptAt: e.nextAttemptAt,

@@ -30,6 +30,7 @@ describe("messages over the generic routes", () => {
           key: `open:${receiver}`,
           to: { attractor: "LEDGER_ATTRACTOR", name: receiver },
           intent: JSON.parse(JSON.stringify(open("bob"))),
+          sentIn: { sedimentId: 1, step: 1 },
           attempts: 0,
           lastError: null,
           nextAttemptAt: expect.any(Number),

@@ -8,9 +8,11 @@ import { CLIENT_JS, STYLE_CSS } from "./assets.js";
 import { type ArgsSchema, Compose, type ComposeView, fieldKind, type Outcome } from "./compose.js";
 import { MAX_SAMPLE, ROWS_PAGE } from "../inspection.js";
 import { IntentLaw, type IntentLawView } from "./intent.js";
+import type { Overview, OverviewContext } from "./overview.js";
 import { type Frame, Law, LogEntries, type PeerLink, SignIn, World, Worlds } from "./pages.js";
 import type { ChartSpec, StateView } from "./state.js";
 import { forgetToken, readToken, rememberToken, sameOrigin, securityHeaders } from "./security.js";
+import { trailPage } from "./trail.js";
 
 export interface InspectorOptions<E extends HonoEnv> {
   /** The Attractor namespace whose Worlds it shows, as for `attractorRoutes`. */
@@ -39,6 +41,16 @@ export interface InspectorOptions<E extends HonoEnv> {
   cookiePath?: string;
   /** The app's catalog of Worlds, listed on the Worlds page in id order: ids after `after`, `next` when more follow. */
   catalog?: (env: E["Bindings"], page: { after?: string; limit: number }) => Promise<{ ids: string[]; next?: string }>;
+  /**
+   * What a World's page shows first, from the app's own reads: for example an order's status and
+   * its lines, each product linked to its World with `context.link`. Undefined shows none.
+   *
+   *     overview: async (env, name, { link }) => {
+   *       const order = await env.ORDERS.getByName(name).order();
+   *       return order && { title: "Order", facts: [{ label: "status", value: order.status }] };
+   *     }
+   */
+  overview?: (env: E["Bindings"], name: string, context: OverviewContext) => Promise<Overview | undefined>;
 }
 
 type Vars = { Variables: { scope: TokenScope } };
@@ -60,6 +72,17 @@ const worldQuery = z.object({
   nomosVersion: whole.min(1).optional().catch(undefined),
   precedentsAfter: whole.optional().catch(undefined),
   receiptsAfter: whole.optional().catch(undefined),
+  trailAfter: whole.optional().catch(undefined),
+  // `<wakeAt>:<cryoId>`, the last frozen Intent shown: the Cryostasis queue pages by wake time, then id.
+  frozenAfter: z
+    .string()
+    .regex(/^\d{1,16}:\d{1,16}$/)
+    .transform((v) => {
+      const [wakeAt, cryoId] = v.split(":").map(Number) as [number, number];
+      return { wakeAt, cryoId };
+    })
+    .optional()
+    .catch(undefined),
 });
 
 /**
@@ -155,20 +178,23 @@ export function inspector<E extends HonoEnv>(options: InspectorOptions<E>): Hono
     const q = worldQuery.parse(c.req.query());
     const stub = world(c, name);
     // Never the whole chain on a render: the newest entries re-hashed, the full walk only when asked for.
-    const [nomos, tail, tables, verification] = await Promise.all([stub.nomos(), stub.verifyTail(), stub.tables(), q.verify ? stub.verify() : undefined]);
+    const [nomos, tail, chain, tables, verification] = await Promise.all([stub.nomos(), stub.verifyTail(), stub.chainStatus(), stub.tables(), q.verify ? stub.verify() : undefined]);
     const head = tail.length;
     // By default the newest page, what happened last; on a broken chain the page that holds the broken link.
     const broken = verification && !verification.ok ? verification.brokenAt : !tail.ok ? tail.brokenAt : undefined;
     const after = q.after ?? Math.max(0, (broken === undefined ? head : broken + LOG_PAGE / 2) - LOG_PAGE);
     const table = tables.find((t) => t.name === q.table) ?? tables[0];
-    const [log, frozen, precedents, rows, sample, outbox, receipts] = await Promise.all([
+    const [log, frozen, precedents, rows, sample, outbox, receipts, trail, overview] = await Promise.all([
       stub.sediments(after, LOG_PAGE),
-      stub.frozen({ limit: LIST_PAGE }),
+      // One more than shown: whether a next page exists.
+      stub.frozen({ limit: LIST_PAGE + 1, ...(q.frozenAfter ? { after: q.frozenAfter } : {}) }),
       stub.precedents({ kind: q.kind, nomosVersion: q.nomosVersion, after: q.precedentsAfter, limit: LIST_PAGE }),
       table ? stub.rows(table.name, { after: q.rowsAfter ?? 0, limit: ROWS_PAGE }) : undefined,
       charts.length > 0 ? stub.sampleSediments(MAX_SAMPLE) : [],
       stub.outbox({ limit: LIST_PAGE }),
       stub.receipts({ after: q.receiptsAfter ?? 0, limit: LIST_PAGE }),
+      trailPage(stub, q.trailAfter ?? 0),
+      options.overview?.(c.env, name, { link: peer }),
     ]);
     const state: StateView = {
       tables,
@@ -181,14 +207,17 @@ export function inspector<E extends HonoEnv>(options: InspectorOptions<E>): Hono
       name,
       nomos,
       tail,
+      chain,
       ...(verification ? { verification } : {}),
+      ...(overview ? { overview } : {}),
+      trail,
       state,
       charts: charts.map((chart) => ({ chart, sample: sample as Sediment[] })),
       log: { ...log, after, limit: LOG_PAGE },
       explain: explainSediment,
       peer,
       messages: { outbox, receipts, receiptsAfter: q.receiptsAfter ?? 0 },
-      frozen,
+      frozen: { frozen: frozen.slice(0, LIST_PAGE), paged: q.frozenAfter !== undefined, ...(frozen.length > LIST_PAGE ? { next: frozen[LIST_PAGE - 1]! } : {}) },
       precedents,
       filter,
       kinds: REASON_KINDS,

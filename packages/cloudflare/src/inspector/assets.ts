@@ -66,6 +66,23 @@ textarea { font: .85rem/1.4 ui-monospace, SFMono-Regular, Menlo, monospace; padd
 .charts { display: grid; grid-template-columns: repeat(auto-fill, minmax(min(100%, 300px), 540px)); gap: .8rem 1.5rem; }
 code { overflow-wrap: anywhere; }
 .pk { font-size: .7rem; font-weight: 600; border: 1px solid currentColor; border-radius: 3px; padding: 0 .2rem; margin-left: .3rem; }
+ol.trail { list-style: none; margin: 0; padding: 0; }
+ol.trail > li { display: grid; grid-template-columns: 14rem 1fr; gap: .15rem .75rem; padding: .35rem .25rem .35rem .7rem; border-top: 1px solid var(--line); }
+ol.trail > li > span { overflow-wrap: anywhere; min-width: 0; }
+ol.trail > li[data-event=sent] { box-shadow: inset 3px 0 #2b4fd8; } ol.trail > li[data-event=sealed] { box-shadow: inset 3px 0 var(--ok); }
+ol.trail > li[data-event=refused], ol.trail > li[data-event=undeliverable] { box-shadow: inset 3px 0 var(--bad); } ol.trail > li[data-event=waiting] { box-shadow: inset 3px 0 var(--warn); } ol.trail > li[data-event=recorded] { box-shadow: inset 3px 0 var(--muted); }
+@media (max-width: 720px) { ol.trail > li { grid-template-columns: 1fr; } }
+dl.facts { display: flex; flex-wrap: wrap; gap: .3rem 2rem; margin-bottom: .4rem; }
+dl.facts dd { font-weight: 600; }
+/* An overview is what a phone opens the page for: there each row of its table is a card of labelled values, nothing to scroll. */
+@media (max-width: 720px) {
+  .scroll > table[data-overview-table] { min-width: 0; }
+  table[data-overview-table] thead { position: absolute; width: 1px; height: 1px; overflow: hidden; clip-path: inset(50%); }
+  table[data-overview-table], table[data-overview-table] tbody, table[data-overview-table] tr, table[data-overview-table] caption { display: block; }
+  table[data-overview-table] tr { border-bottom: 1px solid var(--line); padding: .3rem 0; }
+  table[data-overview-table] td { display: flex; align-items: baseline; gap: .75rem; border: 0; padding: .1rem .25rem; overflow-wrap: anywhere; }
+  table[data-overview-table] td::before { content: attr(data-column); flex: 0 0 6rem; color: var(--muted); font-size: .85rem; }
+}
 figure.chart { margin: 0; }
 figure.chart svg { width: 100%; height: auto; display: block; background: var(--bg); border: 1px solid var(--line); border-radius: 4px; }
 figure.chart .axis { stroke: #aab2c0; stroke-width: 1; }

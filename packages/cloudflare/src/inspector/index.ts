@@ -1,2 +1,3 @@
 export { inspector, type InspectorOptions } from "./app.js";
+export type { Overview, OverviewCell, OverviewContext } from "./overview.js";
 export type { ChartSpec } from "./state.js";

@@ -1,5 +1,6 @@
 import type { OutboxMessage, ReceiptEntry } from "../messages.js";
 import { type PeerLink, Time } from "./pages.js";
+import { OtherSide } from "./trail.js";
 
 // Everything shown is escaped like any text: keys and Intents are the sender's.
 
@@ -137,15 +138,5 @@ export function Messages({ here, view, peer }: { here: string; view: MessagesVie
         {receipts.next !== undefined ? <a href={receiptsPage(receipts.next)}>More receipts</a> : null}
       </nav>
     </section>
-  );
-}
-
-function OtherSide({ link, text }: { link: string | undefined; text: string }) {
-  return link ? (
-    <a href={link} data-other-side="">
-      {text}
-    </a>
-  ) : (
-    <span>{text}</span>
   );
 }

@@ -1,10 +1,13 @@
 import type { Connection, ConnectionReport, Explanation, Json, Precedent, Sediment, Verification } from "@noema/core";
 import type { Child } from "hono/jsx";
+import { FULL_VERIFY_EVERY } from "@noema/core/runtime";
 import type { FrozenSummary, NomosReport } from "../attractor.js";
 import type { TokenScope } from "../http/auth.js";
-import type { TailCheck } from "../inspection.js";
+import type { ChainStatus, TailCheck } from "../inspection.js";
 import { Messages, type MessagesView } from "./messages.js";
+import { type Overview, OverviewCard } from "./overview.js";
 import { Chart, type ChartSpec, State, type StateView } from "./state.js";
+import { Trail, type TrailView } from "./trail.js";
 
 // Every <pre> may scroll, so it takes the keyboard focus (tabindex 0) to be scrolled without a mouse.
 // Every value below goes through Hono JSX, which escapes text and attributes: stored Intents,
@@ -149,7 +152,12 @@ export interface WorldView {
   nomos: NomosReport;
   /** The bounded check every render makes, and the full walk when asked for. */
   tail: TailCheck;
+  /** What the background verification last established (its checkpoint, a break it found). */
+  chain: ChainStatus;
   verification?: Verification;
+  /** The app's summary of this World, shown first. */
+  overview?: Overview;
+  trail: TrailView;
   state: StateView;
   charts: { chart: ChartSpec; sample: Sediment[] }[];
   log: { sediments: Sediment[]; after: number; limit: number; next?: number };
@@ -158,7 +166,7 @@ export interface WorldView {
   /** Where another World is shown (a message's sender, a receipt's receiver), when an inspector of this app shows it. */
   peer: PeerLink;
   messages: MessagesView;
-  frozen: FrozenSummary[];
+  frozen: FrozenView;
   precedents: { precedents: Precedent[]; next?: number };
   filter: { kind?: string; nomosVersion?: number; after?: number };
   kinds: readonly string[];
@@ -174,6 +182,8 @@ export function World({ frame, view }: { frame: Frame; view: WorldView }) {
       <h1>{name}</h1>
       <nav class="jump" aria-label="On this page">
         <a href={`${here}/compose`}>Compose an Intent</a>
+        {view.overview ? <a href="#overview">{view.overview.title}</a> : null}
+        <a href="#trail">Trail</a>
         <a href="#state">State</a>
         <a href="#log">Log</a>
         <a href="#frozen">Frozen</a>
@@ -188,14 +198,16 @@ export function World({ frame, view }: { frame: Frame; view: WorldView }) {
       ) : null}
       <section class="card grid">
         <LawHeld nomos={nomos} />
-        <Chain here={here} tail={tail} {...(verification ? { verification } : {})} />
+        <Chain here={here} tail={tail} chain={view.chain} {...(verification ? { verification } : {})} />
       </section>
+      {view.overview ? <OverviewCard overview={view.overview} /> : null}
+      <Trail here={here} view={view.trail} peer={view.peer} />
       <State here={here} view={view.state} />
       {view.charts.map((c) => (
         <Chart chart={c.chart} sample={c.sample} head={tail.length} />
       ))}
       <Log here={here} base={frame.base} name={name} log={log} filter={view.filter} brokenAt={brokenAt} explain={view.explain} peer={view.peer} />
-      <Frozen frozen={view.frozen} />
+      <Frozen here={here} view={view.frozen} />
       <Messages here={here} view={view.messages} peer={view.peer} />
       <Precedents here={here} view={view} />
     </Page>
@@ -231,7 +243,7 @@ function LawHeld({ nomos }: { nomos: NomosReport }) {
   );
 }
 
-function Chain({ here, tail, verification: v }: { here: string; tail: TailCheck; verification?: Verification }) {
+function Chain({ here, tail, chain, verification: v }: { here: string; tail: TailCheck; chain: ChainStatus; verification?: Verification }) {
   return (
     <dl>
       <dt>Chain</dt>
@@ -268,7 +280,32 @@ function Chain({ here, tail, verification: v }: { here: string; tail: TailCheck;
           </a>
         </dd>
       )}
+      <dt>Background verification</dt>
+      <dd>
+        <Checkpoint chain={chain} />
+      </dd>
     </dl>
+  );
+}
+
+/** The last full pass from the anchor, run a slice per alarm: the head it verified, or the first break it found. */
+function Checkpoint({ chain: { checkpoint, pass } }: { chain: ChainStatus }) {
+  if (pass?.broken) {
+    return (
+      <span class="status bad" data-checkpoint="broken" role="alert">
+        Broken at sediment #{pass.broken.brokenAt}, found by the pass of <Time ms={pass.startedAt} />
+      </span>
+    );
+  }
+  const running = pass && pass.finishedAt === null ? ` A pass is running: through #${pass.through} of #${pass.target}.` : "";
+  return checkpoint ? (
+    <span data-checkpoint="ok">
+      Checkpoint: all through #{checkpoint.sedimentId} <code title={checkpoint.hash}>{short(checkpoint.hash)}</code>, at <Time ms={checkpoint.verifiedAt} />.{running}
+    </span>
+  ) : (
+    <span class="muted" data-checkpoint="none">
+      No full pass has finished yet: one runs every {FULL_VERIFY_EVERY.toLocaleString("en")} sediments.{running}
+    </span>
   );
 }
 
@@ -399,12 +436,22 @@ function LogEntry({ base, name, s, broken, explained, peer }: { base: string; na
   );
 }
 
-function Frozen({ frozen }: { frozen: FrozenSummary[] }) {
+/** A page of the Cryostasis queue in wake order; `next` is the last shown, where the next page starts. */
+export interface FrozenView {
+  frozen: FrozenSummary[];
+  next?: { wakeAt: number; cryoId: number };
+  /** Not the first page. */
+  paged: boolean;
+}
+
+function Frozen({ here, view }: { here: string; view: FrozenView }) {
+  const { frozen, next } = view;
+  const page = (after?: { wakeAt: number; cryoId: number }) => `${here}?${new URLSearchParams(after ? { frozenAfter: `${after.wakeAt}:${after.cryoId}` } : {})}#frozen`;
   return (
     <section class="card" id="frozen">
       <h2>Frozen Intents</h2>
       {frozen.length === 0 ? (
-        <p class="muted">None pending.</p>
+        <p class="muted">None pending{view.paged ? " after these" : ""}.</p>
       ) : (
         <div class="scroll">
           <table>
@@ -438,6 +485,10 @@ function Frozen({ frozen }: { frozen: FrozenSummary[] }) {
           </table>
         </div>
       )}
+      <nav class="pager">
+        {view.paged ? <a href={page()}>First frozen Intents</a> : null}
+        {next ? <a href={page(next)}>More frozen Intents</a> : null}
+      </nav>
     </section>
   );
 }

@@ -14,8 +14,10 @@ export interface ChartSpec {
    * What one sediment says: for each series it touches (for example a location), a value per
    * line. `before` gives a series' values just before this sediment, when the sample has no gap
    * since they were recorded: for an output that says only what changed (a reservation's quantity).
+   * `values: null` says the sediment changed the series by an amount it does not record: no point,
+   * and `before` knows nothing of the series until a sediment records all its values again.
    */
-  points(sediment: Sediment, before: (series: string) => Readonly<Record<string, number>> | undefined): { series: string; values: Record<string, number> }[];
+  points(sediment: Sediment, before: (series: string) => Readonly<Record<string, number>> | undefined): { series: string; values: Record<string, number> | null }[];
 }
 
 export interface StateView {
@@ -105,6 +107,10 @@ export function seriesOf(chart: ChartSpec, sample: Sediment[]): Series[] {
     previous = s.sedimentId;
     const before = (name: string) => (exact.has(name) ? bySeries.get(name)?.points.at(-1)?.values : undefined);
     for (const p of chart.points(s, before)) {
+      if (p.values === null) {
+        exact.delete(p.series);
+        continue;
+      }
       let series = bySeries.get(p.series);
       if (!series) bySeries.set(p.series, (series = { name: p.series, points: [] }));
       exact.add(p.series);

@@ -1,7 +1,7 @@
 import { abortAllDurableObjects, env, evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { buildIntent, formatPath, type FreezeResult, type NomosStamp, type Seal, type Sediment, type Vocabulary } from "@noema/core";
 import { backoffMs, MAX_WAKE_ATTEMPTS } from "@noema/core/runtime";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { inventory, inventoryV1, inventoryV2 } from "../src/vocabulary.js";
 import { api, attractor, expectError, freshProduct, type InventoryNamespace, observe, refusal, success } from "./helpers.js";
 import { CRITICAL_REASON, DAY, flakyV3, OFFLINE, OFFLINE_ERROR } from "./laws.js";
@@ -525,7 +525,11 @@ describe("across a Nomos upgrade", () => {
     // Roll the code back to v1 while storage holds v2: the Attractor cannot run its law.
     await runInDurableObject(attractor(p, ns), (_, state) => state.storage.kv.put(PIN_KEY, 1));
     await evictDurableObject(attractor(p, ns));
+    const logged = vi.spyOn(console, "error").mockImplementation(() => {});
     expect((await attractor(p, ns).nomos()).migrationError).toBeDefined();
+    // Said where an operator sees it.
+    expect(logged).toHaveBeenCalledWith(expect.stringMatching(/^noema: PinnedInventoryAttractor inventory v1: this Attractor holds v2, which this code does not declare/));
+    logged.mockRestore();
     await makeDue(p, ns);
     await runInDurableObject(attractor(p, ns), (instance) => instance.alarm());
     const after = await observe(p, ns);

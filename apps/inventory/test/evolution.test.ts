@@ -1,7 +1,7 @@
 import { env, evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { buildIntent, type Intent, type NomosStamp, type Seal, type Vocabulary } from "@noema/core";
 import { operationHash, sedimentHash } from "@noema/core/runtime";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { inventory, inventoryV1, inventoryV2 } from "../src/vocabulary.js";
 import { api, attractor, expectError, freshProduct, type InventoryNamespace, observe, refusal, success } from "./helpers.js";
 import { CAPACITY, CRITICAL_REASON, DAY, inventoryV3 } from "./laws.js";
@@ -339,8 +339,11 @@ describe("a failing migration", () => {
     const schemaV2 = await schema();
     const before = await observe(p, ns);
 
+    // The failure is logged where an operator sees it, on every wake that meets it.
+    const logged = vi.spyOn(console, "error").mockImplementation(() => {});
     await wakeOn(ns, p, 3);
     const failed = await stub().nomos();
+    expect(logged).toHaveBeenCalledWith(expect.stringMatching(/^noema: CapacityAttractor inventory v3: CHECK constraint failed/));
     expect(failed).toEqual({
       held: onV2.held,
       latest: V3,
@@ -363,6 +366,9 @@ describe("a failing migration", () => {
     // Another wake without a fix fails the same way and changes nothing.
     await evict(ns, p);
     expect(await stub().nomos()).toMatchObject({ held: onV2.held, history: onV2.history, migrationError: { version: 3 } });
+
+    expect(logged).toHaveBeenCalledTimes(2);
+    logged.mockRestore();
 
     // The operator brings the data within the new law; the next wake migrates.
     await runInDurableObject(attractor(p, ns), (_, state) => state.storage.sql.exec(`UPDATE stock SET quantity = ${CAPACITY} WHERE location_id = 'a'`));

@@ -10,5 +10,7 @@ export default defineConfig({
     fileParallelism: false,
     testTimeout: 30_000,
     hookTimeout: 60_000,
+    // The tamper test opens the DO's SQLite file with node:sqlite, which says it is experimental; a green run stays quiet.
+    execArgv: ["--disable-warning=ExperimentalWarning"],
   },
 });

@@ -15,7 +15,7 @@ import { InventoryAttractor } from "../../apps/inventory/src/attractor.js";
 import type { CatalogAttractor } from "../../apps/inventory/src/catalog/attractor.js";
 import { Attractor } from "@noema/cloudflare";
 import { catalog } from "../../apps/inventory/src/catalog/vocabulary.js";
-import { inventoryNomosV2 as inventoryNomos } from "../../apps/inventory/src/nomos.js";
+import { inventoryNomosV3 as inventoryNomos } from "../../apps/inventory/src/nomos.js";
 import { inventory, inventoryV1 } from "../../apps/inventory/src/vocabulary.js";
 import { inventoryLaw } from "../../apps/inventory/src/law.js";
 import type { OrderAttractor } from "../../apps/inventory/src/orders/attractor.js";
@@ -54,11 +54,16 @@ export type LogMode = "plain" | "chain";
 // Hand-written: the inventory `reserve` SQL, the invariant query and one log row, nothing else.
 // ---------------------------------------------------------------------------------------
 
-/** The DDL and invariant `inventoryNomos` derives, written out by hand (compared with it in `schemaMatches`). */
+/**
+ * The DDL and invariant `inventoryNomos` derives (the law the Noema side holds, v3), written out
+ * by hand and compared with it in `schemaMatches`: both sides keep the same tables and indexes.
+ * The hand-written DO checks the invariant in full, as one without Noema's scopes would.
+ */
 const INVENTORY_DDL = [
   `CREATE TABLE "stock" ("location_id" TEXT PRIMARY KEY, "quantity" INTEGER NOT NULL CONSTRAINT "stock_quantity_check" CHECK (quantity >= 0), "reserved" INTEGER NOT NULL DEFAULT 0 CONSTRAINT "stock_reserved_check" CHECK (reserved >= 0), "updated_at" INTEGER NOT NULL, CONSTRAINT "stock_reserved_within_quantity" CHECK (reserved <= quantity)) STRICT`,
   `CREATE TABLE "reservations" ("id" TEXT PRIMARY KEY, "location_id" TEXT NOT NULL, "quantity" INTEGER NOT NULL CONSTRAINT "reservations_quantity_check" CHECK (quantity > 0), "status" TEXT NOT NULL CONSTRAINT "reservations_status_check" CHECK (status IN ('active', 'released', 'committed')), "order_id" TEXT, "created_at" INTEGER NOT NULL, "expires_at" INTEGER NOT NULL, "closed_at" INTEGER, "channel" TEXT NOT NULL CONSTRAINT "reservations_channel_check" CHECK (channel IN ('direct', 'web', 'marketplace', 'store'))) STRICT`,
   `CREATE INDEX "reservations_by_location_status" ON "reservations" ("location_id", "status", "quantity")`,
+  `CREATE INDEX "reservations_by_status_created" ON "reservations" ("status", "created_at", "id")`,
   `CREATE TABLE "movements" ("id" INTEGER PRIMARY KEY, "location_id" TEXT NOT NULL, "delta" INTEGER NOT NULL, "reason" TEXT NOT NULL CONSTRAINT "movements_reason_check" CHECK (reason IN ('sale', 'purchase', 'adjust', 'return', 'transfer')), "reference_id" TEXT, "at" INTEGER NOT NULL) STRICT`,
   `CREATE TABLE "channel_sync" ("channel" TEXT PRIMARY KEY CONSTRAINT "channel_sync_channel_check" CHECK (channel IN ('direct', 'web', 'marketplace', 'store')), "last_sediment_id" INTEGER NOT NULL CONSTRAINT "channel_sync_last_sediment_id_check" CHECK (last_sediment_id >= 0), "synced_at" INTEGER NOT NULL) STRICT`,
 ];

@@ -1,6 +1,6 @@
 import { runInDurableObject } from "cloudflare:test";
-import { defineNomos, defineVocabulary, type Intent, type IntentStep, operation, sql } from "@noema/core";
-import { audit, installScopes, interpret, Refusal, type SedimentHost, type SqlExecutor } from "@noema/core/runtime";
+import { defineNomos, defineVocabulary, type Intent, type IntentStep, Lineage, operation, sql } from "@noema/core";
+import { audit, installScopes, interpret, Refusal, SCOPE_MARKS_KEPT, Sedimenter, type SedimentHost, type SqlExecutor } from "@noema/core/runtime";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import * as z from "zod";
@@ -127,6 +127,7 @@ const intentArb: fc.Arbitrary<Intent> = fc.array(fc.nat({ max: steps.length - 1 
 });
 
 type Outcome = { ok: true } | { ok: false; reason: unknown };
+class RolledBack extends Error {}
 
 
 describe("scoped invariants in a real Durable Object", () => {
@@ -134,40 +135,55 @@ describe("scoped invariants in a real Durable Object", () => {
     let refusedByInvariant = 0;
     await runInDurableObject(attractor(freshProduct("scope")), (_, state) => {
       const db: SqlExecutor = { exec: (text, params) => state.storage.sql.exec(text, ...params).toArray() as never };
-      const host = { db, transaction: <T>(fn: () => T) => state.storage.transactionSync(fn) } as SedimentHost;
+      let now = 1_000;
+      const host: SedimentHost = { db, transaction: (fn) => state.storage.transactionSync(fn), now: () => now };
       installScopes(host, scoped.nomos);
+      // The scoped side is sealed as an Attractor seals: its check read by the log row's INSERT, its marks remembered between Intents.
+      const sedimenter = new Sedimenter(Lineage.of(scoped), host, { attractor: "ScopeTest", name: "scope", nomosVersion: scoped.nomos.version, nomosHash: scoped.nomos.hash });
       const reset = () => {
         for (const t of ["stock", "reservations", "movements"]) db.exec(`DELETE FROM ${t}`, []);
       };
-      const run = (vocabulary: typeof scoped, intent: Intent, sedimentId: number, keep: boolean): Outcome => {
-        const rollback = new Error("rollback");
+      const outcome = (run: () => void): Outcome => {
         try {
-          host.transaction(() => {
-            interpret(vocabulary, intent, db, { now: 1_000 + sedimentId, sedimentId });
-            if (!keep) throw rollback;
-          });
+          run();
           return { ok: true };
         } catch (error) {
-          if (error === rollback) return { ok: true };
+          if (error instanceof RolledBack) return { ok: true };
           if (error instanceof Refusal) return { ok: false, reason: error.reason };
           // The breaking operations reach states the app's results do not expect (a reservation where no stock is): the same error either way.
           return { ok: false, reason: { error: String(error) } };
         }
       };
+      // The full check, rolled back: the scoped side then seals the Intent from the same state, with the same id and clock.
+      const byFull = (intent: Intent) =>
+        outcome(() =>
+          host.transaction(() => {
+            interpret(full, intent, db, { now, sedimentId: sedimenter.lastSedimentId + 1 });
+            throw new RolledBack();
+          }),
+        );
+      const byScope = (intent: Intent) =>
+        outcome(() => {
+          const seal = sedimenter.sediment(intent);
+          if (!seal.success) throw new Refusal(seal.reason);
+        });
       fc.assert(
         fc.property(fc.array(intentArb, { minLength: 1, maxLength: 12 }), (intents) => {
           reset();
-          intents.forEach((intent, i) => {
-            const byFull = run(full, intent, i + 1, false);
-            const byScope = run(scoped, intent, i + 1, true);
-            expect(byScope).toEqual(byFull);
-            if (!byFull.ok && (byFull.reason as { kind: string }).kind === "invariant") refusedByInvariant++;
-          });
+          for (const intent of intents) {
+            now += 1;
+            const expected = byFull(intent);
+            expect(byScope(intent)).toEqual(expected);
+            if (!expected.ok && (expected.reason as { kind: string }).kind === "invariant") refusedByInvariant++;
+          }
           // Only Noema wrote here, so the audit finds nothing.
           expect(audit(db, scoped.nomos, { limit: 2 })).toMatchObject({ ok: true, value: { findings: [] } });
         }),
         { numRuns: 200 },
       );
+      // Enough marks were checked that the key table was pruned along the way, and it keeps no more than that.
+      expect(Number(db.exec(`SELECT MAX(mark) AS n FROM _noema_scope_reserved_matches_active_reservations`, [])[0]!.n)).toBeGreaterThan(SCOPE_MARKS_KEPT);
+      expect(Number(db.exec(`SELECT COUNT(*) AS n FROM _noema_scope_reserved_matches_active_reservations`, [])[0]!.n)).toBeLessThan(2 * SCOPE_MARKS_KEPT);
     });
     // The property saw the invariant refuse: it did not pass for want of violations.
     expect(refusedByInvariant).toBeGreaterThan(10);

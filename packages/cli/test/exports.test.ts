@@ -75,13 +75,13 @@ describe("entry points", () => {
     "operationHash", "operationOutputs", "operationSchemas", "operationsOf", "type OutboxEntry",
     "OutboxStore", "outputsOf", "parseEnvelope", "phaseAt", "prefixIssues", "type ReceiptRecord",
     "recordApplied", "refIssues", "Refusal", "resolveArgs", "resolveValue", "scaledBackoffMs",
-    "Sedimenter", "type SedimenterOptions", "sedimentHash", "type SedimentHost", "SedimentLog",
-    "type SedimentSource", "type SegmentKind", "type SegmentManifest", "SEND_SQL", "sha256Hex",
-    "type Sha256Hex", "sieveHash", "sieveOf", "sizeIssue", "type SqlExecutor", "statementFootprint",
-    "statementsOf", "stepLimitIssues", "stepSchema", "stepScope", "type StepScope", "strictArgs",
-    "tablesOfInvariants", "unknownOperation", "useSha256", "Verifier", "VERIFY_DDL", "VERIFY_SLICE",
-    "type VerifyPass", "verifySchema", "type VerifySlice", "WAKE_BATCH", "wakeTime", "type WakeWhen",
-    "worldHash", "zodIssues",
+    "SCOPE_MARKS_KEPT", "Sedimenter", "type SedimenterOptions", "sedimentHash", "type SedimentHost",
+    "SedimentLog", "type SedimentSource", "type SegmentKind", "type SegmentManifest", "SEND_SQL",
+    "sha256Hex", "type Sha256Hex", "sieveHash", "sieveOf", "sizeIssue", "type SqlExecutor",
+    "statementFootprint", "statementsOf", "stepLimitIssues", "stepSchema", "stepScope", "type StepScope",
+    "strictArgs", "tablesOfInvariants", "unknownOperation", "useSha256", "Verifier", "VERIFY_DDL",
+    "VERIFY_SLICE", "type VerifyPass", "verifySchema", "type VerifySlice", "WAKE_BATCH", "wakeTime",
+    "type WakeWhen", "worldHash", "zodIssues",
     ]);
   });
 

@@ -70,7 +70,7 @@ export {
   WAKE_BATCH,
 } from "./cryostasis/store.js";
 export { constraintReason, interpret } from "./interpretation/sqlite.js";
-export { audit, AUDIT_PAGE, type AuditFinding, type AuditPage, installScopes } from "./interpretation/scope.js";
+export { audit, AUDIT_PAGE, type AuditFinding, type AuditPage, installScopes, SCOPE_MARKS_KEPT } from "./interpretation/scope.js";
 export { type Admission, admissionIssues, type AdmissionOptions, admit, carry } from "./admission/admit.js";
 export { claimedVersion } from "./admission/parse.js";
 export { type CanonicalSediment, GENESIS_HASH, hashCanonicalSediment, sedimentHash, worldHash } from "./seal/chain.js";

@@ -1,4 +1,4 @@
-import type { Row, SedimentHost, SqlExecutor } from "../host/index.js";
+import type { Row, SedimentHost, SqlExecutor, SqlValue } from "../host/index.js";
 import { type InvariantSpec, type Nomos, NomosDefinitionError } from "../nomos/index.js";
 import { issue, type ParseResult } from "../issue/index.js";
 import { tablesOfInvariants } from "../sieve/index.js";
@@ -9,8 +9,10 @@ import { tablesOfInvariants } from "../sieve/index.js";
  * triggers on its tables fill with the keys of every row written (an UPDATE gives both the old
  * and the new key), whatever statement wrote it: a subquery, an upsert, a REPLACE (with
  * recursive_triggers on, its deletes fire too). DO SQLite refuses TEMP tables and triggers, so
- * they live in the main schema, named with Noema's prefix; the keys of an Intent are cleared
- * once it is checked, and roll back with it when it is refused.
+ * they live in the main schema, named with Noema's prefix. Each mark is numbered (AUTOINCREMENT:
+ * never reused, even after a delete), so an Intent's marks are those after the last one checked;
+ * they roll back with it when it is refused. Checked marks are deleted now and then, not per
+ * Intent: the check is a read, which the Sedimenter folds into the log row's INSERT.
  */
 
 /** The key tables and triggers of scoped invariants: transient, empty between Intents, not state. */
@@ -22,21 +24,39 @@ interface ScopePlan {
   table: string;
   /** Statements that create the key table and its triggers. */
   ddl: string[];
-  /** Empties the key table and returns what the Intent's writes marked: one statement, not a read and a clear. */
-  take: string;
-  /** Key columns per key. */
-  width: number;
+  /**
+   * A scalar subquery: the keys the marks after `?` (the last mark checked) ask to check, as a
+   * JSON array of key arrays: every key written, or with a balance only those whose summed part
+   * moved or whose `over` row appeared, went or changed key.
+   */
+  moved: string;
+  /** A scalar subquery: the newest mark. */
+  newest: string;
   /** The invariant's violations at the keys bound as a JSON array of key arrays. */
   scoped: string;
-  summed: boolean;
 }
 
 /** Keys bound per scoped violations query: one JSON parameter, kept well under statement limits. */
 const KEYS_PER_CHECK = 500;
+/** Checked marks a key table keeps before an Intent deletes them (in its own transaction, so a refusal keeps them). */
+export const SCOPE_MARKS_KEPT = 1000;
 
 const q = (name: string) => `"${name.replaceAll('"', '""')}"`;
 const plans = new WeakMap<Nomos, ScopePlan[]>();
+
 const installed = new WeakMap<SqlExecutor, string>();
+
+/**
+ * What one Sedimenter knows of the marks: the newest one checked per scoped invariant, so an
+ * Intent reads only its own, and the newest deleted. Kept in memory like the chain head, and
+ * right for the same reason: it advances only when the Sedimenter's transaction commits. A new
+ * owner reads the newest mark once (every mark in storage belongs to a committed, checked Intent).
+ */
+export class ScopeMarks {
+  nomosHash: string | undefined;
+  readonly checked = new Map<string, number>();
+  readonly deleted = new Map<string, number>();
+}
 
 function planOf(nomos: Nomos): ScopePlan[] {
   let out = plans.get(nomos);
@@ -55,7 +75,7 @@ function planOf(nomos: Nomos): ScopePlan[] {
     const table = `${SCOPE_PREFIX}${name}`;
     const keys = scope.key.map((_, i) => `k${i}`);
     // d: the row's signed part of the balance; e: 1 when a row of `over` appeared, went or changed key.
-    const ddl = [`CREATE TABLE ${q(table)} (${keys.join(", ")}, d INTEGER NOT NULL, e INTEGER NOT NULL)`];
+    const ddl = [`CREATE TABLE ${q(table)} (mark INTEGER PRIMARY KEY AUTOINCREMENT, ${keys.join(", ")}, d INTEGER NOT NULL, e INTEGER NOT NULL)`];
     const { balance } = scope;
     for (const [t, columns] of Object.entries(scope.tables)) {
       if (!columns) continue;
@@ -75,18 +95,17 @@ function planOf(nomos: Nomos): ScopePlan[] {
         trigger("DELETE", "d", insert(row("OLD", "-", "1"))),
       );
     }
-    const take = `DELETE FROM ${q(table)} RETURNING ${keys.join(", ")}, d, e`;
+    const group = keys.join(", ");
+    const candidates = `SELECT ${group} FROM ${q(table)} WHERE mark > ? GROUP BY ${group}${balance ? " HAVING SUM(d) != 0 OR MAX(e) = 1" : ""}`;
+    const moved = `(SELECT json_group_array(json_array(${group})) FROM (${candidates}))`;
     const bound = `SELECT ${keys.map((k, i) => `value ->> ${i} AS ${k}`).join(", ")} FROM json_each(?)`;
     const on = scope.key.map((k, i) => `v.${q(k)} IS c.k${i}`).join(" AND ");
     const scoped = `SELECT v.* FROM (${bound}) AS c JOIN (${invariant.violations}) AS v ON ${on}`;
-    out.push({ name, invariant, table, ddl, take, width: keys.length, scoped, summed: balance !== undefined });
+    out.push({ name, invariant, table, ddl, moved, newest: `(SELECT MAX(mark) FROM ${q(table)})`, scoped });
   }
   plans.set(nomos, out);
   return out;
 }
-
-/** True when the Nomos declares any scoped invariant. */
-export const hasScopes = (nomos: Nomos): boolean => planOf(nomos).length > 0;
 
 /** Drops every key table and trigger, then creates those of `nomos`. */
 function createScopes(db: SqlExecutor, nomos: Nomos): void {
@@ -108,15 +127,6 @@ export function installScopes(host: SedimentHost, nomos: Nomos): void {
   installed.set(host.db, nomos.hash);
 }
 
-/**
- * Before an Intent's statements: a host that did not install the scopes on wake gets them now,
- * inside the Intent (and again next time, since a refusal rolls them back with it).
- */
-export function ensureScopes(db: SqlExecutor, nomos: Nomos): void {
-  if (installed.get(db) === nomos.hash || !hasScopes(nomos)) return;
-  createScopes(db, nomos);
-}
-
 /** The violation an Intent is refused for: the least row in canonical order, so every check that finds the same set names the same one. */
 export function firstViolation(rows: readonly Row[]): Row | undefined {
   let first: Row | undefined;
@@ -135,46 +145,73 @@ export interface Violation {
 }
 
 /**
- * Checks every invariant after an Intent: a scoped one at the keys its writes marked, an
- * unscoped one in full. Returns the first invariant (in declaration order) that is violated.
- * `ensureScopes` must have run before the Intent's statements.
+ * The invariant check of one Intent, begun before its statements (`beginCheck`) and finished
+ * after them: each invariant in declaration order, a scoped one at the keys its marks ask for,
+ * an unscoped one in full. The scoped part is a read of `columns`, which the caller may fold
+ * into a statement it runs anyway (a RETURNING clause, with `params` bound after its own).
  */
-export function checkInvariants(db: SqlExecutor, nomos: Nomos): Violation | undefined {
-  const scoped = new Map(planOf(nomos).map((p) => [p.name, p]));
-  for (const [name, invariant] of Object.entries(nomos.invariants)) {
-    const plan = scoped.get(name);
-    const rows = plan ? violationsAt(db, plan, keysToCheck(db.exec(plan.take, []), plan)) : db.exec(invariant.violations, []);
-    if (rows.length > 0) return { name, invariant, rows };
-  }
-  return undefined;
+export interface InvariantCheck {
+  /** Columns for a SELECT or RETURNING list; empty when no invariant is scoped. */
+  readonly columns: string;
+  readonly params: readonly SqlValue[];
+  /** The first violated invariant, given the row `columns` read. */
+  violation(row: Row): Violation | undefined;
+  /** Called once the Intent's transaction committed: its marks are checked. */
+  committed(row: Row): void;
 }
 
 /**
- * The keys an Intent's marks ask to check: every key written, or with a balance only those
- * whose summed part moved or whose `over` row appeared, went or changed key. Grouped as
- * SQLite's GROUP BY groups (1 and 1.0 together, "1" apart); a sum that is not whole is
- * checked, since float addition in another order may not give SQLite's zero.
+ * Before an Intent's statements, inside its transaction: makes sure the key tables and triggers
+ * are the law's (a host that did not install them on wake gets them now, rolled back with a
+ * refused Intent), deletes checked marks once enough have gathered, and returns the check.
+ * Without `marks` (or with marks of another law) the newest mark is read first.
  */
-function keysToCheck(marks: readonly Row[], plan: ScopePlan): (Row[string])[][] {
-  const groups = new Map<string, { key: Row[string][]; d: number; e: boolean }>();
-  for (const m of marks) {
-    const key: Row[string][] = [];
-    for (let i = 0; i < plan.width; i++) key.push(m[`k${i}`] ?? null);
-    const id = keyId(key);
-    const g = groups.get(id) ?? { key, d: 0, e: false };
-    g.d += Number(m.d);
-    g.e ||= Number(m.e) === 1;
-    groups.set(id, g);
-  }
-  const moved = (g: { d: number; e: boolean }) => !plan.summed || g.e || g.d !== 0 || !Number.isInteger(g.d);
-  return [...groups.values()].filter(moved).map((g) => g.key);
+export function beginCheck(db: SqlExecutor, nomos: Nomos, marks?: ScopeMarks): InvariantCheck {
+  const plan = planOf(nomos);
+  if (plan.length > 0 && installed.get(db) !== nomos.hash) createScopes(db, nomos);
+  const known = marks?.nomosHash === nomos.hash ? marks : undefined;
+  const checked = plan.map((p) => (known ? (known.checked.get(p.name) ?? 0) : Number(db.exec(`SELECT COALESCE(MAX(mark), 0) AS n FROM ${q(p.table)}`, [])[0]!.n)));
+  const deleting = plan.map((p, i) => checked[i]! - (known?.deleted.get(p.name) ?? 0) >= SCOPE_MARKS_KEPT);
+  plan.forEach((p, i) => {
+    if (deleting[i]) db.exec(`DELETE FROM ${q(p.table)} WHERE mark <= ?`, [checked[i]!]);
+  });
+  const scopedOf = new Map(plan.map((p, i) => [p.name, i]));
+  return {
+    columns: plan.map((p, i) => `${p.moved} AS m${i}, ${p.newest} AS n${i}`).join(", "),
+    params: checked,
+    violation(row) {
+      for (const [name, invariant] of Object.entries(nomos.invariants)) {
+        const i = scopedOf.get(name);
+        const rows = i === undefined ? db.exec(invariant.violations, []) : violationsAt(db, plan[i]!, movedKeys(row, i));
+        if (rows.length > 0) return { name, invariant, rows };
+      }
+      return undefined;
+    },
+    committed(row) {
+      if (!marks) return;
+      if (marks.nomosHash !== nomos.hash) {
+        marks.nomosHash = nomos.hash;
+        marks.checked.clear();
+        marks.deleted.clear();
+      }
+      plan.forEach((p, i) => {
+        const newest = row[`n${i}`];
+        marks.checked.set(p.name, typeof newest === "number" ? newest : checked[i]!);
+        if (deleting[i]) marks.deleted.set(p.name, checked[i]!);
+      });
+    },
+  };
 }
 
-/** A key's identity as GROUP BY sees it: a string apart from the number it spells, 1 and 1.0 alike. */
-const keyId = (key: Row[string][]): string => (key.length === 1 ? (typeof key[0] === "string" ? `s${key[0]}` : String(key[0])) : JSON.stringify(key));
+/** The keys scoped invariant `i` moved, from the row its columns were read into; a row without them is a bug, never "nothing moved". */
+function movedKeys(row: Row, i: number): SqlValue[][] {
+  const moved = row[`m${i}`];
+  if (typeof moved !== "string") throw new Error("the scoped invariant check was not read: select or return its columns");
+  return JSON.parse(moved) as SqlValue[][];
+}
 
 /** The invariant's violations at these keys, a bounded batch of keys per query. */
-function violationsAt(db: SqlExecutor, plan: ScopePlan, keys: (Row[string])[][]): Row[] {
+function violationsAt(db: SqlExecutor, plan: ScopePlan, keys: SqlValue[][]): Row[] {
   const rows: Row[] = [];
   for (let i = 0; i < keys.length; i += KEYS_PER_CHECK) rows.push(...db.exec(plan.scoped, [JSON.stringify(keys.slice(i, i + KEYS_PER_CHECK))]));
   return rows;

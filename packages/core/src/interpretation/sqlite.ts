@@ -14,7 +14,7 @@ import {
 } from "../intent/index.js";
 import { zodIssues } from "../issue/index.js";
 import { Refusal, type Reason } from "../refusal/index.js";
-import { checkInvariants, ensureScopes, firstViolation } from "./scope.js";
+import { beginCheck, firstViolation, type InvariantCheck, type ScopeMarks, type Violation } from "./scope.js";
 
 // A composite key fails with every column listed: "UNIQUE constraint failed: t.a, t.b".
 const CONSTRAINT = /(CHECK|UNIQUE|NOT NULL|PRIMARY KEY|FOREIGN KEY) constraint failed: ([A-Za-z0-9_."]+(?:, [A-Za-z0-9_."]+)*)/;
@@ -53,8 +53,37 @@ export function interpret(
   context: Omit<InterpretationContext, "step">,
   host?: BuiltinHost,
 ): Json[] {
+  const { outputs, check } = runSteps(vocabulary, intent, db, context, host);
+  const row = check.columns ? db.exec(`SELECT ${check.columns}`, check.params)[0]! : {};
+  refuseViolation(check.violation(row));
+  return outputs;
+}
+
+/** Refuses for an invariant the Intent broke, naming the row it is refused for. */
+export function refuseViolation(violation: Violation | undefined): void {
+  if (!violation) return;
+  throw new Refusal({
+    kind: "invariant",
+    message: `${violation.invariant.message} (violated by ${JSON.stringify(firstViolation(violation.rows))})`,
+    rule: violation.name,
+  });
+}
+
+/**
+ * `interpret` without its last part: the steps run, and the invariant check is returned for
+ * the caller to finish inside the same transaction (the Sedimenter reads its scoped part with
+ * the log row's INSERT, then calls `refuseViolation`, and tells `marks` once it committed).
+ */
+export function runSteps(
+  vocabulary: Vocabulary,
+  intent: Intent,
+  db: SqlExecutor,
+  context: Omit<InterpretationContext, "step">,
+  host?: BuiltinHost,
+  marks?: ScopeMarks,
+): { outputs: Json[]; check: InvariantCheck } {
   const outputs: Json[] = [];
-  ensureScopes(db, vocabulary.nomos);
+  const check = beginCheck(db, vocabulary.nomos, marks);
   intent.steps.forEach((step, index) => {
     const builtin = builtinStep(step.op);
     if (builtin) {
@@ -100,13 +129,5 @@ export function interpret(
     }
     outputs.push(op.result(rows, parsed.data, ctx) as Json);
   });
-  const violation = checkInvariants(db, vocabulary.nomos);
-  if (violation) {
-    throw new Refusal({
-      kind: "invariant",
-      message: `${violation.invariant.message} (violated by ${JSON.stringify(firstViolation(violation.rows))})`,
-      rule: violation.name,
-    });
-  }
-  return outputs;
+  return { outputs, check };
 }

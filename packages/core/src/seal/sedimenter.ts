@@ -17,7 +17,7 @@ import {
 } from "../cryostasis/index.js";
 import type { SedimentHost } from "../host/index.js";
 import { DEFAULT_LIMITS, type Intent, MAX_KEY_LENGTH, type IntentLimits, type NomosStamp, nomosStamp, type Vocabulary } from "../intent/index.js";
-import { builtinStep, explain, interpret } from "../interpretation/index.js";
+import { builtinStep, explain, refuseViolation, runSteps, ScopeMarks } from "../interpretation/index.js";
 import { formatIssues, type Issue, issue, prefixIssues, zodIssues } from "../issue/index.js";
 import { derivedMessageKey, MAX_MESSAGE_ATTEMPTS, type OutboxEntry, OutboxStore, SEND } from "../message/index.js";
 import { Refusal, type Reason } from "../refusal/index.js";
@@ -86,6 +86,8 @@ class AlreadyWoken extends Error {}
 interface Committed {
   sediment: Sediment;
   alarmWork?: { earliest?: number };
+  /** Tells the invariant check its transaction committed. */
+  settled?: () => void;
 }
 
 /** Tells the host what a transaction did to the alarm's work, if anything. */
@@ -114,6 +116,8 @@ export class Sedimenter {
   /** The stamp of the held law, and the admission options but the clock: the same for every Intent, so made once. */
   private readonly held: NomosStamp;
   private readonly admission: Omit<AdmissionOptions, "now" | "sieve">;
+  /** The scoped invariants' marks checked so far, advanced only by a committed transaction (as `head` is). */
+  private readonly marks = new ScopeMarks();
 
   constructor(
     law: Vocabulary | Lineage,
@@ -343,18 +347,20 @@ export class Sedimenter {
           return { messageId: stored.messageId, key };
         },
       };
-      const sediment = this.commit(intent, timestamp, origin, host);
-      return alarmWork ? { sediment, alarmWork } : { sediment };
+      const { sediment, settled } = this.commit(intent, timestamp, origin, host);
+      return { sediment, ...(alarmWork ? { alarmWork } : {}), ...(settled ? { settled } : {}) };
     });
+    committed.settled?.();
     this.head = { sedimentId: committed.sediment.sedimentId, hash: committed.sediment.hash };
     return committed;
   }
 
-  private commit(intent: Intent, timestamp: number, origin: SealOrigin | undefined, host: BuiltinHost): Sediment {
+  private commit(intent: Intent, timestamp: number, origin: SealOrigin | undefined, host: BuiltinHost): { sediment: Sediment; settled?: () => void } {
     const sedimentId = this.head.sedimentId + 1;
     const prevHash = this.head.hash;
     // A receipt recorded alone has no steps: it writes no table of the Nomos, so no invariant can break.
-    const outputs: Json[] = intent.steps.length === 0 ? [] : interpret(this.vocabulary, intent, this.host.db, { now: timestamp, sedimentId }, host);
+    const ran = intent.steps.length === 0 ? undefined : runSteps(this.vocabulary, intent, this.host.db, { now: timestamp, sedimentId }, host, this.marks);
+    const outputs: Json[] = ran?.outputs ?? [];
     const canonical = {
       sedimentId,
       prevHash,
@@ -365,8 +371,11 @@ export class Sedimenter {
       worldHash: this.worldHash,
     };
     const hash = hashCanonicalSediment(canonical);
-    this.log.append({ ...canonical, hash, idempotencyKey: intent.idempotencyKey ?? null });
-    return { sedimentId, hash, prevHash, timestamp, intent, outputs, world: this.world, ...(origin ? { origin } : {}) };
+    // The scoped invariant check is read by the log row's INSERT: one statement fewer per Intent. A violation rolls both back.
+    const read = this.log.append({ ...canonical, hash, idempotencyKey: intent.idempotencyKey ?? null }, ran?.check);
+    refuseViolation(ran?.check.violation(read));
+    const sediment = { sedimentId, hash, prevHash, timestamp, intent, outputs, world: this.world, ...(origin ? { origin } : {}) };
+    return ran ? { sediment, settled: () => ran.check.committed(read) } : { sediment };
   }
 
   /** Records the refusal; a woken entry is removed in the same transaction, since a refusal is final. */

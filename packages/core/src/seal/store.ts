@@ -298,14 +298,17 @@ export class SedimentLog {
   /**
    * Appends inside the caller's transaction; the caller supplies the next id, the previous
    * hash and the canonical JSON it hashed, so nothing is serialized twice. The previous hash
-   * is not stored: it is the previous row's.
+   * is not stored: it is the previous row's. `returning` reads more in the same statement (the
+   * Intent's invariant check): its columns, with its parameters bound after the row's.
    */
-  append(entry: CanonicalSediment & { hash: string; idempotencyKey: string | null }): void {
+  append(entry: CanonicalSediment & { hash: string; idempotencyKey: string | null }, returning?: { columns: string; params: readonly SqlValue[] }): Row {
     const stored = this.storedIntent(entry.intent, entry.idempotencyKey);
-    this.db.exec(
-      `INSERT INTO _noema_sediment (sediment_id, hash, timestamp, intent, nomos_version, outputs, world_id, origin, idempotency_key) VALUES (?, ${HEX_IN}, ?, ?, ?, ?, ?, ?, ?)`,
-      [entry.sedimentId, entry.hash, entry.timestamp, stored.text, stored.nomosVersion, entry.outputs, this.worldId(entry.worldHash), entry.origin ?? null, entry.idempotencyKey],
+    const read = returning?.columns ? ` RETURNING ${returning.columns}` : "";
+    const rows = this.db.exec(
+      `INSERT INTO _noema_sediment (sediment_id, hash, timestamp, intent, nomos_version, outputs, world_id, origin, idempotency_key) VALUES (?, ${HEX_IN}, ?, ?, ?, ?, ?, ?, ?)${read}`,
+      [entry.sedimentId, entry.hash, entry.timestamp, stored.text, stored.nomosVersion, entry.outputs, this.worldId(entry.worldHash), entry.origin ?? null, entry.idempotencyKey, ...(read ? returning!.params : [])],
     );
+    return rows[0] ?? {};
   }
 
   /** Records a World under its hash and returns its id; entries name it by that id. */

@@ -168,9 +168,12 @@ export interface InvariantCheck {
  */
 export function beginCheck(db: SqlExecutor, nomos: Nomos, marks?: ScopeMarks): InvariantCheck {
   const plan = planOf(nomos);
-  if (plan.length > 0 && installed.get(db) !== nomos.hash) createScopes(db, nomos);
-  const known = marks?.nomosHash === nomos.hash ? marks : undefined;
-  const checked = plan.map((p) => (known ? (known.checked.get(p.name) ?? 0) : Number(db.exec(`SELECT COALESCE(MAX(mark), 0) AS n FROM ${q(p.table)}`, [])[0]!.n)));
+  // Created here, the key tables start empty and numbering afresh, whatever `marks` remembers.
+  const creating = plan.length > 0 && installed.get(db) !== nomos.hash;
+  if (creating) createScopes(db, nomos);
+  const known = !creating && marks?.nomosHash === nomos.hash ? marks : undefined;
+  const newestMark = (p: ScopePlan) => Number(db.exec(`SELECT COALESCE(MAX(mark), 0) AS n FROM ${q(p.table)}`, [])[0]!.n);
+  const checked = plan.map((p) => (creating ? 0 : known ? (known.checked.get(p.name) ?? 0) : newestMark(p)));
   const deleting = plan.map((p, i) => checked[i]! - (known?.deleted.get(p.name) ?? 0) >= SCOPE_MARKS_KEPT);
   plan.forEach((p, i) => {
     if (deleting[i]) db.exec(`DELETE FROM ${q(p.table)} WHERE mark <= ?`, [checked[i]!]);
@@ -188,6 +191,8 @@ export function beginCheck(db: SqlExecutor, nomos: Nomos, marks?: ScopeMarks): I
       return undefined;
     },
     committed(row) {
+      // Committed with the Intent, the tables it created stay: the next one need not create them again.
+      if (creating) installed.set(db, nomos.hash);
       if (!marks) return;
       if (marks.nomosHash !== nomos.hash) {
         marks.nomosHash = nomos.hash;

@@ -600,7 +600,7 @@ export class NoemaReservations extends InventoryAttractor {
   fill(n: number): void {
     this.ctx.storage.transactionSync(() => {
       fillActive(this.ctx.storage.sql, n, "n");
-      // The fill is not an Intent: drop the keys its rows marked, as the next Intent's check would.
+      // The fill is not an Intent: drop the marks its rows made (numbering goes on), so the next Intent checks only its own.
       this.ctx.storage.sql.exec("DELETE FROM _noema_scope_reserved_matches_active_reservations");
     });
   }

@@ -15,7 +15,7 @@ import { tablesOfInvariants } from "../sieve/index.js";
  * Intent: the check is a read, which the Sedimenter folds into the log row's INSERT.
  */
 
-/** The key tables and triggers of scoped invariants: transient, empty between Intents, not state. */
+/** The key tables and triggers of scoped invariants: bookkeeping of the check, not state of the law. */
 export const SCOPE_PREFIX = "_noema_scope_";
 
 interface ScopePlan {

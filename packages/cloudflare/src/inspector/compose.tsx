@@ -1,5 +1,6 @@
 import type { Explanation, Seal } from "@noema/core";
 import { type Frame, Page } from "./pages.js";
+import { json } from "./parts.js";
 
 /** The part of an argument's JSON Schema a form field needs; anything else becomes a text field. */
 export interface FieldSchema {
@@ -40,7 +41,6 @@ export interface ComposeView {
   outcome?: Outcome;
 }
 
-const json = (value: unknown) => JSON.stringify(value, null, 2);
 
 export function Compose({ frame, view }: { frame: Frame; view: ComposeView }) {
   const here = `${frame.base}/worlds/${encodeURIComponent(view.name)}/compose`;

@@ -1,5 +1,6 @@
 import type { ConnectionReport, Sieve } from "@noema/core";
 import { ConnectionTable, type Frame, Page } from "./pages.js";
+import { json } from "./parts.js";
 
 export interface IntentLawView {
   /** The JSON as pasted, or the picked sediment's Intent. */
@@ -9,7 +10,6 @@ export interface IntentLawView {
   outcome?: { version: number; sieve: Sieve; report: ConnectionReport } | { error: string };
 }
 
-const json = (value: unknown) => JSON.stringify(value, null, 2);
 
 /** For a pasted or picked Intent: its Sieve under the law it names, and the Connection it would get to the latest. */
 export function IntentLaw({ frame, view }: { frame: Frame; view: IntentLawView }) {

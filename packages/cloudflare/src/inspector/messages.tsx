@@ -1,5 +1,6 @@
 import type { OutboxMessage, ReceiptEntry } from "../messages.js";
-import { type PeerLink, Time } from "./pages.js";
+import type { PeerLink } from "./pages.js";
+import { IntentDetails, json, Pager, Time } from "./parts.js";
 import { OtherSide } from "./trail.js";
 
 // Everything shown is escaped like any text: keys and Intents are the sender's.
@@ -13,7 +14,6 @@ export interface MessagesView {
   receiptsAfter: number;
 }
 
-const json = (value: unknown) => JSON.stringify(value, null, 2);
 const OUTCOME_BADGE = { sealed: "Flat", refused: "Curved", undeliverable: "Critical" } as const;
 
 /** The outbox (what is still to be delivered, with its attempts and last error) and the receipts of what was. */
@@ -55,10 +55,7 @@ export function Messages({ here, view, peer }: { here: string; view: MessagesVie
                   </td>
                   <td class="mono">{target(m.to)}</td>
                   <td>
-                    <details>
-                      <summary>{m.intent.steps.map((s) => s.op).join(", ")}</summary>
-                      <pre tabindex={0}>{json(m.intent)}</pre>
-                    </details>
+                    <IntentDetails intent={m.intent} />
                   </td>
                   <td>{m.attempts}</td>
                   <td>
@@ -133,10 +130,12 @@ export function Messages({ here, view, peer }: { here: string; view: MessagesVie
           </table>
         </div>
       )}
-      <nav class="pager">
-        {view.receiptsAfter > 0 ? <a href={receiptsPage(0)}>First receipts</a> : null}
-        {receipts.next !== undefined ? <a href={receiptsPage(receipts.next)}>More receipts</a> : null}
-      </nav>
+      <Pager
+        links={[
+          ["First receipts", view.receiptsAfter > 0 ? receiptsPage(0) : undefined],
+          ["More receipts", receipts.next !== undefined ? receiptsPage(receipts.next) : undefined],
+        ]}
+      />
     </section>
   );
 }

@@ -1,4 +1,4 @@
-import { Time } from "./pages.js";
+import { Time } from "./parts.js";
 
 // An app's own summary of a World, shown first on its page. Plain data, rendered (and escaped) here:
 // an app says what to show, never how, so it cannot put markup on the page.

@@ -5,6 +5,7 @@ import type { FrozenSummary, NomosReport } from "../attractor.js";
 import type { TokenScope } from "../http/auth.js";
 import type { ChainStatus, TailCheck } from "../inspection.js";
 import { Messages, type MessagesView } from "./messages.js";
+import { IntentDetails, json, Pager, Time } from "./parts.js";
 import { type Overview, OverviewCard } from "./overview.js";
 import { Chart, type ChartSpec, State, type StateView } from "./state.js";
 import { Trail, type TrailView } from "./trail.js";
@@ -23,14 +24,6 @@ export interface Frame {
 }
 
 const short = (hash: string) => hash.slice(0, 12);
-const json = (value: unknown) => JSON.stringify(value, null, 2);
-
-/** A UTC time the client script turns into the reader's own zone. */
-export const Time = ({ ms }: { ms: number }) => (
-  <time datetime={new Date(ms).toISOString()} data-ms={String(ms)}>
-    {new Date(ms).toISOString().replace("T", " ").slice(0, 19)} UTC
-  </time>
-);
 
 export function Document({ base, title, children }: { base: string; title: string; children: Child }) {
   return (
@@ -137,10 +130,12 @@ export function Worlds({ frame, label, error, catalog }: { frame: Frame; label: 
               ))}
             </ul>
           )}
-          <nav class="pager">
-            {catalog.from ? <a href={list("")}>First</a> : null}
-            {catalog.next !== undefined ? <a href={list(catalog.next)}>Next</a> : null}
-          </nav>
+          <Pager
+            links={[
+              ["First", catalog.from ? list("") : undefined],
+              ["Next", catalog.next !== undefined ? list(catalog.next) : undefined],
+            ]}
+          />
         </section>
       ) : null}
     </Page>
@@ -373,10 +368,12 @@ function Log({ here, base, name, log, filter, brokenAt, explain, peer }: LogProp
       <h2>Log</h2>
       {log.sediments.length === 0 ? <p class="muted">No sediments on this page.</p> : null}
       <LogEntries base={base} name={name} sediments={log.sediments} brokenAt={brokenAt} explain={explain} peer={peer} />
-      <nav class="pager">
-        {log.after > 0 ? <a href={`${keep(Math.max(0, log.after - log.limit))}#log`}>Older</a> : null}
-        {log.next !== undefined ? <a href={`${keep(log.next)}#log`}>Newer</a> : null}
-      </nav>
+      <Pager
+        links={[
+          ["Older", log.after > 0 ? `${keep(Math.max(0, log.after - log.limit))}#log` : undefined],
+          ["Newer", log.next !== undefined ? `${keep(log.next)}#log` : undefined],
+        ]}
+      />
     </section>
   );
 }
@@ -472,10 +469,7 @@ function Frozen({ here, view }: { here: string; view: FrozenView }) {
                   </td>
                   <td class="mono">{f.key ?? "—"}</td>
                   <td>
-                    <details>
-                      <summary>{f.intent.steps.map((step) => step.op).join(", ")}</summary>
-                      <pre tabindex={0}>{json(f.intent)}</pre>
-                    </details>
+                    <IntentDetails intent={f.intent} />
                   </td>
                   <td>{f.attempts}</td>
                   <td class={f.lastError ? "error" : "muted"}>{f.lastError ?? "—"}</td>
@@ -485,10 +479,12 @@ function Frozen({ here, view }: { here: string; view: FrozenView }) {
           </table>
         </div>
       )}
-      <nav class="pager">
-        {view.paged ? <a href={page()}>First frozen Intents</a> : null}
-        {next ? <a href={page(next)}>More frozen Intents</a> : null}
-      </nav>
+      <Pager
+        links={[
+          ["First frozen Intents", view.paged ? page() : undefined],
+          ["More frozen Intents", next ? page(next) : undefined],
+        ]}
+      />
     </section>
   );
 }
@@ -545,9 +541,7 @@ function Precedents({ here, view }: { here: string; view: WorldView }) {
         </ol>
       )}
       {next !== undefined ? (
-        <nav class="pager">
-          <a href={`${here}?${more}#precedents`}>More</a>
-        </nav>
+        <Pager links={[["More", `${here}?${more}#precedents`]]} />
       ) : null}
     </section>
   );

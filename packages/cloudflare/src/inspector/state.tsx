@@ -1,5 +1,6 @@
 import type { Sediment, SqlValue } from "@noema/core";
 import type { RowsPage, TableInfo } from "../inspection.js";
+import { Pager } from "./parts.js";
 
 /**
  * A chart an app adds to every World page, drawn from a bounded sample of the log (see
@@ -81,10 +82,12 @@ export function State({ here, view }: { here: string; view: StateView }) {
               </tbody>
             </table>
           </div>
-          <nav class="pager">
-            {view.rowsAfter > 0 ? <a href={link(rows.table)}>First rows</a> : null}
-            {rows.next !== undefined ? <a href={link(rows.table, rows.next)}>Next rows</a> : null}
-          </nav>
+          <Pager
+            links={[
+              ["First rows", view.rowsAfter > 0 ? link(rows.table) : undefined],
+              ["Next rows", rows.next !== undefined ? link(rows.table, rows.next) : undefined],
+            ]}
+          />
         </>
       ) : null}
     </section>

@@ -1,7 +1,8 @@
 import type { RefusalSeal, Sediment, SuccessSeal } from "@noema/core";
 import type { Attractor } from "../attractor.js";
 import type { OutboxMessage, ReceiptEntry } from "../messages.js";
-import { type PeerLink, Time } from "./pages.js";
+import type { PeerLink } from "./pages.js";
+import { Pager, Time } from "./parts.js";
 
 // Everything shown is escaped like any text: targets, keys and refusal messages are the sender's or the receiver's.
 
@@ -119,10 +120,12 @@ export function Trail({ here, view, peer }: { here: string; view: TrailView; pee
           ))}
         </ol>
       )}
-      <nav class="pager">
-        {view.after > 0 ? <a href={page(0)}>First messages</a> : null}
-        {view.next !== undefined ? <a href={page(view.next)}>Later messages</a> : null}
-      </nav>
+      <Pager
+        links={[
+          ["First messages", view.after > 0 ? page(0) : undefined],
+          ["Later messages", view.next !== undefined ? page(view.next) : undefined],
+        ]}
+      />
     </section>
   );
 }

@@ -25,12 +25,13 @@ interface ScopePlan {
   /** Statements that create the key table and its triggers. */
   ddl: string[];
   /**
-   * A scalar subquery: the keys the marks after `?` (the last mark checked) ask to check, as a
-   * JSON array of key arrays: every key written, or with a balance only those whose summed part
-   * moved or whose `over` row appeared, went or changed key.
+   * The columns the check reads, in a SELECT or RETURNING list: `moved`, the keys the marks
+   * after `?` (the last mark checked) ask to check, as a JSON array of key arrays (every key
+   * written, or with a balance only those whose summed part moved or whose `over` row appeared,
+   * went or changed key); `newest`, the newest mark.
    */
+  read: string;
   moved: string;
-  /** A scalar subquery: the newest mark. */
   newest: string;
   /** The invariant's violations at the keys bound as a JSON array of key arrays. */
   scoped: string;
@@ -42,7 +43,13 @@ const KEYS_PER_CHECK = 500;
 export const SCOPE_MARKS_KEPT = 1000;
 
 const q = (name: string) => `"${name.replaceAll('"', '""')}"`;
-const plans = new WeakMap<Nomos, ScopePlan[]>();
+/** A law's scoped invariants, and the one list of columns that reads all their checks. */
+interface ScopePlans {
+  list: ScopePlan[];
+  columns: string;
+  byName: Map<string, ScopePlan>;
+}
+const plans = new WeakMap<Nomos, ScopePlans>();
 
 const installed = new WeakMap<SqlExecutor, string>();
 
@@ -58,11 +65,11 @@ export class ScopeMarks {
   readonly deleted = new Map<string, number>();
 }
 
-function planOf(nomos: Nomos): ScopePlan[] {
-  let out = plans.get(nomos);
-  if (out) return out;
+function planOf(nomos: Nomos): ScopePlans {
+  const known = plans.get(nomos);
+  if (known) return known;
   const reads = tablesOfInvariants(nomos);
-  out = [];
+  const out: ScopePlan[] = [];
   for (const [name, invariant] of Object.entries(nomos.invariants)) {
     const { scope } = invariant;
     if (!scope) continue;
@@ -97,21 +104,23 @@ function planOf(nomos: Nomos): ScopePlan[] {
     }
     const group = keys.join(", ");
     const candidates = `SELECT ${group} FROM ${q(table)} WHERE mark > ? GROUP BY ${group}${balance ? " HAVING SUM(d) != 0 OR MAX(e) = 1" : ""}`;
-    const moved = `(SELECT json_group_array(json_array(${group})) FROM (${candidates}))`;
+    const [moved, newest] = [`m${out.length}`, `n${out.length}`];
+    const read = `(SELECT json_group_array(json_array(${group})) FROM (${candidates})) AS ${moved}, (SELECT MAX(mark) FROM ${q(table)}) AS ${newest}`;
     const bound = `SELECT ${keys.map((k, i) => `value ->> ${i} AS ${k}`).join(", ")} FROM json_each(?)`;
     const on = scope.key.map((k, i) => `v.${q(k)} IS c.k${i}`).join(" AND ");
     const scoped = `SELECT v.* FROM (${bound}) AS c JOIN (${invariant.violations}) AS v ON ${on}`;
-    out.push({ name, invariant, table, ddl, moved, newest: `(SELECT MAX(mark) FROM ${q(table)})`, scoped });
+    out.push({ name, invariant, table, ddl, read, moved, newest, scoped });
   }
-  plans.set(nomos, out);
-  return out;
+  const planned = { list: out, columns: out.map((p) => p.read).join(", "), byName: new Map(out.map((p) => [p.name, p])) };
+  plans.set(nomos, planned);
+  return planned;
 }
 
 /** Drops every key table and trigger, then creates those of `nomos`. */
 function createScopes(db: SqlExecutor, nomos: Nomos): void {
   const existing = db.exec(`SELECT type, name FROM sqlite_master WHERE name LIKE '\\_noema\\_scope\\_%' ESCAPE '\\' AND type IN ('trigger', 'table') ORDER BY type DESC`, []);
   for (const r of existing) db.exec(`DROP ${r.type === "trigger" ? "TRIGGER" : "TABLE"} IF EXISTS ${q(String(r.name))}`, []);
-  const plan = planOf(nomos);
+  const plan = planOf(nomos).list;
   // A REPLACE deletes the rows it conflicts with; only with recursive_triggers do their DELETE triggers fire.
   if (plan.length > 0) db.exec("PRAGMA recursive_triggers = ON", []);
   for (const p of plan) for (const sql of p.ddl) db.exec(sql, []);
@@ -167,7 +176,7 @@ export interface InvariantCheck {
  * Without `marks` (or with marks of another law) the newest mark is read first.
  */
 export function beginCheck(db: SqlExecutor, nomos: Nomos, marks?: ScopeMarks): InvariantCheck {
-  const plan = planOf(nomos);
+  const { list: plan, columns, byName } = planOf(nomos);
   // Created here, the key tables start empty and numbering afresh, whatever `marks` remembers.
   const creating = plan.length > 0 && installed.get(db) !== nomos.hash;
   if (creating) createScopes(db, nomos);
@@ -178,14 +187,13 @@ export function beginCheck(db: SqlExecutor, nomos: Nomos, marks?: ScopeMarks): I
   plan.forEach((p, i) => {
     if (deleting[i]) db.exec(`DELETE FROM ${q(p.table)} WHERE mark <= ?`, [checked[i]!]);
   });
-  const scopedOf = new Map(plan.map((p, i) => [p.name, i]));
   return {
-    columns: plan.map((p, i) => `${p.moved} AS m${i}, ${p.newest} AS n${i}`).join(", "),
+    columns,
     params: checked,
     violation(row) {
       for (const [name, invariant] of Object.entries(nomos.invariants)) {
-        const i = scopedOf.get(name);
-        const rows = i === undefined ? db.exec(invariant.violations, []) : violationsAt(db, plan[i]!, movedKeys(row, i));
+        const p = byName.get(name);
+        const rows = p ? violationsAt(db, p, movedKeys(row, p)) : db.exec(invariant.violations, []);
         if (rows.length > 0) return { name, invariant, rows };
       }
       return undefined;
@@ -200,7 +208,7 @@ export function beginCheck(db: SqlExecutor, nomos: Nomos, marks?: ScopeMarks): I
         marks.deleted.clear();
       }
       plan.forEach((p, i) => {
-        const newest = row[`n${i}`];
+        const newest = row[p.newest];
         marks.checked.set(p.name, typeof newest === "number" ? newest : checked[i]!);
         if (deleting[i]) marks.deleted.set(p.name, checked[i]!);
       });
@@ -208,9 +216,9 @@ export function beginCheck(db: SqlExecutor, nomos: Nomos, marks?: ScopeMarks): I
   };
 }
 
-/** The keys scoped invariant `i` moved, from the row its columns were read into; a row without them is a bug, never "nothing moved". */
-function movedKeys(row: Row, i: number): SqlValue[][] {
-  const moved = row[`m${i}`];
+/** The keys a scoped invariant moved, from the row its columns were read into; a row without them is a bug, never "nothing moved". */
+function movedKeys(row: Row, plan: ScopePlan): SqlValue[][] {
+  const moved = row[plan.moved];
   if (typeof moved !== "string") throw new Error("the scoped invariant check was not read: select or return its columns");
   return JSON.parse(moved) as SqlValue[][];
 }

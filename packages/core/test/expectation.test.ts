@@ -31,14 +31,14 @@ const withCause = defineVocabulary(ledgerNomos, { withdraw: withdraw(accountExis
 const without = defineVocabulary(ledgerNomos, { withdraw: withdraw() });
 const intent = buildIntent(withCause, (s) => void s.withdraw({ accountId: "alice", amount: 5 }));
 
-/** An executor that answers each statement by its first word, recording what ran. */
+/** An executor that answers each statement by its first words, recording what ran (the invariant check: not violated). */
 function db(answers: { update: Row[]; select: Row[] }) {
   const ran: { sql: string; params: readonly SqlValue[] }[] = [];
   return {
     ran,
     exec: (text: string, params: readonly SqlValue[]) => {
       ran.push({ sql: text, params });
-      return text.startsWith("UPDATE") ? answers.update : text.startsWith("SELECT id") ? answers.select : [];
+      return text.startsWith("UPDATE") ? answers.update : text.startsWith("SELECT id") ? answers.select : text.startsWith("SELECT EXISTS") ? [{ v0: 0 }] : [];
     },
   };
 }

@@ -6,13 +6,15 @@ import { tablesOfInvariants } from "../sieve/index.js";
 /**
  * Scoped invariants: where an Intent wrote, collected from the writes themselves. Each scoped
  * invariant has a key table (`_noema_scope_<invariant>`) that AFTER INSERT/UPDATE/DELETE
- * triggers on its tables fill with the keys of every row written (an UPDATE gives both the old
- * and the new key), whatever statement wrote it: a subquery, an upsert, a REPLACE (with
+ * triggers on its tables fill with the keys of every row written (an UPDATE that moves a row
+ * gives its old and its new key), whatever statement wrote it: a subquery, an upsert, a REPLACE (with
  * recursive_triggers on, its deletes fire too). DO SQLite refuses TEMP tables and triggers, so
- * they live in the main schema, named with Noema's prefix. Each mark is numbered (AUTOINCREMENT:
- * never reused, even after a delete), so an Intent's marks are those after the last one checked;
- * they roll back with it when it is refused. Checked marks are deleted now and then, not per
- * Intent: the check is a read, which the Sedimenter folds into the log row's INSERT.
+ * they live in the main schema, named with Noema's prefix. Each mark is numbered by its rowid,
+ * so an Intent's marks are those after the last one checked; they roll back with it when it is
+ * refused. Checked marks are deleted now and then, not per Intent, and the newest checked one is
+ * kept, so a new mark is always numbered after it (AUTOINCREMENT would ensure that too, at the
+ * cost of a write to sqlite_sequence per statement). The check is a read, which the Sedimenter
+ * folds into the log row's INSERT.
  */
 
 /** The key tables and triggers of scoped invariants: bookkeeping of the check, not state of the law. */
@@ -24,32 +26,35 @@ interface ScopePlan {
   table: string;
   /** Statements that create the key table and its triggers. */
   ddl: string[];
-  /**
-   * The columns the check reads, in a SELECT or RETURNING list: `moved`, the keys the marks
-   * after `?` (the last mark checked) ask to check, as a JSON array of key arrays (every key
-   * written, or with a balance only those whose summed part moved or whose `over` row appeared,
-   * went or changed key); `newest`, the newest mark.
-   */
-  read: string;
-  moved: string;
+  /** The column that reads the newest mark, so the next Intent reads only its own. */
   newest: string;
-  /** The invariant's violations at the keys bound as a JSON array of key arrays. */
-  scoped: string;
 }
 
-/** Keys bound per scoped violations query: one JSON parameter, kept well under statement limits. */
-const KEYS_PER_CHECK = 500;
+/**
+ * How one invariant is checked, in declaration order: `column` is 1 when it is violated (a
+ * scoped one only at the keys the marks after `?`, the last mark checked, moved), and `rows`
+ * reads its violations there, which only a refusal needs.
+ */
+interface CheckPlan {
+  name: string;
+  invariant: InvariantSpec;
+  flag: string;
+  column: string;
+  rows: string;
+  scope?: ScopePlan;
+}
+
 /** Checked marks a key table keeps before an Intent deletes them (in its own transaction, so a refusal keeps them). */
 export const SCOPE_MARKS_KEPT = 1000;
 
 const q = (name: string) => `"${name.replaceAll('"', '""')}"`;
-/** A law's scoped invariants, and the one list of columns that reads all their checks. */
-interface ScopePlans {
-  list: ScopePlan[];
+/** A law's invariant checks, its scoped invariants, and the one list of columns that reads every check. */
+interface Plans {
+  checks: CheckPlan[];
+  scoped: ScopePlan[];
   columns: string;
-  byName: Map<string, ScopePlan>;
 }
-const plans = new WeakMap<Nomos, ScopePlans>();
+const plans = new WeakMap<Nomos, Plans>();
 
 const installed = new WeakMap<SqlExecutor, string>();
 
@@ -65,62 +70,77 @@ export class ScopeMarks {
   readonly deleted = new Map<string, number>();
 }
 
-function planOf(nomos: Nomos): ScopePlans {
+function planOf(nomos: Nomos): Plans {
   const known = plans.get(nomos);
   if (known) return known;
   const reads = tablesOfInvariants(nomos);
-  const out: ScopePlan[] = [];
+  const checks: CheckPlan[] = [];
   for (const [name, invariant] of Object.entries(nomos.invariants)) {
-    const { scope } = invariant;
-    if (!scope) continue;
-    // Keys are collected only from the listed tables: a write elsewhere would go unchecked.
-    for (const t of reads.get(name)!) {
-      if (!scope.tables[t]) {
-        throw new NomosDefinitionError(`invariant "${name}" reads table "${t}", which its scope does not list: a write there would not be checked`);
-      }
-    }
-    const table = `${SCOPE_PREFIX}${name}`;
-    const keys = scope.key.map((_, i) => `k${i}`);
-    // d: the row's signed part of the balance; e: 1 when a row of `over` appeared, went or changed key.
-    const ddl = [`CREATE TABLE ${q(table)} (mark INTEGER PRIMARY KEY AUTOINCREMENT, ${keys.join(", ")}, d INTEGER NOT NULL, e INTEGER NOT NULL)`];
-    const { balance } = scope;
-    for (const [t, columns] of Object.entries(scope.tables)) {
-      if (!columns) continue;
-      const all = Object.keys(nomos.tables[t]!.columns);
-      const sum = balance?.sum[t];
-      const anchor = balance?.over === t;
-      // The row's columns under their own names, so `sum` is written as over a plain row.
-      const row = (of: "NEW" | "OLD", sign: "" | "-", moved: string) =>
-        `SELECT ${columns.map((c) => q(c)).join(", ")}, ${sum === undefined ? "0" : `${sign}(${sum})`}, ${anchor ? moved : "0"} FROM (SELECT ${all.map((c) => `${of}.${q(c)} AS ${q(c)}`).join(", ")})`;
-      const rekeyed = `(${columns.map((c) => `OLD.${q(c)} IS NOT NEW.${q(c)}`).join(" OR ")})`;
-      const insert = (rows: string) => `INSERT INTO ${q(table)} (${keys.join(", ")}, d, e) ${rows};`;
-      const trigger = (event: string, suffix: string, body: string) =>
-        `CREATE TRIGGER ${q(`${table}__${t}_${suffix}`)} AFTER ${event} ON ${q(t)} BEGIN ${body} END`;
-      ddl.push(
-        trigger("INSERT", "i", insert(row("NEW", "", "1"))),
-        trigger("UPDATE", "u", insert(`${row("OLD", "-", rekeyed)} UNION ALL ${row("NEW", "", rekeyed)}`)),
-        trigger("DELETE", "d", insert(row("OLD", "-", "1"))),
-      );
-    }
-    const group = keys.join(", ");
-    const candidates = `SELECT ${group} FROM ${q(table)} WHERE mark > ? GROUP BY ${group}${balance ? " HAVING SUM(d) != 0 OR MAX(e) = 1" : ""}`;
-    const [moved, newest] = [`m${out.length}`, `n${out.length}`];
-    const read = `(SELECT json_group_array(json_array(${group})) FROM (${candidates})) AS ${moved}, (SELECT MAX(mark) FROM ${q(table)}) AS ${newest}`;
-    const bound = `SELECT ${keys.map((k, i) => `value ->> ${i} AS ${k}`).join(", ")} FROM json_each(?)`;
-    const on = scope.key.map((k, i) => `v.${q(k)} IS c.k${i}`).join(" AND ");
-    const scoped = `SELECT v.* FROM (${bound}) AS c JOIN (${invariant.violations}) AS v ON ${on}`;
-    out.push({ name, invariant, table, ddl, read, moved, newest, scoped });
+    const flag = `v${checks.length}`;
+    const scope = scopePlan(nomos, name, invariant, reads.get(name)!, `n${checks.length}`);
+    const rows = scope?.rows ?? invariant.violations;
+    checks.push({ name, invariant, flag, column: `EXISTS (${rows}) AS ${flag}`, rows, ...(scope ? { scope: scope.plan } : {}) });
   }
-  const planned = { list: out, columns: out.map((p) => p.read).join(", "), byName: new Map(out.map((p) => [p.name, p])) };
+  const scoped = checks.flatMap((c) => (c.scope ? [c.scope] : []));
+  const columns = [...checks.map((c) => c.column), ...scoped.map((p) => `(SELECT MAX(mark) FROM ${q(p.table)}) AS ${p.newest}`)].join(", ");
+  const planned = { checks, scoped, columns };
   plans.set(nomos, planned);
   return planned;
+}
+
+/** A scoped invariant's key table, triggers and check: its violations at the keys its marks after `?` moved. */
+function scopePlan(nomos: Nomos, name: string, invariant: InvariantSpec, reads: Set<string>, newest: string): { plan: ScopePlan; rows: string } | undefined {
+  const { scope } = invariant;
+  if (!scope) return undefined;
+  // Keys are collected only from the listed tables: a write elsewhere would go unchecked.
+  for (const t of reads) {
+    if (!scope.tables[t]) {
+      throw new NomosDefinitionError(`invariant "${name}" reads table "${t}", which its scope does not list: a write there would not be checked`);
+    }
+  }
+  const table = `${SCOPE_PREFIX}${name}`;
+  const keys = scope.key.map((_, i) => `k${i}`);
+  // d: the row's signed part of the balance; e: 1 when a row of `over` appeared, went or changed key.
+  const ddl = [`CREATE TABLE ${q(table)} (mark INTEGER PRIMARY KEY, ${keys.join(", ")}, d INTEGER NOT NULL, e INTEGER NOT NULL)`];
+  const { balance } = scope;
+  for (const [t, columns] of Object.entries(scope.tables)) {
+    if (!columns) continue;
+    const all = Object.keys(nomos.tables[t]!.columns);
+    const sum = balance?.sum[t];
+    const anchor = balance?.over === t;
+    // The row's columns under their own names, so `sum` is written as over a plain row.
+    const plain = (of: "NEW" | "OLD") => `(SELECT ${all.map((c) => `${of}.${q(c)} AS ${q(c)}`).join(", ")})`;
+    const row = (of: "NEW" | "OLD", sign: "" | "-", moved: "0" | "1") =>
+      `SELECT ${columns.map((c) => q(c)).join(", ")}, ${sum === undefined ? "0" : `${sign}(${sum})`}, ${anchor ? moved : "0"} FROM ${plain(of)}`;
+    const rekeyed = `(${columns.map((c) => `OLD.${q(c)} IS NOT NEW.${q(c)}`).join(" OR ")})`;
+    const insert = (rows: string) => `INSERT INTO ${q(table)} (${keys.join(", ")}, d, e) ${rows};`;
+    const trigger = (event: string, suffix: string, body: string, when = "") =>
+      `CREATE TRIGGER ${q(`${table}__${t}_${suffix}`)} AFTER ${event} ON ${q(t)}${when && ` WHEN ${when}`} BEGIN ${body} END`;
+    // An update that keeps the key is one mark of what it moved, or none when a balance did not move.
+    const newKey = columns.map((c) => `NEW.${q(c)}`).join(", ");
+    const inPlace = !balance
+      ? insert(`SELECT ${newKey}, 0, 0`)
+      : sum === undefined
+        ? undefined
+        : insert(`SELECT ${newKey}, x, 0 FROM (SELECT (SELECT ${sum} FROM ${plain("NEW")}) - (SELECT ${sum} FROM ${plain("OLD")}) AS x) WHERE x IS NOT 0`);
+    ddl.push(
+      trigger("INSERT", "i", insert(row("NEW", "", "1"))),
+      trigger("UPDATE", "u", insert(`${row("OLD", "-", "1")} UNION ALL ${row("NEW", "", "1")}`), rekeyed),
+      ...(inPlace ? [trigger("UPDATE", "k", inPlace, `NOT ${rekeyed}`)] : []),
+      trigger("DELETE", "d", insert(row("OLD", "-", "1"))),
+    );
+  }
+  const group = keys.join(", ");
+  const moved = `SELECT ${group} FROM ${q(table)} WHERE mark > ? GROUP BY ${group}${balance ? " HAVING SUM(d) != 0 OR MAX(e) = 1" : ""}`;
+  const on = scope.key.map((k, i) => `v.${q(k)} IS c.k${i}`).join(" AND ");
+  return { plan: { name, invariant, table, ddl, newest }, rows: `SELECT v.* FROM (${moved}) AS c JOIN (${invariant.violations}) AS v ON ${on}` };
 }
 
 /** Drops every key table and trigger, then creates those of `nomos`. */
 function createScopes(db: SqlExecutor, nomos: Nomos): void {
   const existing = db.exec(`SELECT type, name FROM sqlite_master WHERE name LIKE '\\_noema\\_scope\\_%' ESCAPE '\\' AND type IN ('trigger', 'table') ORDER BY type DESC`, []);
   for (const r of existing) db.exec(`DROP ${r.type === "trigger" ? "TRIGGER" : "TABLE"} IF EXISTS ${q(String(r.name))}`, []);
-  const plan = planOf(nomos).list;
+  const plan = planOf(nomos).scoped;
   // A REPLACE deletes the rows it conflicts with; only with recursive_triggers do their DELETE triggers fire.
   if (plan.length > 0) db.exec("PRAGMA recursive_triggers = ON", []);
   for (const p of plan) for (const sql of p.ddl) db.exec(sql, []);
@@ -155,12 +175,13 @@ export interface Violation {
 
 /**
  * The invariant check of one Intent, begun before its statements (`beginCheck`) and finished
- * after them: each invariant in declaration order, a scoped one at the keys its marks ask for,
- * an unscoped one in full. The scoped part is a read of `columns`, which the caller may fold
- * into a statement it runs anyway (a RETURNING clause, with `params` bound after its own).
+ * after them: each invariant in declaration order, a scoped one at the keys its marks moved,
+ * an unscoped one in full. It is a read of `columns`, one flag per invariant, which the caller
+ * may fold into a statement it runs anyway (a RETURNING clause, with `params` bound after its
+ * own); only a violated invariant's rows are read apart, for the refusal to name one.
  */
 export interface InvariantCheck {
-  /** Columns for a SELECT or RETURNING list; empty when no invariant is scoped. */
+  /** Columns for a SELECT or RETURNING list; empty when the law has no invariant. */
   readonly columns: string;
   readonly params: readonly SqlValue[];
   /** The first violated invariant, given the row `columns` read. */
@@ -176,25 +197,29 @@ export interface InvariantCheck {
  * Without `marks` (or with marks of another law) the newest mark is read first.
  */
 export function beginCheck(db: SqlExecutor, nomos: Nomos, marks?: ScopeMarks): InvariantCheck {
-  const { list: plan, columns, byName } = planOf(nomos);
+  const { checks, scoped, columns } = planOf(nomos);
   // Created here, the key tables start empty and numbering afresh, whatever `marks` remembers.
-  const creating = plan.length > 0 && installed.get(db) !== nomos.hash;
+  const creating = scoped.length > 0 && installed.get(db) !== nomos.hash;
   if (creating) createScopes(db, nomos);
   const known = !creating && marks?.nomosHash === nomos.hash ? marks : undefined;
   const newestMark = (p: ScopePlan) => Number(db.exec(`SELECT COALESCE(MAX(mark), 0) AS n FROM ${q(p.table)}`, [])[0]!.n);
-  const checked = plan.map((p) => (creating ? 0 : known ? (known.checked.get(p.name) ?? 0) : newestMark(p)));
-  const deleting = plan.map((p, i) => checked[i]! - (known?.deleted.get(p.name) ?? 0) >= SCOPE_MARKS_KEPT);
-  plan.forEach((p, i) => {
-    if (deleting[i]) db.exec(`DELETE FROM ${q(p.table)} WHERE mark <= ?`, [checked[i]!]);
+  const checked = scoped.map((p) => (creating ? 0 : known ? (known.checked.get(p.name) ?? 0) : newestMark(p)));
+  const deleting = scoped.map((p, i) => checked[i]! - (known?.deleted.get(p.name) ?? 0) >= SCOPE_MARKS_KEPT);
+  scoped.forEach((p, i) => {
+    // The newest checked mark stays: the next one is numbered after it.
+    if (deleting[i]) db.exec(`DELETE FROM ${q(p.table)} WHERE mark < ?`, [checked[i]!]);
   });
   return {
     columns,
     params: checked,
     violation(row) {
-      for (const [name, invariant] of Object.entries(nomos.invariants)) {
-        const p = byName.get(name);
-        const rows = p ? violationsAt(db, p, movedKeys(row, p)) : db.exec(invariant.violations, []);
-        if (rows.length > 0) return { name, invariant, rows };
+      for (const c of checks) {
+        const flag = row[c.flag];
+        // A row without the flag is a bug, never "not violated".
+        if (flag === undefined) throw new Error("the invariant check was not read: select or return its columns");
+        if (!flag) continue;
+        const rows = db.exec(c.rows, c.scope ? [checked[scoped.indexOf(c.scope)]!] : []);
+        if (rows.length > 0) return { name: c.name, invariant: c.invariant, rows };
       }
       return undefined;
     },
@@ -207,27 +232,13 @@ export function beginCheck(db: SqlExecutor, nomos: Nomos, marks?: ScopeMarks): I
         marks.checked.clear();
         marks.deleted.clear();
       }
-      plan.forEach((p, i) => {
+      scoped.forEach((p, i) => {
         const newest = row[p.newest];
         marks.checked.set(p.name, typeof newest === "number" ? newest : checked[i]!);
         if (deleting[i]) marks.deleted.set(p.name, checked[i]!);
       });
     },
   };
-}
-
-/** The keys a scoped invariant moved, from the row its columns were read into; a row without them is a bug, never "nothing moved". */
-function movedKeys(row: Row, plan: ScopePlan): SqlValue[][] {
-  const moved = row[plan.moved];
-  if (typeof moved !== "string") throw new Error("the scoped invariant check was not read: select or return its columns");
-  return JSON.parse(moved) as SqlValue[][];
-}
-
-/** The invariant's violations at these keys, a bounded batch of keys per query. */
-function violationsAt(db: SqlExecutor, plan: ScopePlan, keys: SqlValue[][]): Row[] {
-  const rows: Row[] = [];
-  for (let i = 0; i < keys.length; i += KEYS_PER_CHECK) rows.push(...db.exec(plan.scoped, [JSON.stringify(keys.slice(i, i + KEYS_PER_CHECK))]));
-  return rows;
 }
 
 /** Keys one audit page checks, by default and at most. */

@@ -79,9 +79,9 @@ describe("entry points", () => {
     "SedimentLog", "type SedimentSource", "type SegmentKind", "type SegmentManifest", "SEND_SQL",
     "sha256Hex", "type Sha256Hex", "sieveHash", "sieveOf", "sizeIssue", "type SqlExecutor",
     "statementFootprint", "statementsOf", "stepLimitIssues", "stepSchema", "stepScope", "type StepScope",
-    "strictArgs", "tablesOfInvariants", "unknownOperation", "useSha256", "Verifier", "VERIFY_DDL",
-    "VERIFY_SLICE", "type VerifyPass", "verifySchema", "type VerifySlice", "WAKE_BATCH", "wakeTime",
-    "type WakeWhen", "worldHash", "zodIssues",
+    "strictArgs", "tablesOfInvariants", "textHash", "unknownOperation", "useSha256", "Verifier",
+    "VERIFY_DDL", "VERIFY_SLICE", "type VerifyPass", "verifySchema", "type VerifySlice", "WAKE_BATCH",
+    "wakeTime", "type WakeWhen", "worldHash", "zodIssues",
     ]);
   });
 

@@ -1,7 +1,7 @@
 // @noema/core/runtime: what runs a law inside a store. Used by @noema/cloudflare (and by any
 // other host); an application does not need it. Not covered by the authoring API's stability.
 
-export { canonicalJson, contentHash, nobleSha256Hex, normalizeSql, type Sha256Hex, sha256Hex, useSha256 } from "./canonical/index.js";
+export { canonicalJson, contentHash, nobleSha256Hex, normalizeSql, type Sha256Hex, sha256Hex, textHash, useSha256 } from "./canonical/index.js";
 export type { AlarmChore, SedimentHost, SqlExecutor } from "./host/index.js";
 export { prefixIssues, zodIssues } from "./issue/index.js";
 export { MAX_NAME_LENGTH } from "./nomos/define.js";

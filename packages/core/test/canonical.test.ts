@@ -46,6 +46,24 @@ describe("canonicalJson", () => {
     );
   });
 
+  it("is the text every stored hash was made from: keys in the built-in sort's order, small objects and large", () => {
+    // The definition the log's hashes were computed with; a new sort must not change one of them.
+    const sorted = (v: unknown): unknown => {
+      if (Array.isArray(v)) return v.map(sorted);
+      if (v === null || typeof v !== "object") return v;
+      const out: Record<string, unknown> = {};
+      for (const k of Object.keys(v).sort()) if ((v as Record<string, unknown>)[k] !== undefined) out[k] = sorted((v as Record<string, unknown>)[k]);
+      return out;
+    };
+    const key = fc.oneof(fc.string({ maxLength: 3 }), fc.constantFrom("a", "B", "é", "\u{1F600}", "10", "9"));
+    const wide = fc.dictionary(key, fc.oneof(fc.integer(), fc.string()), { maxKeys: 40 });
+    fc.assert(
+      fc.property(fc.oneof(jsonValue, wide, fc.array(wide)), (value) => {
+        expect(canonicalJson(value)).toBe(JSON.stringify(sorted(value)));
+      }),
+    );
+  });
+
   it("distinguishes values that differ", () => {
     expect(canonicalJson({ a: [1, 2] })).not.toBe(canonicalJson({ a: [2, 1] }));
     expect(canonicalJson({ a: "1" })).not.toBe(canonicalJson({ a: 1 }));

@@ -25,13 +25,32 @@ function sortKeys(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(sortKeys);
   if (value !== null && typeof value === "object") {
     const out: Record<string, unknown> = {};
-    for (const key of Object.keys(value).sort()) {
+    for (const key of sortedInPlace(Object.keys(value))) {
       const v = (value as Record<string, unknown>)[key];
       if (v !== undefined) out[key] = sortKeys(v);
     }
     return out;
   }
   return value;
+}
+
+/** Up to this many keys are sorted by insertion; more by the built-in sort, which scales. */
+const INSERTION_SORT_MAX = 16;
+
+/**
+ * The keys in the order `Array.prototype.sort` gives them (UTF-16 code units), sorted where
+ * they lie: most objects have a few keys, and the built-in sort allocates a work array per
+ * call, which on the sedimentation path was a quarter of everything allocated.
+ */
+function sortedInPlace(keys: string[]): string[] {
+  if (keys.length > INSERTION_SORT_MAX) return keys.sort();
+  for (let i = 1; i < keys.length; i++) {
+    const key = keys[i]!;
+    let j = i - 1;
+    for (; j >= 0 && keys[j]! > key; j--) keys[j + 1] = keys[j]!;
+    keys[j + 1] = key;
+  }
+  return keys;
 }
 
 /**
@@ -50,11 +69,19 @@ const SCRATCH_BYTES = 16 * 1024;
 const encoder = new TextEncoder();
 const scratch = new Uint8Array(SCRATCH_BYTES);
 
-function nobleSha256Hex(text: string): string {
-  if (text.length * UTF8_BYTES_PER_UNIT > SCRATCH_BYTES) return bytesToHex(sha256(utf8ToBytes(text)));
-  const { written } = encoder.encodeInto(text, scratch);
-  return bytesToHex(sha256(scratch.subarray(0, written)));
+/**
+ * A text hash made of a synchronous bytes hash: the text's UTF-8 goes into the one reused
+ * buffer, the digest comes back in lower-case hex. `digest` must not keep the bytes.
+ */
+export function textHash(digest: (bytes: Uint8Array) => Uint8Array): Sha256Hex {
+  return (text) => {
+    if (text.length * UTF8_BYTES_PER_UNIT > SCRATCH_BYTES) return bytesToHex(digest(utf8ToBytes(text)));
+    const { written } = encoder.encodeInto(text, scratch);
+    return bytesToHex(digest(scratch.subarray(0, written)));
+  };
 }
+
+const nobleSha256Hex: Sha256Hex = textHash(sha256);
 
 /**
  * The hash port: SHA-256 of a text's UTF-8 bytes, in lower-case hex, computed synchronously

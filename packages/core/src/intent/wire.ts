@@ -159,10 +159,18 @@ function longStrings(value: unknown, max: number, path: PropertyKey[], out: Issu
     return;
   }
   if (value === null || typeof value !== "object") return;
-  const entries: [PropertyKey, unknown][] = Array.isArray(value) ? value.map((v, i) => [i, v]) : Object.entries(value);
-  for (const [k, v] of entries) {
-    path.push(k);
-    longStrings(v, max, path, out);
+  // Walked by index or key, not by entries: this runs on every Intent, and pairs are garbage.
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      path.push(i);
+      longStrings(value[i], max, path, out);
+      path.pop();
+    }
+    return;
+  }
+  for (const key of Object.keys(value)) {
+    path.push(key);
+    longStrings((value as Record<string, unknown>)[key], max, path, out);
     path.pop();
   }
 }
@@ -231,10 +239,11 @@ export function checkOpArgs(scope: StepScope, opName: string, given: Record<stri
   if (!op) return { ok: false, issues: [unknownOperation(vocabulary, opName, at)] };
   const issues: Issue[] = [];
   // Every field that looks like a Ref is checked here and kept away from the argument schema.
-  const refKeys = new Set<string>();
-  for (const [key, value] of Object.entries(given)) {
+  let refKeys: Set<string> | undefined;
+  for (const key of Object.keys(given)) {
+    const value = given[key];
     if (!looksLikeRef(value)) continue;
-    refKeys.add(key);
+    (refKeys ??= new Set()).add(key);
     if (!Object.hasOwn(op.args.shape, key)) {
       issues.push(issue("unrecognized_keys", [...at, "args", key], `operation "${opName}" has no argument "${key}"`));
       continue;
@@ -242,7 +251,7 @@ export function checkOpArgs(scope: StepScope, opName: string, given: Record<stri
     issues.push(...refIssues(scope, value, [...at, "args", key]));
   }
   let parsed;
-  if (refKeys.size === 0) parsed = strictArgs(op).safeParse(given);
+  if (!refKeys) parsed = strictArgs(op).safeParse(given);
   else {
     const rest = Object.fromEntries(Object.entries(given).filter(([k]) => !refKeys.has(k)));
     parsed = argsWithout(op, [...refKeys].filter((k) => Object.hasOwn(op.args.shape, k))).safeParse(rest);
@@ -250,14 +259,17 @@ export function checkOpArgs(scope: StepScope, opName: string, given: Record<stri
   if (!parsed.success) issues.push(...zodIssues(parsed.error, [...at, "args"]));
   if (!parsed.success || issues.length) return { ok: false, issues };
   const args = definedArgs(parsed.data as Record<string, ArgValue>);
-  for (const key of refKeys) args[key] = given[key] as Ref;
+  for (const key of refKeys ?? []) args[key] = given[key] as Ref;
   return { ok: true, value: args };
 }
 
 /** An optional argument given as undefined is absent, as it will be after any JSON round trip. */
 export function definedArgs(data: Record<string, ArgValue | undefined>): Record<string, ArgValue> {
   const args: Record<string, ArgValue> = {};
-  for (const [key, value] of Object.entries(data)) if (value !== undefined) args[key] = value;
+  for (const key of Object.keys(data)) {
+    const value = data[key];
+    if (value !== undefined) args[key] = value;
+  }
   return args;
 }
 

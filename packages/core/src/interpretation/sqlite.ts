@@ -69,6 +69,12 @@ export function refuseViolation(violation: Violation | undefined): void {
   });
 }
 
+/** Whether any argument is a Ref, without an array of the values (this runs for every step). */
+function hasRef(args: Record<string, unknown>): boolean {
+  for (const key in args) if (Object.hasOwn(args, key) && isRef(args[key])) return true;
+  return false;
+}
+
 /**
  * `interpret` without its last part: the steps run, and the invariant check is returned for
  * the caller to finish inside the same transaction (the Sedimenter reads its scoped part with
@@ -94,7 +100,7 @@ export function runSteps(
     const op = vocabulary.operations[step.op];
     if (!op) throw new Refusal({ kind: "validation", message: `unknown operation "${step.op}"`, step: index });
     // Only a step with Refs needs validating again: the rest was parsed already, and values from Refs were not.
-    const parsed = Object.values(step.args).some(isRef)
+    const parsed = hasRef(step.args)
       ? strictArgs(op).safeParse(resolveArgs(step.args, outputs))
       : { success: true as const, data: step.args as Record<string, unknown>, error: undefined };
     if (!parsed.success) {

@@ -118,6 +118,8 @@ export class Sedimenter {
   private readonly admission: Omit<AdmissionOptions, "now" | "sieve">;
   /** The scoped invariants' marks checked so far, advanced only by a committed transaction (as `head` is). */
   private readonly marks = new ScopeMarks();
+  /** How the running transaction changes the alarm's work (see `Committed`), noted by the built-in steps. */
+  private alarmWork: Committed["alarmWork"];
 
   constructor(
     law: Vocabulary | Lineage,
@@ -316,50 +318,53 @@ export class Sedimenter {
   private applyPrepared(prepare: () => { intent: Intent; origin: SealOrigin | undefined }, timestamp: number): Committed {
     const committed = this.host.transaction((): Committed => {
       const { intent, origin } = prepare();
-      let alarmWork: Committed["alarmWork"];
-      const added = (at: number) => {
-        if (!alarmWork) alarmWork = { earliest: at };
-        else if (alarmWork.earliest !== undefined) alarmWork.earliest = Math.min(alarmWork.earliest, at);
-      };
-      const { held } = this;
-      const host: BuiltinHost = {
-        freeze: (r) => {
-          try {
-            const stored = this.cryostasis.freeze({ ...r, sieve: intentSieve(this.vocabulary, r.intent), nomos: held, worldHash: this.worldHash });
-            if (!stored.existing) added(stored.wakeAt);
-            return stored;
-          } catch (error) {
-            if (error instanceof FreezeKeyConflict) throw new Refusal({ kind: "idempotency", message: error.message, op: FREEZE });
-            throw error;
-          }
-        },
-        cancel: (key) => {
-          const cancelled = this.cryostasis.cancelKey(key);
-          if (cancelled) alarmWork = {};
-          return cancelled;
-        },
-        send: (r) => {
-          const { intent: message, sieve } = this.checkMessage(r.to.attractor, r.intent, r.step);
-          const key = r.key ?? derivedMessageKey(this.world, r.sedimentId, r.step);
-          const stored = this.outbox.send({ key, to: r.to, intent: message, sieve, sedimentId: r.sedimentId, step: r.step, now: r.now });
-          // A message is due at once.
-          if (!stored.existing) added(r.now);
-          return { messageId: stored.messageId, key };
-        },
-      };
-      const { sediment, settled } = this.commit(intent, timestamp, origin, host);
-      return { sediment, ...(alarmWork ? { alarmWork } : {}), ...(settled ? { settled } : {}) };
+      this.alarmWork = undefined;
+      const done: Committed = this.commit(intent, timestamp, origin);
+      if (this.alarmWork) done.alarmWork = this.alarmWork;
+      return done;
     });
     committed.settled?.();
     this.head = { sedimentId: committed.sediment.sedimentId, hash: committed.sediment.hash };
     return committed;
   }
 
-  private commit(intent: Intent, timestamp: number, origin: SealOrigin | undefined, host: BuiltinHost): { sediment: Sediment; settled?: () => void } {
+  /** What the built-in steps do here, made once: they note in `alarmWork` what the running transaction changes. */
+  private readonly builtins: BuiltinHost = {
+    freeze: (r) => {
+      try {
+        const stored = this.cryostasis.freeze({ ...r, sieve: intentSieve(this.vocabulary, r.intent), nomos: this.held, worldHash: this.worldHash });
+        if (!stored.existing) this.addedAlarmWork(stored.wakeAt);
+        return stored;
+      } catch (error) {
+        if (error instanceof FreezeKeyConflict) throw new Refusal({ kind: "idempotency", message: error.message, op: FREEZE });
+        throw error;
+      }
+    },
+    cancel: (key) => {
+      const cancelled = this.cryostasis.cancelKey(key);
+      if (cancelled) this.alarmWork = {};
+      return cancelled;
+    },
+    send: (r) => {
+      const { intent: message, sieve } = this.checkMessage(r.to.attractor, r.intent, r.step);
+      const key = r.key ?? derivedMessageKey(this.world, r.sedimentId, r.step);
+      const stored = this.outbox.send({ key, to: r.to, intent: message, sieve, sedimentId: r.sedimentId, step: r.step, now: r.now });
+      // A message is due at once.
+      if (!stored.existing) this.addedAlarmWork(r.now);
+      return { messageId: stored.messageId, key };
+    },
+  };
+
+  private addedAlarmWork(at: number): void {
+    if (!this.alarmWork) this.alarmWork = { earliest: at };
+    else if (this.alarmWork.earliest !== undefined) this.alarmWork.earliest = Math.min(this.alarmWork.earliest, at);
+  }
+
+  private commit(intent: Intent, timestamp: number, origin: SealOrigin | undefined): { sediment: Sediment; settled?: () => void } {
     const sedimentId = this.head.sedimentId + 1;
     const prevHash = this.head.hash;
     // A receipt recorded alone has no steps: it writes no table of the Nomos, so no invariant can break.
-    const ran = intent.steps.length === 0 ? undefined : runSteps(this.vocabulary, intent, this.host.db, { now: timestamp, sedimentId }, host, this.marks);
+    const ran = intent.steps.length === 0 ? undefined : runSteps(this.vocabulary, intent, this.host.db, { now: timestamp, sedimentId }, this.builtins, this.marks);
     const outputs: Json[] = ran?.outputs ?? [];
     const canonical = {
       sedimentId,
@@ -371,7 +376,7 @@ export class Sedimenter {
       worldHash: this.worldHash,
     };
     const hash = hashCanonicalSediment(canonical);
-    // The scoped invariant check is read by the log row's INSERT: one statement fewer per Intent. A violation rolls both back.
+    // The invariant check is read by the log row's INSERT: no statement of its own. A violation rolls both back.
     const read = this.log.append({ ...canonical, hash, idempotencyKey: intent.idempotencyKey ?? null }, ran?.check);
     refuseViolation(ran?.check.violation(read));
     const sediment = { sedimentId, hash, prevHash, timestamp, intent, outputs, world: this.world, ...(origin ? { origin } : {}) };

@@ -180,7 +180,10 @@ export class SedimentLog {
   /** World ids by hash, and the canonical stamp of each law version: both few and never changed once written. */
   private readonly worldIds = new Map<string, number>();
   private readonly stamps = new Map<number, string | null>();
-  private held: { version: number; stamp: string } | null | undefined;
+  /** The held law's version, its canonical stamp, and how a keyless Intent of it begins. */
+  private held: { version: number; stamp: string; keyless: string } | null | undefined;
+  /** The last INSERT `append` ran, with the columns it returns. */
+  private insert: { columns: string; sql: string } | undefined;
 
   constructor(private readonly db: SqlExecutor) {}
 
@@ -251,18 +254,19 @@ export class SedimentLog {
       const r = this.db.exec(`SELECT version FROM _noema_nomos ORDER BY version DESC LIMIT 1`, [])[0];
       const version = r ? Number(r.version) : undefined;
       const stamp = version === undefined ? null : this.stamp(version);
-      this.held = stamp === null ? null : { version: version!, stamp };
+      this.held = stamp === null ? null : { version: version!, stamp, keyless: intentPrefix(stamp, null) };
     }
-    const tryVersion = (version: number): { text: string; nomosVersion: number } | undefined => {
-      const stamp = this.stamp(version);
-      const prefix = stamp === null ? undefined : intentPrefix(stamp, key);
-      return prefix && canonical.startsWith(prefix) ? { text: `{${canonical.slice(prefix.length)}`, nomosVersion: version } : undefined;
-    };
-    const held = this.held ? tryVersion(this.held.version) : undefined;
-    if (held) return held;
+    const { held } = this;
+    if (held) {
+      const prefix = key === null ? held.keyless : intentPrefix(held.stamp, key);
+      if (canonical.startsWith(prefix)) return { text: `{${canonical.slice(prefix.length)}`, nomosVersion: held.version };
+    }
     // Rows upgraded from format 1 carry older laws' stamps.
     const claimed = /^\{(?:"idempotencyKey":"(?:[^"\\]|\\.)*",)?"nomos":\{"hash":"[0-9a-f]{64}","name":"(?:[^"\\]|\\.)*","version":(\d+)\},/.exec(canonical);
-    return (claimed && tryVersion(Number(claimed[1]))) || { text: canonical, nomosVersion: null };
+    const version = claimed ? Number(claimed[1]) : undefined;
+    const stamp = version === undefined ? null : this.stamp(version);
+    const prefix = stamp === null ? undefined : intentPrefix(stamp, key);
+    return prefix && canonical.startsWith(prefix) ? { text: `{${canonical.slice(prefix.length)}`, nomosVersion: version! } : { text: canonical, nomosVersion: null };
   }
 
   /** The canonical JSON an Intent was hashed with, from its stored form (the inverse of `storedIntent`). */
@@ -303,14 +307,20 @@ export class SedimentLog {
    */
   append(entry: CanonicalSediment & { hash: string; idempotencyKey: string | null }, returning?: { columns: string; params: readonly SqlValue[] }): Row {
     const stored = this.storedIntent(entry.intent, entry.idempotencyKey);
-    const read = returning?.columns ? ` RETURNING ${returning.columns}` : "";
-    const rows = this.db.exec(
-      `INSERT INTO _noema_sediment (sediment_id, hash, timestamp, intent, nomos_version, outputs, world_id, origin, idempotency_key) VALUES (?, ${HEX_IN}, ?, ?, ?, ?, ?, ?, ?)${read}`,
-      [entry.sedimentId, entry.hash, entry.timestamp, stored.text, stored.nomosVersion, entry.outputs, this.worldId(entry.worldHash), entry.origin ?? null, entry.idempotencyKey, ...(read ? returning!.params : [])],
-    );
-    return rows[0] ?? {};
+    const columns = returning?.columns ?? "";
+    const params = [entry.sedimentId, entry.hash, entry.timestamp, stored.text, stored.nomosVersion, entry.outputs, this.worldId(entry.worldHash), entry.origin ?? null, entry.idempotencyKey];
+    if (columns) for (const p of returning!.params) params.push(p);
+    return this.db.exec(this.appendSql(columns), params)[0] ?? {};
   }
 
+  /** The log row's INSERT reading `columns`, built once while they stay the same (Workers pays for a statement text built anew). */
+  private appendSql(columns: string): string {
+    if (this.insert?.columns !== columns) {
+      const read = columns ? ` RETURNING ${columns}` : "";
+      this.insert = { columns, sql: `INSERT INTO _noema_sediment (sediment_id, hash, timestamp, intent, nomos_version, outputs, world_id, origin, idempotency_key) VALUES (?, ${HEX_IN}, ?, ?, ?, ?, ?, ?, ?)${read}` };
+    }
+    return this.insert.sql;
+  }
   /** Records a World under its hash and returns its id; entries name it by that id. */
   registerWorld(worldJson: string, worldHash: string): number {
     this.db.exec(`INSERT OR IGNORE INTO _noema_world (world_hash, world) VALUES (${HEX_IN}, ?)`, [worldHash, worldJson]);

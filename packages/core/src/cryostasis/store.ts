@@ -132,11 +132,12 @@ export class CryostasisStore {
   /** Stores a frozen Intent; with a key already pending, stores nothing and returns that entry. */
   freeze(r: FreezeRequest): { cryoId: number; wakeAt: number; existing: boolean } {
     const hash = storeSieve(this.db, r.sieve, this.knownSieves);
-    const intent = canonicalJson(r.intent);
     const source = this.byReference ? r.source : undefined;
+    // Stored by reference, the text is needed only to compare with an entry already under the key.
+    const intent = source ? undefined : canonicalJson(r.intent);
     const inserted = this.db.exec(FREEZE_SQL, [
       r.wakeAt,
-      source ? null : intent,
+      intent ?? null,
       source?.sedimentId ?? null,
       source?.step ?? null,
       hash,
@@ -148,7 +149,7 @@ export class CryostasisStore {
     if (inserted) return { cryoId: Number(inserted.cryo_id), wakeAt: r.wakeAt, existing: false };
     const found = this.db.exec(`SELECT cryo_id, wake_at, intent, sediment_id, step FROM _noema_cryostasis WHERE freeze_key = ?`, [r.key ?? null])[0]!;
     // A key names one frozen Intent: the same one again is a no-op, another one is a conflict.
-    if (this.intentText(found) !== intent) throw new FreezeKeyConflict(r.key!, Number(found.cryo_id));
+    if (this.intentText(found) !== (intent ?? canonicalJson(r.intent))) throw new FreezeKeyConflict(r.key!, Number(found.cryo_id));
     return { cryoId: Number(found.cryo_id), wakeAt: Number(found.wake_at), existing: true };
   }
 

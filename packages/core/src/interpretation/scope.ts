@@ -22,7 +22,6 @@ export const SCOPE_PREFIX = "_noema_scope_";
 
 interface ScopePlan {
   name: string;
-  invariant: InvariantSpec;
   table: string;
   /** Statements that create the key table and its triggers. */
   ddl: string[];
@@ -133,7 +132,7 @@ function scopePlan(nomos: Nomos, name: string, invariant: InvariantSpec, reads: 
   const group = keys.join(", ");
   const moved = `SELECT ${group} FROM ${q(table)} WHERE mark > ? GROUP BY ${group}${balance ? " HAVING SUM(d) != 0 OR MAX(e) = 1" : ""}`;
   const on = scope.key.map((k, i) => `v.${q(k)} IS c.k${i}`).join(" AND ");
-  return { plan: { name, invariant, table, ddl, newest }, rows: `SELECT v.* FROM (${moved}) AS c JOIN (${invariant.violations}) AS v ON ${on}` };
+  return { plan: { name, table, ddl, newest }, rows: `SELECT v.* FROM (${moved}) AS c JOIN (${invariant.violations}) AS v ON ${on}` };
 }
 
 /** Drops every key table and trigger, then creates those of `nomos`. */

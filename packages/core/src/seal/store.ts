@@ -257,16 +257,13 @@ export class SedimentLog {
       this.held = stamp === null ? null : { version: version!, stamp, keyless: intentPrefix(stamp, null) };
     }
     const { held } = this;
-    if (held) {
-      const prefix = key === null ? held.keyless : intentPrefix(held.stamp, key);
-      if (canonical.startsWith(prefix)) return { text: `{${canonical.slice(prefix.length)}`, nomosVersion: held.version };
-    }
+    const asHeld = held && cut(canonical, key === null ? held.keyless : intentPrefix(held.stamp, key), held.version);
+    if (asHeld) return asHeld;
     // Rows upgraded from format 1 carry older laws' stamps.
     const claimed = /^\{(?:"idempotencyKey":"(?:[^"\\]|\\.)*",)?"nomos":\{"hash":"[0-9a-f]{64}","name":"(?:[^"\\]|\\.)*","version":(\d+)\},/.exec(canonical);
     const version = claimed ? Number(claimed[1]) : undefined;
     const stamp = version === undefined ? null : this.stamp(version);
-    const prefix = stamp === null ? undefined : intentPrefix(stamp, key);
-    return prefix && canonical.startsWith(prefix) ? { text: `{${canonical.slice(prefix.length)}`, nomosVersion: version! } : { text: canonical, nomosVersion: null };
+    return (stamp !== null && cut(canonical, intentPrefix(stamp, key), version!)) || { text: canonical, nomosVersion: null };
   }
 
   /** The canonical JSON an Intent was hashed with, from its stored form (the inverse of `storedIntent`). */
@@ -468,4 +465,7 @@ export class SedimentLog {
 }
 
 /** What precedes the rest of a stamped Intent's canonical JSON: its idempotency key, if any, and its stamp. */
+/** The Intent stored without `prefix` (its stamp and key), when it begins with exactly that. */
+const cut = (canonical: string, prefix: string, version: number): { text: string; nomosVersion: number } | undefined =>
+  canonical.startsWith(prefix) ? { text: `{${canonical.slice(prefix.length)}`, nomosVersion: version } : undefined;
 const intentPrefix = (stamp: string, key: string | null) => `{${key === null ? "" : `"idempotencyKey":${JSON.stringify(key)},`}"nomos":${stamp},`;

@@ -8,6 +8,7 @@ import {
   type Intent,
   type IntentStep,
   isBuiltinOp,
+  hasRef,
   isRef,
   nomosStamp,
   type Ref,
@@ -125,7 +126,7 @@ export const freezeStep: BuiltinStep = {
     if (badKey) throw invalidStep(ctx.step, FREEZE, badKey);
     // The frozen steps were checked when the Intent was parsed; only values that came from Refs are new.
     const mapped = a.intent.steps.map((step, j) => {
-      if (!Object.values(step.args).some(isRef)) return step;
+      if (!hasRef(step.args)) return step;
       const parsed = strictArgs(vocabulary.operations[step.op]!).safeParse(resolveArgs(step.args, outputs));
       if (!parsed.success) {
         throw new Refusal({

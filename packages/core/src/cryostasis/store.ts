@@ -1,6 +1,6 @@
 import { canonicalJson, type Json } from "../canonical/index.js";
 import type { Row, SqlExecutor } from "../host/index.js";
-import { definedArgs, type Intent, type IntentStep, isRef, type NomosStamp, resolveArgs } from "../intent/index.js";
+import { definedArgs, hasRef, type Intent, type IntentStep, type NomosStamp, resolveArgs } from "../intent/index.js";
 import { type Sieve, sieveHash } from "../sieve/index.js";
 
 export const CRYOSTASIS_DDL = [
@@ -99,7 +99,7 @@ export function frozenFromStep(intent: Intent, step: number, outputs: readonly J
   const frozen = intent.steps[step]?.args.intent as { steps?: IntentStep[] } | undefined;
   if (!intent.nomos || !Array.isArray(frozen?.steps)) return undefined;
   const earlier = outputs.slice(0, step);
-  const steps = frozen.steps.map((s) => (Object.values(s.args).some(isRef) ? { op: s.op, args: definedArgs(resolveArgs(s.args, earlier) as Record<string, Json>) } : s));
+  const steps = frozen.steps.map((s) => (hasRef(s.args) ? { op: s.op, args: definedArgs(resolveArgs(s.args, earlier) as Record<string, Json>) } : s));
   return { v: 1, nomos: intent.nomos, steps };
 }
 

@@ -66,6 +66,12 @@ export function isRef(value: unknown): value is Ref {
   );
 }
 
+/** Whether any argument is a Ref, without an array of the values (this runs for every step). */
+export function hasRef(args: Record<string, unknown>): boolean {
+  for (const key in args) if (Object.hasOwn(args, key) && isRef(args[key])) return true;
+  return false;
+}
+
 /**
  * Built-in steps are named with a leading `$` (the registry is in `interpretation/builtins.ts`);
  * operation names cannot start with one. A built-in may carry steps of this law to run later at

@@ -109,8 +109,9 @@ function scopePlan(nomos: Nomos, name: string, invariant: InvariantSpec, reads: 
     const anchor = balance?.over === t;
     // The row's columns under their own names, so `sum` is written as over a plain row.
     const plain = (of: "NEW" | "OLD") => `(SELECT ${all.map((c) => `${of}.${q(c)} AS ${q(c)}`).join(", ")})`;
-    const row = (of: "NEW" | "OLD", sign: "" | "-", moved: "0" | "1") =>
-      `SELECT ${columns.map((c) => q(c)).join(", ")}, ${sum === undefined ? "0" : `${sign}(${sum})`}, ${anchor ? moved : "0"} FROM ${plain(of)}`;
+    // A row of `over` that appears, goes or moves to another key: e is 1.
+    const row = (of: "NEW" | "OLD", sign: "" | "-") =>
+      `SELECT ${columns.map((c) => q(c)).join(", ")}, ${sum === undefined ? "0" : `${sign}(${sum})`}, ${anchor ? "1" : "0"} FROM ${plain(of)}`;
     const rekeyed = `(${columns.map((c) => `OLD.${q(c)} IS NOT NEW.${q(c)}`).join(" OR ")})`;
     const insert = (rows: string) => `INSERT INTO ${q(table)} (${keys.join(", ")}, d, e) ${rows};`;
     const trigger = (event: string, suffix: string, body: string, when = "") =>
@@ -123,10 +124,10 @@ function scopePlan(nomos: Nomos, name: string, invariant: InvariantSpec, reads: 
         ? undefined
         : insert(`SELECT ${newKey}, x, 0 FROM (SELECT (SELECT ${sum} FROM ${plain("NEW")}) - (SELECT ${sum} FROM ${plain("OLD")}) AS x) WHERE x IS NOT 0`);
     ddl.push(
-      trigger("INSERT", "i", insert(row("NEW", "", "1"))),
-      trigger("UPDATE", "u", insert(`${row("OLD", "-", "1")} UNION ALL ${row("NEW", "", "1")}`), rekeyed),
+      trigger("INSERT", "i", insert(row("NEW", ""))),
+      trigger("UPDATE", "u", insert(`${row("OLD", "-")} UNION ALL ${row("NEW", "")}`), rekeyed),
       ...(inPlace ? [trigger("UPDATE", "k", inPlace, `NOT ${rekeyed}`)] : []),
-      trigger("DELETE", "d", insert(row("OLD", "-", "1"))),
+      trigger("DELETE", "d", insert(row("OLD", "-"))),
     );
   }
   const group = keys.join(", ");

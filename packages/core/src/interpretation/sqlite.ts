@@ -4,7 +4,7 @@ import { builtinStep } from "./builtins.js";
 import type { Row, SqlExecutor } from "../host/index.js";
 import {
   type Intent,
-  isRef,
+  hasRef,
   type InterpretationContext,
   type Vocabulary,
   resolveArgs,
@@ -69,16 +69,10 @@ export function refuseViolation(violation: Violation | undefined): void {
   });
 }
 
-/** Whether any argument is a Ref, without an array of the values (this runs for every step). */
-function hasRef(args: Record<string, unknown>): boolean {
-  for (const key in args) if (Object.hasOwn(args, key) && isRef(args[key])) return true;
-  return false;
-}
-
 /**
  * `interpret` without its last part: the steps run, and the invariant check is returned for
- * the caller to finish inside the same transaction (the Sedimenter reads its scoped part with
- * the log row's INSERT, then calls `refuseViolation`, and tells `marks` once it committed).
+ * the caller to finish inside the same transaction (the Sedimenter reads it with the log row's
+ * INSERT, then calls `refuseViolation`, and tells `marks` once it committed).
  */
 export function runSteps(
   vocabulary: Vocabulary,

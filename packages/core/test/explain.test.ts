@@ -7,6 +7,10 @@ import { ledger, ledgerNomos } from "./ledger.js";
 
 const ctx = { now: 1_700_000_000_000, sedimentId: 7 };
 const ref = (step: number, output: string) => ({ $ref: { step, output } });
+const deepFreeze = <T>(value: T): T => {
+  if (typeof value === "object" && value !== null) for (const v of Object.values(value)) deepFreeze(v);
+  return Object.freeze(value);
+};
 
 const payRent = buildIntent(ledger, (s) => {
   const alice = s.openAccount({ accountId: "alice", owner: "Alice" });
@@ -15,38 +19,41 @@ const payRent = buildIntent(ledger, (s) => {
   s.transfer({ from: alice.accountId, to: bob.accountId, amount: 30, memo: "rent" });
 });
 
-describe("explain", () => {
-  it("lists the exact sql.exec() sequence with its parameters, Refs standing for earlier outputs", () => {
-    expect(explain(ledger, payRent, ctx)).toStrictEqual({
-      steps: [
+/** What explain gives for payRent: the exact statements, Refs standing for earlier outputs. */
+const payRentExplained = {
+  steps: [
+    {
+      op: "openAccount",
+      statements: [{ sql: "INSERT INTO accounts (id, owner, balance, currency) VALUES (?, ?, 0, ?) RETURNING id", params: ["alice", "Alice", "EUR"] }],
+    },
+    {
+      op: "openAccount",
+      statements: [{ sql: "INSERT INTO accounts (id, owner, balance, currency) VALUES (?, ?, 0, ?) RETURNING id", params: ["bob", "Bob", "USD"] }],
+    },
+    {
+      op: "deposit",
+      statements: [{ sql: "UPDATE accounts SET balance = balance + ? WHERE id = ? RETURNING balance", params: [100, ref(0, "accountId")] }],
+    },
+    {
+      op: "transfer",
+      statements: [
+        { sql: "UPDATE accounts SET balance = balance - ? WHERE id = ? RETURNING balance", params: [30, ref(0, "accountId")] },
+        { sql: "UPDATE accounts SET balance = balance + ? WHERE id = ?", params: [30, ref(1, "accountId")] },
         {
-          op: "openAccount",
-          statements: [{ sql: "INSERT INTO accounts (id, owner, balance, currency) VALUES (?, ?, 0, ?) RETURNING id", params: ["alice", "Alice", "EUR"] }],
-        },
-        {
-          op: "openAccount",
-          statements: [{ sql: "INSERT INTO accounts (id, owner, balance, currency) VALUES (?, ?, 0, ?) RETURNING id", params: ["bob", "Bob", "USD"] }],
-        },
-        {
-          op: "deposit",
-          statements: [{ sql: "UPDATE accounts SET balance = balance + ? WHERE id = ? RETURNING balance", params: [100, ref(0, "accountId")] }],
-        },
-        {
-          op: "transfer",
-          statements: [
-            { sql: "UPDATE accounts SET balance = balance - ? WHERE id = ? RETURNING balance", params: [30, ref(0, "accountId")] },
-            { sql: "UPDATE accounts SET balance = balance + ? WHERE id = ?", params: [30, ref(1, "accountId")] },
-            {
-              sql: "INSERT INTO transfers (from_account, to_account, amount, memo, at) VALUES (?, ?, ?, ?, ?) RETURNING id",
-              params: [ref(0, "accountId"), ref(1, "accountId"), 30, "rent", ctx.now],
-            },
-          ],
+          sql: "INSERT INTO transfers (from_account, to_account, amount, memo, at) VALUES (?, ?, ?, ?, ?) RETURNING id",
+          params: [ref(0, "accountId"), ref(1, "accountId"), 30, "rent", ctx.now],
         },
       ],
-      invariants: [{ name: "transfers_between_known_accounts", sql: ledgerNomos.invariants.transfers_between_known_accounts!.violations }],
-      sieve: intentSieve(ledger, payRent),
-      context: ctx,
-    });
+    },
+  ],
+  invariants: [{ name: "transfers_between_known_accounts", sql: ledgerNomos.invariants.transfers_between_known_accounts!.violations }],
+  sieve: intentSieve(ledger, payRent),
+  context: ctx,
+};
+
+describe("explain", () => {
+  it("lists the exact sql.exec() sequence with its parameters, Refs standing for earlier outputs", () => {
+    expect(explain(ledger, payRent, ctx)).toStrictEqual(payRentExplained);
   });
 
   it("binds absent optional arguments as NULL", () => {
@@ -75,10 +82,12 @@ describe("explain", () => {
   });
 
   it("runs nothing and leaves the Intent as it was", () => {
-    const before = JSON.stringify(payRent);
-    explain(ledger, payRent, ctx);
-    expect(JSON.stringify(payRent)).toBe(before);
-    expect(explain(ledger, payRent, ctx)).toStrictEqual(explain(ledger, payRent, ctx));
+    // Deeply frozen: explain throws (modules are strict) if it writes to the Intent, and a second
+    // explanation, made after the first, is still the exact one.
+    const frozen = deepFreeze(JSON.parse(JSON.stringify(payRent)) as typeof payRent);
+    expect(explain(ledger, frozen, ctx)).toStrictEqual(payRentExplained);
+    expect(explain(ledger, frozen, ctx)).toStrictEqual(payRentExplained);
+    expect(frozen).toStrictEqual(payRent);
   });
 
   it("binds as many values as each statement has placeholders, all of them values or Refs", () => {

@@ -69,7 +69,9 @@ describe("defineVocabulary", () => {
   });
 
   it("accepts camelCase names up to 64 characters", () => {
-    expect(() => defineVocabulary(ledgerNomos, { a: noArgs, openAccount2: noArgs, [`a${"b".repeat(63)}`]: noArgs })).not.toThrow();
+    const names = ["a", "openAccount2", `a${"b".repeat(63)}`];
+    const vocabulary = defineVocabulary(ledgerNomos, Object.fromEntries(names.map((name) => [name, noArgs])));
+    expect(Object.keys(vocabulary.operations)).toStrictEqual(names);
   });
 
   it("rejects an operation without statements", () => {

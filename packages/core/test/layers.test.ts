@@ -7,6 +7,9 @@ declare global {
   }
 }
 
+/** The README's Layout section, where a newcomer reads the layer order. */
+const README = Object.values(import.meta.glob("../../../README.md", { query: "?raw", import: "default", eager: true }))[0]!;
+
 /** The folders of src/, bottom first: each may import only from folders before it (and itself). */
 const LAYERS = [
   "canonical",
@@ -49,6 +52,11 @@ describe("layers", () => {
   it("every folder of src/ is in the layer order", () => {
     const folders = new Set(Object.keys(SOURCES).filter((f) => f.includes("/")).map((f) => f.split("/")[0]!));
     expect([...folders].sort()).toEqual([...LAYERS].sort());
+  });
+
+  it("the README's Layout lists every folder of src/, in the layer order", () => {
+    const listed = [...README.matchAll(/^ {2}src\/([a-z]+)\s/gm)].map((m) => m[1]);
+    expect(listed).toEqual([...LAYERS]);
   });
 
   it("no file imports from a folder above its own", () => {

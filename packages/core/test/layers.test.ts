@@ -12,6 +12,7 @@ const LAYERS = [
   "canonical",
   "host",
   "issue",
+  "footprint",
   "nomos",
   "intent",
   "sieve",

@@ -43,10 +43,19 @@ describe("invariant scopes", () => {
     expect(bad({ ...perLocation, balance: { over: "nope", sum: { stock: "reserved", holds: "-quantity" } } })).toThrow(/over table "nope"/);
   });
 
-  it("refuse, when first installed, a scope that omits a table the invariant reads", () => {
+  it("refuse, when the Nomos is defined, a scope that omits a table the invariant reads", () => {
+    const partial = () => law({ scope: { key: ["location_id"], tables: { stock: ["location_id"] } } });
+    expect(partial).toThrow(NomosDefinitionError);
+    expect(partial).toThrow(/invariant "balanced" reads table "holds", which its scope does not list/);
     const host = { db: { exec: () => [] }, transaction: <T>(fn: () => T) => fn(), now: () => 0 } as SedimentHost;
-    const partial = law({ scope: { key: ["location_id"], tables: { stock: ["location_id"] } } });
-    expect(() => installScopes(host, partial)).toThrow(/reads table "holds", which its scope does not list/);
     expect(() => installScopes(host, law({ scope: perLocation }))).not.toThrow();
+  });
+
+  it("refuse, when the Nomos is defined, a violations query that cannot be read or names what the Nomos lacks", () => {
+    const bad = (sql: string) => () => law({ violations: sql });
+    expect(bad("SELEC 1")).toThrow(NomosDefinitionError);
+    expect(bad("SELEC 1")).toThrow(/^invariant "balanced": cannot read this SQL: .* at column 7 \(near "1"\); in: SELEC 1$/);
+    expect(bad("SELECT location_id FROM stocks")).toThrow(/^invariant "balanced": SQL names table "stocks", which Nomos held v1 does not declare/);
+    expect(bad("SELECT s.location FROM stock s")).toThrow(/^invariant "balanced": table "stock" has no column "location"/);
   });
 });

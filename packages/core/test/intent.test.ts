@@ -87,7 +87,7 @@ describe("defineVocabulary", () => {
       version: 1,
       tables: { event: { columns: { id: text().primaryKey() } }, seats: { columns: { id: text().primaryKey(), status: text().notNull() } } },
     });
-    const addSeat = (statement: (id: ArgHole<"id", string>) => Statement) =>
+    const addSeat = (statement: (id: ArgHole<"id", string>) => Statement<{ id: string }>) =>
       operation({ description: "", args: z.object({ id: z.string() }), output: z.object({}), statements: ({ arg }) => ({ insert: statement(arg.id) }), result: () => ({}) });
 
     it("accepts INSERT … SELECT … RETURNING, which SQLite runs (issue 17)", () => {

@@ -323,6 +323,11 @@ describe("statementFootprint: SQL the parser's grammar lacks, read in parts with
     );
   });
 
+  it("bound values in LIMIT and OFFSET, and a backslash as the last character of a string", () => {
+    expect(fp("SELECT owner FROM accounts WHERE owner LIKE ? ESCAPE '\\' ORDER BY id LIMIT ? OFFSET ?")).toStrictEqual(expected({ tables: ["accounts"], columns: cols("accounts", "owner", "id") }));
+    expect(fp("DELETE FROM transfers WHERE id IN (SELECT id FROM transfers WHERE at < ? LIMIT ?)")).toStrictEqual(expected({ tables: ["transfers"], columns: cols("transfers", "id", "at"), writes: ["transfers"] }));
+  });
+
   it("says where it stopped reading, as a column of the statement as written", () => {
     const at = (sql: string, near: string) => new RegExp(`at column ${sql.indexOf(near) + 1} \\(near "${near.slice(0, 16).replace(/[()*]/g, "\\$&")}`);
     const window = "INSERT INTO accounts (id) VALUES (?) RETURNING row_number() OVER (ORDER BY id)";
@@ -330,6 +335,30 @@ describe("statementFootprint: SQL the parser's grammar lacks, read in parts with
     expect(() => fp(window)).toThrow(at(window, "ORDER BY id)"));
     const except = "SELECT id FROM accounts EXCEPT SELECT from_account FROM transfers";
     expect(() => fp(except)).toThrow(at(except, "SELECT from_account"));
+  });
+});
+
+describe("statementFootprint: what the README lists as not supported is refused, never misread", () => {
+  it.each([
+    "SELECT id FROM accounts EXCEPT SELECT from_account FROM transfers",
+    "SELECT id FROM accounts INTERSECT SELECT from_account FROM transfers",
+    "SELECT a.id FROM accounts a RIGHT JOIN transfers t ON t.from_account = a.id",
+    "SELECT a.id FROM accounts a FULL OUTER JOIN transfers t ON t.from_account = a.id",
+    "SELECT id FROM accounts NATURAL JOIN transfers",
+    "SELECT id, row_number() OVER (ORDER BY id) FROM accounts",
+    "SELECT id FROM accounts WINDOW w AS (ORDER BY id)",
+    "SELECT COUNT(*) FILTER (WHERE balance > 0) FROM accounts",
+    "UPDATE accounts SET balance = t.amount FROM transfers t WHERE t.from_account = accounts.id",
+    "UPDATE accounts SET (owner, currency) = (?, ?) WHERE id = ?",
+    "SELECT id FROM accounts WHERE owner IS NOT DISTINCT FROM ?",
+    "SELECT id FROM accounts WHERE owner ISNULL",
+    "SELECT id FROM accounts ORDER BY owner NULLS LAST",
+    "SELECT id FROM accounts INDEXED BY accounts_by_owner",
+    "SELECT id FROM accounts NOT INDEXED",
+    "VALUES (1), (2)",
+    "SELECT value FROM generate_series(1, 3)",
+  ])("%s", (sql) => {
+    expect(() => statementFootprint(ledgerNomos, sql)).toThrow(SieveDerivationError);
   });
 });
 

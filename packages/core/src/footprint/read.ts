@@ -48,6 +48,27 @@ function topLevelWords(sql: string): { word: string; start: number; end: number 
   return out;
 }
 
+/**
+ * The statement with what the grammar misreads and the footprint never needs masked, keeping
+ * every offset: each `?` becomes `0` (a bound value names no table or column, and the grammar
+ * refuses `?` in LIMIT and OFFSET), and each backslash inside a '…' string a space (the grammar
+ * reads it as an escape, SQLite does not: `ESCAPE '\'`).
+ */
+function masked(sql: string): string {
+  let out = "";
+  for (let i = 0; i < sql.length; ) {
+    const ch = sql[i]!;
+    const close = ch === "'" || ch === '"' || ch === "`" ? ch : ch === "[" ? "]" : undefined;
+    const commentEnd = sql.startsWith("--", i) ? "\n" : sql.startsWith("/*", i) ? "*/" : undefined;
+    const end = close ? sql.indexOf(close, i + 1) : commentEnd ? sql.indexOf(commentEnd, i + 2) : i;
+    const to = end < 0 ? sql.length : close ? end + 1 : commentEnd ? end + commentEnd.length : i + 1;
+    const part = sql.slice(i, to);
+    out += ch === "'" ? part.replaceAll("\\", " ") : !close && !commentEnd && ch === "?" ? "0" : part;
+    i = to;
+  }
+  return out;
+}
+
 /** Text written for the parser, or a slice [from, to) of the statement as written. */
 type Piece = string | readonly [from: number, to: number];
 
@@ -66,11 +87,12 @@ function expectation(error: unknown): string {
  * maps a syntax error's position back to the statement as written.
  */
 function parse(sql: string, pieces: readonly Piece[]): Node {
+  const source = masked(sql);
   let text = "";
   const spans: { at: number; from: number; length: number }[] = [];
   for (const p of pieces) {
     if (typeof p !== "string") spans.push({ at: text.length, from: p[0], length: p[1] - p[0] });
-    text += typeof p === "string" ? p : sql.slice(p[0], p[1]);
+    text += typeof p === "string" ? p : source.slice(p[0], p[1]);
   }
   try {
     const ast = sqlParser().astify(text, OPTIONS) as unknown as Node | Node[];

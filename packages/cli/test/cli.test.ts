@@ -157,7 +157,7 @@ describe("a law that cannot be used: every command, one line, exit 2 (issue 17)"
   });
 
   it.each(commands)("%s: a column the table lacks (issue 22)", (...command) => {
-    expectUsageError(noema(...command, "--law", fixture("unknown-column.ts")), /^noema: cannot load .*unknown-column\.ts: operation "holdSeat" statement "hold": table "seats" has no column "state" in Nomos seating v1; in: UPDATE seats/);
+    expectUsageError(noema(...command, "--law", fixture("unknown-column.ts")), /^noema: cannot load .*unknown-column\.ts: operation "holdSeat" statement "hold": table "seats" has no column "state" in Nomos seating v1 at column 18 \(near "state = 'held' W"\); in: UPDATE seats/);
   });
 
   it("check: the same line, exit 2, not a failed check's 1", () => {

@@ -107,10 +107,10 @@ describe("defineVocabulary", () => {
 
     it("refuses a table or column the Nomos does not declare (issue 22), and reads an expectation's cause too", () => {
       expect(() => defineVocabulary(seating, { addSeat: addSeat((id) => sql`INSERT INTO seats (id, state) VALUES (${id}, 'free')`) })).toThrow(
-        /^operation "addSeat" statement "insert": table "seats" has no column "state" in Nomos seating v1; in: INSERT INTO seats/,
+        /^operation "addSeat" statement "insert": table "seats" has no column "state" in Nomos seating v1 at column 24 \(near "state\) VALUES \(\?"\); in: INSERT INTO seats/,
       );
       expect(() => defineVocabulary(seating, { addSeat: addSeat((id) => sql`UPDATE seat SET status = 'held' WHERE id = ${id}`) })).toThrow(
-        /^operation "addSeat" statement "insert": SQL names table "seat", which Nomos seating v1 does not declare/,
+        /^operation "addSeat" statement "insert": SQL names table "seat", which Nomos seating v1 does not declare at column 8 \(near "seat SET status/,
       );
       const withCause = addSeat((id) =>
         sql`UPDATE seats SET status = 'held' WHERE id = ${id} RETURNING id`.expect({ rows: 1, refusal: () => "taken", cause: sql`SELECT 1 FROM seats WHERE seat_id = ${id}`.expect({ rows: 1, refusal: () => "no such seat" }) }),

@@ -1,4 +1,4 @@
-import { type Node, readStatement, SieveDerivationError, type Upsert } from "./read.js";
+import { type Node, offsetOfName, readStatement, SieveDerivationError, type Upsert } from "./read.js";
 
 /** What a footprint reads of a Nomos: its name and version (for messages) and its tables' columns. */
 export interface Schema {
@@ -70,21 +70,22 @@ export function statementFootprint(nomos: Schema, sql: string): Footprint {
  */
 function derive(nomos: Schema, sql: string): Footprint {
   const ast = readStatement(sql);
-  const fail = (problem: string): never => {
-    throw new SieveDerivationError(problem, sql);
+  /** Throws; with a name, the error points at where it first stands. */
+  const fail = (problem: string, name?: string): never => {
+    throw new SieveDerivationError(problem, sql, name === undefined ? undefined : offsetOfName(sql, name));
   };
   const fp = emptyFootprint();
   const hasColumn = (table: string, column: string) => Object.hasOwn(nomos.tables[table]!.columns, column);
   const addColumn = (table: string, column: string) => {
     if (hasColumn(table, column)) fp.columns.add(`${table}.${column}`);
-    else if (!ROWID.has(column)) fail(`table "${table}" has no column "${column}" in Nomos ${nomos.name} v${nomos.version}`);
+    else if (!ROWID.has(column)) fail(`table "${table}" has no column "${column}" in Nomos ${nomos.name} v${nomos.version}`, column);
   };
   const allColumns = (table: string) => {
     for (const c of Object.keys(nomos.tables[table]!.columns)) fp.columns.add(`${table}.${c}`);
   };
 
   const baseTable = (name: string): string => {
-    if (!Object.hasOwn(nomos.tables, name)) fail(`SQL names table "${name}", which Nomos ${nomos.name} v${nomos.version} does not declare`);
+    if (!Object.hasOwn(nomos.tables, name)) fail(`SQL names table "${name}", which Nomos ${nomos.name} v${nomos.version} does not declare`, name);
     fp.tables.add(name);
     return name;
   };
@@ -123,10 +124,10 @@ function derive(nomos: Schema, sql: string): Footprint {
       }
       if (found) return;
     }
-    if (qualifier !== undefined) return void fail(`SQL names "${qualifier}.${column}", but no table or alias "${qualifier}" is in scope there`);
+    if (qualifier !== undefined) return void fail(`SQL names "${qualifier}.${column}", but no table or alias "${qualifier}" is in scope there`, qualifier);
     // SQLite reads "x" as a string when no column x is in scope.
     if (quoted || unknown || ROWID.has(column) || ctx.aliases.has(column)) return;
-    fail(`SQL names column "${column}", which no table in scope has in Nomos ${nomos.name} v${nomos.version}`);
+    fail(`SQL names column "${column}", which no table in scope has in Nomos ${nomos.name} v${nomos.version}`, column);
   };
 
   const visit = (node: unknown, ctx: Context): void => {
@@ -166,7 +167,7 @@ function derive(nomos: Schema, sql: string): Footprint {
     for (const item of list) {
       const alias = typeof item.as === "string" ? lower(item.as) : undefined;
       // The parser reads `a NATURAL JOIN b` as `a AS NATURAL` cross-joined with `b`: refuse it rather than miss its columns.
-      if (alias === "natural") fail("NATURAL JOIN is not supported: name the join columns with USING or ON");
+      if (alias === "natural") fail("NATURAL JOIN is not supported: name the join columns with USING or ON", "natural");
       const expr = item.expr as Node | undefined;
       let source: Source | undefined;
       if (typeof item.table === "string") {
@@ -177,7 +178,7 @@ function derive(nomos: Schema, sql: string): Footprint {
         // A table-valued function: its arguments may name the tables before it (`FROM t, json_each(t.tags)`).
         const name = lower(String((((expr.name as Node | undefined)?.name as Node[] | undefined)?.[0] as Node | undefined)?.value ?? ""));
         const columns = TABLE_FUNCTIONS[name];
-        if (!columns) fail(`table-valued function "${name}" is not supported in FROM (json_each and json_tree are)`);
+        if (!columns) fail(`table-valued function "${name}" is not supported in FROM (json_each and json_tree are)`, name);
         visit(expr.args, { ...ctx, scopes: [...ctx.scopes, scope] });
         source = { outputs: columns };
         scope.set(name, source);

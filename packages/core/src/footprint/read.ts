@@ -1,4 +1,5 @@
 import * as sqliteBuild from "node-sql-parser/build/sqlite.js";
+import { normalizeSql } from "../canonical/index.js";
 
 type ParserClass = typeof sqliteBuild.Parser;
 // The build is CommonJS: bundlers expose it as named exports, Node's ESM loader as `default`.
@@ -18,8 +19,11 @@ export class SieveDerivationError extends Error {
     readonly sql: string,
     readonly offset?: number,
   ) {
-    const near = offset === undefined ? "" : ` at column ${offset + 1}${offset < sql.length ? ` (near "${sql.slice(offset, offset + 16)}")` : " (at its end)"}`;
-    super(`${problem}${near}; in: ${sql}`);
+    // One line, whatever the SQL's layout: a CLI prints it as is. Lines are counted in the SQL as written.
+    const before = offset === undefined ? [] : sql.slice(0, offset).split("\n");
+    const place = before.length > 1 ? `line ${before.length}, column ${before.at(-1)!.length + 1}` : `column ${(offset ?? 0) + 1}`;
+    const near = offset === undefined ? "" : ` at ${place}${offset < sql.length ? ` (near "${normalizeSql(sql.slice(offset, offset + 16))}")` : " (at its end)"}`;
+    super(`${problem}${near}; in: ${normalizeSql(sql)}`);
   }
 }
 
@@ -67,6 +71,20 @@ function masked(sql: string): string {
     i = to;
   }
   return out;
+}
+
+/**
+ * Where a name first stands in the statement as a word (bare or "quoted", any case), outside
+ * strings and comments: the position an error about that name points at.
+ */
+export function offsetOfName(sql: string, name: string): number | undefined {
+  const text = masked(sql);
+  const lower = name.toLowerCase();
+  for (const m of text.matchAll(/'(?:[^']|'')*'|--[^\n]*|\/\*[\s\S]*?\*\/|"((?:[^"]|"")*)"|`([^`]*)`|\[([^\]]*)\]|([A-Za-z_][\w$]*)/g)) {
+    const word = m[1] ?? m[2] ?? m[3] ?? m[4];
+    if (word?.toLowerCase() === lower) return m.index;
+  }
+  return undefined;
 }
 
 /** Text written for the parser, or a slice [from, to) of the statement as written. */

@@ -312,7 +312,7 @@ export function defineNomos<const T extends Record<string, TableSpec>>(spec: Nom
 function checkViolations(nomos: Nomos, name: string, invariant: InvariantSpec): void {
   let tables: ReadonlySet<string>;
   try {
-    tables = statementFootprint(nomos, normalizeSql(invariant.violations)).tables;
+    tables = statementFootprint(nomos, invariant.violations).tables;
   } catch (error) {
     if (error instanceof SieveDerivationError) throw new NomosDefinitionError(`invariant "${name}": ${error.message}`, { cause: error });
     throw error;

@@ -41,7 +41,7 @@ export function operationFootprint(vocabulary: Vocabulary, op: string): Footprin
 export function tablesOfInvariants(nomos: Vocabulary["nomos"]): Map<string, Set<string>> {
   let out = invariantTables.get(nomos);
   if (!out) {
-    out = new Map(Object.entries(nomos.invariants).map(([name, inv]) => [name, statementFootprint(nomos, normalizeSql(inv.violations)).tables]));
+    out = new Map(Object.entries(nomos.invariants).map(([name, inv]) => [name, statementFootprint(nomos, inv.violations).tables]));
     invariantTables.set(nomos, out);
   }
   return out;

@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { CHECK_HELP, runCheck } from "./check/command.js";
 import { connectionReport, ddl, explainIntent, hash } from "./commands.js";
-import { CliError, EXIT_USAGE } from "./errors.js";
+import { CliError, EXIT_USAGE, usageError } from "./errors.js";
 import { loadLaw } from "./load.js";
 
 const DEFAULT_LAW = "src/law.ts";
@@ -117,8 +117,9 @@ async function main(argv: string[]): Promise<string> {
 }
 
 function fail(error: unknown): void {
-  if (error instanceof CliError) {
-    process.stderr.write(`noema: ${error.message}\n`);
+  const usage = usageError(error);
+  if (usage) {
+    process.stderr.write(`noema: ${usage.message}\n`);
     process.exitCode = EXIT_USAGE;
   } else {
     process.stderr.write(`noema: unexpected error\n${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);

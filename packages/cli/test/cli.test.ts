@@ -145,3 +145,23 @@ describe("bad input: one line, exit 2", () => {
   });
   it("explain without a file", () => expectUsageError(noema("explain", "--law", INVENTORY), /explain needs an Intent file/));
 });
+
+describe("a law that cannot be used: every command, one line, exit 2 (issue 17)", () => {
+  const addSeat = jsonFile("add-seat.json", { v: 1, steps: [{ op: "addSeat", args: { id: "a1" } }] });
+  const commands = [["ddl"], ["hash"], ["explain", addSeat], ["connection", "--from", "1", "--to", "2", "--intent", addSeat]];
+  const unreadable =
+    /^noema: cannot load .*unreadable-sql\.ts: operation "addSeat" statement "insert": cannot read this SQL: expected .* at column 67 \(near "SELECT id, statu"\); in: INSERT INTO seats \(id, status\) SELECT \?, 'free' FROM event EXCEPT SELECT id, status FROM seats\n$/;
+
+  it.each(commands)("%s: SQL the Sieve cannot read names the operation, the statement, the position and the SQL", (...command) => {
+    expectUsageError(noema(...command, "--law", fixture("unreadable-sql.ts")), unreadable);
+  });
+
+  it.each(commands)("%s: a column the table lacks (issue 22)", (...command) => {
+    expectUsageError(noema(...command, "--law", fixture("unknown-column.ts")), /^noema: cannot load .*unknown-column\.ts: operation "holdSeat" statement "hold": table "seats" has no column "state" in Nomos seating v1 at column 18 \(near "state = 'held' W"\); in: UPDATE seats/);
+  });
+
+  it("check: the same line, exit 2, not a failed check's 1", () => {
+    expectUsageError(noema("check", "--law", fixture("unreadable-sql.ts")), /^noema check: cannot load .*unreadable-sql\.ts: operation "addSeat" statement "insert": cannot read this SQL/);
+    expectUsageError(noema("check", "--law", fixture("unknown-column.ts")), /^noema check: cannot load .*unknown-column\.ts: operation "holdSeat" statement "hold": table "seats" has no column "state"/);
+  });
+});

@@ -29,7 +29,7 @@ export {
   type StepScope,
   unknownOperation,
 } from "./intent/wire.js";
-export { type Footprint, statementFootprint } from "./sieve/footprint.js";
+export { type Footprint, statementFootprint } from "./footprint/index.js";
 export { intentSieve, operationFootprint, operationHash, sieveHash, sieveOf, tablesOfInvariants } from "./sieve/index.js";
 export { diffNomos, diffVocabulary } from "./connection/diff.js";
 export { phaseAt } from "./connection/lineage.js";

@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, expectTypeOf, it } from "vitest";
 import { z } from "zod";
-import { buildIntent, DEFAULT_LIMITS, defineVocabulary, describeVocabulary, explain, type Intent, type IntentLimits, MAX_BOUND_PARAMETERS, type OutputRef, type OutputRefs, parseIntent, operation, type Row, sql, type Statement, type StepBuilder, VocabularyDefinitionError } from "../src/index.js";
+import { type ArgHole, buildIntent, DEFAULT_LIMITS, defineNomos, defineVocabulary, describeVocabulary, explain, type Intent, type IntentLimits, MAX_BOUND_PARAMETERS, type OutputRef, type OutputRefs, parseIntent, operation, type Row, sql, type Statement, type StepBuilder, text, VocabularyDefinitionError } from "../src/index.js";
 import { bindParams, canonicalJson, countPlaceholders } from "../src/runtime.js";
 import { envelope, wellFormedEnvelope } from "../src/intent/wire.js";
 import { buildError, dotted } from "./support.js";
@@ -81,6 +81,44 @@ describe("defineVocabulary", () => {
   it("rejects a statement not written with sql`…`", () => {
     const raw = { sql: "SELECT 1", holes: [] } as unknown as Statement;
     expect(() => defineVocabulary(ledgerNomos, { raw: { ...noArgs, statements: { raw } } })).toThrow('operation "raw" statement "raw" is not written with sql`…`');
+  });
+
+  describe("reads every statement's SQL as its Sieve will, so a law that cannot be used fails here", () => {
+    const seating = defineNomos({
+      name: "seating",
+      version: 1,
+      tables: { event: { columns: { id: text().primaryKey() } }, seats: { columns: { id: text().primaryKey(), status: text().notNull() } } },
+    });
+    const addSeat = (statement: (id: ArgHole<"id", string>) => Statement<{ id: string }>) =>
+      operation({ description: "", args: z.object({ id: z.string() }), output: z.object({}), statements: ({ arg }) => ({ insert: statement(arg.id) }), result: () => ({}) });
+
+    it("accepts INSERT … SELECT … RETURNING, which SQLite runs (issue 17)", () => {
+      const vocabulary = defineVocabulary(seating, { addSeat: addSeat((id) => sql`INSERT INTO seats (id, status) SELECT ${id}, 'free' FROM event RETURNING id`) });
+      expect(Object.keys(explain(vocabulary, { v: 1, steps: [{ op: "addSeat", args: { id: "a1" } }] }, { now: 1, sedimentId: 1 }).sieve)).toEqual(
+        ["column:seats.id", "column:seats.status", "op:addSeat", "shape:seats", "table:event", "table:seats", "write:seats"],
+      );
+    });
+
+    it("refuses SQL it cannot read, naming the operation, the statement, the position and the SQL", () => {
+      const define = () => defineVocabulary(seating, { addSeat: addSeat((id) => sql`INSERT INTO seats (id, status) SELECT ${id}, 'free' FROM event EXCEPT SELECT id, status FROM seats`) });
+      expect(define).toThrow(VocabularyDefinitionError);
+      expect(define).toThrow(
+        /^operation "addSeat" statement "insert": cannot read this SQL: expected .* at column 67 \(near "SELECT id, statu"\); in: INSERT INTO seats \(id, status\) SELECT \?, 'free' FROM event EXCEPT SELECT id, status FROM seats$/,
+      );
+    });
+
+    it("refuses a table or column the Nomos does not declare (issue 22), and reads an expectation's cause too", () => {
+      expect(() => defineVocabulary(seating, { addSeat: addSeat((id) => sql`INSERT INTO seats (id, state) VALUES (${id}, 'free')`) })).toThrow(
+        /^operation "addSeat" statement "insert": table "seats" has no column "state" in Nomos seating v1 at column 24 \(near "state\) VALUES \(\?"\); in: INSERT INTO seats/,
+      );
+      expect(() => defineVocabulary(seating, { addSeat: addSeat((id) => sql`UPDATE seat SET status = 'held' WHERE id = ${id}`) })).toThrow(
+        /^operation "addSeat" statement "insert": SQL names table "seat", which Nomos seating v1 does not declare at column 8 \(near "seat SET status/,
+      );
+      const withCause = addSeat((id) =>
+        sql`UPDATE seats SET status = 'held' WHERE id = ${id} RETURNING id`.expect({ rows: 1, refusal: () => "taken", cause: sql`SELECT 1 FROM seats WHERE seat_id = ${id}`.expect({ rows: 1, refusal: () => "no such seat" }) }),
+      );
+      expect(() => defineVocabulary(seating, { addSeat: withCause })).toThrow(/^operation "addSeat" statement "insert" \(its expectation's cause\): SQL names column "seat_id"/);
+    });
   });
 });
 

@@ -15,6 +15,7 @@ const LAYERS = [
   "canonical",
   "host",
   "issue",
+  "footprint",
   "nomos",
   "intent",
   "sieve",

@@ -95,6 +95,11 @@ const sql = fc.array(fc.constantFrom("x", ">=", "0", "AND", "y", "IN", "('a  b',
   minLength: 1,
   maxLength: 5,
 });
+// An invariant's violations query is read as SQL when the Nomos is defined: a SELECT whose conditions name no column.
+const condition = fc.constantFrom(["0", ">=", "1"], ["length('a  b')", "<>", "0"], ["'it''s'", "IN", "('a  b', 'c')"]);
+const violations = fc
+  .array(condition, { minLength: 1, maxLength: 3 })
+  .map((cs) => ["SELECT", "1", "WHERE", ...cs.flatMap((c, i) => (i === 0 ? c : ["AND", ...c]))]);
 const message = fc.constantFrom("must hold", "is required");
 const columnType = fc.constantFrom<ColumnType>("TEXT", "INTEGER", "REAL", "BLOB");
 
@@ -127,7 +132,7 @@ const desc: fc.Arbitrary<Desc> = fc.record({
   invariants: fc
     .uniqueArray(name, { maxLength: 2 })
     .chain((names) =>
-      fc.tuple(...names.map(() => fc.record({ violations: sql, message }))).map((is) => Object.fromEntries(names.map((n, i) => [n, is[i]!]))),
+      fc.tuple(...names.map(() => fc.record({ violations, message }))).map((is) => Object.fromEntries(names.map((n, i) => [n, is[i]!]))),
     ),
 });
 

@@ -43,10 +43,27 @@ describe("invariant scopes", () => {
     expect(bad({ ...perLocation, balance: { over: "nope", sum: { stock: "reserved", holds: "-quantity" } } })).toThrow(/over table "nope"/);
   });
 
-  it("refuse, when first installed, a scope that omits a table the invariant reads", () => {
+  it("refuse, when the Nomos is defined, a scope that omits a table the invariant reads", () => {
+    const partial = () => law({ scope: { key: ["location_id"], tables: { stock: ["location_id"] } } });
+    expect(partial).toThrow(NomosDefinitionError);
+    expect(partial).toThrow(/invariant "balanced" reads table "holds", which its scope does not list/);
     const host = { db: { exec: () => [] }, transaction: <T>(fn: () => T) => fn(), now: () => 0 } as SedimentHost;
-    const partial = law({ scope: { key: ["location_id"], tables: { stock: ["location_id"] } } });
-    expect(() => installScopes(host, partial)).toThrow(/reads table "holds", which its scope does not list/);
     expect(() => installScopes(host, law({ scope: perLocation }))).not.toThrow();
+  });
+
+  it("refuse, when the Nomos is defined, a violations query that cannot be read or names what the Nomos lacks", () => {
+    const bad = (sql: string) => () => law({ violations: sql });
+    expect(bad("SELEC 1")).toThrow(NomosDefinitionError);
+    expect(bad("SELEC 1")).toThrow(/^invariant "balanced": cannot read this SQL: .* at column 7 \(near "1"\); in: SELEC 1$/);
+    expect(bad("SELECT location_id FROM stocks")).toThrow(/^invariant "balanced": SQL names table "stocks", which Nomos held v1 does not declare/);
+    expect(bad("SELECT s.location FROM stock s")).toThrow(/^invariant "balanced": table "stock" has no column "location"/);
+    // A multi-line query: the position by line and column as written, the message on one line.
+    expect(bad("SELECT s.location_id\n  FROM stock s\n  WHERE s.reserved > 0 WINDOW w AS (ORDER BY s.reserved)")).toThrow(
+      /^invariant "balanced": cannot read this SQL: .* at line 3, column 24 \(near "WINDOW w AS \(ORD"\); in: SELECT s.location_id FROM stock s WHERE s.reserved > 0 WINDOW w AS \(ORDER BY s.reserved\)$/,
+    );
+    // A -- comment ends at its line, as SQLite reads it: the tables after it are read.
+    const commented = () =>
+      law({ violations: "SELECT s.location_id FROM stock s -- every location\n  WHERE EXISTS (SELECT 1 FROM holds)", scope: { key: ["location_id"], tables: { stock: ["location_id"] } } });
+    expect(commented).toThrow(/reads table "holds", which its scope does not list/);
   });
 });

@@ -269,6 +269,124 @@ describe("statementFootprint", () => {
   });
 });
 
+describe("statementFootprint: SQL the parser's grammar lacks, read in parts with the same footprint", () => {
+  const fp = (sql: string) => plain(statementFootprint(ledgerNomos, sql));
+  const TRANSFER_ROW = cols("transfers", "from_account", "to_account", "amount", "at");
+
+  it("INSERT … SELECT … RETURNING: RETURNING sees the inserted table only", () => {
+    expect(fp("INSERT INTO transfers (from_account, to_account, amount, at) SELECT ?, id, 0, 0 FROM accounts WHERE owner = ? RETURNING id, memo")).toStrictEqual(
+      expected({ tables: ["transfers", "accounts"], columns: [...TRANSFER_ROW, ...cols("transfers", "id", "memo"), ...cols("accounts", "id", "owner")], writes: ["transfers"], inserts: ["transfers"] }),
+    );
+    // `owner` is a column of the SELECT's table, not of the row RETURNING sees: SQLite says no such column.
+    expect(() => fp("INSERT INTO transfers (from_account, to_account, amount, at) SELECT ?, id, 0, 0 FROM accounts RETURNING owner")).toThrow(/column "owner", which no table in scope has/);
+  });
+
+  it("an upsert after INSERT … SELECT, with RETURNING", () => {
+    expect(fp("INSERT INTO accounts (id, owner) SELECT from_account, memo FROM transfers WHERE true ON CONFLICT (id) WHERE currency = 'EUR' DO UPDATE SET owner = excluded.owner WHERE balance > 0 RETURNING balance")).toStrictEqual(
+      expected({ tables: ["accounts", "transfers"], columns: [...cols("accounts", "id", "owner", "currency", "balance"), ...cols("transfers", "from_account", "memo")], writes: ["accounts"], inserts: ["accounts"] }),
+    );
+    expect(fp("INSERT OR REPLACE INTO accounts (id, owner) VALUES (?, ?) ON CONFLICT DO NOTHING ON CONFLICT (id) DO NOTHING")).toStrictEqual(
+      expected({ tables: ["accounts"], columns: cols("accounts", "id", "owner"), writes: ["accounts"], inserts: ["accounts"] }),
+    );
+  });
+
+  it("a WITH clause before INSERT, UPDATE or DELETE: its names are visible in the whole statement", () => {
+    expect(fp("WITH rich AS (SELECT id FROM accounts WHERE balance > 100) INSERT INTO transfers (from_account, to_account, amount, at) SELECT id, id, 0, 0 FROM rich")).toStrictEqual(
+      expected({ tables: ["accounts", "transfers"], columns: [...cols("accounts", "id", "balance"), ...TRANSFER_ROW], writes: ["transfers"], inserts: ["transfers"] }),
+    );
+    expect(fp("WITH eur(id) AS (SELECT id FROM accounts WHERE currency = ?) UPDATE transfers SET memo = ? WHERE from_account IN (SELECT id FROM eur) RETURNING amount")).toStrictEqual(
+      expected({ tables: ["accounts", "transfers"], columns: [...cols("accounts", "id", "currency"), ...cols("transfers", "memo", "from_account", "amount")], writes: ["transfers"] }),
+    );
+    expect(fp("WITH RECURSIVE gone AS (SELECT id FROM accounts WHERE owner IS NULL) DELETE FROM transfers WHERE to_account IN (SELECT id FROM gone)")).toStrictEqual(
+      expected({ tables: ["accounts", "transfers"], columns: [...cols("accounts", "id", "owner"), "transfers.to_account"], writes: ["transfers"] }),
+    );
+  });
+
+  it("json_each and json_tree in FROM: their columns are theirs, and their arguments see the tables before them", () => {
+    expect(fp("SELECT value FROM json_each(?)")).toStrictEqual(expected({ tables: [], columns: [] }));
+    expect(fp("INSERT INTO accounts (id, owner) SELECT value, ? FROM json_each(?) RETURNING id")).toStrictEqual(
+      expected({ tables: ["accounts"], columns: cols("accounts", "id", "owner"), writes: ["accounts"], inserts: ["accounts"] }),
+    );
+    expect(fp("UPDATE accounts SET balance = 0 WHERE id IN (SELECT j.value FROM json_each(?) AS j WHERE j.key < 10)")).toStrictEqual(
+      expected({ tables: ["accounts"], columns: cols("accounts", "balance", "id"), writes: ["accounts"] }),
+    );
+    expect(fp("SELECT a.id, key FROM accounts a, json_tree(a.owner) WHERE type = 'text'")).toStrictEqual(expected({ tables: ["accounts"], columns: cols("accounts", "id", "owner") }));
+    // `id` is a column of json_each too: the innermost scope decides, so accounts.id is not read here.
+    expect(fp("SELECT owner FROM accounts WHERE EXISTS (SELECT 1 FROM json_each(?) WHERE id > 0)")).toStrictEqual(expected({ tables: ["accounts"], columns: ["accounts.owner"] }));
+    expect(() => fp("SELECT value FROM generate_series(1, 3)")).toThrow(/table-valued function "generate_series" is not supported/);
+  });
+
+  it("UPDATE OR <resolution> and INSERT … DEFAULT VALUES", () => {
+    expect(fp("UPDATE OR IGNORE accounts SET owner = ? WHERE id = ?")).toStrictEqual(expected({ tables: ["accounts"], columns: cols("accounts", "owner", "id"), writes: ["accounts"] }));
+    expect(fp("INSERT INTO transfers DEFAULT VALUES RETURNING id")).toStrictEqual(
+      expected({ tables: ["transfers"], columns: cols("transfers", "id", "from_account", "to_account", "amount", "memo", "at"), writes: ["transfers"], inserts: ["transfers"] }),
+    );
+  });
+
+  it("bound values in LIMIT and OFFSET, and a backslash as the last character of a string", () => {
+    expect(fp("SELECT owner FROM accounts WHERE owner LIKE ? ESCAPE '\\' ORDER BY id LIMIT ? OFFSET ?")).toStrictEqual(expected({ tables: ["accounts"], columns: cols("accounts", "owner", "id") }));
+    expect(fp("DELETE FROM transfers WHERE id IN (SELECT id FROM transfers WHERE at < ? LIMIT ?)")).toStrictEqual(expected({ tables: ["transfers"], columns: cols("transfers", "id", "at"), writes: ["transfers"] }));
+  });
+
+  it("says where it stopped reading, as a column of the statement as written", () => {
+    const at = (sql: string, near: string) => new RegExp(`at column ${sql.indexOf(near) + 1} \\(near "${near.slice(0, 16).replace(/[()*]/g, "\\$&")}`);
+    const window = "INSERT INTO accounts (id) VALUES (?) RETURNING row_number() OVER (ORDER BY id)";
+    expect(() => fp(window)).toThrow(SieveDerivationError);
+    expect(() => fp(window)).toThrow(at(window, "ORDER BY id)"));
+    const except = "SELECT id FROM accounts EXCEPT SELECT from_account FROM transfers";
+    expect(() => fp(except)).toThrow(at(except, "SELECT from_account"));
+  });
+});
+
+describe("statementFootprint: what the README lists as not supported is refused, never misread", () => {
+  it.each([
+    "SELECT id FROM accounts EXCEPT SELECT from_account FROM transfers",
+    "SELECT id FROM accounts INTERSECT SELECT from_account FROM transfers",
+    "SELECT a.id FROM accounts a RIGHT JOIN transfers t ON t.from_account = a.id",
+    "SELECT a.id FROM accounts a FULL OUTER JOIN transfers t ON t.from_account = a.id",
+    "SELECT id FROM accounts NATURAL JOIN transfers",
+    "SELECT id, row_number() OVER (ORDER BY id) FROM accounts",
+    "SELECT id FROM accounts WINDOW w AS (ORDER BY id)",
+    "SELECT COUNT(*) FILTER (WHERE balance > 0) FROM accounts",
+    "UPDATE accounts SET balance = t.amount FROM transfers t WHERE t.from_account = accounts.id",
+    "UPDATE accounts SET (owner, currency) = (?, ?) WHERE id = ?",
+    "SELECT id FROM accounts WHERE owner IS NOT DISTINCT FROM ?",
+    "SELECT id FROM accounts WHERE owner ISNULL",
+    "SELECT id FROM accounts ORDER BY owner NULLS LAST",
+    "SELECT id FROM accounts INDEXED BY accounts_by_owner",
+    "SELECT id FROM accounts NOT INDEXED",
+    "VALUES (1), (2)",
+    "SELECT value FROM generate_series(1, 3)",
+  ])("%s", (sql) => {
+    expect(() => statementFootprint(ledgerNomos, sql)).toThrow(SieveDerivationError);
+  });
+});
+
+describe("statementFootprint: names the Nomos lacks are errors, as SQLite's are when the statement first runs", () => {
+  const fp = (sql: string) => plain(statementFootprint(ledgerNomos, sql));
+
+  it("refuses a column no table in scope has, wherever it is named", () => {
+    expect(() => fp("SELECT nope FROM accounts")).toThrow(/SQL names column "nope", which no table in scope has in Nomos ledger v1/);
+    expect(() => fp("SELECT a.nope FROM accounts a")).toThrow(/table "accounts" has no column "nope"/);
+    expect(() => fp("INSERT INTO accounts (id, nope) VALUES (?, ?)")).toThrow(/table "accounts" has no column "nope"/);
+    expect(() => fp("UPDATE accounts SET nope = 1 WHERE id = ?")).toThrow(/table "accounts" has no column "nope"/);
+    expect(() => fp("UPDATE accounts SET owner = ? WHERE nope = 1")).toThrow(/column "nope"/);
+    expect(() => fp("INSERT INTO accounts (id) VALUES (?) ON CONFLICT (id) DO UPDATE SET nope = excluded.owner")).toThrow(/table "accounts" has no column "nope"/);
+    expect(() => fp("INSERT INTO accounts (id) VALUES (?) ON CONFLICT (id) DO UPDATE SET owner = excluded.nope")).toThrow(/table "accounts" has no column "nope"/);
+    expect(() => fp("DELETE FROM transfers WHERE at < ? RETURNING nope")).toThrow(/column "nope"/);
+    expect(() => fp("SELECT t.memo FROM transfers t JOIN accounts a USING (memo)")).toThrow(/table "accounts" has no column "memo"/);
+    expect(() => fp("SELECT x.id FROM accounts")).toThrow(/SQL names "x.id", but no table or alias "x" is in scope there/);
+  });
+
+  it("accepts what SQLite accepts: rowid, result aliases, strings in double quotes, any case, the columns of a derived `*`", () => {
+    expect(fp("SELECT rowid, owner AS who FROM accounts WHERE who IS NOT NULL ORDER BY who")).toStrictEqual(expected({ tables: ["accounts"], columns: ["accounts.owner"] }));
+    expect(fp('SELECT "nobody" FROM accounts')).toStrictEqual(expected({ tables: ["accounts"], columns: [] }));
+    expect(fp("SELECT OWNER FROM Accounts A WHERE A.ID = ?")).toStrictEqual(expected({ tables: ["accounts"], columns: cols("accounts", "owner", "id") }));
+    expect(fp("SELECT anything FROM (SELECT * FROM accounts)")).toStrictEqual(expected({ tables: ["accounts"], columns: cols("accounts", "id", "owner", "balance", "currency") }));
+    expect(fp("SELECT COUNT(*) AS n FROM transfers GROUP BY from_account HAVING n > 1")).toStrictEqual(expected({ tables: ["transfers"], columns: ["transfers.from_account"] }));
+  });
+});
+
 describe("Sieve", () => {
   const intentOf = (...ops: string[]): Intent => ({ v: 1, steps: ops.map((op) => ({ op, args: {} })) });
   const elements = (v: Vocabulary) => v.nomos.elements as Record<string, string>;

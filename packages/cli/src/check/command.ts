@@ -2,7 +2,7 @@
 import { parseArgs } from "node:util";
 import { writeFileSync } from "node:fs";
 import { check, type CheckDefinition, type CheckReport, CheckSetupError, DEFAULT_DEPTH, DEFAULT_START, formatReport, MAX_DEPTH } from "@noema/core/check";
-import { CliError, EXIT_USAGE } from "../errors.js";
+import { CliError, EXIT_USAGE, usageError } from "../errors.js";
 import { loadModule } from "../load.js";
 import { BINDING_NAME, emittable, emitTest } from "./emit.js";
 
@@ -140,8 +140,9 @@ export async function runCheck(argv: readonly string[]): Promise<number> {
     if (emitTo !== undefined && binding !== undefined) emit(report, definition, { file: emitTo, module: values.law, binding });
     return report.ok ? EXIT_OK : EXIT_FAILED;
   } catch (error) {
-    if (error instanceof CliError || error instanceof CheckSetupError) {
-      err(`noema check: ${error.message}\n`);
+    const usage = error instanceof CheckSetupError ? error : usageError(error);
+    if (usage) {
+      err(`noema check: ${usage.message}\n`);
       return EXIT_USAGE;
     }
     throw error;

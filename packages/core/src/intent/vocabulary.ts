@@ -1,5 +1,6 @@
 import * as z from "zod";
 import { normalizeSql } from "../canonical/index.js";
+import { SieveDerivationError, statementFootprint } from "../footprint/index.js";
 import type { Row, SqlValue } from "../host/index.js";
 import type { Nomos } from "../nomos/index.js";
 
@@ -291,6 +292,16 @@ export function operation<A extends ObjectSchema, O extends ObjectSchema, S exte
   return { description: spec.description, args: spec.args, output: spec.output, statements: Object.freeze(typeof spec.statements === "function" ? spec.statements(tools) : spec.statements), result: spec.result };
 }
 
+/** Derives a statement's footprint (and so its part of every Sieve), or says which statement cannot be read. */
+function readable(nomos: Nomos, sql: string, where: string): void {
+  try {
+    statementFootprint(nomos, sql);
+  } catch (error) {
+    if (error instanceof SieveDerivationError) throw new VocabularyDefinitionError(`${where}: ${error.message}`, { cause: error });
+    throw error;
+  }
+}
+
 export function defineVocabulary<N extends Nomos, const Ops extends Record<string, OperationSpec>>(
   nomos: N,
   operations: Ops,
@@ -313,6 +324,9 @@ export function defineVocabulary<N extends Nomos, const Ops extends Record<strin
           `operation "${name}" statement "${key}" has ${s.holes.length} placeholders; SQLite in Durable Objects binds at most ${MAX_BOUND_PARAMETERS}`,
         );
       }
+      // Every statement's footprint now, so that SQL the Sieve cannot read fails here and not in a request.
+      readable(nomos, s.sql, `operation "${name}" statement "${key}"`);
+      if (cause) readable(nomos, cause.sql, `operation "${name}" statement "${key}" (its expectation's cause)`);
     }
   }
   return Object.freeze({ nomos, operations });

@@ -1,4 +1,5 @@
 import { contentHash, normalizeSql } from "../canonical/index.js";
+import { SieveDerivationError, statementFootprint } from "../footprint/index.js";
 import type { AnyColumn, CheckSpec, ColumnSpec, InferRow } from "./column.js";
 
 export interface IndexSpec {
@@ -293,7 +294,7 @@ export function defineNomos<const T extends Record<string, TableSpec>>(spec: Nom
     canonicalInvariants[name] = inv.scope ? { violations, scope: checkScope(name, inv.scope, spec.tables) } : violations;
   }
   const hash = contentHash({ name: spec.name, tables: canonicalTables, invariants: canonicalInvariants });
-  return Object.freeze({
+  const nomos = Object.freeze({
     name: spec.name,
     version: spec.version,
     hash,
@@ -303,4 +304,21 @@ export function defineNomos<const T extends Record<string, TableSpec>>(spec: Nom
     ddl: Object.freeze(ddl),
     checkMessages: Object.freeze(checkMessages),
   });
+  for (const [name, inv] of Object.entries(invariants)) checkViolations(nomos, name, inv);
+  return nomos;
+}
+
+/** Reads an invariant's violations query as a Sieve will; a scope must list every table it reads, or a write there would go unchecked. */
+function checkViolations(nomos: Nomos, name: string, invariant: InvariantSpec): void {
+  let tables: ReadonlySet<string>;
+  try {
+    tables = statementFootprint(nomos, invariant.violations).tables;
+  } catch (error) {
+    if (error instanceof SieveDerivationError) throw new NomosDefinitionError(`invariant "${name}": ${error.message}`, { cause: error });
+    throw error;
+  }
+  const { scope } = invariant;
+  for (const t of scope ? tables : []) {
+    if (!scope!.tables[t]) throw new NomosDefinitionError(`invariant "${name}" reads table "${t}", which its scope does not list: a write there would not be checked`);
+  }
 }

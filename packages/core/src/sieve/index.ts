@@ -1,8 +1,8 @@
 import { contentHash, normalizeSql } from "../canonical/index.js";
 import { type Expectation, holeStructure, type Intent, type OperationSpec, operationSchemas, operationsOf, statementsOf, type Vocabulary } from "../intent/index.js";
-import { emptyFootprint, type Footprint, mergeFootprints, statementFootprint } from "./footprint.js";
+import { emptyFootprint, type Footprint, mergeFootprints, statementFootprint } from "../footprint/index.js";
 
-export { type Footprint, SieveDerivationError, statementFootprint } from "./footprint.js";
+export { type Footprint, SieveDerivationError, statementFootprint } from "../footprint/index.js";
 
 /**
  * What an Intent depends on: element key → its hash under the Nomos the Intent was built for.

@@ -30,6 +30,8 @@ export {
   type ArgHole,
   type Args,
   type BoundHole,
+  type ColumnList,
+  columnsOf,
   type ComputedHole,
   type ContextHole,
   defineVocabulary,
@@ -58,6 +60,7 @@ export {
   type Intent,
   type IntentLimits,
   type IntentStep,
+  MAX_ARRAY_LENGTH,
   MAX_INTENT_BYTES,
   MAX_KEY_LENGTH,
   MAX_STEPS,
@@ -86,7 +89,7 @@ export type { CarryResult, CarryStep, Origin } from "./admission/admit.js";
 export { type ConnectionReport, connectionFor, type ExplainResult, explainOutside } from "./admission/outside.js";
 
 // Lineage and Connection: how a law evolves.
-export { type Evolution, Lineage, LineageDefinitionError, lineage, type Phase, type Policy, type Provisions, type ReforgeContext } from "./connection/lineage.js";
+export { type Evolution, type LatestOf, Lineage, LineageDefinitionError, lineage, type Phase, type Policy, type Provisions, type ReforgeContext } from "./connection/lineage.js";
 export { type Connection, connection } from "./connection/index.js";
 export type { Change, ChangeKind, ConnectionType, EvolutionHints } from "./connection/diff.js";
 

@@ -1,5 +1,5 @@
 import type { Json } from "../canonical/index.js";
-import type { Lineage } from "../connection/lineage.js";
+import type { LatestOf, Lineage } from "../connection/lineage.js";
 import type { StepBuilder } from "../builder/index.js";
 import type { Row, SqlExecutor } from "../host/index.js";
 import type { Intent, OperationSpec, Vocabulary } from "../intent/index.js";
@@ -35,7 +35,11 @@ export type ActionArgs = Readonly<Record<string, Json>>;
 export interface ActionSpec<Ops extends Record<string, OperationSpec> = Record<string, OperationSpec>> {
   op: string;
   args?: Domains;
-  build?: (step: StepBuilder<Ops>, args: ActionArgs) => void;
+  /**
+   * The Intent, built from the action's arguments. Method syntax, so that a function typed for
+   * the law's own operations (`(s: StepBuilder<MyOps>, a) => …`) fits a definition typed more loosely.
+   */
+  build?(step: StepBuilder<Ops>, args: ActionArgs): void;
   /** Versions it is sent under; all by default. */
   versions?: readonly number[];
   /** Marks the action as refused only by its own expectations: a refusal by a constraint or invariant fails the check. */
@@ -54,6 +58,13 @@ export interface SafetyProperty {
 /** A query that must return no rows once the clock has passed every wake time, from every reachable state. */
 export type LivenessProperty = SafetyProperty;
 
+/** The operations of a law's newest vocabulary: what its check's `build` functions may call. */
+export type OpsOf<L extends Vocabulary | Lineage> = LatestOf<L>["operations"];
+
+/**
+ * What `noema check` explores and proves. Write it with `defineCheck({ law, … })`, which types
+ * every `build` from the law; `Ops` (the newest version's operations) is for annotating by hand.
+ */
 export interface CheckDefinition<Ops extends Record<string, OperationSpec> = Record<string, OperationSpec>> {
   /** The law: a Vocabulary or a Lineage, every version of which is explored. */
   law: Vocabulary | Lineage;

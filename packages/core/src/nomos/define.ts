@@ -57,9 +57,9 @@ export interface InvariantSpec<T extends Record<string, TableSpec> = Record<stri
   scope?: InvariantScope<T>;
 }
 
-export interface NomosSpec<T extends Record<string, TableSpec>> {
+export interface NomosSpec<T extends Record<string, TableSpec>, V extends number = number> {
   name: string;
-  version: number;
+  version: V;
   tables: T;
   invariants?: Record<string, InvariantSpec<NoInfer<T>>>;
 }
@@ -71,9 +71,10 @@ export interface NomosSpec<T extends Record<string, TableSpec>> {
  */
 export type ElementKey = `table:${string}` | `shape:${string}` | `column:${string}.${string}` | `invariant:${string}`;
 
-export interface Nomos<T extends Record<string, TableSpec> = Record<string, TableSpec>> {
+export interface Nomos<T extends Record<string, TableSpec> = Record<string, TableSpec>, V extends number = number> {
   readonly name: string;
-  readonly version: number;
+  /** The version, as a literal type where it was written as one: `Lineage.version(n)` finds a vocabulary by it. */
+  readonly version: V;
   /** SHA-256 of the canonical form: stable under key order, whitespace and declaration order. */
   readonly hash: string;
   readonly tables: T;
@@ -86,6 +87,7 @@ export interface Nomos<T extends Record<string, TableSpec> = Record<string, Tabl
   readonly checkMessages: Readonly<Record<string, string>>;
 }
 
+/** A row of a table as SQLite returns it (see InferRow): what `columnsOf` types a statement's rows with. */
 export type RowOf<T extends TableSpec> = InferRow<T["columns"]>;
 
 /** Characters of a Nomos, operation or output name on the wire. */
@@ -225,7 +227,7 @@ function checkScope(invariant: string, scope: InvariantScope, tables: Record<str
 }
 
 /** Declares a Nomos once; everything else (DDL, hashes, messages) is derived from it. */
-export function defineNomos<const T extends Record<string, TableSpec>>(spec: NomosSpec<T>): Nomos<T> {
+export function defineNomos<const T extends Record<string, TableSpec>, const V extends number>(spec: NomosSpec<T, V>): Nomos<T, V> {
   if (!Number.isInteger(spec.version) || spec.version < 1) {
     throw new NomosDefinitionError(`version must be a positive integer, got ${spec.version}`);
   }

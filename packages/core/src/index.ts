@@ -10,6 +10,7 @@ export { formatIssues, formatPath, issue, type Issue, type IssuePath, type Parse
 // Nomos: tables, columns, invariants.
 export { type AnyColumn, blob, type CheckSpec, Column, type ColumnSpec, type ColumnType, type InferRow, integer, real, text } from "./nomos/column.js";
 export {
+  addColumnSql,
   createIndexSql,
   createTableSql,
   defineNomos,

@@ -35,11 +35,7 @@ export type ActionArgs = Readonly<Record<string, Json>>;
 export interface ActionSpec<Ops extends Record<string, OperationSpec> = Record<string, OperationSpec>> {
   op: string;
   args?: Domains;
-  /**
-   * The Intent, built from the action's arguments. Method syntax, so that a function typed for
-   * the law's own operations (`(s: StepBuilder<MyOps>, a) => …`) fits a definition typed more loosely.
-   */
-  build?(step: StepBuilder<Ops>, args: ActionArgs): void;
+  build?: (step: StepBuilder<Ops>, args: ActionArgs) => void;
   /** Versions it is sent under; all by default. */
   versions?: readonly number[];
   /** Marks the action as refused only by its own expectations: a refusal by a constraint or invariant fails the check. */

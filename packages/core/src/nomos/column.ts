@@ -68,5 +68,5 @@ export type AnyColumn = Column<ColumnType, any, boolean>;
 
 /** The row type of a column map, as Drizzle infers it: each column as SQLite returns it, `| null` unless NOT NULL. */
 export type InferRow<C extends Record<string, AnyColumn>> = {
-  [K in keyof C]: C[K]["_nullable"] extends true ? C[K]["_value"] | null : C[K]["_value"];
+  -readonly [K in keyof C]: C[K]["_nullable"] extends true ? C[K]["_value"] | null : C[K]["_value"];
 };

@@ -104,6 +104,11 @@ describe("typed rows", () => {
   });
 
   it("splices the columns into the statement without a hole, and result reads the rows as they come", () => {
+    const tools: Tools = { arg: { eventId: { kind: "arg", name: "eventId" } } };
+    expect(selectSeats(tools).sql).toBe("SELECT id, holder, number FROM seats WHERE event_id = ?");
+    // `.as` changes the type only: the statement is the same.
+    expect(countSeats(tools).sql).toBe("SELECT COUNT(*) AS n FROM seats WHERE event_id = ?");
+    expect(countSeats(tools).holes).toStrictEqual([{ kind: "arg", name: "eventId" }]);
     const statement = events.operations.holdSeats.statements.hold;
     expect(statement.sql).toBe(
       "UPDATE seats SET holder = ? WHERE event_id = ? AND id IN (SELECT json_extract(value, '$.id') FROM json_each(?)) RETURNING id, holder, number",

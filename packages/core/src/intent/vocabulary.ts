@@ -153,7 +153,7 @@ const isStatement = (h: unknown): h is Statement<never> => typeof h === "object"
 const COLUMNS = Symbol.for("noema.columns");
 const isColumnList = (h: unknown): h is ColumnList<object> => typeof h === "object" && h !== null && COLUMNS in h;
 
-/** Identifiers SQLite never reads as a column name unquoted; every other name columnsOf writes bare, as people write it. */
+/** SQLite's keywords: columnsOf quotes a column named like one (some cannot stand bare), and writes every other name bare, as people write it. */
 const RESERVED = new Set(
   ("abort action add after all alter always analyze and as asc attach autoincrement before begin between by cascade case cast check collate column commit conflict " +
     "constraint create cross current current_date current_time current_timestamp database default deferrable deferred delete desc detach distinct do drop each else end " +

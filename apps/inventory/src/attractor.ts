@@ -1,9 +1,11 @@
 import { Attractor } from "@noema/cloudflare";
+import { columnsOf } from "@noema/core";
 import * as z from "zod";
 import type { Env } from "./env.js";
 import { catalog } from "./catalog/vocabulary.js";
 import { inventoryLaw } from "./law.js";
-import type { InventoryVocabulary, Stock } from "./vocabulary.js";
+import { type Channel, inventoryNomosV1 } from "./nomos.js";
+import type { Stock } from "./vocabulary.js";
 
 export interface ActiveReservation {
   id: string;
@@ -11,7 +13,7 @@ export interface ActiveReservation {
   quantity: number;
   expiresAt: number;
   orderId?: string;
-  channel?: string;
+  channel?: Channel;
 }
 
 export interface ProductSnapshot {
@@ -38,44 +40,47 @@ export const ReservationCursor = z
     return { createdAt: Number(v.slice(0, at)), id: v.slice(at + 1) };
   });
 
+const STOCK = columnsOf(inventoryNomosV1, "stock", "location_id", "quantity", "reserved");
+/** A snapshot's reservation row; `channel` is NULL under v1, which has none. */
+type ReservationRead = { id: string; location_id: string; quantity: number; created_at: number; expires_at: number; order_id: string | null; channel: Channel | null };
+
 /** One product's stock across locations: one Attractor per product id. */
-export class InventoryAttractor extends Attractor<Env, InventoryVocabulary> {
-  static law = inventoryLaw;
+export class InventoryAttractor extends Attractor.of(inventoryLaw)<Env> {
   /** A product's first stocking lists it in the catalog (see api.ts). */
   static sends = { CATALOG_ATTRACTOR: catalog };
 
   /** The product's current state with a page of its active reservations, or null when it was never stocked. */
   snapshot(page: { after?: string | undefined; limit?: number | undefined } = {}): ProductSnapshot | null {
-    const locations = this.query("SELECT location_id, quantity, reserved FROM stock ORDER BY location_id").map((r) => ({
-      locationId: String(r.location_id),
-      quantity: Number(r.quantity),
-      reserved: Number(r.reserved),
-      available: Number(r.quantity) - Number(r.reserved),
+    const locations = this.query(STOCK, "FROM stock ORDER BY location_id").map((r) => ({
+      locationId: r.location_id,
+      quantity: r.quantity,
+      reserved: r.reserved,
+      available: r.quantity - r.reserved,
     }));
     if (locations.length === 0) return null;
     const after = page.after === undefined ? undefined : ReservationCursor.parse(page.after);
     const limit = Math.min(Math.max(1, Math.trunc(page.limit ?? RESERVATION_PAGE.default)), RESERVATION_PAGE.max);
     // Under v1 (an Attractor not yet upgraded) reservations have no channel.
     const channel = this.world.nomosVersion >= 2 ? "channel" : "NULL AS channel";
-    const rows = this.query(
+    const rows = this.query<ReservationRead>(
       `SELECT id, location_id, quantity, created_at, expires_at, order_id, ${channel} FROM reservations
         WHERE status = 'active'${after ? " AND (created_at, id) > (?, ?)" : ""} ORDER BY created_at, id LIMIT ?`,
       ...(after ? [after.createdAt, after.id] : []),
       limit,
     );
     const reservations = rows.map((r) => ({
-      id: String(r.id),
-      locationId: String(r.location_id),
-      quantity: Number(r.quantity),
-      expiresAt: Number(r.expires_at),
-      ...(r.order_id === null ? {} : { orderId: String(r.order_id) }),
-      ...(r.channel === null ? {} : { channel: String(r.channel) }),
+      id: r.id,
+      locationId: r.location_id,
+      quantity: r.quantity,
+      expiresAt: r.expires_at,
+      ...(r.order_id === null ? {} : { orderId: r.order_id }),
+      ...(r.channel === null ? {} : { channel: r.channel }),
     }));
     const last = rows.length === limit ? rows.at(-1) : undefined;
     return {
       locations,
       reservations,
-      ...(last ? { next: `${Number(last.created_at)}:${String(last.id)}` } : {}),
+      ...(last ? { next: `${last.created_at}:${last.id}` } : {}),
       nomos: { version: this.world.nomosVersion, hash: this.world.nomosHash },
     };
   }

@@ -1,5 +1,5 @@
 import type { StepBuilder } from "@noema/core";
-import type { ActionArgs, ActionSpec, CheckDefinition, LivenessProperty, SafetyProperty } from "@noema/core/check";
+import { type ActionArgs, type ActionSpec, defineCheck, type LivenessProperty, type SafetyProperty } from "@noema/core/check";
 import { inventoryLaw } from "./law.js";
 import type { InventoryVocabulary } from "./vocabulary.js";
 
@@ -104,9 +104,9 @@ export const inventoryLiveness: LivenessProperty[] = [
   },
 ];
 
-export const check: CheckDefinition<Ops> = {
+export const check = defineCheck({
   law: inventoryLaw,
   actions: inventoryActions,
   properties: inventoryProperties,
   liveness: inventoryLiveness,
-};
+});

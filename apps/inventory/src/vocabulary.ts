@@ -1,4 +1,4 @@
-import { defineVocabulary, type Hole, operation, type Row, sql, type StatementTools } from "@noema/core";
+import { columnsOf, defineVocabulary, type Hole, operation, sql, type StatementTools } from "@noema/core";
 import * as z from "zod";
 import { CHANNELS, inventoryNomosV1, inventoryNomosV2, inventoryNomosV3 } from "./nomos.js";
 
@@ -15,19 +15,19 @@ const stockOutput = z.object({
 });
 export type Stock = z.infer<typeof stockOutput>;
 
-function stock(row: Row | undefined): Stock {
-  if (!row) throw new Error("stock statement returned no row");
-  const quantity = Number(row.quantity);
-  const reserved = Number(row.reserved);
-  return { locationId: String(row.location_id), quantity, reserved, available: quantity - reserved };
-}
+/** What every stock statement reads back, typed from the Nomos. */
+const STOCK_COLUMNS = columnsOf(inventoryNomosV1, "stock", "location_id", "quantity", "reserved");
+type StockColumns = NonNullable<typeof STOCK_COLUMNS.row>;
 
-const STOCK_RETURNING = sql`RETURNING location_id, quantity, reserved`;
+function stock(row: StockColumns | undefined): Stock {
+  if (!row) throw new Error("stock statement returned no row");
+  return { locationId: row.location_id, quantity: row.quantity, reserved: row.reserved, available: row.quantity - row.reserved };
+}
 
 type LocationArgs = { locationId: string };
 type ReservationArgs = { reservationId: string };
 
-const stockAt = ({ arg }: StatementTools<LocationArgs>) => sql`SELECT location_id, quantity, reserved FROM stock WHERE location_id = ${arg.locationId}`;
+const stockAt = ({ arg }: StatementTools<LocationArgs>) => sql`SELECT ${STOCK_COLUMNS} FROM stock WHERE location_id = ${arg.locationId}`;
 
 /** Upsert as update-then-insert: an ON CONFLICT upsert would trip the CHECK before the conflict for negative deltas. */
 const insertStockIfMissing = <Q extends Hole<never>>({ arg, ctx }: StatementTools<LocationArgs>, quantity: Q) =>
@@ -62,7 +62,7 @@ const locatedAt = ({ arg }: StatementTools<LocationArgs>) =>
  * update finds no row (its cause), so a reservation that succeeds runs no extra statement.
  */
 const holdStock = (tools: StatementTools<{ locationId: string; quantity: number }>) => ({
-  stock: sql`UPDATE stock SET reserved = reserved + ${tools.arg.quantity}, updated_at = ${tools.ctx.now} WHERE location_id = ${tools.arg.locationId} AND quantity - reserved >= ${tools.arg.quantity} ${STOCK_RETURNING}`.expect({
+  stock: sql`UPDATE stock SET reserved = reserved + ${tools.arg.quantity}, updated_at = ${tools.ctx.now} WHERE location_id = ${tools.arg.locationId} AND quantity - reserved >= ${tools.arg.quantity} RETURNING ${STOCK_COLUMNS}`.expect({
     rows: 1,
     refusal: (a) => `not enough available stock at ${a.locationId} to reserve ${a.quantity}`,
     cause: locatedAt(tools),
@@ -73,6 +73,8 @@ const holdStock = (tools: StatementTools<{ locationId: string; quantity: number 
 const reservationId = ({ computed }: StatementTools<unknown>) => computed((_a, c) => `r-${c.sedimentId}-${c.step}`);
 
 const reservationArgs = z.object({ reservationId: Id });
+/** What reserve reads back of the reservation it inserted. */
+const RESERVATION_COLUMNS = columnsOf(inventoryNomosV1, "reservations", "id", "expires_at");
 
 const v1Operations = {
   setStock: operation({
@@ -129,12 +131,12 @@ const v1Operations = {
       ...holdStock(t),
       // expires_at is computed in SQL so that explain shows a ttlSeconds taken from an earlier step as its Ref.
       // The id is deterministic: sedimentIds never repeat within an Attractor, so neither do these.
-      reservation: sql`INSERT INTO reservations (id, location_id, quantity, status, order_id, created_at, expires_at) VALUES (${reservationId(t)}, ${t.arg.locationId}, ${t.arg.quantity}, 'active', ${t.arg.orderId}, ${t.ctx.now}, ${t.ctx.now} + ${t.arg.ttlSeconds} * 1000) RETURNING id, expires_at`,
+      reservation: sql`INSERT INTO reservations (id, location_id, quantity, status, order_id, created_at, expires_at) VALUES (${reservationId(t)}, ${t.arg.locationId}, ${t.arg.quantity}, 'active', ${t.arg.orderId}, ${t.ctx.now}, ${t.ctx.now} + ${t.arg.ttlSeconds} * 1000) RETURNING ${RESERVATION_COLUMNS}`,
     }),
     result: (rows, a) => {
       const row = rows.reservation[0];
       if (!row) throw new Error("reservation insert returned no row");
-      return { reservationId: String(row.id), locationId: a.locationId, quantity: a.quantity, expiresAt: Number(row.expires_at), orderId: a.orderId ?? null };
+      return { reservationId: row.id, locationId: a.locationId, quantity: a.quantity, expiresAt: row.expires_at, orderId: a.orderId ?? null };
     },
   }),
 
@@ -145,7 +147,7 @@ const v1Operations = {
     statements: (t) => ({
       exists: reservationExists(t),
       release: releaseReservation(t),
-      stock: sql`UPDATE stock SET reserved = reserved - (SELECT quantity FROM reservations WHERE id = ${t.arg.reservationId}), updated_at = ${t.ctx.now} WHERE location_id = (SELECT location_id FROM reservations WHERE id = ${t.arg.reservationId}) ${STOCK_RETURNING}`,
+      stock: sql`UPDATE stock SET reserved = reserved - (SELECT quantity FROM reservations WHERE id = ${t.arg.reservationId}), updated_at = ${t.ctx.now} WHERE location_id = (SELECT location_id FROM reservations WHERE id = ${t.arg.reservationId}) RETURNING ${STOCK_COLUMNS}`,
     }),
     result: (rows) => stock(rows.stock[0]),
   }),
@@ -157,7 +159,7 @@ const v1Operations = {
     statements: (t) => ({
       exists: reservationExists(t),
       commit: commitReservation(t),
-      stock: sql`UPDATE stock SET quantity = quantity - (SELECT quantity FROM reservations WHERE id = ${t.arg.reservationId}), reserved = reserved - (SELECT quantity FROM reservations WHERE id = ${t.arg.reservationId}), updated_at = ${t.ctx.now} WHERE location_id = (SELECT location_id FROM reservations WHERE id = ${t.arg.reservationId}) ${STOCK_RETURNING}`,
+      stock: sql`UPDATE stock SET quantity = quantity - (SELECT quantity FROM reservations WHERE id = ${t.arg.reservationId}), reserved = reserved - (SELECT quantity FROM reservations WHERE id = ${t.arg.reservationId}), updated_at = ${t.ctx.now} WHERE location_id = (SELECT location_id FROM reservations WHERE id = ${t.arg.reservationId}) RETURNING ${STOCK_COLUMNS}`,
       movement: sql`INSERT INTO movements (location_id, delta, reason, reference_id, at) SELECT location_id, -quantity, 'sale', id, ${t.ctx.now} FROM reservations WHERE id = ${t.arg.reservationId}`,
     }),
     result: (rows) => stock(rows.stock[0]),
@@ -178,7 +180,7 @@ export const inventoryV2 = defineVocabulary(inventoryNomosV2, {
     output: reserveV1.output.extend({ channel: Channel }),
     statements: (t) => ({
       ...holdStock(t),
-      reservation: sql`INSERT INTO reservations (id, location_id, quantity, status, order_id, created_at, expires_at, channel) VALUES (${reservationId(t)}, ${t.arg.locationId}, ${t.arg.quantity}, 'active', ${t.arg.orderId}, ${t.ctx.now}, ${t.ctx.now} + ${t.arg.ttlSeconds} * 1000, ${t.arg.channel}) RETURNING id, expires_at`,
+      reservation: sql`INSERT INTO reservations (id, location_id, quantity, status, order_id, created_at, expires_at, channel) VALUES (${reservationId(t)}, ${t.arg.locationId}, ${t.arg.quantity}, 'active', ${t.arg.orderId}, ${t.ctx.now}, ${t.ctx.now} + ${t.arg.ttlSeconds} * 1000, ${t.arg.channel}) RETURNING ${RESERVATION_COLUMNS}`,
     }),
     result: (rows, a, c) => ({ ...reserveV1.result(rows, a, c), channel: a.channel }),
   }),
@@ -215,7 +217,7 @@ export const inventoryV3 = defineVocabulary(inventoryNomosV3, {
     statements: (t) => ({
       ...holdStock(t),
       // A reservationId used before (even by a cancelHold tombstone) fails the PRIMARY KEY: the Intent is refused.
-      reservation: sql`INSERT INTO reservations (id, location_id, quantity, status, order_id, created_at, expires_at, channel) VALUES (${chosenReservationId(t)}, ${t.arg.locationId}, ${t.arg.quantity}, 'active', ${t.arg.orderId}, ${t.ctx.now}, ${t.ctx.now} + ${t.arg.ttlSeconds} * 1000, ${t.arg.channel}) RETURNING id, expires_at`,
+      reservation: sql`INSERT INTO reservations (id, location_id, quantity, status, order_id, created_at, expires_at, channel) VALUES (${chosenReservationId(t)}, ${t.arg.locationId}, ${t.arg.quantity}, 'active', ${t.arg.orderId}, ${t.ctx.now}, ${t.ctx.now} + ${t.arg.ttlSeconds} * 1000, ${t.arg.channel}) RETURNING ${RESERVATION_COLUMNS}`,
     }),
     result: reserveV2.result,
   }),

@@ -41,7 +41,8 @@ export class CapacityAttractor extends pinnedTo(() => capacityLaw, 2) {}
 
 /** Runs the shipped law plus `restock`, whose parameters cannot be computed for one location (see laws.ts). */
 export class FlakyAttractor extends InventoryAttractor {
-  static override law = flakyLaw;
+  // Another law under the shipped class: its static type names the shipped lineage, which this one replaces.
+  static override law = flakyLaw as unknown as typeof InventoryAttractor.law;
 }
 
 /** Keys whose next receipt aborts the sender mid-transaction (set through `abortOnReceipt`). */

@@ -25,10 +25,10 @@ function exportsOf(file: string): string[] {
 describe("entry points", () => {
   it("@noema/core exports the authoring API and nothing else", () => {
     expect(exportsOf(here("../../core/src/index.ts"))).toStrictEqual([
-    "type AnyColumn", "type ArgHole", "type Args", "type ArgsWithRefs", "type ArgValue", "blob",
+    "addColumnSql", "type AnyColumn", "type ArgHole", "type Args", "type ArgsWithRefs", "type ArgValue", "blob",
     "type BoundHole", "buildIntent", "type BuildOptions", "type BuiltIntent", "CANCEL", "type CarryResult",
     "type CarryStep", "type Change", "type ChangeKind", "type Checkpoint", "type CheckSpec", "Column",
-    "type ColumnSpec", "type ColumnType", "type ComputedHole", "type ComputedParam", "connection",
+    "type ColumnList", "columnsOf", "type ColumnSpec", "type ColumnType", "type ComputedHole", "type ComputedParam", "connection",
     "type Connection", "connectionFor", "type ConnectionReport", "type ConnectionType", "type ContextHole",
     "createIndexSql", "createTableSql", "DEFAULT_LIMITS", "defineNomos", "defineVocabulary",
     "describeVocabulary", "type ElementKey", "type Evolution", "type EvolutionHints", "type Expectation",
@@ -37,8 +37,8 @@ describe("entry points", () => {
     "type FrozenStepBuilder", "type Hole", "type IndexSpec", "type InferRow", "integer", "type Intent",
     "type IntentLimits", "type IntentStep", "IntentValidationError", "type InterpretationContext",
     "type InvariantScope", "type InvariantSpec", "issue", "type Issue", "type IssuePath", "type Json",
-    "type JsonArray", "type JsonObject", "Lineage", "lineage", "LineageDefinitionError",
-    "MAX_BOUND_PARAMETERS", "MAX_FREEZE_MS", "MAX_INTENT_BYTES", "MAX_KEY_LENGTH", "MAX_STEPS",
+    "type JsonArray", "type JsonObject", "type LatestOf", "Lineage", "lineage", "LineageDefinitionError",
+    "MAX_ARRAY_LENGTH", "MAX_BOUND_PARAMETERS", "MAX_FREEZE_MS", "MAX_INTENT_BYTES", "MAX_KEY_LENGTH", "MAX_STEPS",
     "MAX_STRING_LENGTH", "MAX_TARGET_NAME", "type Message", "type Nomos", "NomosDefinitionError",
     "type NomosSpec", "type NomosStamp", "type ObjectSchema", "operation", "type OperationDescription",
     "type OperationSpec", "type Origin", "type OutputRef", "type OutputRefs", "parseClaimed",
@@ -90,8 +90,8 @@ describe("entry points", () => {
     "type ActionArgs", "type ActionSpec", "BUILTIN_CHECKS", "check", "type CheckDatabase",
     "type CheckDefinition", "type CheckKind", "type CheckOptions", "type CheckReport", "type CheckResult",
     "CheckSetupError", "type Counterexample", "type CounterexampleStep", "DEFAULT_DEPTH",
-    "DEFAULT_ID_POOLS", "DEFAULT_START", "deriveDomain", "type Domain", "type Domains", "type DomainValue",
-    "formatReport", "type LivenessProperty", "MAX_DEPTH", "type Progress", "type RowChange",
+    "DEFAULT_ID_POOLS", "DEFAULT_START", "defineCheck", "deriveDomain", "type Domain", "type Domains", "type DomainValue",
+    "formatReport", "type LivenessProperty", "MAX_DEPTH", "type OpsOf", "type Progress", "type RowChange",
     "type SafetyProperty", "type VersionStats",
     ]);
   });

@@ -1,5 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
-import { DEFAULT_LIMITS, type ExplainResult, type FreezeResult, type Intent, type IntentLimits, Lineage, type ParseResult, type Precedent, type ReasonKind, type Receipt, type Row, type Seal, type Sediment, type SqlValue, type Verification, type WakeOutcome, type Vocabulary, type World } from "@noema/core";
+import { type ColumnList, DEFAULT_LIMITS, type ExplainResult, type FreezeResult, type Intent, type IntentLimits, type LatestOf, Lineage, type ParseResult, type Precedent, type ReasonKind, type Receipt, type Row, type Seal, type Sediment, type SqlValue, type Verification, type WakeOutcome, type Vocabulary, type World } from "@noema/core";
 import { audit, type AuditPage, WAKE_BATCH, MAX_PAGE, DEFAULT_PAGE } from "@noema/core/runtime";
 import {
   type AlarmChore,
@@ -90,27 +90,64 @@ export { DEFAULT_PAGE, MAX_PAGE } from "@noema/core/runtime";
 const pageSize = (limit: number | undefined) => (Number.isInteger(limit) ? Math.min(Math.max(limit!, 1), MAX_PAGE) : DEFAULT_PAGE);
 
 /**
+ * Reads for an Attractor's own methods (`this.query`); writes belong in the vocabulary. Rows are
+ * typed from the Nomos when the columns come from `columnsOf`, or as you name them.
+ */
+export interface Query {
+  /**
+   * The rows of `SELECT <columns> <rest>`, typed from the Nomos.
+   *
+   * @example this.query(columnsOf(nomos, "stock", "location_id", "quantity"), "FROM stock ORDER BY location_id")
+   */
+  <R extends object>(columns: ColumnList<R>, rest: string, ...params: SqlValue[]): R[];
+  /**
+   * The rows of `sql`, `Row` unless you name their type: nothing checks it, so say what SQLite
+   * returns (INTEGER and REAL as number, TEXT as string, BLOB as ArrayBuffer, `| null` where NULL may come).
+   *
+   * @example this.query<{ n: number }>("SELECT COUNT(*) AS n FROM reservations WHERE status = ?", "active")
+   */
+  <R extends object = Row>(sql: string, ...params: SqlValue[]): R[];
+}
+
+/** The base class of an Attractor of law `L`, from `Attractor.of(law)`: `static law` is set, the type parameters follow from it. */
+export type AttractorOf<L extends Vocabulary | Lineage> = (abstract new <Env = unknown>(ctx: DurableObjectState, env: Env) => Attractor<Env, L>) & { readonly law: L };
+
+/**
  * A Durable Object that owns one partition of state under one Nomos (or a lineage of
  * them). Every change arrives as an Intent through `sedimentation`; reads are plain RPC
  * methods. On wake it brings its storage to the current law, lazily, inside
  * `blockConcurrencyWhile`: requests arriving meanwhile wait, none is lost.
  *
- * A subclass declares its law, and options, as static fields; no constructor needed:
+ * A subclass extends `Attractor.of(law)`, which declares its law and types `this.vocabulary`
+ * from it, and adds options as static fields; no constructor needed:
  *
- *     export class LedgerAttractor extends Attractor<Env, typeof ledger> {
- *       static law = ledger; // a Vocabulary or a Lineage
+ *     export class LedgerAttractor extends Attractor.of(ledger)<Env> { // a Vocabulary or a Lineage
  *       static limits = { maxSteps: 16 }; // over DEFAULT_LIMITS
  *     }
+ *
+ * The older form, `extends Attractor<Env, typeof ledger>` with `static law = ledger`, still
+ * works, but nothing checks that the type argument and the static law agree.
  */
-export abstract class Attractor<Env = unknown, V extends Vocabulary = Vocabulary> extends DurableObject<Env> {
+export abstract class Attractor<Env = unknown, L extends Vocabulary | Lineage = Vocabulary> extends DurableObject<Env> {
   // The statics (see AttractorStatics) are not declared here, so a subclass writes `static law = …`
   // without `override` under noImplicitOverride; the constructor checks them instead.
   protected readonly lineage: Lineage;
-  /** The vocabulary of the law held once the Attractor has woken. */
-  protected vocabulary!: V;
+  /** The vocabulary of the law held once the Attractor has woken (typed as the law's newest). */
+  protected vocabulary!: LatestOf<L>;
   protected world!: World;
-  /** Runs SQL for subclass reads; writes belong in the vocabulary. */
-  protected readonly query: (sql: string, ...params: SqlValue[]) => Row[];
+  /** Runs SQL for subclass reads, rows typed (see Query); writes belong in the vocabulary. */
+  protected readonly query: Query;
+
+  /**
+   * The base class of an Attractor of `law`: `static law` is declared, and `this.vocabulary`
+   * is typed from it, so the two cannot disagree. `class X extends Attractor.of(law)<Env> {}`.
+   */
+  static of<L extends Vocabulary | Lineage>(law: L): AttractorOf<L> {
+    abstract class WithLaw<Env> extends Attractor<Env, L> {
+      static law = law;
+    }
+    return WithLaw as unknown as AttractorOf<L>;
+  }
   private readonly host: SedimentHost;
   private readonly limits: IntentLimits;
   private sedimenter!: Sedimenter;
@@ -151,7 +188,11 @@ export abstract class Attractor<Env = unknown, V extends Vocabulary = Vocabulary
     this.sends = sends;
     this.delivery = { ...DEFAULT_DELIVERY, ...statics.delivery };
     const sql = ctx.storage.sql;
-    this.query = (text, ...params) => sql.exec<Row>(text, ...params).toArray();
+    this.query = ((from: string | ColumnList<object>, ...rest: SqlValue[]) => {
+      if (typeof from === "string") return sql.exec<Row>(from, ...rest).toArray();
+      const [clause, ...params] = rest;
+      return sql.exec<Row>(`SELECT ${from.sql} ${clause}`, ...params).toArray();
+    }) as Query;
     const host: SedimentHost = (this.host = {
       db: { exec: (text, params) => sql.exec<Row>(text, ...params).toArray(), raw: (text, params) => [...sql.exec(text, ...params).raw()] as SqlValue[][] },
       transaction: (fn) => ctx.storage.transactionSync(fn),
@@ -163,7 +204,7 @@ export abstract class Attractor<Env = unknown, V extends Vocabulary = Vocabulary
       const state = (this.migration = applyLineage(host, this.lineage, Date.now()));
       if (state.error) console.error(`noema: ${attractor} ${state.latest.name} v${state.error.version}: ${state.error.message}`);
       const held = this.lineage.at(state.held.version);
-      this.vocabulary = (held ?? this.lineage.latest) as V;
+      this.vocabulary = (held ?? this.lineage.latest) as LatestOf<L>;
       this.world = {
         attractor,
         // Set for ids made by idFromName/getByName; a random id is named by its hex form.

@@ -3,11 +3,13 @@ export {
   type AlarmOwnedByAttractor,
   Attractor,
   AttractorDefinitionError,
+  type AttractorOf,
   type AttractorStatics,
   type ExplainResult,
   type FrozenSummary,
   MAX_PAGE,
   type NomosReport,
+  type Query,
 } from "./attractor.js";
 export { type ArchiveSettings, r2Store } from "./archive.js";
 export type { ChainStatus, RowsPage, TableInfo, TailCheck } from "./inspection.js";

@@ -84,6 +84,21 @@ describe("a ledger built from the public API", () => {
     expect(sediments[0]!.outputs).toEqual(seal.outputs);
   });
 
+  it("reads rows typed from the Nomos as SQLite returns them: INTEGER as number, TEXT as string, NULL where nullable", async () => {
+    const { stub, ids } = await ledgerWith(100, 0);
+    committed(await stub.sedimentation(buildIntent(ledger, (s) => void s.transfer({ from: ids[0]!, to: ids[1]!, amount: 40 }))));
+    const movements = await stub.movements();
+    expect(movements.map((m) => [m.account_id, m.amount, m.transfer_id])).toEqual([
+      [ids[0], 100, null],
+      [ids[0], -40, "t-2-0"],
+      [ids[1], 40, "t-2-0"],
+    ]);
+    // Every column the Nomos declares, in its order, each value of the type it says.
+    expect(Object.keys(movements[0]!)).toEqual(Object.keys(ledgerNomos.tables.movements.columns));
+    for (const m of movements) expect([typeof m.id, typeof m.account_id, typeof m.amount, typeof m.at]).toEqual(["number", "string", "number", "number"]);
+    expect(await stub.movementCount()).toBe(3);
+  });
+
   it("refuses an overdraft atomically: the earlier deposit in the same Intent does not survive, and the refusal is a Precedent", async () => {
     const { name, stub, ids } = await ledgerWith(100, 0);
     const [alice, bob] = ids as [string, string];

@@ -2,10 +2,12 @@
 // the plain native stub of a `DurableObjectNamespace<LedgerAttractor>`, as `wrangler types`
 // declares it, type-checks and returns the method's own result type.
 import { env } from "cloudflare:test";
-import type { Intent, Precedent, Reason, Seal, Sediment, Verification } from "@noema/core";
-import type { ExplainResult, FrozenSummary, NomosReport } from "@noema/cloudflare";
+import { columnsOf, type Intent, lineage, type Precedent, type Reason, type Row, type Seal, type Sediment, type Verification } from "@noema/core";
+import { Attractor, type ExplainResult, type FrozenSummary, type NomosReport } from "@noema/cloudflare";
 import type { ArchivedSegment, ArchiveReport } from "@noema/core/runtime";
 import type { Account } from "./ledger/attractor.js";
+import { ledgerNomos } from "./ledger/nomos.js";
+import { ledger } from "./ledger/vocabulary.js";
 
 /** True when each of A and B is assignable to the other. */
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
@@ -43,3 +45,29 @@ export async function calls() {
 }
 
 // That overriding alarm() does not type-check is shown in alarm/attractors.ts.
+
+// Attractor.of(law): `static law` is the law given, and `this.vocabulary` is typed from it (a
+// Lineage's newest version), so the class's type and its law cannot disagree. `this.query` is typed.
+export class TypedLedger extends Attractor.of(ledger)<{ TOKEN: string }> {
+  reads() {
+    same<Same<typeof this.vocabulary, typeof ledger>>();
+    same<Same<typeof this.env, { TOKEN: string }>>();
+    const accounts = this.query(columnsOf(ledgerNomos, "accounts", "id", "balance"), "FROM accounts WHERE id = ?", "a");
+    same<Same<typeof accounts, { id: string; balance: number }[]>>();
+    const counted = this.query<{ n: number }>("SELECT COUNT(*) AS n FROM accounts");
+    same<Same<typeof counted, { n: number }[]>>();
+    const plain = this.query("SELECT 1 AS one");
+    same<Same<typeof plain, Row[]>>();
+    // @ts-expect-error the table has no such column
+    columnsOf(ledgerNomos, "accounts", "nope");
+    return { accounts, counted, plain };
+  }
+}
+same<Same<typeof TypedLedger.law, typeof ledger>>();
+
+const ledgerLaw = lineage(ledger);
+export class LineageLedger extends Attractor.of(ledgerLaw) {
+  reads() {
+    same<Same<typeof this.vocabulary, typeof ledger>>();
+  }
+}

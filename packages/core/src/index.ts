@@ -10,6 +10,7 @@ export { formatIssues, formatPath, issue, type Issue, type IssuePath, type Parse
 // Nomos: tables, columns, invariants.
 export { type AnyColumn, blob, type CheckSpec, Column, type ColumnSpec, type ColumnType, type InferRow, integer, real, text } from "./nomos/column.js";
 export {
+  addColumnSql,
   createIndexSql,
   createTableSql,
   defineNomos,
@@ -30,6 +31,8 @@ export {
   type ArgHole,
   type Args,
   type BoundHole,
+  type ColumnList,
+  columnsOf,
   type ComputedHole,
   type ContextHole,
   defineVocabulary,
@@ -58,6 +61,7 @@ export {
   type Intent,
   type IntentLimits,
   type IntentStep,
+  MAX_ARRAY_LENGTH,
   MAX_INTENT_BYTES,
   MAX_KEY_LENGTH,
   MAX_STEPS,
@@ -86,7 +90,7 @@ export type { CarryResult, CarryStep, Origin } from "./admission/admit.js";
 export { type ConnectionReport, connectionFor, type ExplainResult, explainOutside } from "./admission/outside.js";
 
 // Lineage and Connection: how a law evolves.
-export { type Evolution, Lineage, LineageDefinitionError, lineage, type Phase, type Policy, type Provisions, type ReforgeContext } from "./connection/lineage.js";
+export { type Evolution, type LatestOf, Lineage, LineageDefinitionError, lineage, type Phase, type Policy, type Provisions, type ReforgeContext } from "./connection/lineage.js";
 export { type Connection, connection } from "./connection/index.js";
 export type { Change, ChangeKind, ConnectionType, EvolutionHints } from "./connection/diff.js";
 

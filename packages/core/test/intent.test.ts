@@ -184,7 +184,7 @@ describe("sql", () => {
     expect(() => sql`SELECT ?`).toThrow(VocabularyDefinitionError);
     expect(() => sql`SELECT ?`).toThrow("write each value as a hole, not as ?: SELECT ?");
     // @ts-expect-error a plain value is not a hole: it would be bound without the Sieve or explain knowing where from
-    expect(() => sql`SELECT ${"x"}`).toThrow(/a sql hole must be arg.x, ctx.x, computed\(…\) or a statement/);
+    expect(() => sql`SELECT ${"x"}`).toThrow(/a sql hole must be arg.x, ctx.x, computed\(…\), columnsOf\(…\) or a statement/);
     const expecting = sql`SELECT 1`.expect({ rows: 1, refusal: () => "none" });
     expect(() => sql`SELECT ${expecting}`).toThrow("a statement with an expectation cannot be spliced into another");
   });
@@ -197,7 +197,7 @@ describe("sql", () => {
         statements: ({ arg }) => ({ s: sql`SELECT ${arg.nope}` }),
         result: () => ({}),
       }),
-    ).toThrow("a sql hole must be arg.x, ctx.x, computed(…) or a statement, not undefined: SELECT ?");
+    ).toThrow("a sql hole must be arg.x, ctx.x, computed(…), columnsOf(…) or a statement, not undefined: SELECT ?");
     operation({
       ...base,
       // @ts-expect-error a boolean argument cannot be bound

@@ -50,7 +50,7 @@ describe("create-noema", () => {
     expect(read(dir, "wrangler.jsonc")).toContain('"name": "my-app"');
     expect(read(dir, "wrangler.jsonc")).toMatch(/"new_sqlite_classes": \["CounterAttractor"\]/);
     expect(read(dir, "README.md").split("\n")[0]).toBe("# my-app");
-    expect(read(dir, "src/attractor.ts")).toContain("static law = counterLaw;");
+    expect(read(dir, "src/attractor.ts")).toContain("extends Attractor.of(counterLaw)<Env>");
     expect(read(dir, "vitest.config.mts")).toContain('cloudflareTest({ wrangler: { configPath: "./wrangler.jsonc" }');
 
     const tsconfig = read(dir, "tsconfig.json");

@@ -1,8 +1,9 @@
 import { Attractor } from "@noema/cloudflare";
-import { buildIntent, DEFAULT_LIMITS, type Intent, type IntentLimits, type Lineage, type Receipt, type WakeOutcome } from "@noema/core";
+import { buildIntent, columnsOf, DEFAULT_LIMITS, type Intent, type IntentLimits, type Lineage, type Receipt, type WakeOutcome } from "@noema/core";
 import { inventoryLaw } from "../law.js";
 import type { Env } from "../env.js";
 import { lineMessage } from "./messages.js";
+import { orderNomos } from "./nomos.js";
 import { type Decision, type LineStep, type LineView, onCommit, onLineReceipt, onRelease, onReleasing, type OrderView, type Plan, parseMessageKey } from "./protocol.js";
 import { isFinal, type LineStatus, type OrderStatus } from "./status.js";
 import { COMMIT_MARGIN_SECONDS, lineReservationId, MAX_NOTE, MAX_ORDER_LINES, type OrderLine, OrderTtl, orders, type OrderVocabulary } from "./vocabulary.js";
@@ -66,6 +67,10 @@ export interface CreateOrder {
   ttlSeconds: number;
 }
 
+const ORDER = columnsOf(orderNomos, "orders", "id", "status", "ttl_seconds", "created_at", "expires_at", "problem", "releases_sent_at");
+const LINE = columnsOf(orderNomos, "order_lines", "line_index", "product_id", "location_id", "quantity", "status", "reservation_id", "hold_expires_at", "reason");
+const HISTORY = columnsOf(orderNomos, "order_history", "status", "note", "at");
+
 /** A reason or note cut to what the order's law records. */
 const fit = (text: string) => (text.length > MAX_NOTE ? `${text.slice(0, MAX_NOTE - 1)}…` : text);
 
@@ -78,8 +83,7 @@ const sameLines = (a: readonly OrderLine[], b: readonly OrderLine[]) =>
  * it; every receipt is reacted to in the transaction that records it (`onReceipt`). The
  * protocol's branching is in protocol.ts.
  */
-export class OrderAttractor extends Attractor<Env, OrderVocabulary> {
-  static law = orders;
+export class OrderAttractor extends Attractor.of(orders)<Env> {
   /** A 50-line order is one Intent: the order, its expiry, and a `$send` per line carrying a reserve and its frozen release. */
   static limits = { maxSteps: MAX_ORDER_LINES * 4 + 8, maxBytes: 256 * 1024 };
   /** The binding of the product Attractors the lines are held in. */
@@ -247,31 +251,31 @@ export class OrderAttractor extends Attractor<Env, OrderVocabulary> {
   }
 
   private read(): OrderState | undefined {
-    const row = this.query("SELECT id, status, ttl_seconds, created_at, expires_at, problem, releases_sent_at FROM orders")[0];
+    const row = this.query(ORDER, "FROM orders")[0];
     if (!row) return undefined;
-    const lines = this.query("SELECT line_index, product_id, location_id, quantity, status, reservation_id, hold_expires_at, reason FROM order_lines ORDER BY line_index").map((l) => ({
-      index: Number(l.line_index),
-      productId: String(l.product_id),
-      locationId: String(l.location_id),
-      quantity: Number(l.quantity),
-      status: l.status as LineStatus,
-      reservationId: String(l.reservation_id),
-      holdExpiresAt: l.hold_expires_at === null ? null : Number(l.hold_expires_at),
-      ...(l.reason === null ? {} : { reason: String(l.reason) }),
+    const lines = this.query(LINE, "FROM order_lines ORDER BY line_index").map((l) => ({
+      index: l.line_index,
+      productId: l.product_id,
+      locationId: l.location_id,
+      quantity: l.quantity,
+      status: l.status,
+      reservationId: l.reservation_id,
+      holdExpiresAt: l.hold_expires_at,
+      ...(l.reason === null ? {} : { reason: l.reason }),
     }));
-    const history = this.query("SELECT status, note, at FROM order_history ORDER BY seq").map((h) => ({
-      status: h.status as OrderStatus,
-      at: Number(h.at),
-      ...(h.note === null ? {} : { note: String(h.note) }),
+    const history = this.query(HISTORY, "FROM order_history ORDER BY seq").map((h) => ({
+      status: h.status,
+      at: h.at,
+      ...(h.note === null ? {} : { note: h.note }),
     }));
     return {
-      id: String(row.id),
-      status: row.status as OrderStatus,
-      ttlSeconds: Number(row.ttl_seconds),
+      id: row.id,
+      status: row.status,
+      ttlSeconds: row.ttl_seconds,
       releasesSent: row.releases_sent_at !== null,
-      createdAt: Number(row.created_at),
-      expiresAt: Number(row.expires_at),
-      ...(row.problem === null ? {} : { problem: String(row.problem) }),
+      createdAt: row.created_at,
+      expiresAt: row.expires_at,
+      ...(row.problem === null ? {} : { problem: row.problem }),
       lines,
       history,
     };

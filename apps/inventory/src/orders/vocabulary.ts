@@ -1,4 +1,4 @@
-import { defineVocabulary, operation, sql } from "@noema/core";
+import { columnsOf, defineVocabulary, operation, sql } from "@noema/core";
 import * as z from "zod";
 import { Id, inventory } from "../vocabulary.js";
 import { orderNomos } from "./nomos.js";
@@ -58,13 +58,13 @@ export const orders = defineVocabulary(orderNomos, {
     description: "Records a new order and its lines, every line pending, expiring ttlSeconds from now.",
     args: z.object({ orderId: OrderId, lines: OrderLines, ttlSeconds: OrderTtl }),
     output: z.object({ orderId: z.string(), expiresAt: z.number(), lines: z.number() }),
-    statements: ({ arg, ctx, computed }) => ({
-      order: sql`INSERT INTO orders (id, status, ttl_seconds, created_at, expires_at, updated_at) VALUES (${arg.orderId}, 'pending', ${arg.ttlSeconds}, ${ctx.now}, ${ctx.now} + ${arg.ttlSeconds} * 1000, ${ctx.now}) RETURNING expires_at`,
-      // The lines as one JSON array, unpacked by SQLite: fifty lines are still one statement with four parameters.
-      lines: sql`INSERT INTO order_lines (order_id, line_index, product_id, location_id, quantity, reservation_id, status, updated_at) SELECT ${arg.orderId}, key, json_extract(value, '$.productId'), json_extract(value, '$.locationId'), json_extract(value, '$.quantity'), ${arg.orderId} || '.' || key, 'pending', ${ctx.now} FROM json_each(${computed((a: { lines: OrderLine[] }) => JSON.stringify(a.lines))}) RETURNING line_index`,
+    statements: ({ arg, ctx }) => ({
+      order: sql`INSERT INTO orders (id, status, ttl_seconds, created_at, expires_at, updated_at) VALUES (${arg.orderId}, 'pending', ${arg.ttlSeconds}, ${ctx.now}, ${ctx.now} + ${arg.ttlSeconds} * 1000, ${ctx.now}) RETURNING ${columnsOf(orderNomos, "orders", "expires_at")}`,
+      // The lines, an array argument, are bound as one JSON text and unpacked by SQLite: fifty lines are still one statement with four parameters.
+      lines: sql`INSERT INTO order_lines (order_id, line_index, product_id, location_id, quantity, reservation_id, status, updated_at) SELECT ${arg.orderId}, key, json_extract(value, '$.productId'), json_extract(value, '$.locationId'), json_extract(value, '$.quantity'), ${arg.orderId} || '.' || key, 'pending', ${ctx.now} FROM json_each(${arg.lines}) RETURNING line_index`,
       history: sql`INSERT INTO order_history (order_id, status, note, at) VALUES (${arg.orderId}, 'pending', NULL, ${ctx.now})`,
     }),
-    result: (rows, a) => ({ orderId: a.orderId, expiresAt: Number(rows.order[0]!.expires_at), lines: rows.lines.length }),
+    result: (rows, a) => ({ orderId: a.orderId, expiresAt: rows.order[0]!.expires_at, lines: rows.lines.length }),
   }),
 
   holdLine: operation({

@@ -1,4 +1,4 @@
-import { defineVocabulary, operation, type Row, sql } from "@noema/core";
+import { columnsOf, defineVocabulary, operation, sql } from "@noema/core";
 import { z } from "zod";
 import { ledgerNomos } from "./nomos.js";
 
@@ -7,7 +7,13 @@ const MAX_AMOUNT = 1_000_000_000_000;
 const Amount = z.number().int("must be a whole number").min(1).max(MAX_AMOUNT);
 
 const balance = z.object({ accountId: z.string(), balance: z.number() });
-const balanceOf = (row: Row | undefined) => ({ accountId: String(row?.id), balance: Number(row?.balance) });
+/** What a credit or debit reads back, typed from the Nomos: `{ id: string; balance: number }`. */
+const BALANCE = columnsOf(ledgerNomos, "accounts", "id", "balance");
+/** The row an expectation of one row guarantees. */
+const balanceOf = (row: NonNullable<typeof BALANCE.row> | undefined) => {
+  if (!row) throw new Error("the account's update returned no row");
+  return { accountId: row.id, balance: row.balance };
+};
 
 const noSuchAccount = (accountId: string) => `account ${accountId} does not exist`;
 /** A credit or debit updates one row, or names no account. The CHECK on `balance` refuses an overdraft. */
@@ -20,9 +26,9 @@ export const ledger = defineVocabulary(ledgerNomos, {
     output: z.object({ accountId: z.string() }),
     statements: ({ arg, ctx, computed }) => ({
       // Deterministic: sedimentIds never repeat within an Attractor, so neither do these ids.
-      account: sql`INSERT INTO accounts (id, holder, balance, opened_at) VALUES (${computed((_a, c) => `acct-${c.sedimentId}-${c.step}`)}, ${arg.holder}, 0, ${ctx.now}) RETURNING id`,
+      account: sql`INSERT INTO accounts (id, holder, balance, opened_at) VALUES (${computed((_a, c) => `acct-${c.sedimentId}-${c.step}`)}, ${arg.holder}, 0, ${ctx.now}) RETURNING ${columnsOf(ledgerNomos, "accounts", "id")}`,
     }),
-    result: (rows) => ({ accountId: String(rows.account[0]?.id) }),
+    result: (rows) => ({ accountId: rows.account[0]!.id }),
   }),
 
   deposit: operation({
@@ -30,7 +36,7 @@ export const ledger = defineVocabulary(ledgerNomos, {
     args: z.object({ accountId: Id, amount: Amount }),
     output: balance,
     statements: ({ arg, ctx }) => ({
-      credit: sql`UPDATE accounts SET balance = balance + ${arg.amount} WHERE id = ${arg.accountId} RETURNING id, balance`.expect({
+      credit: sql`UPDATE accounts SET balance = balance + ${arg.amount} WHERE id = ${arg.accountId} RETURNING ${BALANCE}`.expect({
         ...accountMustExist,
         refusal: (a) => noSuchAccount(a.accountId),
       }),
@@ -47,16 +53,16 @@ export const ledger = defineVocabulary(ledgerNomos, {
       const debit = computed((a) => -a.amount);
       const transferId = computed((_a, c) => `t-${c.sedimentId}-${c.step}`);
       return {
-        debit: sql`UPDATE accounts SET balance = balance + ${debit} WHERE id = ${arg.from} RETURNING id, balance`.expect({ ...accountMustExist, refusal: (a) => noSuchAccount(a.from) }),
-        credit: sql`UPDATE accounts SET balance = balance + ${arg.amount} WHERE id = ${arg.to} RETURNING id, balance`.expect({ ...accountMustExist, refusal: (a) => noSuchAccount(a.to) }),
+        debit: sql`UPDATE accounts SET balance = balance + ${debit} WHERE id = ${arg.from} RETURNING ${BALANCE}`.expect({ ...accountMustExist, refusal: (a) => noSuchAccount(a.from) }),
+        credit: sql`UPDATE accounts SET balance = balance + ${arg.amount} WHERE id = ${arg.to} RETURNING ${BALANCE}`.expect({ ...accountMustExist, refusal: (a) => noSuchAccount(a.to) }),
         paid: sql`INSERT INTO movements (account_id, amount, transfer_id, at) VALUES (${arg.from}, ${debit}, ${transferId}, ${ctx.now})`,
         received: sql`INSERT INTO movements (account_id, amount, transfer_id, at) VALUES (${arg.to}, ${arg.amount}, ${transferId}, ${ctx.now})`,
       };
     },
     result: (rows, _a, c) => ({
       transferId: `t-${c.sedimentId}-${c.step}`,
-      fromBalance: Number(rows.debit[0]?.balance),
-      toBalance: Number(rows.credit[0]?.balance),
+      fromBalance: balanceOf(rows.debit[0]).balance,
+      toBalance: balanceOf(rows.credit[0]).balance,
     }),
   }),
 
@@ -69,7 +75,7 @@ export const ledger = defineVocabulary(ledgerNomos, {
     }),
     output: balance,
     statements: ({ arg, ctx }) => ({
-      credit: sql`UPDATE accounts SET balance = balance + ${arg.amount} WHERE id = ${arg.accountId} RETURNING id, balance`.expect({
+      credit: sql`UPDATE accounts SET balance = balance + ${arg.amount} WHERE id = ${arg.accountId} RETURNING ${BALANCE}`.expect({
         ...accountMustExist,
         refusal: (a) => noSuchAccount(a.accountId),
       }),

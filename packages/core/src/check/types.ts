@@ -1,5 +1,5 @@
 import type { Json } from "../canonical/index.js";
-import type { Lineage } from "../connection/lineage.js";
+import type { LatestOf, Lineage } from "../connection/lineage.js";
 import type { StepBuilder } from "../builder/index.js";
 import type { Row, SqlExecutor } from "../host/index.js";
 import type { Intent, OperationSpec, Vocabulary } from "../intent/index.js";
@@ -54,6 +54,13 @@ export interface SafetyProperty {
 /** A query that must return no rows once the clock has passed every wake time, from every reachable state. */
 export type LivenessProperty = SafetyProperty;
 
+/** The operations of a law's newest vocabulary: what its check's `build` functions may call. */
+export type OpsOf<L extends Vocabulary | Lineage> = LatestOf<L>["operations"];
+
+/**
+ * What `noema check` explores and proves. Write it with `defineCheck({ law, … })`, which types
+ * every `build` from the law; `Ops` (the newest version's operations) is for annotating by hand.
+ */
 export interface CheckDefinition<Ops extends Record<string, OperationSpec> = Record<string, OperationSpec>> {
   /** The law: a Vocabulary or a Lineage, every version of which is explored. */
   law: Vocabulary | Lineage;

@@ -73,22 +73,45 @@ function checkProvisions(law: string, p: Provisions | undefined): void {
   }
 }
 
-/** A Nomos's version chain v1 → v2 → …, each step with its migration, reforge and provisions. */
-export class Lineage {
+/** The vocabulary at the end of a list of versions. */
+export type LastOf<Vs extends readonly Vocabulary[]> = Vs extends readonly [...unknown[], infer L extends Vocabulary] ? L : Vs[number];
+/** The version numbers a list of vocabularies declares (literal when each Nomos was defined with a literal version). */
+export type VersionOf<Vs extends readonly Vocabulary[]> = Vs[number]["nomos"]["version"];
+/** The vocabulary of version `N` among `Vs`. */
+export type VocabularyAt<Vs extends readonly Vocabulary[], N extends number> = Extract<Vs[number], { readonly nomos: { readonly version: N } }>;
+/** The newest vocabulary of a law: the law itself, or a Lineage's latest. */
+export type LatestOf<L extends Vocabulary | Lineage> = L extends Lineage<infer Vs> ? LastOf<Vs> : L extends Vocabulary ? L : never;
+
+/**
+ * A Nomos's version chain v1 → v2 → …, each step with its migration, reforge and provisions.
+ * Typed by its versions, in order: `lineage(v1).evolve(v2, …)` is a `Lineage<[V1, V2]>`, whose
+ * `latest` is `V2` and whose `version(1)` is `V1`, so `buildIntent(law.latest, …)` is typed.
+ */
+export class Lineage<Vs extends readonly Vocabulary[] = readonly Vocabulary[]> {
   private readonly connections = new Map<string, Connection>();
 
   private constructor(
-    readonly versions: readonly Vocabulary[],
+    readonly versions: Vs,
     readonly evolutions: readonly Evolution[],
   ) {}
 
-  static of(first: Vocabulary): Lineage {
-    return new Lineage([first], []);
+  static of<V extends Vocabulary>(first: V): Lineage<[V]> {
+    return new Lineage<[V]>([first], []);
   }
 
   /** The newest law this code declares. */
-  get latest(): Vocabulary {
-    return this.versions[this.versions.length - 1]!;
+  get latest(): LastOf<Vs> {
+    return this.versions[this.versions.length - 1]! as LastOf<Vs>;
+  }
+
+  /**
+   * The vocabulary of one version this lineage declares, typed: `law.version(2)`. Throws for a
+   * version it does not declare (`at` answers undefined instead).
+   */
+  version<N extends VersionOf<Vs>>(version: N): VocabularyAt<Vs, N> {
+    const vocabulary = this.at(version);
+    if (!vocabulary) throw new LineageDefinitionError(`${this.name} has no v${version}`);
+    return vocabulary as VocabularyAt<Vs, N>;
   }
 
   get name(): string {
@@ -96,14 +119,14 @@ export class Lineage {
   }
 
   /** The next version of the law. Versions must follow one another (v1, v2, …) under one name. */
-  evolve(next: Vocabulary, evolution: Evolution): Lineage {
+  evolve<V extends Vocabulary>(next: V, evolution: Evolution): Lineage<[...Vs, V]> {
     const { nomos } = this.latest;
     if (next.nomos.name !== nomos.name) throw new LineageDefinitionError(`${next.nomos.name} cannot follow ${nomos.name}: a lineage has one name`);
     if (next.nomos.version !== nomos.version + 1) {
       throw new LineageDefinitionError(`${nomos.name} v${next.nomos.version} cannot follow v${nomos.version}: versions go up by one`);
     }
     checkProvisions(`${nomos.name} v${next.nomos.version}`, evolution.provisions);
-    return new Lineage([...this.versions, next], [...this.evolutions, evolution]);
+    return new Lineage<[...Vs, V]>([...this.versions, next], [...this.evolutions, evolution]);
   }
 
   /** The same lineage ending at `version`: what an older deployment of this code knew. */
@@ -157,6 +180,7 @@ export class Lineage {
   }
 }
 
-export function lineage(first: Vocabulary): Lineage {
+/** A lineage that starts at `first`: `lineage(v1).evolve(v2, { migration: […] })`. */
+export function lineage<V extends Vocabulary>(first: V): Lineage<[V]> {
   return Lineage.of(first);
 }

@@ -1,10 +1,15 @@
-/** Where an Intent landed: recorded in every Seal. */
+/**
+ * Where an Intent landed, and under which law: recorded in every Seal and log entry. The law's
+ * version and hash are flat fields here (`seal.world.nomosVersion`), not a nested stamp.
+ */
 export interface World {
-  /** The Attractor class name (the Durable Object class). */
+  /** The Attractor class name (the Durable Object class), e.g. `"InventoryAttractor"`. */
   attractor: string;
-  /** The name the Attractor was addressed by (`idFromName`). */
+  /** The name the Attractor was addressed by (`idFromName`/`getByName`); a random id's hex form otherwise. */
   name: string;
+  /** The version of the Nomos the Attractor held when it sealed: the law that applied. */
   nomosVersion: number;
+  /** That Nomos's hash (SHA-256 hex of its canonical form). */
   nomosHash: string;
 }
 

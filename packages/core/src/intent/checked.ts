@@ -29,6 +29,7 @@ export function wasChecked(input: unknown, vocabulary: Vocabulary, limits: Inten
     c.vocabulary === vocabulary &&
     c.limits.maxSteps <= limits.maxSteps &&
     c.limits.maxBytes <= limits.maxBytes &&
-    c.limits.maxStringLength <= limits.maxStringLength
+    c.limits.maxStringLength <= limits.maxStringLength &&
+    c.limits.maxArrayLength <= limits.maxArrayLength
   );
 }

@@ -1,8 +1,8 @@
 import * as z from "zod";
-import { normalizeSql } from "../canonical/index.js";
+import { canonicalJson, normalizeSql } from "../canonical/index.js";
 import { SieveDerivationError, statementFootprint } from "../footprint/index.js";
 import type { Row, SqlValue } from "../host/index.js";
-import type { Nomos } from "../nomos/index.js";
+import { type Nomos, NomosDefinitionError, type RowOf, type TableSpec } from "../nomos/index.js";
 
 export type { Row, SqlValue } from "../host/index.js";
 
@@ -37,16 +37,16 @@ export interface ComputedHole<A> {
   compute(args: A, ctx: InterpretationContext): SqlValue;
 }
 
-/** Stands where an argument that is not a string, number or null is named: it cannot be bound. */
+/** Stands where an argument that is neither a value (string, number, null) nor JSON data (array, object) is named: it cannot be bound. */
 export interface NotBindable<K extends string> {
-  readonly notBindable: `argument "${K}" is not a string, number or null`;
+  readonly notBindable: `argument "${K}" is not a string, number, null, array or object`;
 }
 
 /** What a statement binds, one `?` each, in order. */
 export type BoundHole = ArgHole | ContextHole | ComputedHole<never>;
 
-/** What may stand in a `sql` template: a value accessor, or another statement's text and holes spliced in. */
-export type Hole<A = never> = ArgHole | ContextHole | ComputedHole<A> | Statement<A>;
+/** What may stand in a `sql` template: a value accessor, another statement's text and holes spliced in, or a table's columns. */
+export type Hole<A = never> = ArgHole | ContextHole | ComputedHole<A> | Statement<A, object> | ColumnList<object>;
 
 /** Refuse the whole Intent unless the statement returns exactly `rows` rows (use RETURNING). */
 export interface Expectation<A> {
@@ -62,18 +62,49 @@ export interface Expectation<A> {
   cause?: Statement<A>;
 }
 
-/** A statement written with its values in place. `A` is what it needs of the operation's arguments. */
-export interface Statement<A = unknown> {
+/**
+ * A statement written with its values in place. `A` is what it needs of the operation's
+ * arguments; `R` is the type of each row it returns, as `result` and `this.query` see it:
+ * typed from the Nomos when it selects or returns `${columnsOf(…)}`, given with `.as<R>()`
+ * where SQL computes the columns, else `Row` (any column, any SQL value).
+ */
+export interface Statement<A = unknown, R extends object = Row> {
   readonly kind: "statement";
   /** Static SQL with one `?` per hole, whitespace collapsed: the Sieve, the operation hash and explain read it. */
   readonly sql: string;
   readonly holes: readonly BoundHole[];
   readonly expectation?: Expectation<A> | undefined;
+  /** Type only: the row type. Never set. */
+  readonly row?: R;
   /**
    * The same statement, refusing the Intent unless it returns `rows` rows. The refusal sees
    * the arguments the statement binds; name a wider type (`(a: MyArgs) => …`) to see more.
    */
-  expect<B extends A = A>(expectation: Expectation<B>): Statement<B>;
+  expect<B extends A = A>(expectation: Expectation<B>): Statement<B, R>;
+  /**
+   * The same statement with its rows typed `T`, for columns SQL computes (`COUNT(*) AS n`,
+   * `expires_at - ${ctx.now} AS left`), which no Nomos types. Type only: nothing is checked
+   * when it runs, so say what SQLite returns (INTEGER and REAL as number, TEXT as string,
+   * `| null` where it may be NULL). A method, not `sql<T>`: TypeScript cannot take one type
+   * argument and infer the others, so `sql<T>` would lose what the holes need of the arguments.
+   *
+   * @example sql`SELECT COUNT(*) AS n FROM reservations WHERE status = 'active'`.as<{ n: number }>()
+   */
+  as<T extends object>(): Statement<A, T>;
+}
+
+/**
+ * Some columns of one table of a Nomos, from `columnsOf`: spliced into a `sql` template
+ * (`SELECT ${…} FROM t`, `RETURNING ${…}`) it writes their names and types the statement's rows.
+ */
+export interface ColumnList<R extends object = Row> {
+  readonly kind: "columns";
+  readonly table: string;
+  readonly columns: readonly string[];
+  /** The names as SQL: `a, b, c`. */
+  readonly sql: string;
+  /** Type only: the row type. Never set. */
+  readonly row?: R;
 }
 
 type UnionToIntersection<U> = (U extends unknown ? (u: U) => void : never) extends (i: infer I) => void ? I : never;
@@ -82,7 +113,7 @@ type NeedOf<H> = H extends ArgHole<infer K, infer V>
   ? undefined extends V
     ? { [P in K]?: V }
     : { [P in K]: V }
-  : H extends ComputedHole<infer A> | Statement<infer A>
+  : H extends ComputedHole<infer A> | Statement<infer A, object>
     ? unknown extends A
       ? never
       : A
@@ -90,11 +121,16 @@ type NeedOf<H> = H extends ArgHole<infer K, infer V>
 /** The arguments a template's holes need, as one object type. */
 export type NeedsOf<H> = [NeedOf<H>] extends [never] ? unknown : UnionToIntersection<NeedOf<H>>;
 
+type Simplify<T> = { [K in keyof T]: T[K] } & {};
+type RowOfHole<H> = H extends ColumnList<infer R> ? R : never;
+/** The row type of a template's holes: the columns spliced in (all of them, as one row), else `Row`. */
+export type RowOfHoles<H> = [RowOfHole<H>] extends [never] ? Row : Simplify<UnionToIntersection<RowOfHole<H>>>;
+
 // A registered symbol, not `instanceof`: statements made by another copy of the core (its sources
 // and its build in one process, or two installed versions) are still recognised.
 const STATEMENT = Symbol.for("noema.statement");
 
-class SqlStatement<A> implements Statement<A> {
+class SqlStatement<A, R extends object = Row> implements Statement<A, R> {
   readonly kind = "statement";
   readonly [STATEMENT] = true;
   constructor(
@@ -105,12 +141,57 @@ class SqlStatement<A> implements Statement<A> {
     Object.freeze(this);
   }
 
-  expect<B extends A = A>(expectation: Expectation<B>): Statement<B> {
-    return new SqlStatement<B>(this.sql, this.holes, expectation);
+  expect<B extends A = A>(expectation: Expectation<B>): Statement<B, R> {
+    return new SqlStatement<B, R>(this.sql, this.holes, expectation);
+  }
+
+  as<T extends object>(): Statement<A, T> {
+    return this as unknown as Statement<A, T>;
   }
 }
 
 const isStatement = (h: unknown): h is Statement<never> => typeof h === "object" && h !== null && STATEMENT in h;
+const COLUMNS = Symbol.for("noema.columns");
+const isColumnList = (h: unknown): h is ColumnList<object> => typeof h === "object" && h !== null && COLUMNS in h;
+
+/** SQLite's keywords: columnsOf quotes a column named like one (some cannot stand bare), and writes every other name bare, as people write it. */
+const RESERVED = new Set(
+  ("abort action add after all alter always analyze and as asc attach autoincrement before begin between by cascade case cast check collate column commit conflict " +
+    "constraint create cross current current_date current_time current_timestamp database default deferrable deferred delete desc detach distinct do drop each else end " +
+    "escape except exclude exclusive exists explain fail filter first following for foreign from full generated glob group groups having if ignore immediate in index " +
+    "indexed initially inner insert instead intersect into is isnull join key last left like limit match materialized natural no not nothing notnull null nulls of " +
+    "offset on or order others outer over partition plan pragma preceding primary query raise range recursive references regexp reindex release rename replace " +
+    "restrict returning right rollback row rows savepoint select set table temp temporary then ties to transaction trigger unbounded union unique update using " +
+    "vacuum values view virtual when where window with without").split(" "),
+);
+const columnName = (name: string) => (RESERVED.has(name) ? `"${name}"` : name);
+
+type ColumnsOfTable<N extends Nomos, T extends keyof N["tables"]> = keyof N["tables"][T]["columns"] & string;
+
+/**
+ * Columns of one table of a Nomos, to splice into `SELECT ${…} FROM t` or `RETURNING ${…}`:
+ * the statement's rows are then typed from the Nomos, each column as SQLite returns it
+ * (INTEGER and REAL as number, TEXT as string, BLOB as bytes, `| null` unless NOT NULL).
+ * Without names, every column in declaration order. Each name must be a column of the
+ * table, checked here, when the law is defined.
+ *
+ * @example
+ * const stockColumns = columnsOf(inventoryNomos, "stock", "location_id", "quantity");
+ * sql`SELECT ${stockColumns} FROM stock WHERE location_id = ${arg.locationId}` // rows: { location_id: string; quantity: number }[]
+ */
+export function columnsOf<N extends Nomos, T extends keyof N["tables"] & string, const C extends readonly ColumnsOfTable<N, T>[] = []>(
+  nomos: N,
+  table: T,
+  ...names: C
+): ColumnList<Simplify<C extends readonly [] ? RowOf<N["tables"][T]> : Pick<RowOf<N["tables"][T]>, C[number]>>> {
+  const spec: TableSpec | undefined = Object.hasOwn(nomos.tables, table) ? nomos.tables[table] : undefined;
+  if (!spec) throw new NomosDefinitionError(`Nomos ${nomos.name} v${nomos.version} has no table "${table}"`);
+  for (const name of names) {
+    if (!Object.hasOwn(spec.columns, name)) throw new NomosDefinitionError(`Nomos ${nomos.name} v${nomos.version} has no column "${table}.${name}"`);
+  }
+  const columns = Object.freeze(names.length > 0 ? [...names] : Object.keys(spec.columns));
+  return Object.freeze({ kind: "columns", [COLUMNS]: true, table, columns, sql: columns.map(columnName).join(", ") });
+}
 const HOLE_KINDS = new Set(["arg", "ctx", "computed"]);
 
 /**
@@ -120,11 +201,12 @@ const HOLE_KINDS = new Set(["arg", "ctx", "computed"]);
  *
  * @example sql`UPDATE stock SET reserved = reserved + ${arg.quantity} WHERE location_id = ${arg.locationId}`
  */
-export function sql<const H extends readonly Hole<never>[]>(strings: TemplateStringsArray, ...holes: H): Statement<NeedsOf<H[number]>> {
+export function sql<const H extends readonly Hole<never>[]>(strings: TemplateStringsArray, ...holes: H): Statement<NeedsOf<H[number]>, RowOfHoles<H[number]>> {
   let text = strings[0]!;
   const bound: BoundHole[] = [];
   holes.forEach((hole: unknown, i) => {
-    if (isStatement(hole)) {
+    if (isColumnList(hole)) text += hole.sql;
+    else if (isStatement(hole)) {
       if (hole.expectation) throw new VocabularyDefinitionError(`a statement with an expectation cannot be spliced into another: ${hole.sql}`);
       text += hole.sql;
       bound.push(...hole.holes);
@@ -132,7 +214,7 @@ export function sql<const H extends readonly Hole<never>[]>(strings: TemplateStr
       text += "?";
       bound.push(hole as BoundHole);
     } else {
-      throw new VocabularyDefinitionError(`a sql hole must be arg.x, ctx.x, computed(…) or a statement, not ${JSON.stringify(hole)}: ${strings.join("?")}`);
+      throw new VocabularyDefinitionError(`a sql hole must be arg.x, ctx.x, computed(…), columnsOf(…) or a statement, not ${JSON.stringify(hole)}: ${strings.join("?")}`);
     }
     text += strings[i + 1]!;
   });
@@ -141,12 +223,16 @@ export function sql<const H extends readonly Hole<never>[]>(strings: TemplateStr
   if (countPlaceholders(normalized) !== bound.length) {
     throw new VocabularyDefinitionError(`write each value as a hole, not as ?: ${normalized}`);
   }
-  return new SqlStatement(normalized, Object.freeze(bound));
+  return new SqlStatement(normalized, Object.freeze(bound)) as Statement<NeedsOf<H[number]>, RowOfHoles<H[number]>>;
 }
 
-/** `arg.x` for each argument of the operation; naming one it does not have is a type error. */
+/**
+ * `arg.x` for each argument of the operation; naming one it does not have is a type error.
+ * A string, number or null binds as it is; an array or object binds as its canonical JSON text
+ * (keys sorted), which SQL reads with `json_each(${arg.x})` and `json_extract`.
+ */
 export type Args<A> = {
-  readonly [K in keyof A & string]: A[K] extends SqlValue | undefined ? ArgHole<K, A[K]> : NotBindable<K>;
+  readonly [K in keyof A & string]: A[K] extends SqlValue | undefined ? ArgHole<K, A[K]> : Exclude<A[K], undefined> extends readonly unknown[] | Readonly<Record<string, unknown>> ? ArgHole<K, A[K]> : NotBindable<K>;
 };
 
 /** What an operation's `statements` function receives: the accessors a `sql` template binds. */
@@ -160,9 +246,9 @@ export interface StatementTools<A> {
 }
 
 /** An operation's statements, by name, run in declaration order. */
-export type Statements<A = never> = Readonly<Record<string, Statement<A>>>;
-/** The rows each named statement returned. */
-export type RowsOf<S> = { readonly [K in keyof S]: Row[] };
+export type Statements<A = never> = Readonly<Record<string, Statement<A, object>>>;
+/** The rows each named statement returned, typed as the statement says (see `Statement`). */
+export type RowsOf<S> = { readonly [K in keyof S]: S[K] extends Statement<never, infer R> ? R[] : Row[] };
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- variance: any object schema
 export type ObjectSchema = z.ZodObject<any>;
@@ -209,7 +295,7 @@ export function countPlaceholders(sql: string): number {
 
 // Built once per schema or operation: rebuilding a strict Zod schema per call costs more than the parse itself.
 const strictSchemas = new WeakMap<ObjectSchema, ObjectSchema>();
-const statementLists = new WeakMap<OperationSpec, readonly (readonly [string, Statement<never>])[]>();
+const statementLists = new WeakMap<OperationSpec, readonly (readonly [string, Statement<never, object>])[]>();
 
 /** The operation's argument schema with unknown keys refused. */
 export function strictArgs(op: OperationSpec): ObjectSchema {
@@ -219,17 +305,20 @@ export function strictArgs(op: OperationSpec): ObjectSchema {
 }
 
 /** An operation's statements as `[name, statement]` in run order, listed once. */
-export function statementsOf(op: OperationSpec): readonly (readonly [string, Statement<never>])[] {
+export function statementsOf(op: OperationSpec): readonly (readonly [string, Statement<never, object>])[] {
   let list = statementLists.get(op);
   if (!list) statementLists.set(op, (list = Object.freeze(Object.entries(op.statements))));
   return list;
 }
 
+/** An argument's value as bound: an array or object as its canonical JSON text, an absent one as NULL. */
+export function bindValue(value: unknown): SqlValue {
+  return value === undefined ? null : typeof value === "object" && value !== null ? canonicalJson(value) : (value as SqlValue);
+}
+
 /** The values a statement binds, in order, for parsed arguments (no Refs left). */
-export function bindParams(statement: Statement<never>, args: Record<string, unknown>, ctx: InterpretationContext): SqlValue[] {
-  return statement.holes.map((h) =>
-    h.kind === "arg" ? ((args[h.name] ?? null) as SqlValue) : h.kind === "ctx" ? ctx[h.name] : h.compute(args as never, ctx),
-  );
+export function bindParams(statement: Statement<never, object>, args: Record<string, unknown>, ctx: InterpretationContext): SqlValue[] {
+  return statement.holes.map((h) => (h.kind === "arg" ? bindValue(args[h.name]) : h.kind === "ctx" ? ctx[h.name] : h.compute(args as never, ctx)));
 }
 
 /** A hole as the operation hash sees it: which value it binds, and the source of a computed one. */

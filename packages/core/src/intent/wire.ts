@@ -43,6 +43,8 @@ export interface IntentLimits {
   maxBytes: number;
   /** Upper bound for any string inside step arguments, whatever the operation allows. */
   maxStringLength: number;
+  /** Upper bound for the elements of any array inside step arguments (an argument SQL reads with `json_each`), whatever the operation allows. */
+  maxArrayLength: number;
 }
 
 /** Steps per Intent, frozen steps included. */
@@ -51,10 +53,12 @@ export const MAX_STEPS = 64;
 export const MAX_INTENT_BYTES = 64 * 1024;
 /** Characters of any string inside step arguments. */
 export const MAX_STRING_LENGTH = 4096;
+/** Elements of any array inside step arguments; the steps an Intent carries are bounded by MAX_STEPS instead. */
+export const MAX_ARRAY_LENGTH = 1024;
 /** Characters of an idempotency key or a freeze key. */
 export const MAX_KEY_LENGTH = 128;
 
-export const DEFAULT_LIMITS: IntentLimits = { maxSteps: MAX_STEPS, maxBytes: MAX_INTENT_BYTES, maxStringLength: MAX_STRING_LENGTH };
+export const DEFAULT_LIMITS: IntentLimits = { maxSteps: MAX_STEPS, maxBytes: MAX_INTENT_BYTES, maxStringLength: MAX_STRING_LENGTH, maxArrayLength: MAX_ARRAY_LENGTH };
 
 export function isRef(value: unknown): value is Ref {
   return (
@@ -158,25 +162,34 @@ export function wellFormedEnvelope(input: unknown): input is Envelope {
   return steps.every((step) => isPlainObject(step) && onlyKeys(step, ["op", "args"]) && isName(step.op) && isPlainObject(step.args));
 }
 
-/** Strings longer than `max` anywhere in `value`; `path` is a stack, copied only for an issue (most Intents have none). */
-function longStrings(value: unknown, max: number, path: PropertyKey[], out: Issue[]): void {
+/** Steps, the Intent's own or those a built-in carries (`args.intent.steps`): maxSteps bounds them, not maxArrayLength. */
+const isStepList = (path: readonly PropertyKey[]) => path.length === 1 || (path[path.length - 1] === "steps" && path[path.length - 2] === "intent");
+
+/** Strings and arrays longer than the limits anywhere in `value`; `path` is a stack, copied only for an issue (most Intents have none). */
+function longValues(value: unknown, limits: IntentLimits, path: PropertyKey[], out: Issue[]): void {
   if (typeof value === "string") {
+    const max = limits.maxStringLength;
     if (value.length > max) out.push(issue("too_big", [...path], `string is ${value.length} characters; at most ${max} are allowed`));
     return;
   }
   if (value === null || typeof value !== "object") return;
   // Walked by index or key, not by entries: this runs on every Intent, and pairs are garbage.
   if (Array.isArray(value)) {
+    const max = limits.maxArrayLength;
+    if (value.length > max && !isStepList(path)) {
+      out.push(issue("too_big", [...path], `array has ${value.length} elements; at most ${max} are allowed`));
+      return;
+    }
     for (let i = 0; i < value.length; i++) {
       path.push(i);
-      longStrings(value[i], max, path, out);
+      longValues(value[i], limits, path, out);
       path.pop();
     }
     return;
   }
   for (const key of Object.keys(value)) {
     path.push(key);
-    longStrings((value as Record<string, unknown>)[key], max, path, out);
+    longValues((value as Record<string, unknown>)[key], limits, path, out);
     path.pop();
   }
 }
@@ -279,7 +292,7 @@ export function definedArgs(data: Record<string, ArgValue | undefined>): Record<
   return args;
 }
 
-/** Step count (carried steps included) and string lengths; a step count over the limit is reported alone. */
+/** Step count (carried steps included), string and array lengths; a step count over the limit is reported alone. */
 export function stepLimitIssues(steps: readonly { op: string; args: unknown }[], limits: IntentLimits): Issue[] {
   const total = steps.reduce((n, s) => n + 1 + carriedSteps(s).length, 0);
   if (total > limits.maxSteps) {
@@ -287,7 +300,7 @@ export function stepLimitIssues(steps: readonly { op: string; args: unknown }[],
     return [issue("too_big", ["steps"], `Intent has ${total} steps${which}; at most ${limits.maxSteps} are allowed`)];
   }
   const issues: Issue[] = [];
-  longStrings(steps, limits.maxStringLength, ["steps"], issues);
+  longValues(steps, limits, ["steps"], issues);
   return issues;
 }
 

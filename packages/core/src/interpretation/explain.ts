@@ -1,6 +1,7 @@
 import { builtinStep } from "./builtins.js";
 import {
   type ArgValue,
+  bindValue,
   type Intent,
   type InterpretationContext,
   isRef,
@@ -19,7 +20,7 @@ export interface ComputedParam {
 
 export interface ExplainedStatement {
   sql: string;
-  /** Bound values; a Ref stands where an earlier step's output is bound as is. */
+  /** Bound values (an array or object as the JSON text bound); a Ref stands where an earlier step's output is bound. */
   params: (SqlValue | Ref | ComputedParam)[];
 }
 
@@ -54,12 +55,12 @@ function explainComputed(compute: (args: never, ctx: InterpretationContext) => S
 }
 
 /** The values a statement binds: an argument that is a Ref shows as that Ref, a value computed from Refs as `{$computedFrom}`. */
-function explainParams(statement: Statement<never>, args: Record<string, ArgValue>, ctx: InterpretationContext): ExplainedStatement["params"] {
+function explainParams(statement: Statement<never, object>, args: Record<string, ArgValue>, ctx: InterpretationContext): ExplainedStatement["params"] {
   return statement.holes.map((h) => {
     if (h.kind === "ctx") return ctx[h.name];
     if (h.kind === "computed") return explainComputed(h.compute, args, ctx);
     const value = args[h.name];
-    return value === undefined ? null : isRef(value) ? value : (value as SqlValue);
+    return isRef(value) ? value : bindValue(value);
   });
 }
 

@@ -1,11 +1,15 @@
 /** SQLite storage classes a Nomos column may declare. */
 export type ColumnType = "TEXT" | "INTEGER" | "REAL" | "BLOB";
 
+/**
+ * A column's value as SQLite returns it: INTEGER and REAL as number, TEXT as string, BLOB as
+ * bytes: an ArrayBuffer in Durable Objects, a Uint8Array in node:sqlite.
+ */
 type TsOf<T extends ColumnType> = T extends "TEXT"
   ? string
   : T extends "INTEGER" | "REAL"
     ? number
-    : Uint8Array;
+    : ArrayBuffer | Uint8Array;
 
 /** A named CHECK: the message is what a refused Intent reports when it fails. */
 export interface CheckSpec {
@@ -62,7 +66,7 @@ export const blob = () => new Column<"BLOB">({ type: "BLOB", ...base });
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- variance: any column shape
 export type AnyColumn = Column<ColumnType, any, boolean>;
 
-/** The row type of a column map, as Drizzle infers it. */
+/** The row type of a column map, as Drizzle infers it: each column as SQLite returns it, `| null` unless NOT NULL. */
 export type InferRow<C extends Record<string, AnyColumn>> = {
-  [K in keyof C]: C[K]["_nullable"] extends true ? C[K]["_value"] | null : C[K]["_value"];
+  -readonly [K in keyof C]: C[K]["_nullable"] extends true ? C[K]["_value"] | null : C[K]["_value"];
 };

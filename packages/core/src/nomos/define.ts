@@ -58,9 +58,9 @@ export interface InvariantSpec<T extends Record<string, TableSpec> = Record<stri
   scope?: InvariantScope<T>;
 }
 
-export interface NomosSpec<T extends Record<string, TableSpec>> {
+export interface NomosSpec<T extends Record<string, TableSpec>, V extends number = number> {
   name: string;
-  version: number;
+  version: V;
   tables: T;
   invariants?: Record<string, InvariantSpec<NoInfer<T>>>;
 }
@@ -72,9 +72,10 @@ export interface NomosSpec<T extends Record<string, TableSpec>> {
  */
 export type ElementKey = `table:${string}` | `shape:${string}` | `column:${string}.${string}` | `invariant:${string}`;
 
-export interface Nomos<T extends Record<string, TableSpec> = Record<string, TableSpec>> {
+export interface Nomos<T extends Record<string, TableSpec> = Record<string, TableSpec>, V extends number = number> {
   readonly name: string;
-  readonly version: number;
+  /** The version, as a literal type where it was written as one: `Lineage.version(n)` finds a vocabulary by it. */
+  readonly version: V;
   /** SHA-256 of the canonical form: stable under key order, whitespace and declaration order. */
   readonly hash: string;
   readonly tables: T;
@@ -87,6 +88,7 @@ export interface Nomos<T extends Record<string, TableSpec> = Record<string, Tabl
   readonly checkMessages: Readonly<Record<string, string>>;
 }
 
+/** A row of a table as SQLite returns it (see InferRow): what `columnsOf` types a statement's rows with. */
 export type RowOf<T extends TableSpec> = InferRow<T["columns"]>;
 
 /** Characters of a Nomos, operation or output name on the wire. */
@@ -149,6 +151,32 @@ export function createIndexSql(nomos: Nomos, table: string, index: string): stri
 }
 
 /**
+ * The ALTER TABLE that adds one column as the Nomos declares it, in place, with Noema's own
+ * constraint name for its CHECK (`<table>_<column>_check`, whose message a refusal reports):
+ * a migration that adds a column. SQLite appends the column, so it must be the table's last
+ * one; SQLite cannot add a PRIMARY KEY or UNIQUE column, nor a NOT NULL one without a
+ * default, in place: for those, and to add or change a table CHECK, use `rebuildTableSql`.
+ *
+ * @example migration: [addColumnSql(v2, "seats", "price_cents")]
+ */
+export function addColumnSql(nomos: Nomos, table: string, column: string): string {
+  const spec = nomos.tables[table];
+  if (!spec) throw new NomosDefinitionError(`Nomos ${nomos.name} v${nomos.version} has no table "${table}"`);
+  const columns = Object.keys(spec.columns);
+  const c = Object.hasOwn(spec.columns, column) ? spec.columns[column]!.spec : undefined;
+  if (!c) throw new NomosDefinitionError(`Nomos ${nomos.name} v${nomos.version} has no column "${table}.${column}"`);
+  const rebuild = `use rebuildTableSql(nomos, "${table}", …) instead`;
+  if (columns[columns.length - 1] !== column) {
+    throw new NomosDefinitionError(`column "${table}.${column}" is not the table's last: SQLite adds a column at the end, so the table would differ from a new Attractor's; declare it last or ${rebuild}`);
+  }
+  if (c.primaryKey || c.unique) throw new NomosDefinitionError(`SQLite cannot add a PRIMARY KEY or UNIQUE column ("${table}.${column}") in place; ${rebuild}`);
+  if (c.notNull && (c.default === undefined || c.default === null)) {
+    throw new NomosDefinitionError(`SQLite cannot add a NOT NULL column without a default ("${table}.${column}") in place; ${rebuild} with a fill for it`);
+  }
+  return `ALTER TABLE "${table}" ADD COLUMN ${columnDdl(table, column, c)}`;
+}
+
+/**
  * The statements that rebuild a table into its shape under `to` (SQLite cannot add a
  * NOT NULL column without a default, nor change a constraint, in place): create the new
  * table beside the old one, copy every row, drop the old, rename, recreate the indexes.
@@ -171,21 +199,23 @@ export function rebuildTableSql(to: Nomos, table: string, fill: Record<string, s
 }
 
 function tableDdl(name: string, spec: TableSpec, constraintPrefix: string = name): string[] {
-  const defs: string[] = [];
-  for (const [col, { spec: c }] of Object.entries(spec.columns)) {
-    let d = `"${col}" ${c.type}`;
-    if (c.primaryKey) d += " PRIMARY KEY";
-    if (c.notNull && !c.primaryKey) d += " NOT NULL";
-    if (c.unique) d += " UNIQUE";
-    if (c.default !== undefined) d += ` DEFAULT ${sqlLiteral(c.default)}`;
-    if (c.check) d += ` CONSTRAINT "${constraintPrefix}_${col}_check" CHECK (${c.check.sql})`;
-    defs.push(d);
-  }
+  const defs = Object.entries(spec.columns).map(([col, { spec: c }]) => columnDdl(constraintPrefix, col, c));
   if (spec.primaryKey) defs.push(`PRIMARY KEY (${spec.primaryKey.map((c) => `"${c}"`).join(", ")})`);
   for (const [check, c] of Object.entries(spec.checks ?? {})) defs.push(`CONSTRAINT "${check}" CHECK (${c.sql})`);
   const out = [`CREATE TABLE "${name}" (${defs.join(", ")}) STRICT`];
   for (const [index, i] of Object.entries(spec.indexes ?? {})) out.push(indexDdl(name, index, i));
   return out;
+}
+
+/** One column's definition; its CHECK is named `<table>_<column>_check`, the key of its refusal message. */
+function columnDdl(table: string, col: string, c: ColumnSpec): string {
+  let d = `"${col}" ${c.type}`;
+  if (c.primaryKey) d += " PRIMARY KEY";
+  if (c.notNull && !c.primaryKey) d += " NOT NULL";
+  if (c.unique) d += " UNIQUE";
+  if (c.default !== undefined) d += ` DEFAULT ${sqlLiteral(c.default)}`;
+  if (c.check) d += ` CONSTRAINT "${table}_${col}_check" CHECK (${c.check.sql})`;
+  return d;
 }
 
 function indexDdl(table: string, index: string, i: IndexSpec): string {
@@ -226,7 +256,7 @@ function checkScope(invariant: string, scope: InvariantScope, tables: Record<str
 }
 
 /** Declares a Nomos once; everything else (DDL, hashes, messages) is derived from it. */
-export function defineNomos<const T extends Record<string, TableSpec>>(spec: NomosSpec<T>): Nomos<T> {
+export function defineNomos<const T extends Record<string, TableSpec>, const V extends number>(spec: NomosSpec<T, V>): Nomos<T, V> {
   if (!Number.isInteger(spec.version) || spec.version < 1) {
     throw new NomosDefinitionError(`version must be a positive integer, got ${spec.version}`);
   }

@@ -11,22 +11,31 @@ import type { Reason } from "../refusal/index.js";
 export type { World } from "../host/index.js";
 
 interface SealBase {
+  /** The Attractor's clock when it sealed, ms since the epoch: `ctx.now` of every step. */
   timestamp: number;
+  /** Where it landed (Attractor class and name) and the law that applied (`nomosVersion`, `nomosHash`). */
   world: World;
 }
 
+/** A committed Intent: its entry in the hash-chained log. */
 export interface SuccessSeal extends SealBase {
   success: true;
+  /** The log entry's position: 1, 2, 3… with no gaps. */
   sedimentId: number;
+  /** SHA-256 hex of the entry (see README, "Seals, the log and Precedents"): what `verify()` recomputes. */
   hash: string;
+  /** The previous entry's hash; 64 zeros for the first. */
   prevHash: string;
+  /** One output per step, in order: the operation's `result` (a built-in's own output for `$freeze`, `$send`, …). */
   outputs: Json[];
   /** Present when the Intent did not come straight from a client under this law: see Origin, and `receipt`. */
   origin?: SealOrigin;
 }
 
+/** A refused Intent: nothing it did was kept, and the refusal is on record as a Precedent. */
 export interface RefusalSeal extends SealBase {
   success: false;
+  /** Why: a `kind`, a message a person can act on, and the step, operation and rule when known. */
   reason: Reason;
   /** Where the refusal is on record. */
   precedentId: number;

@@ -1,13 +1,10 @@
 import { Attractor } from "@noema/cloudflare";
-import { counterLaw } from "./law.js";
+import { COUNTER, counterLaw } from "./law.js";
 
 /** One Durable Object per counter: every change arrives as an Intent; reads are plain RPC methods. */
-export class CounterAttractor extends Attractor<Env, typeof counterLaw> {
-  static law = counterLaw;
-
+export class CounterAttractor extends Attractor.of(counterLaw)<Env> {
   /** The counter's value, or 0 when nothing was added yet. */
   value(id: string): number {
-    const row = this.query("SELECT value FROM counters WHERE id = ?", id)[0];
-    return row ? Number(row["value"]) : 0;
+    return this.query(COUNTER, "FROM counters WHERE id = ?", id)[0]?.value ?? 0;
   }
 }

@@ -1,4 +1,4 @@
-import { defineNomos, defineVocabulary, integer, operation, sql, text } from "@noema/core";
+import { columnsOf, defineNomos, defineVocabulary, integer, operation, sql, text } from "@noema/core";
 import * as z from "zod";
 
 /** The tables an Attractor holds: one row per counter. */
@@ -15,6 +15,9 @@ export const counterNomos = defineNomos({
   },
 });
 
+/** A counter as the statements return it, typed from the Nomos: `{ id: string; value: number }`. */
+export const COUNTER = columnsOf(counterNomos, "counters", "id", "value");
+
 const Id = z.string().regex(/^[a-z0-9-]{1,32}$/, "must be 1–32 characters of a–z, 0–9 or '-'");
 
 /** What clients may ask for: each operation is static SQL with its arguments in place. */
@@ -25,21 +28,23 @@ export const counterLaw = defineVocabulary(counterNomos, {
     output: z.object({ id: z.string(), value: z.number() }),
     statements: ({ arg }) => ({
       counter: sql`INSERT INTO counters (id, value) VALUES (${arg.id}, ${arg.amount})
-        ON CONFLICT (id) DO UPDATE SET value = value + excluded.value RETURNING id, value`,
+        ON CONFLICT (id) DO UPDATE SET value = value + excluded.value RETURNING ${COUNTER}`,
     }),
-    result: (rows) => ({ id: String(rows.counter[0]?.["id"]), value: Number(rows.counter[0]?.["value"]) }),
+    // One row: the upsert always returns it, and `take` refuses unless it does.
+    result: (rows) => rows.counter[0]!,
   }),
   take: operation({
     description: "Takes an amount from a counter; refused when the counter would go below zero.",
     args: z.object({ id: Id, amount: z.number().int().min(1).max(1_000_000) }),
     output: z.object({ id: z.string(), value: z.number() }),
     statements: ({ arg }) => ({
-      counter: sql`UPDATE counters SET value = value - ${arg.amount} WHERE id = ${arg.id} RETURNING id, value`.expect({
+      counter: sql`UPDATE counters SET value = value - ${arg.amount} WHERE id = ${arg.id} RETURNING ${COUNTER}`.expect({
         rows: 1,
         kind: "not_found",
         refusal: (a) => `there is no counter ${a.id}`,
       }),
     }),
-    result: (rows) => ({ id: String(rows.counter[0]?.["id"]), value: Number(rows.counter[0]?.["value"]) }),
+    // One row: the upsert always returns it, and `take` refuses unless it does.
+    result: (rows) => rows.counter[0]!,
   }),
 });

@@ -69,7 +69,9 @@ describe("testWorld: Seals and refusals", () => {
     const world = testWorld(env.KIT_ATTRACTOR, fresh());
     await world.expectSealed((s) => s.add({ id: "a", amount: 3, label: "l" }));
     const rows = await world.rows("counters");
-    expectTypeOf(rows).toEqualTypeOf<{ id: string; value: number; label: string }[]>();
+    expectTypeOf(rows[0]!).toHaveProperty("id").toEqualTypeOf<string>();
+    expectTypeOf(rows[0]!).toHaveProperty("value").toEqualTypeOf<number>();
+    expectTypeOf(rows[0]!).toHaveProperty("label").toEqualTypeOf<string>();
     expect(rows).toEqual([{ id: "a", value: 3, label: "l" }]);
     expect(await world.query<{ n: number }>("SELECT count(*) AS n FROM counters WHERE value > ?", 1)).toEqual([{ n: 1 }]);
     await expect(world.query("DELETE FROM counters")).rejects.toThrow("query runs reads only");

@@ -88,6 +88,14 @@ describe("create-noema", () => {
     }
   });
 
+  it("the repository's README says what Node.js wrangler needs, as the scaffold's engines do", () => {
+    const readme = readFileSync(fileURLToPath(new URL("../../../README.md", import.meta.url)), "utf8");
+    const quickStart = readme.slice(readme.indexOf("## Quick start"), readme.indexOf("```sh", readme.indexOf("## Quick start")));
+    expect(quickStart).toContain("wrangler needs\nNode.js 22.12 or later");
+    expect(quickStart).toContain("`npm create noema` needs Node.js 22.12 or later");
+    expect(quickStart).not.toMatch(/Node\.js 20 or later and npm;/);
+  });
+
   it("the project's test uses the testing kit and no deprecated API of the vitest plugin", () => {
     const test = readFileSync(fileURLToPath(new URL("../template/test/counter.test.ts", import.meta.url)), "utf8");
     expect(test).toContain('from "@noema/cloudflare/testing"');

@@ -8,13 +8,14 @@ import { api, attractor, expectError, freshProduct, type InventoryNamespace, obs
 import { CRITICAL_REASON, DAY, flakyV3, OFFLINE, OFFLINE_ERROR } from "./laws.js";
 
 /*
- * How entries are made due: they are frozen at least minutes ahead and then moved a day back
- * with SQL inside the Durable Object (`makeDue`), keeping their order. Freezing them a moment
- * ahead and waiting would race the runtime's own alarm, which fires at that moment too, and
- * every listing taken before the wake would depend on how fast the test runs. The DO alarm
- * itself is left where the Attractor set it, so only the test decides when a wake happens.
- * One test lets real time pass instead, to show that nothing but the clock is needed. Entries of
- * a law upgrade are woken by moving the Attractor's clock (`advance` of the testing kit) instead.
+ * How entries are made due: they are frozen at least minutes ahead, and then the Attractor's
+ * clock is moved past them (`advance` of the testing kit), which delivers the alarm until nothing
+ * is due. Freezing them a moment ahead and waiting would race the runtime's own alarm, which fires
+ * at that moment too, and every listing taken before the wake would depend on how fast the test
+ * runs. Tests of single deliveries (duplicates, failures, one entry of several) instead move
+ * entries a day back with SQL inside the Durable Object (`makeDue`), keeping their order, and
+ * deliver the alarm themselves. One test lets real time pass, to show that nothing but the clock
+ * is needed.
  */
 
 const HOUR = 60 * 60 * 1000;
@@ -44,12 +45,15 @@ const reservationIdOf = (seal: Seal) => (success(seal).outputs[0] as { reservati
 
 const inventoryNs = (): InventoryNamespace => env.INVENTORY_ATTRACTOR;
 
-/** A product with `quantity` units at "main" on the given class. */
+/** A product with `quantity` units at "main" on the given class; its clock is the testing kit's (`clock(p)`). */
 async function stocked(quantity: number, ns: InventoryNamespace = inventoryNs(), label = "cryo") {
   const p = freshProduct(label);
-  success(await attractor(p, ns).sedimentation(setStock("main", quantity)));
+  await testWorld(ns, p).expectSealed(setStock("main", quantity));
   return p;
 }
+
+/** The product's World in the testing kit: `advance` moves its clock and wakes what is due. */
+const clock = (p: string, ns: InventoryNamespace = inventoryNs()) => testWorld(ns, p);
 
 /** Moves pending entries (all, or those given) a day back, keeping their order: due now. */
 const makeDue = (p: string, ns: InventoryNamespace = inventoryNs(), cryoIds?: number[]) =>
@@ -97,8 +101,8 @@ describe("reservation expiry", () => {
     expect(await alarmAt(p)).toBe(reservation.expiresAt);
     expect((await api("GET", `/api/products/${p}`)).body.locations).toEqual([stock("main", 5, 2)]);
 
-    await makeDue(p);
-    expect(await runDurableObjectAlarm(attractor(p))).toBe(true);
+    // Ten minutes on, the alarm rings.
+    await clock(p).advance(600_000);
 
     const product = (await api("GET", `/api/products/${p}`)).body;
     expect(product.locations).toEqual([stock("main", 5, 0)]);
@@ -116,9 +120,9 @@ describe("reservation expiry", () => {
       nomos: LATEST,
       reforged: false,
       steps: [],
-      cryostasis: { cryoId, frozenAt, wakeAt: reservation.expiresAt - DAY, wokeAt: woken.timestamp, mode: "resumed" },
+      cryostasis: { cryoId, frozenAt, wakeAt: reservation.expiresAt, wokeAt: woken.timestamp, mode: "resumed" },
     });
-    expect(woken.timestamp).toBeGreaterThanOrEqual(reservation.expiresAt - DAY);
+    expect(woken.timestamp).toBeGreaterThanOrEqual(reservation.expiresAt);
     expect(precedents).toEqual([]);
     expect(verify).toEqual({ ok: true, length: 3, head: woken.hash, verifiedThrough: 3, checkpoint: null });
     // The log says the same over HTTP.
@@ -161,9 +165,8 @@ describe("reservation expiry", () => {
     expect((await pending(p)).map((e) => e.key)).toEqual([b.id]);
     expect(await alarmAt(p)).toBe(b.expiresAt);
 
-    // Everything pending is due: only b's release wakes.
-    await makeDue(p);
-    expect(await runDurableObjectAlarm(attractor(p))).toBe(true);
+    // Twenty minutes on, everything pending is due: only b's release wakes.
+    await clock(p).advance(1_200_000);
     const after = await observe(p);
     expect(after.snapshot?.locations).toEqual([stock("main", 3, 0)]);
     expect(after.snapshot?.reservations).toEqual([]);
@@ -258,8 +261,7 @@ describe("the alarm", () => {
     expect(await alarmAt(p)).toBe(t0 + HOUR);
     expect((await pending(p)).map((e) => e.cryoId).sort((a, b) => a - b)).toEqual([...ids].sort((a, b) => a - b));
 
-    await makeDue(p);
-    await wakeAll(p);
+    await clock(p).advance(3 * HOUR);
     const { snapshot, sediments, precedents } = await observe(p);
     // In wake-time order: 10 (1 h), 1 (2 h), 100 (3 h).
     expect(wokenOf(sediments).map((s) => (s.outputs[0] as { quantity: number }).quantity)).toEqual([10, 11, 111]);

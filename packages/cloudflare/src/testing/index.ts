@@ -108,10 +108,12 @@ export function testWorld<A extends Attractor>(namespace: DurableObjectNamespace
       throw new Error(`advance: ${name} still had alarms due after ${MAX_ALARM_RUNS} runs`);
     },
     now: () => Date.now() + state.offset,
-    async rows(table) {
+    async rows<T extends keyof TablesOf<A> & string>(table: T) {
       const law = await held();
+      // Checked against the law held, so the name is a declared table (and safe to quote).
       if (!Object.hasOwn(law.nomos.tables, table)) throw new Error(`${table} is not a table of ${law.nomos.name} v${law.nomos.version}`);
-      return runInDurableObject(stub, (_, ctx) => ctx.storage.sql.exec(`SELECT * FROM "${table}"`).toArray()) as Promise<never>;
+      const rows = await runInDurableObject(stub, (_, ctx) => ctx.storage.sql.exec(`SELECT * FROM "${table}"`).toArray());
+      return rows as RowOf<TablesOf<A>[T]>[];
     },
     async query<R extends object = Row>(sql: string, ...params: SqlValue[]) {
       if (!READ.test(sql)) throw new Error(`query runs reads only (SELECT, WITH, PRAGMA, EXPLAIN); send changes as Intents: ${sql}`);

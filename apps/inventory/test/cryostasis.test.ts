@@ -1,19 +1,21 @@
 import { abortAllDurableObjects, env, evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { testWorld } from "@noema/cloudflare/testing";
 import { buildIntent, formatPath, type FreezeResult, type NomosStamp, type Seal, type Sediment, type Vocabulary } from "@noema/core";
 import { backoffMs, MAX_WAKE_ATTEMPTS } from "@noema/core/runtime";
 import { describe, expect, it, vi } from "vitest";
 import { inventory, inventoryV1, inventoryV2 } from "../src/vocabulary.js";
 import { api, attractor, expectError, freshProduct, type InventoryNamespace, observe, refusal, success } from "./helpers.js";
 import { CRITICAL_REASON, DAY, flakyV3, OFFLINE, OFFLINE_ERROR } from "./laws.js";
-import { PIN_KEY } from "./worker.js";
 
 /*
- * How entries are made due: they are frozen at least minutes ahead and then moved a day back
- * with SQL inside the Durable Object (`makeDue`), keeping their order. Freezing them a moment
- * ahead and waiting would race the runtime's own alarm, which fires at that moment too, and
- * every listing taken before the wake would depend on how fast the test runs. The DO alarm
- * itself is left where the Attractor set it, so only the test decides when a wake happens.
- * One test lets real time pass instead, to show that nothing but the clock is needed.
+ * How entries are made due: they are frozen at least minutes ahead, and then the Attractor's
+ * clock is moved past them (`advance` of the testing kit), which delivers the alarm until nothing
+ * is due. Freezing them a moment ahead and waiting would race the runtime's own alarm, which fires
+ * at that moment too, and every listing taken before the wake would depend on how fast the test
+ * runs. Tests of single deliveries (duplicates, failures, one entry of several) instead move
+ * entries a day back with SQL inside the Durable Object (`makeDue`), keeping their order, and
+ * deliver the alarm themselves. One test lets real time pass, to show that nothing but the clock
+ * is needed.
  */
 
 const HOUR = 60 * 60 * 1000;
@@ -43,12 +45,15 @@ const reservationIdOf = (seal: Seal) => (success(seal).outputs[0] as { reservati
 
 const inventoryNs = (): InventoryNamespace => env.INVENTORY_ATTRACTOR;
 
-/** A product with `quantity` units at "main" on the given class. */
+/** A product with `quantity` units at "main" on the given class; its clock is the testing kit's (`clock(p)`). */
 async function stocked(quantity: number, ns: InventoryNamespace = inventoryNs(), label = "cryo") {
   const p = freshProduct(label);
-  success(await attractor(p, ns).sedimentation(setStock("main", quantity)));
+  await testWorld(ns, p).expectSealed(setStock("main", quantity));
   return p;
 }
+
+/** The product's World in the testing kit: `advance` moves its clock and wakes what is due. */
+const clock = (p: string, ns: InventoryNamespace = inventoryNs()) => testWorld(ns, p);
 
 /** Moves pending entries (all, or those given) a day back, keeping their order: due now. */
 const makeDue = (p: string, ns: InventoryNamespace = inventoryNs(), cryoIds?: number[]) =>
@@ -96,8 +101,8 @@ describe("reservation expiry", () => {
     expect(await alarmAt(p)).toBe(reservation.expiresAt);
     expect((await api("GET", `/api/products/${p}`)).body.locations).toEqual([stock("main", 5, 2)]);
 
-    await makeDue(p);
-    expect(await runDurableObjectAlarm(attractor(p))).toBe(true);
+    // Ten minutes on, the alarm rings.
+    await clock(p).advance(600_000);
 
     const product = (await api("GET", `/api/products/${p}`)).body;
     expect(product.locations).toEqual([stock("main", 5, 0)]);
@@ -115,9 +120,9 @@ describe("reservation expiry", () => {
       nomos: LATEST,
       reforged: false,
       steps: [],
-      cryostasis: { cryoId, frozenAt, wakeAt: reservation.expiresAt - DAY, wokeAt: woken.timestamp, mode: "resumed" },
+      cryostasis: { cryoId, frozenAt, wakeAt: reservation.expiresAt, wokeAt: woken.timestamp, mode: "resumed" },
     });
-    expect(woken.timestamp).toBeGreaterThanOrEqual(reservation.expiresAt - DAY);
+    expect(woken.timestamp).toBeGreaterThanOrEqual(reservation.expiresAt);
     expect(precedents).toEqual([]);
     expect(verify).toEqual({ ok: true, length: 3, head: woken.hash, verifiedThrough: 3, checkpoint: null });
     // The log says the same over HTTP.
@@ -160,9 +165,8 @@ describe("reservation expiry", () => {
     expect((await pending(p)).map((e) => e.key)).toEqual([b.id]);
     expect(await alarmAt(p)).toBe(b.expiresAt);
 
-    // Everything pending is due: only b's release wakes.
-    await makeDue(p);
-    expect(await runDurableObjectAlarm(attractor(p))).toBe(true);
+    // Twenty minutes on, everything pending is due: only b's release wakes.
+    await clock(p).advance(1_200_000);
     const after = await observe(p);
     expect(after.snapshot?.locations).toEqual([stock("main", 3, 0)]);
     expect(after.snapshot?.reservations).toEqual([]);
@@ -257,8 +261,7 @@ describe("the alarm", () => {
     expect(await alarmAt(p)).toBe(t0 + HOUR);
     expect((await pending(p)).map((e) => e.cryoId).sort((a, b) => a - b)).toEqual([...ids].sort((a, b) => a - b));
 
-    await makeDue(p);
-    await wakeAll(p);
+    await clock(p).advance(3 * HOUR);
     const { snapshot, sediments, precedents } = await observe(p);
     // In wake-time order: 10 (1 h), 1 (2 h), 100 (3 h).
     expect(wokenOf(sediments).map((s) => (s.outputs[0] as { quantity: number }).quantity)).toEqual([10, 11, 111]);
@@ -499,6 +502,7 @@ describe("across a Nomos upgrade", () => {
   /** A v1 Attractor with a reservation whose release is frozen (Flat) and a frozen reserve (Curved), then woken on v2. */
   async function frozenOnV1(ns: InventoryNamespace, label: string) {
     const p = freshProduct(label);
+    const world = testWorld(ns, p, { version: 1 });
     const stub = attractor(p, ns);
     success(await stub.sedimentation(v1.setStock("a", 10)));
     const reserved = success(await stub.sedimentation(v1.reserveUntilExpiry("a", 3)));
@@ -509,55 +513,53 @@ describe("across a Nomos upgrade", () => {
       [1, v1.release(held)],
       [1, v1.reserve("a", 4)],
     ]);
-    await runInDurableObject(attractor(p, ns), (_, state) => state.storage.kv.put(PIN_KEY, 2));
-    await evictDurableObject(attractor(p, ns));
+    await world.upgrade(2);
     expect((await stub.nomos()).held).toMatchObject(V2);
     // The upgrade keeps them as they were frozen, and the alarm still points at the earliest.
     expect(await stub.frozen()).toEqual(listed);
     expect(await alarmAt(p, ns)).toBe(listed[0]!.wakeAt);
-    return { p, held, release: (reserved.outputs[1] as { cryoId: number }).cryoId, reserve: curved.cryoId };
+    return { p, world, held, release: (reserved.outputs[1] as { cryoId: number }).cryoId, reserve: curved.cryoId };
   }
 
   it("after a rollback to code that does not know the stored law, frozen entries wait untouched instead of being refused", async () => {
-    const ns = env.PINNED_ATTRACTOR;
-    const { p } = await frozenOnV1(ns, "cryo-rollback");
+    const ns = env.INVENTORY_ATTRACTOR;
+    const { p, world } = await frozenOnV1(ns, "cryo-rollback");
     const listed = await attractor(p, ns).frozen();
     // Roll the code back to v1 while storage holds v2: the Attractor cannot run its law.
-    await runInDurableObject(attractor(p, ns), (_, state) => state.storage.kv.put(PIN_KEY, 1));
-    await evictDurableObject(attractor(p, ns));
+    await world.upgrade(1);
     const logged = vi.spyOn(console, "error").mockImplementation(() => {});
     expect((await attractor(p, ns).nomos()).migrationError).toBeDefined();
     // Said where an operator sees it.
-    expect(logged).toHaveBeenCalledWith(expect.stringMatching(/^noema: PinnedInventoryAttractor inventory v1: this Attractor holds v2, which this code does not declare/));
+    expect(logged).toHaveBeenCalledWith(expect.stringMatching(/^noema: InventoryAttractor inventory v1: this Attractor holds v2, which this code does not declare/));
     logged.mockRestore();
-    await makeDue(p, ns);
-    await runInDurableObject(attractor(p, ns), (instance) => instance.alarm());
+    // A day later every entry is due, and the alarm rings.
+    expect(await alarmAt(p, ns)).not.toBeNull();
+    await world.advance(DAY);
     const after = await observe(p, ns);
     expect(after.precedents).toEqual([]);
     expect((await attractor(p, ns).frozen()).map((e) => e.cryoId)).toEqual(listed.map((e) => e.cryoId));
     // Forward again: they wake as usual.
-    await runInDurableObject(attractor(p, ns), (_, state) => state.storage.kv.put(PIN_KEY, 2));
-    await evictDurableObject(attractor(p, ns));
+    await world.upgrade(2);
     await wakeAll(p, ns);
     expect(await attractor(p, ns).frozen()).toEqual([]);
     expect(wokenOf((await observe(p, ns)).sediments)).toHaveLength(listed.length);
   });
 
   it("v1 entries woken under v2: the Flat release resumes, the Curved reserve is reforged", async () => {
-    const ns = env.PINNED_ATTRACTOR;
-    const { p, held, release: releaseId, reserve: reserveId } = await frozenOnV1(ns, "cryo-upgrade");
+    const ns = env.INVENTORY_ATTRACTOR;
+    const { p, world, held, release: releaseId, reserve: reserveId } = await frozenOnV1(ns, "cryo-upgrade");
     const before = await observe(p, ns);
-    await makeDue(p, ns);
-    expect(await runDurableObjectAlarm(attractor(p, ns))).toBe(true);
+    expect(await alarmAt(p, ns)).not.toBeNull();
+    await world.advance(DAY);
 
     const { snapshot, sediments, precedents, verify } = await observe(p, ns);
     expect(precedents).toEqual([]);
     const [resumed, reforged, ...rest] = sediments.slice(before.sediments.length);
     expect(rest).toEqual([]);
-    const world = { attractor: "PinnedInventoryAttractor", name: p, nomosVersion: 2, nomosHash: V2.hash };
+    const wokenIn = { attractor: "InventoryAttractor", name: p, nomosVersion: 2, nomosHash: V2.hash };
     const step = { from: 1, to: 2, phase: "grace" };
 
-    expect(resumed!.world).toEqual(world);
+    expect(resumed!.world).toEqual(wokenIn);
     expect(resumed!.intent).toEqual({ ...v1.release(held), nomos: V2 });
     expect(resumed!.origin).toEqual({
       nomos: V1,
@@ -566,7 +568,7 @@ describe("across a Nomos upgrade", () => {
       cryostasis: { cryoId: releaseId, frozenAt: expect.any(Number), wakeAt: expect.any(Number), wokeAt: resumed!.timestamp, mode: "resumed" },
     });
 
-    expect(reforged!.world).toEqual(world);
+    expect(reforged!.world).toEqual(wokenIn);
     expect(reforged!.outputs[0]).toMatchObject({ locationId: "a", quantity: 4, channel: "direct" });
     expect(reforged!.origin).toEqual({
       nomos: V1,
@@ -583,10 +585,10 @@ describe("across a Nomos upgrade", () => {
 
   it("under a Critical evolution they become Precedents of kind connection, and nothing is applied", async () => {
     const ns = env.CRITICAL_ATTRACTOR;
-    const { p, held } = await frozenOnV1(ns, "cryo-critical");
+    const { p, world, held } = await frozenOnV1(ns, "cryo-critical");
     const before = await observe(p, ns);
-    await makeDue(p, ns);
-    expect(await runDurableObjectAlarm(attractor(p, ns))).toBe(true);
+    expect(await alarmAt(p, ns)).not.toBeNull();
+    await world.advance(DAY);
 
     const after = await observe(p, ns);
     expect(after.sediments).toEqual(before.sediments);
@@ -614,16 +616,16 @@ describe("across a Nomos upgrade", () => {
       issues: [{ code: "connection", path: [], message: `inventory v2 stops Intents of v1 at once: ${CRITICAL_REASON}` }],
     });
 
-    const shipped = await frozenOnV1(env.PINNED_ATTRACTOR, "explain-shipped");
-    const carried = await attractor(shipped.p, env.PINNED_ATTRACTOR).explain(v1.reserve("a", 1));
+    const shipped = await frozenOnV1(env.INVENTORY_ATTRACTOR, "explain-shipped");
+    const carried = await attractor(shipped.p, env.INVENTORY_ATTRACTOR).explain(v1.reserve("a", 1));
     if (!carried.ok) throw new Error(`expected an explanation, got ${JSON.stringify(carried.reason)}`);
     expect(carried.origin).toEqual({ nomos: V1, intent: v1.reserve("a", 1), reforged: true, steps: [{ from: 1, to: 2, phase: "grace", connection: "Curved", reforged: true }] });
     // The explanation is of the reforged Intent: the reservation insert carries the channel.
     expect(carried.explanation.steps[0]!.statements[1]!.params.at(-1)).toBe("direct");
-    const flat = await attractor(shipped.p, env.PINNED_ATTRACTOR).explain(v1.release(shipped.held));
+    const flat = await attractor(shipped.p, env.INVENTORY_ATTRACTOR).explain(v1.release(shipped.held));
     expect(flat).toMatchObject({ ok: true, origin: { nomos: V1, reforged: false } });
     // Nothing ran.
-    expect((await observe(shipped.p, env.PINNED_ATTRACTOR)).snapshot?.locations).toEqual([stock("a", 10, 3)]);
+    expect((await observe(shipped.p, env.INVENTORY_ATTRACTOR)).snapshot?.locations).toEqual([stock("a", 10, 3)]);
   });
 });
 

@@ -1,4 +1,5 @@
-import { env, evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { testWorld } from "@noema/cloudflare/testing";
 import fc from "fast-check";
 import { buildIntent, type Intent, type Seal } from "@noema/core";
 import { scaledBackoffMs } from "@noema/core/runtime";
@@ -6,10 +7,9 @@ import { describe, expect, it } from "vitest";
 import { catalog } from "../src/catalog/vocabulary.js";
 import { inventory, inventoryV1, inventoryV2 } from "../src/vocabulary.js";
 import { attractor, freshProduct, type InventoryNamespace, observe, refusal, success } from "./helpers.js";
-import { PIN_KEY } from "./worker.js";
 
 const sender = (name: string) => env.SENDER_ATTRACTOR.getByName(name);
-type Binding = "INVENTORY_ATTRACTOR" | "PINNED_ATTRACTOR" | "CRITICAL_ATTRACTOR";
+type Binding = "INVENTORY_ATTRACTOR" | "CRITICAL_ATTRACTOR";
 
 /** Makes every pending message due now (as the cryostasis tests make entries due), instead of waiting out a backoff. */
 const makeDue = (name: string) => runInDurableObject(sender(name), (_, state) => void state.storage.sql.exec("UPDATE _noema_outbox SET next_attempt_at = 0"));
@@ -167,20 +167,17 @@ describe("messages between Attractors", () => {
   it("a receiver on a newer law carries the message like any Intent, and the receipt says how: Flat, Curved, Critical", async () => {
     const s = freshProduct("sender");
     const [flat, curved, critical] = [freshProduct("flat"), freshProduct("curved"), freshProduct("critical")];
-    // The receivers already hold v2; the messages are built against v1.
-    const onV2 = async (ns: InventoryNamespace, p: string) => {
-      await runInDurableObject(attractor(p, ns), (_, state) => state.storage.kv.put(PIN_KEY, 2));
-      await evictDurableObject(attractor(p, ns));
-    };
-    await onV2(env.PINNED_ATTRACTOR, flat);
-    await onV2(env.PINNED_ATTRACTOR, curved);
+    // The receivers started on v1 and already hold v2; the messages are built against v1.
+    const onV2 = (ns: InventoryNamespace, p: string) => testWorld(ns, p, { version: 1 }).upgrade(2);
+    await onV2(env.INVENTORY_ATTRACTOR, flat);
+    await onV2(env.INVENTORY_ATTRACTOR, curved);
     await onV2(env.CRITICAL_ATTRACTOR, critical);
-    success(await attractor(curved, env.PINNED_ATTRACTOR).sedimentation(buildIntent(inventoryV2, (s) => void s.setStock({ locationId: "main", quantity: 5 }))));
+    success(await attractor(curved, env.INVENTORY_ATTRACTOR).sedimentation(buildIntent(inventoryV2, (s) => void s.setStock({ locationId: "main", quantity: 5 }))));
     success(
       await sender(s).sedimentation(
         sending([
-          { to: { attractor: "PINNED_ATTRACTOR", name: flat }, key: `flat:${flat}`, intent: v1.setStock("main", 3) },
-          { to: { attractor: "PINNED_ATTRACTOR", name: curved }, key: `curved:${curved}`, intent: v1.reserve("main", 2) },
+          { to: { attractor: "INVENTORY_ATTRACTOR", name: flat }, key: `flat:${flat}`, intent: v1.setStock("main", 3) },
+          { to: { attractor: "INVENTORY_ATTRACTOR", name: curved }, key: `curved:${curved}`, intent: v1.reserve("main", 2) },
           { to: { attractor: "CRITICAL_ATTRACTOR", name: critical }, key: `critical:${critical}`, intent: v1.setStock("main", 3) },
         ]),
       ),

@@ -3,7 +3,6 @@ import type * as TestWorker from "./worker.js";
 
 /** The test Worker's bindings: the app's, plus one namespace per test-only Attractor class. */
 interface TestEnv extends AppEnv {
-  PINNED_ATTRACTOR: DurableObjectNamespace<TestWorker.PinnedInventoryAttractor>;
   CRITICAL_ATTRACTOR: DurableObjectNamespace<TestWorker.CriticalAttractor>;
   NO_REFORGE_ATTRACTOR: DurableObjectNamespace<TestWorker.NoReforgeAttractor>;
   BEFORE_GRACE_ATTRACTOR: DurableObjectNamespace<TestWorker.BeforeGraceAttractor>;

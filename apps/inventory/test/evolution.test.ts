@@ -1,11 +1,11 @@
 import { env, evictDurableObject, runInDurableObject } from "cloudflare:test";
+import { testWorld } from "@noema/cloudflare/testing";
 import { buildIntent, type Intent, type NomosStamp, type Seal, type Vocabulary } from "@noema/core";
 import { operationHash, sedimentHash } from "@noema/core/runtime";
 import { describe, expect, it, vi } from "vitest";
 import { inventory, inventoryV1, inventoryV2 } from "../src/vocabulary.js";
 import { api, attractor, expectError, freshProduct, type InventoryNamespace, observe, refusal, success } from "./helpers.js";
 import { CAPACITY, CRITICAL_REASON, DAY, inventoryV3 } from "./laws.js";
-import { PIN_KEY } from "./worker.js";
 
 const stamp = (v: Vocabulary): NomosStamp => ({ name: v.nomos.name, version: v.nomos.version, hash: v.nomos.hash });
 const V1 = stamp(inventoryV1);
@@ -34,24 +34,24 @@ const v2 = {
 
 const reservationIdOf = (seal: Seal) => (success(seal).outputs[0] as { reservationId: string }).reservationId;
 
+/** A product whose Attractor starts on `version` of its law (set up before anything touches it). */
+const startOn = (namespace: InventoryNamespace, productId: string, version: number) => testWorld(namespace, productId, { version });
+
 /**
- * Pins the version the Attractor's code knows and evicts it: the next request constructs a new
- * instance, as the first request after a deployment would, and it migrates on that wake.
+ * The deployment that ships `version`: the Attractor restarts, and the next request constructs a
+ * new instance, as the first request after a deployment would, which migrates on that wake.
  */
-async function wakeOn(namespace: InventoryNamespace, productId: string, version: number): Promise<void> {
-  await runInDurableObject(attractor(productId, namespace), (_, state) => state.storage.kv.put(PIN_KEY, version));
-  await evictDurableObject(attractor(productId, namespace));
-}
+const wakeOn = (namespace: InventoryNamespace, productId: string, version: number) => testWorld(namespace, productId).upgrade(version);
 
 /** Sends the next request after an eviction, so the Attractor wakes again without a new pin. */
 const evict = (namespace: InventoryNamespace, productId: string) => evictDurableObject(attractor(productId, namespace));
 
-const sql = (namespace: InventoryNamespace, productId: string, query: string) =>
-  runInDurableObject(attractor(productId, namespace), (_, state) => state.storage.sql.exec(query).toArray());
+const sql = (namespace: InventoryNamespace, productId: string, query: string) => testWorld(namespace, productId).query(query);
 
 /** A product on v1 with stock at "a" and two active reservations, one of them with an order. */
 async function seededOnV1(namespace: InventoryNamespace, label: string) {
   const p = freshProduct(label);
+  startOn(namespace, p, 1);
   const stub = attractor(p, namespace);
   success(await stub.sedimentation(v1.setStock("a", 10)));
   const held = reservationIdOf(await stub.sedimentation(v1.reserve("a", 3, { orderId: "o-1" })));
@@ -62,8 +62,9 @@ async function seededOnV1(namespace: InventoryNamespace, label: string) {
 
 describe("waking a v1 Attractor under v2", () => {
   it("migrates once, keeps the log and its Worlds, and carries v1 Intents: Flat as they are, Curved reforged", async () => {
-    const ns = env.PINNED_ATTRACTOR;
+    const ns = env.INVENTORY_ATTRACTOR;
     const p = freshProduct("upgrade");
+    startOn(ns, p, 1);
     const stub = () => attractor(p, ns);
 
     // ---- Under v1 ----
@@ -80,7 +81,7 @@ describe("waking a v1 Attractor under v2", () => {
     expect(onV1).toEqual({ held: { ...V1, appliedAt: expect.any(Number) }, latest: V1, history: [onV1.held] });
     expect((await sql(ns, p, "PRAGMA table_info(reservations)")).map((c) => c.name)).not.toContain("channel");
     const before = await observe(p, ns);
-    expect(before.sediments.map((s) => s.world)).toEqual(Array(4).fill({ attractor: "PinnedInventoryAttractor", name: p, nomosVersion: 1, nomosHash: V1.hash }));
+    expect(before.sediments.map((s) => s.world)).toEqual(Array(4).fill({ attractor: "InventoryAttractor", name: p, nomosVersion: 1, nomosHash: V1.hash }));
     expect(before.snapshot?.reservations.map((r) => r.channel)).toEqual([undefined, undefined, undefined]);
     // Frozen under v1, sent after the upgrade.
     const frozen = { release: v1.release(held), commit: v1.commit(toCommit), reserve: v1.reserve("a", 4), setStock: v1.setStock("b", 6) };
@@ -110,7 +111,7 @@ describe("waking a v1 Attractor under v2", () => {
     expect(upgraded.precedents).toEqual(before.precedents);
 
     // ---- v1 Intents after the upgrade ----
-    const worldV2 = { attractor: "PinnedInventoryAttractor", name: p, nomosVersion: 2, nomosHash: V2.hash };
+    const worldV2 = { attractor: "InventoryAttractor", name: p, nomosVersion: 2, nomosHash: V2.hash };
     const flatStep = { from: 1, to: 2, connection: "Flat", phase: "grace", reforged: false };
     for (const [op, intent] of [["release", frozen.release], ["commit", frozen.commit], ["setStock", frozen.setStock]] as const) {
       const seal = success(await stub().sedimentation(intent));
@@ -292,6 +293,7 @@ describe("supplementary provisions: v1 Intents before, during and after the grac
 
   it("the shipped law refuses v1 reserves 30 days after an Attractor's upgrade; GET precedents filters them by kind and version", async () => {
     const p = freshProduct("month");
+    const world = testWorld(env.INVENTORY_ATTRACTOR, p);
     // Nothing stocked yet: reforged, then refused by the operation itself.
     const unstocked = await api("POST", `/api/products/${p}/intents`, v1.reserve("main", 1));
     expectError(unstocked, 404, "not_found");
@@ -301,9 +303,8 @@ describe("supplementary provisions: v1 Intents before, during and after the grac
     expect(inGrace.status).toBe(200);
     expect(inGrace.body.origin).toMatchObject({ reforged: true, steps: [{ phase: "grace" }, { phase: "grace" }] });
 
-    // This Attractor took v2 on 31 days ago (each Attractor's grace period counts from its own upgrade).
-    await runInDurableObject(attractor(p), (_, state) => state.storage.sql.exec(`UPDATE _noema_nomos SET applied_at = applied_at - ${31 * DAY}`));
-    await evict(env.INVENTORY_ATTRACTOR, p);
+    // 31 days pass (each Attractor's grace period counts from its own upgrade).
+    await world.advance(31 * DAY);
     const late = await api("POST", `/api/products/${p}/intents`, v1.reserve("main", 1));
     expectError(late, 409, "refused");
     expect(late.body.seal.reason).toMatchObject({ kind: "connection", connection: { type: "Curved" } });
@@ -329,6 +330,7 @@ describe("a failing migration", () => {
   it("leaves v2 fully intact and reports the error; the next wake after a fix retries and succeeds, once", async () => {
     const ns = env.CAPACITY_ATTRACTOR;
     const p = freshProduct("capacity");
+    startOn(ns, p, 2);
     const stub = () => attractor(p, ns);
     // Starts on v2; one location holds more than v3 will allow.
     success(await stub().sedimentation(v2.setStock("a", CAPACITY + 500)));
@@ -394,8 +396,9 @@ describe("a failing migration", () => {
 
 describe("upgrade under load", () => {
   it("50 Intents of v1 and v2 sent as the Attractor wakes on v2: all sealed, gapless, migrated once", async () => {
-    const ns = env.PINNED_ATTRACTOR;
+    const ns = env.INVENTORY_ATTRACTOR;
     const p = freshProduct("load");
+    startOn(ns, p, 1);
     success(await attractor(p, ns).sedimentation(v1.setStock("a", 100)));
     const onV1 = await attractor(p, ns).nomos();
     await wakeOn(ns, p, 2);

@@ -11,33 +11,27 @@ import { capacityLaw, criticalLaw, flakyLaw, graceLaws, noReforgeLaw } from "./l
 export * from "../src/index.js";
 export { default } from "../src/index.js";
 
-/** Where a test pins the version an Attractor's code knows, in the Attractor's own storage. */
-export const PIN_KEY = "pin";
-
 /**
- * An InventoryAttractor whose code knows `law` only up to the version pinned in its storage
- * (`initial` until a test pins another): a test starts it on an older law, pins a newer one
- * and evicts it, and the next request wakes it as a new deployment would.
+ * An InventoryAttractor on a lineage only tests run. It is built when the object starts, inside
+ * a request, where the clock the grace-period lineages are placed around runs (see laws.ts).
+ * Tests start these on v1 and upgrade them with `testWorld` of `@noema/cloudflare/testing`.
  */
-function pinnedTo(law: () => Lineage, initial: number) {
+function onLaw(law: () => Lineage) {
   return class extends InventoryAttractor {
     protected override lawFor(): Lineage {
-      // Synchronous KV of SQLite-backed objects: readable here, in the constructor. Its table
-      // (`_cf_KV`) starts with an underscore, so schema checks leave it out.
-      return law().upTo(this.ctx.storage.kv.get<number>(PIN_KEY) ?? initial);
+      return law();
     }
   };
 }
 
-export class PinnedInventoryAttractor extends pinnedTo(() => inventoryLaw, 1) {}
-export class CriticalAttractor extends pinnedTo(() => criticalLaw, 1) {}
-export class NoReforgeAttractor extends pinnedTo(() => noReforgeLaw, 1) {}
-export class BeforeGraceAttractor extends pinnedTo(graceLaws.before, 1) {}
-export class DuringGraceAttractor extends pinnedTo(graceLaws.during, 1) {}
-export class AfterGraceAttractor extends pinnedTo(graceLaws.after, 1) {}
-export class RefuseAllAttractor extends pinnedTo(graceLaws.afterRefuseAll, 1) {}
-/** Starts on v2; pinning v3 runs a migration that stock above capacity makes fail. */
-export class CapacityAttractor extends pinnedTo(() => capacityLaw, 2) {}
+export class CriticalAttractor extends onLaw(() => criticalLaw) {}
+export class NoReforgeAttractor extends onLaw(() => noReforgeLaw) {}
+export class BeforeGraceAttractor extends onLaw(graceLaws.before) {}
+export class DuringGraceAttractor extends onLaw(graceLaws.during) {}
+export class AfterGraceAttractor extends onLaw(graceLaws.after) {}
+export class RefuseAllAttractor extends onLaw(graceLaws.afterRefuseAll) {}
+/** v2 → v3: a migration that stock above capacity makes fail. */
+export class CapacityAttractor extends onLaw(() => capacityLaw) {}
 
 /** Runs the shipped law plus `restock`, whose parameters cannot be computed for one location (see laws.ts). */
 export class FlakyAttractor extends InventoryAttractor {
@@ -82,12 +76,12 @@ function withFaults(env: Env): Env {
 
 /**
  * Sends messages for the message tests: its own law is the catalog's (any law would do), it may
- * send to inventory Attractors on the current, a pinned or a critical law, and gives up after 3
+ * send to inventory Attractors on the shipped or a critical law, and gives up after 3
  * attempts. Deliveries go through `withFaults`.
  */
 export class SenderAttractor extends Attractor<Env, typeof catalog> {
   static law = catalog;
-  static sends = { INVENTORY_ATTRACTOR: inventoryLaw, PINNED_ATTRACTOR: inventoryLaw, CRITICAL_ATTRACTOR: criticalLaw };
+  static sends = { INVENTORY_ATTRACTOR: inventoryLaw, CRITICAL_ATTRACTOR: criticalLaw };
   static delivery = { attempts: 3 };
 
   constructor(ctx: DurableObjectState, env: Env) {

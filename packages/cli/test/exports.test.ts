@@ -96,6 +96,11 @@ describe("entry points", () => {
     ]);
   });
 
+  it("@noema/cloudflare/testing exports the testing kit; the main entry leaves its registry out", () => {
+    expect(exportsOf(here("../../cloudflare/src/testing/index.ts"))).toStrictEqual(["type IntentInput", "testWorld", "type TestWorld", "type TestWorldOptions"]);
+    expect(exportsOf(here("../../cloudflare/src/index.ts"))).not.toContain("worldsUnderTest");
+  });
+
   it("the built package loads in plain Node 22 and builds an Intent", () => {
     // The workspace link resolves @noema/core as an installed package would: to dist/ (built by `npm test`).
     const script = `

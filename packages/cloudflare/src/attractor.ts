@@ -20,6 +20,7 @@ import { installFastHash } from "./hash.js";
 import { archiveBucket, archiveChore, type ArchiveSettings, openArchive, r2Store } from "./archive.js";
 import { acceptLive, announce, type ChainStatus, closeLive, type RowsPage, rowsOf, sampleOf, type TableInfo, type TailCheck, tablesOf, tailCheck } from "./inspection.js";
 import { DEFAULT_DELIVERY, type DeliveryOptions, messagesChore, type OutboxMessage, outboxPage, type ReceiptEntry, receiptsPage, sendTargets } from "./messages.js";
+import { type UnderTest, worldsUnderTest } from "./under-test.js";
 
 /** Why an Attractor subclass cannot start: a missing law or an overridden `alarm()`. */
 export class AttractorDefinitionError extends Error {
@@ -166,6 +167,8 @@ export abstract class Attractor<Env = unknown, L extends Vocabulary | Lineage = 
   private readonly choreRetryAt = new Map<string, number>();
   /** Set when `static archive` is declared: where the log's older segments live. */
   private archive: Archive | undefined;
+  /** Set only for a World the test kit set up (see under-test.ts): its pinned version and moved clock. */
+  private readonly underTest: UnderTest | undefined;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -176,7 +179,10 @@ export abstract class Attractor<Env = unknown, L extends Vocabulary | Lineage = 
     if (!(law instanceof Lineage || isVocabulary(law))) {
       throw new AttractorDefinitionError(`${statics.name} declares no law: add \`static law = myVocabulary\` (or a lineage)`);
     }
-    this.lineage = this.lawFor(law instanceof Lineage ? law : Lineage.of(law));
+    const underTest = (this.underTest = worldsUnderTest.size === 0 ? undefined : worldsUnderTest.get(ctx.id.toString()));
+    const lineage = this.lawFor(law instanceof Lineage ? law : Lineage.of(law));
+    this.lineage = underTest?.version === undefined ? lineage : lineage.upTo(underTest.version);
+    if (underTest) underTest.held = () => this.vocabulary;
     this.limits = { ...DEFAULT_LIMITS, ...statics.limits };
     this.wakeBatch = statics.wakeBatch ?? WAKE_BATCH;
     const bucket = statics.archive && archiveBucket(statics.archive, env, statics.name);
@@ -196,12 +202,12 @@ export abstract class Attractor<Env = unknown, L extends Vocabulary | Lineage = 
     const host: SedimentHost = (this.host = {
       db: { exec: (text, params) => sql.exec<Row>(text, ...params).toArray(), raw: (text, params) => [...sql.exec(text, ...params).raw()] as SqlValue[][] },
       transaction: (fn) => ctx.storage.transactionSync(fn),
-      now: () => Date.now(),
+      now: underTest ? () => Date.now() + underTest.offset : () => Date.now(),
       onAlarmWorkChanged: (earliest) => this.alarmWorkChanged(earliest),
     });
     const attractor = statics.name;
     void ctx.blockConcurrencyWhile(async () => {
-      const state = (this.migration = applyLineage(host, this.lineage, Date.now()));
+      const state = (this.migration = applyLineage(host, this.lineage, host.now()));
       if (state.error) console.error(`noema: ${attractor} ${state.latest.name} v${state.error.version}: ${state.error.message}`);
       const held = this.lineage.at(state.held.version);
       this.vocabulary = (held ?? this.lineage.latest) as LatestOf<L>;
@@ -283,7 +289,8 @@ export abstract class Attractor<Env = unknown, L extends Vocabulary | Lineage = 
     if (times.length === 0 && !this.sedimenter.available) return;
     this.armedAt = times.length === 0 ? undefined : Math.min(...times);
     if (this.armedAt === undefined) void this.ctx.storage.deleteAlarm();
-    else void this.ctx.storage.setAlarm(this.armedAt);
+    // The alarm rings in real time: a clock moved forward in a test rings that much sooner.
+    else void this.ctx.storage.setAlarm(this.armedAt - (this.underTest?.offset ?? 0));
   }
 
   /**
@@ -298,7 +305,7 @@ export abstract class Attractor<Env = unknown, L extends Vocabulary | Lineage = 
   override async alarm(): Promise<AlarmOwnedByAttractor> {
     // The alarm that rang is spent: work added while it runs must re-arm.
     this.armedAt = undefined;
-    const now = Date.now();
+    const now = this.host.now();
     const head = this.sedimenter.lastSedimentId;
     for (const chore of this.alarmWork) {
       const at = this.choreTime(chore);
@@ -308,14 +315,14 @@ export abstract class Attractor<Env = unknown, L extends Vocabulary | Lineage = 
         this.choreRetryAt.delete(chore.name);
       } catch (error) {
         console.error(`noema: ${this.world.attractor} ${chore.name} failed, retrying in ${ALARM_RETRY_MS} ms:`, error);
-        this.choreRetryAt.set(chore.name, Date.now() + ALARM_RETRY_MS);
+        this.choreRetryAt.set(chore.name, this.host.now() + ALARM_RETRY_MS);
       }
     }
     if (this.sedimenter.lastSedimentId !== head) this.announce();
     this.rearm();
     const kv = this.ctx.storage.kv;
     const due = kv.get<number>(USER_ALARM_KEY);
-    if (due !== undefined && due <= Date.now()) {
+    if (due !== undefined && due <= this.host.now()) {
       this.runningAlarm = due;
       let next: number | undefined;
       try {
@@ -323,7 +330,7 @@ export abstract class Attractor<Env = unknown, L extends Vocabulary | Lineage = 
       } catch (error) {
         // Logged and run again later rather than rethrown: the same alarm also serves frozen Intents.
         console.error(`noema: ${this.world.attractor} onAlarm() failed, retrying in ${ALARM_RETRY_MS} ms:`, error);
-        next = Date.now() + ALARM_RETRY_MS;
+        next = this.host.now() + ALARM_RETRY_MS;
       } finally {
         this.runningAlarm = undefined;
       }
@@ -420,9 +427,9 @@ export abstract class Attractor<Env = unknown, L extends Vocabulary | Lineage = 
   }
 
   /**
-   * The lineage this instance runs, from `static law`. Override to pin an older version (for
-   * example in tests that start an Attractor on v1 and wake it later on v2); it runs in the
-   * constructor, where `this.ctx` is already set.
+   * The lineage this instance runs, from `static law`. Override to run an older version of it
+   * (in tests, `testWorld(…, { version })` of `@noema/cloudflare/testing` does that for you); it
+   * runs in the constructor, where `this.ctx` is already set.
    */
   protected lawFor(lineage: Lineage): Lineage {
     return lineage;
@@ -484,7 +491,7 @@ export abstract class Attractor<Env = unknown, L extends Vocabulary | Lineage = 
 
   /** Starts a full re-verification from the anchor now, run a slice per alarm run; `verify()` then reports what it finds. */
   reverify(): void {
-    this.verifier.startPass(Date.now());
+    this.verifier.startPass(this.host.now());
     this.rearm();
   }
 

@@ -2,6 +2,7 @@ import type { ChoreAttractor } from "./alarm/attractors.js";
 import type { AgedArchiveAttractor, ArchiveAttractor } from "./archive/attractors.js";
 import type { LedgerAttractor } from "./ledger/attractor.js";
 import type { SendingLedger } from "./messages/attractors.js";
+import type { KitAttractor } from "./testing/law.js";
 
 declare global {
   namespace Cloudflare {
@@ -12,6 +13,7 @@ declare global {
       AGED_ARCHIVE_ATTRACTOR: DurableObjectNamespace<AgedArchiveAttractor>;
       NOEMA_ARCHIVE: R2Bucket;
       SENDING_LEDGER: DurableObjectNamespace<SendingLedger>;
+      KIT_ATTRACTOR: DurableObjectNamespace<KitAttractor>;
     }
   }
 }

@@ -11,6 +11,7 @@ export { ChoreAttractor } from "./alarm/attractors.js";
 export { AgedArchiveAttractor, ArchiveAttractor } from "./archive/attractors.js";
 import type { ArchiveAttractor } from "./archive/attractors.js";
 export { SendingLedger } from "./messages/attractors.js";
+export { KitAttractor } from "./testing/law.js";
 
 type App = { Bindings: LedgerEnv & { ARCHIVE_ATTRACTOR: DurableObjectNamespace<ArchiveAttractor>; SENDING_LEDGER: DurableObjectNamespace<SendingLedger>; LEDGER_TOKEN?: string; LEDGER_READ_TOKENS?: string; UNSET_TOKEN?: string } };
 

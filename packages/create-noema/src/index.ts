@@ -26,6 +26,8 @@ const DEPENDENCIES: Record<string, string> = {
   zod: "^4.1.0",
 };
 const NOEMA_PACKAGES = ["@noema/core", "@noema/cloudflare", "@noema/cli"];
+/** The oldest Node.js a project runs on: wrangler (install, dev, test, deploy) refuses anything older. */
+const NODE_MIN = "22.12";
 
 const HELP = `create-noema: write a Cloudflare Worker project with a Noema Attractor
 
@@ -82,7 +84,7 @@ export function scaffold(dir: string, options: { name?: string; packs?: string }
     version: "0.0.0",
     private: true,
     type: "module",
-    engines: { node: ">=22.12" },
+    engines: { node: `>=${NODE_MIN}` },
     scripts: {
       types: "wrangler types",
       postinstall: "wrangler types",
@@ -101,6 +103,14 @@ export function scaffold(dir: string, options: { name?: string; packs?: string }
   const token = randomBytes(24).toString("base64url");
   writeFileSync(join(target, ".dev.vars"), `NOEMA_API_TOKEN="${token}"\n`, { mode: 0o600 });
   return { dir: target, name, token };
+}
+
+/** A warning when this Node.js is older than the project needs: its `npm install` would fail in wrangler. */
+function nodeWarning(version: string): string | undefined {
+  const [major = 0, minor = 0] = version.split(".").map(Number);
+  const [minMajor = 0, minMinor = 0] = NODE_MIN.split(".").map(Number);
+  if (major > minMajor || (major === minMajor && minor >= minMinor)) return undefined;
+  return `create-noema: warning: this is Node.js ${version}; the project needs Node.js ${NODE_MIN} or later (wrangler requires it): switch before npm install (nvm use reads .nvmrc)\n`;
 }
 
 function main(argv: string[]): void {
@@ -122,6 +132,8 @@ function main(argv: string[]): void {
   });
   const cd = relative(process.cwd(), target) || ".";
   process.stdout.write(`Wrote ${name} to ${target} (API token for wrangler dev in .dev.vars: ${token})\n\n  cd ${cd}\n  npm install\n  npm start\n  npm test\n`);
+  const warning = nodeWarning(process.versions.node);
+  if (warning) process.stderr.write(warning);
 }
 
 // Run as a bin (npm links it, so compare real paths), not when imported by a test.

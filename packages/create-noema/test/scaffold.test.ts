@@ -9,7 +9,13 @@ const BIN = fileURLToPath(new URL("../dist/index.js", import.meta.url));
 const own = JSON.parse(readFileSync(fileURLToPath(new URL("../package.json", import.meta.url)), "utf8")) as { version: string };
 
 function createNoema(cwd: string, ...args: string[]) {
-  const r = spawnSync(process.execPath, [BIN, ...args], { cwd, encoding: "utf8" });
+  return createNoemaOn(process.versions.node, cwd, ...args);
+}
+
+/** Runs create-noema as if on Node.js `version` (process.versions.node is set before it starts). */
+function createNoemaOn(version: string, cwd: string, ...args: string[]) {
+  const preload = `data:text/javascript,Object.defineProperty(process.versions,"node",{value:${JSON.stringify(version)}})`;
+  const r = spawnSync(process.execPath, ["--import", preload, BIN, ...args], { cwd, encoding: "utf8" });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -65,6 +71,38 @@ describe("create-noema", () => {
     const range = `^${own.version}`;
     expect(pkg.dependencies).toStrictEqual({ "@noema/cloudflare": range, "@noema/core": range, hono: "^4.10.0", zod: "^4.1.0" });
     expect(pkg.devDependencies).toMatchObject({ "@noema/cli": range, wrangler: "4.156.2", "@cloudflare/vitest-plugin": "1.5.0", vitest: "^5.1.1", typescript: "~6.0.3" });
+    // wrangler needs Node.js 22.12: the project says so, and so does its README.
+    expect(pkg.engines).toStrictEqual({ node: ">=22.12" });
+    expect(read(dir, "README.md")).toContain("Node.js 22.12 or later");
+    expect(r.stderr).toBe("");
+  });
+
+  it("warns, and still writes the project, when Node.js is older than 22.12", () => {
+    const cwd = mkdtempSync(join(tmpdir(), "create-noema-"));
+    for (const [version, warned] of [["20.18.0", true], ["22.11.0", true], ["22.12.0", false], ["24.1.0", false]] as const) {
+      const r = createNoemaOn(version, cwd, `app-${version}`);
+      expect(r.code).toBe(0);
+      expect(files(join(cwd, `app-${version}`))).toContain("package.json");
+      if (warned) expect(r.stderr).toBe(`create-noema: warning: this is Node.js ${version}; the project needs Node.js 22.12 or later (wrangler requires it): switch before npm install (nvm use reads .nvmrc)\n`);
+      else expect(r.stderr).toBe("");
+    }
+  });
+
+  it("the repository's README says what Node.js wrangler needs, as the scaffold's engines do", () => {
+    const readme = readFileSync(fileURLToPath(new URL("../../../README.md", import.meta.url)), "utf8");
+    const quickStart = readme.slice(readme.indexOf("## Quick start"), readme.indexOf("```sh", readme.indexOf("## Quick start")));
+    expect(quickStart).toContain("wrangler needs\nNode.js 22.12 or later");
+    expect(quickStart).toContain("`npm create noema` needs Node.js 22.12 or later");
+    expect(quickStart).not.toMatch(/Node\.js 20 or later and npm;/);
+  });
+
+  it("the project's test uses the testing kit and no deprecated API of the vitest plugin", () => {
+    const test = readFileSync(fileURLToPath(new URL("../template/test/counter.test.ts", import.meta.url)), "utf8");
+    expect(test).toContain('from "@noema/cloudflare/testing"');
+    expect(test).toMatch(/testWorld\(env\.COUNTER, /);
+    // SELF and env of cloudflare:test are deprecated for exports and env of cloudflare:workers.
+    expect(test).not.toMatch(/\bSELF\b/);
+    expect(test).not.toContain('"cloudflare:test"');
   });
 
   it("depends on the tarballs of a folder with --packs, by relative file: paths", () => {

@@ -3,14 +3,14 @@ import { type BuiltIntent, buildIntent, IntentValidationError, type StepBuilder 
 import { canonicalJson } from "../canonical/index.js";
 import { Lineage } from "../connection/lineage.js";
 import { type FrozenEntry } from "../cryostasis/index.js";
-import type { SedimentHost } from "../host/index.js";
+import type { SedimentHost, SqlExecutor } from "../host/index.js";
 import { carriedSteps, type Intent, type OperationSpec, type Vocabulary } from "../intent/index.js";
 import type { Reason, ReasonKind } from "../refusal/index.js";
 import { applyLineage, Sedimenter, type WakeOutcome } from "../seal/index.js";
 import { SedimentLog } from "../seal/store.js";
 import type { Seal, World } from "../seal/types.js";
 import { argumentCombinations, CheckSetupError, seenIntegers } from "./domains.js";
-import { capture, changes, isTimeColumn, restore, rowsOf, type Snapshot, stateHash, tableList } from "./state.js";
+import { capture, changes, isTimeColumn, PRECEDENT, restore, rowsOf, type Snapshot, stateHash, tableList, tablesRead } from "./state.js";
 import type {
   ActionSpec,
   CheckDatabase,
@@ -174,6 +174,15 @@ const stepNames = (intent: Intent): string =>
 
 const applies = (p: { versions?: readonly number[] }, version: number) => !p.versions || p.versions.includes(version);
 
+/** The parameter a property reads the checker's clock by. */
+const NOW = /:now\b/g;
+
+/** Runs a property's query, its `:now` bound to the checker's clock. */
+export function runProperty(db: SqlExecutor, sql: string, now: number) {
+  const params = (sql.match(NOW) ?? []).map(() => now);
+  return db.exec(params.length ? sql.replace(NOW, "?") : sql, params);
+}
+
 /** The concrete moves from the machine's current state. */
 function moves(spec: CheckDefinition, v: Version, machine: Machine, actions: [string, ActionSpec][]): Step[] {
   const { db } = machine.host;
@@ -278,7 +287,7 @@ function explore(
   const violation = (db: Machine, p: SafetyProperty): string | undefined => {
     let rows;
     try {
-      rows = db.host.db.exec(p.sql, []);
+      rows = runProperty(db.host.db, p.sql, db.now);
     } catch (error) {
       throw new CheckSetupError(`property ${p.name} cannot run under v${v.version}: ${error instanceof Error ? error.message : String(error)}`);
     }
@@ -293,7 +302,19 @@ function explore(
     if (verification.length !== log.length) return `the chain verifies ${verification.length} of ${log.length} sediments`;
     return replayMachine!.tentatively(() => {
       const s = v.sedimenter(replayMachine!);
+      // A woken sediment was applied by the alarm, which took its entry out of Cryostasis: the replay
+      // takes it out too, or a later `$cancel` of its key would find it. Entries due when the clock
+      // moved that woke into no sediment were refused then (their Precedents are not in the log).
+      const wokenEntry = (row: (typeof log)[number]) => (row.origin && "cryostasis" in row.origin ? row.origin.cryostasis?.cryoId : undefined);
+      let clock = replayMachine!.now;
       for (const row of log) {
+        if (row.timestamp > clock) {
+          const woken = new Set(log.filter((r) => r.timestamp === row.timestamp).map(wokenEntry));
+          for (const entry of s.cryostasis.due(row.timestamp, WAKE_ALL)) if (!woken.has(entry.cryoId)) s.cryostasis.remove(entry.cryoId);
+          clock = row.timestamp;
+        }
+        const cryoId = wokenEntry(row);
+        if (cryoId !== undefined) s.cryostasis.remove(cryoId);
         replayMachine!.now = row.timestamp;
         const seal = s.sediment(row.intent);
         if (!seal.success) return `sediment ${row.sedimentId} is ${reasonText(seal.reason)} when its log is replayed`;
@@ -381,11 +402,17 @@ function explore(
     if (nextVersion && (wanted("migration") || wanted("cryostasis")) && !(failures.has("migration") && failures.has("cryostasis"))) migrates(node);
   };
 
-  const schema = tableList(machine.host.db);
+  // A state holds everything a property reads: the log or the Precedents too, when one reads them.
+  const queries = [...properties, ...liveness, ...nextProperties].map((p) => p.sql);
+  const extra = tablesRead(queries, tableList(machine.host.db, true), v.tables);
+  const precedents = extra.some((t) => t.table === PRECEDENT);
+  const schema = tableList(machine.host.db, precedents);
+  let unique = 0;
+  const hashOf = (snapshot: Snapshot, now: number) => (options.prune === false ? String(unique++) : stateHash(snapshot, v.tables, now, timeColumn, extra));
   const root: StateNode = { hash: "", now: v.start, depth: 0 };
   const empty = capture(machine.host.db, schema);
   root.snapshot = empty;
-  root.hash = stateHash(root.snapshot, v.tables, root.now, timeColumn);
+  root.hash = hashOf(root.snapshot, root.now);
   const seen = new Set<string>([root.hash]);
   inspect(root, root.snapshot);
   let frontier = [root];
@@ -416,10 +443,10 @@ function explore(
             const key = RULE_KINDS.has(seal.reason.kind) ? `${seal.reason.kind} ${seal.reason.rule ?? ""}`.trim() : seal.reason.kind;
             if (!byKind.has(key)) byKind.set(key, { node, step, failure: `${step.action} was ${reasonText(seal.reason)}` });
           }
-          // A refused Intent leaves only its Precedent behind, which no state includes: the state is the one it came from.
-          if (seal && !seal.success) return;
+          // A refused Intent leaves only its Precedent behind: unless a property reads them, the state is the one it came from.
+          if (seal && !seal.success && !precedents && options.prune !== false) return;
           const snapshot = capture(machine.host.db, schema);
-          const hash = stateHash(snapshot, v.tables, machine.now, timeColumn);
+          const hash = hashOf(snapshot, machine.now);
           if (seen.has(hash)) return;
           seen.add(hash);
           const child: StateNode = { hash, now: machine.now, depth: level, parent: node, via: step, snapshot };

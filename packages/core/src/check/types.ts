@@ -42,9 +42,15 @@ export interface ActionSpec<Ops extends Record<string, OperationSpec> = Record<s
   guarded?: boolean;
 }
 
-/** A query that must return no rows in every reachable state. */
+/**
+ * A query that must return no rows in every reachable state. It may read any table: the Nomos
+ * tables, the frozen Intents (`_noema_cryostasis`), the sediment log (`_noema_sediment`) and the
+ * Precedents (`_noema_precedent`); a state then includes what it reads, so paths are told apart
+ * by the log too. `:now` in it is the checker's clock (ms since the epoch) at that state.
+ */
 export interface SafetyProperty {
   name: string;
+  /** SQL returning the rows that break the property; `:now` is bound to the clock. */
   sql: string;
   description?: string;
   /** Versions it applies to (it may name tables only some versions have); all by default. */
@@ -90,6 +96,11 @@ export interface CheckOptions {
   seed?: number;
   /** The clock at the empty state, in ms since the epoch. */
   start?: number;
+  /**
+   * False explores every path as its own state, without merging paths that reach the same state:
+   * exponentially slower, for testing that merging loses nothing.
+   */
+  prune?: boolean;
   /** Called after each depth level. */
   onProgress?: (progress: Progress) => void;
 }

@@ -447,7 +447,14 @@ function explore(
           if (seal && !seal.success && !precedents && options.prune !== false) return;
           const snapshot = capture(machine.host.db, schema);
           const hash = hashOf(snapshot, machine.now);
-          if (seen.has(hash)) return;
+          if (seen.has(hash)) {
+            // Replay reads the whole log, which no state holds: every path to a state seen before is replayed too.
+            if (replayMachine && !failures.has("replay")) {
+              const why = replays(snapshot);
+              if (why) fail("replay", { node: { hash, now: machine.now, depth: level, parent: node, via: step }, failure: why });
+            }
+            return;
+          }
           seen.add(hash);
           const child: StateNode = { hash, now: machine.now, depth: level, parent: node, via: step, snapshot };
           found.push(child);

@@ -268,6 +268,9 @@ function explore(
   const liveness = (spec.liveness ?? []).filter((p) => applies(p, v.version) && wanted(p.name));
   const nextVersion = nextLaw ? new Version(nextLaw, v.start) : undefined;
   const nextProperties = nextVersion ? (spec.properties ?? []).filter((p) => applies(p, nextVersion.version)) : [];
+  const nextLiveness = nextVersion ? (spec.liveness ?? []).filter((p) => applies(p, nextVersion.version)) : [];
+  /** The first frozen Intent refused as Critical across the upgrade, and what it would have changed under this law. */
+  let critical: { failure: Failure; entry: FrozenEntry; left?: string } | undefined;
   const actions = actionsFor(spec, v);
   const databases: CheckDatabase[] = [];
   const open = () => {
@@ -331,7 +334,24 @@ function explore(
   };
 
   /** The migration to the next law from the live state, and the frozen Intents woken under it; all rolled back. */
-  const migrates = (node: StateNode) =>
+  const migrates = (node: StateNode) => {
+    acrossUpgrade(node);
+    if (critical && critical.failure.node === node && critical.left === undefined) critical.left = leftBehind(critical.entry);
+  };
+
+  /** What a frozen Intent would change were it woken under this law: what a Critical refusal leaves undone. */
+  const leftBehind = (entry: FrozenEntry): string =>
+    machine.tentatively(() => {
+      const before = capture(machine.host.db, schema);
+      machine.now = Math.max(machine.now, entry.wakeAt);
+      const outcome = v.sedimenter(machine).wakeDue(WAKE_ALL).find((o) => o.cryoId === entry.cryoId);
+      const undone = changes(before, capture(machine.host.db, schema), v.tables)
+        .filter((c) => v.tables.includes(c.table))
+        .map((c) => `${c.change} ${c.table} ${canonicalJson(c.row)}`);
+      return `under v${v.version} it would have ${outcome ? wakeText(outcome).replace(/^frozen \d+ /, "") : "not woken"}${undone.length ? `: ${undone.join(", ")}` : ""}`;
+    });
+
+  const acrossUpgrade = (node: StateNode) =>
     machine.tentatively(() => {
       const next = nextVersion!;
       const frozen = v.sedimenter(machine).cryostasis.list(WAKE_ALL);
@@ -348,7 +368,7 @@ function explore(
         const why = violation(machine, p);
         if (why) return failed(`after the migration to v${next.version}, ${why}`);
       }
-      if (wanted("cryostasis") && frozen.length) wakesAcross(node, next, frozen);
+      if (wanted("cryostasis") && (frozen.length || nextLiveness.length)) wakesAcross(node, next, frozen);
       return undefined;
     });
 
@@ -358,6 +378,7 @@ function explore(
     const failed = (failure: string) => fail("cryostasis", { node, epilogue: "migrate-wake", failure });
     const outcomes = next.settle(machine, s);
     if (!outcomes) return failed(`frozen Intents keep waking others after ${MAX_SETTLE_ROUNDS} rounds under v${next.version}`);
+    const refusedCritical: string[] = [];
     for (const entry of frozen) {
       const outcome = outcomes.find((o) => o.cryoId === entry.cryoId);
       const conn = next.law.stepConnection(v.version, entry.intent, s.cryostasis.sieve(entry.sieveHash)).type;
@@ -369,12 +390,21 @@ function explore(
         const byLaw = seal.reason.kind === "connection" || seal.reason.kind === "nomos" || seal.reason.kind === "validation";
         if (byLaw && conn !== "Critical") return failed(`${what} was ${reasonText(seal.reason)} under v${next.version}, but its Connection is ${conn}`);
         if (!byLaw && conn === "Critical") return failed(`${what} ran its operations under v${next.version} although its Connection is Critical`);
+        if (conn === "Critical") {
+          refusedCritical.push(`${what} was refused`);
+          critical ??= { failure: { node, epilogue: "migrate-wake", failure: `${what} is ${reasonText(seal.reason).replace(/^refused/, `refused under v${next.version}`)}` }, entry };
+        }
         continue;
       }
       if (conn === "Critical") return failed(`${what} was sealed under v${next.version} although its Connection is Critical`);
       const mode = seal.origin?.cryostasis?.mode;
       const expected = conn === "Curved" ? "reforged" : "resumed";
       if (mode !== expected) return failed(`${what} woke ${mode ?? "without an origin"} under v${next.version}; its Connection says ${expected}`);
+    }
+    // Liveness across the upgrade: what this law's frozen Intents were to resolve must still resolve under the next.
+    for (const p of nextLiveness) {
+      const why = violation(machine, p);
+      if (why) return failed(`after the upgrade to v${next.version} and the clock past every wake time, ${why}${refusedCritical.length ? ` (${refusedCritical.join("; ")})` : ""}`);
     }
     return undefined;
   };
@@ -515,7 +545,22 @@ function explore(
   if (nextVersion) {
     if (wanted("migration")) line("migration", "migration", `v${v.version} → v${nextVersion.version} succeeds from ${scope} and keeps its rules and properties`);
     if (wanted("reforge")) line("reforge", "reforge", `${sent.size} Intents of v${v.version} reach v${nextVersion.version} as their Connection says`);
-    if (wanted("cryostasis")) line("cryostasis", "cryostasis", `frozen Intents of ${scope} wake under v${nextVersion.version} as their Connection says, none lost`);
+    if (wanted("cryostasis")) {
+      const live = nextLiveness.length ? `, and the liveness properties of v${nextVersion.version} hold after` : "";
+      line("cryostasis", "cryostasis", `frozen Intents of ${scope} wake under v${nextVersion.version} as their Connection says, none lost${live}`);
+      // A Critical refusal is what the law asked for, but never silent: say what it leaves undone.
+      if (critical) {
+        const { failure, left } = critical;
+        results.push({
+          name: "cryostasis:critical",
+          kind: "cryostasis",
+          version: v.version,
+          status: "info",
+          detail: `${failure.failure}; ${left ?? ""}`,
+          counterexample: counterexample(v, nextVersion, failure, options),
+        });
+      }
+    }
   }
   if (failures.has("crash")) line("crash", "crash", "");
   for (const d of databases) d.close?.();

@@ -36,6 +36,8 @@ const MAX_SETTLE_ROUNDS = 64;
 const WALK_FACTOR = 3;
 /** Frozen Intents woken per clock step: all that are due, as repeated alarm runs would. */
 const WAKE_ALL = 100_000;
+/** States from which each distinct Intent is run again after the upgrade: the first ones it sealed in. */
+const REFORGE_RUNS_PER_INTENT = 4;
 
 /** The built-in checks, by the name `only` and `--property` use. */
 export const BUILTIN_CHECKS = ["replay", "migration", "reforge", "cryostasis", "guards"] as const;
@@ -48,8 +50,8 @@ interface Step {
   wait?: number;
 }
 
-/** What is checked after the path of a counterexample: the clock run out, or the migration to the next law. */
-type Epilogue = "settle" | "migrate" | "migrate-wake";
+/** What is checked after the path of a counterexample: the clock run out, the migration to the next law, then its wakes or the last Intent sent under it. */
+type Epilogue = "settle" | "migrate" | "migrate-wake" | "migrate-send";
 
 interface StateNode {
   hash: string;
@@ -409,6 +411,53 @@ function explore(
     return undefined;
   };
 
+  /** States each distinct Intent is run from across the upgrade (the first ones it sealed in). */
+  const reforgeRuns = new Map<string, number>();
+  /**
+   * An Intent that sealed under this law, sent again after the upgrade by a client still on it:
+   * from the migrated state it is reforged and run under the next law, as the runtime would. It
+   * must not be refused (unless Critical), must keep the next law's properties, and must leave
+   * the tables as running it here then migrating does.
+   */
+  const reforgeRun = (node: StateNode, step: Step) => {
+    if (failures.has("reforge")) return;
+    const key = canonicalJson(step.intent!);
+    const runs = reforgeRuns.get(key) ?? 0;
+    if (runs >= REFORGE_RUNS_PER_INTENT) return;
+    reforgeRuns.set(key, runs + 1);
+    const next = nextVersion!;
+    const failed = (failure: string) => fail("reforge", { node, step, epilogue: "migrate-send", failure });
+    const label = `${step.action} (${stepNames(step.intent!)}, ${next.law.stepConnection(v.version, step.intent!).type})`;
+    const tablesOf = (snapshot: Snapshot) => next.tables.map((t) => ({ t, rows: rowsOf(snapshot, t).map((r) => canonicalJson(r)).sort() }));
+    const migratedAfter = machine.tentatively(() => {
+      v.perform(machine, step);
+      return applyLineage(machine.host, next.law, machine.now).error ? undefined : tablesOf(capture(machine.host.db));
+    });
+    // A migration that fails is the migration check's to report.
+    if (!migratedAfter) return;
+    machine.tentatively(() => {
+      if (applyLineage(machine.host, next.law, machine.now).error) return;
+      const seal = new Sedimenter(next.law, machine.host, next.world, { held: next.version, appliedAt: () => machine.now, frozenByReference: false }).sediment(step.intent);
+      if (!seal.success) {
+        if (seal.reason.kind === "connection" && label.endsWith(", Critical)")) return;
+        return failed(`${label} sealed under v${v.version}, but sent after the upgrade it is ${reasonText(seal.reason).replace(/^refused/, `refused under v${next.version}`)}`);
+      }
+      for (const p of nextProperties) {
+        const why = violation(machine, p);
+        if (why) return failed(`${label} sent after the upgrade to v${next.version}: ${why}`);
+      }
+      const reforged = tablesOf(capture(machine.host.db));
+      for (const [i, { t, rows }] of reforged.entries()) {
+        const expected = migratedAfter[i]!.rows;
+        if (rows.join("\n") === expected.join("\n")) continue;
+        const only = (a: string[], b: string[]) => a.filter((r) => !b.includes(r));
+        return failed(
+          `${label} sent after the upgrade to v${next.version} leaves ${t} ${only(rows, expected).join(", ") || "without a row"}, where running it under v${v.version} and then migrating leaves ${only(expected, rows).join(", ") || "no such row"}`,
+        );
+      }
+    });
+  };
+
   /** Every check of a newly reached state; the machine is in that state. */
   const inspect = (node: StateNode, snapshot: Snapshot) => {
     for (const p of properties) {
@@ -454,6 +503,7 @@ function explore(
       machine.database.transaction(() => restore(machine.host.db, node.snapshot!));
       machine.now = node.now;
       node.snapshot = undefined;
+      const sealed: Step[] = [];
       for (const step of moves(spec, v, machine, actions)) {
         transitions++;
         if (step.intent && !sent.has(canonicalJson(step.intent))) sent.set(canonicalJson(step.intent), { node, step });
@@ -466,6 +516,7 @@ function explore(
             return;
           }
           const seal = result.seal;
+          if (seal?.success && step.intent) sealed.push(step);
           if (seal && !seal.success && step.intent) {
             const kind = step.action.split(" ")[0]!;
             const byKind = refusals.get(kind) ?? new Map<string, Failure>();
@@ -494,6 +545,7 @@ function explore(
         if (options.maxStates !== undefined && seen.size >= options.maxStates) complete = false;
         if (!complete) break;
       }
+      if (nextVersion && wanted("reforge")) for (const step of sealed) reforgeRun(node, step);
       if (!complete) break;
     }
     frontier = found;
@@ -682,12 +734,12 @@ function counterexample(v: Version, next: Version | undefined, f: Failure, optio
       steps.push({ action, ...(intent ? { intent } : {}), now: machine.now, outcome, changes: changes(before, capture(machine.host.db), tables) });
     };
     const moveList = pathOf(f.node).flatMap((n) => (n.via ? [n.via] : []));
-    if (f.step) moveList.push(f.step);
+    if (f.step && f.epilogue !== "migrate-send") moveList.push(f.step);
     for (const step of moveList) record(step.action, () => v.perform(machine, step).text, step.intent);
     if (f.epilogue === "settle") {
       record("advance the clock past every wake time", () => (v.settle(machine) ?? []).map(wakeText).join("; ") || "nothing frozen");
     }
-    if ((f.epilogue === "migrate" || f.epilogue === "migrate-wake") && next) {
+    if ((f.epilogue === "migrate" || f.epilogue === "migrate-wake" || f.epilogue === "migrate-send") && next) {
       record(`migrate to v${next.version}`, () => {
         const state = applyLineage(machine.host, next.law, machine.now);
         return state.error ? `fails: ${state.error.message}` : `v${state.held.version} applied`;
@@ -698,6 +750,14 @@ function counterexample(v: Version, next: Version | undefined, f: Failure, optio
         const s = new Sedimenter(next.law, machine.host, next.world, { held: next.version, appliedAt: () => machine.now, frozenByReference: false });
         return (next.settle(machine, s) ?? []).map(wakeText).join("; ") || "nothing frozen";
       });
+    }
+    if (f.epilogue === "migrate-send" && next && f.step?.intent) {
+      const intent = f.step.intent;
+      record(
+        `${f.step.action} under v${next.version}`,
+        () => sealText(new Sedimenter(next.law, machine.host, next.world, { held: next.version, appliedAt: () => machine.now, frozenByReference: false }).sediment(intent)),
+        intent,
+      );
     }
     return { steps, failure: f.failure };
   } finally {

@@ -27,19 +27,6 @@ describe("sound states: a property that reads the log or the Precedents", () => 
   // variants (some faulty), refusals leave Precedents, and the properties read the tables, the log
   // (in order), the Precedents and the clock.
   const VALUE = z.number().int().min(1).max(2);
-  // By variant: set_at updated (0) or kept (1), then the value set (0), only lowered while held (1), or stuck at 1 (2).
-  const setStatements = [
-    (value: number, now: number) => sql`INSERT INTO vals (id, value, set_at) VALUES ('a', ${value}, ${now}) ON CONFLICT (id) DO UPDATE SET value = excluded.value, set_at = excluded.set_at`,
-    (value: number, now: number) =>
-      sql`INSERT INTO vals (id, value, set_at) VALUES ('a', ${value}, ${now}) ON CONFLICT (id) DO UPDATE SET value = CASE WHEN EXISTS (SELECT 1 FROM holds) THEN MIN(value, excluded.value) ELSE excluded.value END, set_at = excluded.set_at`,
-    (value: number, now: number) =>
-      sql`INSERT INTO vals (id, value, set_at) VALUES ('a', ${value}, ${now}) ON CONFLICT (id) DO UPDATE SET value = CASE WHEN excluded.value = 2 AND value = 1 THEN 1 ELSE excluded.value END, set_at = excluded.set_at`,
-    (value: number, now: number) => sql`INSERT INTO vals (id, value, set_at) VALUES ('a', ${value}, ${now}) ON CONFLICT (id) DO UPDATE SET value = excluded.value`,
-    (value: number, now: number) =>
-      sql`INSERT INTO vals (id, value, set_at) VALUES ('a', ${value}, ${now}) ON CONFLICT (id) DO UPDATE SET value = CASE WHEN EXISTS (SELECT 1 FROM holds) THEN MIN(value, excluded.value) ELSE excluded.value END`,
-    (value: number, now: number) =>
-      sql`INSERT INTO vals (id, value, set_at) VALUES ('a', ${value}, ${now}) ON CONFLICT (id) DO UPDATE SET value = CASE WHEN excluded.value = 2 AND value = 1 THEN 1 ELSE excluded.value END`,
-  ];
   const lawOf = (variant: { set: number; hold: number; refuse: number; time: number }) => {
     const nomos = defineNomos({
       name: "random",
@@ -54,20 +41,30 @@ describe("sound states: a property that reads the log or the Precedents", () => 
         description: "Sets the value.",
         args: z.object({ value: VALUE }),
         output: z.object({}),
-        statements: ({ arg, ctx }) => ({ set: setStatements[variant.time * 3 + variant.set]!(arg.value, ctx.now) }),
+        // By variant: set_at updated (time 0) or kept (1), then the value set (set 0), only lowered while held (1), or stuck at 1 (2).
+        statements: ({ arg, ctx }) => ({
+          set: [
+            sql`INSERT INTO vals (id, value, set_at) VALUES ('a', ${arg.value}, ${ctx.now}) ON CONFLICT (id) DO UPDATE SET value = excluded.value, set_at = excluded.set_at`,
+            sql`INSERT INTO vals (id, value, set_at) VALUES ('a', ${arg.value}, ${ctx.now}) ON CONFLICT (id) DO UPDATE SET value = CASE WHEN EXISTS (SELECT 1 FROM holds) THEN MIN(value, excluded.value) ELSE excluded.value END, set_at = excluded.set_at`,
+            sql`INSERT INTO vals (id, value, set_at) VALUES ('a', ${arg.value}, ${ctx.now}) ON CONFLICT (id) DO UPDATE SET value = CASE WHEN excluded.value = 2 AND value = 1 THEN 1 ELSE excluded.value END, set_at = excluded.set_at`,
+            sql`INSERT INTO vals (id, value, set_at) VALUES ('a', ${arg.value}, ${ctx.now}) ON CONFLICT (id) DO UPDATE SET value = excluded.value`,
+            sql`INSERT INTO vals (id, value, set_at) VALUES ('a', ${arg.value}, ${ctx.now}) ON CONFLICT (id) DO UPDATE SET value = CASE WHEN EXISTS (SELECT 1 FROM holds) THEN MIN(value, excluded.value) ELSE excluded.value END`,
+            sql`INSERT INTO vals (id, value, set_at) VALUES ('a', ${arg.value}, ${ctx.now}) ON CONFLICT (id) DO UPDATE SET value = CASE WHEN excluded.value = 2 AND value = 1 THEN 1 ELSE excluded.value END`,
+          ][variant.time * 3 + variant.set]!,
+        }),
         result: () => ({}),
       }),
       hold: operation({
         description: "Holds, or (a variant) refuses when the value is 2.",
         args: z.object({}),
         output: z.object({}),
-        statements: () =>
-          variant.hold === 0
-            ? { hold: sql`INSERT OR IGNORE INTO holds (id) VALUES ('h')` }
-            : {
-                guard: sql`SELECT 1 AS ok WHERE NOT EXISTS (SELECT 1 FROM vals WHERE value = 2)`.expect({ rows: 1, refusal: () => "the value is 2" }),
-                hold: sql`INSERT OR IGNORE INTO holds (id) VALUES ('h')`,
-              },
+        statements: () => ({
+          guard: [
+            sql`SELECT 1 AS ok`.expect({ rows: 1, refusal: () => "never" }),
+            sql`SELECT 1 AS ok WHERE NOT EXISTS (SELECT 1 FROM vals WHERE value = 2)`.expect({ rows: 1, refusal: () => "the value is 2" }),
+          ][variant.hold]!,
+          hold: sql`INSERT OR IGNORE INTO holds (id) VALUES ('h')`,
+        }),
         result: () => ({}),
       }),
       unhold: operation({

@@ -12,6 +12,7 @@ import type { Seal, World } from "../seal/types.js";
 import { argumentCombinations, CheckSetupError, seenIntegers } from "./domains.js";
 import { capture, changes, isTimeColumn, PRECEDENT, restore, rowsOf, type Snapshot, stateHash, tableList, tablesRead } from "./state.js";
 import type {
+  ActionArgs,
   ActionSpec,
   CheckDatabase,
   CheckKind,
@@ -45,6 +46,9 @@ export const BUILTIN_CHECKS = ["replay", "migration", "reforge", "cryostasis", "
 /** One move from a state: an Intent sent, or the clock advanced (to the next wake time, or by `wait` ms). */
 interface Step {
   action: string;
+  /** The action of the definition and the arguments it was built with. */
+  name?: string;
+  args?: ActionArgs;
   intent?: Intent;
   tick?: true;
   wait?: number;
@@ -209,7 +213,7 @@ function moves(spec: CheckDefinition, v: Version, machine: Machine, actions: [st
         }
         v.built.set(label, intent);
       }
-      if (intent) out.push({ action: label, intent });
+      if (intent) out.push({ action: label, name, args, intent });
     }
   }
   if (v.sedimenter(machine).cryostasis.earliest() !== undefined) out.push({ action: "tick", tick: true });
@@ -722,7 +726,7 @@ function counterexample(v: Version, next: Version | undefined, f: Failure, optio
     const machine = v.open(database);
     const steps: CounterexampleStep[] = [];
     const tables = [...new Set([...v.tables, ...(next?.tables ?? [])])];
-    const record = (action: string, run: () => string, intent?: Intent) => {
+    const record = (action: string, run: () => string, step?: Step) => {
       const before = capture(machine.host.db);
       let outcome: string;
       try {
@@ -731,11 +735,12 @@ function counterexample(v: Version, next: Version | undefined, f: Failure, optio
         outcome = `throws: ${error instanceof Error ? error.message : String(error)}`;
       }
       // Read after the step: an Intent runs at the clock it finds, a clock step at the time it advanced to.
-      steps.push({ action, ...(intent ? { intent } : {}), now: machine.now, outcome, changes: changes(before, capture(machine.host.db), tables) });
+      const sent = step?.intent ? { ...(step.name !== undefined ? { name: step.name, args: step.args ?? {} } : {}), intent: step.intent } : {};
+      steps.push({ action, ...sent, now: machine.now, outcome, changes: changes(before, capture(machine.host.db), tables) });
     };
     const moveList = pathOf(f.node).flatMap((n) => (n.via ? [n.via] : []));
     if (f.step && f.epilogue !== "migrate-send") moveList.push(f.step);
-    for (const step of moveList) record(step.action, () => v.perform(machine, step).text, step.intent);
+    for (const step of moveList) record(step.action, () => v.perform(machine, step).text, step);
     if (f.epilogue === "settle") {
       record("advance the clock past every wake time", () => (v.settle(machine) ?? []).map(wakeText).join("; ") || "nothing frozen");
     }
@@ -756,7 +761,7 @@ function counterexample(v: Version, next: Version | undefined, f: Failure, optio
       record(
         `${f.step.action} under v${next.version}`,
         () => sealText(new Sedimenter(next.law, machine.host, next.world, { held: next.version, appliedAt: () => machine.now, frozenByReference: false }).sediment(intent)),
-        intent,
+        f.step,
       );
     }
     return { steps, failure: f.failure };

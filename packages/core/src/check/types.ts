@@ -125,7 +125,10 @@ export interface RowChange {
 export interface CounterexampleStep {
   /** The action's name, or "tick" for the clock. */
   action: string;
-  /** The Intent as sent (wire format); absent for a clock step. */
+  /** The action of the check definition that built the Intent (its key in `actions`, or the operation), and its arguments; absent for a clock step. */
+  name?: string;
+  args?: ActionArgs;
+  /** The Intent as sent (wire format), built under the version the step ran in; absent for a clock step. */
   intent?: Intent;
   /** The clock when it ran (for a clock step, the time it advanced to). */
   now: number;

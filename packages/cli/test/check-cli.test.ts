@@ -1,7 +1,7 @@
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, relative, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, test } from "vitest";
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from "../src/check/command.js";
@@ -16,8 +16,8 @@ const MUTANT = "packages/cli/test/fixtures/commit-without-movement.ts";
 const KEEPS_RESERVED = "packages/cli/test/fixtures/release-keeps-reserved.ts";
 const NO_LAW = "packages/cli/test/fixtures/no-law.ts";
 const MISSING = "packages/cli/test/fixtures/missing.ts";
-/** The emitted test committed as a real test of the inventory app. */
-const EMITTED = "apps/inventory/test/check-reservations-resolve.test.ts";
+/** What --emit-test writes for the release-keeps-reserved mutant, as if written to packages/cli/test/fixtures/emitted/. */
+const EMITTED = "packages/cli/test/fixtures/emitted/reservations-resolve.test.ts.txt";
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
 
 function cli(...argv: string[]) {
@@ -32,8 +32,8 @@ describe("noema check", () => {
     const { code, out, err } = cli("--law", INVENTORY, "--depth", "2");
     expect(code).toBe(EXIT_OK);
     expect(err).toBe("");
-    expect(out).toMatch(new RegExp(`^noema check ${escape(INVENTORY)}: depth 2\nv1: 19 states, 50 transitions, depth 2 reached, [\\d.]+ s\n`));
-    expect(out).toContain("  ok     safety:quantity_is_sum_of_movements      holds in 19 states, depth 2\n");
+    expect(out).toMatch(new RegExp(`^noema check ${escape(INVENTORY)}: depth 2\nv1: 25 states, 50 transitions, depth 2 reached, [\\d.]+ s\n`));
+    expect(out).toContain("  ok     safety:quantity_is_sum_of_movements      holds in 25 states, depth 2\n");
     expect(out).toContain("  ok     migration ");
     expect(out).toMatch(/every check holds \([\d.]+ s\)\n$/);
   });
@@ -113,30 +113,33 @@ describe("noema check", () => {
 });
 
 describe("noema check --emit-test", () => {
-  test("writes the committed workerd test of the release-keeps-reserved mutant, byte for byte", () => {
+  test("writes the liveness test of the release-keeps-reserved mutant, byte for byte, importing the law module from where the test is", () => {
     const file = join(tmp, "resolve.test.ts");
     const { code, err } = cli("--law", KEEPS_RESERVED, "--depth", "3", "--property", "reservations_resolve", "--emit-test", file, "--binding", "INVENTORY_ATTRACTOR");
     expect(code).toBe(EXIT_FAILED);
     expect(err).toBe(`noema check: wrote ${file}: liveness:reservations_resolve (v2), 3 steps\n`);
-    expect(readFileSync(file, "utf8")).toBe(readFileSync(join(ROOT, EMITTED), "utf8"));
+    const text = readFileSync(file, "utf8");
+    const specifier = relative(tmp, join(ROOT, KEEPS_RESERVED)).split(sep).join("/").replace(/\.ts$/, ".js");
+    expect(text).toContain(`import { check as definition } from "${specifier}";\n`);
+    expect(text.replace(specifier, "../release-keeps-reserved.js")).toBe(readFileSync(join(ROOT, EMITTED), "utf8"));
   });
 
-  test("the test of a safety counterexample sends its Intents, as sealed, and asserts the property's query finds nothing", () => {
+  test("the test of a safety counterexample builds its Intents with the definition's actions and asserts the property's query finds nothing", () => {
     const file = join(tmp, "movement.test.ts");
     const { code, out } = cli("--law", MUTANT, "--depth", "3", "--property", "quantity_is_sum_of_movements", "--emit-test", file, "--binding", "INVENTORY_ATTRACTOR", "--json");
     expect(code).toBe(EXIT_FAILED);
-    const steps = (JSON.parse(out) as { results: { counterexample: { steps: { intent: unknown }[] } }[] }).results[0]!.counterexample.steps;
+    const steps = (JSON.parse(out) as { results: { counterexample: { steps: { name: string; args: unknown }[] } }[] }).results[0]!.counterexample.steps;
     const text = readFileSync(file, "utf8");
-    expect(text).toContain("// safety:quantity_is_sum_of_movements (v2), replayed against the real Attractor in workerd.");
+    expect(text).toContain("// safety:quantity_is_sum_of_movements (v2), as a regression test of the law under test.");
     expect(text).toContain('// The checker found: quantity_is_sum_of_movements is violated by {"location_id":"A","movements":2,"quantity":1}');
-    expect(text).toContain("const stub = env.INVENTORY_ATTRACTOR.getByName(");
-    // Every Intent of the counterexample, in order, in the wire format the checker sent, each to be sealed.
-    const sent = [...text.matchAll(/^ {2}await send\((.*), (true|false)\);$/gm)].map((m) => [JSON.parse(m[1]!), m[2]]);
-    expect(sent).toEqual(steps.map((s) => [s.intent, "true"]));
-    expect(text).toContain("FROM stock s WHERE NOT EXISTS");
-    expect(text).toMatch(/\n {2}expect\(await sql\(PROPERTY\)\)\.toEqual\(\[\]\);\n\}\);\n$/);
-    // No clock step: no alarm helpers.
-    expect(text).not.toContain("runDurableObjectAlarm");
+    expect(text).toContain("const world = testWorld(env.INVENTORY_ATTRACTOR, `noema-check-${crypto.randomUUID()}`, { version: 2 });");
+    // Every action of the counterexample, in order, with the checker's arguments; no outcome expected of any.
+    const sent = [...text.matchAll(/^ {2}await world\.sedimentation\(act\((".*?"), (.*)\)\);$/gm)].map((m) => [JSON.parse(m[1]!), JSON.parse(m[2]!)]);
+    expect(sent).toEqual(steps.map((s) => [s.name, s.args]));
+    expect(text).not.toMatch(/"nomos"|expectSealed|expectRefused/);
+    expect(text).toMatch(/\n {2}expect\(await query\(PROPERTY\)\)\.toEqual\(\[\]\);\n\}\);\n$/);
+    // No clock step: no clock helpers.
+    expect(text).not.toContain("advance");
   });
 
   test("nothing to emit when every check holds: exit 0, no file, a line on stderr", () => {

@@ -510,7 +510,12 @@ function explore(
       const sealed: Step[] = [];
       for (const step of moves(spec, v, machine, actions)) {
         transitions++;
-        if (step.intent && !sent.has(canonicalJson(step.intent))) sent.set(canonicalJson(step.intent), { node, step });
+        if (step.intent && !sent.has(canonicalJson(step.intent))) {
+          sent.set(canonicalJson(step.intent), { node, step });
+          // Is it admitted under the next law as its Connection says? Checked once, where it is first sent.
+          const why = nextVersion && wanted("reforge") && !failures.has("reforge") ? reforgeFailure(v, nextVersion, step.intent) : undefined;
+          if (why) fail("reforge", { node, step, failure: why });
+        }
         machine.tentatively(() => {
           let result;
           try {
@@ -558,15 +563,6 @@ function explore(
   const walked = walks(spec, v, machine, actions, empty, properties, violation, options, depth);
   if (walked) fail(walked.name, walked.failure);
 
-  if (nextVersion && wanted("reforge")) {
-    for (const { node, step } of sent.values()) {
-      const why = reforgeFailure(v, nextVersion, step.intent!);
-      if (why) {
-        fail("reforge", { node, step, failure: why });
-        break;
-      }
-    }
-  }
 
   const results: CheckResult[] = [];
   const stats: VersionStats = { version: v.version, states: seen.size, transitions, depth: reached, complete, ms: Date.now() - began };

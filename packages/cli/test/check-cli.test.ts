@@ -99,6 +99,9 @@ describe("noema check", () => {
     expect(code).toBe(EXIT_OK);
     const options = ["--law", "--export", "--depth", "--property", "--json", "--max-states", "--walks", "--walk-length", "--seed", "--emit-test", "--binding", "Exit codes: 0"];
     for (const option of options) expect(out).toContain(option);
+    // It says plainly that it does not type-check the module it loads.
+    expect(out).toContain("The module is bundled without type-checking it: run tsc --noEmit for that.");
+    expect(out).toContain("docs/check.md");
     const top = spawnSync(process.execPath, [BIN, "--help"], { cwd: ROOT, encoding: "utf8" });
     expect(top.status).toBe(EXIT_OK);
     expect(top.stdout).toContain("  check [options]");

@@ -34,13 +34,15 @@ Usage: noema check [--law <module>] [--depth k] [--property name]... [--walks n]
   --walk-length <n>  moves per walk (default: 3 × depth)
   --seed <n>         seed of the walks (default: 1); the same seed walks the same paths
   --json             print the report as JSON
-  --emit-test <file> write the shortest failed safety or liveness counterexample as a vitest test
-                     that replays its Intents against the real Attractor in workerd (clock steps
-                     move pending wake times back and deliver the alarm) and asserts the
-                     property's query returns no rows: it fails while the law has the fault
+  --emit-test <file> write the shortest failed check as a vitest test for workerd that imports the
+                     law module, builds its Intents with the definition's actions against the law
+                     under test (@noema/cloudflare/testing) and asserts the property: it fails
+                     while the law has the fault and passes once it is fixed
   --binding <name>   the Attractor's Durable Object binding in the test Worker (with --emit-test)
 
-Progress goes to stderr once a run takes more than ${PROGRESS_AFTER_MS / 1000} s.
+The module is bundled without type-checking it: run tsc --noEmit for that.
+Properties are SQL that returns the rows breaking them; :now in one is the checker's clock.
+Progress goes to stderr once a run takes more than ${PROGRESS_AFTER_MS / 1000} s. Reference: docs/check.md.
 Exit codes: 0 every check holds, 1 a check failed (counterexamples printed), 2 bad input.
 `;
 

@@ -486,7 +486,9 @@ function explore(
   };
 
   // A state holds everything a property reads: the log or the Precedents too, when one reads them.
-  const queries = [...properties, ...liveness, ...nextProperties].map((p) => p.sql);
+  // Domain queries too: what a state offers as moves must follow from the state.
+  const domainQueries = [spec.domains ?? {}, ...actions.map(([, a]) => a.args ?? {})].flatMap((d) => Object.values(d).flatMap((x) => ("sql" in x ? [x.sql] : [])));
+  const queries = [...properties, ...liveness, ...nextProperties, ...nextLiveness].map((p) => p.sql).concat(domainQueries);
   const extra = tablesRead(queries, tableList(machine.host.db, true), v.tables);
   const precedents = extra.some((t) => t.table === PRECEDENT);
   const schema = tableList(machine.host.db, precedents);

@@ -380,14 +380,15 @@ function explore(
 
   /** Frozen Intents of this law woken under the next: each resumes, is reforged or is refused as its Connection says, and none is lost. */
   const wakesAcross = (node: StateNode, next: Version, frozen: FrozenEntry[]) => {
-    const s = new Sedimenter(next.law, machine.host, next.world, { held: next.version, appliedAt: () => machine.now, frozenByReference: false });
     const failed = (failure: string) => fail("cryostasis", { node, epilogue: "migrate-wake", failure });
-    const outcomes = next.settle(machine, s);
+    // Nothing frozen: nothing wakes, and the next law's liveness is read from the migrated state as it is.
+    const s = frozen.length ? new Sedimenter(next.law, machine.host, next.world, { held: next.version, appliedAt: () => machine.now, frozenByReference: false }) : undefined;
+    const outcomes = s ? next.settle(machine, s) : [];
     if (!outcomes) return failed(`frozen Intents keep waking others after ${MAX_SETTLE_ROUNDS} rounds under v${next.version}`);
     const refusedCritical: string[] = [];
     for (const entry of frozen) {
       const outcome = outcomes.find((o) => o.cryoId === entry.cryoId);
-      const conn = next.law.stepConnection(v.version, entry.intent, s.cryostasis.sieve(entry.sieveHash)).type;
+      const conn = next.law.stepConnection(v.version, entry.intent, s!.cryostasis.sieve(entry.sieveHash)).type;
       const what = `frozen ${entry.cryoId} (${stepNames(entry.intent)}, ${conn})`;
       if (!outcome) return failed(`${what} was lost: it never woke under v${next.version}`);
       if (outcome.outcome === "retry" || outcome.outcome === "gone") return failed(`${what} ${wakeText(outcome)} under v${next.version}`);

@@ -100,6 +100,9 @@ export interface TableRead {
   ordered: boolean;
 }
 
+/** The columns of a frozen Intent every state holds (see stateHash). */
+const FROZEN_STATE = ["wake_at", "intent", "nomos_version", "freeze_key", "attempts"];
+
 /** Words by which a query can read the order of rows rather than their content. */
 const ORDER_WORDS = ["rowid", "oid", "_rowid_", "limit", "offset", "group_concat", "json_group_array", "over"];
 
@@ -114,8 +117,14 @@ export function tablesRead(queries: readonly string[], tables: readonly TableInf
   const star = /select\s+(distinct\s+)?\*|\.\*/.test(text);
   const ordered = ORDER_WORDS.some((w) => words.has(w));
   return tables
-    .filter((t) => !besides.includes(t.name) && t.name !== CRYOSTASIS && t.name !== SEQUENCE && words.has(t.name.toLowerCase()))
-    .map((t) => ({ table: t.name, columns: t.columns.filter((c) => star || words.has(c.toLowerCase())), ordered }));
+    .filter((t) => !besides.includes(t.name) && t.name !== SEQUENCE && words.has(t.name.toLowerCase()))
+    .map((t) => ({
+      table: t.name,
+      // The frozen Intents are in every state already, by what is frozen and when it wakes: only their other columns are added.
+      columns: t.columns.filter((c) => (star || words.has(c.toLowerCase())) && !(t.name === CRYOSTASIS && FROZEN_STATE.includes(c))),
+      ordered,
+    }))
+    .filter((t) => t.table !== CRYOSTASIS || t.columns.length > 0);
 }
 
 /**

@@ -32,8 +32,8 @@ describe("noema check", () => {
     const { code, out, err } = cli("--law", INVENTORY, "--depth", "2");
     expect(code).toBe(EXIT_OK);
     expect(err).toBe("");
-    expect(out).toMatch(new RegExp(`^noema check ${escape(INVENTORY)}: depth 2\nv1: 25 states, 50 transitions, depth 2 reached, [\\d.]+ s\n`));
-    expect(out).toContain("  ok     safety:quantity_is_sum_of_movements      holds in 25 states, depth 2\n");
+    expect(out).toMatch(new RegExp(`^noema check ${escape(INVENTORY)}: depth 2\nv1: 19 states, 50 transitions, depth 2 reached, [\\d.]+ s\n`));
+    expect(out).toContain("  ok     safety:quantity_is_sum_of_movements      holds in 19 states, depth 2\n");
     expect(out).toContain("  ok     migration ");
     expect(out).toMatch(/every check holds \([\d.]+ s\)\n$/);
   });
@@ -44,15 +44,15 @@ describe("noema check", () => {
     const lines = out.split("\n");
     const at = lines.findIndex((l) => l.includes("FAILED safety:quantity_is_sum_of_movements"));
     expect(lines[at]).toBe(
-      '  FAILED safety:quantity_is_sum_of_movements      quantity_is_sum_of_movements is violated by {"location_id":"A","movements":2,"quantity":1}',
+      '  FAILED safety:quantity_is_sum_of_movements      quantity_is_sum_of_movements is violated by {"location_id":"B","movements":2,"quantity":1}',
     );
     expect(lines[at + 1]).toBe("    counterexample, 3 steps from the empty state:");
-    expect(lines[at + 2]).toBe('    1. adjust {"delta":2,"locationId":"A","reason":"purchase"}  @ 2026-01-01T00:00:00.000Z');
-    expect(JSON.parse(lines[at + 3]!)).toMatchObject({ v: 1, nomos: { name: "inventory", version: 2 }, steps: [{ op: "adjust", args: { locationId: "A", delta: 2, reason: "purchase" } }] });
+    expect(lines[at + 2]).toBe('    1. adjust {"delta":2,"locationId":"B","reason":"purchase"}  @ 2026-01-01T00:00:00.000Z');
+    expect(JSON.parse(lines[at + 3]!)).toMatchObject({ v: 1, nomos: { name: "inventory", version: 2 }, steps: [{ op: "adjust", args: { locationId: "B", delta: 2, reason: "purchase" } }] });
     expect(lines[at + 4]).toBe("       → sealed #1");
-    expect(lines).toContain('       + movements {"at":1767225600000,"delta":2,"id":1,"location_id":"A","reason":"purchase","reference_id":null}');
+    expect(lines).toContain('       + movements {"at":1767225600000,"delta":2,"id":1,"location_id":"B","reason":"purchase","reference_id":null}');
     expect(lines).toContain('       + frozen {"cryo_id":1,"key":"r-2-0","steps":[{"args":{"reservationId":"r-2-0"},"op":"release"}],"wake_at":1767225660000}');
-    expect(lines).toContain("    fails: quantity_is_sum_of_movements is violated by {\"location_id\":\"A\",\"movements\":2,\"quantity\":1}");
+    expect(lines).toContain("    fails: quantity_is_sum_of_movements is violated by {\"location_id\":\"B\",\"movements\":2,\"quantity\":1}");
     expect(out).toMatch(/\n1 check failed\n$/);
   });
 
@@ -134,7 +134,7 @@ describe("noema check --emit-test", () => {
     const steps = (JSON.parse(out) as { results: { counterexample: { steps: { name: string; args: unknown }[] } }[] }).results[0]!.counterexample.steps;
     const text = readFileSync(file, "utf8");
     expect(text).toContain("// safety:quantity_is_sum_of_movements (v2), as a regression test of the law under test.");
-    expect(text).toContain('// The checker found: quantity_is_sum_of_movements is violated by {"location_id":"A","movements":2,"quantity":1}');
+    expect(text).toContain('// The checker found: quantity_is_sum_of_movements is violated by {"location_id":"B","movements":2,"quantity":1}');
     expect(text).toContain("const world = testWorld(env.INVENTORY_ATTRACTOR, `noema-check-${crypto.randomUUID()}`, { version: 2 });");
     // Every action of the counterexample, in order, with the checker's arguments; no outcome expected of any.
     const sent = [...text.matchAll(/^ {2}await world\.sedimentation\(act\((".*?"), (.*)\)\);$/gm)].map((m) => [JSON.parse(m[1]!), JSON.parse(m[2]!)]);

@@ -42,9 +42,9 @@ describe("mutant laws: the checker finds each within the CI depth", () => {
     const { law } = commitWithoutMovement;
     const report = run(commitWithoutMovement);
     const r = failed(report, "safety:quantity_is_sum_of_movements");
-    // setStock's location is exempt from the property (a count is not a movement), so the path stocks by adjust.
-    expect(actionsOf(r)).toEqual(['adjust {"delta":2,"locationId":"A","reason":"purchase"}', reserveA, 'commit {"reservationId":"r-2-0"}']);
-    expect(r.counterexample!.failure).toBe('quantity_is_sum_of_movements is violated by {"location_id":"A","movements":2,"quantity":1}');
+    // setStock's location A is exempt from the property (a count is not a movement), so the path stocks B by adjust.
+    expect(actionsOf(r)).toEqual(['adjust {"delta":2,"locationId":"B","reason":"purchase"}', reserveA.replace('"A"', '"B"'), 'commit {"reservationId":"r-2-0"}']);
+    expect(r.counterexample!.failure).toBe('quantity_is_sum_of_movements is violated by {"location_id":"B","movements":2,"quantity":1}');
     const commit = r.counterexample!.steps[2]!;
     expect(commit.intent).toEqual({
       v: 1,

@@ -17,6 +17,8 @@ export default defineConfig({
   test: {
     name: "cli",
     include: ["test/**/*.test.ts"],
+    // Tests that check-emit.test.ts writes to type-check, never to run.
+    exclude: ["test/.emitted/**", "**/node_modules/**"],
     testTimeout: 60_000,
     // node:sqlite says it is experimental on first load; a green run stays quiet.
     execArgv: ["--disable-warning=ExperimentalWarning"],

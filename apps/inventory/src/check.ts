@@ -9,6 +9,14 @@ type Ops = InventoryVocabulary["operations"];
 type Step = StepBuilder<Ops>;
 
 const LOCATIONS = ["A", "B"];
+/**
+ * The location setStock is sent for (its domain below): a count sets a quantity without a
+ * movement, so only the other locations must hold the sum of their movements. Stated by the domain
+ * rather than by reading the log: a property that reads the log makes every state hold it too
+ * (docs/check.md), which explores about half as many states again for the same depth.
+ */
+const COUNTED = "A";
+
 /** Every reservation in the state, and one that never existed. */
 const RESERVATIONS = { sql: "SELECT id FROM reservations ORDER BY id", also: ["r-missing"] };
 
@@ -42,7 +50,7 @@ export const closeReservation =
 
 /** The Intents the app sends (apps/inventory/src/api.ts), with small domains. */
 export const inventoryActions = {
-  setStock: { op: "setStock", args: { locationId: ["A"], quantity: [0, 2] } },
+  setStock: { op: "setStock", args: { locationId: [COUNTED], quantity: [0, 2] } },
   adjust: { op: "adjust", args: { locationId: LOCATIONS, delta: [2, -1], reason: ["purchase"], referenceId: [undefined] } },
   reserve: {
     op: "reserve",
@@ -63,16 +71,12 @@ export const inventoryActions = {
   commit: { op: "commit", args: { reservationId: RESERVATIONS }, build: closeReservation("commit") },
 } satisfies Record<string, ActionSpec<Ops>>;
 
-/** Locations whose quantity was ever set by setStock (a count, not a movement), from the sediment log. */
-const setByCount = `EXISTS (SELECT 1 FROM _noema_sediment e, json_each(e.intent, '$.steps') st
-  WHERE json_extract(st.value, '$.op') = 'setStock' AND json_extract(st.value, '$.args.locationId') = s.location_id)`;
-
 export const inventoryProperties: SafetyProperty[] = [
   {
     name: "quantity_is_sum_of_movements",
-    description: "a location never counted by setStock holds exactly the sum of its movements (setStock sets a count without a movement)",
+    description: "a location setStock never counts holds exactly the sum of its movements (setStock sets a count without a movement)",
     sql: `SELECT s.location_id, s.quantity, (SELECT COALESCE(SUM(m.delta), 0) FROM movements m WHERE m.location_id = s.location_id) AS movements
-      FROM stock s WHERE NOT ${setByCount} AND s.quantity != (SELECT COALESCE(SUM(m.delta), 0) FROM movements m WHERE m.location_id = s.location_id)`,
+      FROM stock s WHERE s.location_id != '${COUNTED}' AND s.quantity != (SELECT COALESCE(SUM(m.delta), 0) FROM movements m WHERE m.location_id = s.location_id)`,
   },
   {
     name: "active_reservation_has_frozen_release",
@@ -87,11 +91,10 @@ export const inventoryProperties: SafetyProperty[] = [
     sql: `SELECT r.id, r.status FROM reservations r JOIN _noema_cryostasis c ON c.freeze_key = r.id WHERE r.status != 'active'`,
   },
   {
-    name: "committed_reservation_never_released",
-    description: "no sediment released a reservation that is committed",
-    sql: `SELECT r.id FROM reservations r WHERE r.status = 'committed' AND EXISTS (
-      SELECT 1 FROM _noema_sediment e, json_each(e.intent, '$.steps') st
-      WHERE json_extract(st.value, '$.op') = 'release' AND json_extract(st.value, '$.args.reservationId') = r.id)`,
+    name: "committed_reservation_has_one_sale",
+    description: "a reservation is committed exactly when it has its one sale movement (a release takes nothing out of stock)",
+    sql: `SELECT r.id, r.status, (SELECT count(*) FROM movements m WHERE m.reason = 'sale' AND m.reference_id = r.id) AS sales
+      FROM reservations r WHERE (SELECT count(*) FROM movements m WHERE m.reason = 'sale' AND m.reference_id = r.id) != (r.status = 'committed')`,
   },
 ];
 

@@ -1,3 +1,6 @@
+// Kept until the testing kit (@noema/cloudflare/testing) is merged: today's `noema check --emit-test` writes
+// the same counterexample as packages/cli/test/fixtures/emitted/reservations-resolve.test.ts.txt, which replaces
+// this file then (with its import pointed at ../src/check.js, the shipped law).
 // Written by `noema check --emit-test` from packages/cli/test/fixtures/release-keeps-reserved.ts: the shortest counterexample to
 // liveness:reservations_resolve (v2), replayed against the real Attractor in workerd. It fails while
 // the law has the fault; once the fault is fixed it passes and guards against its return.

@@ -1,7 +1,7 @@
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, relative, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, test } from "vitest";
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from "../src/check/command.js";
@@ -16,8 +16,8 @@ const MUTANT = "packages/cli/test/fixtures/commit-without-movement.ts";
 const KEEPS_RESERVED = "packages/cli/test/fixtures/release-keeps-reserved.ts";
 const NO_LAW = "packages/cli/test/fixtures/no-law.ts";
 const MISSING = "packages/cli/test/fixtures/missing.ts";
-/** The emitted test committed as a real test of the inventory app. */
-const EMITTED = "apps/inventory/test/check-reservations-resolve.test.ts";
+/** What --emit-test writes for the release-keeps-reserved mutant, as if written to packages/cli/test/fixtures/emitted/. */
+const EMITTED = "packages/cli/test/fixtures/emitted/reservations-resolve.test.ts.txt";
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
 
 function cli(...argv: string[]) {
@@ -44,15 +44,15 @@ describe("noema check", () => {
     const lines = out.split("\n");
     const at = lines.findIndex((l) => l.includes("FAILED safety:quantity_is_sum_of_movements"));
     expect(lines[at]).toBe(
-      '  FAILED safety:quantity_is_sum_of_movements      quantity_is_sum_of_movements is violated by {"location_id":"A","movements":2,"quantity":1}',
+      '  FAILED safety:quantity_is_sum_of_movements      quantity_is_sum_of_movements is violated by {"location_id":"B","movements":2,"quantity":1}',
     );
     expect(lines[at + 1]).toBe("    counterexample, 3 steps from the empty state:");
-    expect(lines[at + 2]).toBe('    1. adjust {"delta":2,"locationId":"A","reason":"purchase"}  @ 2026-01-01T00:00:00.000Z');
-    expect(JSON.parse(lines[at + 3]!)).toMatchObject({ v: 1, nomos: { name: "inventory", version: 2 }, steps: [{ op: "adjust", args: { locationId: "A", delta: 2, reason: "purchase" } }] });
+    expect(lines[at + 2]).toBe('    1. adjust {"delta":2,"locationId":"B","reason":"purchase"}  @ 2026-01-01T00:00:00.000Z');
+    expect(JSON.parse(lines[at + 3]!)).toMatchObject({ v: 1, nomos: { name: "inventory", version: 2 }, steps: [{ op: "adjust", args: { locationId: "B", delta: 2, reason: "purchase" } }] });
     expect(lines[at + 4]).toBe("       → sealed #1");
-    expect(lines).toContain('       + movements {"at":1767225600000,"delta":2,"id":1,"location_id":"A","reason":"purchase","reference_id":null}');
+    expect(lines).toContain('       + movements {"at":1767225600000,"delta":2,"id":1,"location_id":"B","reason":"purchase","reference_id":null}');
     expect(lines).toContain('       + frozen {"cryo_id":1,"key":"r-2-0","steps":[{"args":{"reservationId":"r-2-0"},"op":"release"}],"wake_at":1767225660000}');
-    expect(lines).toContain("    fails: quantity_is_sum_of_movements is violated by {\"location_id\":\"A\",\"movements\":2,\"quantity\":1}");
+    expect(lines).toContain("    fails: quantity_is_sum_of_movements is violated by {\"location_id\":\"B\",\"movements\":2,\"quantity\":1}");
     expect(out).toMatch(/\n1 check failed\n$/);
   });
 
@@ -99,6 +99,9 @@ describe("noema check", () => {
     expect(code).toBe(EXIT_OK);
     const options = ["--law", "--export", "--depth", "--property", "--json", "--max-states", "--walks", "--walk-length", "--seed", "--emit-test", "--binding", "Exit codes: 0"];
     for (const option of options) expect(out).toContain(option);
+    // It says plainly that it does not type-check the module it loads.
+    expect(out).toContain("The module is bundled without type-checking it: run tsc --noEmit for that.");
+    expect(out).toContain("docs/check.md");
     const top = spawnSync(process.execPath, [BIN, "--help"], { cwd: ROOT, encoding: "utf8" });
     expect(top.status).toBe(EXIT_OK);
     expect(top.stdout).toContain("  check [options]");
@@ -113,30 +116,33 @@ describe("noema check", () => {
 });
 
 describe("noema check --emit-test", () => {
-  test("writes the committed workerd test of the release-keeps-reserved mutant, byte for byte", () => {
+  test("writes the liveness test of the release-keeps-reserved mutant, byte for byte, importing the law module from where the test is", () => {
     const file = join(tmp, "resolve.test.ts");
     const { code, err } = cli("--law", KEEPS_RESERVED, "--depth", "3", "--property", "reservations_resolve", "--emit-test", file, "--binding", "INVENTORY_ATTRACTOR");
     expect(code).toBe(EXIT_FAILED);
     expect(err).toBe(`noema check: wrote ${file}: liveness:reservations_resolve (v2), 3 steps\n`);
-    expect(readFileSync(file, "utf8")).toBe(readFileSync(join(ROOT, EMITTED), "utf8"));
+    const text = readFileSync(file, "utf8");
+    const specifier = relative(tmp, join(ROOT, KEEPS_RESERVED)).split(sep).join("/").replace(/\.ts$/, ".js");
+    expect(text).toContain(`import { check as definition } from "${specifier}";\n`);
+    expect(text.replace(specifier, "../release-keeps-reserved.js")).toBe(readFileSync(join(ROOT, EMITTED), "utf8"));
   });
 
-  test("the test of a safety counterexample sends its Intents, as sealed, and asserts the property's query finds nothing", () => {
+  test("the test of a safety counterexample builds its Intents with the definition's actions and asserts the property's query finds nothing", () => {
     const file = join(tmp, "movement.test.ts");
     const { code, out } = cli("--law", MUTANT, "--depth", "3", "--property", "quantity_is_sum_of_movements", "--emit-test", file, "--binding", "INVENTORY_ATTRACTOR", "--json");
     expect(code).toBe(EXIT_FAILED);
-    const steps = (JSON.parse(out) as { results: { counterexample: { steps: { intent: unknown }[] } }[] }).results[0]!.counterexample.steps;
+    const steps = (JSON.parse(out) as { results: { counterexample: { steps: { name: string; args: unknown }[] } }[] }).results[0]!.counterexample.steps;
     const text = readFileSync(file, "utf8");
-    expect(text).toContain("// safety:quantity_is_sum_of_movements (v2), replayed against the real Attractor in workerd.");
-    expect(text).toContain('// The checker found: quantity_is_sum_of_movements is violated by {"location_id":"A","movements":2,"quantity":1}');
-    expect(text).toContain("const stub = env.INVENTORY_ATTRACTOR.getByName(");
-    // Every Intent of the counterexample, in order, in the wire format the checker sent, each to be sealed.
-    const sent = [...text.matchAll(/^ {2}await send\((.*), (true|false)\);$/gm)].map((m) => [JSON.parse(m[1]!), m[2]]);
-    expect(sent).toEqual(steps.map((s) => [s.intent, "true"]));
-    expect(text).toContain("FROM stock s WHERE NOT EXISTS");
-    expect(text).toMatch(/\n {2}expect\(await sql\(PROPERTY\)\)\.toEqual\(\[\]\);\n\}\);\n$/);
-    // No clock step: no alarm helpers.
-    expect(text).not.toContain("runDurableObjectAlarm");
+    expect(text).toContain("// safety:quantity_is_sum_of_movements (v2), as a regression test of the law under test.");
+    expect(text).toContain('// The checker found: quantity_is_sum_of_movements is violated by {"location_id":"B","movements":2,"quantity":1}');
+    expect(text).toContain("const world = testWorld(env.INVENTORY_ATTRACTOR, `noema-check-${crypto.randomUUID()}`, { version: 2 });");
+    // Every action of the counterexample, in order, with the checker's arguments; no outcome expected of any.
+    const sent = [...text.matchAll(/^ {2}await world\.sedimentation\(act\((".*?"), (.*)\)\);$/gm)].map((m) => [JSON.parse(m[1]!), JSON.parse(m[2]!)]);
+    expect(sent).toEqual(steps.map((s) => [s.name, s.args]));
+    expect(text).not.toMatch(/"nomos"|expectSealed|expectRefused/);
+    expect(text).toMatch(/\n {2}expect\(await query\(PROPERTY\)\)\.toEqual\(\[\]\);\n\}\);\n$/);
+    // No clock step: no clock helpers.
+    expect(text).not.toContain("advance");
   });
 
   test("nothing to emit when every check holds: exit 0, no file, a line on stderr", () => {

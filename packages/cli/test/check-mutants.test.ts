@@ -7,7 +7,9 @@ import { inventoryNomosV2 } from "../../../apps/inventory/src/nomos.js";
 import { type InventoryVocabulary, inventoryV2 } from "../../../apps/inventory/src/vocabulary.js";
 import { openSqliteHost } from "../src/check/host.js";
 import { check as commitWithoutMovement } from "./fixtures/commit-without-movement.js";
+import { check as bank, openInUsd, transferInUsd } from "./fixtures/bank.js";
 import { check as releaseKeepsReserved } from "./fixtures/release-keeps-reserved.js";
+import { check as seating, criticalRename, lateRelease } from "./fixtures/seating.js";
 
 /**
  * Mutant inventory laws, each with the exact counterexample the checker must find within
@@ -40,9 +42,9 @@ describe("mutant laws: the checker finds each within the CI depth", () => {
     const { law } = commitWithoutMovement;
     const report = run(commitWithoutMovement);
     const r = failed(report, "safety:quantity_is_sum_of_movements");
-    // setStock's location is exempt from the property (a count is not a movement), so the path stocks by adjust.
-    expect(actionsOf(r)).toEqual(['adjust {"delta":2,"locationId":"A","reason":"purchase"}', reserveA, 'commit {"reservationId":"r-2-0"}']);
-    expect(r.counterexample!.failure).toBe('quantity_is_sum_of_movements is violated by {"location_id":"A","movements":2,"quantity":1}');
+    // setStock's location A is exempt from the property (a count is not a movement), so the path stocks B by adjust.
+    expect(actionsOf(r)).toEqual(['adjust {"delta":2,"locationId":"B","reason":"purchase"}', reserveA.replace('"A"', '"B"'), 'commit {"reservationId":"r-2-0"}']);
+    expect(r.counterexample!.failure).toBe('quantity_is_sum_of_movements is violated by {"location_id":"B","movements":2,"quantity":1}');
     const commit = r.counterexample!.steps[2]!;
     expect(commit.intent).toEqual({
       v: 1,
@@ -122,5 +124,48 @@ describe("mutant laws: the checker finds each within the CI depth", () => {
     const r = failed(report, "cryostasis");
     expect(actionsOf(r)).toEqual([stockA, reserveAv1, "migrate to v2", "advance the clock past every wake time under v2"]);
     expect(r.counterexample!.failure).toMatch(/^frozen 1 \(release, Curved\) was refused \(connection\): reforging for inventory v2 failed: releases are not carried under v2, but its Connection is Curved$/);
+  });
+});
+
+describe("mutants of the three holes: a property reading the log, reforged Intents that are refused or diverge, a Critical upgrade, time", () => {
+  test("a bank ledger whose reforge sends v1 transfers in a currency the backfill never gave v1 accounts: refused after the upgrade", () => {
+    const r = failed(run(transferInUsd, ["reforge"]), "reforge");
+    expect(actionsOf(r)).toEqual(['open {"id":"a"}', 'open {"id":"b"}', "migrate to v2", 'transfer {"from":"a","to":"b"} under v2']);
+    expect(r.counterexample!.failure).toBe('transfer {"from":"a","to":"b"} (transfer, Curved) sealed under v1, but sent after the upgrade it is refused under v2 (expectation): cannot pay');
+    expect(r.counterexample!.steps[3]!.outcome).toBe("refused (expectation): cannot pay");
+  });
+
+  test("a bank ledger whose reforge opens v1 accounts in USD: the account differs from the one migrating a v1 open gives", () => {
+    const r = failed(run(openInUsd, ["reforge"]), "reforge");
+    expect(actionsOf(r)).toEqual(["migrate to v2", 'open {"id":"a"} under v2']);
+    expect(r.counterexample!.failure).toBe(
+      'open {"id":"a"} (open, Curved) sent after the upgrade to v2 leaves accounts {"balance":10,"currency":"USD","id":"a"}, where running it under v1 and then migrating leaves {"balance":10,"currency":"EUR","id":"a"}',
+    );
+  });
+
+  test("a column rename marked critical: a hold frozen before the upgrade is refused and the seat stays held forever", () => {
+    const report = run(criticalRename);
+    const r = failed(report, "cryostasis");
+    expect(actionsOf(r)).toEqual(['hold {"seat":"s1"}', "migrate to v2", "advance the clock past every wake time under v2"]);
+    expect(r.counterexample!.failure).toBe('after the upgrade to v2 and the clock past every wake time, holds_resolve is violated by {"seat":"s1"} (frozen 1 (release, Critical) was refused)');
+    // Reported with what it leaves undone, not a silent pass.
+    const critical = report.results.find((x) => x.name === "cryostasis:critical")!;
+    expect(critical.status).toBe("info");
+    expect(critical.detail).toBe(
+      'frozen 1 (release, Critical) is refused under v2 (connection): seating v2 stops Intents of v1 at once: the column was renamed; under v1 it would have sealed #2: - holds {"expires_at":1767225660000,"seat":"s1","status":"held"}, + holds {"expires_at":1767225660000,"seat":"s1","status":"free"}',
+    );
+  });
+
+  test("a release frozen a minute after the expiry: a hold past its expiry, stated with :now", () => {
+    const r = failed(run(lateRelease), "safety:no_hold_past_expiry");
+    expect(actionsOf(r)).toEqual(['hold {"seat":"s1"}', "wait 60001 ms"]);
+    expect(r.counterexample!.failure).toBe('no_hold_past_expiry is violated by {"seat":"s1"}');
+  });
+
+  test("the shipped seating and bank lineages pass every check at depth 5", () => {
+    for (const definition of [seating, bank] as CheckDefinition[]) {
+      const report = check(definition, { openDatabase: openSqliteHost, depth: 5 });
+      expect(report.results.filter((x) => x.status === "failed").map((x) => `${x.name}: ${x.detail}`)).toEqual([]);
+    }
   });
 });

@@ -27,7 +27,7 @@ describe("check on the inventory law", () => {
       "safety:quantity_is_sum_of_movements ok",
       "safety:active_reservation_has_frozen_release ok",
       "safety:closed_reservation_has_no_frozen_release ok",
-      "safety:committed_reservation_never_released ok",
+      "safety:committed_reservation_has_one_sale ok",
       "liveness:reservations_resolve ok",
       "guards:setStock info",
       "guards:adjust info",

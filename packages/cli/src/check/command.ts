@@ -1,6 +1,7 @@
 // `noema check`: explores a law's reachable states on an in-memory SQLite and reports each check.
 import { parseArgs } from "node:util";
 import { writeFileSync } from "node:fs";
+import { dirname, relative, resolve, sep } from "node:path";
 import { check, type CheckDefinition, type CheckReport, CheckSetupError, DEFAULT_DEPTH, DEFAULT_START, formatReport, MAX_DEPTH } from "@noema/core/check";
 import { CliError, EXIT_USAGE, usageError } from "../errors.js";
 import { loadModule } from "../load.js";
@@ -33,13 +34,15 @@ Usage: noema check [--law <module>] [--depth k] [--property name]... [--walks n]
   --walk-length <n>  moves per walk (default: 3 × depth)
   --seed <n>         seed of the walks (default: 1); the same seed walks the same paths
   --json             print the report as JSON
-  --emit-test <file> write the shortest failed safety or liveness counterexample as a vitest test
-                     that replays its Intents against the real Attractor in workerd (clock steps
-                     move pending wake times back and deliver the alarm) and asserts the
-                     property's query returns no rows: it fails while the law has the fault
+  --emit-test <file> write the shortest failed check as a vitest test for workerd that imports the
+                     law module, builds its Intents with the definition's actions against the law
+                     under test (@noema/cloudflare/testing) and asserts the property: it fails
+                     while the law has the fault and passes once it is fixed
   --binding <name>   the Attractor's Durable Object binding in the test Worker (with --emit-test)
 
-Progress goes to stderr once a run takes more than ${PROGRESS_AFTER_MS / 1000} s.
+The module is bundled without type-checking it: run tsc --noEmit for that.
+Properties are SQL that returns the rows breaking them; :now in one is the checker's clock.
+Progress goes to stderr once a run takes more than ${PROGRESS_AFTER_MS / 1000} s. Reference: docs/check.md.
 Exit codes: 0 every check holds, 1 a check failed (counterexamples printed), 2 bad input.
 `;
 
@@ -50,23 +53,30 @@ const isLaw = (x: unknown): boolean =>
   typeof x === "object" && x !== null && (("operations" in x && "nomos" in x) || ("versions" in x && "evolutions" in x));
 const isDefinition = (x: unknown): x is CheckDefinition => typeof x === "object" && x !== null && "law" in x && isLaw((x as CheckDefinition).law);
 
+/** A module's check definition, the export it came from, and whether that export is a definition or a bare law. */
+interface Loaded {
+  definition: CheckDefinition;
+  exportName: string;
+  isDefinition: boolean;
+}
+
 /** The check definition a module exports: `check`, `default`, the only definition, or else its law with derived actions. */
-function definitionOf(exports: Record<string, unknown>, module: string, name: string | undefined): CheckDefinition {
+function definitionOf(exports: Record<string, unknown>, module: string, name: string | undefined): Loaded {
   if (name !== undefined) {
     const value = exports[name];
-    if (isDefinition(value)) return value;
-    if (isLaw(value)) return { law: value as CheckDefinition["law"] };
+    if (isDefinition(value)) return { definition: value, exportName: name, isDefinition: true };
+    if (isLaw(value)) return { definition: { law: value as CheckDefinition["law"] }, exportName: name, isDefinition: false };
     throw new CliError(`${module} has no export "${name}" that is a check definition or a law`);
   }
   const definitions = Object.entries(exports).filter(([, v]) => isDefinition(v));
   const preferred = definitions.find(([k]) => k === "check" || k === "default") ?? (definitions.length === 1 ? definitions[0] : undefined);
-  if (preferred) return preferred[1] as CheckDefinition;
+  if (preferred) return { definition: preferred[1] as CheckDefinition, exportName: preferred[0], isDefinition: true };
   if (definitions.length > 1) throw new CliError(`${module} exports several check definitions (${definitions.map(([k]) => k).join(", ")}): pick one with --export`);
   const laws = Object.entries(exports).filter(([, v]) => isLaw(v));
   const lineages = laws.filter(([, v]) => typeof v === "object" && v !== null && "versions" in v);
   const candidates = lineages.length ? lineages : laws;
   const law = candidates.find(([k]) => k === "law" || k === "default") ?? (candidates.length === 1 ? candidates[0] : undefined);
-  if (law) return { law: law[1] as CheckDefinition["law"] };
+  if (law) return { definition: { law: law[1] as CheckDefinition["law"] }, exportName: law[0], isDefinition: false };
   if (candidates.length === 0) throw new CliError(`${module} exports no law and no check definition`);
   throw new CliError(`${module} exports several laws (${candidates.map(([k]) => k).join(", ")}): pick one with --export`);
 }
@@ -117,7 +127,8 @@ export async function runCheck(argv: readonly string[]): Promise<number> {
     if ((emitTo === undefined) !== (binding === undefined)) throw new CliError("--emit-test <file> and --binding <name> go together");
     if (binding !== undefined && !BINDING_NAME.test(binding)) throw new CliError(`--binding must be an identifier (the binding's name in wrangler config), got "${binding}"`);
     const exports = await loadModule(values.law);
-    const definition = definitionOf(exports, values.law, values.export);
+    const loaded = definitionOf(exports, values.law, values.export);
+    const { definition } = loaded;
     const { openSqliteHost } = await quietly(() => import("./host.js")).catch((error: unknown) => {
       // node:sqlite came with Node 22.5; on an older Node say so instead of printing a stack.
       if ((error as { code?: string }).code === "ERR_UNKNOWN_BUILTIN_MODULE") throw new CliError(`needs node:sqlite, which Node ${process.version} lacks: run it on Node 22.5 or later`);
@@ -137,7 +148,7 @@ export async function runCheck(argv: readonly string[]): Promise<number> {
       },
     });
     out(values.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatReport(report, values.law)}\n`);
-    if (emitTo !== undefined && binding !== undefined) emit(report, definition, { file: emitTo, module: values.law, binding });
+    if (emitTo !== undefined && binding !== undefined) emit(report, loaded, { file: emitTo, module: values.law, binding });
     return report.ok ? EXIT_OK : EXIT_FAILED;
   } catch (error) {
     const usage = error instanceof CheckSetupError ? error : usageError(error);
@@ -149,16 +160,28 @@ export async function runCheck(argv: readonly string[]): Promise<number> {
   }
 }
 
-/** Writes the test of the shortest replayable counterexample, or says on stderr why there is none. */
-function emit(report: CheckReport, definition: CheckDefinition, target: { file: string; module: string; binding: string }): void {
-  const found = emittable(report.results, definition.properties ?? [], definition.liveness ?? []);
+/** The module as a test in `file`'s folder imports it: a relative path, TypeScript's `.ts` written `.js`. */
+export function importSpecifier(file: string, module: string): string {
+  const path = relative(dirname(resolve(file)), resolve(module)).split(sep).join("/").replace(/\.([cm]?)ts$/, ".$1js").replace(/\.tsx$/, ".js");
+  return path.startsWith(".") ? path : `./${path}`;
+}
+
+/** Writes the test of the shortest failed check a test can assert, or says on stderr why there is none. */
+function emit(report: CheckReport, loaded: Loaded, target: { file: string; module: string; binding: string }): void {
+  const { found, why } = emittable(report.results, loaded.definition);
   if (!found) {
-    const failed = report.results.some((r) => r.status === "failed");
-    err(`noema check: no test written to ${target.file}: ${failed ? "only safety and liveness counterexamples replay as a test" : "every check holds"}\n`);
+    err(`noema check: no test written to ${target.file}: ${why ?? "every check holds"}\n`);
     return;
   }
-  // The checker's empty state starts at DEFAULT_START: runCheck does not move it.
-  const text = emitTest(found, { module: target.module, binding: target.binding, start: DEFAULT_START });
+  const text = emitTest(found, {
+    module: target.module,
+    specifier: importSpecifier(target.file, target.module),
+    exportName: loaded.exportName,
+    definition: loaded.isDefinition,
+    binding: target.binding,
+    // The checker's empty state starts at DEFAULT_START: runCheck does not move it.
+    start: DEFAULT_START,
+  });
   try {
     writeFileSync(target.file, text);
   } catch (error) {

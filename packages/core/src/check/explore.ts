@@ -3,15 +3,16 @@ import { type BuiltIntent, buildIntent, IntentValidationError, type StepBuilder 
 import { canonicalJson } from "../canonical/index.js";
 import { Lineage } from "../connection/lineage.js";
 import { type FrozenEntry } from "../cryostasis/index.js";
-import type { SedimentHost } from "../host/index.js";
+import type { SedimentHost, SqlExecutor } from "../host/index.js";
 import { carriedSteps, type Intent, type OperationSpec, type Vocabulary } from "../intent/index.js";
 import type { Reason, ReasonKind } from "../refusal/index.js";
 import { applyLineage, Sedimenter, type WakeOutcome } from "../seal/index.js";
 import { SedimentLog } from "../seal/store.js";
 import type { Seal, World } from "../seal/types.js";
 import { argumentCombinations, CheckSetupError, seenIntegers } from "./domains.js";
-import { capture, changes, isTimeColumn, restore, rowsOf, type Snapshot, stateHash, tableList } from "./state.js";
+import { capture, changes, isTimeColumn, PRECEDENT, restore, rowsOf, type Snapshot, stateHash, tableList, tablesRead } from "./state.js";
 import type {
+  ActionArgs,
   ActionSpec,
   CheckDatabase,
   CheckKind,
@@ -36,6 +37,8 @@ const MAX_SETTLE_ROUNDS = 64;
 const WALK_FACTOR = 3;
 /** Frozen Intents woken per clock step: all that are due, as repeated alarm runs would. */
 const WAKE_ALL = 100_000;
+/** States from which each distinct Intent is run again after the upgrade: the first ones it sealed in. */
+const REFORGE_RUNS_PER_INTENT = 4;
 
 /** The built-in checks, by the name `only` and `--property` use. */
 export const BUILTIN_CHECKS = ["replay", "migration", "reforge", "cryostasis", "guards"] as const;
@@ -43,13 +46,16 @@ export const BUILTIN_CHECKS = ["replay", "migration", "reforge", "cryostasis", "
 /** One move from a state: an Intent sent, or the clock advanced (to the next wake time, or by `wait` ms). */
 interface Step {
   action: string;
+  /** The action of the definition and the arguments it was built with. */
+  name?: string;
+  args?: ActionArgs;
   intent?: Intent;
   tick?: true;
   wait?: number;
 }
 
-/** What is checked after the path of a counterexample: the clock run out, or the migration to the next law. */
-type Epilogue = "settle" | "migrate" | "migrate-wake";
+/** What is checked after the path of a counterexample: the clock run out, the migration to the next law, then its wakes or the last Intent sent under it. */
+type Epilogue = "settle" | "migrate" | "migrate-wake" | "migrate-send";
 
 interface StateNode {
   hash: string;
@@ -174,6 +180,15 @@ const stepNames = (intent: Intent): string =>
 
 const applies = (p: { versions?: readonly number[] }, version: number) => !p.versions || p.versions.includes(version);
 
+/** The parameter a property reads the checker's clock by. */
+const NOW = /:now\b/g;
+
+/** Runs a property's query, its `:now` bound to the checker's clock. */
+export function runProperty(db: SqlExecutor, sql: string, now: number) {
+  const params = (sql.match(NOW) ?? []).map(() => now);
+  return db.exec(params.length ? sql.replace(NOW, "?") : sql, params);
+}
+
 /** The concrete moves from the machine's current state. */
 function moves(spec: CheckDefinition, v: Version, machine: Machine, actions: [string, ActionSpec][]): Step[] {
   const { db } = machine.host;
@@ -198,7 +213,7 @@ function moves(spec: CheckDefinition, v: Version, machine: Machine, actions: [st
         }
         v.built.set(label, intent);
       }
-      if (intent) out.push({ action: label, intent });
+      if (intent) out.push({ action: label, name, args, intent });
     }
   }
   if (v.sedimenter(machine).cryostasis.earliest() !== undefined) out.push({ action: "tick", tick: true });
@@ -259,6 +274,9 @@ function explore(
   const liveness = (spec.liveness ?? []).filter((p) => applies(p, v.version) && wanted(p.name));
   const nextVersion = nextLaw ? new Version(nextLaw, v.start) : undefined;
   const nextProperties = nextVersion ? (spec.properties ?? []).filter((p) => applies(p, nextVersion.version)) : [];
+  const nextLiveness = nextVersion ? (spec.liveness ?? []).filter((p) => applies(p, nextVersion.version)) : [];
+  /** The first frozen Intent refused as Critical across the upgrade, and what it would have changed under this law. */
+  let critical: { failure: Failure; entry: FrozenEntry; left?: string } | undefined;
   const actions = actionsFor(spec, v);
   const databases: CheckDatabase[] = [];
   const open = () => {
@@ -278,7 +296,7 @@ function explore(
   const violation = (db: Machine, p: SafetyProperty): string | undefined => {
     let rows;
     try {
-      rows = db.host.db.exec(p.sql, []);
+      rows = runProperty(db.host.db, p.sql, db.now);
     } catch (error) {
       throw new CheckSetupError(`property ${p.name} cannot run under v${v.version}: ${error instanceof Error ? error.message : String(error)}`);
     }
@@ -293,7 +311,19 @@ function explore(
     if (verification.length !== log.length) return `the chain verifies ${verification.length} of ${log.length} sediments`;
     return replayMachine!.tentatively(() => {
       const s = v.sedimenter(replayMachine!);
+      // A woken sediment was applied by the alarm, which took its entry out of Cryostasis: the replay
+      // takes it out too, or a later `$cancel` of its key would find it. Entries due when the clock
+      // moved that woke into no sediment were refused then (their Precedents are not in the log).
+      const wokenEntry = (row: (typeof log)[number]) => (row.origin && "cryostasis" in row.origin ? row.origin.cryostasis?.cryoId : undefined);
+      let clock = replayMachine!.now;
       for (const row of log) {
+        if (row.timestamp > clock) {
+          const woken = new Set(log.filter((r) => r.timestamp === row.timestamp).map(wokenEntry));
+          for (const entry of s.cryostasis.due(row.timestamp, WAKE_ALL)) if (!woken.has(entry.cryoId)) s.cryostasis.remove(entry.cryoId);
+          clock = row.timestamp;
+        }
+        const cryoId = wokenEntry(row);
+        if (cryoId !== undefined) s.cryostasis.remove(cryoId);
         replayMachine!.now = row.timestamp;
         const seal = s.sediment(row.intent);
         if (!seal.success) return `sediment ${row.sedimentId} is ${reasonText(seal.reason)} when its log is replayed`;
@@ -310,7 +340,24 @@ function explore(
   };
 
   /** The migration to the next law from the live state, and the frozen Intents woken under it; all rolled back. */
-  const migrates = (node: StateNode) =>
+  const migrates = (node: StateNode) => {
+    acrossUpgrade(node);
+    if (critical && critical.failure.node === node && critical.left === undefined) critical.left = leftBehind(critical.entry);
+  };
+
+  /** What a frozen Intent would change were it woken under this law: what a Critical refusal leaves undone. */
+  const leftBehind = (entry: FrozenEntry): string =>
+    machine.tentatively(() => {
+      const before = capture(machine.host.db, schema);
+      machine.now = Math.max(machine.now, entry.wakeAt);
+      const outcome = v.sedimenter(machine).wakeDue(WAKE_ALL).find((o) => o.cryoId === entry.cryoId);
+      const undone = changes(before, capture(machine.host.db, schema), v.tables)
+        .filter((c) => v.tables.includes(c.table))
+        .map((c) => `${c.change} ${c.table} ${canonicalJson(c.row)}`);
+      return `under v${v.version} it would have ${outcome ? wakeText(outcome).replace(/^frozen \d+ /, "") : "not woken"}${undone.length ? `: ${undone.join(", ")}` : ""}`;
+    });
+
+  const acrossUpgrade = (node: StateNode) =>
     machine.tentatively(() => {
       const next = nextVersion!;
       const frozen = v.sedimenter(machine).cryostasis.list(WAKE_ALL);
@@ -327,19 +374,21 @@ function explore(
         const why = violation(machine, p);
         if (why) return failed(`after the migration to v${next.version}, ${why}`);
       }
-      if (wanted("cryostasis") && frozen.length) wakesAcross(node, next, frozen);
+      if (wanted("cryostasis") && (frozen.length || nextLiveness.length)) wakesAcross(node, next, frozen);
       return undefined;
     });
 
   /** Frozen Intents of this law woken under the next: each resumes, is reforged or is refused as its Connection says, and none is lost. */
   const wakesAcross = (node: StateNode, next: Version, frozen: FrozenEntry[]) => {
-    const s = new Sedimenter(next.law, machine.host, next.world, { held: next.version, appliedAt: () => machine.now, frozenByReference: false });
     const failed = (failure: string) => fail("cryostasis", { node, epilogue: "migrate-wake", failure });
-    const outcomes = next.settle(machine, s);
+    // Nothing frozen: nothing wakes, and the next law's liveness is read from the migrated state as it is.
+    const s = frozen.length ? new Sedimenter(next.law, machine.host, next.world, { held: next.version, appliedAt: () => machine.now, frozenByReference: false }) : undefined;
+    const outcomes = s ? next.settle(machine, s) : [];
     if (!outcomes) return failed(`frozen Intents keep waking others after ${MAX_SETTLE_ROUNDS} rounds under v${next.version}`);
+    const refusedCritical: string[] = [];
     for (const entry of frozen) {
       const outcome = outcomes.find((o) => o.cryoId === entry.cryoId);
-      const conn = next.law.stepConnection(v.version, entry.intent, s.cryostasis.sieve(entry.sieveHash)).type;
+      const conn = next.law.stepConnection(v.version, entry.intent, s!.cryostasis.sieve(entry.sieveHash)).type;
       const what = `frozen ${entry.cryoId} (${stepNames(entry.intent)}, ${conn})`;
       if (!outcome) return failed(`${what} was lost: it never woke under v${next.version}`);
       if (outcome.outcome === "retry" || outcome.outcome === "gone") return failed(`${what} ${wakeText(outcome)} under v${next.version}`);
@@ -348,6 +397,10 @@ function explore(
         const byLaw = seal.reason.kind === "connection" || seal.reason.kind === "nomos" || seal.reason.kind === "validation";
         if (byLaw && conn !== "Critical") return failed(`${what} was ${reasonText(seal.reason)} under v${next.version}, but its Connection is ${conn}`);
         if (!byLaw && conn === "Critical") return failed(`${what} ran its operations under v${next.version} although its Connection is Critical`);
+        if (conn === "Critical") {
+          refusedCritical.push(`${what} was refused`);
+          critical ??= { failure: { node, epilogue: "migrate-wake", failure: `${what} is ${reasonText(seal.reason).replace(/^refused/, `refused under v${next.version}`)}` }, entry };
+        }
         continue;
       }
       if (conn === "Critical") return failed(`${what} was sealed under v${next.version} although its Connection is Critical`);
@@ -355,7 +408,59 @@ function explore(
       const expected = conn === "Curved" ? "reforged" : "resumed";
       if (mode !== expected) return failed(`${what} woke ${mode ?? "without an origin"} under v${next.version}; its Connection says ${expected}`);
     }
+    // Liveness across the upgrade: what this law's frozen Intents were to resolve must still resolve under the next.
+    for (const p of nextLiveness) {
+      const why = violation(machine, p);
+      if (why) return failed(`after the upgrade to v${next.version} and the clock past every wake time, ${why}${refusedCritical.length ? ` (${refusedCritical.join("; ")})` : ""}`);
+    }
     return undefined;
+  };
+
+  /** States each distinct Intent is run from across the upgrade (the first ones it sealed in). */
+  const reforgeRuns = new Map<string, number>();
+  /**
+   * An Intent that sealed under this law, sent again after the upgrade by a client still on it:
+   * from the migrated state it is reforged and run under the next law, as the runtime would. It
+   * must not be refused (unless Critical), must keep the next law's properties, and must leave
+   * the tables as running it here then migrating does.
+   */
+  const reforgeRun = (node: StateNode, step: Step) => {
+    if (failures.has("reforge")) return;
+    const key = canonicalJson(step.intent!);
+    const runs = reforgeRuns.get(key) ?? 0;
+    if (runs >= REFORGE_RUNS_PER_INTENT) return;
+    reforgeRuns.set(key, runs + 1);
+    const next = nextVersion!;
+    const failed = (failure: string) => fail("reforge", { node, step, epilogue: "migrate-send", failure });
+    const label = `${step.action} (${stepNames(step.intent!)}, ${next.law.stepConnection(v.version, step.intent!).type})`;
+    const tablesOf = (snapshot: Snapshot) => next.tables.map((t) => ({ t, rows: rowsOf(snapshot, t).map((r) => canonicalJson(r)).sort() }));
+    const migratedAfter = machine.tentatively(() => {
+      v.perform(machine, step);
+      return applyLineage(machine.host, next.law, machine.now).error ? undefined : tablesOf(capture(machine.host.db));
+    });
+    // A migration that fails is the migration check's to report.
+    if (!migratedAfter) return;
+    machine.tentatively(() => {
+      if (applyLineage(machine.host, next.law, machine.now).error) return;
+      const seal = new Sedimenter(next.law, machine.host, next.world, { held: next.version, appliedAt: () => machine.now, frozenByReference: false }).sediment(step.intent);
+      if (!seal.success) {
+        if (seal.reason.kind === "connection" && label.endsWith(", Critical)")) return;
+        return failed(`${label} sealed under v${v.version}, but sent after the upgrade it is ${reasonText(seal.reason).replace(/^refused/, `refused under v${next.version}`)}`);
+      }
+      for (const p of nextProperties) {
+        const why = violation(machine, p);
+        if (why) return failed(`${label} sent after the upgrade to v${next.version}: ${why}`);
+      }
+      const reforged = tablesOf(capture(machine.host.db));
+      for (const [i, { t, rows }] of reforged.entries()) {
+        const expected = migratedAfter[i]!.rows;
+        if (rows.join("\n") === expected.join("\n")) continue;
+        const only = (a: string[], b: string[]) => a.filter((r) => !b.includes(r));
+        return failed(
+          `${label} sent after the upgrade to v${next.version} leaves ${t} ${only(rows, expected).join(", ") || "without a row"}, where running it under v${v.version} and then migrating leaves ${only(expected, rows).join(", ") || "no such row"}`,
+        );
+      }
+    });
   };
 
   /** Every check of a newly reached state; the machine is in that state. */
@@ -381,11 +486,19 @@ function explore(
     if (nextVersion && (wanted("migration") || wanted("cryostasis")) && !(failures.has("migration") && failures.has("cryostasis"))) migrates(node);
   };
 
-  const schema = tableList(machine.host.db);
+  // A state holds everything a property reads: the log or the Precedents too, when one reads them.
+  // Domain queries too: what a state offers as moves must follow from the state.
+  const domainQueries = [spec.domains ?? {}, ...actions.map(([, a]) => a.args ?? {})].flatMap((d) => Object.values(d).flatMap((x) => ("sql" in x ? [x.sql] : [])));
+  const queries = [...properties, ...liveness, ...nextProperties, ...nextLiveness].map((p) => p.sql).concat(domainQueries);
+  const extra = tablesRead(queries, tableList(machine.host.db, true), v.tables);
+  const precedents = extra.some((t) => t.table === PRECEDENT);
+  const schema = tableList(machine.host.db, precedents);
+  let unique = 0;
+  const hashOf = (snapshot: Snapshot, now: number) => (options.prune === false ? String(unique++) : stateHash(snapshot, v.tables, now, timeColumn, extra));
   const root: StateNode = { hash: "", now: v.start, depth: 0 };
   const empty = capture(machine.host.db, schema);
   root.snapshot = empty;
-  root.hash = stateHash(root.snapshot, v.tables, root.now, timeColumn);
+  root.hash = hashOf(root.snapshot, root.now);
   const seen = new Set<string>([root.hash]);
   inspect(root, root.snapshot);
   let frontier = [root];
@@ -397,9 +510,15 @@ function explore(
       machine.database.transaction(() => restore(machine.host.db, node.snapshot!));
       machine.now = node.now;
       node.snapshot = undefined;
+      const sealed: Step[] = [];
       for (const step of moves(spec, v, machine, actions)) {
         transitions++;
-        if (step.intent && !sent.has(canonicalJson(step.intent))) sent.set(canonicalJson(step.intent), { node, step });
+        if (step.intent && !sent.has(canonicalJson(step.intent))) {
+          sent.set(canonicalJson(step.intent), { node, step });
+          // Is it admitted under the next law as its Connection says? Checked once, where it is first sent.
+          const why = nextVersion && wanted("reforge") && !failures.has("reforge") ? reforgeFailure(v, nextVersion, step.intent) : undefined;
+          if (why) fail("reforge", { node, step, failure: why });
+        }
         machine.tentatively(() => {
           let result;
           try {
@@ -409,6 +528,7 @@ function explore(
             return;
           }
           const seal = result.seal;
+          if (seal?.success && step.intent) sealed.push(step);
           if (seal && !seal.success && step.intent) {
             const kind = step.action.split(" ")[0]!;
             const byKind = refusals.get(kind) ?? new Map<string, Failure>();
@@ -416,11 +536,18 @@ function explore(
             const key = RULE_KINDS.has(seal.reason.kind) ? `${seal.reason.kind} ${seal.reason.rule ?? ""}`.trim() : seal.reason.kind;
             if (!byKind.has(key)) byKind.set(key, { node, step, failure: `${step.action} was ${reasonText(seal.reason)}` });
           }
-          // A refused Intent leaves only its Precedent behind, which no state includes: the state is the one it came from.
-          if (seal && !seal.success) return;
+          // A refused Intent leaves only its Precedent behind: unless a property reads them, the state is the one it came from.
+          if (seal && !seal.success && !precedents && options.prune !== false) return;
           const snapshot = capture(machine.host.db, schema);
-          const hash = stateHash(snapshot, v.tables, machine.now, timeColumn);
-          if (seen.has(hash)) return;
+          const hash = hashOf(snapshot, machine.now);
+          if (seen.has(hash)) {
+            // Replay reads the whole log, which no state holds: every path to a state seen before is replayed too.
+            if (replayMachine && !failures.has("replay")) {
+              const why = replays(snapshot);
+              if (why) fail("replay", { node: { hash, now: machine.now, depth: level, parent: node, via: step }, failure: why });
+            }
+            return;
+          }
           seen.add(hash);
           const child: StateNode = { hash, now: machine.now, depth: level, parent: node, via: step, snapshot };
           found.push(child);
@@ -430,6 +557,7 @@ function explore(
         if (options.maxStates !== undefined && seen.size >= options.maxStates) complete = false;
         if (!complete) break;
       }
+      if (nextVersion && wanted("reforge")) for (const step of sealed) reforgeRun(node, step);
       if (!complete) break;
     }
     frontier = found;
@@ -438,15 +566,6 @@ function explore(
   const walked = walks(spec, v, machine, actions, empty, properties, violation, options, depth);
   if (walked) fail(walked.name, walked.failure);
 
-  if (nextVersion && wanted("reforge")) {
-    for (const { node, step } of sent.values()) {
-      const why = reforgeFailure(v, nextVersion, step.intent!);
-      if (why) {
-        fail("reforge", { node, step, failure: why });
-        break;
-      }
-    }
-  }
 
   const results: CheckResult[] = [];
   const stats: VersionStats = { version: v.version, states: seen.size, transitions, depth: reached, complete, ms: Date.now() - began };
@@ -481,7 +600,22 @@ function explore(
   if (nextVersion) {
     if (wanted("migration")) line("migration", "migration", `v${v.version} → v${nextVersion.version} succeeds from ${scope} and keeps its rules and properties`);
     if (wanted("reforge")) line("reforge", "reforge", `${sent.size} Intents of v${v.version} reach v${nextVersion.version} as their Connection says`);
-    if (wanted("cryostasis")) line("cryostasis", "cryostasis", `frozen Intents of ${scope} wake under v${nextVersion.version} as their Connection says, none lost`);
+    if (wanted("cryostasis")) {
+      const live = nextLiveness.length ? `, and the liveness properties of v${nextVersion.version} hold after` : "";
+      line("cryostasis", "cryostasis", `frozen Intents of ${scope} wake under v${nextVersion.version} as their Connection says, none lost${live}`);
+      // A Critical refusal is what the law asked for, but never silent: say what it leaves undone.
+      if (critical) {
+        const { failure, left } = critical;
+        results.push({
+          name: "cryostasis:critical",
+          kind: "cryostasis",
+          version: v.version,
+          status: "info",
+          detail: `${failure.failure}; ${left ?? ""}`,
+          counterexample: counterexample(v, nextVersion, failure, options),
+        });
+      }
+    }
   }
   if (failures.has("crash")) line("crash", "crash", "");
   for (const d of databases) d.close?.();
@@ -591,7 +725,7 @@ function counterexample(v: Version, next: Version | undefined, f: Failure, optio
     const machine = v.open(database);
     const steps: CounterexampleStep[] = [];
     const tables = [...new Set([...v.tables, ...(next?.tables ?? [])])];
-    const record = (action: string, run: () => string, intent?: Intent) => {
+    const record = (action: string, run: () => string, step?: Step) => {
       const before = capture(machine.host.db);
       let outcome: string;
       try {
@@ -600,15 +734,16 @@ function counterexample(v: Version, next: Version | undefined, f: Failure, optio
         outcome = `throws: ${error instanceof Error ? error.message : String(error)}`;
       }
       // Read after the step: an Intent runs at the clock it finds, a clock step at the time it advanced to.
-      steps.push({ action, ...(intent ? { intent } : {}), now: machine.now, outcome, changes: changes(before, capture(machine.host.db), tables) });
+      const sent = step?.intent ? { ...(step.name !== undefined ? { name: step.name, args: step.args ?? {} } : {}), intent: step.intent } : {};
+      steps.push({ action, ...sent, now: machine.now, outcome, changes: changes(before, capture(machine.host.db), tables) });
     };
     const moveList = pathOf(f.node).flatMap((n) => (n.via ? [n.via] : []));
-    if (f.step) moveList.push(f.step);
-    for (const step of moveList) record(step.action, () => v.perform(machine, step).text, step.intent);
+    if (f.step && f.epilogue !== "migrate-send") moveList.push(f.step);
+    for (const step of moveList) record(step.action, () => v.perform(machine, step).text, step);
     if (f.epilogue === "settle") {
       record("advance the clock past every wake time", () => (v.settle(machine) ?? []).map(wakeText).join("; ") || "nothing frozen");
     }
-    if ((f.epilogue === "migrate" || f.epilogue === "migrate-wake") && next) {
+    if ((f.epilogue === "migrate" || f.epilogue === "migrate-wake" || f.epilogue === "migrate-send") && next) {
       record(`migrate to v${next.version}`, () => {
         const state = applyLineage(machine.host, next.law, machine.now);
         return state.error ? `fails: ${state.error.message}` : `v${state.held.version} applied`;
@@ -619,6 +754,14 @@ function counterexample(v: Version, next: Version | undefined, f: Failure, optio
         const s = new Sedimenter(next.law, machine.host, next.world, { held: next.version, appliedAt: () => machine.now, frozenByReference: false });
         return (next.settle(machine, s) ?? []).map(wakeText).join("; ") || "nothing frozen";
       });
+    }
+    if (f.epilogue === "migrate-send" && next && f.step?.intent) {
+      const intent = f.step.intent;
+      record(
+        `${f.step.action} under v${next.version}`,
+        () => sealText(new Sedimenter(next.law, machine.host, next.world, { held: next.version, appliedAt: () => machine.now, frozenByReference: false }).sediment(intent)),
+        f.step,
+      );
     }
     return { steps, failure: f.failure };
   } finally {

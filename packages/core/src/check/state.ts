@@ -22,6 +22,8 @@ export interface Snapshot {
 const ROWID = "__noema_rowid";
 const CRYOSTASIS = "_noema_cryostasis";
 const SEQUENCE = "sqlite_sequence";
+/** The Precedents: refusals on record. Left out of a state unless a property reads them. */
+export const PRECEDENT = "_noema_precedent";
 
 /** Time columns by default: `at`, or a name ending in `_at` (created_at, expires_at, …). */
 export const isTimeColumn = (_table: string, column: string): boolean => column === "at" || column.endsWith("_at");
@@ -35,12 +37,12 @@ export interface TableInfo {
 
 /**
  * The tables a snapshot holds: all but the Precedents, which decide nothing later and which
- * every explored move rolls back anyway. The schema only changes inside rolled-back migrations,
- * so exploration reads this list once.
+ * every explored move rolls back anyway, unless `precedents` (a property reads them). The schema
+ * only changes inside rolled-back migrations, so exploration reads this list once.
  */
-export function tableList(db: SqlExecutor): TableInfo[] {
+export function tableList(db: SqlExecutor, precedents = false): TableInfo[] {
   return db
-    .exec(`SELECT name, sql FROM sqlite_master WHERE type = 'table' AND name NOT IN ('sqlite_schema', '_noema_precedent') ORDER BY name`, [])
+    .exec(`SELECT name, sql FROM sqlite_master WHERE type = 'table' AND name NOT IN ('sqlite_schema'${precedents ? "" : `, '${PRECEDENT}'`}) ORDER BY name`, [])
     // The scoped invariants' key tables only hold the keys of the Intent being checked: not state.
     .filter((r) => !String(r.name).startsWith(SCOPE_PREFIX))
     .map((r) => {
@@ -90,12 +92,55 @@ export function rowsOf(snapshot: Snapshot, table: string): Row[] {
   });
 }
 
+/** What a state holds of a table besides the Nomos tables: the columns the properties name, in order when they may read it. */
+export interface TableRead {
+  table: string;
+  columns: readonly string[];
+  /** Keeps the rows' order (and rowids): the queries may read it (rowid, LIMIT, group_concat, a window). */
+  ordered: boolean;
+}
+
+/** The columns of a frozen Intent every state holds (see stateHash). */
+const FROZEN_STATE = ["wake_at", "intent", "nomos_version", "freeze_key", "attempts"];
+
+/** Words by which a query can read the order of rows rather than their content. */
+const ORDER_WORDS = ["rowid", "oid", "_rowid_", "limit", "offset", "group_concat", "json_group_array", "over"];
+
+/**
+ * The tables besides the Nomos tables and the frozen Intents that some query reads (the sediment
+ * log, the Precedents, …), found by the words of the queries' text, and the columns of each that
+ * they name (all of them after a `*` that is not `count(*)`).
+ */
+export function tablesRead(queries: readonly string[], tables: readonly TableInfo[], besides: readonly string[]): TableRead[] {
+  const text = queries.join("\n").toLowerCase();
+  const words = new Set(text.match(/[a-z_][a-z0-9_]*/g) ?? []);
+  const star = /select\s+(distinct\s+)?\*|\.\*/.test(text);
+  const ordered = ORDER_WORDS.some((w) => words.has(w));
+  return tables
+    .filter((t) => !besides.includes(t.name) && t.name !== SEQUENCE && words.has(t.name.toLowerCase()))
+    .map((t) => ({
+      table: t.name,
+      // The frozen Intents are in every state already, by what is frozen and when it wakes: only their other columns are added.
+      columns: t.columns.filter((c) => (star || words.has(c.toLowerCase())) && !(t.name === CRYOSTASIS && FROZEN_STATE.includes(c))),
+      ordered,
+    }))
+    .filter((t) => t.table !== CRYOSTASIS || t.columns.length > 0);
+}
+
 /**
  * The state as exploration tells states apart: every Nomos table and the pending frozen
- * Intents, with times relative to the clock; the sediment log, Precedents and entry ids are
- * left out, so two paths to the same tables are one state.
+ * Intents, with times relative to the clock, and every other table a property reads (`extra`,
+ * whole). The sediment log, Precedents and entry ids are otherwise left out, so two paths to the
+ * same tables are one state: a property that reads them must see them in the state, or it would
+ * only be evaluated on the first path to reach those tables.
  */
-export function stateHash(snapshot: Snapshot, nomosTables: readonly string[], now: number, timeColumn: (table: string, column: string) => boolean): string {
+export function stateHash(
+  snapshot: Snapshot,
+  nomosTables: readonly string[],
+  now: number,
+  timeColumn: (table: string, column: string) => boolean,
+  extra: readonly TableRead[] = [],
+): string {
   const relative = (table: string, row: Row): Row => {
     const out: Row = {};
     for (const [k, v] of Object.entries(row)) out[k] = typeof v === "number" && timeColumn(table, k) ? v - now : v;
@@ -108,6 +153,13 @@ export function stateHash(snapshot: Snapshot, nomosTables: readonly string[], no
       canonicalJson({ wakeIn: Number(r.wake_at) - now, intent: r.intent ?? null, version: r.nomos_version ?? null, key: r.freeze_key ?? null, attempts: r.attempts ?? null } as Record<string, SqlValue>),
     )
     .sort();
+  // The log's timestamps are absolute: with them in the state, so is the clock.
+  if (extra.some((t) => t.columns.includes("timestamp"))) tables[""] = [String(now)];
+  for (const { table, columns, ordered } of extra) {
+    const found = snapshot.tables.find((t) => t.name === table);
+    const rows = (found?.rows ?? []).map((r) => canonicalJson(Object.fromEntries([...(ordered ? [ROWID] : []), ...columns].map((c) => [c, r[c] ?? null]))));
+    tables[table] = ordered ? rows : rows.sort();
+  }
   return sha256Hex(canonicalJson(tables));
 }
 

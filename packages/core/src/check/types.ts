@@ -42,9 +42,15 @@ export interface ActionSpec<Ops extends Record<string, OperationSpec> = Record<s
   guarded?: boolean;
 }
 
-/** A query that must return no rows in every reachable state. */
+/**
+ * A query that must return no rows in every reachable state. It may read any table: the Nomos
+ * tables, the frozen Intents (`_noema_cryostasis`), the sediment log (`_noema_sediment`) and the
+ * Precedents (`_noema_precedent`); a state then includes what it reads, so paths are told apart
+ * by the log too. `:now` in it is the checker's clock (ms since the epoch) at that state.
+ */
 export interface SafetyProperty {
   name: string;
+  /** SQL returning the rows that break the property; `:now` is bound to the clock. */
   sql: string;
   description?: string;
   /** Versions it applies to (it may name tables only some versions have); all by default. */
@@ -97,6 +103,11 @@ export interface CheckOptions {
   seed?: number;
   /** The clock at the empty state, in ms since the epoch. */
   start?: number;
+  /**
+   * False explores every path as its own state, without merging paths that reach the same state:
+   * exponentially slower, for testing that merging loses nothing.
+   */
+  prune?: boolean;
   /** Called after each depth level. */
   onProgress?: (progress: Progress) => void;
 }
@@ -121,7 +132,10 @@ export interface RowChange {
 export interface CounterexampleStep {
   /** The action's name, or "tick" for the clock. */
   action: string;
-  /** The Intent as sent (wire format); absent for a clock step. */
+  /** The action of the check definition that built the Intent (its key in `actions`, or the operation), and its arguments; absent for a clock step. */
+  name?: string;
+  args?: ActionArgs;
+  /** The Intent as sent (wire format), built under the version the step ran in; absent for a clock step. */
   intent?: Intent;
   /** The clock when it ran (for a clock step, the time it advanced to). */
   now: number;

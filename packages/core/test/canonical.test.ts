@@ -112,6 +112,12 @@ describe("normalizeSql", () => {
     expect(normalizeSql("x = ' '")).not.toBe(normalizeSql("x = '  '"));
   });
 
+  it("drops a -- comment with the rest of its line, so collapsing lines cannot make it swallow the statement", () => {
+    expect(normalizeSql("UPDATE t SET a = 1 -- note\n WHERE id = ?")).toBe("UPDATE t SET a = 1 WHERE id = ?");
+    expect(normalizeSql("SELECT 1 -- at the end")).toBe("SELECT 1");
+    expect(normalizeSql("SELECT '--not a comment', \"--nor this\"")).toBe("SELECT '--not a comment', \"--nor this\"");
+  });
+
   it("keeps quoted identifiers exactly", () => {
     expect(normalizeSql('"odd  name"   >  0')).toBe('"odd  name" > 0');
   });

@@ -182,8 +182,12 @@ ${queries.join("\n")}${settles ? "\n/** Clock steps at most while the frozen Int
 type Step = StepBuilder<Record<string, OperationSpec>>;
 type Action = { op: string; build?: (s: Step, args: ActionArgs) => void };
 const actions = (${source.definition ? "definition.actions ?? {}" : "{}"}) as unknown as Readonly<Record<string, Action>>;
-/** An action of the check definition with the checker's arguments: a build function against the World's law. */
-const act = (name: string, args: ActionArgs) => (s: Step) => {
+/**
+ * An action of the check definition with the checker's arguments: a build function against the World's law.
+ * Generic in the builder: it takes the type of whichever law version the World holds, which only the run knows.
+ */
+const act = <S>(name: string, args: ActionArgs) => (builder: S) => {
+  const s = builder as unknown as Step;
   const action = actions[name] ?? { op: name };
   if (action.build) action.build(s, args);
   else s[action.op]!(args);

@@ -110,16 +110,26 @@ export function contentHash(value: unknown): string {
 
 /**
  * Collapses runs of whitespace in a SQL fragment outside string literals and quoted
- * identifiers, so that reformatting a CHECK or an invariant does not change its hash.
+ * identifiers, so that reformatting a CHECK or an invariant does not change its hash. A `--`
+ * comment is dropped with the rest of its line, as SQLite reads it: kept, it would swallow
+ * everything after it once the line breaks are collapsed.
  */
 export function normalizeSql(sql: string): string {
   let out = "";
   let quote: string | null = null;
   let pendingSpace = false;
-  for (const ch of sql.trim()) {
+  const text = sql.trim();
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i]!;
     if (quote) {
       out += ch;
       if (ch === quote) quote = null;
+      continue;
+    }
+    if (ch === "-" && text[i + 1] === "-") {
+      const end = text.indexOf("\n", i);
+      i = end < 0 ? text.length : end;
+      pendingSpace = true;
       continue;
     }
     if (/\s/.test(ch)) {

@@ -196,6 +196,10 @@ describe("statementFootprint", () => {
     );
     expect(fp("DELETE FROM transfers WHERE at < ? RETURNING memo")).toStrictEqual(
       expected({ tables: ["transfers"], columns: cols("transfers", "at", "memo"), writes: ["transfers"] }),
+    );    // The grammar alone cannot read RETURNING after a DELETE without WHERE, nor after UPDATE OR.
+    expect(fp("DELETE FROM transfers RETURNING memo")).toStrictEqual(expected({ tables: ["transfers"], columns: cols("transfers", "memo"), writes: ["transfers"] }));
+    expect(fp("UPDATE OR IGNORE accounts SET owner = ? RETURNING id")).toStrictEqual(
+      expected({ tables: ["accounts"], columns: cols("accounts", "owner", "id"), writes: ["accounts"] }),
     );
   });
 

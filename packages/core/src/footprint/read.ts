@@ -193,7 +193,8 @@ const statements = new Map<string, Node>();
  * The syntax tree of one statement, read once per SQL text. SQLite syntax the parser's grammar
  * lacks is read in parts whose footprint is the same: a WITH clause before INSERT, UPDATE or
  * DELETE is parsed on its own and attached to the statement; `UPDATE OR <resolution>` is read
- * as UPDATE; INSERT's RETURNING and upsert clauses as in readInsert.
+ * as UPDATE; RETURNING is read on its own after INSERT, UPDATE and DELETE, and upsert clauses as
+ * in readInsert.
  */
 export function readStatement(sql: string): Node {
   let ast = statements.get(sql);
@@ -211,8 +212,15 @@ export function readStatement(sql: string): Node {
   const rest = words.filter((w) => w.start >= start);
   const [head, or, resolution] = rest;
   if (head?.word === "INSERT" || head?.word === "REPLACE") ast = readInsert(sql, start, rest);
-  else if (head?.word === "UPDATE" && or?.word === "OR" && resolution && RESOLUTIONS.has(resolution.word)) ast = parse(sql, ["UPDATE ", [resolution.end, sql.length]]);
-  else ast = parse(sql, [[start, sql.length]]);
+  else if (head?.word === "UPDATE" || head?.word === "DELETE") {
+    // The grammar reads RETURNING only in some positions (not after a DELETE without WHERE):
+    // it is cut off and read as a SELECT's columns, in the written table's scope, as for INSERT.
+    const returning = rest.find((w) => w.word === "RETURNING");
+    const end = returning?.start ?? sql.length;
+    const orResolution = head.word === "UPDATE" && or?.word === "OR" && resolution && RESOLUTIONS.has(resolution.word);
+    ast = orResolution ? parse(sql, ["UPDATE ", [resolution.end, end]]) : parse(sql, [[start, end]]);
+    if (returning) ast.returning = parse(sql, ["SELECT ", [returning.end, sql.length]]).columns;
+  } else ast = parse(sql, [[start, sql.length]]);
   if (ctes) ast.with = ctes;
   statements.set(sql, ast);
   return ast;

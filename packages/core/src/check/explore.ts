@@ -2,13 +2,13 @@ import { admit } from "../admission/index.js";
 import { type BuiltIntent, buildIntent, IntentValidationError, type StepBuilder } from "../builder/index.js";
 import { canonicalJson } from "../canonical/index.js";
 import { Lineage } from "../connection/lineage.js";
-import { type FrozenEntry } from "../cryostasis/index.js";
+import { CryostasisStore, type FrozenEntry } from "../cryostasis/index.js";
 import type { SedimentHost, SqlExecutor } from "../host/index.js";
 import { carriedSteps, type Intent, type OperationSpec, type Vocabulary } from "../intent/index.js";
 import type { Reason, ReasonKind } from "../refusal/index.js";
 import { applyLineage, Sedimenter, type WakeOutcome } from "../seal/index.js";
 import { SedimentLog } from "../seal/store.js";
-import type { Seal, World } from "../seal/types.js";
+import type { Seal, Sediment, World } from "../seal/types.js";
 import { argumentCombinations, CheckSetupError, seenIntegers } from "./domains.js";
 import { capture, changes, isTimeColumn, PRECEDENT, restore, rowsOf, type Snapshot, stateHash, tableList, tablesRead } from "./state.js";
 import type {
@@ -66,12 +66,32 @@ interface StateNode {
   snapshot?: Snapshot;
 }
 
+/** Where the replay database stands: the clock its replay reached and the last sediment it applied. */
+interface ReplayCursor {
+  clock: number;
+  sediments: number;
+}
+
+/** The sediment log's table: its rows are the log a path leaves. */
+const SEDIMENT = "_noema_sediment";
+
+/** The frozen entry a sediment woke from, if the alarm applied it. */
+const wokenEntry = (row: Sediment) => (row.origin && "cryostasis" in row.origin ? row.origin.cryostasis?.cryoId : undefined);
+
 interface Failure {
   node: StateNode;
   step?: Step;
   epilogue?: Epilogue;
   failure: string;
 }
+
+/** The next law's tables as a machine holds them, each as its sorted rows. */
+type NextTables = { t: string; rows: string[] }[];
+
+const tablesOf = (next: Version, m: Machine): NextTables => {
+  const snapshot = capture(m.host.db, tableList(m.host.db, false, next.tables));
+  return next.tables.map((t) => ({ t, rows: rowsOf(snapshot, t).map((r) => canonicalJson(r)).sort() }));
+};
 
 /** Thrown to undo a tentative move; not an Error, since a stack trace per explored move is measurable. */
 const ROLLBACK = Symbol("rollback");
@@ -216,7 +236,8 @@ function moves(spec: CheckDefinition, v: Version, machine: Machine, actions: [st
       if (intent) out.push({ action: label, name, args, intent });
     }
   }
-  if (v.sedimenter(machine).cryostasis.earliest() !== undefined) out.push({ action: "tick", tick: true });
+  // The store alone, not a Sedimenter: making one registers its World, a write that no move would roll back.
+  if (new CryostasisStore(db, (id) => new SedimentLog(db).source(id)).earliest() !== undefined) out.push({ action: "tick", tick: true });
   for (const wait of spec.waits ?? []) out.push({ action: `wait ${wait} ms`, wait });
   return out;
 }
@@ -286,6 +307,18 @@ function explore(
   };
   const machine = open();
   const replayMachine = wanted("replay") ? open() : undefined;
+  // The checks across the upgrade run on a database of their own, each from the state put back: a
+  // migration rolled back resets SQLite's schema and expires every prepared statement, which the
+  // exploration's moves would otherwise all prepare again after each one.
+  const across = nextVersion && (wanted("migration") || wanted("cryostasis") || wanted("reforge")) ? open() : undefined;
+  /** What the database of the checks across the upgrade holds: every check there is rolled back. */
+  let acrossHolds: Snapshot | undefined;
+  /** Puts the state in the database of the checks across the upgrade. */
+  const acrossAt = (snapshot: Snapshot, now: number) => {
+    across!.database.transaction(() => restore(across!.host.db, snapshot, acrossHolds));
+    acrossHolds = snapshot;
+    across!.now = now;
+  };
   const failures = new Map<string, Failure>();
   const fail = (name: string, f: Failure) => void (failures.has(name) || failures.set(name, f));
   /** Per action: the kinds of refusal seen, each with the first state and move that showed it. */
@@ -303,33 +336,58 @@ function explore(
     return rows.length ? `${p.name} is violated by ${canonicalJson(rows[0]!)}` : undefined;
   };
 
-  const replays = (snapshot: Snapshot): string | undefined => {
-    const verification = new SedimentLog(machine.host.db).verify();
-    // Read through the log, which restores each Intent's stamp and key from their columns.
-    const log = new SedimentLog(machine.host.db).page(0, rowsOf(snapshot, "_noema_sediment").length).sediments;
-    if (!verification.ok) return `the chain does not verify: broken at sediment ${verification.brokenAt}`;
-    if (verification.length !== log.length) return `the chain verifies ${verification.length} of ${log.length} sediments`;
-    return replayMachine!.tentatively(() => {
-      const s = v.sedimenter(replayMachine!);
-      // A woken sediment was applied by the alarm, which took its entry out of Cryostasis: the replay
-      // takes it out too, or a later `$cancel` of its key would find it. Entries due when the clock
-      // moved that woke into no sediment were refused then (their Precedents are not in the log).
-      const wokenEntry = (row: (typeof log)[number]) => (row.origin && "cryostasis" in row.origin ? row.origin.cryostasis?.cryoId : undefined);
-      let clock = replayMachine!.now;
-      for (const row of log) {
-        if (row.timestamp > clock) {
-          const woken = new Set(log.filter((r) => r.timestamp === row.timestamp).map(wokenEntry));
-          for (const entry of s.cryostasis.due(row.timestamp, WAKE_ALL)) if (!woken.has(entry.cryoId)) s.cryostasis.remove(entry.cryoId);
-          clock = row.timestamp;
-        }
-        const cryoId = wokenEntry(row);
-        if (cryoId !== undefined) s.cryostasis.remove(cryoId);
-        replayMachine!.now = row.timestamp;
-        const seal = s.sediment(row.intent);
-        if (!seal.success) return `sediment ${row.sedimentId} is ${reasonText(seal.reason)} when its log is replayed`;
-        if (canonicalJson(seal.outputs) !== canonicalJson(row.outputs)) return `sediment ${row.sedimentId} gives ${canonicalJson(seal.outputs)} on replay, ${canonicalJson(row.outputs)} in the log`;
+  /**
+   * Replays the sediments after `at` onto the replay database, from where `at` stands, as the alarm
+   * and clients applied them; `at` advances. A woken sediment was applied by the alarm, which took
+   * its entry out of Cryostasis: the replay takes it out too, or a later `$cancel` of its key would
+   * find it. Entries due when the clock moved that woke into no sediment were refused then (their
+   * Precedents are not in the log).
+   */
+  const replayOnto = (rows: readonly Sediment[], at: ReplayCursor): string | undefined => {
+    const s = v.sedimenter(replayMachine!);
+    for (const row of rows) {
+      if (row.timestamp > at.clock) {
+        const woken = new Set(rows.filter((r) => r.timestamp === row.timestamp).map(wokenEntry));
+        for (const entry of s.cryostasis.due(row.timestamp, WAKE_ALL)) if (!woken.has(entry.cryoId)) s.cryostasis.remove(entry.cryoId);
+        at.clock = row.timestamp;
       }
-      const rebuilt = capture(replayMachine!.host.db, schema);
+      const cryoId = wokenEntry(row);
+      if (cryoId !== undefined) s.cryostasis.remove(cryoId);
+      replayMachine!.now = row.timestamp;
+      const seal = s.sediment(row.intent);
+      if (!seal.success) return `sediment ${row.sedimentId} is ${reasonText(seal.reason)} when its log is replayed`;
+      if (canonicalJson(seal.outputs) !== canonicalJson(row.outputs)) return `sediment ${row.sedimentId} gives ${canonicalJson(seal.outputs)} on replay, ${canonicalJson(row.outputs)} in the log`;
+      at.sediments = row.sedimentId;
+    }
+    return undefined;
+  };
+
+  /**
+   * Does the machine's state equal its log replayed from empty, and does its chain verify? The
+   * replay database stands at `from`, the log of the state expanded replayed (the log only grows
+   * along a path): only the sediments after it are replayed, on top of it, and rolled back after.
+   */
+  const replays = (snapshot: Snapshot, from: ReplayCursor): string | undefined => {
+    const verification = new SedimentLog(machine.host.db).verify();
+    const length = rowsOf(snapshot, SEDIMENT).length;
+    if (!verification.ok) return `the chain does not verify: broken at sediment ${verification.brokenAt}`;
+    if (verification.length !== length) return `the chain verifies ${verification.length} of ${length} sediments`;
+    // Read through the log, which restores each Intent's stamp and key from their columns.
+    const fresh = new SedimentLog(machine.host.db).page(from.sediments, length - from.sediments).sediments;
+    return replayMachine!.tentatively(() => {
+      let at = { ...from };
+      // A sediment woken at the clock `from` stands at would have kept its entry from the clearing
+      // there, had the replay seen it then: replayed from empty instead, as the whole log.
+      if (at.clock !== v.start && fresh.some((r) => r.timestamp === at.clock && wokenEntry(r) !== undefined)) {
+        restore(replayMachine!.host.db, replayEmpty!);
+        at = { clock: v.start, sediments: 0 };
+        const why = replayOnto(new SedimentLog(machine.host.db).page(0, length).sediments, at);
+        if (why) return why;
+      } else {
+        const why = replayOnto(fresh, at);
+        if (why) return why;
+      }
+      const rebuilt = capture(replayMachine!.host.db, nomosSchema);
       for (const table of v.tables) {
         const a = rowsOf(snapshot, table).map((r) => canonicalJson(r)).sort();
         const b = rowsOf(rebuilt, table).map((r) => canonicalJson(r)).sort();
@@ -347,31 +405,31 @@ function explore(
 
   /** What a frozen Intent would change were it woken under this law: what a Critical refusal leaves undone. */
   const leftBehind = (entry: FrozenEntry): string =>
-    machine.tentatively(() => {
-      const before = capture(machine.host.db, schema);
-      machine.now = Math.max(machine.now, entry.wakeAt);
-      const outcome = v.sedimenter(machine).wakeDue(WAKE_ALL).find((o) => o.cryoId === entry.cryoId);
-      const undone = changes(before, capture(machine.host.db, schema), v.tables)
+    across!.tentatively(() => {
+      const before = capture(across!.host.db, schema);
+      across!.now = Math.max(across!.now, entry.wakeAt);
+      const outcome = v.sedimenter(across!).wakeDue(WAKE_ALL).find((o) => o.cryoId === entry.cryoId);
+      const undone = changes(before, capture(across!.host.db, schema), v.tables)
         .filter((c) => v.tables.includes(c.table))
         .map((c) => `${c.change} ${c.table} ${canonicalJson(c.row)}`);
       return `under v${v.version} it would have ${outcome ? wakeText(outcome).replace(/^frozen \d+ /, "") : "not woken"}${undone.length ? `: ${undone.join(", ")}` : ""}`;
     });
 
   const acrossUpgrade = (node: StateNode) =>
-    machine.tentatively(() => {
+    across!.tentatively(() => {
       const next = nextVersion!;
-      const frozen = v.sedimenter(machine).cryostasis.list(WAKE_ALL);
-      const state = applyLineage(machine.host, next.law, machine.now);
+      const frozen = v.sedimenter(across!).cryostasis.list(WAKE_ALL);
+      const state = applyLineage(across!.host, next.law, across!.now);
       if (state.error) return fail("migration", { node, epilogue: "migrate", failure: `the migration to v${next.version} fails: ${state.error.message}` });
       const failed = (failure: string) => fail("migration", { node, epilogue: "migrate", failure });
-      const integrity = machine.host.db.exec("PRAGMA integrity_check", []).map((r) => String(Object.values(r)[0]));
+      const integrity = across!.host.db.exec("PRAGMA integrity_check", []).map((r) => String(Object.values(r)[0]));
       if (integrity.join() !== "ok") return failed(`after the migration to v${next.version}: ${integrity.join("; ")}`);
       for (const [name, invariant] of Object.entries(next.vocabulary.nomos.invariants)) {
-        const rows = machine.host.db.exec(invariant.violations, []);
+        const rows = across!.host.db.exec(invariant.violations, []);
         if (rows.length) return failed(`after the migration to v${next.version}, invariant ${name} is violated by ${canonicalJson(rows[0]!)}`);
       }
       for (const p of nextProperties) {
-        const why = violation(machine, p);
+        const why = violation(across!, p);
         if (why) return failed(`after the migration to v${next.version}, ${why}`);
       }
       if (wanted("cryostasis") && (frozen.length || nextLiveness.length)) wakesAcross(node, next, frozen);
@@ -382,8 +440,8 @@ function explore(
   const wakesAcross = (node: StateNode, next: Version, frozen: FrozenEntry[]) => {
     const failed = (failure: string) => fail("cryostasis", { node, epilogue: "migrate-wake", failure });
     // Nothing frozen: nothing wakes, and the next law's liveness is read from the migrated state as it is.
-    const s = frozen.length ? new Sedimenter(next.law, machine.host, next.world, { held: next.version, appliedAt: () => machine.now, frozenByReference: false }) : undefined;
-    const outcomes = s ? next.settle(machine, s) : [];
+    const s = frozen.length ? new Sedimenter(next.law, across!.host, next.world, { held: next.version, appliedAt: () => across!.now, frozenByReference: false }) : undefined;
+    const outcomes = s ? next.settle(across!, s) : [];
     if (!outcomes) return failed(`frozen Intents keep waking others after ${MAX_SETTLE_ROUNDS} rounds under v${next.version}`);
     const refusedCritical: string[] = [];
     for (const entry of frozen) {
@@ -410,57 +468,72 @@ function explore(
     }
     // Liveness across the upgrade: what this law's frozen Intents were to resolve must still resolve under the next.
     for (const p of nextLiveness) {
-      const why = violation(machine, p);
+      const why = violation(across!, p);
       if (why) return failed(`after the upgrade to v${next.version} and the clock past every wake time, ${why}${refusedCritical.length ? ` (${refusedCritical.join("; ")})` : ""}`);
     }
     return undefined;
   };
 
   /** States each distinct Intent is run from across the upgrade (the first ones it sealed in). */
-  const reforgeRuns = new Map<string, number>();
+  const reforgeCounts = new Map<string, number>();
+  /** The Intents that sealed from a node, each run again after the upgrade while it has runs left. */
+  const reforgeRuns = (node: StateNode, snapshot: Snapshot, sealed: readonly Step[]) => {
+    if (failures.has("reforge")) return;
+    const runs = sealed.filter((step) => {
+      const key = canonicalJson(step.intent!);
+      const count = reforgeCounts.get(key) ?? 0;
+      if (count >= REFORGE_RUNS_PER_INTENT) return false;
+      reforgeCounts.set(key, count + 1);
+      return true;
+    });
+    if (!runs.length) return;
+    const next = nextVersion!;
+    acrossAt(snapshot, node.now);
+    // What each leaves when run under this law and then migrated; a migration that fails is the migration check's to report.
+    const expected = runs.map((step) =>
+      across!.tentatively(() => {
+        v.perform(across!, step);
+        return applyLineage(across!.host, next.law, across!.now).error ? undefined : tablesOf(next, across!);
+      }),
+    );
+    // The node migrated once; each Intent is sent from there, and rolled back.
+    across!.tentatively(() => {
+      if (applyLineage(across!.host, next.law, across!.now).error) return;
+      for (const [i, step] of runs.entries()) {
+        const migratedAfter = expected[i];
+        if (migratedAfter && !failures.has("reforge")) across!.tentatively(() => reforgeRun(node, step, migratedAfter));
+      }
+    });
+  };
   /**
    * An Intent that sealed under this law, sent again after the upgrade by a client still on it:
    * from the migrated state it is reforged and run under the next law, as the runtime would. It
    * must not be refused (unless Critical), must keep the next law's properties, and must leave
-   * the tables as running it here then migrating does.
+   * the tables as running it here then migrating does (`migratedAfter`).
    */
-  const reforgeRun = (node: StateNode, step: Step) => {
-    if (failures.has("reforge")) return;
-    const key = canonicalJson(step.intent!);
-    const runs = reforgeRuns.get(key) ?? 0;
-    if (runs >= REFORGE_RUNS_PER_INTENT) return;
-    reforgeRuns.set(key, runs + 1);
+  const reforgeRun = (node: StateNode, step: Step, migratedAfter: NextTables) => {
     const next = nextVersion!;
     const failed = (failure: string) => fail("reforge", { node, step, epilogue: "migrate-send", failure });
     const label = `${step.action} (${stepNames(step.intent!)}, ${next.law.stepConnection(v.version, step.intent!).type})`;
-    const tablesOf = (snapshot: Snapshot) => next.tables.map((t) => ({ t, rows: rowsOf(snapshot, t).map((r) => canonicalJson(r)).sort() }));
-    const migratedAfter = machine.tentatively(() => {
-      v.perform(machine, step);
-      return applyLineage(machine.host, next.law, machine.now).error ? undefined : tablesOf(capture(machine.host.db));
-    });
-    // A migration that fails is the migration check's to report.
-    if (!migratedAfter) return;
-    machine.tentatively(() => {
-      if (applyLineage(machine.host, next.law, machine.now).error) return;
-      const seal = new Sedimenter(next.law, machine.host, next.world, { held: next.version, appliedAt: () => machine.now, frozenByReference: false }).sediment(step.intent);
-      if (!seal.success) {
-        if (seal.reason.kind === "connection" && label.endsWith(", Critical)")) return;
-        return failed(`${label} sealed under v${v.version}, but sent after the upgrade it is ${reasonText(seal.reason).replace(/^refused/, `refused under v${next.version}`)}`);
-      }
-      for (const p of nextProperties) {
-        const why = violation(machine, p);
-        if (why) return failed(`${label} sent after the upgrade to v${next.version}: ${why}`);
-      }
-      const reforged = tablesOf(capture(machine.host.db));
-      for (const [i, { t, rows }] of reforged.entries()) {
-        const expected = migratedAfter[i]!.rows;
-        if (rows.join("\n") === expected.join("\n")) continue;
-        const only = (a: string[], b: string[]) => a.filter((r) => !b.includes(r));
-        return failed(
-          `${label} sent after the upgrade to v${next.version} leaves ${t} ${only(rows, expected).join(", ") || "without a row"}, where running it under v${v.version} and then migrating leaves ${only(expected, rows).join(", ") || "no such row"}`,
-        );
-      }
-    });
+    const seal = new Sedimenter(next.law, across!.host, next.world, { held: next.version, appliedAt: () => across!.now, frozenByReference: false }).sediment(step.intent);
+    if (!seal.success) {
+      if (seal.reason.kind === "connection" && label.endsWith(", Critical)")) return;
+      return failed(`${label} sealed under v${v.version}, but sent after the upgrade it is ${reasonText(seal.reason).replace(/^refused/, `refused under v${next.version}`)}`);
+    }
+    for (const p of nextProperties) {
+      const why = violation(across!, p);
+      if (why) return failed(`${label} sent after the upgrade to v${next.version}: ${why}`);
+    }
+    const reforged = tablesOf(next, across!);
+    for (const [i, { t, rows }] of reforged.entries()) {
+      const expected = migratedAfter[i]!.rows;
+      if (rows.join("\n") === expected.join("\n")) continue;
+      const only = (a: string[], b: string[]) => a.filter((r) => !b.includes(r));
+      return failed(
+        `${label} sent after the upgrade to v${next.version} leaves ${t} ${only(rows, expected).join(", ") || "without a row"}, where running it under v${v.version} and then migrating leaves ${only(expected, rows).join(", ") || "no such row"}`,
+      );
+    }
+    return undefined;
   };
 
   /** Every check of a newly reached state; the machine is in that state. */
@@ -479,11 +552,10 @@ function explore(
         }
       });
     }
-    if (replayMachine && !failures.has("replay")) {
-      const why = replays(snapshot);
-      if (why) fail("replay", { node, failure: why });
+    if (nextVersion && (wanted("migration") || wanted("cryostasis")) && !(failures.has("migration") && failures.has("cryostasis"))) {
+      acrossAt(snapshot, node.now);
+      migrates(node);
     }
-    if (nextVersion && (wanted("migration") || wanted("cryostasis")) && !(failures.has("migration") && failures.has("cryostasis"))) migrates(node);
   };
 
   // A state holds everything a property reads: the log or the Precedents too, when one reads them.
@@ -493,6 +565,8 @@ function explore(
   const extra = tablesRead(queries, tableList(machine.host.db, true), v.tables);
   const precedents = extra.some((t) => t.table === PRECEDENT);
   const schema = tableList(machine.host.db, precedents);
+  const nomosSchema = schema.filter((t) => v.tables.includes(t.name));
+  const replayEmpty = replayMachine && capture(replayMachine.host.db, tableList(replayMachine.host.db, true));
   let unique = 0;
   const hashOf = (snapshot: Snapshot, now: number) => (options.prune === false ? String(unique++) : stateHash(snapshot, v.tables, now, timeColumn, extra));
   const root: StateNode = { hash: "", now: v.start, depth: 0 };
@@ -501,63 +575,83 @@ function explore(
   root.hash = hashOf(root.snapshot, root.now);
   const seen = new Set<string>([root.hash]);
   inspect(root, root.snapshot);
+  const fromEmpty = (): ReplayCursor => ({ clock: v.start, sediments: 0 });
+  if (replayMachine) {
+    const why = replays(root.snapshot, fromEmpty());
+    if (why) fail("replay", { node: root, failure: why });
+  }
   let frontier = [root];
+  /** What the machine holds between moves, each rolled back: the node last put back. */
+  let holds: Snapshot | undefined;
   let reached = 0;
   let complete = true;
   for (let level = 1; level <= depth && frontier.length && complete; level++) {
     const found: StateNode[] = [];
     for (const node of frontier) {
-      machine.database.transaction(() => restore(machine.host.db, node.snapshot!));
+      const snapshot = node.snapshot!;
+      machine.database.transaction(() => restore(machine.host.db, snapshot, holds));
+      holds = snapshot;
       machine.now = node.now;
       node.snapshot = undefined;
       const sealed: Step[] = [];
-      for (const step of moves(spec, v, machine, actions)) {
-        transitions++;
-        if (step.intent && !sent.has(canonicalJson(step.intent))) {
-          sent.set(canonicalJson(step.intent), { node, step });
-          // Is it admitted under the next law as its Connection says? Checked once, where it is first sent.
-          const why = nextVersion && wanted("reforge") && !failures.has("reforge") ? reforgeFailure(v, nextVersion, step.intent) : undefined;
-          if (why) fail("reforge", { node, step, failure: why });
-        }
-        machine.tentatively(() => {
-          let result;
-          try {
-            result = v.perform(machine, step);
-          } catch (error) {
-            fail("crash", { node, step, failure: `${step.action} throws: ${error instanceof Error ? error.message : String(error)}` });
-            return;
+      /** Every move from the node; `replayed`: the replay database holds the node's log replayed, from which each path on is replayed. */
+      const expand = (replayed: ReplayCursor | undefined) => {
+        for (const step of moves(spec, v, machine, actions)) {
+          transitions++;
+          if (step.intent && !sent.has(canonicalJson(step.intent))) {
+            sent.set(canonicalJson(step.intent), { node, step });
+            // Is it admitted under the next law as its Connection says? Checked once, where it is first sent.
+            const why = nextVersion && wanted("reforge") && !failures.has("reforge") ? reforgeFailure(v, nextVersion, step.intent) : undefined;
+            if (why) fail("reforge", { node, step, failure: why });
           }
-          const seal = result.seal;
-          if (seal?.success && step.intent) sealed.push(step);
-          if (seal && !seal.success && step.intent) {
-            const kind = step.action.split(" ")[0]!;
-            const byKind = refusals.get(kind) ?? new Map<string, Failure>();
-            refusals.set(kind, byKind);
-            const key = RULE_KINDS.has(seal.reason.kind) ? `${seal.reason.kind} ${seal.reason.rule ?? ""}`.trim() : seal.reason.kind;
-            if (!byKind.has(key)) byKind.set(key, { node, step, failure: `${step.action} was ${reasonText(seal.reason)}` });
-          }
-          // A refused Intent leaves only its Precedent behind: unless a property reads them, the state is the one it came from.
-          if (seal && !seal.success && !precedents && options.prune !== false) return;
-          const snapshot = capture(machine.host.db, schema);
-          const hash = hashOf(snapshot, machine.now);
-          if (seen.has(hash)) {
-            // Replay reads the whole log, which no state holds: every path to a state seen before is replayed too.
-            if (replayMachine && !failures.has("replay")) {
-              const why = replays(snapshot);
-              if (why) fail("replay", { node: { hash, now: machine.now, depth: level, parent: node, via: step }, failure: why });
+          machine.tentatively(() => {
+            let result;
+            try {
+              result = v.perform(machine, step);
+            } catch (error) {
+              fail("crash", { node, step, failure: `${step.action} throws: ${error instanceof Error ? error.message : String(error)}` });
+              return;
             }
-            return;
-          }
-          seen.add(hash);
-          const child: StateNode = { hash, now: machine.now, depth: level, parent: node, via: step, snapshot };
-          found.push(child);
-          reached = level;
-          inspect(child, snapshot);
+            const seal = result.seal;
+            if (seal?.success && step.intent) sealed.push(step);
+            if (seal && !seal.success && step.intent) {
+              const kind = step.action.split(" ")[0]!;
+              const byKind = refusals.get(kind) ?? new Map<string, Failure>();
+              refusals.set(kind, byKind);
+              const key = RULE_KINDS.has(seal.reason.kind) ? `${seal.reason.kind} ${seal.reason.rule ?? ""}`.trim() : seal.reason.kind;
+              if (!byKind.has(key)) byKind.set(key, { node, step, failure: `${step.action} was ${reasonText(seal.reason)}` });
+            }
+            // A refused Intent leaves only its Precedent behind: unless a property reads them, the state is the one it came from.
+            if (seal && !seal.success && !precedents && options.prune !== false) return;
+            const snapshot = capture(machine.host.db, schema);
+            const hash = hashOf(snapshot, machine.now);
+            const child: StateNode = { hash, now: machine.now, depth: level, parent: node, via: step };
+            // Replay reads the whole log, which no state holds: every path is replayed, to a state seen before too.
+            if (replayed && !failures.has("replay")) {
+              const why = replays(snapshot, replayed);
+              if (why) fail("replay", { node: child, failure: why });
+            }
+            if (seen.has(hash)) return;
+            seen.add(hash);
+            child.snapshot = snapshot;
+            found.push(child);
+            reached = level;
+            inspect(child, snapshot);
+          });
+          if (options.maxStates !== undefined && seen.size >= options.maxStates) complete = false;
+          if (!complete) break;
+        }
+      };
+      if (replayMachine && !failures.has("replay")) {
+        // The node's log was replayed and compared where the node was reached: here it is only put back.
+        replayMachine.tentatively(() => {
+          const at = fromEmpty();
+          const why = replayOnto(new SedimentLog(machine.host.db).page(0, rowsOf(snapshot, SEDIMENT).length).sediments, at);
+          if (why) fail("replay", { node, failure: why });
+          expand(why ? undefined : at);
         });
-        if (options.maxStates !== undefined && seen.size >= options.maxStates) complete = false;
-        if (!complete) break;
-      }
-      if (nextVersion && wanted("reforge")) for (const step of sealed) reforgeRun(node, step);
+      } else expand(undefined);
+      if (nextVersion && wanted("reforge")) reforgeRuns(node, snapshot, sealed);
       if (!complete) break;
     }
     frontier = found;

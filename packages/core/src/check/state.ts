@@ -37,14 +37,15 @@ export interface TableInfo {
 
 /**
  * The tables a snapshot holds: all but the Precedents, which decide nothing later and which
- * every explored move rolls back anyway, unless `precedents` (a property reads them). The schema
- * only changes inside rolled-back migrations, so exploration reads this list once.
+ * every explored move rolls back anyway, unless `precedents` (a property reads them); `only`
+ * narrows it to the tables named. The schema only changes inside rolled-back migrations, so
+ * exploration reads this list once.
  */
-export function tableList(db: SqlExecutor, precedents = false): TableInfo[] {
+export function tableList(db: SqlExecutor, precedents = false, only?: readonly string[]): TableInfo[] {
   return db
     .exec(`SELECT name, sql FROM sqlite_master WHERE type = 'table' AND name NOT IN ('sqlite_schema'${precedents ? "" : `, '${PRECEDENT}'`}) ORDER BY name`, [])
     // The scoped invariants' key tables only hold the keys of the Intent being checked: not state.
-    .filter((r) => !String(r.name).startsWith(SCOPE_PREFIX))
+    .filter((r) => !String(r.name).startsWith(SCOPE_PREFIX) && (!only || only.includes(String(r.name))))
     .map((r) => {
       const name = String(r.name);
       const info = db.exec(`PRAGMA table_info("${name}")`, []);
@@ -67,11 +68,17 @@ export function capture(db: SqlExecutor, tables: readonly TableInfo[] = tableLis
   };
 }
 
-/** Puts every table back as the snapshot has it (the schema must be the snapshot's). */
-export function restore(db: SqlExecutor, snapshot: Snapshot): void {
-  for (const { name } of snapshot.tables) db.exec(`DELETE FROM "${name}"`, []);
+/**
+ * Puts every table back as the snapshot has it (the schema must be the snapshot's). Given what the
+ * database holds now (`holds`, a snapshot of the same tables), only the tables that differ are written.
+ */
+export function restore(db: SqlExecutor, snapshot: Snapshot, holds?: Snapshot): void {
+  const same = (t: TableRows, i: number) => holds?.tables[i]?.name === t.name && JSON.stringify(holds.tables[i]!.rows) === JSON.stringify(t.rows);
+  const changed = snapshot.tables.filter((t, i) => !same(t, i));
+  if (!changed.length) return;
   // Inserting into AUTOINCREMENT tables writes sqlite_sequence: it is put back last, over what they wrote.
-  const ordered = [...snapshot.tables.filter((t) => t.name !== SEQUENCE), ...snapshot.tables.filter((t) => t.name === SEQUENCE)];
+  const ordered = [...changed.filter((t) => t.name !== SEQUENCE), ...snapshot.tables.filter((t) => t.name === SEQUENCE)];
+  for (const { name } of ordered) db.exec(`DELETE FROM "${name}"`, []);
   for (const { name, rows, blobs } of ordered) {
     if (name === SEQUENCE) db.exec(`DELETE FROM ${SEQUENCE}`, []);
     for (const row of rows) {

@@ -102,6 +102,25 @@ describe("check with derived actions", () => {
     expect(r.counterexample!.failure).toMatch(/^table accounts rebuilt from the log is .*, but the state has /);
   });
 
+  test("replay goes on from each state's replayed log: a later step that is not a function of its log is caught on its own path", () => {
+    // Opening is deterministic, a deposit is not: every path's first step replays, its second does not.
+    const noisy = defineVocabulary(ledgerNomos, {
+      ...ledger.operations,
+      deposit: operation({ ...ledger.operations.deposit, statements: ({ arg }) => ({
+        credit: sql`UPDATE accounts SET balance = balance + ${arg.amount} + abs(random()) % 1000000 WHERE id = ${arg.accountId} RETURNING balance`.expect({
+          rows: 1,
+          kind: "not_found",
+          refusal: (a) => `account ${a.accountId} does not exist`,
+        }),
+      }) }),
+    });
+    const report = check({ law: noisy, domains: { owner: ["ann"], currency: ["EUR"], memo: [undefined] } }, { openDatabase: openSqliteHost, depth: 3, only: ["replay"] });
+    const r = report.results.find((x) => x.name === "replay")!;
+    expect(r.status).toBe("failed");
+    expect(r.counterexample!.steps.map((s) => s.action)).toEqual(['openAccount {"accountId":"a","currency":"EUR","owner":"ann"}', 'deposit {"accountId":"a","amount":1}']);
+    expect(r.counterexample!.failure).toMatch(/^sediment 2 gives \[\{"balance":\d+\}\] on replay, \[\{"balance":\d+\}\] in the log$/);
+  });
+
   test("an operation that throws instead of refusing is a crash, with the move that made it", () => {
     const broken = defineVocabulary(ledgerNomos, {
       ...ledger.operations,

@@ -70,10 +70,14 @@ interface StateNode {
 interface ReplayCursor {
   clock: number;
   sediments: number;
+  /** The state whose log it replayed, its chain verified. */
+  state?: Snapshot;
 }
 
 /** The sediment log's table: its rows are the log a path leaves. */
 const SEDIMENT = "_noema_sediment";
+/** What else verifying the chain reads: the Worlds its entries name, the law stamps, the link the log starts from. */
+const CHAIN_READS = ["_noema_world", "_noema_nomos", "_noema_anchor"];
 
 /** The frozen entry a sediment woke from, if the alarm applied it. */
 const wokenEntry = (row: Sediment) => (row.origin && "cryostasis" in row.origin ? row.origin.cryostasis?.cryoId : undefined);
@@ -209,6 +213,12 @@ export function runProperty(db: SqlExecutor, sql: string, now: number) {
   return db.exec(params.length ? sql.replace(NOW, "?") : sql, params);
 }
 
+/**
+ * The frozen Intents of a database, read without a Sedimenter: making one registers its World (a
+ * write, which no move would roll back here) and hashes it, for nothing when only reading.
+ */
+const frozenIn = (db: SqlExecutor) => new CryostasisStore(db, (id) => new SedimentLog(db).source(id), false);
+
 /** The concrete moves from the machine's current state. */
 function moves(spec: CheckDefinition, v: Version, machine: Machine, actions: [string, ActionSpec][]): Step[] {
   const { db } = machine.host;
@@ -236,8 +246,7 @@ function moves(spec: CheckDefinition, v: Version, machine: Machine, actions: [st
       if (intent) out.push({ action: label, name, args, intent });
     }
   }
-  // The store alone, not a Sedimenter: making one registers its World, a write that no move would roll back.
-  if (new CryostasisStore(db, (id) => new SedimentLog(db).source(id)).earliest() !== undefined) out.push({ action: "tick", tick: true });
+  if (frozenIn(db).earliest() !== undefined) out.push({ action: "tick", tick: true });
   for (const wait of spec.waits ?? []) out.push({ action: `wait ${wait} ms`, wait });
   return out;
 }
@@ -307,18 +316,6 @@ function explore(
   };
   const machine = open();
   const replayMachine = wanted("replay") ? open() : undefined;
-  // The checks across the upgrade run on a database of their own, each from the state put back: a
-  // migration rolled back resets SQLite's schema and expires every prepared statement, which the
-  // exploration's moves would otherwise all prepare again after each one.
-  const across = nextVersion && (wanted("migration") || wanted("cryostasis") || wanted("reforge")) ? open() : undefined;
-  /** What the database of the checks across the upgrade holds: every check there is rolled back. */
-  let acrossHolds: Snapshot | undefined;
-  /** Puts the state in the database of the checks across the upgrade. */
-  const acrossAt = (snapshot: Snapshot, now: number) => {
-    across!.database.transaction(() => restore(across!.host.db, snapshot, acrossHolds));
-    acrossHolds = snapshot;
-    across!.now = now;
-  };
   const failures = new Map<string, Failure>();
   const fail = (name: string, f: Failure) => void (failures.has(name) || failures.set(name, f));
   /** Per action: the kinds of refusal seen, each with the first state and move that showed it. */
@@ -367,8 +364,27 @@ function explore(
    * replay database stands at `from`, the log of the state expanded replayed (the log only grows
    * along a path): only the sediments after it are replayed, on top of it, and rolled back after.
    */
+  /**
+   * Verifies the machine's chain. Its log only grows along a path: where the log of `verified` (a
+   * state whose chain verified) is still there unchanged, and all the chain reads besides, only the
+   * entries after it are verified, linked to its last one.
+   */
+  const verifies = (snapshot: Snapshot, verified: Snapshot | undefined) => {
+    const log = new SedimentLog(machine.host.db);
+    const rowsIn = (s: Snapshot, table: string) => s.tables.find((t) => t.name === table)?.rows ?? [];
+    const before = verified ? rowsIn(verified, SEDIMENT) : [];
+    const last = before[before.length - 1];
+    const unchanged =
+      last !== undefined &&
+      JSON.stringify(rowsIn(snapshot, SEDIMENT).slice(0, before.length)) === JSON.stringify(before) &&
+      CHAIN_READS.every((t) => JSON.stringify(rowsIn(snapshot, t)) === JSON.stringify(rowsIn(verified!, t)));
+    if (!unchanged) return log.verify();
+    const slice = log.verifySlice({ sedimentId: Number(last.sediment_id), hash: String(last.hash) }, log.head().sedimentId, Number.MAX_SAFE_INTEGER);
+    return slice.ok ? { ok: true as const, length: slice.through.sedimentId } : slice;
+  };
+
   const replays = (snapshot: Snapshot, from: ReplayCursor): string | undefined => {
-    const verification = new SedimentLog(machine.host.db).verify();
+    const verification = verifies(snapshot, from.state);
     const length = rowsOf(snapshot, SEDIMENT).length;
     if (!verification.ok) return `the chain does not verify: broken at sediment ${verification.brokenAt}`;
     if (verification.length !== length) return `the chain verifies ${verification.length} of ${length} sediments`;
@@ -405,31 +421,31 @@ function explore(
 
   /** What a frozen Intent would change were it woken under this law: what a Critical refusal leaves undone. */
   const leftBehind = (entry: FrozenEntry): string =>
-    across!.tentatively(() => {
-      const before = capture(across!.host.db, schema);
-      across!.now = Math.max(across!.now, entry.wakeAt);
-      const outcome = v.sedimenter(across!).wakeDue(WAKE_ALL).find((o) => o.cryoId === entry.cryoId);
-      const undone = changes(before, capture(across!.host.db, schema), v.tables)
+    machine.tentatively(() => {
+      const before = capture(machine.host.db, schema);
+      machine.now = Math.max(machine.now, entry.wakeAt);
+      const outcome = v.sedimenter(machine).wakeDue(WAKE_ALL).find((o) => o.cryoId === entry.cryoId);
+      const undone = changes(before, capture(machine.host.db, schema), v.tables)
         .filter((c) => v.tables.includes(c.table))
         .map((c) => `${c.change} ${c.table} ${canonicalJson(c.row)}`);
       return `under v${v.version} it would have ${outcome ? wakeText(outcome).replace(/^frozen \d+ /, "") : "not woken"}${undone.length ? `: ${undone.join(", ")}` : ""}`;
     });
 
   const acrossUpgrade = (node: StateNode) =>
-    across!.tentatively(() => {
+    machine.tentatively(() => {
       const next = nextVersion!;
-      const frozen = v.sedimenter(across!).cryostasis.list(WAKE_ALL);
-      const state = applyLineage(across!.host, next.law, across!.now);
+      const frozen = frozenIn(machine.host.db).list(WAKE_ALL);
+      const state = applyLineage(machine.host, next.law, machine.now);
       if (state.error) return fail("migration", { node, epilogue: "migrate", failure: `the migration to v${next.version} fails: ${state.error.message}` });
       const failed = (failure: string) => fail("migration", { node, epilogue: "migrate", failure });
-      const integrity = across!.host.db.exec("PRAGMA integrity_check", []).map((r) => String(Object.values(r)[0]));
+      const integrity = machine.host.db.exec("PRAGMA integrity_check", []).map((r) => String(Object.values(r)[0]));
       if (integrity.join() !== "ok") return failed(`after the migration to v${next.version}: ${integrity.join("; ")}`);
       for (const [name, invariant] of Object.entries(next.vocabulary.nomos.invariants)) {
-        const rows = across!.host.db.exec(invariant.violations, []);
+        const rows = machine.host.db.exec(invariant.violations, []);
         if (rows.length) return failed(`after the migration to v${next.version}, invariant ${name} is violated by ${canonicalJson(rows[0]!)}`);
       }
       for (const p of nextProperties) {
-        const why = violation(across!, p);
+        const why = violation(machine, p);
         if (why) return failed(`after the migration to v${next.version}, ${why}`);
       }
       if (wanted("cryostasis") && (frozen.length || nextLiveness.length)) wakesAcross(node, next, frozen);
@@ -440,8 +456,8 @@ function explore(
   const wakesAcross = (node: StateNode, next: Version, frozen: FrozenEntry[]) => {
     const failed = (failure: string) => fail("cryostasis", { node, epilogue: "migrate-wake", failure });
     // Nothing frozen: nothing wakes, and the next law's liveness is read from the migrated state as it is.
-    const s = frozen.length ? new Sedimenter(next.law, across!.host, next.world, { held: next.version, appliedAt: () => across!.now, frozenByReference: false }) : undefined;
-    const outcomes = s ? next.settle(across!, s) : [];
+    const s = frozen.length ? new Sedimenter(next.law, machine.host, next.world, { held: next.version, appliedAt: () => machine.now, frozenByReference: false }) : undefined;
+    const outcomes = s ? next.settle(machine, s) : [];
     if (!outcomes) return failed(`frozen Intents keep waking others after ${MAX_SETTLE_ROUNDS} rounds under v${next.version}`);
     const refusedCritical: string[] = [];
     for (const entry of frozen) {
@@ -468,7 +484,7 @@ function explore(
     }
     // Liveness across the upgrade: what this law's frozen Intents were to resolve must still resolve under the next.
     for (const p of nextLiveness) {
-      const why = violation(across!, p);
+      const why = violation(machine, p);
       if (why) return failed(`after the upgrade to v${next.version} and the clock past every wake time, ${why}${refusedCritical.length ? ` (${refusedCritical.join("; ")})` : ""}`);
     }
     return undefined;
@@ -477,7 +493,7 @@ function explore(
   /** States each distinct Intent is run from across the upgrade (the first ones it sealed in). */
   const reforgeCounts = new Map<string, number>();
   /** The Intents that sealed from a node, each run again after the upgrade while it has runs left. */
-  const reforgeRuns = (node: StateNode, snapshot: Snapshot, sealed: readonly Step[]) => {
+  const reforgeRuns = (node: StateNode, sealed: readonly Step[]) => {
     if (failures.has("reforge")) return;
     const runs = sealed.filter((step) => {
       const key = canonicalJson(step.intent!);
@@ -488,20 +504,19 @@ function explore(
     });
     if (!runs.length) return;
     const next = nextVersion!;
-    acrossAt(snapshot, node.now);
     // What each leaves when run under this law and then migrated; a migration that fails is the migration check's to report.
     const expected = runs.map((step) =>
-      across!.tentatively(() => {
-        v.perform(across!, step);
-        return applyLineage(across!.host, next.law, across!.now).error ? undefined : tablesOf(next, across!);
+      machine.tentatively(() => {
+        v.perform(machine, step);
+        return applyLineage(machine.host, next.law, machine.now).error ? undefined : tablesOf(next, machine);
       }),
     );
     // The node migrated once; each Intent is sent from there, and rolled back.
-    across!.tentatively(() => {
-      if (applyLineage(across!.host, next.law, across!.now).error) return;
+    machine.tentatively(() => {
+      if (applyLineage(machine.host, next.law, machine.now).error) return;
       for (const [i, step] of runs.entries()) {
         const migratedAfter = expected[i];
-        if (migratedAfter && !failures.has("reforge")) across!.tentatively(() => reforgeRun(node, step, migratedAfter));
+        if (migratedAfter && !failures.has("reforge")) machine.tentatively(() => reforgeRun(node, step, migratedAfter));
       }
     });
   };
@@ -515,16 +530,16 @@ function explore(
     const next = nextVersion!;
     const failed = (failure: string) => fail("reforge", { node, step, epilogue: "migrate-send", failure });
     const label = `${step.action} (${stepNames(step.intent!)}, ${next.law.stepConnection(v.version, step.intent!).type})`;
-    const seal = new Sedimenter(next.law, across!.host, next.world, { held: next.version, appliedAt: () => across!.now, frozenByReference: false }).sediment(step.intent);
+    const seal = new Sedimenter(next.law, machine.host, next.world, { held: next.version, appliedAt: () => machine.now, frozenByReference: false }).sediment(step.intent);
     if (!seal.success) {
       if (seal.reason.kind === "connection" && label.endsWith(", Critical)")) return;
       return failed(`${label} sealed under v${v.version}, but sent after the upgrade it is ${reasonText(seal.reason).replace(/^refused/, `refused under v${next.version}`)}`);
     }
     for (const p of nextProperties) {
-      const why = violation(across!, p);
+      const why = violation(machine, p);
       if (why) return failed(`${label} sent after the upgrade to v${next.version}: ${why}`);
     }
-    const reforged = tablesOf(next, across!);
+    const reforged = tablesOf(next, machine);
     for (const [i, { t, rows }] of reforged.entries()) {
       const expected = migratedAfter[i]!.rows;
       if (rows.join("\n") === expected.join("\n")) continue;
@@ -553,7 +568,6 @@ function explore(
       });
     }
     if (nextVersion && (wanted("migration") || wanted("cryostasis")) && !(failures.has("migration") && failures.has("cryostasis"))) {
-      acrossAt(snapshot, node.now);
       migrates(node);
     }
   };
@@ -645,13 +659,13 @@ function explore(
       if (replayMachine && !failures.has("replay")) {
         // The node's log was replayed and compared where the node was reached: here it is only put back.
         replayMachine.tentatively(() => {
-          const at = fromEmpty();
+          const at: ReplayCursor = { ...fromEmpty(), state: snapshot };
           const why = replayOnto(new SedimentLog(machine.host.db).page(0, rowsOf(snapshot, SEDIMENT).length).sediments, at);
           if (why) fail("replay", { node, failure: why });
           expand(why ? undefined : at);
         });
       } else expand(undefined);
-      if (nextVersion && wanted("reforge")) reforgeRuns(node, snapshot, sealed);
+      if (nextVersion && wanted("reforge")) reforgeRuns(node, sealed);
       if (!complete) break;
     }
     frontier = found;

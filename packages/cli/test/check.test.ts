@@ -112,7 +112,8 @@ describe("check with derived actions", () => {
           kind: "not_found",
           refusal: (a) => `account ${a.accountId} does not exist`,
         }),
-      }) }),
+      }),
+      result: (rows) => ({ balance: Number(rows.credit[0]?.["balance"]) }) }),
     });
     const report = check({ law: noisy, domains: { owner: ["ann"], currency: ["EUR"], memo: [undefined] } }, { openDatabase: openSqliteHost, depth: 3, only: ["replay"] });
     const r = report.results.find((x) => x.name === "replay")!;

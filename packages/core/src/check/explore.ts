@@ -552,7 +552,7 @@ function explore(
   };
 
   /** Every check of a newly reached state; the machine is in that state. */
-  const inspect = (node: StateNode, snapshot: Snapshot) => {
+  const inspect = (node: StateNode) => {
     for (const p of properties) {
       if (failures.has(`safety:${p.name}`)) continue;
       const why = violation(machine, p);
@@ -588,7 +588,7 @@ function explore(
   root.snapshot = empty;
   root.hash = hashOf(root.snapshot, root.now);
   const seen = new Set<string>([root.hash]);
-  inspect(root, root.snapshot);
+  inspect(root);
   const fromEmpty = (): ReplayCursor => ({ clock: v.start, sediments: 0 });
   if (replayMachine) {
     const why = replays(root.snapshot, fromEmpty());
@@ -650,7 +650,7 @@ function explore(
             child.snapshot = snapshot;
             found.push(child);
             reached = level;
-            inspect(child, snapshot);
+            inspect(child);
           });
           if (options.maxStates !== undefined && seen.size >= options.maxStates) complete = false;
           if (!complete) break;

@@ -84,4 +84,19 @@ describe("layers", () => {
     const intoApps = Object.entries(TESTS).flatMap(([file, text]) => [...text.matchAll(/["'`]([^"'`\n]*\bapps\/[^"'`\n]*)["'`]/g)].map((m) => `${file}: ${m[1]}`));
     expect(intoApps).toEqual([]);
   });
+
+  it("type-level assertions stand outside it(), where `npm run typecheck` is what checks them", () => {
+    // expectTypeOf does nothing at run time: inside an it() it would read as a test that passes whatever the type.
+    const inside: string[] = [];
+    for (const [file, text] of Object.entries(TESTS)) {
+      let open: string | undefined;
+      text.split("\n").forEach((line, i) => {
+        const start = /^(\s*)(?:it|test)(?:\.\w+)*\(/.exec(line);
+        if (open === undefined && start) open = `${start[1]}})`;
+        else if (open !== undefined && line.startsWith(open)) open = undefined;
+        else if (open !== undefined && line.includes("expectTypeOf(")) inside.push(`${file}:${i + 1}`);
+      });
+    }
+    expect(inside).toEqual([]);
+  });
 });

@@ -3,7 +3,7 @@ import { check, CheckSetupError, DEFAULT_START, deriveDomain, formatReport } fro
 import { describe, expect, test } from "vitest";
 import { z } from "zod";
 import { check as inventoryCheck, inventoryActions, inventoryLaw } from "./fixtures/inventory.js";
-import { ledger, ledgerNomos } from "../../core/test/ledger.js";
+import { ledger, ledgerNomos } from "./fixtures/ledger.js";
 import { openSqliteHost } from "../src/check/host.js";
 
 /** Depth of the full inventory run in CI: every version and the migration, well within 60 s on 2 cores. */

@@ -130,6 +130,12 @@ function importsOf(code, from) {
 const declares = (code, name) =>
   new RegExp(`(?:\\b(?:const|let|var|function\\*?|class|interface|type|enum)\\s+${name}\\b)|(?:import[^;]*\\b${name}\\b[^;]*from)`).test(code);
 
+// The README is the front page: what Noema is, an example, install, the glossary, links. The rest
+// belongs on a page of docs/.
+const README_MAX_LINES = 250;
+const readmeLines = readFileSync(join(root, "README.md"), "utf8").trimEnd().split("\n").length;
+if (readmeLines > README_MAX_LINES) problems.push(`README.md: ${readmeLines} lines, over the front page's ${README_MAX_LINES}: move a section to docs/`);
+
 rmSync(out, { recursive: true, force: true });
 let count = 0;
 for (const page of pages()) {

@@ -342,7 +342,7 @@ describe("statementFootprint: SQL the parser's grammar lacks, read in parts with
   });
 });
 
-describe("statementFootprint: what the README lists as not supported is refused, never misread", () => {
+describe("statementFootprint: what docs/concepts/nomos.md lists as not supported is refused, never misread", () => {
   it.each([
     "SELECT id FROM accounts EXCEPT SELECT from_account FROM transfers",
     "SELECT id FROM accounts INTERSECT SELECT from_account FROM transfers",

@@ -6,10 +6,16 @@
 // - a block whose first line is `// some/path.ts` is that file of the page's project (later
 //   blocks import it as `./some/path.js`);
 // - any other block is a module of its own that sees, without writing the import, every name
-//   the page's file blocks export (a snippet that uses `counterLaw` gets it from `src/law.ts`).
-// `Env` is declared loosely unless the page has a `worker-configuration.d.ts` block of its own.
+//   the page's file blocks export (a snippet that uses `counterLaw` gets it from `src/law.ts`),
+//   and every name an earlier block of the page imported (a page shows its imports once, as a
+//   doctest shares its setup);
+// - a snippet may import the reference app by package name (`@noema/inventory/src/law.js`).
+// Every page's project starts as the scaffold's (`packages/create-noema/template/src`, what
+// `npm create noema` writes): its file blocks replace or add files, so `./law.js` is the counter
+// law unless the page shows its own. `Env` binds `COUNTER` to the scaffold's `CounterAttractor` and
+// anything else loosely, unless the page has a `worker-configuration.d.ts` block of its own.
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 
 const root = resolve(dirname(new URL(import.meta.url).pathname), "..");
@@ -81,6 +87,7 @@ function anchorsOf(text) {
 }
 
 const problems = [];
+const COUNTER = 'DurableObjectNamespace<import("../../packages/create-noema/template/src/attractor.js").CounterAttractor>';
 
 function checkLinks(page, text) {
   const withoutCode = text.replace(/^(\s*)(`{3,}|~{3,})[\s\S]*?^\1\2/gm, "").replace(/`[^`\n]*`/g, "");
@@ -101,8 +108,33 @@ function checkLinks(page, text) {
 const exportedNames = (code) => [
   ...code.matchAll(/^export\s+(?:declare\s+)?(?:abstract\s+)?(?:const|let|function\*?|class|interface|type|enum)\s+([A-Za-z_$][\w$]*)/gm),
 ].map((m) => m[1]);
+/** Each name an import statement binds, as an import of that name alone (relative specifiers
+ * made relative to the page's root, where snippets live). */
+function importsOf(code, from) {
+  const found = [];
+  for (const [, typeOnly, clause, spec] of code.matchAll(/^import\s+(type\s+)?([\w$*{][^;]*?)\s+from\s+["']([^"']+)["'];?/gm)) {
+    const source = spec.startsWith(".") ? `./${join(dirname(from), spec)}` : spec;
+    const kw = typeOnly ? "import type" : "import";
+    const braces = /\{([^}]*)\}/.exec(clause);
+    const rest = clause.replace(/\{[^}]*\}/, "").replace(/,/g, " ").trim();
+    const star = /^\*\s+as\s+([\w$]+)$/.exec(rest);
+    if (star) found.push({ name: star[1], line: `${kw} * as ${star[1]} from "${source}";` });
+    else if (rest) found.push({ name: rest, line: `${kw} ${rest} from "${source}";` });
+    for (const part of braces ? braces[1].split(",") : []) {
+      const m = /^\s*(type\s+)?([\w$]+)(?:\s+as\s+([\w$]+))?\s*$/.exec(part);
+      if (m) found.push({ name: m[3] ?? m[2], line: `${kw} { ${m[1] ?? ""}${m[2]}${m[3] ? ` as ${m[3]}` : ""} } from "${source}";` });
+    }
+  }
+  return found;
+}
 const declares = (code, name) =>
   new RegExp(`(?:\\b(?:const|let|var|function\\*?|class|interface|type|enum)\\s+${name}\\b)|(?:import[^;]*\\b${name}\\b[^;]*from)`).test(code);
+
+// The README is the front page: what Noema is, an example, install, the glossary, links. The rest
+// belongs on a page of docs/.
+const README_MAX_LINES = 250;
+const readmeLines = readFileSync(join(root, "README.md"), "utf8").trimEnd().split("\n").length;
+if (readmeLines > README_MAX_LINES) problems.push(`README.md: ${readmeLines} lines, over the front page's ${README_MAX_LINES}: move a section to docs/`);
 
 rmSync(out, { recursive: true, force: true });
 let count = 0;
@@ -112,15 +144,18 @@ for (const page of pages()) {
   const dir = join(out, page.replace(/\.md$/, "").replace(/[^\w]+/g, "_"));
   const files = [];
   const snippets = [];
+  const imported = [];
   for (const block of blocks(text)) {
     if (!LANGS.has(block.lang)) continue;
     count++;
     const header = FILE_HEADER.exec(block.code.split("\n", 1)[0]);
     if (header) files.push({ path: header[1], code: block.code, line: block.line });
-    else snippets.push(block);
+    else snippets.push({ ...block, earlier: [...imported] });
+    imported.push(...importsOf(block.code, header ? header[1] : "x.ts"));
   }
   if (files.length === 0 && snippets.length === 0) continue;
   mkdirSync(dir, { recursive: true });
+  cpSync(join(root, "packages/create-noema/template/src"), join(dir, "src"), { recursive: true });
   const exported = files.flatMap((f) => exportedNames(f.code).map((name) => ({ name, from: f.path })));
   for (const f of files) {
     mkdirSync(dirname(join(dir, f.path)), { recursive: true });
@@ -130,12 +165,24 @@ for (const page of pages()) {
     const imports = exported
       .filter(({ name }) => new RegExp(`\\b${name.replace(/\$/g, "\\$")}\\b`).test(s.code) && !declares(s.code, name))
       .map(({ name, from }) => `import { ${name} } from "./${from.replace(/\.tsx?$/, ".js")}";`);
+    const provided = new Set(exported.map((e) => e.name));
+    for (const { name, line } of s.earlier) {
+      if (provided.has(name) || declares(s.code, name) || !new RegExp(`\\b${name.replace(/\$/g, "\\$")}\\b`).test(s.code)) continue;
+      provided.add(name);
+      imports.push(line);
+    }
     // A line of its own for the imports, so the block's own lines keep their numbers after it.
     writeFileSync(join(dir, `line-${s.line}.${s.lang === "tsx" ? "tsx" : "ts"}`), `${imports.join(" ")}\n${s.code}\nexport {};\n`);
   }
   if (!files.some((f) => f.path.endsWith("worker-configuration.d.ts"))) {
     // Bindings are the page's own business: any namespace will do for the Noema calls it shows.
-    writeFileSync(join(dir, "env.d.ts"), "// eslint-disable-next-line @typescript-eslint/no-explicit-any\ninterface Env { [binding: string]: any }\n");
+    writeFileSync(join(dir, "env.d.ts"), [
+        "/* eslint-disable @typescript-eslint/no-explicit-any */",
+        // One declaration for every page (global interfaces merge): the scaffold's own class.
+        `interface Env { [binding: string]: any; COUNTER: ${COUNTER} }`,
+        `declare namespace Cloudflare { interface Env { [binding: string]: any; COUNTER: ${COUNTER} } interface Exports { [name: string]: any } }`,
+        "",
+      ].join("\n"));
   }
 }
 

@@ -1,6 +1,6 @@
 import { constraintReason } from "@noema/core/runtime";
 import { afterEach, describe, expect, test } from "vitest";
-import { inventoryV2 } from "../../../apps/inventory/src/vocabulary.js";
+import { inventoryV2 } from "./fixtures/inventory.js";
 import { openSqliteHost } from "../src/check/host.js";
 
 /** The node:sqlite host behaves as the core expects of Durable Object SQLite. */

@@ -1,10 +1,7 @@
 import { createTableSql, defineVocabulary, type Intent, operation, type OperationSpec, rebuildTableSql, sql, type StepBuilder } from "@noema/core";
 import { type ActionArgs, check, type CheckDefinition, type CheckReport, type CheckResult } from "@noema/core/check";
 import { describe, expect, test } from "vitest";
-import { check as inventoryCheck, inventoryActions } from "../../../apps/inventory/src/check.js";
-import { inventoryLaw } from "../../../apps/inventory/src/law.js";
-import { inventoryNomosV2 } from "../../../apps/inventory/src/nomos.js";
-import { type InventoryVocabulary, inventoryV2 } from "../../../apps/inventory/src/vocabulary.js";
+import { check as inventoryCheck, inventoryActions, inventoryLaw, inventoryNomosV2, type InventoryVocabulary, inventoryV2 } from "./fixtures/inventory.js";
 import { openSqliteHost } from "../src/check/host.js";
 import { check as commitWithoutMovement } from "./fixtures/commit-without-movement.js";
 import { check as bank, openInUsd, transferInUsd } from "./fixtures/bank.js";
@@ -13,7 +10,7 @@ import { check as seating, criticalRename, lateRelease } from "./fixtures/seatin
 
 /**
  * Mutant inventory laws, each with the exact counterexample the checker must find within
- * the CI depth. Mutants spread the shipped operations, so they follow the real law.
+ * the CI depth. Mutants spread the fixture's operations (fixtures/inventory.ts), so they follow its law.
  */
 
 export const CI_DEPTH = 3;
@@ -56,7 +53,7 @@ describe("mutant laws: the checker finds each within the CI depth", () => {
     });
     expect(commit.outcome).toBe("sealed #3");
     expect(commit.changes.filter((c) => c.table === "movements")).toEqual([]);
-    // The shipped law's other properties still hold under the mutant.
+    // The fixture law's other properties still hold under the mutant.
     expect(report.results.find((x) => x.name === "safety:active_reservation_has_frozen_release")!.status).toBe("ok");
   });
 

@@ -3,7 +3,7 @@ import { check, type CheckDefinition, type CheckReport } from "@noema/core/check
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
 import * as z from "zod";
-import { check as inventoryCheck, inventoryActions } from "../../../apps/inventory/src/check.js";
+import { check as inventoryCheck, inventoryActions } from "./fixtures/inventory.js";
 import { openSqliteHost } from "../src/check/host.js";
 import { check as limitReadsLog } from "./fixtures/limit-reads-log.js";
 

@@ -2,9 +2,8 @@ import { defineVocabulary, operation, sql } from "@noema/core";
 import { check, CheckSetupError, DEFAULT_START, deriveDomain, formatReport } from "@noema/core/check";
 import { describe, expect, test } from "vitest";
 import { z } from "zod";
-import { check as inventoryCheck, inventoryActions } from "../../../apps/inventory/src/check.js";
-import { inventoryLaw } from "../../../apps/inventory/src/law.js";
-import { ledger, ledgerNomos } from "../../core/test/ledger.js";
+import { check as inventoryCheck, inventoryActions, inventoryLaw } from "./fixtures/inventory.js";
+import { ledger, ledgerNomos } from "./fixtures/ledger.js";
 import { openSqliteHost } from "../src/check/host.js";
 
 /** Depth of the full inventory run in CI: every version and the migration, well within 60 s on 2 cores. */

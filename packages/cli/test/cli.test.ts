@@ -5,12 +5,11 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { buildIntent } from "@noema/core";
 import { describe, expect, it } from "vitest";
-import { inventoryNomosV1 as inventoryNomos, inventoryNomosV2, inventoryNomosV3 } from "../../../apps/inventory/src/nomos.js";
-import { inventoryV1 } from "../../../apps/inventory/src/vocabulary.js";
+import { inventoryNomosV1 as inventoryNomos, inventoryNomosV2, inventoryNomosV3, inventoryV1 } from "./fixtures/inventory.js";
 
 const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
 const BIN = here("../dist/main.js");
-const INVENTORY = here("../../../apps/inventory/src/law.ts");
+const INVENTORY = here("./fixtures/inventory.ts");
 const fixture = (name: string) => here(`./fixtures/${name}`);
 
 function noema(...args: string[]) {

@@ -1,11 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { inventoryLaw as shippedLaw } from "../../../apps/inventory/src/law.js";
-import { inventoryV1, inventoryV2 } from "../../../apps/inventory/src/vocabulary.js";
+import { inventoryLaw, inventoryV1, inventoryV2 } from "./fixtures/inventory.js";
 import { buildIntent, connectionFor, explainOutside, type Vocabulary } from "../src/index.js";
 import { admit, carry, sieveOf } from "../src/runtime.js";
-
-/** The app's law up to v2: these tests exercise its v1 → v2 evolution (v3 is covered by the app's own tests). */
-const inventoryLaw = shippedLaw.upTo(2);
 
 const stamp = (v: Vocabulary) => ({ name: v.nomos.name, version: v.nomos.version, hash: v.nomos.hash });
 const T0 = 1_800_000_000_000;

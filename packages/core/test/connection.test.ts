@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { inventoryV1, inventoryV2 } from "../../../apps/inventory/src/vocabulary.js";
+import { inventoryV1, inventoryV2 } from "./fixtures/inventory.js";
 import { type AnyColumn, type Change, connection, defineNomos, defineVocabulary, type EvolutionHints, integer, type InvariantSpec, operation, real, sql, type TableSpec, text, type Vocabulary } from "../src/index.js";
 import { diffNomos, diffVocabulary, sieveOf } from "../src/runtime.js";
 

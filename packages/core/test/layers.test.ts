@@ -36,6 +36,11 @@ const SOURCES = Object.fromEntries(
   Object.entries(import.meta.glob("../src/**/*.ts", { query: "?raw", import: "default", eager: true })).map(([path, text]) => [path.slice("../src/".length), text]),
 );
 
+/** This package's tests and fixtures, by path relative to test/. */
+const TESTS = Object.fromEntries(
+  Object.entries(import.meta.glob("./**/*.ts", { query: "?raw", import: "default", eager: true })).map(([path, text]) => [path.slice("./".length), text]),
+);
+
 /** Every relative module an `import … from` or `export … from` statement names, as a path relative to src/. */
 function importsOf(file: string): string[] {
   const dir = file.split("/").slice(0, -1);
@@ -72,5 +77,26 @@ describe("layers", () => {
       }
     }
     expect(upward).toEqual([]);
+  });
+
+  it("tests use fixtures of their own: no test names a module under apps/", () => {
+    // A quoted path (import, dynamic import or file) that reaches into the apps; comments may mention them.
+    const intoApps = Object.entries(TESTS).flatMap(([file, text]) => [...text.matchAll(/["'`]([^"'`\n]*\bapps\/[^"'`\n]*)["'`]/g)].map((m) => `${file}: ${m[1]}`));
+    expect(intoApps).toEqual([]);
+  });
+
+  it("type-level assertions stand outside it(), where `npm run typecheck` is what checks them", () => {
+    // expectTypeOf does nothing at run time: inside an it() it would read as a test that passes whatever the type.
+    const inside: string[] = [];
+    for (const [file, text] of Object.entries(TESTS)) {
+      let open: string | undefined;
+      text.split("\n").forEach((line, i) => {
+        const start = /^(\s*)(?:it|test)(?:\.\w+)*\(/.exec(line);
+        if (open === undefined && start) open = `${start[1]}})`;
+        else if (open !== undefined && line.startsWith(open)) open = undefined;
+        else if (open !== undefined && line.includes("expectTypeOf(")) inside.push(`${file}:${i + 1}`);
+      });
+    }
+    expect(inside).toEqual([]);
   });
 });

@@ -1,13 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { inventoryLaw as shippedLaw } from "../../../apps/inventory/src/law.js";
-import { inventoryV1, inventoryV2 } from "../../../apps/inventory/src/vocabulary.js";
+import { inventoryLaw, inventoryV1, inventoryV2 } from "./fixtures/inventory.js";
 import { buildIntent, type CarryResult, type Connection, createTableSql, defineNomos, defineVocabulary, type Evolution, type Intent, lineage, LineageDefinitionError, NomosDefinitionError, parseClaimed, type Phase, type Policy, type Provisions, rebuildTableSql, text, type Vocabulary } from "../src/index.js";
 import { carry } from "../src/runtime.js";
 import { phaseAt } from "../src/runtime.js";
 import { ledger } from "./ledger.js";
-
-/** The app's law up to v2: these tests exercise its v1 → v2 evolution (v3 is covered by the app's own tests). */
-const inventoryLaw = shippedLaw.upTo(2);
 
 const DAY = 24 * 60 * 60 * 1000;
 const stamp = (v: Vocabulary) => ({ name: v.nomos.name, version: v.nomos.version, hash: v.nomos.hash });

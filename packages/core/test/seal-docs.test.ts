@@ -8,7 +8,7 @@ declare global {
 }
 
 const text = (files: Record<string, string>) => Object.values(files)[0]!;
-const README = text(import.meta.glob("../../../README.md", { query: "?raw", import: "default", eager: true }));
+const SEAL_PAGE = text(import.meta.glob("../../../docs/concepts/seal.md", { query: "?raw", import: "default", eager: true }));
 const SEAL_TYPES = text(import.meta.glob("../src/seal/types.ts", { query: "?raw", import: "default", eager: true }));
 const HOST = text(import.meta.glob("../src/host/index.ts", { query: "?raw", import: "default", eager: true }));
 
@@ -20,10 +20,10 @@ function fieldsOf(source: string, declaration: string): string[] {
 }
 
 describe("the Seal's shape, where people look for it", () => {
-  const section = README.slice(README.indexOf("### Seals, the log and Precedents"), README.indexOf("**Verification never blocks.**"));
+  const section = SEAL_PAGE.slice(SEAL_PAGE.indexOf("# Seal, sediment and Precedent"), SEAL_PAGE.indexOf("**Verification never blocks.**"));
   const documented = new Set([...section.matchAll(/^\| `([^|]+)` \|/gm)].flatMap((m) => m[1]!.split(/`, `/).map((f) => f.replace(/`/g, ""))));
 
-  it("the README's table names every field of the Seal and its World, by its real name", () => {
+  it("the Seal page's table (docs/concepts/seal.md) names every field of the Seal and its World, by its real name", () => {
     const seal = ["interface SealBase", "interface SuccessSeal", "interface RefusalSeal"].flatMap((d) => fieldsOf(SEAL_TYPES, d));
     const world = fieldsOf(HOST, "interface World").map((f) => `world.${f}`);
     expect(seal).toContain("world");

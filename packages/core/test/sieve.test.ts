@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { inventoryV1, inventoryV2 } from "../../../apps/inventory/src/vocabulary.js";
+import { inventoryV1, inventoryV2 } from "./fixtures/inventory.js";
 import { defineVocabulary, type Intent, operation, SieveDerivationError, sql, type Vocabulary } from "../src/index.js";
 import {
   type Footprint,
@@ -33,7 +33,7 @@ const expected = (e: { tables: string[]; columns: string[]; writes?: string[]; i
 });
 
 /*
- * Written by hand from reading each operation's SQL in apps/inventory/src/vocabulary.ts,
+ * Written by hand from reading each operation's SQL in test/fixtures/inventory.ts,
  * statement by statement, never from the code under test.
  */
 const STOCK_ALL = cols("stock", "location_id", "quantity", "reserved", "updated_at");
@@ -342,7 +342,7 @@ describe("statementFootprint: SQL the parser's grammar lacks, read in parts with
   });
 });
 
-describe("statementFootprint: what the README lists as not supported is refused, never misread", () => {
+describe("statementFootprint: what docs/concepts/nomos.md lists as not supported is refused, never misread", () => {
   it.each([
     "SELECT id FROM accounts EXCEPT SELECT from_account FROM transfers",
     "SELECT id FROM accounts INTERSECT SELECT from_account FROM transfers",

@@ -201,10 +201,13 @@ describe("a Lineage typed by its versions", () => {
   });
   const law = lineage(v1).evolve(v2, { migration: [] });
 
+  // Type-level assertions stand outside any it() (where they would pass at run time whatever the
+  // type): `npm run typecheck` checks them. latest and version(n) are the typed vocabularies.
+  expectTypeOf(law.latest).toEqualTypeOf<typeof v2>();
+  expectTypeOf(law.version(1)).toEqualTypeOf<typeof v1>();
+  expectTypeOf(law.version(2)).toEqualTypeOf<typeof v2>();
+
   it("latest and version(n) are the typed vocabularies, so buildIntent(law.latest, …) is typed", () => {
-    expectTypeOf(law.latest).toEqualTypeOf<typeof v2>();
-    expectTypeOf(law.version(1)).toEqualTypeOf<typeof v1>();
-    expectTypeOf(law.version(2)).toEqualTypeOf<typeof v2>();
     // @ts-expect-error the lineage declares no v3
     expect(() => law.version(3)).toThrow(LineageDefinitionError);
     expect(law.version(1)).toBe(v1);
@@ -215,16 +218,19 @@ describe("a Lineage typed by its versions", () => {
     expect(() => buildIntent(law.version(1), (s) => void s.price({ id: "s1", cents: 100 }))).toThrow();
   });
 
+  const check = defineCheck({
+    law,
+    actions: {
+      price: { op: "price", build: (s, a) => void s.price({ id: String(a.id), cents: 1 }) },
+      // @ts-expect-error the law has no operation `nope`
+      bad: { op: "price", build: (s) => void s.nope({}) },
+    },
+  });
+  // Checked by `npm run typecheck`, outside any it(): defineCheck types each build from the law's newest operations.
+  expectTypeOf(check.actions!.price!.build!).parameter(0).toEqualTypeOf<StepBuilder<typeof v2.operations>>();
+
   it("defineCheck types each build from the law's newest operations, without a type argument", () => {
-    const check = defineCheck({
-      law,
-      actions: {
-        price: { op: "price", build: (s, a) => void s.price({ id: String(a.id), cents: 1 }) },
-        // @ts-expect-error the law has no operation `nope`
-        bad: { op: "price", build: (s) => void s.nope({}) },
-      },
-    });
     expect(check.law).toBe(law);
-    expectTypeOf(check.actions!.price!.build!).parameter(0).toEqualTypeOf<StepBuilder<typeof v2.operations>>();
+    expect(Object.keys(check.actions!)).toStrictEqual(["price", "bad"]);
   });
 });

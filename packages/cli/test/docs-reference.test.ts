@@ -1,0 +1,83 @@
+import { readdirSync, readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import * as core from "@noema/core";
+import * as runtime from "@noema/core/runtime";
+import ts from "typescript";
+import { describe, expect, it } from "vitest";
+
+const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
+const page = (path: string) => readFileSync(`${ROOT}${path}`, "utf8");
+
+/** The entry points docs/reference/api.md documents, and their sources (as scripts/api-reference.mjs has them). */
+const ENTRY_POINTS: Record<string, string> = {
+  "@noema/core": "packages/core/src/index.ts",
+  "@noema/core/runtime": "packages/core/src/runtime.ts",
+  "@noema/core/check": "packages/core/src/check.ts",
+  "@noema/cloudflare": "packages/cloudflare/src/index.ts",
+  "@noema/cloudflare/http": "packages/cloudflare/src/http/index.ts",
+  "@noema/cloudflare/inspector": "packages/cloudflare/src/inspector/index.ts",
+  "@noema/cloudflare/testing": "packages/cloudflare/src/testing/index.ts",
+};
+
+/** Every name each entry point exports, sorted, as the export gates (exports.test.ts) see them. */
+function exported(): Record<string, string[]> {
+  const files = Object.values(ENTRY_POINTS).map((f) => `${ROOT}${f}`);
+  const program = ts.createProgram(files, {
+    module: ts.ModuleKind.ESNext,
+    moduleResolution: ts.ModuleResolutionKind.Bundler,
+    target: ts.ScriptTarget.ES2023,
+    strict: true,
+    jsx: ts.JsxEmit.ReactJSX,
+    jsxImportSource: "hono/jsx",
+    types: [],
+    noEmit: true,
+  });
+  const checker = program.getTypeChecker();
+  return Object.fromEntries(
+    Object.keys(ENTRY_POINTS).map((name, i) => {
+      const module = checker.getSymbolAtLocation(program.getSourceFile(files[i]!)!)!;
+      return [name, checker.getExportsOfModule(module).map((e) => e.name).sort()];
+    }),
+  );
+}
+
+/** The names each `## \`entry\`` section of the page lists as `- \`name\``. */
+function listed(text: string): Record<string, string[]> {
+  const sections: Record<string, string[]> = {};
+  let current: string[] | undefined;
+  for (const line of text.split("\n")) {
+    const heading = /^## `([^`]+)`$/.exec(line);
+    if (heading) sections[heading[1]!] = current = [];
+    const item = /^- `([\w$]+)` \((?:class|function|const|type)\)/.exec(line);
+    if (item) current?.push(item[1]!);
+  }
+  return Object.fromEntries(Object.entries(sections).map(([k, v]) => [k, v.sort()]));
+}
+
+describe("docs/reference/api.md", () => {
+  it("lists exactly what each entry point exports, one line each (node scripts/api-reference.mjs)", () => {
+    expect(listed(page("docs/reference/api.md"))).toStrictEqual(exported());
+  }, 60_000);
+});
+
+describe("docs/reference/limits.md", () => {
+  it("gives each constant the value the packages export", () => {
+    const constants: Record<string, unknown> = { ...core, ...runtime };
+    const rows = [...page("docs/reference/limits.md").matchAll(/^\| `([A-Z_]+)` \| (\d+) \|/gm)];
+    expect(rows.length).toBeGreaterThan(10);
+    for (const [, name, value] of rows) expect([name, constants[name!]]).toStrictEqual([name, Number(value)]);
+  });
+});
+
+describe("docs/reference/storage.md", () => {
+  it("describes every internal table the packages create", () => {
+    const sources = [...readdirSync(`${ROOT}packages`, { recursive: true, encoding: "utf8" })]
+      .filter((f) => /^(core|cloudflare)\/src\/.*\.tsx?$/.test(f))
+      .map((f) => readFileSync(`${ROOT}packages/${f}`, "utf8"))
+      .join("\n");
+    const created = new Set([...sources.matchAll(/CREATE TABLE IF NOT EXISTS (_noema_\w+)/g)].map((m) => m[1]!));
+    expect(created.size).toBeGreaterThan(10);
+    const described = new Set([...page("docs/reference/storage.md").matchAll(/^\| `(_noema_\w+)` \|/gm)].map((m) => m[1]!));
+    expect([...created].filter((t) => !described.has(t))).toStrictEqual([]);
+  });
+});

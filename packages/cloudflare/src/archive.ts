@@ -1,6 +1,8 @@
+import { RpcTarget } from "cloudflare:workers";
 import {
   type AlarmChore,
   Archive,
+  type ArchivedSegment,
   DEFAULT_PRECEDENT_RETENTION_MS,
   DEFAULT_SEGMENT_AGE_MS,
   DEFAULT_SEGMENT_ENTRIES,
@@ -83,4 +85,23 @@ const yieldToEvents = () => new Promise<void>((resolve) => setTimeout(resolve, 0
 /** Archival's share of the alarm: one segment per run, retried by the alarm when R2 fails. */
 export function archiveChore(archive: Archive): AlarmChore {
   return { name: "archive", next: () => archive.next(), run: (now) => archive.run(now) };
+}
+
+/**
+ * The archive over RPC, `stub.archive`: the segments the log was sealed into, in order. Reading
+ * sediments and Precedents goes through the archive by itself; `stub.verification.verify()`
+ * checks it (docs/concepts/archive.md).
+ */
+export class ArchiveMethods extends RpcTarget {
+  readonly #archive: Archive | undefined;
+
+  constructor(archive: Archive | undefined) {
+    super();
+    this.#archive = archive;
+  }
+
+  /** The archived segments in order: their range, manifest and object key. Empty without `static archive`. */
+  segments(): ArchivedSegment[] {
+    return this.#archive?.segments() ?? [];
+  }
 }

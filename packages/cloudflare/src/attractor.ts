@@ -1,6 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
 import { type ColumnList, DEFAULT_LIMITS, type ExplainResult, type FreezeResult, type Intent, type IntentLimits, type LatestOf, Lineage, type ParseResult, type Precedent, type ReasonKind, type Receipt, type Row, type Seal, type Sediment, type SqlValue, type Verification, type WakeOutcome, type Vocabulary, type World } from "@noema/core";
-import { audit, type AuditPage, WAKE_BATCH, MAX_PAGE, DEFAULT_PAGE } from "@noema/core/runtime";
+import { audit, type AuditPage, WAKE_BATCH, DEFAULT_PAGE } from "@noema/core/runtime";
 import {
   type AlarmChore,
   type AppliedNomos,
@@ -17,10 +17,13 @@ import {
   Verifier,
 } from "@noema/core/runtime";
 import { installFastHash } from "./hash.js";
-import { archiveBucket, archiveChore, type ArchiveSettings, openArchive, r2Store } from "./archive.js";
-import { acceptLive, announce, type ChainStatus, closeLive, type RowsPage, rowsOf, sampleOf, type TableInfo, type TailCheck, tablesOf, tailCheck } from "./inspection.js";
-import { DEFAULT_DELIVERY, type DeliveryOptions, messagesChore, type OutboxMessage, outboxPage, type ReceiptEntry, receiptsPage, sendTargets } from "./messages.js";
+import { archiveBucket, archiveChore, ArchiveMethods, type ArchiveSettings, openArchive, r2Store } from "./archive.js";
+import { CryostasisMethods, cryostasisChore, type FreezeWhen, type FrozenEntry } from "./cryostasis.js";
+import { acceptLive, announce, type ChainStatus, closeLive, type RowsPage, rowsOf, sampleOf, type TableInfo, type TailCheck, tablesOf } from "./inspection.js";
+import { DEFAULT_DELIVERY, type DeliveryOptions, messagesChore, MessagesMethods, type OutboxEntry, type ReceiptEntry, sendTargets } from "./messages.js";
+import { pageSize } from "./page.js";
 import { type UnderTest, worldsUnderTest } from "./under-test.js";
+import { VerificationMethods } from "./verification.js";
 
 /** Why an Attractor subclass cannot start: a missing law or an overridden `alarm()`. */
 export class AttractorDefinitionError extends Error {
@@ -60,18 +63,7 @@ export interface AttractorStatics {
 const isVocabulary = (law: unknown): law is Vocabulary =>
   typeof law === "object" && law !== null && "nomos" in law && "operations" in law;
 
-/** A pending frozen Intent as listed: when it wakes, how often it failed and why. */
-export interface FrozenSummary {
-  cryoId: number;
-  wakeAt: number;
-  key: string | null;
-  attempts: number;
-  lastError: string | null;
-  frozenAt: number;
-  nomosVersion: number;
-  sieveHash: string;
-  intent: Intent;
-}
+export type { FrozenEntry, FrozenSummary } from "./cryostasis.js";
 
 export type { ExplainResult } from "@noema/core";
 
@@ -87,8 +79,13 @@ export interface NomosReport {
 
 export { DEFAULT_PAGE, MAX_PAGE } from "@noema/core/runtime";
 
-/** A page size from an RPC caller: a whole number clamped to 1..MAX_PAGE, DEFAULT_PAGE when missing or not a number. */
-const pageSize = (limit: number | undefined) => (Number.isInteger(limit) ? Math.min(Math.max(limit!, 1), MAX_PAGE) : DEFAULT_PAGE);
+/** The features' RPC methods, opened when the Attractor wakes: reached as `stub.cryostasis`, `stub.messages`, … */
+interface FeatureMethods {
+  cryostasis: CryostasisMethods;
+  messages: MessagesMethods;
+  verification: VerificationMethods;
+  archive: ArchiveMethods;
+}
 
 /**
  * Reads for an Attractor's own methods (`this.query`); writes belong in the vocabulary. Rows are
@@ -153,6 +150,7 @@ export abstract class Attractor<Env = unknown, L extends Vocabulary | Lineage = 
   private readonly limits: IntentLimits;
   private sedimenter!: Sedimenter;
   private verifier!: Verifier;
+  private methods!: FeatureMethods;
   private migration!: MigrationState;
   private readonly wakeBatch: number;
   private readonly sends: Record<string, Lineage>;
@@ -166,7 +164,7 @@ export abstract class Attractor<Env = unknown, L extends Vocabulary | Lineage = 
   /** A chore that threw waits until this time (kept in memory: a restart simply tries it again). */
   private readonly choreRetryAt = new Map<string, number>();
   /** Set when `static archive` is declared: where the log's older segments live. */
-  private archive: Archive | undefined;
+  private archiveLog: Archive | undefined;
   /** Set only for a World the test kit set up (see under-test.ts): its pinned version and moved clock. */
   private readonly underTest: UnderTest | undefined;
 
@@ -230,29 +228,25 @@ export abstract class Attractor<Env = unknown, L extends Vocabulary | Lineage = 
         ...(failure && (!held || held.nomos.hash !== state.held.hash) ? { unavailable: failure } : {}),
         ...(failure ? { pending: failure } : {}),
       });
-      this.verifier = new Verifier(this.sedimenter.log, host.db);
-      if (bucket) this.archive = openArchive(statics.archive!, this.archiveStore(bucket), host, this.sedimenter.log, this.world);
+      const { sedimenter } = this;
+      const verifier = (this.verifier = new Verifier(sedimenter.log, host.db));
+      const archive = (this.archiveLog = bucket ? openArchive(statics.archive!, this.archiveStore(bucket), host, sedimenter.log, this.world) : undefined);
+      // Each feature brings its alarm chore (served in this order: Cryostasis first) and its RPC methods.
       this.alarmWork = [
-        this.cryostasisChore(),
-        messagesChore(this.sedimenter, env, this.delivery, (receipt) => this.onReceipt(receipt), attractor),
-        this.verifier.chore(),
-        ...(this.archive ? [archiveChore(this.archive)] : []),
+        cryostasisChore(sedimenter, this.wakeBatch, (outcomes) => this.onWake(outcomes)),
+        messagesChore(sedimenter, env, this.delivery, (receipt) => this.onReceipt(receipt), attractor),
+        verifier.chore(),
+        ...(archive ? [archiveChore(archive)] : []),
       ];
+      this.methods = {
+        cryostasis: new CryostasisMethods(sedimenter),
+        messages: new MessagesMethods(sedimenter),
+        verification: new VerificationMethods({ log: sedimenter.log, verifier, archive, now: () => host.now(), rearm: () => this.rearm() }),
+        archive: new ArchiveMethods(archive),
+      };
       // A restart, an eviction or a code update may have lost the alarm: point it at the earliest entry again.
       this.rearm();
     });
-  }
-
-  /** Wakes due frozen Intents, a batch per alarm run; an Attractor that cannot run its law leaves them alone. */
-  private cryostasisChore(): AlarmChore {
-    return {
-      name: "cryostasis",
-      next: () => (this.sedimenter.available ? this.sedimenter.cryostasis.earliest() : undefined),
-      run: async () => {
-        const outcomes = this.sedimenter.wakeDue(this.wakeBatch);
-        if (outcomes.length > 0) await this.onWake(outcomes);
-      },
-    };
   }
 
   /** When a chore next wants the alarm: its own time, but not before a failed run's retry time. */
@@ -381,52 +375,6 @@ export abstract class Attractor<Env = unknown, L extends Vocabulary | Lineage = 
   }
 
   /**
-   * Receives a message from another Attractor (its delivery chore calls this): sedimented
-   * under the message's key, so a redelivery applies nothing twice, with origin
-   * `{ message: { from, sedimentId, step, messageId } }`. An Intent of an older law is
-   * carried like any other (Flat, Curved and reforged, or Critical and refused).
-   */
-  receive(message: unknown): Seal {
-    return this.sealed(this.sedimenter.receive(message));
-  }
-
-  /** Messages waiting for delivery, in the order they were sent; `next` is the cursor of the next page. */
-  outbox(options: { after?: number; limit?: number } = {}): { messages: OutboxMessage[]; next?: number } {
-    return outboxPage(this.sedimenter.outbox, options.after, pageSize(options.limit));
-  }
-
-  /** Receipts of settled messages, in the order they were sent; `next` is the cursor of the next page. */
-  receipts(options: { after?: number; limit?: number } = {}): { receipts: ReceiptEntry[]; next?: number } {
-    return receiptsPage(this.sedimenter.outbox, options.after, pageSize(options.limit));
-  }
-
-  /** Freezes an Intent from code, to wake at `at` (ms since the epoch) or after `delaySeconds`. */
-  freeze(intent: unknown, when: { at?: number; delaySeconds?: number; key?: string }): FreezeResult {
-    return this.sedimenter.freeze(intent, when);
-  }
-
-  /** Cancels a frozen Intent by id. */
-  cancelFrozen(cryoId: number): boolean {
-    return this.sedimenter.cancel(cryoId);
-  }
-
-  /** Pending frozen Intents in wake order. */
-  frozen(options: { limit?: number; after?: { wakeAt: number; cryoId: number } } = {}): FrozenSummary[] {
-    const limit = pageSize(options.limit);
-    return this.sedimenter.cryostasis.list(limit, options.after).map((e) => ({
-      cryoId: e.cryoId,
-      wakeAt: e.wakeAt,
-      key: e.key,
-      attempts: e.attempts,
-      lastError: e.lastError,
-      frozenAt: e.frozenAt,
-      nomosVersion: e.nomos.version,
-      sieveHash: e.sieveHash,
-      intent: e.intent,
-    }));
-  }
-
-  /**
    * The lineage this instance runs, from `static law`. Override to run an older version of it
    * (in tests, `testWorld(…, { version })` of `@noema/cloudflare/testing` does that for you); it
    * runs in the constructor, where `this.ctx` is already set.
@@ -435,26 +383,31 @@ export abstract class Attractor<Env = unknown, L extends Vocabulary | Lineage = 
     return lineage;
   }
 
-  /** Applies one Intent atomically and seals the result. Trusts nothing: the input is parsed again here. */
-  sedimentation(intent: unknown): Seal {
-    return this.sealed(this.sedimenter.sediment(intent));
-  }
-
-  /** After a Seal from a request: open inspector pages learn the new head; the log may have grown enough for a background re-verification, or begun or filled an archive segment, which moves the alarm. */
-  private sealed(seal: Seal): Seal {
-    if (seal.success) this.announce();
-    if ((seal.success && seal.sedimentId % FULL_VERIFY_EVERY === 0) || this.archive?.moved(seal)) this.rearm();
-    return seal;
-  }
-
   /** Where archived segments are written: the R2 bucket of `static archive`. Override to wrap it (tests inject faults so). */
   protected archiveStore(bucket: R2Bucket): ObjectStorePort {
     return r2Store(bucket);
   }
 
-  /** The archived segments in order: their range, manifest and object key. Empty without `static archive`. */
-  archiveSegments(): ArchivedSegment[] {
-    return this.archive?.segments() ?? [];
+  /** Applies one Intent atomically and seals the result. Trusts nothing: the input is parsed again here. */
+  sedimentation(intent: unknown): Seal {
+    return this.sealed(this.sedimenter.sedimentation(intent));
+  }
+
+  /**
+   * Receives a message from another Attractor (its delivery chore calls this): sedimented
+   * under the message's key, so a redelivery applies nothing twice, with origin
+   * `{ message: { from, sedimentId, step, messageId } }`. An Intent of an older law is
+   * carried like any other (Flat, Curved and reforged, or Critical and refused).
+   */
+  receive(message: unknown): Seal {
+    return this.sealed(this.sedimenter.features.messages.receive(message));
+  }
+
+  /** After a Seal from a request: open inspector pages learn the new head; the log may have grown enough for a background re-verification, or begun or filled an archive segment, which moves the alarm. */
+  private sealed(seal: Seal): Seal {
+    if (seal.success) this.announce();
+    if ((seal.success && seal.sedimentId % FULL_VERIFY_EVERY === 0) || this.archiveLog?.moved(seal)) this.rearm();
+    return seal;
   }
 
   /**
@@ -466,42 +419,45 @@ export abstract class Attractor<Env = unknown, L extends Vocabulary | Lineage = 
     return this.sedimenter.explain(intent);
   }
 
-  /** Sediments after `after`, oldest first; `next` is the cursor of the next page when there is one. */
-  /** Sediments after `after`, oldest first, read from the archive where they have left SQLite. */
+  // The features, each reached over RPC as one object: `await stub.cryostasis.list()` is one round trip (promise pipelining).
+
+  /** Cryostasis: `freeze`, `cancel` and `list` frozen Intents (docs/concepts/cryostasis.md). */
+  get cryostasis(): CryostasisMethods {
+    return this.methods.cryostasis;
+  }
+
+  /** Messages: the `outbox` and the `receipts` (docs/concepts/messages.md). */
+  get messages(): MessagesMethods {
+    return this.methods.messages;
+  }
+
+  /** Verification: `verify`, `reverify`, `status` and `tail` (docs/concepts/seal.md). */
+  get verification(): VerificationMethods {
+    return this.methods.verification;
+  }
+
+  /** The archive: its `segments` (docs/concepts/archive.md). */
+  get archive(): ArchiveMethods {
+    return this.methods.archive;
+  }
+
+  /** Sediments after `after`, oldest first, read from the archive where they have left SQLite; `next` is the cursor of the next page. */
   async sediments(after = 0, limit = DEFAULT_PAGE): Promise<{ sediments: Sediment[]; next?: number }> {
     const from = Number.isInteger(after) ? after : 0;
-    if (this.archive) return this.archive.sediments(from, pageSize(limit));
+    if (this.archiveLog) return this.archiveLog.sediments(from, pageSize(limit));
     // Archived once, then `static archive` removed: say so rather than skip history.
     const archived = this.sedimenter.log.anchor().sedimentId;
     if (from < archived) throw new Error(`sediments 1..${archived} are archived in R2: declare \`static archive\` with its binding to read them`);
     return this.sedimenter.log.page(from, pageSize(limit));
   }
 
-  /**
-   * Checks the chain after the last checkpoint (a head a background pass verified), up to the
-   * current head, in slices with a pause between them: requests arriving meanwhile are served
-   * in between. A break the background pass found is reported as well; the first one wins.
-   * With `static archive`, also the segment index from genesis to the live log, each object's
-   * presence and manifest, and with `deep` every archived entry (see `archive`).
-   */
-  async verify(options: { deep?: boolean } = {}): Promise<Verification & { archive?: ArchiveReport }> {
-    const tail = await this.verifier.verify(pause);
-    return this.archive ? this.archive.verify(tail, options) : tail;
-  }
-
-  /** Starts a full re-verification from the anchor now, run a slice per alarm run; `verify()` then reports what it finds. */
-  reverify(): void {
-    this.verifier.startPass(this.host.now());
-    this.rearm();
-  }
-
   /** Precedents after `after` (a precedentId), oldest first; `next` is the cursor of the next page when there is one. */
   async precedents(filter: { kind?: ReasonKind | undefined; nomosVersion?: number | undefined; after?: number | undefined; limit?: number | undefined } = {}): Promise<{ precedents: Precedent[]; next?: number }> {
     const { kind, nomosVersion, after } = filter;
     const limit = pageSize(filter.limit);
-    if (this.archive) {
+    if (this.archiveLog) {
       const query = { ...(kind === undefined ? {} : { kind }), ...(nomosVersion === undefined ? {} : { nomosVersion }), ...(after === undefined ? {} : { after }), limit };
-      return this.archive.precedents(query, (f) => this.sedimenter.log.precedents(f));
+      return this.archiveLog.precedents(query, (f) => this.sedimenter.log.precedents(f));
     }
     // One more than asked: a full page says whether anything is behind it.
     const rows = this.sedimenter.log.precedents({
@@ -523,6 +479,11 @@ export abstract class Attractor<Env = unknown, L extends Vocabulary | Lineage = 
     return audit(this.host.db, this.vocabulary.nomos, { ...(page.after === undefined ? {} : { after: page.after }), ...(page.limit === undefined ? {} : { limit: page.limit }) });
   }
 
+  nomos(): NomosReport {
+    const { held, latest, error } = this.migration;
+    return { held, latest, history: nomosHistory(this.host.db), ...(error ? { migrationError: error } : {}) };
+  }
+
   // For the inspector (see inspection.ts): read-only and bounded.
 
   /** The tables of the law held, as declared. */
@@ -540,16 +501,6 @@ export abstract class Attractor<Env = unknown, L extends Vocabulary | Lineage = 
     return sampleOf(this.sedimenter.log, count);
   }
 
-  /** The newest sediments re-hashed and linked, without walking the whole chain as `verify()` does. */
-  verifyTail(count?: number): TailCheck {
-    return tailCheck(this.sedimenter.log, count);
-  }
-
-  /** The background verification's checkpoint and latest pass, read from storage: cheap, unlike `verify()`. */
-  chainStatus(): ChainStatus {
-    return { checkpoint: this.verifier.checkpoint(), pass: this.verifier.pass() };
-  }
-
   /** A WebSocket upgrade subscribes to the log's head (hibernatable: an idle page keeps nothing awake); anything else is 404. */
   override fetch(request: Request): Response {
     if (request.headers.get("Upgrade") === null) return new Response("not found", { status: 404 });
@@ -565,14 +516,58 @@ export abstract class Attractor<Env = unknown, L extends Vocabulary | Lineage = 
     announce(this.ctx, this.sedimenter.lastSedimentId);
   }
 
-  nomos(): NomosReport {
-    const { held, latest, error } = this.migration;
-    return { held, latest, history: nomosHistory(this.host.db), ...(error ? { migrationError: error } : {}) };
+  // The names before the features had their own objects: each one line, kept one release.
+
+  /** @deprecated Use `stub.cryostasis.freeze(intent, when)`. */
+  freeze(intent: unknown, when: FreezeWhen): FreezeResult {
+    return this.methods.cryostasis.freeze(intent, when);
+  }
+
+  /** @deprecated Use `stub.cryostasis.cancel(cryoId)`. */
+  cancelFrozen(cryoId: number): boolean {
+    return this.methods.cryostasis.cancel(cryoId);
+  }
+
+  /** @deprecated Use `stub.cryostasis.list(options)`. */
+  frozen(options: { limit?: number; after?: { wakeAt: number; cryoId: number } } = {}): FrozenEntry[] {
+    return this.methods.cryostasis.list(options);
+  }
+
+  /** @deprecated Use `stub.messages.outbox(options)`. */
+  outbox(options: { after?: number; limit?: number } = {}): { messages: OutboxEntry[]; next?: number } {
+    return this.methods.messages.outbox(options);
+  }
+
+  /** @deprecated Use `stub.messages.receipts(options)`. */
+  receipts(options: { after?: number; limit?: number } = {}): { receipts: ReceiptEntry[]; next?: number } {
+    return this.methods.messages.receipts(options);
+  }
+
+  /** @deprecated Use `stub.verification.verify(options)`. */
+  verify(options: { deep?: boolean } = {}): Promise<Verification & { archive?: ArchiveReport }> {
+    return this.methods.verification.verify(options);
+  }
+
+  /** @deprecated Use `stub.verification.reverify()`. */
+  reverify(): void {
+    this.methods.verification.reverify();
+  }
+
+  /** @deprecated Use `stub.verification.status()`. */
+  chainStatus(): ChainStatus {
+    return this.methods.verification.status();
+  }
+
+  /** @deprecated Use `stub.verification.tail(count)`. */
+  verifyTail(count?: number): TailCheck {
+    return this.methods.verification.tail(count);
+  }
+
+  /** @deprecated Use `stub.archive.segments()`. */
+  archiveSegments(): ArchivedSegment[] {
+    return this.methods.archive.segments();
   }
 }
-
-/** Yields to the event loop, so that requests waiting for the object run between verification slices. */
-const pause = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 
 /** Refuses a subclass that overrides `alarm()`: it would stop every frozen Intent unless it called `super.alarm()`. */
 function assertAlarmNotOverridden(prototype: object, className: string): void {

@@ -1,4 +1,3 @@
-import { RpcTarget } from "cloudflare:workers";
 import {
   type AlarmChore,
   Archive,
@@ -88,15 +87,14 @@ export function archiveChore(archive: Archive): AlarmChore {
 }
 
 /**
- * The archive over RPC, `stub.archive`: the segments the log was sealed into, in order. Reading
- * sediments and Precedents goes through the archive by itself; `stub.verification.verify()`
- * checks it (docs/concepts/archive.md).
+ * The RPC method the archive brings (the Attractor's `archiveSegments` delegates here): the
+ * segments the log was sealed into, in order. `sediments()` and `precedents()` read through the
+ * archive by themselves, and `verify()` checks it (docs/concepts/archive.md).
  */
-export class ArchiveMethods extends RpcTarget {
+export class ArchiveRpc {
   readonly #archive: Archive | undefined;
 
   constructor(archive: Archive | undefined) {
-    super();
     this.#archive = archive;
   }
 

@@ -17,13 +17,13 @@ import {
   Verifier,
 } from "@noema/core/runtime";
 import { installFastHash } from "./hash.js";
-import { archiveBucket, archiveChore, ArchiveMethods, type ArchiveSettings, openArchive, r2Store } from "./archive.js";
-import { CryostasisMethods, cryostasisChore, type FreezeWhen, type FrozenEntry } from "./cryostasis.js";
+import { archiveBucket, archiveChore, ArchiveRpc, type ArchiveSettings, openArchive, r2Store } from "./archive.js";
+import { CryostasisRpc, cryostasisChore, type FreezeWhen, type FrozenEntry } from "./cryostasis.js";
 import { acceptLive, announce, type ChainStatus, closeLive, type RowsPage, rowsOf, sampleOf, type TableInfo, type TailCheck, tablesOf } from "./inspection.js";
-import { DEFAULT_DELIVERY, type DeliveryOptions, messagesChore, MessagesMethods, type OutboxEntry, type ReceiptEntry, sendTargets } from "./messages.js";
+import { DEFAULT_DELIVERY, type DeliveryOptions, messagesChore, MessagesRpc, type OutboxEntry, type ReceiptEntry, sendTargets } from "./messages.js";
 import { pageSize } from "./page.js";
 import { type UnderTest, worldsUnderTest } from "./under-test.js";
-import { VerificationMethods } from "./verification.js";
+import { VerificationRpc } from "./verification.js";
 
 /** Why an Attractor subclass cannot start: a missing law or an overridden `alarm()`. */
 export class AttractorDefinitionError extends Error {
@@ -79,12 +79,16 @@ export interface NomosReport {
 
 export { DEFAULT_PAGE, MAX_PAGE } from "@noema/core/runtime";
 
-/** The features' RPC methods, opened when the Attractor wakes: reached as `stub.cryostasis`, `stub.messages`, … */
-interface FeatureMethods {
-  cryostasis: CryostasisMethods;
-  messages: MessagesMethods;
-  verification: VerificationMethods;
-  archive: ArchiveMethods;
+/**
+ * The features' RPC methods, opened when the Attractor wakes. The Attractor's methods delegate
+ * to them in one line each: an RpcTarget per feature (`stub.cryostasis.list()`) pipelines in
+ * workerd, but not through @cloudflare/vitest-plugin's Durable Object wrapper, where tests run.
+ */
+interface FeatureRpc {
+  cryostasis: CryostasisRpc;
+  messages: MessagesRpc;
+  verification: VerificationRpc;
+  archive: ArchiveRpc;
 }
 
 /**
@@ -150,7 +154,7 @@ export abstract class Attractor<Env = unknown, L extends Vocabulary | Lineage = 
   private readonly limits: IntentLimits;
   private sedimenter!: Sedimenter;
   private verifier!: Verifier;
-  private methods!: FeatureMethods;
+  private rpc!: FeatureRpc;
   private migration!: MigrationState;
   private readonly wakeBatch: number;
   private readonly sends: Record<string, Lineage>;
@@ -238,11 +242,11 @@ export abstract class Attractor<Env = unknown, L extends Vocabulary | Lineage = 
         verifier.chore(),
         ...(archive ? [archiveChore(archive)] : []),
       ];
-      this.methods = {
-        cryostasis: new CryostasisMethods(sedimenter),
-        messages: new MessagesMethods(sedimenter),
-        verification: new VerificationMethods({ log: sedimenter.log, verifier, archive, now: () => host.now(), rearm: () => this.rearm() }),
-        archive: new ArchiveMethods(archive),
+      this.rpc = {
+        cryostasis: new CryostasisRpc(sedimenter),
+        messages: new MessagesRpc(sedimenter),
+        verification: new VerificationRpc({ log: sedimenter.log, verifier, archive, now: () => host.now(), rearm: () => this.rearm() }),
+        archive: new ArchiveRpc(archive),
       };
       // A restart, an eviction or a code update may have lost the alarm: point it at the earliest entry again.
       this.rearm();
@@ -419,28 +423,6 @@ export abstract class Attractor<Env = unknown, L extends Vocabulary | Lineage = 
     return this.sedimenter.explain(intent);
   }
 
-  // The features, each reached over RPC as one object: `await stub.cryostasis.list()` is one round trip (promise pipelining).
-
-  /** Cryostasis: `freeze`, `cancel` and `list` frozen Intents (docs/concepts/cryostasis.md). */
-  get cryostasis(): CryostasisMethods {
-    return this.methods.cryostasis;
-  }
-
-  /** Messages: the `outbox` and the `receipts` (docs/concepts/messages.md). */
-  get messages(): MessagesMethods {
-    return this.methods.messages;
-  }
-
-  /** Verification: `verify`, `reverify`, `status` and `tail` (docs/concepts/seal.md). */
-  get verification(): VerificationMethods {
-    return this.methods.verification;
-  }
-
-  /** The archive: its `segments` (docs/concepts/archive.md). */
-  get archive(): ArchiveMethods {
-    return this.methods.archive;
-  }
-
   /** Sediments after `after`, oldest first, read from the archive where they have left SQLite; `next` is the cursor of the next page. */
   async sediments(after = 0, limit = DEFAULT_PAGE): Promise<{ sediments: Sediment[]; next?: number }> {
     const from = Number.isInteger(after) ? after : 0;
@@ -516,56 +498,60 @@ export abstract class Attractor<Env = unknown, L extends Vocabulary | Lineage = 
     announce(this.ctx, this.sedimenter.lastSedimentId);
   }
 
-  // The names before the features had their own objects: each one line, kept one release.
+  // The features' RPC methods (see FeatureRpc): each delegates in one line to its feature's module.
 
-  /** @deprecated Use `stub.cryostasis.freeze(intent, when)`. */
+  /** Freezes an Intent from code, to wake at `at` (ms since the epoch) or after `delaySeconds`; a `key` makes it idempotent. */
   freeze(intent: unknown, when: FreezeWhen): FreezeResult {
-    return this.methods.cryostasis.freeze(intent, when);
+    return this.rpc.cryostasis.freeze(intent, when);
   }
 
-  /** @deprecated Use `stub.cryostasis.cancel(cryoId)`. */
+  /** Cancels a frozen Intent by id (inside an Intent, `$cancel` cancels one by key); false when there was none. */
   cancelFrozen(cryoId: number): boolean {
-    return this.methods.cryostasis.cancel(cryoId);
+    return this.rpc.cryostasis.cancel(cryoId);
   }
 
-  /** @deprecated Use `stub.cryostasis.list(options)`. */
+  /** Pending frozen Intents in wake order; `after` is the last entry of the page before. */
   frozen(options: { limit?: number; after?: { wakeAt: number; cryoId: number } } = {}): FrozenEntry[] {
-    return this.methods.cryostasis.list(options);
+    return this.rpc.cryostasis.list(options);
   }
 
-  /** @deprecated Use `stub.messages.outbox(options)`. */
+  /** Messages waiting for delivery, in the order they were sent; `next` is the cursor of the next page. */
   outbox(options: { after?: number; limit?: number } = {}): { messages: OutboxEntry[]; next?: number } {
-    return this.methods.messages.outbox(options);
+    return this.rpc.messages.outbox(options);
   }
 
-  /** @deprecated Use `stub.messages.receipts(options)`. */
+  /** Receipts of settled messages, in the order they were sent; `next` is the cursor of the next page. */
   receipts(options: { after?: number; limit?: number } = {}): { receipts: ReceiptEntry[]; next?: number } {
-    return this.methods.messages.receipts(options);
+    return this.rpc.messages.receipts(options);
   }
 
-  /** @deprecated Use `stub.verification.verify(options)`. */
+  /**
+   * Checks the chain after the last checkpoint up to the current head, in slices with a pause
+   * between them (requests are served in between); with `static archive` also the archive, and
+   * with `deep` every archived entry. See VerificationRpc.verify.
+   */
   verify(options: { deep?: boolean } = {}): Promise<Verification & { archive?: ArchiveReport }> {
-    return this.methods.verification.verify(options);
+    return this.rpc.verification.verify(options);
   }
 
-  /** @deprecated Use `stub.verification.reverify()`. */
+  /** Starts a full re-verification from the anchor now, run a slice per alarm run; `verify()` then reports what it finds. */
   reverify(): void {
-    this.methods.verification.reverify();
+    this.rpc.verification.reverify();
   }
 
-  /** @deprecated Use `stub.verification.status()`. */
+  /** The background verification's checkpoint and latest pass, read from storage: cheap, unlike `verify()`. */
   chainStatus(): ChainStatus {
-    return this.methods.verification.status();
+    return this.rpc.verification.status();
   }
 
-  /** @deprecated Use `stub.verification.tail(count)`. */
+  /** The newest sediments re-hashed and linked, without walking the whole chain as `verify()` does. */
   verifyTail(count?: number): TailCheck {
-    return this.methods.verification.tail(count);
+    return this.rpc.verification.tail(count);
   }
 
-  /** @deprecated Use `stub.archive.segments()`. */
+  /** The archived segments in order: their range, manifest and object key. Empty without `static archive`. */
   archiveSegments(): ArchivedSegment[] {
-    return this.methods.archive.segments();
+    return this.rpc.archive.segments();
   }
 }
 

@@ -1,4 +1,3 @@
-import { RpcTarget } from "cloudflare:workers";
 import type { FreezeResult, Intent, WakeOutcome } from "@noema/core";
 import type { AlarmChore, Sedimenter } from "@noema/core/runtime";
 import { pageSize } from "./page.js";
@@ -27,14 +26,14 @@ export interface FreezeWhen {
 }
 
 /**
- * Cryostasis over RPC, `stub.cryostasis`: freeze an Intent from code, cancel it, list the
- * pending ones. Inside an Intent, `$freeze` and `$cancel` do the same (docs/concepts/cryostasis.md).
+ * The RPC methods Cryostasis brings (the Attractor's `freeze`, `cancelFrozen` and `frozen`
+ * delegate here): freeze an Intent from code, cancel it, list the pending ones. Inside an
+ * Intent, `$freeze` and `$cancel` do the same (docs/concepts/cryostasis.md).
  */
-export class CryostasisMethods extends RpcTarget {
+export class CryostasisRpc {
   readonly #sedimenter: Sedimenter;
 
   constructor(sedimenter: Sedimenter) {
-    super();
     this.#sedimenter = sedimenter;
   }
 

@@ -12,8 +12,7 @@ export {
   type NomosReport,
   type Query,
 } from "./attractor.js";
-export { type ArchiveMethods, type ArchiveSettings, r2Store } from "./archive.js";
-export type { CryostasisMethods, FreezeWhen } from "./cryostasis.js";
+export { type ArchiveSettings, r2Store } from "./archive.js";
+export type { FreezeWhen } from "./cryostasis.js";
 export type { ChainStatus, RowsPage, TableInfo, TailCheck } from "./inspection.js";
-export { DEFAULT_DELIVERY, DELIVERY_LEASE_MS, type DeliveryOptions, type MessagesMethods, type OutboxEntry, type OutboxMessage, type ReceiptEntry } from "./messages.js";
-export type { VerificationMethods } from "./verification.js";
+export { DEFAULT_DELIVERY, DELIVERY_LEASE_MS, type DeliveryOptions, type OutboxEntry, type OutboxMessage, type ReceiptEntry } from "./messages.js";

@@ -1,4 +1,3 @@
-import { RpcTarget } from "cloudflare:workers";
 import { type Intent, Lineage, type Message, type Receipt, type Seal, type SealOrigin, type Vocabulary } from "@noema/core";
 import { type AlarmChore, MAX_MESSAGE_ATTEMPTS, MESSAGE_BATCH, MESSAGE_CONCURRENCY, type OutboxEntry as OutboxRow, type OutboxStore, type Sedimenter } from "@noema/core/runtime";
 import { pageSize } from "./page.js";
@@ -95,7 +94,7 @@ export function messagesChore(sedimenter: Sedimenter, env: unknown, delivery: De
   };
 }
 
-/** A pending message as `stub.messages.outbox()` lists it. */
+/** A pending message as `outbox()` lists it. */
 export interface OutboxEntry {
   messageId: number;
   key: string;
@@ -112,7 +111,7 @@ export interface OutboxEntry {
 /** @deprecated Renamed `OutboxEntry`. */
 export type OutboxMessage = OutboxEntry;
 
-/** A receipt as `stub.messages.receipts()` lists it, with the sediment that recorded it. */
+/** A receipt as `receipts()` lists it, with the sediment that recorded it. */
 export type ReceiptEntry = Receipt & { sedimentId: number };
 
 /** A page of the outbox after `after` (a messageId). */
@@ -143,15 +142,14 @@ function receiptsPage(outbox: OutboxStore, after: number | undefined, limit: num
 }
 
 /**
- * Messages over RPC, `stub.messages`: the outbox (messages waiting for delivery) and the
- * receipts of settled ones, each in the order they were sent. Another Attractor delivers to
- * `receive`, on the Attractor itself (docs/concepts/messages.md).
+ * The RPC methods messages bring (the Attractor's `outbox` and `receipts` delegate here): the
+ * outbox (messages waiting for delivery) and the receipts of settled ones, each in the order
+ * they were sent. Another Attractor delivers to `receive`, beside `sedimentation` (docs/concepts/messages.md).
  */
-export class MessagesMethods extends RpcTarget {
+export class MessagesRpc {
   readonly #sedimenter: Sedimenter;
 
   constructor(sedimenter: Sedimenter) {
-    super();
     this.#sedimenter = sedimenter;
   }
 

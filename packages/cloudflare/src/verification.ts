@@ -1,4 +1,3 @@
-import { RpcTarget } from "cloudflare:workers";
 import type { Verification } from "@noema/core";
 import type { Archive, ArchiveReport, SedimentLog, Verifier } from "@noema/core/runtime";
 import { type ChainStatus, type TailCheck, tailCheck } from "./inspection.js";
@@ -17,14 +16,14 @@ export interface VerificationParts {
 const pause = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 
 /**
- * Verification over RPC, `stub.verification`: check the hash chain (and the archive), start a
- * background pass, read its status, or re-hash the newest entries (docs/concepts/seal.md).
+ * The RPC methods verification brings (the Attractor's `verify`, `reverify`, `chainStatus` and
+ * `verifyTail` delegate here): check the hash chain (and the archive), start a background pass,
+ * read its status, or re-hash the newest entries (docs/concepts/seal.md).
  */
-export class VerificationMethods extends RpcTarget {
+export class VerificationRpc {
   readonly #parts: VerificationParts;
 
   constructor(parts: VerificationParts) {
-    super();
     this.#parts = parts;
   }
 

@@ -202,7 +202,7 @@ export class Sedimenter {
     const { sediment, settled } = this.host.transaction(() => {
       const { admitted, origin } = prepare();
       this.alarmWork = undefined;
-      const done = this.commit(admitted.intent, origin, now);
+      const done = this.commit(admitted, origin, now);
       alarmWork = this.alarmWork;
       return done;
     });
@@ -219,8 +219,9 @@ export class Sedimenter {
     else if (this.alarmWork.earliest !== undefined) this.alarmWork.earliest = Math.min(this.alarmWork.earliest, at);
   }
 
-  /** Runs the Intent's steps and appends its log row, inside the caller's transaction. */
-  private commit(intent: Intent, origin: SealOrigin | undefined, timestamp: number): { sediment: Sediment; settled?: () => void } {
+  /** Runs the admitted Intent's steps and appends its log row, inside the caller's transaction. */
+  private commit(admitted: Sealable["admitted"], origin: SealOrigin | undefined, timestamp: number): { sediment: Sediment; settled?: () => void } {
+    const { intent } = admitted;
     const sedimentId = this.head.sedimentId + 1;
     const prevHash = this.head.hash;
     // A receipt recorded alone has no steps: it writes no table of the Nomos, so no invariant can break.

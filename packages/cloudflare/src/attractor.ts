@@ -2,7 +2,6 @@ import { DurableObject } from "cloudflare:workers";
 import { type ColumnList, DEFAULT_LIMITS, type ExplainResult, type FreezeResult, type Intent, type IntentLimits, type LatestOf, Lineage, type ParseResult, type Precedent, type ReasonKind, type Receipt, type Row, type Seal, type Sediment, type SqlValue, type Verification, type WakeOutcome, type Vocabulary, type World } from "@noema/core";
 import { audit, type AuditPage, WAKE_BATCH, DEFAULT_PAGE } from "@noema/core/runtime";
 import {
-  type AlarmChore,
   type AppliedNomos,
   type Archive,
   type ArchivedSegment,
@@ -16,6 +15,7 @@ import {
   type SedimentHost,
   Verifier,
 } from "@noema/core/runtime";
+import { Alarm } from "./alarm.js";
 import { installFastHash } from "./hash.js";
 import { archiveBucket, archiveChore, ArchiveRpc, type ArchiveSettings, openArchive, r2Store } from "./archive.js";
 import { CryostasisRpc, cryostasisChore, type FreezeWhen, type FrozenEntry } from "./cryostasis.js";
@@ -30,10 +30,7 @@ export class AttractorDefinitionError extends Error {
   override name = "AttractorDefinitionError";
 }
 
-/** Where the user's own alarm time is kept: the synchronous KV of a SQLite-backed object (`_cf_KV`). */
-const USER_ALARM_KEY = "noema:alarm";
-/** How long after a failed `onAlarm()` it runs again. */
-export const ALARM_RETRY_MS = 30_000;
+export { ALARM_RETRY_MS } from "./alarm.js";
 
 declare const alarmOwned: unique symbol;
 /**
@@ -159,14 +156,8 @@ export abstract class Attractor<Env = unknown, L extends Vocabulary | Lineage = 
   private readonly wakeBatch: number;
   private readonly sends: Record<string, Lineage>;
   private readonly delivery: DeliveryOptions;
-  /** The user alarm time `onAlarm()` is running for: not re-armed while it runs. */
-  private runningAlarm: number | undefined;
-  /** When the alarm this object last set rings (undefined: none set, or it rang). */
-  private armedAt: number | undefined;
-  /** What the alarm serves besides `onAlarm()`, in the order each run serves it: Cryostasis first. */
-  private alarmWork: AlarmChore[] = [];
-  /** A chore that threw waits until this time (kept in memory: a restart simply tries it again). */
-  private readonly choreRetryAt = new Map<string, number>();
+  /** The one Durable Object alarm, shared by the features' chores and `schedule()`. */
+  private readonly sharedAlarm: Alarm;
   /** Set when `static archive` is declared: where the log's older segments live. */
   private archiveLog: Archive | undefined;
   /** Set only for a World the test kit set up (see under-test.ts): its pinned version and moved clock. */
@@ -205,9 +196,10 @@ export abstract class Attractor<Env = unknown, L extends Vocabulary | Lineage = 
       db: { exec: (text, params) => sql.exec<Row>(text, ...params).toArray(), raw: (text, params) => [...sql.exec(text, ...params).raw()] as SqlValue[][] },
       transaction: (fn) => ctx.storage.transactionSync(fn),
       now: underTest ? () => Date.now() + underTest.offset : () => Date.now(),
-      onAlarmWorkChanged: (earliest) => this.alarmWorkChanged(earliest),
+      onAlarmWorkChanged: (earliest) => this.sharedAlarm.changed(earliest),
     });
     const attractor = statics.name;
+    this.sharedAlarm = new Alarm({ storage: ctx.storage, now: host.now, offset: () => underTest?.offset ?? 0, attractor });
     void ctx.blockConcurrencyWhile(async () => {
       const state = (this.migration = applyLineage(host, this.lineage, host.now()));
       if (state.error) console.error(`noema: ${attractor} ${state.latest.name} v${state.error.version}: ${state.error.message}`);
@@ -235,60 +227,22 @@ export abstract class Attractor<Env = unknown, L extends Vocabulary | Lineage = 
       const { sedimenter } = this;
       const verifier = (this.verifier = new Verifier(sedimenter.log, host.db));
       const archive = (this.archiveLog = bucket ? openArchive(statics.archive!, this.archiveStore(bucket), host, sedimenter.log, this.world) : undefined);
-      // Each feature brings its alarm chore (served in this order: Cryostasis first) and its RPC methods.
-      this.alarmWork = [
+      // Each feature brings its RPC methods and its alarm chore (served in this order: Cryostasis first).
+      this.rpc = {
+        cryostasis: new CryostasisRpc(sedimenter),
+        messages: new MessagesRpc(sedimenter),
+        verification: new VerificationRpc({ log: sedimenter.log, verifier, archive, now: () => host.now(), rearm: () => this.sharedAlarm.rearm() }),
+        archive: new ArchiveRpc(archive),
+      };
+      const chores = [
         cryostasisChore(sedimenter, this.wakeBatch, (outcomes) => this.onWake(outcomes)),
         messagesChore(sedimenter, env, this.delivery, (receipt) => this.onReceipt(receipt), attractor),
         verifier.chore(),
         ...(archive ? [archiveChore(archive)] : []),
       ];
-      this.rpc = {
-        cryostasis: new CryostasisRpc(sedimenter),
-        messages: new MessagesRpc(sedimenter),
-        verification: new VerificationRpc({ log: sedimenter.log, verifier, archive, now: () => host.now(), rearm: () => this.rearm() }),
-        archive: new ArchiveRpc(archive),
-      };
-      // A restart, an eviction or a code update may have lost the alarm: point it at the earliest entry again.
-      this.rearm();
+      // An Attractor that cannot run its stored law leaves its frozen Intents, and their alarm, alone.
+      this.sharedAlarm.serve(chores, () => sedimenter.available);
     });
-  }
-
-  /** When a chore next wants the alarm: its own time, but not before a failed run's retry time. */
-  private choreTime(chore: AlarmChore): number | undefined {
-    const next = chore.next();
-    return next === undefined ? undefined : Math.max(next, this.choreRetryAt.get(chore.name) ?? next);
-  }
-
-  /**
-   * Work was added or removed. Work added no sooner than the alarm this object set rings is
-   * served by that run, which re-arms for the rest: one reservation freezing its release an
-   * hour ahead should not re-read every chore's queue and set the alarm again.
-   */
-  private alarmWorkChanged(earliest: number | undefined): void {
-    if (earliest !== undefined && this.armedAt !== undefined && earliest >= this.armedAt) return;
-    this.rearm();
-  }
-
-  /**
-   * Points the one Durable Object alarm at the earliest of every chore's next time and the
-   * time given to `schedule()`, or clears it. It reads every queue from storage rather than
-   * trusting memory; only the time it set is remembered (see `alarmWorkChanged`).
-   */
-  private rearm(): void {
-    // Called before the wake finished (a schedule() in a subclass constructor): the wake re-arms.
-    if (!this.sedimenter) return;
-    const user = this.ctx.storage.kv.get<number>(USER_ALARM_KEY);
-    const times = user === undefined || user === this.runningAlarm ? [] : [user];
-    for (const chore of this.alarmWork) {
-      const at = this.choreTime(chore);
-      if (at !== undefined) times.push(at);
-    }
-    // An Attractor that cannot run its stored law leaves its frozen Intents, and their alarm, alone.
-    if (times.length === 0 && !this.sedimenter.available) return;
-    this.armedAt = times.length === 0 ? undefined : Math.min(...times);
-    if (this.armedAt === undefined) void this.ctx.storage.deleteAlarm();
-    // The alarm rings in real time: a clock moved forward in a test rings that much sooner.
-    else void this.ctx.storage.setAlarm(this.armedAt - (this.underTest?.offset ?? 0));
   }
 
   /**
@@ -301,44 +255,11 @@ export abstract class Attractor<Env = unknown, L extends Vocabulary | Lineage = 
    * `ALARM_RETRY_MS` later, without holding up the others.
    */
   override async alarm(): Promise<AlarmOwnedByAttractor> {
-    // The alarm that rang is spent: work added while it runs must re-arm.
-    this.armedAt = undefined;
-    const now = this.host.now();
     const head = this.sedimenter.lastSedimentId;
-    for (const chore of this.alarmWork) {
-      const at = this.choreTime(chore);
-      if (at === undefined || at > now) continue;
-      try {
-        await chore.run(now);
-        this.choreRetryAt.delete(chore.name);
-      } catch (error) {
-        console.error(`noema: ${this.world.attractor} ${chore.name} failed, retrying in ${ALARM_RETRY_MS} ms:`, error);
-        this.choreRetryAt.set(chore.name, this.host.now() + ALARM_RETRY_MS);
-      }
-    }
+    await this.sharedAlarm.runChores();
     if (this.sedimenter.lastSedimentId !== head) this.announce();
-    this.rearm();
-    const kv = this.ctx.storage.kv;
-    const due = kv.get<number>(USER_ALARM_KEY);
-    if (due !== undefined && due <= this.host.now()) {
-      this.runningAlarm = due;
-      let next: number | undefined;
-      try {
-        await this.onAlarm();
-      } catch (error) {
-        // Logged and run again later rather than rethrown: the same alarm also serves frozen Intents.
-        console.error(`noema: ${this.world.attractor} onAlarm() failed, retrying in ${ALARM_RETRY_MS} ms:`, error);
-        next = this.host.now() + ALARM_RETRY_MS;
-      } finally {
-        this.runningAlarm = undefined;
-      }
-      // Unless onAlarm() called schedule(), this time has been served (or is retried).
-      if (kv.get<number>(USER_ALARM_KEY) === due) {
-        if (next === undefined) kv.delete(USER_ALARM_KEY);
-        else kv.put(USER_ALARM_KEY, next);
-      }
-      this.rearm();
-    }
+    this.sharedAlarm.rearm();
+    await this.sharedAlarm.runScheduled(() => this.onAlarm());
     return undefined as AlarmOwnedByAttractor;
   }
 
@@ -348,14 +269,12 @@ export abstract class Attractor<Env = unknown, L extends Vocabulary | Lineage = 
    * Object alarm is pointed at whichever comes first.
    */
   protected schedule(at: number | Date | null): void {
-    if (at === null) this.ctx.storage.kv.delete(USER_ALARM_KEY);
-    else this.ctx.storage.kv.put(USER_ALARM_KEY, typeof at === "number" ? at : at.getTime());
-    this.rearm();
+    this.sharedAlarm.schedule(at === null || typeof at === "number" ? at : at.getTime());
   }
 
   /** The time given to `schedule()` that has not run yet. */
   protected scheduled(): number | undefined {
-    return this.ctx.storage.kv.get<number>(USER_ALARM_KEY);
+    return this.sharedAlarm.scheduled();
   }
 
   /**
@@ -410,7 +329,7 @@ export abstract class Attractor<Env = unknown, L extends Vocabulary | Lineage = 
   /** After a Seal from a request: open inspector pages learn the new head; the log may have grown enough for a background re-verification, or begun or filled an archive segment, which moves the alarm. */
   private sealed(seal: Seal): Seal {
     if (seal.success) this.announce();
-    if ((seal.success && seal.sedimentId % FULL_VERIFY_EVERY === 0) || this.archiveLog?.moved(seal)) this.rearm();
+    if ((seal.success && seal.sedimentId % FULL_VERIFY_EVERY === 0) || this.archiveLog?.moved(seal)) this.sharedAlarm.rearm();
     return seal;
   }
 

@@ -15,7 +15,10 @@ export interface FrozenEntry {
   intent: Intent;
 }
 
-/** @deprecated Renamed `FrozenEntry`. */
+/**
+ * A pending frozen Intent as listed: the former name of `FrozenEntry`.
+ * @deprecated Renamed `FrozenEntry`.
+ */
 export type FrozenSummary = FrozenEntry;
 
 /** When a frozen Intent wakes: at `at` (ms since the epoch) or after `delaySeconds`; a `key` makes freezing idempotent. */

@@ -108,7 +108,10 @@ export interface OutboxEntry {
   createdAt: number;
 }
 
-/** @deprecated Renamed `OutboxEntry`. */
+/**
+ * A pending message as listed: the former name of `OutboxEntry`.
+ * @deprecated Renamed `OutboxEntry`.
+ */
 export type OutboxMessage = OutboxEntry;
 
 /** A receipt as `receipts()` lists it, with the sediment that recorded it. */

@@ -74,7 +74,10 @@ export interface FrozenRow {
   frozenAt: number;
 }
 
-/** @deprecated Renamed `FrozenRow` (an Attractor lists frozen Intents as `FrozenEntry`). */
+/**
+ * A frozen Intent as stored: the former name of `FrozenRow`.
+ * @deprecated Renamed `FrozenRow` (an Attractor lists frozen Intents as `FrozenEntry`).
+ */
 export type FrozenEntry = FrozenRow;
 
 export interface FreezeRequest {

@@ -47,7 +47,10 @@ export interface OutboxRow {
   createdAt: number;
 }
 
-/** @deprecated Renamed `OutboxRow` (an Attractor lists its outbox as `OutboxEntry`). */
+/**
+ * A pending message as the outbox holds it: the former name of `OutboxRow`.
+ * @deprecated Renamed `OutboxRow` (an Attractor lists its outbox as `OutboxEntry`).
+ */
 export type OutboxEntry = OutboxRow;
 
 export interface SendRequest {

@@ -15,7 +15,10 @@ import type { Message, Receipt, Seal, SealOrigin, SuccessSeal } from "./types.js
 /** A receipt with the sediment that recorded it: what `recordReceipt` returns, and an Attractor lists as a `ReceiptEntry`. */
 type RecordedReceipt = Receipt & { sedimentId: number };
 
-/** @deprecated What `recordReceipt` returns: the receipt with the sediment recording it, or undefined when another delivery settled the message first. */
+/**
+ * What `recordReceipt` returns: the receipt with the sediment recording it, or undefined when another delivery settled the message first.
+ * @deprecated Spelled out where it is used: `Receipt & { sedimentId }` (an Attractor lists receipts as `ReceiptEntry`).
+ */
 export type ReceiptRecord = RecordedReceipt | undefined;
 
 /**

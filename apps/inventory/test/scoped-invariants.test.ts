@@ -164,7 +164,7 @@ describe("scoped invariants in a real Durable Object", () => {
         );
       const byScope = (intent: Intent) =>
         outcome(() => {
-          const seal = sedimenter.sediment(intent);
+          const seal = sedimenter.sedimentation(intent);
           if (!seal.success) throw new Refusal(seal.reason);
         });
       fc.assert(
@@ -194,7 +194,7 @@ describe("a host that never installed the scopes", () => {
       const db: SqlExecutor = { exec: (text, params) => state.storage.sql.exec(text, ...params).toArray() as never };
       const host: SedimentHost = { db, transaction: (fn) => state.storage.transactionSync(fn), now: () => 1_000 };
       const sedimenter = new Sedimenter(Lineage.of(scoped), host, { attractor: "ScopeTest", name: "lazy", nomosVersion: scoped.nomos.version, nomosHash: scoped.nomos.hash });
-      const seal = (op: string, args: Record<string, unknown>) => sedimenter.sediment({ v: 1, steps: [{ op, args }] });
+      const seal = (op: string, args: Record<string, unknown>) => sedimenter.sedimentation({ v: 1, steps: [{ op, args }] });
       expect(seal("setStock", { locationId: "A", quantity: 5 }).success).toBe(true);
       expect(seal("reserve", { locationId: "A", quantity: 2 }).success).toBe(true);
       const skewed = seal("skew", { locationId: "A", delta: 1 });

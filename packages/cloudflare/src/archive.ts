@@ -1,6 +1,7 @@
 import {
   type AlarmChore,
   Archive,
+  type ArchivedSegment,
   DEFAULT_PRECEDENT_RETENTION_MS,
   DEFAULT_SEGMENT_AGE_MS,
   DEFAULT_SEGMENT_ENTRIES,
@@ -83,4 +84,22 @@ const yieldToEvents = () => new Promise<void>((resolve) => setTimeout(resolve, 0
 /** Archival's share of the alarm: one segment per run, retried by the alarm when R2 fails. */
 export function archiveChore(archive: Archive): AlarmChore {
   return { name: "archive", next: () => archive.next(), run: (now) => archive.run(now) };
+}
+
+/**
+ * The RPC method the archive brings (the Attractor's `archiveSegments` delegates here): the
+ * segments the log was sealed into, in order. `sediments()` and `precedents()` read through the
+ * archive by themselves, and `verify()` checks it (docs/concepts/archive.md).
+ */
+export class ArchiveRpc {
+  readonly #archive: Archive | undefined;
+
+  constructor(archive: Archive | undefined) {
+    this.#archive = archive;
+  }
+
+  /** The archived segments in order: their range, manifest and object key. Empty without `static archive`. */
+  segments(): ArchivedSegment[] {
+    return this.#archive?.segments() ?? [];
+  }
 }

@@ -1,8 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { type ColumnList, DEFAULT_LIMITS, type ExplainResult, type FreezeResult, type Intent, type IntentLimits, type LatestOf, Lineage, type ParseResult, type Precedent, type ReasonKind, type Receipt, type Row, type Seal, type Sediment, type SqlValue, type Verification, type WakeOutcome, type Vocabulary, type World } from "@noema/core";
-import { audit, type AuditPage, WAKE_BATCH, MAX_PAGE, DEFAULT_PAGE } from "@noema/core/runtime";
+import { audit, type AuditPage, WAKE_BATCH, DEFAULT_PAGE } from "@noema/core/runtime";
 import {
-  type AlarmChore,
   type AppliedNomos,
   type Archive,
   type ArchivedSegment,
@@ -16,21 +15,22 @@ import {
   type SedimentHost,
   Verifier,
 } from "@noema/core/runtime";
+import { Alarm } from "./alarm.js";
 import { installFastHash } from "./hash.js";
-import { archiveBucket, archiveChore, type ArchiveSettings, openArchive, r2Store } from "./archive.js";
-import { acceptLive, announce, type ChainStatus, closeLive, type RowsPage, rowsOf, sampleOf, type TableInfo, type TailCheck, tablesOf, tailCheck } from "./inspection.js";
-import { DEFAULT_DELIVERY, type DeliveryOptions, messagesChore, type OutboxMessage, outboxPage, type ReceiptEntry, receiptsPage, sendTargets } from "./messages.js";
+import { archiveBucket, archiveChore, ArchiveRpc, type ArchiveSettings, openArchive, r2Store } from "./archive.js";
+import { CryostasisRpc, cryostasisChore, type FreezeWhen, type FrozenEntry } from "./cryostasis.js";
+import { acceptLive, announce, type ChainStatus, closeLive, type RowsPage, rowsOf, sampleOf, type TableInfo, type TailCheck, tablesOf } from "./inspection.js";
+import { DEFAULT_DELIVERY, type DeliveryOptions, messagesChore, MessagesRpc, type OutboxEntry, type ReceiptEntry, sendTargets } from "./messages.js";
+import { pageSize } from "./page.js";
 import { type UnderTest, worldsUnderTest } from "./under-test.js";
+import { VerificationRpc } from "./verification.js";
 
 /** Why an Attractor subclass cannot start: a missing law or an overridden `alarm()`. */
 export class AttractorDefinitionError extends Error {
   override name = "AttractorDefinitionError";
 }
 
-/** Where the user's own alarm time is kept: the synchronous KV of a SQLite-backed object (`_cf_KV`). */
-const USER_ALARM_KEY = "noema:alarm";
-/** How long after a failed `onAlarm()` it runs again. */
-export const ALARM_RETRY_MS = 30_000;
+export { ALARM_RETRY_MS } from "./alarm.js";
 
 declare const alarmOwned: unique symbol;
 /**
@@ -60,18 +60,7 @@ export interface AttractorStatics {
 const isVocabulary = (law: unknown): law is Vocabulary =>
   typeof law === "object" && law !== null && "nomos" in law && "operations" in law;
 
-/** A pending frozen Intent as listed: when it wakes, how often it failed and why. */
-export interface FrozenSummary {
-  cryoId: number;
-  wakeAt: number;
-  key: string | null;
-  attempts: number;
-  lastError: string | null;
-  frozenAt: number;
-  nomosVersion: number;
-  sieveHash: string;
-  intent: Intent;
-}
+export type { FrozenEntry, FrozenSummary } from "./cryostasis.js";
 
 export type { ExplainResult } from "@noema/core";
 
@@ -87,8 +76,17 @@ export interface NomosReport {
 
 export { DEFAULT_PAGE, MAX_PAGE } from "@noema/core/runtime";
 
-/** A page size from an RPC caller: a whole number clamped to 1..MAX_PAGE, DEFAULT_PAGE when missing or not a number. */
-const pageSize = (limit: number | undefined) => (Number.isInteger(limit) ? Math.min(Math.max(limit!, 1), MAX_PAGE) : DEFAULT_PAGE);
+/**
+ * The features' RPC methods, opened when the Attractor wakes. The Attractor's methods delegate
+ * to them in one line each: an RpcTarget per feature (`stub.cryostasis.list()`) pipelines in
+ * workerd, but not through @cloudflare/vitest-plugin's Durable Object wrapper, where tests run.
+ */
+interface FeatureRpc {
+  cryostasis: CryostasisRpc;
+  messages: MessagesRpc;
+  verification: VerificationRpc;
+  archive: ArchiveRpc;
+}
 
 /**
  * Reads for an Attractor's own methods (`this.query`); writes belong in the vocabulary. Rows are
@@ -153,20 +151,15 @@ export abstract class Attractor<Env = unknown, L extends Vocabulary | Lineage = 
   private readonly limits: IntentLimits;
   private sedimenter!: Sedimenter;
   private verifier!: Verifier;
+  private rpc!: FeatureRpc;
   private migration!: MigrationState;
   private readonly wakeBatch: number;
   private readonly sends: Record<string, Lineage>;
   private readonly delivery: DeliveryOptions;
-  /** The user alarm time `onAlarm()` is running for: not re-armed while it runs. */
-  private runningAlarm: number | undefined;
-  /** When the alarm this object last set rings (undefined: none set, or it rang). */
-  private armedAt: number | undefined;
-  /** What the alarm serves besides `onAlarm()`, in the order each run serves it: Cryostasis first. */
-  private alarmWork: AlarmChore[] = [];
-  /** A chore that threw waits until this time (kept in memory: a restart simply tries it again). */
-  private readonly choreRetryAt = new Map<string, number>();
+  /** The one Durable Object alarm, shared by the features' chores and `schedule()`. */
+  private readonly sharedAlarm: Alarm;
   /** Set when `static archive` is declared: where the log's older segments live. */
-  private archive: Archive | undefined;
+  private archiveLog: Archive | undefined;
   /** Set only for a World the test kit set up (see under-test.ts): its pinned version and moved clock. */
   private readonly underTest: UnderTest | undefined;
 
@@ -203,9 +196,10 @@ export abstract class Attractor<Env = unknown, L extends Vocabulary | Lineage = 
       db: { exec: (text, params) => sql.exec<Row>(text, ...params).toArray(), raw: (text, params) => [...sql.exec(text, ...params).raw()] as SqlValue[][] },
       transaction: (fn) => ctx.storage.transactionSync(fn),
       now: underTest ? () => Date.now() + underTest.offset : () => Date.now(),
-      onAlarmWorkChanged: (earliest) => this.alarmWorkChanged(earliest),
+      onAlarmWorkChanged: (earliest) => this.sharedAlarm.changed(earliest),
     });
     const attractor = statics.name;
+    this.sharedAlarm = new Alarm({ storage: ctx.storage, now: host.now, offset: () => underTest?.offset ?? 0, attractor });
     void ctx.blockConcurrencyWhile(async () => {
       const state = (this.migration = applyLineage(host, this.lineage, host.now()));
       if (state.error) console.error(`noema: ${attractor} ${state.latest.name} v${state.error.version}: ${state.error.message}`);
@@ -230,67 +224,25 @@ export abstract class Attractor<Env = unknown, L extends Vocabulary | Lineage = 
         ...(failure && (!held || held.nomos.hash !== state.held.hash) ? { unavailable: failure } : {}),
         ...(failure ? { pending: failure } : {}),
       });
-      this.verifier = new Verifier(this.sedimenter.log, host.db);
-      if (bucket) this.archive = openArchive(statics.archive!, this.archiveStore(bucket), host, this.sedimenter.log, this.world);
-      this.alarmWork = [
-        this.cryostasisChore(),
-        messagesChore(this.sedimenter, env, this.delivery, (receipt) => this.onReceipt(receipt), attractor),
-        this.verifier.chore(),
-        ...(this.archive ? [archiveChore(this.archive)] : []),
+      const { sedimenter } = this;
+      const verifier = (this.verifier = new Verifier(sedimenter.log, host.db));
+      const archive = (this.archiveLog = bucket ? openArchive(statics.archive!, this.archiveStore(bucket), host, sedimenter.log, this.world) : undefined);
+      // Each feature brings its RPC methods and its alarm chore (served in this order: Cryostasis first).
+      this.rpc = {
+        cryostasis: new CryostasisRpc(sedimenter),
+        messages: new MessagesRpc(sedimenter),
+        verification: new VerificationRpc({ log: sedimenter.log, verifier, archive, now: () => host.now(), rearm: () => this.sharedAlarm.rearm() }),
+        archive: new ArchiveRpc(archive),
+      };
+      const chores = [
+        cryostasisChore(sedimenter, this.wakeBatch, (outcomes) => this.onWake(outcomes)),
+        messagesChore(sedimenter, env, this.delivery, (receipt) => this.onReceipt(receipt), attractor),
+        verifier.chore(),
+        ...(archive ? [archiveChore(archive)] : []),
       ];
-      // A restart, an eviction or a code update may have lost the alarm: point it at the earliest entry again.
-      this.rearm();
+      // An Attractor that cannot run its stored law leaves its frozen Intents, and their alarm, alone.
+      this.sharedAlarm.serve(chores, () => sedimenter.available);
     });
-  }
-
-  /** Wakes due frozen Intents, a batch per alarm run; an Attractor that cannot run its law leaves them alone. */
-  private cryostasisChore(): AlarmChore {
-    return {
-      name: "cryostasis",
-      next: () => (this.sedimenter.available ? this.sedimenter.cryostasis.earliest() : undefined),
-      run: async () => {
-        const outcomes = this.sedimenter.wakeDue(this.wakeBatch);
-        if (outcomes.length > 0) await this.onWake(outcomes);
-      },
-    };
-  }
-
-  /** When a chore next wants the alarm: its own time, but not before a failed run's retry time. */
-  private choreTime(chore: AlarmChore): number | undefined {
-    const next = chore.next();
-    return next === undefined ? undefined : Math.max(next, this.choreRetryAt.get(chore.name) ?? next);
-  }
-
-  /**
-   * Work was added or removed. Work added no sooner than the alarm this object set rings is
-   * served by that run, which re-arms for the rest: one reservation freezing its release an
-   * hour ahead should not re-read every chore's queue and set the alarm again.
-   */
-  private alarmWorkChanged(earliest: number | undefined): void {
-    if (earliest !== undefined && this.armedAt !== undefined && earliest >= this.armedAt) return;
-    this.rearm();
-  }
-
-  /**
-   * Points the one Durable Object alarm at the earliest of every chore's next time and the
-   * time given to `schedule()`, or clears it. It reads every queue from storage rather than
-   * trusting memory; only the time it set is remembered (see `alarmWorkChanged`).
-   */
-  private rearm(): void {
-    // Called before the wake finished (a schedule() in a subclass constructor): the wake re-arms.
-    if (!this.sedimenter) return;
-    const user = this.ctx.storage.kv.get<number>(USER_ALARM_KEY);
-    const times = user === undefined || user === this.runningAlarm ? [] : [user];
-    for (const chore of this.alarmWork) {
-      const at = this.choreTime(chore);
-      if (at !== undefined) times.push(at);
-    }
-    // An Attractor that cannot run its stored law leaves its frozen Intents, and their alarm, alone.
-    if (times.length === 0 && !this.sedimenter.available) return;
-    this.armedAt = times.length === 0 ? undefined : Math.min(...times);
-    if (this.armedAt === undefined) void this.ctx.storage.deleteAlarm();
-    // The alarm rings in real time: a clock moved forward in a test rings that much sooner.
-    else void this.ctx.storage.setAlarm(this.armedAt - (this.underTest?.offset ?? 0));
   }
 
   /**
@@ -303,44 +255,11 @@ export abstract class Attractor<Env = unknown, L extends Vocabulary | Lineage = 
    * `ALARM_RETRY_MS` later, without holding up the others.
    */
   override async alarm(): Promise<AlarmOwnedByAttractor> {
-    // The alarm that rang is spent: work added while it runs must re-arm.
-    this.armedAt = undefined;
-    const now = this.host.now();
     const head = this.sedimenter.lastSedimentId;
-    for (const chore of this.alarmWork) {
-      const at = this.choreTime(chore);
-      if (at === undefined || at > now) continue;
-      try {
-        await chore.run(now);
-        this.choreRetryAt.delete(chore.name);
-      } catch (error) {
-        console.error(`noema: ${this.world.attractor} ${chore.name} failed, retrying in ${ALARM_RETRY_MS} ms:`, error);
-        this.choreRetryAt.set(chore.name, this.host.now() + ALARM_RETRY_MS);
-      }
-    }
+    await this.sharedAlarm.runChores();
     if (this.sedimenter.lastSedimentId !== head) this.announce();
-    this.rearm();
-    const kv = this.ctx.storage.kv;
-    const due = kv.get<number>(USER_ALARM_KEY);
-    if (due !== undefined && due <= this.host.now()) {
-      this.runningAlarm = due;
-      let next: number | undefined;
-      try {
-        await this.onAlarm();
-      } catch (error) {
-        // Logged and run again later rather than rethrown: the same alarm also serves frozen Intents.
-        console.error(`noema: ${this.world.attractor} onAlarm() failed, retrying in ${ALARM_RETRY_MS} ms:`, error);
-        next = this.host.now() + ALARM_RETRY_MS;
-      } finally {
-        this.runningAlarm = undefined;
-      }
-      // Unless onAlarm() called schedule(), this time has been served (or is retried).
-      if (kv.get<number>(USER_ALARM_KEY) === due) {
-        if (next === undefined) kv.delete(USER_ALARM_KEY);
-        else kv.put(USER_ALARM_KEY, next);
-      }
-      this.rearm();
-    }
+    this.sharedAlarm.rearm();
+    await this.sharedAlarm.runScheduled(() => this.onAlarm());
     return undefined as AlarmOwnedByAttractor;
   }
 
@@ -350,14 +269,12 @@ export abstract class Attractor<Env = unknown, L extends Vocabulary | Lineage = 
    * Object alarm is pointed at whichever comes first.
    */
   protected schedule(at: number | Date | null): void {
-    if (at === null) this.ctx.storage.kv.delete(USER_ALARM_KEY);
-    else this.ctx.storage.kv.put(USER_ALARM_KEY, typeof at === "number" ? at : at.getTime());
-    this.rearm();
+    this.sharedAlarm.schedule(at === null || typeof at === "number" ? at : at.getTime());
   }
 
   /** The time given to `schedule()` that has not run yet. */
   protected scheduled(): number | undefined {
-    return this.ctx.storage.kv.get<number>(USER_ALARM_KEY);
+    return this.sharedAlarm.scheduled();
   }
 
   /**
@@ -381,52 +298,6 @@ export abstract class Attractor<Env = unknown, L extends Vocabulary | Lineage = 
   }
 
   /**
-   * Receives a message from another Attractor (its delivery chore calls this): sedimented
-   * under the message's key, so a redelivery applies nothing twice, with origin
-   * `{ message: { from, sedimentId, step, messageId } }`. An Intent of an older law is
-   * carried like any other (Flat, Curved and reforged, or Critical and refused).
-   */
-  receive(message: unknown): Seal {
-    return this.sealed(this.sedimenter.receive(message));
-  }
-
-  /** Messages waiting for delivery, in the order they were sent; `next` is the cursor of the next page. */
-  outbox(options: { after?: number; limit?: number } = {}): { messages: OutboxMessage[]; next?: number } {
-    return outboxPage(this.sedimenter.outbox, options.after, pageSize(options.limit));
-  }
-
-  /** Receipts of settled messages, in the order they were sent; `next` is the cursor of the next page. */
-  receipts(options: { after?: number; limit?: number } = {}): { receipts: ReceiptEntry[]; next?: number } {
-    return receiptsPage(this.sedimenter.outbox, options.after, pageSize(options.limit));
-  }
-
-  /** Freezes an Intent from code, to wake at `at` (ms since the epoch) or after `delaySeconds`. */
-  freeze(intent: unknown, when: { at?: number; delaySeconds?: number; key?: string }): FreezeResult {
-    return this.sedimenter.freeze(intent, when);
-  }
-
-  /** Cancels a frozen Intent by id. */
-  cancelFrozen(cryoId: number): boolean {
-    return this.sedimenter.cancel(cryoId);
-  }
-
-  /** Pending frozen Intents in wake order. */
-  frozen(options: { limit?: number; after?: { wakeAt: number; cryoId: number } } = {}): FrozenSummary[] {
-    const limit = pageSize(options.limit);
-    return this.sedimenter.cryostasis.list(limit, options.after).map((e) => ({
-      cryoId: e.cryoId,
-      wakeAt: e.wakeAt,
-      key: e.key,
-      attempts: e.attempts,
-      lastError: e.lastError,
-      frozenAt: e.frozenAt,
-      nomosVersion: e.nomos.version,
-      sieveHash: e.sieveHash,
-      intent: e.intent,
-    }));
-  }
-
-  /**
    * The lineage this instance runs, from `static law`. Override to run an older version of it
    * (in tests, `testWorld(…, { version })` of `@noema/cloudflare/testing` does that for you); it
    * runs in the constructor, where `this.ctx` is already set.
@@ -435,26 +306,31 @@ export abstract class Attractor<Env = unknown, L extends Vocabulary | Lineage = 
     return lineage;
   }
 
-  /** Applies one Intent atomically and seals the result. Trusts nothing: the input is parsed again here. */
-  sedimentation(intent: unknown): Seal {
-    return this.sealed(this.sedimenter.sediment(intent));
-  }
-
-  /** After a Seal from a request: open inspector pages learn the new head; the log may have grown enough for a background re-verification, or begun or filled an archive segment, which moves the alarm. */
-  private sealed(seal: Seal): Seal {
-    if (seal.success) this.announce();
-    if ((seal.success && seal.sedimentId % FULL_VERIFY_EVERY === 0) || this.archive?.moved(seal)) this.rearm();
-    return seal;
-  }
-
   /** Where archived segments are written: the R2 bucket of `static archive`. Override to wrap it (tests inject faults so). */
   protected archiveStore(bucket: R2Bucket): ObjectStorePort {
     return r2Store(bucket);
   }
 
-  /** The archived segments in order: their range, manifest and object key. Empty without `static archive`. */
-  archiveSegments(): ArchivedSegment[] {
-    return this.archive?.segments() ?? [];
+  /** Applies one Intent atomically and seals the result. Trusts nothing: the input is parsed again here. */
+  sedimentation(intent: unknown): Seal {
+    return this.sealed(this.sedimenter.sedimentation(intent));
+  }
+
+  /**
+   * Receives a message from another Attractor (its delivery chore calls this): sedimented
+   * under the message's key, so a redelivery applies nothing twice, with origin
+   * `{ message: { from, sedimentId, step, messageId } }`. An Intent of an older law is
+   * carried like any other (Flat, Curved and reforged, or Critical and refused).
+   */
+  receive(message: unknown): Seal {
+    return this.sealed(this.sedimenter.features.messages.receive(message));
+  }
+
+  /** After a Seal from a request: open inspector pages learn the new head; the log may have grown enough for a background re-verification, or begun or filled an archive segment, which moves the alarm. */
+  private sealed(seal: Seal): Seal {
+    if (seal.success) this.announce();
+    if ((seal.success && seal.sedimentId % FULL_VERIFY_EVERY === 0) || this.archiveLog?.moved(seal)) this.sharedAlarm.rearm();
+    return seal;
   }
 
   /**
@@ -466,42 +342,23 @@ export abstract class Attractor<Env = unknown, L extends Vocabulary | Lineage = 
     return this.sedimenter.explain(intent);
   }
 
-  /** Sediments after `after`, oldest first; `next` is the cursor of the next page when there is one. */
-  /** Sediments after `after`, oldest first, read from the archive where they have left SQLite. */
+  /** Sediments after `after`, oldest first, read from the archive where they have left SQLite; `next` is the cursor of the next page. */
   async sediments(after = 0, limit = DEFAULT_PAGE): Promise<{ sediments: Sediment[]; next?: number }> {
     const from = Number.isInteger(after) ? after : 0;
-    if (this.archive) return this.archive.sediments(from, pageSize(limit));
+    if (this.archiveLog) return this.archiveLog.sediments(from, pageSize(limit));
     // Archived once, then `static archive` removed: say so rather than skip history.
     const archived = this.sedimenter.log.anchor().sedimentId;
     if (from < archived) throw new Error(`sediments 1..${archived} are archived in R2: declare \`static archive\` with its binding to read them`);
     return this.sedimenter.log.page(from, pageSize(limit));
   }
 
-  /**
-   * Checks the chain after the last checkpoint (a head a background pass verified), up to the
-   * current head, in slices with a pause between them: requests arriving meanwhile are served
-   * in between. A break the background pass found is reported as well; the first one wins.
-   * With `static archive`, also the segment index from genesis to the live log, each object's
-   * presence and manifest, and with `deep` every archived entry (see `archive`).
-   */
-  async verify(options: { deep?: boolean } = {}): Promise<Verification & { archive?: ArchiveReport }> {
-    const tail = await this.verifier.verify(pause);
-    return this.archive ? this.archive.verify(tail, options) : tail;
-  }
-
-  /** Starts a full re-verification from the anchor now, run a slice per alarm run; `verify()` then reports what it finds. */
-  reverify(): void {
-    this.verifier.startPass(this.host.now());
-    this.rearm();
-  }
-
   /** Precedents after `after` (a precedentId), oldest first; `next` is the cursor of the next page when there is one. */
   async precedents(filter: { kind?: ReasonKind | undefined; nomosVersion?: number | undefined; after?: number | undefined; limit?: number | undefined } = {}): Promise<{ precedents: Precedent[]; next?: number }> {
     const { kind, nomosVersion, after } = filter;
     const limit = pageSize(filter.limit);
-    if (this.archive) {
+    if (this.archiveLog) {
       const query = { ...(kind === undefined ? {} : { kind }), ...(nomosVersion === undefined ? {} : { nomosVersion }), ...(after === undefined ? {} : { after }), limit };
-      return this.archive.precedents(query, (f) => this.sedimenter.log.precedents(f));
+      return this.archiveLog.precedents(query, (f) => this.sedimenter.log.precedents(f));
     }
     // One more than asked: a full page says whether anything is behind it.
     const rows = this.sedimenter.log.precedents({
@@ -523,6 +380,11 @@ export abstract class Attractor<Env = unknown, L extends Vocabulary | Lineage = 
     return audit(this.host.db, this.vocabulary.nomos, { ...(page.after === undefined ? {} : { after: page.after }), ...(page.limit === undefined ? {} : { limit: page.limit }) });
   }
 
+  nomos(): NomosReport {
+    const { held, latest, error } = this.migration;
+    return { held, latest, history: nomosHistory(this.host.db), ...(error ? { migrationError: error } : {}) };
+  }
+
   // For the inspector (see inspection.ts): read-only and bounded.
 
   /** The tables of the law held, as declared. */
@@ -540,16 +402,6 @@ export abstract class Attractor<Env = unknown, L extends Vocabulary | Lineage = 
     return sampleOf(this.sedimenter.log, count);
   }
 
-  /** The newest sediments re-hashed and linked, without walking the whole chain as `verify()` does. */
-  verifyTail(count?: number): TailCheck {
-    return tailCheck(this.sedimenter.log, count);
-  }
-
-  /** The background verification's checkpoint and latest pass, read from storage: cheap, unlike `verify()`. */
-  chainStatus(): ChainStatus {
-    return { checkpoint: this.verifier.checkpoint(), pass: this.verifier.pass() };
-  }
-
   /** A WebSocket upgrade subscribes to the log's head (hibernatable: an idle page keeps nothing awake); anything else is 404. */
   override fetch(request: Request): Response {
     if (request.headers.get("Upgrade") === null) return new Response("not found", { status: 404 });
@@ -565,14 +417,62 @@ export abstract class Attractor<Env = unknown, L extends Vocabulary | Lineage = 
     announce(this.ctx, this.sedimenter.lastSedimentId);
   }
 
-  nomos(): NomosReport {
-    const { held, latest, error } = this.migration;
-    return { held, latest, history: nomosHistory(this.host.db), ...(error ? { migrationError: error } : {}) };
+  // The features' RPC methods (see FeatureRpc): each delegates in one line to its feature's module.
+
+  /** Freezes an Intent from code, to wake at `at` (ms since the epoch) or after `delaySeconds`; a `key` makes it idempotent. */
+  freeze(intent: unknown, when: FreezeWhen): FreezeResult {
+    return this.rpc.cryostasis.freeze(intent, when);
+  }
+
+  /** Cancels a frozen Intent by id (inside an Intent, `$cancel` cancels one by key); false when there was none. */
+  cancelFrozen(cryoId: number): boolean {
+    return this.rpc.cryostasis.cancel(cryoId);
+  }
+
+  /** Pending frozen Intents in wake order; `after` is the last entry of the page before. */
+  frozen(options: { limit?: number; after?: { wakeAt: number; cryoId: number } } = {}): FrozenEntry[] {
+    return this.rpc.cryostasis.list(options);
+  }
+
+  /** Messages waiting for delivery, in the order they were sent; `next` is the cursor of the next page. */
+  outbox(options: { after?: number; limit?: number } = {}): { messages: OutboxEntry[]; next?: number } {
+    return this.rpc.messages.outbox(options);
+  }
+
+  /** Receipts of settled messages, in the order they were sent; `next` is the cursor of the next page. */
+  receipts(options: { after?: number; limit?: number } = {}): { receipts: ReceiptEntry[]; next?: number } {
+    return this.rpc.messages.receipts(options);
+  }
+
+  /**
+   * Checks the chain after the last checkpoint up to the current head, in slices with a pause
+   * between them (requests are served in between); with `static archive` also the archive, and
+   * with `deep` every archived entry. See VerificationRpc.verify.
+   */
+  verify(options: { deep?: boolean } = {}): Promise<Verification & { archive?: ArchiveReport }> {
+    return this.rpc.verification.verify(options);
+  }
+
+  /** Starts a full re-verification from the anchor now, run a slice per alarm run; `verify()` then reports what it finds. */
+  reverify(): void {
+    this.rpc.verification.reverify();
+  }
+
+  /** The background verification's checkpoint and latest pass, read from storage: cheap, unlike `verify()`. */
+  chainStatus(): ChainStatus {
+    return this.rpc.verification.status();
+  }
+
+  /** The newest sediments re-hashed and linked, without walking the whole chain as `verify()` does. */
+  verifyTail(count?: number): TailCheck {
+    return this.rpc.verification.tail(count);
+  }
+
+  /** The archived segments in order: their range, manifest and object key. Empty without `static archive`. */
+  archiveSegments(): ArchivedSegment[] {
+    return this.rpc.archive.segments();
   }
 }
-
-/** Yields to the event loop, so that requests waiting for the object run between verification slices. */
-const pause = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 
 /** Refuses a subclass that overrides `alarm()`: it would stop every frozen Intent unless it called `super.alarm()`. */
 function assertAlarmNotOverridden(prototype: object, className: string): void {

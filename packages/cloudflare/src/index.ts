@@ -6,11 +6,13 @@ export {
   type AttractorOf,
   type AttractorStatics,
   type ExplainResult,
+  type FrozenEntry,
   type FrozenSummary,
   MAX_PAGE,
   type NomosReport,
   type Query,
 } from "./attractor.js";
 export { type ArchiveSettings, r2Store } from "./archive.js";
+export type { FreezeWhen } from "./cryostasis.js";
 export type { ChainStatus, RowsPage, TableInfo, TailCheck } from "./inspection.js";
-export { DEFAULT_DELIVERY, DELIVERY_LEASE_MS, type DeliveryOptions, type OutboxMessage, type ReceiptEntry } from "./messages.js";
+export { DEFAULT_DELIVERY, DELIVERY_LEASE_MS, type DeliveryOptions, type OutboxEntry, type OutboxMessage, type ReceiptEntry } from "./messages.js";

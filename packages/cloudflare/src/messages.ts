@@ -1,5 +1,6 @@
 import { type Intent, Lineage, type Message, type Receipt, type Seal, type SealOrigin, type Vocabulary } from "@noema/core";
-import { type AlarmChore, MAX_MESSAGE_ATTEMPTS, MESSAGE_BATCH, MESSAGE_CONCURRENCY, type OutboxEntry, type OutboxStore, type Sedimenter } from "@noema/core/runtime";
+import { type AlarmChore, MAX_MESSAGE_ATTEMPTS, MESSAGE_BATCH, MESSAGE_CONCURRENCY, type OutboxEntry as OutboxRow, type OutboxStore, type Sedimenter } from "@noema/core/runtime";
+import { pageSize } from "./page.js";
 
 /** How an Attractor delivers its messages; `static delivery` overrides any of these. */
 export interface DeliveryOptions {
@@ -65,35 +66,36 @@ async function eachLimited<T>(items: readonly T[], limit: number, fn: (item: T) 
  * as a receipt with the hook's reaction; after the last attempt the message is undeliverable.
  */
 export function messagesChore(sedimenter: Sedimenter, env: unknown, delivery: DeliveryOptions, react: (receipt: Receipt) => unknown, attractor: string): AlarmChore {
-  const deliver = async (entry: OutboxEntry) => {
+  const messages = sedimenter.features.messages;
+  const deliver = async (entry: OutboxRow) => {
     let seal: Seal;
     try {
       const namespace = (env as Record<string, Receiver>)[entry.to.attractor]!;
-      seal = await namespace.getByName(entry.to.name).receive(sedimenter.messageOf(entry));
+      seal = await namespace.getByName(entry.to.name).receive(messages.messageOf(entry));
     } catch (error) {
-      sedimenter.deliveryFailed(entry, text(error), { maxAttempts: delivery.attempts, firstBackoffMs: delivery.firstBackoffMs, react });
+      messages.deliveryFailed(entry, text(error), { maxAttempts: delivery.attempts, firstBackoffMs: delivery.firstBackoffMs, react });
       return;
     }
     try {
-      sedimenter.recordReceipt(entry, { seal }, react);
+      messages.recordReceipt(entry, { seal }, react);
     } catch (error) {
       // The hook threw, so nothing was recorded: the receipt is asked for again later (the receiver answers the same).
       console.error(`noema: ${attractor} onReceipt failed for message ${entry.messageId}; retrying:`, error);
-      sedimenter.deliveryFailed(entry, `onReceipt failed: ${text(error)}`, { firstBackoffMs: delivery.firstBackoffMs, counted: false });
+      messages.deliveryFailed(entry, `onReceipt failed: ${text(error)}`, { firstBackoffMs: delivery.firstBackoffMs, counted: false });
     }
   };
   return {
     name: "messages",
     next: () => sedimenter.outbox.earliest(),
     run: async (now) => {
-      const taken = sedimenter.takeDue(now, delivery.batch, now + delivery.leaseMs);
+      const taken = messages.takeDue(now, delivery.batch, now + delivery.leaseMs);
       await eachLimited(taken, delivery.concurrency, deliver);
     },
   };
 }
 
 /** A pending message as `outbox()` lists it. */
-export interface OutboxMessage {
+export interface OutboxEntry {
   messageId: number;
   key: string;
   to: { attractor: string; name: string };
@@ -106,11 +108,17 @@ export interface OutboxMessage {
   createdAt: number;
 }
 
+/**
+ * A pending message as listed: the former name of `OutboxEntry`.
+ * @deprecated Renamed `OutboxEntry`.
+ */
+export type OutboxMessage = OutboxEntry;
+
 /** A receipt as `receipts()` lists it, with the sediment that recorded it. */
 export type ReceiptEntry = Receipt & { sedimentId: number };
 
 /** A page of the outbox after `after` (a messageId). */
-export function outboxPage(outbox: OutboxStore, after: number | undefined, limit: number): { messages: OutboxMessage[]; next?: number } {
+function outboxPage(outbox: OutboxStore, after: number | undefined, limit: number): { messages: OutboxEntry[]; next?: number } {
   const rows = outbox.list(limit + 1, Number.isInteger(after) ? after : 0);
   const messages = rows.slice(0, limit).map((e) => ({
     messageId: e.messageId,
@@ -127,11 +135,34 @@ export function outboxPage(outbox: OutboxStore, after: number | undefined, limit
 }
 
 /** A page of receipts after `after` (a messageId), read from the sediments that recorded them. */
-export function receiptsPage(outbox: OutboxStore, after: number | undefined, limit: number): { receipts: ReceiptEntry[]; next?: number } {
+function receiptsPage(outbox: OutboxStore, after: number | undefined, limit: number): { receipts: ReceiptEntry[]; next?: number } {
   const rows = outbox.receipts(limit + 1, Number.isInteger(after) ? after : 0);
   const receipts = rows.slice(0, limit).flatMap((r) => {
     const receipt = r.origin === null ? undefined : (JSON.parse(r.origin) as SealOrigin).receipt;
     return receipt ? [{ ...receipt, sedimentId: r.sedimentId }] : [];
   });
   return rows.length > limit ? { receipts, next: rows[limit - 1]!.messageId } : { receipts };
+}
+
+/**
+ * The RPC methods messages bring (the Attractor's `outbox` and `receipts` delegate here): the
+ * outbox (messages waiting for delivery) and the receipts of settled ones, each in the order
+ * they were sent. Another Attractor delivers to `receive`, beside `sedimentation` (docs/concepts/messages.md).
+ */
+export class MessagesRpc {
+  readonly #sedimenter: Sedimenter;
+
+  constructor(sedimenter: Sedimenter) {
+    this.#sedimenter = sedimenter;
+  }
+
+  /** Messages waiting for delivery; `next` is the cursor of the next page. */
+  outbox(options: { after?: number; limit?: number } = {}): { messages: OutboxEntry[]; next?: number } {
+    return outboxPage(this.#sedimenter.outbox, options.after, pageSize(options.limit));
+  }
+
+  /** Receipts of settled messages; `next` is the cursor of the next page. */
+  receipts(options: { after?: number; limit?: number } = {}): { receipts: ReceiptEntry[]; next?: number } {
+    return receiptsPage(this.#sedimenter.outbox, options.after, pageSize(options.limit));
+  }
 }

@@ -3,7 +3,7 @@
 // declares it, type-checks and returns the method's own result type.
 import { env } from "cloudflare:test";
 import { columnsOf, type Intent, lineage, type Precedent, type Reason, type Row, type Seal, type Sediment, type Verification } from "@noema/core";
-import { Attractor, type ExplainResult, type FrozenSummary, type NomosReport } from "@noema/cloudflare";
+import { Attractor, type ExplainResult, type FrozenEntry, type NomosReport } from "@noema/cloudflare";
 import type { ArchivedSegment, ArchiveReport } from "@noema/core/runtime";
 import type { Account } from "./ledger/attractor.js";
 import { ledgerNomos } from "./ledger/nomos.js";
@@ -28,7 +28,7 @@ export async function calls() {
   same<Same<Result<Stub["verify"]>, Verification & { archive?: ArchiveReport }>>();
   same<Same<Result<Stub["archiveSegments"]>, ArchivedSegment[]>>();
   same<Same<Result<Stub["nomos"]>, NomosReport>>();
-  same<Same<Result<Stub["frozen"]>, FrozenSummary[]>>();
+  same<Same<Result<Stub["frozen"]>, FrozenEntry[]>>();
   same<Same<Result<Stub["cancelFrozen"]>, boolean>>();
   same<Same<Result<Stub["accounts"]>, Account[]>>();
 

@@ -55,7 +55,7 @@ export function wakeTime(when: WakeWhen, now: number | undefined, verb: "be" | "
   return { ok: true, wakeAt };
 }
 
-/** Built-in steps of Cryostasis: registered in BUILTIN_STEPS (interpretation/builtins.ts). */
+/** Built-in steps of Cryostasis: brought by cryostasisFeature (index.ts). */
 export const FREEZE = "$freeze";
 export const CANCEL = "$cancel";
 

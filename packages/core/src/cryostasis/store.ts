@@ -57,8 +57,8 @@ export function storedSieve(db: SqlExecutor, hash: string): Sieve | undefined {
   return row ? (JSON.parse(String(row.sieve)) as Sieve) : undefined;
 }
 
-/** A frozen Intent: everything needed to decide, when it wakes, whether it may still run. */
-export interface FrozenEntry {
+/** A frozen Intent as stored: everything needed to decide, when it wakes, whether it may still run (listed as a FrozenEntry). */
+export interface FrozenRow {
   cryoId: number;
   wakeAt: number;
   intent: Intent;
@@ -73,6 +73,12 @@ export interface FrozenEntry {
   lastError: string | null;
   frozenAt: number;
 }
+
+/**
+ * A frozen Intent as stored: the former name of `FrozenRow`.
+ * @deprecated Renamed `FrozenRow` (an Attractor lists frozen Intents as `FrozenEntry`).
+ */
+export type FrozenEntry = FrozenRow;
 
 export interface FreezeRequest {
   wakeAt: number;
@@ -179,7 +185,7 @@ export class CryostasisStore {
     return rows.length;
   }
 
-  private entryOf(r: Row): FrozenEntry {
+  private entryOf(r: Row): FrozenRow {
     return {
       cryoId: Number(r.cryo_id),
       wakeAt: Number(r.wake_at),
@@ -213,12 +219,12 @@ export class CryostasisStore {
     return r ? Number(r.wake_at) : undefined;
   }
 
-  due(now: number, limit: number): FrozenEntry[] {
+  due(now: number, limit: number): FrozenRow[] {
     return this.db.exec(`${SELECT} WHERE c.wake_at <= ? ORDER BY c.wake_at, c.cryo_id LIMIT ?`, [now, limit]).map((r) => this.entryOf(r));
   }
 
   /** Pending entries in wake order, paged by (wakeAt, cryoId). */
-  list(limit: number, after?: { wakeAt: number; cryoId: number }): FrozenEntry[] {
+  list(limit: number, after?: { wakeAt: number; cryoId: number }): FrozenRow[] {
     return this.db
       .exec(`${SELECT} WHERE (c.wake_at, c.cryo_id) > (?, ?) ORDER BY c.wake_at, c.cryo_id LIMIT ?`, [after?.wakeAt ?? -1, after?.cryoId ?? -1, limit])
       .map((r) => this.entryOf(r));

@@ -2,18 +2,16 @@ import type { ArgValue, IntentStep, StepScope, Vocabulary } from "../intent/inde
 import { checkOpArgs, operationOutputs } from "../intent/index.js";
 import type { ParseResult } from "../issue/index.js";
 import type { BuiltinStep } from "../builtin/index.js";
-import { cancelStep, freezeStep } from "../cryostasis/index.js";
-import { sendStep } from "../message/index.js";
+import { cryostasisFeature } from "../cryostasis/index.js";
+import { messagesFeature } from "../message/index.js";
 
 /**
- * The built-in steps, by name: every layer that meets a `$` step looks it up here. Each lives
- * with its concept (Cryostasis, messages); the registry sits above them, where they are run.
+ * The built-in steps, by name: every layer that meets a `$` step looks it up here. Each feature
+ * brings its own (see builtin/feature.ts); the registry sits above them, where they are run.
  */
-export const BUILTIN_STEPS: Readonly<Record<string, BuiltinStep>> = Object.freeze({
-  [freezeStep.op]: freezeStep,
-  [cancelStep.op]: cancelStep,
-  [sendStep.op]: sendStep,
-});
+export const BUILTIN_STEPS: Readonly<Record<string, BuiltinStep>> = Object.freeze(
+  Object.fromEntries([cryostasisFeature, messagesFeature].flatMap((f) => f.steps.map((step) => [step.op, step]))),
+);
 
 /** The built-in step of this name, or undefined (own properties only). */
 export function builtinStep(op: string): BuiltinStep | undefined {

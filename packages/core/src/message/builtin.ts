@@ -6,7 +6,7 @@ import { zodIssues } from "../issue/index.js";
 import { MAX_NAME_LENGTH } from "../nomos/index.js";
 import { SEND_SQL } from "./store.js";
 
-/** The built-in step that sends a message: registered in BUILTIN_STEPS (interpretation/builtins.ts). */
+/** The built-in step that sends a message: brought by messagesFeature (index.ts). */
 export const SEND = "$send";
 
 /** Characters of the name a message's target is addressed by. */

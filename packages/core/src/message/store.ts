@@ -33,8 +33,8 @@ export function derivedMessageKey(from: World, sedimentId: number, step: number)
   return key.length <= MAX_KEY_LENGTH ? key : `msg:${sha256Hex(key)}`;
 }
 
-/** A pending message as the outbox holds it. */
-export interface OutboxEntry {
+/** A pending message as the outbox holds it (listed as an OutboxEntry). */
+export interface OutboxRow {
   messageId: number;
   key: string;
   to: MessageTarget;
@@ -46,6 +46,12 @@ export interface OutboxEntry {
   nextAttemptAt: number;
   createdAt: number;
 }
+
+/**
+ * A pending message as the outbox holds it: the former name of `OutboxRow`.
+ * @deprecated Renamed `OutboxRow` (an Attractor lists its outbox as `OutboxEntry`).
+ */
+export type OutboxEntry = OutboxRow;
 
 export interface SendRequest {
   key: string;
@@ -59,7 +65,7 @@ export interface SendRequest {
 
 const SELECT = `SELECT message_id, msg_key, target_attractor, target_name, intent, sieve_hash, sent_sediment, sent_step, attempts, last_error, next_attempt_at, created_at FROM _noema_outbox`;
 
-function entryOf(r: Record<string, unknown>): OutboxEntry {
+function entryOf(r: Record<string, unknown>): OutboxRow {
   return {
     messageId: Number(r.message_id),
     key: String(r.msg_key),
@@ -102,12 +108,12 @@ export class OutboxStore {
     return r ? Number(r.next_attempt_at) : undefined;
   }
 
-  due(now: number, limit: number): OutboxEntry[] {
+  due(now: number, limit: number): OutboxRow[] {
     return this.db.exec(`${SELECT} WHERE next_attempt_at <= ? ORDER BY next_attempt_at, message_id LIMIT ?`, [now, limit]).map(entryOf);
   }
 
   /** Takes due messages for delivery: each is left alone until `until` (a lease), unless settled or postponed first. */
-  take(now: number, limit: number, until: number): OutboxEntry[] {
+  take(now: number, limit: number, until: number): OutboxRow[] {
     return this.db
       .exec(
         `UPDATE _noema_outbox SET next_attempt_at = ? WHERE message_id IN (SELECT message_id FROM _noema_outbox WHERE next_attempt_at <= ? ORDER BY next_attempt_at, message_id LIMIT ?)
@@ -119,7 +125,7 @@ export class OutboxStore {
   }
 
   /** Pending messages in the order they were sent, after `after` (a messageId). */
-  list(limit: number, after = 0): OutboxEntry[] {
+  list(limit: number, after = 0): OutboxRow[] {
     return this.db.exec(`${SELECT} WHERE message_id > ? ORDER BY message_id LIMIT ?`, [after, limit]).map(entryOf);
   }
 
@@ -129,7 +135,7 @@ export class OutboxStore {
   }
 
   /** Takes the message out and keeps its key taken; false when another delivery settled it first. */
-  settle(entry: OutboxEntry, outcome: string, sedimentId: number): boolean {
+  settle(entry: OutboxRow, outcome: string, sedimentId: number): boolean {
     if (this.db.exec(`DELETE FROM _noema_outbox WHERE message_id = ? RETURNING message_id`, [entry.messageId]).length === 0) return false;
     this.db.exec(`INSERT INTO _noema_receipt (message_id, msg_key, outcome, sediment_id) VALUES (?, ?, ?, ?)`, [entry.messageId, entry.key, outcome, sedimentId]);
     return true;

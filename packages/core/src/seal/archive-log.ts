@@ -1,3 +1,4 @@
+import type { Feature } from "../builtin/feature.js";
 import type { SedimentHost, SqlExecutor } from "../host/index.js";
 import type { ReasonKind } from "../refusal/index.js";
 import {
@@ -27,6 +28,9 @@ export const ARCHIVE_DDL = [
   // Paging finds the segment holding an id by its last id.
   `CREATE UNIQUE INDEX IF NOT EXISTS _noema_archive_segment_last ON _noema_archive_segment (kind, last_id)`,
 ];
+
+/** The archive: its segment index, made when `static archive` opens it (not for every Attractor), and its chore. */
+export const archiveFeature: Feature = { name: "archive", docs: "docs/concepts/archive.md", tables: ARCHIVE_DDL, steps: [] };
 
 /** Archived precedent segments read per `precedents()` call at most: a filter matching nothing still answers promptly, with a cursor. */
 export const PRECEDENT_SEGMENTS_PER_READ = 4;
@@ -102,7 +106,7 @@ export class Archive {
   ) {
     this.db = host.db;
     host.transaction(() => {
-      for (const ddl of ARCHIVE_DDL) this.db.exec(ddl, []);
+      for (const ddl of archiveFeature.tables) this.db.exec(ddl, []);
     });
     this.anchorId = log.anchor().sedimentId;
     this.precedentsLive = log.precedents({ limit: 1 }).length > 0;

@@ -1,4 +1,7 @@
 export * from "./chain.js";
+export * from "./cryostasis.js";
+export * from "./feature.js";
+export * from "./messages.js";
 export * from "./migrate.js";
 export * from "./sedimenter.js";
 export * from "./store.js";

@@ -3,13 +3,16 @@ import { canonicalJson, type Json, sha256Hex } from "../canonical/index.js";
 import type { Row, SqlExecutor, SqlValue } from "../host/index.js";
 import type { Intent, NomosStamp } from "../intent/index.js";
 import type { Nomos } from "../nomos/index.js";
-import { CRYOSTASIS_DDL, CryostasisStore } from "../cryostasis/store.js";
-import { MESSAGE_DDL } from "../message/store.js";
+import { cryostasisFeature, CRYOSTASIS_DDL, CryostasisStore } from "../cryostasis/index.js";
+import { messagesFeature } from "../message/index.js";
 import { type CanonicalSediment, GENESIS_HASH, hashCanonicalSediment } from "./chain.js";
 import type { Origin } from "../admission/index.js";
 import type { Reason, ReasonKind } from "../refusal/index.js";
 import type { Precedent, Sediment, Verification, World } from "./types.js";
-import { VERIFY_DDL } from "./verify.js";
+import { verificationFeature } from "./verify.js";
+
+/** The features whose tables every Attractor has, created with the log's (the archive makes its own when declared). */
+const FEATURE_TABLES = [cryostasisFeature, verificationFeature, messagesFeature].flatMap((f) => f.tables);
 
 /** Largest page of sediments, precedents or frozen Intents one read returns. */
 export const MAX_PAGE = 1000;
@@ -62,7 +65,7 @@ export function createInternalTables(db: SqlExecutor): void {
   const format = formatVersion(db);
   if (format === FORMAT_VERSION) return;
   if (format === 1) upgradeFromV1(db);
-  for (const ddl of [...INTERNAL_DDL, ...CRYOSTASIS_DDL, ...VERIFY_DDL, ...MESSAGE_DDL]) db.exec(ddl, []);
+  for (const ddl of [...INTERNAL_DDL, ...FEATURE_TABLES]) db.exec(ddl, []);
   db.exec(`INSERT OR REPLACE INTO _noema_format (id, version) VALUES (1, ?)`, [FORMAT_VERSION]);
 }
 

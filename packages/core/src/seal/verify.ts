@@ -1,3 +1,4 @@
+import type { Feature } from "../builtin/feature.js";
 import type { AlarmChore, Row, SqlExecutor } from "../host/index.js";
 import type { ChainLink, SedimentLog, VerifySlice } from "./store.js";
 import type { Checkpoint, Verification } from "./types.js";
@@ -13,6 +14,9 @@ export const VERIFY_DDL = [
   // The latest full pass: running while finished_at is NULL; a break it found stays reported until the next one.
   `CREATE TABLE IF NOT EXISTS _noema_verify_pass (id INTEGER PRIMARY KEY CHECK (id = 1), started_at INTEGER NOT NULL, target INTEGER NOT NULL, through INTEGER NOT NULL, through_hash BLOB NOT NULL, finished_at INTEGER, broken_at INTEGER, broken_length INTEGER) STRICT`,
 ];
+
+/** Verification: the checkpoint and background pass tables; it runs as the Verifier's alarm chore. */
+export const verificationFeature: Feature = { name: "verify", docs: "docs/concepts/seal.md", tables: VERIFY_DDL, steps: [] };
 
 /** A full pass as stored: how far it got towards the head it started with. */
 export interface VerifyPass {
@@ -134,6 +138,6 @@ export class Verifier {
 
   /** The background pass as an alarm chore: one slice per alarm run, shared with the others. */
   chore(): AlarmChore {
-    return { name: "verify", next: () => this.next(), run: (now) => this.runSlice(now) };
+    return { name: verificationFeature.name, next: () => this.next(), run: (now) => this.runSlice(now) };
   }
 }

@@ -1,0 +1,162 @@
+import { admissionIssues, type Origin } from "../admission/index.js";
+import { type BuiltinHost, keyIssue } from "../builtin/index.js";
+import { backoffMs, CryostasisStore, FREEZE, FreezeKeyConflict, type FrozenRow, MAX_WAKE_ATTEMPTS, wakeTime } from "../cryostasis/index.js";
+import { type Intent, nomosStamp } from "../intent/index.js";
+import { builtinStep } from "../interpretation/index.js";
+import { type Issue, issue, prefixIssues } from "../issue/index.js";
+import { Refusal } from "../refusal/index.js";
+import { intentSieve } from "../sieve/index.js";
+import { AlreadySettled, type FeatureHooks, type Sealing } from "./feature.js";
+import type { Seal } from "./types.js";
+
+export type FreezeResult = { ok: true; cryoId: number; wakeAt: number; existing: boolean } | { ok: false; issues: Issue[] };
+
+/** What became of one frozen Intent when it woke. */
+export type WakeOutcome =
+  | { cryoId: number; outcome: "sealed"; seal: Seal }
+  | { cryoId: number; outcome: "refused"; seal: Seal }
+  | { cryoId: number; outcome: "retry"; attempts: number; error: string; wakeAt: number }
+  | { cryoId: number; outcome: "gone" };
+
+/**
+ * Cryostasis on a Sedimenter: freezes Intents (from code, or by `$freeze` inside one), cancels
+ * them, and wakes the due ones, each sealed through the Sedimenter's one path.
+ */
+export class Cryostasis implements FeatureHooks {
+  readonly store: CryostasisStore;
+
+  constructor(
+    private readonly sealing: Sealing,
+    frozenByReference: boolean,
+  ) {
+    this.store = new CryostasisStore(sealing.host.db, (id) => sealing.log.source(id), frozenByReference);
+  }
+
+  /** `$freeze` and `$cancel`, inside the running transaction: they note the alarm work they add or remove. */
+  readonly builtins: Pick<BuiltinHost, "freeze" | "cancel"> = {
+    freeze: (r) => {
+      const { sealing } = this;
+      try {
+        const stored = this.store.freeze({ ...r, sieve: intentSieve(sealing.vocabulary, r.intent), nomos: sealing.held, worldHash: sealing.worldHash });
+        if (!stored.existing) sealing.alarmWork(stored.wakeAt);
+        return stored;
+      } catch (error) {
+        if (error instanceof FreezeKeyConflict) throw new Refusal({ kind: "idempotency", message: error.message, op: FREEZE });
+        throw error;
+      }
+    },
+    cancel: (key) => {
+      const cancelled = this.store.cancelKey(key);
+      if (cancelled) this.sealing.alarmWork();
+      return cancelled;
+    },
+  };
+
+  /**
+   * Freezes an Intent from code: stored with its Sieve, law and World, to wake at `at` or
+   * after `delaySeconds`. With a `key` already frozen it stores nothing and returns that entry.
+   */
+  freeze(input: unknown, when: { at?: number; delaySeconds?: number; key?: string }): FreezeResult {
+    const { sealing } = this;
+    const now = sealing.host.now();
+    const bad = (found: Issue): FreezeResult => ({ ok: false, issues: [found] });
+    const time = wakeTime(when, now);
+    if (!time.ok) return bad(time.issue);
+    const badKey = when.key === undefined ? undefined : keyIssue(when.key);
+    if (badKey) return bad(badKey);
+    // Admitted as sedimentation admits it (law, hash, validation, Connection): what could only be refused is not stored.
+    const admitted = sealing.admit(input, now);
+    if (!admitted.ok) return { ok: false, issues: prefixIssues(admissionIssues(admitted.reason), ["intent"]) };
+    const { sent } = admitted;
+    if (sent.steps.some((s) => builtinStep(s.op))) return bad(issue("not_allowed", ["intent", "steps"], "a frozen Intent cannot itself freeze, cancel or send"));
+    const vocabulary = sealing.lineage.at(sent.nomos?.version ?? sealing.vocabulary.nomos.version)!;
+    const stamp = nomosStamp(vocabulary.nomos);
+    const intent: Intent = sent.nomos ? sent : { ...sent, nomos: stamp };
+    let stored;
+    try {
+      stored = sealing.host.transaction(() =>
+        this.store.freeze({ wakeAt: time.wakeAt!, key: when.key, intent, sieve: intentSieve(vocabulary, intent), nomos: stamp, worldHash: sealing.worldHash, now }),
+      );
+    } catch (error) {
+      if (error instanceof FreezeKeyConflict) return bad(issue("invalid_value", ["key"], error.message));
+      throw error;
+    }
+    if (!stored.existing) sealing.host.onAlarmWorkChanged?.(stored.wakeAt);
+    return { ok: true, ...stored };
+  }
+
+  /** Cancels a frozen Intent by id; false when there was none. */
+  cancel(cryoId: number): boolean {
+    const removed = this.sealing.host.transaction(() => this.store.remove(cryoId));
+    if (removed) this.sealing.host.onAlarmWorkChanged?.();
+    return removed;
+  }
+
+  /**
+   * Wakes due entries in wake-time order, at most `limit` of them, each in its own
+   * transaction that also removes it. Returns what became of each; the host re-arms once.
+   */
+  wakeDue(limit: number): WakeOutcome[] {
+    // Refusing them now would be final for what is only a deployment problem: leave them for a wake that can run them.
+    if (this.sealing.unavailable !== undefined) return [];
+    const now = this.sealing.host.now();
+    const outcomes = this.store.due(now, limit).map((entry) => this.wake(entry, now));
+    this.sealing.host.onAlarmWorkChanged?.();
+    return outcomes;
+  }
+
+  private wake(entry: FrozenRow, now: number): WakeOutcome {
+    const { cryoId } = entry;
+    try {
+      const seal = this.resume(entry, now);
+      return seal.success ? { cryoId, outcome: "sealed", seal } : { cryoId, outcome: "refused", seal };
+    } catch (error) {
+      if (error instanceof AlreadySettled) return { cryoId, outcome: "gone" };
+      // Unexpected: nothing was applied. Retry with backoff, then give up on record.
+      const message = error instanceof Error ? error.message : String(error);
+      const attempts = entry.attempts + 1;
+      if (attempts >= MAX_WAKE_ATTEMPTS) {
+        const seal = this.sealing.refuse(entry.intent, now, { kind: "cryostasis", message: `gave up after ${attempts} attempts: ${message}` }, () => this.store.remove(cryoId));
+        return { cryoId, outcome: "refused", seal };
+      }
+      const wakeAt = now + backoffMs(attempts);
+      this.sealing.host.transaction(() => this.store.postpone(cryoId, attempts, message, wakeAt));
+      return { cryoId, outcome: "retry", attempts, error: message, wakeAt };
+    }
+  }
+
+  /** Runs a woken entry: admitted under its stored Sieve, applied and removed in one transaction. */
+  private resume(entry: FrozenRow, now: number): Seal {
+    const { sealing } = this;
+    const { cryoId } = entry;
+    const remove = () => this.store.remove(cryoId);
+    const admitted = sealing.admit(entry.intent, now, this.store.sieve(entry.sieveHash));
+    if (!admitted.ok) return sealing.refuse(admitted.input, now, admitted.reason, remove);
+    const earlier = sealing.earlier(admitted.sent);
+    if (earlier) {
+      if (!("seal" in earlier)) return sealing.refuse(admitted.sent, now, earlier.reason, remove);
+      // Already applied: a woken duplicate is done with, and applies nothing.
+      sealing.host.transaction(remove);
+      return earlier.seal;
+    }
+    const mode = admitted.origin?.reforged ? "reforged" : "resumed";
+    const origin: Origin = {
+      ...(admitted.origin ?? { nomos: entry.nomos, reforged: false, steps: [] }),
+      cryostasis: { cryoId, frozenAt: entry.frozenAt, wakeAt: entry.wakeAt, wokeAt: now, mode },
+    };
+    try {
+      // Removed in the same transaction that applies it: a second delivery finds nothing to apply. The batch re-arms once.
+      return sealing.apply(
+        () => {
+          if (!remove()) throw new AlreadySettled();
+          return { admitted, origin };
+        },
+        now,
+        true,
+      );
+    } catch (error) {
+      if (error instanceof Refusal) return sealing.refuse(admitted.sent, now, error.reason, remove);
+      throw error;
+    }
+  }
+}

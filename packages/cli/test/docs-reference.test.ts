@@ -59,6 +59,14 @@ describe("docs/reference/api.md", () => {
   it("lists exactly what each entry point exports, one line each (node scripts/api-reference.mjs)", () => {
     expect(listed(page("docs/reference/api.md"))).toStrictEqual(exported());
   }, 60_000);
+
+  it("says what each export is for: every name has a doc comment (the inspector's page is its own package's)", () => {
+    const bare = page("docs/reference/api.md")
+      .split(/^## /m)
+      .filter((section) => !section.startsWith("`@noema/cloudflare/inspector`"))
+      .flatMap((section) => section.split("\n").filter((line) => /^- `[\w$]+` \((?:class|function|const|type)\)$/.test(line)));
+    expect(bare).toStrictEqual([]);
+  });
 });
 
 describe("docs/reference/limits.md", () => {

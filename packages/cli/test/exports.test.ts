@@ -104,7 +104,7 @@ describe("entry points", () => {
     expect(exportsOf(here("../../cloudflare/src/index.ts"))).toStrictEqual([
     "ALARM_RETRY_MS", "type AlarmOwnedByAttractor", "type ArchiveSettings", "Attractor",
     "AttractorDefinitionError", "type AttractorOf", "type AttractorStatics", "type ChainStatus",
-    "DEFAULT_DELIVERY", "type DeliveryOptions", "type ExplainResult", "type FrozenSummary",
+    "DEFAULT_DELIVERY", "type DeliveryOptions", "type FrozenSummary",
     "type NomosReport", "type OutboxMessage", "type Query", "r2Store", "type ReceiptEntry", "type RowsPage",
     "type TableInfo", "type TailCheck",
     ]);

@@ -8,7 +8,6 @@ export {
   AttractorDefinitionError,
   type AttractorOf,
   type AttractorStatics,
-  type ExplainResult,
   type FrozenSummary,
   type NomosReport,
   type Query,

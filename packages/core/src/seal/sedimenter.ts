@@ -27,6 +27,7 @@ import { SedimentLog } from "./store.js";
 import type { Message, Receipt, Seal, SealOrigin, Sediment, World } from "./types.js";
 
 
+/** How a host constructs a Sedimenter: the law it holds, the limits, and why it refuses when it must. */
 export interface SedimenterOptions {
   /** The law this Attractor holds; defaults to the lineage's latest. */
   held?: number;
@@ -46,6 +47,7 @@ export interface SedimenterOptions {
   sends?: Readonly<Record<string, Lineage>>;
 }
 
+/** What freezing an Intent answers: its cryoId and wake time (`existing` when its key was frozen already), or the issues that refused it. */
 export type FreezeResult = { ok: true; cryoId: number; wakeAt: number; existing: boolean } | { ok: false; issues: Issue[] };
 
 /** What became of one frozen Intent when it woke. */

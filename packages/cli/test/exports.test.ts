@@ -27,7 +27,7 @@ describe("entry points", () => {
   it("@noema/core exports what writing a law takes, and nothing else", () => {
     expect(exportsOf(here("../../core/src/index.ts"))).toStrictEqual([
     "addColumnSql", "type AnyColumn", "type ArgHole", "type Args", "type ArgsWithRefs", "type ArgValue",
-    "blob", "type BoundHole", "buildIntent", "type BuildOptions", "type BuiltIntent", "type CarryResult",
+    "blob", "type BoundHole", "buildIntent", "type BuildOptions", "type BuiltIntent",
     "type CarryStep", "type Change", "type ChangeKind", "type Checkpoint", "type CheckSpec",
     "type ColumnList", "columnsOf", "type ColumnSpec", "type ColumnType", "type ComputedHole",
     "type ComputedParam", "connection", "type Connection", "connectionFor", "type ConnectionReport",

@@ -84,7 +84,7 @@ export {
 export { type FreezeArgs, MAX_FREEZE_MS } from "./cryostasis/builtins.js";
 export { MAX_TARGET_NAME, type SendArgs } from "./message/builtin.js";
 export { parseClaimed, parseIntent } from "./admission/parse.js";
-export type { CarryResult, CarryStep, Origin } from "./admission/admit.js";
+export type { CarryStep, Origin } from "./admission/admit.js";
 export { type ConnectionReport, connectionFor, type ExplainResult, explainOutside } from "./admission/outside.js";
 
 // Lineage and Connection: how a law evolves.

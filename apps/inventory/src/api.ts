@@ -1,5 +1,5 @@
 import { buildIntent, resultOf } from "@noema/core";
-import { ApiError, attractorRoutes, bearerAuth, handleErrors, limitBody, parseInput, queryInt, readJson, sealResponse } from "@noema/cloudflare/http";
+import { ApiError, attractorRoutes, tokenAuth, handleErrors, limitBody, parseInput, queryInt, readJson, sealResponse } from "@noema/cloudflare/http";
 import { inspector, type Overview, type OverviewContext } from "@noema/cloudflare/inspector";
 import { type Context, Hono } from "hono";
 import * as z from "zod";
@@ -30,7 +30,7 @@ app.get("/health", (c) => c.json({ ok: true }));
 
 // Full access for NOEMA_API_TOKEN (comma-separated, for rotation); NOEMA_READ_TOKENS may only read.
 const auth = { secret: "NOEMA_API_TOKEN", readSecret: "NOEMA_READ_TOKENS" };
-app.use("/api/*", bearerAuth(auth));
+app.use("/api/*", tokenAuth(auth));
 
 // The generic routes of the Attractor: intents, sediments, verify, precedents, cryostasis, nomos, explain, connection.
 app.route("/api", attractorRoutes<App>({ namespace: (env) => env.INVENTORY_ATTRACTOR, law: inventoryLaw, path: PRODUCT, name: Id }));

@@ -1,7 +1,7 @@
 import { abortAllDurableObjects, env, evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { testWorld } from "@noema/cloudflare/testing";
 import { buildIntent, formatPath, type FreezeResult, type NomosStamp, type Seal, type Sediment, type Vocabulary } from "@noema/core";
-import { backoffMs, MAX_WAKE_ATTEMPTS } from "@noema/core/runtime";
+import { backoffMs, MAX_WAKE_ATTEMPTS } from "@noema/core/internal";
 import { describe, expect, it, vi } from "vitest";
 import { inventory, inventoryV1, inventoryV2 } from "../src/vocabulary.js";
 import { api, attractor, expectError, freshProduct, type InventoryNamespace, observe, refusal, success } from "./helpers.js";

@@ -2,7 +2,7 @@ import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test"
 import { testWorld } from "@noema/cloudflare/testing";
 import fc from "fast-check";
 import { buildIntent, type Intent, type Seal } from "@noema/core";
-import { scaledBackoffMs } from "@noema/core/runtime";
+import { scaledBackoffMs } from "@noema/core/internal";
 import { describe, expect, it } from "vitest";
 import { catalog } from "../src/catalog/vocabulary.js";
 import { inventory, inventoryV1, inventoryV2 } from "../src/vocabulary.js";

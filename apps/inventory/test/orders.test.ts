@@ -1,6 +1,6 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { DEFAULT_DELIVERY } from "@noema/cloudflare";
-import { backoffMs } from "@noema/core/runtime";
+import { backoffMs } from "@noema/core/internal";
 import { describe, expect, it } from "vitest";
 import type { OrderJson } from "../src/orders/attractor.js";
 import { buildIntent } from "@noema/core";

@@ -1,6 +1,7 @@
 import { runInDurableObject } from "cloudflare:test";
 import { buildIntent, type Intent, type Seal } from "@noema/core";
-import { canonicalJson, GENESIS_HASH, sedimentHash } from "@noema/core/runtime";
+import { GENESIS_HASH, sedimentHash } from "@noema/core/runtime";
+import { canonicalJson } from "@noema/core/internal";
 import { describe, expect, it } from "vitest";
 import { inventory } from "../src/vocabulary.js";
 import { api, attractor, freshProduct, observe, refusal, success } from "./helpers.js";

@@ -1,6 +1,7 @@
 import { runInDurableObject } from "cloudflare:test";
 import { defineNomos, defineVocabulary, type Intent, type IntentStep, Lineage, operation, sql } from "@noema/core";
-import { audit, installScopes, interpret, Refusal, SCOPE_MARKS_KEPT, Sedimenter, type SedimentHost, type SqlExecutor } from "@noema/core/runtime";
+import { audit, Sedimenter, type SedimentHost, type SqlExecutor } from "@noema/core/runtime";
+import { installScopes, interpret, Refusal, SCOPE_MARKS_KEPT } from "@noema/core/internal";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import * as z from "zod";

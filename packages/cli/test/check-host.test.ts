@@ -1,4 +1,4 @@
-import { constraintReason } from "@noema/core/runtime";
+import { constraintReason } from "@noema/core/internal";
 import { afterEach, describe, expect, test } from "vitest";
 import { inventoryV2 } from "./fixtures/inventory.js";
 import { openSqliteHost } from "../src/check/host.js";

@@ -1,5 +1,6 @@
 import { defineVocabulary, operation, sql } from "@noema/core";
-import { check, CheckSetupError, DEFAULT_START, deriveDomain, formatReport } from "@noema/core/check";
+import { check, CheckSetupError, DEFAULT_START, formatReport } from "@noema/core/check";
+import { deriveDomain } from "@noema/core/internal";
 import { describe, expect, test } from "vitest";
 import { z } from "zod";
 import { check as inventoryCheck, inventoryActions, inventoryLaw } from "./fixtures/inventory.js";

@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import * as core from "@noema/core";
+import * as internal from "@noema/core/internal";
 import * as runtime from "@noema/core/runtime";
 import ts from "typescript";
 import { describe, expect, it } from "vitest";
@@ -58,14 +59,26 @@ describe("docs/reference/api.md", () => {
   it("lists exactly what each entry point exports, one line each (node scripts/api-reference.mjs)", () => {
     expect(listed(page("docs/reference/api.md"))).toStrictEqual(exported());
   }, 60_000);
+
+  it("says what each export is for: every name has a doc comment (the inspector's page is its own package's)", () => {
+    const bare = page("docs/reference/api.md")
+      .split(/^## /m)
+      .filter((section) => !section.startsWith("`@noema/cloudflare/inspector`"))
+      .flatMap((section) => section.split("\n").filter((line) => /^- `[\w$]+` \((?:class|function|const|type)\)$/.test(line)));
+    expect(bare).toStrictEqual([]);
+  });
 });
 
 describe("docs/reference/limits.md", () => {
-  it("gives each constant the value the packages export", () => {
-    const constants: Record<string, unknown> = { ...core, ...runtime };
-    const rows = [...page("docs/reference/limits.md").matchAll(/^\| `([A-Z_]+)` \| (\d+) \|/gm)];
+  it("gives each constant, and each of DEFAULT_LIMITS, the value the packages have", () => {
+    const constants: Record<string, unknown> = { ...internal, ...core, ...runtime };
+    const rows = [...page("docs/reference/limits.md").matchAll(/^\| `([A-Z_]+)(?:\.(\w+))?` \| (\d+) \|/gm)];
     expect(rows.length).toBeGreaterThan(10);
-    for (const [, name, value] of rows) expect([name, constants[name!]]).toStrictEqual([name, Number(value)]);
+    expect(rows.filter((r) => r[1] === "DEFAULT_LIMITS").map((r) => r[2]).sort()).toStrictEqual(Object.keys(core.DEFAULT_LIMITS).sort());
+    for (const [, name, field, value] of rows) {
+      const actual = field === undefined ? constants[name!] : (constants[name!] as Record<string, unknown>)[field];
+      expect([name, field, actual]).toStrictEqual([name, field, Number(value)]);
+    }
   });
 });
 

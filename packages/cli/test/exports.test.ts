@@ -1,5 +1,6 @@
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import * as core from "@noema/core";
 import ts from "typescript";
 import { describe, expect, it } from "vitest";
 
@@ -23,76 +24,99 @@ function exportsOf(file: string): string[] {
 
 // A new export is a deliberate change to a published package: add it here in the same commit.
 describe("entry points", () => {
-  it("@noema/core exports the authoring API and nothing else", () => {
+  it("@noema/core exports what writing a law takes, and nothing else", () => {
     expect(exportsOf(here("../../core/src/index.ts"))).toStrictEqual([
-    "addColumnSql", "type AnyColumn", "type ArgHole", "type Args", "type ArgsWithRefs", "type ArgValue", "blob",
-    "type BoundHole", "buildIntent", "type BuildOptions", "type BuiltIntent", "CANCEL", "type CarryResult",
-    "type CarryStep", "type Change", "type ChangeKind", "type Checkpoint", "type CheckSpec", "Column",
-    "type ColumnList", "columnsOf", "type ColumnSpec", "type ColumnType", "type ComputedHole", "type ComputedParam", "connection",
-    "type Connection", "connectionFor", "type ConnectionReport", "type ConnectionType", "type ContextHole",
-    "createIndexSql", "createTableSql", "DEFAULT_LIMITS", "defineNomos", "defineVocabulary",
-    "describeVocabulary", "type ElementKey", "type Evolution", "type EvolutionHints", "type Expectation",
-    "explain", "type ExplainedStatement", "explainOutside", "type ExplainResult", "type Explanation",
-    "formatIssues", "formatPath", "FREEZE", "type FreezeArgs", "type FreezeResult",
-    "type FrozenStepBuilder", "type Hole", "type IndexSpec", "type InferRow", "integer", "type Intent",
-    "type IntentLimits", "type IntentStep", "IntentValidationError", "type InterpretationContext",
-    "type InvariantScope", "type InvariantSpec", "issue", "type Issue", "type IssuePath", "type Json",
-    "type JsonArray", "type JsonObject", "type LatestOf", "Lineage", "lineage", "LineageDefinitionError",
-    "MAX_ARRAY_LENGTH", "MAX_BOUND_PARAMETERS", "MAX_FREEZE_MS", "MAX_INTENT_BYTES", "MAX_KEY_LENGTH", "MAX_STEPS",
-    "MAX_STRING_LENGTH", "MAX_TARGET_NAME", "type Message", "type Nomos", "NomosDefinitionError",
-    "type NomosSpec", "type NomosStamp", "type ObjectSchema", "operation", "type OperationDescription",
-    "type OperationSpec", "type Origin", "type OutputRef", "type OutputRefs", "parseClaimed",
-    "parseIntent", "type ParseResult", "type Phase", "type Policy", "type Precedent", "type Provisions",
-    "real", "type Reason", "REASON_KINDS", "type ReasonKind", "rebuildTableSql", "type Receipt",
-    "type Ref", "type ReforgeContext", "type RefusalSeal", "resultOf", "type ResultOf", "type Row",
-    "type RowOf", "type RowsOf", "safeBuildIntent", "type Seal", "type SealOrigin", "type Sediment",
-    "SEND", "type SendArgs", "type Sieve", "SieveDerivationError", "sql", "type SqlValue",
+    "addColumnSql", "type AnyColumn", "type ArgHole", "type Args", "type ArgsWithRefs", "type ArgValue",
+    "blob", "type BoundHole", "buildIntent", "type BuildOptions", "type BuiltIntent",
+    "type CarryStep", "type Change", "type ChangeKind", "type Checkpoint", "type CheckSpec",
+    "type ColumnList", "columnsOf", "type ColumnSpec", "type ColumnType", "type ComputedHole",
+    "type ComputedParam", "connection", "type Connection", "connectionFor", "type ConnectionReport",
+    "type ConnectionType", "type ContextHole", "createIndexSql", "createTableSql", "DEFAULT_LIMITS",
+    "defineNomos", "defineVocabulary", "describeVocabulary", "type ElementKey", "type Evolution",
+    "type EvolutionHints", "type Expectation", "explain", "type ExplainedStatement", "explainOutside",
+    "type ExplainResult", "type Explanation", "formatIssues", "formatPath", "type FreezeArgs",
+    "type FreezeResult", "type FrozenStepBuilder", "type Hole", "type IndexSpec", "type InferRow", "integer",
+    "type Intent", "type IntentLimits", "type IntentStep", "IntentValidationError",
+    "type InterpretationContext", "type InvariantScope", "type InvariantSpec", "type Issue", "type IssuePath",
+    "type Json", "type JsonArray", "type JsonObject", "type LatestOf", "Lineage", "lineage",
+    "LineageDefinitionError", "MAX_ARRAY_LENGTH", "MAX_BOUND_PARAMETERS", "MAX_FREEZE_MS", "MAX_INTENT_BYTES",
+    "MAX_KEY_LENGTH", "MAX_STEPS", "MAX_STRING_LENGTH", "MAX_TARGET_NAME", "type Message", "type Nomos",
+    "NomosDefinitionError", "type NomosSpec", "type NomosStamp", "type ObjectSchema", "operation",
+    "type OperationDescription", "type OperationSpec", "type Origin", "type OutputRef", "type OutputRefs",
+    "parseClaimed", "parseIntent", "type ParseResult", "type Phase", "type Policy", "type Precedent",
+    "type Provisions", "real", "type Reason", "REASON_KINDS", "type ReasonKind", "rebuildTableSql",
+    "type Receipt", "type Ref", "type ReforgeContext", "type RefusalSeal", "resultOf", "type ResultOf",
+    "type Row", "type RowOf", "type RowsOf", "safeBuildIntent", "type Seal", "type SealOrigin",
+    "type Sediment", "type SendArgs", "type Sieve", "SieveDerivationError", "sql", "type SqlValue",
     "type Statement", "type Statements", "type StatementTools", "type StepBuilder", "type SuccessSeal",
     "type TableSpec", "text", "type Verification", "type Vocabulary", "VocabularyDefinitionError",
     "type WakeOutcome", "type World",
     ]);
   });
 
-  it("@noema/core/runtime exports what a host needs to run a law", () => {
+  it("@noema/core/runtime exports what a host needs to run a law: the Sedimenter and what driving it takes", () => {
     expect(exportsOf(here("../../core/src/runtime.ts"))).toStrictEqual([
-    "type Admission", "admissionIssues", "type AdmissionOptions", "admit", "type AlarmChore",
-    "type AppliedNomos", "applyLineage", "Archive", "type ArchiveBreak", "type ArchivedSegment",
-    "type ArchivedVerification", "type ArchiveOptions", "type ArchiveReport", "argsSchema", "audit",
-    "AUDIT_PAGE", "type AuditFinding", "type AuditPage", "backoffMs", "bindParams", "BUILTIN_STEPS",
-    "type BuiltinHost", "type BuiltinRun", "type BuiltinStatement", "builtinStep", "type BuiltinStep",
-    "CANCEL_SQL", "canonicalJson", "type CanonicalSediment", "carriedSteps", "carry", "type ChainLink",
-    "checkOpArgs", "checkStepArgs", "claimedVersion", "constraintReason", "contentHash",
-    "countPlaceholders", "createInternalTables", "CRYOSTASIS_DDL", "CryostasisStore", "DEFAULT_PAGE",
-    "DEFAULT_PRECEDENT_RETENTION_MS", "DEFAULT_SEGMENT_AGE_MS", "DEFAULT_SEGMENT_ENTRIES", "definedArgs",
-    "derivedMessageKey", "diffNomos", "diffVocabulary", "type Envelope", "type Footprint",
-    "FORMAT_VERSION", "FREEZE_SQL", "FreezeKeyConflict", "type FreezeRequest", "type FrozenEntry",
-    "frozenFromStep", "FULL_VERIFY_EVERY", "GENESIS_HASH", "hashCanonicalSediment", "holeStructure",
-    "installScopes", "intentSieve", "interpret", "isBuiltinOp", "isRef", "keyIssue", "latestApplied",
-    "limitIssues", "looksLikeRef", "MAX_MESSAGE_ATTEMPTS", "MAX_NAME_LENGTH", "MAX_PAGE",
-    "MAX_WAKE_ATTEMPTS", "MESSAGE_BATCH", "MESSAGE_CONCURRENCY", "MESSAGE_DDL", "type MessageTarget",
-    "MigrationError", "type MigrationState", "type NeedsOf", "nobleSha256Hex", "nomosHistory",
-    "nomosStamp", "normalizeSql", "type NotBindable", "type ObjectStorePort", "operationFootprint",
-    "operationHash", "operationOutputs", "operationSchemas", "operationsOf", "type OutboxEntry",
-    "OutboxStore", "outputsOf", "parseEnvelope", "phaseAt", "prefixIssues", "type ReceiptRecord",
-    "recordApplied", "refIssues", "Refusal", "resolveArgs", "resolveValue", "scaledBackoffMs",
-    "SCOPE_MARKS_KEPT", "Sedimenter", "type SedimenterOptions", "sedimentHash", "type SedimentHost",
-    "SedimentLog", "type SedimentSource", "type SegmentKind", "type SegmentManifest", "SEND_SQL",
-    "sha256Hex", "type Sha256Hex", "sieveHash", "sieveOf", "sizeIssue", "type SqlExecutor",
-    "statementFootprint", "statementsOf", "stepLimitIssues", "stepSchema", "stepScope", "type StepScope",
-    "strictArgs", "tablesOfInvariants", "textHash", "unknownOperation", "useSha256", "Verifier",
-    "VERIFY_DDL", "VERIFY_SLICE", "type VerifyPass", "verifySchema", "type VerifySlice", "WAKE_BATCH",
-    "wakeTime", "type WakeWhen", "worldHash", "zodIssues",
+    "type AlarmChore", "type AppliedNomos", "applyLineage", "Archive", "type ArchiveBreak",
+    "type ArchivedSegment", "type ArchivedVerification", "type ArchiveOptions", "type ArchiveReport", "audit",
+    "AUDIT_PAGE", "type AuditFinding", "type AuditPage", "type ChainLink", "createInternalTables",
+    "DEFAULT_PAGE", "DEFAULT_PRECEDENT_RETENTION_MS", "DEFAULT_SEGMENT_AGE_MS", "DEFAULT_SEGMENT_ENTRIES",
+    "FULL_VERIFY_EVERY", "GENESIS_HASH", "intentSieve", "MAX_MESSAGE_ATTEMPTS", "MAX_PAGE", "MESSAGE_BATCH",
+    "MESSAGE_CONCURRENCY", "MigrationError", "type MigrationState", "nobleSha256Hex", "nomosHistory",
+    "type ObjectStorePort", "operationHash", "type OutboxEntry", "OutboxStore", "type ReceiptRecord",
+    "Sedimenter", "type SedimenterOptions", "sedimentHash", "type SedimentHost", "SedimentLog",
+    "type SegmentKind", "type SegmentManifest", "type Sha256Hex", "type SqlExecutor", "textHash", "useSha256",
+    "Verifier", "type VerifyPass", "type VerifySlice", "WAKE_BATCH",
     ]);
   });
 
   it("@noema/core/check exports the model checker", () => {
     expect(exportsOf(here("../../core/src/check.ts"))).toStrictEqual([
-    "type ActionArgs", "type ActionSpec", "BUILTIN_CHECKS", "check", "type CheckDatabase",
-    "type CheckDefinition", "type CheckKind", "type CheckOptions", "type CheckReport", "type CheckResult",
-    "CheckSetupError", "type Counterexample", "type CounterexampleStep", "DEFAULT_DEPTH",
-    "DEFAULT_ID_POOLS", "DEFAULT_START", "defineCheck", "deriveDomain", "type Domain", "type Domains", "type DomainValue",
-    "formatReport", "type LivenessProperty", "MAX_DEPTH", "type OpsOf", "type Progress", "type RowChange",
-    "type SafetyProperty", "type VersionStats",
+    "type ActionArgs", "type ActionSpec", "check", "type CheckDatabase", "type CheckDefinition",
+    "type CheckKind", "type CheckOptions", "type CheckReport", "type CheckResult", "CheckSetupError",
+    "type Counterexample", "type CounterexampleStep", "DEFAULT_DEPTH", "DEFAULT_START", "defineCheck",
+    "type Domain", "type Domains", "type DomainValue", "formatReport", "type LivenessProperty", "MAX_DEPTH",
+    "type OpsOf", "type Progress", "type RowChange", "type SafetyProperty", "type VersionStats",
+    ]);
+  });
+
+  it("@noema/core/internal holds only what the other packages' tests and the bench reach, and no public name", () => {
+    const internal = exportsOf(here("../../core/src/internal.ts"));
+    expect(internal).toStrictEqual([
+    "backoffMs", "canonicalJson", "constraintReason", "countPlaceholders", "CryostasisStore", "deriveDomain",
+    "diffNomos", "FORMAT_VERSION", "hashCanonicalSediment", "installScopes", "interpret", "MAX_WAKE_ATTEMPTS",
+    "Refusal", "scaledBackoffMs", "SCOPE_MARKS_KEPT", "sha256Hex", "VERIFY_SLICE", "verifySchema",
+    "worldHash",
+    ]);
+    const published = ["index", "runtime", "check"].flatMap((e) => exportsOf(here(`../../core/src/${e}.ts`)));
+    expect(internal.filter((n) => published.includes(n))).toStrictEqual([]);
+  });
+
+  it("the Intent limits have one home, DEFAULT_LIMITS; the old constants are deprecated aliases of it", () => {
+    expect([core.MAX_STEPS, core.MAX_INTENT_BYTES, core.MAX_STRING_LENGTH, core.MAX_ARRAY_LENGTH]).toStrictEqual([
+      core.DEFAULT_LIMITS.maxSteps,
+      core.DEFAULT_LIMITS.maxBytes,
+      core.DEFAULT_LIMITS.maxStringLength,
+      core.DEFAULT_LIMITS.maxArrayLength,
+    ]);
+  });
+
+  it("@noema/cloudflare exports the Attractor and the types its RPC methods answer with", () => {
+    expect(exportsOf(here("../../cloudflare/src/index.ts"))).toStrictEqual([
+    "ALARM_RETRY_MS", "type AlarmOwnedByAttractor", "type ArchiveSettings", "Attractor",
+    "AttractorDefinitionError", "type AttractorOf", "type AttractorStatics", "type ChainStatus",
+    "DEFAULT_DELIVERY", "type DeliveryOptions", "type FreezeWhen", "type FrozenEntry", "type FrozenSummary",
+    "type NomosReport", "type OutboxEntry", "type OutboxMessage", "type Query", "r2Store", "type ReceiptEntry", "type RowsPage",
+    "type TableInfo", "type TailCheck",
+    ]);
+  });
+
+  it("@noema/cloudflare/http exports the Hono layer; tokenAuth, with bearerAuth its deprecated alias", () => {
+    expect(exportsOf(here("../../cloudflare/src/http/index.ts"))).toStrictEqual([
+    "ApiError", "attractorRoutes", "type AttractorRoutesOptions", "bearerAuth", "type BearerAuthOptions",
+    "type ErrorBody", "errorResponse", "handleErrors", "httpIssue", "type HttpIssue", "invalidInput",
+    "isReadRequest", "limitBody", "MAX_BODY_BYTES", "notFound", "onError", "parseInput", "queryInt",
+    "readJson", "refusalError", "sealResponse", "tokenAuth", "type TokenAuthOptions", "tokenScope",
+    "type TokenScope", "tokensEqual",
     ]);
   });
 

@@ -1,6 +1,6 @@
 import { DatabaseSync } from "node:sqlite";
 import { addColumnSql, createIndexSql, createTableSql, defineNomos, integer, type Nomos, NomosDefinitionError, rebuildTableSql, text } from "@noema/core";
-import { verifySchema } from "@noema/core/runtime";
+import { verifySchema } from "@noema/core/internal";
 import { describe, expect, it } from "vitest";
 
 /** Migrations built with the helpers, run on real SQLite, leave exactly the schema a new Attractor of the new law gets. */

@@ -64,6 +64,7 @@ export type { FrozenEntry, FrozenSummary } from "./cryostasis.js";
 
 export type { ExplainResult } from "@noema/core";
 
+/** What an Attractor's `nomos()` answers: the law it holds, the newest its code declares, the versions applied, and a failed migration. */
 export interface NomosReport {
   /** The law this Attractor holds. */
   held: AppliedNomos;

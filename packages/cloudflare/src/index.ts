@@ -1,3 +1,6 @@
+// @noema/cloudflare: the Attractor, the Durable Object base class that runs a Noema law, and the
+// types of what its RPC methods answer. The HTTP layer is @noema/cloudflare/http; the testing kit
+// @noema/cloudflare/testing.
 export {
   ALARM_RETRY_MS,
   type AlarmOwnedByAttractor,
@@ -5,14 +8,12 @@ export {
   AttractorDefinitionError,
   type AttractorOf,
   type AttractorStatics,
-  type ExplainResult,
   type FrozenEntry,
   type FrozenSummary,
-  MAX_PAGE,
   type NomosReport,
   type Query,
 } from "./attractor.js";
 export { type ArchiveSettings, r2Store } from "./archive.js";
 export type { FreezeWhen } from "./cryostasis.js";
 export type { ChainStatus, RowsPage, TableInfo, TailCheck } from "./inspection.js";
-export { DEFAULT_DELIVERY, DELIVERY_LEASE_MS, type DeliveryOptions, type OutboxEntry, type OutboxMessage, type ReceiptEntry } from "./messages.js";
+export { DEFAULT_DELIVERY, type DeliveryOptions, type OutboxEntry, type OutboxMessage, type ReceiptEntry } from "./messages.js";

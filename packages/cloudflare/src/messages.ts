@@ -22,6 +22,7 @@ export interface DeliveryOptions {
 
 export const DELIVERY_LEASE_MS = 60_000;
 
+/** How an Attractor delivers its messages unless its `static delivery` says otherwise: attempts, backoff, batch and concurrency. */
 export const DEFAULT_DELIVERY: DeliveryOptions = {
   attempts: MAX_MESSAGE_ATTEMPTS,
   firstBackoffMs: 1000,

@@ -1,6 +1,7 @@
 import { SELF } from "cloudflare:test";
 import { buildIntent, explain } from "@noema/core";
 import { operationHash } from "@noema/core/runtime";
+import { bearerAuth, tokenAuth } from "@noema/cloudflare/http";
 import { describe, expect, it } from "vitest";
 import { ledgerNomos } from "./ledger/nomos.js";
 import { ledger } from "./ledger/vocabulary.js";
@@ -94,6 +95,10 @@ describe("attractorRoutes for any Attractor", () => {
     const unset = await call("GET", `/unset/${name}/verify`);
     expect(unset.status).toBe(503);
     expect(unset.body).toEqual({ error: { code: "not_configured", message: "UNSET_TOKEN is not set on this Worker" } });
+  });
+
+  it("keeps bearerAuth one release as a deprecated alias of tokenAuth", () => {
+    expect(bearerAuth).toBe(tokenAuth);
   });
 
   it("accepts every comma-separated token; read tokens read and explain but get 403 on a write", async () => {

@@ -1,6 +1,7 @@
 import { env, evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { buildIntent, type Intent, type Seal, type SuccessSeal } from "@noema/core";
-import { canonicalJson, CryostasisStore, FORMAT_VERSION, hashCanonicalSediment, SedimentLog, type SqlExecutor, VERIFY_SLICE, worldHash } from "@noema/core/runtime";
+import { SedimentLog, type SqlExecutor } from "@noema/core/runtime";
+import { canonicalJson, CryostasisStore, FORMAT_VERSION, hashCanonicalSediment, VERIFY_SLICE, worldHash } from "@noema/core/internal";
 import { describe, expect, it } from "vitest";
 import type { LedgerAttractor } from "./ledger/attractor.js";
 import { ledger } from "./ledger/vocabulary.js";

@@ -2,8 +2,8 @@
 // the plain native stub of a `DurableObjectNamespace<LedgerAttractor>`, as `wrangler types`
 // declares it, type-checks and returns the method's own result type.
 import { env } from "cloudflare:test";
-import { columnsOf, type Intent, lineage, type Precedent, type Reason, type Row, type Seal, type Sediment, type Verification } from "@noema/core";
-import { Attractor, type ExplainResult, type FrozenEntry, type NomosReport } from "@noema/cloudflare";
+import { columnsOf, type ExplainResult, type Intent, lineage, type Precedent, type Reason, type Row, type Seal, type Sediment, type Verification } from "@noema/core";
+import { Attractor, type FrozenEntry, type NomosReport } from "@noema/cloudflare";
 import type { ArchivedSegment, ArchiveReport } from "@noema/core/runtime";
 import type { Account } from "./ledger/attractor.js";
 import { ledgerNomos } from "./ledger/nomos.js";

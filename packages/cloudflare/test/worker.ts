@@ -1,6 +1,6 @@
 // The ledger example Worker, the generic HTTP routes for its Attractor under /api, and
 // Attractor classes only the alarm tests use.
-import { attractorRoutes, bearerAuth, handleErrors } from "@noema/cloudflare/http";
+import { attractorRoutes, tokenAuth, handleErrors } from "@noema/cloudflare/http";
 import { Hono } from "hono";
 import ledgerWorker, { type Env as LedgerEnv } from "./ledger/worker.js";
 import type { SendingLedger } from "./messages/attractors.js";
@@ -16,13 +16,13 @@ export { KitAttractor } from "./testing/law.js";
 type App = { Bindings: LedgerEnv & { ARCHIVE_ATTRACTOR: DurableObjectNamespace<ArchiveAttractor>; SENDING_LEDGER: DurableObjectNamespace<SendingLedger>; LEDGER_TOKEN?: string; LEDGER_READ_TOKENS?: string; UNSET_TOKEN?: string } };
 
 const app = new Hono<App>();
-app.route("/api", attractorRoutes<App>({ namespace: (env) => env.LEDGER_ATTRACTOR, law: ledger, path: "/ledgers/:name", auth: bearerAuth({ secret: "LEDGER_TOKEN", readSecret: "LEDGER_READ_TOKENS" }) }));
+app.route("/api", attractorRoutes<App>({ namespace: (env) => env.LEDGER_ATTRACTOR, law: ledger, path: "/ledgers/:name", auth: tokenAuth({ secret: "LEDGER_TOKEN", readSecret: "LEDGER_READ_TOKENS" }) }));
 // Ledgers that send messages, with no auth: the outbox and receipts routes.
 app.route("/senders", attractorRoutes<App>({ namespace: (env) => env.SENDING_LEDGER, law: ledger }));
 // A token binding the Worker does not have.
-app.route("/unset", attractorRoutes<App>({ namespace: (env) => env.LEDGER_ATTRACTOR, law: ledger, auth: bearerAuth({ secret: "UNSET_TOKEN" }) }));
+app.route("/unset", attractorRoutes<App>({ namespace: (env) => env.LEDGER_ATTRACTOR, law: ledger, auth: tokenAuth({ secret: "UNSET_TOKEN" }) }));
 // A ledger archived to R2 in segments of five (archive tests under `wrangler dev`, test-dev/), and what it has archived.
-app.route("/archived", attractorRoutes<App>({ namespace: (env) => env.ARCHIVE_ATTRACTOR, law: ledger, path: "/ledgers/:name", auth: bearerAuth({ secret: "LEDGER_TOKEN" }) }));
+app.route("/archived", attractorRoutes<App>({ namespace: (env) => env.ARCHIVE_ATTRACTOR, law: ledger, path: "/ledgers/:name", auth: tokenAuth({ secret: "LEDGER_TOKEN" }) }));
 app.get("/archived/ledgers/:name/archive", async (c) => {
   const stub = c.env.ARCHIVE_ATTRACTOR.getByName(c.req.param("name"));
   return c.json({ segments: await stub.archiveSegments(), liveRows: await stub.liveRows(), deep: await stub.verify({ deep: true }) });

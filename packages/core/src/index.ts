@@ -1,14 +1,16 @@
-// @noema/core: the authoring API. What a Worker, a script or a test needs to declare a law and
-// build, parse, explain or compare Intents. The machinery that runs a law inside a store
-// (Sedimenter, stores, DDL, hashing) is @noema/core/runtime; the model checker is
-// @noema/core/check. zod is a peer: import it yourself.
+// @noema/core: writing a law. What a Worker, a script or a test needs to declare a law (a Nomos,
+// a Vocabulary, a Lineage), build, parse and explain Intents, and read the Seals, Reasons and
+// limits an Attractor answers with. What a host needs to run a law (the Sedimenter, its log,
+// the hashing hook) is @noema/core/runtime; the model checker is @noema/core/check. zod is a
+// peer: import it yourself.
+import { MAX_ARRAY_LENGTH as ARRAY_LENGTH, MAX_INTENT_BYTES as INTENT_BYTES, MAX_STEPS as STEPS, MAX_STRING_LENGTH as STRING_LENGTH } from "./intent/wire.js";
 
 export type { Json, JsonArray, JsonObject } from "./canonical/index.js";
 export type { Row, SqlValue } from "./host/index.js";
-export { formatIssues, formatPath, issue, type Issue, type IssuePath, type ParseResult } from "./issue/index.js";
+export { formatIssues, formatPath, type Issue, type IssuePath, type ParseResult } from "./issue/index.js";
 
 // Nomos: tables, columns, invariants.
-export { type AnyColumn, blob, type CheckSpec, Column, type ColumnSpec, type ColumnType, type InferRow, integer, real, text } from "./nomos/column.js";
+export { type AnyColumn, blob, type CheckSpec, type ColumnSpec, type ColumnType, type InferRow, integer, real, text } from "./nomos/column.js";
 export {
   addColumnSql,
   createIndexSql,
@@ -61,11 +63,7 @@ export {
   type Intent,
   type IntentLimits,
   type IntentStep,
-  MAX_ARRAY_LENGTH,
-  MAX_INTENT_BYTES,
   MAX_KEY_LENGTH,
-  MAX_STEPS,
-  MAX_STRING_LENGTH,
   type NomosStamp,
   type Ref,
 } from "./intent/wire.js";
@@ -83,10 +81,10 @@ export {
   safeBuildIntent,
   type StepBuilder,
 } from "./builder/index.js";
-export { CANCEL, FREEZE, type FreezeArgs, MAX_FREEZE_MS } from "./cryostasis/builtins.js";
-export { MAX_TARGET_NAME, SEND, type SendArgs } from "./message/builtin.js";
+export { type FreezeArgs, MAX_FREEZE_MS } from "./cryostasis/builtins.js";
+export { MAX_TARGET_NAME, type SendArgs } from "./message/builtin.js";
 export { parseClaimed, parseIntent } from "./admission/parse.js";
-export type { CarryResult, CarryStep, Origin } from "./admission/admit.js";
+export type { CarryStep, Origin } from "./admission/admit.js";
 export { type ConnectionReport, connectionFor, type ExplainResult, explainOutside } from "./admission/outside.js";
 
 // Lineage and Connection: how a law evolves.
@@ -102,3 +100,13 @@ export { type Sieve, SieveDerivationError } from "./sieve/index.js";
 export { type Reason, type ReasonKind, REASON_KINDS } from "./refusal/index.js";
 export type { Checkpoint, Message, Precedent, Receipt, RefusalSeal, Seal, SealOrigin, Sediment, SuccessSeal, Verification, World } from "./seal/types.js";
 export type { FreezeResult, WakeOutcome } from "./seal/sedimenter.js";
+
+// The Intent limits have one home, DEFAULT_LIMITS; these names stay one release for code that read them.
+/** @deprecated Use `DEFAULT_LIMITS.maxSteps`: steps of an Intent, frozen steps included. */
+export const MAX_STEPS: number = STEPS;
+/** @deprecated Use `DEFAULT_LIMITS.maxBytes`: bytes of an Intent's JSON. */
+export const MAX_INTENT_BYTES: number = INTENT_BYTES;
+/** @deprecated Use `DEFAULT_LIMITS.maxStringLength`: characters of any string in the arguments. */
+export const MAX_STRING_LENGTH: number = STRING_LENGTH;
+/** @deprecated Use `DEFAULT_LIMITS.maxArrayLength`: elements of any array in the arguments. */
+export const MAX_ARRAY_LENGTH: number = ARRAY_LENGTH;

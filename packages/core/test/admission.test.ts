@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { inventoryLaw, inventoryV1, inventoryV2 } from "./fixtures/inventory.js";
 import { buildIntent, connectionFor, explainOutside, type Vocabulary } from "../src/index.js";
-import { admit, carry, sieveOf } from "../src/runtime.js";
+import { admit, carry } from "../src/admission/admit.js";
+import { sieveOf } from "../src/sieve/index.js";
 
 const stamp = (v: Vocabulary) => ({ name: v.nomos.name, version: v.nomos.version, hash: v.nomos.hash });
 const T0 = 1_800_000_000_000;

@@ -1,6 +1,6 @@
 import { describe, expect, expectTypeOf, it } from "vitest";
 import { buildIntent, DEFAULT_LIMITS, defineVocabulary, formatIssues, type Json, parseIntent, formatPath, IntentValidationError, type Issue, resultOf, safeBuildIntent } from "../src/index.js";
-import { zodIssues } from "../src/runtime.js";
+import { zodIssues } from "../src/issue/index.js";
 import { z } from "zod";
 import { ledger } from "./ledger.js";
 

@@ -2,7 +2,7 @@ import fc from "fast-check";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex, utf8ToBytes } from "@noble/hashes/utils.js";
 import { describe, expect, it } from "vitest";
-import { canonicalJson, contentHash, normalizeSql, sha256Hex } from "../src/runtime.js";
+import { canonicalJson, contentHash, normalizeSql, sha256Hex } from "../src/canonical/index.js";
 
 /** Rebuilds a JSON value with every object's keys in a random order. */
 function shuffleKeys(value: unknown, rand: () => number): unknown {

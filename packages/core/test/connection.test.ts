@@ -3,7 +3,8 @@ import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { inventoryV1, inventoryV2 } from "./fixtures/inventory.js";
 import { type AnyColumn, type Change, connection, defineNomos, defineVocabulary, type EvolutionHints, integer, type InvariantSpec, operation, real, sql, type TableSpec, text, type Vocabulary } from "../src/index.js";
-import { diffNomos, diffVocabulary, sieveOf } from "../src/runtime.js";
+import { diffNomos, diffVocabulary } from "../src/connection/diff.js";
+import { sieveOf } from "../src/sieve/index.js";
 
 /*
  * A small shop law to change one thing at a time. Every test states the one change it makes and

@@ -1,7 +1,11 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { buildIntent, explain, type Intent, MAX_FREEZE_MS, type OutputRef, parseIntent, type StepBuilder } from "../src/index.js";
-import { backoffMs, CANCEL_SQL, canonicalJson, contentHash, FREEZE_SQL, intentSieve, operationsOf, sieveOf } from "../src/runtime.js";
+import { intentSieve } from "../src/runtime.js";
+import { backoffMs, CANCEL_SQL, FREEZE_SQL } from "../src/cryostasis/store.js";
+import { canonicalJson, contentHash } from "../src/canonical/index.js";
+import { operationsOf } from "../src/intent/wire.js";
+import { sieveOf } from "../src/sieve/index.js";
 import { buildError, dotted } from "./support.js";
 import { ledger, ledgerNomos } from "./ledger.js";
 

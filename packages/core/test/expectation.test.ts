@@ -2,7 +2,9 @@ import { z } from "zod";
 import { describe, expect, it } from "vitest";
 import { buildIntent, defineVocabulary, operation, sql, VocabularyDefinitionError } from "../src/index.js";
 import { type Row, type SqlValue } from "../src/index.js";
-import { interpret, intentSieve, operationHash, Refusal } from "../src/runtime.js";
+import { intentSieve, operationHash } from "../src/runtime.js";
+import { interpret } from "../src/interpretation/sqlite.js";
+import { Refusal } from "../src/refusal/index.js";
 import { ledgerNomos } from "./ledger.js";
 
 const accountExists = sql`SELECT id FROM accounts WHERE id = ${{ kind: "arg", name: "accountId" }}`.expect({

@@ -2,7 +2,10 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { buildIntent, defineVocabulary, explain, operation, parseIntent, sql } from "../src/index.js";
-import { constraintReason, countPlaceholders, intentSieve, isRef } from "../src/runtime.js";
+import { intentSieve } from "../src/runtime.js";
+import { constraintReason } from "../src/interpretation/sqlite.js";
+import { countPlaceholders } from "../src/intent/vocabulary.js";
+import { isRef } from "../src/intent/wire.js";
 import { ledger, ledgerNomos } from "./ledger.js";
 
 const ctx = { now: 1_700_000_000_000, sedimentId: 7 };

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { inventoryLaw, inventoryV1, inventoryV2 } from "./fixtures/inventory.js";
-import { buildIntent, type CarryResult, type Connection, createTableSql, defineNomos, defineVocabulary, type Evolution, type Intent, lineage, LineageDefinitionError, NomosDefinitionError, parseClaimed, type Phase, type Policy, type Provisions, rebuildTableSql, text, type Vocabulary } from "../src/index.js";
-import { carry } from "../src/runtime.js";
-import { phaseAt } from "../src/runtime.js";
+import { buildIntent, type Connection, createTableSql, defineNomos, defineVocabulary, type Evolution, type Intent, lineage, LineageDefinitionError, NomosDefinitionError, parseClaimed, type Phase, type Policy, type Provisions, rebuildTableSql, text, type Vocabulary } from "../src/index.js";
+import { carry, type CarryResult } from "../src/admission/admit.js";
+import { phaseAt } from "../src/connection/lineage.js";
 import { ledger } from "./ledger.js";
 
 const DAY = 24 * 60 * 60 * 1000;

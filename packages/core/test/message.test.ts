@@ -2,7 +2,9 @@ import fc from "fast-check";
 import { z } from "zod";
 import { describe, expect, it } from "vitest";
 import { buildIntent, defineNomos, defineVocabulary, explain, type Intent, MAX_KEY_LENGTH, operation, parseIntent, sql, text } from "../src/index.js";
-import { derivedMessageKey, intentSieve, operationsOf, SEND_SQL } from "../src/runtime.js";
+import { intentSieve } from "../src/runtime.js";
+import { derivedMessageKey, SEND_SQL } from "../src/message/store.js";
+import { operationsOf } from "../src/intent/wire.js";
 import { ledger } from "./ledger.js";
 import { buildError, dotted } from "./support.js";
 

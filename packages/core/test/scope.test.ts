@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { defineNomos, integer, type InvariantSpec, NomosDefinitionError, text } from "../src/index.js";
-import { diffNomos, installScopes, type SedimentHost } from "../src/runtime.js";
+import { type SedimentHost } from "../src/runtime.js";
+import { diffNomos } from "../src/connection/diff.js";
+import { installScopes } from "../src/interpretation/scope.js";
 
 // Declaring an invariant's scope: checked when the law is declared, part of the law's hash, not
 // of what the invariant asserts.

@@ -1,7 +1,8 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { buildIntent } from "../src/index.js";
-import { contentHash, GENESIS_HASH, sedimentHash } from "../src/runtime.js";
+import { GENESIS_HASH, sedimentHash } from "../src/runtime.js";
+import { contentHash } from "../src/canonical/index.js";
 import { ledger, ledgerNomos } from "./ledger.js";
 
 const intent = buildIntent(ledger, (s) => {

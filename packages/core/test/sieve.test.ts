@@ -3,15 +3,9 @@ import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { inventoryV1, inventoryV2 } from "./fixtures/inventory.js";
 import { defineVocabulary, type Intent, operation, SieveDerivationError, sql, type Vocabulary } from "../src/index.js";
-import {
-  type Footprint,
-  intentSieve,
-  operationFootprint,
-  operationHash,
-  sieveOf,
-  statementFootprint,
-  tablesOfInvariants,
-} from "../src/runtime.js";
+import { intentSieve, operationHash } from "../src/runtime.js";
+import { type Footprint, statementFootprint } from "../src/footprint/index.js";
+import { operationFootprint, sieveOf, tablesOfInvariants } from "../src/sieve/index.js";
 import { ledger, ledgerNomos } from "./ledger.js";
 
 /** A footprint as plain sorted arrays, so that a mismatch shows exactly which name is missing or extra. */

@@ -21,7 +21,8 @@ import {
   text,
 } from "../src/index.js";
 import { defineCheck } from "../src/check.js";
-import { interpret, bindParams } from "../src/runtime.js";
+import { interpret } from "../src/interpretation/sqlite.js";
+import { bindParams } from "../src/intent/vocabulary.js";
 import type { StepBuilder } from "../src/index.js";
 
 /** Seats of events: one table with a nullable column, a BLOB and a narrowed type. */

@@ -1,7 +1,8 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { ApiError } from "./errors.js";
 
-export interface BearerAuthOptions {
+/** Where `tokenAuth` finds its tokens (names of Worker bindings, not the tokens) and which requests only read. */
+export interface TokenAuthOptions {
   /**
    * The binding that holds the full-access token: a Worker secret (`wrangler secret put`),
    * `.dev.vars` locally. Several comma-separated tokens are all accepted, so a token can be
@@ -13,6 +14,9 @@ export interface BearerAuthOptions {
   /** Whether a request only reads; default `isReadRequest`. */
   isRead?: (c: Context) => boolean;
 }
+
+/** @deprecated Renamed `TokenAuthOptions`, with `tokenAuth`. */
+export type BearerAuthOptions = TokenAuthOptions;
 
 /** What a token may do. */
 export type TokenScope = "write" | "read";
@@ -38,7 +42,7 @@ const tokensIn = (env: unknown, name: string | undefined): string[] => {
  * token is compared, in constant time, so the answer's timing says nothing about which matched.
  * Throws 503 `not_configured` when the full-access binding holds no token.
  */
-export async function tokenScope(env: unknown, options: Pick<BearerAuthOptions, "secret" | "readSecret">, token: string): Promise<TokenScope | undefined> {
+export async function tokenScope(env: unknown, options: Pick<TokenAuthOptions, "secret" | "readSecret">, token: string): Promise<TokenScope | undefined> {
   const write = tokensIn(env, options.secret);
   if (write.length === 0) throw new ApiError(503, "not_configured", `${options.secret} is not set on this Worker`);
   const read = tokensIn(env, options.readSecret);
@@ -52,11 +56,13 @@ async function anyEqual(given: string, expected: string[]): Promise<boolean> {
 }
 
 /**
- * Requires `Authorization: Bearer <token>`, compared in constant time (both sides hashed, so
- * neither the content nor the length leaks). 401 `unauthorized` otherwise, 403 `forbidden` for
- * a read-only token on a write, 503 `not_configured` when the Worker has no token.
+ * Middleware that admits a request whose Bearer token is one of those the Worker's bindings hold,
+ * compared in constant time (both sides hashed, so neither the content nor the length leaks); a
+ * read-only token may only read. The header is `Authorization: Bearer <token>`. 401 `unauthorized` otherwise,
+ * 403 `forbidden` for a read-only token on a write, 503 `not_configured` when the Worker has no
+ * token. Unlike Hono's `bearerAuth`, it takes binding names, not tokens, and knows two scopes.
  */
-export function bearerAuth(options: BearerAuthOptions): MiddlewareHandler {
+export function tokenAuth(options: TokenAuthOptions): MiddlewareHandler {
   const name = options.secret;
   const isRead = options.isRead ?? isReadRequest;
   // Any app's bindings, as Hono's own middleware takes them.
@@ -70,6 +76,12 @@ export function bearerAuth(options: BearerAuthOptions): MiddlewareHandler {
     await next();
   };
 }
+
+/**
+ * @deprecated Renamed `tokenAuth`: Hono's `bearerAuth` takes the tokens themselves, this takes
+ * the names of the bindings that hold them. Kept one release.
+ */
+export const bearerAuth: (options: TokenAuthOptions) => MiddlewareHandler = tokenAuth;
 
 /** Constant-time equality of two secrets. */
 export async function tokensEqual(given: string, expected: string): Promise<boolean> {

@@ -13,6 +13,7 @@ export const MAX_BODY_BYTES = 64 * 1024;
 /** Any non-empty name up to 128 characters, when the app gives no schema of its own. */
 const DEFAULT_NAME = z.string().min(1).max(128);
 
+/** What `attractorRoutes` serves: the namespace, the law, the path, and the auth middleware run before its routes. */
 export interface AttractorRoutesOptions<E extends HonoEnv> {
   /** The Attractor's namespace binding, for example `(env) => env.LEDGER_ATTRACTOR`. */
   namespace: (env: E["Bindings"]) => DurableObjectNamespace<Attractor>;
@@ -22,7 +23,7 @@ export interface AttractorRoutesOptions<E extends HonoEnv> {
   path?: string;
   /** Checks the name in the path; default any string of 1 to 128 characters. */
   name?: z.ZodType<string>;
-  /** Runs before every route here, for example `bearerAuth(...)`. */
+  /** Runs before every route here, for example `tokenAuth(...)`. */
   auth?: MiddlewareHandler<E>;
   /** Default `MAX_BODY_BYTES`. */
   maxBodyBytes?: number;

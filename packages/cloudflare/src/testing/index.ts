@@ -13,6 +13,7 @@ type OperationsOf<A> = LatestVocabulary<A>["operations"];
 /** An Intent, or a build function run against the law the World holds now (no law hash in the test). */
 export type IntentInput<A extends Attractor = Attractor> = Intent | ((step: StepBuilder<OperationsOf<A>>) => unknown);
 
+/** Options of `testWorld`. */
 export interface TestWorldOptions {
   /** Start the World on this version of its lineage; `upgrade()` moves it on. Default: the latest. */
   version?: number;

@@ -31,6 +31,7 @@ export interface Origin {
   steps: CarryStep[];
 }
 
+/** What carrying an Intent to the current law gave: the Intent to run (reforged or not), or why it may not run. */
 export type CarryResult =
   | { ok: true; intent: Intent; reforged: boolean; steps: CarryStep[] }
   | { ok: false; message: string; connection: Connection; steps: CarryStep[] };

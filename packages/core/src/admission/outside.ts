@@ -7,6 +7,7 @@ import type { Reason } from "../refusal/index.js";
 import { admissionIssues, admit, type Origin } from "./admit.js";
 import { parseClaimed } from "./parse.js";
 
+/** What `explainOutside` (and an Attractor's `explain`) answers: the SQL an Intent would run, or why it would be refused. */
 export type ExplainResult = { ok: true; explanation: Explanation; origin?: Origin } | { ok: false; reason: Reason; issues: Issue[] };
 
 /**
@@ -22,6 +23,7 @@ export function explainOutside(lineage: Lineage, input: unknown, options: { now:
   return { ok: true, explanation, ...(admitted.origin ? { origin: admitted.origin } : {}) };
 }
 
+/** The Connection between two laws as `connectionFor` reports it: its type and each change. */
 export interface ConnectionReport {
   /** The most severe step's type. */
   type: ConnectionType;

@@ -25,6 +25,7 @@ export interface OutputRef<T> extends Ref {
 
 /** Arguments as the builder accepts them: each top-level field a value or a Ref to an earlier output. */
 export type ArgsWithRefs<A> = { [K in keyof A]: A[K] | OutputRef<NonNullable<A[K]>> };
+/** The outputs of a step as the builder returns them: a Ref for each, to pass to a later step. */
 export type OutputRefs<O> = { readonly [K in keyof O]-?: OutputRef<O[K]> };
 
 /** Steps of a frozen Intent: their outputs exist only when it wakes, so they give no Refs. */
@@ -32,6 +33,7 @@ export type FrozenStepBuilder<Ops extends Record<string, OperationSpec>> = {
   [K in keyof Ops]: (args: ArgsWithRefs<z.input<Ops[K]["args"]>>) => void;
 };
 
+/** The `s` of `buildIntent(law, (s) => …)`: one method per operation of the law, each adding a step. */
 export type StepBuilder<Ops extends Record<string, OperationSpec>> = {
   [K in keyof Ops]: (args: ArgsWithRefs<z.input<Ops[K]["args"]>>) => OutputRefs<z.output<Ops[K]["output"]>>;
 } & {
@@ -63,6 +65,7 @@ export class IntentValidationError extends Error {
   }
 }
 
+/** Options of `buildIntent`: an idempotency key, and limits other than `DEFAULT_LIMITS`. */
 export interface BuildOptions {
   idempotencyKey?: string;
   limits?: IntentLimits;

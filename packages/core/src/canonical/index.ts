@@ -8,7 +8,9 @@ import { bytesToHex, utf8ToBytes } from "@noble/hashes/utils.js";
  * ("excessively deep"), while a named interface is compared by reference and stays finite.
  */
 export type Json = null | boolean | number | string | JsonArray | JsonObject;
+/** A JSON array. */
 export interface JsonArray extends Array<Json> {}
+/** A JSON object. */
 export interface JsonObject {
   [key: string]: Json;
 }
@@ -81,6 +83,7 @@ export function textHash(digest: (bytes: Uint8Array) => Uint8Array): Sha256Hex {
   };
 }
 
+/** The built-in SHA-256 (pure JS, @noble/hashes): what a host's own must agree with, and the fallback where it has none. */
 const nobleSha256Hex: Sha256Hex = textHash(sha256);
 
 /**

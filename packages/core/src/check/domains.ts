@@ -14,6 +14,7 @@ export const MAX_ACTIONS_PER_KIND = 256;
 /** Integers seen in the state that are added to an integer domain, smallest first. */
 const MAX_SEEN_VALUES = 4;
 
+/** Thrown by `check` when the definition cannot be run (a depth out of range, an unknown property, an argument it cannot find values for). */
 export class CheckSetupError extends Error {
   override name = "CheckSetupError";
 }

@@ -26,7 +26,9 @@ import type {
   VersionStats,
 } from "./types.js";
 
+/** The depth `check` explores when none is given: sequences of up to 4 actions. */
 export const DEFAULT_DEPTH = 4;
+/** The deepest `check` explores: 20 actions. */
 export const MAX_DEPTH = 20;
 export const DEFAULT_MAX_STATES = 100_000;
 /** 2026-01-01T00:00:00Z: a fixed clock, so runs and their counterexamples repeat exactly. */

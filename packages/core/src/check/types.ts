@@ -21,6 +21,7 @@ export type DomainValue = Json | undefined;
  */
 export type Domain = readonly DomainValue[] | { sql: string; also?: readonly DomainValue[] };
 
+/** The values the checker tries for each argument, by argument name. */
 export type Domains = Readonly<Record<string, Domain>>;
 
 /** Arguments of one concrete action, as its template receives them. */
@@ -86,6 +87,7 @@ export interface CheckDefinition<Ops extends Record<string, OperationSpec> = Rec
   timeColumn?: (table: string, column: string) => boolean;
 }
 
+/** How `check` runs: the database it opens per run, the depth, which properties, the random walks, and where it reports progress. */
 export interface CheckOptions {
   /** A fresh, empty database per call (an in-memory SQLite). */
   openDatabase: () => CheckDatabase;
@@ -112,6 +114,7 @@ export interface CheckOptions {
   onProgress?: (progress: Progress) => void;
 }
 
+/** A progress report while `check` explores: the version, the depth reached and the states seen. */
 export interface Progress {
   version: number;
   depth: number;
@@ -120,6 +123,7 @@ export interface Progress {
   ms: number;
 }
 
+/** The kind of a check: a property of the definition, or one the checker always runs. */
 export type CheckKind = "safety" | "liveness" | "guards" | "replay" | "migration" | "reforge" | "cryostasis" | "crash";
 
 /** One row gained or lost by a table in one step of a counterexample. */
@@ -129,6 +133,7 @@ export interface RowChange {
   row: Row;
 }
 
+/** One step of a counterexample: the action and the Intent it built, the time, what became of it, and the rows it changed. */
 export interface CounterexampleStep {
   /** The action's name, or "tick" for the clock. */
   action: string;
@@ -151,6 +156,7 @@ export interface Counterexample {
   failure: string;
 }
 
+/** The outcome of one check under one version: passed, failed with the counterexample that breaks it, or for information. */
 export interface CheckResult {
   /** `safety:name`, `liveness:name`, `guards:op`, `replay`, `migration`, `reforge`, `cryostasis` or `crash`. */
   name: string;
@@ -161,6 +167,7 @@ export interface CheckResult {
   counterexample?: Counterexample;
 }
 
+/** What `check` explored under one version of the law: states and transitions. */
 export interface VersionStats {
   version: number;
   states: number;
@@ -172,6 +179,7 @@ export interface VersionStats {
   ms: number;
 }
 
+/** What `check` answers: whether every check passed, each result, and what it explored per version. */
 export interface CheckReport {
   ok: boolean;
   depth: number;

@@ -3,8 +3,10 @@ import type { ColumnSpec, IndexSpec, InvariantScope, Nomos, TableSpec } from "..
 import type { Vocabulary } from "../intent/index.js";
 import { operationHash, tablesOfInvariants } from "../sieve/index.js";
 
+/** How a law's change bears on an Intent: Flat (runs as is), Curved (must be reforged), Critical (must not run). */
 export type ConnectionType = "Flat" | "Curved" | "Critical";
 
+/** What changed about one element of the schema between two laws. */
 export type ChangeKind =
   | "table_added"
   | "table_dropped"
@@ -27,6 +29,7 @@ export type ChangeKind =
   | "operation_dropped"
   | "critical";
 
+/** One change of the schema between two laws: the element, what happened to it, and the Connection type it makes. */
 export interface Change {
   /** The element in the old law's terms (`table:T`, `column:T.c`, …), or in the new one's when added. */
   element: string;

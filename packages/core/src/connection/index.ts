@@ -5,6 +5,7 @@ import { type Change, type ConnectionType, diffNomos, diffVocabulary, type Evolu
 
 export * from "./diff.js";
 
+/** The verified diff between two versions of a law: its type (Flat, Curved, Critical) and the changes. */
 export interface Connection {
   type: ConnectionType;
   from: NomosStamp;

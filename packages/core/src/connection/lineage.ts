@@ -27,6 +27,7 @@ export interface Provisions {
   afterGrace?: Policy;
 }
 
+/** Where a version stands against its provisions' dates: before it takes effect, in its grace period, or after. */
 export type Phase = "before" | "grace" | "after";
 
 export function phaseAt(provisions: Provisions | undefined, now: number, appliedAt = 0): { phase: Phase; policy: Policy } {
@@ -37,12 +38,14 @@ export function phaseAt(provisions: Provisions | undefined, now: number, applied
   return { phase: "after", policy: provisions?.afterGrace ?? "refuse-curved" };
 }
 
+/** What a reforge function is given: the old and the new law and the Connection between them. */
 export interface ReforgeContext {
   from: Vocabulary;
   to: Vocabulary;
   connection: Connection;
 }
 
+/** How a Lineage moves from one version to the next: the migration SQL, and the reforge of old Intents. */
 export interface Evolution extends EvolutionHints {
   /** SQL run in order inside one transaction on the Attractor's first wake under the new law. */
   migration: readonly string[];
@@ -51,6 +54,7 @@ export interface Evolution extends EvolutionHints {
   provisions?: Provisions;
 }
 
+/** Thrown by `lineage()` when its versions or provisions are wrong (a version that does not follow, bad dates or policies), so a bad law fails when it is defined. */
 export class LineageDefinitionError extends Error {
   override name = "LineageDefinitionError";
 }

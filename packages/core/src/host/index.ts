@@ -15,6 +15,7 @@ export interface World {
 
 /** What a bound parameter may be: values only, never SQL text. */
 export type SqlValue = string | number | null;
+/** A row as SQLite returns it: column name to value. */
 export type Row = Record<string, SqlValue>;
 
 /** The one thing the core needs from its database: run a statement, get its rows. */

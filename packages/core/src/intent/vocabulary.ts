@@ -250,9 +250,11 @@ export type Statements<A = never> = Readonly<Record<string, Statement<A, object>
 /** The rows each named statement returned, typed as the statement says (see `Statement`). */
 export type RowsOf<S> = { readonly [K in keyof S]: S[K] extends Statement<never, infer R> ? R[] : Row[] };
 
+/** The Zod object schema of an operation's arguments or outputs. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- variance: any object schema
 export type ObjectSchema = z.ZodObject<any>;
 
+/** An operation of a vocabulary, as `operation()` declares it: description, argument and output schemas, its SQL statements and its result. */
 export interface OperationSpec<A extends ObjectSchema = ObjectSchema, O extends ObjectSchema = ObjectSchema, S extends Statements = Statements> {
   description: string;
   args: A;
@@ -265,6 +267,7 @@ export interface OperationSpec<A extends ObjectSchema = ObjectSchema, O extends 
   result(rows: RowsOf<S>, args: z.output<A>, ctx: InterpretationContext): z.output<O>;
 }
 
+/** A law of one version: a Nomos and the operations allowed to write it (what `defineVocabulary` returns). */
 export interface Vocabulary<
   N extends Nomos = Nomos,
   Ops extends Record<string, OperationSpec> = Record<string, OperationSpec>,
@@ -276,6 +279,7 @@ export interface Vocabulary<
 /** SQLite's limit on bound parameters per statement. */
 export const MAX_BOUND_PARAMETERS = 100;
 
+/** Thrown by `defineVocabulary` when an operation is wrong (unknown table, too many parameters, a hole SQL cannot bind), so a bad law fails when it is defined. */
 export class VocabularyDefinitionError extends Error {
   override name = "VocabularyDefinitionError";
 }
@@ -391,6 +395,7 @@ function readable(nomos: Nomos, sql: string, where: string): void {
   }
 }
 
+/** Declares a law of one version: a Nomos and its operations, each checked now against the Nomos (its SQL parsed, its holes bound). */
 export function defineVocabulary<N extends Nomos, const Ops extends Record<string, OperationSpec>>(
   nomos: N,
   operations: Ops,

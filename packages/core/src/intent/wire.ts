@@ -10,8 +10,10 @@ export interface Ref {
   $ref: { step: number; output: string };
 }
 
+/** A step argument on the wire: JSON, or a Ref to an earlier step's output. */
 export type ArgValue = Json | Ref;
 
+/** One step of an Intent: the operation's name and its arguments. */
 export interface IntentStep {
   op: string;
   args: Record<string, ArgValue>;
@@ -37,6 +39,7 @@ export interface Intent {
   steps: IntentStep[];
 }
 
+/** The bounds an Intent must keep (`DEFAULT_LIMITS`, or an Attractor's `static limits`); the number of steps is `maxSteps`. */
 export interface IntentLimits {
   maxSteps: number;
   /** Bytes of the Intent's JSON. */
@@ -58,6 +61,7 @@ export const MAX_ARRAY_LENGTH = 1024;
 /** Characters of an idempotency key or a freeze key. */
 export const MAX_KEY_LENGTH = 128;
 
+/** The Intent limits unless an Attractor sets its own: 64 steps, 64 KiB of JSON, 4096 characters per string, 1024 elements per array. */
 export const DEFAULT_LIMITS: IntentLimits = { maxSteps: MAX_STEPS, maxBytes: MAX_INTENT_BYTES, maxStringLength: MAX_STRING_LENGTH, maxArrayLength: MAX_ARRAY_LENGTH };
 
 export function isRef(value: unknown): value is Ref {

@@ -18,12 +18,14 @@ export interface ComputedParam {
   $computedFrom: Ref[];
 }
 
+/** One statement of an explanation: the SQL and the values it would bind. */
 export interface ExplainedStatement {
   sql: string;
   /** Bound values (an array or object as the JSON text bound); a Ref stands where an earlier step's output is bound. */
   params: (SqlValue | Ref | ComputedParam)[];
 }
 
+/** What `explain` gives: each step's statements with their values, and the invariants checked before commit. */
 export interface Explanation {
   steps: { op: string; statements: ExplainedStatement[] }[];
   /** Read-only checks run after the last step, before commit. */

@@ -237,6 +237,7 @@ export function beginCheck(db: SqlExecutor, nomos: Nomos, marks?: ScopeMarks): I
 /** Keys one audit page checks, by default and at most. */
 export const AUDIT_PAGE = { default: 100, max: 1000 } as const;
 
+/** An invariant that an audit found violated, with the rows that violate it. */
 export interface AuditFinding {
   invariant: string;
   message: string;
@@ -244,6 +245,7 @@ export interface AuditFinding {
   rows: Row[];
 }
 
+/** One page of an audit: the violations found and what was checked. */
 export interface AuditPage {
   findings: AuditFinding[];
   /** What this page checked: an invariant in full, or a scoped one's keys in order. */

@@ -14,6 +14,7 @@ export interface Issue {
   message: string;
 }
 
+/** The answer of a safe parse: the value, or the Issues that say what is wrong. */
 export type ParseResult<T> = { ok: true; value: T } | { ok: false; issues: Issue[] };
 
 export function issue(code: string, path: readonly PropertyKey[], message: string): Issue {

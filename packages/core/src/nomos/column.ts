@@ -17,6 +17,7 @@ export interface CheckSpec {
   message: string;
 }
 
+/** What a column declares, as its builder's modifiers set it: type, NOT NULL, PRIMARY KEY, UNIQUE, default, CHECK. */
 export interface ColumnSpec {
   type: ColumnType;
   notNull: boolean;
@@ -58,11 +59,16 @@ export class Column<T extends ColumnType = ColumnType, TValue = TsOf<T>, TNullab
 }
 
 const base = { notNull: false, primaryKey: false, unique: false } as const;
+/** A TEXT column; chain `.notNull()`, `.primaryKey()`, `.unique()`, `.default(v)`, `.check(sql)` or `.$type<T>()`. */
 export const text = () => new Column<"TEXT">({ type: "TEXT", ...base });
+/** An INTEGER column (a `number` in rows); chain modifiers as on `text()`. */
 export const integer = () => new Column<"INTEGER">({ type: "INTEGER", ...base });
+/** A REAL column (a `number` in rows); chain modifiers as on `text()`. */
 export const real = () => new Column<"REAL">({ type: "REAL", ...base });
+/** A BLOB column (an `ArrayBuffer` or `Uint8Array` in rows); chain modifiers as on `text()`. */
 export const blob = () => new Column<"BLOB">({ type: "BLOB", ...base });
 
+/** Any column a builder makes, whatever its type and modifiers: what a table's `columns` map holds. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- variance: any column shape
 export type AnyColumn = Column<ColumnType, any, boolean>;
 

@@ -2,11 +2,13 @@ import { contentHash, normalizeSql } from "../canonical/index.js";
 import { SieveDerivationError, statementFootprint } from "../footprint/index.js";
 import type { AnyColumn, CheckSpec, ColumnSpec, InferRow } from "./column.js";
 
+/** An index of a table: its columns in order, and whether it is UNIQUE. */
 export interface IndexSpec {
   columns: readonly string[];
   unique?: boolean;
 }
 
+/** A table of a Nomos: its columns, and optionally a composite primary key, indexes and CHECKs. */
 export interface TableSpec<C extends Record<string, AnyColumn> = Record<string, AnyColumn>> {
   columns: C;
   /** A composite primary key; column order matters to SQLite, so it is kept. */
@@ -58,6 +60,7 @@ export interface InvariantSpec<T extends Record<string, TableSpec> = Record<stri
   scope?: InvariantScope<T>;
 }
 
+/** What `defineNomos` takes: a name, a version, tables and invariants. */
 export interface NomosSpec<T extends Record<string, TableSpec>, V extends number = number> {
   name: string;
   version: V;
@@ -72,6 +75,7 @@ export interface NomosSpec<T extends Record<string, TableSpec>, V extends number
  */
 export type ElementKey = `table:${string}` | `shape:${string}` | `column:${string}.${string}` | `invariant:${string}`;
 
+/** The schema part of a law, as `defineNomos` returns it: tables, invariants, version, DDL and content hash. */
 export interface Nomos<T extends Record<string, TableSpec> = Record<string, TableSpec>, V extends number = number> {
   readonly name: string;
   /** The version, as a literal type where it was written as one: `Lineage.version(n)` finds a vocabulary by it. */
@@ -96,6 +100,7 @@ export const MAX_NAME_LENGTH = 64;
 
 const IDENT = /^[a-z][a-z0-9_]{0,62}$/;
 
+/** Thrown by `defineNomos` when the schema is wrong (a bad name, an unknown column, SQL that does not parse), so a bad law fails when it is defined. */
 export class NomosDefinitionError extends Error {
   override name = "NomosDefinitionError";
 }

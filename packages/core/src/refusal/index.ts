@@ -1,6 +1,7 @@
 import type { Connection } from "../connection/index.js";
 import type { Issue } from "../issue/index.js";
 
+/** The kind of a refusal's Reason (one of `REASON_KINDS`). */
 export type ReasonKind =
   | "validation" // the Intent's shape or arguments
   | "expectation" // an operation's precondition (for example not enough stock)

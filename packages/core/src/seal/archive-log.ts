@@ -35,6 +35,7 @@ export const archiveFeature: Feature = { name: "archive", docs: "docs/concepts/a
 /** Archived precedent segments read per `precedents()` call at most: a filter matching nothing still answers promptly, with a cursor. */
 export const PRECEDENT_SEGMENTS_PER_READ = 4;
 
+/** How an Archive cuts and keeps segments: the key prefix, the segment size and age, how long Precedents stay live. */
 export interface ArchiveOptions {
   /** Key prefix of this Attractor's objects in the bucket (one per Attractor instance). */
   prefix: string;
@@ -64,6 +65,7 @@ export interface ArchiveReport {
   broken?: ArchiveBreak;
 }
 
+/** A verification of the chain that reaches into the archived segments too. */
 export type ArchivedVerification = Verification & { archive: ArchiveReport };
 
 const segmentOf = (r: Record<string, unknown>): ArchivedSegment => ({

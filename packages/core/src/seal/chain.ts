@@ -1,6 +1,7 @@
 import { canonicalJson, sha256Hex } from "../canonical/index.js";
 import type { Sediment, World } from "./types.js";
 
+/** The hash before the first sediment: what the first entry's prevHash is. */
 export const GENESIS_HASH = "0".repeat(64);
 
 /** A sediment with its Intent, outputs and World already in canonical JSON, as the log stores them. */

@@ -9,6 +9,7 @@ import { intentSieve } from "../sieve/index.js";
 import { AlreadySettled, type FeatureHooks, type Sealing } from "./feature.js";
 import type { Seal } from "./types.js";
 
+/** What freezing an Intent answers: its cryoId and wake time (`existing` when its key was frozen already), or the issues that refused it. */
 export type FreezeResult = { ok: true; cryoId: number; wakeAt: number; existing: boolean } | { ok: false; issues: Issue[] };
 
 /** What became of one frozen Intent when it woke. */

@@ -5,6 +5,7 @@ import { installScopes } from "../interpretation/index.js";
 import type { Nomos } from "../nomos/index.js";
 import { type AppliedNomos, createInternalTables, latestApplied, recordApplied } from "./store.js";
 
+/** A migration that left tables other than its law declares: the step rolls back and the previous version stays. */
 export class MigrationError extends Error {
   override name = "MigrationError";
 }

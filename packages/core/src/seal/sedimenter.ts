@@ -17,6 +17,7 @@ import type { Seal, SealOrigin, Sediment, SuccessSeal, World } from "./types.js"
 export type { FreezeResult, WakeOutcome } from "./cryostasis.js";
 export type { ReceiptRecord } from "./messages.js";
 
+/** How a host constructs a Sedimenter: the law it holds, the limits, and why it refuses when it must. */
 export interface SedimenterOptions {
   /** The law this Attractor holds; defaults to the lineage's latest. */
   held?: number;

@@ -56,6 +56,7 @@ const INTERNAL_DDL = [
   `CREATE TABLE IF NOT EXISTS _noema_archived_key (sediment_id INTEGER PRIMARY KEY, hash BLOB NOT NULL, prev_hash BLOB NOT NULL, timestamp INTEGER NOT NULL, intent TEXT NOT NULL, nomos_version INTEGER, outputs TEXT NOT NULL, world_id INTEGER NOT NULL, origin TEXT, idempotency_key TEXT NOT NULL UNIQUE) STRICT`,
 ];
 
+/** A version of the law as a World applied it: name, version, hash and when. */
 export interface AppliedNomos extends NomosStamp {
   appliedAt: number;
 }
@@ -155,6 +156,7 @@ export function recordApplied(db: SqlExecutor, nomos: Nomos, now: number): Appli
   return { name: nomos.name, version: nomos.version, hash: nomos.hash, appliedAt: now };
 }
 
+/** Every version of the law this store applied, oldest first. */
 export function nomosHistory(db: SqlExecutor): AppliedNomos[] {
   return db
     .exec(`SELECT version, name, hash, applied_at FROM _noema_nomos ORDER BY version`, [])

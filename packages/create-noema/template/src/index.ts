@@ -1,5 +1,5 @@
 import { buildIntent } from "@noema/core";
-import { attractorRoutes, bearerAuth, handleErrors, parseInput, readJson, sealResponse } from "@noema/cloudflare/http";
+import { attractorRoutes, tokenAuth, handleErrors, parseInput, readJson, sealResponse } from "@noema/cloudflare/http";
 import { Hono } from "hono";
 import * as z from "zod";
 import { counterLaw } from "./law.js";
@@ -35,7 +35,7 @@ for (const op of ["add", "take"] as const) {
 // nomos, cryostasis), behind a bearer token: `wrangler secret put NOEMA_API_TOKEN`, .dev.vars locally.
 app.route(
   "/api",
-  attractorRoutes<App>({ namespace: (env) => env.COUNTER, law: counterLaw, auth: bearerAuth({ secret: "NOEMA_API_TOKEN" }) }),
+  attractorRoutes<App>({ namespace: (env) => env.COUNTER, law: counterLaw, auth: tokenAuth({ secret: "NOEMA_API_TOKEN" }) }),
 );
 
 export default handleErrors(app);

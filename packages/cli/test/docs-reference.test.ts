@@ -15,8 +15,8 @@ const ENTRY_POINTS: Record<string, string> = {
   "@noema/core/check": "packages/core/src/check.ts",
   "@noema/cloudflare": "packages/cloudflare/src/index.ts",
   "@noema/cloudflare/http": "packages/cloudflare/src/http/index.ts",
-  "@noema/cloudflare/inspector": "packages/cloudflare/src/inspector/index.ts",
   "@noema/cloudflare/testing": "packages/cloudflare/src/testing/index.ts",
+  "@noema/inspector": "packages/inspector/src/index.ts",
 };
 
 /** Every name each entry point exports, sorted, as the export gates (exports.test.ts) see them. */

@@ -307,7 +307,7 @@ async function post(base, path, params) {
 
 async function setup(base, target, name) {
   const r = await post(base, "/setup", { target: target === "noema-app" ? "noema" : target, name });
-  if (r.schemaMatches === false) throw new Error("hand-written DDL/invariant differ from the inventory Nomos: update bench/worker/index.ts");
+  if (r.schemaMatches === false) throw new Error("hand-written DDL/invariant differ from the inventory Nomos: update bench/worker/hand.ts");
 }
 
 /** Rotates the order each round so no target always runs first or last. */

@@ -14,8 +14,8 @@ export const ENTRY_POINTS = [
   { name: "@noema/core/check", file: "packages/core/src/check.ts", what: "the model checker behind `noema check`" },
   { name: "@noema/cloudflare", file: "packages/cloudflare/src/index.ts", what: "the Attractor Durable Object base class and the types its RPC methods answer with" },
   { name: "@noema/cloudflare/http", file: "packages/cloudflare/src/http/index.ts", what: "the Hono layer: routes, auth, input checks, the error envelope" },
-  { name: "@noema/cloudflare/inspector", file: "packages/cloudflare/src/inspector/index.ts", what: "the inspector's pages" },
   { name: "@noema/cloudflare/testing", file: "packages/cloudflare/src/testing/index.ts", what: "the testing kit for workerd tests" },
+  { name: "@noema/inspector", file: "packages/inspector/src/index.ts", what: "the inspector's pages, mounted on a Worker's Hono app" },
 ];
 
 /** The exports of each entry point as TypeScript sees them: name, kind and the doc comment's first sentence. */

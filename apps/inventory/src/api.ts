@@ -1,6 +1,6 @@
 import { buildIntent, resultOf } from "@noema/core";
 import { ApiError, attractorRoutes, tokenAuth, handleErrors, limitBody, parseInput, queryInt, readJson, sealResponse } from "@noema/cloudflare/http";
-import { inspector, type Overview, type OverviewContext } from "@noema/cloudflare/inspector";
+import { inspector, type Overview, type OverviewContext } from "@noema/inspector";
 import { type Context, Hono } from "hono";
 import * as z from "zod";
 import { RESERVATION_PAGE, ReservationCursor } from "./attractor.js";

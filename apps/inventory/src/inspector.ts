@@ -1,5 +1,5 @@
 import type { Sediment } from "@noema/core";
-import type { ChartSpec } from "@noema/cloudflare/inspector";
+import type { ChartSpec } from "@noema/inspector";
 
 const LINES = ["quantity", "reserved", "available"] as const;
 type Values = Record<(typeof LINES)[number], number>;

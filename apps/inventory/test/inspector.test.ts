@@ -114,7 +114,7 @@ describe("inspector", () => {
     expect(law).toMatch(/badge Curved/);
   });
 
-  it("composes an Intent from the JSON Schemas: explains it, sends it with full access, refuses to send with a read token", async () => {
+  it("composes an Intent from the JSON Schemas: explains it, sediments it with full access, refuses to sediment with a read token", async () => {
     const p = freshProduct();
     const form = { locationId: "main", quantity: "4", $idempotencyKey: "", $action: "explain" };
     const writer = await signIn(TOKEN);
@@ -125,17 +125,18 @@ describe("inspector", () => {
     expect(explained.status).toBe(200);
     expect(await explained.text()).toContain("Explained: nothing ran");
     expect((await api("GET", `/api/products/${p}/sediments`)).body.sediments).toHaveLength(0);
-    const sent = await post(path, { ...form, $action: "send" }, { Origin: ORIGIN, Cookie: writer });
+    const sent = await post(path, { ...form, $action: "sediment" }, { Origin: ORIGIN, Cookie: writer });
     expect(sent.status).toBe(200);
     expect(await sent.text()).toContain("Sealed");
     expect((await api("GET", `/api/products/${p}/sediments`)).body.sediments).toHaveLength(1);
-    expect((await post(path, { ...form, $action: "send" }, { Origin: "https://evil.test", Cookie: writer })).status).toBe(403);
+    expect((await post(path, { ...form, $action: "sediment" }, { Origin: "https://evil.test", Cookie: writer })).status).toBe(403);
 
     const reader = await signIn(READ_TOKEN);
     const readPage = await (await get(path, reader)).text();
-    expect(readPage).not.toContain('value="send"');
+    expect(readPage).not.toContain('value="sediment"');
+    expect(readPage).toContain("A read-only token can explain but not sediment.");
     expect((await post(path, form, { Origin: ORIGIN, Cookie: reader })).status).toBe(200);
-    expect((await post(path, { ...form, $action: "send" }, { Origin: ORIGIN, Cookie: reader })).status).toBe(403);
+    expect((await post(path, { ...form, $action: "sediment" }, { Origin: ORIGIN, Cookie: reader })).status).toBe(403);
     expect((await api("GET", `/api/products/${p}/sediments`)).body.sediments).toHaveLength(1);
   });
 
@@ -148,6 +149,11 @@ describe("inspector", () => {
     const snapshot = (await api("GET", `/api/products/${p}`)).body as { locations: { locationId: string; quantity: number; reserved: number }[] };
     const b = snapshot.locations.find((l) => l.locationId === "b")!;
     expect(html).toMatch(new RegExp(`data-column="location_id">b</td><td class="num" data-column="quantity">${b.quantity}</td><td class="num" data-column="reserved">${b.reserved}</td>`));
+    // A time column reads as a UTC date-time, its stored epoch milliseconds in the title.
+    const stock = await attractor(p).rows("stock");
+    const updatedAt = Number(stock.rows.find((r) => r[0] === "b")![stock.columns.indexOf("updated_at")]);
+    const iso = new Date(updatedAt).toISOString();
+    expect(html).toContain(`<td data-column="updated_at"><time datetime="${iso}" title="${updatedAt}">${iso.slice(0, 10)} ${iso.slice(11, 23)} UTC</time></td>`);
     // The chart of b ends at what the API says: the reservation added to the stock before it.
     expect(html).toMatch(/data-series="b"[^]*?data-line="reserved">reserved <span class="num">4</);
     expect(html).toMatch(/data-series="b"[^]*?data-line="available">available <span class="num">6</);

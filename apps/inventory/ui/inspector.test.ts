@@ -136,6 +136,9 @@ describe("the inspector in a browser", () => {
     for (const [column, key] of [["location_id", "locationId"], ["quantity", "quantity"], ["reserved", "reserved"]] as const) {
       expect(await row.locator(`[data-column=${column}]`).textContent()).toBe(String(snapshot.locations[0][key]));
     }
+    // Its updated_at as a UTC date-time, the stored epoch milliseconds in the tooltip.
+    const updatedAt = row.locator("[data-column=updated_at] time");
+    expect(await updatedAt.textContent()).toBe(`${new Date(Number(await updatedAt.getAttribute("title"))).toISOString().slice(0, 23).replace("T", " ")} UTC`);
     const chart = page.locator('figure[data-series="main"]');
     for (const line of ["quantity", "reserved", "available"]) expect(await chart.locator(`[data-line=${line}] .num`).textContent()).toBe(String(snapshot.locations[0][line]));
     expect(await chart.locator("svg path.line").count()).toBe(3);
@@ -292,7 +295,7 @@ describe("the inspector in a browser", () => {
     expect(await page.locator("[data-chain=ok]").count()).toBe(1);
   });
 
-  it("composes a reservation from its form: explain shows the SQL, send seals it", async () => {
+  it("composes a reservation from its form: explain shows the SQL, Sediment seals it", async () => {
     const p = product("compose");
     expect((await api("PUT", `/api/products/${p}/stock/main`, { quantity: 8 })).status).toBe(200);
     await signIn();
@@ -306,7 +309,7 @@ describe("the inspector in a browser", () => {
     expect(await page.locator("#result h2").textContent()).toBe("Explained: nothing ran");
     expect(await page.locator("#result pre[data-sql]").allTextContents()).toContainEqual(expect.stringMatching(/INSERT INTO reservations/));
     await shoot("compose");
-    await page.getByRole("button", { name: "Send" }).click();
+    await page.getByRole("button", { name: "Sediment" }).click();
     expect(await page.locator("#result h2").textContent()).toBe("Sealed");
     const snapshot = (await api("GET", `/api/products/${p}`)).body;
     expect(snapshot.locations[0]).toMatchObject({ locationId: "main", quantity: 8, reserved: 2 });

@@ -1,4 +1,5 @@
 import { spawnSync } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import * as core from "@noema/core";
 import ts from "typescript";
@@ -10,7 +11,8 @@ const key = (name: string) => name.replace("type ", "").toLowerCase();
 
 /** Every name an entry point exports, types marked `type `, sorted: the public surface as TypeScript sees it. */
 function exportsOf(file: string): string[] {
-  const program = ts.createProgram([file], { module: ts.ModuleKind.ESNext, moduleResolution: ts.ModuleResolutionKind.Bundler, target: ts.ScriptTarget.ES2023, strict: true, types: [], noEmit: true });
+  // The inspector's pages are Hono JSX.
+  const program = ts.createProgram([file], { module: ts.ModuleKind.ESNext, moduleResolution: ts.ModuleResolutionKind.Bundler, target: ts.ScriptTarget.ES2023, strict: true, jsx: ts.JsxEmit.ReactJSX, jsxImportSource: "hono/jsx", types: [], noEmit: true });
   const checker = program.getTypeChecker();
   const module = checker.getSymbolAtLocation(program.getSourceFile(file)!)!;
   return checker
@@ -118,6 +120,21 @@ describe("entry points", () => {
     "readJson", "refusalError", "sealResponse", "tokenAuth", "type TokenAuthOptions", "tokenScope",
     "type TokenScope", "tokensEqual",
     ]);
+  });
+
+  it("@noema/inspector exports the inspector and what an app's charts and overview are typed with", () => {
+    expect(exportsOf(here("../../inspector/src/index.ts"))).toStrictEqual(["type ChartSpec", "inspector", "type InspectorOptions", "type Overview", "type OverviewCell", "type OverviewContext"]);
+  });
+
+  it("@noema/inspector sits above @noema/cloudflare: the Cloudflare layer neither imports nor exports it", () => {
+    const cloudflare = JSON.parse(readFileSync(here("../../cloudflare/package.json"), "utf8")) as { exports: Record<string, unknown>; dependencies?: Record<string, string> };
+    expect(Object.keys(cloudflare.exports)).not.toContain("./inspector");
+    expect(Object.keys(cloudflare.dependencies ?? {})).not.toContain("@noema/inspector");
+    const sources = readdirSync(here("../../cloudflare/src"), { recursive: true, encoding: "utf8" }).filter((f) => /\.tsx?$/.test(f));
+    expect(sources.length).toBeGreaterThan(5);
+    expect(sources.filter((f) => /from "(@noema\/inspector|\.\.?\/.*inspector\/)/.test(readFileSync(here(`../../cloudflare/src/${f}`), "utf8")))).toStrictEqual([]);
+    const inspector = JSON.parse(readFileSync(here("../../inspector/package.json"), "utf8")) as { dependencies: Record<string, string> };
+    expect(Object.keys(inspector.dependencies)).toContain("@noema/cloudflare");
   });
 
   it("@noema/cloudflare/testing exports the testing kit; the main entry leaves its registry out", () => {

@@ -1,6 +1,6 @@
 import type { RefusalSeal, Sediment, SuccessSeal } from "@noema/core";
-import type { Attractor } from "../attractor.js";
-import type { OutboxMessage, ReceiptEntry } from "../messages.js";
+import type { Attractor } from "@noema/cloudflare";
+import type { OutboxMessage, ReceiptEntry } from "@noema/cloudflare";
 import type { PeerLink } from "./pages.js";
 import { Pager, Time } from "./parts.js";
 

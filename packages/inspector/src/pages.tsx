@@ -1,9 +1,9 @@
 import type { Connection, ConnectionReport, Explanation, Json, Precedent, Sediment, Verification } from "@noema/core";
 import type { Child } from "hono/jsx";
 import { FULL_VERIFY_EVERY } from "@noema/core/runtime";
-import type { FrozenSummary, NomosReport } from "../attractor.js";
-import type { TokenScope } from "../http/auth.js";
-import type { ChainStatus, TailCheck } from "../inspection.js";
+import type { FrozenSummary, NomosReport } from "@noema/cloudflare";
+import type { TokenScope } from "@noema/cloudflare/http";
+import type { ChainStatus, TailCheck } from "@noema/cloudflare";
 import { Messages, type MessagesView } from "./messages.js";
 import { IntentDetails, json, Pager, Time } from "./parts.js";
 import { type Overview, OverviewCard } from "./overview.js";

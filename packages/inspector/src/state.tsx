@@ -1,5 +1,5 @@
 import type { Sediment, SqlValue } from "@noema/core";
-import type { RowsPage, TableInfo } from "../inspection.js";
+import type { RowsPage, TableInfo } from "@noema/cloudflare";
 import { Pager } from "./parts.js";
 
 /**
@@ -30,6 +30,38 @@ export interface StateView {
 }
 
 const cell = (v: SqlValue) => (v === null ? "NULL" : typeof v === "object" ? `<${(v as ArrayBuffer).byteLength} bytes>` : String(v));
+
+/** Epoch milliseconds read as a time: from 2000-01-01 up to 2100-01-01 UTC. */
+const PLAUSIBLE_MS = [Date.UTC(2000, 0, 1), Date.UTC(2100, 0, 1)] as const;
+
+/**
+ * A Nomos declares no time type, so a time column is told by the rule the inspector's guide
+ * documents: an INTEGER column whose name ends in `_at` (`updated_at`), holding a whole number
+ * of epoch milliseconds between 2000 and 2100. Anything else is shown as stored.
+ */
+export function timeOf(column: { name: string; type: string }, v: SqlValue): Date | undefined {
+  if (column.type !== "INTEGER" || !column.name.endsWith("_at") || typeof v !== "number" || !Number.isInteger(v)) return undefined;
+  return v >= PLAUSIBLE_MS[0] && v < PLAUSIBLE_MS[1] ? new Date(v) : undefined;
+}
+
+/** `2026-12-05 18:44:01.395 UTC`: ISO 8601 with a space, read at a glance and sorted as text. */
+export const utcText = (d: Date) => `${d.toISOString().slice(0, 23).replace("T", " ")} UTC`;
+
+/** One cell: a time column's value as a UTC date-time, its stored number kept in the title. */
+function Cell({ name, type, value }: { name: string; type: string | undefined; value: SqlValue }) {
+  const time = type === undefined ? undefined : timeOf({ name, type }, value);
+  return (
+    <td class={value === null ? "muted" : typeof value === "number" && !time ? "num" : undefined} data-column={name}>
+      {time ? (
+        <time datetime={time.toISOString()} title={String(value)}>
+          {utcText(time)}
+        </time>
+      ) : (
+        cell(value)
+      )}
+    </td>
+  );
+}
 
 /** Each table of the law held, one at a time, paged by rowid. */
 export function State({ here, view }: { here: string; view: StateView }) {
@@ -73,9 +105,7 @@ export function State({ here, view }: { here: string; view: StateView }) {
                 {rows.rows.map((r) => (
                   <tr>
                     {r.map((v, i) => (
-                      <td class={v === null ? "muted" : typeof v === "number" ? "num" : undefined} data-column={rows.columns[i]}>
-                        {cell(v)}
-                      </td>
+                      <Cell name={rows.columns[i]!} type={info.columns.find((c) => c.name === rows.columns[i])?.type} value={v} />
                     ))}
                   </tr>
                 ))}

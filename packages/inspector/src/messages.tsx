@@ -1,4 +1,4 @@
-import type { OutboxMessage, ReceiptEntry } from "../messages.js";
+import type { OutboxMessage, ReceiptEntry } from "@noema/cloudflare";
 import type { PeerLink } from "./pages.js";
 import { IntentDetails, json, Pager, Time } from "./parts.js";
 import { OtherSide } from "./trail.js";

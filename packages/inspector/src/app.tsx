@@ -2,11 +2,10 @@ import { connectionFor, describeVocabulary, explain, type Intent, Lineage, parse
 import { intentSieve } from "@noema/core/runtime";
 import { type Context, type Env as HonoEnv, Hono } from "hono";
 import * as z from "zod";
-import type { Attractor } from "../attractor.js";
-import { type BearerAuthOptions, type TokenScope, tokenScope } from "../http/auth.js";
+import type { Attractor } from "@noema/cloudflare";
+import { type TokenAuthOptions, type TokenScope, tokenScope } from "@noema/cloudflare/http";
 import { CLIENT_JS, STYLE_CSS } from "./assets.js";
 import { type ArgsSchema, Compose, type ComposeView, fieldKind, type Outcome } from "./compose.js";
-import { MAX_SAMPLE, ROWS_PAGE } from "../inspection.js";
 import { IntentLaw, type IntentLawView } from "./intent.js";
 import type { Overview, OverviewContext } from "./overview.js";
 import { type Frame, Law, LogEntries, type PeerLink, SignIn, World, Worlds } from "./pages.js";
@@ -14,13 +13,14 @@ import type { ChartSpec, StateView } from "./state.js";
 import { forgetToken, readToken, rememberToken, sameOrigin, securityHeaders } from "./security.js";
 import { trailPage } from "./trail.js";
 
+/** What `inspector()` shows and how it signs in: the namespace, the tokens' bindings, and optional overview and charts. */
 export interface InspectorOptions<E extends HonoEnv> {
   /** The Attractor namespace whose Worlds it shows, as for `attractorRoutes`. */
   namespace: (env: E["Bindings"]) => DurableObjectNamespace<Attractor>;
   /** The law its code declares, for the Law page and its Connections. */
   law: Vocabulary | Lineage;
-  /** The bindings of the API's tokens: the same `bearerAuth` options, so the same tokens and scopes sign in. */
-  auth: Pick<BearerAuthOptions, "secret" | "readSecret">;
+  /** The bindings of the API's tokens: the same `tokenAuth` options, so the same tokens and scopes sign in. */
+  auth: Pick<TokenAuthOptions, "secret" | "readSecret">;
   /** Where the app mounts it (`app.route(base, inspector(...))`), for links (and the cookie's path, unless `cookiePath`); default `/inspector`. */
   base?: string;
   /** Checks a World's name; default any string of 1 to 128 characters. */
@@ -61,6 +61,8 @@ const LOG_PAGE = 50;
 const LIST_PAGE = 50;
 /** Worlds listed at once from the catalog. */
 const CATALOG_PAGE = 50;
+/** Sediments a chart asks for: the Attractor's most (`sampleSediments` caps any count at it). */
+const CHART_SAMPLE = Number.MAX_SAFE_INTEGER;
 
 const whole = z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 const worldQuery = z.object({
@@ -189,8 +191,8 @@ export function inspector<E extends HonoEnv>(options: InspectorOptions<E>): Hono
       // One more than shown: whether a next page exists.
       stub.frozen({ limit: LIST_PAGE + 1, ...(q.frozenAfter ? { after: q.frozenAfter } : {}) }),
       stub.precedents({ kind: q.kind, nomosVersion: q.nomosVersion, after: q.precedentsAfter, limit: LIST_PAGE }),
-      table ? stub.rows(table.name, { after: q.rowsAfter ?? 0, limit: ROWS_PAGE }) : undefined,
-      charts.length > 0 ? stub.sampleSediments(MAX_SAMPLE) : [],
+      table ? stub.rows(table.name, { after: q.rowsAfter ?? 0 }) : undefined,
+      charts.length > 0 ? stub.sampleSediments(CHART_SAMPLE) : [],
       stub.outbox({ limit: LIST_PAGE }),
       stub.receipts({ after: q.receiptsAfter ?? 0, limit: LIST_PAGE }),
       trailPage(stub, q.trailAfter ?? 0),
@@ -280,9 +282,9 @@ export function inspector<E extends HonoEnv>(options: InspectorOptions<E>): Hono
     const stub = world(c, name);
     let outcome: Outcome;
     let status: 200 | 403 | 409;
-    if (text("$action") === "send") {
+    if (text("$action") === "sediment") {
       // Checked here too, not only by hiding the button: a read-only token never writes.
-      if (c.get("scope") !== "write") [outcome, status] = [{ error: "A read-only token can explain but not send." }, 403];
+      if (c.get("scope") !== "write") [outcome, status] = [{ error: "A read-only token can explain but not sediment." }, 403];
       else {
         const seal = await stub.sedimentation(intent);
         [outcome, status] = seal.success ? [{ sealed: seal }, 200] : [{ error: `${seal.reason.kind}: ${seal.reason.message}` }, 409];

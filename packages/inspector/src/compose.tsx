@@ -78,11 +78,11 @@ export function Compose({ frame, view }: { frame: Frame; view: ComposeView }) {
               Explain
             </button>
             {frame.scope === "write" ? (
-              <button type="submit" name="$action" value="send">
-                Send
+              <button type="submit" name="$action" value="sediment">
+                Sediment
               </button>
             ) : (
-              <span class="muted">A read-only token can explain but not send.</span>
+              <span class="muted">A read-only token can explain but not sediment.</span>
             )}
           </div>
         </form>

@@ -1,0 +1,66 @@
+// Orders: an OrderAttractor coordinating three product Attractors by messages, against the same
+// three reservations and commits sent directly from the Worker (no coordinator, no all-or-nothing).
+import { buildIntent } from "@noema/core";
+import type { OrderAttractor } from "../../apps/inventory/src/orders/attractor.js";
+import { inventory } from "../../apps/inventory/src/vocabulary.js";
+import { type Env, freshNoema, LOCATION, noema, pool } from "./env.js";
+
+/** Waits for the order's status without polling (`waitFor` answers once a receipt moves it there). */
+async function untilStatus(stub: DurableObjectStub<OrderAttractor>, status: "reserved" | "committed"): Promise<void> {
+  for (;;) {
+    const order = await stub.waitFor([status], 30_000);
+    if (order?.status === status) return;
+    if (order && (order.status === "failed" || order.status === "released")) throw new Error(`bench order ${order.id} ${order.status}: ${JSON.stringify(order.lines)}`);
+  }
+}
+
+const reserveWithRelease = (quantity: number) =>
+  buildIntent(inventory, (s) => {
+    const r = s.reserve({ locationId: LOCATION, quantity });
+    s.$freeze({ at: r.expiresAt, key: r.reservationId }, (frozen) => frozen.release({ reservationId: r.reservationId }));
+    return r;
+  });
+const commitWithCancel = (reservationId: string) =>
+  buildIntent(inventory, (s) => {
+    s.commit({ reservationId });
+    s.$cancel({ key: reservationId });
+  });
+
+/** n orders of three lines each over three products, c in flight: created, reserved, committed. */
+export async function ordersBench(env: Env, name: string, mode: string, n: number, c: number) {
+  const products = [0, 1, 2].map((i) => `${name}-p${i}`);
+  for (const p of products) await freshNoema(env, p);
+  const toReserved: number[] = [];
+  let next = 0;
+  const start = Date.now();
+  await pool(n, c, async () => {
+    const k = next++;
+    const t0 = performance.now();
+    if (mode === "orders") {
+      const orderId = `${name}-o${k}`;
+      const stub = env.ORDER_ATTRACTOR.getByName(orderId);
+      const created = await stub.create({ orderId, lines: products.map((productId) => ({ productId, locationId: LOCATION, quantity: 1 })), ttlSeconds: 900 });
+      if (!created.ok) throw new Error(created.message);
+      await untilStatus(stub, "reserved");
+      toReserved.push(performance.now() - t0);
+      const committed = await stub.commit();
+      if (!committed.ok) throw new Error(committed.message);
+      await untilStatus(stub, "committed");
+    } else {
+      const seals = await Promise.all(products.map((p) => noema(env, p).sedimentation(reserveWithRelease(1))));
+      toReserved.push(performance.now() - t0);
+      await Promise.all(
+        seals.map(async (seal, i) => {
+          if (!seal.success) throw new Error(seal.reason.message);
+          const { reservationId } = seal.outputs[0] as { reservationId: string };
+          const done = await noema(env, products[i]!).sedimentation(commitWithCancel(reservationId));
+          if (!done.success) throw new Error(done.reason.message);
+        }),
+      );
+    }
+  });
+  const ms = Date.now() - start;
+  toReserved.sort((a, b) => a - b);
+  const at = (q: number) => toReserved[Math.min(toReserved.length - 1, Math.floor(q * toReserved.length))] ?? 0;
+  return { mode, n, c, ms, toReserved: { p50: at(0.5), p95: at(0.95), mean: toReserved.reduce((a, b) => a + b, 0) / Math.max(1, toReserved.length) } };
+}

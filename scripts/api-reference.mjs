@@ -12,6 +12,7 @@ export const ENTRY_POINTS = [
   { name: "@noema/core", file: "packages/core/src/index.ts", what: "the authoring API: declare a law, build, parse, explain and compare Intents" },
   { name: "@noema/core/runtime", file: "packages/core/src/runtime.ts", what: "what a host needs to run a law: the Sedimenter, stores, DDL, hashing" },
   { name: "@noema/core/check", file: "packages/core/src/check.ts", what: "the model checker behind `noema check`" },
+  { name: "@noema/core/sync", file: "packages/core/src/sync.ts", what: "the sync protocol: frames, close codes and their validators, shared by server and client" },
   { name: "@noema/cloudflare", file: "packages/cloudflare/src/index.ts", what: "the Attractor Durable Object base class" },
   { name: "@noema/cloudflare/http", file: "packages/cloudflare/src/http/index.ts", what: "the Hono layer: routes, auth, input checks, the error envelope" },
   { name: "@noema/cloudflare/inspector", file: "packages/cloudflare/src/inspector/index.ts", what: "the inspector's pages" },

@@ -13,6 +13,7 @@ const ENTRY_POINTS: Record<string, string> = {
   "@noema/core": "packages/core/src/index.ts",
   "@noema/core/runtime": "packages/core/src/runtime.ts",
   "@noema/core/check": "packages/core/src/check.ts",
+  "@noema/core/sync": "packages/core/src/sync.ts",
   "@noema/cloudflare": "packages/cloudflare/src/index.ts",
   "@noema/cloudflare/http": "packages/cloudflare/src/http/index.ts",
   "@noema/cloudflare/inspector": "packages/cloudflare/src/inspector/index.ts",

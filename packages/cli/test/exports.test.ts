@@ -96,6 +96,15 @@ describe("entry points", () => {
     ]);
   });
 
+  it("@noema/core/sync exports the sync protocol", () => {
+    expect(exportsOf(here("../../core/src/sync.ts"))).toStrictEqual([
+    "type ClientFrame", "type DeleteChange", "type DiffFrame", "type ErrorFrame", "type HelloFrame", "type LawStamp",
+    "MAX_SYNC_FRAME_BYTES", "parseClientFrame", "parseServerFrame", "type SealFrame", "type SendFrame",
+    "type ServerFrame", "type SnapshotFrame", "type SnapshotTable", "SYNC_CLOSE", "SYNC_ERROR", "SYNC_GENESIS", "SYNC_PROTOCOL",
+    "type SyncChange", "type SyncCloseCode", "type SyncCursor", "type SyncErrorCode", "type UpsertChange", "type WelcomeFrame",
+    ]);
+  });
+
   it("@noema/cloudflare/testing exports the testing kit; the main entry leaves its registry out", () => {
     expect(exportsOf(here("../../cloudflare/src/testing/index.ts"))).toStrictEqual(["type IntentInput", "testWorld", "type TestWorld", "type TestWorldOptions"]);
     expect(exportsOf(here("../../cloudflare/src/index.ts"))).not.toContain("worldsUnderTest");

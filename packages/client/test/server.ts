@@ -171,6 +171,29 @@ export class TestSyncServer {
     return connection.client;
   };
 
+  /**
+   * A link of one client's own: `socket` opens connections only while `up`; `drop()` ends
+   * them, so one client can go offline while the others stay.
+   */
+  link(): { socket: (url: string) => SyncSocket; up: boolean; drop(): void } {
+    const mine = new Set<SyncSocket>();
+    const link = {
+      up: true,
+      socket: (url: string) => {
+        const online = this.online;
+        this.online = online && link.up;
+        const socket = this.socket(url);
+        this.online = online;
+        mine.add(socket);
+        return socket;
+      },
+      drop: () => {
+        for (const c of [...this.connections]) if (mine.has(c.client)) c.close(1006, "connection lost");
+      },
+    };
+    return link;
+  }
+
   /** Sends a frame of the test's making to every connection: a forged diff, for one. */
   forge(frame: ServerFrame): void {
     for (const c of this.connections) c.deliver(frame);

@@ -105,6 +105,16 @@ describe("entry points", () => {
     ]);
   });
 
+  it("@noema/client and its subpaths export the sync client, its databases and queues, and the React hooks", () => {
+    expect(exportsOf(here("../../client/src/index.ts"))).toStrictEqual([
+    "type ClientOptions", "type ClientState", "type ClientStatus", "type LiveQuery", "memoryQueue", "NoemaClient", "params",
+    "type Prediction", "type QueuedIntent", "type ReplicaDatabase", "type SendQueue", "type Sent", "type Settled", "SyncError", "type SyncSocket",
+    ]);
+    expect(exportsOf(here("../../client/src/node.ts"))).toStrictEqual(["openNodeDatabase", "sqliteQueue"]);
+    expect(exportsOf(here("../../client/src/browser.ts"))).toStrictEqual(["indexedDbQueue", "openBrowserDatabase"]);
+    expect(exportsOf(here("../../client/src/react.ts"))).toStrictEqual(["useClientState", "useLiveQuery", "useSend"]);
+  });
+
   it("@noema/cloudflare/testing exports the testing kit; the main entry leaves its registry out", () => {
     expect(exportsOf(here("../../cloudflare/src/testing/index.ts"))).toStrictEqual(["type IntentInput", "testWorld", "type TestWorld", "type TestWorldOptions"]);
     expect(exportsOf(here("../../cloudflare/src/index.ts"))).not.toContain("worldsUnderTest");

@@ -102,3 +102,6 @@ export { type Sieve, SieveDerivationError } from "./sieve/index.js";
 export { type Reason, type ReasonKind, REASON_KINDS } from "./refusal/index.js";
 export type { Checkpoint, Message, Precedent, Receipt, RefusalSeal, Seal, SealOrigin, Sediment, SuccessSeal, Verification, World } from "./seal/types.js";
 export type { FreezeResult, WakeOutcome } from "./seal/sedimenter.js";
+
+// Sync: what subscribers may see (the protocol itself is @noema/core/sync).
+export { definePublication, type Publication, PublicationDefinitionError, type PublicationSpec, type TablePublication } from "./sync/publication.js";

@@ -101,3 +101,5 @@ export {
   type SegmentManifest,
 } from "./seal/archive.js";
 export { Archive, type ArchiveOptions, type ArchiveReport, type ArchivedVerification } from "./seal/archive-log.js";
+export { type CapturedSediment, ChangeCapture, SYNC_DDL, SYNC_RETAINED } from "./sync/capture.js";
+export type { PublishedTable } from "./sync/publication.js";

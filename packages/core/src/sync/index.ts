@@ -1,26 +1,3 @@
-export {
-  type ClientFrame,
-  type DeleteChange,
-  type DiffFrame,
-  type ErrorFrame,
-  type HelloFrame,
-  type LawStamp,
-  MAX_SYNC_FRAME_BYTES,
-  parseClientFrame,
-  parseServerFrame,
-  type SyncChange,
-  type SealFrame,
-  type SendFrame,
-  type ServerFrame,
-  type SnapshotFrame,
-  type SnapshotTable,
-  SYNC_CLOSE,
-  SYNC_ERROR,
-  SYNC_GENESIS,
-  SYNC_PROTOCOL,
-  type SyncCloseCode,
-  type SyncCursor,
-  type SyncErrorCode,
-  type UpsertChange,
-  type WelcomeFrame,
-} from "./protocol.js";
+export * from "./protocol.js";
+export { type CapturedSediment, ChangeCapture, SYNC_DDL, SYNC_RETAINED } from "./capture.js";
+export { definePublication, type Publication, PublicationDefinitionError, type PublicationSpec, type PublishedTable, type TablePublication } from "./publication.js";

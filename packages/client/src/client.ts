@@ -1,4 +1,4 @@
-import type { Args, Intent, Lineage, Reason, Seal, Statement, Vocabulary, World } from "@noema/core";
+import type { Args, Intent, Lineage, Publication, Reason, Seal, Statement, Vocabulary, World } from "@noema/core";
 import { bindParams, carry, intentSieve, interpret, isBuiltinOp, Refusal, tablesOfInvariants } from "@noema/core/runtime";
 import { type ClientFrame, type DiffFrame, parseServerFrame, type ServerFrame, SYNC_CLOSE, SYNC_PROTOCOL } from "@noema/core/sync";
 import type { ReplicaDatabase } from "./database.js";
@@ -24,6 +24,12 @@ export interface ClientOptions<L extends Vocabulary | Lineage> {
   law: L;
   /** Where the replica lives: `openNodeDatabase()` or `openBrowserDatabase()`. */
   database: ReplicaDatabase;
+  /**
+   * The Attractor's publication (`definePublication`), when the app imports it: a table it
+   * scopes to the subscriber is never here whole, so what writes it or checks it is sent
+   * pending. Without it the client trusts that what it sees of a fully visible table is all of it.
+   */
+  publication?: Publication;
   /** Where sends wait for their Seal; default in memory. Use `sqliteQueue` or `indexedDbQueue` to keep them across reloads. */
   queue?: SendQueue;
   /** Opens the socket; default `new WebSocket(url)`. */
@@ -145,7 +151,8 @@ export class NoemaClient<L extends Vocabulary | Lineage = Vocabulary> {
   private constructor(private readonly options: ClientOptions<L>) {
     const law = options.law as Vocabulary | Lineage;
     this.vocabulary = "operations" in law ? law : law.latest;
-    this.replica = new Replica(options.database, this.vocabulary.nomos);
+    const scoped = Object.values(options.publication?.tables ?? {}).filter((t) => t.scope !== undefined).map((t) => t.name);
+    this.replica = new Replica(options.database, this.vocabulary.nomos, new Set(scoped));
     this.queue = options.queue ?? memoryQueue();
     this.retryMs = options.reconnectMs ?? 250;
   }

@@ -5,7 +5,6 @@ import { fromSql, type ReplicaDatabase, toSql } from "./database.js";
 
 /** The replica's own bookkeeping, next to the World's tables: the cursor and the tables it holds. */
 const META = "_noema_client";
-const GENESIS: SyncCursor = { sedimentId: 0, hash: "0".repeat(64) };
 
 /** A published table as the replica holds it. `exact`: created from the law's own DDL (all of its columns seen), so writes to it can be predicted. */
 export interface ReplicaTable {
@@ -31,6 +30,8 @@ export class Replica {
   constructor(
     readonly db: ReplicaDatabase,
     private readonly nomos: Nomos,
+    /** Tables the server scopes to the subscriber: their rows are never all here. */
+    private readonly scoped: ReadonlySet<string> = new Set(),
   ) {
     db.exec(`CREATE TABLE IF NOT EXISTS ${META} (k TEXT PRIMARY KEY, v TEXT NOT NULL) STRICT`, []);
     const saved = db.exec(`SELECT k, v FROM ${META}`, []);
@@ -116,7 +117,8 @@ export class Replica {
         const spec = Object.hasOwn(this.nomos.tables, name) ? this.nomos.tables[name] : undefined;
         const lawColumns = spec ? Object.keys(spec.columns) : [];
         // The law's DDL (its CHECKs, NOT NULLs, STRICT types) only where every column is seen and the law agrees on them.
-        const exact = lawColumns.length === table.columns.length && table.columns.every((c) => lawColumns.includes(c));
+        // A table scoped to the subscriber holds some of its rows only: what reads it whole cannot be predicted.
+        const exact = !this.scoped.has(name) && lawColumns.length === table.columns.length && table.columns.every((c) => lawColumns.includes(c));
         if (exact) for (const ddl of createTableSql(this.nomos, name)) this.db.exec(ddl, []);
         else {
           const key = table.key.length > 0 ? `, PRIMARY KEY (${table.key.map(quote).join(", ")})` : "";
@@ -175,8 +177,4 @@ export class Replica {
     this.db.exec(put, ["tables", JSON.stringify(Object.fromEntries(this.tables))]);
   }
 
-  /** The cursor a new connection resumes from. */
-  get cursor(): SyncCursor | undefined {
-    return this.head && this.head.sedimentId >= GENESIS.sedimentId ? this.head : undefined;
-  }
 }

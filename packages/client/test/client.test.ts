@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { buildIntent, columnsOf, type Intent, sql } from "@noema/core";
+import { buildIntent, columnsOf, definePublication, type Intent, sql } from "@noema/core";
 import { afterEach, describe, expect, it } from "vitest";
 import { inventoryLaw } from "../../../apps/inventory/src/law.js";
 import { inventoryV1 } from "../../../apps/inventory/src/vocabulary.js";
@@ -129,6 +129,15 @@ describe("send", () => {
     await sent.seal;
     await server.settle();
     expect(c.query(stockQuery)[0]!.reserved).toBe(2);
+  });
+
+  it("sends pending what writes a table the publication scopes to the subscriber: its rows are not all here", async () => {
+    const server = new TestSyncServer(inventoryLaw, ALL);
+    server.sediment(setStock("berlin", 5));
+    const publication = definePublication(inventoryNomosV3, { stock: { columns: [...ALL.stock!] as never }, reservations: { columns: [...ALL.reservations!] as never, scope: "order_id" } });
+    const c = await client(server, { publication });
+    const prediction = c.predict(reserve("berlin", 1));
+    expect(prediction.mode === "pending" && prediction.unseen).toStrictEqual(["invariant:reserved_matches_active_reservations", "shape:reservations", "write:reservations"]);
   });
 
   it("handles a Seal that arrives before its diff", async () => {

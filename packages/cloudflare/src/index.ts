@@ -14,3 +14,4 @@ export {
 export { type ArchiveSettings, r2Store } from "./archive.js";
 export type { ChainStatus, RowsPage, TableInfo, TailCheck } from "./inspection.js";
 export { DEFAULT_DELIVERY, DELIVERY_LEASE_MS, type DeliveryOptions, type OutboxMessage, type ReceiptEntry } from "./messages.js";
+export type { SyncGrant } from "./sync/index.js";

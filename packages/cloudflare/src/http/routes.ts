@@ -7,6 +7,7 @@ import { type Attractor, DEFAULT_PAGE, MAX_PAGE } from "../attractor.js";
 import { ApiError, errorResponse, httpIssue, invalidInput, onError } from "./errors.js";
 import { parseInput, queryInt, readJson } from "./input.js";
 import { sealResponse } from "./seal.js";
+import { syncRoute } from "./sync.js";
 
 /** Largest request body accepted; an Intent may not exceed the core's 64 KiB either. */
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -79,6 +80,7 @@ export function attractorRoutes<E extends HonoEnv>(options: AttractorRoutesOptio
 
   const router = new Hono<E>();
   router.onError(onError);
+  syncRoute(router, path, param, nameSchema, options.namespace);
   // On its own paths only: mounted, "*" would also cover the app's other routes under the prefix.
   for (const own of [`${path}/*`, "/explain", "/nomos", "/connection"]) {
     if (options.auth) router.use(own, options.auth);

@@ -41,6 +41,14 @@ export const SYNC_ERROR = {
 } as const;
 export type SyncErrorCode = (typeof SYNC_ERROR)[keyof typeof SYNC_ERROR];
 
+/**
+ * The WebSocket subprotocol a sync socket speaks. A browser, which cannot set headers on a
+ * WebSocket, offers it together with its token as a second subprotocol
+ * (`new WebSocket(url, [SYNC_SUBPROTOCOL, token])`); the server answers with this one alone.
+ * `?token=` in the URL works too.
+ */
+export const SYNC_SUBPROTOCOL = "noema-sync";
+
 /** Bytes of one client frame: an Intent at its limit plus the envelope around it. */
 export const MAX_SYNC_FRAME_BYTES = MAX_INTENT_BYTES + 1024;
 

@@ -1,6 +1,6 @@
 import type { Args, Intent, Lineage, Publication, Reason, Seal, Statement, Vocabulary, World } from "@noema/core";
 import { bindParams, carry, intentSieve, interpret, isBuiltinOp, Refusal, tablesOfInvariants } from "@noema/core/runtime";
-import { type ClientFrame, type DiffFrame, parseServerFrame, type ServerFrame, SYNC_CLOSE, SYNC_PROTOCOL } from "@noema/core/sync";
+import { type ClientFrame, type DiffFrame, parseServerFrame, type ServerFrame, SYNC_CLOSE, SYNC_ERROR, SYNC_PROTOCOL } from "@noema/core/sync";
 import type { ReplicaDatabase } from "./database.js";
 import { memoryQueue, type QueuedIntent, type SendQueue } from "./queue.js";
 import { Replica } from "./replica.js";
@@ -107,6 +107,9 @@ interface Pending {
   resolve?: (seal: Seal) => void;
   reject?: (error: Error) => void;
 }
+
+/** How long a send answered `not_ready` waits before it is sent again. */
+const NOT_READY_RETRY_MS = 100;
 
 /** Close codes after which reconnecting cannot help. */
 const FINAL = new Set<number>([SYNC_CLOSE.unauthorized, SYNC_CLOSE.forbidden, SYNC_CLOSE.unknownWorld]);
@@ -387,7 +390,13 @@ export class NoemaClient<L extends Vocabulary | Lineage = Vocabulary> {
       this.setState({ status: this.current.status === "closed" ? "closed" : "offline" });
       this.retry();
     };
-    socket.onerror = () => {};
+    // Some WebSockets (Node's, when the handshake fails) report an error and never close: treat it as the close.
+    socket.onerror = () => {
+      if (this.socket !== socket) return;
+      socket.onclose?.({ code: 1006, reason: "connection failed" });
+      socket.onerror = null;
+      socket.close();
+    };
   }
 
   private retry(): void {
@@ -443,6 +452,12 @@ export class NoemaClient<L extends Vocabulary | Lineage = Vocabulary> {
       case "error": {
         const entry = frame.key === undefined ? undefined : this.pending.find((p) => p.intent.idempotencyKey === frame.key);
         if (!entry) return;
+        // Not ready yet (the server is still answering hello): the same send, again, a little later.
+        if (frame.code === SYNC_ERROR.notReady) {
+          entry.sent = false;
+          setTimeout(() => this.socket === socket && this.flush(), NOT_READY_RETRY_MS);
+          return;
+        }
         // The send changed nothing on the server and never will: it leaves the queue and its local effect goes.
         this.forget(entry);
         entry.reject?.(new SyncError(frame.code, frame.message, frame.path));

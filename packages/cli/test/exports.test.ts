@@ -30,7 +30,7 @@ describe("entry points", () => {
     "type CarryStep", "type Change", "type ChangeKind", "type Checkpoint", "type CheckSpec", "Column",
     "type ColumnList", "columnsOf", "type ColumnSpec", "type ColumnType", "type ComputedHole", "type ComputedParam", "connection",
     "type Connection", "connectionFor", "type ConnectionReport", "type ConnectionType", "type ContextHole",
-    "createIndexSql", "createTableSql", "DEFAULT_LIMITS", "defineNomos", "defineVocabulary",
+    "createIndexSql", "createTableSql", "DEFAULT_LIMITS", "defineNomos", "definePublication", "defineVocabulary",
     "describeVocabulary", "type ElementKey", "type Evolution", "type EvolutionHints", "type Expectation",
     "explain", "type ExplainedStatement", "explainOutside", "type ExplainResult", "type Explanation",
     "formatIssues", "formatPath", "FREEZE", "type FreezeArgs", "type FreezeResult",
@@ -42,13 +42,13 @@ describe("entry points", () => {
     "MAX_STRING_LENGTH", "MAX_TARGET_NAME", "type Message", "type Nomos", "NomosDefinitionError",
     "type NomosSpec", "type NomosStamp", "type ObjectSchema", "operation", "type OperationDescription",
     "type OperationSpec", "type Origin", "type OutputRef", "type OutputRefs", "parseClaimed",
-    "parseIntent", "type ParseResult", "type Phase", "type Policy", "type Precedent", "type Provisions",
+    "parseIntent", "type ParseResult", "type Phase", "type Policy", "type Precedent", "type Provisions", "type Publication", "PublicationDefinitionError", "type PublicationSpec",
     "real", "type Reason", "REASON_KINDS", "type ReasonKind", "rebuildTableSql", "type Receipt",
     "type Ref", "type ReforgeContext", "type RefusalSeal", "resultOf", "type ResultOf", "type Row",
     "type RowOf", "type RowsOf", "safeBuildIntent", "type Seal", "type SealOrigin", "type Sediment",
     "SEND", "type SendArgs", "type Sieve", "SieveDerivationError", "sql", "type SqlValue",
     "type Statement", "type Statements", "type StatementTools", "type StepBuilder", "type SuccessSeal",
-    "type TableSpec", "text", "type Verification", "type Vocabulary", "VocabularyDefinitionError",
+    "type TablePublication", "type TableSpec", "text", "type Verification", "type Vocabulary", "VocabularyDefinitionError",
     "type WakeOutcome", "type World",
     ]);
   });
@@ -60,7 +60,7 @@ describe("entry points", () => {
     "type ArchivedVerification", "type ArchiveOptions", "type ArchiveReport", "argsSchema", "audit",
     "AUDIT_PAGE", "type AuditFinding", "type AuditPage", "backoffMs", "bindParams", "BUILTIN_STEPS",
     "type BuiltinHost", "type BuiltinRun", "type BuiltinStatement", "builtinStep", "type BuiltinStep",
-    "CANCEL_SQL", "canonicalJson", "type CanonicalSediment", "carriedSteps", "carry", "type ChainLink",
+    "CANCEL_SQL", "canonicalJson", "type CanonicalSediment", "type CapturedSediment", "carriedSteps", "carry", "type ChainLink", "ChangeCapture",
     "checkOpArgs", "checkStepArgs", "claimedVersion", "constraintReason", "contentHash",
     "countPlaceholders", "createInternalTables", "CRYOSTASIS_DDL", "CryostasisStore", "DEFAULT_PAGE",
     "DEFAULT_PRECEDENT_RETENTION_MS", "DEFAULT_SEGMENT_AGE_MS", "DEFAULT_SEGMENT_ENTRIES", "definedArgs",
@@ -73,13 +73,13 @@ describe("entry points", () => {
     "MigrationError", "type MigrationState", "type NeedsOf", "nobleSha256Hex", "nomosHistory",
     "nomosStamp", "normalizeSql", "type NotBindable", "type ObjectStorePort", "operationFootprint",
     "operationHash", "operationOutputs", "operationSchemas", "operationsOf", "type OutboxEntry",
-    "OutboxStore", "outputsOf", "parseEnvelope", "phaseAt", "prefixIssues", "type ReceiptRecord",
+    "OutboxStore", "outputsOf", "parseEnvelope", "phaseAt", "prefixIssues", "type PublishedTable", "type ReceiptRecord",
     "recordApplied", "refIssues", "Refusal", "resolveArgs", "resolveValue", "scaledBackoffMs",
     "SCOPE_MARKS_KEPT", "Sedimenter", "type SedimenterOptions", "sedimentHash", "type SedimentHost",
     "SedimentLog", "type SedimentSource", "type SegmentKind", "type SegmentManifest", "SEND_SQL",
     "sha256Hex", "type Sha256Hex", "sieveHash", "sieveOf", "sizeIssue", "type SqlExecutor",
     "statementFootprint", "statementsOf", "stepLimitIssues", "stepSchema", "stepScope", "type StepScope",
-    "strictArgs", "tablesOfInvariants", "textHash", "unknownOperation", "useSha256", "Verifier",
+    "strictArgs", "SYNC_DDL", "SYNC_RETAINED", "tablesOfInvariants", "textHash", "unknownOperation", "useSha256", "Verifier",
     "VERIFY_DDL", "VERIFY_SLICE", "type VerifyPass", "verifySchema", "type VerifySlice", "WAKE_BATCH",
     "wakeTime", "type WakeWhen", "worldHash", "zodIssues",
     ]);
@@ -100,7 +100,7 @@ describe("entry points", () => {
     expect(exportsOf(here("../../core/src/sync.ts"))).toStrictEqual([
     "type ClientFrame", "type DeleteChange", "type DiffFrame", "type ErrorFrame", "type HelloFrame", "type LawStamp",
     "MAX_SYNC_FRAME_BYTES", "parseClientFrame", "parseServerFrame", "type SealFrame", "type SendFrame",
-    "type ServerFrame", "type SnapshotFrame", "type SnapshotTable", "SYNC_CLOSE", "SYNC_ERROR", "SYNC_GENESIS", "SYNC_PROTOCOL",
+    "type ServerFrame", "type SnapshotFrame", "type SnapshotTable", "SYNC_CLOSE", "SYNC_ERROR", "SYNC_GENESIS", "SYNC_PROTOCOL", "SYNC_SUBPROTOCOL",
     "type SyncChange", "type SyncCloseCode", "type SyncCursor", "type SyncErrorCode", "type UpsertChange", "type WelcomeFrame",
     ]);
   });

@@ -71,7 +71,7 @@ function world(pub = publication) {
   hosts.push(host);
   applyLineage({ ...host, now: () => 1 }, Lineage.of(law), 1);
   const capture = new ChangeCapture(host.db, pub);
-  capture.install(0);
+  capture.install(0, nomos.hash);
   const sedimenter = new Sedimenter(law, { ...host, now: () => 1 }, { attractor: "Shelf", name: "s", nomosVersion: 1, nomosHash: nomos.hash }, { onSealing: (s) => capture.record(s) });
   return { host, capture, sedimenter };
 }

@@ -238,7 +238,7 @@ export abstract class Attractor<Env = unknown, L extends Vocabulary | Lineage = 
         ...(failure && (!held || held.nomos.hash !== state.held.hash) ? { unavailable: failure } : {}),
         ...(failure ? { pending: failure } : {}),
       });
-      capture.install(this.sedimenter.lastSedimentId);
+      capture.install(this.sedimenter.lastSedimentId, state.held.hash);
       this.sync = new SyncHub(ctx, { capture, world: () => this.world, head: () => this.sedimenter.log.head(), hashOf: (id) => this.sedimenter.log.hashOf(id), check: (intent) => syncIntentIssues(this.lineage, intent), sedimentation: (intent) => this.sedimentation(intent) });
       this.verifier = new Verifier(this.sedimenter.log, host.db);
       if (bucket) this.archive = openArchive(statics.archive!, this.archiveStore(bucket), host, this.sedimenter.log, this.world);

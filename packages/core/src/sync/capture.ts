@@ -61,12 +61,13 @@ export class ChangeCapture {
 
   /**
    * Creates the tables and (re)creates the triggers. Records captured under another publication
-   * (or before capture began) cannot serve diffs: they are dropped, and cursors before `head` get a snapshot.
+   * or law (a migration may have rewritten published rows outside any sediment), or before
+   * capture began, cannot serve diffs: they are dropped, and cursors before `head` get a snapshot.
    */
-  install(head: number): void {
+  install(head: number, lawHash: string): void {
     if (!this.active) return;
     for (const ddl of SYNC_DDL) this.db.exec(ddl, []);
-    const shape = JSON.stringify(this.tables);
+    const shape = JSON.stringify({ law: lawHash, tables: this.tables });
     const meta = this.db.exec(`SELECT publication FROM _noema_sync_meta`, [])[0];
     if (meta?.publication !== shape) {
       this.db.exec(`DELETE FROM _noema_sync_changes`, []);

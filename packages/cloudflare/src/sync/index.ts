@@ -123,7 +123,10 @@ export class SyncHub {
       if (after.sedimentId > head.sedimentId || (hash !== undefined && hash !== after.hash)) return ws.close(SYNC_CLOSE.resync, "cursor is not on this World's chain");
       // Known and recent enough: the diffs after it. Otherwise a snapshot, which replaces the replica.
       if (hash !== undefined && after.sedimentId >= this.host.capture.since()) {
-        this.catchUp(ws, { ...at, cursor: after.sedimentId }, head.sedimentId);
+        // Stored before catching up: a client already at the head gets no diff, and must still be able to send.
+        const resumed = { ...at, cursor: after.sedimentId };
+        ws.serializeAttachment(resumed satisfies Attachment);
+        this.catchUp(ws, resumed, head.sedimentId);
         return;
       }
     }

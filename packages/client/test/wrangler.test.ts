@@ -42,10 +42,9 @@ function recorded(frames: string[]) {
     ws.onopen = (e) => socket.onopen?.(e);
     ws.onmessage = (e) => {
       frames.push(String(e.data));
-      console.error("<<", String(e.data).slice(0, 200));
       socket.onmessage?.({ data: e.data });
     };
-    ws.onclose = (e) => [console.error("close", e.code, e.reason), socket.onclose?.({ code: e.code, reason: e.reason })];
+    ws.onclose = (e) => socket.onclose?.({ code: e.code, reason: e.reason });
     ws.onerror = (e) => socket.onerror?.(e);
     return socket;
   };

@@ -5,6 +5,7 @@
 // and the bytes recorded per sediment.
 import { defineNomos, defineVocabulary, definePublication, integer, Lineage, operation, sql, text } from "@noema/core";
 import { applyLineage, ChangeCapture, Sedimenter } from "@noema/core/runtime";
+import { performance } from "node:perf_hooks";
 import * as z from "zod";
 import { openSqliteHost } from "../packages/cli/dist/check/host.js";
 

@@ -138,6 +138,16 @@ describe("change capture", () => {
     expect(capture.snapshot("bob")).toStrictEqual({ items: { columns: ["id", "qty"], key: ["id"], rows: [["a", 2]] }, notes: { columns: ["id", "body"], key: ["id"], rows: [] } });
   });
 
+  it("captures an upsert of an existing row and several writes to one row in one Intent, refusing nothing", () => {
+    const { capture, sedimenter } = world();
+    const put = (qty: number) => ({ op: "put", args: { id: "a", owner: "ann", qty } });
+    expect(sedimenter.sediment({ v: 1, steps: [put(1)] }).success).toBe(true);
+    expect(sedimenter.sediment({ v: 1, steps: [put(2), put(3), { op: "move", args: { id: "a", owner: "bob" } }] }).success).toBe(true);
+    const [, twice] = capture.after(0, 10);
+    expect(capture.view(twice!, "ann")).toStrictEqual([{ table: "items", op: "delete", key: ["a"] }]);
+    expect(capture.view(twice!, "bob")).toStrictEqual([{ table: "items", op: "upsert", row: ["a", 3] }]);
+  });
+
   it("a refused Intent records nothing", () => {
     const { capture, sedimenter } = world();
     const refused = sedimenter.sediment({ v: 1, steps: [{ op: "put", args: { id: "a", owner: "ann", qty: 1 } }, { op: "put", args: { id: "b", owner: "ann", qty: null } }] });

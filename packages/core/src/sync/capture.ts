@@ -78,8 +78,11 @@ export class ChangeCapture {
     for (const t of this.tables) {
       const key = (row: "NEW" | "OLD") => `json_array(${t.key.map((c) => `${row}.${q(c)}`).join(", ")})`;
       const scope = (row: "OLD") => (t.scope ? `${row}.${q(t.scope)}` : "NULL");
+      // The first touch of a row in a sediment keeps what it was before. Not INSERT OR IGNORE: inside a trigger the outer
+      // statement's conflict clause (an UPSERT's) overrides the trigger's, and the duplicate would abort the Intent.
       const touch = (row: "NEW" | "OLD", existed: 0 | 1) =>
-        `INSERT OR IGNORE INTO _noema_sync_touched (tbl, pk, existed, scope) VALUES (${literal(t.name)}, ${key(row)}, ${existed}, ${existed ? scope("OLD") : "NULL"});`;
+        `INSERT INTO _noema_sync_touched (tbl, pk, existed, scope) SELECT ${literal(t.name)}, ${key(row)}, ${existed}, ${existed ? scope("OLD") : "NULL"}
+         WHERE NOT EXISTS (SELECT 1 FROM _noema_sync_touched WHERE tbl = ${literal(t.name)} AND pk = ${key(row)});`;
       for (const on of ["insert", "update", "delete"]) this.db.exec(`DROP TRIGGER IF EXISTS ${triggerName(t.name, on)}`, []);
       this.db.exec(`CREATE TRIGGER ${triggerName(t.name, "insert")} AFTER INSERT ON ${q(t.name)} BEGIN ${touch("NEW", 0)} END`, []);
       // Only updates of captured columns or the key: a write to a hidden column costs nothing here.

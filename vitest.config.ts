@@ -1,5 +1,5 @@
 import { defineConfig } from "vitest/config";
 
 export default defineConfig({
-  test: { projects: ["packages/core", "packages/cli", "packages/create-noema", "packages/cloudflare", "packages/cloudflare/test-dev", "packages/inspector", "apps/inventory", "apps/inventory/ui"] },
+  test: { projects: ["packages/core", "packages/cli", "packages/create-noema", "packages/client", "packages/cloudflare", "packages/cloudflare/test-dev", "packages/inspector", "apps/inventory", "apps/inventory/ui"] },
 });

@@ -7,7 +7,7 @@ import { fileURLToPath } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const packs = join(root, "packs");
-const PUBLISHED = ["packages/core", "packages/cloudflare", "packages/inspector", "packages/cli", "packages/create-noema"];
+const PUBLISHED = ["packages/core", "packages/cloudflare", "packages/inspector", "packages/cli", "packages/create-noema", "packages/client"];
 
 const npm = (args) => execFileSync("npm", args, { cwd: root, stdio: ["ignore", "pipe", "inherit"], encoding: "utf8" });
 // A clean build, so that no file of a deleted source is left in dist/.

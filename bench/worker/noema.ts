@@ -14,8 +14,8 @@ import {
   type TableSpec,
   text,
 } from "@noema/core";
-import { canonicalJson, countPlaceholders, diffNomos, hashCanonicalSediment, installScopes, interpret, sha256Hex } from "@noema/core/internal";
-import { intentSieve, type SedimentHost, sedimentHash, Sedimenter, SedimentLog, textHash, useSha256 } from "@noema/core/runtime";
+import { canonicalJson, countPlaceholders, diffNomos, hashCanonicalSediment, sha256Hex } from "@noema/core/internal";
+import { installScopes, intentSieve, interpret, type SedimentHost, sedimentHash, Sedimenter, SedimentLog, textHash, useSha256 } from "@noema/core/runtime";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex, utf8ToBytes } from "@noble/hashes/utils.js";
 import { InventoryAttractor } from "../../apps/inventory/src/attractor.js";
@@ -336,7 +336,7 @@ export class NoemaReservations extends InventoryAttractor {
           sink += this.ctx.getWebSockets(LIVE_TAG).length;
           break;
         case "sedimenterCommitted":
-          if (!sedimenter!.sediment(wire[i]).success) throw new Error("bench sedimenterCommitted refused");
+          if (!sedimenter!.sedimentation(wire[i]).success) throw new Error("bench sedimenterCommitted refused");
           break;
         case "reserveOnly":
         case "reserveAndFreeze": {

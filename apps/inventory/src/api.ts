@@ -1,5 +1,5 @@
 import { buildIntent, resultOf } from "@noema/core";
-import { ApiError, attractorRoutes, tokenAuth, handleErrors, limitBody, parseInput, queryInt, readJson, sealResponse } from "@noema/cloudflare/http";
+import { ApiError, attractorRoutes, tokenAuth, syncRoutes, handleErrors, limitBody, parseInput, queryInt, readJson, sealResponse } from "@noema/cloudflare/http";
 import { inspector, type Overview, type OverviewContext } from "@noema/inspector";
 import { type Context, Hono } from "hono";
 import * as z from "zod";
@@ -7,6 +7,7 @@ import { RESERVATION_PAGE, ReservationCursor } from "./attractor.js";
 import { CATALOG_NAME, catalogRoutes, firstStocking } from "./catalog/index.js";
 import type { Env } from "./env.js";
 import { stockChart } from "./inspector.js";
+import { subscriberToken } from "./sync.js";
 import { inventoryLaw } from "./law.js";
 import { orderRoutes } from "./orders/routes.js";
 import { OrderId, orders } from "./orders/vocabulary.js";
@@ -30,7 +31,16 @@ app.get("/health", (c) => c.json({ ok: true }));
 
 // Full access for NOEMA_API_TOKEN (comma-separated, for rotation); NOEMA_READ_TOKENS may only read.
 const auth = { secret: "NOEMA_API_TOKEN", readSecret: "NOEMA_READ_TOKENS" };
+// Live sync of a product (GET /api/products/:productId/sync, a WebSocket): ahead of the token check, since a browser
+// cannot set headers on a WebSocket; the Attractor's authorize checks the token (sync.ts).
+app.route("/api", syncRoutes<App>({ namespace: (env) => env.INVENTORY_ATTRACTOR, path: PRODUCT, name: Id }));
 app.use("/api/*", tokenAuth(auth));
+
+// A subscriber token for one cart (the subject its reservations carry as orderId): full access only.
+app.post("/api/sync-tokens", async (c) => {
+  const { subject } = parseInput(z.strictObject({ subject: Id }), await readJson(c));
+  return c.json({ token: await subscriberToken(c.env, subject) }, 201);
+});
 
 // The generic routes of the Attractor: intents, sediments, verify, precedents, cryostasis, nomos, explain, connection.
 app.route("/api", attractorRoutes<App>({ namespace: (env) => env.INVENTORY_ATTRACTOR, law: inventoryLaw, path: PRODUCT, name: Id }));

@@ -1,4 +1,4 @@
-import { Attractor } from "@noema/cloudflare";
+import { Attractor, type SyncGrant } from "@noema/cloudflare";
 import { columnsOf } from "@noema/core";
 import * as z from "zod";
 import type { Env } from "./env.js";
@@ -6,6 +6,7 @@ import { catalog } from "./catalog/vocabulary.js";
 import { inventoryLaw } from "./law.js";
 import { type Channel, inventoryNomosV1 } from "./nomos.js";
 import type { Stock } from "./vocabulary.js";
+import { authorizeSync, inventoryPublication } from "./sync.js";
 
 export interface ActiveReservation {
   id: string;
@@ -48,6 +49,12 @@ type ReservationRead = { id: string; location_id: string; quantity: number; crea
 export class InventoryAttractor extends Attractor.of(inventoryLaw)<Env> {
   /** A product's first stocking lists it in the catalog (see api.ts). */
   static sends = { CATALOG_ATTRACTOR: catalog };
+  /** Stock levels to every subscriber; reservations only to the cart that holds them (see sync.ts). */
+  static publication = inventoryPublication;
+
+  protected override authorize(token: string): Promise<SyncGrant | undefined> {
+    return authorizeSync(this.env, token);
+  }
 
   /** The product's current state with a page of its active reservations, or null when it was never stocked. */
   snapshot(page: { after?: string | undefined; limit?: number | undefined } = {}): ProductSnapshot | null {

@@ -1,7 +1,7 @@
 import { runInDurableObject } from "cloudflare:test";
 import { defineNomos, defineVocabulary, type Intent, type IntentStep, Lineage, operation, sql } from "@noema/core";
-import { audit, Sedimenter, type SedimentHost, type SqlExecutor } from "@noema/core/runtime";
-import { installScopes, interpret, Refusal, SCOPE_MARKS_KEPT } from "@noema/core/internal";
+import { audit, installScopes, interpret, Refusal, Sedimenter, type SedimentHost, type SqlExecutor } from "@noema/core/runtime";
+import { SCOPE_MARKS_KEPT } from "@noema/core/internal";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import * as z from "zod";

@@ -28,17 +28,16 @@ function exportsOf(file: string): string[] {
 describe("entry points", () => {
   it("@noema/core exports what writing a law takes, and nothing else", () => {
     expect(exportsOf(here("../../core/src/index.ts"))).toStrictEqual([
-    "addColumnSql", "type AnyColumn", "type ArgHole", "type Args", "type ArgsWithRefs", "type ArgValue",
-    "blob", "type BoundHole", "buildIntent", "type BuildOptions", "type BuiltIntent",
-    "type CarryStep", "type Change", "type ChangeKind", "type Checkpoint", "type CheckSpec",
-    "type ColumnList", "columnsOf", "type ColumnSpec", "type ColumnType", "type ComputedHole",
-    "type ComputedParam", "connection", "type Connection", "connectionFor", "type ConnectionReport",
-    "type ConnectionType", "type ContextHole", "createIndexSql", "createTableSql", "DEFAULT_LIMITS",
-    "defineNomos", "defineVocabulary", "describeVocabulary", "type ElementKey", "type Evolution",
-    "type EvolutionHints", "type Expectation", "explain", "type ExplainedStatement", "explainOutside",
-    "type ExplainResult", "type Explanation", "formatIssues", "formatPath", "type FreezeArgs",
-    "type FreezeResult", "type FrozenStepBuilder", "type Hole", "type IndexSpec", "type InferRow", "integer",
-    "type Intent", "type IntentLimits", "type IntentStep", "IntentValidationError",
+    "addColumnSql", "type AnyColumn", "type ArgHole", "type Args", "type ArgsWithRefs", "type ArgValue", "blob",
+    "type BoundHole", "buildIntent", "type BuildOptions", "type BuiltIntent", "type CarryStep", "type Change",
+    "type ChangeKind", "type Checkpoint", "type CheckSpec", "type ColumnList", "columnsOf", "type ColumnSpec",
+    "type ColumnType", "type ComputedHole", "type ComputedParam", "connection", "type Connection", "connectionFor",
+    "type ConnectionReport", "type ConnectionType", "type ContextHole", "createIndexSql", "createTableSql",
+    "DEFAULT_LIMITS", "defineNomos", "definePublication", "defineVocabulary", "describeVocabulary",
+    "type ElementKey", "type Evolution", "type EvolutionHints", "type Expectation", "explain",
+    "type ExplainedStatement", "explainOutside", "type ExplainResult", "type Explanation", "formatIssues",
+    "formatPath", "type FreezeArgs", "type FreezeResult", "type FrozenStepBuilder", "type Hole", "type IndexSpec",
+    "type InferRow", "integer", "type Intent", "type IntentLimits", "type IntentStep", "IntentValidationError",
     "type InterpretationContext", "type InvariantScope", "type InvariantSpec", "type Issue", "type IssuePath",
     "type Json", "type JsonArray", "type JsonObject", "type LatestOf", "Lineage", "lineage",
     "LineageDefinitionError", "MAX_ARRAY_LENGTH", "MAX_BOUND_PARAMETERS", "MAX_FREEZE_MS", "MAX_INTENT_BYTES",
@@ -46,28 +45,30 @@ describe("entry points", () => {
     "NomosDefinitionError", "type NomosSpec", "type NomosStamp", "type ObjectSchema", "operation",
     "type OperationDescription", "type OperationSpec", "type Origin", "type OutputRef", "type OutputRefs",
     "parseClaimed", "parseIntent", "type ParseResult", "type Phase", "type Policy", "type Precedent",
-    "type Provisions", "real", "type Reason", "REASON_KINDS", "type ReasonKind", "rebuildTableSql",
-    "type Receipt", "type Ref", "type ReforgeContext", "type RefusalSeal", "resultOf", "type ResultOf",
-    "type Row", "type RowOf", "type RowsOf", "safeBuildIntent", "type Seal", "type SealOrigin",
-    "type Sediment", "type SendArgs", "type Sieve", "SieveDerivationError", "sql", "type SqlValue",
-    "type Statement", "type Statements", "type StatementTools", "type StepBuilder", "type SuccessSeal",
-    "type TableSpec", "text", "type Verification", "type Vocabulary", "VocabularyDefinitionError",
-    "type WakeOutcome", "type World",
+    "type Provisions", "type Publication", "PublicationDefinitionError", "type PublicationSpec", "real",
+    "type Reason", "REASON_KINDS", "type ReasonKind", "rebuildTableSql", "type Receipt", "type Ref",
+    "type ReforgeContext", "type RefusalSeal", "resultOf", "type ResultOf", "type Row", "type RowOf", "type RowsOf",
+    "safeBuildIntent", "type Seal", "type SealOrigin", "type Sediment", "type SendArgs", "type Sieve",
+    "SieveDerivationError", "sql", "type SqlValue", "type Statement", "type Statements", "type StatementTools",
+    "type StepBuilder", "type SuccessSeal", "type TablePublication", "type TableSpec", "text", "type Verification",
+    "type Vocabulary", "VocabularyDefinitionError", "type WakeOutcome", "type World",
     ]);
   });
 
   it("@noema/core/runtime exports what a host needs to run a law: the Sedimenter and what driving it takes", () => {
     expect(exportsOf(here("../../core/src/runtime.ts"))).toStrictEqual([
-    "type AlarmChore", "type AppliedNomos", "applyLineage", "Archive", "type ArchiveBreak",
-    "type ArchivedSegment", "type ArchivedVerification", "type ArchiveOptions", "type ArchiveReport", "audit",
-    "AUDIT_PAGE", "type AuditFinding", "type AuditPage", "type ChainLink", "createInternalTables",
-    "DEFAULT_PAGE", "DEFAULT_PRECEDENT_RETENTION_MS", "DEFAULT_SEGMENT_AGE_MS", "DEFAULT_SEGMENT_ENTRIES",
-    "FULL_VERIFY_EVERY", "GENESIS_HASH", "intentSieve", "MAX_MESSAGE_ATTEMPTS", "MAX_PAGE", "MESSAGE_BATCH",
+    "type AlarmChore", "type AppliedNomos", "applyLineage", "Archive", "type ArchiveBreak", "type ArchivedSegment",
+    "type ArchivedVerification", "type ArchiveOptions", "type ArchiveReport", "audit", "AUDIT_PAGE",
+    "type AuditFinding", "type AuditPage", "bindParams", "type CapturedSediment", "carry", "type ChainLink",
+    "ChangeCapture", "createInternalTables", "DEFAULT_PAGE", "DEFAULT_PRECEDENT_RETENTION_MS",
+    "DEFAULT_SEGMENT_AGE_MS", "DEFAULT_SEGMENT_ENTRIES", "FULL_VERIFY_EVERY", "GENESIS_HASH", "installScopes",
+    "intentSieve", "interpret", "isBuiltinOp", "MAX_MESSAGE_ATTEMPTS", "MAX_PAGE", "MESSAGE_BATCH",
     "MESSAGE_CONCURRENCY", "MigrationError", "type MigrationState", "nobleSha256Hex", "nomosHistory",
-    "type ObjectStorePort", "operationHash", "type OutboxEntry", "OutboxStore", "type ReceiptRecord",
-    "Sedimenter", "type SedimenterOptions", "sedimentHash", "type SedimentHost", "SedimentLog",
-    "type SegmentKind", "type SegmentManifest", "type Sha256Hex", "type SqlExecutor", "textHash", "useSha256",
-    "Verifier", "type VerifyPass", "type VerifySlice", "WAKE_BATCH",
+    "type ObjectStorePort", "operationHash", "type OutboxEntry", "OutboxStore", "type PublishedTable",
+    "type ReceiptRecord", "Refusal", "Sedimenter", "type SedimenterOptions", "sedimentHash", "type SedimentHost",
+    "SedimentLog", "type SegmentKind", "type SegmentManifest", "type Sha256Hex", "type SqlExecutor", "SYNC_DDL",
+    "SYNC_RETAINED", "tablesOfInvariants", "textHash", "useSha256", "Verifier", "type VerifyPass",
+    "type VerifySlice", "WAKE_BATCH",
     ]);
   });
 
@@ -85,9 +86,8 @@ describe("entry points", () => {
     const internal = exportsOf(here("../../core/src/internal.ts"));
     expect(internal).toStrictEqual([
     "backoffMs", "canonicalJson", "constraintReason", "countPlaceholders", "CryostasisStore", "deriveDomain",
-    "diffNomos", "FORMAT_VERSION", "hashCanonicalSediment", "installScopes", "interpret", "MAX_WAKE_ATTEMPTS",
-    "Refusal", "scaledBackoffMs", "SCOPE_MARKS_KEPT", "sha256Hex", "VERIFY_SLICE", "verifySchema",
-    "worldHash",
+    "diffNomos", "FORMAT_VERSION", "hashCanonicalSediment", "MAX_WAKE_ATTEMPTS", "scaledBackoffMs",
+    "SCOPE_MARKS_KEPT", "sha256Hex", "VERIFY_SLICE", "verifySchema", "worldHash",
     ]);
     const published = ["index", "runtime", "check"].flatMap((e) => exportsOf(here(`../../core/src/${e}.ts`)));
     expect(internal.filter((n) => published.includes(n))).toStrictEqual([]);
@@ -104,10 +104,10 @@ describe("entry points", () => {
 
   it("@noema/cloudflare exports the Attractor and the types its RPC methods answer with", () => {
     expect(exportsOf(here("../../cloudflare/src/index.ts"))).toStrictEqual([
-    "ALARM_RETRY_MS", "type AlarmOwnedByAttractor", "type ArchiveSettings", "Attractor",
-    "AttractorDefinitionError", "type AttractorOf", "type AttractorStatics", "type ChainStatus",
-    "DEFAULT_DELIVERY", "type DeliveryOptions", "type FreezeWhen", "type FrozenEntry", "type FrozenSummary",
-    "type NomosReport", "type OutboxEntry", "type OutboxMessage", "type Query", "r2Store", "type ReceiptEntry", "type RowsPage",
+    "ALARM_RETRY_MS", "type AlarmOwnedByAttractor", "type ArchiveSettings", "Attractor", "AttractorDefinitionError",
+    "type AttractorOf", "type AttractorStatics", "type ChainStatus", "DEFAULT_DELIVERY", "type DeliveryOptions",
+    "type FreezeWhen", "type FrozenEntry", "type FrozenSummary", "type NomosReport", "type OutboxEntry",
+    "type OutboxMessage", "type Query", "r2Store", "type ReceiptEntry", "type RowsPage", "type SyncGrant",
     "type TableInfo", "type TailCheck",
     ]);
   });
@@ -116,9 +116,9 @@ describe("entry points", () => {
     expect(exportsOf(here("../../cloudflare/src/http/index.ts"))).toStrictEqual([
     "ApiError", "attractorRoutes", "type AttractorRoutesOptions", "bearerAuth", "type BearerAuthOptions",
     "type ErrorBody", "errorResponse", "handleErrors", "httpIssue", "type HttpIssue", "invalidInput",
-    "isReadRequest", "limitBody", "MAX_BODY_BYTES", "notFound", "onError", "parseInput", "queryInt",
-    "readJson", "refusalError", "sealResponse", "tokenAuth", "type TokenAuthOptions", "tokenScope",
-    "type TokenScope", "tokensEqual",
+    "isReadRequest", "limitBody", "MAX_BODY_BYTES", "notFound", "onError", "parseInput", "queryInt", "readJson",
+    "refusalError", "sealResponse", "syncRoutes", "type SyncRoutesOptions", "tokenAuth", "type TokenAuthOptions",
+    "tokenScope", "type TokenScope", "tokensEqual",
     ]);
   });
 
@@ -135,6 +135,25 @@ describe("entry points", () => {
     expect(sources.filter((f) => /from "(@noema\/inspector|\.\.?\/.*inspector\/)/.test(readFileSync(here(`../../cloudflare/src/${f}`), "utf8")))).toStrictEqual([]);
     const inspector = JSON.parse(readFileSync(here("../../inspector/package.json"), "utf8")) as { dependencies: Record<string, string> };
     expect(Object.keys(inspector.dependencies)).toContain("@noema/cloudflare");
+  });
+
+  it("@noema/core/sync exports the sync protocol", () => {
+    expect(exportsOf(here("../../core/src/sync.ts"))).toStrictEqual([
+    "type ClientFrame", "type DeleteChange", "type DiffFrame", "type ErrorFrame", "type HelloFrame", "type LawStamp",
+    "MAX_SYNC_FRAME_BYTES", "parseClientFrame", "parseServerFrame", "type SealFrame", "type SendFrame",
+    "type ServerFrame", "type SnapshotFrame", "type SnapshotTable", "SYNC_CLOSE", "SYNC_ERROR", "SYNC_GENESIS", "SYNC_PROTOCOL", "SYNC_SUBPROTOCOL",
+    "type SyncChange", "type SyncCloseCode", "type SyncCursor", "type SyncErrorCode", "type UpsertChange", "type WelcomeFrame",
+    ]);
+  });
+
+  it("@noema/client and its subpaths export the sync client, its databases and queues, and the React hooks", () => {
+    expect(exportsOf(here("../../client/src/index.ts"))).toStrictEqual([
+    "type ClientOptions", "type ClientState", "type ClientStatus", "type LiveQuery", "memoryQueue", "NoemaClient", "params",
+    "type Prediction", "type QueuedIntent", "type ReplicaDatabase", "type SendQueue", "type Sent", "type Settled", "SyncError", "type SyncSocket",
+    ]);
+    expect(exportsOf(here("../../client/src/node.ts"))).toStrictEqual(["openNodeDatabase", "sqliteQueue"]);
+    expect(exportsOf(here("../../client/src/browser.ts"))).toStrictEqual(["indexedDbQueue", "openBrowserDatabase"]);
+    expect(exportsOf(here("../../client/src/react.ts"))).toStrictEqual(["useClientState", "useLiveQuery", "useSend"]);
   });
 
   it("@noema/cloudflare/testing exports the testing kit; the main entry leaves its registry out", () => {

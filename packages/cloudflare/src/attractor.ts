@@ -1,5 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
-import { type ColumnList, DEFAULT_LIMITS, type ExplainResult, type FreezeResult, type Intent, type IntentLimits, type LatestOf, Lineage, type ParseResult, type Precedent, type ReasonKind, type Receipt, type Row, type Seal, type Sediment, type SqlValue, type Verification, type WakeOutcome, type Vocabulary, type World } from "@noema/core";
+import { type ColumnList, DEFAULT_LIMITS, type Publication, type ExplainResult, type FreezeResult, type Intent, type IntentLimits, type LatestOf, Lineage, type ParseResult, type Precedent, type ReasonKind, type Receipt, type Row, type Seal, type Sediment, type SqlValue, type Verification, type WakeOutcome, type Vocabulary, type World } from "@noema/core";
 import { audit, type AuditPage, WAKE_BATCH, DEFAULT_PAGE } from "@noema/core/runtime";
 import {
   type AppliedNomos,
@@ -14,6 +14,7 @@ import {
   Sedimenter,
   type SedimentHost,
   Verifier,
+  ChangeCapture,
 } from "@noema/core/runtime";
 import { Alarm } from "./alarm.js";
 import { installFastHash } from "./hash.js";
@@ -24,6 +25,7 @@ import { DEFAULT_DELIVERY, type DeliveryOptions, messagesChore, MessagesRpc, typ
 import { pageSize } from "./page.js";
 import { type UnderTest, worldsUnderTest } from "./under-test.js";
 import { VerificationRpc } from "./verification.js";
+import { SYNC_PATH, type SyncGrant, SyncHub, syncIntentIssues } from "./sync/index.js";
 
 /** Why an Attractor subclass cannot start: a missing law or an overridden `alarm()`. */
 export class AttractorDefinitionError extends Error {
@@ -55,6 +57,8 @@ export interface AttractorStatics {
   sends?: Readonly<Record<string, Vocabulary | Lineage>>;
   /** How messages are delivered, over DEFAULT_DELIVERY. */
   delivery?: Partial<DeliveryOptions>;
+  /** What sync subscribers may see (`definePublication`); nothing by default. Tokens are checked by `authorize`. */
+  publication?: Publication;
 }
 
 const isVocabulary = (law: unknown): law is Vocabulary =>
@@ -163,6 +167,8 @@ export abstract class Attractor<Env = unknown, L extends Vocabulary | Lineage = 
   private archiveLog: Archive | undefined;
   /** Set only for a World the test kit set up (see under-test.ts): its pinned version and moved clock. */
   private readonly underTest: UnderTest | undefined;
+  /** Sync subscribers (see `static publication`, `authorize`). */
+  private sync!: SyncHub;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -217,7 +223,9 @@ export abstract class Attractor<Env = unknown, L extends Vocabulary | Lineage = 
       const appliedAt = new Map(nomosHistory(host.db).map((h) => [h.version, h.appliedAt]));
       // A version this Attractor never held (it was created later) counts from its creation.
       const created = Math.min(...appliedAt.values());
+      const capture = new ChangeCapture(host.db, statics.publication ?? { tables: {} });
       this.sedimenter = new Sedimenter(this.lineage, host, this.world, {
+        ...(capture.active ? { onSealing: (s) => capture.record(s) } : {}),
         held: state.held.version,
         appliedAt: (version) => appliedAt.get(version) ?? created,
         limits: this.limits,
@@ -226,6 +234,8 @@ export abstract class Attractor<Env = unknown, L extends Vocabulary | Lineage = 
         ...(failure ? { pending: failure } : {}),
       });
       const { sedimenter } = this;
+      capture.install(sedimenter.lastSedimentId, state.held.hash);
+      this.sync = new SyncHub(ctx, { capture, world: () => this.world, head: () => sedimenter.log.head(), hashOf: (id) => sedimenter.log.hashOf(id), check: (intent) => syncIntentIssues(this.lineage, intent), sedimentation: (intent) => this.sedimentation(intent) });
       const verifier = (this.verifier = new Verifier(sedimenter.log, host.db));
       const archive = (this.archiveLog = bucket ? openArchive(statics.archive!, this.archiveStore(bucket), host, sedimenter.log, this.world) : undefined);
       // Each feature brings its RPC methods and its alarm chore (served in this order: Cryostasis first).
@@ -404,18 +414,33 @@ export abstract class Attractor<Env = unknown, L extends Vocabulary | Lineage = 
   }
 
   /** A WebSocket upgrade subscribes to the log's head (hibernatable: an idle page keeps nothing awake); anything else is 404. */
-  override fetch(request: Request): Response {
+  override fetch(request: Request): Response | Promise<Response> {
+    if (new URL(request.url).pathname === SYNC_PATH) return this.sync.accept(request, (token, world) => this.authorize(token, world));
     if (request.headers.get("Upgrade") === null) return new Response("not found", { status: 404 });
     return acceptLive(this.ctx, request, this.sedimenter.lastSedimentId);
+  }
+
+  override webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): void {
+    if (this.sync.owns(ws)) this.sync.message(ws, message);
   }
 
   override webSocketClose(ws: WebSocket): void {
     closeLive(ws);
   }
 
+  /**
+   * Decides what a sync token may do on this World: `{ subject, readOnly }` (a scoped table of
+   * `static publication` shows the rows whose scope column equals `subject`), or undefined to
+   * refuse it (close code 4401). The default refuses every token: override it to publish.
+   */
+  protected authorize(_token: string, _world: World): SyncGrant | undefined | Promise<SyncGrant | undefined> {
+    return undefined;
+  }
+
   /** After a commit: open inspector pages learn the new head. */
   private announce(): void {
     announce(this.ctx, this.sedimenter.lastSedimentId);
+    this.sync.flush();
   }
 
   // The features' RPC methods (see FeatureRpc): each delegates in one line to its feature's module.

@@ -17,3 +17,4 @@ export { type ArchiveSettings, r2Store } from "./archive.js";
 export type { FreezeWhen } from "./cryostasis.js";
 export type { ChainStatus, RowsPage, TableInfo, TailCheck } from "./inspection.js";
 export { DEFAULT_DELIVERY, type DeliveryOptions, type OutboxEntry, type OutboxMessage, type ReceiptEntry } from "./messages.js";
+export type { SyncGrant } from "./sync/index.js";

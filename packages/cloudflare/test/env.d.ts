@@ -3,6 +3,7 @@ import type { AgedArchiveAttractor, ArchiveAttractor } from "./archive/attractor
 import type { LedgerAttractor } from "./ledger/attractor.js";
 import type { SendingLedger } from "./messages/attractors.js";
 import type { KitAttractor } from "./testing/law.js";
+import type { SyncLedger } from "./sync/attractors.js";
 
 declare global {
   namespace Cloudflare {
@@ -14,6 +15,7 @@ declare global {
       NOEMA_ARCHIVE: R2Bucket;
       SENDING_LEDGER: DurableObjectNamespace<SendingLedger>;
       KIT_ATTRACTOR: DurableObjectNamespace<KitAttractor>;
+      SYNC_LEDGER: DurableObjectNamespace<SyncLedger>;
     }
   }
 }

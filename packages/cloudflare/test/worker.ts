@@ -2,6 +2,7 @@
 // Attractor classes only the alarm tests use.
 import { attractorRoutes, tokenAuth, handleErrors } from "@noema/cloudflare/http";
 import { Hono } from "hono";
+import * as z from "zod";
 import ledgerWorker, { type Env as LedgerEnv } from "./ledger/worker.js";
 import type { SendingLedger } from "./messages/attractors.js";
 import { ledger } from "./ledger/vocabulary.js";
@@ -12,8 +13,10 @@ export { AgedArchiveAttractor, ArchiveAttractor } from "./archive/attractors.js"
 import type { ArchiveAttractor } from "./archive/attractors.js";
 export { SendingLedger } from "./messages/attractors.js";
 export { KitAttractor } from "./testing/law.js";
+export { SyncLedger } from "./sync/attractors.js";
+import type { SyncLedger } from "./sync/attractors.js";
 
-type App = { Bindings: LedgerEnv & { ARCHIVE_ATTRACTOR: DurableObjectNamespace<ArchiveAttractor>; SENDING_LEDGER: DurableObjectNamespace<SendingLedger>; LEDGER_TOKEN?: string; LEDGER_READ_TOKENS?: string; UNSET_TOKEN?: string } };
+type App = { Bindings: LedgerEnv & { ARCHIVE_ATTRACTOR: DurableObjectNamespace<ArchiveAttractor>; SENDING_LEDGER: DurableObjectNamespace<SendingLedger>; SYNC_LEDGER: DurableObjectNamespace<SyncLedger>; LEDGER_TOKEN?: string; LEDGER_READ_TOKENS?: string; UNSET_TOKEN?: string } };
 
 const app = new Hono<App>();
 app.route("/api", attractorRoutes<App>({ namespace: (env) => env.LEDGER_ATTRACTOR, law: ledger, path: "/ledgers/:name", auth: tokenAuth({ secret: "LEDGER_TOKEN", readSecret: "LEDGER_READ_TOKENS" }) }));
@@ -27,6 +30,8 @@ app.get("/archived/ledgers/:name/archive", async (c) => {
   const stub = c.env.ARCHIVE_ATTRACTOR.getByName(c.req.param("name"));
   return c.json({ segments: await stub.archiveSegments(), liveRows: await stub.liveRows(), deep: await stub.verify({ deep: true }) });
 });
+// Ledgers published to sync subscribers; the bearer auth of the other routes does not stand in front of /sync.
+app.route("/synced", attractorRoutes<App>({ namespace: (env) => env.SYNC_LEDGER, law: ledger, path: "/ledgers/:name", name: z.string().regex(/^[a-z]+$/), auth: tokenAuth({ secret: "LEDGER_TOKEN" }) }));
 // Everything else is the plain example Worker.
 app.post("/:name", (c) => ledgerWorker.fetch(c.req.raw as Parameters<typeof ledgerWorker.fetch>[0], c.env));
 

@@ -110,3 +110,6 @@ export const MAX_INTENT_BYTES: number = INTENT_BYTES;
 export const MAX_STRING_LENGTH: number = STRING_LENGTH;
 /** @deprecated Use `DEFAULT_LIMITS.maxArrayLength`: elements of any array in the arguments. */
 export const MAX_ARRAY_LENGTH: number = ARRAY_LENGTH;
+
+// Sync: what subscribers may see (the protocol itself is @noema/core/sync).
+export { definePublication, type Publication, PublicationDefinitionError, type PublicationSpec, type TablePublication } from "./sync/publication.js";

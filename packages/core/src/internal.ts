@@ -10,10 +10,9 @@
 export { canonicalJson, sha256Hex } from "./canonical/index.js";
 export { countPlaceholders } from "./intent/vocabulary.js";
 export { diffNomos } from "./connection/diff.js";
-export { Refusal } from "./refusal/index.js";
 export { backoffMs, CryostasisStore, MAX_WAKE_ATTEMPTS, scaledBackoffMs } from "./cryostasis/store.js";
-export { constraintReason, interpret } from "./interpretation/sqlite.js";
-export { installScopes, SCOPE_MARKS_KEPT } from "./interpretation/scope.js";
+export { constraintReason } from "./interpretation/sqlite.js";
+export { SCOPE_MARKS_KEPT } from "./interpretation/scope.js";
 export { hashCanonicalSediment, worldHash } from "./seal/chain.js";
 export { verifySchema } from "./seal/migrate.js";
 export { FORMAT_VERSION } from "./seal/store.js";

@@ -31,3 +31,14 @@ export {
   type SegmentManifest,
 } from "./seal/archive.js";
 export { Archive, type ArchiveOptions, type ArchiveReport, type ArchivedVerification } from "./seal/archive-log.js";
+export { type CapturedSediment, ChangeCapture, SYNC_DDL, SYNC_RETAINED } from "./sync/capture.js";
+export type { PublishedTable } from "./sync/publication.js";
+
+// What a client runs an Intent with on its own replica, as the Sedimenter does (@noema/client).
+export { bindParams } from "./intent/vocabulary.js";
+export { isBuiltinOp } from "./intent/wire.js";
+export { carry } from "./admission/admit.js";
+export { tablesOfInvariants } from "./sieve/index.js";
+export { interpret } from "./interpretation/sqlite.js";
+export { installScopes } from "./interpretation/scope.js";
+export { Refusal } from "./refusal/index.js";

@@ -27,6 +27,7 @@ const LAYERS = [
   "interpretation",
   "admission",
   "seal",
+  "sync",
   "builder",
   "check",
 ] as const;

@@ -3,3 +3,4 @@ export { ApiError, type ErrorBody, errorResponse, handleErrors, type HttpIssue, 
 export { parseInput, queryInt, readJson } from "./input.js";
 export { attractorRoutes, type AttractorRoutesOptions, limitBody, MAX_BODY_BYTES } from "./routes.js";
 export { refusalError, sealResponse } from "./seal.js";
+export { syncRoutes, type SyncRoutesOptions } from "./sync.js";

@@ -7,6 +7,7 @@ import { type Attractor, DEFAULT_PAGE, MAX_PAGE } from "../attractor.js";
 import { ApiError, errorResponse, httpIssue, invalidInput, onError } from "./errors.js";
 import { parseInput, queryInt, readJson } from "./input.js";
 import { sealResponse } from "./seal.js";
+import { syncRoutes } from "./sync.js";
 
 /** Largest request body accepted; an Intent may not exceed the core's 64 KiB either. */
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -64,7 +65,7 @@ export function limitBody(maxSize = MAX_BODY_BYTES): MiddlewareHandler {
  * The generic routes of any Attractor namespace, to mount with `app.route(prefix, ...)`:
  *
  * - under `path` (default `/:name`), one Attractor: `POST /intents`, `GET /sediments`, `/verify`,
- *   `/precedents`, `/cryostasis`, `/outbox`, `/receipts`, `/nomos`;
+ *   `/precedents`, `/cryostasis`, `/outbox`, `/receipts`, `/nomos`, and `GET /sync` (see `syncRoutes`);
  * - the law its code declares: `POST /explain`, `GET /nomos`, `POST /connection`.
  *
  * Refusals and bad input answer with the error envelope; give the top-level app
@@ -80,6 +81,8 @@ export function attractorRoutes<E extends HonoEnv>(options: AttractorRoutesOptio
 
   const router = new Hono<E>();
   router.onError(onError);
+  // Ahead of `auth`: the sync socket's token is checked by the Attractor's `authorize`.
+  router.route("/", syncRoutes<E>({ namespace: options.namespace, path, name: nameSchema }));
   // On its own paths only: mounted, "*" would also cover the app's other routes under the prefix.
   for (const own of [`${path}/*`, "/explain", "/nomos", "/connection"]) {
     if (options.auth) router.use(own, options.auth);

@@ -175,7 +175,7 @@ class Version {
   perform(machine: Machine, step: Step): { text: string; seal?: Seal } {
     const s = this.sedimenter(machine);
     if (step.intent) {
-      const seal = s.sediment(step.intent);
+      const seal = s.sedimentation(step.intent);
       return { text: sealText(seal), seal };
     }
     if (step.wait !== undefined) machine.now += step.wait;
@@ -183,7 +183,7 @@ class Version {
       const next = s.cryostasis.earliest();
       if (next !== undefined) machine.now = Math.max(machine.now, next);
     }
-    const woke = s.wakeDue(WAKE_ALL);
+    const woke = s.features.cryostasis.wakeDue(WAKE_ALL);
     return { text: woke.length ? woke.map(wakeText).join("; ") : "nothing due" };
   }
 
@@ -194,7 +194,7 @@ class Version {
       const next = s.cryostasis.earliest();
       if (next === undefined) return outcomes;
       machine.now = Math.max(machine.now, next);
-      outcomes.push(...s.wakeDue(WAKE_ALL));
+      outcomes.push(...s.features.cryostasis.wakeDue(WAKE_ALL));
     }
     return undefined;
   }
@@ -353,7 +353,7 @@ function explore(
       const cryoId = wokenEntry(row);
       if (cryoId !== undefined) s.cryostasis.remove(cryoId);
       replayMachine!.now = row.timestamp;
-      const seal = s.sediment(row.intent);
+      const seal = s.sedimentation(row.intent);
       if (!seal.success) return `sediment ${row.sedimentId} is ${reasonText(seal.reason)} when its log is replayed`;
       if (canonicalJson(seal.outputs) !== canonicalJson(row.outputs)) return `sediment ${row.sedimentId} gives ${canonicalJson(seal.outputs)} on replay, ${canonicalJson(row.outputs)} in the log`;
       at.sediments = row.sedimentId;
@@ -426,7 +426,7 @@ function explore(
     machine.tentatively(() => {
       const before = capture(machine.host.db, schema);
       machine.now = Math.max(machine.now, entry.wakeAt);
-      const outcome = v.sedimenter(machine).wakeDue(WAKE_ALL).find((o) => o.cryoId === entry.cryoId);
+      const outcome = v.sedimenter(machine).features.cryostasis.wakeDue(WAKE_ALL).find((o) => o.cryoId === entry.cryoId);
       const undone = changes(before, capture(machine.host.db, schema), v.tables)
         .filter((c) => v.tables.includes(c.table))
         .map((c) => `${c.change} ${c.table} ${canonicalJson(c.row)}`);
@@ -532,7 +532,7 @@ function explore(
     const next = nextVersion!;
     const failed = (failure: string) => fail("reforge", { node, step, epilogue: "migrate-send", failure });
     const label = `${step.action} (${stepNames(step.intent!)}, ${next.law.stepConnection(v.version, step.intent!).type})`;
-    const seal = new Sedimenter(next.law, machine.host, next.world, { held: next.version, appliedAt: () => machine.now, frozenByReference: false }).sediment(step.intent);
+    const seal = new Sedimenter(next.law, machine.host, next.world, { held: next.version, appliedAt: () => machine.now, frozenByReference: false }).sedimentation(step.intent);
     if (!seal.success) {
       if (seal.reason.kind === "connection" && label.endsWith(", Critical)")) return;
       return failed(`${label} sealed under v${v.version}, but sent after the upgrade it is ${reasonText(seal.reason).replace(/^refused/, `refused under v${next.version}`)}`);
@@ -869,7 +869,7 @@ function counterexample(v: Version, next: Version | undefined, f: Failure, optio
       const intent = f.step.intent;
       record(
         `${f.step.action} under v${next.version}`,
-        () => sealText(new Sedimenter(next.law, machine.host, next.world, { held: next.version, appliedAt: () => machine.now, frozenByReference: false }).sediment(intent)),
+        () => sealText(new Sedimenter(next.law, machine.host, next.world, { held: next.version, appliedAt: () => machine.now, frozenByReference: false }).sedimentation(intent)),
         f.step,
       );
     }

@@ -35,6 +35,8 @@ export interface SedimenterOptions {
   frozenByReference?: boolean;
   /** The laws of the Attractors `$send` may address, by binding name: a message is checked against its target's law when sent. */
   sends?: Readonly<Record<string, Lineage>>;
+  /** Called inside each sealing transaction once its sediment is appended (sync's change capture records what it changed). */
+  onSealing?: (sediment: { sedimentId: number; hash: string; prevHash: string }) => void;
 }
 
 function sealOf(s: Sediment): SuccessSeal {
@@ -95,7 +97,7 @@ export class Sedimenter {
     this.vocabulary = this.lineage.at(options.held ?? this.lineage.latest.nomos.version) ?? this.lineage.latest;
     this.limits = options.limits ?? DEFAULT_LIMITS;
     this.held = nomosStamp(this.vocabulary.nomos);
-    const { held: _held, frozenByReference: _byReference, sends: _sends, ...admission } = options;
+    const { held: _held, frozenByReference: _byReference, sends: _sends, onSealing: _onSealing, ...admission } = options;
     this.admission = { ...admission, held: this.vocabulary.nomos.version, limits: this.limits };
     this.log = new SedimentLog(host.db);
     // Kept in memory: only a committed transaction advances it, so it never runs ahead of storage.
@@ -241,6 +243,7 @@ export class Sedimenter {
     // The invariant check is read by the log row's INSERT: no statement of its own. A violation rolls both back.
     const read = this.log.append({ ...canonical, hash, idempotencyKey: intent.idempotencyKey ?? null }, ran?.check);
     refuseViolation(ran?.check.violation(read));
+    this.options.onSealing?.({ sedimentId, hash, prevHash });
     const sediment = { sedimentId, hash, prevHash, timestamp, intent, outputs, world: this.world, ...(origin ? { origin } : {}) };
     return ran ? { sediment, settled: () => ran.check.committed(read) } : { sediment };
   }

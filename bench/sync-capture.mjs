@@ -1,0 +1,61 @@
+// The cost of sync's change capture per sediment, on node:sqlite (the core's SQL, not workerd's
+// storage): the same Intents sedimented with nothing published, with another table published (the
+// written table carries no trigger), and with the written table published. `node bench/sync-capture.mjs`
+// after `npm run build`; prints the median of 7 interleaved rounds of N sediments each, in µs per sediment,
+// and the bytes recorded per sediment.
+import { defineNomos, defineVocabulary, definePublication, integer, Lineage, operation, sql, text } from "@noema/core";
+import { applyLineage, ChangeCapture, Sedimenter } from "@noema/core/runtime";
+import { performance } from "node:perf_hooks";
+import * as z from "zod";
+import { openSqliteHost } from "../packages/cli/dist/check/host.js";
+
+const N = 2000;
+const nomos = defineNomos({
+  name: "bench",
+  version: 1,
+  tables: {
+    stock: { columns: { id: text().primaryKey(), owner: text().notNull(), qty: integer().notNull(), at: integer().notNull() } },
+    other: { columns: { id: text().primaryKey(), v: integer() } },
+  },
+});
+const law = defineVocabulary(nomos, {
+  put: operation({
+    description: "upserts a row",
+    args: z.object({ id: z.string(), owner: z.string(), qty: z.number().int() }),
+    output: z.object({}),
+    statements: ({ arg, ctx }) => ({ put: sql`INSERT INTO stock (id, owner, qty, at) VALUES (${arg.id}, ${arg.owner}, ${arg.qty}, ${ctx.now}) ON CONFLICT (id) DO UPDATE SET qty = excluded.qty, at = excluded.at` }),
+    result: () => ({}),
+  }),
+});
+
+const cases = {
+  "nothing published": definePublication(nomos, {}),
+  "another table published": definePublication(nomos, { other: { columns: ["id", "v"] } }),
+  "written table published, scoped": definePublication(nomos, { stock: { columns: ["id", "qty"], scope: "owner" } }),
+};
+
+function round(publication) {
+  const host = openSqliteHost();
+  const h = { ...host, now: () => 1 };
+  applyLineage(h, Lineage.of(law), 1);
+  const capture = new ChangeCapture(host.db, publication);
+  capture.install(0, nomos.hash);
+  const s = new Sedimenter(law, h, { attractor: "B", name: "b", nomosVersion: 1, nomosHash: nomos.hash }, capture.active ? { onSealing: (x) => capture.record(x) } : {});
+  const start = performance.now();
+  for (let i = 0; i < N; i++) s.sediment({ v: 1, steps: [{ op: "put", args: { id: `r${i % 1000}`, owner: `o${i % 7}`, qty: i } }] });
+  const us = ((performance.now() - start) * 1000) / N;
+  if (s.lastSedimentId !== N) throw new Error(`only ${s.lastSedimentId} of ${N} sealed`);
+  const bytes = capture.active ? Number(host.db.exec("SELECT SUM(LENGTH(changes) + 150) AS b FROM _noema_sync_changes", [])[0].b) / N : 0;
+  host.close();
+  return { us, bytes };
+}
+
+const median = (xs) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const entries = Object.entries(cases);
+for (const [, publication] of entries) round(publication); // warm-up
+// Interleaved, so a busy machine slows every case alike.
+const runs = new Map(entries.map(([name]) => [name, []]));
+for (let r = 0; r < 7; r++) for (const [name, publication] of entries) runs.get(name).push(round(publication));
+for (const [name, rs] of runs) {
+  console.log(`${name.padEnd(34)} ${median(rs.map((r) => r.us)).toFixed(1).padStart(7)} µs/sediment  ${median(rs.map((r) => r.bytes)).toFixed(0).padStart(4)} B recorded/sediment`);
+}

@@ -1,0 +1,171 @@
+import { buildIntent, definePublication, defineNomos, defineVocabulary, integer, type Json, Lineage, operation, PublicationDefinitionError, sql, text } from "@noema/core";
+import { applyLineage, ChangeCapture, Sedimenter } from "@noema/core/runtime";
+import type { SnapshotTable, SyncChange } from "@noema/core/sync";
+import fc from "fast-check";
+import { afterEach, describe, expect, it } from "vitest";
+import * as z from "zod";
+import { openSqliteHost } from "../src/check/host.js";
+
+// Change capture on node:sqlite: the diffs recorded per sediment, applied to a subscriber's
+// snapshot, give exactly what a fresh snapshot shows, whatever the sediments did.
+
+const nomos = defineNomos({
+  name: "shelf",
+  version: 1,
+  tables: {
+    items: { columns: { id: text().primaryKey(), owner: text().notNull(), qty: integer().notNull(), secret: text() } },
+    notes: { columns: { id: integer().primaryKey(), body: text().notNull() } },
+  },
+});
+const id = z.string().min(1).max(8);
+const law = defineVocabulary(nomos, {
+  put: operation({
+    description: "puts an item",
+    args: z.object({ id, owner: id, qty: z.number().int() }),
+    output: z.object({}),
+    statements: ({ arg }) => ({ put: sql`INSERT INTO items (id, owner, qty) VALUES (${arg.id}, ${arg.owner}, ${arg.qty}) ON CONFLICT (id) DO UPDATE SET qty = excluded.qty` }),
+    result: () => ({}),
+  }),
+  move: operation({
+    description: "gives an item to another owner",
+    args: z.object({ id, owner: id }),
+    output: z.object({}),
+    statements: ({ arg }) => ({ move: sql`UPDATE items SET owner = ${arg.owner} WHERE id = ${arg.id}` }),
+    result: () => ({}),
+  }),
+  hide: operation({
+    description: "writes the hidden column only",
+    args: z.object({ id, secret: id }),
+    output: z.object({}),
+    statements: ({ arg }) => ({ hide: sql`UPDATE items SET secret = ${arg.secret} WHERE id = ${arg.id}` }),
+    result: () => ({}),
+  }),
+  drop: operation({
+    description: "deletes an item, and a note",
+    args: z.object({ id }),
+    output: z.object({}),
+    statements: ({ arg }) => ({ drop: sql`DELETE FROM items WHERE id = ${arg.id}`, note: sql`INSERT INTO notes (body) VALUES (${arg.id})` }),
+    result: () => ({}),
+  }),
+  churn: operation({
+    description: "inserts and deletes the same item in one Intent",
+    args: z.object({ id, owner: id }),
+    output: z.object({}),
+    statements: ({ arg }) => ({
+      put: sql`INSERT OR IGNORE INTO items (id, owner, qty) VALUES (${arg.id}, ${arg.owner}, 0)`,
+      drop: sql`DELETE FROM items WHERE id = ${arg.id}`,
+    }),
+    result: () => ({}),
+  }),
+});
+
+const publication = definePublication(nomos, { items: { columns: ["id", "qty"], scope: "owner" }, notes: { columns: ["id", "body"] } });
+
+const hosts: ReturnType<typeof openSqliteHost>[] = [];
+afterEach(() => {
+  for (const h of hosts.splice(0)) h.close();
+});
+
+function world(pub = publication) {
+  const host = openSqliteHost();
+  hosts.push(host);
+  applyLineage({ ...host, now: () => 1 }, Lineage.of(law), 1);
+  const capture = new ChangeCapture(host.db, pub);
+  capture.install(0, nomos.hash);
+  const sedimenter = new Sedimenter(law, { ...host, now: () => 1 }, { attractor: "Shelf", name: "s", nomosVersion: 1, nomosHash: nomos.hash }, { onSealing: (s) => capture.record(s) });
+  return { host, capture, sedimenter };
+}
+
+/** A replica: rows by table and key, as a client keeps them. */
+function replicaOf(tables: Record<string, SnapshotTable>): Map<string, Map<string, Json[]>> {
+  return new Map(Object.entries(tables).map(([name, t]) => [name, new Map(t.rows.map((r) => [JSON.stringify(t.key.map((k) => r[t.columns.indexOf(k)])), r]))]));
+}
+function apply(replica: Map<string, Map<string, Json[]>>, tables: Record<string, SnapshotTable>, changes: SyncChange[]): void {
+  for (const c of changes) {
+    const t = tables[c.table]!;
+    if (c.op === "upsert") replica.get(c.table)!.set(JSON.stringify(t.key.map((k) => c.row[t.columns.indexOf(k)])), c.row);
+    else replica.get(c.table)!.delete(JSON.stringify(c.key));
+  }
+}
+
+const owner = fc.constantFrom("ann", "bob");
+const item = fc.constantFrom("a", "b", "c");
+const step = fc.oneof(
+  fc.record({ op: fc.constant("put" as const), args: fc.record({ id: item, owner, qty: fc.integer({ min: 0, max: 9 }) }) }),
+  fc.record({ op: fc.constant("move" as const), args: fc.record({ id: item, owner }) }),
+  fc.record({ op: fc.constant("hide" as const), args: fc.record({ id: item, secret: owner }) }),
+  fc.record({ op: fc.constant("drop" as const), args: fc.record({ id: item }) }),
+  fc.record({ op: fc.constant("churn" as const), args: fc.record({ id: item, owner }) }),
+);
+
+describe("change capture", () => {
+  it("a snapshot plus the diffs after it equals a later snapshot, for every subscriber", () => {
+    fc.assert(
+      fc.property(fc.array(fc.array(step, { minLength: 1, maxLength: 3 }), { maxLength: 12 }), fc.nat(12), (intents, joinAt) => {
+        const { capture, sedimenter } = world();
+        const run = (steps: typeof intents[number]) => sedimenter.sedimentation({ v: 1, steps });
+        intents.slice(0, joinAt).forEach(run);
+        const subjects = ["ann", "bob", null] as const;
+        const base = subjects.map((s) => capture.snapshot(s));
+        const replicas = base.map(replicaOf);
+        const from = sedimenter.lastSedimentId;
+        intents.slice(joinAt).forEach(run);
+        const records = capture.after(from, 1000);
+        expect(records.map((r) => r.sedimentId)).toStrictEqual(Array.from({ length: sedimenter.lastSedimentId - from }, (_, i) => from + i + 1));
+        subjects.forEach((s, i) => {
+          for (const r of records) apply(replicas[i]!, base[i]!, capture.view(r, s));
+          expect(replicas[i]).toStrictEqual(replicaOf(capture.snapshot(s)));
+        });
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it("records each sediment's chain link, and a diff holds only visible columns and the subscriber's rows", () => {
+    const { capture, sedimenter } = world();
+    const seal = sedimenter.sedimentation(buildIntent(law, (s) => void s.put({ id: "a", owner: "ann", qty: 2 })));
+    sedimenter.sedimentation(buildIntent(law, (s) => void s.hide({ id: "a", secret: "x" })));
+    sedimenter.sedimentation(buildIntent(law, (s) => void s.move({ id: "a", owner: "bob" })));
+    const [put, hide, move] = capture.after(0, 10);
+    expect(seal.success && { sedimentId: seal.sedimentId, hash: seal.hash, prevHash: seal.prevHash }).toStrictEqual({ sedimentId: put!.sedimentId, hash: put!.hash, prevHash: put!.prevHash });
+    expect(capture.view(put!, "ann")).toStrictEqual([{ table: "items", op: "upsert", row: ["a", 2] }]);
+    expect(capture.view(put!, "bob")).toStrictEqual([]);
+    // A write to a hidden column alone touches nothing published.
+    expect(hide!.touched).toStrictEqual([]);
+    // Moved out of ann's scope: a delete for her, an upsert for bob.
+    expect(capture.view(move!, "ann")).toStrictEqual([{ table: "items", op: "delete", key: ["a"] }]);
+    expect(capture.view(move!, "bob")).toStrictEqual([{ table: "items", op: "upsert", row: ["a", 2] }]);
+    expect(capture.snapshot("bob")).toStrictEqual({ items: { columns: ["id", "qty"], key: ["id"], rows: [["a", 2]] }, notes: { columns: ["id", "body"], key: ["id"], rows: [] } });
+  });
+
+  it("captures an upsert of an existing row and several writes to one row in one Intent, refusing nothing", () => {
+    const { capture, sedimenter } = world();
+    const put = (qty: number) => ({ op: "put", args: { id: "a", owner: "ann", qty } });
+    expect(sedimenter.sedimentation({ v: 1, steps: [put(1)] }).success).toBe(true);
+    expect(sedimenter.sedimentation({ v: 1, steps: [put(2), put(3), { op: "move", args: { id: "a", owner: "bob" } }] }).success).toBe(true);
+    const [, twice] = capture.after(0, 10);
+    expect(capture.view(twice!, "ann")).toStrictEqual([{ table: "items", op: "delete", key: ["a"] }]);
+    expect(capture.view(twice!, "bob")).toStrictEqual([{ table: "items", op: "upsert", row: ["a", 3] }]);
+  });
+
+  it("a refused Intent records nothing", () => {
+    const { capture, sedimenter } = world();
+    const refused = sedimenter.sedimentation({ v: 1, steps: [{ op: "put", args: { id: "a", owner: "ann", qty: 1 } }, { op: "put", args: { id: "b", owner: "ann", qty: null } }] });
+    expect(refused.success).toBe(false);
+    expect(capture.after(0, 10)).toStrictEqual([]);
+    expect(capture.snapshot("ann").items!.rows).toStrictEqual([]);
+  });
+
+  it("publishes nothing by default: no table, no trigger", () => {
+    const { host } = world(definePublication(nomos, {}));
+    expect(host.db.exec("SELECT name FROM sqlite_master WHERE name LIKE '_noema_sync%'", [])).toStrictEqual([]);
+  });
+
+  it("refuses a publication that hides the key, when it is defined", () => {
+    expect(() => definePublication(nomos, { items: { columns: ["qty"] } })).toThrow(new PublicationDefinitionError('publication of "items" hides its primary-key column "id": subscribers need it to apply deletes'));
+    // @ts-expect-error an unknown column does not compile
+    expect(() => definePublication(nomos, { items: { columns: ["id", "price"] } })).toThrow(PublicationDefinitionError);
+    // @ts-expect-error nor does an unknown table
+    expect(() => definePublication(nomos, { orders: { columns: ["id"] } })).toThrow(PublicationDefinitionError);
+  });
+});

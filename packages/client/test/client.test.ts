@@ -1,0 +1,241 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { buildIntent, columnsOf, definePublication, type Intent, sql } from "@noema/core";
+import { afterEach, describe, expect, it } from "vitest";
+import { inventoryLaw } from "../../../apps/inventory/src/law.js";
+import { inventoryV1 } from "../../../apps/inventory/src/vocabulary.js";
+import { inventoryNomosV3 } from "../../../apps/inventory/src/nomos.js";
+import { type ClientOptions, NoemaClient, params, type ReplicaDatabase } from "../src/index.js";
+import { openNodeDatabase, sqliteQueue } from "../src/node.js";
+import { TestSyncServer, type Visibility } from "./server.js";
+
+const law = inventoryLaw.latest;
+const STOCK = columnsOf(inventoryNomosV3, "stock", "location_id", "quantity", "reserved");
+const stockQuery = sql`SELECT ${STOCK} FROM stock ORDER BY location_id`;
+const ALL: Visibility = {
+  stock: ["location_id", "quantity", "reserved", "updated_at"],
+  reservations: ["id", "location_id", "quantity", "status", "order_id", "created_at", "expires_at", "closed_at", "channel"],
+};
+
+const setStock = (locationId: string, quantity: number) => buildIntent(law, (s) => void s.setStock({ locationId, quantity }));
+const reserve = (locationId: string, quantity: number) => buildIntent(law, (s) => void s.reserve({ locationId, quantity }));
+
+const opened: { close(): void }[] = [];
+afterEach(() => {
+  for (const o of opened.splice(0)) o.close();
+});
+
+async function client(server: TestSyncServer, extra: Partial<ClientOptions<typeof inventoryLaw>> = {}) {
+  const database = extra.database ?? openNodeDatabase();
+  const c = await NoemaClient.connect({ url: "ws://test/w/sync", law: inventoryLaw, socket: server.socket, reconnectMs: 1, ...extra, database });
+  opened.push(c, database);
+  await server.settle();
+  return Object.assign(c, { db: database });
+}
+
+/** A replica's tables as the server publishes them, read straight from its database (optimistic layer included). */
+function replicaOf(db: ReplicaDatabase, server: TestSyncServer) {
+  return Object.fromEntries(
+    Object.entries(server.published()).map(([table, t]) => [
+      table,
+      db.exec(`SELECT * FROM "${table}" ORDER BY ${t.key.map((k) => `"${k}"`).join(", ")}`, []).map((r) => t.columns.map((col) => r[col])),
+    ]),
+  );
+}
+
+const rowsOf = (server: TestSyncServer) => Object.fromEntries(Object.entries(server.published()).map(([t, v]) => [t, v.rows]));
+
+describe("live queries", () => {
+  it("reads the snapshot, then each Seal's diff, and tells subscribers when their rows change", async () => {
+    const server = new TestSyncServer(inventoryLaw, ALL);
+    server.sediment(setStock("berlin", 5));
+    const c = await client(server);
+    const live = c.live(stockQuery);
+    const seen: unknown[] = [];
+    live.subscribe((rows) => seen.push(rows));
+    expect(live.rows).toStrictEqual([{ location_id: "berlin", quantity: 5, reserved: 0 }]);
+    server.sediment(setStock("paris", 2));
+    await server.settle();
+    expect(seen).toStrictEqual([[{ location_id: "berlin", quantity: 5, reserved: 0 }, { location_id: "paris", quantity: 2, reserved: 0 }]]);
+    // A Seal that changes none of its rows does not call it.
+    server.sediment(reserve("paris", 1));
+    server.sediment(buildIntent(law, (s) => void s.recordChannelSync({ channel: "web", lastSedimentId: 1 })));
+    await server.settle();
+    expect(seen).toHaveLength(2);
+  });
+
+  it("binds a query's values from params()", async () => {
+    const server = new TestSyncServer(inventoryLaw, ALL);
+    server.sediment(setStock("berlin", 5));
+    server.sediment(setStock("paris", 2));
+    const c = await client(server);
+    const p = params<{ id: string }>();
+    expect(c.query(sql`SELECT ${STOCK} FROM stock WHERE location_id = ${p.id}`, { id: "paris" })).toStrictEqual([{ location_id: "paris", quantity: 2, reserved: 0 }]);
+  });
+});
+
+describe("send", () => {
+  it("applies an Intent at once on the replica, then keeps the server's state once sealed", async () => {
+    const server = new TestSyncServer(inventoryLaw, ALL);
+    server.sediment(setStock("berlin", 5));
+    const c = await client(server);
+    const sent = await c.send(reserve("berlin", 2));
+    expect(sent.prediction).toStrictEqual({ mode: "optimistic" });
+    expect(c.query(stockQuery)).toStrictEqual([{ location_id: "berlin", quantity: 5, reserved: 2 }]);
+    const seal = await sent.seal;
+    await server.settle();
+    expect(seal.success).toBe(true);
+    expect(c.state.pending).toBe(0);
+    expect(replicaOf(c.db, server)).toStrictEqual(rowsOf(server));
+    // Applied once on the server, with the key the client set.
+    expect(server.sedimenter.log.byIdempotencyKey(sent.key)?.sedimentId).toBe(2);
+  });
+
+  it("rolls a refused Intent back and hands over the Precedent's reason", async () => {
+    const server = new TestSyncServer(inventoryLaw, ALL);
+    server.sediment(setStock("berlin", 3));
+    const c = await client(server);
+    server.online = false;
+    server.disconnect();
+    await server.settle();
+    const sent = await c.send(reserve("berlin", 3));
+    expect(c.query(stockQuery)[0]!.reserved).toBe(3);
+    // Meanwhile another writer takes the stock: the client cannot know until it is back.
+    server.sediment(reserve("berlin", 2));
+    server.online = true;
+    const seal = await sent.seal;
+    await server.settle();
+    expect(seal.success ? undefined : seal.reason.message).toBe("not enough available stock at berlin to reserve 3");
+    expect(c.query(stockQuery)[0]!.reserved).toBe(2);
+    expect(replicaOf(c.db, server)).toStrictEqual(rowsOf(server));
+  });
+
+  it("sends pending, with no local effect, an Intent whose Sieve reaches past what the client sees, and says so before it runs", async () => {
+    // Reservations are not published: reserve writes them, so it cannot be predicted.
+    const server = new TestSyncServer(inventoryLaw, { stock: ALL.stock! });
+    server.sediment(setStock("berlin", 5));
+    const c = await client(server);
+    const intent = reserve("berlin", 2);
+    const prediction = c.predict(intent);
+    expect(prediction.mode).toBe("pending");
+    expect(prediction.mode === "pending" && prediction.unseen).toContain("table:reservations");
+    // Every write to stock is checked by an invariant that reads reservations: not predictable either.
+    const unseen = c.predict(setStock("berlin", 9));
+    expect(unseen.mode === "pending" && unseen.unseen).toStrictEqual(["invariant:reserved_matches_active_reservations"]);
+    const sent = await c.send(intent);
+    expect(sent.prediction).toStrictEqual(prediction);
+    expect(c.query(stockQuery)[0]!.reserved).toBe(0);
+    await sent.seal;
+    await server.settle();
+    expect(c.query(stockQuery)[0]!.reserved).toBe(2);
+  });
+
+  it("sends pending what writes a table the publication scopes to the subscriber: its rows are not all here", async () => {
+    const server = new TestSyncServer(inventoryLaw, ALL);
+    server.sediment(setStock("berlin", 5));
+    const publication = definePublication(inventoryNomosV3, { stock: { columns: [...ALL.stock!] as never }, reservations: { columns: [...ALL.reservations!] as never, scope: "order_id" } });
+    const c = await client(server, { publication });
+    const prediction = c.predict(reserve("berlin", 1));
+    expect(prediction.mode === "pending" && prediction.unseen).toStrictEqual(["invariant:reserved_matches_active_reservations", "shape:reservations", "write:reservations"]);
+  });
+
+  it("handles a Seal that arrives before its diff", async () => {
+    const server = new TestSyncServer(inventoryLaw, ALL, { sealFirst: true });
+    server.sediment(setStock("berlin", 5));
+    const c = await client(server);
+    await c.send(reserve("berlin", 1));
+    await c.send(reserve("berlin", 1));
+    await server.settle();
+    expect(c.query(stockQuery)[0]!.reserved).toBe(2);
+    expect(replicaOf(c.db, server)).toStrictEqual(rowsOf(server));
+  });
+});
+
+describe("the chain", () => {
+  it("refuses a diff that does not follow its head, drops the replica and resyncs from a snapshot", async () => {
+    const server = new TestSyncServer(inventoryLaw, ALL);
+    server.sediment(setStock("berlin", 5));
+    const c = await client(server);
+    const statuses: string[] = [];
+    c.subscribe(() => statuses.push(c.state.status));
+    // A forged diff: the right next id, a previous hash the client does not hold.
+    server.forge({ t: "diff", sedimentId: 2, hash: "a".repeat(64), prevHash: "b".repeat(64), changes: [{ table: "stock", op: "upsert", row: ["berlin", 999, 0, 0] }] });
+    await server.settle();
+    expect(c.query(stockQuery)[0]!.quantity).toBe(5);
+    expect(statuses).toContain("offline");
+    expect(server.frames.filter((f) => f.includes('"t":"snapshot"'))).toHaveLength(2);
+  });
+
+  it("resumes after a reconnect from the last sediment it applied: diffs only, no snapshot", async () => {
+    const server = new TestSyncServer(inventoryLaw, ALL);
+    server.sediment(setStock("berlin", 5));
+    const c = await client(server);
+    server.disconnect();
+    server.sediment(setStock("paris", 1));
+    await server.settle();
+    expect(server.frames.filter((f) => f.includes('"t":"snapshot"'))).toHaveLength(1);
+    expect(c.query(stockQuery).map((r) => r.location_id)).toStrictEqual(["berlin", "paris"]);
+  });
+});
+
+describe("offline", () => {
+  const dirs: string[] = [];
+  afterEach(() => dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+  it("queues sends durably while offline, keeps them across a restart, and sends each once", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "noema-client-"));
+    dirs.push(dir);
+    const server = new TestSyncServer(inventoryLaw, ALL);
+    server.sediment(setStock("berlin", 5));
+    const queue = sqliteQueue(join(dir, "queue.db"));
+    const first = await client(server, { queue, database: openNodeDatabase(join(dir, "replica.db")) });
+    server.online = false;
+    server.disconnect();
+    await server.settle();
+    const keys = [];
+    for (let i = 0; i < 3; i++) keys.push((await first.send(reserve("berlin", 1))).key);
+    expect(first.query(stockQuery)[0]!.reserved).toBe(3);
+    first.close();
+    queue.close();
+    // The app restarts, still offline: the queue and the replica are read back, the sends shown again.
+    const again = sqliteQueue(join(dir, "queue.db"));
+    opened.push(again);
+    const second = await client(server, { queue: again, database: openNodeDatabase(join(dir, "replica.db")) });
+    expect(second.state.pending).toBe(3);
+    expect(second.query(stockQuery)[0]!.reserved).toBe(3);
+    server.online = true;
+    await new Promise((r) => setTimeout(r, 20));
+    await server.settle();
+    expect(second.state.pending).toBe(0);
+    expect(await again.load()).toStrictEqual([]);
+    expect(keys.map((k) => server.sedimenter.log.byIdempotencyKey(k)?.sedimentId)).toStrictEqual([2, 3, 4]);
+    expect(server.sedimenter.lastSedimentId).toBe(4);
+    expect(replicaOf(second.db, server)).toStrictEqual(rowsOf(server));
+  });
+
+  it("carries a send queued under an older law to this app's law: Flat as is, Curved reforged", async () => {
+    const server = new TestSyncServer(inventoryLaw, ALL);
+    server.sediment(setStock("berlin", 5));
+    const queue = sqliteQueue(":memory:");
+    opened.push(queue);
+    const old: Intent = { ...buildIntent(inventoryV1, (s) => void s.reserve({ locationId: "berlin", quantity: 1 })), idempotencyKey: "queued-under-v1" };
+    await queue.add(old as Intent & { idempotencyKey: string });
+    const c = await client(server, { queue });
+    await server.settle();
+    const sediment = server.sedimenter.log.byIdempotencyKey("queued-under-v1");
+    expect(sediment?.intent.nomos?.version).toBe(3);
+    expect(sediment?.intent.steps[0]?.args).toMatchObject({ channel: "direct" });
+    expect(c.state.pending).toBe(0);
+  });
+
+  it("tells the app when the server holds a newer law, and predicts nothing then", async () => {
+    const server = new TestSyncServer(inventoryLaw, { stock: ALL.stock! });
+    server.sediment(setStock("berlin", 5));
+    const c = await NoemaClient.connect({ url: "ws://test/w/sync", law: inventoryV1, database: openNodeDatabase(), socket: server.socket });
+    opened.push(c);
+    await server.settle();
+    expect(c.state.behind).toBe(true);
+    expect(c.predict(buildIntent(inventoryV1, (s) => void s.setStock({ locationId: "berlin", quantity: 1 }))).mode).toBe("pending");
+  });
+});

@@ -1,0 +1,206 @@
+// The server side of sync, inside the Attractor: accepts hibernatable WebSockets, answers
+// hello with a snapshot or the diffs after the client's cursor, runs sends through
+// sedimentation, and sends each new sediment's diff to every subscriber, filtered by its scope.
+import { formatIssues, type Issue, type Lineage, parseClaimed, type Seal, type World } from "@noema/core";
+import type { CapturedSediment, ChangeCapture } from "@noema/core/runtime";
+import {
+  type ClientFrame,
+  type HelloFrame,
+  parseClientFrame,
+  type SendFrame,
+  type ServerFrame,
+  SYNC_CLOSE,
+  SYNC_ERROR,
+  SYNC_GENESIS,
+  SYNC_PROTOCOL,
+  SYNC_SUBPROTOCOL,
+  type SyncCursor,
+} from "@noema/core/sync";
+
+/** The tag of sync sockets among the Attractor's hibernatable WebSockets (the inspector's live pages have their own). */
+export const SYNC_TAG = "noema-sync";
+/** The path the sync route forwards the upgrade to, inside the Durable Object. */
+export const SYNC_PATH = "/__noema/sync";
+/** Diffs read from the change records per query while a subscriber catches up. */
+const CATCH_UP_BATCH = 256;
+
+/** What `authorize` grants a token on one World: who the subscriber is (a scoped table shows it the rows whose scope column equals `subject`), and whether it may send. */
+export interface SyncGrant {
+  subject: string | null;
+  readOnly: boolean;
+}
+
+/** What a sync socket needs after the object hibernated: kept with `serializeAttachment`. */
+interface Attachment extends SyncGrant {
+  /** The last sediment this subscriber was sent; null until its `hello` was answered. */
+  cursor: number | null;
+}
+
+/** What the hub needs of its Attractor. */
+export interface SyncHost {
+  capture: ChangeCapture;
+  world(): World;
+  head(): SyncCursor;
+  /** The stored hash of a live sediment (undefined once archived). */
+  hashOf(sedimentId: number): string | undefined;
+  /** Checks a sent Intent against the law it claims, as `POST /intents` does: issues change nothing. */
+  check(intent: unknown): Issue[];
+  sedimentation(intent: unknown): Seal;
+}
+
+/** The issues of a sent Intent checked against the law it claims, as `POST /intents` checks it at the edge. */
+export function syncIntentIssues(lineage: Lineage, intent: unknown): Issue[] {
+  const parsed = parseClaimed(lineage, intent);
+  return parsed.ok ? [] : parsed.issues;
+}
+
+const frame = (f: ServerFrame) => JSON.stringify(f);
+
+/** The token a client offered: `?token=`, or the subprotocol offered next to SYNC_SUBPROTOCOL. */
+function tokenOf(request: Request): { token: string | undefined; protocol: boolean } {
+  const offered = (request.headers.get("Sec-WebSocket-Protocol") ?? "").split(",").map((p) => p.trim()).filter(Boolean);
+  const protocol = offered.includes(SYNC_SUBPROTOCOL);
+  const fromProtocol = protocol ? offered.find((p) => p !== SYNC_SUBPROTOCOL) : undefined;
+  return { token: new URL(request.url).searchParams.get("token") ?? fromProtocol, protocol };
+}
+
+/** Completes the upgrade only to close it with `code`: a browser sees close codes, never an HTTP status of a failed upgrade. */
+export function refuseSocket(request: Request, code: number, reason: string): Response {
+  const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
+  server.accept();
+  server.close(code, reason);
+  return new Response(null, { status: 101, webSocket: client, headers: tokenOf(request).protocol ? { "Sec-WebSocket-Protocol": SYNC_SUBPROTOCOL } : {} });
+}
+
+export class SyncHub {
+  constructor(
+    private readonly ctx: DurableObjectState,
+    private readonly host: SyncHost,
+  ) {}
+
+  /** Authorizes the token and accepts the socket (hibernatable); a refusal closes it with 4401, an Attractor that publishes nothing with 4403. */
+  async accept(request: Request, authorize: (token: string, world: World) => SyncGrant | undefined | Promise<SyncGrant | undefined>): Promise<Response> {
+    if (request.headers.get("Upgrade")?.toLowerCase() !== "websocket") return new Response("expected a WebSocket upgrade", { status: 426 });
+    if (!this.host.capture.active) return refuseSocket(request, SYNC_CLOSE.forbidden, "this Attractor publishes nothing");
+    const { token, protocol } = tokenOf(request);
+    const grant = token === undefined ? undefined : await authorize(token, this.host.world());
+    if (!grant) return refuseSocket(request, SYNC_CLOSE.unauthorized, token === undefined ? "no token" : "token refused");
+    const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
+    this.ctx.acceptWebSocket(server, [SYNC_TAG]);
+    const attachment: Attachment = { subject: grant.subject, readOnly: grant.readOnly, cursor: null };
+    server.serializeAttachment(attachment);
+    return new Response(null, { status: 101, webSocket: client, headers: protocol ? { "Sec-WebSocket-Protocol": SYNC_SUBPROTOCOL } : {} });
+  }
+
+  /** True for a socket this hub accepted. */
+  owns(ws: WebSocket): boolean {
+    return this.ctx.getTags(ws).includes(SYNC_TAG);
+  }
+
+  /** One client frame: a malformed one gets an error frame and closes the socket (4400); nothing it asked for runs. */
+  message(ws: WebSocket, data: string | ArrayBuffer): void {
+    const parsed = parseClientFrame(typeof data === "string" ? data : undefined);
+    if (!parsed.ok) {
+      const [first] = parsed.issues;
+      this.send(ws, { t: "error", code: SYNC_ERROR.malformed, message: typeof data === "string" ? formatIssues(parsed.issues) : "frames are JSON text", ...(first ? { path: first.path } : {}) });
+      return ws.close(SYNC_CLOSE.malformed, "malformed frame");
+    }
+    const f: ClientFrame = parsed.value;
+    if (f.t === "hello") this.hello(ws, f);
+    else this.sendFrame(ws, f);
+  }
+
+  private hello(ws: WebSocket, hello: HelloFrame): void {
+    const at = ws.deserializeAttachment() as Attachment;
+    if (at.cursor !== null) return ws.close(SYNC_CLOSE.malformed, "hello was already answered");
+    const world = this.host.world();
+    this.send(ws, { t: "welcome", protocol: SYNC_PROTOCOL, world, law: { version: world.nomosVersion, hash: world.nomosHash }, behind: hello.law.version < world.nomosVersion, readOnly: at.readOnly });
+    const head = this.host.head();
+    const after = hello.after;
+    if (after) {
+      const hash = after.sedimentId === 0 ? SYNC_GENESIS.hash : after.sedimentId === head.sedimentId ? head.hash : this.host.hashOf(after.sedimentId) ?? this.host.capture.link(after.sedimentId)?.hash;
+      // A cursor past the head, or on another chain (another World, a fork), cannot be continued: the client resyncs.
+      if (after.sedimentId > head.sedimentId || (hash !== undefined && hash !== after.hash)) return ws.close(SYNC_CLOSE.resync, "cursor is not on this World's chain");
+      // Known and recent enough: the diffs after it. Otherwise a snapshot, which replaces the replica.
+      if (hash !== undefined && after.sedimentId >= this.host.capture.since()) {
+        // Stored before catching up: a client already at the head gets no diff, and must still be able to send.
+        const resumed = { ...at, cursor: after.sedimentId };
+        ws.serializeAttachment(resumed satisfies Attachment);
+        this.catchUp(ws, resumed, head.sedimentId);
+        return;
+      }
+    }
+    this.send(ws, { t: "snapshot", sedimentId: head.sedimentId, hash: head.hash, tables: this.host.capture.snapshot(at.subject) });
+    ws.serializeAttachment({ ...at, cursor: head.sedimentId } satisfies Attachment);
+  }
+
+  private sendFrame(ws: WebSocket, send: SendFrame): void {
+    const at = ws.deserializeAttachment() as Attachment;
+    const key = send.intent.idempotencyKey;
+    if (at.cursor === null) return this.send(ws, { t: "error", code: SYNC_ERROR.notReady, message: "say hello first", key });
+    if (at.readOnly) return this.send(ws, { t: "error", code: SYNC_ERROR.readOnly, message: "this token may subscribe, not send", key });
+    const issues = this.host.check(send.intent);
+    if (issues.length > 0) {
+      const path = ["intent", ...issues[0]!.path];
+      return this.send(ws, { t: "error", code: SYNC_ERROR.invalidIntent, message: formatIssues(issues), path, key });
+    }
+    // Sedimentation broadcasts the diff (this subscriber's too) before the Seal is answered.
+    const seal = this.host.sedimentation(send.intent);
+    this.send(ws, { t: "seal", key, seal });
+  }
+
+  /** Sends every subscriber the diffs of the sediments after its cursor: called after each commit. */
+  flush(): void {
+    const sockets = this.ctx.getWebSockets(SYNC_TAG);
+    if (sockets.length === 0) return;
+    const head = this.host.head().sedimentId;
+    const read = new Map<number, CapturedSediment[]>();
+    const views = new Map<string, string>();
+    for (const ws of sockets) {
+      const at = ws.deserializeAttachment() as Attachment | null;
+      if (!at || at.cursor === null || at.cursor >= head) continue;
+      // Most subscribers share a cursor, and many a subject: each record is read, and each view built, once.
+      let records = read.get(at.cursor);
+      if (!records) read.set(at.cursor, (records = this.host.capture.after(at.cursor, CATCH_UP_BATCH)));
+      if (!this.deliver(ws, at, records, views)) continue;
+      if (at.cursor < head) this.catchUp(ws, at, head);
+    }
+  }
+
+  /** Sends the diffs after the subscriber's cursor up to `head`, in batches. */
+  private catchUp(ws: WebSocket, at: Attachment, head: number): void {
+    while (at.cursor! < head) {
+      const records = this.host.capture.after(at.cursor!, CATCH_UP_BATCH);
+      if (!this.deliver(ws, at, records, new Map())) return;
+    }
+  }
+
+  /** Sends `records` as diffs and advances the cursor; false when they do not continue it (pruned or lost): the client must resync. */
+  private deliver(ws: WebSocket, at: Attachment, records: CapturedSediment[], views: Map<string, string>): boolean {
+    if (records.length === 0 || records[0]!.sedimentId !== at.cursor! + 1) {
+      ws.close(SYNC_CLOSE.resync, "the diffs after this cursor are no longer kept");
+      return false;
+    }
+    for (const r of records) {
+      const id = `${r.sedimentId}\u0000${at.subject ?? ""}\u0000${at.subject === null ? 0 : 1}`;
+      let text = views.get(id);
+      if (text === undefined) views.set(id, (text = frame({ t: "diff", sedimentId: r.sedimentId, hash: r.hash, prevHash: r.prevHash, changes: this.host.capture.view(r, at.subject) })));
+      this.sendText(ws, text);
+    }
+    at.cursor = records[records.length - 1]!.sedimentId;
+    ws.serializeAttachment(at);
+    return true;
+  }
+
+  private send(ws: WebSocket, f: ServerFrame): void {
+    this.sendText(ws, frame(f));
+  }
+
+  private sendText(ws: WebSocket, text: string): void {
+    try {
+      ws.send(text);
+    } catch {
+      // Closed meanwhile: the runtime drops it from getWebSockets().
+    }
+  }
+}

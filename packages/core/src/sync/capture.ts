@@ -1,0 +1,177 @@
+// Change capture: what each sediment changed in the published tables, recorded inside the
+// transaction that seals it, so a Seal is published as a diff and the diffs of past sediments
+// can be read again (a client resuming from its cursor). Only published tables carry triggers;
+// an Attractor that publishes nothing creates nothing and runs nothing here.
+import type { Json } from "../canonical/index.js";
+import type { SqlExecutor, SqlValue } from "../host/index.js";
+import type { SnapshotTable, SyncChange, SyncCursor } from "./protocol.js";
+import type { Publication, PublishedTable } from "./publication.js";
+
+/** Sediments whose changes are kept for resuming clients; a client further behind gets a snapshot. */
+export const SYNC_RETAINED = 10_000;
+/** How often (in sediments) records older than SYNC_RETAINED are removed. */
+const PRUNE_EVERY = 256;
+
+/** The tables change capture keeps its per-sediment diffs in (see docs/reference/storage.md). */
+export const SYNC_DDL = [
+  // Rows the running transaction touched in published tables, with whether and how each was seen before it: emptied at each seal.
+  `CREATE TABLE IF NOT EXISTS _noema_sync_touched (tbl TEXT NOT NULL, pk TEXT NOT NULL, existed INTEGER NOT NULL, scope ANY, PRIMARY KEY (tbl, pk)) WITHOUT ROWID`,
+  // One record per sediment since capture began: its chain link and its changes (JSON), so a diff is derivable later.
+  `CREATE TABLE IF NOT EXISTS _noema_sync_changes (sediment_id INTEGER PRIMARY KEY, hash TEXT NOT NULL, prev_hash TEXT NOT NULL, changes TEXT NOT NULL)`,
+  // Where the records begin (diffs exist for sediments after `since`), and the publication they were captured under.
+  `CREATE TABLE IF NOT EXISTS _noema_sync_meta (id INTEGER PRIMARY KEY CHECK (id = 1), since INTEGER NOT NULL, publication TEXT NOT NULL)`,
+];
+
+/** One row a sediment changed, as recorded: its key, whether it existed before and its scope then, and its captured values after (null: gone). */
+type Touched = [table: string, key: Json[], existed: 0 | 1, before: Json, row: Json[] | null];
+
+/** One sediment's record: its chain link and the rows it changed. */
+export interface CapturedSediment {
+  sedimentId: number;
+  hash: string;
+  prevHash: string;
+  touched: Touched[];
+}
+
+const q = (name: string) => `"${name}"`;
+const literal = (s: string) => `'${s.replace(/'/g, "''")}'`;
+const triggerName = (table: string, on: string) => q(`_noema_sync_${table}_${on}`);
+/** Who may see a row: nobody's scope when the table is unscoped, else the scope value as text. */
+const scopeMatches = (value: Json, subject: string) => value !== null && String(value) === subject;
+
+/**
+ * Records, per sediment, the rows it changed in the published tables (upserts and deletes by
+ * primary key), and serves snapshots and per-subscriber diffs from them. `install` runs on
+ * every wake (after migrations, which may rebuild a table and drop its triggers); `record`
+ * runs inside each sealing transaction.
+ */
+export class ChangeCapture {
+  private readonly tables: PublishedTable[];
+
+  constructor(
+    private readonly db: SqlExecutor,
+    readonly publication: Publication,
+  ) {
+    this.tables = Object.values(publication.tables);
+  }
+
+  /** True when something is published: otherwise nothing is installed or recorded. */
+  get active(): boolean {
+    return this.tables.length > 0;
+  }
+
+  /**
+   * Creates the tables and (re)creates the triggers. Records captured under another publication
+   * or law (a migration may have rewritten published rows outside any sediment), or before
+   * capture began, cannot serve diffs: they are dropped, and cursors before `head` get a snapshot.
+   */
+  install(head: number, lawHash: string): void {
+    if (!this.active) return;
+    for (const ddl of SYNC_DDL) this.db.exec(ddl, []);
+    const shape = JSON.stringify({ law: lawHash, tables: this.tables });
+    const meta = this.db.exec(`SELECT publication FROM _noema_sync_meta`, [])[0];
+    if (meta?.publication !== shape) {
+      this.db.exec(`DELETE FROM _noema_sync_changes`, []);
+      this.db.exec(`INSERT OR REPLACE INTO _noema_sync_meta (id, since, publication) VALUES (1, ?, ?)`, [head, shape]);
+    }
+    // Writes made outside a sediment (a migration) are not any sediment's: the snapshot after them carries them.
+    this.db.exec(`DELETE FROM _noema_sync_touched`, []);
+    for (const t of this.tables) {
+      const key = (row: "NEW" | "OLD") => `json_array(${t.key.map((c) => `${row}.${q(c)}`).join(", ")})`;
+      const scope = (row: "OLD") => (t.scope ? `${row}.${q(t.scope)}` : "NULL");
+      // The first touch of a row in a sediment keeps what it was before. Not INSERT OR IGNORE: inside a trigger the outer
+      // statement's conflict clause (an UPSERT's) overrides the trigger's, and the duplicate would abort the Intent.
+      const touch = (row: "NEW" | "OLD", existed: 0 | 1) =>
+        `INSERT INTO _noema_sync_touched (tbl, pk, existed, scope) SELECT ${literal(t.name)}, ${key(row)}, ${existed}, ${existed ? scope("OLD") : "NULL"}
+         WHERE NOT EXISTS (SELECT 1 FROM _noema_sync_touched WHERE tbl = ${literal(t.name)} AND pk = ${key(row)});`;
+      for (const on of ["insert", "update", "delete"]) this.db.exec(`DROP TRIGGER IF EXISTS ${triggerName(t.name, on)}`, []);
+      this.db.exec(`CREATE TRIGGER ${triggerName(t.name, "insert")} AFTER INSERT ON ${q(t.name)} BEGIN ${touch("NEW", 0)} END`, []);
+      // Only updates of captured columns or the key: a write to a hidden column costs nothing here.
+      const watched = [...new Set([...t.captured, ...t.key])].map(q).join(", ");
+      this.db.exec(`CREATE TRIGGER ${triggerName(t.name, "update")} AFTER UPDATE OF ${watched} ON ${q(t.name)} BEGIN ${touch("OLD", 1)} ${touch("NEW", 0)} END`, []);
+      this.db.exec(`CREATE TRIGGER ${triggerName(t.name, "delete")} AFTER DELETE ON ${q(t.name)} BEGIN ${touch("OLD", 1)} END`, []);
+    }
+  }
+
+  /** Inside the sealing transaction: the rows this sediment touched, with their values now, recorded under its id. */
+  record(sediment: { sedimentId: number; hash: string; prevHash: string }): void {
+    if (!this.active) return;
+    const touched: Touched[] = [];
+    const any = this.db.exec(`SELECT 1 FROM _noema_sync_touched LIMIT 1`, []).length > 0;
+    if (any) {
+      for (const t of this.tables) {
+        const on = t.key.map((c, i) => `t.${q(c)} = json_extract(x.pk, '$[${i}]')`).join(" AND ");
+        const rows = this.db.exec(
+          `SELECT x.pk AS "k", x.existed AS "e", x.scope AS "s", t.${q(t.key[0]!)} IS NOT NULL AS "present", ${t.captured.map((c, i) => `t.${q(c)} AS "c${i}"`).join(", ")}
+           FROM _noema_sync_touched x LEFT JOIN ${q(t.name)} t ON ${on} WHERE x.tbl = ? ORDER BY x.pk`,
+          [t.name],
+        );
+        for (const r of rows) {
+          const row = r.present ? t.captured.map((_, i) => r[`c${i}`] as Json) : null;
+          touched.push([t.name, JSON.parse(String(r.k)) as Json[], r.e ? 1 : 0, (r.s ?? null) as Json, row]);
+        }
+      }
+      this.db.exec(`DELETE FROM _noema_sync_touched`, []);
+    }
+    this.db.exec(`INSERT INTO _noema_sync_changes (sediment_id, hash, prev_hash, changes) VALUES (?, ?, ?, ?)`, [
+      sediment.sedimentId,
+      sediment.hash,
+      sediment.prevHash,
+      JSON.stringify(touched),
+    ]);
+    if (sediment.sedimentId % PRUNE_EVERY === 0 && sediment.sedimentId > SYNC_RETAINED) {
+      const below = sediment.sedimentId - SYNC_RETAINED;
+      this.db.exec(`DELETE FROM _noema_sync_changes WHERE sediment_id <= ?`, [below]);
+      this.db.exec(`UPDATE _noema_sync_meta SET since = MAX(since, ?)`, [below]);
+    }
+  }
+
+  /** Diffs exist for every sediment after this one (older cursors need a snapshot). */
+  since(): number {
+    return Number(this.db.exec(`SELECT since FROM _noema_sync_meta`, [])[0]?.since ?? Infinity);
+  }
+
+  /** The chain link recorded for a sediment, to check a client's cursor against; undefined when none is kept. */
+  link(sedimentId: number): SyncCursor | undefined {
+    const row = this.db.exec(`SELECT hash FROM _noema_sync_changes WHERE sediment_id = ?`, [sedimentId])[0];
+    return row ? { sedimentId, hash: String(row.hash) } : undefined;
+  }
+
+  /** The records of the sediments after `after`, up to `limit` of them, oldest first. */
+  after(after: number, limit: number): CapturedSediment[] {
+    return this.db.exec(`SELECT sediment_id, hash, prev_hash, changes FROM _noema_sync_changes WHERE sediment_id > ? ORDER BY sediment_id LIMIT ?`, [after, limit]).map((r) => ({
+      sedimentId: Number(r.sediment_id),
+      hash: String(r.hash),
+      prevHash: String(r.prev_hash),
+      touched: JSON.parse(String(r.changes)) as Touched[],
+    }));
+  }
+
+  /** What one sediment changed that `subject` may see: an upsert per visible row now, a delete per row that left its view. */
+  view(captured: CapturedSediment, subject: string | null): SyncChange[] {
+    const changes: SyncChange[] = [];
+    for (const [table, key, existed, before, row] of captured.touched) {
+      const t = this.publication.tables[table];
+      if (!t) continue;
+      const scopeIndex = t.scope === undefined ? -1 : t.captured.indexOf(t.scope);
+      const sees = (value: Json) => scopeIndex < 0 || (subject !== null && scopeMatches(value, subject));
+      if (row && sees(row[scopeIndex]!)) changes.push({ table, op: "upsert", row: row.slice(0, t.columns.length) });
+      else if (existed && sees(before)) changes.push({ table, op: "delete", key });
+    }
+    return changes;
+  }
+
+  /** Every row `subject` may see now, per published table (a scoped table shows nothing without a subject). */
+  snapshot(subject: string | null): Record<string, SnapshotTable> {
+    const tables: Record<string, SnapshotTable> = {};
+    for (const t of this.tables) {
+      const where = t.scope === undefined ? "" : ` WHERE ${q(t.scope)} = ?`;
+      const params: SqlValue[] = t.scope === undefined ? [] : [subject];
+      const read = this.db.raw
+        ? this.db.raw(`SELECT ${t.columns.map(q).join(", ")} FROM ${q(t.name)}${where} ORDER BY ${t.key.map(q).join(", ")}`, params)
+        : this.db.exec(`SELECT ${t.columns.map(q).join(", ")} FROM ${q(t.name)}${where} ORDER BY ${t.key.map(q).join(", ")}`, params).map((r) => t.columns.map((c) => r[c]!));
+      tables[t.name] = { columns: [...t.columns], key: [...t.key], rows: read as Json[][] };
+    }
+    return tables;
+  }
+}

@@ -1,0 +1,360 @@
+// The sync protocol: the frames a client and an Attractor exchange over one WebSocket per World,
+// and a hand-written validator for each direction. Plain types and constants only, so the client
+// bundle carries no schema library (the server uses the same validators).
+import { utf8ToBytes } from "@noble/hashes/utils.js";
+import type { Json } from "../canonical/index.js";
+import type { World } from "../host/index.js";
+import { type Issue, issue, type ParseResult } from "../issue/index.js";
+import { type Intent, MAX_INTENT_BYTES, MAX_KEY_LENGTH } from "../intent/wire.js";
+import type { Seal } from "../seal/types.js";
+
+/** The protocol's version, sent in `hello` and `welcome`: a server refuses a version it does not speak (4400). */
+export const SYNC_PROTOCOL = 1;
+
+/**
+ * The close codes a server ends a sync socket with. `malformed`: a frame that is not JSON or not a
+ * frame, or `hello` missing or repeated. `unauthorized`: a bad or missing token. `forbidden`:
+ * the token may not see this World. `unknownWorld`: no such World. `resync`: the client's cursor
+ * is not on this World's chain (a fork, or a sediment it cannot have): drop the replica and say
+ * `hello` again without `after`.
+ */
+export const SYNC_CLOSE = {
+  malformed: 4400,
+  unauthorized: 4401,
+  forbidden: 4403,
+  unknownWorld: 4404,
+  resync: 4409,
+} as const;
+/** One of the close codes of `SYNC_CLOSE`. */
+export type SyncCloseCode = (typeof SYNC_CLOSE)[keyof typeof SYNC_CLOSE];
+
+/**
+ * The codes of an `error` frame: the frame it answers changed nothing. `malformed`: a frame the
+ * validator refused (its `path` names the field). `invalid_intent`: the Intent of a `send` failed
+ * validation before it ran (no Seal, no Precedent). `read_only`: the token may subscribe, not send.
+ * `not_ready`: a `send` before `welcome`.
+ */
+export const SYNC_ERROR = {
+  malformed: "malformed",
+  invalidIntent: "invalid_intent",
+  readOnly: "read_only",
+  notReady: "not_ready",
+} as const;
+/** One of the error codes of `SYNC_ERROR`. */
+export type SyncErrorCode = (typeof SYNC_ERROR)[keyof typeof SYNC_ERROR];
+
+/**
+ * The WebSocket subprotocol a sync socket speaks. A browser, which cannot set headers on a
+ * WebSocket, offers it together with its token as a second subprotocol
+ * (`new WebSocket(url, [SYNC_SUBPROTOCOL, token])`); the server answers with this one alone.
+ * `?token=` in the URL works too.
+ */
+export const SYNC_SUBPROTOCOL = "noema-sync";
+
+/** Bytes of one client frame: an Intent at its limit plus the envelope around it. */
+export const MAX_SYNC_FRAME_BYTES = MAX_INTENT_BYTES + 1024;
+
+/** The sediment id and hash of the empty log: where a snapshot of a World with no sediment stands. */
+export const SYNC_GENESIS = { sedimentId: 0, hash: "0".repeat(64) } as const;
+
+/** A law as both sides name it: its Nomos version and hash. */
+export interface LawStamp {
+  version: number;
+  hash: string;
+}
+
+/** A place in a World's hash chain: the last sediment a replica applied. */
+export interface SyncCursor {
+  sedimentId: number;
+  hash: string;
+}
+
+/** First frame from the client: its protocol, its law, and where its replica stands (none: send a snapshot). */
+export interface HelloFrame {
+  t: "hello";
+  protocol: typeof SYNC_PROTOCOL;
+  law: LawStamp;
+  after?: SyncCursor;
+}
+
+/** An Intent to sediment, with its idempotency key (always set: a repeat returns the same Seal). */
+export interface SendFrame {
+  t: "send";
+  intent: Intent & { idempotencyKey: string };
+}
+
+/** A frame a client sends: `hello`, then `send`s. */
+export type ClientFrame = HelloFrame | SendFrame;
+
+/** The answer to `hello`: the World, the server's law, whether the client's is older, and whether it may send. */
+export interface WelcomeFrame {
+  t: "welcome";
+  protocol: typeof SYNC_PROTOCOL;
+  world: World;
+  law: LawStamp;
+  /** The client's law version is older than the server's: its sends are still carried; the app may say "reload to update". */
+  behind: boolean;
+  readOnly: boolean;
+}
+
+/** One published table as the subscriber may see it: its visible columns, its primary key (a subset of them), its rows. */
+export interface SnapshotTable {
+  columns: string[];
+  /** The primary-key columns, in key order: what a `delete` change's `key` lists. */
+  key: string[];
+  rows: Json[][];
+}
+
+/** Everything the subscriber may see, as of one sediment (SYNC_GENESIS for an empty log). Every published table is listed, empty or not. */
+export interface SnapshotFrame {
+  t: "snapshot";
+  sedimentId: number;
+  hash: string;
+  tables: Record<string, SnapshotTable>;
+}
+
+/** A row the subscriber may see, inserted or changed: its values in the snapshot's column order. */
+export interface UpsertChange {
+  table: string;
+  op: "upsert";
+  row: Json[];
+}
+
+/** A row gone from the subscriber's view (deleted, or moved out of its scope): its primary-key values. */
+export interface DeleteChange {
+  table: string;
+  op: "delete";
+  key: Json[];
+}
+
+/** One row's change in a diff: an upsert of the visible columns, or a delete by key. */
+export type SyncChange = UpsertChange | DeleteChange;
+
+/** The rows one sediment changed that the subscriber may see; empty when it changed none, so the chain has no gap. */
+export interface DiffFrame {
+  t: "diff";
+  sedimentId: number;
+  hash: string;
+  prevHash: string;
+  changes: SyncChange[];
+}
+
+/** The Seal of a `send`, success or refusal (with its reason), under the send's idempotency key. */
+export interface SealFrame {
+  t: "seal";
+  key: string;
+  seal: Seal;
+}
+
+/** A frame refused or an Intent invalid: nothing changed. `key` names the `send` it answers, when it had one. */
+export interface ErrorFrame {
+  t: "error";
+  code: SyncErrorCode;
+  message: string;
+  path?: (string | number)[];
+  key?: string;
+}
+
+/** A frame the server sends. */
+export type ServerFrame = WelcomeFrame | SnapshotFrame | DiffFrame | SealFrame | ErrorFrame;
+
+// ---- validation: each returns every issue at its path, like Zod, and the typed frame when none.
+
+type Obj = Record<string, unknown>;
+type Path = (string | number)[];
+
+const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
+const HASH = /^[0-9a-f]{64}$/;
+
+/** Collects issues while a frame is read; each check returns whether it passed. */
+class Reader {
+  readonly issues: Issue[] = [];
+
+  fail(path: Path, message: string, code = "invalid_type"): false {
+    this.issues.push(issue(code, path, message));
+    return false;
+  }
+
+  object(v: unknown, path: Path, keys: readonly string[]): v is Obj {
+    if (!isObj(v)) return this.fail(path, "expected an object");
+    for (const k of Object.keys(v)) if (!keys.includes(k)) this.fail([...path, k], `unknown field "${k}"`, "unrecognized_keys");
+    return true;
+  }
+
+  string(v: unknown, path: Path, max = Infinity): v is string {
+    if (typeof v !== "string") return this.fail(path, "expected a string");
+    if (v.length === 0 || v.length > max) return this.fail(path, `expected 1 to ${max} characters`, "too_big");
+    return true;
+  }
+
+  hash(v: unknown, path: Path): v is string {
+    return typeof v === "string" && HASH.test(v) ? true : this.fail(path, "expected a SHA-256 hex hash (64 lowercase hex digits)", "invalid_string");
+  }
+
+  count(v: unknown, path: Path, min: number): v is number {
+    return Number.isSafeInteger(v) && (v as number) >= min ? true : this.fail(path, `expected an integer >= ${min}`);
+  }
+
+  boolean(v: unknown, path: Path): v is boolean {
+    return typeof v === "boolean" ? true : this.fail(path, "expected a boolean");
+  }
+
+  json(v: unknown, path: Path): v is Json {
+    if (v === null || typeof v === "string" || typeof v === "boolean") return true;
+    if (typeof v === "number") return Number.isFinite(v) ? true : this.fail(path, "expected a finite number");
+    if (Array.isArray(v)) return v.every((x, i) => this.json(x, [...path, i]));
+    if (isObj(v)) return Object.entries(v).every(([k, x]) => this.json(x, [...path, k]));
+    return this.fail(path, "expected JSON");
+  }
+
+  jsonArray(v: unknown, path: Path): v is Json[] {
+    return Array.isArray(v) ? this.json(v, path) : this.fail(path, "expected an array");
+  }
+
+  stringArray(v: unknown, path: Path): v is string[] {
+    return Array.isArray(v) ? v.every((x, i) => this.string(x, [...path, i])) : this.fail(path, "expected an array of strings");
+  }
+
+  law(v: unknown, path: Path): v is LawStamp {
+    if (!this.object(v, path, ["version", "hash"])) return false;
+    return this.count(v.version, [...path, "version"], 1) && this.hash(v.hash, [...path, "hash"]);
+  }
+
+  cursor(v: unknown, path: Path): v is SyncCursor {
+    if (!this.object(v, path, ["sedimentId", "hash"])) return false;
+    return this.count(v.sedimentId, [...path, "sedimentId"], 0) && this.hash(v.hash, [...path, "hash"]);
+  }
+
+  tag<T extends string>(v: Obj, tags: readonly T[]): v is Obj & { t: T } {
+    return tags.includes(v.t as T) ? true : this.fail(["t"], `expected one of ${tags.map((t) => `"${t}"`).join(", ")}`, "invalid_value");
+  }
+
+  done<T>(value: unknown): ParseResult<T> {
+    return this.issues.length ? { ok: false, issues: this.issues } : { ok: true, value: value as T };
+  }
+}
+
+/** Parses a frame's text (or already-parsed value): `not_json` when it is not JSON, `too_big` past MAX_SYNC_FRAME_BYTES. */
+function decode(input: unknown, r: Reader): { ok: true; value: unknown } | { ok: false } {
+  if (typeof input !== "string") return { ok: true, value: input };
+  // A character is 1 to 3 UTF-8 bytes (4 for a surrogate pair, 2 characters): count the bytes only when the length leaves doubt.
+  if (input.length > MAX_SYNC_FRAME_BYTES || (input.length * 3 > MAX_SYNC_FRAME_BYTES && utf8ToBytes(input).length > MAX_SYNC_FRAME_BYTES)) {
+    r.fail([], `a frame may hold at most ${MAX_SYNC_FRAME_BYTES} bytes`, "too_big");
+    return { ok: false };
+  }
+  try {
+    return { ok: true, value: JSON.parse(input) as unknown };
+  } catch {
+    r.fail([], "a frame is one JSON object", "not_json");
+    return { ok: false };
+  }
+}
+
+/**
+ * Checks a client frame (its text, or the value parsed from it): the envelope only. A `send`'s
+ * Intent must be an object with an idempotency key; the server checks the rest against its law,
+ * as `POST /intents` does.
+ */
+export function parseClientFrame(input: unknown): ParseResult<ClientFrame> {
+  const r = new Reader();
+  const decoded = decode(input, r);
+  if (!decoded.ok) return r.done(undefined);
+  const v = decoded.value;
+  if (!isObj(v)) return (r.fail([], "expected a frame object"), r.done(undefined));
+  if (!r.tag(v, ["hello", "send"] as const)) return r.done(undefined);
+  if (v.t === "hello") {
+    r.object(v, [], ["t", "protocol", "law", "after"]);
+    if (v.protocol !== SYNC_PROTOCOL) r.fail(["protocol"], `this server speaks sync protocol ${SYNC_PROTOCOL}`, "invalid_value");
+    r.law(v.law, ["law"]);
+    if (v.after !== undefined) r.cursor(v.after, ["after"]);
+  } else {
+    r.object(v, [], ["t", "intent"]);
+    if (r.object(v.intent, ["intent"], Object.keys(isObj(v.intent) ? v.intent : {}))) {
+      r.string(v.intent.idempotencyKey, ["intent", "idempotencyKey"], MAX_KEY_LENGTH);
+      r.json(v.intent, ["intent"]);
+    }
+  }
+  return r.done(v);
+}
+
+/** Checks a server frame (its text, or the value parsed from it): what a client runs on every frame before it applies it. */
+export function parseServerFrame(input: unknown): ParseResult<ServerFrame> {
+  const r = new Reader();
+  const decoded = decode(input, r);
+  if (!decoded.ok) return r.done(undefined);
+  const v = decoded.value;
+  if (!isObj(v)) return (r.fail([], "expected a frame object"), r.done(undefined));
+  if (!r.tag(v, ["welcome", "snapshot", "diff", "seal", "error"] as const)) return r.done(undefined);
+  switch (v.t) {
+    case "welcome":
+      r.object(v, [], ["t", "protocol", "world", "law", "behind", "readOnly"]);
+      if (v.protocol !== SYNC_PROTOCOL) r.fail(["protocol"], `this client speaks sync protocol ${SYNC_PROTOCOL}`, "invalid_value");
+      if (r.object(v.world, ["world"], ["attractor", "name", "nomosVersion", "nomosHash"])) {
+        r.string(v.world.attractor, ["world", "attractor"]);
+        r.string(v.world.name, ["world", "name"]);
+        r.count(v.world.nomosVersion, ["world", "nomosVersion"], 1);
+        r.hash(v.world.nomosHash, ["world", "nomosHash"]);
+      }
+      r.law(v.law, ["law"]);
+      r.boolean(v.behind, ["behind"]);
+      r.boolean(v.readOnly, ["readOnly"]);
+      break;
+    case "snapshot":
+      r.object(v, [], ["t", "sedimentId", "hash", "tables"]);
+      r.count(v.sedimentId, ["sedimentId"], 0);
+      r.hash(v.hash, ["hash"]);
+      if (r.object(v.tables, ["tables"], Object.keys(isObj(v.tables) ? v.tables : {}))) {
+        for (const [name, table] of Object.entries(v.tables)) snapshotTable(r, table, ["tables", name]);
+      }
+      break;
+    case "diff":
+      r.object(v, [], ["t", "sedimentId", "hash", "prevHash", "changes"]);
+      r.count(v.sedimentId, ["sedimentId"], 1);
+      r.hash(v.hash, ["hash"]);
+      r.hash(v.prevHash, ["prevHash"]);
+      if (Array.isArray(v.changes)) v.changes.forEach((c, i) => change(r, c, ["changes", i]));
+      else r.fail(["changes"], "expected an array");
+      break;
+    case "seal":
+      r.object(v, [], ["t", "key", "seal"]);
+      r.string(v.key, ["key"], MAX_KEY_LENGTH);
+      if (r.object(v.seal, ["seal"], Object.keys(isObj(v.seal) ? v.seal : {}))) {
+        r.boolean(v.seal.success, ["seal", "success"]);
+        r.json(v.seal, ["seal"]);
+      }
+      break;
+    case "error":
+      r.object(v, [], ["t", "code", "message", "path", "key"]);
+      r.string(v.code, ["code"]);
+      if (typeof v.message !== "string") r.fail(["message"], "expected a string");
+      if (v.path !== undefined && !(Array.isArray(v.path) && v.path.every((p) => typeof p === "string" || typeof p === "number"))) r.fail(["path"], "expected an array of keys and indexes");
+      if (v.key !== undefined) r.string(v.key, ["key"], MAX_KEY_LENGTH);
+      break;
+  }
+  return r.done(v);
+}
+
+function snapshotTable(r: Reader, v: unknown, path: Path): void {
+  if (!r.object(v, path, ["columns", "key", "rows"])) return;
+  const columns = r.stringArray(v.columns, [...path, "columns"]) ? v.columns : undefined;
+  if (r.stringArray(v.key, [...path, "key"]) && columns) {
+    v.key.forEach((k, i) => void (columns.includes(k) || r.fail([...path, "key", i], `"${k}" is not one of the columns`, "invalid_value")));
+  }
+  if (!Array.isArray(v.rows)) return void r.fail([...path, "rows"], "expected an array");
+  v.rows.forEach((row, i) => {
+    if (r.jsonArray(row, [...path, "rows", i]) && columns && row.length !== columns.length) r.fail([...path, "rows", i], `expected ${columns.length} values, one per column`, "invalid_value");
+  });
+}
+
+function change(r: Reader, v: unknown, path: Path): void {
+  if (!isObj(v)) return void r.fail(path, "expected an object");
+  if (v.op === "upsert") {
+    r.object(v, path, ["table", "op", "row"]);
+    r.string(v.table, [...path, "table"]);
+    r.jsonArray(v.row, [...path, "row"]);
+  } else if (v.op === "delete") {
+    r.object(v, path, ["table", "op", "key"]);
+    r.string(v.table, [...path, "table"]);
+    r.jsonArray(v.key, [...path, "key"]);
+  } else r.fail([...path, "op"], 'expected "upsert" or "delete"', "invalid_value");
+}

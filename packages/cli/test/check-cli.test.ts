@@ -36,7 +36,8 @@ describe("noema check", () => {
   test("exits 0 when every check holds, with one line per check and version: the reference app's law", () => {
     const { code, out, err } = cli("--law", APP, "--depth", "2");
     expect(code).toBe(EXIT_OK);
-    expect(err).toBe("");
+    // Nothing but progress lines, which a slow machine prints once the run passes 2 s.
+    expect(err).toMatch(/^(v\d+ depth \d+: \d+ states, \d+ transitions, [\d.]+ s\n)*$/);
     expect(out).toMatch(new RegExp(`^noema check ${escape(APP)}: depth 2\nv1: 19 states, 50 transitions, depth 2 reached, [\\d.]+ s\n`));
     expect(out).toContain("  ok     safety:quantity_is_sum_of_movements      holds in 19 states, depth 2\n");
     expect(out).toContain("  ok     migration ");

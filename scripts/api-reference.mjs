@@ -11,6 +11,7 @@ const root = resolve(dirname(new URL(import.meta.url).pathname), "..");
 export const ENTRY_POINTS = [
   { name: "@noema/core", file: "packages/core/src/index.ts", what: "the authoring API: declare a law, build, parse, explain and compare Intents" },
   { name: "@noema/core/runtime", file: "packages/core/src/runtime.ts", what: "what a host needs to run a law: the Sedimenter, stores, DDL, hashing" },
+  { name: "@noema/core/sql", file: "packages/core/src/sql.ts", what: "the SQL parser, for the CLI, tests and scripts (a Worker carries what `noema build` derived)" },
   { name: "@noema/core/check", file: "packages/core/src/check.ts", what: "the model checker behind `noema check`" },
   { name: "@noema/cloudflare", file: "packages/cloudflare/src/index.ts", what: "the Attractor Durable Object base class" },
   { name: "@noema/cloudflare/http", file: "packages/cloudflare/src/http/index.ts", what: "the Hono layer: routes, auth, input checks, the error envelope" },

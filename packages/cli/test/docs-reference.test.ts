@@ -12,6 +12,7 @@ const page = (path: string) => readFileSync(`${ROOT}${path}`, "utf8");
 const ENTRY_POINTS: Record<string, string> = {
   "@noema/core": "packages/core/src/index.ts",
   "@noema/core/runtime": "packages/core/src/runtime.ts",
+  "@noema/core/sql": "packages/core/src/sql.ts",
   "@noema/core/check": "packages/core/src/check.ts",
   "@noema/cloudflare": "packages/cloudflare/src/index.ts",
   "@noema/cloudflare/http": "packages/cloudflare/src/http/index.ts",

@@ -33,7 +33,7 @@ describe("entry points", () => {
     "createIndexSql", "createTableSql", "DEFAULT_LIMITS", "defineNomos", "defineVocabulary",
     "describeVocabulary", "type ElementKey", "type Evolution", "type EvolutionHints", "type Expectation",
     "explain", "type ExplainedStatement", "explainOutside", "type ExplainResult", "type Explanation",
-    "formatIssues", "formatPath", "FREEZE", "type FreezeArgs", "type FreezeResult",
+    "type FootprintTable", "formatIssues", "formatPath", "FREEZE", "type FreezeArgs", "type FreezeResult",
     "type FrozenStepBuilder", "type Hole", "type IndexSpec", "type InferRow", "integer", "type Intent",
     "type IntentLimits", "type IntentStep", "IntentValidationError", "type InterpretationContext",
     "type InvariantScope", "type InvariantSpec", "issue", "type Issue", "type IssuePath", "type Json",
@@ -44,7 +44,7 @@ describe("entry points", () => {
     "type OperationSpec", "type Origin", "type OutputRef", "type OutputRefs", "parseClaimed",
     "parseIntent", "type ParseResult", "type Phase", "type Policy", "type Precedent", "type Provisions",
     "real", "type Reason", "REASON_KINDS", "type ReasonKind", "rebuildTableSql", "type Receipt",
-    "type Ref", "type ReforgeContext", "type RefusalSeal", "resultOf", "type ResultOf", "type Row",
+    "type Ref", "type ReforgeContext", "type RefusalSeal", "registerFootprints", "resultOf", "type ResultOf", "type Row",
     "type RowOf", "type RowsOf", "safeBuildIntent", "type Seal", "type SealOrigin", "type Sediment",
     "SEND", "type SendArgs", "type Sieve", "SieveDerivationError", "sql", "type SqlValue",
     "type Statement", "type Statements", "type StatementTools", "type StepBuilder", "type SuccessSeal",
@@ -85,6 +85,10 @@ describe("entry points", () => {
     ]);
   });
 
+  it("@noema/core/sql installs the SQL parser and derives what noema build writes", () => {
+    expect(exportsOf(here("../../core/src/sql.ts"))).toStrictEqual(["footprintTable", "type FootprintTable"]);
+  });
+
   it("@noema/core/check exports the model checker", () => {
     expect(exportsOf(here("../../core/src/check.ts"))).toStrictEqual([
     "type ActionArgs", "type ActionSpec", "BUILTIN_CHECKS", "check", "type CheckDatabase",
@@ -103,7 +107,9 @@ describe("entry points", () => {
 
   it("the built package loads in plain Node 22 and builds an Intent", () => {
     // The workspace link resolves @noema/core as an installed package would: to dist/ (built by `npm test`).
+    // A script reads its law's SQL with the parser (a Worker carries what noema build derived instead).
     const script = `
+      import "@noema/core/sql";
       import { buildIntent, defineNomos, defineVocabulary, integer, operation, sql, text } from "@noema/core";
       import * as z from "zod";
       const nomos = defineNomos({ name: "n", version: 1, tables: { t: { columns: { id: text().primaryKey(), v: integer().notNull() } } } });

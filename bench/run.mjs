@@ -855,7 +855,7 @@ function printCryostasis(c) {
 // ---------------------------------------------------------------------------------------
 
 /** Where the bundle gzip should stay for the create-noema template. */
-const UPLOAD_TARGET_GZIP_KIB = 150;
+const UPLOAD_TARGET_GZIP_KIB = 90;
 /** What-if bundles whose module evaluation is timed too (each costs a cold start per sample). */
 const WHATIF_EVALUATED = ["zodNamespaceImport", "withoutSqlParser", "both"];
 /** Placeholder request of an eval-only start (measure.mjs replaces it with an unrouted one). */

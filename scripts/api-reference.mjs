@@ -11,6 +11,7 @@ const root = resolve(dirname(new URL(import.meta.url).pathname), "..");
 export const ENTRY_POINTS = [
   { name: "@noema/core", file: "packages/core/src/index.ts", what: "writing a law: define a Nomos, a Vocabulary or a Lineage, build and explain Intents, and the types of Seals, Reasons and limits" },
   { name: "@noema/core/runtime", file: "packages/core/src/runtime.ts", what: "what a host needs to run a law: the Sedimenter and what constructing and driving it takes, the host ports, the hashing hook" },
+  { name: "@noema/core/sql", file: "packages/core/src/sql.ts", what: "the SQL parser, for the CLI, tests and scripts (a Worker carries what `noema build` derived)" },
   { name: "@noema/core/check", file: "packages/core/src/check.ts", what: "the model checker behind `noema check`" },
   { name: "@noema/core/sync", file: "packages/core/src/sync.ts", what: "the sync protocol: frames, close codes and their validators, shared by server and client" },
   { name: "@noema/client", file: "packages/client/src/index.ts", what: "the sync client: a live, optimistic, offline replica of one World" },

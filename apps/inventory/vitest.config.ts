@@ -12,5 +12,5 @@ export default defineConfig({
       miniflare: { bindings: { NOEMA_API_TOKEN: TEST_TOKEN, NOEMA_READ_TOKENS: READ_TOKEN } },
     }),
   ],
-  test: { name: "inventory", include: ["test/**/*.test.ts"], testTimeout: 60_000 },
+  test: { name: "inventory", include: ["test/**/*.test.ts"], setupFiles: ["./test/setup.ts"], testTimeout: 60_000 },
 });

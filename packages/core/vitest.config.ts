@@ -11,7 +11,9 @@ export default defineConfig({
       { find: /^@noema\/core$/, replacement: source("./src/index.ts") },
       { find: /^@noema\/core\/runtime$/, replacement: source("./src/runtime.ts") },
       { find: /^@noema\/core\/check$/, replacement: source("./src/check.ts") },
+      { find: /^@noema\/core\/sql$/, replacement: source("./src/sql.ts") },
     ],
   },
-  test: { name: "core", include: ["test/**/*.test.ts"] },
+  // The tests define laws with any SQL: they read it with the parser, as the CLI does.
+  test: { name: "core", include: ["test/**/*.test.ts"], setupFiles: ["./test/setup.ts"] },
 });

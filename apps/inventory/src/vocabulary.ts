@@ -1,3 +1,5 @@
+// First: what `noema build` derived from these laws' SQL, so that the Worker needs no SQL parser.
+import "./law.footprints.js";
 import { columnsOf, defineVocabulary, type Hole, operation, sql, type StatementTools } from "@noema/core";
 import * as z from "zod";
 import { CHANNELS, inventoryNomosV1, inventoryNomosV2, inventoryNomosV3 } from "./nomos.js";

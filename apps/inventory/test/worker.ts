@@ -1,3 +1,5 @@
+// Test laws are written with any SQL: read it with the parser (the app's own laws carry their footprints).
+import "@noema/core/sql";
 import { buildIntent, type Intent, type Lineage, type Receipt } from "@noema/core";
 import { Attractor } from "@noema/cloudflare";
 import { InventoryAttractor } from "../src/attractor.js";

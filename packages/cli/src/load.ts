@@ -2,12 +2,12 @@ import { mkdirSync, rmSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { lineage, type Lineage, type Vocabulary } from "@noema/core";
-import { build } from "esbuild";
+import { build, type Plugin } from "esbuild";
 import { CliError } from "./errors.js";
 
-const isVocabulary = (x: unknown): x is Vocabulary =>
+export const isVocabulary = (x: unknown): x is Vocabulary =>
   typeof x === "object" && x !== null && "operations" in x && "nomos" in x && typeof (x as Vocabulary).nomos?.hash === "string";
-const isLineage = (x: unknown): x is Lineage =>
+export const isLineage = (x: unknown): x is Lineage =>
   typeof x === "object" && x !== null && Array.isArray((x as Lineage).versions) && typeof (x as Lineage).connect === "function";
 
 /** The nearest folder holding node_modules: the bundle is written there so its bare imports resolve as the law's do. */
@@ -30,6 +30,18 @@ function exists(path: string): boolean {
 let loads = 0;
 
 /**
+ * The footprints `noema build` generates next to a law are left out: the CLI reads the SQL with
+ * the parser, and a missing or stale file must not stop `noema build` from writing it afresh.
+ */
+const withoutGeneratedFootprints: Plugin = {
+  name: "noema-without-generated-footprints",
+  setup(b) {
+    b.onResolve({ filter: /^\.{1,2}\/.*\.footprints(\.[jt]s)?$/ }, (a) => ({ path: a.path, namespace: "noema-footprints" }));
+    b.onLoad({ filter: /.*/, namespace: "noema-footprints" }, () => ({ contents: "", loader: "js" }));
+  },
+};
+
+/**
  * Imports a module written in TypeScript (or JavaScript) and returns its exports: esbuild bundles
  * the user's own files, leaving packages (@noema/core, zod) to Node, so the module uses the
  * project's installed core. Every command loads through here: `noema check` reads a check
@@ -43,7 +55,7 @@ export async function loadModule(modulePath: string): Promise<Record<string, unk
   // A fresh name per load: ES modules are cached by URL, and a process may load several modules (or one twice).
   const outfile = join(outDir, `law-${process.pid}-${Date.now()}-${loads++}.mjs`);
   try {
-    await build({ entryPoints: [file], outfile, bundle: true, packages: "external", platform: "node", format: "esm", target: "node22", logLevel: "silent" });
+    await build({ entryPoints: [file], outfile, bundle: true, packages: "external", platform: "node", format: "esm", target: "node22", logLevel: "silent", plugins: [withoutGeneratedFootprints] });
     return (await import(pathToFileURL(outfile).href)) as Record<string, unknown>;
   } catch (error) {
     const first = (error as { errors?: { text: string; location?: { file: string; line: number } | null }[] }).errors?.[0];

@@ -1,7 +1,10 @@
 #!/usr/bin/env node
 // `noema`: inspect a Noema law from the command line (DDL, hashes, explain, Connection) and check it.
+// Installs the SQL parser first: every law this process loads has its SQL read and checked.
+import "@noema/core/sql";
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
+import { build } from "./build.js";
 import { CHECK_HELP, runCheck } from "./check/command.js";
 import { connectionReport, ddl, explainIntent, hash } from "./commands.js";
 import { CliError, EXIT_USAGE, usageError } from "./errors.js";
@@ -14,6 +17,12 @@ const HELP = `noema: inspect and check a Noema law
 Usage: noema <command> [options]
 
 Commands:
+  build [<module>...]          read every statement of the law with the SQL parser and write what
+                               each one touches next to it (src/law.ts -> src/law.footprints.ts),
+                               which the law's module imports first: a Worker then derives
+                               Sieves without the parser. Run it after changing the law
+                               (npm test, start and deploy of a new project do)
+      --check                  write nothing; exit 1 if a generated module is missing or stale
   ddl                          print the law's CREATE statements (latest version)
       --version <n>            of version n instead
       --internal               also Noema's own tables (_noema_*), as an Attractor creates them
@@ -32,7 +41,8 @@ Commands:
 Options for every command but check:
   --law <module>               the module exporting the law: a Lineage (lineage(...)) or a
                                Vocabulary (defineVocabulary(...)); TypeScript is fine
-                               (default: ${DEFAULT_LAW})
+                               (default: ${DEFAULT_LAW}); build takes every law it exports,
+                               and more modules as arguments
   --export <name>              which export, when the module exports several laws
   --json                       print JSON instead of text
   -h, --help                   print this help
@@ -78,6 +88,7 @@ async function main(argv: string[]): Promise<string> {
         from: { type: "string" },
         to: { type: "string" },
         intent: { type: "string" },
+        check: { type: "boolean", default: false },
       },
     });
   } catch (error) {
@@ -88,8 +99,16 @@ async function main(argv: string[]): Promise<string> {
   if (values.help || command === undefined || command === "help") return HELP;
   // check parses its own options (see the dispatch below): here it was preceded by one.
   if (command === "check") throw new CliError("check's options go after it: noema check [options]");
-  const commands = ["ddl", "hash", "explain", "connection"];
+  const commands = ["build", "ddl", "hash", "explain", "connection"];
   if (!commands.includes(command)) throw new CliError(`unknown command "${command}" (try noema --help)`);
+  if (values.check && command !== "build") throw new CliError(`--check is an option of build, not of ${command}`);
+  if (command === "build") {
+    const { written, stale } = await build(rest.length > 0 && values.law === DEFAULT_LAW ? rest : [values.law, ...rest], { check: values.check });
+    if (!values.check) return written.map((f) => `wrote ${f}`).join("\n");
+    if (stale.length === 0) return "the generated footprints are up to date";
+    process.exitCode = 1;
+    return `out of date: ${stale.join(", ")} (run noema build)`;
+  }
   if (command !== "explain" && rest.length > 0) throw new CliError(`${command} takes no argument "${rest[0]}"`);
   const { law } = await loadLaw(values.law, values.export);
   const json = values.json;

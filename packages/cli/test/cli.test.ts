@@ -1,7 +1,7 @@
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { buildIntent } from "@noema/core";
 import { describe, expect, it } from "vitest";
@@ -162,5 +162,57 @@ describe("a law that cannot be used: every command, one line, exit 2 (issue 17)"
   it("check: the same line, exit 2, not a failed check's 1", () => {
     expectUsageError(noema("check", "--law", fixture("unreadable-sql.ts")), /^noema check: cannot load .*unreadable-sql\.ts: operation "addSeat" statement "insert": cannot read this SQL/);
     expectUsageError(noema("check", "--law", fixture("unknown-column.ts")), /^noema check: cannot load .*unknown-column\.ts: operation "holdSeat" statement "hold": table "seats" has no column "state"/);
+  });
+});
+
+describe("noema build", () => {
+  const repo = (path: string) => here(`../../../${path}`);
+  /** A copy of the counter fixture in a folder of its own, resolving @noema/core from this repository. */
+  function counterProject(): { law: string; generated: string } {
+    const dir = mkdtempSync(join(here("./fixtures"), ".build-"));
+    const law = join(dir, "law.ts");
+    writeFileSync(law, `import "./law.footprints.js";\n${readFileSync(fixture("counter.ts"), "utf8")}`);
+    return { law, generated: join(dir, "law.footprints.ts") };
+  }
+
+  it("writes the footprints of every statement next to the law, which a missing or stale copy does not stop", () => {
+    const { law, generated } = counterProject();
+    try {
+      const r = noema("build", "--law", law);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toMatch(/^wrote .*law\.footprints\.ts\n$/);
+      const text = readFileSync(generated, "utf8");
+      expect(text).toContain('import { registerFootprints } from "@noema/core";');
+      expect(text).toContain('"INSERT INTO counters (id, value) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET value = value + excluded.value RETURNING value": [["counters"], ["counters.id", "counters.value"], ["counters"], ["counters"]]');
+      expect(noema("build", "--check", "--law", law).code).toBe(0);
+      // The law changes: --check says the file is stale, and build writes it afresh.
+      writeFileSync(law, readFileSync(law, "utf8").replace("RETURNING value", "RETURNING id, value"));
+      const stale = noema("build", "--check", "--law", law);
+      expect(stale.code).toBe(1);
+      expect(stale.stdout).toMatch(/^out of date: .*law\.footprints\.ts \(run noema build\)\n$/);
+      expect(readFileSync(generated, "utf8")).toBe(text);
+      expect(noema("build", "--law", law).code).toBe(0);
+      expect(readFileSync(generated, "utf8")).toContain("RETURNING id, value");
+      expect(noema("build", "--check", "--law", law).code).toBe(0);
+    } finally {
+      rmSync(dirname(law), { recursive: true, force: true });
+    }
+  });
+
+  it("refuses SQL the parser cannot read, naming the operation, the statement and the position: exit 2, one line", () => {
+    expectUsageError(noema("build", "--law", fixture("unreadable-sql.ts")), /^noema: cannot load .*unreadable-sql\.ts: operation "addSeat" statement "insert": cannot read this SQL: .* at column 67/);
+  });
+
+  it("the template's and the inventory app's generated footprints are up to date", () => {
+    const template = noema("build", "--check", "--law", repo("packages/create-noema/template/src/law.ts"));
+    expect(template.stdout).toBe("the generated footprints are up to date\n");
+    // The reference app's law modules, as its `npm run build` names them.
+    const inventory = noema("build", "--check", ...["apps/inventory/src/law.ts", "apps/inventory/src/catalog/vocabulary.ts", "apps/inventory/src/orders/vocabulary.ts"].map(repo));
+    expect(inventory.stdout).toBe("the generated footprints are up to date\n");
+    expect([template.code, inventory.code]).toEqual([0, 0]);
+  });
+
+  it("--check belongs to build", () => {
+    expectUsageError(noema("hash", "--check", "--law", INVENTORY), /^noema: --check is an option of build, not of hash\n$/);
   });
 });

@@ -13,6 +13,7 @@ const page = (path: string) => readFileSync(`${ROOT}${path}`, "utf8");
 const ENTRY_POINTS: Record<string, string> = {
   "@noema/core": "packages/core/src/index.ts",
   "@noema/core/runtime": "packages/core/src/runtime.ts",
+  "@noema/core/sql": "packages/core/src/sql.ts",
   "@noema/core/check": "packages/core/src/check.ts",
   "@noema/core/sync": "packages/core/src/sync.ts",
   "@noema/client": "packages/client/src/index.ts",

@@ -35,11 +35,11 @@ describe("entry points", () => {
     "type ConnectionReport", "type ConnectionType", "type ContextHole", "createIndexSql", "createTableSql",
     "DEFAULT_LIMITS", "defineNomos", "definePublication", "defineVocabulary", "describeVocabulary",
     "type ElementKey", "type Evolution", "type EvolutionHints", "type Expectation", "explain",
-    "type ExplainedStatement", "explainOutside", "type ExplainResult", "type Explanation", "formatIssues",
-    "formatPath", "type FreezeArgs", "type FreezeResult", "type FrozenStepBuilder", "type Hole", "type IndexSpec",
-    "type InferRow", "integer", "type Intent", "type IntentLimits", "type IntentStep", "IntentValidationError",
-    "type InterpretationContext", "type InvariantScope", "type InvariantSpec", "type Issue", "type IssuePath",
-    "type Json", "type JsonArray", "type JsonObject", "type LatestOf", "Lineage", "lineage",
+    "type ExplainedStatement", "explainOutside", "type ExplainResult", "type Explanation", "type FootprintTable",
+    "formatIssues", "formatPath", "type FreezeArgs", "type FreezeResult", "type FrozenStepBuilder", "type Hole",
+    "type IndexSpec", "type InferRow", "integer", "type Intent", "type IntentLimits", "type IntentStep",
+    "IntentValidationError", "type InterpretationContext", "type InvariantScope", "type InvariantSpec", "type Issue",
+    "type IssuePath", "type Json", "type JsonArray", "type JsonObject", "type LatestOf", "Lineage", "lineage",
     "LineageDefinitionError", "MAX_ARRAY_LENGTH", "MAX_BOUND_PARAMETERS", "MAX_FREEZE_MS", "MAX_INTENT_BYTES",
     "MAX_KEY_LENGTH", "MAX_STEPS", "MAX_STRING_LENGTH", "MAX_TARGET_NAME", "type Message", "type Nomos",
     "NomosDefinitionError", "type NomosSpec", "type NomosStamp", "type ObjectSchema", "operation",
@@ -47,11 +47,11 @@ describe("entry points", () => {
     "parseClaimed", "parseIntent", "type ParseResult", "type Phase", "type Policy", "type Precedent",
     "type Provisions", "type Publication", "PublicationDefinitionError", "type PublicationSpec", "real",
     "type Reason", "REASON_KINDS", "type ReasonKind", "rebuildTableSql", "type Receipt", "type Ref",
-    "type ReforgeContext", "type RefusalSeal", "resultOf", "type ResultOf", "type Row", "type RowOf", "type RowsOf",
-    "safeBuildIntent", "type Seal", "type SealOrigin", "type Sediment", "type SendArgs", "type Sieve",
-    "SieveDerivationError", "sql", "type SqlValue", "type Statement", "type Statements", "type StatementTools",
-    "type StepBuilder", "type SuccessSeal", "type TablePublication", "type TableSpec", "text", "type Verification",
-    "type Vocabulary", "VocabularyDefinitionError", "type WakeOutcome", "type World",
+    "type ReforgeContext", "type RefusalSeal", "registerFootprints", "resultOf", "type ResultOf", "type Row",
+    "type RowOf", "type RowsOf", "safeBuildIntent", "type Seal", "type SealOrigin", "type Sediment", "type SendArgs",
+    "type Sieve", "SieveDerivationError", "sql", "type SqlValue", "type Statement", "type Statements",
+    "type StatementTools", "type StepBuilder", "type SuccessSeal", "type TablePublication", "type TableSpec", "text",
+    "type Verification", "type Vocabulary", "VocabularyDefinitionError", "type WakeOutcome", "type World",
     ]);
   });
 
@@ -70,6 +70,10 @@ describe("entry points", () => {
     "SYNC_RETAINED", "tablesOfInvariants", "textHash", "useSha256", "Verifier", "type VerifyPass",
     "type VerifySlice", "WAKE_BATCH",
     ]);
+  });
+
+  it("@noema/core/sql installs the SQL parser and derives what noema build writes", () => {
+    expect(exportsOf(here("../../core/src/sql.ts"))).toStrictEqual(["footprintTable", "type FootprintTable"]);
   });
 
   it("@noema/core/check exports the model checker", () => {
@@ -163,7 +167,9 @@ describe("entry points", () => {
 
   it("the built package loads in plain Node 22 and builds an Intent", () => {
     // The workspace link resolves @noema/core as an installed package would: to dist/ (built by `npm test`).
+    // A script reads its law's SQL with the parser (a Worker carries what noema build derived instead).
     const script = `
+      import "@noema/core/sql";
       import { buildIntent, defineNomos, defineVocabulary, integer, operation, sql, text } from "@noema/core";
       import * as z from "zod";
       const nomos = defineNomos({ name: "n", version: 1, tables: { t: { columns: { id: text().primaryKey(), v: integer().notNull() } } } });

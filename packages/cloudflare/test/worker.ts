@@ -1,3 +1,5 @@
+// The test laws carry no generated footprints: read their SQL with the parser, as the CLI does.
+import "@noema/core/sql";
 // The ledger example Worker, the generic HTTP routes for its Attractor under /api, and
 // Attractor classes only the alarm tests use.
 import { attractorRoutes, tokenAuth, handleErrors } from "@noema/cloudflare/http";

@@ -88,10 +88,13 @@ export function scaffold(dir: string, options: { name?: string; packs?: string }
     scripts: {
       types: "wrangler types",
       postinstall: "wrangler types",
-      start: "wrangler dev",
-      test: "vitest run",
+      // noema build reads the law's SQL with the parser and writes what the Worker derives Sieves
+      // from (src/law.footprints.ts), so the Worker carries no parser: every way to run it rebuilds it.
+      build: "noema build",
+      start: "noema build && wrangler dev",
+      test: "noema build && vitest run",
       typecheck: "tsc",
-      deploy: "wrangler deploy",
+      deploy: "noema build && wrangler deploy",
     },
     dependencies: pin(DEPENDENCIES),
     devDependencies: pin(DEV_DEPENDENCIES),

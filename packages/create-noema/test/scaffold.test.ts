@@ -42,6 +42,7 @@ describe("create-noema", () => {
       "package.json",
       "src/attractor.ts",
       "src/index.ts",
+      "src/law.footprints.ts",
       "src/law.ts",
       "src/secrets.d.ts",
       "test/counter.test.ts",
@@ -68,6 +69,9 @@ describe("create-noema", () => {
     expect(pkg.name).toBe("my-app");
     expect(Object.keys(pkg.scripts)).toEqual(expect.arrayContaining(["start", "test", "typecheck", "deploy", "types", "postinstall"]));
     expect(pkg.scripts.types).toBe("wrangler types");
+    // The Worker carries no SQL parser: every way to run it first writes the law's footprints with the CLI.
+    for (const script of ["start", "test", "deploy"]) expect(pkg.scripts[script]).toMatch(/^noema build && /);
+    expect(read(dir, "src/law.ts")).toMatch(/^(\/\/[^\n]*\n)*import "\.\/law\.footprints\.js";/);
     const range = `^${own.version}`;
     expect(pkg.dependencies).toStrictEqual({ "@noema/cloudflare": range, "@noema/core": range, hono: "^4.10.0", zod: "^4.1.0" });
     expect(pkg.devDependencies).toMatchObject({ "@noema/cli": range, wrangler: "4.156.2", "@cloudflare/vitest-plugin": "1.5.0", vitest: "^5.1.1", typescript: "~6.0.3" });

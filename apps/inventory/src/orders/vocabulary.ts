@@ -1,3 +1,5 @@
+// First: what `noema build` derived from these laws' SQL, so that the Worker needs no SQL parser.
+import "./vocabulary.footprints.js";
 import { columnsOf, defineVocabulary, operation, sql } from "@noema/core";
 import * as z from "zod";
 import { Id, inventory } from "../vocabulary.js";

@@ -1,25 +1,6 @@
-import { type Node, offsetOfName, readStatement, SieveDerivationError, type Upsert } from "./read.js";
-
-/** What a footprint reads of a Nomos: its name and version (for messages) and its tables' columns. */
-export interface Schema {
-  readonly name: string;
-  readonly version: number;
-  readonly tables: Readonly<Record<string, { readonly columns: Readonly<Record<string, unknown>> }>>;
-}
-
-/** What one SQL statement touches, in the vocabulary of a Nomos. */
-export interface Footprint {
-  /** Every table read or written. */
-  tables: Set<string>;
-  /** Every `table.column` named, read or written. */
-  columns: Set<string>;
-  /** Tables written by INSERT, UPDATE or DELETE. */
-  writes: Set<string>;
-  /** Tables written by INSERT: they depend on the table's whole set of columns. */
-  inserts: Set<string>;
-}
-
-export const emptyFootprint = (): Footprint => ({ tables: new Set(), columns: new Set(), writes: new Set(), inserts: new Set() });
+import { SieveDerivationError } from "./error.js";
+import { emptyFootprint, type Footprint, type Schema } from "./table.js";
+import { type Node, offsetOfName, readStatement, type Upsert } from "./read.js";
 
 /**
  * What a name in a FROM clause stands for: a base table, or a derived table or common table
@@ -47,28 +28,13 @@ const TABLE_FUNCTIONS: Readonly<Record<string, ReadonlySet<string>>> = { json_ea
 // SQLite's names are case-insensitive; a Nomos declares them in lower case.
 const lower = (name: string) => name.toLowerCase();
 
-const footprints = new WeakMap<Schema, Map<string, Footprint>>();
-
-/**
- * What one statement touches, derived once per Nomos and SQL text: the one place SQL is read for
- * a Sieve. It throws SieveDerivationError for SQL it cannot read, or that names a table or
- * column the Nomos does not declare; a law runs it on every statement when it is defined.
- */
-export function statementFootprint(nomos: Schema, sql: string): Footprint {
-  let bySql = footprints.get(nomos);
-  if (!bySql) footprints.set(nomos, (bySql = new Map()));
-  let fp = bySql.get(sql);
-  if (!fp) bySql.set(sql, (fp = derive(nomos, sql)));
-  return fp;
-}
-
 /**
  * Derives a statement's footprint from the SQL itself: a real SQLite-dialect parser gives the
  * syntax tree, and column references are resolved the way SQLite does, innermost scope first.
  * A name that is an output of a derived table or WITH clause is left out: it was counted where
  * it was defined. A name that resolves nowhere is an error, as SQLite's "no such column" is.
  */
-function derive(nomos: Schema, sql: string): Footprint {
+export function deriveFootprint(nomos: Schema, sql: string): Footprint {
   const ast = readStatement(sql);
   /** Throws; with a name, the error points at where it first stands. */
   const fail = (problem: string, name?: string): never => {
@@ -277,9 +243,4 @@ function derive(nomos: Schema, sql: string): Footprint {
 
   visit(ast, { scopes: [], ctes: new Map(), aliases: new Set() });
   return fp;
-}
-
-export function mergeFootprints(into: Footprint, from: Footprint): Footprint {
-  for (const key of ["tables", "columns", "writes", "inserts"] as const) for (const v of from[key]) into[key].add(v);
-  return into;
 }

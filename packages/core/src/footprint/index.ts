@@ -1,2 +1,16 @@
-export { type Footprint, emptyFootprint, mergeFootprints, type Schema, statementFootprint } from "./derive.js";
-export { SieveDerivationError } from "./read.js";
+export { SieveDerivationError } from "./error.js";
+export {
+  emptyFootprint,
+  type Footprint,
+  type FootprintEntry,
+  footprintEntry,
+  footprintKey,
+  type FootprintReader,
+  footprintsAvailable,
+  type FootprintTable,
+  mergeFootprints,
+  registerFootprints,
+  type Schema,
+  statementFootprint,
+  useFootprintReader,
+} from "./table.js";

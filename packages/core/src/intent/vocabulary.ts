@@ -2,7 +2,7 @@ import * as z from "zod";
 import { canonicalJson, normalizeSql } from "../canonical/index.js";
 import { SieveDerivationError, statementFootprint } from "../footprint/index.js";
 import type { Row, SqlValue } from "../host/index.js";
-import { type Nomos, NomosDefinitionError, type RowOf, type TableSpec } from "../nomos/index.js";
+import { checkInvariants, type Nomos, NomosDefinitionError, type RowOf, type TableSpec } from "../nomos/index.js";
 
 export type { Row, SqlValue } from "../host/index.js";
 
@@ -400,6 +400,7 @@ export function defineVocabulary<N extends Nomos, const Ops extends Record<strin
   nomos: N,
   operations: Ops,
 ): Vocabulary<N, Ops> {
+  checkInvariants(nomos);
   for (const [name, op] of Object.entries(operations)) {
     if (!/^[a-z][A-Za-z0-9]{0,63}$/.test(name)) {
       throw new VocabularyDefinitionError(`operation name "${name}" must be camelCase letters and digits`);

@@ -1,5 +1,5 @@
 import { contentHash, normalizeSql } from "../canonical/index.js";
-import { SieveDerivationError, statementFootprint } from "../footprint/index.js";
+import { footprintsAvailable, SieveDerivationError, statementFootprint } from "../footprint/index.js";
 import type { AnyColumn, CheckSpec, ColumnSpec, InferRow } from "./column.js";
 
 /** An index of a table: its columns in order, and whether it is UNIQUE. */
@@ -339,8 +339,15 @@ export function defineNomos<const T extends Record<string, TableSpec>, const V e
     ddl: Object.freeze(ddl),
     checkMessages: Object.freeze(checkMessages),
   });
-  for (const [name, inv] of Object.entries(invariants)) checkViolations(nomos, name, inv);
+  // Without the SQL parser (in a Worker) and before the law's generated footprints are registered,
+  // the invariants are read when a vocabulary of this Nomos is defined.
+  if (footprintsAvailable(nomos)) checkInvariants(nomos);
   return nomos;
+}
+
+/** Reads every invariant's violations query as a Sieve will (see checkViolations). */
+export function checkInvariants(nomos: Nomos): void {
+  for (const [name, inv] of Object.entries(nomos.invariants)) checkViolations(nomos, name, inv);
 }
 
 /** Reads an invariant's violations query as a Sieve will; a scope must list every table it reads, or a write there would go unchecked. */

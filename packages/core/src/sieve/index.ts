@@ -1,6 +1,15 @@
 import { contentHash, normalizeSql } from "../canonical/index.js";
 import { type Expectation, holeStructure, type Intent, type OperationSpec, operationSchemas, operationsOf, statementsOf, type Vocabulary } from "../intent/index.js";
-import { emptyFootprint, type Footprint, mergeFootprints, statementFootprint } from "../footprint/index.js";
+import {
+  emptyFootprint,
+  type Footprint,
+  type FootprintEntry,
+  footprintEntry,
+  footprintKey,
+  type FootprintTable,
+  mergeFootprints,
+  statementFootprint,
+} from "../footprint/index.js";
 
 export { type Footprint, SieveDerivationError, statementFootprint } from "../footprint/index.js";
 
@@ -124,4 +133,27 @@ function deriveSieve(vocabulary: Vocabulary, ops: readonly string[]): Sieve {
 export function intentSieve(vocabulary: Vocabulary, intent: Intent): Sieve {
   // An Intent that freezes another depends on the frozen Intent's operations too.
   return sieveOf(vocabulary, operationsOf(intent));
+}
+
+/**
+ * The footprint of every statement of these vocabularies (each operation's, its expectations'
+ * causes', its Nomos's invariants'), by Nomos hash and statement: what `noema build` writes for
+ * a Worker, which then derives every Sieve without the SQL parser.
+ */
+export function footprintTable(vocabularies: Iterable<Vocabulary>): FootprintTable {
+  const byNomos = new Map<string, Map<string, FootprintEntry>>();
+  for (const { nomos, operations } of vocabularies) {
+    let bySql = byNomos.get(nomos.hash);
+    if (!bySql) byNomos.set(nomos.hash, (bySql = new Map()));
+    const add = (sql: string) => bySql.set(footprintKey(sql), footprintEntry(statementFootprint(nomos, sql)));
+    for (const spec of Object.values(operations)) {
+      for (const [, s] of statementsOf(spec)) {
+        add(s.sql);
+        if (s.expectation?.cause) add(s.expectation.cause.sql);
+      }
+    }
+    for (const invariant of Object.values(nomos.invariants)) add(invariant.violations);
+  }
+  const sorted = <V>(m: Map<string, V>) => [...m].sort(([a], [b]) => (a < b ? -1 : 1));
+  return Object.fromEntries(sorted(byNomos).map(([hash, bySql]) => [hash, Object.fromEntries(sorted(bySql))]));
 }

@@ -1,3 +1,5 @@
+// First: what `noema build` derived from this law's SQL, so that the Worker needs no SQL parser.
+import "./law.footprints.js";
 import { columnsOf, defineNomos, defineVocabulary, integer, operation, sql, text } from "@noema/core";
 import * as z from "zod";
 

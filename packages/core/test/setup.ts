@@ -1,0 +1,1 @@
+import "../src/sql.js";

@@ -11,6 +11,7 @@ export default defineConfig({
       { find: /^@noema\/core$/, replacement: source("../core/src/index.ts") },
       { find: /^@noema\/core\/runtime$/, replacement: source("../core/src/runtime.ts") },
       { find: /^@noema\/core\/sync$/, replacement: source("../core/src/sync.ts") },
+      { find: /^@noema\/core\/sql$/, replacement: source("../core/src/sql.ts") },
     ],
   },
   test: {

@@ -1,3 +1,5 @@
+// The law below is defined here, with no generated footprints: read its SQL with the parser.
+import "@noema/core/sql";
 import { buildIntent, definePublication, defineNomos, defineVocabulary, integer, type Json, Lineage, operation, PublicationDefinitionError, sql, text } from "@noema/core";
 import { applyLineage, ChangeCapture, Sedimenter } from "@noema/core/runtime";
 import type { SnapshotTable, SyncChange } from "@noema/core/sync";

@@ -6,6 +6,8 @@ import { type AddressInfo, connect, createServer, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+// The ledger law is defined with no generated footprints: read its SQL with the parser.
+import "@noema/core/sql";
 import { buildIntent, columnsOf, definePublication, sql } from "@noema/core";
 import { afterAll, expect, it } from "vitest";
 import { startWranglerDev } from "../../../scripts/wrangler-dev.js";

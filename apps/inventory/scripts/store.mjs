@@ -1,0 +1,32 @@
+// Builds the storefront (store/main.ts) into dist/assets/store/, served by `wrangler dev` and `wrangler deploy`
+// as static assets next to the Worker: the page, its bundle, SQLite's JavaScript as a chunk of its own,
+// and sqlite3.wasm beside them (loaded as new URL("sqlite3.wasm", import.meta.url), never from a CDN).
+import { copyFileSync, mkdirSync, rmSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { build } from "esbuild";
+
+export async function buildStore() {
+const app = join(dirname(fileURLToPath(import.meta.url)), "..");
+const out = join(app, "dist", "assets", "store");
+rmSync(out, { recursive: true, force: true });
+mkdirSync(out, { recursive: true });
+await build({
+  entryPoints: { store: join(app, "store", "main.ts") },
+  outdir: out,
+  bundle: true,
+  splitting: true,
+  format: "esm",
+  platform: "browser",
+  target: "es2022",
+  minify: true,
+  logLevel: "warning",
+});
+const require = createRequire(join(app, "..", "..", "packages", "client", "package.json"));
+const sqlite = dirname(require.resolve("@sqlite.org/sqlite-wasm"));
+copyFileSync(join(sqlite, "sqlite3.wasm"), join(out, "sqlite3.wasm"));
+copyFileSync(join(app, "store", "index.html"), join(out, "index.html"));
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) await buildStore();

@@ -70,7 +70,7 @@ describe("the storefront in a browser (@noema/client)", () => {
     await b.getByRole("button", { name: "Reserve at main" }).click();
     // Not optimistic: the publication hides stock.updated_at and scopes reservations, so the client cannot run
     // reserve locally (see the report of issue 19 §3); the send waits for its Seal and leaves no local trace.
-    expect(await b.locator("#last").getAttribute("data-prediction")).toBe("pending");
+    await expect.poll(() => b.locator("#last").getAttribute("data-prediction")).toBe("pending");
     await expect.poll(() => b.getByRole("alert").textContent()).toBe("not enough available stock at main to reserve 4");
     expect(await cells(b, "main")).toEqual(["5", "2", "3"]);
     expect(await cells(a, "main")).toEqual(["5", "2", "3"]);

@@ -5,26 +5,13 @@ import * as internal from "@noema/core/internal";
 import * as runtime from "@noema/core/runtime";
 import ts from "typescript";
 import { describe, expect, it } from "vitest";
+import { ENTRY_POINTS as GENERATED } from "../../../scripts/api-reference.mjs";
 
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 const page = (path: string) => readFileSync(`${ROOT}${path}`, "utf8");
 
-/** The entry points docs/reference/api.md documents, and their sources (as scripts/api-reference.mjs has them). */
-const ENTRY_POINTS: Record<string, string> = {
-  "@noema/core": "packages/core/src/index.ts",
-  "@noema/core/runtime": "packages/core/src/runtime.ts",
-  "@noema/core/sql": "packages/core/src/sql.ts",
-  "@noema/core/check": "packages/core/src/check.ts",
-  "@noema/core/sync": "packages/core/src/sync.ts",
-  "@noema/client": "packages/client/src/index.ts",
-  "@noema/client/node": "packages/client/src/node.ts",
-  "@noema/client/browser": "packages/client/src/browser.ts",
-  "@noema/client/react": "packages/client/src/react.ts",
-  "@noema/cloudflare": "packages/cloudflare/src/index.ts",
-  "@noema/cloudflare/http": "packages/cloudflare/src/http/index.ts",
-  "@noema/cloudflare/testing": "packages/cloudflare/src/testing/index.ts",
-  "@noema/inspector": "packages/inspector/src/index.ts",
-};
+/** The entry points docs/reference/api.md documents, and their sources: the generator's list, its one home. */
+const ENTRY_POINTS: Record<string, string> = Object.fromEntries(GENERATED.map((e) => [e.name, e.file]));
 
 /** Every name each entry point exports, sorted, as the export gates (exports.test.ts) see them. */
 function exported(): Record<string, string[]> {
@@ -62,6 +49,16 @@ function listed(text: string): Record<string, string[]> {
 }
 
 describe("docs/reference/api.md", () => {
+  it("documents every entry point a published package exports (all but ./internal and ./package.json)", () => {
+    const published = ["core", "cloudflare", "inspector", "client"].flatMap((dir) => {
+      const pkg = JSON.parse(page(`packages/${dir}/package.json`)) as { name: string; exports: Record<string, unknown> };
+      return Object.keys(pkg.exports)
+        .filter((path) => path !== "./internal" && path !== "./package.json")
+        .map((path) => (path === "." ? pkg.name : `${pkg.name}${path.slice(1)}`));
+    });
+    expect(Object.keys(ENTRY_POINTS).sort()).toStrictEqual(published.sort());
+  });
+
   it("lists exactly what each entry point exports, one line each (node scripts/api-reference.mjs)", () => {
     expect(listed(page("docs/reference/api.md"))).toStrictEqual(exported());
   }, 60_000);

@@ -6,9 +6,9 @@
 // - A customer's reservation lands on a random shard. A shard with share left reserves in one
 //   local transaction (one service time). Without share it asks the coordinator for more, by an
 //   exactly-once message (a sediment on each side), and the customer waits for the answer.
-// - The coordinator grants from its pool. Under "rebalance" it reclaims share from the shard that
-//   last reported the most, when its pool is empty. Only when nobody holds any share does it answer
-//   "none", and the shard refuses: "no stock left in any shard".
+// - The coordinator lends from its pool (see POLICIES). Under "escrow", an empty pool is refilled
+//   from the other shards before it may answer "none"; on "none" the shard refuses: "no stock left
+//   in any shard".
 // - A request that finds its object's queue longer than the platform lets it wait is refused as
 //   overloaded; a customer who waits longer than the timeout gives up.
 // Service time per request: SIM_SERVICE_US, by default the platform's guidance for a writing object
@@ -275,6 +275,8 @@ function simulate({ shards: n, policy: name, serviceUs, seed = 1 }) {
     /** The best second of the sale. */
     servedPerSecond: Math.max(0, ...Array.from(perSecond, (v) => v ?? 0)),
     sellOutS: held() === 0 ? +(stats.lastServedUs / 1e6).toFixed(2) : null,
+    /** Refused as "no stock left", and of those, refused while some stock was still held or in flight. */
+    soldOutRefusals: stats.soldOut,
     refusedWhileStockLeft: stats.falseSoldOut,
     overloaded: stats.overloaded,
     gaveUp: stats.gaveUp,

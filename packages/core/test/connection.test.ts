@@ -332,6 +332,20 @@ describe("connection relative to a Sieve", () => {
     }
   });
 
+  it("a critical mark naming operations stops only the Intents that name one of them", () => {
+    const hints = { critical: { reason: "reserve is capped", operations: ["reserve"] } };
+    const typeOf = (op: string) => connection(inventoryV1, inventoryV1, { sieve: sieveOf(inventoryV1, [op]), hints }).type;
+    expect(Object.fromEntries(Object.keys(inventoryV1.operations).map((op) => [op, typeOf(op)]))).toStrictEqual({
+      setStock: "Flat",
+      adjust: "Flat",
+      reserve: "Critical",
+      release: "Flat",
+      commit: "Flat",
+    });
+    // Without a Sieve every change counts.
+    expect(connection(inventoryV1, inventoryV1, { hints }).type).toBe("Critical");
+  });
+
   it("inventory v1 → v2, per operation: reserve is Curved, every other v1 operation Flat", () => {
     const typeOf = (op: string) => connection(inventoryV1, inventoryV2, { sieve: sieveOf(inventoryV1, [op]) }).type;
     expect(Object.fromEntries(Object.keys(inventoryV1.operations).map((op) => [op, typeOf(op)]))).toStrictEqual({

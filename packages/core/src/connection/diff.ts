@@ -45,8 +45,11 @@ export interface Change {
 export interface EvolutionHints {
   /** Renamed tables (old → new) and columns (`"table.old"` → new column name, table in old terms). */
   renames?: { tables?: Record<string, string>; columns?: Record<string, string> };
-  /** Marks the whole evolution as one that must stop old Intents at once (a security or legal fix). */
-  critical?: { reason: string };
+  /**
+   * Marks the evolution as one that must stop old Intents at once (a security or legal fix): every
+   * Intent, or with `operations` only those that name one of them (the others keep their Connection).
+   */
+  critical?: { reason: string; operations?: readonly string[] };
 }
 
 const sameColumn = (a: ColumnSpec, b: ColumnSpec) =>
@@ -197,7 +200,10 @@ export function diffNomos(from: Nomos, to: Nomos, hints: EvolutionHints = {}): C
       changes.push({ element: `invariant:${name}`, kind: "invariant_dropped", detail: `invariant ${name} dropped`, effect: "Flat", affects: [] });
     }
   }
-  if (hints.critical) changes.push({ element: "nomos", kind: "critical", detail: hints.critical.reason, effect: "Critical", affects: [] });
+  if (hints.critical) {
+    const { reason, operations } = hints.critical;
+    changes.push({ element: "nomos", kind: "critical", detail: reason, effect: "Critical", affects: operations?.map((op) => `op:${op}`) ?? [] });
+  }
   return changes;
 }
 

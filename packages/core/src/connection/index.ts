@@ -23,7 +23,7 @@ const isVocabulary = (x: Nomos | Vocabulary): x is Vocabulary => "operations" in
 /**
  * The verified diff between two laws, relative to a Sieve. A change counts when the Sieve
  * holds an element it affects, or always when no Sieve is given; a critical mark counts
- * whatever the Sieve. Flat: every Intent valid under the old law means the same under the
+ * whatever the Sieve unless it names operations. Flat: every Intent valid under the old law means the same under the
  * new one. Curved: it may not, so it must be reforged. Critical: it must not run.
  */
 export function connection(
@@ -37,7 +37,8 @@ export function connection(
   const { sieve } = options;
   let type: ConnectionType = "Flat";
   const changes = all.map((c) => {
-    const relevant = c.effect === "Critical" || (c.effect !== "Flat" && (!sieve || c.affects.some((k) => Object.hasOwn(sieve, k))));
+    const everyIntent = c.effect === "Critical" && c.affects.length === 0;
+    const relevant = everyIntent || (c.effect !== "Flat" && (!sieve || c.affects.some((k) => Object.hasOwn(sieve, k))));
     if (relevant) type = moreSevere(type, c.effect);
     return { ...c, relevant };
   });

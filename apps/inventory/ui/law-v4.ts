@@ -1,7 +1,7 @@
 // A test-only v4 of the inventory law: what the reference app's next release could be. The
 // resilience test runs `wrangler dev` on it (server-v4.ts) over the state a v3 server left, and
 // builds a storefront bundle on it, to see what becomes of Intents queued under v3.
-import { defineNomos, defineVocabulary, type Intent, lineage, operation } from "@noema/core";
+import { defineNomos, defineVocabulary, type Intent, operation } from "@noema/core";
 import * as z from "zod";
 import { inventoryLaw } from "../src/law.js";
 import { inventoryNomosV3 } from "../src/nomos.js";

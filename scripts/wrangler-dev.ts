@@ -13,6 +13,8 @@ export interface WranglerDevOptions {
   config?: string;
   persistDir: string;
   vars: Record<string, string>;
+  /** The port to listen on (a restart on the same address); default a free one. */
+  port?: number;
   /** A path that answers 2xx once the Worker is up, and the headers it needs. */
   ready: { path: string; headers?: Record<string, string> };
   readyMs: number;
@@ -22,6 +24,8 @@ export interface WranglerDev {
   base: string;
   /** Stops wrangler and workerd, and waits until they have exited. */
   stop(): Promise<void>;
+  /** SIGKILLs wrangler and workerd (a crash: nothing is flushed), and waits until wrangler has exited. */
+  kill(): Promise<void>;
 }
 
 function freePort(): Promise<number> {
@@ -37,7 +41,7 @@ function freePort(): Promise<number> {
 
 /** Starts `wrangler dev` and resolves once `ready` answers; stops it and throws if it exits or does not answer within `readyMs`. */
 export async function startWranglerDev(options: WranglerDevOptions): Promise<WranglerDev> {
-  const [port, inspectorPort] = [await freePort(), await freePort()];
+  const [port, inspectorPort] = [options.port ?? (await freePort()), await freePort()];
   const args = ["dev", ...(options.config ? ["--config", options.config] : []), "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspectorPort),
     "--persist-to", options.persistDir, "--show-interactive-dev-session=false", ...Object.entries(options.vars).flatMap(([k, v]) => ["--var", `${k}:${v}`])];
   // Its own process group, so stopping it also stops workerd.
@@ -50,19 +54,20 @@ export async function startWranglerDev(options: WranglerDevOptions): Promise<Wra
   let output = "";
   child.stdout?.on("data", (d: Buffer) => (output += d.toString()));
   child.stderr?.on("data", (d: Buffer) => (output += d.toString()));
-  const stop = async () => {
-    if (child.exitCode !== null || child.pid === undefined) return;
+  const signal = (name: NodeJS.Signals) => async () => {
+    if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
     const exited = new Promise((r) => child.once("exit", r));
-    process.kill(-child.pid, "SIGTERM");
+    process.kill(-child.pid, name);
     await exited;
   };
+  const stop = signal("SIGTERM");
   const base = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + options.readyMs;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`wrangler dev exited with ${child.exitCode}:\n${output}`);
     try {
       const res = await fetch(`${base}${options.ready.path}`, { ...(options.ready.headers ? { headers: options.ready.headers } : {}), signal: AbortSignal.timeout(2_000) });
-      if (res.ok) return { base, stop };
+      if (res.ok) return { base, stop, kill: signal("SIGKILL") };
     } catch {
       // Not listening yet.
     }

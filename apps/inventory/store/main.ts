@@ -73,7 +73,13 @@ const status = () => {
   const s = client.state;
   $("status").textContent = s.error ? `closed: ${s.error.message}` : `${s.status}${s.pending ? `, ${s.pending} pending` : ""}`;
   document.body.dataset.status = s.status;
+  $("law").textContent = s.behind ? "A newer version of this store is available: reload to update." : "";
+  $("law").dataset.behind = String(s.behind);
 };
+// Sends queued before a reload settle here too (a refusal, or one refused locally by a newer law).
+client.onSeal(({ seal }) => {
+  if (!seal.success) $("refused").textContent = seal.reason.message;
+});
 client.subscribe(status);
 status();
 stock.subscribe(render);

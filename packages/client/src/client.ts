@@ -151,6 +151,8 @@ export class NoemaClient<L extends Vocabulary | Lineage = Vocabulary> {
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly listeners = new Set<() => void>();
   private readonly sealListeners = new Set<(settled: Settled) => void>();
+  /** Sends refused here at `connect` (Critical under this law): no listener could exist yet, so each new one hears them. */
+  private readonly refusedAtConnect: Settled[] = [];
   private current: ClientState = { status: "connecting", world: undefined, behind: false, readOnly: false, pending: 0, error: undefined };
 
   private constructor(private readonly options: ClientOptions<L>) {
@@ -188,6 +190,7 @@ export class NoemaClient<L extends Vocabulary | Lineage = Vocabulary> {
 
   /** Calls `listener` with every Seal of this client's sends (after a reload too); returns the unsubscribe. */
   onSeal(listener: (settled: Settled) => void): () => void {
+    for (const settled of this.refusedAtConnect) listener(settled);
     this.sealListeners.add(listener);
     return () => void this.sealListeners.delete(listener);
   }
@@ -310,7 +313,7 @@ export class NoemaClient<L extends Vocabulary | Lineage = Vocabulary> {
       if (!carried.ok) {
         await this.queue.remove(intent.idempotencyKey);
         const reason: Reason = { kind: "connection", message: carried.message, connection: carried.connection };
-        this.settle(intent, { success: false, reason, precedentId: 0, timestamp: Date.now(), world: this.worldOrLocal() });
+        this.refusedAtConnect.push({ key: intent.idempotencyKey, intent, seal: { success: false, reason, precedentId: 0, timestamp: Date.now(), world: this.worldOrLocal() } });
         return;
       }
       if (carried.reforged) intent = { ...carried.intent, nomos: { name: this.vocabulary.nomos.name, version: this.vocabulary.nomos.version, hash: this.vocabulary.nomos.hash }, idempotencyKey: intent.idempotencyKey };
@@ -438,7 +441,8 @@ export class NoemaClient<L extends Vocabulary | Lineage = Vocabulary> {
       case "welcome":
         this.welcomed = true;
         this.retryMs = this.options.reconnectMs ?? 250;
-        this.setState({ world: frame.world, behind: frame.behind, readOnly: frame.readOnly, error: undefined });
+        // Resuming, the diffs after the cursor follow (none when it is the head): online now, not at the next diff.
+        this.setState({ world: frame.world, behind: frame.behind, readOnly: frame.readOnly, error: undefined, ...(this.synced ? { status: "online" as const } : {}) });
         this.flush();
         return;
       case "snapshot":

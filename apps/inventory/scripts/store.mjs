@@ -7,26 +7,33 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 
-export async function buildStore() {
 const app = join(dirname(fileURLToPath(import.meta.url)), "..");
-const out = join(app, "dist", "assets", "store");
-rmSync(out, { recursive: true, force: true });
-mkdirSync(out, { recursive: true });
-await build({
-  entryPoints: { store: join(app, "store", "main.ts") },
-  outdir: out,
-  bundle: true,
-  splitting: true,
-  format: "esm",
-  platform: "browser",
-  target: "es2022",
-  minify: true,
-  logLevel: "warning",
-});
-const require = createRequire(join(app, "..", "..", "packages", "client", "package.json"));
-const sqlite = dirname(require.resolve("@sqlite.org/sqlite-wasm"));
-copyFileSync(join(sqlite, "sqlite3.wasm"), join(out, "sqlite3.wasm"));
-copyFileSync(join(app, "store", "index.html"), join(out, "index.html"));
+
+/**
+ * `name`: the folder under dist/assets (the page's path). `law`: a module to bundle in place of
+ * ../src/law.js, exporting `inventoryLaw` (the browser tests build the page of the app's next release).
+ */
+export async function buildStore({ name = "store", law } = {}) {
+  const out = join(app, "dist", "assets", name);
+  rmSync(out, { recursive: true, force: true });
+  mkdirSync(out, { recursive: true });
+  const main = join(app, "store", "main.ts");
+  await build({
+    entryPoints: { store: main },
+    outdir: out,
+    bundle: true,
+    splitting: true,
+    format: "esm",
+    platform: "browser",
+    target: "es2022",
+    minify: true,
+    logLevel: "warning",
+    plugins: law ? [{ name: "law", setup: (b) => void b.onResolve({ filter: /^\.\.\/src\/law\.js$/ }, (args) => (args.importer === main ? { path: law } : undefined)) }] : [],
+  });
+  const require = createRequire(join(app, "..", "..", "packages", "client", "package.json"));
+  const sqlite = dirname(require.resolve("@sqlite.org/sqlite-wasm"));
+  copyFileSync(join(sqlite, "sqlite3.wasm"), join(out, "sqlite3.wasm"));
+  copyFileSync(join(app, "store", "index.html"), join(out, "index.html"));
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) await buildStore();

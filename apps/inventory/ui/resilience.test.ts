@@ -3,16 +3,17 @@
 // a reload while the server moves to a newer law (the test-only v4 of law-v4.ts), for an app
 // still on v3 and for one updated to v4. This file runs its own `wrangler dev` (it kills and
 // restarts it, and changes its law), on one persist directory and one port.
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { buildIntent, type Intent } from "@noema/core";
-import { build } from "esbuild";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startWranglerDev, type WranglerDev } from "../../../scripts/wrangler-dev.js";
 import { inventoryLaw } from "../src/law.js";
+// @ts-expect-error: a plain .mjs build script, without types.
+import { buildStore } from "../scripts/store.mjs";
 import { tooMany } from "./law-v4.js";
 import { WRITE_TOKEN } from "./setup.js";
 
@@ -150,32 +151,8 @@ async function sedimentsAfter(product: string, after: number) {
   return (body.sediments as any[]).map((s) => ({ op: s.intent.steps[0].op, args: s.intent.steps[0].args, origin: s.origin?.steps?.map((st: any) => `${st.connection}${st.reforged ? " reforged" : ""}`) }));
 }
 
-/** The storefront's bundle under the v4 law: store/main.ts with ../src/law.js replaced by law-v4.ts, into dist/assets/store-v4/. */
-async function buildStoreV4() {
-  const out = join(appDir, "dist", "assets", STORE_V4);
-  rmSync(out, { recursive: true, force: true });
-  await build({
-    entryPoints: { store: join(appDir, "store", "main.ts") },
-    outdir: out,
-    bundle: true,
-    splitting: true,
-    format: "esm",
-    platform: "browser",
-    target: "es2022",
-    logLevel: "warning",
-    plugins: [
-      {
-        name: "law-v4",
-        setup(b) {
-          b.onResolve({ filter: /^\.\.\/src\/law\.js$/ }, (args) => (args.importer.endsWith(join("store", "main.ts")) ? { path: "law", namespace: "law-v4" } : undefined));
-          b.onLoad({ filter: /.*/, namespace: "law-v4" }, () => ({ contents: `export { inventoryLawV4 as inventoryLaw } from "./law-v4.ts";`, resolveDir: here, loader: "ts" }));
-        },
-      },
-    ],
-  });
-  // The page and the SQLite WASM as the v3 build has them (setup.ts builds it first).
-  for (const file of ["index.html", "sqlite3.wasm"]) copyFileSync(join(appDir, "dist", "assets", "store", file), join(out, file));
-}
+/** The storefront's bundle under the v4 law (the app's next release), into dist/assets/store-v4/. */
+const buildStoreV4 = () => buildStore({ name: STORE_V4, law: join(here, "store-law-v4.ts") });
 
 beforeAll(async () => {
   mkdirSync(artifacts, { recursive: true });

@@ -253,19 +253,21 @@ describe("the storefront when the server dies or its law moves on", () => {
 
     // The server comes back under v4 on the same state, the network is back and the users reload.
     dev = await serve("v4");
-    for (const u of users) await u.context.setOffline(false);
     const [v3, v4] = users as [(typeof users)[0], (typeof users)[0]];
+    // The updating user's old tab goes first: Chromium reloads an offline error page by itself once the
+    // network is back, and that v3 page would take the queue before the v4 page could.
+    await v4.page.close();
+    for (const u of users) await u.context.setOffline(false);
     await v3.page.goto(v3.url);
     await v3.page.locator("body[data-status=online]").waitFor({ timeout: 20_000 });
     const page4 = await open(v4.context, await storeUrl(v4.product, v4.cart, STORE_V4));
-    await v4.page.close();
     const refusal = `reforging for inventory v4 failed: ${tooMany(4)}`;
 
     // The app on v3: its law is older than the server's, it says so, and the server carries its sends.
     await expect.poll(() => v3.page.locator("#law").getAttribute("data-behind"), { timeout: 10_000 }).toBe("true");
     expect(await v3.page.locator("#law").textContent()).not.toBe("");
     await expect.poll(() => v3.page.locator("#status").textContent(), { timeout: BACK_MS }).toBe("online");
-    await expect.poll(() => v3.page.getByRole("alert").textContent()).toBe(refusal);
+    await expect.poll(() => v3.page.getByRole("alert").textContent(), { timeout: 10_000 }).toBe(refusal);
     expect(await sedimentsAfter(v3.product, v3.head)).toEqual([
       // Curved: reforged by the server onto the web channel.
       { op: "reserve", args: expect.objectContaining({ locationId: "main", quantity: 2, channel: "web" }), origin: ["Curved reforged"] },
@@ -277,7 +279,7 @@ describe("the storefront when the server dies or its law moves on", () => {
 
     // The app updated to v4 carried them itself before sending: it is not behind, and the refused one never left the browser.
     expect(await page4.locator("#law").getAttribute("data-behind")).toBe("false");
-    await expect.poll(() => page4.getByRole("alert").textContent()).toBe(refusal);
+    await expect.poll(() => page4.getByRole("alert").textContent(), { timeout: 10_000 }).toBe(refusal);
     await expect.poll(() => page4.locator("#status").textContent(), { timeout: BACK_MS }).toBe("online");
     expect(await sedimentsAfter(v4.product, v4.head)).toEqual([
       // Reforged by the app (onto the web channel) and sent as a v4 Intent: nothing left for the server to carry.

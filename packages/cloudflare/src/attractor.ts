@@ -251,6 +251,8 @@ export abstract class Attractor<Env = unknown, L extends Vocabulary | Lineage = 
         verifier.chore(),
         ...(archive ? [archiveChore(archive)] : []),
       ];
+      // This instance is the only one: messages a dead run had taken go out now, not after their lease.
+      sedimenter.features.messages.releaseLeases();
       // An Attractor that cannot run its stored law leaves its frozen Intents, and their alarm, alone.
       this.sharedAlarm.serve(chores, () => sedimenter.available);
     });

@@ -1,9 +1,9 @@
-import { env, runDurableObjectAlarm, runInDurableObject, SELF } from "cloudflare:test";
+import { abortAllDurableObjects, env, runDurableObjectAlarm, runInDurableObject, SELF } from "cloudflare:test";
 import { AttractorDefinitionError } from "@noema/cloudflare";
 import { buildIntent } from "@noema/core";
 import { describe, expect, it } from "vitest";
 import { ledger } from "./ledger/vocabulary.js";
-import { MisdeclaredLedger } from "./messages/attractors.js";
+import { MisdeclaredLedger, type SendingLedger } from "./messages/attractors.js";
 
 const freshName = (label: string) => `${label}-${crypto.randomUUID()}`;
 const open = (holder: string) => buildIntent(ledger, (s) => void s.open({ holder }));
@@ -45,6 +45,27 @@ describe("messages over the generic routes", () => {
       { messageId: 1, outcome: "sealed", sedimentId: 2, seal: { success: true, outputs: [{ accountId: "acct-1-0" }], world: { attractor: "LedgerAttractor", name: receiver } } },
     ]);
     expect(await env.LEDGER_ATTRACTOR.getByName(receiver).accounts()).toEqual([{ accountId: "acct-1-0", holder: "bob", balance: 0 }]);
+  });
+
+  it("a message taken by a run that died is delivered as soon as the object starts again, not after its lease", async () => {
+    const [sender, receiver] = [freshName("sender"), freshName("receiver")];
+    const stub = env.SENDING_LEDGER.getByName(sender);
+    const intent = buildIntent(ledger, (s) => void s.$send({ to: { attractor: "LEDGER_ATTRACTOR", name: receiver }, key: `open:${receiver}` }, open("carol")));
+    expect(await stub.sedimentation(intent)).toMatchObject({ success: true });
+    // A delivery run takes it (its lease is a minute) and dies before the receiver answers.
+    const leased = await runInDurableObject(stub, (instance: SendingLedger) => {
+      const now = Date.now();
+      const { messages } = (instance as unknown as { sedimenter: { features: { messages: { takeDue(now: number, limit: number, until: number): unknown[] } } } }).sedimenter.features;
+      return messages.takeDue(now, 64, now + 60_000).length;
+    });
+    expect(leased).toBe(1);
+    await abortAllDurableObjects();
+    const [pending] = (await get(`/senders/${sender}/outbox`)).body.messages;
+    expect(pending.nextAttemptAt).toBeLessThanOrEqual(Date.now());
+    // A stub made before the abort is broken for good: a fresh one reaches the new instance.
+    expect(await runDurableObjectAlarm(env.SENDING_LEDGER.getByName(sender))).toBe(true);
+    expect((await get(`/senders/${sender}/outbox`)).body).toEqual({ messages: [] });
+    expect(await env.LEDGER_ATTRACTOR.getByName(receiver).accounts()).toEqual([{ accountId: "acct-1-0", holder: "carol", balance: 0 }]);
   });
 
   it("bad paging input is a 400 naming the field", async () => {

@@ -11,6 +11,8 @@ export const MESSAGE_DDL = [
   `CREATE INDEX IF NOT EXISTS _noema_outbox_due ON _noema_outbox (next_attempt_at, message_id)`,
   // One row per settled message: its key stays taken, and the receipt itself is in the sediment that recorded it.
   `CREATE TABLE IF NOT EXISTS _noema_receipt (message_id INTEGER PRIMARY KEY, msg_key TEXT NOT NULL UNIQUE, outcome TEXT NOT NULL, sediment_id INTEGER NOT NULL) STRICT`,
+  // Messages taken for delivery and not yet answered: at an object's start, every one of them was taken by a run that died.
+  `CREATE TABLE IF NOT EXISTS _noema_lease (message_id INTEGER PRIMARY KEY) STRICT`,
 ];
 
 /** The statement `$send` runs: explain shows it as it is. */
@@ -114,7 +116,7 @@ export class OutboxStore {
 
   /** Takes due messages for delivery: each is left alone until `until` (a lease), unless settled or postponed first. */
   take(now: number, limit: number, until: number): OutboxRow[] {
-    return this.db
+    const taken = this.db
       .exec(
         `UPDATE _noema_outbox SET next_attempt_at = ? WHERE message_id IN (SELECT message_id FROM _noema_outbox WHERE next_attempt_at <= ? ORDER BY next_attempt_at, message_id LIMIT ?)
          RETURNING message_id, msg_key, target_attractor, target_name, intent, sieve_hash, sent_sediment, sent_step, attempts, last_error, next_attempt_at, created_at`,
@@ -122,6 +124,20 @@ export class OutboxStore {
       )
       .map(entryOf)
       .sort((a, b) => a.messageId - b.messageId);
+    if (taken.length > 0) this.db.exec(`INSERT OR IGNORE INTO _noema_lease (message_id) SELECT value FROM json_each(?)`, [JSON.stringify(taken.map((t) => t.messageId))]);
+    return taken;
+  }
+
+  /**
+   * Makes every leased message due at `now`. An object runs as one instance at a time, so at its
+   * start each lease belongs to a run that died (kill -9, eviction, code update): waiting it out
+   * would hold an order up for the whole lease. A delivery still in flight from that run may
+   * then arrive twice, which the message's key makes harmless. Returns how many were released.
+   */
+  releaseLeases(now: number): number {
+    const released = this.db.exec(`UPDATE _noema_outbox SET next_attempt_at = ? WHERE next_attempt_at > ? AND message_id IN (SELECT message_id FROM _noema_lease) RETURNING message_id`, [now, now]).length;
+    this.db.exec(`DELETE FROM _noema_lease`, []);
+    return released;
   }
 
   /** Pending messages in the order they were sent, after `after` (a messageId). */
@@ -132,11 +148,13 @@ export class OutboxStore {
   /** Records a failed attempt and when to try again. */
   postpone(messageId: number, attempts: number, error: string, nextAttemptAt: number): void {
     this.db.exec(`UPDATE _noema_outbox SET attempts = ?, last_error = ?, next_attempt_at = ? WHERE message_id = ?`, [attempts, error, nextAttemptAt, messageId]);
+    this.db.exec(`DELETE FROM _noema_lease WHERE message_id = ?`, [messageId]);
   }
 
   /** Takes the message out and keeps its key taken; false when another delivery settled it first. */
   settle(entry: OutboxRow, outcome: string, sedimentId: number): boolean {
     if (this.db.exec(`DELETE FROM _noema_outbox WHERE message_id = ? RETURNING message_id`, [entry.messageId]).length === 0) return false;
+    this.db.exec(`DELETE FROM _noema_lease WHERE message_id = ?`, [entry.messageId]);
     this.db.exec(`INSERT INTO _noema_receipt (message_id, msg_key, outcome, sediment_id) VALUES (?, ?, ?, ?)`, [entry.messageId, entry.key, outcome, sedimentId]);
     return true;
   }

@@ -73,6 +73,11 @@ export class Messages implements FeatureHooks {
     return this.sealing.host.transaction(() => this.outbox.take(now, limit, leaseUntil));
   }
 
+  /** At the object's start: the messages a dead run had taken are due again now (see OutboxStore.releaseLeases). */
+  releaseLeases(): number {
+    return this.sealing.host.transaction(() => this.outbox.releaseLeases(this.sealing.host.now()));
+  }
+
   /** The message as the receiver gets it. */
   messageOf(entry: OutboxRow): Message {
     return { messageId: entry.messageId, key: entry.key, from: this.sealing.world, sentIn: entry.sentIn, intent: entry.intent, sieve: this.outbox.sieve(entry.sieveHash) };

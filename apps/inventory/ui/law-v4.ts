@@ -27,15 +27,19 @@ export const inventoryV4 = defineVocabulary(inventoryNomosV4, {
   }),
 });
 
+/** Why v4 stops every v3 `commit` (a Critical mark on that one operation): the other operations keep their Connection. */
+export const COMMIT_CRITICAL = "v4 sells through orders: a reservation queued for commit under v3 must be committed again by its order";
+
 /** Why v4 refuses a v3 reserve it cannot carry. */
-export const tooMany = (quantity: number) => `v4 holds at most ${V4_MAX_RESERVE} units per reservation; this one asked for ${quantity}`;
+const tooMany = (quantity: number) => `v4 holds at most ${V4_MAX_RESERVE} units per reservation; this one asked for ${quantity}`;
 
 /**
- * v3 → v4: a v3 reserve is Curved. Its reforge carries one of up to V4_MAX_RESERVE units over
+ * v3 → v4: a v3 commit is Critical; a v3 reserve is Curved. Its reforge carries one of up to V4_MAX_RESERVE units over
  * on the `web` channel (so the Seal shows it was reforged), and refuses a bigger one with the reason.
  */
 export const inventoryLawV4 = inventoryLaw.evolve(inventoryV4, {
   migration: [],
+  critical: { reason: COMMIT_CRITICAL, operations: ["commit"] },
   reforge: (intent: Intent): Intent => ({
     ...intent,
     steps: intent.steps.map((step) => {

@@ -14,7 +14,7 @@ import { startWranglerDev, type WranglerDev } from "../../../scripts/wrangler-de
 import { inventoryLaw } from "../src/law.js";
 // @ts-expect-error: a plain .mjs build script, without types.
 import { buildStore } from "../scripts/store.mjs";
-import { tooMany } from "./law-v4.js";
+import { COMMIT_CRITICAL } from "./law-v4.js";
 import { WRITE_TOKEN } from "./setup.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -132,17 +132,19 @@ async function reserveOnline(page: Page, product: string, cart: string) {
 }
 
 /**
- * Offline, three sends wait in the page's durable queue: reserve 2 at main (Curved under v4:
- * reforged), reserve 4 at main (Curved, but v4's reforge refuses it) and a cancelHold of the
- * north reservation (Flat: unchanged in v4).
+ * Offline, three sends wait in the page's durable queue, one per Connection under v4: reserve 2
+ * at main (Curved: reforged), a commit of the north reservation (Critical: v4 stops every v3
+ * commit) and a cancelHold of it (Flat: unchanged in v4).
  */
 async function queueThreeOffline(page: Page, product: string, cart: string, held: { id: string }) {
   await page.locator("body[data-status=offline]").waitFor({ timeout: 10_000 });
   await reserve(page, "main", 2);
-  await reserve(page, "main", 4);
-  await expect.poll(() => page.locator("#status").textContent()).toBe("offline, 2 pending");
+  await expect.poll(() => page.locator("#status").textContent()).toBe("offline, 1 pending");
+  const queue = `noema-store-${product}-${cart}`;
+  const commit = buildIntent(inventoryLaw.latest, (s) => void s.commit({ reservationId: held.id }));
+  await enqueue(page, queue, { ...commit, idempotencyKey: `commit-${held.id}` });
   const cancel = buildIntent(inventoryLaw.latest, (s) => void s.cancelHold({ reservationId: held.id, locationId: "north", quantity: 1 }));
-  await enqueue(page, `noema-store-${product}-${cart}`, { ...cancel, idempotencyKey: `cancel-${held.id}` });
+  await enqueue(page, queue, { ...cancel, idempotencyKey: `cancel-${held.id}` });
 }
 
 /** The sediments of a product after `after`, with how each came to run (its origin). */
@@ -261,7 +263,7 @@ describe("the storefront when the server dies or its law moves on", () => {
     await v3.page.goto(v3.url);
     await v3.page.locator("body[data-status=online]").waitFor({ timeout: 20_000 });
     const page4 = await open(v4.context, await storeUrl(v4.product, v4.cart, STORE_V4));
-    const refusal = `reforging for inventory v4 failed: ${tooMany(4)}`;
+    const refusal = `inventory v4 stops Intents of v3 at once: ${COMMIT_CRITICAL}`;
 
     // The app on v3: its law is older than the server's, it says so, and the server carries its sends.
     await expect.poll(() => v3.page.locator("#law").getAttribute("data-behind"), { timeout: 10_000 }).toBe("true");

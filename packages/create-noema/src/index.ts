@@ -15,17 +15,20 @@ const NOEMA_RANGE = `^${own.version}`;
 const DEV_DEPENDENCIES: Record<string, string> = {
   "@cloudflare/vitest-plugin": "1.5.0",
   "@noema/cli": NOEMA_RANGE,
+  // Builds the counter page (scripts/build-page.mjs); the version wrangler bundles with, so npm installs it once.
+  esbuild: "0.28.2",
   typescript: "~6.0.3",
   vitest: "^5.1.1",
   wrangler: "4.156.2",
 };
 const DEPENDENCIES: Record<string, string> = {
+  "@noema/client": NOEMA_RANGE,
   "@noema/cloudflare": NOEMA_RANGE,
   "@noema/core": NOEMA_RANGE,
   hono: "^4.10.0",
   zod: "^4.1.0",
 };
-const NOEMA_PACKAGES = ["@noema/core", "@noema/cloudflare", "@noema/cli"];
+const NOEMA_PACKAGES = ["@noema/core", "@noema/cloudflare", "@noema/client", "@noema/cli"];
 /** The oldest Node.js a project runs on: wrangler (install, dev, test, deploy) refuses anything older. */
 const NODE_MIN = "22.12";
 
@@ -90,11 +93,13 @@ export function scaffold(dir: string, options: { name?: string; packs?: string }
       postinstall: "wrangler types",
       // noema build reads the law's SQL with the parser and writes what the Worker derives Sieves
       // from (src/law.footprints.ts), so the Worker carries no parser: every way to run it rebuilds it.
-      build: "noema build",
-      start: "noema build && wrangler dev",
+      // Then the counter page into dist/assets/ (wrangler's static assets); the tests need only the law.
+      build: "noema build && node scripts/build-page.mjs",
+      start: "npm run build && wrangler dev",
       test: "noema build && vitest run",
-      typecheck: "tsc",
-      deploy: "noema build && wrangler deploy",
+      // The Worker and its tests (workerd), then the page (the browser's DOM).
+      typecheck: "tsc && tsc -p page",
+      deploy: "npm run build && wrangler deploy",
     },
     dependencies: pin(DEPENDENCIES),
     devDependencies: pin(DEV_DEPENDENCIES),

@@ -40,6 +40,10 @@ describe("create-noema", () => {
       ".nvmrc",
       "README.md",
       "package.json",
+      "page/index.html",
+      "page/main.ts",
+      "page/tsconfig.json",
+      "scripts/build-page.mjs",
       "src/attractor.ts",
       "src/index.ts",
       "src/law.footprints.ts",
@@ -67,14 +71,24 @@ describe("create-noema", () => {
 
     const pkg = JSON.parse(read(dir, "package.json"));
     expect(pkg.name).toBe("my-app");
-    expect(Object.keys(pkg.scripts)).toEqual(expect.arrayContaining(["start", "test", "typecheck", "deploy", "types", "postinstall"]));
+    expect(Object.keys(pkg.scripts)).toEqual(expect.arrayContaining(["build", "start", "test", "typecheck", "deploy", "types", "postinstall"]));
     expect(pkg.scripts.types).toBe("wrangler types");
-    // The Worker carries no SQL parser: every way to run it first writes the law's footprints with the CLI.
-    for (const script of ["start", "test", "deploy"]) expect(pkg.scripts[script]).toMatch(/^noema build && /);
+    // The Worker carries no SQL parser: every way to run it first writes the law's footprints with the CLI;
+    // what serves the counter page (dev, deploy) builds it too, into the assets folder wrangler serves.
+    expect(pkg.scripts.build).toBe("noema build && node scripts/build-page.mjs");
+    for (const script of ["start", "deploy"]) expect(pkg.scripts[script]).toMatch(/^npm run build && /);
+    expect(pkg.scripts.test).toMatch(/^noema build && /);
+    expect(pkg.scripts.typecheck).toBe("tsc && tsc -p page");
+    expect(read(dir, "wrangler.jsonc")).toContain('"assets": { "directory": "./dist/assets" }');
+    expect(read(dir, ".gitignore")).toContain("dist/");
     expect(read(dir, "src/law.ts")).toMatch(/^(\/\/[^\n]*\n)*import "\.\/law\.footprints\.js";/);
     const range = `^${own.version}`;
-    expect(pkg.dependencies).toStrictEqual({ "@noema/cloudflare": range, "@noema/core": range, hono: "^4.10.0", zod: "^4.1.0" });
-    expect(pkg.devDependencies).toMatchObject({ "@noema/cli": range, wrangler: "4.156.2", "@cloudflare/vitest-plugin": "1.5.0", vitest: "^5.1.1", typescript: "~6.0.3" });
+    expect(pkg.dependencies).toStrictEqual({ "@noema/client": range, "@noema/cloudflare": range, "@noema/core": range, hono: "^4.10.0", zod: "^4.1.0" });
+    expect(pkg.devDependencies).toMatchObject({ "@noema/cli": range, esbuild: "0.28.2", wrangler: "4.156.2", "@cloudflare/vitest-plugin": "1.5.0", vitest: "^5.1.1", typescript: "~6.0.3" });
+    // The page's esbuild is the one the pinned wrangler bundles with, so that npm installs one.
+    const wrangler = JSON.parse(readFileSync(fileURLToPath(new URL("../../../node_modules/wrangler/package.json", import.meta.url)), "utf8"));
+    expect(wrangler.version).toBe(pkg.devDependencies.wrangler);
+    expect(pkg.devDependencies.esbuild).toBe(wrangler.dependencies.esbuild);
     // wrangler needs Node.js 22.12: the project says so, and so does its README.
     expect(pkg.engines).toStrictEqual({ node: ">=22.12" });
     expect(read(dir, "README.md")).toContain("Node.js 22.12 or later");
@@ -113,7 +127,7 @@ describe("create-noema", () => {
     const cwd = mkdtempSync(join(tmpdir(), "create-noema-"));
     const packs = join(cwd, "packs");
     mkdirSync(packs);
-    for (const name of ["noema-core", "noema-cloudflare", "noema-cli", "create-noema"]) writeFileSync(join(packs, `${name}-${own.version}.tgz`), "");
+    for (const name of ["noema-core", "noema-cloudflare", "noema-client", "noema-cli", "create-noema"]) writeFileSync(join(packs, `${name}-${own.version}.tgz`), "");
     const r = createNoema(cwd, "app", "--packs", packs, "--name", "ledger");
     expect(r.code).toBe(0);
     const dir = join(cwd, "app");
@@ -122,6 +136,7 @@ describe("create-noema", () => {
     expect(read(dir, "wrangler.jsonc")).toContain('"name": "ledger"');
     expect(pkg.dependencies["@noema/core"]).toBe(`file:../packs/noema-core-${own.version}.tgz`);
     expect(pkg.dependencies["@noema/cloudflare"]).toBe(`file:../packs/noema-cloudflare-${own.version}.tgz`);
+    expect(pkg.dependencies["@noema/client"]).toBe(`file:../packs/noema-client-${own.version}.tgz`);
     expect(pkg.devDependencies["@noema/cli"]).toBe(`file:../packs/noema-cli-${own.version}.tgz`);
   });
 

@@ -1,6 +1,6 @@
 // First: what `noema build` derived from this law's SQL, so that the Worker needs no SQL parser.
 import "./law.footprints.js";
-import { columnsOf, defineNomos, defineVocabulary, integer, operation, sql, text } from "@noema/core";
+import { columnsOf, defineNomos, definePublication, defineVocabulary, integer, operation, sql, text } from "@noema/core";
 import * as z from "zod";
 
 /** The tables an Attractor holds: one row per counter. */
@@ -19,6 +19,12 @@ export const counterNomos = defineNomos({
 
 /** A counter as the statements return it, typed from the Nomos: `{ id: string; value: number }`. */
 export const COUNTER = columnsOf(counterNomos, "counters", "id", "value");
+
+/**
+ * What live clients (the page, `@noema/client`) see of a counter: its whole row. Nothing is
+ * published unless named here; a column left out never leaves the Durable Object.
+ */
+export const counterPublication = definePublication(counterNomos, { counters: { columns: ["id", "value"] } });
 
 const Id = z.string().regex(/^[a-z0-9-]{1,32}$/, "must be 1–32 characters of a–z, 0–9 or '-'");
 

@@ -1,6 +1,9 @@
 import { env, exports } from "cloudflare:workers";
 import { testWorld } from "@noema/cloudflare/testing";
+import { buildIntent } from "@noema/core";
+import { type DiffFrame, parseServerFrame, type ServerFrame, SYNC_PROTOCOL, SYNC_SUBPROTOCOL } from "@noema/core/sync";
 import { describe, expect, it } from "vitest";
+import { counterLaw, counterNomos } from "../src/law.js";
 
 /** The token vitest.config.mts gives the test Worker. */
 const TEST_TOKEN = "test-token";
@@ -66,5 +69,49 @@ describe("counter law", () => {
     expect(await world.rows("counters")).toStrictEqual([{ id, value: 5 }]);
     await world.advance(1000);
     expect(await world.rows("counters")).toStrictEqual([{ id, value: 3 }]);
+  });
+});
+
+/** Subscribes to one counter as the page does (the token as a subprotocol, as a browser offers it); every frame is validated. */
+async function subscribe(id: string) {
+  const res = await fetch(`/api/${id}/sync`, { headers: { Upgrade: "websocket", "Sec-WebSocket-Protocol": `${SYNC_SUBPROTOCOL}, visitor` } });
+  expect(res.status).toBe(101);
+  const ws = res.webSocket!;
+  const frames: ServerFrame[] = [];
+  const waiting: { n: number; resolve: () => void }[] = [];
+  ws.addEventListener("message", (e) => {
+    const parsed = parseServerFrame(e.data);
+    if (!parsed.ok) throw new Error(`bad frame ${String(e.data)}`);
+    frames.push(parsed.value);
+    for (const w of waiting.filter((w) => frames.length >= w.n)) w.resolve();
+  });
+  ws.accept();
+  ws.send(JSON.stringify({ t: "hello", protocol: SYNC_PROTOCOL, law: { version: counterNomos.version, hash: counterNomos.hash } }));
+  const until = (n: number) => (frames.length >= n ? Promise.resolve(frames) : new Promise<ServerFrame[]>((resolve) => waiting.push({ n, resolve: () => resolve(frames) })));
+  return { ws, until };
+}
+
+// The counter page's route (GET /api/<id>/sync): what @noema/client speaks, frame by frame.
+describe("counter live", () => {
+  it("a subscriber gets the counter as a snapshot, then each increment as a diff on the chain", async () => {
+    const id = fresh();
+    expect((await post(`/counters/${id}/add`, { amount: 2 })).status).toBe(200);
+    const page = await subscribe(id);
+    const [welcome, snapshot] = await page.until(2);
+    expect(welcome).toMatchObject({ t: "welcome", readOnly: false, behind: false });
+    expect(snapshot).toMatchObject({ t: "snapshot", sedimentId: 1, tables: { counters: { columns: ["id", "value"], rows: [[id, 2]] } } });
+
+    // Another client adds over HTTP: the page gets the changed row, chained to the snapshot's hash.
+    expect((await post(`/counters/${id}/add`, { amount: 3 })).status).toBe(200);
+    const [, , diff] = await page.until(3);
+    expect(diff).toStrictEqual({ t: "diff", sedimentId: 2, hash: expect.any(String), prevHash: (snapshot as { hash: string }).hash, changes: [{ table: "counters", op: "upsert", row: [id, 5] }] });
+
+    // The page's own increment goes over the socket: its diff, then its Seal under its idempotency key.
+    const add = buildIntent(counterLaw, (s) => void s.add({ id, amount: 1 }));
+    page.ws.send(JSON.stringify({ t: "send", intent: { ...add, idempotencyKey: "page-1" } }));
+    const [, , , mine, seal] = await page.until(5);
+    expect((mine as DiffFrame).changes).toStrictEqual([{ table: "counters", op: "upsert", row: [id, 6] }]);
+    expect(seal).toMatchObject({ t: "seal", key: "page-1", seal: { success: true, outputs: [{ id, value: 6 }] } });
+    page.ws.close();
   });
 });

@@ -399,7 +399,11 @@ export class NoemaClient<L extends Vocabulary | Lineage = Vocabulary> {
     socket.onclose = (event) => {
       if (this.socket !== socket) return;
       this.socket = undefined;
-      for (const entry of this.pending) [entry.unanswered, entry.sent] = [entry.unanswered || entry.sent, false];
+      for (const entry of this.pending) {
+        // Sent and never answered: its sediment may be among the diffs the next connection brings first.
+        entry.unanswered ||= entry.sent && entry.sealedAs === undefined;
+        entry.sent = false;
+      }
       if (FINAL.has(event.code)) {
         this.setState({ status: "closed", error: new SyncError(event.code, event.reason || `the server closed with ${event.code}`) });
         return;

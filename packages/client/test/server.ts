@@ -78,8 +78,8 @@ export class TestSyncServer {
   readonly frames: string[] = [];
   /** When set, the next snapshot stops after this many frames: its connection drops (1006) and the server goes offline. */
   cutSnapshot: number | undefined;
-  /** When set, the next send is sealed, but its connection drops before the Seal (or its diff) reaches the sender. */
-  dropBeforeSeal = false;
+  /** When set, the next send is sealed, but its connection drops before its Seal reaches the sender, or after the Seal and before the diff. */
+  dropSend: "before-seal" | "after-seal" | undefined;
   /** Diffs are kept for the sediments after this one; a cursor before it gets a snapshot (see `prune`). */
   private since = 0;
 
@@ -245,12 +245,13 @@ export class TestSyncServer {
     if (frame.t === "hello") return this.hello(connection, frame);
     const before = this.published();
     const seal = this.sedimenter.sedimentation(frame.intent);
-    if (this.dropBeforeSeal) {
-      this.dropBeforeSeal = false;
-      connection.close(1006, "connection lost");
-    }
+    const drop = this.dropSend;
+    this.dropSend = undefined;
+    if (drop === "before-seal") connection.close(1006, "connection lost");
     const answer = () => connection.deliver({ t: "seal", key: frame.intent.idempotencyKey, seal });
     if (!this.options.diffFirst) answer();
+    // Once the Seal is delivered, before the diff is.
+    if (drop === "after-seal") this.later(() => connection.close(1006, "connection lost"));
     if (seal.success && !this.diffs.has(seal.sedimentId)) this.publish(seal, before);
     if (this.options.diffFirst) answer();
   }

@@ -1,6 +1,6 @@
 import type { Args, Intent, Lineage, Publication, Reason, Seal, Statement, Vocabulary, World } from "@noema/core";
 import { bindParams, carry, intentSieve, interpret, isBuiltinOp, Refusal, tablesOfInvariants } from "@noema/core/runtime";
-import { type ClientFrame, type DiffFrame, parseServerFrame, type ServerFrame, SYNC_CLOSE, SYNC_ERROR, SYNC_PROTOCOL } from "@noema/core/sync";
+import { type ClientFrame, type DiffFrame, joinSnapshot, parseServerFrame, type ServerFrame, type SnapshotFrame, SYNC_CLOSE, SYNC_ERROR, SYNC_PROTOCOL } from "@noema/core/sync";
 import type { ReplicaDatabase } from "./database.js";
 import { memoryQueue, type QueuedIntent, type SendQueue } from "./queue.js";
 import { Replica } from "./replica.js";
@@ -106,6 +106,11 @@ interface Pending {
   sealedAs?: number;
   /** Sent on the current connection. */
   sent: boolean;
+  /**
+   * Sent before (on a lost connection, or before a reload) with no answer: its sediment may be among
+   * the diffs a resumed connection brings before its Seal, so they are held until that Seal.
+   */
+  unanswered: boolean;
   resolve?: (seal: Seal) => void;
   reject?: (error: Error) => void;
 }
@@ -147,6 +152,10 @@ export class NoemaClient<L extends Vocabulary | Lineage = Vocabulary> {
   private socket: SyncSocket | undefined;
   private welcomed = false;
   private synced = false;
+  /** The frames of a snapshot sent in several, held until its last one: the replica changes only once it is whole. */
+  private snapshotParts: SnapshotFrame[] = [];
+  /** A snapshot and diffs received while an `unanswered` send awaits its Seal: applied with that Seal, so it never counts twice. */
+  private held: (SnapshotFrame | DiffFrame)[] = [];
   private retryMs: number;
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly listeners = new Set<() => void>();
@@ -282,7 +291,7 @@ export class NoemaClient<L extends Vocabulary | Lineage = Vocabulary> {
     const queued: QueuedIntent = { ...intent, idempotencyKey: intent.idempotencyKey ?? newKey() };
     const prediction = this.predict(queued);
     await this.queue.add(queued);
-    const entry: Pending = { intent: queued, prediction, sent: false };
+    const entry: Pending = { intent: queued, prediction, sent: false, unanswered: false };
     const seal = new Promise<Seal>((resolve, reject) => Object.assign(entry, { resolve, reject }));
     this.pending.push(entry);
     if (prediction.mode === "optimistic") this.applyPending(entry, this.pending.length - 1);
@@ -318,7 +327,7 @@ export class NoemaClient<L extends Vocabulary | Lineage = Vocabulary> {
       }
       if (carried.reforged) intent = { ...carried.intent, nomos: { name: this.vocabulary.nomos.name, version: this.vocabulary.nomos.version, hash: this.vocabulary.nomos.hash }, idempotencyKey: intent.idempotencyKey };
     }
-    this.pending.push({ intent, prediction: this.predict(intent), sent: false });
+    this.pending.push({ intent, prediction: this.predict(intent), sent: false, unanswered: true });
   }
 
   private worldOrLocal(): World {
@@ -368,6 +377,10 @@ export class NoemaClient<L extends Vocabulary | Lineage = Vocabulary> {
     this.socket = socket;
     this.welcomed = false;
     this.synced = false;
+    // A snapshot cut short by a lost connection is dropped: the next hello starts it over.
+    this.snapshotParts = [];
+    // Held frames were not applied, so the cursor still stands before them: the next hello brings them again.
+    this.held = [];
     this.setState({ status: "connecting" });
     socket.onopen = () => {
       const { nomos } = this.vocabulary;
@@ -386,7 +399,11 @@ export class NoemaClient<L extends Vocabulary | Lineage = Vocabulary> {
     socket.onclose = (event) => {
       if (this.socket !== socket) return;
       this.socket = undefined;
-      for (const entry of this.pending) entry.sent = false;
+      for (const entry of this.pending) {
+        // Sent and never answered: its sediment may be among the diffs the next connection brings first.
+        entry.unanswered ||= entry.sent && entry.sealedAs === undefined;
+        entry.sent = false;
+      }
       if (FINAL.has(event.code)) {
         this.setState({ status: "closed", error: new SyncError(event.code, event.reason || `the server closed with ${event.code}`) });
         return;
@@ -445,12 +462,17 @@ export class NoemaClient<L extends Vocabulary | Lineage = Vocabulary> {
         this.setState({ world: frame.world, behind: frame.behind, readOnly: frame.readOnly, error: undefined, ...(this.synced ? { status: "online" as const } : {}) });
         this.flush();
         return;
-      case "snapshot":
-        this.replica.restore(frame);
+      case "snapshot": {
+        this.snapshotParts.push(frame);
+        if (frame.more) return;
+        const whole = joinSnapshot(this.snapshotParts);
+        this.snapshotParts = [];
+        if (!whole) return this.resync(socket);
         this.synced = true;
-        this.confirmed();
-        this.setState({ status: "online" });
+        this.held.push(whole);
+        this.release();
         return;
+      }
       case "diff":
         return this.diff(frame, socket);
       case "seal":
@@ -467,8 +489,7 @@ export class NoemaClient<L extends Vocabulary | Lineage = Vocabulary> {
         // The send changed nothing on the server and never will: it leaves the queue and its local effect goes.
         this.forget(entry);
         entry.reject?.(new SyncError(frame.code, frame.message, frame.path));
-        this.rebase();
-        this.changed();
+        if (!this.release()) this.confirmed();
         return;
       }
     }
@@ -476,11 +497,23 @@ export class NoemaClient<L extends Vocabulary | Lineage = Vocabulary> {
 
   /** Checks a diff against the chain (the next sediment, after the hash held) and applies it, or resyncs. */
   private diff(frame: DiffFrame, socket: SyncSocket): void {
-    const head = this.replica.head;
-    if (!this.synced || !head || frame.sedimentId !== head.sedimentId + 1 || frame.prevHash !== head.hash) return this.resync(socket);
-    this.replica.apply({ sedimentId: frame.sedimentId, hash: frame.hash }, frame.changes);
-    if (this.current.status !== "online") this.setState({ status: "online" });
+    const head = this.held.at(-1) ?? this.replica.head;
+    if (!this.synced || !head || this.snapshotParts.length > 0 || frame.sedimentId !== head.sedimentId + 1 || frame.prevHash !== head.hash) return this.resync(socket);
+    this.held.push(frame);
+    this.release();
+  }
+
+  /** Applies the frames held, unless a send still awaits the answer that says whether they include it; true when it did. */
+  private release(): boolean {
+    if (this.held.length === 0 || this.pending.some((p) => p.unanswered)) return false;
+    for (const f of this.held) {
+      if (f.t === "snapshot") this.replica.restore(f);
+      else this.replica.apply({ sedimentId: f.sedimentId, hash: f.hash }, f.changes);
+    }
+    this.held = [];
     this.confirmed();
+    if (this.current.status !== "online") this.setState({ status: "online" });
+    return true;
   }
 
   /** The confirmed state moved: sends whose sediment it now includes are done; the rest are applied again. */
@@ -494,12 +527,13 @@ export class NoemaClient<L extends Vocabulary | Lineage = Vocabulary> {
   private sealed(key: string, seal: Seal): void {
     const entry = this.pending.find((p) => p.intent.idempotencyKey === key);
     if (!entry) return;
+    entry.unanswered = false;
     if (seal.success) entry.sealedAs = seal.sedimentId;
     else this.forget(entry);
     entry.resolve?.(seal);
     this.settle(entry.intent, seal);
     // A success stays applied until its diff arrives (or is done, if the diff came first); a refusal's local change goes now.
-    this.confirmed();
+    if (!this.release()) this.confirmed();
   }
 
   private forget(entry: Pending): void {

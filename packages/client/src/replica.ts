@@ -125,7 +125,9 @@ export class Replica {
           this.db.exec(`CREATE TABLE ${quote(name)} (${table.columns.map(quote).join(", ")}${key})`, []);
         }
         this.tables.set(name, { columns: table.columns, key: table.key, exact });
-        for (const row of table.rows) this.upsert(name, row);
+        // A fresh table, and a snapshot lists each row once: plain inserts, one prepared statement.
+        const insert = `INSERT INTO ${quote(name)} (${table.columns.map(quote).join(", ")}) VALUES (${table.columns.map(() => "?").join(", ")})`;
+        for (const row of table.rows) this.db.exec(insert, row.map(toSql));
       }
       this.save({ sedimentId: snapshot.sedimentId, hash: snapshot.hash });
     });

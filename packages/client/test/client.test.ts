@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { buildIntent, columnsOf, definePublication, type Intent, sql } from "@noema/core";
+import { MAX_SERVER_FRAME_BYTES } from "@noema/core/sync";
 import { afterEach, describe, expect, it } from "vitest";
 import { inventoryLaw } from "../../../apps/inventory/src/law.js";
 import { inventoryV1 } from "../../../apps/inventory/src/vocabulary.js";
@@ -42,6 +43,11 @@ function replicaOf(db: ReplicaDatabase, server: TestSyncServer) {
       db.exec(`SELECT * FROM "${table}" ORDER BY ${t.key.map((k) => `"${k}"`).join(", ")}`, []).map((r) => t.columns.map((col) => r[col])),
     ]),
   );
+}
+
+async function until(check: () => boolean) {
+  for (let i = 0; i < 500 && !check(); i++) await new Promise((r) => setTimeout(r, 5));
+  expect(check()).toBe(true);
 }
 
 const rowsOf = (server: TestSyncServer) => Object.fromEntries(Object.entries(server.published()).map(([t, v]) => [t, v.rows]));
@@ -140,8 +146,8 @@ describe("send", () => {
     expect(prediction.mode === "pending" && prediction.unseen).toStrictEqual(["invariant:reserved_matches_active_reservations", "shape:reservations", "write:reservations"]);
   });
 
-  it("handles a Seal that arrives before its diff", async () => {
-    const server = new TestSyncServer(inventoryLaw, ALL, { sealFirst: true });
+  it("handles a diff that arrives before its Seal", async () => {
+    const server = new TestSyncServer(inventoryLaw, ALL, { diffFirst: true });
     server.sediment(setStock("berlin", 5));
     const c = await client(server);
     await c.send(reserve("berlin", 1));
@@ -149,6 +155,101 @@ describe("send", () => {
     await server.settle();
     expect(c.query(stockQuery)[0]!.reserved).toBe(2);
     expect(replicaOf(c.db, server)).toStrictEqual(rowsOf(server));
+  });
+});
+
+describe("a send settled", () => {
+  /** Every value of berlin's `reserved` the app could read, one per change the client announced. */
+  function watch(c: NoemaClient<typeof inventoryLaw>) {
+    const seen: number[] = [];
+    c.subscribe(() => seen.push(c.query(stockQuery).find((r) => r.location_id === "berlin")?.reserved ?? 0));
+    return seen;
+  }
+  const rising = (seen: number[]) => seen.every((v, i) => i === 0 || v >= seen[i - 1]!);
+
+  it("never counts a send twice: its Seal, then its diff, take it from the optimistic layer as its rows arrive", async () => {
+    const server = new TestSyncServer(inventoryLaw, ALL);
+    server.sediment(setStock("berlin", 10));
+    const c = await client(server);
+    const seen = watch(c);
+    await c.send(reserve("berlin", 1));
+    server.sediment(reserve("berlin", 2));
+    await c.send(reserve("berlin", 1));
+    await server.settle();
+    // Each send shows once, at once; the other writer's 2 arrive; nothing ever goes back down.
+    expect(seen[0]).toBe(1);
+    expect(rising(seen)).toBe(true);
+    expect(seen.at(-1)).toBe(4);
+    expect(c.state.pending).toBe(0);
+    expect(replicaOf(c.db, server)).toStrictEqual(rowsOf(server));
+  });
+
+  it.each(["before-seal", "after-seal"] as const)("never counts a send twice when the connection drops %s: the diffs a resume brings wait for the Seal", async (drop) => {
+    const server = new TestSyncServer(inventoryLaw, ALL);
+    server.sediment(setStock("berlin", 10));
+    const c = await client(server);
+    const seen = watch(c);
+    // Sealed on the server, but the connection drops before the client hears of it (or of its diff): on resume, its diff comes first.
+    server.dropSend = drop;
+    const sent = await c.send(reserve("berlin", 3));
+    server.sediment(reserve("berlin", 1));
+    await sent.seal;
+    await until(() => c.state.pending === 0);
+    await server.settle();
+    expect(server.frames.filter((f) => f.startsWith('{"t":"welcome"'))).toHaveLength(2);
+    expect(server.sedimenter.log.byIdempotencyKey(sent.key)?.sedimentId).toBe(3);
+    expect(seen[0]).toBe(3);
+    expect(rising(seen)).toBe(true);
+    expect(seen.at(-1)).toBe(4);
+    expect(replicaOf(c.db, server)).toStrictEqual(rowsOf(server));
+  });
+});
+
+describe("snapshots larger than a frame", () => {
+  const seedStock = (server: TestSyncServer, rows: number) =>
+    server.seed(`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ${rows})
+      INSERT INTO stock (location_id, quantity, reserved, updated_at) SELECT printf('location-%08d', i), i, 0, 0 FROM n`);
+
+  it("applies a snapshot of over 1 MiB, sent in frames within MAX_SERVER_FRAME_BYTES, with every row", async () => {
+    const server = new TestSyncServer(inventoryLaw, ALL);
+    server.sediment(setStock("berlin", 5));
+    seedStock(server, 40_000);
+    const c = await client(server);
+    const snapshots = server.frames.filter((f) => f.startsWith('{"t":"snapshot"'));
+    expect(snapshots.reduce((n, f) => n + Buffer.byteLength(f), 0)).toBeGreaterThan(1024 * 1024);
+    expect(Math.max(...snapshots.map((f) => Buffer.byteLength(f)))).toBeLessThanOrEqual(MAX_SERVER_FRAME_BYTES);
+    expect(snapshots.length).toBeGreaterThanOrEqual(3);
+    expect(c.state.status).toBe("online");
+    expect(c.query(stockQuery)).toHaveLength(40_001);
+    // Compared as text: a deep comparison of 40,000 rows takes seconds.
+    expect(JSON.stringify(replicaOf(c.db, server)) === JSON.stringify(rowsOf(server))).toBe(true);
+  }, 30_000);
+
+  it("leaves the replica as it was when the connection drops mid-snapshot, and starts over on the next hello", async () => {
+    const server = new TestSyncServer(inventoryLaw, ALL, { snapshotFrameBytes: 400 });
+    seedStock(server, 30);
+    server.sediment(setStock("berlin", 5));
+    const c = await client(server);
+    const before = replicaOf(c.db, server);
+    server.online = false;
+    server.disconnect();
+    await server.settle();
+    server.sediment(setStock("berlin", 7));
+    server.sediment(setStock("paris", 1));
+    // The diffs after the client's cursor are no longer kept: it gets a snapshot, cut after its second frame.
+    server.prune();
+    server.cutSnapshot = 2;
+    server.online = true;
+    await until(() => !server.online);
+    await server.settle();
+    expect(server.frames.filter((f) => f.startsWith('{"t":"snapshot"') && f.endsWith('"more":true}')).length).toBeGreaterThanOrEqual(3);
+    expect(c.state.status).not.toBe("online");
+    expect(replicaOf(c.db, server)).toStrictEqual(before);
+    server.online = true;
+    await until(() => c.state.status === "online");
+    await server.settle();
+    expect(replicaOf(c.db, server)).toStrictEqual(rowsOf(server));
+    expect(c.query(stockQuery).find((r) => r.location_id === "berlin")?.quantity).toBe(7);
   });
 });
 

@@ -46,8 +46,8 @@ function tables(db: ReplicaDatabase, server: TestSyncServer) {
 describe("several clients", () => {
   it("end with every replica equal to the server's published state, each send applied at most once, after any interleaving", async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(command, { maxLength: 25 }), fc.boolean(), async (commands, sealFirst) => {
-        const server = new TestSyncServer(inventoryLaw, VISIBLE, { sealFirst });
+      fc.asyncProperty(fc.array(command, { maxLength: 25 }), fc.boolean(), async (commands, diffFirst) => {
+        const server = new TestSyncServer(inventoryLaw, VISIBLE, { diffFirst });
         server.sediment(buildIntent(law, (s) => void s.setStock({ locationId: "berlin", quantity: 5 })));
         const links = Array.from({ length: CLIENTS }, () => server.link());
         const dbs = links.map(() => openNodeDatabase());

@@ -6,7 +6,7 @@
 import { DatabaseSync, type SQLInputValue } from "node:sqlite";
 import { type Json, Lineage, type Row, type Seal, type SqlValue, type Vocabulary, type World } from "@noema/core";
 import { applyLineage, GENESIS_HASH, type SedimentHost, Sedimenter } from "@noema/core/runtime";
-import { type ClientFrame, parseClientFrame, type ServerFrame, SYNC_CLOSE, SYNC_PROTOCOL, type SyncChange, type SnapshotFrame } from "@noema/core/sync";
+import { type ClientFrame, MAX_SERVER_FRAME_BYTES, parseClientFrame, type ServerFrame, SYNC_CLOSE, SYNC_PROTOCOL, type SyncChange, snapshotFrames } from "@noema/core/sync";
 import type { SyncSocket } from "../src/index.js";
 
 function sqliteHost(): SedimentHost {
@@ -58,8 +58,10 @@ interface Connection {
 
 export interface TestServerOptions {
   world?: string;
-  /** Send a sender its Seal before the diff of its sediment (the client must handle both orders). */
-  sealFirst?: boolean;
+  /** Send a sender the diff of its sediment before its Seal (an Attractor sends the Seal first; the client must handle both orders). */
+  diffFirst?: boolean;
+  /** Bytes of a snapshot frame at most: MAX_SERVER_FRAME_BYTES unless a test wants more frames from fewer rows. */
+  snapshotFrameBytes?: number;
 }
 
 export class TestSyncServer {
@@ -74,6 +76,12 @@ export class TestSyncServer {
   private inFlight = 0;
   /** Every frame the server sent, as text: a test reads them for hidden columns. */
   readonly frames: string[] = [];
+  /** When set, the next snapshot stops after this many frames: its connection drops (1006) and the server goes offline. */
+  cutSnapshot: number | undefined;
+  /** When set, the next send is sealed, but its connection drops before its Seal reaches the sender, or after the Seal and before the diff. */
+  dropSend: "before-seal" | "after-seal" | undefined;
+  /** Diffs are kept for the sediments after this one; a cursor before it gets a snapshot (see `prune`). */
+  private since = 0;
 
   constructor(
     readonly law: Vocabulary | Lineage,
@@ -101,6 +109,16 @@ export class TestSyncServer {
       out[table] = { columns: [...columns], key, rows: rows.map((r) => columns.map((c) => r[c] as Json)) };
     }
     return out;
+  }
+
+  /** Writes rows outside any sediment, as a migration would: only a snapshot carries them. */
+  seed(statement: string): void {
+    this.host.db.exec(statement, []);
+  }
+
+  /** Forgets the diffs up to the head, as an Attractor does past SYNC_RETAINED: a client behind it gets a snapshot. */
+  prune(): void {
+    this.since = this.sedimenter.log.head().sedimentId;
   }
 
   /** Sediments an Intent as another writer would (not through a socket), publishing its diff. */
@@ -227,10 +245,15 @@ export class TestSyncServer {
     if (frame.t === "hello") return this.hello(connection, frame);
     const before = this.published();
     const seal = this.sedimenter.sedimentation(frame.intent);
+    const drop = this.dropSend;
+    this.dropSend = undefined;
+    if (drop === "before-seal") connection.close(1006, "connection lost");
     const answer = () => connection.deliver({ t: "seal", key: frame.intent.idempotencyKey, seal });
-    if (this.options.sealFirst) answer();
+    if (!this.options.diffFirst) answer();
+    // Once the Seal is delivered, before the diff is.
+    if (drop === "after-seal") this.later(() => connection.close(1006, "connection lost"));
     if (seal.success && !this.diffs.has(seal.sedimentId)) this.publish(seal, before);
-    if (!this.options.sealFirst) answer();
+    if (this.options.diffFirst) answer();
   }
 
   private hello(connection: Connection, frame: ClientFrame & { t: "hello" }): void {
@@ -239,12 +262,20 @@ export class TestSyncServer {
     const head = this.sedimenter.log.head();
     const after = frame.after;
     if (after) {
-      const known = after.sedimentId === 0 ? after.hash === GENESIS_HASH : this.diffs.get(after.sedimentId)?.hash === after.hash;
+      const known = after.sedimentId === 0 ? after.hash === GENESIS_HASH : this.sedimenter.log.hashOf(after.sedimentId) === after.hash;
       if (!known || after.sedimentId > head.sedimentId) return connection.close(SYNC_CLOSE.resync, "the cursor is not on this World's chain");
+    }
+    if (after && after.sedimentId >= this.since) {
       for (let id = after.sedimentId + 1; id <= head.sedimentId; id++) connection.deliver({ t: "diff", sedimentId: id, ...this.diffs.get(id)! });
     } else {
-      const snapshot: SnapshotFrame = { t: "snapshot", sedimentId: head.sedimentId, hash: head.hash, tables: this.published() };
-      connection.deliver(snapshot);
+      const frames = snapshotFrames({ t: "snapshot", sedimentId: head.sedimentId, hash: head.hash, tables: this.published() }, this.options.snapshotFrameBytes ?? MAX_SERVER_FRAME_BYTES);
+      const cut = this.cutSnapshot;
+      this.cutSnapshot = undefined;
+      for (const f of frames.slice(0, cut)) connection.deliver(f);
+      if (cut !== undefined && cut < frames.length) {
+        this.online = false;
+        return connection.close(1006, "connection lost");
+      }
     }
     connection.synced = true;
   }

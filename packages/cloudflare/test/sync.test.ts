@@ -1,6 +1,6 @@
-import { SELF, env } from "cloudflare:test";
+import { SELF, env, runInDurableObject } from "cloudflare:test";
 import { buildIntent, type Intent } from "@noema/core";
-import { type DiffFrame, parseServerFrame, type ServerFrame, SYNC_CLOSE, SYNC_PROTOCOL, SYNC_SUBPROTOCOL, type SyncCursor } from "@noema/core/sync";
+import { type DiffFrame, joinSnapshot, MAX_SERVER_FRAME_BYTES, parseServerFrame, type ServerFrame, type SnapshotFrame, SYNC_CLOSE, SYNC_PROTOCOL, SYNC_SUBPROTOCOL, type SyncCursor } from "@noema/core/sync";
 import { describe, expect, it } from "vitest";
 import { ledger } from "./ledger/vocabulary.js";
 import { ledgerNomos } from "./ledger/nomos.js";
@@ -74,7 +74,8 @@ describe("sync over a hibernatable WebSocket", () => {
     expect(ann.frames[1]).toStrictEqual({ t: "snapshot", sedimentId: 0, hash: "0".repeat(64), tables: { accounts: { columns: ["id", "balance"], key: ["id"], rows: [] }, movements: { columns: ["id", "account_id", "amount"], key: ["id"], rows: [] } } });
 
     ann.send(open("ann"), "open-1");
-    const [, , opened, sealed] = await ann.until(4);
+    // The sender gets its Seal before the diff: its client settles the pending Intent as it applies the rows.
+    const [, , sealed, opened] = await ann.until(4);
     expect(opened).toMatchObject({ t: "diff", sedimentId: 1, prevHash: "0".repeat(64), changes: [{ table: "accounts", op: "upsert", row: ["acct-1-0", 0] }] });
     expect(sealed).toMatchObject({ t: "seal", key: "open-1", seal: { success: true, sedimentId: 1, hash: (opened as DiffFrame).hash } });
     // Bob sees the sediment, with nothing of Ann's account in it: the chain has no gap.
@@ -201,6 +202,39 @@ describe("sync over a hibernatable WebSocket", () => {
     expect((await stub(w).precedents()).precedents).toStrictEqual([]);
     ro.ws.close();
     rw.ws.close();
+  });
+
+  it("sends a snapshot larger than a WebSocket message in frames within MAX_SERVER_FRAME_BYTES that join into every row, then diffs after it", async () => {
+    const w = freshWorld();
+    await stub(w).sedimentation(open("ann"));
+    // 60,000 movements netting to zero, written at once as a migration would (outside any sediment): a published table of over 1 MiB.
+    const ROWS = 60_000;
+    await runInDurableObject(stub(w), (_, state) => {
+      state.storage.sql.exec(`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ${ROWS})
+        INSERT INTO movements (account_id, amount, transfer_id, at) SELECT 'acct-1-0', CASE i % 2 WHEN 0 THEN 1 ELSE -1 END, NULL, 0 FROM n`);
+      // As after a migration: those writes are no sediment's, and the snapshot carries them.
+      state.storage.sql.exec("DELETE FROM _noema_sync_touched");
+    });
+    const ann = await connect(syncPath(w), { token: "rw:ann" });
+    ann.hello();
+    const last = () => ann.frames.some((f) => f.t === "snapshot" && !f.more);
+    for (let i = 0; i < 500 && !last(); i++) await new Promise((r) => setTimeout(r, 20));
+    const parts = ann.frames.filter((f): f is SnapshotFrame => f.t === "snapshot");
+    const bytes = ann.raw.filter((t) => t.startsWith('{"t":"snapshot"')).map((t) => new TextEncoder().encode(t).length);
+    expect(bytes.reduce((a, b) => a + b)).toBeGreaterThan(1024 * 1024);
+    expect(Math.max(...bytes)).toBeLessThanOrEqual(MAX_SERVER_FRAME_BYTES);
+    expect(parts.length).toBeGreaterThanOrEqual(3);
+    const whole = joinSnapshot(parts)!;
+    const stored = await runInDurableObject(stub(w), (_, state) => state.storage.sql.exec("SELECT id, account_id, amount FROM movements ORDER BY id").toArray().map((r) => [r.id, r.account_id, r.amount]));
+    expect(stored).toHaveLength(ROWS);
+    expect(whole.tables.movements!.rows).toStrictEqual(stored);
+    expect(whole.tables.accounts!.rows).toStrictEqual([["acct-1-0", 0]]);
+    // The chain goes on from the snapshot's sediment: the Seal, then the diff after it.
+    ann.send(deposit("acct-1-0", 3), "after-snapshot");
+    const frames = await ann.until(ann.frames.length + 2);
+    expect(frames.slice(-2).map((f) => f.t)).toStrictEqual(["seal", "diff"]);
+    expect(frames.at(-1)).toMatchObject({ sedimentId: 2, prevHash: whole.hash, changes: [{ table: "accounts", op: "upsert", row: ["acct-1-0", 3] }, { table: "movements", op: "upsert", row: [ROWS + 1, "acct-1-0", 3] }] });
+    ann.ws.close();
   });
 
   it("applies a send once by its key: repeated after a reconnect, it gets the same Seal", async () => {

@@ -1,7 +1,21 @@
+import { utf8ToBytes } from "@noble/hashes/utils.js";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { Json } from "../src/index.js";
-import { MAX_SYNC_FRAME_BYTES, parseClientFrame, parseServerFrame, type ServerFrame, type SnapshotTable, SYNC_CLOSE, SYNC_GENESIS, SYNC_PROTOCOL } from "../src/sync.js";
+import {
+  joinSnapshot,
+  MAX_SERVER_FRAME_BYTES,
+  MAX_SYNC_FRAME_BYTES,
+  parseClientFrame,
+  parseServerFrame,
+  type ServerFrame,
+  type SnapshotFrame,
+  snapshotFrames,
+  type SnapshotTable,
+  SYNC_CLOSE,
+  SYNC_GENESIS,
+  SYNC_PROTOCOL,
+} from "../src/sync.js";
 
 const H = "a".repeat(64);
 const hello = { t: "hello", protocol: SYNC_PROTOCOL, law: { version: 2, hash: H }, after: { sedimentId: 3, hash: H } };
@@ -85,5 +99,48 @@ describe("sync protocol", () => {
         expect(typeof parseServerFrame(input).ok).toBe("boolean");
       }),
     );
+  });
+
+  it("reads a server frame up to MAX_SERVER_FRAME_BYTES, past the client frame limit, and no larger", () => {
+    const rows = (n: number) => Array.from({ length: n }, (_, i) => [`row-${String(i).padStart(8, "0")}`, i]);
+    const snapshot = (n: number) => JSON.stringify({ t: "snapshot", ...SYNC_GENESIS, tables: { t: { columns: ["id", "n"], key: ["id"], rows: rows(n) } } });
+    const fits = snapshot(Math.floor(MAX_SERVER_FRAME_BYTES / 30));
+    expect(fits.length).toBeGreaterThan(MAX_SYNC_FRAME_BYTES);
+    expect(parseServerFrame(fits).ok).toBe(true);
+    expect(issuesOf(parseServerFrame(snapshot(Math.ceil(MAX_SERVER_FRAME_BYTES / 20))))).toStrictEqual([["too_big", ""]]);
+    expect(issuesOf(parseServerFrame({ t: "snapshot", ...SYNC_GENESIS, tables: {}, more: false }))).toStrictEqual([["invalid_value", "more"]]);
+  });
+
+  it("splits a snapshot into frames within the limit, all but the last marked more, that join back into it", () => {
+    const table: fc.Arbitrary<SnapshotTable> = fc.record({
+      columns: fc.constant(["id", "v"]),
+      key: fc.constant(["id"]),
+      rows: fc.array(fc.tuple(fc.string(), fc.oneof(fc.string({ maxLength: 40, unit: "binary" }), fc.integer(), fc.constant(null))), { maxLength: 60 }),
+    });
+    const snapshot = fc.record({ t: fc.constant("snapshot" as const), sedimentId: fc.nat(), hash, tables: fc.dictionary(fc.string({ minLength: 1, maxLength: 12 }), table, { maxKeys: 5 }) });
+    fc.assert(
+      fc.property(snapshot, fc.integer({ min: 400, max: 2000 }), (whole: SnapshotFrame, max) => {
+        const frames = snapshotFrames(whole, max);
+        frames.forEach((f, i) => {
+          const text = JSON.stringify(f);
+          expect(utf8ToBytes(text).length).toBeLessThanOrEqual(max);
+          expect(parseServerFrame(text).ok).toBe(true);
+          expect(f.more).toBe(i < frames.length - 1 ? true : undefined);
+        });
+        expect(JSON.stringify(joinSnapshot(frames))).toBe(JSON.stringify(whole));
+      }),
+    );
+    const small: SnapshotFrame = { t: "snapshot", ...SYNC_GENESIS, tables: { t: { columns: ["id"], key: ["id"], rows: [["a"]] } } };
+    expect(snapshotFrames(small)).toStrictEqual([small]);
+  });
+
+  it("refuses to join frames that do not make one snapshot", () => {
+    const part = (more: boolean, sedimentId = 1, columns = ["id"]): SnapshotFrame => ({ t: "snapshot", sedimentId, hash: H, tables: { t: { columns, key: ["id"], rows: [["a"]] } }, ...(more ? { more: true as const } : {}) });
+    expect(joinSnapshot([part(true), part(false)])?.tables.t?.rows).toStrictEqual([["a"], ["a"]]);
+    expect(joinSnapshot([])).toBeUndefined();
+    expect(joinSnapshot([part(true)])).toBeUndefined();
+    expect(joinSnapshot([part(false), part(false)])).toBeUndefined();
+    expect(joinSnapshot([part(true, 1), part(false, 2)])).toBeUndefined();
+    expect(joinSnapshot([part(true), part(false, 1, ["id", "n"])])).toBeUndefined();
   });
 });

@@ -15,6 +15,7 @@ import {
   SYNC_PROTOCOL,
   SYNC_SUBPROTOCOL,
   type SyncCursor,
+  snapshotFrames,
 } from "@noema/core/sync";
 
 /** The tag of sync sockets among the Attractor's hibernatable WebSockets (the inspector's live pages have their own). */
@@ -73,6 +74,9 @@ export function refuseSocket(request: Request, code: number, reason: string): Re
 }
 
 export class SyncHub {
+  /** The socket whose send is being sedimented: it gets the Seal before the diff, so its client settles the two at once. */
+  private sealing: WebSocket | undefined;
+
   constructor(
     private readonly ctx: DurableObjectState,
     private readonly host: SyncHost,
@@ -130,7 +134,8 @@ export class SyncHub {
         return;
       }
     }
-    this.send(ws, { t: "snapshot", sedimentId: head.sedimentId, hash: head.hash, tables: this.host.capture.snapshot(at.subject) });
+    // In frames within MAX_SERVER_FRAME_BYTES, all sent before anything else can run: no sediment lands between them.
+    for (const f of snapshotFrames({ t: "snapshot", sedimentId: head.sedimentId, hash: head.hash, tables: this.host.capture.snapshot(at.subject) })) this.send(ws, f);
     ws.serializeAttachment({ ...at, cursor: head.sedimentId } satisfies Attachment);
   }
 
@@ -144,9 +149,19 @@ export class SyncHub {
       const path = ["intent", ...issues[0]!.path];
       return this.send(ws, { t: "error", code: SYNC_ERROR.invalidIntent, message: formatIssues(issues), path, key });
     }
-    // Sedimentation broadcasts the diff (this subscriber's too) before the Seal is answered.
-    const seal = this.host.sedimentation(send.intent);
+    // Sedimentation broadcasts the diff to the other subscribers; this one gets the Seal first, then the diff:
+    // its client drops the pending Intent from its optimistic layer as it applies the diff, never counting it twice.
+    this.sealing = ws;
+    let seal: Seal;
+    try {
+      seal = this.host.sedimentation(send.intent);
+    } finally {
+      this.sealing = undefined;
+    }
     this.send(ws, { t: "seal", key, seal });
+    const now = ws.deserializeAttachment() as Attachment;
+    const head = this.host.head().sedimentId;
+    if (now.cursor !== null && now.cursor < head) this.catchUp(ws, now, head);
   }
 
   /** Sends every subscriber the diffs of the sediments after its cursor: called after each commit. */
@@ -158,7 +173,7 @@ export class SyncHub {
     const views = new Map<string, string>();
     for (const ws of sockets) {
       const at = ws.deserializeAttachment() as Attachment | null;
-      if (!at || at.cursor === null || at.cursor >= head) continue;
+      if (!at || at.cursor === null || at.cursor >= head || ws === this.sealing) continue;
       // Most subscribers share a cursor, and many a subject: each record is read, and each view built, once.
       let records = read.get(at.cursor);
       if (!records) read.set(at.cursor, (records = this.host.capture.after(at.cursor, CATCH_UP_BATCH)));

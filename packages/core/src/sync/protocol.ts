@@ -54,6 +54,12 @@ export const SYNC_SUBPROTOCOL = "noema-sync";
 /** Bytes of one client frame: an Intent at its limit plus the envelope around it. */
 export const MAX_SYNC_FRAME_BYTES = MAX_INTENT_BYTES + 1024;
 
+/**
+ * Bytes of one server frame: half of the 1 MiB a Workers WebSocket message may hold. A snapshot
+ * larger than this is sent as several `snapshot` frames (see `snapshotFrames`).
+ */
+export const MAX_SERVER_FRAME_BYTES = 512 * 1024;
+
 /** The sediment id and hash of the empty log: where a snapshot of a World with no sediment stands. */
 export const SYNC_GENESIS = { sedimentId: 0, hash: "0".repeat(64) } as const;
 
@@ -105,12 +111,19 @@ export interface SnapshotTable {
   rows: Json[][];
 }
 
-/** Everything the subscriber may see, as of one sediment (SYNC_GENESIS for an empty log). Every published table is listed, empty or not. */
+/**
+ * Everything the subscriber may see, as of one sediment (SYNC_GENESIS for an empty log). Every
+ * published table is listed, empty or not. A snapshot larger than MAX_SERVER_FRAME_BYTES comes as
+ * several frames of the same sediment, each with some of the rows (a table may span frames), all
+ * but the last marked `more`: the client applies them together once the last has arrived.
+ */
 export interface SnapshotFrame {
   t: "snapshot";
   sedimentId: number;
   hash: string;
   tables: Record<string, SnapshotTable>;
+  /** More frames of this snapshot follow. */
+  more?: true;
 }
 
 /** A row the subscriber may see, inserted or changed: its values in the snapshot's column order. */
@@ -234,12 +247,12 @@ class Reader {
   }
 }
 
-/** Parses a frame's text (or already-parsed value): `not_json` when it is not JSON, `too_big` past MAX_SYNC_FRAME_BYTES. */
-function decode(input: unknown, r: Reader): { ok: true; value: unknown } | { ok: false } {
+/** Parses a frame's text (or already-parsed value): `not_json` when it is not JSON, `too_big` past `max` bytes. */
+function decode(input: unknown, r: Reader, max: number): { ok: true; value: unknown } | { ok: false } {
   if (typeof input !== "string") return { ok: true, value: input };
   // A character is 1 to 3 UTF-8 bytes (4 for a surrogate pair, 2 characters): count the bytes only when the length leaves doubt.
-  if (input.length > MAX_SYNC_FRAME_BYTES || (input.length * 3 > MAX_SYNC_FRAME_BYTES && utf8ToBytes(input).length > MAX_SYNC_FRAME_BYTES)) {
-    r.fail([], `a frame may hold at most ${MAX_SYNC_FRAME_BYTES} bytes`, "too_big");
+  if (input.length > max || (input.length * 3 > max && utf8ToBytes(input).length > max)) {
+    r.fail([], `a frame may hold at most ${max} bytes`, "too_big");
     return { ok: false };
   }
   try {
@@ -257,7 +270,7 @@ function decode(input: unknown, r: Reader): { ok: true; value: unknown } | { ok:
  */
 export function parseClientFrame(input: unknown): ParseResult<ClientFrame> {
   const r = new Reader();
-  const decoded = decode(input, r);
+  const decoded = decode(input, r, MAX_SYNC_FRAME_BYTES);
   if (!decoded.ok) return r.done(undefined);
   const v = decoded.value;
   if (!isObj(v)) return (r.fail([], "expected a frame object"), r.done(undefined));
@@ -277,10 +290,10 @@ export function parseClientFrame(input: unknown): ParseResult<ClientFrame> {
   return r.done(v);
 }
 
-/** Checks a server frame (its text, or the value parsed from it): what a client runs on every frame before it applies it. */
+/** Checks a server frame (its text, or the value parsed from it): what a client runs on every frame before it applies it. At most MAX_SERVER_FRAME_BYTES. */
 export function parseServerFrame(input: unknown): ParseResult<ServerFrame> {
   const r = new Reader();
-  const decoded = decode(input, r);
+  const decoded = decode(input, r, MAX_SERVER_FRAME_BYTES);
   if (!decoded.ok) return r.done(undefined);
   const v = decoded.value;
   if (!isObj(v)) return (r.fail([], "expected a frame object"), r.done(undefined));
@@ -300,9 +313,10 @@ export function parseServerFrame(input: unknown): ParseResult<ServerFrame> {
       r.boolean(v.readOnly, ["readOnly"]);
       break;
     case "snapshot":
-      r.object(v, [], ["t", "sedimentId", "hash", "tables"]);
+      r.object(v, [], ["t", "sedimentId", "hash", "tables", "more"]);
       r.count(v.sedimentId, ["sedimentId"], 0);
       r.hash(v.hash, ["hash"]);
+      if (v.more !== undefined && v.more !== true) r.fail(["more"], "expected true, or no field", "invalid_value");
       if (r.object(v.tables, ["tables"], Object.keys(isObj(v.tables) ? v.tables : {}))) {
         for (const [name, table] of Object.entries(v.tables)) snapshotTable(r, table, ["tables", name]);
       }
@@ -357,4 +371,82 @@ function change(r: Reader, v: unknown, path: Path): void {
     r.string(v.table, [...path, "table"]);
     r.jsonArray(v.key, [...path, "key"]);
   } else r.fail([...path, "op"], 'expected "upsert" or "delete"', "invalid_value");
+}
+
+// ---- snapshots in parts
+
+/** UTF-8 bytes of a string, without encoding it. */
+function utf8Length(s: string): number {
+  let n = s.length;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    // 2 bytes below U+0800, 3 above; a surrogate pair is 4 bytes for its 2 characters.
+    if (c >= 0x80) n += c < 0x800 || (c >= 0xd800 && c < 0xe000) ? 1 : 2;
+  }
+  return n;
+}
+
+/**
+ * A snapshot as the frames that carry it, each at most `maxBytes` of JSON text: one frame when it
+ * fits, else several of the same sediment (all but the last marked `more`), a table's rows split
+ * between them in order. A single row larger than `maxBytes` gets a frame of its own, which a
+ * client will refuse: keep a row well under a frame.
+ */
+export function snapshotFrames(snapshot: SnapshotFrame, maxBytes = MAX_SERVER_FRAME_BYTES): SnapshotFrame[] {
+  const { sedimentId, hash } = snapshot;
+  const frames: SnapshotFrame[] = [];
+  // The envelope of a frame, `more` included: every frame is counted as if more followed.
+  const envelope = utf8Length(JSON.stringify({ t: "snapshot", sedimentId, hash, tables: {}, more: true }));
+  let tables = new Map<string, SnapshotTable>();
+  let size = envelope;
+  const cut = () => {
+    frames.push({ t: "snapshot", sedimentId, hash, tables: Object.fromEntries(tables), more: true });
+    tables = new Map();
+    size = envelope;
+  };
+  for (const [name, table] of Object.entries(snapshot.tables)) {
+    // The table's entry with no rows, and the comma before it.
+    const head = utf8Length(JSON.stringify({ [name]: { columns: table.columns, key: table.key, rows: [] } })) + 1;
+    let part: SnapshotTable | undefined;
+    const start = () => {
+      part = { columns: table.columns, key: table.key, rows: [] };
+      tables.set(name, part);
+      size += head;
+    };
+    if (size + head > maxBytes && tables.size > 0) cut();
+    start();
+    for (const row of table.rows) {
+      const bytes = utf8Length(JSON.stringify(row)) + 1;
+      if (size + bytes > maxBytes && (part!.rows.length > 0 || tables.size > 1)) {
+        cut();
+        start();
+      }
+      part!.rows.push(row);
+      size += bytes;
+    }
+  }
+  frames.push({ t: "snapshot", sedimentId, hash, tables: Object.fromEntries(tables) });
+  return frames;
+}
+
+/**
+ * The frames of one snapshot joined into one, as `snapshotFrames` split it; undefined when they
+ * do not belong together: another sediment, a table's columns or key changed between frames,
+ * `more` on the last frame or missing before it.
+ */
+export function joinSnapshot(frames: readonly SnapshotFrame[]): SnapshotFrame | undefined {
+  const first = frames[0];
+  if (!first) return undefined;
+  const tables = new Map<string, SnapshotTable>();
+  for (const [i, frame] of frames.entries()) {
+    if (frame.sedimentId !== first.sedimentId || frame.hash !== first.hash || (frame.more === true) !== i < frames.length - 1) return undefined;
+    for (const [name, table] of Object.entries(frame.tables)) {
+      const held = tables.get(name);
+      if (!held) tables.set(name, { columns: table.columns, key: table.key, rows: [...table.rows] });
+      else if (JSON.stringify([held.columns, held.key]) !== JSON.stringify([table.columns, table.key])) return undefined;
+      // One at a time: a spread of a large part would overflow the call stack.
+      else for (const row of table.rows) held.rows.push(row);
+    }
+  }
+  return { t: "snapshot", sedimentId: first.sedimentId, hash: first.hash, tables: Object.fromEntries(tables) };
 }

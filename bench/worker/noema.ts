@@ -167,6 +167,14 @@ export class NoemaReservations extends InventoryAttractor {
     return this.sedimentation(buildIntent(inventory, (s) => void s.setStock({ locationId, quantity })));
   }
 
+  /** n - 1 more stocked locations next to the one `setup` stocked, one setStock Intent each: a stock table of n rows. */
+  stockLocations(n: number): void {
+    for (let i = 1; i < n; i++) {
+      const seal = this.setup(`loc-${String(i).padStart(4, "0")}`, 1000);
+      if (!seal.success) throw new Error(seal.reason.message);
+    }
+  }
+
   /** The framework path for one reservation, Intent built here as a client would. */
   reserve(a: ReserveArgs): Seal {
     return this.sedimentation(reserveIntent(a));

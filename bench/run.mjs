@@ -62,7 +62,8 @@
 //   BENCH_ORDERS_N=200           orders of 3 lines per measurement, through an OrderAttractor or sent directly (0: skip); first run only
 //   BENCH_ORDERS_CONCURRENCY=1,16  orders in flight
 //   BENCH_ORDERS_ROUNDS=2        interleaved rounds per concurrency
-//   BENCH_SYNC_SUBSCRIBERS=1,100,1000  sync latency (issue 19 §4): subscribers per World, one cell each, first run only ("" skips)
+//   BENCH_SYNC_SUBSCRIBERS=0,1,100,1000  sync latency (issue 19 §4): subscribers per World, one cell each, first run only
+//                                ("" skips; 0 times the write alone, in the DO)
 //   BENCH_SYNC_ROUNDS=3          rounds per cell (each: BENCH_SYNC_WRITES writes per side, alternating Noema and the baseline)
 //   BENCH_SYNC_WRITES=10         writes per side per round; every subscriber's receipt of each is a sample
 //   BENCH_SYNC_INSIDE=20         per cell, writes timed inside the DO (write + broadcast, no network), fastest of the rounds (0: skip)
@@ -163,7 +164,7 @@ const config = {
   ordersN: num("BENCH_ORDERS_N", 200),
   ordersConcurrency: list("BENCH_ORDERS_CONCURRENCY", "1,16").map(Number),
   ordersRounds: num("BENCH_ORDERS_ROUNDS", 2),
-  syncSubscribers: list("BENCH_SYNC_SUBSCRIBERS", "1,100,1000").map(Number),
+  syncSubscribers: list("BENCH_SYNC_SUBSCRIBERS", "0,1,100,1000").map(Number),
   syncRounds: num("BENCH_SYNC_ROUNDS", 3),
   syncWrites: num("BENCH_SYNC_WRITES", 10),
   syncInside: num("BENCH_SYNC_INSIDE", 20),

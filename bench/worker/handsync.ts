@@ -23,8 +23,9 @@ export class HandSync extends HandWrittenReservations {
   /** Subscribers only listen. */
   override webSocketMessage(): void {}
 
-  /** One reservation (the hand-written chained one), then its stock row to every socket. */
-  write(a: ReserveArgs): void {
+  /** One reservation (the hand-written chained one), then its stock row to every socket; returns when (ms since the epoch) the DO began it. */
+  write(a: ReserveArgs): number {
+    const at = Date.now();
     this.reserve(a, "chain");
     const s = this.lastStock!;
     const text = JSON.stringify({ t: "row", table: "stock", row: [s.location_id, s.quantity, s.reserved] });
@@ -35,6 +36,7 @@ export class HandSync extends HandWrittenReservations {
         // closed meanwhile
       }
     }
+    return at;
   }
 
   /** k writes inside this one request, timed in the DO: the write and its broadcast, without the network. */

@@ -175,6 +175,14 @@ export class NoemaReservations extends InventoryAttractor {
     }
   }
 
+  /** The sync bench's write: `intent` sedimented (and so broadcast); returns when (ms since the epoch) the DO began it. */
+  stampedSedimentation(intent: Intent): number {
+    const at = Date.now();
+    const seal = this.sedimentation(intent);
+    if (!seal.success) throw new Error(seal.reason.message);
+    return at;
+  }
+
   /** The framework path for one reservation, Intent built here as a client would. */
   reserve(a: ReserveArgs): Seal {
     return this.sedimentation(reserveIntent(a));

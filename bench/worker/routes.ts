@@ -131,13 +131,9 @@ async function route(request: Request, env: Env, ctx: ExecutionContext): Promise
       const t = target(url.searchParams.get("target"));
       const name = nameOf(url);
       const args: ReserveArgs = { locationId: LOCATION, quantity: 1 };
-      if (isNoema(t)) {
-        const seal = await noema(env, name).sedimentation(reserveIntent(args));
-        if (!seal.success) throw new Error(seal.reason.message);
-      } else {
-        await handSync(env, name).write(args);
-      }
-      return json({ ok: true });
+      // `at`: when the DO began the write (its clock is the machine's), where latency "from the Seal" starts.
+      const at = isNoema(t) ? await noema(env, name).stampedSedimentation(reserveIntent(args)) : await handSync(env, name).write(args);
+      return json({ at });
     }
     case "/sync-inside": {
       // k writes inside the World's DO, each broadcast to its subscribers: the broadcast's cost without the network.

@@ -77,8 +77,8 @@ export function refuseSocket(request: Request, code: number, reason: string): Re
 
 export class SyncHub {
   /**
-   * The attachments `deliver` wrote, so a broadcast reads none back from its socket (about as
-   * costly as sending the frame). Empty after hibernation: read from the socket then. Only
+   * The attachments `deliver` wrote, so a broadcast reads none back from its socket (a
+   * deserialization per socket per Seal). Empty after hibernation: read from the socket then. Only
    * `deliver` writes a socket's attachment once its hello was answered (a second hello closes it).
    */
   private readonly attachments = new WeakMap<WebSocket, Attachment>();
@@ -178,7 +178,7 @@ export class SyncHub {
       const viewer = this.scoped ? at.subject : null;
       const key = viewer === null ? String(at.cursor) : `${at.cursor}\u0000${viewer}`;
       let group = groups.get(key);
-      if (!group) {
+      if (!groups.has(key)) {
         let records = read.get(at.cursor);
         if (!records) read.set(at.cursor, (records = this.host.capture.after(at.cursor, CATCH_UP_BATCH)));
         groups.set(key, (group = this.frames(records, at.cursor, viewer)));

@@ -62,6 +62,14 @@
 //   BENCH_ORDERS_N=200           orders of 3 lines per measurement, through an OrderAttractor or sent directly (0: skip); first run only
 //   BENCH_ORDERS_CONCURRENCY=1,16  orders in flight
 //   BENCH_ORDERS_ROUNDS=2        interleaved rounds per concurrency
+//   BENCH_SYNC_SUBSCRIBERS=0,1,100,1000  sync latency (issue 19 §4): subscribers per World, one cell each, first run only
+//                                ("" skips; 0 times the write alone, in the DO)
+//   BENCH_SYNC_ROUNDS=3          rounds per cell (each: BENCH_SYNC_WRITES writes per side, alternating Noema and the baseline)
+//   BENCH_SYNC_WRITES=10         writes per side per round; every subscriber's receipt of each is a sample
+//   BENCH_SYNC_INSIDE=20         per cell, writes timed inside the DO (write + broadcast, no network), fastest of the rounds (0: skip)
+//   BENCH_SYNC_ROWS=1000         bytes per update: stock rows in the World (0: skip)
+//   BENCH_SYNC_BUNDLE=1          0: skip the @noema/client browser bundle size
+//   BENCH_ONLY=sync              run only the sync figures (bundle, one `wrangler dev` run with latency and bytes)
 //   BENCH_OUT=bench/results/latest.json
 //   BENCH_WRANGLER=1             0: skip parts 1-4 (the `wrangler dev` runs), e.g. for the Worker figures alone
 //   BENCH_UPLOAD=1               0: skip the upload sizes (and the what-if bundles)
@@ -91,6 +99,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath, URLSearchParams } from "node:url";
 import autocannon from "autocannon";
 import { configOf, startup, upload, whatIf } from "./startup/measure.mjs";
+import { CLIENT_JS_TARGET_GZIP_KIB, clientBundle, printSync, SYNC_BYTES_TARGET, SYNC_LATENCY_TARGET, syncBytes, syncLatency } from "./sync/measure.mjs";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const env = process.env;
@@ -155,6 +164,13 @@ const config = {
   ordersN: num("BENCH_ORDERS_N", 200),
   ordersConcurrency: list("BENCH_ORDERS_CONCURRENCY", "1,16").map(Number),
   ordersRounds: num("BENCH_ORDERS_ROUNDS", 2),
+  syncSubscribers: list("BENCH_SYNC_SUBSCRIBERS", "0,1,100,1000").map(Number),
+  syncRounds: num("BENCH_SYNC_ROUNDS", 3),
+  syncWrites: num("BENCH_SYNC_WRITES", 10),
+  syncInside: num("BENCH_SYNC_INSIDE", 20),
+  syncRows: num("BENCH_SYNC_ROWS", 1000),
+  syncBundle: num("BENCH_SYNC_BUNDLE", 1) > 0,
+  only: list("BENCH_ONLY", "", ["sync"]),
   out: resolve(root, env.BENCH_OUT ?? "bench/results/latest.json"),
   wranglerRuns: num("BENCH_WRANGLER", 1) > 0,
   upload: num("BENCH_UPLOAD", 1) > 0,
@@ -959,17 +975,34 @@ async function main() {
   const started = performance.now();
   console.log(`noema bench: ${JSON.stringify({ ...config, out: relative(root, config.out) })}`);
   // First, on a quiet machine: nothing else of the bench runs yet.
-  const workers = config.upload || config.startupSamples > 0 ? await workerFigures() : {};
+  const syncOnly = config.only.includes("sync");
+  const workers = !syncOnly && (config.upload || config.startupSamples > 0) ? await workerFigures() : {};
   if (workers.upload || workers.startup) printWorkerFigures(workers);
+  const clientJs = config.syncBundle ? await clientBundle(root, join(tmp, "client-bundle")) : undefined;
+  if (clientJs) printSync({ bundle: clientJs });
   if (config.wranglerRuns) await bundle();
   const runs = [];
-  for (const [i, setting] of config.wranglerRuns ? config.observability.entries() : []) {
+  // Sync alone needs one `wrangler dev` run.
+  const settings = config.wranglerRuns ? config.observability.slice(0, syncOnly ? 1 : undefined) : [];
+  for (const [i, setting] of settings.entries()) {
     const observability = setting === "on";
     const t0 = performance.now();
     const { child, base, logFile } = await startWrangler(observability);
     try {
       console.log(`wrangler dev (observability ${setting}) ready on ${base} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
       const run = { observability };
+      if (i === 0 && (config.syncSubscribers.length > 0 || config.syncRows > 0)) {
+        run.sync = {};
+        if (config.syncSubscribers.length > 0) {
+          run.sync.latency = await syncLatency(base, post, fresh, { subscribers: config.syncSubscribers, rounds: Math.max(1, config.syncRounds), writes: Math.max(1, config.syncWrites), inside: config.syncInside });
+        }
+        if (config.syncRows > 0) run.sync.bytes = await syncBytes(base, post, fresh, { rows: config.syncRows });
+        printSync(run.sync);
+      }
+      if (syncOnly) {
+        runs.push(run);
+        continue;
+      }
       run.inDo = await inDo(base);
       run.rpc = await rpc(base);
       run.http = await http(base);
@@ -1001,9 +1034,10 @@ async function main() {
     wrangler: JSON.parse(readFileSync(join(root, "node_modules/wrangler/package.json"), "utf8")).version,
     config: { ...config, out: relative(root, config.out) },
     reference: { note: "hand-written DO measured earlier on this machine", inDoPlain: 36000, inDoChain: 28000, rpc: 2500, http: 1000 },
-    targets: { inDoVsChain: 0.8, rpc: 0.95, http: 0.95, freezeVsSedimentation: FREEZE_TARGET, reserveGrowth: GROWTH_TARGET, uploadGzipKiB: UPLOAD_TARGET_GZIP_KIB },
+    targets: { inDoVsChain: 0.8, rpc: 0.95, http: 0.95, freezeVsSedimentation: FREEZE_TARGET, reserveGrowth: GROWTH_TARGET, uploadGzipKiB: UPLOAD_TARGET_GZIP_KIB, syncLatency: SYNC_LATENCY_TARGET, syncBytes: SYNC_BYTES_TARGET, clientJsGzipKiB: CLIENT_JS_TARGET_GZIP_KIB },
     runs,
     ...workers,
+    ...(clientJs ? { clientBundle: clientJs } : {}),
     seconds: (performance.now() - started) / 1000,
   };
   mkdirSync(dirname(config.out), { recursive: true });

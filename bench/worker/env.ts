@@ -4,11 +4,14 @@ import type { OrderAttractor } from "../../apps/inventory/src/orders/attractor.j
 import type { CatalogAttractor } from "../../apps/inventory/src/catalog/attractor.js";
 import type { ArchiveBench } from "./archive.js";
 import type { HandWrittenReservations } from "./hand.js";
+import type { HandSync } from "./handsync.js";
 import type { MessageSender } from "./messages.js";
 import type { NoemaReservations } from "./noema.js";
 
 export interface Env {
   HAND: DurableObjectNamespace<HandWrittenReservations>;
+  /** The sync baseline: the hand-written DO broadcasting each written row to its WebSockets. */
+  HAND_SYNC: DurableObjectNamespace<HandSync>;
   /** The name the inventory Hono app expects, so `/api/*` runs the real app unchanged. */
   INVENTORY_ATTRACTOR: DurableObjectNamespace<NoemaReservations>;
   /** The inventory's first stockings list products there (InventoryAttractor's `static sends`). */
@@ -43,6 +46,7 @@ export const ID = /^[A-Za-z0-9._:-]{1,128}$/;
 export const LOCATION = "main";
 
 export const hand = (env: Env, name: string) => env.HAND.get(env.HAND.idFromName(name));
+export const handSync = (env: Env, name: string) => env.HAND_SYNC.getByName(name);
 export const noema = (env: Env, name: string) => env.INVENTORY_ATTRACTOR.getByName(name);
 /** A Noema DO with stock to reserve from, as `/setup` leaves it. */
 export async function freshNoema(env: Env, name: string): Promise<DurableObjectStub<NoemaReservations>> {

@@ -74,6 +74,8 @@ export class HandWrittenReservations extends DurableObject<Env> {
   private readonly sql: SqlStorage;
   private seq: number;
   private head: string;
+  /** The stock row the last reservation wrote (its RETURNING): what the sync baseline broadcasts. */
+  protected lastStock: Record<string, SqlStorageValue> | undefined;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -114,6 +116,7 @@ export class HandWrittenReservations extends DurableObject<Env> {
       const sql = this.sql;
       const stock = sql.exec(RESERVE_STOCK, a.quantity, now, a.locationId, a.quantity).toArray();
       if (stock.length !== 1) throw new Error(`not enough available stock at ${a.locationId} to reserve ${a.quantity}`);
+      this.lastStock = stock[0];
       const row = sql.exec<{ id: string; expires_at: number }>(INSERT_RESERVATION, `r-${id}-0`, a.locationId, a.quantity, orderId, now, now, ttl, "direct").toArray()[0]!;
       if (sql.exec(INVARIANT).toArray().length > 0) throw new Error("reserved stock must equal the sum of active reservations");
       const out: Reservation = { reservationId: row.id, locationId: a.locationId, quantity: a.quantity, expiresAt: row.expires_at, orderId };

@@ -167,6 +167,22 @@ export class NoemaReservations extends InventoryAttractor {
     return this.sedimentation(buildIntent(inventory, (s) => void s.setStock({ locationId, quantity })));
   }
 
+  /** n - 1 more stocked locations next to the one `setup` stocked, one setStock Intent each: a stock table of n rows. */
+  stockLocations(n: number): void {
+    for (let i = 1; i < n; i++) {
+      const seal = this.setup(`loc-${String(i).padStart(4, "0")}`, 1000);
+      if (!seal.success) throw new Error(seal.reason.message);
+    }
+  }
+
+  /** The sync bench's write: `intent` sedimented (and so broadcast); returns when (ms since the epoch) the DO began it. */
+  stampedSedimentation(intent: Intent): number {
+    const at = Date.now();
+    const seal = this.sedimentation(intent);
+    if (!seal.success) throw new Error(seal.reason.message);
+    return at;
+  }
+
   /** The framework path for one reservation, Intent built here as a client would. */
   reserve(a: ReserveArgs): Seal {
     return this.sedimentation(reserveIntent(a));

@@ -2,7 +2,7 @@
 import type { Intent, Verification } from "@noema/core";
 import { DEFAULT_SEGMENT_ENTRIES } from "@noema/core/runtime";
 import { app } from "../../apps/inventory/src/api.js";
-import { type Env, freshNoema, hand, ID, LOCATION, type LogMode, noema, pool, type ReserveArgs } from "./env.js";
+import { type Env, freshNoema, hand, handSync, ID, LOCATION, type LogMode, noema, pool, type ReserveArgs } from "./env.js";
 import { checkReserveArgs, type HandWrittenReservations } from "./hand.js";
 import { COMMITTED_PARTS, FREEZE_PARTS, iterations, PROFILE_PARTS, type ProfilePart, PURE_PARTS, reserveIntent, setStockV2 } from "./noema.js";
 import { ordersBench } from "./orders.js";
@@ -89,6 +89,9 @@ async function route(request: Request, env: Env, ctx: ExecutionContext): Promise
   const path = url.pathname;
   if (path === "/health") return json({ ok: true });
   if (path.startsWith("/api/")) return app.fetch(request, env, ctx);
+  // The sync baseline's subscribers (Noema's subscribe through the inventory app's /api/products/:id/sync).
+  const sub = /^\/sync\/hand\/([A-Za-z0-9._:-]{1,128})$/.exec(path);
+  if (sub) return handSync(env, sub[1]!).fetch(request);
   const http = /^\/http\/([a-z-]+)\/([A-Za-z0-9._:-]{1,128})$/.exec(path);
   if (http && request.method === "POST") return httpReserve(request, env, target(http[1]), http[2]!);
   if (request.method !== "POST") return json({ error: { code: "not_found", message: `no route for ${request.method} ${path}` } }, 404);
@@ -107,6 +110,38 @@ async function route(request: Request, env: Env, ctx: ExecutionContext): Promise
       const stub = hand(env, name);
       await stub.setStock(LOCATION, quantity);
       return json({ ok: true, schemaMatches: await stub.schemaMatches() });
+    }
+    case "/sync-setup": {
+      // A World to subscribe to: stock at LOCATION and `locations` - 1 more rows, on either side.
+      const t = target(url.searchParams.get("target"));
+      const name = nameOf(url);
+      const locations = int(url, "locations", 1);
+      if (isNoema(t)) {
+        const stub = await freshNoema(env, name);
+        if (locations > 1) await stub.stockLocations(locations);
+        return json({ ok: true });
+      }
+      const stub = handSync(env, name);
+      await stub.setStock(LOCATION, 1_000_000_000);
+      if (locations > 1) await stub.fillLocations(locations);
+      return json({ ok: true, wholeStateBytes: await stub.wholeStateBytes() });
+    }
+    case "/sync-write": {
+      // One reservation, whose change reaches the World's subscribers: as the inventory API writes on the Noema side.
+      const t = target(url.searchParams.get("target"));
+      const name = nameOf(url);
+      const args: ReserveArgs = { locationId: LOCATION, quantity: 1 };
+      // `at`: when the DO began the write (its clock is the machine's), where latency "from the Seal" starts.
+      const at = isNoema(t) ? await noema(env, name).stampedSedimentation(reserveIntent(args)) : await handSync(env, name).write(args);
+      return json({ at });
+    }
+    case "/sync-inside": {
+      // k writes inside the World's DO, each broadcast to its subscribers: the broadcast's cost without the network.
+      const t = target(url.searchParams.get("target"));
+      const name = nameOf(url);
+      const k = int(url, "k");
+      const ms = isNoema(t) ? await noema(env, name).loop(k) : await handSync(env, name).loopWrites(k);
+      return json({ k, ms });
     }
     case "/loop": {
       const t = target(url.searchParams.get("target"));

@@ -57,6 +57,9 @@ export function syncIntentIssues(lineage: Lineage, intent: unknown): Issue[] {
 
 const frame = (f: ServerFrame) => JSON.stringify(f);
 
+/** Diff frames for one group of subscribers, and the sediment they end at; undefined when the records do not continue the group's cursor. */
+type Delivery = { texts: string[]; last: number } | undefined;
+
 /** The token a client offered: `?token=`, or the subprotocol offered next to SYNC_SUBPROTOCOL. */
 function tokenOf(request: Request): { token: string | undefined; protocol: boolean } {
   const offered = (request.headers.get("Sec-WebSocket-Protocol") ?? "").split(",").map((p) => p.trim()).filter(Boolean);
@@ -76,11 +79,21 @@ export function refuseSocket(request: Request, code: number, reason: string): Re
 export class SyncHub {
   /** The socket whose send is being sedimented: it gets the Seal before the diff, so its client settles the two at once. */
   private sealing: WebSocket | undefined;
+  /**
+   * The attachments `deliver` wrote, so a broadcast reads none back from its socket (a
+   * deserialization per socket per Seal). Empty after hibernation: read from the socket then. Only
+   * `deliver` writes a socket's attachment once its hello was answered (a second hello closes it).
+   */
+  private readonly attachments = new WeakMap<WebSocket, Attachment>();
+  /** True when a published table is scoped: only then do subscribers with different subjects see different diffs. */
+  private readonly scoped: boolean;
 
   constructor(
     private readonly ctx: DurableObjectState,
     private readonly host: SyncHost,
-  ) {}
+  ) {
+    this.scoped = Object.values(host.capture.publication.tables).some((t) => t.scope !== undefined);
+  }
 
   /** Authorizes the token and accepts the socket (hibernatable); a refusal closes it with 4401, an Attractor that publishes nothing with 4403. */
   async accept(request: Request, authorize: (token: string, world: World) => SyncGrant | undefined | Promise<SyncGrant | undefined>): Promise<Response> {
@@ -169,15 +182,22 @@ export class SyncHub {
     const sockets = this.ctx.getWebSockets(SYNC_TAG);
     if (sockets.length === 0) return;
     const head = this.host.head().sedimentId;
+    // Subscribers at one cursor who see the same rows (all of them, when nothing is scoped) get the
+    // same frames: the records are read, and the frames serialized, once per such group.
     const read = new Map<number, CapturedSediment[]>();
-    const views = new Map<string, string>();
+    const groups = new Map<string, Delivery>();
     for (const ws of sockets) {
-      const at = ws.deserializeAttachment() as Attachment | null;
+      const at = this.attachments.get(ws) ?? (ws.deserializeAttachment() as Attachment | null);
       if (!at || at.cursor === null || at.cursor >= head || ws === this.sealing) continue;
-      // Most subscribers share a cursor, and many a subject: each record is read, and each view built, once.
-      let records = read.get(at.cursor);
-      if (!records) read.set(at.cursor, (records = this.host.capture.after(at.cursor, CATCH_UP_BATCH)));
-      if (!this.deliver(ws, at, records, views)) continue;
+      const viewer = this.scoped ? at.subject : null;
+      const key = viewer === null ? String(at.cursor) : `${at.cursor}\u0000${viewer}`;
+      let group = groups.get(key);
+      if (!groups.has(key)) {
+        let records = read.get(at.cursor);
+        if (!records) read.set(at.cursor, (records = this.host.capture.after(at.cursor, CATCH_UP_BATCH)));
+        groups.set(key, (group = this.frames(records, at.cursor, viewer)));
+      }
+      if (!this.deliver(ws, at, group)) continue;
       if (at.cursor < head) this.catchUp(ws, at, head);
     }
   }
@@ -186,24 +206,28 @@ export class SyncHub {
   private catchUp(ws: WebSocket, at: Attachment, head: number): void {
     while (at.cursor! < head) {
       const records = this.host.capture.after(at.cursor!, CATCH_UP_BATCH);
-      if (!this.deliver(ws, at, records, new Map())) return;
+      if (!this.deliver(ws, at, this.frames(records, at.cursor!, this.scoped ? at.subject : null))) return;
     }
   }
 
-  /** Sends `records` as diffs and advances the cursor; false when they do not continue it (pruned or lost): the client must resync. */
-  private deliver(ws: WebSocket, at: Attachment, records: CapturedSediment[], views: Map<string, string>): boolean {
-    if (records.length === 0 || records[0]!.sedimentId !== at.cursor! + 1) {
+  /** The diff frames of `records` as `viewer` sees them, or undefined when they do not continue `cursor` (pruned or lost). */
+  private frames(records: CapturedSediment[], cursor: number, viewer: string | null): Delivery {
+    if (records.length === 0 || records[0]!.sedimentId !== cursor + 1) return undefined;
+    const texts = records.map((r) => frame({ t: "diff", sedimentId: r.sedimentId, hash: r.hash, prevHash: r.prevHash, changes: this.host.capture.view(r, viewer) }));
+    return { texts, last: records[records.length - 1]!.sedimentId };
+  }
+
+  /** Sends the frames and advances the cursor; false when there are none to continue it: the client must resync. */
+  private deliver(ws: WebSocket, at: Attachment, delivery: Delivery): boolean {
+    if (!delivery) {
       ws.close(SYNC_CLOSE.resync, "the diffs after this cursor are no longer kept");
       return false;
     }
-    for (const r of records) {
-      const id = `${r.sedimentId}\u0000${at.subject ?? ""}\u0000${at.subject === null ? 0 : 1}`;
-      let text = views.get(id);
-      if (text === undefined) views.set(id, (text = frame({ t: "diff", sedimentId: r.sedimentId, hash: r.hash, prevHash: r.prevHash, changes: this.host.capture.view(r, at.subject) })));
-      this.sendText(ws, text);
-    }
-    at.cursor = records[records.length - 1]!.sedimentId;
+    for (const text of delivery.texts) this.sendText(ws, text);
+    at.cursor = delivery.last;
+    // Kept with the socket, so a hibernated object resumes each subscriber where it was.
     ws.serializeAttachment(at);
+    this.attachments.set(ws, at);
     return true;
   }
 

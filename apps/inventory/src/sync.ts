@@ -1,21 +1,6 @@
 import type { SyncGrant } from "@noema/cloudflare";
 import { tokenScope } from "@noema/cloudflare/http";
-import { definePublication } from "@noema/core";
 import type { Env } from "./env.js";
-import { inventoryNomosV3 } from "./nomos.js";
-
-/**
- * What a product's sync subscribers see: its stock per location, whole (so a storefront can run
- * the statements that change it), and only their own reservations, without the order, channel
- * or timestamps but their expiry: those whose `order_id` is the subscriber's subject (a
- * storefront reserves with `orderId` set to its customer's cart, which its client's `subject`
- * says, so that reserve is applied at once). Every column named here exists since v1: an
- * Attractor still at an older law captures them too.
- */
-export const inventoryPublication = definePublication(inventoryNomosV3, {
-  stock: { columns: ["location_id", "quantity", "reserved", "updated_at"] },
-  reservations: { columns: ["id", "location_id", "quantity", "status", "expires_at"], scope: "order_id" },
-});
 
 /** Prefix of a subscriber token minted by `subscriberToken`: `s.<subject, base64url>.<HMAC-SHA256, hex>`. */
 const SUBSCRIBER = "s.";

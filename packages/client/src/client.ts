@@ -66,7 +66,9 @@ export interface ClientState {
  * How a send will be shown before its Seal: `optimistic`, applied at once on the replica with
  * the law's own Interpretation; or `pending`, with no local effect, because its Sieve reaches
  * past what this client sees (`unseen` lists those elements), it runs a built-in step, or the
- * server holds a newer law.
+ * server holds a newer law. All of that is known before it runs, but one case: an Intent that
+ * moves a balance over a table this client holds in part turns pending as it is applied (its
+ * `why` begins "at run time").
  */
 export type Prediction = { mode: "optimistic" } | { mode: "pending"; unseen: string[]; why: string };
 

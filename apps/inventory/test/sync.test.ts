@@ -52,6 +52,7 @@ describe("the storefront's live stock", () => {
     for (const text of bob.raw) expect(text).not.toContain("cart-ann");
     // The reservations' hidden columns are in no snapshot or diff, not even of the subscriber's own (its Seal is its own Intent's output).
     const published = [...ann.raw, ...bob.raw].filter((text) => /^\{"t":"(snapshot|diff)"/.test(text));
+    expect(published).toHaveLength(4);
     for (const text of published) for (const hidden of ["order_id", "channel", "created_at", "closed_at"]) expect(text).not.toContain(hidden);
     ann.ws.close();
     bob.ws.close();

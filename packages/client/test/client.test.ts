@@ -152,6 +152,25 @@ describe("send", () => {
           reservation: sql`INSERT INTO reservations (id, location_id, quantity, status, order_id, created_at, expires_at, channel) VALUES (${arg.orderId}, ${arg.locationId}, ${arg.quantity}, 'active', ${arg.orderId}, ${ctx.now}, ${ctx.now}, 'web')`,
         }),
       }),
+      // Inserts a row of the cart's own, but reads the table too: an upsert reads the row it conflicts with, a subquery what it selects.
+      upsertOwn: operation({
+        description: "Reserves, or adds to the cart's reservation of that id.",
+        args: z.object({ id: z.string(), locationId: z.string(), quantity: z.number(), orderId: z.string() }),
+        output: z.object({}),
+        result: () => ({}),
+        statements: ({ arg, ctx }) => ({
+          reservation: sql`INSERT INTO reservations (id, location_id, quantity, status, order_id, created_at, expires_at, channel) VALUES (${arg.id}, ${arg.locationId}, ${arg.quantity}, 'active', ${arg.orderId}, ${ctx.now}, ${ctx.now}, 'web') ON CONFLICT (id) DO UPDATE SET quantity = quantity + (${arg.quantity})`,
+        }),
+      }),
+      numberedOwn: operation({
+        description: "Reserves under an id one more than the most reservations there are.",
+        args: z.object({ locationId: z.string(), orderId: z.string() }),
+        output: z.object({}),
+        result: () => ({}),
+        statements: ({ arg, ctx }) => ({
+          reservation: sql`INSERT INTO reservations (id, location_id, quantity, status, order_id, created_at, expires_at, channel) VALUES ((SELECT COUNT(*) + 1 FROM reservations), ${arg.locationId}, 1, 'active', ${arg.orderId}, ${ctx.now}, ${ctx.now}, 'web')`,
+        }),
+      }),
     });
 
     it("applies at once a plain INSERT of the subscriber's own row, and rebases it on the Seal", async () => {
@@ -198,6 +217,13 @@ describe("send", () => {
       const p = c.predict(intent);
       expect(p.mode === "pending" && p.unseen).toStrictEqual(["table:reservations"]);
       expect(p.mode === "pending" && p.why).toContain("reserveUnderCap reads reservations");
+      for (const reads of [
+        buildIntent(withBalanceCheck, (s) => void s.upsertOwn({ id: "r-9", locationId: "berlin", quantity: 1, orderId: "cart-a" })),
+        buildIntent(withBalanceCheck, (s) => void s.numberedOwn({ locationId: "berlin", orderId: "cart-a" })),
+      ]) {
+        const q = c.predict(reads);
+        expect(q.mode === "pending" && q.unseen).toContain("table:reservations");
+      }
     });
 
     it("turns pending at run time what moves a balance over the scoped table: the server's check reads rows this client lacks", async () => {

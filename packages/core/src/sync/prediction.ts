@@ -36,8 +36,8 @@ export interface PredictionPlan {
   balances: string[];
 }
 
-/** Splits a list at its top-level commas (not those inside parentheses or quotes). */
-function topLevel(list: string): string[] {
+/** Splits a list at its top-level commas (not those inside parentheses or quotes); undefined when its parentheses do not balance. */
+function topLevel(list: string): string[] | undefined {
   const out: string[] = [];
   let depth = 0;
   let quote = "";
@@ -48,14 +48,14 @@ function topLevel(list: string): string[] {
       if (c === quote) quote = "";
     } else if (c === "'" || c === '"') quote = c;
     else if (c === "(") depth++;
-    else if (c === ")") depth--;
+    else if (c === ")" && --depth < 0) return undefined;
     else if (c === "," && depth === 0) {
       out.push(list.slice(start, i).trim());
       start = i + 1;
     }
   }
   out.push(list.slice(start).trim());
-  return out;
+  return depth === 0 ? out : undefined;
 }
 
 const unquote = (name: string) => name.replace(/^"(.*)"$/s, "$1").replaceAll('""', '"');
@@ -73,8 +73,10 @@ function ownInsert(statement: Statement<never, object>, args: Readonly<Record<st
   const table = unquote(m[1]!);
   const scope = held(table)?.scope;
   if (scope === undefined) return undefined;
-  const columns = topLevel(m[2]!).map(unquote);
+  const columns = topLevel(m[2]!)?.map(unquote);
   const values = topLevel(m[3]!);
+  // A subquery among the values reads, and an upsert (ON CONFLICT) reads the row it conflicts with: neither is a plain INSERT.
+  if (!columns || !values || /\bSELECT\b/i.test(m[3]!)) return undefined;
   const at = columns.indexOf(scope);
   if (at < 0 || values.length !== columns.length || values[at] !== "?") return undefined;
   // Holes are numbered in the order their `?`s appear, and the column list has none.

@@ -1,4 +1,4 @@
-// Builds the storefront (store/main.ts) into dist/assets/store/, served by `wrangler dev` and `wrangler deploy`
+// Builds the storefront (store/main.tsx, React) into dist/assets/store/, served by `wrangler dev` and `wrangler deploy`
 // as static assets next to the Worker: the page, its bundle, SQLite's JavaScript as a chunk of its own,
 // and sqlite3.wasm beside them (loaded as new URL("sqlite3.wasm", import.meta.url), never from a CDN).
 import { copyFileSync, mkdirSync, rmSync } from "node:fs";
@@ -17,7 +17,7 @@ export async function buildStore({ name = "store", law } = {}) {
   const out = join(app, "dist", "assets", name);
   rmSync(out, { recursive: true, force: true });
   mkdirSync(out, { recursive: true });
-  const main = join(app, "store", "main.ts");
+  const main = join(app, "store", "main.tsx");
   await build({
     entryPoints: { store: main },
     outdir: out,
@@ -27,6 +27,9 @@ export async function buildStore({ name = "store", law } = {}) {
     platform: "browser",
     target: "es2022",
     minify: true,
+    // The page's own tsconfig (React's JSX), not the repository's (Hono's JSX for the inspector), and React's production build.
+    tsconfig: join(app, "ui", "tsconfig.json"),
+    define: { "process.env.NODE_ENV": '"production"' },
     logLevel: "warning",
     plugins: law ? [{ name: "law", setup: (b) => void b.onResolve({ filter: /^\.\.\/src\/law\.js$/ }, (args) => (args.importer === main ? { path: law } : undefined)) }] : [],
   });

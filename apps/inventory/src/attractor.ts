@@ -6,7 +6,8 @@ import { catalog } from "./catalog/vocabulary.js";
 import { inventoryLaw } from "./law.js";
 import { type Channel, inventoryNomosV1 } from "./nomos.js";
 import type { Stock } from "./vocabulary.js";
-import { authorizeSync, inventoryPublication } from "./sync.js";
+import { inventoryPublication } from "./publication.js";
+import { authorizeSync } from "./sync.js";
 
 export interface ActiveReservation {
   id: string;

@@ -1,18 +1,6 @@
 import type { SyncGrant } from "@noema/cloudflare";
 import { tokenScope } from "@noema/cloudflare/http";
-import { definePublication } from "@noema/core";
 import type { Env } from "./env.js";
-import { inventoryNomosV3 } from "./nomos.js";
-
-/**
- * What a product's sync subscribers see: its stock per location (not when it was last updated),
- * and only their own reservations: those whose `order_id` is the subscriber's subject (a
- * storefront reserves with `orderId` set to its customer's cart).
- */
-export const inventoryPublication = definePublication(inventoryNomosV3, {
-  stock: { columns: ["location_id", "quantity", "reserved"] },
-  reservations: { columns: ["id", "location_id", "quantity", "status", "expires_at"], scope: "order_id" },
-});
 
 /** Prefix of a subscriber token minted by `subscriberToken`: `s.<subject, base64url>.<HMAC-SHA256, hex>`. */
 const SUBSCRIBER = "s.";

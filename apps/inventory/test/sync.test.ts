@@ -37,7 +37,7 @@ describe("the storefront's live stock", () => {
     const [ann, bob] = await Promise.all([subscribe(p, await tokenFor("cart-ann")), subscribe(p, await tokenFor("cart-bob"))]);
     await ann.until(2);
     await bob.until(2);
-    expect(ann.frames[1]).toMatchObject({ t: "snapshot", tables: { stock: { columns: ["location_id", "quantity", "reserved"], rows: [["main", 5, 0]] }, reservations: { rows: [] } } });
+    expect(ann.frames[1]).toMatchObject({ t: "snapshot", tables: { stock: { columns: ["location_id", "quantity", "reserved", "updated_at"], rows: [["main", 5, 0, expect.any(Number)]] }, reservations: { rows: [] } } });
 
     // Ann reserves over her socket, as the storefront does: the Intent carries her cart as orderId.
     const reserve = buildIntent(inventory, (s) => void s.reserve({ locationId: "main", quantity: 2, orderId: "cart-ann", ttlSeconds: 600 }));
@@ -45,12 +45,15 @@ describe("the storefront's live stock", () => {
     const frames = await ann.until(4);
     expect(frames[3]).toMatchObject({ t: "seal", key: "ann-1", seal: { success: true } });
     const annDiff = frames[2] as DiffFrame;
-    expect(annDiff.changes).toContainEqual({ table: "stock", op: "upsert", row: ["main", 5, 2] });
+    expect(annDiff.changes).toContainEqual({ table: "stock", op: "upsert", row: ["main", 5, 2, expect.any(Number)] });
     expect(annDiff.changes.filter((c) => c.table === "reservations")).toMatchObject([{ op: "upsert", row: [expect.any(String), "main", 2, "active", expect.any(Number)] }]);
     const [, , bobDiff] = await bob.until(3);
-    expect((bobDiff as DiffFrame).changes).toStrictEqual([{ table: "stock", op: "upsert", row: ["main", 5, 2] }]);
+    expect((bobDiff as DiffFrame).changes).toStrictEqual([{ table: "stock", op: "upsert", row: ["main", 5, 2, expect.any(Number)] }]);
     for (const text of bob.raw) expect(text).not.toContain("cart-ann");
-    for (const text of [...ann.raw, ...bob.raw]) expect(text).not.toContain("updated_at");
+    // The reservations' hidden columns are in no snapshot or diff, not even of the subscriber's own (its Seal is its own Intent's output).
+    const published = [...ann.raw, ...bob.raw].filter((text) => /^\{"t":"(snapshot|diff)"/.test(text));
+    expect(published).toHaveLength(4);
+    for (const text of published) for (const hidden of ["order_id", "channel", "created_at", "closed_at"]) expect(text).not.toContain(hidden);
     ann.ws.close();
     bob.ws.close();
   });

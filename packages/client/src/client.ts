@@ -1,5 +1,5 @@
 import type { Args, Intent, Lineage, Publication, Reason, Seal, Statement, Vocabulary, World } from "@noema/core";
-import { bindParams, carry, intentSieve, interpret, isBuiltinOp, Refusal, tablesOfInvariants } from "@noema/core/runtime";
+import { balanceMarks, bindParams, carry, interpret, isBuiltinOp, movedBalance, predictionPlan, Refusal } from "@noema/core/runtime";
 import { type ClientFrame, type DiffFrame, joinSnapshot, parseServerFrame, type ServerFrame, type SnapshotFrame, SYNC_CLOSE, SYNC_ERROR, SYNC_PROTOCOL } from "@noema/core/sync";
 import type { ReplicaDatabase } from "./database.js";
 import { memoryQueue, type QueuedIntent, type SendQueue } from "./queue.js";
@@ -31,6 +31,12 @@ export interface ClientOptions<L extends Vocabulary | Lineage> {
    * pending. Without it the client trusts that what it sees of a fully visible table is all of it.
    */
   publication?: Publication;
+  /**
+   * The subject the server's `authorize` grants this client's token (for example a customer's
+   * cart): a plain INSERT of a row whose scope column is it writes a row of the subscriber's
+   * own, so it is applied at once even though the table is scoped.
+   */
+  subject?: string;
   /** Where sends wait for their Seal; default in memory. Use `sqliteQueue` or `indexedDbQueue` to keep them across reloads. */
   queue?: SendQueue;
   /** Opens the socket; default `new WebSocket(url)`. */
@@ -60,7 +66,9 @@ export interface ClientState {
  * How a send will be shown before its Seal: `optimistic`, applied at once on the replica with
  * the law's own Interpretation; or `pending`, with no local effect, because its Sieve reaches
  * past what this client sees (`unseen` lists those elements), it runs a built-in step, or the
- * server holds a newer law.
+ * server holds a newer law. All of that is known before it runs, but one case: an Intent that
+ * moves a balance over a table this client holds in part turns pending as it is applied (its
+ * `why` begins "at run time").
  */
 export type Prediction = { mode: "optimistic" } | { mode: "pending"; unseen: string[]; why: string };
 
@@ -115,6 +123,13 @@ interface Pending {
   reject?: (error: Error) => void;
 }
 
+/** Thrown inside the optimistic layer to roll an Intent back that only the server can check. */
+class Unpredictable extends Error {
+  constructor(readonly invariant: string) {
+    super(`invariant ${invariant} moved`);
+  }
+}
+
 /** How long a send answered `not_ready` waits before it is sent again. */
 const NOT_READY_RETRY_MS = 100;
 
@@ -167,8 +182,8 @@ export class NoemaClient<L extends Vocabulary | Lineage = Vocabulary> {
   private constructor(private readonly options: ClientOptions<L>) {
     const law = options.law as Vocabulary | Lineage;
     this.vocabulary = "operations" in law ? law : law.latest;
-    const scoped = Object.values(options.publication?.tables ?? {}).filter((t) => t.scope !== undefined).map((t) => t.name);
-    this.replica = new Replica(options.database, this.vocabulary.nomos, new Set(scoped));
+    const scoped = Object.values(options.publication?.tables ?? {}).flatMap((t) => (t.scope === undefined ? [] : [[t.name, t.scope] as const]));
+    this.replica = new Replica(options.database, this.vocabulary.nomos, new Map(scoped));
     this.queue = options.queue ?? memoryQueue();
     this.retryMs = options.reconnectMs ?? 250;
   }
@@ -257,29 +272,17 @@ export class NoemaClient<L extends Vocabulary | Lineage = Vocabulary> {
 
   /**
    * Says how `send` would show this Intent, before anything runs: optimistic when every table,
-   * column and invariant its Sieve names is one this client sees whole; pending otherwise.
+   * column and invariant its statements name is one this client sees whole, or a plain INSERT
+   * of the subscriber's own row into a scoped table (`subject`); pending otherwise, with why.
    */
   predict(intent: Intent): Prediction {
     if (this.current.behind) return { mode: "pending", unseen: [], why: "the server holds a newer law" };
     if (intent.steps.some((s) => isBuiltinOp(s.op))) return { mode: "pending", unseen: [], why: "a built-in step runs only in the Attractor" };
     if (intent.nomos && intent.nomos.hash !== this.vocabulary.nomos.hash) return { mode: "pending", unseen: [], why: "the Intent was built under another law" };
-    const tables = this.replica.tables;
-    const invariants = tablesOfInvariants(this.vocabulary.nomos);
-    const unseen = Object.keys(intentSieve(this.vocabulary, intent)).filter((element) => {
-      const [kind, name = ""] = element.split(/:(.*)/s) as [string, string?];
-      if (kind === "op") return false;
-      if (kind === "column") {
-        const [table = "", column = ""] = name.split(/\.(.*)/s);
-        return !tables.get(table)?.columns.includes(column);
-      }
-      if (kind === "table") return !tables.has(name);
-      // Written, inserted into, or checked by an invariant: the whole table must be here, under this law's DDL.
-      if (kind === "write" || kind === "shape") return !tables.get(name)?.exact;
-      if (kind === "invariant") return [...(invariants.get(name) ?? [])].some((t) => !tables.get(t)?.exact);
-      return true;
-    });
+    const found = predictionPlan(this.vocabulary, intent, (t) => this.replica.held(t), this.options.subject).unseen;
+    const unseen = found.map((u) => u.element);
     if (!this.replica.head) return { mode: "pending", unseen, why: "the replica has no snapshot yet" };
-    return unseen.length > 0 ? { mode: "pending", unseen, why: `its Sieve reaches past what this client sees: ${unseen.join(", ")}` } : { mode: "optimistic" };
+    return unseen.length > 0 ? { mode: "pending", unseen, why: `its Sieve reaches past what this client sees: ${found.map((u) => `${u.element} (${u.why})`).join(", ")}` } : { mode: "optimistic" };
   }
 
   /**
@@ -297,7 +300,8 @@ export class NoemaClient<L extends Vocabulary | Lineage = Vocabulary> {
     if (prediction.mode === "optimistic") this.applyPending(entry, this.pending.length - 1);
     this.flush();
     this.changed();
-    return { key: queued.idempotencyKey, prediction, seal };
+    // Applying it may have turned it pending (a balance it moved, which only the server can check).
+    return { key: queued.idempotencyKey, prediction: entry.prediction, seal };
   }
 
   /** Closes the connection for good; the replica database stays open (the app owns it). */
@@ -337,14 +341,33 @@ export class NoemaClient<L extends Vocabulary | Lineage = Vocabulary> {
 
   // ---- optimistic apply and rebase
 
-  /** Applies one pending Intent on the optimistic layer; a local refusal leaves no effect (the server decides). */
+  /**
+   * Applies one pending Intent on the optimistic layer; a local refusal leaves no effect (the
+   * server decides). One that moved a balance over a table held in part turns pending: the
+   * server's check reads rows this client lacks.
+   */
   private applyPending(entry: Pending, index: number): void {
     const head = this.replica.head;
     if (!head) return;
+    const { db } = this.replica;
+    const { balances } = predictionPlan(this.vocabulary, entry.intent, (t) => this.replica.held(t), this.options.subject);
     try {
-      this.replica.attempt(() => interpret(this.vocabulary, entry.intent, this.replica.db, { now: Date.now(), sedimentId: head.sedimentId + 1 + index }));
+      this.replica.attempt(() => {
+        const before = balanceMarks(db, balances);
+        let refusal: unknown;
+        try {
+          interpret(this.vocabulary, entry.intent, db, { now: Date.now(), sedimentId: head.sedimentId + 1 + index });
+        } catch (error) {
+          refusal = error;
+        }
+        const moved = movedBalance(db, this.vocabulary.nomos, balances, before);
+        if (moved !== undefined) throw new Unpredictable(moved);
+        if (refusal !== undefined) throw refusal;
+      });
     } catch (error) {
-      if (!(error instanceof Refusal)) throw error;
+      if (error instanceof Unpredictable) {
+        entry.prediction = { mode: "pending", unseen: [`invariant:${error.invariant}`], why: `at run time: it moves the balance of invariant ${error.invariant}, which the server checks over rows this client does not hold` };
+      } else if (!(error instanceof Refusal)) throw error;
     }
   }
 

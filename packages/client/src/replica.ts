@@ -1,5 +1,5 @@
 import { createTableSql, type Json, type Nomos, type Row, type SqlValue } from "@noema/core";
-import { installScopes, tablesOfInvariants } from "@noema/core/runtime";
+import { type HeldTable, installScopes, tablesOfInvariants } from "@noema/core/runtime";
 import type { SyncChange, SnapshotFrame, SyncCursor } from "@noema/core/sync";
 import { fromSql, type ReplicaDatabase, toSql } from "./database.js";
 
@@ -30,8 +30,8 @@ export class Replica {
   constructor(
     readonly db: ReplicaDatabase,
     private readonly nomos: Nomos,
-    /** Tables the server scopes to the subscriber: their rows are never all here. */
-    private readonly scoped: ReadonlySet<string> = new Set(),
+    /** Tables the server scopes to the subscriber (their rows are never all here), with their scope column. */
+    private readonly scoped: ReadonlyMap<string, string> = new Map(),
   ) {
     db.exec(`CREATE TABLE IF NOT EXISTS ${META} (k TEXT PRIMARY KEY, v TEXT NOT NULL) STRICT`, []);
     const saved = db.exec(`SELECT k, v FROM ${META}`, []);
@@ -43,6 +43,12 @@ export class Replica {
       this.head = JSON.parse(head) as SyncCursor;
       for (const [name, t] of Object.entries(JSON.parse(tables) as Record<string, ReplicaTable>)) this.tables.set(name, t);
     }
+  }
+
+  /** What the replica holds of a table, as `predictionPlan` asks: undefined when the server does not publish it. */
+  held(name: string): HeldTable | undefined {
+    const table = this.tables.get(name);
+    return table && { columns: table.columns, whole: table.exact, scope: this.scoped.get(name) };
   }
 
   /** Runs a statement on the replica as it stands (optimistic layer included), its values as the core sees them. */
@@ -122,7 +128,9 @@ export class Replica {
         if (exact) for (const ddl of createTableSql(this.nomos, name)) this.db.exec(ddl, []);
         else {
           const key = table.key.length > 0 ? `, PRIMARY KEY (${table.key.map(quote).join(", ")})` : "";
-          this.db.exec(`CREATE TABLE ${quote(name)} (${table.columns.map(quote).join(", ")}${key})`, []);
+          // Every column the law has (hidden ones stay NULL), so the subscriber's own INSERTs and the law's triggers run here.
+          const columns = [...lawColumns, ...table.columns.filter((c) => !lawColumns.includes(c))];
+          this.db.exec(`CREATE TABLE ${quote(name)} (${columns.map(quote).join(", ")}${key})`, []);
         }
         this.tables.set(name, { columns: table.columns, key: table.key, exact });
         // A fresh table, and a snapshot lists each row once: plain inserts, one prepared statement.
@@ -133,7 +141,7 @@ export class Replica {
     });
     // Scoped invariants keep key tables filled by triggers: installed once the tables they watch are here.
     const watched = [...tablesOfInvariants(this.nomos).values()].flatMap((t) => [...t]);
-    if (watched.every((t) => this.tables.get(t)?.exact)) {
+    if (watched.every((t) => this.tables.has(t))) {
       installScopes({ db: this.db, transaction: (fn) => this.transaction(fn), now: Date.now }, this.nomos);
     }
   }

@@ -1,8 +1,10 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { buildIntent, columnsOf, definePublication, type Intent, sql } from "@noema/core";
+import "@noema/core/sql";
+import { buildIntent, columnsOf, definePublication, defineVocabulary, type Intent, operation, sql } from "@noema/core";
 import { MAX_SERVER_FRAME_BYTES } from "@noema/core/sync";
+import * as z from "zod";
 import { afterEach, describe, expect, it } from "vitest";
 import { inventoryLaw } from "../../../apps/inventory/src/law.js";
 import { inventoryV1 } from "../../../apps/inventory/src/vocabulary.js";
@@ -137,13 +139,117 @@ describe("send", () => {
     expect(c.query(stockQuery)[0]!.reserved).toBe(2);
   });
 
-  it("sends pending what writes a table the publication scopes to the subscriber: its rows are not all here", async () => {
-    const server = new TestSyncServer(inventoryLaw, ALL);
-    server.sediment(setStock("berlin", 5));
-    const publication = definePublication(inventoryNomosV3, { stock: { columns: [...ALL.stock!] as never }, reservations: { columns: [...ALL.reservations!] as never, scope: "order_id" } });
-    const c = await client(server, { publication });
-    const prediction = c.predict(reserve("berlin", 1));
-    expect(prediction.mode === "pending" && prediction.unseen).toStrictEqual(["invariant:reserved_matches_active_reservations", "shape:reservations", "write:reservations"]);
+  describe("a table scoped to the subscriber", () => {
+    // The client is told reservations are scoped to its cart: it holds its own rows only.
+    const publication = definePublication(inventoryNomosV3, { stock: { columns: [...ALL.stock!] as never }, reservations: { columns: ["id", "location_id", "quantity", "status", "expires_at"], scope: "order_id" } });
+    const reserveFor = (orderId: string | undefined, locationId: string, quantity: number) =>
+      buildIntent(law, (s) => void s.reserve({ locationId, quantity, ...(orderId === undefined ? {} : { orderId }) }));
+    /** A vocabulary on the same law with one more operation, which checks a cart against every reservation there is. */
+    const withBalanceCheck = defineVocabulary(inventoryNomosV3, {
+      ...law.operations,
+      reserveUnderCap: operation({
+        description: "Reserves unless every active reservation together would pass a cap.",
+        args: z.object({ locationId: z.string(), quantity: z.number(), orderId: z.string() }),
+        output: z.object({}),
+        result: () => ({}),
+        statements: ({ arg, ctx }) => ({
+          cap: sql`SELECT 1 AS ok WHERE (SELECT COALESCE(SUM(quantity), 0) FROM reservations WHERE status = 'active') + ${arg.quantity} <= 10`.expect({ rows: 1, refusal: () => "over the cap" }),
+          hold: sql`UPDATE stock SET reserved = reserved + ${arg.quantity}, updated_at = ${ctx.now} WHERE location_id = ${arg.locationId}`,
+          reservation: sql`INSERT INTO reservations (id, location_id, quantity, status, order_id, created_at, expires_at, channel) VALUES (${arg.orderId}, ${arg.locationId}, ${arg.quantity}, 'active', ${arg.orderId}, ${ctx.now}, ${ctx.now}, 'web')`,
+        }),
+      }),
+      // Inserts a row of the cart's own, but reads the table too: an upsert reads the row it conflicts with, a subquery what it selects.
+      upsertOwn: operation({
+        description: "Reserves, or adds to the cart's reservation of that id.",
+        args: z.object({ id: z.string(), locationId: z.string(), quantity: z.number(), orderId: z.string() }),
+        output: z.object({}),
+        result: () => ({}),
+        statements: ({ arg, ctx }) => ({
+          reservation: sql`INSERT INTO reservations (id, location_id, quantity, status, order_id, created_at, expires_at, channel) VALUES (${arg.id}, ${arg.locationId}, ${arg.quantity}, 'active', ${arg.orderId}, ${ctx.now}, ${ctx.now}, 'web') ON CONFLICT (id) DO UPDATE SET quantity = quantity + (${arg.quantity})`,
+        }),
+      }),
+      numberedOwn: operation({
+        description: "Reserves under an id one more than the most reservations there are.",
+        args: z.object({ locationId: z.string(), orderId: z.string() }),
+        output: z.object({}),
+        result: () => ({}),
+        statements: ({ arg, ctx }) => ({
+          reservation: sql`INSERT INTO reservations (id, location_id, quantity, status, order_id, created_at, expires_at, channel) VALUES ((SELECT COUNT(*) + 1 FROM reservations), ${arg.locationId}, 1, 'active', ${arg.orderId}, ${ctx.now}, ${ctx.now}, 'web')`,
+        }),
+      }),
+    });
+
+    it("applies at once a plain INSERT of the subscriber's own row, and rebases it on the Seal", async () => {
+      const server = new TestSyncServer(inventoryLaw, ALL);
+      server.sediment(setStock("berlin", 5));
+      const c = await client(server, { publication, subject: "cart-a" });
+      const sent = await c.send(reserveFor("cart-a", "berlin", 2));
+      expect(sent.prediction).toStrictEqual({ mode: "optimistic" });
+      expect(c.query(stockQuery)).toStrictEqual([{ location_id: "berlin", quantity: 5, reserved: 2 }]);
+      expect(c.query(sql`SELECT quantity FROM reservations`.as<{ quantity: number }>())).toStrictEqual([{ quantity: 2 }]);
+      expect((await sent.seal).success).toBe(true);
+      await server.settle();
+      expect(c.state.pending).toBe(0);
+      expect(c.query(stockQuery)[0]!.reserved).toBe(2);
+    });
+
+    it("sends pending, with why, what reads the scoped table or writes a row that is not the subscriber's, before anything runs", async () => {
+      const server = new TestSyncServer(inventoryLaw, ALL);
+      server.sediment(setStock("berlin", 5));
+      const c = await client(server, { publication, subject: "cart-a" });
+      for (const other of [reserveFor("cart-b", "berlin", 1), reserveFor(undefined, "berlin", 1)]) {
+        const p = c.predict(other);
+        expect(p.mode === "pending" && p.unseen).toStrictEqual(["table:reservations"]);
+        expect(p.mode === "pending" && p.why).toContain("reserve reads reservations, which this client holds only its own rows of");
+      }
+      // A cancel reads the reservation it cancels: this client cannot tell another cart's from none.
+      const cancel = c.predict(buildIntent(law, (s) => void s.cancelHold({ reservationId: "r-1", locationId: "berlin", quantity: 1 })));
+      expect(cancel.mode === "pending" && cancel.unseen).toStrictEqual(["table:reservations"]);
+      // Without a subject, no row is known to be its own.
+      const anonymous = await client(server, { publication });
+      expect(anonymous.predict(reserveFor("cart-a", "berlin", 1)).mode).toBe("pending");
+      const sent = await c.send(reserveFor("cart-b", "berlin", 1));
+      expect(sent.prediction.mode).toBe("pending");
+      expect(c.query(stockQuery)[0]!.reserved).toBe(0);
+    });
+
+    it("sends pending what sums the scoped table as a whole, though it also inserts the subscriber's own row", async () => {
+      const server = new TestSyncServer(inventoryLaw, ALL);
+      server.sediment(setStock("berlin", 5));
+      const c = await NoemaClient.connect({ url: "ws://test/w/sync", law: withBalanceCheck, database: openNodeDatabase(), socket: server.socket, publication, subject: "cart-a" });
+      opened.push(c);
+      await server.settle();
+      const intent = buildIntent(withBalanceCheck, (s) => void s.reserveUnderCap({ locationId: "berlin", quantity: 1, orderId: "cart-a" }));
+      const p = c.predict(intent);
+      expect(p.mode === "pending" && p.unseen).toStrictEqual(["table:reservations"]);
+      expect(p.mode === "pending" && p.why).toContain("reserveUnderCap reads reservations");
+      for (const reads of [
+        buildIntent(withBalanceCheck, (s) => void s.upsertOwn({ id: "r-9", locationId: "berlin", quantity: 1, orderId: "cart-a" })),
+        buildIntent(withBalanceCheck, (s) => void s.numberedOwn({ locationId: "berlin", orderId: "cart-a" })),
+      ]) {
+        const q = c.predict(reads);
+        expect(q.mode === "pending" && q.unseen).toContain("table:reservations");
+      }
+    });
+
+    it("turns pending at run time what moves a balance over the scoped table: the server's check reads rows this client lacks", async () => {
+      const server = new TestSyncServer(inventoryLaw, ALL);
+      server.sediment(setStock("berlin", 5));
+      const c = await client(server, { publication, subject: "cart-a" });
+      // A new stock row moves the balance at its location: only the server holds every reservation there.
+      const paris = setStock("paris", 3);
+      expect(c.predict(paris)).toStrictEqual({ mode: "optimistic" });
+      const sent = await c.send(paris);
+      expect(sent.prediction.mode).toBe("pending");
+      expect(sent.prediction.mode === "pending" && sent.prediction.why).toMatch(/^at run time: .*reserved_matches_active_reservations/);
+      expect(c.query(stockQuery).map((r) => r.location_id)).toStrictEqual(["berlin"]);
+      // One that keeps every balance (a new quantity where stock is) is applied at once.
+      expect((await c.send(setStock("berlin", 9))).prediction).toStrictEqual({ mode: "optimistic" });
+      expect(c.query(stockQuery)[0]!.quantity).toBe(9);
+      await sent.seal;
+      await server.settle();
+      expect(c.query(stockQuery).map((r) => r.location_id)).toStrictEqual(["berlin", "paris"]);
+    });
   });
 
   it("handles a diff that arrives before its Seal", async () => {

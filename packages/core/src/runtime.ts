@@ -42,3 +42,4 @@ export { tablesOfInvariants } from "./sieve/index.js";
 export { interpret } from "./interpretation/sqlite.js";
 export { installScopes } from "./interpretation/scope.js";
 export { Refusal } from "./refusal/index.js";
+export { balanceMarks, type HeldTable, movedBalance, type PredictionPlan, predictionPlan, type UnseenElement } from "./sync/prediction.js";

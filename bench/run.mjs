@@ -69,6 +69,7 @@
 //   BENCH_SYNC_INSIDE=20         per cell, writes timed inside the DO (write + broadcast, no network), fastest of the rounds (0: skip)
 //   BENCH_SYNC_ROWS=1000         bytes per update: stock rows in the World (0: skip)
 //   BENCH_SYNC_BUNDLE=1          0: skip the @noema/client browser bundle size
+//   BENCH_SYNC_APPLY=50          optimistic sends timed in Chromium (/usr/bin/chromium), after warm-up (0: skip)
 //   BENCH_ONLY=sync              run only the sync figures (bundle, one `wrangler dev` run with latency and bytes)
 //   BENCH_OUT=bench/results/latest.json
 //   BENCH_WRANGLER=1             0: skip parts 1-4 (the `wrangler dev` runs), e.g. for the Worker figures alone
@@ -99,6 +100,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath, URLSearchParams } from "node:url";
 import autocannon from "autocannon";
 import { configOf, startup, upload, whatIf } from "./startup/measure.mjs";
+import { optimisticApply } from "./sync/apply.mjs";
 import { CLIENT_JS_TARGET_GZIP_KIB, clientBundle, printSync, SYNC_BYTES_TARGET, SYNC_LATENCY_TARGET, syncBytes, syncLatency } from "./sync/measure.mjs";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
@@ -170,6 +172,7 @@ const config = {
   syncInside: num("BENCH_SYNC_INSIDE", 20),
   syncRows: num("BENCH_SYNC_ROWS", 1000),
   syncBundle: num("BENCH_SYNC_BUNDLE", 1) > 0,
+  syncApply: num("BENCH_SYNC_APPLY", 50),
   only: list("BENCH_ONLY", "", ["sync"]),
   out: resolve(root, env.BENCH_OUT ?? "bench/results/latest.json"),
   wranglerRuns: num("BENCH_WRANGLER", 1) > 0,
@@ -979,7 +982,8 @@ async function main() {
   const workers = !syncOnly && (config.upload || config.startupSamples > 0) ? await workerFigures() : {};
   if (workers.upload || workers.startup) printWorkerFigures(workers);
   const clientJs = config.syncBundle ? await clientBundle(root, join(tmp, "client-bundle")) : undefined;
-  if (clientJs) printSync({ bundle: clientJs });
+  const apply = config.syncApply > 0 ? await optimisticApply(root, config.syncApply) : undefined;
+  if (clientJs || apply) printSync({ ...(clientJs ? { bundle: clientJs } : {}), ...(apply ? { apply } : {}) });
   if (config.wranglerRuns) await bundle();
   const runs = [];
   // Sync alone needs one `wrangler dev` run.
@@ -1038,6 +1042,7 @@ async function main() {
     runs,
     ...workers,
     ...(clientJs ? { clientBundle: clientJs } : {}),
+    ...(apply ? { optimisticApply: apply } : {}),
     seconds: (performance.now() - started) / 1000,
   };
   mkdirSync(dirname(config.out), { recursive: true });

@@ -287,5 +287,11 @@ export function printSync(sync) {
     lines.push(`    by package ≈ ${parts}`);
     lines.push(`    SQLite WASM apart: its JS ${c.sqliteJsGzipKiB.toFixed(1)} KiB gzip, sqlite3.wasm ${c.sqliteWasmKiB.toFixed(0)} KiB (${c.sqliteWasmGzipKiB.toFixed(0)} KiB gzip)`);
   }
+  if (sync.apply) {
+    const { memory: m, indexedDb: d, targetMs } = sync.apply;
+    const ms = (s) => `median ${s.median.toFixed(2)} ms (p10 ${s.p10.toFixed(2)}, p90 ${s.p90.toFixed(2)}; n=${s.n} after ${s.sent - s.n} warm-up; ${s.optimistic} of ${s.sent} optimistic)`;
+    lines.push(`  optimistic send in Chromium, inventory reserve: queue in memory (the apply) ${ms(m)} (target <= ${targetMs} ms) ${verdict(m.median <= targetMs)}`);
+    lines.push(`    queue in IndexedDB (the durable write, then the apply): ${ms(d)}`);
+  }
   console.log(lines.join("\n"));
 }

@@ -42,9 +42,10 @@ describe("the storefront's live stock", () => {
     // Ann reserves over her socket, as the storefront does: the Intent carries her cart as orderId.
     const reserve = buildIntent(inventory, (s) => void s.reserve({ locationId: "main", quantity: 2, orderId: "cart-ann", ttlSeconds: 600 }));
     ann.ws.send(JSON.stringify({ t: "send", intent: { ...reserve, idempotencyKey: "ann-1" } }));
+    // Her Seal first, then the diff: her client settles both at once and never counts the reserve twice.
     const frames = await ann.until(4);
-    expect(frames[3]).toMatchObject({ t: "seal", key: "ann-1", seal: { success: true } });
-    const annDiff = frames[2] as DiffFrame;
+    expect(frames[2]).toMatchObject({ t: "seal", key: "ann-1", seal: { success: true } });
+    const annDiff = frames[3] as DiffFrame;
     expect(annDiff.changes).toContainEqual({ table: "stock", op: "upsert", row: ["main", 5, 2, expect.any(Number)] });
     expect(annDiff.changes.filter((c) => c.table === "reservations")).toMatchObject([{ op: "upsert", row: [expect.any(String), "main", 2, "active", expect.any(Number)] }]);
     const [, , bobDiff] = await bob.until(3);

@@ -1,0 +1,95 @@
+import { shardName } from "@noema/cloudflare";
+import { NO_STOCK } from "@noema/core";
+import { describe, expect, it } from "vitest";
+import { api, expectError, success } from "./helpers.js";
+import { expectConserved, freshHotProduct, hot, settle, worldsOf } from "./hot-helpers.js";
+
+/** A product stocked with `quantity` units over HTTP and split into `shards`. */
+async function hotProduct(quantity: number, shards: number): Promise<string> {
+  const product = freshHotProduct();
+  expect((await api("POST", `/api/hot/${product}/stock`, { quantity })).status).toBe(200);
+  const split = await api("POST", `/api/hot/${product}/split`, { shards });
+  expect(split.status, JSON.stringify(split.body)).toBe(200);
+  return product;
+}
+
+describe("hot products: one product's stock split across shards", () => {
+  it("splitting is one Intent sealed on the coordinator, its moves land on the shards, and merging takes the shares back", async () => {
+    const product = await hotProduct(10, 4);
+    const coordinator = hot(product);
+    const { sediments } = await coordinator.sediments();
+    const split = sediments.find((s) => s.intent?.steps.some((step) => step.op === "split"));
+    expect(split?.intent?.steps.map((s) => s.op)).toEqual(["split", "grant", "$send", "grant", "$send", "grant", "$send", "grant", "$send"]);
+    await settle(worldsOf(product, 4));
+    let read = await coordinator.read();
+    expect(read.shards.map((s) => [s.world, s.available, s.granted, s.active])).toEqual([
+      [shardName(product, 0), 3, 3, true],
+      [shardName(product, 1), 3, 3, true],
+      [shardName(product, 2), 2, 2, true],
+      [shardName(product, 3), 2, 2, true],
+    ]);
+    expectConserved(read, 10);
+    expect(read.inFlight).toBe(0);
+    // Each shard's landing is on its own log, as a message from the coordinator.
+    const landing = (await hot(shardName(product, 2)).sediments()).sediments.find((s) => s.origin?.message);
+    expect(landing?.origin?.message?.from.name).toBe(product);
+
+    const merge = await api("POST", `/api/hot/${product}/split`, { shards: 1 });
+    expect(merge.body.shards).toEqual([shardName(product, 0)]);
+    await settle(worldsOf(product, 4));
+    read = await coordinator.read();
+    expect(read.shards.map((s) => [s.available, s.active])).toEqual([[3, true], [0, false], [0, false], [0, false]]);
+    expect(read.unassigned).toBe(7);
+    expectConserved(read, 10);
+    for (const w of worldsOf(product, 4)) expect((await hot(w).verify()).ok).toBe(true);
+  });
+
+  it("a shard that runs out borrows, from the coordinator and then its siblings, and only then refuses: never oversold", async () => {
+    const product = await hotProduct(12, 4);
+    await settle(worldsOf(product, 4));
+    // One key: every reservation goes to the same shard, which holds 3 of the 12.
+    const ids: string[] = [];
+    for (let i = 0; i < 12; i++) {
+      const res = await api("POST", `/api/hot/${product}/reservations`, { quantity: 1, key: "one-customer" });
+      expect(res.status, JSON.stringify(res.body)).toBe(201);
+      ids.push(res.body.reservationId);
+    }
+    const refused = await api("POST", `/api/hot/${product}/reservations`, { quantity: 1, key: "one-customer" });
+    expectError(refused, 409, "refused");
+    expect(refused.body.error.message).toContain(NO_STOCK);
+    const shard = hot(refused.body.seal?.world?.name ?? shardName(product, Number(ids[0]!.split(".")[0])));
+    expect((await shard.precedents()).precedents.at(-1)?.reason.message).toContain(NO_STOCK);
+    await settle(worldsOf(product, 4));
+    const read = await hot(product).read();
+    expect(read.held).toBe(12);
+    expect(read.available).toBe(0);
+    expectConserved(read, 12);
+    // Released to the shard that holds it, the unit may be reserved again.
+    expect((await api("DELETE", `/api/hot/${product}/reservations/${ids[0]}`)).status).toBe(200);
+    expect((await api("POST", `/api/hot/${product}/reservations`, { quantity: 1 })).status).toBe(201);
+  });
+
+  it("many reservations at once on 8 shards: never more held than stocked, and every unit can be reserved", async () => {
+    const product = await hotProduct(40, 8);
+    const results = await Promise.all(Array.from({ length: 60 }, () => api("POST", `/api/hot/${product}/reservations`, { quantity: 1 })));
+    const held = results.filter((r) => r.status === 201).length;
+    expect(held).toBeLessThanOrEqual(40);
+    for (const r of results.filter((r) => r.status !== 201)) expect(r.body.error.message, JSON.stringify(r.body)).toContain(NO_STOCK);
+    await settle(worldsOf(product, 8));
+    const read = await hot(product).read();
+    expectConserved(read, 40);
+    expect(read.held).toBe(held);
+    // What a race left unreserved is still there to reserve.
+    for (let i = held; i < 40; i++) success((await api("POST", `/api/hot/${product}/reservations`, { quantity: 1 })).body.seal);
+    expectConserved(await hot(product).read(), 40);
+  });
+
+  it("bad input is a 400 naming the field, and changes nothing", async () => {
+    const product = await hotProduct(5, 2);
+    expectError(await api("POST", `/api/hot/${product}/split`, { shards: 17 }), 400, "invalid_input");
+    expectError(await api("POST", `/api/hot/${product}/reservations`, { quantity: 0 }), 400, "invalid_input");
+    expectError(await api("DELETE", `/api/hot/${product}/reservations/nope`), 400, "invalid_input");
+    expectError(await api("POST", `/api/hot/not~valid/stock`, { quantity: 1 }), 400, "invalid_input");
+    expect((await hot(product).activeShards()).length).toBe(2);
+  });
+});

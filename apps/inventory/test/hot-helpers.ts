@@ -10,8 +10,8 @@ export const freshHotProduct = () => freshProduct("hot");
 /** Every World of a product: its coordinator and `shards` shard names. */
 export const worldsOf = (product: string, shards: number) => [product, ...Array.from({ length: shards }, (_, i) => shardName(product, i))];
 
-/** Pending messages of a World made due now (as time passing would), counted. */
-const makeDue = (name: string) =>
+/** Pending messages of a World made due now (as time passing would, and leases ignored: a redelivery), counted. */
+export const makeDue = (name: string) =>
   runInDurableObject(hot(name), (_, state) => {
     const n = state.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM _noema_outbox").one().n;
     state.storage.sql.exec("UPDATE _noema_outbox SET next_attempt_at = MIN(next_attempt_at, ?)", Date.now());

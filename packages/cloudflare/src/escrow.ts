@@ -264,7 +264,8 @@ export abstract class EscrowAttractor<Env = unknown> extends Attractor<Env, Escr
   async lend(request: { shard: string; want: number }): Promise<number> {
     this.assertRole(false, "lend");
     const { shard, want } = request;
-    if (!shard.startsWith(`${this.product}${SHARD_SEPARATOR}`)) throw new Error(`${shard} is not a shard of ${this.product}`);
+    // Only a shard the coordinator split into: its product read sums exactly those.
+    if (this.query("SELECT 1 FROM shards WHERE name = ?", shard).length === 0) return 0;
     if (this.quantity().available < want) {
       const siblings = this.query(SHARD, "FROM shards WHERE name != ? ORDER BY shard", shard).map((r) => r.name);
       await Promise.all(siblings.map((n) => this.peer(n).surrender({ why: "borrow", all: false }).catch(() => 0)));
@@ -304,7 +305,7 @@ export abstract class EscrowAttractor<Env = unknown> extends Attractor<Env, Escr
       inFlight,
       available: own.available + reads.reduce((n, r) => n + r.available, 0),
       held: reads.reduce((n, r) => n + r.held, 0),
-      shards: reads.map((r, i) => ({ ...r, shard: shards[i]!.shard, active: shards[i]!.active === 1, granted: shards[i]!.granted })),
+      shards: reads.map(({ world, available, held, sedimentId, readAt }, i) => ({ world, available, held, sedimentId, readAt, shard: shards[i]!.shard, active: shards[i]!.active === 1, granted: shards[i]!.granted })),
       freshness: { from, to, spreadMs: to - from },
     };
   }

@@ -117,5 +117,5 @@ export const MAX_ARRAY_LENGTH: number = ARRAY_LENGTH;
 export { definePublication, type Publication, PublicationDefinitionError, type PublicationSpec, type TablePublication } from "./sync/publication.js";
 
 // Escrow: a quantity split across shard Worlds (docs/concepts/escrow.md).
-export { escrow, escrowNomos, escrowQuantity, type EscrowVocabulary, type HoldStatus, MAX_SHARDS, type MoveStatus, NO_STOCK } from "./escrow/law.js";
+export { escrow, escrowNomos, escrowQuantity, type EscrowVocabulary, MAX_SHARDS, NO_STOCK } from "./escrow/law.js";
 export { type Splittable, splittable } from "./escrow/splittable.js";

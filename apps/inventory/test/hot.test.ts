@@ -1,5 +1,7 @@
+// The test laws below are read with the SQL parser, as `noema build` does.
+import "@noema/core/sql";
 import { shardName } from "@noema/cloudflare";
-import { NO_STOCK } from "@noema/core";
+import { defineNomos, escrowNomos, integer, NO_STOCK, NomosDefinitionError, splittable, text } from "@noema/core";
 import { describe, expect, it } from "vitest";
 import { api, expectError, success } from "./helpers.js";
 import { expectConserved, freshHotProduct, hot, settle, worldsOf } from "./hot-helpers.js";
@@ -54,6 +56,8 @@ describe("hot products: one product's stock split across shards", () => {
       expect(res.status, JSON.stringify(res.body)).toBe(201);
       ids.push(res.body.reservationId);
     }
+    // Sticky: one key, one shard.
+    expect(new Set(ids.map((id) => id.split(".")[0])).size).toBe(1);
     const refused = await api("POST", `/api/hot/${product}/reservations`, { quantity: 1, key: "one-customer" });
     expectError(refused, 409, "refused");
     expect(refused.body.error.message).toContain(NO_STOCK);
@@ -82,6 +86,45 @@ describe("hot products: one product's stock split across shards", () => {
     // What a race left unreserved is still there to reserve.
     for (let i = held; i < 40; i++) success((await api("POST", `/api/hot/${product}/reservations`, { quantity: 1 })).body.seal);
     expectConserved(await hot(product).read(), 40);
+  });
+
+  it("rebalancing is sealed on the coordinator: the shards give their available share back and it is spread evenly again", async () => {
+    const product = await hotProduct(20, 2);
+    await settle(worldsOf(product, 2));
+    for (let i = 0; i < 8; i++) expect((await api("POST", `/api/hot/${product}/reservations`, { quantity: 1, key: "k" })).status).toBe(201);
+    let read = await hot(product).read();
+    expect(read.shards.map((s) => s.available).sort((a, b) => a - b)).toEqual([2, 10]);
+    expect((await api("POST", `/api/hot/${product}/rebalance`)).status).toBe(200);
+    await settle(worldsOf(product, 2));
+    read = (await api("GET", `/api/hot/${product}`)).body.product;
+    expect(read.shards.map((s: { available: number }) => s.available)).toEqual([6, 6]);
+    expect(read.held).toBe(8);
+    expectConserved(read, 20);
+    const steps = (await hot(product).sediments()).sediments.flatMap((s) => s.intent?.steps ?? []);
+    expect(steps.filter((s) => s.op === "grant" && (s.args as { why: string }).why === "rebalance")).toHaveLength(2);
+    for (const w of worldsOf(product, 2)) {
+      const gaveBack = (await hot(w).sediments()).sediments.flatMap((s) => s.intent?.steps ?? []).filter((s) => s.op === "grant");
+      if (w !== product) expect(gaveBack, w).toHaveLength(1);
+    }
+  });
+
+  it("a splittable quantity is checked when it is declared: an INTEGER NOT NULL column under an invariant that reads it", () => {
+    const nomos = defineNomos({
+      name: "stock",
+      version: 1,
+      tables: { stock: { columns: { id: integer().primaryKey(), available: integer().notNull(), maybe: integer(), label: text().notNull() } } },
+      invariants: {
+        never_below_zero: { violations: "SELECT id FROM stock WHERE available < 0", message: "never below zero" },
+        other: { violations: "SELECT id FROM stock WHERE id < 0", message: "ids are positive" },
+      },
+    });
+    expect(splittable(nomos, { table: "stock", column: "available", invariant: "never_below_zero" })).toMatchObject({ table: "stock", column: "available" });
+    expect(() => splittable(nomos, { table: "nope", column: "available", invariant: "never_below_zero" })).toThrow(NomosDefinitionError);
+    expect(() => splittable(nomos, { table: "stock", column: "maybe", invariant: "never_below_zero" })).toThrow(/INTEGER NOT NULL/);
+    expect(() => splittable(nomos, { table: "stock", column: "label", invariant: "never_below_zero" })).toThrow(/INTEGER NOT NULL/);
+    expect(() => splittable(nomos, { table: "stock", column: "available", invariant: "missing" })).toThrow(/no invariant "missing"/);
+    expect(() => splittable(nomos, { table: "stock", column: "available", invariant: "other" })).toThrow(/does not read "available"/);
+    expect(() => splittable(escrowNomos, { table: "quantity", column: "available", invariant: "never_below_zero" })).not.toThrow();
   });
 
   it("bad input is a 400 naming the field, and changes nothing", async () => {

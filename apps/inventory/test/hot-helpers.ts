@@ -32,12 +32,12 @@ export async function settle(worlds: readonly string[]): Promise<void> {
   throw new Error("moves still in flight after 50 rounds of alarms");
 }
 
-/** Conservation, read from every World: the total is the unassigned share, plus every shard's share (available and held), plus what is in flight. */
+/** Conservation, read from every World: the total is the unassigned share, plus every shard's share (available, held and sold), plus what is in flight. */
 export function expectConserved(p: HotProduct, total: number): void {
-  const shares = p.shards.reduce((n, s) => n + s.available + s.held, 0);
+  const shares = p.shards.reduce((n, s) => n + s.available + s.held + s.sold, 0);
   expect(p.total, JSON.stringify(p)).toBe(total);
   expect(p.unassigned + shares + p.inFlight, JSON.stringify(p)).toBe(total);
-  expect(p.held, JSON.stringify(p)).toBeLessThanOrEqual(total);
+  expect(p.held + p.sold, JSON.stringify(p)).toBeLessThanOrEqual(total);
   for (const s of p.shards) {
     expect(s.available, JSON.stringify(s)).toBeGreaterThanOrEqual(0);
     expect(s.held, JSON.stringify(s)).toBeGreaterThanOrEqual(0);

@@ -1,5 +1,6 @@
 // The test laws below are read with the SQL parser, as `noema build` does.
 import "@noema/core/sql";
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { shardName } from "@noema/cloudflare";
 import { defineNomos, escrowNomos, integer, NO_STOCK, NomosDefinitionError, splittable, text } from "@noema/core";
 import { describe, expect, it } from "vitest";
@@ -106,6 +107,23 @@ describe("hot products: one product's stock split across shards", () => {
       const gaveBack = (await hot(w).sediments()).sediments.flatMap((s) => s.intent?.steps ?? []).filter((s) => s.op === "grant");
       if (w !== product) expect(gaveBack, w).toHaveLength(1);
     }
+  });
+
+  it("a reservation is committed (sold) or expires on the shard holding it: a frozen release, cancelled by the sale", async () => {
+    const product = await hotProduct(4, 2);
+    const sale = await api("POST", `/api/hot/${product}/reservations`, { quantity: 1, ttlSeconds: 60 });
+    const expiring = await api("POST", `/api/hot/${product}/reservations`, { quantity: 2, ttlSeconds: 60 });
+    expect([sale.status, expiring.status]).toEqual([201, 201]);
+    expect((await api("POST", `/api/hot/${product}/reservations/${sale.body.reservationId}/commit`)).status).toBe(200);
+    expectError(await api("DELETE", `/api/hot/${product}/reservations/${sale.body.reservationId}`), 404, "not_found");
+    // Time passes for every shard: only the unsold reservation's release is still frozen, and wakes.
+    for (const w of worldsOf(product, 2).slice(1)) {
+      await runInDurableObject(hot(w), (_, state) => void state.storage.sql.exec("UPDATE _noema_cryostasis SET wake_at = wake_at - 120000"));
+      await runDurableObjectAlarm(hot(w));
+    }
+    const read = await hot(product).read();
+    expect([read.sold, read.held, read.available]).toEqual([1, 0, 3]);
+    expectConserved(read, 4);
   });
 
   it("a splittable quantity is checked when it is declared: an INTEGER NOT NULL column under an invariant that reads it", () => {

@@ -32,6 +32,8 @@ export interface ShareRead {
   available: number;
   /** Units held by its reservations. */
   held: number;
+  /** Units sold on it (held, then committed): gone from the share for good. */
+  sold: number;
   /** The head of its log when read. */
   sedimentId: number;
   /** When it was read (ms since the epoch). */
@@ -63,6 +65,8 @@ export interface HotProduct {
   available: number;
   /** Units held by reservations, over every shard. */
   held: number;
+  /** Units sold, over every shard. */
+  sold: number;
   shards: ShardShare[];
   /** When the first and the last World were read, and the spread between them. */
   freshness: { from: number; to: number; spreadMs: number };
@@ -81,7 +85,7 @@ interface EscrowPeer {
   share(inFlight: string[]): Promise<ShareRead & { landed: string[]; sending: { moveId: string; amount: number }[] }>;
 }
 
-const QUANTITY = columnsOf(escrowNomos, "quantity", "total", "available", "held");
+const QUANTITY = columnsOf(escrowNomos, "quantity", "total", "available", "held", "sold");
 const SHARD = columnsOf(escrowNomos, "shards", "shard", "name", "granted", "active");
 const MOVE = columnsOf(escrowNomos, "moves", "move_id", "to_world", "amount");
 const MOVE_KEY = "move:";
@@ -175,8 +179,8 @@ export abstract class EscrowAttractor<Env = unknown> extends Attractor<Env, Escr
     }
   }
 
-  private quantity(): { total: number; available: number; held: number } {
-    return this.query(QUANTITY, "FROM quantity")[0] ?? { total: 0, available: 0, held: 0 };
+  private quantity(): { total: number; available: number; held: number; sold: number } {
+    return this.query(QUANTITY, "FROM quantity")[0] ?? { total: 0, available: 0, held: 0, sold: 0 };
   }
 
   /** One Intent moving `amount` of this World's share to `to`: taken here, landed there by the message, once. */
@@ -305,7 +309,8 @@ export abstract class EscrowAttractor<Env = unknown> extends Attractor<Env, Escr
       inFlight,
       available: own.available + reads.reduce((n, r) => n + r.available, 0),
       held: reads.reduce((n, r) => n + r.held, 0),
-      shards: reads.map(({ world, available, held, sedimentId, readAt }, i) => ({ world, available, held, sedimentId, readAt, shard: shards[i]!.shard, active: shards[i]!.active === 1, granted: shards[i]!.granted })),
+      sold: reads.reduce((n, r) => n + r.sold, 0),
+      shards: reads.map(({ world, available, held, sold, sedimentId, readAt }, i) => ({ world, available, held, sold, sedimentId, readAt, shard: shards[i]!.shard, active: shards[i]!.active === 1, granted: shards[i]!.granted })),
       freshness: { from, to, spreadMs: to - from },
     };
   }
@@ -313,10 +318,11 @@ export abstract class EscrowAttractor<Env = unknown> extends Attractor<Env, Escr
   // The shards' methods.
 
   /**
-   * Holds `quantity` units for `reservationId` from this shard's share. When the share is short,
-   * it borrows first; a refusal (a Precedent here) then means no shard had the units.
+   * Holds `quantity` units for `reservationId` from this shard's share, released by itself after
+   * `ttlSeconds` when given (a frozen release, keyed by the reservation id). When the share is
+   * short, it borrows first; a refusal (a Precedent here) then means no shard had the units.
    */
-  async reserve(request: { reservationId: string; quantity: number }): Promise<HotReservation> {
+  async reserve(request: { reservationId: string; quantity: number; ttlSeconds?: number }): Promise<HotReservation> {
     this.assertRole(true, "reserve");
     // What landed may be taken by this shard's other requests before this one runs again: ask again, a few times.
     for (let attempt = 0; attempt < BORROW_ATTEMPTS; attempt++) {
@@ -330,14 +336,36 @@ export abstract class EscrowAttractor<Env = unknown> extends Attractor<Env, Escr
         break;
       }
     }
-    const seal = this.sedimentation(buildIntent(escrow, (s) => void s.reserve(request)));
+    const { reservationId, quantity, ttlSeconds } = request;
+    const seal = this.sedimentation(
+      buildIntent(escrow, (s) => {
+        s.reserve({ reservationId, quantity });
+        if (ttlSeconds !== undefined) s.$freeze({ at: Date.now() + ttlSeconds * 1000, key: reservationId }, (frozen) => void frozen.release({ reservationId }));
+      }),
+    );
     return { shard: this.world.name, seal };
   }
 
-  /** Releases a reservation held on this shard: its units return to this shard's share. */
+  /** Releases a reservation held on this shard: its units return to this shard's share (and its frozen release is cancelled). */
   release(reservationId: string): Seal {
     this.assertRole(true, "release");
-    return this.sedimentation(buildIntent(escrow, (s) => void s.release({ reservationId })));
+    return this.sedimentation(
+      buildIntent(escrow, (s) => {
+        s.release({ reservationId });
+        s.$cancel({ key: reservationId });
+      }),
+    );
+  }
+
+  /** Commits a reservation held on this shard: its units are sold (and its frozen release is cancelled). */
+  sell(reservationId: string): Seal {
+    this.assertRole(true, "sell");
+    return this.sedimentation(
+      buildIntent(escrow, (s) => {
+        s.sell({ reservationId });
+        s.$cancel({ key: reservationId });
+      }),
+    );
   }
 
   /** Gives this shard's available share back to the coordinator (all of it, or half): sealed here, landed there once. Answers the units sent. */
@@ -354,11 +382,11 @@ export abstract class EscrowAttractor<Env = unknown> extends Attractor<Env, Escr
 
   /** This World's share now, which of `moves` (sent to it) have landed, and the share it sent that has no receipt yet. */
   share(moves: string[] = []): ShareRead & { landed: string[]; sending: { moveId: string; amount: number }[] } {
-    const { available, held } = this.quantity();
+    const { available, held, sold } = this.quantity();
     const landed = moves.filter((m) => this.query("SELECT 1 FROM landed WHERE move_id = ?", m).length > 0);
     const sending = this.query(MOVE, "FROM moves WHERE status = 'in_flight'").map((m) => ({ moveId: m.move_id, amount: m.amount }));
     const sedimentId = this.query<{ n: number | null }>("SELECT MAX(sediment_id) AS n FROM _noema_sediment")[0]?.n ?? 0;
-    return { world: this.world.name, available, held, sedimentId, readAt: Date.now(), landed, sending };
+    return { world: this.world.name, available, held, sold, sedimentId, readAt: Date.now(), landed, sending };
   }
 
   /** A move landed (its receipt): recorded on the sender. A refused or undeliverable move stays in flight, shown by `read()`. */

@@ -10,7 +10,9 @@ type App = { Bindings: Env };
 type Ctx = Context<App>;
 
 const Units = z.number().int("must be a whole number").min(1).max(1_000_000_000);
-const ReserveBody = z.strictObject({ quantity: Units, key: z.string().min(1).max(256).optional() });
+/** As for a product's reservations: whole seconds, 1..86400; without it, a hold lasts until released or sold. */
+const TtlSeconds = z.number().int("must be a whole number").min(1).max(86_400);
+const ReserveBody = z.strictObject({ quantity: Units, key: z.string().min(1).max(256).optional(), ttlSeconds: TtlSeconds.optional() });
 /** A hot reservation id names its shard: `<shard index>.<uuid>`, so its release goes where it is held. */
 const HotReservationId = z.string().regex(/^\d{1,2}\.[0-9a-f-]{36}$/, "must be a reservation id this API gave (<shard>.<uuid>)");
 
@@ -33,7 +35,8 @@ async function activeShards(c: Ctx, productId: string): Promise<string[]> {
 /**
  * Hot products (a flash sale on one SKU): POST /:productId/stock, POST /:productId/split,
  * POST /:productId/rebalance, GET /:productId, POST /:productId/reservations (routed to a random
- * shard, or by `key`), DELETE /:productId/reservations/:reservationId (to the shard holding it).
+ * shard, or by `key`), DELETE /:productId/reservations/:reservationId and POST
+ * /:productId/reservations/:reservationId/commit (to the shard holding it).
  */
 export const hotRoutes = new Hono<App>();
 hotRoutes.use("*", limitBody());
@@ -69,13 +72,23 @@ hotRoutes.post("/:productId/reservations", async (c) => {
   if (shards.length === 0) throw new ApiError(409, "not_split", `product ${productId} is not split into shards: POST /api/hot/${productId}/split first`);
   const index = pickShard(shards.length, body.key);
   const reservationId = `${index}.${crypto.randomUUID()}`;
-  const { shard, seal } = await hot(c, shards[index]!).reserve({ reservationId, quantity: body.quantity });
+  const { shard, seal } = await hot(c, shards[index]!).reserve({ reservationId, quantity: body.quantity, ...(body.ttlSeconds === undefined ? {} : { ttlSeconds: body.ttlSeconds }) });
   return sealResponse(c, seal, (s) => c.json({ reservationId, shard, seal: s }, 201));
 });
 
-hotRoutes.delete("/:productId/reservations/:reservationId", async (c) => {
+/** The reservation named in the path, and the shard holding it. */
+function held(c: Ctx) {
   const productId = productOf(c);
   const reservationId = parseInput(HotReservationId, c.req.param("reservationId"), ["reservationId"]);
-  const shard = shardName(productId, Number(reservationId.slice(0, reservationId.indexOf("."))));
-  return sealResponse(c, await hot(c, shard).release(reservationId), (seal) => c.json({ seal }));
+  return { reservationId, stub: hot(c, shardName(productId, Number(reservationId.slice(0, reservationId.indexOf("."))))) };
+}
+
+hotRoutes.delete("/:productId/reservations/:reservationId", async (c) => {
+  const { reservationId, stub } = held(c);
+  return sealResponse(c, await stub.release(reservationId), (seal) => c.json({ seal }));
+});
+
+hotRoutes.post("/:productId/reservations/:reservationId/commit", async (c) => {
+  const { reservationId, stub } = held(c);
+  return sealResponse(c, await stub.sell(reservationId), (seal) => c.json({ seal }));
 });

@@ -9,7 +9,7 @@ import { splittable } from "./splittable.js";
 /** The status of a move of share: sent (it belongs to nobody until it lands) or landed. */
 export type MoveStatus = "in_flight" | "landed";
 /** The status of a hold on a shard. */
-export type HoldStatus = "held" | "released";
+export type HoldStatus = "held" | "released" | "sold";
 
 /**
  * The law of a sharded quantity. Every World of a hot product runs it: the coordinator (the
@@ -32,6 +32,8 @@ export const escrowNomos = defineNomos({
         available: integer().notNull(),
         /** Units held by reservations here. */
         held: integer().notNull(),
+        /** Units sold here: held, then committed. They leave the share for good. */
+        sold: integer().notNull(),
         updated_at: integer().notNull(),
       },
     },
@@ -77,7 +79,7 @@ export const escrowNomos = defineNomos({
   },
   invariants: {
     never_below_zero: {
-      violations: "SELECT id FROM quantity WHERE available < 0 OR held < 0",
+      violations: "SELECT id FROM quantity WHERE available < 0 OR held < 0 OR sold < 0",
       message: "a share never goes below zero: no World hands out units it does not hold",
     },
     held_is_the_holds: {
@@ -97,15 +99,15 @@ const Units = z.number().int().min(1).max(1_000_000_000);
 /** Most shards one product may be split into. */
 export const MAX_SHARDS = 64;
 
-const QUANTITY = columnsOf(escrowNomos, "quantity", "total", "available", "held");
+const QUANTITY = columnsOf(escrowNomos, "quantity", "total", "available", "held", "sold");
 
 /** The refusal of a shard that found no share left, after asking for more. */
 export const NO_STOCK = "no stock left in any shard";
 
 /**
  * The operations on a sharded quantity. `grant` and `landShare` are the two halves of a move (the
- * EscrowAttractor sends the second as a message in the Intent of the first); `reserve` and
- * `release` are a shard's; `stock`, `split` and `moveLanded` the coordinator's.
+ * EscrowAttractor sends the second as a message in the Intent of the first); `reserve`,
+ * `release` and `sell` are a shard's; `stock`, `split` and `moveLanded` the coordinator's.
  */
 export const escrow = defineVocabulary(escrowNomos, {
   stock: operation({
@@ -113,7 +115,7 @@ export const escrow = defineVocabulary(escrowNomos, {
     args: z.object({ quantity: Units }),
     output: z.object({ total: z.number(), available: z.number() }),
     statements: ({ arg, ctx }) => ({
-      stock: sql`INSERT INTO quantity (id, total, available, held, updated_at) VALUES (1, ${arg.quantity}, ${arg.quantity}, 0, ${ctx.now}) ON CONFLICT (id) DO UPDATE SET total = total + excluded.total, available = available + excluded.available, updated_at = excluded.updated_at RETURNING ${QUANTITY}`,
+      stock: sql`INSERT INTO quantity (id, total, available, held, sold, updated_at) VALUES (1, ${arg.quantity}, ${arg.quantity}, 0, 0, ${ctx.now}) ON CONFLICT (id) DO UPDATE SET total = total + excluded.total, available = available + excluded.available, updated_at = excluded.updated_at RETURNING ${QUANTITY}`,
     }),
     result: (rows) => ({ total: rows.stock[0]!.total, available: rows.stock[0]!.available }),
   }),
@@ -150,7 +152,7 @@ export const escrow = defineVocabulary(escrowNomos, {
     output: z.object({ available: z.number() }),
     statements: ({ arg, ctx }) => ({
       land: sql`INSERT INTO landed (move_id, from_world, amount, landed_at) VALUES (${arg.moveId}, ${arg.from}, ${arg.amount}, ${ctx.now})`,
-      add: sql`INSERT INTO quantity (id, total, available, held, updated_at) VALUES (1, 0, ${arg.amount}, 0, ${ctx.now}) ON CONFLICT (id) DO UPDATE SET available = available + excluded.available, updated_at = excluded.updated_at RETURNING ${QUANTITY}`,
+      add: sql`INSERT INTO quantity (id, total, available, held, sold, updated_at) VALUES (1, 0, ${arg.amount}, 0, 0, ${ctx.now}) ON CONFLICT (id) DO UPDATE SET available = available + excluded.available, updated_at = excluded.updated_at RETURNING ${QUANTITY}`,
       // On the coordinator: a shard's share came back.
       back: sql`UPDATE shards SET granted = granted - ${arg.amount} WHERE name = ${arg.from}`,
     }),
@@ -198,6 +200,21 @@ export const escrow = defineVocabulary(escrowNomos, {
       close: sql`UPDATE holds SET status = 'released', released_at = ${ctx.now} WHERE reservation_id = ${arg.reservationId} AND status = 'held'`,
     }),
     result: (rows, a) => ({ reservationId: a.reservationId, available: rows.give[0]!.available }),
+  }),
+
+  sell: operation({
+    description: "Commits a held reservation: its units are sold, and leave this shard's share for good.",
+    args: z.object({ reservationId: Id }),
+    output: z.object({ reservationId: z.string(), sold: z.number() }),
+    statements: ({ arg, ctx }) => ({
+      take: sql`UPDATE quantity SET held = held - (SELECT quantity FROM holds WHERE reservation_id = ${arg.reservationId} AND status = 'held'), sold = sold + (SELECT quantity FROM holds WHERE reservation_id = ${arg.reservationId} AND status = 'held'), updated_at = ${ctx.now} WHERE id = 1 AND EXISTS (SELECT 1 FROM holds WHERE reservation_id = ${arg.reservationId} AND status = 'held') RETURNING ${QUANTITY}`.expect({
+        rows: 1,
+        kind: "not_found",
+        refusal: (a) => `no reservation ${a.reservationId} is held here`,
+      }),
+      close: sql`UPDATE holds SET status = 'sold', released_at = ${ctx.now} WHERE reservation_id = ${arg.reservationId} AND status = 'held'`,
+    }),
+    result: (rows, a) => ({ reservationId: a.reservationId, sold: rows.take[0]!.sold }),
   }),
 });
 

@@ -91,6 +91,8 @@ const MOVE = columnsOf(escrowNomos, "moves", "move_id", "to_world", "amount");
 const MOVE_KEY = "move:";
 /** Times a short shard asks for share for one reservation before it refuses. */
 const BORROW_ATTEMPTS = 3;
+/** Rounds of give-backs one borrow asks of the siblings while share is still found elsewhere. */
+const LEND_ROUNDS = 4;
 /** How long a move's sender waits for it to land before it answers; after that it lands later, by the alarm. */
 const LANDING_WAIT_MS = 2000;
 const LANDING_POLL_MS = 5;
@@ -262,17 +264,23 @@ export abstract class EscrowAttractor<Env = unknown> extends Attractor<Env, Escr
   /**
    * A shard ran out: moves it at least `want` units when there are, more when the unassigned
    * share allows (so it does not come back for every unit). With too little unassigned, each
-   * sibling first gives back half of its available share (rounded up). Answers the units sent (0: none left
-   * anywhere); they land on the shard before this answers, unless the delivery failed.
+   * sibling first gives back half of its available share (rounded up), again while a product read
+   * still finds share elsewhere (a few rounds). Answers the units sent (0: none left anywhere);
+   * they land on the shard before this answers, unless the delivery failed.
    */
   async lend(request: { shard: string; want: number }): Promise<number> {
     this.assertRole(false, "lend");
     const { shard, want } = request;
     // Only a shard the coordinator split into: its product read sums exactly those.
     if (this.query("SELECT 1 FROM shards WHERE name = ?", shard).length === 0) return 0;
-    if (this.quantity().available < want) {
-      const siblings = this.query(SHARD, "FROM shards WHERE name != ? ORDER BY shard", shard).map((r) => r.name);
+    const siblings = this.query(SHARD, "FROM shards WHERE name != ? ORDER BY shard", shard).map((r) => r.name);
+    for (let round = 0; round < LEND_ROUNDS && this.quantity().available < want; round++) {
       await Promise.all(siblings.map((n) => this.peer(n).surrender({ why: "borrow", all: false }).catch(() => 0)));
+      if (this.quantity().available >= want) break;
+      // Concurrent borrows move share around: there is none left only when no other World holds any, nor has any on its way.
+      const product = await this.read();
+      const elsewhere = product.unassigned + product.inFlight + product.shards.reduce((n, x) => n + (x.world === shard ? 0 : x.available), 0);
+      if (elsewhere === 0) break;
     }
     const pool = this.quantity().available;
     const active = Math.max(this.activeShards().length, 1);

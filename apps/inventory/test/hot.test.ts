@@ -126,6 +126,20 @@ describe("hot products: one product's stock split across shards", () => {
     expectConserved(read, 4);
   });
 
+  it("a move the receiver refuses never applied: its receipt gives the share back to the sender", async () => {
+    const product = await hotProduct(4, 2);
+    await settle(worldsOf(product, 2));
+    // Shard 1's data changed outside Noema: its invariants now refuse every Intent, the landing of a move included.
+    await runInDurableObject(hot(shardName(product, 1)), (_, state) => void state.storage.sql.exec("UPDATE quantity SET held = -1"));
+    success(await hot(product).stock(6));
+    await hot(product).split(2);
+    await settle(worldsOf(product, 2));
+    const returned = await runInDurableObject(hot(product), (_, state) => state.storage.sql.exec<{ to_world: string; amount: number }>("SELECT to_world, amount FROM moves WHERE status = 'returned'").toArray());
+    expect(returned).toEqual([{ to_world: shardName(product, 1), amount: 3 }]);
+    const read = await hot(product).read();
+    expect([read.unassigned, read.inFlight]).toEqual([3, 0]);
+  });
+
   it("a splittable quantity is checked when it is declared: an INTEGER NOT NULL column under an invariant that reads it", () => {
     const nomos = defineNomos({
       name: "stock",

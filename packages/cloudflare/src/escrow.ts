@@ -397,10 +397,14 @@ export abstract class EscrowAttractor<Env = unknown> extends Attractor<Env, Escr
     return { world: this.world.name, available, held, sold, sedimentId, readAt: Date.now(), landed, sending };
   }
 
-  /** A move landed (its receipt): recorded on the sender. A refused or undeliverable move stays in flight, shown by `read()`. */
+  /**
+   * A move's receipt, recorded on its sender: landed, or refused (it never applied, so the share
+   * comes back here). An undeliverable move may or may not have landed: it stays in flight, shown
+   * by `read()`, for a person to settle.
+   */
   protected override onReceipt(receipt: Receipt): Intent | undefined {
-    if (!receipt.key.startsWith(MOVE_KEY) || receipt.outcome !== "sealed") return undefined;
+    if (!receipt.key.startsWith(MOVE_KEY) || receipt.outcome === "undeliverable") return undefined;
     const moveId = receipt.key.slice(MOVE_KEY.length);
-    return buildIntent(escrow, (s) => void s.moveLanded({ moveId }));
+    return buildIntent(escrow, (s) => void (receipt.outcome === "sealed" ? s.moveLanded({ moveId }) : s.moveReturned({ moveId })));
   }
 }

@@ -6,8 +6,8 @@ import { integer, text } from "../nomos/column.js";
 import { defineNomos } from "../nomos/define.js";
 import { splittable } from "./splittable.js";
 
-/** The status of a move of share: sent (it belongs to nobody until it lands) or landed. */
-export type MoveStatus = "in_flight" | "landed";
+/** The status of a move of share: sent (it belongs to nobody until it lands), landed, or returned to its sender (the receiver refused it). */
+export type MoveStatus = "in_flight" | "landed" | "returned";
 /** The status of a hold on a shard. */
 export type HoldStatus = "held" | "released" | "sold";
 
@@ -107,7 +107,7 @@ export const NO_STOCK = "no stock left in any shard";
 /**
  * The operations on a sharded quantity. `grant` and `landShare` are the two halves of a move (the
  * EscrowAttractor sends the second as a message in the Intent of the first); `reserve`,
- * `release` and `sell` are a shard's; `stock`, `split` and `moveLanded` the coordinator's.
+ * `release` and `sell` are a shard's; `stock` and `split` the coordinator's; `moveLanded` and `moveReturned` record a move's receipt on its sender.
  */
 export const escrow = defineVocabulary(escrowNomos, {
   stock: operation({
@@ -171,6 +171,20 @@ export const escrow = defineVocabulary(escrowNomos, {
       }),
     }),
     result: (_rows, a) => ({ moveId: a.moveId }),
+  }),
+
+  moveReturned: operation({
+    description: "Takes back a move this World sent that the receiver refused (its receipt): a refused message never applied, so the share is still this World's.",
+    args: z.object({ moveId: Id }),
+    output: z.object({ moveId: z.string(), available: z.number() }),
+    statements: ({ arg, ctx }) => ({
+      give: sql`UPDATE quantity SET available = available + (SELECT amount FROM moves WHERE move_id = ${arg.moveId} AND status = 'in_flight'), updated_at = ${ctx.now} WHERE id = 1 AND EXISTS (SELECT 1 FROM moves WHERE move_id = ${arg.moveId} AND status = 'in_flight') RETURNING ${QUANTITY}`.expect({
+        rows: 1,
+        refusal: (a) => `move ${a.moveId} is not in flight`,
+      }),
+      move: sql`UPDATE moves SET status = 'returned', landed_at = ${ctx.now} WHERE move_id = ${arg.moveId} AND status = 'in_flight'`,
+    }),
+    result: (rows, a) => ({ moveId: a.moveId, available: rows.give[0]!.available }),
   }),
 
   reserve: operation({

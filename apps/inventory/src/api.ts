@@ -9,6 +9,7 @@ import type { Env } from "./env.js";
 import { stockChart } from "./inspector.js";
 import { subscriberToken } from "./sync.js";
 import { inventoryLaw } from "./law.js";
+import { hotRoutes } from "./hot/routes.js";
 import { orderRoutes } from "./orders/routes.js";
 import { OrderId, orders } from "./orders/vocabulary.js";
 import { Id, inventory } from "./vocabulary.js";
@@ -135,6 +136,9 @@ app.route("/api", catalogRoutes);
 
 // Orders across products, all or nothing (README: Orders across products).
 app.route("/api/orders", orderRoutes);
+
+// Hot products, split across shards for a flash sale (docs/concepts/escrow.md).
+app.route("/api/hot", hotRoutes);
 
 /** The catalog as the inspector's Worlds page lists it. */
 async function listProducts(env: Env, page: { after?: string; limit: number }) {

@@ -18,6 +18,7 @@ const LAYERS = [
   "footprint",
   "nomos",
   "intent",
+  "escrow",
   "sieve",
   "connection",
   "refusal",

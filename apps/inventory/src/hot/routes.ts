@@ -1,0 +1,94 @@
+import { pickShard, shardName } from "@noema/cloudflare";
+import { ApiError, invalidInput, limitBody, parseInput, readJson, sealResponse } from "@noema/cloudflare/http";
+import { MAX_SHARDS } from "@noema/core";
+import { type Context, Hono } from "hono";
+import * as z from "zod";
+import type { Env } from "../env.js";
+import { Id } from "../vocabulary.js";
+
+type App = { Bindings: Env };
+type Ctx = Context<App>;
+
+const Units = z.number().int("must be a whole number").min(1).max(1_000_000_000);
+/** As for a product's reservations: whole seconds, 1..86400; without it, a hold lasts until released or sold. */
+const TtlSeconds = z.number().int("must be a whole number").min(1).max(86_400);
+const ReserveBody = z.strictObject({ quantity: Units, key: z.string().min(1).max(256).optional(), ttlSeconds: TtlSeconds.optional() });
+/** A hot reservation id names its shard: `<shard index>.<uuid>`, so its release goes where it is held. */
+const HotReservationId = z.string().regex(/^\d{1,2}\.[0-9a-f-]{36}$/, "must be a reservation id this API gave (<shard>.<uuid>)");
+
+/** How long a Worker isolate trusts the shard list it read from a coordinator. */
+const ROUTE_TTL_MS = 1000;
+const routes = new Map<string, { shards: string[]; until: number }>();
+
+const productOf = (c: Ctx) => parseInput(Id, c.req.param("productId"), ["productId"]);
+const hot = (c: Ctx, name: string) => c.env.HOT_ATTRACTOR.getByName(name);
+
+/** The product's active shards: read from its coordinator at most once a second per isolate, not on every request. */
+async function activeShards(c: Ctx, productId: string): Promise<string[]> {
+  const cached = routes.get(productId);
+  if (cached && cached.until > Date.now()) return cached.shards;
+  const shards = await hot(c, productId).activeShards();
+  routes.set(productId, { shards, until: Date.now() + ROUTE_TTL_MS });
+  return shards;
+}
+
+/**
+ * Hot products (a flash sale on one SKU): POST /:productId/stock, POST /:productId/split,
+ * POST /:productId/rebalance, GET /:productId, POST /:productId/reservations (routed to a random
+ * shard, or by `key`), DELETE /:productId/reservations/:reservationId and POST
+ * /:productId/reservations/:reservationId/commit (to the shard holding it).
+ */
+export const hotRoutes = new Hono<App>();
+hotRoutes.use("*", limitBody());
+
+hotRoutes.post("/:productId/stock", async (c) => {
+  const productId = productOf(c);
+  const { quantity } = parseInput(z.strictObject({ quantity: Units }), await readJson(c));
+  return sealResponse(c, await hot(c, productId).stock(quantity), (seal) => c.json({ seal }));
+});
+
+hotRoutes.post("/:productId/split", async (c) => {
+  const productId = productOf(c);
+  const { shards } = parseInput(z.strictObject({ shards: z.number().int().min(1).max(MAX_SHARDS) }), await readJson(c));
+  const stub = hot(c, productId);
+  const max = await stub.maxShards();
+  if (shards > max) throw invalidInput([{ path: "shards", message: `must be at most ${max}` }]);
+  const result = await stub.split(shards);
+  routes.delete(productId);
+  return c.json(result);
+});
+
+hotRoutes.post("/:productId/rebalance", async (c) => {
+  const seal = await hot(c, productOf(c)).rebalance();
+  return c.json(seal ? { seal } : {});
+});
+
+hotRoutes.get("/:productId", async (c) => c.json({ product: await hot(c, productOf(c)).read() }));
+
+hotRoutes.post("/:productId/reservations", async (c) => {
+  const productId = productOf(c);
+  const body = parseInput(ReserveBody, await readJson(c));
+  const shards = await activeShards(c, productId);
+  if (shards.length === 0) throw new ApiError(409, "not_split", `product ${productId} is not split into shards: POST /api/hot/${productId}/split first`);
+  const index = pickShard(shards.length, body.key);
+  const reservationId = `${index}.${crypto.randomUUID()}`;
+  const { shard, seal } = await hot(c, shards[index]!).reserve({ reservationId, quantity: body.quantity, ...(body.ttlSeconds === undefined ? {} : { ttlSeconds: body.ttlSeconds }) });
+  return sealResponse(c, seal, (s) => c.json({ reservationId, shard, seal: s }, 201));
+});
+
+/** The reservation named in the path, and the shard holding it. */
+function held(c: Ctx) {
+  const productId = productOf(c);
+  const reservationId = parseInput(HotReservationId, c.req.param("reservationId"), ["reservationId"]);
+  return { reservationId, stub: hot(c, shardName(productId, Number(reservationId.slice(0, reservationId.indexOf("."))))) };
+}
+
+hotRoutes.delete("/:productId/reservations/:reservationId", async (c) => {
+  const { reservationId, stub } = held(c);
+  return sealResponse(c, await stub.release(reservationId), (seal) => c.json({ seal }));
+});
+
+hotRoutes.post("/:productId/reservations/:reservationId/commit", async (c) => {
+  const { reservationId, stub } = held(c);
+  return sealResponse(c, await stub.sell(reservationId), (seal) => c.json({ seal }));
+});

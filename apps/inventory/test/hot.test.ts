@@ -1,0 +1,170 @@
+// The test laws below are read with the SQL parser, as `noema build` does.
+import "@noema/core/sql";
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { shardName } from "@noema/cloudflare";
+import { defineNomos, escrowNomos, integer, NO_STOCK, NomosDefinitionError, splittable, text } from "@noema/core";
+import { describe, expect, it } from "vitest";
+import { api, expectError, success } from "./helpers.js";
+import { expectConserved, freshHotProduct, hot, settle, worldsOf } from "./hot-helpers.js";
+
+/** A product stocked with `quantity` units over HTTP and split into `shards`. */
+async function hotProduct(quantity: number, shards: number): Promise<string> {
+  const product = freshHotProduct();
+  expect((await api("POST", `/api/hot/${product}/stock`, { quantity })).status).toBe(200);
+  const split = await api("POST", `/api/hot/${product}/split`, { shards });
+  expect(split.status, JSON.stringify(split.body)).toBe(200);
+  return product;
+}
+
+describe("hot products: one product's stock split across shards", () => {
+  it("splitting is one Intent sealed on the coordinator, its moves land on the shards, and merging takes the shares back", async () => {
+    const product = await hotProduct(10, 4);
+    const coordinator = hot(product);
+    const { sediments } = await coordinator.sediments();
+    const split = sediments.find((s) => s.intent?.steps.some((step) => step.op === "split"));
+    expect(split?.intent?.steps.map((s) => s.op)).toEqual(["split", "grant", "$send", "grant", "$send", "grant", "$send", "grant", "$send"]);
+    await settle(worldsOf(product, 4));
+    let read = await coordinator.read();
+    expect(read.shards.map((s) => [s.world, s.available, s.granted, s.active])).toEqual([
+      [shardName(product, 0), 3, 3, true],
+      [shardName(product, 1), 3, 3, true],
+      [shardName(product, 2), 2, 2, true],
+      [shardName(product, 3), 2, 2, true],
+    ]);
+    expectConserved(read, 10);
+    expect(read.inFlight).toBe(0);
+    // Each shard's landing is on its own log, as a message from the coordinator.
+    const landing = (await hot(shardName(product, 2)).sediments()).sediments.find((s) => s.origin?.message);
+    expect(landing?.origin?.message?.from.name).toBe(product);
+
+    const merge = await api("POST", `/api/hot/${product}/split`, { shards: 1 });
+    expect(merge.body.shards).toEqual([shardName(product, 0)]);
+    await settle(worldsOf(product, 4));
+    read = await coordinator.read();
+    expect(read.shards.map((s) => [s.available, s.active])).toEqual([[3, true], [0, false], [0, false], [0, false]]);
+    expect(read.unassigned).toBe(7);
+    expectConserved(read, 10);
+    for (const w of worldsOf(product, 4)) expect((await hot(w).verify()).ok).toBe(true);
+  });
+
+  it("a shard that runs out borrows, from the coordinator and then its siblings, and only then refuses: never oversold", async () => {
+    const product = await hotProduct(12, 4);
+    await settle(worldsOf(product, 4));
+    // One key: every reservation goes to the same shard, which holds 3 of the 12.
+    const ids: string[] = [];
+    for (let i = 0; i < 12; i++) {
+      const res = await api("POST", `/api/hot/${product}/reservations`, { quantity: 1, key: "one-customer" });
+      expect(res.status, JSON.stringify(res.body)).toBe(201);
+      ids.push(res.body.reservationId);
+    }
+    // Sticky: one key, one shard.
+    expect(new Set(ids.map((id) => id.split(".")[0])).size).toBe(1);
+    const refused = await api("POST", `/api/hot/${product}/reservations`, { quantity: 1, key: "one-customer" });
+    expectError(refused, 409, "refused");
+    expect(refused.body.error.message).toContain(NO_STOCK);
+    const shard = hot(refused.body.seal?.world?.name ?? shardName(product, Number(ids[0]!.split(".")[0])));
+    expect((await shard.precedents()).precedents.at(-1)?.reason.message).toContain(NO_STOCK);
+    await settle(worldsOf(product, 4));
+    const read = await hot(product).read();
+    expect(read.held).toBe(12);
+    expect(read.available).toBe(0);
+    expectConserved(read, 12);
+    // Released to the shard that holds it, the unit may be reserved again.
+    expect((await api("DELETE", `/api/hot/${product}/reservations/${ids[0]}`)).status).toBe(200);
+    expect((await api("POST", `/api/hot/${product}/reservations`, { quantity: 1 })).status).toBe(201);
+  });
+
+  it("many reservations at once on 8 shards: never more held than stocked, and every unit can be reserved", async () => {
+    const product = await hotProduct(40, 8);
+    const results = await Promise.all(Array.from({ length: 60 }, () => api("POST", `/api/hot/${product}/reservations`, { quantity: 1 })));
+    const held = results.filter((r) => r.status === 201).length;
+    expect(held).toBeLessThanOrEqual(40);
+    for (const r of results.filter((r) => r.status !== 201)) expect(r.body.error.message, JSON.stringify(r.body)).toContain(NO_STOCK);
+    await settle(worldsOf(product, 8));
+    const read = await hot(product).read();
+    expectConserved(read, 40);
+    expect(read.held).toBe(held);
+    // What a race left unreserved is still there to reserve.
+    for (let i = held; i < 40; i++) success((await api("POST", `/api/hot/${product}/reservations`, { quantity: 1 })).body.seal);
+    expectConserved(await hot(product).read(), 40);
+  });
+
+  it("rebalancing is sealed on the coordinator: the shards give their available share back and it is spread evenly again", async () => {
+    const product = await hotProduct(20, 2);
+    await settle(worldsOf(product, 2));
+    for (let i = 0; i < 8; i++) expect((await api("POST", `/api/hot/${product}/reservations`, { quantity: 1, key: "k" })).status).toBe(201);
+    let read = await hot(product).read();
+    expect(read.shards.map((s) => s.available).sort((a, b) => a - b)).toEqual([2, 10]);
+    expect((await api("POST", `/api/hot/${product}/rebalance`)).status).toBe(200);
+    await settle(worldsOf(product, 2));
+    read = (await api("GET", `/api/hot/${product}`)).body.product;
+    expect(read.shards.map((s: { available: number }) => s.available)).toEqual([6, 6]);
+    expect(read.held).toBe(8);
+    expectConserved(read, 20);
+    const steps = (await hot(product).sediments()).sediments.flatMap((s) => s.intent?.steps ?? []);
+    expect(steps.filter((s) => s.op === "grant" && (s.args as { why: string }).why === "rebalance")).toHaveLength(2);
+    for (const w of worldsOf(product, 2)) {
+      const gaveBack = (await hot(w).sediments()).sediments.flatMap((s) => s.intent?.steps ?? []).filter((s) => s.op === "grant");
+      if (w !== product) expect(gaveBack, w).toHaveLength(1);
+    }
+  });
+
+  it("a reservation is committed (sold) or expires on the shard holding it: a frozen release, cancelled by the sale", async () => {
+    const product = await hotProduct(4, 2);
+    const sale = await api("POST", `/api/hot/${product}/reservations`, { quantity: 1, ttlSeconds: 60 });
+    const expiring = await api("POST", `/api/hot/${product}/reservations`, { quantity: 2, ttlSeconds: 60 });
+    expect([sale.status, expiring.status]).toEqual([201, 201]);
+    expect((await api("POST", `/api/hot/${product}/reservations/${sale.body.reservationId}/commit`)).status).toBe(200);
+    expectError(await api("DELETE", `/api/hot/${product}/reservations/${sale.body.reservationId}`), 404, "not_found");
+    // Time passes for every shard: only the unsold reservation's release is still frozen, and wakes.
+    for (const w of worldsOf(product, 2).slice(1)) {
+      await runInDurableObject(hot(w), (_, state) => void state.storage.sql.exec("UPDATE _noema_cryostasis SET wake_at = wake_at - 120000"));
+      await runDurableObjectAlarm(hot(w));
+    }
+    const read = await hot(product).read();
+    expect([read.sold, read.held, read.available]).toEqual([1, 0, 3]);
+    expectConserved(read, 4);
+  });
+
+  it("a move the receiver refuses never applied: its receipt gives the share back to the sender", async () => {
+    const product = await hotProduct(4, 2);
+    await settle(worldsOf(product, 2));
+    // Shard 1's data changed outside Noema: its invariants now refuse every Intent, the landing of a move included.
+    await runInDurableObject(hot(shardName(product, 1)), (_, state) => void state.storage.sql.exec("UPDATE quantity SET held = -1"));
+    success(await hot(product).stock(6));
+    await hot(product).split(2);
+    await settle(worldsOf(product, 2));
+    const returned = await runInDurableObject(hot(product), (_, state) => state.storage.sql.exec<{ to_world: string; amount: number }>("SELECT to_world, amount FROM moves WHERE status = 'returned'").toArray());
+    expect(returned).toEqual([{ to_world: shardName(product, 1), amount: 3 }]);
+    const read = await hot(product).read();
+    expect([read.unassigned, read.inFlight]).toEqual([3, 0]);
+  });
+
+  it("a splittable quantity is checked when it is declared: an INTEGER NOT NULL column under an invariant that reads it", () => {
+    const nomos = defineNomos({
+      name: "stock",
+      version: 1,
+      tables: { stock: { columns: { id: integer().primaryKey(), available: integer().notNull(), maybe: integer(), label: text().notNull() } } },
+      invariants: {
+        never_below_zero: { violations: "SELECT id FROM stock WHERE available < 0", message: "never below zero" },
+        other: { violations: "SELECT id FROM stock WHERE id < 0", message: "ids are positive" },
+      },
+    });
+    expect(splittable(nomos, { table: "stock", column: "available", invariant: "never_below_zero" })).toMatchObject({ table: "stock", column: "available" });
+    expect(() => splittable(nomos, { table: "nope", column: "available", invariant: "never_below_zero" })).toThrow(NomosDefinitionError);
+    expect(() => splittable(nomos, { table: "stock", column: "maybe", invariant: "never_below_zero" })).toThrow(/INTEGER NOT NULL/);
+    expect(() => splittable(nomos, { table: "stock", column: "label", invariant: "never_below_zero" })).toThrow(/INTEGER NOT NULL/);
+    expect(() => splittable(nomos, { table: "stock", column: "available", invariant: "missing" })).toThrow(/no invariant "missing"/);
+    expect(() => splittable(nomos, { table: "stock", column: "available", invariant: "other" })).toThrow(/does not read "available"/);
+    expect(() => splittable(escrowNomos, { table: "quantity", column: "available", invariant: "never_below_zero" })).not.toThrow();
+  });
+
+  it("bad input is a 400 naming the field, and changes nothing", async () => {
+    const product = await hotProduct(5, 2);
+    expectError(await api("POST", `/api/hot/${product}/split`, { shards: 17 }), 400, "invalid_input");
+    expectError(await api("POST", `/api/hot/${product}/reservations`, { quantity: 0 }), 400, "invalid_input");
+    expectError(await api("DELETE", `/api/hot/${product}/reservations/nope`), 400, "invalid_input");
+    expectError(await api("POST", `/api/hot/not~valid/stock`, { quantity: 1 }), 400, "invalid_input");
+    expect((await hot(product).activeShards()).length).toBe(2);
+  });
+});

@@ -1,7 +1,7 @@
 import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
-import { shardName } from "@noema/cloudflare";
+import { shardName } from "@noema/cloudflare/escrow";
 import { expect } from "vitest";
-import type { HotProduct } from "@noema/cloudflare";
+import type { HotProduct } from "@noema/cloudflare/escrow";
 import { freshProduct } from "./helpers.js";
 
 export const hot = (name: string) => env.HOT_ATTRACTOR.getByName(name);

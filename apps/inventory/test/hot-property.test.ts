@@ -1,5 +1,5 @@
 import { abortAllDurableObjects, runDurableObjectAlarm } from "cloudflare:test";
-import { shardName } from "@noema/cloudflare";
+import { shardName } from "@noema/cloudflare/escrow";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { expectConserved, freshHotProduct, hot, makeDue, settle, worldsOf } from "./hot-helpers.js";

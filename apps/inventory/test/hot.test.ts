@@ -1,8 +1,9 @@
 // The test laws below are read with the SQL parser, as `noema build` does.
 import "@noema/core/sql";
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
-import { shardName } from "@noema/cloudflare";
-import { defineNomos, escrowNomos, integer, NO_STOCK, NomosDefinitionError, splittable, text } from "@noema/core";
+import { shardName } from "@noema/cloudflare/escrow";
+import { defineNomos, integer, NomosDefinitionError, text } from "@noema/core";
+import { escrowNomos, NO_STOCK, splittable } from "@noema/core/escrow";
 import { describe, expect, it } from "vitest";
 import { api, expectError, success } from "./helpers.js";
 import { expectConserved, freshHotProduct, hot, settle, worldsOf } from "./hot-helpers.js";

@@ -88,8 +88,9 @@ async function open(context: BrowserContext, url: string): Promise<Page> {
   const page = await context.newPage();
   const errors: string[] = [];
   page.on("pageerror", (e) => errors.push(e.message));
-  await page.goto(url);
-  await page.locator("body[data-status=online]").waitFor({ timeout: 20_000 }).catch(() => expect(errors).toEqual([]));
+  // Not "load": the page's own wait for online follows, and a loaded machine can take long to fetch the SQLite WASM.
+  await page.goto(url, { waitUntil: "domcontentloaded", timeout: 60_000 });
+  await page.locator("body[data-status=online]").waitFor({ timeout: 30_000 }).catch(() => expect(errors).toEqual([]));
   return page;
 }
 
@@ -192,8 +193,8 @@ describe("the storefront when the server dies or its law moves on", () => {
         if (frame.t === "hello") hellos.push(frame);
       });
     });
-    await page.goto(url);
-    await page.locator("body[data-status=online]").waitFor({ timeout: 20_000 });
+    await page.goto(url, { waitUntil: "domcontentloaded", timeout: 60_000 });
+    await page.locator("body[data-status=online]").waitFor({ timeout: 30_000 });
     await expect.poll(() => pageCells(page)).toEqual({ main: ["5", "0", "5"] });
 
     // A reserve, and wrangler and workerd killed at once: it may or may not have reached the Attractor.
@@ -260,8 +261,8 @@ describe("the storefront when the server dies or its law moves on", () => {
     // network is back, and that v3 page would take the queue before the v4 page could.
     await v4.page.close();
     for (const u of users) await u.context.setOffline(false);
-    await v3.page.goto(v3.url);
-    await v3.page.locator("body[data-status=online]").waitFor({ timeout: 20_000 });
+    await v3.page.goto(v3.url, { waitUntil: "domcontentloaded", timeout: 60_000 });
+    await v3.page.locator("body[data-status=online]").waitFor({ timeout: 30_000 });
     const page4 = await open(v4.context, await storeUrl(v4.product, v4.cart, STORE_V4));
     const refusal = `inventory v4 stops Intents of v3 at once: ${COMMIT_CRITICAL}`;
 

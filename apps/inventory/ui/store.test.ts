@@ -35,8 +35,9 @@ async function storefront(product: string, cart: string): Promise<Page & { frame
   const errors: string[] = [];
   page.on("pageerror", (e) => errors.push(e.message));
   const frames = framesOf(page);
-  await page.goto(`${baseURL}/store/#product=${product}&token=${body.token}&cart=${cart}`);
-  await page.locator("body[data-status=online]").waitFor({ timeout: 20_000 }).catch(() => expect(errors).toEqual([]));
+  // Not "load": the wait for online follows, and a loaded machine can take long to fetch the SQLite WASM.
+  await page.goto(`${baseURL}/store/#product=${product}&token=${body.token}&cart=${cart}`, { waitUntil: "domcontentloaded", timeout: 60_000 });
+  await page.locator("body[data-status=online]").waitFor({ timeout: 30_000 }).catch(() => expect(errors).toEqual([]));
   return Object.assign(page, { frames });
 }
 
@@ -138,8 +139,8 @@ describe("the storefront in a browser (@noema/client, React)", () => {
         for (const m of held.splice(0)) ws.send(m);
       };
     });
-    await page.goto(`${baseURL}/store/#product=${product}&token=${body.token}&cart=cart-c`);
-    await page.locator("body[data-status=online]").waitFor({ timeout: 20_000 });
+    await page.goto(`${baseURL}/store/#product=${product}&token=${body.token}&cart=cart-c`, { waitUntil: "domcontentloaded", timeout: 60_000 });
+    await page.locator("body[data-status=online]").waitFor({ timeout: 30_000 });
     await expect.poll(() => cells(page, "main")).toEqual(["5", "0", "5"]);
 
     // Another cart takes 4 while this page hears nothing: it still shows 5 available.

@@ -1,4 +1,5 @@
-import { buildIntent, columnsOf, escrow, escrowNomos, type EscrowVocabulary, type Intent, MAX_SHARDS, type Receipt, type Seal } from "@noema/core";
+import { buildIntent, columnsOf, type Intent, type Receipt, type Seal } from "@noema/core";
+import { escrow, escrowNomos, type EscrowVocabulary, MAX_SHARDS } from "@noema/core/escrow";
 import { Attractor, AttractorDefinitionError } from "./attractor.js";
 
 /** How a hot product's shards are named: `<product>~<index>`. A product id never contains it. */

@@ -18,4 +18,3 @@ export type { FreezeWhen } from "./cryostasis.js";
 export type { ChainStatus, RowsPage, TableInfo, TailCheck } from "./inspection.js";
 export { DEFAULT_DELIVERY, type DeliveryOptions, type OutboxEntry, type OutboxMessage, type ReceiptEntry } from "./messages.js";
 export type { SyncGrant } from "./sync/index.js";
-export { EscrowAttractor, type HotProduct, type HotReservation, pickShard, SHARD_SEPARATOR, type ShardOptions, type ShardShare, type ShareRead, shardName } from "./escrow.js";

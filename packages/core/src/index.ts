@@ -116,6 +116,3 @@ export const MAX_ARRAY_LENGTH: number = ARRAY_LENGTH;
 // Sync: what subscribers may see (the protocol itself is @noema/core/sync).
 export { definePublication, type Publication, PublicationDefinitionError, type PublicationSpec, type TablePublication } from "./sync/publication.js";
 
-// Escrow: a quantity split across shard Worlds (docs/concepts/escrow.md).
-export { escrow, escrowNomos, escrowQuantity, type EscrowVocabulary, MAX_SHARDS, NO_STOCK } from "./escrow/law.js";
-export { type Splittable, splittable } from "./escrow/splittable.js";

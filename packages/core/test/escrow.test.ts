@@ -1,7 +1,7 @@
 // The escrow law ships with the core, so its generated footprints (escrow/law.footprints.ts) are
 // checked here rather than by `noema build --check` in an app: a Worker has no parser to fall back on.
 import { describe, expect, it } from "vitest";
-import { escrow } from "../src/index.js";
+import { escrow } from "../src/escrow/index.js";
 import { footprintTable } from "../src/sql.js";
 
 const registry = () => (globalThis as Record<symbol, { tables: Map<string, unknown> }>)[Symbol.for("noema.footprints")]!;

@@ -1,4 +1,4 @@
-import { EscrowAttractor } from "@noema/cloudflare";
+import { EscrowAttractor } from "@noema/cloudflare/escrow";
 import type { Env } from "../env.js";
 
 /** The binding of hot products: the coordinator (`<productId>`) and its shards (`<productId>~<i>`). */

@@ -1,6 +1,6 @@
-import { pickShard, shardName } from "@noema/cloudflare";
+import { pickShard, shardName } from "@noema/cloudflare/escrow";
 import { ApiError, invalidInput, limitBody, parseInput, readJson, sealResponse } from "@noema/cloudflare/http";
-import { MAX_SHARDS } from "@noema/core";
+import { MAX_SHARDS } from "@noema/core/escrow";
 import { type Context, Hono } from "hono";
 import * as z from "zod";
 import type { Env } from "../env.js";

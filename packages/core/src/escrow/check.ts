@@ -148,7 +148,11 @@ const idOf = (a: ActionArgs) => String(a.moveId);
 const movesWhere = (where: string) => ({ sql: `SELECT move_id FROM mail WHERE ${where} ORDER BY move_id` });
 const quote = (s: string) => `'${s.replace(/'/g, "''")}'`;
 
-/** The actions: what each World's Attractor seals (stock, split, rebalance, lend, give back, reserve, release, sell), and what the runtime does (deliver, redeliver, receipts). */
+/**
+ * The actions: what each World's Attractor seals (stock, split or merge, lend, give back, reserve,
+ * release, sell; a rebalance is give-backs, then grants), and what the runtime does (deliver,
+ * redeliver, record a receipt), each on its own, in any order.
+ */
 function escrowActions(): Record<string, ActionSpec<Record<string, OperationSpec>>> {
   const actions: Record<string, ActionSpec<Record<string, OperationSpec>>> = {
     stock: { op: opName(PRODUCT, "stock"), args: { quantity: [STOCK] } },
@@ -220,9 +224,9 @@ export const escrowProperties: SafetyProperty[] = [
   {
     name: "never_oversold",
     description: "the shards hold and sell no more than the total, and no World's share is below zero",
-    sql: `SELECT 'oversold' AS what, COALESCE((SELECT total FROM product_quantity), 0) AS total, s.taken FROM (SELECT COALESCE(SUM(held + sold), 0) AS taken FROM (${shardQuantities})) s
-      WHERE s.taken > COALESCE((SELECT total FROM product_quantity), 0)
-      UNION ALL SELECT 'below zero', available, held FROM (${quantities}) WHERE available < 0 OR held < 0`,
+    sql: `SELECT 'oversold' AS what, json_object('total', COALESCE((SELECT total FROM product_quantity), 0), 'held_or_sold', s.taken) AS detail
+      FROM (SELECT COALESCE(SUM(held + sold), 0) AS taken FROM (${shardQuantities})) s WHERE s.taken > COALESCE((SELECT total FROM product_quantity), 0)
+      UNION ALL SELECT 'below zero', json_object('available', available, 'held', held) FROM (${quantities}) WHERE available < 0 OR held < 0`,
   },
   {
     name: "landed_once",

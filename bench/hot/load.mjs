@@ -10,16 +10,18 @@
 //    hot routes take no idempotency key (`key` picks a shard; the reservation id is made by the
 //    Worker), so a retry is a new reservation: one the crash cut off after it was sealed is a
 //    duplicate, counted below as a hold nobody was told about.
-// 4. Waits until no share is in flight, then checks with GET /api/hot/:productId: nothing oversold
-//    (held + sold <= total), conservation (total = unassigned + sum of shards + in flight).
+// 4. Reads the product every 2 s during the load (held + sold <= total at each read); after it,
+//    waits until no share is in flight, then checks with GET /api/hot/:productId: nothing oversold,
+//    conservation (total = unassigned + sum of shards + in flight). Then sells LOAD_AFTER acknowledged
+//    reservations and releases as many, on the shards their ids name, and checks the sums again.
 // 5. Stops wrangler and reads every World's SQLite file in the persist dir (the hot Worlds have no
 //    generic routes): every acknowledged reservation is held on the shard it names (nothing lost),
 //    sediments, messages and receipts per reservation, requests per shard, and the latency of the
 //    reservations whose shard borrowed while they were in flight against the others.
 //
 // Knobs: LOAD_STOCK=8000 LOAD_SHARDS=8 LOAD_RESERVATIONS=10000 LOAD_CONCURRENCY=200 LOAD_KILL_AT=5000
-// (0: no crash). Exit code 1 when a check fails. Writes bench/results/hot-load.json.
-/* global AbortSignal */
+// (0: no crash) LOAD_AFTER=500. Exit code 1 when a check fails. Writes bench/results/hot-load.json.
+/* global AbortController, AbortSignal */
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -89,9 +91,12 @@ try {
   async function reserve(item) {
     item.attempts++;
     item.t0 = Date.now();
+    // Its own timer, held until the body is read: a connection cut by the kill must not leave a request waiting forever.
+    const abort = new AbortController();
+    const timer = setTimeout(() => abort.abort(new Error("timeout")), REQUEST_TIMEOUT_MS);
     try {
-      const res = await fetch(api("/reservations"), { method: "POST", headers, body: JSON.stringify({ quantity: 1 }), signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
-      const body = await res.json();
+      const res = await fetch(api("/reservations"), { method: "POST", headers, body: JSON.stringify({ quantity: 1 }), signal: abort.signal });
+      const body = await Promise.race([res.json(), new Promise((_, reject) => abort.signal.addEventListener("abort", () => reject(new Error("timeout"))))]);
       item.t1 = Date.now();
       item.status = res.status;
       if (res.status === 201) Object.assign(item, { outcome: "acked", reservationId: body.reservationId, shard: body.shard });
@@ -99,6 +104,8 @@ try {
       else Object.assign(item, { outcome: "unanswered", unansweredOnce: true, reason: `${res.status} ${JSON.stringify(body).slice(0, 200)}` });
     } catch (error) {
       Object.assign(item, { outcome: "unanswered", unansweredOnce: true, reason: String(error?.cause?.code ?? error?.name ?? error) });
+    } finally {
+      clearTimeout(timer);
     }
     if (item.outcome !== "unanswered") answered++;
     if (KILL_AT > 0 && !crash && answered >= KILL_AT) crash = kill();
@@ -129,6 +136,7 @@ try {
       Array.from({ length: Math.min(CONCURRENCY, queue.length) }, async () => {
         while (next < queue.length) {
           if (up) await up;
+          if (next >= queue.length) break;
           const item = queue[next++];
           await reserve(item);
           if (item.outcome === "unanswered" && up) await up;

@@ -90,6 +90,20 @@ describe("hot products: one product's stock split across shards", () => {
     expectConserved(await hot(product).read(), 40);
   });
 
+  it("a reservation retried under its idempotency key is held once, and the retry gets the first one's reservation and Seal", async () => {
+    const product = await hotProduct(5, 2);
+    await settle(worldsOf(product, 2));
+    const body = { quantity: 2, idempotencyKey: `retry-${product}` };
+    const [first, again] = [await api("POST", `/api/hot/${product}/reservations`, body), await api("POST", `/api/hot/${product}/reservations`, body)];
+    expect(first.status).toBe(201);
+    expect(again.status).toBe(201);
+    expect(again.body.reservationId).toBe(first.body.reservationId);
+    expect(again.body.seal.sedimentId).toBe(first.body.seal.sedimentId);
+    const read = await hot(product).read();
+    expect(read.shards.reduce((n, s) => n + s.held, 0)).toBe(2);
+    expectConserved(read, 5);
+  });
+
   it("rebalancing is sealed on the coordinator: the shards give their available share back and it is spread evenly again", async () => {
     const product = await hotProduct(20, 2);
     await settle(worldsOf(product, 2));

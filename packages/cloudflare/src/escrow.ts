@@ -330,8 +330,9 @@ export abstract class EscrowAttractor<Env = unknown> extends Attractor<Env, Escr
    * Holds `quantity` units for `reservationId` from this shard's share, released by itself after
    * `ttlSeconds` when given (a frozen release, keyed by the reservation id). When the share is
    * short, it borrows first; a refusal (a Precedent here) then means no shard had the units.
+   * Under an `idempotencyKey`, a repeated request is answered with the first one's Seal.
    */
-  async reserve(request: { reservationId: string; quantity: number; ttlSeconds?: number }): Promise<HotReservation> {
+  async reserve(request: { reservationId: string; quantity: number; ttlSeconds?: number; idempotencyKey?: string }): Promise<HotReservation> {
     this.assertRole(true, "reserve");
     // What landed may be taken by this shard's other requests before this one runs again: ask again, a few times.
     for (let attempt = 0; attempt < BORROW_ATTEMPTS; attempt++) {
@@ -345,13 +346,13 @@ export abstract class EscrowAttractor<Env = unknown> extends Attractor<Env, Escr
         break;
       }
     }
-    const { reservationId, quantity, ttlSeconds } = request;
-    const seal = this.sedimentation(
-      buildIntent(escrow, (s) => {
-        s.reserve({ reservationId, quantity });
-        if (ttlSeconds !== undefined) s.$freeze({ at: Date.now() + ttlSeconds * 1000, key: reservationId }, (frozen) => void frozen.release({ reservationId }));
-      }),
-    );
+    const { reservationId, quantity, ttlSeconds, idempotencyKey } = request;
+    const intent = buildIntent(escrow, (s) => {
+      s.reserve({ reservationId, quantity });
+      if (ttlSeconds !== undefined) s.$freeze({ at: Date.now() + ttlSeconds * 1000, key: reservationId }, (frozen) => void frozen.release({ reservationId }));
+    });
+    // Under its key, a repeated request gets the Seal of the first: one hold, however often it is sent.
+    const seal = this.sedimentation(idempotencyKey === undefined ? intent : { ...intent, idempotencyKey });
     return { shard: this.world.name, seal };
   }
 

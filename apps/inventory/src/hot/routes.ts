@@ -1,5 +1,6 @@
 import { pickShard, shardName } from "@noema/cloudflare/escrow";
 import { ApiError, invalidInput, limitBody, parseInput, readJson, sealResponse } from "@noema/cloudflare/http";
+import { MAX_KEY_LENGTH } from "@noema/core";
 import { MAX_SHARDS } from "@noema/core/escrow";
 import { type Context, Hono } from "hono";
 import * as z from "zod";
@@ -12,7 +13,11 @@ type Ctx = Context<App>;
 const Units = z.number().int("must be a whole number").min(1).max(1_000_000_000);
 /** As for a product's reservations: whole seconds, 1..86400; without it, a hold lasts until released or sold. */
 const TtlSeconds = z.number().int("must be a whole number").min(1).max(86_400);
-const ReserveBody = z.strictObject({ quantity: Units, key: z.string().min(1).max(256).optional(), ttlSeconds: TtlSeconds.optional() });
+/**
+ * `idempotencyKey`: a retried request (its answer lost to a dropped connection or a crash) gets the
+ * first one's Seal and reservation instead of a second hold. It also picks the shard when `key` is absent.
+ */
+const ReserveBody = z.strictObject({ quantity: Units, key: z.string().min(1).max(256).optional(), idempotencyKey: z.string().min(1).max(MAX_KEY_LENGTH).optional(), ttlSeconds: TtlSeconds.optional() });
 /** A hot reservation id names its shard: `<shard index>.<uuid>`, so its release goes where it is held. */
 const HotReservationId = z.string().regex(/^\d{1,2}\.[0-9a-f-]{36}$/, "must be a reservation id this API gave (<shard>.<uuid>)");
 
@@ -70,11 +75,19 @@ hotRoutes.post("/:productId/reservations", async (c) => {
   const body = parseInput(ReserveBody, await readJson(c));
   const shards = await activeShards(c, productId);
   if (shards.length === 0) throw new ApiError(409, "not_split", `product ${productId} is not split into shards: POST /api/hot/${productId}/split first`);
-  const index = pickShard(shards.length, body.key);
-  const reservationId = `${index}.${crypto.randomUUID()}`;
-  const { shard, seal } = await hot(c, shards[index]!).reserve({ reservationId, quantity: body.quantity, ...(body.ttlSeconds === undefined ? {} : { ttlSeconds: body.ttlSeconds }) });
+  const { idempotencyKey } = body;
+  const index = pickShard(shards.length, body.key ?? idempotencyKey);
+  // Under a key, the id is the key's: a retry names the same reservation on the same shard (while the shard count holds).
+  const reservationId = `${index}.${idempotencyKey === undefined ? crypto.randomUUID() : await keyUuid(idempotencyKey)}`;
+  const { shard, seal } = await hot(c, shards[index]!).reserve({ reservationId, quantity: body.quantity, ...(body.ttlSeconds === undefined ? {} : { ttlSeconds: body.ttlSeconds }), ...(idempotencyKey === undefined ? {} : { idempotencyKey }) });
   return sealResponse(c, seal, (s) => c.json({ reservationId, shard, seal: s }, 201));
 });
+
+/** A UUID-shaped id drawn from an idempotency key (SHA-256): the same key, the same reservation. */
+async function keyUuid(key: string): Promise<string> {
+  const hex = [...new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(key)))].map((b) => b.toString(16).padStart(2, "0")).join("");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
+}
 
 /** The reservation named in the path, and the shard holding it. */
 function held(c: Ctx) {

@@ -18,7 +18,6 @@ const LAYERS = [
   "footprint",
   "nomos",
   "intent",
-  "escrow",
   "sieve",
   "connection",
   "refusal",
@@ -31,6 +30,7 @@ const LAYERS = [
   "sync",
   "builder",
   "check",
+  "escrow",
 ] as const;
 
 /** Source text by path relative to src/, e.g. `seal/sedimenter.ts`. */

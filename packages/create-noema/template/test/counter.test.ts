@@ -106,10 +106,10 @@ describe("counter live", () => {
     const [, , diff] = await page.until(3);
     expect(diff).toStrictEqual({ t: "diff", sedimentId: 2, hash: expect.any(String), prevHash: (snapshot as { hash: string }).hash, changes: [{ table: "counters", op: "upsert", row: [id, 5] }] });
 
-    // The page's own increment goes over the socket: its diff, then its Seal under its idempotency key.
+    // The page's own increment goes over the socket: its Seal under its idempotency key, then its diff.
     const add = buildIntent(counterLaw, (s) => void s.add({ id, amount: 1 }));
     page.ws.send(JSON.stringify({ t: "send", intent: { ...add, idempotencyKey: "page-1" } }));
-    const [, , , mine, seal] = await page.until(5);
+    const [, , , seal, mine] = await page.until(5);
     expect((mine as DiffFrame).changes).toStrictEqual([{ table: "counters", op: "upsert", row: [id, 6] }]);
     expect(seal).toMatchObject({ t: "seal", key: "page-1", seal: { success: true, outputs: [{ id, value: 6 }] } });
     page.ws.close();

@@ -358,21 +358,20 @@ export abstract class EscrowAttractor<Env = unknown> extends Attractor<Env, Escr
 
   /** Releases a reservation held on this shard: its units return to this shard's share (and its frozen release is cancelled). */
   release(reservationId: string): Seal {
-    this.assertRole(true, "release");
-    return this.sedimentation(
-      buildIntent(escrow, (s) => {
-        s.release({ reservationId });
-        s.$cancel({ key: reservationId });
-      }),
-    );
+    return this.close("release", reservationId);
   }
 
   /** Commits a reservation held on this shard: its units are sold (and its frozen release is cancelled). */
   sell(reservationId: string): Seal {
-    this.assertRole(true, "sell");
+    return this.close("sell", reservationId);
+  }
+
+  /** Ends a hold by `op`, and cancels its frozen release in the same Intent. */
+  private close(op: "release" | "sell", reservationId: string): Seal {
+    this.assertRole(true, op);
     return this.sedimentation(
       buildIntent(escrow, (s) => {
-        s.sell({ reservationId });
+        s[op]({ reservationId });
         s.$cancel({ key: reservationId });
       }),
     );

@@ -114,6 +114,8 @@ describe("change capture", () => {
         intents.slice(joinAt).forEach(run);
         const records = capture.after(from, 1000);
         expect(records.map((r) => r.sedimentId)).toStrictEqual(Array.from({ length: sedimenter.lastSedimentId - from }, (_, i) => from + i + 1));
+        // Given the committed head, served from memory: exactly what storage holds.
+        expect(capture.after(from, 1000, sedimenter.log.head())).toStrictEqual(records);
         subjects.forEach((s, i) => {
           for (const r of records) apply(replicas[i]!, base[i]!, capture.view(r, s));
           expect(replicas[i]).toStrictEqual(replicaOf(capture.snapshot(s)));
@@ -148,6 +150,20 @@ describe("change capture", () => {
     const [, twice] = capture.after(0, 10);
     expect(capture.view(twice!, "ann")).toStrictEqual([{ table: "items", op: "delete", key: ["a"] }]);
     expect(capture.view(twice!, "bob")).toStrictEqual([{ table: "items", op: "upsert", row: ["a", 3] }]);
+  });
+
+  it("serves from memory no record whose transaction rolled back", () => {
+    const { host, capture, sedimenter } = world();
+    const put = (id: string) => sedimenter.sedimentation(buildIntent(law, (s) => void s.put({ id, owner: "ann", qty: 1 })));
+    put("a");
+    const head = sedimenter.log.head();
+    const lost = { sedimentId: head.sedimentId + 1, hash: "f".repeat(64), prevHash: head.hash };
+    expect(() => host.transaction(() => (capture.record(lost), host.db.exec("SELECT no_such_column", [])))).toThrow();
+    expect(capture.after(0, 10, head)).toStrictEqual(capture.after(0, 10));
+    put("b");
+    const both = capture.after(0, 10, sedimenter.log.head());
+    expect(both).toStrictEqual(capture.after(0, 10));
+    expect(both.map((r) => r.hash)).not.toContain(lost.hash);
   });
 
   it("a refused Intent records nothing", () => {

@@ -79,6 +79,8 @@ export function refuseSocket(request: Request, code: number, reason: string): Re
 export class SyncHub {
   /** The socket whose send is being sedimented: it gets the Seal before the diff, so its client settles the two at once. */
   private sealing: WebSocket | undefined;
+  /** The head the broadcast of that send read, so the sender's catch-up reads it no second time. */
+  private sealedHead: SyncCursor | undefined;
   /**
    * The attachments `deliver` wrote, so a broadcast reads none back from its socket (a
    * deserialization per socket per Seal). Empty after hibernation: read from the socket then. Only
@@ -143,7 +145,7 @@ export class SyncHub {
         // Stored before catching up: a client already at the head gets no diff, and must still be able to send.
         const resumed = { ...at, cursor: after.sedimentId };
         ws.serializeAttachment(resumed satisfies Attachment);
-        this.catchUp(ws, resumed, head.sedimentId);
+        this.catchUp(ws, resumed, head);
         return;
       }
     }
@@ -153,7 +155,7 @@ export class SyncHub {
   }
 
   private sendFrame(ws: WebSocket, send: SendFrame): void {
-    const at = ws.deserializeAttachment() as Attachment;
+    const at = this.attachments.get(ws) ?? (ws.deserializeAttachment() as Attachment);
     const key = send.intent.idempotencyKey;
     if (at.cursor === null) return this.send(ws, { t: "error", code: SYNC_ERROR.notReady, message: "say hello first", key });
     if (at.readOnly) return this.send(ws, { t: "error", code: SYNC_ERROR.readOnly, message: "this token may subscribe, not send", key });
@@ -166,46 +168,49 @@ export class SyncHub {
     // its client drops the pending Intent from its optimistic layer as it applies the diff, never counting it twice.
     this.sealing = ws;
     let seal: Seal;
+    let head: SyncCursor | undefined;
     try {
       seal = this.host.sedimentation(send.intent);
+      head = this.sealedHead;
     } finally {
-      this.sealing = undefined;
+      this.sealing = this.sealedHead = undefined;
     }
     this.send(ws, { t: "seal", key, seal });
-    const now = ws.deserializeAttachment() as Attachment;
-    const head = this.host.head().sedimentId;
-    if (now.cursor !== null && now.cursor < head) this.catchUp(ws, now, head);
+    const now = this.attachments.get(ws) ?? (ws.deserializeAttachment() as Attachment);
+    head ??= this.host.head();
+    if (now.cursor !== null && now.cursor < head.sedimentId) this.catchUp(ws, now, head);
   }
 
   /** Sends every subscriber the diffs of the sediments after its cursor: called after each commit. */
   flush(): void {
     const sockets = this.ctx.getWebSockets(SYNC_TAG);
     if (sockets.length === 0) return;
-    const head = this.host.head().sedimentId;
+    const head = this.host.head();
+    if (this.sealing) this.sealedHead = head;
     // Subscribers at one cursor who see the same rows (all of them, when nothing is scoped) get the
     // same frames: the records are read, and the frames serialized, once per such group.
     const read = new Map<number, CapturedSediment[]>();
     const groups = new Map<string, Delivery>();
     for (const ws of sockets) {
       const at = this.attachments.get(ws) ?? (ws.deserializeAttachment() as Attachment | null);
-      if (!at || at.cursor === null || at.cursor >= head || ws === this.sealing) continue;
+      if (!at || at.cursor === null || at.cursor >= head.sedimentId || ws === this.sealing) continue;
       const viewer = this.scoped ? at.subject : null;
       const key = viewer === null ? String(at.cursor) : `${at.cursor}\u0000${viewer}`;
       let group = groups.get(key);
       if (!groups.has(key)) {
         let records = read.get(at.cursor);
-        if (!records) read.set(at.cursor, (records = this.host.capture.after(at.cursor, CATCH_UP_BATCH)));
+        if (!records) read.set(at.cursor, (records = this.host.capture.after(at.cursor, CATCH_UP_BATCH, head)));
         groups.set(key, (group = this.frames(records, at.cursor, viewer)));
       }
       if (!this.deliver(ws, at, group)) continue;
-      if (at.cursor < head) this.catchUp(ws, at, head);
+      if (at.cursor < head.sedimentId) this.catchUp(ws, at, head);
     }
   }
 
   /** Sends the diffs after the subscriber's cursor up to `head`, in batches. */
-  private catchUp(ws: WebSocket, at: Attachment, head: number): void {
-    while (at.cursor! < head) {
-      const records = this.host.capture.after(at.cursor!, CATCH_UP_BATCH);
+  private catchUp(ws: WebSocket, at: Attachment, head: SyncCursor): void {
+    while (at.cursor! < head.sedimentId) {
+      const records = this.host.capture.after(at.cursor!, CATCH_UP_BATCH, head);
       if (!this.deliver(ws, at, this.frames(records, at.cursor!, this.scoped ? at.subject : null))) return;
     }
   }

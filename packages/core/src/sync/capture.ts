@@ -11,6 +11,8 @@ import type { Publication, PublishedTable } from "./publication.js";
 export const SYNC_RETAINED = 10_000;
 /** How often (in sediments) records older than SYNC_RETAINED are removed. */
 const PRUNE_EVERY = 256;
+/** The latest records kept in memory as well, so a broadcast right after a commit reads none back. */
+const KEPT_IN_MEMORY = 64;
 
 /** The tables change capture keeps its per-sediment diffs in (see docs/reference/storage.md). */
 export const SYNC_DDL = [
@@ -47,12 +49,31 @@ const scopeMatches = (value: Json, subject: string) => value !== null && String(
  */
 export class ChangeCapture {
   private readonly tables: PublishedTable[];
+  /** One statement reading every row the sediment touched, in every published table, with its values now (`record` runs it). */
+  private readonly touchedRows: string;
+  /**
+   * The latest records, in memory, oldest first: consecutive and chained by hash. Recorded inside
+   * the sealing transaction, so the newest may have rolled back: `after` serves them only up to a
+   * head the caller read from the committed log, whose hash the chain ends at.
+   */
+  private recent: CapturedSediment[] = [];
 
   constructor(
     private readonly db: SqlExecutor,
     readonly publication: Publication,
   ) {
     this.tables = Object.values(publication.tables);
+    // One SELECT per table, padded to the widest, in one compound statement: `record` runs one query, not one per table.
+    const width = Math.max(0, ...this.tables.map((t) => t.captured.length));
+    this.touchedRows = this.tables
+      .map((t, n) => {
+        const on = t.key.map((c, i) => `t.${q(c)} = json_extract(x.pk, '$[${i}]')`).join(" AND ");
+        const columns = Array.from({ length: width }, (_, i) => `${i < t.captured.length ? `t.${q(t.captured[i]!)}` : "NULL"} AS "c${i}"`);
+        return `SELECT ${n} AS "n", x.pk AS "k", x.existed AS "e", x.scope AS "s", t.${q(t.key[0]!)} IS NOT NULL AS "present"${columns.map((c) => `, ${c}`).join("")}
+           FROM _noema_sync_touched x LEFT JOIN ${q(t.name)} t ON ${on} WHERE x.tbl = ${literal(t.name)}`;
+      })
+      .join(" UNION ALL ")
+      .concat(` ORDER BY "n", "k"`);
   }
 
   /** True when something is published: otherwise nothing is installed or recorded. */
@@ -76,6 +97,7 @@ export class ChangeCapture {
     }
     // Writes made outside a sediment (a migration) are not any sediment's: the snapshot after them carries them.
     this.db.exec(`DELETE FROM _noema_sync_touched`, []);
+    this.recent = [];
     for (const t of this.tables) {
       const key = (row: "NEW" | "OLD") => `json_array(${t.key.map((c) => `${row}.${q(c)}`).join(", ")})`;
       const scope = (row: "OLD") => (t.scope ? `${row}.${q(t.scope)}` : "NULL");
@@ -97,22 +119,14 @@ export class ChangeCapture {
   record(sediment: { sedimentId: number; hash: string; prevHash: string }): void {
     if (!this.active) return;
     const touched: Touched[] = [];
-    const any = this.db.exec(`SELECT 1 FROM _noema_sync_touched LIMIT 1`, []).length > 0;
-    if (any) {
-      for (const t of this.tables) {
-        const on = t.key.map((c, i) => `t.${q(c)} = json_extract(x.pk, '$[${i}]')`).join(" AND ");
-        const rows = this.db.exec(
-          `SELECT x.pk AS "k", x.existed AS "e", x.scope AS "s", t.${q(t.key[0]!)} IS NOT NULL AS "present", ${t.captured.map((c, i) => `t.${q(c)} AS "c${i}"`).join(", ")}
-           FROM _noema_sync_touched x LEFT JOIN ${q(t.name)} t ON ${on} WHERE x.tbl = ? ORDER BY x.pk`,
-          [t.name],
-        );
-        for (const r of rows) {
-          const row = r.present ? t.captured.map((_, i) => r[`c${i}`] as Json) : null;
-          touched.push([t.name, JSON.parse(String(r.k)) as Json[], r.e ? 1 : 0, (r.s ?? null) as Json, row]);
-        }
-      }
-      this.db.exec(`DELETE FROM _noema_sync_touched`, []);
+    const rows = this.db.exec(this.touchedRows, []);
+    for (const r of rows) {
+      const t = this.tables[Number(r.n)]!;
+      const row = r.present ? t.captured.map((_, i) => r[`c${i}`] as Json) : null;
+      touched.push([t.name, JSON.parse(String(r.k)) as Json[], r.e ? 1 : 0, (r.s ?? null) as Json, row]);
     }
+    if (rows.length > 0) this.db.exec(`DELETE FROM _noema_sync_touched`, []);
+    this.remember({ sedimentId: sediment.sedimentId, hash: sediment.hash, prevHash: sediment.prevHash, touched });
     this.db.exec(`INSERT INTO _noema_sync_changes (sediment_id, hash, prev_hash, changes) VALUES (?, ?, ?, ?)`, [
       sediment.sedimentId,
       sediment.hash,
@@ -126,6 +140,16 @@ export class ChangeCapture {
     }
   }
 
+  /** Keeps a new record in memory: one at or after its id was rolled back with its transaction; one that does not continue the chain there starts it anew. */
+  private remember(record: CapturedSediment): void {
+    const recent = this.recent;
+    while (recent.length > 0 && recent[recent.length - 1]!.sedimentId >= record.sedimentId) recent.pop();
+    const last = recent[recent.length - 1];
+    if (last && (last.sedimentId !== record.sedimentId - 1 || last.hash !== record.prevHash)) recent.length = 0;
+    recent.push(record);
+    if (recent.length > KEPT_IN_MEMORY) recent.shift();
+  }
+
   /** Diffs exist for every sediment after this one (older cursors need a snapshot). */
   since(): number {
     return Number(this.db.exec(`SELECT since FROM _noema_sync_meta`, [])[0]?.since ?? Infinity);
@@ -137,8 +161,16 @@ export class ChangeCapture {
     return row ? { sedimentId, hash: String(row.hash) } : undefined;
   }
 
-  /** The records of the sediments after `after`, up to `limit` of them, oldest first. */
-  after(after: number, limit: number): CapturedSediment[] {
+  /**
+   * The records of the sediments after `after`, up to `limit` of them, oldest first. Given the
+   * committed `head`, from memory when the records kept there reach from `after` to it (a
+   * broadcast right after a commit): they are what storage holds, and nothing is read.
+   */
+  after(after: number, limit: number, head?: SyncCursor): CapturedSediment[] {
+    const recent = this.recent;
+    const last = recent[recent.length - 1];
+    const first = recent.length - (last ? last.sedimentId - after : 0);
+    if (head && last && last.sedimentId === head.sedimentId && last.hash === head.hash && first >= 0 && first < recent.length) return recent.slice(first, first + limit);
     return this.db.exec(`SELECT sediment_id, hash, prev_hash, changes FROM _noema_sync_changes WHERE sediment_id > ? ORDER BY sediment_id LIMIT ?`, [after, limit]).map((r) => ({
       sedimentId: Number(r.sediment_id),
       hash: String(r.hash),

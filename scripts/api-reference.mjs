@@ -20,6 +20,7 @@ export const ENTRY_POINTS = [
   { name: "@noema/client/browser", file: "packages/client/src/browser.ts", what: "the client's replica database on sqlite-wasm and send queue in IndexedDB" },
   { name: "@noema/client/react", file: "packages/client/src/react.ts", what: "the client's React hooks" },
   { name: "@noema/cloudflare", file: "packages/cloudflare/src/index.ts", what: "the Attractor Durable Object base class and the types its RPC methods answer with" },
+  { name: "@noema/cloudflare/archive", file: "packages/cloudflare/src/archive.ts", what: "history archived to R2: `archive()`, the value of an Attractor's `static archive`" },
   { name: "@noema/cloudflare/escrow", file: "packages/cloudflare/src/escrow.ts", what: "hot Worlds: the EscrowAttractor (a coordinator and its shards) and shard routing" },
   { name: "@noema/cloudflare/http", file: "packages/cloudflare/src/http/index.ts", what: "the Hono layer: routes, auth, input checks, the error envelope" },
   { name: "@noema/cloudflare/testing", file: "packages/cloudflare/src/testing/index.ts", what: "the testing kit for workerd tests" },

@@ -1,7 +1,7 @@
 // Archival to R2 (issue 8 §4): entries/s sealed into segments, against plain R2 writes of the same bytes.
 import type { Row } from "@noema/core";
 import { Archive, type SedimentHost, SedimentLog } from "@noema/core/runtime";
-import { r2Store } from "@noema/cloudflare";
+import { r2Store } from "@noema/cloudflare/archive";
 import type { Env } from "./env.js";
 import { HOUR, NoemaReservations, setStockV2 } from "./noema.js";
 

@@ -108,10 +108,10 @@ describe("entry points", () => {
 
   it("@noema/cloudflare exports the Attractor and the types its RPC methods answer with", () => {
     expect(exportsOf(here("../../cloudflare/src/index.ts"))).toStrictEqual([
-    "ALARM_RETRY_MS", "type AlarmOwnedByAttractor", "type ArchiveSettings", "Attractor", "AttractorDefinitionError",
+    "ALARM_RETRY_MS", "type AlarmOwnedByAttractor", "Attractor", "AttractorDefinitionError",
     "type AttractorOf", "type AttractorStatics", "type ChainStatus", "DEFAULT_DELIVERY", "type DeliveryOptions",
     "type FreezeWhen", "type FrozenEntry", "type FrozenSummary", "type NomosReport", "type OutboxEntry",
-    "type OutboxMessage", "type Query", "r2Store", "type ReceiptEntry", "type RowsPage", "type SyncGrant",
+    "type OutboxMessage", "type Query", "type ReceiptEntry", "type RowsPage", "type SyncGrant",
     "type TableInfo", "type TailCheck",
     ]);
   });
@@ -159,6 +159,12 @@ describe("entry points", () => {
     ]);
     expect(exportsOf(here("../../core/src/index.ts"))).not.toContain("escrow");
     expect(exportsOf(here("../../cloudflare/src/index.ts"))).not.toContain("EscrowAttractor");
+  });
+
+  it("@noema/cloudflare/archive exports the R2 archive; the Attractor imports it for its types only", () => {
+    expect(exportsOf(here("../../cloudflare/src/archive.ts"))).toStrictEqual(["archive", "type ArchiveFeature", "type ArchiveSettings", "r2Store"]);
+    const attractor = readFileSync(here("../../cloudflare/src/attractor.ts"), "utf8");
+    expect(attractor.match(/^import .*"\.\/archive\.js";$/gm)).toStrictEqual(['import type { ArchiveFeature } from "./archive.js";']);
   });
 
   it("@noema/client and its subpaths export the sync client, its databases and queues, and the React hooks", () => {

@@ -1,7 +1,9 @@
+// @noema/cloudflare/archive: history archived to R2, a feature an Attractor opts into with
+// `static archive = archive({ binding })`. Its code (segments, manifests, reading and verifying
+// through R2) reaches a Worker only when imported from here.
 import {
   type AlarmChore,
   Archive,
-  type ArchivedSegment,
   DEFAULT_PRECEDENT_RETENTION_MS,
   DEFAULT_SEGMENT_AGE_MS,
   DEFAULT_SEGMENT_ENTRIES,
@@ -11,7 +13,7 @@ import {
 } from "@noema/core/runtime";
 
 /**
- * `static archive` of an Attractor: seal the log into segments in an R2 bucket. Every field but
+ * The settings of `archive()`: seal the log into segments in an R2 bucket. Every field but
  * `binding` has a default (see DEFAULT_SEGMENT_ENTRIES, DEFAULT_SEGMENT_AGE_MS,
  * DEFAULT_PRECEDENT_RETENTION_MS).
  */
@@ -28,13 +30,37 @@ export interface ArchiveSettings {
   prefix?: string;
 }
 
+/**
+ * What `static archive` of an Attractor holds, made by `archive()`: its settings and the code
+ * that opens the archive of each instance. The Attractor calls nothing else of the archive.
+ */
+export interface ArchiveFeature {
+  readonly settings: Readonly<ArchiveSettings>;
+  /** What is wrong with the settings under this Worker's bindings, or the bucket they name. */
+  bucket(env: unknown, className: string): R2Bucket | string;
+  /** The object-store port over the bucket (the Attractor's `archiveStore` may wrap it). */
+  store(bucket: R2Bucket): ObjectStorePort;
+  /** The archive of one instance, writing to `store`, and its share of the alarm. */
+  open(store: ObjectStorePort, host: SedimentHost, log: SedimentLog, world: { attractor: string; name: string }): { archive: Archive; chore: AlarmChore };
+}
+
+/**
+ * `static archive` of an Attractor: seal its log (and old precedents) into segments in the R2
+ * bucket of `settings.binding` (docs/concepts/archive.md).
+ *
+ * @example static archive = archive({ binding: "NOEMA_ARCHIVE" });
+ */
+export function archive(settings: ArchiveSettings): ArchiveFeature {
+  return { settings, bucket: (env, className) => archiveBucket(settings, env, className), store: r2Store, open: (store, host, log, world) => openArchive(settings, store, host, log, world) };
+}
+
 const isBucket = (value: unknown): value is R2Bucket =>
   typeof value === "object" && value !== null && ["put", "get", "head", "delete"].every((m) => typeof (value as Record<string, unknown>)[m] === "function");
 
 const positive = (value: unknown): value is number => typeof value === "number" && Number.isInteger(value) && value > 0;
 
 /** What is wrong with `static archive` under this Worker's bindings, or the bucket it names. */
-export function archiveBucket(settings: ArchiveSettings, env: unknown, className: string): R2Bucket | string {
+function archiveBucket(settings: ArchiveSettings, env: unknown, className: string): R2Bucket | string {
   const where = `${className}.archive`;
   for (const field of ["segmentEntries", "segmentAgeMs", "precedentRetentionMs"] as const) {
     if (settings[field] !== undefined && !positive(settings[field])) return `${where}.${field} must be a positive whole number, got ${String(settings[field])}`;
@@ -68,38 +94,16 @@ export function r2Store(bucket: R2Bucket): ObjectStorePort {
   };
 }
 
-/** The archive of one Attractor instance, with the defaults filled in. */
-export function openArchive(settings: ArchiveSettings, store: ObjectStorePort, host: SedimentHost, log: SedimentLog, world: { attractor: string; name: string }): Archive {
-  return new Archive(host, log, store, {
+/** The archive of one Attractor instance, with the defaults filled in, and its chore: one segment per alarm run, retried by the alarm when R2 fails. */
+function openArchive(settings: ArchiveSettings, store: ObjectStorePort, host: SedimentHost, log: SedimentLog, world: { attractor: string; name: string }): { archive: Archive; chore: AlarmChore } {
+  const archive = new Archive(host, log, store, {
     prefix: settings.prefix ?? `${world.attractor}/${encodeURIComponent(world.name)}`,
     segmentEntries: settings.segmentEntries ?? DEFAULT_SEGMENT_ENTRIES,
     segmentAgeMs: settings.segmentAgeMs ?? DEFAULT_SEGMENT_AGE_MS,
     precedentRetentionMs: settings.precedentRetentionMs ?? DEFAULT_PRECEDENT_RETENTION_MS,
   }, yieldToEvents);
+  return { archive, chore: { name: "archive", next: () => archive.next(), run: (now) => archive.run(now) } };
 }
 
 /** A turn of the event loop: requests waiting on the object run before archival goes on. */
 const yieldToEvents = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
-
-/** Archival's share of the alarm: one segment per run, retried by the alarm when R2 fails. */
-export function archiveChore(archive: Archive): AlarmChore {
-  return { name: "archive", next: () => archive.next(), run: (now) => archive.run(now) };
-}
-
-/**
- * The RPC method the archive brings (the Attractor's `archiveSegments` delegates here): the
- * segments the log was sealed into, in order. `sediments()` and `precedents()` read through the
- * archive by themselves, and `verify()` checks it (docs/concepts/archive.md).
- */
-export class ArchiveRpc {
-  readonly #archive: Archive | undefined;
-
-  constructor(archive: Archive | undefined) {
-    this.#archive = archive;
-  }
-
-  /** The archived segments in order: their range, manifest and object key. Empty without `static archive`. */
-  segments(): ArchivedSegment[] {
-    return this.#archive?.segments() ?? [];
-  }
-}

@@ -18,7 +18,8 @@ import {
 } from "@noema/core/runtime";
 import { Alarm } from "./alarm.js";
 import { installFastHash } from "./hash.js";
-import { archiveBucket, archiveChore, ArchiveRpc, type ArchiveSettings, openArchive, r2Store } from "./archive.js";
+// Types only: the archive's code comes with `archive()` of @noema/cloudflare/archive, in Workers that declare one.
+import type { ArchiveFeature } from "./archive.js";
 import { CryostasisRpc, cryostasisChore, type FreezeWhen, type FrozenEntry } from "./cryostasis.js";
 import { acceptLive, announce, type ChainStatus, closeLive, type RowsPage, rowsOf, sampleOf, type TableInfo, type TailCheck, tablesOf } from "./inspection.js";
 import { DEFAULT_DELIVERY, type DeliveryOptions, messagesChore, MessagesRpc, type OutboxEntry, type ReceiptEntry, sendTargets } from "./messages.js";
@@ -51,8 +52,8 @@ export interface AttractorStatics {
   limits?: Partial<IntentLimits>;
   /** Frozen Intents woken per alarm run (default WAKE_BATCH, 500); the alarm is re-armed for the rest. */
   wakeBatch?: number;
-  /** Seal the log (and old precedents) into segments in an R2 bucket; see ArchiveSettings. */
-  archive?: ArchiveSettings;
+  /** Seal the log (and old precedents) into segments in an R2 bucket: `archive({ binding })` of `@noema/cloudflare/archive`. */
+  archive?: ArchiveFeature;
   /** The Attractors `$send` may address: each Worker binding with its law (checked when the Attractor wakes). */
   sends?: Readonly<Record<string, Vocabulary | Lineage>>;
   /** How messages are delivered, over DEFAULT_DELIVERY. */
@@ -90,7 +91,6 @@ interface FeatureRpc {
   cryostasis: CryostasisRpc;
   messages: MessagesRpc;
   verification: VerificationRpc;
-  archive: ArchiveRpc;
 }
 
 /**
@@ -163,7 +163,9 @@ export abstract class Attractor<Env = unknown, L extends Vocabulary | Lineage = 
   private readonly delivery: DeliveryOptions;
   /** The one Durable Object alarm, shared by the features' chores and `schedule()`. */
   private readonly sharedAlarm: Alarm;
-  /** Set when `static archive` is declared: where the log's older segments live. */
+  /** `static archive`, when declared. */
+  private readonly archiveFeature: ArchiveFeature | undefined;
+  /** Opened from it: where the log's older segments live. */
   private archiveLog: Archive | undefined;
   /** Set only for a World the test kit set up (see under-test.ts): its pinned version and moved clock. */
   private readonly underTest: UnderTest | undefined;
@@ -185,7 +187,11 @@ export abstract class Attractor<Env = unknown, L extends Vocabulary | Lineage = 
     if (underTest) underTest.held = () => this.vocabulary;
     this.limits = { ...DEFAULT_LIMITS, ...statics.limits };
     this.wakeBatch = statics.wakeBatch ?? WAKE_BATCH;
-    const bucket = statics.archive && archiveBucket(statics.archive, env, statics.name);
+    const archive = (this.archiveFeature = statics.archive);
+    if (archive !== undefined && typeof archive.open !== "function") {
+      throw new AttractorDefinitionError(`${statics.name}.archive must be made by archive() of @noema/cloudflare/archive: static archive = archive({ binding: "NOEMA_ARCHIVE" })`);
+    }
+    const bucket = archive?.bucket(env, statics.name);
     if (typeof bucket === "string") throw new AttractorDefinitionError(bucket);
     const sends = sendTargets(statics.name, statics.sends, env);
     if (typeof sends === "string") {
@@ -237,19 +243,19 @@ export abstract class Attractor<Env = unknown, L extends Vocabulary | Lineage = 
       capture.install(sedimenter.lastSedimentId, state.held.hash);
       this.sync = new SyncHub(ctx, { capture, world: () => this.world, head: () => sedimenter.log.head(), hashOf: (id) => sedimenter.log.hashOf(id), check: (intent) => syncIntentIssues(this.lineage, intent), sedimentation: (intent) => this.sedimentation(intent) });
       const verifier = (this.verifier = new Verifier(sedimenter.log, host.db));
-      const archive = (this.archiveLog = bucket ? openArchive(statics.archive!, this.archiveStore(bucket), host, sedimenter.log, this.world) : undefined);
+      const archived = bucket ? archive!.open(this.archiveStore(bucket), host, sedimenter.log, this.world) : undefined;
+      this.archiveLog = archived?.archive;
       // Each feature brings its RPC methods and its alarm chore (served in this order: Cryostasis first).
       this.rpc = {
         cryostasis: new CryostasisRpc(sedimenter),
         messages: new MessagesRpc(sedimenter),
-        verification: new VerificationRpc({ log: sedimenter.log, verifier, archive, now: () => host.now(), rearm: () => this.sharedAlarm.rearm() }),
-        archive: new ArchiveRpc(archive),
+        verification: new VerificationRpc({ log: sedimenter.log, verifier, archive: this.archiveLog, now: () => host.now(), rearm: () => this.sharedAlarm.rearm() }),
       };
       const chores = [
         cryostasisChore(sedimenter, this.wakeBatch, (outcomes) => this.onWake(outcomes)),
         messagesChore(sedimenter, env, this.delivery, (receipt) => this.onReceipt(receipt), attractor),
         verifier.chore(),
-        ...(archive ? [archiveChore(archive)] : []),
+        ...(archived ? [archived.chore] : []),
       ];
       // This instance is the only one: messages a dead run had taken go out now, not after their lease.
       sedimenter.features.messages.releaseLeases();
@@ -321,7 +327,7 @@ export abstract class Attractor<Env = unknown, L extends Vocabulary | Lineage = 
 
   /** Where archived segments are written: the R2 bucket of `static archive`. Override to wrap it (tests inject faults so). */
   protected archiveStore(bucket: R2Bucket): ObjectStorePort {
-    return r2Store(bucket);
+    return this.archiveFeature!.store(bucket);
   }
 
   /** Applies one Intent atomically and seals the result. Trusts nothing: the input is parsed again here. */
@@ -361,7 +367,7 @@ export abstract class Attractor<Env = unknown, L extends Vocabulary | Lineage = 
     if (this.archiveLog) return this.archiveLog.sediments(from, pageSize(limit));
     // Archived once, then `static archive` removed: say so rather than skip history.
     const archived = this.sedimenter.log.anchor().sedimentId;
-    if (from < archived) throw new Error(`sediments 1..${archived} are archived in R2: declare \`static archive\` with its binding to read them`);
+    if (from < archived) throw new Error(`sediments 1..${archived} are archived in R2: declare \`static archive = archive({ binding })\` of @noema/cloudflare/archive to read them`);
     return this.sedimenter.log.page(from, pageSize(limit));
   }
 
@@ -498,7 +504,7 @@ export abstract class Attractor<Env = unknown, L extends Vocabulary | Lineage = 
 
   /** The archived segments in order: their range, manifest and object key. Empty without `static archive`. */
   archiveSegments(): ArchivedSegment[] {
-    return this.rpc.archive.segments();
+    return this.archiveLog?.segments() ?? [];
   }
 }
 

@@ -3,7 +3,7 @@ import { AttractorDefinitionError } from "@noema/cloudflare";
 import { buildIntent, type Sediment } from "@noema/core";
 import fc from "fast-check";
 import { describe, expect, it, vi } from "vitest";
-import { ArchiveAttractor, type Fault, SEGMENT_ENTRIES, UnboundArchiveAttractor } from "./archive/attractors.js";
+import { ArchiveAttractor, type Fault, PlainArchiveAttractor, SEGMENT_ENTRIES, UnboundArchiveAttractor } from "./archive/attractors.js";
 import { ledger } from "./ledger/vocabulary.js";
 
 const freshName = () => `archive-${crypto.randomUUID()}`;
@@ -230,6 +230,12 @@ describe("static archive is checked when the Attractor starts", () => {
     await runInDurableObject(archived(freshName()), (_, state) => {
       expect(() => new UnboundArchiveAttractor(state, env)).toThrow(AttractorDefinitionError);
       expect(() => new UnboundArchiveAttractor(state, env)).toThrow(/UnboundArchiveAttractor\.archive names the R2 binding "NO_SUCH_BUCKET".*r2_buckets/);
+    });
+  });
+
+  it("settings not made by archive() fail, naming archive() and its subpath", async () => {
+    await runInDurableObject(archived(freshName()), (_, state) => {
+      expect(() => new PlainArchiveAttractor(state, env)).toThrow(/PlainArchiveAttractor\.archive must be made by archive\(\) of @noema\/cloudflare\/archive/);
     });
   });
 });

@@ -1,4 +1,5 @@
 import { Attractor } from "@noema/cloudflare";
+import { archive } from "@noema/cloudflare/archive";
 import type { ObjectStorePort } from "@noema/core/runtime";
 import { LedgerAttractor } from "../ledger/attractor.js";
 import { ledger } from "../ledger/vocabulary.js";
@@ -13,7 +14,7 @@ const FAULTS = "test:faults";
 
 /** A ledger archived to the real R2 bucket by size, through a wrapper that injects faults on request. */
 export class ArchiveAttractor extends LedgerAttractor {
-  static archive = { binding: "NOEMA_ARCHIVE", segmentEntries: SEGMENT_ENTRIES, segmentAgeMs: HOUR, precedentRetentionMs: HOUR };
+  static archive = archive({ binding: "NOEMA_ARCHIVE", segmentEntries: SEGMENT_ENTRIES, segmentAgeMs: HOUR, precedentRetentionMs: HOUR });
 
   /** Queues faults, applied in order to the calls they name. */
   inject(faults: Fault[]): void {
@@ -58,11 +59,17 @@ export class ArchiveAttractor extends LedgerAttractor {
 /** A ledger whose every sediment and precedent is archived as soon as it is a millisecond old. */
 export class AgedArchiveAttractor extends Attractor<unknown, typeof ledger> {
   static law = ledger;
-  static archive = { binding: "NOEMA_ARCHIVE", segmentEntries: 1000, segmentAgeMs: 1, precedentRetentionMs: 1 };
+  static archive = archive({ binding: "NOEMA_ARCHIVE", segmentEntries: 1000, segmentAgeMs: 1, precedentRetentionMs: 1 });
 }
 
 /** Names an R2 binding the Worker does not have. */
 export class UnboundArchiveAttractor extends Attractor<unknown, typeof ledger> {
   static law = ledger;
-  static archive = { binding: "NO_SUCH_BUCKET" };
+  static archive = archive({ binding: "NO_SUCH_BUCKET" });
+}
+
+/** Declares its archive as a plain object, as before `archive()`: no archive code comes with it. */
+export class PlainArchiveAttractor extends Attractor<unknown, typeof ledger> {
+  static law = ledger;
+  static archive = { binding: "NOEMA_ARCHIVE" };
 }

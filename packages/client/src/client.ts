@@ -1,5 +1,5 @@
 import type { Args, Intent, Lineage, Publication, Reason, Seal, Statement, Vocabulary, World } from "@noema/core";
-import { balanceMarks, bindParams, carry, interpret, isBuiltinOp, movedBalance, predictionPlan, Refusal } from "@noema/core/runtime";
+import { balanceMarks, bindParams, carry, interpret, isBuiltinOp, movedBalance, type PredictionPlan, predictionPlan, Refusal } from "@noema/core/runtime";
 import { type ClientFrame, type DiffFrame, joinSnapshot, parseServerFrame, type ServerFrame, type SnapshotFrame, SYNC_CLOSE, SYNC_ERROR, SYNC_PROTOCOL } from "@noema/core/sync";
 import type { ReplicaDatabase } from "./database.js";
 import { memoryQueue, type QueuedIntent, type SendQueue } from "./queue.js";
@@ -110,6 +110,8 @@ export interface Settled {
 interface Pending {
   intent: QueuedIntent;
   prediction: Prediction;
+  /** Its prediction plan, kept across rebases while the replica's generation (the tables it holds) stays the same. */
+  plan?: { generation: number; value: PredictionPlan };
   /** The sediment the server sealed it as; it stays applied until that diff arrives. */
   sealedAs?: number;
   /** Sent on the current connection. */
@@ -276,10 +278,25 @@ export class NoemaClient<L extends Vocabulary | Lineage = Vocabulary> {
    * of the subscriber's own row into a scoped table (`subject`); pending otherwise, with why.
    */
   predict(intent: Intent): Prediction {
+    return this.prediction(intent, () => this.planFor(intent));
+  }
+
+  private planFor(intent: Pick<Intent, "steps">): PredictionPlan {
+    return predictionPlan(this.vocabulary, intent, (t) => this.replica.held(t), this.options.subject);
+  }
+
+  /** A pending Intent's plan: made once per generation of the replica's tables, not on every rebase. */
+  private planOf(entry: Pending): PredictionPlan {
+    const { generation } = this.replica;
+    if (entry.plan?.generation !== generation) entry.plan = { generation, value: this.planFor(entry.intent) };
+    return entry.plan.value;
+  }
+
+  private prediction(intent: Intent, plan: () => PredictionPlan): Prediction {
     if (this.current.behind) return { mode: "pending", unseen: [], why: "the server holds a newer law" };
     if (intent.steps.some((s) => isBuiltinOp(s.op))) return { mode: "pending", unseen: [], why: "a built-in step runs only in the Attractor" };
     if (intent.nomos && intent.nomos.hash !== this.vocabulary.nomos.hash) return { mode: "pending", unseen: [], why: "the Intent was built under another law" };
-    const found = predictionPlan(this.vocabulary, intent, (t) => this.replica.held(t), this.options.subject).unseen;
+    const found = plan().unseen;
     const unseen = found.map((u) => u.element);
     if (!this.replica.head) return { mode: "pending", unseen, why: "the replica has no snapshot yet" };
     return unseen.length > 0 ? { mode: "pending", unseen, why: `its Sieve reaches past what this client sees: ${found.map((u) => `${u.element} (${u.why})`).join(", ")}` } : { mode: "optimistic" };
@@ -292,9 +309,9 @@ export class NoemaClient<L extends Vocabulary | Lineage = Vocabulary> {
    */
   async send(intent: Intent): Promise<Sent> {
     const queued: QueuedIntent = { ...intent, idempotencyKey: intent.idempotencyKey ?? newKey() };
-    const prediction = this.predict(queued);
+    const entry: Pending = { intent: queued, prediction: { mode: "optimistic" }, sent: false, unanswered: false };
+    const prediction = (entry.prediction = this.prediction(queued, () => this.planOf(entry)));
     await this.queue.add(queued);
-    const entry: Pending = { intent: queued, prediction, sent: false, unanswered: false };
     const seal = new Promise<Seal>((resolve, reject) => Object.assign(entry, { resolve, reject }));
     this.pending.push(entry);
     if (prediction.mode === "optimistic") this.applyPending(entry, this.pending.length - 1);
@@ -331,7 +348,9 @@ export class NoemaClient<L extends Vocabulary | Lineage = Vocabulary> {
       }
       if (carried.reforged) intent = { ...carried.intent, nomos: { name: this.vocabulary.nomos.name, version: this.vocabulary.nomos.version, hash: this.vocabulary.nomos.hash }, idempotencyKey: intent.idempotencyKey };
     }
-    this.pending.push({ intent, prediction: this.predict(intent), sent: false, unanswered: true });
+    const entry: Pending = { intent, prediction: { mode: "optimistic" }, sent: false, unanswered: true };
+    entry.prediction = this.prediction(intent, () => this.planOf(entry));
+    this.pending.push(entry);
   }
 
   private worldOrLocal(): World {
@@ -350,7 +369,7 @@ export class NoemaClient<L extends Vocabulary | Lineage = Vocabulary> {
     const head = this.replica.head;
     if (!head) return;
     const { db } = this.replica;
-    const { balances } = predictionPlan(this.vocabulary, entry.intent, (t) => this.replica.held(t), this.options.subject);
+    const { balances } = this.planOf(entry);
     try {
       this.replica.attempt(() => {
         const before = balanceMarks(db, balances);
@@ -375,7 +394,7 @@ export class NoemaClient<L extends Vocabulary | Lineage = Vocabulary> {
   private rebase(): void {
     this.replica.rollback();
     this.pending.forEach((entry, i) => {
-      entry.prediction = this.predict(entry.intent);
+      entry.prediction = this.prediction(entry.intent, () => this.planOf(entry));
       if (entry.prediction.mode === "optimistic") this.applyPending(entry, i);
     });
   }

@@ -25,6 +25,8 @@ export class Replica {
   /** The last sediment the confirmed state includes; undefined before the first snapshot. */
   head: SyncCursor | undefined;
   readonly tables = new Map<string, ReplicaTable>();
+  /** Moves whenever the tables held change (a snapshot, a drop): a prediction plan made before it is stale. */
+  generation = 0;
   private layer = false;
 
   constructor(
@@ -113,6 +115,7 @@ export class Replica {
     for (const { name } of existing) this.db.exec(`DROP TABLE IF EXISTS ${quote(String(name))}`, []);
     this.db.exec(`DELETE FROM ${META}`, []);
     this.tables.clear();
+    this.generation++;
   }
 
   /** Replaces the confirmed state with a snapshot. */

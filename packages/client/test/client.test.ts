@@ -290,6 +290,25 @@ describe("a send settled", () => {
     expect(replicaOf(c.db, server)).toStrictEqual(rowsOf(server));
   });
 
+  it("predicts a send made before the first snapshot anew once the snapshot brings its tables: applied at once, before its Seal", async () => {
+    const server = new TestSyncServer(inventoryLaw, ALL);
+    server.sediment(setStock("berlin", 5));
+    server.online = false;
+    const c = await client(server);
+    const sent = await c.send(reserve("berlin", 2));
+    expect(sent.prediction).toMatchObject({ mode: "pending", why: "the replica has no snapshot yet" });
+    // Every value berlin's row takes (there is none before the snapshot).
+    const seen: number[] = [];
+    c.live(stockQuery).subscribe((rows) => seen.push(rows[0]!.reserved));
+    server.online = true;
+    await until(() => c.state.pending === 0);
+    await server.settle();
+    // The snapshot's 0 never shows: the send is applied on it in the same change.
+    expect(seen[0]).toBe(2);
+    expect(rising(seen)).toBe(true);
+    expect(replicaOf(c.db, server)).toStrictEqual(rowsOf(server));
+  });
+
   it.each(["before-seal", "after-seal"] as const)("never counts a send twice when the connection drops %s: the diffs a resume brings wait for the Seal", async (drop) => {
     const server = new TestSyncServer(inventoryLaw, ALL);
     server.sediment(setStock("berlin", 10));

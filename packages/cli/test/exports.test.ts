@@ -66,7 +66,7 @@ describe("entry points", () => {
     "MESSAGE_CONCURRENCY", "MigrationError", "type MigrationState", "movedBalance", "nobleSha256Hex", "nomosHistory",
     "type ObjectStorePort", "operationHash", "type OutboxEntry", "OutboxStore", "predictionPlan", "type PredictionPlan", "type PublishedTable",
     "type ReceiptRecord", "Refusal", "Sedimenter", "type SedimenterOptions", "sedimentHash", "type SedimentHost",
-    "SedimentLog", "type SegmentKind", "type SegmentManifest", "type Sha256Hex", "type SqlExecutor", "SYNC_DDL",
+    "SedimentLog", "type SegmentKind", "type SegmentManifest", "type Sha256Hex", "type SqlExecutor", "sqlValueOf", "SYNC_DDL",
     "SYNC_RETAINED", "tablesOfInvariants", "textHash", "type UnseenElement", "useSha256", "Verifier", "type VerifyPass",
     "type VerifySlice", "WAKE_BATCH",
     ]);

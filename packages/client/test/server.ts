@@ -3,39 +3,35 @@
 // admitted, interpreted, sealed and chained as an Attractor does it; only the transport is a pair
 // of in-process sockets that carry the same JSON text a WebSocket would, asynchronously.
 // The published state (`published()`) is what every replica must end equal to.
-import { DatabaseSync, type SQLInputValue } from "node:sqlite";
-import { type Json, Lineage, type Row, type Seal, type SqlValue, type Vocabulary, type World } from "@noema/core";
+import { type Json, Lineage, type Seal, type Vocabulary, type World } from "@noema/core";
 import { applyLineage, GENESIS_HASH, type SedimentHost, Sedimenter } from "@noema/core/runtime";
 import { type ClientFrame, diffFrames, MAX_SERVER_FRAME_BYTES, parseClientFrame, type ServerFrame, SYNC_CLOSE, SYNC_PROTOCOL, type SyncChange, snapshotFrames } from "@noema/core/sync";
 import type { SyncSocket } from "../src/index.js";
+import { openNodeDatabase } from "../src/node.js";
 
 function sqliteHost(): SedimentHost {
-  const handle = new DatabaseSync(":memory:");
+  // The client's own node:sqlite executor, with a transaction as transactionSync nests it.
+  const db = openNodeDatabase();
+  const run = (sql: string) => void db.exec(sql, []);
   let depth = 0;
   return {
-    db: {
-      exec(sql: string, params: readonly SqlValue[]): Row[] {
-        const statement = handle.prepare(sql);
-        statement.setReadBigInts(true);
-        return statement.all(...(params as SQLInputValue[])).map((r) => {
-          const row: Row = {};
-          for (const [k, v] of Object.entries(r)) row[k] = typeof v === "bigint" ? Number(v) : (v as SqlValue);
-          return row;
-        });
-      },
-    },
+    db,
     transaction<T>(fn: () => T): T {
       const name = `sp_${depth}`;
-      handle.exec(depth === 0 ? "BEGIN" : `SAVEPOINT ${name}`);
+      run(depth === 0 ? "BEGIN" : `SAVEPOINT ${name}`);
       depth++;
       try {
         const result = fn();
         depth--;
-        handle.exec(depth === 0 ? "COMMIT" : `RELEASE ${name}`);
+        run(depth === 0 ? "COMMIT" : `RELEASE ${name}`);
         return result;
       } catch (error) {
         depth--;
-        handle.exec(depth === 0 ? "ROLLBACK" : `ROLLBACK TO ${name}; RELEASE ${name}`);
+        if (depth === 0) run("ROLLBACK");
+        else {
+          run(`ROLLBACK TO ${name}`);
+          run(`RELEASE ${name}`);
+        }
         throw error;
       }
     },

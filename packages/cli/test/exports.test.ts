@@ -66,7 +66,7 @@ describe("entry points", () => {
     "MESSAGE_CONCURRENCY", "MigrationError", "type MigrationState", "movedBalance", "nobleSha256Hex", "nomosHistory",
     "type ObjectStorePort", "operationHash", "type OutboxEntry", "OutboxStore", "predictionPlan", "type PredictionPlan", "type PublishedTable",
     "type ReceiptRecord", "Refusal", "Sedimenter", "type SedimenterOptions", "sedimentHash", "type SedimentHost",
-    "SedimentLog", "type SegmentKind", "type SegmentManifest", "type Sha256Hex", "type SqlExecutor", "SYNC_DDL",
+    "SedimentLog", "type SegmentKind", "type SegmentManifest", "type Sha256Hex", "type SqlExecutor", "sqlValueOf", "SYNC_DDL",
     "SYNC_RETAINED", "tablesOfInvariants", "textHash", "type UnseenElement", "useSha256", "Verifier", "type VerifyPass",
     "type VerifySlice", "WAKE_BATCH",
     ]);
@@ -143,7 +143,7 @@ describe("entry points", () => {
 
   it("@noema/core/sync exports the sync protocol", () => {
     expect(exportsOf(here("../../core/src/sync.ts"))).toStrictEqual([
-    "type ClientFrame", "type DeleteChange", "type DiffFrame", "type ErrorFrame", "type HelloFrame", "joinSnapshot", "type LawStamp",
+    "type ClientFrame", "type DeleteChange", "type DiffFrame", "diffFrames", "type ErrorFrame", "fitsServerFrame", "type HelloFrame", "joinDiff", "joinSnapshot", "type LawStamp",
     "MAX_SERVER_FRAME_BYTES", "MAX_SYNC_FRAME_BYTES", "parseClientFrame", "parseServerFrame", "type SealFrame", "type SendFrame",
     "type ServerFrame", "type SnapshotFrame", "snapshotFrames", "type SnapshotTable", "SYNC_CLOSE", "SYNC_ERROR", "SYNC_GENESIS", "SYNC_PROTOCOL", "SYNC_SUBPROTOCOL",
     "type SyncChange", "type SyncCloseCode", "type SyncCursor", "type SyncErrorCode", "type UpsertChange", "type WelcomeFrame",

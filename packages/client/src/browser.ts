@@ -1,6 +1,7 @@
 // @noema/client/browser: the replica on @sqlite.org/sqlite-wasm and the send queue in IndexedDB.
 import type { Row, SqlValue } from "@noema/core";
-import { fromSql, type ReplicaDatabase } from "./database.js";
+import { sqlValueOf } from "@noema/core/runtime";
+import type { ReplicaDatabase } from "./database.js";
 import type { QueuedIntent, SendQueue } from "./queue.js";
 
 /**
@@ -18,7 +19,7 @@ export async function openBrowserDatabase(): Promise<ReplicaDatabase> {
       const rows = db.exec({ sql, bind: params.length > 0 ? [...params] : undefined, rowMode: "object", returnValue: "resultRows" }) as Record<string, unknown>[];
       return rows.map((r) => {
         const row: Row = {};
-        for (const [k, v] of Object.entries(r)) row[k] = fromSql(v);
+        for (const [k, v] of Object.entries(r)) row[k] = sqlValueOf(v);
         return row;
       });
     },

@@ -1,6 +1,6 @@
 import type { Args, Intent, Lineage, Publication, Reason, Seal, Statement, Vocabulary, World } from "@noema/core";
 import { balanceMarks, bindParams, carry, interpret, isBuiltinOp, movedBalance, type PredictionPlan, predictionPlan, Refusal } from "@noema/core/runtime";
-import { type ClientFrame, type DiffFrame, joinSnapshot, parseServerFrame, type ServerFrame, type SnapshotFrame, SYNC_CLOSE, SYNC_ERROR, SYNC_PROTOCOL } from "@noema/core/sync";
+import { type ClientFrame, type DiffFrame, joinDiff, joinSnapshot, parseServerFrame, type ServerFrame, type SnapshotFrame, SYNC_CLOSE, SYNC_ERROR, SYNC_PROTOCOL } from "@noema/core/sync";
 import type { ReplicaDatabase } from "./database.js";
 import { memoryQueue, type QueuedIntent, type SendQueue } from "./queue.js";
 import { Replica } from "./replica.js";
@@ -136,7 +136,7 @@ class Unpredictable extends Error {
 const NOT_READY_RETRY_MS = 100;
 
 /** Close codes after which reconnecting cannot help. */
-const FINAL = new Set<number>([SYNC_CLOSE.unauthorized, SYNC_CLOSE.forbidden, SYNC_CLOSE.unknownWorld]);
+const FINAL = new Set<number>([SYNC_CLOSE.unauthorized, SYNC_CLOSE.forbidden, SYNC_CLOSE.unknownWorld, SYNC_CLOSE.tooLarge]);
 
 function newKey(): string {
   return crypto.randomUUID();
@@ -171,6 +171,8 @@ export class NoemaClient<L extends Vocabulary | Lineage = Vocabulary> {
   private synced = false;
   /** The frames of a snapshot sent in several, held until its last one: the replica changes only once it is whole. */
   private snapshotParts: SnapshotFrame[] = [];
+  /** The frames of a diff larger than one frame, until its last arrives. */
+  private diffParts: DiffFrame[] = [];
   /** A snapshot and diffs received while an `unanswered` send awaits its Seal: applied with that Seal, so it never counts twice. */
   private held: (SnapshotFrame | DiffFrame)[] = [];
   private retryMs: number;
@@ -419,8 +421,9 @@ export class NoemaClient<L extends Vocabulary | Lineage = Vocabulary> {
     this.socket = socket;
     this.welcomed = false;
     this.synced = false;
-    // A snapshot cut short by a lost connection is dropped: the next hello starts it over.
+    // A snapshot or diff cut short by a lost connection is dropped: the next hello starts it over.
     this.snapshotParts = [];
+    this.diffParts = [];
     // Held frames were not applied, so the cursor still stands before them: the next hello brings them again.
     this.held = [];
     this.setState({ status: "connecting" });
@@ -505,6 +508,7 @@ export class NoemaClient<L extends Vocabulary | Lineage = Vocabulary> {
         this.flush();
         return;
       case "snapshot": {
+        if (this.diffParts.length > 0) return this.resync(socket);
         this.snapshotParts.push(frame);
         if (frame.more) return;
         const whole = joinSnapshot(this.snapshotParts);
@@ -515,8 +519,14 @@ export class NoemaClient<L extends Vocabulary | Lineage = Vocabulary> {
         this.release();
         return;
       }
-      case "diff":
-        return this.diff(frame, socket);
+      case "diff": {
+        if (!frame.more && this.diffParts.length === 0) return this.diff(frame, socket);
+        this.diffParts.push(frame);
+        if (frame.more) return;
+        const whole = joinDiff(this.diffParts);
+        this.diffParts = [];
+        return whole ? this.diff(whole, socket) : this.resync(socket);
+      }
       case "seal":
         return this.sealed(frame.key, frame.seal);
       case "error": {

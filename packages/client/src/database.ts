@@ -19,12 +19,3 @@ export function toSql(value: Json | undefined): SqlValue {
   if (typeof value === "object") return JSON.stringify(value);
   return value;
 }
-
-/** A value SQLite returned, as the core sees it: BigInts as numbers (as Workers rounds), bytes as hex. */
-export function fromSql(value: unknown): SqlValue {
-  if (value === null || value === undefined) return null;
-  if (typeof value === "bigint") return Number(value);
-  if (typeof value === "number" || typeof value === "string") return value;
-  if (value instanceof Uint8Array) return [...value].map((b) => b.toString(16).padStart(2, "0")).join("");
-  return String(value);
-}

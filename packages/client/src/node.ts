@@ -1,7 +1,8 @@
 // @noema/client/node: the replica and the send queue on node:sqlite (Node 22).
 import { DatabaseSync, type SQLInputValue } from "node:sqlite";
 import type { Row, SqlValue } from "@noema/core";
-import { fromSql, type ReplicaDatabase } from "./database.js";
+import { sqlValueOf } from "@noema/core/runtime";
+import type { ReplicaDatabase } from "./database.js";
 import type { QueuedIntent, SendQueue } from "./queue.js";
 
 /**
@@ -22,7 +23,7 @@ export function openNodeDatabase(path = ":memory:"): ReplicaDatabase {
       }
       return statement.all(...(params as SQLInputValue[])).map((r) => {
         const row: Row = {};
-        for (const [k, v] of Object.entries(r)) row[k] = fromSql(v);
+        for (const [k, v] of Object.entries(r)) row[k] = sqlValueOf(v);
         return row;
       });
     },

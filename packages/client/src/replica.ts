@@ -1,7 +1,7 @@
 import { createTableSql, type Json, type Nomos, type Row, type SqlValue } from "@noema/core";
-import { type HeldTable, installScopes, tablesOfInvariants } from "@noema/core/runtime";
+import { type HeldTable, installScopes, sqlValueOf, tablesOfInvariants } from "@noema/core/runtime";
 import type { SyncChange, SnapshotFrame, SyncCursor } from "@noema/core/sync";
-import { fromSql, type ReplicaDatabase, toSql } from "./database.js";
+import { type ReplicaDatabase, toSql } from "./database.js";
 
 /** The replica's own bookkeeping, next to the World's tables: the cursor and the tables it holds. */
 const META = "_noema_client";
@@ -57,7 +57,7 @@ export class Replica {
   read(sql: string, params: readonly SqlValue[]): Row[] {
     return this.db.exec(sql, params).map((r) => {
       const row: Row = {};
-      for (const [k, v] of Object.entries(r)) row[k] = fromSql(v);
+      for (const [k, v] of Object.entries(r)) row[k] = sqlValueOf(v);
       return row;
     });
   }

@@ -378,6 +378,31 @@ describe("snapshots larger than a frame", () => {
   });
 });
 
+describe("diffs in parts", () => {
+  it("applies a diff sent in several frames once its last arrives, and starts it over when the connection drops midway", async () => {
+    // Frames of at most 200 bytes: a reservation's diff (its stock row and its reservation) takes several.
+    const server = new TestSyncServer(inventoryLaw, ALL, { diffFrameBytes: 200 });
+    server.sediment(setStock("berlin", 5));
+    const c = await client(server);
+    server.sediment(reserve("berlin", 2));
+    await server.settle();
+    expect(server.frames.filter((f) => f.startsWith('{"t":"diff"') && f.endsWith('"more":true}')).length).toBeGreaterThanOrEqual(1);
+    expect(replicaOf(c.db, server)).toStrictEqual(rowsOf(server));
+    const before = replicaOf(c.db, server);
+    // The next diff's first frame arrives, then the connection drops: nothing of it is applied.
+    server.cutDiff = 1;
+    server.sediment(reserve("berlin", 1));
+    await server.settle();
+    expect(c.state.status).not.toBe("online");
+    expect(replicaOf(c.db, server)).toStrictEqual(before);
+    server.online = true;
+    await until(() => c.state.status === "online");
+    await server.settle();
+    expect(replicaOf(c.db, server)).toStrictEqual(rowsOf(server));
+    expect(c.query(stockQuery).find((r) => r.location_id === "berlin")?.reserved).toBe(3);
+  });
+});
+
 describe("the chain", () => {
   it("refuses a diff that does not follow its head, drops the replica and resyncs from a snapshot", async () => {
     const server = new TestSyncServer(inventoryLaw, ALL);

@@ -3,39 +3,35 @@
 // admitted, interpreted, sealed and chained as an Attractor does it; only the transport is a pair
 // of in-process sockets that carry the same JSON text a WebSocket would, asynchronously.
 // The published state (`published()`) is what every replica must end equal to.
-import { DatabaseSync, type SQLInputValue } from "node:sqlite";
-import { type Json, Lineage, type Row, type Seal, type SqlValue, type Vocabulary, type World } from "@noema/core";
+import { type Json, Lineage, type Seal, type Vocabulary, type World } from "@noema/core";
 import { applyLineage, GENESIS_HASH, type SedimentHost, Sedimenter } from "@noema/core/runtime";
-import { type ClientFrame, MAX_SERVER_FRAME_BYTES, parseClientFrame, type ServerFrame, SYNC_CLOSE, SYNC_PROTOCOL, type SyncChange, snapshotFrames } from "@noema/core/sync";
+import { type ClientFrame, diffFrames, MAX_SERVER_FRAME_BYTES, parseClientFrame, type ServerFrame, SYNC_CLOSE, SYNC_PROTOCOL, type SyncChange, snapshotFrames } from "@noema/core/sync";
 import type { SyncSocket } from "../src/index.js";
+import { openNodeDatabase } from "../src/node.js";
 
 function sqliteHost(): SedimentHost {
-  const handle = new DatabaseSync(":memory:");
+  // The client's own node:sqlite executor, with a transaction as transactionSync nests it.
+  const db = openNodeDatabase();
+  const run = (sql: string) => void db.exec(sql, []);
   let depth = 0;
   return {
-    db: {
-      exec(sql: string, params: readonly SqlValue[]): Row[] {
-        const statement = handle.prepare(sql);
-        statement.setReadBigInts(true);
-        return statement.all(...(params as SQLInputValue[])).map((r) => {
-          const row: Row = {};
-          for (const [k, v] of Object.entries(r)) row[k] = typeof v === "bigint" ? Number(v) : (v as SqlValue);
-          return row;
-        });
-      },
-    },
+    db,
     transaction<T>(fn: () => T): T {
       const name = `sp_${depth}`;
-      handle.exec(depth === 0 ? "BEGIN" : `SAVEPOINT ${name}`);
+      run(depth === 0 ? "BEGIN" : `SAVEPOINT ${name}`);
       depth++;
       try {
         const result = fn();
         depth--;
-        handle.exec(depth === 0 ? "COMMIT" : `RELEASE ${name}`);
+        run(depth === 0 ? "COMMIT" : `RELEASE ${name}`);
         return result;
       } catch (error) {
         depth--;
-        handle.exec(depth === 0 ? "ROLLBACK" : `ROLLBACK TO ${name}; RELEASE ${name}`);
+        if (depth === 0) run("ROLLBACK");
+        else {
+          run(`ROLLBACK TO ${name}`);
+          run(`RELEASE ${name}`);
+        }
         throw error;
       }
     },
@@ -62,6 +58,8 @@ export interface TestServerOptions {
   diffFirst?: boolean;
   /** Bytes of a snapshot frame at most: MAX_SERVER_FRAME_BYTES unless a test wants more frames from fewer rows. */
   snapshotFrameBytes?: number;
+  /** Bytes of a diff frame at most: MAX_SERVER_FRAME_BYTES unless a test wants a diff in several frames. */
+  diffFrameBytes?: number;
 }
 
 export class TestSyncServer {
@@ -78,6 +76,8 @@ export class TestSyncServer {
   readonly frames: string[] = [];
   /** When set, the next snapshot stops after this many frames: its connection drops (1006) and the server goes offline. */
   cutSnapshot: number | undefined;
+  /** When set, the next diff delivered in frames stops after this many: the connection drops mid-diff. */
+  cutDiff: number | undefined;
   /** When set, the next send is sealed, but its connection drops before its Seal reaches the sender, or after the Seal and before the diff. */
   dropSend: "before-seal" | "after-seal" | undefined;
   /** Diffs are kept for the sediments after this one; a cursor before it gets a snapshot (see `prune`). */
@@ -141,7 +141,7 @@ export class TestSyncServer {
     }
     const diff = { hash: seal.hash, prevHash: seal.prevHash, changes };
     this.diffs.set(seal.sedimentId, diff);
-    for (const c of this.connections) if (c.synced) c.deliver({ t: "diff", sedimentId: seal.sedimentId, ...diff });
+    for (const c of this.connections) if (c.synced) this.deliverDiff(c, seal.sedimentId);
   }
 
   /** Opens a connection, as `new WebSocket(url)` would: pass it as the client's `socket` option. */
@@ -230,6 +230,18 @@ export class TestSyncServer {
     }
   }
 
+  /** Delivers one sediment's diff, in frames within diffFrameBytes; false when `cutDiff` dropped the connection midway. */
+  private deliverDiff(connection: Connection, sedimentId: number): boolean {
+    const frames = diffFrames({ t: "diff", sedimentId, ...this.diffs.get(sedimentId)! }, this.options.diffFrameBytes ?? MAX_SERVER_FRAME_BYTES);
+    const cut = frames.length > 1 ? this.cutDiff : undefined;
+    if (cut !== undefined) this.cutDiff = undefined;
+    for (const f of frames.slice(0, cut)) connection.deliver(f);
+    if (cut === undefined || cut >= frames.length) return true;
+    this.online = false;
+    connection.close(1006, "connection lost");
+    return false;
+  }
+
   private later(fn: () => void): void {
     this.inFlight++;
     setTimeout(() => {
@@ -266,7 +278,7 @@ export class TestSyncServer {
       if (!known || after.sedimentId > head.sedimentId) return connection.close(SYNC_CLOSE.resync, "the cursor is not on this World's chain");
     }
     if (after && after.sedimentId >= this.since) {
-      for (let id = after.sedimentId + 1; id <= head.sedimentId; id++) connection.deliver({ t: "diff", sedimentId: id, ...this.diffs.get(id)! });
+      for (let id = after.sedimentId + 1; id <= head.sedimentId; id++) if (!this.deliverDiff(connection, id)) return;
     } else {
       const frames = snapshotFrames({ t: "snapshot", sedimentId: head.sedimentId, hash: head.hash, tables: this.published() }, this.options.snapshotFrameBytes ?? MAX_SERVER_FRAME_BYTES);
       const cut = this.cutSnapshot;

@@ -1,6 +1,6 @@
 import { SELF, env, runInDurableObject } from "cloudflare:test";
 import { buildIntent, type Intent } from "@noema/core";
-import { type DiffFrame, joinSnapshot, MAX_SERVER_FRAME_BYTES, parseServerFrame, type ServerFrame, type SnapshotFrame, SYNC_CLOSE, SYNC_PROTOCOL, SYNC_SUBPROTOCOL, type SyncCursor } from "@noema/core/sync";
+import { type DiffFrame, joinDiff, joinSnapshot, MAX_SERVER_FRAME_BYTES, parseServerFrame, type ServerFrame, type SnapshotFrame, SYNC_CLOSE, SYNC_PROTOCOL, SYNC_SUBPROTOCOL, type SyncCursor } from "@noema/core/sync";
 import { describe, expect, it } from "vitest";
 import { ledger } from "./ledger/vocabulary.js";
 import { ledgerNomos } from "./ledger/nomos.js";
@@ -235,6 +235,53 @@ describe("sync over a hibernatable WebSocket", () => {
     expect(frames.slice(-2).map((f) => f.t)).toStrictEqual(["seal", "diff"]);
     expect(frames.at(-1)).toMatchObject({ sedimentId: 2, prevHash: whole.hash, changes: [{ table: "accounts", op: "upsert", row: ["acct-1-0", 3] }, { table: "movements", op: "upsert", row: [ROWS + 1, "acct-1-0", 3] }] });
     ann.ws.close();
+  });
+
+  it("sends a diff larger than a WebSocket message in frames within MAX_SERVER_FRAME_BYTES, live and on resume", async () => {
+    const w = freshWorld();
+    await stub(w).sedimentation(open("ann"));
+    const ann = await subscribe(w, "rw:ann");
+    const before = ann.frames[1] as SnapshotFrame;
+    // 60,000 movements written inside the object and left touched: the next sediment's diff carries them all (over 1 MiB).
+    const ROWS = 60_000;
+    await runInDurableObject(stub(w), (_, state) => {
+      state.storage.sql.exec(`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ${ROWS})
+        INSERT INTO movements (account_id, amount, transfer_id, at) SELECT 'acct-1-0', CASE i % 2 WHEN 0 THEN 1 ELSE -1 END, NULL, 0 FROM n`);
+    });
+    ann.send(deposit("acct-1-0", 3), "big");
+    const whole = async (c: Client, from: number) => {
+      const done = () => c.frames.slice(from).some((f) => f.t === "diff" && !f.more);
+      for (let i = 0; i < 500 && !done(); i++) await new Promise((r) => setTimeout(r, 20));
+      const parts = diffs(c.frames.slice(from));
+      const bytes = c.raw.slice(from).filter((t) => t.startsWith('{"t":"diff"')).map((t) => new TextEncoder().encode(t).length);
+      expect(bytes.reduce((a, b) => a + b)).toBeGreaterThan(1024 * 1024);
+      expect(Math.max(...bytes)).toBeLessThanOrEqual(MAX_SERVER_FRAME_BYTES);
+      expect(parts.length).toBeGreaterThanOrEqual(3);
+      return joinDiff(parts)!;
+    };
+    const live = await whole(ann, 2);
+    expect(live).toMatchObject({ sedimentId: 2, prevHash: before.hash });
+    expect(live.changes).toHaveLength(ROWS + 2);
+    expect(live.changes).toContainEqual({ table: "movements", op: "upsert", row: [ROWS + 1, "acct-1-0", 3] });
+    // A subscriber resuming from before it gets the same frames.
+    const late = await connect(syncPath(w), { token: "rw:ann" });
+    late.hello({ sedimentId: before.sedimentId, hash: before.hash });
+    expect(await whole(late, 1)).toStrictEqual(live);
+    ann.ws.close();
+    late.ws.close();
+  });
+
+  it("closes with 4413 when a published row cannot fit in any frame, rather than resyncing forever", async () => {
+    const w = freshWorld();
+    await stub(w).sedimentation(open("ann"));
+    await runInDurableObject(stub(w), (_, state) => {
+      state.storage.sql.exec("INSERT INTO movements (account_id, amount, transfer_id, at) VALUES (?, 1, NULL, 0)", "x".repeat(MAX_SERVER_FRAME_BYTES));
+    });
+    const ann = await connect(syncPath(w), { token: "rw:ann" });
+    ann.hello();
+    expect(await ann.closed).toMatchObject({ code: SYNC_CLOSE.tooLarge });
+    // The snapshot's frames before the row went out; the row's own frame never did.
+    expect(ann.frames.at(-1)).toMatchObject({ t: "snapshot", more: true });
   });
 
   it("applies a send once by its key: repeated after a reconnect, it gets the same Seal", async () => {

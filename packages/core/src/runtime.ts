@@ -5,7 +5,7 @@
 // which is not part of the public API.
 
 // The ports a host provides, and the hashing hook.
-export type { AlarmChore, SedimentHost, SqlExecutor } from "./host/index.js";
+export { type AlarmChore, type SedimentHost, type SqlExecutor, sqlValueOf } from "./host/index.js";
 export { nobleSha256Hex, type Sha256Hex, textHash, useSha256 } from "./canonical/index.js";
 
 // The Sedimenter, its log and the law it holds.

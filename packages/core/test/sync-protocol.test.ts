@@ -3,6 +3,10 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { Json } from "../src/index.js";
 import {
+  type DiffFrame,
+  diffFrames,
+  fitsServerFrame,
+  joinDiff,
   joinSnapshot,
   MAX_SERVER_FRAME_BYTES,
   MAX_SYNC_FRAME_BYTES,
@@ -33,14 +37,14 @@ const change = fc.oneof(
 );
 const serverFrame: fc.Arbitrary<ServerFrame> = fc.oneof(
   fc.record({ t: fc.constant("welcome" as const), protocol: fc.constant(SYNC_PROTOCOL), world: fc.constant(world), law: fc.record({ version: fc.integer({ min: 1 }), hash }), behind: fc.boolean(), readOnly: fc.boolean() }),
-  fc.record({ t: fc.constant("diff" as const), sedimentId: fc.integer({ min: 1 }), hash, prevHash: hash, changes: fc.array(change) }),
+  fc.record({ t: fc.constant("diff" as const), sedimentId: fc.integer({ min: 1 }), hash, prevHash: hash, changes: fc.array(change), more: fc.constant(true as const) }, { requiredKeys: ["t", "sedimentId", "hash", "prevHash", "changes"] }),
   fc.record({ t: fc.constant("error" as const), code: fc.constant("malformed" as const), message: fc.string(), path: fc.array(fc.oneof(fc.string(), fc.nat())) }),
   fc.record({ t: fc.constant("snapshot" as const), sedimentId: fc.nat(), hash, tables: fc.dictionary(fc.string({ minLength: 1 }), fc.constant<SnapshotTable>({ columns: ["id", "n"], key: ["id"], rows: [["a", 1], ["b", null]] })) }),
 );
 
 describe("sync protocol", () => {
   it("names its close codes and the genesis cursor", () => {
-    expect(SYNC_CLOSE).toStrictEqual({ malformed: 4400, unauthorized: 4401, forbidden: 4403, unknownWorld: 4404, resync: 4409 });
+    expect(SYNC_CLOSE).toStrictEqual({ malformed: 4400, unauthorized: 4401, forbidden: 4403, unknownWorld: 4404, resync: 4409, tooLarge: 4413 });
     expect(SYNC_GENESIS).toStrictEqual({ sedimentId: 0, hash: "0".repeat(64) });
   });
 
@@ -75,7 +79,7 @@ describe("sync protocol", () => {
         const parsed = parseServerFrame(text);
         expect(parsed.ok).toBe(true);
         expect(JSON.stringify(parsed.ok ? parsed.value : undefined)).toBe(text);
-        const required = Object.keys(frame).filter((k) => frame.t !== "error" || (k !== "path" && k !== "key"));
+        const required = Object.keys(frame).filter((k) => k !== "more" && (frame.t !== "error" || (k !== "path" && k !== "key")));
         for (const k of required) {
           const partial: Record<string, unknown> = { ...frame };
           delete partial[k];
@@ -109,6 +113,36 @@ describe("sync protocol", () => {
     expect(parseServerFrame(fits).ok).toBe(true);
     expect(issuesOf(parseServerFrame(snapshot(Math.ceil(MAX_SERVER_FRAME_BYTES / 20))))).toStrictEqual([["too_big", ""]]);
     expect(issuesOf(parseServerFrame({ t: "snapshot", ...SYNC_GENESIS, tables: {}, more: false }))).toStrictEqual([["invalid_value", "more"]]);
+    expect(issuesOf(parseServerFrame({ t: "diff", sedimentId: 1, hash: H, prevHash: H, changes: [], more: 1 }))).toStrictEqual([["invalid_value", "more"]]);
+    expect(fitsServerFrame(fits)).toBe(true);
+    expect(fitsServerFrame("é".repeat(MAX_SERVER_FRAME_BYTES / 2))).toBe(true);
+    expect(fitsServerFrame("é".repeat(MAX_SERVER_FRAME_BYTES / 2 + 1))).toBe(false);
+  });
+
+  it("splits a diff into frames within the limit, all but the last marked more, that join back into it", () => {
+    const diff = fc.record({ t: fc.constant("diff" as const), sedimentId: fc.integer({ min: 1 }), hash, prevHash: hash, changes: fc.array(change, { maxLength: 60 }) });
+    fc.assert(
+      fc.property(diff, fc.integer({ min: 600, max: 3000 }), (whole: DiffFrame, max) => {
+        const frames = diffFrames(whole, max);
+        frames.forEach((f, i) => {
+          const text = JSON.stringify(f);
+          // Only a single change larger than the frame may exceed it, alone in its frame.
+          if (f.changes.length > 1) expect(utf8ToBytes(text).length).toBeLessThanOrEqual(max);
+          expect(parseServerFrame(text).ok).toBe(true);
+          expect(f.more).toBe(i < frames.length - 1 ? true : undefined);
+        });
+        expect(JSON.stringify(joinDiff(frames))).toBe(JSON.stringify(whole));
+      }),
+    );
+    const small: DiffFrame = { t: "diff", sedimentId: 1, hash: H, prevHash: H, changes: [{ table: "t", op: "delete", key: ["a"] }] };
+    expect(diffFrames(small)).toStrictEqual([small]);
+    const part = (more: boolean, sedimentId = 1, prevHash = H): DiffFrame => ({ ...small, sedimentId, prevHash, ...(more ? { more: true as const } : {}) });
+    expect(joinDiff([part(true), part(false)])?.changes).toHaveLength(2);
+    expect(joinDiff([])).toBeUndefined();
+    expect(joinDiff([part(true)])).toBeUndefined();
+    expect(joinDiff([part(false), part(false)])).toBeUndefined();
+    expect(joinDiff([part(true, 1), part(false, 2)])).toBeUndefined();
+    expect(joinDiff([part(true), part(false, 1, "b".repeat(64))])).toBeUndefined();
   });
 
   it("splits a snapshot into frames within the limit, all but the last marked more, that join back into it", () => {

@@ -1,16 +1,7 @@
 import { DatabaseSync, type SQLInputValue } from "node:sqlite";
 import type { Row, SqlValue } from "@noema/core";
 import type { CheckDatabase } from "@noema/core/check";
-
-/** A SQLite value as the core sees it: numbers stay numbers (integers beyond 2^53 lose precision, as in JSON). */
-function toSqlValue(value: unknown): SqlValue {
-  if (value === null || value === undefined) return null;
-  if (typeof value === "bigint") return Number(value);
-  if (typeof value === "number" || typeof value === "string") return value;
-  // BLOBs: no Nomos column type produces one; shown as hex so a state still hashes.
-  if (value instanceof Uint8Array) return Buffer.from(value).toString("hex");
-  return String(value);
-}
+import { sqlValueOf } from "@noema/core/runtime";
 
 /**
  * An in-memory SQLite database behind the core's host port, for `check` in plain Node 22.
@@ -37,7 +28,7 @@ export function openSqliteHost(): CheckDatabase & { close(): void } {
         const rows = statement.all(...(params as SQLInputValue[]));
         return rows.map((r) => {
           const row: Row = {};
-          for (const [k, v] of Object.entries(r)) row[k] = toSqlValue(v);
+          for (const [k, v] of Object.entries(r)) row[k] = sqlValueOf(v);
           return row;
         });
       },

@@ -5,7 +5,11 @@ import { formatIssues, type Issue, type Lineage, parseClaimed, type Seal, type W
 import type { CapturedSediment, ChangeCapture } from "@noema/core/runtime";
 import {
   type ClientFrame,
+  type DiffFrame,
+  diffFrames,
+  fitsServerFrame,
   type HelloFrame,
+  MAX_SERVER_FRAME_BYTES,
   parseClientFrame,
   type SendFrame,
   type ServerFrame,
@@ -150,7 +154,7 @@ export class SyncHub {
       }
     }
     // In frames within MAX_SERVER_FRAME_BYTES, all sent before anything else can run: no sediment lands between them.
-    for (const f of snapshotFrames({ t: "snapshot", sedimentId: head.sedimentId, hash: head.hash, tables: this.host.capture.snapshot(at.subject) })) this.send(ws, f);
+    for (const f of snapshotFrames({ t: "snapshot", sedimentId: head.sedimentId, hash: head.hash, tables: this.host.capture.snapshot(at.subject) })) if (!this.sendText(ws, frame(f))) return;
     ws.serializeAttachment({ ...at, cursor: head.sedimentId } satisfies Attachment);
   }
 
@@ -218,7 +222,12 @@ export class SyncHub {
   /** The diff frames of `records` as `viewer` sees them, or undefined when they do not continue `cursor` (pruned or lost). */
   private frames(records: CapturedSediment[], cursor: number, viewer: string | null): Delivery {
     if (records.length === 0 || records[0]!.sedimentId !== cursor + 1) return undefined;
-    const texts = records.map((r) => frame({ t: "diff", sedimentId: r.sedimentId, hash: r.hash, prevHash: r.prevHash, changes: this.host.capture.view(r, viewer) }));
+    const texts = records.flatMap((r) => {
+      const diff: DiffFrame = { t: "diff", sedimentId: r.sedimentId, hash: r.hash, prevHash: r.prevHash, changes: this.host.capture.view(r, viewer) };
+      const text = frame(diff);
+      // Rarely over a frame: only then are the changes measured and split.
+      return fitsServerFrame(text) ? [text] : diffFrames(diff).map(frame);
+    });
     return { texts, last: records[records.length - 1]!.sedimentId };
   }
 
@@ -228,7 +237,7 @@ export class SyncHub {
       ws.close(SYNC_CLOSE.resync, "the diffs after this cursor are no longer kept");
       return false;
     }
-    for (const text of delivery.texts) this.sendText(ws, text);
+    for (const text of delivery.texts) if (!this.sendText(ws, text)) return false;
     at.cursor = delivery.last;
     // Kept with the socket, so a hibernated object resumes each subscriber where it was.
     ws.serializeAttachment(at);
@@ -240,11 +249,17 @@ export class SyncHub {
     this.sendText(ws, frame(f));
   }
 
-  private sendText(ws: WebSocket, text: string): void {
+  /** Sends one frame; false when it cannot be: a row too large for any frame closes the socket, which no resync would mend. */
+  private sendText(ws: WebSocket, text: string): boolean {
+    if (!fitsServerFrame(text)) {
+      ws.close(SYNC_CLOSE.tooLarge, `a published row is larger than a frame (${MAX_SERVER_FRAME_BYTES} bytes)`);
+      return false;
+    }
     try {
       ws.send(text);
     } catch {
       // Closed meanwhile: the runtime drops it from getWebSockets().
     }
+    return true;
   }
 }

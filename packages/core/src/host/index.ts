@@ -18,6 +18,19 @@ export type SqlValue = string | number | null;
 /** A row as SQLite returns it: column name to value. */
 export type Row = Record<string, SqlValue>;
 
+/**
+ * A value a SQLite library returned, as the core sees it: BigInts as numbers (integers beyond 2^53
+ * lose precision, as Workers rounds them), bytes as hex (no Nomos column type makes a BLOB; shown
+ * so a state still hashes), anything else as text.
+ */
+export function sqlValueOf(value: unknown): SqlValue {
+  if (value === null || value === undefined) return null;
+  if (typeof value === "bigint") return Number(value);
+  if (typeof value === "number" || typeof value === "string") return value;
+  if (value instanceof Uint8Array) return Array.from(value, (b) => b.toString(16).padStart(2, "0")).join("");
+  return String(value);
+}
+
 /** The one thing the core needs from its database: run a statement, get its rows. */
 export interface SqlExecutor {
   exec(sql: string, params: readonly SqlValue[]): Row[];

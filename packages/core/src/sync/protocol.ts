@@ -16,7 +16,8 @@ export const SYNC_PROTOCOL = 1;
  * frame, or `hello` missing or repeated. `unauthorized`: a bad or missing token. `forbidden`:
  * the token may not see this World. `unknownWorld`: no such World. `resync`: the client's cursor
  * is not on this World's chain (a fork, or a sediment it cannot have): drop the replica and say
- * `hello` again without `after`.
+ * `hello` again without `after`. `tooLarge`: a published row does not fit in one frame
+ * (MAX_SERVER_FRAME_BYTES), so this subscriber cannot be kept in sync; reconnecting would meet it again.
  */
 export const SYNC_CLOSE = {
   malformed: 4400,
@@ -24,6 +25,7 @@ export const SYNC_CLOSE = {
   forbidden: 4403,
   unknownWorld: 4404,
   resync: 4409,
+  tooLarge: 4413,
 } as const;
 /** One of the close codes of `SYNC_CLOSE`. */
 export type SyncCloseCode = (typeof SYNC_CLOSE)[keyof typeof SYNC_CLOSE];
@@ -143,13 +145,20 @@ export interface DeleteChange {
 /** One row's change in a diff: an upsert of the visible columns, or a delete by key. */
 export type SyncChange = UpsertChange | DeleteChange;
 
-/** The rows one sediment changed that the subscriber may see; empty when it changed none, so the chain has no gap. */
+/**
+ * The rows one sediment changed that the subscriber may see; empty when it changed none, so the
+ * chain has no gap. A diff larger than MAX_SERVER_FRAME_BYTES comes as several frames of the same
+ * sediment, each with some of the changes in order, all but the last marked `more`: the client
+ * applies them together once the last has arrived.
+ */
 export interface DiffFrame {
   t: "diff";
   sedimentId: number;
   hash: string;
   prevHash: string;
   changes: SyncChange[];
+  /** More frames of this diff follow. */
+  more?: true;
 }
 
 /** The Seal of a `send`, success or refusal (with its reason), under the send's idempotency key. */
@@ -316,16 +325,17 @@ export function parseServerFrame(input: unknown): ParseResult<ServerFrame> {
       r.object(v, [], ["t", "sedimentId", "hash", "tables", "more"]);
       r.count(v.sedimentId, ["sedimentId"], 0);
       r.hash(v.hash, ["hash"]);
-      if (v.more !== undefined && v.more !== true) r.fail(["more"], "expected true, or no field", "invalid_value");
+      more(r, v.more);
       if (r.object(v.tables, ["tables"], Object.keys(isObj(v.tables) ? v.tables : {}))) {
         for (const [name, table] of Object.entries(v.tables)) snapshotTable(r, table, ["tables", name]);
       }
       break;
     case "diff":
-      r.object(v, [], ["t", "sedimentId", "hash", "prevHash", "changes"]);
+      r.object(v, [], ["t", "sedimentId", "hash", "prevHash", "changes", "more"]);
       r.count(v.sedimentId, ["sedimentId"], 1);
       r.hash(v.hash, ["hash"]);
       r.hash(v.prevHash, ["prevHash"]);
+      more(r, v.more);
       if (Array.isArray(v.changes)) v.changes.forEach((c, i) => change(r, c, ["changes", i]));
       else r.fail(["changes"], "expected an array");
       break;
@@ -346,6 +356,10 @@ export function parseServerFrame(input: unknown): ParseResult<ServerFrame> {
       break;
   }
   return r.done(v);
+}
+
+function more(r: Reader, v: unknown): void {
+  if (v !== undefined && v !== true) r.fail(["more"], "expected true, or no field", "invalid_value");
 }
 
 function snapshotTable(r: Reader, v: unknown, path: Path): void {
@@ -373,7 +387,7 @@ function change(r: Reader, v: unknown, path: Path): void {
   } else r.fail([...path, "op"], 'expected "upsert" or "delete"', "invalid_value");
 }
 
-// ---- snapshots in parts
+// ---- snapshots and diffs in parts
 
 /** UTF-8 bytes of a string, without encoding it. */
 function utf8Length(s: string): number {
@@ -387,10 +401,19 @@ function utf8Length(s: string): number {
 }
 
 /**
+ * True when a server frame's text is within MAX_SERVER_FRAME_BYTES. Only a frame with a single row
+ * larger than that can fail it: the server then closes with `SYNC_CLOSE.tooLarge`.
+ */
+export function fitsServerFrame(text: string): boolean {
+  // At most 3 UTF-8 bytes per UTF-16 unit: most frames are settled without counting.
+  return text.length * 3 <= MAX_SERVER_FRAME_BYTES || utf8Length(text) <= MAX_SERVER_FRAME_BYTES;
+}
+
+/**
  * A snapshot as the frames that carry it, each at most `maxBytes` of JSON text: one frame when it
  * fits, else several of the same sediment (all but the last marked `more`), a table's rows split
- * between them in order. A single row larger than `maxBytes` gets a frame of its own, which a
- * client will refuse: keep a row well under a frame.
+ * between them in order. A single row larger than `maxBytes` gets a frame of its own, which
+ * `fitsServerFrame` refuses: keep a row well under a frame.
  */
 export function snapshotFrames(snapshot: SnapshotFrame, maxBytes = MAX_SERVER_FRAME_BYTES): SnapshotFrame[] {
   const { sedimentId, hash } = snapshot;
@@ -449,4 +472,47 @@ export function joinSnapshot(frames: readonly SnapshotFrame[]): SnapshotFrame | 
     }
   }
   return { t: "snapshot", sedimentId: first.sedimentId, hash: first.hash, tables: Object.fromEntries(tables) };
+}
+
+/**
+ * A diff as the frames that carry it, each at most `maxBytes` of JSON text: one frame when it
+ * fits, else several of the same sediment (all but the last marked `more`), its changes split
+ * between them in order. A single change larger than `maxBytes` gets a frame of its own, which
+ * `fitsServerFrame` refuses.
+ */
+export function diffFrames(diff: DiffFrame, maxBytes = MAX_SERVER_FRAME_BYTES): DiffFrame[] {
+  const { sedimentId, hash, prevHash } = diff;
+  const envelope = utf8Length(JSON.stringify({ t: "diff", sedimentId, hash, prevHash, changes: [], more: true }));
+  const frames: DiffFrame[] = [];
+  let changes: SyncChange[] = [];
+  let size = envelope;
+  for (const c of diff.changes) {
+    const bytes = utf8Length(JSON.stringify(c)) + 1;
+    if (size + bytes > maxBytes && changes.length > 0) {
+      frames.push({ t: "diff", sedimentId, hash, prevHash, changes, more: true });
+      changes = [];
+      size = envelope;
+    }
+    changes.push(c);
+    size += bytes;
+  }
+  if (frames.length === 0) return [diff];
+  frames.push({ t: "diff", sedimentId, hash, prevHash, changes });
+  return frames;
+}
+
+/**
+ * The frames of one diff joined into one, as `diffFrames` split it; undefined when they do not
+ * belong together: another sediment or link, `more` on the last frame or missing before it.
+ */
+export function joinDiff(frames: readonly DiffFrame[]): DiffFrame | undefined {
+  const first = frames[0];
+  if (!first) return undefined;
+  const changes: SyncChange[] = [];
+  for (const [i, frame] of frames.entries()) {
+    if (frame.sedimentId !== first.sedimentId || frame.hash !== first.hash || frame.prevHash !== first.prevHash || (frame.more === true) !== i < frames.length - 1) return undefined;
+    // One at a time: a spread of a large part would overflow the call stack.
+    for (const c of frame.changes) changes.push(c);
+  }
+  return { t: "diff", sedimentId: first.sedimentId, hash: first.hash, prevHash: first.prevHash, changes };
 }

@@ -269,9 +269,7 @@ export function defineNomos<const T extends Record<string, TableSpec>, const V e
   if (typeof spec.name !== "string" || spec.name.length < 1 || spec.name.length > MAX_NAME_LENGTH) {
     throw new NomosDefinitionError(`Nomos name must be 1–${MAX_NAME_LENGTH} characters, got "${spec.name}"`);
   }
-  // What each element's hash covers, hashed on first use: at module load a Worker has only the
-  // pure-JS SHA-256, run cold, and nothing there reads the elements (Sieves and `GET /nomos` do).
-  const elementValues: [ElementKey, unknown][] = [];
+  const elements: Record<string, string> = {};
   const checkMessages: Record<string, string> = {};
   const ddl: string[] = [];
   const canonicalTables: Record<string, unknown> = {};
@@ -309,14 +307,15 @@ export function defineNomos<const T extends Record<string, TableSpec>, const V e
     for (const [check, c] of Object.entries(t.checks ?? {})) addCheck(ident("check", check), c.message);
     for (const [col, c] of Object.entries(t.columns)) {
       if (c.spec.check) addCheck(`${table}_${col}_check`, c.spec.check.message);
-      elementValues.push([`column:${table}.${col}`, canonicalColumn(c.spec)]);
+      elements[`column:${table}.${col}`] = contentHash(canonicalColumn(c.spec));
     }
     const tableLevel = canonicalTableLevel(t);
     canonicalTables[table] = {
       ...tableLevel,
       columns: Object.fromEntries(Object.entries(t.columns).map(([k, c]) => [k, canonicalColumn(c.spec)])),
     };
-    elementValues.push([`table:${table}`, tableLevel], [`shape:${table}`, [...columns].sort()]);
+    elements[`table:${table}`] = contentHash(tableLevel);
+    elements[`shape:${table}`] = contentHash([...columns].sort());
     ddl.push(...tableDdl(table, t));
   }
   const invariants = spec.invariants ?? {};
@@ -326,20 +325,17 @@ export function defineNomos<const T extends Record<string, TableSpec>, const V e
     const violations = normalizeSql(inv.violations);
     // The element is what the invariant asserts (a Sieve names it); its scope is how it is checked,
     // which the law's hash covers. Unscoped invariants hash as they always did.
-    elementValues.push([`invariant:${name}`, violations]);
+    elements[`invariant:${name}`] = contentHash(violations);
     canonicalInvariants[name] = inv.scope ? { violations, scope: checkScope(name, inv.scope, spec.tables) } : violations;
   }
   const hash = contentHash({ name: spec.name, tables: canonicalTables, invariants: canonicalInvariants });
-  let elements: Readonly<Record<ElementKey, string>> | undefined;
-  const nomos: Nomos<T, V> = Object.freeze({
+  const nomos = Object.freeze({
     name: spec.name,
     version: spec.version,
     hash,
     tables: spec.tables,
     invariants,
-    get elements() {
-      return (elements ??= Object.freeze(Object.fromEntries(elementValues.map(([key, value]) => [key, contentHash(value)]))) as Record<ElementKey, string>);
-    },
+    elements: Object.freeze(elements) as Record<ElementKey, string>,
     ddl: Object.freeze(ddl),
     checkMessages: Object.freeze(checkMessages),
   });

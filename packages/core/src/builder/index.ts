@@ -1,5 +1,6 @@
 import type { z } from "zod";
 import type { Json } from "../canonical/index.js";
+import type { BuiltinStep } from "../builtin/index.js";
 import { BUILTIN_STEPS, checkStepArgs } from "../interpretation/index.js";
 import {
   DEFAULT_LIMITS,
@@ -83,6 +84,35 @@ export type ResultOf<R> =
 // What each body returned, kept beside the Intent: the Intent itself stays plain wire data.
 const results = new WeakMap<Intent, unknown>();
 
+/** A step the builder offers: an operation of the law or a built-in, its outputs, and the Refs to them by step index. */
+interface BuilderStep {
+  op: string;
+  builtin?: BuiltinStep;
+  outputs: readonly string[];
+  refs: Readonly<Record<string, Ref>>[];
+}
+
+/** The builder's target: never read, its methods come from the law (see `stepsOf`). */
+const EMPTY = Object.freeze({});
+const builderSteps = new WeakMap<Vocabulary, ReadonlyMap<string, BuilderStep>>();
+
+/** The steps of the law's builder, made once per vocabulary rather than once per Intent. */
+function stepsOf(vocabulary: Vocabulary): ReadonlyMap<string, BuilderStep> {
+  let out = builderSteps.get(vocabulary);
+  if (!out) {
+    const steps = new Map<string, BuilderStep>();
+    for (const [op, spec] of Object.entries(vocabulary.operations)) steps.set(op, { op, outputs: Object.keys(spec.output.shape), refs: [] });
+    for (const builtin of Object.values(BUILTIN_STEPS)) steps.set(builtin.op, { op: builtin.op, builtin, outputs: builtin.outputs, refs: [] });
+    builderSteps.set(vocabulary, (out = steps));
+  }
+  return out;
+}
+
+/** The Refs to the outputs of the step at `index`: the same for every Intent, so made once and frozen. */
+function refsOf(step: BuilderStep, index: number): Readonly<Record<string, Ref>> {
+  return (step.refs[index] ??= Object.freeze(Object.fromEntries(step.outputs.map((output) => [output, Object.freeze({ $ref: Object.freeze({ step: index, output }) })]))));
+}
+
 /**
  * Builds an Intent by calling operations in order. The body may pass one step's
  * outputs to later steps but cannot inspect them: outputs are Refs, not values,
@@ -95,8 +125,6 @@ export function buildIntent<Ops extends Record<string, OperationSpec>, R = void>
   options: BuildOptions = {},
 ): BuiltIntent<R> {
   const steps: IntentStep[] = [];
-  const refs = (index: number, outputs: readonly string[]) =>
-    Object.fromEntries(outputs.map((output) => [output, { $ref: { step: index, output } }]));
   /** Appends a step and checks it where it stands, so an error names the call that made it. */
   const add = (op: string, args: Record<string, unknown>) => {
     const index = steps.length;
@@ -107,28 +135,35 @@ export function buildIntent<Ops extends Record<string, OperationSpec>, R = void>
     return index;
   };
   let frozen: IntentStep[] | null = null;
-  const builder: Record<string, (...args: never[]) => unknown> = {};
-  for (const [name, op] of Object.entries(vocabulary.operations)) {
-    builder[name] = ((args: Record<string, unknown>) => {
-      if (frozen) return void frozen.push({ op: name, args: args as IntentStep["args"] });
-      return refs(add(name, args), Object.keys(op.output.shape));
-    }) as never;
-  }
-  for (const builtin of Object.values(BUILTIN_STEPS)) {
-    builder[builtin.op] = ((args: Record<string, unknown>, nested?: unknown) => {
-      if (frozen) throw new IntentValidationError([issue("not_allowed", ["steps", steps.length, "args", "intent", "steps", frozen.length, "op"], `a frozen Intent cannot itself ${builtin.op.slice(1)}`)]);
-      if (!builtin.carries) return refs(add(builtin.op, args), builtin.outputs);
-      // Another Attractor's Intent, built with its own vocabulary: carried as it is.
-      if (builtin.carries === "intent") return refs(add(builtin.op, { ...args, intent: nested }), builtin.outputs);
-      const inner: IntentStep[] = (frozen = []);
-      try {
-        (nested as ((step: unknown) => void) | undefined)?.(builder);
-      } finally {
-        frozen = null;
-      }
-      return refs(add(builtin.op, { ...args, intent: { steps: inner } }), builtin.outputs);
-    }) as never;
-  }
+  const call = (step: BuilderStep, args: Record<string, unknown>, nested?: unknown): unknown => {
+    const { builtin } = step;
+    if (!builtin) {
+      if (frozen) return void frozen.push({ op: step.op, args: args as IntentStep["args"] });
+      return refsOf(step, add(step.op, args));
+    }
+    if (frozen) throw new IntentValidationError([issue("not_allowed", ["steps", steps.length, "args", "intent", "steps", frozen.length, "op"], `a frozen Intent cannot itself ${builtin.op.slice(1)}`)]);
+    if (!builtin.carries) return refsOf(step, add(builtin.op, args));
+    // Another Attractor's Intent, built with its own vocabulary: carried as it is.
+    if (builtin.carries === "intent") return refsOf(step, add(builtin.op, { ...args, intent: nested }));
+    const inner: IntentStep[] = (frozen = []);
+    try {
+      (nested as ((step: unknown) => void) | undefined)?.(builder);
+    } finally {
+      frozen = null;
+    }
+    return refsOf(step, add(builtin.op, { ...args, intent: { steps: inner } }));
+  };
+  // One method per step name, made when the body first names it: a law has many operations, a body calls few.
+  const methods = new Map<string, (args: Record<string, unknown>, nested?: unknown) => unknown>();
+  const builder = new Proxy(EMPTY, {
+    get: (_, name) => {
+      const step = typeof name === "string" ? stepsOf(vocabulary).get(name) : undefined;
+      if (!step) return undefined;
+      let method = methods.get(step.op);
+      if (!method) methods.set(step.op, (method = (args, nested) => call(step, args, nested)));
+      return method;
+    },
+  });
   const result = body(builder as unknown as StepBuilder<Ops>);
   const { nomos } = vocabulary;
   const intent: Intent = { v: 1, nomos: nomosStamp(nomos), steps };

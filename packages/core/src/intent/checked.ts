@@ -12,7 +12,8 @@ const checked = new WeakMap<object, { vocabulary: Vocabulary; limits: IntentLimi
 function deepFreeze(value: unknown): void {
   if (value === null || typeof value !== "object" || Object.isFrozen(value)) return;
   Object.freeze(value);
-  for (const v of Object.values(value)) deepFreeze(v);
+  // for…in rather than Object.values: no array per object. Intents are plain data, nothing inherited.
+  for (const key in value) deepFreeze((value as Record<string, unknown>)[key]);
 }
 
 export function recordChecked(intent: Intent, vocabulary: Vocabulary, limits: IntentLimits): void {

@@ -1,4 +1,4 @@
-import type { z } from "zod";
+import type { input, output } from "zod/v4/core";
 import type { Json } from "../canonical/index.js";
 import { BUILTIN_STEPS, checkStepArgs } from "../interpretation/index.js";
 import {
@@ -11,6 +11,7 @@ import {
   nomosStamp,
   type OperationSpec,
   type Ref,
+  shapeOf,
   resolveValue,
   type Vocabulary,
 } from "../intent/index.js";
@@ -30,12 +31,12 @@ export type OutputRefs<O> = { readonly [K in keyof O]-?: OutputRef<O[K]> };
 
 /** Steps of a frozen Intent: their outputs exist only when it wakes, so they give no Refs. */
 export type FrozenStepBuilder<Ops extends Record<string, OperationSpec>> = {
-  [K in keyof Ops]: (args: ArgsWithRefs<z.input<Ops[K]["args"]>>) => void;
+  [K in keyof Ops]: (args: ArgsWithRefs<input<Ops[K]["args"]>>) => void;
 };
 
 /** The `s` of `buildIntent(law, (s) => …)`: one method per operation of the law, each adding a step. */
 export type StepBuilder<Ops extends Record<string, OperationSpec>> = {
-  [K in keyof Ops]: (args: ArgsWithRefs<z.input<Ops[K]["args"]>>) => OutputRefs<z.output<Ops[K]["output"]>>;
+  [K in keyof Ops]: (args: ArgsWithRefs<input<Ops[K]["args"]>>) => OutputRefs<output<Ops[K]["output"]>>;
 } & {
   /**
    * Freezes the Intent built by `body` (its arguments may use this Intent's earlier outputs)
@@ -111,7 +112,7 @@ export function buildIntent<Ops extends Record<string, OperationSpec>, R = void>
   for (const [name, op] of Object.entries(vocabulary.operations)) {
     builder[name] = ((args: Record<string, unknown>) => {
       if (frozen) return void frozen.push({ op: name, args: args as IntentStep["args"] });
-      return refs(add(name, args), Object.keys(op.output.shape));
+      return refs(add(name, args), Object.keys(shapeOf(op.output)));
     }) as never;
   }
   for (const builtin of Object.values(BUILTIN_STEPS)) {

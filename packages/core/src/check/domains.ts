@@ -1,4 +1,4 @@
-import { type $ZodType, safeParse } from "zod/v4/core";
+import { type $ZodType, safeParse, util } from "zod/v4/core";
 import type { Json } from "../canonical/index.js";
 import type { SqlExecutor } from "../host/index.js";
 import { type ObjectSchema, shapeOf } from "../intent/index.js";
@@ -19,14 +19,36 @@ export class CheckSetupError extends Error {
   override name = "CheckSetupError";
 }
 
+/** A check as a schema's definition lists it (a number format such as `z.int()` is one itself). */
+interface CheckDef {
+  check?: string;
+  value?: number;
+  format?: string;
+}
+
 /** What a domain is derived from: Zod's internals, the same in classic `zod` and `zod/mini`. */
 interface ZodInternals {
   _zod: {
-    def: { type: string; innerType?: $ZodType; values?: readonly Json[] };
-    /** A number's bounds as its checks set them; an enum's members. */
-    bag: { minimum?: number; exclusiveMinimum?: number; maximum?: number; exclusiveMaximum?: number };
+    def: CheckDef & { type: string; innerType?: $ZodType; values?: readonly Json[]; checks?: readonly { _zod: { def: CheckDef } }[] };
+    /** An enum's members. */
     values?: ReadonlySet<Json>;
   };
+}
+
+/** A number schema's bounds from its checks, as classic zod's `minValue` and `maxValue` give them. */
+function numberBounds(s: ZodInternals): { min: number; max: number } {
+  let min = -Infinity;
+  let max = Infinity;
+  const { def } = s._zod;
+  for (const d of [def, ...(def.checks ?? []).map((c) => c._zod.def)]) {
+    if (d.check === "greater_than") min = Math.max(min, d.value!);
+    else if (d.check === "less_than") max = Math.min(max, d.value!);
+    else if (d.check === "number_format") {
+      const range = util.NUMBER_FORMAT_RANGES[d.format as keyof typeof util.NUMBER_FORMAT_RANGES];
+      if (range) [min, max] = [Math.max(min, range[0]), Math.min(max, range[1])];
+    }
+  }
+  return { min, max };
 }
 
 /** A field's schema without its optional, default and nullable wrappers, and the extra values those allow. */
@@ -64,9 +86,7 @@ export function deriveDomain(schema: $ZodType, ids?: readonly string[], seen: re
       candidates = [false, true];
       break;
     case "number": {
-      const { minimum, exclusiveMinimum, maximum, exclusiveMaximum } = s._zod.bag;
-      const min = Math.max(minimum ?? -Infinity, exclusiveMinimum ?? -Infinity);
-      const max = Math.min(maximum ?? Infinity, exclusiveMaximum ?? Infinity);
+      const { min, max } = numberBounds(s);
       const lo = Number.isFinite(min) ? min : -1;
       const hi = Number.isFinite(max) ? max : 1;
       candidates = [lo, lo + 1, 0, 1, ...seen, hi - 1, hi];

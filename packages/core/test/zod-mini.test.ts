@@ -36,8 +36,11 @@ describe("a law written with zod/mini", () => {
       { op: "add", args: { id: "a", by: 2 } },
       { op: "add", args: { id: { $ref: { step: 0, output: "id" } } } },
     ]);
-    expectTypeOf(resultOf(intent, { outputs: [{ id: "a", n: 2 }, { id: "a", n: 3 }] })).toEqualTypeOf<number>();
   });
+
+  // Type-level: the output's field, typed from the mini schema (checked by `npm run typecheck`).
+  const typed = buildIntent(law, (s) => s.add({ id: "a" }).n);
+  expectTypeOf(resultOf(typed, { outputs: [{ id: "a", n: 1 }] })).toEqualTypeOf<number>();
 
   it("refuses bad arguments with Zod's codes, paths and English messages, unknown fields one by one", () => {
     const step = (args: Record<string, unknown>) => ({ v: 1, steps: [{ op: "add", args }] });

@@ -1,4 +1,4 @@
-import * as z from "zod/mini";
+import * as z from "#zod";
 import { canonicalJson, type Json } from "../canonical/index.js";
 import { type BuiltinStep, explainedValue, invalidStep, keyIssue, prefixed, splitRefs } from "../builtin/index.js";
 import {

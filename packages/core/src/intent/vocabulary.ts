@@ -1,4 +1,4 @@
-import * as z from "zod/mini";
+import * as z from "#zod";
 import { clone, type $ZodObject, type $ZodShape, type output, type ZodStandardJSONSchemaPayload } from "zod/v4/core";
 import { canonicalJson, normalizeSql } from "../canonical/index.js";
 import { SieveDerivationError, statementFootprint } from "../footprint/index.js";

@@ -1,5 +1,6 @@
-import * as z from "zod/mini";
+import * as z from "#zod";
 import { utf8ToBytes } from "@noble/hashes/utils.js";
+import { clone } from "zod/v4/core";
 import type { Json } from "../canonical/index.js";
 import { type Issue, issue, type ParseResult, zodIssues } from "../issue/index.js";
 import { MAX_NAME_LENGTH } from "../nomos/index.js";
@@ -120,7 +121,7 @@ export function resolveArgs(args: Record<string, ArgValue>, outputs: readonly Js
 const nameSchema = z.string().check(z.minLength(1), z.maxLength(MAX_NAME_LENGTH));
 
 const refSchema = z.strictObject({
-  $ref: z.strictObject({ step: z.number().check(z.int(), z.minimum(0)), output: nameSchema }),
+  $ref: z.strictObject({ step: z.number().check(z.int(), z.gte(0)), output: nameSchema }),
 });
 
 // Not z.record: it silently drops a "__proto__" key, which must be refused as an unknown argument instead.
@@ -137,7 +138,7 @@ const idempotencyKey = z.string().check(z.minLength(1, "must not be empty"), z.m
 /** The Intent around its steps, as untrusted input must have it. */
 export const envelope = z.strictObject({
   v: z.literal(1, { error: "wire format version must be 1" }),
-  nomos: z.optional(z.strictObject({ name: nameSchema, version: z.number().check(z.int(), z.minimum(1)), hash: z.string().check(z.regex(/^[0-9a-f]{64}$/)) })),
+  nomos: z.optional(z.strictObject({ name: nameSchema, version: z.number().check(z.int(), z.gte(1)), hash: z.string().check(z.regex(/^[0-9a-f]{64}$/)) })),
   idempotencyKey: z.optional(idempotencyKey),
   steps: z.array(stepSchema).check(z.minLength(1, "an Intent needs at least one step")),
 });
@@ -234,8 +235,13 @@ export function refIssues(scope: StepScope, value: unknown, at: PropertyKey[]): 
   return [];
 }
 
-// zod/mini's omit works on any Zod object (it clones the schema with its own class); its type names mini's objects only.
-const omit = z.omit as unknown as (schema: ObjectSchema, mask: Record<string, true>) => ObjectSchema;
+/** The object schema without `keys`, as classic zod's `.omit()` (which refuses a refined object too). */
+function omit(schema: ObjectSchema, keys: readonly string[]): ObjectSchema {
+  const { def } = schema._zod;
+  if (def.checks?.length) throw new Error(".omit() cannot be used on object schemas containing refinements");
+  const shape = Object.fromEntries(Object.entries(shapeOf(schema)).filter(([k]) => !keys.includes(k)));
+  return clone(schema, { ...def, shape, checks: [] });
+}
 
 // Argument schemas without the Ref-valued fields, built once per operation and set of such fields.
 const withoutCache = new WeakMap<OperationSpec, Map<string, ObjectSchema>>();
@@ -244,7 +250,7 @@ function argsWithout(op: OperationSpec, keys: string[]): ObjectSchema {
   if (!byKeys) withoutCache.set(op, (byKeys = new Map()));
   const id = keys.sort().join(",");
   let schema = byKeys.get(id);
-  if (!schema) byKeys.set(id, (schema = strict(omit(op.args, Object.fromEntries(keys.map((k) => [k, true as const]))))));
+  if (!schema) byKeys.set(id, (schema = strict(omit(op.args, keys))));
   return schema;
 }
 

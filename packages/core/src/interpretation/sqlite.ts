@@ -1,4 +1,4 @@
-import * as z from "zod/mini";
+import * as z from "#zod";
 import type { Json } from "../canonical/index.js";
 import type { BuiltinHost } from "../builtin/index.js";
 import { builtinStep } from "./builtins.js";

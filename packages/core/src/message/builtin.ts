@@ -1,4 +1,4 @@
-import * as z from "zod/mini";
+import * as z from "#zod";
 import { canonicalJson } from "../canonical/index.js";
 import { type BuiltinStep, explainedValue, invalidStep, keyIssue, prefixed, splitRefs } from "../builtin/index.js";
 import { type ArgValue, type Intent, type Ref, resolveValue } from "../intent/index.js";

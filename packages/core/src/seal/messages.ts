@@ -1,4 +1,4 @@
-import * as z from "zod/mini";
+import * as z from "#zod";
 import { claimedVersion, parseIntent } from "../admission/parse.js";
 import type { BuiltinHost } from "../builtin/index.js";
 import { type ConnectionType, moreSevere } from "../connection/index.js";
@@ -185,7 +185,7 @@ function carriedOf(seal: Seal): ConnectionType | undefined {
 }
 
 // What `receive` trusts of a message before admitting its Intent: the origin it records is hashed into the chain.
-const whole = z.number().check(z.int(), z.minimum(0));
+const whole = z.number().check(z.int(), z.gte(0));
 const messageSchema = z.strictObject({
   messageId: whole,
   key: z.string().check(z.minLength(1), z.maxLength(MAX_KEY_LENGTH)),

@@ -1,5 +1,5 @@
 import { describe, expect, expectTypeOf, it } from "vitest";
-// Only zod/mini here: classic zod, which registers English messages itself, is loaded by the last test alone.
+// The law in zod/mini; in Node core's own schemas are classic zod (`#zod`), in a browser zod/mini too.
 import * as z from "zod/mini";
 import { buildIntent, describeVocabulary, defineNomos, defineVocabulary, integer, type Issue, operation, parseIntent, resultOf, sql, text } from "../src/index.js";
 

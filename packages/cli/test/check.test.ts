@@ -3,6 +3,7 @@ import { check, CheckSetupError, DEFAULT_START, formatReport } from "@noema/core
 import { deriveDomain } from "@noema/core/internal";
 import { describe, expect, test } from "vitest";
 import { z } from "zod";
+import * as zm from "zod/mini";
 import { check as inventoryCheck, inventoryActions, inventoryLaw } from "./fixtures/inventory.js";
 import { ledger, ledgerNomos } from "./fixtures/ledger.js";
 import { openSqliteHost } from "../src/check/host.js";
@@ -223,5 +224,12 @@ describe("derived domains", () => {
     expect(deriveDomain(z.enum(["x"]).optional())).toEqual(["x", undefined]);
     expect(deriveDomain(z.number().int().min(1).max(3).default(2))).toEqual([1, 2, 3, undefined]);
     expect(deriveDomain(z.object({ a: z.string() }))).toBeUndefined();
+  });
+
+  test("a law written with zod/mini gets the same domains", () => {
+    expect(deriveDomain(zm.enum(["x", "y"]))).toEqual(["x", "y"]);
+    expect(deriveDomain(zm.number().check(zm.int(), zm.minimum(1), zm.maximum(86_400)))).toEqual([1, 2, 86_399, 86_400]);
+    expect(deriveDomain(zm.int().check(zm.minimum(-5), zm.maximum(5), zm.refine((d) => d !== 0)))).toEqual([-5, -4, 1, 4, 5]);
+    expect(deriveDomain(zm.optional(zm.literal("only")))).toEqual(["only", undefined]);
   });
 });

@@ -1,4 +1,4 @@
-import type { z } from "zod";
+import type { input, output } from "zod/v4/core";
 import type { Json } from "../canonical/index.js";
 import type { BuiltinStep } from "../builtin/index.js";
 import { BUILTIN_STEPS, checkStepArgs } from "../interpretation/index.js";
@@ -12,6 +12,7 @@ import {
   nomosStamp,
   type OperationSpec,
   type Ref,
+  shapeOf,
   resolveValue,
   type Vocabulary,
 } from "../intent/index.js";
@@ -31,12 +32,12 @@ export type OutputRefs<O> = { readonly [K in keyof O]-?: OutputRef<O[K]> };
 
 /** Steps of a frozen Intent: their outputs exist only when it wakes, so they give no Refs. */
 export type FrozenStepBuilder<Ops extends Record<string, OperationSpec>> = {
-  [K in keyof Ops]: (args: ArgsWithRefs<z.input<Ops[K]["args"]>>) => void;
+  [K in keyof Ops]: (args: ArgsWithRefs<input<Ops[K]["args"]>>) => void;
 };
 
 /** The `s` of `buildIntent(law, (s) => …)`: one method per operation of the law, each adding a step. */
 export type StepBuilder<Ops extends Record<string, OperationSpec>> = {
-  [K in keyof Ops]: (args: ArgsWithRefs<z.input<Ops[K]["args"]>>) => OutputRefs<z.output<Ops[K]["output"]>>;
+  [K in keyof Ops]: (args: ArgsWithRefs<input<Ops[K]["args"]>>) => OutputRefs<output<Ops[K]["output"]>>;
 } & {
   /**
    * Freezes the Intent built by `body` (its arguments may use this Intent's earlier outputs)
@@ -101,7 +102,7 @@ function stepsOf(vocabulary: Vocabulary): ReadonlyMap<string, BuilderStep> {
   let out = builderSteps.get(vocabulary);
   if (!out) {
     const steps = new Map<string, BuilderStep>();
-    for (const [op, spec] of Object.entries(vocabulary.operations)) steps.set(op, { op, outputs: Object.keys(spec.output.shape), refs: [] });
+    for (const [op, spec] of Object.entries(vocabulary.operations)) steps.set(op, { op, outputs: Object.keys(shapeOf(spec.output)), refs: [] });
     for (const builtin of Object.values(BUILTIN_STEPS)) steps.set(builtin.op, { op: builtin.op, builtin, outputs: builtin.outputs, refs: [] });
     builderSteps.set(vocabulary, (out = steps));
   }

@@ -1,7 +1,7 @@
-import type { z } from "zod";
+import { type $ZodType, safeParse, util } from "zod/v4/core";
 import type { Json } from "../canonical/index.js";
 import type { SqlExecutor } from "../host/index.js";
-import type { ObjectSchema } from "../intent/index.js";
+import { type ObjectSchema, shapeOf } from "../intent/index.js";
 import type { ActionArgs, Domain, DomainValue, Domains } from "./types.js";
 
 /**
@@ -19,16 +19,40 @@ export class CheckSetupError extends Error {
   override name = "CheckSetupError";
 }
 
+/** A check as a schema's definition lists it (a number format such as `z.int()` is one itself). */
+interface CheckDef {
+  check?: string;
+  value?: number;
+  format?: string;
+}
+
+/** What a domain is derived from: Zod's internals, the same in classic `zod` and `zod/mini`. */
 interface ZodInternals {
-  _zod: { def: { type: string; innerType?: z.ZodType; values?: readonly Json[] } };
-  minValue?: number | null;
-  maxValue?: number | null;
-  isInt?: boolean;
-  options?: readonly Json[];
+  _zod: {
+    def: CheckDef & { type: string; innerType?: $ZodType; values?: readonly Json[]; checks?: readonly { _zod: { def: CheckDef } }[] };
+    /** An enum's members. */
+    values?: ReadonlySet<Json>;
+  };
+}
+
+/** A number schema's bounds from its checks, as classic zod's `minValue` and `maxValue` give them. */
+function numberBounds(s: ZodInternals): { min: number; max: number } {
+  let min = -Infinity;
+  let max = Infinity;
+  const { def } = s._zod;
+  for (const d of [def, ...(def.checks ?? []).map((c) => c._zod.def)]) {
+    if (d.check === "greater_than") min = Math.max(min, d.value!);
+    else if (d.check === "less_than") max = Math.min(max, d.value!);
+    else if (d.check === "number_format") {
+      const range = util.NUMBER_FORMAT_RANGES[d.format as keyof typeof util.NUMBER_FORMAT_RANGES];
+      if (range) [min, max] = [Math.max(min, range[0]), Math.min(max, range[1])];
+    }
+  }
+  return { min, max };
 }
 
 /** A field's schema without its optional, default and nullable wrappers, and the extra values those allow. */
-function unwrap(schema: z.ZodType): { core: z.ZodType; extra: DomainValue[] } {
+function unwrap(schema: $ZodType): { core: $ZodType; extra: DomainValue[] } {
   const extra: DomainValue[] = [];
   let s = schema as unknown as ZodInternals;
   for (;;) {
@@ -38,7 +62,7 @@ function unwrap(schema: z.ZodType): { core: z.ZodType; extra: DomainValue[] } {
     else break;
     s = innerType as unknown as ZodInternals;
   }
-  return { core: s as unknown as z.ZodType, extra };
+  return { core: s as unknown as $ZodType, extra };
 }
 
 /**
@@ -47,13 +71,13 @@ function unwrap(schema: z.ZodType): { core: z.ZodType; extra: DomainValue[] } {
  * strings. Each candidate is kept only when the schema accepts it, so refinements count.
  * Undefined when nothing can be derived: the field needs a domain.
  */
-export function deriveDomain(schema: z.ZodType, ids?: readonly string[], seen: readonly number[] = []): DomainValue[] | undefined {
+export function deriveDomain(schema: $ZodType, ids?: readonly string[], seen: readonly number[] = []): DomainValue[] | undefined {
   const { core, extra } = unwrap(schema);
   const s = core as unknown as ZodInternals;
   let candidates: Json[];
   switch (s._zod.def.type) {
     case "enum":
-      candidates = [...(s.options ?? [])];
+      candidates = [...(s._zod.values ?? [])];
       break;
     case "literal":
       candidates = [...(s._zod.def.values ?? [])];
@@ -62,20 +86,21 @@ export function deriveDomain(schema: z.ZodType, ids?: readonly string[], seen: r
       candidates = [false, true];
       break;
     case "number": {
-      const lo = Number.isFinite(s.minValue) ? s.minValue! : -1;
-      const hi = Number.isFinite(s.maxValue) ? s.maxValue! : 1;
+      const { min, max } = numberBounds(s);
+      const lo = Number.isFinite(min) ? min : -1;
+      const hi = Number.isFinite(max) ? max : 1;
       candidates = [lo, lo + 1, 0, 1, ...seen, hi - 1, hi];
       break;
     }
     case "string":
-      candidates = [...(ids ?? DEFAULT_ID_POOLS.find((pool) => pool.every((id) => core.safeParse(id).success)) ?? [])];
+      candidates = [...(ids ?? DEFAULT_ID_POOLS.find((pool) => pool.every((id) => safeParse(core, id).success)) ?? [])];
       break;
     default:
       return undefined;
   }
-  const values = dedupe(candidates).filter((v) => core.safeParse(v).success);
+  const values = dedupe(candidates).filter((v) => safeParse(core, v).success);
   if (values.length === 0) return undefined;
-  return [...values, ...extra.filter((v) => schema.safeParse(v).success)];
+  return [...values, ...extra.filter((v) => safeParse(schema, v).success)];
 }
 
 function dedupe(values: readonly Json[]): Json[] {
@@ -122,7 +147,7 @@ export function argumentCombinations(
   ids: readonly string[] | undefined,
   seen: readonly number[],
 ): ActionArgs[] {
-  const shape = schema.shape as Record<string, z.ZodType>;
+  const shape = shapeOf(schema);
   const fields: [string, DomainValue[]][] = [];
   for (const [name, field] of Object.entries(shape)) {
     const domain = given[name];

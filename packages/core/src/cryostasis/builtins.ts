@@ -1,4 +1,4 @@
-import * as z from "zod";
+import * as z from "#zod";
 import { canonicalJson, type Json } from "../canonical/index.js";
 import { type BuiltinStep, explainedValue, invalidStep, keyIssue, prefixed, splitRefs } from "../builtin/index.js";
 import {
@@ -69,12 +69,12 @@ export interface FreezeArgs {
 
 // Time and key are checked by their rules above; the schema covers the shape.
 const freezeArgs = z.strictObject({
-  at: z.unknown().optional(),
-  delaySeconds: z.unknown().optional(),
-  key: z.unknown().optional(),
-  intent: z.strictObject({ steps: z.array(stepSchema).min(1, "a frozen Intent needs at least one step") }),
+  at: z.optional(z.unknown()),
+  delaySeconds: z.optional(z.unknown()),
+  key: z.optional(z.unknown()),
+  intent: z.strictObject({ steps: z.array(stepSchema).check(z.minLength(1, "a frozen Intent needs at least one step")) }),
 });
-const cancelArgs = z.strictObject({ key: z.unknown().optional() });
+const cancelArgs = z.strictObject({ key: z.optional(z.unknown()) });
 
 export const freezeStep: BuiltinStep = {
   op: FREEZE,
@@ -127,7 +127,7 @@ export const freezeStep: BuiltinStep = {
     // The frozen steps were checked when the Intent was parsed; only values that came from Refs are new.
     const mapped = a.intent.steps.map((step, j) => {
       if (!hasRef(step.args)) return step;
-      const parsed = strictArgs(vocabulary.operations[step.op]!).safeParse(resolveArgs(step.args, outputs));
+      const parsed = z.safeParse(strictArgs(vocabulary.operations[step.op]!), resolveArgs(step.args, outputs));
       if (!parsed.success) {
         throw new Refusal({
           kind: "validation",

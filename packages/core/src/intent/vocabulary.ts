@@ -1,4 +1,5 @@
-import * as z from "zod";
+import * as z from "#zod";
+import { clone, type $ZodObject, type $ZodShape, type output, type ZodStandardJSONSchemaPayload } from "zod/v4/core";
 import { canonicalJson, normalizeSql } from "../canonical/index.js";
 import { SieveDerivationError, statementFootprint } from "../footprint/index.js";
 import type { Row, SqlValue } from "../host/index.js";
@@ -250,9 +251,15 @@ export type Statements<A = never> = Readonly<Record<string, Statement<A, object>
 /** The rows each named statement returned, typed as the statement says (see `Statement`). */
 export type RowsOf<S> = { readonly [K in keyof S]: S[K] extends Statement<never, infer R> ? R[] : Row[] };
 
-/** The Zod object schema of an operation's arguments or outputs. */
+/** The Zod object schema of an operation's arguments or outputs: `z.object` of classic `zod` or of `zod/mini`. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- variance: any object schema
-export type ObjectSchema = z.ZodObject<any>;
+export type ObjectSchema = $ZodObject<any>;
+
+/** An object schema's fields by name, whichever Zod build made it. */
+export const shapeOf = (schema: ObjectSchema): $ZodShape => schema._zod.def.shape;
+
+/** The same object schema with unknown keys refused (classic zod's `.strict()`), its checks kept. */
+export const strict = (schema: ObjectSchema): ObjectSchema => clone(schema, { ...schema._zod.def, catchall: z.never() });
 
 /** An operation of a vocabulary, as `operation()` declares it: description, argument and output schemas, its SQL statements and its result. */
 export interface OperationSpec<A extends ObjectSchema = ObjectSchema, O extends ObjectSchema = ObjectSchema, S extends Statements = Statements> {
@@ -264,7 +271,7 @@ export interface OperationSpec<A extends ObjectSchema = ObjectSchema, O extends 
    * Builds the declared output from the rows each statement returned, by statement name.
    * Method syntax, so that any operation fits `Record<string, OperationSpec>`.
    */
-  result(rows: RowsOf<S>, args: z.output<A>, ctx: InterpretationContext): z.output<O>;
+  result(rows: RowsOf<S>, args: output<A>, ctx: InterpretationContext): output<O>;
 }
 
 /** A law of one version: a Nomos and the operations allowed to write it (what `defineVocabulary` returns). */
@@ -303,9 +310,9 @@ const statementLists = new WeakMap<OperationSpec, readonly (readonly [string, St
 
 /** The operation's argument schema with unknown keys refused. */
 export function strictArgs(op: OperationSpec): ObjectSchema {
-  let strict = strictSchemas.get(op.args);
-  if (!strict) strictSchemas.set(op.args, (strict = op.args.strict()));
-  return strict;
+  let schema = strictSchemas.get(op.args);
+  if (!schema) strictSchemas.set(op.args, (schema = strict(op.args)));
+  return schema;
 }
 
 /** An operation's statements as `[name, statement]` in run order, listed once. */
@@ -330,7 +337,7 @@ export function holeStructure(h: BoundHole): Record<string, string> {
   return h.kind === "computed" ? { computed: normalizeSql(String(h.compute)) } : { [h.kind]: h.name };
 }
 
-type JsonSchema = z.core.ZodStandardJSONSchemaPayload<ObjectSchema>;
+type JsonSchema = ZodStandardJSONSchemaPayload<ObjectSchema>;
 const schemaCache = new WeakMap<OperationSpec, { args: JsonSchema; output: JsonSchema }>();
 
 /** The JSON Schemas of an operation's arguments (as sent, defaults optional) and output, computed once. */
@@ -366,18 +373,18 @@ export function describeVocabulary(vocabulary: Vocabulary): Record<string, Opera
  * Declares an operation. `statements` receives the accessors its `sql` templates bind and
  * returns the statements by name; `result` reads their rows by the same names.
  */
-export function operation<A extends ObjectSchema, O extends ObjectSchema, S extends Statements<z.output<A>>>(spec: {
+export function operation<A extends ObjectSchema, O extends ObjectSchema, S extends Statements<output<A>>>(spec: {
   description: string;
   args: A;
   output: O;
   /** The statements by name, or a function of the accessors their holes bind that returns them. */
-  statements: S | ((tools: StatementTools<z.output<A>>) => S);
-  result: (rows: RowsOf<S>, args: z.output<A>, ctx: InterpretationContext) => z.output<O>;
+  statements: S | ((tools: StatementTools<output<A>>) => S);
+  result: (rows: RowsOf<S>, args: output<A>, ctx: InterpretationContext) => output<O>;
 }): OperationSpec<A, O, S> {
-  const arg = Object.fromEntries(Object.keys(spec.args.shape).map((name) => [name, Object.freeze({ kind: "arg", name })]));
+  const arg = Object.fromEntries(Object.keys(shapeOf(spec.args)).map((name) => [name, Object.freeze({ kind: "arg", name })]));
   const ctx = { now: { kind: "ctx", name: "now" }, sedimentId: { kind: "ctx", name: "sedimentId" }, step: { kind: "ctx", name: "step" } } as const;
-  const tools: StatementTools<z.output<A>> = {
-    arg: arg as unknown as Args<z.output<A>>,
+  const tools: StatementTools<output<A>> = {
+    arg: arg as unknown as Args<output<A>>,
     ctx,
     computed: (compute) => Object.freeze({ kind: "computed", compute }),
   };

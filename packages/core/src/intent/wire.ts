@@ -1,9 +1,10 @@
-import * as z from "zod";
+import * as z from "#zod";
 import { utf8ToBytes } from "@noble/hashes/utils.js";
+import { clone } from "zod/v4/core";
 import type { Json } from "../canonical/index.js";
 import { type Issue, issue, type ParseResult, zodIssues } from "../issue/index.js";
 import { MAX_NAME_LENGTH } from "../nomos/index.js";
-import { type ObjectSchema, type OperationSpec, strictArgs, type Vocabulary } from "./vocabulary.js";
+import { type ObjectSchema, type OperationSpec, shapeOf, strict, strictArgs, type Vocabulary } from "./vocabulary.js";
 
 /** A data reference: "the `output` field of step `step`". Only earlier steps may be named. */
 export interface Ref {
@@ -116,8 +117,11 @@ export function resolveArgs(args: Record<string, ArgValue>, outputs: readonly Js
   return out;
 }
 
+/** An operation or output name: 1 to MAX_NAME_LENGTH characters. */
+const nameSchema = z.string().check(z.minLength(1), z.maxLength(MAX_NAME_LENGTH));
+
 const refSchema = z.strictObject({
-  $ref: z.strictObject({ step: z.number().int().min(0), output: z.string().min(1).max(MAX_NAME_LENGTH) }),
+  $ref: z.strictObject({ step: z.number().check(z.int(), z.gte(0)), output: nameSchema }),
 });
 
 // Not z.record: it silently drops a "__proto__" key, which must be refused as an unknown argument instead.
@@ -127,18 +131,16 @@ export const argsSchema = z.custom<Record<string, unknown>>(
 );
 
 /** One step on the wire, before its arguments are checked. */
-export const stepSchema = z.strictObject({ op: z.string().min(1).max(MAX_NAME_LENGTH), args: argsSchema });
+export const stepSchema = z.strictObject({ op: nameSchema, args: argsSchema });
 
-const idempotencyKey = z.string().min(1, "must not be empty").max(MAX_KEY_LENGTH);
+const idempotencyKey = z.string().check(z.minLength(1, "must not be empty"), z.maxLength(MAX_KEY_LENGTH));
 
 /** The Intent around its steps, as untrusted input must have it. */
 export const envelope = z.strictObject({
   v: z.literal(1, { error: "wire format version must be 1" }),
-  nomos: z
-    .strictObject({ name: z.string().min(1).max(MAX_NAME_LENGTH), version: z.number().int().min(1), hash: z.string().regex(/^[0-9a-f]{64}$/) })
-    .optional(),
-  idempotencyKey: idempotencyKey.optional(),
-  steps: z.array(stepSchema).min(1, "an Intent needs at least one step"),
+  nomos: z.optional(z.strictObject({ name: nameSchema, version: z.number().check(z.int(), z.gte(1)), hash: z.string().check(z.regex(/^[0-9a-f]{64}$/)) })),
+  idempotencyKey: z.optional(idempotencyKey),
+  steps: z.array(stepSchema).check(z.minLength(1, "an Intent needs at least one step")),
 });
 
 export type Envelope = z.output<typeof envelope>;
@@ -212,7 +214,7 @@ const hasOp = (vocabulary: Vocabulary, name: string) => Object.hasOwn(vocabulary
 
 /** The outputs a vocabulary operation declares, or undefined when it has none by that name. */
 export function operationOutputs(vocabulary: Vocabulary, op: string): readonly string[] | undefined {
-  return hasOp(vocabulary, op) ? Object.keys(vocabulary.operations[op]!.output.shape) : undefined;
+  return hasOp(vocabulary, op) ? Object.keys(shapeOf(vocabulary.operations[op]!.output)) : undefined;
 }
 
 /** Checks one Ref: well formed, naming an earlier step, and a declared output. */
@@ -233,6 +235,14 @@ export function refIssues(scope: StepScope, value: unknown, at: PropertyKey[]): 
   return [];
 }
 
+/** The object schema without `keys`, as classic zod's `.omit()` (which refuses a refined object too). */
+function omit(schema: ObjectSchema, keys: readonly string[]): ObjectSchema {
+  const { def } = schema._zod;
+  if (def.checks?.length) throw new Error(".omit() cannot be used on object schemas containing refinements");
+  const shape = Object.fromEntries(Object.entries(shapeOf(schema)).filter(([k]) => !keys.includes(k)));
+  return clone(schema, { ...def, shape, checks: [] });
+}
+
 // Argument schemas without the Ref-valued fields, built once per operation and set of such fields.
 const withoutCache = new WeakMap<OperationSpec, Map<string, ObjectSchema>>();
 function argsWithout(op: OperationSpec, keys: string[]): ObjectSchema {
@@ -240,7 +250,7 @@ function argsWithout(op: OperationSpec, keys: string[]): ObjectSchema {
   if (!byKeys) withoutCache.set(op, (byKeys = new Map()));
   const id = keys.sort().join(",");
   let schema = byKeys.get(id);
-  if (!schema) byKeys.set(id, (schema = op.args.omit(Object.fromEntries(keys.map((k) => [k, true as const]))).strict()));
+  if (!schema) byKeys.set(id, (schema = strict(omit(op.args, keys))));
   return schema;
 }
 
@@ -267,17 +277,17 @@ export function checkOpArgs(scope: StepScope, opName: string, given: Record<stri
     const value = given[key];
     if (!looksLikeRef(value)) continue;
     (refKeys ??= new Set()).add(key);
-    if (!Object.hasOwn(op.args.shape, key)) {
+    if (!Object.hasOwn(shapeOf(op.args), key)) {
       issues.push(issue("unrecognized_keys", [...at, "args", key], `operation "${opName}" has no argument "${key}"`));
       continue;
     }
     issues.push(...refIssues(scope, value, [...at, "args", key]));
   }
   let parsed;
-  if (!refKeys) parsed = strictArgs(op).safeParse(given);
+  if (!refKeys) parsed = z.safeParse(strictArgs(op), given);
   else {
     const rest = Object.fromEntries(Object.entries(given).filter(([k]) => !refKeys.has(k)));
-    parsed = argsWithout(op, [...refKeys].filter((k) => Object.hasOwn(op.args.shape, k))).safeParse(rest);
+    parsed = z.safeParse(argsWithout(op, [...refKeys].filter((k) => Object.hasOwn(shapeOf(op.args), k))), rest);
   }
   if (!parsed.success) issues.push(...zodIssues(parsed.error, [...at, "args"]));
   if (!parsed.success || issues.length) return { ok: false, issues };

@@ -1,3 +1,4 @@
+import * as z from "#zod";
 import type { Json } from "../canonical/index.js";
 import type { BuiltinHost } from "../builtin/index.js";
 import { builtinStep } from "./builtins.js";
@@ -95,7 +96,7 @@ export function runSteps(
     if (!op) throw new Refusal({ kind: "validation", message: `unknown operation "${step.op}"`, step: index });
     // Only a step with Refs needs validating again: the rest was parsed already, and values from Refs were not.
     const parsed = hasRef(step.args)
-      ? strictArgs(op).safeParse(resolveArgs(step.args, outputs))
+      ? z.safeParse(strictArgs(op), resolveArgs(step.args, outputs))
       : { success: true as const, data: step.args as Record<string, unknown>, error: undefined };
     if (!parsed.success) {
       throw new Refusal({

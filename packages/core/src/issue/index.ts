@@ -1,4 +1,11 @@
-import type { z } from "zod";
+import { type $ZodError, config } from "zod/v4/core";
+import en from "zod/v4/locales/en.js";
+
+// In a browser Noema's own schemas use the tree-shakable `zod/mini` (`#zod` in package.json), which
+// registers no messages (classic `zod` registers English when it builds its first schema); Issues
+// carry Zod's message, so English it is, unless the app has chosen a locale. Here because every
+// parse reports through this module.
+if (!config().localeError) config(en());
 
 /** A path into the input: object keys and array indexes, as Zod reports them. */
 export type IssuePath = (string | number)[];
@@ -40,7 +47,7 @@ export function prefixIssues(issues: readonly Issue[], prefix: readonly Property
 }
 
 /** Zod issues as Noema reports them: a path each under `prefix`, and one issue per unknown field. */
-export function zodIssues(error: z.ZodError, prefix: readonly PropertyKey[] = []): Issue[] {
+export function zodIssues(error: $ZodError, prefix: readonly PropertyKey[] = []): Issue[] {
   return error.issues.flatMap((i) =>
     // One issue per unknown key, at the key's own path, so a client sees exactly which field to drop.
     i.code === "unrecognized_keys"

@@ -1,4 +1,4 @@
-import * as z from "zod";
+import * as z from "#zod";
 import { canonicalJson } from "../canonical/index.js";
 import { type BuiltinStep, explainedValue, invalidStep, keyIssue, prefixed, splitRefs } from "../builtin/index.js";
 import { type ArgValue, type Intent, type Ref, resolveValue } from "../intent/index.js";
@@ -21,14 +21,14 @@ export interface SendArgs {
 
 // The Intent is checked against the target's law where that law is known: by the sending Attractor, when it runs.
 const sendArgs = z.strictObject({
-  to: z.strictObject({ attractor: z.string().min(1).max(MAX_NAME_LENGTH), name: z.string().min(1).max(MAX_TARGET_NAME) }),
+  to: z.strictObject({ attractor: z.string().check(z.minLength(1), z.maxLength(MAX_NAME_LENGTH)), name: z.string().check(z.minLength(1), z.maxLength(MAX_TARGET_NAME)) }),
   intent: z.looseObject({
     v: z.literal(1, { error: "wire format version must be 1" }),
     nomos: z.looseObject({}, { error: "a message carries the stamp of its target's law: build it with the target's vocabulary" }),
-    idempotencyKey: z.never({ error: "a message is sent under its key: give `key` to $send instead" }).optional(),
-    steps: z.array(z.unknown()).min(1, "an Intent needs at least one step"),
+    idempotencyKey: z.optional(z.never({ error: "a message is sent under its key: give `key` to $send instead" })),
+    steps: z.array(z.unknown()).check(z.minLength(1, "an Intent needs at least one step")),
   }),
-  key: z.unknown().optional(),
+  key: z.optional(z.unknown()),
 });
 
 export const sendStep: BuiltinStep = {

@@ -1,4 +1,4 @@
-import * as z from "zod";
+import * as z from "#zod";
 import { claimedVersion, parseIntent } from "../admission/parse.js";
 import type { BuiltinHost } from "../builtin/index.js";
 import { type ConnectionType, moreSevere } from "../connection/index.js";
@@ -185,11 +185,11 @@ function carriedOf(seal: Seal): ConnectionType | undefined {
 }
 
 // What `receive` trusts of a message before admitting its Intent: the origin it records is hashed into the chain.
-const whole = z.number().int().min(0);
+const whole = z.number().check(z.int(), z.gte(0));
 const messageSchema = z.strictObject({
   messageId: whole,
-  key: z.string().min(1).max(MAX_KEY_LENGTH),
-  from: z.strictObject({ attractor: z.string().min(1), name: z.string().min(1), nomosVersion: whole, nomosHash: z.string() }),
+  key: z.string().check(z.minLength(1), z.maxLength(MAX_KEY_LENGTH)),
+  from: z.strictObject({ attractor: z.string().check(z.minLength(1)), name: z.string().check(z.minLength(1)), nomosVersion: whole, nomosHash: z.string() }),
   sentIn: z.strictObject({ sedimentId: whole, step: whole }),
   intent: z.unknown(),
   sieve: z.custom<Sieve>((v) => typeof v === "object" && v !== null && !Array.isArray(v), "must be a Sieve"),

@@ -8,6 +8,8 @@ import type { Env } from "../src/env.js";
 import { inventoryLaw } from "../src/law.js";
 import { OrderAttractor } from "../src/orders/attractor.js";
 import { inventory } from "../src/vocabulary.js";
+import { HotAttractor } from "../src/hot/attractor.js";
+import { curvedEscrowLaw, criticalEscrowLaw } from "./hot-laws.js";
 import { capacityLaw, criticalLaw, flakyLaw, graceLaws, noReforgeLaw } from "./laws.js";
 
 export * from "../src/index.js";
@@ -39,6 +41,18 @@ export class CapacityAttractor extends onLaw(() => capacityLaw) {}
 export class FlakyAttractor extends InventoryAttractor {
   // Another law under the shipped class: its static type names the shipped lineage, which this one replaces.
   static override law = flakyLaw as unknown as typeof InventoryAttractor.law;
+}
+
+/** A hot product whose law evolves to a test-only v3 that changes `release`: a frozen v1 release is Curved there. */
+export class CurvedHotAttractor extends HotAttractor {
+  static override binding = "CURVED_HOT_ATTRACTOR";
+  static override law = curvedEscrowLaw;
+}
+
+/** A hot product whose law evolves to a test-only v3 that stops older releases (Critical). */
+export class CriticalHotAttractor extends HotAttractor {
+  static override binding = "CRITICAL_HOT_ATTRACTOR";
+  static override law = criticalEscrowLaw;
 }
 
 /** Keys whose next receipt aborts the sender mid-transaction (set through `abortOnReceipt`). */

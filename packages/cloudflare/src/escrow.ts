@@ -1,5 +1,5 @@
-import { buildIntent, columnsOf, type Intent, type Receipt, type Seal } from "@noema/core";
-import { escrow, escrowNomos, type EscrowVocabulary, MAX_SHARDS } from "@noema/core/escrow";
+import { buildIntent, columnsOf, type Intent, Lineage, type Receipt, type Seal } from "@noema/core";
+import { escrowLaw, escrowNomos, type EscrowVocabulary, MAX_SHARDS } from "@noema/core/escrow";
 import { Attractor, AttractorDefinitionError } from "./attractor.js";
 
 /** How a hot product's shards are named: `<product>~<index>`. A product id never contains it. */
@@ -37,6 +37,8 @@ export interface ShareRead {
   sold: number;
   /** The head of its log when read. */
   sedimentId: number;
+  /** The version of the escrow law it holds. */
+  nomosVersion: number;
   /** When it was read (ms since the epoch). */
   readAt: number;
 }
@@ -56,6 +58,8 @@ export interface ShardShare extends ShareRead {
  */
 export interface HotProduct {
   product: string;
+  /** The version of the escrow law the coordinator holds (each shard's is in `shards`). */
+  nomosVersion: number;
   /** Every unit of the product, whichever World holds it. */
   total: number;
   /** Units no shard holds: the coordinator's. */
@@ -79,11 +83,23 @@ export interface HotReservation {
   seal: Seal;
 }
 
+/** The law one World of a hot product holds, as `laws()` reports it. */
+export interface WorldLaw {
+  world: string;
+  /** The version it holds. */
+  held: number;
+  /** The newest version its code declares: `held` differs only while a migration fails. */
+  latest: number;
+  /** Why its last migration failed; it is retried on the World's next wake. */
+  migrationError?: string;
+}
+
 /** The RPC surface one EscrowAttractor calls on another. */
 interface EscrowPeer {
   lend(request: { shard: string; want: number }): Promise<number>;
   surrender(request: { why: "borrow" | "rebalance" | "merge"; all: boolean }): Promise<number>;
   share(inFlight: string[]): Promise<ShareRead & { landed: string[]; sending: { moveId: string; amount: number }[] }>;
+  nomos(): Promise<{ held: { version: number }; latest: { version: number }; migrationError?: { message: string } }>;
 }
 
 const QUANTITY = columnsOf(escrowNomos, "quantity", "total", "available", "held", "sold");
@@ -104,6 +120,7 @@ type Steps = Parameters<Parameters<typeof buildIntent<EscrowVocabulary["operatio
 /** The static side of an EscrowAttractor subclass. */
 interface EscrowStatics {
   readonly name: string;
+  readonly law: Lineage;
   binding?: string;
   shards?: ShardOptions;
 }
@@ -124,18 +141,26 @@ interface EscrowStatics {
  *     }
  */
 export abstract class EscrowAttractor<Env = unknown> extends Attractor<Env, EscrowVocabulary> {
-  /** Every World of a hot product runs the escrow law. */
-  static law: EscrowVocabulary = escrow;
-  /** The moves are messages to Worlds of this same class, through its binding. */
-  static get sends(): Record<string, EscrowVocabulary> {
-    const binding = (this as EscrowStatics).binding;
-    return binding === undefined ? {} : { [binding]: escrow };
+  /**
+   * Every World of a hot product runs the escrow law. A subclass may evolve it
+   * (`static law = escrowLaw.evolve(v3, …)`): each version keeps the escrow operations and their
+   * arguments, and may change their SQL, add tables, columns, rules and operations. Every World
+   * migrates on its next wake (a request, a delivery, a frozen release's alarm, or `laws()`).
+   */
+  static law: Lineage = escrowLaw;
+  /** The moves are messages to Worlds of this same class, through its binding, under its own law. */
+  static get sends(): Record<string, Lineage> {
+    const { binding, law } = this as unknown as EscrowStatics;
+    return binding === undefined ? {} : { [binding]: law };
   }
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     const statics = new.target as unknown as EscrowStatics;
     if (!statics.binding) throw new AttractorDefinitionError(`${statics.name} names no binding: add \`static binding = "…"\`, its own Durable Object binding, which its moves of share are sent through`);
+    const ops = statics.law instanceof Lineage ? statics.law.latest.operations : {};
+    const missing = Object.keys(escrowLaw.latest.operations).filter((op) => !Object.hasOwn(ops, op));
+    if (missing.length > 0) throw new AttractorDefinitionError(`${statics.name}: static law must be escrowLaw or a lineage evolved from it, which keeps the escrow operations (missing: ${missing.join(", ")})`);
     const max = statics.shards?.max ?? 1;
     if (!Number.isInteger(max) || max < 1 || max > MAX_SHARDS) throw new AttractorDefinitionError(`${statics.name}: static shards.max must be an integer from 1 to ${MAX_SHARDS}, got ${String(max)}`);
   }
@@ -190,7 +215,7 @@ export abstract class EscrowAttractor<Env = unknown> extends Attractor<Env, Escr
   private moveIntent(s: Steps, to: string, amount: number, why: "split" | "borrow" | "rebalance" | "merge"): string {
     const moveId = crypto.randomUUID();
     s.grant({ moveId, to, amount, why });
-    const land = buildIntent(escrow, (t) => void t.landShare({ moveId, from: this.world.name, amount }));
+    const land = buildIntent(this.vocabulary, (t) => void t.landShare({ moveId, from: this.world.name, amount }));
     s.$send({ to: { attractor: this.statics.binding, name: to }, key: `${MOVE_KEY}${moveId}` }, land);
     return moveId;
   }
@@ -207,7 +232,7 @@ export abstract class EscrowAttractor<Env = unknown> extends Attractor<Env, Escr
   /** Adds units to the product's total (on the coordinator); they stay unassigned until a split, a rebalance or a borrow. */
   stock(quantity: number): Seal {
     this.assertRole(false, "stock");
-    return this.sedimentation(buildIntent(escrow, (s) => void s.stock({ quantity })));
+    return this.sedimentation(buildIntent(this.vocabulary, (s) => void s.stock({ quantity })));
   }
 
   /**
@@ -223,7 +248,7 @@ export abstract class EscrowAttractor<Env = unknown> extends Attractor<Env, Escr
     const names = Array.from({ length: count }, (_, i) => shardName(this.product, i));
     let moves: string[] = [];
     const seal = this.apply(
-      buildIntent(escrow, (s) => {
+      buildIntent(this.vocabulary, (s) => {
         s.split({ names });
         moves = this.spread(s, names, count < before.length ? "merge" : "split");
       }),
@@ -252,9 +277,21 @@ export abstract class EscrowAttractor<Env = unknown> extends Attractor<Env, Escr
     await Promise.all(names.map((n) => this.peer(n).surrender({ why: "rebalance", all: true })));
     if (names.length === 0 || this.quantity().available === 0) return undefined;
     let moves: string[] = [];
-    const seal = this.apply(buildIntent(escrow, (s) => void (moves = this.spread(s, names, "rebalance"))));
+    const seal = this.apply(buildIntent(this.vocabulary, (s) => void (moves = this.spread(s, names, "rebalance"))));
     await this.land(moves);
     return seal;
+  }
+
+  /**
+   * The law each World of the product holds, the coordinator first. Asking wakes every shard, so
+   * after a deployment that evolves the law each one migrates now, not on its next request or
+   * alarm (a shard that is not woken still migrates before its frozen releases run).
+   */
+  async laws(): Promise<WorldLaw[]> {
+    this.assertRole(false, "laws");
+    const names = this.query(SHARD, "FROM shards ORDER BY shard").map((r) => r.name);
+    const reports = await Promise.all([this.nomos(), ...names.map((n) => this.peer(n).nomos())]);
+    return reports.map((r, i) => ({ world: i === 0 ? this.world.name : names[i - 1]!, held: r.held.version, latest: r.latest.version, ...(r.migrationError ? { migrationError: r.migrationError.message } : {}) }));
   }
 
   /** The shards requests are routed to, in order: what the HTTP layer picks from. */
@@ -288,7 +325,7 @@ export abstract class EscrowAttractor<Env = unknown> extends Attractor<Env, Escr
     const amount = Math.min(pool, Math.max(want, Math.ceil(pool / (2 * active))));
     if (amount <= 0) return 0;
     let move = "";
-    this.apply(buildIntent(escrow, (s) => void (move = this.moveIntent(s, shard, amount, "borrow"))));
+    this.apply(buildIntent(this.vocabulary, (s) => void (move = this.moveIntent(s, shard, amount, "borrow"))));
     await this.land([move]);
     return amount;
   }
@@ -313,13 +350,14 @@ export abstract class EscrowAttractor<Env = unknown> extends Attractor<Env, Escr
     const to = Math.max(...times);
     return {
       product: this.product,
+      nomosVersion: this.world.nomosVersion,
       total: own.total,
       unassigned: own.available,
       inFlight,
       available: own.available + reads.reduce((n, r) => n + r.available, 0),
       held: reads.reduce((n, r) => n + r.held, 0),
       sold: reads.reduce((n, r) => n + r.sold, 0),
-      shards: reads.map(({ world, available, held, sold, sedimentId, readAt }, i) => ({ world, available, held, sold, sedimentId, readAt, shard: shards[i]!.shard, active: shards[i]!.active === 1, granted: shards[i]!.granted })),
+      shards: reads.map(({ world, available, held, sold, sedimentId, nomosVersion, readAt }, i) => ({ world, available, held, sold, sedimentId, nomosVersion, readAt, shard: shards[i]!.shard, active: shards[i]!.active === 1, granted: shards[i]!.granted })),
       freshness: { from, to, spreadMs: to - from },
     };
   }
@@ -347,7 +385,7 @@ export abstract class EscrowAttractor<Env = unknown> extends Attractor<Env, Escr
       }
     }
     const { reservationId, quantity, ttlSeconds, idempotencyKey } = request;
-    const intent = buildIntent(escrow, (s) => {
+    const intent = buildIntent(this.vocabulary, (s) => {
       s.reserve({ reservationId, quantity });
       if (ttlSeconds !== undefined) s.$freeze({ at: Date.now() + ttlSeconds * 1000, key: reservationId }, (frozen) => void frozen.release({ reservationId }));
     });
@@ -370,7 +408,7 @@ export abstract class EscrowAttractor<Env = unknown> extends Attractor<Env, Escr
   private close(op: "release" | "sell", reservationId: string): Seal {
     this.assertRole(true, op);
     return this.sedimentation(
-      buildIntent(escrow, (s) => {
+      buildIntent(this.vocabulary, (s) => {
         s[op]({ reservationId });
         s.$cancel({ key: reservationId });
       }),
@@ -384,7 +422,7 @@ export abstract class EscrowAttractor<Env = unknown> extends Attractor<Env, Escr
     const amount = request.all ? available : Math.ceil(available / 2);
     if (amount <= 0) return 0;
     let move = "";
-    this.apply(buildIntent(escrow, (s) => void (move = this.moveIntent(s, this.product, amount, request.why))));
+    this.apply(buildIntent(this.vocabulary, (s) => void (move = this.moveIntent(s, this.product, amount, request.why))));
     await this.land([move]);
     return amount;
   }
@@ -395,7 +433,7 @@ export abstract class EscrowAttractor<Env = unknown> extends Attractor<Env, Escr
     const landed = moves.filter((m) => this.query("SELECT 1 FROM landed WHERE move_id = ?", m).length > 0);
     const sending = this.query(MOVE, "FROM moves WHERE status = 'in_flight'").map((m) => ({ moveId: m.move_id, amount: m.amount }));
     const sedimentId = this.query<{ n: number | null }>("SELECT MAX(sediment_id) AS n FROM _noema_sediment")[0]?.n ?? 0;
-    return { world: this.world.name, available, held, sold, sedimentId, readAt: Date.now(), landed, sending };
+    return { world: this.world.name, available, held, sold, sedimentId, nomosVersion: this.world.nomosVersion, readAt: Date.now(), landed, sending };
   }
 
   /**
@@ -406,6 +444,6 @@ export abstract class EscrowAttractor<Env = unknown> extends Attractor<Env, Escr
   protected override onReceipt(receipt: Receipt): Intent | undefined {
     if (!receipt.key.startsWith(MOVE_KEY) || receipt.outcome === "undeliverable") return undefined;
     const moveId = receipt.key.slice(MOVE_KEY.length);
-    return buildIntent(escrow, (s) => void (receipt.outcome === "sealed" ? s.moveLanded({ moveId }) : s.moveReturned({ moveId })));
+    return buildIntent(this.vocabulary, (s) => void (receipt.outcome === "sealed" ? s.moveLanded({ moveId }) : s.moveReturned({ moveId })));
   }
 }

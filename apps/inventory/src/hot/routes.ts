@@ -39,7 +39,7 @@ async function activeShards(c: Ctx, productId: string): Promise<string[]> {
 
 /**
  * Hot products (a flash sale on one SKU): POST /:productId/stock, POST /:productId/split,
- * POST /:productId/rebalance, GET /:productId, POST /:productId/reservations (routed to a random
+ * POST /:productId/rebalance, GET /:productId, GET /:productId/laws, POST /:productId/reservations (routed to a random
  * shard, or by `key`), DELETE /:productId/reservations/:reservationId and POST
  * /:productId/reservations/:reservationId/commit (to the shard holding it).
  */
@@ -69,6 +69,9 @@ hotRoutes.post("/:productId/rebalance", async (c) => {
 });
 
 hotRoutes.get("/:productId", async (c) => c.json({ product: await hot(c, productOf(c)).read() }));
+
+// The law each World holds; asking wakes every shard, so after a deployment each migrates now.
+hotRoutes.get("/:productId/laws", async (c) => c.json({ laws: await hot(c, productOf(c)).laws() }));
 
 hotRoutes.post("/:productId/reservations", async (c) => {
   const productId = productOf(c);

@@ -75,6 +75,51 @@ describe("hot products: one product's stock split across shards", () => {
     expect((await api("POST", `/api/hot/${product}/reservations`, { quantity: 1 })).status).toBe(201);
   });
 
+  it("after a sell-out a refusal asks no shard again, until share returns: a release, an expiry or a restock", async () => {
+    const product = await hotProduct(4, 2);
+    await settle(worldsOf(product, 2));
+    const [shard0, shard1] = [hot(shardName(product, 0)), hot(shardName(product, 1))];
+    const reserve = (shard: typeof shard0, reservationId: string, ttlSeconds?: number) => shard.reserve({ reservationId, quantity: 1, ...(ttlSeconds ? { ttlSeconds } : {}) });
+    const soldOut = async () => (await hot(product).read()).soldOut;
+    /** Shard 0 asks for one more unit than there is: refused, and the product is marked sold out. */
+    const sellOut = async (id: string) => {
+      const refused = (await reserve(shard0, id)).seal;
+      expect(refused.success).toBe(false);
+      expect(refused.success ? "" : refused.reason.message).toContain(NO_STOCK);
+      expect(await soldOut()).toBe(true);
+    };
+    for (const id of ["0.a", "0.b"]) success((await reserve(shard0, id)).seal);
+    success((await reserve(shard1, "1.a", 60)).seal);
+    success((await reserve(shard1, "1.b")).seal);
+    expect(await soldOut()).toBe(false);
+    await sellOut("0.c");
+    // Refused again from the hint, with the same Precedent: no stock anywhere.
+    await sellOut("0.d");
+    expect((await shard0.precedents()).precedents.map((p) => p.reason.message.startsWith(NO_STOCK))).toEqual([true, true]);
+
+    // A release on the other shard returns a unit: the hint is gone, and shard 0 borrows it.
+    success(await shard1.release("1.b"));
+    expect(await soldOut()).toBe(false);
+    success((await reserve(shard0, "0.e")).seal);
+    await sellOut("0.f");
+
+    // An expiry on the other shard: its frozen release wakes, and tells the coordinator too.
+    await runInDurableObject(shard1, (_, state) => void state.storage.sql.exec("UPDATE _noema_cryostasis SET wake_at = wake_at - 120000"));
+    await runDurableObjectAlarm(shard1);
+    expect(await soldOut()).toBe(false);
+    success((await reserve(shard0, "0.g")).seal);
+    await sellOut("0.h");
+
+    // A restock.
+    success(await hot(product).stock(1));
+    expect(await soldOut()).toBe(false);
+    success((await reserve(shard0, "0.i")).seal);
+    await settle(worldsOf(product, 2));
+    const read = await hot(product).read();
+    expect([read.held, read.available]).toEqual([5, 0]);
+    expectConserved(read, 5);
+  });
+
   it("many reservations at once on 8 shards: never more held than stocked, and every unit can be reserved", async () => {
     const product = await hotProduct(40, 8);
     const results = await Promise.all(Array.from({ length: 60 }, () => api("POST", `/api/hot/${product}/reservations`, { quantity: 1 })));

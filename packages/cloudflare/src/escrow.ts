@@ -1,4 +1,4 @@
-import { buildIntent, columnsOf, type Intent, Lineage, type Receipt, type Seal } from "@noema/core";
+import { buildIntent, columnsOf, type Intent, Lineage, type Receipt, type Seal, type WakeOutcome } from "@noema/core";
 import { escrowLaw, escrowNomos, type EscrowVocabulary, MAX_SHARDS } from "@noema/core/escrow";
 import { Attractor, AttractorDefinitionError } from "./attractor.js";
 
@@ -72,6 +72,11 @@ export interface HotProduct {
   held: number;
   /** Units sold, over every shard. */
   sold: number;
+  /**
+   * A borrow found no share in any World, and none has returned since (a restock, a release or an
+   * expiry on a shard): refusals ask no shard until then. Trusted for a few seconds at most.
+   */
+  soldOut: boolean;
   shards: ShardShare[];
   /** When the first and the last World were read, and the spread between them. */
   freshness: { from: number; to: number; spreadMs: number };
@@ -99,6 +104,8 @@ interface EscrowPeer {
   lend(request: { shard: string; want: number }): Promise<number>;
   surrender(request: { why: "borrow" | "rebalance" | "merge"; all: boolean }): Promise<number>;
   share(inFlight: string[]): Promise<ShareRead & { landed: string[]; sending: { moveId: string; amount: number }[] }>;
+  countedSoldOut(): Promise<number>;
+  shareReturned(): Promise<void>;
   nomos(): Promise<{ held: { version: number }; latest: { version: number }; migrationError?: { message: string } }>;
 }
 
@@ -113,6 +120,10 @@ const LEND_ROUNDS = 4;
 /** How long a move's sender waits for it to land before it answers; after that it lands later, by the alarm. */
 const LANDING_WAIT_MS = 2000;
 const LANDING_POLL_MS = 5;
+/** Where a shard counted in a sell-out keeps that it was (its storage): share returning to it then tells the coordinator. */
+const SOLD_OUT_KEY = "noema:escrow:countedSoldOut";
+/** How long a coordinator trusts a sell-out without asking again: what a lost notice of returned share can cost at most. */
+const SOLD_OUT_TRUST_MS = 5_000;
 
 /** The step builder of an escrow Intent. */
 type Steps = Parameters<Parameters<typeof buildIntent<EscrowVocabulary["operations"]>>[1]>[0];
@@ -164,6 +175,11 @@ export abstract class EscrowAttractor<Env = unknown> extends Attractor<Env, Escr
     const max = statics.shards?.max ?? 1;
     if (!Number.isInteger(max) || max < 1 || max > MAX_SHARDS) throw new AttractorDefinitionError(`${statics.name}: static shards.max must be an integer from 1 to ${MAX_SHARDS}, got ${String(max)}`);
   }
+
+  /** On the coordinator: when a borrow last found the product sold out, every shard agreeing; undefined once share returned. In memory only: a restarted coordinator asks again. */
+  private soldOutAt: number | undefined;
+  /** On the coordinator: notices of returned share (and restocks) so far; a sell-out seen across one of them is not trusted. */
+  private returns = 0;
 
   private get statics(): EscrowStatics & { binding: string } {
     return this.constructor as unknown as EscrowStatics & { binding: string };
@@ -232,7 +248,9 @@ export abstract class EscrowAttractor<Env = unknown> extends Attractor<Env, Escr
   /** Adds units to the product's total (on the coordinator); they stay unassigned until a split, a rebalance or a borrow. */
   stock(quantity: number): Seal {
     this.assertRole(false, "stock");
-    return this.sedimentation(buildIntent(this.vocabulary, (s) => void s.stock({ quantity })));
+    const seal = this.sedimentation(buildIntent(this.vocabulary, (s) => void s.stock({ quantity })));
+    if (seal.success) this.shareReturned();
+    return seal;
   }
 
   /**
@@ -311,6 +329,10 @@ export abstract class EscrowAttractor<Env = unknown> extends Attractor<Env, Escr
     const { shard, want } = request;
     // Only a shard the coordinator split into: its product read sums exactly those.
     if (this.query("SELECT 1 FROM shards WHERE name = ?", shard).length === 0) return 0;
+    // Sold out a moment ago, every shard agreeing, and nothing returned since: refuse without asking them all again.
+    if (this.soldOutAt !== undefined && Date.now() - this.soldOutAt < SOLD_OUT_TRUST_MS && this.quantity().available === 0) return 0;
+    const returns = this.returns;
+    let nowhere = false;
     const siblings = this.query(SHARD, "FROM shards WHERE name != ? ORDER BY shard", shard).map((r) => r.name);
     for (let round = 0; round < LEND_ROUNDS && this.quantity().available < want; round++) {
       await Promise.all(siblings.map((n) => this.peer(n).surrender({ why: "borrow", all: false }).catch(() => 0)));
@@ -318,16 +340,42 @@ export abstract class EscrowAttractor<Env = unknown> extends Attractor<Env, Escr
       // Concurrent borrows move share around: there is none left only when no other World holds any, nor has any on its way.
       const product = await this.read();
       const elsewhere = product.unassigned + product.inFlight + product.shards.reduce((n, x) => n + (x.world === shard ? 0 : x.available), 0);
-      if (elsewhere === 0) break;
+      nowhere = elsewhere === 0;
+      if (nowhere) break;
     }
     const pool = this.quantity().available;
     const active = Math.max(this.activeShards().length, 1);
     const amount = Math.min(pool, Math.max(want, Math.ceil(pool / (2 * active))));
-    if (amount <= 0) return 0;
+    if (amount <= 0) {
+      if (nowhere) await this.markSoldOut(returns);
+      return 0;
+    }
     let move = "";
     this.apply(buildIntent(this.vocabulary, (s) => void (move = this.moveIntent(s, shard, amount, "borrow"))));
     await this.land([move]);
     return amount;
+  }
+
+  /**
+   * A borrow found no share anywhere: every shard is counted in the sell-out (from then on, share
+   * returning to it tells the coordinator) and answers its share. Only when all have none, and no
+   * share returned meanwhile, are refusals answered without asking (`soldOut`).
+   */
+  private async markSoldOut(returns: number): Promise<void> {
+    const names = this.query(SHARD, "FROM shards ORDER BY shard").map((r) => r.name);
+    const shares = await Promise.all(names.map((n) => this.peer(n).countedSoldOut().catch(() => -1)));
+    if (shares.every((n) => n === 0) && this.returns === returns && this.quantity().available === 0) this.soldOutAt = Date.now();
+  }
+
+  /** Share came back somewhere (a restock here, a release or an expiry on a shard counted in the sell-out): the next borrow asks again. */
+  shareReturned(): void {
+    this.assertRole(false, "shareReturned");
+    this.returns++;
+    this.soldOutAt = undefined;
+  }
+
+  private get soldOut(): boolean {
+    return this.soldOutAt !== undefined && Date.now() - this.soldOutAt < SOLD_OUT_TRUST_MS;
   }
 
   /**
@@ -358,6 +406,7 @@ export abstract class EscrowAttractor<Env = unknown> extends Attractor<Env, Escr
       held: reads.reduce((n, r) => n + r.held, 0),
       sold: reads.reduce((n, r) => n + r.sold, 0),
       shards: reads.map(({ world, available, held, sold, sedimentId, nomosVersion, readAt }, i) => ({ world, available, held, sold, sedimentId, nomosVersion, readAt, shard: shards[i]!.shard, active: shards[i]!.active === 1, granted: shards[i]!.granted })),
+      soldOut: this.soldOut,
       freshness: { from, to, spreadMs: to - from },
     };
   }
@@ -395,8 +444,39 @@ export abstract class EscrowAttractor<Env = unknown> extends Attractor<Env, Escr
   }
 
   /** Releases a reservation held on this shard: its units return to this shard's share (and its frozen release is cancelled). */
-  release(reservationId: string): Seal {
-    return this.close("release", reservationId);
+  async release(reservationId: string): Promise<Seal> {
+    const seal = this.close("release", reservationId);
+    if (seal.success) await this.tellShareReturned();
+    return seal;
+  }
+
+  /**
+   * Counts this shard in the product's sell-out (kept in its storage, so a restart still knows):
+   * share returning here from now on tells the coordinator. Answers its available share.
+   */
+  countedSoldOut(): number {
+    this.assertRole(true, "countedSoldOut");
+    this.ctx.storage.kv.put(SOLD_OUT_KEY, crypto.randomUUID());
+    return this.quantity().available;
+  }
+
+  /** Tells the coordinator that share came back here, when this shard was counted in a sell-out. */
+  private async tellShareReturned(): Promise<void> {
+    const mark = this.ctx.storage.kv.get<string>(SOLD_OUT_KEY);
+    if (mark === undefined) return;
+    try {
+      await this.peer(this.product).shareReturned();
+      // Unless a newer sell-out counted this shard meanwhile.
+      if (this.ctx.storage.kv.get<string>(SOLD_OUT_KEY) === mark) this.ctx.storage.kv.delete(SOLD_OUT_KEY);
+    } catch (error) {
+      // Kept: the next release tells it again, and the coordinator trusts its sell-out a few seconds at most.
+      console.error(`noema: ${this.world.name} could not tell ${this.product} that share returned:`, error);
+    }
+  }
+
+  /** Frozen releases that woke returned their units: the coordinator hears of it as of a release. Call `super.onWake` when overriding. */
+  protected override async onWake(outcomes: WakeOutcome[]): Promise<void> {
+    if (this.isShard && outcomes.some((o) => o.outcome === "sealed")) await this.tellShareReturned();
   }
 
   /** Commits a reservation held on this shard: its units are sold (and its frozen release is cancelled). */

@@ -15,6 +15,7 @@ interface TestEnv extends AppEnv {
   FAULTY_ORDER_ATTRACTOR: DurableObjectNamespace<TestWorker.FaultyOrderAttractor>;
   CURVED_HOT_ATTRACTOR: DurableObjectNamespace<TestWorker.CurvedHotAttractor>;
   CRITICAL_HOT_ATTRACTOR: DurableObjectNamespace<TestWorker.CriticalHotAttractor>;
+  FAULTY_HOT_ATTRACTOR: DurableObjectNamespace<TestWorker.FaultyHotAttractor>;
 }
 
 declare global {

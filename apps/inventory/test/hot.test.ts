@@ -1,11 +1,11 @@
 // The test laws below are read with the SQL parser, as `noema build` does.
 import "@noema/core/sql";
-import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { shardName } from "@noema/cloudflare/escrow";
-import { defineNomos, integer, NomosDefinitionError, text } from "@noema/core";
+import { defineNomos, type Intent, integer, NomosDefinitionError, text } from "@noema/core";
 import { escrowNomos, NO_STOCK, splittable } from "@noema/core/escrow";
 import { describe, expect, it } from "vitest";
-import { api, expectError, success } from "./helpers.js";
+import { api, expectError, freshProduct, success } from "./helpers.js";
 import { expectConserved, freshHotProduct, hot, settle, worldsOf } from "./hot-helpers.js";
 
 /** A product stocked with `quantity` units over HTTP and split into `shards`. */
@@ -198,6 +198,65 @@ describe("hot products: one product's stock split across shards", () => {
     expect(returned).toEqual([{ to_world: shardName(product, 1), amount: 3 }]);
     const read = await hot(product).read();
     expect([read.unassigned, read.inFlight]).toEqual([3, 0]);
+  });
+
+  it("a move whose message was undeliverable is settled by a person, once: returned to its sender, or recorded as landed when it had", async () => {
+    const ns = env.FAULTY_HOT_ATTRACTOR;
+    /** A product of 4 units split in 2, whose move to shard 1 was given up after one failed delivery. */
+    const stuck = async () => {
+      const product = freshProduct("settle");
+      const coordinator = ns.getByName(product);
+      success(await coordinator.stock(4));
+      await coordinator.failDeliveriesTo(shardName(product, 1), 1);
+      await coordinator.split(2);
+      await settle(worldsOf(product, 2), ns);
+      const read = await coordinator.read();
+      expect(read.undeliverable).toEqual([{ moveId: expect.any(String), from: product, to: shardName(product, 1), amount: 2 }]);
+      expect(read.inFlight).toBe(2);
+      expectConserved(read, 4);
+      const moveId = read.undeliverable[0]!.moveId;
+      // The message that never arrived, as a late delivery would bring it.
+      const sent = (await coordinator.sediments()).sediments.flatMap((s) => s.intent?.steps ?? []).find((s) => s.op === "$send" && (s.args as { key: string }).key === `move:${moveId}`);
+      return { product, coordinator, moveId, landing: (sent!.args as unknown as { intent: Intent }).intent, shard1: ns.getByName(shardName(product, 1)) };
+    };
+
+    // It never landed: the receiver voids it, and the share is the coordinator's again.
+    const a = await stuck();
+    const returned = await a.coordinator.settle(a.moveId);
+    expect(returned).toMatchObject({ moveId: a.moveId, world: a.product, outcome: "returned", seal: { success: true } });
+    let read = await a.coordinator.read();
+    expect([read.unassigned, read.inFlight, read.undeliverable]).toEqual([2, 0, []]);
+    expectConserved(read, 4);
+    // Exactly once: asked again, nothing changes; delivered late, the move is refused by its voided landing.
+    expect(await a.coordinator.settle(a.moveId)).toMatchObject({ outcome: "unsettled", reason: expect.stringContaining("settled already") });
+    expect((await a.shard1.sedimentation(a.landing)).success).toBe(false);
+    read = await a.coordinator.read();
+    expect([read.unassigned, read.shards[1]!.available]).toEqual([2, 0]);
+    expectConserved(read, 4);
+
+    // It had landed (the answer was lost): the settlement records the landing, and the share stays on the shard.
+    const b = await stuck();
+    success(await b.shard1.sedimentation(b.landing));
+    expect((await b.coordinator.read()).inFlight).toBe(0);
+    expect(await b.coordinator.settle(b.moveId)).toMatchObject({ outcome: "landed", seal: { success: true } });
+    read = await b.coordinator.read();
+    expect(read.shards.map((s) => [s.available, s.granted])).toEqual([[2, 2], [2, 2]]);
+    expect([read.unassigned, read.inFlight, read.undeliverable]).toEqual([0, 0, []]);
+    expectConserved(read, 4);
+    for (const w of worldsOf(b.product, 2)) expect((await ns.getByName(w).verify()).ok).toBe(true);
+  });
+
+  it("settling over HTTP: a move that was delivered is a 409, an unknown one a 404, and nothing changes", async () => {
+    const product = await hotProduct(4, 2);
+    await settle(worldsOf(product, 2));
+    const before = await hot(product).read();
+    expect(before.undeliverable).toEqual([]);
+    const [move] = await runInDurableObject(hot(product), (_, state) => state.storage.sql.exec<{ move_id: string }>("SELECT move_id FROM moves").toArray());
+    expectError(await api("POST", `/api/hot/${product}/moves/${move!.move_id}/settle`), 409, "not_settled");
+    expectError(await api("POST", `/api/hot/${product}/moves/${crypto.randomUUID()}/settle`), 404, "not_found");
+    expectError(await api("POST", `/api/hot/${product}/moves/nope/settle`), 400, "invalid_input");
+    const after = await hot(product).read();
+    expect([after.unassigned, ...after.shards.map((s) => s.available)]).toEqual([before.unassigned, ...before.shards.map((s) => s.available)]);
   });
 
   it("a splittable quantity is checked when it is declared: an INTEGER NOT NULL column under an invariant that reads it", () => {

@@ -55,6 +55,21 @@ export class CriticalHotAttractor extends HotAttractor {
   static override law = criticalEscrowLaw;
 }
 
+/** A hot product whose moves are given up after one failed delivery; deliveries go through `withFaults`. */
+export class FaultyHotAttractor extends HotAttractor {
+  static override binding = "FAULTY_HOT_ATTRACTOR";
+  static delivery = { attempts: 1 };
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, withFaults(env));
+  }
+
+  /** The next `times` deliveries to the World `name`, from any sender, fail before they are sent. */
+  failDeliveriesTo(name: string, times: number): void {
+    faults.set(name, times);
+  }
+}
+
 /** Keys whose next receipt aborts the sender mid-transaction (set through `abortOnReceipt`). */
 const abortOn = new Set<string>();
 /** Deliveries still to fail, by target name (set through `failDeliveriesTo`). */
@@ -72,8 +87,9 @@ function withFaults(env: Env): Env {
       if (typeof binding !== "string" || !binding.endsWith("_ATTRACTOR")) return real;
       const namespace = real as DurableObjectNamespace<InventoryAttractor>;
       return {
-        getByName: (name: string) => ({
-          receive: async (message: unknown) => {
+        getByName: (name: string) => {
+          const stub = namespace.getByName(name);
+          const receive = async (message: unknown) => {
             attempted.set(name, (attempted.get(name) ?? 0) + 1);
             const delay = delays.get(name);
             if (delay) await new Promise((r) => setTimeout(r, delay));
@@ -82,9 +98,18 @@ function withFaults(env: Env): Env {
               faults.set(name, left - 1);
               throw new Error("receiver down");
             }
-            return namespace.getByName(name).receive(message);
-          },
-        }),
+            return stub.receive(message);
+          };
+          // Every other method of the stub as it is: a hot product's borrows and reads go through here too.
+          return new Proxy(stub, {
+            get: (target, method) => {
+              if (method === "receive") return receive;
+              const value = Reflect.get(target, method) as unknown;
+              // Called through Reflect: any property of an RPC stub, `bind` included, is a remote method.
+              return typeof value === "function" ? (...args: unknown[]) => Reflect.apply(value, target, args) as unknown : value;
+            },
+          });
+        },
       };
     },
   });

@@ -66,6 +66,11 @@ export interface HotProduct {
   unassigned: number;
   /** Units on their way between Worlds, landed nowhere yet: they belong to nobody. */
   inFlight: number;
+  /**
+   * Moves whose message was undeliverable (its attempts ran out): still in flight, since each may
+   * or may not have landed, until `settle(moveId)` finds out and seals the outcome.
+   */
+  undeliverable: StuckMove[];
   /** Units that may still be reserved: unassigned plus every shard's available share. */
   available: number;
   /** Units held by reservations, over every shard. */
@@ -81,6 +86,22 @@ export interface HotProduct {
   /** When the first and the last World were read, and the spread between them. */
   freshness: { from: number; to: number; spreadMs: number };
 }
+
+/** A move of share whose message was undeliverable: it waits for `settle`. */
+export interface StuckMove {
+  moveId: string;
+  from: string;
+  to: string;
+  amount: number;
+}
+
+/**
+ * What `settle` did with a move whose message was undeliverable: it had landed after all (its
+ * landing is recorded on its sender now), or it never will (its receiver voided it, so a late
+ * delivery is refused) and its share is its sender's again, exactly once. `unsettled` when it was
+ * not a move to settle (not in flight, or still being delivered) or the receiver could not be asked.
+ */
+export type Settlement = { moveId: string; world: string; outcome: "landed" | "returned"; seal: Seal } | { moveId: string; outcome: "unsettled" | "unknown"; reason: string };
 
 /** What a reservation on a hot product answers: the shard that holds it, and its Seal (a refusal is a Precedent there). */
 export interface HotReservation {
@@ -103,7 +124,9 @@ export interface WorldLaw {
 interface EscrowPeer {
   lend(request: { shard: string; want: number }): Promise<number>;
   surrender(request: { why: "borrow" | "rebalance" | "merge"; all: boolean }): Promise<number>;
-  share(inFlight: string[]): Promise<ShareRead & { landed: string[]; sending: { moveId: string; amount: number }[] }>;
+  share(inFlight: string[]): Promise<ShareRead & { landed: string[]; sending: { moveId: string; amount: number }[]; undeliverable: StuckMove[] }>;
+  voidLanding(request: { moveId: string; from: string }): Promise<number>;
+  settle(moveId: string): Promise<Settlement>;
   countedSoldOut(): Promise<number>;
   shareReturned(): Promise<void>;
   nomos(): Promise<{ held: { version: number }; latest: { version: number }; migrationError?: { message: string } }>;
@@ -112,6 +135,7 @@ interface EscrowPeer {
 const QUANTITY = columnsOf(escrowNomos, "quantity", "total", "available", "held", "sold");
 const SHARD = columnsOf(escrowNomos, "shards", "shard", "name", "granted", "active");
 const MOVE = columnsOf(escrowNomos, "moves", "move_id", "to_world", "amount");
+const MOVE_STATUS = columnsOf(escrowNomos, "moves", "move_id", "to_world", "amount", "status");
 const MOVE_KEY = "move:";
 /** Times a short shard asks for share for one reservation before it refuses. */
 const BORROW_ATTEMPTS = 3;
@@ -390,9 +414,10 @@ export abstract class EscrowAttractor<Env = unknown> extends Attractor<Env, Escr
     const sent = this.query(MOVE, "FROM moves WHERE status = 'in_flight'");
     const reads = await Promise.all(shards.map((r) => this.peer(r.name).share(sent.filter((m) => m.to_world === r.name).map((m) => m.move_id))));
     const landedThere = new Set(reads.flatMap((r) => r.landed));
+    const undeliverable = [...this.undeliverable(), ...reads.flatMap((r) => r.undeliverable)];
     let inFlight = sent.filter((m) => !landedThere.has(m.move_id)).reduce((n, m) => n + m.amount, 0);
     // Share a shard sent back and that has not landed here yet.
-    for (const r of reads) for (const m of r.sending) if (this.query("SELECT 1 FROM landed WHERE move_id = ?", m.moveId).length === 0) inFlight += m.amount;
+    for (const r of reads) for (const m of r.sending) if (!this.hasLanded(m.moveId)) inFlight += m.amount;
     const times = [readAt, ...reads.map((r) => r.readAt)];
     const from = Math.min(...times);
     const to = Math.max(...times);
@@ -402,6 +427,7 @@ export abstract class EscrowAttractor<Env = unknown> extends Attractor<Env, Escr
       total: own.total,
       unassigned: own.available,
       inFlight,
+      undeliverable,
       available: own.available + reads.reduce((n, r) => n + r.available, 0),
       held: reads.reduce((n, r) => n + r.held, 0),
       sold: reads.reduce((n, r) => n + r.sold, 0),
@@ -508,18 +534,68 @@ export abstract class EscrowAttractor<Env = unknown> extends Attractor<Env, Escr
   }
 
   /** This World's share now, which of `moves` (sent to it) have landed, and the share it sent that has no receipt yet. */
-  share(moves: string[] = []): ShareRead & { landed: string[]; sending: { moveId: string; amount: number }[] } {
+  share(moves: string[] = []): ShareRead & { landed: string[]; sending: { moveId: string; amount: number }[]; undeliverable: StuckMove[] } {
     const { available, held, sold } = this.quantity();
-    const landed = moves.filter((m) => this.query("SELECT 1 FROM landed WHERE move_id = ?", m).length > 0);
+    const landed = moves.filter((m) => this.hasLanded(m));
     const sending = this.query(MOVE, "FROM moves WHERE status = 'in_flight'").map((m) => ({ moveId: m.move_id, amount: m.amount }));
     const sedimentId = this.query<{ n: number | null }>("SELECT MAX(sediment_id) AS n FROM _noema_sediment")[0]?.n ?? 0;
-    return { world: this.world.name, available, held, sold, sedimentId, nomosVersion: this.world.nomosVersion, readAt: Date.now(), landed, sending };
+    return { world: this.world.name, available, held, sold, sedimentId, nomosVersion: this.world.nomosVersion, readAt: Date.now(), landed, sending, undeliverable: this.undeliverable() };
+  }
+
+  /** A move landed here with its units (a voided one is recorded with none). */
+  private hasLanded(moveId: string): boolean {
+    return this.query("SELECT 1 FROM landed WHERE move_id = ? AND amount > 0", moveId).length > 0;
+  }
+
+  /** The moves this World sent whose message was undeliverable and that nobody settled yet. */
+  private undeliverable(): StuckMove[] {
+    return this.query(MOVE, "FROM moves WHERE status = 'in_flight' AND EXISTS (SELECT 1 FROM _noema_receipt WHERE msg_key = ? || move_id AND outcome = 'undeliverable')", MOVE_KEY).map((m) => ({ moveId: m.move_id, from: this.world.name, to: m.to_world, amount: m.amount }));
+  }
+
+  /**
+   * Settles a move whose message was undeliverable, on the World that sent it (asked on the
+   * coordinator, a shard's move is found on the shard). Its receiver first records it as landed
+   * with nothing unless it landed already (`voidLanding`: from then on a late delivery is refused);
+   * then the sender seals the outcome, `moveLanded` or `moveReturned` (the share is its own
+   * again), which only a move still in flight accepts: exactly once, however often it is asked.
+   */
+  async settle(moveId: string): Promise<Settlement> {
+    const move = this.query(MOVE_STATUS, "FROM moves WHERE move_id = ?", moveId)[0];
+    if (!move) {
+      if (!this.isShard) {
+        for (const name of this.query(SHARD, "FROM shards ORDER BY shard").map((r) => r.name)) {
+          const there = await this.peer(name).settle(moveId);
+          if (there.outcome !== "unknown") return there;
+        }
+      }
+      return { moveId, outcome: "unknown", reason: `no World of ${this.product} sent move ${moveId}` };
+    }
+    const unsettled = (reason: string): Settlement => ({ moveId, outcome: "unsettled", reason });
+    if (move.status !== "in_flight") return unsettled(`move ${moveId} is settled already: ${move.status}`);
+    if (!this.undeliverable().some((m) => m.moveId === moveId)) return unsettled(`move ${moveId} is still being delivered: its receipt settles it`);
+    let landed: number;
+    try {
+      landed = await this.peer(move.to_world).voidLanding({ moveId, from: this.world.name });
+    } catch (error) {
+      return unsettled(`${move.to_world} could not be asked whether move ${moveId} landed: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    const seal = this.sedimentation(buildIntent(this.vocabulary, (s) => void (landed > 0 ? s.moveLanded({ moveId }) : s.moveReturned({ moveId }))));
+    if (!seal.success) return unsettled(seal.reason.message);
+    if (landed === 0 && this.isShard) await this.tellShareReturned();
+    return { moveId, world: this.world.name, outcome: landed > 0 ? "landed" : "returned", seal };
+  }
+
+  /** The receiver's half of `settle`: answers the units move `moveId` landed here with, after voiding it when it had not (0). */
+  voidLanding(request: { moveId: string; from: string }): number {
+    const seal = this.sedimentation(buildIntent(this.vocabulary, (s) => void s.voidLanding(request)));
+    if (!seal.success) throw new Error(`${this.world.name} refused to settle move ${request.moveId}: ${seal.reason.message}`);
+    return (seal.outputs[0] as { landed: number }).landed;
   }
 
   /**
    * A move's receipt, recorded on its sender: landed, or refused (it never applied, so the share
    * comes back here). An undeliverable move may or may not have landed: it stays in flight, shown
-   * by `read()`, for a person to settle.
+   * by `read()` as `undeliverable`, for a person to `settle`.
    */
   protected override onReceipt(receipt: Receipt): Intent | undefined {
     if (!receipt.key.startsWith(MOVE_KEY) || receipt.outcome === "undeliverable") return undefined;

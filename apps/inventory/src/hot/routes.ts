@@ -39,7 +39,8 @@ async function activeShards(c: Ctx, productId: string): Promise<string[]> {
 
 /**
  * Hot products (a flash sale on one SKU): POST /:productId/stock, POST /:productId/split,
- * POST /:productId/rebalance, GET /:productId, GET /:productId/laws, POST /:productId/reservations (routed to a random
+ * POST /:productId/rebalance, GET /:productId, GET /:productId/laws, POST /:productId/moves/:moveId/settle,
+ * POST /:productId/reservations (routed to a random
  * shard, or by `key`), DELETE /:productId/reservations/:reservationId and POST
  * /:productId/reservations/:reservationId/commit (to the shard holding it).
  */
@@ -84,6 +85,19 @@ hotRoutes.post("/:productId/reservations", async (c) => {
   const reservationId = `${index}.${idempotencyKey === undefined ? crypto.randomUUID() : await keyUuid(idempotencyKey)}`;
   const { shard, seal } = await hot(c, shards[index]!).reserve({ reservationId, quantity: body.quantity, ...(body.ttlSeconds === undefined ? {} : { ttlSeconds: body.ttlSeconds }), ...(idempotencyKey === undefined ? {} : { idempotencyKey }) });
   return sealResponse(c, seal, (s) => c.json({ reservationId, shard, seal: s }, 201));
+});
+
+/** A move's id, as `read()` lists it under `undeliverable`. */
+const MoveId = z.string().regex(/^[0-9a-f-]{36}$/, "must be a move id, as GET /api/hot/:productId lists it under undeliverable");
+
+// A move whose message was undeliverable, settled by a person: it landed after all, or its share returns to its sender, once.
+hotRoutes.post("/:productId/moves/:moveId/settle", async (c) => {
+  const productId = productOf(c);
+  const moveId = parseInput(MoveId, c.req.param("moveId"), ["moveId"]);
+  const settlement = await hot(c, productId).settle(moveId);
+  if (settlement.outcome === "unknown") throw new ApiError(404, "not_found", settlement.reason);
+  if (settlement.outcome === "unsettled") throw new ApiError(409, "not_settled", settlement.reason);
+  return c.json(settlement);
 });
 
 /** A UUID-shaped id drawn from an idempotency key (SHA-256): the same key, the same reservation. */

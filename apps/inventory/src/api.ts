@@ -9,7 +9,7 @@ import type { Env } from "./env.js";
 import { stockChart } from "./inspector.js";
 import { subscriberToken } from "./sync.js";
 import { inventoryLaw } from "./law.js";
-import { hotRoutes } from "./hot/routes.js";
+import { hotRoutes, hotWorldRoutes } from "./hot/routes.js";
 import { orderRoutes } from "./orders/routes.js";
 import { OrderId, orders } from "./orders/vocabulary.js";
 import { Id, inventory } from "./vocabulary.js";
@@ -138,6 +138,7 @@ app.route("/api", catalogRoutes);
 app.route("/api/orders", orderRoutes);
 
 // Hot products, split across shards for a flash sale (docs/concepts/escrow.md).
+app.route("/api/hot/worlds", hotWorldRoutes);
 app.route("/api/hot", hotRoutes);
 
 /** The catalog as the inspector's Worlds page lists it. */

@@ -259,6 +259,28 @@ describe("hot products: one product's stock split across shards", () => {
     expect([after.unassigned, ...after.shards.map((s) => s.available)]).toEqual([before.unassigned, ...before.shards.map((s) => s.available)]);
   });
 
+  it("each World of a hot product has the generic read routes, and the rows of its tables; it takes no Intent from outside", async () => {
+    const product = await hotProduct(3, 2);
+    const shard = shardName(product, 0);
+    const reserved = await api("POST", `/api/hot/${product}/reservations`, { quantity: 1, key: "k" });
+    expect(reserved.status).toBe(201);
+    const holder = reserved.body.shard as string;
+    const sediments = await api("GET", `/api/hot/worlds/${holder}/sediments`);
+    expect(sediments.status).toBe(200);
+    expect(sediments.body.sediments.at(-1).intent.steps[0].op).toBe("reserve");
+    const holds = await api("GET", `/api/hot/worlds/${holder}/tables/holds?limit=10`);
+    expect(holds.body).toMatchObject({ table: "holds", columns: expect.arrayContaining(["reservation_id", "status"]) });
+    expect(holds.body.rows).toHaveLength(1);
+    const moves = (await api("GET", `/api/hot/worlds/${product}/tables/moves`)).body;
+    expect(moves.rows.length).toBeGreaterThanOrEqual(2);
+    for (const route of ["precedents", "outbox", "receipts", "verify", "nomos", "cryostasis"]) expect((await api("GET", `/api/hot/worlds/${shard}/${route}`)).status, route).toBe(200);
+    expect((await api("GET", `/api/hot/worlds/${product}/receipts`)).body.receipts.length).toBeGreaterThanOrEqual(2);
+    expectError(await api("POST", `/api/hot/worlds/${shard}/intents`, { v: 1, steps: [{ op: "stock", args: { quantity: 5 } }] }), 405, "method_not_allowed");
+    expectError(await api("GET", `/api/hot/worlds/${shard}/tables/nope`), 404, "not_found");
+    expectError(await api("GET", `/api/hot/worlds/not~a~world/sediments`), 400, "invalid_input");
+    expectConserved(await hot(product).read(), 3);
+  });
+
   it("a splittable quantity is checked when it is declared: an INTEGER NOT NULL column under an invariant that reads it", () => {
     const nomos = defineNomos({
       name: "stock",

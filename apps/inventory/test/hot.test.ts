@@ -1,11 +1,11 @@
 // The test laws below are read with the SQL parser, as `noema build` does.
 import "@noema/core/sql";
-import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { env, runDurableObjectAlarm, runInDurableObject, SELF } from "cloudflare:test";
 import { shardName } from "@noema/cloudflare/escrow";
 import { defineNomos, type Intent, integer, NomosDefinitionError, text } from "@noema/core";
 import { escrowNomos, NO_STOCK, splittable } from "@noema/core/escrow";
 import { describe, expect, it } from "vitest";
-import { api, expectError, freshProduct, success } from "./helpers.js";
+import { api, expectError, freshProduct, success, TOKEN } from "./helpers.js";
 import { expectConserved, freshHotProduct, hot, settle, worldsOf } from "./hot-helpers.js";
 
 /** A product stocked with `quantity` units over HTTP and split into `shards`. */
@@ -279,6 +279,32 @@ describe("hot products: one product's stock split across shards", () => {
     expectError(await api("GET", `/api/hot/worlds/${shard}/tables/nope`), 404, "not_found");
     expectError(await api("GET", `/api/hot/worlds/not~a~world/sediments`), 400, "invalid_input");
     expectConserved(await hot(product).read(), 3);
+  });
+
+  it("the inspector shows a hot product's shards and their shares, each linked to the shard's page, and the shard links back", async () => {
+    const product = await hotProduct(10, 2);
+    await settle(worldsOf(product, 2));
+    expect((await api("POST", `/api/hot/${product}/reservations`, { quantity: 2, key: "k" })).status).toBe(201);
+    const origin = "https://noema.test";
+    const signIn = await SELF.fetch(`${origin}/inspector/sign-in`, { method: "POST", headers: { Origin: origin }, body: new URLSearchParams({ token: TOKEN }), redirect: "manual" });
+    const cookie = signIn.headers.get("Set-Cookie")!.split(";")[0]!;
+    const page = async (world: string) => {
+      const res = await SELF.fetch(`${origin}/inspector/hot/worlds/${encodeURIComponent(world)}`, { headers: { Cookie: cookie } });
+      expect(res.status).toBe(200);
+      return res.text();
+    };
+    const read = await hot(product).read();
+    const html = await page(product);
+    expect(html).toContain("Hot product");
+    expect(html).toMatch(/data-fact="total"[^>]*>10</);
+    expect(html).toMatch(/data-fact="held"[^>]*>2</);
+    for (const s of read.shards) {
+      expect(html).toContain(`href="/inspector/hot/worlds/${encodeURIComponent(s.world)}"`);
+      expect(html).toMatch(new RegExp(`data-column="available"[^>]*>${s.available}<`));
+    }
+    const shardPage = await page(shardName(product, 0));
+    expect(shardPage).toContain(`href="/inspector/hot/worlds/${product}"`);
+    expect(shardPage).toMatch(new RegExp(`data-fact="available"[^>]*>${read.shards[0]!.available}<`));
   });
 
   it("a splittable quantity is checked when it is declared: an INTEGER NOT NULL column under an invariant that reads it", () => {

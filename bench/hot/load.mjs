@@ -13,18 +13,17 @@
 //    waits until no share is in flight, then checks with GET /api/hot/:productId: nothing oversold,
 //    conservation (total = unassigned + sum of shards + in flight). Then sells LOAD_AFTER acknowledged
 //    reservations and releases as many, on the shards their ids name, and checks the sums again.
-// 5. Stops wrangler and reads every World's SQLite file in the persist dir (the hot Worlds have no
-//    generic routes): every acknowledged reservation is held on the shard it names (nothing lost),
+// 5. Reads every World through its generic routes (GET /api/hot/worlds/:world/…: its chain, Precedents,
+//    outbox, receipts and the rows of its tables): every acknowledged reservation is held on the shard it names (nothing lost),
 //    sediments, messages and receipts per reservation, requests per shard, and the latency of the
 //    reservations whose shard borrowed while they were in flight against the others.
 //
 // Knobs: LOAD_STOCK=8000 LOAD_SHARDS=8 LOAD_RESERVATIONS=10000 LOAD_CONCURRENCY=200 LOAD_KILL_AT=5000
 // (0: no crash) LOAD_AFTER=500. Exit code 1 when a check fails. Writes bench/results/hot-load.json.
 /* global AbortController, AbortSignal */
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { DatabaseSync } from "node:sqlite";
 import { fileURLToPath } from "node:url";
 import { startWranglerDev } from "../../scripts/wrangler-dev.ts";
 
@@ -216,41 +215,48 @@ try {
   for (const x of toSell) x.closed = "sold";
   for (const x of toRelease) x.closed = "released";
 
-  await dev.stop();
-
-  // Every World's own tables, from its SQLite file (wrangler is stopped: the files are quiet).
-  const worlds = [];
-  const walk = (dir) => {
-    for (const e of readdirSync(dir, { withFileTypes: true })) {
-      const p = join(dir, e.name);
-      if (e.isDirectory()) walk(p);
-      else if (e.name.endsWith(".sqlite")) worlds.push(p);
+  // Every World's own log and tables, through its generic routes.
+  const world = async (path) => {
+    const res = await fetch(`${dev.base}/api/hot/worlds/${path}`, { headers, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+    if (!res.ok) throw new Error(`GET /api/hot/worlds/${path}: ${res.status} ${await res.text()}`);
+    return res.json();
+  };
+  /** Every entry of a paged route, `key` naming the list in each page. */
+  const every = async (path, key) => {
+    const out = [];
+    for (let after = 0; ; ) {
+      const page = await world(`${path}${path.includes("?") ? "&" : "?"}after=${after}&limit=1000`);
+      out.push(...page[key]);
+      if (page.next === undefined) return out;
+      after = page.next;
     }
   };
-  walk(persistDir);
-  const perWorld = new Map();
-  for (const file of worlds) {
-    const db = new DatabaseSync(file, { readOnly: true });
-    const has = (t) => db.prepare("SELECT 1 FROM sqlite_master WHERE name = ?").get(t) !== undefined;
-    if (!has("_noema_world") || !has("holds")) {
-      db.close();
-      continue;
+  const rowsOf = async (name, table) => {
+    const out = [];
+    for (let after = 0; ; ) {
+      const page = await world(`${name}/tables/${table}?after=${after}&limit=1000`);
+      out.push(...page.rows.map((row) => Object.fromEntries(page.columns.map((c, i) => [c, row[i]]))));
+      if (page.next === undefined) return out;
+      after = page.next;
     }
-    const name = JSON.parse(db.prepare("SELECT world FROM _noema_world LIMIT 1").get().world).name;
-    const count = (sql) => Number(db.prepare(sql).get().n);
+  };
+  const perWorld = new Map();
+  for (const name of [PRODUCT, ...Array.from({ length: SHARDS }, (_, i) => `${PRODUCT}~${i}`)]) {
+    const chain = await world(`${name}/verify`);
+    check(chain.ok, `${name}: its chain of ${chain.length} sediments verifies`);
     perWorld.set(name, {
-      sediments: count("SELECT COUNT(*) AS n FROM _noema_sediment"),
-      precedents: count("SELECT COUNT(*) AS n FROM _noema_precedent"),
-      outboxLeft: count("SELECT COUNT(*) AS n FROM _noema_outbox"),
-      receipts: count("SELECT COUNT(*) AS n FROM _noema_receipt"),
-      holds: db.prepare("SELECT reservation_id AS id, status FROM holds").all(),
-      moves: db.prepare("SELECT to_world AS target, amount, why, status, sent_at AS sentAt, landed_at AS landedAt FROM moves").all(),
-      landed: count("SELECT COUNT(*) AS n FROM landed"),
+      sediments: chain.length,
+      precedents: (await every(`${name}/precedents`, "precedents")).length,
+      outboxLeft: (await every(`${name}/outbox`, "messages")).length,
+      receipts: (await every(`${name}/receipts`, "receipts")).length,
+      holds: (await rowsOf(name, "holds")).map((h) => ({ id: h.reservation_id, status: h.status })),
+      moves: (await rowsOf(name, "moves")).map((m) => ({ target: m.to_world, amount: m.amount, why: m.why, status: m.status, sentAt: m.sent_at, landedAt: m.landed_at })),
+      landed: (await rowsOf(name, "landed")).length,
     });
-    db.close();
   }
+  await dev.stop();
   const coordinator = perWorld.get(PRODUCT);
-  check(coordinator !== undefined && perWorld.size === SHARDS + 1, `found the coordinator and ${perWorld.size - 1} shard Worlds on disk`);
+  check(coordinator !== undefined && perWorld.size === SHARDS + 1, `read the coordinator and ${perWorld.size - 1} shard Worlds`);
 
   const onShards = new Map();
   for (const [name, w] of perWorld) if (name !== PRODUCT) for (const h of w.holds) onShards.set(h.id, { world: name, status: h.status });

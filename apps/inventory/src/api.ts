@@ -9,7 +9,9 @@ import type { Env } from "./env.js";
 import { stockChart } from "./inspector.js";
 import { subscriberToken } from "./sync.js";
 import { inventoryLaw } from "./law.js";
-import { hotRoutes } from "./hot/routes.js";
+import { HotAttractor } from "./hot/attractor.js";
+import { hotOverview } from "./hot/inspector.js";
+import { HotWorld, hotRoutes, hotWorldRoutes } from "./hot/routes.js";
 import { orderRoutes } from "./orders/routes.js";
 import { OrderId, orders } from "./orders/vocabulary.js";
 import { Id, inventory } from "./vocabulary.js";
@@ -138,6 +140,7 @@ app.route("/api", catalogRoutes);
 app.route("/api/orders", orderRoutes);
 
 // Hot products, split across shards for a flash sale (docs/concepts/escrow.md).
+app.route("/api/hot/worlds", hotWorldRoutes);
 app.route("/api/hot", hotRoutes);
 
 /** The catalog as the inspector's Worlds page lists it. */
@@ -171,7 +174,13 @@ async function orderOverview(env: Env, orderId: string, { link }: OverviewContex
 const peers = [
   { binding: "INVENTORY_ATTRACTOR", attractor: "InventoryAttractor", base: "/inspector", label: "Products" },
   { binding: "ORDER_ATTRACTOR", attractor: "OrderAttractor", base: "/inspector/orders", label: "Orders" },
+  { binding: "HOT_ATTRACTOR", attractor: "HotAttractor", base: "/inspector/hot", label: "Hot products" },
 ];
+// Hot products: each World's page, the coordinator's with its shards and their shares (hot/inspector.ts).
+app.route(
+  "/inspector/hot",
+  inspector<App>({ namespace: (env) => env.HOT_ATTRACTOR, law: HotAttractor.law, auth, base: "/inspector/hot", cookiePath: "/inspector", name: HotWorld, label: "Hot product or shard id", peers, overview: hotOverview }),
+);
 app.route(
   "/inspector/orders",
   inspector<App>({ namespace: (env) => env.ORDER_ATTRACTOR, law: orders, auth, base: "/inspector/orders", cookiePath: "/inspector", name: OrderId, label: "Order id", peers, overview: orderOverview }),

@@ -13,6 +13,9 @@ interface TestEnv extends AppEnv {
   FLAKY_ATTRACTOR: DurableObjectNamespace<TestWorker.FlakyAttractor>;
   SENDER_ATTRACTOR: DurableObjectNamespace<TestWorker.SenderAttractor>;
   FAULTY_ORDER_ATTRACTOR: DurableObjectNamespace<TestWorker.FaultyOrderAttractor>;
+  CURVED_HOT_ATTRACTOR: DurableObjectNamespace<TestWorker.CurvedHotAttractor>;
+  CRITICAL_HOT_ATTRACTOR: DurableObjectNamespace<TestWorker.CriticalHotAttractor>;
+  FAULTY_HOT_ATTRACTOR: DurableObjectNamespace<TestWorker.FaultyHotAttractor>;
 }
 
 declare global {

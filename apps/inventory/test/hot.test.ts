@@ -1,11 +1,11 @@
 // The test laws below are read with the SQL parser, as `noema build` does.
 import "@noema/core/sql";
-import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { env, runDurableObjectAlarm, runInDurableObject, SELF } from "cloudflare:test";
 import { shardName } from "@noema/cloudflare/escrow";
-import { defineNomos, integer, NomosDefinitionError, text } from "@noema/core";
+import { defineNomos, type Intent, integer, NomosDefinitionError, text } from "@noema/core";
 import { escrowNomos, NO_STOCK, splittable } from "@noema/core/escrow";
 import { describe, expect, it } from "vitest";
-import { api, expectError, success } from "./helpers.js";
+import { api, expectError, freshProduct, success, TOKEN } from "./helpers.js";
 import { expectConserved, freshHotProduct, hot, settle, worldsOf } from "./hot-helpers.js";
 
 /** A product stocked with `quantity` units over HTTP and split into `shards`. */
@@ -73,6 +73,51 @@ describe("hot products: one product's stock split across shards", () => {
     // Released to the shard that holds it, the unit may be reserved again.
     expect((await api("DELETE", `/api/hot/${product}/reservations/${ids[0]}`)).status).toBe(200);
     expect((await api("POST", `/api/hot/${product}/reservations`, { quantity: 1 })).status).toBe(201);
+  });
+
+  it("after a sell-out a refusal asks no shard again, until share returns: a release, an expiry or a restock", async () => {
+    const product = await hotProduct(4, 2);
+    await settle(worldsOf(product, 2));
+    const [shard0, shard1] = [hot(shardName(product, 0)), hot(shardName(product, 1))];
+    const reserve = (shard: typeof shard0, reservationId: string, ttlSeconds?: number) => shard.reserve({ reservationId, quantity: 1, ...(ttlSeconds ? { ttlSeconds } : {}) });
+    const soldOut = async () => (await hot(product).read()).soldOut;
+    /** Shard 0 asks for one more unit than there is: refused, and the product is marked sold out. */
+    const sellOut = async (id: string) => {
+      const refused = (await reserve(shard0, id)).seal;
+      expect(refused.success).toBe(false);
+      expect(refused.success ? "" : refused.reason.message).toContain(NO_STOCK);
+      expect(await soldOut()).toBe(true);
+    };
+    for (const id of ["0.a", "0.b"]) success((await reserve(shard0, id)).seal);
+    success((await reserve(shard1, "1.a", 60)).seal);
+    success((await reserve(shard1, "1.b")).seal);
+    expect(await soldOut()).toBe(false);
+    await sellOut("0.c");
+    // Refused again from the hint, with the same Precedent: no stock anywhere.
+    await sellOut("0.d");
+    expect((await shard0.precedents()).precedents.map((p) => p.reason.message.startsWith(NO_STOCK))).toEqual([true, true]);
+
+    // A release on the other shard returns a unit: the hint is gone, and shard 0 borrows it.
+    success(await shard1.release("1.b"));
+    expect(await soldOut()).toBe(false);
+    success((await reserve(shard0, "0.e")).seal);
+    await sellOut("0.f");
+
+    // An expiry on the other shard: its frozen release wakes, and tells the coordinator too.
+    await runInDurableObject(shard1, (_, state) => void state.storage.sql.exec("UPDATE _noema_cryostasis SET wake_at = wake_at - 120000"));
+    await runDurableObjectAlarm(shard1);
+    expect(await soldOut()).toBe(false);
+    success((await reserve(shard0, "0.g")).seal);
+    await sellOut("0.h");
+
+    // A restock.
+    success(await hot(product).stock(1));
+    expect(await soldOut()).toBe(false);
+    success((await reserve(shard0, "0.i")).seal);
+    await settle(worldsOf(product, 2));
+    const read = await hot(product).read();
+    expect([read.held, read.available]).toEqual([5, 0]);
+    expectConserved(read, 5);
   });
 
   it("many reservations at once on 8 shards: never more held than stocked, and every unit can be reserved", async () => {
@@ -153,6 +198,113 @@ describe("hot products: one product's stock split across shards", () => {
     expect(returned).toEqual([{ to_world: shardName(product, 1), amount: 3 }]);
     const read = await hot(product).read();
     expect([read.unassigned, read.inFlight]).toEqual([3, 0]);
+  });
+
+  it("a move whose message was undeliverable is settled by a person, once: returned to its sender, or recorded as landed when it had", async () => {
+    const ns = env.FAULTY_HOT_ATTRACTOR;
+    /** A product of 4 units split in 2, whose move to shard 1 was given up after one failed delivery. */
+    const stuck = async () => {
+      const product = freshProduct("settle");
+      const coordinator = ns.getByName(product);
+      success(await coordinator.stock(4));
+      await coordinator.failDeliveriesTo(shardName(product, 1), 1);
+      await coordinator.split(2);
+      await settle(worldsOf(product, 2), ns);
+      const read = await coordinator.read();
+      expect(read.undeliverable).toEqual([{ moveId: expect.any(String), from: product, to: shardName(product, 1), amount: 2 }]);
+      expect(read.inFlight).toBe(2);
+      expectConserved(read, 4);
+      const moveId = read.undeliverable[0]!.moveId;
+      // The message that never arrived, as a late delivery would bring it.
+      const sent = (await coordinator.sediments()).sediments.flatMap((s) => s.intent?.steps ?? []).find((s) => s.op === "$send" && (s.args as { key: string }).key === `move:${moveId}`);
+      return { product, coordinator, moveId, landing: (sent!.args as unknown as { intent: Intent }).intent, shard1: ns.getByName(shardName(product, 1)) };
+    };
+
+    // It never landed: the receiver voids it, and the share is the coordinator's again.
+    const a = await stuck();
+    const returned = await a.coordinator.settle(a.moveId);
+    expect(returned).toMatchObject({ moveId: a.moveId, world: a.product, outcome: "returned", seal: { success: true } });
+    let read = await a.coordinator.read();
+    expect([read.unassigned, read.inFlight, read.undeliverable]).toEqual([2, 0, []]);
+    expectConserved(read, 4);
+    // Exactly once: asked again, nothing changes; delivered late, the move is refused by its voided landing.
+    expect(await a.coordinator.settle(a.moveId)).toMatchObject({ outcome: "unsettled", reason: expect.stringContaining("settled already") });
+    expect((await a.shard1.sedimentation(a.landing)).success).toBe(false);
+    read = await a.coordinator.read();
+    expect([read.unassigned, read.shards[1]!.available]).toEqual([2, 0]);
+    expectConserved(read, 4);
+
+    // It had landed (the answer was lost): the settlement records the landing, and the share stays on the shard.
+    const b = await stuck();
+    success(await b.shard1.sedimentation(b.landing));
+    expect((await b.coordinator.read()).inFlight).toBe(0);
+    expect(await b.coordinator.settle(b.moveId)).toMatchObject({ outcome: "landed", seal: { success: true } });
+    read = await b.coordinator.read();
+    expect(read.shards.map((s) => [s.available, s.granted])).toEqual([[2, 2], [2, 2]]);
+    expect([read.unassigned, read.inFlight, read.undeliverable]).toEqual([0, 0, []]);
+    expectConserved(read, 4);
+    for (const w of worldsOf(b.product, 2)) expect((await ns.getByName(w).verify()).ok).toBe(true);
+  });
+
+  it("settling over HTTP: a move that was delivered is a 409, an unknown one a 404, and nothing changes", async () => {
+    const product = await hotProduct(4, 2);
+    await settle(worldsOf(product, 2));
+    const before = await hot(product).read();
+    expect(before.undeliverable).toEqual([]);
+    const [move] = await runInDurableObject(hot(product), (_, state) => state.storage.sql.exec<{ move_id: string }>("SELECT move_id FROM moves").toArray());
+    expectError(await api("POST", `/api/hot/${product}/moves/${move!.move_id}/settle`), 409, "not_settled");
+    expectError(await api("POST", `/api/hot/${product}/moves/${crypto.randomUUID()}/settle`), 404, "not_found");
+    expectError(await api("POST", `/api/hot/${product}/moves/nope/settle`), 400, "invalid_input");
+    const after = await hot(product).read();
+    expect([after.unassigned, ...after.shards.map((s) => s.available)]).toEqual([before.unassigned, ...before.shards.map((s) => s.available)]);
+  });
+
+  it("each World of a hot product has the generic read routes, and the rows of its tables; it takes no Intent from outside", async () => {
+    const product = await hotProduct(3, 2);
+    const shard = shardName(product, 0);
+    const reserved = await api("POST", `/api/hot/${product}/reservations`, { quantity: 1, key: "k" });
+    expect(reserved.status).toBe(201);
+    const holder = reserved.body.shard as string;
+    const sediments = await api("GET", `/api/hot/worlds/${holder}/sediments`);
+    expect(sediments.status).toBe(200);
+    expect(sediments.body.sediments.at(-1).intent.steps[0].op).toBe("reserve");
+    const holds = await api("GET", `/api/hot/worlds/${holder}/tables/holds?limit=10`);
+    expect(holds.body).toMatchObject({ table: "holds", columns: expect.arrayContaining(["reservation_id", "status"]) });
+    expect(holds.body.rows).toHaveLength(1);
+    const moves = (await api("GET", `/api/hot/worlds/${product}/tables/moves`)).body;
+    expect(moves.rows.length).toBeGreaterThanOrEqual(2);
+    for (const route of ["precedents", "outbox", "receipts", "verify", "nomos", "cryostasis"]) expect((await api("GET", `/api/hot/worlds/${shard}/${route}`)).status, route).toBe(200);
+    expect((await api("GET", `/api/hot/worlds/${product}/receipts`)).body.receipts.length).toBeGreaterThanOrEqual(2);
+    expectError(await api("POST", `/api/hot/worlds/${shard}/intents`, { v: 1, steps: [{ op: "stock", args: { quantity: 5 } }] }), 405, "method_not_allowed");
+    expectError(await api("GET", `/api/hot/worlds/${shard}/tables/nope`), 404, "not_found");
+    expectError(await api("GET", `/api/hot/worlds/not~a~world/sediments`), 400, "invalid_input");
+    expectConserved(await hot(product).read(), 3);
+  });
+
+  it("the inspector shows a hot product's shards and their shares, each linked to the shard's page, and the shard links back", async () => {
+    const product = await hotProduct(10, 2);
+    await settle(worldsOf(product, 2));
+    expect((await api("POST", `/api/hot/${product}/reservations`, { quantity: 2, key: "k" })).status).toBe(201);
+    const origin = "https://noema.test";
+    const signIn = await SELF.fetch(`${origin}/inspector/sign-in`, { method: "POST", headers: { Origin: origin }, body: new URLSearchParams({ token: TOKEN }), redirect: "manual" });
+    const cookie = signIn.headers.get("Set-Cookie")!.split(";")[0]!;
+    const page = async (world: string) => {
+      const res = await SELF.fetch(`${origin}/inspector/hot/worlds/${encodeURIComponent(world)}`, { headers: { Cookie: cookie } });
+      expect(res.status).toBe(200);
+      return res.text();
+    };
+    const read = await hot(product).read();
+    const html = await page(product);
+    expect(html).toContain("Hot product");
+    expect(html).toMatch(/data-fact="total"[^>]*>10</);
+    expect(html).toMatch(/data-fact="held"[^>]*>2</);
+    for (const s of read.shards) {
+      expect(html).toContain(`href="/inspector/hot/worlds/${encodeURIComponent(s.world)}"`);
+      expect(html).toMatch(new RegExp(`data-column="available"[^>]*>${s.available}<`));
+    }
+    const shardPage = await page(shardName(product, 0));
+    expect(shardPage).toContain(`href="/inspector/hot/worlds/${product}"`);
+    expect(shardPage).toMatch(new RegExp(`data-fact="available"[^>]*>${read.shards[0]!.available}<`));
   });
 
   it("a splittable quantity is checked when it is declared: an INTEGER NOT NULL column under an invariant that reads it", () => {

@@ -8,6 +8,8 @@ import type { Env } from "../src/env.js";
 import { inventoryLaw } from "../src/law.js";
 import { OrderAttractor } from "../src/orders/attractor.js";
 import { inventory } from "../src/vocabulary.js";
+import { HotAttractor } from "../src/hot/attractor.js";
+import { curvedEscrowLaw, criticalEscrowLaw } from "./hot-laws.js";
 import { capacityLaw, criticalLaw, flakyLaw, graceLaws, noReforgeLaw } from "./laws.js";
 
 export * from "../src/index.js";
@@ -41,6 +43,33 @@ export class FlakyAttractor extends InventoryAttractor {
   static override law = flakyLaw as unknown as typeof InventoryAttractor.law;
 }
 
+/** A hot product whose law evolves to a test-only v3 that changes `release`: a frozen v1 release is Curved there. */
+export class CurvedHotAttractor extends HotAttractor {
+  static override binding = "CURVED_HOT_ATTRACTOR";
+  static override law = curvedEscrowLaw;
+}
+
+/** A hot product whose law evolves to a test-only v3 that stops older releases (Critical). */
+export class CriticalHotAttractor extends HotAttractor {
+  static override binding = "CRITICAL_HOT_ATTRACTOR";
+  static override law = criticalEscrowLaw;
+}
+
+/** A hot product whose moves are given up after one failed delivery; deliveries go through `withFaults`. */
+export class FaultyHotAttractor extends HotAttractor {
+  static override binding = "FAULTY_HOT_ATTRACTOR";
+  static delivery = { attempts: 1 };
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, withFaults(env));
+  }
+
+  /** The next `times` deliveries to the World `name`, from any sender, fail before they are sent. */
+  failDeliveriesTo(name: string, times: number): void {
+    faults.set(name, times);
+  }
+}
+
 /** Keys whose next receipt aborts the sender mid-transaction (set through `abortOnReceipt`). */
 const abortOn = new Set<string>();
 /** Deliveries still to fail, by target name (set through `failDeliveriesTo`). */
@@ -58,8 +87,9 @@ function withFaults(env: Env): Env {
       if (typeof binding !== "string" || !binding.endsWith("_ATTRACTOR")) return real;
       const namespace = real as DurableObjectNamespace<InventoryAttractor>;
       return {
-        getByName: (name: string) => ({
-          receive: async (message: unknown) => {
+        getByName: (name: string) => {
+          const stub = namespace.getByName(name);
+          const receive = async (message: unknown) => {
             attempted.set(name, (attempted.get(name) ?? 0) + 1);
             const delay = delays.get(name);
             if (delay) await new Promise((r) => setTimeout(r, delay));
@@ -68,9 +98,18 @@ function withFaults(env: Env): Env {
               faults.set(name, left - 1);
               throw new Error("receiver down");
             }
-            return namespace.getByName(name).receive(message);
-          },
-        }),
+            return stub.receive(message);
+          };
+          // Every other method of the stub as it is: a hot product's borrows and reads go through here too.
+          return new Proxy(stub, {
+            get: (target, method) => {
+              if (method === "receive") return receive;
+              const value = Reflect.get(target, method) as unknown;
+              // Called through Reflect: any property of an RPC stub, `bind` included, is a remote method.
+              return typeof value === "function" ? (...args: unknown[]) => Reflect.apply(value, target, args) as unknown : value;
+            },
+          });
+        },
       };
     },
   });

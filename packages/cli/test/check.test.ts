@@ -87,6 +87,22 @@ describe("check with derived actions", () => {
     expect(text).toContain('   + accounts {"balance":1,"currency":"EUR","id":"a","owner":"ann"}');
   });
 
+  test("guards reports an action by its whole name, spaces included", () => {
+    const report = check(
+      {
+        law: ledger,
+        domains: { owner: ["ann"], memo: [undefined], currency: ["EUR"] },
+        actions: { "open an account": { op: "openAccount" }, "pay in": { op: "deposit", guarded: true } },
+      },
+      { openDatabase: openSqliteHost, depth: 2, only: ["guards"] },
+    );
+    const guard = (name: string) => report.results.find((r) => r.name === `guards:${name}`)!;
+    // Refused (no such account yet) only by its own expectation: found as the action "pay in", not as "pay".
+    expect(guard("pay in")).toMatchObject({ status: "ok", detail: "refused only by its own checks (not_found)" });
+    // Opening the same account twice hits the primary key.
+    expect(guard("open an account")).toMatchObject({ status: "info", detail: expect.stringContaining("constraint") });
+  });
+
   test("replay catches an Interpretation that is not a function of its log", () => {
     // random() makes the same Intent land differently twice: the log no longer rebuilds the state.
     const noisy = defineVocabulary(ledgerNomos, {

@@ -152,10 +152,10 @@ describe("entry points", () => {
 
   it("@noema/core/escrow and @noema/cloudflare/escrow export hot Worlds; the main entries leave them out", () => {
     expect(exportsOf(here("../../core/src/escrow/index.ts"))).toStrictEqual([
-      "escrow", "escrowNomos", "escrowQuantity", "type EscrowVocabulary", "MAX_SHARDS", "NO_STOCK", "splittable", "type Splittable",
+      "escrow", "escrowLaw", "escrowNomos", "escrowQuantity", "type EscrowVocabulary", "MAX_SHARDS", "NO_STOCK", "splittable", "type Splittable",
     ]);
     expect(exportsOf(here("../../cloudflare/src/escrow.ts"))).toStrictEqual([
-      "EscrowAttractor", "type HotProduct", "type HotReservation", "pickShard", "SHARD_SEPARATOR", "shardName", "type ShardOptions", "type ShardShare", "type ShareRead",
+      "EscrowAttractor", "type HotProduct", "type HotReservation", "pickShard", "type Settlement", "SHARD_SEPARATOR", "shardName", "type ShardOptions", "type ShardShare", "type ShareRead", "type StuckMove", "type WorldLaw",
     ]);
     expect(exportsOf(here("../../core/src/index.ts"))).not.toContain("escrow");
     expect(exportsOf(here("../../cloudflare/src/index.ts"))).not.toContain("EscrowAttractor");

@@ -631,7 +631,8 @@ function explore(
             const seal = result.seal;
             if (seal?.success && step.intent) sealed.push(step);
             if (seal && !seal.success && step.intent) {
-              const kind = step.action.split(" ")[0]!;
+              // The action's own name: a label is the name, then the arguments, and a name may hold spaces.
+              const kind = step.name ?? step.action;
               const byKind = refusals.get(kind) ?? new Map<string, Failure>();
               refusals.set(kind, byKind);
               const key = RULE_KINDS.has(seal.reason.kind) ? `${seal.reason.kind} ${seal.reason.rule ?? ""}`.trim() : seal.reason.kind;
@@ -779,7 +780,7 @@ function walks(
   // `rank`: the move's place among the moves of its kind then, to find it again when ids have shifted.
   type Taken = { step: Step; now: number; rank: number };
   type Walk = { taken: Taken[]; failed?: { name: string; why: string; step?: Taken } };
-  const kind = (step: Step) => step.action.split(" ")[0]!;
+  const kind = (step: Step) => step.name ?? step.action;
   /** One walk from the empty state; `next` picks each move (undefined: skip this position). */
   const walk = (positions: number, next: (moves: Step[], i: number) => Step | undefined): Walk =>
     machine.tentatively(() => {

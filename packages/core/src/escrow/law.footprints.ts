@@ -7,6 +7,7 @@ import { registerFootprints } from "../footprint/index.js";
 registerFootprints({
   "6c88be831d59c1245ada3d7ca8dbb958ff395cf8dc73a3de64f5752a1b813833": {
     "INSERT INTO holds (reservation_id, quantity, status, held_at) VALUES (?, ?, 'held', ?)": [["holds"], ["holds.held_at", "holds.quantity", "holds.reservation_id", "holds.status"], ["holds"], ["holds"]],
+    "INSERT INTO landed (move_id, from_world, amount, landed_at) VALUES (?, ?, 0, ?) ON CONFLICT (move_id) DO UPDATE SET amount = amount RETURNING amount": [["landed"], ["landed.amount", "landed.from_world", "landed.landed_at", "landed.move_id"], ["landed"], ["landed"]],
     "INSERT INTO landed (move_id, from_world, amount, landed_at) VALUES (?, ?, ?, ?)": [["landed"], ["landed.amount", "landed.from_world", "landed.landed_at", "landed.move_id"], ["landed"], ["landed"]],
     "INSERT INTO moves (move_id, to_world, amount, why, status, sent_at) VALUES (?, ?, ?, ?, 'in_flight', ?)": [["moves"], ["moves.amount", "moves.move_id", "moves.sent_at", "moves.status", "moves.to_world", "moves.why"], ["moves"], ["moves"]],
     "INSERT INTO quantity (id, total, available, held, sold, updated_at) VALUES (1, 0, ?, 0, 0, ?) ON CONFLICT (id) DO UPDATE SET available = available + excluded.available, updated_at = excluded.updated_at RETURNING total, available, held, sold": [["quantity"], ["quantity.available", "quantity.held", "quantity.id", "quantity.sold", "quantity.total", "quantity.updated_at"], ["quantity"], ["quantity"]],

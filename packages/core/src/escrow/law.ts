@@ -1,6 +1,7 @@
 // First: the footprints of this law's SQL, so that a Worker derives Sieves without the SQL parser.
 import "./law.footprints.js";
 import * as z from "zod";
+import { lineage } from "../connection/lineage.js";
 import { columnsOf, defineVocabulary, operation, sql } from "../intent/vocabulary.js";
 import { integer, text } from "../nomos/column.js";
 import { defineNomos } from "../nomos/define.js";
@@ -232,5 +233,28 @@ export const escrow = defineVocabulary(escrowNomos, {
   }),
 });
 
-/** The escrow vocabulary's type: what an EscrowAttractor runs. */
-export type EscrowVocabulary = typeof escrow;
+/**
+ * v2: the same tables and rules, plus `voidLanding`, the receiver's half of settling a move whose
+ * message was never delivered (a Flat evolution: every v1 Intent runs as it is).
+ */
+export const escrowNomosV2 = defineNomos({ name: "escrow", version: 2, tables: escrowNomos.tables, invariants: escrowNomos.invariants });
+
+export const escrowV2 = defineVocabulary(escrowNomosV2, {
+  ...escrow.operations,
+  voidLanding: operation({
+    description: "Settles, on its receiver, a move whose message was never delivered: records it as landed with nothing, unless it landed already, so a late delivery can never add it. Answers the units that landed (0: voided).",
+    args: z.object({ moveId: Id, from: Id }),
+    output: z.object({ landed: z.number() }),
+    statements: ({ arg, ctx }) => ({
+      // A landing already there stays as it is (the no-op update only returns it).
+      void: sql`INSERT INTO landed (move_id, from_world, amount, landed_at) VALUES (${arg.moveId}, ${arg.from}, 0, ${ctx.now}) ON CONFLICT (move_id) DO UPDATE SET amount = amount RETURNING amount`,
+    }),
+    result: (rows) => ({ landed: Number(rows.void[0]!.amount) }),
+  }),
+});
+
+/** The escrow law as EscrowAttractor runs it: v1, then v2 (settling undeliverable moves). A subclass evolves it further with `escrowLaw.evolve(…)`. */
+export const escrowLaw = lineage(escrow).evolve(escrowV2, { migration: [] });
+
+/** The escrow vocabulary's type: what an EscrowAttractor runs (the newest shipped version). */
+export type EscrowVocabulary = typeof escrowV2;

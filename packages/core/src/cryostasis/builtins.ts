@@ -150,7 +150,7 @@ export const freezeStep: BuiltinStep = {
   },
   // The frozen Intent is shown with its Refs, resolved when it is frozen. A stamped Intent's is
   // stored as a reference to this step (intent NULL), which is what the sediment derives it from;
-  // the World hash is the Attractor's, known only there.
+  // the Sieve and the World are bound by the ids the Attractor's storage gives them, named here.
   explain(vocabulary, intent, args, context) {
     const a = args as unknown as FreezeArgs;
     const wakeAt = a.at !== undefined ? explainedValue(a.at) : isRef(a.delaySeconds) ? { $computedFrom: [a.delaySeconds] } : context.now + (a.delaySeconds as number) * 1000;
@@ -158,7 +158,7 @@ export const freezeStep: BuiltinStep = {
     const sieve = sieveHash(sieveOf(vocabulary, a.intent.steps.map((s) => s.op)));
     const step = intent.steps.findIndex((s) => s.args === args);
     const source = intent.nomos ? [null, context.sedimentId, step] : [frozen, null, null];
-    return { sql: FREEZE_SQL, params: [wakeAt, ...source, sieve, vocabulary.nomos.version, "(this Attractor's World hash)", explainedValue(a.key), context.now] };
+    return { sql: FREEZE_SQL, params: [wakeAt, ...source, `(the id of Sieve ${sieve})`, vocabulary.nomos.version, "(this Attractor's World id)", explainedValue(a.key), context.now] };
   },
 };
 

@@ -421,6 +421,19 @@ describe("parseIntent", () => {
     expect(refusal(input, limits(bytes - 1))).toEqual([{ path: "", message: `Intent is ${bytes} bytes; at most ${bytes - 1} are allowed` }]);
   });
 
+  it("refuses exactly the Intents whose UTF-8 JSON is over the byte limit, whatever their strings hold (property)", () => {
+    // Most Intents are sized by an upper bound taken while walking them, without writing their JSON.
+    const utf8 = new TextEncoder();
+    fc.assert(
+      fc.property(fc.string({ unit: "binary", maxLength: 300 }), fc.nat({ max: 3000 }), (owner, maxBytes) => {
+        const input = wire(open("alice", owner));
+        const bytes = utf8.encode(JSON.stringify(input)).length;
+        const parsed = parseIntent(ledger, input, { ...DEFAULT_LIMITS, maxBytes });
+        expect(!parsed.ok && parsed.issues.some((i) => i.code === "too_big" && i.path.length === 0)).toBe(bytes > maxBytes);
+      }),
+    );
+  });
+
   it("refuses an oversized Intent before looking at anything else", () => {
     const huge = { v: 2, steps: Array.from({ length: 20 }, () => ({ op: "nope", args: { owner: "x".repeat(4000) } })) };
     expect(refusal(huge)).toEqual([{ path: "", message: expect.stringMatching(/^Intent is \d+ bytes; at most 65536 are allowed$/) as string }]);

@@ -122,9 +122,9 @@ export const reserveAndFreeze = buildIntent(inventory, (s) => {
   const r = s.reserve({ locationId: "main", quantity: 1 });
   s.$freeze({ at: r.expiresAt, key: r.reservationId }, (f) => f.release({ reservationId: r.reservationId }));
 });
-/** The row a `$freeze` step stores (the core's FREEZE_SQL): its Sieve and World named by hash. */
+/** The row a `$freeze` step stores (the core's FREEZE_SQL): its Sieve and World by the ids the store keeps. */
 const FROZEN_ROW_SQL = `INSERT INTO _noema_cryostasis (wake_at, intent, sediment_id, step, sieve_id, nomos_version, world_id, freeze_key, frozen_at)
-  VALUES (?, ?, ?, ?, (SELECT sieve_id FROM _noema_sieve WHERE sieve_hash = unhex(?)), ?, (SELECT world_id FROM _noema_world WHERE world_hash = unhex(?)), ?, ?)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
   ON CONFLICT (freeze_key) WHERE freeze_key IS NOT NULL DO NOTHING RETURNING cryo_id`;
 /** What the Cryostasis benches freeze from code: a release to keep pending, a setStock to wake (it needs no reservation). */
 const releaseIntent = (reservationId: string) => buildIntent(inventory, (s) => void s.release({ reservationId }));
@@ -228,7 +228,12 @@ export class NoemaReservations extends InventoryAttractor {
     const stored = log.storedIntent(canonicalJson(intent), null);
     // The Sieve a frozen release names, stored as freezing stores it (sqlFreezeRowCommitted binds its hash).
     const frozenSieve = canonicalJson(intentSieve(inventory, releaseIntent("r-0")));
-    if (part === "sqlFreezeRowCommitted") exec("INSERT OR IGNORE INTO _noema_sieve (sieve_hash, sieve) VALUES (unhex(?), ?)", [sha256Hex(frozenSieve), frozenSieve]);
+    const frozenIds = { sieve: 0, world: 0 };
+    if (part === "sqlFreezeRowCommitted") {
+      exec("INSERT OR IGNORE INTO _noema_sieve (sieve_hash, sieve) VALUES (unhex(?), ?)", [sha256Hex(frozenSieve), frozenSieve]);
+      frozenIds.sieve = Number(exec("SELECT sieve_id FROM _noema_sieve WHERE sieve_hash = unhex(?)", [sha256Hex(frozenSieve)])[0]!.sieve_id);
+      frozenIds.world = Number(exec("SELECT world_id FROM _noema_world WHERE world_hash = unhex(?)", [sha256Hex(canonicalJson(this.world))])[0]!.world_id);
+    }
     const sedimentRow = [stored.text, stored.nomosVersion, canonicalJson(entry.outputs), log.worldId(sha256Hex(canonicalJson(this.world)))] as const;
     const rolledBack = (fn: (i: number) => void, i: number) => {
       try {
@@ -376,7 +381,7 @@ export class NoemaReservations extends InventoryAttractor {
               "INSERT INTO _noema_sediment (sediment_id, hash, timestamp, intent, nomos_version, outputs, world_id, origin, idempotency_key) VALUES (?, unhex(?), ?, ?, ?, ?, ?, ?, ?)",
               [1_000_000_000 + i, "f".repeat(64), now, ...sedimentRow, null, null],
             );
-            exec(FROZEN_ROW_SQL, [now + 900_000, null, 1_000_000_000 + i, 1, sha256Hex(frozenSieve), this.vocabulary.nomos.version, sha256Hex(canonicalJson(this.world)), `p-${i}`, now]);
+            exec(FROZEN_ROW_SQL, [now + 900_000, null, 1_000_000_000 + i, 1, frozenIds.sieve, this.vocabulary.nomos.version, frozenIds.world, `p-${i}`, now]);
           });
           break;
         case "reserveOnly":

@@ -40,6 +40,8 @@
 //   BENCH_RPC_ROUNDS=3           interleaved rounds per concurrency
 //   BENCH_PROFILE_N=500          iterations per part of the Noema breakdown (0: skip); first run only
 //   BENCH_PROFILE_REPS=5         rounds of the breakdown (fresh DOs each); the fastest round counts
+//   BENCH_PROFILE_PARTS=         a comma-separated subset of its parts ("hand" for the hand-written loops), e.g.
+//                                reserveOnly,reserveAndFreeze for the freezing ratio alone; all when empty
 //   BENCH_WAKE_N=10000           Cryostasis: entries frozen due and woken in one fresh DO (0: skip); first run only
 //   BENCH_WAKE_PLAIN_N=2000      plain sedimentations of the same Intent after the wake, for comparison
 //   BENCH_PENDING_N=100000       Cryostasis: entries kept pending in one fresh DO (0: skip); first run only
@@ -145,6 +147,7 @@ const config = {
   rpcRounds: num("BENCH_RPC_ROUNDS", 3),
   profileN: num("BENCH_PROFILE_N", 500),
   profileReps: num("BENCH_PROFILE_REPS", 5),
+  profileParts: list("BENCH_PROFILE_PARTS", ""),
   wakeN: num("BENCH_WAKE_N", 10_000),
   wakePlainN: num("BENCH_WAKE_PLAIN_N", 2000),
   pendingN: num("BENCH_PENDING_N", 100_000),
@@ -481,7 +484,7 @@ function printArchival(a) {
 }
 
 async function profile(base) {
-  return post(base, "/profile", { name: fresh("profile"), n: config.profileN, reps: config.profileReps });
+  return post(base, "/profile", { name: fresh("profile"), n: config.profileN, reps: config.profileReps, parts: config.profileParts.join(",") });
 }
 
 /** Cryostasis: freeze() over RPC against sedimentation of the same Intent, wake throughput, pending entries. */
@@ -818,7 +821,7 @@ function print(run) {
     if (setStockV1Flat && setStockV2) {
       const extra = setStockV1Flat.microsPerOp / setStockV2.microsPerOp - 1;
       lines.push(
-        `Connection check: a v1 Intent carried Flat to v2 costs ${(extra * 100).toFixed(1)}% more than the same v2 Intent (target < 5%); uncached it would be ${connectionUncached.microsPerOp.toFixed(0)} µs`,
+        `Connection check: a v1 Intent carried Flat to v2 costs ${(extra * 100).toFixed(1)}% more than the same v2 Intent (target < 5%); uncached it would be ${connectionUncached?.microsPerOp.toFixed(0)} µs`,
       );
     }
     if (run.breakdown) {
@@ -836,6 +839,10 @@ function print(run) {
         `Freezing in-DO: reserve + $freeze of its release ${reserveAndFreeze.microsPerOp.toFixed(1)} µs vs reserve alone ${reserveOnly.microsPerOp.toFixed(1)} µs (fresh DO each) = ${fmtRatio(run.ratios.freezeVsSedimentation)} (target < ${FREEZE_TARGET.toFixed(2)}x)`,
       );
     }
+    const split = (with_, without) => run.profile[with_] && run.profile[without] && `${run.profile[with_].microsPerOp.toFixed(1)} vs ${run.profile[without].microsPerOp.toFixed(1)} µs (+${(run.profile[with_].microsPerOp - run.profile[without].microsPerOp).toFixed(1)})`;
+    const sedimenter = split("sedimenterFreezeCommitted", "sedimenterCommitted");
+    const sql = split("sqlFreezeRowCommitted", "sqlSedimentRowCommitted");
+    if (sedimenter || sql) lines.push(`  of which: the Sedimenter alone ${sedimenter ?? "-"}; the raw SQL with the frozen row ${sql ?? "-"}`);
   }
   if (run.cryostasis) lines.push(...printCryostasis(run.cryostasis));
   if (run.growth) lines.push(...printGrowth(run.growth));

@@ -64,12 +64,18 @@ export const PROFILE_PARTS = [
  */
 export const FREEZE_PARTS = ["reserveOnly", "reserveAndFreeze"] as const;
 /**
+ * Where freezing's extra cost lies, each on a fresh DO: the Sedimenter alone with reserve +
+ * $freeze (against `sedimenterCommitted`), and the raw SQL of a reservation, its log row and its
+ * frozen release's row (against `sqlSedimentRowCommitted`).
+ */
+export const FREEZE_SPLIT_PARTS = ["sedimenterFreezeCommitted", "sqlFreezeRowCommitted"] as const;
+/**
  * Committed pieces of a reservation, each on its own fresh DO like `reserveOnly` and the
  * hand-written loops: tables grow alike (the invariant sums every active reservation), and no
  * part pays the throw and rollback that the rolled-back parts above do.
  */
 export const COMMITTED_PARTS = ["sqlReserveCommitted", "sqlSedimentRowCommitted", "interpretCommitted", "sedimenterCommitted"] as const;
-export type ProfilePart = (typeof PROFILE_PARTS)[number] | (typeof FREEZE_PARTS)[number] | (typeof COMMITTED_PARTS)[number];
+export type ProfilePart = (typeof PROFILE_PARTS)[number] | (typeof FREEZE_PARTS)[number] | (typeof FREEZE_SPLIT_PARTS)[number] | (typeof COMMITTED_PARTS)[number];
 
 /** Parts that touch no storage run 10x as often: the DO clock only ticks in milliseconds. */
 export const PURE_PARTS: Partial<Record<ProfilePart, true>> = {
@@ -116,6 +122,10 @@ export const reserveAndFreeze = buildIntent(inventory, (s) => {
   const r = s.reserve({ locationId: "main", quantity: 1 });
   s.$freeze({ at: r.expiresAt, key: r.reservationId }, (f) => f.release({ reservationId: r.reservationId }));
 });
+/** The row a `$freeze` step stores (the core's FREEZE_SQL): its Sieve and World by the ids the store keeps. */
+const FROZEN_ROW_SQL = `INSERT INTO _noema_cryostasis (wake_at, intent, sediment_id, step, sieve_id, nomos_version, world_id, freeze_key, frozen_at)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+  ON CONFLICT (freeze_key) WHERE freeze_key IS NOT NULL DO NOTHING RETURNING cryo_id`;
 /** What the Cryostasis benches freeze from code: a release to keep pending, a setStock to wake (it needs no reservation). */
 const releaseIntent = (reservationId: string) => buildIntent(inventory, (s) => void s.release({ reservationId }));
 export const HOUR = 3_600_000;
@@ -216,6 +226,14 @@ export class NoemaReservations extends InventoryAttractor {
     // The row as the log stores it (format 2): the Intent without the held stamp, the World by id.
     const log = new SedimentLog({ exec });
     const stored = log.storedIntent(canonicalJson(intent), null);
+    // The Sieve a frozen release names, stored as freezing stores it (sqlFreezeRowCommitted binds its hash).
+    const frozenSieve = canonicalJson(intentSieve(inventory, releaseIntent("r-0")));
+    const frozenIds = { sieve: 0, world: 0 };
+    if (part === "sqlFreezeRowCommitted") {
+      exec("INSERT OR IGNORE INTO _noema_sieve (sieve_hash, sieve) VALUES (unhex(?), ?)", [sha256Hex(frozenSieve), frozenSieve]);
+      frozenIds.sieve = Number(exec("SELECT sieve_id FROM _noema_sieve WHERE sieve_hash = unhex(?)", [sha256Hex(frozenSieve)])[0]!.sieve_id);
+      frozenIds.world = Number(exec("SELECT world_id FROM _noema_world WHERE world_hash = unhex(?)", [sha256Hex(canonicalJson(this.world))])[0]!.world_id);
+    }
     const sedimentRow = [stored.text, stored.nomosVersion, canonicalJson(entry.outputs), log.worldId(sha256Hex(canonicalJson(this.world)))] as const;
     const rolledBack = (fn: (i: number) => void, i: number) => {
       try {
@@ -237,6 +255,7 @@ export class NoemaReservations extends InventoryAttractor {
       sedimentation: intent,
       reserveOnly: intent,
       sedimenterCommitted: intent,
+      sedimenterFreezeCommitted: reserveAndFreeze,
       admit: intent,
       setStockV2,
       setStockV1Flat: setStockV1,
@@ -244,7 +263,7 @@ export class NoemaReservations extends InventoryAttractor {
       reserveAndFreeze,
     };
     const wire = arriving[part] ? sent(arriving[part], n) : [];
-    const sedimenter = part === "admit" || part === "sedimenterCommitted" ? this.ownSedimenter() : undefined;
+    const sedimenter = part === "admit" || part === "sedimenterCommitted" || part === "sedimenterFreezeCommitted" ? this.ownSedimenter() : undefined;
     // Results that are otherwise unused go here, so no piece can be optimized away.
     let sink = 0;
     const start = performance.now();
@@ -352,7 +371,18 @@ export class NoemaReservations extends InventoryAttractor {
           sink += this.ctx.getWebSockets(LIVE_TAG).length;
           break;
         case "sedimenterCommitted":
-          if (!sedimenter!.sedimentation(wire[i]).success) throw new Error("bench sedimenterCommitted refused");
+        case "sedimenterFreezeCommitted":
+          if (!sedimenter!.sedimentation(wire[i]).success) throw new Error(`bench ${part} refused`);
+          break;
+        case "sqlFreezeRowCommitted":
+          this.ctx.storage.transactionSync(() => {
+            rawReserve(i);
+            exec(
+              "INSERT INTO _noema_sediment (sediment_id, hash, timestamp, intent, nomos_version, outputs, world_id, origin, idempotency_key) VALUES (?, unhex(?), ?, ?, ?, ?, ?, ?, ?)",
+              [1_000_000_000 + i, "f".repeat(64), now, ...sedimentRow, null, null],
+            );
+            exec(FROZEN_ROW_SQL, [now + 900_000, null, 1_000_000_000 + i, 1, frozenIds.sieve, this.vocabulary.nomos.version, frozenIds.world, `p-${i}`, now]);
+          });
           break;
         case "reserveOnly":
         case "reserveAndFreeze": {

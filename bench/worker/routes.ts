@@ -4,7 +4,7 @@ import { DEFAULT_SEGMENT_ENTRIES } from "@noema/core/runtime";
 import { app } from "../../apps/inventory/src/api.js";
 import { type Env, freshNoema, hand, handSync, ID, LOCATION, type LogMode, noema, pool, type ReserveArgs } from "./env.js";
 import { checkReserveArgs, type HandWrittenReservations } from "./hand.js";
-import { COMMITTED_PARTS, FREEZE_PARTS, iterations, PROFILE_PARTS, type ProfilePart, PURE_PARTS, reserveIntent, setStockV2 } from "./noema.js";
+import { COMMITTED_PARTS, FREEZE_PARTS, FREEZE_SPLIT_PARTS, iterations, PROFILE_PARTS, type ProfilePart, PURE_PARTS, reserveIntent, setStockV2 } from "./noema.js";
 import { ordersBench } from "./orders.js";
 
 /** `noema-prebuilt` (RPC only, diagnostic): one Intent built per measurement, so the Worker-side build is left out. */
@@ -167,12 +167,16 @@ async function route(request: Request, env: Env, ctx: ExecutionContext): Promise
       const n = int(url, "n");
       const reps = int(url, "reps", 3);
       const name = nameOf(url);
+      // `parts`: a comma-separated subset to time (all when absent).
+      const only = url.searchParams.get("parts")?.split(",").filter(Boolean);
+      const wanted = (part: string) => !only?.length || only.includes(part) || (part.startsWith("hand-") && only.includes("hand"));
       const best: Record<string, number> = {};
       const keep = (part: string, ms: number) => {
         best[part] = Math.min(best[part] ?? Infinity, ms);
       };
       for (let r = 0; r < reps; r++) {
         for (const mode of ["plain", "chain"] as const) {
+          if (!wanted(`hand-${mode} reserve`)) continue;
           const stub = hand(env, `${name}-${r}-${mode}`);
           await stub.setStock(LOCATION, 1_000_000_000);
           keep(`hand-${mode} reserve`, await stub.loop(n, mode));
@@ -180,8 +184,8 @@ async function route(request: Request, env: Env, ctx: ExecutionContext): Promise
         const stub = noema(env, `${name}-${r}`);
         const seal = await stub.setup(LOCATION, 1_000_000_000);
         if (!seal.success) throw new Error(seal.reason.message);
-        for (const part of PROFILE_PARTS) keep(part, (await stub.profile(part, iterations(part, n))).ms);
-        const fresh = [...FREEZE_PARTS, ...COMMITTED_PARTS];
+        for (const part of PROFILE_PARTS.filter(wanted)) keep(part, (await stub.profile(part, iterations(part, n))).ms);
+        const fresh = [...FREEZE_PARTS, ...FREEZE_SPLIT_PARTS, ...COMMITTED_PARTS].filter(wanted);
         for (const part of r % 2 ? fresh.reverse() : fresh) {
           const own = await freshNoema(env, `${name}-${r}-${part}`);
           keep(part, (await own.profile(part, n)).ms);

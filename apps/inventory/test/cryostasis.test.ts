@@ -751,6 +751,27 @@ describe("what a $freeze step records", () => {
     expect(viaStep.outputs).toEqual([{ cryoId: first.cryoId, wakeAt: at }]);
     expect(await pending(p)).toEqual([expect.objectContaining({ cryoId: first.cryoId, wakeAt: at, intent: adjust("main", 1) })]);
   });
+
+  it("an Intent refused after its freeze leaves nothing behind: later freezes of the same Intent are stored and wake", async () => {
+    const p = await stocked(5);
+    const stub = attractor(p);
+    const restock = (f: { adjust(a: { locationId: string; delta: number; reason: "purchase" }): unknown }) => void f.adjust({ locationId: "main", delta: 1, reason: "purchase" });
+    // The object's first freeze of this Intent, rolled back with the reservation that follows it.
+    const refused = await stub.sedimentation(
+      buildIntent(inventory, (s) => {
+        s.$freeze({ delaySeconds: 60 }, restock);
+        s.reserve({ locationId: "main", quantity: 6 });
+      }),
+    );
+    expect(refusal(refused).reason).toMatchObject({ kind: "expectation", step: 1 });
+    expect(await pending(p)).toEqual([]);
+    const viaStep = success(await stub.sedimentation(buildIntent(inventory, (s) => void s.$freeze({ delaySeconds: 60 }, restock))));
+    const fromCode = frozenOk(await stub.freeze(adjust("main", 1), { delaySeconds: 60 }));
+    expect((await pending(p)).map((e) => e.cryoId)).toEqual([(viaStep.outputs[0] as { cryoId: number }).cryoId, fromCode.cryoId]);
+    await clock(p).advance(120_000);
+    expect(await pending(p)).toEqual([]);
+    expect((await api("GET", `/api/products/${p}`)).body.locations).toEqual([stock("main", 7, 0)]);
+  });
 });
 
 describe("HTTP", () => {

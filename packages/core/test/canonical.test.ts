@@ -2,7 +2,7 @@ import fc from "fast-check";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex, utf8ToBytes } from "@noble/hashes/utils.js";
 import { describe, expect, it } from "vitest";
-import { canonicalJson, contentHash, normalizeSql, sha256Hex } from "../src/canonical/index.js";
+import { canonicalJson, contentHash, normalizeSql, sameJson, sha256Hex } from "../src/canonical/index.js";
 
 /** Rebuilds a JSON value with every object's keys in a random order. */
 function shuffleKeys(value: unknown, rand: () => number): unknown {
@@ -67,6 +67,24 @@ describe("canonicalJson", () => {
   it("distinguishes values that differ", () => {
     expect(canonicalJson({ a: [1, 2] })).not.toBe(canonicalJson({ a: [2, 1] }));
     expect(canonicalJson({ a: "1" })).not.toBe(canonicalJson({ a: 1 }));
+  });
+});
+
+describe("sameJson", () => {
+  // A frozen Intent is stored by reference only when sameJson says the derived one is the same.
+  it("says two values are the same exactly when their canonical JSON is, key order and undefined fields aside", () => {
+    const mutate = (v: unknown, rand: () => number): unknown => (rand() < 0.5 ? v : JSON.parse(JSON.stringify(v).replace(/\d/, (d) => String((Number(d) + 1) % 10))));
+    fc.assert(
+      fc.property(jsonValue, jsonValue, fc.integer(), (a, b, seed) => {
+        let state = seed;
+        const rand = () => ((state = (state * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+        const copy = mutate(shuffleKeys(a, rand), rand);
+        expect(sameJson(a, copy)).toBe(canonicalJson(a) === canonicalJson(copy));
+        expect(sameJson(a, b)).toBe(canonicalJson(a) === canonicalJson(b));
+      }),
+    );
+    expect(sameJson({ a: 1, b: undefined }, { a: 1 })).toBe(true);
+    expect(sameJson({ a: [1, { b: 2 }] }, { a: [1, { b: "2" }] })).toBe(false);
   });
 });
 

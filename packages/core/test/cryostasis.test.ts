@@ -383,9 +383,9 @@ describe("explain: built-in steps", () => {
       null,
       ctx.sedimentId,
       1,
-      contentHash(sieveOf(ledger, ["deposit"])),
+      `(the id of Sieve ${contentHash(sieveOf(ledger, ["deposit"]))})`,
       ledger.nomos.version,
-      "(this Attractor's World hash)",
+      "(this Attractor's World id)",
       ref(0, "accountId"),
       ctx.now,
     ]);

@@ -1,4 +1,5 @@
 import fc from "fast-check";
+import { utf8ToBytes } from "@noble/hashes/utils.js";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { type ArgHole, buildIntent, DEFAULT_LIMITS, defineNomos, defineVocabulary, describeVocabulary, explain, type Intent, type IntentLimits, MAX_BOUND_PARAMETERS, type OutputRef, parseIntent, operation, sql, type Statement, text, VocabularyDefinitionError } from "../src/index.js";
@@ -419,6 +420,18 @@ describe("parseIntent", () => {
     const limits = (maxBytes: number) => ({ ...DEFAULT_LIMITS, maxBytes });
     expect(parseIntent(ledger, input, limits(bytes)).ok).toBe(true);
     expect(refusal(input, limits(bytes - 1))).toEqual([{ path: "", message: `Intent is ${bytes} bytes; at most ${bytes - 1} are allowed` }]);
+  });
+
+  it("refuses exactly the Intents whose UTF-8 JSON is over the byte limit, whatever their strings hold (property)", () => {
+    // Most Intents are sized by an upper bound taken while walking them, without writing their JSON.
+    fc.assert(
+      fc.property(fc.string({ unit: "binary", maxLength: 300 }), fc.nat({ max: 3000 }), (owner, maxBytes) => {
+        const input = wire(open("alice", owner));
+        const bytes = utf8ToBytes(JSON.stringify(input)).length;
+        const parsed = parseIntent(ledger, input, { ...DEFAULT_LIMITS, maxBytes });
+        expect(!parsed.ok && parsed.issues.some((i) => i.code === "too_big" && i.path.length === 0)).toBe(bytes > maxBytes);
+      }),
+    );
   });
 
   it("refuses an oversized Intent before looking at anything else", () => {

@@ -1,5 +1,5 @@
 import * as z from "#zod";
-import { canonicalJson, type Json } from "../canonical/index.js";
+import { canonicalJson, type Json, sameJson } from "../canonical/index.js";
 import { type BuiltinStep, explainedValue, invalidStep, keyIssue, prefixed, splitRefs } from "../builtin/index.js";
 import {
   type ArgValue,
@@ -16,6 +16,7 @@ import {
   resolveValue,
   stepSchema,
   strictArgs,
+  wellFormedStep,
 } from "../intent/index.js";
 import { type Issue, issue, zodIssues } from "../issue/index.js";
 import { Refusal } from "../refusal/index.js";
@@ -76,6 +77,24 @@ const freezeArgs = z.strictObject({
 });
 const cancelArgs = z.strictObject({ key: z.optional(z.unknown()) });
 
+/** `$freeze` arguments as `freezeArgs` reads them. */
+interface FreezeShape {
+  at?: unknown;
+  delaySeconds?: unknown;
+  key?: unknown;
+  intent: { steps: { op: string; args: Record<string, unknown> }[] };
+}
+const FREEZE_KEYS = ["at", "delaySeconds", "key", "intent"];
+const plainObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+
+/** The usual `$freeze` arguments, recognised without Zod: a strict subset of what `freezeArgs` accepts, with the same data. */
+function wellFormedFreeze(rest: Record<string, unknown>): rest is Record<string, unknown> & FreezeShape {
+  if (!Object.keys(rest).every((k) => FREEZE_KEYS.includes(k))) return false;
+  const { intent } = rest;
+  if (!plainObject(intent) || Object.keys(intent).some((k) => k !== "steps")) return false;
+  return Array.isArray(intent.steps) && intent.steps.length > 0 && intent.steps.every(wellFormedStep);
+}
+
 export const freezeStep: BuiltinStep = {
   op: FREEZE,
   description: "Freezes an Intent to wake at a time or after a delay, atomically with the rest of this Intent.",
@@ -93,15 +112,20 @@ export const freezeStep: BuiltinStep = {
       const bad = keyIssue(rest.key);
       if (bad) issues.push(prefixed(bad, argsAt));
     }
-    const parsed = freezeArgs.safeParse(rest);
-    if (!parsed.success) return { ok: false, issues: [...issues, ...zodIssues(parsed.error, argsAt)] };
+    let data: FreezeShape;
+    if (wellFormedFreeze(rest)) data = rest;
+    else {
+      const parsed = freezeArgs.safeParse(rest);
+      if (!parsed.success) return { ok: false, issues: [...issues, ...zodIssues(parsed.error, argsAt)] };
+      data = parsed.data;
+    }
     const out: Record<string, ArgValue> = {};
     for (const key of ["at", "delaySeconds", "key"] as const) {
-      const value = refs[key] ?? (parsed.data[key] as ArgValue | undefined);
+      const value = refs[key] ?? (data[key] as ArgValue | undefined);
       if (value !== undefined) out[key] = value;
     }
     const nested: IntentStep[] = [];
-    parsed.data.intent.steps.forEach((step, j) => {
+    data.intent.steps.forEach((step, j) => {
       const path = [...argsAt, "intent", "steps", j];
       if (isBuiltinOp(step.op)) {
         issues.push(issue("not_allowed", [...path, "op"], `a frozen Intent cannot itself ${step.op.slice(1)}`));
@@ -143,14 +167,14 @@ export const freezeStep: BuiltinStep = {
     const frozen: Intent = { v: 1, nomos: intent.nomos ?? nomosStamp(vocabulary.nomos), steps };
     // Stored once: as a reference to this step when the sediment alone derives exactly this Intent.
     const derived = frozenFromStep(intent, ctx.step, outputs);
-    const exact = derived !== undefined && (steps === a.intent.steps || canonicalJson(derived) === canonicalJson(frozen));
+    const exact = derived !== undefined && (steps === a.intent.steps || sameJson(derived, frozen));
     const source = exact ? { sedimentId: ctx.sedimentId, step: ctx.step } : undefined;
     const stored = host.freeze({ wakeAt: when.wakeAt!, key: key as string | undefined, intent: frozen, now: ctx.now, source });
     return { cryoId: stored.cryoId, wakeAt: stored.wakeAt };
   },
   // The frozen Intent is shown with its Refs, resolved when it is frozen. A stamped Intent's is
   // stored as a reference to this step (intent NULL), which is what the sediment derives it from;
-  // the World hash is the Attractor's, known only there.
+  // the Sieve and the World are bound by the ids the Attractor's storage gives them, named here.
   explain(vocabulary, intent, args, context) {
     const a = args as unknown as FreezeArgs;
     const wakeAt = a.at !== undefined ? explainedValue(a.at) : isRef(a.delaySeconds) ? { $computedFrom: [a.delaySeconds] } : context.now + (a.delaySeconds as number) * 1000;
@@ -158,7 +182,7 @@ export const freezeStep: BuiltinStep = {
     const sieve = sieveHash(sieveOf(vocabulary, a.intent.steps.map((s) => s.op)));
     const step = intent.steps.findIndex((s) => s.args === args);
     const source = intent.nomos ? [null, context.sedimentId, step] : [frozen, null, null];
-    return { sql: FREEZE_SQL, params: [wakeAt, ...source, sieve, vocabulary.nomos.version, "(this Attractor's World hash)", explainedValue(a.key), context.now] };
+    return { sql: FREEZE_SQL, params: [wakeAt, ...source, `(the id of Sieve ${sieve})`, vocabulary.nomos.version, "(this Attractor's World id)", explainedValue(a.key), context.now] };
   },
 };
 

@@ -16,9 +16,13 @@ export const CRYOSTASIS_DDL = [
   `CREATE INDEX IF NOT EXISTS _noema_cryostasis_source ON _noema_cryostasis (sediment_id) WHERE sediment_id IS NOT NULL`,
 ];
 
-/** The statements built-in steps run: explain shows them as they are. */
+/**
+ * The statements built-in steps run: explain shows them as they are. The Sieve and the World are
+ * bound by their ids, which the store keeps in memory: looked up by hash in the statement, they
+ * made the row cost about twice as much inside a Durable Object.
+ */
 export const FREEZE_SQL = `INSERT INTO _noema_cryostasis (wake_at, intent, sediment_id, step, sieve_id, nomos_version, world_id, freeze_key, frozen_at)
-       VALUES (?, ?, ?, ?, (SELECT sieve_id FROM _noema_sieve WHERE sieve_hash = unhex(?)), ?, (SELECT world_id FROM _noema_world WHERE world_hash = unhex(?)), ?, ?)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (freeze_key) WHERE freeze_key IS NOT NULL DO NOTHING RETURNING cryo_id`;
 export const CANCEL_SQL = `DELETE FROM _noema_cryostasis WHERE freeze_key = ? RETURNING cryo_id`;
 
@@ -50,6 +54,8 @@ export function storeSieve(db: SqlExecutor, sieve: Sieve, known: Set<string>): s
   }
   return hash;
 }
+
+const SIEVE_ID = `SELECT sieve_id FROM _noema_sieve WHERE sieve_hash = unhex(?)`;
 
 /** The Sieve stored under this hash. */
 export function storedSieve(db: SqlExecutor, hash: string): Sieve | undefined {
@@ -125,8 +131,15 @@ export class FreezeKeyConflict extends Error {
 
 /** Frozen Intents of one Attractor, in an internal table; every method runs inside the caller's transaction. */
 export class CryostasisStore {
-  // Sieves already stored: most Intents share a few shapes, so most freezes skip the insert.
-  private readonly knownSieves = new Set<string>();
+  // Most Intents share a few Sieves, so most freezes bind a known id. An id is known only once the
+  // transaction that stored its Sieve committed: a rollback takes the row, and its id, with it.
+  private readonly sieveIds = new Map<string, number>();
+  /** Sieves stored by a transaction not yet known to have committed (see `committed`). */
+  private readonly storedSieves = new Set<string>();
+  /** Sieves read back by hash, for woken entries: content-addressed, so never stale. */
+  private readonly sieves = new Map<string, Sieve>();
+  /** World ids by hash: a World row is written once, when its Sedimenter starts, and never changes. */
+  private readonly worldIds = new Map<string, number>();
 
   /** `source` reads the sediments that entries stored by reference derive their Intent from; `byReference` false stores every Intent whole. */
   constructor(
@@ -137,7 +150,6 @@ export class CryostasisStore {
 
   /** Stores a frozen Intent; with a key already pending, stores nothing and returns that entry. */
   freeze(r: FreezeRequest): { cryoId: number; wakeAt: number; existing: boolean } {
-    const hash = storeSieve(this.db, r.sieve, this.knownSieves);
     const source = this.byReference ? r.source : undefined;
     // Stored by reference, the text is needed only to compare with an entry already under the key.
     const intent = source ? undefined : canonicalJson(r.intent);
@@ -146,9 +158,9 @@ export class CryostasisStore {
       intent ?? null,
       source?.sedimentId ?? null,
       source?.step ?? null,
-      hash,
+      this.sieveId(r.sieve),
       r.nomos.version,
-      r.worldHash,
+      this.worldId(r.worldHash),
       r.key ?? null,
       r.now,
     ])[0];
@@ -157,6 +169,40 @@ export class CryostasisStore {
     // A key names one frozen Intent: the same one again is a no-op, another one is a conflict.
     if (this.intentText(found) !== (intent ?? canonicalJson(r.intent))) throw new FreezeKeyConflict(r.key!, Number(found.cryo_id));
     return { cryoId: Number(found.cryo_id), wakeAt: Number(found.wake_at), existing: true };
+  }
+
+  /** The id of a Sieve, stored first when it is not yet known (inside the caller's transaction). */
+  private sieveId(sieve: Sieve): number {
+    const hash = sieveHash(sieve);
+    const known = this.sieveIds.get(hash);
+    if (known !== undefined) return known;
+    this.db.exec(`INSERT OR IGNORE INTO _noema_sieve (sieve_hash, sieve) VALUES (unhex(?), ?)`, [hash, canonicalJson(sieve)]);
+    this.storedSieves.add(hash);
+    return Number(this.db.exec(SIEVE_ID, [hash])[0]!.sieve_id);
+  }
+
+  /**
+   * Called after a transaction that may have frozen committed, outside it: the Sieves stored
+   * since are read back, and known by the ids they have now (one a rollback took is not there).
+   */
+  committed(): void {
+    if (this.storedSieves.size === 0) return;
+    for (const hash of this.storedSieves) {
+      const row = this.db.exec(SIEVE_ID, [hash])[0];
+      if (row) this.sieveIds.set(hash, Number(row.sieve_id));
+    }
+    this.storedSieves.clear();
+  }
+
+  /** The id of a registered World (NULL for one never registered, which the row refuses). */
+  private worldId(hash: string): number | null {
+    let id = this.worldIds.get(hash);
+    if (id === undefined) {
+      const row = this.db.exec(`SELECT world_id FROM _noema_world WHERE world_hash = unhex(?)`, [hash])[0];
+      if (!row) return null;
+      this.worldIds.set(hash, (id = Number(row.world_id)));
+    }
+    return id;
   }
 
   /** An entry's frozen Intent: stored whole, or derived from the `$freeze` step it references. */
@@ -202,7 +248,12 @@ export class CryostasisStore {
 
   /** The Sieve stored under this hash: what a frozen Intent depended on when it was frozen. */
   sieve(hash: string): Sieve | undefined {
-    return storedSieve(this.db, hash);
+    let sieve = this.sieves.get(hash);
+    if (!sieve) {
+      sieve = storedSieve(this.db, hash);
+      if (sieve) this.sieves.set(hash, Object.freeze(sieve));
+    }
+    return sieve;
   }
 
   cancelKey(key: string): boolean {

@@ -147,6 +147,10 @@ export type Envelope = z.output<typeof envelope>;
 
 const HASH = /^[0-9a-f]{64}$/;
 const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+const plainPrototype = (v: object) => {
+  const proto = Object.getPrototypeOf(v) as unknown;
+  return proto === Object.prototype || proto === null;
+};
 const isName = (v: unknown) => typeof v === "string" && v.length >= 1 && v.length <= MAX_NAME_LENGTH;
 /** True when every own key of `o` is one of `allowed`. */
 const onlyKeys = (o: object, allowed: readonly string[]) => Object.keys(o).every((k) => allowed.includes(k));
@@ -164,40 +168,86 @@ export function wellFormedEnvelope(input: unknown): input is Envelope {
     if (!Number.isSafeInteger(nomos.version) || (nomos.version as number) < 1 || typeof nomos.hash !== "string" || !HASH.test(nomos.hash)) return false;
   }
   if (idempotencyKey !== undefined && (typeof idempotencyKey !== "string" || idempotencyKey.length < 1 || idempotencyKey.length > MAX_KEY_LENGTH)) return false;
-  if (!Array.isArray(steps) || steps.length === 0) return false;
-  return steps.every((step) => isPlainObject(step) && onlyKeys(step, ["op", "args"]) && isName(step.op) && isPlainObject(step.args));
+  return Array.isArray(steps) && steps.length > 0 && steps.every(wellFormedStep);
+}
+
+/** A step as `stepSchema` accepts it, recognised without Zod (see `wellFormedEnvelope`). */
+export function wellFormedStep(step: unknown): step is { op: string; args: Record<string, unknown> } {
+  return isPlainObject(step) && onlyKeys(step, ["op", "args"]) && isName(step.op) && isPlainObject(step.args);
+}
+
+/** A Ref as `refSchema` accepts it, recognised without Zod: most Refs are well formed. */
+function wellFormedRef(value: unknown): value is Ref {
+  if (!isPlainObject(value) || !onlyKeys(value, ["$ref"]) || !isPlainObject(value.$ref) || !onlyKeys(value.$ref, ["step", "output"])) return false;
+  const { step, output } = value.$ref;
+  return Number.isSafeInteger(step) && (step as number) >= 0 && isName(output);
 }
 
 /** Steps, the Intent's own or those a built-in carries (`args.intent.steps`): maxSteps bounds them, not maxArrayLength. */
 const isStepList = (path: readonly PropertyKey[]) => path.length === 1 || (path[path.length - 1] === "steps" && path[path.length - 2] === "intent");
 
-/** Strings and arrays longer than the limits anywhere in `value`; `path` is a stack, copied only for an issue (most Intents have none). */
-function longValues(value: unknown, limits: IntentLimits, path: PropertyKey[], out: Issue[]): void {
+/** UTF-8 bytes a JSON text may take per UTF-16 unit of a string: a control character or a lone surrogate is written \uXXXX. */
+const MAX_JSON_BYTES_PER_UNIT = 6;
+/** The longest text JSON gives a number (-1.7976931348623157e+308 and the like). */
+const MAX_NUMBER_CHARS = 24;
+/** Nesting deeper than this is sized by JSON.stringify instead, which also finds cycles. */
+const MAX_SIZED_DEPTH = 64;
+/** The envelope around the steps (`v`, the stamp's punctuation, version and hash, the field names), generously. */
+const ENVELOPE_BYTES = 256;
+
+/** What the walk sizes (see parseEnvelope): the bytes left under the limit. */
+interface Sizing {
+  left: number;
+}
+
+/** Takes `bytes` from what is left; false once more was taken than the limit allows. Without sizing, always true. */
+const take = (size: Sizing | undefined, bytes: number) => !size || (size.left -= bytes) >= 0;
+
+/**
+ * Strings and arrays longer than the limits anywhere in `value`; `path` is a stack, copied only
+ * for an issue (most Intents have none). With `size`, it also takes from `size.left` at most
+ * how many bytes `value` takes as JSON, and returns false (stopping early, issues incomplete)
+ * once it cannot say cheaply: more than is left, not plain data, nested too deep, an array
+ * over the limit. The size check then writes the JSON instead.
+ */
+function longValues(value: unknown, limits: IntentLimits, path: PropertyKey[], out: Issue[], size?: Sizing): boolean {
   if (typeof value === "string") {
     const max = limits.maxStringLength;
     if (value.length > max) out.push(issue("too_big", [...path], `string is ${value.length} characters; at most ${max} are allowed`));
-    return;
+    return take(size, 2 + value.length * MAX_JSON_BYTES_PER_UNIT);
   }
-  if (value === null || typeof value !== "object") return;
+  if (typeof value === "number") return take(size, MAX_NUMBER_CHARS);
+  // undefined is left out of an object, or written null in an array.
+  if (typeof value === "boolean" || value === null || value === undefined) return take(size, 5);
+  if (typeof value !== "object") return !size;
+  if (size && path.length > MAX_SIZED_DEPTH) return false;
   // Walked by index or key, not by entries: this runs on every Intent, and pairs are garbage.
   if (Array.isArray(value)) {
     const max = limits.maxArrayLength;
     if (value.length > max && !isStepList(path)) {
       out.push(issue("too_big", [...path], `array has ${value.length} elements; at most ${max} are allowed`));
-      return;
+      return !size;
     }
+    if (!take(size, 2 + value.length)) return false;
     for (let i = 0; i < value.length; i++) {
       path.push(i);
-      longValues(value[i], limits, path, out);
+      const sized = longValues(value[i], limits, path, out, size);
       path.pop();
+      if (!sized) return false;
     }
-    return;
+    return true;
   }
+  // Anything but a plain object may write itself (toJSON): its size is JSON.stringify's to say.
+  if (size && !plainPrototype(value)) return false;
+  if (!take(size, 2)) return false;
   for (const key of Object.keys(value)) {
+    if (!take(size, 4 + key.length * MAX_JSON_BYTES_PER_UNIT)) return false;
     path.push(key);
-    longValues((value as Record<string, unknown>)[key], limits, path, out);
+    const sized = longValues((value as Record<string, unknown>)[key], limits, path, out, size);
     path.pop();
+    if (!sized) return false;
   }
+  return true;
 }
 
 /** What checking one step needs from the Intent around it. */
@@ -219,10 +269,15 @@ export function operationOutputs(vocabulary: Vocabulary, op: string): readonly s
 
 /** Checks one Ref: well formed, naming an earlier step, and a declared output. */
 export function refIssues(scope: StepScope, value: unknown, at: PropertyKey[]): Issue[] {
-  const parsed = refSchema.safeParse(value);
-  if (!parsed.success) return zodIssues(parsed.error, at);
+  let ref: Ref["$ref"];
+  if (wellFormedRef(value)) ref = value.$ref;
+  else {
+    const parsed = refSchema.safeParse(value);
+    if (!parsed.success) return zodIssues(parsed.error, at);
+    ref = parsed.data.$ref;
+  }
   const { index } = scope;
-  const { step: target, output } = parsed.data.$ref;
+  const { step: target, output } = ref;
   if (target >= index) {
     const allowed = index === 0 ? "the first step has none before it" : `only outputs of steps 0..${index - 1} may be used`;
     return [issue("invalid_ref", at, `refers to step ${target}, but a step may only use outputs of earlier steps; ${allowed}`)];
@@ -306,9 +361,12 @@ export function definedArgs(data: Record<string, ArgValue | undefined>): Record<
   return args;
 }
 
+/** Steps, carried steps included. */
+const stepCount = (steps: readonly { op: string; args: unknown }[]) => steps.reduce((n, s) => n + 1 + carriedSteps(s).length, 0);
+
 /** Step count (carried steps included), string and array lengths; a step count over the limit is reported alone. */
 export function stepLimitIssues(steps: readonly { op: string; args: unknown }[], limits: IntentLimits): Issue[] {
-  const total = steps.reduce((n, s) => n + 1 + carriedSteps(s).length, 0);
+  const total = stepCount(steps);
   if (total > limits.maxSteps) {
     const which = total === steps.length ? "" : ` (${total - steps.length} of them frozen)`;
     return [issue("too_big", ["steps"], `Intent has ${total} steps${which}; at most ${limits.maxSteps} are allowed`)];
@@ -344,21 +402,41 @@ export function sizeIssue(input: unknown, maxBytes: number): Issue | undefined {
 }
 
 /**
+ * The usual Intent sized by the walk that checks its strings and arrays: when an upper bound of
+ * its JSON is within the limit, no JSON is written, and the walk's issues are `stepLimitIssues`.
+ * Undefined when the bound says nothing: JSON.stringify then decides, as for any other input.
+ */
+function sizedStepIssues(raw: Envelope, limits: IntentLimits): Issue[] | undefined {
+  if (!plainPrototype(raw) || (raw.nomos !== undefined && !plainPrototype(raw.nomos)) || stepCount(raw.steps) > limits.maxSteps) return undefined;
+  const size = { left: limits.maxBytes - ENVELOPE_BYTES - ((raw.nomos?.name.length ?? 0) + (raw.idempotencyKey?.length ?? 0)) * MAX_JSON_BYTES_PER_UNIT };
+  const issues: Issue[] = [];
+  return size.left >= 0 && longValues(raw.steps, limits, ["steps"], issues, size) ? issues : undefined;
+}
+
+/**
  * The envelope of untrusted input: JSON, size, shape, limits and the Nomos name. The steps'
  * arguments are left to the caller, which knows the built-in steps.
  */
 export function parseEnvelope(vocabulary: Vocabulary, input: unknown, limits: IntentLimits): { ok: true; value: Envelope; issues: Issue[] } | { ok: false; issues: Issue[] } {
-  const tooLarge = sizeIssue(input, limits.maxBytes);
-  if (tooLarge) return { ok: false, issues: [tooLarge] };
+  const wellFormed = wellFormedEnvelope(input) ? input : undefined;
+  const sized = wellFormed && sizedStepIssues(wellFormed, limits);
   let raw: Envelope;
-  if (wellFormedEnvelope(input)) raw = input;
-  else {
-    const parsed = envelope.safeParse(input);
-    if (!parsed.success) return { ok: false, issues: zodIssues(parsed.error) };
-    raw = parsed.data;
+  let issues: Issue[];
+  if (wellFormed && sized) {
+    raw = wellFormed;
+    issues = sized;
+  } else {
+    const tooLarge = sizeIssue(input, limits.maxBytes);
+    if (tooLarge) return { ok: false, issues: [tooLarge] };
+    if (wellFormed) raw = wellFormed;
+    else {
+      const parsed = envelope.safeParse(input);
+      if (!parsed.success) return { ok: false, issues: zodIssues(parsed.error) };
+      raw = parsed.data;
+    }
+    issues = stepLimitIssues(raw.steps, limits);
+    if (issues[0]?.code === "too_big" && issues[0].path.length === 1) return { ok: false, issues };
   }
-  const issues = stepLimitIssues(raw.steps, limits);
-  if (issues[0]?.code === "too_big" && issues[0].path.length === 1) return { ok: false, issues };
   if (raw.nomos && raw.nomos.name !== vocabulary.nomos.name) {
     issues.push(issue("nomos", ["nomos", "name"], `Intent was built for Nomos "${raw.nomos.name}", this vocabulary is for "${vocabulary.nomos.name}"`));
   }

@@ -82,8 +82,14 @@ export class Cryostasis implements FeatureHooks {
       if (error instanceof FreezeKeyConflict) return bad(issue("invalid_value", ["key"], error.message));
       throw error;
     }
+    this.store.committed();
     if (!stored.existing) sealing.host.onAlarmWorkChanged?.(stored.wakeAt);
     return { ok: true, ...stored };
+  }
+
+  /** After each committed transaction: what `$freeze` stored is known from then on (see CryostasisStore.committed). */
+  committed(): void {
+    this.store.committed();
   }
 
   /** Cancels a frozen Intent by id; false when there was none. */

@@ -82,9 +82,14 @@ function entryOf(r: Record<string, unknown>): OutboxRow {
   };
 }
 
+/** Sieves kept parsed per outbox: a Sieve never changes under its hash, and a law has few of them. */
+const SIEVE_CACHE = 64;
+
 /** The outbox of one Attractor and the keys of its settled messages; every method runs inside the caller's transaction. */
 export class OutboxStore {
   private readonly knownSieves = new Set<string>();
+  /** Each delivery carries its message's Sieve: read and parsed once per hash, not once per message. */
+  private readonly sieves = new Map<string, Sieve>();
 
   constructor(private readonly db: SqlExecutor) {}
 
@@ -100,8 +105,12 @@ export class OutboxStore {
   }
 
   sieve(hash: string): Sieve {
+    const cached = this.sieves.get(hash);
+    if (cached) return cached;
     const sieve = storedSieve(this.db, hash);
     if (!sieve) throw new Error(`Sieve ${hash} of a pending message is not stored`);
+    if (this.sieves.size >= SIEVE_CACHE) this.sieves.clear();
+    this.sieves.set(hash, sieve);
     return sieve;
   }
 

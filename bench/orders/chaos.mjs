@@ -7,8 +7,8 @@
 // 2. Runs ORDERS_N orders, ORDERS_CONCURRENCY in flight: create (3 distinct products, 1 unit each),
 //    wait until reserved, then decide: commit, or cancel every ORDERS_CANCEL_EVERY-th order. A
 //    request the crash cut off is sent again (create, commit and cancel repeat harmlessly).
-// 3. ORDERS_KILLS times, right after a decision was answered (its messages are then being
-//    delivered), SIGKILLs wrangler and workerd (their process group) and restarts them on the same
+// 3. ORDERS_KILLS times, ORDERS_KILL_EVERY_MS after the start or the last restart, while orders are
+//    being decided and delivered, SIGKILLs wrangler and workerd (their process group) and restarts them on the same
 //    state and port: the restart time is from the kill until /health answers.
 // 4. Waits until every order has settled (committed, or released), then checks each product:
 //    sold = the units of committed lines, nothing still reserved, and the line's reservation
@@ -18,7 +18,8 @@
 // Prints decision → settled (p50, p95, max) for all orders and for those decided before a kill and
 // settled after it, the restart times, and writes bench/results/orders-chaos.json. Exit code 1 when
 // a check fails. Knobs: ORDERS_N=300 ORDERS_CONCURRENCY=16 ORDERS_PRODUCTS=6 ORDERS_KILLS=6
-// ORDERS_CANCEL_EVERY=5.
+// ORDERS_CANCEL_EVERY=5 ORDERS_KILL_EVERY_MS=10000.
+/* global AbortSignal */
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -33,6 +34,7 @@ const CONCURRENCY = num("ORDERS_CONCURRENCY", 16);
 const PRODUCTS = num("ORDERS_PRODUCTS", 6);
 const KILLS = num("ORDERS_KILLS", 6);
 const CANCEL_EVERY = num("ORDERS_CANCEL_EVERY", 5);
+const KILL_EVERY_MS = num("ORDERS_KILL_EVERY_MS", 10_000);
 const STOCK = 1_000_000;
 const TOKEN = "load-token";
 const READY_MS = 120_000;
@@ -107,8 +109,7 @@ try {
     const res = await call("PUT", `/api/products/${p}/stock/main`, { quantity: STOCK });
     if (res.status !== 200) throw new Error(`stocking ${p}: ${res.status} ${JSON.stringify(res.body)}`);
   }
-  const killEvery = Math.max(1, Math.floor(N / (KILLS + 1)));
-  console.log(`${N} orders of 3 lines over ${PRODUCTS} products, ${CONCURRENCY} in flight; kill -9 after every ${killEvery}th decision (${KILLS} kills); every ${CANCEL_EVERY}th order cancelled`);
+  console.log(`${N} orders of 3 lines over ${PRODUCTS} products, ${CONCURRENCY} in flight; ${KILLS} kill -9s, one ${KILL_EVERY_MS} ms after the last restart; every ${CANCEL_EVERY}th order cancelled`);
 
   const orders = Array.from({ length: N }, (_, i) => ({
     id: `chaos-o${i}`,
@@ -131,20 +132,27 @@ try {
     const answer = order.decision === "commit" ? await call("POST", `/api/orders/${order.id}/commit`) : await call("DELETE", `/api/orders/${order.id}`);
     if (answer.status !== 202) throw new Error(`${order.decision} ${order.id}: ${answer.status} ${JSON.stringify(answer.body)}`);
     decided++;
-    // Right after a decision: its messages are on their way to the products.
-    if (kills < KILLS && decided % killEvery === 0 && !up) {
-      kills++;
-      crash = kill(`after ${decided} decisions (order ${order.id} ${order.decision === "commit" ? "committing" : "releasing"})`);
-    }
   }
 
   const started = Date.now();
+  // The kills, on a timer while the orders run: with ORDERS_CONCURRENCY in flight some are always
+  // between their decision and settled (counted below: decided before a kill, settled after it).
+  const killer = (async () => {
+    while (kills < KILLS && decided < N) {
+      await sleep(KILL_EVERY_MS);
+      if (decided >= N) break;
+      kills++;
+      crash = kill(`${kills} of ${KILLS}, after ${decided} decisions`);
+      await crash;
+    }
+  })();
   let next = 0;
   await Promise.all(
     Array.from({ length: Math.min(CONCURRENCY, N) }, async () => {
       while (next < N) await run(orders[next++]);
     }),
   );
+  await killer;
   await crash;
   const loadMs = Date.now() - started;
 
@@ -173,17 +181,23 @@ try {
     const at = (status) => order.history.find((h) => h.status === status)?.at;
     const decidedAt = at(o.decision === "commit" ? "committing" : "releasing");
     const settledAt = at(o.decision === "commit" ? "committed" : "released");
-    const acrossKill = restarts.some((r) => decidedAt <= r.killedAt && settledAt >= r.killedAt);
-    spans.push({ id: o.id, decision: o.decision, ms: settledAt - decidedAt, acrossKill });
+    // The kills it waited through: its time beyond their restarts is what delivery after a crash cost.
+    const through = restarts.filter((r) => decidedAt <= r.killedAt && settledAt >= r.killedAt);
+    const downMs = through.reduce((n, r) => n + r.restartMs, 0);
+    spans.push({ id: o.id, decision: o.decision, ms: settledAt - decidedAt, acrossKill: through.length > 0, beyondRestartMs: settledAt - decidedAt - downMs });
     if (order.status !== (o.decision === "commit" ? "committed" : "released")) undecided.push(`${o.id} ${order.status}`);
   }
   check(undecided.length === 0, `every order settled as decided (commit → committed, cancel → released): ${undecided.length} otherwise ${undecided.slice(0, 5).join(", ")}`);
   const all = stats(spans.map((s) => s.ms));
   const across = stats(spans.filter((s) => s.acrossKill).map((s) => s.ms));
+  const beyond = stats(spans.filter((s) => s.acrossKill).map((s) => s.beyondRestartMs));
   const maxRestart = Math.max(0, ...restarts.map((r) => r.restartMs));
   console.log(`\ndecision → settled, ms: all ${JSON.stringify(all)}; decided before a kill and settled after it ${JSON.stringify(across)}`);
+  console.log(`  of those, beyond the restart they waited through: ${JSON.stringify(beyond)}`);
   console.log(`restarts (kill → /health answers), ms: ${restarts.map((r) => r.restartMs).join(", ")}; max ${maxRestart}`);
+  check(across.n > 0, `some orders were decided before a kill and settled after it: ${across.n}`);
   check(all.max <= maxRestart + 5000, `max decision → settled ${all.max} ms <= the longest restart ${maxRestart} ms + 5 s`);
+  check(!(beyond.max > 5000), `an order decided before a kill settled at most 5 s after the restart it waited through (max ${beyond.max} ms)`);
 
   // Nothing lost or applied twice: each product's stock is exactly what the settled orders say.
   for (const p of products) {
@@ -239,7 +253,7 @@ try {
         config: { N, CONCURRENCY, PRODUCTS, KILLS, CANCEL_EVERY },
         loadMs,
         settleMs,
-        decisionToSettledMs: { all, acrossKill: across },
+        decisionToSettledMs: { all, acrossKill: across, acrossKillBeyondRestart: beyond },
         restartsMs: restarts.map((r) => r.restartMs),
         goalMs: maxRestart + 5000,
         coordinatorSedimentsPerOrder: sediments / Math.max(1, coordinators),

@@ -123,15 +123,11 @@ export class OutboxStore {
 
   /** When the next message is due: a leased one when its lease ends. */
   earliest(): number | undefined {
-    if (this.leased.size === 0) {
-      const r = this.db.exec(`SELECT next_attempt_at FROM _noema_outbox ORDER BY next_attempt_at, message_id LIMIT 1`, [])[0];
-      return r ? Number(r.next_attempt_at) : undefined;
-    }
-    const r = this.db.exec(`SELECT next_attempt_at FROM _noema_outbox WHERE message_id NOT IN (SELECT value FROM json_each(?)) ORDER BY next_attempt_at, message_id LIMIT 1`, [
-      JSON.stringify([...this.leased.keys()]),
-    ])[0];
-    const times = [...this.leased.values(), ...(r ? [Number(r.next_attempt_at)] : [])];
-    return Math.min(...times);
+    // Past the leased ones, the first row is the earliest message free to take.
+    const rows = this.db.exec(`SELECT message_id, next_attempt_at FROM _noema_outbox ORDER BY next_attempt_at, message_id LIMIT ?`, [this.leased.size + 1]);
+    const free = rows.find((r) => !this.leased.has(Number(r.message_id)));
+    const times = [...this.leased.values(), ...(free ? [Number(free.next_attempt_at)] : [])];
+    return times.length > 0 ? Math.min(...times) : undefined;
   }
 
   due(now: number, limit: number): OutboxRow[] {

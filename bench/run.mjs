@@ -73,7 +73,10 @@
 //   BENCH_SYNC_BUNDLE=1          0: skip the @noema/client browser bundle size
 //   BENCH_SYNC_APPLY=50          optimistic sends timed in Chromium (/usr/bin/chromium), after warm-up (0: skip)
 //   BENCH_ONLY=sync              run only the sync figures (bundle, one `wrangler dev` run with latency and bytes)
+//   BENCH_ONLY=orders            run only the orders figures (one `wrangler dev` run; BENCH_ORDERS_* sizes)
 //   BENCH_OUT=bench/results/latest.json
+//   BENCH_DIST=                  a folder for the bundled bench Worker: reused when it holds one (index.js), else bundled
+//                                into it and kept; lets runs of two builds alternate (e.g. before and after a change)
 //   BENCH_WRANGLER=1             0: skip parts 1-4 (the `wrangler dev` runs), e.g. for the Worker figures alone
 //   BENCH_UPLOAD=1               0: skip the upload sizes (and the what-if bundles)
 //   BENCH_STARTUP_SAMPLES=7      cold starts per Worker, interleaved, after one discarded round (0: skip)
@@ -176,8 +179,9 @@ const config = {
   syncRows: num("BENCH_SYNC_ROWS", 1000),
   syncBundle: num("BENCH_SYNC_BUNDLE", 1) > 0,
   syncApply: num("BENCH_SYNC_APPLY", 50),
-  only: list("BENCH_ONLY", "", ["sync"]),
+  only: list("BENCH_ONLY", "", ["sync", "orders"]),
   out: resolve(root, env.BENCH_OUT ?? "bench/results/latest.json"),
+  dist: env.BENCH_DIST ? resolve(env.BENCH_DIST) : undefined,
   wranglerRuns: num("BENCH_WRANGLER", 1) > 0,
   upload: num("BENCH_UPLOAD", 1) > 0,
   startupSamples: num("BENCH_STARTUP_SAMPLES", 7),
@@ -269,10 +273,17 @@ function writeConfig(file, overrides) {
  * Bundles once with wrangler, then serves the frozen bundle: `wrangler dev` on the sources
  * would reload whenever anyone edits them, in the middle of a measurement.
  */
+/** Where the bundled bench Worker is. */
+const distDir = () => config.dist ?? join(tmp, "dist");
+
 async function bundle() {
+  if (existsSync(join(distDir(), "index.js"))) {
+    console.log(`bench Worker: ${distDir()}/index.js, bundled earlier (BENCH_DIST)`);
+    return;
+  }
   const logFile = join(tmp, "bundle.log");
   const config = writeConfig("wrangler.bundle.json", { main: join(root, "bench/worker/index.ts") });
-  const child = run(["deploy", "--dry-run", "--outdir", join(tmp, "dist"), "--config", config], logFile);
+  const child = run(["deploy", "--dry-run", "--outdir", distDir(), "--config", config], logFile);
   const code = await new Promise((ok) => child.on("exit", ok));
   if (code !== 0) throw new Error(`bundling the bench worker failed:\n${tail(logFile)}`);
 }
@@ -283,7 +294,7 @@ async function startWrangler(observability) {
   const logFile = join(tmp, `wrangler-${tag}.log`);
   const persist = join(tmp, `persist-${tag}`);
   const config = writeConfig(`wrangler.observability-${tag}.json`, {
-    main: join(tmp, "dist", "index.js"),
+    main: join(distDir(), "index.js"),
     no_bundle: true,
     observability: { enabled: observability },
   });
@@ -704,6 +715,7 @@ async function orders(base) {
       Object.assign(a, { perSecond: rate(a.orders, a.ms), toReservedP50: median(a.p50), toReservedP95: median(a.p95) });
     }
     byMode.ordersVsDirect = ratio(byMode.orders.perSecond, byMode.direct.perSecond);
+    byMode.toReservedVsDirect = ratio(byMode.orders.toReservedP50, byMode.direct.toReservedP50);
   }
   return out;
 }
@@ -716,6 +728,7 @@ function printOrders(o) {
   lines.push(row("3 reservations sent directly", "direct"));
   lines.push(row("OrderAttractor, by messages", "orders"));
   lines.push(`  ${pad("orders / direct (settled per s)", 34)}${cs.map((n) => lpad(fmtRatio(o[n].ordersVsDirect), 22)).join("")}`);
+  lines.push(`  ${pad("orders / direct (→ reserved p50)", 34)}${cs.map((n) => lpad(fmtRatio(o[n].toReservedVsDirect), 22)).join("")}`);
   return lines;
 }
 
@@ -998,15 +1011,16 @@ async function main() {
   console.log(`noema bench: ${JSON.stringify({ ...config, out: relative(root, config.out) })}`);
   // First, on a quiet machine: nothing else of the bench runs yet.
   const syncOnly = config.only.includes("sync");
-  const workers = !syncOnly && (config.upload || config.startupSamples > 0) ? await workerFigures() : {};
+  const ordersOnly = config.only.includes("orders");
+  const workers = !syncOnly && !ordersOnly && (config.upload || config.startupSamples > 0) ? await workerFigures() : {};
   if (workers.upload || workers.startup) printWorkerFigures(workers);
-  const clientJs = config.syncBundle ? await clientBundle(root, join(tmp, "client-bundle")) : undefined;
-  const apply = config.syncApply > 0 ? await optimisticApply(root, config.syncApply) : undefined;
+  const clientJs = config.syncBundle && !ordersOnly ? await clientBundle(root, join(tmp, "client-bundle")) : undefined;
+  const apply = config.syncApply > 0 && !ordersOnly ? await optimisticApply(root, config.syncApply) : undefined;
   if (clientJs || apply) printSync({ ...(clientJs ? { bundle: clientJs } : {}), ...(apply ? { apply } : {}) });
   if (config.wranglerRuns) await bundle();
   const runs = [];
-  // Sync alone needs one `wrangler dev` run.
-  const settings = config.wranglerRuns ? config.observability.slice(0, syncOnly ? 1 : undefined) : [];
+  // Sync alone, or orders alone, needs one `wrangler dev` run.
+  const settings = config.wranglerRuns ? config.observability.slice(0, syncOnly || ordersOnly ? 1 : undefined) : [];
   for (const [i, setting] of settings.entries()) {
     const observability = setting === "on";
     const t0 = performance.now();
@@ -1014,6 +1028,12 @@ async function main() {
     try {
       console.log(`wrangler dev (observability ${setting}) ready on ${base} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
       const run = { observability };
+      if (ordersOnly) {
+        run.orders = await orders(base);
+        console.log(printOrders(run.orders).join("\n"));
+        runs.push(run);
+        continue;
+      }
       if (i === 0 && (config.syncSubscribers.length > 0 || config.syncRows > 0)) {
         run.sync = {};
         if (config.syncSubscribers.length > 0) {

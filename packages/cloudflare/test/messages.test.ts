@@ -68,6 +68,26 @@ describe("messages over the generic routes", () => {
     expect(await env.LEDGER_ATTRACTOR.getByName(receiver).accounts()).toEqual([{ accountId: "acct-1-0", holder: "carol", balance: 0 }]);
   });
 
+  it("a message taken for delivery is not taken again by the same run until its lease ends, and taking it writes nothing", async () => {
+    const [sender, receiver] = [freshName("sender"), freshName("receiver")];
+    const stub = env.SENDING_LEDGER.getByName(sender);
+    const intent = buildIntent(ledger, (s) => void s.$send({ to: { attractor: "LEDGER_ATTRACTOR", name: receiver }, key: `open:${receiver}` }, open("dave")));
+    expect(await stub.sedimentation(intent)).toMatchObject({ success: true });
+    const [before] = (await get(`/senders/${sender}/outbox`)).body.messages;
+    const taken = await runInDurableObject(stub, (instance: SendingLedger) => {
+      const now = Date.now();
+      const { features, outbox } = (instance as unknown as { sedimenter: { outbox: { earliest(): number | undefined }; features: { messages: { takeDue(now: number, limit: number, until: number): unknown[] } } } }).sedimenter;
+      const first = features.messages.takeDue(now, 64, now + 60_000).length;
+      const again = features.messages.takeDue(now, 64, now + 60_000).length;
+      // Its lease is when the alarm comes back for it, should this run not answer.
+      const next = outbox.earliest();
+      const afterLease = features.messages.takeDue(now + 60_001, 64, now + 120_000).length;
+      return { first, again, next: next === now + 60_000, afterLease };
+    });
+    expect(taken).toEqual({ first: 1, again: 0, next: true, afterLease: 1 });
+    expect((await get(`/senders/${sender}/outbox`)).body.messages).toEqual([before]);
+  });
+
   it("bad paging input is a 400 naming the field", async () => {
     for (const query of ["limit=0", "limit=x", "after=-1"]) {
       const res = await get(`/senders/${freshName("s")}/outbox?${query}`);

@@ -100,8 +100,7 @@ export class OrderAttractor extends Attractor.of(orders)<Env> {
 
   /** Creates the order (reserving every line), or returns it when it exists with the same lines. */
   create(input: CreateOrder): OrderResult {
-    this.catchUp();
-    const existing = this.read();
+    const existing = this.current();
     if (existing) {
       if (sameLines(existing.lines, input.lines)) return { ok: true, created: false, order: present(existing) };
       return { ok: false, status: 409, code: "conflict", message: `order ${input.orderId} exists with other lines` };
@@ -123,8 +122,7 @@ export class OrderAttractor extends Attractor.of(orders)<Env> {
 
   /** The order, or undefined when none was created here. */
   order(): OrderJson | undefined {
-    this.catchUp();
-    const order = this.read();
+    const order = this.current();
     return order && present(order);
   }
 
@@ -166,7 +164,8 @@ export class OrderAttractor extends Attractor.of(orders)<Env> {
   /** Every receipt about a line: recorded with what it leads to, in one transaction. */
   protected override onReceipt(receipt: Receipt): Intent | undefined {
     const parsed = parseMessageKey(receipt.key);
-    const order = this.read();
+    // The protocol reads the order and its lines, never the history.
+    const order = this.read(false);
     if (!parsed || !order) return undefined;
     const lineIndex = Number(parsed.reservationId.slice(parsed.reservationId.lastIndexOf(".") + 1));
     const seal = receipt.seal;
@@ -188,23 +187,25 @@ export class OrderAttractor extends Attractor.of(orders)<Env> {
 
   /** The expiry woke: release every line (the frozen Intent moved the order to `releasing`). */
   protected override onWake(_outcomes: WakeOutcome[]): void {
-    this.catchUp();
+    this.current();
   }
 
   /**
    * A `releasing` order sends a release for every line that may still hold stock. The expiry
    * moves it there from Cryostasis and the releases follow from `onWake`; should the object stop
    * between the two, its next call or wake sends them (the order records that it did).
+   * Returns the order as it is then.
    */
-  private catchUp(): void {
+  private current(): OrderState | undefined {
     const order = this.read();
     const plan = order && onReleasing(order);
-    if (plan) this.apply(this.intentOf(order, plan));
+    if (!plan) return order;
+    this.apply(this.intentOf(order, plan));
+    return this.read();
   }
 
   private decide(decision: (order: OrderState) => Decision): OrderResult {
-    this.catchUp();
-    const order = this.read();
+    const order = this.current();
     if (!order) return { ok: false, status: 404, code: "not_found", message: `order ${this.world.name} does not exist` };
     const d = decision(order);
     if (!d.ok) return { ok: false, status: 409, code: "conflict", message: d.reason };
@@ -250,7 +251,8 @@ export class OrderAttractor extends Attractor.of(orders)<Env> {
     this.wake();
   }
 
-  private read(): OrderState | undefined {
+  /** The order, with its history unless `history` is false (the protocol does not read it). */
+  private read(history = true): OrderState | undefined {
     const row = this.query(ORDER, "FROM orders")[0];
     if (!row) return undefined;
     const lines = this.query(LINE, "FROM order_lines ORDER BY line_index").map((l) => ({
@@ -263,11 +265,6 @@ export class OrderAttractor extends Attractor.of(orders)<Env> {
       holdExpiresAt: l.hold_expires_at,
       ...(l.reason === null ? {} : { reason: l.reason }),
     }));
-    const history = this.query(HISTORY, "FROM order_history ORDER BY seq").map((h) => ({
-      status: h.status,
-      at: h.at,
-      ...(h.note === null ? {} : { note: h.note }),
-    }));
     return {
       id: row.id,
       status: row.status,
@@ -277,7 +274,13 @@ export class OrderAttractor extends Attractor.of(orders)<Env> {
       expiresAt: row.expires_at,
       ...(row.problem === null ? {} : { problem: row.problem }),
       lines,
-      history,
+      history: history
+        ? this.query(HISTORY, "FROM order_history ORDER BY seq").map((h) => ({
+            status: h.status,
+            at: h.at,
+            ...(h.note === null ? {} : { note: h.note }),
+          }))
+        : [],
     };
   }
 }

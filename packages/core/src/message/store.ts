@@ -11,7 +11,7 @@ export const MESSAGE_DDL = [
   `CREATE INDEX IF NOT EXISTS _noema_outbox_due ON _noema_outbox (next_attempt_at, message_id)`,
   // One row per settled message: its key stays taken, and the receipt itself is in the sediment that recorded it.
   `CREATE TABLE IF NOT EXISTS _noema_receipt (message_id INTEGER PRIMARY KEY, msg_key TEXT NOT NULL UNIQUE, outcome TEXT NOT NULL, sediment_id INTEGER NOT NULL) STRICT`,
-  // Messages taken for delivery and not yet answered: at an object's start, every one of them was taken by a run that died.
+  // Leases written by versions that kept them on disk (now in memory): at an object's start, every one was taken by a run that died.
   `CREATE TABLE IF NOT EXISTS _noema_lease (message_id INTEGER PRIMARY KEY) STRICT`,
 ];
 
@@ -82,9 +82,21 @@ function entryOf(r: Record<string, unknown>): OutboxRow {
   };
 }
 
+/** Sieves kept parsed per outbox: a Sieve never changes under its hash, and a law has few of them. */
+const SIEVE_CACHE = 64;
+
 /** The outbox of one Attractor and the keys of its settled messages; every method runs inside the caller's transaction. */
 export class OutboxStore {
   private readonly knownSieves = new Set<string>();
+  /** Each delivery carries its message's Sieve: read and parsed once per hash, not once per message. */
+  private readonly sieves = new Map<string, Sieve>();
+  /**
+   * Messages taken for delivery, until when (a lease). In memory: an object runs as one instance
+   * at a time, so a lease only has to hold within this run, and a run that dies takes its leases
+   * with it (its messages are due again at once). Nothing is written to take a message, so a
+   * delivery does not wait for a write to be durable before it goes out.
+   */
+  private readonly leased = new Map<number, number>();
 
   constructor(private readonly db: SqlExecutor) {}
 
@@ -100,14 +112,22 @@ export class OutboxStore {
   }
 
   sieve(hash: string): Sieve {
+    const cached = this.sieves.get(hash);
+    if (cached) return cached;
     const sieve = storedSieve(this.db, hash);
     if (!sieve) throw new Error(`Sieve ${hash} of a pending message is not stored`);
+    if (this.sieves.size >= SIEVE_CACHE) this.sieves.clear();
+    this.sieves.set(hash, sieve);
     return sieve;
   }
 
+  /** When the next message is due: a leased one when its lease ends. */
   earliest(): number | undefined {
-    const r = this.db.exec(`SELECT next_attempt_at FROM _noema_outbox ORDER BY next_attempt_at, message_id LIMIT 1`, [])[0];
-    return r ? Number(r.next_attempt_at) : undefined;
+    // Past the leased ones, the first row is the earliest message free to take.
+    const rows = this.db.exec(`SELECT message_id, next_attempt_at FROM _noema_outbox ORDER BY next_attempt_at, message_id LIMIT ?`, [this.leased.size + 1]);
+    const free = rows.find((r) => !this.leased.has(Number(r.message_id)));
+    const times = [...this.leased.values(), ...(free ? [Number(free.next_attempt_at)] : [])];
+    return times.length > 0 ? Math.min(...times) : undefined;
   }
 
   due(now: number, limit: number): OutboxRow[] {
@@ -116,23 +136,18 @@ export class OutboxStore {
 
   /** Takes due messages for delivery: each is left alone until `until` (a lease), unless settled or postponed first. */
   take(now: number, limit: number, until: number): OutboxRow[] {
-    const taken = this.db
-      .exec(
-        `UPDATE _noema_outbox SET next_attempt_at = ? WHERE message_id IN (SELECT message_id FROM _noema_outbox WHERE next_attempt_at <= ? ORDER BY next_attempt_at, message_id LIMIT ?)
-         RETURNING message_id, msg_key, target_attractor, target_name, intent, sieve_hash, sent_sediment, sent_step, attempts, last_error, next_attempt_at, created_at`,
-        [until, now, limit],
-      )
-      .map(entryOf)
-      .sort((a, b) => a.messageId - b.messageId);
-    if (taken.length > 0) this.db.exec(`INSERT OR IGNORE INTO _noema_lease (message_id) SELECT value FROM json_each(?)`, [JSON.stringify(taken.map((t) => t.messageId))]);
+    const free = (e: OutboxRow) => (this.leased.get(e.messageId) ?? 0) <= now;
+    const taken = this.due(now, limit + this.leased.size).filter(free).slice(0, limit);
+    for (const t of taken) this.leased.set(t.messageId, until);
     return taken;
   }
 
   /**
-   * Makes every leased message due at `now`. An object runs as one instance at a time, so at its
-   * start each lease belongs to a run that died (kill -9, eviction, code update): waiting it out
-   * would hold an order up for the whole lease. A delivery still in flight from that run may
-   * then arrive twice, which the message's key makes harmless. Returns how many were released.
+   * Makes every lease kept on disk (by earlier versions) due at `now`. An object runs as one
+   * instance at a time, so at its start each lease belongs to a run that died (kill -9, eviction,
+   * code update): waiting it out would hold an order up for the whole lease. A delivery still in
+   * flight from that run may then arrive twice, which the message's key makes harmless. Returns
+   * how many were released.
    */
   releaseLeases(now: number): number {
     const released = this.db.exec(`UPDATE _noema_outbox SET next_attempt_at = ? WHERE next_attempt_at > ? AND message_id IN (SELECT message_id FROM _noema_lease) RETURNING message_id`, [now, now]).length;
@@ -148,13 +163,13 @@ export class OutboxStore {
   /** Records a failed attempt and when to try again. */
   postpone(messageId: number, attempts: number, error: string, nextAttemptAt: number): void {
     this.db.exec(`UPDATE _noema_outbox SET attempts = ?, last_error = ?, next_attempt_at = ? WHERE message_id = ?`, [attempts, error, nextAttemptAt, messageId]);
-    this.db.exec(`DELETE FROM _noema_lease WHERE message_id = ?`, [messageId]);
+    this.leased.delete(messageId);
   }
 
   /** Takes the message out and keeps its key taken; false when another delivery settled it first. */
   settle(entry: OutboxRow, outcome: string, sedimentId: number): boolean {
+    this.leased.delete(entry.messageId);
     if (this.db.exec(`DELETE FROM _noema_outbox WHERE message_id = ? RETURNING message_id`, [entry.messageId]).length === 0) return false;
-    this.db.exec(`DELETE FROM _noema_lease WHERE message_id = ?`, [entry.messageId]);
     this.db.exec(`INSERT INTO _noema_receipt (message_id, msg_key, outcome, sediment_id) VALUES (?, ?, ?, ?)`, [entry.messageId, entry.key, outcome, sedimentId]);
     return true;
   }

@@ -68,9 +68,9 @@ export class Messages implements FeatureHooks {
     return { intent: parsed.value, sieve: intentSieve(vocabulary, parsed.value) };
   }
 
-  /** Due messages, at most `limit`, taken for delivery until `leaseUntil` (see OutboxStore.take). */
+  /** Due messages, at most `limit`, taken for delivery until `leaseUntil` (see OutboxStore.take; nothing is written). */
   takeDue(now: number, limit: number, leaseUntil: number): OutboxRow[] {
-    return this.sealing.host.transaction(() => this.outbox.take(now, limit, leaseUntil));
+    return this.outbox.take(now, limit, leaseUntil);
   }
 
   /** At the object's start: the messages a dead run had taken are due again now (see OutboxStore.releaseLeases). */

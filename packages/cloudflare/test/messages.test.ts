@@ -1,6 +1,6 @@
 import { abortAllDurableObjects, env, runDurableObjectAlarm, runInDurableObject, SELF } from "cloudflare:test";
 import { AttractorDefinitionError } from "@noema/cloudflare";
-import { buildIntent } from "@noema/core";
+import { buildIntent, type StepBuilder } from "@noema/core";
 import { describe, expect, it } from "vitest";
 import { ledger } from "./ledger/vocabulary.js";
 import { MisdeclaredLedger, type SendingLedger } from "./messages/attractors.js";
@@ -86,6 +86,25 @@ describe("messages over the generic routes", () => {
     });
     expect(taken).toEqual({ first: 1, again: 0, next: true, afterLease: 1 });
     expect((await get(`/senders/${sender}/outbox`)).body.messages).toEqual([before]);
+  });
+
+  it("an Intent refused after its $send leaves nothing behind: a later send of the same message is stored and delivered", async () => {
+    const [sender, receiver] = [freshName("sender"), freshName("receiver")];
+    const stub = env.SENDING_LEDGER.getByName(sender);
+    const send = (s: StepBuilder<typeof ledger.operations>) => s.$send({ to: { attractor: "LEDGER_ATTRACTOR", name: receiver }, key: `open:${receiver}` }, open("bob"));
+    // The object's first send of this message (and so of its Sieve), rolled back with the deposit that follows it.
+    const refused = await stub.sedimentation(
+      buildIntent(ledger, (s) => {
+        send(s);
+        s.deposit({ accountId: "no-such-account", amount: 1 });
+      }),
+    );
+    expect(refused).toMatchObject({ success: false });
+    expect((await get(`/senders/${sender}/outbox`)).body).toEqual({ messages: [] });
+    expect(await stub.sedimentation(buildIntent(ledger, (s) => void send(s)))).toMatchObject({ success: true });
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    expect((await get(`/senders/${sender}/outbox`)).body).toEqual({ messages: [] });
+    expect(await env.LEDGER_ATTRACTOR.getByName(receiver).accounts()).toEqual([{ accountId: "acct-1-0", holder: "bob", balance: 0 }]);
   });
 
   it("bad paging input is a 400 naming the field", async () => {

@@ -42,19 +42,6 @@ export function scaledBackoffMs(attempts: number, firstMs: number): number {
   return Math.min(firstMs * 2 ** Math.max(attempts - 1, 0), 5 * 60 * 1000);
 }
 
-/**
- * Stores a Sieve once under its hash (`known`: hashes this caller already stored, so most writes
- * skip the insert); returns the hash. Frozen Intents and messages both name their Sieve so.
- */
-export function storeSieve(db: SqlExecutor, sieve: Sieve, known: Set<string>): string {
-  const hash = sieveHash(sieve);
-  if (!known.has(hash)) {
-    db.exec(`INSERT OR IGNORE INTO _noema_sieve (sieve_hash, sieve) VALUES (unhex(?), ?)`, [hash, canonicalJson(sieve)]);
-    known.add(hash);
-  }
-  return hash;
-}
-
 const SIEVE_ID = `SELECT sieve_id FROM _noema_sieve WHERE sieve_hash = unhex(?)`;
 
 /** The Sieve stored under this hash. */

@@ -2,8 +2,8 @@ import { canonicalJson, sha256Hex } from "../canonical/index.js";
 import type { MessageTarget } from "../builtin/index.js";
 import type { SqlExecutor, World } from "../host/index.js";
 import { type Intent, MAX_KEY_LENGTH } from "../intent/index.js";
-import { storedSieve, storeSieve } from "../cryostasis/store.js";
-import type { Sieve } from "../sieve/index.js";
+import { storedSieve } from "../cryostasis/store.js";
+import { type Sieve, sieveHash } from "../sieve/index.js";
 
 export const MESSAGE_DDL = [
   // Pending messages; a message leaves the outbox in the transaction that records its receipt.
@@ -87,7 +87,10 @@ const SIEVE_CACHE = 64;
 
 /** The outbox of one Attractor and the keys of its settled messages; every method runs inside the caller's transaction. */
 export class OutboxStore {
+  /** Sieves known stored: only once the transaction that stored one committed (a rollback takes the row with it). */
   private readonly knownSieves = new Set<string>();
+  /** Sieves stored by a transaction not yet known to have committed (see `committed`). */
+  private readonly storedSieves = new Set<string>();
   /** Each delivery carries its message's Sieve: read and parsed once per hash, not once per message. */
   private readonly sieves = new Map<string, Sieve>();
   /**
@@ -100,12 +103,22 @@ export class OutboxStore {
 
   constructor(private readonly db: SqlExecutor) {}
 
+  /** After a transaction that may have sent committed, outside it: the Sieves it stored are known if they are there (a rollback took them). */
+  committed(): void {
+    for (const hash of this.storedSieves) if (storedSieve(this.db, hash)) this.knownSieves.add(hash);
+    this.storedSieves.clear();
+  }
+
   /** Stores a message; a key already used (pending or settled) stores nothing and names that message. */
   send(r: SendRequest): { messageId: number; existing: boolean } {
     const settled = this.db.exec(`SELECT message_id FROM _noema_receipt WHERE msg_key = ?`, [r.key])[0];
     if (settled) return { messageId: Number(settled.message_id), existing: true };
-    // Shared with Cryostasis: a Sieve is stored once, whoever depends on it.
-    const hash = storeSieve(this.db, r.sieve, this.knownSieves);
+    // Shared with Cryostasis (_noema_sieve): a Sieve is stored once, whoever depends on it.
+    const hash = sieveHash(r.sieve);
+    if (!this.knownSieves.has(hash)) {
+      this.db.exec(`INSERT OR IGNORE INTO _noema_sieve (sieve_hash, sieve) VALUES (unhex(?), ?)`, [hash, canonicalJson(r.sieve)]);
+      this.storedSieves.add(hash);
+    }
     const inserted = this.db.exec(SEND_SQL, [r.key, r.to.attractor, r.to.name, canonicalJson(r.intent), hash, r.sedimentId, r.step, r.now, r.now])[0];
     if (inserted) return { messageId: Number(inserted.message_id), existing: false };
     return { messageId: Number(this.db.exec(`SELECT message_id FROM _noema_outbox WHERE msg_key = ?`, [r.key])[0]!.message_id), existing: true };

@@ -68,6 +68,11 @@ export class Messages implements FeatureHooks {
     return { intent: parsed.value, sieve: intentSieve(vocabulary, parsed.value) };
   }
 
+  /** After each committed transaction: the Sieves its `$send`s stored are known from then on (see OutboxStore.committed). */
+  committed(): void {
+    this.outbox.committed();
+  }
+
   /** Due messages, at most `limit`, taken for delivery until `leaseUntil` (see OutboxStore.take; nothing is written). */
   takeDue(now: number, limit: number, leaseUntil: number): OutboxRow[] {
     return this.outbox.take(now, limit, leaseUntil);

@@ -202,13 +202,22 @@ export class Sedimenter {
    */
   private apply(prepare: () => Sealable, now: number, batched = false): SuccessSeal {
     let alarmWork: AlarmWork;
-    const { sediment, settled } = this.host.transaction(() => {
-      const { admitted, origin } = prepare();
-      this.alarmWork = undefined;
-      const done = this.commit(admitted, origin, now);
-      alarmWork = this.alarmWork;
-      return done;
-    });
+    let committed = false;
+    let done: ReturnType<Sedimenter["commit"]>;
+    try {
+      done = this.host.transaction(() => {
+        const { admitted, origin } = prepare();
+        this.alarmWork = undefined;
+        const sealed = this.commit(admitted, origin, now);
+        alarmWork = this.alarmWork;
+        return sealed;
+      });
+      committed = true;
+    } finally {
+      // Shapes the log stored in this transaction are remembered only if it committed.
+      this.log.settle(committed);
+    }
+    const { sediment, settled } = done;
     settled?.();
     this.head = { sedimentId: sediment.sedimentId, hash: sediment.hash };
     for (const hook of this.committedHooks) hook(sediment);

@@ -78,8 +78,8 @@ interface ReplayCursor {
 
 /** The sediment log's table: its rows are the log a path leaves. */
 const SEDIMENT = "_noema_sediment";
-/** What else verifying the chain reads: the Worlds its entries name, the law stamps, the link the log starts from. */
-const CHAIN_READS = ["_noema_world", "_noema_nomos", "_noema_anchor"];
+/** What else verifying the chain reads: the Worlds its entries name, the law stamps, the link the log starts from, the shapes its rows fill. */
+const CHAIN_READS = ["_noema_world", "_noema_nomos", "_noema_anchor", "_noema_shape"];
 
 /** The frozen entry a sediment woke from, if the alarm applied it. */
 const wokenEntry = (row: Sediment) => (row.origin && "cryostasis" in row.origin ? row.origin.cryostasis?.cryoId : undefined);

@@ -1,7 +1,7 @@
 /** Wall time one slice of long work (verification, archival) aims at: a request arriving meanwhile waits about this long. */
 export const SLICE_TARGET_MS = 10;
 /** Fewest and most entries an adapted slice holds. */
-export const SLICE_MIN = 100;
+export const SLICE_MIN = 200;
 export const SLICE_MAX = 2000;
 
 /**

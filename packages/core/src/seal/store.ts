@@ -563,41 +563,69 @@ interface Shapes {
 /** Most shapes one log stores: past it, rows of a new kind are kept whole (a law that builds keys from data makes many). */
 export const MAX_SHAPES = 256;
 /** Marks a value left out of a shape: canonical JSON never holds a raw control character. */
-const HOLE = "\u0001";
+export const HOLE = "\u0001";
 const SHAPE_JOIN = "\u0002";
-/** A JSON token: a string, or a number, true, false or null. */
-const TOKEN = /"(?:[^"\\]|\\.)*"|[^",:{}[\]]+/g;
 /** Values an Intent keeps in its shape: after these keys they name its structure (operations, references, version), not its data. */
-const STRUCTURE_KEYS = new Set(['"op"', '"output"', '"step"', '"v"']);
+export const STRUCTURE_KEYS = ['"op"', '"output"', '"step"', '"v"'];
+
+/** Where the JSON token at `at` ends: after a string's closing quote, or at the delimiter after a number, true, false or null. */
+function tokenEnd(json: string, at: number): number {
+  if (json.charCodeAt(at) === 34 /* " */) {
+    for (let j = at; ; ) {
+      j = json.indexOf('"', j + 1);
+      if (j === -1) return json.length;
+      let k = j - 1;
+      while (json.charCodeAt(k) === 92 /* \ */) k--;
+      if ((j - 1 - k) % 2 === 0) return j + 1;
+    }
+  }
+  let j = at + 1;
+  while (j < json.length) {
+    const c = json.charCodeAt(j);
+    if (c === 44 || c === 125 || c === 93) break;
+    j++;
+  }
+  return j;
+}
 
 /**
  * Splits canonical JSON into its shape, with each value (after any key not in `keep`, and in
  * arrays) replaced by HOLE, and those values, comma-separated: Intents of one kind share the shape.
+ * A scan of the text, no parse: it runs on every write.
  */
-function splitShape(json: string, keep?: ReadonlySet<string>): { shape: string; values: string } {
+export function splitShape(json: string, keep?: readonly string[]): { shape: string; values: string } {
   let shape = "";
   let values = "";
   let last = 0;
-  let key = "";
-  for (const m of json.matchAll(TOKEN)) {
-    const token = m[0];
-    const at = m.index;
-    const end = at + token.length;
-    if (json.charCodeAt(end) === 58 /* : */) key = token;
-    else if (!(keep?.has(key) && json.charCodeAt(at - 1) === 58)) {
-      shape += `${json.slice(last, at)}${HOLE}`;
-      values += values ? `,${token}` : token;
+  let keyAt = -1;
+  for (let i = 0; i < json.length; ) {
+    const c = json.charCodeAt(i);
+    // , : { } [ ]
+    if (c === 44 || c === 58 || c === 123 || c === 125 || c === 91 || c === 93) {
+      i++;
+      continue;
+    }
+    const end = tokenEnd(json, i);
+    if (json.charCodeAt(end) === 58) keyAt = i;
+    else if (!(keep && json.charCodeAt(i - 1) === 58 && keep.some((k) => i === keyAt + k.length + 1 && json.startsWith(k, keyAt)))) {
+      shape += `${json.slice(last, i)}${HOLE}`;
+      values += values ? `,${json.slice(i, end)}` : json.slice(i, end);
       last = end;
     }
+    i = end;
   }
   return { shape: shape + json.slice(last), values };
 }
 
 /** The JSON a shape (split at its holes) and its values make again: the inverse of splitShape. */
-function fillShape(parts: readonly string[], values: string): string {
+export function fillShape(parts: readonly string[], values: string): string {
   let out = parts[0]!;
   let i = 1;
-  for (const m of values.matchAll(TOKEN)) out += `${m[0]}${parts[i++] ?? ""}`;
+  for (let at = 0; at < values.length; at++) {
+    const end = tokenEnd(values, at);
+    out += `${values.slice(at, end)}${parts[i++] ?? ""}`;
+    at = end;
+  }
   // Values that do not fit the shape (only by tampering) make null, which hashes differently.
   return i === parts.length ? out : "null";
 }

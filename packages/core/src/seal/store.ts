@@ -198,7 +198,11 @@ export class SedimentLog {
   private insert: { columns: string; sql: string } | undefined;
   private shapeCache: Shapes | undefined;
 
-  constructor(private readonly db: SqlExecutor) {}
+  /** `shapes` false stores new rows whole (the model checker's SQL properties read them); rows by shape are read either way. */
+  constructor(
+    private readonly db: SqlExecutor,
+    private readonly byShape = true,
+  ) {}
 
   head(): ChainLink {
     const row = this.db.exec(`SELECT sediment_id, ${hexOut("hash")} AS hash FROM _noema_sediment ORDER BY sediment_id DESC LIMIT 1`, [])[0];
@@ -381,10 +385,13 @@ export class SedimentLog {
   append(entry: CanonicalSediment & { hash: string; idempotencyKey: string | null }, returning?: { columns: string; params: readonly SqlValue[] }): Row {
     const stored = this.storedIntent(entry.intent, entry.idempotencyKey);
     const columns = returning?.columns ?? "";
-    const intent = splitShape(stored.text, STRUCTURE_KEYS);
-    const outputs = splitShape(entry.outputs);
-    const shapeId = this.shapeId(intent.shape, outputs.shape);
-    const [intentText, outputsText] = shapeId === null ? [stored.text, entry.outputs] : [intent.values, outputs.values];
+    let [intentText, outputsText, shapeId]: [string, string, number | null] = [stored.text, entry.outputs, null];
+    if (this.byShape) {
+      const intent = splitShape(stored.text, STRUCTURE_KEYS);
+      const outputs = splitShape(entry.outputs);
+      shapeId = this.shapeId(intent.shape, outputs.shape);
+      if (shapeId !== null) [intentText, outputsText] = [intent.values, outputs.values];
+    }
     const params = [entry.sedimentId, entry.hash, entry.timestamp, intentText, stored.nomosVersion, outputsText, this.worldId(entry.worldHash), entry.origin ?? null, entry.idempotencyKey, shapeId];
     if (columns) for (const p of returning!.params) params.push(p);
     return this.db.exec(this.appendSql(columns), params)[0] ?? {};

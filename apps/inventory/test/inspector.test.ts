@@ -292,7 +292,7 @@ describe("inspector", () => {
     );
     expect(await stub.verifyTail(10)).toMatchObject({ ok: true, from: 251, length: 260 });
     await runInDurableObject(stub, (o: InventoryAttractor, state) => {
-      state.storage.sql.exec(`UPDATE _noema_sediment SET outputs = replace(outputs, '"quantity":255', '"quantity":9999') WHERE sediment_id = 255`);
+      state.storage.sql.exec(`UPDATE _noema_sediment SET outputs = replace(outputs, '255', '9999') WHERE sediment_id = 255`);
       expect(o.verifyTail(10)).toEqual({ ok: false, from: 251, length: 260, brokenAt: 255 });
       // Before the window it says nothing: that is what the full verify is for.
       expect(o.verifyTail(5)).toMatchObject({ ok: true, from: 256 });

@@ -315,8 +315,10 @@ describe("verify", () => {
   }
 
   const tampering: { what: string; sql: string; brokenAt: number; length: number }[] = [
-    { what: "outputs", sql: `UPDATE _noema_sediment SET outputs = replace(outputs, '"quantity":1', '"quantity":2') WHERE sediment_id = 2`, brokenAt: 2, length: 1 },
-    { what: "intent", sql: `UPDATE _noema_sediment SET intent = replace(intent, '"quantity":5', '"quantity":500') WHERE sediment_id = 1`, brokenAt: 1, length: 0 },
+    // Rows are stored by shape: intent and outputs hold the values only (the reservation's quantity, the stock's "a",5).
+    { what: "outputs", sql: `UPDATE _noema_sediment SET outputs = replace(outputs, ',null,1,', ',null,2,') WHERE sediment_id = 2`, brokenAt: 2, length: 1 },
+    { what: "intent", sql: `UPDATE _noema_sediment SET intent = replace(intent, '"a",5', '"a",500') WHERE sediment_id = 1`, brokenAt: 1, length: 0 },
+    { what: "the shape an entry names", sql: `UPDATE _noema_shape SET intent = replace(intent, '"reserve"', '"release"') WHERE intent LIKE '%"reserve"%'`, brokenAt: 2, length: 1 },
     { what: "timestamp", sql: `UPDATE _noema_sediment SET timestamp = timestamp + 1 WHERE sediment_id = 3`, brokenAt: 3, length: 2 },
     { what: "the World an entry names", sql: `UPDATE _noema_sediment SET world_id = world_id + 1 WHERE sediment_id = 2`, brokenAt: 2, length: 1 },
     { what: "the stored World", sql: `UPDATE _noema_world SET world = replace(world, 'InventoryAttractor', 'OtherAttractor')`, brokenAt: 1, length: 0 },

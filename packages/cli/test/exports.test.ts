@@ -90,8 +90,8 @@ describe("entry points", () => {
     const internal = exportsOf(here("../../core/src/internal.ts"));
     expect(internal).toStrictEqual([
     "backoffMs", "canonicalJson", "constraintReason", "countPlaceholders", "CryostasisStore", "deriveDomain",
-    "diffNomos", "FORMAT_VERSION", "hashCanonicalSediment", "MAX_WAKE_ATTEMPTS", "scaledBackoffMs",
-    "SCOPE_MARKS_KEPT", "sha256Hex", "VERIFY_SLICE", "verifySchema", "worldHash",
+    "diffNomos", "FORMAT_VERSION", "hashCanonicalSediment", "MAX_SHAPES", "MAX_WAKE_ATTEMPTS", "scaledBackoffMs",
+    "SCOPE_MARKS_KEPT", "sha256Hex", "SLICE_TARGET_MS", "VERIFY_SLICE", "verifySchema", "worldHash",
     ]);
     const published = ["index", "runtime", "check"].flatMap((e) => exportsOf(here(`../../core/src/${e}.ts`)));
     expect(internal.filter((n) => published.includes(n))).toStrictEqual([]);

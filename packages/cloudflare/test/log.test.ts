@@ -52,6 +52,51 @@ async function fill(stub: Stub, account: string, n: number): Promise<void> {
   await evictDurableObject(stub);
 }
 
+/** Two legs of one transfer on one account: refused by the invariant (checked after the log row is written) unless they net to zero. */
+const legs = (transferId: string, accountId: string, first: number, second: number): Intent =>
+  buildIntent(ledger, (s) => {
+    s.post({ transferId, accountId, amount: first });
+    s.post({ transferId, accountId, amount: second });
+  });
+
+describe("the log's stored form by shape (format 3)", () => {
+  it("stores an Intent's and its outputs' values apart from their shape, shared by Intents of one kind, and reads them back exactly", async () => {
+    const { stub, account } = await ledgerWithAccount();
+    const seals = [committed(await stub.sedimentation(deposit(account, 3))), committed(await stub.sedimentation(deposit(account, 40)))];
+    const stored = await runInDurableObject(stub, (_, state) => ({
+      shapes: state.storage.sql.exec("SELECT COUNT(*) AS n FROM _noema_shape").one().n,
+      rows: state.storage.sql.exec("SELECT shape_id, intent, outputs FROM _noema_sediment WHERE sediment_id > 1 ORDER BY sediment_id").toArray(),
+    }));
+    // The account's opening and the two deposits: two kinds.
+    expect(stored.shapes).toBe(2);
+    expect(stored.rows[0]!.shape_id).toBe(stored.rows[1]!.shape_id);
+    expect(stored.rows.map((r) => r.intent)).toEqual([`"${account}",3`, `"${account}",40`]);
+    const read = (await stub.sediments(1, 10)).sediments;
+    expect(read.map((s) => ({ intent: s.intent, outputs: s.outputs }))).toEqual([
+      { intent: deposit(account, 3), outputs: seals[0]!.outputs },
+      { intent: deposit(account, 40), outputs: seals[1]!.outputs },
+    ]);
+    expect(await stub.verify()).toMatchObject({ ok: true, length: 3 });
+  });
+
+  it("a shape first stored by an Intent the invariants refused is stored again by the next Intent of that kind", async () => {
+    const { stub, account } = await ledgerWithAccount();
+    expect((await stub.sedimentation(legs("t-1", account, 5, -4))).success).toBe(false);
+    const seal = committed(await stub.sedimentation(legs("t-2", account, 5, -5)));
+    await evictDurableObject(stub);
+    expect(await stub.verify()).toMatchObject({ ok: true, length: 2, head: seal.hash });
+    expect((await stub.sediments(1, 1)).sediments[0]).toMatchObject({ intent: legs("t-2", account, 5, -5), outputs: seal.outputs });
+  });
+
+  it("verify reports the first entry of a shape that was rewritten", async () => {
+    const { stub, account } = await ledgerWithAccount();
+    await stub.sedimentation(deposit(account, 3));
+    await stub.sedimentation(deposit(account, 4));
+    await runInDurableObject(stub, (_, state) => void state.storage.sql.exec(`UPDATE _noema_shape SET intent = replace(intent, '"deposit"', '"withdraw"')`));
+    expect(await stub.verify()).toEqual({ ok: false, brokenAt: 2, length: 1 });
+  });
+});
+
 describe("the log's stored form (format 2)", () => {
   it("stores hashes as 32-byte BLOBs, no prev_hash, and a stamped Intent without its stamp, yet reads back the Intent as sent", async () => {
     const { stub, account } = await ledgerWithAccount();
@@ -206,7 +251,8 @@ describe("reads that do not scan history", () => {
       return seen.map(({ sql, params }) => ({ sql, plan: real.exec(`EXPLAIN QUERY PLAN ${sql}`, params).map((r) => String(r.detail)) }));
     });
     expect(plans.length).toBeGreaterThanOrEqual(8);
-    for (const { sql, plan } of plans) {
+    // The shapes are read whole once per instance: at most MAX_SHAPES rows, not history.
+    for (const { sql, plan } of plans.filter((p) => !p.sql.endsWith("FROM _noema_shape"))) {
       // A bare SCAN reads the whole table; a temporary B-tree sorts it.
       const bad = plan.filter((d) => /^SCAN \S+$/.test(d) || d.includes("TEMP B-TREE"));
       expect({ sql, bad }).toEqual({ sql, bad: [] });
@@ -227,6 +273,47 @@ const V1_DDL = [
 const V2_ONLY = ["_noema_format", "_noema_anchor", "_noema_checkpoint", "_noema_verify_pass", "_noema_sediment", "_noema_world", "_noema_cryostasis", "_noema_sieve"];
 
 describe("upgrading the internal tables", () => {
+  it("an object holding format 2 is upgraded on wake: its rows stay whole and verify, new rows are stored by shape", async () => {
+    const { stub, account } = await ledgerWithAccount();
+    await stub.sedimentation({ ...deposit(account, 3), idempotencyKey: "once" });
+    await stub.sedimentation(depositAndFreeze("erin"));
+    await stub.sedimentation(deposit(account, 4));
+    const log = (await stub.sediments(0, 100)).sediments;
+    const frozen = await stub.frozen();
+    const verified = await stub.verify();
+    expect(verified.ok).toBe(true);
+
+    // Format 2 as it was deployed: every row whole (stamp and key cut), no shape column or table.
+    await runInDurableObject(stub, (_, state) => {
+      const sql = state.storage.sql;
+      const layout = new SedimentLog(executor(state));
+      for (const s of log) {
+        const stored = layout.storedIntent(canonicalJson(s.intent), s.intent.idempotencyKey ?? null);
+        sql.exec("UPDATE _noema_sediment SET intent = ?, nomos_version = ?, outputs = ?, shape_id = NULL WHERE sediment_id = ?", stored.text, stored.nomosVersion, canonicalJson(s.outputs), s.sedimentId);
+      }
+      for (const table of ["_noema_sediment", "_noema_archived_key"]) sql.exec(`ALTER TABLE ${table} DROP COLUMN shape_id`);
+      sql.exec("DROP TABLE _noema_shape");
+      sql.exec("UPDATE _noema_format SET version = 2");
+    });
+    await evictDurableObject(stub);
+
+    expect((await stub.sediments(0, 100)).sediments).toEqual(log);
+    expect(await stub.frozen()).toEqual(frozen);
+    expect(await stub.verify()).toEqual(verified);
+    const next = committed(await stub.sedimentation(deposit(account, 1)));
+    expect(next).toMatchObject({ sedimentId: log.length + 1, prevHash: log[log.length - 1]!.hash });
+    const layout = await runInDurableObject(stub, (_, state) => ({
+      format: state.storage.sql.exec("SELECT version FROM _noema_format").one().version,
+      shaped: state.storage.sql.exec("SELECT sediment_id FROM _noema_sediment WHERE shape_id IS NOT NULL").toArray().map((r) => r.sediment_id),
+    }));
+    expect(layout).toEqual({ format: FORMAT_VERSION, shaped: [log.length + 1] });
+    expect(await stub.verify()).toMatchObject({ ok: true, length: log.length + 1, head: next.hash });
+    // Read back from its shape: the same Intent and outputs the Seal answered.
+    expect((await stub.sediments(log.length, 1)).sediments[0]).toMatchObject({ sedimentId: next.sedimentId, hash: next.hash, outputs: next.outputs, intent: deposit(account, 1) });
+    expect(await stub.sedimentation({ ...deposit(account, 3), idempotencyKey: "once" })).toMatchObject({ sedimentId: 2 });
+  });
+
+
   it("an object holding format 1 is upgraded on wake: same log, same frozen Intents, the chain verifies and goes on", async () => {
     const { stub, account } = await ledgerWithAccount();
     await stub.sedimentation({ ...deposit(account, 3), idempotencyKey: "once" });

@@ -15,6 +15,7 @@ export { constraintReason } from "./interpretation/sqlite.js";
 export { SCOPE_MARKS_KEPT } from "./interpretation/scope.js";
 export { hashCanonicalSediment, worldHash } from "./seal/chain.js";
 export { verifySchema } from "./seal/migrate.js";
-export { FORMAT_VERSION } from "./seal/store.js";
+export { SLICE_TARGET_MS } from "./seal/slice.js";
+export { FORMAT_VERSION, MAX_SHAPES } from "./seal/store.js";
 export { VERIFY_SLICE } from "./seal/verify.js";
 export { deriveDomain } from "./check/index.js";

@@ -78,8 +78,8 @@ interface ReplayCursor {
 
 /** The sediment log's table: its rows are the log a path leaves. */
 const SEDIMENT = "_noema_sediment";
-/** What else verifying the chain reads: the Worlds its entries name, the law stamps, the link the log starts from. */
-const CHAIN_READS = ["_noema_world", "_noema_nomos", "_noema_anchor"];
+/** What else verifying the chain reads: the Worlds its entries name, the law stamps, the link the log starts from, the shapes its rows fill. */
+const CHAIN_READS = ["_noema_world", "_noema_nomos", "_noema_anchor", "_noema_shape"];
 
 /** The frozen entry a sediment woke from, if the alarm applied it. */
 const wokenEntry = (row: Sediment) => (row.origin && "cryostasis" in row.origin ? row.origin.cryostasis?.cryoId : undefined);
@@ -168,7 +168,7 @@ class Version {
 
   // A new one per move: the Sedimenter keeps the chain head in memory, and moves are rolled back under it.
   sedimenter(machine: Machine): Sedimenter {
-    return new Sedimenter(this.law, machine.host, this.world, { held: this.version, appliedAt: () => this.start, frozenByReference: false });
+    return new Sedimenter(this.law, machine.host, this.world, { held: this.version, appliedAt: () => this.start, frozenByReference: false, shapes: false });
   }
 
   /** Performs a move on the machine; returns what happened, in words. */
@@ -458,7 +458,7 @@ function explore(
   const wakesAcross = (node: StateNode, next: Version, frozen: FrozenEntry[]) => {
     const failed = (failure: string) => fail("cryostasis", { node, epilogue: "migrate-wake", failure });
     // Nothing frozen: nothing wakes, and the next law's liveness is read from the migrated state as it is.
-    const s = frozen.length ? new Sedimenter(next.law, machine.host, next.world, { held: next.version, appliedAt: () => machine.now, frozenByReference: false }) : undefined;
+    const s = frozen.length ? new Sedimenter(next.law, machine.host, next.world, { held: next.version, appliedAt: () => machine.now, frozenByReference: false, shapes: false }) : undefined;
     const outcomes = s ? next.settle(machine, s) : [];
     if (!outcomes) return failed(`frozen Intents keep waking others after ${MAX_SETTLE_ROUNDS} rounds under v${next.version}`);
     const refusedCritical: string[] = [];
@@ -532,7 +532,7 @@ function explore(
     const next = nextVersion!;
     const failed = (failure: string) => fail("reforge", { node, step, epilogue: "migrate-send", failure });
     const label = `${step.action} (${stepNames(step.intent!)}, ${next.law.stepConnection(v.version, step.intent!).type})`;
-    const seal = new Sedimenter(next.law, machine.host, next.world, { held: next.version, appliedAt: () => machine.now, frozenByReference: false }).sedimentation(step.intent);
+    const seal = new Sedimenter(next.law, machine.host, next.world, { held: next.version, appliedAt: () => machine.now, frozenByReference: false, shapes: false }).sedimentation(step.intent);
     if (!seal.success) {
       if (seal.reason.kind === "connection" && label.endsWith(", Critical)")) return;
       return failed(`${label} sealed under v${v.version}, but sent after the upgrade it is ${reasonText(seal.reason).replace(/^refused/, `refused under v${next.version}`)}`);
@@ -862,7 +862,7 @@ function counterexample(v: Version, next: Version | undefined, f: Failure, optio
     }
     if (f.epilogue === "migrate-wake" && next) {
       record(`advance the clock past every wake time under v${next.version}`, () => {
-        const s = new Sedimenter(next.law, machine.host, next.world, { held: next.version, appliedAt: () => machine.now, frozenByReference: false });
+        const s = new Sedimenter(next.law, machine.host, next.world, { held: next.version, appliedAt: () => machine.now, frozenByReference: false, shapes: false });
         return (next.settle(machine, s) ?? []).map(wakeText).join("; ") || "nothing frozen";
       });
     }
@@ -870,7 +870,7 @@ function counterexample(v: Version, next: Version | undefined, f: Failure, optio
       const intent = f.step.intent;
       record(
         `${f.step.action} under v${next.version}`,
-        () => sealText(new Sedimenter(next.law, machine.host, next.world, { held: next.version, appliedAt: () => machine.now, frozenByReference: false }).sedimentation(intent)),
+        () => sealText(new Sedimenter(next.law, machine.host, next.world, { held: next.version, appliedAt: () => machine.now, frozenByReference: false, shapes: false }).sedimentation(intent)),
         f.step,
       );
     }

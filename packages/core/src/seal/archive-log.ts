@@ -19,6 +19,7 @@ import {
   verifyMetadata,
   verifySegmentText,
 } from "./archive.js";
+import { Slicer } from "./slice.js";
 import type { SedimentLog } from "./store.js";
 import type { Precedent, Seal, Sediment, Verification } from "./types.js";
 
@@ -89,7 +90,7 @@ const SEGMENT_SELECT = `SELECT segment, kind, first_id, last_id, count, first_pr
  * per `run()`: write the object, read it back and check its content hash, then in one
  * transaction record the segment and remove its rows. A failure anywhere before that
  * transaction leaves the rows where they were, to be archived by the next run. Long work awaits
- * `pause` every SLICE_ENTRIES entries, so writes are served in between.
+ * `pause` between slices of entries (each sized to about SLICE_TARGET_MS), so writes are served in between.
  */
 export class Archive {
   private readonly db: SqlExecutor;
@@ -165,11 +166,13 @@ export class Archive {
   private async archiveSediments(): Promise<void> {
     const anchor = this.log.anchor();
     const writer = new SegmentWriter("sediment");
+    const slicer = new Slicer(this.pause, SLICE_ENTRIES);
     // A slice at a time; entries appended meanwhile simply continue the run.
-    for (let after = anchor.sedimentId; writer.count < this.options.segmentEntries; await this.pause()) {
-      const { sediments } = this.log.page(after, Math.min(SLICE_ENTRIES, this.options.segmentEntries - writer.count));
+    for (let after = anchor.sedimentId; writer.count < this.options.segmentEntries; await slicer.next()) {
+      const { sediments } = this.log.page(after, Math.min(slicer.room, this.options.segmentEntries - writer.count));
       if (sediments.length === 0) break;
       for (const sediment of sediments) writer.add(sediment);
+      slicer.took(sediments.length);
       after = sediments[sediments.length - 1]!.sedimentId;
     }
     if (writer.count === 0) return;
@@ -184,12 +187,14 @@ export class Archive {
   private async archivePrecedents(now: number): Promise<void> {
     const cutoff = now - this.options.precedentRetentionMs;
     const writer = new SegmentWriter("precedent");
+    const slicer = new Slicer(this.pause, SLICE_ENTRIES);
     // In id order up to the first one still within the retention window.
-    for (let after = 0; writer.count < this.options.segmentEntries; await this.pause()) {
-      const page = this.log.precedents({ after, limit: Math.min(SLICE_ENTRIES, this.options.segmentEntries - writer.count) });
+    for (let after = 0; writer.count < this.options.segmentEntries; await slicer.next()) {
+      const page = this.log.precedents({ after, limit: Math.min(slicer.room, this.options.segmentEntries - writer.count) });
       const end = page.findIndex((p) => p.timestamp > cutoff);
       const due = end === -1 ? page : page.slice(0, end);
       for (const precedent of due) writer.add(precedent);
+      slicer.took(due.length);
       if (due.length === 0 || due.length < page.length) break;
       after = due[due.length - 1]!.precedentId;
     }

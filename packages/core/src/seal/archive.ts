@@ -2,6 +2,7 @@ import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex, utf8ToBytes } from "@noble/hashes/utils.js";
 import { canonicalJson } from "../canonical/index.js";
 import { GENESIS_HASH, sedimentHash } from "./chain.js";
+import { Slicer } from "./slice.js";
 import type { Precedent, Sediment } from "./types.js";
 
 /** Entries per archived segment by default: about 6.5 MB of NDJSON at ~650 bytes a sediment (the bench measures it). */
@@ -54,12 +55,12 @@ export interface ObjectStorePort {
   delete(key: string): Promise<void>;
 }
 
-/** Entries handled between two pauses while a segment is written, read or verified. */
-export const SLICE_ENTRIES = 1000;
+/** Entries in the first slice while a segment is written, read or verified; later slices are sized by time (Slicer). */
+export const SLICE_ENTRIES = 250;
 
 /**
  * Lets other work in (an `await` of the runtime's event loop): archival, paging and deep
- * verification pause every SLICE_ENTRIES entries, so none holds the object for a whole segment.
+ * verification pause between slices of entries, so none holds the object for a whole segment.
  */
 export type Pause = () => Promise<void>;
 export const noPause: Pause = () => Promise.resolve();
@@ -77,10 +78,10 @@ function* linesOf(text: string): Generator<string> {
 /** SHA-256 (hex) of a segment's text, as its manifest records it; hashed a slice of lines at a time. */
 export async function segmentContentHash(text: string, pause: Pause = noPause): Promise<string> {
   const hash = sha256.create();
-  let n = 0;
+  const slicer = new Slicer(pause, SLICE_ENTRIES);
   for (const line of linesOf(text)) {
     hash.update(utf8ToBytes(line));
-    if (++n % SLICE_ENTRIES === 0) await pause();
+    if (slicer.took()) await slicer.next();
   }
   return bytesToHex(hash.digest());
 }
@@ -138,9 +139,10 @@ export class SegmentWriter {
 /** The entries of a segment's text, in order, parsed a slice at a time. */
 export async function decodeSegment<T extends Sediment | Precedent>(text: string, pause: Pause = noPause): Promise<T[]> {
   const out: T[] = [];
+  const slicer = new Slicer(pause, SLICE_ENTRIES);
   for (const line of linesOf(text)) {
     if (line !== "\n") out.push(JSON.parse(line) as T);
-    if (out.length % SLICE_ENTRIES === 0) await pause();
+    if (slicer.took()) await slicer.next();
   }
   return out;
 }
@@ -232,8 +234,9 @@ export async function verifySegmentText(s: ArchivedSegment, text: string | undef
   let prevHash = s.firstPrevHash;
   let expected = s.first;
   let seen = 0;
+  const slicer = new Slicer(pause, SLICE_ENTRIES);
   for (const e of entries) {
-    if (seen % SLICE_ENTRIES === SLICE_ENTRIES - 1) await pause();
+    if (slicer.took()) await slicer.next();
     const id = idOf(e);
     if (s.kind === "sediment") {
       const sediment = e as Sediment;

@@ -33,6 +33,11 @@ export interface SedimenterOptions {
    * model checker turns it off, so that properties written in SQL read `_noema_cryostasis.intent` whole.
    */
   frozenByReference?: boolean;
+  /**
+   * Store each log row's Intent and outputs as values under a shared shape (default true). The
+   * model checker turns it off, so that properties written in SQL read `_noema_sediment.intent` whole.
+   */
+  shapes?: boolean;
   /** The laws of the Attractors `$send` may address, by binding name: a message is checked against its target's law when sent. */
   sends?: Readonly<Record<string, Lineage>>;
   /** Called inside each sealing transaction once its sediment is appended (sync's change capture records what it changed). */
@@ -97,9 +102,9 @@ export class Sedimenter {
     this.vocabulary = this.lineage.at(options.held ?? this.lineage.latest.nomos.version) ?? this.lineage.latest;
     this.limits = options.limits ?? DEFAULT_LIMITS;
     this.held = nomosStamp(this.vocabulary.nomos);
-    const { held: _held, frozenByReference: _byReference, sends: _sends, onSealing: _onSealing, ...admission } = options;
+    const { held: _held, frozenByReference: _byReference, shapes: _shapes, sends: _sends, onSealing: _onSealing, ...admission } = options;
     this.admission = { ...admission, held: this.vocabulary.nomos.version, limits: this.limits };
-    this.log = new SedimentLog(host.db);
+    this.log = new SedimentLog(host.db, options.shapes ?? true);
     // Kept in memory: only a committed transaction advances it, so it never runs ahead of storage.
     this.head = this.log.head();
     const worldJson = canonicalJson(world);
@@ -202,13 +207,22 @@ export class Sedimenter {
    */
   private apply(prepare: () => Sealable, now: number, batched = false): SuccessSeal {
     let alarmWork: AlarmWork;
-    const { sediment, settled } = this.host.transaction(() => {
-      const { admitted, origin } = prepare();
-      this.alarmWork = undefined;
-      const done = this.commit(admitted, origin, now);
-      alarmWork = this.alarmWork;
-      return done;
-    });
+    let committed = false;
+    let done: ReturnType<Sedimenter["commit"]>;
+    try {
+      done = this.host.transaction(() => {
+        const { admitted, origin } = prepare();
+        this.alarmWork = undefined;
+        const sealed = this.commit(admitted, origin, now);
+        alarmWork = this.alarmWork;
+        return sealed;
+      });
+      committed = true;
+    } finally {
+      // Shapes the log stored in this transaction are remembered only if it committed.
+      this.log.settle(committed);
+    }
+    const { sediment, settled } = done;
     settled?.();
     this.head = { sedimentId: sediment.sedimentId, hash: sediment.hash };
     for (const hook of this.committedHooks) hook(sediment);

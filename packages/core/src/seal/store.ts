@@ -25,8 +25,10 @@ export const DEFAULT_PAGE = 100;
  * 2: hashes as 32-byte BLOBs, `prev_hash` derived from the previous row (or the anchor), the
  * World and Sieve by small integer ids, the held law's stamp and the idempotency key cut from
  * the stored Intent text, and a frozen Intent that its sediment can re-derive kept as a reference.
+ * 3: a log row may name a shape (`_noema_shape`): its Intent and outputs then hold only their
+ * values, the shape the rest (see splitShape). Rows of format 2 stay as they are, whole.
  */
-export const FORMAT_VERSION = 2;
+export const FORMAT_VERSION = 3;
 
 /** Rows read per statement while verifying the chain. */
 const VERIFY_BATCH = 500;
@@ -42,8 +44,11 @@ const INTERNAL_DDL = [
   // The World repeats in every entry, so entries name it by a small id and it is stored once.
   `CREATE TABLE IF NOT EXISTS _noema_world (world_id INTEGER PRIMARY KEY, world_hash BLOB NOT NULL UNIQUE, world TEXT NOT NULL) STRICT`,
   // prev_hash is not stored: it is the previous row's hash (the anchor's for the first live row).
-  // intent: canonical JSON, without the stamp of law nomos_version and the idempotency key when nomos_version is set (see storedIntent).
-  `CREATE TABLE IF NOT EXISTS _noema_sediment (sediment_id INTEGER PRIMARY KEY, hash BLOB NOT NULL, timestamp INTEGER NOT NULL, intent TEXT NOT NULL, nomos_version INTEGER, outputs TEXT NOT NULL, world_id INTEGER NOT NULL, origin TEXT, idempotency_key TEXT) STRICT`,
+  // intent: canonical JSON, without the stamp of law nomos_version and the idempotency key when nomos_version is set (see storedIntent);
+  // with a shape_id, intent and outputs hold only their values (see splitShape).
+  `CREATE TABLE IF NOT EXISTS _noema_sediment (sediment_id INTEGER PRIMARY KEY, hash BLOB NOT NULL, timestamp INTEGER NOT NULL, intent TEXT NOT NULL, nomos_version INTEGER, outputs TEXT NOT NULL, world_id INTEGER NOT NULL, origin TEXT, idempotency_key TEXT, shape_id INTEGER) STRICT`,
+  // What Intents and outputs of one kind share (their JSON with the values left out): stored once, named by the rows.
+  `CREATE TABLE IF NOT EXISTS _noema_shape (shape_id INTEGER PRIMARY KEY, intent TEXT NOT NULL, outputs TEXT NOT NULL) STRICT`,
   // Partial: most Intents carry no key, and they should not pay for an index entry.
   `CREATE UNIQUE INDEX IF NOT EXISTS _noema_sediment_idempotency ON _noema_sediment (idempotency_key) WHERE idempotency_key IS NOT NULL`,
   // The last sediment removed from the live log (archived): the first live row chains to its hash.
@@ -53,7 +58,7 @@ const INTERNAL_DDL = [
   `CREATE INDEX IF NOT EXISTS _noema_precedent_kind ON _noema_precedent (kind, precedent_id)`,
   `CREATE INDEX IF NOT EXISTS _noema_precedent_nomos ON _noema_precedent (nomos_version, precedent_id)`,
   // Archived entries that carried an idempotency key, with their previous hash: a retried Intent still gets its Seal instead of applying twice.
-  `CREATE TABLE IF NOT EXISTS _noema_archived_key (sediment_id INTEGER PRIMARY KEY, hash BLOB NOT NULL, prev_hash BLOB NOT NULL, timestamp INTEGER NOT NULL, intent TEXT NOT NULL, nomos_version INTEGER, outputs TEXT NOT NULL, world_id INTEGER NOT NULL, origin TEXT, idempotency_key TEXT NOT NULL UNIQUE) STRICT`,
+  `CREATE TABLE IF NOT EXISTS _noema_archived_key (sediment_id INTEGER PRIMARY KEY, hash BLOB NOT NULL, prev_hash BLOB NOT NULL, timestamp INTEGER NOT NULL, intent TEXT NOT NULL, nomos_version INTEGER, outputs TEXT NOT NULL, world_id INTEGER NOT NULL, origin TEXT, idempotency_key TEXT NOT NULL UNIQUE, shape_id INTEGER) STRICT`,
 ];
 
 /** A version of the law as a World applied it: name, version, hash and when. */
@@ -66,6 +71,8 @@ export function createInternalTables(db: SqlExecutor): void {
   const format = formatVersion(db);
   if (format === FORMAT_VERSION) return;
   if (format === 1) upgradeFromV1(db);
+  // 2 → 3: rows keep their whole text (no shape); only new rows are shaped.
+  if (format === 2) for (const t of ["_noema_sediment", "_noema_archived_key"]) db.exec(`ALTER TABLE ${t} ADD COLUMN shape_id INTEGER`, []);
   for (const ddl of [...INTERNAL_DDL, ...FEATURE_TABLES]) db.exec(ddl, []);
   db.exec(`INSERT OR REPLACE INTO _noema_format (id, version) VALUES (1, ?)`, [FORMAT_VERSION]);
 }
@@ -172,7 +179,7 @@ export interface ChainLink {
 /** A slice of verification: where it got to, or the first broken link. */
 export type VerifySlice = { ok: true; through: ChainLink; done: boolean } | { ok: false; brokenAt: number; length: number };
 
-const SEDIMENT_COLUMNS = `s.sediment_id, ${hexOut("s.hash")} AS hash, s.timestamp, s.intent, s.nomos_version, s.idempotency_key, s.outputs, s.origin, ${hexOut("w.world_hash")} AS world_hash, w.world`;
+const SEDIMENT_COLUMNS = `s.sediment_id, ${hexOut("s.hash")} AS hash, s.timestamp, s.intent, s.nomos_version, s.idempotency_key, s.outputs, s.origin, ${hexOut("w.world_hash")} AS world_hash, w.world, s.shape_id`;
 const SEDIMENT_FROM = `FROM _noema_sediment s LEFT JOIN _noema_world w ON w.world_id = s.world_id`;
 /** With the previous row's hash: what a read returns as `prevHash`. */
 const SEDIMENT_SELECT = `SELECT ${SEDIMENT_COLUMNS}, (SELECT ${hexOut("p.hash")} FROM _noema_sediment p WHERE p.sediment_id = s.sediment_id - 1) AS prev_hash ${SEDIMENT_FROM}`;
@@ -189,8 +196,13 @@ export class SedimentLog {
   private held: { version: number; stamp: string; keyless: string } | null | undefined;
   /** The last INSERT `append` ran, with the columns it returns. */
   private insert: { columns: string; sql: string } | undefined;
+  private shapeCache: Shapes | undefined;
 
-  constructor(private readonly db: SqlExecutor) {}
+  /** `shapes` false stores new rows whole (the model checker's SQL properties read them); rows by shape are read either way. */
+  constructor(
+    private readonly db: SqlExecutor,
+    private readonly byShape = true,
+  ) {}
 
   head(): ChainLink {
     const row = this.db.exec(`SELECT sediment_id, ${hexOut("hash")} AS hash FROM _noema_sediment ORDER BY sediment_id DESC LIMIT 1`, [])[0];
@@ -226,9 +238,9 @@ export class SedimentLog {
     new CryostasisStore(this.db, (id) => this.source(id)).detachThrough(sedimentId);
     // Keyed entries stay answerable, with the previous hash their row can no longer derive.
     this.db.exec(
-      `INSERT INTO _noema_archived_key SELECT s.sediment_id, s.hash,
+      `INSERT INTO _noema_archived_key (sediment_id, hash, prev_hash, timestamp, intent, nomos_version, outputs, world_id, origin, idempotency_key, shape_id) SELECT s.sediment_id, s.hash,
          COALESCE((SELECT p.hash FROM _noema_sediment p WHERE p.sediment_id = s.sediment_id - 1), (SELECT a.hash FROM _noema_anchor a WHERE a.id = 1 AND a.sediment_id = s.sediment_id - 1), zeroblob(32)),
-         s.timestamp, s.intent, s.nomos_version, s.outputs, s.world_id, s.origin, s.idempotency_key
+         s.timestamp, s.intent, s.nomos_version, s.outputs, s.world_id, s.origin, s.idempotency_key, s.shape_id
        FROM _noema_sediment s WHERE s.sediment_id <= ? AND s.idempotency_key IS NOT NULL`,
       [sedimentId],
     );
@@ -288,8 +300,7 @@ export class SedimentLog {
       // No previous row: the anchor's hash when this is the first live row (a gap leaves the chain broken there).
       prevHash: row.prev_hash !== null ? String(row.prev_hash) : anchor!.sedimentId === sedimentId - 1 ? anchor!.hash : GENESIS_HASH,
       timestamp: Number(row.timestamp),
-      intent: JSON.parse(this.canonicalIntent(String(row.intent), row.nomos_version, row.idempotency_key)) as Intent,
-      outputs: JSON.parse(String(row.outputs)) as Json[],
+      ...this.parsed(row),
       world: JSON.parse(String(row.world)) as World,
       ...(row.origin === null || row.origin === undefined ? {} : { origin: JSON.parse(String(row.origin)) as Origin }),
     };
@@ -297,8 +308,72 @@ export class SedimentLog {
 
   /** The Intent and outputs of a live sediment: where a frozen Intent stored by reference is derived from. */
   source(sedimentId: number): { intent: Intent; outputs: Json[] } | undefined {
-    const r = this.db.exec(`SELECT intent, nomos_version, idempotency_key, outputs FROM _noema_sediment WHERE sediment_id = ?`, [sedimentId])[0];
-    return r && { intent: JSON.parse(this.canonicalIntent(String(r.intent), r.nomos_version, r.idempotency_key)) as Intent, outputs: JSON.parse(String(r.outputs)) as Json[] };
+    const r = this.db.exec(`SELECT intent, nomos_version, idempotency_key, outputs, shape_id FROM _noema_sediment WHERE sediment_id = ?`, [sedimentId])[0];
+    return r && this.parsed(r);
+  }
+
+  /** A row's Intent and outputs, parsed from their stored form. */
+  private parsed(r: Row): { intent: Intent; outputs: Json[] } {
+    const { intent, outputs } = this.canonical(r.intent!, r.nomos_version ?? null, r.idempotency_key ?? null, r.outputs!, r.shape_id ?? null);
+    return { intent: JSON.parse(intent) as Intent, outputs: JSON.parse(outputs) as Json[] };
+  }
+
+  /**
+   * The canonical JSON of a row's Intent and outputs, as they were hashed: the shape's values put
+   * back, then the stamp and key. A shape that is gone or does not fit (only by tampering) gives
+   * text that hashes differently: verify reports it.
+   */
+  private canonical(intent: SqlValue, nomosVersion: SqlValue, key: SqlValue, outputs: SqlValue, shapeId: SqlValue): { intent: string; outputs: string } {
+    let [i, o] = [String(intent), String(outputs)];
+    if (shapeId !== null && shapeId !== undefined) {
+      const shape = this.shapes().byId.get(Number(shapeId));
+      [i, o] = shape ? [fillShape(shape.intent, i), fillShape(shape.outputs, o)] : ["null", "null"];
+    }
+    return { intent: this.canonicalIntent(i, nomosVersion, key), outputs: o };
+  }
+
+  /** The shapes, read once (few: one per kind of Intent, at most MAX_SHAPES). */
+  private shapes(): Shapes {
+    if (!this.shapeCache) {
+      const cache: Shapes = { byId: new Map(), byText: new Map(), unsettled: [] };
+      for (const r of this.db.exec(`SELECT shape_id, intent, outputs FROM _noema_shape`, [])) {
+        const [intent, outputs] = [String(r.intent), String(r.outputs)];
+        cache.byId.set(Number(r.shape_id), { intent: intent.split(HOLE), outputs: outputs.split(HOLE) });
+        cache.byText.set(`${intent}${SHAPE_JOIN}${outputs}`, Number(r.shape_id));
+      }
+      this.shapeCache = cache;
+    }
+    return this.shapeCache;
+  }
+
+  /** The id of a shape, stored now when new; null once MAX_SHAPES are stored (the row is then kept whole). */
+  private shapeId(intent: string, outputs: string): number | null {
+    const cache = this.shapes();
+    const text = `${intent}${SHAPE_JOIN}${outputs}`;
+    const known = cache.byText.get(text);
+    if (known !== undefined) return known;
+    if (cache.byText.size >= MAX_SHAPES) return null;
+    const id = Number(this.db.exec(`INSERT INTO _noema_shape (intent, outputs) VALUES (?, ?) RETURNING shape_id`, [intent, outputs])[0]!.shape_id);
+    cache.byId.set(id, { intent: intent.split(HOLE), outputs: outputs.split(HOLE) });
+    cache.byText.set(text, id);
+    cache.unsettled.push(text);
+    return id;
+  }
+
+  /**
+   * After the transaction that appended: shapes stored in it are kept when it committed, and
+   * forgotten when it rolled back (their rows are gone with it; a later row stores them again).
+   */
+  settle(committed: boolean): void {
+    const cache = this.shapeCache;
+    if (!cache || cache.unsettled.length === 0) return;
+    if (!committed) {
+      for (const text of cache.unsettled) {
+        cache.byId.delete(cache.byText.get(text)!);
+        cache.byText.delete(text);
+      }
+    }
+    cache.unsettled = [];
   }
 
   /**
@@ -310,7 +385,14 @@ export class SedimentLog {
   append(entry: CanonicalSediment & { hash: string; idempotencyKey: string | null }, returning?: { columns: string; params: readonly SqlValue[] }): Row {
     const stored = this.storedIntent(entry.intent, entry.idempotencyKey);
     const columns = returning?.columns ?? "";
-    const params = [entry.sedimentId, entry.hash, entry.timestamp, stored.text, stored.nomosVersion, entry.outputs, this.worldId(entry.worldHash), entry.origin ?? null, entry.idempotencyKey];
+    let [intentText, outputsText, shapeId]: [string, string, number | null] = [stored.text, entry.outputs, null];
+    if (this.byShape) {
+      const intent = splitShape(stored.text, STRUCTURE_KEYS);
+      const outputs = splitShape(entry.outputs);
+      shapeId = this.shapeId(intent.shape, outputs.shape);
+      if (shapeId !== null) [intentText, outputsText] = [intent.values, outputs.values];
+    }
+    const params = [entry.sedimentId, entry.hash, entry.timestamp, intentText, stored.nomosVersion, outputsText, this.worldId(entry.worldHash), entry.origin ?? null, entry.idempotencyKey, shapeId];
     if (columns) for (const p of returning!.params) params.push(p);
     return this.db.exec(this.appendSql(columns), params)[0] ?? {};
   }
@@ -319,7 +401,7 @@ export class SedimentLog {
   private appendSql(columns: string): string {
     if (this.insert?.columns !== columns) {
       const read = columns ? ` RETURNING ${columns}` : "";
-      this.insert = { columns, sql: `INSERT INTO _noema_sediment (sediment_id, hash, timestamp, intent, nomos_version, outputs, world_id, origin, idempotency_key) VALUES (?, ${HEX_IN}, ?, ?, ?, ?, ?, ?, ?)${read}` };
+      this.insert = { columns, sql: `INSERT INTO _noema_sediment (sediment_id, hash, timestamp, intent, nomos_version, outputs, world_id, origin, idempotency_key, shape_id) VALUES (?, ${HEX_IN}, ?, ?, ?, ?, ?, ?, ?, ?)${read}` };
     }
     return this.insert.sql;
   }
@@ -362,7 +444,9 @@ export class SedimentLog {
    */
   verifySlice(from: ChainLink, through: number, maxRows: number): VerifySlice {
     let prev = from;
+    // Read again per slice: what is verified is storage as it is now, not what this instance remembers.
     this.stamps.clear();
+    this.shapeCache = undefined;
     // The World rows, few, read once per slice: the hash an entry names when its World row still matches its hash, else none.
     const worlds = new Map<number, string>();
     for (const w of this.db.exec(`SELECT world_id, ${hexOut("world_hash")} AS world_hash, world FROM _noema_world`, [])) {
@@ -371,23 +455,24 @@ export class SedimentLog {
     }
     for (let left = maxRows; left > 0 && prev.sedimentId < through; ) {
       const rows = this.rows(
-        `SELECT sediment_id, ${hexOut("hash")}, timestamp, intent, nomos_version, idempotency_key, outputs, origin, world_id FROM _noema_sediment WHERE sediment_id > ? AND sediment_id <= ? ORDER BY sediment_id LIMIT ?`,
+        `SELECT sediment_id, ${hexOut("hash")}, timestamp, intent, nomos_version, idempotency_key, outputs, origin, world_id, shape_id FROM _noema_sediment WHERE sediment_id > ? AND sediment_id <= ? ORDER BY sediment_id LIMIT ?`,
         [prev.sedimentId, through, Math.min(left, VERIFY_BATCH)],
       );
       if (rows.length === 0) break;
-      for (const [id, stored, timestamp, intent, nomosVersion, key, outputs, origin, worldId] of rows) {
+      for (const [id, stored, timestamp, intent, nomosVersion, key, outputs, origin, worldId, shapeId] of rows) {
         const sedimentId = Number(id);
         const broken = { ok: false as const, brokenAt: sedimentId, length: prev.sedimentId };
         if (sedimentId !== prev.sedimentId + 1) return broken;
         // A World row that no longer matches its hash (or is gone) breaks every entry that names it.
         const wh = worlds.get(Number(worldId));
         if (wh === undefined) return broken;
+        const text = this.canonical(intent!, nomosVersion!, key!, outputs!, shapeId!);
         const hash = hashCanonicalSediment({
           sedimentId,
           prevHash: prev.hash,
           timestamp: Number(timestamp),
-          intent: this.canonicalIntent(String(intent), nomosVersion, key),
-          outputs: String(outputs),
+          intent: text.intent,
+          outputs: text.outputs,
           origin: origin === null ? null : String(origin),
           worldHash: wh,
         });
@@ -474,3 +559,80 @@ export class SedimentLog {
 const cut = (canonical: string, prefix: string, version: number): { text: string; nomosVersion: number } | undefined =>
   canonical.startsWith(prefix) ? { text: `{${canonical.slice(prefix.length)}`, nomosVersion: version } : undefined;
 const intentPrefix = (stamp: string, key: string | null) => `{${key === null ? "" : `"idempotencyKey":${JSON.stringify(key)},`}"nomos":${stamp},`;
+
+/** The stored shapes: each split at its holes, by id, and ids by text; `unsettled` were stored by the running transaction. */
+interface Shapes {
+  byId: Map<number, { intent: string[]; outputs: string[] }>;
+  byText: Map<string, number>;
+  unsettled: string[];
+}
+
+/** Most shapes one log stores: past it, rows of a new kind are kept whole (a law that builds keys from data makes many). */
+export const MAX_SHAPES = 256;
+/** Marks a value left out of a shape: canonical JSON never holds a raw control character. */
+export const HOLE = "\u0001";
+const SHAPE_JOIN = "\u0002";
+/** Values an Intent keeps in its shape: after these keys they name its structure (operations, references, version), not its data. */
+export const STRUCTURE_KEYS = ['"op"', '"output"', '"step"', '"v"'];
+
+/** Where the JSON token at `at` ends: after a string's closing quote, or at the delimiter after a number, true, false or null. */
+function tokenEnd(json: string, at: number): number {
+  if (json.charCodeAt(at) === 34 /* " */) {
+    for (let j = at; ; ) {
+      j = json.indexOf('"', j + 1);
+      if (j === -1) return json.length;
+      let k = j - 1;
+      while (json.charCodeAt(k) === 92 /* \ */) k--;
+      if ((j - 1 - k) % 2 === 0) return j + 1;
+    }
+  }
+  let j = at + 1;
+  while (j < json.length) {
+    const c = json.charCodeAt(j);
+    if (c === 44 || c === 125 || c === 93) break;
+    j++;
+  }
+  return j;
+}
+
+/**
+ * Splits canonical JSON into its shape, with each value (after any key not in `keep`, and in
+ * arrays) replaced by HOLE, and those values, comma-separated: Intents of one kind share the shape.
+ * A scan of the text, no parse: it runs on every write.
+ */
+export function splitShape(json: string, keep?: readonly string[]): { shape: string; values: string } {
+  let shape = "";
+  let values = "";
+  let last = 0;
+  let keyAt = -1;
+  for (let i = 0; i < json.length; ) {
+    const c = json.charCodeAt(i);
+    // , : { } [ ]
+    if (c === 44 || c === 58 || c === 123 || c === 125 || c === 91 || c === 93) {
+      i++;
+      continue;
+    }
+    const end = tokenEnd(json, i);
+    if (json.charCodeAt(end) === 58) keyAt = i;
+    else if (!(keep && json.charCodeAt(i - 1) === 58 && keep.some((k) => i === keyAt + k.length + 1 && json.startsWith(k, keyAt)))) {
+      shape += `${json.slice(last, i)}${HOLE}`;
+      values += values ? `,${json.slice(i, end)}` : json.slice(i, end);
+      last = end;
+    }
+    i = end;
+  }
+  return { shape: shape + json.slice(last), values };
+}
+
+/** The JSON a shape (split at its holes) and its values make again: the inverse of splitShape. */
+export function fillShape(parts: readonly string[], values: string): string {
+  let out = parts[0]!;
+  let i = 1;
+  for (let at = 0; at < values.length; at++) {
+    const end = tokenEnd(values, at);
+    out += `${values.slice(at, end)}${parts[i++] ?? ""}`;
+    at = end;
+  }
+  // Values that do not fit the shape (only by tampering) make null, which hashes differently.
+  return i === parts.length ? out : "null";
+}

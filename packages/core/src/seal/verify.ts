@@ -1,9 +1,13 @@
 import type { Feature } from "../builtin/feature.js";
 import type { AlarmChore, Row, SqlExecutor } from "../host/index.js";
 import type { ChainLink, SedimentLog, VerifySlice } from "./store.js";
+import { Slicer } from "./slice.js";
 import type { Checkpoint, Verification } from "./types.js";
 
-/** Entries checked per slice: about 10 ms at the native hash's rate, so a write waits at most that long. */
+/**
+ * Entries a background pass checks per alarm run (about 10 ms at the native hash's rate), and the
+ * first slice of `verify()`, whose later slices are sized to SLICE_TARGET_MS by how long they take.
+ */
 export const VERIFY_SLICE = 500;
 /** A full re-verification is due once the log has grown by this many entries since the last one began. */
 export const FULL_VERIFY_EVERY = 100_000;
@@ -68,8 +72,8 @@ export class Verifier {
 
   /**
    * Checks every entry after the checkpoint (after the anchor when there is none, or when
-   * archival passed it) up to the head as it is now, `VERIFY_SLICE` entries at a time with
-   * `pause()` between slices, so other requests run meanwhile. A break a full pass recorded is
+   * archival passed it) up to the head as it is now, in slices with `pause()` between them, so
+   * other requests run meanwhile: each slice is sized to last about SLICE_TARGET_MS. A break a full pass recorded is
    * reported too: whichever broken link comes first.
    */
   async verify(pause: () => Promise<void>): Promise<Verification> {
@@ -82,12 +86,14 @@ export class Verifier {
     let from: ChainLink = usable ?? anchor;
     // The row the tail chains to must still hold the checkpoint's hash.
     if (usable && this.log.hashOf(usable.sedimentId) !== usable.hash) return first(recorded, { ok: false, brokenAt: usable.sedimentId, length: usable.sedimentId - 1 })!;
+    const slicer = new Slicer(pause, VERIFY_SLICE);
     for (;;) {
-      const slice: VerifySlice = this.log.verifySlice(from, head.sedimentId, VERIFY_SLICE);
+      const slice: VerifySlice = this.log.verifySlice(from, head.sedimentId, slicer.room);
       if (!slice.ok) return first(recorded, slice)!;
+      slicer.took(slice.through.sedimentId - from.sedimentId);
       from = slice.through;
       if (slice.done) break;
-      await pause();
+      await slicer.next();
     }
     const broken = first(recorded, null);
     if (broken) return broken;

@@ -250,6 +250,14 @@ export class NoemaReservations extends InventoryAttractor {
       exec(INSERT_RESERVATION, [`p-${i}`, "main", 1, null, now, now, 900, "direct"]);
       exec(INVARIANT, []);
     };
+    /** The reservation's SQL plus a log row as the Sedimenter writes it (a made-up hash): the cost of the row alone. */
+    const rawSediment = (i: number) => {
+      rawReserve(i);
+      exec(
+        "INSERT INTO _noema_sediment (sediment_id, hash, timestamp, intent, nomos_version, outputs, world_id, origin, idempotency_key) VALUES (?, unhex(?), ?, ?, ?, ?, ?, ?, ?)",
+        [1_000_000_000 + i, "f".repeat(64), now, ...sedimentRow, null, null],
+      );
+    };
     const arriving: Partial<Record<ProfilePart, Intent>> = {
       parseIntent: intent,
       sedimentation: intent,
@@ -321,13 +329,7 @@ export class NoemaReservations extends InventoryAttractor {
           rolledBack(rawReserve, i);
           break;
         case "sqlSedimentRow":
-          rolledBack((j) => {
-            rawReserve(j);
-            exec(
-              "INSERT INTO _noema_sediment (sediment_id, hash, timestamp, intent, nomos_version, outputs, world_id, idempotency_key) VALUES (?, unhex(?), ?, ?, ?, ?, ?, ?)",
-              [1_000_000_000 + j, "f".repeat(64), now, ...sedimentRow, null],
-            );
-          }, i);
+          rolledBack(rawSediment, i);
           break;
         case "invariantQuery":
           exec(INVARIANT, []);
@@ -336,13 +338,7 @@ export class NoemaReservations extends InventoryAttractor {
           this.ctx.storage.transactionSync(() => rawReserve(i));
           break;
         case "sqlSedimentRowCommitted":
-          this.ctx.storage.transactionSync(() => {
-            rawReserve(i);
-            exec(
-              "INSERT INTO _noema_sediment (sediment_id, hash, timestamp, intent, nomos_version, outputs, world_id, origin, idempotency_key) VALUES (?, unhex(?), ?, ?, ?, ?, ?, ?, ?)",
-              [1_000_000_000 + i, "f".repeat(64), now, ...sedimentRow, null, null],
-            );
-          });
+          this.ctx.storage.transactionSync(() => rawSediment(i));
           break;
         case "interpretCommitted":
           this.ctx.storage.transactionSync(() => interpret(inventory, intent, db, { now, sedimentId: 1_000_000_000 + i }));
@@ -376,11 +372,7 @@ export class NoemaReservations extends InventoryAttractor {
           break;
         case "sqlFreezeRowCommitted":
           this.ctx.storage.transactionSync(() => {
-            rawReserve(i);
-            exec(
-              "INSERT INTO _noema_sediment (sediment_id, hash, timestamp, intent, nomos_version, outputs, world_id, origin, idempotency_key) VALUES (?, unhex(?), ?, ?, ?, ?, ?, ?, ?)",
-              [1_000_000_000 + i, "f".repeat(64), now, ...sedimentRow, null, null],
-            );
+            rawSediment(i);
             exec(FROZEN_ROW_SQL, [now + 900_000, null, 1_000_000_000 + i, 1, frozenIds.sieve, this.vocabulary.nomos.version, frozenIds.world, `p-${i}`, now]);
           });
           break;

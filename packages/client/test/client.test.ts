@@ -54,6 +54,14 @@ async function until(check: () => boolean) {
 
 const rowsOf = (server: TestSyncServer) => Object.fromEntries(Object.entries(server.published()).map(([t, v]) => [t, v.rows]));
 
+/** The server back online: the client reconnects and settles, and its replica equals the server's published state. */
+async function backOnline(server: TestSyncServer, c: Awaited<ReturnType<typeof client>>) {
+  server.online = true;
+  await until(() => c.state.status === "online");
+  await server.settle();
+  expect(replicaOf(c.db, server)).toStrictEqual(rowsOf(server));
+}
+
 describe("live queries", () => {
   it("reads the snapshot, then each Seal's diff, and tells subscribers when their rows change", async () => {
     const server = new TestSyncServer(inventoryLaw, ALL);
@@ -370,10 +378,7 @@ describe("snapshots larger than a frame", () => {
     expect(server.frames.filter((f) => f.startsWith('{"t":"snapshot"') && f.endsWith('"more":true}')).length).toBeGreaterThanOrEqual(3);
     expect(c.state.status).not.toBe("online");
     expect(replicaOf(c.db, server)).toStrictEqual(before);
-    server.online = true;
-    await until(() => c.state.status === "online");
-    await server.settle();
-    expect(replicaOf(c.db, server)).toStrictEqual(rowsOf(server));
+    await backOnline(server, c);
     expect(c.query(stockQuery).find((r) => r.location_id === "berlin")?.quantity).toBe(7);
   });
 });
@@ -395,10 +400,7 @@ describe("diffs in parts", () => {
     await server.settle();
     expect(c.state.status).not.toBe("online");
     expect(replicaOf(c.db, server)).toStrictEqual(before);
-    server.online = true;
-    await until(() => c.state.status === "online");
-    await server.settle();
-    expect(replicaOf(c.db, server)).toStrictEqual(rowsOf(server));
+    await backOnline(server, c);
     expect(c.query(stockQuery).find((r) => r.location_id === "berlin")?.reserved).toBe(3);
   });
 });

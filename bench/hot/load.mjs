@@ -21,14 +21,12 @@
 // Knobs: LOAD_STOCK=8000 LOAD_SHARDS=8 LOAD_RESERVATIONS=10000 LOAD_CONCURRENCY=200 LOAD_KILL_AT=5000
 // (0: no crash) LOAD_AFTER=500. Exit code 1 when a check fails. Writes bench/results/hot-load.json.
 /* global AbortController, AbortSignal */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { startWranglerDev } from "../../scripts/wrangler-dev.ts";
+import { checks, inventoryDev, num } from "../inventory-dev.mjs";
 
 const here = fileURLToPath(new URL(".", import.meta.url));
-const num = (name, fallback) => (process.env[name] === undefined ? fallback : Number(process.env[name]));
 const STOCK = num("LOAD_STOCK", 8_000);
 const SHARDS = num("LOAD_SHARDS", 8);
 const RESERVATIONS = num("LOAD_RESERVATIONS", 10_000);
@@ -47,18 +45,8 @@ const READ_EVERY_MS = 2_000;
 /** After settling, this many acknowledged reservations are sold and as many released, on their shards. */
 const AFTER = num("LOAD_AFTER", 500);
 
-const appDir = join(here, "../../apps/inventory");
-const persistDir = mkdtempSync(join(tmpdir(), "noema-hot-load-"));
 const headers = { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" };
-const startDev = (port) =>
-  startWranglerDev({ cwd: appDir, persistDir, vars: { NOEMA_API_TOKEN: TOKEN }, ready: { path: "/health" }, readyMs: READY_MS, ...(port ? { port } : {}) });
-
-// The storefront's assets folder must exist for wrangler dev to start.
-const { buildStore } = await import(join(appDir, "scripts/store.mjs"));
-await buildStore();
-
-let dev = await startDev();
-const port = Number(new URL(dev.base).port);
+const dev = await inventoryDev({ label: "hot-load", token: TOKEN, readyMs: READY_MS });
 const api = (path) => `${dev.base}/api/hot/${PRODUCT}${path}`;
 async function call(method, path, body) {
   const res = await fetch(api(path), { method, headers, ...(body ? { body: JSON.stringify(body) } : {}), signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
@@ -68,11 +56,7 @@ async function call(method, path, body) {
 }
 const readProduct = async () => (await call("GET", "")).product;
 
-const failures = [];
-const check = (ok, what) => {
-  console.log(`${ok ? "ok  " : "FAIL"} ${what}`);
-  if (!ok) failures.push(what);
-};
+const { check, failures, finish } = checks();
 
 try {
   await call("POST", "/stock", { quantity: STOCK });
@@ -113,9 +97,8 @@ try {
     let release;
     up = new Promise((r) => (release = r));
     const killedAt = Date.now();
-    await dev.kill();
     console.log(`kill -9 of wrangler dev after ${answered} answers`);
-    dev = await startDev(port);
+    await dev.kill();
     console.log(`restarted on the same state in ${Date.now() - killedAt} ms`);
     release();
     up = undefined;
@@ -342,8 +325,6 @@ try {
     )}\n`,
   );
 } finally {
-  await dev.stop().catch(() => undefined);
-  rmSync(persistDir, { recursive: true, force: true });
+  await dev.remove();
 }
-console.log(failures.length ? `\n${failures.length} check(s) failed` : "\nall checks passed");
-process.exitCode = failures.length ? 1 : 0;
+finish();

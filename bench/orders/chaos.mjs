@@ -20,15 +20,13 @@
 // a check fails. Knobs: ORDERS_N=300 ORDERS_CONCURRENCY=16 ORDERS_PRODUCTS=6 ORDERS_KILLS=6
 // ORDERS_CANCEL_EVERY=5 ORDERS_KILL_EVERY_MS=10000.
 /* global AbortSignal */
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { fileURLToPath } from "node:url";
-import { startWranglerDev } from "../../scripts/wrangler-dev.ts";
+import { checks, inventoryDev, num } from "../inventory-dev.mjs";
 
 const here = fileURLToPath(new URL(".", import.meta.url));
-const num = (name, fallback) => (process.env[name] === undefined ? fallback : Number(process.env[name]));
 const N = num("ORDERS_N", 300);
 const CONCURRENCY = num("ORDERS_CONCURRENCY", 16);
 const PRODUCTS = num("ORDERS_PRODUCTS", 6);
@@ -44,19 +42,9 @@ const POLL_MS = 100;
 /** How long the orders may take to settle after the load. */
 const SETTLE_MS = 180_000;
 
-const appDir = join(here, "../../apps/inventory");
-const persistDir = mkdtempSync(join(tmpdir(), "noema-orders-chaos-"));
 const headers = { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" };
-const startDev = (port) =>
-  startWranglerDev({ cwd: appDir, persistDir, vars: { NOEMA_API_TOKEN: TOKEN }, ready: { path: "/health" }, readyMs: READY_MS, ...(port ? { port } : {}) });
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-// The storefront's assets folder must exist for wrangler dev to start.
-const { buildStore } = await import(join(appDir, "scripts/store.mjs"));
-await buildStore();
-
-let dev = await startDev();
-const port = Number(new URL(dev.base).port);
+const dev = await inventoryDev({ label: "orders-chaos", token: TOKEN, readyMs: READY_MS });
 
 /** Resolves when wrangler is up again after a kill; requests wait on it instead of hammering a dead port. */
 let up;
@@ -83,7 +71,6 @@ async function kill(why) {
   up = new Promise((r) => (release = r));
   const killedAt = Date.now();
   await dev.kill();
-  dev = await startDev(port);
   const restartMs = Date.now() - killedAt;
   restarts.push({ killedAt, restartMs, why });
   console.log(`kill -9 of wrangler dev ${why}; restarted on the same state in ${restartMs} ms`);
@@ -91,11 +78,7 @@ async function kill(why) {
   release();
 }
 
-const failures = [];
-const check = (ok, what) => {
-  console.log(`${ok ? "ok  " : "FAIL"} ${what}`);
-  if (!ok) failures.push(what);
-};
+const { check, failures, finish } = checks();
 
 const quantile = (xs, q) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -219,7 +202,7 @@ try {
       else if (e.name.endsWith(".sqlite")) files.push(p);
     }
   };
-  walk(persistDir);
+  walk(dev.persistDir);
   let coordinators = 0;
   let outboxLeft = 0;
   let receipts = 0;
@@ -265,8 +248,6 @@ try {
     )}\n`,
   );
 } finally {
-  await dev.stop().catch(() => undefined);
-  rmSync(persistDir, { recursive: true, force: true });
+  await dev.remove();
 }
-console.log(failures.length ? `\n${failures.length} check(s) failed` : "\nall checks passed");
-process.exitCode = failures.length ? 1 : 0;
+finish();

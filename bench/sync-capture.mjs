@@ -39,7 +39,7 @@ function round(publication) {
   const h = { ...host, now: () => 1 };
   applyLineage(h, Lineage.of(law), 1);
   const capture = new ChangeCapture(host.db, publication);
-  capture.install(0, nomos.hash);
+  capture.install(0, nomos.hash, true);
   const s = new Sedimenter(law, h, { attractor: "B", name: "b", nomosVersion: 1, nomosHash: nomos.hash }, capture.active ? { onSealing: (x) => capture.record(x) } : {});
   const start = performance.now();
   for (let i = 0; i < N; i++) s.sediment({ v: 1, steps: [{ op: "put", args: { id: `r${i % 1000}`, owner: `o${i % 7}`, qty: i } }] });

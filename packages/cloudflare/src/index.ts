@@ -16,4 +16,4 @@ export {
 export type { FreezeWhen } from "./cryostasis.js";
 export type { ChainStatus, RowsPage, TableInfo, TailCheck } from "./inspection.js";
 export { DEFAULT_DELIVERY, type DeliveryOptions, type OutboxEntry, type OutboxMessage, type ReceiptEntry } from "./messages.js";
-export type { SyncGrant } from "./sync/index.js";
+export { SYNC_LINGER_MS, type SyncGrant } from "./sync/index.js";

@@ -1,6 +1,8 @@
 import { SELF, env, runInDurableObject } from "cloudflare:test";
 import { buildIntent, type Intent } from "@noema/core";
 import { type DiffFrame, joinDiff, joinSnapshot, MAX_SERVER_FRAME_BYTES, parseServerFrame, type ServerFrame, type SnapshotFrame, SYNC_CLOSE, SYNC_PROTOCOL, SYNC_SUBPROTOCOL, type SyncCursor } from "@noema/core/sync";
+import { SYNC_LINGER_MS } from "@noema/cloudflare";
+import { testWorld } from "@noema/cloudflare/testing";
 import { describe, expect, it } from "vitest";
 import { ledger } from "./ledger/vocabulary.js";
 import { ledgerNomos } from "./ledger/nomos.js";
@@ -139,6 +141,47 @@ describe("sync over a hibernatable WebSocket", () => {
     await again.until(6);
     expect(diffs(again.frames).map((d) => d.sedimentId)).toStrictEqual([2, 3, 4, 5, 6]);
     again.ws.close();
+  });
+
+  it("records nothing while nobody watches: a client back within SYNC_LINGER_MS gets the diffs it missed, one back later a snapshot", async () => {
+    const w = freshWorld();
+    const world = testWorld(env.SYNC_LEDGER, w);
+    const recorded = () =>
+      runInDurableObject(stub(w), (_, state) => ({
+        triggers: state.storage.sql.exec("SELECT count(*) AS n FROM sqlite_master WHERE type = 'trigger' AND name LIKE '\\_noema\\_sync%' ESCAPE '\\'").one().n,
+        records: state.storage.sql.exec("SELECT count(*) AS n FROM _noema_sync_changes").one().n,
+        sockets: state.getWebSockets().length,
+      }));
+    /** Closes a client and waits until the object saw it go. */
+    const leave = async (c: Client) => {
+      c.ws.close();
+      await c.closed;
+      for (let i = 0; i < 100 && (await recorded()).sockets > 0; i++) await new Promise((r) => setTimeout(r, 10));
+    };
+    await world.sedimentation(open("ann"));
+    expect(await recorded()).toStrictEqual({ triggers: 0, records: 0, sockets: 0 });
+    const ann = await subscribe(w, "rw:ann");
+    const cursor = { sedimentId: 1, hash: (ann.frames[1] as SnapshotFrame).hash };
+    await leave(ann);
+    await world.advance(SYNC_LINGER_MS - 1000);
+    await stub(w).sedimentation(deposit("acct-1-0", 1));
+    const soon = await connect(syncPath(w), { token: "rw:ann" });
+    soon.hello(cursor);
+    expect((await soon.until(2)).map((f) => f.t)).toStrictEqual(["welcome", "diff"]);
+    await leave(soon);
+    // Past the linger, the next write stops recording, and drops the records that could no longer be continued.
+    await world.advance(SYNC_LINGER_MS);
+    await stub(w).sedimentation(deposit("acct-1-0", 1));
+    expect(await recorded()).toStrictEqual({ triggers: 0, records: 0, sockets: 0 });
+    await stub(w).sedimentation(deposit("acct-1-0", 1));
+    const late = await connect(syncPath(w), { token: "rw:ann" });
+    late.hello({ sedimentId: 2, hash: (soon.frames[1] as DiffFrame).hash });
+    expect((await late.until(2)).map((f) => f.t)).toStrictEqual(["welcome", "snapshot"]);
+    expect(late.frames[1]).toMatchObject({ sedimentId: 4 });
+    // Recording again from there: the next Seal is its diff.
+    await stub(w).sedimentation(deposit("acct-1-0", 1));
+    expect((await late.until(3))[2]).toMatchObject({ t: "diff", sedimentId: 5, prevHash: (late.frames[1] as SnapshotFrame).hash });
+    late.ws.close();
   });
 
   it("closes with 4409 when the cursor is not on this World's chain: a fork, or past the head", async () => {

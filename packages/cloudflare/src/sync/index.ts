@@ -28,6 +28,12 @@ export const SYNC_TAG = "noema-sync";
 export const SYNC_PATH = "/__noema/sync";
 /** Diffs read from the change records per query while a subscriber catches up. */
 const CATCH_UP_BATCH = 256;
+/**
+ * How long change capture goes on after the last subscriber left (or the object woke with none):
+ * a client back within it resumes with the diffs it missed; after it, writes record nothing and a
+ * returning client gets a snapshot.
+ */
+export const SYNC_LINGER_MS = 5 * 60_000;
 
 /** What `authorize` grants a token on one World: who the subscriber is (a scoped table shows it the rows whose scope column equals `subject`), and whether it may send. */
 export interface SyncGrant {
@@ -44,6 +50,8 @@ interface Attachment extends SyncGrant {
 /** What the hub needs of its Attractor. */
 export interface SyncHost {
   capture: ChangeCapture;
+  /** The Attractor's clock (moved by the test kit's `advance`). */
+  now(): number;
   world(): World;
   head(): SyncCursor;
   /** The stored hash of a live sediment (undefined once archived). */
@@ -93,12 +101,15 @@ export class SyncHub {
   private readonly attachments = new WeakMap<WebSocket, Attachment>();
   /** True when a published table is scoped: only then do subscribers with different subjects see different diffs. */
   private readonly scoped: boolean;
+  /** Until when change capture goes on with no subscriber (SYNC_LINGER_MS after the last one was seen). */
+  private lingerUntil: number;
 
   constructor(
     private readonly ctx: DurableObjectState,
     private readonly host: SyncHost,
   ) {
     this.scoped = Object.values(host.capture.publication.tables).some((t) => t.scope !== undefined);
+    this.lingerUntil = host.now() + SYNC_LINGER_MS;
   }
 
   /** Authorizes the token and accepts the socket (hibernatable); a refusal closes it with 4401, an Attractor that publishes nothing with 4403. */
@@ -108,11 +119,18 @@ export class SyncHub {
     const { token, protocol } = tokenOf(request);
     const grant = token === undefined ? undefined : await authorize(token, this.host.world());
     if (!grant) return refuseSocket(request, SYNC_CLOSE.unauthorized, token === undefined ? "no token" : "token refused");
+    // Recording from here if it was paused: this subscriber's hello gets a snapshot, then every diff.
+    this.host.capture.start(this.host.head().sedimentId);
     const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
     this.ctx.acceptWebSocket(server, [SYNC_TAG]);
     const attachment: Attachment = { subject: grant.subject, readOnly: grant.readOnly, cursor: null };
     server.serializeAttachment(attachment);
     return new Response(null, { status: 101, webSocket: client, headers: protocol ? { "Sec-WebSocket-Protocol": SYNC_SUBPROTOCOL } : {} });
+  }
+
+  /** A subscriber left: capture lingers from now. */
+  closed(): void {
+    this.lingerUntil = this.host.now() + SYNC_LINGER_MS;
   }
 
   /** True for a socket this hub accepted. */
@@ -188,7 +206,12 @@ export class SyncHub {
   /** Sends every subscriber the diffs of the sediments after its cursor: called after each commit. */
   flush(): void {
     const sockets = this.ctx.getWebSockets(SYNC_TAG);
-    if (sockets.length === 0) return;
+    if (sockets.length === 0) {
+      // Nobody has watched for a while: stop paying for capture on every write.
+      if (this.host.capture.recording && this.host.now() >= this.lingerUntil) this.host.capture.pause();
+      return;
+    }
+    this.lingerUntil = this.host.now() + SYNC_LINGER_MS;
     const head = this.host.head();
     if (this.sealing) this.sealedHead = head;
     // Subscribers at one cursor who see the same rows (all of them, when nothing is scoped) get the

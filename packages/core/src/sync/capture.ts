@@ -3,7 +3,7 @@
 // can be read again (a client resuming from its cursor). Only published tables carry triggers;
 // an Attractor that publishes nothing creates nothing and runs nothing here.
 import type { Json } from "../canonical/index.js";
-import type { SqlExecutor, SqlValue } from "../host/index.js";
+import type { Row, SqlExecutor, SqlValue } from "../host/index.js";
 import type { SnapshotTable, SyncChange, SyncCursor } from "./protocol.js";
 import type { Publication, PublishedTable } from "./publication.js";
 
@@ -37,7 +37,7 @@ export interface CapturedSediment {
 
 const q = (name: string) => `"${name}"`;
 const literal = (s: string) => `'${s.replace(/'/g, "''")}'`;
-const triggerName = (table: string, on: string) => q(`_noema_sync_${table}_${on}`);
+const triggerName = (table: string, on: string) => `_noema_sync_${table}_${on}`;
 /** Who may see a row: nobody's scope when the table is unscoped, else the scope value as text. */
 const scopeMatches = (value: Json, subject: string) => value !== null && String(value) === subject;
 
@@ -45,7 +45,8 @@ const scopeMatches = (value: Json, subject: string) => value !== null && String(
  * Records, per sediment, the rows it changed in the published tables (upserts and deletes by
  * primary key), and serves snapshots and per-subscriber diffs from them. `install` runs on
  * every wake (after migrations, which may rebuild a table and drop its triggers); `record`
- * runs inside each sealing transaction.
+ * runs inside each sealing transaction. Recording runs only between `start` and `pause`, which
+ * the host calls as subscribers come and go: a World nobody watches pays nothing for it.
  */
 export class ChangeCapture {
   private readonly tables: PublishedTable[];
@@ -57,6 +58,12 @@ export class ChangeCapture {
    * head the caller read from the committed log, whose hash the chain ends at.
    */
   private recent: CapturedSediment[] = [];
+  /** The triggers that record touched rows, by name: their exact DDL, to find on a wake whether they are all in place. */
+  private readonly triggers = new Map<string, string>();
+  /** Whether the triggers are in place and each sediment is recorded (set by `install`, `start` and `pause`). */
+  private live = false;
+  /** The law the records are captured under (set by `install`). */
+  private lawHash = "";
 
   constructor(
     private readonly db: SqlExecutor,
@@ -74,30 +81,6 @@ export class ChangeCapture {
       })
       .join(" UNION ALL ")
       .concat(` ORDER BY "n", "k"`);
-  }
-
-  /** True when something is published: otherwise nothing is installed or recorded. */
-  get active(): boolean {
-    return this.tables.length > 0;
-  }
-
-  /**
-   * Creates the tables and (re)creates the triggers. Records captured under another publication
-   * or law (a migration may have rewritten published rows outside any sediment), or before
-   * capture began, cannot serve diffs: they are dropped, and cursors before `head` get a snapshot.
-   */
-  install(head: number, lawHash: string): void {
-    if (!this.active) return;
-    for (const ddl of SYNC_DDL) this.db.exec(ddl, []);
-    const shape = JSON.stringify({ law: lawHash, tables: this.tables });
-    const meta = this.db.exec(`SELECT publication FROM _noema_sync_meta`, [])[0];
-    if (meta?.publication !== shape) {
-      this.db.exec(`DELETE FROM _noema_sync_changes`, []);
-      this.db.exec(`INSERT OR REPLACE INTO _noema_sync_meta (id, since, publication) VALUES (1, ?, ?)`, [head, shape]);
-    }
-    // Writes made outside a sediment (a migration) are not any sediment's: the snapshot after them carries them.
-    this.db.exec(`DELETE FROM _noema_sync_touched`, []);
-    this.recent = [];
     for (const t of this.tables) {
       const key = (row: "NEW" | "OLD") => `json_array(${t.key.map((c) => `${row}.${q(c)}`).join(", ")})`;
       const scope = (row: "OLD") => (t.scope ? `${row}.${q(t.scope)}` : "NULL");
@@ -106,18 +89,88 @@ export class ChangeCapture {
       const touch = (row: "NEW" | "OLD", existed: 0 | 1) =>
         `INSERT INTO _noema_sync_touched (tbl, pk, existed, scope) SELECT ${literal(t.name)}, ${key(row)}, ${existed}, ${existed ? scope("OLD") : "NULL"}
          WHERE NOT EXISTS (SELECT 1 FROM _noema_sync_touched WHERE tbl = ${literal(t.name)} AND pk = ${key(row)});`;
-      for (const on of ["insert", "update", "delete"]) this.db.exec(`DROP TRIGGER IF EXISTS ${triggerName(t.name, on)}`, []);
-      this.db.exec(`CREATE TRIGGER ${triggerName(t.name, "insert")} AFTER INSERT ON ${q(t.name)} BEGIN ${touch("NEW", 0)} END`, []);
+      const create = (on: string, body: string) => this.triggers.set(triggerName(t.name, on), `CREATE TRIGGER ${q(triggerName(t.name, on))} ${body}`);
+      create("insert", `AFTER INSERT ON ${q(t.name)} BEGIN ${touch("NEW", 0)} END`);
       // Only updates of captured columns or the key: a write to a hidden column costs nothing here.
       const watched = [...new Set([...t.captured, ...t.key])].map(q).join(", ");
-      this.db.exec(`CREATE TRIGGER ${triggerName(t.name, "update")} AFTER UPDATE OF ${watched} ON ${q(t.name)} BEGIN ${touch("OLD", 1)} ${touch("NEW", 0)} END`, []);
-      this.db.exec(`CREATE TRIGGER ${triggerName(t.name, "delete")} AFTER DELETE ON ${q(t.name)} BEGIN ${touch("OLD", 1)} END`, []);
+      create("update", `AFTER UPDATE OF ${watched} ON ${q(t.name)} BEGIN ${touch("OLD", 1)} ${touch("NEW", 0)} END`);
+      create("delete", `AFTER DELETE ON ${q(t.name)} BEGIN ${touch("OLD", 1)} END`);
     }
+  }
+
+  /** True when something is published: otherwise nothing is installed or recorded. */
+  get active(): boolean {
+    return this.tables.length > 0;
+  }
+
+  /** True while sediments are recorded: from `start` (a subscriber arrived) until `pause`. */
+  get recording(): boolean {
+    return this.live;
+  }
+
+  /**
+   * Creates the tables and, on every wake (a migration may have rebuilt a table and dropped its
+   * triggers), finds whether recording went on unbroken: exactly the triggers it needs are in
+   * place, under the same publication and law. Then it goes on; otherwise it starts again at
+   * `head` when someone is `subscribed`, and stays paused when nobody is.
+   */
+  install(head: number, lawHash: string, subscribed: boolean): void {
+    if (!this.active) return;
+    for (const ddl of SYNC_DDL) this.db.exec(ddl, []);
+    this.lawHash = lawHash;
+    this.recent = [];
+    const meta = this.db.exec(`SELECT publication FROM _noema_sync_meta`, [])[0];
+    const present = this.presentTriggers();
+    this.live = meta?.publication === this.shape() && present.length === this.triggers.size && present.every((t) => this.triggers.get(String(t.name)) === t.sql);
+    if (this.live) this.db.exec(`DELETE FROM _noema_sync_touched`, []);
+    else if (subscribed) this.start(head);
+    else this.stop(present);
+  }
+
+  /**
+   * Starts recording at `head` (a subscriber arrived): cursors before it get a snapshot, since
+   * what happened while paused was not recorded. Nothing to do while recording.
+   */
+  start(head: number): void {
+    if (!this.active || this.live) return;
+    this.stop(this.presentTriggers());
+    for (const ddl of this.triggers.values()) this.db.exec(ddl, []);
+    // Written last: a start cut short leaves no meta row, and the next wake starts again.
+    this.db.exec(`INSERT INTO _noema_sync_meta (id, since, publication) VALUES (1, ?, ?)`, [head, this.shape()]);
+    this.live = true;
+  }
+
+  /**
+   * Stops recording (nobody subscribed for a while), so writes cost nothing here. The records go:
+   * they could not be continued, and every cursor gets a snapshot until the next `start`.
+   */
+  pause(): void {
+    if (this.live) this.stop(this.presentTriggers());
+  }
+
+  private stop(present: Row[]): void {
+    // The meta row first: a stop cut short leaves nothing that claims to be complete.
+    this.db.exec(`DELETE FROM _noema_sync_meta`, []);
+    for (const t of present) this.db.exec(`DROP TRIGGER IF EXISTS ${q(String(t.name))}`, []);
+    this.db.exec(`DELETE FROM _noema_sync_changes`, []);
+    this.db.exec(`DELETE FROM _noema_sync_touched`, []);
+    this.live = false;
+    this.recent = [];
+  }
+
+  /** Every change-capture trigger in place, this publication's or an older one's. */
+  private presentTriggers(): Row[] {
+    return this.db.exec(`SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name LIKE '\\_noema\\_sync\\_%' ESCAPE '\\'`, []);
+  }
+
+  /** What the records were captured under: another publication or law (a migration may have rewritten published rows outside any sediment) starts again. */
+  private shape(): string {
+    return JSON.stringify({ law: this.lawHash, tables: this.tables });
   }
 
   /** Inside the sealing transaction: the rows this sediment touched, with their values now, recorded under its id. */
   record(sediment: { sedimentId: number; hash: string; prevHash: string }): void {
-    if (!this.active) return;
+    if (!this.live) return;
     const touched: Touched[] = [];
     const rows = this.db.exec(this.touchedRows, []);
     for (const r of rows) {

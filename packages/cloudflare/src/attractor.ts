@@ -242,7 +242,7 @@ export abstract class Attractor<Env = unknown, L extends Vocabulary | Lineage = 
       const { sedimenter } = this;
       // Subscribers that outlived the last instance (hibernated sockets) need the records unbroken.
       capture.install(sedimenter.lastSedimentId, state.held.hash, ctx.getWebSockets(SYNC_TAG).length > 0);
-      this.sync = new SyncHub(ctx, { capture, now: host.now, world: () => this.world, head: () => sedimenter.log.head(), hashOf: (id) => sedimenter.log.hashOf(id), check: (intent) => syncIntentIssues(this.lineage, intent), sedimentation: (intent) => this.sedimentation(intent) });
+      this.sync = new SyncHub(ctx, { capture, now: host.now, world: () => this.world, head: () => sedimenter.committedHead, hashOf: (id) => sedimenter.log.hashOf(id), check: (intent) => syncIntentIssues(this.lineage, intent), sedimentation: (intent) => this.sedimentation(intent) });
       const verifier = (this.verifier = new Verifier(sedimenter.log, host.db));
       const archived = bucket ? archive!.open(this.archiveStore(bucket), host, sedimenter.log, this.world) : undefined;
       this.archiveLog = archived?.archive;

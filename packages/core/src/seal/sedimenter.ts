@@ -11,7 +11,7 @@ import { hashCanonicalSediment } from "./chain.js";
 import { Cryostasis } from "./cryostasis.js";
 import type { FeatureHooks, Sealable, Sealing } from "./feature.js";
 import { Messages } from "./messages.js";
-import { SedimentLog } from "./store.js";
+import { type ChainLink, SedimentLog } from "./store.js";
 import type { Seal, SealOrigin, Sediment, SuccessSeal, World } from "./types.js";
 
 export type { FreezeResult, WakeOutcome } from "./cryostasis.js";
@@ -123,6 +123,11 @@ export class Sedimenter {
   /** The id of the last committed sediment (0 for an empty log), from memory: no query. */
   get lastSedimentId(): number {
     return this.head.sedimentId;
+  }
+
+  /** The last committed sediment's id and hash (the anchor for an empty log): `log.head()` from memory, no query. */
+  get committedHead(): ChainLink {
+    return this.head;
   }
 
   /** False while this Attractor cannot run the law it holds: frozen Intents then wait, untouched. */

@@ -38,6 +38,8 @@ export interface CapturedSediment {
 const q = (name: string) => `"${name}"`;
 const literal = (s: string) => `'${s.replace(/'/g, "''")}'`;
 const triggerName = (table: string, on: string) => `_noema_sync_${table}_${on}`;
+/** The trigger that empties the touched rows once a sediment's record is stored (no table's trigger can have this name). */
+const CLEAR_TRIGGER = "_noema_sync_clear";
 /** Who may see a row: nobody's scope when the table is unscoped, else the scope value as text. */
 const scopeMatches = (value: Json, subject: string) => value !== null && String(value) === subject;
 
@@ -50,8 +52,12 @@ const scopeMatches = (value: Json, subject: string) => value !== null && String(
  */
 export class ChangeCapture {
   private readonly tables: PublishedTable[];
-  /** One statement reading every row the sediment touched, in every published table, with its values now (`record` runs it). */
-  private readonly touchedRows: string;
+  /**
+   * The one statement `record` runs: it reads every row the sediment touched, in every published
+   * table, with its values now, and stores them as the sediment's record (JSON built by SQLite),
+   * returning it; a trigger on the records table then empties the touched rows.
+   */
+  private readonly recordStatement: string;
   /**
    * The latest records, in memory, oldest first: consecutive and chained by hash. Recorded inside
    * the sealing transaction, so the newest may have rolled back: `after` serves them only up to a
@@ -70,17 +76,19 @@ export class ChangeCapture {
     readonly publication: Publication,
   ) {
     this.tables = Object.values(publication.tables);
-    // One SELECT per table, padded to the widest, in one compound statement: `record` runs one query, not one per table.
-    const width = Math.max(0, ...this.tables.map((t) => t.captured.length));
-    this.touchedRows = this.tables
+    // One SELECT per table, each row a Touched as JSON, in one compound statement ordered by table and key.
+    const touched = this.tables
       .map((t, n) => {
         const on = t.key.map((c, i) => `t.${q(c)} = json_extract(x.pk, '$[${i}]')`).join(" AND ");
-        const columns = Array.from({ length: width }, (_, i) => `${i < t.captured.length ? `t.${q(t.captured[i]!)}` : "NULL"} AS "c${i}"`);
-        return `SELECT ${n} AS "n", x.pk AS "k", x.existed AS "e", x.scope AS "s", t.${q(t.key[0]!)} IS NOT NULL AS "present"${columns.map((c) => `, ${c}`).join("")}
+        const row = `CASE WHEN t.${q(t.key[0]!)} IS NOT NULL THEN json_array(${t.captured.map((c) => `t.${q(c)}`).join(", ")}) END`;
+        return `SELECT ${n} AS n, x.pk AS k, json_array(${literal(t.name)}, json(x.pk), x.existed, x.scope, json(${row})) AS r
            FROM _noema_sync_touched x LEFT JOIN ${q(t.name)} t ON ${on} WHERE x.tbl = ${literal(t.name)}`;
       })
-      .join(" UNION ALL ")
-      .concat(` ORDER BY "n", "k"`);
+      .join(" UNION ALL ");
+    this.recordStatement = `INSERT INTO _noema_sync_changes (sediment_id, hash, prev_hash, changes)
+      SELECT ?, ?, ?, json_group_array(json(r)) FROM (${touched} ORDER BY n, k) RETURNING changes`;
+    // The touched rows are emptied as their record is stored, by the same statement: one query per sediment.
+    this.triggers.set(CLEAR_TRIGGER, `CREATE TRIGGER ${q(CLEAR_TRIGGER)} AFTER INSERT ON _noema_sync_changes BEGIN DELETE FROM _noema_sync_touched; END`);
     for (const t of this.tables) {
       const key = (row: "NEW" | "OLD") => `json_array(${t.key.map((c) => `${row}.${q(c)}`).join(", ")})`;
       const scope = (row: "OLD") => (t.scope ? `${row}.${q(t.scope)}` : "NULL");
@@ -171,21 +179,8 @@ export class ChangeCapture {
   /** Inside the sealing transaction: the rows this sediment touched, with their values now, recorded under its id. */
   record(sediment: { sedimentId: number; hash: string; prevHash: string }): void {
     if (!this.live) return;
-    const touched: Touched[] = [];
-    const rows = this.db.exec(this.touchedRows, []);
-    for (const r of rows) {
-      const t = this.tables[Number(r.n)]!;
-      const row = r.present ? t.captured.map((_, i) => r[`c${i}`] as Json) : null;
-      touched.push([t.name, JSON.parse(String(r.k)) as Json[], r.e ? 1 : 0, (r.s ?? null) as Json, row]);
-    }
-    if (rows.length > 0) this.db.exec(`DELETE FROM _noema_sync_touched`, []);
-    this.remember({ sedimentId: sediment.sedimentId, hash: sediment.hash, prevHash: sediment.prevHash, touched });
-    this.db.exec(`INSERT INTO _noema_sync_changes (sediment_id, hash, prev_hash, changes) VALUES (?, ?, ?, ?)`, [
-      sediment.sedimentId,
-      sediment.hash,
-      sediment.prevHash,
-      JSON.stringify(touched),
-    ]);
+    const [stored] = this.db.exec(this.recordStatement, [sediment.sedimentId, sediment.hash, sediment.prevHash]);
+    this.remember({ sedimentId: sediment.sedimentId, hash: sediment.hash, prevHash: sediment.prevHash, touched: JSON.parse(String(stored!.changes)) as Touched[] });
     if (sediment.sedimentId % PRUNE_EVERY === 0 && sediment.sedimentId > SYNC_RETAINED) {
       const below = sediment.sedimentId - SYNC_RETAINED;
       this.db.exec(`DELETE FROM _noema_sync_changes WHERE sediment_id <= ?`, [below]);

@@ -70,7 +70,9 @@ const wholeFrom = (min: number) => z.coerce.number().check(z.refine(Number.isSaf
 const whole = wholeFrom(0);
 /** A query parameter that is left out when it is missing or not understood. */
 const lenient = <T extends SomeType>(schema: T) => z.catch(z.optional(schema), undefined);
-const worldQuery = z.object({
+// Built by the first World page, not by every cold start of the app that mounts the inspector.
+let worldQuery: ReturnType<typeof makeWorldQuery> | undefined;
+const makeWorldQuery = () => z.object({
   after: lenient(whole),
   table: lenient(z.string().check(z.maxLength(128))),
   rowsAfter: lenient(whole),
@@ -182,7 +184,7 @@ export function inspector<E extends HonoEnv>(options: InspectorOptions<E>): Hono
     const parsed = safeParse(nameSchema, c.req.param("name"));
     if (!parsed.success) return c.html(<Worlds frame={frame(c, "Worlds")} label={label} error="Not a valid id." />, 404);
     const name = parsed.data;
-    const q = worldQuery.parse(c.req.query());
+    const q = (worldQuery ??= makeWorldQuery()).parse(c.req.query());
     const stub = world(c, name);
     // Never the whole chain on a render: the newest entries re-hashed, the full walk only when asked for.
     const [nomos, tail, chain, tables, verification] = await Promise.all([stub.nomos(), stub.verifyTail(), stub.chainStatus(), stub.tables(), q.verify ? stub.verify() : undefined]);

@@ -4,8 +4,17 @@ import * as z from "zod/mini";
 import { type $ZodType, type $ZodTypes, type output, safeParse } from "zod/v4/core";
 import { httpIssue, invalidInput } from "./errors.js";
 
+/**
+ * `make()`, made on first use. The routes' schemas are built when a request needs them: schemas
+ * built at module scope are paid for by every cold start, the requests that never use them included.
+ */
+export function once<T>(make: () => T): () => T {
+  let made: T | undefined;
+  return () => (made ??= make());
+}
+
 /** A World's name in a path, when the app gives no schema of its own: any string of 1 to 128 characters. */
-export const DEFAULT_NAME = z.string().check(z.minLength(1), z.maxLength(128));
+export const defaultName = once(() => z.string().check(z.minLength(1), z.maxLength(128)));
 
 /** The request body as JSON; anything else is 400 at the body's path `""`. */
 export async function readJson(c: Context): Promise<unknown> {

@@ -4,7 +4,7 @@ import { type $ZodType, safeParse } from "zod/v4/core";
 import type { Attractor } from "../attractor.js";
 import { refuseSocket, SYNC_PATH } from "../sync/index.js";
 import { ApiError, onError } from "./errors.js";
-import { DEFAULT_NAME } from "./input.js";
+import { defaultName } from "./input.js";
 
 /** What `syncRoutes` takes: the namespace, and where the route lives and which names it accepts. */
 export interface SyncRoutesOptions<E extends HonoEnv> {
@@ -26,7 +26,7 @@ export function syncRoutes<E extends HonoEnv>(options: SyncRoutesOptions<E>): Ho
   const path = options.path ?? "/:name";
   const param = /:([A-Za-z_]\w*)/.exec(path)?.[1];
   if (!param) throw new TypeError(`syncRoutes: path ${path} names no parameter, as in /ledgers/:name`);
-  const name = options.name ?? DEFAULT_NAME;
+  const name = options.name ?? defaultName();
   const router = new Hono<E>();
   router.onError(onError);
   router.get(`${path}/sync`, async (c) => {

@@ -118,7 +118,7 @@ products.post("/reservations/:reservationId/commit", closeReservation("commit"))
 
 const snapshotQuery = z.strictObject({
   after: ReservationCursor.optional(),
-  limit: queryInt({ min: 1, max: RESERVATION_PAGE.max }).default(RESERVATION_PAGE.default),
+  limit: queryInt({ min: 1, max: RESERVATION_PAGE.max, default: RESERVATION_PAGE.default }),
 });
 
 products.get("/", async (c) => {

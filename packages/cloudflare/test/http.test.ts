@@ -1,8 +1,10 @@
 import { SELF } from "cloudflare:test";
 import { buildIntent, explain } from "@noema/core";
 import { operationHash } from "@noema/core/runtime";
-import { bearerAuth, tokenAuth } from "@noema/cloudflare/http";
-import { describe, expect, it } from "vitest";
+import { ApiError, bearerAuth, parseInput, queryInt, tokenAuth } from "@noema/cloudflare/http";
+import { describe, expect, expectTypeOf, it } from "vitest";
+import * as zc from "zod";
+import * as zm from "zod/mini";
 import { ledgerNomos } from "./ledger/nomos.js";
 import { ledger } from "./ledger/vocabulary.js";
 
@@ -123,5 +125,47 @@ describe("attractorRoutes for any Attractor", () => {
       expect((await call("GET", `/api/ledgers/${name}/verify`, undefined, authorization)).status, authorization).toBe(401);
     }
     expect((await call("GET", `/api/ledgers/${name}/sediments`)).body.sediments).toHaveLength(2);
+  });
+});
+
+describe("parseInput and queryInt, with classic zod or zod/mini", () => {
+  const refused = (f: () => unknown) => {
+    try {
+      f();
+    } catch (e) {
+      if (!(e instanceof ApiError)) throw e;
+      return { status: e.status, code: e.code, message: e.message, issues: e.extra.issues };
+    }
+    throw new Error("not refused");
+  };
+  const classic = zc.strictObject({ amount: zc.number().int(), page: zc.strictObject({ limit: queryInt({ min: 1, max: 50, default: 10 }) }) });
+  const mini = zm.strictObject({ amount: zm.int(), page: zm.strictObject({ limit: queryInt({ min: 1, max: 50, default: 10 }) }) });
+
+  it("infers the output and fills defaults in either", () => {
+    for (const schema of [classic, mini]) {
+      const value = parseInput(schema, { amount: 3, page: {} });
+      expectTypeOf(value).toEqualTypeOf<{ amount: number; page: { limit: number } }>();
+      expect(value).toEqual({ amount: 3, page: { limit: 10 } });
+      expect(parseInput(schema, { amount: 3, page: { limit: "50" } }).page.limit).toBe(50);
+    }
+    expect(parseInput(zm.optional(queryInt({ min: 1 })), undefined)).toBeUndefined();
+  });
+
+  it("answers 400 invalid_input naming each field, a misspelt one first with the nearest name, under `at`", () => {
+    for (const schema of [classic, mini]) {
+      const bad = refused(() => parseInput(schema, { amount: 1.5, page: { limt: "5" } }, ["body"]));
+      expect(bad).toEqual({
+        status: 400,
+        code: "invalid_input",
+        message: 'body.page.limt: unknown field "limt"; did you mean "limit"?',
+        issues: [
+          { path: "body.page.limt", message: 'unknown field "limt"; did you mean "limit"?' },
+          { path: "body.amount", message: expect.stringContaining("int") },
+        ],
+      });
+      for (const limit of ["0", "51", "abc", "1.5"]) {
+        expect(refused(() => parseInput(schema, { amount: 1, page: { limit } })).issues).toEqual([{ path: "page.limit", message: "must be a whole number, 1 to 50" }]);
+      }
+    }
   });
 });

@@ -1,7 +1,8 @@
 import { connectionFor, describeVocabulary, explain, type Intent, Lineage, parseClaimed, REASON_KINDS, type Sediment, type Vocabulary } from "@noema/core";
 import { intentSieve } from "@noema/core/runtime";
 import { type Context, type Env as HonoEnv, Hono } from "hono";
-import * as z from "zod";
+import * as z from "zod/mini";
+import { type $ZodType, safeParse, type SomeType } from "zod/v4/core";
 import type { Attractor } from "@noema/cloudflare";
 import { type TokenAuthOptions, type TokenScope, tokenScope } from "@noema/cloudflare/http";
 import { CLIENT_JS, STYLE_CSS } from "./assets.js";
@@ -23,8 +24,8 @@ export interface InspectorOptions<E extends HonoEnv> {
   auth: Pick<TokenAuthOptions, "secret" | "readSecret">;
   /** Where the app mounts it (`app.route(base, inspector(...))`), for links (and the cookie's path, unless `cookiePath`); default `/inspector`. */
   base?: string;
-  /** Checks a World's name; default any string of 1 to 128 characters. */
-  name?: z.ZodType<string>;
+  /** Checks a World's name (classic zod or zod/mini); default any string of 1 to 128 characters. */
+  name?: $ZodType<string, string>;
   /** What a World is called on the Worlds page, for example "Product id"; default "World id". */
   label?: string;
   /** Charts of each World's history on its page, drawn from a bounded sample of its log. */
@@ -64,27 +65,33 @@ const CATALOG_PAGE = 50;
 /** Sediments a chart asks for: the Attractor's most (`sampleSediments` caps any count at it). */
 const CHART_SAMPLE = Number.MAX_SAFE_INTEGER;
 
-const whole = z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
-const worldQuery = z.object({
-  after: whole.optional().catch(undefined),
-  table: z.string().max(128).optional().catch(undefined),
-  rowsAfter: whole.optional().catch(undefined),
-  verify: z.literal("full").optional().catch(undefined),
-  kind: z.enum(REASON_KINDS).optional().catch(undefined),
-  nomosVersion: whole.min(1).optional().catch(undefined),
-  precedentsAfter: whole.optional().catch(undefined),
-  receiptsAfter: whole.optional().catch(undefined),
-  trailAfter: whole.optional().catch(undefined),
+/** A whole number from `min` in a query string. */
+const wholeFrom = (min: number) => z.coerce.number().check(z.refine(Number.isSafeInteger), z.gte(min));
+const whole = wholeFrom(0);
+/** A query parameter that is left out when it is missing or not understood. */
+const lenient = <T extends SomeType>(schema: T) => z.catch(z.optional(schema), undefined);
+// Built by the first World page, not by every cold start of the app that mounts the inspector.
+let worldQuery: ReturnType<typeof makeWorldQuery> | undefined;
+const makeWorldQuery = () => z.object({
+  after: lenient(whole),
+  table: lenient(z.string().check(z.maxLength(128))),
+  rowsAfter: lenient(whole),
+  verify: lenient(z.literal("full")),
+  kind: lenient(z.enum(REASON_KINDS)),
+  nomosVersion: lenient(wholeFrom(1)),
+  precedentsAfter: lenient(whole),
+  receiptsAfter: lenient(whole),
+  trailAfter: lenient(whole),
   // `<wakeAt>:<cryoId>`, the last frozen Intent shown: the Cryostasis queue pages by wake time, then id.
-  frozenAfter: z
-    .string()
-    .regex(/^\d{1,16}:\d{1,16}$/)
-    .transform((v) => {
-      const [wakeAt, cryoId] = v.split(":").map(Number) as [number, number];
-      return { wakeAt, cryoId };
-    })
-    .optional()
-    .catch(undefined),
+  frozenAfter: lenient(
+    z.pipe(
+      z.string().check(z.regex(/^\d{1,16}:\d{1,16}$/)),
+      z.transform((v: string) => {
+        const [wakeAt, cryoId] = v.split(":").map(Number) as [number, number];
+        return { wakeAt, cryoId };
+      }),
+    ),
+  ),
 });
 
 /**
@@ -97,7 +104,7 @@ export function inspector<E extends HonoEnv>(options: InspectorOptions<E>): Hono
   const base = options.base ?? "/inspector";
   const cookiePath = options.cookiePath ?? base;
   const lineage = options.law instanceof Lineage ? options.law : Lineage.of(options.law);
-  const nameSchema = options.name ?? z.string().min(1).max(128);
+  const nameSchema = options.name ?? z.string().check(z.minLength(1), z.maxLength(128));
   const label = options.label ?? "World id";
   const app = new Hono<E & Vars>();
   app.use("*", securityHeaders);
@@ -144,11 +151,11 @@ export function inspector<E extends HonoEnv>(options: InspectorOptions<E>): Hono
     const id = c.req.query("id");
     if (id === undefined) {
       const from = c.req.query("from")?.trim() ?? "";
-      if (from && !nameSchema.safeParse(from).success) return c.html(<Worlds frame={frame(c, "Worlds")} label={label} error="Not a valid id to list after." />, 400);
+      if (from && !safeParse(nameSchema, from).success) return c.html(<Worlds frame={frame(c, "Worlds")} label={label} error="Not a valid id to list after." />, 400);
       const listed = options.catalog ? await options.catalog(c.env, { ...(from ? { after: from } : {}), limit: CATALOG_PAGE }) : undefined;
       return c.html(<Worlds frame={frame(c, "Worlds")} label={label} {...(listed ? { catalog: { ...listed, from } } : {})} />);
     }
-    const parsed = nameSchema.safeParse(id.trim());
+    const parsed = safeParse(nameSchema, id.trim());
     if (!parsed.success) return c.html(<Worlds frame={frame(c, "Worlds")} label={label} error={`Not a valid id: ${parsed.error.issues[0]?.message ?? "invalid"}`} />, 400);
     return c.redirect(`${base}/worlds/${encodeURIComponent(parsed.data)}`, 303);
   });
@@ -174,10 +181,10 @@ export function inspector<E extends HonoEnv>(options: InspectorOptions<E>): Hono
   };
 
   app.get("/worlds/:name", async (c) => {
-    const parsed = nameSchema.safeParse(c.req.param("name"));
+    const parsed = safeParse(nameSchema, c.req.param("name"));
     if (!parsed.success) return c.html(<Worlds frame={frame(c, "Worlds")} label={label} error="Not a valid id." />, 404);
     const name = parsed.data;
-    const q = worldQuery.parse(c.req.query());
+    const q = (worldQuery ??= makeWorldQuery()).parse(c.req.query());
     const stub = world(c, name);
     // Never the whole chain on a render: the newest entries re-hashed, the full walk only when asked for.
     const [nomos, tail, chain, tables, verification] = await Promise.all([stub.nomos(), stub.verifyTail(), stub.chainStatus(), stub.tables(), q.verify ? stub.verify() : undefined]);
@@ -229,7 +236,7 @@ export function inspector<E extends HonoEnv>(options: InspectorOptions<E>): Hono
 
   // How many sediments came after the page's newest: the client script polls it when it cannot open the WebSocket.
   app.get("/worlds/:name/newer", async (c) => {
-    const parsed = nameSchema.safeParse(c.req.param("name"));
+    const parsed = safeParse(nameSchema, c.req.param("name"));
     const after = whole.safeParse(c.req.query("after"));
     if (!parsed.success || !after.success) return c.json({ error: "bad request" }, 400);
     const page = await world(c, parsed.data).sediments(after.data, LOG_PAGE);
@@ -238,7 +245,7 @@ export function inspector<E extends HonoEnv>(options: InspectorOptions<E>): Hono
 
   // The log entries after `after`, as the World page renders them: the live script inserts them.
   app.get("/worlds/:name/entries", async (c) => {
-    const parsed = nameSchema.safeParse(c.req.param("name"));
+    const parsed = safeParse(nameSchema, c.req.param("name"));
     const after = whole.safeParse(c.req.query("after"));
     if (!parsed.success || !after.success) return c.text("bad request", 400);
     const page = await world(c, parsed.data).sediments(after.data, LOG_PAGE);
@@ -247,7 +254,7 @@ export function inspector<E extends HonoEnv>(options: InspectorOptions<E>): Hono
 
   // The Attractor's hibernatable WebSocket, behind the same cookie; the Origin check keeps other sites' pages off it.
   app.get("/worlds/:name/live", async (c) => {
-    const parsed = nameSchema.safeParse(c.req.param("name"));
+    const parsed = safeParse(nameSchema, c.req.param("name"));
     if (!parsed.success) return c.text("bad request", 400);
     if (c.req.header("Upgrade")?.toLowerCase() !== "websocket") return c.text("expected a WebSocket upgrade", 426);
     if (!sameOrigin(c)) return c.text("forbidden", 403);
@@ -259,7 +266,7 @@ export function inspector<E extends HonoEnv>(options: InspectorOptions<E>): Hono
   const stamp = { name: lineage.latest.nomos.name, version: lineage.latest.nomos.version, hash: lineage.latest.nomos.hash };
 
   const compose = async (c: Context<E & Vars>) => {
-    const parsed = nameSchema.safeParse(c.req.param("name"));
+    const parsed = safeParse(nameSchema, c.req.param("name"));
     if (!parsed.success) return c.html(<Worlds frame={frame(c, "Worlds")} label={label} error="Not a valid id." />, 404);
     const name = parsed.data;
     const chosen = described.find((d) => d.name === c.req.query("op")) ?? described[0]!;
@@ -330,8 +337,8 @@ export function inspector<E extends HonoEnv>(options: InspectorOptions<E>): Hono
       const form = await c.req.parseBody();
       view.text = typeof form.intent === "string" ? form.intent : "";
     } else {
-      const picked = nameSchema.safeParse(c.req.query("world"));
-      const id = whole.min(1).safeParse(c.req.query("sediment"));
+      const picked = safeParse(nameSchema, c.req.query("world"));
+      const id = wholeFrom(1).safeParse(c.req.query("sediment"));
       if (picked.success && id.success) {
         const s = (await world(c, picked.data).sediments(id.data - 1, 1)).sediments[0];
         if (!s || s.sedimentId !== id.data) return c.html(<IntentLaw frame={frame(c, title)} view={{ ...view, outcome: { error: `${picked.data} has no sediment #${id.data}.` } }} />, 404);

@@ -11,7 +11,7 @@ export const MAX_CATALOG_PAGE = 1000;
 
 const query = z.strictObject({
   after: Id.optional(),
-  limit: queryInt({ min: 1, max: MAX_CATALOG_PAGE }).default(CATALOG_PAGE),
+  limit: queryInt({ min: 1, max: MAX_CATALOG_PAGE, default: CATALOG_PAGE }),
 });
 
 /** `GET /products?after=&limit=`: every stocked product, in productId order, paged. */

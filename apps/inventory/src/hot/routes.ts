@@ -139,7 +139,7 @@ hotWorldRoutes.post("/:world/intents", () => {
   throw new ApiError(405, "method_not_allowed", "a hot World takes no Intents from outside: stock, split, reserve and the other routes of /api/hot/:productId send them");
 });
 
-const TablePage = z.strictObject({ after: queryInt({ min: 0 }).default(0), limit: queryInt({ min: 1, max: 1000 }).default(100) });
+const TablePage = z.strictObject({ after: queryInt({ min: 0, default: 0 }), limit: queryInt({ min: 1, max: 1000, default: 100 }) });
 
 hotWorldRoutes.get("/:world/tables/:table", async (c) => {
   const world = parseInput(HotWorld, c.req.param("world"), ["world"]);

@@ -2,17 +2,16 @@ import { connectionFor, describeVocabulary, explainOutside, Lineage, parseClaime
 import { AUDIT_PAGE, operationHash } from "@noema/core/runtime";
 import { type Context, type Env as HonoEnv, Hono, type MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import * as z from "zod";
+import * as z from "zod/mini";
+import type { $ZodType } from "zod/v4/core";
 import { type Attractor, DEFAULT_PAGE, MAX_PAGE } from "../attractor.js";
 import { ApiError, errorResponse, httpIssue, invalidInput, onError } from "./errors.js";
-import { parseInput, queryInt, readJson } from "./input.js";
+import { defaultName, once, parseInput, queryInt, readJson } from "./input.js";
 import { sealResponse } from "./seal.js";
 import { syncRoutes } from "./sync.js";
 
 /** Largest request body accepted; an Intent may not exceed the core's 64 KiB either. */
 export const MAX_BODY_BYTES = 64 * 1024;
-/** Any non-empty name up to 128 characters, when the app gives no schema of its own. */
-const DEFAULT_NAME = z.string().min(1).max(128);
 
 /** What `attractorRoutes` serves: the namespace, the law, the path, and the auth middleware run before its routes. */
 export interface AttractorRoutesOptions<E extends HonoEnv> {
@@ -22,39 +21,48 @@ export interface AttractorRoutesOptions<E extends HonoEnv> {
   law: Vocabulary | Lineage;
   /** Where one Attractor's routes live, with one parameter naming it; default `/:name`. */
   path?: string;
-  /** Checks the name in the path; default any string of 1 to 128 characters. */
-  name?: z.ZodType<string>;
+  /** Checks the name in the path (classic zod or zod/mini); default any string of 1 to 128 characters. */
+  name?: $ZodType<string, string>;
   /** Runs before every route here, for example `tokenAuth(...)`. */
   auth?: MiddlewareHandler<E>;
   /** Default `MAX_BODY_BYTES`. */
   maxBodyBytes?: number;
 }
 
-const page = z.strictObject({
-  after: queryInt({ min: 0 }).default(0),
-  limit: queryInt({ min: 1, max: MAX_PAGE }).default(DEFAULT_PAGE),
-});
-const precedentQuery = page.extend({
-  kind: z.enum(REASON_KINDS).optional(),
-  nomosVersion: queryInt({ min: 1 }).optional(),
-});
-const cryostasisQuery = z.strictObject({
-  limit: queryInt({ min: 1, max: MAX_PAGE }).default(DEFAULT_PAGE),
-  // Entries are ordered by (wakeAt, cryoId): the cursor names the last one seen, as `next` returns it.
-  after: z
-    .string()
-    .regex(/^\d{1,16}-\d{1,16}$/, "must be <wakeAt>-<cryoId>, as returned in next")
-    .transform((v) => {
-      const [wakeAt, cryoId] = v.split("-").map(Number) as [number, number];
-      return { wakeAt, cryoId };
-    })
-    .optional(),
-});
-
-const auditQuery = z.strictObject({
-  after: z.string().min(1).max(1024).optional(),
-  limit: queryInt({ min: 1, max: AUDIT_PAGE.max }).default(AUDIT_PAGE.default),
-});
+// Query schemas, each built by the first request that needs it.
+const page = once(() =>
+  z.strictObject({
+    after: queryInt({ min: 0, default: 0 }),
+    limit: queryInt({ min: 1, max: MAX_PAGE, default: DEFAULT_PAGE }),
+  }),
+);
+const precedentQuery = once(() =>
+  z.extend(page(), {
+    kind: z.optional(z.enum(REASON_KINDS)),
+    nomosVersion: z.optional(queryInt({ min: 1 })),
+  }),
+);
+const cryostasisQuery = once(() =>
+  z.strictObject({
+    limit: queryInt({ min: 1, max: MAX_PAGE, default: DEFAULT_PAGE }),
+    // Entries are ordered by (wakeAt, cryoId): the cursor names the last one seen, as `next` returns it.
+    after: z.optional(
+      z.pipe(
+        z.string().check(z.regex(/^\d{1,16}-\d{1,16}$/, "must be <wakeAt>-<cryoId>, as returned in next")),
+        z.transform((v: string) => {
+          const [wakeAt, cryoId] = v.split("-").map(Number) as [number, number];
+          return { wakeAt, cryoId };
+        }),
+      ),
+    ),
+  }),
+);
+const auditQuery = once(() =>
+  z.strictObject({
+    after: z.optional(z.string().check(z.minLength(1), z.maxLength(1024))),
+    limit: queryInt({ min: 1, max: AUDIT_PAGE.max, default: AUDIT_PAGE.default }),
+  }),
+);
 
 /** 413 `payload_too_large` for a body over `maxSize` bytes, whether or not it sent a Content-Length. */
 export function limitBody(maxSize = MAX_BODY_BYTES): MiddlewareHandler {
@@ -77,7 +85,7 @@ export function attractorRoutes<E extends HonoEnv>(options: AttractorRoutesOptio
   const path = options.path ?? "/:name";
   const param = /:([A-Za-z_]\w*)/.exec(path)?.[1];
   if (!param) throw new TypeError(`attractorRoutes: path ${path} names no parameter, as in /ledgers/:name`);
-  const nameSchema = options.name ?? DEFAULT_NAME;
+  const nameSchema = options.name ?? defaultName();
 
   const router = new Hono<E>();
   router.onError(onError);
@@ -101,7 +109,7 @@ export function attractorRoutes<E extends HonoEnv>(options: AttractorRoutesOptio
 
   router.get(`${path}/sediments`, async (c) => {
     const stub = attractor(c);
-    const q = parseInput(page, c.req.query());
+    const q = parseInput(page(), c.req.query());
     return c.json(await stub.sediments(q.after, q.limit));
   });
 
@@ -112,12 +120,12 @@ export function attractorRoutes<E extends HonoEnv>(options: AttractorRoutesOptio
 
   router.get(`${path}/precedents`, async (c) => {
     const stub = attractor(c);
-    return c.json(await stub.precedents(parseInput(precedentQuery, c.req.query())));
+    return c.json(await stub.precedents(parseInput(precedentQuery(), c.req.query())));
   });
 
   router.get(`${path}/cryostasis`, async (c) => {
     const stub = attractor(c);
-    const q = parseInput(cryostasisQuery, c.req.query());
+    const q = parseInput(cryostasisQuery(), c.req.query());
     const pending = await stub.frozen({ limit: q.limit, ...(q.after ? { after: q.after } : {}) });
     // A full page may have more behind it; the next one may also come back empty.
     const last = pending.length === q.limit ? pending[pending.length - 1] : undefined;
@@ -125,7 +133,7 @@ export function attractorRoutes<E extends HonoEnv>(options: AttractorRoutesOptio
   });
 
   router.get(`${path}/audit`, async (c) => {
-    const q = parseInput(auditQuery, c.req.query());
+    const q = parseInput(auditQuery(), c.req.query());
     // The one input the Attractor judges: a cursor it did not hand out.
     const page = await attractor(c).audit(q);
     if (!page.ok) throw invalidInput(page.issues.map(httpIssue));
@@ -134,12 +142,12 @@ export function attractorRoutes<E extends HonoEnv>(options: AttractorRoutesOptio
 
   router.get(`${path}/outbox`, async (c) => {
     const stub = attractor(c);
-    return c.json(await stub.outbox(parseInput(page, c.req.query())));
+    return c.json(await stub.outbox(parseInput(page(), c.req.query())));
   });
 
   router.get(`${path}/receipts`, async (c) => {
     const stub = attractor(c);
-    return c.json(await stub.receipts(parseInput(page, c.req.query())));
+    return c.json(await stub.receipts(parseInput(page(), c.req.query())));
   });
 
   router.get(`${path}/nomos`, async (c) => c.json(await attractor(c).nomos()));
@@ -159,11 +167,13 @@ export function attractorRoutes<E extends HonoEnv>(options: AttractorRoutesOptio
   let described: unknown;
   router.get("/nomos", (c) => c.json((described ??= describe(lineage))));
 
-  const version = z.number().int().min(lineage.first).max(latest.nomos.version);
-  const connectionBody = z.strictObject({ from: version, to: version.default(latest.nomos.version), intent: z.record(z.string(), z.unknown()).optional() });
+  const connectionBody = once(() => {
+    const version = z.int().check(z.gte(lineage.first), z.lte(latest.nomos.version));
+    return z.strictObject({ from: version, to: z._default(version, latest.nomos.version), intent: z.optional(z.record(z.string(), z.unknown())) });
+  });
 
   router.post("/connection", async (c) => {
-    const result = connectionFor(lineage, parseInput(connectionBody, await readJson(c)));
+    const result = connectionFor(lineage, parseInput(connectionBody(), await readJson(c)));
     if (!result.ok) throw invalidInput(result.issues.map(httpIssue));
     return c.json(result.report);
   });

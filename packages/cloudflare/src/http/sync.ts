@@ -1,9 +1,10 @@
 import { SYNC_CLOSE } from "@noema/core/sync";
 import { type Env as HonoEnv, Hono } from "hono";
-import * as z from "zod";
+import { type $ZodType, safeParse } from "zod/v4/core";
 import type { Attractor } from "../attractor.js";
 import { refuseSocket, SYNC_PATH } from "../sync/index.js";
 import { ApiError, onError } from "./errors.js";
+import { defaultName } from "./input.js";
 
 /** What `syncRoutes` takes: the namespace, and where the route lives and which names it accepts. */
 export interface SyncRoutesOptions<E extends HonoEnv> {
@@ -12,7 +13,7 @@ export interface SyncRoutesOptions<E extends HonoEnv> {
   /** Where one Attractor lives, with one parameter naming it; default `/:name` (the route is `<path>/sync`). */
   path?: string;
   /** Checks the name in the path; a name it refuses closes the socket with 4404. Default any string of 1 to 128 characters. */
-  name?: z.ZodType<string>;
+  name?: $ZodType<string, string>;
 }
 
 /**
@@ -25,13 +26,13 @@ export function syncRoutes<E extends HonoEnv>(options: SyncRoutesOptions<E>): Ho
   const path = options.path ?? "/:name";
   const param = /:([A-Za-z_]\w*)/.exec(path)?.[1];
   if (!param) throw new TypeError(`syncRoutes: path ${path} names no parameter, as in /ledgers/:name`);
-  const name = options.name ?? z.string().min(1).max(128);
+  const name = options.name ?? defaultName();
   const router = new Hono<E>();
   router.onError(onError);
   router.get(`${path}/sync`, async (c) => {
     const request = c.req.raw;
     if (request.headers.get("Upgrade")?.toLowerCase() !== "websocket") throw new ApiError(426, "upgrade_required", "the sync route speaks WebSocket: send Upgrade: websocket");
-    const parsed = name.safeParse(c.req.param(param));
+    const parsed = safeParse(name, c.req.param(param));
     if (!parsed.success) return refuseSocket(request, SYNC_CLOSE.unknownWorld, "no such World");
     const url = new URL(request.url);
     return options.namespace(c.env).getByName(parsed.data).fetch(new Request(new URL(`${SYNC_PATH}${url.search}`, url), { headers: request.headers }));

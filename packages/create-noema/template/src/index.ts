@@ -1,7 +1,7 @@
 import { buildIntent } from "@noema/core";
 import { attractorRoutes, tokenAuth, handleErrors, parseInput, readJson, sealResponse } from "@noema/cloudflare/http";
 import { Hono } from "hono";
-import * as z from "zod";
+import * as z from "zod/mini";
 import { counterLaw } from "./law.js";
 
 // Durable Object classes must be exported from the Worker's main module.

@@ -1,7 +1,7 @@
 import { type $ZodError, config } from "zod/v4/core";
 import en from "zod/v4/locales/en.js";
 
-// In a browser Noema's own schemas use the tree-shakable `zod/mini` (`#zod` in package.json), which
+// In a browser and in workerd Noema's own schemas use the tree-shakable `zod/mini` (`#zod` in package.json), which
 // registers no messages (classic `zod` registers English when it builds its first schema); Issues
 // carry Zod's message, so English it is, unless the app has chosen a locale. Here because every
 // parse reports through this module.

@@ -147,7 +147,8 @@ export class Cryostasis implements FeatureHooks {
   private resume(entry: FrozenRow, now: number): Seal {
     const { sealing } = this;
     const { cryoId } = entry;
-    const remove = () => this.store.remove(cryoId);
+    // Bound, not an arrow: a bundle that keeps names would wrap an arrow made for every wake.
+    const remove = this.store.remove.bind(this.store, cryoId);
     const admitted = sealing.admit(entry.intent, now, this.store.sieve(entry.sieveHash));
     if (!admitted.ok) return sealing.refuse(admitted.input, now, admitted.reason, remove);
     const earlier = sealing.earlier(admitted.sent);

@@ -74,14 +74,23 @@ export function keyIssue(key: unknown, verb: "be" | "resolve to" = "be"): Issue 
 
 /** Splits Ref-valued fields off a built-in's arguments and checks them as Refs. */
 export function splitRefs(scope: StepScope, given: Record<string, unknown>, fields: readonly string[], at: PropertyKey[]) {
-  const rest: Record<string, unknown> = { ...given };
   const refs: Record<string, Ref> = {};
   const issues: Issue[] = [];
+  let split = false;
   for (const key of fields) {
-    if (!looksLikeRef(rest[key])) continue;
-    issues.push(...refIssues(scope, rest[key], [...at, "args", key]));
-    refs[key] = rest[key] as Ref;
-    delete rest[key];
+    const value = given[key];
+    if (!Object.hasOwn(given, key) || !looksLikeRef(value)) continue;
+    issues.push(...refIssues(scope, value, [...at, "args", key]));
+    refs[key] = value as Ref;
+    split = true;
+  }
+  if (!split) return { rest: { ...given }, refs, issues };
+  // A copy without them, each entry defined as a spread defines it (an own "__proto__" stays a key); no `delete`, which leaves an object slow to read.
+  const rest: Record<string, unknown> = {};
+  for (const key of Object.keys(given)) {
+    if (Object.hasOwn(refs, key)) continue;
+    if (key === "__proto__") Object.defineProperty(rest, key, { value: given[key], enumerable: true, writable: true, configurable: true });
+    else rest[key] = given[key];
   }
   return { rest, refs, issues };
 }

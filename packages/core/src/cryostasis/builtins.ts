@@ -21,7 +21,7 @@ import {
 import { type Issue, issue, zodIssues } from "../issue/index.js";
 import { Refusal } from "../refusal/index.js";
 import { sieveHash, sieveOf } from "../sieve/index.js";
-import { CANCEL_SQL, FREEZE_SQL, frozenFromStep } from "./store.js";
+import { CANCEL_SQL, FREEZE_SQL } from "./store.js";
 
 /** The furthest ahead an Intent may be frozen. */
 export const MAX_FREEZE_MS = 366 * 24 * 60 * 60 * 1000;
@@ -40,21 +40,29 @@ export interface WakeWhen {
  * whether the value was given ("be") or came from a Ref ("resolve to").
  */
 export function wakeTime(when: WakeWhen, now: number | undefined, verb: "be" | "resolve to" = "be"): { ok: true; wakeAt: number | undefined } | { ok: false; issue: Issue } {
-  const fail = (path: string[], message: string) => ({ ok: false as const, issue: issue("invalid_value", path, message) });
-  if ((when.at === undefined) === (when.delaySeconds === undefined)) return fail([], "give exactly one of at or delaySeconds");
-  const whole = (v: unknown): v is number => typeof v === "number" && Number.isInteger(v);
-  if (when.at !== undefined && (!whole(when.at) || when.at < 0)) return fail(["at"], `must ${verb} whole milliseconds`);
-  if (when.delaySeconds !== undefined && (!whole(when.delaySeconds) || when.delaySeconds < 1)) {
-    return fail(["delaySeconds"], `must ${verb} a whole number of seconds, at least 1`);
+  // No closures here: this runs twice per `$freeze`, and a bundle that keeps names wraps each one made.
+  if ((when.at === undefined) === (when.delaySeconds === undefined)) return wakeIssue([], "give exactly one of at or delaySeconds");
+  if (when.at !== undefined && (!wholeNumber(when.at) || when.at < 0)) return wakeIssue(["at"], `must ${verb} whole milliseconds`);
+  if (when.delaySeconds !== undefined && (!wholeNumber(when.delaySeconds) || when.delaySeconds < 1)) {
+    return wakeIssue(["delaySeconds"], `must ${verb} a whole number of seconds, at least 1`);
   }
   const field = when.at !== undefined ? "at" : "delaySeconds";
-  const tooFar = `wake time is more than ${MAX_FREEZE_MS / MS_PER_DAY} days ahead`;
-  if (now === undefined) return when.at === undefined && (when.delaySeconds as number) * 1000 > MAX_FREEZE_MS ? fail([field], tooFar) : { ok: true, wakeAt: undefined };
+  if (now === undefined) return when.at === undefined && (when.delaySeconds as number) * 1000 > MAX_FREEZE_MS ? wakeIssue([field], TOO_FAR) : NO_WAKE_TIME;
   const wakeAt = (when.at as number | undefined) ?? now + (when.delaySeconds as number) * 1000;
-  if (wakeAt <= now) return fail([field], `wake time ${new Date(wakeAt).toISOString()} is not in the future`);
-  if (wakeAt > now + MAX_FREEZE_MS) return fail([field], tooFar);
+  if (wakeAt <= now) return wakeIssue([field], `wake time ${new Date(wakeAt).toISOString()} is not in the future`);
+  if (wakeAt > now + MAX_FREEZE_MS) return wakeIssue([field], TOO_FAR);
   return { ok: true, wakeAt };
 }
+
+function wakeIssue(path: string[], message: string): { ok: false; issue: Issue } {
+  return { ok: false, issue: issue("invalid_value", path, message) };
+}
+function wholeNumber(v: unknown): v is number {
+  return typeof v === "number" && Number.isInteger(v);
+}
+const TOO_FAR = `wake time is more than ${MAX_FREEZE_MS / MS_PER_DAY} days ahead`;
+/** Checked without a clock: the rules hold, the time is not known yet. */
+const NO_WAKE_TIME = Object.freeze({ ok: true as const, wakeAt: undefined });
 
 /** Built-in steps of Cryostasis: brought by cryostasisFeature (index.ts). */
 export const FREEZE = "$freeze";
@@ -149,9 +157,15 @@ export const freezeStep: BuiltinStep = {
     const badKey = key === undefined ? undefined : keyIssue(key, "resolve to");
     if (badKey) throw invalidStep(ctx.step, FREEZE, badKey);
     // The frozen steps were checked when the Intent was parsed; only values that came from Refs are new.
-    const mapped = a.intent.steps.map((step, j) => {
-      if (!hasRef(step.args)) return step;
-      const parsed = z.safeParse(strictArgs(vocabulary.operations[step.op]!), resolveArgs(step.args, outputs));
+    // Stored once: as a reference to this step when the sediment alone derives exactly this Intent
+    // (see frozenFromStep): stamped, and every resolved value as its parse keeps it.
+    let steps = a.intent.steps;
+    let exact = intent.nomos !== undefined;
+    for (let j = 0; j < a.intent.steps.length; j++) {
+      const step = a.intent.steps[j]!;
+      if (!hasRef(step.args)) continue;
+      const resolved = resolveArgs(step.args, outputs);
+      const parsed = z.safeParse(strictArgs(vocabulary.operations[step.op]!), resolved);
       if (!parsed.success) {
         throw new Refusal({
           kind: "validation",
@@ -161,13 +175,12 @@ export const freezeStep: BuiltinStep = {
           issues: zodIssues(parsed.error, ["steps", ctx.step, "args", "intent", "steps", j, "args"]),
         });
       }
-      return { op: step.op, args: definedArgs(parsed.data as Record<string, ArgValue>) };
-    });
-    const steps = mapped.every((step, j) => step === a.intent.steps[j]) ? a.intent.steps : mapped;
+      const parsedArgs = definedArgs(parsed.data as Record<string, ArgValue>);
+      if (exact) exact = sameJson(definedArgs(resolved as Record<string, ArgValue>), parsedArgs);
+      if (steps === a.intent.steps) steps = [...steps];
+      steps[j] = { op: step.op, args: parsedArgs };
+    }
     const frozen: Intent = { v: 1, nomos: intent.nomos ?? nomosStamp(vocabulary.nomos), steps };
-    // Stored once: as a reference to this step when the sediment alone derives exactly this Intent.
-    const derived = frozenFromStep(intent, ctx.step, outputs);
-    const exact = derived !== undefined && (steps === a.intent.steps || sameJson(derived, frozen));
     const source = exact ? { sedimentId: ctx.sedimentId, step: ctx.step } : undefined;
     const stored = host.freeze({ wakeAt: when.wakeAt!, key: key as string | undefined, intent: frozen, now: ctx.now, source });
     return { cryoId: stored.cryoId, wakeAt: stored.wakeAt };

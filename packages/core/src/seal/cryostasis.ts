@@ -5,7 +5,7 @@ import { type Intent, nomosStamp } from "../intent/index.js";
 import { builtinStep } from "../interpretation/index.js";
 import { type Issue, issue, prefixIssues } from "../issue/index.js";
 import { Refusal } from "../refusal/index.js";
-import { intentSieve } from "../sieve/index.js";
+import { intentSieve, type Sieve } from "../sieve/index.js";
 import { AlreadySettled, type FeatureHooks, type Sealing } from "./feature.js";
 import type { Seal } from "./types.js";
 
@@ -25,6 +25,8 @@ export type WakeOutcome =
  */
 export class Cryostasis implements FeatureHooks {
   readonly store: CryostasisStore;
+  /** The Sieve of a one-step frozen Intent under the held law, by operation: most `$freeze` steps freeze one step. */
+  private readonly oneStepSieves = new Map<string, Sieve>();
 
   constructor(
     private readonly sealing: Sealing,
@@ -38,7 +40,7 @@ export class Cryostasis implements FeatureHooks {
     freeze: (r) => {
       const { sealing } = this;
       try {
-        const stored = this.store.freeze({ ...r, sieve: intentSieve(sealing.vocabulary, r.intent), nomos: sealing.held, worldHash: sealing.worldHash });
+        const stored = this.store.freeze({ ...r, sieve: this.frozenSieve(r.intent), nomos: sealing.held, worldHash: sealing.worldHash });
         if (!stored.existing) sealing.alarmWork(stored.wakeAt);
         return stored;
       } catch (error) {
@@ -52,6 +54,15 @@ export class Cryostasis implements FeatureHooks {
       return cancelled;
     },
   };
+
+  /** What an Intent frozen by `$freeze` depends on under the held law (its steps are this law's, none built in). */
+  private frozenSieve(intent: Intent): Sieve {
+    if (intent.steps.length !== 1) return intentSieve(this.sealing.vocabulary, intent);
+    const { op } = intent.steps[0]!;
+    let sieve = this.oneStepSieves.get(op);
+    if (!sieve) this.oneStepSieves.set(op, (sieve = intentSieve(this.sealing.vocabulary, intent)));
+    return sieve;
+  }
 
   /**
    * Freezes an Intent from code: stored with its Sieve, law and World, to wake at `at` or
@@ -136,7 +147,8 @@ export class Cryostasis implements FeatureHooks {
   private resume(entry: FrozenRow, now: number): Seal {
     const { sealing } = this;
     const { cryoId } = entry;
-    const remove = () => this.store.remove(cryoId);
+    // Bound, not an arrow: a bundle that keeps names would wrap an arrow made for every wake.
+    const remove = this.store.remove.bind(this.store, cryoId);
     const admitted = sealing.admit(entry.intent, now, this.store.sieve(entry.sieveHash));
     if (!admitted.ok) return sealing.refuse(admitted.input, now, admitted.reason, remove);
     const earlier = sealing.earlier(admitted.sent);

@@ -1,0 +1,121 @@
+// CPU profile of the breakdown's parts inside workerd: where a part's time goes by function, which
+// the timed parts cannot say, and which a loaded machine disturbs less than their ratios (the
+// shares of the functions in one run stay comparable while the wall times swing).
+//
+//   node bench/profile-cpu.mjs <bench Worker folder> <parts> [n=1000] [reps=3] [out.cpuprofile]
+//
+// The folder is one `BENCH_DIST` of bench/run.mjs bundled (its index.js); <parts> are breakdown
+// parts as BENCH_PROFILE_PARTS takes them, e.g. sedimenterCommitted or sedimenterFreezeCommitted.
+// It starts `wrangler dev` on that bundle with an inspector, runs the parts once to warm up, then
+// records V8's CPU profile over one `/profile` request (n per part, reps rounds on fresh DOs).
+// Prints µs per op (of n × reps) by function, inclusive and self, and writes the profile, which
+// Chrome DevTools opens. Compare two builds by profiling each (names are kept in the bundle).
+import { spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { fileURLToPath, URLSearchParams } from "node:url";
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const [distArg, parts, n = "1000", reps = "3", out = join(tmpdir(), "noema-bench.cpuprofile")] = process.argv.slice(2);
+if (!distArg || !parts) {
+  console.error("usage: node bench/profile-cpu.mjs <bench Worker folder> <parts> [n] [reps] [out.cpuprofile]");
+  process.exit(2);
+}
+const dist = resolve(distArg);
+/** The sampling interval, µs: fine enough for functions of a few µs per op. */
+const SAMPLE_US = 50;
+const ROWS = 40;
+
+const tmp = mkdtempSync(join(tmpdir(), "noema-profile-"));
+// The file has only whole-line comments.
+const { $schema: _schema, ...base } = JSON.parse(readFileSync(join(root, "bench/worker/wrangler.jsonc"), "utf8").replace(/^\s*\/\/.*$/gm, ""));
+const config = join(tmp, "wrangler.json");
+writeFileSync(config, JSON.stringify({ ...base, main: join(dist, "index.js"), no_bundle: true, observability: { enabled: false } }));
+const port = 20_000 + Math.floor(Math.random() * 20_000);
+const inspector = port + 1;
+const node = join(root, "node_modules", ".bin", "node");
+const wrangler = join(root, "node_modules", "wrangler", "bin", "wrangler.js");
+const args = ["dev", "--config", config, "--port", String(port), "--ip", "127.0.0.1", "--persist-to", join(tmp, "persist"), "--inspector-port", String(inspector)];
+const child = spawn(node, [wrangler, ...args], { cwd: root, detached: true, stdio: "ignore", env: { ...process.env, WRANGLER_SEND_METRICS: "false" } });
+const url = `http://127.0.0.1:${port}`;
+
+async function profileRequest(name, count, rounds) {
+  const res = await fetch(`${url}/profile?${new URLSearchParams({ name, n: String(count), reps: String(rounds), parts })}`, { method: "POST" });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`/profile -> ${res.status}: ${text}`);
+  return JSON.parse(text);
+}
+
+/** µs per op by function name (anonymous ones by line), inclusive (once per stack) and self. */
+function byFunction(profile, ops) {
+  const nodes = new Map(profile.nodes.map((x) => [x.id, x]));
+  const parent = new Map();
+  for (const x of profile.nodes) for (const c of x.children ?? []) parent.set(c, x.id);
+  const name = (x) => x.callFrame.functionName || `(anonymous :${x.callFrame.lineNumber + 1})`;
+  const self = new Map();
+  const inclusive = new Map();
+  profile.samples.forEach((id, i) => {
+    const us = (profile.timeDeltas[i] ?? 0) / ops;
+    const leaf = name(nodes.get(id));
+    self.set(leaf, (self.get(leaf) ?? 0) + us);
+    const seen = new Set();
+    for (let at = id; at !== undefined; at = parent.get(at)) {
+      const key = name(nodes.get(at));
+      if (!seen.has(key)) inclusive.set(key, (inclusive.get(key) ?? 0) + us);
+      seen.add(key);
+    }
+  });
+  const top = (m) => [...m].sort((a, b) => b[1] - a[1]).slice(0, ROWS);
+  return { self: top(self), inclusive: top(inclusive) };
+}
+
+try {
+  for (let i = 0; ; i++) {
+    try {
+      if ((await fetch(`${url}/health`)).ok) break;
+    } catch {
+      // not listening yet
+    }
+    if (i > 360) throw new Error("wrangler dev did not answer within 90 s");
+    await sleep(250);
+  }
+  await profileRequest("warm", 200, 1);
+  const [target] = await (await fetch(`http://127.0.0.1:${inspector}/json`)).json();
+  // wrangler's inspector proxy accepts local origins only.
+  const socket = new globalThis.WebSocket(target.webSocketDebuggerUrl, { headers: { Origin: "http://127.0.0.1" } });
+  await new Promise((ok, fail) => {
+    socket.onopen = ok;
+    socket.onerror = () => fail(new Error(`cannot open the inspector at ${target.webSocketDebuggerUrl}`));
+  });
+  let next = 0;
+  const waiting = new Map();
+  socket.onmessage = (event) => {
+    const message = JSON.parse(event.data);
+    waiting.get(message.id)?.(message);
+    waiting.delete(message.id);
+  };
+  const send = (method, params = {}) =>
+    new Promise((ok) => {
+      waiting.set(++next, ok);
+      socket.send(JSON.stringify({ id: next, method, params }));
+    });
+  await send("Profiler.enable");
+  await send("Profiler.setSamplingInterval", { interval: SAMPLE_US });
+  await send("Profiler.start");
+  const timed = await profileRequest("profiled", Number(n), Number(reps));
+  const { result } = await send("Profiler.stop");
+  socket.close();
+  writeFileSync(out, JSON.stringify(result.profile));
+  const ops = Number(n) * Number(reps) * parts.split(",").length;
+  console.log(`timed under the profiler: ${JSON.stringify(timed)}`);
+  console.log(`profile: ${out} (µs per op below are over all ${ops} ops of the parts, each part's n × reps)`);
+  const { self, inclusive } = byFunction(result.profile, ops);
+  console.log("inclusive µs/op");
+  for (const [k, v] of inclusive) console.log(`${v.toFixed(1).padStart(9)}  ${k}`);
+  console.log("self µs/op");
+  for (const [k, v] of self) console.log(`${v.toFixed(1).padStart(9)}  ${k}`);
+} finally {
+  process.kill(-child.pid, "SIGTERM");
+}

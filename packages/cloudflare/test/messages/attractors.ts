@@ -1,8 +1,14 @@
 import { LedgerAttractor } from "../ledger/attractor.js";
 import { ledger } from "../ledger/vocabulary.js";
 
-/** A ledger that sends ledger Intents to other ledgers. */
+/** A ledger that sends ledger Intents to other ledgers, delivered by its alarm only: a test sees each message pending until it runs the alarm. */
 export class SendingLedger extends LedgerAttractor {
+  static sends = { LEDGER_ATTRACTOR: ledger };
+  static delivery = { immediate: false };
+}
+
+/** A ledger that sends as every Attractor does by default: each message right after the transaction that sent it commits. */
+export class ImmediateLedger extends LedgerAttractor {
   static sends = { LEDGER_ATTRACTOR: ledger };
 }
 

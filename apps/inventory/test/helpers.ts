@@ -50,7 +50,6 @@ export interface Observation {
 /** Everything a request could change, read over RPC: compare before and after to prove nothing moved. */
 export async function observe(productId: string, namespace?: InventoryNamespace): Promise<Observation> {
   const rpc = attractor(productId, namespace);
-  await deliveriesDone(rpc);
   const sediments: Sediment[] = [];
   for (let after = 0; ; ) {
     const page = await rpc.sediments(after, 1000);
@@ -60,19 +59,6 @@ export async function observe(productId: string, namespace?: InventoryNamespace)
   }
   const [snapshot, precedents, verify] = await Promise.all([rpc.snapshot(), rpc.precedents({ limit: 1000 }).then((page) => page.precedents), rpc.verify()]);
   return { snapshot, sediments, precedents, verify };
-}
-
-/**
- * Until no message of the product's is being delivered (sent and not yet tried: a first stocking
- * lists the product in the catalog right after it commits), so its receipt is in the log read next.
- * A message waiting for a retry is left as it is.
- */
-async function deliveriesDone(rpc: ReturnType<typeof attractor>): Promise<void> {
-  for (let i = 0; i < 500; i++) {
-    const { messages } = await rpc.outbox();
-    if (!messages.some((m) => m.attempts === 0 && m.nextAttemptAt <= Date.now())) return;
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 /** The body every error response carries: `{error: {code, message, issues?: [{path, message}]}}`. */

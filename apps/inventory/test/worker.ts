@@ -123,8 +123,7 @@ function withFaults(env: Env): Env {
 export class SenderAttractor extends Attractor<Env, typeof catalog> {
   static law = catalog;
   static sends = { INVENTORY_ATTRACTOR: inventoryLaw, CRITICAL_ATTRACTOR: criticalLaw };
-  /** Delivered by the alarm only, so each test decides when a delivery runs (immediate delivery is the orders' default, tested there). */
-  static delivery = { attempts: 3, immediate: false };
+  static delivery = { attempts: 3 };
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, withFaults(env));

@@ -19,8 +19,9 @@ export interface DeliveryOptions {
    */
   leaseMs: number;
   /**
-   * Deliver a message right after the transaction that sent it commits (default true), with
-   * the alarm as the fallback; false leaves every delivery to the alarm.
+   * Deliver a message right after the transaction that sent it commits, with the alarm as the
+   * fallback (default false: every delivery waits for the alarm). The receipt then lands in the
+   * sender's log as soon as the receiver answers.
    */
   immediate: boolean;
 }
@@ -40,7 +41,7 @@ export const DEFAULT_DELIVERY: DeliveryOptions = {
   batch: MESSAGE_BATCH,
   concurrency: MESSAGE_CONCURRENCY,
   leaseMs: DELIVERY_LEASE_MS,
-  immediate: true,
+  immediate: false,
 };
 
 /** The laws `static sends` declares, by binding; each binding must be a Durable Object namespace in `env`. */

@@ -105,7 +105,7 @@ describe("messages over the generic routes", () => {
     expect(times).toEqual({ taken: 1, recheck: true, retaken: 0, lease: true });
   });
 
-  it("by default a message is delivered right after the transaction that sent it commits, the alarm only kept as a fallback", async () => {
+  it("with delivery.immediate, a message is delivered right after the transaction that sent it commits, the alarm only kept as a fallback", async () => {
     const [sender, receiver] = [freshName("sender"), freshName("receiver")];
     const stub = env.IMMEDIATE_LEDGER.getByName(sender);
     const intent = buildIntent(ledger, (s) => void s.$send({ to: { attractor: "LEDGER_ATTRACTOR", name: receiver }, key: `open:${receiver}` }, open("frank")));

@@ -693,7 +693,7 @@ async function orders(base) {
   const modes = ["direct", "orders"];
   const out = {};
   for (const c of config.ordersConcurrency) {
-    out[c] = Object.fromEntries(modes.map((m) => [m, { orders: 0, ms: 0, p50: [], p95: [] }]));
+    out[c] = Object.fromEntries(modes.map((m) => [m, { orders: 0, ms: 0, p50: [], p95: [], phases: [] }]));
     for (const mode of modes) await post(base, "/orders", { mode, name: fresh(`ordw-${mode}`), n: Math.min(20, config.ordersN), c });
   }
   for (let round = 0; round < config.ordersRounds; round++) {
@@ -705,6 +705,7 @@ async function orders(base) {
         a.ms += r.ms;
         a.p50.push(r.toReserved.p50);
         a.p95.push(r.toReserved.p95);
+        if (r.phasesP50) a.phases.push(r.phasesP50);
       }
     }
   }
@@ -713,6 +714,8 @@ async function orders(base) {
     for (const m of modes) {
       const a = byMode[m];
       Object.assign(a, { perSecond: rate(a.orders, a.ms), toReservedP50: median(a.p50), toReservedP95: median(a.p95) });
+      // Where an order's time goes, as the Worker sees it (median over rounds of each round's p50).
+      a.phases = a.phases.length === 0 ? undefined : Object.fromEntries(Object.keys(a.phases[0]).map((k) => [k, median(a.phases.map((p) => p[k]))]));
     }
     byMode.ordersVsDirect = ratio(byMode.orders.perSecond, byMode.direct.perSecond);
     byMode.toReservedVsDirect = ratio(byMode.orders.toReservedP50, byMode.direct.toReservedP50);
@@ -729,6 +732,11 @@ function printOrders(o) {
   lines.push(row("OrderAttractor, by messages", "orders"));
   lines.push(`  ${pad("orders / direct (settled per s)", 34)}${cs.map((n) => lpad(fmtRatio(o[n].ordersVsDirect), 22)).join("")}`);
   lines.push(`  ${pad("orders / direct (→ reserved p50)", 34)}${cs.map((n) => lpad(fmtRatio(o[n].toReservedVsDirect), 22)).join("")}`);
+  const phases = (n) => o[n].orders.phases;
+  if (cs.some((n) => phases(n))) {
+    lines.push("  an order's phases, p50 ms (create call, → reserved, commit call, → committed):");
+    lines.push(`  ${pad("", 34)}${cs.map((n) => lpad(phases(n) ? Object.values(phases(n)).map((v) => v.toFixed(0)).join(" / ") : "", 22)).join("")}`);
+  }
   return lines;
 }
 

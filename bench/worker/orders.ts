@@ -26,11 +26,17 @@ const commitWithCancel = (reservationId: string) =>
     s.$cancel({ key: reservationId });
   });
 
+/** The phases of an order as the Worker sees them, each timed from the end of the one before. */
+const PHASES = ["create", "toReserved", "commit", "toCommitted"] as const;
+
+const p50 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
+
 /** n orders of three lines each over three products, c in flight: created, reserved, committed. */
 export async function ordersBench(env: Env, name: string, mode: string, n: number, c: number) {
   const products = [0, 1, 2].map((i) => `${name}-p${i}`);
   for (const p of products) await freshNoema(env, p);
   const toReserved: number[] = [];
+  const phases = Object.fromEntries(PHASES.map((p) => [p, [] as number[]])) as Record<(typeof PHASES)[number], number[]>;
   let next = 0;
   const start = Date.now();
   await pool(n, c, async () => {
@@ -39,13 +45,23 @@ export async function ordersBench(env: Env, name: string, mode: string, n: numbe
     if (mode === "orders") {
       const orderId = `${name}-o${k}`;
       const stub = env.ORDER_ATTRACTOR.getByName(orderId);
+      let last = t0;
+      const phase = (name: (typeof PHASES)[number]) => {
+        const now = performance.now();
+        phases[name].push(now - last);
+        last = now;
+      };
       const created = await stub.create({ orderId, lines: products.map((productId) => ({ productId, locationId: LOCATION, quantity: 1 })), ttlSeconds: 900 });
+      phase("create");
       if (!created.ok) throw new Error(created.message);
       await untilStatus(stub, "reserved");
+      phase("toReserved");
       toReserved.push(performance.now() - t0);
       const committed = await stub.commit();
+      phase("commit");
       if (!committed.ok) throw new Error(committed.message);
       await untilStatus(stub, "committed");
+      phase("toCommitted");
     } else {
       const seals = await Promise.all(products.map((p) => noema(env, p).sedimentation(reserveWithRelease(1))));
       toReserved.push(performance.now() - t0);
@@ -62,5 +78,7 @@ export async function ordersBench(env: Env, name: string, mode: string, n: numbe
   const ms = Date.now() - start;
   toReserved.sort((a, b) => a - b);
   const at = (q: number) => toReserved[Math.min(toReserved.length - 1, Math.floor(q * toReserved.length))] ?? 0;
-  return { mode, n, c, ms, toReserved: { p50: at(0.5), p95: at(0.95), mean: toReserved.reduce((a, b) => a + b, 0) / Math.max(1, toReserved.length) } };
+  return { mode, n, c, ms, toReserved: { p50: at(0.5), p95: at(0.95), mean: toReserved.reduce((a, b) => a + b, 0) / Math.max(1, toReserved.length) },
+    ...(mode === "orders" ? { phasesP50: Object.fromEntries(PHASES.map((p) => [p, p50(phases[p])])) } : {}),
+  };
 }

@@ -254,7 +254,10 @@ export abstract class Attractor<Env = unknown, L extends Vocabulary | Lineage = 
       };
       const chores = [
         cryostasisChore(sedimenter, this.wakeBatch, (outcomes) => this.onWake(outcomes)),
-        messagesChore(sedimenter, env, this.delivery, (receipt) => this.onReceipt(receipt), attractor),
+        messagesChore(sedimenter, env, this.delivery, (receipt) => this.onReceipt(receipt), attractor, () => {
+          this.announce();
+          this.sharedAlarm.rearm();
+        }),
         verifier.chore(),
         ...(archived ? [archived.chore] : []),
       ];

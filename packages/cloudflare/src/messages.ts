@@ -18,9 +18,21 @@ export interface DeliveryOptions {
    * lost nor busy-looped on. A delivery slower than this may be repeated, which the key makes harmless.
    */
   leaseMs: number;
+  /**
+   * Deliver a message right after the transaction that sent it commits, with the alarm as the
+   * fallback (default false: every delivery waits for the alarm). The receipt then lands in the
+   * sender's log as soon as the receiver answers.
+   */
+  immediate: boolean;
 }
 
 export const DELIVERY_LEASE_MS = 60_000;
+/**
+ * A message delivered right after its send keeps the alarm set this much later: should the
+ * object die mid-delivery, that alarm starts it again (and its start delivers the message).
+ * A delivery still running then is left to its lease.
+ */
+export const IMMEDIATE_FALLBACK_MS = 2_000;
 
 /** How an Attractor delivers its messages unless its `static delivery` says otherwise: attempts, backoff, batch and concurrency. */
 export const DEFAULT_DELIVERY: DeliveryOptions = {
@@ -29,6 +41,7 @@ export const DEFAULT_DELIVERY: DeliveryOptions = {
   batch: MESSAGE_BATCH,
   concurrency: MESSAGE_CONCURRENCY,
   leaseMs: DELIVERY_LEASE_MS,
+  immediate: false,
 };
 
 /** The laws `static sends` declares, by binding; each binding must be a Durable Object namespace in `env`. */
@@ -65,8 +78,19 @@ async function eachLimited<T>(items: readonly T[], limit: number, fn: (item: T) 
  * a bounded batch per run with a few in flight at once. Each message has its own attempts and
  * backoff, so a failing target holds up nothing else. An answer (sealed or refused) is recorded
  * as a receipt with the hook's reaction; after the last attempt the message is undeliverable.
+ *
+ * With `delivery.immediate`, messages also go out as soon as the transaction that sent them
+ * commits (up to `concurrency` in flight), each under its lease as an alarm run's would be; the
+ * alarm serves whatever this leaves, and `settled` (the host re-arming it) runs once none is in flight.
  */
-export function messagesChore(sedimenter: Sedimenter, env: unknown, delivery: DeliveryOptions, react: (receipt: Receipt) => unknown, attractor: string): AlarmChore {
+export function messagesChore(
+  sedimenter: Sedimenter,
+  env: unknown,
+  delivery: DeliveryOptions,
+  react: (receipt: Receipt) => unknown,
+  attractor: string,
+  settled: () => void = () => {},
+): AlarmChore {
   const messages = sedimenter.features.messages;
   const deliver = async (entry: OutboxRow) => {
     let seal: Seal;
@@ -85,6 +109,23 @@ export function messagesChore(sedimenter: Sedimenter, env: unknown, delivery: De
       messages.deliveryFailed(entry, `onReceipt failed: ${text(error)}`, { firstBackoffMs: delivery.firstBackoffMs, counted: false });
     }
   };
+  if (delivery.immediate) {
+    let inFlight = 0;
+    messages.onSent = () => {
+      const room = Math.min(delivery.concurrency - inFlight, delivery.batch);
+      if (room <= 0) return;
+      const taken = messages.takeSent(room, delivery.leaseMs, IMMEDIATE_FALLBACK_MS);
+      inFlight += taken.length;
+      for (const entry of taken) {
+        deliver(entry)
+          // Nothing recorded: the message is left to its lease, and then to the alarm.
+          .catch((error: unknown) => console.error(`noema: ${attractor} delivery of message ${entry.messageId} failed; the alarm retries it:`, error))
+          .finally(() => {
+            if (--inFlight === 0) settled();
+          });
+      }
+    };
+  }
   return {
     name: "messages",
     next: () => sedimenter.outbox.earliest(),

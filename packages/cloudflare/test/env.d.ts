@@ -1,7 +1,7 @@
 import type { ChoreAttractor } from "./alarm/attractors.js";
 import type { AgedArchiveAttractor, ArchiveAttractor } from "./archive/attractors.js";
 import type { LedgerAttractor } from "./ledger/attractor.js";
-import type { SendingLedger } from "./messages/attractors.js";
+import type { ImmediateLedger, SendingLedger } from "./messages/attractors.js";
 import type { KitAttractor } from "./testing/law.js";
 import type { SyncLedger } from "./sync/attractors.js";
 
@@ -14,6 +14,7 @@ declare global {
       AGED_ARCHIVE_ATTRACTOR: DurableObjectNamespace<AgedArchiveAttractor>;
       NOEMA_ARCHIVE: R2Bucket;
       SENDING_LEDGER: DurableObjectNamespace<SendingLedger>;
+      IMMEDIATE_LEDGER: DurableObjectNamespace<ImmediateLedger>;
       KIT_ATTRACTOR: DurableObjectNamespace<KitAttractor>;
       SYNC_LEDGER: DurableObjectNamespace<SyncLedger>;
     }

@@ -88,6 +88,43 @@ describe("messages over the generic routes", () => {
     expect((await get(`/senders/${sender}/outbox`)).body.messages).toEqual([before]);
   });
 
+  it("a message taken right after its send has the alarm look again soon, in case the object dies; once that time has passed, it waits out its lease", async () => {
+    const [sender, receiver] = [freshName("sender"), freshName("receiver")];
+    const stub = env.SENDING_LEDGER.getByName(sender);
+    const intent = buildIntent(ledger, (s) => void s.$send({ to: { attractor: "LEDGER_ATTRACTOR", name: receiver }, key: `open:${receiver}` }, open("erin")));
+    expect(await stub.sedimentation(intent)).toMatchObject({ success: true });
+    const times = await runInDurableObject(stub, (instance: SendingLedger) => {
+      const now = Date.now();
+      const { features, outbox } = (instance as unknown as { sedimenter: { outbox: { earliest(): number | undefined }; features: { messages: { takeDue(now: number, limit: number, until: number, recheck?: number): unknown[] } } } }).sedimenter;
+      const taken = features.messages.takeDue(now, 64, now + 60_000, now + 2_000).length;
+      const recheck = outbox.earliest();
+      // The alarm's run at the recheck time finds it still taken, and leaves it to its lease.
+      const retaken = features.messages.takeDue(now + 2_000, 64, now + 62_000).length;
+      return { taken, recheck: recheck === now + 2_000, retaken, lease: outbox.earliest() === now + 60_000 };
+    });
+    expect(times).toEqual({ taken: 1, recheck: true, retaken: 0, lease: true });
+  });
+
+  it("with delivery.immediate, a message is delivered right after the transaction that sent it commits, the alarm only kept as a fallback", async () => {
+    const [sender, receiver] = [freshName("sender"), freshName("receiver")];
+    const stub = env.IMMEDIATE_LEDGER.getByName(sender);
+    const intent = buildIntent(ledger, (s) => void s.$send({ to: { attractor: "LEDGER_ATTRACTOR", name: receiver }, key: `open:${receiver}` }, open("frank")));
+    const sent = Date.now();
+    expect(await stub.sedimentation(intent)).toMatchObject({ success: true });
+    // Taken at once: the alarm is not due now (alarm-only delivery would have it due at the send).
+    const alarm = await runInDurableObject(stub, (_, state) => state.storage.getAlarm());
+    expect(alarm === null || alarm >= sent + 1_000).toBe(true);
+    let receipts: unknown[] = [];
+    for (let i = 0; i < 200 && receipts.length === 0; i++) {
+      receipts = (await stub.receipts()).receipts;
+      if (receipts.length === 0) await new Promise((r) => setTimeout(r, 10));
+    }
+    expect(receipts).toMatchObject([{ key: `open:${receiver}`, outcome: "sealed", attempts: 1 }]);
+    expect(await env.LEDGER_ATTRACTOR.getByName(receiver).accounts()).toEqual([{ accountId: "acct-1-0", holder: "frank", balance: 0 }]);
+    // Once nothing is in flight, the fallback is taken back: no alarm is left for a delivered message.
+    expect(await runInDurableObject(stub, (_, state) => state.storage.getAlarm())).toBeNull();
+  });
+
   it("an Intent refused after its $send leaves nothing behind: a later send of the same message is stored and delivered", async () => {
     const [sender, receiver] = [freshName("sender"), freshName("receiver")];
     const stub = env.SENDING_LEDGER.getByName(sender);

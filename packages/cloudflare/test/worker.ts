@@ -13,7 +13,7 @@ export { LedgerAttractor } from "./ledger/worker.js";
 export { ChoreAttractor } from "./alarm/attractors.js";
 export { AgedArchiveAttractor, ArchiveAttractor } from "./archive/attractors.js";
 import type { ArchiveAttractor } from "./archive/attractors.js";
-export { SendingLedger } from "./messages/attractors.js";
+export { ImmediateLedger, SendingLedger } from "./messages/attractors.js";
 export { KitAttractor } from "./testing/law.js";
 export { SyncLedger } from "./sync/attractors.js";
 import type { SyncLedger } from "./sync/attractors.js";

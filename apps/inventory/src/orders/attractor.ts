@@ -90,6 +90,8 @@ export class OrderAttractor extends Attractor.of(orders)<Env> {
   static products = "INVENTORY_ATTRACTOR";
   /** Each binding `$send` may address, with its law: the carried Intents are checked against it. */
   static sends: Readonly<Record<string, Lineage>> = { INVENTORY_ATTRACTOR: inventoryLaw };
+  /** Reserves, commits and releases go out as soon as the decision sending them commits, not at the next alarm. */
+  static delivery = { immediate: true };
 
   /** Callers of `waitFor`, woken after each receipt and decision. */
   private readonly waiting = new Set<() => void>();

@@ -82,6 +82,16 @@ function entryOf(r: Record<string, unknown>): OutboxRow {
   };
 }
 
+/**
+ * A message taken for delivery: left alone until `until`. A message taken right after its send
+ * committed also asks the alarm to look at `recheck`, well before its lease ends: should the
+ * object die mid-delivery, the alarm is what starts it again.
+ */
+interface Lease {
+  until: number;
+  recheck?: number;
+}
+
 /** Sieves kept parsed per outbox: a Sieve never changes under its hash, and a law has few of them. */
 const SIEVE_CACHE = 64;
 
@@ -99,7 +109,7 @@ export class OutboxStore {
    * with it (its messages are due again at once). Nothing is written to take a message, so a
    * delivery does not wait for a write to be durable before it goes out.
    */
-  private readonly leased = new Map<number, number>();
+  private readonly leased = new Map<number, Lease>();
 
   constructor(private readonly db: SqlExecutor) {}
 
@@ -139,7 +149,8 @@ export class OutboxStore {
     // Past the leased ones, the first row is the earliest message free to take.
     const rows = this.db.exec(`SELECT message_id, next_attempt_at FROM _noema_outbox ORDER BY next_attempt_at, message_id LIMIT ?`, [this.leased.size + 1]);
     const free = rows.find((r) => !this.leased.has(Number(r.message_id)));
-    const times = [...this.leased.values(), ...(free ? [Number(free.next_attempt_at)] : [])];
+    const times = [...this.leased.values()].map((l) => l.recheck ?? l.until);
+    if (free) times.push(Number(free.next_attempt_at));
     return times.length > 0 ? Math.min(...times) : undefined;
   }
 
@@ -147,11 +158,16 @@ export class OutboxStore {
     return this.db.exec(`${SELECT} WHERE next_attempt_at <= ? ORDER BY next_attempt_at, message_id LIMIT ?`, [now, limit]).map(entryOf);
   }
 
-  /** Takes due messages for delivery: each is left alone until `until` (a lease), unless settled or postponed first. */
-  take(now: number, limit: number, until: number): OutboxRow[] {
-    const free = (e: OutboxRow) => (this.leased.get(e.messageId) ?? 0) <= now;
+  /**
+   * Takes due messages for delivery: each is left alone until `until` (a lease), unless settled
+   * or postponed first; with `recheck`, the alarm looks again then (see Lease). A recheck time
+   * that has come is spent: the run that saw it leaves the message to its lease.
+   */
+  take(now: number, limit: number, until: number, recheck?: number): OutboxRow[] {
+    for (const lease of this.leased.values()) if (lease.recheck !== undefined && lease.recheck <= now) delete lease.recheck;
+    const free = (e: OutboxRow) => (this.leased.get(e.messageId)?.until ?? 0) <= now;
     const taken = this.due(now, limit + this.leased.size).filter(free).slice(0, limit);
-    for (const t of taken) this.leased.set(t.messageId, until);
+    for (const t of taken) this.leased.set(t.messageId, recheck === undefined ? { until } : { until, recheck });
     return taken;
   }
 

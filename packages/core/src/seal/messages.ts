@@ -28,6 +28,10 @@ export type ReceiptRecord = RecordedReceipt | undefined;
  */
 export class Messages implements FeatureHooks {
   readonly outbox: OutboxStore;
+  /** Told after a transaction that stored a new message committed (the host's immediate delivery). */
+  onSent: (() => void) | undefined;
+  /** A `$send` stored a new message in the running (or a rolled-back) transaction. */
+  private sent = false;
 
   constructor(
     private readonly sealing: Sealing,
@@ -43,7 +47,10 @@ export class Messages implements FeatureHooks {
       const { intent: message, sieve } = this.checkMessage(r.to.attractor, r.intent, r.step);
       const key = r.key ?? derivedMessageKey(this.sealing.world, r.sedimentId, r.step);
       const stored = this.outbox.send({ key, to: r.to, intent: message, sieve, sedimentId: r.sedimentId, step: r.step, now: r.now });
-      if (!stored.existing) this.sealing.alarmWork(r.now);
+      if (!stored.existing) {
+        this.sealing.alarmWork(r.now);
+        this.sent = true;
+      }
       return { messageId: stored.messageId, key };
     },
   };
@@ -71,11 +78,20 @@ export class Messages implements FeatureHooks {
   /** After each committed transaction: the Sieves its `$send`s stored are known from then on (see OutboxStore.committed). */
   committed(): void {
     this.outbox.committed();
+    if (!this.sent) return;
+    this.sent = false;
+    this.onSent?.();
   }
 
-  /** Due messages, at most `limit`, taken for delivery until `leaseUntil` (see OutboxStore.take; nothing is written). */
-  takeDue(now: number, limit: number, leaseUntil: number): OutboxRow[] {
-    return this.outbox.take(now, limit, leaseUntil);
+  /** Due messages, at most `limit`, taken for delivery until `leaseUntil`, the alarm looking again at `recheck` (see OutboxStore.take; nothing is written). */
+  takeDue(now: number, limit: number, leaseUntil: number, recheck?: number): OutboxRow[] {
+    return this.outbox.take(now, limit, leaseUntil, recheck);
+  }
+
+  /** Due messages taken right after a send committed: as `takeDue` at the host's clock, the alarm looking again after `recheckMs`. */
+  takeSent(limit: number, leaseMs: number, recheckMs: number): OutboxRow[] {
+    const now = this.sealing.host.now();
+    return this.outbox.take(now, limit, now + leaseMs, now + recheckMs);
   }
 
   /** At the object's start: the messages a dead run had taken are due again now (see OutboxStore.releaseLeases). */

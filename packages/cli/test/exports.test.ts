@@ -111,7 +111,7 @@ describe("entry points", () => {
     "ALARM_RETRY_MS", "type AlarmOwnedByAttractor", "Attractor", "AttractorDefinitionError",
     "type AttractorOf", "type AttractorStatics", "type ChainStatus", "DEFAULT_DELIVERY", "type DeliveryOptions",
     "type FreezeWhen", "type FrozenEntry", "type FrozenSummary", "type NomosReport", "type OutboxEntry",
-    "type OutboxMessage", "type Query", "type ReceiptEntry", "type RowsPage", "type SyncGrant",
+    "type OutboxMessage", "type Query", "type ReceiptEntry", "type RowsPage", "SYNC_LINGER_MS", "type SyncGrant",
     "type TableInfo", "type TailCheck",
     ]);
   });

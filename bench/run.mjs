@@ -460,21 +460,23 @@ async function archival(base) {
   const a = await post(base, "/archive", { name: fresh("archive"), n: config.archiveN, segment: config.archiveSegment });
   if (a.segments !== Math.floor(config.archiveN / config.archiveSegment)) throw new Error(`archive bench: ${a.segments} segments`);
   const perSecond = rate(a.n, a.archiveMs);
-  // Writes one at a time while one segment is archived, against the same writes alone.
+  // Writes one at a time while one segment is archived (and just after), against the same writes alone.
   const w = await post(base, "/archive-stall", { name: fresh("archive-stall"), segment: config.archiveSegment, k: 200 });
   const max = (xs) => Math.max(...xs);
   const p50 = (xs) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
+  const during = [...w.during, ...w.after];
   return {
     ...a,
     writeDuring: {
       writes: w.during.length,
       archiveMs: w.archiveMs,
-      maxMs: max(w.during),
+      maxMs: max(during),
       p50Ms: p50(w.during),
+      afterMaxMs: max(w.after),
       aloneMaxMs: max(w.alone),
       aloneP50Ms: p50(w.alone),
       // The slowest five of each: one outlier or a pattern.
-      slowest: [...w.during].sort((x, y) => y - x).slice(0, 5),
+      slowest: [...during].sort((x, y) => y - x).slice(0, 5),
       slowestAlone: [...w.alone].sort((x, y) => y - x).slice(0, 5),
     },
     perSecond,
@@ -490,7 +492,8 @@ function printArchival(a) {
   return [
     `Archival to R2 (local): ${fmt(a.perSecond)} entries/s (${a.n} sediments in ${a.segments} segments of ${a.segmentEntries}, ${fmt(a.bytesPerEntry)} bytes per entry, ${(a.archiveMs / 1000).toFixed(2)} s)`,
     `  baseline, the same bytes: plain put ${fmt(a.putPerSecond)} entries/s (archival costs ${fmtRatio(a.vsPut)}), put + get ${fmt(a.putGetPerSecond)} entries/s (${fmtRatio(a.vsPutGet)})`,
-    `  a write over RPC while a segment of ${a.segmentEntries} is archived (${a.writeDuring.archiveMs} ms, ${a.writeDuring.writes} writes): max ${a.writeDuring.maxMs} ms, median ${a.writeDuring.p50Ms} ms; alone: max ${a.writeDuring.aloneMaxMs} ms, median ${a.writeDuring.aloneP50Ms} ms`,
+    `  a write over RPC while a segment of ${a.segmentEntries} is archived (${a.writeDuring.archiveMs} ms, ${a.writeDuring.writes} writes, then 20 after): max ${a.writeDuring.maxMs} ms (just after: ${a.writeDuring.afterMaxMs}), median ${a.writeDuring.p50Ms} ms; alone: max ${a.writeDuring.aloneMaxMs} ms, median ${a.writeDuring.aloneP50Ms} ms`,
+    `    slowest: ${a.writeDuring.slowest.join(", ")} ms; alone: ${a.writeDuring.slowestAlone.join(", ")} ms`,
   ];
 }
 

@@ -1,7 +1,7 @@
 // Archival to R2 (issue 8 §4): entries/s sealed into segments, against plain R2 writes of the same bytes.
 import type { Row } from "@noema/core";
-import { Archive, type SedimentHost, SedimentLog } from "@noema/core/runtime";
-import { r2Store } from "@noema/cloudflare/archive";
+import { type Archive, type SedimentHost, SedimentLog } from "@noema/core/runtime";
+import { archive } from "@noema/cloudflare/archive";
 import type { Env } from "./env.js";
 import { HOUR, NoemaReservations, setStockV2 } from "./noema.js";
 
@@ -23,7 +23,10 @@ export class ArchiveBench extends NoemaReservations {
   // The bench Worker's own binding: the inventory Attractor it extends declares no archive.
   private readonly bucket = (this.env as unknown as Env).NOEMA_ARCHIVE;
 
-  /** The Archive the chore would run, over this object's storage and the bench bucket. */
+  /**
+   * The Archive the chore would run, opened by `archive()` as `static archive` opens it (its
+   * slices and pauses), over this object's storage and the bench bucket.
+   */
   private archiveOf(segmentEntries: number, prefix: string): Archive {
     const sql = this.ctx.storage.sql;
     const host: SedimentHost = {
@@ -31,20 +34,26 @@ export class ArchiveBench extends NoemaReservations {
       transaction: (fn) => this.ctx.storage.transactionSync(fn),
       now: () => Date.now(),
     };
-    return new Archive(host, new SedimentLog(host.db), r2Store(this.bucket), { prefix, segmentEntries, segmentAgeMs: 30 * 24 * HOUR, precedentRetentionMs: 30 * 24 * HOUR });
+    const feature = archive({ binding: "NOEMA_ARCHIVE", prefix, segmentEntries, segmentAgeMs: 30 * 24 * HOUR, precedentRetentionMs: 30 * 24 * HOUR });
+    return feature.open(feature.store(this.bucket), host, new SedimentLog(host.db), { attractor: "ArchiveBench", name: prefix }).archive;
   }
 
-  /** n setStock sediments: a log to archive. */
-  fillLog(n: number): void {
+  /** n setStock sediments: a log to archive; with `segmentEntries`, the archive's tables too, as an Attractor with `static archive` has them from its start. */
+  fillLog(n: number, segmentEntries?: number): void {
     for (let i = 0; i < n; i++) {
       const seal = this.sedimentation(setStockV2);
       if (!seal.success) throw new Error(`bench setStock refused: ${seal.reason.message}`);
     }
+    if (segmentEntries !== undefined) this.archiveOf(segmentEntries, this.stallPrefix());
+  }
+
+  private stallPrefix(): string {
+    return `bench/${this.ctx.id.toString()}`;
   }
 
   /** One archival slice (one full segment), as the alarm runs it. */
   async archiveSegment(segmentEntries: number): Promise<number> {
-    const archive = this.archiveOf(segmentEntries, `bench/${this.ctx.id.toString()}`);
+    const archive = this.archiveOf(segmentEntries, this.stallPrefix());
     await archive.run(Date.now());
     return archive.segments().length;
   }

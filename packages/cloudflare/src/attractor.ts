@@ -21,7 +21,7 @@ import { installFastHash } from "./hash.js";
 // Types only: the archive's code comes with `archive()` of @noema/cloudflare/archive, in Workers that declare one.
 import type { ArchiveFeature } from "./archive.js";
 import { CryostasisRpc, cryostasisChore, type FreezeWhen, type FrozenEntry } from "./cryostasis.js";
-import { acceptLive, announce, type ChainStatus, closeLive, type RowsPage, rowsOf, sampleOf, type TableInfo, type TailCheck, tablesOf } from "./inspection.js";
+import { type ChainStatus, closeLive, LivePages, type RowsPage, rowsOf, sampleOf, type TableInfo, type TailCheck, tablesOf } from "./inspection.js";
 import { DEFAULT_DELIVERY, type DeliveryOptions, messagesChore, MessagesRpc, type OutboxEntry, type ReceiptEntry, sendTargets } from "./messages.js";
 import { pageSize } from "./page.js";
 import { type UnderTest, worldsUnderTest } from "./under-test.js";
@@ -167,6 +167,8 @@ export abstract class Attractor<Env = unknown, L extends Vocabulary | Lineage = 
   private readonly archiveFeature: ArchiveFeature | undefined;
   /** Opened from it: where the log's older segments live. */
   private archiveLog: Archive | undefined;
+  /** The inspector's open pages, told each new head. */
+  private readonly livePages: LivePages;
   /** Set only for a World the test kit set up (see under-test.ts): its pinned version and moved clock. */
   private readonly underTest: UnderTest | undefined;
   /** Sync subscribers (see `static publication`, `authorize`). */
@@ -186,6 +188,7 @@ export abstract class Attractor<Env = unknown, L extends Vocabulary | Lineage = 
     this.lineage = underTest?.version === undefined ? lineage : lineage.upTo(underTest.version);
     if (underTest) underTest.held = () => this.vocabulary;
     this.limits = { ...DEFAULT_LIMITS, ...statics.limits };
+    this.livePages = new LivePages(ctx);
     this.wakeBatch = statics.wakeBatch ?? WAKE_BATCH;
     const archive = (this.archiveFeature = statics.archive);
     if (archive !== undefined && typeof archive.open !== "function") {
@@ -429,7 +432,7 @@ export abstract class Attractor<Env = unknown, L extends Vocabulary | Lineage = 
   override fetch(request: Request): Response | Promise<Response> {
     if (new URL(request.url).pathname === SYNC_PATH) return this.sync.accept(request, (token, world) => this.authorize(token, world));
     if (request.headers.get("Upgrade") === null) return new Response("not found", { status: 404 });
-    return acceptLive(this.ctx, request, this.sedimenter.lastSedimentId);
+    return this.livePages.accept(request, this.sedimenter.lastSedimentId);
   }
 
   override webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): void {
@@ -452,7 +455,7 @@ export abstract class Attractor<Env = unknown, L extends Vocabulary | Lineage = 
 
   /** After a commit: open inspector pages learn the new head. */
   private announce(): void {
-    announce(this.ctx, this.sedimenter.lastSedimentId);
+    this.livePages.announce(this.sedimenter.lastSedimentId);
     this.sync.flush();
   }
 

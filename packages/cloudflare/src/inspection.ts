@@ -111,7 +111,7 @@ const LIVE_TAG = "noema-live";
  * Accepts a WebSocket the Attractor may hibernate with: it sends nothing but `{head}` after
  * each commit, and answers a client's "ping" without waking (auto-response).
  */
-export function acceptLive(ctx: DurableObjectState, request: Request, head: number): Response {
+function acceptLive(ctx: DurableObjectState, request: Request, head: number): Response {
   if (request.headers.get("Upgrade")?.toLowerCase() !== "websocket") return new Response("expected a WebSocket upgrade", { status: 426 });
   const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
   ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
@@ -120,16 +120,37 @@ export function acceptLive(ctx: DurableObjectState, request: Request, head: numb
   return new Response(null, { status: 101, webSocket: client });
 }
 
-/** Tells every open inspector page the log's new head. A socket that went away is skipped. */
-export function announce(ctx: DurableObjectState, head: number): void {
-  const sockets = ctx.getWebSockets(LIVE_TAG);
-  if (sockets.length === 0) return;
-  const message = JSON.stringify({ head });
-  for (const ws of sockets) {
-    try {
-      ws.send(message);
-    } catch {
-      // Closed meanwhile: the runtime drops it from getWebSockets().
+/**
+ * The inspector's open pages, told the log's new head after each commit. Their sockets are looked
+ * up only while one may be open, so a commit with no page open pays no lookup: pages outlive
+ * hibernation, so one may be open at start, and again after each accept.
+ */
+export class LivePages {
+  #maybeOpen = true;
+
+  constructor(private readonly ctx: DurableObjectState) {}
+
+  accept(request: Request, head: number): Response {
+    const response = acceptLive(this.ctx, request, head);
+    if (response.status === 101) this.#maybeOpen = true;
+    return response;
+  }
+
+  /** Tells every open page the log's new head. A socket that went away is skipped. */
+  announce(head: number): void {
+    if (!this.#maybeOpen) return;
+    const sockets = this.ctx.getWebSockets(LIVE_TAG);
+    if (sockets.length === 0) {
+      this.#maybeOpen = false;
+      return;
+    }
+    const message = JSON.stringify({ head });
+    for (const ws of sockets) {
+      try {
+        ws.send(message);
+      } catch {
+        // Closed meanwhile: the runtime drops it from getWebSockets().
+      }
     }
   }
 }

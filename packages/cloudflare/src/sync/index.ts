@@ -103,6 +103,8 @@ export class SyncHub {
   private readonly scoped: boolean;
   /** Until when change capture goes on with no subscriber (SYNC_LINGER_MS after the last one was seen). */
   private lingerUntil: number;
+  /** False once a flush found no subscriber and none was accepted since: a Seal then looks up no socket. */
+  private connected: boolean;
 
   constructor(
     private readonly ctx: DurableObjectState,
@@ -110,6 +112,7 @@ export class SyncHub {
   ) {
     this.scoped = Object.values(host.capture.publication.tables).some((t) => t.scope !== undefined);
     this.lingerUntil = host.now() + SYNC_LINGER_MS;
+    this.connected = ctx.getWebSockets(SYNC_TAG).length > 0;
   }
 
   /** Authorizes the token and accepts the socket (hibernatable); a refusal closes it with 4401, an Attractor that publishes nothing with 4403. */
@@ -123,6 +126,7 @@ export class SyncHub {
     this.host.capture.start(this.host.head().sedimentId);
     const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
     this.ctx.acceptWebSocket(server, [SYNC_TAG]);
+    this.connected = true;
     const attachment: Attachment = { subject: grant.subject, readOnly: grant.readOnly, cursor: null };
     server.serializeAttachment(attachment);
     return new Response(null, { status: 101, webSocket: client, headers: protocol ? { "Sec-WebSocket-Protocol": SYNC_SUBPROTOCOL } : {} });
@@ -205,8 +209,9 @@ export class SyncHub {
 
   /** Sends every subscriber the diffs of the sediments after its cursor: called after each commit. */
   flush(): void {
-    const sockets = this.ctx.getWebSockets(SYNC_TAG);
+    const sockets = this.connected ? this.ctx.getWebSockets(SYNC_TAG) : [];
     if (sockets.length === 0) {
+      this.connected = false;
       // Nobody has watched for a while: stop paying for capture on every write.
       if (this.host.capture.recording && this.host.now() >= this.lingerUntil) this.host.capture.pause();
       return;

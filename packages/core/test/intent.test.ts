@@ -551,7 +551,7 @@ describe("the envelope's fast path", () => {
       fc.property(input, (x) => {
         if (!wellFormedEnvelope(x)) return;
         taken++;
-        const parsed = envelope.safeParse(x);
+        const parsed = envelope().safeParse(x);
         expect(parsed.success).toBe(true);
         expect(parsed.data).toEqual(x);
       }),

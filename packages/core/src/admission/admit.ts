@@ -112,6 +112,9 @@ export interface AdmissionOptions {
 /** An input made ready to run under the held law, or the reason it cannot be. */
 export type Admission = { ok: true; sent: Intent; intent: Intent; origin?: Origin } | { ok: false; reason: Reason; input: unknown };
 
+/** A refused Admission (module level: no closure per admission, see interpretation/builtins.ts's Scope). */
+const refusedAdmission = (reason: Reason, input: unknown): Admission => ({ ok: false, reason, input });
+
 /**
  * Admission, in one place: which law the input claims, parsing with that law's vocabulary,
  * the stamp's hash, and carrying it across to the held law under its provisions.
@@ -120,26 +123,25 @@ export type Admission = { ok: true; sent: Intent; intent: Intent; origin?: Origi
 export function admit(lineage: Lineage, input: unknown, options: AdmissionOptions): Admission {
   const held = (options.held !== undefined ? lineage.at(options.held) : undefined) ?? lineage.latest;
   const { nomos } = held;
-  const refused = (reason: Reason, at: unknown = input): Admission => ({ ok: false, reason, input: at });
-  if (options.unavailable) return refused({ kind: "nomos", message: options.unavailable });
+  if (options.unavailable) return refusedAdmission({ kind: "nomos", message: options.unavailable }, input);
   // The Intent is parsed with the vocabulary of the law it claims, when this code knows it.
   const claimed = claimedVersion(input) ?? nomos.version;
   const vocabulary = claimed <= nomos.version ? lineage.at(claimed) : undefined;
   if (!vocabulary) {
     const why = claimed > nomos.version && options.pending ? ` (${options.pending})` : "";
-    return refused({ kind: "nomos", message: `Intent was built against ${nomos.name} v${claimed}, but this Attractor holds v${nomos.version}${why}` });
+    return refusedAdmission({ kind: "nomos", message: `Intent was built against ${nomos.name} v${claimed}, but this Attractor holds v${nomos.version}${why}` }, input);
   }
   const parsed = parseIntent(vocabulary, input, options.limits ?? DEFAULT_LIMITS);
-  if (!parsed.ok) return refused({ kind: "validation", message: `invalid Intent: ${formatIssues(parsed.issues.slice(0, 1))}`, issues: parsed.issues });
+  if (!parsed.ok) return refusedAdmission({ kind: "validation", message: `invalid Intent: ${formatIssues(parsed.issues.slice(0, 1))}`, issues: parsed.issues }, input);
   const sent = parsed.value;
   const stamp = sent.nomos;
   if (stamp && stamp.hash !== vocabulary.nomos.hash) {
     const message = `Intent was built against a ${stamp.name} v${stamp.version} with hash ${stamp.hash.slice(0, 12)}…, but v${stamp.version} here is ${vocabulary.nomos.hash.slice(0, 12)}…`;
-    return refused({ kind: "nomos", message }, sent);
+    return refusedAdmission({ kind: "nomos", message }, sent);
   }
   if (vocabulary === held) return { ok: true, sent, intent: sent };
   const carried = carry(lineage, sent, claimed, nomos.version, options.now, options.appliedAt, options.sieve);
-  if (!carried.ok) return refused({ kind: "connection", message: carried.message, connection: carried.connection }, sent);
+  if (!carried.ok) return refusedAdmission({ kind: "connection", message: carried.message, connection: carried.connection }, sent);
   const intent = sent.idempotencyKey === undefined ? carried.intent : { ...carried.intent, idempotencyKey: sent.idempotencyKey };
   return { ok: true, sent, intent, origin: { nomos: stamp!, reforged: carried.reforged, steps: carried.steps, ...(carried.reforged ? { intent: sent } : {}) } };
 }

@@ -4,6 +4,7 @@ import { clone } from "zod/v4/core";
 import type { Json } from "../canonical/index.js";
 import { type Issue, issue, type ParseResult, zodIssues } from "../issue/index.js";
 import { MAX_NAME_LENGTH } from "../nomos/index.js";
+import { once } from "../once.js";
 import { type ObjectSchema, type OperationSpec, shapeOf, strict, strictArgs, type Vocabulary } from "./vocabulary.js";
 
 /** A data reference: "the `output` field of step `step`". Only earlier steps may be named. */
@@ -120,9 +121,12 @@ export function resolveArgs(args: Record<string, ArgValue>, outputs: readonly Js
 /** An operation or output name: 1 to MAX_NAME_LENGTH characters. */
 const nameSchema = z.string().check(z.minLength(1), z.maxLength(MAX_NAME_LENGTH));
 
-const refSchema = z.strictObject({
-  $ref: z.strictObject({ step: z.number().check(z.int(), z.gte(0)), output: nameSchema }),
-});
+// Built on first use (see `once`): most Refs and envelopes never reach Zod (wellFormedRef, wellFormedEnvelope).
+const refSchema = once(() =>
+  z.strictObject({
+    $ref: z.strictObject({ step: z.number().check(z.int(), z.gte(0)), output: nameSchema }),
+  }),
+);
 
 // Not z.record: it silently drops a "__proto__" key, which must be refused as an unknown argument instead.
 export const argsSchema = z.custom<Record<string, unknown>>(
@@ -133,17 +137,19 @@ export const argsSchema = z.custom<Record<string, unknown>>(
 /** One step on the wire, before its arguments are checked. */
 export const stepSchema = z.strictObject({ op: nameSchema, args: argsSchema });
 
-const idempotencyKey = z.string().check(z.minLength(1, "must not be empty"), z.maxLength(MAX_KEY_LENGTH));
+const idempotencyKey = once(() => z.string().check(z.minLength(1, "must not be empty"), z.maxLength(MAX_KEY_LENGTH)));
 
-/** The Intent around its steps, as untrusted input must have it. */
-export const envelope = z.strictObject({
-  v: z.literal(1, { error: "wire format version must be 1" }),
-  nomos: z.optional(z.strictObject({ name: nameSchema, version: z.number().check(z.int(), z.gte(1)), hash: z.string().check(z.regex(/^[0-9a-f]{64}$/)) })),
-  idempotencyKey: z.optional(idempotencyKey),
-  steps: z.array(stepSchema).check(z.minLength(1, "an Intent needs at least one step")),
-});
+/** The Intent around its steps, as untrusted input must have it; built on first use (see `once`). */
+export const envelope = once(() =>
+  z.strictObject({
+    v: z.literal(1, { error: "wire format version must be 1" }),
+    nomos: z.optional(z.strictObject({ name: nameSchema, version: z.number().check(z.int(), z.gte(1)), hash: z.string().check(z.regex(/^[0-9a-f]{64}$/)) })),
+    idempotencyKey: z.optional(idempotencyKey()),
+    steps: z.array(stepSchema).check(z.minLength(1, "an Intent needs at least one step")),
+  }),
+);
 
-export type Envelope = z.output<typeof envelope>;
+export type Envelope = z.output<ReturnType<typeof envelope>>;
 
 const HASH = /^[0-9a-f]{64}$/;
 const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
@@ -272,7 +278,7 @@ export function refIssues(scope: StepScope, value: unknown, at: PropertyKey[]): 
   let ref: Ref["$ref"];
   if (wellFormedRef(value)) ref = value.$ref;
   else {
-    const parsed = refSchema.safeParse(value);
+    const parsed = refSchema().safeParse(value);
     if (!parsed.success) return zodIssues(parsed.error, at);
     ref = parsed.data.$ref;
   }
@@ -379,7 +385,7 @@ export function stepLimitIssues(steps: readonly { op: string; args: unknown }[],
 /** The envelope and the limits, for an Intent whose steps were already checked one by one (the builder). */
 export function limitIssues(intent: Intent, limits: IntentLimits): Issue[] {
   if (intent.idempotencyKey !== undefined) {
-    const key = idempotencyKey.safeParse(intent.idempotencyKey);
+    const key = idempotencyKey().safeParse(intent.idempotencyKey);
     if (!key.success) return zodIssues(key.error, ["idempotencyKey"]);
   }
   const tooLarge = sizeIssue(intent, limits.maxBytes);
@@ -430,7 +436,7 @@ export function parseEnvelope(vocabulary: Vocabulary, input: unknown, limits: In
     if (tooLarge) return { ok: false, issues: [tooLarge] };
     if (wellFormed) raw = wellFormed;
     else {
-      const parsed = envelope.safeParse(input);
+      const parsed = envelope().safeParse(input);
       if (!parsed.success) return { ok: false, issues: zodIssues(parsed.error) };
       raw = parsed.data;
     }

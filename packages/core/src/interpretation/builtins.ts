@@ -23,9 +23,22 @@ export function outputsOf(vocabulary: Vocabulary, op: string): readonly string[]
   return builtinStep(op)?.outputs ?? operationOutputs(vocabulary, op);
 }
 
+/** A StepScope with `outputsOf` as a method: no closure (a named function, in a bundle that keeps names) per step checked. */
+class Scope implements StepScope {
+  constructor(
+    readonly vocabulary: Vocabulary,
+    readonly steps: readonly IntentStep[],
+    readonly index: number,
+  ) {}
+
+  outputsOf(op: string): readonly string[] | undefined {
+    return outputsOf(this.vocabulary, op);
+  }
+}
+
 /** The scope step `index` of `steps` is checked in. */
 export function stepScope(vocabulary: Vocabulary, steps: readonly IntentStep[], index: number): StepScope {
-  return { vocabulary, steps, index, outputsOf: (op) => outputsOf(vocabulary, op) };
+  return new Scope(vocabulary, steps, index);
 }
 
 /** Validates the arguments of step `index`: a vocabulary operation or a built-in step. */

@@ -183,6 +183,9 @@ export interface InvariantCheck {
   committed(row: Row): void;
 }
 
+/** The newest mark in a scoped invariant's key table (module level: no closure per Intent). */
+const newestMark = (db: SqlExecutor, p: ScopePlan) => Number(db.exec(`SELECT COALESCE(MAX(mark), 0) AS n FROM ${q(p.table)}`, [])[0]!.n);
+
 /**
  * Before an Intent's statements, inside its transaction: makes sure the key tables and triggers
  * are the law's (a host that did not install them on wake gets them now, rolled back with a
@@ -195,8 +198,7 @@ export function beginCheck(db: SqlExecutor, nomos: Nomos, marks?: ScopeMarks): I
   const creating = scoped.length > 0 && installed.get(db) !== nomos.hash;
   if (creating) createScopes(db, nomos);
   const known = !creating && marks?.nomosHash === nomos.hash ? marks : undefined;
-  const newestMark = (p: ScopePlan) => Number(db.exec(`SELECT COALESCE(MAX(mark), 0) AS n FROM ${q(p.table)}`, [])[0]!.n);
-  const checked = scoped.map((p) => (creating ? 0 : known ? (known.checked.get(p.name) ?? 0) : newestMark(p)));
+  const checked = scoped.map((p) => (creating ? 0 : known ? (known.checked.get(p.name) ?? 0) : newestMark(db, p)));
   const deleting = scoped.map((p, i) => checked[i]! - (known?.deleted.get(p.name) ?? 0) >= SCOPE_MARKS_KEPT);
   scoped.forEach((p, i) => {
     // The newest checked mark stays: the next one is numbered after it.

@@ -2,7 +2,7 @@ import { type Admission, admissionIssues, admit, type AdmissionOptions, type Exp
 import type { BuiltinHost } from "../builtin/index.js";
 import { canonicalJson, type Json, sha256Hex } from "../canonical/index.js";
 import { Lineage } from "../connection/lineage.js";
-import type { SedimentHost } from "../host/index.js";
+import type { Row, SedimentHost } from "../host/index.js";
 import { DEFAULT_LIMITS, type Intent, type IntentLimits, type NomosStamp, nomosStamp, type Vocabulary } from "../intent/index.js";
 import { explain, refuseViolation, runSteps, ScopeMarks } from "../interpretation/index.js";
 import { Refusal, type Reason } from "../refusal/index.js";
@@ -13,6 +13,9 @@ import type { FeatureHooks, Sealable, Sealing } from "./feature.js";
 import { Messages } from "./messages.js";
 import { type ChainLink, SedimentLog } from "./store.js";
 import type { Seal, SealOrigin, Sediment, SuccessSeal, World } from "./types.js";
+
+/** What running an Intent's steps gave: its outputs and its invariant check. */
+type Ran = ReturnType<typeof runSteps>;
 
 export type { FreezeResult, WakeOutcome } from "./cryostasis.js";
 export type { ReceiptRecord } from "./messages.js";
@@ -227,8 +230,9 @@ export class Sedimenter {
       // Shapes the log stored in this transaction are remembered only if it committed.
       this.log.settle(committed);
     }
-    const { sediment, settled } = done;
-    settled?.();
+    const { sediment, ran, read } = done;
+    // Committed: the invariant check learns its marks (a method call, no closure per Intent).
+    ran?.check.committed(read);
     this.head = { sedimentId: sediment.sedimentId, hash: sediment.hash };
     for (const hook of this.committedHooks) hook(sediment);
     if (alarmWork && !batched) this.host.onAlarmWorkChanged?.(alarmWork.earliest);
@@ -242,7 +246,7 @@ export class Sedimenter {
   }
 
   /** Runs the admitted Intent's steps and appends its log row, inside the caller's transaction. */
-  private commit(admitted: Sealable["admitted"], origin: SealOrigin | undefined, timestamp: number): { sediment: Sediment; settled?: () => void } {
+  private commit(admitted: Sealable["admitted"], origin: SealOrigin | undefined, timestamp: number): { sediment: Sediment; ran?: Ran; read: Row } {
     const { intent } = admitted;
     const sedimentId = this.head.sedimentId + 1;
     const prevHash = this.head.hash;
@@ -264,7 +268,7 @@ export class Sedimenter {
     refuseViolation(ran?.check.violation(read));
     this.options.onSealing?.({ sedimentId, hash, prevHash });
     const sediment = { sedimentId, hash, prevHash, timestamp, intent, outputs, world: this.world, ...(origin ? { origin } : {}) };
-    return ran ? { sediment, settled: () => ran.check.committed(read) } : { sediment };
+    return { sediment, ran, read };
   }
 
   /** Records the refusal as a Precedent; `also` runs in the same transaction (a refusal is final: a woken entry goes with it). */

@@ -26,7 +26,7 @@ import { DEFAULT_DELIVERY, type DeliveryOptions, messagesChore, MessagesRpc, typ
 import { pageSize } from "./page.js";
 import { type UnderTest, worldsUnderTest } from "./under-test.js";
 import { VerificationRpc } from "./verification.js";
-import { SYNC_PATH, SYNC_TAG, type SyncGrant, SyncHub, syncIntentIssues } from "./sync/index.js";
+import { SYNC_PATH, type SyncGrant, SyncHub, syncIntentIssues } from "./sync/index.js";
 
 /** Why an Attractor subclass cannot start: a missing law or an overridden `alarm()`. */
 export class AttractorDefinitionError extends Error {
@@ -243,9 +243,9 @@ export abstract class Attractor<Env = unknown, L extends Vocabulary | Lineage = 
         ...(failure ? { pending: failure } : {}),
       });
       const { sedimenter } = this;
-      // Subscribers that outlived the last instance (hibernated sockets) need the records unbroken.
-      capture.install(sedimenter.lastSedimentId, state.held.hash, ctx.getWebSockets(SYNC_TAG).length > 0);
       this.sync = new SyncHub(ctx, { capture, now: host.now, world: () => this.world, head: () => sedimenter.committedHead, hashOf: (id) => sedimenter.log.hashOf(id), check: (intent) => syncIntentIssues(this.lineage, intent), sedimentation: (intent) => this.sedimentation(intent) });
+      // Subscribers that outlived the last instance (hibernated sockets) need the records unbroken.
+      capture.install(sedimenter.lastSedimentId, state.held.hash, this.sync.connected);
       const verifier = (this.verifier = new Verifier(sedimenter.log, host.db));
       const archived = bucket ? archive!.open(this.archiveStore(bucket), host, sedimenter.log, this.world) : undefined;
       this.archiveLog = archived?.archive;

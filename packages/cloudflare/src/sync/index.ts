@@ -103,8 +103,13 @@ export class SyncHub {
   private readonly scoped: boolean;
   /** Until when change capture goes on with no subscriber (SYNC_LINGER_MS after the last one was seen). */
   private lingerUntil: number;
-  /** False once a flush found no subscriber and none was accepted since: a Seal then looks up no socket. */
-  private connected: boolean;
+  /** Whether a subscriber may be connected (hibernated ones count): false once a flush found none and none was accepted since, so a Seal then looks up no socket. */
+  private maybeConnected: boolean;
+
+  /** True while a subscriber may be connected. */
+  get connected(): boolean {
+    return this.maybeConnected;
+  }
 
   constructor(
     private readonly ctx: DurableObjectState,
@@ -112,7 +117,7 @@ export class SyncHub {
   ) {
     this.scoped = Object.values(host.capture.publication.tables).some((t) => t.scope !== undefined);
     this.lingerUntil = host.now() + SYNC_LINGER_MS;
-    this.connected = ctx.getWebSockets(SYNC_TAG).length > 0;
+    this.maybeConnected = ctx.getWebSockets(SYNC_TAG).length > 0;
   }
 
   /** Authorizes the token and accepts the socket (hibernatable); a refusal closes it with 4401, an Attractor that publishes nothing with 4403. */
@@ -126,7 +131,7 @@ export class SyncHub {
     this.host.capture.start(this.host.head().sedimentId);
     const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
     this.ctx.acceptWebSocket(server, [SYNC_TAG]);
-    this.connected = true;
+    this.maybeConnected = true;
     const attachment: Attachment = { subject: grant.subject, readOnly: grant.readOnly, cursor: null };
     server.serializeAttachment(attachment);
     return new Response(null, { status: 101, webSocket: client, headers: protocol ? { "Sec-WebSocket-Protocol": SYNC_SUBPROTOCOL } : {} });
@@ -209,9 +214,9 @@ export class SyncHub {
 
   /** Sends every subscriber the diffs of the sediments after its cursor: called after each commit. */
   flush(): void {
-    const sockets = this.connected ? this.ctx.getWebSockets(SYNC_TAG) : [];
+    const sockets = this.maybeConnected ? this.ctx.getWebSockets(SYNC_TAG) : [];
     if (sockets.length === 0) {
-      this.connected = false;
+      this.maybeConnected = false;
       // Nobody has watched for a while: stop paying for capture on every write.
       if (this.host.capture.recording && this.host.now() >= this.lingerUntil) this.host.capture.pause();
       return;

@@ -1,13 +1,20 @@
 // What the kill -9 runs (`npm run load:hot`, `npm run load:orders`) share: the inventory app under
 // `wrangler dev` with a persist dir of its own, killed and restarted on the same state and port,
 // and checks printed as they pass or fail.
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { startWranglerDev } from "../scripts/wrangler-dev.ts";
 
 const appDir = fileURLToPath(new URL("../apps/inventory", import.meta.url));
+
+/** Writes a run's figures to bench/results/<file> as indented JSON. */
+export function writeResult(file, result) {
+  const dir = fileURLToPath(new URL("results", import.meta.url));
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, file), `${JSON.stringify(result, null, 2)}\n`);
+}
 
 /** A number from the environment, or `fallback` when it is not set. */
 export const num = (name, fallback) => (process.env[name] === undefined ? fallback : Number(process.env[name]));

@@ -21,12 +21,8 @@
 // Knobs: LOAD_STOCK=8000 LOAD_SHARDS=8 LOAD_RESERVATIONS=10000 LOAD_CONCURRENCY=200 LOAD_KILL_AT=5000
 // (0: no crash) LOAD_AFTER=500. Exit code 1 when a check fails. Writes bench/results/hot-load.json.
 /* global AbortController, AbortSignal */
-import { writeFileSync } from "node:fs";
-import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { checks, inventoryDev, num } from "../inventory-dev.mjs";
+import { checks, inventoryDev, num, writeResult } from "../inventory-dev.mjs";
 
-const here = fileURLToPath(new URL(".", import.meta.url));
 const STOCK = num("LOAD_STOCK", 8_000);
 const SHARDS = num("LOAD_SHARDS", 8);
 const RESERVATIONS = num("LOAD_RESERVATIONS", 10_000);
@@ -300,30 +296,23 @@ try {
   console.log(`  ${line("waited for a borrow   ", borrowed)}`);
   console.log(`  ${line("refused (sold out)    ", refused.filter((x) => !x.unansweredOnce))}`);
 
-  writeFileSync(
-    join(here, "../results/hot-load.json"),
-    `${JSON.stringify(
-      {
-        config: { STOCK, SHARDS, RESERVATIONS, CONCURRENCY, KILL_AT },
-        loadMs,
-        settleMs,
-        answers: { acked: acked.length, refused: refused.length, unanswered: unanswered.length, retried: retried.length, firstPassUnanswered: firstPass },
-        product,
-        duplicates: orphans.length,
-        lost: lost.length,
-        overhead: { sediments, setup, sealedReservations, extraSediments, moves: byWhy, precedents },
-        perShard: served,
-        latencyMs: Object.fromEntries(
-          Object.entries({ direct, borrowed, refused: refused.filter((x) => !x.unansweredOnce) }).map(([k, xs]) => [k, { n: xs.length, p50: pct(xs, 50), p99: pct(xs, 99), max: pct(xs, 100) }]),
-        ),
-        readsDuringLoad: reads.length,
-        afterDeliveries: after,
-        failures,
-      },
-      null,
-      2,
-    )}\n`,
-  );
+  writeResult("hot-load.json", {
+    config: { STOCK, SHARDS, RESERVATIONS, CONCURRENCY, KILL_AT },
+    loadMs,
+    settleMs,
+    answers: { acked: acked.length, refused: refused.length, unanswered: unanswered.length, retried: retried.length, firstPassUnanswered: firstPass },
+    product,
+    duplicates: orphans.length,
+    lost: lost.length,
+    overhead: { sediments, setup, sealedReservations, extraSediments, moves: byWhy, precedents },
+    perShard: served,
+    latencyMs: Object.fromEntries(
+      Object.entries({ direct, borrowed, refused: refused.filter((x) => !x.unansweredOnce) }).map(([k, xs]) => [k, { n: xs.length, p50: pct(xs, 50), p99: pct(xs, 99), max: pct(xs, 100) }]),
+    ),
+    readsDuringLoad: reads.length,
+    afterDeliveries: after,
+    failures,
+  });
 } finally {
   await dev.remove();
 }

@@ -20,13 +20,11 @@
 // a check fails. Knobs: ORDERS_N=300 ORDERS_CONCURRENCY=16 ORDERS_PRODUCTS=6 ORDERS_KILLS=6
 // ORDERS_CANCEL_EVERY=5 ORDERS_KILL_EVERY_MS=10000.
 /* global AbortSignal */
-import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
-import { fileURLToPath } from "node:url";
-import { checks, inventoryDev, num } from "../inventory-dev.mjs";
+import { checks, inventoryDev, num, writeResult } from "../inventory-dev.mjs";
 
-const here = fileURLToPath(new URL(".", import.meta.url));
 const N = num("ORDERS_N", 300);
 const CONCURRENCY = num("ORDERS_CONCURRENCY", 16);
 const PRODUCTS = num("ORDERS_PRODUCTS", 6);
@@ -227,26 +225,18 @@ try {
   check(precedents === 0, `no coordinator refused anything (${precedents} Precedents)`);
   console.log(`coordinator sediments per order: ${(sediments / Math.max(1, coordinators)).toFixed(2)}`);
 
-  mkdirSync(join(here, "../results"), { recursive: true });
-  writeFileSync(
-    join(here, "../results/orders-chaos.json"),
-    `${JSON.stringify(
-      {
-        date: new Date().toISOString(),
-        config: { N, CONCURRENCY, PRODUCTS, KILLS, CANCEL_EVERY },
-        loadMs,
-        settleMs,
-        decisionToSettledMs: { all, acrossKill: across, acrossKillBeyondRestart: beyond },
-        restartsMs: restarts.map((r) => r.restartMs),
-        goalMs: maxRestart + 5000,
-        coordinatorSedimentsPerOrder: sediments / Math.max(1, coordinators),
-        slowest: [...spans].sort((a, b) => b.ms - a.ms).slice(0, 10),
-        failures,
-      },
-      null,
-      2,
-    )}\n`,
-  );
+  writeResult("orders-chaos.json", {
+    date: new Date().toISOString(),
+    config: { N, CONCURRENCY, PRODUCTS, KILLS, CANCEL_EVERY },
+    loadMs,
+    settleMs,
+    decisionToSettledMs: { all, acrossKill: across, acrossKillBeyondRestart: beyond },
+    restartsMs: restarts.map((r) => r.restartMs),
+    goalMs: maxRestart + 5000,
+    coordinatorSedimentsPerOrder: sediments / Math.max(1, coordinators),
+    slowest: [...spans].sort((a, b) => b.ms - a.ms).slice(0, 10),
+    failures,
+  });
 } finally {
   await dev.remove();
 }

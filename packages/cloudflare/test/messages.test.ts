@@ -7,6 +7,12 @@ import { MisdeclaredLedger, type SendingLedger } from "./messages/attractors.js"
 
 const freshName = (label: string) => `${label}-${crypto.randomUUID()}`;
 const open = (holder: string) => buildIntent(ledger, (s) => void s.open({ holder }));
+/** An Intent sending `receiver` one message: open `holder`'s account, keyed by the receiver. */
+const sendOpen = (receiver: string, holder: string) =>
+  buildIntent(ledger, (s) => void s.$send({ to: { attractor: "LEDGER_ATTRACTOR", name: receiver }, key: `open:${receiver}` }, open(holder)));
+/** The sender's messages feature and outbox, driven here as a delivery run drives them. */
+type Delivery = { outbox: { earliest(): number | undefined }; features: { messages: { takeDue(now: number, limit: number, until: number, recheck?: number): unknown[] } } };
+const delivery = (instance: SendingLedger) => (instance as unknown as { sedimenter: Delivery }).sedimenter;
 
 async function get(path: string) {
   const res = await SELF.fetch(`https://ledger.test${path}`);
@@ -50,12 +56,12 @@ describe("messages over the generic routes", () => {
   it("a message taken by a run that died is delivered as soon as the object starts again, not after its lease", async () => {
     const [sender, receiver] = [freshName("sender"), freshName("receiver")];
     const stub = env.SENDING_LEDGER.getByName(sender);
-    const intent = buildIntent(ledger, (s) => void s.$send({ to: { attractor: "LEDGER_ATTRACTOR", name: receiver }, key: `open:${receiver}` }, open("carol")));
+    const intent = sendOpen(receiver, "carol");
     expect(await stub.sedimentation(intent)).toMatchObject({ success: true });
     // A delivery run takes it (its lease is a minute) and dies before the receiver answers.
     const leased = await runInDurableObject(stub, (instance: SendingLedger) => {
       const now = Date.now();
-      const { messages } = (instance as unknown as { sedimenter: { features: { messages: { takeDue(now: number, limit: number, until: number): unknown[] } } } }).sedimenter.features;
+      const { messages } = delivery(instance).features;
       return messages.takeDue(now, 64, now + 60_000).length;
     });
     expect(leased).toBe(1);
@@ -71,12 +77,12 @@ describe("messages over the generic routes", () => {
   it("a message taken for delivery is not taken again by the same run until its lease ends, and taking it writes nothing", async () => {
     const [sender, receiver] = [freshName("sender"), freshName("receiver")];
     const stub = env.SENDING_LEDGER.getByName(sender);
-    const intent = buildIntent(ledger, (s) => void s.$send({ to: { attractor: "LEDGER_ATTRACTOR", name: receiver }, key: `open:${receiver}` }, open("dave")));
+    const intent = sendOpen(receiver, "dave");
     expect(await stub.sedimentation(intent)).toMatchObject({ success: true });
     const [before] = (await get(`/senders/${sender}/outbox`)).body.messages;
     const taken = await runInDurableObject(stub, (instance: SendingLedger) => {
       const now = Date.now();
-      const { features, outbox } = (instance as unknown as { sedimenter: { outbox: { earliest(): number | undefined }; features: { messages: { takeDue(now: number, limit: number, until: number): unknown[] } } } }).sedimenter;
+      const { features, outbox } = delivery(instance);
       const first = features.messages.takeDue(now, 64, now + 60_000).length;
       const again = features.messages.takeDue(now, 64, now + 60_000).length;
       // Its lease is when the alarm comes back for it, should this run not answer.
@@ -91,11 +97,11 @@ describe("messages over the generic routes", () => {
   it("a message taken right after its send has the alarm look again soon, in case the object dies; once that time has passed, it waits out its lease", async () => {
     const [sender, receiver] = [freshName("sender"), freshName("receiver")];
     const stub = env.SENDING_LEDGER.getByName(sender);
-    const intent = buildIntent(ledger, (s) => void s.$send({ to: { attractor: "LEDGER_ATTRACTOR", name: receiver }, key: `open:${receiver}` }, open("erin")));
+    const intent = sendOpen(receiver, "erin");
     expect(await stub.sedimentation(intent)).toMatchObject({ success: true });
     const times = await runInDurableObject(stub, (instance: SendingLedger) => {
       const now = Date.now();
-      const { features, outbox } = (instance as unknown as { sedimenter: { outbox: { earliest(): number | undefined }; features: { messages: { takeDue(now: number, limit: number, until: number, recheck?: number): unknown[] } } } }).sedimenter;
+      const { features, outbox } = delivery(instance);
       const taken = features.messages.takeDue(now, 64, now + 60_000, now + 2_000).length;
       const recheck = outbox.earliest();
       // The alarm's run at the recheck time finds it still taken, and leaves it to its lease.
@@ -108,7 +114,7 @@ describe("messages over the generic routes", () => {
   it("with delivery.immediate, a message is delivered right after the transaction that sent it commits, the alarm only kept as a fallback", async () => {
     const [sender, receiver] = [freshName("sender"), freshName("receiver")];
     const stub = env.IMMEDIATE_LEDGER.getByName(sender);
-    const intent = buildIntent(ledger, (s) => void s.$send({ to: { attractor: "LEDGER_ATTRACTOR", name: receiver }, key: `open:${receiver}` }, open("frank")));
+    const intent = sendOpen(receiver, "frank");
     const sent = Date.now();
     expect(await stub.sedimentation(intent)).toMatchObject({ success: true });
     // Taken at once: the alarm is not due now (alarm-only delivery would have it due at the send).

@@ -6,6 +6,7 @@
 
 // The ports a host provides, and the hashing hook.
 export { type AlarmChore, type SedimentHost, type SqlExecutor, sqlValueOf } from "./host/index.js";
+export { once } from "./once.js";
 export { nobleSha256Hex, type Sha256Hex, textHash, useSha256 } from "./canonical/index.js";
 
 // The Sedimenter, its log and the law it holds.

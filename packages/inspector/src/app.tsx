@@ -1,5 +1,5 @@
 import { connectionFor, describeVocabulary, explain, type Intent, Lineage, parseClaimed, REASON_KINDS, type Sediment, type Vocabulary } from "@noema/core";
-import { intentSieve } from "@noema/core/runtime";
+import { intentSieve, once } from "@noema/core/runtime";
 import { type Context, type Env as HonoEnv, Hono } from "hono";
 import * as z from "zod/mini";
 import { type $ZodType, safeParse, type SomeType } from "zod/v4/core";
@@ -71,8 +71,7 @@ const whole = wholeFrom(0);
 /** A query parameter that is left out when it is missing or not understood. */
 const lenient = <T extends SomeType>(schema: T) => z.catch(z.optional(schema), undefined);
 // Built by the first World page, not by every cold start of the app that mounts the inspector.
-let worldQuery: ReturnType<typeof makeWorldQuery> | undefined;
-const makeWorldQuery = () => z.object({
+const worldQuery = once(() => z.object({
   after: lenient(whole),
   table: lenient(z.string().check(z.maxLength(128))),
   rowsAfter: lenient(whole),
@@ -92,7 +91,7 @@ const makeWorldQuery = () => z.object({
       }),
     ),
   ),
-});
+}));
 
 /**
  * The Noema inspector: server-rendered pages over an Attractor namespace's Worlds (law, chain,
@@ -184,7 +183,7 @@ export function inspector<E extends HonoEnv>(options: InspectorOptions<E>): Hono
     const parsed = safeParse(nameSchema, c.req.param("name"));
     if (!parsed.success) return c.html(<Worlds frame={frame(c, "Worlds")} label={label} error="Not a valid id." />, 404);
     const name = parsed.data;
-    const q = (worldQuery ??= makeWorldQuery()).parse(c.req.query());
+    const q = worldQuery().parse(c.req.query());
     const stub = world(c, name);
     // Never the whole chain on a render: the newest entries re-hashed, the full walk only when asked for.
     const [nomos, tail, chain, tables, verification] = await Promise.all([stub.nomos(), stub.verifyTail(), stub.chainStatus(), stub.tables(), q.verify ? stub.verify() : undefined]);

@@ -1,17 +1,9 @@
 import type { Issue } from "@noema/core";
+import { once } from "@noema/core/runtime";
 import type { Context } from "hono";
 import * as z from "zod/mini";
 import { type $ZodType, type $ZodTypes, type output, safeParse } from "zod/v4/core";
 import { httpIssue, invalidInput } from "./errors.js";
-
-/**
- * `make()`, made on first use. The routes' schemas are built when a request needs them: schemas
- * built at module scope are paid for by every cold start, the requests that never use them included.
- */
-export function once<T>(make: () => T): () => T {
-  let made: T | undefined;
-  return () => (made ??= make());
-}
 
 /** A World's name in a path, when the app gives no schema of its own: any string of 1 to 128 characters. */
 export const defaultName = once(() => z.string().check(z.minLength(1), z.maxLength(128)));

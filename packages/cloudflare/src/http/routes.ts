@@ -1,12 +1,12 @@
 import { connectionFor, describeVocabulary, explainOutside, Lineage, parseClaimed, REASON_KINDS, type Vocabulary } from "@noema/core";
-import { AUDIT_PAGE, operationHash } from "@noema/core/runtime";
+import { AUDIT_PAGE, once, operationHash } from "@noema/core/runtime";
 import { type Context, type Env as HonoEnv, Hono, type MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import * as z from "zod/mini";
 import type { $ZodType } from "zod/v4/core";
 import { type Attractor, DEFAULT_PAGE, MAX_PAGE } from "../attractor.js";
 import { ApiError, errorResponse, httpIssue, invalidInput, onError } from "./errors.js";
-import { defaultName, once, parseInput, queryInt, readJson } from "./input.js";
+import { defaultName, parseInput, queryInt, readJson } from "./input.js";
 import { sealResponse } from "./seal.js";
 import { syncRoutes } from "./sync.js";
 

@@ -132,7 +132,8 @@ export class ChangeCapture {
     this.live = meta?.publication === this.shape() && present.length === this.triggers.size && present.every((t) => this.triggers.get(String(t.name)) === t.sql);
     if (this.live) this.db.exec(`DELETE FROM _noema_sync_touched`, []);
     else if (subscribed) this.start(head);
-    else this.stop(present);
+    // Already paused (no meta row, no trigger: what `stop` leaves) on most wakes of a World nobody watches: nothing to write.
+    else if (meta !== undefined || present.length > 0) this.stop(present);
   }
 
   /**

@@ -3,6 +3,7 @@
 // tells open pages a Seal was committed. Read-only, and bounded: nothing here loads a whole log.
 import type { Checkpoint, Nomos, Row, Sediment, SqlValue } from "@noema/core";
 import { GENESIS_HASH, MAX_PAGE, type SedimentLog, sedimentHash, type VerifyPass } from "@noema/core/runtime";
+import { TaggedSockets } from "./sockets.js";
 
 /** A table of the law held, as declared: its columns in declaration order. */
 export interface TableInfo {
@@ -108,42 +109,30 @@ export interface ChainStatus {
 const LIVE_TAG = "noema-live";
 
 /**
- * Accepts a WebSocket the Attractor may hibernate with: it sends nothing but `{head}` after
- * each commit, and answers a client's "ping" without waking (auto-response).
- */
-function acceptLive(ctx: DurableObjectState, request: Request, head: number): Response {
-  if (request.headers.get("Upgrade")?.toLowerCase() !== "websocket") return new Response("expected a WebSocket upgrade", { status: 426 });
-  const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
-  ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
-  ctx.acceptWebSocket(server, [LIVE_TAG]);
-  server.send(JSON.stringify({ head }));
-  return new Response(null, { status: 101, webSocket: client });
-}
-
-/**
- * The inspector's open pages, told the log's new head after each commit. Their sockets are looked
- * up only while one may be open, so a commit with no page open pays no lookup: pages outlive
- * hibernation, so one may be open at start, and again after each accept.
+ * The inspector's open pages, told the log's new head after each commit (their sockets looked up
+ * only while one may be open, see TaggedSockets). A page's socket is hibernatable: it is sent
+ * nothing but `{head}`, and a client's "ping" is answered without waking (auto-response).
  */
 export class LivePages {
-  #maybeOpen = true;
+  private readonly sockets: TaggedSockets;
 
-  constructor(private readonly ctx: DurableObjectState) {}
+  constructor(private readonly ctx: DurableObjectState) {
+    this.sockets = new TaggedSockets(ctx, LIVE_TAG);
+  }
 
   accept(request: Request, head: number): Response {
-    const response = acceptLive(this.ctx, request, head);
-    if (response.status === 101) this.#maybeOpen = true;
-    return response;
+    if (request.headers.get("Upgrade")?.toLowerCase() !== "websocket") return new Response("expected a WebSocket upgrade", { status: 426 });
+    const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
+    this.ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
+    this.sockets.accept(server);
+    server.send(JSON.stringify({ head }));
+    return new Response(null, { status: 101, webSocket: client });
   }
 
   /** Tells every open page the log's new head. A socket that went away is skipped. */
   announce(head: number): void {
-    if (!this.#maybeOpen) return;
-    const sockets = this.ctx.getWebSockets(LIVE_TAG);
-    if (sockets.length === 0) {
-      this.#maybeOpen = false;
-      return;
-    }
+    const sockets = this.sockets.list();
+    if (sockets.length === 0) return;
     const message = JSON.stringify({ head });
     for (const ws of sockets) {
       try {

@@ -21,6 +21,7 @@ import {
   type SyncCursor,
   snapshotFrames,
 } from "@noema/core/sync";
+import { TaggedSockets } from "../sockets.js";
 
 /** The tag of sync sockets among the Attractor's hibernatable WebSockets (the inspector's live pages have their own). */
 export const SYNC_TAG = "noema-sync";
@@ -103,12 +104,12 @@ export class SyncHub {
   private readonly scoped: boolean;
   /** Until when change capture goes on with no subscriber (SYNC_LINGER_MS after the last one was seen). */
   private lingerUntil: number;
-  /** Whether a subscriber may be connected (hibernated ones count): false once a flush found none and none was accepted since, so a Seal then looks up no socket. */
-  private maybeConnected: boolean;
+  /** The subscribers' sockets, looked up only while one may be connected (hibernated ones count). */
+  private readonly sockets: TaggedSockets;
 
   /** True while a subscriber may be connected. */
   get connected(): boolean {
-    return this.maybeConnected;
+    return this.sockets.mayBeOpen;
   }
 
   constructor(
@@ -117,7 +118,7 @@ export class SyncHub {
   ) {
     this.scoped = Object.values(host.capture.publication.tables).some((t) => t.scope !== undefined);
     this.lingerUntil = host.now() + SYNC_LINGER_MS;
-    this.maybeConnected = ctx.getWebSockets(SYNC_TAG).length > 0;
+    this.sockets = new TaggedSockets(ctx, SYNC_TAG);
   }
 
   /** Authorizes the token and accepts the socket (hibernatable); a refusal closes it with 4401, an Attractor that publishes nothing with 4403. */
@@ -130,8 +131,7 @@ export class SyncHub {
     // Recording from here if it was paused: this subscriber's hello gets a snapshot, then every diff.
     this.host.capture.start(this.host.head().sedimentId);
     const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
-    this.ctx.acceptWebSocket(server, [SYNC_TAG]);
-    this.maybeConnected = true;
+    this.sockets.accept(server);
     const attachment: Attachment = { subject: grant.subject, readOnly: grant.readOnly, cursor: null };
     server.serializeAttachment(attachment);
     return new Response(null, { status: 101, webSocket: client, headers: protocol ? { "Sec-WebSocket-Protocol": SYNC_SUBPROTOCOL } : {} });
@@ -214,9 +214,8 @@ export class SyncHub {
 
   /** Sends every subscriber the diffs of the sediments after its cursor: called after each commit. */
   flush(): void {
-    const sockets = this.maybeConnected ? this.ctx.getWebSockets(SYNC_TAG) : [];
+    const sockets = this.sockets.list();
     if (sockets.length === 0) {
-      this.maybeConnected = false;
       // Nobody has watched for a while: stop paying for capture on every write.
       if (this.host.capture.recording && this.host.now() >= this.lingerUntil) this.host.capture.pause();
       return;

@@ -43,14 +43,15 @@ function round(publication, subscribed) {
   const host = openSqliteHost();
   const h = { ...host, now: () => 1 };
   applyLineage(h, Lineage.of(law), 1);
-  const capture = new ChangeCapture(host.db, publication);
+  const capture = new ChangeCapture(host.db, publication, (from, limit) => s.log.links(from, limit));
   capture.install(0, nomos.hash, subscribed);
   const s = new Sedimenter(law, h, { attractor: "B", name: "b", nomosVersion: 1, nomosHash: nomos.hash }, capture.active ? { onSealing: (x) => capture.record(x) } : {});
   const start = performance.now();
   for (let i = 0; i < N; i++) s.sediment({ v: 1, steps: [{ op: "put", args: { id: `r${i % 1000}`, owner: `o${i % 7}`, qty: i } }] });
   const us = ((performance.now() - start) * 1000) / N;
   if (s.lastSedimentId !== N) throw new Error(`only ${s.lastSedimentId} of ${N} sealed`);
-  const bytes = capture.recording ? Number(host.db.exec("SELECT SUM(LENGTH(changes) + 150) AS b FROM _noema_sync_changes", [])[0].b) / N : 0;
+  // Each row's text and about 12 bytes of id, flag and record header.
+  const bytes = capture.recording ? Number(host.db.exec("SELECT SUM(LENGTH(tbl) + LENGTH(pk) + COALESCE(LENGTH(row), 0) + COALESCE(LENGTH(scope), 0) + 12) AS b FROM _noema_sync_rows", [])[0].b) / N : 0;
   host.close();
   return { us, bytes };
 }

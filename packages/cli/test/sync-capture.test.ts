@@ -72,7 +72,7 @@ function world(pub = publication) {
   const host = openSqliteHost();
   hosts.push(host);
   applyLineage({ ...host, now: () => 1 }, Lineage.of(law), 1);
-  const capture = new ChangeCapture(host.db, pub);
+  const capture: ChangeCapture = new ChangeCapture(host.db, pub, (from, limit) => sedimenter.log.links(from, limit));
   capture.install(0, nomos.hash, true);
   const sedimenter = new Sedimenter(law, { ...host, now: () => 1 }, { attractor: "Shelf", name: "s", nomosVersion: 1, nomosHash: nomos.hash }, { onSealing: (s) => capture.record(s) });
   return { host, capture, sedimenter };
@@ -163,7 +163,7 @@ describe("change capture", () => {
     const put = (id: string) => sedimenter.sedimentation(buildIntent(law, (s) => void s.put({ id, owner: "ann", qty: 1 })));
     const triggers = () => host.db.exec("SELECT name FROM sqlite_master WHERE type = 'trigger' ORDER BY name", []).map((r) => r.name);
     const wake = (subscribed: boolean, lawHash = nomos.hash) => {
-      const woken = new ChangeCapture(host.db, publication);
+      const woken = new ChangeCapture(host.db, publication, (from, limit) => sedimenter.log.links(from, limit));
       woken.install(sedimenter.lastSedimentId, lawHash, subscribed);
       return woken;
     };
@@ -171,11 +171,12 @@ describe("change capture", () => {
     capture.pause();
     expect([capture.recording, capture.since(), triggers()]).toStrictEqual([false, Infinity, []]);
     put("b");
-    expect(host.db.exec("SELECT (SELECT count(*) FROM _noema_sync_touched) + (SELECT count(*) FROM _noema_sync_changes) AS n", [])).toStrictEqual([{ n: 0 }]);
+    expect(host.db.exec("SELECT count(*) AS n FROM _noema_sync_rows", [])).toStrictEqual([{ n: 0 }]);
     expect(wake(false).recording).toBe(false);
     capture.start(sedimenter.lastSedimentId);
     put("c");
-    expect(capture.after(0, 10).map((r) => r.sedimentId)).toStrictEqual([3]);
+    // Recorded from the start on: a cursor before it cannot be served.
+    expect([capture.after(2, 10).map((r) => r.sedimentId), capture.after(0, 10)]).toStrictEqual([[3], []]);
     // Woken with nobody subscribed yet: recording went on unbroken, so it goes on.
     expect([wake(false).recording, capture.since()]).toStrictEqual([true, 2]);
     // Under another law, or with a trigger gone (a migration rebuilt the table), the records cannot be continued.
@@ -183,6 +184,22 @@ describe("change capture", () => {
     host.db.exec(`DROP TRIGGER "_noema_sync_items_update"`, []);
     const gone = wake(false);
     expect([gone.recording, gone.since(), triggers()]).toStrictEqual([false, Infinity, []]);
+  });
+
+  it("starts afresh on an object that ran the earlier capture, dropping its tables and triggers", () => {
+    const { host, capture, sedimenter } = world();
+    const tables = () => host.db.exec("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE '\\_noema\\_sync\\_%' ESCAPE '\\' ORDER BY name", []).map((r) => r.name);
+    capture.pause();
+    // What the earlier capture left on disk: a touched table, a record per sediment, and the trigger that emptied one into the other.
+    host.db.exec("CREATE TABLE _noema_sync_touched (tbl TEXT NOT NULL, pk TEXT NOT NULL, existed INTEGER NOT NULL, scope ANY, PRIMARY KEY (tbl, pk)) WITHOUT ROWID", []);
+    host.db.exec("CREATE TABLE _noema_sync_changes (sediment_id INTEGER PRIMARY KEY, hash TEXT NOT NULL, prev_hash TEXT NOT NULL, changes TEXT NOT NULL)", []);
+    host.db.exec("CREATE TRIGGER _noema_sync_clear AFTER INSERT ON _noema_sync_changes BEGIN DELETE FROM _noema_sync_touched; END", []);
+    host.db.exec("INSERT INTO _noema_sync_meta (id, since, publication) VALUES (1, 0, 'the earlier shape')", []);
+    const woken = new ChangeCapture(host.db, publication, (from, limit) => sedimenter.log.links(from, limit));
+    woken.install(sedimenter.lastSedimentId, nomos.hash, true);
+    expect([woken.recording, woken.since(), tables()]).toStrictEqual([true, 0, ["_noema_sync_meta", "_noema_sync_rows"]]);
+    sedimenter.sedimentation(buildIntent(law, (s) => void s.put({ id: "a", owner: "ann", qty: 1 })));
+    expect(woken.after(0, 10).map((r) => woken.view(r, "ann"))).toStrictEqual([[{ table: "items", op: "upsert", row: ["a", 1] }]]);
   });
 
   it("records each sediment's chain link, and a diff holds only visible columns and the subscriber's rows", () => {

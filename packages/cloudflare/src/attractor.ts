@@ -232,7 +232,8 @@ export abstract class Attractor<Env = unknown, L extends Vocabulary | Lineage = 
       const appliedAt = new Map(nomosHistory(host.db).map((h) => [h.version, h.appliedAt]));
       // A version this Attractor never held (it was created later) counts from its creation.
       const created = Math.min(...appliedAt.values());
-      const capture = new ChangeCapture(host.db, statics.publication ?? { tables: {} });
+      // The log's chain links, read lazily: the Sedimenter that holds the log is built next.
+      const capture = new ChangeCapture(host.db, statics.publication ?? { tables: {} }, (from, limit) => this.sedimenter.log.links(from, limit));
       this.sedimenter = new Sedimenter(this.lineage, host, this.world, {
         ...(capture.active ? { onSealing: (s) => capture.record(s) } : {}),
         held: state.held.version,
@@ -243,7 +244,7 @@ export abstract class Attractor<Env = unknown, L extends Vocabulary | Lineage = 
         ...(failure ? { pending: failure } : {}),
       });
       const { sedimenter } = this;
-      this.sync = new SyncHub(ctx, { capture, now: host.now, world: () => this.world, head: () => sedimenter.committedHead, hashOf: (id) => sedimenter.log.hashOf(id), check: (intent) => syncIntentIssues(this.lineage, intent), sedimentation: (intent) => this.sedimentation(intent) });
+      this.sync = new SyncHub(ctx, { capture, now: host.now, world: () => this.world, head: () => sedimenter.committedHead, hashOf: (id) => sedimenter.log.links(id, 0)[0]?.hash, check: (intent) => syncIntentIssues(this.lineage, intent), sedimentation: (intent) => this.sedimentation(intent) });
       // Subscribers that outlived the last instance (hibernated sockets) need the records unbroken.
       capture.install(sedimenter.lastSedimentId, state.held.hash, this.sync.connected);
       const verifier = (this.verifier = new Verifier(sedimenter.log, host.db));

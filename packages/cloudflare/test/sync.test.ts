@@ -149,7 +149,7 @@ describe("sync over a hibernatable WebSocket", () => {
     const recorded = () =>
       runInDurableObject(stub(w), (_, state) => ({
         triggers: state.storage.sql.exec("SELECT count(*) AS n FROM sqlite_master WHERE type = 'trigger' AND name LIKE '\\_noema\\_sync%' ESCAPE '\\'").one().n,
-        records: state.storage.sql.exec("SELECT count(*) AS n FROM _noema_sync_changes").one().n,
+        records: state.storage.sql.exec("SELECT count(*) AS n FROM _noema_sync_rows").one().n,
         sockets: state.getWebSockets().length,
       }));
     /** Closes a client and waits until the object saw it go. */
@@ -255,8 +255,6 @@ describe("sync over a hibernatable WebSocket", () => {
     await runInDurableObject(stub(w), (_, state) => {
       state.storage.sql.exec(`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ${ROWS})
         INSERT INTO movements (account_id, amount, transfer_id, at) SELECT 'acct-1-0', CASE i % 2 WHEN 0 THEN 1 ELSE -1 END, NULL, 0 FROM n`);
-      // As after a migration: those writes are no sediment's, and the snapshot carries them.
-      state.storage.sql.exec("DELETE FROM _noema_sync_touched");
     });
     const ann = await connect(syncPath(w), { token: "rw:ann" });
     ann.hello();

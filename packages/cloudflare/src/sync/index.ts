@@ -55,7 +55,7 @@ export interface SyncHost {
   now(): number;
   world(): World;
   head(): SyncCursor;
-  /** The stored hash of a live sediment (undefined once archived). */
+  /** The hash of a sediment the log still links: a live row's, or the archive's anchor (undefined otherwise). */
   hashOf(sedimentId: number): string | undefined;
   /** Checks a sent Intent against the law it claims, as `POST /intents` does: issues change nothing. */
   check(intent: unknown): Issue[];
@@ -168,7 +168,7 @@ export class SyncHub {
     const head = this.host.head();
     const after = hello.after;
     if (after) {
-      const hash = after.sedimentId === 0 ? SYNC_GENESIS.hash : after.sedimentId === head.sedimentId ? head.hash : this.host.hashOf(after.sedimentId) ?? this.host.capture.link(after.sedimentId)?.hash;
+      const hash = after.sedimentId === 0 ? SYNC_GENESIS.hash : after.sedimentId === head.sedimentId ? head.hash : this.host.hashOf(after.sedimentId);
       // A cursor past the head, or on another chain (another World, a fork), cannot be continued: the client resyncs.
       if (after.sedimentId > head.sedimentId || (hash !== undefined && hash !== after.hash)) return ws.close(SYNC_CLOSE.resync, "cursor is not on this World's chain");
       // Known and recent enough: the diffs after it. Otherwise a snapshot, which replaces the replica.

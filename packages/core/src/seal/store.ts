@@ -187,6 +187,12 @@ const SEDIMENT_SELECT = `SELECT ${SEDIMENT_COLUMNS}, (SELECT ${hexOut("p.hash")}
 /** An archived keyed entry, read as a live one (its previous hash stored). */
 const ARCHIVED_KEY_SELECT = `SELECT ${SEDIMENT_COLUMNS}, ${hexOut("s.prev_hash")} AS prev_hash FROM _noema_archived_key s LEFT JOIN _noema_world w ON w.world_id = s.world_id`;
 
+/**
+ * The id the next sediment will have, as an SQL expression: what triggers that run inside a
+ * sealing transaction (change capture's) file their rows under, since the log row comes last.
+ */
+export const NEXT_SEDIMENT_ID_SQL = `(COALESCE((SELECT MAX(sediment_id) FROM _noema_sediment), (SELECT sediment_id FROM _noema_anchor WHERE id = 1), 0) + 1)`;
+
 /** The append-only, hash-chained log of committed Intents, and the record of refused ones. */
 export class SedimentLog {
   /** World ids by hash, and the canonical stamp of each law version: both few and never changed once written. */
@@ -218,6 +224,18 @@ export class SedimentLog {
   hashOf(sedimentId: number): string | undefined {
     const row = this.db.exec(`SELECT ${hexOut("hash")} AS hash FROM _noema_sediment WHERE sediment_id = ?`, [sedimentId])[0];
     return row ? String(row.hash) : undefined;
+  }
+
+  /**
+   * The chain links of sediment `from` and of up to `limit` sediments after it, oldest first
+   * (`from`'s own from the anchor or genesis when it is not a live row), or none when `from`'s
+   * link is no longer held.
+   */
+  links(from: number, limit: number): ChainLink[] {
+    const links = this.db.exec(`SELECT sediment_id, ${hexOut("hash")} AS hash FROM _noema_sediment WHERE sediment_id >= ? ORDER BY sediment_id LIMIT ?`, [from, limit + 1]).map((r) => ({ sedimentId: Number(r.sediment_id), hash: String(r.hash) }));
+    if (links[0]?.sedimentId === from) return links;
+    const anchor = this.anchor();
+    return anchor.sedimentId === from ? [anchor, ...links.slice(0, limit)] : [];
   }
 
   /** The last sediment removed from the live log, which the first live row chains to; genesis (id 0) when none was. */

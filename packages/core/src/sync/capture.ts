@@ -3,6 +3,7 @@
 // can be read again (a client resuming from its cursor). Only published tables carry triggers;
 // an Attractor that publishes nothing creates nothing and runs nothing here.
 import type { Json } from "../canonical/index.js";
+import { NEXT_SEDIMENT_ID_SQL } from "../seal/store.js";
 import type { Row, SqlExecutor, SqlValue } from "../host/index.js";
 import type { SnapshotTable, SyncChange, SyncCursor } from "./protocol.js";
 import type { Publication, PublishedTable } from "./publication.js";
@@ -16,13 +17,13 @@ const KEPT_IN_MEMORY = 64;
 
 /** The tables change capture keeps its per-sediment diffs in (see docs/reference/storage.md). */
 export const SYNC_DDL = [
-  // Rows the running transaction touched in published tables, with whether and how each was seen before it: emptied at each seal.
-  `CREATE TABLE IF NOT EXISTS _noema_sync_touched (tbl TEXT NOT NULL, pk TEXT NOT NULL, existed INTEGER NOT NULL, scope ANY, PRIMARY KEY (tbl, pk)) WITHOUT ROWID`,
-  // One record per sediment since capture began: its chain link and its changes (JSON), so a diff is derivable later.
-  `CREATE TABLE IF NOT EXISTS _noema_sync_changes (sediment_id INTEGER PRIMARY KEY, hash TEXT NOT NULL, prev_hash TEXT NOT NULL, changes TEXT NOT NULL)`,
+  // One row per published row a sediment changed: whether and how it was seen before (the first touch's), its captured values after (the last touch's; null: gone).
+  `CREATE TABLE IF NOT EXISTS _noema_sync_rows (sediment_id INTEGER NOT NULL, tbl TEXT NOT NULL, pk TEXT NOT NULL, existed INTEGER NOT NULL, scope ANY, row TEXT, PRIMARY KEY (sediment_id, tbl, pk)) WITHOUT ROWID`,
   // Where the records begin (diffs exist for sediments after `since`), and the publication they were captured under.
   `CREATE TABLE IF NOT EXISTS _noema_sync_meta (id INTEGER PRIMARY KEY CHECK (id = 1), since INTEGER NOT NULL, publication TEXT NOT NULL)`,
 ];
+/** Tables of earlier versions of change capture, dropped when capture stops. */
+const LEGACY_TABLES = ["_noema_sync_touched", "_noema_sync_changes"];
 
 /** One row a sediment changed, as recorded: its key, whether it existed before and its scope then, and its captured values after (null: gone). */
 type Touched = [table: string, key: Json[], existed: 0 | 1, before: Json, row: Json[] | null];
@@ -38,8 +39,6 @@ export interface CapturedSediment {
 const q = (name: string) => `"${name}"`;
 const literal = (s: string) => `'${s.replace(/'/g, "''")}'`;
 const triggerName = (table: string, on: string) => `_noema_sync_${table}_${on}`;
-/** The trigger that empties the touched rows once a sediment's record is stored (no table's trigger can have this name). */
-const CLEAR_TRIGGER = "_noema_sync_clear";
 /** Who may see a row: nobody's scope when the table is unscoped, else the scope value as text. */
 const scopeMatches = (value: Json, subject: string) => value !== null && String(value) === subject;
 
@@ -53,12 +52,6 @@ const scopeMatches = (value: Json, subject: string) => value !== null && String(
 export class ChangeCapture {
   private readonly tables: PublishedTable[];
   /**
-   * The one statement `record` runs: it reads every row the sediment touched, in every published
-   * table, with its values now, and stores them as the sediment's record (JSON built by SQLite),
-   * returning it; a trigger on the records table then empties the touched rows.
-   */
-  private readonly recordStatement: string;
-  /**
    * The latest records, in memory, oldest first: consecutive and chained by hash. Recorded inside
    * the sealing transaction, so the newest may have rolled back: `after` serves them only up to a
    * head the caller read from the committed log, whose hash the chain ends at.
@@ -71,38 +64,30 @@ export class ChangeCapture {
   /** The law the records are captured under (set by `install`). */
   private lawHash = "";
 
+  /** `links` reads the log's chain links (`SedimentLog.links`): a record keeps only rows, and a sediment that changed no published row keeps none. */
   constructor(
     private readonly db: SqlExecutor,
     readonly publication: Publication,
+    private readonly links: (from: number, limit: number) => SyncCursor[],
   ) {
     this.tables = Object.values(publication.tables);
-    // One SELECT per table, each row a Touched as JSON, in one compound statement ordered by table and key.
-    const touched = this.tables
-      .map((t, n) => {
-        const on = t.key.map((c, i) => `t.${q(c)} = json_extract(x.pk, '$[${i}]')`).join(" AND ");
-        const row = `CASE WHEN t.${q(t.key[0]!)} IS NOT NULL THEN json_array(${t.captured.map((c) => `t.${q(c)}`).join(", ")}) END`;
-        return `SELECT ${n} AS n, x.pk AS k, json_array(${literal(t.name)}, json(x.pk), x.existed, x.scope, json(${row})) AS r
-           FROM _noema_sync_touched x LEFT JOIN ${q(t.name)} t ON ${on} WHERE x.tbl = ${literal(t.name)}`;
-      })
-      .join(" UNION ALL ");
-    this.recordStatement = `INSERT INTO _noema_sync_changes (sediment_id, hash, prev_hash, changes)
-      SELECT ?, ?, ?, json_group_array(json(r)) FROM (${touched} ORDER BY n, k) RETURNING changes`;
-    // The touched rows are emptied as their record is stored, by the same statement: one query per sediment.
-    this.triggers.set(CLEAR_TRIGGER, `CREATE TRIGGER ${q(CLEAR_TRIGGER)} AFTER INSERT ON _noema_sync_changes BEGIN DELETE FROM _noema_sync_touched; END`);
     for (const t of this.tables) {
       const key = (row: "NEW" | "OLD") => `json_array(${t.key.map((c) => `${row}.${q(c)}`).join(", ")})`;
-      const scope = (row: "OLD") => (t.scope ? `${row}.${q(t.scope)}` : "NULL");
-      // The first touch of a row in a sediment keeps what it was before. Not INSERT OR IGNORE: inside a trigger the outer
-      // statement's conflict clause (an UPSERT's) overrides the trigger's, and the duplicate would abort the Intent.
-      const touch = (row: "NEW" | "OLD", existed: 0 | 1) =>
-        `INSERT INTO _noema_sync_touched (tbl, pk, existed, scope) SELECT ${literal(t.name)}, ${key(row)}, ${existed}, ${existed ? scope("OLD") : "NULL"}
-         WHERE NOT EXISTS (SELECT 1 FROM _noema_sync_touched WHERE tbl = ${literal(t.name)} AND pk = ${key(row)});`;
+      const values = `json_array(${t.captured.map((c) => `NEW.${q(c)}`).join(", ")})`;
+      const scope = t.scope ? `OLD.${q(t.scope)}` : "NULL";
+      // The first touch of a row in a sediment keeps whether and how it was seen before; every touch sets its values after.
+      // An upsert, not INSERT OR IGNORE: inside a trigger an outer UPSERT's conflict policy overrides OR IGNORE, not an upsert's own.
+      const touch = (row: "NEW" | "OLD", existed: 0 | 1, after: string) =>
+        `INSERT INTO _noema_sync_rows (sediment_id, tbl, pk, existed, scope, row) VALUES (${NEXT_SEDIMENT_ID_SQL}, ${literal(t.name)}, ${key(row)}, ${existed}, ${existed ? scope : "NULL"}, ${after})
+         ON CONFLICT (sediment_id, tbl, pk) DO UPDATE SET row = excluded.row;`;
       const create = (on: string, body: string) => this.triggers.set(triggerName(t.name, on), `CREATE TRIGGER ${q(triggerName(t.name, on))} ${body}`);
-      create("insert", `AFTER INSERT ON ${q(t.name)} BEGIN ${touch("NEW", 0)} END`);
-      // Only updates of captured columns or the key: a write to a hidden column costs nothing here.
+      create("insert", `AFTER INSERT ON ${q(t.name)} BEGIN ${touch("NEW", 0, values)} END`);
+      // Only updates of captured columns or the key: a write to a hidden column costs nothing here. A new key is a delete and an insert.
       const watched = [...new Set([...t.captured, ...t.key])].map(q).join(", ");
-      create("update", `AFTER UPDATE OF ${watched} ON ${q(t.name)} BEGIN ${touch("OLD", 1)} ${touch("NEW", 0)} END`);
-      create("delete", `AFTER DELETE ON ${q(t.name)} BEGIN ${touch("OLD", 1)} END`);
+      const sameKey = t.key.map((c) => `OLD.${q(c)} IS NEW.${q(c)}`).join(" AND ");
+      create("update", `AFTER UPDATE OF ${watched} ON ${q(t.name)} WHEN ${sameKey} BEGIN ${touch("OLD", 1, values)} END`);
+      create("rekey", `AFTER UPDATE OF ${watched} ON ${q(t.name)} WHEN NOT (${sameKey}) BEGIN ${touch("OLD", 1, "NULL")} ${touch("NEW", 0, values)} END`);
+      create("delete", `AFTER DELETE ON ${q(t.name)} BEGIN ${touch("OLD", 1, "NULL")} END`);
     }
   }
 
@@ -130,7 +115,8 @@ export class ChangeCapture {
     const meta = this.db.exec(`SELECT publication FROM _noema_sync_meta`, [])[0];
     const present = this.presentTriggers();
     this.live = meta?.publication === this.shape() && present.length === this.triggers.size && present.every((t) => this.triggers.get(String(t.name)) === t.sql);
-    if (this.live) this.db.exec(`DELETE FROM _noema_sync_touched`, []);
+    // Rows written outside any sediment since (as a migration writes) are no sediment's: a snapshot carries them.
+    if (this.live) this.db.exec(`DELETE FROM _noema_sync_rows WHERE sediment_id > ?`, [head]);
     else if (subscribed) this.start(head);
     // Already paused (no meta row, no trigger: what `stop` leaves) on most wakes of a World nobody watches: nothing to write.
     else if (meta !== undefined || present.length > 0) this.stop(present);
@@ -161,8 +147,8 @@ export class ChangeCapture {
     // The meta row first: a stop cut short leaves nothing that claims to be complete.
     this.db.exec(`DELETE FROM _noema_sync_meta`, []);
     for (const t of present) this.db.exec(`DROP TRIGGER IF EXISTS ${q(String(t.name))}`, []);
-    this.db.exec(`DELETE FROM _noema_sync_changes`, []);
-    this.db.exec(`DELETE FROM _noema_sync_touched`, []);
+    this.db.exec(`DELETE FROM _noema_sync_rows`, []);
+    for (const table of LEGACY_TABLES) this.db.exec(`DROP TABLE IF EXISTS ${table}`, []);
     this.live = false;
     this.recent = [];
   }
@@ -177,16 +163,21 @@ export class ChangeCapture {
     return JSON.stringify({ law: this.lawHash, tables: this.tables });
   }
 
-  /** Inside the sealing transaction: the rows this sediment touched, with their values now, recorded under its id. */
+  /** Inside the sealing transaction: the rows this sediment touched, with their values now, filed under its id. */
   record(sediment: { sedimentId: number; hash: string; prevHash: string }): void {
     if (!this.live) return;
-    const [stored] = this.db.exec(this.recordStatement, [sediment.sedimentId, sediment.hash, sediment.prevHash]);
-    this.remember({ sedimentId: sediment.sedimentId, hash: sediment.hash, prevHash: sediment.prevHash, touched: JSON.parse(String(stored!.changes)) as Touched[] });
+    const rows = this.db.exec(`SELECT tbl, pk, existed, scope, row FROM _noema_sync_rows WHERE sediment_id = ? ORDER BY tbl, pk`, [sediment.sedimentId]);
+    this.remember({ ...sediment, touched: this.touched(rows) });
     if (sediment.sedimentId % PRUNE_EVERY === 0 && sediment.sedimentId > SYNC_RETAINED) {
       const below = sediment.sedimentId - SYNC_RETAINED;
-      this.db.exec(`DELETE FROM _noema_sync_changes WHERE sediment_id <= ?`, [below]);
+      this.db.exec(`DELETE FROM _noema_sync_rows WHERE sediment_id <= ?`, [below]);
       this.db.exec(`UPDATE _noema_sync_meta SET since = MAX(since, ?)`, [below]);
     }
+  }
+
+  /** One sediment's stored rows (read in key order, so a record read back equals the one kept in memory) as its record lists them. */
+  private touched(rows: Row[]): Touched[] {
+    return rows.map((r): Touched => [String(r.tbl), JSON.parse(String(r.pk)) as Json[], r.existed ? 1 : 0, r.scope ?? null, r.row === null ? null : (JSON.parse(String(r.row)) as Json[])]);
   }
 
   /** Keeps a new record in memory: one at or after its id was rolled back with its transaction; one that does not continue the chain there starts it anew. */
@@ -204,28 +195,29 @@ export class ChangeCapture {
     return Number(this.db.exec(`SELECT since FROM _noema_sync_meta`, [])[0]?.since ?? Infinity);
   }
 
-  /** The chain link recorded for a sediment, to check a client's cursor against; undefined when none is kept. */
-  link(sedimentId: number): SyncCursor | undefined {
-    const row = this.db.exec(`SELECT hash FROM _noema_sync_changes WHERE sediment_id = ?`, [sedimentId])[0];
-    return row ? { sedimentId, hash: String(row.hash) } : undefined;
-  }
-
   /**
    * The records of the sediments after `after`, up to `limit` of them, oldest first. Given the
    * committed `head`, from memory when the records kept there reach from `after` to it (a
-   * broadcast right after a commit): they are what storage holds, and nothing is read.
+   * broadcast right after a commit): they are what storage holds, and nothing is read. None when
+   * `after` precedes the records, or the log no longer holds its chain link.
    */
   after(after: number, limit: number, head?: SyncCursor): CapturedSediment[] {
     const recent = this.recent;
     const last = recent[recent.length - 1];
     const first = recent.length - (last ? last.sedimentId - after : 0);
     if (head && last && last.sedimentId === head.sedimentId && last.hash === head.hash && first >= 0 && first < recent.length) return recent.slice(first, first + limit);
-    return this.db.exec(`SELECT sediment_id, hash, prev_hash, changes FROM _noema_sync_changes WHERE sediment_id > ? ORDER BY sediment_id LIMIT ?`, [after, limit]).map((r) => ({
-      sedimentId: Number(r.sediment_id),
-      hash: String(r.hash),
-      prevHash: String(r.prev_hash),
-      touched: JSON.parse(String(r.changes)) as Touched[],
-    }));
+    // Sediments at or before `since` were not recorded: none of them can be served.
+    const links = after < this.since() ? [] : this.links(after, limit);
+    if (links.length < 2) return [];
+    const rows = this.db.exec(`SELECT sediment_id, tbl, pk, existed, scope, row FROM _noema_sync_rows WHERE sediment_id > ? AND sediment_id <= ? ORDER BY sediment_id, tbl, pk`, [after, links[links.length - 1]!.sedimentId]);
+    const bySediment = new Map<number, Row[]>();
+    for (const r of rows) {
+      const id = Number(r.sediment_id);
+      const of = bySediment.get(id);
+      if (of) of.push(r);
+      else bySediment.set(id, [r]);
+    }
+    return links.slice(1).map((link, i) => ({ sedimentId: link.sedimentId, hash: link.hash, prevHash: links[i]!.hash, touched: this.touched(bySediment.get(link.sedimentId) ?? []) }));
   }
 
   /** What one sediment changed that `subject` may see: an upsert per visible row now, a delete per row that left its view. */

@@ -1,7 +1,8 @@
+import { sha256Hex } from "@noema/core/internal";
 import { pureSha256Hex } from "@noema/core/runtime";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { nodeSha256 } from "../src/hash.js";
+import { installFastHash, nodeSha256 } from "../src/hash.js";
 
 describe("the hash port in workerd", () => {
   const native = nodeSha256();
@@ -19,5 +20,12 @@ describe("the hash port in workerd", () => {
       }),
       { numRuns: 300 },
     );
+  });
+
+  it("hashes the same before and after an Attractor's hash port moves from the pure-JS hash to node:crypto's", () => {
+    installFastHash();
+    const text = "é".repeat(4000);
+    // 1 MiB of text: past the point where the port loads node:crypto.
+    for (let i = 0; i < 256; i++) expect(sha256Hex(`${i}${text}`)).toBe(pureSha256Hex(`${i}${text}`));
   });
 });

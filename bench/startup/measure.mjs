@@ -156,7 +156,7 @@ export async function whatIf(entry, outRoot) {
 const capnpString = (s) => JSON.stringify(String(s));
 
 /** A workerd config serving the bundle in `outdir` with the Worker's DO namespaces on a SQLite disk store. */
-function workerdConfig({ config, outdir, port, store, vars, from }) {
+export function workerdConfig({ config, outdir, port, store, vars, from }) {
   const modules = readdirSync(outdir, { recursive: true })
     .map(String)
     .filter((f) => /\.(m?js)$/.test(f))

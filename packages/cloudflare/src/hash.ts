@@ -1,4 +1,4 @@
-import { type Sha256Hex, textHash, useSha256 } from "@noema/core/runtime";
+import { pureSha256Hex, type Sha256Hex, textHash, useSha256 } from "@noema/core/runtime";
 
 /** The part of node:crypto the hash port uses. */
 interface NodeCrypto {
@@ -25,12 +25,28 @@ export function nodeSha256(): Sha256Hex | undefined {
   return textHash((bytes) => createHash("sha256").update(bytes).digest());
 }
 
+/**
+ * Characters hashed in pure JS before node:crypto is loaded. Loading it is the dearest part of a
+ * cold Attractor's first request in workerd: `globalThis.process` loads Node's process module and
+ * its streams, `node:crypto` more. A World woken for a few Intents never hashes enough for the
+ * native hash to pay that back; one under load passes this within its first few hundred Seals.
+ */
+const NATIVE_HASH_AFTER = 256 * 1024;
+
 let installed = false;
 
-/** Plugs the fastest SHA-256 this runtime offers into the core's hash port, once per isolate. */
+/**
+ * Plugs the fastest SHA-256 this runtime offers into the core's hash port, once per isolate:
+ * the pure-JS one until NATIVE_HASH_AFTER characters were hashed, then node:crypto's.
+ */
 export function installFastHash(): void {
   if (installed) return;
   installed = true;
-  const fast = nodeSha256();
-  if (fast) useSha256(fast);
+  let hashed = 0;
+  useSha256((text) => {
+    hashed += text.length;
+    // undefined (no node:crypto) puts the pure-JS one back for good.
+    if (hashed > NATIVE_HASH_AFTER) useSha256(nodeSha256());
+    return pureSha256Hex(text);
+  });
 }

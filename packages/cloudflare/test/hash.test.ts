@@ -1,7 +1,8 @@
-import { nobleSha256Hex } from "@noema/core/runtime";
+import { sha256Hex } from "@noema/core/internal";
+import { pureSha256Hex } from "@noema/core/runtime";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { nodeSha256 } from "../src/hash.js";
+import { installFastHash, nodeSha256 } from "../src/hash.js";
 
 describe("the hash port in workerd", () => {
   const native = nodeSha256();
@@ -12,12 +13,19 @@ describe("the hash port in workerd", () => {
   });
 
   it("gives exactly the hashes of the pure-JS one, for any text (multi-byte, lone surrogates, past the reused buffer)", () => {
-    for (const text of ["", "abc", "é", "\ud83d", "a\udc00b", "😀".repeat(10), "x".repeat(5462), "é".repeat(6000)]) expect(native!(text)).toBe(nobleSha256Hex(text));
+    for (const text of ["", "abc", "é", "\ud83d", "a\udc00b", "😀".repeat(10), "x".repeat(5462), "é".repeat(6000)]) expect(native!(text)).toBe(pureSha256Hex(text));
     fc.assert(
       fc.property(fc.string({ unit: "binary", maxLength: 7000 }), (text) => {
-        expect(native!(text)).toBe(nobleSha256Hex(text));
+        expect(native!(text)).toBe(pureSha256Hex(text));
       }),
       { numRuns: 300 },
     );
+  });
+
+  it("hashes the same before and after an Attractor's hash port moves from the pure-JS hash to node:crypto's", () => {
+    installFastHash();
+    const text = "é".repeat(4000);
+    // 1 MiB of text: past the point where the port loads node:crypto.
+    for (let i = 0; i < 256; i++) expect(sha256Hex(`${i}${text}`)).toBe(pureSha256Hex(`${i}${text}`));
   });
 });

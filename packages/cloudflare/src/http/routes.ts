@@ -1,6 +1,7 @@
 import { connectionFor, describeVocabulary, explainOutside, Lineage, parseClaimed, REASON_KINDS, type Vocabulary } from "@noema/core";
 import { AUDIT_PAGE, once, operationHash } from "@noema/core/runtime";
-import { type Context, type Env as HonoEnv, Hono, type MiddlewareHandler } from "hono";
+import type { Context, Env as HonoEnv, MiddlewareHandler } from "hono";
+import { Hono } from "hono/tiny";
 import { bodyLimit } from "hono/body-limit";
 import * as z from "zod/mini";
 import type { $ZodType } from "zod/v4/core";

@@ -1,5 +1,6 @@
 import { SYNC_CLOSE } from "@noema/core/sync";
-import { type Env as HonoEnv, Hono } from "hono";
+import type { Env as HonoEnv } from "hono";
+import { Hono } from "hono/tiny";
 import { type $ZodType, safeParse } from "zod/v4/core";
 import type { Attractor } from "../attractor.js";
 import { refuseSocket, SYNC_PATH } from "../sync/index.js";

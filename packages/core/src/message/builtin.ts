@@ -4,6 +4,7 @@ import { type BuiltinStep, explainedValue, invalidStep, keyIssue, prefixed, spli
 import { type ArgValue, type Intent, type Ref, resolveValue } from "../intent/index.js";
 import { zodIssues } from "../issue/index.js";
 import { MAX_NAME_LENGTH } from "../nomos/index.js";
+import { once } from "../once.js";
 import { SEND_SQL } from "./store.js";
 
 /** The built-in step that sends a message: brought by messagesFeature (index.ts). */
@@ -20,16 +21,19 @@ export interface SendArgs {
 }
 
 // The Intent is checked against the target's law where that law is known: by the sending Attractor, when it runs.
-const sendArgs = z.strictObject({
-  to: z.strictObject({ attractor: z.string().check(z.minLength(1), z.maxLength(MAX_NAME_LENGTH)), name: z.string().check(z.minLength(1), z.maxLength(MAX_TARGET_NAME)) }),
-  intent: z.looseObject({
-    v: z.literal(1, { error: "wire format version must be 1" }),
-    nomos: z.looseObject({}, { error: "a message carries the stamp of its target's law: build it with the target's vocabulary" }),
-    idempotencyKey: z.optional(z.never({ error: "a message is sent under its key: give `key` to $send instead" })),
-    steps: z.array(z.unknown()).check(z.minLength(1, "an Intent needs at least one step")),
+// Built on the first `$send`: most Intents send nothing.
+const sendArgs = once(() =>
+  z.strictObject({
+    to: z.strictObject({ attractor: z.string().check(z.minLength(1), z.maxLength(MAX_NAME_LENGTH)), name: z.string().check(z.minLength(1), z.maxLength(MAX_TARGET_NAME)) }),
+    intent: z.looseObject({
+      v: z.literal(1, { error: "wire format version must be 1" }),
+      nomos: z.looseObject({}, { error: "a message carries the stamp of its target's law: build it with the target's vocabulary" }),
+      idempotencyKey: z.optional(z.never({ error: "a message is sent under its key: give `key` to $send instead" })),
+      steps: z.array(z.unknown()).check(z.minLength(1, "an Intent needs at least one step")),
+    }),
+    key: z.optional(z.unknown()),
   }),
-  key: z.optional(z.unknown()),
-});
+);
 
 export const sendStep: BuiltinStep = {
   op: SEND,
@@ -44,7 +48,7 @@ export const sendStep: BuiltinStep = {
       const bad = keyIssue(rest.key);
       if (bad) issues.push(prefixed(bad, argsAt));
     }
-    const parsed = sendArgs.safeParse(rest);
+    const parsed = sendArgs().safeParse(rest);
     if (!parsed.success) issues.push(...zodIssues(parsed.error, argsAt));
     if (issues.length || !parsed.success) return { ok: false, issues };
     const out: Record<string, ArgValue> = { to: parsed.data.to, intent: parsed.data.intent as unknown as ArgValue };

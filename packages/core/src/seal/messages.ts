@@ -7,6 +7,7 @@ import { scaledBackoffMs } from "../cryostasis/index.js";
 import { type Intent, MAX_KEY_LENGTH } from "../intent/index.js";
 import { formatIssues, type Issue, prefixIssues, zodIssues } from "../issue/index.js";
 import { derivedMessageKey, MAX_MESSAGE_ATTEMPTS, type OutboxRow, OutboxStore, SEND } from "../message/index.js";
+import { once } from "../once.js";
 import { Refusal } from "../refusal/index.js";
 import { intentSieve, type Sieve } from "../sieve/index.js";
 import { AlreadySettled, type FeatureHooks, type Sealable, type Sealing } from "./feature.js";
@@ -112,7 +113,7 @@ export class Messages implements FeatureHooks {
   receive(input: unknown): Seal {
     const { sealing } = this;
     const now = sealing.host.now();
-    const shape = messageSchema.safeParse(input);
+    const shape = messageSchema().safeParse(input);
     if (!shape.success) return sealing.refuse(input, now, { kind: "validation", message: `invalid message: ${formatIssues(zodIssues(shape.error).slice(0, 1))}`, issues: zodIssues(shape.error) });
     const message = shape.data as Message;
     // A deployment problem, not an answer: thrown, so the sender tries again later instead of taking a refusal as final.
@@ -206,12 +207,15 @@ function carriedOf(seal: Seal): ConnectionType | undefined {
 }
 
 // What `receive` trusts of a message before admitting its Intent: the origin it records is hashed into the chain.
-const whole = z.number().check(z.int(), z.gte(0));
-const messageSchema = z.strictObject({
-  messageId: whole,
-  key: z.string().check(z.minLength(1), z.maxLength(MAX_KEY_LENGTH)),
-  from: z.strictObject({ attractor: z.string().check(z.minLength(1)), name: z.string().check(z.minLength(1)), nomosVersion: whole, nomosHash: z.string() }),
-  sentIn: z.strictObject({ sedimentId: whole, step: whole }),
-  intent: z.unknown(),
-  sieve: z.custom<Sieve>((v) => typeof v === "object" && v !== null && !Array.isArray(v), "must be a Sieve"),
+// Built on the first message received: most Worlds never receive one.
+const messageSchema = once(() => {
+  const whole = z.number().check(z.int(), z.gte(0));
+  return z.strictObject({
+    messageId: whole,
+    key: z.string().check(z.minLength(1), z.maxLength(MAX_KEY_LENGTH)),
+    from: z.strictObject({ attractor: z.string().check(z.minLength(1)), name: z.string().check(z.minLength(1)), nomosVersion: whole, nomosHash: z.string() }),
+    sentIn: z.strictObject({ sedimentId: whole, step: whole }),
+    intent: z.unknown(),
+    sieve: z.custom<Sieve>((v) => typeof v === "object" && v !== null && !Array.isArray(v), "must be a Sieve"),
+  });
 });

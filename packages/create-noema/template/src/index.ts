@@ -1,6 +1,7 @@
 import { buildIntent } from "@noema/core";
 import { attractorRoutes, tokenAuth, handleErrors, parseInput, readJson, sealResponse } from "@noema/cloudflare/http";
-import { Hono } from "hono";
+// hono/tiny: its router builds nothing on an isolate's first request; Hono's default compiles every route then, milliseconds of each cold start.
+import { Hono } from "hono/tiny";
 import * as z from "zod/mini";
 import { counterLaw } from "./law.js";
 

@@ -1,4 +1,4 @@
-import { pureSha256Hex, type Sha256Hex, textHash, useSha256 } from "@noema/core/runtime";
+import { nobleSha256Hex, type Sha256Hex, textHash, useSha256 } from "@noema/core/runtime";
 
 /** The part of node:crypto the hash port uses. */
 interface NodeCrypto {
@@ -47,6 +47,6 @@ export function installFastHash(): void {
     hashed += text.length;
     // undefined (no node:crypto) puts the pure-JS one back for good.
     if (hashed > NATIVE_HASH_AFTER) useSha256(nodeSha256());
-    return pureSha256Hex(text);
+    return nobleSha256Hex(text);
   });
 }

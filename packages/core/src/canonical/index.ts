@@ -1,5 +1,5 @@
+import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex, utf8ToBytes } from "@noble/hashes/utils.js";
-import { sha256 } from "./sha256.js";
 
 /**
  * A JSON value: what may cross the wire or go into storage. The array and object cases are
@@ -109,28 +109,28 @@ export function textHash(digest: (bytes: Uint8Array) => Uint8Array): Sha256Hex {
   };
 }
 
-/** The built-in SHA-256, in pure JS (sha256.ts): what a host's own must agree with, and the fallback where it has none. */
-const pureSha256Hex: Sha256Hex = textHash(sha256);
+/** The built-in SHA-256 (pure JS, @noble/hashes): what a host's own must agree with, and the fallback where it has none. */
+const nobleSha256Hex: Sha256Hex = textHash(sha256);
 
 /**
  * The hash port: SHA-256 of a text's UTF-8 bytes, in lower-case hex, computed synchronously
  * (it runs inside transactions). A host installs a native one where its runtime has one
- * (Workers: node:crypto); the pure-JS one serves everywhere else.
+ * (Workers: node:crypto); the pure-JS @noble/hashes one serves everywhere else.
  */
 export type Sha256Hex = (text: string) => string;
 
-let sha256Impl: Sha256Hex = pureSha256Hex;
+let sha256Impl: Sha256Hex = nobleSha256Hex;
 
-/** Installs a host's SHA-256 (it must give the same hashes as `pureSha256Hex`); `undefined` restores the built-in one. */
+/** Installs a host's SHA-256 (it must give the same hashes as `nobleSha256Hex`); `undefined` restores the built-in one. */
 export function useSha256(impl: Sha256Hex | undefined): void {
-  sha256Impl = impl ?? pureSha256Hex;
+  sha256Impl = impl ?? nobleSha256Hex;
 }
 
 export function sha256Hex(text: string): string {
   return sha256Impl(text);
 }
 
-export { pureSha256Hex };
+export { nobleSha256Hex };
 
 /** SHA-256 of the canonical JSON of a value. */
 export function contentHash(value: unknown): string {

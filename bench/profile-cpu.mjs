@@ -10,6 +10,9 @@
 // records V8's CPU profile over one `/profile` request (n per part, reps rounds on fresh DOs).
 // Prints µs per op (of n × reps) by function, inclusive and self, and writes the profile, which
 // Chrome DevTools opens. Compare two builds by profiling each (names are kept in the bundle).
+// <parts> may instead be `rpc:<target>:<c>` (e.g. rpc:noema:32): the Worker -> DO calls of the RPC
+// figure, n calls with c in flight on a fresh DO per rep, Worker and DO in the one profile. Their
+// (idle) and (program) rows are the commits and workerd's RPC machinery, not JavaScript.
 import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -41,11 +44,22 @@ const args = ["dev", "--config", config, "--port", String(port), "--ip", "127.0.
 const child = spawn(node, [wrangler, ...args], { cwd: root, detached: true, stdio: "ignore", env: { ...process.env, WRANGLER_SEND_METRICS: "false" } });
 const url = `http://127.0.0.1:${port}`;
 
-async function profileRequest(name, count, rounds) {
-  const res = await fetch(`${url}/profile?${new URLSearchParams({ name, n: String(count), reps: String(rounds), parts })}`, { method: "POST" });
+async function post(path, query) {
+  const res = await fetch(`${url}${path}?${new URLSearchParams(query)}`, { method: "POST" });
   const text = await res.text();
-  if (!res.ok) throw new Error(`/profile -> ${res.status}: ${text}`);
+  if (!res.ok) throw new Error(`${path} -> ${res.status}: ${text}`);
   return JSON.parse(text);
+}
+
+async function profileRequest(name, count, rounds) {
+  if (!parts.startsWith("rpc:")) return post("/profile", { name, n: String(count), reps: String(rounds), parts });
+  const [, target, c = "1"] = parts.split(":");
+  let ms = 0;
+  for (let r = 0; r < rounds; r++) {
+    await post("/setup", { target, name: `${name}-${r}` });
+    ms += (await post("/rpc", { target, name: `${name}-${r}`, k: String(count), c })).ms;
+  }
+  return { calls: count * rounds, c: Number(c), ms, microsPerCall: (ms * 1000) / (count * rounds) };
 }
 
 /** µs per op by function name (anonymous ones by line), inclusive (once per stack) and self. */

@@ -38,6 +38,8 @@
 //   BENCH_RPC_CALLS=500          RPC calls per measurement (one fresh DO per measurement)
 //   BENCH_RPC_CONCURRENCY=1,32   calls in flight
 //   BENCH_RPC_ROUNDS=3           interleaved rounds per concurrency
+//   BENCH_RPC_SLICES=5           each round's calls go in this many slices, the targets taking turns
+//                                slice by slice, so a swing of the machine's load hits all of them
 //   BENCH_PROFILE_N=500          iterations per part of the Noema breakdown (0: skip); first run only
 //   BENCH_PROFILE_REPS=5         rounds of the breakdown (fresh DOs each); the fastest round counts
 //   BENCH_PROFILE_PARTS=         a comma-separated subset of its parts ("hand" for the hand-written loops), e.g.
@@ -148,6 +150,7 @@ const config = {
   rpcCalls: num("BENCH_RPC_CALLS", 500),
   rpcConcurrency: list("BENCH_RPC_CONCURRENCY", "1,32").map(Number),
   rpcRounds: num("BENCH_RPC_ROUNDS", 3),
+  rpcSlices: Math.max(1, num("BENCH_RPC_SLICES", 5)),
   profileN: num("BENCH_PROFILE_N", 500),
   profileReps: num("BENCH_PROFILE_REPS", 5),
   profileParts: list("BENCH_PROFILE_PARTS", ""),
@@ -386,7 +389,7 @@ async function inDo(base) {
 async function rpc(base) {
   const out = {};
   for (const c of config.rpcConcurrency) {
-    out[c] = Object.fromEntries(RPC_TARGETS.map((t) => [t, { calls: 0, ms: 0 }]));
+    out[c] = Object.fromEntries(RPC_TARGETS.map((t) => [t, { calls: 0, ms: 0, rounds: [] }]));
     // Warm-up each path at this concurrency.
     for (const t of RPC_TARGETS) {
       const name = fresh(`rpcw-${t}`);
@@ -394,14 +397,31 @@ async function rpc(base) {
       await post(base, "/rpc", { target: t, name, k: Math.min(100, config.rpcCalls), c });
     }
   }
+  // A round gives each target a fresh DO and its calls in slices, the targets taking turns slice
+  // by slice (in a rotated order): the load of a shared machine swings within seconds, as long as
+  // one target's whole measurement, and would otherwise land on whichever target ran then.
+  const slices = Array.from({ length: config.rpcSlices }, (_, i) => Math.floor((config.rpcCalls * (i + 1)) / config.rpcSlices) - Math.floor((config.rpcCalls * i) / config.rpcSlices));
   for (let round = 0; round < config.rpcRounds; round++) {
     for (const c of config.rpcConcurrency) {
-      for (const t of rotate(RPC_TARGETS, round)) {
-        const name = fresh(`rpc-${t}`);
-        await setup(base, t, name);
-        const r = await post(base, "/rpc", { target: t, name, k: config.rpcCalls, c });
-        out[c][t].calls += r.k;
-        out[c][t].ms += r.ms;
+      const names = {};
+      const acc = {};
+      for (const t of RPC_TARGETS) {
+        names[t] = fresh(`rpc-${t}`);
+        await setup(base, t, names[t]);
+        acc[t] = { calls: 0, ms: 0 };
+      }
+      for (const [i, k] of slices.entries()) {
+        if (k === 0) continue;
+        for (const t of rotate(RPC_TARGETS, round + i)) {
+          const r = await post(base, "/rpc", { target: t, name: names[t], k, c });
+          acc[t].calls += r.k;
+          acc[t].ms += r.ms;
+        }
+      }
+      for (const t of RPC_TARGETS) {
+        out[c][t].calls += acc[t].calls;
+        out[c][t].ms += acc[t].ms;
+        out[c][t].rounds.push(rate(acc[t].calls, acc[t].ms));
       }
     }
   }
@@ -753,6 +773,16 @@ const fmtRatio = (r) => (r === null ? "-" : `${r.toFixed(2)}x`);
 const pad = (s, n) => String(s).padEnd(n);
 const lpad = (s, n) => String(s).padStart(n);
 
+/** Per-round ratios of two targets' rates, with their median, min and max. */
+function roundRatios(a, b) {
+  const each = (a.rounds ?? []).map((x, i) => ratio(x, b.rounds[i]));
+  const sorted = each.filter((x) => x !== null).sort((x, y) => x - y);
+  if (sorted.length === 0) return { each, median: null, min: null, max: null };
+  const mid = sorted.length / 2;
+  const median = sorted.length % 2 ? sorted[Math.floor(mid)] : (sorted[mid - 1] + sorted[mid]) / 2;
+  return { each, median, min: sorted[0], max: sorted.at(-1) };
+}
+
 function ratios(run) {
   const d = run.inDo;
   const r = {
@@ -765,7 +795,15 @@ function ratios(run) {
     http: {},
   };
   for (const [c, v] of Object.entries(run.rpc)) {
-    r.rpc[c] = { vsChain: ratio(v.noema.perSecond, v["hand-chain"].perSecond), vsPlain: ratio(v.noema.perSecond, v["hand-plain"].perSecond) };
+    r.rpc[c] = {
+      vsChain: ratio(v.noema.perSecond, v["hand-chain"].perSecond),
+      vsPlain: ratio(v.noema.perSecond, v["hand-plain"].perSecond),
+      // The same round's measurements, a few seconds apart: a load swing between rounds moves
+      // both sides of a pair, where it moves the pooled figure above by whichever round it hit.
+      vsChainRounds: roundRatios(v.noema, v["hand-chain"]),
+      // hand-plain does the chained side's work less the hash: what a pair of equal work spreads to.
+      chainVsPlainRounds: roundRatios(v["hand-chain"], v["hand-plain"]),
+    };
   }
   if (run.profile?.reserveOnly && run.profile.reserveAndFreeze) {
     r.freezeVsSedimentation = ratio(run.profile.reserveAndFreeze.microsPerOp, run.profile.reserveOnly.microsPerOp);
@@ -818,11 +856,14 @@ function print(run) {
   lines.push(`  noema / hand-chain ${fmtRatio(r.vsChain)} (best batch ${fmtRatio(r.bestBatchVsChain)}; target >= 0.80x), noema / hand-plain ${fmtRatio(r.vsPlain)}`);
 
   const cs = Object.keys(run.rpc);
-  lines.push(`RPC calls/s (Worker -> DO, ${config.rpcCalls} calls x ${config.rpcRounds} rounds)`);
+  lines.push(`RPC calls/s (Worker -> DO, ${config.rpcCalls} calls x ${config.rpcRounds} rounds, each in ${config.rpcSlices} slices the targets take turns on)`);
   lines.push(`  ${pad("target", 20)}${cs.map((c) => lpad(`c=${c}`, 10)).join("")}`);
   for (const t of RPC_TARGETS) lines.push(`  ${pad(t, 20)}${cs.map((c) => lpad(fmt(run.rpc[c][t].perSecond), 10)).join("")}`);
   lines.push(`  ${pad("noema / hand-chain", 20)}${cs.map((c) => lpad(fmtRatio(run.ratios.rpc[c].vsChain), 10)).join("")}  (target >= 0.95x)`);
   lines.push(`  ${pad("noema / hand-plain", 20)}${cs.map((c) => lpad(fmtRatio(run.ratios.rpc[c].vsPlain), 10)).join("")}`);
+  const spread = (x) => `${fmtRatio(x.median)} (${fmtRatio(x.min)}-${fmtRatio(x.max)})`;
+  lines.push(`  per round, median (min-max): noema / hand-chain ${cs.map((c) => `c=${c} ${spread(run.ratios.rpc[c].vsChainRounds)}`).join(", ")}`);
+  lines.push(`  the noise, as hand-chain / hand-plain per round (less work on the right): ${cs.map((c) => `c=${c} ${spread(run.ratios.rpc[c].chainVsPlainRounds)}`).join(", ")}`);
 
   const hs = config.httpTargets.length ? Object.keys(run.http) : [];
   if (hs.length) lines.push(`HTTP req/s (autocannon, ${config.seconds} s per cell, one reservation per request)`);

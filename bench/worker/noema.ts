@@ -123,9 +123,8 @@ export const reserveAndFreeze = buildIntent(inventory, (s) => {
   s.$freeze({ at: r.expiresAt, key: r.reservationId }, (f) => f.release({ reservationId: r.reservationId }));
 });
 /** The row a `$freeze` step stores (the core's FREEZE_SQL): its Sieve and World by the ids the store keeps. */
-const FROZEN_ROW_SQL = `INSERT INTO _noema_cryostasis (wake_at, intent, sediment_id, step, sieve_id, nomos_version, world_id, freeze_key, frozen_at)
-  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-  ON CONFLICT (freeze_key) WHERE freeze_key IS NOT NULL DO NOTHING RETURNING cryo_id`;
+const FROZEN_ROW_SQL = `INSERT INTO _noema_cryostasis (cryo_id, wake_at, intent, sediment_id, step, sieve_id, nomos_version, world_id, freeze_key, frozen_at)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
 /** What the Cryostasis benches freeze from code: a release to keep pending, a setStock to wake (it needs no reservation). */
 const releaseIntent = (reservationId: string) => buildIntent(inventory, (s) => void s.release({ reservationId }));
 export const HOUR = 3_600_000;
@@ -373,7 +372,7 @@ export class NoemaReservations extends InventoryAttractor {
         case "sqlFreezeRowCommitted":
           this.ctx.storage.transactionSync(() => {
             rawSediment(i);
-            exec(FROZEN_ROW_SQL, [now + 900_000, null, 1_000_000_000 + i, 1, frozenIds.sieve, this.vocabulary.nomos.version, frozenIds.world, `p-${i}`, now]);
+            exec(FROZEN_ROW_SQL, [i + 1, now + 900_000, null, 1_000_000_000 + i, 1, frozenIds.sieve, this.vocabulary.nomos.version, frozenIds.world, `p-${i}`, now]);
           });
           break;
         case "reserveOnly":
@@ -430,9 +429,11 @@ export class NoemaReservations extends InventoryAttractor {
       refused: count("_noema_precedent") - precedents,
       left: count("_noema_cryostasis"),
     };
+    // Clones, as a woken Intent is read back from storage: the builder's own object would skip the parse a wake pays.
+    const plain = sent(setStockV2, plainN);
     const plainStart = performance.now();
     for (let i = 0; i < plainN; i++) {
-      const seal = this.sedimentation(setStockV2);
+      const seal = this.sedimentation(plain[i]!);
       if (!seal.success) throw new Error(`bench setStock refused: ${seal.reason.message}`);
     }
     return { ...result, plainN, plainMs: performance.now() - plainStart };

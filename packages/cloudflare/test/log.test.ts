@@ -260,6 +260,52 @@ describe("reads that do not scan history", () => {
   });
 });
 
+describe("frozen Intents' ids", () => {
+  /** Freezes a deposit ten minutes ahead from code: its cryoId. */
+  const freezeDeposit = async (stub: Stub, account: string) => {
+    const r = await stub.freeze(deposit(account, 1), { delaySeconds: 600 });
+    if (!r.ok) throw new Error(JSON.stringify(r.issues));
+    return r.cryoId;
+  };
+
+  // Sediments' origins name woken entries by id, and a stale cancelFrozen(id) must not hit another entry.
+  it("an id is never handed out again: not after the newest entry left and the object restarted", async () => {
+    const { stub, account } = await ledgerWithAccount();
+    const first = await freezeDeposit(stub, account);
+    const newest = await freezeDeposit(stub, account);
+    expect(newest).toBeGreaterThan(first);
+    expect(await stub.cancelFrozen(newest)).toBe(true);
+    await evictDurableObject(stub);
+    const next = await freezeDeposit(stub, account);
+    expect(next).toBeGreaterThan(newest);
+    expect(await stub.cancelFrozen(newest)).toBe(false);
+    expect((await stub.frozen()).map((e) => e.cryoId)).toEqual([first, next]);
+  });
+
+  it("an object whose table was made with AUTOINCREMENT (before the ids were given) goes on past its sequence", async () => {
+    const { stub, account } = await ledgerWithAccount();
+    const first = await freezeDeposit(stub, account);
+    const newest = await freezeDeposit(stub, account);
+    // The table as it was made before: AUTOINCREMENT, no trigger and no table of the last id.
+    await runInDurableObject(stub, (_, state) => {
+      const sql = state.storage.sql;
+      const ddl = String(sql.exec("SELECT sql FROM sqlite_master WHERE name = '_noema_cryostasis'").one().sql);
+      sql.exec("DROP TRIGGER _noema_cryostasis_last_id");
+      sql.exec("DROP TABLE _noema_cryostasis_last");
+      sql.exec("ALTER TABLE _noema_cryostasis RENAME TO _noema_cryostasis_new");
+      sql.exec(ddl.replace("cryo_id INTEGER PRIMARY KEY", "cryo_id INTEGER PRIMARY KEY AUTOINCREMENT"));
+      sql.exec("INSERT INTO _noema_cryostasis SELECT * FROM _noema_cryostasis_new");
+      sql.exec("DROP TABLE _noema_cryostasis_new");
+    });
+    await evictDurableObject(stub);
+    expect(await stub.cancelFrozen(newest)).toBe(true);
+    await evictDurableObject(stub);
+    const next = await freezeDeposit(stub, account);
+    expect(next).toBeGreaterThan(newest);
+    expect((await stub.frozen()).map((e) => e.cryoId)).toEqual([first, next]);
+  });
+});
+
 /** The internal tables as format 1 created them (before `_noema_format`), written by hand from a log read through the API. */
 const V1_DDL = [
   `CREATE TABLE _noema_world (world_hash TEXT PRIMARY KEY, world TEXT NOT NULL) STRICT`,

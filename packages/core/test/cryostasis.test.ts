@@ -379,6 +379,7 @@ describe("explain: built-in steps", () => {
     expect(frozen!.statements[0]!.sql).toBe(FREEZE_SQL);
     expect(intent.nomos).toBeDefined();
     expect(frozen!.statements[0]!.params).toStrictEqual([
+      "(the next cryo_id)",
       AT,
       null,
       ctx.sedimentId,
@@ -395,8 +396,8 @@ describe("explain: built-in steps", () => {
   it("binds an absent key as NULL and marks a wake time computed from a Ref", () => {
     const intent = parsed(wire(deposit("a"), freeze({ at: ref(0, "balance") }, deposit("a")), freeze({ delaySeconds: ref(0, "balance") }, deposit("a"))));
     const [, at, delay] = explain(ledger, intent, ctx).steps;
-    expect([at!.statements[0]!.params[0], at!.statements[0]!.params[7]]).toStrictEqual([ref(0, "balance"), null]);
-    expect(delay!.statements[0]!.params[0]).toStrictEqual({ $computedFrom: [ref(0, "balance")] });
+    expect([at!.statements[0]!.params[1], at!.statements[0]!.params[8]]).toStrictEqual([ref(0, "balance"), null]);
+    expect(delay!.statements[0]!.params[1]).toStrictEqual({ $computedFrom: [ref(0, "balance")] });
   });
 
   it("includes the frozen Intent's operations in the Sieve and no statements or invariants of its own", () => {

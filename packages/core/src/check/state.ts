@@ -22,6 +22,10 @@ export interface Snapshot {
 const ROWID = "__noema_rowid";
 const CRYOSTASIS = "_noema_cryostasis";
 const SEQUENCE = "sqlite_sequence";
+/** Written by a trigger when the newest frozen entry is deleted (cryostasis/store.ts): restoring that table writes it too. */
+const CRYOSTASIS_LAST = "_noema_cryostasis_last";
+/** Tables that writes to other tables write as well: put back last, over what those writes left. */
+const WRITTEN_BY_OTHERS = [SEQUENCE, CRYOSTASIS_LAST];
 /** The Precedents: refusals on record. Left out of a state unless a property reads them. */
 export const PRECEDENT = "_noema_precedent";
 
@@ -76,11 +80,12 @@ export function restore(db: SqlExecutor, snapshot: Snapshot, holds?: Snapshot): 
   const same = (t: TableRows, i: number) => holds?.tables[i]?.name === t.name && JSON.stringify(holds.tables[i]!.rows) === JSON.stringify(t.rows);
   const changed = snapshot.tables.filter((t, i) => !same(t, i));
   if (!changed.length) return;
-  // Inserting into AUTOINCREMENT tables writes sqlite_sequence: it is put back last, over what they wrote.
-  const ordered = [...changed.filter((t) => t.name !== SEQUENCE), ...snapshot.tables.filter((t) => t.name === SEQUENCE)];
+  // Inserting into AUTOINCREMENT tables writes sqlite_sequence, deleting frozen entries may write
+  // _noema_cryostasis_last: both are put back last, over what those writes left.
+  const ordered = [...changed.filter((t) => !WRITTEN_BY_OTHERS.includes(t.name)), ...snapshot.tables.filter((t) => WRITTEN_BY_OTHERS.includes(t.name))];
   for (const { name } of ordered) db.exec(`DELETE FROM "${name}"`, []);
   for (const { name, rows, blobs } of ordered) {
-    if (name === SEQUENCE) db.exec(`DELETE FROM ${SEQUENCE}`, []);
+    if (WRITTEN_BY_OTHERS.includes(name)) db.exec(`DELETE FROM "${name}"`, []);
     for (const row of rows) {
       const columns = Object.keys(row);
       const names = columns.map((c) => (c === ROWID ? "rowid" : `"${c}"`));

@@ -19,6 +19,7 @@ import {
   wellFormedStep,
 } from "../intent/index.js";
 import { type Issue, issue, zodIssues } from "../issue/index.js";
+import { once } from "../once.js";
 import { Refusal } from "../refusal/index.js";
 import { sieveHash, sieveOf } from "../sieve/index.js";
 import { CANCEL_SQL, FREEZE_SQL } from "./store.js";
@@ -76,14 +77,17 @@ export interface FreezeArgs {
   intent: { steps: IntentStep[] };
 }
 
-// Time and key are checked by their rules above; the schema covers the shape.
-const freezeArgs = z.strictObject({
-  at: z.optional(z.unknown()),
-  delaySeconds: z.optional(z.unknown()),
-  key: z.optional(z.unknown()),
-  intent: z.strictObject({ steps: z.array(stepSchema).check(z.minLength(1, "a frozen Intent needs at least one step")) }),
-});
-const cancelArgs = z.strictObject({ key: z.optional(z.unknown()) });
+// Time and key are checked by their rules above; the schema covers the shape. Built on first use:
+// most `$freeze` steps are recognised without it (wellFormedFreeze), and a cold start pays for no schema.
+const freezeArgs = once(() =>
+  z.strictObject({
+    at: z.optional(z.unknown()),
+    delaySeconds: z.optional(z.unknown()),
+    key: z.optional(z.unknown()),
+    intent: z.strictObject({ steps: z.array(stepSchema).check(z.minLength(1, "a frozen Intent needs at least one step")) }),
+  }),
+);
+const cancelArgs = once(() => z.strictObject({ key: z.optional(z.unknown()) }));
 
 /** `$freeze` arguments as `freezeArgs` reads them. */
 interface FreezeShape {
@@ -123,7 +127,7 @@ export const freezeStep: BuiltinStep = {
     let data: FreezeShape;
     if (wellFormedFreeze(rest)) data = rest;
     else {
-      const parsed = freezeArgs.safeParse(rest);
+      const parsed = freezeArgs().safeParse(rest);
       if (!parsed.success) return { ok: false, issues: [...issues, ...zodIssues(parsed.error, argsAt)] };
       data = parsed.data;
     }
@@ -195,7 +199,7 @@ export const freezeStep: BuiltinStep = {
     const sieve = sieveHash(sieveOf(vocabulary, a.intent.steps.map((s) => s.op)));
     const step = intent.steps.findIndex((s) => s.args === args);
     const source = intent.nomos ? [null, context.sedimentId, step] : [frozen, null, null];
-    return { sql: FREEZE_SQL, params: [wakeAt, ...source, `(the id of Sieve ${sieve})`, vocabulary.nomos.version, "(this Attractor's World id)", explainedValue(a.key), context.now] };
+    return { sql: FREEZE_SQL, params: ["(the next cryo_id)", wakeAt, ...source, `(the id of Sieve ${sieve})`, vocabulary.nomos.version, "(this Attractor's World id)", explainedValue(a.key), context.now] };
   },
 };
 
@@ -207,7 +211,7 @@ export const cancelStep: BuiltinStep = {
   carries: false,
   check(scope, given, at) {
     const { rest, refs, issues } = splitRefs(scope, given, this.refFields, at);
-    const parsed = cancelArgs.safeParse(rest);
+    const parsed = cancelArgs().safeParse(rest);
     if (!parsed.success) issues.push(...zodIssues(parsed.error, [...at, "args"]));
     const key = refs.key ?? (parsed.success ? parsed.data.key : undefined);
     if (key === undefined && parsed.success) issues.push(issue("invalid_type", [...at, "args", "key"], "is required"));

@@ -12,6 +12,9 @@ import type { Seal } from "./types.js";
 /** What freezing an Intent answers: its cryoId and wake time (`existing` when its key was frozen already), or the issues that refused it. */
 export type FreezeResult = { ok: true; cryoId: number; wakeAt: number; existing: boolean } | { ok: false; issues: Issue[] };
 
+/** A freeze refused for one issue (module level: no closure per call in a bundle that keeps names). */
+const bad = (found: Issue): FreezeResult => ({ ok: false, issues: [found] });
+
 /** What became of one frozen Intent when it woke. */
 export type WakeOutcome =
   | { cryoId: number; outcome: "sealed"; seal: Seal }
@@ -71,7 +74,6 @@ export class Cryostasis implements FeatureHooks {
   freeze(input: unknown, when: { at?: number; delaySeconds?: number; key?: string }): FreezeResult {
     const { sealing } = this;
     const now = sealing.host.now();
-    const bad = (found: Issue): FreezeResult => ({ ok: false, issues: [found] });
     const time = wakeTime(when, now);
     if (!time.ok) return bad(time.issue);
     const badKey = when.key === undefined ? undefined : keyIssue(when.key);

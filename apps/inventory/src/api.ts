@@ -1,6 +1,6 @@
 import { buildIntent, resultOf } from "@noema/core";
 import { ApiError, attractorRoutes, tokenAuth, syncRoutes, handleErrors, limitBody, parseInput, queryInt, readJson, sealResponse } from "@noema/cloudflare/http";
-import { inspector, type Overview, type OverviewContext } from "@noema/inspector";
+import { inspector, type Overview } from "@noema/inspector";
 import { type Context, Hono } from "hono";
 import * as z from "zod";
 import { RESERVATION_PAGE, ReservationCursor } from "./attractor.js";
@@ -12,8 +12,9 @@ import { inventoryLaw } from "./law.js";
 import { HotAttractor } from "./hot/attractor.js";
 import { hotOverview } from "./hot/inspector.js";
 import { HotWorld, hotRoutes, hotWorldRoutes } from "./hot/routes.js";
+import { OrderShard } from "./orders/attractor.js";
 import { orderRoutes } from "./orders/routes.js";
-import { OrderId, orders } from "./orders/vocabulary.js";
+import { orders } from "./orders/vocabulary.js";
 import { Id, inventory } from "./vocabulary.js";
 
 type App = { Bindings: Env };
@@ -149,23 +150,12 @@ async function listProducts(env: Env, page: { after?: string; limit: number }) {
   return { ids: listed.products.map((p) => p.productId), ...(listed.next === undefined ? {} : { next: listed.next }) };
 }
 
-/** An order's page opens on its status and lines, as GET /api/orders/:orderId shows them, each product linked to its World. */
-async function orderOverview(env: Env, orderId: string, { link }: OverviewContext): Promise<Overview | undefined> {
-  const order = await env.ORDER_ATTRACTOR.getByName(orderId).order();
-  if (!order) return undefined;
+/** A shard of orders (`orders-<n>`, see ORDER_SHARDS) opens on its newest orders, as GET /api/orders/:orderId shows their status. */
+async function orderOverview(env: Env, shard: string): Promise<Overview | undefined> {
+  const recent = await env.ORDER_ATTRACTOR.getByName(shard).recent();
   return {
-    title: "Order",
-    facts: [
-      { label: "status", value: order.status },
-      { label: "created", value: { at: order.createdAt } },
-      { label: "expires", value: { at: order.expiresAt } },
-      ...(order.problem ? [{ label: "problem", value: order.problem }] : []),
-    ],
-    table: {
-      caption: `${order.lines.length} line(s)`,
-      columns: ["line", "product", "location", "quantity", "status", "reason"],
-      rows: order.lines.map((l, i) => [i, { text: l.productId, href: link("INVENTORY_ATTRACTOR", l.productId) }, l.locationId, l.quantity, l.status, l.reason ?? null]),
-    },
+    title: "Orders",
+    table: { caption: `the newest ${recent.length} order(s)`, columns: ["order", "status", "lines", "created"], rows: recent.map((o) => [o.id, o.status, o.lines, { at: o.createdAt }]) },
   };
 }
 
@@ -183,7 +173,7 @@ app.route(
 );
 app.route(
   "/inspector/orders",
-  inspector<App>({ namespace: (env) => env.ORDER_ATTRACTOR, law: orders, auth, base: "/inspector/orders", cookiePath: "/inspector", name: OrderId, label: "Order id", peers, overview: orderOverview }),
+  inspector<App>({ namespace: (env) => env.ORDER_ATTRACTOR, law: orders, auth, base: "/inspector/orders", cookiePath: "/inspector", name: OrderShard, label: "Order shard (orders-<n>)", peers, overview: orderOverview }),
 );
 app.route(
   "/inspector",

@@ -1,7 +1,8 @@
 // Orders: an OrderAttractor coordinating three product Attractors by messages, against the same
 // three reservations and commits sent directly from the Worker (no coordinator, no all-or-nothing).
 import { buildIntent } from "@noema/core";
-import { type OrderAttractor, orderStub } from "../../apps/inventory/src/orders/attractor.js";
+import type { OrderAttractor } from "../../apps/inventory/src/orders/attractor.js";
+import { orderStub } from "../../apps/inventory/src/orders/shards.js";
 import { inventory } from "../../apps/inventory/src/vocabulary.js";
 import { type Env, freshNoema, LOCATION, noema, pool } from "./env.js";
 

@@ -1,6 +1,6 @@
 import { buildIntent, resultOf } from "@noema/core";
 import { ApiError, attractorRoutes, tokenAuth, syncRoutes, handleErrors, limitBody, parseInput, queryInt, readJson, sealResponse } from "@noema/cloudflare/http";
-import { inspector, type Overview } from "@noema/inspector";
+import { inspector, type Overview, type OverviewContext } from "@noema/inspector";
 import { type Context, Hono } from "hono";
 import * as z from "zod";
 import { RESERVATION_PAGE, ReservationCursor } from "./attractor.js";
@@ -12,7 +12,7 @@ import { inventoryLaw } from "./law.js";
 import { HotAttractor } from "./hot/attractor.js";
 import { hotOverview } from "./hot/inspector.js";
 import { HotWorld, hotRoutes, hotWorldRoutes } from "./hot/routes.js";
-import { OrderShard } from "./orders/attractor.js";
+import { OrderShard } from "./orders/shards.js";
 import { orderRoutes } from "./orders/routes.js";
 import { orders } from "./orders/vocabulary.js";
 import { Id, inventory } from "./vocabulary.js";
@@ -150,12 +150,21 @@ async function listProducts(env: Env, page: { after?: string; limit: number }) {
   return { ids: listed.products.map((p) => p.productId), ...(listed.next === undefined ? {} : { next: listed.next }) };
 }
 
-/** A shard of orders (`orders-<n>`, see ORDER_SHARDS) opens on its newest orders, as GET /api/orders/:orderId shows their status. */
-async function orderOverview(env: Env, shard: string): Promise<Overview | undefined> {
+/**
+ * A shard of orders (`orders-<n>`, see ORDER_SHARDS) opens on the lines of its newest orders, as GET /api/orders/:orderId
+ * shows them, each product linked to its World.
+ */
+async function orderOverview(env: Env, shard: string, { link }: OverviewContext): Promise<Overview | undefined> {
   const recent = await env.ORDER_ATTRACTOR.getByName(shard).recent();
   return {
     title: "Orders",
-    table: { caption: `the newest ${recent.length} order(s)`, columns: ["order", "status", "lines", "created"], rows: recent.map((o) => [o.id, o.status, o.lines, { at: o.createdAt }]) },
+    table: {
+      caption: `the newest ${recent.length} order(s), a row per line`,
+      columns: ["order", "order status", "created", "line", "product", "location", "quantity", "status", "reason"],
+      rows: recent.flatMap((o) =>
+        o.lines.map((l, i) => [o.id, o.status, { at: o.createdAt }, i, { text: l.productId, href: link("INVENTORY_ATTRACTOR", l.productId) }, l.locationId, l.quantity, l.status, l.reason ?? null]),
+      ),
+    },
   };
 }
 

@@ -1,7 +1,8 @@
 import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { buildIntent } from "@noema/core";
 import { expect } from "vitest";
-import { type OrderAttractor, type OrderJson, type OrderResult, orderShard, orderStub } from "../src/orders/attractor.js";
+import type { OrderAttractor, OrderJson, OrderResult } from "../src/orders/attractor.js";
+import { orderShard, orderStub } from "../src/orders/shards.js";
 import { isSettled } from "../src/orders/status.js";
 import { inventory } from "../src/vocabulary.js";
 import { attractor, freshProduct, type InventoryNamespace, success } from "./helpers.js";

@@ -1,6 +1,6 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { orderStub } from "../src/orders/attractor.js";
+import { orderStub } from "../src/orders/shards.js";
 import { api, expectError, freshProduct, observe } from "./helpers.js";
 
 const line = (productId: string, locationId = "main", quantity = 1) => ({ productId, locationId, quantity });

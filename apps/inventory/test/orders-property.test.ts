@@ -1,7 +1,7 @@
 import { abortAllDurableObjects, evictDurableObject, runDurableObjectAlarm } from "cloudflare:test";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { orderStub } from "../src/orders/attractor.js";
+import { orderStub } from "../src/orders/shards.js";
 import { isFinal } from "../src/orders/status.js";
 import { attractor } from "./helpers.js";
 import { expectConserved, expireOrder, failDeliveriesTo, faultyWorld, freshOrderId, settle, stockedProducts } from "./order-helpers.js";

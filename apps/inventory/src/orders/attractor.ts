@@ -1,6 +1,5 @@
 import { Attractor } from "@noema/cloudflare";
 import { buildIntent, columnsOf, DEFAULT_LIMITS, type Intent, type IntentLimits, type Lineage, type Receipt, type WakeOutcome } from "@noema/core";
-import * as z from "zod";
 import { inventoryLaw } from "../law.js";
 import type { Env } from "../env.js";
 import { lineMessage } from "./messages.js";
@@ -8,27 +7,6 @@ import { orderNomos } from "./nomos.js";
 import { type Decision, type LineStep, type LineView, onCommit, onLineReceipt, onRelease, onReleasing, type OrderView, type Plan, parseMessageKey } from "./protocol.js";
 import { isFinal, type LineStatus, type OrderStatus } from "./status.js";
 import { COMMIT_MARGIN_SECONDS, lineReservationId, MAX_NOTE, MAX_ORDER_LINES, type OrderLine, OrderTtl, orders, type OrderVocabulary } from "./vocabulary.js";
-
-/**
- * How many coordinators the orders are spread over. An order lives in the shard its id hashes to,
- * for good: a new Durable Object's first call costs tens of milliseconds (hundreds when many are
- * made at once), so orders share long-lived coordinators instead of each making one. Changing it
- * moves existing orders out of reach.
- */
-export const ORDER_SHARDS = 16;
-
-/** The World of the shard that holds `orderId`: FNV-1a of the id, modulo ORDER_SHARDS. */
-export function orderShard(orderId: string): string {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < orderId.length; i++) h = Math.imul(h ^ orderId.charCodeAt(i), 0x01000193);
-  return `orders-${(h >>> 0) % ORDER_SHARDS}`;
-}
-
-/** The name of a shard's World. */
-export const OrderShard = z.string().regex(/^orders-\d+$/, "must be orders-<n>");
-
-/** The coordinator that holds `orderId`. */
-export const orderStub = <T extends Rpc.DurableObjectBranded | undefined>(ns: DurableObjectNamespace<T>, orderId: string): DurableObjectStub<T> => ns.getByName(orderShard(orderId));
 
 /** The key of an order's own frozen expiry. */
 const expiryKey = (orderId: string) => `order-expiry:${orderId}`;
@@ -151,12 +129,10 @@ export class OrderAttractor extends Attractor.of(orders)<Env> {
     return order && present(order);
   }
 
-  /** The shard's newest orders (at most `limit`, newest first), as the inspector lists them. */
-  recent(limit = 50): { id: string; status: OrderStatus; createdAt: number; lines: number }[] {
-    return this.query<{ id: string; status: OrderStatus; createdAt: number; lines: number }>(
-      "SELECT id, status, created_at AS createdAt, (SELECT COUNT(*) FROM order_lines WHERE order_id = orders.id) AS lines FROM orders ORDER BY created_at DESC, id LIMIT ?",
-      Math.min(Math.max(limit, 1), 500),
-    );
+  /** The shard's newest orders (at most `limit`, up to 100, newest first) without their history, as the inspector lists them. */
+  recent(limit = 20): OrderJson[] {
+    const ids = this.query(ORDER_ID, "FROM orders ORDER BY created_at DESC, id LIMIT ?", Math.min(Math.max(limit, 1), 100));
+    return ids.map(({ id }) => present(this.read(id, false)!));
   }
 
   /**

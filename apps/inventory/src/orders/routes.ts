@@ -2,7 +2,8 @@ import { ApiError, limitBody, parseInput, readJson } from "@noema/cloudflare/htt
 import { type Context, Hono } from "hono";
 import * as z from "zod";
 import type { Env } from "../env.js";
-import { type OrderResult, orderStub } from "./attractor.js";
+import type { OrderResult } from "./attractor.js";
+import { orderStub } from "./shards.js";
 import { OrderId, OrderLines, OrderTtl } from "./vocabulary.js";
 
 type App = { Bindings: Env };

@@ -2,13 +2,14 @@
 // three reservations and commits sent directly from the Worker (no coordinator, no all-or-nothing).
 import { buildIntent } from "@noema/core";
 import type { OrderAttractor } from "../../apps/inventory/src/orders/attractor.js";
+import { orderStub } from "../../apps/inventory/src/orders/shards.js";
 import { inventory } from "../../apps/inventory/src/vocabulary.js";
 import { type Env, freshNoema, LOCATION, noema, pool } from "./env.js";
 
 /** Waits for the order's status without polling (`waitFor` answers once a receipt moves it there). */
-async function untilStatus(stub: DurableObjectStub<OrderAttractor>, status: "reserved" | "committed"): Promise<void> {
+async function untilStatus(stub: DurableObjectStub<OrderAttractor>, orderId: string, status: "reserved" | "committed"): Promise<void> {
   for (;;) {
-    const order = await stub.waitFor([status], 30_000);
+    const order = await stub.waitFor(orderId, [status], 30_000);
     if (order?.status === status) return;
     if (order && (order.status === "failed" || order.status === "released")) throw new Error(`bench order ${order.id} ${order.status}: ${JSON.stringify(order.lines)}`);
   }
@@ -44,7 +45,7 @@ export async function ordersBench(env: Env, name: string, mode: string, n: numbe
     const t0 = performance.now();
     if (mode === "orders") {
       const orderId = `${name}-o${k}`;
-      const stub = env.ORDER_ATTRACTOR.getByName(orderId);
+      const stub = orderStub(env.ORDER_ATTRACTOR, orderId);
       let last = t0;
       const phase = (name: (typeof PHASES)[number]) => {
         const now = performance.now();
@@ -54,13 +55,13 @@ export async function ordersBench(env: Env, name: string, mode: string, n: numbe
       const created = await stub.create({ orderId, lines: products.map((productId) => ({ productId, locationId: LOCATION, quantity: 1 })), ttlSeconds: 900 });
       phase("create");
       if (!created.ok) throw new Error(created.message);
-      await untilStatus(stub, "reserved");
+      await untilStatus(stub, orderId, "reserved");
       phase("toReserved");
       toReserved.push(performance.now() - t0);
-      const committed = await stub.commit();
+      const committed = await stub.commit(orderId);
       phase("commit");
       if (!committed.ok) throw new Error(committed.message);
-      await untilStatus(stub, "committed");
+      await untilStatus(stub, orderId, "committed");
       phase("toCommitted");
     } else {
       const seals = await Promise.all(products.map((p) => noema(env, p).sedimentation(reserveWithRelease(1))));

@@ -12,8 +12,9 @@ import { inventoryLaw } from "./law.js";
 import { HotAttractor } from "./hot/attractor.js";
 import { hotOverview } from "./hot/inspector.js";
 import { HotWorld, hotRoutes, hotWorldRoutes } from "./hot/routes.js";
+import { OrderShard } from "./orders/shards.js";
 import { orderRoutes } from "./orders/routes.js";
-import { OrderId, orders } from "./orders/vocabulary.js";
+import { orders } from "./orders/vocabulary.js";
 import { Id, inventory } from "./vocabulary.js";
 
 type App = { Bindings: Env };
@@ -149,22 +150,20 @@ async function listProducts(env: Env, page: { after?: string; limit: number }) {
   return { ids: listed.products.map((p) => p.productId), ...(listed.next === undefined ? {} : { next: listed.next }) };
 }
 
-/** An order's page opens on its status and lines, as GET /api/orders/:orderId shows them, each product linked to its World. */
-async function orderOverview(env: Env, orderId: string, { link }: OverviewContext): Promise<Overview | undefined> {
-  const order = await env.ORDER_ATTRACTOR.getByName(orderId).order();
-  if (!order) return undefined;
+/**
+ * A shard of orders (`orders-<n>`, see ORDER_SHARDS) opens on the lines of its newest orders, as GET /api/orders/:orderId
+ * shows them, each product linked to its World.
+ */
+async function orderOverview(env: Env, shard: string, { link }: OverviewContext): Promise<Overview | undefined> {
+  const recent = await env.ORDER_ATTRACTOR.getByName(shard).recent();
   return {
-    title: "Order",
-    facts: [
-      { label: "status", value: order.status },
-      { label: "created", value: { at: order.createdAt } },
-      { label: "expires", value: { at: order.expiresAt } },
-      ...(order.problem ? [{ label: "problem", value: order.problem }] : []),
-    ],
+    title: "Orders",
     table: {
-      caption: `${order.lines.length} line(s)`,
-      columns: ["line", "product", "location", "quantity", "status", "reason"],
-      rows: order.lines.map((l, i) => [i, { text: l.productId, href: link("INVENTORY_ATTRACTOR", l.productId) }, l.locationId, l.quantity, l.status, l.reason ?? null]),
+      caption: `the newest ${recent.length} order(s), a row per line`,
+      columns: ["order", "order status", "created", "line", "product", "location", "quantity", "status", "reason"],
+      rows: recent.flatMap((o) =>
+        o.lines.map((l, i) => [o.id, o.status, { at: o.createdAt }, i, { text: l.productId, href: link("INVENTORY_ATTRACTOR", l.productId) }, l.locationId, l.quantity, l.status, l.reason ?? null]),
+      ),
     },
   };
 }
@@ -183,7 +182,7 @@ app.route(
 );
 app.route(
   "/inspector/orders",
-  inspector<App>({ namespace: (env) => env.ORDER_ATTRACTOR, law: orders, auth, base: "/inspector/orders", cookiePath: "/inspector", name: OrderId, label: "Order id", peers, overview: orderOverview }),
+  inspector<App>({ namespace: (env) => env.ORDER_ATTRACTOR, law: orders, auth, base: "/inspector/orders", cookiePath: "/inspector", name: OrderShard, label: "Order shard (orders-<n>)", peers, overview: orderOverview }),
 );
 app.route(
   "/inspector",

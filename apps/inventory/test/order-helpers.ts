@@ -2,6 +2,7 @@ import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test"
 import { buildIntent } from "@noema/core";
 import { expect } from "vitest";
 import type { OrderAttractor, OrderJson, OrderResult } from "../src/orders/attractor.js";
+import { orderShard, orderStub } from "../src/orders/shards.js";
 import { isSettled } from "../src/orders/status.js";
 import { inventory } from "../src/vocabulary.js";
 import { attractor, freshProduct, type InventoryNamespace, success } from "./helpers.js";
@@ -53,8 +54,8 @@ const makeMessagesDue = (stub: DurableObjectStub) =>
 
 /** Moves the order's own frozen expiry a day back: its TTL has passed. */
 export const expireOrder = (orderId: string, world: World = appWorld()) =>
-  runInDurableObject(world.orders.getByName(orderId), (_, state) => {
-    state.storage.sql.exec("UPDATE _noema_cryostasis SET wake_at = wake_at - ? WHERE freeze_key = 'order-expiry'", DAY);
+  runInDurableObject(orderStub(world.orders, orderId), (_, state) => {
+    state.storage.sql.exec("UPDATE _noema_cryostasis SET wake_at = wake_at - ? WHERE freeze_key = ?", DAY, `order-expiry:${orderId}`);
   });
 
 /**
@@ -63,10 +64,11 @@ export const expireOrder = (orderId: string, world: World = appWorld()) =>
  * time has not come.
  */
 export async function settle(orderIds: readonly string[], world: World = appWorld()): Promise<void> {
+  const shards = [...new Set(orderIds.map(orderShard))];
   for (let round = 0; round < 200; round++) {
     let pending = 0;
-    for (const id of orderIds) {
-      const stub = world.orders.getByName(id);
+    for (const shard of shards) {
+      const stub = world.orders.getByName(shard);
       const n = await makeMessagesDue(stub);
       const due = await runInDurableObject(stub, (_, state) =>
         state.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM _noema_cryostasis WHERE wake_at <= ?", Date.now()).one().n,
@@ -96,7 +98,7 @@ export async function productState(productId: string, world: World = appWorld())
 export async function expectConserved(orderIds: readonly string[], initial: Record<string, number>, world: World = appWorld()): Promise<OrderJson[]> {
   const orders: OrderJson[] = [];
   for (const id of orderIds) {
-    const order = await world.orders.getByName(id).order();
+    const order = await orderStub(world.orders, id).order(id);
     if (order) orders.push(order);
   }
   for (const order of orders) {

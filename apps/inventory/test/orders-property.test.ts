@@ -1,6 +1,7 @@
 import { abortAllDurableObjects, evictDurableObject, runDurableObjectAlarm } from "cloudflare:test";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { orderStub } from "../src/orders/shards.js";
 import { isFinal } from "../src/orders/status.js";
 import { attractor } from "./helpers.js";
 import { expectConserved, expireOrder, failDeliveriesTo, faultyWorld, freshOrderId, settle, stockedProducts } from "./order-helpers.js";
@@ -41,7 +42,7 @@ describe("orders: all or nothing, and conservation, under random orders, commits
             const orderId = freshOrderId();
             orders.push(orderId);
             const lines = a.lines.map((l) => ({ productId: products[l.product]!, locationId: "main", quantity: l.quantity }));
-            await world.orders.getByName(orderId).create({ orderId, lines, ttlSeconds: 900 });
+            await orderStub(world.orders, orderId).create({ orderId, lines, ttlSeconds: 900 });
             continue;
           }
           if (a.t === "fail") {
@@ -50,9 +51,9 @@ describe("orders: all or nothing, and conservation, under random orders, commits
           }
           const orderId = pick(a.order);
           if (!orderId) continue;
-          const stub = world.orders.getByName(orderId);
-          if (a.t === "commit") await stub.commit();
-          else if (a.t === "cancel") await stub.cancel();
+          const stub = orderStub(world.orders, orderId);
+          if (a.t === "commit") await stub.commit(orderId);
+          else if (a.t === "cancel") await stub.cancel(orderId);
           else if (a.t === "expire") await expireOrder(orderId, world);
           else if (a.t === "deliver") await runDurableObjectAlarm(stub);
           else if (a.t === "evict") {
@@ -71,13 +72,13 @@ describe("orders: all or nothing, and conservation, under random orders, commits
         // Then each order still open is committed or cancelled, and everything settles for good.
         const commits = commitOrCancel[Symbol.iterator]();
         for (const o of settled.filter((o) => o.status === "reserved")) {
-          const stub = world.orders.getByName(o.id);
-          if (commits.next().value) await stub.commit();
-          else await stub.cancel();
+          const stub = orderStub(world.orders, o.id);
+          if (commits.next().value) await stub.commit(o.id);
+          else await stub.cancel(o.id);
         }
         await settle(orders, world);
         for (const o of await expectConserved(orders, quantities, world)) expect(isFinal(o.status), JSON.stringify(o)).toBe(true);
-        for (const id of [...orders.map((o) => world.orders.getByName(o)), ...products.map((p) => attractor(p, world.products))]) expect((await id.verify()).ok).toBe(true);
+        for (const id of [...orders.map((o) => orderStub(world.orders, o)), ...products.map((p) => attractor(p, world.products))]) expect((await id.verify()).ok).toBe(true);
       }),
       { numRuns: 10 },
     );

@@ -3,6 +3,7 @@ import { DEFAULT_DELIVERY } from "@noema/cloudflare";
 import { backoffMs } from "@noema/core/internal";
 import { describe, expect, it } from "vitest";
 import type { OrderAttractor, OrderJson } from "../src/orders/attractor.js";
+import { orderStub } from "../src/orders/shards.js";
 import { buildIntent } from "@noema/core";
 import { inventory } from "../src/vocabulary.js";
 import { COMMIT_MARGIN_SECONDS, orders } from "../src/orders/vocabulary.js";
@@ -22,10 +23,10 @@ const getOrder = async (orderId: string) => {
 /** A reserved order over `products` (2 units a line), created over RPC in `world`. */
 async function reservedOrder(products: string[], world: World) {
   const orderId = freshOrderId();
-  const stub = world.orders.getByName(orderId);
+  const stub = orderStub(world.orders, orderId);
   ok(await stub.create({ orderId, lines: lines(products), ttlSeconds: 900 }));
   await settle([orderId], world);
-  expect(ok({ ok: true, order: (await stub.order())! }).status).toBe("reserved");
+  expect(ok({ ok: true, order: (await stub.order(orderId))! }).status).toBe("reserved");
   return { orderId, stub };
 }
 
@@ -75,7 +76,7 @@ describe("orders across products", () => {
     expect(committed.problem).toBeUndefined();
     await expectConserved([orderId], Object.fromEntries(products.map((p) => [p, 10])));
     // The order's own expiry was cancelled by the decision.
-    expect(await appWorld().orders.getByName(orderId).frozen()).toEqual([]);
+    expect((await orderStub(appWorld().orders, orderId).frozen()).filter((f) => f.key === `order-expiry:${orderId}`)).toEqual([]);
     // Each product applied its reserve and its commit exactly once, delivered as messages.
     for (const p of products) {
       const { sediments, verify } = await observe(p);
@@ -90,7 +91,7 @@ describe("orders across products", () => {
   it("a line refused: the order fails, the line says why, every hold made is released", async () => {
     const products = await stockedProducts(3, [10, 1, 10]);
     const orderId = freshOrderId();
-    ok(await appWorld().orders.getByName(orderId).create({ orderId, lines: lines(products), ttlSeconds: 900 }));
+    ok(await orderStub(appWorld().orders, orderId).create({ orderId, lines: lines(products), ttlSeconds: 900 }));
     await settle([orderId]);
     const order = await getOrder(orderId);
     expect(order.status).toBe("failed");
@@ -128,11 +129,11 @@ describe("orders across products", () => {
     // The first delivery to the first product fails, so its reserve comes after the release.
     await failDeliveriesTo(products[0]!, 1);
     const orderId = freshOrderId();
-    const stub = world.orders.getByName(orderId);
+    const stub = orderStub(world.orders, orderId);
     ok(await stub.create({ orderId, lines: lines(products), ttlSeconds: 900 }));
-    expect(ok(await stub.cancel()).status).toBe("releasing");
+    expect(ok(await stub.cancel(orderId)).status).toBe("releasing");
     await settle([orderId], world);
-    const order = (await stub.order())!;
+    const order = (await stub.order(orderId))!;
     expect(order.status).toBe("released");
     expect(statuses(order)).toEqual(["released", "released"]);
     await expectConserved([orderId], { [products[0]!]: 5, [products[1]!]: 5 }, world);
@@ -160,15 +161,15 @@ describe("orders across products", () => {
     const products = await stockedProducts(3, 4, world);
     const { orderId, stub } = await reservedOrder(products, world);
     await failDeliveriesTo(products[1]!, 3);
-    expect(ok(await stub.commit()).status).toBe("committing");
+    expect(ok(await stub.commit(orderId)).status).toBe("committing");
     // One alarm run: two lines committed, the failing product's message backs off.
     await runDurableObjectAlarm(stub);
-    const partway = (await stub.order())!;
+    const partway = (await stub.order(orderId))!;
     expect(partway.status).toBe("committing");
     expect(statuses(partway)).toEqual(["committed", "reserved", "committed"]);
     expect((await stub.outbox()).messages).toEqual([expect.objectContaining({ key: `commit:${orderId}.1`, attempts: 1, lastError: expect.stringMatching(/receiver down/) })]);
     await settle([orderId], world);
-    const order = (await stub.order())!;
+    const order = (await stub.order(orderId))!;
     expect(order.status).toBe("committed");
     await expectConserved([orderId], Object.fromEntries(products.map((p) => [p, 4])), world);
     const { sediments } = await observe(products[1]!, world.products);
@@ -188,7 +189,7 @@ describe("orders across products", () => {
     await settle([orderId]);
     const reserved = await getOrder(orderId);
     const before = await Promise.all(products.map((p) => observe(p)));
-    const orderLog = await appWorld().orders.getByName(orderId).sediments();
+    const orderLog = await orderStub(appWorld().orders, orderId).sediments();
     const third = await api("POST", "/api/orders", { ...body, ttlSeconds: 60 });
     expect(third.status).toBe(202);
     expect(third.body.order).toEqual(reserved);
@@ -197,7 +198,7 @@ describe("orders across products", () => {
     expect(other.body.error.code).toBe("conflict");
     await settle([orderId]);
     expect(await Promise.all(products.map((p) => observe(p)))).toEqual(before);
-    expect(await appWorld().orders.getByName(orderId).sediments()).toEqual(orderLog);
+    expect(await orderStub(appWorld().orders, orderId).sediments()).toEqual(orderLog);
     await expectConserved([orderId], { [products[0]!]: 5, [products[1]!]: 5 });
     for (const p of products) expect((await productState(p)).reservations).toHaveLength(1);
   });
@@ -210,13 +211,13 @@ describe("the largest order", () => {
     const locations = Array.from({ length: 50 }, (_, i) => `loc-${i}`);
     success(await attractor(p).sedimentation(buildIntent(inventory, (s) => locations.forEach((locationId) => void s.setStock({ locationId, quantity: 3 })))));
     const orderId = freshOrderId();
-    const stub = appWorld().orders.getByName(orderId);
+    const stub = orderStub(appWorld().orders, orderId);
     ok(await stub.create({ orderId, lines: locations.map((locationId) => ({ productId: p, locationId, quantity: 2 })), ttlSeconds: 900 }));
     await settle([orderId]);
-    expect((await stub.order())!.status).toBe("reserved");
-    ok(await stub.commit());
+    expect((await stub.order(orderId))!.status).toBe("reserved");
+    ok(await stub.commit(orderId));
     await settle([orderId]);
-    const order = (await stub.order())!;
+    const order = (await stub.order(orderId))!;
     expect(order.status).toBe("committed");
     expect(new Set(statuses(order))).toEqual(new Set(["committed"]));
     const sold = (await attractor(p).snapshot())!.locations.filter((l) => l.locationId !== "main");
@@ -228,18 +229,19 @@ describe("waiting for an order", () => {
   it("waitFor answers once a receipt moves the order to the status asked for, without polling; a final status ends the wait too", async () => {
     const products = await stockedProducts(2, 5);
     const orderId = freshOrderId();
-    const stub = appWorld().orders.getByName(orderId);
+    const stub = orderStub(appWorld().orders, orderId);
     ok(await stub.create({ orderId, lines: lines(products), ttlSeconds: 900 }));
-    const waiting = stub.waitFor(["reserved"], 20_000);
+    const waiting = stub.waitFor(orderId, ["reserved"], 20_000);
     await settle([orderId]);
     expect((await waiting)!.status).toBe("reserved");
     // Still reserved when the time is up: answered as it is.
-    expect((await stub.waitFor(["committed"], 10))!.status).toBe("reserved");
-    await stub.cancel();
-    const released = stub.waitFor(["committed"], 20_000);
+    expect((await stub.waitFor(orderId, ["committed"], 10))!.status).toBe("reserved");
+    await stub.cancel(orderId);
+    const released = stub.waitFor(orderId, ["committed"], 20_000);
     await settle([orderId]);
     expect((await released)!.status).toBe("released");
-    expect(await appWorld().orders.getByName(freshOrderId()).waitFor(["reserved"], 10)).toBeUndefined();
+    const unknown = freshOrderId();
+    expect(await orderStub(appWorld().orders, unknown).waitFor(unknown, ["reserved"], 10)).toBeUndefined();
   });
 });
 
@@ -259,14 +261,14 @@ describe("the commit margin, enforced", () => {
     const { orderId, stub } = await reservedOrder(products, appWorld());
     // Time passes for the second hold: ten minutes left, less than the margin.
     const soon = Date.now() + 10 * 60 * 1000;
-    await runInDurableObject(stub, (_, state) => state.storage.sql.exec("UPDATE order_lines SET hold_expires_at = ? WHERE line_index = 1", soon));
+    await runInDurableObject(stub, (_, state) => state.storage.sql.exec("UPDATE order_lines SET hold_expires_at = ? WHERE order_id = ? AND line_index = 1", soon, orderId));
     const res = await api("POST", `/api/orders/${orderId}/commit`);
     expect(res.status).toBe(409);
     expect(res.body.error.message).toBe("line 1's hold would not outlive the commit margin; the order can no longer commit");
     // The same decision sent as an Intent, past the coordinator's own check: the order's law refuses it.
-    const decide = buildIntent(orders, (s) => void s.decideCommit({}));
+    const decide = buildIntent(orders, (s) => void s.decideCommit({ orderId }));
     expect(refusal(await stub.sedimentation(decide)).reason.message).toBe("the order may commit only while reserved, before it expires, and while every hold outlives the commit margin");
-    expect((await stub.order())!.status).toBe("reserved");
+    expect((await stub.order(orderId))!.status).toBe("reserved");
   });
 });
 
@@ -286,12 +288,12 @@ describe("outside the guarantee: the coordinator unreachable for longer than the
     const { orderId, stub } = await reservedOrder(products, world);
     // The products are out of reach when the commits are first sent.
     for (const p of products) await failDeliveriesTo(p, 1);
-    expect(ok(await stub.commit()).status).toBe("committing");
+    expect(ok(await stub.commit(orderId)).status).toBe("committing");
     // The commit messages wait in the outbox for their retry while the products' holds release themselves.
     await untilRetrying(stub, products.length);
     for (const p of products) await expireHolds(p, world);
     await settle([orderId], world);
-    const order = (await stub.order())!;
+    const order = (await stub.order(orderId))!;
     expect(order.status).toBe("released");
     expect(order.problem).toMatch(/could not be committed/);
     for (const line of order.lines) expect(line).toMatchObject({ status: "released", reason: expect.stringMatching(/^commit refused: /) });
@@ -304,11 +306,11 @@ describe("outside the guarantee: the coordinator unreachable for longer than the
     const products = await stockedProducts(2, 5, world);
     const { orderId, stub } = await reservedOrder(products, world);
     for (const p of products) await failDeliveriesTo(p, 1);
-    ok(await stub.commit());
+    ok(await stub.commit(orderId));
     await untilRetrying(stub, products.length);
     await expireHolds(products[1]!, world);
     await settle([orderId], world);
-    const order = (await stub.order())!;
+    const order = (await stub.order(orderId))!;
     expect(order.status).toBe("committing");
     expect(statuses(order)).toEqual(["committed", "released"]);
     expect(order.problem).toMatch(/partially committed: 1 of 2 lines/);

@@ -92,38 +92,48 @@ export function messagesChore(
   settled: () => void = () => {},
 ): AlarmChore {
   const messages = sedimenter.features.messages;
-  const deliver = async (entry: OutboxRow) => {
-    let seal: Seal;
+  /** The receiver's answer, or why there was none. */
+  const ask = async (entry: OutboxRow): Promise<Seal | { failed: string }> => {
     try {
       const namespace = (env as Record<string, Receiver>)[entry.to.attractor]!;
-      seal = await namespace.getByName(entry.to.name).receive(messages.messageOf(entry));
+      return await namespace.getByName(entry.to.name).receive(messages.messageOf(entry));
     } catch (error) {
-      messages.deliveryFailed(entry, text(error), { maxAttempts: delivery.attempts, firstBackoffMs: delivery.firstBackoffMs, react });
+      return { failed: text(error) };
+    }
+  };
+  /** Records an answer as the message's receipt with the hook's reaction, or its failed attempt. */
+  const record = (entry: OutboxRow, answer: Seal | { failed: string }) => {
+    if ("failed" in answer) {
+      messages.deliveryFailed(entry, answer.failed, { maxAttempts: delivery.attempts, firstBackoffMs: delivery.firstBackoffMs, react });
       return;
     }
     try {
-      messages.recordReceipt(entry, { seal }, react);
+      messages.recordReceipt(entry, { seal: answer }, react);
     } catch (error) {
       // The hook threw, so nothing was recorded: the receipt is asked for again later (the receiver answers the same).
       console.error(`noema: ${attractor} onReceipt failed for message ${entry.messageId}; retrying:`, error);
       messages.deliveryFailed(entry, `onReceipt failed: ${text(error)}`, { firstBackoffMs: delivery.firstBackoffMs, counted: false });
     }
   };
+  const deliver = async (entry: OutboxRow) => record(entry, await ask(entry));
   if (delivery.immediate) {
     let inFlight = 0;
     messages.onSent = () => {
       const room = Math.min(delivery.concurrency - inFlight, delivery.batch);
       if (room <= 0) return;
       const taken = messages.takeSent(room, delivery.leaseMs, IMMEDIATE_FALLBACK_MS);
+      if (taken.length === 0) return;
       inFlight += taken.length;
-      for (const entry of taken) {
-        deliver(entry)
-          // Nothing recorded: the message is left to its lease, and then to the alarm.
-          .catch((error: unknown) => console.error(`noema: ${attractor} delivery of message ${entry.messageId} failed; the alarm retries it:`, error))
-          .finally(() => {
-            if (--inFlight === 0) settled();
-          });
-      }
+      // What one commit sent is answered together: its receipts are recorded in one turn, so one
+      // durable write covers them all instead of one each.
+      Promise.all(taken.map(ask))
+        .then((answers) => answers.forEach((answer, i) => record(taken[i]!, answer)))
+        // Nothing recorded: the messages are left to their leases, and then to the alarm.
+        .catch((error: unknown) => console.error(`noema: ${attractor} delivery of ${taken.length} message(s) failed; the alarm retries them:`, error))
+        .finally(() => {
+          inFlight -= taken.length;
+          if (inFlight === 0) settled();
+        });
     };
   }
   return {

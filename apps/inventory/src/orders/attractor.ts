@@ -8,8 +8,8 @@ import { type Decision, type LineStep, type LineView, onCommit, onLineReceipt, o
 import { isFinal, type LineStatus, type OrderStatus } from "./status.js";
 import { COMMIT_MARGIN_SECONDS, lineReservationId, MAX_NOTE, MAX_ORDER_LINES, type OrderLine, OrderTtl, orders, type OrderVocabulary } from "./vocabulary.js";
 
-/** The key of the order's own frozen expiry. */
-const EXPIRY_KEY = "order-expiry";
+/** The key of an order's own frozen expiry. */
+const expiryKey = (orderId: string) => `order-expiry:${orderId}`;
 const MARGIN_MS = COMMIT_MARGIN_SECONDS * 1000;
 /** The longest a reservation may be held (the reserve op's own bound). */
 const MAX_HOLD_SECONDS = OrderTtl.unwrap().maxValue ?? 86_400;
@@ -70,6 +70,7 @@ export interface CreateOrder {
 const ORDER = columnsOf(orderNomos, "orders", "id", "status", "ttl_seconds", "created_at", "expires_at", "problem", "releases_sent_at");
 const LINE = columnsOf(orderNomos, "order_lines", "line_index", "product_id", "location_id", "quantity", "status", "reservation_id", "hold_expires_at", "reason");
 const HISTORY = columnsOf(orderNomos, "order_history", "status", "note", "at");
+const ORDER_ID = columnsOf(orderNomos, "orders", "id");
 
 /** A reason or note cut to what the order's law records. */
 const fit = (text: string) => (text.length > MAX_NOTE ? `${text.slice(0, MAX_NOTE - 1)}…` : text);
@@ -78,8 +79,8 @@ const sameLines = (a: readonly OrderLine[], b: readonly OrderLine[]) =>
   a.length === b.length && a.every((l, i) => l.productId === b[i]!.productId && l.locationId === b[i]!.locationId && l.quantity === b[i]!.quantity);
 
 /**
- * One order: coordinator of an all-or-nothing commitment over the product Attractors of its
- * lines, by messages. Every decision is one Intent that records it and sends what follows from
+ * The orders of one shard (`orderStub`): each the coordinator of an all-or-nothing commitment over
+ * the product Attractors of its lines, by messages. Every decision is one Intent that records it and sends what follows from
  * it; every receipt is reacted to in the transaction that records it (`onReceipt`). The
  * protocol's branching is in protocol.ts.
  */
@@ -102,7 +103,7 @@ export class OrderAttractor extends Attractor.of(orders)<Env> {
 
   /** Creates the order (reserving every line), or returns it when it exists with the same lines. */
   create(input: CreateOrder): OrderResult {
-    const existing = this.current();
+    const existing = this.current(input.orderId);
     if (existing) {
       if (sameLines(existing.lines, input.lines)) return { ok: true, created: false, order: present(existing) };
       return { ok: false, status: 409, code: "conflict", message: `order ${input.orderId} exists with other lines` };
@@ -113,29 +114,35 @@ export class OrderAttractor extends Attractor.of(orders)<Env> {
       orders,
       (s) => {
         const order = s.createOrder(input);
-        s.$freeze({ at: order.expiresAt, key: EXPIRY_KEY }, (frozen) => frozen.moveOrder({ to: "releasing", note: "expired" }));
+        s.$freeze({ at: order.expiresAt, key: expiryKey(input.orderId) }, (frozen) => frozen.moveOrder({ orderId: input.orderId, to: "releasing", note: "expired" }));
         for (const line of lines) this.send(s, "reserve", input.orderId, line, holdTtl);
       },
       { limits: this.intentLimits },
     );
     this.apply(intent);
-    return { ok: true, created: true, order: present(this.read()!) };
+    return { ok: true, created: true, order: present(this.read(input.orderId)!) };
   }
 
   /** The order, or undefined when none was created here. */
-  order(): OrderJson | undefined {
-    const order = this.current();
+  order(orderId: string): OrderJson | undefined {
+    const order = this.current(orderId);
     return order && present(order);
+  }
+
+  /** The shard's newest orders (at most `limit`, up to 100, newest first) without their history, as the inspector lists them. */
+  recent(limit = 20): OrderJson[] {
+    const ids = this.query(ORDER_ID, "FROM orders ORDER BY created_at DESC, id LIMIT ?", Math.min(Math.max(limit, 1), 100));
+    return ids.map(({ id }) => present(this.read(id, false)!));
   }
 
   /**
    * The order once its status is one of `statuses` (or any final one), else as it is after
    * `timeoutMs` (at most 30 s): a client waits for `reserved` or `committed` without polling.
    */
-  async waitFor(statuses: readonly OrderStatus[], timeoutMs = 10_000): Promise<OrderJson | undefined> {
+  async waitFor(orderId: string, statuses: readonly OrderStatus[], timeoutMs = 10_000): Promise<OrderJson | undefined> {
     const deadline = Date.now() + Math.min(Math.max(timeoutMs, 0), 30_000);
     for (;;) {
-      const order = this.order();
+      const order = this.order(orderId);
       if (!order || statuses.includes(order.status) || isFinal(order.status) || Date.now() >= deadline) return order;
       await new Promise<void>((resolve) => {
         const done = () => {
@@ -150,26 +157,28 @@ export class OrderAttractor extends Attractor.of(orders)<Env> {
   }
 
   /** Decides to commit (once every line is held) and sends the commits; repeating it changes nothing. */
-  commit(): OrderResult {
-    return this.decide((order) => {
+  commit(orderId: string): OrderResult {
+    return this.decide(orderId, (order) => {
       const decision = onCommit(order, Date.now(), MARGIN_MS);
-      if (!decision.ok && (order.status === "releasing" || order.status === "released") && this.expired()) return { ok: false, reason: "the order expired before it was committed" };
+      if (!decision.ok && (order.status === "releasing" || order.status === "released") && this.expired(orderId)) return { ok: false, reason: "the order expired before it was committed" };
       return decision;
     });
   }
 
   /** Releases every hold (cancel); a committed order cannot be. */
-  cancel(): OrderResult {
-    return this.decide((order) => onRelease(order, "cancelled"));
+  cancel(orderId: string): OrderResult {
+    return this.decide(orderId, (order) => onRelease(order, "cancelled"));
   }
 
   /** Every receipt about a line: recorded with what it leads to, in one transaction. */
   protected override onReceipt(receipt: Receipt): Intent | undefined {
     const parsed = parseMessageKey(receipt.key);
+    if (!parsed) return undefined;
+    const dot = parsed.reservationId.lastIndexOf(".");
     // The protocol reads the order and its lines, never the history.
-    const order = this.read(false);
-    if (!parsed || !order) return undefined;
-    const lineIndex = Number(parsed.reservationId.slice(parsed.reservationId.lastIndexOf(".") + 1));
+    const order = this.read(parsed.reservationId.slice(0, dot), false);
+    if (!order) return undefined;
+    const lineIndex = Number(parsed.reservationId.slice(dot + 1));
     const seal = receipt.seal;
     const holdExpiresAt = seal?.success ? (seal.outputs[0] as { expiresAt?: number } | undefined)?.expiresAt : undefined;
     const reason = seal && !seal.success ? seal.reason.message : receipt.error;
@@ -187,9 +196,9 @@ export class OrderAttractor extends Attractor.of(orders)<Env> {
     for (const done of this.waiting) done();
   }
 
-  /** The expiry woke: release every line (the frozen Intent moved the order to `releasing`). */
+  /** An expiry woke: release every line of each order it moved to `releasing`. */
   protected override onWake(_outcomes: WakeOutcome[]): void {
-    this.current();
+    for (const { id } of this.query(ORDER_ID, "FROM orders WHERE status = 'releasing' AND releases_sent_at IS NULL")) this.current(id);
   }
 
   /**
@@ -198,25 +207,25 @@ export class OrderAttractor extends Attractor.of(orders)<Env> {
    * between the two, its next call or wake sends them (the order records that it did).
    * Returns the order as it is then.
    */
-  private current(): OrderState | undefined {
-    const order = this.read();
+  private current(orderId: string): OrderState | undefined {
+    const order = this.read(orderId);
     const plan = order && onReleasing(order);
     if (!plan) return order;
     this.apply(this.intentOf(order, plan));
-    return this.read();
+    return this.read(orderId);
   }
 
-  private decide(decision: (order: OrderState) => Decision): OrderResult {
-    const order = this.current();
-    if (!order) return { ok: false, status: 404, code: "not_found", message: `order ${this.world.name} does not exist` };
+  private decide(orderId: string, decision: (order: OrderState) => Decision): OrderResult {
+    const order = this.current(orderId);
+    if (!order) return { ok: false, status: 404, code: "not_found", message: `order ${orderId} does not exist` };
     const d = decision(order);
     if (!d.ok) return { ok: false, status: 409, code: "conflict", message: d.reason };
     if (d.plan) this.apply(this.intentOf(order, d.plan));
-    return { ok: true, order: present(this.read()!) };
+    return { ok: true, order: present(this.read(orderId)!) };
   }
 
-  private expired(): boolean {
-    return this.query("SELECT 1 FROM order_history WHERE status = 'releasing' AND note = 'expired'").length > 0;
+  private expired(orderId: string): boolean {
+    return this.query("SELECT 1 FROM order_history WHERE order_id = ? AND status = 'releasing' AND note = 'expired'", orderId).length > 0;
   }
 
   private get intentLimits(): IntentLimits {
@@ -226,16 +235,20 @@ export class OrderAttractor extends Attractor.of(orders)<Env> {
   /** A plan as one Intent: the order's steps, then its messages. */
   private intentOf(order: OrderState, plan: Plan): Intent {
     const holdTtl = Math.min(order.ttlSeconds + COMMIT_MARGIN_SECONDS, MAX_HOLD_SECONDS);
+    const orderId = order.id;
     return buildIntent(
       orders,
       (s) => {
         const line = plan.line;
-        if (line) (s[line.op] as (args: LineStep["args"]) => unknown)("reason" in line.args && line.args.reason !== undefined ? { ...line.args, reason: fit(line.args.reason) } : line.args);
-        if (plan.decideCommit) s.decideCommit({});
-        if (plan.move) s.moveOrder(plan.move.note === undefined ? plan.move : { ...plan.move, note: fit(plan.move.note) });
-        if (plan.releasesSent) s.releasesSent({});
-        if (plan.problem) s.recordProblem({ problem: fit(plan.problem) });
-        if (plan.cancelExpiry) s.$cancel({ key: EXPIRY_KEY });
+        if (line) {
+          const args = "reason" in line.args && line.args.reason !== undefined ? { ...line.args, reason: fit(line.args.reason) } : line.args;
+          (s[line.op] as (args: LineStep["args"] & { orderId: string }) => unknown)({ orderId, ...args });
+        }
+        if (plan.decideCommit) s.decideCommit({ orderId });
+        if (plan.move) s.moveOrder({ orderId, to: plan.move.to, ...(plan.move.note === undefined ? {} : { note: fit(plan.move.note) }) });
+        if (plan.releasesSent) s.releasesSent({ orderId });
+        if (plan.problem) s.recordProblem({ orderId, problem: fit(plan.problem) });
+        if (plan.cancelExpiry) s.$cancel({ key: expiryKey(orderId) });
         for (const m of plan.send) this.send(s, m.kind, order.id, order.lines[m.lineIndex]!, holdTtl);
       },
       { limits: this.intentLimits },
@@ -254,10 +267,10 @@ export class OrderAttractor extends Attractor.of(orders)<Env> {
   }
 
   /** The order, with its history unless `history` is false (the protocol does not read it). */
-  private read(history = true): OrderState | undefined {
-    const row = this.query(ORDER, "FROM orders")[0];
+  private read(orderId: string, history = true): OrderState | undefined {
+    const row = this.query(ORDER, "FROM orders WHERE id = ?", orderId)[0];
     if (!row) return undefined;
-    const lines = this.query(LINE, "FROM order_lines ORDER BY line_index").map((l) => ({
+    const lines = this.query(LINE, "FROM order_lines WHERE order_id = ? ORDER BY line_index", orderId).map((l) => ({
       index: l.line_index,
       productId: l.product_id,
       locationId: l.location_id,
@@ -277,7 +290,7 @@ export class OrderAttractor extends Attractor.of(orders)<Env> {
       ...(row.problem === null ? {} : { problem: row.problem }),
       lines,
       history: history
-        ? this.query(HISTORY, "FROM order_history ORDER BY seq").map((h) => ({
+        ? this.query(HISTORY, "FROM order_history WHERE order_id = ? ORDER BY seq", orderId).map((h) => ({
             status: h.status,
             at: h.at,
             ...(h.note === null ? {} : { note: h.note }),

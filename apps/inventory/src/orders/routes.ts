@@ -3,13 +3,14 @@ import { type Context, Hono } from "hono";
 import * as z from "zod";
 import type { Env } from "../env.js";
 import type { OrderResult } from "./attractor.js";
+import { orderStub } from "./shards.js";
 import { OrderId, OrderLines, OrderTtl } from "./vocabulary.js";
 
 type App = { Bindings: Env };
 
 const CreateBody = z.strictObject({ orderId: OrderId.optional(), lines: OrderLines, ttlSeconds: OrderTtl });
 
-const stubOf = (c: Context<App>, orderId: string) => c.env.ORDER_ATTRACTOR.getByName(orderId);
+const stubOf = (c: Context<App>, orderId: string) => orderStub(c.env.ORDER_ATTRACTOR, orderId);
 const orderIdOf = (c: Context<App>) => parseInput(OrderId, c.req.param("orderId"), ["orderId"]);
 
 /** 202 with the order, or the error the Attractor named; nothing changed in that case. */
@@ -30,10 +31,16 @@ orderRoutes.post("/", async (c) => {
 
 orderRoutes.get("/:orderId", async (c) => {
   const orderId = orderIdOf(c);
-  const order = await stubOf(c, orderId).order();
+  const order = await stubOf(c, orderId).order(orderId);
   if (!order) throw new ApiError(404, "not_found", `order ${orderId} does not exist`);
   return c.json({ order });
 });
 
-orderRoutes.post("/:orderId/commit", async (c) => answer(c, await stubOf(c, orderIdOf(c)).commit()));
-orderRoutes.delete("/:orderId", async (c) => answer(c, await stubOf(c, orderIdOf(c)).cancel()));
+orderRoutes.post("/:orderId/commit", async (c) => {
+  const orderId = orderIdOf(c);
+  return answer(c, await stubOf(c, orderId).commit(orderId));
+});
+orderRoutes.delete("/:orderId", async (c) => {
+  const orderId = orderIdOf(c);
+  return answer(c, await stubOf(c, orderId).cancel(orderId));
+});

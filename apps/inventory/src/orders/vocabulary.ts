@@ -50,8 +50,8 @@ export const MAX_NOTE = 1000;
 const Note = z.string().min(1).max(MAX_NOTE);
 const OrderStatus = z.enum(ORDER_STATUSES);
 
-const lineArgs = z.object({ lineIndex: LineIndex });
-const lineWithReason = z.object({ lineIndex: LineIndex, reason: Note });
+const lineArgs = z.object({ orderId: OrderId, lineIndex: LineIndex });
+const lineWithReason = z.object({ orderId: OrderId, lineIndex: LineIndex, reason: Note });
 const lineOutput = (status: (typeof LINE_STATUSES)[number]) => z.object({ lineIndex: z.number(), status: z.literal(status) });
 const lineRefusal = (a: { lineIndex: number }, what: string) => `line ${a.lineIndex} is not ${what}`;
 
@@ -71,10 +71,10 @@ export const orders = defineVocabulary(orderNomos, {
 
   holdLine: operation({
     description: "A line's product holds its stock until holdExpiresAt (the reserve receipt).",
-    args: z.object({ lineIndex: LineIndex, holdExpiresAt: z.number().int().min(0) }),
+    args: z.object({ orderId: OrderId, lineIndex: LineIndex, holdExpiresAt: z.number().int().min(0) }),
     output: lineOutput("reserved"),
     statements: ({ arg, ctx }) => ({
-      line: sql`UPDATE order_lines SET status = 'reserved', hold_expires_at = ${arg.holdExpiresAt}, updated_at = ${ctx.now} WHERE line_index = ${arg.lineIndex} AND status = 'pending' RETURNING line_index`.expect({
+      line: sql`UPDATE order_lines SET status = 'reserved', hold_expires_at = ${arg.holdExpiresAt}, updated_at = ${ctx.now} WHERE order_id = ${arg.orderId} AND line_index = ${arg.lineIndex} AND status = 'pending' RETURNING line_index`.expect({
         rows: 1,
         refusal: (a) => lineRefusal(a, "pending"),
       }),
@@ -87,7 +87,7 @@ export const orders = defineVocabulary(orderNomos, {
     args: lineWithReason,
     output: lineOutput("refused"),
     statements: ({ arg, ctx }) => ({
-      line: sql`UPDATE order_lines SET status = 'refused', reason = ${arg.reason}, updated_at = ${ctx.now} WHERE line_index = ${arg.lineIndex} AND status = 'pending' RETURNING line_index`.expect({
+      line: sql`UPDATE order_lines SET status = 'refused', reason = ${arg.reason}, updated_at = ${ctx.now} WHERE order_id = ${arg.orderId} AND line_index = ${arg.lineIndex} AND status = 'pending' RETURNING line_index`.expect({
         rows: 1,
         refusal: (a) => lineRefusal(a, "pending"),
       }),
@@ -100,7 +100,7 @@ export const orders = defineVocabulary(orderNomos, {
     args: lineArgs,
     output: lineOutput("committed"),
     statements: ({ arg, ctx }) => ({
-      line: sql`UPDATE order_lines SET status = 'committed', updated_at = ${ctx.now} WHERE line_index = ${arg.lineIndex} AND status = 'reserved' RETURNING line_index`.expect({
+      line: sql`UPDATE order_lines SET status = 'committed', updated_at = ${ctx.now} WHERE order_id = ${arg.orderId} AND line_index = ${arg.lineIndex} AND status = 'reserved' RETURNING line_index`.expect({
         rows: 1,
         refusal: (a) => lineRefusal(a, "reserved"),
       }),
@@ -110,10 +110,10 @@ export const orders = defineVocabulary(orderNomos, {
 
   releaseLine: operation({
     description: "A line's product holds nothing for it any more (a release receipt, or a hold found gone).",
-    args: z.object({ lineIndex: LineIndex, reason: Note.optional() }),
+    args: z.object({ orderId: OrderId, lineIndex: LineIndex, reason: Note.optional() }),
     output: lineOutput("released"),
     statements: ({ arg, ctx }) => ({
-      line: sql`UPDATE order_lines SET status = 'released', reason = COALESCE(${arg.reason}, reason), updated_at = ${ctx.now} WHERE line_index = ${arg.lineIndex} AND status IN ('pending', 'reserved') RETURNING line_index`.expect({
+      line: sql`UPDATE order_lines SET status = 'released', reason = COALESCE(${arg.reason}, reason), updated_at = ${ctx.now} WHERE order_id = ${arg.orderId} AND line_index = ${arg.lineIndex} AND status IN ('pending', 'reserved') RETURNING line_index`.expect({
         rows: 1,
         refusal: (a) => lineRefusal(a, "pending or reserved"),
       }),
@@ -126,7 +126,7 @@ export const orders = defineVocabulary(orderNomos, {
     args: lineWithReason,
     output: z.object({ lineIndex: z.number() }),
     statements: ({ arg, ctx }) => ({
-      line: sql`UPDATE order_lines SET reason = ${arg.reason}, updated_at = ${ctx.now} WHERE line_index = ${arg.lineIndex} RETURNING line_index`.expect({
+      line: sql`UPDATE order_lines SET reason = ${arg.reason}, updated_at = ${ctx.now} WHERE order_id = ${arg.orderId} AND line_index = ${arg.lineIndex} RETURNING line_index`.expect({
         rows: 1,
         kind: "not_found",
         refusal: (a) => `line ${a.lineIndex} does not exist`,
@@ -137,39 +137,39 @@ export const orders = defineVocabulary(orderNomos, {
 
   moveOrder: operation({
     description: "Moves the order to a status its current one may go to (see ORDER_TRANSITIONS), recording it in the history.",
-    args: z.object({ to: OrderStatus, note: Note.optional() }),
+    args: z.object({ orderId: OrderId, to: OrderStatus, note: Note.optional() }),
     output: z.object({ status: OrderStatus }),
     statements: ({ arg, ctx, computed }) => ({
-      order: sql`UPDATE orders SET status = ${arg.to}, updated_at = ${ctx.now} WHERE status IN (SELECT value FROM json_each(${computed((a: { to: (typeof ORDER_STATUSES)[number] }) => JSON.stringify(sourcesOf(a.to)))})) RETURNING id`.expect({
+      order: sql`UPDATE orders SET status = ${arg.to}, updated_at = ${ctx.now} WHERE id = ${arg.orderId} AND status IN (SELECT value FROM json_each(${computed((a: { to: (typeof ORDER_STATUSES)[number] }) => JSON.stringify(sourcesOf(a.to)))})) RETURNING id`.expect({
         rows: 1,
         refusal: (a) => `the order cannot become ${a.to} from its current status`,
       }),
-      history: sql`INSERT INTO order_history (order_id, status, note, at) SELECT id, status, ${arg.note}, ${ctx.now} FROM orders`,
+      history: sql`INSERT INTO order_history (order_id, status, note, at) SELECT id, status, ${arg.note}, ${ctx.now} FROM orders WHERE id = ${arg.orderId}`,
     }),
     result: (_rows, a) => ({ status: a.to }),
   }),
 
   decideCommit: operation({
     description: "Records the decision to commit: only while the order is reserved, before its deadline, and every hold outlives now by the margin.",
-    args: z.object({ marginMs: z.literal(COMMIT_MARGIN_MS).default(COMMIT_MARGIN_MS) }),
+    args: z.object({ orderId: OrderId, marginMs: z.literal(COMMIT_MARGIN_MS).default(COMMIT_MARGIN_MS) }),
     output: z.object({ status: z.literal("committing") }),
     statements: ({ arg, ctx }) => ({
-      guard: sql`SELECT id FROM orders WHERE status = 'reserved' AND expires_at > ${ctx.now} AND NOT EXISTS (SELECT 1 FROM order_lines WHERE hold_expires_at IS NULL OR hold_expires_at < ${ctx.now} + ${arg.marginMs})`.expect({
+      guard: sql`SELECT id FROM orders WHERE id = ${arg.orderId} AND status = 'reserved' AND expires_at > ${ctx.now} AND NOT EXISTS (SELECT 1 FROM order_lines WHERE order_id = ${arg.orderId} AND (hold_expires_at IS NULL OR hold_expires_at < ${ctx.now} + ${arg.marginMs}))`.expect({
         rows: 1,
         refusal: () => "the order may commit only while reserved, before it expires, and while every hold outlives the commit margin",
       }),
-      order: sql`UPDATE orders SET status = 'committing', updated_at = ${ctx.now} WHERE status = 'reserved'`,
-      history: sql`INSERT INTO order_history (order_id, status, note, at) SELECT id, 'committing', 'decided to commit', ${ctx.now} FROM orders`,
+      order: sql`UPDATE orders SET status = 'committing', updated_at = ${ctx.now} WHERE id = ${arg.orderId} AND status = 'reserved'`,
+      history: sql`INSERT INTO order_history (order_id, status, note, at) VALUES (${arg.orderId}, 'committing', 'decided to commit', ${ctx.now})`,
     }),
     result: () => ({ status: "committing" as const }),
   }),
 
   releasesSent: operation({
     description: "Records that the releases of a releasing order are sent (in the Intent that sends them).",
-    args: z.object({}),
+    args: z.object({ orderId: OrderId }),
     output: z.object({ sentAt: z.number() }),
-    statements: ({ ctx }) => ({
-      order: sql`UPDATE orders SET releases_sent_at = ${ctx.now}, updated_at = ${ctx.now} WHERE status = 'releasing' AND releases_sent_at IS NULL RETURNING id`.expect({
+    statements: ({ arg, ctx }) => ({
+      order: sql`UPDATE orders SET releases_sent_at = ${ctx.now}, updated_at = ${ctx.now} WHERE id = ${arg.orderId} AND status = 'releasing' AND releases_sent_at IS NULL RETURNING id`.expect({
         rows: 1,
         refusal: () => "the order is not releasing, or its releases were already sent",
       }),
@@ -179,11 +179,11 @@ export const orders = defineVocabulary(orderNomos, {
 
   recordProblem: operation({
     description: "Records on the order what went outside the guarantee's assumptions (see the README): visible, never silent.",
-    args: z.object({ problem: Note }),
+    args: z.object({ orderId: OrderId, problem: Note }),
     output: z.object({ problem: z.string() }),
     statements: ({ arg, ctx }) => ({
-      order: sql`UPDATE orders SET problem = CASE WHEN problem IS NULL THEN ${arg.problem} ELSE problem || '; ' || ${arg.problem} END, updated_at = ${ctx.now}`,
-      history: sql`INSERT INTO order_history (order_id, status, note, at) SELECT id, status, ${arg.problem}, ${ctx.now} FROM orders`,
+      order: sql`UPDATE orders SET problem = CASE WHEN problem IS NULL THEN ${arg.problem} ELSE problem || '; ' || ${arg.problem} END, updated_at = ${ctx.now} WHERE id = ${arg.orderId}`,
+      history: sql`INSERT INTO order_history (order_id, status, note, at) SELECT id, status, ${arg.problem}, ${ctx.now} FROM orders WHERE id = ${arg.orderId}`,
     }),
     result: (_rows, a) => ({ problem: a.problem }),
   }),

@@ -19,6 +19,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath, URLSearchParams } from "node:url";
+import { openInspector } from "./inspector.mjs";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const [distArg, parts, n = "1000", reps = "3", out = join(tmpdir(), "noema-bench.cpuprofile")] = process.argv.slice(2);
@@ -98,29 +99,13 @@ try {
   await profileRequest("warm", 200, 1);
   const [target] = await (await fetch(`http://127.0.0.1:${inspector}/json`)).json();
   // wrangler's inspector proxy accepts local origins only.
-  const socket = new globalThis.WebSocket(target.webSocketDebuggerUrl, { headers: { Origin: "http://127.0.0.1" } });
-  await new Promise((ok, fail) => {
-    socket.onopen = ok;
-    socket.onerror = () => fail(new Error(`cannot open the inspector at ${target.webSocketDebuggerUrl}`));
-  });
-  let next = 0;
-  const waiting = new Map();
-  socket.onmessage = (event) => {
-    const message = JSON.parse(event.data);
-    waiting.get(message.id)?.(message);
-    waiting.delete(message.id);
-  };
-  const send = (method, params = {}) =>
-    new Promise((ok) => {
-      waiting.set(++next, ok);
-      socket.send(JSON.stringify({ id: next, method, params }));
-    });
+  const { send, close } = await openInspector(target.webSocketDebuggerUrl, { Origin: "http://127.0.0.1" });
   await send("Profiler.enable");
   await send("Profiler.setSamplingInterval", { interval: SAMPLE_US });
   await send("Profiler.start");
   const timed = await profileRequest("profiled", Number(n), Number(reps));
   const { result } = await send("Profiler.stop");
-  socket.close();
+  close();
   writeFileSync(out, JSON.stringify(result.profile));
   const ops = Number(n) * Number(reps) * parts.split(",").length;
   console.log(`timed under the profiler: ${JSON.stringify(timed)}`);

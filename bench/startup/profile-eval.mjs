@@ -27,6 +27,7 @@ import { performance } from "node:perf_hooks";
 import { dirname, join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
+import { openInspector } from "../inspector.mjs";
 import { configOf, upload, workerdConfig } from "./measure.mjs";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
@@ -98,23 +99,7 @@ async function profiledStart(i) {
       if (k > 3000 || child.exitCode !== null) throw new Error(`no inspector:\n${stderr}`);
       await sleep(5);
     }
-    const socket = new globalThis.WebSocket(targets[0].webSocketDebuggerUrl);
-    await new Promise((ok, fail) => {
-      socket.onopen = ok;
-      socket.onerror = () => fail(new Error(`cannot open ${targets[0].webSocketDebuggerUrl}`));
-    });
-    let next = 0;
-    const waiting = new Map();
-    socket.onmessage = (event) => {
-      const message = JSON.parse(event.data);
-      waiting.get(message.id)?.(message);
-      waiting.delete(message.id);
-    };
-    const send = (method, params = {}) =>
-      new Promise((ok) => {
-        waiting.set(++next, ok);
-        socket.send(JSON.stringify({ id: next, method, params }));
-      });
+    const { send, close } = await openInspector(targets[0].webSocketDebuggerUrl);
     await send("Profiler.enable");
     await send("Profiler.setSamplingInterval", { interval: SAMPLE_US });
     await send("Profiler.start");
@@ -128,7 +113,7 @@ async function profiledStart(i) {
     const ms = performance.now() - t0;
     if (res.status >= 500) throw new Error(`${request.path} -> ${res.status}`);
     const { result } = await send("Profiler.stop");
-    socket.close();
+    close();
     return { profile: result.profile, ms };
   } finally {
     try {

@@ -269,7 +269,8 @@ export function defineNomos<const T extends Record<string, TableSpec>, const V e
   if (typeof spec.name !== "string" || spec.name.length < 1 || spec.name.length > MAX_NAME_LENGTH) {
     throw new NomosDefinitionError(`Nomos name must be 1–${MAX_NAME_LENGTH} characters, got "${spec.name}"`);
   }
-  const elements: Record<string, string> = {};
+  // What each element's hash covers; hashed on first read (a Sieve's derivation), not at module evaluation.
+  const elementValues: [string, unknown][] = [];
   const checkMessages: Record<string, string> = {};
   const ddl: string[] = [];
   const canonicalTables: Record<string, unknown> = {};
@@ -307,15 +308,14 @@ export function defineNomos<const T extends Record<string, TableSpec>, const V e
     for (const [check, c] of Object.entries(t.checks ?? {})) addCheck(ident("check", check), c.message);
     for (const [col, c] of Object.entries(t.columns)) {
       if (c.spec.check) addCheck(`${table}_${col}_check`, c.spec.check.message);
-      elements[`column:${table}.${col}`] = contentHash(canonicalColumn(c.spec));
+      elementValues.push([`column:${table}.${col}`, canonicalColumn(c.spec)]);
     }
     const tableLevel = canonicalTableLevel(t);
     canonicalTables[table] = {
       ...tableLevel,
       columns: Object.fromEntries(Object.entries(t.columns).map(([k, c]) => [k, canonicalColumn(c.spec)])),
     };
-    elements[`table:${table}`] = contentHash(tableLevel);
-    elements[`shape:${table}`] = contentHash([...columns].sort());
+    elementValues.push([`table:${table}`, tableLevel], [`shape:${table}`, [...columns].sort()]);
     ddl.push(...tableDdl(table, t));
   }
   const invariants = spec.invariants ?? {};
@@ -325,17 +325,21 @@ export function defineNomos<const T extends Record<string, TableSpec>, const V e
     const violations = normalizeSql(inv.violations);
     // The element is what the invariant asserts (a Sieve names it); its scope is how it is checked,
     // which the law's hash covers. Unscoped invariants hash as they always did.
-    elements[`invariant:${name}`] = contentHash(violations);
+    elementValues.push([`invariant:${name}`, violations]);
     canonicalInvariants[name] = inv.scope ? { violations, scope: checkScope(name, inv.scope, spec.tables) } : violations;
   }
   const hash = contentHash({ name: spec.name, tables: canonicalTables, invariants: canonicalInvariants });
+  let elements: Readonly<Record<ElementKey, string>> | undefined;
   const nomos = Object.freeze({
     name: spec.name,
     version: spec.version,
     hash,
     tables: spec.tables,
     invariants,
-    elements: Object.freeze(elements) as Record<ElementKey, string>,
+    // One SHA-256 per table, column and invariant: a Worker that only routes to its Durable Objects never reads them.
+    get elements(): Readonly<Record<ElementKey, string>> {
+      return (elements ??= Object.freeze(Object.fromEntries(elementValues.map(([key, value]) => [key, contentHash(value)]))) as Record<ElementKey, string>);
+    },
     ddl: Object.freeze(ddl),
     checkMessages: Object.freeze(checkMessages),
   });

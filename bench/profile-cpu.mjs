@@ -13,6 +13,8 @@
 // <parts> may instead be `rpc:<target>:<c>` (e.g. rpc:noema:32): the Worker -> DO calls of the RPC
 // figure, n calls with c in flight on a fresh DO per rep, Worker and DO in the one profile. Their
 // (idle) and (program) rows are the commits and workerd's RPC machinery, not JavaScript.
+// <parts> `wake`: the wake figure's request, n × reps entries frozen from code, woken by the alarm,
+// then as many plain sedimentations of the same Intent (wakeDue against sedimentation in the tree).
 import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -53,6 +55,7 @@ async function post(path, query) {
 }
 
 async function profileRequest(name, count, rounds) {
+  if (parts === "wake") return post("/wake", { name, n: String(count * rounds), plain: String(count * rounds) });
   if (!parts.startsWith("rpc:")) return post("/profile", { name, n: String(count), reps: String(rounds), parts });
   const [, target, c = "1"] = parts.split(":");
   let ms = 0;
@@ -96,7 +99,8 @@ try {
     if (i > 360) throw new Error("wrangler dev did not answer within 90 s");
     await sleep(250);
   }
-  await profileRequest("warm", 200, 1);
+  // A wake's warm-up hashes enough for the Attractor to have switched to node:crypto (see installFastHash) before the profile.
+  await profileRequest("warm", parts === "wake" ? 1000 : 200, 1);
   const [target] = await (await fetch(`http://127.0.0.1:${inspector}/json`)).json();
   // wrangler's inspector proxy accepts local origins only.
   const { send, close } = await openInspector(target.webSocketDebuggerUrl, { Origin: "http://127.0.0.1" });

@@ -209,7 +209,11 @@ export abstract class Attractor<Env = unknown, L extends Vocabulary | Lineage = 
       return sql.exec<Row>(`SELECT ${from.sql} ${clause}`, ...params).toArray();
     }) as Query;
     const host: SedimentHost = (this.host = {
-      db: { exec: (text, params) => sql.exec<Row>(text, ...params).toArray(), raw: (text, params) => [...sql.exec(text, ...params).raw()] as SqlValue[][] },
+      db: {
+        exec: (text, params) => sql.exec<Row>(text, ...params).toArray(),
+        raw: (text, params) => [...sql.exec(text, ...params).raw()] as SqlValue[][],
+        run: (text, params) => sql.exec(text, ...params).rowsWritten,
+      },
       transaction: (fn) => ctx.storage.transactionSync(fn),
       now: underTest ? () => Date.now() + underTest.offset : () => Date.now(),
       onAlarmWorkChanged: (earliest) => this.sharedAlarm.changed(earliest),

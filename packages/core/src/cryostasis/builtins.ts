@@ -88,6 +88,11 @@ const freezeArgs = once(() =>
   }),
 );
 const cancelArgs = once(() => z.strictObject({ key: z.optional(z.unknown()) }));
+/** What `cancelArgs` accepts as it is: no field but `key` (a loop, no closure per call). */
+function onlyKey(rest: Record<string, unknown>): boolean {
+  for (const k of Object.keys(rest)) if (k !== "key") return false;
+  return true;
+}
 
 /** `$freeze` arguments as `freezeArgs` reads them. */
 interface FreezeShape {
@@ -211,7 +216,8 @@ export const cancelStep: BuiltinStep = {
   carries: false,
   check(scope, given, at) {
     const { rest, refs, issues } = splitRefs(scope, given, this.refFields, at);
-    const parsed = cancelArgs().safeParse(rest);
+    // Its one field is recognised without Zod (a cancel is in every API release); anything else the schema names.
+    const parsed = onlyKey(rest) ? { success: true as const, data: rest as { key?: unknown } } : cancelArgs().safeParse(rest);
     if (!parsed.success) issues.push(...zodIssues(parsed.error, [...at, "args"]));
     const key = refs.key ?? (parsed.success ? parsed.data.key : undefined);
     if (key === undefined && parsed.success) issues.push(issue("invalid_type", [...at, "args", "key"], "is required"));

@@ -1,5 +1,5 @@
 import { canonicalJson, type Json } from "../canonical/index.js";
-import type { Row, SqlExecutor } from "../host/index.js";
+import type { Row, SqlExecutor, SqlValue } from "../host/index.js";
 import { definedArgs, hasRef, type Intent, type IntentStep, type NomosStamp, resolveArgs } from "../intent/index.js";
 import { type Sieve, sieveHash } from "../sieve/index.js";
 
@@ -33,7 +33,8 @@ export const CRYOSTASIS_DDL = [
  */
 export const FREEZE_SQL = `INSERT INTO _noema_cryostasis (cryo_id, wake_at, intent, sediment_id, step, sieve_id, nomos_version, world_id, freeze_key, frozen_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
-export const CANCEL_SQL = `DELETE FROM _noema_cryostasis WHERE freeze_key = ? RETURNING cryo_id`;
+export const CANCEL_SQL = `DELETE FROM _noema_cryostasis WHERE freeze_key = ?`;
+const REMOVE_SQL = `DELETE FROM _noema_cryostasis WHERE cryo_id = ?`;
 
 /** Frozen Intents woken per alarm run by default; the alarm is re-armed for the rest. */
 export const WAKE_BATCH = 500;
@@ -277,12 +278,18 @@ export class CryostasisStore {
   }
 
   cancelKey(key: string): boolean {
-    return this.db.exec(CANCEL_SQL, [key]).length > 0;
+    return this.deleted(CANCEL_SQL, key);
   }
 
   /** Removes an entry; false when it is already gone (woken or cancelled before). */
   remove(cryoId: number): boolean {
-    return this.db.exec(`DELETE FROM _noema_cryostasis WHERE cryo_id = ? RETURNING cryo_id`, [cryoId]).length > 0;
+    return this.deleted(REMOVE_SQL, cryoId);
+  }
+
+  /** Runs a delete of at most one entry: whether it removed one. Every wake pays this, so RETURNING only where the host cannot count. */
+  private deleted(sql: string, param: SqlValue): boolean {
+    const { db } = this;
+    return db.run ? db.run(sql, [param]) > 0 : db.exec(`${sql} RETURNING cryo_id`, [param]).length > 0;
   }
 
   earliest(): number | undefined {

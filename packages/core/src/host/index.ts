@@ -36,6 +36,12 @@ export interface SqlExecutor {
   exec(sql: string, params: readonly SqlValue[]): Row[];
   /** The same, rows as arrays in column order: cheaper where many rows are read (verification). Optional. */
   raw?(sql: string, params: readonly SqlValue[]): SqlValue[][];
+  /**
+   * Runs a statement that returns no rows and says how many rows it wrote (indexes and triggers
+   * may count too): 0 exactly when it changed nothing. Optional: without it, a delete that must
+   * know whether it removed a row asks for RETURNING, which costs SQLite about a third more.
+   */
+  run?(sql: string, params: readonly SqlValue[]): number;
 }
 
 /** What sedimentation needs from its runtime: SQL, a synchronous transaction and a clock. */

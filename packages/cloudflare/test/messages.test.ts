@@ -13,6 +13,13 @@ const sendOpen = (receiver: string, holder: string) =>
 /** The sender's messages feature and outbox, driven here as a delivery run drives them. */
 type Delivery = { outbox: { earliest(): number | undefined }; features: { messages: { takeDue(now: number, limit: number, until: number, recheck?: number): unknown[] } } };
 const delivery = (instance: SendingLedger) => (instance as unknown as { sedimenter: Delivery }).sedimenter;
+/** A fresh sender whose sealed Intent has sent a fresh receiver `holder`'s account opening, not yet delivered. */
+async function sentOne(holder: string) {
+  const [sender, receiver] = [freshName("sender"), freshName("receiver")];
+  const stub = env.SENDING_LEDGER.getByName(sender);
+  expect(await stub.sedimentation(sendOpen(receiver, holder))).toMatchObject({ success: true });
+  return { sender, receiver, stub };
+}
 
 async function get(path: string) {
   const res = await SELF.fetch(`https://ledger.test${path}`);
@@ -54,10 +61,7 @@ describe("messages over the generic routes", () => {
   });
 
   it("a message taken by a run that died is delivered as soon as the object starts again, not after its lease", async () => {
-    const [sender, receiver] = [freshName("sender"), freshName("receiver")];
-    const stub = env.SENDING_LEDGER.getByName(sender);
-    const intent = sendOpen(receiver, "carol");
-    expect(await stub.sedimentation(intent)).toMatchObject({ success: true });
+    const { sender, receiver, stub } = await sentOne("carol");
     // A delivery run takes it (its lease is a minute) and dies before the receiver answers.
     const leased = await runInDurableObject(stub, (instance: SendingLedger) => {
       const now = Date.now();
@@ -75,10 +79,7 @@ describe("messages over the generic routes", () => {
   });
 
   it("a message taken for delivery is not taken again by the same run until its lease ends, and taking it writes nothing", async () => {
-    const [sender, receiver] = [freshName("sender"), freshName("receiver")];
-    const stub = env.SENDING_LEDGER.getByName(sender);
-    const intent = sendOpen(receiver, "dave");
-    expect(await stub.sedimentation(intent)).toMatchObject({ success: true });
+    const { sender, stub } = await sentOne("dave");
     const [before] = (await get(`/senders/${sender}/outbox`)).body.messages;
     const taken = await runInDurableObject(stub, (instance: SendingLedger) => {
       const now = Date.now();
@@ -95,10 +96,7 @@ describe("messages over the generic routes", () => {
   });
 
   it("a message taken right after its send has the alarm look again soon, in case the object dies; once that time has passed, it waits out its lease", async () => {
-    const [sender, receiver] = [freshName("sender"), freshName("receiver")];
-    const stub = env.SENDING_LEDGER.getByName(sender);
-    const intent = sendOpen(receiver, "erin");
-    expect(await stub.sedimentation(intent)).toMatchObject({ success: true });
+    const { stub } = await sentOne("erin");
     const times = await runInDurableObject(stub, (instance: SendingLedger) => {
       const now = Date.now();
       const { features, outbox } = delivery(instance);

@@ -6,7 +6,7 @@ import { lineMessage } from "./messages.js";
 import { orderNomos } from "./nomos.js";
 import { type Decision, type LineStep, type LineView, onCommit, onLineReceipt, onRelease, onReleasing, type OrderView, type Plan, parseMessageKey } from "./protocol.js";
 import { isFinal, type LineStatus, type OrderStatus } from "./status.js";
-import { COMMIT_MARGIN_SECONDS, lineReservationId, MAX_NOTE, MAX_ORDER_LINES, type OrderLine, OrderTtl, orders, type OrderVocabulary } from "./vocabulary.js";
+import { COMMIT_MARGIN_SECONDS, lineReservationId, MAX_NOTE, MAX_ORDER_LINES, type OrderLine, OrderTtl, orders, type OrderVocabulary, parseLineReservationId } from "./vocabulary.js";
 
 /** The key of an order's own frozen expiry. */
 const expiryKey = (orderId: string) => `order-expiry:${orderId}`;
@@ -174,11 +174,10 @@ export class OrderAttractor extends Attractor.of(orders)<Env> {
   protected override onReceipt(receipt: Receipt): Intent | undefined {
     const parsed = parseMessageKey(receipt.key);
     if (!parsed) return undefined;
-    const dot = parsed.reservationId.lastIndexOf(".");
+    const { orderId, lineIndex } = parseLineReservationId(parsed.reservationId);
     // The protocol reads the order and its lines, never the history.
-    const order = this.read(parsed.reservationId.slice(0, dot), false);
+    const order = this.read(orderId, false);
     if (!order) return undefined;
-    const lineIndex = Number(parsed.reservationId.slice(dot + 1));
     const seal = receipt.seal;
     const holdExpiresAt = seal?.success ? (seal.outputs[0] as { expiresAt?: number } | undefined)?.expiresAt : undefined;
     const reason = seal && !seal.success ? seal.reason.message : receipt.error;

@@ -43,6 +43,11 @@ export const OrderLines = z
 
 /** The reservation id of line `lineIndex` at its product: known before the hold exists, so compensation can name it. */
 export const lineReservationId = (orderId: string, lineIndex: number): string => `${orderId}.${lineIndex}`;
+/** The order and line a `lineReservationId` names (an order id may hold dots; the line index is after the last). */
+export function parseLineReservationId(reservationId: string): { orderId: string; lineIndex: number } {
+  const dot = reservationId.lastIndexOf(".");
+  return { orderId: reservationId.slice(0, dot), lineIndex: Number(reservationId.slice(dot + 1)) };
+}
 
 const LineIndex = z.number().int().min(0).max(MAX_ORDER_LINES - 1);
 /** Characters of a reason or note the order records; longer ones (a product's refusal, say) are cut to fit. */

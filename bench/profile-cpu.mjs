@@ -15,6 +15,8 @@
 // (idle) and (program) rows are the commits and workerd's RPC machinery, not JavaScript.
 // <parts> `wake`: the wake figure's request, n × reps entries frozen from code, woken by the alarm,
 // then as many plain sedimentations of the same Intent (wakeDue against sedimentation in the tree).
+// <parts> `sync:<target>` (noema or hand): n writes, each broadcast, inside one request to a World with
+// one subscriber (a WebSocket in this process): the sync figure's in-DO part.
 import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -56,6 +58,7 @@ async function post(path, query) {
 
 async function profileRequest(name, count, rounds) {
   if (parts === "wake") return post("/wake", { name, n: String(count * rounds), plain: String(count * rounds) });
+  if (parts.startsWith("sync:")) return syncWrites(parts.slice("sync:".length), name, count * rounds);
   if (!parts.startsWith("rpc:")) return post("/profile", { name, n: String(count), reps: String(rounds), parts });
   const [, target, c = "1"] = parts.split(":");
   let ms = 0;
@@ -64,6 +67,25 @@ async function profileRequest(name, count, rounds) {
     ms += (await post("/rpc", { target, name: `${name}-${r}`, k: String(count), c })).ms;
   }
   return { calls: count * rounds, c: Number(c), ms, microsPerCall: (ms * 1000) / (count * rounds) };
+}
+
+/** n writes of the sync figure's in-DO part (`/sync-inside`: each write and its broadcast, in one request) to a fresh World of `target` with one subscriber. */
+async function syncWrites(side, name, n) {
+  const target = side === "noema" ? "noema" : "hand-chain";
+  await post("/sync-setup", { target, name });
+  const path = side === "noema" ? `/api/products/${name}/sync?token=bench-token` : `/sync/hand/${name}`;
+  const ws = new globalThis.WebSocket(`${url.replace(/^http/, "ws")}${path}`);
+  await new Promise((ready, fail) => {
+    ws.addEventListener("open", () => (side === "noema" ? ws.send(JSON.stringify({ t: "hello", protocol: 1, law: { version: 3, hash: "0".repeat(64) } })) : ready()));
+    ws.addEventListener("message", (e) => {
+      const text = String(e.data);
+      if (text.startsWith('{"t":"snapshot"')) ready();
+    });
+    ws.addEventListener("error", () => fail(new Error(`WebSocket ${path} failed`)));
+  });
+  const { ms } = await post("/sync-inside", { target, name, k: String(n) });
+  ws.close(1000);
+  return { writes: n, ms, microsPerWrite: (ms * 1000) / n };
 }
 
 /** µs per op by function name (anonymous ones by line), inclusive (once per stack) and self. */

@@ -2,6 +2,7 @@ import { SELF } from "cloudflare:test";
 import { buildIntent, explain } from "@noema/core";
 import { operationHash } from "@noema/core/runtime";
 import { ApiError, bearerAuth, parseInput, queryInt, tokenAuth } from "@noema/cloudflare/http";
+import { Hono } from "hono";
 import { describe, expect, expectTypeOf, it } from "vitest";
 import * as zc from "zod";
 import * as zm from "zod/mini";
@@ -167,5 +168,14 @@ describe("parseInput and queryInt, with classic zod or zod/mini", () => {
         expect(refused(() => parseInput(schema, { amount: 1, page: { limit } })).issues).toEqual([{ path: "page.limit", message: "must be a whole number, 1 to 50" }]);
       }
     }
+  });
+
+  it("answers with the error envelope under Hono's default error handler too (an app without handleErrors)", async () => {
+    const app = new Hono().post("/", () => parseInput(zm.strictObject({ amount: zm.int() }), { amount: "2" }, ["body"]));
+    const res = await app.request("/", { method: "POST" });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toEqual({
+      error: { code: "invalid_input", message: expect.stringMatching(/^body\.amount: /), issues: [{ path: "body.amount", message: expect.any(String) }] },
+    });
   });
 });

@@ -9,7 +9,7 @@ import { type Attractor, DEFAULT_PAGE, MAX_PAGE } from "../attractor.js";
 import { ApiError, errorResponse, httpIssue, invalidInput, onError } from "./errors.js";
 import { defaultName, parseInput, queryInt, readJson } from "./input.js";
 import { sealResponse } from "./seal.js";
-import { syncRoutes } from "./sync.js";
+import { addSyncRoute } from "./sync.js";
 
 /** Largest request body accepted; an Intent may not exceed the core's 64 KiB either. */
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -91,11 +91,12 @@ export function attractorRoutes<E extends HonoEnv>(options: AttractorRoutesOptio
   const router = new Hono<E>();
   router.onError(onError);
   // Ahead of `auth`: the sync socket's token is checked by the Attractor's `authorize`.
-  router.route("/", syncRoutes<E>({ namespace: options.namespace, path, name: nameSchema }));
+  addSyncRoute(router, { namespace: options.namespace, path, name: nameSchema });
   // On its own paths only: mounted, "*" would also cover the app's other routes under the prefix.
+  const limit = limitBody(options.maxBodyBytes);
   for (const own of [`${path}/*`, "/explain", "/nomos", "/connection"]) {
     if (options.auth) router.use(own, options.auth);
-    router.use(own, limitBody(options.maxBodyBytes));
+    router.use(own, limit);
   }
 
   const attractor = (c: Context<E>) => options.namespace(c.env).getByName(parseInput(nameSchema, c.req.param(param), [param]));

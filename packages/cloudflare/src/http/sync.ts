@@ -24,12 +24,17 @@ export interface SyncRoutesOptions<E extends HonoEnv> {
  * headers on a WebSocket: the token travels in `?token=` or the subprotocol.
  */
 export function syncRoutes<E extends HonoEnv>(options: SyncRoutesOptions<E>): Hono<E> {
+  const router = new Hono<E>();
+  router.onError(onError);
+  return addSyncRoute(router, options);
+}
+
+/** Adds `GET <path>/sync` to `router` (whose error handler must be `onError`): `attractorRoutes` adds it to its own, not mounting a second app. */
+export function addSyncRoute<E extends HonoEnv>(router: Hono<E>, options: SyncRoutesOptions<E>): Hono<E> {
   const path = options.path ?? "/:name";
   const param = /:([A-Za-z_]\w*)/.exec(path)?.[1];
   if (!param) throw new TypeError(`syncRoutes: path ${path} names no parameter, as in /ledgers/:name`);
   const name = options.name ?? defaultName();
-  const router = new Hono<E>();
-  router.onError(onError);
   router.get(`${path}/sync`, async (c) => {
     const request = c.req.raw;
     if (request.headers.get("Upgrade")?.toLowerCase() !== "websocket") throw new ApiError(426, "upgrade_required", "the sync route speaks WebSocket: send Upgrade: websocket");

@@ -1,7 +1,7 @@
-import { SELF } from "cloudflare:test";
+import { env, SELF } from "cloudflare:test";
 import { buildIntent, explain } from "@noema/core";
 import { operationHash } from "@noema/core/runtime";
-import { ApiError, bearerAuth, parseInput, queryInt, tokenAuth } from "@noema/cloudflare/http";
+import { ApiError, attractorRoutes, bearerAuth, parseInput, queryInt, tokenAuth } from "@noema/cloudflare/http";
 import { Hono } from "hono";
 import { describe, expect, expectTypeOf, it } from "vitest";
 import * as zc from "zod";
@@ -98,6 +98,15 @@ describe("attractorRoutes for any Attractor", () => {
     const unset = await call("GET", `/unset/${name}/verify`);
     expect(unset.status).toBe(503);
     expect(unset.body).toEqual({ error: { code: "not_configured", message: "UNSET_TOKEN is not set on this Worker" } });
+  });
+
+  it("serves alone as well as mounted: its own router is built on its first match", async () => {
+    const alone = attractorRoutes<{ Bindings: Env }>({ namespace: (e) => e.LEDGER_ATTRACTOR, law: ledger, auth: tokenAuth({ secret: "LEDGER_TOKEN" }) });
+    const nomos = await alone.request("/nomos", { headers: { authorization: `Bearer ${TOKEN}` } }, env);
+    expect(nomos.status).toBe(200);
+    expect(await nomos.json()).toMatchObject({ name: ledgerNomos.name, version: ledgerNomos.version });
+    expect((await alone.request(`/${freshName()}/verify`, {}, env)).status).toBe(401);
+    expect((await alone.request(`/${freshName()}/verify`, { headers: { authorization: `Bearer ${TOKEN}` } }, env)).status).toBe(200);
   });
 
   it("keeps bearerAuth one release as a deprecated alias of tokenAuth", () => {

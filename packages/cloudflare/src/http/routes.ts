@@ -1,13 +1,14 @@
 import { connectionFor, describeVocabulary, explainOutside, Lineage, parseClaimed, REASON_KINDS, type Vocabulary } from "@noema/core";
 import { AUDIT_PAGE, once, operationHash } from "@noema/core/runtime";
 import type { Context, Env as HonoEnv, MiddlewareHandler } from "hono";
-import { Hono } from "hono/tiny";
 import { bodyLimit } from "hono/body-limit";
+import type { Hono } from "hono/tiny";
 import * as z from "zod/mini";
 import type { $ZodType } from "zod/v4/core";
 import { type Attractor, DEFAULT_PAGE, MAX_PAGE } from "../attractor.js";
 import { ApiError, errorResponse, httpIssue, invalidInput, onError } from "./errors.js";
 import { defaultName, parseInput, queryInt, readJson } from "./input.js";
+import { mountableApp } from "./router.js";
 import { sealResponse } from "./seal.js";
 import { addSyncRoute } from "./sync.js";
 
@@ -88,7 +89,7 @@ export function attractorRoutes<E extends HonoEnv>(options: AttractorRoutesOptio
   if (!param) throw new TypeError(`attractorRoutes: path ${path} names no parameter, as in /ledgers/:name`);
   const nameSchema = options.name ?? defaultName();
 
-  const router = new Hono<E>();
+  const router = mountableApp<E>();
   router.onError(onError);
   // Ahead of `auth`: the sync socket's token is checked by the Attractor's `authorize`.
   addSyncRoute(router, { namespace: options.namespace, path, name: nameSchema });

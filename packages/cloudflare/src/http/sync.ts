@@ -1,11 +1,12 @@
 import { SYNC_CLOSE } from "@noema/core/sync";
 import type { Env as HonoEnv } from "hono";
-import { Hono } from "hono/tiny";
+import type { Hono } from "hono/tiny";
 import { type $ZodType, safeParse } from "zod/v4/core";
 import type { Attractor } from "../attractor.js";
 import { refuseSocket, SYNC_PATH } from "../sync/index.js";
 import { ApiError, onError } from "./errors.js";
 import { defaultName } from "./input.js";
+import { mountableApp } from "./router.js";
 
 /** What `syncRoutes` takes: the namespace, and where the route lives and which names it accepts. */
 export interface SyncRoutesOptions<E extends HonoEnv> {
@@ -24,7 +25,7 @@ export interface SyncRoutesOptions<E extends HonoEnv> {
  * headers on a WebSocket: the token travels in `?token=` or the subprotocol.
  */
 export function syncRoutes<E extends HonoEnv>(options: SyncRoutesOptions<E>): Hono<E> {
-  const router = new Hono<E>();
+  const router = mountableApp<E>();
   router.onError(onError);
   return addSyncRoute(router, options);
 }

@@ -87,12 +87,11 @@ export function attractorRoutes<E extends HonoEnv>(options: AttractorRoutesOptio
   const path = options.path ?? "/:name";
   const param = /:([A-Za-z_]\w*)/.exec(path)?.[1];
   if (!param) throw new TypeError(`attractorRoutes: path ${path} names no parameter, as in /ledgers/:name`);
-  const nameSchema = options.name ?? defaultName();
 
   const router = mountableApp<E>();
   router.onError(onError);
   // Ahead of `auth`: the sync socket's token is checked by the Attractor's `authorize`.
-  addSyncRoute(router, { namespace: options.namespace, path, name: nameSchema });
+  addSyncRoute(router, { namespace: options.namespace, path, ...(options.name ? { name: options.name } : {}) });
   // On its own paths only: mounted, "*" would also cover the app's other routes under the prefix.
   const limit = limitBody(options.maxBodyBytes);
   for (const own of [`${path}/*`, "/explain", "/nomos", "/connection"]) {
@@ -100,7 +99,8 @@ export function attractorRoutes<E extends HonoEnv>(options: AttractorRoutesOptio
     router.use(own, limit);
   }
 
-  const attractor = (c: Context<E>) => options.namespace(c.env).getByName(parseInput(nameSchema, c.req.param(param), [param]));
+  // The default name schema is built by the first request that needs it, not while the modules load.
+  const attractor = (c: Context<E>) => options.namespace(c.env).getByName(parseInput(options.name ?? defaultName(), c.req.param(param), [param]));
 
   router.post(`${path}/intents`, async (c) => {
     const stub = attractor(c);

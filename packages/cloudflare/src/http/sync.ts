@@ -35,11 +35,10 @@ export function addSyncRoute<E extends HonoEnv>(router: Hono<E>, options: SyncRo
   const path = options.path ?? "/:name";
   const param = /:([A-Za-z_]\w*)/.exec(path)?.[1];
   if (!param) throw new TypeError(`syncRoutes: path ${path} names no parameter, as in /ledgers/:name`);
-  const name = options.name ?? defaultName();
   router.get(`${path}/sync`, async (c) => {
     const request = c.req.raw;
     if (request.headers.get("Upgrade")?.toLowerCase() !== "websocket") throw new ApiError(426, "upgrade_required", "the sync route speaks WebSocket: send Upgrade: websocket");
-    const parsed = safeParse(name, c.req.param(param));
+    const parsed = safeParse(options.name ?? defaultName(), c.req.param(param));
     if (!parsed.success) return refuseSocket(request, SYNC_CLOSE.unknownWorld, "no such World");
     const url = new URL(request.url);
     return options.namespace(c.env).getByName(parsed.data).fetch(new Request(new URL(`${SYNC_PATH}${url.search}`, url), { headers: request.headers }));

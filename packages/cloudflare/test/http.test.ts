@@ -101,7 +101,7 @@ describe("attractorRoutes for any Attractor", () => {
   });
 
   it("serves alone as well as mounted: its own router is built on its first match", async () => {
-    const alone = attractorRoutes<{ Bindings: Env }>({ namespace: (e) => e.LEDGER_ATTRACTOR, law: ledger, auth: tokenAuth({ secret: "LEDGER_TOKEN" }) });
+    const alone = attractorRoutes<{ Bindings: Cloudflare.Env & { LEDGER_TOKEN?: string } }>({ namespace: (e) => e.LEDGER_ATTRACTOR, law: ledger, auth: tokenAuth({ secret: "LEDGER_TOKEN" }) });
     const nomos = await alone.request("/nomos", { headers: { authorization: `Bearer ${TOKEN}` } }, env);
     expect(nomos.status).toBe(200);
     expect(await nomos.json()).toMatchObject({ name: ledgerNomos.name, version: ledgerNomos.version });
@@ -180,7 +180,7 @@ describe("parseInput and queryInt, with classic zod or zod/mini", () => {
   });
 
   it("answers with the error envelope under Hono's default error handler too (an app without handleErrors)", async () => {
-    const app = new Hono().post("/", () => parseInput(zm.strictObject({ amount: zm.int() }), { amount: "2" }, ["body"]));
+    const app = new Hono().post("/", (c) => c.json(parseInput(zm.strictObject({ amount: zm.int() }), { amount: "2" }, ["body"])));
     const res = await app.request("/", { method: "POST" });
     expect(res.status).toBe(400);
     expect(await res.json()).toEqual({

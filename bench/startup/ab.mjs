@@ -9,13 +9,12 @@
 // a fresh workerd on an empty store, as bench/startup/measure.mjs does for `npm run bench`; per
 // folder it prints the medians, the range of the CPU times, and the ratios to the hand-written
 // Worker: module evaluation (the unrouted start over the empty Worker's) and the first request.
-import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { configOf, startup, upload } from "./measure.mjs";
+import { configOf, startup, upload, wranglerRunner } from "./measure.mjs";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const [samplesArg, ...dirs] = process.argv.slice(2);
@@ -31,14 +30,7 @@ const freePort = () =>
       server.close(() => ok(port));
     });
   });
-const node = join(root, "node_modules", ".bin", "node");
-const run = (args, logFile) =>
-  spawn(`${node} ${join(root, "node_modules", "wrangler", "bin", "wrangler.js")} ${args.map((a) => JSON.stringify(a)).join(" ")} > ${JSON.stringify(logFile)} 2>&1`, {
-    shell: true,
-    cwd: root,
-    env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
-  });
-const tail = (f) => readFileSync(f, "utf8").slice(-2000);
+const { run, tail } = wranglerRunner(root);
 const folder = (name) => join(root, "bench", "startup", name);
 
 // The same requests and token as bench/run.mjs's startup figures.

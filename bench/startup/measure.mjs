@@ -68,6 +68,18 @@ function breakdown(meta) {
   return { packages, importedBy: Object.fromEntries(Object.entries(importedBy).map(([k, v]) => [k, [...v].sort()])) };
 }
 
+/** `upload`'s `run` and `tail` for a script that owns no other processes: this repository's wrangler, its output into `logFile`. */
+export function wranglerRunner(root) {
+  const node = join(root, "node_modules", ".bin", "node");
+  const run = (args, logFile) =>
+    spawn(`${node} ${join(root, "node_modules", "wrangler", "bin", "wrangler.js")} ${args.map((a) => JSON.stringify(a)).join(" ")} > ${JSON.stringify(logFile)} 2>&1`, {
+      shell: true,
+      cwd: root,
+      env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
+    });
+  return { run, tail: (file) => readFileSync(file, "utf8").slice(-2000) };
+}
+
 /**
  * Bundles a Worker folder as `wrangler deploy --dry-run` does and reads its upload size.
  * `run(args, logFile)` spawns wrangler (bench/run.mjs owns processes); returns the bundle folder too.

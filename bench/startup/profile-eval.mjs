@@ -28,7 +28,7 @@ import { dirname, join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { openInspector } from "../inspector.mjs";
-import { configOf, upload, workerdConfig } from "./measure.mjs";
+import { configOf, upload, workerdConfig, wranglerRunner } from "./measure.mjs";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const [dirArg = "bench/startup/noema", which = "unrouted", runsArg = "5", out = join(tmpdir(), "noema-eval.cpuprofile")] = process.argv.slice(2);
@@ -42,14 +42,7 @@ const request = REQUESTS[which];
 if (!request) throw new Error(`request: unrouted or first, not ${which}`);
 
 const tmp = mkdtempSync(join(tmpdir(), "noema-eval-profile-"));
-const node = join(root, "node_modules", ".bin", "node");
-const run = (args, logFile) =>
-  spawn(`${node} ${join(root, "node_modules", "wrangler", "bin", "wrangler.js")} ${args.map((a) => JSON.stringify(a)).join(" ")} > ${JSON.stringify(logFile)} 2>&1`, {
-    shell: true,
-    cwd: root,
-    env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
-  });
-const tail = (f) => readFileSync(f, "utf8").slice(-2000);
+const { run, tail } = wranglerRunner(root);
 const given = resolve(root, dirArg);
 const { file: givenFile, config } = configOf(given);
 // PROFILE_MINIFY=0: the same bundle unminified, so that module-scope code maps to its source lines.

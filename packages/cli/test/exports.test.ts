@@ -73,7 +73,7 @@ describe("entry points", () => {
   });
 
   it("@noema/core/sql installs the SQL parser and derives what noema build writes", () => {
-    expect(exportsOf(here("../../core/src/sql.ts"))).toStrictEqual(["footprintTable", "type FootprintTable"]);
+    expect(exportsOf(here("../../core/src/sql.ts"))).toStrictEqual(["footprintLaws", "footprintTable", "type FootprintTable"]);
   });
 
   it("@noema/core/check exports the model checker", () => {

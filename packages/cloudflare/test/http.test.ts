@@ -1,7 +1,8 @@
-import { SELF } from "cloudflare:test";
+import { env, SELF } from "cloudflare:test";
 import { buildIntent, explain } from "@noema/core";
 import { operationHash } from "@noema/core/runtime";
-import { ApiError, bearerAuth, parseInput, queryInt, tokenAuth } from "@noema/cloudflare/http";
+import { ApiError, attractorRoutes, bearerAuth, parseInput, queryInt, tokenAuth } from "@noema/cloudflare/http";
+import { Hono } from "hono";
 import { describe, expect, expectTypeOf, it } from "vitest";
 import * as zc from "zod";
 import * as zm from "zod/mini";
@@ -99,6 +100,15 @@ describe("attractorRoutes for any Attractor", () => {
     expect(unset.body).toEqual({ error: { code: "not_configured", message: "UNSET_TOKEN is not set on this Worker" } });
   });
 
+  it("serves alone as well as mounted: its own router is built on its first match", async () => {
+    const alone = attractorRoutes<{ Bindings: Cloudflare.Env & { LEDGER_TOKEN?: string } }>({ namespace: (e) => e.LEDGER_ATTRACTOR, law: ledger, auth: tokenAuth({ secret: "LEDGER_TOKEN" }) });
+    const nomos = await alone.request("/nomos", { headers: { authorization: `Bearer ${TOKEN}` } }, env);
+    expect(nomos.status).toBe(200);
+    expect(await nomos.json()).toMatchObject({ name: ledgerNomos.name, version: ledgerNomos.version });
+    expect((await alone.request(`/${freshName()}/verify`, {}, env)).status).toBe(401);
+    expect((await alone.request(`/${freshName()}/verify`, { headers: { authorization: `Bearer ${TOKEN}` } }, env)).status).toBe(200);
+  });
+
   it("keeps bearerAuth one release as a deprecated alias of tokenAuth", () => {
     expect(bearerAuth).toBe(tokenAuth);
   });
@@ -167,5 +177,14 @@ describe("parseInput and queryInt, with classic zod or zod/mini", () => {
         expect(refused(() => parseInput(schema, { amount: 1, page: { limit } })).issues).toEqual([{ path: "page.limit", message: "must be a whole number, 1 to 50" }]);
       }
     }
+  });
+
+  it("answers with the error envelope under Hono's default error handler too (an app without handleErrors)", async () => {
+    const app = new Hono().post("/", (c) => c.json(parseInput(zm.strictObject({ amount: zm.int() }), { amount: "2" }, ["body"])));
+    const res = await app.request("/", { method: "POST" });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toEqual({
+      error: { code: "invalid_input", message: expect.stringMatching(/^body\.amount: /), issues: [{ path: "body.amount", message: expect.any(String) }] },
+    });
   });
 });

@@ -11,4 +11,4 @@ export type { FootprintTable } from "./footprint/index.js";
 
 useFootprintReader(deriveFootprint);
 
-export { footprintTable } from "./sieve/index.js";
+export { footprintLaws, footprintTable } from "./sieve/index.js";

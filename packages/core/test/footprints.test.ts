@@ -9,11 +9,13 @@ import { ledger } from "./ledger.js";
 import { defineNomos, defineVocabulary, integer, NomosDefinitionError, operation, registerFootprints, sql, type TableSpec, text, type Vocabulary, VocabularyDefinitionError } from "../src/index.js";
 import { sieveOf } from "../src/sieve/index.js";
 import type { FootprintReader } from "../src/footprint/index.js";
-import { footprintTable } from "../src/sql.js";
+import { footprintLaws, footprintTable } from "../src/sql.js";
+import { nobleSha256Hex, useSha256 } from "../src/runtime.js";
 
 interface Registry {
   reader?: FootprintReader;
   tables: Map<string, unknown>;
+  hashes?: Map<string, string>;
 }
 const registry = () => (globalThis as Record<symbol, Registry>)[Symbol.for("noema.footprints")]!;
 
@@ -22,10 +24,13 @@ beforeEach(() => {
   parser = registry().reader;
   delete registry().reader;
   registry().tables.clear();
+  registry().hashes?.clear();
 });
 afterEach(() => {
   registry().reader = parser;
   registry().tables.clear();
+  registry().hashes?.clear();
+  useSha256(undefined);
 });
 
 const tables = { notes: { columns: { id: text().primaryKey(), body: text().notNull(), n: integer().notNull() } } };
@@ -42,12 +47,28 @@ const invariants = { positive: { violations: "SELECT id FROM notes WHERE n < 0",
 
 /** Defines the notes law with the parser, as `noema build` does, and returns its generated footprints. */
 function built(returning = "id"): ReturnType<typeof footprintTable> {
+  return generated(returning).table;
+}
+
+/** The generated footprints of the notes law and the canonical text of each law they are for, as `noema build` writes both. */
+function generated(returning = "id") {
   registry().reader = parser;
   try {
-    return footprintTable([defineVocabulary(defineNomos({ name: "notes", version: 1, tables, invariants }), ops(returning))]);
+    const laws = [defineVocabulary(defineNomos({ name: "notes", version: 1, tables, invariants }), ops(returning))];
+    return { table: footprintTable(laws), texts: footprintLaws(laws) };
   } finally {
     delete registry().reader;
   }
+}
+
+/** Counts the SHA-256 hashes taken from now on. */
+function countHashes(): { count: number } {
+  const hashes = { count: 0 };
+  useSha256((text) => {
+    hashes.count++;
+    return nobleSha256Hex(text);
+  });
+  return hashes;
 }
 
 describe("generated footprints (a Worker without the SQL parser)", () => {
@@ -77,6 +98,34 @@ describe("generated footprints (a Worker without the SQL parser)", () => {
     expect(() => defineVocabulary(nomos, ops("body"))).toThrow(
       /^operation "write" statement "insert": the footprints generated for this Nomos do not cover this statement \(the law changed since\): run `noema build` .*; in: INSERT INTO notes \(id, body, n\) VALUES \(\?, 'x', 1\) RETURNING body$/,
     );
+  });
+
+  it("are found by the law's canonical text: defining the law hashes nothing, and its hash is the one noema build wrote", () => {
+    const { table, texts } = generated("id");
+    registerFootprints(table, texts);
+    const hashes = countHashes();
+    const nomos = defineNomos({ name: "notes", version: 1, tables, invariants });
+    expect(() => defineVocabulary(nomos, ops("id"))).not.toThrow();
+    expect(hashes.count).toBe(0);
+    expect(Object.keys(table)).toEqual([nomos.hash]);
+    expect(hashes.count).toBe(1);
+  });
+
+  it("a law whose tables changed since (the same SQL) is refused when it is defined, with or without the canonical texts", () => {
+    const changed = { notes: { columns: { ...tables.notes.columns, extra: text() } } };
+    for (const withTexts of [true, false]) {
+      const { table, texts } = generated("id");
+      registerFootprints(table, withTexts ? texts : {});
+      const nomos = defineNomos({ name: "notes", version: 1, tables: changed, invariants });
+      expect(() => defineVocabulary(nomos, ops("id"))).toThrow(/^invariant "positive": no footprints were generated for Nomos notes v1 /);
+    }
+  });
+
+  it("generated without the canonical texts (before noema build wrote them), they are found by the law's hash", () => {
+    registerFootprints(built("id"));
+    const hashes = countHashes();
+    expect(() => defineVocabulary(defineNomos({ name: "notes", version: 1, tables, invariants }), ops("id"))).not.toThrow();
+    expect(hashes.count).toBe(1);
   });
 
   it("registered after the Nomos is defined (imported after it), they still check its invariants with the first vocabulary", () => {

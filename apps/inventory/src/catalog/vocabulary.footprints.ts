@@ -7,4 +7,6 @@ registerFootprints({
   "cb2ac5d4fa3b3103ab33338a061cd1e5e5b99682dd540af64784921f01a619ee": {
     "INSERT INTO products (product_id, first_stocked_at) VALUES (?, ?)": [["products"], ["products.first_stocked_at", "products.product_id"], ["products"], ["products"]],
   },
+}, {
+  "cb2ac5d4fa3b3103ab33338a061cd1e5e5b99682dd540af64784921f01a619ee": "{\"invariants\":{},\"name\":\"catalog\",\"tables\":{\"products\":{\"checks\":{},\"columns\":{\"first_stocked_at\":{\"check\":null,\"default\":null,\"notNull\":true,\"primaryKey\":false,\"type\":\"INTEGER\",\"unique\":false},\"product_id\":{\"check\":null,\"default\":null,\"notNull\":true,\"primaryKey\":true,\"type\":\"TEXT\",\"unique\":false}},\"indexes\":{},\"primaryKey\":null}}}",
 });

@@ -35,7 +35,12 @@ export class ApiError extends HTTPException {
     message: string,
     readonly extra: { issues?: HttpIssue[]; seal?: Seal } = {},
   ) {
-    super(status, { message, res: Response.json(envelope(code, message, extra), { status }) });
+    super(status, { message });
+  }
+
+  /** The envelope, made only where Hono's default error handler asks for it: `onError` makes its own. */
+  override getResponse(): Response {
+    return Response.json(envelope(this.code, this.message, this.extra), { status: this.status });
   }
 }
 

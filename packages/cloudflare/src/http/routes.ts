@@ -1,15 +1,16 @@
 import { connectionFor, describeVocabulary, explainOutside, Lineage, parseClaimed, REASON_KINDS, type Vocabulary } from "@noema/core";
 import { AUDIT_PAGE, once, operationHash } from "@noema/core/runtime";
 import type { Context, Env as HonoEnv, MiddlewareHandler } from "hono";
-import { Hono } from "hono/tiny";
 import { bodyLimit } from "hono/body-limit";
+import type { Hono } from "hono/tiny";
 import * as z from "zod/mini";
 import type { $ZodType } from "zod/v4/core";
 import { type Attractor, DEFAULT_PAGE, MAX_PAGE } from "../attractor.js";
 import { ApiError, errorResponse, httpIssue, invalidInput, onError } from "./errors.js";
 import { defaultName, parseInput, queryInt, readJson } from "./input.js";
+import { mountableApp } from "./router.js";
 import { sealResponse } from "./seal.js";
-import { syncRoutes } from "./sync.js";
+import { addSyncRoute } from "./sync.js";
 
 /** Largest request body accepted; an Intent may not exceed the core's 64 KiB either. */
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -86,19 +87,20 @@ export function attractorRoutes<E extends HonoEnv>(options: AttractorRoutesOptio
   const path = options.path ?? "/:name";
   const param = /:([A-Za-z_]\w*)/.exec(path)?.[1];
   if (!param) throw new TypeError(`attractorRoutes: path ${path} names no parameter, as in /ledgers/:name`);
-  const nameSchema = options.name ?? defaultName();
 
-  const router = new Hono<E>();
+  const router = mountableApp<E>();
   router.onError(onError);
   // Ahead of `auth`: the sync socket's token is checked by the Attractor's `authorize`.
-  router.route("/", syncRoutes<E>({ namespace: options.namespace, path, name: nameSchema }));
+  addSyncRoute(router, { namespace: options.namespace, path, ...(options.name ? { name: options.name } : {}) });
   // On its own paths only: mounted, "*" would also cover the app's other routes under the prefix.
+  const limit = limitBody(options.maxBodyBytes);
   for (const own of [`${path}/*`, "/explain", "/nomos", "/connection"]) {
     if (options.auth) router.use(own, options.auth);
-    router.use(own, limitBody(options.maxBodyBytes));
+    router.use(own, limit);
   }
 
-  const attractor = (c: Context<E>) => options.namespace(c.env).getByName(parseInput(nameSchema, c.req.param(param), [param]));
+  // The default name schema is built by the first request that needs it, not while the modules load.
+  const attractor = (c: Context<E>) => options.namespace(c.env).getByName(parseInput(options.name ?? defaultName(), c.req.param(param), [param]));
 
   router.post(`${path}/intents`, async (c) => {
     const stub = attractor(c);

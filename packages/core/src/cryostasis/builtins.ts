@@ -84,7 +84,7 @@ const freezeArgs = once(() =>
     at: z.optional(z.unknown()),
     delaySeconds: z.optional(z.unknown()),
     key: z.optional(z.unknown()),
-    intent: z.strictObject({ steps: z.array(stepSchema).check(z.minLength(1, "a frozen Intent needs at least one step")) }),
+    intent: z.strictObject({ steps: z.array(stepSchema()).check(z.minLength(1, "a frozen Intent needs at least one step")) }),
   }),
 );
 const cancelArgs = once(() => z.strictObject({ key: z.optional(z.unknown()) }));

@@ -41,9 +41,19 @@ export type FootprintTable = Readonly<Record<string, Readonly<Record<string, Foo
 /** Reads a statement's footprint from its SQL: node-sql-parser's, which `@noema/core/sql` installs. */
 export type FootprintReader = (nomos: Schema, sql: string) => Footprint;
 
+/**
+ * The canonical text of each law hashed in a FootprintTable, by its hash: what `noema build` hashed.
+ * A Worker finds its law's footprints by that text, so it does not hash the law while its modules load.
+ */
+export type FootprintLaws = Readonly<Record<string, string>>;
+
 interface Registry {
   reader?: FootprintReader;
   tables: Map<string, Readonly<Record<string, FootprintEntry>>>;
+  /** Law hash by canonical text, from `FootprintLaws` (older generated modules give none). */
+  hashes?: Map<string, string>;
+  /** Each Nomos's canonical text (what its hash covers), given by `defineNomos` of any copy of the core. */
+  texts?: WeakMap<Schema, string>;
 }
 
 // On globalThis under a registered symbol: the CLI installs the parser in its own copy of the core,
@@ -56,19 +66,38 @@ export function useFootprintReader(reader: FootprintReader): void {
   registry().reader = reader;
 }
 
+/** Records the canonical text a Nomos's hash covers: its generated footprints are found by it. */
+export function setLawText(nomos: Schema, text: string): void {
+  (registry().texts ??= new WeakMap()).set(nomos, text);
+}
+
+/** The canonical text a Nomos's hash covers, when `defineNomos` made it. */
+export const lawText = (nomos: Schema): string | undefined => registry().texts?.get(nomos);
+
+/**
+ * The key of a Nomos's generated footprints: the hash registered for its canonical text, found
+ * without hashing it (the same text gives the same hash), else its own hash.
+ */
+function tableKey(nomos: Schema): string {
+  const text = lawText(nomos);
+  return (text === undefined ? undefined : registry().hashes?.get(text)) ?? nomos.hash;
+}
+
 /** Whether a footprint of this Nomos can be found now: with the parser, or with footprints generated for it. */
 export function footprintsAvailable(nomos: Schema): boolean {
   const r = registry();
-  return r.reader !== undefined || r.tables.has(nomos.hash);
+  return r.reader !== undefined || r.tables.has(tableKey(nomos));
 }
 
 /**
  * Registers the footprints `noema build` derived for a law: the module it generates next to the
- * law calls this, and the law's module imports that one before it defines a vocabulary.
+ * law calls this, and the law's module imports that one before it defines a vocabulary. `laws`
+ * gives the canonical text of each law hashed, so that the Worker finds them without hashing its law.
  */
-export function registerFootprints(table: FootprintTable): void {
-  const { tables } = registry();
-  for (const [hash, statements] of Object.entries(table)) tables.set(hash, { ...tables.get(hash), ...statements });
+export function registerFootprints(table: FootprintTable, laws: FootprintLaws = {}): void {
+  const r = registry();
+  for (const [hash, statements] of Object.entries(table)) r.tables.set(hash, { ...r.tables.get(hash), ...statements });
+  for (const [hash, text] of Object.entries(laws)) (r.hashes ??= new Map()).set(text, hash);
 }
 
 /** The text the parser reads of a statement, and the generated footprints are keyed by. */
@@ -96,7 +125,7 @@ export function statementFootprint(nomos: Schema, sql: string): Footprint {
 function find(nomos: Schema, sql: string): Footprint {
   const { reader, tables } = registry();
   if (reader) return reader(nomos, sql);
-  const forNomos = tables.get(nomos.hash);
+  const forNomos = tables.get(tableKey(nomos));
   const entry = forNomos?.[footprintKey(sql)];
   if (!entry) {
     const why = forNomos

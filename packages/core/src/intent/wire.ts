@@ -118,24 +118,26 @@ export function resolveArgs(args: Record<string, ArgValue>, outputs: readonly Js
   return out;
 }
 
-/** An operation or output name: 1 to MAX_NAME_LENGTH characters. */
-const nameSchema = z.string().check(z.minLength(1), z.maxLength(MAX_NAME_LENGTH));
+// Every schema here is built on first use (see `once`): most Refs, steps and envelopes never reach
+// Zod (wellFormedRef, wellFormedEnvelope), and a cold start builds none.
 
-// Built on first use (see `once`): most Refs and envelopes never reach Zod (wellFormedRef, wellFormedEnvelope).
+/** An operation or output name: 1 to MAX_NAME_LENGTH characters. */
+const nameSchema = once(() => z.string().check(z.minLength(1), z.maxLength(MAX_NAME_LENGTH)));
+
 const refSchema = once(() =>
   z.strictObject({
-    $ref: z.strictObject({ step: z.number().check(z.int(), z.gte(0)), output: nameSchema }),
+    $ref: z.strictObject({ step: z.number().check(z.int(), z.gte(0)), output: nameSchema() }),
   }),
 );
 
-// Not z.record: it silently drops a "__proto__" key, which must be refused as an unknown argument instead.
-export const argsSchema = z.custom<Record<string, unknown>>(
-  (v) => typeof v === "object" && v !== null && !Array.isArray(v),
-  "step arguments must be an object",
-);
-
 /** One step on the wire, before its arguments are checked. */
-export const stepSchema = z.strictObject({ op: nameSchema, args: argsSchema });
+export const stepSchema = once(() =>
+  z.strictObject({
+    op: nameSchema(),
+    // Not z.record: it silently drops a "__proto__" key, which must be refused as an unknown argument instead.
+    args: z.custom<Record<string, unknown>>((v) => typeof v === "object" && v !== null && !Array.isArray(v), "step arguments must be an object"),
+  }),
+);
 
 const idempotencyKey = once(() => z.string().check(z.minLength(1, "must not be empty"), z.maxLength(MAX_KEY_LENGTH)));
 
@@ -143,9 +145,9 @@ const idempotencyKey = once(() => z.string().check(z.minLength(1, "must not be e
 export const envelope = once(() =>
   z.strictObject({
     v: z.literal(1, { error: "wire format version must be 1" }),
-    nomos: z.optional(z.strictObject({ name: nameSchema, version: z.number().check(z.int(), z.gte(1)), hash: z.string().check(z.regex(/^[0-9a-f]{64}$/)) })),
+    nomos: z.optional(z.strictObject({ name: nameSchema(), version: z.number().check(z.int(), z.gte(1)), hash: z.string().check(z.regex(/^[0-9a-f]{64}$/)) })),
     idempotencyKey: z.optional(idempotencyKey()),
-    steps: z.array(stepSchema).check(z.minLength(1, "an Intent needs at least one step")),
+    steps: z.array(stepSchema()).check(z.minLength(1, "an Intent needs at least one step")),
   }),
 );
 

@@ -1,5 +1,5 @@
-import { contentHash, normalizeSql } from "../canonical/index.js";
-import { footprintsAvailable, SieveDerivationError, statementFootprint } from "../footprint/index.js";
+import { canonicalJson, contentHash, normalizeSql, sha256Hex } from "../canonical/index.js";
+import { footprintsAvailable, setLawText, SieveDerivationError, statementFootprint } from "../footprint/index.js";
 import type { AnyColumn, CheckSpec, ColumnSpec, InferRow } from "./column.js";
 
 /** An index of a table: its columns in order, and whether it is UNIQUE. */
@@ -328,12 +328,17 @@ export function defineNomos<const T extends Record<string, TableSpec>, const V e
     elementValues.push([`invariant:${name}`, violations]);
     canonicalInvariants[name] = inv.scope ? { violations, scope: checkScope(name, inv.scope, spec.tables) } : violations;
   }
-  const hash = contentHash({ name: spec.name, tables: canonicalTables, invariants: canonicalInvariants });
+  // Hashed on first read, like the elements: the law's generated footprints are found by this text
+  // (see setLawText), so a Worker does not run SHA-256 while its modules load.
+  const canonical = canonicalJson({ name: spec.name, tables: canonicalTables, invariants: canonicalInvariants });
+  let hash: string | undefined;
   let elements: Readonly<Record<ElementKey, string>> | undefined;
   const nomos = Object.freeze({
     name: spec.name,
     version: spec.version,
-    hash,
+    get hash(): string {
+      return (hash ??= sha256Hex(canonical));
+    },
     tables: spec.tables,
     invariants,
     // One SHA-256 per table, column and invariant: a Worker that only routes to its Durable Objects never reads them.
@@ -343,6 +348,7 @@ export function defineNomos<const T extends Record<string, TableSpec>, const V e
     ddl: Object.freeze(ddl),
     checkMessages: Object.freeze(checkMessages),
   });
+  setLawText(nomos, canonical);
   // Without the SQL parser (in a Worker) and before the law's generated footprints are registered,
   // the invariants are read when a vocabulary of this Nomos is defined.
   if (footprintsAvailable(nomos)) checkInvariants(nomos);

@@ -6,7 +6,9 @@ import {
   type FootprintEntry,
   footprintEntry,
   footprintKey,
+  type FootprintLaws,
   type FootprintTable,
+  lawText,
   mergeFootprints,
   statementFootprint,
 } from "../footprint/index.js";
@@ -156,4 +158,17 @@ export function footprintTable(vocabularies: Iterable<Vocabulary>): FootprintTab
   }
   const sorted = <V>(m: Map<string, V>) => [...m].sort(([a], [b]) => (a < b ? -1 : 1));
   return Object.fromEntries(sorted(byNomos).map(([hash, bySql]) => [hash, Object.fromEntries(sorted(bySql))]));
+}
+
+/**
+ * The canonical text of each Nomos of these vocabularies, by its hash: what `noema build` writes
+ * beside their footprints, so that a Worker finds them by its law's text without hashing the law.
+ */
+export function footprintLaws(vocabularies: Iterable<Vocabulary>): FootprintLaws {
+  const out = new Map<string, string>();
+  for (const { nomos } of vocabularies) {
+    const text = lawText(nomos);
+    if (text !== undefined) out.set(nomos.hash, text);
+  }
+  return Object.fromEntries([...out].sort(([a], [b]) => (a < b ? -1 : 1)));
 }

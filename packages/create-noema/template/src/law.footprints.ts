@@ -8,4 +8,6 @@ registerFootprints({
     "INSERT INTO counters (id, value) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET value = value + excluded.value RETURNING id, value": [["counters"], ["counters.id", "counters.value"], ["counters"], ["counters"]],
     "UPDATE counters SET value = value - ? WHERE id = ? RETURNING id, value": [["counters"], ["counters.id", "counters.value"], ["counters"], []],
   },
+}, {
+  "6024fd03bca71bf7c3ca93db04f1cc0857921ae4b01a4679571a161b7bf564f0": "{\"invariants\":{},\"name\":\"counter\",\"tables\":{\"counters\":{\"checks\":{},\"columns\":{\"id\":{\"check\":null,\"default\":null,\"notNull\":true,\"primaryKey\":true,\"type\":\"TEXT\",\"unique\":false},\"value\":{\"check\":\"value >= 0\",\"default\":0,\"notNull\":true,\"primaryKey\":false,\"type\":\"INTEGER\",\"unique\":false}},\"indexes\":{},\"primaryKey\":null}}}",
 });

@@ -29,13 +29,16 @@ export const counterPublication = definePublication(counterNomos, { counters: { 
 
 const Id = z.string().check(z.regex(/^[a-z0-9-]{1,32}$/, "must be 1–32 characters of a–z, 0–9 or '-'"));
 const Amount = z.int().check(z.minimum(1), z.maximum(1_000_000));
+// Both operations take and return the same shapes: one schema each, built once when the Worker starts.
+const Change = z.object({ id: Id, amount: Amount });
+const Counter = z.object({ id: z.string(), value: z.number() });
 
 /** What clients may ask for: each operation is static SQL with its arguments in place. */
 export const counterLaw = defineVocabulary(counterNomos, {
   add: operation({
     description: "Adds an amount to a counter, creating it at zero first.",
-    args: z.object({ id: Id, amount: Amount }),
-    output: z.object({ id: z.string(), value: z.number() }),
+    args: Change,
+    output: Counter,
     statements: ({ arg }) => ({
       counter: sql`INSERT INTO counters (id, value) VALUES (${arg.id}, ${arg.amount})
         ON CONFLICT (id) DO UPDATE SET value = value + excluded.value RETURNING ${COUNTER}`,
@@ -45,8 +48,8 @@ export const counterLaw = defineVocabulary(counterNomos, {
   }),
   take: operation({
     description: "Takes an amount from a counter; refused when the counter would go below zero.",
-    args: z.object({ id: Id, amount: Amount }),
-    output: z.object({ id: z.string(), value: z.number() }),
+    args: Change,
+    output: Counter,
     statements: ({ arg }) => ({
       counter: sql`UPDATE counters SET value = value - ${arg.amount} WHERE id = ${arg.id} RETURNING ${COUNTER}`.expect({
         rows: 1,

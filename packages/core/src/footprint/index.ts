@@ -11,6 +11,7 @@ export {
   lawText,
   type FootprintTable,
   mergeFootprints,
+  registeredLawHash,
   registerFootprints,
   type Schema,
   setLawText,

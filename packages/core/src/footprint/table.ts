@@ -74,19 +74,13 @@ export function setLawText(nomos: Schema, text: string): void {
 /** The canonical text a Nomos's hash covers, when `defineNomos` made it. */
 export const lawText = (nomos: Schema): string | undefined => registry().texts?.get(nomos);
 
-/**
- * The key of a Nomos's generated footprints: the hash registered for its canonical text, found
- * without hashing it (the same text gives the same hash), else its own hash.
- */
-function tableKey(nomos: Schema): string {
-  const text = lawText(nomos);
-  return (text === undefined ? undefined : registry().hashes?.get(text)) ?? nomos.hash;
-}
+/** The hash `noema build` wrote for a law's canonical text, if its footprints were registered with it: the same text gives the same hash. */
+export const registeredLawHash = (text: string): string | undefined => registry().hashes?.get(text);
 
 /** Whether a footprint of this Nomos can be found now: with the parser, or with footprints generated for it. */
 export function footprintsAvailable(nomos: Schema): boolean {
   const r = registry();
-  return r.reader !== undefined || r.tables.has(tableKey(nomos));
+  return r.reader !== undefined || r.tables.has(nomos.hash);
 }
 
 /**
@@ -125,7 +119,7 @@ export function statementFootprint(nomos: Schema, sql: string): Footprint {
 function find(nomos: Schema, sql: string): Footprint {
   const { reader, tables } = registry();
   if (reader) return reader(nomos, sql);
-  const forNomos = tables.get(tableKey(nomos));
+  const forNomos = tables.get(nomos.hash);
   const entry = forNomos?.[footprintKey(sql)];
   if (!entry) {
     const why = forNomos

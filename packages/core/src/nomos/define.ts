@@ -1,5 +1,5 @@
 import { canonicalJson, contentHash, normalizeSql, sha256Hex } from "../canonical/index.js";
-import { footprintsAvailable, setLawText, SieveDerivationError, statementFootprint } from "../footprint/index.js";
+import { footprintsAvailable, registeredLawHash, setLawText, SieveDerivationError, statementFootprint } from "../footprint/index.js";
 import type { AnyColumn, CheckSpec, ColumnSpec, InferRow } from "./column.js";
 
 /** An index of a table: its columns in order, and whether it is UNIQUE. */
@@ -328,8 +328,8 @@ export function defineNomos<const T extends Record<string, TableSpec>, const V e
     elementValues.push([`invariant:${name}`, violations]);
     canonicalInvariants[name] = inv.scope ? { violations, scope: checkScope(name, inv.scope, spec.tables) } : violations;
   }
-  // Hashed on first read, like the elements: the law's generated footprints are found by this text
-  // (see setLawText), so a Worker does not run SHA-256 while its modules load.
+  // Hashed on first read, like the elements, and not at all when the law's generated footprints
+  // were registered with this text (see registerFootprints): a Worker runs no SHA-256 for its law.
   const canonical = canonicalJson({ name: spec.name, tables: canonicalTables, invariants: canonicalInvariants });
   let hash: string | undefined;
   let elements: Readonly<Record<ElementKey, string>> | undefined;
@@ -337,7 +337,7 @@ export function defineNomos<const T extends Record<string, TableSpec>, const V e
     name: spec.name,
     version: spec.version,
     get hash(): string {
-      return (hash ??= sha256Hex(canonical));
+      return (hash ??= registeredLawHash(canonical) ?? sha256Hex(canonical));
     },
     tables: spec.tables,
     invariants,

@@ -15,6 +15,8 @@
 // (idle) and (program) rows are the commits and workerd's RPC machinery, not JavaScript.
 // <parts> `wake`: the wake figure's request, n × reps entries frozen from code, woken by the alarm,
 // then as many plain sedimentations of the same Intent (wakeDue against sedimentation in the tree).
+// <parts> may be `orders:<mode>:<c>` (e.g. orders:orders:16, orders:direct:16): the orders figure's n
+// orders of 3 lines (through the OrderAttractor shards, or sent directly), c in flight, per rep.
 import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -56,6 +58,12 @@ async function post(path, query) {
 
 async function profileRequest(name, count, rounds) {
   if (parts === "wake") return post("/wake", { name, n: String(count * rounds), plain: String(count * rounds) });
+  if (parts.startsWith("orders:")) {
+    const [, mode, c = "1"] = parts.split(":");
+    let ms = 0;
+    for (let r = 0; r < rounds; r++) ms += (await post("/orders", { mode, name: `${name}-${r}`, n: String(count), c })).ms;
+    return { orders: count * rounds, c: Number(c), ms, msPerOrder: ms / (count * rounds) };
+  }
   if (!parts.startsWith("rpc:")) return post("/profile", { name, n: String(count), reps: String(rounds), parts });
   const [, target, c = "1"] = parts.split(":");
   let ms = 0;

@@ -17,6 +17,8 @@
 // then as many plain sedimentations of the same Intent (wakeDue against sedimentation in the tree).
 // <parts> `sync:<target>` (noema or hand): n writes, each broadcast, inside one request to a World with
 // one subscriber (a WebSocket in this process): the sync figure's in-DO part.
+// <parts> may be `orders:<mode>:<c>` (e.g. orders:orders:16, orders:direct:16): the orders figure's n
+// orders of 3 lines (through the OrderAttractor shards, or sent directly), c in flight, per rep.
 import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -59,6 +61,12 @@ async function post(path, query) {
 async function profileRequest(name, count, rounds) {
   if (parts === "wake") return post("/wake", { name, n: String(count * rounds), plain: String(count * rounds) });
   if (parts.startsWith("sync:")) return syncWrites(parts.slice("sync:".length), name, count * rounds);
+  if (parts.startsWith("orders:")) {
+    const [, mode, c = "1"] = parts.split(":");
+    let ms = 0;
+    for (let r = 0; r < rounds; r++) ms += (await post("/orders", { mode, name: `${name}-${r}`, n: String(count), c })).ms;
+    return { orders: count * rounds, c: Number(c), ms, msPerOrder: ms / (count * rounds) };
+  }
   if (!parts.startsWith("rpc:")) return post("/profile", { name, n: String(count), reps: String(rounds), parts });
   const [, target, c = "1"] = parts.split(":");
   let ms = 0;

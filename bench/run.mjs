@@ -98,7 +98,7 @@
 // `breakdown` (µs per part of a reservation). bench/results/baseline-main-smoke.json: the smoke run
 // on main before issue 7's changes, for comparison.
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { cpus, tmpdir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
@@ -106,7 +106,7 @@ import { performance } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath, URLSearchParams } from "node:url";
 import autocannon from "autocannon";
-import { configOf, startup, upload, whatIf } from "./startup/measure.mjs";
+import { configOf, cpuMs, startup, upload, whatIf } from "./startup/measure.mjs";
 import { optimisticApply } from "./sync/apply.mjs";
 import { CLIENT_JS_TARGET_GZIP_KIB, clientBundle, printSync, SYNC_BYTES_TARGET, SYNC_LATENCY_TARGET, syncBytes, syncLatency } from "./sync/measure.mjs";
 
@@ -316,6 +316,26 @@ async function startWrangler(observability) {
     await sleep(250);
   }
   throw new Error(`wrangler dev did not answer on ${base} within 90 s:\n${tail(logFile)}`);
+}
+
+/**
+ * CPU ms the workerd processes of a `wrangler dev` (its process group) have run so far (Linux; NaN
+ * elsewhere). Every Durable Object and the Worker run there, so what a measurement adds to it is
+ * what it cost, whatever else loads the machine.
+ */
+function workerdCpuMs(child) {
+  let ms = 0;
+  for (const pid of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      // pid (comm) state ppid pgrp ...
+      const [comm, rest] = [stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")")), stat.slice(stat.lastIndexOf(")") + 2).split(" ")];
+      if (comm === "workerd" && Number(rest[2]) === child.pid) ms += cpuMs(pid);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return ms;
 }
 
 async function stopWrangler(child) {
@@ -712,18 +732,20 @@ function printMessages(m) {
  * through an OrderAttractor and messages, against the same three reservations and commits sent
  * directly from the Worker; and the latency from creation to `reserved`.
  */
-async function orders(base) {
+async function orders(base, child) {
   const modes = ["direct", "orders"];
   const out = {};
   for (const c of config.ordersConcurrency) {
-    out[c] = Object.fromEntries(modes.map((m) => [m, { orders: 0, ms: 0, p50: [], p95: [], phases: [] }]));
+    out[c] = Object.fromEntries(modes.map((m) => [m, { orders: 0, ms: 0, cpuMs: 0, p50: [], p95: [], phases: [] }]));
     for (const mode of modes) await post(base, "/orders", { mode, name: fresh(`ordw-${mode}`), n: Math.min(20, config.ordersN), c });
   }
   for (let round = 0; round < config.ordersRounds; round++) {
     for (const c of config.ordersConcurrency) {
       for (const mode of rotate(modes, round)) {
+        const cpu0 = workerdCpuMs(child);
         const r = await post(base, "/orders", { mode, name: fresh(`ord-${mode}`), n: config.ordersN, c });
         const a = out[c][mode];
+        a.cpuMs += workerdCpuMs(child) - cpu0;
         a.orders += r.n;
         a.ms += r.ms;
         a.p50.push(r.toReserved.p50);
@@ -736,12 +758,14 @@ async function orders(base) {
   for (const byMode of Object.values(out)) {
     for (const m of modes) {
       const a = byMode[m];
-      Object.assign(a, { perSecond: rate(a.orders, a.ms), toReservedP50: median(a.p50), toReservedP95: median(a.p95) });
+      Object.assign(a, { perSecond: rate(a.orders, a.ms), toReservedP50: median(a.p50), toReservedP95: median(a.p95), cpuMsPerOrder: a.cpuMs / Math.max(1, a.orders) });
       // Where an order's time goes, as the Worker sees it (median over rounds of each round's p50).
       a.phases = a.phases.length === 0 ? undefined : Object.fromEntries(Object.keys(a.phases[0]).map((k) => [k, median(a.phases.map((p) => p[k]))]));
     }
     byMode.ordersVsDirect = ratio(byMode.orders.perSecond, byMode.direct.perSecond);
     byMode.toReservedVsDirect = ratio(byMode.orders.toReservedP50, byMode.direct.toReservedP50);
+    // As settled/s would be if CPU were all that bounds it: direct's CPU per order over the order's.
+    byMode.cpuDirectVsOrders = ratio(byMode.direct.cpuMsPerOrder, byMode.orders.cpuMsPerOrder);
   }
   return out;
 }
@@ -755,6 +779,11 @@ function printOrders(o) {
   lines.push(row("OrderAttractor, by messages", "orders"));
   lines.push(`  ${pad("orders / direct (settled per s)", 34)}${cs.map((n) => lpad(fmtRatio(o[n].ordersVsDirect), 22)).join("")}`);
   lines.push(`  ${pad("orders / direct (→ reserved p50)", 34)}${cs.map((n) => lpad(fmtRatio(o[n].toReservedVsDirect), 22)).join("")}`);
+  // workerd's CPU per order moves far less with the machine's load than the rates above.
+  if (cs.some((n) => Number.isFinite(o[n].cpuDirectVsOrders))) {
+    lines.push(`  ${pad("workerd CPU ms per order, d / o", 34)}${cs.map((n) => lpad(`${o[n].direct.cpuMsPerOrder.toFixed(1)} / ${o[n].orders.cpuMsPerOrder.toFixed(1)}`, 22)).join("")}`);
+    lines.push(`  ${pad("direct / orders (CPU per order)", 34)}${cs.map((n) => lpad(fmtRatio(o[n].cpuDirectVsOrders), 22)).join("")}`);
+  }
   const phases = (n) => o[n].orders.phases;
   if (cs.some((n) => phases(n))) {
     lines.push("  an order's phases, p50 ms (create call, → reserved, commit call, → committed):");
@@ -1081,7 +1110,7 @@ async function main() {
       console.log(`wrangler dev (observability ${setting}) ready on ${base} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
       const run = { observability };
       if (ordersOnly) {
-        run.orders = await orders(base);
+        run.orders = await orders(base, child);
         console.log(printOrders(run.orders).join("\n"));
         runs.push(run);
         continue;
@@ -1111,7 +1140,7 @@ async function main() {
       if (i === 0 && config.bytesN > 0) run.bytes = await bytes(base);
       if (i === 0 && config.archiveN > 0) run.archival = await archival(base);
       if (i === 0 && config.messagesN > 0) run.messages = await messages(base);
-      if (i === 0 && config.ordersN > 0) run.orders = await orders(base);
+      if (i === 0 && config.ordersN > 0) run.orders = await orders(base, child);
       run.ratios = ratios(run);
       print(run);
       printVerification(run);

@@ -200,7 +200,7 @@ const w :Workerd.Worker = (
  * CPU time workerd's threads have run, in ms (Linux: the first field of each thread's schedstat, in
  * ns); NaN elsewhere. What a request costs in CPU moves far less than its wall time on a loaded machine.
  */
-function cpuMs(pid) {
+export function cpuMs(pid) {
   try {
     let ns = 0;
     for (const task of readdirSync(`/proc/${pid}/task`)) ns += Number(readFileSync(`/proc/${pid}/task/${task}/schedstat`, "utf8").split(" ")[0]);

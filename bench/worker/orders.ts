@@ -1,15 +1,17 @@
 // Orders: an OrderAttractor coordinating three product Attractors by messages, against the same
 // three reservations and commits sent directly from the Worker (no coordinator, no all-or-nothing).
 import { buildIntent } from "@noema/core";
-import type { OrderAttractor } from "../../apps/inventory/src/orders/attractor.js";
+import type { OrderAttractor, OrderJson } from "../../apps/inventory/src/orders/attractor.js";
 import { orderStub } from "../../apps/inventory/src/orders/shards.js";
 import { inventory } from "../../apps/inventory/src/vocabulary.js";
 import { type Env, freshNoema, LOCATION, noema, pool } from "./env.js";
 
-/** Waits for the order's status without polling (`waitFor` answers once a receipt moves it there). */
-async function untilStatus(stub: DurableObjectStub<OrderAttractor>, orderId: string, status: "reserved" | "committed"): Promise<void> {
-  for (;;) {
-    const order = await stub.waitFor(orderId, [status], 30_000);
+/** How long one call waits for the order's status: `create` and `commit` answer once a receipt moves it there. */
+const WAIT_MS = 30_000;
+
+/** Waits for the order's status without polling, past what the call that waited already saw. */
+async function untilStatus(stub: DurableObjectStub<OrderAttractor>, seen: OrderJson, status: "reserved" | "committed"): Promise<void> {
+  for (let order: OrderJson | undefined = seen; ; order = await stub.waitFor(seen.id, [status], WAIT_MS)) {
     if (order?.status === status) return;
     if (order && (order.status === "failed" || order.status === "released")) throw new Error(`bench order ${order.id} ${order.status}: ${JSON.stringify(order.lines)}`);
   }
@@ -27,7 +29,11 @@ const commitWithCancel = (reservationId: string) =>
     s.$cancel({ key: reservationId });
   });
 
-/** The phases of an order as the Worker sees them, each timed from the end of the one before. */
+/**
+ * The phases of an order as the Worker sees them, each timed from the end of the one before: the
+ * create call answers once the order is reserved, the commit call once it is committed (one call
+ * each, with `wait`); "toReserved" and "toCommitted" are what a further `waitFor` took, if needed.
+ */
 const PHASES = ["create", "toReserved", "commit", "toCommitted"] as const;
 
 const p50 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
@@ -52,16 +58,17 @@ export async function ordersBench(env: Env, name: string, mode: string, n: numbe
         phases[name].push(now - last);
         last = now;
       };
-      const created = await stub.create({ orderId, lines: products.map((productId) => ({ productId, locationId: LOCATION, quantity: 1 })), ttlSeconds: 900 });
+      const lines = products.map((productId) => ({ productId, locationId: LOCATION, quantity: 1 }));
+      const created = await stub.create({ orderId, lines, ttlSeconds: 900 }, { statuses: ["reserved"], timeoutMs: WAIT_MS });
       phase("create");
       if (!created.ok) throw new Error(created.message);
-      await untilStatus(stub, orderId, "reserved");
+      await untilStatus(stub, created.order, "reserved");
       phase("toReserved");
       toReserved.push(performance.now() - t0);
-      const committed = await stub.commit(orderId);
+      const committed = await stub.commit(orderId, { statuses: ["committed"], timeoutMs: WAIT_MS });
       phase("commit");
       if (!committed.ok) throw new Error(committed.message);
-      await untilStatus(stub, orderId, "committed");
+      await untilStatus(stub, committed.order, "committed");
       phase("toCommitted");
     } else {
       const seals = await Promise.all(products.map((p) => noema(env, p).sedimentation(reserveWithRelease(1))));

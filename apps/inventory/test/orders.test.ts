@@ -243,6 +243,24 @@ describe("waiting for an order", () => {
     const unknown = freshOrderId();
     expect(await orderStub(appWorld().orders, unknown).waitFor(unknown, ["reserved"], 10)).toBeUndefined();
   });
+
+  it("create and commit with `wait` answer once the order reaches the status asked for: one call each", async () => {
+    const products = await stockedProducts(2, 5);
+    const orderId = freshOrderId();
+    const stub = orderStub(appWorld().orders, orderId);
+    const created = stub.create({ orderId, lines: lines(products), ttlSeconds: 900 }, { statuses: ["reserved"], timeoutMs: 20_000 });
+    await settle([orderId]);
+    const reserved = await created;
+    expect(reserved.ok && reserved.created).toBe(true);
+    expect(ok(reserved).status).toBe("reserved");
+    const committed = stub.commit(orderId, { statuses: ["committed"], timeoutMs: 20_000 });
+    await settle([orderId]);
+    expect(ok(await committed).status).toBe("committed");
+    // Nothing to wait for on a refusal: answered at once.
+    const unknown = freshOrderId();
+    const refused = await orderStub(appWorld().orders, unknown).commit(unknown, { statuses: ["committed"], timeoutMs: 20_000 });
+    expect(refused).toMatchObject({ ok: false, status: 404 });
+  });
 });
 
 describe("the commit margin", () => {

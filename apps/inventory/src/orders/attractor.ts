@@ -67,10 +67,20 @@ export interface CreateOrder {
   ttlSeconds: number;
 }
 
+/** What `create` or `commit` waits for before answering, as `waitFor` would: one call instead of two. */
+export interface OrderWait {
+  statuses: readonly OrderStatus[];
+  /** At most 30 s (default 10 s); the order is answered as it is then. */
+  timeoutMs?: number;
+}
+
 const ORDER = columnsOf(orderNomos, "orders", "id", "status", "ttl_seconds", "created_at", "expires_at", "problem", "releases_sent_at");
 const LINE = columnsOf(orderNomos, "order_lines", "line_index", "product_id", "location_id", "quantity", "status", "reservation_id", "hold_expires_at", "reason");
 const HISTORY = columnsOf(orderNomos, "order_history", "status", "note", "at");
 const ORDER_ID = columnsOf(orderNomos, "orders", "id");
+const ORDER_STATUS = columnsOf(orderNomos, "orders", "status");
+/** The longest `waitFor` waits. */
+const MAX_WAIT_MS = 30_000;
 
 /** A reason or note cut to what the order's law records. */
 const fit = (text: string) => (text.length > MAX_NOTE ? `${text.slice(0, MAX_NOTE - 1)}…` : text);
@@ -94,15 +104,23 @@ export class OrderAttractor extends Attractor.of(orders)<Env> {
   /** Reserves, commits and releases go out as soon as the decision sending them commits, not at the next alarm. */
   static delivery = { immediate: true };
 
-  /** Callers of `waitFor`, woken after each receipt and decision. */
-  private readonly waiting = new Set<() => void>();
+  /** Callers of `waitFor` by order, woken after each receipt and decision about that order. */
+  private readonly waiting = new Map<string, Set<() => void>>();
 
   private get products(): string {
     return (this.constructor as typeof OrderAttractor).products;
   }
 
-  /** Creates the order (reserving every line), or returns it when it exists with the same lines. */
-  create(input: CreateOrder): OrderResult {
+  /**
+   * Creates the order (reserving every line), or returns it when it exists with the same lines.
+   * With `wait`, answers once the order reaches one of `wait.statuses` (or a final one), as
+   * `waitFor` would: a client waiting for `reserved` needs one call, not two.
+   */
+  async create(input: CreateOrder, wait?: OrderWait): Promise<OrderResult> {
+    return this.waited(this.makeOrder(input), wait);
+  }
+
+  private makeOrder(input: CreateOrder): OrderResult {
     const existing = this.current(input.orderId);
     if (existing) {
       if (sameLines(existing.lines, input.lines)) return { ok: true, created: false, order: present(existing) };
@@ -119,7 +137,7 @@ export class OrderAttractor extends Attractor.of(orders)<Env> {
       },
       { limits: this.intentLimits },
     );
-    this.apply(intent);
+    this.apply(input.orderId, intent);
     return { ok: true, created: true, order: present(this.read(input.orderId)!) };
   }
 
@@ -140,24 +158,44 @@ export class OrderAttractor extends Attractor.of(orders)<Env> {
    * `timeoutMs` (at most 30 s): a client waits for `reserved` or `committed` without polling.
    */
   async waitFor(orderId: string, statuses: readonly OrderStatus[], timeoutMs = 10_000): Promise<OrderJson | undefined> {
-    const deadline = Date.now() + Math.min(Math.max(timeoutMs, 0), 30_000);
+    const deadline = Date.now() + Math.min(Math.max(timeoutMs, 0), MAX_WAIT_MS);
     for (;;) {
-      const order = this.order(orderId);
-      if (!order || statuses.includes(order.status) || isFinal(order.status) || Date.now() >= deadline) return order;
+      // Only the status is read while waiting; the whole order once, when answering.
+      const status = this.query(ORDER_STATUS, "FROM orders WHERE id = ?", orderId)[0]?.status;
+      if (status === undefined || statuses.includes(status) || isFinal(status) || Date.now() >= deadline) return this.order(orderId);
+      // A `releasing` order sends its releases from here too, should nothing else have (see `current`).
+      if (status === "releasing") this.current(orderId);
       await new Promise<void>((resolve) => {
+        const waiters = this.waiting.get(orderId) ?? new Set<() => void>();
+        this.waiting.set(orderId, waiters);
         const done = () => {
           clearTimeout(timer);
-          this.waiting.delete(done);
+          waiters.delete(done);
+          if (waiters.size === 0 && this.waiting.get(orderId) === waiters) this.waiting.delete(orderId);
           resolve();
         };
         const timer = setTimeout(done, deadline - Date.now());
-        this.waiting.add(done);
+        waiters.add(done);
       });
     }
   }
 
-  /** Decides to commit (once every line is held) and sends the commits; repeating it changes nothing. */
-  commit(orderId: string): OrderResult {
+  /** A decision's answer, after waiting as asked when it succeeded. */
+  private async waited(result: OrderResult, wait: OrderWait | undefined): Promise<OrderResult> {
+    if (!wait || !result.ok) return result;
+    const order = await this.waitFor(result.order.id, wait.statuses, wait.timeoutMs);
+    return order ? { ...result, order } : result;
+  }
+
+  /**
+   * Decides to commit (once every line is held) and sends the commits; repeating it changes
+   * nothing. With `wait`, answers once the order reaches one of `wait.statuses`, as `create` does.
+   */
+  async commit(orderId: string, wait?: OrderWait): Promise<OrderResult> {
+    return this.waited(this.commitOrder(orderId), wait);
+  }
+
+  private commitOrder(orderId: string): OrderResult {
     return this.decide(orderId, (order) => {
       const decision = onCommit(order, Date.now(), MARGIN_MS);
       if (!decision.ok && (order.status === "releasing" || order.status === "released") && this.expired(orderId)) return { ok: false, reason: "the order expired before it was committed" };
@@ -187,12 +225,14 @@ export class OrderAttractor extends Attractor.of(orders)<Env> {
       Date.now(),
     );
     // Woken once this transaction has committed.
-    if (this.waiting.size > 0) queueMicrotask(() => this.wake());
+    if (this.waiting.has(orderId)) queueMicrotask(() => this.wake(orderId));
     return plan && this.intentOf(order, plan);
   }
 
-  private wake(): void {
-    for (const done of this.waiting) done();
+  /** Wakes the callers waiting on this order (only them: a shard holds many orders). */
+  private wake(orderId: string): void {
+    const waiters = this.waiting.get(orderId);
+    if (waiters) for (const done of [...waiters]) done();
   }
 
   /** An expiry woke: release every line of each order it moved to `releasing`. */
@@ -210,7 +250,7 @@ export class OrderAttractor extends Attractor.of(orders)<Env> {
     const order = this.read(orderId);
     const plan = order && onReleasing(order);
     if (!plan) return order;
-    this.apply(this.intentOf(order, plan));
+    this.apply(orderId, this.intentOf(order, plan));
     return this.read(orderId);
   }
 
@@ -219,7 +259,7 @@ export class OrderAttractor extends Attractor.of(orders)<Env> {
     if (!order) return { ok: false, status: 404, code: "not_found", message: `order ${orderId} does not exist` };
     const d = decision(order);
     if (!d.ok) return { ok: false, status: 409, code: "conflict", message: d.reason };
-    if (d.plan) this.apply(this.intentOf(order, d.plan));
+    if (d.plan) this.apply(orderId, this.intentOf(order, d.plan));
     return { ok: true, order: present(this.read(orderId)!) };
   }
 
@@ -259,10 +299,10 @@ export class OrderAttractor extends Attractor.of(orders)<Env> {
   }
 
   /** Sediments one of the coordinator's own Intents, built from its state: a refusal is a bug, thrown with its reason. */
-  private apply(intent: Intent): void {
+  private apply(orderId: string, intent: Intent): void {
     const seal = this.sedimentation(intent);
     if (!seal.success) throw new Error(`order Intent refused: ${seal.reason.message}`);
-    this.wake();
+    this.wake(orderId);
   }
 
   /** The order, with its history unless `history` is false (the protocol does not read it). */

@@ -324,8 +324,14 @@ async function startWrangler(observability) {
  * what it cost, whatever else loads the machine.
  */
 function workerdCpuMs(child) {
+  let pids;
+  try {
+    pids = readdirSync("/proc").filter((d) => /^\d+$/.test(d));
+  } catch {
+    return Number.NaN; // no /proc: not Linux
+  }
   let ms = 0;
-  for (const pid of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
+  for (const pid of pids) {
     try {
       const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
       // pid (comm) state ppid pgrp ...
@@ -406,10 +412,10 @@ async function inDo(base) {
   );
 }
 
-async function rpc(base) {
+async function rpc(base, cpu) {
   const out = {};
   for (const c of config.rpcConcurrency) {
-    out[c] = Object.fromEntries(RPC_TARGETS.map((t) => [t, { calls: 0, ms: 0, rounds: [] }]));
+    out[c] = Object.fromEntries(RPC_TARGETS.map((t) => [t, { calls: 0, ms: 0, cpuMs: 0, rounds: [], cpuRounds: [] }]));
     // Warm-up each path at this concurrency.
     for (const t of RPC_TARGETS) {
       const name = fresh(`rpcw-${t}`);
@@ -428,12 +434,14 @@ async function rpc(base) {
       for (const t of RPC_TARGETS) {
         names[t] = fresh(`rpc-${t}`);
         await setup(base, t, names[t]);
-        acc[t] = { calls: 0, ms: 0 };
+        acc[t] = { calls: 0, ms: 0, cpuMs: 0 };
       }
       for (const [i, k] of slices.entries()) {
         if (k === 0) continue;
         for (const t of rotate(RPC_TARGETS, round + i)) {
+          const before = cpu?.();
           const r = await post(base, "/rpc", { target: t, name: names[t], k, c });
+          if (cpu) acc[t].cpuMs += cpu() - before;
           acc[t].calls += r.k;
           acc[t].ms += r.ms;
         }
@@ -441,11 +449,19 @@ async function rpc(base) {
       for (const t of RPC_TARGETS) {
         out[c][t].calls += acc[t].calls;
         out[c][t].ms += acc[t].ms;
+        out[c][t].cpuMs += acc[t].cpuMs;
         out[c][t].rounds.push(rate(acc[t].calls, acc[t].ms));
+        // Calls per CPU second: a ratio of these reads like one of calls/s (higher is cheaper).
+        if (cpu) out[c][t].cpuRounds.push(rate(acc[t].calls, acc[t].cpuMs));
       }
     }
   }
-  for (const byTarget of Object.values(out)) for (const v of Object.values(byTarget)) v.perSecond = rate(v.calls, v.ms);
+  for (const byTarget of Object.values(out)) {
+    for (const v of Object.values(byTarget)) {
+      v.perSecond = rate(v.calls, v.ms);
+      if (cpu) v.cpuMicrosPerCall = v.calls > 0 ? (v.cpuMs * 1000) / v.calls : null;
+    }
+  }
   return out;
 }
 
@@ -832,6 +848,8 @@ function ratios(run) {
       vsChainRounds: roundRatios(v.noema, v["hand-chain"]),
       // hand-plain does the chained side's work less the hash: what a pair of equal work spreads to.
       chainVsPlainRounds: roundRatios(v["hand-chain"], v["hand-plain"]),
+      // The same by workerd's CPU time per call (hand-chain's over noema's: higher is cheaper).
+      ...(v.noema.cpuMicrosPerCall ? { cpuVsChain: ratio(v["hand-chain"].cpuMicrosPerCall, v.noema.cpuMicrosPerCall), cpuVsChainRounds: roundRatios({ rounds: v.noema.cpuRounds }, { rounds: v["hand-chain"].cpuRounds }), cpuChainVsPlainRounds: roundRatios({ rounds: v["hand-chain"].cpuRounds }, { rounds: v["hand-plain"].cpuRounds }) } : {}),
     };
   }
   if (run.profile?.reserveOnly && run.profile.reserveAndFreeze) {
@@ -893,6 +911,12 @@ function print(run) {
   const spread = (x) => `${fmtRatio(x.median)} (${fmtRatio(x.min)}-${fmtRatio(x.max)})`;
   lines.push(`  per round, median (min-max): noema / hand-chain ${cs.map((c) => `c=${c} ${spread(run.ratios.rpc[c].vsChainRounds)}`).join(", ")}`);
   lines.push(`  the noise, as hand-chain / hand-plain per round (less work on the right): ${cs.map((c) => `c=${c} ${spread(run.ratios.rpc[c].chainVsPlainRounds)}`).join(", ")}`);
+  if (cs.length && run.ratios.rpc[cs[0]].cpuVsChain !== undefined) {
+    lines.push(`  workerd CPU per call, µs (Worker, DO and runtime; waits for a core left out)`);
+    for (const t of RPC_TARGETS) lines.push(`  ${pad(t, 20)}${cs.map((c) => lpad(fmt(run.rpc[c][t].cpuMicrosPerCall), 10)).join("")}`);
+    lines.push(`  ${pad("noema / hand-chain", 20)}${cs.map((c) => lpad(fmtRatio(run.ratios.rpc[c].cpuVsChain), 10)).join("")}  (as calls per CPU second)`);
+    lines.push(`  by CPU per round, median (min-max): noema / hand-chain ${cs.map((c) => `c=${c} ${spread(run.ratios.rpc[c].cpuVsChainRounds)}`).join(", ")}; hand-chain / hand-plain ${cs.map((c) => `c=${c} ${spread(run.ratios.rpc[c].cpuChainVsPlainRounds)}`).join(", ")}`);
+  }
 
   const hs = config.httpTargets.length ? Object.keys(run.http) : [];
   if (hs.length) lines.push(`HTTP req/s (autocannon, ${config.seconds} s per cell, one reservation per request)`);
@@ -1128,7 +1152,7 @@ async function main() {
         continue;
       }
       run.inDo = await inDo(base);
-      run.rpc = await rpc(base);
+      run.rpc = await rpc(base, () => workerdCpuMs(child));
       run.http = await http(base);
       if (i === 0 && config.profileN > 0) {
         run.profile = await profile(base);

@@ -854,6 +854,8 @@ function ratios(run) {
   }
   if (run.profile?.reserveOnly && run.profile.reserveAndFreeze) {
     r.freezeVsSedimentation = ratio(run.profile.reserveAndFreeze.microsPerOp, run.profile.reserveOnly.microsPerOp);
+    // The two fresh DOs of a round run one after the other: a load swing between rounds moves both.
+    r.freezeVsSedimentationRounds = roundRatios(run.profile.reserveAndFreeze, run.profile.reserveOnly);
   }
   if (run.cryostasis) {
     r.rpcFreezeVsSedimentation = Object.fromEntries(Object.entries(run.cryostasis.rpc).map(([c, v]) => [c, v.freezeVsSediment]));
@@ -956,6 +958,8 @@ function print(run) {
       lines.push(
         `Freezing in-DO: reserve + $freeze of its release ${reserveAndFreeze.microsPerOp.toFixed(1)} µs vs reserve alone ${reserveOnly.microsPerOp.toFixed(1)} µs (fresh DO each) = ${fmtRatio(run.ratios.freezeVsSedimentation)} (target < ${FREEZE_TARGET.toFixed(2)}x)`,
       );
+      const rounds = run.ratios.freezeVsSedimentationRounds;
+      if (rounds?.median !== null && rounds?.median !== undefined) lines.push(`  per round (the two side by side): median ${fmtRatio(rounds.median)} (${fmtRatio(rounds.min)}–${fmtRatio(rounds.max)}) over ${rounds.each.length}`);
     }
     const split = (with_, without) => run.profile[with_] && run.profile[without] && `${run.profile[with_].microsPerOp.toFixed(1)} vs ${run.profile[without].microsPerOp.toFixed(1)} µs (+${(run.profile[with_].microsPerOp - run.profile[without].microsPerOp).toFixed(1)})`;
     const sedimenter = split("sedimenterFreezeCommitted", "sedimenterCommitted");

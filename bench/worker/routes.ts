@@ -174,8 +174,11 @@ async function route(request: Request, env: Env, ctx: ExecutionContext): Promise
       const only = url.searchParams.get("parts")?.split(",").filter(Boolean);
       const wanted = (part: string) => !only?.length || only.includes(part) || (part.startsWith("hand-") && only.includes("hand"));
       const best: Record<string, number> = {};
+      // Every round's time too: parts timed next to each other in a round (the fresh ones) give a ratio per round.
+      const rounds: Record<string, number[]> = {};
       const keep = (part: string, ms: number) => {
         best[part] = Math.min(best[part] ?? Infinity, ms);
+        (rounds[part] ??= []).push(ms);
       };
       for (let r = 0; r < reps; r++) {
         for (const mode of ["plain", "chain"] as const) {
@@ -196,7 +199,7 @@ async function route(request: Request, env: Env, ctx: ExecutionContext): Promise
       }
       const parts = Object.entries(best).map(([part, ms]) => {
         const count = part in PURE_PARTS ? iterations(part as ProfilePart, n) : n;
-        return [part, { n: count, ms, microsPerOp: count > 0 ? (ms * 1000) / count : 0 }];
+        return [part, { n: count, ms, microsPerOp: count > 0 ? (ms * 1000) / count : 0, rounds: rounds[part] }];
       });
       return json(Object.fromEntries(parts));
     }

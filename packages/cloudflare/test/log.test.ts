@@ -306,6 +306,24 @@ describe("frozen Intents' ids", () => {
   });
 });
 
+describe("frozen Intents' indexes", () => {
+  const indexes = (stub: Stub) =>
+    runInDurableObject(stub, (_, state) => state.storage.sql.exec("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = '_noema_cryostasis' AND sql IS NOT NULL ORDER BY name").toArray().map((r) => r.name));
+
+  it("an object made with the index on sediment_id (before it was dropped) loses it with its next freeze, and its entries keep their Intents", async () => {
+    const { stub } = await ledgerWithAccount();
+    const first = committed(await stub.sedimentation(depositAndFreeze("erin")));
+    expect(await indexes(stub)).toEqual(["_noema_cryostasis_due", "_noema_cryostasis_key"]);
+    // The index as objects made before have it.
+    await runInDurableObject(stub, (_, state) => void state.storage.sql.exec("CREATE INDEX _noema_cryostasis_source ON _noema_cryostasis (sediment_id) WHERE sediment_id IS NOT NULL"));
+    await evictDurableObject(stub);
+    const second = committed(await stub.sedimentation(depositAndFreeze("frank")));
+    expect(await indexes(stub)).toEqual(["_noema_cryostasis_due", "_noema_cryostasis_key"]);
+    const frozen = await stub.frozen();
+    expect(frozen.map((e) => e.intent.steps[0]!.args.accountId)).toEqual([first, second].map((s) => (s.outputs[0] as { accountId: string }).accountId));
+  });
+});
+
 /** The internal tables as format 1 created them (before `_noema_format`), written by hand from a log read through the API. */
 const V1_DDL = [
   `CREATE TABLE _noema_world (world_hash TEXT PRIMARY KEY, world TEXT NOT NULL) STRICT`,

@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { buildIntent, explain, type Intent, MAX_FREEZE_MS, type OutputRef, parseIntent, type StepBuilder } from "../src/index.js";
 import { intentSieve } from "../src/runtime.js";
 import { backoffMs, CANCEL_SQL, FREEZE_SQL } from "../src/cryostasis/store.js";
+import { resumedOriginJson } from "../src/seal/cryostasis.js";
 import { canonicalJson, contentHash } from "../src/canonical/index.js";
 import { operationsOf } from "../src/intent/wire.js";
 import { sieveOf } from "../src/sieve/index.js";
@@ -427,6 +428,22 @@ describe("backoffMs", () => {
         expect(Number.isInteger(wait)).toBe(true);
         expect(backoffMs(n + 1)).toBe(Math.min(2 * wait, cap));
       }),
+    );
+  });
+});
+
+describe("resumedOriginJson", () => {
+  it("is the canonical JSON of a woken Intent's origin under an unchanged law, which its sediment's hash covers", () => {
+    const time = fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER });
+    fc.assert(
+      fc.property(
+        fc.record({ name: fc.string({ unit: "binary", minLength: 1, maxLength: 40 }), version: fc.integer({ min: 1, max: 1_000_000 }), hash: fc.stringMatching(/^[0-9a-f]{64}$/) }),
+        fc.record({ cryoId: fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }), frozenAt: time, wakeAt: time, wokeAt: time }),
+        (nomos, times) => {
+          const cryostasis = { ...times, mode: "resumed" as const };
+          expect(resumedOriginJson(nomos, cryostasis)).toBe(canonicalJson({ nomos, reforged: false, steps: [], cryostasis }));
+        },
+      ),
     );
   });
 });

@@ -1,7 +1,7 @@
 import { admissionIssues, type Origin } from "../admission/index.js";
 import { type BuiltinHost, keyIssue } from "../builtin/index.js";
 import { backoffMs, CryostasisStore, FREEZE, FreezeKeyConflict, type FrozenRow, MAX_WAKE_ATTEMPTS, wakeTime } from "../cryostasis/index.js";
-import { type Intent, nomosStamp } from "../intent/index.js";
+import { type Intent, type NomosStamp, nomosStamp } from "../intent/index.js";
 import { builtinStep } from "../interpretation/index.js";
 import { type Issue, issue, prefixIssues } from "../issue/index.js";
 import { Refusal } from "../refusal/index.js";
@@ -14,6 +14,16 @@ export type FreezeResult = { ok: true; cryoId: number; wakeAt: number; existing:
 
 /** A freeze refused for one issue (module level: no closure per call in a bundle that keeps names). */
 const bad = (found: Issue): FreezeResult => ({ ok: false, issues: [found] });
+
+/**
+ * canonicalJson of a woken Intent's origin when its law did not change, `{cryostasis, nomos,
+ * reforged: false, steps: []}`, written out with its keys in canonical order: sorting them was
+ * about a tenth of a wake's JavaScript. A test holds it equal to canonicalJson.
+ */
+export function resumedOriginJson(nomos: NomosStamp, c: { cryoId: number; frozenAt: number; wakeAt: number; wokeAt: number }): string {
+  const j = JSON.stringify;
+  return `{"cryostasis":{"cryoId":${j(c.cryoId)},"frozenAt":${j(c.frozenAt)},"mode":"resumed","wakeAt":${j(c.wakeAt)},"wokeAt":${j(c.wokeAt)}},"nomos":{"hash":${j(nomos.hash)},"name":${j(nomos.name)},"version":${j(nomos.version)}},"reforged":false,"steps":[]}`;
+}
 
 /** What became of one frozen Intent when it woke. */
 export type WakeOutcome =
@@ -161,16 +171,16 @@ export class Cryostasis implements FeatureHooks {
       return earlier.seal;
     }
     const mode = admitted.origin?.reforged ? "reforged" : "resumed";
-    const origin: Origin = {
-      ...(admitted.origin ?? { nomos: entry.nomos, reforged: false, steps: [] }),
-      cryostasis: { cryoId, frozenAt: entry.frozenAt, wakeAt: entry.wakeAt, wokeAt: now, mode },
-    };
+    const cryostasis = { cryoId, frozenAt: entry.frozenAt, wakeAt: entry.wakeAt, wokeAt: now, mode } as const;
+    const origin: Origin = { ...(admitted.origin ?? { nomos: entry.nomos, reforged: false, steps: [] }), cryostasis };
+    // Under an unchanged law (most wakes) its canonical JSON is written out, not sorted.
+    const originJson = admitted.origin ? undefined : resumedOriginJson(entry.nomos, cryostasis);
     try {
       // Removed in the same transaction that applies it: a second delivery finds nothing to apply. The batch re-arms once.
       return sealing.apply(
         () => {
           if (!remove()) throw new AlreadySettled();
-          return { admitted, origin };
+          return { admitted, origin, originJson };
         },
         now,
         true,

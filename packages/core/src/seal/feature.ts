@@ -17,6 +17,8 @@ export type Admitted = Extract<Admission, { ok: true }>;
 export interface Sealable {
   admitted: Pick<Admitted, "sent" | "intent">;
   origin: SealOrigin | undefined;
+  /** The origin's canonical JSON, when the feature wrote it already (a wake writes it without sorting keys). */
+  originJson?: string;
 }
 
 /**

@@ -219,9 +219,9 @@ export class Sedimenter {
     let done: ReturnType<Sedimenter["commit"]>;
     try {
       done = this.host.transaction(() => {
-        const { admitted, origin } = prepare();
+        const { admitted, origin, originJson } = prepare();
         this.alarmWork = undefined;
-        const sealed = this.commit(admitted, origin, now);
+        const sealed = this.commit(admitted, origin, now, originJson);
         alarmWork = this.alarmWork;
         return sealed;
       });
@@ -246,7 +246,7 @@ export class Sedimenter {
   }
 
   /** Runs the admitted Intent's steps and appends its log row, inside the caller's transaction. */
-  private commit(admitted: Sealable["admitted"], origin: SealOrigin | undefined, timestamp: number): { sediment: Sediment; ran?: Ran; read: Row } {
+  private commit(admitted: Sealable["admitted"], origin: SealOrigin | undefined, timestamp: number, originJson?: string): { sediment: Sediment; ran?: Ran; read: Row } {
     const { intent } = admitted;
     const sedimentId = this.head.sedimentId + 1;
     const prevHash = this.head.hash;
@@ -259,7 +259,7 @@ export class Sedimenter {
       timestamp,
       intent: canonicalJson(intent),
       outputs: canonicalJson(outputs),
-      origin: origin ? canonicalJson(origin) : null,
+      origin: originJson ?? (origin ? canonicalJson(origin) : null),
       worldHash: this.worldHash,
     };
     const hash = hashCanonicalSediment(canonical);

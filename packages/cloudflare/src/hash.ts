@@ -70,16 +70,17 @@ export function nodeSha256(): Sha256Hex | undefined {
 /**
  * Characters hashed in pure JS before node:crypto is loaded. Loading it is the dearest part of a
  * cold Attractor's first request in workerd: `globalThis.process` loads Node's process module and
- * its streams, `node:crypto` more. A World woken for a few Intents never hashes enough for the
- * native hash to pay that back; one under load passes this within its first few hundred Seals.
+ * its streams, `node:crypto` more (about 6 ms). A World woken for one Intent never gets there; one
+ * that keeps writing passes this within its first dozen Seals, and each Seal after saves a few µs.
  */
-const NATIVE_HASH_AFTER = 256 * 1024;
+const NATIVE_HASH_AFTER = 16 * 1024;
 
 let installed = false;
 
 /**
  * Plugs the fastest SHA-256 this runtime offers into the core's hash port, once per isolate:
- * the pure-JS one until NATIVE_HASH_AFTER characters were hashed, then node:crypto's.
+ * the pure-JS one until NATIVE_HASH_AFTER characters were hashed, then node:crypto's, loaded in a
+ * timer after the event that passed it: between requests, not inside one.
  */
 export function installFastHash(): void {
   if (installed) return;
@@ -87,8 +88,10 @@ export function installFastHash(): void {
   let hashed = 0;
   useSha256((text) => {
     hashed += text.length;
-    // undefined (no node:crypto) puts the pure-JS one back for good.
-    if (hashed > NATIVE_HASH_AFTER) useSha256(nodeSha256());
+    if (hashed > NATIVE_HASH_AFTER && hashed - text.length <= NATIVE_HASH_AFTER) {
+      // undefined (no node:crypto) puts the pure-JS one back for good.
+      setTimeout(() => useSha256(nodeSha256()), 0);
+    }
     return nobleSha256Hex(text);
   });
 }

@@ -44,10 +44,13 @@ export class Alarm {
    * The chores, once the Attractor has woken; re-arms, since a restart, an eviction or a code
    * update may have lost the alarm. With nothing to serve it clears nothing: an alarm left from
    * before only rings once, finds nothing and is spent (a fresh World skips a storage call).
+   * A World `created` by this wake has no chore work yet: only a `schedule()` from its
+   * constructor can want the alarm, so the chores' queues are not read.
    */
-  serve(chores: readonly AlarmChore[], available: () => boolean): void {
+  serve(chores: readonly AlarmChore[], available: () => boolean, created = false): void {
     this.#chores = chores;
     this.#available = available;
+    if (created && this.host.storage.kv.get(USER_ALARM_KEY) === undefined) return;
     this.rearm(true);
   }
 

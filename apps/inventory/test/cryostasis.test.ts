@@ -153,7 +153,7 @@ describe("reservation expiry", () => {
     expect(await pending(p)).toEqual([]);
   });
 
-  it("commit before expiry cancels the release: the alarm moves to the next entry, and later alarms do nothing to the sale", async () => {
+  it("commit before expiry cancels the release: the alarm rings early, moves to the next entry, and later alarms do nothing to the sale", async () => {
     const p = await stocked(5);
     const a = (await api("POST", `/api/products/${p}/reservations`, { locationId: "main", quantity: 2, ttlSeconds: 600 })).body.reservation;
     const b = (await api("POST", `/api/products/${p}/reservations`, { locationId: "main", quantity: 1, ttlSeconds: 1200 })).body.reservation;
@@ -163,6 +163,11 @@ describe("reservation expiry", () => {
     expect(committed.status).toBe(200);
     expect(committed.body.seal.outputs).toEqual([stock("main", 3, 1), { cancelled: true }]);
     expect((await pending(p)).map((e) => e.key)).toEqual([b.id]);
+    // A cancel does not move the alarm (a durable write per commit): it rings early, finds nothing due, and moves on to b.
+    expect(await alarmAt(p)).toBe(a.expiresAt);
+    const early = await observe(p);
+    expect(await runDurableObjectAlarm(attractor(p))).toBe(true);
+    expect(await observe(p)).toEqual(early);
     expect(await alarmAt(p)).toBe(b.expiresAt);
 
     // Twenty minutes on, everything pending is due: only b's release wakes.
@@ -180,16 +185,20 @@ describe("reservation expiry", () => {
     expect(await observe(p)).toEqual(after);
   });
 
-  it("an explicit release cancels the frozen release: nothing is pending, the alarm is cleared, a stray alarm changes nothing", async () => {
+  it("an explicit release cancels the frozen release: nothing is pending, the alarm rings once for nothing and is cleared, a stray alarm changes nothing", async () => {
     const p = await stocked(4);
     const r = (await api("POST", `/api/products/${p}/reservations`, { locationId: "main", quantity: 4, ttlSeconds: 600 })).body.reservation;
     const released = await api("DELETE", `/api/products/${p}/reservations/${r.id}`);
     expect(released.status).toBe(200);
     expect(released.body.seal.outputs).toEqual([stock("main", 4, 0), { cancelled: true }]);
     expect((await api("GET", `/api/products/${p}/cryostasis`)).body).toEqual({ pending: [] });
+    // Left where it was: ringing early is harmless, and that run leaves no alarm.
+    expect(await alarmAt(p)).toBe(r.expiresAt);
+    const before = await observe(p);
+    expect(await runDurableObjectAlarm(attractor(p))).toBe(true);
+    expect(await observe(p)).toEqual(before);
     expect(await alarmAt(p)).toBeNull();
 
-    const before = await observe(p);
     await runInDurableObject(attractor(p), (instance) => instance.alarm());
     expect(await observe(p)).toEqual(before);
     expect(before.precedents).toEqual([]);
@@ -197,7 +206,7 @@ describe("reservation expiry", () => {
 });
 
 describe("the alarm", () => {
-  it("always points at the earliest entry: after freezes at different times, after cancels, after a wake", async () => {
+  it("never rings late: at the earliest entry after freezes and a wake; after cancels early, until that ring moves it on", async () => {
     const p = await stocked(10);
     const stub = attractor(p);
     const t0 = Date.now();
@@ -211,7 +220,7 @@ describe("the alarm", () => {
     const middle = frozenOk(await stub.freeze(adjust("main", 2), { at: t0 + 2 * HOUR }));
     expect(await alarmAt(p)).toBe(t0 + HOUR);
 
-    // Freezing and cancelling as steps of an Intent re-arm too.
+    // Freezing as a step of an Intent re-arms too.
     const viaStep = success(
       await stub.sedimentation(buildIntent(inventory, (s) => void s.$freeze({ delaySeconds: 60, key: "soon" }, (f) => f.adjust({ locationId: "main", delta: 9, reason: "purchase" })))),
     );
@@ -220,14 +229,18 @@ describe("the alarm", () => {
     expect(await alarmAt(p)).toBe(soon.wakeAt);
     const cancelled = success(await stub.sedimentation(buildIntent(inventory, (s) => void s.$cancel({ key: "soon" }))));
     expect(cancelled.outputs).toEqual([{ cancelled: true }]);
-    expect(await alarmAt(p)).toBe(t0 + HOUR);
+    // Cancelling does not move it: ringing early wakes nothing, and that run points it at the next entry.
+    expect(await alarmAt(p)).toBe(soon.wakeAt);
     // Cancelling a key that is not frozen is not an error; it says so.
     expect(success(await stub.sedimentation(buildIntent(inventory, (s) => void s.$cancel({ key: "soon" })))).outputs).toEqual([{ cancelled: false }]);
+    expect(await runDurableObjectAlarm(attractor(p))).toBe(true);
+    expect(await pending(p)).toHaveLength(3);
+    expect(await alarmAt(p)).toBe(t0 + HOUR);
 
     expect(await stub.cancelFrozen(early.cryoId)).toBe(true);
-    expect(await alarmAt(p)).toBe(t0 + 2 * HOUR);
+    expect(await alarmAt(p)).toBe(t0 + HOUR);
     expect(await stub.cancelFrozen(early.cryoId)).toBe(false);
-    expect(await alarmAt(p)).toBe(t0 + 2 * HOUR);
+    expect(await alarmAt(p)).toBe(t0 + HOUR);
 
     await makeDue(p, inventoryNs(), [middle.cryoId]);
     expect(await runDurableObjectAlarm(attractor(p))).toBe(true);
@@ -235,6 +248,8 @@ describe("the alarm", () => {
     expect((await pending(p)).map((e) => e.cryoId)).toEqual([late.cryoId]);
 
     expect(await stub.cancelFrozen(late.cryoId)).toBe(true);
+    expect(await alarmAt(p)).toBe(t0 + 3 * HOUR);
+    expect(await runDurableObjectAlarm(attractor(p))).toBe(true);
     expect(await alarmAt(p)).toBeNull();
     // Only the middle entry ever ran: 10 + 2.
     expect((await stub.snapshot())?.locations).toEqual([stock("main", 12, 0)]);

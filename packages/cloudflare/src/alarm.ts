@@ -28,18 +28,30 @@ export class Alarm {
   #available: () => boolean = () => true;
   /** A chore that threw waits until this time (kept in memory: a restart simply tries it again). */
   readonly #retryAt = new Map<string, number>();
-  /** When the alarm this object last set rings (undefined: none set, or it rang). */
-  #armedAt: number | undefined;
+  /**
+   * When the alarm this object last set rings: null when it knows none is set (it cleared it, or
+   * the alarm that rang is spent), undefined when it does not know (from its wake until it sets one).
+   */
+  #armedAt: number | null | undefined;
+  /** The real time that alarm was set for (a test World's clock may move in between). */
+  #armedReal: number | undefined;
   /** The user alarm time `onAlarm()` is running for: not re-armed while it runs. */
   #running: number | undefined;
 
   constructor(private readonly host: AlarmHost) {}
 
-  /** The chores, once the Attractor has woken; re-arms, since a restart, an eviction or a code update may have lost the alarm. */
-  serve(chores: readonly AlarmChore[], available: () => boolean): void {
+  /**
+   * The chores, once the Attractor has woken; re-arms, since a restart, an eviction or a code
+   * update may have lost the alarm. With nothing to serve it clears nothing: an alarm left from
+   * before only rings once, finds nothing and is spent (a fresh World skips a storage call).
+   * A World `created` by this wake has no chore work yet: only a `schedule()` from its
+   * constructor can want the alarm, so the chores' queues are not read.
+   */
+  serve(chores: readonly AlarmChore[], available: () => boolean, created = false): void {
     this.#chores = chores;
     this.#available = available;
-    this.rearm();
+    if (created && this.host.storage.kv.get(USER_ALARM_KEY) === undefined) return;
+    this.rearm(true);
   }
 
   /** When a chore next wants the alarm: its own time, but not before a failed run's retry time. */
@@ -49,21 +61,26 @@ export class Alarm {
   }
 
   /**
-   * Work was added or removed. Work added no sooner than the alarm this object set rings is
-   * served by that run, which re-arms for the rest: one reservation freezing its release an
-   * hour ahead should not re-read every chore's queue and set the alarm again.
+   * Work was added (the earliest of it due at `earliest`) or only removed (undefined). Work added
+   * no sooner than the alarm this object set rings is served by that run, which re-arms for the
+   * rest: one reservation freezing its release an hour ahead should not re-read every chore's
+   * queue and set the alarm again. Removed work never moves the alarm: it may only ring early,
+   * finding nothing due, and that run re-arms (or clears it). Moving it is a durable write, paid
+   * by every order whose expiry is cancelled; a spare run costs only when it rings.
    */
   changed(earliest: number | undefined): void {
-    if (earliest !== undefined && this.#armedAt !== undefined && earliest >= this.#armedAt) return;
+    if (earliest === undefined) return;
+    if (typeof this.#armedAt === "number" && earliest >= this.#armedAt) return;
     this.rearm();
   }
 
   /**
    * Points the alarm at the earliest of every chore's next time and the time given to
    * `schedule()`, or clears it. It reads every queue from storage rather than trusting memory;
-   * only the time it set is remembered (see `changed`).
+   * only the time it set is remembered (see `changed`), and setting that same time again, or
+   * clearing an alarm it knows is not set, writes nothing.
    */
-  rearm(): void {
+  rearm(atWake = false): void {
     // Called before the wake finished (a schedule() in a subclass constructor): the wake re-arms.
     if (!this.#chores) return;
     const { storage } = this.host;
@@ -73,17 +90,27 @@ export class Alarm {
       const at = this.#choreTime(chore);
       if (at !== undefined) times.push(at);
     }
-    if (times.length === 0 && !this.#available()) return;
-    this.#armedAt = times.length === 0 ? undefined : Math.min(...times);
-    if (this.#armedAt === undefined) void storage.deleteAlarm();
+    if (times.length === 0) {
+      if (!this.#available() || this.#armedAt === null || (atWake && this.#armedAt === undefined)) return;
+      this.#armedAt = null;
+      this.#armedReal = undefined;
+      void storage.deleteAlarm();
+      return;
+    }
+    const at = Math.min(...times);
     // The alarm rings in real time: a clock moved forward in a test rings that much sooner.
-    else void storage.setAlarm(this.#armedAt - this.host.offset());
+    const real = at - this.host.offset();
+    this.#armedAt = at;
+    if (real === this.#armedReal) return;
+    this.#armedReal = real;
+    void storage.setAlarm(real);
   }
 
   /** The alarm rang: every chore that is due gets one slice, in order. */
   async runChores(): Promise<void> {
-    // The alarm that rang is spent: work added while it runs must re-arm.
-    this.#armedAt = undefined;
+    // The alarm that rang is spent (none is left unless set again): work added while it runs must re-arm.
+    this.#armedAt = null;
+    this.#armedReal = undefined;
     const now = this.host.now();
     for (const chore of this.#chores ?? []) {
       const at = this.#choreTime(chore);

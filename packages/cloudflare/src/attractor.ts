@@ -270,9 +270,10 @@ export abstract class Attractor<Env = unknown, L extends Vocabulary | Lineage = 
         ...(archived ? [archived.chore] : []),
       ];
       // This instance is the only one: messages a dead run had taken go out now, not after their lease.
-      sedimenter.features.messages.releaseLeases();
+      // (A World created by this wake has none, nor any alarm work: both skip their reads.)
+      if (!state.created) sedimenter.features.messages.releaseLeases();
       // An Attractor that cannot run its stored law leaves its frozen Intents, and their alarm, alone.
-      this.sharedAlarm.serve(chores, () => sedimenter.available);
+      this.sharedAlarm.serve(chores, () => sedimenter.available, state.created);
     });
   }
 

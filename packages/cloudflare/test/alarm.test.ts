@@ -67,7 +67,7 @@ describe("the alarm belongs to the Attractor", () => {
     expect(await stub.frozen()).toHaveLength(1);
   });
 
-  it("stays at the earliest frozen Intent: one frozen later leaves it, one frozen sooner moves it, cancelling moves it back", async () => {
+  it("stays at the earliest frozen Intent: one frozen later leaves it, one frozen sooner moves it, cancelling leaves it early", async () => {
     const name = freshName();
     const frozen = await withFrozenDeposit(name);
     const stub = chores(name);
@@ -84,8 +84,41 @@ describe("the alarm belongs to the Attractor", () => {
     // Again later than the alarm now rings: it stays.
     await freeze(frozen.wakeAt + 2 * HOUR);
     expect(await alarmAt(name)).toBe(sooner.wakeAt);
+    // Cancelled work does not move the alarm (a durable write): ringing early only finds nothing due.
     expect(await stub.cancelFrozen(sooner.cryoId)).toBe(true);
+    expect(await alarmAt(name)).toBe(sooner.wakeAt);
+  });
+
+  it("a cancel writes no alarm; the early ring serves nothing and points the alarm at what is left, or clears it", async () => {
+    const name = freshName();
+    const frozen = await withFrozenDeposit(name);
+    const stub = chores(name);
+    const sooner = await stub.freeze(buildIntent(ledger, (s) => void s.deposit({ accountId: "acct-1-0", amount: 1 })), { at: frozen.wakeAt - HOUR / 2 });
+    if (!sooner.ok) throw new Error(JSON.stringify(sooner.issues));
+    expect(await alarmAt(name)).toBe(sooner.wakeAt);
+    await runInDurableObject(stub, async (instance, state) => {
+      const set = vi.spyOn(state.storage, "setAlarm");
+      const cleared = vi.spyOn(state.storage, "deleteAlarm");
+      try {
+        expect(await instance.cancelFrozen(sooner.cryoId)).toBe(true);
+        expect(set).not.toHaveBeenCalled();
+        expect(cleared).not.toHaveBeenCalled();
+      } finally {
+        set.mockRestore();
+        cleared.mockRestore();
+      }
+    });
+    // Rung early (the test delivers it now): nothing is due, nothing runs, and the alarm moves on.
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    expect(await stub.chores()).toEqual({ ran: [], woken: [] });
+    expect(await stub.frozen()).toMatchObject([{ cryoId: frozen.cryoId, wakeAt: frozen.wakeAt }]);
     expect(await alarmAt(name)).toBe(frozen.wakeAt);
+    // The last one cancelled: the alarm stays until it rings once, and that run leaves none.
+    expect(await stub.cancelFrozen(frozen.cryoId)).toBe(true);
+    expect(await alarmAt(name)).toBe(frozen.wakeAt);
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    expect(await stub.chores()).toEqual({ ran: [], woken: [] });
+    expect(await alarmAt(name)).toBeNull();
   });
 
   it("onAlarm() runs when its time comes and can schedule itself again; frozen Intents keep their time", async () => {

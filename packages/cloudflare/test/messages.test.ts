@@ -78,6 +78,20 @@ describe("messages over the generic routes", () => {
     expect(await env.LEDGER_ATTRACTOR.getByName(receiver).accounts()).toEqual([{ accountId: "acct-1-0", holder: "carol", balance: 0 }]);
   });
 
+  it("a lease an earlier version kept on disk is released when the object starts again: the message is due at once", async () => {
+    const { sender, stub } = await sentOne("erin");
+    // As an earlier version left it: the message postponed by its lease, the lease in _noema_lease.
+    await runInDurableObject(stub, (_, state) => {
+      state.storage.sql.exec(`UPDATE _noema_outbox SET next_attempt_at = ?`, Date.now() + 60_000);
+      state.storage.sql.exec(`INSERT INTO _noema_lease (message_id) SELECT message_id FROM _noema_outbox`);
+    });
+    await abortAllDurableObjects();
+    const [pending] = (await get(`/senders/${sender}/outbox`)).body.messages;
+    expect(pending.nextAttemptAt).toBeLessThanOrEqual(Date.now());
+    const fresh = env.SENDING_LEDGER.getByName(sender);
+    expect(await runInDurableObject(fresh, (_, state) => state.storage.sql.exec(`SELECT COUNT(*) AS n FROM _noema_lease`).one().n)).toBe(0);
+  });
+
   it("a message taken for delivery is not taken again by the same run until its lease ends, and taking it writes nothing", async () => {
     const { sender, stub } = await sentOne("dave");
     const [before] = (await get(`/senders/${sender}/outbox`)).body.messages;

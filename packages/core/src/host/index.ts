@@ -51,9 +51,9 @@ export interface SedimentHost {
   transaction<T>(fn: () => T): T;
   now(): number;
   /**
-   * Called after work the alarm serves changed (frozen Intents, messages): the host points its
-   * alarm at the earliest. `earliest` is given when work was only added: when the first of it is
-   * due, so a host whose alarm already rings no later need not look again.
+   * Called after work the alarm serves changed (frozen Intents, messages). `earliest` is when the
+   * first work added is due, so a host whose alarm already rings no later need not look again;
+   * undefined when work was only removed, which an alarm ringing early finds out by itself.
    */
   onAlarmWorkChanged?(earliest?: number): void;
 }

@@ -184,6 +184,11 @@ export class OutboxStore {
     return released;
   }
 
+  /** Whether an earlier version left leases on disk (almost never: leases live in memory now). */
+  hasStoredLeases(): boolean {
+    return this.db.exec(`SELECT 1 FROM _noema_lease LIMIT 1`, []).length > 0;
+  }
+
   /** Pending messages in the order they were sent, after `after` (a messageId). */
   list(limit: number, after = 0): OutboxRow[] {
     return this.db.exec(`${SELECT} WHERE message_id > ? ORDER BY message_id LIMIT ?`, [after, limit]).map(entryOf);

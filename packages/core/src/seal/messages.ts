@@ -97,6 +97,8 @@ export class Messages implements FeatureHooks {
 
   /** At the object's start: the messages a dead run had taken are due again now (see OutboxStore.releaseLeases). */
   releaseLeases(): number {
+    // No transaction (a write) for a World that has none, as every World started by this version.
+    if (!this.outbox.hasStoredLeases()) return 0;
     return this.sealing.host.transaction(() => this.outbox.releaseLeases(this.sealing.host.now()));
   }
 

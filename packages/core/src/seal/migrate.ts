@@ -17,6 +17,8 @@ export interface MigrationState {
   latest: NomosStamp;
   /** Set when the Attractor could not reach the latest law; it keeps serving the law it holds, if it knows it. */
   error?: { version: number; message: string; at: number };
+  /** Set when this wake created the Attractor: its tables are new, so it holds no work, lease or alarm yet. */
+  created?: true;
 }
 
 /**
@@ -56,10 +58,12 @@ export function applyLineage(host: SedimentHost, lineage: Lineage, now: number):
   const { db } = host;
   const latest = lineage.latest.nomos;
   const stamp: NomosStamp = { name: latest.name, version: latest.version, hash: latest.hash };
+  let created = false;
   let held = host.transaction(() => {
     createInternalTables(db);
     const applied = latestApplied(db);
     if (applied) return applied;
+    created = true;
     for (const ddl of latest.ddl) db.exec(ddl, []);
     return recordApplied(db, latest, now);
   });
@@ -85,5 +89,5 @@ export function applyLineage(host: SedimentHost, lineage: Lineage, now: number):
     }
   }
   install(latest);
-  return { held, latest: stamp };
+  return created ? { held, latest: stamp, created } : { held, latest: stamp };
 }

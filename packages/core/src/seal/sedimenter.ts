@@ -66,7 +66,7 @@ function sentOf(s: Sediment): Intent {
   return s.origin.intent ?? { ...s.intent, nomos: s.origin.nomos };
 }
 
-/** How the running transaction changed work the alarm serves: none noted, only added (due at `earliest`), or some removed. */
+/** How the running transaction changed work the alarm serves: none noted, or some (the earliest added is due at `earliest`; undefined: only removed). */
 type AlarmWork = { earliest?: number } | undefined;
 
 /**
@@ -240,9 +240,9 @@ export class Sedimenter {
   }
 
   private noteAlarmWork(at?: number): void {
-    if (at === undefined) this.alarmWork = {};
-    else if (!this.alarmWork) this.alarmWork = { earliest: at };
-    else if (this.alarmWork.earliest !== undefined) this.alarmWork.earliest = Math.min(this.alarmWork.earliest, at);
+    const work = (this.alarmWork ??= {});
+    // A removal keeps what was added beside it: the host must still hear when that is due.
+    if (at !== undefined) work.earliest = Math.min(work.earliest ?? at, at);
   }
 
   /** Runs the admitted Intent's steps and appends its log row, inside the caller's transaction. */

@@ -74,8 +74,15 @@ export function setLawText(nomos: Schema, text: string): void {
 /** The canonical text a Nomos's hash covers, when `defineNomos` made it. */
 export const lawText = (nomos: Schema): string | undefined => registry().texts?.get(nomos);
 
-/** The hash `noema build` wrote for a law's canonical text, if its footprints were registered with it: the same text gives the same hash. */
-export const registeredLawHash = (text: string): string | undefined => registry().hashes?.get(text);
+/**
+ * The hash `noema build` wrote for a law's canonical text, if its footprints were registered with
+ * it: the same text gives the same hash. Not with the parser installed (the CLI, tests): there the
+ * law is hashed, so `noema build` never writes out again a hash it read from an edited file.
+ */
+export function registeredLawHash(text: string): string | undefined {
+  const r = registry();
+  return r.reader ? undefined : r.hashes?.get(text);
+}
 
 /** Whether a footprint of this Nomos can be found now: with the parser, or with footprints generated for it. */
 export function footprintsAvailable(nomos: Schema): boolean {

@@ -1,13 +1,13 @@
 // Orders: an OrderAttractor coordinating three product Attractors by messages, against the same
 // three reservations and commits sent directly from the Worker (no coordinator, no all-or-nothing).
 import { buildIntent } from "@noema/core";
-import type { OrderAttractor, OrderJson } from "../../apps/inventory/src/orders/attractor.js";
+import { MAX_WAIT_MS, type OrderAttractor, type OrderJson } from "../../apps/inventory/src/orders/attractor.js";
 import { orderStub } from "../../apps/inventory/src/orders/shards.js";
 import { inventory } from "../../apps/inventory/src/vocabulary.js";
 import { type Env, freshNoema, LOCATION, noema, pool } from "./env.js";
 
-/** How long one call waits for the order's status: `create` and `commit` answer once a receipt moves it there. */
-const WAIT_MS = 30_000;
+/** How long one call waits for the order's status (the longest it may): `create` and `commit` answer once a receipt moves it there. */
+const WAIT_MS = MAX_WAIT_MS;
 
 /** Waits for the order's status without polling, past what the call that waited already saw. */
 async function untilStatus(stub: DurableObjectStub<OrderAttractor>, seen: OrderJson, status: "reserved" | "committed"): Promise<void> {

@@ -80,7 +80,9 @@ const HISTORY = columnsOf(orderNomos, "order_history", "status", "note", "at");
 const ORDER_ID = columnsOf(orderNomos, "orders", "id");
 const ORDER_STATUS = columnsOf(orderNomos, "orders", "status");
 /** The longest `waitFor` waits. */
-const MAX_WAIT_MS = 30_000;
+export const MAX_WAIT_MS = 30_000;
+/** How long `waitFor` waits when not told. */
+const DEFAULT_WAIT_MS = 10_000;
 
 /** A reason or note cut to what the order's law records. */
 const fit = (text: string) => (text.length > MAX_NOTE ? `${text.slice(0, MAX_NOTE - 1)}…` : text);
@@ -157,10 +159,10 @@ export class OrderAttractor extends Attractor.of(orders)<Env> {
    * The order once its status is one of `statuses` (or any final one), else as it is after
    * `timeoutMs` (at most 30 s): a client waits for `reserved` or `committed` without polling.
    */
-  async waitFor(orderId: string, statuses: readonly OrderStatus[], timeoutMs = 10_000): Promise<OrderJson | undefined> {
+  async waitFor(orderId: string, statuses: readonly OrderStatus[], timeoutMs = DEFAULT_WAIT_MS): Promise<OrderJson | undefined> {
     const deadline = Date.now() + Math.min(Math.max(timeoutMs, 0), MAX_WAIT_MS);
     for (;;) {
-      // Only the status is read while waiting; the whole order once, when answering.
+      // The status alone is read on each pass (a `releasing` order also goes through `current`); the whole order once, when answering.
       const status = this.query(ORDER_STATUS, "FROM orders WHERE id = ?", orderId)[0]?.status;
       if (status === undefined || statuses.includes(status) || isFinal(status) || Date.now() >= deadline) return this.order(orderId);
       // A `releasing` order sends its releases from here too, should nothing else have (see `current`).

@@ -35,7 +35,7 @@ describe("entry points", () => {
     "type ConnectionReport", "type ConnectionType", "type ContextHole", "createIndexSql", "createTableSql",
     "DEFAULT_LIMITS", "defineNomos", "definePublication", "defineVocabulary", "describeVocabulary",
     "type ElementKey", "type Evolution", "type EvolutionHints", "type Expectation", "explain",
-    "type ExplainedStatement", "explainOutside", "type ExplainResult", "type Explanation", "type FootprintTable",
+    "type ExplainedStatement", "explainOutside", "type ExplainResult", "type Explanation", "type FootprintLaws", "type FootprintTable",
     "formatIssues", "formatPath", "type FreezeArgs", "type FreezeResult", "type FrozenStepBuilder", "type Hole",
     "type IndexSpec", "type InferRow", "integer", "type Intent", "type IntentLimits", "type IntentStep",
     "IntentValidationError", "type InterpretationContext", "type InvariantScope", "type InvariantSpec", "type Issue",
@@ -73,7 +73,7 @@ describe("entry points", () => {
   });
 
   it("@noema/core/sql installs the SQL parser and derives what noema build writes", () => {
-    expect(exportsOf(here("../../core/src/sql.ts"))).toStrictEqual(["footprintLaws", "footprintTable", "type FootprintTable"]);
+    expect(exportsOf(here("../../core/src/sql.ts"))).toStrictEqual(["footprintLaws", "type FootprintLaws", "footprintTable", "type FootprintTable"]);
   });
 
   it("@noema/core/check exports the model checker", () => {

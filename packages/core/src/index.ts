@@ -96,7 +96,7 @@ export type { Change, ChangeKind, ConnectionType, EvolutionHints } from "./conne
 export { type ComputedParam, type ExplainedStatement, type Explanation, explain } from "./interpretation/explain.js";
 export { type Sieve, SieveDerivationError } from "./sieve/index.js";
 // What `noema build` generates next to a law: the footprints a Worker derives Sieves from without the SQL parser.
-export { type FootprintTable, registerFootprints } from "./footprint/index.js";
+export { type FootprintLaws, type FootprintTable, registerFootprints } from "./footprint/index.js";
 
 // Seals, Sediments and Precedents: what an Attractor answers.
 export { type Reason, type ReasonKind, REASON_KINDS } from "./refusal/index.js";

@@ -7,7 +7,7 @@
 import { deriveFootprint } from "./footprint/derive.js";
 import { useFootprintReader } from "./footprint/index.js";
 
-export type { FootprintTable } from "./footprint/index.js";
+export type { FootprintLaws, FootprintTable } from "./footprint/index.js";
 
 useFootprintReader(deriveFootprint);
 

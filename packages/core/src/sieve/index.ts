@@ -156,8 +156,7 @@ export function footprintTable(vocabularies: Iterable<Vocabulary>): FootprintTab
     }
     for (const invariant of Object.values(nomos.invariants)) add(invariant.violations);
   }
-  const sorted = <V>(m: Map<string, V>) => [...m].sort(([a], [b]) => (a < b ? -1 : 1));
-  return Object.fromEntries(sorted(byNomos).map(([hash, bySql]) => [hash, Object.fromEntries(sorted(bySql))]));
+  return Object.fromEntries(byKey(byNomos).map(([hash, bySql]) => [hash, Object.fromEntries(byKey(bySql))]));
 }
 
 /**
@@ -170,5 +169,8 @@ export function footprintLaws(vocabularies: Iterable<Vocabulary>): FootprintLaws
     const text = lawText(nomos);
     if (text !== undefined) out.set(nomos.hash, text);
   }
-  return Object.fromEntries([...out].sort(([a], [b]) => (a < b ? -1 : 1)));
+  return Object.fromEntries(byKey(out));
 }
+
+/** A map's entries in key order: what `noema build` writes does not depend on the order laws were read. */
+const byKey = <V>(m: Map<string, V>): [string, V][] => [...m].sort(([a], [b]) => (a < b ? -1 : 1));

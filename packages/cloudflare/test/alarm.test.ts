@@ -2,7 +2,7 @@ import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test"
 import { ALARM_RETRY_MS, AttractorDefinitionError } from "@noema/cloudflare";
 import { buildIntent } from "@noema/core";
 import { describe, expect, it, vi } from "vitest";
-import { LawlessAttractor, REPEAT_MS, RogueAlarmAttractor } from "./alarm/attractors.js";
+import { LawlessAttractor, REPEAT_MS, RogueAlarmAttractor, START_CHORE_MS } from "./alarm/attractors.js";
 import { ledger } from "./ledger/vocabulary.js";
 
 const HOUR = 60 * 60 * 1000;
@@ -44,6 +44,13 @@ describe("the alarm belongs to the Attractor", () => {
     await runInDurableObject(chores(freshName()), (_, state) => {
       expect(() => new LawlessAttractor(state, env)).toThrow(/LawlessAttractor declares no law: add `static law = /);
     });
+  });
+
+  it("a schedule() in a brand-new World's constructor sets the alarm, although the World has no chore work yet", async () => {
+    const before = Date.now();
+    const at = await runInDurableObject(env.START_CHORE_ATTRACTOR.getByName(freshName()), (_, state) => state.storage.getAlarm());
+    expect(at).toBeGreaterThanOrEqual(before + START_CHORE_MS);
+    expect(at).toBeLessThanOrEqual(Date.now() + START_CHORE_MS);
   });
 
   it("one alarm serves both: it points at the earlier of schedule() and the next frozen Intent", async () => {

@@ -1,4 +1,4 @@
-import type { ChoreAttractor } from "./alarm/attractors.js";
+import type { ChoreAttractor, StartChoreAttractor } from "./alarm/attractors.js";
 import type { AgedArchiveAttractor, ArchiveAttractor } from "./archive/attractors.js";
 import type { LedgerAttractor } from "./ledger/attractor.js";
 import type { ImmediateLedger, SendingLedger } from "./messages/attractors.js";
@@ -10,6 +10,7 @@ declare global {
     interface Env {
       LEDGER_ATTRACTOR: DurableObjectNamespace<LedgerAttractor>;
       CHORE_ATTRACTOR: DurableObjectNamespace<ChoreAttractor>;
+      START_CHORE_ATTRACTOR: DurableObjectNamespace<StartChoreAttractor>;
       ARCHIVE_ATTRACTOR: DurableObjectNamespace<ArchiveAttractor>;
       AGED_ARCHIVE_ATTRACTOR: DurableObjectNamespace<AgedArchiveAttractor>;
       NOEMA_ARCHIVE: R2Bucket;

@@ -10,7 +10,7 @@ import type { SendingLedger } from "./messages/attractors.js";
 import { ledger } from "./ledger/vocabulary.js";
 
 export { LedgerAttractor } from "./ledger/worker.js";
-export { ChoreAttractor } from "./alarm/attractors.js";
+export { ChoreAttractor, StartChoreAttractor } from "./alarm/attractors.js";
 export { AgedArchiveAttractor, ArchiveAttractor } from "./archive/attractors.js";
 import type { ArchiveAttractor } from "./archive/attractors.js";
 export { ImmediateLedger, SendingLedger } from "./messages/attractors.js";

@@ -53,6 +53,17 @@ export class ChoreAttractor extends Attractor<unknown, typeof ledger> {
   }
 }
 
+/** How far ahead a StartChoreAttractor schedules its chore. */
+export const START_CHORE_MS = 60 * 60 * 1000;
+
+/** Schedules its chore in its constructor when none is scheduled: a World's very first schedule() then comes before its wake has finished. */
+export class StartChoreAttractor extends ChoreAttractor {
+  constructor(ctx: DurableObjectState, env: unknown) {
+    super(ctx, env);
+    if (this.scheduled() === undefined) this.schedule(Date.now() + START_CHORE_MS);
+  }
+}
+
 /** Overrides alarm(): refused when it starts, since it would stop every frozen Intent. */
 export class RogueAlarmAttractor extends Attractor<unknown, typeof ledger> {
   static law = ledger;

@@ -18,7 +18,8 @@
 //        bench/startup/noema, the create-noema counter on today's API) and of a hand-written one doing
 //        the same SQL with a SHA-256 chained log (bench/startup/hand); wrangler's "Total Upload / gzip"
 //        line, the bundle by package (esbuild metafile) with who imports zod and node-sql-parser, and
-//        what-if sizes (esbuild with wrangler's options: `import * as z`, no node-sql-parser, minified);
+//        what-if bundles (esbuild with wrangler's options; without zod's JSON Schema code), sized and
+//        timed at module evaluation;
 //      - cold start: per sample a fresh `workerd serve` of each bundle on an empty SQLite store; the
 //        first request pays module evaluation + DO constructor + one sealed Intent; a second start with
 //        an unrouted request isolates module evaluation; an empty Worker is workerd's floor. Medians.
@@ -1005,7 +1006,7 @@ function printCryostasis(c) {
 /** Where the bundle gzip should stay for the create-noema template. */
 const UPLOAD_TARGET_GZIP_KIB = 90;
 /** What-if bundles whose module evaluation is timed too (each costs a cold start per sample). */
-const WHATIF_EVALUATED = ["zodNamespaceImport", "withoutSqlParser", "both"];
+const WHATIF_EVALUATED = ["withoutJsonSchema"];
 /** Placeholder request of an eval-only start (measure.mjs replaces it with an unrouted one). */
 const UNROUTED_NOTE = { method: "GET", path: "/" };
 const workerdBin = join(root, "node_modules", "workerd", "bin", "workerd");
@@ -1027,7 +1028,7 @@ async function workerFigures() {
     const pick = ({ dir, totalKiB, gzipKiB, packages, importedBy }) => ({ dir: relative(root, dir), totalKiB, gzipKiB, packages, importedBy });
     out.upload = {
       targetGzipKiB: UPLOAD_TARGET_GZIP_KIB,
-      noema: { ...pick(bundles.noema), whatIf: await whatIf(resolve(dirname(file), noemaConfig.main), tmp) },
+      noema: { ...pick(bundles.noema), whatIf: await whatIf(resolve(dirname(file), noemaConfig.main), tmp, { minify: Boolean(noemaConfig.minify) }) },
       hand: pick(bundles.hand),
     };
   }
@@ -1055,12 +1056,13 @@ async function workerFigures() {
     // The same in CPU time of workerd's threads (Linux), which a loaded machine disturbs far less.
     const evalCpuMs = (t) => s[`${t}:eval`].firstCpuMs - s.empty.firstCpuMs;
     const whatIfEval = Object.fromEntries(Object.keys(s).filter((k) => k.startsWith("noema[")).map((k) => [k.slice(6, k.indexOf("]")), s[k].firstMs - s.empty.firstMs]));
+    const whatIfEvalCpu = Object.fromEntries(Object.keys(s).filter((k) => k.startsWith("noema[")).map((k) => [k.slice(6, k.indexOf("]")), s[k].firstCpuMs - s.empty.firstCpuMs]));
     out.startup = {
       ...s,
       moduleEvalMs: { hand: evalMs("hand"), noema: evalMs("noema"), whatIf: whatIfEval },
       firstIntentMs: { hand: intentMs("hand"), noema: intentMs("noema") },
       cpu: {
-        moduleEvalMs: { hand: evalCpuMs("hand"), noema: evalCpuMs("noema") },
+        moduleEvalMs: { hand: evalCpuMs("hand"), noema: evalCpuMs("noema"), whatIf: whatIfEvalCpu },
         firstRequestMs: { hand: s.hand.firstCpuMs, noema: s.noema.firstCpuMs },
         moduleEvalVsHand: ratio(evalCpuMs("noema"), evalCpuMs("hand")),
         firstRequestVsHand: ratio(s.noema.firstCpuMs, s.hand.firstCpuMs),
@@ -1090,8 +1092,7 @@ function printWorkerFigures(f) {
     }
     const w = noema.whatIf;
     const g = (v) => `${kib(v.totalKiB)} / gzip ${kib(v.gzipKiB)}`;
-    lines.push(`  what-if (esbuild, wrangler's options): as is ${g(w.asIs)}; \`import * as z\` instead of \`import { z }\` ${g(w.zodNamespaceImport)}`);
-    lines.push(`    without node-sql-parser ${g(w.withoutSqlParser)}; both ${g(w.both)}; both minified ${g(w.bothMinified)}; z fix minified ${g(w.zodNamespaceImportMinified)}; only minified ${g(w.minified)}`);
+    lines.push(`  what-if (esbuild, wrangler's options): as is ${g(w.asIs)}; without zod's JSON Schema code ${g(w.withoutJsonSchema)}`);
   }
   if (f.startup) {
     const s = f.startup;
@@ -1103,7 +1104,7 @@ function printWorkerFigures(f) {
     const ms = (n) => `${n.toFixed(1)} ms`;
     lines.push(`  module evaluation (unrouted 1st req over the empty Worker's): noema ${ms(s.moduleEvalMs.noema)}, hand ${ms(s.moduleEvalMs.hand)}`);
     const wi = Object.entries(s.moduleEvalMs.whatIf);
-    if (wi.length) lines.push(`  module evaluation of the what-if bundles: ${wi.map(([k, v]) => `${k} ${ms(v)}`).join(", ")}`);
+    if (wi.length) lines.push(`  module evaluation of the what-if bundles: ${wi.map(([k, v]) => `${k} ${ms(v)} (CPU ${ms(s.cpu.moduleEvalMs.whatIf[k])})`).join(", ")}`);
     lines.push(`  first Intent (1st req over the unrouted one): noema ${ms(s.firstIntentMs.noema)}, hand ${ms(s.firstIntentMs.hand)}`);
     const c = s.cpu;
     lines.push(`  CPU time of workerd (Linux schedstat): module evaluation noema ${ms(c.moduleEvalMs.noema)}, hand ${ms(c.moduleEvalMs.hand)}; first request noema ${ms(c.firstRequestMs.noema)}, hand ${ms(c.firstRequestMs.hand)}`);

@@ -99,43 +99,25 @@ export async function upload({ label, dir, tmp, run, tail }) {
 }
 
 /**
- * What-if sizes of the same entry with esbuild in-process (the options wrangler uses; "as is" must
- * match wrangler's figure): zod imported as a namespace, node-sql-parser left out, minified.
+ * What-if bundles of the same entry with esbuild in-process, with wrangler's options (minified as
+ * the template ships; "as is" must match wrangler's figure): what a cut would save in bytes and,
+ * timed by bench/run.mjs, at module evaluation.
+ * - withoutJsonSchema: zod's JSON Schema generation stubbed out. The Worker needs it for operation
+ *   hashes (a Sieve's `op:` entries, on a freeze, a message or an explanation) and `GET /nomos`, but
+ *   never while its modules load: its bytes are the parse cost of code a start does not run.
  */
-export async function whatIf(entry, outRoot) {
+export async function whatIf(entry, outRoot, { minify = true } = {}) {
   const { build } = await import("esbuild");
   const variants = {
     asIs: {},
-    zodNamespaceImport: { zodNamespace: true },
-    withoutSqlParser: { noParser: true },
-    both: { zodNamespace: true, noParser: true },
-    bothMinified: { zodNamespace: true, noParser: true, minify: true },
-    zodNamespaceImportMinified: { zodNamespace: true, minify: true },
-    minified: { minify: true },
+    withoutJsonSchema: { stubs: [[/zod\/v4\/core\/json-schema-processors\.js$/, "export const toJSONSchema = () => ({}); export const allProcessors = {};"]] },
   };
   const out = {};
   for (const [name, v] of Object.entries(variants)) {
     const plugin = {
       name: "what-if",
       setup(b) {
-        if (v.zodNamespace) {
-          // `import { z } from "zod"` (zod's `export * as z`) keeps every export and all locales under esbuild.
-          // Every module but zod's own: the Worker's, and the Noema packages' sources or built dist/.
-          b.onLoad({ filter: /\.m?[jt]s$/ }, (a) =>
-            a.path.includes("/node_modules/")
-              ? undefined
-              : {
-                  loader: a.path.endsWith("ts") ? "ts" : "js",
-                  contents: readFileSync(a.path, "utf8")
-                    .replace(/import \{ z \} from "zod";/g, 'import * as z from "zod";')
-                    .replace(/export \{ z \} from "zod";/g, ""),
-                },
-          );
-        }
-        if (v.noParser) {
-          b.onResolve({ filter: /^node-sql-parser/ }, () => ({ path: "node-sql-parser", namespace: "stub" }));
-          b.onLoad({ filter: /.*/, namespace: "stub" }, () => ({ contents: "export class Parser {}", loader: "js" }));
-        }
+        for (const [filter, contents] of v.stubs ?? []) b.onLoad({ filter }, () => ({ contents, loader: "js" }));
       },
     };
     const r = await build({
@@ -148,7 +130,7 @@ export async function whatIf(entry, outRoot) {
       target: "es2024",
       external: ["cloudflare:*", "node:*"],
       keepNames: true,
-      minify: Boolean(v.minify),
+      minify,
       plugins: [plugin],
       logLevel: "error",
     });
@@ -156,7 +138,7 @@ export async function whatIf(entry, outRoot) {
     const outdir = join(outRoot, `whatif-${name}`);
     mkdirSync(outdir, { recursive: true });
     writeFileSync(join(outdir, "index.js"), code);
-    out[name] = { totalKiB: code.length / 1024, gzipKiB: gzipSync(code).length / 1024, outdir };
+    out[name] = { totalKiB: code.length / 1024, gzipKiB: gzipSync(code, { level: 9 }).length / 1024, outdir };
   }
   return out;
 }

@@ -1,8 +1,9 @@
 import { env, SELF } from "cloudflare:test";
 import { buildIntent, explain } from "@noema/core";
 import { operationHash } from "@noema/core/runtime";
-import { ApiError, attractorRoutes, bearerAuth, parseInput, queryInt, tokenAuth } from "@noema/cloudflare/http";
+import { ApiError, attractorRoutes, bearerAuth, handleErrors, parseInput, queryInt, tokenAuth } from "@noema/cloudflare/http";
 import { Hono } from "hono";
+import { Hono as TinyHono } from "hono/tiny";
 import { describe, expect, expectTypeOf, it } from "vitest";
 import * as zc from "zod";
 import * as zm from "zod/mini";
@@ -85,6 +86,30 @@ describe("attractorRoutes for any Attractor", () => {
     expect(wrong.status).toBe(405);
     expect(wrong.headers.get("Allow")).toBe("POST");
     expect(wrong.body.error.code).toBe("method_not_allowed");
+  });
+
+  it("answers 404 for a path no route begins, and 405 with Allow under every kind of route, routes added late included", async () => {
+    // hono/tiny's router, as the template's: routes can still be added after a request.
+    const app = new TinyHono();
+    app.use("*", async (_, next) => next());
+    app.get("/", (c) => c.text("home"));
+    app.get("/things/:id", (c) => c.text("thing")).delete("/things/:id", (c) => c.text("gone"));
+    app.route("/api", new TinyHono().post("/x", (c) => c.text("x")));
+    handleErrors(app);
+    const answer = async (method: string, path: string) => {
+      const res = await app.request(path, { method });
+      return { status: res.status, allow: res.headers.get("Allow"), code: ((await res.json()) as { error: { code: string } }).error.code };
+    };
+    expect(await answer("GET", "/nowhere")).toEqual({ status: 404, allow: null, code: "not_found" });
+    expect(await answer("GET", "/things/1/more")).toEqual({ status: 404, allow: null, code: "not_found" });
+    expect(await answer("POST", "/things/1")).toEqual({ status: 405, allow: "GET, DELETE", code: "method_not_allowed" });
+    expect(await answer("PUT", "/api/x")).toEqual({ status: 405, allow: "POST", code: "method_not_allowed" });
+    expect(await answer("POST", "/")).toEqual({ status: 405, allow: "GET", code: "method_not_allowed" });
+    // A route added after the first miss, then one whose first segment is a parameter.
+    app.post("/late", (c) => c.text("late"));
+    expect(await answer("GET", "/late")).toEqual({ status: 405, allow: "POST", code: "method_not_allowed" });
+    app.put("/:name", (c) => c.text("named"));
+    expect(await answer("GET", "/nowhere")).toEqual({ status: 405, allow: "PUT", code: "method_not_allowed" });
   });
 
   it("runs its auth middleware: 401 without the token, in any scheme case with it; 503 when the Worker has none", async () => {

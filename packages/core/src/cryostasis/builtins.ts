@@ -185,7 +185,8 @@ export const freezeStep: BuiltinStep = {
         });
       }
       const parsedArgs = definedArgs(parsed.data as Record<string, ArgValue>);
-      if (exact) exact = sameJson(definedArgs(resolved as Record<string, ArgValue>), parsedArgs);
+      // sameJson takes a key holding undefined as absent, as definedArgs leaves it.
+      if (exact) exact = sameJson(resolved, parsedArgs);
       if (steps === a.intent.steps) steps = [...steps];
       steps[j] = { op: step.op, args: parsedArgs };
     }

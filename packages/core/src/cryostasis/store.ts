@@ -160,7 +160,9 @@ export class CryostasisStore {
     for (let tries = 0; ; tries++) {
       const cryoId = (params[0] = this.nextCryoId());
       try {
-        this.db.exec(FREEZE_SQL, params);
+        // It returns no rows: where the host can run it without reading them, it does.
+        if (this.db.run) this.db.run(FREEZE_SQL, params);
+        else this.db.exec(FREEZE_SQL, params);
         return { cryoId, wakeAt: r.wakeAt, existing: false };
       } catch (error) {
         // Refused by a unique index: the key is pending already, or another store on this database

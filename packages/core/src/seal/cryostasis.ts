@@ -1,4 +1,4 @@
-import { admissionIssues, type Origin } from "../admission/index.js";
+import { type Admission, admissionIssues, type Origin } from "../admission/index.js";
 import { type BuiltinHost, keyIssue } from "../builtin/index.js";
 import { backoffMs, CryostasisStore, FREEZE, FreezeKeyConflict, type FrozenRow, MAX_WAKE_ATTEMPTS, wakeTime } from "../cryostasis/index.js";
 import { type Intent, type NomosStamp, nomosStamp } from "../intent/index.js";
@@ -155,13 +155,28 @@ export class Cryostasis implements FeatureHooks {
     }
   }
 
+  /**
+   * A woken entry's admission. One frozen under the held law (the same version and hash) was
+   * checked against it when it was frozen, and the law has not changed since: it runs as stored,
+   * not parsed and validated a second time (a tenth of a wake). Any other is admitted as
+   * sedimentation admits it, the stored Sieve deciding its Connection.
+   */
+  private admitWoken(entry: FrozenRow, now: number): Admission {
+    const { held } = this.sealing;
+    const stamp = (entry.intent as Partial<Intent> | null)?.nomos;
+    if (stamp?.hash === held.hash && stamp.version === held.version && entry.nomos.hash === held.hash && entry.nomos.version === held.version) {
+      return { ok: true, sent: entry.intent, intent: entry.intent };
+    }
+    return this.sealing.admit(entry.intent, now, this.store.sieve(entry.sieveHash));
+  }
+
   /** Runs a woken entry: admitted under its stored Sieve, applied and removed in one transaction. */
   private resume(entry: FrozenRow, now: number): Seal {
     const { sealing } = this;
     const { cryoId } = entry;
     // Bound, not an arrow: a bundle that keeps names would wrap an arrow made for every wake.
     const remove = this.store.remove.bind(this.store, cryoId);
-    const admitted = sealing.admit(entry.intent, now, this.store.sieve(entry.sieveHash));
+    const admitted = this.admitWoken(entry, now);
     if (!admitted.ok) return sealing.refuse(admitted.input, now, admitted.reason, remove);
     const earlier = sealing.earlier(admitted.sent);
     if (earlier) {

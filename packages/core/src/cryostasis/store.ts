@@ -235,7 +235,7 @@ export class CryostasisStore {
   }
 
   /** An entry's frozen Intent: stored whole (`intent`), or derived from the `$freeze` step it references (`sedimentId`, `step`). */
-  private intentOf(cryoId: SqlValue, intent: SqlValue, sedimentId: SqlValue, step: SqlValue): Intent {
+  private intentOf(cryoId: SqlValue | undefined, intent: SqlValue | undefined, sedimentId: SqlValue | undefined, step: SqlValue | undefined): Intent {
     if (sedimentId === null || sedimentId === undefined) return JSON.parse(String(intent)) as Intent;
     const from = this.source(Number(sedimentId));
     const derived = from && frozenFromStep(from.intent, Number(step), from.outputs);
@@ -246,7 +246,7 @@ export class CryostasisStore {
 
   /** The canonical JSON of an entry's frozen Intent, as a row of `_noema_cryostasis` holds it (whole or by reference). */
   intentText(r: Row): string {
-    return r.sediment_id === null || r.sediment_id === undefined ? String(r.intent) : canonicalJson(this.intentOf(r.cryo_id!, r.intent!, r.sediment_id, r.step!));
+    return r.sediment_id === null || r.sediment_id === undefined ? String(r.intent) : canonicalJson(this.intentOf(r.cryo_id, r.intent, r.sediment_id, r.step));
   }
 
   /**
@@ -264,6 +264,7 @@ export class CryostasisStore {
   /** Rows of SELECT, as arrays in its column order: a woken batch reads hundreds, and arrays are what workerd makes cheapest. */
   private entries(where: string, params: readonly SqlValue[]): FrozenRow[] {
     const sql = `${SELECT} ${where}`;
+    // Without raw rows, a row's values in key order: SELECT names each column once, in entryOf's order.
     const rows = this.db.raw ? this.db.raw(sql, params) : this.db.exec(sql, params).map((r) => Object.values(r));
     return rows.map((v) => this.entryOf(v));
   }
@@ -273,7 +274,7 @@ export class CryostasisStore {
     return {
       cryoId: Number(cryoId),
       wakeAt: Number(wakeAt),
-      intent: this.intentOf(cryoId!, intent!, sedimentId!, step!),
+      intent: this.intentOf(cryoId, intent, sedimentId, step),
       sieveHash: String(sieveHash),
       nomos: { name: String(name), version: Number(version), hash: String(hash) },
       worldHash: String(worldHash),

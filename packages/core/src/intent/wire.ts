@@ -1,7 +1,8 @@
 import * as z from "#zod";
 import { utf8ToBytes } from "@noble/hashes/utils.js";
-import { clone } from "zod/v4/core";
+import { type $ZodError, clone } from "zod/v4/core";
 import type { Json } from "../canonical/index.js";
+import { safeParse } from "./fast-parse.js";
 import { type Issue, issue, type ParseResult, zodIssues } from "../issue/index.js";
 import { MAX_NAME_LENGTH } from "../nomos/index.js";
 import { once } from "../once.js";
@@ -346,17 +347,22 @@ export function checkOpArgs(scope: StepScope, opName: string, given: Record<stri
     }
     issues.push(...refIssues(scope, value, [...at, "args", key]));
   }
-  let parsed;
-  if (!refKeys) parsed = z.safeParse(strictArgs(op), given);
-  else {
-    const rest = Object.fromEntries(Object.entries(given).filter(([k]) => !refKeys.has(k)));
-    parsed = z.safeParse(argsWithout(op, [...refKeys].filter((k) => Object.hasOwn(shapeOf(op.args), k))), rest);
-  }
+  const schema = refKeys ? argsWithout(op, [...refKeys].filter((k) => Object.hasOwn(shapeOf(op.args), k))) : strictArgs(op);
+  const input = refKeys ? Object.fromEntries(Object.entries(given).filter(([k]) => !refKeys.has(k))) : given;
+  const parsed = parseArgs(schema, input);
   if (!parsed.success) issues.push(...zodIssues(parsed.error, [...at, "args"]));
   if (!parsed.success || issues.length) return { ok: false, issues };
   const args = definedArgs(parsed.data as Record<string, ArgValue>);
   for (const key of refKeys ?? []) args[key] = given[key] as Ref;
   return { ok: true, value: args };
+}
+
+/**
+ * Zod's parse of arguments: the usual input recognised by the schema's fast parser (see
+ * fast-parse.ts), anything else parsed by Zod, which words the issues.
+ */
+export function parseArgs(schema: ObjectSchema, input: unknown): { success: true; data: Record<string, unknown> } | { success: false; error: $ZodError } {
+  return safeParse(schema, input) as { success: true; data: Record<string, unknown> } | { success: false; error: $ZodError };
 }
 
 /** An optional argument given as undefined is absent, as it will be after any JSON round trip. */
@@ -386,10 +392,15 @@ export function stepLimitIssues(steps: readonly { op: string; args: unknown }[],
 
 /** The envelope and the limits, for an Intent whose steps were already checked one by one (the builder). */
 export function limitIssues(intent: Intent, limits: IntentLimits): Issue[] {
-  if (intent.idempotencyKey !== undefined) {
-    const key = idempotencyKey().safeParse(intent.idempotencyKey);
-    if (!key.success) return zodIssues(key.error, ["idempotencyKey"]);
+  const { idempotencyKey: key } = intent;
+  // A key of 1 to MAX_KEY_LENGTH UTF-16 units is within the schema's bounds in code points too.
+  if (key !== undefined && !(typeof key === "string" && key.length >= 1 && key.length <= MAX_KEY_LENGTH)) {
+    const parsed = idempotencyKey().safeParse(key);
+    if (!parsed.success) return zodIssues(parsed.error, ["idempotencyKey"]);
   }
+  // Sized by the walk that checks its strings and arrays, as a received Intent is; JSON only where that cannot say.
+  const sized = sizedStepIssues(intent, limits);
+  if (sized) return sized;
   const tooLarge = sizeIssue(intent, limits.maxBytes);
   return tooLarge ? [tooLarge] : stepLimitIssues(intent.steps, limits);
 }
@@ -414,7 +425,7 @@ export function sizeIssue(input: unknown, maxBytes: number): Issue | undefined {
  * its JSON is within the limit, no JSON is written, and the walk's issues are `stepLimitIssues`.
  * Undefined when the bound says nothing: JSON.stringify then decides, as for any other input.
  */
-function sizedStepIssues(raw: Envelope, limits: IntentLimits): Issue[] | undefined {
+function sizedStepIssues(raw: Pick<Intent, "nomos" | "idempotencyKey"> & { steps: readonly { op: string; args: unknown }[] }, limits: IntentLimits): Issue[] | undefined {
   if (!plainPrototype(raw) || (raw.nomos !== undefined && !plainPrototype(raw.nomos)) || stepCount(raw.steps) > limits.maxSteps) return undefined;
   const size = { left: limits.maxBytes - ENVELOPE_BYTES - ((raw.nomos?.name.length ?? 0) + (raw.idempotencyKey?.length ?? 0)) * MAX_JSON_BYTES_PER_UNIT };
   const issues: Issue[] = [];

@@ -1,8 +1,7 @@
 import * as z from "#zod";
 import { utf8ToBytes } from "@noble/hashes/utils.js";
-import { type $ZodError, clone } from "zod/v4/core";
+import { clone } from "zod/v4/core";
 import type { Json } from "../canonical/index.js";
-import { safeParse } from "./fast-parse.js";
 import { type Issue, issue, type ParseResult, zodIssues } from "../issue/index.js";
 import { MAX_NAME_LENGTH } from "../nomos/index.js";
 import { once } from "../once.js";
@@ -347,22 +346,17 @@ export function checkOpArgs(scope: StepScope, opName: string, given: Record<stri
     }
     issues.push(...refIssues(scope, value, [...at, "args", key]));
   }
-  const schema = refKeys ? argsWithout(op, [...refKeys].filter((k) => Object.hasOwn(shapeOf(op.args), k))) : strictArgs(op);
-  const input = refKeys ? Object.fromEntries(Object.entries(given).filter(([k]) => !refKeys.has(k))) : given;
-  const parsed = parseArgs(schema, input);
+  let parsed;
+  if (!refKeys) parsed = z.safeParse(strictArgs(op), given);
+  else {
+    const rest = Object.fromEntries(Object.entries(given).filter(([k]) => !refKeys.has(k)));
+    parsed = z.safeParse(argsWithout(op, [...refKeys].filter((k) => Object.hasOwn(shapeOf(op.args), k))), rest);
+  }
   if (!parsed.success) issues.push(...zodIssues(parsed.error, [...at, "args"]));
   if (!parsed.success || issues.length) return { ok: false, issues };
   const args = definedArgs(parsed.data as Record<string, ArgValue>);
   for (const key of refKeys ?? []) args[key] = given[key] as Ref;
   return { ok: true, value: args };
-}
-
-/**
- * Zod's parse of arguments: the usual input recognised by the schema's fast parser (see
- * fast-parse.ts), anything else parsed by Zod, which words the issues.
- */
-export function parseArgs(schema: ObjectSchema, input: unknown): { success: true; data: Record<string, unknown> } | { success: false; error: $ZodError } {
-  return safeParse(schema, input) as { success: true; data: Record<string, unknown> } | { success: false; error: $ZodError };
 }
 
 /** An optional argument given as undefined is absent, as it will be after any JSON round trip. */

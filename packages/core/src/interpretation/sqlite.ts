@@ -1,3 +1,4 @@
+import * as z from "#zod";
 import type { Json } from "../canonical/index.js";
 import type { BuiltinHost } from "../builtin/index.js";
 import { builtinStep } from "./builtins.js";
@@ -6,7 +7,6 @@ import {
   type Intent,
   hasRef,
   type InterpretationContext,
-  parseArgs,
   type Vocabulary,
   resolveArgs,
   bindParams,
@@ -95,7 +95,9 @@ export function runSteps(
     const op = vocabulary.operations[step.op];
     if (!op) throw new Refusal({ kind: "validation", message: `unknown operation "${step.op}"`, step: index });
     // Only a step with Refs needs validating again: the rest was parsed already, and values from Refs were not.
-    const parsed = hasRef(step.args) ? parseArgs(strictArgs(op), resolveArgs(step.args, outputs)) : { success: true as const, data: step.args as Record<string, unknown> };
+    const parsed = hasRef(step.args)
+      ? z.safeParse(strictArgs(op), resolveArgs(step.args, outputs))
+      : { success: true as const, data: step.args as Record<string, unknown>, error: undefined };
     if (!parsed.success) {
       throw new Refusal({
         kind: "validation",

@@ -5,7 +5,6 @@ import { type ConnectionType, moreSevere } from "../connection/index.js";
 import type { Lineage } from "../connection/lineage.js";
 import { scaledBackoffMs } from "../cryostasis/index.js";
 import { type Intent, MAX_KEY_LENGTH } from "../intent/index.js";
-import { safeParse } from "../intent/fast-parse.js";
 import { formatIssues, type Issue, prefixIssues, zodIssues } from "../issue/index.js";
 import { derivedMessageKey, MAX_MESSAGE_ATTEMPTS, type OutboxRow, OutboxStore, SEND } from "../message/index.js";
 import { once } from "../once.js";
@@ -116,7 +115,7 @@ export class Messages implements FeatureHooks {
   receive(input: unknown): Seal {
     const { sealing } = this;
     const now = sealing.host.now();
-    const shape = safeParse(messageSchema(), input);
+    const shape = messageSchema().safeParse(input);
     if (!shape.success) return sealing.refuse(input, now, { kind: "validation", message: `invalid message: ${formatIssues(zodIssues(shape.error).slice(0, 1))}`, issues: zodIssues(shape.error) });
     const message = shape.data as Message;
     // A deployment problem, not an answer: thrown, so the sender tries again later instead of taking a refusal as final.

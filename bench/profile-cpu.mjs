@@ -16,7 +16,8 @@
 // <parts> `wake`: the wake figure's request, n × reps entries frozen from code, woken by the alarm,
 // then as many plain sedimentations of the same Intent (wakeDue against sedimentation in the tree).
 // <parts> `sync:<target>` (noema or hand): n writes, each broadcast, inside one request to a World with
-// one subscriber (a WebSocket in this process): the sync figure's in-DO part.
+// one subscriber (a WebSocket in this process): the sync figure's in-DO part; `sync:noema-alone` (or
+// `sync:hand-alone`) the same writes with no subscriber, to tell what the broadcast and capture add.
 // <parts> may be `orders:<mode>:<c>` (e.g. orders:orders:16, orders:direct:16): the orders figure's n
 // orders of 3 lines (through the OrderAttractor shards, or sent directly), c in flight, per rep.
 import { spawn } from "node:child_process";
@@ -78,9 +79,15 @@ async function profileRequest(name, count, rounds) {
 }
 
 /** n writes of the sync figure's in-DO part (`/sync-inside`: each write and its broadcast, in one request) to a fresh World of `target` with one subscriber. */
-async function syncWrites(side, name, n) {
+async function syncWrites(part, name, n) {
+  // `noema-alone` / `hand-alone`: the same writes to a World nobody subscribes to (Noema's change capture never starts).
+  const [side, alone] = part.split("-");
   const target = side === "noema" ? "noema" : "hand-chain";
   await post("/sync-setup", { target, name });
+  if (alone) {
+    const { ms } = await post("/sync-inside", { target, name, k: String(n) });
+    return { writes: n, ms, microsPerWrite: (ms * 1000) / n };
+  }
   const path = side === "noema" ? `/api/products/${name}/sync?token=bench-token` : `/sync/hand/${name}`;
   const ws = new globalThis.WebSocket(`${url.replace(/^http/, "ws")}${path}`);
   await new Promise((ready, fail) => {

@@ -45,7 +45,7 @@ function round(publication, subscribed) {
   applyLineage(h, Lineage.of(law), 1);
   const capture = new ChangeCapture(host.db, publication, (from, limit) => s.log.links(from, limit));
   capture.install(0, nomos.hash, subscribed);
-  const s = new Sedimenter(law, h, { attractor: "B", name: "b", nomosVersion: 1, nomosHash: nomos.hash }, capture.active ? { onSealing: (x) => capture.record(x) } : {});
+  const s = new Sedimenter(law, h, { attractor: "B", name: "b", nomosVersion: 1, nomosHash: nomos.hash }, capture.active ? { sealingRead: (id) => capture.sealingRead(id), onSealing: (x, read) => capture.record(x, read) } : {});
   const start = performance.now();
   for (let i = 0; i < N; i++) s.sediment({ v: 1, steps: [{ op: "put", args: { id: `r${i % 1000}`, owner: `o${i % 7}`, qty: i } }] });
   const us = ((performance.now() - start) * 1000) / N;

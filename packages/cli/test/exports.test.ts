@@ -64,7 +64,7 @@ describe("entry points", () => {
     "DEFAULT_SEGMENT_AGE_MS", "DEFAULT_SEGMENT_ENTRIES", "FULL_VERIFY_EVERY", "GENESIS_HASH", "type HeldTable", "installScopes",
     "intentSieve", "interpret", "isBuiltinOp", "MAX_MESSAGE_ATTEMPTS", "MAX_PAGE", "MESSAGE_BATCH",
     "MESSAGE_CONCURRENCY", "MigrationError", "type MigrationState", "movedBalance", "nobleSha256Hex", "nomosHistory",
-    "type ObjectStorePort", "once", "operationHash", "type OutboxEntry", "OutboxStore", "predictionPlan", "type PredictionPlan", "type PublishedTable",
+    "type ObjectStorePort", "once", "operationHash", "type OutboxEntry", "OutboxStore", "parseClaimedOnce", "predictionPlan", "type PredictionPlan", "type PublishedTable",
     "type ReceiptRecord", "Refusal", "Sedimenter", "type SedimenterOptions", "sedimentHash", "type SedimentHost",
     "SedimentLog", "type SegmentKind", "type SegmentManifest", "type Sha256Hex", "type SqlExecutor", "sqlValueOf", "SYNC_DDL",
     "SYNC_RETAINED", "tablesOfInvariants", "textHash", "type UnseenElement", "useSha256", "Verifier", "type VerifyPass",

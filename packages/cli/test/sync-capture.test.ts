@@ -74,7 +74,7 @@ function world(pub = publication) {
   applyLineage({ ...host, now: () => 1 }, Lineage.of(law), 1);
   const capture: ChangeCapture = new ChangeCapture(host.db, pub, (from, limit) => sedimenter.log.links(from, limit));
   capture.install(0, nomos.hash, true);
-  const sedimenter = new Sedimenter(law, { ...host, now: () => 1 }, { attractor: "Shelf", name: "s", nomosVersion: 1, nomosHash: nomos.hash }, { onSealing: (s) => capture.record(s) });
+  const sedimenter = new Sedimenter(law, { ...host, now: () => 1 }, { attractor: "Shelf", name: "s", nomosVersion: 1, nomosHash: nomos.hash }, { sealingRead: (id) => capture.sealingRead(id), onSealing: (s, read) => capture.record(s, read) });
   return { host, capture, sedimenter };
 }
 

@@ -15,6 +15,7 @@ import {
   type SedimentHost,
   Verifier,
   ChangeCapture,
+  parseClaimedOnce,
 } from "@noema/core/runtime";
 import { Alarm } from "./alarm.js";
 import { installFastHash } from "./hash.js";
@@ -26,7 +27,7 @@ import { DEFAULT_DELIVERY, type DeliveryOptions, messagesChore, MessagesRpc, typ
 import { pageSize } from "./page.js";
 import { type UnderTest, worldsUnderTest } from "./under-test.js";
 import { VerificationRpc } from "./verification.js";
-import { SYNC_PATH, type SyncGrant, SyncHub, syncIntentIssues } from "./sync/index.js";
+import { SYNC_PATH, type SyncGrant, SyncHub } from "./sync/index.js";
 
 /** Why an Attractor subclass cannot start: a missing law or an overridden `alarm()`. */
 export class AttractorDefinitionError extends Error {
@@ -239,7 +240,7 @@ export abstract class Attractor<Env = unknown, L extends Vocabulary | Lineage = 
       // The log's chain links, read lazily: the Sedimenter that holds the log is built next.
       const capture = new ChangeCapture(host.db, statics.publication ?? { tables: {} }, (from, limit) => this.sedimenter.log.links(from, limit));
       this.sedimenter = new Sedimenter(this.lineage, host, this.world, {
-        ...(capture.active ? { onSealing: (s) => capture.record(s) } : {}),
+        ...(capture.active ? { sealingRead: (id) => capture.sealingRead(id), onSealing: (s, read) => capture.record(s, read) } : {}),
         held: state.held.version,
         appliedAt: (version) => appliedAt.get(version) ?? created,
         limits: this.limits,
@@ -248,7 +249,7 @@ export abstract class Attractor<Env = unknown, L extends Vocabulary | Lineage = 
         ...(failure ? { pending: failure } : {}),
       });
       const { sedimenter } = this;
-      this.sync = new SyncHub(ctx, { capture, now: host.now, world: () => this.world, head: () => sedimenter.committedHead, hashOf: (id) => sedimenter.log.links(id, 0)[0]?.hash, check: (intent) => syncIntentIssues(this.lineage, intent), sedimentation: (intent) => this.sedimentation(intent) });
+      this.sync = new SyncHub(ctx, { capture, now: host.now, world: () => this.world, head: () => sedimenter.committedHead, hashOf: (id) => sedimenter.log.links(id, 0)[0]?.hash, check: (intent) => parseClaimedOnce(this.lineage, intent, this.limits), sedimentation: (intent) => this.sedimentation(intent) });
       // Subscribers that outlived the last instance (hibernated sockets) need the records unbroken.
       capture.install(sedimenter.lastSedimentId, state.held.hash, this.sync.connected);
       const verifier = (this.verifier = new Verifier(sedimenter.log, host.db));

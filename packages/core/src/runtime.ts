@@ -39,6 +39,7 @@ export type { PublishedTable } from "./sync/publication.js";
 export { bindParams } from "./intent/vocabulary.js";
 export { isBuiltinOp } from "./intent/wire.js";
 export { carry } from "./admission/admit.js";
+export { parseClaimedOnce } from "./admission/parse.js";
 export { tablesOfInvariants } from "./sieve/index.js";
 export { interpret } from "./interpretation/sqlite.js";
 export { installScopes } from "./interpretation/scope.js";

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { inventoryLaw, inventoryV1, inventoryV2 } from "./fixtures/inventory.js";
-import { buildIntent, connectionFor, explainOutside, type Vocabulary } from "../src/index.js";
+import { buildIntent, connectionFor, DEFAULT_LIMITS, explainOutside, parseClaimed, parseIntent, type Vocabulary } from "../src/index.js";
+import { parseClaimedOnce } from "../src/runtime.js";
 import { admit, carry } from "../src/admission/admit.js";
 import { sieveOf } from "../src/sieve/index.js";
 
@@ -42,6 +43,25 @@ describe("admit", () => {
     expect(carried.steps[0]!.connection).toBe("Curved");
     const admitted = admit(inventoryLaw, release, { now: T0, appliedAt: () => T0, sieve: stored });
     expect(admitted.ok && admitted.origin?.steps[0]!.connection).toBe("Curved");
+  });
+});
+
+describe("parseClaimedOnce", () => {
+  it("parses a received Intent once: admitting what it returned parses nothing again, under limits as wide", () => {
+    const received: unknown = JSON.parse(JSON.stringify({ ...release, nomos: stamp(inventoryV2) }));
+    const parsed = parseClaimedOnce(inventoryLaw, received);
+    if (!parsed.ok) throw new Error("a built Intent must parse");
+    expect(parsed.value).toStrictEqual(received);
+    expect(Object.isFrozen(parsed.value.steps[0]!.args)).toBe(true);
+    // Admitted as it is, not a copy parsed afresh; narrower limits parse it again.
+    const admitted = admit(inventoryLaw, parsed.value, { now: T0 });
+    expect(admitted.ok && admitted.sent).toBe(parsed.value);
+    expect(parseIntent(inventoryV2, parsed.value)).toStrictEqual({ ok: true, value: parsed.value });
+    const narrower = parseIntent(inventoryV2, parsed.value, { ...DEFAULT_LIMITS, maxSteps: 4 });
+    expect(narrower.ok && narrower.value).not.toBe(parsed.value);
+    // Issues are returned as parseClaimed returns them.
+    const bad = { ...release, nomos: stamp(inventoryV2), steps: [{ op: "release", args: { reservationId: 5 } }] };
+    expect(parseClaimedOnce(inventoryLaw, bad)).toStrictEqual(parseClaimed(inventoryLaw, bad));
   });
 });
 

@@ -1,7 +1,7 @@
 // The server side of sync, inside the Attractor: accepts hibernatable WebSockets, answers
 // hello with a snapshot or the diffs after the client's cursor, runs sends through
 // sedimentation, and sends each new sediment's diff to every subscriber, filtered by its scope.
-import { formatIssues, type Issue, type Lineage, parseClaimed, type Seal, type World } from "@noema/core";
+import { formatIssues, type Intent, type ParseResult, type Seal, type World } from "@noema/core";
 import type { CapturedSediment, ChangeCapture } from "@noema/core/runtime";
 import {
   type ClientFrame,
@@ -57,15 +57,12 @@ export interface SyncHost {
   head(): SyncCursor;
   /** The hash of a sediment the log still links: a live row's, or the archive's anchor (undefined otherwise). */
   hashOf(sedimentId: number): string | undefined;
-  /** Checks a sent Intent against the law it claims, as `POST /intents` does: issues change nothing. */
-  check(intent: unknown): Issue[];
+  /**
+   * Checks a sent Intent against the law it claims, as `POST /intents` does: issues change
+   * nothing. What it returns is sedimented, and admitted without a second parse.
+   */
+  check(intent: unknown): ParseResult<Intent>;
   sedimentation(intent: unknown): Seal;
-}
-
-/** The issues of a sent Intent checked against the law it claims, as `POST /intents` checks it at the edge. */
-export function syncIntentIssues(lineage: Lineage, intent: unknown): Issue[] {
-  const parsed = parseClaimed(lineage, intent);
-  return parsed.ok ? [] : parsed.issues;
 }
 
 const frame = (f: ServerFrame) => JSON.stringify(f);
@@ -190,8 +187,9 @@ export class SyncHub {
     const key = send.intent.idempotencyKey;
     if (at.cursor === null) return this.send(ws, { t: "error", code: SYNC_ERROR.notReady, message: "say hello first", key });
     if (at.readOnly) return this.send(ws, { t: "error", code: SYNC_ERROR.readOnly, message: "this token may subscribe, not send", key });
-    const issues = this.host.check(send.intent);
-    if (issues.length > 0) {
+    const checked = this.host.check(send.intent);
+    if (!checked.ok) {
+      const { issues } = checked;
       const path = ["intent", ...issues[0]!.path];
       return this.send(ws, { t: "error", code: SYNC_ERROR.invalidIntent, message: formatIssues(issues), path, key });
     }
@@ -201,7 +199,7 @@ export class SyncHub {
     let seal: Seal;
     let head: SyncCursor | undefined;
     try {
-      seal = this.host.sedimentation(send.intent);
+      seal = this.host.sedimentation(checked.value);
       head = this.sealedHead;
     } finally {
       this.sealing = this.sealedHead = undefined;

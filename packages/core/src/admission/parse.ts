@@ -1,8 +1,8 @@
 import { checkStepArgs } from "../interpretation/index.js";
 import type { Lineage } from "../connection/lineage.js";
-import { wasChecked } from "../intent/checked.js";
+import { recordChecked, wasChecked } from "../intent/checked.js";
 import { DEFAULT_LIMITS, type Intent, type IntentLimits, type IntentStep, parseEnvelope, type Vocabulary } from "../intent/index.js";
-import { issue, type ParseResult } from "../issue/index.js";
+import { type Issue, issue, type ParseResult } from "../issue/index.js";
 
 /** Parses untrusted input into an Intent of this vocabulary, or says exactly what is wrong. */
 export function parseIntent(vocabulary: Vocabulary, input: unknown, limits: IntentLimits = DEFAULT_LIMITS): ParseResult<Intent> {
@@ -33,11 +33,27 @@ export function claimedVersion(input: unknown): number | undefined {
 
 /** Parses an Intent with the vocabulary of the law it claims (the latest when it claims none). */
 export function parseClaimed(lineage: Lineage, input: unknown, limits: IntentLimits = DEFAULT_LIMITS): ParseResult<Intent> {
+  const vocabulary = claimedVocabulary(lineage, input);
+  return "issues" in vocabulary ? vocabulary : parseIntent(vocabulary, input, limits);
+}
+
+/**
+ * `parseClaimed`, with the Intent it returns remembered as checked (deep-frozen, see
+ * intent/checked.ts): admitting it in this isolate, under limits at least as wide, parses it no
+ * second time. For a host that checks an Intent before it sediments it (a sync send frame).
+ */
+export function parseClaimedOnce(lineage: Lineage, input: unknown, limits: IntentLimits = DEFAULT_LIMITS): ParseResult<Intent> {
+  const vocabulary = claimedVocabulary(lineage, input);
+  if ("issues" in vocabulary) return vocabulary;
+  const parsed = parseIntent(vocabulary, input, limits);
+  if (parsed.ok) recordChecked(parsed.value, vocabulary, limits);
+  return parsed;
+}
+
+/** The vocabulary of the law an input claims (the latest when it claims none), or the issue of a version this code does not know. */
+function claimedVocabulary(lineage: Lineage, input: unknown): Vocabulary | { ok: false; issues: Issue[] } {
   const nomos = (input as { nomos?: { version?: unknown } } | null)?.nomos;
   const claimed = typeof nomos?.version === "number" ? nomos.version : lineage.latest.nomos.version;
   const vocabulary = Number.isInteger(claimed) ? lineage.at(claimed) : undefined;
-  if (!vocabulary) {
-    return { ok: false, issues: [issue("nomos", ["nomos", "version"], `${lineage.name} has no v${claimed}; this code knows v${lineage.first} to v${lineage.latest.nomos.version}`)] };
-  }
-  return parseIntent(vocabulary, input, limits);
+  return vocabulary ?? { ok: false, issues: [issue("nomos", ["nomos", "version"], `${lineage.name} has no v${claimed}; this code knows v${lineage.first} to v${lineage.latest.nomos.version}`)] };
 }

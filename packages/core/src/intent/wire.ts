@@ -386,10 +386,15 @@ export function stepLimitIssues(steps: readonly { op: string; args: unknown }[],
 
 /** The envelope and the limits, for an Intent whose steps were already checked one by one (the builder). */
 export function limitIssues(intent: Intent, limits: IntentLimits): Issue[] {
-  if (intent.idempotencyKey !== undefined) {
-    const key = idempotencyKey().safeParse(intent.idempotencyKey);
-    if (!key.success) return zodIssues(key.error, ["idempotencyKey"]);
+  const { idempotencyKey: key } = intent;
+  // A key of 1 to MAX_KEY_LENGTH UTF-16 units is within the schema's bounds in code points too.
+  if (key !== undefined && !(typeof key === "string" && key.length >= 1 && key.length <= MAX_KEY_LENGTH)) {
+    const parsed = idempotencyKey().safeParse(key);
+    if (!parsed.success) return zodIssues(parsed.error, ["idempotencyKey"]);
   }
+  // Sized by the walk that checks its strings and arrays, as a received Intent is; JSON only where that cannot say.
+  const sized = sizedStepIssues(intent, limits);
+  if (sized) return sized;
   const tooLarge = sizeIssue(intent, limits.maxBytes);
   return tooLarge ? [tooLarge] : stepLimitIssues(intent.steps, limits);
 }
@@ -414,7 +419,7 @@ export function sizeIssue(input: unknown, maxBytes: number): Issue | undefined {
  * its JSON is within the limit, no JSON is written, and the walk's issues are `stepLimitIssues`.
  * Undefined when the bound says nothing: JSON.stringify then decides, as for any other input.
  */
-function sizedStepIssues(raw: Envelope, limits: IntentLimits): Issue[] | undefined {
+function sizedStepIssues(raw: Pick<Intent, "nomos" | "idempotencyKey"> & { steps: readonly { op: string; args: unknown }[] }, limits: IntentLimits): Issue[] | undefined {
   if (!plainPrototype(raw) || (raw.nomos !== undefined && !plainPrototype(raw.nomos)) || stepCount(raw.steps) > limits.maxSteps) return undefined;
   const size = { left: limits.maxBytes - ENVELOPE_BYTES - ((raw.nomos?.name.length ?? 0) + (raw.idempotencyKey?.length ?? 0)) * MAX_JSON_BYTES_PER_UNIT };
   const issues: Issue[] = [];

@@ -2,7 +2,7 @@ import { type Admission, admissionIssues, admit, type AdmissionOptions, type Exp
 import type { BuiltinHost } from "../builtin/index.js";
 import { canonicalJson, type Json, sha256Hex } from "../canonical/index.js";
 import { Lineage } from "../connection/lineage.js";
-import type { Row, SedimentHost } from "../host/index.js";
+import type { Row, SedimentHost, SqlValue } from "../host/index.js";
 import { DEFAULT_LIMITS, type Intent, type IntentLimits, type NomosStamp, nomosStamp, type Vocabulary } from "../intent/index.js";
 import { explain, refuseViolation, runSteps, ScopeMarks } from "../interpretation/index.js";
 import { Refusal, type Reason } from "../refusal/index.js";
@@ -43,8 +43,13 @@ export interface SedimenterOptions {
   shapes?: boolean;
   /** The laws of the Attractors `$send` may address, by binding name: a message is checked against its target's law when sent. */
   sends?: Readonly<Record<string, Lineage>>;
-  /** Called inside each sealing transaction once its sediment is appended (sync's change capture records what it changed). */
-  onSealing?: (sediment: { sedimentId: number; hash: string; prevHash: string }) => void;
+  /**
+   * What to read with each log row, inside its transaction: columns for its INSERT's RETURNING and
+   * their parameters (sync's change capture reads the rows it filed for the sediment), or none.
+   */
+  sealingRead?: (sedimentId: number) => { columns: string; params: readonly SqlValue[] } | undefined;
+  /** Called inside each sealing transaction once its sediment is appended (sync's change capture records what it changed), with the row its INSERT read. */
+  onSealing?: (sediment: { sedimentId: number; hash: string; prevHash: string }, read: Row) => void;
 }
 
 function sealOf(s: Sediment): SuccessSeal {
@@ -94,6 +99,8 @@ export class Sedimenter {
   /** What the built-in steps do here, and who hears of each commit: the features' hooks, merged once. */
   private readonly builtins: BuiltinHost;
   private readonly committedHooks: ((sediment: Sediment) => void)[];
+  /** The last columns `readWith` joined. */
+  private joinedColumns: { check: string; also: string; columns: string } | undefined;
 
   constructor(
     law: Vocabulary | Lineage,
@@ -105,7 +112,7 @@ export class Sedimenter {
     this.vocabulary = this.lineage.at(options.held ?? this.lineage.latest.nomos.version) ?? this.lineage.latest;
     this.limits = options.limits ?? DEFAULT_LIMITS;
     this.held = nomosStamp(this.vocabulary.nomos);
-    const { held: _held, frozenByReference: _byReference, shapes: _shapes, sends: _sends, onSealing: _onSealing, ...admission } = options;
+    const { held: _held, frozenByReference: _byReference, shapes: _shapes, sends: _sends, onSealing: _onSealing, sealingRead: _sealingRead, ...admission } = options;
     this.admission = { ...admission, held: this.vocabulary.nomos.version, limits: this.limits };
     this.log = new SedimentLog(host.db, options.shapes ?? true);
     // Kept in memory: only a committed transaction advances it, so it never runs ahead of storage.
@@ -263,12 +270,22 @@ export class Sedimenter {
       worldHash: this.worldHash,
     };
     const hash = hashCanonicalSediment(canonical);
-    // The invariant check is read by the log row's INSERT: no statement of its own. A violation rolls both back.
-    const read = this.log.append({ ...canonical, hash, idempotencyKey: intent.idempotencyKey ?? null }, ran?.check);
+    // The invariant check (and what `sealingRead` asks) is read by the log row's INSERT: no statement of its own. A violation rolls both back.
+    const also = this.options.sealingRead?.(sedimentId);
+    const read = this.log.append({ ...canonical, hash, idempotencyKey: intent.idempotencyKey ?? null }, also ? this.readWith(ran?.check, also) : ran?.check);
     refuseViolation(ran?.check.violation(read));
-    this.options.onSealing?.({ sedimentId, hash, prevHash });
+    this.options.onSealing?.({ sedimentId, hash, prevHash }, read);
     const sediment = { sedimentId, hash, prevHash, timestamp, intent, outputs, world: this.world, ...(origin ? { origin } : {}) };
     return { sediment, ran, read };
+  }
+
+  /** The invariant check's columns and parameters followed by `also`'s: what the log row's INSERT returns. */
+  private readWith(check: { columns: string; params: readonly SqlValue[] } | undefined, also: { columns: string; params: readonly SqlValue[] }) {
+    if (!check?.columns) return also;
+    // The same two lists give the same text: the log keeps its statement while they stay the same.
+    const joined = this.joinedColumns;
+    const columns = joined?.check === check.columns && joined.also === also.columns ? joined.columns : (this.joinedColumns = { check: check.columns, also: also.columns, columns: `${check.columns}, ${also.columns}` }).columns;
+    return { columns, params: [...check.params, ...also.params] };
   }
 
   /** Records the refusal as a Precedent; `also` runs in the same transaction (a refusal is final: a woken entry goes with it). */

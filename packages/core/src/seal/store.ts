@@ -203,6 +203,8 @@ export class SedimentLog {
   /** The last INSERT `append` ran, with the columns it returns. */
   private insert: { columns: string; sql: string } | undefined;
   private shapeCache: Shapes | undefined;
+  /** See mayHoldArchivedKeys: undefined until read. */
+  private archivedKeys: boolean | undefined;
 
   /** `shapes` false stores new rows whole (the model checker's SQL properties read them); rows by shape are read either way. */
   constructor(
@@ -253,6 +255,8 @@ export class SedimentLog {
   archiveThrough(sedimentId: number): ChainLink {
     const row = this.db.exec(`SELECT ${hexOut("hash")} AS hash FROM _noema_sediment WHERE sediment_id = ?`, [sedimentId])[0];
     if (!row) throw new Error(`sediment ${sedimentId} is not in the live log`);
+    // Set before the copy, and left set if it rolls back: a needless lookup, never a missed one.
+    this.archivedKeys = true;
     new CryostasisStore(this.db, (id) => this.source(id)).detachThrough(sedimentId);
     // Keyed entries stay answerable, with the previous hash their row can no longer derive.
     this.db.exec(
@@ -443,8 +447,13 @@ export class SedimentLog {
   byIdempotencyKey(key: string): Sediment | undefined {
     const row =
       this.db.exec(`${SEDIMENT_SELECT} WHERE s.idempotency_key = ?`, [key])[0] ??
-      this.db.exec(`${ARCHIVED_KEY_SELECT} WHERE s.idempotency_key = ?`, [key])[0];
+      (this.mayHoldArchivedKeys() ? this.db.exec(`${ARCHIVED_KEY_SELECT} WHERE s.idempotency_key = ?`, [key])[0] : undefined);
     return row ? this.toSediment(row) : undefined;
+  }
+
+  /** Whether `_noema_archived_key` may hold a row: read once, then set by archiving (most logs never archive, and a keyed Intent then looks in one table). */
+  private mayHoldArchivedKeys(): boolean {
+    return (this.archivedKeys ??= this.db.exec(`SELECT 1 FROM _noema_archived_key LIMIT 1`, []).length > 0);
   }
 
   /** A page of the log after `after`; `next` is set when more follow. */

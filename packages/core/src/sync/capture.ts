@@ -41,6 +41,20 @@ const literal = (s: string) => `'${s.replace(/'/g, "''")}'`;
 const triggerName = (table: string, on: string) => `_noema_sync_${table}_${on}`;
 /** Who may see a row: nobody's scope when the table is unscoped, else the scope value as text. */
 const scopeMatches = (value: Json, subject: string) => value !== null && String(value) === subject;
+/** Whether `subject` sees a row of scope `value` (any row of an unscoped table, `scopeIndex` -1). Module level: no closure per row in `view`. */
+const sees = (scopeIndex: number, value: Json, subject: string | null) => scopeIndex < 0 || (subject !== null && scopeMatches(value, subject));
+
+/**
+ * One stored row (tbl, pk, existed, scope, row; read in key order, so a record read back equals the
+ * one kept in memory) as its record lists it. A BLOB scope, which no subject can equal, is null, as JSON has it.
+ */
+function touchedRow([table, pk, existed, scope, row]: SqlValue[]): Touched {
+  return [String(table), JSON.parse(String(pk)) as Json[], existed ? 1 : 0, (scope as unknown) instanceof ArrayBuffer ? null : (scope ?? null), row === null || row === undefined ? null : (JSON.parse(String(row)) as Json[])];
+}
+
+/** The column the log row's INSERT returns while recording: the sediment's rows as `touchedRow` lists them, in key order, as JSON. */
+const RECORD_COLUMN = "_noema_sync_record";
+const RECORD_READ = `(SELECT json_group_array(json_array(tbl, json(pk), existed, CASE WHEN typeof(scope) = 'blob' THEN NULL ELSE scope END, json(row)) ORDER BY tbl, pk) FROM _noema_sync_rows WHERE sediment_id = ?) AS ${RECORD_COLUMN}`;
 
 /**
  * Records, per sediment, the rows it changed in the published tables (upserts and deletes by
@@ -163,11 +177,23 @@ export class ChangeCapture {
     return JSON.stringify({ law: this.lawHash, tables: this.tables });
   }
 
-  /** Inside the sealing transaction: the rows this sediment touched, with their values now, filed under its id. */
-  record(sediment: { sedimentId: number; hash: string; prevHash: string }): void {
+  /**
+   * While recording, what the sealing transaction reads with the log row (its INSERT's RETURNING,
+   * see SedimenterOptions.sealingRead): this sediment's rows, so `record` runs no statement of its own.
+   */
+  sealingRead(sedimentId: number): { columns: string; params: SqlValue[] } | undefined {
+    return this.live ? { columns: RECORD_READ, params: [sedimentId] } : undefined;
+  }
+
+  /** Inside the sealing transaction: the rows this sediment touched, with their values now, filed under its id (`read`: what `sealingRead` read). */
+  record(sediment: { sedimentId: number; hash: string; prevHash: string }, read?: Row): void {
     if (!this.live) return;
-    const rows = this.db.exec(`SELECT tbl, pk, existed, scope, row FROM _noema_sync_rows WHERE sediment_id = ? ORDER BY tbl, pk`, [sediment.sedimentId]);
-    this.remember({ ...sediment, touched: this.touched(rows) });
+    const json = read?.[RECORD_COLUMN];
+    const touched =
+      typeof json === "string"
+        ? (JSON.parse(json) as Touched[])
+        : this.rows(`SELECT tbl, pk, existed, scope, row FROM _noema_sync_rows WHERE sediment_id = ? ORDER BY tbl, pk`, [sediment.sedimentId]).map(touchedRow);
+    this.remember({ ...sediment, touched });
     if (sediment.sedimentId % PRUNE_EVERY === 0 && sediment.sedimentId > SYNC_RETAINED) {
       const below = sediment.sedimentId - SYNC_RETAINED;
       this.db.exec(`DELETE FROM _noema_sync_rows WHERE sediment_id <= ?`, [below]);
@@ -175,9 +201,9 @@ export class ChangeCapture {
     }
   }
 
-  /** One sediment's stored rows (read in key order, so a record read back equals the one kept in memory) as its record lists them. */
-  private touched(rows: Row[]): Touched[] {
-    return rows.map((r): Touched => [String(r.tbl), JSON.parse(String(r.pk)) as Json[], r.existed ? 1 : 0, r.scope ?? null, r.row === null ? null : (JSON.parse(String(r.row)) as Json[])]);
+  /** Rows as arrays in column order: the host's cheaper form when it has one (sealing reads its rows on every write). */
+  private rows(sql: string, params: readonly SqlValue[]): SqlValue[][] {
+    return this.db.raw ? this.db.raw(sql, params) : this.db.exec(sql, params).map((r) => Object.values(r));
   }
 
   /** Keeps a new record in memory: one at or after its id was rolled back with its transaction; one that does not continue the chain there starts it anew. */
@@ -209,15 +235,14 @@ export class ChangeCapture {
     // Sediments at or before `since` were not recorded: none of them can be served.
     const links = after < this.since() ? [] : this.links(after, limit);
     if (links.length < 2) return [];
-    const rows = this.db.exec(`SELECT sediment_id, tbl, pk, existed, scope, row FROM _noema_sync_rows WHERE sediment_id > ? AND sediment_id <= ? ORDER BY sediment_id, tbl, pk`, [after, links[links.length - 1]!.sedimentId]);
-    const bySediment = new Map<number, Row[]>();
-    for (const r of rows) {
-      const id = Number(r.sediment_id);
-      const of = bySediment.get(id);
-      if (of) of.push(r);
-      else bySediment.set(id, [r]);
+    const rows = this.rows(`SELECT sediment_id, tbl, pk, existed, scope, row FROM _noema_sync_rows WHERE sediment_id > ? AND sediment_id <= ? ORDER BY sediment_id, tbl, pk`, [after, links[links.length - 1]!.sedimentId]);
+    const bySediment = new Map<number, Touched[]>();
+    for (const [id, ...r] of rows) {
+      const of = bySediment.get(Number(id));
+      if (of) of.push(touchedRow(r));
+      else bySediment.set(Number(id), [touchedRow(r)]);
     }
-    return links.slice(1).map((link, i) => ({ sedimentId: link.sedimentId, hash: link.hash, prevHash: links[i]!.hash, touched: this.touched(bySediment.get(link.sedimentId) ?? []) }));
+    return links.slice(1).map((link, i) => ({ sedimentId: link.sedimentId, hash: link.hash, prevHash: links[i]!.hash, touched: bySediment.get(link.sedimentId) ?? [] }));
   }
 
   /** What one sediment changed that `subject` may see: an upsert per visible row now, a delete per row that left its view. */
@@ -227,9 +252,8 @@ export class ChangeCapture {
       const t = this.publication.tables[table];
       if (!t) continue;
       const scopeIndex = t.scope === undefined ? -1 : t.captured.indexOf(t.scope);
-      const sees = (value: Json) => scopeIndex < 0 || (subject !== null && scopeMatches(value, subject));
-      if (row && sees(row[scopeIndex]!)) changes.push({ table, op: "upsert", row: row.slice(0, t.columns.length) });
-      else if (existed && sees(before)) changes.push({ table, op: "delete", key });
+      if (row && sees(scopeIndex, row[scopeIndex]!, subject)) changes.push({ table, op: "upsert", row: row.slice(0, t.columns.length) });
+      else if (existed && sees(scopeIndex, before, subject)) changes.push({ table, op: "delete", key });
     }
     return changes;
   }

@@ -43,7 +43,7 @@ export class Alarm {
   /**
    * The chores, once the Attractor has woken; re-arms, since a restart, an eviction or a code
    * update may have lost the alarm. With nothing to serve it clears nothing: an alarm left from
-   * before only rings once, finds nothing and is spent (a fresh World skips a storage call).
+   * before only rings once, finds nothing and is spent.
    * A World `created` by this wake has no chore work yet: only a `schedule()` from its
    * constructor can want the alarm, so the chores' queues are not read.
    */
@@ -51,7 +51,7 @@ export class Alarm {
     this.#chores = chores;
     this.#available = available;
     if (created && this.host.storage.kv.get(USER_ALARM_KEY) === undefined) return;
-    this.rearm(true);
+    this.#rearm(true);
   }
 
   /** When a chore next wants the alarm: its own time, but not before a failed run's retry time. */
@@ -61,15 +61,13 @@ export class Alarm {
   }
 
   /**
-   * Work was added (the earliest of it due at `earliest`) or only removed (undefined). Work added
-   * no sooner than the alarm this object set rings is served by that run, which re-arms for the
-   * rest: one reservation freezing its release an hour ahead should not re-read every chore's
-   * queue and set the alarm again. Removed work never moves the alarm: it may only ring early,
-   * finding nothing due, and that run re-arms (or clears it). Moving it is a durable write, paid
-   * by every order whose expiry is cancelled; a spare run costs only when it rings.
+   * Work was added, the earliest of it due at `earliest`. Work added no sooner than the alarm this
+   * object set rings is served by that run, which re-arms for the rest: one reservation freezing
+   * its release an hour ahead should not re-read every chore's queue and set the alarm again.
+   * Removed work is never reported (see SedimentHost): moving the alarm is a durable write, paid by
+   * each cancelled entry, where an alarm that rings early costs only when it rings, and re-arms.
    */
-  changed(earliest: number | undefined): void {
-    if (earliest === undefined) return;
+  changed(earliest: number): void {
     if (typeof this.#armedAt === "number" && earliest >= this.#armedAt) return;
     this.rearm();
   }
@@ -80,7 +78,12 @@ export class Alarm {
    * only the time it set is remembered (see `changed`), and setting that same time again, or
    * clearing an alarm it knows is not set, writes nothing.
    */
-  rearm(atWake = false): void {
+  rearm(): void {
+    this.#rearm(false);
+  }
+
+  /** `atWake`: the alarm this instance knows nothing of is left as it is when nothing wants it (see `serve`). */
+  #rearm(atWake: boolean): void {
     // Called before the wake finished (a schedule() in a subclass constructor): the wake re-arms.
     if (!this.#chores) return;
     const { storage } = this.host;

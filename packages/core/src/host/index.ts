@@ -51,11 +51,11 @@ export interface SedimentHost {
   transaction<T>(fn: () => T): T;
   now(): number;
   /**
-   * Called after work the alarm serves changed (frozen Intents, messages). `earliest` is when the
-   * first work added is due, so a host whose alarm already rings no later need not look again;
-   * undefined when work was only removed, which an alarm ringing early finds out by itself.
+   * Called after a commit that added work the alarm serves (frozen Intents, messages). `earliest`
+   * is when the first of it is due, so a host whose alarm already rings no later need not look
+   * again. Removed work is not reported: an alarm that rings early finds that out by itself.
    */
-  onAlarmWorkChanged?(earliest?: number): void;
+  onAlarmWorkChanged?(earliest: number): void;
 }
 
 /**

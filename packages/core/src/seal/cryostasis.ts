@@ -48,7 +48,7 @@ export class Cryostasis implements FeatureHooks {
     this.store = new CryostasisStore(sealing.host.db, (id) => sealing.log.source(id), frozenByReference);
   }
 
-  /** `$freeze` and `$cancel`, inside the running transaction: they note the alarm work they add or remove. */
+  /** `$freeze` and `$cancel`, inside the running transaction: `$freeze` notes the alarm work it adds (a removal never moves the alarm). */
   readonly builtins: Pick<BuiltinHost, "freeze" | "cancel"> = {
     freeze: (r) => {
       const { sealing } = this;
@@ -62,9 +62,7 @@ export class Cryostasis implements FeatureHooks {
       }
     },
     cancel: (key) => {
-      const cancelled = this.store.cancelKey(key);
-      if (cancelled) this.sealing.alarmWork();
-      return cancelled;
+      return this.store.cancelKey(key);
     },
   };
 
@@ -117,22 +115,18 @@ export class Cryostasis implements FeatureHooks {
 
   /** Cancels a frozen Intent by id; false when there was none. */
   cancel(cryoId: number): boolean {
-    const removed = this.sealing.host.transaction(() => this.store.remove(cryoId));
-    if (removed) this.sealing.host.onAlarmWorkChanged?.();
-    return removed;
+    return this.sealing.host.transaction(() => this.store.remove(cryoId));
   }
 
   /**
    * Wakes due entries in wake-time order, at most `limit` of them, each in its own
-   * transaction that also removes it. Returns what became of each; the host re-arms once.
+   * transaction that also removes it. Returns what became of each; the alarm run that calls it re-arms after.
    */
   wakeDue(limit: number): WakeOutcome[] {
     // Refusing them now would be final for what is only a deployment problem: leave them for a wake that can run them.
     if (this.sealing.unavailable !== undefined) return [];
     const now = this.sealing.host.now();
-    const outcomes = this.store.due(now, limit).map((entry) => this.wake(entry, now));
-    this.sealing.host.onAlarmWorkChanged?.();
-    return outcomes;
+    return this.store.due(now, limit).map((entry) => this.wake(entry, now));
   }
 
   private wake(entry: FrozenRow, now: number): WakeOutcome {

@@ -52,8 +52,8 @@ export interface Sealing {
   apply(prepare: () => Sealable, now: number, batched?: boolean): SuccessSeal;
   /** Records a refusal as a Precedent; `also` runs in the same transaction (a woken entry is removed so). */
   refuse(input: unknown, now: number, reason: Reason, also?: () => void): Seal;
-  /** Notes, inside the running transaction, that it added alarm work due at `at` (or removed some: no `at`). */
-  alarmWork(at?: number): void;
+  /** Notes, inside the running transaction, that it added alarm work due at `at`. */
+  alarmWork(at: number): void;
 }
 
 /** What a feature opened on a Sedimenter gives it back: the hooks sealing calls. */

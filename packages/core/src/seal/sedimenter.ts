@@ -71,9 +71,6 @@ function sentOf(s: Sediment): Intent {
   return s.origin.intent ?? { ...s.intent, nomos: s.origin.nomos };
 }
 
-/** How the running transaction changed work the alarm serves: none noted, or some (the earliest added is due at `earliest`; undefined: only removed). */
-type AlarmWork = { earliest?: number } | undefined;
-
 /**
  * Runtime-agnostic sedimentation: admit, interpret, check invariants and append to the chain
  * in one transaction; on refusal roll back and record a Precedent. The features (Cryostasis,
@@ -94,8 +91,8 @@ export class Sedimenter {
   private readonly admission: Omit<AdmissionOptions, "now" | "sieve">;
   /** The scoped invariants' marks checked so far, advanced only by a committed transaction (as `head` is). */
   private readonly marks = new ScopeMarks();
-  /** How the running transaction changes the alarm's work, noted by the features' built-in steps. */
-  private alarmWork: AlarmWork;
+  /** When the earliest alarm work the running transaction added is due, noted by the features' built-in steps. */
+  private alarmWork: number | undefined;
   /** What the built-in steps do here, and who hears of each commit: the features' hooks, merged once. */
   private readonly builtins: BuiltinHost;
   private readonly committedHooks: ((sediment: Sediment) => void)[];
@@ -221,7 +218,7 @@ export class Sedimenter {
    * log row. Only a commit advances the head; the host then learns how the alarm's work changed.
    */
   private apply(prepare: () => Sealable, now: number, batched = false): SuccessSeal {
-    let alarmWork: AlarmWork;
+    let alarmWork: number | undefined;
     let committed = false;
     let done: ReturnType<Sedimenter["commit"]>;
     try {
@@ -242,14 +239,12 @@ export class Sedimenter {
     ran?.check.committed(read);
     this.head = { sedimentId: sediment.sedimentId, hash: sediment.hash };
     for (const hook of this.committedHooks) hook(sediment);
-    if (alarmWork && !batched) this.host.onAlarmWorkChanged?.(alarmWork.earliest);
+    if (alarmWork !== undefined && !batched) this.host.onAlarmWorkChanged?.(alarmWork);
     return sealOf(sediment);
   }
 
-  private noteAlarmWork(at?: number): void {
-    const work = (this.alarmWork ??= {});
-    // A removal keeps what was added beside it: the host must still hear when that is due.
-    if (at !== undefined) work.earliest = Math.min(work.earliest ?? at, at);
+  private noteAlarmWork(at: number): void {
+    this.alarmWork = Math.min(this.alarmWork ?? at, at);
   }
 
   /** Runs the admitted Intent's steps and appends its log row, inside the caller's transaction. */

@@ -100,14 +100,13 @@
 // on main before issue 7's changes, for comparison.
 import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { cpus, tmpdir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath, URLSearchParams } from "node:url";
 import autocannon from "autocannon";
-import { configOf, cpuMs, startup, upload, whatIf } from "./startup/measure.mjs";
+import { configOf, cpuMs, freePort, STARTUP_REQUEST, STARTUP_SECOND, STARTUP_VARS, startup, upload, whatIf } from "./startup/measure.mjs";
 import { optimisticApply } from "./sync/apply.mjs";
 import { CLIENT_JS_TARGET_GZIP_KIB, clientBundle, printSync, SYNC_BYTES_TARGET, SYNC_LATENCY_TARGET, syncBytes, syncLatency } from "./sync/measure.mjs";
 
@@ -191,9 +190,9 @@ const config = {
   startupSamples: num("BENCH_STARTUP_SAMPLES", 7),
   startupNoema: resolve(root, env.BENCH_STARTUP_NOEMA ?? "bench/startup/noema"),
   startupHand: resolve(root, env.BENCH_STARTUP_HAND ?? "bench/startup/hand"),
-  startupRequest: json("BENCH_STARTUP_REQUEST", { method: "POST", path: "/counters/c1/add", body: { amount: 2 } }),
-  startupSecond: json("BENCH_STARTUP_SECOND", { method: "POST", path: "/counters/c1/take", body: { amount: 1 } }),
-  startupVars: json("BENCH_STARTUP_VARS", { NOEMA_API_TOKEN: TOKEN }),
+  startupRequest: json("BENCH_STARTUP_REQUEST", STARTUP_REQUEST),
+  startupSecond: json("BENCH_STARTUP_SECOND", STARTUP_SECOND),
+  startupVars: json("BENCH_STARTUP_VARS", STARTUP_VARS),
 };
 /** Issue 8: a reservation at the largest BENCH_GROWTH count may cost at most this times one at the smallest. */
 const GROWTH_TARGET = 1.3;
@@ -252,16 +251,6 @@ function tail(file, lines = 30) {
   return existsSync(file) ? readFileSync(file, "utf8").split("\n").slice(-lines).join("\n") : "(no log)";
 }
 
-async function freePort() {
-  return new Promise((ok, fail) => {
-    const server = createServer();
-    server.once("error", fail);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address();
-      server.close(() => ok(port));
-    });
-  });
-}
 
 /** The bench config with overrides, written to the temp folder so wrangler's own files land there too. */
 function writeConfig(file, overrides) {
@@ -1047,7 +1036,6 @@ async function workerFigures() {
       samples: config.startupSamples,
       tmp,
       workerd: workerdBin,
-      freePort,
       track,
     });
     // First request = module evaluation (the unrouted start, above the empty Worker) + the first Intent.

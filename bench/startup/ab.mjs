@@ -10,11 +10,10 @@
 // folder it prints the medians, the range of the CPU times, and the ratios to the hand-written
 // Worker: module evaluation (the unrouted start over the empty Worker's) and the first request.
 import { mkdtempSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { configOf, startup, upload, wranglerRunner } from "./measure.mjs";
+import { configOf, STARTUP_REQUEST, STARTUP_SECOND, STARTUP_VARS, startup, upload, wranglerRunner } from "./measure.mjs";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const [samplesArg, ...dirs] = process.argv.slice(2);
@@ -22,21 +21,13 @@ const samples = Number(samplesArg);
 if (!(samples > 0) || dirs.length === 0) throw new Error("usage: node bench/startup/ab.mjs <samples> <bundle folder>...");
 
 const tmp = mkdtempSync(join(tmpdir(), "noema-startup-ab-"));
-const freePort = () =>
-  new Promise((ok) => {
-    const server = createServer();
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address();
-      server.close(() => ok(port));
-    });
-  });
 const { run, tail } = wranglerRunner(root);
 const folder = (name) => join(root, "bench", "startup", name);
 
-// The same requests and token as bench/run.mjs's startup figures.
-const request = { method: "POST", path: "/counters/c1/add", body: { amount: 2 } };
-const second = { method: "POST", path: "/counters/c1/take", body: { amount: 1 } };
-const vars = { NOEMA_API_TOKEN: "bench-token-bench-token-bench-token" };
+// The same requests as bench/run.mjs's startup figures.
+const request = STARTUP_REQUEST;
+const second = STARTUP_SECOND;
+const vars = STARTUP_VARS;
 const target = (label, dir, outdir, req, sec) => ({ label, config: configOf(dir).config, outdir, request: req, second: sec, vars });
 const built = {};
 for (const name of ["empty", "hand"]) built[name] = await upload({ label: name, dir: folder(name), tmp, run, tail });
@@ -49,7 +40,6 @@ const s = await startup({
   samples,
   tmp,
   workerd: join(root, "node_modules", "workerd", "bin", "workerd"),
-  freePort,
   track: () => {},
 });
 

@@ -12,13 +12,30 @@
 // nothing else, so the difference is the first Intent. An empty Worker is workerd's own floor.
 import { spawn } from "node:child_process";
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { connect } from "node:net";
+import { connect, createServer } from "node:net";
 import { join, relative, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
 import { gzipSync } from "node:zlib";
 
 /** Reads a wrangler.jsonc: comments (outside strings) and trailing commas removed. */
+/** The cold-start figures' requests to the template's counter (its own routes: the token is only bound, for `/api`). */
+export const STARTUP_REQUEST = { method: "POST", path: "/counters/c1/add", body: { amount: 2 } };
+export const STARTUP_SECOND = { method: "POST", path: "/counters/c1/take", body: { amount: 1 } };
+export const STARTUP_VARS = { NOEMA_API_TOKEN: "bench-token" };
+
+/** A port nothing listens on now. */
+export function freePort() {
+  return new Promise((ok, fail) => {
+    const server = createServer();
+    server.once("error", fail);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address();
+      server.close(() => ok(port));
+    });
+  });
+}
+
 export function readJsonc(file) {
   const text = readFileSync(file, "utf8")
     .replace(/("(?:\\.|[^"\\])*")|\/\/[^\n]*|\/\*[\s\S]*?\*\//g, (m, str) => str ?? "")
@@ -215,7 +232,7 @@ async function send(base, request) {
 }
 
 /** One cold start: fresh workerd, fresh store. Times in ms from spawn. */
-async function coldStart({ target, tmp, sample, workerd, freePort, track }) {
+async function coldStart({ target, tmp, sample, workerd, track }) {
   const port = await freePort();
   const store = join(tmp, `startup-store-${target.label}-${sample}`);
   mkdirSync(store, { recursive: true });
@@ -268,14 +285,14 @@ const UNROUTED = { method: "GET", path: "/__noema_bench_unrouted", anyAnswer: tr
  * every other target also gets a `<label>:eval` start with an unrouted request (`evalOnly`: only that).
  * Samples are interleaved, the order rotated per sample; one warm-up round is discarded.
  */
-export async function startup({ targets: given, samples, tmp, workerd, freePort, track }) {
+export async function startup({ targets: given, samples, tmp, workerd, track }) {
   const probe = (t) => ({ ...t, label: `${t.label}:eval`, request: UNROUTED, second: UNROUTED });
   const targets = [given[0], ...given.slice(1).flatMap((t) => (t.evalOnly ? [probe(t)] : [t, probe(t)]))];
   const raw = Object.fromEntries(targets.map((t) => [t.label, []]));
   for (let sample = -1; sample < samples; sample++) {
     const order = targets.map((_, i) => targets[(i + Math.max(0, sample)) % targets.length]);
     for (const target of order) {
-      const r = await coldStart({ target, tmp, sample: sample + 1, workerd, freePort, track });
+      const r = await coldStart({ target, tmp, sample: sample + 1, workerd, track });
       if (sample >= 0) raw[target.label].push(r);
     }
   }

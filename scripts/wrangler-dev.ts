@@ -40,7 +40,23 @@ function freePort(): Promise<number> {
 }
 
 /** Starts `wrangler dev` and resolves once `ready` answers; stops it and throws if it exits or does not answer within `readyMs`. */
+/** Starts on a port another process took between freePort() and the bind: tried again, on fresh ports (or the same one, a moment later). */
+const BIND_ATTEMPTS = 4;
+
 export async function startWranglerDev(options: WranglerDevOptions): Promise<WranglerDev> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(options);
+    } catch (error) {
+      if (attempt >= BIND_ATTEMPTS || !(error instanceof AddressInUse)) throw error;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+}
+
+class AddressInUse extends Error {}
+
+async function startOnce(options: WranglerDevOptions): Promise<WranglerDev> {
   const [port, inspectorPort] = [options.port ?? (await freePort()), await freePort()];
   const args = ["dev", ...(options.config ? ["--config", options.config] : []), "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspectorPort),
     "--persist-to", options.persistDir, "--show-interactive-dev-session=false", ...Object.entries(options.vars).flatMap(([k, v]) => ["--var", `${k}:${v}`])];
@@ -64,7 +80,10 @@ export async function startWranglerDev(options: WranglerDevOptions): Promise<Wra
   const base = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + options.readyMs;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`wrangler dev exited with ${child.exitCode}:\n${output}`);
+    if (child.exitCode !== null) {
+      const Failure = output.includes("Address already in use") ? AddressInUse : Error;
+      throw new Failure(`wrangler dev exited with ${child.exitCode}:\n${output}`);
+    }
     try {
       const res = await fetch(`${base}${options.ready.path}`, { ...(options.ready.headers ? { headers: options.ready.headers } : {}), signal: AbortSignal.timeout(2_000) });
       if (res.ok) return { base, stop, kill: signal("SIGKILL") };

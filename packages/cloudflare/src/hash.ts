@@ -30,7 +30,7 @@ function hashHandleClass(hash: object): HashHandleClass | undefined {
 }
 
 /** SHA-256 through the native state alone, when it gives the pure-JS hash's result on PROBE; else undefined. */
-function handleSha256(createHash: NodeCrypto["createHash"]): Sha256Hex | undefined {
+export function handleSha256(createHash: NodeCrypto["createHash"]): Sha256Hex | undefined {
   try {
     const Handle = hashHandleClass(createHash("sha256"));
     if (!Handle) return undefined;
@@ -64,8 +64,11 @@ export function nodeSha256(): Sha256Hex | undefined {
   }
   if (typeof crypto?.createHash !== "function") return undefined;
   const { createHash } = crypto;
-  return handleSha256(createHash) ?? textHash((bytes) => createHash("sha256").update(bytes).digest());
+  return handleSha256(createHash) ?? hashSha256(createHash);
 }
+
+/** SHA-256 through a node:crypto Hash per text: where the native state cannot be reached. */
+export const hashSha256 = (createHash: NodeCrypto["createHash"]): Sha256Hex => textHash((bytes) => createHash("sha256").update(bytes).digest());
 
 /**
  * Characters hashed in pure JS before node:crypto is loaded. Loading it is the dearest part of a
@@ -76,6 +79,8 @@ export function nodeSha256(): Sha256Hex | undefined {
 const NATIVE_HASH_AFTER = 16 * 1024;
 
 let installed = false;
+/** Whether the port has node:crypto's hash: set by the timer, once. */
+let native = false;
 
 /**
  * Plugs the fastest SHA-256 this runtime offers into the core's hash port, once per isolate:
@@ -90,8 +95,15 @@ export function installFastHash(): void {
     hashed += text.length;
     if (hashed > NATIVE_HASH_AFTER && hashed - text.length <= NATIVE_HASH_AFTER) {
       // undefined (no node:crypto) puts the pure-JS one back for good.
-      setTimeout(() => useSha256(nodeSha256()), 0);
+      setTimeout(() => {
+        const hash = nodeSha256();
+        useSha256(hash);
+        native = hash !== undefined;
+      }, 0);
     }
     return nobleSha256Hex(text);
   });
 }
+
+/** Whether this isolate's hash port has moved to node:crypto's hash (see installFastHash). */
+export const nativeHashInstalled = (): boolean => native;

@@ -27,6 +27,7 @@ import { dirname, join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath, URLSearchParams } from "node:url";
 import { openInspector } from "./inspector.mjs";
+import { BENCH_HELLO } from "./sync/measure.mjs";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const [distArg, parts, n = "1000", reps = "3", out = join(tmpdir(), "noema-bench.cpuprofile")] = process.argv.slice(2);
@@ -91,7 +92,7 @@ async function syncWrites(part, name, n) {
   const path = side === "noema" ? `/api/products/${name}/sync?token=bench-token` : `/sync/hand/${name}`;
   const ws = new globalThis.WebSocket(`${url.replace(/^http/, "ws")}${path}`);
   await new Promise((ready, fail) => {
-    ws.addEventListener("open", () => (side === "noema" ? ws.send(JSON.stringify({ t: "hello", protocol: 1, law: { version: 3, hash: "0".repeat(64) } })) : ready()));
+    ws.addEventListener("open", () => (side === "noema" ? ws.send(BENCH_HELLO) : ready()));
     ws.addEventListener("message", (e) => {
       const text = String(e.data);
       if (text.startsWith('{"t":"snapshot"')) ready();

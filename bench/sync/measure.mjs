@@ -17,6 +17,11 @@ import { build } from "esbuild";
 
 /** Issue 19 §4: Noema's latency from a Seal to its subscribers may be at most this times the baseline's. */
 export const SYNC_LATENCY_TARGET = 1.2;
+/**
+ * A bench subscriber's hello. Its law (the inventory's version, any hash) only decides whether the
+ * server says the client is behind; the bench reads diffs either way.
+ */
+export const BENCH_HELLO = JSON.stringify({ t: "hello", protocol: 1, law: { version: 3, hash: "0".repeat(64) } });
 /** Issue 19 §4: a diff frame may be at most this share of a whole-state broadcast of a 1,000-row table. */
 export const SYNC_BYTES_TARGET = 0.05;
 /** Issue 19 §4: @noema/client's JavaScript in a browser, gzip, the SQLite WASM apart. */
@@ -45,7 +50,7 @@ function subscribe(url, side) {
     const sub = { ws, side, waiter: null, bytes: [], snapshotBytes: 0 };
     const update = side === "noema" ? '{"t":"diff"' : '{"t":"row"';
     ws.addEventListener("open", () => {
-      if (side === "noema") ws.send(JSON.stringify({ t: "hello", protocol: 1, law: { version: 3, hash: "0".repeat(64) } }));
+      if (side === "noema") ws.send(BENCH_HELLO);
       else ready(sub);
     });
     ws.addEventListener("message", (e) => {

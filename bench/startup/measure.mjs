@@ -123,6 +123,9 @@ export async function upload({ label, dir, tmp, run, tail }) {
  *   hashes (a Sieve's `op:` entries, on a freeze, a message or an explanation) and `GET /nomos`, but
  *   never while its modules load: its bytes are the parse cost of code a start does not run.
  */
+/** esbuild's options for a Worker bundle as wrangler makes one (names kept: class names are World names). */
+export const WORKER_BUNDLE = { bundle: true, write: false, format: "esm", platform: "browser", conditions: ["workerd", "worker", "browser"], target: "es2024", keepNames: true, logLevel: "error" };
+
 export async function whatIf(entry, outRoot, { minify = true } = {}) {
   const { build } = await import("esbuild");
   const variants = {
@@ -137,20 +140,7 @@ export async function whatIf(entry, outRoot, { minify = true } = {}) {
         for (const [filter, contents] of v.stubs ?? []) b.onLoad({ filter }, () => ({ contents, loader: "js" }));
       },
     };
-    const r = await build({
-      entryPoints: [entry],
-      bundle: true,
-      write: false,
-      format: "esm",
-      platform: "browser",
-      conditions: ["workerd", "worker", "browser"],
-      target: "es2024",
-      external: ["cloudflare:*", "node:*"],
-      keepNames: true,
-      minify,
-      plugins: [plugin],
-      logLevel: "error",
-    });
+    const r = await build({ ...WORKER_BUNDLE, entryPoints: [entry], external: ["cloudflare:*", "node:*"], minify, plugins: [plugin] });
     const code = r.outputFiles[0].contents;
     const outdir = join(outRoot, `whatif-${name}`);
     mkdirSync(outdir, { recursive: true });

@@ -16,7 +16,7 @@ import { mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { configOf } from "./measure.mjs";
+import { configOf, WORKER_BUNDLE } from "./measure.mjs";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const [samplesArg, ...given] = process.argv.slice(2);
@@ -41,20 +41,7 @@ const cloudflare = {
 };
 const bundle = async (entry, minify) =>
   (
-    await build({
-      entryPoints: [entry],
-      bundle: true,
-      write: false,
-      format: "esm",
-      platform: "browser",
-      conditions: ["workerd", "worker", "browser"],
-      target: "es2024",
-      external: ["node:*"],
-      keepNames: true,
-      minify,
-      plugins: [cloudflare],
-      logLevel: "error",
-    })
+    await build({ ...WORKER_BUNDLE, entryPoints: [entry], external: ["node:*"], minify, plugins: [cloudflare] })
   ).outputFiles[0].text;
 const moduleName = (path) => path.replace(/^(\.\.\/)+/, "").replace(/.*node_modules\//, "");
 

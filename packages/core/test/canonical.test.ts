@@ -68,6 +68,13 @@ describe("canonicalJson", () => {
     expect(canonicalJson({ a: [1, 2] })).not.toBe(canonicalJson({ a: [2, 1] }));
     expect(canonicalJson({ a: "1" })).not.toBe(canonicalJson({ a: 1 }));
   });
+
+  it("keeps an own \"__proto__\" key, as JSON.parse makes one: its value is hashed like any other's", () => {
+    const parsed = (text: string) => JSON.parse(text) as unknown;
+    expect(canonicalJson(parsed('{"b":{"__proto__":1},"a":0}'))).toBe('{"a":0,"b":{"__proto__":1}}');
+    expect(canonicalJson(parsed('{"__proto__":[1]}'))).not.toBe(canonicalJson(parsed('{"__proto__":[2]}')));
+    expect(sameJson(parsed('{"__proto__":1}'), parsed('{"__proto__":2}'))).toBe(false);
+  });
 });
 
 describe("sameJson", () => {

@@ -1,4 +1,4 @@
-import type { Json } from "../canonical/index.js";
+import { type Json, setOwn } from "../canonical/index.js";
 import type { SqlValue } from "../host/index.js";
 import {
   type ArgValue,
@@ -85,12 +85,11 @@ export function splitRefs(scope: StepScope, given: Record<string, unknown>, fiel
     split = true;
   }
   if (!split) return { rest: { ...given }, refs, issues };
-  // A copy without them, each entry defined as a spread defines it (an own "__proto__" stays a key); no `delete`, which leaves an object slow to read.
+  // A copy without them (setOwn keeps an own "__proto__" a key); no `delete`, which leaves an object slow to read.
   const rest: Record<string, unknown> = {};
   for (const key of Object.keys(given)) {
     if (Object.hasOwn(refs, key)) continue;
-    if (key === "__proto__") Object.defineProperty(rest, key, { value: given[key], enumerable: true, writable: true, configurable: true });
-    else rest[key] = given[key];
+    setOwn(rest, key, given[key]);
   }
   return { rest, refs, issues };
 }

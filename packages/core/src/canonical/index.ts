@@ -49,13 +49,22 @@ export function sameJson(a: unknown, b: unknown): boolean {
   return defined === 0;
 }
 
+/**
+ * Sets an own enumerable key, as JSON.parse or a spread defines it: assigning an own "__proto__"
+ * would set the prototype instead, and the key would be lost (from a copy, from canonical JSON).
+ */
+export function setOwn(target: Record<string, unknown>, key: string, value: unknown): void {
+  if (key === "__proto__") Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+  else target[key] = value;
+}
+
 function sortKeys(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(sortKeys);
   if (value !== null && typeof value === "object") {
     const out: Record<string, unknown> = {};
     for (const key of sortedInPlace(Object.keys(value))) {
       const v = (value as Record<string, unknown>)[key];
-      if (v !== undefined) out[key] = sortKeys(v);
+      if (v !== undefined) setOwn(out, key, sortKeys(v));
     }
     return out;
   }

@@ -1,5 +1,5 @@
 import { canonicalJson, type Json } from "../canonical/index.js";
-import type { Row, SqlExecutor, SqlValue } from "../host/index.js";
+import { type Row, rowArrays, type SqlExecutor, type SqlValue } from "../host/index.js";
 import { definedArgs, hasRef, type Intent, type IntentStep, type NomosStamp, resolveArgs } from "../intent/index.js";
 import { type Sieve, sieveHash } from "../sieve/index.js";
 
@@ -263,10 +263,8 @@ export class CryostasisStore {
 
   /** Rows of SELECT, as arrays in its column order: a woken batch reads hundreds, and arrays are what workerd makes cheapest. */
   private entries(where: string, params: readonly SqlValue[]): FrozenRow[] {
-    const sql = `${SELECT} ${where}`;
-    // Without raw rows, a row's values in key order: SELECT names each column once, in entryOf's order.
-    const rows = this.db.raw ? this.db.raw(sql, params) : this.db.exec(sql, params).map((r) => Object.values(r));
-    return rows.map((v) => this.entryOf(v));
+    // SELECT names each column once, in entryOf's order.
+    return rowArrays(this.db, `${SELECT} ${where}`, params).map((v) => this.entryOf(v));
   }
 
   /** An entry from a row of SELECT (see its column order). */

@@ -1,6 +1,6 @@
 import { utf8ToBytes } from "@noble/hashes/utils.js";
 import { canonicalJson, type Json, sha256Hex } from "../canonical/index.js";
-import type { Row, SqlExecutor, SqlValue } from "../host/index.js";
+import { type Row, rowArrays, type SqlExecutor, type SqlValue } from "../host/index.js";
 import type { Intent, NomosStamp } from "../intent/index.js";
 import type { Nomos } from "../nomos/index.js";
 import { cryostasisFeature, CRYOSTASIS_DDL, CryostasisStore } from "../cryostasis/index.js";
@@ -217,10 +217,6 @@ export class SedimentLog {
     return row ? { sedimentId: Number(row.sediment_id), hash: String(row.hash) } : this.anchor();
   }
 
-  /** Rows as arrays in column order: the host's cheaper form when it has one. */
-  private rows(sql: string, params: readonly SqlValue[]): SqlValue[][] {
-    return this.db.raw ? this.db.raw(sql, params) : this.db.exec(sql, params).map((r) => Object.values(r));
-  }
 
   /** The stored hash of a live entry. */
   hashOf(sedimentId: number): string | undefined {
@@ -481,7 +477,8 @@ export class SedimentLog {
       if (wh === w.world_hash) worlds.set(Number(w.world_id), wh);
     }
     for (let left = maxRows; left > 0 && prev.sedimentId < through; ) {
-      const rows = this.rows(
+      const rows = rowArrays(
+        this.db,
         `SELECT sediment_id, ${hexOut("hash")}, timestamp, intent, nomos_version, idempotency_key, outputs, origin, world_id, shape_id FROM _noema_sediment WHERE sediment_id > ? AND sediment_id <= ? ORDER BY sediment_id LIMIT ?`,
         [prev.sedimentId, through, Math.min(left, VERIFY_BATCH)],
       );

@@ -4,7 +4,7 @@
 // an Attractor that publishes nothing creates nothing and runs nothing here.
 import type { Json } from "../canonical/index.js";
 import { NEXT_SEDIMENT_ID_SQL } from "../seal/store.js";
-import type { Row, SqlExecutor, SqlValue } from "../host/index.js";
+import { type Row, rowArrays, type SqlExecutor, type SqlValue } from "../host/index.js";
 import type { SnapshotTable, SyncChange, SyncCursor } from "./protocol.js";
 import type { Publication, PublishedTable } from "./publication.js";
 
@@ -192,7 +192,7 @@ export class ChangeCapture {
     const touched =
       typeof json === "string"
         ? (JSON.parse(json) as Touched[])
-        : this.rows(`SELECT tbl, pk, existed, scope, row FROM _noema_sync_rows WHERE sediment_id = ? ORDER BY tbl, pk`, [sediment.sedimentId]).map(touchedRow);
+        : rowArrays(this.db, `SELECT tbl, pk, existed, scope, row FROM _noema_sync_rows WHERE sediment_id = ? ORDER BY tbl, pk`, [sediment.sedimentId]).map(touchedRow);
     this.remember({ ...sediment, touched });
     if (sediment.sedimentId % PRUNE_EVERY === 0 && sediment.sedimentId > SYNC_RETAINED) {
       const below = sediment.sedimentId - SYNC_RETAINED;
@@ -201,10 +201,6 @@ export class ChangeCapture {
     }
   }
 
-  /** Rows as arrays in column order: the host's cheaper form when it has one (sealing reads its rows on every write). */
-  private rows(sql: string, params: readonly SqlValue[]): SqlValue[][] {
-    return this.db.raw ? this.db.raw(sql, params) : this.db.exec(sql, params).map((r) => Object.values(r));
-  }
 
   /** Keeps a new record in memory: one at or after its id was rolled back with its transaction; one that does not continue the chain there starts it anew. */
   private remember(record: CapturedSediment): void {
@@ -235,7 +231,7 @@ export class ChangeCapture {
     // Sediments at or before `since` were not recorded: none of them can be served.
     const links = after < this.since() ? [] : this.links(after, limit);
     if (links.length < 2) return [];
-    const rows = this.rows(`SELECT sediment_id, tbl, pk, existed, scope, row FROM _noema_sync_rows WHERE sediment_id > ? AND sediment_id <= ? ORDER BY sediment_id, tbl, pk`, [after, links[links.length - 1]!.sedimentId]);
+    const rows = rowArrays(this.db, `SELECT sediment_id, tbl, pk, existed, scope, row FROM _noema_sync_rows WHERE sediment_id > ? AND sediment_id <= ? ORDER BY sediment_id, tbl, pk`, [after, links[links.length - 1]!.sedimentId]);
     const bySediment = new Map<number, Touched[]>();
     for (const [id, ...r] of rows) {
       const of = bySediment.get(Number(id));
@@ -264,9 +260,7 @@ export class ChangeCapture {
     for (const t of this.tables) {
       const where = t.scope === undefined ? "" : ` WHERE ${q(t.scope)} = ?`;
       const params: SqlValue[] = t.scope === undefined ? [] : [subject];
-      const read = this.db.raw
-        ? this.db.raw(`SELECT ${t.columns.map(q).join(", ")} FROM ${q(t.name)}${where} ORDER BY ${t.key.map(q).join(", ")}`, params)
-        : this.db.exec(`SELECT ${t.columns.map(q).join(", ")} FROM ${q(t.name)}${where} ORDER BY ${t.key.map(q).join(", ")}`, params).map((r) => t.columns.map((c) => r[c]!));
+      const read = rowArrays(this.db, `SELECT ${t.columns.map(q).join(", ")} FROM ${q(t.name)}${where} ORDER BY ${t.key.map(q).join(", ")}`, params);
       tables[t.name] = { columns: [...t.columns], key: [...t.key], rows: read as Json[][] };
     }
     return tables;

@@ -162,9 +162,11 @@ const plainPrototype = (v: object) => {
 const isName = (v: unknown) => typeof v === "string" && v.length >= 1 && v.length <= MAX_NAME_LENGTH;
 /** True when every own key of `o` is one of `allowed`. */
 const onlyKeys = (o: object, allowed: readonly string[]) => Object.keys(o).every((k) => allowed.includes(k));
+/** An absent key, or one of 1 to MAX_KEY_LENGTH UTF-16 units: within `idempotencyKey`'s bounds in code points too. */
+const plainKey = (key: unknown): boolean => key === undefined || (typeof key === "string" && key.length >= 1 && key.length <= MAX_KEY_LENGTH);
 
 /**
-^ * The usual envelope, recognised without Zod: a strict subset of what `envelope` accepts, with
+ * The usual envelope, recognised without Zod: a strict subset of what `envelope` accepts, with
  * the same data. Anything else (every error among it) goes through `envelope`, which words the
  * issues; without code generation (as in Workers) a Zod object parse costs several times this.
  */
@@ -175,7 +177,7 @@ export function wellFormedEnvelope(input: unknown): input is Envelope {
     if (!isPlainObject(nomos) || !onlyKeys(nomos, ["name", "version", "hash"]) || !isName(nomos.name)) return false;
     if (!Number.isSafeInteger(nomos.version) || (nomos.version as number) < 1 || typeof nomos.hash !== "string" || !HASH.test(nomos.hash)) return false;
   }
-  if (idempotencyKey !== undefined && (typeof idempotencyKey !== "string" || idempotencyKey.length < 1 || idempotencyKey.length > MAX_KEY_LENGTH)) return false;
+  if (!plainKey(idempotencyKey)) return false;
   return Array.isArray(steps) && steps.length > 0 && steps.every(wellFormedStep);
 }
 
@@ -387,8 +389,7 @@ export function stepLimitIssues(steps: readonly { op: string; args: unknown }[],
 /** The envelope and the limits, for an Intent whose steps were already checked one by one (the builder). */
 export function limitIssues(intent: Intent, limits: IntentLimits): Issue[] {
   const { idempotencyKey: key } = intent;
-  // A key of 1 to MAX_KEY_LENGTH UTF-16 units is within the schema's bounds in code points too.
-  if (key !== undefined && !(typeof key === "string" && key.length >= 1 && key.length <= MAX_KEY_LENGTH)) {
+  if (!plainKey(key)) {
     const parsed = idempotencyKey().safeParse(key);
     if (!parsed.success) return zodIssues(parsed.error, ["idempotencyKey"]);
   }

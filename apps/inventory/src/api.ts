@@ -21,6 +21,12 @@ type App = { Bindings: Env };
 type Ctx = Context<App>;
 
 const ops = inventory.operations;
+/** The bodies the product routes accept: the operations' arguments, unknown fields refused. Built once, not per request. */
+const bodies = {
+  stock: ops.setStock.args.pick({ quantity: true }).strict(),
+  adjust: ops.adjust.args.strict(),
+  reserve: ops.reserve.args.strict(),
+};
 const PRODUCT = "/products/:productId";
 
 /** The product's Attractor, its id checked first. */
@@ -56,7 +62,7 @@ products.use("*", limitBody());
 products.put("/stock/:locationId", async (c) => {
   const { productId, stub } = product(c);
   const locationId = parseInput(Id, c.req.param("locationId"), ["locationId"]);
-  const body = parseInput(ops.setStock.args.pick({ quantity: true }).strict(), await readJson(c));
+  const body = parseInput(bodies.stock, await readJson(c));
   // The first stocking of a product also lists it in the catalog, in the same transaction.
   const listing = firstStocking(productId, Date.now());
   const intent = buildIntent(inventory, (s) => {
@@ -69,7 +75,7 @@ products.put("/stock/:locationId", async (c) => {
 
 products.post("/adjustments", async (c) => {
   const { productId, stub } = product(c);
-  const body = parseInput(ops.adjust.args.strict(), await readJson(c));
+  const body = parseInput(bodies.adjust, await readJson(c));
   const listing = firstStocking(productId, Date.now());
   const intent = buildIntent(inventory, (s) => {
     const stock = s.adjust(body);
@@ -81,7 +87,7 @@ products.post("/adjustments", async (c) => {
 
 products.post("/reservations", async (c) => {
   const { stub } = product(c);
-  const body = parseInput(ops.reserve.args.strict(), await readJson(c));
+  const body = parseInput(bodies.reserve, await readJson(c));
   // One atomic Intent: the reservation and its own release, frozen until it expires.
   const intent = buildIntent(inventory, (s) => {
     const r = s.reserve(body);

@@ -172,7 +172,7 @@ describe("change capture", () => {
     capture.pause();
     expect([capture.recording, capture.since(), triggers()]).toStrictEqual([false, Infinity, []]);
     put("b");
-    expect(host.db.exec("SELECT count(*) AS n FROM _noema_sync_rows", [])).toStrictEqual([{ n: 0 }]);
+    expect(host.db.exec("SELECT count(*) AS n FROM _noema_sync_touch", [])).toStrictEqual([{ n: 0 }]);
     expect(wake(false).recording).toBe(false);
     capture.start(sedimenter.lastSedimentId);
     put("c");
@@ -191,14 +191,15 @@ describe("change capture", () => {
     const { host, capture, sedimenter } = world();
     const tables = () => host.db.exec("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE '\\_noema\\_sync\\_%' ESCAPE '\\' ORDER BY name", []).map((r) => r.name);
     capture.pause();
-    // What the earlier capture left on disk: a touched table, a record per sediment, and the trigger that emptied one into the other.
+    // What earlier captures left on disk: a touched table, a record per sediment, and the trigger that emptied one into the other; a row per touched row.
+    host.db.exec("CREATE TABLE _noema_sync_rows (sediment_id INTEGER NOT NULL, tbl TEXT NOT NULL, pk TEXT NOT NULL, existed INTEGER NOT NULL, scope ANY, row TEXT, PRIMARY KEY (sediment_id, tbl, pk)) WITHOUT ROWID", []);
     host.db.exec("CREATE TABLE _noema_sync_touched (tbl TEXT NOT NULL, pk TEXT NOT NULL, existed INTEGER NOT NULL, scope ANY, PRIMARY KEY (tbl, pk)) WITHOUT ROWID", []);
     host.db.exec("CREATE TABLE _noema_sync_changes (sediment_id INTEGER PRIMARY KEY, hash TEXT NOT NULL, prev_hash TEXT NOT NULL, changes TEXT NOT NULL)", []);
     host.db.exec("CREATE TRIGGER _noema_sync_clear AFTER INSERT ON _noema_sync_changes BEGIN DELETE FROM _noema_sync_touched; END", []);
     host.db.exec("INSERT INTO _noema_sync_meta (id, since, publication) VALUES (1, 0, 'the earlier shape')", []);
     const woken = new ChangeCapture(host.db, publication, (from, limit) => sedimenter.log.links(from, limit));
     woken.install(sedimenter.lastSedimentId, nomos.hash, true);
-    expect([woken.recording, woken.since(), tables()]).toStrictEqual([true, 0, ["_noema_sync_meta", "_noema_sync_rows"]]);
+    expect([woken.recording, woken.since(), tables()]).toStrictEqual([true, 0, ["_noema_sync_meta", "_noema_sync_touch"]]);
     sedimenter.sedimentation(buildIntent(law, (s) => void s.put({ id: "a", owner: "ann", qty: 1 })));
     expect(woken.after(0, 10).map((r) => woken.view(r, "ann"))).toStrictEqual([[{ table: "items", op: "upsert", row: ["a", 1] }]]);
   });

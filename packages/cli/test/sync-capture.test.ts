@@ -1,7 +1,7 @@
 // The law below is defined here, with no generated footprints: read its SQL with the parser.
 import "@noema/core/sql";
 import { buildIntent, definePublication, defineNomos, defineVocabulary, integer, type Json, Lineage, operation, PublicationDefinitionError, sql, text } from "@noema/core";
-import { applyLineage, ChangeCapture, Sedimenter } from "@noema/core/runtime";
+import { applyLineage, ChangeCapture, Sedimenter, SYNC_RETAINED } from "@noema/core/runtime";
 import type { SnapshotTable, SyncChange } from "@noema/core/sync";
 import fc from "fast-check";
 import { afterEach, describe, expect, it } from "vitest";
@@ -229,6 +229,28 @@ describe("change capture", () => {
     const [, twice] = capture.after(0, 10);
     expect(capture.view(twice!, "ann")).toStrictEqual([{ table: "items", op: "delete", key: ["a"] }]);
     expect(capture.view(twice!, "bob")).toStrictEqual([{ table: "items", op: "upsert", row: ["a", 3] }]);
+  });
+
+  it("keeps the last SYNC_RETAINED sediments' records, and serves a cursor in them after a wake as it did from memory", () => {
+    const { host, capture, sedimenter } = world();
+    // Past the retained window, and not at a pruning step: the records begin at the last step's cut.
+    const n = SYNC_RETAINED + 300;
+    host.transaction(() => {
+      for (let i = 1; i <= n; i++) sedimenter.sedimentation({ v: 1, steps: [{ op: "put", args: { id: `i${i % 50}`, owner: "ann", qty: i } }] });
+    });
+    const since = capture.since();
+    expect(since).toBe(256 * Math.floor(n / 256) - SYNC_RETAINED);
+    expect(host.db.exec("SELECT count(*) AS n FROM _noema_sync_touch", [])).toStrictEqual([{ n: n - since }]);
+    const head = sedimenter.log.head();
+    const recent = capture.after(n - 3, 10, head);
+    const woken = new ChangeCapture(host.db, publication, (from, limit) => sedimenter.log.links(from, limit));
+    woken.install(head.sedimentId, nomos.hash, true);
+    expect(woken.after(n - 3, 10, head)).toStrictEqual(recent);
+    expect(recent.map((r) => woken.view(r, "ann"))).toStrictEqual([n - 2, n - 1, n].map((qty) => [{ table: "items", op: "upsert", row: [`i${qty % 50}`, qty] }]));
+    // The oldest kept, chained to the one before it; a cursor before them gets nothing (a snapshot).
+    const [oldest] = woken.after(since, 1);
+    expect([oldest!.sedimentId, oldest!.prevHash]).toStrictEqual([since + 1, sedimenter.log.links(since, 1)[0]!.hash]);
+    expect(woken.after(since - 1, 10)).toStrictEqual([]);
   });
 
   it("serves from memory no record whose transaction rolled back", () => {

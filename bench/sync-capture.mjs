@@ -50,8 +50,8 @@ function round(publication, subscribed) {
   for (let i = 0; i < N; i++) s.sediment({ v: 1, steps: [{ op: "put", args: { id: `r${i % 1000}`, owner: `o${i % 7}`, qty: i } }] });
   const us = ((performance.now() - start) * 1000) / N;
   if (s.lastSedimentId !== N) throw new Error(`only ${s.lastSedimentId} of ${N} sealed`);
-  // Each row's text and about 12 bytes of id, flag and record header.
-  const bytes = capture.recording ? Number(host.db.exec("SELECT SUM(LENGTH(tbl) + LENGTH(pk) + COALESCE(LENGTH(row), 0) + COALESCE(LENGTH(scope), 0) + 12) AS b FROM _noema_sync_rows", [])[0].b) / N : 0;
+  // Each touch's text and about 12 bytes of id and record header.
+  const bytes = capture.recording ? Number(host.db.exec("SELECT SUM(LENGTH(touch) + 12) AS b FROM _noema_sync_touch", [])[0].b) / N : 0;
   host.close();
   return { us, bytes };
 }

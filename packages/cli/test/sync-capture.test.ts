@@ -1,7 +1,7 @@
 // The law below is defined here, with no generated footprints: read its SQL with the parser.
 import "@noema/core/sql";
 import { buildIntent, definePublication, defineNomos, defineVocabulary, integer, type Json, Lineage, operation, PublicationDefinitionError, sql, text } from "@noema/core";
-import { applyLineage, ChangeCapture, Sedimenter } from "@noema/core/runtime";
+import { applyLineage, ChangeCapture, Sedimenter, SYNC_RETAINED } from "@noema/core/runtime";
 import type { SnapshotTable, SyncChange } from "@noema/core/sync";
 import fc from "fast-check";
 import { afterEach, describe, expect, it } from "vitest";
@@ -172,7 +172,7 @@ describe("change capture", () => {
     capture.pause();
     expect([capture.recording, capture.since(), triggers()]).toStrictEqual([false, Infinity, []]);
     put("b");
-    expect(host.db.exec("SELECT count(*) AS n FROM _noema_sync_rows", [])).toStrictEqual([{ n: 0 }]);
+    expect(host.db.exec("SELECT count(*) AS n FROM _noema_sync_touch", [])).toStrictEqual([{ n: 0 }]);
     expect(wake(false).recording).toBe(false);
     capture.start(sedimenter.lastSedimentId);
     put("c");
@@ -191,14 +191,15 @@ describe("change capture", () => {
     const { host, capture, sedimenter } = world();
     const tables = () => host.db.exec("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE '\\_noema\\_sync\\_%' ESCAPE '\\' ORDER BY name", []).map((r) => r.name);
     capture.pause();
-    // What the earlier capture left on disk: a touched table, a record per sediment, and the trigger that emptied one into the other.
+    // What earlier captures left on disk: a touched table, a record per sediment, and the trigger that emptied one into the other; a row per touched row.
+    host.db.exec("CREATE TABLE _noema_sync_rows (sediment_id INTEGER NOT NULL, tbl TEXT NOT NULL, pk TEXT NOT NULL, existed INTEGER NOT NULL, scope ANY, row TEXT, PRIMARY KEY (sediment_id, tbl, pk)) WITHOUT ROWID", []);
     host.db.exec("CREATE TABLE _noema_sync_touched (tbl TEXT NOT NULL, pk TEXT NOT NULL, existed INTEGER NOT NULL, scope ANY, PRIMARY KEY (tbl, pk)) WITHOUT ROWID", []);
     host.db.exec("CREATE TABLE _noema_sync_changes (sediment_id INTEGER PRIMARY KEY, hash TEXT NOT NULL, prev_hash TEXT NOT NULL, changes TEXT NOT NULL)", []);
     host.db.exec("CREATE TRIGGER _noema_sync_clear AFTER INSERT ON _noema_sync_changes BEGIN DELETE FROM _noema_sync_touched; END", []);
     host.db.exec("INSERT INTO _noema_sync_meta (id, since, publication) VALUES (1, 0, 'the earlier shape')", []);
     const woken = new ChangeCapture(host.db, publication, (from, limit) => sedimenter.log.links(from, limit));
     woken.install(sedimenter.lastSedimentId, nomos.hash, true);
-    expect([woken.recording, woken.since(), tables()]).toStrictEqual([true, 0, ["_noema_sync_meta", "_noema_sync_rows"]]);
+    expect([woken.recording, woken.since(), tables()]).toStrictEqual([true, 0, ["_noema_sync_meta", "_noema_sync_touch"]]);
     sedimenter.sedimentation(buildIntent(law, (s) => void s.put({ id: "a", owner: "ann", qty: 1 })));
     expect(woken.after(0, 10).map((r) => woken.view(r, "ann"))).toStrictEqual([[{ table: "items", op: "upsert", row: ["a", 1] }]]);
   });
@@ -228,6 +229,28 @@ describe("change capture", () => {
     const [, twice] = capture.after(0, 10);
     expect(capture.view(twice!, "ann")).toStrictEqual([{ table: "items", op: "delete", key: ["a"] }]);
     expect(capture.view(twice!, "bob")).toStrictEqual([{ table: "items", op: "upsert", row: ["a", 3] }]);
+  });
+
+  it("keeps the last SYNC_RETAINED sediments' records, and serves a cursor in them after a wake as it did from memory", () => {
+    const { host, capture, sedimenter } = world();
+    // Past the retained window, and not at a pruning step: the records begin at the last step's cut.
+    const n = SYNC_RETAINED + 300;
+    host.transaction(() => {
+      for (let i = 1; i <= n; i++) sedimenter.sedimentation({ v: 1, steps: [{ op: "put", args: { id: `i${i % 50}`, owner: "ann", qty: i } }] });
+    });
+    const since = capture.since();
+    expect(since).toBe(256 * Math.floor(n / 256) - SYNC_RETAINED);
+    expect(host.db.exec("SELECT count(*) AS n FROM _noema_sync_touch", [])).toStrictEqual([{ n: n - since }]);
+    const head = sedimenter.log.head();
+    const recent = capture.after(n - 3, 10, head);
+    const woken = new ChangeCapture(host.db, publication, (from, limit) => sedimenter.log.links(from, limit));
+    woken.install(head.sedimentId, nomos.hash, true);
+    expect(woken.after(n - 3, 10, head)).toStrictEqual(recent);
+    expect(recent.map((r) => woken.view(r, "ann"))).toStrictEqual([n - 2, n - 1, n].map((qty) => [{ table: "items", op: "upsert", row: [`i${qty % 50}`, qty] }]));
+    // The oldest kept, chained to the one before it; a cursor before them gets nothing (a snapshot).
+    const [oldest] = woken.after(since, 1);
+    expect([oldest!.sedimentId, oldest!.prevHash]).toStrictEqual([since + 1, sedimenter.log.links(since, 1)[0]!.hash]);
+    expect(woken.after(since - 1, 10)).toStrictEqual([]);
   });
 
   it("serves from memory no record whose transaction rolled back", () => {

@@ -149,7 +149,7 @@ describe("sync over a hibernatable WebSocket", () => {
     const recorded = () =>
       runInDurableObject(stub(w), (_, state) => ({
         triggers: state.storage.sql.exec("SELECT count(*) AS n FROM sqlite_master WHERE type = 'trigger' AND name LIKE '\\_noema\\_sync%' ESCAPE '\\'").one().n,
-        records: state.storage.sql.exec("SELECT count(*) AS n FROM _noema_sync_rows").one().n,
+        records: state.storage.sql.exec("SELECT count(*) AS n FROM _noema_sync_touch").one().n,
         sockets: state.getWebSockets().length,
       }));
     /** Closes a client and waits until the object saw it go. */

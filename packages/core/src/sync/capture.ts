@@ -15,15 +15,25 @@ const PRUNE_EVERY = 256;
 /** The latest records kept in memory as well, so a broadcast right after a commit reads none back. */
 const KEPT_IN_MEMORY = 64;
 
+/**
+ * A touch's id is its sediment's id times this, plus its number within the sediment: the touches of
+ * one sediment are one range of rowids, appended in order. Sediment ids stay below 2^39; a sediment
+ * that changes this many published rows is refused while capture runs (a diff that size could not be sent anyway).
+ */
+const TOUCHES_PER_SEDIMENT = 2 ** 24;
+/** Bits of a touch id below its sediment's id: log2(TOUCHES_PER_SEDIMENT). */
+const TOUCH_BITS = Math.log2(TOUCHES_PER_SEDIMENT);
+
 /** The tables change capture keeps its per-sediment diffs in (see docs/reference/storage.md). */
 export const SYNC_DDL = [
-  // One row per published row a sediment changed: whether and how it was seen before (the first touch's), its captured values after (the last touch's; null: gone).
-  `CREATE TABLE IF NOT EXISTS _noema_sync_rows (sediment_id INTEGER NOT NULL, tbl TEXT NOT NULL, pk TEXT NOT NULL, existed INTEGER NOT NULL, scope ANY, row TEXT, PRIMARY KEY (sediment_id, tbl, pk)) WITHOUT ROWID`,
+  // One row per touch of a published row, in the order they happened: a JSON array [table, key, existed, scope before, values after].
+  // A rowid table appended to: about one page written per commit, where rows keyed (sediment, table, key) wrote half a page more.
+  `CREATE TABLE IF NOT EXISTS _noema_sync_touch (id INTEGER PRIMARY KEY, touch TEXT NOT NULL)`,
   // Where the records begin (diffs exist for sediments after `since`), and the publication they were captured under.
   `CREATE TABLE IF NOT EXISTS _noema_sync_meta (id INTEGER PRIMARY KEY CHECK (id = 1), since INTEGER NOT NULL, publication TEXT NOT NULL)`,
 ];
 /** Tables of earlier versions of change capture, dropped when capture stops. */
-const LEGACY_TABLES = ["_noema_sync_touched", "_noema_sync_changes"];
+const LEGACY_TABLES = ["_noema_sync_touched", "_noema_sync_changes", "_noema_sync_rows"];
 
 /** One row a sediment changed, as recorded: its key, whether it existed before and its scope then, and its captured values after (null: gone). */
 type Touched = [table: string, key: Json[], existed: 0 | 1, before: Json, row: Json[] | null];
@@ -45,16 +55,29 @@ const scopeMatches = (value: Json, subject: string) => value !== null && String(
 const sees = (scopeIndex: number, value: Json, subject: string | null) => scopeIndex < 0 || (subject !== null && scopeMatches(value, subject));
 
 /**
- * One stored row (tbl, pk, existed, scope, row; read in key order, so a record read back equals the
- * one kept in memory) as its record lists it. A BLOB scope, which no subject can equal, is null, as JSON has it.
+ * A sediment's touches as read (JSON arrays joined by commas, in the order they happened) as its
+ * record lists them: one entry per row, with whether and how it was seen before its first touch and
+ * its values after its last, in key order (table, then the key's JSON), so that a record read back
+ * equals the one kept in memory.
  */
-function touchedRow([table, pk, existed, scope, row]: SqlValue[]): Touched {
-  return [String(table), JSON.parse(String(pk)) as Json[], existed ? 1 : 0, (scope as unknown) instanceof ArrayBuffer ? null : (scope ?? null), row === null || row === undefined ? null : (JSON.parse(String(row)) as Json[])];
+function touchedOf(stored: string): Touched[] {
+  const touches = JSON.parse(`[${stored}]`) as Touched[];
+  if (touches.length < 2) return touches;
+  const byRow = new Map<string, Touched>();
+  for (const t of touches) {
+    const id = `${t[0]}\u0000${JSON.stringify(t[1])}`;
+    const first = byRow.get(id);
+    if (first) first[4] = t[4];
+    else byRow.set(id, t);
+  }
+  return [...byRow].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, t]) => t);
 }
 
-/** The column the log row's INSERT returns while recording: the sediment's rows as `touchedRow` lists them, in key order, as JSON. */
+/** The first touch id of the sediment whose id is bound at this point, and the first one after it. */
+const TOUCHES_OF = `id >= ? * ${TOUCHES_PER_SEDIMENT} AND id < (? + 1) * ${TOUCHES_PER_SEDIMENT}`;
+/** The column the log row's INSERT returns while recording: the sediment's touches ('' when it changed no published row). */
 const RECORD_COLUMN = "_noema_sync_record";
-const RECORD_READ = `(SELECT json_group_array(json_array(tbl, json(pk), existed, CASE WHEN typeof(scope) = 'blob' THEN NULL ELSE scope END, json(row)) ORDER BY tbl, pk) FROM _noema_sync_rows WHERE sediment_id = ?) AS ${RECORD_COLUMN}`;
+const RECORD_READ = `COALESCE((SELECT group_concat(touch, ',' ORDER BY id) FROM _noema_sync_touch WHERE ${TOUCHES_OF}), '') AS ${RECORD_COLUMN}`;
 
 /**
  * Records, per sediment, the rows it changed in the published tables (upserts and deletes by
@@ -88,12 +111,13 @@ export class ChangeCapture {
     for (const t of this.tables) {
       const key = (row: "NEW" | "OLD") => `json_array(${t.key.map((c) => `${row}.${q(c)}`).join(", ")})`;
       const values = `json_array(${t.captured.map((c) => `NEW.${q(c)}`).join(", ")})`;
-      const scope = t.scope ? `OLD.${q(t.scope)}` : "NULL";
-      // The first touch of a row in a sediment keeps whether and how it was seen before; every touch sets its values after.
-      // An upsert, not INSERT OR IGNORE: inside a trigger an outer UPSERT's conflict policy overrides OR IGNORE, not an upsert's own.
+      // A BLOB scope, which no subject can equal and JSON cannot hold, is null.
+      const scope = t.scope ? `CASE WHEN typeof(OLD.${q(t.scope)}) = 'blob' THEN NULL ELSE OLD.${q(t.scope)} END` : "NULL";
+      // Every touch is appended under the next id in its sediment's range (`touchedOf` keeps a row's first "before" and last "after"); past the range, the write is refused.
+      const id = `MAX(COALESCE((SELECT MAX(id) FROM _noema_sync_touch), 0) + 1, ${NEXT_SEDIMENT_ID_SQL} * ${TOUCHES_PER_SEDIMENT})`;
       const touch = (row: "NEW" | "OLD", existed: 0 | 1, after: string) =>
-        `INSERT INTO _noema_sync_rows (sediment_id, tbl, pk, existed, scope, row) VALUES (${NEXT_SEDIMENT_ID_SQL}, ${literal(t.name)}, ${key(row)}, ${existed}, ${existed ? scope : "NULL"}, ${after})
-         ON CONFLICT (sediment_id, tbl, pk) DO UPDATE SET row = excluded.row;`;
+        `SELECT RAISE(ABORT, 'change capture: a sediment changed more than ${TOUCHES_PER_SEDIMENT} published rows') WHERE ${id} >= (${NEXT_SEDIMENT_ID_SQL} + 1) * ${TOUCHES_PER_SEDIMENT};
+         INSERT INTO _noema_sync_touch (id, touch) VALUES (${id}, json_array(${literal(t.name)}, ${key(row)}, ${existed}, ${existed ? scope : "NULL"}, ${after}));`;
       const create = (on: string, body: string) => this.triggers.set(triggerName(t.name, on), `CREATE TRIGGER ${q(triggerName(t.name, on))} ${body}`);
       create("insert", `AFTER INSERT ON ${q(t.name)} BEGIN ${touch("NEW", 0, values)} END`);
       // Only updates of captured columns or the key: a write to a hidden column costs nothing here. A new key is a delete and an insert.
@@ -130,7 +154,7 @@ export class ChangeCapture {
     const present = this.presentTriggers();
     this.live = meta?.publication === this.shape() && present.length === this.triggers.size && present.every((t) => this.triggers.get(String(t.name)) === t.sql);
     // Rows written outside any sediment since (as a migration writes) are no sediment's: a snapshot carries them.
-    if (this.live) this.db.exec(`DELETE FROM _noema_sync_rows WHERE sediment_id > ?`, [head]);
+    if (this.live) this.db.exec(`DELETE FROM _noema_sync_touch WHERE id >= (? + 1) * ${TOUCHES_PER_SEDIMENT}`, [head]);
     else if (subscribed) this.start(head);
     // Already paused (no meta row, no trigger: what `stop` leaves) on most wakes of a World nobody watches: nothing to write.
     else if (meta !== undefined || present.length > 0) this.stop(present);
@@ -161,7 +185,7 @@ export class ChangeCapture {
     // The meta row first: a stop cut short leaves nothing that claims to be complete.
     this.db.exec(`DELETE FROM _noema_sync_meta`, []);
     for (const t of present) this.db.exec(`DROP TRIGGER IF EXISTS ${q(String(t.name))}`, []);
-    this.db.exec(`DELETE FROM _noema_sync_rows`, []);
+    this.db.exec(`DELETE FROM _noema_sync_touch`, []);
     for (const table of LEGACY_TABLES) this.db.exec(`DROP TABLE IF EXISTS ${table}`, []);
     this.live = false;
     this.recent = [];
@@ -182,21 +206,19 @@ export class ChangeCapture {
    * see SedimenterOptions.sealingRead): this sediment's rows, so `record` runs no statement of its own.
    */
   sealingRead(sedimentId: number): { columns: string; params: SqlValue[] } | undefined {
-    return this.live ? { columns: RECORD_READ, params: [sedimentId] } : undefined;
+    return this.live ? { columns: RECORD_READ, params: [sedimentId, sedimentId] } : undefined;
   }
 
   /** Inside the sealing transaction: the rows this sediment touched, with their values now, filed under its id (`read`: what `sealingRead` read). */
   record(sediment: { sedimentId: number; hash: string; prevHash: string }, read?: Row): void {
     if (!this.live) return;
-    const json = read?.[RECORD_COLUMN];
-    const touched =
-      typeof json === "string"
-        ? (JSON.parse(json) as Touched[])
-        : rowArrays(this.db, `SELECT tbl, pk, existed, scope, row FROM _noema_sync_rows WHERE sediment_id = ? ORDER BY tbl, pk`, [sediment.sedimentId]).map(touchedRow);
+    const returned = read?.[RECORD_COLUMN];
+    const stored = typeof returned === "string" ? returned : this.db.exec(`SELECT ${RECORD_READ}`, [sediment.sedimentId, sediment.sedimentId])[0]?.[RECORD_COLUMN];
+    const touched = typeof stored === "string" && stored !== "" ? touchedOf(stored) : [];
     this.remember({ ...sediment, touched });
     if (sediment.sedimentId % PRUNE_EVERY === 0 && sediment.sedimentId > SYNC_RETAINED) {
       const below = sediment.sedimentId - SYNC_RETAINED;
-      this.db.exec(`DELETE FROM _noema_sync_rows WHERE sediment_id <= ?`, [below]);
+      this.db.exec(`DELETE FROM _noema_sync_touch WHERE id < (? + 1) * ${TOUCHES_PER_SEDIMENT}`, [below]);
       this.db.exec(`UPDATE _noema_sync_meta SET since = MAX(since, ?)`, [below]);
     }
   }
@@ -231,13 +253,9 @@ export class ChangeCapture {
     // Sediments at or before `since` were not recorded: none of them can be served.
     const links = after < this.since() ? [] : this.links(after, limit);
     if (links.length < 2) return [];
-    const rows = rowArrays(this.db, `SELECT sediment_id, tbl, pk, existed, scope, row FROM _noema_sync_rows WHERE sediment_id > ? AND sediment_id <= ? ORDER BY sediment_id, tbl, pk`, [after, links[links.length - 1]!.sedimentId]);
-    const bySediment = new Map<number, Touched[]>();
-    for (const [id, ...r] of rows) {
-      const of = bySediment.get(Number(id));
-      if (of) of.push(touchedRow(r));
-      else bySediment.set(Number(id), [touchedRow(r)]);
-    }
+    // The touches of each sediment, joined as `touchedOf` reads them (the sediment's id by shift: a touch id may exceed 2^53).
+    const read = rowArrays(this.db, `SELECT id >> ${TOUCH_BITS}, group_concat(touch, ',' ORDER BY id) FROM _noema_sync_touch WHERE id >= (? + 1) * ${TOUCHES_PER_SEDIMENT} AND id < (? + 1) * ${TOUCHES_PER_SEDIMENT} GROUP BY id >> ${TOUCH_BITS}`, [after, links[links.length - 1]!.sedimentId]);
+    const bySediment = new Map(read.map(([id, touches]) => [Number(id), touchedOf(String(touches))]));
     return links.slice(1).map((link, i) => ({ sedimentId: link.sedimentId, hash: link.hash, prevHash: links[i]!.hash, touched: bySediment.get(link.sedimentId) ?? [] }));
   }
 

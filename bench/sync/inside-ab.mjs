@@ -4,7 +4,7 @@
 //   node bench/sync/inside-ab.mjs <tries> <k> <bundle folder>...
 // A bundle folder is what `BENCH_DIST=<folder> node bench/run.mjs` leaves (its index.js). Prints per
 // bundle the fastest and the median µs per write of each side. The k writes share one transaction, as
-// the in-DO figure's do (see docs/internals/benchmark.md, Stop 32, on what that does to SQLite's journal).
+// the in-DO figure's do (see docs/internals/benchmark.md, Stop 31, on what that does to SQLite's journal).
 import { spawn } from "node:child_process";
 import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";

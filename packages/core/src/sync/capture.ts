@@ -114,10 +114,11 @@ export class ChangeCapture {
       // A BLOB scope, which no subject can equal and JSON cannot hold, is null.
       const scope = t.scope ? `CASE WHEN typeof(OLD.${q(t.scope)}) = 'blob' THEN NULL ELSE OLD.${q(t.scope)} END` : "NULL";
       // Every touch is appended under the next id in its sediment's range (`touchedOf` keeps a row's first "before" and last "after"); past the range, the write is refused.
-      const id = `MAX(COALESCE((SELECT MAX(id) FROM _noema_sync_touch), 0) + 1, ${NEXT_SEDIMENT_ID_SQL} * ${TOUCHES_PER_SEDIMENT})`;
+      // One statement: the sediment's id and the next touch id are each looked up once per touch.
+      const next = `SELECT MAX(COALESCE((SELECT MAX(id) FROM _noema_sync_touch), 0) + 1, sediment * ${TOUCHES_PER_SEDIMENT}) AS id, sediment FROM (SELECT ${NEXT_SEDIMENT_ID_SQL} AS sediment)`;
       const touch = (row: "NEW" | "OLD", existed: 0 | 1, after: string) =>
-        `SELECT RAISE(ABORT, 'change capture: a sediment changed more than ${TOUCHES_PER_SEDIMENT} published rows') WHERE ${id} >= (${NEXT_SEDIMENT_ID_SQL} + 1) * ${TOUCHES_PER_SEDIMENT};
-         INSERT INTO _noema_sync_touch (id, touch) VALUES (${id}, json_array(${literal(t.name)}, ${key(row)}, ${existed}, ${existed ? scope : "NULL"}, ${after}));`;
+        `INSERT INTO _noema_sync_touch (id, touch) SELECT CASE WHEN id < (sediment + 1) * ${TOUCHES_PER_SEDIMENT} THEN id ELSE RAISE(ABORT, 'change capture: a sediment changed more than ${TOUCHES_PER_SEDIMENT} published rows') END,
+         json_array(${literal(t.name)}, ${key(row)}, ${existed}, ${existed ? scope : "NULL"}, ${after}) FROM (${next});`;
       const create = (on: string, body: string) => this.triggers.set(triggerName(t.name, on), `CREATE TRIGGER ${q(triggerName(t.name, on))} ${body}`);
       create("insert", `AFTER INSERT ON ${q(t.name)} BEGIN ${touch("NEW", 0, values)} END`);
       // Only updates of captured columns or the key: a write to a hidden column costs nothing here. A new key is a delete and an insert.

@@ -217,7 +217,6 @@ export class SedimentLog {
     return row ? { sedimentId: Number(row.sediment_id), hash: String(row.hash) } : this.anchor();
   }
 
-
   /** The stored hash of a live entry. */
   hashOf(sedimentId: number): string | undefined {
     const row = this.db.exec(`SELECT ${hexOut("hash")} AS hash FROM _noema_sediment WHERE sediment_id = ?`, [sedimentId])[0];

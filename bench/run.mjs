@@ -995,7 +995,7 @@ function printCryostasis(c) {
 /** Where the bundle gzip should stay for the create-noema template. */
 const UPLOAD_TARGET_GZIP_KIB = 90;
 /** What-if bundles whose module evaluation is timed too (each costs a cold start per sample). */
-const WHATIF_EVALUATED = ["withoutJsonSchema"];
+const WHATIF_EVALUATED = ["withoutJsonSchema", "withoutFeatures"];
 /** Placeholder request of an eval-only start (measure.mjs replaces it with an unrouted one). */
 const UNROUTED_NOTE = { method: "GET", path: "/" };
 const workerdBin = join(root, "node_modules", "workerd", "bin", "workerd");
@@ -1080,7 +1080,7 @@ function printWorkerFigures(f) {
     }
     const w = noema.whatIf;
     const g = (v) => `${kib(v.totalKiB)} / gzip ${kib(v.gzipKiB)}`;
-    lines.push(`  what-if (esbuild, wrangler's options): as is ${g(w.asIs)}; without zod's JSON Schema code ${g(w.withoutJsonSchema)}`);
+    lines.push(`  what-if (esbuild, wrangler's options): as is ${g(w.asIs)}; without zod's JSON Schema code ${g(w.withoutJsonSchema)}; without the features the counter does not use ${g(w.withoutFeatures)}`);
   }
   if (f.startup) {
     const s = f.startup;

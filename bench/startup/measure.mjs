@@ -122,7 +122,28 @@ export async function upload({ label, dir, tmp, run, tail }) {
  * - withoutJsonSchema: zod's JSON Schema generation stubbed out. The Worker needs it for operation
  *   hashes (a Sieve's `op:` entries, on a freeze, a message or an explanation) and `GET /nomos`, but
  *   never while its modules load: its bytes are the parse cost of code a start does not run.
+ * - withoutFeatures: the modules of the features the template's counter never uses (Cryostasis,
+ *   messages, the diff of two laws, verification and the inspector's reads) stubbed out: what
+ *   loading them only for a law that uses them could save at most. Each stubbed export is one
+ *   object that absorbs every use, so module scope still runs; only its evaluation is timed, a
+ *   request would fail.
  */
+/** Modules the withoutFeatures what-if stubs out, by path. */
+const FEATURE_MODULES = [
+  /core\/dist\/cryostasis\/(store|builtins)\.js$/,
+  /core\/dist\/seal\/(cryostasis|messages|verify)\.js$/,
+  /core\/dist\/message\/(store|builtin)\.js$/,
+  /core\/dist\/connection\/diff\.js$/,
+  /cloudflare\/dist\/(cryostasis|messages|verification|inspection)\.js$/,
+];
+/** A module with the same exports as the one at `path`, each an object that any access, call or `new` returns again. */
+async function absorbing(build, path) {
+  const r = await build({ entryPoints: [path], write: false, format: "esm", metafile: true, logLevel: "silent", outdir: "out" });
+  const names = Object.values(r.metafile.outputs)[0].exports;
+  const proxy = "const P = new Proxy(function () {}, { get: (_, k) => (k === Symbol.iterator ? function* () {} : k === Symbol.toPrimitive ? () => '' : P), apply: () => P, construct: () => P });";
+  return [proxy, ...names.map((n) => (n === "default" ? "export default P;" : `export const ${n} = P;`))].join("\n");
+}
+
 /** esbuild's options for a Worker bundle as wrangler makes one (names kept: class names are World names). */
 export const WORKER_BUNDLE = { bundle: true, write: false, format: "esm", platform: "browser", conditions: ["workerd", "worker", "browser"], target: "es2024", keepNames: true, logLevel: "error" };
 
@@ -131,6 +152,7 @@ export async function whatIf(entry, outRoot, { minify = true } = {}) {
   const variants = {
     asIs: {},
     withoutJsonSchema: { stubs: [[/zod\/v4\/core\/json-schema-processors\.js$/, "export const toJSONSchema = () => ({}); export const allProcessors = {};"]] },
+    withoutFeatures: { absorb: FEATURE_MODULES },
   };
   const out = {};
   for (const [name, v] of Object.entries(variants)) {
@@ -138,6 +160,7 @@ export async function whatIf(entry, outRoot, { minify = true } = {}) {
       name: "what-if",
       setup(b) {
         for (const [filter, contents] of v.stubs ?? []) b.onLoad({ filter }, () => ({ contents, loader: "js" }));
+        for (const filter of v.absorb ?? []) b.onLoad({ filter }, async (a) => ({ contents: await absorbing(build, a.path), loader: "js" }));
       },
     };
     const r = await build({ ...WORKER_BUNDLE, entryPoints: [entry], external: ["cloudflare:*", "node:*"], minify, plugins: [plugin] });

@@ -12,7 +12,7 @@
 // registry) compiles every module of a Worker when it loads it, imported or not: "listed" minus
 // the floor is the bundle's compilation, "imported" minus "listed" its evaluation (module scope,
 // with the first calls' compilation of what it calls). Medians of the CPU time of workerd's
-// threads, with their range. Durable Objects are not bound: the bundle is only loaded.
+// threads, with their range and lower quartile. Durable Objects are not bound: the bundle is only loaded.
 import { spawn } from "node:child_process";
 import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";

@@ -263,10 +263,7 @@ export abstract class Attractor<Env = unknown, L extends Vocabulary | Lineage = 
       };
       const chores = [
         cryostasisChore(sedimenter, this.wakeBatch, (outcomes) => this.onWake(outcomes)),
-        messagesChore(sedimenter, env, this.delivery, (receipt) => this.onReceipt(receipt), attractor, () => {
-          this.announce();
-          this.sharedAlarm.rearm();
-        }),
+        messagesChore(sedimenter, env, this.delivery, (receipt) => this.onReceipt(receipt), attractor, () => this.announce()),
         verifier.chore(),
         ...(archived ? [archived.chore] : []),
       ];

@@ -30,7 +30,8 @@ export const DELIVERY_LEASE_MS = 60_000;
 /**
  * A message delivered right after its send keeps the alarm set this much later: should the
  * object die mid-delivery, that alarm starts it again (and its start delivers the message).
- * A delivery still running then is left to its lease.
+ * A delivery still running then is left to its lease. The alarm is not moved back once the
+ * delivery settles (a durable write per decision): it rings once, finds nothing, and re-arms.
  */
 export const IMMEDIATE_FALLBACK_MS = 2_000;
 
@@ -80,8 +81,8 @@ async function eachLimited<T>(items: readonly T[], limit: number, fn: (item: T) 
  * as a receipt with the hook's reaction; after the last attempt the message is undeliverable.
  *
  * With `delivery.immediate`, messages also go out as soon as the transaction that sent them
- * commits (up to `concurrency` in flight), each under its lease as an alarm run's would be; the
- * alarm serves whatever this leaves, and `settled` (the host re-arming it) runs once none is in flight.
+ * commits (up to `concurrency` in flight, the rest as room is made), each under its lease as an
+ * alarm run's would be; the alarm serves whatever this leaves, and `settled` runs once none is in flight.
  */
 export function messagesChore(
   sedimenter: Sedimenter,
@@ -118,11 +119,15 @@ export function messagesChore(
   const deliver = async (entry: OutboxRow) => record(entry, await ask(entry));
   if (delivery.immediate) {
     let inFlight = 0;
-    messages.onSent = () => {
+    /** Due messages may be left untaken (no room): taken as soon as room is made, not at the alarm. */
+    let left = false;
+    const pump = () => {
       const room = Math.min(delivery.concurrency - inFlight, delivery.batch);
-      if (room <= 0) return;
+      left = room <= 0;
+      if (left) return;
       const taken = messages.takeSent(room, delivery.leaseMs, IMMEDIATE_FALLBACK_MS);
       if (taken.length === 0) return;
+      left = taken.length === room;
       inFlight += taken.length;
       // What one commit sent is answered together: its receipts are recorded in one turn, so one
       // durable write covers them all instead of one each.
@@ -132,9 +137,13 @@ export function messagesChore(
         .catch((error: unknown) => console.error(`noema: ${attractor} delivery of ${taken.length} message(s) failed; the alarm retries them:`, error))
         .finally(() => {
           inFlight -= taken.length;
+          if (left) pump();
           if (inFlight === 0) settled();
         });
     };
+    messages.onSent = pump;
+    // The alarm is only the fallback of a message taken at once (see IMMEDIATE_FALLBACK_MS).
+    messages.sentAlarmAfterMs = IMMEDIATE_FALLBACK_MS;
   }
   return {
     name: "messages",

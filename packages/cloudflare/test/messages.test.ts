@@ -11,7 +11,10 @@ const open = (holder: string) => buildIntent(ledger, (s) => void s.open({ holder
 const sendOpen = (receiver: string, holder: string) =>
   buildIntent(ledger, (s) => void s.$send({ to: { attractor: "LEDGER_ATTRACTOR", name: receiver }, key: `open:${receiver}` }, open(holder)));
 /** The sender's messages feature and outbox, driven here as a delivery run drives them. */
-type Delivery = { outbox: { earliest(): number | undefined }; features: { messages: { takeDue(now: number, limit: number, until: number, recheck?: number): unknown[] } } };
+type Delivery = {
+  outbox: { earliest(): number | undefined };
+  features: { messages: { takeDue(now: number, limit: number, until: number, recheck?: number): unknown[]; deliveryFailed(entry: unknown, error: string): { nextAttemptAt?: number } } };
+};
 const delivery = (instance: SendingLedger) => (instance as unknown as { sedimenter: Delivery }).sedimenter;
 /** A fresh sender whose sealed Intent has sent a fresh receiver `holder`'s account opening, not yet delivered. */
 async function sentOne(holder: string) {
@@ -123,6 +126,21 @@ describe("messages over the generic routes", () => {
     expect(times).toEqual({ taken: 1, recheck: true, retaken: 0, lease: true });
   });
 
+  it("a failed delivery has the alarm come back at its retry, even when the alarm was set for later", async () => {
+    const { stub } = await sentOne("gina");
+    const { retryAt, alarm } = await runInDurableObject(stub, async (instance: SendingLedger, state) => {
+      const now = Date.now();
+      const { features } = delivery(instance);
+      const [entry] = features.messages.takeDue(now, 64, now + 60_000);
+      // The alarm now points at the lease's end, as after a run that spent its recheck.
+      (instance as unknown as { sharedAlarm: { rearm(): void } }).sharedAlarm.rearm();
+      const failed = features.messages.deliveryFailed(entry, "target down");
+      return { retryAt: "nextAttemptAt" in failed ? failed.nextAttemptAt : undefined, alarm: await state.storage.getAlarm() };
+    });
+    expect(retryAt).toBeDefined();
+    expect(alarm).toBe(retryAt);
+  });
+
   it("with delivery.immediate, a message is delivered right after the transaction that sent it commits, the alarm only kept as a fallback", async () => {
     const [sender, receiver] = [freshName("sender"), freshName("receiver")];
     const stub = env.IMMEDIATE_LEDGER.getByName(sender);
@@ -139,8 +157,11 @@ describe("messages over the generic routes", () => {
     }
     expect(receipts).toMatchObject([{ key: `open:${receiver}`, outcome: "sealed", attempts: 1 }]);
     expect(await env.LEDGER_ATTRACTOR.getByName(receiver).accounts()).toEqual([{ accountId: "acct-1-0", holder: "frank", balance: 0 }]);
-    // Once nothing is in flight, the fallback is taken back: no alarm is left for a delivered message.
+    // The fallback is left set (moving it back would be a durable write per send): it rings, finds nothing, and clears.
+    expect(await runInDurableObject(stub, (_, state) => state.storage.getAlarm())).not.toBeNull();
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
     expect(await runInDurableObject(stub, (_, state) => state.storage.getAlarm())).toBeNull();
+    expect((await stub.receipts()).receipts).toHaveLength(1);
   });
 
   it("an Intent refused after its $send leaves nothing behind: a later send of the same message is stored and delivered", async () => {

@@ -31,6 +31,12 @@ export class Messages implements FeatureHooks {
   readonly outbox: OutboxStore;
   /** Told after a transaction that stored a new message committed (the host's immediate delivery). */
   onSent: (() => void) | undefined;
+  /**
+   * How long after its send a new message needs the alarm: 0 when the alarm delivers it, the
+   * fallback's delay when `onSent` takes it at once. A send then leaves an alarm that is already
+   * that soon alone, instead of re-reading every queue to find the same time.
+   */
+  sentAlarmAfterMs = 0;
   /** A `$send` stored a new message in the running (or a rolled-back) transaction. */
   private sent = false;
 
@@ -49,7 +55,7 @@ export class Messages implements FeatureHooks {
       const key = r.key ?? derivedMessageKey(this.sealing.world, r.sedimentId, r.step);
       const stored = this.outbox.send({ key, to: r.to, intent: message, sieve, sedimentId: r.sedimentId, step: r.step, now: r.now });
       if (!stored.existing) {
-        this.sealing.alarmWork(r.now);
+        this.sealing.alarmWork(r.now + this.sentAlarmAfterMs);
         this.sent = true;
       }
       return { messageId: stored.messageId, key };
@@ -198,6 +204,8 @@ export class Messages implements FeatureHooks {
     if (attempts >= (options.maxAttempts ?? MAX_MESSAGE_ATTEMPTS)) return { outcome: "undeliverable", record: this.recordReceipt(entry, { error }, options.react) };
     const nextAttemptAt = this.sealing.host.now() + scaledBackoffMs(Math.max(attempts, 1), options.firstBackoffMs ?? 1000);
     this.sealing.host.transaction(() => this.outbox.postpone(entry.messageId, attempts, error, nextAttemptAt));
+    // The alarm may be set later than this (the run that took it spent its recheck): it must come back for it.
+    this.sealing.host.onAlarmWorkChanged?.(nextAttemptAt);
     return { outcome: "retry", attempts, nextAttemptAt };
   }
 }

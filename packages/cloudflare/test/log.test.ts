@@ -310,17 +310,39 @@ describe("frozen Intents' indexes", () => {
   const indexes = (stub: Stub) =>
     runInDurableObject(stub, (_, state) => state.storage.sql.exec("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = '_noema_cryostasis' AND sql IS NOT NULL ORDER BY name").toArray().map((r) => r.name));
 
-  it("an object made with the index on sediment_id (before it was dropped) loses it with its next freeze, and its entries keep their Intents", async () => {
+  it("an object made with the index on sediment_id or the wake order's on (wake_at, cryo_id) (before they were dropped) loses them with its next freeze, and its entries keep their Intents and wake order", async () => {
     const { stub } = await ledgerWithAccount();
     const first = committed(await stub.sedimentation(depositAndFreeze("erin")));
-    expect(await indexes(stub)).toEqual(["_noema_cryostasis_due", "_noema_cryostasis_key"]);
-    // The index as objects made before have it.
-    await runInDurableObject(stub, (_, state) => void state.storage.sql.exec("CREATE INDEX _noema_cryostasis_source ON _noema_cryostasis (sediment_id) WHERE sediment_id IS NOT NULL"));
+    expect(await indexes(stub)).toEqual(["_noema_cryostasis_key", "_noema_cryostasis_wake"]);
+    // The indexes as objects made before have them.
+    await runInDurableObject(stub, (_, state) => {
+      state.storage.sql.exec("CREATE INDEX _noema_cryostasis_source ON _noema_cryostasis (sediment_id) WHERE sediment_id IS NOT NULL");
+      state.storage.sql.exec("CREATE INDEX _noema_cryostasis_due ON _noema_cryostasis (wake_at, cryo_id)");
+    });
     await evictDurableObject(stub);
     const second = committed(await stub.sedimentation(depositAndFreeze("frank")));
-    expect(await indexes(stub)).toEqual(["_noema_cryostasis_due", "_noema_cryostasis_key"]);
+    expect(await indexes(stub)).toEqual(["_noema_cryostasis_key", "_noema_cryostasis_wake"]);
     const frozen = await stub.frozen();
     expect(frozen.map((e) => e.intent.steps[0]!.args.accountId)).toEqual([first, second].map((s) => (s.outputs[0] as { accountId: string }).accountId));
+  });
+
+  it("entries due at the same time are listed and taken in the order they were frozen: the wake index ends with the rowid, cryo_id", async () => {
+    const { stub, account } = await ledgerWithAccount();
+    const at = Date.now() + 3_600_000;
+    const freezeAt = async (amount: number, when: number) => {
+      const r = await stub.freeze(deposit(account, amount), { at: when });
+      if (!r.ok) throw new Error(JSON.stringify(r.issues));
+      return r.cryoId;
+    };
+    const tied = [await freezeAt(1, at), await freezeAt(2, at), await freezeAt(3, at)];
+    const sooner = await freezeAt(4, at - 1);
+    expect((await stub.frozen()).map((e) => e.cryoId)).toEqual([sooner, ...tied]);
+    const due = await runInDurableObject(stub, (_, state) => {
+      const db = executor(state);
+      const log = new SedimentLog(db);
+      return new CryostasisStore(db, (id) => log.source(id)).due(at, 10).map((e) => e.cryoId);
+    });
+    expect(due).toEqual([sooner, ...tied]);
   });
 });
 

@@ -60,8 +60,34 @@ describe("canonicalJson", () => {
     fc.assert(
       fc.property(fc.oneof(jsonValue, wide, fc.array(wide)), (value) => {
         expect(canonicalJson(value)).toBe(JSON.stringify(sorted(value)));
+        // Keys already in order at every depth, as most Intents arrive: written without a copy, the same text.
+        const inOrder = sorted(value);
+        expect(canonicalJson(inOrder)).toBe(JSON.stringify(inOrder));
       }),
     );
+    // What a value in key order may still hold that JSON would write differently from a sorted copy.
+    class Money {
+      amount = 1;
+      toJSON() {
+        return "1 EUR";
+      }
+    }
+    const date = new Date(0);
+    const withToJson = Object.assign([1], { toJSON: () => "array" });
+    for (const value of [
+      { a: date, b: [date] },
+      { a: new Money(), b: { c: new Money() } },
+      { a: undefined, b: 1, c: { d: undefined } },
+      { a: undefined, b: { d: 1, c: 2 }, e: undefined, f: [{ h: 1, g: 2 }] },
+      { 10: 1, 9: 2, a: 3 },
+      { a: { 2: "x", b: 1 } },
+      { a: withToJson },
+      // eslint-disable-next-line no-sparse-arrays
+      { a: [1, , 3] },
+      [{ b: 1, a: 2 }, { a: 1 }],
+    ]) {
+      expect(canonicalJson(value)).toBe(JSON.stringify(sorted(value)));
+    }
   });
 
   it("distinguishes values that differ", () => {

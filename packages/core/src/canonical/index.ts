@@ -58,17 +58,65 @@ export function setOwn(target: Record<string, unknown>, key: string, value: unkn
   else target[key] = value;
 }
 
+/**
+ * The value with its object keys sorted at every depth: the value itself where JSON.stringify
+ * would already write it so (most Intents are built or parsed with their keys in order), else a
+ * copy. Copying every object was most of the canonical JSON of an Intent with a nested one.
+ */
 function sortKeys(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(sortKeys);
+  if (Array.isArray(value)) {
+    // An own toJSON (or another prototype's) would be lost by a copy: such arrays are copied, as before.
+    if (Object.getPrototypeOf(value) !== Array.prototype || Object.hasOwn(value, "toJSON")) return value.map(sortKeys);
+    let out: unknown[] | undefined;
+    for (let i = 0; i < value.length; i++) {
+      const v: unknown = value[i];
+      const s = sortKeys(v);
+      if (out) out.push(s);
+      else if (s !== v) (out = value.slice(0, i)).push(s);
+    }
+    return out ?? value;
+  }
   if (value !== null && typeof value === "object") {
+    const keys = Object.keys(value);
+    const source = value as Record<string, unknown>;
+    if (inCanonicalOrder(value, keys)) {
+      for (let i = 0; i < keys.length; i++) {
+        const v = source[keys[i]!];
+        const s = sortKeys(v);
+        if (s === v) continue;
+        // A value changed: a copy from here on, the keys already in order.
+        const out: Record<string, unknown> = {};
+        for (let j = 0; j < i; j++) if (source[keys[j]!] !== undefined) setOwn(out, keys[j]!, source[keys[j]!]);
+        setOwn(out, keys[i]!, s);
+        for (let j = i + 1; j < keys.length; j++) {
+          const w = source[keys[j]!];
+          if (w !== undefined) setOwn(out, keys[j]!, sortKeys(w));
+        }
+        return out;
+      }
+      return value;
+    }
     const out: Record<string, unknown> = {};
-    for (const key of sortedInPlace(Object.keys(value))) {
-      const v = (value as Record<string, unknown>)[key];
+    for (const key of sortedInPlace(keys)) {
+      const v = source[key];
       if (v !== undefined) setOwn(out, key, sortKeys(v));
     }
     return out;
   }
   return value;
+}
+
+/**
+ * Whether JSON.stringify writes this object's keys as a sorted copy would: a plain object (another
+ * prototype may bring a toJSON, which the copy drops) whose keys come in strictly ascending order.
+ * Keys that are array indices come first in both, in numeric order; keys holding undefined need
+ * no check, as JSON leaves them out like the copy does.
+ */
+function inCanonicalOrder(value: object, keys: readonly string[]): boolean {
+  const proto: unknown = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) return false;
+  for (let i = 1; i < keys.length; i++) if (!(keys[i - 1]! < keys[i]!)) return false;
+  return true;
 }
 
 /** Up to this many keys are sorted by insertion; more by the built-in sort, which scales. */

@@ -190,7 +190,7 @@ export class CryostasisStore {
   private nextCryoId(): number {
     if (this.lastCryoId === undefined) {
       // An object made before the trigger has an AUTOINCREMENT table instead (sqlite_sequence exists once any such table does).
-      const exists = new Set(this.db.exec(`SELECT name FROM sqlite_master WHERE name IN ('_noema_cryostasis_last', 'sqlite_sequence', '_noema_cryostasis_source', '_noema_cryostasis_due')`, []).map((r) => r.name));
+      const exists = new Set(this.db.exec(`SELECT name FROM sqlite_master WHERE name IN ('_noema_cryostasis_last', 'sqlite_sequence', ${LEGACY_INDEXES.map((i) => `'${i}'`).join(", ")})`, []).map((r) => r.name));
       // One made before an index was dropped loses it with its first freeze (in that transaction: a rollback keeps it, harmlessly).
       for (const index of LEGACY_INDEXES) if (exists.has(index)) this.db.exec(`DROP INDEX IF EXISTS ${index}`, []);
       const read = (sql: string) => Number(this.db.exec(sql, [])[0]?.id ?? 0);

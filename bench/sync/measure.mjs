@@ -40,6 +40,16 @@ const INSIDE_TRIES = 5;
 const quantile = (sorted, q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
 const median = (xs) => quantile([...xs].sort((a, b) => a - b), 0.5);
 const rotate = (items, k) => items.map((_, i) => items[(i + k) % items.length]);
+/**
+ * The order the sides write in, turn k: the n rotations of the sides, then the n of their reverse.
+ * Over 2n turns each side follows each other side equally often (with three sides, rotations alone
+ * had the baseline follow Noema twice as often as the control did, so a write paying for the one
+ * before it weighed on one side).
+ */
+const turn = (sides, k) => {
+  const m = k % (2 * sides.length);
+  return m < sides.length ? rotate(sides, m) : rotate([...sides].reverse(), m - sides.length);
+};
 
 /**
  * One subscriber. Noema's says hello and is ready at its snapshot; the baseline's at open. `expect`
@@ -129,8 +139,7 @@ function ratios(stats) {
 
 /**
  * For each subscriber count: a fresh World per side, n subscribers on each, a few warm-up writes, then
- * `rounds` rounds of `writes` writes per side, the sides taking turns write by write (in an order
- * rotated each write). The sides are Noema, the hand-written baseline and, with `control`, a second
+ * `rounds` rounds of `writes` writes per side, the sides taking turns write by write (`turn`). The sides are Noema, the hand-written baseline and, with `control`, a second
  * World of the same hand-written DO: its ratio to the baseline (A/A) shows the spread noise alone gives.
  * Per round and side: p50 and p99 over every subscriber's latency of every write, and the ratios per round;
  * pooled: the same over every round's samples, which is the budget's figure (a round's p99 of 100
@@ -154,7 +163,7 @@ export async function syncLatency(base, post, fresh, { subscribers, rounds, writ
       for (let r = 0; n > 0 && r < rounds; r++) {
         const lat = Object.fromEntries(sides.map((side) => [side, { seal: [], request: [] }]));
         for (let w = 0; w < writes; w++) {
-          for (const side of rotate(sides, r + w)) {
+          for (const side of turn(sides, r * writes + w)) {
             const l = await write(base, post, side, names[side], subs[side]);
             lat[side].seal.push(...l.seal);
             lat[side].request.push(...l.request);

@@ -69,9 +69,11 @@
 //   BENCH_ORDERS_ROUNDS=2        interleaved rounds per concurrency
 //   BENCH_SYNC_SUBSCRIBERS=0,1,100,1000  sync latency (issue 19 §4): subscribers per World, one cell each, first run only
 //                                ("" skips; 0 times the write alone, in the DO)
-//   BENCH_SYNC_ROUNDS=3          rounds per cell (each: BENCH_SYNC_WRITES writes per side, alternating Noema and the baseline)
+//   BENCH_SYNC_ROUNDS=3          rounds per cell (each: BENCH_SYNC_WRITES writes per side, the sides taking turns); the
+//                                budget's p50 and p99 pool every round's samples, per-round ratios are printed beside
 //   BENCH_SYNC_WRITES=10         writes per side per round; every subscriber's receipt of each is a sample
 //   BENCH_SYNC_INSIDE=20         per cell, writes timed inside the DO (write + broadcast, no network), fastest of the rounds (0: skip)
+//   BENCH_SYNC_CONTROL=1         0: no A/A control (a second hand-written World, measured as a third side against the baseline)
 //   BENCH_SYNC_ROWS=1000         bytes per update: stock rows in the World (0: skip)
 //   BENCH_SYNC_BUNDLE=1          0: skip the @noema/client browser bundle size
 //   BENCH_SYNC_APPLY=50          optimistic sends timed in Chromium (/usr/bin/chromium), after warm-up (0: skip)
@@ -80,6 +82,7 @@
 //   BENCH_OUT=bench/results/latest.json
 //   BENCH_DIST=                  a folder for the bundled bench Worker: reused when it holds one (index.js), else bundled
 //                                into it and kept; lets runs of two builds alternate (e.g. before and after a change)
+//   BENCH_LOCAL_TRACES=1         0: `wrangler dev` with X_LOCAL_OBSERVABILITY=false (its local trace store off)
 //   BENCH_WRANGLER=1             0: skip parts 1-4 (the `wrangler dev` runs), e.g. for the Worker figures alone
 //   BENCH_UPLOAD=1               0: skip the upload sizes (and the what-if bundles)
 //   BENCH_STARTUP_SAMPLES=7      cold starts per Worker, interleaved, after one discarded round (0: skip)
@@ -182,6 +185,8 @@ const config = {
   syncRows: num("BENCH_SYNC_ROWS", 1000),
   syncBundle: num("BENCH_SYNC_BUNDLE", 1) > 0,
   syncApply: num("BENCH_SYNC_APPLY", 50),
+  syncControl: num("BENCH_SYNC_CONTROL", 1) > 0,
+  localTraces: num("BENCH_LOCAL_TRACES", 1) > 0,
   only: list("BENCH_ONLY", "", ["sync", "orders"]),
   out: resolve(root, env.BENCH_OUT ?? "bench/results/latest.json"),
   dist: env.BENCH_DIST ? resolve(env.BENCH_DIST) : undefined,
@@ -239,9 +244,9 @@ const nodeBin = existsSync(localNode) ? localNode : process.execPath;
 const wranglerJs = join(root, "node_modules", "wrangler", "bin", "wrangler.js");
 const childEnv = { ...env, WRANGLER_SEND_METRICS: "false" };
 
-function run(args, logFile) {
+function run(args, logFile, extraEnv = {}) {
   const log = openSync(logFile, "a");
-  const child = spawn(nodeBin, [wranglerJs, ...args], { cwd: root, detached: true, stdio: ["ignore", log, log], env: childEnv });
+  const child = spawn(nodeBin, [wranglerJs, ...args], { cwd: root, detached: true, stdio: ["ignore", log, log], env: { ...childEnv, ...extraEnv } });
   children.add(child);
   child.on("exit", () => children.delete(child));
   return child;
@@ -286,13 +291,15 @@ async function startWrangler(observability) {
   const tag = observability ? "on" : "off";
   const logFile = join(tmp, `wrangler-${tag}.log`);
   const persist = join(tmp, `persist-${tag}`);
-  const config = writeConfig(`wrangler.observability-${tag}.json`, {
+  const configFile = writeConfig(`wrangler.observability-${tag}.json`, {
     main: join(distDir(), "index.js"),
     no_bundle: true,
     observability: { enabled: observability },
   });
-  const args = ["dev", "--config", config, "--port", String(port), "--ip", "127.0.0.1", "--persist-to", persist];
-  const child = run(args, logFile);
+  const args = ["dev", "--config", configFile, "--port", String(port), "--ip", "127.0.0.1", "--persist-to", persist];
+  // X_LOCAL_OBSERVABILITY=false: wrangler's local trace store (a SQLite file it writes on every request,
+  // even with observability off in the config) stays off.
+  const child = run(args, logFile, config.localTraces ? {} : { X_LOCAL_OBSERVABILITY: "false" });
   const base = `http://127.0.0.1:${port}`;
   const deadline = performance.now() + 90_000;
   while (performance.now() < deadline) {
@@ -1135,7 +1142,7 @@ async function main() {
       if (i === 0 && (config.syncSubscribers.length > 0 || config.syncRows > 0)) {
         run.sync = {};
         if (config.syncSubscribers.length > 0) {
-          run.sync.latency = await syncLatency(base, post, fresh, { subscribers: config.syncSubscribers, rounds: Math.max(1, config.syncRounds), writes: Math.max(1, config.syncWrites), inside: config.syncInside });
+          run.sync.latency = await syncLatency(base, post, fresh, { subscribers: config.syncSubscribers, rounds: Math.max(1, config.syncRounds), writes: Math.max(1, config.syncWrites), inside: config.syncInside, control: config.syncControl });
         }
         if (config.syncRows > 0) run.sync.bytes = await syncBytes(base, post, fresh, { rows: config.syncRows });
         printSync(run.sync);

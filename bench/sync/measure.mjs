@@ -29,6 +29,8 @@ export const CLIENT_JS_TARGET_GZIP_KIB = 40;
 
 const TOKEN = "bench-token"; // the bench Worker's NOEMA_API_TOKEN: a subscriber with no subject (stock, no reservations)
 const SIDES = ["noema", "hand"];
+/** The DO a side writes to: the A/A control is a second World of the hand-written baseline. */
+const targetOf = (side) => (side === "noema" ? "noema" : "hand-chain");
 /** Sockets opened at once while subscribing (wrangler dev's proxy stays responsive). */
 const CONNECT_BATCH = 50;
 const RECEIPT_TIMEOUT_MS = 30_000;
@@ -38,6 +40,16 @@ const INSIDE_TRIES = 5;
 const quantile = (sorted, q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
 const median = (xs) => quantile([...xs].sort((a, b) => a - b), 0.5);
 const rotate = (items, k) => items.map((_, i) => items[(i + k) % items.length]);
+/**
+ * The order the sides write in, turn k: the n rotations of the sides, then the n of their reverse.
+ * Over 2n turns each side follows each other side equally often (with three sides, rotations alone
+ * had the baseline follow Noema twice as often as the control did, so a write paying for the one
+ * before it weighed on one side).
+ */
+const turn = (sides, k) => {
+  const m = k % (2 * sides.length);
+  return m < sides.length ? rotate(sides, m) : rotate([...sides].reverse(), m - sides.length);
+};
 
 /**
  * One subscriber. Noema's says hello and is ready at its snapshot; the baseline's at open. `expect`
@@ -96,48 +108,71 @@ async function write(base, post, side, name, subs) {
   const receipts = Promise.all(subs.map((s) => new Promise((ok) => (s.waiter = ok))));
   const timeout = new Promise((_, fail) => (timer = setTimeout(() => fail(new Error(`${side}: not every subscriber got the change within ${RECEIPT_TIMEOUT_MS} ms`)), RECEIPT_TIMEOUT_MS)));
   try {
-    const [{ at }, times] = await Promise.race([Promise.all([post(base, "/sync-write", { target: side === "noema" ? "noema" : "hand-chain", name }), receipts]), timeout]);
+    const [{ at }, times] = await Promise.race([Promise.all([post(base, "/sync-write", { target: targetOf(side), name }), receipts]), timeout]);
     return { seal: times.map((t) => performance.timeOrigin + t - at), request: times.map((t) => t - t0) };
   } finally {
     clearTimeout(timer);
   }
 }
 
+/** A side's p50 and p99 from the Seal and from the request, over its samples. */
+function quantiles({ seal, request }) {
+  const s = [...seal].sort((a, b) => a - b);
+  const r = [...request].sort((a, b) => a - b);
+  return { p50: quantile(s, 0.5), p99: quantile(s, 0.99), requestP50: quantile(r, 0.5), requestP99: quantile(r, 0.99), samples: s.length };
+}
+
+/**
+ * Noema / hand and, with the A/A control, control / hand, for p50 and p99 from the Seal and from the
+ * request: the control's ratios are what noise alone gives between two baselines in the same run.
+ */
+function ratios(stats) {
+  const ratio = (side, key) => stats[side][key] / stats.hand[key];
+  const of = (side, prefix) => ({
+    [`${prefix}P50`]: ratio(side, "p50"),
+    [`${prefix}P99`]: ratio(side, "p99"),
+    [`request${prefix[0].toUpperCase()}${prefix.slice(1)}P50`]: ratio(side, "requestP50"),
+    [`request${prefix[0].toUpperCase()}${prefix.slice(1)}P99`]: ratio(side, "requestP99"),
+  });
+  return { ...of("noema", "ratio"), ...(stats.control ? of("control", "control") : {}) };
+}
+
 /**
  * For each subscriber count: a fresh World per side, n subscribers on each, a few warm-up writes, then
- * `rounds` rounds of `writes` writes per side, alternating sides write by write. Per round and side:
- * p50 and p99 over every subscriber's latency of every write; the ratios per round, their median and spread.
+ * `rounds` rounds of `writes` writes per side, the sides taking turns write by write (`turn`). The sides are Noema, the hand-written baseline and, with `control`, a second
+ * World of the same hand-written DO: its ratio to the baseline (A/A) shows the spread noise alone gives.
+ * Per round and side: p50 and p99 over every subscriber's latency of every write, and the ratios per round;
+ * pooled: the same over every round's samples, which is the budget's figure (a round's p99 of 100
+ * writes is its slowest write or two; pooled over 5 rounds it is the 6th slowest of 500).
  */
-export async function syncLatency(base, post, fresh, { subscribers, rounds, writes, inside, warmup = 3 }) {
+export async function syncLatency(base, post, fresh, { subscribers, rounds, writes, inside, control = true, warmup = 3 }) {
+  const sides = control ? [...SIDES, "control"] : SIDES;
   const out = {};
   for (const n of subscribers) {
-    const names = Object.fromEntries(SIDES.map((side) => [side, fresh(`sync-${side}-${n}`)]));
-    for (const side of SIDES) await post(base, "/sync-setup", { target: side === "noema" ? "noema" : "hand-chain", name: names[side] });
+    const names = Object.fromEntries(sides.map((side) => [side, fresh(`sync-${side}-${n}`)]));
+    for (const side of sides) await post(base, "/sync-setup", { target: targetOf(side), name: names[side] });
     const t0 = performance.now();
     const subs = {};
-    for (const side of SIDES) subs[side] = await subscribeAll(base, side, names[side], n);
+    for (const side of sides) subs[side] = await subscribeAll(base, side, names[side], n);
     const connectMs = performance.now() - t0;
     try {
-      for (let w = 0; w < warmup; w++) for (const side of SIDES) await write(base, post, side, names[side], subs[side]);
+      for (let w = 0; w < warmup; w++) for (const side of sides) await write(base, post, side, names[side], subs[side]);
       const perRound = [];
+      const pooled = Object.fromEntries(sides.map((side) => [side, { seal: [], request: [] }]));
       // With no subscriber only the in-DO figure below is taken: the write alone, which the others add their broadcast to.
       for (let r = 0; n > 0 && r < rounds; r++) {
-        const lat = { noema: { seal: [], request: [] }, hand: { seal: [], request: [] } };
+        const lat = Object.fromEntries(sides.map((side) => [side, { seal: [], request: [] }]));
         for (let w = 0; w < writes; w++) {
-          for (const side of rotate(SIDES, r + w)) {
+          for (const side of turn(sides, r * writes + w)) {
             const l = await write(base, post, side, names[side], subs[side]);
             lat[side].seal.push(...l.seal);
             lat[side].request.push(...l.request);
+            pooled[side].seal.push(...l.seal);
+            pooled[side].request.push(...l.request);
           }
         }
-        const stats = {};
-        for (const side of SIDES) {
-          const seal = lat[side].seal.sort((a, b) => a - b);
-          const request = lat[side].request.sort((a, b) => a - b);
-          stats[side] = { p50: quantile(seal, 0.5), p99: quantile(seal, 0.99), requestP50: quantile(request, 0.5), requestP99: quantile(request, 0.99), samples: seal.length };
-        }
-        const ratio = (key) => stats.noema[key] / stats.hand[key];
-        perRound.push({ ...stats, ratioP50: ratio("p50"), ratioP99: ratio("p99"), requestRatioP50: ratio("requestP50"), requestRatioP99: ratio("requestP99") });
+        const stats = Object.fromEntries(sides.map((side) => [side, quantiles(lat[side])]));
+        perRound.push({ ...stats, ...ratios(stats) });
       }
       const summary = (key) => {
         const xs = perRound.map((r) => r[key]);
@@ -148,7 +183,7 @@ export async function syncLatency(base, post, fresh, { subscribers, rounds, writ
       const insideUs = { noema: Infinity, hand: Infinity };
       for (let r = 0; inside > 0 && r < Math.max(rounds, INSIDE_TRIES); r++) {
         for (const side of rotate(SIDES, r)) {
-          const { ms: took } = await post(base, "/sync-inside", { target: side === "noema" ? "noema" : "hand-chain", name: names[side], k: inside });
+          const { ms: took } = await post(base, "/sync-inside", { target: targetOf(side), name: names[side], k: inside });
           insideUs[side] = Math.min(insideUs[side], (took * 1000) / inside);
         }
       }
@@ -157,20 +192,24 @@ export async function syncLatency(base, post, fresh, { subscribers, rounds, writ
         out[n] = { subscribers: n, rounds: [], ...inDo };
         continue;
       }
+      const pooledStats = Object.fromEntries(sides.map((side) => [side, quantiles(pooled[side])]));
+      const perRoundKeys = Object.keys(perRound[0]).filter((k) => /P(50|99)$/.test(k));
       out[n] = {
         subscribers: n,
         connectMs,
+        writesPerRound: writes,
         rounds: perRound,
-        ratioP50: summary("ratioP50"),
-        ratioP99: summary("ratioP99"),
-        requestRatioP50: summary("requestRatioP50"),
-        requestRatioP99: summary("requestRatioP99"),
-        ms: Object.fromEntries(SIDES.map((side) => [side, { p50: ms(side, "p50"), p99: ms(side, "p99"), requestP50: ms(side, "requestP50"), requestP99: ms(side, "requestP99") }])),
+        // Per round: median and range of each ratio over the rounds (ratioP50, controlP99, requestRatioP50, ...).
+        ...Object.fromEntries(perRoundKeys.map((k) => [k, summary(k)])),
+        // Medians over rounds of each side's per-round quantiles, ms.
+        ms: Object.fromEntries(sides.map((side) => [side, { p50: ms(side, "p50"), p99: ms(side, "p99"), requestP50: ms(side, "requestP50"), requestP99: ms(side, "requestP99") }])),
+        // Every round's samples together: each side's quantiles (ms, and the sample count) and the ratios; the budget's figure.
+        pooled: { ...pooledStats, ...ratios(pooledStats) },
         frameBytes: { noema: median(subs.noema[0].bytes), hand: median(subs.hand[0].bytes) },
         ...inDo,
       };
     } finally {
-      for (const side of SIDES) closeAll(subs[side]);
+      for (const side of sides) closeAll(subs[side]);
     }
   }
   return out;
@@ -254,7 +293,8 @@ const verdict = (ok) => (ok ? "within" : "OVER");
 export function printSync(sync) {
   const lines = ["", "Sync (issue 19 §4): Noema / hand-written broadcast, same run, writes interleaved"];
   if (sync.latency) {
-    lines.push(`  latency from the Seal (the DO beginning the write) to each subscriber's receipt (target <= ${SYNC_LATENCY_TARGET}×), ratio median (min–max over rounds), ms medians;`);
+    lines.push(`  latency from the Seal (the DO beginning the write) to each subscriber's receipt (target <= ${SYNC_LATENCY_TARGET}×): ratios of every round's samples pooled, ms p50/p99;`);
+    lines.push(`  per round, the ratios' median (min–max over rounds); the A/A control is the baseline against a second World of itself;`);
     lines.push(`  then from the client's write request; then in the DO, write + broadcast per write (fastest of ${INSIDE_TRIES} or more)`);
     for (const l of Object.values(sync.latency)) {
       if (l.rounds.length === 0) {
@@ -262,15 +302,27 @@ export function printSync(sync) {
         if (u) lines.push(`    ${String(l.subscribers).padStart(5)} subscribers: in the DO (the write alone): noema ${u.noema.toFixed(0)} µs, hand ${u.hand.toFixed(0)} µs per write = ${x(l.insideRatio)}`);
         continue;
       }
-      const ok = l.ratioP50.median <= SYNC_LATENCY_TARGET && l.ratioP99.median <= SYNC_LATENCY_TARGET;
+      const p = l.pooled;
+      const ok = p.ratioP50 <= SYNC_LATENCY_TARGET && p.ratioP99 <= SYNC_LATENCY_TARGET;
+      const sideMs = (side, q = "") => `${side} ${p[side][q ? `${q}P50` : "p50"].toFixed(1)}/${p[side][q ? `${q}P99` : "p99"].toFixed(1)} ms`;
       lines.push(
-        `    ${String(l.subscribers).padStart(5)} subscribers: p50 ${spread(l.ratioP50)}  p99 ${spread(l.ratioP99)}  ` +
-          `[noema ${l.ms.noema.p50.toFixed(1)}/${l.ms.noema.p99.toFixed(1)} ms, hand ${l.ms.hand.p50.toFixed(1)}/${l.ms.hand.p99.toFixed(1)} ms; ` +
-          `frames ${l.frameBytes.noema} B / ${l.frameBytes.hand} B; ${l.rounds.length} rounds × ${l.rounds[0].noema.samples / l.subscribers} writes] ${verdict(ok)}`,
+        `    ${String(l.subscribers).padStart(5)} subscribers: p50 ${x(p.ratioP50)}  p99 ${x(p.ratioP99)} pooled, ${p.noema.samples} samples a side ` +
+          `[${sideMs("noema")}, ${sideMs("hand")}] ${verdict(ok)}`,
       );
       lines.push(
-        `          from the request: p50 ${spread(l.requestRatioP50)}  p99 ${spread(l.requestRatioP99)}  ` +
-          `[noema ${l.ms.noema.requestP50.toFixed(1)}/${l.ms.noema.requestP99.toFixed(1)} ms, hand ${l.ms.hand.requestP50.toFixed(1)}/${l.ms.hand.requestP99.toFixed(1)} ms]`,
+        `          per round: p50 ${spread(l.ratioP50)}  p99 ${spread(l.ratioP99)}  ` +
+          `[frames ${l.frameBytes.noema} B / ${l.frameBytes.hand} B; ${l.rounds.length} rounds × ${l.writesPerRound} writes]`,
+      );
+      if (p.control) {
+        lines.push(
+          `          A/A, a second hand-written World / hand: p50 ${x(p.controlP50)}  p99 ${x(p.controlP99)} pooled; ` +
+            `per round p50 ${spread(l.controlP50)}  p99 ${spread(l.controlP99)}  [${sideMs("control")}]`,
+        );
+      }
+      lines.push(
+        `          from the request: p50 ${x(p.requestRatioP50)}  p99 ${x(p.requestRatioP99)} pooled` +
+          (p.control ? ` (A/A ${x(p.requestControlP50)}, ${x(p.requestControlP99)})` : "") +
+          `; per round p50 ${spread(l.requestRatioP50)}  p99 ${spread(l.requestRatioP99)}  [${sideMs("noema", "request")}, ${sideMs("hand", "request")}]`,
       );
       if (l.insideUsPerWrite) {
         const u = l.insideUsPerWrite;

@@ -222,19 +222,28 @@ export class SyncHub {
     const head = this.host.head();
     if (this.sealing) this.sealedHead = head;
     // Subscribers at one cursor who see the same rows (all of them, when nothing is scoped) get the
-    // same frames: the records are read, and the frames serialized, once per such group.
-    const read = new Map<number, CapturedSediment[]>();
-    const groups = new Map<string, Delivery>();
+    // same frames: the records are read, and the frames serialized, once per such group. Nearly
+    // always there is one group: its maps are made only for a second.
+    let firstKey: string | undefined;
+    let first: Delivery;
+    let groups: Map<string, Delivery> | undefined;
+    let read: Map<number, CapturedSediment[]> | undefined;
     for (const ws of sockets) {
       const at = this.attachments.get(ws) ?? (ws.deserializeAttachment() as Attachment | null);
       if (!at || at.cursor === null || at.cursor >= head.sedimentId || ws === this.sealing) continue;
       const viewer = this.scoped ? at.subject : null;
       const key = viewer === null ? String(at.cursor) : `${at.cursor}\u0000${viewer}`;
-      let group = groups.get(key);
-      if (!groups.has(key)) {
-        let records = read.get(at.cursor);
-        if (!records) read.set(at.cursor, (records = this.host.capture.after(at.cursor, CATCH_UP_BATCH, head)));
-        groups.set(key, (group = this.frames(records, at.cursor, viewer)));
+      let group: Delivery;
+      if (key === firstKey) group = first;
+      else if (groups?.has(key)) group = groups.get(key);
+      else {
+        let records = read?.get(at.cursor);
+        if (!records) (read ??= new Map()).set(at.cursor, (records = this.host.capture.after(at.cursor, CATCH_UP_BATCH, head)));
+        group = this.frames(records, at.cursor, viewer);
+        if (firstKey === undefined) {
+          firstKey = key;
+          first = group;
+        } else (groups ??= new Map()).set(key, group);
       }
       if (!this.deliver(ws, at, group)) continue;
       if (at.cursor < head.sedimentId) this.catchUp(ws, at, head);
@@ -252,12 +261,14 @@ export class SyncHub {
   /** The diff frames of `records` as `viewer` sees them, or undefined when they do not continue `cursor` (pruned or lost). */
   private frames(records: CapturedSediment[], cursor: number, viewer: string | null): Delivery {
     if (records.length === 0 || records[0]!.sedimentId !== cursor + 1) return undefined;
-    const texts = records.flatMap((r) => {
+    const texts: string[] = [];
+    for (const r of records) {
       const diff: DiffFrame = { t: "diff", sedimentId: r.sedimentId, hash: r.hash, prevHash: r.prevHash, changes: this.host.capture.view(r, viewer) };
       const text = frame(diff);
       // Rarely over a frame: only then are the changes measured and split.
-      return fitsServerFrame(text) ? [text] : diffFrames(diff).map(frame);
-    });
+      if (fitsServerFrame(text)) texts.push(text);
+      else for (const f of diffFrames(diff)) texts.push(frame(f));
+    }
     return { texts, last: records[records.length - 1]!.sedimentId };
   }
 

@@ -12,8 +12,12 @@ import type { Publication, PublishedTable } from "./publication.js";
 export const SYNC_RETAINED = 10_000;
 /** How often (in sediments) records older than SYNC_RETAINED are removed. */
 const PRUNE_EVERY = 256;
-/** The latest records kept in memory as well, so a broadcast right after a commit reads none back. */
-const KEPT_IN_MEMORY = 64;
+/**
+ * The latest records kept in memory as well, so a broadcast right after a commit reads none back:
+ * it needs the newest one or two. Few, so that a record dies young: kept across V8's scavenges
+ * (64 were), records were promoted and added to the major GCs that fell in a subscriber's write.
+ */
+const KEPT_IN_MEMORY = 8;
 
 /**
  * A touch's id is its sediment's id times this, plus its number within the sediment: the touches of
@@ -63,14 +67,16 @@ const sees = (scopeIndex: number, value: Json, subject: string | null) => scopeI
 function touchedOf(stored: string): Touched[] {
   const touches = JSON.parse(`[${stored}]`) as Touched[];
   if (touches.length < 2) return touches;
-  const byRow = new Map<string, Touched>();
-  for (const t of touches) {
-    const id = `${t[0]}\u0000${JSON.stringify(t[1])}`;
-    const first = byRow.get(id);
-    if (first) first[4] = t[4];
-    else byRow.set(id, t);
+  // Sorted stably by row, so a row's touches stay in order next to each other: its first is kept, with its last "after".
+  const ids = touches.map((t) => `${t[0]}\u0000${JSON.stringify(t[1])}`);
+  const order = touches.map((_, i) => i).sort((a, b) => (ids[a]! < ids[b]! ? -1 : ids[a]! > ids[b]! ? 1 : a - b));
+  const out: Touched[] = [];
+  for (let i = 0; i < order.length; i++) {
+    const t = touches[order[i]!]!;
+    if (i > 0 && ids[order[i]!] === ids[order[i - 1]!]) out[out.length - 1]![4] = t[4];
+    else out.push(t);
   }
-  return [...byRow].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, t]) => t);
+  return out;
 }
 
 /** The first touch id of the sediment whose id is bound at this point, and the first one after it. */
@@ -267,7 +273,8 @@ export class ChangeCapture {
       const t = this.publication.tables[table];
       if (!t) continue;
       const scopeIndex = t.scope === undefined ? -1 : t.captured.indexOf(t.scope);
-      if (row && sees(scopeIndex, row[scopeIndex]!, subject)) changes.push({ table, op: "upsert", row: row.slice(0, t.columns.length) });
+      // The captured values end with the scope column when it is not published: sliced off only then.
+      if (row && sees(scopeIndex, row[scopeIndex]!, subject)) changes.push({ table, op: "upsert", row: row.length === t.columns.length ? row : row.slice(0, t.columns.length) });
       else if (existed && sees(scopeIndex, before, subject)) changes.push({ table, op: "delete", key });
     }
     return changes;

@@ -34,6 +34,8 @@
 //   BENCH_CONNECTIONS=1,16,64    autocannon connections, one cell each
 //   BENCH_HTTP_TARGETS=hand-chain,noema,noema-app
 //   BENCH_OBSERVABILITY=on,off   one `wrangler dev` run per setting
+//   X_LOCAL_OBSERVABILITY=false  wrangler's own local trace collector off (on by default; it runs JavaScript
+//                                for every span on both sides, and production has none): the header says which
 //   BENCH_LOOP_N=500             reservations per in-DO batch (one fresh DO per batch)
 //   BENCH_LOOP_SECONDS=6         in-DO phase budget per wrangler run (batches rotate targets)
 //   BENCH_RPC_CALLS=500          RPC calls per measurement (one fresh DO per measurement)
@@ -243,6 +245,8 @@ const localNode = join(root, "node_modules", ".bin", "node");
 const nodeBin = existsSync(localNode) ? localNode : process.execPath;
 const wranglerJs = join(root, "node_modules", "wrangler", "bin", "wrangler.js");
 const childEnv = { ...env, WRANGLER_SEND_METRICS: "false" };
+/** Whether `wrangler dev` runs its local trace collector (`X_LOCAL_OBSERVABILITY`, on unless "false"), which the children inherit. */
+const TRACE_COLLECTOR = env.X_LOCAL_OBSERVABILITY === "false" ? "off" : "on";
 
 function run(args, logFile, extraEnv = {}) {
   const log = openSync(logFile, "a");
@@ -892,7 +896,7 @@ function breakdown(profile) {
 function print(run) {
   const lines = [];
   const d = run.inDo;
-  lines.push(`\n== wrangler dev, observability ${run.observability ? "on" : "off"} ==`);
+  lines.push(`\n== wrangler dev, observability ${run.observability ? "on" : "off"}, local trace collector ${TRACE_COLLECTOR} ==`);
   lines.push(`In-DO reservations/s (n=${config.loopN} per batch, fresh DO per batch, time inside the DO)`);
   lines.push(`  ${pad("target", 12)}${lpad("tx/s", 10)}${lpad("incl. commit", 14)}${lpad("best batch", 12)}${lpad("batches", 9)}`);
   for (const t of DO_TARGETS) {

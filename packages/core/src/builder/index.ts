@@ -125,49 +125,10 @@ export function buildIntent<Ops extends Record<string, OperationSpec>, R = void>
   body: (step: StepBuilder<Ops>) => R,
   options: BuildOptions = {},
 ): BuiltIntent<R> {
-  const steps: IntentStep[] = [];
-  /** Appends a step and checks it where it stands, so an error names the call that made it. */
-  const add = (op: string, args: Record<string, unknown>) => {
-    const index = steps.length;
-    steps.push({ op, args: args as IntentStep["args"] });
-    const checked = checkStepArgs(vocabulary, steps, index);
-    if (!checked.ok) throw new IntentValidationError(checked.issues);
-    steps[index] = { op, args: checked.value };
-    return index;
-  };
-  let frozen: IntentStep[] | null = null;
-  const call = (step: BuilderStep, args: Record<string, unknown>, nested?: unknown): unknown => {
-    const { builtin } = step;
-    if (!builtin) {
-      if (frozen) return void frozen.push({ op: step.op, args: args as IntentStep["args"] });
-      return refsOf(step, add(step.op, args));
-    }
-    if (frozen) throw new IntentValidationError([issue("not_allowed", ["steps", steps.length, "args", "intent", "steps", frozen.length, "op"], `a frozen Intent cannot itself ${builtin.op.slice(1)}`)]);
-    if (!builtin.carries) return refsOf(step, add(builtin.op, args));
-    // Another Attractor's Intent, built with its own vocabulary: carried as it is.
-    if (builtin.carries === "intent") return refsOf(step, add(builtin.op, { ...args, intent: nested }));
-    const inner: IntentStep[] = (frozen = []);
-    try {
-      (nested as ((step: unknown) => void) | undefined)?.(builder);
-    } finally {
-      frozen = null;
-    }
-    return refsOf(step, add(builtin.op, { ...args, intent: { steps: inner } }));
-  };
-  // One method per step name, made when the body first names it: a law has many operations, a body calls few.
-  const methods = new Map<string, (args: Record<string, unknown>, nested?: unknown) => unknown>();
-  const builder = new Proxy(EMPTY, {
-    get: (_, name) => {
-      const step = typeof name === "string" ? stepsOf(vocabulary).get(name) : undefined;
-      if (!step) return undefined;
-      let method = methods.get(step.op);
-      if (!method) methods.set(step.op, (method = (args, nested) => call(step, args, nested)));
-      return method;
-    },
-  });
-  const result = body(builder as unknown as StepBuilder<Ops>);
+  const building = new Building(vocabulary);
+  const result = body(building.builder as StepBuilder<Ops>);
   const { nomos } = vocabulary;
-  const intent: Intent = { v: 1, nomos: nomosStamp(nomos), steps };
+  const intent: Intent = { v: 1, nomos: nomosStamp(nomos), steps: building.steps };
   if (options.idempotencyKey !== undefined) intent.idempotencyKey = options.idempotencyKey;
   // Steps were checked as they were added; the limits the Attractor also applies remain.
   const limits = options.limits ?? DEFAULT_LIMITS;
@@ -176,6 +137,68 @@ export function buildIntent<Ops extends Record<string, OperationSpec>, R = void>
   recordChecked(intent, vocabulary, limits);
   if (result !== undefined) results.set(intent, result);
   return intent as BuiltIntent<R>;
+}
+
+type StepMethod = (args: Record<string, unknown>, nested?: unknown) => unknown;
+
+/**
+ * One Intent being built, and the handler of its builder's Proxy. A class rather than closures
+ * made per Intent: a bundle that keeps names (wrangler's does) names each such closure with a
+ * `defineProperty` call every time it is made.
+ */
+class Building implements ProxyHandler<object> {
+  readonly steps: IntentStep[] = [];
+  readonly builder: unknown = new Proxy(EMPTY, this);
+  /** The frozen Intent's steps while a `$freeze` body runs. */
+  private frozen: IntentStep[] | null = null;
+  /** One method per step name, made when the body first names it: a law has many operations, a body calls few. */
+  private methods: Map<string, StepMethod> | undefined;
+
+  constructor(private readonly vocabulary: Vocabulary) {}
+
+  get(_: object, name: string | symbol): StepMethod | undefined {
+    const step = typeof name === "string" ? stepsOf(this.vocabulary).get(name) : undefined;
+    if (!step) return undefined;
+    const methods = (this.methods ??= new Map());
+    let method = methods.get(step.op);
+    if (!method) methods.set(step.op, (method = this.method(step)));
+    return method;
+  }
+
+  private method(step: BuilderStep): StepMethod {
+    return (args, nested) => this.call(step, args, nested);
+  }
+
+  /** Appends a step and checks it where it stands, so an error names the call that made it. */
+  private add(op: string, args: Record<string, unknown>): number {
+    const { steps } = this;
+    const index = steps.length;
+    steps.push({ op, args: args as IntentStep["args"] });
+    const checked = checkStepArgs(this.vocabulary, steps, index);
+    if (!checked.ok) throw new IntentValidationError(checked.issues);
+    steps[index] = { op, args: checked.value };
+    return index;
+  }
+
+  private call(step: BuilderStep, args: Record<string, unknown>, nested?: unknown): unknown {
+    const { builtin } = step;
+    const { frozen } = this;
+    if (!builtin) {
+      if (frozen) return void frozen.push({ op: step.op, args: args as IntentStep["args"] });
+      return refsOf(step, this.add(step.op, args));
+    }
+    if (frozen) throw new IntentValidationError([issue("not_allowed", ["steps", this.steps.length, "args", "intent", "steps", frozen.length, "op"], `a frozen Intent cannot itself ${builtin.op.slice(1)}`)]);
+    if (!builtin.carries) return refsOf(step, this.add(builtin.op, args));
+    // Another Attractor's Intent, built with its own vocabulary: carried as it is.
+    if (builtin.carries === "intent") return refsOf(step, this.add(builtin.op, { ...args, intent: nested }));
+    const inner: IntentStep[] = (this.frozen = []);
+    try {
+      (nested as ((step: unknown) => void) | undefined)?.(this.builder);
+    } finally {
+      this.frozen = null;
+    }
+    return refsOf(step, this.add(builtin.op, { ...args, intent: { steps: inner } }));
+  }
 }
 
 /** `buildIntent` that returns the issues instead of throwing them. */

@@ -3,6 +3,8 @@
 //
 //   node bench/startup/profile-eval.mjs [worker folder=bench/startup/noema] [unrouted|first] [runs=5] [out.cpuprofile]
 //   PROFILE_MINIFY=0 ...   the same bundle unminified (wrangler's `minify` off), for readable names
+//   PROFILE_CALLERS=<text> ...   also the self samples of functions whose name holds <text> (as printed
+//                                below, `name module:line`), by their callers two frames up
 //
 // Bundles the folder as `wrangler deploy --dry-run` does, with its source map, and per run starts a
 // fresh `workerd serve` on an empty store with the inspector on, opens the Worker's inspector
@@ -122,6 +124,8 @@ const byModule = new Map();
 const byFunction = new Map();
 const byModuleInclusive = new Map();
 const byFunctionInclusive = new Map();
+const callers = process.env.PROFILE_CALLERS;
+const byCaller = new Map();
 let total = 0;
 let last;
 const wall = [];
@@ -154,6 +158,11 @@ for (let i = 0; i < runs; i++) {
     if (!w.top) {
       add(byFunction, w.fn);
       add(byModule, w.module);
+      if (callers && w.fn.includes(callers)) {
+        const up = parent.get(id);
+        const up2 = up === undefined ? undefined : parent.get(up);
+        add(byCaller, [up, up2].map((u) => (u === undefined ? "-" : at(u).fn)).join(" < "));
+      }
     }
     const seen = new Set();
     for (let up = id; up !== undefined; up = parent.get(up)) {
@@ -191,3 +200,4 @@ print("self samples per run, by module", byModule);
 print("inclusive samples per run, by module (once per stack)", byModuleInclusive);
 print("inclusive samples per run, by function (once per stack)", byFunctionInclusive);
 print("self samples per run, by function", byFunction);
+if (callers) print(`self samples of ${callers}, by caller < its caller`, byCaller);

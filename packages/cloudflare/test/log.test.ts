@@ -310,13 +310,14 @@ describe("frozen Intents' indexes", () => {
   const indexes = (stub: Stub) =>
     runInDurableObject(stub, (_, state) => state.storage.sql.exec("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = '_noema_cryostasis' AND sql IS NOT NULL ORDER BY name").toArray().map((r) => r.name));
 
-  it("an object made with the index on sediment_id or the wake order's on (wake_at, cryo_id) (before they were dropped) loses them with its next freeze, and its entries keep their Intents and wake order", async () => {
+  it("an object made with the index on sediment_id or the wake order's on (wake_at, cryo_id) (before they were dropped) loses them with its next freeze, gets the wake index on (wake_at) instead, and its entries keep their Intents and wake order", async () => {
     const { stub } = await ledgerWithAccount();
     const first = committed(await stub.sedimentation(depositAndFreeze("erin")));
     expect(await indexes(stub)).toEqual(["_noema_cryostasis_key", "_noema_cryostasis_wake"]);
-    // The indexes as objects made before have them.
+    // The indexes as objects made before have them, without the wake index that replaced theirs.
     await runInDurableObject(stub, (_, state) => {
       state.storage.sql.exec("CREATE INDEX _noema_cryostasis_source ON _noema_cryostasis (sediment_id) WHERE sediment_id IS NOT NULL");
+      state.storage.sql.exec("DROP INDEX _noema_cryostasis_wake");
       state.storage.sql.exec("CREATE INDEX _noema_cryostasis_due ON _noema_cryostasis (wake_at, cryo_id)");
     });
     await evictDurableObject(stub);

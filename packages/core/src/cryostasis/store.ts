@@ -3,6 +3,9 @@ import { type Row, rowArrays, type SqlExecutor, type SqlValue } from "../host/in
 import { definedArgs, hasRef, type Intent, type IntentStep, type NomosStamp, resolveArgs } from "../intent/index.js";
 import { type Sieve, sieveHash } from "../sieve/index.js";
 
+/** The wake order's index (see CRYOSTASIS_DDL). */
+const WAKE_INDEX = `CREATE INDEX IF NOT EXISTS _noema_cryostasis_wake ON _noema_cryostasis (wake_at)`;
+
 export const CRYOSTASIS_DDL = [
   // Laws, Worlds and Sieves repeat across entries: each is stored once and named by version or a small id.
   `CREATE TABLE IF NOT EXISTS _noema_sieve (sieve_id INTEGER PRIMARY KEY, sieve_hash BLOB NOT NULL UNIQUE, sieve TEXT NOT NULL) STRICT`,
@@ -15,7 +18,7 @@ export const CRYOSTASIS_DDL = [
   // rowid, cryo_id, so (wake_at) alone keeps that order with a smaller entry than (wake_at, cryo_id).
   // A table clustered on (wake_at, cryo_id) WITHOUT ROWID, which needs no such index, was dearer in
   // workerd (issue 20): +6-12 µs per freeze in a fresh object, +20 µs and 21 bytes more per entry with 50,000 pending.
-  `CREATE INDEX IF NOT EXISTS _noema_cryostasis_wake ON _noema_cryostasis (wake_at)`,
+  WAKE_INDEX,
   `CREATE UNIQUE INDEX IF NOT EXISTS _noema_cryostasis_key ON _noema_cryostasis (freeze_key) WHERE freeze_key IS NOT NULL`,
   // No index on sediment_id: each index made every freeze write one more page (about a third of
   // the frozen row's cost in workerd), and only archival reads by it (see detachThrough).
@@ -27,8 +30,15 @@ export const CRYOSTASIS_DDL = [
      BEGIN INSERT INTO _noema_cryostasis_last (id, cryo_id) VALUES (1, old.cryo_id) ON CONFLICT (id) DO UPDATE SET cryo_id = max(cryo_id, excluded.cryo_id); END`,
 ];
 
-/** Indexes that objects made before still have, dropped with their first freeze (see nextCryoId): on `sediment_id`, and the wake order's on (wake_at, cryo_id). */
-const LEGACY_INDEXES = ["_noema_cryostasis_source", "_noema_cryostasis_due"];
+/**
+ * Indexes that objects made before still have, replaced with their first freeze (see nextCryoId):
+ * the one on `sediment_id` by none, the wake order's on (wake_at, cryo_id) by WAKE_INDEX, which
+ * such an object lacks (its wake does not run CRYOSTASIS_DDL again: the format is the same).
+ */
+const LEGACY_INDEXES: ReadonlyMap<string, string | undefined> = new Map([
+  ["_noema_cryostasis_source", undefined],
+  ["_noema_cryostasis_due", WAKE_INDEX],
+]);
 
 /**
  * The statements built-in steps run: explain shows them as they are. The Sieve and the World are
@@ -190,9 +200,13 @@ export class CryostasisStore {
   private nextCryoId(): number {
     if (this.lastCryoId === undefined) {
       // An object made before the trigger has an AUTOINCREMENT table instead (sqlite_sequence exists once any such table does).
-      const exists = new Set(this.db.exec(`SELECT name FROM sqlite_master WHERE name IN ('_noema_cryostasis_last', 'sqlite_sequence', ${LEGACY_INDEXES.map((i) => `'${i}'`).join(", ")})`, []).map((r) => r.name));
-      // One made before an index was dropped loses it with its first freeze (in that transaction: a rollback keeps it, harmlessly).
-      for (const index of LEGACY_INDEXES) if (exists.has(index)) this.db.exec(`DROP INDEX IF EXISTS ${index}`, []);
+      const exists = new Set(this.db.exec(`SELECT name FROM sqlite_master WHERE name IN ('_noema_cryostasis_last', 'sqlite_sequence', ${[...LEGACY_INDEXES.keys()].map((i) => `'${i}'`).join(", ")})`, []).map((r) => r.name));
+      // One made before an index was replaced gets the new one with its first freeze (in that transaction: a rollback keeps the old, harmlessly).
+      for (const [index, replacement] of LEGACY_INDEXES) {
+        if (!exists.has(index)) continue;
+        this.db.exec(`DROP INDEX IF EXISTS ${index}`, []);
+        if (replacement) this.db.exec(replacement, []);
+      }
       const read = (sql: string) => Number(this.db.exec(sql, [])[0]?.id ?? 0);
       this.lastCryoId = Math.max(
         read(`SELECT max(cryo_id) AS id FROM _noema_cryostasis`),

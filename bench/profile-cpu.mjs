@@ -20,16 +20,13 @@
 // `sync:hand-alone`) the same writes with no subscriber, to tell what the broadcast and capture add.
 // <parts> may be `orders:<mode>:<c>` (e.g. orders:orders:16, orders:direct:16): the orders figure's n
 // orders of 3 lines (through the OrderAttractor shards, or sent directly), c in flight, per rep.
-import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
-import { fileURLToPath, URLSearchParams } from "node:url";
+import { join, resolve } from "node:path";
+import { devServer } from "./dev.mjs";
 import { openInspector } from "./inspector.mjs";
 import { BENCH_HELLO } from "./sync/measure.mjs";
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const [distArg, parts, n = "1000", reps = "3", out = join(tmpdir(), "noema-bench.cpuprofile")] = process.argv.slice(2);
 if (!distArg || !parts) {
   console.error("usage: node bench/profile-cpu.mjs <bench Worker folder> <parts> [n] [reps] [out.cpuprofile]");
@@ -41,24 +38,8 @@ const SAMPLE_US = 50;
 const ROWS = 40;
 
 const tmp = mkdtempSync(join(tmpdir(), "noema-profile-"));
-// The file has only whole-line comments.
-const { $schema: _schema, ...base } = JSON.parse(readFileSync(join(root, "bench/worker/wrangler.jsonc"), "utf8").replace(/^\s*\/\/.*$/gm, ""));
-const config = join(tmp, "wrangler.json");
-writeFileSync(config, JSON.stringify({ ...base, main: join(dist, "index.js"), no_bundle: true, observability: { enabled: false } }));
-const port = 20_000 + Math.floor(Math.random() * 20_000);
-const inspector = port + 1;
-const node = join(root, "node_modules", ".bin", "node");
-const wrangler = join(root, "node_modules", "wrangler", "bin", "wrangler.js");
-const args = ["dev", "--config", config, "--port", String(port), "--ip", "127.0.0.1", "--persist-to", join(tmp, "persist"), "--inspector-port", String(inspector)];
-const child = spawn(node, [wrangler, ...args], { cwd: root, detached: true, stdio: "ignore", env: { ...process.env, WRANGLER_SEND_METRICS: "false" } });
-const url = `http://127.0.0.1:${port}`;
-
-async function post(path, query) {
-  const res = await fetch(`${url}${path}?${new URLSearchParams(query)}`, { method: "POST" });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${path} -> ${res.status}: ${text}`);
-  return JSON.parse(text);
-}
+const dev = devServer(dist, tmp, { inspector: true });
+const { post } = dev;
 
 async function profileRequest(name, count, rounds) {
   if (parts === "wake") return post("/wake", { name, n: String(count * rounds), plain: String(count * rounds) });
@@ -90,7 +71,7 @@ async function syncWrites(part, name, n) {
     return { writes: n, ms, microsPerWrite: (ms * 1000) / n };
   }
   const path = side === "noema" ? `/api/products/${name}/sync?token=bench-token` : `/sync/hand/${name}`;
-  const ws = new globalThis.WebSocket(`${url.replace(/^http/, "ws")}${path}`);
+  const ws = new globalThis.WebSocket(`${dev.url.replace(/^http/, "ws")}${path}`);
   await new Promise((ready, fail) => {
     ws.addEventListener("open", () => (side === "noema" ? ws.send(BENCH_HELLO) : ready()));
     ws.addEventListener("message", (e) => {
@@ -128,18 +109,10 @@ function byFunction(profile, ops) {
 }
 
 try {
-  for (let i = 0; ; i++) {
-    try {
-      if ((await fetch(`${url}/health`)).ok) break;
-    } catch {
-      // not listening yet
-    }
-    if (i > 360) throw new Error("wrangler dev did not answer within 90 s");
-    await sleep(250);
-  }
+  await dev.ready();
   // A wake's warm-up hashes enough for the Attractor to have switched to node:crypto (see installFastHash) before the profile.
   await profileRequest("warm", parts === "wake" ? 1000 : 200, 1);
-  const [target] = await (await fetch(`http://127.0.0.1:${inspector}/json`)).json();
+  const [target] = await (await fetch(`http://127.0.0.1:${dev.inspectorPort}/json`)).json();
   // wrangler's inspector proxy accepts local origins only.
   const { send, close } = await openInspector(target.webSocketDebuggerUrl, { Origin: "http://127.0.0.1" });
   await send("Profiler.enable");
@@ -158,5 +131,5 @@ try {
   console.log("self µs/op");
   for (const [k, v] of self) console.log(`${v.toFixed(1).padStart(9)}  ${k}`);
 } finally {
-  process.kill(-child.pid, "SIGTERM");
+  dev.stop();
 }

@@ -10,35 +10,21 @@
 // one `/orders` request of n orders, c in flight. Run it with `X_LOCAL_OBSERVABILITY=false` in the
 // environment to leave wrangler's local trace store out.
 import { spawn } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
+import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { fileURLToPath, URLSearchParams } from "node:url";
+import { devServer } from "../dev.mjs";
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const [distArg, n = "100", c = "1", rounds = "2"] = process.argv.slice(2);
 if (!distArg) {
   console.error("usage: node bench/orders/strace.mjs <bench Worker folder> [n] [c] [rounds]");
   process.exit(2);
 }
 const tmp = mkdtempSync(join(tmpdir(), "orders-strace-"));
-// The file has only whole-line comments.
-const { $schema: _schema, ...base } = JSON.parse(readFileSync(join(root, "bench/worker/wrangler.jsonc"), "utf8").replace(/^\s*\/\/.*$/gm, ""));
-const config = join(tmp, "wrangler.json");
-writeFileSync(config, JSON.stringify({ ...base, main: join(resolve(distArg), "index.js"), no_bundle: true }));
-const port = 20_000 + Math.floor(Math.random() * 20_000);
-const wrangler = join(root, "node_modules", "wrangler", "bin", "wrangler.js");
-const args = ["dev", "--config", config, "--port", String(port), "--ip", "127.0.0.1", "--persist-to", join(tmp, "persist")];
-const child = spawn(process.execPath, [wrangler, ...args], { cwd: root, detached: true, stdio: "ignore", env: { ...process.env, WRANGLER_SEND_METRICS: "false" } });
-const url = `http://127.0.0.1:${port}`;
-
-async function post(path, query) {
-  const res = await fetch(`${url}${path}?${new URLSearchParams(query)}`, { method: "POST" });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${path} -> ${res.status}: ${text}`);
-  return JSON.parse(text);
-}
+// Observability as the bench Worker's config has it; the trace store follows X_LOCAL_OBSERVABILITY.
+const dev = devServer(distArg, tmp, { observability: true });
+const { child, post } = dev;
 
 /** The workerd processes of this `wrangler dev`. */
 function workerdPids() {
@@ -69,15 +55,7 @@ function kindOf(path) {
 const LINE = /^\d+\s+(pwrite64|fsync|fdatasync)\(\d+<([^>]*)>/;
 
 try {
-  for (let i = 0; ; i++) {
-    try {
-      await fetch(url);
-      break;
-    } catch {
-      if (i > 600) throw new Error("wrangler dev did not start");
-      await sleep(200);
-    }
-  }
+  await dev.ready();
   for (const mode of ["direct", "orders"]) await post("/orders", { mode, name: `warm-${mode}`, n: "20", c });
   const pids = workerdPids();
   for (let round = 0; round < Number(rounds); round++) {
@@ -101,9 +79,5 @@ try {
     }
   }
 } finally {
-  try {
-    process.kill(-child.pid, "SIGTERM");
-  } catch {
-    // gone already
-  }
+  dev.stop();
 }

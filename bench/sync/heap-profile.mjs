@@ -11,16 +11,13 @@
 // Prints bytes per write by function, self and inclusive.
 // The Worker, and every object, share the one isolate under `wrangler dev`: its request routing is
 // in the figures of both sides.
-import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
-import { fileURLToPath, URLSearchParams } from "node:url";
+import { join } from "node:path";
+import { devServer } from "../dev.mjs";
 import { openInspector } from "../inspector.mjs";
 import { BENCH_HELLO } from "./measure.mjs";
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const [distArg, side, n = "500", out = join(tmpdir(), `noema-sync-${side}.heapprofile`)] = process.argv.slice(2);
 if (!distArg || (side !== "noema" && side !== "hand")) {
   console.error("usage: node bench/sync/heap-profile.mjs <bench Worker folder> <noema|hand> [n] [out.heapprofile]");
@@ -33,38 +30,15 @@ const WARMUP = 200;
 const target = side === "noema" ? "noema" : "hand-chain";
 
 const tmp = mkdtempSync(join(tmpdir(), "noema-heap-"));
-// The file has only whole-line comments.
-const { $schema: _schema, ...base } = JSON.parse(readFileSync(join(root, "bench/worker/wrangler.jsonc"), "utf8").replace(/^\s*\/\/.*$/gm, ""));
-const config = join(tmp, "wrangler.json");
-writeFileSync(config, JSON.stringify({ ...base, main: join(resolve(distArg), "index.js"), no_bundle: true, observability: { enabled: false } }));
-const port = 20_000 + Math.floor(Math.random() * 20_000);
-const inspector = port + 1;
-const node = join(root, "node_modules", ".bin", "node");
-const wrangler = join(root, "node_modules", "wrangler", "bin", "wrangler.js");
-const args = ["dev", "--config", config, "--port", String(port), "--ip", "127.0.0.1", "--persist-to", join(tmp, "persist"), "--inspector-port", String(inspector)];
-const child = spawn(node, [wrangler, ...args], { cwd: root, detached: true, stdio: "ignore", env: { ...process.env, WRANGLER_SEND_METRICS: "false" } });
-const url = `http://127.0.0.1:${port}`;
-const stop = () => {
-  try {
-    process.kill(-child.pid, "SIGTERM");
-  } catch {
-    // gone
-  }
-};
+const dev = devServer(distArg, tmp, { inspector: true });
+const { post, stop } = dev;
 process.on("exit", stop);
 for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => process.exit(130));
-
-async function post(path, query) {
-  const res = await fetch(`${url}${path}?${new URLSearchParams(query)}`, { method: "POST" });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${path} -> ${res.status}: ${text}`);
-  return JSON.parse(text);
-}
 
 /** One subscriber on `name`; `next()` resolves at its next update frame. */
 async function subscribe(name) {
   const path = side === "noema" ? `/api/products/${name}/sync?token=bench-token` : `/sync/hand/${name}`;
-  const ws = new globalThis.WebSocket(`${url.replace(/^http/, "ws")}${path}`);
+  const ws = new globalThis.WebSocket(`${dev.url.replace(/^http/, "ws")}${path}`);
   let waiter;
   await new Promise((ready, fail) => {
     ws.addEventListener("open", () => (side === "noema" ? ws.send(BENCH_HELLO) : ready()));
@@ -113,20 +87,12 @@ const print = (title, { self, inclusive, total }) => {
 };
 
 try {
-  for (let i = 0; ; i++) {
-    try {
-      if ((await fetch(`${url}/health`)).ok) break;
-    } catch {
-      // not listening yet
-    }
-    if (i > 360) throw new Error("wrangler dev did not answer within 90 s");
-    await sleep(250);
-  }
+  await dev.ready();
   const name = `heap-${side}-${Date.now().toString(36)}`;
   await post("/sync-setup", { target, name });
   const sub = await subscribe(name);
   await writes(name, sub, WARMUP);
-  const [t] = await (await fetch(`http://127.0.0.1:${inspector}/json`)).json();
+  const [t] = await (await fetch(`http://127.0.0.1:${dev.inspectorPort}/json`)).json();
   // wrangler's inspector proxy accepts local origins only.
   const { send, close } = await openInspector(t.webSocketDebuggerUrl, { Origin: "http://127.0.0.1" });
   await send("HeapProfiler.enable");

@@ -5,58 +5,29 @@
 // A bundle folder is what `BENCH_DIST=<folder> node bench/run.mjs` leaves (its index.js). Prints per
 // bundle the fastest and the median µs per write of each side. The k writes share one transaction, as
 // the in-DO figure's do (see docs/internals/benchmark.md, Stop 31, on what that does to SQLite's journal).
-import { spawn } from "node:child_process";
-import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
+import { devServer } from "../dev.mjs";
 import { freePort } from "../startup/measure.mjs";
 import { BENCH_HELLO } from "./measure.mjs";
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const [tries, k, ...bundles] = process.argv.slice(2);
 if (!(Number(tries) > 0 && Number(k) > 0 && bundles.length > 0)) throw new Error("usage: node bench/sync/inside-ab.mjs <tries> <k> <bundle folder>...");
 const TOKEN = "bench-token";
 const tmp = mkdtempSync(join(tmpdir(), "noema-inside-ab-"));
-const { $schema: _schema, ...base } = JSON.parse(readFileSync(join(root, "bench/worker/wrangler.jsonc"), "utf8").replace(/^\s*\/\/.*$/gm, ""));
-const children = [];
+const servers = [];
 process.on("exit", () => {
-  for (const c of children) {
-    try {
-      process.kill(-c.pid);
-    } catch {
-      // gone already
-    }
-  }
+  for (const server of servers) server.stop();
   rmSync(tmp, { recursive: true, force: true });
 });
 
-async function post(url, path, params) {
-  const res = await fetch(`${url}${path}?${new globalThis.URLSearchParams(params)}`, { method: "POST" });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`POST ${path} -> ${res.status}: ${text.slice(0, 300)}`);
-  return JSON.parse(text);
-}
-
-/** `wrangler dev` serving one frozen bundle; resolves with its URL once it answers. */
+/** `wrangler dev` serving one frozen bundle, once it answers. */
 async function serve(bundle, i) {
-  const port = await freePort();
-  const config = join(tmp, `wrangler-${i}.json`);
-  writeFileSync(config, JSON.stringify({ ...base, main: join(resolve(bundle), "index.js"), no_bundle: true, observability: { enabled: false } }));
-  const log = openSync(join(tmp, `wrangler-${i}.log`), "a");
-  const args = [join(root, "node_modules/wrangler/bin/wrangler.js"), "dev", "--config", config, "--port", String(port), "--ip", "127.0.0.1", "--persist-to", join(tmp, `persist-${i}`)];
-  children.push(spawn(join(root, "node_modules/.bin/node"), args, { cwd: root, detached: true, stdio: ["ignore", log, log], env: { ...process.env, WRANGLER_SEND_METRICS: "false" } }));
-  const url = `http://127.0.0.1:${port}`;
-  for (let t = 0; t < 360; t++) {
-    try {
-      if ((await fetch(`${url}/health`)).ok) return url;
-    } catch {
-      // not listening yet
-    }
-    await sleep(250);
-  }
-  throw new Error(`wrangler dev of ${bundle} did not answer: see ${tmp}/wrangler-${i}.log`);
+  const server = devServer(bundle, tmp, { name: `wrangler-${i}`, port: await freePort(), log: true });
+  servers.push(server);
+  await server.ready();
+  return server;
 }
 
 /** An open WebSocket: Noema's once its snapshot arrived, the baseline's once open. */
@@ -71,19 +42,19 @@ function subscribe(url, noema) {
 
 const worlds = [];
 for (const [i, bundle] of bundles.entries()) {
-  const url = await serve(bundle, i);
+  const { url, post } = await serve(bundle, i);
   const names = { noema: `inside-ab-noema-${i}`, hand: `inside-ab-hand-${i}` };
-  await post(url, "/sync-setup", { target: "noema", name: names.noema });
-  await post(url, "/sync-setup", { target: "hand-chain", name: names.hand });
+  await post("/sync-setup", { target: "noema", name: names.noema });
+  await post("/sync-setup", { target: "hand-chain", name: names.hand });
   const ws = url.replace(/^http/, "ws");
   const sockets = [await subscribe(`${ws}/api/products/${names.noema}/sync?token=${TOKEN}`, true), await subscribe(`${ws}/sync/hand/${names.hand}`, false)];
-  worlds.push({ bundle, url, names, sockets, us: { noema: [], hand: [] } });
+  worlds.push({ bundle, post, names, sockets, us: { noema: [], hand: [] } });
 }
 for (let t = 0; t < Number(tries); t++) {
   for (let j = 0; j < worlds.length; j++) {
     const w = worlds[(j + t) % worlds.length];
     for (const side of t % 2 ? ["noema", "hand"] : ["hand", "noema"]) {
-      const { ms } = await post(w.url, "/sync-inside", { target: side === "noema" ? "noema" : "hand-chain", name: w.names[side], k });
+      const { ms } = await w.post("/sync-inside", { target: side === "noema" ? "noema" : "hand-chain", name: w.names[side], k });
       w.us[side].push((ms * 1000) / Number(k));
     }
   }

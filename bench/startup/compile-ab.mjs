@@ -20,7 +20,7 @@ import { join, resolve } from "node:path";
 import { connect } from "node:net";
 import { performance } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
-import { cpuMs, freePort, workerdConfig } from "./measure.mjs";
+import { cpuMs, freePort, killGroup, workerdConfig } from "./measure.mjs";
 
 const root = resolve(import.meta.dirname, "../..");
 const [samplesArg, ...dirs] = process.argv.slice(2);
@@ -71,13 +71,7 @@ async function start(target, sample) {
     if (!res.ok) throw new Error(`${target.label}: ${res.status} ${text.slice(0, 300)}\n${stderr}`);
     return cpuMs(child.pid) - cpu0;
   } finally {
-    const exited = new Promise((ok) => (child.exitCode !== null ? ok() : child.once("exit", ok)));
-    try {
-      process.kill(-child.pid, "SIGKILL");
-    } catch {
-      // already gone
-    }
-    await exited;
+    await killGroup(child);
   }
 }
 

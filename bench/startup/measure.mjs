@@ -212,6 +212,17 @@ const w :Workerd.Worker = (
  * CPU time workerd's threads have run, in ms (Linux: the first field of each thread's schedstat, in
  * ns); NaN elsewhere. What a request costs in CPU moves far less than its wall time on a loaded machine.
  */
+/** Kills a workerd started in its own process group, and waits until it has exited. */
+export async function killGroup(child) {
+  const exited = new Promise((ok) => (child.exitCode !== null ? ok() : child.once("exit", ok)));
+  try {
+    process.kill(-child.pid, "SIGKILL");
+  } catch {
+    // already gone
+  }
+  await exited;
+}
+
 export function cpuMs(pid) {
   try {
     let ns = 0;
@@ -274,13 +285,7 @@ async function coldStart({ target, tmp, sample, workerd, track }) {
     await send(base, target.second ?? target.request);
     return { listenMs, firstMs, totalMs: listenMs + firstMs, secondMs: performance.now() - t2, firstCpuMs };
   } finally {
-    const exited = new Promise((ok) => (child.exitCode !== null ? ok() : child.once("exit", ok)));
-    try {
-      process.kill(-child.pid, "SIGKILL");
-    } catch {
-      // already gone
-    }
-    await exited;
+    await killGroup(child);
   }
 }
 

@@ -34,8 +34,6 @@
 //   BENCH_CONNECTIONS=1,16,64    autocannon connections, one cell each
 //   BENCH_HTTP_TARGETS=hand-chain,noema,noema-app
 //   BENCH_OBSERVABILITY=on,off   one `wrangler dev` run per setting
-//   X_LOCAL_OBSERVABILITY=false  wrangler's own local trace collector off (on by default; it runs JavaScript
-//                                for every span on both sides, and production has none): the header says which
 //   BENCH_LOOP_N=500             reservations per in-DO batch (one fresh DO per batch)
 //   BENCH_LOOP_SECONDS=6         in-DO phase budget per wrangler run (batches rotate targets)
 //   BENCH_RPC_CALLS=500          RPC calls per measurement (one fresh DO per measurement)
@@ -84,7 +82,9 @@
 //   BENCH_OUT=bench/results/latest.json
 //   BENCH_DIST=                  a folder for the bundled bench Worker: reused when it holds one (index.js), else bundled
 //                                into it and kept; lets runs of two builds alternate (e.g. before and after a change)
-//   BENCH_LOCAL_TRACES=1         0: `wrangler dev` with X_LOCAL_OBSERVABILITY=false (its local trace store off)
+//   BENCH_LOCAL_TRACES=1         0 (or X_LOCAL_OBSERVABILITY=false in the environment): `wrangler dev` without its
+//                                local trace collector, which runs JavaScript for every span on both sides and which
+//                                production does not have; each wrangler section's header says which ran
 //   BENCH_WRANGLER=1             0: skip parts 1-4 (the `wrangler dev` runs), e.g. for the Worker figures alone
 //   BENCH_UPLOAD=1               0: skip the upload sizes (and the what-if bundles)
 //   BENCH_STARTUP_SAMPLES=7      cold starts per Worker, interleaved, after one discarded round (0: skip)
@@ -188,7 +188,7 @@ const config = {
   syncBundle: num("BENCH_SYNC_BUNDLE", 1) > 0,
   syncApply: num("BENCH_SYNC_APPLY", 50),
   syncControl: num("BENCH_SYNC_CONTROL", 1) > 0,
-  localTraces: num("BENCH_LOCAL_TRACES", 1) > 0,
+  localTraces: num("BENCH_LOCAL_TRACES", 1) > 0 && env.X_LOCAL_OBSERVABILITY !== "false",
   only: list("BENCH_ONLY", "", ["sync", "orders"]),
   out: resolve(root, env.BENCH_OUT ?? "bench/results/latest.json"),
   dist: env.BENCH_DIST ? resolve(env.BENCH_DIST) : undefined,
@@ -245,8 +245,6 @@ const localNode = join(root, "node_modules", ".bin", "node");
 const nodeBin = existsSync(localNode) ? localNode : process.execPath;
 const wranglerJs = join(root, "node_modules", "wrangler", "bin", "wrangler.js");
 const childEnv = { ...env, WRANGLER_SEND_METRICS: "false" };
-/** Whether `wrangler dev` runs its local trace collector (`X_LOCAL_OBSERVABILITY`, on unless "false"), which the children inherit. */
-const TRACE_COLLECTOR = env.X_LOCAL_OBSERVABILITY === "false" ? "off" : "on";
 
 function run(args, logFile, extraEnv = {}) {
   const log = openSync(logFile, "a");
@@ -896,7 +894,7 @@ function breakdown(profile) {
 function print(run) {
   const lines = [];
   const d = run.inDo;
-  lines.push(`\n== wrangler dev, observability ${run.observability ? "on" : "off"}, local trace collector ${TRACE_COLLECTOR} ==`);
+  lines.push(`\n== wrangler dev, observability ${run.observability ? "on" : "off"}, local trace collector ${config.localTraces ? "on" : "off"} ==`);
   lines.push(`In-DO reservations/s (n=${config.loopN} per batch, fresh DO per batch, time inside the DO)`);
   lines.push(`  ${pad("target", 12)}${lpad("tx/s", 10)}${lpad("incl. commit", 14)}${lpad("best batch", 12)}${lpad("batches", 9)}`);
   for (const t of DO_TARGETS) {

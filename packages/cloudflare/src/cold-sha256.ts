@@ -24,6 +24,7 @@ const IV = K.subarray(128);
 
 /** The message schedule, reused: high halves at 2i, low at 2i + 1. */
 const W = new Uint16Array(128);
+/** The running hash, as halves like W. */
 const state = new Uint16Array(16);
 
 /** SHA-256 of `msg`: the same digest as any other SHA-256 (the tests hold it to @noble/hashes'). */

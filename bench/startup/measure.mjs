@@ -192,8 +192,12 @@ export function workerdConfig({ config, outdir, port, store, vars, from }) {
     ...Object.entries({ ...config.vars, ...vars }).map(([k, v]) => `(name = ${capnpString(k)}, text = ${capnpString(typeof v === "string" ? v : JSON.stringify(v))})`),
   ];
   const flags = (config.compatibility_flags ?? []).map(capnpString);
+  // STARTUP_V8_FLAGS="--a --b": V8 flags for every started workerd (say, --trace-gc-nvp, or a larger
+  // young generation to see what a start's scavenges cost); workerd takes them from its config.
+  const v8Flags = (process.env.STARTUP_V8_FLAGS ?? "").split(" ").filter(Boolean).map(capnpString);
   return `using Workerd = import "/workerd/workerd.capnp";
 const config :Workerd.Config = (
+  v8Flags = [ ${v8Flags.join(", ")} ],
   services = [ (name = "main", worker = .w), (name = "disk", disk = (path = ${capnpString(store)}, writable = true)) ],
   sockets = [ (name = "http", address = "127.0.0.1:${port}", http = (), service = "main") ],
 );
@@ -265,7 +269,13 @@ async function coldStart({ target, tmp, sample, workerd, track }) {
   writeFileSync(configFile, workerdConfig({ config: target.config, outdir: target.outdir, port, store, vars: target.vars, from: tmp }));
   const base = `http://127.0.0.1:${port}`;
   const t0 = performance.now();
-  const child = spawn(workerd, ["serve", configFile], { detached: true, stdio: ["ignore", "ignore", "pipe"] });
+  // With STARTUP_V8_FLAGS, V8's own output (--trace-gc, say) goes to stderr, tagged by target:
+  // unbuffered, or the kill at the end of the start would lose it.
+  const traced = Boolean(process.env.STARTUP_V8_FLAGS);
+  const child = traced
+    ? spawn("stdbuf", ["-o0", workerd, "serve", configFile], { detached: true, stdio: ["ignore", "pipe", "pipe"] })
+    : spawn(workerd, ["serve", configFile], { detached: true, stdio: ["ignore", "ignore", "pipe"] });
+  if (traced) child.stdout.on("data", (d) => process.stderr.write(String(d).replace(/^(?=.)/gm, `${target.label} #${sample}: `)));
   let stderr = "";
   child.stderr.on("data", (d) => (stderr += d));
   track(child);

@@ -5,6 +5,8 @@
 //   PROFILE_MINIFY=0 ...   the same bundle unminified (wrangler's `minify` off), for readable names
 //   PROFILE_CALLERS=<text> ...   also the self samples of functions whose name holds <text> (as printed
 //                                below, `name module:line`), by their callers two frames up
+//   PROFILE_HEAP=1 ...   what allocates instead of what runs: V8's sampling heap profiler, one sample
+//                        per HEAP_UNIT bytes allocated (collected or not), by the same modules and functions
 //
 // Bundles the folder as `wrangler deploy --dry-run` does, with its source map, and per run starts a
 // fresh `workerd serve` on an empty store with the inspector on, opens the Worker's inspector
@@ -35,6 +37,9 @@ import { configOf, upload, workerdConfig, wranglerRunner } from "./measure.mjs";
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const [dirArg = "bench/startup/noema", which = "unrouted", runsArg = "5", out = join(tmpdir(), "noema-eval.cpuprofile")] = process.argv.slice(2);
 const SAMPLE_US = 50;
+const HEAP = process.env.PROFILE_HEAP === "1";
+/** Bytes per sample with PROFILE_HEAP. */
+const HEAP_UNIT = 64;
 const ROWS = 30;
 const REQUESTS = {
   unrouted: { method: "GET", path: "/__noema_bench_unrouted" },
@@ -95,9 +100,14 @@ async function profiledStart(i) {
       await sleep(5);
     }
     const { send, close } = await openInspector(targets[0].webSocketDebuggerUrl);
-    await send("Profiler.enable");
-    await send("Profiler.setSamplingInterval", { interval: SAMPLE_US });
-    await send("Profiler.start");
+    if (HEAP) {
+      await send("HeapProfiler.enable");
+      await send("HeapProfiler.startSampling", { samplingInterval: HEAP_UNIT, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+    } else {
+      await send("Profiler.enable");
+      await send("Profiler.setSamplingInterval", { interval: SAMPLE_US });
+      await send("Profiler.start");
+    }
     const t0 = performance.now();
     const res = await fetch(`http://127.0.0.1:${port}${request.path}`, {
       method: request.method,
@@ -107,9 +117,9 @@ async function profiledStart(i) {
     await res.text();
     const ms = performance.now() - t0;
     if (res.status >= 500) throw new Error(`${request.path} -> ${res.status}`);
-    const { result } = await send("Profiler.stop");
+    const { result } = await send(HEAP ? "HeapProfiler.stopSampling" : "Profiler.stop");
     close();
-    return { profile: result.profile, ms };
+    return { profile: HEAP ? cpuShaped(result.profile) : result.profile, ms };
   } finally {
     try {
       process.kill(-child.pid, "SIGKILL");
@@ -117,6 +127,19 @@ async function profiledStart(i) {
       // gone
     }
   }
+}
+
+/** A sampling heap profile as a CPU profile's nodes and samples: one sample per HEAP_UNIT bytes a function allocated. */
+function cpuShaped(heap) {
+  const nodes = [];
+  const samples = [];
+  const walk = (node) => {
+    nodes.push({ id: node.id, callFrame: node.callFrame, children: node.children.map((c) => c.id) });
+    for (let k = Math.round(node.selfSize / HEAP_UNIT); k > 0; k--) samples.push(node.id);
+    node.children.forEach(walk);
+  };
+  walk(heap.head);
+  return { nodes, samples };
 }
 
 const runs = Number(runsArg);
@@ -195,6 +218,7 @@ const print = (title, m) => {
 wall.sort((a, b) => a - b);
 const busy = total - (byModule.get("((idle))") ?? 0);
 console.log(`${dir}: ${bundle.totalKiB} KiB / gzip ${bundle.gzipKiB} KiB; request ${which}; ${runs} runs; wall ms under the profiler ${wall.map((w) => w.toFixed(1)).join(", ")}`);
+if (HEAP) console.log(`PROFILE_HEAP: a sample is ${HEAP_UNIT} bytes allocated (${((total / runs) * HEAP_UNIT / 1024).toFixed(0)} KiB per run)`);
 console.log(`samples per run: ${(total / runs).toFixed(0)}, not idle ${(busy / runs).toFixed(0)} (share of those below); last profile: ${out}`);
 print("self samples per run, by module", byModule);
 print("inclusive samples per run, by module (once per stack)", byModuleInclusive);

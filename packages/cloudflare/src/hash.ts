@@ -1,4 +1,5 @@
 import { nobleSha256Hex, type Sha256Hex, textHash, useSha256 } from "@noema/core/runtime";
+import { sha256Halves } from "./cold-sha256.js";
 
 /** The part of node:crypto the hash port uses. */
 interface NodeCrypto {
@@ -82,10 +83,14 @@ let installed = false;
 /** Whether the port has node:crypto's hash: set by the timer, once. */
 let native = false;
 
+/** The SHA-256 of a cold isolate: the same hashes as the core's, without its allocations (see cold-sha256.ts). */
+export const coldSha256Hex: Sha256Hex = textHash(sha256Halves);
+
 /**
  * Plugs the fastest SHA-256 this runtime offers into the core's hash port, once per isolate:
- * the pure-JS one until NATIVE_HASH_AFTER characters were hashed, then node:crypto's, loaded in a
- * timer after the event that passed it: between requests, not inside one.
+ * coldSha256Hex until NATIVE_HASH_AFTER characters were hashed, then node:crypto's, loaded in a
+ * timer after the event that passed it: between requests, not inside one (the core's pure-JS
+ * hash where there is no node:crypto).
  */
 export function installFastHash(): void {
   if (installed) return;
@@ -101,7 +106,7 @@ export function installFastHash(): void {
         native = hash !== undefined;
       }, 0);
     }
-    return nobleSha256Hex(text);
+    return coldSha256Hex(text);
   });
 }
 

@@ -2,7 +2,7 @@ import { sha256Hex } from "@noema/core/internal";
 import { nobleSha256Hex } from "@noema/core/runtime";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { handleSha256, hashSha256, installFastHash, nativeHashInstalled, nodeSha256 } from "../src/hash.js";
+import { coldSha256Hex, handleSha256, hashSha256, installFastHash, nativeHashInstalled, nodeSha256 } from "../src/hash.js";
 
 describe("the hash port in workerd", () => {
   const native = nodeSha256();
@@ -17,8 +17,8 @@ describe("the hash port in workerd", () => {
     expect(handleSha256(createHash)).toBeDefined();
   });
 
-  it("gives exactly the hashes of the pure-JS one, for any text (multi-byte, lone surrogates, past the reused buffer), by either path", () => {
-    for (const hash of [native!, hashSha256(createHash)]) {
+  it("gives exactly the hashes of the pure-JS one, for any text (multi-byte, lone surrogates, past the reused buffer), by every path", () => {
+    for (const hash of [native!, hashSha256(createHash), coldSha256Hex]) {
       for (const text of ["", "abc", "é", "\ud83d", "a\udc00b", "😀".repeat(10), "x".repeat(5462), "é".repeat(6000)]) expect(hash(text)).toBe(nobleSha256Hex(text));
       fc.assert(
         fc.property(fc.string({ unit: "binary", maxLength: 7000 }), (text) => {
@@ -27,6 +27,11 @@ describe("the hash port in workerd", () => {
         { numRuns: 150 },
       );
     }
+  });
+
+  it("gives the pure-JS hashes from a cold isolate's hash at every length of a block's padding", () => {
+    // Lengths 55 and 56 split where the length's 8 bytes still fit in the last block; 64 fills it.
+    for (let n = 0; n <= 200; n++) expect(coldSha256Hex("a".repeat(n))).toBe(nobleSha256Hex("a".repeat(n)));
   });
 
   it("hashes the same before and after an Attractor's hash port moves from the pure-JS hash to node:crypto's", async () => {

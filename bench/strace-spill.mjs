@@ -6,6 +6,8 @@
 //
 //   node bench/strace-spill.mjs <parts> <n> [reps]    e.g. reserveOnly,reserveAndFreeze 1000 3
 //   node bench/strace-spill.mjs --parse <strace file> <n> <parts> [reps]   the analysis of an earlier trace
+//   STRACE_PAGES=1 node bench/strace-spill.mjs ...   also which pages the spilling op journaled, and
+//                                                    of what kind (the trace keeps the written bytes)
 //
 // Runs `bench/run.mjs` with every other part zeroed (BENCH_DIST reuses a bundle), under
 // `strace -f --seccomp-bpf -y -e trace=pwrite64,fsync`, and prints, per part and round (each on its
@@ -30,6 +32,37 @@ const ZEROED = {
 const PAGE = 4096;
 /** The record count at which an in-memory sub-journal passes 64 KiB: 16 × (4 + 4096) > 65,536. */
 const SPILL_RECORDS = 16;
+
+/** With STRACE_PAGES=1 the trace keeps each write's bytes (`-s`, `-x`): enough for the spill's 16 records. */
+const KEEP_BYTES = ["-s", String(SPILL_RECORDS * (4 + PAGE) + 64), "-x"];
+/** A B-tree page's first byte (page 1's is the file header's "S"). */
+const PAGE_KINDS = { 2: "interior index", 5: "interior table", 10: "leaf index", 13: "leaf table", 83: "header" };
+/** A string as `strace -x` writes it: printable bytes as they are, the rest escaped. */
+function straceBytes(text) {
+  const bytes = [];
+  const simple = { n: 10, t: 9, r: 13, v: 11, f: 12, '"': 34, "\\": 92 };
+  for (let i = 0; i < text.length; i++) {
+    if (text[i] !== "\\") bytes.push(text.charCodeAt(i));
+    else if (text[i + 1] === "x") {
+      bytes.push(parseInt(text.slice(i + 2, i + 4), 16));
+      i += 3;
+    }
+    else bytes.push(simple[text[++i]] ?? text.charCodeAt(i));
+  }
+  return Uint8Array.from(bytes);
+}
+/** The records of a spill's first write: each page's number and kind (the last one's page is written next, so its kind is not known). */
+function spilledPages(line) {
+  const data = /, "((?:[^"\\]|\\.)*)"(?:\.\.\.)?, \d+, 0\)/.exec(line)?.[1];
+  if (data === undefined) return undefined;
+  const b = straceBytes(data);
+  const pages = [];
+  for (let at = 0; at + 4 <= b.length; at += 4 + PAGE) {
+    const page = ((b[at] << 24) | (b[at + 1] << 16) | (b[at + 2] << 8) | b[at + 3]) >>> 0;
+    pages.push(at + 4 < b.length ? `${page} (${PAGE_KINDS[b[at + 4]] ?? b[at + 4]})` : String(page));
+  }
+  return pages;
+}
 
 /** Where wrangler dev keeps its own trace spans: a SQLite database that spills too, at the end. */
 const TRACE_STORE = "miniflare-wobs-trace-store";
@@ -62,7 +95,7 @@ function analyse(text) {
       t.writes++;
       t.last = at;
       if (offset === 0 && size > 4) {
-        t.spills.push({ bytes: size, records: Math.round(size / (4 + PAGE)) });
+        t.spills.push({ bytes: size, records: Math.round(size / (4 + PAGE)), pages: spilledPages(line) });
         t.perSavepoint.push(Math.round(size / (4 + PAGE)));
       } else if (offset === 0 && size === 4) {
         t.rewinds++;
@@ -116,7 +149,8 @@ function describe(c, n) {
   const sorted = [...c.perSavepoint].sort((a, b) => a - b);
   const over = sorted.filter((k) => k >= SPILL_RECORDS).length;
   const again = c.spills.length > 1 ? ` (${c.spills.length} spills)` : "";
-  return `${head}, spilled${again} at op ${n - c.rewinds}; then per op ${sorted[Math.floor(sorted.length / 2)]} pages median, ${sorted.at(-1)} max, ${over} of ${sorted.length} ops at ${SPILL_RECORDS}+`;
+  const pages = c.spills[0].pages ? `\n    the spilling op journaled: ${c.spills[0].pages.join(", ")}` : "";
+  return `${head}, spilled${again} at op ${n - c.rewinds}; then per op ${sorted[Math.floor(sorted.length / 2)]} pages median, ${sorted.at(-1)} max, ${over} of ${sorted.length} ops at ${SPILL_RECORDS}+${pages}`;
 }
 
 function report(commits, n, parts, reps) {
@@ -140,7 +174,7 @@ if (first === "--parse") {
   const n = Number(second);
   const out = join(mkdtempSync(join(tmpdir(), "strace-spill-")), "strace.txt");
   const env = { ...process.env, ...ZEROED, BENCH_PROFILE_N: String(n), BENCH_PROFILE_REPS: third ?? "1", BENCH_PROFILE_PARTS: first };
-  const args = ["-f", "-tt", "--seccomp-bpf", "-y", "-e", "trace=pwrite64,fsync,fdatasync", "-o", out, process.execPath, "bench/run.mjs"];
+  const args = ["-f", "-tt", "--seccomp-bpf", "-y", ...(process.env.STRACE_PAGES === "1" ? KEEP_BYTES : []), "-e", "trace=pwrite64,fsync,fdatasync", "-o", out, process.execPath, "bench/run.mjs"];
   const run = spawnSync("strace", args, { env, encoding: "utf8" });
   // Times under strace are not the figure (every traced write stops workerd), so none is printed.
   console.log(`${first} n=${n}: trace ${out}`);

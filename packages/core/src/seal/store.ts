@@ -647,6 +647,8 @@ function remember(cache: Shapes, id: number, intent: string, outputs: string): v
 class Scan {
   readonly at: number[] = [];
   count = 0;
+  /** The values' slices, joined by valuesText (emptied after, so they keep no write's strings alive). */
+  readonly slices: string[] = [];
 }
 
 /** Where the JSON token at `at` ends: after a string's closing quote, or at the delimiter after a number, true, false or null. */
@@ -732,14 +734,18 @@ function shapeText(json: string, scan: Scan): string {
 
 /** The values `scan` found in `json`, comma-separated; values only commas apart in `json` are taken as one slice. */
 function valuesText(json: string, scan: Scan): string {
-  const { at, count } = scan;
-  let values = "";
+  const { at, count, slices } = scan;
+  let n = 0;
   for (let k = 0; k < count; ) {
     const start = at[2 * k]!;
     let end = at[2 * k + 1]!;
     for (k++; k < count && at[2 * k] === end + 1 && json.charCodeAt(end) === 44; k++) end = at[2 * k + 1]!;
-    values = values ? `${values},${json.slice(start, end)}` : json.slice(start, end);
+    slices[n++] = json.slice(start, end);
   }
+  if (slices.length !== n) slices.length = n;
+  // One flat string: joining by `+=` made two strings per value, and SQL then copied them into one.
+  const values = slices.join(",");
+  slices.fill("");
   return values;
 }
 

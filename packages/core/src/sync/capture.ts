@@ -242,7 +242,8 @@ export class ChangeCapture {
     const returned = read?.[RECORD_COLUMN];
     const stored = typeof returned === "string" ? returned : this.db.exec(`SELECT ${RECORD_READ}`, [sediment.sedimentId, sediment.sedimentId])[0]?.[RECORD_COLUMN];
     const touched = typeof stored === "string" && stored !== "" ? touchedOf(stored) : [];
-    this.remember({ ...sediment, touched });
+    // Its link alone: the sealing path's sediment carries the Intent and outputs, which a record must not keep.
+    this.remember({ sedimentId: sediment.sedimentId, hash: sediment.hash, prevHash: sediment.prevHash, touched });
     if (sediment.sedimentId % PRUNE_EVERY === 0 && sediment.sedimentId > SYNC_RETAINED) {
       const below = sediment.sedimentId - SYNC_RETAINED;
       this.db.exec(`DELETE FROM _noema_sync_touch WHERE id < (? + 1) * ${TOUCHES_PER_SEDIMENT}`, [below]);

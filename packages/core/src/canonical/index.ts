@@ -77,18 +77,27 @@ function sortKeys(value: unknown): unknown {
     return out ?? value;
   }
   if (value !== null && typeof value === "object") {
+    const keys = Object.keys(value);
     const source = value as Record<string, unknown>;
-    if (ownKeysInCanonicalOrder(source)) {
-      // Walked by for-in, which reads V8's cached key list of the object's shape where Object.keys makes an array per object.
-      for (const key in source) {
-        const v = source[key];
+    if (inCanonicalOrder(value, keys)) {
+      for (let i = 0; i < keys.length; i++) {
+        const v = source[keys[i]!];
         const s = sortKeys(v);
-        if (s !== v) return copiedFrom(source, key, s);
+        if (s === v) continue;
+        // A value changed: a copy from here on, the keys already in order.
+        const out: Record<string, unknown> = {};
+        for (let j = 0; j < i; j++) if (source[keys[j]!] !== undefined) setOwn(out, keys[j]!, source[keys[j]!]);
+        setOwn(out, keys[i]!, s);
+        for (let j = i + 1; j < keys.length; j++) {
+          const w = source[keys[j]!];
+          if (w !== undefined) setOwn(out, keys[j]!, sortKeys(w));
+        }
+        return out;
       }
       return value;
     }
     const out: Record<string, unknown> = {};
-    for (const key of sortedInPlace(Object.keys(value))) {
+    for (const key of sortedInPlace(keys)) {
       const v = source[key];
       if (v !== undefined) setOwn(out, key, sortKeys(v));
     }
@@ -98,39 +107,15 @@ function sortKeys(value: unknown): unknown {
 }
 
 /**
- * A copy of an object whose keys are in canonical order, where the value at `changed` became
- * `to`: the values before it as they are (they did not change), those after it sorted.
- */
-function copiedFrom(source: Record<string, unknown>, changed: string, to: unknown): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  let past = false;
-  for (const key in source) {
-    if (key === changed) {
-      setOwn(out, key, to);
-      past = true;
-      continue;
-    }
-    const v = source[key];
-    if (v !== undefined) setOwn(out, key, past ? sortKeys(v) : v);
-  }
-  return out;
-}
-
-/**
  * Whether JSON.stringify writes this object's keys as a sorted copy would: a plain object (another
- * prototype may bring a toJSON, which the copy drops) whose keys, all its own, come in strictly
- * ascending order. Keys that are array indices come first in both, in numeric order; keys holding
- * undefined need no check, as JSON leaves them out like the copy does. Walked by for-in: no key
- * array is made; an inherited enumerable key (a polluted prototype) answers false.
+ * prototype may bring a toJSON, which the copy drops) whose keys come in strictly ascending order.
+ * Keys that are array indices come first in both, in numeric order; keys holding undefined need
+ * no check, as JSON leaves them out like the copy does.
  */
-function ownKeysInCanonicalOrder(value: Record<string, unknown>): boolean {
+function inCanonicalOrder(value: object, keys: readonly string[]): boolean {
   const proto: unknown = Object.getPrototypeOf(value);
   if (proto !== Object.prototype && proto !== null) return false;
-  let previous: string | undefined;
-  for (const key in value) {
-    if ((previous !== undefined && !(previous < key)) || !Object.hasOwn(value, key)) return false;
-    previous = key;
-  }
+  for (let i = 1; i < keys.length; i++) if (!(keys[i - 1]! < keys[i]!)) return false;
   return true;
 }
 

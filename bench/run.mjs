@@ -73,6 +73,7 @@
 //                                budget's p50 and p99 pool every round's samples, per-round ratios are printed beside
 //   BENCH_SYNC_WRITES=10         writes per side per round; every subscriber's receipt of each is a sample
 //   BENCH_SYNC_INSIDE=20         per cell, writes timed inside the DO (write + broadcast, no network), fastest of the rounds (0: skip)
+//   BENCH_SYNC_WARMUP=3          writes per side before the rounds (the JIT still optimizes Noema's write path for ~1,500)
 //   BENCH_SYNC_CONTROL=1         0: no A/A control (a second hand-written World, measured as a third side against the baseline)
 //   BENCH_SYNC_ROWS=1000         bytes per update: stock rows in the World (0: skip)
 //   BENCH_SYNC_BUNDLE=1          0: skip the @noema/client browser bundle size
@@ -188,6 +189,7 @@ const config = {
   syncBundle: num("BENCH_SYNC_BUNDLE", 1) > 0,
   syncApply: num("BENCH_SYNC_APPLY", 50),
   syncControl: num("BENCH_SYNC_CONTROL", 1) > 0,
+  syncWarmup: num("BENCH_SYNC_WARMUP", 3),
   localTraces: num("BENCH_LOCAL_TRACES", 1) > 0 && env.X_LOCAL_OBSERVABILITY !== "false",
   only: list("BENCH_ONLY", "", ["sync", "orders"]),
   out: resolve(root, env.BENCH_OUT ?? "bench/results/latest.json"),
@@ -1144,7 +1146,7 @@ async function main() {
       if (i === 0 && (config.syncSubscribers.length > 0 || config.syncRows > 0)) {
         run.sync = {};
         if (config.syncSubscribers.length > 0) {
-          run.sync.latency = await syncLatency(base, post, fresh, { subscribers: config.syncSubscribers, rounds: Math.max(1, config.syncRounds), writes: Math.max(1, config.syncWrites), inside: config.syncInside, control: config.syncControl });
+          run.sync.latency = await syncLatency(base, post, fresh, { subscribers: config.syncSubscribers, rounds: Math.max(1, config.syncRounds), writes: Math.max(1, config.syncWrites), inside: config.syncInside, control: config.syncControl, warmup: config.syncWarmup });
         }
         if (config.syncRows > 0) run.sync.bytes = await syncBytes(base, post, fresh, { rows: config.syncRows });
         printSync(run.sync);

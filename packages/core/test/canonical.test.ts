@@ -2,7 +2,8 @@ import fc from "fast-check";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex, utf8ToBytes } from "@noble/hashes/utils.js";
 import { describe, expect, it } from "vitest";
-import { canonicalJson, contentHash, normalizeSql, sameJson, sha256Hex } from "../src/canonical/index.js";
+import { canonicalJson, contentHash, joinedHash, normalizeSql, sameJson, sha256Hex, textHash, useSha256 } from "../src/canonical/index.js";
+import { canonicalSedimentText, hashCanonicalSediment } from "../src/seal/chain.js";
 
 /** Rebuilds a JSON value with every object's keys in a random order. */
 function shuffleKeys(value: unknown, rand: () => number): unknown {
@@ -132,6 +133,57 @@ describe("sha256Hex and contentHash", () => {
   it("hashes UTF-8 bytes", () => {
     // "é" is the two UTF-8 bytes c3 a9 (the single Latin-1 byte e9 would give de2e33…).
     expect(sha256Hex("é")).toBe("4a99557e4033c3539de2eb65472017cad5f9557f7a0625a09f1c3f6e2ba69c4c");
+  });
+
+  it("hashes pieces as their joined text, written into the buffer (UTF-8 as TextEncoder writes it) or joined where they do not fit", () => {
+    const noble = (text: string) => bytesToHex(sha256(utf8ToBytes(text)));
+    const pieces = fc.array(fc.oneof(fc.string({ unit: "binary", maxLength: 40 }), fc.string({ unit: "grapheme", maxLength: 40 }), fc.constantFrom("\ud83d", "\ude00", "x".repeat(3000))), { maxLength: 8 });
+    fc.assert(
+      fc.property(pieces, (p) => {
+        expect(joinedHash(p)).toBe(noble(p.join("")));
+      }),
+      { numRuns: 500 },
+    );
+    // A host's hash that takes text only: the pieces are joined for it.
+    const seen: string[] = [];
+    useSha256((text) => (seen.push(text), noble(text)));
+    try {
+      expect(joinedHash(["a", "é", "b"])).toBe(noble("aéb"));
+      expect(seen).toEqual(["aéb"]);
+    } finally {
+      useSha256(undefined);
+    }
+    // A host's bytes hash made by textHash: written into the buffer, hashed by it.
+    let calls = 0;
+    useSha256(textHash((bytes) => (calls++, sha256(bytes))));
+    try {
+      expect(joinedHash(["a", "é", "\ud83d\ude00"])).toBe(noble("aé\ud83d\ude00"));
+      expect(calls).toBe(1);
+    } finally {
+      useSha256(undefined);
+    }
+  });
+
+  it("hashes a log entry as the text it is defined by, whatever its hashes, numbers and origin", () => {
+    const hex = fc.string({ unit: fc.constantFrom(..."0123456789abcdef"), minLength: 64, maxLength: 64 });
+    const entry = fc.record({
+      sedimentId: fc.oneof(fc.nat(), fc.double()),
+      prevHash: fc.oneof(hex, fc.string({ unit: "binary" })),
+      timestamp: fc.oneof(fc.nat(), fc.integer({ min: -1e15, max: 1e15 })),
+      intent: fc.string({ unit: "binary" }),
+      outputs: fc.string({ unit: "binary" }),
+      origin: fc.option(fc.string({ unit: "binary" }), { nil: undefined }),
+      worldHash: fc.oneof(hex, fc.string({ unit: "binary" })),
+    });
+    fc.assert(
+      fc.property(entry, (c) => {
+        expect(hashCanonicalSediment(c)).toBe(sha256Hex(canonicalSedimentText(c)));
+      }),
+      { numRuns: 500 },
+    );
+    expect(canonicalSedimentText({ sedimentId: 2, prevHash: "ab", timestamp: 3, intent: "{}", outputs: "[]", origin: null, worldHash: "cd" })).toBe(
+      '{"intent":{},"outputs":[],"prevHash":"ab","sedimentId":2,"timestamp":3,"world":"cd"}',
+    );
   });
 
   it("hashes exactly what noble hashes of utf8ToBytes, short (the reused buffer) or long, after long ones too", () => {

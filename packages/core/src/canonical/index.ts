@@ -159,11 +159,93 @@ const scratch = new Uint8Array(SCRATCH_BYTES);
  * buffer, the digest comes back in lower-case hex. `digest` must not keep the bytes.
  */
 export function textHash(digest: (bytes: Uint8Array) => Uint8Array): Sha256Hex {
-  return (text) => {
+  const hash: Sha256Hex = (text) => {
     if (text.length * UTF8_BYTES_PER_UNIT > SCRATCH_BYTES) return bytesToHex(digest(utf8ToBytes(text)));
     const { written } = encoder.encodeInto(text, scratch);
     return bytesToHex(digest(scratch.subarray(0, written)));
   };
+  digests.set(hash, digest);
+  return hash;
+}
+
+/** The bytes hash of each text hash textHash made: what `joinedHash` writes its pieces for. */
+const digests = new WeakMap<Sha256Hex, (bytes: Uint8Array) => Uint8Array>();
+
+/** Bytes written into `scratch` so far by `joinedHash`'s pieces, or -1 once they did not fit. */
+let written = -1;
+
+/** Writes a text's UTF-8 into `scratch` at `written`, as TextEncoder would (a lone surrogate as U+FFFD). */
+function writeUtf8(text: string): void {
+  if (written < 0 || written + text.length * UTF8_BYTES_PER_UNIT > SCRATCH_BYTES) {
+    written = -1;
+    return;
+  }
+  let at = written;
+  for (let i = 0; i < text.length; i++) {
+    let c = text.charCodeAt(i);
+    if (c < 0x80) scratch[at++] = c;
+    else if (c < 0x800) {
+      scratch[at++] = 0xc0 | (c >> 6);
+      scratch[at++] = 0x80 | (c & 0x3f);
+    } else {
+      if (c >= 0xd800 && c <= 0xdfff) {
+        const low = i + 1 < text.length ? text.charCodeAt(i + 1) : 0;
+        if (c <= 0xdbff && low >= 0xdc00 && low <= 0xdfff) {
+          const point = 0x10000 + ((c - 0xd800) << 10) + (low - 0xdc00);
+          scratch[at++] = 0xf0 | (point >> 18);
+          scratch[at++] = 0x80 | ((point >> 12) & 0x3f);
+          scratch[at++] = 0x80 | ((point >> 6) & 0x3f);
+          scratch[at++] = 0x80 | (point & 0x3f);
+          i++;
+          continue;
+        }
+        c = 0xfffd;
+      }
+      scratch[at++] = 0xe0 | (c >> 12);
+      scratch[at++] = 0x80 | ((c >> 6) & 0x3f);
+      scratch[at++] = 0x80 | (c & 0x3f);
+    }
+  }
+  written = at;
+}
+
+const isLowSurrogate = (c: number) => c >= 0xdc00 && c <= 0xdfff;
+
+/** Whether the text before piece `i` (the pieces before it, empty ones skipped) ends with a high surrogate. */
+function endsHigh(pieces: readonly string[], i: number): boolean {
+  for (let j = i - 1; j >= 0; j--) {
+    const p = pieces[j]!;
+    if (p.length > 0) {
+      const c = p.charCodeAt(p.length - 1);
+      return c >= 0xd800 && c <= 0xdbff;
+    }
+  }
+  return false;
+}
+
+/**
+ * `sha256Hex` of the pieces' concatenation, written piece by piece into the reused buffer: the
+ * joined text is never made (on the sealing path, a string of every log row's size, and its
+ * flattening for the encoder). Falls back to joining where the hash port takes text only (a
+ * host's own hash), or the pieces do not fit the buffer.
+ */
+export function joinedHash(pieces: readonly string[]): string {
+  const digest = digests.get(sha256Impl);
+  if (digest) {
+    written = 0;
+    for (let i = 0; i < pieces.length; i++) {
+      const piece = pieces[i]!;
+      // A surrogate pair split between two pieces is one character of the joined text: joined then.
+      if (i > 0 && isLowSurrogate(piece.charCodeAt(0)) && endsHigh(pieces, i)) written = -1;
+      writeUtf8(piece);
+    }
+    if (written >= 0) {
+      const bytes = scratch.subarray(0, written);
+      written = -1;
+      return bytesToHex(digest(bytes));
+    }
+  }
+  return sha256Impl(pieces.join(""));
 }
 
 /** The built-in SHA-256 (pure JS, @noble/hashes): what a host's own must agree with, and the fallback where it has none. */

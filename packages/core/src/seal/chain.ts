@@ -1,4 +1,4 @@
-import { canonicalJson, sha256Hex } from "../canonical/index.js";
+import { canonicalJson, joinedHash, sha256Hex } from "../canonical/index.js";
 import type { Sediment, World } from "./types.js";
 
 /** The hash before the first sediment: what the first entry's prevHash is. */
@@ -20,13 +20,43 @@ export interface CanonicalSediment {
 /**
  * SHA-256 of the canonical JSON of `{intent, origin?, outputs, prevHash, sedimentId, timestamp, world}`,
  * where `world` is the World's hash and `origin` appears only when the entry has one. Written out by hand (keys in canonical order) so the
- * already-canonical parts are not serialized twice on the hot path.
+ * already-canonical parts are not serialized twice on the hot path, and hashed piece by piece (see joinedHash): the entry's text is never made.
  */
 export function hashCanonicalSediment(c: CanonicalSediment): string {
+  // Hashes are lower-case hex, which JSON writes as they are; anything else is quoted by JSON.stringify.
+  if (!plainJsonString(c.prevHash) || !plainJsonString(c.worldHash)) return sha256Hex(canonicalSedimentText(c));
+  return joinedHash([
+    '{"intent":',
+    c.intent,
+    c.origin ? ',"origin":' : "",
+    c.origin || "",
+    ',"outputs":',
+    c.outputs,
+    ',"prevHash":"',
+    c.prevHash,
+    '","sedimentId":',
+    String(c.sedimentId),
+    ',"timestamp":',
+    String(c.timestamp),
+    ',"world":"',
+    c.worldHash,
+    '"}',
+  ]);
+}
+
+/** The text hashCanonicalSediment hashes. */
+export function canonicalSedimentText(c: CanonicalSediment): string {
   const origin = c.origin ? `"origin":${c.origin},` : "";
-  return sha256Hex(
-    `{"intent":${c.intent},${origin}"outputs":${c.outputs},"prevHash":${JSON.stringify(c.prevHash)},"sedimentId":${c.sedimentId},"timestamp":${c.timestamp},"world":${JSON.stringify(c.worldHash)}}`,
-  );
+  return `{"intent":${c.intent},${origin}"outputs":${c.outputs},"prevHash":${JSON.stringify(c.prevHash)},"sedimentId":${c.sedimentId},"timestamp":${c.timestamp},"world":${JSON.stringify(c.worldHash)}}`;
+}
+
+/** Whether JSON.stringify writes the text as it is between quotes: no quote, backslash, control character or surrogate. */
+function plainJsonString(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x20 || c === 34 || c === 92 || (c >= 0xd800 && c <= 0xdfff)) return false;
+  }
+  return true;
 }
 
 export function worldHash(world: World): string {

@@ -48,21 +48,14 @@ export interface SedimenterOptions {
    * their parameters (sync's change capture reads the rows it filed for the sediment), or none.
    */
   sealingRead?: (sedimentId: number) => { columns: string; params: readonly SqlValue[] } | undefined;
-  /** Called inside each sealing transaction once its sediment is appended (sync's change capture records what it changed), with the row its INSERT read. */
+  /** Called inside each sealing transaction once its sediment is appended (sync's change capture records what it changed), with the row its INSERT read; it must not keep `sediment`. */
   onSealing?: (sediment: { sedimentId: number; hash: string; prevHash: string }, read: Row) => void;
 }
 
 function sealOf(s: Sediment): SuccessSeal {
-  return {
-    success: true,
-    sedimentId: s.sedimentId,
-    hash: s.hash,
-    prevHash: s.prevHash,
-    timestamp: s.timestamp,
-    world: s.world,
-    outputs: s.outputs,
-    ...(s.origin ? { origin: s.origin } : {}),
-  };
+  const seal: SuccessSeal = { success: true, sedimentId: s.sedimentId, hash: s.hash, prevHash: s.prevHash, timestamp: s.timestamp, world: s.world, outputs: s.outputs };
+  if (s.origin) seal.origin = s.origin;
+  return seal;
 }
 
 /** The Intent as it was sent: stored as is, or carried forward from an earlier law. */
@@ -255,7 +248,8 @@ export class Sedimenter {
     // A receipt recorded alone has no steps: it writes no table of the Nomos, so no invariant can break.
     const ran = intent.steps.length === 0 ? undefined : runSteps(this.vocabulary, intent, this.host.db, { now: timestamp, sedimentId }, this.builtins, this.marks);
     const outputs: Json[] = ran?.outputs ?? [];
-    const canonical = {
+    // One object for the log row: what is hashed, then its hash (a copy per write was garbage).
+    const entry = {
       sedimentId,
       prevHash,
       timestamp,
@@ -263,14 +257,17 @@ export class Sedimenter {
       outputs: canonicalJson(outputs),
       origin: originJson ?? (origin ? canonicalJson(origin) : null),
       worldHash: this.worldHash,
+      hash: "",
+      idempotencyKey: intent.idempotencyKey ?? null,
     };
-    const hash = hashCanonicalSediment(canonical);
+    const hash = (entry.hash = hashCanonicalSediment(entry));
     // The invariant check (and what `sealingRead` asks) is read by the log row's INSERT: no statement of its own. A violation rolls both back.
     const also = this.options.sealingRead?.(sedimentId);
-    const read = this.log.append({ ...canonical, hash, idempotencyKey: intent.idempotencyKey ?? null }, also ? this.readWith(ran?.check, also) : ran?.check);
+    const read = this.log.append(entry, also ? this.readWith(ran?.check, also) : ran?.check);
     refuseViolation(ran?.check.violation(read));
-    this.options.onSealing?.({ sedimentId, hash, prevHash }, read);
-    const sediment = { sedimentId, hash, prevHash, timestamp, intent, outputs, world: this.world, ...(origin ? { origin } : {}) };
+    const sediment: Sediment = { sedimentId, hash, prevHash, timestamp, intent, outputs, world: this.world };
+    if (origin) sediment.origin = origin;
+    this.options.onSealing?.(sediment, read);
     return { sediment, ran, read };
   }
 

@@ -203,6 +203,9 @@ export class SedimentLog {
   /** The last INSERT `append` ran, with the columns it returns. */
   private insert: { columns: string; sql: string } | undefined;
   private shapeCache: Shapes | undefined;
+  /** Where `append` found the values of its Intent and of its outputs: reused, so a write makes no arrays for them. */
+  private readonly intentScan = new Scan();
+  private readonly outputsScan = new Scan();
   /** See mayHoldArchivedKeys: undefined until read. */
   private archivedKeys: boolean | undefined;
 
@@ -352,28 +355,32 @@ export class SedimentLog {
   /** The shapes, read once (few: one per kind of Intent, at most MAX_SHAPES). */
   private shapes(): Shapes {
     if (!this.shapeCache) {
-      const cache: Shapes = { byId: new Map(), byText: new Map(), unsettled: [] };
-      for (const r of this.db.exec(`SELECT shape_id, intent, outputs FROM _noema_shape`, [])) {
-        const [intent, outputs] = [String(r.intent), String(r.outputs)];
-        cache.byId.set(Number(r.shape_id), { intent: intent.split(HOLE), outputs: outputs.split(HOLE) });
-        cache.byText.set(`${intent}${SHAPE_JOIN}${outputs}`, Number(r.shape_id));
-      }
+      const cache: Shapes = { byId: new Map(), byHash: new Map(), unsettled: [] };
+      for (const r of this.db.exec(`SELECT shape_id, intent, outputs FROM _noema_shape`, [])) remember(cache, Number(r.shape_id), String(r.intent), String(r.outputs));
       this.shapeCache = cache;
     }
     return this.shapeCache;
   }
 
-  /** The id of a shape, stored now when new; null once MAX_SHAPES are stored (the row is then kept whole). */
-  private shapeId(intent: string, outputs: string): number | null {
+  /**
+   * The id of the shape the last scans found (`intentScan`, `outputsScan`, of `intent` and
+   * `outputs`), stored now when new; null once MAX_SHAPES are stored (the row is then kept whole).
+   * A known shape is found by its hash and compared in place: its text is not written out.
+   */
+  private shapeId(intent: string, outputs: string, hash: number): number | null {
     const cache = this.shapes();
-    const text = `${intent}${SHAPE_JOIN}${outputs}`;
-    const known = cache.byText.get(text);
-    if (known !== undefined) return known;
-    if (cache.byText.size >= MAX_SHAPES) return null;
-    const id = Number(this.db.exec(`INSERT INTO _noema_shape (intent, outputs) VALUES (?, ?) RETURNING shape_id`, [intent, outputs])[0]!.shape_id);
-    cache.byId.set(id, { intent: intent.split(HOLE), outputs: outputs.split(HOLE) });
-    cache.byText.set(text, id);
-    cache.unsettled.push(text);
+    const candidates = cache.byHash.get(hash);
+    if (candidates) {
+      for (const id of candidates) {
+        const shape = cache.byId.get(id)!;
+        if (fits(intent, this.intentScan, shape.intent) && fits(outputs, this.outputsScan, shape.outputs)) return id;
+      }
+    }
+    if (cache.byId.size >= MAX_SHAPES) return null;
+    const [intentShape, outputsShape] = [shapeText(intent, this.intentScan), shapeText(outputs, this.outputsScan)];
+    const id = Number(this.db.exec(`INSERT INTO _noema_shape (intent, outputs) VALUES (?, ?) RETURNING shape_id`, [intentShape, outputsShape])[0]!.shape_id);
+    remember(cache, id, intentShape, outputsShape);
+    cache.unsettled.push(id);
     return id;
   }
 
@@ -385,9 +392,12 @@ export class SedimentLog {
     const cache = this.shapeCache;
     if (!cache || cache.unsettled.length === 0) return;
     if (!committed) {
-      for (const text of cache.unsettled) {
-        cache.byId.delete(cache.byText.get(text)!);
-        cache.byText.delete(text);
+      for (const id of cache.unsettled) {
+        const { hash } = cache.byId.get(id)!;
+        cache.byId.delete(id);
+        const rest = cache.byHash.get(hash)!.filter((other) => other !== id);
+        if (rest.length > 0) cache.byHash.set(hash, rest);
+        else cache.byHash.delete(hash);
       }
     }
     cache.unsettled = [];
@@ -402,12 +412,16 @@ export class SedimentLog {
   append(entry: CanonicalSediment & { hash: string; idempotencyKey: string | null }, returning?: { columns: string; params: readonly SqlValue[] }): Row {
     const stored = this.storedIntent(entry.intent, entry.idempotencyKey);
     const columns = returning?.columns ?? "";
-    let [intentText, outputsText, shapeId]: [string, string, number | null] = [stored.text, entry.outputs, null];
+    let intentText = stored.text;
+    let outputsText = entry.outputs;
+    let shapeId: number | null = null;
     if (this.byShape) {
-      const intent = splitShape(stored.text, STRUCTURE_KEYS);
-      const outputs = splitShape(entry.outputs);
-      shapeId = this.shapeId(intent.shape, outputs.shape);
-      if (shapeId !== null) [intentText, outputsText] = [intent.values, outputs.values];
+      const hash = scanShape(entry.outputs, undefined, this.outputsScan, hashChar(scanShape(stored.text, STRUCTURE_KEYS, this.intentScan, FNV_BASIS), SHAPE_JOIN_CODE));
+      shapeId = this.shapeId(stored.text, entry.outputs, hash);
+      if (shapeId !== null) {
+        intentText = valuesText(stored.text, this.intentScan);
+        outputsText = valuesText(entry.outputs, this.outputsScan);
+      }
     }
     const params = [entry.sedimentId, entry.hash, entry.timestamp, intentText, stored.nomosVersion, outputsText, this.worldId(entry.worldHash), entry.origin ?? null, entry.idempotencyKey, shapeId];
     if (columns) for (const p of returning!.params) params.push(p);
@@ -583,20 +597,59 @@ const cut = (canonical: string, prefix: string, version: number): { text: string
   canonical.startsWith(prefix) ? { text: `{${canonical.slice(prefix.length)}`, nomosVersion: version } : undefined;
 const intentPrefix = (stamp: string, key: string | null) => `{${key === null ? "" : `"idempotencyKey":${JSON.stringify(key)},`}"nomos":${stamp},`;
 
-/** The stored shapes: each split at its holes, by id, and ids by text; `unsettled` were stored by the running transaction. */
+/** A stored shape: its Intent's and outputs' text split at their holes, and the hash of its text. */
+interface Shape {
+  intent: string[];
+  outputs: string[];
+  hash: number;
+}
+
+/** The stored shapes by id, and their ids by hash (see shapeHash); `unsettled` were stored by the running transaction. */
 interface Shapes {
-  byId: Map<number, { intent: string[]; outputs: string[] }>;
-  byText: Map<string, number>;
-  unsettled: string[];
+  byId: Map<number, Shape>;
+  byHash: Map<number, number[]>;
+  unsettled: number[];
 }
 
 /** Most shapes one log stores: past it, rows of a new kind are kept whole (a law that builds keys from data makes many). */
 export const MAX_SHAPES = 256;
 /** Marks a value left out of a shape: canonical JSON never holds a raw control character. */
 export const HOLE = "\u0001";
-const SHAPE_JOIN = "\u0002";
+const HOLE_CODE = 1;
+/** Between a shape's Intent and its outputs, in the text its hash is taken of. */
+const SHAPE_JOIN_CODE = 2;
 /** Values an Intent keeps in its shape: after these keys they name its structure (operations, references, version), not its data. */
 export const STRUCTURE_KEYS = ['"op"', '"output"', '"step"', '"v"'];
+
+/**
+ * FNV-1a cut to 30 bits (a small integer in V8, so no number is boxed): a shape is looked up by the
+ * hash of its text `intent + "\u0002" + outputs`, then compared.
+ */
+const FNV_BASIS = 0x011c9dc5;
+const FNV_PRIME = 0x01000193;
+const HASH_BITS = 0x3fffffff;
+const hashChar = (h: number, code: number): number => Math.imul(h ^ code, FNV_PRIME) & HASH_BITS;
+function hashRange(h: number, text: string, from: number, to: number): number {
+  for (let i = from; i < to; i++) h = hashChar(h, text.charCodeAt(i));
+  return h;
+}
+
+/** Files a shape read or stored under its id and hash; a later row of the same text is found first, as a map by text would. */
+function remember(cache: Shapes, id: number, intent: string, outputs: string): void {
+  const hash = hashRange(hashChar(hashRange(FNV_BASIS, intent, 0, intent.length), SHAPE_JOIN_CODE), outputs, 0, outputs.length);
+  cache.byId.set(id, { intent: intent.split(HOLE), outputs: outputs.split(HOLE), hash });
+  const ids = cache.byHash.get(hash);
+  if (ids) ids.unshift(id);
+  else cache.byHash.set(hash, [id]);
+}
+
+/** Where a text's values are: `at` holds each one's start and end, `count` how many; reused from one text to the next. */
+class Scan {
+  readonly at: number[] = [];
+  count = 0;
+  /** The values' slices, joined by valuesText (emptied after, so they keep no write's strings alive). */
+  readonly slices: string[] = [];
+}
 
 /** Where the JSON token at `at` ends: after a string's closing quote, or at the delimiter after a number, true, false or null. */
 function tokenEnd(json: string, at: number): number {
@@ -618,14 +671,20 @@ function tokenEnd(json: string, at: number): number {
   return j;
 }
 
+/** Whether the value at `i` follows one of the keys `keep` (the key's token began at `keyAt`). */
+function keptKey(json: string, keyAt: number, i: number, keep: readonly string[]): boolean {
+  for (let k = 0; k < keep.length; k++) if (i === keyAt + keep[k]!.length + 1 && json.startsWith(keep[k]!, keyAt)) return true;
+  return false;
+}
+
 /**
- * Splits canonical JSON into its shape, with each value (after any key not in `keep`, and in
- * arrays) replaced by HOLE, and those values, comma-separated: Intents of one kind share the shape.
- * A scan of the text, no parse: it runs on every write.
+ * Finds the values splitShape leaves out of canonical JSON (each value after any key not in
+ * `keep`, and in arrays) into `scan`, and returns `h` carried over the shape's text (the JSON with
+ * each value replaced by HOLE). A scan of the text, no parse and no string made: it runs on every write.
  */
-export function splitShape(json: string, keep?: readonly string[]): { shape: string; values: string } {
-  let shape = "";
-  let values = "";
+function scanShape(json: string, keep: readonly string[] | undefined, scan: Scan, h: number): number {
+  const { at } = scan;
+  let count = 0;
   let last = 0;
   let keyAt = -1;
   for (let i = 0; i < json.length; ) {
@@ -637,14 +696,67 @@ export function splitShape(json: string, keep?: readonly string[]): { shape: str
     }
     const end = tokenEnd(json, i);
     if (json.charCodeAt(end) === 58) keyAt = i;
-    else if (!(keep && json.charCodeAt(i - 1) === 58 && keep.some((k) => i === keyAt + k.length + 1 && json.startsWith(k, keyAt)))) {
-      shape += `${json.slice(last, i)}${HOLE}`;
-      values += values ? `,${json.slice(i, end)}` : json.slice(i, end);
+    else if (!(keep && json.charCodeAt(i - 1) === 58 && keptKey(json, keyAt, i, keep))) {
+      h = hashChar(hashRange(h, json, last, i), HOLE_CODE);
+      at[2 * count] = i;
+      at[2 * count + 1] = end;
+      count++;
       last = end;
     }
     i = end;
   }
-  return { shape: shape + json.slice(last), values };
+  scan.count = count;
+  return hashRange(h, json, last, json.length);
+}
+
+/** Whether `json`, with the values `scan` found left out, is the shape `parts` (split at its holes): compared in place. */
+function fits(json: string, scan: Scan, parts: readonly string[]): boolean {
+  if (parts.length !== scan.count + 1) return false;
+  for (let k = 0, from = 0; k <= scan.count; k++) {
+    const to = k < scan.count ? scan.at[2 * k]! : json.length;
+    const part = parts[k]!;
+    if (to - from !== part.length || !json.startsWith(part, from)) return false;
+    from = scan.at[2 * k + 1]!;
+  }
+  return true;
+}
+
+/** The shape of `json` whose values `scan` found: each replaced by HOLE. */
+function shapeText(json: string, scan: Scan): string {
+  let shape = "";
+  let last = 0;
+  for (let k = 0; k < scan.count; k++) {
+    shape += `${json.slice(last, scan.at[2 * k])}${HOLE}`;
+    last = scan.at[2 * k + 1]!;
+  }
+  return shape + json.slice(last);
+}
+
+/** The values `scan` found in `json`, comma-separated; values only commas apart in `json` are taken as one slice. */
+function valuesText(json: string, scan: Scan): string {
+  const { at, count, slices } = scan;
+  let n = 0;
+  for (let k = 0; k < count; ) {
+    const start = at[2 * k]!;
+    let end = at[2 * k + 1]!;
+    for (k++; k < count && at[2 * k] === end + 1 && json.charCodeAt(end) === 44; k++) end = at[2 * k + 1]!;
+    slices[n++] = json.slice(start, end);
+  }
+  if (slices.length !== n) slices.length = n;
+  // One flat string: joining by `+=` made two strings per value, and SQL then copied them into one.
+  const values = slices.join(",");
+  slices.fill("");
+  return values;
+}
+
+/**
+ * Splits canonical JSON into its shape, with each value (after any key not in `keep`, and in
+ * arrays) replaced by HOLE, and those values, comma-separated: Intents of one kind share the shape.
+ */
+export function splitShape(json: string, keep?: readonly string[]): { shape: string; values: string } {
+  const scan = new Scan();
+  scanShape(json, keep, scan, FNV_BASIS);
+  return { shape: shapeText(json, scan), values: valuesText(json, scan) };
 }
 
 /** The JSON a shape (split at its holes) and its values make again: the inverse of splitShape. */

@@ -66,7 +66,7 @@ const sees = (scopeIndex: number, value: Json, subject: string | null) => scopeI
  */
 function touchedOf(stored: string): Touched[] {
   const touches = JSON.parse(`[${stored}]`) as Touched[];
-  if (touches.length < 2) return touches;
+  if (touches.length < 2 || inTableOrder(touches)) return touches;
   // Sorted stably by row, so a row's touches stay in order next to each other: its first is kept, with its last "after".
   const ids = touches.map((t) => `${t[0]}\u0000${JSON.stringify(t[1])}`);
   const order = touches.map((_, i) => i).sort((a, b) => (ids[a]! < ids[b]! ? -1 : ids[a]! > ids[b]! ? 1 : a - b));
@@ -77,6 +77,26 @@ function touchedOf(stored: string): Touched[] {
     else out.push(t);
   }
   return out;
+}
+
+/** Touches up to this many are checked pairwise for a table in common (a usual Intent changes a row or two of a few tables). */
+const FEW_TOUCHES = 8;
+
+/**
+ * When no two of a few touches share a table, they are sorted where they lie, by table: the
+ * order touchedOf's sort gives (its key begins with the table, then a NUL), with no row to merge
+ * and no string made. False, untouched, otherwise.
+ */
+function inTableOrder(touches: Touched[]): boolean {
+  if (touches.length > FEW_TOUCHES) return false;
+  for (let i = 1; i < touches.length; i++) for (let j = 0; j < i; j++) if (touches[i]![0] === touches[j]![0]) return false;
+  for (let i = 1; i < touches.length; i++) {
+    const t = touches[i]!;
+    let j = i - 1;
+    for (; j >= 0 && touches[j]![0] > t[0]; j--) touches[j + 1] = touches[j]!;
+    touches[j + 1] = t;
+  }
+  return true;
 }
 
 /** The first touch id of the sediment whose id is bound at this point, and the first one after it. */
@@ -222,7 +242,8 @@ export class ChangeCapture {
     const returned = read?.[RECORD_COLUMN];
     const stored = typeof returned === "string" ? returned : this.db.exec(`SELECT ${RECORD_READ}`, [sediment.sedimentId, sediment.sedimentId])[0]?.[RECORD_COLUMN];
     const touched = typeof stored === "string" && stored !== "" ? touchedOf(stored) : [];
-    this.remember({ ...sediment, touched });
+    // Its link alone: the sealing path's sediment carries the Intent and outputs, which a record must not keep.
+    this.remember({ sedimentId: sediment.sedimentId, hash: sediment.hash, prevHash: sediment.prevHash, touched });
     if (sediment.sedimentId % PRUNE_EVERY === 0 && sediment.sedimentId > SYNC_RETAINED) {
       const below = sediment.sedimentId - SYNC_RETAINED;
       this.db.exec(`DELETE FROM _noema_sync_touch WHERE id < (? + 1) * ${TOUCHES_PER_SEDIMENT}`, [below]);

@@ -261,9 +261,11 @@ export abstract class Attractor<Env = unknown, L extends Vocabulary | Lineage = 
         messages: new MessagesRpc(sedimenter),
         verification: new VerificationRpc({ log: sedimenter.log, verifier, archive: this.archiveLog, now: () => host.now(), rearm: () => this.sharedAlarm.rearm() }),
       };
+      // With `onReceipts`, the answers of one delivery are one sediment, and a lone answer is a delivery of one.
+      const onReceipts = this.onReceipts?.bind(this);
       const chores = [
         cryostasisChore(sedimenter, this.wakeBatch, (outcomes) => this.onWake(outcomes)),
-        messagesChore(sedimenter, env, this.delivery, (receipt) => this.onReceipt(receipt), attractor, () => this.announce()),
+        messagesChore(sedimenter, env, this.delivery, onReceipts ? (receipt) => onReceipts([receipt]) : (receipt) => this.onReceipt(receipt), attractor, () => this.announce(), onReceipts),
         verifier.chore(),
         ...(archived ? [archived.chore] : []),
       ];
@@ -326,6 +328,15 @@ export abstract class Attractor<Env = unknown, L extends Vocabulary | Lineage = 
   protected onReceipt(_receipt: Receipt): Intent | undefined {
     return undefined;
   }
+
+  /**
+   * Your reaction to the receipts of one delivery together (the messages one transaction sent,
+   * answered together): defined, it is used instead of `onReceipt`, and the receipts and the
+   * Intent it returns are recorded as one sediment (`origin.receipts`) instead of one each.
+   * Called with one receipt where a message was answered alone. Should the Intent be refused (or
+   * the hook throw), each receipt is recorded on its own, with this hook called for it alone.
+   */
+  protected onReceipts?(receipts: Receipt[]): Intent | undefined;
 
   /**
    * The lineage this instance runs, from `static law`. Override to run an older version of it

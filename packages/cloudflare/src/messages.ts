@@ -91,6 +91,8 @@ export function messagesChore(
   react: (receipt: Receipt) => unknown,
   attractor: string,
   settled: () => void = () => {},
+  /** The reaction to the answers of one delivery together (`onReceipts`): they are then recorded as one sediment. */
+  reactAll?: (receipts: Receipt[]) => unknown,
 ): AlarmChore {
   const messages = sedimenter.features.messages;
   /** The receiver's answer, or why there was none. */
@@ -117,6 +119,17 @@ export function messagesChore(
     }
   };
   const deliver = async (entry: OutboxRow) => record(entry, await ask(entry));
+  /**
+   * Records what one delivery's receivers answered: with `reactAll`, the answered ones as one
+   * sediment (one log row, one reaction) and the failed ones each on its own; else each on its own.
+   */
+  const recordAll = (taken: OutboxRow[], answers: (Seal | { failed: string })[]) => {
+    const answered = taken.flatMap((entry, i) => ("failed" in answers[i]! ? [] : [{ entry, seal: answers[i] as Seal }]));
+    const together = reactAll && answered.length > 0 && messages.recordReceipts(answered, reactAll) !== undefined;
+    taken.forEach((entry, i) => {
+      if (!together || "failed" in answers[i]!) record(entry, answers[i]!);
+    });
+  };
   if (delivery.immediate) {
     let inFlight = 0;
     /** Due messages may be left untaken (no room): taken as soon as room is made, not at the alarm. */
@@ -130,9 +143,9 @@ export function messagesChore(
       left = taken.length === room;
       inFlight += taken.length;
       // What one commit sent is answered together: its receipts are recorded in one turn, so one
-      // durable write covers them all instead of one each.
+      // durable write covers them all instead of one each (and one sediment, with `onReceipts`).
       Promise.all(taken.map(ask))
-        .then((answers) => answers.forEach((answer, i) => record(taken[i]!, answer)))
+        .then((answers) => recordAll(taken, answers))
         // Nothing recorded: the messages are left to their leases, and then to the alarm.
         .catch((error: unknown) => console.error(`noema: ${attractor} delivery of ${taken.length} message(s) failed; the alarm retries them:`, error))
         .finally(() => {
@@ -199,7 +212,9 @@ function outboxPage(outbox: OutboxStore, after: number | undefined, limit: numbe
 function receiptsPage(outbox: OutboxStore, after: number | undefined, limit: number): { receipts: ReceiptEntry[]; next?: number } {
   const rows = outbox.receipts(limit + 1, Number.isInteger(after) ? after : 0);
   const receipts = rows.slice(0, limit).flatMap((r) => {
-    const receipt = r.origin === null ? undefined : (JSON.parse(r.origin) as SealOrigin).receipt;
+    const origin = r.origin === null ? undefined : (JSON.parse(r.origin) as SealOrigin);
+    // A sediment records one receipt (`receipt`) or the receipts of one delivery (`receipts`).
+    const receipt = origin?.receipts?.find((x) => x.messageId === r.messageId) ?? origin?.receipt;
     return receipt ? [{ ...receipt, sedimentId: r.sedimentId }] : [];
   });
   return rows.length > limit ? { receipts, next: rows[limit - 1]!.messageId } : { receipts };

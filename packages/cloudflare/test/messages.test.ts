@@ -1,5 +1,5 @@
 import { abortAllDurableObjects, env, runDurableObjectAlarm, runInDurableObject, SELF } from "cloudflare:test";
-import { AttractorDefinitionError } from "@noema/cloudflare";
+import { AttractorDefinitionError, type ReceiptEntry } from "@noema/cloudflare";
 import { buildIntent, type StepBuilder } from "@noema/core";
 import { describe, expect, it } from "vitest";
 import { ledger } from "./ledger/vocabulary.js";
@@ -162,6 +162,51 @@ describe("messages over the generic routes", () => {
     expect(await runDurableObjectAlarm(stub)).toBe(true);
     expect(await runInDurableObject(stub, (_, state) => state.storage.getAlarm())).toBeNull();
     expect((await stub.receipts()).receipts).toHaveLength(1);
+  });
+
+  /** A fresh ImmediateLedger's Intent sending one receiver each of `keys` an account opening, and the receipts once all are recorded. */
+  async function deliveredTogether(keys: string[]) {
+    const stub = env.IMMEDIATE_LEDGER.getByName(freshName("sender"));
+    const receivers = keys.map(() => freshName("receiver"));
+    const intent = buildIntent(ledger, (s) => keys.forEach((key, i) => void s.$send({ to: { attractor: "LEDGER_ATTRACTOR", name: receivers[i]! }, key }, open(`holder ${i}`))));
+    expect(await stub.sedimentation(intent)).toMatchObject({ success: true, sedimentId: 1 });
+    let receipts: ReceiptEntry[] = [];
+    for (let i = 0; i < 300 && receipts.length < keys.length; i++) {
+      receipts = (await stub.receipts()).receipts;
+      if (receipts.length < keys.length) await new Promise((r) => setTimeout(r, 10));
+    }
+    return { stub, receivers, receipts };
+  }
+
+  it("with onReceipts, the receipts of one delivery are one sediment with their reaction; each is still listed on its own, and the chain verifies", async () => {
+    const { stub, receivers, receipts } = await deliveredTogether(["a", "b", "c"]);
+    expect(receipts.map((r) => [r.key, r.outcome, r.sedimentId])).toEqual([["a", "sealed", 2], ["b", "sealed", 2], ["c", "sealed", 2]]);
+    for (const [i, receiver] of receivers.entries()) expect(await env.LEDGER_ATTRACTOR.getByName(receiver).accounts()).toMatchObject([{ holder: `holder ${i}` }]);
+    const { sediments } = await stub.sediments();
+    expect(sediments).toHaveLength(2);
+    const recorded = sediments[1]!;
+    expect(recorded.origin?.receipt).toBeUndefined();
+    expect(recorded.origin?.receipts?.map((r) => r.key)).toEqual(["a", "b", "c"]);
+    expect(recorded.origin?.receipts).toEqual(receipts.map(({ sedimentId: _, ...r }) => r));
+    // The reaction to all three, applied in the same sediment.
+    expect(recorded.intent.steps.map((s) => s.args)).toEqual(receipts.map((r) => ({ holder: `receipt ${r.messageId}` })));
+    expect(await stub.accounts()).toHaveLength(3);
+    expect(await stub.verify()).toMatchObject({ ok: true, length: 2 });
+    // Nothing is delivered or recorded again: the fallback alarm finds nothing.
+    await runDurableObjectAlarm(stub);
+    expect((await stub.receipts()).receipts).toHaveLength(3);
+    expect((await stub.outbox()).messages).toEqual([]);
+  });
+
+  it("with onReceipts, a refused reaction to one delivery records each receipt on its own, reacted to alone: only the refused one is a Precedent", async () => {
+    const { stub, receipts } = await deliveredTogether(["a", "b:refuse-reaction", "c"]);
+    expect(receipts.map((r) => [r.key, r.outcome])).toEqual([["a", "sealed"], ["b:refuse-reaction", "sealed"], ["c", "sealed"]]);
+    expect(new Set(receipts.map((r) => r.sedimentId)).size).toBe(3);
+    const { sediments } = await stub.sediments();
+    expect(sediments.slice(1).map((s) => [s.origin?.receipt?.key, s.origin?.receipts, s.intent.steps.length])).toEqual([["a", undefined, 1], ["b:refuse-reaction", undefined, 0], ["c", undefined, 1]]);
+    expect((await stub.accounts()).map((a) => a.holder).sort()).toEqual([`receipt ${receipts[0]!.messageId}`, `receipt ${receipts[2]!.messageId}`]);
+    expect((await stub.precedents()).precedents).toMatchObject([{ reason: { kind: "not_found" } }]);
+    expect(await stub.verify()).toMatchObject({ ok: true, length: 4 });
   });
 
   it("an Intent refused after its $send leaves nothing behind: a later send of the same message is stored and delivered", async () => {

@@ -4,9 +4,12 @@ import { inventoryLaw } from "../law.js";
 import type { Env } from "../env.js";
 import { lineMessage } from "./messages.js";
 import { orderNomos } from "./nomos.js";
-import { type Decision, type LineStep, type LineView, onCommit, onLineReceipt, onRelease, onReleasing, type OrderView, type Plan, parseMessageKey } from "./protocol.js";
+import { type Decision, type LineStep, type LineView, onCommit, onLineReceipt, onRelease, onReleasing, type OrderView, type Plan, parseMessageKey, planned } from "./protocol.js";
 import { isFinal, type LineStatus, type OrderStatus } from "./status.js";
 import { COMMIT_MARGIN_SECONDS, lineReservationId, MAX_NOTE, MAX_ORDER_LINES, type OrderLine, OrderTtl, orders, type OrderVocabulary, parseLineReservationId } from "./vocabulary.js";
+
+/** What an order's Intent is built with. */
+type OrderSteps = Parameters<Parameters<typeof buildIntent<OrderVocabulary["operations"]>>[1]>[0];
 
 /** The key of an order's own frozen expiry. */
 const expiryKey = (orderId: string) => `order-expiry:${orderId}`;
@@ -210,25 +213,34 @@ export class OrderAttractor extends Attractor.of(orders)<Env> {
     return this.decide(orderId, (order) => onRelease(order, "cancelled"));
   }
 
-  /** Every receipt about a line: recorded with what it leads to, in one transaction. */
-  protected override onReceipt(receipt: Receipt): Intent | undefined {
-    const parsed = parseMessageKey(receipt.key);
-    if (!parsed) return undefined;
-    const { orderId, lineIndex } = parseLineReservationId(parsed.reservationId);
+  /**
+   * The receipts of one delivery (a decision's messages, answered together): recorded with what
+   * they lead to as one sediment. Each receipt is decided on the order as the ones before it left
+   * it, exactly as if each were recorded alone in turn.
+   */
+  protected override onReceipts(receipts: Receipt[]): Intent | undefined {
+    const now = Date.now();
     // The protocol reads the order and its lines, never the history.
-    const order = this.read(orderId, false);
-    if (!order) return undefined;
-    const seal = receipt.seal;
-    const holdExpiresAt = seal?.success ? (seal.outputs[0] as { expiresAt?: number } | undefined)?.expiresAt : undefined;
-    const reason = seal && !seal.success ? seal.reason.message : receipt.error;
-    const plan = onLineReceipt(
-      order,
-      { kind: parsed.kind, lineIndex, outcome: receipt.outcome, ...(holdExpiresAt === undefined ? {} : { holdExpiresAt }), ...(reason === undefined ? {} : { reason }) },
-      Date.now(),
-    );
+    const orders = new Map<string, OrderState | undefined>();
+    const plans: [OrderState, Plan][] = [];
+    for (const receipt of receipts) {
+      const parsed = parseMessageKey(receipt.key);
+      if (!parsed) continue;
+      const { orderId, lineIndex } = parseLineReservationId(parsed.reservationId);
+      const order = orders.has(orderId) ? orders.get(orderId) : this.read(orderId, false);
+      orders.set(orderId, order);
+      if (!order) continue;
+      const seal = receipt.seal;
+      const holdExpiresAt = seal?.success ? (seal.outputs[0] as { expiresAt?: number } | undefined)?.expiresAt : undefined;
+      const reason = seal && !seal.success ? seal.reason.message : receipt.error;
+      const plan = onLineReceipt(order, { kind: parsed.kind, lineIndex, outcome: receipt.outcome, ...(holdExpiresAt === undefined ? {} : { holdExpiresAt }), ...(reason === undefined ? {} : { reason }) }, now);
+      if (!plan) continue;
+      plans.push([order, plan]);
+      orders.set(orderId, { ...order, ...planned(order, plan) });
+    }
     // Woken once this transaction has committed.
-    if (this.waiting.has(orderId)) queueMicrotask(() => this.wake(orderId));
-    return plan && this.intentOf(order, plan);
+    for (const [orderId, order] of orders) if (order && this.waiting.has(orderId)) queueMicrotask(() => this.wake(orderId));
+    return plans.length === 0 ? undefined : this.intentOf(...plans);
   }
 
   /** Wakes the callers waiting on this order (only them: a shard holds many orders). */
@@ -252,7 +264,7 @@ export class OrderAttractor extends Attractor.of(orders)<Env> {
     const order = this.read(orderId);
     const plan = order && onReleasing(order);
     if (!plan) return order;
-    this.apply(orderId, this.intentOf(order, plan));
+    this.apply(orderId, this.intentOf([order, plan]));
     return this.read(orderId);
   }
 
@@ -261,7 +273,7 @@ export class OrderAttractor extends Attractor.of(orders)<Env> {
     if (!order) return { ok: false, status: 404, code: "not_found", message: `order ${orderId} does not exist` };
     const d = decision(order);
     if (!d.ok) return { ok: false, status: 409, code: "conflict", message: d.reason };
-    if (d.plan) this.apply(orderId, this.intentOf(order, d.plan));
+    if (d.plan) this.apply(orderId, this.intentOf([order, d.plan]));
     return { ok: true, order: present(this.read(orderId)!) };
   }
 
@@ -273,30 +285,29 @@ export class OrderAttractor extends Attractor.of(orders)<Env> {
     return { ...DEFAULT_LIMITS, ...(this.constructor as typeof OrderAttractor).limits };
   }
 
-  /** A plan as one Intent: the order's steps, then its messages. */
-  private intentOf(order: OrderState, plan: Plan): Intent {
-    const holdTtl = Math.min(order.ttlSeconds + COMMIT_MARGIN_SECONDS, MAX_HOLD_SECONDS);
-    const orderId = order.id;
-    return buildIntent(
-      orders,
-      (s) => {
-        const line = plan.line;
-        if (line) {
-          const args = "reason" in line.args && line.args.reason !== undefined ? { ...line.args, reason: fit(line.args.reason) } : line.args;
-          (s[line.op] as (args: LineStep["args"] & { orderId: string }) => unknown)({ orderId, ...args });
-        }
-        if (plan.decideCommit) s.decideCommit({ orderId });
-        if (plan.move) s.moveOrder({ orderId, to: plan.move.to, ...(plan.move.note === undefined ? {} : { note: fit(plan.move.note) }) });
-        if (plan.releasesSent) s.releasesSent({ orderId });
-        if (plan.problem) s.recordProblem({ orderId, problem: fit(plan.problem) });
-        if (plan.cancelExpiry) s.$cancel({ key: expiryKey(orderId) });
-        for (const m of plan.send) this.send(s, m.kind, order.id, order.lines[m.lineIndex]!, holdTtl);
-      },
-      { limits: this.intentLimits },
-    );
+  /** Plans as one Intent: each order's steps, then its messages, in turn. */
+  private intentOf(...plans: [OrderState, Plan][]): Intent {
+    return buildIntent(orders, (s) => plans.forEach(([order, plan]) => this.planSteps(s, order, plan)), { limits: this.intentLimits });
   }
 
-  private send(s: Parameters<Parameters<typeof buildIntent<OrderVocabulary["operations"]>>[1]>[0], kind: Parameters<typeof lineMessage>[0], orderId: string, line: LineView, holdTtl: number): void {
+  /** One plan's steps: the order's, then its messages. */
+  private planSteps(s: OrderSteps, order: OrderState, plan: Plan): void {
+    const holdTtl = Math.min(order.ttlSeconds + COMMIT_MARGIN_SECONDS, MAX_HOLD_SECONDS);
+    const orderId = order.id;
+    const line = plan.line;
+    if (line) {
+      const args = "reason" in line.args && line.args.reason !== undefined ? { ...line.args, reason: fit(line.args.reason) } : line.args;
+      (s[line.op] as (args: LineStep["args"] & { orderId: string }) => unknown)({ orderId, ...args });
+    }
+    if (plan.decideCommit) s.decideCommit({ orderId });
+    if (plan.move) s.moveOrder({ orderId, to: plan.move.to, ...(plan.move.note === undefined ? {} : { note: fit(plan.move.note) }) });
+    if (plan.releasesSent) s.releasesSent({ orderId });
+    if (plan.problem) s.recordProblem({ orderId, problem: fit(plan.problem) });
+    if (plan.cancelExpiry) s.$cancel({ key: expiryKey(orderId) });
+    for (const m of plan.send) this.send(s, m.kind, order.id, order.lines[m.lineIndex]!, holdTtl);
+  }
+
+  private send(s: OrderSteps, kind: Parameters<typeof lineMessage>[0], orderId: string, line: LineView, holdTtl: number): void {
     s.$send({ to: { attractor: this.products, name: line.productId }, key: `${kind}:${line.reservationId}` }, lineMessage(kind, orderId, line, holdTtl));
   }
 

@@ -81,6 +81,12 @@ function after(order: OrderView, step: LineStep | undefined): LineView[] {
   return order.lines.map((l) => (l.index === step.args.lineIndex && status ? { ...l, status } : l));
 }
 
+/** The order as it will be after `plan`: what the next receipt of the same delivery is decided on. */
+export function planned(order: OrderView & { releasesSent: boolean }, plan: Plan): { status: OrderStatus; lines: LineView[]; releasesSent: boolean } {
+  const lines = after(order, plan.line).map((l) => (plan.line?.op === "holdLine" && l.index === plan.line.args.lineIndex ? { ...l, holdExpiresAt: plan.line.args.holdExpiresAt } : l));
+  return { status: plan.move?.to ?? order.status, lines, releasesSent: order.releasesSent || plan.releasesSent === true };
+}
+
 /**
  * What a receipt about one line leads to. A receipt the order no longer needs (a hold that
  * compensation is already releasing, a duplicate) leads to nothing: undefined.

@@ -147,12 +147,7 @@ export class Messages implements FeatureHooks {
   recordReceipt(entry: OutboxRow, answer: { seal: Seal } | { error: string }, react?: (receipt: Receipt) => unknown): RecordedReceipt | undefined {
     const { sealing } = this;
     const now = sealing.host.now();
-    const common = { messageId: entry.messageId, key: entry.key, to: entry.to, sentIn: entry.sentIn, attempts: entry.attempts + 1 };
-    let receipt: Receipt;
-    if ("seal" in answer) {
-      const carried = carriedOf(answer.seal);
-      receipt = { ...common, outcome: answer.seal.success ? "sealed" : "refused", seal: answer.seal, ...(carried ? { carried } : {}) };
-    } else receipt = { ...common, outcome: "undeliverable", error: answer.error };
+    const receipt = receiptOf(entry, answer);
     const record: SealOrigin = { nomos: sealing.held, reforged: false, steps: [], receipt };
     const noSteps: Intent = { v: 1, nomos: sealing.held, steps: [] };
     const alone: Sealable = { admitted: { sent: noSteps, intent: noSteps }, origin: record };
@@ -191,6 +186,45 @@ export class Messages implements FeatureHooks {
   }
 
   /**
+   * Records the answers of one delivery (messages delivered together, answered together) as one
+   * sediment: each message leaves the outbox and keeps its key taken, the receipts are in the
+   * origin (`receipts`, or `receipt` when only one is left), and the Intent `react` returns for
+   * all of them is applied in the same sediment. Exactly what `recordReceipt` records for each,
+   * in one log row instead of one each. A message another delivery settled first is left out.
+   * Undefined when the reaction is refused or `react` throws: nothing is recorded, and the caller
+   * records each receipt on its own (`recordReceipt`), as it would have without the batch.
+   */
+  recordReceipts(answered: readonly { entry: OutboxRow; seal: Seal }[], react: (receipts: Receipt[]) => unknown): RecordedReceipt[] | undefined {
+    const { sealing } = this;
+    const now = sealing.host.now();
+    const all = answered.map(({ entry, seal }) => receiptOf(entry, { seal }));
+    let receipts: Receipt[] = [];
+    let seal: SuccessSeal;
+    try {
+      seal = sealing.apply(() => {
+        const sedimentId = sealing.nextSedimentId();
+        receipts = all.filter((receipt, i) => this.outbox.settle(answered[i]!.entry, receipt.outcome, sedimentId));
+        if (receipts.length === 0) throw new AlreadySettled();
+        const record: SealOrigin = { nomos: sealing.held, reforged: false, steps: [], ...receiptsField(receipts) };
+        const reaction = react(receipts);
+        const noSteps: Intent = { v: 1, nomos: sealing.held, steps: [] };
+        if (reaction === undefined) return { admitted: { sent: noSteps, intent: noSteps }, origin: record };
+        const admitted = sealing.admit(reaction, now);
+        if (!admitted.ok) throw new Refusal(admitted.reason);
+        const earlier = sealing.earlier(admitted.sent);
+        if (earlier && "reason" in earlier) throw new Refusal(earlier.reason);
+        if (earlier) return { admitted: { sent: noSteps, intent: noSteps }, origin: record };
+        return { admitted, origin: { ...(admitted.origin ?? record), ...receiptsField(receipts) } };
+      }, now);
+    } catch (error) {
+      if (error instanceof AlreadySettled) return [];
+      // A refused or throwing reaction: rolled back with everything else, for `recordReceipt` to record one by one.
+      return undefined;
+    }
+    return receipts.map((r) => ({ ...r, sedimentId: seal.sedimentId }));
+  }
+
+  /**
    * A delivery failed unexpectedly (nothing was answered): the message is tried again after a
    * backoff, on its own; after `maxAttempts` in all it is undeliverable (see `recordReceipt`).
    */
@@ -209,6 +243,17 @@ export class Messages implements FeatureHooks {
     return { outcome: "retry", attempts, nextAttemptAt };
   }
 }
+
+/** What became of a message: the receiver's answer, or why there was none after the last attempt. */
+function receiptOf(entry: OutboxRow, answer: { seal: Seal } | { error: string }): Receipt {
+  const common = { messageId: entry.messageId, key: entry.key, to: entry.to, sentIn: entry.sentIn, attempts: entry.attempts + 1 };
+  if (!("seal" in answer)) return { ...common, outcome: "undeliverable", error: answer.error };
+  const carried = carriedOf(answer.seal);
+  return { ...common, outcome: answer.seal.success ? "sealed" : "refused", seal: answer.seal, ...(carried ? { carried } : {}) };
+}
+
+/** The receipts a sediment records, in its origin: one as `receipt`, the shape every receipt had before deliveries were recorded together. */
+const receiptsField = (receipts: Receipt[]): Pick<SealOrigin, "receipt" | "receipts"> => (receipts.length === 1 ? { receipt: receipts[0]! } : { receipts });
 
 /** How the receiver carried a message sent under an older law: the most severe Connection that decided it. */
 function carriedOf(seal: Seal): ConnectionType | undefined {

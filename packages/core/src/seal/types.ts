@@ -83,8 +83,11 @@ export type Verification =
   | { ok: true; length: number; head: string; verifiedThrough: number; checkpoint: Checkpoint | null }
   | { ok: false; brokenAt: number; length: number };
 
-/** How a sediment came to be; a receipt's sediment also carries the receipt, so the answer is on the record. */
-export type SealOrigin = Origin & { receipt?: Receipt };
+/**
+ * How a sediment came to be; a receipt's sediment also carries the receipt, so the answer is on
+ * the record: `receipt` for one, `receipts` for the answers of one delivery recorded together.
+ */
+export type SealOrigin = Origin & { receipt?: Receipt; receipts?: Receipt[] };
 
 /** A message as the receiver gets it: the Intent, its key, and where it was sent from. */
 export interface Message {

@@ -154,8 +154,19 @@ export class OutboxStore {
     return times.length > 0 ? Math.min(...times) : undefined;
   }
 
-  due(now: number, limit: number): OutboxRow[] {
-    return this.db.exec(`${SELECT} WHERE next_attempt_at <= ? ORDER BY next_attempt_at, message_id LIMIT ?`, [now, limit]).map(entryOf);
+  /**
+   * Due messages free to take, at most `limit`, in the order they are due. The leased ones are
+   * told apart by id from the due index alone: only the messages taken are read whole (their
+   * Intents parsed), not the ones in flight before them.
+   */
+  private due(now: number, limit: number, free: (messageId: number) => boolean): OutboxRow[] {
+    const ids = this.db
+      .exec(`SELECT message_id FROM _noema_outbox WHERE next_attempt_at <= ? ORDER BY next_attempt_at, message_id LIMIT ?`, [now, limit + this.leased.size])
+      .map((r) => Number(r.message_id))
+      .filter(free)
+      .slice(0, limit);
+    if (ids.length === 0) return [];
+    return this.db.exec(`${SELECT} WHERE message_id IN (SELECT value FROM json_each(?)) ORDER BY next_attempt_at, message_id`, [JSON.stringify(ids)]).map(entryOf);
   }
 
   /**
@@ -165,8 +176,7 @@ export class OutboxStore {
    */
   take(now: number, limit: number, until: number, recheck?: number): OutboxRow[] {
     for (const lease of this.leased.values()) if (lease.recheck !== undefined && lease.recheck <= now) delete lease.recheck;
-    const free = (e: OutboxRow) => (this.leased.get(e.messageId)?.until ?? 0) <= now;
-    const taken = this.due(now, limit + this.leased.size).filter(free).slice(0, limit);
+    const taken = this.due(now, limit, (messageId) => (this.leased.get(messageId)?.until ?? 0) <= now);
     for (const t of taken) this.leased.set(t.messageId, recheck === undefined ? { until } : { until, recheck });
     return taken;
   }

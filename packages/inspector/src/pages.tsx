@@ -318,11 +318,21 @@ interface MessageOrigin {
 /** Where an Intent came from, when not sent as it is under the law it ran on. */
 function Origin({ sediment: { origin: o }, peer }: { sediment: Sediment; peer: PeerLink }) {
   const message = o && "message" in o ? (o as { message?: MessageOrigin }).message : undefined;
-  const receipt = o && "receipt" in o ? (o as { receipt?: { messageId?: number; outcome?: string } }).receipt : undefined;
+  type Answer = { messageId?: number; outcome?: string };
+  const receipt = o && "receipt" in o ? (o as { receipt?: Answer }).receipt : undefined;
   if (receipt) {
     return (
       <span class="badge origin" data-origin="receipt">
         receipt of message #{receipt.messageId}: {receipt.outcome}
+      </span>
+    );
+  }
+  // The receipts of one delivery, recorded together.
+  const receipts = o && "receipts" in o ? (o as { receipts?: Answer[] }).receipts : undefined;
+  if (receipts) {
+    return (
+      <span class="badge origin" data-origin="receipts">
+        receipts of messages {receipts.map((r) => `#${r.messageId}: ${r.outcome}`).join(", ")}
       </span>
     );
   }

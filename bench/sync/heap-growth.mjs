@@ -10,7 +10,8 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { devServer } from "../dev.mjs";
-import { BENCH_HELLO } from "./measure.mjs";
+import { openInspector } from "../inspector.mjs";
+import { subscribe, writes } from "./one-subscriber.mjs";
 
 const [distArg, side, n = "1000"] = process.argv.slice(2);
 if (!distArg || (side !== "noema" && side !== "hand")) {
@@ -26,59 +27,18 @@ const { post, stop } = dev;
 process.on("exit", stop);
 for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => process.exit(130));
 
-async function subscribe(name) {
-  const path = side === "noema" ? `/api/products/${name}/sync?token=bench-token` : `/sync/hand/${name}`;
-  const ws = new globalThis.WebSocket(`${dev.url.replace(/^http/, "ws")}${path}`);
-  let waiter;
-  await new Promise((ready, fail) => {
-    ws.addEventListener("open", () => (side === "noema" ? ws.send(BENCH_HELLO) : ready()));
-    ws.addEventListener("message", (e) => {
-      const text = String(e.data);
-      if (text.startsWith('{"t":"snapshot"')) ready();
-      else if (text.startsWith('{"t":"diff"') || text.startsWith('{"t":"row"')) waiter?.();
-    });
-    ws.addEventListener("error", () => fail(new Error(`WebSocket ${path} failed`)));
-  });
-  return { ws, next: () => new Promise((ok) => (waiter = ok)) };
-}
-
-async function writes(name, sub, count) {
-  for (let i = 0; i < count; i++) {
-    const got = sub.next();
-    await post("/sync-write", { target, name });
-    await got;
-  }
-}
-
-/** An inspector session that also collects a heap snapshot's chunks. */
+/** An inspector session that also takes heap snapshots, collected from their chunks. */
 async function inspector(url) {
-  const socket = new globalThis.WebSocket(url, { headers: { Origin: "http://127.0.0.1" } });
-  await new Promise((ok, fail) => {
-    socket.onopen = ok;
-    socket.onerror = () => fail(new Error(`cannot open the inspector at ${url}`));
-  });
-  let next = 0;
   let chunks = [];
-  const waiting = new Map();
-  socket.onmessage = (event) => {
-    const m = JSON.parse(event.data);
+  const session = await openInspector(url, { Origin: "http://127.0.0.1" }, (m) => {
     if (m.method === "HeapProfiler.addHeapSnapshotChunk") chunks.push(m.params.chunk);
-    else if (m.id !== undefined) {
-      waiting.get(m.id)?.(m);
-      waiting.delete(m.id);
-    }
-  };
-  const send = (method, params = {}) =>
-    new Promise((ok) => {
-      waiting.set(++next, ok);
-      socket.send(JSON.stringify({ id: next, method, params }));
-    });
+  });
   const snapshot = async () => {
     chunks = [];
-    await send("HeapProfiler.takeHeapSnapshot", { reportProgress: false });
+    await session.send("HeapProfiler.takeHeapSnapshot", { reportProgress: false });
     return JSON.parse(chunks.join(""));
   };
-  return { send, snapshot, close: () => socket.close() };
+  return { ...session, snapshot };
 }
 
 /** A snapshot's nodes as arrays, and its edges reversed (who retains each node). */
@@ -138,15 +98,15 @@ try {
   await dev.ready();
   const name = `growth-${side}-${Date.now().toString(36)}`;
   await post("/sync-setup", { target, name });
-  const sub = await subscribe(name);
-  await writes(name, sub, WARMUP);
+  const sub = await subscribe(dev.url, side, name);
+  await writes(post, target, name, sub, WARMUP);
   const [t] = await (await fetch(`http://127.0.0.1:${dev.inspectorPort}/json`)).json();
   const ins = await inspector(t.webSocketDebuggerUrl);
   await ins.send("HeapProfiler.enable");
   const before = index(await ins.snapshot());
   const known = new Set(before.nodes.id);
   const count = Number(n);
-  await writes(name, sub, count);
+  await writes(post, target, name, sub, count);
   const after = index(await ins.snapshot());
   ins.close();
   sub.ws.close(1000);

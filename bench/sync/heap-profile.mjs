@@ -16,7 +16,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { devServer } from "../dev.mjs";
 import { openInspector } from "../inspector.mjs";
-import { BENCH_HELLO } from "./measure.mjs";
+import { subscribe, writes } from "./one-subscriber.mjs";
 
 const [distArg, side, n = "500", out = join(tmpdir(), `noema-sync-${side}.heapprofile`)] = process.argv.slice(2);
 if (!distArg || (side !== "noema" && side !== "hand")) {
@@ -34,31 +34,6 @@ const dev = devServer(distArg, tmp, { inspector: true });
 const { post, stop } = dev;
 process.on("exit", stop);
 for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => process.exit(130));
-
-/** One subscriber on `name`; `next()` resolves at its next update frame. */
-async function subscribe(name) {
-  const path = side === "noema" ? `/api/products/${name}/sync?token=bench-token` : `/sync/hand/${name}`;
-  const ws = new globalThis.WebSocket(`${dev.url.replace(/^http/, "ws")}${path}`);
-  let waiter;
-  await new Promise((ready, fail) => {
-    ws.addEventListener("open", () => (side === "noema" ? ws.send(BENCH_HELLO) : ready()));
-    ws.addEventListener("message", (e) => {
-      const text = String(e.data);
-      if (text.startsWith('{"t":"snapshot"')) ready();
-      else if (text.startsWith('{"t":"diff"') || text.startsWith('{"t":"row"')) waiter?.();
-    });
-    ws.addEventListener("error", () => fail(new Error(`WebSocket ${path} failed`)));
-  });
-  return { ws, next: () => new Promise((ok) => (waiter = ok)) };
-}
-
-async function writes(name, sub, count) {
-  for (let i = 0; i < count; i++) {
-    const got = sub.next();
-    await post("/sync-write", { target, name });
-    await got;
-  }
-}
 
 /** Bytes per write by function name (anonymous ones by line), self and inclusive (once per stack). */
 function byFunction(profile, count) {
@@ -90,8 +65,8 @@ try {
   await dev.ready();
   const name = `heap-${side}-${Date.now().toString(36)}`;
   await post("/sync-setup", { target, name });
-  const sub = await subscribe(name);
-  await writes(name, sub, WARMUP);
+  const sub = await subscribe(dev.url, side, name);
+  await writes(post, target, name, sub, WARMUP);
   const [t] = await (await fetch(`http://127.0.0.1:${dev.inspectorPort}/json`)).json();
   // wrangler's inspector proxy accepts local origins only.
   const { send, close } = await openInspector(t.webSocketDebuggerUrl, { Origin: "http://127.0.0.1" });
@@ -103,7 +78,7 @@ try {
     ["live", false],
   ]) {
     await send("HeapProfiler.startSampling", { samplingInterval: SAMPLE_BYTES, includeObjectsCollectedByMajorGC: collected, includeObjectsCollectedByMinorGC: collected });
-    await writes(name, sub, count);
+    await writes(post, target, name, sub, count);
     // A heap snapshot collects all garbage first (workerd's inspector does not answer HeapProfiler.collectGarbage).
     if (!collected) await send("HeapProfiler.takeHeapSnapshot", { reportProgress: false });
     const { result } = await send("HeapProfiler.stopSampling");

@@ -34,6 +34,12 @@ describe("$send", () => {
     expect(operationsOf(intent)).toEqual(["openAccount"]);
     expect(Object.keys(intentSieve(ledger, intent)).some((k) => k.includes("addNote"))).toBe(false);
     expect(parseIntent(ledger, JSON.parse(JSON.stringify(intent)))).toMatchObject({ ok: true });
+    // The very object, not a copy: the sending Attractor's check against the target's law then knows it checked.
+    expect((intent.steps[1]!.args as unknown as { intent: Intent }).intent).toBe(note);
+    // An Intent not built (a copy, as from RPC) is carried as parsed, not as given.
+    const copy = JSON.parse(JSON.stringify(note)) as Intent;
+    const parsed = parseIntent(ledger, { v: 1, steps: [{ op: "$send", args: { to, intent: copy } }] });
+    expect(parsed.ok && (parsed.value.steps[0]!.args as unknown as { intent: Intent }).intent).not.toBe(copy);
   });
 
   it("refuses a message without its law's stamp, with its own idempotency key, a bad key or unknown fields, naming the field", () => {

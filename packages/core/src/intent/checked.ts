@@ -21,6 +21,11 @@ export function recordChecked(intent: Intent, vocabulary: Vocabulary, limits: In
   checked.set(intent, { vocabulary, limits });
 }
 
+/** Whether `value` is an Intent recorded as checked (against any vocabulary): deep-frozen, so it may be passed on as is. */
+export function isRecordedChecked(value: unknown): boolean {
+  return value !== null && typeof value === "object" && checked.has(value);
+}
+
 /** Whether `input` is an Intent the builder checked against this vocabulary, under limits at least as strict. */
 export function wasChecked(input: unknown, vocabulary: Vocabulary, limits: IntentLimits): input is Intent {
   if (input === null || typeof input !== "object") return false;

@@ -2,6 +2,7 @@ import * as z from "#zod";
 import { canonicalJson } from "../canonical/index.js";
 import { type BuiltinStep, explainedValue, invalidStep, keyIssue, prefixed, splitRefs } from "../builtin/index.js";
 import { type ArgValue, type Intent, type Ref, resolveValue } from "../intent/index.js";
+import { isRecordedChecked } from "../intent/checked.js";
 import { zodIssues } from "../issue/index.js";
 import { MAX_NAME_LENGTH } from "../nomos/index.js";
 import { once } from "../once.js";
@@ -51,7 +52,10 @@ export const sendStep: BuiltinStep = {
     const parsed = sendArgs().safeParse(rest);
     if (!parsed.success) issues.push(...zodIssues(parsed.error, argsAt));
     if (issues.length || !parsed.success) return { ok: false, issues };
-    const out: Record<string, ArgValue> = { to: parsed.data.to, intent: parsed.data.intent as unknown as ArgValue };
+    // A carried Intent built (and frozen) by buildIntent goes on as itself, not as Zod's copy: the sender's check of it
+    // against the target's law (SealMessages.checkMessage) then knows it checked, and parses it no second time.
+    const intent = isRecordedChecked(rest.intent) ? rest.intent : parsed.data.intent;
+    const out: Record<string, ArgValue> = { to: parsed.data.to, intent: intent as unknown as ArgValue };
     const key = refs.key ?? (parsed.data.key as ArgValue | undefined);
     if (key !== undefined) out.key = key;
     return { ok: true, value: out };

@@ -72,7 +72,7 @@ export function nodeSha256(): Sha256Hex | undefined {
 export const hashSha256 = (createHash: NodeCrypto["createHash"]): Sha256Hex => textHash((bytes) => createHash("sha256").update(bytes).digest());
 
 /**
- * Characters hashed in pure JS before node:crypto is loaded. Loading it is the dearest part of a
+ * Bytes hashed in pure JS before node:crypto is loaded. Loading it is the dearest part of a
  * cold Attractor's first request in workerd: `globalThis.process` loads Node's process module and
  * its streams, `node:crypto` more (about 6 ms). A World woken for one Intent never gets there; one
  * that keeps writing passes this within its first dozen Seals, and each Seal after saves a few µs.
@@ -88,26 +88,29 @@ export const coldSha256Hex: Sha256Hex = textHash(sha256Halves);
 
 /**
  * Plugs the fastest SHA-256 this runtime offers into the core's hash port, once per isolate:
- * coldSha256Hex until NATIVE_HASH_AFTER characters were hashed, then node:crypto's, loaded in a
+ * sha256Halves until NATIVE_HASH_AFTER bytes were hashed, then node:crypto's, loaded in a
  * timer after the event that passed it: between requests, not inside one (the core's pure-JS
- * hash where there is no node:crypto).
+ * hash where there is no node:crypto). Made by `textHash`, so the core hashes a sediment's
+ * pieces without joining them (`joinedHash`) from the first Seal on.
  */
 export function installFastHash(): void {
   if (installed) return;
   installed = true;
   let hashed = 0;
-  useSha256((text) => {
-    hashed += text.length;
-    if (hashed > NATIVE_HASH_AFTER && hashed - text.length <= NATIVE_HASH_AFTER) {
-      // undefined (no node:crypto) puts the pure-JS one back for good.
-      setTimeout(() => {
-        const hash = nodeSha256();
-        useSha256(hash);
-        native = hash !== undefined;
-      }, 0);
-    }
-    return coldSha256Hex(text);
-  });
+  useSha256(
+    textHash((bytes) => {
+      hashed += bytes.length;
+      if (hashed > NATIVE_HASH_AFTER && hashed - bytes.length <= NATIVE_HASH_AFTER) {
+        // undefined (no node:crypto) puts the pure-JS one back for good.
+        setTimeout(() => {
+          const hash = nodeSha256();
+          useSha256(hash);
+          native = hash !== undefined;
+        }, 0);
+      }
+      return sha256Halves(bytes);
+    }),
+  );
 }
 
 /** Whether this isolate's hash port has moved to node:crypto's hash (see installFastHash). */

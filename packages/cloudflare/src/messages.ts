@@ -91,7 +91,7 @@ export function messagesChore(
   react: (receipt: Receipt) => unknown,
   attractor: string,
   settled: () => void = () => {},
-  /** The reaction to the answers of one delivery together (`onReceipts`): they are then recorded as one sediment. */
+  /** The reaction to the answers of one delivery together (`onReceipts`): with immediate delivery, they are then recorded as one sediment. */
   reactAll?: (receipts: Receipt[]) => unknown,
 ): AlarmChore {
   const messages = sedimenter.features.messages;
@@ -114,8 +114,8 @@ export function messagesChore(
       messages.recordReceipt(entry, { seal: answer }, react);
     } catch (error) {
       // The hook threw, so nothing was recorded: the receipt is asked for again later (the receiver answers the same).
-      console.error(`noema: ${attractor} onReceipt failed for message ${entry.messageId}; retrying:`, error);
-      messages.deliveryFailed(entry, `onReceipt failed: ${text(error)}`, { firstBackoffMs: delivery.firstBackoffMs, counted: false });
+      console.error(`noema: ${attractor} receipt hook failed for message ${entry.messageId}; retrying:`, error);
+      messages.deliveryFailed(entry, `receipt hook failed: ${text(error)}`, { firstBackoffMs: delivery.firstBackoffMs, counted: false });
     }
   };
   const deliver = async (entry: OutboxRow) => record(entry, await ask(entry));
@@ -125,7 +125,15 @@ export function messagesChore(
    */
   const recordAll = (taken: OutboxRow[], answers: (Seal | { failed: string })[]) => {
     const answered = taken.flatMap((entry, i) => ("failed" in answers[i]! ? [] : [{ entry, seal: answers[i] as Seal }]));
-    const together = reactAll && answered.length > 0 && messages.recordReceipts(answered, reactAll) !== undefined;
+    let together = false;
+    if (reactAll && answered.length > 0) {
+      try {
+        together = messages.recordReceipts(answered, reactAll) !== undefined;
+      } catch (error) {
+        // Said, or a hook that always throws for a batch would lose the batching unseen.
+        console.error(`noema: ${attractor} onReceipts failed for ${answered.length} receipts; recording them one by one:`, error);
+      }
+    }
     taken.forEach((entry, i) => {
       if (!together || "failed" in answers[i]!) record(entry, answers[i]!);
     });

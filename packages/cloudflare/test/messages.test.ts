@@ -1,7 +1,7 @@
 import { abortAllDurableObjects, env, runDurableObjectAlarm, runInDurableObject, SELF } from "cloudflare:test";
 import { AttractorDefinitionError, type ReceiptEntry } from "@noema/cloudflare";
 import { buildIntent, type StepBuilder } from "@noema/core";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { ledger } from "./ledger/vocabulary.js";
 import { MisdeclaredLedger, type SendingLedger } from "./messages/attractors.js";
 
@@ -207,6 +207,21 @@ describe("messages over the generic routes", () => {
     expect((await stub.accounts()).map((a) => a.holder).sort()).toEqual([`receipt ${receipts[0]!.messageId}`, `receipt ${receipts[2]!.messageId}`]);
     expect((await stub.precedents()).precedents).toMatchObject([{ reason: { kind: "not_found" } }]);
     expect(await stub.verify()).toMatchObject({ ok: true, length: 4 });
+  });
+
+  it("with onReceipts, a hook that throws for a batch has each receipt recorded on its own, reacted to alone, and the throw logged", async () => {
+    const logged = vi.spyOn(console, "error").mockImplementation(() => {});
+    try {
+      const { stub, receipts } = await deliveredTogether(["a", "b:throw-for-batch", "c"]);
+      expect(new Set(receipts.map((r) => r.sedimentId)).size).toBe(3);
+      const { sediments } = await stub.sediments();
+      expect(sediments.slice(1).map((s) => [s.origin?.receipt?.key, s.origin?.receipts, s.intent.steps.length])).toEqual([["a", undefined, 1], ["b:throw-for-batch", undefined, 1], ["c", undefined, 1]]);
+      expect(await stub.accounts()).toHaveLength(3);
+      expect((await stub.precedents()).precedents).toEqual([]);
+      expect(logged.mock.calls.some(([line]) => String(line).includes("onReceipts failed for 3 receipts"))).toBe(true);
+    } finally {
+      logged.mockRestore();
+    }
   });
 
   it("an Intent refused after its $send leaves nothing behind: a later send of the same message is stored and delivered", async () => {

@@ -221,14 +221,14 @@ export class OrderAttractor extends Attractor.of(orders)<Env> {
   protected override onReceipts(receipts: Receipt[]): Intent | undefined {
     const now = Date.now();
     // The protocol reads the order and its lines, never the history.
-    const orders = new Map<string, OrderState | undefined>();
+    const seen = new Map<string, OrderState | undefined>();
     const plans: [OrderState, Plan][] = [];
     for (const receipt of receipts) {
       const parsed = parseMessageKey(receipt.key);
       if (!parsed) continue;
       const { orderId, lineIndex } = parseLineReservationId(parsed.reservationId);
-      const order = orders.has(orderId) ? orders.get(orderId) : this.read(orderId, false);
-      orders.set(orderId, order);
+      const order = seen.has(orderId) ? seen.get(orderId) : this.read(orderId, false);
+      seen.set(orderId, order);
       if (!order) continue;
       const seal = receipt.seal;
       const holdExpiresAt = seal?.success ? (seal.outputs[0] as { expiresAt?: number } | undefined)?.expiresAt : undefined;
@@ -236,10 +236,10 @@ export class OrderAttractor extends Attractor.of(orders)<Env> {
       const plan = onLineReceipt(order, { kind: parsed.kind, lineIndex, outcome: receipt.outcome, ...(holdExpiresAt === undefined ? {} : { holdExpiresAt }), ...(reason === undefined ? {} : { reason }) }, now);
       if (!plan) continue;
       plans.push([order, plan]);
-      orders.set(orderId, { ...order, ...planned(order, plan) });
+      seen.set(orderId, { ...order, ...planned(order, plan) });
     }
     // Woken once this transaction has committed.
-    for (const [orderId, order] of orders) if (order && this.waiting.has(orderId)) queueMicrotask(() => this.wake(orderId));
+    for (const [orderId, order] of seen) if (order && this.waiting.has(orderId)) queueMicrotask(() => this.wake(orderId));
     return plans.length === 0 ? undefined : this.intentOf(...plans);
   }
 

@@ -10,13 +10,15 @@ export class SendingLedger extends LedgerAttractor {
 /**
  * A ledger whose messages go out right after the transaction that sent them commits, and which
  * reacts to the receipts of one delivery together: it opens an account named after each receipt,
- * and a receipt whose key ends in `:refuse-reaction` adds a deposit to no account (refused).
+ * and a receipt whose key ends in `:refuse-reaction` adds a deposit to no account (refused); a
+ * batch of more than one with a key ending in `:throw-for-batch` throws.
  */
 export class ImmediateLedger extends LedgerAttractor {
   static sends = { LEDGER_ATTRACTOR: ledger };
   static delivery = { immediate: true };
 
   protected override onReceipts(receipts: Receipt[]): Intent | undefined {
+    if (receipts.length > 1 && receipts.some((r) => r.key.endsWith(":throw-for-batch"))) throw new Error("no batches here");
     return buildIntent(ledger, (s) => {
       for (const r of receipts) {
         s.open({ holder: `receipt ${r.messageId}` });

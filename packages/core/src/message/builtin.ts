@@ -53,7 +53,7 @@ export const sendStep: BuiltinStep = {
     if (!parsed.success) issues.push(...zodIssues(parsed.error, argsAt));
     if (issues.length || !parsed.success) return { ok: false, issues };
     // A carried Intent built (and frozen) by buildIntent goes on as itself, not as Zod's copy: the sender's check of it
-    // against the target's law (SealMessages.checkMessage) then knows it checked, and parses it no second time.
+    // against the target's law (Messages.checkMessage) then knows it checked, and parses it no second time.
     const intent = isRecordedChecked(rest.intent) ? rest.intent : parsed.data.intent;
     const out: Record<string, ArgValue> = { to: parsed.data.to, intent: intent as unknown as ArgValue };
     const key = refs.key ?? (parsed.data.key as ArgValue | undefined);

@@ -148,9 +148,6 @@ export class Messages implements FeatureHooks {
     const { sealing } = this;
     const now = sealing.host.now();
     const receipt = receiptOf(entry, answer);
-    const record: SealOrigin = { nomos: sealing.held, reforged: false, steps: [], receipt };
-    const noSteps: Intent = { v: 1, nomos: sealing.held, steps: [] };
-    const alone: Sealable = { admitted: { sent: noSteps, intent: noSteps }, origin: record };
     const settle = () => {
       if (!this.outbox.settle(entry, receipt.outcome, sealing.nextSedimentId())) throw new AlreadySettled();
       if (receipt.outcome !== "undeliverable") return;
@@ -163,14 +160,7 @@ export class Messages implements FeatureHooks {
       seal = sealing.apply(() => {
         settle();
         reaction = react?.(receipt);
-        if (reaction === undefined) return alone;
-        const admitted = sealing.admit(reaction, now);
-        if (!admitted.ok) throw new Refusal(admitted.reason);
-        const earlier = sealing.earlier(admitted.sent);
-        if (earlier && "reason" in earlier) throw new Refusal(earlier.reason);
-        // Already applied under its key: the receipt is recorded alone.
-        if (earlier) return alone;
-        return { admitted, origin: { ...(admitted.origin ?? record), receipt } };
+        return this.receiptSediment({ receipt }, reaction, now);
       }, now);
     } catch (error) {
       if (error instanceof AlreadySettled) return undefined;
@@ -179,7 +169,7 @@ export class Messages implements FeatureHooks {
       seal = sealing.apply(() => {
         settle();
         sealing.log.recordPrecedent(reaction, reason, sealing.held, now, sealing.limits.maxBytes);
-        return alone;
+        return this.receiptSediment({ receipt }, undefined, now);
       }, now);
     }
     return { ...receipt, sedimentId: seal.sedimentId };
@@ -191,8 +181,9 @@ export class Messages implements FeatureHooks {
    * origin (`receipts`, or `receipt` when only one is left), and the Intent `react` returns for
    * all of them is applied in the same sediment. Exactly what `recordReceipt` records for each,
    * in one log row instead of one each. A message another delivery settled first is left out.
-   * Undefined when the reaction is refused or `react` throws: nothing is recorded, and the caller
-   * records each receipt on its own (`recordReceipt`), as it would have without the batch.
+   * Undefined when the reaction is refused, and what `react` threw when it throws: either way
+   * nothing is recorded, and the caller records each receipt on its own (`recordReceipt`), as it
+   * would have without the batch.
    */
   recordReceipts(answered: readonly { entry: OutboxRow; seal: Seal }[], react: (receipts: Receipt[]) => unknown): RecordedReceipt[] | undefined {
     const { sealing } = this;
@@ -205,23 +196,34 @@ export class Messages implements FeatureHooks {
         const sedimentId = sealing.nextSedimentId();
         receipts = all.filter((receipt, i) => this.outbox.settle(answered[i]!.entry, receipt.outcome, sedimentId));
         if (receipts.length === 0) throw new AlreadySettled();
-        const record: SealOrigin = { nomos: sealing.held, reforged: false, steps: [], ...receiptsField(receipts) };
-        const reaction = react(receipts);
-        const noSteps: Intent = { v: 1, nomos: sealing.held, steps: [] };
-        if (reaction === undefined) return { admitted: { sent: noSteps, intent: noSteps }, origin: record };
-        const admitted = sealing.admit(reaction, now);
-        if (!admitted.ok) throw new Refusal(admitted.reason);
-        const earlier = sealing.earlier(admitted.sent);
-        if (earlier && "reason" in earlier) throw new Refusal(earlier.reason);
-        if (earlier) return { admitted: { sent: noSteps, intent: noSteps }, origin: record };
-        return { admitted, origin: { ...(admitted.origin ?? record), ...receiptsField(receipts) } };
+        return this.receiptSediment(receiptsField(receipts), react(receipts), now);
       }, now);
     } catch (error) {
       if (error instanceof AlreadySettled) return [];
-      // A refused or throwing reaction: rolled back with everything else, for `recordReceipt` to record one by one.
-      return undefined;
+      // A refused reaction: rolled back with everything else, for `recordReceipt` to record one by one.
+      if (error instanceof Refusal) return undefined;
+      throw error;
     }
     return receipts.map((r) => ({ ...r, sedimentId: seal.sedimentId }));
+  }
+
+  /**
+   * What a sediment recording receipts holds: the reaction's Intent with the receipts in its
+   * origin; the receipts alone when there is no reaction, or when it was applied under its key
+   * before. A refused reaction throws its Refusal, to roll the sediment back.
+   */
+  private receiptSediment(fields: Pick<SealOrigin, "receipt" | "receipts">, reaction: unknown, now: number): Sealable {
+    const { sealing } = this;
+    const record: SealOrigin = { nomos: sealing.held, reforged: false, steps: [], ...fields };
+    const noSteps: Intent = { v: 1, nomos: sealing.held, steps: [] };
+    const alone: Sealable = { admitted: { sent: noSteps, intent: noSteps }, origin: record };
+    if (reaction === undefined) return alone;
+    const admitted = sealing.admit(reaction, now);
+    if (!admitted.ok) throw new Refusal(admitted.reason);
+    const earlier = sealing.earlier(admitted.sent);
+    if (earlier && "reason" in earlier) throw new Refusal(earlier.reason);
+    if (earlier) return alone;
+    return { admitted, origin: { ...(admitted.origin ?? record), ...fields } };
   }
 
   /**

@@ -424,8 +424,8 @@ export class SedimentLog {
       }
     }
     const params = [entry.sedimentId, entry.hash, entry.timestamp, intentText, stored.nomosVersion, outputsText, this.worldId(entry.worldHash), entry.origin ?? null, entry.idempotencyKey, shapeId];
-    if (columns) for (const p of returning!.params) params.push(p);
-    return this.db.exec(this.appendSql(columns), params)[0] ?? {};
+    // concat makes the array at its size; a push past the literal's 10 slots grew it to 31.
+    return this.db.exec(this.appendSql(columns), columns && returning!.params.length > 0 ? params.concat(returning!.params) : params)[0] ?? {};
   }
 
   /** The log row's INSERT reading `columns`, built once while they stay the same (Workers pays for a statement text built anew). */

@@ -752,6 +752,8 @@ function valuesText(json: string, scan: Scan): string {
 /**
  * Splits canonical JSON into its shape, with each value (after any key not in `keep`, and in
  * arrays) replaced by HOLE, and those values, comma-separated: Intents of one kind share the shape.
+ * `append` makes the same split in steps (scanShape, then shapeText or valuesText) so a known shape
+ * is never written out; this is the split as one call, what the format's tests hold it to.
  */
 export function splitShape(json: string, keep?: readonly string[]): { shape: string; values: string } {
   const scan = new Scan();

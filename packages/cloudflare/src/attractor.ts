@@ -330,8 +330,9 @@ export abstract class Attractor<Env = unknown, L extends Vocabulary | Lineage = 
   }
 
   /**
-   * Your reaction to the receipts of one delivery together (the messages one transaction sent,
-   * answered together): defined, it is used instead of `onReceipt`, and the receipts and the
+   * Your reaction to the receipts of one delivery together (with immediate delivery, the due
+   * messages one delivery took, up to `concurrency`: usually what one transaction sent), answered
+   * together: defined, it is used instead of `onReceipt`, and the receipts and the
    * Intent it returns are recorded as one sediment (`origin.receipts`) instead of one each.
    * Called with one receipt where a message was answered alone. Should the Intent be refused (or
    * the hook throw), each receipt is recorded on its own, with this hook called for it alone.

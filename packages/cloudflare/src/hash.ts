@@ -83,9 +83,6 @@ let installed = false;
 /** Whether the port has node:crypto's hash: set by the timer, once. */
 let native = false;
 
-/** The SHA-256 of a cold isolate: the same hashes as the core's, without its allocations (see cold-sha256.ts). */
-export const coldSha256Hex: Sha256Hex = textHash(sha256Halves);
-
 /**
  * Plugs the fastest SHA-256 this runtime offers into the core's hash port, once per isolate:
  * sha256Halves until NATIVE_HASH_AFTER bytes were hashed, then node:crypto's, loaded in a

@@ -96,7 +96,7 @@ const sameLines = (a: readonly OrderLine[], b: readonly OrderLine[]) =>
 /**
  * The orders of one shard (`orderStub`): each the coordinator of an all-or-nothing commitment over
  * the product Attractors of its lines, by messages. Every decision is one Intent that records it and sends what follows from
- * it; every receipt is reacted to in the transaction that records it (`onReceipt`). The
+ * it; the receipts of one delivery are reacted to in the transaction that records them (`onReceipts`). The
  * protocol's branching is in protocol.ts.
  */
 export class OrderAttractor extends Attractor.of(orders)<Env> {

@@ -174,6 +174,9 @@ const digests = new WeakMap<Sha256Hex, (bytes: Uint8Array) => Uint8Array>();
 /** Bytes written into `scratch` so far by `joinedHash`'s pieces, or -1 once they did not fit. */
 let written = -1;
 
+const isHighSurrogate = (c: number) => c >= 0xd800 && c <= 0xdbff;
+const isLowSurrogate = (c: number) => c >= 0xdc00 && c <= 0xdfff;
+
 /** Writes a text's UTF-8 into `scratch` at `written`, as TextEncoder would (a lone surrogate as U+FFFD). */
 function writeUtf8(text: string): void {
   if (written < 0 || written + text.length * UTF8_BYTES_PER_UNIT > SCRATCH_BYTES) {
@@ -190,7 +193,7 @@ function writeUtf8(text: string): void {
     } else {
       if (c >= 0xd800 && c <= 0xdfff) {
         const low = i + 1 < text.length ? text.charCodeAt(i + 1) : 0;
-        if (c <= 0xdbff && low >= 0xdc00 && low <= 0xdfff) {
+        if (isHighSurrogate(c) && isLowSurrogate(low)) {
           const point = 0x10000 + ((c - 0xd800) << 10) + (low - 0xdc00);
           scratch[at++] = 0xf0 | (point >> 18);
           scratch[at++] = 0x80 | ((point >> 12) & 0x3f);
@@ -209,16 +212,11 @@ function writeUtf8(text: string): void {
   written = at;
 }
 
-const isLowSurrogate = (c: number) => c >= 0xdc00 && c <= 0xdfff;
-
 /** Whether the text before piece `i` (the pieces before it, empty ones skipped) ends with a high surrogate. */
 function endsHigh(pieces: readonly string[], i: number): boolean {
   for (let j = i - 1; j >= 0; j--) {
     const p = pieces[j]!;
-    if (p.length > 0) {
-      const c = p.charCodeAt(p.length - 1);
-      return c >= 0xd800 && c <= 0xdbff;
-    }
+    if (p.length > 0) return isHighSurrogate(p.charCodeAt(p.length - 1));
   }
   return false;
 }

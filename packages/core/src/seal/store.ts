@@ -604,7 +604,7 @@ interface Shape {
   hash: number;
 }
 
-/** The stored shapes by id, and their ids by hash (see shapeHash); `unsettled` were stored by the running transaction. */
+/** The stored shapes by id, and their ids by hash (see FNV_BASIS); `unsettled` were stored by the running transaction. */
 interface Shapes {
   byId: Map<number, Shape>;
   byHash: Map<number, number[]>;
@@ -615,7 +615,7 @@ interface Shapes {
 export const MAX_SHAPES = 256;
 /** Marks a value left out of a shape: canonical JSON never holds a raw control character. */
 export const HOLE = "\u0001";
-const HOLE_CODE = 1;
+const HOLE_CODE = HOLE.charCodeAt(0);
 /** Between a shape's Intent and its outputs, in the text its hash is taken of. */
 const SHAPE_JOIN_CODE = 2;
 /** Values an Intent keeps in its shape: after these keys they name its structure (operations, references, version), not its data. */

@@ -327,12 +327,14 @@ function Origin({ sediment: { origin: o }, peer }: { sediment: Sediment; peer: P
       </span>
     );
   }
-  // The receipts of one delivery, recorded together.
+  // The receipts of one delivery, recorded together: grouped by outcome, so a usual delivery reads as one short line.
   const receipts = o && "receipts" in o ? (o as { receipts?: Answer[] }).receipts : undefined;
   if (receipts) {
+    const byOutcome = new Map<string | undefined, string[]>();
+    for (const r of receipts) byOutcome.set(r.outcome, [...(byOutcome.get(r.outcome) ?? []), `#${r.messageId}`]);
     return (
       <span class="badge origin" data-origin="receipts">
-        receipts of messages {receipts.map((r) => `#${r.messageId}: ${r.outcome}`).join(", ")}
+        receipts of messages {[...byOutcome].map(([outcome, ids]) => `${ids.join(", ")}: ${outcome}`).join("; ")}
       </span>
     );
   }

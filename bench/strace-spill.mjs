@@ -56,6 +56,8 @@ function spilledPages(line) {
   const data = /, "((?:[^"\\]|\\.)*)"(?:\.\.\.)?, \d+, 0\)/.exec(line)?.[1];
   if (data === undefined) return undefined;
   const b = straceBytes(data);
+  // A trace without the bytes (no STRACE_PAGES=1) shows 32 of them, which name no page.
+  if (b.length < 4 + PAGE) return undefined;
   const pages = [];
   for (let at = 0; at + 4 <= b.length; at += 4 + PAGE) {
     const page = ((b[at] << 24) | (b[at + 1] << 16) | (b[at + 2] << 8) | b[at + 3]) >>> 0;

@@ -291,6 +291,8 @@ async function coldStart({ target, tmp, sample, workerd, track }) {
     await send(base, target.request);
     const firstMs = performance.now() - t0 - listenMs;
     const firstCpuMs = cpuMs(child.pid) - cpu0;
+    // Traced, V8's lines before this one came from module evaluation and the first request.
+    if (traced) process.stderr.write(`${target.label} #${sample}: (first request answered)\n`);
     const t2 = performance.now();
     await send(base, target.second ?? target.request);
     return { listenMs, firstMs, totalMs: listenMs + firstMs, secondMs: performance.now() - t2, firstCpuMs };

@@ -5,6 +5,7 @@
 //   PROFILE_MINIFY=0 ...   the same bundle unminified (wrangler's `minify` off), for readable names
 //   PROFILE_CALLERS=<text> ...   also the self samples of functions whose name holds <text> (as printed
 //                                below, `name module:line`), by their callers two frames up
+//   PROFILE_ROWS=<n> ...   rows per table (default 30)
 //   PROFILE_HEAP=1 ...   what allocates instead of what runs: V8's sampling heap profiler, one sample
 //                        per HEAP_UNIT bytes allocated (collected or not), by the same modules and functions
 //
@@ -40,7 +41,7 @@ const SAMPLE_US = 50;
 const HEAP = process.env.PROFILE_HEAP === "1";
 /** Bytes per sample with PROFILE_HEAP. */
 const HEAP_UNIT = 64;
-const ROWS = 30;
+const ROWS = Number(process.env.PROFILE_ROWS ?? 30);
 const REQUESTS = {
   unrouted: { method: "GET", path: "/__noema_bench_unrouted" },
   first: { method: "POST", path: "/counters/c1/add", body: JSON.stringify({ amount: 2 }) },

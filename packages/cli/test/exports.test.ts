@@ -59,14 +59,14 @@ describe("entry points", () => {
     expect(exportsOf(here("../../core/src/runtime.ts"))).toStrictEqual([
     "type AlarmChore", "type AppliedNomos", "applyLineage", "Archive", "type ArchiveBreak", "type ArchivedSegment",
     "type ArchivedVerification", "type ArchiveOptions", "type ArchiveReport", "audit", "AUDIT_PAGE",
-    "type AuditFinding", "type AuditPage", "balanceMarks", "bindParams", "type CapturedSediment", "carry", "type ChainLink",
+    "type AuditFinding", "type AuditPage", "balanceMarks", "bindParams", "builtinSha256Hex", "type CapturedSediment", "carry", "type ChainLink",
     "ChangeCapture", "createInternalTables", "DEFAULT_PAGE", "DEFAULT_PRECEDENT_RETENTION_MS",
     "DEFAULT_SEGMENT_AGE_MS", "DEFAULT_SEGMENT_ENTRIES", "FULL_VERIFY_EVERY", "GENESIS_HASH", "type HeldTable", "installScopes",
     "intentSieve", "interpret", "isBuiltinOp", "MAX_MESSAGE_ATTEMPTS", "MAX_PAGE", "MESSAGE_BATCH",
-    "MESSAGE_CONCURRENCY", "MigrationError", "type MigrationState", "movedBalance", "nobleSha256Hex", "nomosHistory",
+    "MESSAGE_CONCURRENCY", "MigrationError", "type MigrationState", "movedBalance", "nomosHistory",
     "type ObjectStorePort", "once", "operationHash", "type OutboxEntry", "OutboxStore", "parseClaimedOnce", "predictionPlan", "type PredictionPlan", "type PublishedTable",
     "type ReceiptRecord", "Refusal", "Sedimenter", "type SedimenterOptions", "sedimentHash", "type SedimentHost",
-    "SedimentLog", "type SegmentKind", "type SegmentManifest", "type Sha256Hex", "type SqlExecutor", "sqlValueOf", "SYNC_DDL",
+    "SedimentLog", "type SegmentKind", "type SegmentManifest", "sha256Halves", "type Sha256Hex", "type SqlExecutor", "sqlValueOf", "SYNC_DDL",
     "SYNC_RETAINED", "tablesOfInvariants", "textHash", "type UnseenElement", "useSha256", "Verifier", "type VerifyPass",
     "type VerifySlice", "WAKE_BATCH",
     ]);

@@ -1,5 +1,4 @@
-import { nobleSha256Hex, type Sha256Hex, textHash, useSha256 } from "@noema/core/runtime";
-import { sha256Halves } from "./cold-sha256.js";
+import { builtinSha256Hex, type Sha256Hex, sha256Halves, textHash, useSha256 } from "@noema/core/runtime";
 
 /** The part of node:crypto the hash port uses. */
 interface NodeCrypto {
@@ -41,14 +40,14 @@ export function handleSha256(createHash: NodeCrypto["createHash"]): Sha256Hex | 
       const digest = handle.digest();
       return digest instanceof Uint8Array ? digest : new Uint8Array(digest);
     });
-    return hash(PROBE) === nobleSha256Hex(PROBE) ? hash : undefined;
+    return hash(PROBE) === builtinSha256Hex(PROBE) ? hash : undefined;
   } catch {
     return undefined;
   }
 }
 
 /**
- * node:crypto's SHA-256 (native, synchronous in workerd, about 3× the pure-JS one on a
+ * node:crypto's SHA-256 (native, synchronous in workerd, several times the pure-JS one on a
  * sediment), reached through `process.getBuiltinModule` rather than an import, so a Worker
  * without `nodejs_compat` still loads and keeps the pure-JS hash. Undefined where absent.
  * It is fed bytes and returns bytes: workerd's Buffer conversions of a text in and of hex

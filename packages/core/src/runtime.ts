@@ -7,7 +7,8 @@
 // The ports a host provides, and the hashing hook.
 export { type AlarmChore, type SedimentHost, type SqlExecutor, sqlValueOf } from "./host/index.js";
 export { once } from "./once.js";
-export { nobleSha256Hex, type Sha256Hex, textHash, useSha256 } from "./canonical/index.js";
+export { builtinSha256Hex, type Sha256Hex, textHash, useSha256 } from "./canonical/index.js";
+export { sha256Halves } from "./canonical/sha256.js";
 
 // The Sedimenter, its log and the law it holds.
 export { type ReceiptRecord, Sedimenter, type SedimenterOptions } from "./seal/sedimenter.js";

@@ -2,7 +2,7 @@ import fc from "fast-check";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex, utf8ToBytes } from "@noble/hashes/utils.js";
 import { describe, expect, it } from "vitest";
-import { canonicalJson, contentHash, joinedHash, normalizeSql, sameJson, sha256Hex, textHash, useSha256 } from "../src/canonical/index.js";
+import { canonicalJson, contentHash, joinedHash, normalizeSql, sameJson, sha256Hex, textHash, useSha256, utf8Length } from "../src/canonical/index.js";
 import { canonicalSedimentText, hashCanonicalSediment } from "../src/seal/chain.js";
 
 /** Rebuilds a JSON value with every object's keys in a random order. */
@@ -194,6 +194,22 @@ describe("sha256Hex and contentHash", () => {
     fc.assert(
       fc.property(fc.string({ unit: "binary", maxLength: 6000 }), (text) => {
         expect(sha256Hex(text)).toBe(noble(text));
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it("hashes as noble does at every length of a block's padding (the built-in SHA-256 on 16-bit halves)", () => {
+    const noble = (text: string) => bytesToHex(sha256(utf8ToBytes(text)));
+    // Lengths 55 and 56 split where the length's 8 bytes still fit in the last block; 64 fills it.
+    for (let n = 0; n <= 200; n++) expect(sha256Hex("a".repeat(n))).toBe(noble("a".repeat(n)));
+  });
+
+  it("counts UTF-8 bytes as TextEncoder writes them, short or long", () => {
+    for (const text of ["", "abc", "é", "\ud83d", "a\udc00b", "😀".repeat(10), "x".repeat(5462), "é".repeat(6000)]) expect(utf8Length(text)).toBe(utf8ToBytes(text).length);
+    fc.assert(
+      fc.property(fc.string({ unit: "binary", maxLength: 7000 }), (text) => {
+        expect(utf8Length(text)).toBe(utf8ToBytes(text).length);
       }),
       { numRuns: 200 },
     );

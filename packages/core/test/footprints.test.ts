@@ -10,7 +10,7 @@ import { defineNomos, defineVocabulary, integer, NomosDefinitionError, operation
 import { sieveOf } from "../src/sieve/index.js";
 import { type FootprintReader, lawText } from "../src/footprint/index.js";
 import { footprintLaws, footprintTable } from "../src/sql.js";
-import { nobleSha256Hex, useSha256 } from "../src/runtime.js";
+import { builtinSha256Hex, useSha256 } from "../src/runtime.js";
 
 interface Registry {
   reader?: FootprintReader;
@@ -66,7 +66,7 @@ function countHashes(): { count: number } {
   const hashes = { count: 0 };
   useSha256((text) => {
     hashes.count++;
-    return nobleSha256Hex(text);
+    return builtinSha256Hex(text);
   });
   return hashes;
 }
@@ -108,7 +108,7 @@ describe("generated footprints (a Worker without the SQL parser)", () => {
     expect(() => defineVocabulary(nomos, ops("id"))).not.toThrow();
     expect(Object.keys(table)).toEqual([nomos.hash]);
     expect(hashes.count).toBe(0);
-    expect(nomos.hash).toBe(nobleSha256Hex(lawText(nomos)!));
+    expect(nomos.hash).toBe(builtinSha256Hex(lawText(nomos)!));
   });
 
   it("with the parser installed (noema build), the law is hashed: a hash edited into the generated file is not written out again", () => {

@@ -1,5 +1,4 @@
-import { sha256 } from "@noble/hashes/sha2.js";
-import { bytesToHex, utf8ToBytes } from "@noble/hashes/utils.js";
+import { sha256Halves } from "./sha256.js";
 
 /**
  * A JSON value: what may cross the wire or go into storage. The array and object cases are
@@ -138,21 +137,37 @@ function sortedInPlace(keys: string[]): string[] {
   return keys;
 }
 
-/**
- * The WHATWG encoder, which every runtime the core runs on has (noble's `utf8ToBytes` uses it
- * too). Declared here because the core is compiled without DOM or runtime types.
- */
-declare const TextEncoder: new () => { encodeInto(source: string, destination: Uint8Array): { read: number; written: number } };
+/** The WHATWG encoder, which every runtime the core runs on has. Declared here because the core is compiled without DOM or runtime types. */
+declare const TextEncoder: new () => { encode(source: string): Uint8Array; encodeInto(source: string, destination: Uint8Array): { read: number; written: number } };
 
 /** UTF-8 takes at most 3 bytes per UTF-16 code unit. */
 const UTF8_BYTES_PER_UNIT = 3;
 /** Texts up to this many bytes are encoded into one reused buffer; longer ones get their own, so it never grows large. */
 const SCRATCH_BYTES = 16 * 1024;
-// One encoder and one buffer for every hash: `utf8ToBytes` makes a TextEncoder and copies its
-// output on each call, a quarter of the time it takes to hash a sediment. sha256 is synchronous,
-// so nothing else can use the buffer before the hash is done.
+// One encoder and one buffer for every hash: a TextEncoder made and its output copied per call
+// was a quarter of the time it takes to hash a sediment. Hashes are synchronous, so nothing else
+// can use the buffer before one is done.
 const encoder = new TextEncoder();
 const scratch = new Uint8Array(SCRATCH_BYTES);
+
+/** Bytes of a text's UTF-8, as TextEncoder writes it, counted without keeping them. */
+export function utf8Length(text: string): number {
+  return text.length * UTF8_BYTES_PER_UNIT > SCRATCH_BYTES ? encoder.encode(text).length : encoder.encodeInto(text, scratch).written;
+}
+
+/** Uint8Array's own hex, where the runtime has it (workerd does). */
+const nativeHex = (Uint8Array.prototype as { toHex?: (this: Uint8Array) => string }).toHex;
+/** Hex of each byte value, made the first time a runtime without `toHex` needs it. */
+let hexes: string[] | undefined;
+
+/** Lower-case hex of a digest. */
+function bytesToHex(bytes: Uint8Array): string {
+  if (nativeHex) return nativeHex.call(bytes);
+  const table = (hexes ??= Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0")));
+  let hex = "";
+  for (let i = 0; i < bytes.length; i++) hex += table[bytes[i]!];
+  return hex;
+}
 
 /**
  * A text hash made of a synchronous bytes hash: the text's UTF-8 goes into the one reused
@@ -160,7 +175,7 @@ const scratch = new Uint8Array(SCRATCH_BYTES);
  */
 export function textHash(digest: (bytes: Uint8Array) => Uint8Array): Sha256Hex {
   const hash: Sha256Hex = (text) => {
-    if (text.length * UTF8_BYTES_PER_UNIT > SCRATCH_BYTES) return bytesToHex(digest(utf8ToBytes(text)));
+    if (text.length * UTF8_BYTES_PER_UNIT > SCRATCH_BYTES) return bytesToHex(digest(encoder.encode(text)));
     const { written } = encoder.encodeInto(text, scratch);
     return bytesToHex(digest(scratch.subarray(0, written)));
   };
@@ -246,28 +261,28 @@ export function joinedHash(pieces: readonly string[]): string {
   return sha256Impl(pieces.join(""));
 }
 
-/** The built-in SHA-256 (pure JS, @noble/hashes): what a host's own must agree with, and the fallback where it has none. */
-const nobleSha256Hex: Sha256Hex = textHash(sha256);
+/** The built-in SHA-256 (pure JS, see sha256Halves): what a host's own must agree with, and the fallback where it has none. */
+const builtinSha256Hex: Sha256Hex = textHash(sha256Halves);
 
 /**
  * The hash port: SHA-256 of a text's UTF-8 bytes, in lower-case hex, computed synchronously
  * (it runs inside transactions). A host installs a native one where its runtime has one
- * (Workers: node:crypto); the pure-JS @noble/hashes one serves everywhere else.
+ * (Workers: node:crypto); the pure-JS built-in one serves everywhere else.
  */
 export type Sha256Hex = (text: string) => string;
 
-let sha256Impl: Sha256Hex = nobleSha256Hex;
+let sha256Impl: Sha256Hex = builtinSha256Hex;
 
-/** Installs a host's SHA-256 (it must give the same hashes as `nobleSha256Hex`); `undefined` restores the built-in one. */
+/** Installs a host's SHA-256 (it must give the same hashes as `builtinSha256Hex`); `undefined` restores the built-in one. */
 export function useSha256(impl: Sha256Hex | undefined): void {
-  sha256Impl = impl ?? nobleSha256Hex;
+  sha256Impl = impl ?? builtinSha256Hex;
 }
 
 export function sha256Hex(text: string): string {
   return sha256Impl(text);
 }
 
-export { nobleSha256Hex };
+export { builtinSha256Hex };
 
 /** SHA-256 of the canonical JSON of a value. */
 export function contentHash(value: unknown): string {

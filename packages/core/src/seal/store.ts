@@ -1,5 +1,4 @@
-import { utf8ToBytes } from "@noble/hashes/utils.js";
-import { canonicalJson, type Json, sha256Hex } from "../canonical/index.js";
+import { canonicalJson, type Json, sha256Hex, utf8Length } from "../canonical/index.js";
 import { type Row, rowArrays, type SqlExecutor, type SqlValue } from "../host/index.js";
 import type { Intent, NomosStamp } from "../intent/index.js";
 import type { Nomos } from "../nomos/index.js";
@@ -549,7 +548,7 @@ export class SedimentLog {
     } catch {
       intent = JSON.stringify(String(input));
     }
-    const bytes = utf8ToBytes(intent).length;
+    const bytes = utf8Length(intent);
     if (bytes > maxBytes) intent = canonicalJson({ $omitted: { bytes, sha256: sha256Hex(intent) } });
     const row = this.db.exec(
       `INSERT INTO _noema_precedent (kind, intent, reason, nomos_version, nomos_hash, timestamp) VALUES (?, ?, ?, ?, ?, ?) RETURNING precedent_id`,

@@ -1,7 +1,6 @@
 // The sync protocol: the frames a client and an Attractor exchange over one WebSocket per World,
 // and a hand-written validator for each direction. Plain types and constants only, so the client
 // bundle carries no schema library (the server uses the same validators).
-import { utf8ToBytes } from "@noble/hashes/utils.js";
 import type { Json } from "../canonical/index.js";
 import type { World } from "../host/index.js";
 import { type Issue, issue, type ParseResult } from "../issue/index.js";
@@ -260,7 +259,7 @@ class Reader {
 function decode(input: unknown, r: Reader, max: number): { ok: true; value: unknown } | { ok: false } {
   if (typeof input !== "string") return { ok: true, value: input };
   // A character is 1 to 3 UTF-8 bytes (4 for a surrogate pair, 2 characters): count the bytes only when the length leaves doubt.
-  if (input.length > max || (input.length * 3 > max && utf8ToBytes(input).length > max)) {
+  if (input.length > max || (input.length * 3 > max && utf8Length(input) > max)) {
     r.fail([], `a frame may hold at most ${max} bytes`, "too_big");
     return { ok: false };
   }
@@ -389,13 +388,17 @@ function change(r: Reader, v: unknown, path: Path): void {
 
 // ---- snapshots and diffs in parts
 
-/** UTF-8 bytes of a string, without encoding it. */
+/** UTF-8 bytes of a string as TextEncoder writes it (a lone surrogate as U+FFFD), without encoding it. */
 function utf8Length(s: string): number {
   let n = s.length;
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
+    if (c < 0x80) continue;
     // 2 bytes below U+0800, 3 above; a surrogate pair is 4 bytes for its 2 characters.
-    if (c >= 0x80) n += c < 0x800 || (c >= 0xd800 && c < 0xe000) ? 1 : 2;
+    if (c >= 0xd800 && c < 0xdc00 && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      n += 2;
+      i++;
+    } else n += c < 0x800 ? 1 : 2;
   }
   return n;
 }

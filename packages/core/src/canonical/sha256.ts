@@ -1,11 +1,12 @@
 /**
- * SHA-256 for an isolate's first hashes, computed on 16-bit halves of each 32-bit word so that
- * every intermediate value is a small integer. A cold isolate runs a hash in V8's interpreter,
- * which stores each intermediate outside the small-integer range as a new heap object: the
- * pure-JS hash of a fresh World and its first sediment allocated about 200 KiB that way, enough
- * to make the first request pay a young-generation collection the hand-written Worker never
- * does. This one allocates its output and padding only. Once warm it is about half as fast as
- * the pure-JS one, so it serves until the port moves on (see installFastHash).
+ * The built-in SHA-256, computed on 16-bit halves of each 32-bit word so that every
+ * intermediate value is a small integer. A cold isolate runs a hash in V8's interpreter, which
+ * stores each intermediate outside the small-integer range as a new heap object: @noble/hashes'
+ * SHA-256 of a fresh World and its first sediment allocated about 200 KiB that way, enough to
+ * make a Worker's first request pay a young-generation collection the hand-written Worker never
+ * does. This one allocates its output and padding only, and keeps @noble/hashes (6 KiB minified)
+ * out of a Worker's bundle. Warm it is about 2.5× noble's time, which a host with a native hash
+ * does not pay for long (see useSha256).
  */
 
 /** The round constants, then the initial state, as 16-bit halves: high, low. */
@@ -27,7 +28,7 @@ const W = new Uint16Array(128);
 /** The running hash, as halves like W. */
 const state = new Uint16Array(16);
 
-/** SHA-256 of `msg`: the same digest as any other SHA-256 (the tests hold it to @noble/hashes'). */
+/** The built-in SHA-256 of `msg`, bytes to bytes: the same digest as any other SHA-256 (the tests hold it to @noble/hashes'). */
 export function sha256Halves(msg: Uint8Array): Uint8Array {
   const length = msg.length;
   const total = ((length + 9 + 63) >> 6) << 6;

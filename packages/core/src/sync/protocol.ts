@@ -1,7 +1,7 @@
 // The sync protocol: the frames a client and an Attractor exchange over one WebSocket per World,
 // and a hand-written validator for each direction. Plain types and constants only, so the client
 // bundle carries no schema library (the server uses the same validators).
-import type { Json } from "../canonical/index.js";
+import { type Json, utf8Length } from "../canonical/index.js";
 import type { World } from "../host/index.js";
 import { type Issue, issue, type ParseResult } from "../issue/index.js";
 import { type Intent, MAX_INTENT_BYTES, MAX_KEY_LENGTH } from "../intent/wire.js";
@@ -387,21 +387,6 @@ function change(r: Reader, v: unknown, path: Path): void {
 }
 
 // ---- snapshots and diffs in parts
-
-/** UTF-8 bytes of a string as TextEncoder writes it (a lone surrogate as U+FFFD), without encoding it. */
-function utf8Length(s: string): number {
-  let n = s.length;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x80) continue;
-    // 2 bytes below U+0800, 3 above; a surrogate pair is 4 bytes for its 2 characters.
-    if (c >= 0xd800 && c < 0xdc00 && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
-      n += 2;
-      i++;
-    } else n += c < 0x800 ? 1 : 2;
-  }
-  return n;
-}
 
 /**
  * True when a server frame's text is within MAX_SERVER_FRAME_BYTES. Only a frame with a single row

@@ -160,7 +160,11 @@ const plainPrototype = (v: object) => {
 };
 const isName = (v: unknown) => typeof v === "string" && v.length >= 1 && v.length <= MAX_NAME_LENGTH;
 /** True when every own key of `o` is one of `allowed`. */
-const onlyKeys = (o: object, allowed: readonly string[]) => Object.keys(o).every((k) => allowed.includes(k));
+const onlyKeys = (o: object, allowed: readonly string[]) => {
+  // for…in, not Object.keys: no array per object. It also yields inherited keys, which only refuse more (Zod then decides).
+  for (const key in o) if (!allowed.includes(key)) return false;
+  return true;
+};
 /** An absent key, or one of 1 to MAX_KEY_LENGTH UTF-16 units: within `idempotencyKey`'s bounds in code points too. */
 const plainKey = (key: unknown): boolean => key === undefined || (typeof key === "string" && key.length >= 1 && key.length <= MAX_KEY_LENGTH);
 
@@ -356,18 +360,17 @@ export function checkOpArgs(scope: StepScope, opName: string, given: Record<stri
   if (!parsed.success) issues.push(...zodIssues(parsed.error, [...at, "args"]));
   if (!parsed.success || issues.length) return { ok: false, issues };
   const args = definedArgs(parsed.data as Record<string, ArgValue>);
-  for (const key of refKeys ?? []) args[key] = given[key] as Ref;
+  if (refKeys) for (const key of refKeys) args[key] = given[key] as Ref;
   return { ok: true, value: args };
 }
 
-/** An optional argument given as undefined is absent, as it will be after any JSON round trip. */
+/**
+ * An optional argument given as undefined is absent, as it will be after any JSON round trip.
+ * `data` is the caller's own fresh object (a parse's output), changed in place: no copy per step.
+ */
 export function definedArgs(data: Record<string, ArgValue | undefined>): Record<string, ArgValue> {
-  const args: Record<string, ArgValue> = {};
-  for (const key of Object.keys(data)) {
-    const value = data[key];
-    if (value !== undefined) args[key] = value;
-  }
-  return args;
+  for (const key in data) if (data[key] === undefined) delete data[key];
+  return data as Record<string, ArgValue>;
 }
 
 /** Steps, carried steps included. */

@@ -109,7 +109,9 @@ export function runSteps(
     }
     const ctx = { ...context, step: index };
     const rows: Record<string, Row[]> = {};
-    for (const [name, statement] of statementsOf(op)) {
+    // A pair read by index: destructured, it made an iterator and its results per statement.
+    for (const entry of statementsOf(op)) {
+      const statement = entry[1];
       const params = bindParams(statement, parsed.data, ctx);
       let result: Row[];
       try {
@@ -126,7 +128,7 @@ export function runSteps(
         const failed = cause && db.exec(expectation.cause!.sql, bindParams(expectation.cause!, parsed.data, ctx)).length !== cause.rows ? cause : expectation;
         throw new Refusal({ kind: failed.kind ?? "expectation", message: failed.refusal(parsed.data as never), step: index, op: step.op });
       }
-      rows[name] = result;
+      rows[entry[0]] = result;
     }
     outputs.push(op.result(rows, parsed.data, ctx) as Json);
   });

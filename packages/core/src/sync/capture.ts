@@ -290,13 +290,16 @@ export class ChangeCapture {
   /** What one sediment changed that `subject` may see: an upsert per visible row now, a delete per row that left its view. */
   view(captured: CapturedSediment, subject: string | null): SyncChange[] {
     const changes: SyncChange[] = [];
-    for (const [table, key, existed, before, row] of captured.touched) {
+    // A touch read by index: destructured, it made an iterator and its results per touch.
+    for (const touch of captured.touched) {
+      const table = touch[0];
+      const row = touch[4];
       const t = this.publication.tables[table];
       if (!t) continue;
       const scopeIndex = t.scope === undefined ? -1 : t.captured.indexOf(t.scope);
       // The captured values end with the scope column when it is not published: sliced off only then.
       if (row && sees(scopeIndex, row[scopeIndex]!, subject)) changes.push({ table, op: "upsert", row: row.length === t.columns.length ? row : row.slice(0, t.columns.length) });
-      else if (existed && sees(scopeIndex, before, subject)) changes.push({ table, op: "delete", key });
+      else if (touch[2] && sees(scopeIndex, touch[3], subject)) changes.push({ table, op: "delete", key: touch[1] });
     }
     return changes;
   }

@@ -1,5 +1,5 @@
 import { runInDurableObject } from "cloudflare:test";
-import { defineNomos, defineVocabulary, type Intent, type IntentStep, Lineage, operation, sql } from "@noema/core";
+import { defineNomos, defineVocabulary, type Intent, type IntentStep, integer, Lineage, operation, sql, text } from "@noema/core";
 import { audit, installScopes, interpret, Refusal, Sedimenter, type SedimentHost, type SqlExecutor } from "@noema/core/runtime";
 import { SCOPE_MARKS_KEPT } from "@noema/core/internal";
 import fc from "fast-check";
@@ -209,6 +209,46 @@ describe("a host that never installed the scopes", () => {
       for (let q = 0; marks("MAX(mark)") <= 3 * SCOPE_MARKS_KEPT; q++) expect(seal("setStock", { locationId: `L${q}`, quantity: 10 }).success).toBe(true);
       expect(marks("COUNT(*)")).toBeLessThanOrEqual(SCOPE_MARKS_KEPT + 2);
       expect(seal("skew", { locationId: "A", delta: 1 })).toMatchObject({ success: false, reason: { kind: "invariant" } });
+    });
+  });
+});
+
+describe("invariants of one scope", () => {
+  const boxes = defineNomos({
+    name: "boxes",
+    version: 1,
+    tables: { boxes: { columns: { id: text().primaryKey(), a: integer().notNull(), b: integer().notNull() } } },
+    invariants: {
+      a_not_negative: { violations: "SELECT id FROM boxes WHERE a < 0", message: "a is never negative", scope: { key: ["id"], tables: { boxes: ["id"] } } },
+      b_at_most_ten: { violations: "SELECT id FROM boxes WHERE b > 10", message: "b is at most ten", scope: { key: ["id"], tables: { boxes: ["id"] } } },
+    },
+  });
+  const put = operation({
+    description: "Sets a box's a and b.",
+    args: z.object({ id: z.string(), a: z.number().int(), b: z.number().int() }),
+    output: z.object({}),
+    statements: ({ arg }) => ({ put: sql`INSERT INTO boxes (id, a, b) VALUES (${arg.id}, ${arg.a}, ${arg.b}) ON CONFLICT (id) DO UPDATE SET a = excluded.a, b = excluded.b` }),
+    result: () => ({}),
+  });
+  const law = defineVocabulary(boxes, { put });
+
+  it("share one key table and its triggers, and each still refuses what it alone forbids", async () => {
+    await runInDurableObject(attractor(freshProduct("scope-shared")), (_, state) => {
+      const db: SqlExecutor = { exec: (text, params) => state.storage.sql.exec(text, ...params).toArray() as never };
+      db.exec("CREATE TABLE boxes (id TEXT PRIMARY KEY, a INTEGER NOT NULL, b INTEGER NOT NULL) STRICT", []);
+      const host: SedimentHost = { db, transaction: (fn) => state.storage.transactionSync(fn), now: () => 1_000 };
+      installScopes(host, boxes);
+      expect(db.exec("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE '\\_noema\\_scope\\_%' ESCAPE '\\'", [])).toEqual([{ name: "_noema_scope_a_not_negative" }]);
+      const sedimenter = new Sedimenter(Lineage.of(law), host, { attractor: "ScopeTest", name: "shared", nomosVersion: 1, nomosHash: boxes.hash });
+      const seal = (id: string, a: number, b: number) => sedimenter.sedimentation({ v: 1, steps: [{ op: "put", args: { id, a, b } }] });
+      const rule = (s: ReturnType<typeof seal>) => (s.success ? undefined : s.reason.rule);
+      expect(seal("x", 1, 1).success).toBe(true);
+      expect(rule(seal("x", -1, 1))).toBe("a_not_negative");
+      expect(rule(seal("x", 1, 11))).toBe("b_at_most_ten");
+      // Another box's Intent is checked at its own key: the first box, still valid, is not what refuses it.
+      expect(seal("y", 2, 2).success).toBe(true);
+      expect(rule(seal("y", 2, 12))).toBe("b_at_most_ten");
+      expect(db.exec("SELECT id, a, b FROM boxes ORDER BY id", [])).toEqual([{ id: "x", a: 1, b: 1 }, { id: "y", a: 2, b: 2 }]);
     });
   });
 });

@@ -4,7 +4,8 @@ import { issue, type ParseResult } from "../issue/index.js";
 
 /**
  * Scoped invariants: where an Intent wrote, collected from the writes themselves. Each scoped
- * invariant has a key table (`_noema_scope_<invariant>`) that AFTER INSERT/UPDATE/DELETE
+ * invariant has a key table (`_noema_scope_<invariant>`, shared by invariants without a balance
+ * whose scopes mark the same key columns of the same tables) that AFTER INSERT/UPDATE/DELETE
  * triggers on its tables fill with the keys of every row written (an UPDATE that moves a row
  * gives its old and its new key), whatever statement wrote it: a subquery, an upsert, a REPLACE (with
  * recursive_triggers on, its deletes fire too). DO SQLite refuses TEMP tables and triggers, so
@@ -46,7 +47,7 @@ interface CheckPlan {
 export const SCOPE_MARKS_KEPT = 1000;
 
 const q = (name: string) => `"${name.replaceAll('"', '""')}"`;
-/** A law's invariant checks, its scoped invariants, and the one list of columns that reads every check. */
+/** A law's invariant checks, its key tables, and the one list of columns that reads every check. */
 interface Plans {
   checks: CheckPlan[];
   scoped: ScopePlan[];
@@ -72,25 +73,37 @@ function planOf(nomos: Nomos): Plans {
   const known = plans.get(nomos);
   if (known) return known;
   const checks: CheckPlan[] = [];
+  // Invariants whose scopes mark the same keys of the same writes share one key table and its triggers.
+  const bySignature = new Map<string, ScopePlan>();
   for (const [name, invariant] of Object.entries(nomos.invariants)) {
     const flag = `v${checks.length}`;
-    const scope = scopePlan(nomos, name, invariant, `n${checks.length}`);
+    const signature = scopeSignature(invariant);
+    const scope = scopePlan(nomos, name, invariant, `n${checks.length}`, signature === undefined ? undefined : bySignature.get(signature));
+    if (scope && signature !== undefined) bySignature.set(signature, scope.plan);
     const rows = scope?.rows ?? invariant.violations;
     checks.push({ name, invariant, flag, column: `EXISTS (${rows}) AS ${flag}`, rows, ...(scope ? { scope: scope.plan } : {}) });
   }
-  const scoped = checks.flatMap((c) => (c.scope ? [c.scope] : []));
+  const scoped = [...new Set(checks.flatMap((c) => (c.scope ? [c.scope] : [])))];
   const columns = [...checks.map((c) => c.column), ...scoped.map((p) => `(SELECT MAX(mark) FROM ${q(p.table)}) AS ${p.newest}`)].join(", ");
   const planned = { checks, scoped, columns };
   plans.set(nomos, planned);
   return planned;
 }
 
-/** A scoped invariant's key table, triggers and check: its violations at the keys its marks after `?` moved. */
-function scopePlan(nomos: Nomos, name: string, invariant: InvariantSpec, newest: string): { plan: ScopePlan; rows: string } | undefined {
+/**
+ * What a scope's key table holds, when another invariant's could hold the same: the key columns
+ * each table writes. A balance's marks carry its own sums (and clients read its table by name), so it has none.
+ */
+function scopeSignature({ scope }: InvariantSpec): string | undefined {
+  return scope && !scope.balance ? JSON.stringify(Object.entries(scope.tables).sort()) : undefined;
+}
+
+/** A scoped invariant's key table (`shared`, or its own), triggers and check: its violations at the keys its marks after `?` moved. */
+function scopePlan(nomos: Nomos, name: string, invariant: InvariantSpec, newest: string, shared?: ScopePlan): { plan: ScopePlan; rows: string } | undefined {
   // defineNomos has refused a scope that omits a table the invariant reads.
   const { scope } = invariant;
   if (!scope) return undefined;
-  const table = `${SCOPE_PREFIX}${name}`;
+  const table = shared?.table ?? `${SCOPE_PREFIX}${name}`;
   const keys = scope.key.map((_, i) => `k${i}`);
   // d: the row's signed part of the balance; e: 1 when a row of `over` appeared, went or changed key.
   const ddl = [`CREATE TABLE ${q(table)} (mark INTEGER PRIMARY KEY, ${keys.join(", ")}, d INTEGER NOT NULL, e INTEGER NOT NULL)`];
@@ -126,7 +139,7 @@ function scopePlan(nomos: Nomos, name: string, invariant: InvariantSpec, newest:
   const group = keys.join(", ");
   const moved = `SELECT ${group} FROM ${q(table)} WHERE mark > ? GROUP BY ${group}${balance ? " HAVING SUM(d) != 0 OR MAX(e) = 1" : ""}`;
   const on = scope.key.map((k, i) => `v.${q(k)} IS c.k${i}`).join(" AND ");
-  return { plan: { name, table, ddl, newest }, rows: `SELECT v.* FROM (${moved}) AS c JOIN (${invariant.violations}) AS v ON ${on}` };
+  return { plan: shared ?? { name, table, ddl, newest }, rows: `SELECT v.* FROM (${moved}) AS c JOIN (${invariant.violations}) AS v ON ${on}` };
 }
 
 /** Drops every key table and trigger, then creates those of `nomos`. */
@@ -206,7 +219,8 @@ export function beginCheck(db: SqlExecutor, nomos: Nomos, marks?: ScopeMarks): I
   });
   return {
     columns,
-    params: checked,
+    // A check's `?` is its key table's last mark checked; invariants of one scope read the same table.
+    params: checks.flatMap((c) => (c.scope ? [checked[scoped.indexOf(c.scope)]!] : [])),
     violation(row) {
       for (const c of checks) {
         const flag = row[c.flag];

@@ -47,6 +47,14 @@ export type AlarmOwnedByAttractor = void & { readonly [alarmOwned]: "override on
 /** The static side of an Attractor subclass: its law and options, read when each instance starts. */
 export interface AttractorStatics {
   readonly name: string;
+  /**
+   * The name of this Attractor's Worlds: `World.attractor` in every Seal, message and archive
+   * prefix. Defaults to the class's name. Declare it in a bundle that does not keep names
+   * (wrangler's `"keep_names": false`, a cheaper cold start), where the class's name is the
+   * minifier's; an Attractor that declares none there fails when it starts. Changing it later
+   * names its Worlds differently, so declare the name they already have.
+   */
+  attractor?: string;
   /** The law of every instance: a Vocabulary, or a Lineage of them. Required. */
   law?: Vocabulary | Lineage;
   /** Limits on incoming Intents, over `DEFAULT_LIMITS`. */
@@ -61,6 +69,22 @@ export interface AttractorStatics {
   delivery?: Partial<DeliveryOptions>;
   /** What sync subscribers may see (`definePublication`); nothing by default. Tokens are checked by `authorize`. */
   publication?: Publication;
+}
+
+/** Declared to learn whether the bundler kept names: a minifier without keep-names renames it. */
+class NamesKept {}
+/** What a declared `static attractor` may be: a class name's characters, as the default is one. */
+const ATTRACTOR_NAME = /^[A-Za-z_$][\w$]{0,63}$/;
+
+/** The name of an Attractor's Worlds (see `AttractorStatics.attractor`), or why it has none. */
+export function attractorName(statics: Pick<AttractorStatics, "name" | "attractor">, namesKept = NamesKept.name === "NamesKept"): string {
+  const declared = statics.attractor;
+  if (declared !== undefined) {
+    if (typeof declared === "string" && ATTRACTOR_NAME.test(declared)) return declared;
+    throw new AttractorDefinitionError(`${statics.name}: static attractor must be an identifier of 1 to 64 characters, got ${JSON.stringify(declared)}`);
+  }
+  if (namesKept) return statics.name;
+  throw new AttractorDefinitionError(`${statics.name}: this bundle does not keep class names (wrangler's "keep_names": false), so declare the Attractor's: static attractor = "…"`);
 }
 
 const isVocabulary = (law: unknown): law is Vocabulary =>
@@ -179,10 +203,11 @@ export abstract class Attractor<Env = unknown, L extends Vocabulary | Lineage = 
     super(ctx, env);
     installFastHash();
     const statics = new.target as unknown as AttractorStatics;
-    assertAlarmNotOverridden(new.target.prototype as object, statics.name);
+    const attractor = attractorName(statics);
+    assertAlarmNotOverridden(new.target.prototype as object, attractor);
     const { law } = statics;
     if (!(law instanceof Lineage || isVocabulary(law))) {
-      throw new AttractorDefinitionError(`${statics.name} declares no law: add \`static law = myVocabulary\` (or a lineage)`);
+      throw new AttractorDefinitionError(`${attractor} declares no law: add \`static law = myVocabulary\` (or a lineage)`);
     }
     const underTest = (this.underTest = worldsUnderTest.size === 0 ? undefined : worldsUnderTest.get(ctx.id.toString()));
     const lineage = this.lawFor(law instanceof Lineage ? law : Lineage.of(law));
@@ -193,11 +218,11 @@ export abstract class Attractor<Env = unknown, L extends Vocabulary | Lineage = 
     this.wakeBatch = statics.wakeBatch ?? WAKE_BATCH;
     const archive = (this.archiveFeature = statics.archive);
     if (archive !== undefined && typeof archive.open !== "function") {
-      throw new AttractorDefinitionError(`${statics.name}.archive must be made by archive() of @noema/cloudflare/archive: static archive = archive({ binding: "NOEMA_ARCHIVE" })`);
+      throw new AttractorDefinitionError(`${attractor}.archive must be made by archive() of @noema/cloudflare/archive: static archive = archive({ binding: "NOEMA_ARCHIVE" })`);
     }
-    const bucket = archive?.bucket(env, statics.name);
+    const bucket = archive?.bucket(env, attractor);
     if (typeof bucket === "string") throw new AttractorDefinitionError(bucket);
-    const sends = sendTargets(statics.name, statics.sends, env);
+    const sends = sendTargets(attractor, statics.sends, env);
     if (typeof sends === "string") {
       throw new AttractorDefinitionError(sends);
     }
@@ -219,7 +244,6 @@ export abstract class Attractor<Env = unknown, L extends Vocabulary | Lineage = 
       now: underTest ? () => Date.now() + underTest.offset : () => Date.now(),
       onAlarmWorkChanged: (earliest) => this.sharedAlarm.changed(earliest),
     });
-    const attractor = statics.name;
     this.sharedAlarm = new Alarm({ storage: ctx.storage, now: host.now, offset: () => underTest?.offset ?? 0, attractor });
     void ctx.blockConcurrencyWhile(async () => {
       const state = (this.migration = applyLineage(host, this.lineage, host.now()));

@@ -2,7 +2,8 @@ import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test"
 import { ALARM_RETRY_MS, AttractorDefinitionError } from "@noema/cloudflare";
 import { buildIntent } from "@noema/core";
 import { describe, expect, it, vi } from "vitest";
-import { LawlessAttractor, REPEAT_MS, RogueAlarmAttractor, START_CHORE_MS } from "./alarm/attractors.js";
+import { attractorName } from "../src/attractor.js";
+import { ChoreAttractor, LawlessAttractor, REPEAT_MS, RogueAlarmAttractor, START_CHORE_MS } from "./alarm/attractors.js";
 import { ledger } from "./ledger/vocabulary.js";
 
 const HOUR = 60 * 60 * 1000;
@@ -44,6 +45,25 @@ describe("the alarm belongs to the Attractor", () => {
     await runInDurableObject(chores(freshName()), (_, state) => {
       expect(() => new LawlessAttractor(state, env)).toThrow(/LawlessAttractor declares no law: add `static law = /);
     });
+  });
+
+  it("a declared static attractor names the Worlds, whatever the class's name", async () => {
+    await runInDurableObject(chores(freshName()), async (_, state) => {
+      const named = new (class MinifiedAway extends ChoreAttractor {
+        static attractor = "Ledger";
+      })(state, env);
+      await state.blockConcurrencyWhile(async () => {}); // after the constructor's own start
+      const seal = await named.sedimentation(buildIntent(ledger, (s) => void s.open({ holder: "alice" })));
+      expect(seal.world.attractor).toBe("Ledger");
+    });
+  });
+
+  it("without names kept by the bundler, an Attractor must declare its own; a declared one must be an identifier", () => {
+    expect(attractorName({ name: "CounterAttractor" }, true)).toBe("CounterAttractor");
+    expect(attractorName({ name: "t", attractor: "Counter" }, false)).toBe("Counter");
+    expect(() => attractorName({ name: "t" }, false)).toThrow(/t: this bundle does not keep class names .*static attractor = /);
+    expect(() => attractorName({ name: "C", attractor: "" }, true)).toThrow(/static attractor must be an identifier of 1 to 64 characters, got ""/);
+    expect(() => attractorName({ name: "C", attractor: "a/b" }, true)).toThrow(/static attractor must be an identifier/);
   });
 
   it("a schedule() in a brand-new World's constructor sets the alarm, although the World has no chore work yet", async () => {

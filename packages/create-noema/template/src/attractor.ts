@@ -3,6 +3,8 @@ import { COUNTER, counterLaw, counterPublication } from "./law.js";
 
 /** One Durable Object per counter: every change arrives as an Intent; reads are plain RPC methods. */
 export class CounterAttractor extends Attractor.of(counterLaw)<Env> {
+  /** Its Worlds' name, in every Seal: the bundle does not keep class names (wrangler.jsonc). */
+  static attractor = "CounterAttractor";
   /** Live clients see the counter's row (GET /api/<id>/sync, a WebSocket). */
   static publication = counterPublication;
 

@@ -251,4 +251,41 @@ describe("invariants of one scope", () => {
       expect(db.exec("SELECT id, a, b FROM boxes ORDER BY id", [])).toEqual([{ id: "x", a: 1, b: 1 }, { id: "y", a: 2, b: 2 }]);
     });
   });
+
+  it("read each its own table's marks when another scope's invariant comes between them", async () => {
+    const tagged = defineNomos({
+      name: "tagged",
+      version: 1,
+      tables: { ...boxes.tables, tags: { columns: { id: text().primaryKey(), label: text().notNull() } } },
+      invariants: {
+        a_not_negative: boxes.invariants.a_not_negative!,
+        label_short: { violations: "SELECT id FROM tags WHERE length(label) > 3", message: "a label is short", scope: { key: ["id"], tables: { tags: ["id"] } } },
+        b_at_most_ten: boxes.invariants.b_at_most_ten!,
+      },
+    });
+    const tag = operation({
+      description: "Sets a tag.",
+      args: z.object({ id: z.string(), label: z.string() }),
+      output: z.object({}),
+      statements: ({ arg }) => ({ tag: sql`INSERT INTO tags (id, label) VALUES (${arg.id}, ${arg.label}) ON CONFLICT (id) DO UPDATE SET label = excluded.label` }),
+      result: () => ({}),
+    });
+    const law = defineVocabulary(tagged, { put, tag });
+    await runInDurableObject(attractor(freshProduct("scope-between")), (_, state) => {
+      const db: SqlExecutor = { exec: (text, params) => state.storage.sql.exec(text, ...params).toArray() as never };
+      db.exec("CREATE TABLE boxes (id TEXT PRIMARY KEY, a INTEGER NOT NULL, b INTEGER NOT NULL) STRICT", []);
+      db.exec("CREATE TABLE tags (id TEXT PRIMARY KEY, label TEXT NOT NULL) STRICT", []);
+      const host: SedimentHost = { db, transaction: (fn) => state.storage.transactionSync(fn), now: () => 1_000 };
+      installScopes(host, tagged);
+      const sedimenter = new Sedimenter(Lineage.of(law), host, { attractor: "ScopeTest", name: "between", nomosVersion: 1, nomosHash: tagged.hash });
+      const seal = (op: "put" | "tag", args: Record<string, unknown>) => sedimenter.sedimentation({ v: 1, steps: [{ op, args }] });
+      const rule = (s: ReturnType<typeof seal>) => (s.success ? undefined : s.reason.rule);
+      // The tags' marks run ahead of the boxes': a check reading the other table's mark would skip the boxes' own.
+      for (let i = 0; i < 5; i++) expect(seal("tag", { id: `t${i}`, label: "ok" }).success).toBe(true);
+      expect(seal("put", { id: "x", a: 1, b: 1 }).success).toBe(true);
+      expect(rule(seal("put", { id: "x", a: 1, b: 11 }))).toBe("b_at_most_ten");
+      expect(rule(seal("put", { id: "x", a: -1, b: 1 }))).toBe("a_not_negative");
+      expect(rule(seal("tag", { id: "t0", label: "long" }))).toBe("label_short");
+    });
+  });
 });

@@ -26,7 +26,7 @@ export interface ArchiveSettings {
   segmentAgeMs?: number;
   /** Precedents older than this (ms) are archived. */
   precedentRetentionMs?: number;
-  /** Object key prefix; default `<Attractor class>/<instance name>`, one per Attractor instance. */
+  /** Object key prefix; default `<Attractor name>/<instance name>` (see `static attractor`), one per Attractor instance. */
   prefix?: string;
 }
 

@@ -51,7 +51,8 @@ export interface AttractorStatics {
    * The name of this Attractor's Worlds: `World.attractor` in every Seal, message and archive
    * prefix. Defaults to the class's name. Declare it in a bundle that does not keep names
    * (wrangler's `"keep_names": false`, a cheaper cold start), where the class's name is the
-   * minifier's; an Attractor that declares none there fails when it starts. Changing it later
+   * minifier's; an Attractor that declares none there fails when it starts. Inherited like any
+   * static: a subclass bound as another Durable Object class declares its own. Changing it later
    * names its Worlds differently, so declare the name they already have.
    */
   attractor?: string;
@@ -76,15 +77,21 @@ class NamesKept {}
 /** What a declared `static attractor` may be: a class name's characters, as the default is one. */
 const ATTRACTOR_NAME = /^[A-Za-z_$][\w$]{0,63}$/;
 
-/** The name of an Attractor's Worlds (see `AttractorStatics.attractor`), or why it has none. */
-export function attractorName(statics: Pick<AttractorStatics, "name" | "attractor">, namesKept = NamesKept.name === "NamesKept"): string {
+/**
+ * The name of an Attractor's Worlds (see `AttractorStatics.attractor`), or why it has none. A
+ * declared name is inherited, as statics are: `wrangler dev` runs a subclass of each bound class.
+ */
+export function attractorName(statics: Pick<AttractorStatics, "name" | "attractor" | "law">, namesKept = NamesKept.name === "NamesKept"): string {
   const declared = statics.attractor;
   if (declared !== undefined) {
     if (typeof declared === "string" && ATTRACTOR_NAME.test(declared)) return declared;
     throw new AttractorDefinitionError(`${statics.name}: static attractor must be an identifier of 1 to 64 characters, got ${JSON.stringify(declared)}`);
   }
   if (namesKept) return statics.name;
-  throw new AttractorDefinitionError(`${statics.name}: this bundle does not keep class names (wrangler's "keep_names": false), so declare the Attractor's: static attractor = "…"`);
+  // The class's name is the minifier's: the law's may say which Attractor this is.
+  const { law } = statics;
+  const of = law instanceof Lineage ? ` of law "${law.latest.nomos.name}"` : isVocabulary(law) ? ` of law "${law.nomos.name}"` : "";
+  throw new AttractorDefinitionError(`the Attractor${of} (class ${statics.name} once minified) must declare its name: this bundle does not keep class names (wrangler's "keep_names": false), so add static attractor = "…"`);
 }
 
 const isVocabulary = (law: unknown): law is Vocabulary =>

@@ -1,6 +1,6 @@
 import { buildIntent, columnsOf, type Intent, Lineage, type Receipt, type Seal, type WakeOutcome } from "@noema/core";
 import { escrowLaw, escrowNomos, type EscrowVocabulary, MAX_SHARDS } from "@noema/core/escrow";
-import { Attractor, AttractorDefinitionError } from "./attractor.js";
+import { Attractor, AttractorDefinitionError, attractorName } from "./attractor.js";
 
 /** How a hot product's shards are named: `<product>~<index>`. A product id never contains it. */
 export const SHARD_SEPARATOR = "~";
@@ -192,12 +192,13 @@ export abstract class EscrowAttractor<Env = unknown> extends Attractor<Env, Escr
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     const statics = new.target as unknown as EscrowStatics;
-    if (!statics.binding) throw new AttractorDefinitionError(`${statics.name} names no binding: add \`static binding = "…"\`, its own Durable Object binding, which its moves of share are sent through`);
+    const name = attractorName(statics);
+    if (!statics.binding) throw new AttractorDefinitionError(`${name} names no binding: add \`static binding = "…"\`, its own Durable Object binding, which its moves of share are sent through`);
     const ops = statics.law instanceof Lineage ? statics.law.latest.operations : {};
     const missing = Object.keys(escrowLaw.latest.operations).filter((op) => !Object.hasOwn(ops, op));
-    if (missing.length > 0) throw new AttractorDefinitionError(`${statics.name}: static law must be escrowLaw or a lineage evolved from it, which keeps the escrow operations (missing: ${missing.join(", ")})`);
+    if (missing.length > 0) throw new AttractorDefinitionError(`${name}: static law must be escrowLaw or a lineage evolved from it, which keeps the escrow operations (missing: ${missing.join(", ")})`);
     const max = statics.shards?.max ?? 1;
-    if (!Number.isInteger(max) || max < 1 || max > MAX_SHARDS) throw new AttractorDefinitionError(`${statics.name}: static shards.max must be an integer from 1 to ${MAX_SHARDS}, got ${String(max)}`);
+    if (!Number.isInteger(max) || max < 1 || max > MAX_SHARDS) throw new AttractorDefinitionError(`${name}: static shards.max must be an integer from 1 to ${MAX_SHARDS}, got ${String(max)}`);
   }
 
   /** On the coordinator: when a borrow last found the product sold out, every shard agreeing; undefined once share returned. In memory only: a restarted coordinator asks again. */

@@ -61,7 +61,7 @@ describe("the alarm belongs to the Attractor", () => {
   it("without names kept by the bundler, an Attractor must declare its own; a declared one must be an identifier", () => {
     expect(attractorName({ name: "CounterAttractor" }, true)).toBe("CounterAttractor");
     expect(attractorName({ name: "t", attractor: "Counter" }, false)).toBe("Counter");
-    expect(() => attractorName({ name: "t" }, false)).toThrow(/t: this bundle does not keep class names .*static attractor = /);
+    expect(() => attractorName({ name: "t", law: ledger }, false)).toThrow(/the Attractor of law "ledger" \(class t once minified\) must declare its name: .*static attractor = /);
     expect(() => attractorName({ name: "C", attractor: "" }, true)).toThrow(/static attractor must be an identifier of 1 to 64 characters, got ""/);
     expect(() => attractorName({ name: "C", attractor: "a/b" }, true)).toThrow(/static attractor must be an identifier/);
   });

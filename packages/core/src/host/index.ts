@@ -3,7 +3,7 @@
  * version and hash are flat fields here (`seal.world.nomosVersion`), not a nested stamp.
  */
 export interface World {
-  /** The Attractor class name (the Durable Object class), e.g. `"InventoryAttractor"`. */
+  /** The Attractor's name: its class's, or the one it declares (`static attractor`), e.g. `"InventoryAttractor"`. */
   attractor: string;
   /** The name the Attractor was addressed by (`idFromName`/`getByName`); a random id's hex form otherwise. */
   name: string;

@@ -41,6 +41,8 @@ interface CheckPlan {
   column: string;
   rows: string;
   scope?: ScopePlan;
+  /** Its key table's index in `Plans.scoped`: where its last checked mark is. */
+  table?: number;
 }
 
 /** Checked marks a key table keeps before an Intent deletes them (in its own transaction, so a refusal keeps them). */
@@ -51,6 +53,8 @@ const q = (name: string) => `"${name.replaceAll('"', '""')}"`;
 interface Plans {
   checks: CheckPlan[];
   scoped: ScopePlan[];
+  /** The key table of each scoped check, in the order of the checks' `?`; undefined when that is `scoped` itself (no table shared). */
+  checkTables: number[] | undefined;
   columns: string;
 }
 const plans = new WeakMap<Nomos, Plans>();
@@ -58,7 +62,7 @@ const plans = new WeakMap<Nomos, Plans>();
 const installed = new WeakMap<SqlExecutor, string>();
 
 /**
- * What one Sedimenter knows of the marks: the newest one checked per scoped invariant, so an
+ * What one Sedimenter knows of the marks: the newest one checked per key table, so an
  * Intent reads only its own, and the newest deleted. Kept in memory like the chain head, and
  * right for the same reason: it advances only when the Sedimenter's transaction commits. A new
  * owner reads the newest mark once (every mark in storage belongs to a committed, checked Intent).
@@ -84,8 +88,10 @@ function planOf(nomos: Nomos): Plans {
     checks.push({ name, invariant, flag, column: `EXISTS (${rows}) AS ${flag}`, rows, ...(scope ? { scope: scope.plan } : {}) });
   }
   const scoped = [...new Set(checks.flatMap((c) => (c.scope ? [c.scope] : [])))];
+  for (const c of checks) if (c.scope) c.table = scoped.indexOf(c.scope);
+  const tables = checks.flatMap((c) => (c.table === undefined ? [] : [c.table]));
   const columns = [...checks.map((c) => c.column), ...scoped.map((p) => `(SELECT MAX(mark) FROM ${q(p.table)}) AS ${p.newest}`)].join(", ");
-  const planned = { checks, scoped, columns };
+  const planned = { checks, scoped, checkTables: tables.length === scoped.length ? undefined : tables, columns };
   plans.set(nomos, planned);
   return planned;
 }
@@ -206,7 +212,7 @@ const newestMark = (db: SqlExecutor, p: ScopePlan) => Number(db.exec(`SELECT COA
  * Without `marks` (or with marks of another law) the newest mark is read first.
  */
 export function beginCheck(db: SqlExecutor, nomos: Nomos, marks?: ScopeMarks): InvariantCheck {
-  const { checks, scoped, columns } = planOf(nomos);
+  const { checks, scoped, checkTables, columns } = planOf(nomos);
   // Created here, the key tables start empty and numbering afresh, whatever `marks` remembers.
   const creating = scoped.length > 0 && installed.get(db) !== nomos.hash;
   if (creating) createScopes(db, nomos);
@@ -220,14 +226,14 @@ export function beginCheck(db: SqlExecutor, nomos: Nomos, marks?: ScopeMarks): I
   return {
     columns,
     // A check's `?` is its key table's last mark checked; invariants of one scope read the same table.
-    params: checks.flatMap((c) => (c.scope ? [checked[scoped.indexOf(c.scope)]!] : [])),
+    params: checkTables ? checkTables.map((i) => checked[i]!) : checked,
     violation(row) {
       for (const c of checks) {
         const flag = row[c.flag];
         // A row without the flag is a bug, never "not violated".
         if (flag === undefined) throw new Error("the invariant check was not read: select or return its columns");
         if (!flag) continue;
-        const rows = db.exec(c.rows, c.scope ? [checked[scoped.indexOf(c.scope)]!] : []);
+        const rows = db.exec(c.rows, c.table === undefined ? [] : [checked[c.table]!]);
         if (rows.length > 0) return { name: c.name, invariant: c.invariant, rows };
       }
       return undefined;

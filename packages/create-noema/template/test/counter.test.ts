@@ -1,8 +1,10 @@
 import { env, exports } from "cloudflare:workers";
+import { Attractor } from "@noema/cloudflare";
 import { testWorld } from "@noema/cloudflare/testing";
 import { buildIntent } from "@noema/core";
 import { type DiffFrame, parseServerFrame, type ServerFrame, SYNC_PROTOCOL, SYNC_SUBPROTOCOL } from "@noema/core/sync";
 import { describe, expect, it } from "vitest";
+import * as worker from "../src/index.js";
 import { counterLaw, counterNomos } from "../src/law.js";
 
 /** The token vitest.config.mts gives the test Worker. */
@@ -14,6 +16,15 @@ const fresh = () => `c-${crypto.randomUUID().slice(0, 8)}`;
 // The Worker itself (exports.default), through its HTTP routes, into a real SQLite-backed Durable Object in workerd.
 const fetch = (path: string, init?: RequestInit) => exports.default.fetch(new Request(`https://example.com${path}`, init));
 const post = (path: string, body: unknown) => fetch(path, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+
+// The deployed bundle does not keep class names (wrangler.jsonc), but these tests' bundle does: an
+// Attractor without its own `static attractor` would pass here and fail when it starts deployed.
+it("every Attractor the Worker exports declares its name", () => {
+  const attractors = Object.entries(worker).filter(([, v]) => typeof v === "function" && v.prototype instanceof Attractor);
+  expect(attractors.map(([name]) => name)).toContain("CounterAttractor");
+  // Its own: a subclass of another Attractor would otherwise name its Worlds as its parent's.
+  for (const [name, cls] of attractors) expect(Object.hasOwn(cls, "attractor"), `${name} declares static attractor`).toBe(true);
+});
 
 describe("counter over HTTP", () => {
   it("adds and takes, and refuses to go below zero", async () => {

@@ -155,6 +155,14 @@ export function utf8Length(text: string): number {
   return text.length * UTF8_BYTES_PER_UNIT > SCRATCH_BYTES ? encoder.encode(text).length : encoder.encodeInto(text, scratch).written;
 }
 
+/**
+ * True when a text's UTF-8 is at most `max` bytes. A UTF-16 unit is 1 to UTF8_BYTES_PER_UNIT
+ * bytes, so the bytes are counted only when the text's length leaves doubt.
+ */
+export function utf8Within(text: string, max: number): boolean {
+  return text.length * UTF8_BYTES_PER_UNIT <= max || (text.length <= max && utf8Length(text) <= max);
+}
+
 /** Uint8Array's own hex, where the runtime has it (workerd does). */
 const nativeHex = (Uint8Array.prototype as { toHex?: (this: Uint8Array) => string }).toHex;
 /** Hex of each byte value, made the first time a runtime without `toHex` needs it. */

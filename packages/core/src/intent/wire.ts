@@ -1,6 +1,6 @@
 import * as z from "#zod";
 import { clone } from "zod/v4/core";
-import { type Json, utf8Length } from "../canonical/index.js";
+import { type Json, utf8Length, utf8Within } from "../canonical/index.js";
 import { type Issue, issue, type ParseResult, zodIssues } from "../issue/index.js";
 import { MAX_NAME_LENGTH } from "../nomos/index.js";
 import { once } from "../once.js";
@@ -411,10 +411,8 @@ export function sizeIssue(input: unknown, maxBytes: number): Issue | undefined {
     json = undefined;
   }
   if (json === undefined) return issue("not_json", [], "an Intent must be plain JSON data");
-  // A UTF-8 byte count is only needed near the limit: each UTF-16 unit takes 1 to 3 bytes.
-  if (json.length * 3 <= maxBytes) return undefined;
-  const bytes = utf8Length(json);
-  return bytes > maxBytes ? issue("too_big", [], `Intent is ${bytes} bytes; at most ${maxBytes} are allowed`) : undefined;
+  if (utf8Within(json, maxBytes)) return undefined;
+  return issue("too_big", [], `Intent is ${utf8Length(json)} bytes; at most ${maxBytes} are allowed`);
 }
 
 /**

@@ -1,7 +1,7 @@
 // The sync protocol: the frames a client and an Attractor exchange over one WebSocket per World,
 // and a hand-written validator for each direction. Plain types and constants only, so the client
 // bundle carries no schema library (the server uses the same validators).
-import { type Json, utf8Length } from "../canonical/index.js";
+import { type Json, utf8Length, utf8Within } from "../canonical/index.js";
 import type { World } from "../host/index.js";
 import { type Issue, issue, type ParseResult } from "../issue/index.js";
 import { type Intent, MAX_INTENT_BYTES, MAX_KEY_LENGTH } from "../intent/wire.js";
@@ -258,8 +258,7 @@ class Reader {
 /** Parses a frame's text (or already-parsed value): `not_json` when it is not JSON, `too_big` past `max` bytes. */
 function decode(input: unknown, r: Reader, max: number): { ok: true; value: unknown } | { ok: false } {
   if (typeof input !== "string") return { ok: true, value: input };
-  // A character is 1 to 3 UTF-8 bytes (4 for a surrogate pair, 2 characters): count the bytes only when the length leaves doubt.
-  if (input.length > max || (input.length * 3 > max && utf8Length(input) > max)) {
+  if (!utf8Within(input, max)) {
     r.fail([], `a frame may hold at most ${max} bytes`, "too_big");
     return { ok: false };
   }
@@ -393,8 +392,7 @@ function change(r: Reader, v: unknown, path: Path): void {
  * larger than that can fail it: the server then closes with `SYNC_CLOSE.tooLarge`.
  */
 export function fitsServerFrame(text: string): boolean {
-  // At most 3 UTF-8 bytes per UTF-16 unit: most frames are settled without counting.
-  return text.length * 3 <= MAX_SERVER_FRAME_BYTES || utf8Length(text) <= MAX_SERVER_FRAME_BYTES;
+  return utf8Within(text, MAX_SERVER_FRAME_BYTES);
 }
 
 /**

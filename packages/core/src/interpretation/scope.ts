@@ -1,5 +1,5 @@
 import type { Row, SedimentHost, SqlExecutor, SqlValue } from "../host/index.js";
-import type { InvariantSpec, Nomos } from "../nomos/index.js";
+import type { InvariantScope, InvariantSpec, Nomos } from "../nomos/index.js";
 import { issue, type ParseResult } from "../issue/index.js";
 
 /**
@@ -110,7 +110,19 @@ function scopePlan(nomos: Nomos, name: string, invariant: InvariantSpec, newest:
   const { scope } = invariant;
   if (!scope) return undefined;
   const table = shared?.table ?? `${SCOPE_PREFIX}${name}`;
-  const keys = scope.key.map((_, i) => `k${i}`);
+  const keys = keyColumns(scope);
+  const group = keys.join(", ");
+  const moved = `SELECT ${group} FROM ${q(table)} WHERE mark > ? GROUP BY ${group}${scope.balance ? " HAVING SUM(d) != 0 OR MAX(e) = 1" : ""}`;
+  const on = scope.key.map((k, i) => `v.${q(k)} IS c.${keys[i]}`).join(" AND ");
+  return { plan: shared ?? { name, table, ddl: keyTableDdl(nomos, table, scope), newest }, rows: `SELECT v.* FROM (${moved}) AS c JOIN (${invariant.violations}) AS v ON ${on}` };
+}
+
+/** A key table's columns for a scope's key, in its order. */
+const keyColumns = (scope: InvariantScope) => scope.key.map((_, i) => `k${i}`);
+
+/** A scope's key table and the triggers that fill it. */
+function keyTableDdl(nomos: Nomos, table: string, scope: InvariantScope): string[] {
+  const keys = keyColumns(scope);
   // d: the row's signed part of the balance; e: 1 when a row of `over` appeared, went or changed key.
   const ddl = [`CREATE TABLE ${q(table)} (mark INTEGER PRIMARY KEY, ${keys.join(", ")}, d INTEGER NOT NULL, e INTEGER NOT NULL)`];
   const { balance } = scope;
@@ -142,10 +154,7 @@ function scopePlan(nomos: Nomos, name: string, invariant: InvariantSpec, newest:
       trigger("DELETE", "d", insert(row("OLD", "-"))),
     );
   }
-  const group = keys.join(", ");
-  const moved = `SELECT ${group} FROM ${q(table)} WHERE mark > ? GROUP BY ${group}${balance ? " HAVING SUM(d) != 0 OR MAX(e) = 1" : ""}`;
-  const on = scope.key.map((k, i) => `v.${q(k)} IS c.k${i}`).join(" AND ");
-  return { plan: shared ?? { name, table, ddl, newest }, rows: `SELECT v.* FROM (${moved}) AS c JOIN (${invariant.violations}) AS v ON ${on}` };
+  return ddl;
 }
 
 /** Drops every key table and trigger, then creates those of `nomos`. */

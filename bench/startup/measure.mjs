@@ -144,8 +144,11 @@ async function absorbing(build, path) {
   return [proxy, ...names.map((n) => (n === "default" ? "export default P;" : `export const ${n} = P;`))].join("\n");
 }
 
-/** esbuild's options for a Worker bundle as wrangler makes one (names kept: class names are World names). */
-export const WORKER_BUNDLE = { bundle: true, write: false, format: "esm", platform: "browser", conditions: ["workerd", "worker", "browser"], target: "es2024", keepNames: true, logLevel: "error" };
+/**
+ * esbuild's options for a Worker bundle as wrangler makes one with `"keep_names": false`, as the
+ * template and both startup Workers set it: no `__name` call per function and class.
+ */
+export const WORKER_BUNDLE = { bundle: true, write: false, format: "esm", platform: "browser", conditions: ["workerd", "worker", "browser"], target: "es2024", keepNames: false, logLevel: "error" };
 
 export async function whatIf(entry, outRoot, { minify = true } = {}) {
   const { build } = await import("esbuild");

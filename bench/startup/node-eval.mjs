@@ -4,7 +4,7 @@
 //   node bench/startup/node-eval.mjs <samples> <worker folder or entry>...
 //   node bench/startup/node-eval.mjs 25 bench/startup/noema bench/startup/hand
 //
-// Each Worker is bundled as wrangler bundles it (esbuild, minified, keepNames), with `cloudflare:workers`
+// Each Worker is bundled as wrangler bundles it (esbuild, minified, names not kept), with `cloudflare:workers`
 // replaced by a bare DurableObject class. Per sample, interleaved, each bundle is imported by a fresh
 // `node --log-function-events`: the import's time, and V8's parse of the script (every byte of it:
 // nested functions are pre-parsed, top-level arrow functions parsed in full). A second, unminified

@@ -8,7 +8,8 @@
 // writes (build each version of the repository into its own). Each sample starts every target in
 // a fresh workerd on an empty store, as bench/startup/measure.mjs does for `npm run bench`; per
 // folder it prints the medians, the range of the CPU times, and the ratios to the hand-written
-// Worker: module evaluation (the unrouted start over the empty Worker's) and the first request.
+// Worker: module evaluation (the unrouted start over the empty Worker's) and the first request; and
+// each folder after the first against the first, as differences taken sample by sample.
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -55,4 +56,18 @@ for (const [label, name] of [["hand", "hand-written"], ...dirs.map((d, i) => [`n
       ? ""
       : `; / hand: module evaluation ${(evalCpu(label) / evalCpu("hand")).toFixed(2)}× CPU, ${(evalWall(label) / evalWall("hand")).toFixed(2)}× wall, first request ${(s[label].firstCpuMs / s.hand.firstCpuMs).toFixed(2)}× CPU, ${(s[label].firstMs / s.hand.firstMs).toFixed(2)}× wall`;
   console.log(`  ${name}: module evaluation ${evalCpu(label).toFixed(1)} ms CPU (${range(e)}), first request ${s[label].firstCpuMs.toFixed(1)} ms CPU (${range(f)})${ratios}`);
+}
+
+// Each sample starts every target in the same round, so a difference taken round by round leaves out
+// what the load did to that round: a change of a few tenths of a ms shows here before it shows in the medians.
+const quantile = (xs, q) => {
+  const v = [...xs].sort((a, b) => a - b);
+  return v[Math.min(v.length - 1, Math.floor(q * v.length))];
+};
+const paired = (label, key) => {
+  const d = s[label].samples.map((r, i) => r.firstCpuMs - s[key].samples[i].firstCpuMs);
+  return `${quantile(d, 0.5) >= 0 ? "+" : ""}${quantile(d, 0.5).toFixed(2)} ms (quartiles ${quantile(d, 0.25).toFixed(2)} to ${quantile(d, 0.75).toFixed(2)}, lower in ${d.filter((x) => x < 0).length} of ${d.length})`;
+};
+for (let i = 1; i < dirs.length; i++) {
+  console.log(`  ${dirs[i]} against ${dirs[0]}, round by round: module evaluation ${paired(`noema${i}:eval`, "noema0:eval")}, first request ${paired(`noema${i}`, "noema0")}`);
 }

@@ -5,7 +5,7 @@ import { issue, type ParseResult } from "../issue/index.js";
 /**
  * Scoped invariants: where an Intent wrote, collected from the writes themselves. Each scoped
  * invariant has a key table (`_noema_scope_<invariant>`, shared by invariants without a balance
- * whose scopes key their tables in common the same way: see keyTables) that AFTER INSERT/UPDATE/DELETE
+ * whose scopes mark the same key columns of the same tables) that AFTER INSERT/UPDATE/DELETE
  * triggers on its tables fill with the keys of every row written (an UPDATE that moves a row
  * gives its old and its new key), whatever statement wrote it: a subquery, an upsert, a REPLACE (with
  * recursive_triggers on, its deletes fire too). DO SQLite refuses TEMP tables and triggers, so
@@ -76,71 +76,45 @@ export class ScopeMarks {
 function planOf(nomos: Nomos): Plans {
   const known = plans.get(nomos);
   if (known) return known;
-  const entries = Object.entries(nomos.invariants);
-  const tables = keyTables(entries);
-  const scoped = tables.map(({ first, scope }, i) => {
-    const table = `${SCOPE_PREFIX}${first}`;
-    return { name: first, table, ddl: keyTableDdl(nomos, table, scope), newest: `n${i}` };
-  });
-  const checks: CheckPlan[] = entries.map(([name, invariant], i) => {
-    const flag = `v${i}`;
-    const t = tables.findIndex((k) => k.invariants.includes(name));
-    const rows = t < 0 ? invariant.violations : scopedRows(invariant, scoped[t]!.table);
-    return { name, invariant, flag, column: `EXISTS (${rows}) AS ${flag}`, rows, ...(t < 0 ? {} : { scope: scoped[t]!, table: t }) };
-  });
-  const checkTables = checks.flatMap((c) => (c.table === undefined ? [] : [c.table]));
+  const checks: CheckPlan[] = [];
+  // Invariants whose scopes mark the same keys of the same writes share one key table and its triggers.
+  const bySignature = new Map<string, ScopePlan>();
+  for (const [name, invariant] of Object.entries(nomos.invariants)) {
+    const flag = `v${checks.length}`;
+    const signature = scopeSignature(invariant);
+    const scope = scopePlan(nomos, name, invariant, `n${checks.length}`, signature === undefined ? undefined : bySignature.get(signature));
+    if (scope && signature !== undefined) bySignature.set(signature, scope.plan);
+    const rows = scope?.rows ?? invariant.violations;
+    checks.push({ name, invariant, flag, column: `EXISTS (${rows}) AS ${flag}`, rows, ...(scope ? { scope: scope.plan } : {}) });
+  }
+  const scoped = [...new Set(checks.flatMap((c) => (c.scope ? [c.scope] : [])))];
+  for (const c of checks) if (c.scope) c.table = scoped.indexOf(c.scope);
+  const tables = checks.flatMap((c) => (c.table === undefined ? [] : [c.table]));
   const columns = [...checks.map((c) => c.column), ...scoped.map((p) => `(SELECT MAX(mark) FROM ${q(p.table)}) AS ${p.newest}`)].join(", ");
-  const planned = { checks, scoped, checkTables: checkTables.length === scoped.length ? undefined : checkTables, columns };
+  const planned = { checks, scoped, checkTables: tables.length === scoped.length ? undefined : tables, columns };
   plans.set(nomos, planned);
   return planned;
 }
 
-/** A key table: the scoped invariants it serves (named after the first) and the scope its triggers mark, their tables together. */
-interface KeyTable {
-  first: string;
-  invariants: string[];
-  scope: InvariantScope;
-}
-
 /**
- * The key tables of a law's scoped invariants. Invariants without a balance share one when their
- * keys have as many columns, they read a table in common, and every table they both read holds
- * the key in the same columns: the shared table marks the keys every one of their tables moved,
- * and each invariant is checked at those keys, its own among them (a check at more keys finds
- * all it would have found at its own). A balance's marks carry its own sums (and clients read
- * its table by name), so it has its own.
+ * What a scope's key table holds, when another invariant's could hold the same: the key columns
+ * each table writes. A balance's marks carry its own sums (and clients read its table by name), so it has none.
  */
-function keyTables(invariants: [string, InvariantSpec][]): KeyTable[] {
-  const tables: KeyTable[] = [];
-  for (const [name, { scope }] of invariants) {
-    if (!scope) continue;
-    const shared = scope.balance ? undefined : tables.find((t) => !t.scope.balance && sameKeys(t.scope, scope));
-    if (!shared) {
-      tables.push({ first: name, invariants: [name], scope });
-      continue;
-    }
-    shared.invariants.push(name);
-    const added = Object.entries(scope.tables).filter(([, columns]) => columns !== undefined);
-    shared.scope = { key: shared.scope.key, tables: { ...shared.scope.tables, ...Object.fromEntries(added) } };
-  }
-  return tables;
+function scopeSignature({ scope }: InvariantSpec): string | undefined {
+  return scope && !scope.balance ? JSON.stringify(Object.entries(scope.tables).sort()) : undefined;
 }
 
-/** Whether two scopes mark the same keys: as many key columns, a table in common, and every table in common keyed by the same columns. */
-function sameKeys(a: InvariantScope, b: InvariantScope): boolean {
-  if (a.key.length !== b.key.length) return false;
-  const common = Object.keys(b.tables).filter((t) => a.tables[t] !== undefined && b.tables[t] !== undefined);
-  return common.length > 0 && common.every((t) => JSON.stringify(a.tables[t]) === JSON.stringify(b.tables[t]));
-}
-
-/** A scoped invariant's check: its violations at the keys the marks of its key table after `?` moved. */
-function scopedRows(invariant: InvariantSpec, table: string): string {
-  const scope = invariant.scope!;
+/** A scoped invariant's key table (`shared`, or its own), triggers and check: its violations at the keys its marks after `?` moved. */
+function scopePlan(nomos: Nomos, name: string, invariant: InvariantSpec, newest: string, shared?: ScopePlan): { plan: ScopePlan; rows: string } | undefined {
+  // defineNomos has refused a scope that omits a table the invariant reads.
+  const { scope } = invariant;
+  if (!scope) return undefined;
+  const table = shared?.table ?? `${SCOPE_PREFIX}${name}`;
   const keys = keyColumns(scope);
   const group = keys.join(", ");
   const moved = `SELECT ${group} FROM ${q(table)} WHERE mark > ? GROUP BY ${group}${scope.balance ? " HAVING SUM(d) != 0 OR MAX(e) = 1" : ""}`;
   const on = scope.key.map((k, i) => `v.${q(k)} IS c.${keys[i]}`).join(" AND ");
-  return `SELECT v.* FROM (${moved}) AS c JOIN (${invariant.violations}) AS v ON ${on}`;
+  return { plan: shared ?? { name, table, ddl: keyTableDdl(nomos, table, scope), newest }, rows: `SELECT v.* FROM (${moved}) AS c JOIN (${invariant.violations}) AS v ON ${on}` };
 }
 
 /** A key table's columns for a scope's key, in its order. */

@@ -98,9 +98,31 @@ async function subscribeAll(base, side, name, n) {
 const closeAll = (subs) => subs.forEach((s) => s.ws.close(1000));
 
 /**
- * One write; resolves with each subscriber's latency (ms) until its frame arrived: `seal` from when the
- * DO began the write (its wall clock, the machine's, in whole ms: this is the budget's "from the Seal",
- * the write's own time in the DO included), `request` from just before this process sent the request.
+ * The wall clock (what the DO's `at` reads) less this process's `performance` clock, and the time
+ * `t` it was taken: at an edge of Date.now()'s millisecond, so exact to a turn of the loop (at most
+ * a millisecond's spin). The two clocks can drift apart: on this machine's VM the wall clock ran
+ * 5 ms a second ahead for minutes, which moved "from the Seal" by 5 ms a round. Receipts are put on
+ * the wall clock by the offsets taken before and after their round, interpolated.
+ */
+export function wallOffset() {
+  const d0 = Date.now();
+  let d;
+  let t;
+  do {
+    t = performance.now();
+    d = Date.now();
+  } while (d === d0);
+  return { t, offset: d - (performance.timeOrigin + t) };
+}
+
+/** A receipt at `t` (performance clock) on the wall clock, between the offsets `a` and `b`. */
+export const wallAt = (t, a, b) => performance.timeOrigin + t + a.offset + ((b.offset - a.offset) * (t - a.t)) / (b.t - a.t || 1);
+
+/**
+ * One write; resolves with the DO's `at` (when it began the write: its wall clock, the machine's, in
+ * whole ms) and each subscriber's receipt (performance clock), and the latency from the request:
+ * `request` from just before this process sent it. `sealLatency` turns the receipts into the budget's
+ * "from the Seal" (the write's own time in the DO included) once the round's offsets are known.
  */
 async function write(base, post, side, name, subs) {
   const t0 = performance.now();
@@ -109,11 +131,14 @@ async function write(base, post, side, name, subs) {
   const timeout = new Promise((_, fail) => (timer = setTimeout(() => fail(new Error(`${side}: not every subscriber got the change within ${RECEIPT_TIMEOUT_MS} ms`)), RECEIPT_TIMEOUT_MS)));
   try {
     const [{ at }, times] = await Promise.race([Promise.all([post(base, "/sync-write", { target: targetOf(side), name }), receipts]), timeout]);
-    return { seal: times.map((t) => performance.timeOrigin + t - at), request: times.map((t) => t - t0) };
+    return { at, times, request: times.map((t) => t - t0) };
   } finally {
     clearTimeout(timer);
   }
 }
+
+/** Each receipt's latency from the Seal (ms), the clocks' offsets `a` before and `b` after. */
+const sealLatency = ({ at, times }, a, b) => times.map((t) => wallAt(t, a, b) - at);
 
 /** A side's p50 and p99 from the Seal and from the request, over its samples. */
 function quantiles({ seal, request }) {
@@ -162,14 +187,18 @@ export async function syncLatency(base, post, fresh, { subscribers, rounds, writ
       // With no subscriber only the in-DO figure below is taken: the write alone, which the others add their broadcast to.
       for (let r = 0; n > 0 && r < rounds; r++) {
         const lat = Object.fromEntries(sides.map((side) => [side, { seal: [], request: [] }]));
+        const raw = [];
+        const before = wallOffset();
         for (let w = 0; w < writes; w++) {
-          for (const side of turn(sides, r * writes + w)) {
-            const l = await write(base, post, side, names[side], subs[side]);
-            lat[side].seal.push(...l.seal);
-            lat[side].request.push(...l.request);
-            pooled[side].seal.push(...l.seal);
-            pooled[side].request.push(...l.request);
-          }
+          for (const side of turn(sides, r * writes + w)) raw.push([side, await write(base, post, side, names[side], subs[side])]);
+        }
+        const after = wallOffset();
+        for (const [side, l] of raw) {
+          const seal = sealLatency(l, before, after);
+          lat[side].seal.push(...seal);
+          lat[side].request.push(...l.request);
+          pooled[side].seal.push(...seal);
+          pooled[side].request.push(...l.request);
         }
         const stats = Object.fromEntries(sides.map((side) => [side, quantiles(lat[side])]));
         perRound.push({ ...stats, ...ratios(stats) });
@@ -205,6 +234,8 @@ export async function syncLatency(base, post, fresh, { subscribers, rounds, writ
         ms: Object.fromEntries(sides.map((side) => [side, { p50: ms(side, "p50"), p99: ms(side, "p99"), requestP50: ms(side, "requestP50"), requestP99: ms(side, "requestP99") }])),
         // Every round's samples together: each side's quantiles (ms, and the sample count) and the ratios; the budget's figure.
         pooled: { ...pooledStats, ...ratios(pooledStats) },
+        // Each side's latencies from the Seal in the order written (ms), to look at a tail's writes.
+        sealMs: Object.fromEntries(sides.map((side) => [side, pooled[side].seal.map((x) => Math.round(x * 100) / 100)])),
         frameBytes: { noema: median(subs.noema[0].bytes), hand: median(subs.hand[0].bytes) },
         ...inDo,
       };

@@ -6,7 +6,7 @@ import { builtinStep } from "../interpretation/index.js";
 import { type Issue, issue, prefixIssues } from "../issue/index.js";
 import { Refusal } from "../refusal/index.js";
 import { intentSieve, type Sieve } from "../sieve/index.js";
-import { AlreadySettled, type FeatureHooks, type Sealing } from "./feature.js";
+import type { FeatureHooks, Sealing } from "./feature.js";
 import type { Seal } from "./types.js";
 
 /** What freezing an Intent answers: its cryoId and wake time (`existing` when its key was frozen already), or the issues that refused it. */
@@ -30,6 +30,10 @@ export type WakeOutcome =
   | { cryoId: number; outcome: "sealed"; seal: Seal }
   | { cryoId: number; outcome: "refused"; seal: Seal }
   | { cryoId: number; outcome: "retry"; attempts: number; error: string; wakeAt: number }
+  /**
+   * @deprecated No longer produced: a batch reads its entries and wakes them in one transaction,
+   * so none can leave in between. Kept one release for code that names it.
+   */
   | { cryoId: number; outcome: "gone" };
 
 /**
@@ -119,23 +123,43 @@ export class Cryostasis implements FeatureHooks {
   }
 
   /**
-   * Wakes due entries in wake-time order, at most `limit` of them, each in its own
-   * transaction that also removes it. Returns what became of each; the alarm run that calls it re-arms after.
+   * Wakes due entries in wake-time order, at most `limit` of them, in one transaction: each applied
+   * (or refused, or postponed) in a nested one of its own, the ones it sealed removed together at
+   * the end, so each entry's effect commits with its removal. Returns what became of each; the
+   * alarm run that calls it re-arms after.
    */
   wakeDue(limit: number): WakeOutcome[] {
     // Refusing them now would be final for what is only a deployment problem: leave them for a wake that can run them.
     if (this.sealing.unavailable !== undefined) return [];
     const now = this.sealing.host.now();
-    return this.store.due(now, limit).map((entry) => this.wake(entry, now));
+    let failed: { error: unknown } | undefined;
+    const outcomes = this.sealing.batch(() => {
+      // One DELETE for the batch rather than one per entry: a statement of its own was a tenth of a wake.
+      const sealed: number[] = [];
+      const woken: WakeOutcome[] = [];
+      for (const entry of this.store.due(now, limit)) {
+        try {
+          woken.push(this.wake(entry, now, sealed));
+        } catch (error) {
+          // What committed before stays committed, with its removal; the rest waits for the next run.
+          failed = { error };
+          break;
+        }
+      }
+      this.store.removeAll(sealed);
+      return woken;
+    });
+    if (failed) throw failed.error;
+    return outcomes;
   }
 
-  private wake(entry: FrozenRow, now: number): WakeOutcome {
+  /** `sealed` collects the ids of the entries sealed, for wakeDue to remove. */
+  private wake(entry: FrozenRow, now: number, sealed: number[]): WakeOutcome {
     const { cryoId } = entry;
     try {
-      const seal = this.resume(entry, now);
+      const seal = this.resume(entry, now, sealed);
       return seal.success ? { cryoId, outcome: "sealed", seal } : { cryoId, outcome: "refused", seal };
     } catch (error) {
-      if (error instanceof AlreadySettled) return { cryoId, outcome: "gone" };
       // Unexpected: nothing was applied. Retry with backoff, then give up on record.
       const message = error instanceof Error ? error.message : String(error);
       const attempts = entry.attempts + 1;
@@ -164,8 +188,8 @@ export class Cryostasis implements FeatureHooks {
     return this.sealing.admit(entry.intent, now, this.store.sieve(entry.sieveHash));
   }
 
-  /** Runs a woken entry: admitted under its stored Sieve, applied and removed in one transaction. */
-  private resume(entry: FrozenRow, now: number): Seal {
+  /** Runs a woken entry: admitted under its stored Sieve and applied (noted in `sealed`), or refused and removed in one transaction. */
+  private resume(entry: FrozenRow, now: number, sealed: number[]): Seal {
     const { sealing } = this;
     const { cryoId } = entry;
     // Bound, not an arrow: a bundle that keeps names would wrap an arrow made for every wake.
@@ -184,19 +208,16 @@ export class Cryostasis implements FeatureHooks {
     const origin: Origin = { ...(admitted.origin ?? { nomos: entry.nomos, reforged: false, steps: [] }), cryostasis };
     // Under an unchanged law (most wakes) its canonical JSON is written out, not sorted.
     const originJson = admitted.origin ? undefined : resumedOriginJson(entry.nomos, cryostasis);
+    const next = sealing.nextSedimentId();
     try {
-      // Removed in the same transaction that applies it: a second delivery finds nothing to apply. The batch re-arms once.
-      return sealing.apply(
-        () => {
-          if (!remove()) throw new AlreadySettled();
-          return { admitted, origin, originJson };
-        },
-        now,
-        true,
-      );
+      // Removed by the batch's transaction, which this one commits into: a second delivery finds nothing to apply. The batch re-arms once.
+      return sealing.apply(() => ({ admitted, origin, originJson }), now, true);
     } catch (error) {
       if (error instanceof Refusal) return sealing.refuse(admitted.sent, now, error.reason, remove);
       throw error;
+    } finally {
+      // Sealed, even if something after its commit threw: it must leave with the batch all the same.
+      if (sealing.nextSedimentId() !== next) sealed.push(cryoId);
     }
   }
 }

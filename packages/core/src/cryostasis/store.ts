@@ -51,6 +51,8 @@ export const FREEZE_SQL = `INSERT INTO _noema_cryostasis (cryo_id, wake_at, inte
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
 export const CANCEL_SQL = `DELETE FROM _noema_cryostasis WHERE freeze_key = ?`;
 const REMOVE_SQL = `DELETE FROM _noema_cryostasis WHERE cryo_id = ?`;
+/** Removes the entries named by a JSON array of ids: one statement for a woken batch, each id a rowid lookup. */
+const REMOVE_ALL_SQL = `DELETE FROM _noema_cryostasis WHERE cryo_id IN (SELECT value FROM json_each(?))`;
 
 /** Frozen Intents woken per alarm run by default; the alarm is re-armed for the rest. */
 export const WAKE_BATCH = 500;
@@ -317,6 +319,14 @@ export class CryostasisStore {
   /** Removes an entry; false when it is already gone (woken or cancelled before). */
   remove(cryoId: number): boolean {
     return this.deleted(REMOVE_SQL, cryoId);
+  }
+
+  /** Removes the entries a wake sealed, in one statement (inside the batch's transaction, which applied them). */
+  removeAll(cryoIds: readonly number[]): void {
+    if (cryoIds.length === 0) return;
+    const params = [JSON.stringify(cryoIds)];
+    if (this.db.run) this.db.run(REMOVE_ALL_SQL, params);
+    else this.db.exec(REMOVE_ALL_SQL, params);
   }
 
   /** Runs a delete of at most one entry: whether it removed one. Every wake pays this, so RETURNING only where the host cannot count. */

@@ -52,6 +52,12 @@ export interface Sealing {
   apply(prepare: () => Sealable, now: number, batched?: boolean): SuccessSeal;
   /** Records a refusal as a Precedent; `also` runs in the same transaction (a woken entry is removed so). */
   refuse(input: unknown, now: number, reason: Reason, also?: () => void): Seal;
+  /**
+   * Runs `fn` in one transaction around several seals, each `apply` inside it then a nested one.
+   * Should that transaction fail once one of them has committed inside it, memory would be ahead of
+   * storage: sealing then stops, every later `apply` throwing, until the Attractor starts again.
+   */
+  batch<T>(fn: () => T): T;
   /** Notes, inside the running transaction, that it added alarm work due at `at`. */
   alarmWork(at: number): void;
 }

@@ -89,6 +89,8 @@ export class Sedimenter {
   /** What the built-in steps do here, and who hears of each commit: the features' hooks, merged once. */
   private readonly builtins: BuiltinHost;
   private readonly committedHooks: ((sediment: Sediment) => void)[];
+  /** Set when a batch's transaction failed after a seal committed inside it: memory is ahead of storage (see Sealing.batch). */
+  private diverged: Error | undefined;
   /** The last columns `readWith` joined. */
   private joinedColumns: { check: string; also: string; columns: string } | undefined;
 
@@ -211,6 +213,7 @@ export class Sedimenter {
    * log row. Only a commit advances the head; the host then learns how the alarm's work changed.
    */
   private apply(prepare: () => Sealable, now: number, batched = false): SuccessSeal {
+    if (this.diverged) throw this.diverged;
     let alarmWork: number | undefined;
     let committed = false;
     let done: ReturnType<Sedimenter["commit"]>;
@@ -234,6 +237,18 @@ export class Sedimenter {
     for (const hook of this.committedHooks) hook(sediment);
     if (alarmWork !== undefined && !batched) this.host.onAlarmWorkChanged?.(alarmWork);
     return sealOf(sediment);
+  }
+
+  /** See Sealing.batch: a head that moved inside a transaction that then failed names a sediment storage does not hold. */
+  private batch<T>(fn: () => T): T {
+    if (this.diverged) throw this.diverged;
+    const { head } = this;
+    try {
+      return this.host.transaction(fn);
+    } catch (error) {
+      if (this.head !== head) this.diverged = new Error(`a batch's transaction failed after sealing sediment ${this.head.sedimentId} inside it; sealing stopped until the Attractor starts again`, { cause: error });
+      throw error;
+    }
   }
 
   private noteAlarmWork(at: number): void {
@@ -309,6 +324,7 @@ export class Sedimenter {
       apply: (prepare, now, batched) => this.apply(prepare, now, batched),
       refuse: (input, now, reason, also) => this.refuse(input, now, reason, also),
       alarmWork: (at) => this.noteAlarmWork(at),
+      batch: (fn) => this.batch(fn),
     };
   }
 }

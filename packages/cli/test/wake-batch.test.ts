@@ -33,7 +33,8 @@ function frozenFour() {
       return host.db.exec(sql, params);
     },
   };
-  const open = () => new Sedimenter(counterLaw, { db, transaction: host.transaction, now }, WORLD);
+  const diverged: Error[] = [];
+  const open = () => new Sedimenter(counterLaw, { db, transaction: host.transaction, now, onDiverged: (e) => diverged.push(e) }, WORLD);
   const sedimenter = open();
   const ids = ["a", "b", "c", "d"].map((id, i) => {
     const frozen = sedimenter.features.cryostasis.freeze(add(id, i + 1), { at: FROZEN_AT + 1_000 + i });
@@ -42,7 +43,7 @@ function frozenFour() {
   });
   clock = DUE;
   const counters = () => host.db.exec(`SELECT id, value FROM counters ORDER BY id`, []);
-  return { sedimenter, open, ids, counters, failWhen: (f: (sql: string) => boolean) => (fails = f) };
+  return { sedimenter, open, ids, counters, diverged, failWhen: (f: (sql: string) => boolean) => (fails = f) };
 }
 
 describe("a wake batch", () => {
@@ -72,7 +73,7 @@ describe("a wake batch", () => {
   });
 
   it("a batch whose transaction fails after sealing entries applies none of them, and its Sedimenter stops sealing; started again, it wakes each once", () => {
-    const { sedimenter, open, ids, counters, failWhen } = frozenFour();
+    const { sedimenter, open, ids, counters, diverged, failWhen } = frozenFour();
     // The batch's removal of what it sealed fails: its transaction rolls back with every entry in it.
     failWhen((sql) => sql.includes("json_each"));
     expect(() => sedimenter.features.cryostasis.wakeDue(10)).toThrow("database or disk is full");
@@ -83,6 +84,8 @@ describe("a wake batch", () => {
     expect(() => sedimenter.sedimentation(add("e", 5))).toThrow("sealing stopped until the Attractor starts again");
     expect(() => sedimenter.features.cryostasis.wakeDue(10)).toThrow("sealing stopped");
     expect(sedimenter.log.verify()).toMatchObject({ ok: true, length: 0 });
+    // The host heard of it once, to restart the object (an Attractor aborts it).
+    expect(diverged.map((e) => e.message)).toEqual([expect.stringContaining("sealing stopped")]);
 
     const restarted = open();
     expect(restarted.features.cryostasis.wakeDue(10).map((o) => o.outcome)).toEqual(["sealed", "sealed", "sealed", "sealed"]);

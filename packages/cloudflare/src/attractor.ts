@@ -250,6 +250,8 @@ export abstract class Attractor<Env = unknown, L extends Vocabulary | Lineage = 
       transaction: (fn) => ctx.storage.transactionSync(fn),
       now: underTest ? () => Date.now() + underTest.offset : () => Date.now(),
       onAlarmWorkChanged: (earliest) => this.sharedAlarm.changed(earliest),
+      // A restart reads the head from storage again.
+      onDiverged: (error) => ctx.abort(error.message),
     });
     this.sharedAlarm = new Alarm({ storage: ctx.storage, now: host.now, offset: () => underTest?.offset ?? 0, attractor });
     void ctx.blockConcurrencyWhile(async () => {

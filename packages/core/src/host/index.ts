@@ -65,6 +65,11 @@ export interface SedimentHost {
    * again. Removed work is not reported: an alarm that rings early finds that out by itself.
    */
   onAlarmWorkChanged?(earliest: number): void;
+  /**
+   * Called when memory is ahead of storage (a batch's transaction failed after a seal committed
+   * inside it): sealing stops until the object starts again, so a host that can restart it should.
+   */
+  onDiverged?(error: Error): void;
 }
 
 /**

@@ -246,7 +246,10 @@ export class Sedimenter {
     try {
       return this.host.transaction(fn);
     } catch (error) {
-      if (this.head !== head) this.diverged = new Error(`a batch's transaction failed after sealing sediment ${this.head.sedimentId} inside it; sealing stopped until the Attractor starts again`, { cause: error });
+      if (this.head !== head) {
+        this.diverged = new Error(`a batch's transaction failed after sealing sediment ${this.head.sedimentId} inside it; sealing stopped until the Attractor starts again`, { cause: error });
+        this.host.onDiverged?.(this.diverged);
+      }
       throw error;
     }
   }

@@ -48,8 +48,6 @@ type ReservationRead = { id: string; location_id: string; quantity: number; crea
 
 /** One product's stock across locations: one Attractor per product id. */
 export class InventoryAttractor extends Attractor.of(inventoryLaw)<Env> {
-  /** Its Worlds' name, in every Seal: the bundle does not keep class names (wrangler.jsonc). */
-  static attractor = "InventoryAttractor";
   /** A product's first stocking lists it in the catalog (see api.ts). */
   static sends = { CATALOG_ATTRACTOR: catalog };
   /** Stock levels to every subscriber; reservations only to the cart that holds them (see sync.ts). */

@@ -13,8 +13,6 @@ const PRODUCT = columnsOf(catalogNomos, "products", "product_id", "first_stocked
 
 /** Every product ever stocked, fed by a message from each product's first stocking. */
 export class CatalogAttractor extends Attractor.of(catalog)<Env> {
-  /** Its Worlds' name, in every Seal: the bundle does not keep class names (wrangler.jsonc). */
-  static attractor = "CatalogAttractor";
   /** Products after `after` in productId order; `next` is the cursor of the next page when there is one. */
   products(after: string | undefined, limit: number): { products: CatalogProduct[]; next?: string } {
     const rows = this.query(PRODUCT, "FROM products WHERE product_id > ? ORDER BY product_id LIMIT ?", after ?? "", limit + 1);

@@ -9,8 +9,6 @@ export const HOT_BINDING = "HOT_ATTRACTOR";
  * Objects, each serving reservations from its own share (docs/concepts/escrow.md).
  */
 export class HotAttractor extends EscrowAttractor<Env> {
-  /** Its Worlds' name, in every Seal: the bundle does not keep class names (wrangler.jsonc). */
-  static attractor = "HotAttractor";
   /** Its own binding: moves of share are messages between Worlds of this class. */
   static binding = HOT_BINDING;
   /** A product is split into at most 16 shards. */

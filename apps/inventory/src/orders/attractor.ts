@@ -100,8 +100,6 @@ const sameLines = (a: readonly OrderLine[], b: readonly OrderLine[]) =>
  * protocol's branching is in protocol.ts.
  */
 export class OrderAttractor extends Attractor.of(orders)<Env> {
-  /** Its Worlds' name, in every Seal: the bundle does not keep class names (wrangler.jsonc). */
-  static attractor = "OrderAttractor";
   /** A 50-line order is one Intent: the order, its expiry, and a `$send` per line carrying a reserve and its frozen release. */
   static limits = { maxSteps: MAX_ORDER_LINES * 4 + 8, maxBytes: 256 * 1024 };
   /** The binding of the product Attractors the lines are held in. */

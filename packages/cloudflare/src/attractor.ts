@@ -313,8 +313,8 @@ export abstract class Attractor<Env = unknown, L extends Vocabulary | Lineage = 
   /**
    * Owned by the Attractor; override `onAlarm()` and `onWake()` instead. Wakes due frozen
    * Intents in wake-time order, in bounded batches. Each one is applied (resumed, or reforged
-   * across a law change) and removed in one transaction, so a repeated alarm delivery applies
-   * nothing twice; a refusal is final; an unexpected error is retried with backoff on that
+   * across a law change) in a nested transaction, and removed with the few applied beside it in
+   * their enclosing one, so a repeated alarm delivery applies nothing twice; a refusal is final; an unexpected error is retried with backoff on that
    * entry alone. Every other chore then gets one slice, and `onAlarm()` runs when the time
    * given to `schedule()` has come. A chore that throws is logged and tried again
    * `ALARM_RETRY_MS` later, without holding up the others.
@@ -348,7 +348,7 @@ export abstract class Attractor<Env = unknown, L extends Vocabulary | Lineage = 
    */
   protected onAlarm(): void | Promise<void> {}
 
-  /** Called after an alarm woke frozen Intents, with what became of each (sealed, refused, retried or gone). */
+  /** Called after an alarm woke frozen Intents, with what became of each (sealed, refused or retried). */
   protected onWake(_outcomes: WakeOutcome[]): void | Promise<void> {}
 
   /**

@@ -56,7 +56,10 @@ export function rowArrays(db: SqlExecutor, sql: string, params: readonly SqlValu
 /** What sedimentation needs from its runtime: SQL, a synchronous transaction and a clock. */
 export interface SedimentHost {
   db: SqlExecutor;
-  /** Runs `fn` atomically: if it throws, nothing it wrote survives. */
+  /**
+   * Runs `fn` atomically: if it throws, nothing it wrote survives. Calls nest (a savepoint inside
+   * the running transaction): an inner one that throws undoes only its own writes.
+   */
   transaction<T>(fn: () => T): T;
   now(): number;
   /**
@@ -67,7 +70,8 @@ export interface SedimentHost {
   onAlarmWorkChanged?(earliest: number): void;
   /**
    * Called when memory is ahead of storage (a batch's transaction failed after a seal committed
-   * inside it): sealing stops until the object starts again, so a host that can restart it should.
+   * inside it): the Sedimenter seals nothing more, so a host that can restart the object should
+   * (a new Sedimenter reads the head from storage). Without this hook it stays stopped.
    */
   onDiverged?(error: Error): void;
 }

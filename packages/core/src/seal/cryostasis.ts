@@ -140,26 +140,18 @@ export class Cryostasis implements FeatureHooks {
     // Refusing them now would be final for what is only a deployment problem: leave them for a wake that can run them.
     if (this.sealing.unavailable !== undefined) return [];
     const now = this.sealing.host.now();
-    let failed: { error: unknown } | undefined;
     const due = this.store.due(now, limit);
     const woken: WakeOutcome[] = [];
-    for (let at = 0; at < due.length && !failed; at += WAKE_CHUNK) {
+    for (let at = 0; at < due.length; at += WAKE_CHUNK) {
+      // An error that escapes an entry's own handling is storage's: it rolls the chunk back whole
+      // (sealing then stops, see Sealing.batch), so no entry leaves without its effect.
       this.sealing.batch(() => {
-        // One DELETE for the chunk rather than one per entry: a statement of its own was a tenth of a wake.
         const sealed: number[] = [];
-        for (const entry of due.slice(at, at + WAKE_CHUNK)) {
-          try {
-            woken.push(this.wake(entry, now, sealed));
-          } catch (error) {
-            // What committed before stays committed, with its removal; the rest waits for the next run.
-            failed = { error };
-            break;
-          }
-        }
+        for (const entry of due.slice(at, at + WAKE_CHUNK)) woken.push(this.wake(entry, now, sealed));
+        // One DELETE for the chunk rather than one per entry: a statement of its own was a tenth of a wake.
         this.store.removeAll(sealed);
       });
     }
-    if (failed) throw failed.error;
     return woken;
   }
 
@@ -170,6 +162,8 @@ export class Cryostasis implements FeatureHooks {
       const seal = this.resume(entry, now, sealed);
       return seal.success ? { cryoId, outcome: "sealed", seal } : { cryoId, outcome: "refused", seal };
     } catch (error) {
+      // Sealed, then something after its commit threw: not a retry; the chunk rolls back with it.
+      if (sealed[sealed.length - 1] === cryoId) throw error;
       // Unexpected: nothing was applied. Retry with backoff, then give up on record.
       const message = error instanceof Error ? error.message : String(error);
       const attempts = entry.attempts + 1;

@@ -70,5 +70,5 @@ export interface FeatureHooks {
   committed?(sediment: Sediment): void;
 }
 
-/** Thrown inside a transaction when its work is already done (woken, settled) by another delivery: nothing is applied twice. */
+/** Thrown inside a transaction when its work is already done (a message settled) by another delivery: nothing is applied twice. */
 export class AlreadySettled extends Error {}

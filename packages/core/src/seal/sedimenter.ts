@@ -231,9 +231,10 @@ export class Sedimenter {
       this.log.settle(committed);
     }
     const { sediment, ran, read } = done;
+    // The head first: whatever throws after a commit, the head names what storage holds.
+    this.head = { sedimentId: sediment.sedimentId, hash: sediment.hash };
     // Committed: the invariant check learns its marks (a method call, no closure per Intent).
     ran?.check.committed(read);
-    this.head = { sedimentId: sediment.sedimentId, hash: sediment.hash };
     for (const hook of this.committedHooks) hook(sediment);
     if (alarmWork !== undefined && !batched) this.host.onAlarmWorkChanged?.(alarmWork);
     return sealOf(sediment);

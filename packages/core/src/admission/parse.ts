@@ -1,7 +1,7 @@
 import { checkStepArgs } from "../interpretation/index.js";
 import type { Lineage } from "../connection/lineage.js";
 import { recordChecked, wasChecked } from "../intent/checked.js";
-import { DEFAULT_LIMITS, type Intent, type IntentLimits, type IntentStep, parseEnvelope, type Vocabulary } from "../intent/index.js";
+import { canonicalIntent, DEFAULT_LIMITS, type Intent, type IntentLimits, type IntentStep, parseEnvelope, type Vocabulary } from "../intent/index.js";
 import { type Issue, issue, type ParseResult } from "../issue/index.js";
 
 /** Parses untrusted input into an Intent of this vocabulary, or says exactly what is wrong. */
@@ -15,14 +15,11 @@ export function parseIntent(vocabulary: Vocabulary, input: unknown, limits: Inte
   const out: IntentStep[] = [];
   steps.forEach((step, i) => {
     const r = checkStepArgs(vocabulary, steps, i);
-    if (r.ok) out.push({ op: step.op, args: r.value });
+    if (r.ok) out.push({ args: r.value, op: step.op });
     else issues.push(...r.issues);
   });
   if (issues.length) return { ok: false, issues };
-  const intent: Intent = { v: 1, steps: out };
-  if (raw.nomos) intent.nomos = raw.nomos;
-  if (raw.idempotencyKey !== undefined) intent.idempotencyKey = raw.idempotencyKey;
-  return { ok: true, value: intent };
+  return { ok: true, value: canonicalIntent(raw.nomos, out, raw.idempotencyKey) };
 }
 
 /** The `nomos.version` an input claims, without trusting its shape; undefined when it claims none. */

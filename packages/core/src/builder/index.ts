@@ -7,6 +7,7 @@ import {
   type Intent,
   type IntentLimits,
   type IntentStep,
+  canonicalIntent,
   isRef,
   limitIssues,
   nomosStamp,
@@ -111,7 +112,7 @@ function stepsOf(vocabulary: Vocabulary): ReadonlyMap<string, BuilderStep> {
 
 /** The Refs to the outputs of the step at `index`: the same for every Intent, so made once and frozen. */
 function refsOf(step: BuilderStep, index: number): Readonly<Record<string, Ref>> {
-  return (step.refs[index] ??= Object.freeze(Object.fromEntries(step.outputs.map((output) => [output, Object.freeze({ $ref: Object.freeze({ step: index, output }) })]))));
+  return (step.refs[index] ??= Object.freeze(Object.fromEntries(step.outputs.map((output) => [output, Object.freeze({ $ref: Object.freeze({ output, step: index }) })]))));
 }
 
 /**
@@ -128,8 +129,7 @@ export function buildIntent<Ops extends Record<string, OperationSpec>, R = void>
   const building = new Building(vocabulary);
   const result = body(building.builder as StepBuilder<Ops>);
   const { nomos } = vocabulary;
-  const intent: Intent = { v: 1, nomos: nomosStamp(nomos), steps: building.steps };
-  if (options.idempotencyKey !== undefined) intent.idempotencyKey = options.idempotencyKey;
+  const intent = canonicalIntent(nomosStamp(nomos), building.steps, options.idempotencyKey);
   // Steps were checked as they were added; the limits the Attractor also applies remain.
   const limits = options.limits ?? DEFAULT_LIMITS;
   const issues = limitIssues(intent, limits);
@@ -173,10 +173,10 @@ class Building implements ProxyHandler<object> {
   private add(op: string, args: Record<string, unknown>): number {
     const { steps } = this;
     const index = steps.length;
-    steps.push({ op, args: args as IntentStep["args"] });
+    steps.push({ args: args as IntentStep["args"], op });
     const checked = checkStepArgs(this.vocabulary, steps, index);
     if (!checked.ok) throw new IntentValidationError(checked.issues);
-    steps[index] = { op, args: checked.value };
+    steps[index] = { args: checked.value, op };
     return index;
   }
 
@@ -184,7 +184,7 @@ class Building implements ProxyHandler<object> {
     const { builtin } = step;
     const { frozen } = this;
     if (!builtin) {
-      if (frozen) return void frozen.push({ op: step.op, args: args as IntentStep["args"] });
+      if (frozen) return void frozen.push({ args: args as IntentStep["args"], op: step.op });
       return refsOf(step, this.add(step.op, args));
     }
     if (frozen) throw new IntentValidationError([issue("not_allowed", ["steps", this.steps.length, "args", "intent", "steps", frozen.length, "op"], `a frozen Intent cannot itself ${builtin.op.slice(1)}`)]);

@@ -3,9 +3,9 @@ import { canonicalJson, type Json, sameJson } from "../canonical/index.js";
 import { type BuiltinStep, explainedValue, invalidStep, keyIssue, prefixed, splitRefs } from "../builtin/index.js";
 import {
   type ArgValue,
+  canonicalIntent,
   checkOpArgs,
   definedArgs,
-  type Intent,
   type IntentStep,
   isBuiltinOp,
   hasRef,
@@ -101,7 +101,8 @@ interface FreezeShape {
   key?: unknown;
   intent: { steps: { op: string; args: Record<string, unknown> }[] };
 }
-const FREEZE_KEYS = ["at", "delaySeconds", "key", "intent"];
+/** In canonical order. */
+const FREEZE_KEYS = ["at", "delaySeconds", "intent", "key"];
 const plainObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 
 /** The usual `$freeze` arguments, recognised without Zod: a strict subset of what `freezeArgs` accepts, with the same data. */
@@ -136,11 +137,6 @@ export const freezeStep: BuiltinStep = {
       if (!parsed.success) return { ok: false, issues: [...issues, ...zodIssues(parsed.error, argsAt)] };
       data = parsed.data;
     }
-    const out: Record<string, ArgValue> = {};
-    for (const key of ["at", "delaySeconds", "key"] as const) {
-      const value = refs[key] ?? (data[key] as ArgValue | undefined);
-      if (value !== undefined) out[key] = value;
-    }
     const nested: IntentStep[] = [];
     data.intent.steps.forEach((step, j) => {
       const path = [...argsAt, "intent", "steps", j];
@@ -150,11 +146,16 @@ export const freezeStep: BuiltinStep = {
       }
       // A frozen step's Refs name the outer Intent's earlier steps: they are resolved when it is frozen.
       const r = checkOpArgs(scope, step.op, step.args, path);
-      if (r.ok) nested.push({ op: step.op, args: r.value });
+      if (r.ok) nested.push({ args: r.value, op: step.op });
       else issues.push(...r.issues);
     });
     if (issues.length) return { ok: false, issues };
-    out.intent = { steps: nested } as unknown as Json;
+    // Keys in canonical order (see canonicalIntent): canonicalJson writes the step without a copy.
+    const out: Record<string, ArgValue> = {};
+    for (const key of FREEZE_KEYS) {
+      const value = key === "intent" ? ({ steps: nested } as unknown as Json) : (refs[key] ?? (data[key as keyof FreezeShape] as ArgValue | undefined));
+      if (value !== undefined) out[key] = value;
+    }
     return { ok: true, value: out };
   },
   interpret({ vocabulary, intent, args, outputs, ctx, host }) {
@@ -188,9 +189,9 @@ export const freezeStep: BuiltinStep = {
       // sameJson takes a key holding undefined as absent, as definedArgs leaves it.
       if (exact) exact = sameJson(resolved, parsedArgs);
       if (steps === a.intent.steps) steps = [...steps];
-      steps[j] = { op: step.op, args: parsedArgs };
+      steps[j] = { args: parsedArgs, op: step.op };
     }
-    const frozen: Intent = { v: 1, nomos: intent.nomos ?? nomosStamp(vocabulary.nomos), steps };
+    const frozen = canonicalIntent(intent.nomos ?? nomosStamp(vocabulary.nomos), steps, undefined);
     const source = exact ? { sedimentId: ctx.sedimentId, step: ctx.step } : undefined;
     const stored = host.freeze({ wakeAt: when.wakeAt!, key: key as string | undefined, intent: frozen, now: ctx.now, source });
     return { cryoId: stored.cryoId, wakeAt: stored.wakeAt };

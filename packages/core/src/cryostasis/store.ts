@@ -1,6 +1,6 @@
 import { canonicalJson, type Json } from "../canonical/index.js";
 import { type Row, rowArrays, type SqlExecutor, type SqlValue } from "../host/index.js";
-import { definedArgs, hasRef, type Intent, type IntentStep, type NomosStamp, resolveArgs } from "../intent/index.js";
+import { canonicalIntent, definedArgs, hasRef, type Intent, type IntentStep, type NomosStamp, resolveArgs } from "../intent/index.js";
 import { type Sieve, sieveHash } from "../sieve/index.js";
 
 /** The wake order's index (see CRYOSTASIS_DDL). */
@@ -127,8 +127,8 @@ export function frozenFromStep(intent: Intent, step: number, outputs: readonly J
   const frozen = intent.steps[step]?.args.intent as { steps?: IntentStep[] } | undefined;
   if (!intent.nomos || !Array.isArray(frozen?.steps)) return undefined;
   const earlier = outputs.slice(0, step);
-  const steps = frozen.steps.map((s) => (hasRef(s.args) ? { op: s.op, args: definedArgs(resolveArgs(s.args, earlier) as Record<string, Json>) } : s));
-  return { v: 1, nomos: intent.nomos, steps };
+  const steps = frozen.steps.map((s) => (hasRef(s.args) ? { args: definedArgs(resolveArgs(s.args, earlier) as Record<string, Json>), op: s.op } : s));
+  return canonicalIntent(intent.nomos, steps, undefined);
 }
 
 /** Where a frozen Intent stored by reference is read from: the Intent and outputs of a live sediment. */

@@ -29,7 +29,7 @@ export interface NomosStamp {
 
 /** The stamp an Intent carries for the law it is built against. */
 export function nomosStamp(nomos: Pick<NomosStamp, "name" | "version" | "hash">): NomosStamp {
-  return { name: nomos.name, version: nomos.version, hash: nomos.hash };
+  return { hash: nomos.hash, name: nomos.name, version: nomos.version };
 }
 
 /** Wire format version 1. Plain data: it crosses RPC and is stored as JSON unchanged. */
@@ -38,6 +38,20 @@ export interface Intent {
   nomos?: NomosStamp;
   idempotencyKey?: string;
   steps: IntentStep[];
+}
+
+/**
+ * An Intent with its keys in canonical order (as are a stamp's and a step's, `args` before `op`):
+ * canonicalJson then writes it as it is, where a copy of every object out of order was a tenth of
+ * a reservation's JavaScript with its `$freeze`.
+ */
+export function canonicalIntent(nomos: NomosStamp | undefined, steps: IntentStep[], idempotencyKey: string | undefined): Intent {
+  const intent = {} as Intent;
+  if (idempotencyKey !== undefined) intent.idempotencyKey = idempotencyKey;
+  if (nomos) intent.nomos = nomos;
+  intent.steps = steps;
+  intent.v = 1;
+  return intent;
 }
 
 /** The bounds an Intent must keep (`DEFAULT_LIMITS`, or an Attractor's `static limits`); the number of steps is `maxSteps`. */

@@ -1,7 +1,7 @@
 import { type Admission, admissionIssues, type Origin } from "../admission/index.js";
 import { type BuiltinHost, keyIssue } from "../builtin/index.js";
 import { backoffMs, CryostasisStore, FREEZE, FreezeKeyConflict, type FrozenRow, MAX_WAKE_ATTEMPTS, wakeTime } from "../cryostasis/index.js";
-import { type Intent, type NomosStamp, nomosStamp } from "../intent/index.js";
+import { canonicalIntent, type Intent, type NomosStamp, nomosStamp } from "../intent/index.js";
 import { builtinStep } from "../interpretation/index.js";
 import { type Issue, issue, prefixIssues } from "../issue/index.js";
 import { Refusal } from "../refusal/index.js";
@@ -105,7 +105,7 @@ export class Cryostasis implements FeatureHooks {
     if (sent.steps.some((s) => builtinStep(s.op))) return bad(issue("not_allowed", ["intent", "steps"], "a frozen Intent cannot itself freeze, cancel or send"));
     const vocabulary = sealing.lineage.at(sent.nomos?.version ?? sealing.vocabulary.nomos.version)!;
     const stamp = nomosStamp(vocabulary.nomos);
-    const intent: Intent = sent.nomos ? sent : { ...sent, nomos: stamp };
+    const intent = sent.nomos ? sent : canonicalIntent(stamp, sent.steps, sent.idempotencyKey);
     let stored;
     try {
       stored = sealing.host.transaction(() =>

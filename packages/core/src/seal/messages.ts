@@ -4,7 +4,7 @@ import type { BuiltinHost } from "../builtin/index.js";
 import { type ConnectionType, moreSevere } from "../connection/index.js";
 import type { Lineage } from "../connection/lineage.js";
 import { scaledBackoffMs } from "../cryostasis/index.js";
-import { type Intent, MAX_KEY_LENGTH } from "../intent/index.js";
+import { canonicalIntent, type Intent, MAX_KEY_LENGTH } from "../intent/index.js";
 import { formatIssues, type Issue, prefixIssues, zodIssues } from "../issue/index.js";
 import { derivedMessageKey, MAX_MESSAGE_ATTEMPTS, type OutboxRow, OutboxStore, SEND } from "../message/index.js";
 import { once } from "../once.js";
@@ -215,7 +215,7 @@ export class Messages implements FeatureHooks {
   private receiptSediment(fields: Pick<SealOrigin, "receipt" | "receipts">, reaction: unknown, now: number): Sealable {
     const { sealing } = this;
     const record: SealOrigin = { nomos: sealing.held, reforged: false, steps: [], ...fields };
-    const noSteps: Intent = { v: 1, nomos: sealing.held, steps: [] };
+    const noSteps = canonicalIntent(sealing.held, [], undefined);
     const alone: Sealable = { admitted: { sent: noSteps, intent: noSteps }, origin: record };
     if (reaction === undefined) return alone;
     const admitted = sealing.admit(reaction, now);

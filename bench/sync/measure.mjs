@@ -37,7 +37,8 @@ const RECEIPT_TIMEOUT_MS = 30_000;
 /** Tries of the in-DO timing per side at least (it is cheap, and the fastest counts). */
 const INSIDE_TRIES = 5;
 
-const quantile = (sorted, q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+/** The q-quantile of samples sorted ascending (the sample at floor(q·n)), as the budget reads it. */
+export const quantile = (sorted, q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
 const median = (xs) => quantile([...xs].sort((a, b) => a - b), 0.5);
 const rotate = (items, k) => items.map((_, i) => items[(i + k) % items.length]);
 /**

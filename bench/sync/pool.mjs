@@ -6,6 +6,7 @@
 //
 //   node bench/sync/pool.mjs <results.json>...
 import { readFileSync } from "node:fs";
+import { quantile as q } from "./measure.mjs";
 
 const EPISODE_WRITES = 2;
 const SIDES = ["noema", "hand", "control"];
@@ -16,7 +17,6 @@ if (files.length === 0) {
   console.error("usage: node bench/sync/pool.mjs <results.json>... (runs of bench/run.mjs with BENCH_SYNC_SUBSCRIBERS=1)");
   process.exit(2);
 }
-const q = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
 const sorted = (xs) => [...xs].sort((a, b) => a - b);
 
 const pooled = Object.fromEntries(SIDES.map((s) => [s, []]));

@@ -21,7 +21,7 @@ import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
 import { devServer } from "../dev.mjs";
-import { wallAt, wallOffset } from "./measure.mjs";
+import { quantile as q, wallAt, wallOffset } from "./measure.mjs";
 import { subscribe } from "./one-subscriber.mjs";
 
 const [distArg, nArg = "1000", outArg] = process.argv.slice(2);
@@ -177,7 +177,6 @@ function events(s) {
 for (const s of samples) s.events = events(s);
 
 const KINDS = ["scavenge", "markCompact", "otherGc", "optimized", "deopt", "checkpoint", "otherCheckpoint"];
-const q = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
 const report = {};
 for (const side of SIDES) {
   const mine = samples.filter((s) => s.side === side);

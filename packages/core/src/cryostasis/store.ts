@@ -1,5 +1,5 @@
 import { canonicalJson, type Json } from "../canonical/index.js";
-import { type Row, rowArrays, type SqlExecutor, type SqlValue } from "../host/index.js";
+import { type Row, rowArrays, runWrite, type SqlExecutor, type SqlValue } from "../host/index.js";
 import { canonicalIntent, definedArgs, hasRef, type Intent, type IntentStep, type NomosStamp, resolveArgs } from "../intent/index.js";
 import { type Sieve, sieveHash } from "../sieve/index.js";
 
@@ -175,9 +175,7 @@ export class CryostasisStore {
     for (let tries = 0; ; tries++) {
       const cryoId = (params[0] = this.nextCryoId());
       try {
-        // It returns no rows: where the host can run it without reading them, it does.
-        if (this.db.run) this.db.run(FREEZE_SQL, params);
-        else this.db.exec(FREEZE_SQL, params);
+        runWrite(this.db, FREEZE_SQL, params);
         return { cryoId, wakeAt: r.wakeAt, existing: false };
       } catch (error) {
         // Refused by a unique index: the key is pending already, or another store on this database
@@ -324,9 +322,7 @@ export class CryostasisStore {
   /** Removes the entries a wake sealed, in one statement (inside the batch's transaction, which applied them). */
   removeAll(cryoIds: readonly number[]): void {
     if (cryoIds.length === 0) return;
-    const params = [JSON.stringify(cryoIds)];
-    if (this.db.run) this.db.run(REMOVE_ALL_SQL, params);
-    else this.db.exec(REMOVE_ALL_SQL, params);
+    runWrite(this.db, REMOVE_ALL_SQL, [JSON.stringify(cryoIds)]);
   }
 
   /** Runs a delete of at most one entry: whether it removed one. Every wake pays this, so RETURNING only where the host cannot count. */

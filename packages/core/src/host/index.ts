@@ -53,6 +53,12 @@ export function rowArrays(db: SqlExecutor, sql: string, params: readonly SqlValu
   return db.raw ? db.raw(sql, params) : db.exec(sql, params).map((r) => Object.values(r));
 }
 
+/** Runs a statement whose rows nobody reads: through `run` where the host has it, so none are read. */
+export function runWrite(db: SqlExecutor, sql: string, params: readonly SqlValue[]): void {
+  if (db.run) db.run(sql, params);
+  else db.exec(sql, params);
+}
+
 /** What sedimentation needs from its runtime: SQL, a synchronous transaction and a clock. */
 export interface SedimentHost {
   db: SqlExecutor;

@@ -314,10 +314,10 @@ export abstract class Attractor<Env = unknown, L extends Vocabulary | Lineage = 
    * Owned by the Attractor; override `onAlarm()` and `onWake()` instead. Wakes due frozen
    * Intents in wake-time order, in bounded batches. Each one is applied (resumed, or reforged
    * across a law change) in a nested transaction, and removed with the few applied beside it in
-   * their enclosing one, so a repeated alarm delivery applies nothing twice; a refusal is final; an unexpected error is retried with backoff on that
-   * entry alone. Every other chore then gets one slice, and `onAlarm()` runs when the time
-   * given to `schedule()` has come. A chore that throws is logged and tried again
-   * `ALARM_RETRY_MS` later, without holding up the others.
+   * their enclosing one, so a repeated alarm delivery applies nothing twice; a refusal is final;
+   * an unexpected error is retried with backoff on that entry alone. Every other chore then gets
+   * one slice, and `onAlarm()` runs when the time given to `schedule()` has come. A chore that
+   * throws is logged and tried again `ALARM_RETRY_MS` later, without holding up the others.
    */
   override async alarm(): Promise<AlarmOwnedByAttractor> {
     const head = this.sedimenter.lastSedimentId;
